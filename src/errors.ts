@@ -1,0 +1,34 @@
+/**
+ * Every failure a user can cause or fix is a HardkmsError: a stable code for scripts,
+ * a message that names what was wrong, and a hint that says how to fix it. The CLI
+ * prints these without a stack trace; anything else is a bug and is printed as one.
+ *
+ * Messages and hints must never contain secret material (keys, mnemonics, PINs,
+ * passwords): they end up in logs, audit records and terminals.
+ */
+export class HardkmsError extends Error {
+  readonly code: string;
+  readonly hint: string | undefined;
+  /** Process exit code the CLI uses for this error. */
+  readonly exitCode: number;
+
+  constructor(code: string, message: string, options: { hint?: string; exitCode?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HardkmsError';
+    this.code = code;
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? 1;
+  }
+}
+
+/** Input from a user (flags, stdin, files) that does not satisfy a rule. */
+export class InputError extends HardkmsError {
+  constructor(message: string, hint?: string) {
+    super('INVALID_INPUT', message, hint === undefined ? {} : { hint });
+    this.name = 'InputError';
+  }
+}
+
+export function isHardkmsError(e: unknown): e is HardkmsError {
+  return e instanceof HardkmsError;
+}

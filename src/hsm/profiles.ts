@@ -1,0 +1,49 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { HardkmsError } from '../errors.js';
+
+/**
+ * A token profile says how one family of PKCS#11 devices does the things hardkms needs.
+ * Wrap mechanisms differ between vendors (RFC 5649 is CKM_AES_KEY_WRAP_PAD on SoftHSM2,
+ * CKM_AES_KEY_WRAP_KWP on PKCS#11 3.x devices, a vendor mechanism on YubiHSM 2), so the
+ * mechanism is a setting, and every wrapped blob records the one that made it.
+ */
+export interface TokenProfile {
+  name: string;
+  description: string;
+  modulePaths: string[];
+  wrapMechanism: string;
+  dataMechanism: string;
+  signMechanism: string;
+  supports: { secp256k1: boolean; unwrapEcPrivateKey: boolean; aesGcm: boolean; aesEcb: boolean; eddsa: boolean };
+  notes: string;
+}
+
+// src/hsm and dist/hsm are both two levels below the package root, where hsm/ lives.
+const PROFILE_DIR = fileURLToPath(new URL('../../hsm/profiles/', import.meta.url));
+
+export const DEFAULT_PROFILE = 'softhsm2';
+
+export function listProfiles(): string[] {
+  return readdirSync(PROFILE_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
+}
+
+export function loadProfile(name: string = DEFAULT_PROFILE): TokenProfile {
+  if (!/^[a-z0-9-]+$/.test(name) || !listProfiles().includes(name)) {
+    throw new HardkmsError('HSM_PROFILE_UNKNOWN', `Unknown token profile '${name}'.`, {
+      hint: `Use one of: ${listProfiles().join(', ')} (files in hsm/profiles/).`,
+    });
+  }
+  const raw = JSON.parse(readFileSync(`${PROFILE_DIR}${name}.json`, 'utf8')) as TokenProfile;
+  for (const field of ['wrapMechanism', 'dataMechanism', 'signMechanism'] as const) {
+    if (typeof raw[field] !== 'string') {
+      throw new HardkmsError('HSM_PROFILE_INVALID', `Token profile '${name}' has no ${field}.`, {
+        hint: `Fix hsm/profiles/${name}.json.`,
+      });
+    }
+  }
+  return raw;
+}

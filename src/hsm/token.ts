@@ -1,0 +1,627 @@
+import { createPublicKey, randomBytes } from 'node:crypto';
+import * as pkcs11js from 'pkcs11js';
+import { HardkmsError } from '../errors.js';
+import { explainPkcs11Error, pkcs11Code } from './ckr.js';
+import {
+  CURVE_OID,
+  decodeEcPoint,
+  normaliseLowS,
+  recoveryIdFor,
+  type CurveName,
+  type EcdsaSignature,
+} from './ec.js';
+import { resolveModulePath } from './module-path.js';
+import { loadProfile, type TokenProfile } from './profiles.js';
+
+/** Mechanisms by name, including the ones pkcs11js has no constant for. */
+const MECHANISMS: Record<string, number> = {
+  CKM_AES_KEY_WRAP_PAD: 0x210a,
+  CKM_AES_KEY_WRAP_KWP: 0x210b,
+  CKM_AES_GCM: 0x1087,
+  CKM_AES_ECB: 0x1081,
+  CKM_ECDSA: 0x1041,
+  CKM_YUBICO_AES_CCM_WRAP: 0xd9554303,
+};
+
+function mechanism(name: string, setting: string, profile: string): number {
+  const value = MECHANISMS[name];
+  if (value === undefined) {
+    throw new HardkmsError('HSM_MECHANISM_UNSUPPORTED', `Unknown mechanism '${name}' in token profile '${profile}'.`, {
+      hint: `Set '${setting}' to one of: ${Object.keys(MECHANISMS).join(', ')}.`,
+    });
+  }
+  return value;
+}
+
+/** CKA_IDs of the three token keys of one vault; stored in wallet.dat as the token binding. */
+export interface VaultKeyIds {
+  wrapKeyId: string;
+  dataKeyId: string;
+  auditKeyId: string;
+}
+
+export interface WrappedKey {
+  /** The private key wrapped by the token's wrap key (PKCS#8 inside RFC 5649 on SoftHSM2). */
+  wrapped: Buffer;
+  /** Name of the wrap mechanism that made `wrapped`. */
+  mechanism: string;
+  /** 33-byte compressed secp256k1 public key. */
+  publicKey: Buffer;
+}
+
+export interface TokenInfo {
+  label: string;
+  serial: string;
+  manufacturer: string;
+  model: string;
+  modulePath: string;
+  profile: string;
+}
+
+export interface OpenTokenOptions {
+  /** HARDKMS_PKCS11_MODULE, or undefined to search the profile's paths. */
+  modulePath?: string | undefined;
+  /** HARDKMS_TOKEN_LABEL; default 'hardkms'. */
+  label?: string | undefined;
+  profile?: string | undefined;
+}
+
+export const DEFAULT_TOKEN_LABEL = 'hardkms';
+const GCM_IV_BYTES = 12;
+const GCM_TAG_BITS = 128;
+
+/**
+ * C_Initialize may run once per process and module; SoftHSM2 reads SOFTHSM2_CONF at that
+ * moment. Keep one loaded module per path for the life of the process.
+ */
+const loadedModules = new Map<string, pkcs11js.PKCS11>();
+
+function loadModule(path: string): pkcs11js.PKCS11 {
+  const existing = loadedModules.get(path);
+  if (existing) return existing;
+  const lib = new pkcs11js.PKCS11();
+  try {
+    lib.load(path);
+  } catch (e) {
+    throw new HardkmsError('HSM_MODULE_NOT_FOUND', `Could not load the PKCS#11 module ${path}: ${(e as Error).message}.`, {
+      hint: 'Set HARDKMS_PKCS11_MODULE to a PKCS#11 library built for this platform.',
+    });
+  }
+  try {
+    lib.C_Initialize();
+  } catch (e) {
+    if (pkcs11Code(e) !== 0x191 /* CKR_CRYPTOKI_ALREADY_INITIALIZED */) {
+      throw new HardkmsError('HSM_INIT_FAILED', `The PKCS#11 module ${path} failed to initialise: ${(e as Error).message}.`, {
+        hint: 'For SoftHSM2 check that SOFTHSM2_CONF names a readable config whose tokendir exists.',
+      });
+    }
+  }
+  loadedModules.set(path, lib);
+  return lib;
+}
+
+function trimField(b: string | Buffer): string {
+  return (typeof b === 'string' ? b : b.toString('utf8')).replace(/\0/g, '').trim();
+}
+
+/**
+ * One PKCS#11 token, one R/W session. Everything secret stays inside: the wrap, data and
+ * audit keys are generated non-extractable; secp256k1 keys come back only wrapped; a wrapped
+ * key is unwrapped as a non-extractable session object only for the signature and destroyed
+ * in `finally`.
+ */
+export class Token {
+  readonly profile: TokenProfile;
+  readonly info: TokenInfo;
+  private readonly lib: pkcs11js.PKCS11;
+  private readonly session: Buffer;
+  private keys: { wrap: Buffer; data: Buffer; audit: Buffer } | undefined;
+  private loggedIn = false;
+
+  private constructor(lib: pkcs11js.PKCS11, session: Buffer, profile: TokenProfile, info: TokenInfo) {
+    this.lib = lib;
+    this.session = session;
+    this.profile = profile;
+    this.info = info;
+  }
+
+  static open(options: OpenTokenOptions = {}): Token {
+    const profile = loadProfile(options.profile);
+    const modulePath = resolveModulePath(options.modulePath, profile);
+    const label = options.label ?? DEFAULT_TOKEN_LABEL;
+    const lib = loadModule(modulePath);
+    const slots = lib.C_GetSlotList(true);
+    const present: string[] = [];
+    for (const slot of slots) {
+      const t = lib.C_GetTokenInfo(slot);
+      const tokenLabel = trimField(t.label);
+      present.push(tokenLabel);
+      if (tokenLabel !== label) continue;
+      let session: Buffer;
+      try {
+        session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+      } catch (e) {
+        throw explainPkcs11Error(e, { operation: 'opening a session', tokenLabel: label });
+      }
+      return new Token(lib, session, profile, {
+        label: tokenLabel,
+        serial: trimField(t.serialNumber),
+        manufacturer: trimField(t.manufacturerID),
+        model: trimField(t.model),
+        modulePath,
+        profile: profile.name,
+      });
+    }
+    const labels = present.filter((l) => l.length > 0);
+    throw new HardkmsError('HSM_TOKEN_NOT_FOUND', `No token labelled '${label}' in ${modulePath}. Tokens present: ${labels.length ? labels.map((l) => `'${l}'`).join(', ') : 'none'}.`, {
+      hint: 'Set HARDKMS_TOKEN_LABEL to one of the labels present, or create the token (SoftHSM2: hsm/init-softhsm2-token.sh DIR LABEL, with SOFTHSM2_CONF pointing at DIR/softhsm2.conf).',
+    });
+  }
+
+  private fail(e: unknown, operation: string, mechanismSetting?: string, authenticated = false): HardkmsError {
+    return explainPkcs11Error(e, {
+      operation,
+      authenticated,
+      tokenLabel: this.info.label,
+      profile: this.profile.name,
+      ...(mechanismSetting ? { mechanismSetting } : {}),
+    });
+  }
+
+  /**
+   * pkcs11js takes the PIN as a JS string (its C_Login signature); we convert as late as
+   * possible and keep no reference, but the string itself cannot be wiped.
+   */
+  login(pin: Buffer): void {
+    try {
+      this.lib.C_Login(this.session, pkcs11js.CKU_USER, pin.toString('utf8'));
+      this.loggedIn = true;
+    } catch (e) {
+      if (pkcs11Code(e) === pkcs11js.CKR_USER_ALREADY_LOGGED_IN) {
+        this.loggedIn = true;
+        return;
+      }
+      throw this.fail(e, 'logging in');
+    }
+  }
+
+  get isLoggedIn(): boolean {
+    return this.loggedIn;
+  }
+
+  /** Changes the user PIN inside the token (rotation). */
+  setPin(oldPin: Buffer, newPin: Buffer): void {
+    try {
+      this.lib.C_SetPIN(this.session, oldPin.toString('utf8'), newPin.toString('utf8'));
+    } catch (e) {
+      throw this.fail(e, 'changing the user PIN');
+    }
+  }
+
+  logout(): void {
+    if (!this.loggedIn) return;
+    try {
+      this.lib.C_Logout(this.session);
+    } catch {
+      // Already logged out (session closed, token removed): nothing left to protect.
+    }
+    this.loggedIn = false;
+    this.keys = undefined;
+  }
+
+  close(): void {
+    this.logout();
+    try {
+      this.lib.C_CloseSession(this.session);
+    } catch {
+      // The session may already be gone with the token.
+    }
+  }
+
+  random(bytes: number): Buffer {
+    return this.lib.C_GenerateRandom(this.session, Buffer.alloc(bytes));
+  }
+
+  // ---------------------------------------------------------------- vault keys
+
+  /** Creates the wrap, data and audit keys of a new vault inside the token. */
+  generateVaultKeys(vaultId: string): VaultKeyIds {
+    const tag = vaultId.slice(0, 8);
+    const ids = {
+      wrapKeyId: randomBytes(16).toString('hex'),
+      dataKeyId: randomBytes(16).toString('hex'),
+      auditKeyId: randomBytes(16).toString('hex'),
+    };
+    const common = [
+      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+      { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
+      { type: pkcs11js.CKA_TOKEN, value: true },
+      { type: pkcs11js.CKA_PRIVATE, value: true },
+      { type: pkcs11js.CKA_SENSITIVE, value: true },
+      { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+      { type: pkcs11js.CKA_MODIFIABLE, value: false },
+    ];
+    try {
+      this.lib.C_GenerateKey(this.session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
+        ...common,
+        { type: pkcs11js.CKA_LABEL, value: `hardkms-wrap-${tag}` },
+        { type: pkcs11js.CKA_ID, value: Buffer.from(ids.wrapKeyId, 'hex') },
+        { type: pkcs11js.CKA_WRAP, value: true },
+        { type: pkcs11js.CKA_UNWRAP, value: true },
+        { type: pkcs11js.CKA_ENCRYPT, value: false },
+        { type: pkcs11js.CKA_DECRYPT, value: false },
+      ]);
+      this.lib.C_GenerateKey(this.session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
+        ...common,
+        { type: pkcs11js.CKA_LABEL, value: `hardkms-data-${tag}` },
+        { type: pkcs11js.CKA_ID, value: Buffer.from(ids.dataKeyId, 'hex') },
+        { type: pkcs11js.CKA_WRAP, value: false },
+        { type: pkcs11js.CKA_UNWRAP, value: false },
+        { type: pkcs11js.CKA_ENCRYPT, value: true },
+        { type: pkcs11js.CKA_DECRYPT, value: true },
+      ]);
+      this.lib.C_GenerateKeyPair(
+        this.session,
+        { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
+        [
+          { type: pkcs11js.CKA_TOKEN, value: true },
+          { type: pkcs11js.CKA_PRIVATE, value: false },
+          { type: pkcs11js.CKA_VERIFY, value: true },
+          { type: pkcs11js.CKA_EC_PARAMS, value: CURVE_OID.p256 },
+          { type: pkcs11js.CKA_LABEL, value: `hardkms-audit-${tag}` },
+          { type: pkcs11js.CKA_ID, value: Buffer.from(ids.auditKeyId, 'hex') },
+        ],
+        [
+          { type: pkcs11js.CKA_TOKEN, value: true },
+          { type: pkcs11js.CKA_PRIVATE, value: true },
+          { type: pkcs11js.CKA_SENSITIVE, value: true },
+          { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+          { type: pkcs11js.CKA_SIGN, value: true },
+          { type: pkcs11js.CKA_LABEL, value: `hardkms-audit-${tag}` },
+          { type: pkcs11js.CKA_ID, value: Buffer.from(ids.auditKeyId, 'hex') },
+        ],
+      );
+    } catch (e) {
+      throw this.fail(e, 'generating the vault keys');
+    }
+    return ids;
+  }
+
+  private findOne(cls: number, idHex: string, what: string): Buffer {
+    let found: Buffer[];
+    try {
+      this.lib.C_FindObjectsInit(this.session, [
+        { type: pkcs11js.CKA_CLASS, value: cls },
+        { type: pkcs11js.CKA_ID, value: Buffer.from(idHex, 'hex') },
+      ]);
+      try {
+        found = this.lib.C_FindObjects(this.session, 2);
+      } finally {
+        this.lib.C_FindObjectsFinal(this.session);
+      }
+    } catch (e) {
+      throw this.fail(e, `looking up the ${what}`);
+    }
+    const handle = found[0];
+    if (handle === undefined) {
+      throw new HardkmsError('HSM_KEY_MISSING', `The ${what} (CKA_ID ${idHex}) is not on token '${this.info.label}'.`, {
+        hint: 'This wallet.dat was created with another token, or the key was deleted. Use the token the vault was created with (restore it from its backup).',
+      });
+    }
+    return handle;
+  }
+
+  /** Finds the vault's keys; needs a logged-in session because the keys are private objects. */
+  bindVaultKeys(ids: VaultKeyIds): void {
+    this.keys = {
+      wrap: this.findOne(pkcs11js.CKO_SECRET_KEY, ids.wrapKeyId, 'wrap key'),
+      data: this.findOne(pkcs11js.CKO_SECRET_KEY, ids.dataKeyId, 'data key'),
+      audit: this.findOne(pkcs11js.CKO_PRIVATE_KEY, ids.auditKeyId, 'audit key'),
+    };
+  }
+
+  private vaultKeys(): { wrap: Buffer; data: Buffer; audit: Buffer } {
+    if (!this.keys) {
+      throw new HardkmsError('VAULT_SEALED', 'The vault is sealed: the token keys are not available.', {
+        hint: 'Unseal the vault first.',
+      });
+    }
+    return this.keys;
+  }
+
+  /** The audit public key as PEM, for offline verification. It needs no login. */
+  auditPublicKeyPem(auditKeyId: string): string {
+    const handle = this.findOne(pkcs11js.CKO_PUBLIC_KEY, auditKeyId, 'audit public key');
+    const [point] = this.lib.C_GetAttributeValue(this.session, handle, [{ type: pkcs11js.CKA_EC_POINT }]);
+    const raw = decodeEcPoint(point!.value as Buffer);
+    // SubjectPublicKeyInfo for id-ecPublicKey / prime256v1 followed by the point.
+    const spkiPrefix = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
+    return createPublicKey({ key: Buffer.concat([spkiPrefix, raw]), format: 'der', type: 'spki' })
+      .export({ format: 'pem', type: 'spki' })
+      .toString();
+  }
+
+  // ---------------------------------------------------------------- secp256k1 keys
+
+  private wrapMechanism(): { mechanism: number } {
+    return { mechanism: mechanism(this.profile.wrapMechanism, 'wrapMechanism', this.profile.name) };
+  }
+
+  private destroy(handle: Buffer | undefined): void {
+    if (handle === undefined) return;
+    try {
+      this.lib.C_DestroyObject(this.session, handle);
+    } catch {
+      // Session objects die with the session anyway; never mask the original error.
+    }
+  }
+
+  private readPublicKey(publicHandle: Buffer): Buffer {
+    const [point] = this.lib.C_GetAttributeValue(this.session, publicHandle, [{ type: pkcs11js.CKA_EC_POINT }]);
+    return compress(decodeEcPoint(point!.value as Buffer));
+  }
+
+  private wrap(handle: Buffer, what: string): Buffer {
+    const keys = this.vaultKeys();
+    try {
+      return this.lib.C_WrapKey(this.session, this.wrapMechanism(), keys.wrap, handle, Buffer.alloc(4096));
+    } catch (e) {
+      throw this.fail(e, `wrapping ${what}`, 'wrapMechanism');
+    }
+  }
+
+  /**
+   * Imports a secp256k1 private key the user supplied and returns it wrapped. The key
+   * lives in the token as a session object only for the C_WrapKey call.
+   */
+  importSecp256k1(privateKey: Uint8Array, publicKey: Uint8Array): WrappedKey {
+    let handle: Buffer | undefined;
+    const value = Buffer.from(privateKey);
+    try {
+      try {
+        handle = this.lib.C_CreateObject(this.session, [
+          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+          { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
+          { type: pkcs11js.CKA_TOKEN, value: false },
+          { type: pkcs11js.CKA_PRIVATE, value: true },
+          { type: pkcs11js.CKA_SENSITIVE, value: true },
+          { type: pkcs11js.CKA_EXTRACTABLE, value: true },
+          { type: pkcs11js.CKA_SIGN, value: true },
+          { type: pkcs11js.CKA_EC_PARAMS, value: CURVE_OID.secp256k1 },
+          { type: pkcs11js.CKA_VALUE, value },
+        ]);
+      } catch (e) {
+        throw this.fail(e, 'importing a secp256k1 key');
+      }
+      return { wrapped: this.wrap(handle, 'an imported key'), mechanism: this.profile.wrapMechanism, publicKey: Buffer.from(publicKey) };
+    } finally {
+      value.fill(0);
+      this.destroy(handle);
+    }
+  }
+
+  /** Generates a secp256k1 key pair inside the token; only the wrapped private key leaves it. */
+  generateSecp256k1(): WrappedKey {
+    let pair: pkcs11js.KeyPair | undefined;
+    try {
+      try {
+        pair = this.lib.C_GenerateKeyPair(
+          this.session,
+          { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
+          [
+            { type: pkcs11js.CKA_TOKEN, value: false },
+            { type: pkcs11js.CKA_EC_PARAMS, value: CURVE_OID.secp256k1 },
+            { type: pkcs11js.CKA_VERIFY, value: true },
+          ],
+          [
+            { type: pkcs11js.CKA_TOKEN, value: false },
+            { type: pkcs11js.CKA_PRIVATE, value: true },
+            { type: pkcs11js.CKA_SENSITIVE, value: true },
+            { type: pkcs11js.CKA_EXTRACTABLE, value: true },
+            { type: pkcs11js.CKA_SIGN, value: true },
+          ],
+        );
+      } catch (e) {
+        throw this.fail(e, 'generating a secp256k1 key pair');
+      }
+      const publicKey = this.readPublicKey(pair.publicKey);
+      return { wrapped: this.wrap(pair.privateKey, 'a generated key'), mechanism: this.profile.wrapMechanism, publicKey };
+    } finally {
+      this.destroy(pair?.privateKey);
+      this.destroy(pair?.publicKey);
+    }
+  }
+
+  /**
+   * Unwraps a key into a non-extractable session object. Exposed for tests that prove
+   * CKA_VALUE cannot be read; signing code uses signWithWrapped, which destroys it.
+   */
+  unwrapSecp256k1(wrapped: WrappedKey): Buffer {
+    const keys = this.vaultKeys();
+    if (wrapped.mechanism !== this.profile.wrapMechanism && MECHANISMS[wrapped.mechanism] === undefined) {
+      throw new HardkmsError('HSM_MECHANISM_UNSUPPORTED', `The key was wrapped with ${wrapped.mechanism}, which this build does not know.`);
+    }
+    try {
+      return this.lib.C_UnwrapKey(
+        this.session,
+        { mechanism: mechanism(wrapped.mechanism, 'wrapMechanism', this.profile.name) },
+        keys.wrap,
+        wrapped.wrapped,
+        [
+          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+          { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
+          { type: pkcs11js.CKA_TOKEN, value: false },
+          { type: pkcs11js.CKA_PRIVATE, value: true },
+          { type: pkcs11js.CKA_SENSITIVE, value: true },
+          { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+          { type: pkcs11js.CKA_SIGN, value: true },
+        ],
+      );
+    } catch (e) {
+      throw this.fail(e, 'unwrapping a wallet key', 'wrapMechanism', true);
+    }
+  }
+
+  /** Reads CKA_VALUE of an object; the token must refuse for every key hardkms makes. */
+  tryReadValue(handle: Buffer): Buffer {
+    const [attr] = this.lib.C_GetAttributeValue(this.session, handle, [{ type: pkcs11js.CKA_VALUE }]);
+    return attr!.value as Buffer;
+  }
+
+  destroyObject(handle: Buffer): void {
+    this.destroy(handle);
+  }
+
+  /**
+   * Signs a 32-byte digest with a wrapped key: unwrap → CKM_ECDSA → destroy. Returns r, s
+   * normalised to low-S and the recovery id matched against the stored public key.
+   */
+  signWithWrapped(wrapped: WrappedKey, digest: Uint8Array): EcdsaSignature {
+    if (digest.length !== 32) {
+      throw new HardkmsError('SIGN_BAD_DIGEST', `Expected a 32-byte digest, got ${digest.length} bytes.`);
+    }
+    let handle: Buffer | undefined;
+    try {
+      handle = this.unwrapSecp256k1(wrapped);
+      const raw = this.signRaw(handle, digest);
+      const sig = normaliseLowS('secp256k1', raw);
+      const recovery = recoveryIdFor(sig, digest, wrapped.publicKey);
+      return { ...sig, recovery };
+    } finally {
+      this.destroy(handle);
+    }
+  }
+
+  /** Signs with a resident key handle (benchmarks compare this against unwrap-per-signature). */
+  signRaw(handle: Buffer, digest: Uint8Array): Buffer {
+    try {
+      this.lib.C_SignInit(this.session, { mechanism: mechanism(this.profile.signMechanism, 'signMechanism', this.profile.name) }, handle);
+      return this.lib.C_Sign(this.session, Buffer.from(digest), Buffer.alloc(132));
+    } catch (e) {
+      throw this.fail(e, 'signing a digest', 'signMechanism');
+    }
+  }
+
+  // ---------------------------------------------------------------- data key
+
+  /**
+   * Encrypts a seed or mnemonic with the data key (AES-256-GCM in the token). Output is
+   * iv ‖ ciphertext ‖ tag; `aad` binds the ciphertext to its entry (id, chain, kind).
+   */
+  encrypt(plain: Uint8Array, aad: Buffer): Buffer {
+    const keys = this.vaultKeys();
+    const iv = this.random(GCM_IV_BYTES);
+    const input = Buffer.from(plain);
+    try {
+      this.lib.C_EncryptInit(this.session, this.gcm(iv, aad), keys.data);
+      const out = this.lib.C_Encrypt(this.session, input, Buffer.alloc(input.length + 32));
+      return Buffer.concat([iv, out]);
+    } catch (e) {
+      throw this.fail(e, 'encrypting with the data key', 'dataMechanism');
+    } finally {
+      input.fill(0);
+    }
+  }
+
+  /** Inverse of encrypt. The caller owns (and must wipe) the returned buffer. */
+  decrypt(blob: Buffer, aad: Buffer): Buffer {
+    const keys = this.vaultKeys();
+    if (blob.length < GCM_IV_BYTES + GCM_TAG_BITS / 8) {
+      throw new HardkmsError('HSM_CIPHERTEXT_REJECTED', 'A ciphertext in wallet.dat is too short to be one of ours.');
+    }
+    const iv = blob.subarray(0, GCM_IV_BYTES);
+    const out = Buffer.alloc(blob.length);
+    try {
+      this.lib.C_DecryptInit(this.session, this.gcm(Buffer.from(iv), aad), keys.data);
+      const plain = this.lib.C_Decrypt(this.session, blob.subarray(GCM_IV_BYTES), out);
+      const copy = Buffer.from(plain);
+      return copy;
+    } catch (e) {
+      throw this.fail(e, 'decrypting with the data key', 'dataMechanism', true);
+    } finally {
+      out.fill(0);
+    }
+  }
+
+  private gcm(iv: Buffer, aad: Buffer): pkcs11js.Mechanism {
+    return {
+      mechanism: mechanism(this.profile.dataMechanism, 'dataMechanism', this.profile.name),
+      parameter: { type: pkcs11js.CK_PARAMS_GCM, iv, ivBits: iv.length * 8, aad, tagBits: GCM_TAG_BITS } as pkcs11js.GcmParams,
+    };
+  }
+
+  // ---------------------------------------------------------------- audit key
+
+  /** ECDSA P-256 over a 32-byte record hash; returns r ‖ s (IEEE P1363, 64 bytes). */
+  auditSign(hash: Uint8Array): Buffer {
+    const keys = this.vaultKeys();
+    return Buffer.from(this.signRaw(keys.audit, hash));
+  }
+
+  // ---------------------------------------------------------------- OTP keys
+
+  /** Imports a Yubico OTP AES-128 key as a non-extractable token object (CKM_AES_ECB decrypt only). */
+  importAesKey(value: Buffer, idHex: string, label: string): void {
+    try {
+      this.lib.C_CreateObject(this.session, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+        { type: pkcs11js.CKA_TOKEN, value: true },
+        { type: pkcs11js.CKA_PRIVATE, value: true },
+        { type: pkcs11js.CKA_SENSITIVE, value: true },
+        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+        { type: pkcs11js.CKA_DECRYPT, value: true },
+        { type: pkcs11js.CKA_ENCRYPT, value: false },
+        { type: pkcs11js.CKA_LABEL, value: label },
+        { type: pkcs11js.CKA_ID, value: Buffer.from(idHex, 'hex') },
+        { type: pkcs11js.CKA_VALUE, value },
+      ]);
+    } catch (e) {
+      throw this.fail(e, 'importing an OTP key');
+    }
+  }
+
+  /** AES-128-ECB decrypt of one block with a token key (Yubico OTP). */
+  aesEcbDecrypt(idHex: string, block: Buffer): Buffer {
+    const handle = this.findOne(pkcs11js.CKO_SECRET_KEY, idHex, 'OTP key');
+    try {
+      this.lib.C_DecryptInit(this.session, { mechanism: MECHANISMS.CKM_AES_ECB! }, handle);
+      return Buffer.from(this.lib.C_Decrypt(this.session, block, Buffer.alloc(32)));
+    } catch (e) {
+      throw this.fail(e, 'decrypting an OTP');
+    }
+  }
+
+  /** Creates a resident, non-extractable secp256k1 key (benchmarks only). */
+  generateResidentSecp256k1(): { handle: Buffer; publicKey: Buffer } {
+    const pair = this.lib.C_GenerateKeyPair(
+      this.session,
+      { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
+      [
+        { type: pkcs11js.CKA_TOKEN, value: false },
+        { type: pkcs11js.CKA_EC_PARAMS, value: CURVE_OID.secp256k1 },
+      ],
+      [
+        { type: pkcs11js.CKA_TOKEN, value: false },
+        { type: pkcs11js.CKA_SENSITIVE, value: true },
+        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+        { type: pkcs11js.CKA_SIGN, value: true },
+      ],
+    );
+    const publicKey = this.readPublicKey(pair.publicKey);
+    this.destroy(pair.publicKey);
+    return { handle: pair.privateKey, publicKey };
+  }
+}
+
+function compress(uncompressed: Buffer): Buffer {
+  if (uncompressed.length !== 65 || uncompressed[0] !== 0x04) {
+    throw new HardkmsError('HSM_FAILED', 'The token returned an EC point in an unexpected format.');
+  }
+  const y = uncompressed.subarray(33, 65);
+  const prefix = (y[31]! & 1) === 1 ? 0x03 : 0x02;
+  return Buffer.concat([Buffer.from([prefix]), uncompressed.subarray(1, 33)]);
+}
+
+export type { CurveName, EcdsaSignature };
