@@ -68,7 +68,9 @@ export function explainPkcs11Error(e: unknown, ctx: CkrContext): HardkmsError {
     return new HardkmsError('HSM_FAILED', `PKCS#11 call failed while ${ctx.operation}: ${text}.`, { cause: e });
   }
   const name = ckrName(code);
-  switch (code) {
+  // An authenticated decryption that fails with a general error means the ciphertext is wrong.
+  const tagFailure = ctx.authenticated === true && code === CKR.CKR_GENERAL_ERROR;
+  switch (tagFailure ? CKR.CKR_ENCRYPTED_DATA_INVALID : code) {
     case CKR.CKR_PIN_INCORRECT:
     case CKR.CKR_PIN_INVALID:
     case CKR.CKR_PIN_LEN_RANGE:
@@ -78,7 +80,7 @@ export function explainPkcs11Error(e: unknown, ctx: CkrContext): HardkmsError {
     case CKR.CKR_PIN_LOCKED:
     case CKR.CKR_PIN_EXPIRED:
       return new HardkmsError('HSM_PIN_LOCKED', `The user PIN of ${label} is locked or expired (${name}).`, {
-        hint: 'The security officer must reset it (SoftHSM2: softhsm2-util --init-pin; real HSMs: the vendor\'s admin tool), then run `hardkms rotate --token-pin` if the PIN changed.',
+        hint: "The security officer must reset it (SoftHSM2: softhsm2-util --init-pin; real HSMs: the vendor's admin tool), then run `hardkms rotate --token-pin` if the PIN changed.",
       });
     case CKR.CKR_MECHANISM_INVALID:
     case CKR.CKR_MECHANISM_PARAM_INVALID:
@@ -106,18 +108,17 @@ export function explainPkcs11Error(e: unknown, ctx: CkrContext): HardkmsError {
       return new HardkmsError('HSM_NOT_LOGGED_IN', `Not logged in to ${label} while ${ctx.operation}.`, {
         hint: 'Unseal the vault first.',
       });
-    case CKR.CKR_GENERAL_ERROR:
-      if (!ctx.authenticated) {
-        return new HardkmsError('HSM_FAILED', `PKCS#11 call failed while ${ctx.operation}: ${name}.`, { cause: e });
-      }
-    // falls through: an authenticated decryption that fails means the ciphertext is wrong
     case CKR.CKR_ENCRYPTED_DATA_INVALID:
     case CKR.CKR_ENCRYPTED_DATA_LEN_RANGE:
     case CKR.CKR_WRAPPED_KEY_INVALID:
     case CKR.CKR_WRAPPED_KEY_LEN_RANGE:
-      return new HardkmsError('HSM_CIPHERTEXT_REJECTED', `${label} rejected a ciphertext while ${ctx.operation} (${name}): it was altered, moved from another entry, or made by another token.`, {
-        hint: 'Restore wallet.dat from a backup made with this token.',
-      });
+      return new HardkmsError(
+        'HSM_CIPHERTEXT_REJECTED',
+        `${label} rejected a ciphertext while ${ctx.operation} (${name}): it was altered, moved from another entry, or made by another token.`,
+        {
+          hint: 'Restore wallet.dat from a backup made with this token.',
+        },
+      );
     default:
       return new HardkmsError('HSM_FAILED', `PKCS#11 call failed while ${ctx.operation}: ${name}.`, { cause: e });
   }

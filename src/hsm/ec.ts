@@ -67,7 +67,7 @@ export function recoveryIdFor(sig: { r: Buffer; s: Buffer }, digest: Uint8Array,
       // Not a valid point for this recovery id: try the other one.
     }
   }
-  throw new HardkmsError('SIGN_KEY_MISMATCH', 'The token produced a signature that does not match the wallet\'s public key.', {
+  throw new HardkmsError('SIGN_KEY_MISMATCH', "The token produced a signature that does not match the wallet's public key.", {
     hint: 'The wrapped key in wallet.dat does not belong to this entry; restore wallet.dat from a backup.',
   });
 }

@@ -11,7 +11,7 @@ export function resolveModulePath(explicit: string | undefined, profile: TokenPr
   if (explicit) {
     if (!existsSync(explicit)) {
       throw new HardkmsError('HSM_MODULE_NOT_FOUND', `PKCS#11 module not found at ${explicit} (HARDKMS_PKCS11_MODULE).`, {
-        hint: 'Set HARDKMS_PKCS11_MODULE to the path of your HSM vendor\'s PKCS#11 library (for SoftHSM2 on Debian: /usr/lib/softhsm/libsofthsm2.so, from the softhsm2 package).',
+        hint: "Set HARDKMS_PKCS11_MODULE to the path of your HSM vendor's PKCS#11 library (for SoftHSM2 on Debian: /usr/lib/softhsm/libsofthsm2.so, from the softhsm2 package).",
       });
     }
     return explicit;

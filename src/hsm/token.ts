@@ -1,15 +1,8 @@
 import { createPublicKey, randomBytes } from 'node:crypto';
-import * as pkcs11js from 'pkcs11js';
+import pkcs11js from 'pkcs11js';
 import { HardkmsError } from '../errors.js';
 import { explainPkcs11Error, pkcs11Code } from './ckr.js';
-import {
-  CURVE_OID,
-  decodeEcPoint,
-  normaliseLowS,
-  recoveryIdFor,
-  type CurveName,
-  type EcdsaSignature,
-} from './ec.js';
+import { CURVE_OID, decodeEcPoint, normaliseLowS, recoveryIdFor, type CurveName, type EcdsaSignature } from './ec.js';
 import { resolveModulePath } from './module-path.js';
 import { loadProfile, type TokenProfile } from './profiles.js';
 
@@ -153,9 +146,13 @@ export class Token {
       });
     }
     const labels = present.filter((l) => l.length > 0);
-    throw new HardkmsError('HSM_TOKEN_NOT_FOUND', `No token labelled '${label}' in ${modulePath}. Tokens present: ${labels.length ? labels.map((l) => `'${l}'`).join(', ') : 'none'}.`, {
-      hint: 'Set HARDKMS_TOKEN_LABEL to one of the labels present, or create the token (SoftHSM2: hsm/init-softhsm2-token.sh DIR LABEL, with SOFTHSM2_CONF pointing at DIR/softhsm2.conf).',
-    });
+    throw new HardkmsError(
+      'HSM_TOKEN_NOT_FOUND',
+      `No token labelled '${label}' in ${modulePath}. Tokens present: ${labels.length ? labels.map((l) => `'${l}'`).join(', ') : 'none'}.`,
+      {
+        hint: 'Set HARDKMS_TOKEN_LABEL to one of the labels present, or create the token (SoftHSM2: hsm/init-softhsm2-token.sh DIR LABEL, with SOFTHSM2_CONF pointing at DIR/softhsm2.conf).',
+      },
+    );
   }
 
   private fail(e: unknown, operation: string, mechanismSetting?: string, authenticated = false): HardkmsError {
@@ -443,23 +440,47 @@ export class Token {
       throw new HardkmsError('HSM_MECHANISM_UNSUPPORTED', `The key was wrapped with ${wrapped.mechanism}, which this build does not know.`);
     }
     try {
-      return this.lib.C_UnwrapKey(
-        this.session,
-        { mechanism: mechanism(wrapped.mechanism, 'wrapMechanism', this.profile.name) },
-        keys.wrap,
-        wrapped.wrapped,
-        [
-          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-          { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
-          { type: pkcs11js.CKA_TOKEN, value: false },
-          { type: pkcs11js.CKA_PRIVATE, value: true },
-          { type: pkcs11js.CKA_SENSITIVE, value: true },
-          { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-          { type: pkcs11js.CKA_SIGN, value: true },
-        ],
-      );
+      return this.lib.C_UnwrapKey(this.session, { mechanism: mechanism(wrapped.mechanism, 'wrapMechanism', this.profile.name) }, keys.wrap, wrapped.wrapped, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
+        { type: pkcs11js.CKA_TOKEN, value: false },
+        { type: pkcs11js.CKA_PRIVATE, value: true },
+        { type: pkcs11js.CKA_SENSITIVE, value: true },
+        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+        { type: pkcs11js.CKA_SIGN, value: true },
+      ]);
     } catch (e) {
       throw this.fail(e, 'unwrapping a wallet key', 'wrapMechanism', true);
+    }
+  }
+
+  /**
+   * Returns a wrapped key in clear, for the commands whose purpose is to show it
+   * (getmanagedwallet, export) and that audit it. It unwraps a session object that is
+   * extractable and not sensitive only for the read, and destroys it. The caller wipes the result.
+   */
+  revealWrapped(wrapped: WrappedKey): Buffer {
+    const keys = this.vaultKeys();
+    let handle: Buffer | undefined;
+    try {
+      handle = this.lib.C_UnwrapKey(this.session, { mechanism: mechanism(wrapped.mechanism, 'wrapMechanism', this.profile.name) }, keys.wrap, wrapped.wrapped, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
+        { type: pkcs11js.CKA_TOKEN, value: false },
+        { type: pkcs11js.CKA_PRIVATE, value: true },
+        { type: pkcs11js.CKA_SENSITIVE, value: false },
+        { type: pkcs11js.CKA_EXTRACTABLE, value: true },
+      ]);
+      const value = this.tryReadValue(handle);
+      // CKA_VALUE of an EC key is the big-endian scalar; restore leading zeros.
+      const out = Buffer.alloc(32);
+      value.copy(out, 32 - value.length);
+      value.fill(0);
+      return out;
+    } catch (e) {
+      throw this.fail(e, 'revealing a wallet key', 'wrapMechanism', true);
+    } finally {
+      this.destroy(handle);
     }
   }
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Sets up a fresh machine for hardkms: Debian packages, npm dependencies (with their
+# native modules really compiled), and the build. Safe to run again: it only installs
+# what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: SoftHSM2 (the token), litecoind (UTXO regtest node for end-to-end
+# tests), the YubiKey tools (the real gate drivers are invoked in tests with no key
+# present), OpenSSL (legacy wallet.dat interop tests), Chromium (audit report test),
+# and the toolchain node-gyp needs for pkcs11js and better-sqlite3.
+packages=(softhsm2 opensc litecoind yubikey-manager yubikey-personalization openssl chromium python3 make g++)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm 11 asks for approval of install scripts; package.json's allowScripts approves the
+# native modules we need. Check afterwards that they really compiled, and fail loudly if not.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+for mod in pkcs11js better-sqlite3; do
+  if ! node -e "require('$mod')" 2>/dev/null; then
+    echo "setup: the native module $mod did not build; rebuilding it" >&2
+    npm rebuild "$mod"
+    node -e "require('$mod')" || { echo "setup: FAILED: $mod has no working native build (check python3, make, g++ and node-gyp output above)" >&2; exit 1; }
+  fi
+done
+node -e "
+const p = require('pkcs11js'); new p.PKCS11();
+const D = require('better-sqlite3'); new D(':memory:').close();
+" || { echo "setup: FAILED: native modules load but do not work" >&2; exit 1; }
+
+npm run build --silent
+echo "setup: ready" >&2

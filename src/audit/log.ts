@@ -1,0 +1,129 @@
+import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { userInfo } from 'node:os';
+import { HardkmsError } from '../errors.js';
+import { GENESIS_HASH, recordHash, type AuditEvent, type AuditRecord } from './record.js';
+
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+export interface AuditLogOptions {
+  /** Signs a 32-byte record hash with the token's audit key; absent while sealed. */
+  signer?: ((hash: Buffer) => Buffer) | undefined;
+  /**
+   * Serialises appenders across processes (the store's write transaction) and records
+   * the head in wallet.dat, so that a truncated log is detected.
+   */
+  withLock?: (<T>(fn: () => T) => T) | undefined;
+  setHead?: ((head: AuditHead) => void) | undefined;
+  /** Default actor, e.g. 'cli:init'. */
+  actor?: string;
+}
+
+export function defaultAuditLogPath(walletPath: string): string {
+  return join(dirname(walletPath), 'audit.log');
+}
+
+/** The audit key's public key lives next to the log so an auditor can verify offline. */
+export function auditPublicKeyPath(logPath: string): string {
+  return join(dirname(logPath), `${basename(logPath, '.log')}.pub.pem`);
+}
+
+/** Reads the last complete line of a file without reading the whole file. */
+export function readLastLine(path: string): string | undefined {
+  if (!existsSync(path)) return undefined;
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    let chunk = 4096;
+    while (true) {
+      const start = Math.max(0, size - chunk);
+      const buf = Buffer.alloc(size - start);
+      readSync(fd, buf, 0, buf.length, start);
+      const text = buf.toString('utf8').replace(/\n+$/, '');
+      const nl = text.lastIndexOf('\n');
+      if (nl >= 0 || start === 0) return (nl >= 0 ? text.slice(nl + 1) : text) || undefined;
+      chunk *= 4;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Append-only, hash-chained, token-signed JSON lines. Each append is fsynced before it
+ * returns, and callers append before a result leaves the process, so every effect that
+ * reached the outside has its record on disk.
+ */
+export class AuditLog {
+  readonly path: string;
+  private options: AuditLogOptions;
+
+  constructor(path: string, options: AuditLogOptions = {}) {
+    this.path = path;
+    this.options = options;
+  }
+
+  /** Attaches the token signer and the store once the vault is unsealed (or detaches them). */
+  configure(options: Partial<AuditLogOptions>): void {
+    this.options = { ...this.options, ...options };
+  }
+
+  get signed(): boolean {
+    return this.options.signer !== undefined;
+  }
+
+  append(event: AuditEvent): AuditRecord {
+    const run = this.options.withLock ?? (<T>(fn: () => T): T => fn());
+    return run(() => this.appendLocked(event));
+  }
+
+  private appendLocked(event: AuditEvent): AuditRecord {
+    const last = this.lastRecord();
+    const body = {
+      seq: last ? last.seq + 1 : 1,
+      time: new Date().toISOString(),
+      event: event.event,
+      actor: event.actor ?? `${this.options.actor ?? 'hardkms'}@${safeUser()}`,
+      subject: event.subject ?? '',
+      result: event.result,
+      details: event.details ?? {},
+      prev: last ? last.hash : GENESIS_HASH,
+    };
+    const hash = recordHash(body);
+    const sig = this.options.signer ? this.options.signer(Buffer.from(hash, 'hex')).toString('base64') : null;
+    const record: AuditRecord = { ...body, hash, sig };
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    const fd = openSync(this.path, 'a', 0o600);
+    try {
+      writeSync(fd, `${JSON.stringify(record)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.options.setHead?.({ seq: record.seq, hash: record.hash });
+    return record;
+  }
+
+  lastRecord(): AuditRecord | undefined {
+    const line = readLastLine(this.path);
+    if (!line) return undefined;
+    try {
+      return JSON.parse(line) as AuditRecord;
+    } catch {
+      throw new HardkmsError('AUDIT_LOG_CORRUPT', `The last line of ${this.path} is not an audit record; refusing to extend a damaged log.`, {
+        hint: 'Run `hardkms audit verify` to see where the log is damaged, and restore it from a backup.',
+      });
+    }
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}

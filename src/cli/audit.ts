@@ -1,0 +1,81 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { HardkmsError } from '../errors.js';
+import { auditPublicKeyPath } from '../audit/log.js';
+import type { AuditRecord } from '../audit/record.js';
+import { describeProblem, verifyAuditLog } from '../audit/verify.js';
+import { readVaultFacts } from '../vault/vault.js';
+import { configFrom } from './context.js';
+import { globalFlags } from './flags.js';
+import { printJson } from './output.js';
+
+export function registerAudit(program: Command): void {
+  const audit = program.command('audit').description('Verify and read the tamper-evident audit log');
+
+  globalFlags(
+    audit
+      .command('verify')
+      .description('Verify the audit log offline: hash chain, token signatures, and the head recorded in wallet.dat')
+      .option('--pubkey <pem>', 'audit public key PEM (default audit.pub.pem beside the log)'),
+  ).action((opts: { pubkey?: string; path?: string; auditLog?: string; envFile?: string }) => {
+    const config = configFrom(opts);
+    const logPath = config.auditLogPath;
+    if (!existsSync(logPath)) {
+      throw new HardkmsError('AUDIT_LOG_MISSING', `No audit log at ${logPath}.`, { hint: 'Pass --audit-log, or --path of the wallet store it belongs to.' });
+    }
+    const pemPath = opts.pubkey ?? auditPublicKeyPath(logPath);
+    if (!existsSync(pemPath)) {
+      throw new HardkmsError('AUDIT_PUBKEY_MISSING', `No audit public key at ${pemPath}.`, { hint: 'Pass --pubkey with the PEM exported at init.' });
+    }
+    const head = existsSync(config.walletPath) ? readVaultFacts({ path: config.walletPath, auditLogPath: logPath }).auditHead : undefined;
+    const result = verifyAuditLog(logPath, { publicKeyPem: readFileSync(pemPath, 'utf8'), head });
+    printJson({
+      ok: result.ok,
+      log: logPath,
+      records: result.records,
+      signed: result.signed,
+      unsignedTail: result.unsignedTail,
+      headChecked: head !== undefined,
+      ...(result.firstProblem ? { firstBadRecord: result.firstProblem.seq, problem: describeProblem(result.firstProblem) } : {}),
+    });
+    if (!result.ok) {
+      throw new HardkmsError('AUDIT_VERIFY_FAILED', `Audit log verification failed at ${describeProblem(result.firstProblem!)}.`, {
+        hint: 'Treat every record from this one on as untrusted, and compare with your off-host copy of the log.',
+      });
+    }
+  });
+
+  globalFlags(
+    audit
+      .command('show')
+      .description('Print audit records')
+      .option('--last <n>', 'only the last n records')
+      .option('--event <name>', 'only records of this event')
+      .option('--json', 'one JSON record per line instead of a table'),
+  ).action((opts: { last?: string; event?: string; json?: boolean; path?: string; auditLog?: string; envFile?: string }) => {
+    const config = configFrom(opts);
+    if (!existsSync(config.auditLogPath)) {
+      throw new HardkmsError('AUDIT_LOG_MISSING', `No audit log at ${config.auditLogPath}.`, { hint: 'Pass --audit-log or --path.' });
+    }
+    let records = readFileSync(config.auditLogPath, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as AuditRecord);
+    if (opts.event) records = records.filter((r) => r.event === opts.event);
+    if (opts.last !== undefined) {
+      const n = Number(opts.last);
+      if (!Number.isInteger(n) || n < 1) throw new HardkmsError('INVALID_INPUT', `--last must be a positive whole number, not '${opts.last}'.`);
+      records = records.slice(-n);
+    }
+    for (const r of records) {
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+      } else {
+        const details = Object.keys(r.details).length ? ` ${JSON.stringify(r.details)}` : '';
+        process.stdout.write(
+          `${String(r.seq).padStart(6)} ${r.time} ${r.result.padEnd(6)} ${r.event} ${r.subject} by ${r.actor}${r.sig ? '' : ' (unsigned: written while sealed)'}${details}\n`,
+        );
+      }
+    }
+  });
+}

@@ -1,0 +1,69 @@
+import { buildConfig, type Config, type GlobalFlags } from '../config/config.js';
+import { HardkmsError } from '../errors.js';
+import { PasswordProvider } from '../vault/password-provider.js';
+import type { SealRecord, VaultSecretProvider } from '../vault/secret.js';
+import { readVaultFacts, Vault } from '../vault/vault.js';
+import { warn } from './output.js';
+import { readSecret } from './prompt.js';
+
+export const PASSWORD_PROMPT = 'Enter password to access wallet store (or set env var TATUM_KMS_PASSWORD): ';
+
+/** TATUM_KMS_PASSWORD, as Tatum KMS reads it, else a hidden prompt (or a stdin line). */
+export function passwordSource(promptText = PASSWORD_PROMPT): () => Promise<Buffer> {
+  return async () => {
+    const env = process.env.TATUM_KMS_PASSWORD;
+    if (env !== undefined && env !== '') return Buffer.from(env, 'utf8');
+    return readSecret(promptText, 'password');
+  };
+}
+
+export type ProviderFactory = (record: SealRecord | undefined, config: Config) => VaultSecretProvider;
+
+/**
+ * Providers by the name stored in the seal. The YubiKey gate registers itself here
+ * (cli/gate.ts); the password provider is always available.
+ */
+const providers = new Map<string, ProviderFactory>([
+  [
+    'password',
+    () => {
+      warn('this vault is sealed by a password only; use a YubiKey gate (hardkms init --yubikeys) for mainnet.');
+      return new PasswordProvider(passwordSource());
+    },
+  ],
+]);
+
+export function registerProvider(name: string, factory: ProviderFactory): void {
+  providers.set(name, factory);
+}
+
+export function providerFor(record: SealRecord, config: Config): VaultSecretProvider {
+  const factory = providers.get(record.provider);
+  if (!factory) {
+    throw new HardkmsError('SEAL_PROVIDER_UNKNOWN', `This vault is sealed by '${record.provider}', which this build of hardkms does not support.`, {
+      hint: 'Use the hardkms version that created the vault.',
+    });
+  }
+  return factory(record, config);
+}
+
+export function configFrom(flags: GlobalFlags): Config {
+  return buildConfig(flags);
+}
+
+/** Unseals the vault, runs fn, and seals again whatever happens. */
+export async function withVault<T>(config: Config, actor: string, fn: (vault: Vault) => Promise<T> | T): Promise<T> {
+  const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
+  const vault = await Vault.open({
+    path: config.walletPath,
+    auditLogPath: config.auditLogPath,
+    provider: providerFor(facts.seal, config),
+    token: config.token,
+    actor,
+  });
+  try {
+    return await fn(vault);
+  } finally {
+    vault.seal(`end of ${actor}`);
+  }
+}

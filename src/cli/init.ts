@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { PasswordProvider } from '../vault/password-provider.js';
+import type { VaultSecretProvider } from '../vault/secret.js';
+import { Vault } from '../vault/vault.js';
+import { WalletStore } from '../vault/store.js';
+import type { Config } from '../config/config.js';
+import { configFrom, passwordSource } from './context.js';
+import { note, printJson, warn } from './output.js';
+import { readSecret } from './prompt.js';
+import { globalFlags } from './flags.js';
+
+/** The token user PIN: only init takes it from outside; afterwards it lives in the sealed vault secret. */
+export async function tokenPinFromUser(): Promise<Buffer> {
+  const env = process.env.HARDKMS_TOKEN_PIN;
+  if (env !== undefined && env !== '') return Buffer.from(env, 'utf8');
+  return readSecret('Enter the token user PIN (or set HARDKMS_TOKEN_PIN): ', 'token PIN');
+}
+
+export interface InitProviderChoice {
+  provider: VaultSecretProvider;
+  /** Printed after success (e.g. recovery shares), then forgotten. */
+  afterInit?: (vault: Vault) => void;
+}
+
+export type InitProviderFactory = (opts: Record<string, unknown>, config: Config) => Promise<InitProviderChoice | undefined>;
+
+const initProviders: InitProviderFactory[] = [];
+
+/** The YubiKey gate adds its init options through this hook (cli/gate.ts). */
+export function registerInitProvider(factory: InitProviderFactory): void {
+  initProviders.push(factory);
+}
+
+export function registerInit(program: Command, extendOptions: (cmd: Command) => Command = (c) => c): void {
+  const cmd = program
+    .command('init')
+    .description('Create a new vault: wallet.dat bound to an HSM token, the token keys, and the seal that releases the vault secret')
+    .option('--testnet', 'testnet-only vault: refuses mainnet wallets')
+    .option('--profile <name>', 'token profile from hsm/profiles (default softhsm2)');
+  extendOptions(cmd);
+  globalFlags(cmd).action(async (opts: Record<string, unknown>) => {
+    const config = configFrom(opts);
+    if (WalletStore.exists(config.walletPath)) WalletStore.create(config.walletPath); // throws VAULT_EXISTS before any prompt
+    let choice: InitProviderChoice | undefined;
+    for (const factory of initProviders) {
+      choice = await factory(opts, config);
+      if (choice) break;
+    }
+    if (!choice) {
+      warn('sealing the vault with a password only. For mainnet use a YubiKey gate: hardkms init --yubikeys N --threshold M.');
+      choice = { provider: new PasswordProvider(passwordSource('Choose a password for the wallet store (or set env var TATUM_KMS_PASSWORD): ')) };
+    }
+    const tokenPin = await tokenPinFromUser();
+    let vault: Vault | undefined;
+    try {
+      vault = await Vault.init({
+        path: config.walletPath,
+        auditLogPath: config.auditLogPath,
+        token: config.token,
+        tokenPin,
+        provider: choice.provider,
+        testnetOnly: opts.testnet === true,
+        actor: 'cli:init',
+      });
+      const result = {
+        vaultId: vault.vaultId,
+        path: config.walletPath,
+        auditLog: config.auditLogPath,
+        token: { label: vault.binding.label, serial: vault.binding.serial, profile: vault.binding.profile },
+        seal: vault.sealRecord().provider,
+        testnetOnly: vault.testnetOnly,
+      };
+      choice.afterInit?.(vault);
+      printJson(result);
+      note(`Vault created. Back up ${config.walletPath} and the token; losing either (or the means to unseal) loses every key.`);
+    } finally {
+      tokenPin.fill(0);
+      vault?.seal('end of init');
+    }
+  });
+}

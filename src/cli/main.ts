@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { registerAudit } from './audit.js';
+import { registerInit } from './init.js';
+import { printError } from './output.js';
+import { VERSION } from '../version.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('hardkms')
+    .description('Hardware-backed key management and transaction signer, compatible with Tatum KMS')
+    .version(VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+  registerInit(program);
+  registerAudit(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      if (e.code === 'commander.unknownCommand') return 255; // Tatum KMS exits -1 here
+      return e.exitCode;
+    }
+    return printError(e);
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.exitCode = printError(e);
+  },
+);

@@ -1,0 +1,49 @@
+/**
+ * wallet.dat schema. Migrations are append-only: index i brings a store from
+ * user_version i to i + 1, inside the same transaction that bumps user_version.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  CREATE TABLE wallets (
+    signature_id   TEXT PRIMARY KEY,
+    chain          TEXT NOT NULL,
+    testnet        INTEGER NOT NULL CHECK (testnet IN (0, 1)),
+    kind           TEXT NOT NULL CHECK (kind IN ('mnemonic', 'privateKey', 'secret')),
+    public_data    TEXT NOT NULL,
+    wrapped_secret BLOB NOT NULL,
+    mechanism      TEXT NOT NULL,
+    created        TEXT NOT NULL,
+    mac            BLOB NOT NULL
+  );
+  CREATE INDEX wallets_by_chain ON wallets (chain, testnet);
+  CREATE TABLE journal (
+    pending_id   TEXT PRIMARY KEY,
+    chain        TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('received', 'approved', 'signed', 'broadcast', 'failed')),
+    payload_hash TEXT NOT NULL,
+    raw_tx       TEXT,
+    raw_tx_hash  TEXT,
+    chain_tx_id  TEXT,
+    error        TEXT,
+    created      TEXT NOT NULL,
+    updated      TEXT NOT NULL
+  );
+  CREATE INDEX journal_by_state ON journal (state);
+  CREATE TABLE otp (
+    public_id       TEXT PRIMARY KEY,
+    key_id          TEXT NOT NULL,
+    private_id_hash TEXT NOT NULL,
+    label           TEXT NOT NULL,
+    use_counter     INTEGER NOT NULL,
+    session_counter INTEGER NOT NULL,
+    updated         TEXT NOT NULL,
+    mac             BLOB NOT NULL
+  );
+  `,
+];
+
+export const FORMAT_VERSION = MIGRATIONS.length;

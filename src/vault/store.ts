@@ -1,0 +1,297 @@
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { HardkmsError } from '../errors.js';
+import { deriveMacKey, macFields, macMatches } from './row-mac.js';
+import { FORMAT_VERSION, MIGRATIONS } from './schema.js';
+import type { EntryKind, NewWalletEntry, PublicData, WalletEntry } from './entries.js';
+
+type Row = {
+  signature_id: string;
+  chain: string;
+  testnet: number;
+  kind: EntryKind;
+  public_data: string;
+  wrapped_secret: Buffer;
+  mechanism: string;
+  created: string;
+  mac: Buffer;
+};
+
+/** How long a writer waits for another (the daemon, a CLI command) to finish its transaction. */
+const BUSY_TIMEOUT_MS = 15_000;
+
+/**
+ * wallet.dat: one SQLite database (the choice Bitcoin Core made for its own wallet.dat).
+ * SQLite gives what Tatum's single encrypted JSON file lacks: atomic, durable commits
+ * (WAL, synchronous=FULL), O(log n) updates and a writer lock (BEGIN IMMEDIATE + busy
+ * timeout) so the daemon and a CLI command never interleave their writes.
+ *
+ * The store itself holds no secret in clear. Reading or writing wallet rows needs the
+ * store key (from the unsealed vault secret) to check and produce row MACs.
+ */
+export class WalletStore {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private macKey: Buffer | undefined;
+
+  private constructor(path: string, db: Database.Database) {
+    this.path = path;
+    this.db = db;
+  }
+
+  static exists(path: string): boolean {
+    return existsSync(path);
+  }
+
+  /** Creates a new, empty store; refuses to touch an existing file. */
+  static create(path: string): WalletStore {
+    if (existsSync(path)) {
+      throw new HardkmsError('VAULT_EXISTS', `A store already exists at ${path}; hardkms init never overwrites one.`, {
+        hint: 'Use --path to create a new store elsewhere, or move the existing file away yourself if you really mean to replace it.',
+      });
+    }
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // Create the file 0600 before SQLite opens it; the -wal and -shm side files inherit
+    // the main file's mode in SQLite's unix VFS.
+    closeSync(openSync(path, 'wx', 0o600));
+    const store = WalletStore.openFile(path);
+    store.migrate();
+    return store;
+  }
+
+  static open(path: string): WalletStore {
+    if (!existsSync(path)) {
+      throw new HardkmsError('VAULT_NOT_FOUND', `No such wallet file: ${path}.`, {
+        hint: 'Create one with `hardkms init`, or point --path at your wallet.dat.',
+      });
+    }
+    const store = WalletStore.openFile(path);
+    store.checkFormat();
+    return store;
+  }
+
+  private static openFile(path: string): WalletStore {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('secure_delete = ON');
+    } catch (e) {
+      throw new HardkmsError('VAULT_UNREADABLE', `${path} is not a hardkms wallet store: ${(e as Error).message}.`, {
+        hint: 'A Tatum KMS wallet.dat is imported with `hardkms import-legacy FILE`, not opened directly.',
+      });
+    }
+    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+    return new WalletStore(path, db);
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      this.db
+        .transaction(() => {
+          this.db.exec(MIGRATIONS[v]!);
+          this.db.pragma(`user_version = ${v + 1}`);
+        })
+        .immediate();
+    }
+  }
+
+  private checkFormat(): void {
+    let version: number;
+    try {
+      version = this.db.pragma('user_version', { simple: true }) as number;
+    } catch (e) {
+      throw new HardkmsError('VAULT_UNREADABLE', `${this.path} is not a hardkms wallet store: ${(e as Error).message}.`, {
+        hint: 'A Tatum KMS wallet.dat is imported with `hardkms import-legacy FILE`, not opened directly.',
+      });
+    }
+    if (version === 0) {
+      throw new HardkmsError('VAULT_UNREADABLE', `${this.path} is not a hardkms wallet store.`, {
+        hint: 'A Tatum KMS wallet.dat is imported with `hardkms import-legacy FILE`, not opened directly.',
+      });
+    }
+    if (version > FORMAT_VERSION) {
+      throw new HardkmsError('VAULT_TOO_NEW', `${this.path} has format ${version}; this hardkms reads up to ${FORMAT_VERSION}.`, {
+        hint: 'Upgrade hardkms.',
+      });
+    }
+    this.migrate();
+  }
+
+  close(): void {
+    this.lock();
+    if (this.db.open) this.db.close();
+  }
+
+  /** Runs fn in one write transaction that holds SQLite's writer lock from the start. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  // ------------------------------------------------------------------ meta
+
+  getMeta(key: string): string | undefined {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  getMetaJson<T>(key: string): T | undefined {
+    const value = this.getMeta(key);
+    return value === undefined ? undefined : (JSON.parse(value) as T);
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  setMetaJson(key: string, value: unknown): void {
+    this.setMeta(key, JSON.stringify(value));
+  }
+
+  // ------------------------------------------------------------------ keys
+
+  /** Enables row access; called once the vault secret is known. */
+  unlock(storeKey: Buffer, vaultId: string): void {
+    this.macKey = deriveMacKey(storeKey, vaultId, 'row');
+  }
+
+  lock(): void {
+    this.macKey?.fill(0);
+    this.macKey = undefined;
+  }
+
+  private key(): Buffer {
+    if (!this.macKey) {
+      throw new HardkmsError('VAULT_SEALED', 'The vault is sealed.', { hint: 'Unseal it first.' });
+    }
+    return this.macKey;
+  }
+
+  /** MAC of arbitrary vault-level data (token binding, OTP counters) under the row key. */
+  macOf(table: string, fields: ReadonlyArray<string | number | Buffer>): Buffer {
+    return macFields(this.key(), table, fields);
+  }
+
+  // ------------------------------------------------------------------ wallets
+
+  private rowMac(row: Omit<Row, 'mac'>): Buffer {
+    return macFields(this.key(), 'wallets', [
+      row.signature_id,
+      row.chain,
+      row.testnet,
+      row.kind,
+      row.public_data,
+      row.wrapped_secret,
+      row.mechanism,
+      row.created,
+    ]);
+  }
+
+  private toEntry(row: Row): WalletEntry {
+    const { mac, ...rest } = row;
+    if (!macMatches(this.rowMac(rest), mac)) {
+      throw new HardkmsError(
+        'VAULT_ROW_TAMPERED',
+        `The wallet entry '${row.signature_id}' in ${this.path} fails its integrity check: it was edited, swapped or injected without the vault secret.`,
+        {
+          hint: 'Do not use this store for that wallet. Restore wallet.dat from a backup and investigate who had write access to it.',
+        },
+      );
+    }
+    return {
+      signatureId: row.signature_id,
+      chain: row.chain,
+      testnet: row.testnet === 1,
+      kind: row.kind,
+      publicData: JSON.parse(row.public_data) as PublicData,
+      wrappedSecret: row.wrapped_secret,
+      mechanism: row.mechanism,
+      created: row.created,
+    };
+  }
+
+  private toRow(entry: NewWalletEntry, created: string): Row {
+    const base = {
+      signature_id: entry.signatureId,
+      chain: entry.chain,
+      testnet: entry.testnet ? 1 : 0,
+      kind: entry.kind,
+      public_data: JSON.stringify(entry.publicData),
+      wrapped_secret: entry.wrappedSecret,
+      mechanism: entry.mechanism,
+      created,
+    };
+    return { ...base, mac: this.rowMac(base) };
+  }
+
+  /** Adds entries in one transaction: all of them are stored, or none. */
+  addEntries(entries: readonly NewWalletEntry[]): void {
+    const insert = this.db.prepare(
+      'INSERT INTO wallets (signature_id, chain, testnet, kind, public_data, wrapped_secret, mechanism, created, mac) VALUES (@signature_id, @chain, @testnet, @kind, @public_data, @wrapped_secret, @mechanism, @created, @mac)',
+    );
+    const created = new Date().toISOString();
+    const rows = entries.map((e) => this.toRow(e, created));
+    try {
+      this.transaction(() => {
+        for (const row of rows) insert.run(row);
+      });
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new HardkmsError('VAULT_DUPLICATE_ID', 'A wallet with one of these signature ids already exists; nothing was stored.');
+      }
+      throw e;
+    }
+  }
+
+  getEntry(signatureId: string): WalletEntry | undefined {
+    const row = this.db.prepare('SELECT * FROM wallets WHERE signature_id = ?').get(signatureId) as Row | undefined;
+    return row ? this.toEntry(row) : undefined;
+  }
+
+  requireEntry(signatureId: string): WalletEntry {
+    const entry = this.getEntry(signatureId);
+    if (!entry) {
+      throw new HardkmsError('WALLET_NOT_FOUND', `No such wallet for signatureId '${signatureId}'.`, {
+        hint: 'List what the store holds with `hardkms export` or check the id.',
+      });
+    }
+    return entry;
+  }
+
+  hasEntry(signatureId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM wallets WHERE signature_id = ?').get(signatureId) !== undefined;
+  }
+
+  removeEntry(signatureId: string): boolean {
+    return this.transaction(() => this.db.prepare('DELETE FROM wallets WHERE signature_id = ?').run(signatureId).changes > 0);
+  }
+
+  /** All entries, each verified. */
+  listEntries(filter: { chain?: string; testnet?: boolean } = {}): WalletEntry[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.chain !== undefined) {
+      where.push('chain = ?');
+      args.push(filter.chain);
+    }
+    if (filter.testnet !== undefined) {
+      where.push('testnet = ?');
+      args.push(filter.testnet ? 1 : 0);
+    }
+    const sql = `SELECT * FROM wallets${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created, signature_id`;
+    return (this.db.prepare(sql).all(...args) as Row[]).map((r) => this.toEntry(r));
+  }
+
+  countEntries(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM wallets').get() as { n: number }).n;
+  }
+
+  /** Raw access for the journal and OTP modules, which own their tables. */
+  get database(): Database.Database {
+    return this.db;
+  }
+}

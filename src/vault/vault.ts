@@ -1,0 +1,341 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import { HardkmsError } from '../errors.js';
+import { AuditLog, auditPublicKeyPath, defaultAuditLogPath, type AuditHead } from '../audit/log.js';
+import type { AuditEvent, AuditRecord } from '../audit/record.js';
+import { Token, type OpenTokenOptions, type VaultKeyIds } from '../hsm/token.js';
+import { WalletStore } from './store.js';
+import { STORE_KEY_BYTES, wipeVaultSecret, type SealContext, type SealRecord, type VaultSecret, type VaultSecretProvider } from './secret.js';
+import { FORMAT_VERSION } from './schema.js';
+
+/** Which token a vault belongs to; written at init, checked at every unseal. */
+export interface TokenBinding {
+  modulePath: string;
+  label: string;
+  serial: string;
+  profile: string;
+  keys: VaultKeyIds;
+}
+
+export interface VaultLocation {
+  /** wallet.dat */
+  path: string;
+  /** audit.log; default beside wallet.dat. */
+  auditLogPath?: string | undefined;
+}
+
+export interface InitOptions extends VaultLocation {
+  token: OpenTokenOptions;
+  /** The token user PIN; only init receives it from outside (HARDKMS_TOKEN_PIN or a prompt). */
+  tokenPin: Buffer;
+  provider: VaultSecretProvider;
+  /** A testnet-only vault refuses mainnet wallets and relaxes the gate rules. */
+  testnetOnly?: boolean;
+  actor?: string;
+}
+
+export interface OpenOptions extends VaultLocation {
+  provider: VaultSecretProvider;
+  /** Overrides of the binding (HARDKMS_PKCS11_MODULE, HARDKMS_TOKEN_LABEL). */
+  token?: OpenTokenOptions;
+  actor?: string;
+}
+
+const META = {
+  vaultId: 'vault_id',
+  created: 'created',
+  format: 'format_version',
+  token: 'token_binding',
+  seal: 'seal',
+  testnetOnly: 'testnet_only',
+  metaMac: 'meta_mac',
+  auditHead: 'audit_head',
+} as const;
+
+/** Read-only facts about a vault that need no secret (status, audit verify). */
+export interface VaultFacts {
+  vaultId: string;
+  created: string;
+  binding: TokenBinding;
+  seal: SealRecord;
+  testnetOnly: boolean;
+  auditHead: AuditHead | undefined;
+  auditLogPath: string;
+  walletCount: number | undefined;
+}
+
+export function readVaultFacts(location: VaultLocation): VaultFacts {
+  const store = WalletStore.open(location.path);
+  try {
+    return factsOf(store, location);
+  } finally {
+    store.close();
+  }
+}
+
+function factsOf(store: WalletStore, location: VaultLocation): VaultFacts {
+  const vaultId = store.getMeta(META.vaultId);
+  const binding = store.getMetaJson<TokenBinding>(META.token);
+  const seal = store.getMetaJson<SealRecord>(META.seal);
+  if (!vaultId || !binding || !seal) {
+    throw new HardkmsError('VAULT_INCOMPLETE', `${store.path} was not fully initialised (no vault id, token binding or seal).`, {
+      hint: 'Remove it and run `hardkms init` again; it cannot hold any wallet.',
+    });
+  }
+  return {
+    vaultId,
+    created: store.getMeta(META.created) ?? '',
+    binding,
+    seal,
+    testnetOnly: store.getMeta(META.testnetOnly) === 'true',
+    auditHead: store.getMetaJson<AuditHead>(META.auditHead),
+    auditLogPath: location.auditLogPath ?? defaultAuditLogPath(store.path),
+    walletCount: undefined,
+  };
+}
+
+/**
+ * An unsealed vault: the store with row access, a logged-in token bound to the vault's
+ * keys, and a signed audit log. `seal()` wipes the secret and logs out; HashiCorp Vault's
+ * vocabulary, because operators know it.
+ */
+export class Vault {
+  readonly store: WalletStore;
+  readonly token: Token;
+  readonly audit: AuditLog;
+  readonly vaultId: string;
+  readonly binding: TokenBinding;
+  readonly testnetOnly: boolean;
+  private secret: VaultSecret | undefined;
+
+  private constructor(args: {
+    store: WalletStore;
+    token: Token;
+    audit: AuditLog;
+    vaultId: string;
+    binding: TokenBinding;
+    testnetOnly: boolean;
+    secret: VaultSecret;
+  }) {
+    this.store = args.store;
+    this.token = args.token;
+    this.audit = args.audit;
+    this.vaultId = args.vaultId;
+    this.binding = args.binding;
+    this.testnetOnly = args.testnetOnly;
+    this.secret = args.secret;
+  }
+
+  static async init(options: InitOptions): Promise<Vault> {
+    if (WalletStore.exists(options.path)) {
+      // Checked first so that nothing (token keys included) is created for a refused init.
+      WalletStore.create(options.path);
+    }
+    const token = Token.open(options.token);
+    let store: WalletStore | undefined;
+    const secret: VaultSecret = { storeKey: randomBytes(STORE_KEY_BYTES), tokenPin: Buffer.from(options.tokenPin) };
+    try {
+      token.login(secret.tokenPin);
+      const vaultId = randomUUID();
+      const auditLogPath = options.auditLogPath ?? defaultAuditLogPath(options.path);
+      const pending: AuditEvent[] = [];
+      const ctx: SealContext = {
+        vaultId,
+        mainnet: !options.testnetOnly,
+        audit: (event, result, details) => pending.push({ event, result, subject: vaultId, ...(details ? { details } : {}) }),
+      };
+      // Seal first: if the operators' ceremony fails, no store and no token keys exist.
+      const seal = await options.provider.seal(secret, ctx);
+      const keys = token.generateVaultKeys(vaultId);
+      const binding: TokenBinding = {
+        modulePath: token.info.modulePath,
+        label: token.info.label,
+        serial: token.info.serial,
+        profile: token.info.profile,
+        keys,
+      };
+      store = WalletStore.create(options.path);
+      const s = store;
+      s.unlock(secret.storeKey, vaultId);
+      s.transaction(() => {
+        s.setMeta(META.vaultId, vaultId);
+        s.setMeta(META.created, new Date().toISOString());
+        s.setMeta(META.format, String(FORMAT_VERSION));
+        s.setMetaJson(META.token, binding);
+        s.setMetaJson(META.seal, seal);
+        s.setMeta(META.testnetOnly, options.testnetOnly ? 'true' : 'false');
+        s.setMeta(META.metaMac, metaMac(s, vaultId, binding, seal, !!options.testnetOnly));
+      });
+      token.bindVaultKeys(keys);
+      writeFileSync(auditPublicKeyPath(auditLogPath), token.auditPublicKeyPem(keys.auditKeyId), { mode: 0o644 });
+      const vault = new Vault({
+        store: s,
+        token,
+        audit: new AuditLog(auditLogPath),
+        vaultId,
+        binding,
+        testnetOnly: !!options.testnetOnly,
+        secret,
+      });
+      vault.attachAudit(options.actor ?? 'cli:init');
+      vault.record({
+        event: 'init',
+        subject: vaultId,
+        result: 'ok',
+        details: {
+          provider: seal.provider,
+          token: { label: binding.label, serial: binding.serial, profile: binding.profile },
+          keys: binding.keys,
+          testnetOnly: !!options.testnetOnly,
+        },
+      });
+      for (const e of pending) vault.record(e);
+      return vault;
+    } catch (e) {
+      wipeVaultSecret(secret);
+      store?.close();
+      token.close();
+      throw e;
+    }
+  }
+
+  static async open(options: OpenOptions): Promise<Vault> {
+    const store = WalletStore.open(options.path);
+    let token: Token | undefined;
+    let secret: VaultSecret | undefined;
+    try {
+      const facts = factsOf(store, options);
+      const audit = new AuditLog(facts.auditLogPath, {
+        withLock: (fn) => store.transaction(fn),
+        setHead: (head) => store.setMetaJson(META.auditHead, head),
+        actor: options.actor ?? 'hardkms',
+      });
+      const ctx: SealContext = {
+        vaultId: facts.vaultId,
+        mainnet: !facts.testnetOnly,
+        audit: (event, result, details) => {
+          audit.append({ event, result, subject: facts.vaultId, ...(details ? { details } : {}) });
+        },
+      };
+      secret = await options.provider.unseal(facts.seal, ctx);
+      store.unlock(secret.storeKey, facts.vaultId);
+      const expectedMac = store.getMeta(META.metaMac);
+      if (!expectedMac || expectedMac !== metaMac(store, facts.vaultId, facts.binding, facts.seal, facts.testnetOnly)) {
+        throw new HardkmsError('VAULT_META_TAMPERED', `The token binding or seal parameters of ${store.path} fail their integrity check.`, {
+          hint: 'Someone without the vault secret changed wallet.dat. Restore it from a backup.',
+        });
+      }
+      token = Token.open({
+        modulePath: options.token?.modulePath ?? facts.binding.modulePath,
+        label: options.token?.label ?? facts.binding.label,
+        profile: options.token?.profile ?? facts.binding.profile,
+      });
+      if (token.info.serial !== facts.binding.serial) {
+        throw new HardkmsError(
+          'HSM_WRONG_TOKEN',
+          `Token '${token.info.label}' has serial ${token.info.serial}, but this vault was created with serial ${facts.binding.serial}.`,
+          {
+            hint: 'Connect the token the vault was created with (or its restored backup).',
+          },
+        );
+      }
+      token.login(secret.tokenPin);
+      token.bindVaultKeys(facts.binding.keys);
+      const vault = new Vault({
+        store,
+        token,
+        audit,
+        vaultId: facts.vaultId,
+        binding: facts.binding,
+        testnetOnly: facts.testnetOnly,
+        secret,
+      });
+      vault.attachAudit(options.actor ?? 'hardkms');
+      vault.record({ event: 'token.login', subject: facts.binding.label, result: 'ok', details: { serial: facts.binding.serial } });
+      return vault;
+    } catch (e) {
+      wipeVaultSecret(secret);
+      token?.close();
+      if (e instanceof HardkmsError && e.code !== 'VAULT_NOT_FOUND') {
+        try {
+          const facts = factsOf(store, options);
+          new AuditLog(facts.auditLogPath, {
+            withLock: (fn) => store.transaction(fn),
+            setHead: (head) => store.setMetaJson(META.auditHead, head),
+          }).append({ event: 'unseal', subject: facts.vaultId, result: 'fail', actor: options.actor, details: { code: e.code } });
+        } catch {
+          // The failure itself is what the user must see; a second one would hide it.
+        }
+      }
+      store.close();
+      throw e;
+    }
+  }
+
+  private attachAudit(actor: string): void {
+    const store = this.store;
+    this.audit.configure({
+      signer: (hash) => this.token.auditSign(hash),
+      withLock: (fn) => store.transaction(fn),
+      setHead: (head) => store.setMetaJson(META.auditHead, head),
+      actor,
+    });
+  }
+
+  /** Appends a signed audit record; call it before the result of an action leaves the process. */
+  record(event: AuditEvent): AuditRecord {
+    return this.audit.append(event);
+  }
+
+  /** The secret, for providers that re-seal it (enroll, revoke, rotate). Do not keep it. */
+  currentSecret(): VaultSecret {
+    if (!this.secret) throw new HardkmsError('VAULT_SEALED', 'The vault is sealed.', { hint: 'Unseal it first.' });
+    return this.secret;
+  }
+
+  sealRecord(): SealRecord {
+    return this.store.getMetaJson<SealRecord>(META.seal)!;
+  }
+
+  /** Replaces the seal (after enroll, revoke, rotate, recover) together with its MAC. */
+  replaceSeal(seal: SealRecord, newSecret?: VaultSecret): void {
+    if (newSecret && !newSecret.storeKey.equals(this.currentSecret().storeKey)) {
+      throw new HardkmsError('VAULT_SECRET_INVALID', 'Rotation may change the token PIN, never the store key (it authenticates every row).');
+    }
+    this.store.transaction(() => {
+      this.store.setMetaJson(META.seal, seal);
+      this.store.setMeta(META.metaMac, metaMac(this.store, this.vaultId, this.binding, seal, this.testnetOnly));
+    });
+    if (newSecret) {
+      const old = this.secret;
+      this.secret = { storeKey: Buffer.from(newSecret.storeKey), tokenPin: Buffer.from(newSecret.tokenPin) };
+      wipeVaultSecret(old);
+    }
+  }
+
+  get isSealed(): boolean {
+    return this.secret === undefined;
+  }
+
+  /** Wipes the secret, logs out of the token, closes the store. Safe to call twice. */
+  seal(reason = 'done'): void {
+    if (!this.secret) return;
+    try {
+      this.record({ event: 'seal', subject: this.vaultId, result: 'ok', details: { reason } });
+    } finally {
+      wipeVaultSecret(this.secret);
+      this.secret = undefined;
+      this.audit.configure({ signer: undefined });
+      this.token.close();
+      this.store.close();
+    }
+  }
+}
+
+function metaMac(store: WalletStore, vaultId: string, binding: TokenBinding, seal: SealRecord, testnetOnly: boolean): string {
+  return store.macOf('meta', [vaultId, JSON.stringify(binding), JSON.stringify(seal), testnetOnly ? 1 : 0]).toString('hex');
+}
+
+export function vaultExists(path: string): boolean {
+  return existsSync(path);
+}
