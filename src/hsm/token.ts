@@ -498,7 +498,7 @@ export class Token {
    * Signs a 32-byte digest with a wrapped key: unwrap → CKM_ECDSA → destroy. Returns r, s
    * normalised to low-S and the recovery id matched against the stored public key.
    */
-  signWithWrapped(wrapped: WrappedKey, digest: Uint8Array): EcdsaSignature {
+  signWithWrapped(wrapped: WrappedKey, digest: Uint8Array, options: { recovery?: boolean } = {}): EcdsaSignature {
     if (digest.length !== 32) {
       throw new HardkmsError('SIGN_BAD_DIGEST', `Expected a 32-byte digest, got ${digest.length} bytes.`);
     }
@@ -507,7 +507,10 @@ export class Token {
       handle = this.unwrapSecp256k1(wrapped);
       const raw = this.signRaw(handle, digest);
       const sig = normaliseLowS('secp256k1', raw);
-      const recovery = recoveryIdFor(sig, digest, wrapped.publicKey);
+      // Recovering the public key costs more than the token's signature on SoftHSM2; UTXO
+      // chains do not need the recovery id, so they may skip it (the script check on the
+      // node still binds the signature to the key).
+      const recovery = options.recovery === false ? 0 : recoveryIdFor(sig, digest, wrapped.publicKey);
       return { ...sig, recovery };
     } finally {
       this.destroy(handle);
