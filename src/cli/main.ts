@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './audit.js';
 import { registerInit } from './init.js';
+import { registerWalletCommands } from './wallets.js';
 import { printError } from './output.js';
 import { VERSION } from '../version.js';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerInit(program);
   registerAudit(program);
+  registerWalletCommands(program);
   return program;
 }
 

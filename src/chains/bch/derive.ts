@@ -1,0 +1,72 @@
+import { createRequire } from 'node:module';
+import { crypto } from 'bitcoinjs-lib';
+import { InputError } from '../../errors.js';
+import type { ChainAdapter } from '../types.js';
+import { checkCompressedPublicKey, checkIndex, childPublicKey, decodeWif, encodeWif, parseXpub, privateKeyAtPath, xpubAtPath } from '../keys.js';
+import { cashAddrPrefix, changeLevelPath, utxoBip32Versions, utxoNetwork } from '../networks.js';
+
+interface CashAddrModule {
+  encode(prefix: string, type: 'P2PKH' | 'P2SH', hash: Uint8Array): string;
+  decode(address: string): { prefix: string; type: string; hash: Uint8Array };
+}
+
+// cashaddrjs is CommonJS without type declarations; createRequire loads it from ESM and
+// lets us type exactly the two functions we use.
+const cashaddr = createRequire(import.meta.url)('cashaddrjs') as CashAddrModule;
+
+/** Tatum derives BCH at m/44'/145'/0'/0 on both networks (its testnet path is the mainnet one). */
+const BCH_PATH = changeLevelPath(145);
+
+function netName(testnet: boolean): string {
+  return testnet ? 'BCH testnet' : 'BCH mainnet';
+}
+
+export function cashAddress(pub33: Uint8Array, testnet: boolean): string {
+  checkCompressedPublicKey(pub33);
+  return cashaddr.encode(cashAddrPrefix(testnet), 'P2PKH', crypto.hash160(pub33));
+}
+
+/**
+ * Decodes a CashAddr (with or without its prefix) for the given network. Returns the
+ * address type and the 20-byte hash, e.g. to build an output script.
+ */
+export function decodeCashAddress(address: string, testnet: boolean): { type: 'P2PKH' | 'P2SH'; hash: Uint8Array } {
+  const prefix = cashAddrPrefix(testnet);
+  const full = address.includes(':') ? address : `${prefix}:${address}`;
+  let decoded: { prefix: string; type: string; hash: Uint8Array };
+  try {
+    decoded = cashaddr.decode(full);
+  } catch {
+    throw new InputError(`'${address}' is not a valid CashAddr address.`, `Use a ${prefix}:q… or ${prefix}:p… address.`);
+  }
+  if (decoded.prefix !== prefix) {
+    throw new InputError(`'${address}' is a ${decoded.prefix} address, expected ${prefix}.`, 'Check mainnet vs testnet.');
+  }
+  if ((decoded.type !== 'P2PKH' && decoded.type !== 'P2SH') || decoded.hash.length !== 20) {
+    throw new InputError(`'${address}' is not a 20-byte P2PKH or P2SH CashAddr address.`);
+  }
+  return { type: decoded.type, hash: decoded.hash };
+}
+
+export function bchAdapter(): ChainAdapter {
+  return {
+    chain: 'BCH',
+    family: 'bch',
+    derivationPath: () => BCH_PATH,
+    // Same key material on both nets, but the xpub is serialized with tpub versions on testnet.
+    xpubFromSeed: (seed, testnet) => xpubAtPath(seed, BCH_PATH, utxoBip32Versions('BCH', testnet)),
+    addressFromXpub(xpub, index, testnet) {
+      checkIndex(index);
+      const node = parseXpub(xpub, utxoBip32Versions('BCH', testnet), netName(testnet));
+      return cashAddress(childPublicKey(node, index), testnet);
+    },
+    privateKeyFromSeed(seed, index, testnet) {
+      checkIndex(index);
+      return privateKeyAtPath(seed, `${BCH_PATH}/${index}`, utxoBip32Versions('BCH', testnet));
+    },
+    formatPrivateKey: (raw, testnet) => encodeWif(raw, utxoNetwork('BCH', testnet).wif),
+    parsePrivateKey: (text, testnet) => decodeWif(text, utxoNetwork('BCH', testnet).wif, netName(testnet)),
+    addressFromPublicKey: cashAddress,
+    addressesFromPublicKey: (pub33, testnet) => [cashAddress(pub33, testnet)],
+  };
+}

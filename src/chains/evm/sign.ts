@@ -1,0 +1,92 @@
+import { Signature, Transaction, computeAddress, getAddress, getBytes, hexlify } from 'ethers';
+import { HardkmsError } from '../../errors.js';
+import { SIGNATURE_INVALID, signDigestChecked, uniqueSigners, type DigestSigner } from '../signer.js';
+import { SIGNER_MISSING, mismatchError, type DecodedCall, type DecodedTx } from '../decoded.js';
+import { parseEvmPayload, requireComplete, type CompleteEvmFields, type EvmOptions } from './payload.js';
+
+/**
+ * EVM pending transactions (spec §3.5): builds an ethers v6 Transaction — legacy EIP-155
+ * (type 0) or EIP-1559 (type 2) — from the payload, signs its unsignedHash with the one
+ * resolved key and returns the 0x raw transaction. CELO is signed as a plain Ethereum
+ * transaction; Celo-legacy fee-currency fields are refused (see payload.ts).
+ */
+
+export type { EvmFill, EvmOptions } from './payload.js';
+
+export async function signEvm(payload: unknown, signers: readonly DigestSigner[], opts: EvmOptions): Promise<string> {
+  const { chain } = opts;
+  const fields = requireComplete(chain, parseEvmPayload(payload, opts));
+  const signer = singleSigner(chain, signers);
+  const address = computeAddress(hexlify(signer.publicKey));
+  if (fields.from !== undefined && fields.from !== address) {
+    throw mismatchError(chain, `payload from ${fields.from} is not the signing wallet's address ${address}`);
+  }
+
+  const tx = buildTransaction(fields);
+  const sig = await signDigestChecked(signer, getBytes(tx.unsignedHash));
+  tx.signature = Signature.from({ r: hexlify(sig.r), s: hexlify(sig.s), v: 27 + sig.recovery });
+  if (tx.from === null || getAddress(tx.from) !== address) {
+    throw new HardkmsError(SIGNATURE_INVALID, `${chain}: signed transaction does not recover to the wallet address`, {
+      hint: 'This is a bug or a faulty signing device; nothing was broadcast.',
+    });
+  }
+  return tx.serialized;
+}
+
+export function buildTransaction(f: CompleteEvmFields): Transaction {
+  const common = { chainId: f.chainId, nonce: f.nonce, gasLimit: f.gasLimit, to: f.to, value: f.value, data: f.data };
+  return f.type === 0
+    ? Transaction.from({ type: 0, gasPrice: f.gasPrice, ...common })
+    : Transaction.from({ type: 2, maxFeePerGas: f.maxFeePerGas, maxPriorityFeePerGas: f.maxPriorityFeePerGas, accessList: [], ...common });
+}
+
+function singleSigner(chain: string, signers: readonly DigestSigner[]): DigestSigner {
+  const keys = uniqueSigners(signers);
+  if (keys.length !== 1) {
+    throw new HardkmsError(SIGNER_MISSING, `${chain}: expected exactly one signing key, got ${keys.length}`, {
+      hint: 'EVM transactions are signed by the first wallet in hashes (or its key at the given index).',
+    });
+  }
+  return keys[0]!;
+}
+
+const ERC20_TRANSFER = 'a9059cbb';
+
+/**
+ * What the payload moves. Native value goes to `outputs` (a zero-value call still lists its
+ * target); an ERC-20 `transfer(address,uint256)` becomes `token`; any other calldata or a
+ * deployment becomes `call`. `fee` is the maximum (gas limit × gas price or max fee), when known.
+ */
+export function decodeEvm(payload: unknown, opts: EvmOptions): DecodedTx {
+  const f = parseEvmPayload(payload, opts);
+  const out: DecodedTx = { chain: opts.chain, outputs: [] };
+  if (f.to !== null) out.outputs.push({ address: f.to, amount: f.value });
+  const data = f.data.slice(2);
+  if (f.to === null) {
+    out.call = { kind: 'deploy', dataLength: data.length / 2 };
+    if (f.value > 0n) out.outputs.push({ amount: f.value });
+  } else if (data.length > 0) {
+    const token = decodeErc20Transfer(data);
+    if (token !== undefined) {
+      out.token = { contract: f.to, standard: 'ERC20', to: token.to, amount: token.amount };
+    } else {
+      const call: DecodedCall = { kind: 'call', to: f.to, dataLength: data.length / 2 };
+      if (data.length >= 8) call.selector = '0x' + data.slice(0, 8);
+      out.call = call;
+    }
+  }
+  const price = f.type === 0 ? f.gasPrice : f.maxFeePerGas;
+  if (f.gasLimit !== undefined && price !== undefined) out.fee = f.gasLimit * price;
+  return out;
+}
+
+/** `transfer(address,uint256)` calldata (hex without 0x) in its exact canonical ABI form, else undefined. */
+export function decodeErc20Transfer(dataHex: string): { to: string; amount: bigint } | undefined {
+  const d = dataHex.toLowerCase();
+  if (d.length !== 8 + 64 * 2 || !d.startsWith(ERC20_TRANSFER)) return undefined;
+  const addrWord = d.slice(8, 72);
+  // A non-zero high part would be rejected or truncated differently by different token
+  // contracts; such calldata is not a plain transfer.
+  if (!/^0{24}/.test(addrWord)) return undefined;
+  return { to: getAddress('0x' + addrWord.slice(24)), amount: BigInt('0x' + d.slice(72)) };
+}

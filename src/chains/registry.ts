@@ -1,0 +1,44 @@
+import { HardkmsError } from '../errors.js';
+import { bchAdapter } from './bch/derive.js';
+import { evmAdapter } from './evm/derive.js';
+import { tronAdapter } from './tron/derive.js';
+import type { ChainAdapter, ChainCode } from './types.js';
+import { utxoAdapter } from './utxo/derive.js';
+
+export type { ChainAdapter, ChainCode, ChainFamily } from './types.js';
+
+const ADAPTERS: ReadonlyMap<ChainCode, ChainAdapter> = new Map<ChainCode, ChainAdapter>([
+  ['BTC', utxoAdapter('BTC')],
+  ['LTC', utxoAdapter('LTC')],
+  ['DOGE', utxoAdapter('DOGE')],
+  ['BCH', bchAdapter()],
+  ['ETH', evmAdapter('ETH')],
+  ['BSC', evmAdapter('BSC')],
+  ['MATIC', evmAdapter('MATIC')],
+  ['CELO', evmAdapter('CELO')],
+  ['KLAY', evmAdapter('KLAY')],
+  ['ONE', evmAdapter('ONE')],
+  ['XDC', evmAdapter('XDC')],
+  ['KCS', evmAdapter('KCS')],
+  ['TRON', tronAdapter()],
+  ['VET', evmAdapter('VET')],
+]);
+
+export const SUPPORTED_CHAINS: readonly ChainCode[] = Object.freeze([...ADAPTERS.keys()]);
+
+export function isSupportedChain(chain: string): chain is ChainCode {
+  return ADAPTERS.has(chain as ChainCode);
+}
+
+/** Chain codes are Tatum's, uppercase and exact, as they appear in wallet entries and pending transactions. */
+export function getChainAdapter(chain: string): ChainAdapter {
+  const adapter = ADAPTERS.get(chain as ChainCode);
+  if (!adapter) {
+    // The code comes from user input or the network: keep it short and printable in logs.
+    const shown = chain.replace(/[^\x20-\x7e]/g, '?').slice(0, 24);
+    throw new HardkmsError('UNSUPPORTED_CHAIN', `Unsupported chain '${shown}'.`, {
+      hint: `Supported: ${SUPPORTED_CHAINS.join(', ')}.`,
+    });
+  }
+  return adapter;
+}

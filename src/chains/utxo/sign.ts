@@ -1,0 +1,262 @@
+import { Transaction, address as baddress, crypto as bcrypto, type Network } from 'bitcoinjs-lib';
+import { HardkmsError } from '../../errors.js';
+import { SIGNER_MISSING, bytesEqual, describe, isPlainObject, mismatchError, payloadError, toHex, unsupportedError, type DecodedTx } from '../decoded.js';
+import { derSignature, signDigestChecked, uncompressedPublicKey, uniqueSigners, type DigestSigner } from '../signer.js';
+import { buildUnsignedTransaction, parseBitcoreTx, type BitcoreTx } from './bitcore-json.js';
+
+/**
+ * Signing of BTC/LTC/DOGE pending transactions (spec §3.2, §3.3): every input is signed by
+ * the one key whose hash owns its spent script. Unlike Tatum KMS, an input no key owns is
+ * an error, not a partially signed transaction sent to the network.
+ */
+
+export type UtxoChainCode = 'BTC' | 'LTC' | 'DOGE';
+
+export type UtxoInputKind = 'p2pkh' | 'p2wpkh' | 'p2sh-p2wpkh' | 'p2pk';
+
+export interface UtxoSignOptions {
+  chain: UtxoChainCode;
+  /**
+   * For off-chain withdrawals: the pending transaction's `withdrawalResponses`. The tx's
+   * inputs must then be exactly the UTXOs listed there (vIn/vInIndex, "-1" excluded).
+   */
+  withdrawalResponses?: unknown;
+}
+
+const SIGHASH_ALL = Transaction.SIGHASH_ALL;
+
+interface Plan {
+  kind: UtxoInputKind;
+  signer: DigestSigner;
+  digest: Uint8Array;
+}
+
+/** Signs the bitcore-JSON payload with `signers`; returns the raw tx hex (BIP 144 when any input is segwit). */
+export async function signUtxo(payload: unknown, signers: readonly DigestSigner[], opts: UtxoSignOptions): Promise<string> {
+  const { chain } = opts;
+  const parsed = parseBitcoreTx(chain, payload);
+  const tx = buildUnsignedTransaction(chain, parsed);
+  if (opts.withdrawalResponses !== undefined) checkWithdrawalInputs(chain, parsed, opts.withdrawalResponses);
+  const keys = uniqueSigners(signers);
+  if (keys.length === 0)
+    throw new HardkmsError(SIGNER_MISSING, `${chain}: no signing key was resolved for this transaction`, {
+      hint: 'Check that the wallets listed in hashes/signatures exist in the vault.',
+    });
+
+  const plans: Plan[] = [];
+  const unowned: number[] = [];
+  parsed.inputs.forEach((input, i) => {
+    const match = matchInput(chain, input.prevScript, keys, i);
+    if (match === undefined) {
+      unowned.push(i);
+      return;
+    }
+    if (chain === 'DOGE' && match.kind !== 'p2pkh' && match.kind !== 'p2pk') {
+      throw unsupportedError(chain, `input ${i} spends a segwit output, which Dogecoin does not have`);
+    }
+    const h160 = bcrypto.hash160(match.signer.publicKey);
+    const digest =
+      match.kind === 'p2pkh' || match.kind === 'p2pk'
+        ? tx.hashForSignature(i, input.prevScript, SIGHASH_ALL)
+        : tx.hashForWitnessV0(i, p2pkhScript(h160), input.satoshis, SIGHASH_ALL);
+    plans.push({ kind: match.kind, signer: match.signer, digest });
+  });
+  if (unowned.length > 0) {
+    throw new HardkmsError(
+      SIGNER_MISSING,
+      `${chain}: no resolved key owns input${unowned.length > 1 ? 's' : ''} ${unowned.join(', ')} (of ${parsed.inputs.length})`,
+      {
+        hint: 'Every input must be signed; hardkms does not broadcast partially signed transactions (Tatum KMS does, and the network rejects them). Add the wallet that owns these inputs to hashes/signatures, or check the derivation index.',
+      },
+    );
+  }
+
+  for (let i = 0; i < plans.length; i++) {
+    const plan = plans[i]!;
+    const sig = await signDigestChecked(plan.signer, plan.digest);
+    const sigSh = withHashType(derSignature(sig), SIGHASH_ALL);
+    const pub = plan.signer.publicKey;
+    switch (plan.kind) {
+      case 'p2pkh':
+        tx.setInputScript(i, pushes([sigSh, pub]));
+        break;
+      case 'p2pk':
+        tx.setInputScript(i, pushes([sigSh]));
+        break;
+      case 'p2wpkh':
+        tx.setWitness(i, [sigSh, pub]);
+        break;
+      case 'p2sh-p2wpkh':
+        tx.setInputScript(i, pushes([p2wpkhScript(bcrypto.hash160(pub))]));
+        tx.setWitness(i, [sigSh, pub]);
+        break;
+    }
+  }
+  return tx.toHex();
+}
+
+/**
+ * Which of `keys` can spend `prevScript`, and how. Single-key scripts only: bitcore 10
+ * (what Tatum signs with) supports the same set; P2WSH, P2TR and multisig are refused.
+ */
+export function matchInput(
+  chain: string,
+  prevScript: Uint8Array,
+  keys: readonly DigestSigner[],
+  index: number,
+): { kind: UtxoInputKind; signer: DigestSigner } | undefined {
+  const kind = classifyScript(prevScript);
+  if (kind === undefined) {
+    throw unsupportedError(
+      chain,
+      `input ${index} spends a script type hardkms does not sign (${scriptKindName(prevScript)}); supported: P2PKH, P2WPKH, P2SH-P2WPKH, P2PK`,
+    );
+  }
+  for (const signer of keys) {
+    const h160 = bcrypto.hash160(signer.publicKey);
+    const owned =
+      kind === 'p2pkh'
+        ? bytesEqual(prevScript.subarray(3, 23), h160)
+        : kind === 'p2wpkh'
+          ? bytesEqual(prevScript.subarray(2, 22), h160)
+          : kind === 'p2sh-p2wpkh'
+            ? bytesEqual(prevScript.subarray(2, 22), bcrypto.hash160(p2wpkhScript(h160)))
+            : prevScript.length === 35
+              ? bytesEqual(prevScript.subarray(1, 34), signer.publicKey)
+              : bytesEqual(prevScript.subarray(1, 66), uncompressedPublicKey(signer.publicKey));
+    if (owned) return { kind, signer };
+  }
+  return undefined;
+}
+
+/** Script classes we can sign; a P2SH script is assumed to wrap P2WPKH (as bitcore does) and only matches if it does. */
+function classifyScript(s: Uint8Array): UtxoInputKind | undefined {
+  if (s.length === 25 && s[0] === 0x76 && s[1] === 0xa9 && s[2] === 0x14 && s[23] === 0x88 && s[24] === 0xac) return 'p2pkh';
+  if (s.length === 22 && s[0] === 0x00 && s[1] === 0x14) return 'p2wpkh';
+  if (s.length === 23 && s[0] === 0xa9 && s[1] === 0x14 && s[22] === 0x87) return 'p2sh-p2wpkh';
+  if (s.length === 35 && s[0] === 0x21 && (s[1] === 0x02 || s[1] === 0x03) && s[34] === 0xac) return 'p2pk';
+  if (s.length === 67 && s[0] === 0x41 && s[1] === 0x04 && s[66] === 0xac) return 'p2pk';
+  return undefined;
+}
+
+function scriptKindName(s: Uint8Array): string {
+  if (s.length === 34 && s[0] === 0x00 && s[1] === 0x20) return 'P2WSH';
+  if (s.length === 34 && s[0] === 0x51 && s[1] === 0x20) return 'P2TR';
+  if (s.length > 0 && s[s.length - 1] === 0xae) return 'bare multisig';
+  return `unrecognised script ${s.length > 40 ? toHex(s.subarray(0, 40)) + '…' : toHex(s)}`;
+}
+
+export function p2pkhScript(h160: Uint8Array): Uint8Array {
+  return Uint8Array.from([0x76, 0xa9, 0x14, ...h160, 0x88, 0xac]);
+}
+
+function p2wpkhScript(h160: Uint8Array): Uint8Array {
+  return Uint8Array.from([0x00, 0x14, ...h160]);
+}
+
+export function withHashType(der: Uint8Array, hashType: number): Uint8Array {
+  const out = new Uint8Array(der.length + 1);
+  out.set(der, 0);
+  out[der.length] = hashType;
+  return out;
+}
+
+/** Script of direct pushes (every element here is 1..75 bytes). */
+export function pushes(items: Uint8Array[]): Uint8Array {
+  const parts: number[] = [];
+  for (const it of items) {
+    if (it.length < 1 || it.length > 75) throw new Error('push size out of range');
+    parts.push(it.length, ...it);
+  }
+  return Uint8Array.from(parts);
+}
+
+/**
+ * What the payload spends and pays, for the policy engine. With `network`, outputs with a
+ * standard script also get their address (bitcoinjs `address.fromOutputScript`); without it,
+ * or for non-standard scripts (OP_RETURN), only the script.
+ */
+export function decodeUtxo(payload: unknown, chain: UtxoChainCode, network?: Network): DecodedTx {
+  const parsed = parseBitcoreTx(chain, payload);
+  buildUnsignedTransaction(chain, parsed);
+  const totalIn = parsed.inputs.reduce((a, x) => a + x.satoshis, 0n);
+  const totalOut = parsed.outputs.reduce((a, x) => a + x.satoshis, 0n);
+  return {
+    chain,
+    outputs: parsed.outputs.map((o) => {
+      const out: { address?: string; script: string; amount: bigint } = { script: toHex(o.script), amount: o.satoshis };
+      if (network !== undefined) {
+        try {
+          out.address = baddress.fromOutputScript(o.script, network);
+        } catch {
+          // no address form (OP_RETURN, bare scripts): the script stands alone
+        }
+      }
+      return out;
+    }),
+    fee: totalIn - totalOut,
+  };
+}
+
+/* Off-chain (virtual account) withdrawals, spec §3.3. */
+
+export interface WithdrawalInput {
+  /** Funding txid (display order, lowercase). */
+  txId: string;
+  vout: number;
+  /** BIP44 address index under the wallet's xpub (`address.derivationKey`, default 0). */
+  derivationIndex: number;
+}
+
+/**
+ * The UTXOs a withdrawal spends, in `withdrawalResponses` order, without the synthetic
+ * "-1" change entry. BCH signs positionally from this list.
+ */
+export function offchainWithdrawalInputs(chain: string, withdrawalResponses: unknown): WithdrawalInput[] {
+  if (!Array.isArray(withdrawalResponses)) throw payloadError(chain, 'withdrawalResponses must be an array');
+  const out: WithdrawalInput[] = [];
+  withdrawalResponses.forEach((r, i) => {
+    const at = `withdrawalResponses[${i}]`;
+    if (!isPlainObject(r)) throw payloadError(chain, `${at} must be an object`);
+    if (r.vIn === '-1') return;
+    if (typeof r.vIn !== 'string' || !/^[0-9a-fA-F]{64}$/.test(r.vIn))
+      throw payloadError(chain, `${at}.vIn must be a 64-hex txid or "-1", got ${describe(r.vIn)}`);
+    if (typeof r.vInIndex !== 'number' || !Number.isInteger(r.vInIndex) || r.vInIndex < 0 || r.vInIndex > 0xffffffff) {
+      throw payloadError(chain, `${at}.vInIndex must be an output index, got ${describe(r.vInIndex)}`);
+    }
+    let derivationIndex = 0;
+    if (r.address !== undefined && r.address !== null) {
+      if (!isPlainObject(r.address)) throw payloadError(chain, `${at}.address must be an object`);
+      const dk = r.address.derivationKey;
+      if (dk !== undefined && dk !== null) {
+        if (typeof dk !== 'number' || !Number.isInteger(dk) || dk < 0 || dk >= 0x80000000) {
+          throw payloadError(chain, `${at}.address.derivationKey must be an integer in [0, 2^31), got ${describe(dk)}`);
+        }
+        derivationIndex = dk;
+      }
+    }
+    out.push({ txId: r.vIn.toLowerCase(), vout: r.vInIndex, derivationIndex });
+  });
+  if (out.length === 0) throw payloadError(chain, 'withdrawalResponses lists no input (only "-1" entries)');
+  return out;
+}
+
+/** Distinct derivation indexes whose keys a withdrawal needs, in first-use order. */
+export function offchainDerivationIndexes(chain: string, withdrawalResponses: unknown): number[] {
+  const seen: number[] = [];
+  for (const w of offchainWithdrawalInputs(chain, withdrawalResponses)) if (!seen.includes(w.derivationIndex)) seen.push(w.derivationIndex);
+  return seen;
+}
+
+function checkWithdrawalInputs(chain: string, parsed: BitcoreTx, withdrawalResponses: unknown): void {
+  const listed = offchainWithdrawalInputs(chain, withdrawalResponses).map((w) => `${w.txId}:${w.vout}`);
+  const actual = parsed.inputs.map((x) => `${x.prevTxId}:${x.outputIndex}`);
+  const missing = actual.filter((a) => !listed.includes(a));
+  const extra = listed.filter((l) => !actual.includes(l));
+  if (missing.length > 0 || extra.length > 0 || new Set(actual).size !== actual.length) {
+    throw mismatchError(
+      chain,
+      `the transaction's inputs differ from withdrawalResponses (not listed: ${missing.join(', ') || 'none'}; not spent: ${extra.join(', ') || 'none'})`,
+    );
+  }
+}

@@ -1,0 +1,310 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { chainKit, chainKitIfSupported } from '../chains/kit.js';
+import { SUPPORTED_CHAINS } from '../chains/registry.js';
+import { AuditLog } from '../audit/log.js';
+import type { Config } from '../config/config.js';
+import { HardkmsError, InputError } from '../errors.js';
+import {
+  generateManagedWallet,
+  generatePrivateKeyBatch,
+  getAddress,
+  prepareImportedPrivateKey,
+  revealPrivateKey,
+  storeMnemonicEntry,
+  tatumEntry,
+} from '../vault/managed.js';
+import { WalletStore } from '../vault/store.js';
+import { readVaultFacts } from '../vault/vault.js';
+import { VERSION } from '../version.js';
+import { configFrom, withVault } from './context.js';
+import { globalFlags } from './flags.js';
+import { printJson } from './output.js';
+import { readSecret } from './prompt.js';
+
+type Opts = { testnet?: boolean; path?: string; auditLog?: string; envFile?: string; apiKey?: string };
+
+function index(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n >= 2 ** 31) {
+    throw new InputError(`The index '${text}' is not a whole number from 0 to 2147483647.`, 'Pass the derivation index as a plain number, e.g. 0.');
+  }
+  return n;
+}
+
+function count(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 1_000_000) {
+    throw new InputError(`The count '${text}' is not a whole number from 1 to 1000000.`);
+  }
+  return n;
+}
+
+/**
+ * Records a non-signed event when no unsealed vault is at hand (generatewallet prints a
+ * secret without opening the vault, as Tatum does): chained into the log beside the store.
+ */
+function recordUnsealed(config: Config, event: string, subject: string): void {
+  if (!existsSync(config.walletPath)) return;
+  const store = WalletStore.open(config.walletPath);
+  try {
+    new AuditLog(config.auditLogPath, {
+      withLock: (fn) => store.transaction(fn),
+      setHead: (head) => store.setMetaJson('audit_head', head),
+      actor: 'cli:generatewallet',
+    }).append({ event, subject, result: 'ok' });
+  } finally {
+    store.close();
+  }
+}
+
+function progress(done: number, total: number): void {
+  if (!process.stderr.isTTY) return;
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${done === total ? '\n' : ''}`);
+}
+
+export function registerWalletCommands(program: Command): void {
+  const chainHelp = `chain code (${SUPPORTED_CHAINS.join(', ')})`;
+
+  globalFlags(program.command('generatewallet').description('Generate a wallet and print it; nothing is stored').argument('<chain>', chainHelp).option('--testnet', 'testnet')).action(
+    async (chain: string, opts: Opts) => {
+      const config = configFrom(opts);
+      const kit = chainKit(chain);
+      const { randomBytes } = await import('node:crypto');
+      const entropy = randomBytes(32);
+      const mnemonic = kit.generateMnemonic(entropy);
+      entropy.fill(0);
+      const seed = kit.mnemonicToSeed(mnemonic);
+      try {
+        const xpub = kit.xpubFromSeed(seed, config.testnet);
+        recordUnsealed(config, 'secret.show', `generatewallet ${kit.chain}`);
+        printJson({ mnemonic: mnemonic.toString('utf8'), xpub });
+      } finally {
+        seed.fill(0);
+        mnemonic.fill(0);
+      }
+    },
+  );
+
+  globalFlags(
+    program.command('generatemanagedwallet').description('Generate a wallet inside the vault; prints its signature id and xpub').argument('<chain>', chainHelp).option('--testnet', 'testnet'),
+  ).action(async (chain: string, opts: Opts) => {
+    const config = configFrom(opts);
+    const kit = chainKit(chain);
+    await withVault(config, 'cli:generatemanagedwallet', (vault) => {
+      const r = generateManagedWallet(vault, kit, config.testnet);
+      vault.record({ event: 'wallet.generate', subject: r.signatureId, result: 'ok', details: { chain: kit.chain, testnet: config.testnet, kind: 'mnemonic' } });
+      printJson({ signatureId: r.signatureId, xpub: r.xpub });
+    });
+  });
+
+  globalFlags(program.command('storemanagedwallet').description('Store a mnemonic you enter (hidden prompt or stdin)').argument('<chain>', chainHelp).option('--testnet', 'testnet')).action(
+    async (chain: string, opts: Opts) => {
+      const config = configFrom(opts);
+      const kit = chainKit(chain);
+      await withVault(config, 'cli:storemanagedwallet', async (vault) => {
+        const mnemonic = normaliseWords(await readSecret('Enter mnemonic to store: ', 'mnemonic'));
+        try {
+          const r = storeMnemonicEntry(vault, kit, config.testnet, mnemonic);
+          vault.record({ event: 'wallet.store', subject: r.signatureId, result: 'ok', details: { chain: kit.chain, testnet: config.testnet, kind: 'mnemonic' } });
+          printJson({ signatureId: r.signatureId, xpub: r.xpub });
+        } finally {
+          mnemonic.fill(0);
+        }
+      });
+    },
+  );
+
+  globalFlags(
+    program.command('storemanagedprivatekey').description('Store a private key you enter (hidden prompt or stdin); it is wrapped by the token').argument('<chain>', chainHelp).option('--testnet', 'testnet'),
+  ).action(async (chain: string, opts: Opts) => {
+    const config = configFrom(opts);
+    const kit = chainKit(chain);
+    await withVault(config, 'cli:storemanagedprivatekey', async (vault) => {
+      const text = await readSecret('Enter private key to store: ', 'private key');
+      let entry;
+      try {
+        entry = prepareImportedPrivateKey(vault, kit, config.testnet, text.toString('utf8').trim());
+      } finally {
+        text.fill(0);
+      }
+      vault.store.addEntries([entry]);
+      vault.record({ event: 'wallet.store', subject: entry.signatureId, result: 'ok', details: { chain: kit.chain, testnet: config.testnet, kind: 'privateKey' } });
+      printJson({ signatureId: entry.signatureId });
+    });
+  });
+
+  globalFlags(
+    program
+      .command('generatemanagedprivatekeybatch')
+      .description('Generate private keys inside the token; one JSON line per key on stdout, progress on stderr')
+      .argument('<chain>', chainHelp)
+      .argument('<count>', 'how many keys')
+      .option('--testnet', 'testnet'),
+  ).action(async (chain: string, countText: string, opts: Opts) => {
+    const config = configFrom(opts);
+    const kit = chainKit(chain);
+    const total = count(countText);
+    await withVault(config, 'cli:generatemanagedprivatekeybatch', (vault) => {
+      let done = 0;
+      generatePrivateKeyBatch(vault, kit, config.testnet, total, (chunk) => {
+        // Index 0 of a token-generated key, not Tatum's index-1 of a discarded mnemonic (spec §7.20).
+        vault.record({ event: 'wallet.generate', subject: `${chunk.length} keys`, result: 'ok', details: { chain: kit.chain, testnet: config.testnet, kind: 'privateKey', first: chunk[0]?.signatureId } });
+        for (const e of chunk) process.stdout.write(`${JSON.stringify({ signatureId: e.signatureId, address: e.address })}\n`);
+        done += chunk.length;
+        progress(done, total);
+      });
+    });
+  });
+
+  globalFlags(program.command('getmanagedwallet').description('Print a stored wallet, secrets included (audited)').argument('<signatureId>', 'signature id')).action(
+    async (id: string, opts: Opts) => {
+      const config = configFrom(opts);
+      await withVault(config, 'cli:getmanagedwallet', (vault) => {
+        const entry = vault.store.requireEntry(id);
+        const view = tatumEntry(vault, entry, chainKitIfSupported(entry.chain));
+        vault.record({ event: 'secret.show', subject: id, result: 'ok', details: { command: 'getmanagedwallet', chain: entry.chain } });
+        printJson(view);
+      });
+    },
+  );
+
+  globalFlags(
+    program.command('getprivatekey').description('Print the private key of a wallet at an index (audited)').argument('<signatureId>', 'signature id').argument('<index>', 'derivation index'),
+  ).action(async (id: string, indexText: string, opts: Opts) => {
+    const config = configFrom(opts);
+    const i = index(indexText);
+    await withVault(config, 'cli:getprivatekey', (vault) => {
+      const entry = vault.store.requireEntry(id);
+      const privateKey = revealPrivateKey(vault, entry, chainKitIfSupported(entry.chain), i);
+      vault.record({ event: 'secret.show', subject: id, result: 'ok', details: { command: 'getprivatekey', index: i, chain: entry.chain } });
+      printJson({ privateKey });
+    });
+  });
+
+  globalFlags(
+    program.command('getaddress').description('Print the address of a wallet at an index (no secret is decrypted)').argument('<signatureId>', 'signature id').argument('<index>', 'derivation index'),
+  ).action(async (id: string, indexText: string, opts: Opts) => {
+    const config = configFrom(opts);
+    const i = index(indexText);
+    await withVault(config, 'cli:getaddress', (vault) => {
+      const entry = vault.store.requireEntry(id);
+      printJson({ address: getAddress(entry, chainKitIfSupported(entry.chain), i) });
+    });
+  });
+
+  globalFlags(program.command('removewallet').description('Remove a wallet from the store').argument('<signatureId>', 'signature id')).action(async (id: string, opts: Opts) => {
+    const config = configFrom(opts);
+    await withVault(config, 'cli:removewallet', (vault) => {
+      vault.store.requireEntry(id);
+      vault.store.removeEntry(id);
+      vault.record({ event: 'wallet.remove', subject: id, result: 'ok' });
+    });
+  });
+
+  globalFlags(program.command('export').description('Print every wallet, secrets included, in Tatum KMS JSON (audited)')).action(async (opts: Opts) => {
+    const config = configFrom(opts);
+    await withVault(config, 'cli:export', (vault) => {
+      const out: Record<string, unknown> = {};
+      const entries = vault.store.listEntries();
+      for (const entry of entries) out[entry.signatureId] = tatumEntry(vault, entry, chainKitIfSupported(entry.chain));
+      vault.record({ event: 'secret.show', subject: 'all wallets', result: 'ok', details: { command: 'export', count: entries.length } });
+      printJson(out);
+    });
+  });
+
+  globalFlags(program.command('checkconfig').description('Print the configuration; secrets are never shown, not even in part')).action((opts: Opts) => {
+    const config = configFrom(opts);
+    const exists = existsSync(config.walletPath);
+    let storeType = 'none';
+    if (exists) {
+      try {
+        storeType = `HARDWARE (${readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath }).seal.provider} seal)`;
+      } catch (e) {
+        storeType = `unreadable: ${e instanceof HardkmsError ? e.code : 'error'}`;
+      }
+    }
+    const lines = [
+      `Version: ${VERSION}`,
+      `Wallet file path: ${config.walletPath}`,
+      `Wallet exists: ${exists}`,
+      `Wallet store type: ${storeType}`,
+      `Audit log: ${config.auditLogPath}`,
+      `Environment vars file: ${config.envFile ?? 'none'}`,
+      ...envLines(),
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  });
+
+  globalFlags(program.command('report').description('Diagnose wallets (no secret is shown)').argument('<signatureIds>', 'comma-separated signature ids')).action(async (ids: string, opts: Opts) => {
+    const config = configFrom(opts);
+    const wanted = ids.split(',').map((s) => s.trim()).filter(Boolean);
+    await withVault(config, 'cli:report', (vault) => {
+      const wallets: Record<string, unknown> = {};
+      const warnings: string[] = [];
+      for (const id of wanted) {
+        const entry = vault.store.getEntry(id);
+        if (!entry) {
+          warnings.push(`No such wallet for signatureId '${id}'.`);
+          continue;
+        }
+        const type = entry.kind === 'mnemonic' ? 'MNEMONIC' : entry.kind === 'privateKey' ? 'PRIVATE_KEY' : 'SECRET';
+        const w: string[] = [];
+        if (!chainKitIfSupported(entry.chain)) w.push(`hardkms does not sign for chain ${entry.chain}; the entry is kept for export only`);
+        wallets[id] = { type, chain: entry.chain, testnet: entry.testnet, ...(w.length ? { warnings: w } : {}) };
+      }
+      if (!config.apiKey) warnings.push('TATUM_API_KEY is not set');
+      printJson({
+        system: { kmsVersion: VERSION, nodeVersion: process.version, store: { type: 'HARDWARE', exists: true } },
+        wallets,
+        apiKey: config.apiKey ? 'set (hidden)' : 'not set',
+        ...(warnings.length ? { warnings } : {}),
+      });
+    });
+  });
+}
+
+/** Mnemonic from a prompt: words separated by any whitespace, normalised to single spaces. */
+function normaliseWords(raw: Buffer): Buffer {
+  const words: Buffer[] = [];
+  let start = -1;
+  for (let i = 0; i <= raw.length; i++) {
+    const space = i === raw.length || raw[i] === 0x20 || raw[i] === 0x09 || raw[i] === 0x0a || raw[i] === 0x0d;
+    if (!space && start < 0) start = i;
+    if (space && start >= 0) {
+      words.push(raw.subarray(start, i));
+      start = -1;
+    }
+  }
+  const out = Buffer.alloc(words.reduce((n, w) => n + w.length, Math.max(0, words.length - 1)));
+  let o = 0;
+  words.forEach((w, k) => {
+    if (k > 0) out[o++] = 0x20;
+    o += w.copy(out, o);
+  });
+  raw.fill(0);
+  return out;
+}
+
+/** Environment variables by name, each only "set" or "not set": no character of a secret (Tatum shows six). */
+function envLines(): string[] {
+  const names = [
+    'TATUM_API_KEY',
+    'TATUM_API_URL',
+    'TATUM_KMS_PASSWORD',
+    'HARDKMS_PKCS11_MODULE',
+    'HARDKMS_TOKEN_LABEL',
+    'HARDKMS_TOKEN_PIN',
+    'HARDKMS_YUBIKEY_EMULATOR_DIR',
+    'HARDKMS_LEGACY_PASSWORD',
+    'SOFTHSM2_CONF',
+  ];
+  const publicValues = new Set(['TATUM_API_URL', 'HARDKMS_PKCS11_MODULE', 'HARDKMS_TOKEN_LABEL', 'HARDKMS_YUBIKEY_EMULATOR_DIR', 'SOFTHSM2_CONF']);
+  return names.map((n) => {
+    const v = process.env[n];
+    if (v === undefined || v === '') return `${n}: not set`;
+    return `${n}: ${publicValues.has(n) ? v : 'set (hidden)'}`;
+  });
+}

@@ -1,0 +1,25 @@
+import { HardkmsError } from '../errors.js';
+import { DRIVER_NAMES, type DriverName, type YubiKeyDriver } from './driver.js';
+import { EmulatorDriver } from './emulator.js';
+import { YkchalrespDriver } from './ykchalresp.js';
+import { YkmanDriver } from './ykman.js';
+
+export interface DriverFactoryOptions {
+  /** Emulator key directory; overrides HARDKMS_YUBIKEY_EMULATOR_DIR. */
+  emulatorDir?: string;
+}
+
+export function getDriver(name: string, opts: DriverFactoryOptions = {}): YubiKeyDriver {
+  switch (name as DriverName) {
+    case 'ykman':
+      return new YkmanDriver();
+    case 'ykchalresp':
+      return new YkchalrespDriver();
+    case 'emulator':
+      return new EmulatorDriver(opts.emulatorDir);
+    default:
+      throw new HardkmsError('INVALID_INPUT', `Unknown YubiKey driver "${name}".`, {
+        hint: `Use one of: ${DRIVER_NAMES.join(', ')}.`,
+      });
+  }
+}

@@ -1,0 +1,538 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { HardkmsError, isHardkmsError } from '../errors.js';
+import { decodeVaultSecret, encodeVaultSecret, type SealContext, type SealRecord, type VaultSecret, type VaultSecretProvider } from '../vault/secret.js';
+import { assertSlot, newChallenge } from './challenge.js';
+import { DEFAULT_TOUCH_TIMEOUT_MS, isDriverName, type DriverName, type YubiKeyDriver } from './driver.js';
+import { getDriver } from './drivers.js';
+import { findCredential, parseYubiKeySealRecord, type GateCredential, type YubiKeySealRecord } from './record.js';
+import { decodeRecoveryWords } from './recovery.js';
+import { openShare, SALT_BYTES, sealShare } from './seal.js';
+import { combine, split } from './shamir.js';
+
+/** A YubiKey to enroll. */
+export interface GateCredentialSpec {
+  label: string;
+  serial: number;
+  /** Default 2. */
+  slot?: 1 | 2;
+  /** Default: the provider's `driver`. */
+  driver?: DriverName;
+  /** Mix an operator passphrase into this credential's key (asked through getPassphrase). */
+  passphrase?: boolean;
+}
+
+export interface PassphraseRequest {
+  credentialId: string;
+  label: string;
+  serial: number;
+  /** 'enroll': a new passphrase is being set (the CLI should ask twice); 'unseal': the enrolled one. */
+  purpose: 'enroll' | 'unseal';
+}
+
+export interface YubiKeyGateOptions {
+  /** YubiKeys to enroll on seal()/sealWithRecovery(). */
+  credentials?: GateCredentialSpec[];
+  /** M of the M-of-N quorum; default 2 when at least 2 credentials are given, else 1. */
+  threshold?: number;
+  /** Default driver for specs without one; recorded in the seal record. Default 'ykman'. */
+  driver?: DriverName;
+  /** Accept emulated keys for a mainnet vault (the CLI's --allow-emulated-yubikey). */
+  allowEmulated?: boolean;
+  /** Accept threshold 1 for a mainnet vault (the CLI's --allow-single-operator). */
+  allowSingleOperator?: boolean;
+  /** Driver instances to use instead of getDriver(name) (tests, custom tool paths). */
+  drivers?: Partial<Record<DriverName, YubiKeyDriver>>;
+  /** Emulator key directory, overriding HARDKMS_YUBIKEY_EMULATOR_DIR. */
+  emulatorDir?: string;
+  /** Told "Touch the YubiKey <label> (serial N)…" before each touch; the CLI prints it to stderr. */
+  onWait?: (message: string) => void;
+  /** Supplies an operator passphrase (UTF-8 bytes; the provider wipes it). Required if any credential uses one. */
+  getPassphrase?: (request: PassphraseRequest) => Promise<Buffer>;
+  /** Per-touch timeout, default 15 s. */
+  timeoutMs?: number;
+}
+
+export interface RecoveryShare {
+  credentialId: string;
+  label: string;
+  /** Raw Shamir share; print with encodeRecoveryWords, then wipe. */
+  share: Buffer;
+}
+
+export interface GateSealResult {
+  record: YubiKeySealRecord;
+  /** One per credential, same order. Shown once, never stored; the caller wipes them. */
+  recoveryShares: RecoveryShare[];
+}
+
+interface EnrollTarget {
+  id: string;
+  label: string;
+  serial: number;
+  slot: 1 | 2;
+  driver: DriverName;
+  passphrase: boolean;
+}
+
+interface RecordFlags {
+  driver: DriverName;
+  allowEmulated: boolean;
+  allowSingleOperator: boolean;
+}
+
+/**
+ * The YubiKey gate: the vault secret split M-of-N, each share sealed under the
+ * HMAC-SHA1 response of one enrolled YubiKey (see seal.ts). Shares handed out as
+ * recovery words are the same shares as the sealed ones, so any M distinct shares
+ * of one split (touches or word sheets) rebuild the secret.
+ *
+ * Every re-split (enroll, revoke, rotate) uses new challenges, salts and a new
+ * polynomial and returns new recovery shares; old and new shares do not mix. But M
+ * shares of an OLD split (old word sheets, or an old wallet.dat backup plus M of the
+ * keys enrolled in it) still rebuild the secret as long as the secret is unchanged.
+ * To really cut off a revoked key or lost sheets, pass `newSecret` to revoke/rotate
+ * (the caller re-keys the store and changes the token PIN to it).
+ *
+ * Audit events (details never hold responses, shares or passphrases):
+ *   gate.seal, gate.enroll, gate.revoke, gate.rotate, gate.recover      ok | fail
+ *   gate.unseal.credential   per credential tried: {credential, label, serial, driver, error?}
+ *   gate.unseal.unenrolled   a present key that is not enrolled: {driver, serial}
+ *   gate.unseal.emulator_refused  mainnet vault, emulator not allowed: {credentials}
+ *   gate.unseal              ok {credentials, drivers} | fail {error, present, threshold}
+ */
+export class YubiKeyGateProvider implements VaultSecretProvider {
+  readonly name = 'yubikey';
+  private readonly opts: YubiKeyGateOptions;
+  private readonly driverCache = new Map<DriverName, YubiKeyDriver>();
+
+  constructor(opts: YubiKeyGateOptions = {}) {
+    this.opts = opts;
+  }
+
+  async seal(secret: VaultSecret, ctx: SealContext): Promise<YubiKeySealRecord> {
+    const { record, recoveryShares } = await this.sealWithRecovery(secret, ctx);
+    wipeRecovery(recoveryShares);
+    return record;
+  }
+
+  /** Enrolls the constructor's credentials; the CLI prints the recovery shares once. */
+  async sealWithRecovery(secret: VaultSecret, ctx: SealContext): Promise<GateSealResult> {
+    const specs = this.opts.credentials ?? [];
+    const driver = this.opts.driver ?? 'ykman';
+    const targets = specs.map((s) => this.targetFromSpec(s, driver));
+    const threshold = this.opts.threshold ?? (targets.length >= 2 ? 2 : 1);
+    const flags: RecordFlags = {
+      driver,
+      allowEmulated: this.opts.allowEmulated ?? false,
+      allowSingleOperator: this.opts.allowSingleOperator ?? false,
+    };
+    return this.audited('gate.seal', ctx, { threshold, credentials: targets.map(publicTarget), ...flags }, () =>
+      this.sealTargets(secret, targets, threshold, flags, ctx),
+    );
+  }
+
+  async unseal(record: SealRecord, ctx: SealContext): Promise<VaultSecret> {
+    const shares: Buffer[] = [];
+    const used: GateCredential[] = [];
+    let threshold: number | undefined;
+    try {
+      const rec = parseYubiKeySealRecord(record);
+      threshold = rec.threshold;
+      const usable = this.usableCredentials(rec, ctx);
+      const present = await this.presentSerials(usable, ctx);
+      const failures: Array<{ cred: GateCredential; error: HardkmsError }> = [];
+      for (const cred of usable) {
+        if (used.length >= rec.threshold) break;
+        if (!present.serials.get(cred.driver)?.has(cred.serial)) continue;
+        try {
+          shares.push(await this.openCredential(rec, cred, ctx));
+          used.push(cred);
+          ctx.audit('gate.unseal.credential', 'ok', credentialDetails(cred));
+        } catch (e) {
+          if (!isHardkmsError(e)) throw e;
+          failures.push({ cred, error: e });
+          ctx.audit('gate.unseal.credential', 'fail', { ...credentialDetails(cred), error: e.code });
+        }
+      }
+      if (used.length < rec.threshold) {
+        throw quorumNotMet(rec, usable, present, failures, used.length);
+      }
+      const encoded = await combine(shares, rec.threshold);
+      try {
+        if (!checkMatches(rec, encoded, ctx.vaultId)) {
+          throw new HardkmsError(
+            'GATE_SECRET_MISMATCH',
+            "The YubiKey shares opened, but they do not join to this vault's secret: the gate record was altered.",
+            {
+              hint: 'Restore wallet.dat from a backup, or rebuild the gate from the recovery words with `hardkms recover`.',
+            },
+          );
+        }
+        const secret = decodeVaultSecret(encoded);
+        ctx.audit('gate.unseal', 'ok', {
+          threshold: rec.threshold,
+          credentials: used.map((c) => c.id),
+          drivers: used.map((c) => c.driver),
+          ...(ctx.mainnet && used.some((c) => c.driver === 'emulator') ? { emulatorOnMainnet: true } : {}),
+        });
+        return secret;
+      } finally {
+        encoded.fill(0);
+      }
+    } catch (e) {
+      ctx.audit('gate.unseal', 'fail', { threshold, error: isHardkmsError(e) ? e.code : 'INTERNAL', credentials: used.map((c) => c.id) });
+      throw e;
+    } finally {
+      for (const s of shares) s.fill(0);
+    }
+  }
+
+  /** Adds YubiKeys: re-splits among the enrolled keys and the new ones (every key is touched). */
+  async enroll(
+    record: SealRecord,
+    secret: VaultSecret,
+    add: GateCredentialSpec[],
+    ctx: SealContext,
+    opts: { threshold?: number } = {},
+  ): Promise<GateSealResult> {
+    const rec = parseYubiKeySealRecord(record);
+    const added = add.map((s) => this.targetFromSpec(s, rec.driver));
+    const targets = [...rec.credentials.map(targetFromCredential), ...added];
+    const threshold = opts.threshold ?? rec.threshold;
+    return this.audited('gate.enroll', ctx, { added: added.map(publicTarget), threshold }, () => {
+      assertSecretMatches(rec, secret, ctx.vaultId);
+      return this.sealTargets(secret, targets, threshold, flagsOf(rec), ctx);
+    });
+  }
+
+  /** Removes a YubiKey (by id, label or serial) and re-splits among the others (see newSecret above). */
+  async revoke(
+    record: SealRecord,
+    secret: VaultSecret,
+    credential: string,
+    ctx: SealContext,
+    opts: { threshold?: number; newSecret?: VaultSecret } = {},
+  ): Promise<GateSealResult> {
+    const rec = parseYubiKeySealRecord(record);
+    const gone = findCredential(rec, credential);
+    const targets = rec.credentials.filter((c) => c.id !== gone.id).map(targetFromCredential);
+    const threshold = opts.threshold ?? rec.threshold;
+    return this.audited(
+      'gate.revoke',
+      ctx,
+      { credential: gone.id, label: gone.label, serial: gone.serial, threshold, newSecret: opts.newSecret !== undefined },
+      () => {
+        if (targets.length < threshold) {
+          throw new HardkmsError(
+            'GATE_QUORUM_TOO_SMALL',
+            `Revoking ${gone.label} would leave ${targets.length} YubiKey(s), fewer than the threshold ${threshold}.`,
+            { hint: 'Enroll another YubiKey first, or lower the threshold.' },
+          );
+        }
+        assertSecretMatches(rec, secret, ctx.vaultId);
+        return this.sealTargets(opts.newSecret ?? secret, targets, threshold, flagsOf(rec), ctx);
+      },
+    );
+  }
+
+  /**
+   * New challenges, salts and shares for every enrolled key: responses captured for the
+   * old challenges open nothing in the new record. With `newSecret`, old records and
+   * old recovery words are useless too.
+   */
+  async rotate(record: SealRecord, secret: VaultSecret, ctx: SealContext, opts: { newSecret?: VaultSecret } = {}): Promise<GateSealResult> {
+    const rec = parseYubiKeySealRecord(record);
+    const details = { credentials: rec.credentials.map((c) => c.id), threshold: rec.threshold, newSecret: opts.newSecret !== undefined };
+    return this.audited('gate.rotate', ctx, details, () => {
+      assertSecretMatches(rec, secret, ctx.vaultId);
+      return this.sealTargets(opts.newSecret ?? secret, rec.credentials.map(targetFromCredential), rec.threshold, flagsOf(rec), ctx);
+    });
+  }
+
+  /**
+   * Rebuilds the secret from recovery shares (raw, or as word strings). Follow with
+   * sealWithRecovery() on a provider configured with the new YubiKeys.
+   */
+  async recover(record: SealRecord, shares: ReadonlyArray<Uint8Array | string>, ctx: SealContext): Promise<VaultSecret> {
+    const rec = parseYubiKeySealRecord(record);
+    return this.audited('gate.recover', ctx, { shares: shares.length, threshold: rec.threshold }, async () => {
+      const raw = shares.map((s) => (typeof s === 'string' ? decodeRecoveryWords(s) : Buffer.from(s)));
+      try {
+        if (raw.length < rec.threshold) {
+          throw new HardkmsError('GATE_QUORUM_NOT_MET', `Recovery needs ${rec.threshold} recovery shares; ${raw.length} were given.`, {
+            hint: `Collect ${rec.threshold} different operators' recovery sheets.`,
+          });
+        }
+        const encoded = await combine(raw, rec.threshold);
+        try {
+          if (!checkMatches(rec, encoded, ctx.vaultId)) {
+            throw new HardkmsError('GATE_RECOVERY_FAILED', "The recovery shares do not rebuild this vault's secret.", {
+              hint: 'Use the sheets printed at the latest init, enroll, revoke or rotate of this vault: each of those makes new shares.',
+            });
+          }
+          return decodeVaultSecret(encoded);
+        } finally {
+          encoded.fill(0);
+        }
+      } finally {
+        for (const r of raw) r.fill(0);
+      }
+    });
+  }
+
+  // ---- internals ----
+
+  private async sealTargets(secret: VaultSecret, targets: EnrollTarget[], threshold: number, flags: RecordFlags, ctx: SealContext): Promise<GateSealResult> {
+    if (targets.length === 0) {
+      throw new HardkmsError('INVALID_INPUT', 'No YubiKey to enroll.', { hint: 'Give at least one YubiKey (--yubikeys N).' });
+    }
+    const serials = new Set<number>();
+    for (const t of targets) {
+      if (serials.has(t.serial)) {
+        throw new HardkmsError('INVALID_INPUT', `The YubiKey with serial ${t.serial} is listed twice.`, {
+          hint: 'Each credential must be a different physical YubiKey: one key cannot count as two operators.',
+        });
+      }
+      serials.add(t.serial);
+    }
+    if (ctx.mainnet && !flags.allowEmulated && targets.some((t) => t.driver === 'emulator')) {
+      throw emulatorRefused(targets.filter((t) => t.driver === 'emulator').map((t) => t.label));
+    }
+    if (ctx.mainnet && threshold < 2 && !flags.allowSingleOperator) {
+      throw new HardkmsError('GATE_SINGLE_OPERATOR_REFUSED', 'A vault for mainnet wallets needs a threshold of at least 2 YubiKeys (4-eye principle).', {
+        hint: 'Use --threshold 2 or more, or pass --allow-single-operator (recorded and audited).',
+      });
+    }
+    const encoded = encodeVaultSecret(secret);
+    let shares: Buffer[] = [];
+    try {
+      shares = await split(encoded, targets.length, threshold);
+      const credentials: GateCredential[] = [];
+      for (let i = 0; i < targets.length; i++) {
+        credentials.push(await this.sealOne(targets[i]!, shares[i]!, ctx));
+      }
+      const record: YubiKeySealRecord = {
+        provider: 'yubikey',
+        version: 1,
+        threshold,
+        driver: flags.driver,
+        allowEmulated: flags.allowEmulated,
+        allowSingleOperator: flags.allowSingleOperator,
+        check: checkValue(encoded, ctx.vaultId).toString('hex'),
+        credentials,
+      };
+      const recoveryShares = targets.map((t, i) => ({ credentialId: t.id, label: t.label, share: shares[i]! }));
+      shares = [];
+      return { record, recoveryShares };
+    } finally {
+      encoded.fill(0);
+      for (const s of shares) s.fill(0);
+    }
+  }
+
+  private async sealOne(t: EnrollTarget, share: Buffer, ctx: SealContext): Promise<GateCredential> {
+    const challenge = newChallenge();
+    const salt = randomBytes(SALT_BYTES);
+    const passphrase = t.passphrase ? await this.passphrase(t, 'enroll') : undefined;
+    let response: Buffer | undefined;
+    try {
+      response = await this.driver(t.driver).respond(t, challenge, this.respondOptions());
+      const { iv, ct } = await sealShare(share, response, { salt32: salt, credentialId: t.id, vaultId: ctx.vaultId, passphrase });
+      return {
+        id: t.id,
+        label: t.label,
+        serial: t.serial,
+        slot: t.slot,
+        driver: t.driver,
+        challenge: challenge.toString('hex'),
+        salt: salt.toString('hex'),
+        iv: iv.toString('hex'),
+        ct: ct.toString('hex'),
+        passphrase: t.passphrase,
+      };
+    } finally {
+      response?.fill(0);
+      passphrase?.fill(0);
+    }
+  }
+
+  private async openCredential(rec: YubiKeySealRecord, cred: GateCredential, ctx: SealContext): Promise<Buffer> {
+    const passphrase = cred.passphrase ? await this.passphrase(cred, 'unseal') : undefined;
+    let response: Buffer | undefined;
+    try {
+      response = await this.driver(cred.driver).respond(cred, Buffer.from(cred.challenge, 'hex'), this.respondOptions());
+      return await openShare({ iv: Buffer.from(cred.iv, 'hex'), ct: Buffer.from(cred.ct, 'hex') }, response, {
+        salt32: Buffer.from(cred.salt, 'hex'),
+        credentialId: cred.id,
+        vaultId: ctx.vaultId,
+        passphrase,
+        label: cred.label,
+      });
+    } finally {
+      response?.fill(0);
+      passphrase?.fill(0);
+    }
+  }
+
+  /** Mainnet vaults ignore emulated credentials unless the record allows them. */
+  private usableCredentials(rec: YubiKeySealRecord, ctx: SealContext): GateCredential[] {
+    if (!ctx.mainnet || rec.allowEmulated) return rec.credentials;
+    const refused = rec.credentials.filter((c) => c.driver === 'emulator');
+    if (refused.length === 0) return rec.credentials;
+    ctx.audit('gate.unseal.emulator_refused', 'fail', { credentials: refused.map((c) => c.id) });
+    const usable = rec.credentials.filter((c) => c.driver !== 'emulator');
+    if (usable.length < rec.threshold) throw emulatorRefused(refused.map((c) => c.label));
+    return usable;
+  }
+
+  private async presentSerials(creds: GateCredential[], ctx: SealContext): Promise<PresentKeys> {
+    const serials = new Map<DriverName, Set<number>>();
+    const errors = new Map<DriverName, HardkmsError>();
+    for (const name of new Set(creds.map((c) => c.driver))) {
+      try {
+        const list = await this.driver(name).listSerials();
+        serials.set(name, new Set(list));
+        const enrolled = new Set(creds.filter((c) => c.driver === name).map((c) => c.serial));
+        for (const s of list) if (!enrolled.has(s)) ctx.audit('gate.unseal.unenrolled', 'fail', { driver: name, serial: s });
+      } catch (e) {
+        if (!isHardkmsError(e)) throw e;
+        serials.set(name, new Set());
+        errors.set(name, e);
+      }
+    }
+    return { serials, errors };
+  }
+
+  private driver(name: DriverName): YubiKeyDriver {
+    const injected = this.opts.drivers?.[name];
+    if (injected) return injected;
+    let d = this.driverCache.get(name);
+    if (!d) {
+      d = getDriver(name, this.opts.emulatorDir === undefined ? {} : { emulatorDir: this.opts.emulatorDir });
+      this.driverCache.set(name, d);
+    }
+    return d;
+  }
+
+  private respondOptions() {
+    return { timeoutMs: this.opts.timeoutMs ?? DEFAULT_TOUCH_TIMEOUT_MS, ...(this.opts.onWait ? { onWait: this.opts.onWait } : {}) };
+  }
+
+  private async passphrase(t: { id: string; label: string; serial: number }, purpose: 'enroll' | 'unseal'): Promise<Buffer> {
+    if (!this.opts.getPassphrase) {
+      throw new HardkmsError('GATE_PASSPHRASE_REQUIRED', `The YubiKey ${t.label} is enrolled with a passphrase, but no way to ask for it was given.`, {
+        hint: 'Run the command in a terminal so the passphrase can be asked.',
+      });
+    }
+    return this.opts.getPassphrase({ credentialId: t.id, label: t.label, serial: t.serial, purpose });
+  }
+
+  private targetFromSpec(s: GateCredentialSpec, defaultDriver: DriverName): EnrollTarget {
+    const slot = s.slot ?? 2;
+    assertSlot(slot);
+    const driver = s.driver ?? defaultDriver;
+    if (!isDriverName(driver)) throw new HardkmsError('INVALID_INPUT', `Unknown YubiKey driver "${String(driver)}".`);
+    if (!Number.isSafeInteger(s.serial) || s.serial < 0) {
+      throw new HardkmsError('INVALID_INPUT', `"${String(s.serial)}" is not a YubiKey serial number.`, {
+        hint: 'Serials are the decimal numbers `ykman list --serials` prints.',
+      });
+    }
+    const label = s.label.trim();
+    if (label === '' || label.length > 64) {
+      throw new HardkmsError('INVALID_INPUT', 'A YubiKey label must be 1 to 64 characters.', { hint: 'Use the operator name, e.g. "alice".' });
+    }
+    return { id: `yk-${randomBytes(4).toString('hex')}`, label, serial: s.serial, slot, driver, passphrase: s.passphrase ?? false };
+  }
+
+  private async audited<T>(event: string, ctx: SealContext, details: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
+    try {
+      const out = await fn();
+      ctx.audit(event, 'ok', details);
+      return out;
+    } catch (e) {
+      ctx.audit(event, 'fail', { ...details, error: isHardkmsError(e) ? e.code : 'INTERNAL' });
+      throw e;
+    }
+  }
+}
+
+interface PresentKeys {
+  serials: Map<DriverName, Set<number>>;
+  errors: Map<DriverName, HardkmsError>;
+}
+
+export function wipeRecovery(shares: RecoveryShare[]): void {
+  for (const s of shares) s.share.fill(0);
+}
+
+function targetFromCredential(c: GateCredential): EnrollTarget {
+  return { id: c.id, label: c.label, serial: c.serial, slot: c.slot, driver: c.driver, passphrase: c.passphrase };
+}
+
+function flagsOf(rec: YubiKeySealRecord): RecordFlags {
+  return { driver: rec.driver, allowEmulated: rec.allowEmulated, allowSingleOperator: rec.allowSingleOperator };
+}
+
+function publicTarget(t: EnrollTarget): Record<string, unknown> {
+  return { id: t.id, label: t.label, serial: t.serial, slot: t.slot, driver: t.driver, passphrase: t.passphrase };
+}
+
+function credentialDetails(c: GateCredential): Record<string, unknown> {
+  return { credential: c.id, label: c.label, serial: c.serial, driver: c.driver };
+}
+
+function checkValue(encoded: Buffer, vaultId: string): Buffer {
+  return createHmac('sha256', encoded).update(`hardkms gate check v1|${vaultId}`).digest();
+}
+
+function checkMatches(rec: YubiKeySealRecord, encoded: Buffer, vaultId: string): boolean {
+  return timingSafeEqual(checkValue(encoded, vaultId), Buffer.from(rec.check, 'hex'));
+}
+
+function assertSecretMatches(rec: YubiKeySealRecord, secret: VaultSecret, vaultId: string): void {
+  const encoded = encodeVaultSecret(secret);
+  try {
+    if (!checkMatches(rec, encoded, vaultId)) {
+      throw new HardkmsError('GATE_SECRET_MISMATCH', "The secret given is not this vault's secret; nothing was changed.", {
+        hint: 'Unseal the vault with its YubiKeys first and pass the secret that unseal returned.',
+      });
+    }
+  } finally {
+    encoded.fill(0);
+  }
+}
+
+function emulatorRefused(labels: string[]): HardkmsError {
+  return new HardkmsError('GATE_EMULATOR_REFUSED', `The YubiKey emulator is refused for a vault with mainnet wallets (emulated: ${labels.join(', ')}).`, {
+    hint: 'Enroll real YubiKeys (--driver ykman or ykchalresp), or initialise with --allow-emulated-yubikey (recorded and audited) for a demo vault.',
+  });
+}
+
+function describe(c: GateCredential): string {
+  return `${c.label} (serial ${c.serial})`;
+}
+
+function quorumNotMet(
+  rec: YubiKeySealRecord,
+  usable: GateCredential[],
+  present: PresentKeys,
+  failures: Array<{ cred: GateCredential; error: HardkmsError }>,
+  ok: number,
+): HardkmsError {
+  const isPresent = (c: GateCredential) => present.serials.get(c.driver)?.has(c.serial) ?? false;
+  const presentCreds = usable.filter(isPresent);
+  const absent = usable.filter((c) => !isPresent(c));
+  const enrolledSerials = new Set(rec.credentials.map((c) => c.serial));
+  const unenrolled = [...present.serials.values()].flatMap((s) => [...s]).filter((s) => !enrolledSerials.has(s));
+  const parts = [
+    `Unsealing needs ${rec.threshold} of the ${rec.credentials.length} enrolled YubiKeys; ${ok} gave a valid response.`,
+    `Present: ${presentCreds.length > 0 ? presentCreds.map(describe).join(', ') : 'none of the enrolled keys'}.`,
+  ];
+  if (absent.length > 0) parts.push(`Not present: ${absent.map(describe).join(', ')}.`);
+  if (unenrolled.length > 0) parts.push(`Present but not enrolled (ignored): serial ${unenrolled.join(', serial ')}.`);
+  for (const f of failures) parts.push(`${describe(f.cred)}: ${f.error.message}`);
+  for (const [name, e] of present.errors) parts.push(`Driver ${name}: ${e.message}`);
+  return new HardkmsError('GATE_QUORUM_NOT_MET', parts.join(' '), {
+    hint: `Connect ${rec.threshold} enrolled YubiKeys (one per operator) and touch each when asked; \`hardkms status\` lists them. If keys are lost, rebuild the gate from ${rec.threshold} recovery sheets with \`hardkms recover\`.`,
+  });
+}

@@ -1,0 +1,164 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { HardkmsError } from '../errors.js';
+import type { NewWalletEntry, WalletEntry } from './entries.js';
+import type { Vault } from './vault.js';
+import { decryptSecret, encryptSecretEntry, generatePrivateKeys, importPrivateKey } from './wallets.js';
+
+/**
+ * Tatum's managed-wallet operations on an unsealed vault. The chain layer is handed in
+ * (structurally typed) so the vault never depends on chain code: the CLI composes them.
+ */
+export interface ChainKit {
+  chain: string;
+  xpubFromSeed(seed: Uint8Array, testnet: boolean): string;
+  addressFromXpub(xpub: string, index: number, testnet: boolean): string;
+  privateKeyFromSeed(seed: Uint8Array, index: number, testnet: boolean): Uint8Array;
+  formatPrivateKey(raw: Uint8Array, testnet: boolean): string;
+  parsePrivateKey(text: string, testnet: boolean): Uint8Array;
+  addressFromPublicKey(pub33: Uint8Array, testnet: boolean): string;
+  publicKeyFromPrivateKey(raw: Uint8Array): Uint8Array;
+  generateMnemonic(entropy: Uint8Array): Buffer;
+  validateMnemonic(mnemonic: Uint8Array): void;
+  mnemonicToSeed(mnemonic: Uint8Array): Buffer;
+}
+
+/** Tatum's wallet JSON for one entry (§5.2), secrets included: for getmanagedwallet and export only. */
+export type TatumEntry = Record<string, string | boolean>;
+
+function withSeed<T>(mnemonic: Buffer, kit: ChainKit, fn: (seed: Buffer) => T): T {
+  const seed = kit.mnemonicToSeed(mnemonic);
+  try {
+    return fn(seed);
+  } finally {
+    seed.fill(0);
+  }
+}
+
+/** 32 bytes from the token's RNG XOR node:crypto: either source alone would suffice if sound. */
+function entropy(vault: Vault): Buffer {
+  const a = vault.token.random(32);
+  const b = randomBytes(32);
+  for (let i = 0; i < 32; i++) a[i]! ^= b[i]!;
+  b.fill(0);
+  return a;
+}
+
+export function generateManagedWallet(vault: Vault, kit: ChainKit, testnet: boolean): { signatureId: string; xpub: string } {
+  const ent = entropy(vault);
+  const mnemonic = kit.generateMnemonic(ent);
+  ent.fill(0);
+  try {
+    return storeMnemonicEntry(vault, kit, testnet, mnemonic);
+  } finally {
+    mnemonic.fill(0);
+  }
+}
+
+export function storeMnemonicEntry(vault: Vault, kit: ChainKit, testnet: boolean, mnemonic: Buffer, signatureId?: string): { signatureId: string; xpub: string } {
+  kit.validateMnemonic(mnemonic);
+  const xpub = withSeed(mnemonic, kit, (seed) => kit.xpubFromSeed(seed, testnet));
+  const entry = encryptSecretEntry(vault, { chain: kit.chain, testnet, kind: 'mnemonic', publicData: { xpub }, ...(signatureId ? { signatureId } : {}) }, mnemonic);
+  vault.store.addEntries([entry]);
+  return { signatureId: entry.signatureId, xpub };
+}
+
+export function prepareImportedPrivateKey(vault: Vault, kit: ChainKit, testnet: boolean, keyText: string, signatureId?: string): NewWalletEntry {
+  const raw = kit.parsePrivateKey(keyText, testnet);
+  try {
+    const pub = kit.publicKeyFromPrivateKey(raw);
+    return importPrivateKey(
+      vault,
+      { chain: kit.chain, testnet, ...(signatureId ? { signatureId } : {}), publicData: (p) => ({ address: kit.addressFromPublicKey(p, testnet) }) },
+      raw,
+      pub,
+    );
+  } finally {
+    raw.fill(0);
+  }
+}
+
+/** Generates keys inside the token in chunks, one transaction per chunk; cost is linear in count. */
+export function generatePrivateKeyBatch(
+  vault: Vault,
+  kit: ChainKit,
+  testnet: boolean,
+  count: number,
+  onChunk: (entries: Array<{ signatureId: string; address: string }>) => void,
+  chunkSize = 500,
+): void {
+  for (let done = 0; done < count; done += chunkSize) {
+    const n = Math.min(chunkSize, count - done);
+    const entries = generatePrivateKeys(vault, { chain: kit.chain, testnet, publicData: (p) => ({ address: kit.addressFromPublicKey(p, testnet) }) }, n);
+    onChunk(entries.map((e) => ({ signatureId: e.signatureId, address: e.publicData.address ?? '' })));
+  }
+}
+
+export function requireChainEntry(vault: Vault, signatureId: string): WalletEntry {
+  return vault.store.requireEntry(signatureId);
+}
+
+export function getAddress(entry: WalletEntry, kit: ChainKit | undefined, index: number): string {
+  if (entry.publicData.address && (!entry.publicData.xpub || !kit)) return entry.publicData.address;
+  if (entry.publicData.xpub && kit) return kit.addressFromXpub(entry.publicData.xpub, index, entry.testnet);
+  throw new HardkmsError('WALLET_NO_ADDRESS', `Wallet '${entry.signatureId}' has no address or xpub to derive one from.`);
+}
+
+/** Tatum's getprivatekey: `secret` if present, else derive from the mnemonic at index. */
+export function revealPrivateKey(vault: Vault, entry: WalletEntry, kit: ChainKit | undefined, index: number): string {
+  if (entry.kind === 'privateKey') {
+    throw new HardkmsError('WALLET_NO_MNEMONIC', `Wallet '${entry.signatureId}' holds a single private key, not a mnemonic: there is nothing to derive index ${index} from.`, {
+      hint: 'Use `getmanagedwallet` to see a private-key wallet.',
+    });
+  }
+  const plain = decryptSecret(vault, entry);
+  try {
+    if (entry.kind === 'secret') return secretFields(plain).secret ?? secretFields(plain).privateKey ?? '';
+    if (!kit) throw new HardkmsError('UNSUPPORTED_CHAIN', `hardkms cannot derive keys for chain '${entry.chain}'.`);
+    const key = withSeed(plain, kit, (seed) => kit.privateKeyFromSeed(seed, index, entry.testnet));
+    try {
+      return kit.formatPrivateKey(key, entry.testnet);
+    } finally {
+      key.fill(0);
+    }
+  } finally {
+    plain.fill(0);
+  }
+}
+
+/**
+ * `secret` entries hold a JSON object of Tatum's secret fields (secret, privateKey,
+ * mnemonic) verbatim, so chains hardkms cannot sign for yet still export losslessly.
+ */
+export function secretFields(plain: Buffer): Record<string, string> {
+  try {
+    const parsed = JSON.parse(plain.toString('utf8')) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, string>;
+  } catch {
+    // fall through: a bare secret string
+  }
+  return { secret: plain.toString('utf8') };
+}
+
+/** Tatum's JSON for an entry, secrets in clear. Callers audit before printing. */
+export function tatumEntry(vault: Vault, entry: WalletEntry, kit: ChainKit | undefined): TatumEntry {
+  const out: TatumEntry = {};
+  const plain = decryptSecret(vault, entry);
+  try {
+    if (entry.kind === 'mnemonic') out.mnemonic = plain.toString('utf8');
+    else if (entry.kind === 'privateKey') {
+      if (!kit) throw new HardkmsError('UNSUPPORTED_CHAIN', `hardkms cannot format keys for chain '${entry.chain}'.`);
+      out.privateKey = kit.formatPrivateKey(plain, entry.testnet);
+    } else Object.assign(out, secretFields(plain));
+  } finally {
+    plain.fill(0);
+  }
+  if (entry.publicData.xpub) out.xpub = entry.publicData.xpub;
+  if (entry.publicData.address && entry.kind !== 'privateKey') out.address = entry.publicData.address;
+  out.chain = entry.chain;
+  out.testnet = entry.testnet;
+  return out;
+}
+
+export function newSignatureId(): string {
+  return randomUUID();
+}

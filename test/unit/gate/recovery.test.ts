@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { wordlists } from 'bip39';
+import { describe, expect, it } from 'vitest';
+import { decodeRecoveryWords, encodeRecoveryWords } from '../../../src/gate/recovery.js';
+
+const WORDS = wordlists.english!;
+
+describe('recovery words', () => {
+  it('round-trips shares of several sizes', () => {
+    for (const len of [2, 33, 49, 64, 255]) {
+      const share = randomBytes(len);
+      const words = encodeRecoveryWords(share);
+      expect(words).toHaveLength(Math.ceil(((len + 6) * 8) / 11));
+      for (const w of words) expect(WORDS).toContain(w);
+      expect(decodeRecoveryWords(words).equals(share)).toBe(true);
+      expect(decodeRecoveryWords(words.join('  ').toUpperCase()).equals(share)).toBe(true);
+    }
+  });
+
+  it('names an unknown word and suggests the list word', () => {
+    const words = encodeRecoveryWords(randomBytes(49));
+    const bad = [...words];
+    bad[4] = 'abandonn';
+    expect(() => decodeRecoveryWords(bad)).toThrow(/Word 5 \("abandonn"\) is not in the BIP39 English word list/);
+    try {
+      decodeRecoveryWords(bad);
+    } catch (e) {
+      expect((e as { code: string; hint: string }).code).toBe('RECOVERY_WORD_UNKNOWN');
+      expect((e as { hint: string }).hint).toMatch(/"abandon"/);
+    }
+  });
+
+  it('detects a substituted word and names its position', () => {
+    const words = encodeRecoveryWords(randomBytes(49));
+    const bad = [...words];
+    const idx = WORDS.indexOf(bad[10]!);
+    bad[10] = WORDS[(idx + 1) % WORDS.length]!;
+    expect(() => decodeRecoveryWords(bad)).toThrow(/word 11 \("[a-z]+"\) is probably mistyped/);
+  });
+
+  it('detects swapped words and a missing word', () => {
+    const words = encodeRecoveryWords(randomBytes(49));
+    const swapped = [...words];
+    let i = 5;
+    while (swapped[i] === swapped[i + 1]) i++;
+    [swapped[i], swapped[i + 1]] = [swapped[i + 1]!, swapped[i]!];
+    expect(() => decodeRecoveryWords(swapped)).toThrow(expect.objectContaining({ code: 'RECOVERY_CHECKSUM' }));
+    expect(() => decodeRecoveryWords(words.slice(0, -1))).toThrow(/has \d+ words; \d+ were given/);
+    expect(() => decodeRecoveryWords('')).toThrow(/No recovery words/);
+  });
+});
