@@ -138,7 +138,7 @@ export function childPublicKey(parent: BIP32Interface, index: number): Uint8Arra
 /** Compressed (33-byte) public key of a private key. */
 export function publicKeyFromPrivateKey(d: Uint8Array): Uint8Array {
   const q = ecc.isPrivate(d) ? ecc.pointFromScalar(d, true) : null;
-  if (!q) throw new InputError('The private key is out of range for secp256k1.');
+  if (!q) throw new InputError('The private key is out of range for secp256k1.', 'A private key is a number from 1 to n-1.');
   return q;
 }
 

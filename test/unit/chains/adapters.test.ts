@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { BIP32_TPUB, BIP32_XPUB } from '../../../src/chains/networks.js';
-import {
-  base58CheckDecode,
-  base58CheckEncode,
-  bip32,
-  publicKeyFromPrivateKey,
-  xpubAtPath,
-} from '../../../src/chains/keys.js';
+import { base58CheckDecode, base58CheckEncode, bip32, publicKeyFromPrivateKey, xpubAtPath } from '../../../src/chains/keys.js';
 import { mnemonicToSeed } from '../../../src/chains/mnemonic.js';
 import { getChainAdapter, isSupportedChain, SUPPORTED_CHAINS } from '../../../src/chains/registry.js';
 import { decodeCashAddress } from '../../../src/chains/bch/derive.js';
 import { HardkmsError } from '../../../src/errors.js';
 
-const seed = mnemonicToSeed(
-  Buffer.from('abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about'),
-);
+const seed = mnemonicToSeed(Buffer.from('abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about'));
 
 function errorOf(fn: () => unknown): HardkmsError {
   try {
@@ -32,10 +24,7 @@ describe('BIP32 test vector 1 (seed 000102…0f)', () => {
     ['m', 'xpub661MyMwAqRbcFtXgS5sYJABqqG9YLmC4Q1Rdap9gSE8NqtwybGhePY2gZ29ESFjqJoCu1Rupje8YtGqsefD265TMg7usUDFdp6W1EGMcet8'],
     ["m/0'", 'xpub68Gmy5EdvgibQVfPdqkBBCHxA5htiqg55crXYuXoQRKfDBFA1WEjWgP6LHhwBZeNK1VTsfTFUHCdrfp1bgwQ9xv5ski8PX9rL2dZXvgGDnw'],
     ["m/0'/1/2'", 'xpub6D4BDPcP2GT577Vvch3R8wDkScZWzQzMMUm3PWbmWvVJrZwQY4VUNgqFJPMM3No2dFDFGTsxxpG5uJh7n7epu4trkrX7x7DogT5Uv6fcLW5'],
-    [
-      "m/0'/1/2'/2/1000000000",
-      'xpub6H1LXWLaKsWFhvm6RVpEL9P4KfRZSW7abD2ttkWP3SSQvnyA8FSVqNTEcYFgJS2UaFcxupHiYkro49S8yGasTvXEYBVPamhGW6cFJodrTHy',
-    ],
+    ["m/0'/1/2'/2/1000000000", 'xpub6H1LXWLaKsWFhvm6RVpEL9P4KfRZSW7abD2ttkWP3SSQvnyA8FSVqNTEcYFgJS2UaFcxupHiYkro49S8yGasTvXEYBVPamhGW6cFJodrTHy'],
   ];
   for (const [path, xpub] of cases) {
     it(path, () => expect(xpubAtPath(v1, path, BIP32_XPUB)).toBe(xpub));
@@ -67,7 +56,7 @@ describe('registry', () => {
 });
 
 describe('derivation paths and §4.2 exceptions', () => {
-  it('uses the change level, with m/44\'/1\'/0\'/0 on testnet', () => {
+  it("uses the change level, with m/44'/1'/0'/0 on testnet", () => {
     expect(getChainAdapter('BTC').derivationPath(false)).toBe("m/44'/0'/0'/0");
     expect(getChainAdapter('BTC').derivationPath(true)).toBe("m/44'/1'/0'/0");
     expect(getChainAdapter('LTC').derivationPath(false)).toBe("m/44'/2'/0'/0");
@@ -101,10 +90,7 @@ describe('addresses from public keys', () => {
     const pub = publicKeyFromPrivateKey(d);
     // BIP44 m/44'/0'/0'/0/0 of this mnemonic, a widely published value.
     expect(btc.addressFromPublicKey(pub, false)).toBe('1LqBGSKuX5yYUonjxT5qGfpUsXKYYWeabA');
-    expect(btc.addressesFromPublicKey(pub, false)).toEqual([
-      '1LqBGSKuX5yYUonjxT5qGfpUsXKYYWeabA',
-      'bc1qmxrw6qdh5g3ztfcwm0et5l8mvws4eva24kmp8m',
-    ]);
+    expect(btc.addressesFromPublicKey(pub, false)).toEqual(['1LqBGSKuX5yYUonjxT5qGfpUsXKYYWeabA', 'bc1qmxrw6qdh5g3ztfcwm0et5l8mvws4eva24kmp8m']);
   });
   it('every chain: the address of key i equals the xpub child i', () => {
     for (const chain of SUPPORTED_CHAINS) {
@@ -154,7 +140,7 @@ describe('extended public key input', () => {
     expect(errorOf(() => btc.addressFromXpub('xpub0OIl', 0, false)).message).toMatch(/not Base58/);
     expect(errorOf(() => btc.addressFromXpub(base58CheckEncode(new Uint8Array(40)), 0, false)).message).toMatch(/wrong length/);
   });
-  it('accepts TRON\'s legacy 130-hex form (pubkey ‖ chain code)', () => {
+  it("accepts TRON's legacy 130-hex form (pubkey ‖ chain code)", () => {
     const tron = getChainAdapter('TRON');
     const node = bip32.fromBase58(tron.xpubFromSeed(seed, false));
     const hex = Buffer.from(node.publicKey).toString('hex') + Buffer.from(node.chainCode).toString('hex');
@@ -187,18 +173,14 @@ describe('private key formats', () => {
   });
   it('WIF: names checksum, alphabet, compression and range failures', () => {
     const typo = key0Main.slice(0, -1) + (key0Main.endsWith('f') ? 'g' : 'f');
-    expect(errorOf(() => btc.parsePrivateKey(typo, false)).message).toBe(
-      'The BTC mainnet private key fails its Base58Check checksum (mistyped?).',
-    );
+    expect(errorOf(() => btc.parsePrivateKey(typo, false)).message).toBe('The BTC mainnet private key fails its Base58Check checksum (mistyped?).');
     expect(errorOf(() => btc.parsePrivateKey('L4p2b9VAf8k5aUahF1JCJUzZkgNEAqLfq8DDdQiyAprQAKSbu8h0', false)).message).toMatch(
       /contains a character that is not Base58/,
     );
     expect(errorOf(() => btc.parsePrivateKey(wifOf([0x80, ...new Array(32).fill(1)]), false)).message).toMatch(
       /uncompressed-WIF key, which hardkms does not support/,
     );
-    expect(errorOf(() => btc.parsePrivateKey(wifOf([0x80, ...new Array(32).fill(0), 1]), false)).message).toMatch(
-      /out of range for secp256k1/,
-    );
+    expect(errorOf(() => btc.parsePrivateKey(wifOf([0x80, ...new Array(32).fill(0), 1]), false)).message).toMatch(/out of range for secp256k1/);
     expect(errorOf(() => btc.parsePrivateKey(wifOf([0x80, ...N, 1]), false)).message).toMatch(/out of range/);
     expect(errorOf(() => btc.parsePrivateKey(wifOf([0x80, 1, 2, 3]), false)).message).toMatch(/wrong length or compression flag/);
     expect(errorOf(() => btc.parsePrivateKey('', false)).message).toMatch(/is empty/);
@@ -213,9 +195,7 @@ describe('private key formats', () => {
   });
   it('hex keys: names length, alphabet and range failures', () => {
     const eth = getChainAdapter('ETH');
-    expect(errorOf(() => eth.parsePrivateKey('0x' + 'ab'.repeat(31) + 'a', false)).message).toBe(
-      'The ETH mainnet private key must be 64 hex digits (got 63).',
-    );
+    expect(errorOf(() => eth.parsePrivateKey('0x' + 'ab'.repeat(31) + 'a', false)).message).toBe('The ETH mainnet private key must be 64 hex digits (got 63).');
     expect(errorOf(() => eth.parsePrivateKey('0x' + 'ab'.repeat(31) + 'ag', false)).message).toBe(
       'The ETH mainnet private key contains a character that is not a hex digit.',
     );

@@ -1,0 +1,295 @@
+/**
+ * A small JSON-over-HTTP client for the daemon's outbound calls (Tatum API, operator
+ * nodes, the four-eyes approver).
+ *
+ * Why node:http and not fetch: Node 20's fetch (undici) cannot take a per-client agent
+ * without importing undici directly, and we want bounded keep-alive pools (Tatum KMS
+ * uses maxSockets 4, §2.1), one hard deadline per request covering connect + headers +
+ * body, and no redirect following (a redirect is an answer we did not ask for).
+ *
+ * Nothing here logs. Errors name the method and the URL without userinfo, query or
+ * fragment, and never carry request headers: those hold the API key.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { HardkmsError } from '../errors.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface HttpRequest {
+  method: HttpMethod;
+  url: string | URL;
+  headers?: Record<string, string>;
+  /** Serialised with JSON.stringify and sent as application/json. Omit for no body. */
+  json?: unknown;
+  /** Deadline for the whole exchange (connect, send, headers, body). Defaults to the client's. */
+  timeoutMs?: number;
+  /** Largest response body accepted, in bytes. Defaults to the client's. */
+  maxResponseBytes?: number;
+  /** When false, a non-2xx status is returned instead of thrown. Default true. */
+  throwOnStatus?: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  /** Body decoded as UTF-8. */
+  text: string;
+}
+
+export interface HttpClientOptions {
+  /** Default per-request deadline, ms. Default 30 000. */
+  timeoutMs?: number;
+  /** Keep-alive pool size per origin. Default 4 (as Tatum KMS). */
+  maxSockets?: number;
+  /** Idle sockets kept per origin. Default 2. */
+  maxFreeSockets?: number;
+  /** Default response body cap. Default 64 MiB (25,000 pending transactions can be large). */
+  maxResponseBytes?: number;
+}
+
+/** Stable error codes of HttpError. */
+export const HTTP_ERROR_CODES = {
+  status: 'HTTP_STATUS',
+  network: 'HTTP_NETWORK',
+  timeout: 'HTTP_TIMEOUT',
+  tooLarge: 'HTTP_RESPONSE_TOO_LARGE',
+  badJson: 'HTTP_BAD_JSON',
+} as const;
+export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[keyof typeof HTTP_ERROR_CODES];
+
+/** How much of a response body an error keeps: enough to see the server's reason. */
+export const ERROR_BODY_LIMIT = 2000;
+
+export class HttpError extends HardkmsError {
+  declare readonly code: HttpErrorCode;
+  /** HTTP status for HTTP_STATUS / HTTP_BAD_JSON / HTTP_RESPONSE_TOO_LARGE, else undefined. */
+  readonly status: number | undefined;
+  /** Response body, truncated to ERROR_BODY_LIMIT characters (HTTP_STATUS, HTTP_BAD_JSON). */
+  readonly bodyText: string | undefined;
+  /** Method and redacted URL of the request. */
+  readonly target: string;
+
+  constructor(code: HttpErrorCode, message: string, details: { target: string; status?: number; bodyText?: string; hint?: string; cause?: unknown }) {
+    super(code, message, {
+      ...(details.hint === undefined ? {} : { hint: details.hint }),
+      ...(details.cause === undefined ? {} : { cause: details.cause }),
+    });
+    this.name = 'HttpError';
+    this.status = details.status;
+    this.bodyText = details.bodyText;
+    this.target = details.target;
+  }
+}
+
+export function isHttpError(e: unknown): e is HttpError {
+  return e instanceof HttpError;
+}
+
+/**
+ * Failures worth retrying later with backoff: the peer was unreachable, slow, overloaded
+ * or answered something unreadable. 4xx other than 408/429 are the request's fault and
+ * will not heal by themselves (but the daemon may still poll again next cycle).
+ */
+export function isTransientHttpError(e: unknown): boolean {
+  if (!isHttpError(e)) return false;
+  if (e.code !== HTTP_ERROR_CODES.status) return true;
+  const s = e.status ?? 0;
+  return s >= 500 || s === 408 || s === 429;
+}
+
+/** `scheme://host[:port]/path` — no userinfo (node credentials), query or fragment. */
+export function redactUrl(url: string | URL): string {
+  try {
+    const u = typeof url === 'string' ? new URL(url) : url;
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '<invalid URL>';
+  }
+}
+
+export function truncate(text: string, limit = ERROR_BODY_LIMIT): string {
+  return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length - limit} more characters)`;
+}
+
+export class HttpClient {
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+  private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
+
+  constructor(options: HttpClientOptions = {}) {
+    const agentOptions = {
+      keepAlive: true,
+      maxSockets: options.maxSockets ?? 4,
+      maxFreeSockets: options.maxFreeSockets ?? 2,
+      // Idle keep-alive sockets are closed after this; servers usually drop theirs sooner.
+      timeout: 60_000,
+    };
+    this.httpAgent = new http.Agent(agentOptions);
+    this.httpsAgent = new https.Agent(agentOptions);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.maxResponseBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** Sends one request; resolves with the response or rejects with an HttpError. */
+  request(req: HttpRequest): Promise<HttpResponse> {
+    let url: URL;
+    try {
+      url = typeof req.url === 'string' ? new URL(req.url) : req.url;
+    } catch (cause) {
+      return Promise.reject(
+        new HttpError(HTTP_ERROR_CODES.network, `Invalid URL for ${req.method} request`, {
+          target: req.method,
+          hint: 'Check the configured URL (it must be absolute, e.g. https://api.tatum.io).',
+          cause,
+        }),
+      );
+    }
+    const target = `${req.method} ${redactUrl(url)}`;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return Promise.reject(
+        new HttpError(HTTP_ERROR_CODES.network, `Unsupported URL scheme ${url.protocol} for ${target}`, {
+          target,
+          hint: 'Use an http:// or https:// URL.',
+        }),
+      );
+    }
+    const isHttps = url.protocol === 'https:';
+    const timeoutMs = req.timeoutMs ?? this.timeoutMs;
+    const maxBytes = req.maxResponseBytes ?? this.maxResponseBytes;
+    const body = req.json === undefined ? undefined : Buffer.from(JSON.stringify(req.json), 'utf8');
+    const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = String(body.length);
+    }
+    const auth = url.username !== '' || url.password !== '' ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : undefined;
+
+    return new Promise<HttpResponse>((resolve, reject) => {
+      let settled = false;
+      const finish = (err: HttpError | undefined, res?: HttpResponse): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err !== undefined) reject(err);
+        else resolve(res as HttpResponse);
+      };
+
+      const options: http.RequestOptions = {
+        method: req.method,
+        protocol: url.protocol,
+        hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+        port: url.port === '' ? undefined : Number(url.port),
+        path: `${url.pathname}${url.search}`,
+        headers,
+        agent: isHttps ? this.httpsAgent : this.httpAgent,
+        ...(auth === undefined ? {} : { auth }),
+      };
+      const request = (isHttps ? https : http).request(options, (response) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBytes) {
+            finish(
+              new HttpError(HTTP_ERROR_CODES.tooLarge, `Response of ${target} exceeds ${maxBytes} bytes`, {
+                target,
+                status: response.statusCode,
+              }),
+            );
+            request.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
+        response.on('error', (cause) => {
+          finish(
+            new HttpError(HTTP_ERROR_CODES.network, `Connection lost while reading ${target}: ${errMessage(cause)}`, {
+              target,
+              cause,
+            }),
+          );
+        });
+        response.on('end', () => {
+          const status = response.statusCode ?? 0;
+          const text = Buffer.concat(chunks).toString('utf8');
+          if ((req.throwOnStatus ?? true) && (status < 200 || status > 299)) {
+            finish(
+              new HttpError(HTTP_ERROR_CODES.status, `${target} answered HTTP ${status}: ${truncate(text, 300)}`, {
+                target,
+                status,
+                bodyText: truncate(text),
+                hint: statusHint(status),
+              }),
+            );
+            return;
+          }
+          finish(undefined, { status, headers: response.headers, text });
+        });
+      });
+
+      const timer = setTimeout(() => {
+        finish(
+          new HttpError(HTTP_ERROR_CODES.timeout, `${target} did not complete within ${timeoutMs} ms`, {
+            target,
+            hint: 'The server or network is slow or down; the call will be retried later.',
+          }),
+        );
+        request.destroy();
+      }, timeoutMs);
+
+      request.on('error', (cause) => {
+        finish(
+          new HttpError(HTTP_ERROR_CODES.network, `${target} failed: ${errMessage(cause)}`, {
+            target,
+            hint: 'Check that the server is reachable (URL, DNS, firewall, proxy).',
+            cause,
+          }),
+        );
+      });
+      request.end(body);
+    });
+  }
+
+  /** As request(), then parses the body as JSON (HTTP_BAD_JSON when it is not). */
+  async requestJson(req: HttpRequest): Promise<{ status: number; headers: http.IncomingHttpHeaders; json: unknown }> {
+    const res = await this.request(req);
+    return { status: res.status, headers: res.headers, json: parseJsonBody(res, `${req.method} ${redactUrl(req.url)}`) };
+  }
+
+  /** Closes idle keep-alive sockets so the process can exit. */
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}
+
+export function parseJsonBody(res: HttpResponse, target: string): unknown {
+  try {
+    return JSON.parse(res.text) as unknown;
+  } catch (cause) {
+    throw new HttpError(HTTP_ERROR_CODES.badJson, `${target} answered a body that is not JSON`, {
+      target,
+      status: res.status,
+      bodyText: truncate(res.text),
+      cause,
+    });
+  }
+}
+
+function statusHint(status: number): string | undefined {
+  if (status === 401 || status === 403) return 'Check the API key (TATUM_API_KEY / --apiKey) and its network.';
+  if (status === 429) return 'Rate limited; the call will be retried later.';
+  if (status >= 500) return 'The server failed; the call will be retried later.';
+  if (status >= 300 && status < 400) return 'Redirects are not followed; configure the final URL.';
+  return undefined;
+}
+
+function errMessage(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === undefined ? e.message : `${code} ${e.message}`;
+  }
+  return String(e);
+}

@@ -1,0 +1,318 @@
+/**
+ * Minimal JSON-RPC clients for the operator's own nodes (`HARDKMS_RPC_<CHAIN>`): broadcast
+ * there instead of Tatum, and fill missing EVM gas / nonce / gas price from it.
+ *
+ * Node credentials come from the URL's userinfo (`http://user:pass@host:port/`) and are
+ * sent as HTTP basic auth; errors show the URL without them (see http.ts redactUrl).
+ * Only what the daemon and the tests need is here, plus `call()` for anything else.
+ */
+import { HardkmsError } from '../errors.js';
+import type { TatumChain } from './chains-api.js';
+import { HttpClient, HttpError, HTTP_ERROR_CODES, parseJsonBody, redactUrl, truncate } from './http.js';
+
+export const RPC_ERROR_CODE = 'RPC_ERROR';
+export const RPC_BAD_RESPONSE_CODE = 'RPC_BAD_RESPONSE';
+
+/** The node answered a JSON-RPC error object. */
+export class RpcError extends HardkmsError {
+  readonly rpcCode: number | undefined;
+  readonly rpcMessage: string;
+  readonly rpcData: unknown;
+
+  constructor(method: string, target: string, error: { code?: unknown; message?: unknown; data?: unknown }) {
+    const rpcMessage = typeof error.message === 'string' ? error.message : truncate(JSON.stringify(error) ?? '', 300);
+    super(RPC_ERROR_CODE, `${method} on ${target} failed: ${rpcMessage}`);
+    this.name = 'RpcError';
+    this.rpcCode = typeof error.code === 'number' ? error.code : undefined;
+    this.rpcMessage = rpcMessage;
+    this.rpcData = error.data;
+  }
+}
+
+export function isRpcError(e: unknown): e is RpcError {
+  return e instanceof RpcError;
+}
+
+/** `HARDKMS_RPC_<CHAIN>` from the environment, if set and non-empty. */
+export function nodeRpcUrlFromEnv(chain: TatumChain, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const v = env[`HARDKMS_RPC_${chain}`];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+export interface JsonRpcClientOptions {
+  url: string;
+  /** Deadline per call, ms. Default 30 000. */
+  timeoutMs?: number;
+  http?: HttpClient;
+  /**
+   * '2.0' (EVM nodes) or '1.0' (Bitcoin-family nodes, which answer errors with HTTP 500
+   * and a JSON body; both versions are read the same way). Default '2.0'.
+   */
+  version?: '1.0' | '2.0';
+}
+
+export class JsonRpcClient {
+  readonly target: string;
+  private readonly url: string;
+  private readonly timeoutMs: number;
+  private readonly http: HttpClient;
+  private readonly ownsHttp: boolean;
+  private readonly version: '1.0' | '2.0';
+  private nextId = 1;
+
+  constructor(options: JsonRpcClientOptions) {
+    this.url = options.url;
+    this.target = redactUrl(options.url);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.http = options.http ?? new HttpClient({ timeoutMs: this.timeoutMs });
+    this.ownsHttp = options.http === undefined;
+    this.version = options.version ?? '2.0';
+  }
+
+  /** One call; resolves with `result` (which may be null), rejects with RpcError or HttpError. */
+  async call(method: string, params: unknown[] = []): Promise<unknown> {
+    const id = this.nextId++;
+    const res = await this.http.request({
+      method: 'POST',
+      url: this.url,
+      json: { jsonrpc: this.version, id, method, params },
+      timeoutMs: this.timeoutMs,
+      throwOnStatus: false,
+    });
+    let body: unknown;
+    try {
+      body = parseJsonBody(res, `${method} on ${this.target}`);
+    } catch (e) {
+      // A non-JSON error page (401 from a proxy, 502) says more as a status error.
+      if (res.status < 200 || res.status > 299) throw statusError(method, this.target, res.status, res.text);
+      throw e;
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new HardkmsError(RPC_BAD_RESPONSE_CODE, `${method} on ${this.target}: response is not a JSON-RPC object`);
+    }
+    const o = body as { result?: unknown; error?: unknown };
+    if (o.error !== undefined && o.error !== null) {
+      throw new RpcError(method, this.target, typeof o.error === 'object' ? (o.error as object) : { message: String(o.error) });
+    }
+    if (res.status < 200 || res.status > 299) throw statusError(method, this.target, res.status, res.text);
+    if (!('result' in o)) {
+      throw new HardkmsError(RPC_BAD_RESPONSE_CODE, `${method} on ${this.target}: response has neither result nor error`);
+    }
+    return o.result;
+  }
+
+  close(): void {
+    if (this.ownsHttp) this.http.close();
+  }
+}
+
+function statusError(method: string, target: string, status: number, text: string): HttpError {
+  return new HttpError(HTTP_ERROR_CODES.status, `${method} on ${target} answered HTTP ${status}`, {
+    target: `POST ${target}`,
+    status,
+    bodyText: truncate(text),
+    hint: status === 401 || status === 403 ? 'Check the node credentials in the RPC URL (http://user:pass@host:port).' : undefined,
+  });
+}
+
+/**
+ * True when a broadcast failed only because the node already has the transaction
+ * (mempool or chain). Re-sending the same raw transaction after a crash produces this,
+ * and it means the broadcast is done.
+ */
+export function isAlreadyKnownError(e: unknown): boolean {
+  if (!isRpcError(e)) return false;
+  if (e.rpcCode === -27) return true; // Bitcoin-family RPC_VERIFY_ALREADY_IN_CHAIN
+  return /already known|already in (the )?(mempool|block ?chain|utxo set)|txn-already-(known|in-mempool)|known transaction/i.test(e.rpcMessage);
+}
+
+// ---------------------------------------------------------------------------------------
+// EVM
+
+export interface EvmCallRequest {
+  from?: string;
+  to?: string;
+  value?: bigint;
+  data?: string;
+  gas?: bigint;
+  gasPrice?: bigint;
+  maxFeePerGas?: bigint;
+  maxPriorityFeePerGas?: bigint;
+}
+
+export interface EvmReceipt {
+  transactionHash: string;
+  blockNumber: bigint;
+  /** 1 success, 0 reverted (post-Byzantium). */
+  status: number;
+  gasUsed: bigint;
+  contractAddress: string | null;
+  raw: Record<string, unknown>;
+}
+
+export class EvmRpc {
+  readonly rpc: JsonRpcClient;
+
+  constructor(options: JsonRpcClientOptions | JsonRpcClient) {
+    this.rpc = options instanceof JsonRpcClient ? options : new JsonRpcClient({ ...options, version: '2.0' });
+  }
+
+  async chainId(): Promise<bigint> {
+    return quantity(await this.rpc.call('eth_chainId'), 'eth_chainId');
+  }
+
+  /** Nonce for the next transaction of `address`, counting the node's pending ones by default. */
+  async getTransactionCount(address: string, block: 'pending' | 'latest' = 'pending'): Promise<bigint> {
+    return quantity(await this.rpc.call('eth_getTransactionCount', [address, block]), 'eth_getTransactionCount');
+  }
+
+  async gasPrice(): Promise<bigint> {
+    return quantity(await this.rpc.call('eth_gasPrice'), 'eth_gasPrice');
+  }
+
+  async maxPriorityFeePerGas(): Promise<bigint> {
+    return quantity(await this.rpc.call('eth_maxPriorityFeePerGas'), 'eth_maxPriorityFeePerGas');
+  }
+
+  /** baseFeePerGas of the latest block, or undefined before London. */
+  async latestBaseFee(): Promise<bigint | undefined> {
+    const block = await this.rpc.call('eth_getBlockByNumber', ['latest', false]);
+    const fee = (block as { baseFeePerGas?: unknown } | null)?.baseFeePerGas;
+    return fee === undefined || fee === null ? undefined : quantity(fee, 'baseFeePerGas');
+  }
+
+  async estimateGas(tx: EvmCallRequest): Promise<bigint> {
+    return quantity(await this.rpc.call('eth_estimateGas', [callObject(tx)]), 'eth_estimateGas');
+  }
+
+  async getBalance(address: string, block = 'latest'): Promise<bigint> {
+    return quantity(await this.rpc.call('eth_getBalance', [address, block]), 'eth_getBalance');
+  }
+
+  async blockNumber(): Promise<bigint> {
+    return quantity(await this.rpc.call('eth_blockNumber'), 'eth_blockNumber');
+  }
+
+  /** eth_call; returns the 0x-hex return data. */
+  async call(tx: EvmCallRequest, block = 'latest'): Promise<string> {
+    const r = await this.rpc.call('eth_call', [callObject(tx), block]);
+    if (typeof r !== 'string' || !/^0x[0-9a-fA-F]*$/.test(r)) throw badResult('eth_call', r);
+    return r;
+  }
+
+  /** Returns the transaction hash. */
+  async sendRawTransaction(rawTx: string): Promise<string> {
+    const r = await this.rpc.call('eth_sendRawTransaction', [rawTx]);
+    if (typeof r !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(r)) throw badResult('eth_sendRawTransaction', r);
+    return r;
+  }
+
+  /** Unsigned transaction sent from an account the node holds (test nodes only). */
+  async sendTransaction(tx: EvmCallRequest): Promise<string> {
+    const r = await this.rpc.call('eth_sendTransaction', [callObject(tx)]);
+    if (typeof r !== 'string') throw badResult('eth_sendTransaction', r);
+    return r;
+  }
+
+  async accounts(): Promise<string[]> {
+    const r = await this.rpc.call('eth_accounts');
+    if (!Array.isArray(r) || !r.every((a) => typeof a === 'string')) throw badResult('eth_accounts', r);
+    return r as string[];
+  }
+
+  /** null while the transaction is not mined. */
+  async getTransactionReceipt(hash: string): Promise<EvmReceipt | null> {
+    const r = await this.rpc.call('eth_getTransactionReceipt', [hash]);
+    if (r === null) return null;
+    if (typeof r !== 'object' || Array.isArray(r)) throw badResult('eth_getTransactionReceipt', r);
+    const o = r as Record<string, unknown>;
+    return {
+      transactionHash: String(o.transactionHash),
+      blockNumber: quantity(o.blockNumber, 'receipt.blockNumber'),
+      status: Number(quantity(o.status, 'receipt.status')),
+      gasUsed: quantity(o.gasUsed, 'receipt.gasUsed'),
+      contractAddress: typeof o.contractAddress === 'string' ? o.contractAddress : null,
+      raw: o,
+    };
+  }
+
+  close(): void {
+    this.rpc.close();
+  }
+}
+
+function callObject(tx: EvmCallRequest): Record<string, string> {
+  const o: Record<string, string> = {};
+  if (tx.from !== undefined) o.from = tx.from;
+  if (tx.to !== undefined) o.to = tx.to;
+  if (tx.data !== undefined) o.data = tx.data;
+  for (const k of ['value', 'gas', 'gasPrice', 'maxFeePerGas', 'maxPriorityFeePerGas'] as const) {
+    const v = tx[k];
+    if (v !== undefined) o[k] = `0x${v.toString(16)}`;
+  }
+  return o;
+}
+
+/** Parses an EVM JSON-RPC QUANTITY (0x-hex, no leading zeros required). */
+export function quantity(v: unknown, what: string): bigint {
+  if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{1,64}$/.test(v)) throw badResult(what, v);
+  return BigInt(v);
+}
+
+function badResult(what: string, v: unknown): HardkmsError {
+  return new HardkmsError(RPC_BAD_RESPONSE_CODE, `${what}: unexpected result ${truncate(JSON.stringify(v) ?? String(v), 200)}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// UTXO (Bitcoin Core family: litecoind, bitcoind, dogecoind)
+
+export class UtxoRpc {
+  readonly rpc: JsonRpcClient;
+
+  constructor(options: JsonRpcClientOptions | JsonRpcClient) {
+    this.rpc = options instanceof JsonRpcClient ? options : new JsonRpcClient({ ...options, version: '1.0' });
+  }
+
+  call(method: string, params: unknown[] = []): Promise<unknown> {
+    return this.rpc.call(method, params);
+  }
+
+  /** Returns the txid. */
+  async sendRawTransaction(hex: string): Promise<string> {
+    const r = await this.rpc.call('sendrawtransaction', [hex]);
+    if (typeof r !== 'string' || !/^[0-9a-f]{64}$/.test(r)) throw badResult('sendrawtransaction', r);
+    return r;
+  }
+
+  /** Raw hex (verbose=false) of a transaction; needs -txindex for confirmed non-wallet txs. */
+  async getRawTransactionHex(txid: string): Promise<string> {
+    const r = await this.rpc.call('getrawtransaction', [txid, false]);
+    if (typeof r !== 'string') throw badResult('getrawtransaction', r);
+    return r;
+  }
+
+  /** Decoded transaction (verbose=true): includes `confirmations` once mined. */
+  async getRawTransaction(txid: string): Promise<Record<string, unknown>> {
+    const r = await this.rpc.call('getrawtransaction', [txid, true]);
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw badResult('getrawtransaction', r);
+    return r as Record<string, unknown>;
+  }
+
+  /** Would the node accept this transaction? Does not broadcast. */
+  async testMempoolAccept(hex: string): Promise<{ allowed: boolean; rejectReason?: string }> {
+    const r = await this.rpc.call('testmempoolaccept', [[hex]]);
+    const first = Array.isArray(r) ? (r[0] as { allowed?: unknown; 'reject-reason'?: unknown } | undefined) : undefined;
+    if (first === undefined || typeof first.allowed !== 'boolean') throw badResult('testmempoolaccept', r);
+    return typeof first['reject-reason'] === 'string' ? { allowed: first.allowed, rejectReason: first['reject-reason'] } : { allowed: first.allowed };
+  }
+
+  async getBlockCount(): Promise<number> {
+    const r = await this.rpc.call('getblockcount');
+    if (typeof r !== 'number') throw badResult('getblockcount', r);
+    return r;
+  }
+
+  close(): void {
+    this.rpc.close();
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * Client of the Tatum API endpoints the KMS daemon uses (spec §2.1-2.6, §2.8), or of any
+ * server that speaks them (the fake in test/support/tatum-api-server.ts).
+ *
+ * Each call is one HTTP request with a deadline; nothing is retried here. Retrying is the
+ * daemon's decision because it owns the journal: a broadcast that timed out may or may not
+ * have reached the node, and only the journal knows whether re-sending is safe (it is, for
+ * the same raw transaction). `Backoff` below is the daemon's pacing after API failures.
+ */
+import { HardkmsError } from '../errors.js';
+import {
+  broadcastPath,
+  ERROR_BATCH_PATH,
+  HEADER_API_KEY,
+  HEADER_CLIENT_VERSION,
+  HEADER_LATEST_VERSION,
+  MAX_SIGNATURE_IDS,
+  OFFCHAIN_BROADCAST_CHAINS,
+  OFFCHAIN_BROADCAST_PATH,
+  pendingByIdPath,
+  pendingPath,
+  type TatumChain,
+} from './chains-api.js';
+import { HttpClient, truncate, type HttpMethod } from './http.js';
+import { validatePending, validatePendingList, type MalformedPending, type PendingTransaction } from './pending.js';
+
+export const DEFAULT_TATUM_API_URL = 'https://api.tatum.io';
+
+/** Error codes thrown by TatumClient besides HttpError's HTTP_* codes. */
+export const TATUM_ERROR_CODES = {
+  tooManyIds: 'TATUM_TOO_MANY_SIGNATURE_IDS',
+  badResponse: 'TATUM_BAD_RESPONSE',
+  badRequest: 'TATUM_BAD_REQUEST',
+} as const;
+
+export interface TatumClientOptions {
+  /** Default env TATUM_API_URL, else https://api.tatum.io. A trailing '/' is ignored. */
+  baseUrl?: string;
+  apiKey: string;
+  /** Sent as x-ttm-kms-client-version on the pending call (§2.1). */
+  clientVersion: string;
+  /** Deadline of each call, ms. Default 30 000. */
+  timeoutMs?: number;
+  /** Share one pool between clients, or inject one in tests. Default: a private HttpClient. */
+  http?: HttpClient;
+}
+
+export interface PendingFetch {
+  /** Well-formed pending transactions, in the server's order, ids unique. */
+  transactions: PendingTransaction[];
+  /** The same entries exactly as received (what the four-eyes POST shows the approver). */
+  raws: Readonly<Record<string, unknown>>[];
+  /** Entries that failed validation; report those with an id, skip the rest. */
+  malformed: MalformedPending[];
+  /** Raw `x-ttm-kms-latest-version` response header, if any (§2.8). */
+  latestVersionAdvice?: string;
+}
+
+export interface BroadcastResult {
+  txId: string;
+}
+
+export interface WithdrawalBroadcastResult {
+  txId: string;
+  /** false: broadcast but the ledger withdrawal must be completed manually (§2.5). */
+  completed: boolean;
+}
+
+export interface ErrorReport {
+  /** The pending transaction's id. */
+  signatureId: string;
+  error: string;
+}
+
+export class TatumClient {
+  readonly baseUrl: string;
+  private readonly apiKey: string;
+  private readonly clientVersion: string;
+  private readonly timeoutMs: number;
+  private readonly http: HttpClient;
+  private readonly ownsHttp: boolean;
+
+  constructor(options: TatumClientOptions) {
+    const base = options.baseUrl ?? process.env.TATUM_API_URL ?? DEFAULT_TATUM_API_URL;
+    let parsed: URL;
+    try {
+      parsed = new URL(base);
+    } catch {
+      throw new HardkmsError(TATUM_ERROR_CODES.badRequest, 'The Tatum API URL is not a valid absolute URL', {
+        hint: 'Set TATUM_API_URL to e.g. https://api.tatum.io',
+      });
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+      throw new HardkmsError(TATUM_ERROR_CODES.badRequest, `The Tatum API URL has scheme ${parsed.protocol}`, {
+        hint: 'Use an https:// URL (http:// only for a local test server).',
+      });
+    }
+    if (options.apiKey.length === 0) {
+      throw new HardkmsError(TATUM_ERROR_CODES.badRequest, 'No Tatum API key', {
+        hint: 'Set TATUM_API_KEY or pass --apiKey.',
+      });
+    }
+    this.baseUrl = base.replace(/\/+$/, '');
+    this.apiKey = options.apiKey;
+    this.clientVersion = options.clientVersion;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.http = options.http ?? new HttpClient({ timeoutMs: this.timeoutMs });
+    this.ownsHttp = options.http === undefined;
+  }
+
+  /**
+   * §2.2. Refuses more than 25,000 ids without sending anything (as Tatum KMS). An empty
+   * list is still sent, as Tatum KMS does. Throws HttpError on transport/status failures and
+   * TATUM_BAD_RESPONSE when the body is not a JSON array; malformed entries do not throw.
+   */
+  async getPending(chain: TatumChain, signatureIds: readonly string[]): Promise<PendingFetch> {
+    if (signatureIds.length > MAX_SIGNATURE_IDS) {
+      throw new HardkmsError(
+        TATUM_ERROR_CODES.tooManyIds,
+        `${signatureIds.length} signature ids for ${chain}; the Tatum API accepts at most ${MAX_SIGNATURE_IDS} per chain`,
+        { hint: 'Split the wallets over several API keys / daemons, or remove unused wallets.' },
+      );
+    }
+    const res = await this.http.request({
+      method: 'POST',
+      url: this.baseUrl + pendingPath(chain),
+      headers: { ...this.authHeaders(), [HEADER_CLIENT_VERSION]: this.clientVersion },
+      json: { signatureIds },
+      timeoutMs: this.timeoutMs,
+    });
+    const list = validatePendingList(res.text, chain);
+    if (!list.ok) {
+      throw new HardkmsError(TATUM_ERROR_CODES.badResponse, `Pending transactions for ${chain}: ${list.reason}`, {
+        hint: 'The API answered something unexpected; it will be asked again next cycle.',
+      });
+    }
+    const advice = res.headers[HEADER_LATEST_VERSION];
+    const out: PendingFetch = { transactions: list.transactions, raws: list.raws, malformed: list.malformed };
+    if (typeof advice === 'string') out.latestVersionAdvice = advice;
+    return out;
+  }
+
+  /** §2.7 `GET /v3/kms/{id}`: one pending transaction (for tooling, not the daemon loop). */
+  async getTransaction(id: string): Promise<PendingTransaction> {
+    const json = await this.callJson('GET', pendingByIdPath(id));
+    const r = validatePending(json);
+    if (!r.ok) throw new HardkmsError(TATUM_ERROR_CODES.badResponse, `Pending transaction ${id}: ${r.reason}`);
+    return r.value;
+  }
+
+  /** §2.4: broadcast a signed blockchain transaction; completes the pending tx server-side. */
+  async broadcast(chain: TatumChain, txData: string, signatureId: string): Promise<BroadcastResult> {
+    const json = await this.callJson('POST', broadcastPath(chain), { txData, signatureId });
+    return { txId: readTxId(json, `${chain} broadcast`) };
+  }
+
+  /** §2.5: broadcast of a virtual-account withdrawal (BTC, LTC, DOGE, BCH, ETH, ONE, ADA only). */
+  async broadcastWithdrawal(req: { currency: TatumChain; txData: string; withdrawalId: string; signatureId: string }): Promise<WithdrawalBroadcastResult> {
+    if (!OFFCHAIN_BROADCAST_CHAINS.has(req.currency)) {
+      throw new HardkmsError(TATUM_ERROR_CODES.badRequest, `${req.currency} withdrawals are broadcast as blockchain transactions`, {
+        hint: 'Use broadcast() for this chain (spec §2.5).',
+      });
+    }
+    const json = await this.callJson('POST', OFFCHAIN_BROADCAST_PATH, {
+      currency: req.currency,
+      txData: req.txData,
+      withdrawalId: req.withdrawalId,
+      signatureId: req.signatureId,
+    });
+    const txId = readTxId(json, `${req.currency} withdrawal broadcast`);
+    const completed = (json as { completed?: unknown }).completed;
+    if (typeof completed !== 'boolean') {
+      throw new HardkmsError(TATUM_ERROR_CODES.badResponse, `${req.currency} withdrawal broadcast: response has no boolean "completed"`);
+    }
+    return { txId, completed };
+  }
+
+  /** §2.6: one error batch per cycle. An empty list sends nothing. */
+  async reportErrors(errors: readonly ErrorReport[]): Promise<void> {
+    if (errors.length === 0) return;
+    await this.http.request({
+      method: 'POST',
+      url: this.baseUrl + ERROR_BATCH_PATH,
+      headers: this.authHeaders(),
+      json: { errors: errors.map((e) => ({ signatureId: e.signatureId, error: e.error })) },
+      timeoutMs: this.timeoutMs,
+    });
+  }
+
+  close(): void {
+    if (this.ownsHttp) this.http.close();
+  }
+
+  private authHeaders(): Record<string, string> {
+    return { [HEADER_API_KEY]: this.apiKey };
+  }
+
+  private async callJson(method: HttpMethod, path: string, body?: unknown): Promise<unknown> {
+    const res = await this.http.requestJson({
+      method,
+      url: this.baseUrl + path,
+      headers: this.authHeaders(),
+      ...(body === undefined ? {} : { json: body }),
+      timeoutMs: this.timeoutMs,
+    });
+    return res.json;
+  }
+}
+
+function readTxId(json: unknown, what: string): string {
+  const txId = typeof json === 'object' && json !== null ? (json as { txId?: unknown }).txId : undefined;
+  if (typeof txId !== 'string' || txId.length === 0) {
+    throw new HardkmsError(TATUM_ERROR_CODES.badResponse, `${what}: response has no txId: ${truncate(safeJson(json), 200)}`, {
+      hint: 'The broadcast may or may not have happened; check the chain before re-sending.',
+    });
+  }
+  return txId;
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/**
+ * §2.6 says the reported `error` is the pretty-printed HTTP error body when the failure was
+ * an HTTP error, else the exception's string form. This builds that text, bounded.
+ */
+export function errorReportText(e: unknown): string {
+  const body = (e as { bodyText?: unknown } | null)?.bodyText;
+  if (typeof body === 'string' && body.length > 0) {
+    try {
+      return truncate(JSON.stringify(JSON.parse(body), null, 2));
+    } catch {
+      return truncate(body);
+    }
+  }
+  return truncate(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+}
+
+// ---------------------------------------------------------------------------------------
+// Backoff
+
+export interface BackoffOptions {
+  /** First delay after a failure, ms. Default 1 000. */
+  baseMs?: number;
+  /** Upper bound, ms. Default 300 000 (5 min). */
+  maxMs?: number;
+  /** Growth per consecutive failure. Default 2. */
+  factor?: number;
+  /** Fraction of the delay removed at random (0 = none, 1 = "full jitter"). Default 0.2. */
+  jitter?: number;
+}
+
+/**
+ * Delay before the next attempt after `failures` consecutive failures (failures ≥ 1), given
+ * a uniform random number in [0, 1). Pure: the daemon and tests pass the random number.
+ * Returns 0 for failures ≤ 0.
+ */
+export function backoffDelay(failures: number, random: number, options: BackoffOptions = {}): number {
+  if (!(failures > 0)) return 0;
+  const base = options.baseMs ?? 1_000;
+  const max = options.maxMs ?? 300_000;
+  const factor = options.factor ?? 2;
+  const jitter = Math.min(1, Math.max(0, options.jitter ?? 0.2));
+  // Exponent capped so huge failure counts cannot overflow to Infinity/NaN.
+  const raw = base * Math.pow(factor, Math.min(failures - 1, 64));
+  const capped = Math.min(max, Number.isFinite(raw) ? raw : max);
+  const r = Math.min(1, Math.max(0, random));
+  return Math.round(capped * (1 - jitter * r));
+}
+
+/** Consecutive-failure counter around backoffDelay. */
+export class Backoff {
+  private failureCount = 0;
+
+  constructor(
+    private readonly options: BackoffOptions = {},
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  get failures(): number {
+    return this.failureCount;
+  }
+
+  /** Records a failure and returns how long to wait before trying again, ms. */
+  failure(): number {
+    this.failureCount += 1;
+    return backoffDelay(this.failureCount, this.random(), this.options);
+  }
+
+  /** Records a success: the next failure starts again from the base delay. */
+  success(): void {
+    this.failureCount = 0;
+  }
+
+  /** Wait before the next poll: the normal period, or the backoff delay if that is longer. */
+  nextWait(periodMs: number): number {
+    return this.failureCount === 0 ? periodMs : Math.max(periodMs, backoffDelay(this.failureCount, this.random(), this.options));
+  }
+}

@@ -1,0 +1,162 @@
+import { HardkmsError } from '../errors.js';
+import { decryptLegacy, wrongLegacyPassword } from './legacy-cipher.js';
+
+/**
+ * The plaintext of a Tatum wallet.dat (spec §5.2): one JSON object, signature id → entry.
+ * Entries are validated once, here, and handed on typed, with secrets as Buffers that
+ * the caller wipes (wipeLegacyEntries).
+ *
+ * Limit: JSON.parse can only produce JS strings, so while parsing (and in
+ * serializeLegacyStore) the plaintext and each secret exist briefly as immutable strings
+ * that cannot be zeroed; we keep no reference to them and copy the secrets into Buffers
+ * straight away. A streaming byte-level JSON parser would avoid this; for a one-off
+ * import of a file that already sits on disk encrypted under a weak KDF, it is not worth
+ * its own attack surface.
+ */
+
+export type LegacyKind = 'mnemonic' | 'privateKey' | 'secret';
+
+export interface LegacyEntry {
+  /** The JSON key; Tatum's API refers to the wallet by it, so it is kept verbatim. */
+  signatureId: string;
+  /** Tatum currency code as written (may be a chain hardkms does not support, e.g. SOL). */
+  chain: string;
+  testnet: boolean;
+  /** Tatum's classification: mnemonic if present, else privateKey, else secret. */
+  kind: LegacyKind;
+  mnemonic?: Buffer;
+  privateKey?: Buffer;
+  /** XRP/XLM/ALGO wallets store `secret` (some stores use it in place of privateKey). */
+  secret?: Buffer;
+  xpub?: string;
+  address?: string;
+}
+
+const ENTRY_HINT = 'Fix or remove that entry in a decrypted copy of the Tatum store, or export it again from Tatum KMS.';
+
+/** Ids and chain codes come from the file: keep them printable and short in messages. */
+function shown(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 64 ? `${clean.slice(0, 64)}…` : clean;
+}
+
+function entryError(id: string, problem: string): HardkmsError {
+  return new HardkmsError('LEGACY_ENTRY_INVALID', `Wallet '${shown(id)}' in the Tatum wallet file ${problem}.`, {
+    hint: ENTRY_HINT,
+  });
+}
+
+/** Copies a string into a Buffer outside Node's shared pool, so wiping it clears the only copy we own. */
+function secretBuffer(s: string): Buffer {
+  const b = Buffer.alloc(Buffer.byteLength(s, 'utf8'));
+  b.write(s, 'utf8');
+  return b;
+}
+
+type Fields = Record<string, unknown>;
+
+/** Tatum tests secrets by truthiness: a missing, null or empty value counts as absent. */
+function optionalString(id: string, entry: Fields, field: string): string | undefined {
+  const v = entry[field];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw entryError(id, `has a ${field} that is not a string`);
+  return v;
+}
+
+function parseEntry(id: string, value: unknown): LegacyEntry {
+  if (id.length === 0) throw entryError(id, 'has an empty signature id');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw entryError(id, 'is not a JSON object');
+  }
+  const e = value as Fields;
+  if (typeof e.chain !== 'string' || e.chain.length === 0) throw entryError(id, 'has no chain');
+  if (typeof e.testnet !== 'boolean') {
+    throw entryError(id, `has testnet ${e.testnet === undefined ? 'missing' : 'that is not true or false'}`);
+  }
+  const mnemonic = optionalString(id, e, 'mnemonic');
+  const privateKey = optionalString(id, e, 'privateKey');
+  const secret = optionalString(id, e, 'secret');
+  const xpub = optionalString(id, e, 'xpub');
+  const address = optionalString(id, e, 'address');
+  const kind: LegacyKind | undefined =
+    mnemonic !== undefined ? 'mnemonic' : privateKey !== undefined ? 'privateKey' : secret !== undefined ? 'secret' : undefined;
+  if (kind === undefined) throw entryError(id, 'has no mnemonic, privateKey or secret');
+
+  const entry: LegacyEntry = { signatureId: id, chain: e.chain, testnet: e.testnet, kind };
+  if (mnemonic !== undefined) entry.mnemonic = secretBuffer(mnemonic);
+  if (privateKey !== undefined) entry.privateKey = secretBuffer(privateKey);
+  if (secret !== undefined) entry.secret = secretBuffer(secret);
+  if (xpub !== undefined) entry.xpub = xpub;
+  if (address !== undefined) entry.address = address;
+  return entry;
+}
+
+/**
+ * Parses and validates the decrypted store. Empty plaintext means no wallets. Plaintext
+ * that is not JSON means the password was wrong (the cipher has no MAC). Entries come
+ * back in file order; on any error, the entries parsed so far are wiped.
+ */
+export function parseLegacyStore(plain: Buffer): LegacyEntry[] {
+  if (plain.every((b) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d)) return [];
+  let root: unknown;
+  try {
+    root = JSON.parse(plain.toString('utf8'));
+  } catch {
+    throw wrongLegacyPassword();
+  }
+  if (typeof root !== 'object' || root === null || Array.isArray(root)) {
+    throw new HardkmsError('LEGACY_FORMAT', 'The Tatum wallet file does not contain a JSON object of wallets.', {
+      hint: 'The file decrypted, but is not a Tatum KMS store; check that you gave the right file.',
+    });
+  }
+  const entries: LegacyEntry[] = [];
+  try {
+    for (const [id, value] of Object.entries(root as Record<string, unknown>)) entries.push(parseEntry(id, value));
+    return entries;
+  } catch (e) {
+    wipeLegacyEntries(entries);
+    throw e;
+  }
+}
+
+/** decryptLegacy + parseLegacyStore, wiping the plaintext. */
+export function openLegacyStore(fileText: string, password: Buffer): LegacyEntry[] {
+  const plain = decryptLegacy(fileText, password);
+  try {
+    return parseLegacyStore(plain);
+  } finally {
+    plain.fill(0);
+  }
+}
+
+/**
+ * Rebuilds Tatum's JSON object (key = signatureId), for the compatibility export and for
+ * tests. Returns UTF-8 bytes the caller wipes; see the module comment on strings.
+ */
+export function serializeLegacyStore(entries: readonly LegacyEntry[]): Buffer {
+  // Null prototype: a signature id of "__proto__" must stay an ordinary key.
+  const out: Record<string, Record<string, string | boolean>> = Object.create(null) as Record<string, Record<string, string | boolean>>;
+  for (const e of entries) {
+    if (Object.prototype.hasOwnProperty.call(out, e.signatureId)) {
+      throw entryError(e.signatureId, 'appears twice');
+    }
+    const o: Record<string, string | boolean> = {};
+    if (e.mnemonic) o.mnemonic = e.mnemonic.toString('utf8');
+    if (e.privateKey) o.privateKey = e.privateKey.toString('utf8');
+    if (e.secret) o.secret = e.secret.toString('utf8');
+    if (e.address !== undefined) o.address = e.address;
+    if (e.xpub !== undefined) o.xpub = e.xpub;
+    o.chain = e.chain;
+    o.testnet = e.testnet;
+    out[e.signatureId] = o;
+  }
+  return secretBuffer(JSON.stringify(out));
+}
+
+export function wipeLegacyEntries(entries: readonly LegacyEntry[]): void {
+  for (const e of entries) {
+    e.mnemonic?.fill(0);
+    e.privateKey?.fill(0);
+    e.secret?.fill(0);
+  }
+}

@@ -1,0 +1,524 @@
+/**
+ * FAKE of Tatum Cloud (api.tatum.io) for tests: a real HTTP server on 127.0.0.1 (random
+ * port) that implements the endpoints the KMS daemon uses, as spec §2 describes them.
+ * It is not Tatum and knows nothing Tatum does not publish; where the spec marks Tatum's
+ * server behaviour UNCONFIRMED, the choice made here is documented below.
+ *
+ * Endpoints (all require `x-api-key` = the configured key, else 401):
+ * - POST /v3/kms/pending/{chain}  body {signatureIds: string[]} (≤ 25,000, else 400).
+ *     Returns the queued, not yet completed pending transactions of that chain that
+ *     reference at least one posted id (in `hashes` or `signatures[].id`), in queue order.
+ *     ("At least one": Tatum's filter is UNCONFIRMED; this lets tests hand a daemon a
+ *     transaction naming a wallet it does not hold. Option `selection: 'all'` instead
+ *     requires every referenced id to be posted.) Entries queued with queueRaw() are
+ *     returned for their chain whatever the ids (for malformed-input tests). Sets
+ *     `x-ttm-kms-latest-version` when configured (§2.8).
+ * - POST §2.4 broadcast paths  body {txData, signatureId?}. Forwards txData to the node
+ *     configured for that chain (UTXO: `sendrawtransaction`, EVM: `eth_sendRawTransaction`)
+ *     or, with no node, only records it. Returns {txId}; the node's error becomes a 403
+ *     `{statusCode, errorCode, message}` like Tatum's error bodies. With a signatureId of a
+ *     queued pending tx, that tx is completed (txId set, no longer pending). A second
+ *     broadcast for a completed id with the same txData answers the same txId; with other
+ *     txData it is refused (403 kms.already.completed) and NOT forwarded.
+ * - POST /v3/offchain/withdrawal/broadcast  body {currency, txData, withdrawalId, signatureId}
+ *     (§2.5): as above, answers {txId, completed} (`completed` = option withdrawalCompleted,
+ *     default true).
+ * - POST /v3/tatum/kms/batch  body {errors:[{signatureId, error}]} (§2.6): recorded in
+ *     errorReports; the pending tx stays pending (server effect UNCONFIRMED; set
+ *     `dropOnErrorReport` to remove it instead). Answers 200 with an empty body.
+ * - GET /v3/kms/{id}, PUT /v3/kms/{id}/{txId}, DELETE /v3/kms/{id} (§2.7).
+ *
+ * Test hooks: queue()/queueRaw(), `requests` (every request, including rejected ones),
+ * `broadcasts`, `errorReports`, and failNext() to make the next N matching requests answer
+ * a status, garbage, a non-array, hang (never answer) or reset the connection.
+ *
+ * FakeApprover at the bottom is the operator's four-eyes system (§2.9), not Tatum.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { Transaction as BtcTransaction } from 'bitcoinjs-lib';
+import { keccak256 } from 'ethers';
+import {
+  chainForBroadcastPath,
+  ERROR_BATCH_PATH,
+  HEADER_API_KEY,
+  HEADER_LATEST_VERSION,
+  isTatumChain,
+  MAX_SIGNATURE_IDS,
+  OFFCHAIN_BROADCAST_PATH,
+  type TatumChain,
+} from '../../src/signer/chains-api.js';
+import { EvmRpc, isAlreadyKnownError, isRpcError, UtxoRpc } from '../../src/signer/node-rpc.js';
+
+export interface RecordedRequest {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  query: URLSearchParams;
+  /** Lower-cased names, as node:http gives them. */
+  headers: http.IncomingHttpHeaders;
+  bodyText: string;
+  /** Parsed body, or undefined when empty / not JSON. */
+  json: unknown;
+  /** Status answered (undefined for hang / reset). */
+  status?: number;
+}
+
+export interface RecordedBroadcast {
+  kind: 'blockchain' | 'offchain';
+  chain: TatumChain;
+  txData: string;
+  signatureId?: string;
+  withdrawalId?: string;
+  /** txId answered; undefined when the broadcast was refused. */
+  txId?: string;
+  /** Node or fake error message when refused. */
+  error?: string;
+}
+
+export type FailureKind =
+  | { kind: 'status'; status: number; body?: string }
+  | { kind: 'garbage' } // 200 with a body that is not JSON
+  | { kind: 'json'; body: unknown } // 200 with this JSON (e.g. an object where an array is due)
+  | { kind: 'hang' } // never answers (until stop())
+  | { kind: 'reset' }; // destroys the connection
+
+export interface FailureRule {
+  failure: FailureKind;
+  /** How many matching requests still fail. */
+  remaining: number;
+  method?: string;
+  /** Exact path, or a RegExp tested against the path. Absent matches every path. */
+  path?: string | RegExp;
+}
+
+export type ChainNode = { kind: 'utxo'; url: string } | { kind: 'evm'; url: string };
+
+export interface FakeTatumOptions {
+  apiKey?: string;
+  /** Node per chain to forward broadcasts to. Chains without one only record. */
+  nodes?: Partial<Record<TatumChain, ChainNode>>;
+  selection?: 'any' | 'all';
+  dropOnErrorReport?: boolean;
+  withdrawalCompleted?: boolean;
+  /** Value of x-ttm-kms-latest-version on pending responses. */
+  latestVersionHeader?: string;
+}
+
+interface QueuedEntry {
+  /** What the server returns (possibly malformed on purpose). */
+  body: Record<string, unknown>;
+  chain: string;
+  raw: boolean;
+  txId?: string;
+  txData?: string;
+  deleted: boolean;
+}
+
+/** 24 lowercase hex characters, like Tatum's pending transaction ids. */
+export function newPendingId(): string {
+  return randomBytes(12).toString('hex');
+}
+
+export class FakeTatumApi {
+  readonly apiKey: string;
+  readonly requests: RecordedRequest[] = [];
+  readonly broadcasts: RecordedBroadcast[] = [];
+  readonly errorReports: { signatureId: string; error: string }[] = [];
+  private readonly entries: QueuedEntry[] = [];
+  private readonly rules: FailureRule[] = [];
+  private readonly hung = new Set<http.ServerResponse>();
+  private readonly nodeClients = new Map<TatumChain, EvmRpc | UtxoRpc>();
+  private readonly options: FakeTatumOptions;
+
+  private constructor(
+    private readonly server: http.Server,
+    options: FakeTatumOptions,
+  ) {
+    this.options = options;
+    this.apiKey = options.apiKey ?? 'test-api-key';
+    for (const [chain, node] of Object.entries(options.nodes ?? {}) as [TatumChain, ChainNode][]) {
+      this.nodeClients.set(chain, node.kind === 'evm' ? new EvmRpc({ url: node.url }) : new UtxoRpc({ url: node.url }));
+    }
+  }
+
+  static async start(options: FakeTatumOptions = {}): Promise<FakeTatumApi> {
+    const server = http.createServer();
+    const api = new FakeTatumApi(server, options);
+    server.on('request', (req, res) => void api.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    return api;
+  }
+
+  /** Base URL, to use as TATUM_API_URL. */
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /**
+   * Queues a pending transaction (§2.3 shape). `id` is generated when absent; returns it.
+   * The object is returned to the daemon as given (plus the id).
+   */
+  queue(tx: { chain: TatumChain; serializedTransaction: string; hashes: string[]; id?: string } & Record<string, unknown>): string {
+    const id = tx.id ?? newPendingId();
+    this.entries.push({ body: { ...tx, id }, chain: tx.chain, raw: false, deleted: false });
+    return id;
+  }
+
+  /** Queues an arbitrary JSON value for `chain`, returned on every poll of it until removed. */
+  queueRaw(chain: string, value: unknown): void {
+    this.entries.push({ body: value as Record<string, unknown>, chain, raw: true, deleted: false });
+  }
+
+  /** Removes everything queued. */
+  clearQueue(): void {
+    this.entries.length = 0;
+  }
+
+  /** The pending tx as GET /v3/kms/{id} would return it, or undefined. */
+  pending(id: string): Record<string, unknown> | undefined {
+    const e = this.find(id);
+    return e === undefined ? undefined : this.view(e);
+  }
+
+  /** Ids still pending (not completed, not deleted). */
+  pendingIds(): string[] {
+    return this.entries.filter((e) => !e.raw && !e.deleted && e.txId === undefined).map((e) => String(e.body.id));
+  }
+
+  /** The next `count` requests matching `match` fail as `failure`. */
+  failNext(failure: FailureKind, count = 1, match: { method?: string; path?: string | RegExp } = {}): void {
+    this.rules.push({ failure, remaining: count, ...match });
+  }
+
+  requestsTo(path: string | RegExp): RecordedRequest[] {
+    return this.requests.filter((r) => (typeof path === 'string' ? r.path === path : path.test(r.path)));
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.hung) res.destroy();
+    this.hung.clear();
+    for (const c of this.nodeClients.values()) c.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // -------------------------------------------------------------------------------------
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const bodyText = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://fake');
+    let json: unknown;
+    try {
+      json = bodyText === '' ? undefined : (JSON.parse(bodyText) as unknown);
+    } catch {
+      json = undefined;
+    }
+    const record: RecordedRequest = {
+      method: req.method ?? '',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      bodyText,
+      json,
+    };
+    this.requests.push(record);
+
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      record.status = status;
+      const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(text);
+    };
+
+    const rule = this.rules.find(
+      (r) =>
+        r.remaining > 0 &&
+        (r.method === undefined || r.method === record.method) &&
+        (r.path === undefined || (typeof r.path === 'string' ? r.path === record.path : r.path.test(record.path))),
+    );
+    if (rule !== undefined) {
+      rule.remaining -= 1;
+      const f = rule.failure;
+      switch (f.kind) {
+        case 'status':
+          return send(f.status, f.body ?? { statusCode: f.status, errorCode: 'fake.injected', message: 'Injected failure' });
+        case 'garbage':
+          return send(200, '<html>502 Bad Gateway</html>\u0000{');
+        case 'json':
+          return send(200, f.body);
+        case 'hang':
+          this.hung.add(res);
+          return;
+        case 'reset':
+          req.socket.destroy();
+          return;
+      }
+    }
+
+    if (req.headers[HEADER_API_KEY] !== this.apiKey) {
+      return send(401, { statusCode: 401, errorCode: 'subscription.not.active', message: 'Unauthorized. Missing or invalid x-api-key.' });
+    }
+    try {
+      await this.route(record, send);
+    } catch (e) {
+      send(500, { statusCode: 500, errorCode: 'fake.internal', message: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  private async route(r: RecordedRequest, send: (status: number, body: unknown, headers?: Record<string, string>) => void): Promise<void> {
+    const m = r.method;
+    const pendingMatch = /^\/v3\/kms\/pending\/([A-Z]+)$/.exec(r.path);
+    if (m === 'POST' && pendingMatch !== null) return this.pendingRoute(pendingMatch[1] as string, r, send);
+    if (m === 'POST' && r.path === ERROR_BATCH_PATH) return this.batchRoute(r, send);
+    if (m === 'POST' && r.path === OFFCHAIN_BROADCAST_PATH) return this.broadcastRoute('offchain', undefined, r, send);
+    const chain = chainForBroadcastPath(r.path);
+    if (m === 'POST' && chain !== undefined) return this.broadcastRoute('blockchain', chain, r, send);
+
+    const idMatch = /^\/v3\/kms\/([^/]+)(?:\/([^/]+))?$/.exec(r.path);
+    if (idMatch !== null) {
+      const e = this.find(decodeURIComponent(idMatch[1] as string));
+      if (e === undefined) return send(403, { statusCode: 403, errorCode: 'kms.not.found', message: 'Pending transaction not found.' });
+      if (m === 'GET' && idMatch[2] === undefined) return send(200, this.view(e));
+      if (m === 'PUT' && idMatch[2] !== undefined) {
+        e.txId = decodeURIComponent(idMatch[2]);
+        return send(204, undefined);
+      }
+      if (m === 'DELETE' && idMatch[2] === undefined) {
+        e.deleted = true;
+        return send(204, undefined);
+      }
+    }
+    send(404, { statusCode: 404, errorCode: 'fake.no.route', message: `No route ${m} ${r.path}` });
+  }
+
+  private pendingRoute(chain: string, r: RecordedRequest, send: (s: number, b: unknown, h?: Record<string, string>) => void): void {
+    const body = r.json as { signatureIds?: unknown } | undefined;
+    const ids = body?.signatureIds;
+    if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) {
+      return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'signatureIds must be an array of strings.' });
+    }
+    if (ids.length > MAX_SIGNATURE_IDS) {
+      return send(400, { statusCode: 400, errorCode: 'validation.failed', message: `At most ${MAX_SIGNATURE_IDS} signatureIds.` });
+    }
+    if (!isTatumChain(chain)) return send(400, { statusCode: 400, errorCode: 'validation.failed', message: `Unsupported chain ${chain}.` });
+    const posted = new Set(ids as string[]);
+    const out: unknown[] = [];
+    for (const e of this.entries) {
+      if (e.chain !== chain || e.deleted) continue;
+      if (e.raw) {
+        out.push(e.body);
+        continue;
+      }
+      if (e.txId !== undefined) continue;
+      const refs = walletIds(e.body);
+      const hit = this.options.selection === 'all' ? refs.length > 0 && refs.every((id) => posted.has(id)) : refs.some((id) => posted.has(id));
+      if (hit) out.push(e.body);
+    }
+    const headers: Record<string, string> = {};
+    if (this.options.latestVersionHeader !== undefined) headers[HEADER_LATEST_VERSION] = this.options.latestVersionHeader;
+    send(200, out, headers);
+  }
+
+  private batchRoute(r: RecordedRequest, send: (s: number, b: unknown) => void): void {
+    const errors = (r.json as { errors?: unknown } | undefined)?.errors;
+    if (!Array.isArray(errors)) return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'errors must be an array.' });
+    for (const x of errors as { signatureId?: unknown; error?: unknown }[]) {
+      if (typeof x?.signatureId !== 'string' || typeof x.error !== 'string') {
+        return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'Each error needs signatureId and error strings.' });
+      }
+    }
+    for (const x of errors as { signatureId: string; error: string }[]) {
+      this.errorReports.push({ signatureId: x.signatureId, error: x.error });
+      if (this.options.dropOnErrorReport === true) {
+        const e = this.find(x.signatureId);
+        if (e !== undefined) e.deleted = true;
+      }
+    }
+    send(200, undefined);
+  }
+
+  private async broadcastRoute(
+    kind: 'blockchain' | 'offchain',
+    pathChain: TatumChain | undefined,
+    r: RecordedRequest,
+    send: (s: number, b: unknown) => void,
+  ): Promise<void> {
+    const b = (r.json ?? {}) as { txData?: unknown; signatureId?: unknown; currency?: unknown; withdrawalId?: unknown };
+    const chain = kind === 'offchain' ? b.currency : pathChain;
+    if (!isTatumChain(chain)) return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'currency is not supported.' });
+    if (typeof b.txData !== 'string' || b.txData.length === 0) {
+      return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'txData must be a non-empty string.' });
+    }
+    if (b.signatureId !== undefined && (typeof b.signatureId !== 'string' || b.signatureId.length !== 24)) {
+      return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'signatureId must be 24 characters.' });
+    }
+    if (kind === 'offchain' && typeof b.withdrawalId !== 'string') {
+      return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'withdrawalId must be a string.' });
+    }
+    const rec: RecordedBroadcast = { kind, chain, txData: b.txData };
+    if (typeof b.signatureId === 'string') rec.signatureId = b.signatureId;
+    if (typeof b.withdrawalId === 'string') rec.withdrawalId = b.withdrawalId;
+    this.broadcasts.push(rec);
+
+    const entry = rec.signatureId === undefined ? undefined : this.find(rec.signatureId);
+    if (rec.signatureId !== undefined && (entry === undefined || entry.deleted)) {
+      rec.error = 'pending transaction not found';
+      return send(403, { statusCode: 403, errorCode: 'kms.not.found', message: `Pending transaction ${rec.signatureId} not found.` });
+    }
+    if (entry?.txId !== undefined && entry.txData !== rec.txData) {
+      rec.error = 'already completed with another transaction';
+      return send(403, { statusCode: 403, errorCode: 'kms.already.completed', message: 'Pending transaction already completed.' });
+    }
+
+    let txId: string;
+    try {
+      txId = await this.submit(chain, rec.txData);
+    } catch (e) {
+      if (isAlreadyKnownError(e) && entry?.txId !== undefined) {
+        txId = entry.txId;
+      } else {
+        rec.error = isRpcError(e) ? e.rpcMessage : e instanceof Error ? e.message : String(e);
+        return send(403, {
+          statusCode: 403,
+          errorCode: kind === 'offchain' ? 'broadcast.failed.withdrawalId' : `${chain.toLowerCase()}.broadcast.failed`,
+          message: `Unable to broadcast transaction. ${rec.error}`,
+        });
+      }
+    }
+    rec.txId = txId;
+    if (entry !== undefined) {
+      entry.txId = txId;
+      entry.txData = rec.txData;
+    }
+    send(200, kind === 'offchain' ? { txId, completed: this.options.withdrawalCompleted ?? true } : { txId });
+  }
+
+  private async submit(chain: TatumChain, txData: string): Promise<string> {
+    const node = this.nodeClients.get(chain);
+    if (node !== undefined) return node.sendRawTransaction(txData);
+    return localTxId(txData);
+  }
+
+  private find(id: string): QueuedEntry | undefined {
+    return this.entries.find((e) => !e.raw && e.body.id === id);
+  }
+
+  private view(e: QueuedEntry): Record<string, unknown> {
+    return e.txId === undefined ? e.body : { ...e.body, txId: e.txId };
+  }
+}
+
+function walletIds(body: Record<string, unknown>): string[] {
+  const ids: string[] = [];
+  if (Array.isArray(body.hashes)) for (const h of body.hashes) if (typeof h === 'string') ids.push(h);
+  if (Array.isArray(body.signatures)) {
+    for (const s of body.signatures as { id?: unknown }[]) if (typeof s?.id === 'string') ids.push(s.id);
+  }
+  return ids;
+}
+
+/** The id a node would give this raw tx: keccak for 0x-RLP, txid for Bitcoin-family hex, else sha256. */
+function localTxId(txData: string): string {
+  if (/^0x[0-9a-fA-F]+$/.test(txData)) return keccak256(txData);
+  if (/^[0-9a-fA-F]+$/.test(txData) && txData.length % 2 === 0) {
+    try {
+      return BtcTransaction.fromHex(txData).getId();
+    } catch {
+      // not a Bitcoin-family transaction
+    }
+  }
+  return createHash('sha256').update(txData).digest('hex');
+}
+
+// ---------------------------------------------------------------------------------------
+
+export interface ApproverRecord {
+  method: string;
+  path: string;
+  bodyText: string;
+  json: unknown;
+}
+
+/**
+ * The operator's four-eyes approval service (§2.9), faked: answers `{base}/{id}`.
+ * Approves ids in `approved` (2xx), denies others (404). With a `secret`, adds the
+ * x-hardkms-approval HMAC header to approvals. Modes for failure tests: 'down' (server
+ * closed), 'hang' (never answers), 'redirect' (302 to `redirectTo`), 'wrong-mac'.
+ */
+export class FakeApprover {
+  readonly approved = new Set<string>();
+  readonly requests: ApproverRecord[] = [];
+  mode: 'normal' | 'hang' | 'redirect' | 'wrong-mac' | 'no-mac' = 'normal';
+  redirectTo = 'http://127.0.0.1:9/';
+  status = 200;
+  private readonly hung = new Set<http.ServerResponse>();
+
+  private constructor(
+    private readonly server: http.Server,
+    private readonly secret: Uint8Array | undefined,
+    readonly basePath: string,
+  ) {}
+
+  static async start(options: { secret?: Uint8Array; basePath?: string } = {}): Promise<FakeApprover> {
+    const server = http.createServer();
+    const a = new FakeApprover(server, options.secret, options.basePath ?? '/approve');
+    server.on('request', (req, res) => void a.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    return a;
+  }
+
+  /** The URL to configure as --externalUrl. */
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${this.basePath}`;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const bodyText = Buffer.concat(chunks).toString('utf8');
+    let json: unknown;
+    try {
+      json = bodyText === '' ? undefined : (JSON.parse(bodyText) as unknown);
+    } catch {
+      json = undefined;
+    }
+    const path = new URL(req.url ?? '/', 'http://fake').pathname;
+    this.requests.push({ method: req.method ?? '', path, bodyText, json });
+    if (this.mode === 'hang') {
+      this.hung.add(res);
+      return;
+    }
+    if (this.mode === 'redirect') {
+      res.writeHead(302, { location: this.redirectTo });
+      res.end();
+      return;
+    }
+    const id = path.startsWith(`${this.basePath}/`) ? decodeURIComponent(path.slice(this.basePath.length + 1)) : '';
+    if (!this.approved.has(id)) {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{"message":"Transaction not found"}');
+      return;
+    }
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.secret !== undefined && this.mode !== 'no-mac') {
+      const key = this.mode === 'wrong-mac' ? Buffer.from('not the secret') : this.secret;
+      headers['x-hardkms-approval'] = createHmac('sha256', key).update(id, 'utf8').digest('hex');
+    }
+    res.writeHead(this.status, headers);
+    res.end('{"approved":true}');
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.hung) res.destroy();
+    this.hung.clear();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
