@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAudit } from './audit.js';
 import { registerInit } from './init.js';
 import { registerWalletCommands } from './wallets.js';
+import { registerImportLegacy } from './import-legacy.js';
 import { printError } from './output.js';
 import { VERSION } from '../version.js';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerInit(program);
   registerAudit(program);
   registerWalletCommands(program);
+  registerImportLegacy(program);
   return program;
 }
 
