@@ -10,7 +10,10 @@ const dir = mkdtempSync(join(tmpdir(), 'hardkms-bench-batch-'));
 mkdirSync(join(dir, 'tokens'));
 const conf = join(dir, 'softhsm2.conf');
 writeFileSync(conf, readFileSync(new URL('../../hsm/softhsm2.conf.template', import.meta.url), 'utf8').replaceAll('@TOKEN_DIR@', join(dir, 'tokens')));
-execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'hardkms', '--pin', '1234', '--so-pin', '5678'], { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: 'ignore' });
+execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'hardkms', '--pin', '1234', '--so-pin', '5678'], {
+  env: { ...process.env, SOFTHSM2_CONF: conf },
+  stdio: 'ignore',
+});
 process.env.SOFTHSM2_CONF = conf;
 const { Vault } = await import('../../dist/vault/vault.js');
 const { PasswordProvider } = await import('../../dist/vault/password-provider.js');
@@ -25,9 +28,13 @@ async function run(label, prefill) {
   let vault = await Vault.init({ path, token: {}, tokenPin: Buffer.from('1234'), provider, actor: 'bench' });
   if (prefill > 0) {
     const filler = () => ({
-      signatureId: randomUUID(), chain: 'ETH', testnet: false, kind: 'privateKey',
+      signatureId: randomUUID(),
+      chain: 'ETH',
+      testnet: false,
+      kind: 'privateKey',
       publicData: { address: `0x${randomBytes(20).toString('hex')}`, publicKey: `02${randomBytes(32).toString('hex')}` },
-      wrappedSecret: randomBytes(56), mechanism: 'CKM_AES_KEY_WRAP_PAD',
+      wrappedSecret: randomBytes(56),
+      mechanism: 'CKM_AES_KEY_WRAP_PAD',
     });
     for (let done = 0; done < prefill; done += 10_000) vault.store.addEntries(Array.from({ length: Math.min(10_000, prefill - done) }, filler));
   }
@@ -40,7 +47,9 @@ async function run(label, prefill) {
     last = now;
   });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  console.log(`${label.padEnd(26)} ${KEYS} keys in ${secs.toFixed(1)} s = ${(KEYS / secs).toFixed(0)} keys/s (first chunk ${perChunk[0].toFixed(0)}/s, last chunk ${perChunk.at(-1).toFixed(0)}/s); store now ${vault.store.countEntries()} entries`);
+  console.log(
+    `${label.padEnd(26)} ${KEYS} keys in ${secs.toFixed(1)} s = ${(KEYS / secs).toFixed(0)} keys/s (first chunk ${perChunk[0].toFixed(0)}/s, last chunk ${perChunk.at(-1).toFixed(0)}/s); store now ${vault.store.countEntries()} entries`,
+  );
   vault.seal();
 }
 

@@ -32,7 +32,9 @@ for (const target of [1_000, 10_000, 100_000]) {
     present++;
   }
   samples.sort((x, y) => x - y);
-  console.log(`${String(target).padStart(7)} entries: add one (durable commit) median ${samples[10].toFixed(2)} ms, p95 ${samples[18].toFixed(2)} ms; filling took ${fill.toFixed(0)} ms`);
+  console.log(
+    `${String(target).padStart(7)} entries: add one (durable commit) median ${samples[10].toFixed(2)} ms, p95 ${samples[18].toFixed(2)} ms; filling took ${fill.toFixed(0)} ms`,
+  );
 }
 store.close();
 let t0 = process.hrtime.bigint();

@@ -10,7 +10,10 @@ const dir = mkdtempSync(join(tmpdir(), 'hardkms-bench-'));
 mkdirSync(join(dir, 'tokens'));
 const conf = join(dir, 'softhsm2.conf');
 writeFileSync(conf, readFileSync(new URL('../../hsm/softhsm2.conf.template', import.meta.url), 'utf8').replaceAll('@TOKEN_DIR@', join(dir, 'tokens')));
-execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'bench', '--pin', '1234', '--so-pin', '5678'], { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: 'ignore' });
+execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'bench', '--pin', '1234', '--so-pin', '5678'], {
+  env: { ...process.env, SOFTHSM2_CONF: conf },
+  stdio: 'ignore',
+});
 process.env.SOFTHSM2_CONF = conf;
 const { Token } = await import('../../dist/hsm/token.js');
 

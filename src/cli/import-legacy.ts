@@ -20,7 +20,7 @@ export function registerImportLegacy(program: Command): void {
   globalFlags(
     program
       .command('import-legacy')
-      .description("Move every wallet of a Tatum KMS wallet.dat into this hardware-backed vault, keeping the signature ids")
+      .description('Move every wallet of a Tatum KMS wallet.dat into this hardware-backed vault, keeping the signature ids')
       .argument('<file>', "Tatum KMS's wallet.dat (e.g. ~/.tatumrc/wallet.dat)")
       .option('--dry-run', 'decrypt and check everything, print the counts, store nothing'),
   ).action(async (file: string, opts: { dryRun?: boolean; path?: string; auditLog?: string; envFile?: string }) => {

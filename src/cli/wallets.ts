@@ -68,57 +68,78 @@ function progress(done: number, total: number): void {
 export function registerWalletCommands(program: Command): void {
   const chainHelp = `chain code (${SUPPORTED_CHAINS.join(', ')})`;
 
-  globalFlags(program.command('generatewallet').description('Generate a wallet and print it; nothing is stored').argument('<chain>', chainHelp).option('--testnet', 'testnet')).action(
-    async (chain: string, opts: Opts) => {
-      const config = configFrom(opts);
-      const kit = chainKit(chain);
-      const { randomBytes } = await import('node:crypto');
-      const entropy = randomBytes(32);
-      const mnemonic = kit.generateMnemonic(entropy);
-      entropy.fill(0);
-      const seed = kit.mnemonicToSeed(mnemonic);
-      try {
-        const xpub = kit.xpubFromSeed(seed, config.testnet);
-        recordUnsealed(config, 'secret.show', `generatewallet ${kit.chain}`);
-        printJson({ mnemonic: mnemonic.toString('utf8'), xpub });
-      } finally {
-        seed.fill(0);
-        mnemonic.fill(0);
-      }
-    },
-  );
+  globalFlags(
+    program
+      .command('generatewallet')
+      .description('Generate a wallet and print it; nothing is stored')
+      .argument('<chain>', chainHelp)
+      .option('--testnet', 'testnet'),
+  ).action(async (chain: string, opts: Opts) => {
+    const config = configFrom(opts);
+    const kit = chainKit(chain);
+    const { randomBytes } = await import('node:crypto');
+    const entropy = randomBytes(32);
+    const mnemonic = kit.generateMnemonic(entropy);
+    entropy.fill(0);
+    const seed = kit.mnemonicToSeed(mnemonic);
+    try {
+      const xpub = kit.xpubFromSeed(seed, config.testnet);
+      recordUnsealed(config, 'secret.show', `generatewallet ${kit.chain}`);
+      printJson({ mnemonic: mnemonic.toString('utf8'), xpub });
+    } finally {
+      seed.fill(0);
+      mnemonic.fill(0);
+    }
+  });
 
   globalFlags(
-    program.command('generatemanagedwallet').description('Generate a wallet inside the vault; prints its signature id and xpub').argument('<chain>', chainHelp).option('--testnet', 'testnet'),
+    program
+      .command('generatemanagedwallet')
+      .description('Generate a wallet inside the vault; prints its signature id and xpub')
+      .argument('<chain>', chainHelp)
+      .option('--testnet', 'testnet'),
   ).action(async (chain: string, opts: Opts) => {
     const config = configFrom(opts);
     const kit = chainKit(chain);
     await withVault(config, 'cli:generatemanagedwallet', (vault) => {
       const r = generateManagedWallet(vault, kit, config.testnet);
-      vault.record({ event: 'wallet.generate', subject: r.signatureId, result: 'ok', details: { chain: kit.chain, testnet: config.testnet, kind: 'mnemonic' } });
+      vault.record({
+        event: 'wallet.generate',
+        subject: r.signatureId,
+        result: 'ok',
+        details: { chain: kit.chain, testnet: config.testnet, kind: 'mnemonic' },
+      });
       printJson({ signatureId: r.signatureId, xpub: r.xpub });
     });
   });
 
-  globalFlags(program.command('storemanagedwallet').description('Store a mnemonic you enter (hidden prompt or stdin)').argument('<chain>', chainHelp).option('--testnet', 'testnet')).action(
-    async (chain: string, opts: Opts) => {
-      const config = configFrom(opts);
-      const kit = chainKit(chain);
-      await withVault(config, 'cli:storemanagedwallet', async (vault) => {
-        const mnemonic = normaliseWords(await readSecret('Enter mnemonic to store: ', 'mnemonic'));
-        try {
-          const r = storeMnemonicEntry(vault, kit, config.testnet, mnemonic);
-          vault.record({ event: 'wallet.store', subject: r.signatureId, result: 'ok', details: { chain: kit.chain, testnet: config.testnet, kind: 'mnemonic' } });
-          printJson({ signatureId: r.signatureId, xpub: r.xpub });
-        } finally {
-          mnemonic.fill(0);
-        }
-      });
-    },
-  );
+  globalFlags(
+    program
+      .command('storemanagedwallet')
+      .description('Store a mnemonic you enter (hidden prompt or stdin)')
+      .argument('<chain>', chainHelp)
+      .option('--testnet', 'testnet'),
+  ).action(async (chain: string, opts: Opts) => {
+    const config = configFrom(opts);
+    const kit = chainKit(chain);
+    await withVault(config, 'cli:storemanagedwallet', async (vault) => {
+      const mnemonic = normaliseWords(await readSecret('Enter mnemonic to store: ', 'mnemonic'));
+      try {
+        const r = storeMnemonicEntry(vault, kit, config.testnet, mnemonic);
+        vault.record({ event: 'wallet.store', subject: r.signatureId, result: 'ok', details: { chain: kit.chain, testnet: config.testnet, kind: 'mnemonic' } });
+        printJson({ signatureId: r.signatureId, xpub: r.xpub });
+      } finally {
+        mnemonic.fill(0);
+      }
+    });
+  });
 
   globalFlags(
-    program.command('storemanagedprivatekey').description('Store a private key you enter (hidden prompt or stdin); it is wrapped by the token').argument('<chain>', chainHelp).option('--testnet', 'testnet'),
+    program
+      .command('storemanagedprivatekey')
+      .description('Store a private key you enter (hidden prompt or stdin); it is wrapped by the token')
+      .argument('<chain>', chainHelp)
+      .option('--testnet', 'testnet'),
   ).action(async (chain: string, opts: Opts) => {
     const config = configFrom(opts);
     const kit = chainKit(chain);
@@ -131,7 +152,12 @@ export function registerWalletCommands(program: Command): void {
         text.fill(0);
       }
       vault.store.addEntries([entry]);
-      vault.record({ event: 'wallet.store', subject: entry.signatureId, result: 'ok', details: { chain: kit.chain, testnet: config.testnet, kind: 'privateKey' } });
+      vault.record({
+        event: 'wallet.store',
+        subject: entry.signatureId,
+        result: 'ok',
+        details: { chain: kit.chain, testnet: config.testnet, kind: 'privateKey' },
+      });
       printJson({ signatureId: entry.signatureId });
     });
   });
@@ -151,7 +177,12 @@ export function registerWalletCommands(program: Command): void {
       let done = 0;
       generatePrivateKeyBatch(vault, kit, config.testnet, total, (chunk) => {
         // Index 0 of a token-generated key, not Tatum's index-1 of a discarded mnemonic (spec §7.20).
-        vault.record({ event: 'wallet.generate', subject: `${chunk.length} keys`, result: 'ok', details: { chain: kit.chain, testnet: config.testnet, kind: 'privateKey', first: chunk[0]?.signatureId } });
+        vault.record({
+          event: 'wallet.generate',
+          subject: `${chunk.length} keys`,
+          result: 'ok',
+          details: { chain: kit.chain, testnet: config.testnet, kind: 'privateKey', first: chunk[0]?.signatureId },
+        });
         for (const e of chunk) process.stdout.write(`${JSON.stringify({ signatureId: e.signatureId, address: e.address })}\n`);
         done += chunk.length;
         progress(done, total);
@@ -159,20 +190,24 @@ export function registerWalletCommands(program: Command): void {
     });
   });
 
-  globalFlags(program.command('getmanagedwallet').description('Print a stored wallet, secrets included (audited)').argument('<signatureId>', 'signature id')).action(
-    async (id: string, opts: Opts) => {
-      const config = configFrom(opts);
-      await withVault(config, 'cli:getmanagedwallet', (vault) => {
-        const entry = vault.store.requireEntry(id);
-        const view = tatumEntry(vault, entry, chainKitIfSupported(entry.chain));
-        vault.record({ event: 'secret.show', subject: id, result: 'ok', details: { command: 'getmanagedwallet', chain: entry.chain } });
-        printJson(view);
-      });
-    },
-  );
+  globalFlags(
+    program.command('getmanagedwallet').description('Print a stored wallet, secrets included (audited)').argument('<signatureId>', 'signature id'),
+  ).action(async (id: string, opts: Opts) => {
+    const config = configFrom(opts);
+    await withVault(config, 'cli:getmanagedwallet', (vault) => {
+      const entry = vault.store.requireEntry(id);
+      const view = tatumEntry(vault, entry, chainKitIfSupported(entry.chain));
+      vault.record({ event: 'secret.show', subject: id, result: 'ok', details: { command: 'getmanagedwallet', chain: entry.chain } });
+      printJson(view);
+    });
+  });
 
   globalFlags(
-    program.command('getprivatekey').description('Print the private key of a wallet at an index (audited)').argument('<signatureId>', 'signature id').argument('<index>', 'derivation index'),
+    program
+      .command('getprivatekey')
+      .description('Print the private key of a wallet at an index (audited)')
+      .argument('<signatureId>', 'signature id')
+      .argument('<index>', 'derivation index'),
   ).action(async (id: string, indexText: string, opts: Opts) => {
     const config = configFrom(opts);
     const i = index(indexText);
@@ -185,7 +220,11 @@ export function registerWalletCommands(program: Command): void {
   });
 
   globalFlags(
-    program.command('getaddress').description('Print the address of a wallet at an index (no secret is decrypted)').argument('<signatureId>', 'signature id').argument('<index>', 'derivation index'),
+    program
+      .command('getaddress')
+      .description('Print the address of a wallet at an index (no secret is decrypted)')
+      .argument('<signatureId>', 'signature id')
+      .argument('<index>', 'derivation index'),
   ).action(async (id: string, indexText: string, opts: Opts) => {
     const config = configFrom(opts);
     const i = index(indexText);
@@ -195,14 +234,16 @@ export function registerWalletCommands(program: Command): void {
     });
   });
 
-  globalFlags(program.command('removewallet').description('Remove a wallet from the store').argument('<signatureId>', 'signature id')).action(async (id: string, opts: Opts) => {
-    const config = configFrom(opts);
-    await withVault(config, 'cli:removewallet', (vault) => {
-      vault.store.requireEntry(id);
-      vault.store.removeEntry(id);
-      vault.record({ event: 'wallet.remove', subject: id, result: 'ok' });
-    });
-  });
+  globalFlags(program.command('removewallet').description('Remove a wallet from the store').argument('<signatureId>', 'signature id')).action(
+    async (id: string, opts: Opts) => {
+      const config = configFrom(opts);
+      await withVault(config, 'cli:removewallet', (vault) => {
+        vault.store.requireEntry(id);
+        vault.store.removeEntry(id);
+        vault.record({ event: 'wallet.remove', subject: id, result: 'ok' });
+      });
+    },
+  );
 
   globalFlags(program.command('export').description('Print every wallet, secrets included, in Tatum KMS JSON (audited)')).action(async (opts: Opts) => {
     const config = configFrom(opts);
@@ -238,9 +279,14 @@ export function registerWalletCommands(program: Command): void {
     process.stdout.write(`${lines.join('\n')}\n`);
   });
 
-  globalFlags(program.command('report').description('Diagnose wallets (no secret is shown)').argument('<signatureIds>', 'comma-separated signature ids')).action(async (ids: string, opts: Opts) => {
+  globalFlags(
+    program.command('report').description('Diagnose wallets (no secret is shown)').argument('<signatureIds>', 'comma-separated signature ids'),
+  ).action(async (ids: string, opts: Opts) => {
     const config = configFrom(opts);
-    const wanted = ids.split(',').map((s) => s.trim()).filter(Boolean);
+    const wanted = ids
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     await withVault(config, 'cli:report', (vault) => {
       const wallets: Record<string, unknown> = {};
       const warnings: string[] = [];

@@ -61,11 +61,22 @@ export function importLegacyEntries(
         seed.fill(0);
       }
       if (e.xpub && e.xpub !== xpub) {
-        throw new HardkmsError('LEGACY_XPUB_MISMATCH', `The xpub stored for wallet '${e.signatureId}' is not the one its mnemonic derives: the Tatum file was altered. Nothing was imported.`, {
-          hint: 'Compare the entry with a backup of the Tatum store before importing.',
-        });
+        throw new HardkmsError(
+          'LEGACY_XPUB_MISMATCH',
+          `The xpub stored for wallet '${e.signatureId}' is not the one its mnemonic derives: the Tatum file was altered. Nothing was imported.`,
+          {
+            hint: 'Compare the entry with a backup of the Tatum store before importing.',
+          },
+        );
       }
-      if (!options.dryRun) rows.push(encryptSecretEntry(vault, { chain: e.chain, testnet: e.testnet, kind: 'mnemonic', signatureId: e.signatureId, publicData: { ...publicData, xpub } }, e.mnemonic));
+      if (!options.dryRun)
+        rows.push(
+          encryptSecretEntry(
+            vault,
+            { chain: e.chain, testnet: e.testnet, kind: 'mnemonic', signatureId: e.signatureId, publicData: { ...publicData, xpub } },
+            e.mnemonic,
+          ),
+        );
       count(summary, e.chain, 'mnemonic');
     } else if (kit && e.kind === 'privateKey' && e.privateKey && !e.mnemonic) {
       const text = e.privateKey.toString('utf8');
@@ -75,7 +86,8 @@ export function importLegacyEntries(
     } else {
       const plain = secretJson(e);
       try {
-        if (!options.dryRun) rows.push(encryptSecretEntry(vault, { chain: e.chain, testnet: e.testnet, kind: 'secret', signatureId: e.signatureId, publicData }, plain));
+        if (!options.dryRun)
+          rows.push(encryptSecretEntry(vault, { chain: e.chain, testnet: e.testnet, kind: 'secret', signatureId: e.signatureId, publicData }, plain));
       } finally {
         plain.fill(0);
       }

@@ -54,10 +54,20 @@ export function generateManagedWallet(vault: Vault, kit: ChainKit, testnet: bool
   }
 }
 
-export function storeMnemonicEntry(vault: Vault, kit: ChainKit, testnet: boolean, mnemonic: Buffer, signatureId?: string): { signatureId: string; xpub: string } {
+export function storeMnemonicEntry(
+  vault: Vault,
+  kit: ChainKit,
+  testnet: boolean,
+  mnemonic: Buffer,
+  signatureId?: string,
+): { signatureId: string; xpub: string } {
   kit.validateMnemonic(mnemonic);
   const xpub = withSeed(mnemonic, kit, (seed) => kit.xpubFromSeed(seed, testnet));
-  const entry = encryptSecretEntry(vault, { chain: kit.chain, testnet, kind: 'mnemonic', publicData: { xpub }, ...(signatureId ? { signatureId } : {}) }, mnemonic);
+  const entry = encryptSecretEntry(
+    vault,
+    { chain: kit.chain, testnet, kind: 'mnemonic', publicData: { xpub }, ...(signatureId ? { signatureId } : {}) },
+    mnemonic,
+  );
   vault.store.addEntries([entry]);
   return { signatureId: entry.signatureId, xpub };
 }
@@ -106,9 +116,13 @@ export function getAddress(entry: WalletEntry, kit: ChainKit | undefined, index:
 /** Tatum's getprivatekey: `secret` if present, else derive from the mnemonic at index. */
 export function revealPrivateKey(vault: Vault, entry: WalletEntry, kit: ChainKit | undefined, index: number): string {
   if (entry.kind === 'privateKey') {
-    throw new HardkmsError('WALLET_NO_MNEMONIC', `Wallet '${entry.signatureId}' holds a single private key, not a mnemonic: there is nothing to derive index ${index} from.`, {
-      hint: 'Use `getmanagedwallet` to see a private-key wallet.',
-    });
+    throw new HardkmsError(
+      'WALLET_NO_MNEMONIC',
+      `Wallet '${entry.signatureId}' holds a single private key, not a mnemonic: there is nothing to derive index ${index} from.`,
+      {
+        hint: 'Use `getmanagedwallet` to see a private-key wallet.',
+      },
+    );
   }
   const plain = decryptSecret(vault, entry);
   try {

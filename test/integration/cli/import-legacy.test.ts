@@ -20,8 +20,19 @@ const TATUM_STORE: Record<string, Record<string, unknown>> = {
   '22225fc0-2112-4c8a-b8bf-353b86f63222': { privateKey: 'L4p2b9VAf8k5aUahF1JCJUzZkgNEAqLfq8DDdQiyAprQAKSbu8hf', chain: 'BTC', testnet: false },
   '33335fc0-2112-4c8a-b8bf-353b86f63333': { privateKey: 'b5a4cea271ff424d7c31dc12a3e43e401df7a40d7412a15750f3f0b6b5449a28', chain: 'TRON', testnet: false },
   '44445fc0-2112-4c8a-b8bf-353b86f63444': { privateKey: '0xe01fea8a48e2854fdd0255c12b1d704967d9401f11c3f4980006ced8977574dc', chain: 'BSC', testnet: true },
-  '55555fc0-2112-4c8a-b8bf-353b86f63555': { address: 'rPT1Sjq2YGrBMTttX4GZHjKu9dyfzbpAYe', secret: 'snoPBrXtMeMyMHUVTgbuqAfg1SUTb', chain: 'XRP', testnet: false },
-  '66665fc0-2112-4c8a-b8bf-353b86f63666': { mnemonic: MNEMONIC, address: 'B9sVeu4rJU12oUrUtzjc6BSNuEXdfvurZkdcaTVkP2LY', privateKey: '4ZUj6Zm1uP9bP3F7dQLGqVxwJbR9cxvRp3z3ZC8u8oE4', chain: 'SOL', testnet: false },
+  '55555fc0-2112-4c8a-b8bf-353b86f63555': {
+    address: 'rPT1Sjq2YGrBMTttX4GZHjKu9dyfzbpAYe',
+    secret: 'snoPBrXtMeMyMHUVTgbuqAfg1SUTb',
+    chain: 'XRP',
+    testnet: false,
+  },
+  '66665fc0-2112-4c8a-b8bf-353b86f63666': {
+    mnemonic: MNEMONIC,
+    address: 'B9sVeu4rJU12oUrUtzjc6BSNuEXdfvurZkdcaTVkP2LY',
+    privateKey: '4ZUj6Zm1uP9bP3F7dQLGqVxwJbR9cxvRp3z3ZC8u8oE4',
+    chain: 'SOL',
+    testnet: false,
+  },
 };
 
 describe('hardkms import-legacy: a Tatum wallet.dat moves into the hardware-backed store', () => {
@@ -55,7 +66,11 @@ describe('hardkms import-legacy: a Tatum wallet.dat moves into the hardware-back
   it('--dry-run counts per chain and kind and stores nothing', async () => {
     const r = await cli(['import-legacy', legacyFile, '--dry-run']);
     expect(r.code).toBe(0);
-    expect(r.json()).toMatchObject({ dryRun: true, total: 7, imported: { ETH: { mnemonic: 1 }, LTC: { mnemonic: 1 }, BTC: { privateKey: 1 }, TRON: { privateKey: 1 }, XRP: { exportOnly: 1 } } });
+    expect(r.json()).toMatchObject({
+      dryRun: true,
+      total: 7,
+      imported: { ETH: { mnemonic: 1 }, LTC: { mnemonic: 1 }, BTC: { privateKey: 1 }, TRON: { privateKey: 1 }, XRP: { exportOnly: 1 } },
+    });
     expect((await cli(['export'])).json()).toEqual({});
   });
 
@@ -72,7 +87,9 @@ describe('hardkms import-legacy: a Tatum wallet.dat moves into the hardware-back
   });
 
   it('refuses a file whose xpub does not match its mnemonic (a redirected deposit address)', async () => {
-    const tampered = { 'aaaa5fc0-2112-4c8a-b8bf-353b86f6aaaa': { ...TATUM_STORE['e3015fc0-2112-4c8a-b8bf-353b86f63ba5'], xpub: getChainAdapter('ETH').xpubFromSeed(seed, true) } };
+    const tampered = {
+      'aaaa5fc0-2112-4c8a-b8bf-353b86f6aaaa': { ...TATUM_STORE['e3015fc0-2112-4c8a-b8bf-353b86f63ba5'], xpub: getChainAdapter('ETH').xpubFromSeed(seed, true) },
+    };
     const f = join(dir, 'tampered.dat');
     writeFileSync(f, encryptLegacy(Buffer.from(JSON.stringify(tampered)), Buffer.from(LEGACY_PASSWORD)));
     const r = await cli(['import-legacy', f]);
@@ -84,7 +101,13 @@ describe('hardkms import-legacy: a Tatum wallet.dat moves into the hardware-back
   it('never writes plaintext: no secret of the Tatum file is in wallet.dat or the audit log', () => {
     for (const f of [path, join(dir, 'audit.log')]) {
       const bytes = readFileSync(f);
-      for (const s of [MNEMONIC, 'L4p2b9VAf8k5aUahF1JCJUzZkgNEAqLfq8DDdQiyAprQAKSbu8hf', 'b5a4cea271ff424d7c31dc12a3e43e40', 'snoPBrXtMeMyMHUVTgbuqAfg1SUTb', '4ZUj6Zm1uP9bP3F7']) {
+      for (const s of [
+        MNEMONIC,
+        'L4p2b9VAf8k5aUahF1JCJUzZkgNEAqLfq8DDdQiyAprQAKSbu8hf',
+        'b5a4cea271ff424d7c31dc12a3e43e40',
+        'snoPBrXtMeMyMHUVTgbuqAfg1SUTb',
+        '4ZUj6Zm1uP9bP3F7',
+      ]) {
         expect(bytes.includes(Buffer.from(s)), `${f} holds a secret`).toBe(false);
       }
     }

@@ -69,7 +69,8 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
-    for (const l of lines) expect(JSON.parse(l)).toEqual({ signatureId: expect.stringMatching(/^[0-9a-f-]{36}$/), address: expect.stringMatching(/^0x[0-9a-f]{40}$/) });
+    for (const l of lines)
+      expect(JSON.parse(l)).toEqual({ signatureId: expect.stringMatching(/^[0-9a-f-]{36}$/), address: expect.stringMatching(/^0x[0-9a-f]{40}$/) });
   });
 
   it('generatewallet prints a fresh mnemonic and xpub, storing nothing', async () => {
@@ -91,7 +92,10 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
 
   it('report and checkconfig never show a character of a secret', async () => {
     const r = await cli(['report', `${ethId},missing-id`]);
-    expect(r.json()).toMatchObject({ wallets: { [ethId]: { type: 'MNEMONIC', chain: 'ETH', testnet: false } }, warnings: expect.arrayContaining(["No such wallet for signatureId 'missing-id'."]) });
+    expect(r.json()).toMatchObject({
+      wallets: { [ethId]: { type: 'MNEMONIC', chain: 'ETH', testnet: false } },
+      warnings: expect.arrayContaining(["No such wallet for signatureId 'missing-id'."]),
+    });
     const c = await cli(['checkconfig'], undefined, { TATUM_API_KEY: 'Ak7Qz9Xw3Rt5Yp1U' });
     expect(c.stdout).toContain('TATUM_KMS_PASSWORD: set (hidden)');
     expect(c.stdout).toContain('TATUM_API_KEY: set (hidden)');
@@ -137,7 +141,10 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
     expect(r.error()).toMatchObject({ error: 'Wrong password.', code: 'WRONG_PASSWORD' });
     expect(r.stdout).toBe('');
     expect(before.length).toBeGreaterThan(0);
-    const log = readFileSync(join(dir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; result: string });
+    const log = readFileSync(join(dir, 'audit.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; result: string });
     expect(log.at(-1)).toMatchObject({ event: 'unseal', result: 'fail' });
   });
 
@@ -147,7 +154,10 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
     expect(log).toContain('"command":"getprivatekey"');
     expect(log).toContain('"command":"export"');
     const needles = [MNEMONIC, ETH_KEY0.slice(2), BTC_KEY0, 'abandon abandon'];
-    const files = [...readdirSync(dir).map((f) => join(dir, f)), ...readdirSync(token.tokenDir, { recursive: true }).map((f) => join(token.tokenDir, String(f)))];
+    const files = [
+      ...readdirSync(dir).map((f) => join(dir, f)),
+      ...readdirSync(token.tokenDir, { recursive: true }).map((f) => join(token.tokenDir, String(f))),
+    ];
     for (const f of files) {
       let bytes: Buffer;
       try {

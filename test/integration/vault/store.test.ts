@@ -64,7 +64,12 @@ describe('wallet.dat on a real token', () => {
   });
 
   it('refuses a flipped byte, swapped wrapped blobs and an edited xpub, naming the signature id', async () => {
-    const a = importPrivateKey(vault, { chain: 'ETH', testnet: true, publicData: () => ({ address: '0xa' }) }, secp256k1.utils.randomPrivateKey(), secp256k1.getPublicKey(secp256k1.utils.randomPrivateKey(), true));
+    const a = importPrivateKey(
+      vault,
+      { chain: 'ETH', testnet: true, publicData: () => ({ address: '0xa' }) },
+      secp256k1.utils.randomPrivateKey(),
+      secp256k1.getPublicKey(secp256k1.utils.randomPrivateKey(), true),
+    );
     const b = encryptSecretEntry(vault, { chain: 'LTC', testnet: true, kind: 'mnemonic', publicData: { xpub: 'ttub-original' } }, Buffer.from(MNEMONIC));
     const c = encryptSecretEntry(vault, { chain: 'DOGE', testnet: true, kind: 'mnemonic', publicData: { xpub: 'tpub-original' } }, Buffer.from(MNEMONIC));
     vault.store.addEntries([a, b, c]);
@@ -76,12 +81,15 @@ describe('wallet.dat on a real token', () => {
       flipped[5]! ^= 0x80;
       db.prepare('UPDATE wallets SET wrapped_secret = ? WHERE signature_id = ?').run(flipped, a.signatureId);
       // 2. two rows' wrapped blobs swapped
-      const blob = (id: string): Buffer => (db.prepare('SELECT wrapped_secret FROM wallets WHERE signature_id = ?').get(id) as { wrapped_secret: Buffer }).wrapped_secret;
+      const blob = (id: string): Buffer =>
+        (db.prepare('SELECT wrapped_secret FROM wallets WHERE signature_id = ?').get(id) as { wrapped_secret: Buffer }).wrapped_secret;
       const [blobB, blobC] = [blob(b.signatureId), blob(c.signatureId)];
       db.prepare('UPDATE wallets SET wrapped_secret = ? WHERE signature_id = ?').run(blobC, b.signatureId);
       db.prepare('UPDATE wallets SET wrapped_secret = ? WHERE signature_id = ?').run(blobB, c.signatureId);
       // 3. an injected row: copy of a good row under a new id
-      db.prepare("INSERT INTO wallets SELECT 'injected-id', chain, testnet, kind, public_data, wrapped_secret, mechanism, created, mac FROM wallets WHERE signature_id = ?").run(a.signatureId);
+      db.prepare(
+        "INSERT INTO wallets SELECT 'injected-id', chain, testnet, kind, public_data, wrapped_secret, mechanism, created, mac FROM wallets WHERE signature_id = ?",
+      ).run(a.signatureId);
     } finally {
       db.close();
     }
