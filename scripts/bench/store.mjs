@@ -1,18 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WalletStore } from '../../dist/vault/store.js';
+import { fillerEntry } from './lib.mjs';
 
-const entry = () => ({
-  signatureId: randomUUID(),
-  chain: 'ETH',
-  testnet: false,
-  kind: 'privateKey',
-  publicData: { address: `0x${randomBytes(20).toString('hex')}`, publicKey: `02${randomBytes(32).toString('hex')}` },
-  wrappedSecret: randomBytes(56),
-  mechanism: 'CKM_AES_KEY_WRAP_PAD',
-});
+const entry = () => fillerEntry();
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 const key = randomBytes(32);
 const path = join(mkdtempSync(join(tmpdir(), 'hardkms-bench-store-')), 'wallet.dat');

@@ -1,20 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1';
+import { benchToken } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 2000);
-const dir = mkdtempSync(join(tmpdir(), 'hardkms-bench-'));
-mkdirSync(join(dir, 'tokens'));
-const conf = join(dir, 'softhsm2.conf');
-writeFileSync(conf, readFileSync(new URL('../../hsm/softhsm2.conf.template', import.meta.url), 'utf8').replaceAll('@TOKEN_DIR@', join(dir, 'tokens')));
-execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'bench', '--pin', '1234', '--so-pin', '5678'], {
-  env: { ...process.env, SOFTHSM2_CONF: conf },
-  stdio: 'ignore',
-});
-process.env.SOFTHSM2_CONF = conf;
+benchToken('bench');
 const { Token } = await import('../../dist/hsm/token.js');
 
 const token = Token.open({ label: 'bench' });
