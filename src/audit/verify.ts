@@ -58,6 +58,7 @@ export function verifyAuditLog(path: string, options: VerifyOptions): VerifyResu
     } catch {
       return result({ seq: null, line: lineNo, problem: 'not valid JSON (edited or partially written)' });
     }
+    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) return result({ seq: null, line: lineNo, problem: 'is not an audit record object' });
     if (typeof rec.seq !== 'number') return result({ seq: null, line: lineNo, problem: 'has no sequence number' });
     if (rec.seq !== expectedSeq) {
       return result({

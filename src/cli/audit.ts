@@ -1,8 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { HardkmsError } from '../errors.js';
 import { auditPublicKeyPath } from '../audit/log.js';
 import type { AuditRecord } from '../audit/record.js';
+import { buildAuditReport } from '../audit/report.js';
+import { renderAuditReportHtml } from '../audit/report-html.js';
 import { describeProblem, verifyAuditLog } from '../audit/verify.js';
 import { readVaultFacts } from '../vault/vault.js';
 import { configFrom } from './context.js';
@@ -41,6 +43,59 @@ export function registerAudit(program: Command): void {
     if (!result.ok) {
       throw new HardkmsError('AUDIT_VERIFY_FAILED', `Audit log verification failed at ${describeProblem(result.firstProblem!)}.`, {
         hint: 'Treat every record from this one on as untrusted, and compare with your off-host copy of the log.',
+      });
+    }
+  });
+
+  globalFlags(
+    audit
+      .command('report')
+      .description('Auditor report: verification status of every record, unseal ceremonies, signatures, broadcasts and anomalies')
+      .option('--html <file>', 'write one self-contained HTML page')
+      .option('--json', 'print the whole report model as JSON instead of the summary')
+      .option('--pubkey <pem>', 'audit public key PEM (default audit.pub.pem beside the log)'),
+  ).action((opts: { html?: string; json?: boolean; pubkey?: string; path?: string; auditLog?: string; envFile?: string }) => {
+    const config = configFrom(opts);
+    const logPath = config.auditLogPath;
+    if (!existsSync(logPath)) {
+      throw new HardkmsError('AUDIT_LOG_MISSING', `No audit log at ${logPath}.`, { hint: 'Pass --audit-log, or --path of the wallet store it belongs to.' });
+    }
+    const pemPath = opts.pubkey ?? auditPublicKeyPath(logPath);
+    if (!existsSync(pemPath)) {
+      throw new HardkmsError('AUDIT_PUBKEY_MISSING', `No audit public key at ${pemPath}.`, { hint: 'Pass --pubkey with the PEM exported at init.' });
+    }
+    // The head is read before the log, so records appended meanwhile cannot look like truncation.
+    const head = existsSync(config.walletPath) ? readVaultFacts({ path: config.walletPath, auditLogPath: logPath }).auditHead : undefined;
+    const report = buildAuditReport({ logPath, publicKeyPem: readFileSync(pemPath, 'utf8'), head });
+    if (opts.html) {
+      const tmp = `${opts.html}.tmp-${process.pid}`;
+      writeFileSync(tmp, renderAuditReportHtml(report), { mode: 0o644 });
+      chmodSync(tmp, 0o644);
+      renameSync(tmp, opts.html);
+    }
+    const v = report.verification;
+    if (opts.json) {
+      printJson(report);
+    } else {
+      printJson({
+        ok: v.ok,
+        log: logPath,
+        ...(opts.html ? { html: opts.html } : {}),
+        records: report.counts.records,
+        signed: report.counts.signed,
+        unsignedTail: report.counts.unsignedTail,
+        headChecked: v.headChecked,
+        ceremonies: report.counts.ceremonies,
+        signatures: report.counts.signatures,
+        unwraps: report.counts.unwraps,
+        broadcasts: report.counts.broadcasts,
+        anomalies: { critical: report.counts.critical, warning: report.counts.warning, info: report.counts.info },
+        ...(v.firstProblem ? { firstBadRecord: v.firstProblem.seq, problem: v.firstProblem.text } : {}),
+      });
+    }
+    if (!v.ok) {
+      throw new HardkmsError('AUDIT_VERIFY_FAILED', `Audit log verification failed at ${v.firstProblem?.text ?? 'an unknown record'}.`, {
+        hint: `${opts.html ? `The report in ${opts.html} marks the failing record. ` : ''}Treat every record from it on as untrusted, and compare with your off-host copy of the log.`,
       });
     }
   });

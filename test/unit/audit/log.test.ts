@@ -67,6 +67,13 @@ describe('audit log', () => {
     expect(verify().firstProblem).toMatchObject({ seq: 3, problem: expect.stringContaining('jumps') });
   });
 
+  it('names a line that is JSON but not a record', () => {
+    const ls = lines();
+    ls[1] = 'null';
+    write(ls);
+    expect(verify().firstProblem).toMatchObject({ line: 2, problem: expect.stringContaining('not an audit record') });
+  });
+
   it('detects truncation against the head kept in wallet.dat', () => {
     write(lines().slice(0, 4));
     const r = verify();

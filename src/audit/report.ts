@@ -1,0 +1,859 @@
+import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HardkmsError } from '../errors.js';
+import type { AuditHead } from './log.js';
+import { GENESIS_HASH, recordBody, recordHash } from './record.js';
+import { describeProblem, verifyAuditLog, type RecordProblem, type VerifyResult } from './verify.js';
+
+/**
+ * The auditor's view of a log: what verifyAuditLog proves, plus what the records say
+ * happened (unseal ceremonies, unwraps, signatures, broadcasts) and what looks wrong.
+ *
+ * Every field of every record is attacker-controlled input here: someone who can write
+ * the log file can put anything in it. Nothing below trusts a record's types, and the
+ * verdict comes only from verifyAuditLog; the rest is analysis of claimed content, each
+ * item carrying the verification status of the record it comes from.
+ */
+
+/**
+ * signed: chained, and its own token signature verifies.
+ * chained: unsigned (written while sealed), but a later signed record covers its content.
+ * unsigned-tail: unsigned and chained, but no signed record follows it yet.
+ * bad: the first record verification fails on.
+ * unverified: after the first bad record; the chain no longer vouches for it.
+ */
+export type RecordStatus = 'signed' | 'chained' | 'unsigned-tail' | 'bad' | 'unverified';
+
+export interface ReportRecord {
+  /** 1-based line in the log file. */
+  line: number;
+  seq: number | null;
+  time: string;
+  event: string;
+  actor: string;
+  subject: string;
+  result: string;
+  details: Record<string, unknown>;
+  signed: boolean;
+  status: RecordStatus;
+  /** For the bad record: why. For later records: what the local re-check found, if anything. */
+  problem?: string;
+  /** The line itself when it is not a record at all. */
+  raw?: string;
+}
+
+export interface CeremonyCredential {
+  seq: number | null;
+  credential: string;
+  label: string;
+  serial: string;
+  driver: string;
+  /** ok | fail | unenrolled */
+  result: string;
+  error?: string;
+}
+
+/** One attempt to open the vault (or its creation), and the session it opened. */
+export interface Ceremony {
+  kind: 'unseal' | 'init';
+  actor: string;
+  time: string;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  /** unsealed: the token login followed; failed: an unseal failure was recorded; incomplete: neither. */
+  result: 'unsealed' | 'failed' | 'incomplete';
+  /** yubikey | password | the provider named at init | unknown */
+  provider: string;
+  threshold?: number;
+  credentials: CeremonyCredential[];
+  drivers: string[];
+  errors: string[];
+  emulatorOnMainnet: boolean;
+  token?: string;
+  loginSeq?: number | null;
+  sealSeq?: number | null;
+  sealTime?: string;
+  sealReason?: string;
+  /** Lines of the records that make up the ceremony, for links. */
+  lines: number[];
+  /** Worst verification status among those records. */
+  status: RecordStatus;
+}
+
+export type OperationKind = 'unwrap' | 'sign' | 'broadcast' | 'approval' | 'policy' | 'secret.show';
+
+export interface Operation {
+  kind: OperationKind;
+  event: string;
+  seq: number | null;
+  line: number;
+  time: string;
+  actor: string;
+  subject: string;
+  result: string;
+  pendingId?: string;
+  chain?: string;
+  rawTxHash?: string;
+  txId?: string;
+  approvalRequired?: boolean;
+  approved?: boolean;
+  /** An unsealed session of the same actor was open when this record was written. */
+  inSession: boolean;
+  status: RecordStatus;
+}
+
+export interface AdminAction {
+  event: string;
+  seq: number | null;
+  line: number;
+  time: string;
+  actor: string;
+  subject: string;
+  result: string;
+  status: RecordStatus;
+}
+
+export type AnomalyKind =
+  | 'malformed-record'
+  | 'sequence-gap'
+  | 'sequence-reorder'
+  | 'broken-chain'
+  | 'edited-record'
+  | 'bad-signature'
+  | 'truncated'
+  | 'head-mismatch'
+  | 'verification-failed'
+  | 'outside-session'
+  | 'missing-approval'
+  | 'broadcast-without-signature'
+  | 'unsigned-record'
+  | 'emulator-on-mainnet'
+  | 'safety-override'
+  | 'session-not-sealed';
+
+export type Severity = 'critical' | 'warning' | 'info';
+
+export interface Anomaly {
+  kind: AnomalyKind;
+  severity: Severity;
+  seq: number | null;
+  line: number | null;
+  message: string;
+  /** Status of the record it is about; findings on unverified records are hints, not proof. */
+  status?: RecordStatus;
+  /** Found by re-checking records after the first verification failure. */
+  afterFailure?: boolean;
+}
+
+export interface ReportVerification {
+  ok: boolean;
+  /** Lines in the log (records or not). */
+  lines: number;
+  /** Records that verified before the first problem (all of them when ok). */
+  verified: number;
+  signed: number;
+  unsignedTail: number;
+  headChecked: boolean;
+  firstProblem?: RecordProblem & { kind: AnomalyKind; text: string };
+}
+
+export interface AuditReport {
+  generatedAt: string;
+  logPath: string;
+  /** sha256 of the audit public key (SPKI DER), to compare with the one held off-host. */
+  publicKeyFingerprint: string;
+  verification: ReportVerification;
+  counts: {
+    records: number;
+    signed: number;
+    chained: number;
+    unsignedTail: number;
+    bad: number;
+    unverified: number;
+    ceremonies: number;
+    unseals: number;
+    failedUnseals: number;
+    signatures: number;
+    unwraps: number;
+    broadcasts: number;
+    critical: number;
+    warning: number;
+    info: number;
+  };
+  ceremonies: Ceremony[];
+  operations: Operation[];
+  admin: AdminAction[];
+  anomalies: Anomaly[];
+  records: ReportRecord[];
+}
+
+export interface AnalyseInput {
+  /** The exact bytes that were verified. */
+  logText: string;
+  verify: VerifyResult;
+  publicKeyPem: string;
+  head?: AuditHead | undefined;
+  logPath?: string;
+  generatedAt?: string;
+}
+
+export interface BuildReportOptions {
+  logPath: string;
+  publicKeyPem: string;
+  head?: AuditHead | undefined;
+  generatedAt?: string;
+}
+
+/**
+ * Reads the log once and verifies exactly those bytes (through a private snapshot, since
+ * verifyAuditLog reads a path and a running daemon may append in between).
+ */
+export function buildAuditReport(options: BuildReportOptions): AuditReport {
+  publicKeyOf(options.publicKeyPem);
+  const logText = readFileSync(options.logPath, 'utf8');
+  const dir = mkdtempSync(join(tmpdir(), 'hardkms-report-'));
+  let verify: VerifyResult;
+  try {
+    const snapshot = join(dir, 'audit.log');
+    writeFileSync(snapshot, logText, { mode: 0o600 });
+    try {
+      verify = verifyAuditLog(snapshot, { publicKeyPem: options.publicKeyPem, head: options.head });
+    } catch {
+      // verifyAuditLog assumes each JSON line is an object; a line like `null` makes it
+      // throw. That is a failed verification, located by the local re-check below.
+      verify = failedFromScan(logText, options.publicKeyPem);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return analyseAuditLog({
+    logText,
+    verify,
+    publicKeyPem: options.publicKeyPem,
+    head: options.head,
+    logPath: options.logPath,
+    ...(options.generatedAt ? { generatedAt: options.generatedAt } : {}),
+  });
+}
+
+/** Pure: the report for a log's text and the result of verifying exactly that text. */
+export function analyseAuditLog(input: AnalyseInput): AuditReport {
+  const key = publicKeyOf(input.publicKeyPem);
+  const lines = splitLines(input.logText);
+  const checks = localChecks(lines, key);
+  const records = lines.map((text, i) => toReportRecord(text, i + 1, checks[i]!));
+
+  const verifiedCount = Math.min(input.verify.records, lines.length);
+  const recordLevelFailure = !input.verify.ok && verifiedCount < lines.length;
+  assignStatuses(records, verifiedCount, recordLevelFailure);
+
+  const anomalies: Anomaly[] = [];
+  const verification = verificationOf(input, lines.length, verifiedCount, recordLevelFailure, checks, records, anomalies);
+  if (recordLevelFailure) {
+    for (let i = verifiedCount + 1; i < lines.length; i++) {
+      const c = checks[i]!;
+      if (!c.kind) continue;
+      anomalies.push({
+        kind: c.kind,
+        severity: 'critical',
+        seq: records[i]!.seq,
+        line: i + 1,
+        message: `${c.problem} (found re-checking after the first failure)`,
+        status: 'unverified',
+        afterFailure: true,
+      });
+    }
+  }
+
+  const semantic = analyseEvents(records);
+  anomalies.push(...semantic.anomalies);
+
+  const count = (s: RecordStatus): number => records.filter((r) => r.status === s).length;
+  const bySeverity = (s: Severity): number => anomalies.filter((a) => a.severity === s).length;
+  const ops = semantic.operations;
+  return {
+    generatedAt: input.generatedAt ?? new Date().toISOString(),
+    logPath: input.logPath ?? '',
+    publicKeyFingerprint: createHash('sha256')
+      .update(key.export({ format: 'der', type: 'spki' }))
+      .digest('hex'),
+    verification,
+    counts: {
+      records: records.length,
+      signed: count('signed'),
+      chained: count('chained'),
+      unsignedTail: count('unsigned-tail'),
+      bad: count('bad'),
+      unverified: count('unverified'),
+      ceremonies: semantic.ceremonies.length,
+      unseals: semantic.ceremonies.filter((c) => c.result === 'unsealed').length,
+      failedUnseals: semantic.ceremonies.filter((c) => c.result === 'failed').length,
+      signatures: ops.filter((o) => o.kind === 'sign' && o.result === 'ok').length,
+      unwraps: ops.filter((o) => o.kind === 'unwrap' && o.result === 'ok').length,
+      broadcasts: ops.filter((o) => o.kind === 'broadcast' && o.result === 'ok').length,
+      critical: bySeverity('critical'),
+      warning: bySeverity('warning'),
+      info: bySeverity('info'),
+    },
+    ceremonies: semantic.ceremonies,
+    operations: ops,
+    admin: semantic.admin,
+    anomalies: sortAnomalies(anomalies),
+    records,
+  };
+}
+
+// ---------------------------------------------------------------- verification
+
+interface LocalCheck {
+  kind?: AnomalyKind;
+  problem?: string;
+}
+
+function publicKeyOf(pem: string): KeyObject {
+  try {
+    return createPublicKey(pem);
+  } catch {
+    throw new HardkmsError('AUDIT_PUBKEY_INVALID', 'The audit public key is not a valid PEM public key.', {
+      hint: 'Pass --pubkey with the audit.pub.pem exported at init (or the copy you hold off-host).',
+    });
+  }
+}
+
+function splitLines(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Each record checked against its predecessor only, in the same order of checks as
+ * verifyAuditLog. Before the first failure this agrees with it; after it, it shows
+ * whether the damage is local (one edited record) or everything since is suspect.
+ */
+function localChecks(lines: string[], key: KeyObject): LocalCheck[] {
+  let prevHash: string | undefined = GENESIS_HASH;
+  let expectedSeq: number | undefined = 1;
+  return lines.map((text) => {
+    let rec: unknown;
+    try {
+      rec = JSON.parse(text);
+    } catch {
+      prevHash = expectedSeq = undefined;
+      return { kind: 'malformed-record', problem: 'not valid JSON (edited or partially written)' };
+    }
+    if (!isObject(rec) || typeof rec.seq !== 'number') {
+      prevHash = expectedSeq = undefined;
+      return { kind: 'malformed-record', problem: 'not an audit record (no sequence number)' };
+    }
+    const seq = rec.seq;
+    const wantedSeq = expectedSeq;
+    const wantedPrev = prevHash;
+    expectedSeq = seq + 1;
+    prevHash = typeof rec.hash === 'string' ? rec.hash : undefined;
+    if (wantedSeq !== undefined && seq !== wantedSeq) {
+      return seq > wantedSeq
+        ? { kind: 'sequence-gap', problem: `sequence jumps from ${wantedSeq - 1} to ${seq}: records were deleted` }
+        : { kind: 'sequence-reorder', problem: `sequence goes back to ${seq} after ${wantedSeq - 1}: records were reordered or duplicated` };
+    }
+    if (wantedPrev !== undefined && rec.prev !== wantedPrev) {
+      return { kind: 'broken-chain', problem: 'its prev hash does not match the record before it: a record before it was changed, removed or reordered' };
+    }
+    const { hash, sig, ...body } = rec;
+    let computed: string | undefined;
+    try {
+      computed = recordHash(body as Parameters<typeof recordHash>[0]);
+    } catch {
+      computed = undefined;
+    }
+    if (computed === undefined || computed !== hash) {
+      return { kind: 'edited-record', problem: 'its content does not match its hash: the record was edited' };
+    }
+    if (sig !== null && sig !== undefined) {
+      if (typeof sig !== 'string' || !signatureVerifies(key, body, sig)) {
+        return { kind: 'bad-signature', problem: 'its signature does not verify with the audit public key' };
+      }
+    }
+    return {};
+  });
+}
+
+function signatureVerifies(key: KeyObject, body: Record<string, unknown>, sig: string): boolean {
+  try {
+    return verifySignature('sha256', recordBody(body as Parameters<typeof recordBody>[0]), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(sig, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** A failed VerifyResult built from the local checks, for logs verifyAuditLog cannot read. */
+function failedFromScan(logText: string, publicKeyPem: string): VerifyResult {
+  const lines = splitLines(logText);
+  const checks = localChecks(lines, publicKeyOf(publicKeyPem));
+  let bad = checks.findIndex((c) => c.kind !== undefined);
+  if (bad < 0) bad = 0;
+  let signed = 0;
+  let unsignedTail = 0;
+  let lastSeq = 0;
+  let lastHash = GENESIS_HASH;
+  for (let i = 0; i < bad; i++) {
+    const rec = JSON.parse(lines[i]!) as { seq: number; hash: string; sig: unknown };
+    if (rec.sig === null || rec.sig === undefined) unsignedTail++;
+    else {
+      signed++;
+      unsignedTail = 0;
+    }
+    lastSeq = rec.seq;
+    lastHash = rec.hash;
+  }
+  return {
+    ok: false,
+    records: bad,
+    signed,
+    unsignedTail,
+    firstProblem: { seq: null, line: bad + 1, problem: checks[bad]?.problem ?? 'not an audit record' },
+    lastSeq,
+    lastHash,
+  };
+}
+
+function assignStatuses(records: ReportRecord[], verifiedCount: number, recordLevelFailure: boolean): void {
+  let signedAfter = false;
+  for (let i = verifiedCount - 1; i >= 0; i--) {
+    const r = records[i]!;
+    r.status = r.signed ? 'signed' : signedAfter ? 'chained' : 'unsigned-tail';
+    if (r.signed) signedAfter = true;
+  }
+  if (recordLevelFailure) {
+    records[verifiedCount]!.status = 'bad';
+    for (let i = verifiedCount + 1; i < records.length; i++) records[i]!.status = 'unverified';
+  }
+}
+
+function verificationOf(
+  input: AnalyseInput,
+  lineCount: number,
+  verifiedCount: number,
+  recordLevelFailure: boolean,
+  checks: LocalCheck[],
+  records: ReportRecord[],
+  anomalies: Anomaly[],
+): ReportVerification {
+  const v = input.verify;
+  const base: ReportVerification = {
+    ok: v.ok,
+    lines: lineCount,
+    verified: verifiedCount,
+    signed: v.signed,
+    unsignedTail: v.unsignedTail,
+    headChecked: input.head !== undefined,
+  };
+  if (v.ok) return base;
+  const problem: RecordProblem = v.firstProblem ?? { seq: null, line: lineCount, problem: 'verification failed' };
+  let kind: AnomalyKind;
+  if (recordLevelFailure) {
+    kind = checks[verifiedCount]?.kind ?? 'verification-failed';
+    const bad = records[verifiedCount]!;
+    bad.problem = problem.problem;
+  } else if (input.head && input.head.seq > verifiedCount) {
+    kind = 'truncated';
+  } else if (input.head) {
+    kind = 'head-mismatch';
+  } else {
+    kind = 'verification-failed';
+  }
+  const text = describeProblem(problem);
+  anomalies.push({
+    kind,
+    severity: 'critical',
+    seq: problem.seq,
+    line: recordLevelFailure ? verifiedCount + 1 : null,
+    message: recordLevelFailure
+      ? `Verification fails here: ${problem.problem}. Every later record is unverified.`
+      : `The log as a whole fails verification: ${problem.problem}.`,
+    status: recordLevelFailure ? 'bad' : undefined,
+  });
+  return { ...base, firstProblem: { ...problem, kind, text } };
+}
+
+function toReportRecord(text: string, line: number, check: LocalCheck): ReportRecord {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const base: ReportRecord = {
+    line,
+    seq: null,
+    time: '',
+    event: '',
+    actor: '',
+    subject: '',
+    result: '',
+    details: {},
+    signed: false,
+    status: 'unverified',
+  };
+  if (!isObject(parsed)) return { ...base, raw: text, ...(check.problem ? { problem: check.problem } : {}) };
+  return {
+    ...base,
+    seq: typeof parsed.seq === 'number' ? parsed.seq : null,
+    time: asText(parsed.time),
+    event: asText(parsed.event),
+    actor: asText(parsed.actor),
+    subject: asText(parsed.subject),
+    result: asText(parsed.result),
+    details: isObject(parsed.details) ? parsed.details : parsed.details === undefined ? {} : { value: parsed.details },
+    signed: parsed.sig !== null && parsed.sig !== undefined,
+    ...(check.problem ? { problem: check.problem } : {}),
+    ...(typeof parsed.seq === 'number' ? {} : { raw: text }),
+  };
+}
+
+function asText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v === undefined || v === null) return '';
+  return JSON.stringify(v);
+}
+
+// ---------------------------------------------------------------- what happened
+
+const STATUS_RANK: Record<RecordStatus, number> = { signed: 0, chained: 1, 'unsigned-tail': 2, unverified: 3, bad: 4 };
+
+/** Records written by one process share an actor; the log appends '@<os user>' to some. */
+function actorKey(actor: string): string {
+  const at = actor.lastIndexOf('@');
+  return at > 0 ? actor.slice(0, at) : actor;
+}
+
+function str(v: unknown): string | undefined {
+  if (typeof v === 'string' && v !== '') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+function operationKind(event: string): OperationKind | undefined {
+  for (const k of ['unwrap', 'sign', 'broadcast', 'approval', 'policy', 'secret.show'] as const) {
+    if (event === k || event.startsWith(`${k}.`)) return k;
+  }
+  return undefined;
+}
+
+const ADMIN_EVENT = /^(init$|recover$|seal\.create|gate\.(seal|enroll|revoke|rotate|recover)|wallet\.|otp\.|token\.pin|password\.|daemon\.|mainnet|config)/;
+
+/** Unsigned records are expected only from unseal attempts: the token is not logged in yet. */
+function writtenWhileSealed(event: string): boolean {
+  return event === 'unseal' || event === 'gate.unseal' || event.startsWith('gate.unseal.');
+}
+
+interface EventAnalysis {
+  ceremonies: Ceremony[];
+  operations: Operation[];
+  admin: AdminAction[];
+  anomalies: Anomaly[];
+}
+
+/**
+ * Walks the records in log order. A session of an actor runs from its token login (or
+ * its init) to its next seal; several processes may hold sessions at once, so sessions
+ * are counted per actor. A process killed without sealing leaves its session open; that
+ * is reported (info), and later key use by the same actor then still counts as inside.
+ */
+function analyseEvents(records: ReportRecord[]): EventAnalysis {
+  const ceremonies: Ceremony[] = [];
+  const operations: Operation[] = [];
+  const admin: AdminAction[] = [];
+  const anomalies: Anomaly[] = [];
+  const pending = new Map<string, Ceremony>();
+  const open = new Map<string, Ceremony[]>();
+  const lastClosed = new Map<string, { ceremony: Ceremony; line: number }>();
+  const approvals = new Map<string, ReportRecord[]>();
+  const signedIds = new Set<string>();
+
+  const openSessions = (key: string): Ceremony[] => open.get(key) ?? [];
+  const touch = (c: Ceremony, r: ReportRecord): void => {
+    if (c.firstSeq === null) c.firstSeq = r.seq;
+    c.lastSeq = r.seq;
+    c.lines.push(r.line);
+    if (STATUS_RANK[r.status] > STATUS_RANK[c.status]) c.status = r.status;
+  };
+  const newCeremony = (kind: Ceremony['kind'], r: ReportRecord): Ceremony => {
+    const c: Ceremony = {
+      kind,
+      actor: r.actor,
+      time: r.time,
+      firstSeq: null,
+      lastSeq: null,
+      result: 'incomplete',
+      provider: 'unknown',
+      credentials: [],
+      drivers: [],
+      errors: [],
+      emulatorOnMainnet: false,
+      lines: [],
+      status: 'signed',
+    };
+    ceremonies.push(c);
+    return c;
+  };
+  const pendingFor = (key: string, r: ReportRecord): Ceremony => {
+    let c = pending.get(key);
+    if (!c) {
+      c = newCeremony('unseal', r);
+      pending.set(key, c);
+    }
+    return c;
+  };
+  const anomaly = (r: ReportRecord, kind: AnomalyKind, severity: Severity, message: string): void => {
+    anomalies.push({ kind, severity, seq: r.seq, line: r.line, message, status: r.status });
+  };
+
+  for (const r of records) {
+    if (r.raw !== undefined && r.seq === null) continue;
+    const key = actorKey(r.actor);
+    const d = r.details;
+    const inSession = openSessions(key).length > 0;
+
+    if (!r.signed && (!writtenWhileSealed(r.event) || inSession)) {
+      anomaly(
+        r,
+        'unsigned-record',
+        'warning',
+        inSession
+          ? `Unsigned '${r.event}' record while ${r.actor || 'its actor'} held an unsealed session: that process signs its records, so this one was written by something else.`
+          : `Unsigned '${r.event}' record: only unseal attempts are written unsigned. Only the hash chain covers it, so whoever could write the log file could have added it.`,
+      );
+    }
+
+    switch (r.event) {
+      case 'gate.unseal.credential':
+      case 'gate.unseal.unenrolled': {
+        const c = pendingFor(key, r);
+        touch(c, r);
+        c.provider = 'yubikey';
+        const driver = str(d.driver) ?? '';
+        c.credentials.push({
+          seq: r.seq,
+          credential: str(d.credential) ?? '',
+          label: str(d.label) ?? '',
+          serial: str(d.serial) ?? '',
+          driver,
+          result: r.event === 'gate.unseal.unenrolled' ? 'unenrolled' : r.result,
+          ...(str(d.error) ? { error: str(d.error)! } : {}),
+        });
+        if (driver && !c.drivers.includes(driver)) c.drivers.push(driver);
+        continue;
+      }
+      case 'gate.unseal.emulator_refused': {
+        const c = pendingFor(key, r);
+        touch(c, r);
+        c.provider = 'yubikey';
+        c.errors.push('emulated YubiKey refused for a mainnet vault');
+        continue;
+      }
+      case 'gate.unseal':
+      case 'unseal': {
+        if (r.result === 'ok') {
+          const c = pendingFor(key, r);
+          touch(c, r);
+          c.provider = r.event === 'gate.unseal' ? 'yubikey' : (str(d.provider) ?? 'unknown');
+          if (typeof d.threshold === 'number') c.threshold = d.threshold;
+          if (Array.isArray(d.drivers)) {
+            for (const x of d.drivers) if (str(x) && !c.drivers.includes(str(x)!)) c.drivers.push(str(x)!);
+          }
+          if (d.emulatorOnMainnet === true) {
+            c.emulatorOnMainnet = true;
+            anomaly(
+              r,
+              'emulator-on-mainnet',
+              'warning',
+              'A mainnet vault was unsealed with emulated YubiKeys (allowed at init with --allow-emulated-yubikey).',
+            );
+          }
+          continue;
+        }
+        const error = str(d.error) ?? str(d.code) ?? str(d.reason) ?? r.result;
+        let c = pending.get(key);
+        const previous = lastClosed.get(key);
+        if (!c && previous && previous.ceremony.result === 'failed' && previous.line === r.line - 1) {
+          // The vault's own failure record right after the provider's: one attempt.
+          c = previous.ceremony;
+        }
+        if (!c) c = newCeremony('unseal', r);
+        touch(c, r);
+        if (c.provider === 'unknown') c.provider = r.event === 'gate.unseal' ? 'yubikey' : (str(d.provider) ?? 'unknown');
+        if (typeof d.threshold === 'number') c.threshold = d.threshold;
+        if (!c.errors.includes(error)) c.errors.push(error);
+        c.result = 'failed';
+        pending.delete(key);
+        lastClosed.set(key, { ceremony: c, line: r.line });
+        continue;
+      }
+      case 'token.login': {
+        if (r.result !== 'ok') break;
+        const c = pendingFor(key, r);
+        touch(c, r);
+        c.result = 'unsealed';
+        c.loginSeq = r.seq;
+        c.token = [r.subject, str(d.serial) ? `serial ${str(d.serial)}` : ''].filter(Boolean).join(', ');
+        pending.delete(key);
+        open.set(key, [...openSessions(key), c]);
+        continue;
+      }
+      case 'init': {
+        if (r.result === 'ok') {
+          const c = newCeremony('init', r);
+          touch(c, r);
+          c.result = 'unsealed';
+          c.provider = str(d.provider) ?? 'unknown';
+          const token = isObject(d.token) ? d.token : {};
+          c.token = [str(token.label), str(token.serial) ? `serial ${str(token.serial)}` : ''].filter(Boolean).join(', ');
+          open.set(key, [...openSessions(key), c]);
+        }
+        break;
+      }
+      case 'seal': {
+        const sessions = openSessions(key);
+        const c = sessions[sessions.length - 1];
+        if (c) {
+          touch(c, r);
+          c.sealSeq = r.seq;
+          c.sealTime = r.time;
+          const reason = str(d.reason);
+          if (reason) c.sealReason = reason;
+          open.set(key, sessions.slice(0, -1));
+        }
+        continue;
+      }
+    }
+
+    const kind = operationKind(r.event);
+    if (kind) {
+      const pendingId = str(d.pendingId) ?? (kind === 'secret.show' ? undefined : str(r.subject));
+      const txId = str(d.txId) ?? str(d.chainTxId) ?? str(d.txHash);
+      const op: Operation = {
+        kind,
+        event: r.event,
+        seq: r.seq,
+        line: r.line,
+        time: r.time,
+        actor: r.actor,
+        subject: r.subject,
+        result: r.result,
+        inSession,
+        status: r.status,
+        ...(pendingId ? { pendingId } : {}),
+        ...(str(d.chain) ? { chain: str(d.chain)! } : {}),
+        ...(str(d.rawTxHash) ? { rawTxHash: str(d.rawTxHash)! } : {}),
+        ...(txId ? { txId } : {}),
+        ...(typeof d.approvalRequired === 'boolean' ? { approvalRequired: d.approvalRequired } : {}),
+        ...(typeof d.approved === 'boolean' ? { approved: d.approved } : {}),
+      };
+      operations.push(op);
+      checkOperation(op, r, approvals, signedIds, anomaly);
+      continue;
+    }
+    const overrides = safetyOverrides(r);
+    if (overrides) anomaly(r, 'safety-override', 'warning', overrides);
+    if (ADMIN_EVENT.test(r.event)) {
+      admin.push({ event: r.event, seq: r.seq, line: r.line, time: r.time, actor: r.actor, subject: r.subject, result: r.result, status: r.status });
+    }
+  }
+
+  for (const c of pending.values()) c.result = 'incomplete';
+  for (const sessions of open.values()) {
+    for (const c of sessions) {
+      anomalies.push({
+        kind: 'session-not-sealed',
+        severity: 'info',
+        seq: c.loginSeq ?? c.firstSeq,
+        line: c.lines[c.lines.length - 1] ?? null,
+        message: `The session ${c.actor || 'of an unnamed actor'} opened here has no seal record: the process is still running, or it crashed or was killed.`,
+        status: c.status,
+      });
+    }
+  }
+  return { ceremonies, operations, admin, anomalies };
+}
+
+/** The loud flags of invariant 7: each is allowed, recorded, and worth an auditor's question. */
+function safetyOverrides(r: ReportRecord): string | undefined {
+  const d = r.details;
+  if (r.event === 'daemon.mainnet-override') {
+    const reasons = Array.isArray(d.reasons) ? d.reasons.map((x) => str(x)).filter(Boolean) : [];
+    return `The daemon ran mainnet with an explicit override${reasons.length ? ` (${reasons.join(', ')})` : ''}: no 4-eye approval or no YubiKey quorum.`;
+  }
+  if (r.result === 'ok' && (r.event === 'gate.seal' || r.event.startsWith('gate.'))) {
+    const flags = [
+      d.allowEmulated === true ? 'emulated YubiKeys accepted for mainnet' : '',
+      d.allowSingleOperator === true ? 'a single operator may unseal mainnet' : '',
+    ].filter(Boolean);
+    if (flags.length) return `The gate was sealed with ${flags.join(' and ')}.`;
+  }
+  return undefined;
+}
+
+function checkOperation(
+  op: Operation,
+  r: ReportRecord,
+  approvals: Map<string, ReportRecord[]>,
+  signedIds: Set<string>,
+  anomaly: (r: ReportRecord, kind: AnomalyKind, severity: Severity, message: string) => void,
+): void {
+  const id = op.pendingId;
+  if (op.kind === 'approval' && id) {
+    approvals.set(id, [...(approvals.get(id) ?? []), r]);
+    return;
+  }
+  if (op.result !== 'ok') return;
+  if ((op.kind === 'sign' || op.kind === 'unwrap' || op.kind === 'secret.show') && !op.inSession) {
+    anomaly(
+      r,
+      'outside-session',
+      'critical',
+      `A '${op.event}' outside an unsealed session: no token login by ${op.actor || 'this actor'} since its last seal. Key material was used without a recorded unseal.`,
+    );
+  }
+  if (op.kind === 'sign') {
+    const history = id ? (approvals.get(id) ?? []) : [];
+    const required = op.approvalRequired === true || history.some((a) => a.details.approvalRequired === true);
+    const latest = history[history.length - 1];
+    const approved = latest ? latest.result === 'ok' && op.approved !== false : op.approved === true;
+    if (required && !approved) {
+      anomaly(
+        r,
+        'missing-approval',
+        'critical',
+        latest
+          ? `Signed although approval was required and the last approval record for ${id} (record ${latest.seq ?? '?'}) says '${latest.result}'.`
+          : `Signed although approval was required, and nothing records an approval${id ? ` for ${id}` : ''}.`,
+      );
+    }
+    if (id) signedIds.add(`p:${id}`);
+    if (op.rawTxHash) signedIds.add(`h:${op.rawTxHash}`);
+  }
+  if (op.kind === 'broadcast' && (id || op.rawTxHash)) {
+    const known = (id && signedIds.has(`p:${id}`)) || (op.rawTxHash && signedIds.has(`h:${op.rawTxHash}`));
+    if (!known) {
+      anomaly(
+        r,
+        'broadcast-without-signature',
+        'critical',
+        `A broadcast of ${id ?? op.rawTxHash} with no earlier signature record: the signature must be recorded before a signed transaction leaves the process.`,
+      );
+    }
+  }
+}
+
+const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+
+function sortAnomalies(list: Anomaly[]): Anomaly[] {
+  return [...list].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || (a.line ?? Infinity) - (b.line ?? Infinity));
+}
