@@ -1,7 +1,8 @@
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { HardkmsError } from '../errors.js';
-import { auditPublicKeyPath } from '../audit/log.js';
+import { auditPublicKeyPath, type AuditHead } from '../audit/log.js';
+import type { Config } from '../config/config.js';
 import type { AuditRecord } from '../audit/record.js';
 import { buildAuditReport } from '../audit/report.js';
 import { renderAuditReportHtml } from '../audit/report-html.js';
@@ -10,6 +11,23 @@ import { readVaultFacts } from '../vault/vault.js';
 import { configFrom } from './context.js';
 import { globalFlags } from './flags.js';
 import { printJson } from './output.js';
+
+/**
+ * The log, the audit public key and the head kept in wallet.dat. The head is read before
+ * the log, so records appended meanwhile cannot look like truncation.
+ */
+function auditInputs(config: Config, pubkey: string | undefined): { logPath: string; publicKeyPem: string; head: AuditHead | undefined } {
+  const logPath = config.auditLogPath;
+  if (!existsSync(logPath)) {
+    throw new HardkmsError('AUDIT_LOG_MISSING', `No audit log at ${logPath}.`, { hint: 'Pass --audit-log, or --path of the wallet store it belongs to.' });
+  }
+  const pemPath = pubkey ?? auditPublicKeyPath(logPath);
+  if (!existsSync(pemPath)) {
+    throw new HardkmsError('AUDIT_PUBKEY_MISSING', `No audit public key at ${pemPath}.`, { hint: 'Pass --pubkey with the PEM exported at init.' });
+  }
+  const head = existsSync(config.walletPath) ? readVaultFacts({ path: config.walletPath, auditLogPath: logPath }).auditHead : undefined;
+  return { logPath, publicKeyPem: readFileSync(pemPath, 'utf8'), head };
+}
 
 export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('Verify and read the tamper-evident audit log');
@@ -20,17 +38,8 @@ export function registerAudit(program: Command): void {
       .description('Verify the audit log offline: hash chain, token signatures, and the head recorded in wallet.dat')
       .option('--pubkey <pem>', 'audit public key PEM (default audit.pub.pem beside the log)'),
   ).action((opts: { pubkey?: string; path?: string; auditLog?: string; envFile?: string }) => {
-    const config = configFrom(opts);
-    const logPath = config.auditLogPath;
-    if (!existsSync(logPath)) {
-      throw new HardkmsError('AUDIT_LOG_MISSING', `No audit log at ${logPath}.`, { hint: 'Pass --audit-log, or --path of the wallet store it belongs to.' });
-    }
-    const pemPath = opts.pubkey ?? auditPublicKeyPath(logPath);
-    if (!existsSync(pemPath)) {
-      throw new HardkmsError('AUDIT_PUBKEY_MISSING', `No audit public key at ${pemPath}.`, { hint: 'Pass --pubkey with the PEM exported at init.' });
-    }
-    const head = existsSync(config.walletPath) ? readVaultFacts({ path: config.walletPath, auditLogPath: logPath }).auditHead : undefined;
-    const result = verifyAuditLog(logPath, { publicKeyPem: readFileSync(pemPath, 'utf8'), head });
+    const { logPath, publicKeyPem, head } = auditInputs(configFrom(opts), opts.pubkey);
+    const result = verifyAuditLog(logPath, { publicKeyPem, head });
     printJson({
       ok: result.ok,
       log: logPath,
@@ -55,18 +64,8 @@ export function registerAudit(program: Command): void {
       .option('--json', 'print the whole report model as JSON instead of the summary')
       .option('--pubkey <pem>', 'audit public key PEM (default audit.pub.pem beside the log)'),
   ).action((opts: { html?: string; json?: boolean; pubkey?: string; path?: string; auditLog?: string; envFile?: string }) => {
-    const config = configFrom(opts);
-    const logPath = config.auditLogPath;
-    if (!existsSync(logPath)) {
-      throw new HardkmsError('AUDIT_LOG_MISSING', `No audit log at ${logPath}.`, { hint: 'Pass --audit-log, or --path of the wallet store it belongs to.' });
-    }
-    const pemPath = opts.pubkey ?? auditPublicKeyPath(logPath);
-    if (!existsSync(pemPath)) {
-      throw new HardkmsError('AUDIT_PUBKEY_MISSING', `No audit public key at ${pemPath}.`, { hint: 'Pass --pubkey with the PEM exported at init.' });
-    }
-    // The head is read before the log, so records appended meanwhile cannot look like truncation.
-    const head = existsSync(config.walletPath) ? readVaultFacts({ path: config.walletPath, auditLogPath: logPath }).auditHead : undefined;
-    const report = buildAuditReport({ logPath, publicKeyPem: readFileSync(pemPath, 'utf8'), head });
+    const { logPath, publicKeyPem, head } = auditInputs(configFrom(opts), opts.pubkey);
+    const report = buildAuditReport({ logPath, publicKeyPem, head });
     if (opts.html) {
       const tmp = `${opts.html}.tmp-${process.pid}`;
       writeFileSync(tmp, renderAuditReportHtml(report), { mode: 0o644 });

@@ -47,6 +47,20 @@ export function providerFor(record: SealRecord, config: Config): VaultSecretProv
   return factory(record, config);
 }
 
+export type UnsealCheck = (vault: Vault, actor: string) => Promise<void> | void;
+
+const unsealChecks: UnsealCheck[] = [];
+
+/** Runs after every unseal, before the command (cli/gate.ts: the Yubico OTP second factor). */
+export function registerUnsealCheck(check: UnsealCheck): void {
+  unsealChecks.push(check);
+}
+
+/** For callers that open the vault themselves (the daemon): run this before using it. */
+export async function runUnsealChecks(vault: Vault, actor: string): Promise<void> {
+  for (const check of unsealChecks) await check(vault, actor);
+}
+
 export function configFrom(flags: GlobalFlags): Config {
   return buildConfig(flags);
 }
@@ -62,6 +76,7 @@ export async function withVault<T>(config: Config, actor: string, fn: (vault: Va
     actor,
   });
   try {
+    await runUnsealChecks(vault, actor);
     return await fn(vault);
   } finally {
     vault.seal(`end of ${actor}`);

@@ -18,8 +18,8 @@ export async function tokenPinFromUser(): Promise<Buffer> {
 
 export interface InitProviderChoice {
   provider: VaultSecretProvider;
-  /** Printed after success (e.g. recovery shares), then forgotten. */
-  afterInit?: (vault: Vault) => void;
+  /** Printed after success (e.g. recovery shares), then forgotten; may add public fields to the JSON result. */
+  afterInit?: (vault: Vault) => Record<string, unknown> | void;
 }
 
 export type InitProviderFactory = (opts: Record<string, unknown>, config: Config) => Promise<InitProviderChoice | undefined>;
@@ -70,8 +70,7 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
         seal: vault.sealRecord().provider,
         testnetOnly: vault.testnetOnly,
       };
-      choice.afterInit?.(vault);
-      printJson(result);
+      printJson({ ...result, ...(choice.afterInit?.(vault) ?? {}) });
       note(`Vault created. Back up ${config.walletPath} and the token; losing either (or the means to unseal) loses every key.`);
     } finally {
       tokenPin.fill(0);

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './audit.js';
 import { registerInit } from './init.js';
+import { gateInitOptions, registerGate } from './gate.js';
 import { registerWalletCommands } from './wallets.js';
 import { registerImportLegacy } from './import-legacy.js';
 import { printError } from './output.js';
@@ -15,10 +16,11 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
-  registerInit(program);
+  registerInit(program, gateInitOptions);
   registerAudit(program);
   registerWalletCommands(program);
   registerImportLegacy(program);
+  registerGate(program); // last: it adds --otp to every command registered before it
   return program;
 }
 

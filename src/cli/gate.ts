@@ -1,0 +1,859 @@
+import { randomBytes } from 'node:crypto';
+import { unlink } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { Config } from '../config/config.js';
+import { HardkmsError, InputError, isHardkmsError } from '../errors.js';
+import {
+  createEmulatedKey,
+  DEFAULT_TOUCH_TIMEOUT_MS,
+  DRIVER_NAMES,
+  encodeRecoveryWords,
+  gateStatus,
+  getDriver,
+  isDriverName,
+  modhexDecode,
+  parseOtp,
+  parseYubiKeySealRecord,
+  softwareOtpDecrypt,
+  verifyOtp,
+  wipeRecovery,
+  YubiKeyGateProvider,
+  type DriverName,
+  type GateCredentialSpec,
+  type GateSealResult,
+  type PassphraseRequest,
+  type RecoveryShare,
+  type YubiKeyGateOptions,
+  type YubiKeySealRecord,
+} from '../gate/index.js';
+import { noYubiKey } from '../gate/ykman.js';
+import { missingRow, OtpStore, otpPolicyOf, withOtpPolicy, type OtpPolicy } from '../vault/otp-store.js';
+import { PasswordProvider } from '../vault/password-provider.js';
+import type { SealContext, SealRecord, VaultSecret, VaultSecretProvider } from '../vault/secret.js';
+import { readVaultFacts, Vault } from '../vault/vault.js';
+import { configFrom, registerProvider, registerUnsealCheck, withVault } from './context.js';
+import { globalFlags } from './flags.js';
+import { registerInitProvider, type InitProviderChoice } from './init.js';
+import { note, printJson, warn } from './output.js';
+import { readLine, readSecret } from './prompt.js';
+
+/**
+ * The YubiKey gate on the command line: init options, the unseal provider, status,
+ * enroll / revoke / rotate / recover, and the Yubico OTP second factor.
+ *
+ * Why revoke and rotate always set a new random token PIN: the store key cannot change
+ * cheaply (it authenticates every row), so with an unchanged secret M shares of an OLD
+ * split (old recovery sheets, or an old wallet.dat backup plus keys enrolled in it) would
+ * still rebuild a working secret. A new token PIN makes every old secret useless: it no
+ * longer logs in to the token, so nothing can be unwrapped or signed with it.
+ */
+
+/** Commands that print secrets (or drop the second factor): they need an OTP when an OTP key is enrolled. */
+const OTP_COMMANDS = new Set(['getmanagedwallet', 'getprivatekey', 'export', 'otp remove']);
+const TIMEOUT_ENV = 'HARDKMS_YUBIKEY_TIMEOUT';
+
+/** The command being run and its --otp value, captured before its action runs. */
+const invocation: { command: string; otp: string | undefined } = { command: '', otp: undefined };
+
+type GateOpts = Record<string, unknown> & { path?: string; auditLog?: string; envFile?: string };
+
+export function gateInitOptions(cmd: Command): Command {
+  return cmd
+    .option('--yubikeys <n>', 'seal with a YubiKey gate of N keys (one per operator)')
+    .option('--threshold <m>', 'keys needed to unseal (default 2 when N >= 2)')
+    .option('--driver <name>', `YubiKey driver: ${DRIVER_NAMES.join(', ')} (default ykman)`)
+    .option('--labels <list>', 'comma-separated operator labels, one per key (default yubikey-<serial>)')
+    .option('--serials <list>', 'comma-separated serials of the keys to enroll (default: the keys connected)')
+    .option('--slot <n>', 'challenge-response slot (default 2)')
+    .option('--passphrase', 'each operator also sets a passphrase mixed into their key (asked per key)')
+    .option('--allow-emulated-yubikey', 'accept the emulator for a mainnet vault (recorded and audited; demos only)')
+    .option('--allow-single-operator', 'accept threshold 1 for a mainnet vault (recorded and audited)');
+}
+
+export function registerGate(program: Command): void {
+  registerProvider('yubikey', (_record, config) => new YubiKeyGateProvider(gateOptions(config)));
+  registerInitProvider(initProvider);
+  registerUnsealCheck(requireOtp);
+  registerStatus(program);
+  registerEnroll(program);
+  registerRevoke(program);
+  registerRotate(program);
+  registerRecover(program);
+  registerOtp(program);
+  // --otp on every command, including ones registered after this call.
+  addOtpFlag(program);
+  program.hook('preSubcommand', (_parent, sub) => addOtpFlag(sub));
+  program.hook('preAction', (_self, action) => {
+    const names: string[] = [];
+    for (let c: Command | null = action; c?.parent; c = c.parent) names.unshift(c.name());
+    invocation.command = names.join(' ');
+    const otp = action.opts().otp;
+    invocation.otp = typeof otp === 'string' && otp !== '' ? otp : undefined;
+  });
+}
+
+function addOtpFlag(cmd: Command): void {
+  if (cmd.commands.length > 0) {
+    for (const sub of cmd.commands) addOtpFlag(sub);
+    return;
+  }
+  if (!cmd.options.some((o) => o.long === '--otp')) cmd.option('--otp <otp>', 'Yubico OTP (touch the enrolled YubiKey), when the vault requires one');
+}
+
+// ------------------------------------------------------------------ provider plumbing
+
+function gateOptions(config: Config): YubiKeyGateOptions {
+  return {
+    ...(config.emulatorDir ? { emulatorDir: config.emulatorDir } : {}),
+    onWait: (message) => note(message),
+    getPassphrase: askPassphrase,
+    timeoutMs: touchTimeoutMs(),
+  };
+}
+
+function touchTimeoutMs(): number {
+  const raw = process.env[TIMEOUT_ENV];
+  if (raw === undefined || raw === '') return DEFAULT_TOUCH_TIMEOUT_MS;
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s <= 0 || s > 600) throw new InputError(`${TIMEOUT_ENV}='${raw}' is not a number of seconds from 1 to 600.`);
+  return Math.round(s * 1000);
+}
+
+async function askPassphrase(req: PassphraseRequest): Promise<Buffer> {
+  const who = `YubiKey ${req.label} (serial ${req.serial})`;
+  if (req.purpose === 'unseal') return readSecret(`Passphrase for the ${who}: `, 'YubiKey passphrase');
+  const first = await readSecret(`Choose a passphrase for the ${who}: `, 'YubiKey passphrase');
+  if (process.stdin.isTTY) {
+    const again = await readSecret('Type it again: ', 'YubiKey passphrase');
+    const same = again.equals(first);
+    again.fill(0);
+    if (!same) {
+      first.fill(0);
+      throw new InputError('The two passphrases differ; nothing was changed.', 'Run the command again.');
+    }
+  }
+  return first;
+}
+
+/** Audit sink for gate operations on an unsealed vault: every record is signed by the token. */
+function sealContext(vault: Vault): SealContext {
+  return {
+    vaultId: vault.vaultId,
+    mainnet: !vault.testnetOnly,
+    audit: (event, result, details) => {
+      vault.record({ event, result, subject: vault.vaultId, ...(details ? { details } : {}) });
+    },
+  };
+}
+
+function requireGateVault(config: Config, command: string): YubiKeySealRecord {
+  const seal = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath }).seal;
+  if (seal.provider !== 'yubikey') {
+    throw new HardkmsError('GATE_NOT_CONFIGURED', `\`hardkms ${command}\` works on a YubiKey gate, but this vault is sealed by '${seal.provider}'.`, {
+      hint: 'Create a vault with `hardkms init --yubikeys N --threshold M` and move the wallets into it.',
+    });
+  }
+  return parseYubiKeySealRecord(seal);
+}
+
+/** A fresh random token user PIN: 32 hex digits, accepted by every PKCS#11 token we know. */
+function newTokenPin(): Buffer {
+  const raw = randomBytes(16);
+  try {
+    return Buffer.from(raw.toString('hex'), 'utf8');
+  } finally {
+    raw.fill(0);
+  }
+}
+
+function secretWithNewPin(vault: Vault): VaultSecret {
+  return { storeKey: Buffer.from(vault.currentSecret().storeKey), tokenPin: newTokenPin() };
+}
+
+/**
+ * Stores a new seal (keeping the OTP policy) and, with `newSecret`, changes the token PIN.
+ * The seal is committed first and rolled back if the token refuses the PIN; a crash
+ * exactly between the two leaves wallet.dat expecting the new PIN while the token still
+ * has the old one (recover from the printed recovery shares is then NOT enough: restore
+ * the wallet.dat backup taken before the rotation).
+ */
+function applySeal(vault: Vault, record: SealRecord, newSecret?: VaultSecret): void {
+  const old = vault.sealRecord();
+  const next = withOtpPolicy(record, otpPolicyOf(old));
+  if (!newSecret) {
+    vault.replaceSeal(next);
+    return;
+  }
+  const cur = vault.currentSecret();
+  const oldSecret: VaultSecret = { storeKey: Buffer.from(cur.storeKey), tokenPin: Buffer.from(cur.tokenPin) };
+  try {
+    vault.replaceSeal(next, newSecret);
+    try {
+      vault.token.setPin(oldSecret.tokenPin, newSecret.tokenPin);
+    } catch (e) {
+      vault.replaceSeal(old, oldSecret);
+      throw e;
+    }
+    vault.record({ event: 'token.pin_rotated', subject: vault.binding.label, result: 'ok', details: { serial: vault.binding.serial } });
+    note(`The user PIN of token '${vault.binding.label}' was changed to a new random value held only in the sealed vault secret.`);
+  } finally {
+    oldSecret.storeKey.fill(0);
+    oldSecret.tokenPin.fill(0);
+  }
+}
+
+function publicGate(record: SealRecord): Record<string, unknown> {
+  const s = gateStatus(record);
+  return { threshold: s.threshold, credentials: s.credentials };
+}
+
+// ------------------------------------------------------------------ parsing helpers
+
+function intOption(value: unknown, flag: string, min: number, max: number): number {
+  const text = String(value);
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max) throw new InputError(`${flag} '${text}' is not a whole number from ${min} to ${max}.`);
+  return n;
+}
+
+function driverOption(value: unknown): DriverName | undefined {
+  if (value === undefined) return undefined;
+  if (!isDriverName(value)) throw new InputError(`Unknown YubiKey driver '${String(value)}'.`, `Use one of: ${DRIVER_NAMES.join(', ')}.`);
+  return value;
+}
+
+function slotOption(value: unknown): 1 | 2 {
+  if (value === undefined) return 2;
+  if (value !== '1' && value !== '2')
+    throw new InputError(`--slot '${String(value)}' is not 1 or 2.`, 'Slot 2 (the default) holds the challenge-response credential.');
+  return value === '1' ? 1 : 2;
+}
+
+function listOption(value: unknown, flag: string, n: number): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = String(value)
+    .split(',')
+    .map((s) => s.trim());
+  if (items.length !== n || items.some((s) => s === '')) throw new InputError(`${flag} must list ${n} non-empty values separated by commas.`);
+  return items;
+}
+
+function serialsOption(value: unknown, n: number): number[] | undefined {
+  return listOption(value, '--serials', n)?.map((s) => intOption(s, '--serials', 1, 0xffffffff));
+}
+
+/** Serials of the keys to enroll: the N keys connected now (real drivers). */
+async function connectedKeys(driver: DriverName, n: number, config: Config): Promise<number[]> {
+  const list = await getDriver(driver, config.emulatorDir ? { emulatorDir: config.emulatorDir } : {}).listSerials();
+  if (list.length === 0) throw noYubiKey(undefined);
+  if (list.length < n) {
+    throw new HardkmsError('GATE_NO_YUBIKEY', `Enrolling ${n} YubiKeys needs all of them connected; found ${list.length} (serial ${list.join(', serial ')}).`, {
+      hint: 'Connect every key to enroll (a USB hub helps), or name them with --serials.',
+    });
+  }
+  if (list.length > n) {
+    throw new InputError(
+      `${list.length} YubiKeys are connected (serial ${list.join(', serial ')}), but ${n} are to be enrolled.`,
+      'Unplug the others, or name the keys to enroll with --serials a,b,c.',
+    );
+  }
+  return list;
+}
+
+/** Creates emulated keys (given serials or random ones); `created` collects their paths for cleanup. */
+async function createKeys(config: Config, n: number, serials: number[] | undefined, created: string[]): Promise<number[]> {
+  const dir = emulatorDir(config);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = await createEmulatedKey(dir, serials ? { serial: serials[i]! } : {});
+    created.push(k.path);
+    out.push(k.serial);
+  }
+  return out;
+}
+
+function emulatorDir(config: Config): string {
+  if (!config.emulatorDir) {
+    throw new InputError(
+      'The YubiKey emulator needs a key directory: HARDKMS_YUBIKEY_EMULATOR_DIR is not set.',
+      'Set HARDKMS_YUBIKEY_EMULATOR_DIR to a directory (created 0700) that will hold the emulated keys.',
+    );
+  }
+  return config.emulatorDir;
+}
+
+async function removeFiles(paths: string[]): Promise<void> {
+  for (const p of paths) await unlink(p).catch(() => undefined);
+}
+
+/** The keys to enroll for init and recover: created (emulator) or connected (real). */
+async function keysToEnroll(
+  config: Config,
+  o: GateOpts,
+  driver: DriverName,
+  n: number,
+  created: string[],
+  defaults: { passphrase?: boolean } = {},
+): Promise<GateCredentialSpec[]> {
+  const labels = listOption(o.labels, '--labels', n);
+  const serials = serialsOption(o.serials, n);
+  const slot = slotOption(o.slot);
+  const found = driver === 'emulator' ? await createKeys(config, n, serials, created) : (serials ?? (await connectedKeys(driver, n, config)));
+  return found.map((serial, i) => ({
+    label: labels?.[i] ?? `yubikey-${serial}`,
+    serial,
+    slot,
+    driver,
+    passphrase: o.passphrase === true || defaults.passphrase === true,
+  }));
+}
+
+// ------------------------------------------------------------------ recovery shares on stderr
+
+function printRecoveryShares(shares: RecoveryShare[], threshold: number): void {
+  const rule = '='.repeat(78);
+  const lines = [
+    '',
+    rule,
+    'RECOVERY SHARES: shown this once, never stored anywhere by hardkms.',
+    `The vault secret is split into ${shares.length} shares; any ${threshold} of them rebuild it`,
+    'with `hardkms recover` when YubiKeys are lost.',
+    ' - Write each share on paper now, one sheet per operator (named below).',
+    ` - Keep the sheets apart: ${threshold} sheets together (with wallet.dat and the token)`,
+    '   open the vault without any YubiKey.',
+    ' - No photos, cloud, password managers or other computers.',
+    ' - Enroll, revoke, rotate and recover print new shares: then destroy the old sheets.',
+    '   (revoke, rotate and recover also change the token PIN: old sheets stop working.)',
+  ];
+  shares.forEach((s, i) => {
+    const words = encodeRecoveryWords(s.share);
+    lines.push('', `Share ${i + 1} of ${shares.length}: ${s.label} (credential ${s.credentialId})`);
+    for (let w = 0; w < words.length; w += 6) {
+      lines.push(
+        `  ${words
+          .slice(w, w + 6)
+          .map((word, k) => `${String(w + k + 1).padStart(2)}. ${word.padEnd(9)}`)
+          .join(' ')
+          .trimEnd()}`,
+      );
+    }
+  });
+  lines.push('', `To recover: \`hardkms recover\` and type ${threshold} shares, each on one line (the numbers may be left out).`, rule, '');
+  process.stderr.write(`${lines.join('\n')}\n`);
+}
+
+function announce(result: GateSealResult): void {
+  try {
+    printRecoveryShares(result.recoveryShares, result.record.threshold);
+  } finally {
+    wipeRecovery(result.recoveryShares);
+  }
+}
+
+/** Words of one share as typed from a sheet: numbering ("1." "12)") is dropped. */
+function shareWords(line: Buffer): string {
+  return line
+    .toString('utf8')
+    .split(/\s+/)
+    .filter((w) => w !== '' && !/^\d+[.):]?$/.test(w))
+    .join(' ');
+}
+
+// ------------------------------------------------------------------ init
+
+const GATE_ONLY_FLAGS: Array<[string, string]> = [
+  ['threshold', '--threshold'],
+  ['driver', '--driver'],
+  ['labels', '--labels'],
+  ['serials', '--serials'],
+  ['slot', '--slot'],
+  ['passphrase', '--passphrase'],
+  ['allowEmulatedYubikey', '--allow-emulated-yubikey'],
+  ['allowSingleOperator', '--allow-single-operator'],
+];
+
+async function initProvider(opts: Record<string, unknown>, config: Config): Promise<InitProviderChoice | undefined> {
+  const o = opts as GateOpts;
+  if (o.yubikeys === undefined) {
+    const stray = GATE_ONLY_FLAGS.find(([k]) => o[k] !== undefined);
+    if (stray) throw new InputError(`${stray[1]} applies to a YubiKey gate.`, 'Add --yubikeys N (and --threshold M) to seal the vault with YubiKeys.');
+    return undefined;
+  }
+  const n = intOption(o.yubikeys, '--yubikeys', 1, 16);
+  const threshold = o.threshold === undefined ? undefined : intOption(o.threshold, '--threshold', 1, n);
+  const driver = driverOption(o.driver) ?? 'ykman';
+  const mainnet = o.testnet !== true;
+  listOption(o.labels, '--labels', n);
+  serialsOption(o.serials, n);
+  slotOption(o.slot);
+  // Fail on a missing key before the token PIN is asked for.
+  const connected = driver === 'emulator' ? undefined : await keysToEnroll(config, o, driver, n, []);
+  if (driver === 'emulator') emulatorDir(config);
+  if (mainnet && o.allowEmulatedYubikey === true)
+    warn('--allow-emulated-yubikey: this mainnet vault accepts emulated YubiKeys (recorded in the seal and audited).');
+  if (mainnet && o.allowSingleOperator === true)
+    warn('--allow-single-operator: this mainnet vault may be opened by one operator (recorded in the seal and audited).');
+  let result: GateSealResult | undefined;
+  const provider: VaultSecretProvider = {
+    name: 'yubikey',
+    seal: async (secret, ctx) => {
+      const created: string[] = [];
+      try {
+        // Emulated keys are created only now, after the token login: a refused init leaves none behind.
+        const specs = connected ?? (await keysToEnroll(config, o, driver, n, created));
+        const gate = new YubiKeyGateProvider({
+          ...gateOptions(config),
+          credentials: specs,
+          ...(threshold !== undefined ? { threshold } : {}),
+          driver,
+          allowEmulated: o.allowEmulatedYubikey === true,
+          allowSingleOperator: o.allowSingleOperator === true,
+        });
+        result = await gate.sealWithRecovery(secret, ctx);
+        return result.record;
+      } catch (e) {
+        await removeFiles(created);
+        throw e;
+      }
+    },
+    unseal: (record, ctx) => new YubiKeyGateProvider(gateOptions(config)).unseal(record, ctx),
+  };
+  return {
+    provider,
+    afterInit: (vault) => {
+      if (result) announce(result);
+      return { gate: publicGate(vault.sealRecord()) };
+    },
+  };
+}
+
+// ------------------------------------------------------------------ status
+
+function registerStatus(program: Command): void {
+  globalFlags(program.command('status').description('Show the vault, its seal, the YubiKeys enrolled and present, and the token; unseals nothing')).action(
+    async (opts: GateOpts) => {
+      const config = configFrom(opts);
+      const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
+      const policy = otpPolicyOf(facts.seal);
+      printJson({
+        vaultId: facts.vaultId,
+        created: facts.created,
+        path: config.walletPath,
+        auditLog: facts.auditLogPath,
+        sealed: true,
+        unsealing: 'Each hardkms process (a command, or the daemon) unseals for its own run and seals at its end; this one holds no secret.',
+        testnetOnly: facts.testnetOnly,
+        seal: facts.seal.provider === 'yubikey' ? await gatePresence(facts.seal, config, !facts.testnetOnly) : passwordStatus(facts.seal),
+        token: { label: facts.binding.label, serial: facts.binding.serial, module: facts.binding.modulePath, profile: facts.binding.profile },
+        otp: {
+          keys: policy?.keys ?? [],
+          atUnseal: policy?.atUnseal ?? false,
+          requiredFor: policy ? (policy.atUnseal ? 'every unseal' : [...OTP_COMMANDS]) : [],
+        },
+        auditHead: facts.auditHead ?? null,
+        wallets: null,
+        walletsNote: 'Not available without unsealing: wallet rows are authenticated with the vault secret, so an unverified count could lie.',
+      });
+    },
+  );
+}
+
+function passwordStatus(seal: SealRecord): Record<string, unknown> {
+  const kdf = (seal as { kdf?: { name?: string; N?: number; r?: number; p?: number } }).kdf;
+  return { provider: seal.provider, ...(kdf ? { kdf: { name: kdf.name, N: kdf.N, r: kdf.r, p: kdf.p } } : {}) };
+}
+
+async function gatePresence(seal: SealRecord, config: Config, mainnet: boolean): Promise<Record<string, unknown>> {
+  const s = gateStatus(seal);
+  const present = new Map<DriverName, Set<number>>();
+  const driverErrors: Record<string, string> = {};
+  for (const name of new Set(s.credentials.map((c) => c.driver))) {
+    try {
+      present.set(name, new Set(await getDriver(name, config.emulatorDir ? { emulatorDir: config.emulatorDir } : {}).listSerials()));
+    } catch (e) {
+      if (!isHardkmsError(e)) throw e;
+      present.set(name, new Set());
+      driverErrors[name] = e.message;
+    }
+  }
+  const enrolled = new Set(s.credentials.map((c) => c.serial));
+  const credentials = s.credentials.map((c) => ({ ...c, present: present.get(c.driver)?.has(c.serial) ?? false }));
+  const usable = credentials.filter((c) => c.present && (!mainnet || s.allowEmulated || c.driver !== 'emulator'));
+  return {
+    provider: 'yubikey',
+    threshold: s.threshold,
+    driver: s.driver,
+    allowEmulated: s.allowEmulated,
+    allowSingleOperator: s.allowSingleOperator,
+    credentials,
+    presentCount: usable.length,
+    quorumPresent: usable.length >= s.threshold,
+    unenrolledPresent: [...present.values()].flatMap((set) => [...set]).filter((serial) => !enrolled.has(serial)),
+    ...(Object.keys(driverErrors).length > 0 ? { driverErrors } : {}),
+  };
+}
+
+// ------------------------------------------------------------------ enroll / revoke / rotate
+
+function registerEnroll(program: Command): void {
+  globalFlags(
+    program
+      .command('enroll')
+      .description('Add a YubiKey to the gate: needs a quorum; every key is touched again and new recovery shares are printed')
+      .option('--driver <name>', `driver of the new key: ${DRIVER_NAMES.join(', ')} (default: the vault's)`)
+      .option('--label <label>', 'operator label (default yubikey-<serial>)')
+      .option('--serial <n>', 'serial of the key to add (default: the one connected key not yet enrolled)')
+      .option('--slot <n>', 'challenge-response slot (default 2)')
+      .option('--passphrase', 'the new operator also sets a passphrase')
+      .option('--threshold <m>', 'new threshold (default: unchanged)'),
+  ).action(async (opts: GateOpts) => {
+    const config = configFrom(opts);
+    requireGateVault(config, 'enroll');
+    await withVault(config, 'cli:enroll', async (vault) => {
+      const rec = parseYubiKeySealRecord(vault.sealRecord());
+      const driver = driverOption(opts.driver) ?? rec.driver;
+      const threshold = opts.threshold === undefined ? undefined : intOption(opts.threshold, '--threshold', 1, rec.credentials.length + 1);
+      const created: string[] = [];
+      try {
+        const serial = await newKeySerial(config, driver, rec, opts.serial, created);
+        const spec: GateCredentialSpec = {
+          label: typeof opts.label === 'string' ? opts.label : `yubikey-${serial}`,
+          serial,
+          slot: slotOption(opts.slot),
+          driver,
+          passphrase: opts.passphrase === true,
+        };
+        const result = await new YubiKeyGateProvider(gateOptions(config)).enroll(
+          vault.sealRecord(),
+          vault.currentSecret(),
+          [spec],
+          sealContext(vault),
+          threshold === undefined ? {} : { threshold },
+        );
+        applySeal(vault, result.record);
+        const added = result.record.credentials.find((c) => c.serial === serial)!;
+        announce(result);
+        printJson({
+          enrolled: { id: added.id, label: added.label, serial, driver, slot: added.slot, passphrase: added.passphrase },
+          gate: publicGate(result.record),
+        });
+      } catch (e) {
+        await removeFiles(created);
+        throw e;
+      }
+    });
+  });
+}
+
+async function newKeySerial(config: Config, driver: DriverName, rec: YubiKeySealRecord, serialOpt: unknown, created: string[]): Promise<number> {
+  const wanted = serialOpt === undefined ? undefined : intOption(serialOpt, '--serial', 1, 0xffffffff);
+  if (driver === 'emulator') return (await createKeys(config, 1, wanted === undefined ? undefined : [wanted], created))[0]!;
+  if (wanted !== undefined) return wanted;
+  const enrolled = new Set(rec.credentials.map((c) => c.serial));
+  const list = await getDriver(driver).listSerials();
+  const fresh = list.filter((s) => !enrolled.has(s));
+  if (list.length === 0) throw noYubiKey(undefined);
+  if (fresh.length === 0) {
+    throw new HardkmsError('GATE_NO_YUBIKEY', 'Every connected YubiKey is already enrolled; connect the new one.', {
+      hint: 'Plug in the key to add (and the keys of a quorum).',
+    });
+  }
+  if (fresh.length > 1) throw new InputError(`Several connected YubiKeys are not enrolled (serial ${fresh.join(', serial ')}).`, 'Choose one with --serial.');
+  return fresh[0]!;
+}
+
+function registerRevoke(program: Command): void {
+  globalFlags(
+    program
+      .command('revoke')
+      .description('Remove a YubiKey from the gate (needs a quorum); sets a new token PIN so old shares are useless, prints new recovery shares')
+      .argument('<credential>', 'credential id, label or serial (see `hardkms status`)')
+      .option('--threshold <m>', 'new threshold (default: unchanged)'),
+  ).action(async (ref: string, opts: GateOpts) => {
+    const config = configFrom(opts);
+    requireGateVault(config, 'revoke');
+    await withVault(config, 'cli:revoke', async (vault) => {
+      const rec = parseYubiKeySealRecord(vault.sealRecord());
+      const threshold = opts.threshold === undefined ? undefined : intOption(opts.threshold, '--threshold', 1, rec.credentials.length);
+      const newSecret = secretWithNewPin(vault);
+      try {
+        const result = await new YubiKeyGateProvider(gateOptions(config)).revoke(vault.sealRecord(), vault.currentSecret(), ref, sealContext(vault), {
+          newSecret,
+          ...(threshold === undefined ? {} : { threshold }),
+        });
+        const gone = rec.credentials.find((c) => !result.record.credentials.some((k) => k.id === c.id))!;
+        applySeal(vault, result.record, newSecret);
+        announce(result);
+        printJson({ revoked: { id: gone.id, label: gone.label, serial: gone.serial }, tokenPinRotated: true, gate: publicGate(result.record) });
+      } finally {
+        newSecret.tokenPin.fill(0);
+        newSecret.storeKey.fill(0);
+      }
+    });
+  });
+}
+
+function registerRotate(program: Command): void {
+  globalFlags(
+    program
+      .command('rotate')
+      .description('New challenges and shares for every key (or a new password), and a new random token PIN; prints new recovery shares'),
+  ).action(async (opts: GateOpts) => {
+    const config = configFrom(opts);
+    const provider = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath }).seal.provider;
+    await withVault(config, 'cli:rotate', async (vault) => {
+      const newSecret = secretWithNewPin(vault);
+      try {
+        if (provider === 'password') {
+          const record = await new PasswordProvider(newPassword).seal(newSecret, sealContext(vault));
+          applySeal(vault, record, newSecret);
+          vault.record({ event: 'password.rotate', subject: vault.vaultId, result: 'ok' });
+          printJson({ rotated: 'password', tokenPinRotated: true });
+          return;
+        }
+        const result = await new YubiKeyGateProvider(gateOptions(config)).rotate(vault.sealRecord(), vault.currentSecret(), sealContext(vault), { newSecret });
+        applySeal(vault, result.record, newSecret);
+        announce(result);
+        printJson({ rotated: 'yubikey', tokenPinRotated: true, gate: publicGate(result.record) });
+      } finally {
+        newSecret.tokenPin.fill(0);
+        newSecret.storeKey.fill(0);
+      }
+    });
+  });
+}
+
+async function newPassword(): Promise<Buffer> {
+  const first = await readSecret('Choose a new password for the wallet store: ', 'new password');
+  if (process.stdin.isTTY) {
+    const again = await readSecret('Type it again: ', 'new password');
+    const same = again.equals(first);
+    again.fill(0);
+    if (!same) {
+      first.fill(0);
+      throw new InputError('The two passwords differ; nothing was changed.', 'Run the command again.');
+    }
+  }
+  return first;
+}
+
+// ------------------------------------------------------------------ recover
+
+function registerRecover(program: Command): void {
+  globalFlags(
+    program
+      .command('recover')
+      .description('Rebuild the vault secret from M recovery shares (read one per line) and enroll new YubiKeys in place of all old ones')
+      .option('--yubikeys <n>', 'how many new keys (default: as many as before)')
+      .option('--threshold <m>', 'new threshold (default: unchanged)')
+      .option('--driver <name>', `driver of the new keys: ${DRIVER_NAMES.join(', ')} (default: the vault's)`)
+      .option('--labels <list>', 'comma-separated operator labels (default yubikey-<serial>)')
+      .option('--serials <list>', 'comma-separated serials of the new keys (default: the keys connected)')
+      .option('--slot <n>', 'challenge-response slot (default 2)')
+      .option('--passphrase', 'each new operator also sets a passphrase'),
+  ).action(async (opts: GateOpts) => {
+    const config = configFrom(opts);
+    const rec = requireGateVault(config, 'recover');
+    const n = opts.yubikeys === undefined ? rec.credentials.length : intOption(opts.yubikeys, '--yubikeys', 1, 16);
+    const threshold = opts.threshold === undefined ? Math.min(rec.threshold, n) : intOption(opts.threshold, '--threshold', 1, n);
+    const driver = driverOption(opts.driver) ?? rec.driver;
+    const shares: string[] = [];
+    for (let i = 1; i <= rec.threshold; i++) {
+      const line = await readSecret(`Recovery share ${i} of ${rec.threshold} (its words on one line): `, 'recovery share');
+      shares.push(shareWords(line));
+      line.fill(0);
+    }
+    const gate = new YubiKeyGateProvider(gateOptions(config));
+    const recovery: VaultSecretProvider = {
+      name: 'yubikey-recovery',
+      seal: () => Promise.reject(new Error('recovery only unseals')),
+      unseal: (record, ctx) => gate.recover(record, shares, ctx),
+    };
+    const vault = await Vault.open({
+      path: config.walletPath,
+      auditLogPath: config.auditLogPath,
+      provider: recovery,
+      token: config.token,
+      actor: 'cli:recover',
+    });
+    const created: string[] = [];
+    const newSecret = secretWithNewPin(vault);
+    try {
+      const specs = await keysToEnroll(config, opts, driver, n, created);
+      const result = await new YubiKeyGateProvider({
+        ...gateOptions(config),
+        credentials: specs,
+        threshold,
+        driver,
+        allowEmulated: rec.allowEmulated,
+        allowSingleOperator: rec.allowSingleOperator,
+      }).sealWithRecovery(newSecret, sealContext(vault));
+      applySeal(vault, result.record, newSecret);
+      vault.record({
+        event: 'recover',
+        subject: vault.vaultId,
+        result: 'ok',
+        details: { replaced: rec.credentials.map((c) => c.id), enrolled: result.record.credentials.map((c) => c.id), threshold },
+      });
+      announce(result);
+      printJson({ recovered: true, replaced: rec.credentials.map((c) => c.id), tokenPinRotated: true, gate: publicGate(result.record) });
+    } catch (e) {
+      await removeFiles(created);
+      if (isHardkmsError(e)) vault.record({ event: 'recover', subject: vault.vaultId, result: 'fail', details: { error: e.code } });
+      throw e;
+    } finally {
+      newSecret.tokenPin.fill(0);
+      newSecret.storeKey.fill(0);
+      vault.seal('end of recover');
+    }
+  });
+}
+
+// ------------------------------------------------------------------ Yubico OTP
+
+function registerOtp(program: Command): void {
+  const otp = program.command('otp').description('Yubico OTP as a second factor for the commands that print secrets (or every unseal)');
+
+  globalFlags(
+    otp
+      .command('add')
+      .description('Enroll a YubiKey OTP credential: its AES key (read hidden / from stdin) goes into the token, non-extractable')
+      .requiredOption('--public-id <modhex>', 'public id of the YubiKey OTP credential (modhex)')
+      .requiredOption('--private-id <hex>', 'private id (12 hex digits)')
+      .option('--label <label>', 'operator label (default otp-<public id>)')
+      .option('--verify <otp>', 'a fresh OTP from that key, to check the AES key before storing it (else read after the key)')
+      .option('--at-unseal', 'require an OTP at every unseal, not only for commands that print secrets'),
+  ).action(async (opts: GateOpts & { publicId: string; privateId: string; label?: string; verify?: string; atUnseal?: boolean }) => {
+    const config = configFrom(opts);
+    const publicId = opts.publicId.trim().toLowerCase();
+    if (publicId.length < 2 || publicId.length > 32) throw new InputError(`--public-id '${publicId}' is not 2 to 32 modhex characters.`);
+    modhexDecode(publicId);
+    if (!/^[0-9a-fA-F]{12}$/.test(opts.privateId)) throw new InputError('--private-id must be 12 hex digits (6 bytes).');
+    const privateId = Buffer.from(opts.privateId, 'hex');
+    await withVault(config, 'cli:otp.add', async (vault) => {
+      const store = new OtpStore(vault.store);
+      if (store.get(publicId)) {
+        throw new HardkmsError('OTP_EXISTS', `An OTP key with public id ${publicId} is already enrolled.`, {
+          hint: 'Remove it first with `hardkms otp remove`.',
+        });
+      }
+      const keyText = await readSecret('Enter the AES key of the YubiKey OTP credential (32 hex digits): ', 'OTP AES key');
+      const key = Buffer.from(keyText.toString('latin1').trim(), 'hex');
+      const wellFormed = /^[0-9a-fA-F]{32}$/.test(keyText.toString('latin1').trim());
+      keyText.fill(0);
+      try {
+        if (!wellFormed) throw new InputError('The OTP AES key must be 32 hex digits (16 bytes).', 'Copy it from the programming sheet of the YubiKey.');
+        const first = opts.verify ?? (await readLine('Touch that YubiKey to type an OTP (checks the key): '));
+        if (!first) throw new HardkmsError('OTP_REQUIRED', 'A fresh OTP from the key is needed to check the AES key.', { hint: 'Pass --verify <OTP>.' });
+        // Checked in software before the key goes into the token: a mistyped key would lock
+        // operators out of every command that needs an OTP.
+        const verified = await verifyOtp(first, { publicId, privateId, decrypt: softwareOtpDecrypt(key) });
+        const keyId = randomBytes(8).toString('hex');
+        vault.token.importAesKey(key, keyId, `hardkms-otp-${publicId}`);
+        const label = opts.label ?? `otp-${publicId}`;
+        const old = otpPolicyOf(vault.sealRecord());
+        vault.store.transaction(() => {
+          store.add({ publicId, keyId, privateId, label });
+          store.advance(publicId, verified);
+          vault.replaceSeal(
+            withOtpPolicy(vault.sealRecord(), { keys: [...(old?.keys ?? []), publicId], atUnseal: (old?.atUnseal ?? false) || opts.atUnseal === true }),
+          );
+        });
+        const policy = otpPolicyOf(vault.sealRecord())!;
+        vault.record({ event: 'otp.add', subject: publicId, result: 'ok', details: { label, keyId, atUnseal: policy.atUnseal } });
+        printJson({ otp: { publicId, label, keyId }, keys: policy.keys, atUnseal: policy.atUnseal });
+      } catch (e) {
+        vault.record({ event: 'otp.add', subject: publicId, result: 'fail', details: { error: isHardkmsError(e) ? e.code : 'INTERNAL' } });
+        throw e;
+      } finally {
+        key.fill(0);
+        privateId.fill(0);
+      }
+    });
+  });
+
+  globalFlags(
+    otp.command('remove').description('Remove a YubiKey OTP credential (needs an OTP from an enrolled key)').argument('<publicId>', 'public id (modhex)'),
+  ).action(async (publicIdArg: string, opts: GateOpts) => {
+    const config = configFrom(opts);
+    const publicId = publicIdArg.trim().toLowerCase();
+    await withVault(config, 'cli:otp.remove', (vault) => {
+      const policy = otpPolicyOf(vault.sealRecord());
+      if (!policy?.keys.includes(publicId)) {
+        throw new HardkmsError('OTP_UNKNOWN_KEY', `No OTP key with public id ${publicId} is enrolled.`, {
+          hint: 'See `hardkms status` for the enrolled ones.',
+        });
+      }
+      const store = new OtpStore(vault.store);
+      const next: OtpPolicy = { keys: policy.keys.filter((k) => k !== publicId), atUnseal: policy.atUnseal };
+      vault.store.transaction(() => {
+        store.remove(publicId);
+        vault.replaceSeal(withOtpPolicy(vault.sealRecord(), next));
+      });
+      vault.record({ event: 'otp.remove', subject: publicId, result: 'ok' });
+      printJson({ removed: publicId, keys: next.keys });
+    });
+  });
+}
+
+/** The OTP second factor, run by withVault right after every unseal. */
+async function requireOtp(vault: Vault, actor: string): Promise<void> {
+  const command = invocation.command || actor.replace(/^cli:/, '');
+  const given = invocation.otp;
+  invocation.otp = undefined; // one OTP, one check
+  const policy = otpPolicyOf(vault.sealRecord());
+  if (!policy) {
+    if (given !== undefined) warn('--otp was ignored: this vault has no Yubico OTP key (`hardkms otp add`).');
+    return;
+  }
+  const required = policy.atUnseal || OTP_COMMANDS.has(command);
+  if (!required && given === undefined) return;
+  const otp = given ?? (process.stdin.isTTY ? await readLine('Touch a YubiKey enrolled for OTP: ') : '');
+  if (!otp) {
+    vault.record({ event: 'otp.verify', subject: command, result: 'denied', details: { command, error: 'OTP_REQUIRED' } });
+    throw new HardkmsError('OTP_REQUIRED', `\`hardkms ${command}\` needs a Yubico OTP on this vault${policy.atUnseal ? ' (required at every unseal)' : ''}.`, {
+      hint: 'Add --otp and touch an enrolled YubiKey with the cursor right after it (the key types the OTP).',
+    });
+  }
+  await checkOtp(vault, otp, policy, command);
+}
+
+async function checkOtp(vault: Vault, otp: string, policy: OtpPolicy, command: string): Promise<void> {
+  let publicId = 'unknown';
+  try {
+    const parsed = parseOtp(otp);
+    publicId = parsed.publicId || '(none)';
+    if (!policy.keys.includes(parsed.publicId)) {
+      throw new HardkmsError('OTP_WRONG_KEY', `The OTP comes from the YubiKey "${publicId}", which is not enrolled for OTP in this vault.`, {
+        hint: `Touch one of the enrolled keys: ${policy.keys.join(', ')}.`,
+      });
+    }
+    const store = new OtpStore(vault.store);
+    const cred = store.get(parsed.publicId);
+    if (!cred) throw missingRow(parsed.publicId);
+    const decrypt = (block: Buffer): Buffer => vault.token.aesEcbDecrypt(cred.keyId, block);
+    // Only a keyed hash of the private id is stored: decrypt once to learn the candidate,
+    // compare hashes, then let verifyOtp run every check (CRC first) on it.
+    const plain = decrypt(parsed.token);
+    const candidate = Buffer.from(plain.subarray(0, 6));
+    plain.fill(0);
+    if (!store.privateIdMatches(cred, candidate)) candidate[0] = candidate[0]! ^ 0xff;
+    try {
+      const last = cred.useCounter < 0 ? undefined : { useCounter: cred.useCounter, sessionCounter: cred.sessionCounter };
+      const v = await verifyOtp(otp, { publicId: parsed.publicId, privateId: candidate, decrypt, last });
+      // Persisted before the command acts on the OTP: a crash afterwards cannot allow a replay.
+      store.advance(parsed.publicId, v);
+      vault.record({
+        event: 'otp.verify',
+        subject: parsed.publicId,
+        result: 'ok',
+        details: { command, label: cred.label, useCounter: v.useCounter, sessionCounter: v.sessionCounter },
+      });
+    } finally {
+      candidate.fill(0);
+    }
+  } catch (e) {
+    vault.record({ event: 'otp.verify', subject: publicId, result: 'fail', details: { command, error: isHardkmsError(e) ? e.code : 'INTERNAL' } });
+    throw e;
+  }
+}
