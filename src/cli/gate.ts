@@ -172,10 +172,9 @@ function secretWithNewPin(vault: Vault): VaultSecret {
 
 /**
  * Stores a new seal (keeping the OTP policy) and, with `newSecret`, changes the token PIN.
- * The seal is committed first and rolled back if the token refuses the PIN; a crash
- * exactly between the two leaves wallet.dat expecting the new PIN while the token still
- * has the old one (recover from the printed recovery shares is then NOT enough: restore
- * the wallet.dat backup taken before the rotation).
+ * The seal is committed first (the vault keeps the previous one) and rolled back if the
+ * token refuses the PIN; after a crash exactly between the two, the next unseal finds the
+ * token still on the old PIN and returns to the previous seal (Vault.open).
  */
 function applySeal(vault: Vault, record: SealRecord, newSecret?: VaultSecret): void {
   const old = vault.sealRecord();
@@ -192,8 +191,10 @@ function applySeal(vault: Vault, record: SealRecord, newSecret?: VaultSecret): v
       vault.token.setPin(oldSecret.tokenPin, newSecret.tokenPin);
     } catch (e) {
       vault.replaceSeal(old, oldSecret);
+      vault.completePinChange();
       throw e;
     }
+    vault.completePinChange();
     vault.record({ event: 'token.pin_rotated', subject: vault.binding.label, result: 'ok', details: { serial: vault.binding.serial } });
     note(`The user PIN of token '${vault.binding.label}' was changed to a new random value held only in the sealed vault secret.`);
   } finally {

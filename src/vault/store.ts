@@ -148,6 +148,10 @@ export class WalletStore {
     this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  deleteMeta(key: string): void {
+    this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
+  }
+
   setMetaJson(key: string, value: unknown): void {
     this.setMeta(key, JSON.stringify(value));
   }

@@ -47,6 +47,8 @@ const META = {
   format: 'format_version',
   token: 'token_binding',
   seal: 'seal',
+  /** The seal before a token-PIN change, kept until the token has the new PIN (crash safety). */
+  previousSeal: 'previous_seal',
   testnetOnly: 'testnet_only',
   metaMac: 'meta_mac',
   auditHead: 'audit_head',
@@ -239,7 +241,26 @@ export class Vault {
           },
         );
       }
-      token.login(secret.tokenPin);
+      let rolledBack = false;
+      try {
+        token.login(secret.tokenPin);
+        if (store.getMeta(META.previousSeal) !== undefined) store.deleteMeta(META.previousSeal);
+      } catch (e) {
+        const previous = store.getMetaJson<SealRecord>(META.previousSeal);
+        if (!(e instanceof HardkmsError) || e.code !== 'HSM_WRONG_PIN' || !previous) throw e;
+        // A PIN rotation was interrupted after the new seal was committed and before the
+        // token took the new PIN: the previous seal still matches the token. Go back to it.
+        const prevSecret = await options.provider.unseal(previous, ctx);
+        token.login(prevSecret.tokenPin);
+        wipeVaultSecret(secret);
+        secret = prevSecret;
+        store.transaction(() => {
+          store.setMetaJson(META.seal, previous);
+          store.setMeta(META.metaMac, metaMac(store, facts.vaultId, facts.binding, previous, facts.testnetOnly));
+          store.deleteMeta(META.previousSeal);
+        });
+        rolledBack = true;
+      }
       token.bindVaultKeys(facts.binding.keys);
       const vault = new Vault({
         store,
@@ -252,6 +273,14 @@ export class Vault {
       });
       vault.attachAudit(options.actor ?? 'hardkms');
       vault.record({ event: 'token.login', subject: facts.binding.label, result: 'ok', details: { serial: facts.binding.serial } });
+      if (rolledBack) {
+        vault.record({
+          event: 'seal.rotation_rolled_back',
+          subject: facts.vaultId,
+          result: 'info',
+          details: { reason: 'a token PIN change was interrupted; the previous seal matches the token and is current again' },
+        });
+      }
       return vault;
     } catch (e) {
       wipeVaultSecret(secret);
@@ -302,7 +331,13 @@ export class Vault {
     if (newSecret && !newSecret.storeKey.equals(this.currentSecret().storeKey)) {
       throw new HardkmsError('VAULT_SECRET_INVALID', 'Rotation may change the token PIN, never the store key (it authenticates every row).');
     }
+    const pinChange = newSecret !== undefined && !newSecret.tokenPin.equals(this.currentSecret().tokenPin);
+    const current = this.sealRecord();
     this.store.transaction(() => {
+      // With a PIN change pending, the old seal stays until completePinChange(): a crash
+      // before the token has the new PIN then falls back to it at the next unseal.
+      if (pinChange) this.store.setMetaJson(META.previousSeal, current);
+      else this.store.deleteMeta(META.previousSeal);
       this.store.setMetaJson(META.seal, seal);
       this.store.setMeta(META.metaMac, metaMac(this.store, this.vaultId, this.binding, seal, this.testnetOnly));
     });
@@ -311,6 +346,11 @@ export class Vault {
       this.secret = { storeKey: Buffer.from(newSecret.storeKey), tokenPin: Buffer.from(newSecret.tokenPin) };
       wipeVaultSecret(old);
     }
+  }
+
+  /** Called once the token has the new PIN: the previous seal is no longer needed. */
+  completePinChange(): void {
+    this.store.deleteMeta(META.previousSeal);
   }
 
   get isSealed(): boolean {
