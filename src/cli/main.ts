@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { registerAudit } from './audit.js';
+import { registerDaemon } from './daemon.js';
 import { registerInit } from './init.js';
 import { gateInitOptions, registerGate } from './gate.js';
 import { registerWalletCommands } from './wallets.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerInit(program, gateInitOptions);
   registerAudit(program);
   registerWalletCommands(program);
+  registerDaemon(program);
   registerImportLegacy(program);
   registerGate(program); // last: it adds --otp to every command registered before it
   return program;

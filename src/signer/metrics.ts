@@ -3,11 +3,26 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 /** The daemon's Prometheus metrics; one registry per daemon so tests can run several. */
 export class DaemonMetrics {
   readonly registry = new Registry();
-  readonly polls = new Counter({ name: 'hardkms_polls_total', help: 'Poll requests to the pending-transaction API', labelNames: ['chain', 'result'], registers: [this.registry] });
-  readonly pendingSeen = new Counter({ name: 'hardkms_pending_seen_total', help: 'Pending transactions received', labelNames: ['chain'], registers: [this.registry] });
+  readonly polls = new Counter({
+    name: 'hardkms_polls_total',
+    help: 'Poll requests to the pending-transaction API',
+    labelNames: ['chain', 'result'],
+    registers: [this.registry],
+  });
+  readonly pendingSeen = new Counter({
+    name: 'hardkms_pending_seen_total',
+    help: 'Pending transactions received',
+    labelNames: ['chain'],
+    registers: [this.registry],
+  });
   readonly signed = new Counter({ name: 'hardkms_signed_total', help: 'Transactions signed', labelNames: ['chain'], registers: [this.registry] });
   readonly broadcast = new Counter({ name: 'hardkms_broadcast_total', help: 'Transactions broadcast', labelNames: ['chain'], registers: [this.registry] });
-  readonly failed = new Counter({ name: 'hardkms_failed_total', help: 'Pending transactions that failed', labelNames: ['chain', 'reason'], registers: [this.registry] });
+  readonly failed = new Counter({
+    name: 'hardkms_failed_total',
+    help: 'Pending transactions that failed',
+    labelNames: ['chain', 'reason'],
+    registers: [this.registry],
+  });
   readonly signLatency = new Histogram({
     name: 'hardkms_sign_seconds',
     help: 'Time to sign one transaction (key resolution, token operations, assembly)',

@@ -148,6 +148,20 @@ export class TatumClient {
     return r.value;
   }
 
+  /**
+   * §2.7 `PUT /v3/kms/{id}/{txId}`: marks a pending transaction complete. The daemon calls it
+   * after broadcasting through the operator's own node (`--broadcast node`), where no Tatum
+   * broadcast carried the signatureId.
+   */
+  async complete(id: string, txId: string): Promise<void> {
+    await this.http.request({
+      method: 'PUT',
+      url: `${this.baseUrl}${pendingByIdPath(id)}/${encodeURIComponent(txId)}`,
+      headers: this.authHeaders(),
+      timeoutMs: this.timeoutMs,
+    });
+  }
+
   /** §2.4: broadcast a signed blockchain transaction; completes the pending tx server-side. */
   async broadcast(chain: TatumChain, txData: string, signatureId: string): Promise<BroadcastResult> {
     const json = await this.callJson('POST', broadcastPath(chain), { txData, signatureId });

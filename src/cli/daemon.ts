@@ -1,0 +1,302 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { HardkmsError, InputError } from '../errors.js';
+import { ExternalApprover } from '../signer/approval.js';
+import { NodeBroadcaster, nodeClientFor, TatumBroadcaster, type Broadcaster, type NodeClient } from '../signer/broadcast.js';
+import { isEvmSignableChain, pinnedChainId, selectChains, type SignableChain } from '../signer/chain-ids.js';
+import { SignerDaemon } from '../signer/daemon.js';
+import { NodeEvmFiller } from '../signer/evm-fill.js';
+import { Journal } from '../signer/journal.js';
+import { nodeRpcUrlFromEnv, type EvmRpc } from '../signer/node-rpc.js';
+import { loadPolicy, type Policy } from '../signer/policy.js';
+import { PendingProcessor, type DaemonLog, type LogLevel } from '../signer/process-pending.js';
+import { TatumClient } from '../signer/tatum-client.js';
+import { readVaultFacts, Vault } from '../vault/vault.js';
+import { VERSION } from '../version.js';
+import { configFrom, providerFor } from './context.js';
+import { globalFlags } from './flags.js';
+import { warn } from './output.js';
+
+/**
+ * `hardkms daemon`: Tatum KMS's daemon flags, plus:
+ *   --policy FILE                          signing policy (src/signer/policy.ts)
+ *   --broadcast tatum|node                 where signed transactions go (default tatum)
+ *   --externalUrlSecret FILE               HMAC key the approver proves itself with; the key
+ *                                          is read from FILE (or env HARDKMS_EXTERNAL_URL_SECRET),
+ *                                          never from the command line, which other users can see
+ *   --i-understand-mainnet-without-approval  run mainnet without --externalUrl or with a
+ *                                          password-sealed vault (audited)
+ * Env: TATUM_API_KEY (required), TATUM_API_URL, HARDKMS_RPC_<CHAIN>, HARDKMS_CHAIN_ID_<CHAIN>,
+ * HARDKMS_LOG_LEVEL (debug|info|warn|error, default info). Logs are JSON lines on stderr.
+ */
+
+type DaemonOpts = {
+  path?: string;
+  auditLog?: string;
+  envFile?: string;
+  apiKey?: string;
+  testnet?: boolean;
+  period: string;
+  chain?: string;
+  externalUrl?: string;
+  externalUrlMethod?: string;
+  externalUrlSecret?: string;
+  runOnce?: boolean;
+  wallets?: string;
+  transactionIds?: string;
+  policy?: string;
+  broadcast: string;
+  iUnderstandMainnetWithoutApproval?: boolean;
+};
+
+export const MAINNET_OVERRIDE_FLAG = '--i-understand-mainnet-without-approval';
+/** Test hook: SIGKILL the daemon right after a signature is journaled, before it is broadcast. */
+export const TEST_CRASH_ENV = 'HARDKMS_TEST_CRASH_AFTER_SIGN';
+
+const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+function makeLog(): DaemonLog {
+  const env = process.env.HARDKMS_LOG_LEVEL as LogLevel | undefined;
+  const min = LEVELS[env ?? 'info'] ?? LEVELS.info;
+  return (level, message, fields) => {
+    if (LEVELS[level] < min) return;
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`);
+  };
+}
+
+function list(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+function periodMs(text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(n > 0) || n > 86_400)
+    throw new InputError(`--period '${text}' is not a number of seconds between 0 and 86400.`, 'E.g. --period 5.');
+  return Math.round(n * 1000);
+}
+
+function approvalSecret(file: string | undefined): Buffer | undefined {
+  if (file !== undefined) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      throw new InputError(
+        `Cannot read --externalUrlSecret ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`,
+        'Give the path of a file holding the approver HMAC key.',
+      );
+    }
+    let end = bytes.length;
+    while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
+    const key = Buffer.from(bytes.subarray(0, end));
+    bytes.fill(0);
+    if (key.length < 16)
+      throw new InputError(`The approver key in ${file} is shorter than 16 bytes.`, 'Use at least 32 random bytes (e.g. openssl rand -hex 32 > FILE).');
+    return key;
+  }
+  const env = process.env.HARDKMS_EXTERNAL_URL_SECRET;
+  if (env !== undefined && env !== '') {
+    if (env.length < 16) throw new InputError('HARDKMS_EXTERNAL_URL_SECRET is shorter than 16 characters.', 'Use at least 32 random bytes, hex-encoded.');
+    return Buffer.from(env, 'utf8');
+  }
+  return undefined;
+}
+
+export function registerDaemon(program: Command): void {
+  globalFlags(
+    program
+      .command('daemon')
+      .description('Poll the Tatum API for pending transactions of this vault, check, sign in the token and broadcast them')
+      .option('--testnet', 'testnet wallets and chain ids')
+      .option('--period <seconds>', 'seconds between polls', '5')
+      .option('--chain <codes>', 'comma-separated chains to poll (default: Tatum’s list, those hardkms signs)')
+      .option('--externalUrl <url>', 'four-eyes approver: GET/POST {url}/{pendingId}, 2xx approves (required on mainnet)')
+      .option('--externalUrlMethod <method>', 'GET or POST (POST sends the pending transaction)', 'GET')
+      .option('--externalUrlSecret <file>', 'file holding the HMAC key the approver must prove (header x-hardkms-approval)')
+      .option('--runOnce', 'one cycle, then exit (non-zero if a transaction failed)')
+      .option('--wallets <ids>', 'with --runOnce: these signature ids instead of the vault’s, for every chain')
+      .option('--transactionIds <ids>', 'with --runOnce: process only these pending ids')
+      .option('--policy <file>', 'signing policy (JSON): limits per chain / wallet, allowed destinations')
+      .option('--broadcast <where>', 'tatum (default) or node (HARDKMS_RPC_<CHAIN>)', 'tatum')
+      .option(MAINNET_OVERRIDE_FLAG, 'run mainnet without an approver or with a password-sealed vault (audited)'),
+  ).action(async (opts: DaemonOpts) => {
+    await runDaemon(opts);
+  });
+}
+
+/** Resolves when the daemon stopped cleanly; throws (non-zero exit) for a --runOnce with failures. */
+async function runDaemon(opts: DaemonOpts): Promise<void> {
+  const log = makeLog();
+  const config = configFrom(opts);
+  const testnet = opts.testnet === true;
+  const override = opts.iUnderstandMainnetWithoutApproval === true;
+  const period = periodMs(opts.period);
+  const selection = selectChains(opts.chain);
+  for (const c of selection.skipped) warn(`chain ${c} is not signed by hardkms; not polled.`);
+  if (opts.broadcast !== 'tatum' && opts.broadcast !== 'node') throw new InputError(`--broadcast '${opts.broadcast}' is neither tatum nor node.`);
+  if (opts.externalUrlMethod !== undefined && opts.externalUrlMethod !== 'GET' && opts.externalUrlMethod !== 'POST') {
+    throw new InputError(`--externalUrlMethod '${opts.externalUrlMethod}' is neither GET nor POST.`);
+  }
+  if (opts.externalUrl !== undefined) {
+    try {
+      const u = new URL(opts.externalUrl);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      throw new InputError(`--externalUrl '${opts.externalUrl}' is not an http(s) URL.`);
+    }
+  }
+  if (!opts.runOnce && (opts.wallets !== undefined || opts.transactionIds !== undefined))
+    warn('--wallets and --transactionIds apply only with --runOnce; ignored.');
+  if (config.apiKey === undefined)
+    throw new HardkmsError('DAEMON_CONFIG', 'No Tatum API key.', { hint: 'Set TATUM_API_KEY (or --apiKey, which other users can see in the process list).' });
+  const policy: Policy | undefined = opts.policy === undefined ? undefined : loadPolicy(opts.policy);
+  const secret = approvalSecret(opts.externalUrlSecret);
+  if (secret !== undefined && opts.externalUrl === undefined) throw new InputError('--externalUrlSecret needs --externalUrl.');
+  const chainIds = new Map<string, bigint>();
+  for (const c of selection.chains) if (isEvmSignableChain(c)) chainIds.set(c, pinnedChainId(c, testnet));
+
+  const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
+  const mainnetReasons: string[] = [];
+  if (!testnet) {
+    if (facts.testnetOnly) {
+      throw new HardkmsError('DAEMON_MAINNET_REFUSED', 'This vault is testnet-only; it holds no mainnet wallet.', { hint: 'Run the daemon with --testnet.' });
+    }
+    if (opts.externalUrl === undefined) mainnetReasons.push('no four-eyes approver (--externalUrl)');
+    if (facts.seal.provider === 'password') mainnetReasons.push('the vault is sealed by a password, not a YubiKey gate');
+    if (mainnetReasons.length > 0 && !override) {
+      throw new HardkmsError('DAEMON_MAINNET_REFUSED', `Refusing to sign mainnet transactions: ${mainnetReasons.join('; ')}.`, {
+        hint: `Configure --externalUrl and a YubiKey gate (hardkms init --yubikeys), or pass ${MAINNET_OVERRIDE_FLAG} to accept the risk (audited).`,
+      });
+    }
+  }
+
+  const nodes = new Map<string, NodeClient>();
+  for (const c of selection.chains) {
+    const url = nodeRpcUrlFromEnv(c);
+    if (url !== undefined) {
+      if (c === 'TRON' && opts.broadcast !== 'node') continue;
+      nodes.set(c, nodeClientFor(c, url));
+    } else if (opts.broadcast === 'node') {
+      throw new HardkmsError('DAEMON_CONFIG', `--broadcast node, but HARDKMS_RPC_${c} is not set.`, {
+        hint: `Set HARDKMS_RPC_${c}, or leave ${c} out of --chain.`,
+      });
+    }
+  }
+  const evmNodes = new Map<string, EvmRpc>();
+  for (const [c, n] of nodes) if (n.kind === 'evm') evmNodes.set(c, n.rpc);
+
+  const tatum = new TatumClient({ baseUrl: config.apiUrl, apiKey: config.apiKey, clientVersion: VERSION });
+  const approver =
+    opts.externalUrl === undefined
+      ? undefined
+      : new ExternalApprover({
+          externalUrl: opts.externalUrl,
+          ...(opts.externalUrlMethod ? { method: opts.externalUrlMethod } : {}),
+          ...(secret ? { secret } : {}),
+        });
+  secret?.fill(0);
+  const broadcaster: Broadcaster = opts.broadcast === 'node' ? new NodeBroadcaster(nodes, tatum) : new TatumBroadcaster(tatum);
+
+  let vault: Vault | undefined;
+  let daemon: SignerDaemon | undefined;
+  let signal: string | undefined;
+  const onSignal = (name: string) => () => {
+    signal = name;
+    log('info', `${name} received: finishing the transaction in flight, then sealing`);
+    daemon?.stop();
+  };
+  const onTerm = onSignal('SIGTERM');
+  const onInt = onSignal('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  try {
+    vault = await Vault.open({
+      path: config.walletPath,
+      auditLogPath: config.auditLogPath,
+      provider: providerFor(facts.seal, config),
+      token: config.token,
+      actor: 'daemon',
+    });
+    if (signal !== undefined) return;
+    const v = vault;
+    if (mainnetReasons.length > 0) {
+      v.record({ event: 'daemon.mainnet-override', subject: v.vaultId, result: 'info', details: { flag: MAINNET_OVERRIDE_FLAG, reasons: mainnetReasons } });
+      warn(`signing MAINNET transactions with ${mainnetReasons.join(' and ')} (${MAINNET_OVERRIDE_FLAG}); this is audited.`);
+    }
+    v.record({
+      event: 'daemon.start',
+      subject: v.vaultId,
+      result: 'ok',
+      details: {
+        chains: selection.chains,
+        testnet,
+        approval:
+          approver === undefined
+            ? 'none'
+            : { method: approver.method, hmac: opts.externalUrlSecret !== undefined || process.env.HARDKMS_EXTERNAL_URL_SECRET !== undefined },
+        policy: opts.policy ?? null,
+        broadcast: opts.broadcast,
+        runOnce: opts.runOnce === true,
+        chainIds: Object.fromEntries([...chainIds].map(([c, id]) => [c, id.toString()])),
+      },
+    });
+    const journal = new Journal(v.store.database, (fn) => v.store.transaction(fn));
+    const crashAfterSign = process.env[TEST_CRASH_ENV] === '1';
+    const processor = new PendingProcessor({
+      vault: v,
+      journal,
+      testnet,
+      approver,
+      policy,
+      broadcaster,
+      evm: new NodeEvmFiller((c) => {
+        const id = chainIds.get(c);
+        if (id === undefined) throw new HardkmsError('UNSUPPORTED_CHAIN', `${c} is not an EVM chain this daemon signs`);
+        return id;
+      }, evmNodes),
+      log,
+      afterSignJournaled: crashAfterSign
+        ? (id) => {
+            log('error', `${TEST_CRASH_ENV}=1: killing the daemon after journaling the signature (test hook)`, { pendingId: id });
+            process.kill(process.pid, 'SIGKILL');
+          }
+        : undefined,
+    });
+    daemon = new SignerDaemon(
+      v,
+      tatum,
+      processor,
+      {
+        chains: selection.chains as SignableChain[],
+        testnet,
+        periodMs: period,
+        wallets: opts.runOnce ? list(opts.wallets) : undefined,
+        transactionIds: opts.runOnce ? list(opts.transactionIds) : undefined,
+      },
+      log,
+    );
+    if (signal !== undefined) daemon.stop();
+    log('info', 'daemon started', { chains: selection.chains, testnet, period: period / 1000, runOnce: opts.runOnce === true });
+    const last = await daemon.run(opts.runOnce === true);
+    if (opts.runOnce && signal === undefined && last !== undefined && (last.failed > 0 || last.apiFailures > 0)) {
+      const what = [
+        last.failed > 0 ? `${last.failed} pending transaction(s) failed` : '',
+        last.apiFailures > 0 ? `${last.apiFailures} chain(s) could not be polled` : '',
+      ]
+        .filter((x) => x !== '')
+        .join(' and ');
+      throw new HardkmsError('DAEMON_RUN_FAILED', `--runOnce: ${what}.`, { hint: 'The log above and the error batch sent to the API name each failure.' });
+    }
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    vault?.seal(signal !== undefined ? `daemon stopped by ${signal}` : 'daemon finished');
+    approver?.close();
+    tatum.close();
+    for (const n of nodes.values()) n.rpc.close();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Which chains the daemon signs, and the EVM chain id it signs for on each chain and net.
+ *
+ * Chain ids are pinned here, never read from the pending payload or from a node: a payload
+ * (or a node) that names another chain id is refused, so a transaction built for one
+ * network cannot be signed into a replayable transaction for another (spec §3.5 lists the
+ * public constants). `HARDKMS_CHAIN_ID_<CHAIN>` overrides a pin, for private networks and
+ * test nodes (Hardhat is 31337).
+ */
+import { HardkmsError, InputError } from '../errors.js';
+import { TATUM_CHAINS, type TatumChain } from './chains-api.js';
+
+/** The chains whose pending transactions hardkms signs, in Tatum's default polling order. */
+export const SIGNABLE_CHAINS = ['BCH', 'ETH', 'BTC', 'MATIC', 'KLAY', 'LTC', 'DOGE', 'CELO', 'BSC', 'TRON', 'XDC', 'ONE', 'KCS'] as const;
+export type SignableChain = (typeof SIGNABLE_CHAINS)[number];
+
+export type EvmSignableChain = 'ETH' | 'BSC' | 'MATIC' | 'CELO' | 'KLAY' | 'ONE' | 'XDC' | 'KCS';
+
+const PINNED: Readonly<Record<EvmSignableChain, { mainnet: bigint; testnet: bigint }>> = Object.freeze({
+  ETH: { mainnet: 1n, testnet: 11_155_111n }, // Sepolia
+  BSC: { mainnet: 56n, testnet: 97n },
+  MATIC: { mainnet: 137n, testnet: 80_002n }, // Amoy
+  CELO: { mainnet: 42_220n, testnet: 44_787n }, // Alfajores
+  KLAY: { mainnet: 8_217n, testnet: 1_001n }, // Kairos
+  ONE: { mainnet: 1_666_600_000n, testnet: 1_666_700_000n },
+  XDC: { mainnet: 50n, testnet: 51n }, // Apothem
+  KCS: { mainnet: 321n, testnet: 322n },
+});
+
+export function isSignableChain(chain: unknown): chain is SignableChain {
+  return typeof chain === 'string' && (SIGNABLE_CHAINS as readonly string[]).includes(chain);
+}
+
+export function isEvmSignableChain(chain: string): chain is EvmSignableChain {
+  return Object.prototype.hasOwnProperty.call(PINNED, chain);
+}
+
+/** The chain id signed into every transaction of `chain` on this net, after the env override. */
+export function pinnedChainId(chain: EvmSignableChain, testnet: boolean, env: NodeJS.ProcessEnv = process.env): bigint {
+  const name = `HARDKMS_CHAIN_ID_${chain}`;
+  const override = env[name]?.trim();
+  if (override !== undefined && override !== '') {
+    if (!/^([1-9][0-9]{0,18}|0x[0-9a-fA-F]{1,16})$/.test(override)) {
+      throw new InputError(`${name}='${override.slice(0, 24)}' is not a chain id.`, 'Give a positive decimal number (e.g. 31337) or 0x-hex, or unset it.');
+    }
+    return BigInt(override);
+  }
+  const pin = PINNED[chain];
+  return testnet ? pin.testnet : pin.mainnet;
+}
+
+export interface ChainSelection {
+  chains: SignableChain[];
+  /** Chains asked for (or in Tatum's default list) that hardkms does not sign. */
+  skipped: string[];
+}
+
+/**
+ * `--chain A,B` (comma-separated, case-sensitive Tatum codes) or, when absent, Tatum's
+ * default list (§1 step 1). Unknown codes are an error; known Tatum chains hardkms does not
+ * sign (SOL, XRP, …) are skipped with a warning, so a Tatum command line keeps working.
+ */
+export function selectChains(flag: string | undefined): ChainSelection {
+  const asked: string[] =
+    flag === undefined
+      ? [...TATUM_CHAINS]
+      : flag
+          .split(',')
+          .map((c) => c.trim())
+          .filter((c) => c !== '');
+  if (asked.length === 0) throw new InputError('--chain lists no chain.', `Give chain codes separated by commas, e.g. --chain ETH,BTC.`);
+  const chains: SignableChain[] = [];
+  const skipped: string[] = [];
+  for (const c of asked) {
+    if (isSignableChain(c)) {
+      if (!chains.includes(c)) chains.push(c);
+    } else if ((TATUM_CHAINS as readonly string[]).includes(c)) {
+      if (!skipped.includes(c)) skipped.push(c);
+    } else {
+      throw new InputError(`--chain: '${c.slice(0, 24)}' is not a Tatum chain code.`, `hardkms signs ${SIGNABLE_CHAINS.join(', ')} (uppercase).`);
+    }
+  }
+  if (chains.length === 0) {
+    throw new HardkmsError('DAEMON_NO_CHAIN', `None of the chains asked for (${skipped.join(', ')}) is signed by hardkms.`, {
+      hint: `hardkms signs ${SIGNABLE_CHAINS.join(', ')}.`,
+    });
+  }
+  return { chains, skipped };
+}
+
+/** Narrowing helper for code that holds a TatumChain from a validated pending transaction. */
+export function asSignableChain(chain: TatumChain): SignableChain | undefined {
+  return isSignableChain(chain) ? chain : undefined;
+}

@@ -1,0 +1,162 @@
+/**
+ * The polling loop of `hardkms daemon` (spec §1): every period, for each chain, ask the
+ * API for the pending transactions of this vault's wallets of that chain and net, process
+ * them one by one (process-pending.ts), and send one error batch for the cycle (§2.6).
+ *
+ * The loop runs only while the vault is unsealed. stop() lets the transaction in flight
+ * finish, then the loop returns; the caller seals the vault. API failures slow the loop
+ * down (Backoff); they never end it.
+ */
+import { HardkmsError } from '../errors.js';
+import type { Vault } from '../vault/vault.js';
+import { MAX_SIGNATURE_IDS, type TatumChain } from './chains-api.js';
+import type { SignableChain } from './chain-ids.js';
+import type { PendingTransaction } from './pending.js';
+import { reportText, type DaemonLog, type Outcome, type PendingProcessor } from './process-pending.js';
+import { Backoff, type ErrorReport, type TatumClient } from './tatum-client.js';
+
+export interface DaemonOptions {
+  chains: readonly SignableChain[];
+  testnet: boolean;
+  /** Milliseconds between cycles (Tatum's --period, in seconds × 1000). */
+  periodMs: number;
+  /** --runOnce --wallets: these ids replace the vault's ids for every chain (§1 step 3). */
+  wallets?: readonly string[] | undefined;
+  /** --runOnce --transactionIds: other pending ids are skipped (§1 step 5). */
+  transactionIds?: readonly string[] | undefined;
+}
+
+export interface CycleResult {
+  /** Pending transactions received (well-formed). */
+  received: number;
+  broadcast: number;
+  skipped: number;
+  /** Failed transactions, malformed entries included. */
+  failed: number;
+  /** Chains whose pending call failed. */
+  apiFailures: number;
+  errors: ErrorReport[];
+  outcomes: Map<string, Outcome>;
+}
+
+export class SignerDaemon {
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private readonly backoff = new Backoff({ baseMs: 1_000, maxMs: 120_000 });
+
+  constructor(
+    private readonly vault: Vault,
+    private readonly tatum: TatumClient,
+    private readonly processor: PendingProcessor,
+    private readonly options: DaemonOptions,
+    private readonly log: DaemonLog,
+  ) {}
+
+  /** Signature ids of `chain` on this net: a plain indexed read (ids are public; each row's MAC is checked when it is used). */
+  walletIds(chain: string): string[] {
+    if (this.options.wallets !== undefined) return [...this.options.wallets];
+    const rows = this.vault.store.database
+      .prepare('SELECT signature_id FROM wallets WHERE chain = ? AND testnet = ?')
+      .all(chain, this.options.testnet ? 1 : 0) as {
+      signature_id: string;
+    }[];
+    return rows.map((r) => r.signature_id);
+  }
+
+  async runCycle(): Promise<CycleResult> {
+    if (this.vault.isSealed) throw new HardkmsError('VAULT_SEALED', 'The vault is sealed; the daemon polls only while it is unsealed.');
+    const result: CycleResult = { received: 0, broadcast: 0, skipped: 0, failed: 0, apiFailures: 0, errors: [], outcomes: new Map() };
+    const work: { pending: PendingTransaction; raw: unknown }[] = [];
+    for (const chain of this.options.chains) {
+      if (this.stopping) break;
+      const ids = this.walletIds(chain);
+      if (ids.length > MAX_SIGNATURE_IDS) {
+        this.log('error', `${ids.length} wallets of ${chain}: more than the ${MAX_SIGNATURE_IDS} the API accepts per chain; chain skipped`, { chain });
+        result.apiFailures += 1;
+        continue;
+      }
+      try {
+        const fetched = await this.tatum.getPending(chain as TatumChain, ids);
+        if (fetched.latestVersionAdvice !== undefined) this.log('debug', 'version advice from the API', { advice: fetched.latestVersionAdvice });
+        for (const m of fetched.malformed) {
+          result.failed += 1;
+          if (m.id !== undefined) result.errors.push({ signatureId: m.id, error: `TX_MALFORMED: ${m.reason}` });
+          this.log('warn', 'malformed pending transaction skipped', { chain, position: m.position, id: m.id, reason: m.reason });
+        }
+        fetched.transactions.forEach((p, i) => work.push({ pending: p, raw: fetched.raws[i] }));
+      } catch (e) {
+        result.apiFailures += 1;
+        this.log('warn', 'could not fetch pending transactions', { chain, error: reportText(e) });
+      }
+    }
+    if (result.apiFailures > 0) this.backoff.failure();
+    else this.backoff.success();
+
+    for (const { pending, raw } of work) {
+      if (this.stopping) break;
+      if (this.options.transactionIds !== undefined && !this.options.transactionIds.includes(pending.id)) continue;
+      result.received += 1;
+      const outcome = await this.processor.process(pending, raw);
+      result.outcomes.set(pending.id, outcome);
+      if (outcome.kind === 'broadcast') result.broadcast += 1;
+      else if (outcome.kind === 'skipped') result.skipped += 1;
+      else {
+        result.failed += 1;
+        result.errors.push({ signatureId: pending.id, error: outcome.error });
+      }
+    }
+
+    if (result.errors.length > 0) {
+      try {
+        await this.tatum.reportErrors(result.errors);
+      } catch (e) {
+        this.log('warn', 'could not send the error batch', { count: result.errors.length, error: reportText(e) });
+      }
+    }
+    return result;
+  }
+
+  /** Polls until stop(); returns the last cycle's result. With runOnce, one cycle. */
+  async run(runOnce: boolean): Promise<CycleResult | undefined> {
+    let last: CycleResult | undefined;
+    while (!this.stopping) {
+      const started = Date.now();
+      last = await this.runCycle();
+      this.log(last.failed > 0 || last.apiFailures > 0 ? 'warn' : 'debug', 'cycle done', {
+        received: last.received,
+        broadcast: last.broadcast,
+        skipped: last.skipped,
+        failed: last.failed,
+        apiFailures: last.apiFailures,
+      });
+      if (runOnce) break;
+      const wait = Math.max(0, this.backoff.nextWait(this.options.periodMs) - (Date.now() - started));
+      await this.sleep(wait);
+    }
+    return last;
+  }
+
+  /** Asks the loop to end after the transaction in flight. */
+  stop(): void {
+    this.stopping = true;
+    this.wake?.();
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+}

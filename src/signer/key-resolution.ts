@@ -1,0 +1,182 @@
+/**
+ * Which stored keys sign a pending transaction (spec §3.1), as references: the wallet
+ * entry, the derivation index for mnemonic wallets, and the public key. Public keys come
+ * from public data (the stored public key, or the child of the stored xpub), so resolving
+ * touches no secret; the token is asked only when a digest is signed (token-signer.ts).
+ *
+ * Rules, as Tatum KMS applies them:
+ * 1. `hashes`: each id found in the vault is a resolved wallet (any chain).
+ * 2. `signatures[{id, index}]`: a mnemonic wallet derives at `index` (with the entry's own
+ *    chain and net); a private-key wallet is used as is.
+ * 3. Single-signer chains (EVM, TRON) use the first resolved wallet: a mnemonic wallet at
+ *    the top-level `index` when there is one, else its key from rule 2, else a private key.
+ * 4. UTXO transfers: every key from rules 1-2 (mnemonic wallets listed in `hashes` have no
+ *    key without an index, as in Tatum); BCH keeps one key per listed wallet, in order,
+ *    because it matches keys to inputs by position when it cannot tell by script.
+ * 5. UTXO off-chain withdrawals: the first wallet's mnemonic, at each
+ *    `withdrawalResponses[].address.derivationKey` (BCH: one per input, in order).
+ * Beyond Tatum: a wallet of the other net (testnet vs mainnet) is never used, and an id
+ * that is not in the vault is named in the error when no key could be resolved.
+ */
+import { crypto as bcrypto } from 'bitcoinjs-lib';
+import { HardkmsError } from '../errors.js';
+import type { ChainFamily } from '../chains/types.js';
+import { base58CheckDecode, bip32, childPublicKey, parseHexXpub } from '../chains/keys.js';
+import { offchainDerivationIndexes, offchainWithdrawalInputs } from '../chains/utxo/sign.js';
+import type { WalletEntry } from '../vault/entries.js';
+import type { PendingTransaction } from './pending.js';
+
+export interface KeyRef {
+  entry: WalletEntry;
+  /** Derivation index (mnemonic wallets only). */
+  index?: number;
+  /** 33-byte compressed public key. */
+  publicKey: Uint8Array;
+}
+
+export interface ResolvedKeys {
+  /** Keys in signing order; may repeat (BCH positional). */
+  refs: KeyRef[];
+  /** Distinct signature ids whose keys are used. */
+  signatureIds: string[];
+}
+
+export const KEY_NOT_RESOLVED = 'TX_KEY_NOT_RESOLVED';
+
+export type EntryLookup = (signatureId: string) => WalletEntry | undefined;
+
+export function resolveKeys(pending: PendingTransaction, family: ChainFamily, testnet: boolean, lookup: EntryLookup): ResolvedKeys {
+  const missing: string[] = [];
+  const otherNet: string[] = [];
+  const find = (id: string): WalletEntry | undefined => {
+    const e = lookup(id);
+    if (e === undefined) missing.push(id);
+    else if (e.testnet !== testnet) otherNet.push(id);
+    else return e;
+    return undefined;
+  };
+  const fromHashes: WalletEntry[] = [];
+  for (const id of pending.hashes) {
+    const e = find(id);
+    if (e !== undefined) fromHashes.push(e);
+  }
+  const fromSignatures: { entry: WalletEntry; index: number }[] = [];
+  for (const s of pending.signatures ?? []) {
+    const e = find(s.id);
+    if (e !== undefined) fromSignatures.push({ entry: e, index: s.index });
+  }
+  const fail = (why: string): never => {
+    const parts = [why];
+    if (missing.length > 0) parts.push(`not in this vault: ${shortList(missing)}`);
+    if (otherNet.length > 0)
+      parts.push(`${testnet ? 'mainnet' : 'testnet'} wallets, not used by a ${testnet ? 'testnet' : 'mainnet'} daemon: ${shortList(otherNet)}`);
+    throw new HardkmsError(KEY_NOT_RESOLVED, `pending ${pending.id}: ${parts.join('; ')}`, {
+      hint: 'Check hashes/signatures of the pending transaction against the wallets in this vault (hardkms export lists them) and the --testnet flag.',
+    });
+  };
+
+  let refs: KeyRef[];
+  const offchain = pending.withdrawalId !== undefined && (family === 'utxo' || family === 'bch');
+  if (offchain) {
+    const first = fromHashes[0] ?? fromSignatures[0]?.entry;
+    if (first === undefined) return fail('no wallet to sign the withdrawal with');
+    if (first.kind !== 'mnemonic')
+      return fail(`withdrawals are signed with a mnemonic wallet's derived keys, but ${first.signatureId} is a ${first.kind} wallet`);
+    if (pending.withdrawalResponses === undefined) return fail('a withdrawal (withdrawalId set) needs withdrawalResponses');
+    const indexes =
+      family === 'bch'
+        ? offchainWithdrawalInputs(pending.chain, pending.withdrawalResponses).map((w) => w.derivationIndex)
+        : offchainDerivationIndexes(pending.chain, pending.withdrawalResponses);
+    refs = indexes.map((i) => mnemonicRef(first, i));
+  } else if (family === 'evm' || family === 'tron') {
+    const firstHash = fromHashes[0];
+    const firstSig = fromSignatures[0];
+    // wallets[0] in Tatum's order: hashes first, then signatures.
+    if (firstHash !== undefined) {
+      if (firstHash.kind === 'mnemonic') {
+        if (pending.index !== undefined) refs = [mnemonicRef(firstHash, pending.index)];
+        else return fail(`wallet ${firstHash.signatureId} is a mnemonic wallet but the transaction has no index to derive the key at`);
+      } else refs = [privateKeyRef(firstHash)];
+    } else if (firstSig !== undefined) {
+      const idx = pending.index ?? firstSig.index;
+      refs = [firstSig.entry.kind === 'mnemonic' ? mnemonicRef(firstSig.entry, idx) : privateKeyRef(firstSig.entry)];
+    } else return fail('no wallet to sign with');
+  } else {
+    refs = [];
+    for (const e of fromHashes) if (e.kind === 'privateKey') refs.push(privateKeyRef(e));
+    for (const s of fromSignatures) refs.push(s.entry.kind === 'mnemonic' ? mnemonicRef(s.entry, s.index) : privateKeyRef(s.entry));
+    if (refs.length === 0) {
+      const mnemonics = fromHashes.filter((e) => e.kind === 'mnemonic').map((e) => e.signatureId);
+      return fail(
+        mnemonics.length > 0
+          ? `mnemonic wallets listed in hashes (${mnemonics.join(', ')}) need signatures[{id, index}] to name the derivation index`
+          : 'no key to sign with',
+      );
+    }
+  }
+  return { refs, signatureIds: [...new Set(refs.map((r) => r.entry.signatureId))] };
+}
+
+/** Ids for a message: at most 5, each cut to 64 printable characters (they come from the API). */
+function shortList(ids: readonly string[]): string {
+  const unique = [...new Set(ids)];
+  const shown = unique.slice(0, 5).map((id) => {
+    const clean = id.replace(/[^\x20-\x7e]/g, '?');
+    return clean.length > 64 ? `${clean.slice(0, 64)}…` : clean;
+  });
+  return unique.length > 5 ? `${shown.join(', ')} and ${unique.length - 5} more` : shown.join(', ');
+}
+
+function privateKeyRef(entry: WalletEntry): KeyRef {
+  if (entry.kind !== 'privateKey') {
+    throw new HardkmsError(KEY_NOT_RESOLVED, `wallet ${entry.signatureId} holds a ${entry.kind}, which hardkms does not sign with for this chain`);
+  }
+  const hex = entry.publicData.publicKey;
+  if (hex === undefined || !/^0[23][0-9a-fA-F]{64}$/.test(hex)) {
+    throw new HardkmsError(KEY_NOT_RESOLVED, `wallet ${entry.signatureId} has no stored public key`, {
+      hint: 'Re-import the key with hardkms storemanagedprivatekey.',
+    });
+  }
+  return { entry, publicKey: Uint8Array.from(Buffer.from(hex, 'hex')) };
+}
+
+function mnemonicRef(entry: WalletEntry, index: number): KeyRef {
+  if (entry.kind !== 'mnemonic') return privateKeyRef(entry);
+  const xpub = entry.publicData.xpub;
+  if (xpub === undefined) throw new HardkmsError(KEY_NOT_RESOLVED, `mnemonic wallet ${entry.signatureId} has no stored xpub`);
+  return { entry, index, publicKey: childPublicKeyFromXpub(xpub, index) };
+}
+
+/**
+ * Public key of child `index` under an xpub of any serialization version (xpub, tpub,
+ * Ltub, ttub, …) or Tatum's 130-hex TRON form. Versions do not matter here: the key and
+ * chain code do, and the stored xpub was checked when the wallet was stored.
+ */
+export function childPublicKeyFromXpub(xpub: string, index: number): Uint8Array {
+  const t = xpub.trim();
+  if (/^[0-9a-fA-F]{130}$/.test(t)) return childPublicKey(parseHexXpub(t, 'the wallet'), index);
+  let payload: Uint8Array;
+  try {
+    payload = base58CheckDecode(t);
+  } catch (e) {
+    throw new HardkmsError(KEY_NOT_RESOLVED, `the stored xpub ${(e as Error).message}`);
+  }
+  if (payload.length !== 78 || (payload[45] !== 0x02 && payload[45] !== 0x03)) {
+    throw new HardkmsError(KEY_NOT_RESOLVED, 'the stored xpub is not an extended public key');
+  }
+  const node = bip32.fromPublicKey(Uint8Array.from(payload.subarray(45, 78)), Uint8Array.from(payload.subarray(13, 45)));
+  return childPublicKey(node, index);
+}
+
+/** Output scripts (hex) a set of keys can spend: P2PKH, P2WPKH, P2SH-P2WPKH; change detection for the policy. */
+export function ownScripts(publicKeys: readonly Uint8Array[]): Set<string> {
+  const out = new Set<string>();
+  for (const pub of publicKeys) {
+    const h = Buffer.from(bcrypto.hash160(pub));
+    const wpkh = Buffer.concat([Buffer.from([0x00, 0x14]), h]);
+    out.add(Buffer.concat([Buffer.from([0x76, 0xa9, 0x14]), h, Buffer.from([0x88, 0xac])]).toString('hex'));
+    out.add(wpkh.toString('hex'));
+    out.add(Buffer.concat([Buffer.from([0xa9, 0x14]), Buffer.from(bcrypto.hash160(wpkh)), Buffer.from([0x87])]).toString('hex'));
+  }
+  return out;
+}

@@ -1,0 +1,264 @@
+/**
+ * One pending transaction, from the API's answer to the chain: journal → approval →
+ * key resolution → decode → policy → sign → journal → audit → broadcast → journal.
+ *
+ * Invariant 6: a transaction is signed only when its wallets are known, the approver said
+ * yes (where configured), the policy passed, and the journal shows no earlier signature.
+ * The journal row and the 'sign' audit record are on disk before the signed transaction
+ * leaves the process. Nothing here throws: every outcome is a value, and a failure carries
+ * the text reported in the cycle's error batch (§2.6).
+ */
+import { computeAddress, hexlify } from 'ethers';
+import { HardkmsError, isHardkmsError } from '../errors.js';
+import type { DecodedTx } from '../chains/decoded.js';
+import { decodeBch, signBch } from '../chains/bch/sign.js';
+import { decodeEvm, signEvm } from '../chains/evm/sign.js';
+import type { EvmFill } from '../chains/evm/payload.js';
+import { utxoNetwork } from '../chains/networks.js';
+import { getChainAdapter } from '../chains/registry.js';
+import { decodeTron, signTron } from '../chains/tron/sign.js';
+import type { ChainFamily } from '../chains/types.js';
+import { decodeUtxo, signUtxo, type UtxoChainCode } from '../chains/utxo/sign.js';
+import type { Vault } from '../vault/vault.js';
+import type { ExternalApprover } from './approval.js';
+import type { Broadcaster } from './broadcast.js';
+import type { EvmFiller } from './evm-fill.js';
+import { isHttpError } from './http.js';
+import { payloadHash, type Journal, type SpendRecord } from './journal.js';
+import { ownScripts, resolveKeys, type KeyRef } from './key-resolution.js';
+import type { PendingTransaction } from './pending.js';
+import { evaluatePolicy, movementsOf, type Policy } from './policy.js';
+import { errorReportText } from './tatum-client.js';
+import { signerFor, type SigningKey, type TokenSignerDeps } from './token-signer.js';
+
+export type Outcome =
+  { kind: 'broadcast'; txId: string; rebroadcast: boolean } | { kind: 'skipped'; reason: string } | { kind: 'failed'; error: string; signed: boolean };
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type DaemonLog = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
+
+export interface ProcessorDeps {
+  vault: Vault;
+  journal: Journal;
+  testnet: boolean;
+  approver?: ExternalApprover | undefined;
+  policy?: Policy | undefined;
+  broadcaster: Broadcaster;
+  evm: EvmFiller;
+  log: DaemonLog;
+  signerDeps?: TokenSignerDeps;
+  /** Test hook: runs after the signature is journaled and audited, before the broadcast. */
+  afterSignJournaled?: ((pendingId: string) => void) | undefined;
+  now?: () => Date;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export class PendingProcessor {
+  /** Ids whose approval denial is already audited (one record per id and daemon run, not one per poll). */
+  private readonly deniedAudited = new Set<string>();
+
+  constructor(private readonly d: ProcessorDeps) {}
+
+  async process(pending: PendingTransaction, raw: unknown): Promise<Outcome> {
+    try {
+      return await this.run(pending, raw);
+    } catch (e) {
+      // Only a bug or the store/token failing gets here; still an outcome, never a crash.
+      const error = reportText(e);
+      this.d.log('error', 'unexpected failure processing a pending transaction', { pendingId: pending.id, error });
+      this.safeAudit({ event: 'sign', subject: pending.id, result: 'fail', details: { pendingId: pending.id, chain: pending.chain, error } });
+      return { kind: 'failed', error, signed: false };
+    }
+  }
+
+  private async run(pending: PendingTransaction, raw: unknown): Promise<Outcome> {
+    const { journal, vault } = this.d;
+    const id = pending.id;
+    const hash = payloadHash(pending);
+    const before = journal.get(id);
+
+    if (before?.rawTx !== undefined) {
+      if (before.payloadHash !== hash) {
+        const error = `pending ${id} was already signed (raw tx sha256 ${before.rawTxHash}) for a different payload; hardkms never signs one pending id twice`;
+        if (before.error !== error) {
+          vault.record({
+            event: 'sign',
+            subject: id,
+            result: 'denied',
+            details: { pendingId: id, chain: pending.chain, reason: 'payload changed after signing', rawTxHash: before.rawTxHash },
+          });
+          journal.fail(id, error);
+        }
+        return { kind: 'failed', error: `TX_ALREADY_SIGNED: ${error}`, signed: true };
+      }
+      if (before.state === 'broadcast' && before.chainTxId !== undefined) {
+        // Already broadcast; the API may not have caught up. Node mode still has to tell Tatum.
+        if (this.d.broadcaster.settle !== undefined) {
+          try {
+            await this.d.broadcaster.settle(pending, before.chainTxId);
+          } catch (e) {
+            this.d.log('warn', 'could not mark a broadcast transaction complete at Tatum', { pendingId: id, error: reportText(e) });
+          }
+        }
+        return { kind: 'skipped', reason: 'already broadcast' };
+      }
+      this.d.log('info', 're-broadcasting the transaction signed earlier (same raw tx)', { pendingId: id, rawTxHash: before.rawTxHash });
+      return this.broadcast(pending, before.rawTx, true);
+    }
+
+    const row = journal.receive(id, pending.chain, hash);
+    if (row.rawTx !== undefined) return { kind: 'skipped', reason: 'signed concurrently' };
+
+    const approvalRequired = this.d.approver !== undefined;
+    if (this.d.approver !== undefined) {
+      const decision = await this.d.approver.approve(id, raw);
+      if (!decision.approved) {
+        this.d.log('info', 'not approved by the external approver; skipped, asked again next cycle', { pendingId: id, reason: decision.reason });
+        if (!this.deniedAudited.has(id)) {
+          this.deniedAudited.add(id);
+          vault.record({ event: 'approval', subject: id, result: 'denied', details: { pendingId: id, chain: pending.chain, reason: decision.reason } });
+        }
+        return { kind: 'skipped', reason: decision.reason };
+      }
+      this.deniedAudited.delete(id);
+      vault.record({ event: 'approval', subject: id, result: 'ok', details: { pendingId: id, chain: pending.chain, status: decision.status } });
+    }
+    journal.approve(id);
+
+    let signers: SigningKey[] = [];
+    let rawTx: string;
+    let spends: SpendRecord[];
+    let signatureIds: string[];
+    try {
+      const family = getChainAdapter(pending.chain).family;
+      const resolved = resolveKeys(pending, family, this.d.testnet, (sid) => vault.store.getEntry(sid));
+      signatureIds = resolved.signatureIds;
+      signers = resolved.refs.map((r: KeyRef) => signerFor(vault, r, this.d.signerDeps));
+      const plan = await this.plan(pending, family, signers);
+      const own = family === 'utxo' || family === 'bch' ? ownScripts(signers.map((s) => s.publicKey)) : undefined;
+      const movements = movementsOf(plan.decoded, own);
+      if (this.d.policy !== undefined) {
+        const since = new Date((this.d.now?.() ?? new Date()).getTime() - DAY_MS);
+        const verdict = evaluatePolicy(
+          this.d.policy,
+          plan.decoded,
+          { chain: pending.chain, signatureIds, spent24h: (scope, asset) => journal.spentSince(pending.chain, this.d.testnet, scope, asset, since) },
+          own,
+        );
+        if (!verdict.ok) {
+          vault.record({
+            event: 'policy',
+            subject: id,
+            result: 'denied',
+            details: { pendingId: id, chain: pending.chain, reason: verdict.reason, rules: verdict.rulesApplied },
+          });
+          throw new HardkmsError('POLICY_VIOLATION', verdict.reason, {
+            hint: 'The transaction was not signed. Change the policy file if it should be allowed.',
+          });
+        }
+        vault.record({ event: 'policy', subject: id, result: 'ok', details: { pendingId: id, chain: pending.chain, rules: verdict.rulesApplied } });
+      }
+      spends = movements.flatMap((m) => [
+        { scope: 'chain', asset: m.asset, amount: m.amount },
+        ...signatureIds.map((sid) => ({ scope: `wallet:${sid}`, asset: m.asset, amount: m.amount })),
+      ]);
+      rawTx = await plan.sign();
+    } catch (e) {
+      const error = reportText(e);
+      const policy = isHardkmsError(e) && e.code === 'POLICY_VIOLATION';
+      if (!policy && before?.error !== error) {
+        vault.record({ event: 'sign', subject: id, result: 'fail', details: { pendingId: id, chain: pending.chain, error } });
+      }
+      journal.fail(id, error);
+      this.d.log('warn', 'pending transaction not signed', { pendingId: id, chain: pending.chain, error });
+      return { kind: 'failed', error, signed: false };
+    } finally {
+      for (const s of signers) s.wipe();
+    }
+
+    const rawTxHash = journal.sign(id, rawTx, this.d.testnet, spends);
+    vault.record({
+      event: 'sign',
+      subject: id,
+      result: 'ok',
+      details: { pendingId: id, chain: pending.chain, rawTxHash, signatureIds, approvalRequired, approved: approvalRequired },
+    });
+    this.d.log('info', 'signed', { pendingId: id, chain: pending.chain, rawTxHash });
+    this.d.afterSignJournaled?.(id);
+    return this.broadcast(pending, rawTx, false);
+  }
+
+  private async plan(pending: PendingTransaction, family: ChainFamily, signers: SigningKey[]): Promise<{ decoded: DecodedTx; sign: () => Promise<string> }> {
+    const payload = pending.serializedTransaction;
+    const chain = pending.chain;
+    switch (family) {
+      case 'utxo': {
+        const c = chain as UtxoChainCode;
+        const decoded = decodeUtxo(payload, c, utxoNetwork(c, this.d.testnet));
+        const opts = pending.withdrawalId !== undefined ? { chain: c, withdrawalResponses: pending.withdrawalResponses } : { chain: c };
+        return { decoded, sign: () => signUtxo(payload, signers, opts) };
+      }
+      case 'bch':
+        return { decoded: decodeBch(payload, utxoNetwork('BCH', this.d.testnet)), sign: () => signBch(payload, signers) };
+      case 'tron':
+        return { decoded: decodeTron(payload), sign: () => signTron(payload, signers) };
+      case 'evm': {
+        const chainId = this.d.evm.chainId(chain);
+        const first = signers[0];
+        const fill: EvmFill = first === undefined ? {} : await this.d.evm.fill(chain, payload, computeAddress(hexlify(first.publicKey)));
+        const opts = { chain, chainId, fill };
+        return { decoded: decodeEvm(payload, opts), sign: () => signEvm(payload, signers, opts) };
+      }
+    }
+  }
+
+  private async broadcast(pending: PendingTransaction, rawTx: string, rebroadcast: boolean): Promise<Outcome> {
+    const { journal, vault } = this.d;
+    const id = pending.id;
+    try {
+      const r = await this.d.broadcaster.send(pending, rawTx);
+      journal.broadcast(id, r.txId);
+      vault.record({
+        event: 'broadcast',
+        subject: id,
+        result: 'ok',
+        details: {
+          pendingId: id,
+          chain: pending.chain,
+          txId: r.txId,
+          via: r.via,
+          rebroadcast,
+          ...(r.completed === undefined ? {} : { completed: r.completed }),
+        },
+      });
+      if (r.completed === false)
+        this.d.log('warn', 'withdrawal broadcast, but Tatum did not complete it: complete it by hand', { pendingId: id, txId: r.txId });
+      this.d.log('info', 'broadcast', { pendingId: id, chain: pending.chain, txId: r.txId, via: r.via });
+      return { kind: 'broadcast', txId: r.txId, rebroadcast };
+    } catch (e) {
+      const error = reportText(e);
+      if (journal.get(id)?.error !== error) {
+        vault.record({ event: 'broadcast', subject: id, result: 'fail', details: { pendingId: id, chain: pending.chain, error, rebroadcast } });
+      }
+      journal.fail(id, error);
+      this.d.log('warn', 'broadcast failed; the same signed transaction is sent again next cycle', { pendingId: id, error });
+      return { kind: 'failed', error, signed: true };
+    }
+  }
+
+  private safeAudit(event: Parameters<Vault['record']>[0]): void {
+    try {
+      this.d.vault.record(event);
+    } catch {
+      // The store or token failing is what is being reported; a second failure would hide it.
+    }
+  }
+}
+
+/** The `error` text of the batch report (§2.6): the HTTP error body for API errors, else code and message. */
+export function reportText(e: unknown): string {
+  if (isHttpError(e) && e.bodyText !== undefined && e.bodyText.length > 0) return errorReportText(e);
+  if (isHardkmsError(e)) return `${e.code}: ${e.message}`;
+  return `INTERNAL: ${e instanceof Error ? e.message : String(e)}`;
+}

@@ -1,0 +1,118 @@
+/**
+ * A resolved key (key-resolution.ts) as a DigestSigner whose secret exists only while a
+ * transaction is being signed:
+ *
+ * - private-key wallets: every digest goes to the token (unwrap → sign → destroy the
+ *   session object); the plain key never reaches the host;
+ * - mnemonic wallets: on the first digest the token decrypts the mnemonic, the host
+ *   derives the seed and the child key, and mnemonic and seed are zeroed at once; the child
+ *   key stays in one host signer until `wipe()`, which the caller runs in a `finally` as
+ *   soon as the transaction is signed (one decryption per key per transaction, not per input).
+ *
+ * The derived key is checked against the public key resolved from the stored xpub before
+ * it signs anything: a wallet entry whose xpub and mnemonic disagree is refused.
+ */
+import { HardkmsError } from '../errors.js';
+import { getChainAdapter } from '../chains/registry.js';
+import { mnemonicToSeed } from '../chains/mnemonic.js';
+import { bytesEqual } from '../chains/decoded.js';
+import { hostDigestSigner, type DigestSigner, type HostDigestSigner, type Secp256k1Signature } from '../chains/signer.js';
+import type { WalletEntry } from '../vault/entries.js';
+import type { Vault } from '../vault/vault.js';
+import { decryptSecret, wrappedKeyOf } from '../vault/wallets.js';
+import type { KeyRef } from './key-resolution.js';
+
+export interface SigningKey extends DigestSigner {
+  readonly signatureId: string;
+  readonly index: number | undefined;
+  /** Zeroes whatever the signer holds; later signDigest calls throw. Idempotent. */
+  wipe(): void;
+}
+
+/** The secret-touching steps, injectable so a test can watch the buffers they return. */
+export interface TokenSignerDeps {
+  signWrapped(vault: Vault, entry: WalletEntry, digest: Uint8Array): Secp256k1Signature;
+  decryptMnemonic(vault: Vault, entry: WalletEntry): Buffer;
+  mnemonicToSeed(mnemonic: Uint8Array): Uint8Array;
+  privateKeyFromSeed(entry: WalletEntry, seed: Uint8Array, index: number): Uint8Array;
+  hostSigner(privateKey: Uint8Array): HostDigestSigner;
+}
+
+export const defaultTokenSignerDeps: TokenSignerDeps = {
+  signWrapped: (vault, entry, digest) => vault.token.signWithWrapped(wrappedKeyOf(entry), digest),
+  decryptMnemonic: (vault, entry) => decryptSecret(vault, entry),
+  mnemonicToSeed: (m) => mnemonicToSeed(m),
+  privateKeyFromSeed: (entry, seed, index) => getChainAdapter(entry.chain).privateKeyFromSeed(seed, index, entry.testnet),
+  hostSigner: (k) => hostDigestSigner(k),
+};
+
+export function signerFor(vault: Vault, ref: KeyRef, deps: TokenSignerDeps = defaultTokenSignerDeps): SigningKey {
+  const { entry } = ref;
+  const publicKey = Uint8Array.from(ref.publicKey);
+  let wiped = false;
+  const checkLive = (): void => {
+    if (wiped) throw new HardkmsError('KEY_WIPED', `the signer for ${entry.signatureId} was already wiped`, { hint: 'This is a bug in hardkms; report it.' });
+  };
+
+  if (entry.kind === 'privateKey') {
+    return {
+      signatureId: entry.signatureId,
+      index: undefined,
+      publicKey,
+      async signDigest(digest) {
+        checkLive();
+        return deps.signWrapped(vault, entry, digest);
+      },
+      wipe() {
+        wiped = true;
+      },
+    };
+  }
+  if (entry.kind !== 'mnemonic' || ref.index === undefined) {
+    throw new HardkmsError('TX_KEY_NOT_RESOLVED', `wallet ${entry.signatureId} (${entry.kind}) cannot sign this transaction`);
+  }
+  const index = ref.index;
+  let host: HostDigestSigner | undefined;
+
+  const derive = (): HostDigestSigner => {
+    const mnemonic = deps.decryptMnemonic(vault, entry);
+    let seed: Uint8Array | undefined;
+    let child: Uint8Array | undefined;
+    try {
+      seed = deps.mnemonicToSeed(mnemonic);
+      child = deps.privateKeyFromSeed(entry, seed, index);
+      const signer = deps.hostSigner(child);
+      if (!bytesEqual(signer.publicKey, publicKey)) {
+        signer.wipe();
+        throw new HardkmsError(
+          'WALLET_XPUB_MISMATCH',
+          `wallet ${entry.signatureId}: the key derived from its mnemonic at index ${index} does not match its stored xpub`,
+          {
+            hint: 'The entry is inconsistent; do not use it. Restore wallet.dat from a backup.',
+          },
+        );
+      }
+      return signer;
+    } finally {
+      mnemonic.fill(0);
+      seed?.fill(0);
+      child?.fill(0);
+    }
+  };
+
+  return {
+    signatureId: entry.signatureId,
+    index,
+    publicKey,
+    async signDigest(digest) {
+      checkLive();
+      host ??= derive();
+      return host.signDigest(digest);
+    },
+    wipe() {
+      wiped = true;
+      host?.wipe();
+      host = undefined;
+    },
+  };
+}
