@@ -13,9 +13,14 @@ import { PendingProcessor, type DaemonLog, type LogLevel } from '../signer/proce
 import { TatumClient } from '../signer/tatum-client.js';
 import { readVaultFacts, Vault } from '../vault/vault.js';
 import { VERSION } from '../version.js';
-import { configFrom, providerFor } from './context.js';
+import { configFrom, providerFor, runUnsealChecks } from './context.js';
 import { globalFlags } from './flags.js';
 import { warn } from './output.js';
+import type { Logger } from 'pino';
+import { createLogger, isLogLevel } from '../signer/logger.js';
+import { DaemonMetrics, failureReason } from '../signer/metrics.js';
+import { startHealthServer, type HealthState } from '../signer/health-server.js';
+import type { Server } from 'node:http';
 
 /**
  * `hardkms daemon`: Tatum KMS's daemon flags, plus:
@@ -47,22 +52,24 @@ type DaemonOpts = {
   policy?: string;
   broadcast: string;
   iUnderstandMainnetWithoutApproval?: boolean;
+  metricsAddr?: string;
+  logLevel?: string;
 };
 
 export const MAINNET_OVERRIDE_FLAG = '--i-understand-mainnet-without-approval';
 /** Test hook: SIGKILL the daemon right after a signature is journaled, before it is broadcast. */
 export const TEST_CRASH_ENV = 'HARDKMS_TEST_CRASH_AFTER_SIGN';
 
-const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-
-function makeLog(): DaemonLog {
-  const env = process.env.HARDKMS_LOG_LEVEL as LogLevel | undefined;
-  const min = LEVELS[env ?? 'info'] ?? LEVELS.info;
-  return (level, message, fields) => {
-    if (LEVELS[level] < min) return;
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`);
-  };
+function makeLog(levelFlag: string | undefined): { log: DaemonLog; logger: Logger } {
+  const level = levelFlag ?? process.env.HARDKMS_LOG_LEVEL ?? 'info';
+  if (!isLogLevel(level)) throw new InputError(`Log level '${level}' is not one of fatal, error, warn, info, debug, trace.`);
+  const logger = createLogger(level);
+  const log: DaemonLog = (lvl: LogLevel, message, fields) => logger[lvl](fields ?? {}, message);
+  return { log, logger };
 }
+
+/** Gate failures that mean "not enough operators have touched yet": the daemon waits, sealed. */
+const WAIT_FOR_QUORUM = new Set(['GATE_QUORUM_NOT_MET', 'GATE_NO_YUBIKEY', 'GATE_TIMEOUT']);
 
 function list(text: string | undefined): string[] | undefined {
   if (text === undefined) return undefined;
@@ -122,7 +129,9 @@ export function registerDaemon(program: Command): void {
       .option('--transactionIds <ids>', 'with --runOnce: process only these pending ids')
       .option('--policy <file>', 'signing policy (JSON): limits per chain / wallet, allowed destinations')
       .option('--broadcast <where>', 'tatum (default) or node (HARDKMS_RPC_<CHAIN>)', 'tatum')
-      .option(MAINNET_OVERRIDE_FLAG, 'run mainnet without an approver or with a password-sealed vault (audited)'),
+      .option(MAINNET_OVERRIDE_FLAG, 'run mainnet without an approver or with a password-sealed vault (audited)')
+      .option('--metrics-addr <host:port>', 'serve /healthz and /metrics (Prometheus) here, e.g. 127.0.0.1:9464')
+      .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (default info, or HARDKMS_LOG_LEVEL)'),
   ).action(async (opts: DaemonOpts) => {
     await runDaemon(opts);
   });
@@ -130,7 +139,7 @@ export function registerDaemon(program: Command): void {
 
 /** Resolves when the daemon stopped cleanly; throws (non-zero exit) for a --runOnce with failures. */
 async function runDaemon(opts: DaemonOpts): Promise<void> {
-  const log = makeLog();
+  const { log, logger } = makeLog(opts.logLevel);
   const config = configFrom(opts);
   const testnet = opts.testnet === true;
   const override = opts.iUnderstandMainnetWithoutApproval === true;
@@ -203,6 +212,20 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
 
   let vault: Vault | undefined;
   let daemon: SignerDaemon | undefined;
+  const metrics = new DaemonMetrics();
+  const health: HealthState = {
+    unsealed: false,
+    tokenReachable: () => vault !== undefined && !vault.isSealed && vault.token.random(1).length === 1,
+    lastPollAt: undefined,
+    lastPollOk: undefined,
+    maxPollAgeMs: Math.max(3 * period, 60_000),
+  };
+  let server: Server | undefined;
+  if (opts.metricsAddr !== undefined) {
+    server = await startHealthServer(opts.metricsAddr, () => health, metrics);
+    log('info', 'health and metrics served', { address: opts.metricsAddr });
+  }
+
   let signal: string | undefined;
   const onSignal = (name: string) => () => {
     signal = name;
@@ -214,15 +237,30 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
   try {
-    vault = await Vault.open({
-      path: config.walletPath,
-      auditLogPath: config.auditLogPath,
-      provider: providerFor(facts.seal, config),
-      token: config.token,
-      actor: 'daemon',
-    });
+    // Starts sealed; a long-running daemon waits for the quorum (operators touching their
+    // YubiKeys) instead of exiting, so /healthz says "sealed" meanwhile.
+    for (;;) {
+      try {
+        vault = await Vault.open({
+          path: config.walletPath,
+          auditLogPath: config.auditLogPath,
+          provider: providerFor(facts.seal, config),
+          token: config.token,
+          actor: 'daemon',
+        });
+        break;
+      } catch (e) {
+        if (opts.runOnce || signal !== undefined || !(e instanceof HardkmsError) || !WAIT_FOR_QUORUM.has(e.code)) throw e;
+        log('warn', 'still sealed: waiting for the YubiKey quorum', { code: e.code, retryInSeconds: period / 1000 });
+        await new Promise((r) => setTimeout(r, period));
+        if (signal !== undefined) return;
+      }
+    }
     if (signal !== undefined) return;
     const v = vault;
+    await runUnsealChecks(v, 'daemon');
+    health.unsealed = true;
+    metrics.unsealed.set(1);
     if (mainnetReasons.length > 0) {
       v.record({ event: 'daemon.mainnet-override', subject: v.vaultId, result: 'info', details: { flag: MAINNET_OVERRIDE_FLAG, reasons: mainnetReasons } });
       warn(`signing MAINNET transactions with ${mainnetReasons.join(' and ')} (${MAINNET_OVERRIDE_FLAG}); this is audited.`);
@@ -276,6 +314,30 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
         periodMs: period,
         wallets: opts.runOnce ? list(opts.wallets) : undefined,
         transactionIds: opts.runOnce ? list(opts.transactionIds) : undefined,
+        observer: {
+          polled: (chain, ok, received) => {
+            metrics.polls.inc({ chain, result: ok ? 'ok' : 'error' });
+            if (received > 0) metrics.pendingSeen.inc({ chain }, received);
+          },
+          processed: (chain, outcome, seconds) => {
+            if (outcome.kind === 'broadcast') {
+              metrics.broadcast.inc({ chain });
+              if (!outcome.rebroadcast) {
+                metrics.signed.inc({ chain });
+                metrics.signLatency.observe({ chain }, seconds);
+              }
+            } else if (outcome.kind === 'failed') {
+              if (outcome.signed) metrics.signed.inc({ chain });
+              metrics.failed.inc({ chain, reason: failureReason(outcome.error) });
+            }
+          },
+          cycleDone: (result) => {
+            health.lastPollAt = Date.now();
+            health.lastPollOk = result.apiFailures === 0;
+            metrics.lastPoll.set(health.lastPollAt / 1000);
+            metrics.auditRecords.set(v.audit.lastRecord()?.seq ?? 0);
+          },
+        },
       },
       log,
     );
@@ -294,7 +356,11 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
   } finally {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
+    health.unsealed = false;
+    metrics.unsealed.set(0);
     vault?.seal(signal !== undefined ? `daemon stopped by ${signal}` : 'daemon finished');
+    server?.close();
+    logger.flush();
     approver?.close();
     tatum.close();
     for (const n of nodes.values()) n.rpc.close();

@@ -24,6 +24,14 @@ export interface DaemonOptions {
   wallets?: readonly string[] | undefined;
   /** --runOnce --transactionIds: other pending ids are skipped (§1 step 5). */
   transactionIds?: readonly string[] | undefined;
+  /** Metrics and health: told about every poll, transaction and cycle. */
+  observer?: DaemonObserver | undefined;
+}
+
+export interface DaemonObserver {
+  polled(chain: string, ok: boolean, received: number): void;
+  processed(chain: string, outcome: Outcome, seconds: number): void;
+  cycleDone(result: CycleResult): void;
 }
 
 export interface CycleResult {
@@ -77,6 +85,7 @@ export class SignerDaemon {
       }
       try {
         const fetched = await this.tatum.getPending(chain as TatumChain, ids);
+        this.options.observer?.polled(chain, true, fetched.transactions.length + fetched.malformed.length);
         if (fetched.latestVersionAdvice !== undefined) this.log('debug', 'version advice from the API', { advice: fetched.latestVersionAdvice });
         for (const m of fetched.malformed) {
           result.failed += 1;
@@ -86,6 +95,7 @@ export class SignerDaemon {
         fetched.transactions.forEach((p, i) => work.push({ pending: p, raw: fetched.raws[i] }));
       } catch (e) {
         result.apiFailures += 1;
+        this.options.observer?.polled(chain, false, 0);
         this.log('warn', 'could not fetch pending transactions', { chain, error: reportText(e) });
       }
     }
@@ -96,7 +106,9 @@ export class SignerDaemon {
       if (this.stopping) break;
       if (this.options.transactionIds !== undefined && !this.options.transactionIds.includes(pending.id)) continue;
       result.received += 1;
+      const started = process.hrtime.bigint();
       const outcome = await this.processor.process(pending, raw);
+      this.options.observer?.processed(pending.chain, outcome, Number(process.hrtime.bigint() - started) / 1e9);
       result.outcomes.set(pending.id, outcome);
       if (outcome.kind === 'broadcast') result.broadcast += 1;
       else if (outcome.kind === 'skipped') result.skipped += 1;
@@ -113,6 +125,7 @@ export class SignerDaemon {
         this.log('warn', 'could not send the error batch', { count: result.errors.length, error: reportText(e) });
       }
     }
+    this.options.observer?.cycleDone(result);
     return result;
   }
 

@@ -55,24 +55,6 @@ type Row = {
   updated: string;
 };
 
-/**
- * The spend table is the journal's companion; created here (IF NOT EXISTS) until it joins
- * the store's migrations. Amounts are decimal text: they exceed 64 bits (wei).
- */
-const SPEND_DDL = `
-  CREATE TABLE IF NOT EXISTS journal_spend (
-    pending_id TEXT NOT NULL,
-    chain      TEXT NOT NULL,
-    testnet    INTEGER NOT NULL CHECK (testnet IN (0, 1)),
-    scope      TEXT NOT NULL,
-    asset      TEXT NOT NULL,
-    amount     TEXT NOT NULL,
-    created    TEXT NOT NULL,
-    PRIMARY KEY (pending_id, scope, asset)
-  );
-  CREATE INDEX IF NOT EXISTS journal_spend_window ON journal_spend (chain, testnet, scope, asset, created);
-`;
-
 /** sha256 of the canonical JSON of what defines a pending transaction (txId, which the server adds later, excluded). */
 export function payloadHash(p: PendingTransaction): string {
   const { txId: _txId, ...defining } = p;
@@ -94,7 +76,6 @@ export class Journal {
     this.db = db;
     this.withLock = withLock;
     this.now = now;
-    this.withLock(() => this.db.exec(SPEND_DDL));
   }
 
   get(pendingId: string): JournalRow | undefined {

@@ -31,6 +31,12 @@ export class DaemonMetrics {
     registers: [this.registry],
   });
   readonly unsealed = new Gauge({ name: 'hardkms_unsealed', help: '1 while the vault is unsealed', registers: [this.registry] });
-  readonly auditRecords = new Counter({ name: 'hardkms_audit_records_total', help: 'Audit records written by this process', registers: [this.registry] });
+  readonly auditRecords = new Gauge({ name: 'hardkms_audit_records', help: 'Records in the audit log (its head sequence number)', registers: [this.registry] });
   readonly lastPoll = new Gauge({ name: 'hardkms_last_poll_timestamp_seconds', help: 'End of the last poll cycle', registers: [this.registry] });
+}
+
+/** The error code a failure outcome starts with ("POLICY_VIOLATION: …" → POLICY_VIOLATION), for a bounded label set. */
+export function failureReason(error: string): string {
+  const m = /^([A-Z][A-Z0-9_]{2,40})\b/.exec(error);
+  return m ? m[1]! : 'OTHER';
 }

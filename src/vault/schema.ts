@@ -44,6 +44,21 @@ export const MIGRATIONS: readonly string[] = [
     mac             BLOB NOT NULL
   );
   `,
+  // The signer's spend ledger for rolling limits (policy maxPer24h). Amounts are decimal
+  // text: they exceed 64 bits (wei). IF NOT EXISTS: early daemon builds created it themselves.
+  `
+  CREATE TABLE IF NOT EXISTS journal_spend (
+    pending_id TEXT NOT NULL,
+    chain      TEXT NOT NULL,
+    testnet    INTEGER NOT NULL CHECK (testnet IN (0, 1)),
+    scope      TEXT NOT NULL,
+    asset      TEXT NOT NULL,
+    amount     TEXT NOT NULL,
+    created    TEXT NOT NULL,
+    PRIMARY KEY (pending_id, scope, asset)
+  );
+  CREATE INDEX IF NOT EXISTS journal_spend_window ON journal_spend (chain, testnet, scope, asset, created);
+  `,
 ];
 
 export const FORMAT_VERSION = MIGRATIONS.length;

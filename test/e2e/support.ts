@@ -15,7 +15,7 @@ import type { JournalRow } from '../../src/signer/journal.js';
 import { storeMnemonicEntry } from '../../src/vault/managed.js';
 import type { Vault } from '../../src/vault/vault.js';
 import { importPrivateKey } from '../../src/vault/wallets.js';
-import { CLI, runCli, type CliResult } from '../support/cli.js';
+import { CLI, collectLog, runCli, type CliResult } from '../support/cli.js';
 import type { FakeTatumApi } from '../support/tatum-api-server.js';
 import { TEST_PASSWORD, type TestVault } from '../support/vault.js';
 
@@ -73,7 +73,12 @@ export function spawnDaemon(
     buf = parts.pop() ?? '';
     lines.push(...parts);
   });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      collectLog(`${[...lines, buf].join('\n')}\n`);
+      resolve(code);
+    }),
+  );
   return { child, lines, exited };
 }
 

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -28,6 +30,7 @@ export function runCli(args: string[], options: { env?: Record<string, string | 
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
+      collectLog(stderr);
       resolve({
         code: code ?? -1,
         stdout,
@@ -42,4 +45,10 @@ export function runCli(args: string[], options: { env?: Record<string, string | 
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/** Hands a hardkms process's stderr to the end-of-run secret scan (test/support/log-scan.ts). */
+export function collectLog(text: string): void {
+  const dir = process.env.HARDKMS_TEST_LOG_DIR;
+  if (dir && text) appendFileSync(join(dir, `stderr-${process.pid}.log`), text);
 }

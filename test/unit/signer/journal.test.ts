@@ -6,7 +6,7 @@ import type { PendingTransaction } from '../../../src/signer/pending.js';
 
 function journal(now: () => Date = () => new Date()): Journal {
   const db = new Database(':memory:');
-  db.exec(MIGRATIONS[0]!);
+  for (const m of MIGRATIONS) db.exec(m);
   return new Journal(db, (fn) => db.transaction(fn).immediate(), now);
 }
 
