@@ -456,6 +456,8 @@ export class FakeApprover {
   readonly approved = new Set<string>();
   readonly requests: ApproverRecord[] = [];
   mode: 'normal' | 'hang' | 'redirect' | 'wrong-mac' | 'no-mac' = 'normal';
+  /** Answer only after this many ms (a human approver taking their time). */
+  delayMs = 0;
   redirectTo = 'http://127.0.0.1:9/';
   status = 200;
   private readonly hung = new Set<http.ServerResponse>();
@@ -491,6 +493,7 @@ export class FakeApprover {
     }
     const path = new URL(req.url ?? '/', 'http://fake').pathname;
     this.requests.push({ method: req.method ?? '', path, bodyText, json });
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.mode === 'hang') {
       this.hung.add(res);
       return;
