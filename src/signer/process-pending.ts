@@ -163,6 +163,18 @@ export class PendingProcessor {
         { scope: 'chain', asset: m.asset, amount: m.amount },
         ...signatureIds.map((sid) => ({ scope: `wallet:${sid}`, asset: m.asset, amount: m.amount })),
       ]);
+      // The keys are unwrapped (private-key wallets, in the token) or their mnemonic decrypted
+      // (the host derives the child key) inside plan.sign(); recorded before it happens.
+      vault.record({
+        event: 'unwrap',
+        subject: id,
+        result: 'ok',
+        details: {
+          pendingId: id,
+          chain: pending.chain,
+          keys: signers.map((k) => ({ signatureId: k.signatureId, ...(k.index === undefined ? { where: 'token' } : { where: 'host', index: k.index }) })),
+        },
+      });
       rawTx = await plan.sign();
     } catch (e) {
       const error = reportText(e);

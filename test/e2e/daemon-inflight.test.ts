@@ -45,6 +45,12 @@ describe('daemon: in-flight shutdown and --runOnce filters', () => {
       const broadcastAt = records.findIndex((r) => r.event === 'broadcast' && r.subject === id);
       const sealAt = records.findIndex((r, i) => i > broadcastAt && r.event === 'seal');
       expect(broadcastAt).toBeGreaterThan(0);
+      // The unwrap is audited before the signature, the signature before the broadcast.
+      const unwrapAt = records.findIndex((r) => r.event === 'unwrap' && r.subject === id);
+      const signAt = records.findIndex((r) => r.event === 'sign' && r.subject === id && r.result === 'ok');
+      expect(records[unwrapAt]?.details).toMatchObject({ keys: [{ signatureId: w1, where: 'token' }] });
+      expect(unwrapAt).toBeLessThan(signAt);
+      expect(signAt).toBeLessThan(broadcastAt);
       expect(records[sealAt]).toMatchObject({ details: { reason: 'daemon stopped by SIGTERM' } });
     } finally {
       await approver.stop();
