@@ -22,6 +22,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# package.json pins rollup (vitest's bundler) through "overrides": npm 11's `npm ci`
+# refuses a lock that lacks any of rollup's per-platform optional packages, and the
+# registry mirror reachable here does not carry all of them for the newest rollup.
 # npm 11 asks for approval of install scripts; package.json's allowScripts approves the
 # native modules we need. Check afterwards that they really compiled, and fail loudly if not.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
