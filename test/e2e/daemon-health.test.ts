@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, collectLog, runCli } from '../support/cli.js';
-import { freePort } from '../support/litecoind.js';
+import { freePort } from '../support/ports.js';
 import { createTestToken, TEST_PIN } from '../support/softhsm.js';
 import { FakeTatumApi } from '../support/tatum-api-server.js';
 import { waitFor } from './support.js';

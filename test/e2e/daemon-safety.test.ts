@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { freePort } from '../support/litecoind.js';
+import { freePort } from '../support/ports.js';
 import { createTestToken, TEST_PIN } from '../support/softhsm.js';
 import { FakeApprover, FakeTatumApi } from '../support/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';

@@ -14,6 +14,7 @@ import { mnemonicToSeedSync } from 'bip39';
 import { crypto as bcrypto, payments, script as bscript, Transaction, type Network } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } from '../support/litecoind.js';
+import { bitcoreJson } from '../support/payloads.js';
 import { FakeTatumApi } from '../support/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { ABANDON, addMnemonic, addPrivateKey, auditRecords, compressedPub, explain, journalRows, LEGAL, runDaemon, testKey } from './support.js';
@@ -37,27 +38,6 @@ interface Utxo {
   vout: number;
   satoshis: number;
   script: Uint8Array;
-}
-
-function bitcoreJson(inputs: Utxo[], outputs: { script: Uint8Array; satoshis: number }[]): string {
-  const tx = new Transaction();
-  tx.version = 2;
-  for (const i of inputs) tx.addInput(Buffer.from(i.txid, 'hex').reverse(), i.vout, 0xffffffff);
-  for (const o of outputs) tx.addOutput(o.script, BigInt(o.satoshis));
-  return JSON.stringify({
-    hash: tx.getId(),
-    version: 2,
-    inputs: inputs.map((i) => ({
-      prevTxId: i.txid,
-      outputIndex: i.vout,
-      sequenceNumber: 0xffffffff,
-      script: '',
-      scriptString: '',
-      output: { satoshis: i.satoshis, script: hex(i.script) },
-    })),
-    outputs: outputs.map((o) => ({ satoshis: o.satoshis, script: hex(o.script) })),
-    nLockTime: 0,
-  });
 }
 
 describe.skipIf(!existsSync(LITECOIND_PATH))('daemon end to end: litecoind -regtest and BCH', () => {

@@ -16,13 +16,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Contract, HDNodeWallet, Interface, JsonRpcProvider, Mnemonic, Wallet } from 'ethers';
 import { HttpClient } from '../../src/signer/http.js';
 import { EvmRpc } from '../../src/signer/node-rpc.js';
+import { freePort } from './ports.js';
 
 /** Hardhat's well-known default mnemonic: its accounts are public test keys. */
 export const HARDHAT_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -190,18 +190,6 @@ export async function startHardhatNode(options: HardhatNodeOptions = {}): Promis
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------------------

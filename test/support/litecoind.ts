@@ -14,12 +14,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isRpcError, UtxoRpc } from '../../src/signer/node-rpc.js';
 import { HttpClient } from '../../src/signer/http.js';
+import { freePort } from './ports.js';
 
 export const LITECOIND_PATH = process.env.LITECOIND ?? '/usr/bin/litecoind';
 
@@ -238,18 +238,6 @@ export async function startLitecoind(options: LitecoindOptions = {}): Promise<Li
 }
 
 /** A loopback TCP port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 function asString(v: unknown, what: string): string {
   if (typeof v !== 'string') throw new Error(`${what}: expected a string, got ${JSON.stringify(v)}`);
   return v;
