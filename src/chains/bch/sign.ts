@@ -1,8 +1,8 @@
-import { Transaction, address as baddress, crypto as bcrypto, type Network } from 'bitcoinjs-lib';
+import { Transaction, crypto as bcrypto, type Network } from 'bitcoinjs-lib';
 import { HardkmsError } from '../../errors.js';
-import { SIGNER_MISSING, bytesEqual, describe, hexField, mismatchError, payloadError, toHex, uintField, unsupportedError, type DecodedTx } from '../decoded.js';
+import { SIGNER_MISSING, bytesEqual, describe, hexField, mismatchError, payloadError, uintField, unsupportedError, type DecodedTx } from '../decoded.js';
 import { derSignature, signDigestChecked, uniqueSigners, type DigestSigner } from '../signer.js';
-import { p2pkhScript, pushes, withHashType } from '../utxo/sign.js';
+import { decodeScriptOutput, p2pkhScript, pushes, withHashType } from '../utxo/sign.js';
 
 /**
  * BCH pending transactions (spec §3.4): `"<unsigned tx hex>:<JSON array of input amounts>"`.
@@ -133,17 +133,7 @@ export function decodeBch(payload: unknown, network?: Network): DecodedTx {
   const totalOut = tx.outs.reduce((a, o) => a + o.value, 0n);
   return {
     chain: CHAIN,
-    outputs: tx.outs.map((o) => {
-      const out: { address?: string; script: string; amount: bigint } = { script: toHex(o.script), amount: o.value };
-      if (network !== undefined) {
-        try {
-          out.address = baddress.fromOutputScript(o.script, network);
-        } catch {
-          // no address form
-        }
-      }
-      return out;
-    }),
+    outputs: tx.outs.map((o) => decodeScriptOutput(o.script, o.value, network)),
     fee: totalIn - totalOut,
   };
 }

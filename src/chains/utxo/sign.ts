@@ -183,17 +183,7 @@ export function decodeUtxo(payload: unknown, chain: UtxoChainCode, network?: Net
   const totalOut = parsed.outputs.reduce((a, x) => a + x.satoshis, 0n);
   return {
     chain,
-    outputs: parsed.outputs.map((o) => {
-      const out: { address?: string; script: string; amount: bigint } = { script: toHex(o.script), amount: o.satoshis };
-      if (network !== undefined) {
-        try {
-          out.address = baddress.fromOutputScript(o.script, network);
-        } catch {
-          // no address form (OP_RETURN, bare scripts): the script stands alone
-        }
-      }
-      return out;
-    }),
+    outputs: parsed.outputs.map((o) => decodeScriptOutput(o.script, o.satoshis, network)),
     fee: totalIn - totalOut,
   };
 }
@@ -259,4 +249,17 @@ function checkWithdrawalInputs(chain: string, parsed: BitcoreTx, withdrawalRespo
       `the transaction's inputs differ from withdrawalResponses (not listed: ${missing.join(', ') || 'none'}; not spent: ${extra.join(', ') || 'none'})`,
     );
   }
+}
+
+/** One output of a UTXO-family transaction: its script, its value, and its address where it has one. */
+export function decodeScriptOutput(script: Uint8Array, amount: bigint, network: Network | undefined): { address?: string; script: string; amount: bigint } {
+  const out: { address?: string; script: string; amount: bigint } = { script: toHex(script), amount };
+  if (network !== undefined) {
+    try {
+      out.address = baddress.fromOutputScript(script, network);
+    } catch {
+      // no address form (OP_RETURN, bare scripts): the script stands alone
+    }
+  }
+  return out;
 }
