@@ -40,7 +40,7 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
   extendOptions(cmd);
   globalFlags(cmd).action(async (opts: Record<string, unknown>) => {
     const config = configFrom(opts);
-    if (WalletStore.exists(config.walletPath)) WalletStore.create(config.walletPath); // throws VAULT_EXISTS before any prompt
+    WalletStore.refuseExisting(config.walletPath); // before any prompt or touch
     let choice: InitProviderChoice | undefined;
     for (const factory of initProviders) {
       choice = await factory(opts, config);

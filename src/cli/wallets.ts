@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { chainKit, chainKitIfSupported } from '../chains/kit.js';
@@ -77,7 +78,6 @@ export function registerWalletCommands(program: Command): void {
   ).action(async (chain: string, opts: Opts) => {
     const config = configFrom(opts);
     const kit = chainKit(chain);
-    const { randomBytes } = await import('node:crypto');
     const entropy = randomBytes(32);
     const mnemonic = kit.generateMnemonic(entropy);
     entropy.fill(0);

@@ -44,13 +44,18 @@ export class WalletStore {
     return existsSync(path);
   }
 
-  /** Creates a new, empty store; refuses to touch an existing file. */
-  static create(path: string): WalletStore {
+  /** Throws VAULT_EXISTS if a file is at `path`: init checks this before it touches anything. */
+  static refuseExisting(path: string): void {
     if (existsSync(path)) {
       throw new HardkmsError('VAULT_EXISTS', `A store already exists at ${path}; hardkms init never overwrites one.`, {
         hint: 'Use --path to create a new store elsewhere, or move the existing file away yourself if you really mean to replace it.',
       });
     }
+  }
+
+  /** Creates a new, empty store; refuses to touch an existing file. */
+  static create(path: string): WalletStore {
+    WalletStore.refuseExisting(path);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     // Create the file 0600 before SQLite opens it; the -wal and -shm side files inherit
     // the main file's mode in SQLite's unix VFS.

@@ -129,10 +129,8 @@ export class Vault {
   }
 
   static async init(options: InitOptions): Promise<Vault> {
-    if (WalletStore.exists(options.path)) {
-      // Checked first so that nothing (token keys included) is created for a refused init.
-      WalletStore.create(options.path);
-    }
+    // Checked first so that nothing (token keys included) is created for a refused init.
+    WalletStore.refuseExisting(options.path);
     const token = Token.open(options.token);
     let store: WalletStore | undefined;
     const secret: VaultSecret = { storeKey: randomBytes(STORE_KEY_BYTES), tokenPin: Buffer.from(options.tokenPin) };
