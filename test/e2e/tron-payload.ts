@@ -5,20 +5,8 @@
 import { createHash } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { keccak_256 } from '@noble/hashes/sha3';
+import { fBytes, fVarint } from '../support/protobuf-writer.js';
 
-function varint(n: bigint | number): number[] {
-  let v = BigInt(n);
-  const out: number[] = [];
-  do {
-    let b = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v > 0n) b |= 0x80;
-    out.push(b);
-  } while (v > 0n);
-  return out;
-}
-const fVarint = (field: number, v: bigint | number) => [...varint(field << 3), ...varint(v)];
-const fBytes = (field: number, b: Uint8Array | number[]) => [...varint((field << 3) | 2), ...varint(b.length), ...b];
 const hex = (b: Uint8Array | number[]) => Buffer.from(Uint8Array.from(b)).toString('hex');
 
 export function tronAddress(pub33: Uint8Array): Uint8Array {

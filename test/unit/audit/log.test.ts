@@ -1,4 +1,3 @@
-import { createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,17 +5,10 @@ import { p256 } from '@noble/curves/p256';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog, type AuditHead } from '../../../src/audit/log.js';
 import { verifyAuditLog } from '../../../src/audit/verify.js';
+import { hostAuditKey } from '../../support/audit-key.js';
 
 // A host P-256 key stands in for the token's audit key: the log format is what is tested here.
-const priv = p256.utils.randomPrivateKey();
-const pem = createPublicKey({
-  key: Buffer.concat([Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'), Buffer.from(p256.getPublicKey(priv, false))]),
-  format: 'der',
-  type: 'spki',
-})
-  .export({ format: 'pem', type: 'spki' })
-  .toString();
-const signer = (hash: Buffer): Buffer => Buffer.from(p256.sign(hash, priv, { prehash: false }).toCompactRawBytes());
+const { pem, signer } = hostAuditKey();
 
 describe('audit log', () => {
   let path: string;

@@ -9,17 +9,10 @@ import type { AuditEvent } from '../../../src/audit/record.js';
 import { analyseAuditLog, buildAuditReport, type AuditReport } from '../../../src/audit/report.js';
 import { esc, renderAuditReportHtml } from '../../../src/audit/report-html.js';
 import { verifyAuditLog } from '../../../src/audit/verify.js';
+import { hostAuditKey } from '../../support/audit-key.js';
 
 // A host P-256 key stands in for the token's audit key, as in log.test.ts.
-const priv = p256.utils.randomPrivateKey();
-const pem = createPublicKey({
-  key: Buffer.concat([Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'), Buffer.from(p256.getPublicKey(priv, false))]),
-  format: 'der',
-  type: 'spki',
-})
-  .export({ format: 'pem', type: 'spki' })
-  .toString();
-const signer = (hash: Buffer): Buffer => Buffer.from(p256.sign(hash, priv, { prehash: false }).toCompactRawBytes());
+const { pem, signer } = hostAuditKey();
 
 const DAEMON = 'daemon@ops';
 

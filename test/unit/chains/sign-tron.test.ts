@@ -4,6 +4,7 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import { keccak_256 } from '@noble/hashes/sha3';
 import { hostDigestSigner } from '../../../src/chains/signer.js';
 import { decodeTron, signTron, tronBase58 } from '../../../src/chains/tron/sign.js';
+import { fBytes, fVarint } from '../../support/protobuf-writer.js';
 
 function privKey(n: number): Uint8Array {
   const k = new Uint8Array(32).fill(0x55);
@@ -21,20 +22,6 @@ const OWNER = tronAddr(K);
 const TO = tronAddr(privKey(2));
 const USDT = Uint8Array.from(Buffer.from('41a614f803b6fd780986a42c78ec9c7f77e6ded13c', 'hex'));
 
-/* A tiny protobuf writer for hand-made raw_data_hex. */
-function varint(n: bigint | number): number[] {
-  let v = BigInt(n);
-  const out: number[] = [];
-  do {
-    let b = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v > 0n) b |= 0x80;
-    out.push(b);
-  } while (v > 0n);
-  return out;
-}
-const fVarint = (field: number, v: bigint | number) => [...varint((field << 3) | 0), ...varint(v)];
-const fBytes = (field: number, b: Uint8Array | number[]) => [...varint((field << 3) | 2), ...varint(b.length), ...b];
 const str = (s: string) => [...Buffer.from(s, 'utf8')];
 
 interface RawOpts {
