@@ -7,9 +7,14 @@
  * Rules, as Tatum KMS applies them:
  * 1. `hashes`: each id found in the vault is a resolved wallet (any chain).
  * 2. `signatures[{id, index}]`: a mnemonic wallet derives at `index` (with the entry's own
- *    chain and net); a private-key wallet is used as is.
+ *    chain and net); a private-key wallet is used as is; a mnemonic wallet with a null
+ *    index is skipped (noted), as Tatum logs and skips it.
  * 3. Single-signer chains (EVM, TRON) use the first resolved wallet: a mnemonic wallet at
- *    the top-level `index` when there is one, else its key from rule 2, else a private key.
+ *    the top-level `index` when there is one, derived on the path of the PENDING
+ *    TRANSACTION's chain (a MATIC transaction naming an ETH mnemonic wallet derives at
+ *    m/44'/966'/0'/0/index on mainnet, as Tatum does), else its key from rule 2, else a
+ *    private key. When the two chains' paths differ the stored xpub cannot give the public
+ *    key, so `derivePublicKey` (the vault, audited by the caller) derives it.
  * 4. UTXO transfers: every key from rules 1-2 (mnemonic wallets listed in `hashes` have no
  *    key without an index, as in Tatum); BCH keeps one key per listed wallet, in order,
  *    because it matches keys to inputs by position when it cannot tell by script.
@@ -21,6 +26,7 @@
 import { crypto as bcrypto } from 'bitcoinjs-lib';
 import { HardkmsError } from '../errors.js';
 import type { ChainFamily } from '../chains/types.js';
+import { getChainAdapter, isSupportedChain } from '../chains/registry.js';
 import { base58CheckDecode, bip32, childPublicKey, parseHexXpub } from '../chains/keys.js';
 import { offchainDerivationIndexes, offchainWithdrawalInputs } from '../chains/utxo/sign.js';
 import type { WalletEntry } from '../vault/entries.js';
@@ -30,6 +36,8 @@ export interface KeyRef {
   entry: WalletEntry;
   /** Derivation index (mnemonic wallets only). */
   index?: number;
+  /** Chain whose derivation path the index is taken on, when it is not the entry's own (§3.1 rule 3). */
+  deriveChain?: string;
   /** 33-byte compressed public key. */
   publicKey: Uint8Array;
 }
@@ -39,13 +47,30 @@ export interface ResolvedKeys {
   refs: KeyRef[];
   /** Distinct signature ids whose keys are used. */
   signatureIds: string[];
+  /** Wallets skipped (not errors), for the log: e.g. a signatures[] entry with a null index. */
+  notes: string[];
+}
+
+export interface ResolveOptions {
+  /**
+   * Public key of `entry`'s mnemonic at `path/index` of `chain`'s derivation path. Needed only
+   * for rule 3 across chains whose paths differ; touches the secret, so the caller audits it.
+   */
+  derivePublicKey?: (entry: WalletEntry, chain: string, index: number) => Uint8Array;
 }
 
 export const KEY_NOT_RESOLVED = 'TX_KEY_NOT_RESOLVED';
 
 export type EntryLookup = (signatureId: string) => WalletEntry | undefined;
 
-export function resolveKeys(pending: PendingTransaction, family: ChainFamily, testnet: boolean, lookup: EntryLookup): ResolvedKeys {
+export function resolveKeys(
+  pending: PendingTransaction,
+  family: ChainFamily,
+  testnet: boolean,
+  lookup: EntryLookup,
+  options: ResolveOptions = {},
+): ResolvedKeys {
+  const notes: string[] = [];
   const missing: string[] = [];
   const otherNet: string[] = [];
   const find = (id: string): WalletEntry | undefined => {
@@ -60,10 +85,15 @@ export function resolveKeys(pending: PendingTransaction, family: ChainFamily, te
     const e = find(id);
     if (e !== undefined) fromHashes.push(e);
   }
-  const fromSignatures: { entry: WalletEntry; index: number }[] = [];
+  const fromSignatures: { entry: WalletEntry; index: number | undefined }[] = [];
   for (const s of pending.signatures ?? []) {
     const e = find(s.id);
-    if (e !== undefined) fromSignatures.push({ entry: e, index: s.index });
+    if (e === undefined) continue;
+    if (s.index === null && e.kind === 'mnemonic') {
+      notes.push(`signatures[] names mnemonic wallet ${e.signatureId} without an index; that wallet is skipped`);
+      continue;
+    }
+    fromSignatures.push({ entry: e, index: s.index ?? undefined });
   }
   const fail = (why: string): never => {
     const parts = [why];
@@ -89,22 +119,18 @@ export function resolveKeys(pending: PendingTransaction, family: ChainFamily, te
         : offchainDerivationIndexes(pending.chain, pending.withdrawalResponses);
     refs = indexes.map((i) => mnemonicRef(first, i));
   } else if (family === 'evm' || family === 'tron') {
-    const firstHash = fromHashes[0];
-    const firstSig = fromSignatures[0];
     // wallets[0] in Tatum's order: hashes first, then signatures.
-    if (firstHash !== undefined) {
-      if (firstHash.kind === 'mnemonic') {
-        if (pending.index !== undefined) refs = [mnemonicRef(firstHash, pending.index)];
-        else return fail(`wallet ${firstHash.signatureId} is a mnemonic wallet but the transaction has no index to derive the key at`);
-      } else refs = [privateKeyRef(firstHash)];
-    } else if (firstSig !== undefined) {
-      const idx = pending.index ?? firstSig.index;
-      refs = [firstSig.entry.kind === 'mnemonic' ? mnemonicRef(firstSig.entry, idx) : privateKeyRef(firstSig.entry)];
-    } else return fail('no wallet to sign with');
+    const first = fromHashes[0] ?? fromSignatures[0]?.entry;
+    const sigIndex = fromHashes[0] === undefined ? fromSignatures[0]?.index : undefined;
+    if (first === undefined) return fail('no wallet to sign with');
+    if (first.kind === 'mnemonic' && pending.index !== undefined) refs = [txChainRef(first, pending.chain, pending.index, options)];
+    else if (first.kind === 'mnemonic' && sigIndex !== undefined) refs = [mnemonicRef(first, sigIndex)];
+    else if (first.kind === 'mnemonic') return fail(`wallet ${first.signatureId} is a mnemonic wallet but the transaction has no index to derive the key at`);
+    else refs = [privateKeyRef(first)];
   } else {
     refs = [];
     for (const e of fromHashes) if (e.kind === 'privateKey') refs.push(privateKeyRef(e));
-    for (const s of fromSignatures) refs.push(s.entry.kind === 'mnemonic' ? mnemonicRef(s.entry, s.index) : privateKeyRef(s.entry));
+    for (const s of fromSignatures) refs.push(s.entry.kind === 'mnemonic' && s.index !== undefined ? mnemonicRef(s.entry, s.index) : privateKeyRef(s.entry));
     if (refs.length === 0) {
       const mnemonics = fromHashes.filter((e) => e.kind === 'mnemonic').map((e) => e.signatureId);
       return fail(
@@ -114,7 +140,24 @@ export function resolveKeys(pending: PendingTransaction, family: ChainFamily, te
       );
     }
   }
-  return { refs, signatureIds: [...new Set(refs.map((r) => r.entry.signatureId))] };
+  return { refs, signatureIds: [...new Set(refs.map((r) => r.entry.signatureId))], notes };
+}
+
+/**
+ * Rule 3: the top-level index derives on the pending transaction's chain. Same path as the
+ * entry's own chain (ETH and BSC on mainnet, every EVM testnet): the stored xpub gives the
+ * key. Another path: only the mnemonic can, through options.derivePublicKey.
+ */
+function txChainRef(entry: WalletEntry, txChain: string, index: number, options: ResolveOptions): KeyRef {
+  if (txChain === entry.chain || !isSupportedChain(txChain) || !isSupportedChain(entry.chain)) return mnemonicRef(entry, index);
+  const samePath = getChainAdapter(txChain).derivationPath(entry.testnet) === getChainAdapter(entry.chain).derivationPath(entry.testnet);
+  if (samePath) return { ...mnemonicRef(entry, index), deriveChain: txChain };
+  if (options.derivePublicKey === undefined) {
+    throw new HardkmsError(KEY_NOT_RESOLVED, `wallet ${entry.signatureId} (${entry.chain}) must be derived on ${txChain}'s path, and no deriver was given`, {
+      hint: 'This is a bug in the caller; report it.',
+    });
+  }
+  return { entry, index, deriveChain: txChain, publicKey: options.derivePublicKey(entry, txChain, index) };
 }
 
 /** Ids for a message: at most 5, each cut to 64 printable characters (they come from the API). */

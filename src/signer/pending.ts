@@ -21,8 +21,8 @@ import { isTatumChain, TATUM_CHAINS, type TatumChain } from './chains-api.js';
 export interface PendingSignature {
   /** signatureId of a (mnemonic) wallet. */
   id: string;
-  /** BIP44 address index to derive at. */
-  index: number;
+  /** BIP44 address index to derive at; null when Tatum sent none (a mnemonic wallet is then skipped, §3.1 rule 2). */
+  index: number | null;
 }
 
 export interface WithdrawalAddress {
@@ -37,13 +37,15 @@ export interface WithdrawalAddress {
 }
 
 export interface WithdrawalResponse {
-  address: WithdrawalAddress;
+  /** null on the "-1" remainder entry (§2.3): it spends nothing and is never validated. */
+  address: WithdrawalAddress | null;
   /** Coin units (e.g. LTC, not satoshis). */
   amount: number;
   /** Funding txid, or the literal "-1" for the synthetic change-to-pool entry. */
   vIn: string;
-  /** Output index of `vIn`; absent only on the "-1" entry. */
+  /** Output index of `vIn`; absent (null from Tatum) only on the "-1" entry. */
   vInIndex?: number;
+  /** BSV only; Tatum sends null on every element. */
   scriptPubKey?: string;
 }
 
@@ -166,7 +168,7 @@ function readPending(o: Record<string, unknown>, expectedChain: TatumChain | und
   if (!absent(o.signatures)) {
     pending.signatures = readList(o.signatures, `${where}: signatures`, (v, f) => {
       if (!isPlainObject(v)) throw new Invalid(`${f}: expected an object {id, index}, got ${describe(v)}`);
-      return { id: readString(v.id, `${f}.id`), index: readIndex(v.index, `${f}.index`) };
+      return { id: readString(v.id, `${f}.id`), index: v.index === null || v.index === undefined ? null : readIndex(v.index, `${f}.index`) };
     });
   }
   if (hashes.length === 0 && (pending.signatures === undefined || pending.signatures.length === 0)) {
@@ -183,42 +185,43 @@ function readPending(o: Record<string, unknown>, expectedChain: TatumChain | und
 
 function readWithdrawalResponse(v: unknown, f: string): WithdrawalResponse {
   if (!isPlainObject(v)) throw new Invalid(`${f}: expected an object {address, amount, vIn, vInIndex}, got ${describe(v)}`);
-  const a = v.address;
-  if (!isPlainObject(a)) throw new Invalid(`${f}.address: expected an object, got ${describe(a)}`);
-  const address: WithdrawalAddress = {
-    address: readString(a.address, `${f}.address.address`),
-    currency: readString(a.currency, `${f}.address.currency`),
-  };
-  if (!absent(a.derivationKey)) address.derivationKey = readIndex(a.derivationKey, `${f}.address.derivationKey`);
-  if (!absent(a.xpub)) address.xpub = readString(a.xpub, `${f}.address.xpub`);
-  if (!absent(a.destinationTag)) {
-    const t = a.destinationTag;
-    if (typeof t === 'number' ? !Number.isSafeInteger(t) || t < 0 : typeof t !== 'string' || t.length > LIMITS.stringChars) {
-      throw new Invalid(`${f}.address.destinationTag: expected a non-negative integer or a string, got ${describe(t)}`);
-    }
-    address.destinationTag = t as number | string;
-  }
-  if (!absent(a.memo)) address.memo = readString(a.memo, `${f}.address.memo`, true);
-  if (!absent(a.message)) address.message = readString(a.message, `${f}.address.message`, true);
-
   if (typeof v.amount !== 'number' || !Number.isFinite(v.amount) || v.amount < 0) {
     throw new Invalid(`${f}.amount: expected a finite non-negative number, got ${describe(v.amount)}`);
   }
   const vIn = readString(v.vIn, `${f}.vIn`);
-  const out: WithdrawalResponse = { address, amount: v.amount, vIn };
   if (vIn === '-1') {
-    // The change-to-pool entry spends nothing; whatever index it carries is meaningless.
-    if (typeof v.vInIndex === 'number' && Number.isSafeInteger(v.vInIndex)) out.vInIndex = v.vInIndex;
-  } else {
-    if (!TXID_PATTERN.test(vIn)) throw new Invalid(`${f}.vIn: expected a 64-hex-character txid or "-1", got ${describe(vIn)}`);
-    const idx = v.vInIndex;
-    if (typeof idx !== 'number' || !Number.isInteger(idx) || idx < 0 || idx > MAX_UINT32) {
-      throw new Invalid(`${f}.vInIndex: expected an output index (0..${MAX_UINT32}), got ${describe(idx)}`);
-    }
-    out.vInIndex = idx;
+    // The pool-remainder entry spends nothing: Tatum sends {address: null, vInIndex: null,
+    // scriptPubKey: null} (§2.3). Nothing on it but the amount is read, so nothing on it can fail.
+    return { address: null, amount: v.amount, vIn };
   }
+  if (!TXID_PATTERN.test(vIn)) throw new Invalid(`${f}.vIn: expected a 64-hex-character txid or "-1", got ${describe(vIn)}`);
+  const idx = v.vInIndex;
+  if (typeof idx !== 'number' || !Number.isInteger(idx) || idx < 0 || idx > MAX_UINT32) {
+    throw new Invalid(`${f}.vInIndex: expected an output index (0..${MAX_UINT32}), got ${describe(idx)}`);
+  }
+  const out: WithdrawalResponse = { address: readWithdrawalAddress(v.address, `${f}.address`), amount: v.amount, vIn, vInIndex: idx };
   if (!absent(v.scriptPubKey)) out.scriptPubKey = readString(v.scriptPubKey, `${f}.scriptPubKey`, true);
   return out;
+}
+
+function readWithdrawalAddress(a: unknown, f: string): WithdrawalAddress {
+  if (!isPlainObject(a)) throw new Invalid(`${f}: expected an object {address, currency, derivationKey?}, got ${describe(a)}`);
+  const address: WithdrawalAddress = {
+    address: readString(a.address, `${f}.address`),
+    currency: readString(a.currency, `${f}.currency`),
+  };
+  if (!absent(a.derivationKey)) address.derivationKey = readIndex(a.derivationKey, `${f}.derivationKey`);
+  if (!absent(a.xpub)) address.xpub = readString(a.xpub, `${f}.xpub`);
+  if (!absent(a.destinationTag)) {
+    const t = a.destinationTag;
+    if (typeof t === 'number' ? !Number.isSafeInteger(t) || t < 0 : typeof t !== 'string' || t.length > LIMITS.stringChars) {
+      throw new Invalid(`${f}.destinationTag: expected a non-negative integer or a string, got ${describe(t)}`);
+    }
+    address.destinationTag = t as number | string;
+  }
+  if (!absent(a.memo)) address.memo = readString(a.memo, `${f}.memo`, true);
+  if (!absent(a.message)) address.message = readString(a.message, `${f}.message`, true);
+  return address;
 }
 
 function readList<T>(v: unknown, f: string, item: (v: unknown, f: string) => T): T[] {

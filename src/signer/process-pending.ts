@@ -29,7 +29,7 @@ import { ownScripts, resolveKeys, type KeyRef } from './key-resolution.js';
 import type { PendingTransaction } from './pending.js';
 import { evaluatePolicy, movementsOf, type Policy } from './policy.js';
 import { errorReportText } from './tatum-client.js';
-import { signerFor, type SigningKey, type TokenSignerDeps } from './token-signer.js';
+import { derivedPublicKey, signerFor, type SigningKey, type TokenSignerDeps } from './token-signer.js';
 
 export type Outcome =
   { kind: 'broadcast'; txId: string; rebroadcast: boolean } | { kind: 'skipped'; reason: string } | { kind: 'failed'; error: string; signed: boolean };
@@ -132,7 +132,25 @@ export class PendingProcessor {
     let signatureIds: string[];
     try {
       const family = getChainAdapter(pending.chain).family;
-      const resolved = resolveKeys(pending, family, this.d.testnet, (sid) => vault.store.getEntry(sid));
+      const resolved = resolveKeys(pending, family, this.d.testnet, (sid) => vault.store.getEntry(sid), {
+        derivePublicKey: (entry, chain, index) => {
+          // Tatum derives a top-level index on the transaction's chain; when that path is not the
+          // wallet's own, only the mnemonic knows the account, so it is decrypted (and audited) here.
+          vault.record({
+            event: 'unwrap',
+            subject: id,
+            result: 'ok',
+            details: {
+              pendingId: id,
+              chain: pending.chain,
+              purpose: 'public key',
+              keys: [{ signatureId: entry.signatureId, where: 'host', index, path: chain }],
+            },
+          });
+          return derivedPublicKey(vault, entry, chain, index, this.d.signerDeps);
+        },
+      });
+      for (const note of resolved.notes) this.d.log('warn', note, { pendingId: id, chain: pending.chain });
       signatureIds = resolved.signatureIds;
       signers = resolved.refs.map((r: KeyRef) => signerFor(vault, r, this.d.signerDeps));
       const plan = await this.plan(pending, family, signers);

@@ -34,7 +34,8 @@ export interface TokenSignerDeps {
   signWrapped(vault: Vault, entry: WalletEntry, digest: Uint8Array): Secp256k1Signature;
   decryptMnemonic(vault: Vault, entry: WalletEntry): Buffer;
   mnemonicToSeed(mnemonic: Uint8Array): Uint8Array;
-  privateKeyFromSeed(entry: WalletEntry, seed: Uint8Array, index: number): Uint8Array;
+  /** `chain`: the chain whose path derives (§3.1 rule 3), default the entry's own. */
+  privateKeyFromSeed(entry: WalletEntry, seed: Uint8Array, index: number, chain?: string): Uint8Array;
   hostSigner(privateKey: Uint8Array): HostDigestSigner;
 }
 
@@ -42,7 +43,7 @@ export const defaultTokenSignerDeps: TokenSignerDeps = {
   signWrapped: (vault, entry, digest) => vault.token.signWithWrapped(wrappedKeyOf(entry), digest),
   decryptMnemonic: (vault, entry) => decryptSecret(vault, entry),
   mnemonicToSeed: (m) => mnemonicToSeed(m),
-  privateKeyFromSeed: (entry, seed, index) => getChainAdapter(entry.chain).privateKeyFromSeed(seed, index, entry.testnet),
+  privateKeyFromSeed: (entry, seed, index, chain) => getChainAdapter(chain ?? entry.chain).privateKeyFromSeed(seed, index, entry.testnet),
   hostSigner: (k) => hostDigestSigner(k),
 };
 
@@ -80,7 +81,7 @@ export function signerFor(vault: Vault, ref: KeyRef, deps: TokenSignerDeps = def
     let child: Uint8Array | undefined;
     try {
       seed = deps.mnemonicToSeed(mnemonic);
-      child = deps.privateKeyFromSeed(entry, seed, index);
+      child = deps.privateKeyFromSeed(entry, seed, index, ref.deriveChain);
       const signer = deps.hostSigner(child);
       if (!bytesEqual(signer.publicKey, publicKey)) {
         signer.wipe();
@@ -115,4 +116,27 @@ export function signerFor(vault: Vault, ref: KeyRef, deps: TokenSignerDeps = def
       host = undefined;
     },
   };
+}
+
+/**
+ * Public key of a mnemonic wallet's child on another chain's path (§3.1 rule 3 across
+ * chains whose paths differ), for key resolution before signing. Mnemonic, seed and child
+ * key are zeroed before it returns; the caller audits the decryption.
+ */
+export function derivedPublicKey(vault: Vault, entry: WalletEntry, chain: string, index: number, deps: TokenSignerDeps = defaultTokenSignerDeps): Uint8Array {
+  const mnemonic = deps.decryptMnemonic(vault, entry);
+  let seed: Uint8Array | undefined;
+  let child: Uint8Array | undefined;
+  try {
+    seed = deps.mnemonicToSeed(mnemonic);
+    child = deps.privateKeyFromSeed(entry, seed, index, chain);
+    const signer = deps.hostSigner(child);
+    const pub = Uint8Array.from(signer.publicKey);
+    signer.wipe();
+    return pub;
+  } finally {
+    mnemonic.fill(0);
+    seed?.fill(0);
+    child?.fill(0);
+  }
 }

@@ -13,6 +13,7 @@ import { BIP32Factory } from 'bip32';
 import { mnemonicToSeedSync } from 'bip39';
 import { crypto as bcrypto, payments, script as bscript, Transaction, type Network } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getChainAdapter } from '../../src/chains/registry.js';
 import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } from '../support/litecoind.js';
 import { bitcoreJson } from '../support/payloads.js';
 import { FakeTatumApi } from '../support/tatum-api-server.js';
@@ -128,17 +129,33 @@ describe.skipIf(!existsSync(LITECOIND_PATH))('daemon end to end: litecoind -regt
       signatures: [{ id: ids.b!, index: 0 }],
       serializedTransaction: bitcoreJson([u(second, scripts.aP2pkh), u(second, scripts.b0P2wpkh)], [{ script: await destination(), satoshis: 1.5e8 - FEE }]),
     });
-    // 4. Off-chain withdrawal from the mnemonic wallet's address 2.
+    // 4. Off-chain withdrawal from the mnemonic wallet's address 2, exactly as Tatum's own
+    //    builder shapes it (§2.3): scriptPubKey null everywhere, and the pool remainder
+    //    {address: null, vIn: "-1", vInIndex: null} paid back to the wallet's index-0 address.
     const w = u(first, scripts.b2P2pkh);
+    const xpub = getChainAdapter('LTC').xpubFromSeed(mnemonicToSeedSync(ABANDON), true);
     pend.withdrawal = api.queue({
       chain: 'LTC',
       hashes: [ids.b!],
+      index: null,
       withdrawalId: 'withdrawal-0001',
       withdrawalResponses: [
-        { address: { address: scripts.b2P2pkh.address, currency: 'LTC', derivationKey: 2 }, amount: 3, vIn: w.txid, vInIndex: w.vout },
-        { address: { address: scripts.b2P2pkh.address, currency: 'LTC' }, amount: 0, vIn: '-1' },
+        {
+          address: { address: scripts.b2P2pkh.address, currency: 'LTC', derivationKey: 2, xpub },
+          amount: 3,
+          vIn: w.txid,
+          vInIndex: w.vout,
+          scriptPubKey: null,
+        },
+        { address: null, amount: 1 - FEE / 1e8, vIn: '-1', vInIndex: null, scriptPubKey: null },
       ],
-      serializedTransaction: bitcoreJson([w], [{ script: await destination(), satoshis: 3e8 - FEE }]),
+      serializedTransaction: bitcoreJson(
+        [w],
+        [
+          { script: await destination(), satoshis: 2e8 },
+          { script: payments.p2pkh({ pubkey: pubB(0), network: REGTEST }).output!, satoshis: 1e8 - FEE },
+        ],
+      ),
     });
 
     // BCH: inputs of two wallets (positional), and two inputs of one key (Tatum's §7.9 bug case).
@@ -183,6 +200,14 @@ describe.skipIf(!existsSync(LITECOIND_PATH))('daemon end to end: litecoind -regt
       const txId = api.broadcasts.find((x) => x.signatureId === id)!.txId!;
       expect((await node.getRawTransaction(txId)).confirmations, id).toBe(1);
     }
+    // The withdrawal's remainder went back to the wallet's index-0 address, as the "-1" entry says.
+    const wtx = (await node.getRawTransaction(api.broadcasts.find((x) => x.signatureId === pend.withdrawal)!.txId!)) as {
+      vout: { value: number; scriptPubKey: { hex: string } }[];
+    };
+    expect(wtx.vout.map((o) => [o.scriptPubKey.hex, Math.round(o.value * 1e8)])).toContainEqual([
+      hex(payments.p2pkh({ pubkey: pubB(0), network: REGTEST }).output!),
+      1e8 - FEE,
+    ]);
   });
 
   it('journals each transaction as broadcast and audits the signature before the broadcast', () => {

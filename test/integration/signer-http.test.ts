@@ -261,8 +261,15 @@ describe('pending transaction validation (§2.3)', () => {
     index: null,
     withdrawalId: '62f2b0f3a7c1d40012345678',
     withdrawalResponses: [
-      { address: { address: 'tltc1qxyz', currency: 'LTC', derivationKey: 4, xpub: 'tpub...' }, amount: 0.5, vIn: 'ab'.repeat(32), vInIndex: 1 },
-      { address: { address: 'tltc1qabc', currency: 'LTC' }, amount: 0.1, vIn: '-1', vInIndex: -1 },
+      {
+        address: { address: 'tltc1qxyz', currency: 'LTC', derivationKey: 4, xpub: 'tpub...' },
+        amount: 0.5,
+        vIn: 'ab'.repeat(32),
+        vInIndex: 1,
+        scriptPubKey: null,
+      },
+      // The pool remainder exactly as Tatum's own builder emits it (§2.3).
+      { address: null, amount: 0.1, vIn: '-1', vInIndex: null, scriptPubKey: null },
     ],
     extraFieldFromTheFuture: true,
   };
@@ -281,8 +288,9 @@ describe('pending transaction validation (§2.3)', () => {
     expect(r2.ok).toBe(true);
     if (r2.ok) {
       expect(r2.value.index).toBeUndefined();
-      expect(r2.value.withdrawalResponses?.[0]?.address.derivationKey).toBe(4);
-      expect(r2.value.withdrawalResponses?.[1]?.vIn).toBe('-1');
+      expect(r2.value.withdrawalResponses?.[0]?.address?.derivationKey).toBe(4);
+      expect(r2.value.withdrawalResponses?.[1]).toEqual({ address: null, amount: 0.1, vIn: '-1' });
+      expect(r2.value.withdrawalResponses?.[0]).not.toHaveProperty('scriptPubKey');
       expect(r2.value).not.toHaveProperty('extraFieldFromTheFuture');
       expect(r2.raw).toHaveProperty('extraFieldFromTheFuture');
     }
@@ -311,10 +319,27 @@ describe('pending transaction validation (§2.3)', () => {
     ['withdrawal amount NaN-ish', { withdrawalResponses: [{ address: { address: 'a', currency: 'LTC' }, amount: '1', vIn: '-1' }] }, 'amount'],
     [
       'withdrawal derivationKey negative',
-      { withdrawalResponses: [{ address: { address: 'a', currency: 'LTC', derivationKey: -2 }, amount: 1, vIn: '-1' }] },
+      { withdrawalResponses: [{ address: { address: 'a', currency: 'LTC', derivationKey: -2 }, amount: 1, vIn: 'ab'.repeat(32), vInIndex: 0 }] },
       'derivationKey',
     ],
+    [
+      'withdrawal input without address',
+      { withdrawalResponses: [{ address: null, amount: 1, vIn: 'ab'.repeat(32), vInIndex: 0 }] },
+      'withdrawalResponses[0].address',
+    ],
   ];
+  it('never validates the "-1" remainder entry beyond its amount (address, vInIndex, scriptPubKey absent, null or odd)', () => {
+    for (const rest of [{}, { address: null, vInIndex: null, scriptPubKey: null }, { address: { derivationKey: -2 }, vInIndex: -1, scriptPubKey: 7 }]) {
+      const r = validatePending({ ...valid, withdrawalResponses: [valid.withdrawalResponses[0], { amount: 0, vIn: '-1', ...rest }] });
+      expect(r.ok, JSON.stringify(rest)).toBe(true);
+    }
+  });
+
+  it('accepts signatures[].index null (the wallet is skipped at key resolution, not the transaction)', () => {
+    const r = validatePending({ ...valid, signatures: [{ id: WALLET_B, index: null }] });
+    expect(r.ok && r.value.signatures).toEqual([{ id: WALLET_B, index: null }]);
+  });
+
   it.each(cases)('rejects %s, naming the field', (_name, patch, field) => {
     const r = validatePending({ ...valid, ...patch });
     expect(r.ok).toBe(false);

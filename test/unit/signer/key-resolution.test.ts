@@ -55,6 +55,49 @@ describe('key resolution (spec §3.1)', () => {
     expect(viaSig.refs[0]?.index).toBe(2);
   });
 
+  it("a top-level index derives on the pending transaction's chain (§3.1 rule 3): MATIC naming an ETH mnemonic wallet uses m/44'/966'", () => {
+    const ethMain = mnemonicEntry('m-eth-main', 'ETH', false);
+    const look = (id: string) => (id === 'm-eth-main' ? ethMain : undefined);
+    const asked: [string, string, number][] = [];
+    const derivePublicKey = (e: WalletEntry, chain: string, index: number) => {
+      asked.push([e.signatureId, chain, index]);
+      return secp256k1.getPublicKey(getChainAdapter(chain).privateKeyFromSeed(seed, index, e.testnet), true);
+    };
+    const r = resolveKeys(tx('MATIC', { hashes: ['m-eth-main'], index: 3 }), 'evm', false, look, { derivePublicKey });
+    expect(asked).toEqual([['m-eth-main', 'MATIC', 3]]);
+    expect(r.refs[0]).toMatchObject({ index: 3, deriveChain: 'MATIC' });
+    expect(hex(r.refs[0]!.publicKey)).toBe(pub('MATIC', 3, false));
+    expect(hex(r.refs[0]!.publicKey)).not.toBe(pub('ETH', 3, false));
+    // BSC shares ETH's mainnet path: the stored xpub gives the key, no secret is touched.
+    const bsc = resolveKeys(tx('BSC', { hashes: ['m-eth-main'], index: 3 }), 'evm', false, look, { derivePublicKey });
+    expect(asked).toHaveLength(1);
+    expect(hex(bsc.refs[0]!.publicKey)).toBe(pub('ETH', 3, false));
+    // Top-level index wins over a signatures[] index, and still on the transaction's chain.
+    const viaSig = resolveKeys(tx('MATIC', { signatures: [{ id: 'm-eth-main', index: 9 }], index: 2 }), 'evm', false, look, { derivePublicKey });
+    expect(viaSig.refs[0]).toMatchObject({ index: 2, deriveChain: 'MATIC' });
+  });
+
+  it("signatures[].index null skips that mnemonic wallet with a note, and signatures keep the entry's own chain", () => {
+    const r = resolveKeys(tx('LTC', { hashes: ['k-ltc'], signatures: [{ id: 'm-ltc', index: null }] }), 'utxo', true, lookup);
+    expect(r.refs.map((k) => k.entry.signatureId)).toEqual(['k-ltc']);
+    expect(r.notes.join()).toContain('m-ltc');
+    const evm = resolveKeys(
+      tx('ETH', {
+        signatures: [
+          { id: 'm-eth', index: null },
+          { id: 'k-eth', index: null },
+        ],
+      }),
+      'evm',
+      true,
+      lookup,
+    );
+    expect(evm.refs[0]?.entry.signatureId).toBe('k-eth');
+    const own = resolveKeys(tx('LTC', { signatures: [{ id: 'm-bch', index: 1 }] }), 'utxo', true, lookup);
+    expect(own.refs[0]?.deriveChain).toBeUndefined();
+    expect(hex(own.refs[0]!.publicKey)).toBe(pub('BCH', 1));
+  });
+
   it('UTXO: private keys of hashes plus signatures[{id,index}]; mnemonic hashes alone name the fix', () => {
     const r = resolveKeys(tx('LTC', { hashes: ['k-ltc', 'm-ltc'], signatures: [{ id: 'm-ltc', index: 1 }] }), 'utxo', true, lookup);
     expect(r.refs.map((k) => k.entry.signatureId)).toEqual(['k-ltc', 'm-ltc']);
