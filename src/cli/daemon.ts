@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { HardkmsError, InputError } from '../errors.js';
 import { ExternalApprover } from '../signer/approval.js';
 import { NodeBroadcaster, nodeClientFor, TatumBroadcaster, type Broadcaster, type NodeClient } from '../signer/broadcast.js';
-import { isEvmSignableChain, pinnedChainId, selectChains, type SignableChain } from '../signer/chain-ids.js';
+import { isEvmSignableChain, pinnedChainId, selectChains } from '../signer/chain-ids.js';
+import { chainSupportLines } from '../signer/chain-support.js';
 import { SignerDaemon } from '../signer/daemon.js';
 import { NodeEvmFiller } from '../signer/evm-fill.js';
 import { Journal } from '../signer/journal.js';
@@ -120,7 +121,7 @@ export function registerDaemon(program: Command): void {
       .description('Poll the Tatum API for pending transactions of this vault, check, sign in the token and broadcast them')
       .option('--testnet', 'testnet wallets and chain ids')
       .option('--period <seconds>', 'seconds between polls', '5')
-      .option('--chain <codes>', 'comma-separated chains to poll (default: Tatum’s list, those hardkms signs)')
+      .option('--chain <codes>', 'comma-separated chains to poll (default: Tatum’s list); chains hardkms does not sign are polled and reported')
       .option('--externalUrl <url>', 'four-eyes approver: GET/POST {url}/{pendingId}, 2xx approves (required on mainnet)')
       .option('--externalUrlMethod <method>', 'GET or POST (POST sends the pending transaction)', 'GET')
       .option('--externalUrlSecret <file>', 'file holding the HMAC key the approver must prove (header x-hardkms-approval)')
@@ -131,7 +132,8 @@ export function registerDaemon(program: Command): void {
       .option('--broadcast <where>', 'tatum (default) or node (HARDKMS_RPC_<CHAIN>)', 'tatum')
       .option(MAINNET_OVERRIDE_FLAG, 'run mainnet without an approver or with a password-sealed vault (audited)')
       .option('--metrics-addr <host:port>', 'serve /healthz and /metrics (Prometheus) here, e.g. 127.0.0.1:9464')
-      .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (default info, or HARDKMS_LOG_LEVEL)'),
+      .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (default info, or HARDKMS_LOG_LEVEL)')
+      .addHelpText('after', `\n${chainSupportLines().join('\n')}\n`),
   ).action(async (opts: DaemonOpts) => {
     await runDaemon(opts);
   });
@@ -145,7 +147,6 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
   const override = opts.iUnderstandMainnetWithoutApproval === true;
   const period = periodMs(opts.period);
   const selection = selectChains(opts.chain);
-  for (const c of selection.skipped) warn(`chain ${c} is not signed by hardkms; not polled.`);
   if (opts.broadcast !== 'tatum' && opts.broadcast !== 'node') throw new InputError(`--broadcast '${opts.broadcast}' is neither tatum nor node.`);
   if (opts.externalUrlMethod !== undefined && opts.externalUrlMethod !== 'GET' && opts.externalUrlMethod !== 'POST') {
     throw new InputError(`--externalUrlMethod '${opts.externalUrlMethod}' is neither GET nor POST.`);
@@ -271,6 +272,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       result: 'ok',
       details: {
         chains: selection.chains,
+        reported: selection.reported,
         testnet,
         approval:
           approver === undefined
@@ -309,7 +311,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       tatum,
       processor,
       {
-        chains: selection.chains as SignableChain[],
+        chains: selection.polled,
         testnet,
         periodMs: period,
         wallets: opts.runOnce ? list(opts.wallets) : undefined,
@@ -343,6 +345,9 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
     );
     if (signal !== undefined) daemon.stop();
     log('info', 'daemon started', { chains: selection.chains, testnet, period: period / 1000, runOnce: opts.runOnce === true });
+    if (selection.reported.length > 0) {
+      log('info', 'also polled, not signed: their pending transactions are reported to the API as errors', { chains: selection.reported });
+    }
     const last = await daemon.run(opts.runOnce === true);
     if (opts.runOnce && signal === undefined && last !== undefined && (last.failed > 0 || last.apiFailures > 0)) {
       const what = [

@@ -7,6 +7,7 @@ import { gateInitOptions, registerGate } from './gate.js';
 import { registerWalletCommands } from './wallets.js';
 import { registerImportLegacy } from './import-legacy.js';
 import { printError } from './output.js';
+import { chainSupportLines } from '../signer/chain-support.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .description('Hardware-backed key management and transaction signer, compatible with Tatum KMS')
     .version(VERSION)
     .showHelpAfterError()
+    .addHelpText('after', `\n${chainSupportLines().join('\n')}\n`)
     .exitOverride();
   registerInit(program, gateInitOptions);
   registerAudit(program);

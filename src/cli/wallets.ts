@@ -20,7 +20,8 @@ import { readVaultFacts } from '../vault/vault.js';
 import { VERSION } from '../version.js';
 import { configFrom, withVault } from './context.js';
 import { globalFlags } from './flags.js';
-import { printJson } from './output.js';
+import { printJson, warn } from './output.js';
+import { chainSupportLines, walletOnlyChains } from '../signer/chain-support.js';
 import { readSecret } from './prompt.js';
 
 type Opts = { testnet?: boolean; path?: string; auditLog?: string; envFile?: string; apiKey?: string };
@@ -56,6 +57,15 @@ function recordUnsealed(config: Config, event: string, subject: string): void {
     }).append({ event, subject, result: 'ok' });
   } finally {
     store.close();
+  }
+}
+
+/** Wallets of a chain the daemon does not sign must not look as if they could be spent through it. */
+function warnIfNotSigned(chain: string): void {
+  if ((walletOnlyChains() as string[]).includes(chain)) {
+    warn(
+      `the hardkms daemon does not sign ${chain} transactions yet: this wallet is stored and its addresses derived, but pending ${chain} transactions are reported to Tatum as errors, not signed.`,
+    );
   }
 }
 
@@ -101,6 +111,7 @@ export function registerWalletCommands(program: Command): void {
   ).action(async (chain: string, opts: Opts) => {
     const config = configFrom(opts);
     const kit = chainKit(chain);
+    warnIfNotSigned(kit.chain);
     await withVault(config, 'cli:generatemanagedwallet', (vault) => {
       const r = generateManagedWallet(vault, kit, config.testnet);
       vault.record({
@@ -122,6 +133,7 @@ export function registerWalletCommands(program: Command): void {
   ).action(async (chain: string, opts: Opts) => {
     const config = configFrom(opts);
     const kit = chainKit(chain);
+    warnIfNotSigned(kit.chain);
     await withVault(config, 'cli:storemanagedwallet', async (vault) => {
       const mnemonic = normaliseWords(await readSecret('Enter mnemonic to store: ', 'mnemonic'));
       try {
@@ -143,6 +155,7 @@ export function registerWalletCommands(program: Command): void {
   ).action(async (chain: string, opts: Opts) => {
     const config = configFrom(opts);
     const kit = chainKit(chain);
+    warnIfNotSigned(kit.chain);
     await withVault(config, 'cli:storemanagedprivatekey', async (vault) => {
       const text = await readSecret('Enter private key to store: ', 'private key');
       let entry;
@@ -172,6 +185,7 @@ export function registerWalletCommands(program: Command): void {
   ).action(async (chain: string, countText: string, opts: Opts) => {
     const config = configFrom(opts);
     const kit = chainKit(chain);
+    warnIfNotSigned(kit.chain);
     const total = count(countText);
     await withVault(config, 'cli:generatemanagedprivatekeybatch', (vault) => {
       let done = 0;
@@ -274,6 +288,7 @@ export function registerWalletCommands(program: Command): void {
       `Wallet store type: ${storeType}`,
       `Audit log: ${config.auditLogPath}`,
       `Environment vars file: ${config.envFile ?? 'none'}`,
+      ...chainSupportLines(),
       ...envLines(),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -7,7 +7,7 @@
  * public constants). `HARDKMS_CHAIN_ID_<CHAIN>` overrides a pin, for private networks and
  * test nodes (Hardhat is 31337).
  */
-import { HardkmsError, InputError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { TATUM_CHAINS, type TatumChain } from './chains-api.js';
 
 /** The chains whose pending transactions hardkms signs, in Tatum's default polling order. */
@@ -50,15 +50,19 @@ export function pinnedChainId(chain: EvmSignableChain, testnet: boolean, env: No
 }
 
 export interface ChainSelection {
+  /** Every chain polled, in the order asked (default: Tatum's list, §1 step 1). */
+  polled: TatumChain[];
+  /** The polled chains hardkms signs. */
   chains: SignableChain[];
-  /** Chains asked for (or in Tatum's default list) that hardkms does not sign. */
-  skipped: string[];
+  /** The polled chains hardkms does not sign: their pending transactions are reported (§2.6), not left pending. */
+  reported: TatumChain[];
 }
 
 /**
  * `--chain A,B` (comma-separated, case-sensitive Tatum codes) or, when absent, Tatum's
- * default list (§1 step 1). Unknown codes are an error; known Tatum chains hardkms does not
- * sign (SOL, XRP, …) are skipped with a warning, so a Tatum command line keeps working.
+ * default list (§1 step 1). Unknown codes are an error. Every Tatum chain asked for is
+ * polled, as Tatum KMS polls it; those hardkms does not sign (SOL, XRP, …) are polled so
+ * that their pending transactions can be reported instead of sitting at Tatum unanswered.
  */
 export function selectChains(flag: string | undefined): ChainSelection {
   const asked: string[] =
@@ -69,23 +73,14 @@ export function selectChains(flag: string | undefined): ChainSelection {
           .map((c) => c.trim())
           .filter((c) => c !== '');
   if (asked.length === 0) throw new InputError('--chain lists no chain.', `Give chain codes separated by commas, e.g. --chain ETH,BTC.`);
-  const chains: SignableChain[] = [];
-  const skipped: string[] = [];
+  const polled: TatumChain[] = [];
   for (const c of asked) {
-    if (isSignableChain(c)) {
-      if (!chains.includes(c)) chains.push(c);
-    } else if ((TATUM_CHAINS as readonly string[]).includes(c)) {
-      if (!skipped.includes(c)) skipped.push(c);
-    } else {
-      throw new InputError(`--chain: '${c.slice(0, 24)}' is not a Tatum chain code.`, `hardkms signs ${SIGNABLE_CHAINS.join(', ')} (uppercase).`);
+    if (!(TATUM_CHAINS as readonly string[]).includes(c)) {
+      throw new InputError(`--chain: '${c.slice(0, 24)}' is not a Tatum chain code.`, `Tatum chains (uppercase): ${TATUM_CHAINS.join(', ')}.`);
     }
+    if (!polled.includes(c as TatumChain)) polled.push(c as TatumChain);
   }
-  if (chains.length === 0) {
-    throw new HardkmsError('DAEMON_NO_CHAIN', `None of the chains asked for (${skipped.join(', ')}) is signed by hardkms.`, {
-      hint: `hardkms signs ${SIGNABLE_CHAINS.join(', ')}.`,
-    });
-  }
-  return { chains, skipped };
+  return { polled, chains: polled.filter(isSignableChain), reported: polled.filter((c) => !isSignableChain(c)) };
 }
 
 /** Narrowing helper for code that holds a TatumChain from a validated pending transaction. */

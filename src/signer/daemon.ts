@@ -10,13 +10,18 @@
 import { HardkmsError } from '../errors.js';
 import type { Vault } from '../vault/vault.js';
 import { MAX_SIGNATURE_IDS, type TatumChain } from './chains-api.js';
-import type { SignableChain } from './chain-ids.js';
+import { isSignableChain } from './chain-ids.js';
+import { notSignedReport } from './chain-support.js';
 import type { PendingTransaction } from './pending.js';
 import { reportText, type DaemonLog, type Outcome, type PendingProcessor } from './process-pending.js';
 import { Backoff, type ErrorReport, type TatumClient } from './tatum-client.js';
 
 export interface DaemonOptions {
-  chains: readonly SignableChain[];
+  /**
+   * Chains polled, in order. Pending transactions of a chain hardkms does not sign are
+   * reported through the error batch (one entry each), never processed or left unanswered.
+   */
+  chains: readonly TatumChain[];
   testnet: boolean;
   /** Milliseconds between cycles (Tatum's --period, in seconds × 1000). */
   periodMs: number;
@@ -51,6 +56,8 @@ export class SignerDaemon {
   private stopping = false;
   private wake: (() => void) | undefined;
   private readonly backoff = new Backoff({ baseMs: 1_000, maxMs: 120_000 });
+  /** Pending ids of unsigned chains already logged at warn level (later cycles log at debug). */
+  private readonly reportedLogged = new Set<string>();
 
   constructor(
     private readonly vault: Vault,
@@ -84,7 +91,7 @@ export class SignerDaemon {
         continue;
       }
       try {
-        const fetched = await this.tatum.getPending(chain as TatumChain, ids);
+        const fetched = await this.tatum.getPending(chain, ids);
         this.options.observer?.polled(chain, true, fetched.transactions.length + fetched.malformed.length);
         if (fetched.latestVersionAdvice !== undefined) this.log('debug', 'version advice from the API', { advice: fetched.latestVersionAdvice });
         for (const m of fetched.malformed) {
@@ -107,7 +114,7 @@ export class SignerDaemon {
       if (this.options.transactionIds !== undefined && !this.options.transactionIds.includes(pending.id)) continue;
       result.received += 1;
       const started = process.hrtime.bigint();
-      const outcome = await this.processor.process(pending, raw);
+      const outcome = isSignableChain(pending.chain) ? await this.processor.process(pending, raw) : this.notSigned(pending);
       this.options.observer?.processed(pending.chain, outcome, Number(process.hrtime.bigint() - started) / 1e9);
       result.outcomes.set(pending.id, outcome);
       if (outcome.kind === 'broadcast') result.broadcast += 1;
@@ -127,6 +134,18 @@ export class SignerDaemon {
     }
     this.options.observer?.cycleDone(result);
     return result;
+  }
+
+  /** A pending transaction of a chain hardkms does not sign: reported, nothing else (no key is touched). */
+  private notSigned(pending: PendingTransaction): Outcome {
+    const error = notSignedReport(pending.chain);
+    const first = !this.reportedLogged.has(pending.id);
+    this.reportedLogged.add(pending.id);
+    this.log(first ? 'warn' : 'debug', 'pending transaction of a chain hardkms does not sign: reported to the API, not signed', {
+      pendingId: pending.id,
+      chain: pending.chain,
+    });
+    return { kind: 'failed', error, signed: false };
   }
 
   /** Polls until stop(); returns the last cycle's result. With runOnce, one cycle. */

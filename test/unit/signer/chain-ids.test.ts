@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pinnedChainId, selectChains, SIGNABLE_CHAINS } from '../../../src/signer/chain-ids.js';
+import { chainSupportLines, daemonSupport, notSignedReport } from '../../../src/signer/chain-support.js';
+import { TATUM_CHAINS } from '../../../src/signer/chains-api.js';
 
 describe('pinned chain ids', () => {
   it('pins mainnet and testnet ids per chain', () => {
@@ -24,16 +26,34 @@ describe('pinned chain ids', () => {
 });
 
 describe('--chain selection', () => {
-  it("defaults to Tatum's list without the chains hardkms does not sign", () => {
+  it("defaults to Tatum's whole list, in Tatum's order; the chains hardkms does not sign are polled to be reported", () => {
     const s = selectChains(undefined);
+    expect(s.polled).toEqual([...TATUM_CHAINS]);
     expect(s.chains).toEqual([...SIGNABLE_CHAINS]);
-    expect(s.skipped).toEqual(['VET', 'XRP', 'XLM', 'SOL', 'BNB', 'FLOW', 'EGLD', 'ADA', 'ALGO']);
+    expect(s.reported).toEqual(['VET', 'XRP', 'XLM', 'SOL', 'BNB', 'FLOW', 'EGLD', 'ADA', 'ALGO']);
   });
 
-  it('keeps the order asked, skips unsigned Tatum chains, refuses unknown codes', () => {
-    expect(selectChains('LTC,ETH,SOL,LTC')).toEqual({ chains: ['LTC', 'ETH'], skipped: ['SOL'] });
+  it('keeps the order asked, de-duplicates, polls unsigned Tatum chains, refuses unknown codes', () => {
+    expect(selectChains('LTC,ETH,SOL,LTC')).toEqual({ polled: ['LTC', 'ETH', 'SOL'], chains: ['LTC', 'ETH'], reported: ['SOL'] });
+    expect(selectChains('SOL')).toEqual({ polled: ['SOL'], chains: [], reported: ['SOL'] });
     expect(() => selectChains('eth')).toThrow(/not a Tatum chain code/);
-    expect(() => selectChains('SOL')).toThrow(/None of the chains/);
     expect(() => selectChains(' , ')).toThrow(/lists no chain/);
+  });
+});
+
+describe('chain support table', () => {
+  it('names each unsigned chain in its error-batch text; BNB is reported as sunset', () => {
+    expect(daemonSupport('ETH')).toBe('signed');
+    expect(daemonSupport('SOL')).toBe('reported');
+    expect(daemonSupport('BNB')).toBe('sunset');
+    expect(notSignedReport('SOL')).toMatch(/^TX_CHAIN_NOT_SIGNED: hardkms does not sign SOL transactions/);
+    expect(notSignedReport('BNB')).toMatch(/^TX_CHAIN_UNSUPPORTED: BNB \(BNB Beacon Chain\) has been shut down/);
+  });
+
+  it('every Tatum chain is in exactly one daemon line of the listing', () => {
+    const lines = chainSupportLines();
+    const daemonLines = lines.filter((l) => /^Chains (signed|polled|reported)/.test(l));
+    const listed = daemonLines.flatMap((l) => l.slice(l.indexOf(': ') + 2).split(', '));
+    expect([...listed].sort()).toEqual([...TATUM_CHAINS].sort());
   });
 });
