@@ -40,6 +40,7 @@ done
 node -e "
 const p = require('pkcs11js'); new p.PKCS11();
 const D = require('better-sqlite3'); new D(':memory:').close();
+require('secp256k1/bindings.js');
 " || { echo "setup: FAILED: native modules load but do not work" >&2; exit 1; }
 
 npm run build --silent

@@ -1,6 +1,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { HardkmsError } from '../errors.js';
 import { bytesEqual } from './decoded.js';
+import { recoversTo as recoversNatively } from '../secp256k1-recover.js';
 
 /**
  * The one operation chain code needs from a key: an ECDSA secp256k1 signature over a
@@ -152,13 +153,8 @@ function derInt(b: Uint8Array): Uint8Array {
   return Uint8Array.from(trimmed);
 }
 
-function recoversTo(digest: Uint8Array, r: bigint, s: bigint, recovery: number, publicKey: Uint8Array): boolean {
-  try {
-    const point = new secp256k1.Signature(r, s, recovery).recoverPublicKey(digest);
-    return bytesEqual(point.toBytes(true), publicKey);
-  } catch {
-    return false;
-  }
+function recoversTo(digest: Uint8Array, r: bigint, s: bigint, recovery: 0 | 1, publicKey: Uint8Array): boolean {
+  return recoversNatively(compactSignature({ r: bigTo32(r), s: bigTo32(s) }), digest, recovery, publicKey);
 }
 
 function assertDigest(d: Uint8Array): void {

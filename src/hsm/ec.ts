@@ -1,5 +1,6 @@
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { HardkmsError } from '../errors.js';
+import { findRecoveryId } from '../secp256k1-recover.js';
 
 export type CurveName = 'secp256k1' | 'p256';
 
@@ -57,16 +58,8 @@ export function normaliseLowS(curve: CurveName, raw: Buffer): { r: Buffer; s: Bu
  * other than the wallet's, which must never be broadcast.
  */
 export function recoveryIdFor(sig: { r: Buffer; s: Buffer }, digest: Uint8Array, publicKey: Uint8Array): 0 | 1 {
-  const expected = Buffer.from(publicKey).toString('hex');
-  for (const recovery of [0, 1] as const) {
-    const candidate = new secp256k1.Signature(toBig(sig.r), toBig(sig.s)).addRecoveryBit(recovery);
-    try {
-      const point = candidate.recoverPublicKey(digest);
-      if (Buffer.from(point.toRawBytes(true)).toString('hex') === expected) return recovery;
-    } catch {
-      // Not a valid point for this recovery id: try the other one.
-    }
-  }
+  const recovery = findRecoveryId(Buffer.concat([sig.r, sig.s]), digest, publicKey);
+  if (recovery !== undefined) return recovery;
   throw new HardkmsError('SIGN_KEY_MISMATCH', "The token produced a signature that does not match the wallet's public key.", {
     hint: 'The wrapped key in wallet.dat does not belong to this entry; restore wallet.dat from a backup.',
   });

@@ -18,4 +18,19 @@ describe('native modules built by npm ci', () => {
       expect(() => require(join(root, file))).not.toThrow();
     });
   }
+
+  // secp256k1's own index.js falls back to pure JS without a word; hardkms loads the binding
+  // directly (src/secp256k1-recover.ts), so it must exist for this platform.
+  it('secp256k1 has a native binding (prebuilt or compiled) that recovers a key', async () => {
+    const { secp256k1 } = await import('@noble/curves/secp256k1');
+    const { findRecoveryId } = await import('../../src/secp256k1-recover.js');
+    const native = require('secp256k1/bindings.js') as { ecdsaRecover: unknown };
+    expect(typeof native.ecdsaRecover).toBe('function');
+    const priv = Uint8Array.from(Buffer.alloc(32, 7));
+    const digest = Uint8Array.from(Buffer.alloc(32, 9));
+    const sig = secp256k1.sign(digest, priv, { lowS: true, prehash: false });
+    const pub = secp256k1.getPublicKey(priv, true);
+    expect(findRecoveryId(sig.toCompactRawBytes(), digest, pub)).toBe(sig.recovery);
+    expect(findRecoveryId(sig.toCompactRawBytes(), digest, secp256k1.getPublicKey(Uint8Array.from(Buffer.alloc(32, 8)), true))).toBeUndefined();
+  });
 });
