@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { unlink } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
 import { HardkmsError, InputError, isHardkmsError } from '../errors.js';
 import {
-  createEmulatedKey,
   DEFAULT_TOUCH_TIMEOUT_MS,
   DRIVER_NAMES,
   encodeRecoveryWords,
@@ -12,7 +10,6 @@ import {
   getDriver,
   isDriverName,
   modhexDecode,
-  parseOtp,
   parseYubiKeySealRecord,
   softwareOtpDecrypt,
   verifyOtp,
@@ -26,8 +23,10 @@ import {
   type YubiKeyGateOptions,
   type YubiKeySealRecord,
 } from '../gate/index.js';
-import { noYubiKey } from '../gate/ykman.js';
-import { missingRow, OtpStore, otpPolicyOf, withOtpPolicy, type OtpPolicy } from '../vault/otp-store.js';
+import { keysToEnroll as planKeys, newKeySerial as planNewKeySerial, removeFiles, requireEmulatorDir } from '../gate/enrollment.js';
+import { enforceOtp, OTP_COMMANDS } from '../gate/otp-check.js';
+import { gatePresence as presenceOf } from '../gate/presence.js';
+import { OtpStore, otpPolicyOf, withOtpPolicy, type OtpPolicy } from '../vault/otp-store.js';
 import { PasswordProvider } from '../vault/password-provider.js';
 import type { SealContext, SealRecord, VaultSecret, VaultSecretProvider } from '../vault/secret.js';
 import { readVaultFacts, Vault } from '../vault/vault.js';
@@ -48,8 +47,6 @@ import { readLine, readSecret } from './prompt.js';
  * longer logs in to the token, so nothing can be unwrapped or signed with it.
  */
 
-/** Commands that print secrets (or drop the second factor): they need an OTP when an OTP key is enrolled. */
-const OTP_COMMANDS = new Set(['getmanagedwallet', 'getprivatekey', 'export', 'otp remove']);
 const TIMEOUT_ENV = 'HARDKMS_YUBIKEY_TIMEOUT';
 
 /** The command being run and its --otp value, captured before its action runs. */
@@ -243,52 +240,12 @@ function serialsOption(value: unknown, n: number): number[] | undefined {
   return listOption(value, '--serials', n)?.map((s) => intOption(s, '--serials', 1, 0xffffffff));
 }
 
-/** Serials of the keys to enroll: the N keys connected now (real drivers). */
-async function connectedKeys(driver: DriverName, n: number, config: Config): Promise<number[]> {
-  const list = await getDriver(driver, config.emulatorDir ? { emulatorDir: config.emulatorDir } : {}).listSerials();
-  if (list.length === 0) throw noYubiKey(undefined);
-  if (list.length < n) {
-    throw new HardkmsError('GATE_NO_YUBIKEY', `Enrolling ${n} YubiKeys needs all of them connected; found ${list.length} (serial ${list.join(', serial ')}).`, {
-      hint: 'Connect every key to enroll (a USB hub helps), or name them with --serials.',
-    });
-  }
-  if (list.length > n) {
-    throw new InputError(
-      `${list.length} YubiKeys are connected (serial ${list.join(', serial ')}), but ${n} are to be enrolled.`,
-      'Unplug the others, or name the keys to enroll with --serials a,b,c.',
-    );
-  }
-  return list;
-}
-
-/** Creates emulated keys (given serials or random ones); `created` collects their paths for cleanup. */
-async function createKeys(config: Config, n: number, serials: number[] | undefined, created: string[]): Promise<number[]> {
-  const dir = emulatorDir(config);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const k = await createEmulatedKey(dir, serials ? { serial: serials[i]! } : {});
-    created.push(k.path);
-    out.push(k.serial);
-  }
-  return out;
-}
-
 function emulatorDir(config: Config): string {
-  if (!config.emulatorDir) {
-    throw new InputError(
-      'The YubiKey emulator needs a key directory: HARDKMS_YUBIKEY_EMULATOR_DIR is not set.',
-      'Set HARDKMS_YUBIKEY_EMULATOR_DIR to a directory (created 0700) that will hold the emulated keys.',
-    );
-  }
-  return config.emulatorDir;
+  return requireEmulatorDir(config.emulatorDir);
 }
 
-async function removeFiles(paths: string[]): Promise<void> {
-  for (const p of paths) await unlink(p).catch(() => undefined);
-}
-
-/** The keys to enroll for init and recover: created (emulator) or connected (real). */
-async function keysToEnroll(
+/** The keys to enroll for init and recover, from the flags: created (emulator) or connected (real). */
+function keysToEnroll(
   config: Config,
   o: GateOpts,
   driver: DriverName,
@@ -296,17 +253,18 @@ async function keysToEnroll(
   created: string[],
   defaults: { passphrase?: boolean } = {},
 ): Promise<GateCredentialSpec[]> {
-  const labels = listOption(o.labels, '--labels', n);
-  const serials = serialsOption(o.serials, n);
-  const slot = slotOption(o.slot);
-  const found = driver === 'emulator' ? await createKeys(config, n, serials, created) : (serials ?? (await connectedKeys(driver, n, config)));
-  return found.map((serial, i) => ({
-    label: labels?.[i] ?? `yubikey-${serial}`,
-    serial,
-    slot,
-    driver,
-    passphrase: o.passphrase === true || defaults.passphrase === true,
-  }));
+  return planKeys(
+    {
+      n,
+      driver,
+      slot: slotOption(o.slot),
+      labels: listOption(o.labels, '--labels', n),
+      serials: serialsOption(o.serials, n),
+      passphrase: o.passphrase === true || defaults.passphrase === true,
+      emulatorDir: config.emulatorDir,
+    },
+    created,
+  );
 }
 
 // ------------------------------------------------------------------ recovery shares on stderr
@@ -464,34 +422,8 @@ function passwordStatus(seal: SealRecord): Record<string, unknown> {
   return { provider: seal.provider, ...(kdf ? { kdf: { name: kdf.name, N: kdf.N, r: kdf.r, p: kdf.p } } : {}) };
 }
 
-async function gatePresence(seal: SealRecord, config: Config, mainnet: boolean): Promise<Record<string, unknown>> {
-  const s = gateStatus(seal);
-  const present = new Map<DriverName, Set<number>>();
-  const driverErrors: Record<string, string> = {};
-  for (const name of new Set(s.credentials.map((c) => c.driver))) {
-    try {
-      present.set(name, new Set(await getDriver(name, config.emulatorDir ? { emulatorDir: config.emulatorDir } : {}).listSerials()));
-    } catch (e) {
-      if (!isHardkmsError(e)) throw e;
-      present.set(name, new Set());
-      driverErrors[name] = e.message;
-    }
-  }
-  const enrolled = new Set(s.credentials.map((c) => c.serial));
-  const credentials = s.credentials.map((c) => ({ ...c, present: present.get(c.driver)?.has(c.serial) ?? false }));
-  const usable = credentials.filter((c) => c.present && (!mainnet || s.allowEmulated || c.driver !== 'emulator'));
-  return {
-    provider: 'yubikey',
-    threshold: s.threshold,
-    driver: s.driver,
-    allowEmulated: s.allowEmulated,
-    allowSingleOperator: s.allowSingleOperator,
-    credentials,
-    presentCount: usable.length,
-    quorumPresent: usable.length >= s.threshold,
-    unenrolledPresent: [...present.values()].flatMap((set) => [...set]).filter((serial) => !enrolled.has(serial)),
-    ...(Object.keys(driverErrors).length > 0 ? { driverErrors } : {}),
-  };
+function gatePresence(seal: SealRecord, config: Config, mainnet: boolean): Promise<Record<string, unknown>> {
+  return presenceOf(seal, (name) => getDriver(name, config.emulatorDir ? { emulatorDir: config.emulatorDir } : {}), mainnet);
 }
 
 // ------------------------------------------------------------------ enroll / revoke / rotate
@@ -546,21 +478,9 @@ function registerEnroll(program: Command): void {
   });
 }
 
-async function newKeySerial(config: Config, driver: DriverName, rec: YubiKeySealRecord, serialOpt: unknown, created: string[]): Promise<number> {
+function newKeySerial(config: Config, driver: DriverName, rec: YubiKeySealRecord, serialOpt: unknown, created: string[]): Promise<number> {
   const wanted = serialOpt === undefined ? undefined : intOption(serialOpt, '--serial', 1, 0xffffffff);
-  if (driver === 'emulator') return (await createKeys(config, 1, wanted === undefined ? undefined : [wanted], created))[0]!;
-  if (wanted !== undefined) return wanted;
-  const enrolled = new Set(rec.credentials.map((c) => c.serial));
-  const list = await getDriver(driver).listSerials();
-  const fresh = list.filter((s) => !enrolled.has(s));
-  if (list.length === 0) throw noYubiKey(undefined);
-  if (fresh.length === 0) {
-    throw new HardkmsError('GATE_NO_YUBIKEY', 'Every connected YubiKey is already enrolled; connect the new one.', {
-      hint: 'Plug in the key to add (and the keys of a quorum).',
-    });
-  }
-  if (fresh.length > 1) throw new InputError(`Several connected YubiKeys are not enrolled (serial ${fresh.join(', serial ')}).`, 'Choose one with --serial.');
-  return fresh[0]!;
+  return planNewKeySerial(driver, rec, wanted, config.emulatorDir, created);
 }
 
 function registerRevoke(program: Command): void {
@@ -802,59 +722,10 @@ async function requireOtp(vault: Vault, actor: string): Promise<void> {
   const command = invocation.command || actor.replace(/^cli:/, '');
   const given = invocation.otp;
   invocation.otp = undefined; // one OTP, one check
-  const policy = otpPolicyOf(vault.sealRecord());
-  if (!policy) {
-    if (given !== undefined) warn('--otp was ignored: this vault has no Yubico OTP key (`hardkms otp add`).');
-    return;
-  }
-  const required = policy.atUnseal || OTP_COMMANDS.has(command);
-  if (!required && given === undefined) return;
-  const otp = given ?? (process.stdin.isTTY ? await readLine('Touch a YubiKey enrolled for OTP: ') : '');
-  if (!otp) {
-    vault.record({ event: 'otp.verify', subject: command, result: 'denied', details: { command, error: 'OTP_REQUIRED' } });
-    throw new HardkmsError('OTP_REQUIRED', `\`hardkms ${command}\` needs a Yubico OTP on this vault${policy.atUnseal ? ' (required at every unseal)' : ''}.`, {
-      hint: 'Add --otp and touch an enrolled YubiKey with the cursor right after it (the key types the OTP).',
-    });
-  }
-  await checkOtp(vault, otp, policy, command);
-}
-
-async function checkOtp(vault: Vault, otp: string, policy: OtpPolicy, command: string): Promise<void> {
-  let publicId = 'unknown';
-  try {
-    const parsed = parseOtp(otp);
-    publicId = parsed.publicId || '(none)';
-    if (!policy.keys.includes(parsed.publicId)) {
-      throw new HardkmsError('OTP_WRONG_KEY', `The OTP comes from the YubiKey "${publicId}", which is not enrolled for OTP in this vault.`, {
-        hint: `Touch one of the enrolled keys: ${policy.keys.join(', ')}.`,
-      });
-    }
-    const store = new OtpStore(vault.store);
-    const cred = store.get(parsed.publicId);
-    if (!cred) throw missingRow(parsed.publicId);
-    const decrypt = (block: Buffer): Buffer => vault.token.aesEcbDecrypt(cred.keyId, block);
-    // Only a keyed hash of the private id is stored: decrypt once to learn the candidate,
-    // compare hashes, then let verifyOtp run every check (CRC first) on it.
-    const plain = decrypt(parsed.token);
-    const candidate = Buffer.from(plain.subarray(0, 6));
-    plain.fill(0);
-    if (!store.privateIdMatches(cred, candidate)) candidate[0] = candidate[0]! ^ 0xff;
-    try {
-      const last = cred.useCounter < 0 ? undefined : { useCounter: cred.useCounter, sessionCounter: cred.sessionCounter };
-      const v = await verifyOtp(otp, { publicId: parsed.publicId, privateId: candidate, decrypt, last });
-      // Persisted before the command acts on the OTP: a crash afterwards cannot allow a replay.
-      store.advance(parsed.publicId, v);
-      vault.record({
-        event: 'otp.verify',
-        subject: parsed.publicId,
-        result: 'ok',
-        details: { command, label: cred.label, useCounter: v.useCounter, sessionCounter: v.sessionCounter },
-      });
-    } finally {
-      candidate.fill(0);
-    }
-  } catch (e) {
-    vault.record({ event: 'otp.verify', subject: publicId, result: 'fail', details: { command, error: isHardkmsError(e) ? e.code : 'INTERNAL' } });
-    throw e;
-  }
+  await enforceOtp(vault, {
+    command,
+    given,
+    ask: async () => (process.stdin.isTTY ? await readLine('Touch a YubiKey enrolled for OTP: ') : undefined),
+    onIgnored: () => warn('--otp was ignored: this vault has no Yubico OTP key (`hardkms otp add`).'),
+  });
 }
