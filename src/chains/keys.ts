@@ -11,7 +11,14 @@ import type { Bip32Versions } from './networks.js';
  * turns key material into a JS string except the explicit export formats.
  */
 
-export const bip32 = BIP32Factory(ecc);
+// BIP32Factory self-tests the curve library (dozens of point operations, ~0.4 s of CPU at
+// start-up): build it on first use, so commands that derive nothing start quickly.
+let factory: ReturnType<typeof BIP32Factory> | undefined;
+
+export function bip32(): ReturnType<typeof BIP32Factory> {
+  factory ??= BIP32Factory(ecc);
+  return factory;
+}
 
 const HARDENED = 0x80000000;
 
@@ -50,7 +57,7 @@ function bip32Network(versions: Bip32Versions) {
 
 /** Node at `path` from the seed; every intermediate node is wiped. The caller wipes the result. */
 export function deriveFromSeed(seed: Uint8Array, path: string, versions: Bip32Versions): BIP32Interface {
-  let node = bip32.fromSeed(seed, bip32Network(versions));
+  let node = bip32().fromSeed(seed, bip32Network(versions));
   for (const index of parsePath(path)) {
     const child = node.derive(index);
     wipeNode(node);
@@ -111,7 +118,7 @@ export function parseXpub(xpub: string, versions: Bip32Versions, what: string): 
     payload.fill(0);
   }
   try {
-    return bip32.fromBase58(xpub.trim(), bip32Network(versions));
+    return bip32().fromBase58(xpub.trim(), bip32Network(versions));
   } catch {
     throw new InputError(`The extended public key for ${what} does not encode a valid secp256k1 public key.`, hint);
   }
@@ -127,7 +134,7 @@ export function parseHexXpub(hex: string, what: string): BIP32Interface {
   if (!ecc.isPoint(pub) || pub.length !== 33 || !ecc.isPointCompressed(pub)) {
     throw new InputError(`The 130-hex extended public key for ${what} does not start with a valid compressed public key.`);
   }
-  return bip32.fromPublicKey(Uint8Array.from(pub), Uint8Array.from(bytes.subarray(33)));
+  return bip32().fromPublicKey(Uint8Array.from(pub), Uint8Array.from(bytes.subarray(33)));
 }
 
 export function childPublicKey(parent: BIP32Interface, index: number): Uint8Array {

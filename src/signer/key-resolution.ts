@@ -207,7 +207,7 @@ export function childPublicKeyFromXpub(xpub: string, index: number): Uint8Array 
   if (payload.length !== 78 || (payload[45] !== 0x02 && payload[45] !== 0x03)) {
     throw new HardkmsError(KEY_NOT_RESOLVED, 'the stored xpub is not an extended public key');
   }
-  const node = bip32.fromPublicKey(Uint8Array.from(payload.subarray(45, 78)), Uint8Array.from(payload.subarray(13, 45)));
+  const node = bip32().fromPublicKey(Uint8Array.from(payload.subarray(45, 78)), Uint8Array.from(payload.subarray(13, 45)));
   return childPublicKey(node, index);
 }
 

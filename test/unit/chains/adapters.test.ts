@@ -68,8 +68,8 @@ describe('derivation paths and §4.2 exceptions', () => {
   it('BCH testnet uses the mainnet path (same keys, tpub serialization)', () => {
     const bch = getChainAdapter('BCH');
     expect(bch.derivationPath(true)).toBe("m/44'/145'/0'/0");
-    const main = bip32.fromBase58(bch.xpubFromSeed(seed, false));
-    const test = bip32.fromBase58(bch.xpubFromSeed(seed, true), { wif: 0xef, bip32: BIP32_TPUB });
+    const main = bip32().fromBase58(bch.xpubFromSeed(seed, false));
+    const test = bip32().fromBase58(bch.xpubFromSeed(seed, true), { wif: 0xef, bip32: BIP32_TPUB });
     expect(Buffer.from(test.publicKey)).toEqual(Buffer.from(main.publicKey));
     expect(bch.xpubFromSeed(seed, true).startsWith('tpub')).toBe(true);
   });
@@ -129,7 +129,7 @@ describe('extended public key input', () => {
     expect(errorOf(() => getChainAdapter('ETH').addressFromXpub(btc.xpubFromSeed(seed, true), 0, true)).message).toMatch(/ETH testnet uses xpub/);
   });
   it('refuses an extended private key', () => {
-    const xprv = bip32.fromSeed(seed).derivePath("m/44'/0'/0'/0").toBase58();
+    const xprv = bip32().fromSeed(seed).derivePath("m/44'/0'/0'/0").toBase58();
     const e = errorOf(() => btc.addressFromXpub(xprv, 0, false));
     expect(e.message).toBe('An extended private key was given where the extended public key for BTC mainnet belongs.');
     expect(e.message).not.toContain(xprv.slice(4, 20));
@@ -142,7 +142,7 @@ describe('extended public key input', () => {
   });
   it("accepts TRON's legacy 130-hex form (pubkey ‖ chain code)", () => {
     const tron = getChainAdapter('TRON');
-    const node = bip32.fromBase58(tron.xpubFromSeed(seed, false));
+    const node = bip32().fromBase58(tron.xpubFromSeed(seed, false));
     const hex = Buffer.from(node.publicKey).toString('hex') + Buffer.from(node.chainCode).toString('hex');
     expect(hex).toHaveLength(130);
     expect(tron.addressFromXpub(hex, 0, false)).toBe('TUEZSdKsoDHQMeZwihtdoBiN46zxhGWYdH');
