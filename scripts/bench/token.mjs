@@ -29,4 +29,11 @@ rate('(b+) same, plus recovery id (EVM, TRON)', (d) => token.signWithWrapped(wra
 const hostKey = secp256k1.utils.randomPrivateKey();
 rate('(c) host-side noble-curves', (d) => secp256k1.sign(d, hostKey));
 console.log(`(b)/(a) = ${(b / a).toFixed(2)}  (target >= 0.5)`);
+
+// Ed25519 (XRP, XLM, SOL, ALGO): a 32-byte message stands in for a transaction's bytes.
+const edResident = token.generateResidentEd25519();
+const ea = rate('(ed-a) ed25519 resident key in the token', (d) => token.signEd25519Raw(edResident.handle, d));
+const edWrapped = token.generateEd25519();
+const eb = rate('(ed-b) ed25519 unwrap+sign+destroy, verified', (d) => token.signEd25519WithWrapped(edWrapped, d));
+console.log(`(ed-b)/(ed-a) = ${(eb / ea).toFixed(2)}  (target >= 0.5)`);
 token.close();

@@ -15,7 +15,18 @@ export interface TokenProfile {
   wrapMechanism: string;
   dataMechanism: string;
   signMechanism: string;
-  supports: { secp256k1: boolean; unwrapEcPrivateKey: boolean; aesGcm: boolean; aesEcb: boolean; eddsa: boolean };
+  /** Ed25519 signing mechanism (XRP, XLM, SOL, ALGO); default CKM_EDDSA. */
+  eddsaMechanism?: string;
+  supports: {
+    secp256k1: boolean;
+    unwrapEcPrivateKey: boolean;
+    aesGcm: boolean;
+    aesEcb: boolean;
+    /** CKM_EC_EDWARDS_KEY_PAIR_GEN and CKM_EDDSA over CKK_EC_EDWARDS keys with Ed25519 params. */
+    eddsa: boolean;
+    /** C_WrapKey / C_UnwrapKey of CKK_EC_EDWARDS private keys (not on SoftHSM2 2.6.1). Informational. */
+    unwrapEdPrivateKey?: boolean;
+  };
   notes: string;
 }
 

@@ -1,4 +1,5 @@
 import { createPublicKey, randomBytes } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519';
 import pkcs11js from 'pkcs11js';
 import { HardkmsError } from '../errors.js';
 import { explainPkcs11Error, pkcs11Code } from './ckr.js';
@@ -13,8 +14,16 @@ const MECHANISMS: Record<string, number> = {
   CKM_AES_GCM: 0x1087,
   CKM_AES_ECB: 0x1081,
   CKM_ECDSA: 0x1041,
+  CKM_EDDSA: 0x1057,
+  CKM_EC_EDWARDS_KEY_PAIR_GEN: 0x1055,
   CKM_YUBICO_AES_CCM_WRAP: 0xd9554303,
 };
+
+/** PKCS#11 3.0 key type of Ed25519 / Ed448 keys; pkcs11js has no constant for it. */
+const CKK_EC_EDWARDS = 0x40;
+/** CKA_EC_PARAMS of Ed25519: the OID 1.3.101.112 (RFC 8410), which SoftHSM2 2.6.1 accepts. */
+export const ED25519_EC_PARAMS = Buffer.from('06032b6570', 'hex');
+const ED25519_SEED_BYTES = 32;
 
 function mechanism(name: string, setting: string, profile: string): number {
   const value = MECHANISMS[name];
@@ -527,6 +536,217 @@ export class Token {
     }
   }
 
+  // ---------------------------------------------------------------- ed25519 keys
+  //
+  // SoftHSM2 2.6.1 signs with CKM_EDDSA but can neither wrap an EdDSA private key
+  // (C_WrapKey: CKR_KEY_NOT_WRAPPABLE) nor unwrap one (C_UnwrapKey: CKR_FUNCTION_FAILED),
+  // whatever the inner encoding; both tested. So an ed25519 key is stored as its 32-byte
+  // seed in a generic-secret object wrapped by the vault's wrap key (the same wrap path,
+  // mechanism and blob as secp256k1 keys), and a signature is: unwrap the seed → copy it
+  // into a sensitive, non-extractable CKK_EC_EDWARDS session object → wipe the host copy →
+  // CKM_EDDSA in the token → destroy. The seed is in host memory only between C_UnwrapKey
+  // and C_CreateObject (microseconds), never while a signature is computed; a token that
+  // unwraps EdDSA keys (profile supports.unwrapEdPrivateKey) would remove that window.
+
+  private requireEddsa(): number {
+    if (!this.profile.supports.eddsa) {
+      throw new HardkmsError(
+        'HSM_MECHANISM_UNSUPPORTED',
+        `Token profile '${this.profile.name}' has no EdDSA (CKM_EDDSA); ed25519 keys cannot be signed in it.`,
+        {
+          hint: 'Use a token with CKM_EDDSA (SoftHSM2 2.6+, YubiHSM 2, Luna 7) for XRP, XLM, SOL and ALGO wallets.',
+        },
+      );
+    }
+    return mechanism(this.profile.eddsaMechanism ?? 'CKM_EDDSA', 'eddsaMechanism', this.profile.name);
+  }
+
+  /** Wraps a 32-byte ed25519 seed (user-supplied, or from the token) under the wrap key. */
+  private wrapEd25519Seed(seed: Uint8Array, publicKey: Uint8Array): WrappedKey {
+    let handle: Buffer | undefined;
+    const value = Buffer.from(seed);
+    try {
+      try {
+        handle = this.lib.C_CreateObject(this.session, [
+          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+          { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
+          { type: pkcs11js.CKA_TOKEN, value: false },
+          { type: pkcs11js.CKA_PRIVATE, value: true },
+          { type: pkcs11js.CKA_SENSITIVE, value: true },
+          { type: pkcs11js.CKA_EXTRACTABLE, value: true },
+          { type: pkcs11js.CKA_VALUE, value },
+        ]);
+      } catch (e) {
+        throw this.fail(e, 'importing an ed25519 key');
+      }
+      return { wrapped: this.wrap(handle, 'an ed25519 key'), mechanism: this.profile.wrapMechanism, publicKey: Buffer.from(publicKey) };
+    } finally {
+      value.fill(0);
+      this.destroy(handle);
+    }
+  }
+
+  /** Imports an ed25519 private key (its 32-byte RFC 8032 seed) and returns it wrapped. */
+  importEd25519(seed: Uint8Array): WrappedKey {
+    if (seed.length !== ED25519_SEED_BYTES) throw new HardkmsError('KEY_INVALID', `An ed25519 private key is a 32-byte seed, got ${seed.length} bytes.`);
+    this.requireEddsa();
+    return this.wrapEd25519Seed(seed, ed25519.getPublicKey(seed));
+  }
+
+  /**
+   * Generates an ed25519 key pair in the token (CKM_EC_EDWARDS_KEY_PAIR_GEN) and returns it
+   * wrapped with its 32-byte public key. The token cannot wrap the EdDSA object it made, so
+   * its seed is read once (the object is generated extractable for that read only), wrapped
+   * as a generic secret, and wiped on the host.
+   */
+  generateEd25519(): WrappedKey {
+    this.requireEddsa();
+    let pair: pkcs11js.KeyPair | undefined;
+    let seed: Buffer | undefined;
+    try {
+      try {
+        pair = this.lib.C_GenerateKeyPair(
+          this.session,
+          { mechanism: MECHANISMS.CKM_EC_EDWARDS_KEY_PAIR_GEN! },
+          [
+            { type: pkcs11js.CKA_TOKEN, value: false },
+            { type: pkcs11js.CKA_EC_PARAMS, value: ED25519_EC_PARAMS },
+            { type: pkcs11js.CKA_VERIFY, value: true },
+          ],
+          [
+            { type: pkcs11js.CKA_TOKEN, value: false },
+            { type: pkcs11js.CKA_PRIVATE, value: true },
+            { type: pkcs11js.CKA_SENSITIVE, value: false },
+            { type: pkcs11js.CKA_EXTRACTABLE, value: true },
+            { type: pkcs11js.CKA_SIGN, value: true },
+          ],
+        );
+      } catch (e) {
+        throw this.fail(e, 'generating an ed25519 key pair');
+      }
+      seed = this.tryReadValue(pair.privateKey);
+      const publicKey = decodeEdPoint(this.lib.C_GetAttributeValue(this.session, pair.publicKey, [{ type: pkcs11js.CKA_EC_POINT }])[0]!.value as Buffer);
+      if (seed.length !== ED25519_SEED_BYTES || !bytesEq(ed25519.getPublicKey(seed), publicKey)) {
+        throw new HardkmsError('HSM_FAILED', 'The token generated an ed25519 key whose seed does not give its public key.');
+      }
+      return this.wrapEd25519Seed(seed, publicKey);
+    } finally {
+      seed?.fill(0);
+      this.destroy(pair?.privateKey);
+      this.destroy(pair?.publicKey);
+    }
+  }
+
+  /** Unwraps a wrapped ed25519 seed into host memory; every caller wipes it at once. */
+  private unwrapEd25519Seed(wrapped: WrappedKey): Buffer {
+    const keys = this.vaultKeys();
+    let handle: Buffer | undefined;
+    try {
+      handle = this.lib.C_UnwrapKey(this.session, { mechanism: mechanism(wrapped.mechanism, 'wrapMechanism', this.profile.name) }, keys.wrap, wrapped.wrapped, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
+        { type: pkcs11js.CKA_TOKEN, value: false },
+        { type: pkcs11js.CKA_PRIVATE, value: true },
+        { type: pkcs11js.CKA_SENSITIVE, value: false },
+        { type: pkcs11js.CKA_EXTRACTABLE, value: true },
+      ]);
+      const seed = this.tryReadValue(handle);
+      if (seed.length !== ED25519_SEED_BYTES) {
+        seed.fill(0);
+        throw new HardkmsError('HSM_FAILED', 'A wrapped ed25519 key did not unwrap to a 32-byte seed.', { hint: 'The entry is not an ed25519 key.' });
+      }
+      return seed;
+    } catch (e) {
+      throw e instanceof HardkmsError ? e : this.fail(e, 'unwrapping an ed25519 key', 'wrapMechanism', true);
+    } finally {
+      this.destroy(handle);
+    }
+  }
+
+  /** A sensitive, non-extractable CKK_EC_EDWARDS session object holding `seed`; wipes `seed`. */
+  private ed25519SessionKey(seed: Buffer): Buffer {
+    try {
+      return this.lib.C_CreateObject(this.session, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+        { type: pkcs11js.CKA_KEY_TYPE, value: CKK_EC_EDWARDS },
+        { type: pkcs11js.CKA_TOKEN, value: false },
+        { type: pkcs11js.CKA_PRIVATE, value: true },
+        { type: pkcs11js.CKA_SENSITIVE, value: true },
+        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+        { type: pkcs11js.CKA_SIGN, value: true },
+        { type: pkcs11js.CKA_EC_PARAMS, value: ED25519_EC_PARAMS },
+        { type: pkcs11js.CKA_VALUE, value: seed },
+      ]);
+    } catch (e) {
+      throw this.fail(e, 'loading an ed25519 key');
+    } finally {
+      seed.fill(0);
+    }
+  }
+
+  /**
+   * Ed25519 (RFC 8032, pure: the whole message, not a digest) with a wrapped key:
+   * unwrap → CKM_EDDSA in the token → destroy. The signature is checked against the
+   * stored public key before it is returned: a wrong key never signs silently.
+   */
+  signEd25519WithWrapped(wrapped: WrappedKey, message: Uint8Array): Buffer {
+    const mech = this.requireEddsa();
+    let handle: Buffer | undefined;
+    try {
+      handle = this.ed25519SessionKey(this.unwrapEd25519Seed(wrapped));
+      const sig = this.signEd25519Raw(handle, message, mech);
+      if (!ed25519.verify(sig, message, wrapped.publicKey)) {
+        throw new HardkmsError('SIGN_KEY_MISMATCH', "The token produced an ed25519 signature that does not match the wallet's public key.", {
+          hint: 'The wrapped key in wallet.dat does not belong to this entry; restore wallet.dat from a backup.',
+        });
+      }
+      return sig;
+    } finally {
+      this.destroy(handle);
+    }
+  }
+
+  /** CKM_EDDSA with a key handle (resident keys in benchmarks; wrapped keys via signEd25519WithWrapped). */
+  signEd25519Raw(handle: Buffer, message: Uint8Array, mech = this.requireEddsa()): Buffer {
+    // pkcs11js refuses an empty buffer after C_SignInit, leaving the operation active in the
+    // session; no chain signs an empty message, so refuse it before the token.
+    if (message.length === 0) throw new HardkmsError('SIGN_BAD_MESSAGE', 'Refusing to sign an empty message.');
+    try {
+      this.lib.C_SignInit(this.session, { mechanism: mech }, handle);
+      const sig = Buffer.from(this.lib.C_Sign(this.session, Buffer.from(message), Buffer.alloc(64)));
+      if (sig.length !== 64) throw new HardkmsError('HSM_FAILED', `The token returned a ${sig.length}-byte ed25519 signature; expected 64.`);
+      return sig;
+    } catch (e) {
+      throw e instanceof HardkmsError ? e : this.fail(e, 'signing with an ed25519 key', 'eddsaMechanism');
+    }
+  }
+
+  /** The seed of a wrapped ed25519 key, for getmanagedwallet/export (audited by the caller). The caller wipes it. */
+  revealEd25519(wrapped: WrappedKey): Buffer {
+    return this.unwrapEd25519Seed(wrapped);
+  }
+
+  /** A resident ed25519 session key (benchmarks only). */
+  generateResidentEd25519(): { handle: Buffer; publicKey: Buffer } {
+    const pair = this.lib.C_GenerateKeyPair(
+      this.session,
+      { mechanism: MECHANISMS.CKM_EC_EDWARDS_KEY_PAIR_GEN! },
+      [
+        { type: pkcs11js.CKA_TOKEN, value: false },
+        { type: pkcs11js.CKA_EC_PARAMS, value: ED25519_EC_PARAMS },
+      ],
+      [
+        { type: pkcs11js.CKA_TOKEN, value: false },
+        { type: pkcs11js.CKA_SENSITIVE, value: true },
+        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+        { type: pkcs11js.CKA_SIGN, value: true },
+      ],
+    );
+    const publicKey = decodeEdPoint(this.lib.C_GetAttributeValue(this.session, pair.publicKey, [{ type: pkcs11js.CKA_EC_POINT }])[0]!.value as Buffer);
+    this.destroy(pair.publicKey);
+    return { handle: pair.privateKey, publicKey };
+  }
+
   // ---------------------------------------------------------------- data key
 
   /**
@@ -637,6 +857,17 @@ export class Token {
     this.destroy(pair.publicKey);
     return { handle: pair.privateKey, publicKey };
   }
+}
+
+/** CKA_EC_POINT of an Ed25519 public key: a DER OCTET STRING around 32 bytes (SoftHSM2), or the bare 32 bytes. */
+function decodeEdPoint(value: Buffer): Buffer {
+  if (value.length === 34 && value[0] === 0x04 && value[1] === 0x20) return Buffer.from(value.subarray(2));
+  if (value.length === 32) return Buffer.from(value);
+  throw new HardkmsError('HSM_FAILED', 'The token returned an ed25519 public key in an unexpected encoding.');
+}
+
+function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
 }
 
 function compress(uncompressed: Buffer): Buffer {
