@@ -6,8 +6,10 @@ import { registerInit } from './init.js';
 import { gateInitOptions, registerGate } from './gate.js';
 import { registerWalletCommands } from './wallets.js';
 import { registerImportLegacy } from './import-legacy.js';
+import { registerToken } from './token.js';
 import { printError } from './output.js';
 import { chainSupportLines } from '../signer/chain-support.js';
+import { installSignalHandling } from './signals.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
@@ -24,7 +26,8 @@ export function buildProgram(): Command {
   registerWalletCommands(program);
   registerDaemon(program);
   registerImportLegacy(program);
-  registerGate(program); // last: it adds --otp to every command registered before it
+  registerGate(program); // it adds --otp to every command registered before it
+  registerToken(program); // after the gate: token check/repair never unseal
   return program;
 }
 
@@ -42,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+installSignalHandling();
 main(process.argv).then(
   (code) => {
     process.exitCode = code;

@@ -5,6 +5,7 @@ import { HardkmsError } from '../errors.js';
 import { explainPkcs11Error, pkcs11Code } from './ckr.js';
 import { CURVE_OID, decodeEcPoint, normaliseLowS, recoveryIdFor, type CurveName, type EcdsaSignature } from './ec.js';
 import { resolveModulePath } from './module-path.js';
+import { softHsmBackupFor, type SoftHsmBackup } from './softhsm-backup.js';
 import { loadProfile, type TokenProfile } from './profiles.js';
 
 /** Mechanisms by name, including the ones pkcs11js has no constant for. */
@@ -77,6 +78,7 @@ const GCM_TAG_BITS = 128;
  * moment. Keep one loaded module per path for the life of the process.
  */
 const loadedModules = new Map<string, pkcs11js.PKCS11>();
+let backupWarned = false;
 
 function loadModule(path: string): pkcs11js.PKCS11 {
   const existing = loadedModules.get(path);
@@ -119,6 +121,8 @@ export class Token {
   private readonly session: Buffer;
   private keys: { wrap: Buffer; data: Buffer; audit: Buffer } | undefined;
   private loggedIn = false;
+  /** SoftHSM2 only: the verified copy of the token's files (src/hsm/softhsm-backup.ts). */
+  private backup: SoftHsmBackup | undefined;
 
   private constructor(lib: pkcs11js.PKCS11, session: Buffer, profile: TokenProfile, info: TokenInfo) {
     this.lib = lib;
@@ -131,6 +135,10 @@ export class Token {
     const profile = loadProfile(options.profile);
     const modulePath = resolveModulePath(options.modulePath, profile);
     const label = options.label ?? DEFAULT_TOKEN_LABEL;
+    // Before the library reads the files: a truncated token.object must be reported as
+    // damaged (and repaired), not as "no such token" (which suggests creating a new one).
+    const backup = softHsmBackupFor(profile.name, modulePath, label);
+    backup?.assertIntact();
     const lib = loadModule(modulePath);
     const slots = lib.C_GetSlotList(true);
     const present: string[] = [];
@@ -145,7 +153,7 @@ export class Token {
       } catch (e) {
         throw explainPkcs11Error(e, { operation: 'opening a session', tokenLabel: label });
       }
-      return new Token(lib, session, profile, {
+      const token = new Token(lib, session, profile, {
         label: tokenLabel,
         serial: trimField(t.serialNumber),
         manufacturer: trimField(t.manufacturerID),
@@ -153,6 +161,8 @@ export class Token {
         modulePath,
         profile: profile.name,
       });
+      token.backup = backup;
+      return token;
     }
     const labels = present.filter((l) => l.length > 0);
     throw new HardkmsError(
@@ -179,9 +189,12 @@ export class Token {
    * possible and keep no reference, but the string itself cannot be wiped.
    */
   login(pin: Buffer): void {
+    // SoftHSM2 rewrites token.object on every login: never let it rewrite a damaged one.
+    this.backup?.assertIntact();
     try {
       this.lib.C_Login(this.session, pkcs11js.CKU_USER, pin.toString('utf8'));
       this.loggedIn = true;
+      this.keepBackup();
     } catch (e) {
       if (pkcs11Code(e) === pkcs11js.CKR_USER_ALREADY_LOGGED_IN) {
         this.loggedIn = true;
@@ -201,6 +214,18 @@ export class Token {
       this.lib.C_SetPIN(this.session, oldPin.toString('utf8'), newPin.toString('utf8'));
     } catch (e) {
       throw this.fail(e, 'changing the user PIN');
+    }
+    this.keepBackup();
+  }
+
+  /** Refreshes the SoftHSM2 copy when the token's PIN or objects changed; a failure only warns. */
+  private keepBackup(): void {
+    if (!this.backup) return;
+    try {
+      this.backup.ensureCurrent();
+    } catch (e) {
+      if (!backupWarned) process.stderr.write(`WARNING: could not refresh the token backup in ${this.backup.root}: ${(e as Error).message}\n`);
+      backupWarned = true;
     }
   }
 
@@ -291,6 +316,7 @@ export class Token {
     } catch (e) {
       throw this.fail(e, 'generating the vault keys');
     }
+    this.keepBackup();
     return ids;
   }
 
@@ -824,6 +850,7 @@ export class Token {
     } catch (e) {
       throw this.fail(e, 'importing an OTP key');
     }
+    this.keepBackup();
   }
 
   /** AES-128-ECB decrypt of one block with a token key (Yubico OTP). */

@@ -75,6 +75,24 @@ export function readVaultFacts(location: VaultLocation): VaultFacts {
   }
 }
 
+/**
+ * Appends a chained, unsigned audit record without unsealing (token repair, where no login
+ * is possible): the next signed record covers it, as for a failed unseal.
+ */
+export function recordWhileSealed(location: VaultLocation, event: AuditEvent, actor: string): void {
+  const store = WalletStore.open(location.path);
+  try {
+    const facts = factsOf(store, location);
+    new AuditLog(facts.auditLogPath, {
+      withLock: (fn) => store.transaction(fn),
+      setHead: (head) => store.setMetaJson(META.auditHead, head),
+      actor,
+    }).append(event);
+  } finally {
+    store.close();
+  }
+}
+
 function factsOf(store: WalletStore, location: VaultLocation): VaultFacts {
   const vaultId = store.getMeta(META.vaultId);
   const binding = store.getMetaJson<TokenBinding>(META.token);
