@@ -6,11 +6,12 @@ import { NodeBroadcaster, nodeClientFor, TatumBroadcaster, type Broadcaster, typ
 import { isEvmSignableChain, pinnedChainId, selectChains } from '../signer/chain-ids.js';
 import { chainSupportLines } from '../signer/chain-support.js';
 import { SignerDaemon } from '../signer/daemon.js';
-import { NodeEvmFiller } from '../signer/evm-fill.js';
+import { NodeEvmFiller, tatumFillSource, type EvmFillSource } from '../signer/evm-fill.js';
 import { Journal } from '../signer/journal.js';
 import { nodeRpcUrlFromEnv, type EvmRpc } from '../signer/node-rpc.js';
 import { loadPolicy, type Policy } from '../signer/policy.js';
 import { PendingProcessor, type DaemonLog, type LogLevel } from '../signer/process-pending.js';
+import { HttpClient } from '../signer/http.js';
 import { TatumClient } from '../signer/tatum-client.js';
 import { readVaultFacts, Vault } from '../vault/vault.js';
 import { VERSION } from '../version.js';
@@ -200,6 +201,14 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
   for (const [c, n] of nodes) if (n.kind === 'evm') evmNodes.set(c, n.rpc);
 
   const tatum = new TatumClient({ baseUrl: config.apiUrl, apiKey: config.apiKey, clientVersion: VERSION });
+  // Without an own node, EVM gaps are filled through the Tatum API as Tatum KMS does (§2.10).
+  const tatumFill = new Map<string, EvmFillSource | undefined>();
+  const apiKey = config.apiKey;
+  const fillHttp = new HttpClient({ timeoutMs: 30_000 });
+  const tatumFillFor = (c: string): EvmFillSource | undefined => {
+    if (!tatumFill.has(c)) tatumFill.set(c, tatumFillSource(c, { baseUrl: tatum.baseUrl, apiKey, http: fillHttp }));
+    return tatumFill.get(c);
+  };
   const approver =
     opts.externalUrl === undefined
       ? undefined
@@ -293,11 +302,15 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       approver,
       policy,
       broadcaster,
-      evm: new NodeEvmFiller((c) => {
-        const id = chainIds.get(c);
-        if (id === undefined) throw new HardkmsError('UNSUPPORTED_CHAIN', `${c} is not an EVM chain this daemon signs`);
-        return id;
-      }, evmNodes),
+      evm: new NodeEvmFiller(
+        (c) => {
+          const id = chainIds.get(c);
+          if (id === undefined) throw new HardkmsError('UNSUPPORTED_CHAIN', `${c} is not an EVM chain this daemon signs`);
+          return id;
+        },
+        evmNodes,
+        tatumFillFor,
+      ),
       log,
       afterSignJournaled: crashAfterSign
         ? (id) => {
@@ -368,6 +381,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
     logger.flush();
     approver?.close();
     tatum.close();
+    fillHttp.close();
     for (const n of nodes.values()) n.rpc.close();
   }
 }

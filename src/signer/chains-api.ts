@@ -106,3 +106,29 @@ export const MAX_SIGNATURE_IDS = 25_000;
 export const HEADER_API_KEY = 'x-api-key';
 export const HEADER_CLIENT_VERSION = 'x-ttm-kms-client-version';
 export const HEADER_LATEST_VERSION = 'x-ttm-kms-latest-version';
+
+/**
+ * §2.10: the Tatum endpoints Tatum KMS's SDKs fill EVM gaps from, with the same API key.
+ * The JSON-RPC proxies take the key in the path (a Tatum weakness, §7.6: hardkms never
+ * shows that URL in a log or error).
+ */
+export const TATUM_WEB3_PATHS: Readonly<Partial<Record<TatumChain, string>>> = Object.freeze({
+  ETH: '/v3/ethereum/web3/',
+  BSC: '/v3/bsc/web3/',
+  MATIC: '/v3/polygon/web3/',
+  ONE: '/v3/one/web3/',
+  XDC: '/v3/xdc/web3/',
+  KCS: '/v3/kcs/web3/',
+  KLAY: '/v3/blockchain/node/KLAY/',
+  CELO: '/v3/blockchain/node/CELO/',
+});
+
+/** `GET {path}{address}` → the account's transaction count (an integer), for the chains Tatum asks it of. */
+export const TATUM_TX_COUNT_PATHS: Readonly<Partial<Record<TatumChain, string>>> = Object.freeze({
+  ETH: '/v3/ethereum/transaction/count/',
+  BSC: '/v3/bsc/transaction/count/',
+  XDC: '/v3/xdc/transaction/count/',
+});
+
+/** `GET` → `{slow, medium, fast, …}` gas prices in wei; Tatum KMS takes `medium` for ETH. */
+export const TATUM_ETH_FEE_PATH = '/v3/blockchain/fee/ETH';

@@ -28,6 +28,8 @@ export interface HttpRequest {
   maxResponseBytes?: number;
   /** When false, a non-2xx status is returned instead of thrown. Default true. */
   throwOnStatus?: boolean;
+  /** A secret the URL carries (Tatum's web3 proxies take the API key in the path): never shown in errors. */
+  secretInUrl?: string;
 }
 
 export interface HttpResponse {
@@ -99,10 +101,11 @@ export function isTransientHttpError(e: unknown): boolean {
 }
 
 /** `scheme://host[:port]/path` — no userinfo (node credentials), query or fragment. */
-export function redactUrl(url: string | URL): string {
+export function redactUrl(url: string | URL, secret?: string): string {
   try {
     const u = typeof url === 'string' ? new URL(url) : url;
-    return `${u.protocol}//${u.host}${u.pathname}`;
+    const shown = `${u.protocol}//${u.host}${u.pathname}`;
+    return secret === undefined || secret === '' ? shown : shown.split(encodeURIComponent(secret)).join('<api-key>').split(secret).join('<api-key>');
   } catch {
     return '<invalid URL>';
   }
@@ -146,7 +149,7 @@ export class HttpClient {
         }),
       );
     }
-    const target = `${req.method} ${redactUrl(url)}`;
+    const target = `${req.method} ${redactUrl(url, req.secretInUrl)}`;
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       return Promise.reject(
         new HttpError(HTTP_ERROR_CODES.network, `Unsupported URL scheme ${url.protocol} for ${target}`, {
@@ -255,7 +258,7 @@ export class HttpClient {
   /** As request(), then parses the body as JSON (HTTP_BAD_JSON when it is not). */
   async requestJson(req: HttpRequest): Promise<{ status: number; headers: http.IncomingHttpHeaders; json: unknown }> {
     const res = await this.request(req);
-    return { status: res.status, headers: res.headers, json: parseJsonBody(res, `${req.method} ${redactUrl(req.url)}`) };
+    return { status: res.status, headers: res.headers, json: parseJsonBody(res, `${req.method} ${redactUrl(req.url, req.secretInUrl)}`) };
   }
 
   /** Closes idle keep-alive sockets so the process can exit. */

@@ -49,6 +49,8 @@ export interface JsonRpcClientOptions {
    * and a JSON body; both versions are read the same way). Default '2.0'.
    */
   version?: '1.0' | '2.0';
+  /** A secret inside `url` (an API key in the path) that errors and `target` must not show. */
+  secretInUrl?: string;
 }
 
 export class JsonRpcClient {
@@ -58,11 +60,13 @@ export class JsonRpcClient {
   private readonly http: HttpClient;
   private readonly ownsHttp: boolean;
   private readonly version: '1.0' | '2.0';
+  private readonly secretInUrl: string | undefined;
   private nextId = 1;
 
   constructor(options: JsonRpcClientOptions) {
     this.url = options.url;
-    this.target = redactUrl(options.url);
+    this.target = redactUrl(options.url, options.secretInUrl);
+    this.secretInUrl = options.secretInUrl;
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.http = options.http ?? new HttpClient({ timeoutMs: this.timeoutMs });
     this.ownsHttp = options.http === undefined;
@@ -78,6 +82,7 @@ export class JsonRpcClient {
       json: { jsonrpc: this.version, id, method, params },
       timeoutMs: this.timeoutMs,
       throwOnStatus: false,
+      ...(this.secretInUrl === undefined ? {} : { secretInUrl: this.secretInUrl }),
     });
     let body: unknown;
     try {

@@ -236,7 +236,10 @@ export class PendingProcessor {
       case 'evm': {
         const chainId = this.d.evm.chainId(chain);
         const first = signers[0];
-        const fill: EvmFill = first === undefined ? {} : await this.d.evm.fill(chain, payload, computeAddress(hexlify(first.publicKey)));
+        const fill: EvmFill =
+          first === undefined
+            ? {}
+            : await this.d.evm.fill(chain, payload, computeAddress(hexlify(first.publicKey)), { withdrawal: pending.withdrawalId !== undefined });
         const opts = { chain, chainId, fill };
         return { decoded: decodeEvm(payload, opts), sign: () => signEvm(payload, signers, opts) };
       }

@@ -147,6 +147,78 @@ describe('daemon end to end: Hardhat (ETH, ERC-20) and TRON', () => {
     expect(api.pending(id)?.txId).toBe(txId);
   });
 
+  it('without HARDKMS_RPC_ETH: an ETH off-chain withdrawal is filled through the Tatum API (web3 proxy, count, fee) and mined', async () => {
+    const ethFee = { slow: Number(GWEI), medium: Number(3n * GWEI), fast: Number(9n * GWEI) };
+    const tapi = await FakeTatumApi.start({ nodes: { ETH: { kind: 'evm', url: node.url } }, ethFee, apiKey: 'tatum-key-in-path-7f3a' });
+    try {
+      const dest = Wallet.createRandom().address;
+      const nonceBefore = await node.rpc.getTransactionCount(addrM, 'latest');
+      // Tatum's ETH off-chain builder: no nonce, gasPrice "0", and a gas limit Tatum re-estimates anyway.
+      const wid = tapi.queue({
+        chain: 'ETH',
+        hashes: [ids.m!],
+        index: 0,
+        withdrawalId: 'eth-withdrawal-1',
+        serializedTransaction: JSON.stringify({ from: 0, to: dest, value: (ETHER / 20n).toString(), gasPrice: '0', gas: '1' }),
+      });
+      // A blockchain transfer with neither gas nor nonce (filled the same way).
+      const bid = tapi.queue({ chain: 'ETH', hashes: [ids.k!], serializedTransaction: JSON.stringify({ to: dest, value: '0x' }) });
+      const r = await runDaemon(tv, tapi, ['--runOnce', '--testnet', '--chain', 'ETH'], { HARDKMS_CHAIN_ID_ETH: '31337' });
+      expect(r.code, explain(r)).toBe(0);
+      expect(tapi.errorReports).toEqual([]);
+      const w = tapi.broadcasts.find((x) => x.signatureId === wid)!;
+      expect(w).toMatchObject({ kind: 'offchain', withdrawalId: 'eth-withdrawal-1' });
+      const wtx = Transaction.from(w.txData);
+      expect(wtx.from).toBe(addrM);
+      expect(wtx.nonce).toBe(Number(nonceBefore));
+      expect(wtx.gasLimit).toBeGreaterThanOrEqual(21_000n); // re-estimated, not the payload's 1
+      expect(wtx.gasLimit).toBeLessThan(22_000n);
+      expect(wtx.gasPrice).toBe(3n * GWEI); // fee endpoint .medium
+      expect((await node.rpc.getTransactionReceipt(w.txId!))?.status).toBe(1);
+      const btx = Transaction.from(tapi.broadcasts.find((x) => x.signatureId === bid)!.txData);
+      expect(btx.from).toBe(addrK);
+      expect(btx.value).toBe(0n);
+      expect(btx.gasLimit).toBeGreaterThanOrEqual(21_000n);
+      expect(btx.gasLimit).toBeLessThan(22_000n);
+      expect(await node.rpc.getBalance(dest)).toBe(ETHER / 20n);
+      // The fill went through Tatum's endpoints, the key in the web3 path and nowhere in the log.
+      expect(tapi.requestsTo(`/v3/ethereum/web3/${tapi.apiKey}`).map((q) => (q.json as { method: string }).method)).toEqual(
+        expect.arrayContaining(['eth_chainId', 'eth_estimateGas']),
+      );
+      expect(tapi.requestsTo(`/v3/ethereum/transaction/count/${addrM}`)).toHaveLength(1);
+      expect(tapi.requestsTo('/v3/blockchain/fee/ETH').length).toBeGreaterThan(0);
+      expect(r.stderr).not.toContain(tapi.apiKey);
+    } finally {
+      await tapi.stop();
+    }
+  });
+
+  it('refuses to fill from a Tatum web3 proxy whose eth_chainId is not the pinned one', async () => {
+    const tapi = await FakeTatumApi.start({ nodes: { ETH: { kind: 'evm', url: node.url } }, web3ChainId: 1 });
+    try {
+      const id = tapi.queue({ chain: 'ETH', hashes: [ids.k!], serializedTransaction: JSON.stringify({ to: to[0], value: '1' }) });
+      const r = await runDaemon(tv, tapi, ['--runOnce', '--testnet', '--chain', 'ETH'], { HARDKMS_CHAIN_ID_ETH: '31337' });
+      expect(r.code).not.toBe(0);
+      expect(tapi.broadcasts).toEqual([]);
+      expect(tapi.errorReports.find((e) => e.signatureId === id)?.error).toMatch(/DAEMON_NODE_WRONG_CHAIN.*chain id 1\b.*pinned to 31337/);
+    } finally {
+      await tapi.stop();
+    }
+  });
+
+  it("a top-level index derives on the transaction's chain: a TRON transaction naming the ETH mnemonic wallet signs with m/44'/195'", async () => {
+    const tronOfEth = Uint8Array.from(Buffer.from(HDNodeWallet.fromPhrase(ABANDON, undefined, "m/44'/195'/0'/0/0").publicKey.slice(2), 'hex'));
+    const id = api.queue({ chain: 'TRON', hashes: [ids.m!], index: 0, serializedTransaction: JSON.stringify(tronPayload(tronOfEth, 1_000_000)) });
+    // The daemon polls TRON with TRON wallets; --runOnce --wallets names the ETH wallet for every chain (§1 step 3).
+    const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'TRON', '--wallets', ids.m!]);
+    expect(r.code, explain(r)).toBe(0);
+    const signed = JSON.parse(api.broadcasts.find((x) => x.signatureId === id)!.txData) as { txID: string; signature: string[] };
+    const sig = secp256k1.Signature.fromCompact(signed.signature[0]!.slice(0, 128)).addRecoveryBit(parseInt(signed.signature[0]!.slice(128), 16) - 27);
+    expect(Buffer.from(sig.recoverPublicKey(Buffer.from(signed.txID, 'hex')).toRawBytes(true)).toString('hex')).toBe(Buffer.from(tronOfEth).toString('hex'));
+    const unwrap = auditRecords(tv).find((a) => a.event === 'unwrap' && a.subject === id && (a.details as { purpose?: string }).purpose === 'public key');
+    expect(unwrap?.details).toMatchObject({ keys: [{ signatureId: ids.m, index: 0, path: 'TRON' }] });
+  });
+
   it('TRON: the signature over txID verifies and recovers to the wallet key (r‖s‖recid+27)', () => {
     for (const [id, pub] of [
       [pend.tronKey!, compressedPub(tronKey)],

@@ -27,6 +27,13 @@
  *     errorReports; the pending tx stays pending (server effect UNCONFIRMED; set
  *     `dropOnErrorReport` to remove it instead). Answers 200 with an empty body.
  * - GET /v3/kms/{id}, PUT /v3/kms/{id}/{txId}, DELETE /v3/kms/{id} (§2.7).
+ * - §2.10 fill endpoints, for the EVM chains with a node configured: the JSON-RPC proxies
+ *     POST /v3/{ethereum|bsc|polygon|…}/web3/{apiKey} and /v3/blockchain/node/{KLAY|CELO}/{apiKey}
+ *     (the key in the PATH, as Tatum; no x-api-key needed) forward the JSON-RPC body to the
+ *     node as is; GET /v3/{ethereum|bsc|xdc}/transaction/count/{address} answers the node's
+ *     'latest' count as a JSON number; GET /v3/blockchain/fee/ETH answers {slow, medium, fast}
+ *     in wei (option `ethFee`, else the node's eth_gasPrice ×1, ×2, ×3: Tatum's own figures are
+ *     UNCONFIRMED). `web3ChainId` makes the proxy answer another eth_chainId (wrong-network tests).
  *
  * Test hooks: queue()/queueRaw(), `requests` (every request, including rejected ones),
  * `broadcasts`, `errorReports`, and failNext() to make the next N matching requests answer
@@ -47,6 +54,9 @@ import {
   isTatumChain,
   MAX_SIGNATURE_IDS,
   OFFCHAIN_BROADCAST_PATH,
+  TATUM_ETH_FEE_PATH,
+  TATUM_TX_COUNT_PATHS,
+  TATUM_WEB3_PATHS,
   type TatumChain,
 } from '../../src/signer/chains-api.js';
 import { EvmRpc, isAlreadyKnownError, isRpcError, UtxoRpc } from '../../src/signer/node-rpc.js';
@@ -104,6 +114,10 @@ export interface FakeTatumOptions {
   withdrawalCompleted?: boolean;
   /** Value of x-ttm-kms-latest-version on pending responses. */
   latestVersionHeader?: string;
+  /** GET /v3/blockchain/fee/ETH answer; default from the ETH node's eth_gasPrice. */
+  ethFee?: { slow: number | string; medium: number | string; fast: number | string };
+  /** eth_chainId the web3 proxies answer instead of the node's (a proxy of the wrong network). */
+  web3ChainId?: number;
 }
 
 interface QueuedEntry {
@@ -262,6 +276,11 @@ export class FakeTatumApi {
       }
     }
 
+    const web3 = web3Route(record.path);
+    if (web3 !== undefined && record.method === 'POST') {
+      if (web3.key !== this.apiKey) return send(403, { statusCode: 403, errorCode: 'subscription.not.active', message: 'Invalid API key in path.' });
+      return this.web3Route(web3.chain, record, send);
+    }
     if (req.headers[HEADER_API_KEY] !== this.apiKey) {
       return send(401, { statusCode: 401, errorCode: 'subscription.not.active', message: 'Unauthorized. Missing or invalid x-api-key.' });
     }
@@ -281,6 +300,21 @@ export class FakeTatumApi {
     const chain = chainForBroadcastPath(r.path);
     if (m === 'POST' && chain !== undefined) return this.broadcastRoute('blockchain', chain, r, send);
 
+    const countChain = Object.entries(TATUM_TX_COUNT_PATHS).find(([, p]) => r.path.startsWith(p!))?.[0] as TatumChain | undefined;
+    if (m === 'GET' && countChain !== undefined) {
+      const node = this.nodeClients.get(countChain);
+      if (!(node instanceof EvmRpc)) return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: `No ${countChain} node.` });
+      const address = decodeURIComponent(r.path.slice(TATUM_TX_COUNT_PATHS[countChain]!.length));
+      return send(200, Number(await node.getTransactionCount(address, 'latest')));
+    }
+    if (m === 'GET' && r.path === TATUM_ETH_FEE_PATH) {
+      if (this.options.ethFee !== undefined) return send(200, this.options.ethFee);
+      const node = this.nodeClients.get('ETH');
+      if (!(node instanceof EvmRpc)) return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: 'No ETH node.' });
+      const p = await node.gasPrice();
+      return send(200, { slow: Number(p), medium: Number(p * 2n), fast: Number(p * 3n), time: new Date().toISOString(), block: 0 });
+    }
+
     const idMatch = /^\/v3\/kms\/([^/]+)(?:\/([^/]+))?$/.exec(r.path);
     if (idMatch !== null) {
       const e = this.find(decodeURIComponent(idMatch[1] as string));
@@ -296,6 +330,24 @@ export class FakeTatumApi {
       }
     }
     send(404, { statusCode: 404, errorCode: 'fake.no.route', message: `No route ${m} ${r.path}` });
+  }
+
+  /** Forwards one JSON-RPC body to the chain's node untouched (except eth_chainId with option web3ChainId). */
+  private async web3Route(chain: TatumChain, r: RecordedRequest, send: (s: number, b: unknown) => void): Promise<void> {
+    const node = this.nodeClients.get(chain);
+    if (!(node instanceof EvmRpc)) return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: `No ${chain} node behind the web3 proxy.` });
+    const body = r.json as { id?: unknown; method?: unknown; params?: unknown } | undefined;
+    if (typeof body?.method !== 'string') return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'JSON-RPC body expected.' });
+    if (body.method === 'eth_chainId' && this.options.web3ChainId !== undefined) {
+      return send(200, { jsonrpc: '2.0', id: body.id ?? null, result: '0x' + this.options.web3ChainId.toString(16) });
+    }
+    try {
+      const result = await node.rpc.call(body.method, Array.isArray(body.params) ? (body.params as unknown[]) : []);
+      send(200, { jsonrpc: '2.0', id: body.id ?? null, result });
+    } catch (e) {
+      if (!isRpcError(e)) throw e;
+      send(200, { jsonrpc: '2.0', id: body.id ?? null, error: { code: e.rpcCode ?? -32000, message: e.rpcMessage } });
+    }
   }
 
   private pendingRoute(chain: string, r: RecordedRequest, send: (s: number, b: unknown, h?: Record<string, string>) => void): void {
@@ -413,6 +465,16 @@ export class FakeTatumApi {
   private view(e: QueuedEntry): Record<string, unknown> {
     return e.txId === undefined ? e.body : { ...e.body, txId: e.txId };
   }
+}
+
+/** {chain, key} when `path` is one of Tatum's JSON-RPC proxies (§2.10). */
+function web3Route(path: string): { chain: TatumChain; key: string } | undefined {
+  for (const [chain, prefix] of Object.entries(TATUM_WEB3_PATHS) as [TatumChain, string][]) {
+    if (path.startsWith(prefix) && path.length > prefix.length && !path.slice(prefix.length).includes('/')) {
+      return { chain, key: decodeURIComponent(path.slice(prefix.length)) };
+    }
+  }
+  return undefined;
 }
 
 function walletIds(body: Record<string, unknown>): string[] {

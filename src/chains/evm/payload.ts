@@ -13,6 +13,8 @@ export interface EvmFill {
   gasLimit?: bigint;
   maxFeePerGas?: bigint;
   maxPriorityFeePerGas?: bigint;
+  /** Replaces the payload's gas limit (Tatum re-estimates ETH off-chain withdrawals, §3.5). */
+  gasLimitOverride?: bigint;
 }
 
 export interface EvmOptions {
@@ -58,8 +60,10 @@ export function parseEvmPayload(payload: unknown, opts: EvmOptions): EvmFields {
   const o = parseJsonPayload(chain, payload);
   const pinned = BigInt(opts.chainId);
   const fill = opts.fill ?? {};
-  const present = (k: string): boolean => o[k] !== undefined && o[k] !== null;
-  const num = (k: string, max: bigint = UINT256_MAX): bigint | undefined => (present(k) ? uintField(chain, k, o[k], { allowHex: true, max }) : undefined);
+  // "" is falsy in Tatum's JavaScript, so a field holding it counts as not given (nonce, gas
+  // and gasPrice are then filled; value and the rest are 0), as null and absent do.
+  const present = (k: string): boolean => o[k] !== undefined && o[k] !== null && o[k] !== '';
+  const num = (k: string, max: bigint = UINT256_MAX): bigint | undefined => (present(k) ? web3Uint(chain, k, o[k], max) : undefined);
   // Tatum's SDKs treat 0 gas price / gas limit as "not set" and fill them in.
   const nonZero = (n: bigint | undefined): bigint | undefined => (n === 0n ? undefined : n);
 
@@ -101,7 +105,7 @@ export function parseEvmPayload(payload: unknown, opts: EvmOptions): EvmFields {
   const gasA = nonZero(num('gas', UINT64_MAX));
   const gasB = nonZero(num('gasLimit', UINT64_MAX));
   if (gasA !== undefined && gasB !== undefined && gasA !== gasB) throw mismatchError(chain, `gas (${gasA}) and gasLimit (${gasB}) disagree`);
-  const gasLimit = gasA ?? gasB ?? fill.gasLimit;
+  const gasLimit = fill.gasLimitOverride ?? gasA ?? gasB ?? fill.gasLimit;
 
   const payloadGasPrice = nonZero(num('gasPrice'));
   const payloadMaxFee = num('maxFeePerGas');
@@ -137,6 +141,16 @@ export function parseEvmPayload(payload: unknown, opts: EvmOptions): EvmFields {
     }
   }
   return fields;
+}
+
+/**
+ * A number as web3 1.x reads it: what uintField accepts, plus "0x" (web3 reads it as 0) and
+ * decimal strings with leading zeros ("007" is 7, as Number() and BN read it).
+ */
+function web3Uint(chain: string, field: string, v: unknown, max: bigint): bigint {
+  if (typeof v === 'string' && /^0[xX]$/.test(v)) return 0n;
+  if (typeof v === 'string' && /^0+[0-9]+$/.test(v) && v.length <= 100) return uintField(chain, field, v.replace(/^0+(?=[0-9])/, ''), { max });
+  return uintField(chain, field, v, { allowHex: true, max });
 }
 
 /** The parsed fields with nothing missing, or an error naming what is missing. */
