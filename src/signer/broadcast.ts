@@ -9,6 +9,7 @@
  * node that already has it answers "already known", which counts as success with the
  * transaction's own id.
  */
+import { createHash } from 'node:crypto';
 import { Transaction as BtcTransaction } from 'bitcoinjs-lib';
 import { keccak256 } from 'ethers';
 import { HardkmsError } from '../errors.js';
@@ -23,6 +24,8 @@ export interface BroadcastOutcome {
   via: 'tatum' | 'tatum-withdrawal' | 'node';
   /** §2.5: false when the ledger withdrawal must be completed by hand. */
   completed?: boolean;
+  /** The API accepted the transaction but its answer lacked something (txId, completed): logged at warn. */
+  warning?: string;
 }
 
 export interface Broadcaster {
@@ -35,13 +38,50 @@ export class TatumBroadcaster implements Broadcaster {
   constructor(private readonly tatum: TatumClient) {}
 
   async send(pending: PendingTransaction, rawTx: string): Promise<BroadcastOutcome> {
+    const warnings: string[] = [];
+    const txIdOf = (answered: string | undefined): string => {
+      if (answered !== undefined) return answered;
+      warnings.push('the API accepted the broadcast but answered no txId; journaled under the hash computed locally');
+      return localTxHash(pending.chain, rawTx);
+    };
+    let out: BroadcastOutcome;
     if (usesOffchainBroadcast(pending)) {
       const r = await this.tatum.broadcastWithdrawal({ currency: pending.chain, txData: rawTx, withdrawalId: pending.withdrawalId!, signatureId: pending.id });
-      return { txId: r.txId, via: 'tatum-withdrawal', completed: r.completed };
+      out = { txId: txIdOf(r.txId), via: 'tatum-withdrawal' };
+      if (r.completed === undefined) warnings.push('the withdrawal answer has no boolean "completed": check in Tatum whether the withdrawal is completed');
+      else out.completed = r.completed;
+    } else {
+      const r = await this.tatum.broadcast(pending.chain, rawTx, pending.id);
+      out = { txId: txIdOf(r.txId), via: 'tatum' };
     }
-    const r = await this.tatum.broadcast(pending.chain, rawTx, pending.id);
-    return { txId: r.txId, via: 'tatum' };
+    if (warnings.length > 0) out.warning = warnings.join('; ');
+    return out;
   }
+}
+
+/**
+ * The transaction id the chain gives a signed transaction, computed here: keccak256 of the
+ * RLP (EVM), the txid (Bitcoin family), TRON's txID from the signed JSON. Used when the API
+ * answers no txId, so the journal still names what was broadcast.
+ */
+export function localTxHash(chain: string, rawTx: string): string {
+  if (chain === 'TRON') {
+    try {
+      const txID = (JSON.parse(rawTx) as { txID?: unknown }).txID;
+      if (typeof txID === 'string' && /^[0-9a-fA-F]{64}$/.test(txID)) return txID.toLowerCase();
+    } catch {
+      // fall through
+    }
+  } else if (/^0x[0-9a-fA-F]+$/.test(rawTx)) {
+    return keccak256(rawTx);
+  } else if (/^[0-9a-fA-F]+$/.test(rawTx)) {
+    try {
+      return BtcTransaction.fromHex(rawTx).getId();
+    } catch {
+      // fall through
+    }
+  }
+  return `sha256:${createHash('sha256').update(rawTx).digest('hex')}`;
 }
 
 export type NodeClient = { kind: 'evm'; rpc: EvmRpc } | { kind: 'utxo'; rpc: UtxoRpc };

@@ -263,8 +263,10 @@ export class PendingProcessor {
           via: r.via,
           rebroadcast,
           ...(r.completed === undefined ? {} : { completed: r.completed }),
+          ...(r.warning === undefined ? {} : { warning: r.warning }),
         },
       });
+      if (r.warning !== undefined) this.d.log('warn', `broadcast accepted, but ${r.warning}`, { pendingId: id, txId: r.txId });
       if (r.completed === false)
         this.d.log('warn', 'withdrawal broadcast, but Tatum did not complete it: complete it by hand', { pendingId: id, txId: r.txId });
       this.d.log('info', 'broadcast', { pendingId: id, chain: pending.chain, txId: r.txId, via: r.via });

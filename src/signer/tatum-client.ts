@@ -57,13 +57,17 @@ export interface PendingFetch {
 }
 
 export interface BroadcastResult {
-  txId: string;
+  /**
+   * The API's txId; undefined when a 2xx answer carried none. The transaction was accepted
+   * all the same: the caller journals it as broadcast under the locally computed hash.
+   */
+  txId: string | undefined;
 }
 
 export interface WithdrawalBroadcastResult {
-  txId: string;
-  /** false: broadcast but the ledger withdrawal must be completed manually (§2.5). */
-  completed: boolean;
+  txId: string | undefined;
+  /** false: broadcast but the ledger withdrawal must be completed manually (§2.5); undefined: the answer did not say. */
+  completed: boolean | undefined;
 }
 
 export interface ErrorReport {
@@ -164,8 +168,8 @@ export class TatumClient {
 
   /** §2.4: broadcast a signed blockchain transaction; completes the pending tx server-side. */
   async broadcast(chain: TatumChain, txData: string, signatureId: string): Promise<BroadcastResult> {
-    const json = await this.callJson('POST', broadcastPath(chain), { txData, signatureId });
-    return { txId: readTxId(json, `${chain} broadcast`) };
+    const json = await this.postAccepted(broadcastPath(chain), { txData, signatureId });
+    return { txId: readTxId(json) };
   }
 
   /** §2.5: broadcast of a virtual-account withdrawal (BTC, LTC, DOGE, BCH, ETH, ONE, ADA only). */
@@ -175,18 +179,28 @@ export class TatumClient {
         hint: 'Use broadcast() for this chain (spec §2.5).',
       });
     }
-    const json = await this.callJson('POST', OFFCHAIN_BROADCAST_PATH, {
+    const json = await this.postAccepted(OFFCHAIN_BROADCAST_PATH, {
       currency: req.currency,
       txData: req.txData,
       withdrawalId: req.withdrawalId,
       signatureId: req.signatureId,
     });
-    const txId = readTxId(json, `${req.currency} withdrawal broadcast`);
-    const completed = (json as { completed?: unknown }).completed;
-    if (typeof completed !== 'boolean') {
-      throw new HardkmsError(TATUM_ERROR_CODES.badResponse, `${req.currency} withdrawal broadcast: response has no boolean "completed"`);
+    const completed = typeof json === 'object' && json !== null ? (json as { completed?: unknown }).completed : undefined;
+    return { txId: readTxId(json), completed: typeof completed === 'boolean' ? completed : undefined };
+  }
+
+  /**
+   * A broadcast POST: a non-2xx status throws (HttpError); any 2xx means the API accepted the
+   * transaction, whatever its body says, so the body is returned parsed, or undefined when it
+   * is not JSON. Treating an odd 2xx answer as a failure would re-send a broadcast transaction.
+   */
+  private async postAccepted(path: string, body: unknown): Promise<unknown> {
+    const res = await this.http.request({ method: 'POST', url: this.baseUrl + path, headers: this.authHeaders(), json: body, timeoutMs: this.timeoutMs });
+    try {
+      return res.text === '' ? undefined : (JSON.parse(res.text) as unknown);
+    } catch {
+      return undefined;
     }
-    return { txId, completed };
   }
 
   /** §2.6: one error batch per cycle. An empty list sends nothing. */
@@ -221,22 +235,9 @@ export class TatumClient {
   }
 }
 
-function readTxId(json: unknown, what: string): string {
+function readTxId(json: unknown): string | undefined {
   const txId = typeof json === 'object' && json !== null ? (json as { txId?: unknown }).txId : undefined;
-  if (typeof txId !== 'string' || txId.length === 0) {
-    throw new HardkmsError(TATUM_ERROR_CODES.badResponse, `${what}: response has no txId: ${truncate(safeJson(json), 200)}`, {
-      hint: 'The broadcast may or may not have happened; check the chain before re-sending.',
-    });
-  }
-  return txId;
-}
-
-function safeJson(v: unknown): string {
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
+  return typeof txId === 'string' && txId.length > 0 && txId.length <= 200 ? txId : undefined;
 }
 
 /**

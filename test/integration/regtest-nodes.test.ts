@@ -86,7 +86,7 @@ describe.skipIf(!existsSync(LITECOIND_PATH))('litecoind -regtest', () => {
     // A re-send of the same raw tx (as after a crash) is answered with the same txId.
     expect((await client.broadcast('LTC', signed.hex, id)).txId).toBe(txId);
     await node.generateToAddress(1, to);
-    expect((await node.getRawTransaction(txId)).confirmations).toBe(1);
+    expect((await node.getRawTransaction(txId!)).confirmations).toBe(1);
   });
 
   it('turns a node rejection into a Tatum-style 403', async () => {
@@ -158,7 +158,7 @@ describe('hardhat node', () => {
 
       const id = api.queue({ chain: 'ETH', serializedTransaction: '{}', hashes: [WALLET_ID] });
       const { txId } = await client.broadcast('ETH', raw, id);
-      const receipt = await rpc.getTransactionReceipt(txId);
+      const receipt = await rpc.getTransactionReceipt(txId!);
       expect(receipt?.status).toBe(1);
       expect(await tokenBalance(node, token, to)).toBe(12_345n);
     } finally {

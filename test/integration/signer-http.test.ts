@@ -190,10 +190,21 @@ describe('TatumClient against the fake Tatum API', () => {
     expect(usesOffchainBroadcast({ chain: 'LTC' })).toBe(false);
   });
 
-  it('rejects a broadcast answer without txId (the daemon must not assume success)', async () => {
+  it('a 2xx broadcast answer without txId (or without boolean completed) is still an accepted broadcast, not a failure', async () => {
     const id = api.queue(ethPending());
     api.failNext({ kind: 'json', body: { ok: true } }, 1, { path: BROADCAST_PATHS.ETH });
-    expect(await codeOf(client.broadcast('ETH', '0x00', id))).toBe('TATUM_BAD_RESPONSE');
+    expect(await client.broadcast('ETH', '0x00', id)).toEqual({ txId: undefined });
+    api.failNext({ kind: 'garbage' }, 1, { path: BROADCAST_PATHS.ETH });
+    expect(await client.broadcast('ETH', '0x00', id)).toEqual({ txId: undefined });
+    const w = api.queue({ chain: 'LTC', serializedTransaction: '{}', hashes: [WALLET_A], withdrawalId: 'w-2' });
+    api.failNext({ kind: 'json', body: { txId: 'ab'.repeat(32), completed: 'yes' } }, 1, { path: '/v3/offchain/withdrawal/broadcast' });
+    expect(await client.broadcastWithdrawal({ currency: 'LTC', txData: 'ab', withdrawalId: 'w-2', signatureId: w })).toEqual({
+      txId: 'ab'.repeat(32),
+      completed: undefined,
+    });
+    // A non-2xx answer is still a failure.
+    api.failNext({ kind: 'status', status: 403 }, 1, { path: BROADCAST_PATHS.ETH });
+    expect(await codeOf(client.broadcast('ETH', '0x00', id))).toBe('HTTP_STATUS');
   });
 
   it('reports errors in one batch, and sends nothing for an empty batch', async () => {
