@@ -26,6 +26,8 @@ const CKR = {
   CKR_CURVE_NOT_SUPPORTED: 0x140,
   CKR_DOMAIN_PARAMS_INVALID: 0x130,
   CKR_GENERAL_ERROR: 0x05,
+  CKR_TEMPLATE_INCOMPLETE: 0xd0,
+  CKR_TEMPLATE_INCONSISTENT: 0xd1,
 } as const;
 
 export function pkcs11Code(e: unknown): number | undefined {

@@ -5,6 +5,7 @@ import { HardkmsError } from '../errors.js';
 import { explainPkcs11Error, pkcs11Code } from './ckr.js';
 import { CURVE_OID, decodeEcPoint, normaliseLowS, recoveryIdFor, type CurveName, type EcdsaSignature } from './ec.js';
 import { resolveModulePath } from './module-path.js';
+import { generateKeyWithTemplate, loginWithBuffer, readUnwrapTemplate, setPinWithBuffers, type BoolAttribute } from './native.js';
 import { softHsmBackupFor, type SoftHsmBackup } from './softhsm-backup.js';
 import { loadProfile, type TokenProfile } from './profiles.js';
 
@@ -70,6 +71,25 @@ export interface OpenTokenOptions {
 }
 
 export const DEFAULT_TOKEN_LABEL = 'hardkms';
+const ED25519_SEED_AAD = Buffer.from('hardkms ed25519 seed v1', 'utf8');
+
+/**
+ * CKA_UNWRAP_TEMPLATE of every wrap key hardkms creates: the token itself refuses to unwrap
+ * a key as extractable, not sensitive or persistent, so the PIN alone never reads a key
+ * (C_UnwrapKey templates must repeat these values, or the token answers TEMPLATE_INCONSISTENT).
+ */
+export const UNWRAP_TEMPLATE: readonly BoolAttribute[] = [
+  { type: pkcs11js.CKA_SENSITIVE, value: true },
+  { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+  { type: pkcs11js.CKA_TOKEN, value: false },
+];
+
+/** Counts session keys whose C_DestroyObject failed: a key left alive is an incident. */
+export interface DestroyFailure {
+  operation: string;
+  code: number | undefined;
+  message: string;
+}
 const GCM_IV_BYTES = 12;
 const GCM_TAG_BITS = 128;
 
@@ -185,14 +205,14 @@ export class Token {
   }
 
   /**
-   * pkcs11js takes the PIN as a JS string (its C_Login signature); we convert as late as
-   * possible and keep no reference, but the string itself cannot be wiped.
+   * The PIN goes from the Buffer straight into the module (native.ts): pkcs11js would want a
+   * JS string, which cannot be wiped. The caller wipes the Buffer; the session stays logged in.
    */
   login(pin: Buffer): void {
     // SoftHSM2 rewrites token.object on every login: never let it rewrite a damaged one.
     this.backup?.assertIntact();
     try {
-      this.lib.C_Login(this.session, pkcs11js.CKU_USER, pin.toString('utf8'));
+      loginWithBuffer(this.info.modulePath, this.session, pkcs11js.CKU_USER, pin);
       this.loggedIn = true;
       this.keepBackup();
     } catch (e) {
@@ -211,7 +231,7 @@ export class Token {
   /** Changes the user PIN inside the token (rotation). */
   setPin(oldPin: Buffer, newPin: Buffer): void {
     try {
-      this.lib.C_SetPIN(this.session, oldPin.toString('utf8'), newPin.toString('utf8'));
+      setPinWithBuffers(this.info.modulePath, this.session, oldPin, newPin);
     } catch (e) {
       throw this.fail(e, 'changing the user PIN');
     }
@@ -274,15 +294,7 @@ export class Token {
       { type: pkcs11js.CKA_MODIFIABLE, value: false },
     ];
     try {
-      this.lib.C_GenerateKey(this.session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
-        ...common,
-        { type: pkcs11js.CKA_LABEL, value: `hardkms-wrap-${tag}` },
-        { type: pkcs11js.CKA_ID, value: Buffer.from(ids.wrapKeyId, 'hex') },
-        { type: pkcs11js.CKA_WRAP, value: true },
-        { type: pkcs11js.CKA_UNWRAP, value: true },
-        { type: pkcs11js.CKA_ENCRYPT, value: false },
-        { type: pkcs11js.CKA_DECRYPT, value: false },
-      ]);
+      this.createWrapKey(tag, ids.wrapKeyId);
       this.lib.C_GenerateKey(this.session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
         ...common,
         { type: pkcs11js.CKA_LABEL, value: `hardkms-data-${tag}` },
@@ -318,6 +330,60 @@ export class Token {
     }
     this.keepBackup();
     return ids;
+  }
+
+  /**
+   * The wrap key carries CKA_UNWRAP_TEMPLATE (set through native.ts: pkcs11js cannot pass a
+   * nested template). Also used when an older vault's wrap key is replaced at unseal.
+   */
+  private createWrapKey(tag: string, idHex: string): void {
+    generateKeyWithTemplate(this.info.modulePath, this.session, pkcs11js.CKM_AES_KEY_GEN, [
+      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+      { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
+      { type: pkcs11js.CKA_TOKEN, value: true },
+      { type: pkcs11js.CKA_PRIVATE, value: true },
+      { type: pkcs11js.CKA_SENSITIVE, value: true },
+      { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+      { type: pkcs11js.CKA_MODIFIABLE, value: false },
+      { type: pkcs11js.CKA_LABEL, value: Buffer.from(`hardkms-wrap-${tag}`) },
+      { type: pkcs11js.CKA_ID, value: Buffer.from(idHex, 'hex') },
+      { type: pkcs11js.CKA_WRAP, value: true },
+      { type: pkcs11js.CKA_UNWRAP, value: true },
+      { type: pkcs11js.CKA_ENCRYPT, value: false },
+      { type: pkcs11js.CKA_DECRYPT, value: false },
+      { type: pkcs11js.CKA_UNWRAP_TEMPLATE, template: [...UNWRAP_TEMPLATE] },
+    ]);
+  }
+
+  /** Makes a new wrap key (with the unwrap template) for a vault whose wrap key predates it. */
+  generateWrapKey(vaultId: string): string {
+    const id = randomBytes(16).toString('hex');
+    try {
+      this.createWrapKey(vaultId.slice(0, 8), id);
+    } catch (e) {
+      throw this.fail(e, 'generating a wrap key');
+    }
+    this.keepBackup();
+    return id;
+  }
+
+  /** Whether the bound wrap key enforces UNWRAP_TEMPLATE (vaults made before it do not). */
+  wrapKeyEnforcesTemplate(): boolean {
+    const template = readUnwrapTemplate(this.info.modulePath, this.session, this.vaultKeys().wrap);
+    if (!template) return false;
+    return UNWRAP_TEMPLATE.every((want) => template.some((a) => a.type === want.type && a.value === want.value));
+  }
+
+  /** Destroys a token key of this vault by CKA_ID (the retired wrap key after a migration). */
+  destroySecretKey(idHex: string): void {
+    const handle = this.findOne(pkcs11js.CKO_SECRET_KEY, idHex, 'retired key');
+    try {
+      this.lib.C_DestroyObject(this.session, handle);
+    } catch (e) {
+      throw this.fail(e, 'destroying a retired key');
+    }
+    this.keepBackup();
   }
 
   private findOne(cls: number, idHex: string, what: string): Buffer {
@@ -380,12 +446,24 @@ export class Token {
     return { mechanism: mechanism(this.profile.wrapMechanism, 'wrapMechanism', this.profile.name) };
   }
 
-  private destroy(handle: Buffer | undefined): void {
+  /** Failed C_DestroyObject calls on session keys since open; a metric (signer/service.ts). */
+  destroyFailures = 0;
+  /** Told about each failed destroy (the daemon logs it); never throws into the caller. */
+  onDestroyFailure: ((failure: DestroyFailure) => void) | undefined;
+
+  private destroy(handle: Buffer | undefined, operation = 'destroying a session key'): void {
     if (handle === undefined) return;
     try {
       this.lib.C_DestroyObject(this.session, handle);
-    } catch {
-      // Session objects die with the session anyway; never mask the original error.
+    } catch (e) {
+      // Never mask the original error; but a key left alive in the session is an incident
+      // (it lives until the session closes), so count it and report it.
+      this.destroyFailures++;
+      try {
+        this.onDestroyFailure?.({ operation, code: pkcs11Code(e), message: (e as Error).message });
+      } catch {
+        // a failing reporter must not turn a signature into an error
+      }
     }
   }
 
@@ -490,11 +568,11 @@ export class Token {
   }
 
   /**
-   * Returns a wrapped key in clear, for the commands whose purpose is to show it
-   * (getmanagedwallet, export) and that audit it. It unwraps a session object that is
-   * extractable and not sensitive only for the read, and destroys it. The caller wipes the result.
+   * Migration only (vault/inner.ts): reads a key wrapped by a wrap key made before
+   * UNWRAP_TEMPLATE, so that its export copy can be made under the inner layer once. A wrap
+   * key with the template refuses this (CKR_TEMPLATE_INCONSISTENT); nothing else calls it.
    */
-  revealWrapped(wrapped: WrappedKey): Buffer {
+  revealLegacyWrapped(wrapped: { wrapped: Buffer; mechanism: string }): Buffer {
     const keys = this.vaultKeys();
     let handle: Buffer | undefined;
     try {
@@ -513,9 +591,9 @@ export class Token {
       value.fill(0);
       return out;
     } catch (e) {
-      throw this.fail(e, 'revealing a wallet key', 'wrapMechanism', true);
+      throw this.fail(e, 'reading a key wrapped before the unwrap template', 'wrapMechanism', true);
     } finally {
-      this.destroy(handle);
+      this.destroy(handle, 'destroying a migrated key');
     }
   }
 
@@ -587,29 +665,15 @@ export class Token {
     return mechanism(this.profile.eddsaMechanism ?? 'CKM_EDDSA', 'eddsaMechanism', this.profile.name);
   }
 
-  /** Wraps a 32-byte ed25519 seed (user-supplied, or from the token) under the wrap key. */
+  /**
+   * Seals a 32-byte ed25519 seed (user-supplied, or from the token) with the data key
+   * (AES-GCM), not the wrap key: the wrap key's CKA_UNWRAP_TEMPLATE (sensitive,
+   * non-extractable) forbids unwrapping a seed into readable form, and SoftHSM2 cannot
+   * unwrap it as an EdDSA key. Stored entries add the inner layer on top (vault/inner.ts),
+   * so the PIN alone decrypts no seed.
+   */
   private wrapEd25519Seed(seed: Uint8Array, publicKey: Uint8Array): WrappedKey {
-    let handle: Buffer | undefined;
-    const value = Buffer.from(seed);
-    try {
-      try {
-        handle = this.lib.C_CreateObject(this.session, [
-          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-          { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
-          { type: pkcs11js.CKA_TOKEN, value: false },
-          { type: pkcs11js.CKA_PRIVATE, value: true },
-          { type: pkcs11js.CKA_SENSITIVE, value: true },
-          { type: pkcs11js.CKA_EXTRACTABLE, value: true },
-          { type: pkcs11js.CKA_VALUE, value },
-        ]);
-      } catch (e) {
-        throw this.fail(e, 'importing an ed25519 key');
-      }
-      return { wrapped: this.wrap(handle, 'an ed25519 key'), mechanism: this.profile.wrapMechanism, publicKey: Buffer.from(publicKey) };
-    } finally {
-      value.fill(0);
-      this.destroy(handle);
-    }
+    return { wrapped: this.encrypt(seed, ED25519_SEED_AAD), mechanism: this.profile.dataMechanism, publicKey: Buffer.from(publicKey) };
   }
 
   /** Imports an ed25519 private key (its 32-byte RFC 8032 seed) and returns it wrapped. */
@@ -663,30 +727,14 @@ export class Token {
     }
   }
 
-  /** Unwraps a wrapped ed25519 seed into host memory; every caller wipes it at once. */
+  /** Opens a sealed ed25519 seed into host memory; every caller wipes it at once. */
   private unwrapEd25519Seed(wrapped: WrappedKey): Buffer {
-    const keys = this.vaultKeys();
-    let handle: Buffer | undefined;
-    try {
-      handle = this.lib.C_UnwrapKey(this.session, { mechanism: mechanism(wrapped.mechanism, 'wrapMechanism', this.profile.name) }, keys.wrap, wrapped.wrapped, [
-        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
-        { type: pkcs11js.CKA_TOKEN, value: false },
-        { type: pkcs11js.CKA_PRIVATE, value: true },
-        { type: pkcs11js.CKA_SENSITIVE, value: false },
-        { type: pkcs11js.CKA_EXTRACTABLE, value: true },
-      ]);
-      const seed = this.tryReadValue(handle);
-      if (seed.length !== ED25519_SEED_BYTES) {
-        seed.fill(0);
-        throw new HardkmsError('HSM_FAILED', 'A wrapped ed25519 key did not unwrap to a 32-byte seed.', { hint: 'The entry is not an ed25519 key.' });
-      }
-      return seed;
-    } catch (e) {
-      throw e instanceof HardkmsError ? e : this.fail(e, 'unwrapping an ed25519 key', 'wrapMechanism', true);
-    } finally {
-      this.destroy(handle);
+    const seed = this.decrypt(wrapped.wrapped, ED25519_SEED_AAD);
+    if (seed.length !== ED25519_SEED_BYTES) {
+      seed.fill(0);
+      throw new HardkmsError('HSM_FAILED', 'A sealed ed25519 key did not open to a 32-byte seed.', { hint: 'The entry is not an ed25519 key.' });
     }
+    return seed;
   }
 
   /** A sensitive, non-extractable CKK_EC_EDWARDS session object holding `seed`; wipes `seed`. */

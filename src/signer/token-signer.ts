@@ -19,7 +19,7 @@ import { bytesEqual } from '../chains/decoded.js';
 import { hostDigestSigner, type DigestSigner, type HostDigestSigner, type Secp256k1Signature } from '../chains/signer.js';
 import type { WalletEntry } from '../vault/entries.js';
 import type { Vault } from '../vault/vault.js';
-import { decryptSecret, wrappedKeyOf } from '../vault/wallets.js';
+import { decryptSecret, signWithEntry } from '../vault/wallets.js';
 import type { KeyRef } from './key-resolution.js';
 
 export interface SigningKey extends DigestSigner {
@@ -40,7 +40,7 @@ export interface TokenSignerDeps {
 }
 
 export const defaultTokenSignerDeps: TokenSignerDeps = {
-  signWrapped: (vault, entry, digest) => vault.token.signWithWrapped(wrappedKeyOf(entry), digest),
+  signWrapped: (vault, entry, digest) => signWithEntry(vault, entry, digest),
   decryptMnemonic: (vault, entry) => decryptSecret(vault, entry),
   mnemonicToSeed: (m) => mnemonicToSeed(m),
   privateKeyFromSeed: (entry, seed, index, chain) => getChainAdapter(chain ?? entry.chain).privateKeyFromSeed(seed, index, entry.testnet),

@@ -256,6 +256,23 @@ export class WalletStore {
     }
   }
 
+  /**
+   * Replaces the stored secret of existing entries (inner-layer migration), re-MACing each
+   * row; every other column stays. One transaction (or the caller's).
+   */
+  replaceSecrets(updates: ReadonlyArray<{ signatureId: string; wrappedSecret: Buffer; mechanism: string }>): void {
+    const update = this.db.prepare(
+      'UPDATE wallets SET wrapped_secret = @wrapped_secret, mechanism = @mechanism, mac = @mac WHERE signature_id = @signature_id',
+    );
+    this.transaction(() => {
+      for (const u of updates) {
+        const current = this.requireEntry(u.signatureId);
+        const row = this.toRow({ ...current, wrappedSecret: u.wrappedSecret, mechanism: u.mechanism }, current.created);
+        update.run({ signature_id: row.signature_id, wrapped_secret: row.wrapped_secret, mechanism: row.mechanism, mac: row.mac });
+      }
+    });
+  }
+
   getEntry(signatureId: string): WalletEntry | undefined {
     const row = this.db.prepare('SELECT * FROM wallets WHERE signature_id = ?').get(signatureId) as Row | undefined;
     return row ? this.toEntry(row) : undefined;

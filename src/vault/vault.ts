@@ -7,6 +7,8 @@ import { Token, type OpenTokenOptions, type VaultKeyIds } from '../hsm/token.js'
 import { WalletStore } from './store.js';
 import { STORE_KEY_BYTES, wipeVaultSecret, type SealContext, type SealRecord, type VaultSecret, type VaultSecretProvider } from './secret.js';
 import { FORMAT_VERSION } from './schema.js';
+import { INNER_KEY_META, newInnerKey, openInnerKey } from './inner.js';
+import { migrateToInnerLayer, RETIRED_WRAP_KEY_META } from './migrate-inner.js';
 
 /** Which token a vault belongs to; written at init, checked at every unseal. */
 export interface TokenBinding {
@@ -124,9 +126,11 @@ export class Vault {
   readonly token: Token;
   readonly audit: AuditLog;
   readonly vaultId: string;
-  readonly binding: TokenBinding;
+  binding: TokenBinding;
   readonly testnetOnly: boolean;
   private secret: VaultSecret | undefined;
+  /** Opens the inner layer of every stored secret (vault/inner.ts); from the vault secret only. */
+  private inner: Buffer | undefined;
 
   private constructor(args: {
     store: WalletStore;
@@ -136,6 +140,7 @@ export class Vault {
     binding: TokenBinding;
     testnetOnly: boolean;
     secret: VaultSecret;
+    inner: Buffer | undefined;
   }) {
     this.store = args.store;
     this.token = args.token;
@@ -144,6 +149,7 @@ export class Vault {
     this.binding = args.binding;
     this.testnetOnly = args.testnetOnly;
     this.secret = args.secret;
+    this.inner = args.inner;
   }
 
   static async init(options: InitOptions): Promise<Vault> {
@@ -175,7 +181,9 @@ export class Vault {
       store = WalletStore.create(options.path);
       const s = store;
       s.unlock(secret.storeKey, vaultId);
+      const inner = newInnerKey(secret.storeKey, vaultId);
       s.transaction(() => {
+        s.setMeta(INNER_KEY_META, inner.sealed);
         s.setMeta(META.vaultId, vaultId);
         s.setMeta(META.created, new Date().toISOString());
         s.setMeta(META.format, String(FORMAT_VERSION));
@@ -194,6 +202,7 @@ export class Vault {
         binding,
         testnetOnly: !!options.testnetOnly,
         secret,
+        inner: inner.key,
       });
       vault.attachAudit(options.actor ?? 'cli:init');
       vault.record({
@@ -278,6 +287,7 @@ export class Vault {
         rolledBack = true;
       }
       token.bindVaultKeys(facts.binding.keys);
+      const sealedInner = store.getMeta(INNER_KEY_META);
       const vault = new Vault({
         store,
         token,
@@ -286,9 +296,11 @@ export class Vault {
         binding: facts.binding,
         testnetOnly: facts.testnetOnly,
         secret,
+        inner: sealedInner === undefined ? undefined : openInnerKey(sealedInner, secret.storeKey, facts.vaultId),
       });
       vault.attachAudit(options.actor ?? 'hardkms');
       vault.record({ event: 'token.login', subject: facts.binding.label, result: 'ok', details: { serial: facts.binding.serial } });
+      migrateToInnerLayer(vault);
       if (rolledBack) {
         vault.record({
           event: 'seal.rotation_rolled_back',
@@ -330,6 +342,35 @@ export class Vault {
   /** Appends a signed audit record; call it before the result of an action leaves the process. */
   record(event: AuditEvent): AuditRecord {
     return this.audit.append(event);
+  }
+
+  /** The inner-layer key; only an unsealed vault has it. Do not keep it. */
+  innerKey(): Buffer {
+    if (!this.inner) throw new HardkmsError('VAULT_SEALED', 'The vault is sealed.', { hint: 'Unseal it first.' });
+    return this.inner;
+  }
+
+  /**
+   * Migration (migrate-inner.ts): adopts a new inner key and wrap key in the store; call it
+   * inside the transaction that rewrites the entries, so the store has all or none of it.
+   */
+  adoptInnerLayer(inner: { key: Buffer; sealed: string } | undefined, wrapKeyId: string | undefined): void {
+    this.currentSecret();
+    if (inner) {
+      this.store.setMeta(INNER_KEY_META, inner.sealed);
+    }
+    if (wrapKeyId) {
+      this.store.setMeta(RETIRED_WRAP_KEY_META, this.binding.keys.wrapKeyId);
+      this.binding = { ...this.binding, keys: { ...this.binding.keys, wrapKeyId } };
+      this.store.setMetaJson(META.token, this.binding);
+      this.store.setMeta(META.metaMac, metaMac(this.store, this.vaultId, this.binding, this.sealRecord(), this.testnetOnly));
+    }
+  }
+
+  /** After the migration committed: the new keys are the vault's. */
+  useInnerKey(key: Buffer): void {
+    this.inner?.fill(0);
+    this.inner = key;
   }
 
   /** The secret, for providers that re-seal it (enroll, revoke, rotate). Do not keep it. */
@@ -381,6 +422,8 @@ export class Vault {
     } finally {
       wipeVaultSecret(this.secret);
       this.secret = undefined;
+      this.inner?.fill(0);
+      this.inner = undefined;
       this.audit.configure({ signer: undefined });
       this.token.close();
       this.store.close();

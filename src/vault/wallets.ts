@@ -1,6 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { secp256k1 } from '@noble/curves/secp256k1';
 import { HardkmsError } from '../errors.js';
 import type { EcdsaSignature } from '../hsm/ec.js';
+import type { WrappedKey } from '../hsm/token.js';
+import { hasInnerLayer, innerMechanism, innerOpen, innerSeal, packPrivateKeySecret, tokenMechanismOf, unpackPrivateKeySecret } from './inner.js';
 import { entryAad, type EntryKind, type NewWalletEntry, type PublicData, type WalletEntry } from './entries.js';
 import type { Vault } from './vault.js';
 
@@ -25,42 +28,62 @@ export interface PrivateKeyRequest {
   publicData: (publicKey: Buffer) => PublicData;
 }
 
+function innerAad(e: { signatureId: string; chain: string; kind: EntryKind }, part: 'wrap' | 'export' | 'secret'): Buffer {
+  return Buffer.concat([entryAad(e), Buffer.from(`|inner ${part}`, 'utf8')]);
+}
+
+/** A secp256k1 scalar from the token's RNG XOR node:crypto, redrawn until it is in [1, n). */
+function newSecp256k1Key(vault: Vault): Buffer {
+  for (;;) {
+    const a = vault.token.random(32);
+    const b = randomBytes(32);
+    for (let i = 0; i < 32; i++) a[i]! ^= b[i]!;
+    b.fill(0);
+    if (secp256k1.utils.isValidPrivateKey(a)) return a;
+    a.fill(0);
+  }
+}
+
 /**
- * Generates `count` secp256k1 keys inside the token and stores them wrapped, all in one
- * transaction. The plain keys never exist outside the token.
+ * Generates `count` secp256k1 keys and stores them, all in one transaction. Each key exists
+ * in clear on the host only between its generation and its import into the token (as a
+ * mnemonic does), because Tatum's getmanagedwallet / export must be able to show it, and a
+ * key generated inside the token under the unwrap template could never be exported.
  */
 export function generatePrivateKeys(vault: Vault, req: PrivateKeyRequest, count: number, onProgress?: (done: number) => void): WalletEntry[] {
   checkNetwork(vault, req.testnet);
   const entries: NewWalletEntry[] = [];
   for (let i = 0; i < count; i++) {
-    const k = vault.token.generateSecp256k1();
-    entries.push({
-      signatureId: randomUUID(),
-      chain: req.chain,
-      testnet: req.testnet,
-      kind: 'privateKey',
-      publicData: { ...req.publicData(k.publicKey), publicKey: k.publicKey.toString('hex') },
-      wrappedSecret: k.wrapped,
-      mechanism: k.mechanism,
-    });
+    const key = newSecp256k1Key(vault);
+    try {
+      entries.push(importPrivateKey(vault, { ...req, signatureId: randomUUID() }, key, secp256k1.getPublicKey(key, true)));
+    } finally {
+      key.fill(0);
+    }
     onProgress?.(i + 1);
   }
   vault.store.addEntries(entries);
   return entries.map((e) => ({ ...e, created: '' }));
 }
 
-/** Imports a user-supplied private key (already validated by the chain layer). */
+/**
+ * Imports a private key (validated by the chain layer). Stored: the token-wrapped key (for
+ * signing) and an export copy under the data key, each inside the inner layer.
+ */
 export function importPrivateKey(vault: Vault, req: PrivateKeyRequest, privateKey: Uint8Array, publicKey: Uint8Array): NewWalletEntry {
   checkNetwork(vault, req.testnet);
+  const id = { signatureId: req.signatureId ?? randomUUID(), chain: req.chain, kind: 'privateKey' as const };
   const k = vault.token.importSecp256k1(privateKey, publicKey);
+  const inner = vault.innerKey();
+  const exportInner = innerSeal(inner, privateKey, innerAad(id, 'export'));
   return {
-    signatureId: req.signatureId ?? randomUUID(),
+    signatureId: id.signatureId,
     chain: req.chain,
     testnet: req.testnet,
     kind: 'privateKey',
     publicData: { ...req.publicData(k.publicKey), publicKey: k.publicKey.toString('hex') },
-    wrappedSecret: k.wrapped,
-    mechanism: k.mechanism,
+    wrappedSecret: packPrivateKeySecret(innerSeal(inner, k.wrapped, innerAad(id, 'wrap')), vault.token.encrypt(exportInner, entryAad(id))),
+    mechanism: innerMechanism(k.mechanism),
   };
 }
 
@@ -72,11 +95,12 @@ export interface SecretRequest {
   publicData: PublicData;
 }
 
-/** Encrypts a mnemonic or chain secret with the token's data key, bound to its entry. */
+/** Encrypts a mnemonic or chain secret: inner layer, then the token's data key, bound to its entry. */
 export function encryptSecretEntry(vault: Vault, req: SecretRequest, secret: Buffer): NewWalletEntry {
   checkNetwork(vault, req.testnet);
   const signatureId = req.signatureId ?? randomUUID();
-  const wrappedSecret = vault.token.encrypt(secret, entryAad({ signatureId, chain: req.chain, kind: req.kind }));
+  const id = { signatureId, chain: req.chain, kind: req.kind };
+  const wrappedSecret = vault.token.encrypt(innerSeal(vault.innerKey(), secret, innerAad(id, 'secret')), entryAad(id));
   return {
     signatureId,
     chain: req.chain,
@@ -84,27 +108,53 @@ export function encryptSecretEntry(vault: Vault, req: SecretRequest, secret: Buf
     kind: req.kind,
     publicData: req.publicData,
     wrappedSecret,
-    mechanism: vault.token.profile.dataMechanism,
+    mechanism: innerMechanism(vault.token.profile.dataMechanism),
   };
 }
 
-/**
- * Decrypts the secret of a mnemonic or secret entry. The caller wipes the buffer as soon
- * as it is done (signing, or printing for the commands whose purpose is to show it).
- */
-export function decryptSecret(vault: Vault, entry: WalletEntry): Buffer {
-  if (entry.kind === 'privateKey') return vault.token.revealWrapped(wrappedKeyOf(entry));
-  return vault.token.decrypt(entry.wrappedSecret, entryAad(entry));
+function requireInnerLayer(entry: WalletEntry): void {
+  if (!hasInnerLayer(entry.mechanism)) {
+    throw new HardkmsError('VAULT_NOT_MIGRATED', `Wallet '${entry.signatureId}' has no inner layer yet.`, {
+      hint: 'Unseal the vault once with this version of hardkms: it migrates every entry.',
+    });
+  }
 }
 
-export function wrappedKeyOf(entry: WalletEntry): { wrapped: Buffer; mechanism: string; publicKey: Buffer } {
+/**
+ * Decrypts the secret of an entry: the mnemonic or chain secret, or a private key's export
+ * copy. It needs the unsealed vault (the inner key comes from the quorum), not only the
+ * token. The caller wipes the buffer as soon as it is done (signing, or printing for the
+ * commands whose purpose is to show it, which audit it first).
+ */
+export function decryptSecret(vault: Vault, entry: WalletEntry): Buffer {
+  requireInnerLayer(entry);
+  if (entry.kind === 'privateKey') {
+    const outer = vault.token.decrypt(unpackPrivateKeySecret(entry.wrappedSecret).exportCopy, entryAad(entry));
+    try {
+      return innerOpen(vault.innerKey(), outer, innerAad(entry, 'export'));
+    } finally {
+      outer.fill(0);
+    }
+  }
+  const outer = vault.token.decrypt(entry.wrappedSecret, entryAad(entry));
+  try {
+    return innerOpen(vault.innerKey(), outer, innerAad(entry, 'secret'));
+  } finally {
+    outer.fill(0);
+  }
+}
+
+/** The token-wrapped key of a private-key entry, out of its inner layer, for signing. */
+export function wrappedKeyOf(vault: Vault, entry: WalletEntry): WrappedKey {
   if (entry.kind !== 'privateKey' || !entry.publicData.publicKey) {
     throw new HardkmsError('WALLET_KIND', `Wallet '${entry.signatureId}' is a ${entry.kind} wallet, not a private-key wallet.`);
   }
-  return { wrapped: entry.wrappedSecret, mechanism: entry.mechanism, publicKey: Buffer.from(entry.publicData.publicKey, 'hex') };
+  requireInnerLayer(entry);
+  const wrapped = innerOpen(vault.innerKey(), unpackPrivateKeySecret(entry.wrappedSecret).wrappedInner, innerAad(entry, 'wrap'));
+  return { wrapped, mechanism: tokenMechanismOf(entry.mechanism), publicKey: Buffer.from(entry.publicData.publicKey, 'hex') };
 }
 
 /** Signs a digest with a private-key entry inside the token (unwrap → sign → destroy). */
-export function signWithEntry(vault: Vault, entry: WalletEntry, digest: Uint8Array): EcdsaSignature {
-  return vault.token.signWithWrapped(wrappedKeyOf(entry), digest);
+export function signWithEntry(vault: Vault, entry: WalletEntry, digest: Uint8Array, options: { recovery?: boolean } = {}): EcdsaSignature {
+  return vault.token.signWithWrapped(wrappedKeyOf(vault, entry), digest, options);
 }

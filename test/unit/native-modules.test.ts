@@ -33,4 +33,11 @@ describe('native modules built by npm ci', () => {
     expect(findRecoveryId(sig.toCompactRawBytes(), digest, pub)).toBe(sig.recovery);
     expect(findRecoveryId(sig.toCompactRawBytes(), digest, secp256k1.getPublicKey(Uint8Array.from(Buffer.alloc(32, 8)), true))).toBeUndefined();
   });
+
+  // koffi (src/hsm/native.ts: nested PKCS#11 templates, PIN as bytes) ships its addon
+  // prebuilt in @koromix/koffi-<platform>; its own install script is not needed.
+  it('koffi loads its prebuilt addon without an install script', () => {
+    const koffi = require('koffi') as { sizeof(t: string): number };
+    expect(koffi.sizeof('unsigned long')).toBe(8);
+  });
 });
