@@ -34,6 +34,7 @@ import { configFrom, registerProvider, registerUnsealCheck, withVault } from './
 import { globalFlags } from './flags.js';
 import { registerInitProvider, type InitProviderChoice } from './init.js';
 import { note, printJson, warn } from './output.js';
+import { beginCeremony } from './ceremony.js';
 import { readLine, readSecret } from './prompt.js';
 
 /**
@@ -442,6 +443,7 @@ function registerEnroll(program: Command): void {
   ).action(async (opts: GateOpts) => {
     const config = configFrom(opts);
     requireGateVault(config, 'enroll');
+    beginCeremony(config, 'enroll');
     await withVault(config, 'cli:enroll', async (vault) => {
       const rec = parseYubiKeySealRecord(vault.sealRecord());
       const driver = driverOption(opts.driver) ?? rec.driver;
@@ -493,6 +495,7 @@ function registerRevoke(program: Command): void {
   ).action(async (ref: string, opts: GateOpts) => {
     const config = configFrom(opts);
     requireGateVault(config, 'revoke');
+    beginCeremony(config, 'revoke');
     await withVault(config, 'cli:revoke', async (vault) => {
       const rec = parseYubiKeySealRecord(vault.sealRecord());
       const threshold = opts.threshold === undefined ? undefined : intOption(opts.threshold, '--threshold', 1, rec.credentials.length);
@@ -522,6 +525,7 @@ function registerRotate(program: Command): void {
   ).action(async (opts: GateOpts) => {
     const config = configFrom(opts);
     const provider = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath }).seal.provider;
+    beginCeremony(config, 'rotate');
     await withVault(config, 'cli:rotate', async (vault) => {
       const newSecret = secretWithNewPin(vault);
       try {
@@ -575,6 +579,7 @@ function registerRecover(program: Command): void {
   ).action(async (opts: GateOpts) => {
     const config = configFrom(opts);
     const rec = requireGateVault(config, 'recover');
+    beginCeremony(config, 'recover');
     const n = opts.yubikeys === undefined ? rec.credentials.length : intOption(opts.yubikeys, '--yubikeys', 1, 16);
     const threshold = opts.threshold === undefined ? Math.min(rec.threshold, n) : intOption(opts.threshold, '--threshold', 1, n);
     const driver = driverOption(opts.driver) ?? rec.driver;

@@ -36,7 +36,8 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
     .command('init')
     .description('Create a new vault: wallet.dat bound to an HSM token, the token keys, and the seal that releases the vault secret')
     .option('--testnet', 'testnet-only vault: refuses mainnet wallets')
-    .option('--profile <name>', 'token profile from hsm/profiles (default softhsm2)');
+    .option('--profile <name>', 'token profile from hsm/profiles (default softhsm2)')
+    .option('--share-token', "accept a token that already holds another vault's keys (a PIN change by either vault then locks the other out)");
   extendOptions(cmd);
   globalFlags(cmd).action(async (opts: Record<string, unknown>) => {
     const config = configFrom(opts);
@@ -60,6 +61,7 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
         tokenPin,
         provider: choice.provider,
         testnetOnly: opts.testnet === true,
+        shareToken: opts.shareToken === true,
         actor: 'cli:init',
       });
       const result = {

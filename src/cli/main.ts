@@ -7,6 +7,7 @@ import { gateInitOptions, registerGate } from './gate.js';
 import { registerWalletCommands } from './wallets.js';
 import { registerImportLegacy } from './import-legacy.js';
 import { registerToken } from './token.js';
+import { registerList } from './list.js';
 import { printError } from './output.js';
 import { chainSupportLines } from '../signer/chain-support.js';
 import { installSignalHandling } from './signals.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerWalletCommands(program);
   registerDaemon(program);
   registerImportLegacy(program);
+  registerList(program);
   registerGate(program); // it adds --otp to every command registered before it
   registerToken(program); // after the gate: token check/repair never unseal
   return program;

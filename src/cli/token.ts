@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
 import { HardkmsError } from '../errors.js';
@@ -70,6 +71,33 @@ export function registerToken(program: Command): void {
         hint: 'Check SOFTHSM2_CONF and HARDKMS_TOKEN_LABEL.',
       });
     }
+  });
+
+  globalFlags(
+    token
+      .command('backup')
+      .description("Copy the token's files, verified, into a directory of yours (keep it with the wallet.dat backup of the same moment; audited)")
+      .requiredOption('--to <dir>', 'backup directory (a new one per backup)'),
+  ).action((opts: Opts & { to: string }) => {
+    const config = configFrom(opts);
+    const backup = requireBackup(config);
+    const { path, manifest } = backup.exportTo(resolve(opts.to));
+    if (existsSync(config.walletPath)) {
+      recordWhileSealed(
+        { path: config.walletPath, auditLogPath: config.auditLogPath },
+        {
+          event: 'token.backup',
+          subject: backup.label,
+          result: 'ok',
+          details: { to: path, files: manifest.files.length, userPinSha256: manifest.userPinSha256 ?? null },
+        },
+        'cli:token-backup',
+      );
+    }
+    printJson({ backup: path, label: manifest.label, serial: manifest.serial, files: manifest.files.map((f) => f.name), createdAt: manifest.createdAt });
+    note(
+      `To restore: stop hardkms, copy ${path} back to ${backup.config.tokenDir}/${manifest.tokenDirName} (same owner, mode 0700), with the wallet.dat backed up at the same time.`,
+    );
   });
 
   globalFlags(

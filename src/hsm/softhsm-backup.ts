@@ -255,6 +255,30 @@ export class SoftHsmBackup {
     mkdirSync(parent, { recursive: true, mode: 0o700 });
     const stamp = new Date().toISOString();
     const gen = join(parent, `g${stamp.replace(/[-:.]/g, '')}-${randomBytes(4).toString('hex')}`);
+    this.copyTo(liveDir, serial, gen, stamp);
+    fsyncDir(parent);
+    this.prune(name);
+    return gen;
+  }
+
+  /** An operator's backup: a verified copy of the live token in `dir/<token dir name>/`. */
+  exportTo(dir: string): { path: string; manifest: BackupManifest } {
+    const live = findLiveTokens(this.config.tokenDir).find((t) => t.label === this.label);
+    if (!live) throw damagedError(this.check());
+    this.assertIntact();
+    const target = join(dir, basename(live.dir));
+    if (existsSync(target)) {
+      throw new HardkmsError('BACKUP_EXISTS', `${target} already exists; nothing was written.`, {
+        hint: 'Back up into a new, empty directory (e.g. one per date).',
+      });
+    }
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const manifest = this.copyTo(live.dir, live.serial, target, new Date().toISOString());
+    fsyncDir(dir);
+    return { path: target, manifest };
+  }
+
+  private copyTo(liveDir: string, serial: string, gen: string, stamp: string): BackupManifest {
     mkdirSync(gen, { mode: 0o700 });
     try {
       const files: BackupFile[] = [];
@@ -271,18 +295,16 @@ export class SoftHsmBackup {
         writeDurable(join(gen, f), bytes);
         files.push({ name: f, size: bytes.length, sha256: sha256(bytes) });
       }
-      const manifest: BackupManifest = { format: 1, label: this.label, serial, tokenDirName: name, createdAt: stamp, userPinSha256, files };
+      const manifest: BackupManifest = { format: 1, label: this.label, serial, tokenDirName: basename(liveDir), createdAt: stamp, userPinSha256, files };
       writeDurable(join(gen, `${MANIFEST}.tmp`), `${JSON.stringify(manifest, null, 2)}\n`);
       renameSync(join(gen, `${MANIFEST}.tmp`), join(gen, MANIFEST));
       fsyncDir(gen);
-      fsyncDir(parent);
       if (!this.verifiedManifest(gen)) throw new Error('the copy does not read back as written');
+      return manifest;
     } catch (e) {
       rmSync(gen, { recursive: true, force: true });
       throw e;
     }
-    this.prune(name);
-    return gen;
   }
 
   private prune(name: string): void {

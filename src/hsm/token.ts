@@ -209,12 +209,13 @@ export class Token {
    * JS string, which cannot be wiped. The caller wipes the Buffer; the session stays logged in.
    */
   login(pin: Buffer): void {
-    // SoftHSM2 rewrites token.object on every login: never let it rewrite a damaged one.
+    // SoftHSM2 rewrites token.object on every login: never let it rewrite a damaged one,
+    // and copy a whole one first when the copy is older (a PIN change cut short by a kill).
     this.backup?.assertIntact();
+    this.keepBackup();
     try {
       loginWithBuffer(this.info.modulePath, this.session, pkcs11js.CKU_USER, pin);
       this.loggedIn = true;
-      this.keepBackup();
     } catch (e) {
       if (pkcs11Code(e) === pkcs11js.CKR_USER_ALREADY_LOGGED_IN) {
         this.loggedIn = true;
@@ -384,6 +385,33 @@ export class Token {
       throw this.fail(e, 'destroying a retired key');
     }
     this.keepBackup();
+  }
+
+  /**
+   * The vaults whose keys this token holds, by tag (the first 8 characters of the vault id,
+   * in the key labels); audit public keys are public objects, so no login is needed.
+   */
+  vaultTags(): string[] {
+    const tags = new Set<string>();
+    try {
+      this.lib.C_FindObjectsInit(this.session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY }]);
+      try {
+        for (;;) {
+          const handles = this.lib.C_FindObjects(this.session, 64);
+          if (handles.length === 0) break;
+          for (const h of handles) {
+            const [attr] = this.lib.C_GetAttributeValue(this.session, h, [{ type: pkcs11js.CKA_LABEL }]);
+            const label = attr?.value ? Buffer.from(attr.value as Buffer).toString('utf8') : '';
+            if (label.startsWith('hardkms-audit-')) tags.add(label.slice('hardkms-audit-'.length));
+          }
+        }
+      } finally {
+        this.lib.C_FindObjectsFinal(this.session);
+      }
+    } catch (e) {
+      throw this.fail(e, 'listing the vault keys');
+    }
+    return [...tags].sort();
   }
 
   private findOne(cls: number, idHex: string, what: string): Buffer {

@@ -282,7 +282,7 @@ export class WalletStore {
     const entry = this.getEntry(signatureId);
     if (!entry) {
       throw new HardkmsError('WALLET_NOT_FOUND', `No such wallet for signatureId '${signatureId}'.`, {
-        hint: 'List what the store holds with `hardkms export` or check the id.',
+        hint: 'See the stored wallets and their ids with `hardkms list` (no secret shown), or check the id.',
       });
     }
     return entry;

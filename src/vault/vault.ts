@@ -33,6 +33,11 @@ export interface InitOptions extends VaultLocation {
   provider: VaultSecretProvider;
   /** A testnet-only vault refuses mainnet wallets and relaxes the gate rules. */
   testnetOnly?: boolean;
+  /**
+   * false (what `hardkms init` passes without --share-token): refuse a token that already
+   * holds another vault's keys. Left undefined by library callers that make throwaway vaults.
+   */
+  shareToken?: boolean;
   actor?: string;
 }
 
@@ -160,6 +165,7 @@ export class Vault {
     const secret: VaultSecret = { storeKey: randomBytes(STORE_KEY_BYTES), tokenPin: Buffer.from(options.tokenPin) };
     try {
       token.login(secret.tokenPin);
+      if (options.shareToken === false) refuseSharedToken(token);
       const vaultId = randomUUID();
       const auditLogPath = options.auditLogPath ?? defaultAuditLogPath(options.path);
       const pending: AuditEvent[] = [];
@@ -429,6 +435,22 @@ export class Vault {
       this.store.close();
     }
   }
+}
+
+/**
+ * One token per vault: revoke, rotate and recover set a new token PIN, which locks every
+ * other vault on the same token out. Checked before the ceremony, so no key is touched.
+ */
+function refuseSharedToken(token: Token): void {
+  const others = token.vaultTags();
+  if (others.length === 0) return;
+  throw new HardkmsError(
+    'HSM_TOKEN_IN_USE',
+    `Token '${token.info.label}' (serial ${token.info.serial}) already holds the keys of another vault: ${others.map((t) => `${t}…`).join(', ')} (the start of its vault id; \`hardkms status\` on that vault shows it). Nothing was created.`,
+    {
+      hint: 'Give each vault a token of its own (SoftHSM2: hsm/init-softhsm2-token.sh DIR LABEL, then HARDKMS_TOKEN_LABEL=LABEL). --share-token accepts the shared token, but then revoke, rotate or recover on either vault changes the token PIN and locks the other vault out.',
+    },
+  );
 }
 
 function metaMac(store: WalletStore, vaultId: string, binding: TokenBinding, seal: SealRecord, testnetOnly: boolean): string {

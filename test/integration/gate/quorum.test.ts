@@ -163,9 +163,12 @@ describe('init refusals and real drivers', () => {
   it('accepts threshold 1 with --allow-single-operator, recorded and audited', async () => {
     const path = join(bench.dir, 'single.dat');
     const log = join(bench.dir, 'single.log');
-    const r = await bench.cli(['init', '--yubikeys', '1', '--driver', 'emulator', '--allow-emulated-yubikey', '--allow-single-operator', '--audit-log', log], {
-      path,
-    });
+    const r = await bench.cli(
+      ['init', '--yubikeys', '1', '--driver', 'emulator', '--allow-emulated-yubikey', '--allow-single-operator', '--share-token', '--audit-log', log],
+      {
+        path,
+      },
+    );
     expectOk(r);
     expect(r.stderr).toContain('WARNING: --allow-single-operator');
     expect(bench.sealRecord(path)).toMatchObject({ threshold: 1, allowSingleOperator: true });
@@ -195,7 +198,7 @@ describe('init refusals and real drivers', () => {
   it('gate commands on a password vault say what is wrong', async () => {
     const path = join(bench.dir, 'pw.dat');
     const env = { TATUM_KMS_PASSWORD: 'pw-for-tests' };
-    expectOk(await bench.cli(['init', '--testnet', '--audit-log', join(bench.dir, 'pw.log')], { path, env }));
+    expectOk(await bench.cli(['init', '--testnet', '--share-token', '--audit-log', join(bench.dir, 'pw.log')], { path, env }));
     const r = await bench.cli(['enroll', '--audit-log', join(bench.dir, 'pw.log')], { path, env });
     expectError(r, 'GATE_NOT_CONFIGURED', "`hardkms enroll` works on a YubiKey gate, but this vault is sealed by 'password'.");
   });
@@ -204,7 +207,7 @@ describe('init refusals and real drivers', () => {
     const path = join(bench.dir, 'pass.dat');
     const log = ['--audit-log', join(bench.dir, 'pass.log')];
     const init = await bench.cli(
-      ['init', '--testnet', '--yubikeys', '2', '--threshold', '2', '--driver', 'emulator', '--passphrase', '--labels', 'ann,ben', ...log],
+      ['init', '--testnet', '--yubikeys', '2', '--threshold', '2', '--driver', 'emulator', '--passphrase', '--share-token', '--labels', 'ann,ben', ...log],
       {
         path,
         input: 'ann-passphrase\nben-passphrase\n',

@@ -1,0 +1,83 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliResult } from '../../support/cli.js';
+import { createTestToken, TEST_PIN, type TestToken } from '../../support/softhsm.js';
+
+const PASSWORD = 'Pw9fK3Zq7xLm2vQ8';
+const MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+
+describe('operator commands: list, init on a shared token, token backup', () => {
+  let token: TestToken;
+  let dir: string;
+  let path: string;
+  let env: Record<string, string>;
+  let vaultId: string;
+  const cli = (args: string[], input?: string, p = path): Promise<CliResult> =>
+    runCli([...args, '--path', p], { env, ...(input !== undefined ? { input } : {}) });
+
+  beforeAll(async () => {
+    token = createTestToken('hardkms', { setProcessEnv: false });
+    dir = mkdtempSync(join(tmpdir(), 'hardkms-ops-'));
+    path = join(dir, 'wallet.dat');
+    env = { ...token.env, TATUM_KMS_PASSWORD: PASSWORD, HARDKMS_TOKEN_PIN: TEST_PIN };
+    const init = await cli(['init', '--testnet']);
+    expect(init.code, init.stderr).toBe(0);
+    vaultId = (init.json() as { vaultId: string }).vaultId;
+  });
+
+  it('list shows chain, net, id, kind, address or xpub and created, filters by chain and net, and never a secret', async () => {
+    const ltc = (await cli(['storemanagedwallet', 'LTC', '--testnet'], `${MNEMONIC}\n`)).json() as { signatureId: string; xpub: string };
+    const eth = (await cli(['generatemanagedprivatekeybatch', 'ETH', '2', '--testnet'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { signatureId: string; address: string });
+    const all = await cli(['list', '--output', 'json']);
+    expect(all.code, all.stderr).toBe(0);
+    const rows = all.json() as Array<Record<string, string>>;
+    expect(rows).toHaveLength(3);
+    expect(rows.find((r) => r.signatureId === ltc.signatureId)).toMatchObject({ chain: 'LTC', net: 'testnet', kind: 'mnemonic', addressOrXpub: ltc.xpub });
+    expect(rows.find((r) => r.signatureId === eth[0]!.signatureId)).toMatchObject({ chain: 'ETH', kind: 'privateKey', addressOrXpub: eth[0]!.address });
+    expect(Object.keys(rows[0]!).sort()).toEqual(['addressOrXpub', 'chain', 'created', 'kind', 'net', 'signatureId']);
+    expect(all.stdout).not.toContain('abandon');
+
+    const onlyEth = (await cli(['list', '--chain', 'eth', '--output', 'json'])).json() as unknown[];
+    expect(onlyEth).toHaveLength(2);
+    expect((await cli(['list', '--mainnet', '--output', 'json'])).json()).toEqual([]);
+    const table = await cli(['list']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^chain +net +signatureId +kind +addressOrXpub +created$/);
+    expect(table.stdout).toContain('3 wallet(s)');
+    expect(table.stdout).not.toContain('abandon');
+
+    const bad = await cli(['list', '--output', 'yaml']);
+    expect(bad.error()).toMatchObject({ code: 'INVALID_INPUT' });
+    const missing = await cli(['getaddress', 'no-such-id', '0']);
+    expect(missing.error().code).toBe('WALLET_NOT_FOUND');
+    expect(missing.error().hint).toContain('hardkms list');
+  }, 180_000);
+
+  it('init on a token that already holds another vault is refused, naming it, and creates nothing; --share-token accepts it', async () => {
+    const second = join(dir, 'second.dat');
+    const r = await cli(['init', '--testnet'], undefined, second);
+    expect(r.code).not.toBe(0);
+    expect(r.error().code).toBe('HSM_TOKEN_IN_USE');
+    expect(r.error().error).toContain(`${vaultId.slice(0, 8)}…`);
+    expect(r.error().hint).toContain('--share-token');
+    expect(existsSync(second)).toBe(false);
+    const shared = await cli(['init', '--testnet', '--share-token'], undefined, second);
+    expect(shared.code, shared.stderr).toBe(0);
+  });
+
+  it('token backup writes a verified copy into a new directory and refuses to overwrite one (audited)', async () => {
+    const to = join(dir, 'token-backup-1');
+    const r = await cli(['token', 'backup', '--to', to]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.json() as { backup: string; files: string[] };
+    expect(out.files).toContain('token.object');
+    expect(existsSync(join(out.backup, 'manifest.json'))).toBe(true);
+    const again = await cli(['token', 'backup', '--to', to]);
+    expect(again.error().code).toBe('BACKUP_EXISTS');
+    expect((await cli(['audit', 'show'])).stdout).toMatch(/token\.backup/);
+  });
+});
