@@ -9,7 +9,7 @@ import { expectError, expectOk, GateBench } from '../integration/gate/gate-bench
  * running also unsealed, re-sealed and printed "write these recovery shares down"; only the
  * last seal counted, so one set of sheets was dead on arrival. The lock is held in the store.
  */
-describe('one ceremony at a time per vault', () => {
+describe('one ceremony at a time per vault', { timeout: 180_000 }, () => {
   const bench = new GateBench();
   const setLock = (lock: Record<string, unknown> | undefined) => {
     const db = new Database(bench.path);

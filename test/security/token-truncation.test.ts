@@ -62,7 +62,7 @@ describe('a kill during C_Login truncates token.object; hardkms reports it and r
     const shown = await cli(['audit', 'show']);
     expect(shown.stdout).toMatch(/token\.repair/);
     expect((await cli(['audit', 'verify'])).code).toBe(0);
-  });
+  }, 240_000);
 
   it('`token check` changes nothing and exits 0 on a whole token', async () => {
     const before = readFileSync(tokenObjectPath(token.tokenDir));
