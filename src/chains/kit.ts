@@ -14,6 +14,8 @@ export function chainKit(chain: string): ChainKit {
     formatPrivateKey: (raw, testnet) => adapter.formatPrivateKey(raw, testnet),
     parsePrivateKey: (text, testnet) => adapter.parsePrivateKey(text, testnet),
     addressFromPublicKey: (pub, testnet) => adapter.addressFromPublicKey(pub, testnet),
+    // addressesFromPublicKey lists the private-key form first and the xpub form last (BTC: P2PKH, P2WPKH).
+    xpubAddressFromPublicKey: (pub, testnet) => adapter.addressesFromPublicKey(pub, testnet).at(-1) ?? adapter.addressFromPublicKey(pub, testnet),
     publicKeyFromPrivateKey: (raw) => publicKeyFromPrivateKey(raw),
     generateMnemonic: (entropy) => generateMnemonic(entropy),
     validateMnemonic: (m) => validateMnemonic(m),

@@ -56,6 +56,7 @@ export class SignerDaemon {
   private stopping = false;
   private wake: (() => void) | undefined;
   private readonly backoff = new Backoff({ baseMs: 1_000, maxMs: 120_000 });
+  private readonly adviceSeen = new Set<string>();
   /** Pending ids of unsigned chains already logged at warn level (later cycles log at debug). */
   private readonly reportedLogged = new Set<string>();
 
@@ -93,7 +94,7 @@ export class SignerDaemon {
       try {
         const fetched = await this.tatum.getPending(chain, ids);
         this.options.observer?.polled(chain, true, fetched.transactions.length + fetched.malformed.length);
-        if (fetched.latestVersionAdvice !== undefined) this.log('debug', 'version advice from the API', { advice: fetched.latestVersionAdvice });
+        if (fetched.latestVersionAdvice !== undefined) this.versionAdvice(fetched.latestVersionAdvice);
         for (const m of fetched.malformed) {
           result.failed += 1;
           if (m.id !== undefined) result.errors.push({ signatureId: m.id, error: `TX_MALFORMED: ${m.reason}` });
@@ -166,6 +167,25 @@ export class SignerDaemon {
       await this.sleep(wait);
     }
     return last;
+  }
+
+  /**
+   * §2.8: `x-ttm-kms-latest-version: <semver>;<LEVEL>;<message>` is Tatum's advice to Tatum
+   * KMS users. Its version is Tatum KMS's, not hardkms's, so hardkms does not compare it with
+   * its own; it logs the advice at warn (error when Tatum says ERROR), once per distinct value
+   * per run, instead of Tatum's reminder every 30 s.
+   */
+  private versionAdvice(header: string): void {
+    if (this.adviceSeen.has(header)) return;
+    this.adviceSeen.add(header);
+    const [latest, level, ...rest] = header.split(';').map((p) => p.trim());
+    const message = rest
+      .join(';')
+      .replace(/[^\x20-\x7e]/g, '?')
+      .slice(0, 300);
+    this.log(level?.toUpperCase() === 'ERROR' ? 'error' : 'warn', `Tatum API version advice (for Tatum KMS ${(latest ?? '').slice(0, 40)}): ${message}`, {
+      advice: header.slice(0, 400),
+    });
   }
 
   /** Asks the loop to end after the transaction in flight. */

@@ -219,8 +219,9 @@ export class TatumClient {
     if (this.ownsHttp) this.http.close();
   }
 
+  /** The API key, and hardkms's own version where Tatum's SDKs send theirs (User-Agent: Tatum_SDK_JS/<v>, §2.1). */
   private authHeaders(): Record<string, string> {
-    return { [HEADER_API_KEY]: this.apiKey };
+    return { [HEADER_API_KEY]: this.apiKey, 'user-agent': `hardkms/${this.clientVersion}` };
   }
 
   private async callJson(method: HttpMethod, path: string, body?: unknown): Promise<unknown> {

@@ -16,6 +16,8 @@ export interface ChainKit {
   formatPrivateKey(raw: Uint8Array, testnet: boolean): string;
   parsePrivateKey(text: string, testnet: boolean): Uint8Array;
   addressFromPublicKey(pub33: Uint8Array, testnet: boolean): string;
+  /** The address an xpub gives for this key (BTC: P2WPKH), which Tatum prints for batch keys. */
+  xpubAddressFromPublicKey(pub33: Uint8Array, testnet: boolean): string;
   publicKeyFromPrivateKey(raw: Uint8Array): Uint8Array;
   generateMnemonic(entropy: Uint8Array): Buffer;
   validateMnemonic(mnemonic: Uint8Array): void;
@@ -98,7 +100,9 @@ export function generatePrivateKeyBatch(
 ): void {
   for (let done = 0; done < count; done += chunkSize) {
     const n = Math.min(chunkSize, count - done);
-    const entries = generatePrivateKeys(vault, { chain: kit.chain, testnet, publicData: (p) => ({ address: kit.addressFromPublicKey(p, testnet) }) }, n);
+    // Tatum derives each batch key from a fresh mnemonic and prints the address its xpub
+    // gives: for BTC that is P2WPKH (bech32), not the P2PKH of private-key wallets (§4.2).
+    const entries = generatePrivateKeys(vault, { chain: kit.chain, testnet, publicData: (p) => ({ address: kit.xpubAddressFromPublicKey(p, testnet) }) }, n);
     onChunk(entries.map((e) => ({ signatureId: e.signatureId, address: e.publicData.address ?? '' })));
   }
 }

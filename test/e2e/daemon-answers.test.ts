@@ -4,6 +4,7 @@
  * same, so it is journaled as broadcast under the locally computed hash, logged at warn,
  * and never sent again as if it had failed.
  */
+import { readFileSync } from 'node:fs';
 import { keccak256 } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeTatumApi } from '../support/tatum-api-server.js';
@@ -50,5 +51,22 @@ describe('daemon: broadcast answers', () => {
     expect(again.code, explain(again)).toBe(0);
     expect(api.requestsTo('/v3/ethereum/broadcast')).toHaveLength(1);
     expect(api.errorReports).toEqual([]);
+  });
+
+  it("version header and advice (§2.1, §2.8): sends hardkms's version, logs Tatum's advice once at warn (error when Tatum says ERROR)", async () => {
+    const api = await FakeTatumApi.start({ latestVersionHeader: '8.0.2;ERROR;Please update Tatum KMS' });
+    try {
+      const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'ETH,BSC']);
+      expect(r.code, explain(r)).toBe(0);
+      const [poll] = api.requestsTo('/v3/kms/pending/ETH');
+      const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+      expect(poll?.headers['x-ttm-kms-client-version']).toBe(version);
+      expect(poll?.headers['user-agent']).toBe(`hardkms/${version}`);
+      const advice = r.stderr.split('\n').filter((l) => l.includes('Tatum API version advice'));
+      expect(advice).toHaveLength(1); // two chains polled, one log line
+      expect(advice[0]).toMatch(/"level":"error".*Please update Tatum KMS/);
+    } finally {
+      await api.stop();
+    }
   });
 });

@@ -1,6 +1,9 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as ecc from '@bitcoinerlab/secp256k1';
+import { payments } from 'bitcoinjs-lib';
+import { ECPairFactory } from 'ecpair';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../../support/cli.js';
 import { createTestToken, TEST_PIN, type TestToken } from '../../support/softhsm.js';
@@ -71,6 +74,18 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
     expect(lines).toHaveLength(3);
     for (const l of lines)
       expect(JSON.parse(l)).toEqual({ signatureId: expect.stringMatching(/^[0-9a-f-]{36}$/), address: expect.stringMatching(/^0x[0-9a-f]{40}$/) });
+  });
+
+  it('generatemanagedprivatekeybatch BTC prints P2WPKH (bech32) addresses of the stored keys, as Tatum does', async () => {
+    const r = await cli(['generatemanagedprivatekeybatch', 'BTC', '2']);
+    expect(r.code).toBe(0);
+    for (const l of r.stdout.trim().split('\n')) {
+      const { signatureId, address } = JSON.parse(l) as { signatureId: string; address: string };
+      expect(address).toMatch(/^bc1q[0-9a-z]{38}$/);
+      const { privateKey } = (await cli(['getmanagedwallet', signatureId])).json() as { privateKey: string };
+      const pub = ECPairFactory(ecc).fromWIF(privateKey).publicKey;
+      expect(payments.p2wpkh({ pubkey: Uint8Array.from(pub) }).address).toBe(address);
+    }
   });
 
   it('generatewallet prints a fresh mnemonic and xpub, storing nothing', async () => {
