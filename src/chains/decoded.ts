@@ -35,6 +35,8 @@ export interface DecodedCall {
   /** First 4 bytes of the calldata as 0x hex, when there are at least 4. */
   selector?: string;
   dataLength: number;
+  /** The calldata as lowercase hex without 0x (the policy reads approvals from it). */
+  data?: string;
 }
 
 export interface DecodedTx {
@@ -46,6 +48,10 @@ export interface DecodedTx {
    * it can cost. TRON: fee_limit when set. Absent when it cannot be known from the payload.
    */
   fee?: bigint;
+  /** UTXO: estimated virtual size of the signed transaction (vbytes), for fee-rate limits. */
+  vsize?: number;
+  /** EVM: the most the transaction pays per gas (gasPrice or maxFeePerGas), wei. */
+  feePerGas?: bigint;
   token?: DecodedToken;
   call?: DecodedCall;
 }

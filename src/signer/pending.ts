@@ -17,6 +17,7 @@
  * - `serializedTransaction` is never quoted in a reason: it can carry secrets (§7.5).
  */
 import { isTatumChain, TATUM_CHAINS, type TatumChain } from './chains-api.js';
+import { duplicateKeys, firstDuplicateKey } from './strict-json.js';
 
 export interface PendingSignature {
   /** signatureId of a (mnemonic) wallet. */
@@ -114,12 +115,15 @@ export function validatePending(input: unknown, expectedChain?: TatumChain): Pen
 export function validatePendingList(body: unknown, expectedChain?: TatumChain): PendingListValidation {
   try {
     let parsed = body;
+    // Entries whose JSON repeats a key: ambiguous (JSON.parse keeps the last one, others the first).
+    const ambiguous = new Map<number, string>();
     if (typeof body === 'string') {
       try {
         parsed = JSON.parse(body) as unknown;
       } catch {
         return { ok: false, reason: 'pending transactions: response is not JSON' };
       }
+      for (const d of duplicateKeys(body, 10_000)) if (d.topIndex !== undefined && !ambiguous.has(d.topIndex)) ambiguous.set(d.topIndex, d.key);
     }
     if (!Array.isArray(parsed)) return { ok: false, reason: `pending transactions: expected a JSON array, got ${describe(parsed)}` };
     const transactions: PendingTransaction[] = [];
@@ -128,7 +132,12 @@ export function validatePendingList(body: unknown, expectedChain?: TatumChain): 
     const seen = new Set<string>();
     parsed.forEach((entry: unknown, position) => {
       const r = validatePending(entry, expectedChain);
-      if (!r.ok) {
+      const repeated = ambiguous.get(position);
+      if (repeated !== undefined) {
+        const id = r.ok ? r.value.id : r.id;
+        const reason = `${id === undefined ? 'pending transaction' : `pending ${id}`}: the key ${JSON.stringify(repeated)} appears twice in one object; an ambiguous transaction is not signed`;
+        malformed.push(id === undefined ? { position, reason } : { position, id, reason });
+      } else if (!r.ok) {
         malformed.push(r.id === undefined ? { position, reason: r.reason } : { position, id: r.id, reason: r.reason });
       } else if (seen.has(r.value.id.toLowerCase())) {
         malformed.push({ position, id: r.value.id, reason: `id ${r.value.id}: appears more than once in one response` });
@@ -161,6 +170,12 @@ function readPending(o: Record<string, unknown>, expectedChain: TatumChain | und
   }
   if (st.length > LIMITS.serializedTransactionChars) {
     throw new Invalid(`${where}: serializedTransaction: longer than ${LIMITS.serializedTransactionChars} characters`);
+  }
+  const repeated = /^\s*[[{]/.test(st) ? firstDuplicateKey(st) : undefined;
+  if (repeated !== undefined) {
+    throw new Invalid(
+      `${where}: serializedTransaction: the key ${JSON.stringify(repeated)} appears twice in one object; an ambiguous transaction is not signed`,
+    );
   }
   const hashes = readList(o.hashes, `${where}: hashes`, (v, f) => readString(v, f));
   const pending: PendingTransaction = { id: o.id, chain: o.chain, serializedTransaction: st, hashes };

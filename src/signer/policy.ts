@@ -1,34 +1,50 @@
 /**
  * The signing policy (`--policy FILE`): limits an operator declares per chain and per
- * wallet, judged against what the transaction itself does — outputs and values decoded
- * from the payload that is about to be signed (chains/*: decode*), never from side fields
- * the API sends along. A violation means the transaction is not signed.
+ * wallet, judged against what the transaction itself does — outputs, values, fee and
+ * calldata decoded from the payload that is about to be signed (chains/*: decode*), never
+ * from side fields the API sends along. A violation means the transaction is not signed.
  *
- * File (JSON). Amounts are integers in the chain's smallest unit (satoshi, wei, sun), as
- * decimal strings (or JSON numbers up to 2^53-1):
+ * File (JSON; docs/runbook.md "Signing policy" has examples). Amounts are integers in the
+ * chain's smallest unit (satoshi, wei, sun), as decimal strings (or JSON numbers up to
+ * 2^53-1); `maxFee` is in coin units ("0.01" BTC) and `maxFeeRate` in sat/vB (UTXO) or
+ * gwei (EVM), decimals allowed:
  *
  *   {
  *     "chains": {
  *       "ETH": {
- *         "maxAmount": "1000000000000000000",      // per transaction, native coin
- *         "maxPer24h": "5000000000000000000",      // rolling 24 h, from the journal
- *         "allowedDestinations": ["0x…", "…"],     // native outputs and token recipients
- *         "allowContractCalls": false,             // calldata other than an ERC-20/TRC-20 transfer (default false)
+ *         "maxAmount": "1000000000000000000",      // per transaction, native coin, fee included
+ *         "maxPer24h": "5000000000000000000",      // rolling 24 h, from the journal, fees included
+ *         "maxFee": "0.05",                        // ETH; replaces the built-in default
+ *         "maxFeeRate": "200",                     // gwei per gas
+ *         "allowedDestinations": ["0x…", "…"],     // native outputs, token recipients, approved spenders
+ *         "allowContractCalls": false,             // any calldata other than a token transfer/approval
+ *         "contracts": { "0xRouter…": ["0x38ed1739"] },   // or only these selectors on these contracts
+ *         "allowDeploy": false,                    // contract creation (EVM `to` absent)
+ *         "allowUnlimitedApprovals": false,        // approve ≥ 2^128, setApprovalForAll(…, true)
  *         "tokens": { "0xToken…": { "maxAmount": "…", "maxPer24h": "…" } }
  *       }
  *     },
- *     "wallets": { "<signatureId>": { …the same fields… } }
+ *     "wallets": { "<signatureId>": { …the same fields but maxFee / maxFeeRate… } }
  *   }
  *
  * Every rule that applies must pass: the rule of the transaction's chain and the rule of
- * each wallet whose key signs it. A transaction no rule applies to is allowed. When a rule
- * lists `tokens`, other tokens are refused; without `tokens`, token amounts are not limited
- * (destinations still are). UTXO change: outputs paying back to a signing key's own
- * scripts are not counted as spent and need not be allowed destinations.
+ * each wallet whose key signs it. Built-in fee limits (BUILTIN_FEES) apply to every chain,
+ * with or without a policy file. On mainnet a transaction no rule covers is refused
+ * (default deny); on testnet it is allowed within the built-in limits. Whatever the rules,
+ * a contract creation without init code is refused (the value would be locked forever),
+ * and so are creations, unknown calldata and unlimited approvals that no rule allows.
+ * When a rule lists `tokens`, other tokens are refused; without `tokens`, token amounts
+ * are not limited (destinations still are). UTXO change: outputs paying back to a signing
+ * key's own scripts are not counted as spent and need not be allowed destinations.
+ *
+ * Every map read from the file is null-prototype and looked up with Object.hasOwn: a
+ * TRC-10 asset named `__proto__` or `constructor` is just another unlisted token.
  */
 import { readFileSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import type { DecodedTx } from '../chains/decoded.js';
+import { tronBase58 } from '../chains/tron/sign.js';
+import { firstDuplicateKey } from './strict-json.js';
 
 export interface AssetLimits {
   maxAmount?: bigint;
@@ -38,11 +54,22 @@ export interface AssetLimits {
 
 export interface PolicyRule extends AssetLimits {
   allowContractCalls: boolean;
+  allowDeploy: boolean;
+  allowUnlimitedApprovals: boolean;
+  /** Smallest unit of the chain's coin (chain rules only). */
+  maxFee?: bigint;
+  /** UTXO: milli-satoshi per vbyte; EVM: wei per gas (chain rules only). */
+  maxFeeRate?: bigint;
+  /** Contract (normalised) → allowed 4-byte selectors (0x-hex, lowercase). Null-prototype. */
+  contracts?: Record<string, string[]>;
+  /** Null-prototype. */
   tokens?: Record<string, AssetLimits>;
 }
 
 export interface Policy {
+  /** Null-prototype. */
   chains: Record<string, PolicyRule>;
+  /** Null-prototype. */
   wallets: Record<string, PolicyRule>;
 }
 
@@ -50,7 +77,12 @@ export interface Policy {
 export interface Movement {
   /** 'native', or the token contract / asset id, normalised (lowercase for hex addresses). */
   asset: string;
+  /** Native: outputs plus the fee. Token: the amount transferred or approved. */
   amount: bigint;
+  /** Native: the part of `amount` that is the fee. */
+  fee?: bigint;
+  /** Token: an allowance granted (approve, increaseAllowance, setApprovalForAll), not a transfer. */
+  approval?: boolean;
   /** Each recipient with every form it may be listed under (address and, for UTXO, script hex). */
   destinations: { shown: string; forms: string[] }[];
 }
@@ -61,12 +93,68 @@ export interface PolicyContext {
   signatureIds: readonly string[];
   /** Sum moved in the last 24 h by signed transactions, per scope ('chain' | 'wallet:<id>') and asset. */
   spent24h(scope: string, asset: string): bigint;
+  /** Mainnet: a transaction that no rule covers is refused. */
+  defaultDeny?: boolean;
 }
 
 export type PolicyVerdict = { ok: true; rulesApplied: string[]; movements: Movement[] } | { ok: false; reason: string; rulesApplied: string[] };
 
-const RULE_KEYS = new Set(['maxAmount', 'maxPer24h', 'allowedDestinations', 'allowContractCalls', 'tokens']);
+type FeeUnit = 'sat/vB' | 'gwei';
+interface ChainFees {
+  decimals: number;
+  unit: FeeUnit | undefined;
+  /** Coin units. */
+  maxFee: string;
+  /** In `unit`. */
+  maxFeeRate: string | undefined;
+}
+
+/**
+ * Limits that hold without a policy file and until a chain rule replaces them: about
+ * 20-100 times a busy day's fee for an ordinary transaction, far below what a
+ * compromised API would ask for to burn funds as fees.
+ */
+export const BUILTIN_FEES: Readonly<Record<string, ChainFees>> = Object.freeze(
+  Object.assign(Object.create(null) as Record<string, ChainFees>, {
+    BTC: { decimals: 8, unit: 'sat/vB', maxFee: '0.01', maxFeeRate: '500' },
+    LTC: { decimals: 8, unit: 'sat/vB', maxFee: '0.1', maxFeeRate: '1000' },
+    DOGE: { decimals: 8, unit: 'sat/vB', maxFee: '50', maxFeeRate: '100000' },
+    BCH: { decimals: 8, unit: 'sat/vB', maxFee: '0.01', maxFeeRate: '100' },
+    ETH: { decimals: 18, unit: 'gwei', maxFee: '0.1', maxFeeRate: '1000' },
+    BSC: { decimals: 18, unit: 'gwei', maxFee: '0.05', maxFeeRate: '100' },
+    MATIC: { decimals: 18, unit: 'gwei', maxFee: '20', maxFeeRate: '5000' },
+    CELO: { decimals: 18, unit: 'gwei', maxFee: '1', maxFeeRate: '500' },
+    KLAY: { decimals: 18, unit: 'gwei', maxFee: '10', maxFeeRate: '3000' },
+    ONE: { decimals: 18, unit: 'gwei', maxFee: '50', maxFeeRate: '10000' },
+    XDC: { decimals: 18, unit: 'gwei', maxFee: '10', maxFeeRate: '1000' },
+    KCS: { decimals: 18, unit: 'gwei', maxFee: '1', maxFeeRate: '1000' },
+    TRON: { decimals: 6, unit: undefined, maxFee: '200', maxFeeRate: undefined },
+  }),
+);
+/** Any other chain: no fee above one coin. */
+const UNKNOWN_CHAIN_FEES: ChainFees = { decimals: 18, unit: 'gwei', maxFee: '1', maxFeeRate: '1000' };
+
+function feesOf(chain: string): ChainFees {
+  return Object.hasOwn(BUILTIN_FEES, chain) ? BUILTIN_FEES[chain]! : UNKNOWN_CHAIN_FEES;
+}
+
+/** An allowance at or above this is unlimited in effect (no real token has such a supply). */
+export const UNLIMITED_APPROVAL = 1n << 128n;
+
+const RULE_KEYS = new Set([
+  'maxAmount',
+  'maxPer24h',
+  'maxFee',
+  'maxFeeRate',
+  'allowedDestinations',
+  'allowContractCalls',
+  'contracts',
+  'allowDeploy',
+  'allowUnlimitedApprovals',
+  'tokens',
+]);
 const ASSET_KEYS = new Set(['maxAmount', 'maxPer24h', 'allowedDestinations']);
+const POLICY_HINT = 'See "Signing policy" in docs/runbook.md for the format and examples.';
 
 export function loadPolicy(file: string): Policy {
   let text: string;
@@ -78,6 +166,10 @@ export function loadPolicy(file: string): Policy {
   return parsePolicy(text, file);
 }
 
+function nullObject<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 /** Parses and validates a policy; every error names the file and the JSON path. */
 export function parsePolicy(text: string, source = 'policy'): Policy {
   let json: unknown;
@@ -86,20 +178,23 @@ export function parsePolicy(text: string, source = 'policy'): Policy {
   } catch (e) {
     throw new InputError(`${source} is not valid JSON: ${(e as Error).message}.`, 'The policy file is a JSON object with "chains" and/or "wallets".');
   }
+  const dup = firstDuplicateKey(text);
+  if (dup !== undefined)
+    throw new InputError(`${source}: the key ${JSON.stringify(dup)} appears twice in one object.`, 'Write each key once; a repeated key is ambiguous.');
   const bad = (path: string, why: string): never => {
-    throw new InputError(`${source}: ${path} ${why}.`, 'See the policy format in the hardkms daemon documentation (src/signer/policy.ts).');
+    throw new InputError(`${source}: ${path} ${why}.`, POLICY_HINT);
   };
   if (!isObject(json)) return bad('(top level)', 'must be a JSON object');
   for (const k of Object.keys(json)) if (k !== 'chains' && k !== 'wallets') bad(k, 'is not a policy section (use "chains" and "wallets")');
   const section = (name: 'chains' | 'wallets'): Record<string, PolicyRule> => {
-    const v = json[name];
-    if (v === undefined) return {};
+    const v = Object.hasOwn(json, name) ? json[name] : undefined;
+    const out = nullObject<PolicyRule>();
+    if (v === undefined) return out;
     if (!isObject(v)) return bad(name, 'must be an object');
-    const out: Record<string, PolicyRule> = {};
     for (const [key, rule] of Object.entries(v)) {
       if (name === 'chains' && !/^[A-Z]{2,6}$/.test(key)) bad(`${name}.${key}`, 'is not a chain code (uppercase, e.g. ETH)');
       if (name === 'wallets' && (key.length === 0 || key.length > 100)) bad(`${name}.${key}`, 'is not a signature id');
-      out[key] = readRule(rule, `${name}.${key}`, bad);
+      out[key] = readRule(rule, `${name}.${key}`, name === 'chains' ? key : undefined, bad);
     }
     return out;
   };
@@ -108,18 +203,42 @@ export function parsePolicy(text: string, source = 'policy'): Policy {
 
 type Bad = (path: string, why: string) => never;
 
-function readRule(v: unknown, path: string, bad: Bad): PolicyRule {
+function readRule(v: unknown, path: string, chain: string | undefined, bad: Bad): PolicyRule {
   if (!isObject(v)) return bad(path, 'must be an object');
   for (const k of Object.keys(v)) if (!RULE_KEYS.has(k)) bad(`${path}.${k}`, `is not a rule field (${[...RULE_KEYS].join(', ')})`);
-  const rule: PolicyRule = { ...readLimits(v, path, bad), allowContractCalls: false };
-  if (v.allowContractCalls !== undefined) {
-    if (typeof v.allowContractCalls !== 'boolean') bad(`${path}.allowContractCalls`, 'must be true or false');
-    rule.allowContractCalls = v.allowContractCalls as boolean;
+  const field = (k: string): unknown => (Object.hasOwn(v, k) ? v[k] : undefined);
+  const rule: PolicyRule = { ...readLimits(v, path, bad), allowContractCalls: false, allowDeploy: false, allowUnlimitedApprovals: false };
+  for (const k of ['allowContractCalls', 'allowDeploy', 'allowUnlimitedApprovals'] as const) {
+    const b = field(k);
+    if (b === undefined) continue;
+    if (typeof b !== 'boolean') bad(`${path}.${k}`, 'must be true or false');
+    rule[k] = b as boolean;
   }
-  if (v.tokens !== undefined) {
-    if (!isObject(v.tokens)) return bad(`${path}.tokens`, 'must be an object keyed by token contract');
-    rule.tokens = {};
-    for (const [contract, limits] of Object.entries(v.tokens)) {
+  for (const k of ['maxFee', 'maxFeeRate'] as const) {
+    const a = field(k);
+    if (a === undefined) continue;
+    if (chain === undefined) bad(`${path}.${k}`, 'is a per-chain limit: set it under chains.<CHAIN>');
+    const fees = feesOf(chain!);
+    if (k === 'maxFee') rule.maxFee = decimalUnits(a, fees.decimals, `${path}.maxFee`, 'in coin units, e.g. "0.01"', bad);
+    else if (fees.unit === undefined) bad(`${path}.maxFeeRate`, `does not apply to ${chain} (its fee is limited by maxFee only)`);
+    else rule.maxFeeRate = decimalUnits(a, fees.unit === 'gwei' ? 9 : 3, `${path}.maxFeeRate`, `in ${fees.unit}, e.g. "50"`, bad);
+  }
+  const contracts = field('contracts');
+  if (contracts !== undefined) {
+    if (!isObject(contracts)) return bad(`${path}.contracts`, 'must be an object: contract address → list of 4-byte selectors');
+    rule.contracts = nullObject<string[]>();
+    for (const [contract, selectors] of Object.entries(contracts)) {
+      if (!Array.isArray(selectors) || !selectors.every((x) => typeof x === 'string' && /^0x[0-9a-fA-F]{8}$/.test(x))) {
+        return bad(`${path}.contracts.${contract}`, 'must be an array of 4-byte selectors such as "0xa9059cbb"');
+      }
+      rule.contracts[normalise(contract)] = (selectors as string[]).map((x) => x.toLowerCase());
+    }
+  }
+  const tokens = field('tokens');
+  if (tokens !== undefined) {
+    if (!isObject(tokens)) return bad(`${path}.tokens`, 'must be an object keyed by token contract');
+    rule.tokens = nullObject<AssetLimits>();
+    for (const [contract, limits] of Object.entries(tokens)) {
       if (!isObject(limits)) return bad(`${path}.tokens.${contract}`, 'must be an object');
       for (const k of Object.keys(limits))
         if (!ASSET_KEYS.has(k)) bad(`${path}.tokens.${contract}.${k}`, `is not a token limit (${[...ASSET_KEYS].join(', ')})`);
@@ -129,10 +248,21 @@ function readRule(v: unknown, path: string, bad: Bad): PolicyRule {
   return rule;
 }
 
+/** "0.015" with `decimals` fraction digits at most → integer of 10^-decimals units. */
+function decimalUnits(a: unknown, decimals: number, path: string, example: string, bad: Bad): bigint {
+  const text = typeof a === 'number' && Number.isFinite(a) && a >= 0 ? String(a) : a;
+  const m = typeof text === 'string' ? /^(0|[1-9][0-9]{0,40})(?:\.([0-9]+))?$/.exec(text) : null;
+  if (m === null) return bad(path, `must be a non-negative decimal number ${example}`);
+  const frac = m[2] ?? '';
+  if (frac.length > decimals) return bad(path, `has more than ${decimals} decimal places`);
+  return BigInt(m[1]!) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, '0') || '0');
+}
+
 function readLimits(v: Record<string, unknown>, path: string, bad: Bad): AssetLimits {
   const out: AssetLimits = {};
+  const field = (k: string): unknown => (Object.hasOwn(v, k) ? v[k] : undefined);
   const amount = (k: 'maxAmount' | 'maxPer24h'): void => {
-    const a = v[k];
+    const a = field(k);
     if (a === undefined) return;
     if (typeof a === 'number' && Number.isSafeInteger(a) && a >= 0) out[k] = BigInt(a);
     else if (typeof a === 'string' && /^(0|[1-9][0-9]{0,77})$/.test(a)) out[k] = BigInt(a);
@@ -140,8 +270,8 @@ function readLimits(v: Record<string, unknown>, path: string, bad: Bad): AssetLi
   };
   amount('maxAmount');
   amount('maxPer24h');
-  if (v.allowedDestinations !== undefined) {
-    const d = v.allowedDestinations;
+  const d = field('allowedDestinations');
+  if (d !== undefined) {
     if (!Array.isArray(d) || !d.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 200)) {
       return bad(`${path}.allowedDestinations`, 'must be an array of address strings');
     }
@@ -162,10 +292,47 @@ export function normalise(address: string): string {
   return a;
 }
 
+const SELECTOR_APPROVE = '095ea7b3';
+const SELECTOR_INCREASE_ALLOWANCE = '39509351';
+const SELECTOR_SET_APPROVAL_FOR_ALL = 'a22cb465';
+const APPROVAL_SELECTORS = new Set([SELECTOR_APPROVE, SELECTOR_INCREASE_ALLOWANCE, SELECTOR_SET_APPROVAL_FOR_ALL]);
+
+/** An allowance granted by calldata: approve / increaseAllowance (amount) or setApprovalForAll (all or nothing). */
+interface Approval {
+  spender: string;
+  amount: bigint;
+}
+
+/**
+ * Reads an approval from calldata (hex, no 0x). `canonical: false` when the selector is an
+ * approval's but the arguments are not in their exact ABI form: tokens disagree on how
+ * they read such data, so it is refused rather than guessed.
+ */
+function approvalOf(chain: string, data: string | undefined): { canonical: true; approval: Approval } | { canonical: false } | undefined {
+  if (data === undefined || data.length < 8) return undefined;
+  const d = data.toLowerCase();
+  const selector = d.slice(0, 8);
+  if (!APPROVAL_SELECTORS.has(selector)) return undefined;
+  if (d.length !== 8 + 128 || !/^0{24}/.test(d.slice(8, 72))) return { canonical: false };
+  const spender = spenderAddress(chain, d.slice(32, 72));
+  const word = BigInt('0x' + d.slice(72));
+  if (selector === SELECTOR_SET_APPROVAL_FOR_ALL) {
+    if (word > 1n) return { canonical: false };
+    return { canonical: true, approval: { spender, amount: word === 1n ? (1n << 256n) - 1n : 0n } };
+  }
+  return { canonical: true, approval: { spender, amount: word } };
+}
+
+/** A 20-byte address from calldata in the chain's usual form: 0x… (EVM) or base58 T… (TRON, as decodeTron writes recipients). */
+function spenderAddress(chain: string, hex40: string): string {
+  return chain === 'TRON' ? tronBase58(Uint8Array.from(Buffer.from(`41${hex40}`, 'hex'))) : `0x${hex40}`;
+}
+
 /**
  * What the decoded transaction moves, per asset. `ownScripts` (UTXO) are the scripts of
  * the signing keys: outputs to them are change. Zero-value native outputs (the contract
- * called by a token transfer) move nothing and are not destinations.
+ * called by a token transfer) move nothing and are not destinations. The fee is part of
+ * the native amount: it leaves the wallet as surely as an output does.
  */
 export function movementsOf(decoded: DecodedTx, ownScripts: ReadonlySet<string> = new Set()): Movement[] {
   const native: Movement = { asset: 'native', amount: 0n, destinations: [] };
@@ -176,6 +343,10 @@ export function movementsOf(decoded: DecodedTx, ownScripts: ReadonlySet<string> 
     const forms = [o.address, o.script].filter((f): f is string => f !== undefined).map(normalise);
     native.destinations.push({ shown: forms[0] ?? '(contract creation)', forms });
   }
+  if (decoded.fee !== undefined && decoded.fee > 0n) {
+    native.amount += decoded.fee;
+    native.fee = decoded.fee;
+  }
   const out: Movement[] = [];
   if (native.amount > 0n || native.destinations.length > 0) out.push(native);
   if (decoded.token !== undefined) {
@@ -185,56 +356,158 @@ export function movementsOf(decoded: DecodedTx, ownScripts: ReadonlySet<string> 
       destinations: [{ shown: normalise(decoded.token.to), forms: [normalise(decoded.token.to)] }],
     });
   }
+  const approval = decoded.call?.kind === 'call' && decoded.call.to !== undefined ? approvalOf(decoded.chain, decoded.call.data) : undefined;
+  if (approval?.canonical === true) {
+    const spender = normalise(approval.approval.spender);
+    out.push({
+      asset: normalise(decoded.call!.to!),
+      amount: approval.approval.amount,
+      approval: true,
+      destinations: [{ shown: spender, forms: [spender] }],
+    });
+  }
   return out;
 }
 
-export function evaluatePolicy(policy: Policy, decoded: DecodedTx, ctx: PolicyContext, ownScripts?: ReadonlySet<string>): PolicyVerdict {
+interface AppliedRule {
+  name: string;
+  scope: string;
+  rule: PolicyRule;
+}
+
+export function evaluatePolicy(policy: Policy | undefined, decoded: DecodedTx, ctx: PolicyContext, ownScripts?: ReadonlySet<string>): PolicyVerdict {
   const movements = movementsOf(decoded, ownScripts);
-  const rules: { name: string; scope: string; rule: PolicyRule }[] = [];
-  const chainRule = policy.chains[ctx.chain];
+  const rules: AppliedRule[] = [];
+  const chainRule = policy !== undefined && Object.hasOwn(policy.chains, ctx.chain) ? policy.chains[ctx.chain] : undefined;
   if (chainRule !== undefined) rules.push({ name: `chains.${ctx.chain}`, scope: 'chain', rule: chainRule });
+  const uncovered: string[] = [];
   for (const id of ctx.signatureIds) {
-    const r = policy.wallets[id];
+    const r = policy !== undefined && Object.hasOwn(policy.wallets, id) ? policy.wallets[id] : undefined;
     if (r !== undefined) rules.push({ name: `wallets.${id}`, scope: `wallet:${id}`, rule: r });
+    else uncovered.push(id);
   }
   const rulesApplied = rules.map((r) => r.name);
-  for (const { name, scope, rule } of rules) {
-    if (decoded.call !== undefined && !rule.allowContractCalls) {
-      const what =
-        decoded.call.kind === 'deploy' ? 'a contract deployment' : `a contract call${decoded.call.selector ? ` (selector ${decoded.call.selector})` : ''}`;
-      return { ok: false, rulesApplied, reason: `policy ${name}: ${what} is not allowed (allowContractCalls is false)` };
+  const refuse = (reason: string): PolicyVerdict => ({ ok: false, rulesApplied, reason });
+
+  if (ctx.defaultDeny === true && chainRule === undefined && (uncovered.length > 0 || ctx.signatureIds.length === 0)) {
+    const missing = [`chains.${ctx.chain}`, ...uncovered.map((id) => `wallets.${id}`)];
+    return refuse(
+      `no policy rule covers this ${ctx.chain} transaction (mainnet denies by default): add ${missing.length === 1 ? missing[0] : `${missing[0]}, or ${missing.slice(1).join(' and ')}`} to the policy file`,
+    );
+  }
+
+  const fee = checkFee(decoded, ctx.chain, chainRule);
+  if (fee !== undefined) return refuse(fee);
+
+  const call = decoded.call;
+  if (call?.kind === 'deploy') {
+    if (call.dataLength === 0) {
+      return refuse('a contract creation without init code (no recipient and no data) is never signed: its value would be locked forever');
     }
+    const denying =
+      rules.length === 0 ? 'no policy rule allows deploys' : rules.filter((r) => !r.rule.allowDeploy).map((r) => `policy ${r.name}: allowDeploy is false`)[0];
+    if (denying !== undefined) return refuse(`a contract deployment (no recipient) is not allowed (${denying})`);
+  } else if (call !== undefined) {
+    const approval = approvalOf(decoded.chain, call.data);
+    const what = `a contract call${call.selector ? ` (selector ${call.selector})` : ''}${call.to !== undefined ? ` to ${call.to}` : ''}`;
+    if (approval?.canonical === false) return refuse(`${what}: an approval whose arguments are not in canonical ABI form is never signed`);
+    if (approval === undefined) {
+      if (rules.length === 0)
+        return refuse(`${what} with unknown calldata is not allowed: no policy rule allows it (allowContractCalls, or contracts with this selector)`);
+      for (const { name, rule } of rules) {
+        if (rule.allowContractCalls) continue;
+        const contract = call.to === undefined ? undefined : normalise(call.to);
+        const allowed =
+          contract !== undefined && call.selector !== undefined && rule.contracts !== undefined && Object.hasOwn(rule.contracts, contract)
+            ? rule.contracts[contract]!.includes(call.selector.toLowerCase())
+            : false;
+        if (!allowed) return refuse(`policy ${name}: ${what} is not allowed (allowContractCalls is false and contracts does not list it)`);
+      }
+    }
+  }
+
+  for (const m of movements) {
+    if (m.approval === true && m.amount >= UNLIMITED_APPROVAL) {
+      const denying =
+        rules.length === 0
+          ? 'no policy rule allows it'
+          : rules.filter((r) => !r.rule.allowUnlimitedApprovals).map((r) => `policy ${r.name}: allowUnlimitedApprovals is false`)[0];
+      if (denying !== undefined) return refuse(`an unlimited approval of token ${m.asset} to ${m.destinations[0]?.shown ?? '?'} is not allowed (${denying})`);
+    }
+  }
+
+  for (const { name, scope, rule } of rules) {
     for (const m of movements) {
       let limits: AssetLimits = rule;
       if (m.asset !== 'native') {
         if (rule.tokens !== undefined) {
-          const t = rule.tokens[m.asset];
-          if (t === undefined) return { ok: false, rulesApplied, reason: `policy ${name}: token ${m.asset} is not in the allowed tokens` };
+          if (!Object.hasOwn(rule.tokens, m.asset)) return refuse(`policy ${name}: token ${m.asset} is not in the allowed tokens`);
+          const t = rule.tokens[m.asset]!;
           limits = { ...t, allowedDestinations: t.allowedDestinations ?? rule.allowedDestinations };
         } else limits = { allowedDestinations: rule.allowedDestinations };
       }
-      const label = m.asset === 'native' ? ctx.chain : `token ${m.asset}`;
+      const label = m.asset === 'native' ? ctx.chain : `token ${m.asset}${m.approval === true ? ' (approval)' : ''}`;
+      const shown = m.fee !== undefined ? `${m.amount} (${m.amount - m.fee} sent + ${m.fee} fee)` : `${m.amount}`;
       if (limits.maxAmount !== undefined && m.amount > limits.maxAmount) {
-        return { ok: false, rulesApplied, reason: `policy ${name}: ${label} amount ${m.amount} exceeds maxAmount ${limits.maxAmount}` };
+        return refuse(`policy ${name}: ${label} amount ${shown} exceeds maxAmount ${limits.maxAmount}`);
       }
       if (limits.maxPer24h !== undefined) {
         const spent = ctx.spent24h(scope, m.asset);
         if (spent + m.amount > limits.maxPer24h) {
-          return {
-            ok: false,
-            rulesApplied,
-            reason: `policy ${name}: ${label} amount ${m.amount} plus ${spent} signed in the last 24 h exceeds maxPer24h ${limits.maxPer24h}`,
-          };
+          return refuse(`policy ${name}: ${label} amount ${shown} plus ${spent} signed in the last 24 h exceeds maxPer24h ${limits.maxPer24h}`);
         }
       }
       if (limits.allowedDestinations !== undefined) {
         const allowed = new Set(limits.allowedDestinations);
         const refused = m.destinations.filter((d) => !d.forms.some((f) => allowed.has(f))).map((d) => d.shown);
-        if (refused.length > 0) return { ok: false, rulesApplied, reason: `policy ${name}: destination ${refused.join(', ')} is not in allowedDestinations` };
+        if (refused.length > 0) return refuse(`policy ${name}: destination ${refused.join(', ')} is not in allowedDestinations`);
       }
     }
   }
   return { ok: true, rulesApplied, movements };
+}
+
+/** The fee against the chain rule's maxFee / maxFeeRate, or the built-in ones; a reason when over. */
+function checkFee(decoded: DecodedTx, chain: string, rule: PolicyRule | undefined): string | undefined {
+  const fees = feesOf(chain);
+  const source = (own: boolean): string => (own ? `policy chains.${chain}` : 'the built-in limit');
+  const maxFee =
+    rule?.maxFee ??
+    decimalUnits(fees.maxFee, fees.decimals, 'builtin', '', () => {
+      throw new Error('bad built-in fee');
+    });
+  if (decoded.fee !== undefined && decoded.fee > maxFee) {
+    return `fee ${formatUnits(decoded.fee, fees.decimals)} ${chain} exceeds maxFee ${formatUnits(maxFee, fees.decimals)} ${chain} (${source(rule?.maxFee !== undefined)})`;
+  }
+  if (fees.unit === undefined) return undefined;
+  const scale = fees.unit === 'gwei' ? 9 : 3;
+  const builtinRate =
+    fees.maxFeeRate === undefined
+      ? undefined
+      : decimalUnits(fees.maxFeeRate, scale, 'builtin', '', () => {
+          throw new Error('bad built-in fee rate');
+        });
+  const maxRate = rule?.maxFeeRate ?? builtinRate;
+  if (maxRate === undefined) return undefined;
+  const own = rule?.maxFeeRate !== undefined;
+  if (fees.unit === 'gwei' && decoded.feePerGas !== undefined && decoded.feePerGas > maxRate) {
+    return `fee rate ${formatUnits(decoded.feePerGas, 9)} gwei exceeds maxFeeRate ${formatUnits(maxRate, 9)} gwei (${source(own)})`;
+  }
+  if (fees.unit === 'sat/vB' && decoded.fee !== undefined && decoded.vsize !== undefined && decoded.vsize > 0) {
+    // fee / vsize > maxRate / 1000, without division.
+    if (decoded.fee * 1000n > maxRate * BigInt(decoded.vsize)) {
+      const rate = (decoded.fee * 1000n) / BigInt(decoded.vsize);
+      return `fee rate ${formatUnits(rate, 3)} sat/vB (about ${decoded.vsize} vbytes) exceeds maxFeeRate ${formatUnits(maxRate, 3)} sat/vB (${source(own)})`;
+    }
+  }
+  return undefined;
+}
+
+function formatUnits(v: bigint, decimals: number): string {
+  const s = v.toString().padStart(decimals + 1, '0');
+  const whole = s.slice(0, s.length - decimals);
+  const frac = s.slice(s.length - decimals).replace(/0+$/, '');
+  return frac === '' ? whole : `${whole}.${frac}`;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

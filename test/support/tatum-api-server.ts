@@ -60,6 +60,8 @@ import {
   type TatumChain,
 } from '../../src/signer/chains-api.js';
 import { EvmRpc, isAlreadyKnownError, isRpcError, UtxoRpc } from '../../src/signer/node-rpc.js';
+import { approvalProof } from '../../src/signer/approval.js';
+import { canonicalJson } from '../../src/audit/record.js';
 
 export interface RecordedRequest {
   method: string;
@@ -125,6 +127,8 @@ interface QueuedEntry {
   body: Record<string, unknown>;
   chain: string;
   raw: boolean;
+  /** Sent verbatim as this entry's JSON text (repeated keys, nesting JSON.stringify cannot redo). */
+  text?: string;
   txId?: string;
   txData?: string;
   deleted: boolean;
@@ -186,6 +190,11 @@ export class FakeTatumApi {
   /** Queues an arbitrary JSON value for `chain`, returned on every poll of it until removed. */
   queueRaw(chain: string, value: unknown): void {
     this.entries.push({ body: value as Record<string, unknown>, chain, raw: true, deleted: false });
+  }
+
+  /** Queues a JSON text for `chain`, spliced verbatim into every pending response of it until removed. */
+  queueText(chain: string, text: string): void {
+    this.entries.push({ body: {}, chain, raw: true, text, deleted: false });
   }
 
   /** Removes everything queued. */
@@ -361,21 +370,21 @@ export class FakeTatumApi {
     }
     if (!isTatumChain(chain)) return send(400, { statusCode: 400, errorCode: 'validation.failed', message: `Unsupported chain ${chain}.` });
     const posted = new Set(ids as string[]);
-    const out: unknown[] = [];
+    const out: string[] = [];
     for (const e of this.entries) {
       if (e.chain !== chain || e.deleted) continue;
       if (e.raw) {
-        out.push(e.body);
+        out.push(e.text ?? JSON.stringify(e.body));
         continue;
       }
       if (e.txId !== undefined) continue;
       const refs = walletIds(e.body);
       const hit = this.options.selection === 'all' ? refs.length > 0 && refs.every((id) => posted.has(id)) : refs.some((id) => posted.has(id));
-      if (hit) out.push(e.body);
+      if (hit) out.push(JSON.stringify(e.body));
     }
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.options.latestVersionHeader !== undefined) headers[HEADER_LATEST_VERSION] = this.options.latestVersionHeader;
-    send(200, out, headers);
+    send(200, `[${out.join(',')}]`, headers);
   }
 
   private batchRoute(r: RecordedRequest, send: (s: number, b: unknown) => void): void {
@@ -506,22 +515,30 @@ export interface ApproverRecord {
   path: string;
   bodyText: string;
   json: unknown;
+  headers: http.IncomingHttpHeaders;
 }
 
 /**
  * The operator's four-eyes approval service (§2.9), faked: answers `{base}/{id}`.
  * Approves ids in `approved` (2xx), denies others (404). With a `secret`, adds the
- * x-hardkms-approval HMAC header to approvals. Modes for failure tests: 'down' (server
- * closed), 'hang' (never answers), 'redirect' (302 to `redirectTo`), 'wrong-mac'.
+ * x-hardkms-approval proof to approvals as docs/runbook.md describes it: HMAC over the id,
+ * the SHA-256 of the payload (of the POST body it received; in GET mode of its own copy
+ * from `payloadOf`, else the hash hardkms announced), the nonce and the expiry hardkms sent.
+ * Modes for failure tests: 'down' (server closed), 'hang' (never answers), 'redirect' (302
+ * to `redirectTo`), 'wrong-mac', 'no-mac', 'v1-mac' (the old HMAC of the id alone).
  */
 export class FakeApprover {
   readonly approved = new Set<string>();
   readonly requests: ApproverRecord[] = [];
-  mode: 'normal' | 'hang' | 'redirect' | 'wrong-mac' | 'no-mac' = 'normal';
+  /** Every proof header it answered, in order (what an eavesdropper would capture). */
+  readonly proofs: string[] = [];
+  mode: 'normal' | 'hang' | 'redirect' | 'wrong-mac' | 'no-mac' | 'v1-mac' = 'normal';
   /** Answer only after this many ms (a human approver taking their time). */
   delayMs = 0;
   redirectTo = 'http://127.0.0.1:9/';
   status = 200;
+  /** GET mode: the approver's own copy of a pending transaction (what it would fetch from Tatum). */
+  payloadOf: ((id: string) => unknown) | undefined;
   private readonly hung = new Set<http.ServerResponse>();
 
   private constructor(
@@ -554,7 +571,7 @@ export class FakeApprover {
       json = undefined;
     }
     const path = new URL(req.url ?? '/', 'http://fake').pathname;
-    this.requests.push({ method: req.method ?? '', path, bodyText, json });
+    this.requests.push({ method: req.method ?? '', path, bodyText, json, headers: req.headers });
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.mode === 'hang') {
       this.hung.add(res);
@@ -574,7 +591,24 @@ export class FakeApprover {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.secret !== undefined && this.mode !== 'no-mac') {
       const key = this.mode === 'wrong-mac' ? Buffer.from('not the secret') : this.secret;
-      headers['x-hardkms-approval'] = createHmac('sha256', key).update(id, 'utf8').digest('hex');
+      const own = this.payloadOf?.(id);
+      const payloadSha256 =
+        req.method === 'POST'
+          ? createHash('sha256').update(bodyText, 'utf8').digest('hex')
+          : own !== undefined
+            ? createHash('sha256').update(canonicalJson(own), 'utf8').digest('hex')
+            : String(req.headers['x-hardkms-payload-sha256'] ?? '');
+      const proof =
+        this.mode === 'v1-mac'
+          ? createHmac('sha256', key).update(id, 'utf8').digest('hex')
+          : approvalProof(key, {
+              pendingId: id,
+              payloadSha256,
+              nonce: String(req.headers['x-hardkms-nonce'] ?? ''),
+              expires: String(req.headers['x-hardkms-expires'] ?? ''),
+            });
+      headers['x-hardkms-approval'] = proof;
+      this.proofs.push(proof);
     }
     res.writeHead(this.status, headers);
     res.end('{"approved":true}');

@@ -2,7 +2,7 @@ import { Transaction, crypto as bcrypto, type Network } from 'bitcoinjs-lib';
 import { HardkmsError } from '../../errors.js';
 import { SIGNER_MISSING, bytesEqual, describe, hexField, mismatchError, payloadError, uintField, unsupportedError, type DecodedTx } from '../decoded.js';
 import { derSignature, signDigestChecked, uniqueSigners, type DigestSigner } from '../signer.js';
-import { decodeScriptOutput, p2pkhScript, pushes, withHashType } from '../utxo/sign.js';
+import { decodeScriptOutput, estimatedVsize, p2pkhScript, pushes, withHashType } from '../utxo/sign.js';
 
 /**
  * BCH pending transactions (spec §3.4): `"<unsigned tx hex>:<JSON array of input amounts>"`.
@@ -135,5 +135,9 @@ export function decodeBch(payload: unknown, network?: Network): DecodedTx {
     chain: CHAIN,
     outputs: tx.outs.map((o) => decodeScriptOutput(o.script, o.value, network)),
     fee: totalIn - totalOut,
+    vsize: estimatedVsize(
+      tx.byteLength(),
+      tx.ins.map(() => new Uint8Array(0)),
+    ),
   };
 }

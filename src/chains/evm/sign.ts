@@ -63,20 +63,21 @@ export function decodeEvm(payload: unknown, opts: EvmOptions): DecodedTx {
   if (f.to !== null) out.outputs.push({ address: f.to, amount: f.value });
   const data = f.data.slice(2);
   if (f.to === null) {
-    out.call = { kind: 'deploy', dataLength: data.length / 2 };
+    out.call = { kind: 'deploy', dataLength: data.length / 2, data: data.toLowerCase() };
     if (f.value > 0n) out.outputs.push({ amount: f.value });
   } else if (data.length > 0) {
     const token = decodeErc20Transfer(data);
     if (token !== undefined) {
       out.token = { contract: f.to, standard: 'ERC20', to: token.to, amount: token.amount };
     } else {
-      const call: DecodedCall = { kind: 'call', to: f.to, dataLength: data.length / 2 };
+      const call: DecodedCall = { kind: 'call', to: f.to, dataLength: data.length / 2, data: data.toLowerCase() };
       if (data.length >= 8) call.selector = '0x' + data.slice(0, 8);
       out.call = call;
     }
   }
   const price = f.type === 0 ? f.gasPrice : f.maxFeePerGas;
   if (f.gasLimit !== undefined && price !== undefined) out.fee = f.gasLimit * price;
+  if (price !== undefined) out.feePerGas = price;
   return out;
 }
 

@@ -233,7 +233,7 @@ export function decodeTron(payload: unknown): DecodedTx {
       const to = Uint8Array.from([0x41, ...Buffer.from(transfer.slice(32, 72), 'hex')]);
       out.token = { contract, standard: 'TRC20', to: tronBase58(to), amount: BigInt('0x' + transfer.slice(72)) };
     } else {
-      out.call = { kind: 'call', to: contract, dataLength: k.data.length };
+      out.call = { kind: 'call', to: contract, dataLength: k.data.length, data };
       if (k.data.length >= 4) out.call.selector = '0x' + data.slice(0, 8);
     }
   }

@@ -178,14 +178,36 @@ export function pushes(items: Uint8Array[]): Uint8Array {
  */
 export function decodeUtxo(payload: unknown, chain: UtxoChainCode, network?: Network): DecodedTx {
   const parsed = parseBitcoreTx(chain, payload);
-  buildUnsignedTransaction(chain, parsed);
+  const unsigned = buildUnsignedTransaction(chain, parsed);
   const totalIn = parsed.inputs.reduce((a, x) => a + x.satoshis, 0n);
   const totalOut = parsed.outputs.reduce((a, x) => a + x.satoshis, 0n);
   return {
     chain,
     outputs: parsed.outputs.map((o) => decodeScriptOutput(o.script, o.satoshis, network)),
     fee: totalIn - totalOut,
+    vsize: estimatedVsize(
+      unsigned.byteLength(),
+      parsed.inputs.map((i) => i.prevScript),
+    ),
   };
+}
+
+/**
+ * Virtual size of the transaction once signed: the unsigned size plus what each input's
+ * signature adds (P2WPKH: ~108 witness bytes = 27 vbytes and the segwit marker; otherwise a
+ * P2PKH scriptSig of ~107 bytes). An estimate: the fee-rate limit it serves is a backstop
+ * beside the absolute fee limit, which is exact.
+ */
+export function estimatedVsize(unsignedBytes: number, prevScripts: readonly Uint8Array[]): number {
+  let v = unsignedBytes;
+  let witness = false;
+  for (const s of prevScripts) {
+    if (s.length === 22 && s[0] === 0x00 && s[1] === 0x14) {
+      v += 27;
+      witness = true;
+    } else v += 107;
+  }
+  return witness ? v + 1 : v;
 }
 
 /* Off-chain (virtual account) withdrawals, spec §3.3. */

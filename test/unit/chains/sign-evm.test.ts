@@ -147,6 +147,7 @@ describe('decodeEvm', () => {
       outputs: [{ address: TO, amount: 0n }],
       token: { contract: TO, standard: 'ERC20', to: other.address, amount: 123_456_789n },
       fee: 600_000n,
+      feePerGas: 10n,
     });
   });
 
@@ -154,11 +155,12 @@ describe('decodeEvm', () => {
     const approve = erc20.encodeFunctionData('approve', [other.address, 1n]);
     const d = decodeEvm({ to: TO, data: approve, maxFeePerGas: '100', maxPriorityFeePerGas: '1', gas: 50000 }, { chain: 'ETH', chainId: 1 });
     expect(d.token).toBeUndefined();
-    expect(d.call).toEqual({ kind: 'call', to: TO, selector: '0x095ea7b3', dataLength: 68 });
+    expect(d.call).toEqual({ kind: 'call', to: TO, selector: '0x095ea7b3', dataLength: 68, data: approve.slice(2) });
     expect(d.fee).toBe(5_000_000n);
+    expect(d.feePerGas).toBe(100n);
     const dirty = erc20.encodeFunctionData('transfer', [other.address, 1n]).replace(/^0xa9059cbb00/, '0xa9059cbbff');
     expect(decodeEvm({ to: TO, data: dirty }, { chain: 'ETH', chainId: 1 }).call?.selector).toBe('0xa9059cbb');
-    expect(decodeEvm({ data: '0x6080' }, { chain: 'ETH', chainId: 1 }).call).toEqual({ kind: 'deploy', dataLength: 2 });
+    expect(decodeEvm({ data: '0x6080' }, { chain: 'ETH', chainId: 1 }).call).toEqual({ kind: 'deploy', dataLength: 2, data: '6080' });
     const plain = decodeEvm({ to: TO, value: '1000' }, { chain: 'ETH', chainId: 1 });
     expect(plain).toEqual({ chain: 'ETH', outputs: [{ address: TO, amount: 1000n }] });
   });

@@ -108,9 +108,10 @@ describe('policy decisions', () => {
       fee: 10n,
     };
     expect(movementsOf(tx, new Set(['0014bb']))).toEqual([
-      { asset: 'native', amount: 700n, destinations: [{ shown: 'tltc1qdest', forms: ['tltc1qdest', '0014aa'] }] },
+      // The fee counts: it leaves the wallet as surely as an output does.
+      { asset: 'native', amount: 710n, fee: 10n, destinations: [{ shown: 'tltc1qdest', forms: ['tltc1qdest', '0014aa'] }] },
     ]);
-    const p = parsePolicy(JSON.stringify({ chains: { LTC: { maxAmount: '700', allowedDestinations: ['0014AA'] } } }));
+    const p = parsePolicy(JSON.stringify({ chains: { LTC: { maxAmount: '710', allowedDestinations: ['0014AA'] } } }));
     const c = { ...ctx(), chain: 'LTC' };
     expect(evaluatePolicy(p, tx, c, new Set(['0014bb'])).ok).toBe(true);
     expect(evaluatePolicy(p, tx, c, new Set()).ok).toBe(false);
