@@ -80,7 +80,7 @@ console.log(
 );
 
 const tatum = new TatumClient({ baseUrl: apiUrl, apiKey: 'bench', clientVersion: 'bench' });
-const journal = new Journal(vault.store.database, (fn) => vault.store.transaction(fn));
+const journal = new Journal(vault.store);
 const processor = new PendingProcessor({
   vault,
   journal,

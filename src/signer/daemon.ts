@@ -81,6 +81,9 @@ export class SignerDaemon {
 
   async runCycle(): Promise<CycleResult> {
     if (this.vault.isSealed) throw new HardkmsError('VAULT_SEALED', 'The vault is sealed; the daemon polls only while it is unsealed.');
+    // A wallet, OTP, journal or ledger row deleted, put back or rolled back since the last
+    // cycle stops the daemon (VAULT_ROW_TAMPERED) before anything is polled or signed.
+    this.vault.store.verifyRowSets();
     const result: CycleResult = { received: 0, broadcast: 0, skipped: 0, failed: 0, apiFailures: 0, errors: [], outcomes: new Map() };
     const work: { pending: PendingTransaction; raw: unknown }[] = [];
     for (const chain of this.options.chains) {

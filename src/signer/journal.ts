@@ -12,10 +12,19 @@
  * `payload_hash` binds the row to what was signed: the same id coming back with another
  * payload after signing is refused. Beside the journal, `journal_spend` keeps what each
  * signed transaction moved, so the policy can sum a rolling 24 h window from the journal.
+ *
+ * Both tables are MAC'd row by row and bound as sets (src/vault/row-set.ts): a row edited,
+ * deleted (so that a broadcast id is signed again, or a refused amount fits the 24 h
+ * limit) or restored from an older copy is VAULT_ROW_TAMPERED, never a fresh start.
+ *
+ * Two daemons on one wallet.dat: a row is claimed (claim, claimed_at) inside the writer
+ * lock before any key is unwrapped; the other daemon sees the claim and skips the id.
  */
-import { createHash } from 'node:crypto';
-import type Database from 'better-sqlite3';
+import { createHash, randomUUID } from 'node:crypto';
+import { HardkmsError } from '../errors.js';
 import { canonicalJson } from '../audit/record.js';
+import { journalRowMac, spendRowMac, type JournalDbRow, type SpendDbRow } from '../vault/journal-rows.js';
+import type { WalletStore } from '../vault/store.js';
 import type { PendingTransaction } from './pending.js';
 
 export type JournalState = 'received' | 'approved' | 'signed' | 'broadcast' | 'failed';
@@ -31,6 +40,9 @@ export interface JournalRow {
   error: string | undefined;
   created: string;
   updated: string;
+  /** Which signer holds the row while it signs, and since when. */
+  claim: string | undefined;
+  claimedAt: string | undefined;
 }
 
 /** One amount a signed transaction moved, for the rolling policy limits. */
@@ -42,18 +54,14 @@ export interface SpendRecord {
   amount: bigint;
 }
 
-type Row = {
-  pending_id: string;
-  chain: string;
-  state: JournalState;
-  payload_hash: string;
-  raw_tx: string | null;
-  raw_tx_hash: string | null;
-  chain_tx_id: string | null;
-  error: string | null;
-  created: string;
-  updated: string;
-};
+/** What a claim found: ours now, another signer's (live), or already signed. */
+export type ClaimResult = 'claimed' | 'taken' | 'signed';
+
+/** The store parts the journal uses (a WalletStore). */
+export type JournalStore = Pick<WalletStore, 'database' | 'transaction' | 'macOf' | 'bindRows' | 'verifyRowSets'>;
+
+/** A claim older than this is a signer that died before signing (nothing left it): it may be taken over. */
+export const CLAIM_LEASE_MS = 120_000;
 
 /** sha256 of the canonical JSON of what defines a pending transaction (txId, which the server adds later, excluded). */
 export function payloadHash(p: PendingTransaction): string {
@@ -66,110 +74,229 @@ export function rawTxHash(rawTx: string): string {
   return createHash('sha256').update(rawTx, 'utf8').digest('hex');
 }
 
-export class Journal {
-  private readonly db: Database.Database;
-  private readonly withLock: <T>(fn: () => T) => T;
-  private readonly now: () => Date;
+type Fields = Omit<JournalDbRow, 'mac'>;
 
-  /** `withLock` runs fn in one write transaction (WalletStore.transaction). */
-  constructor(db: Database.Database, withLock: <T>(fn: () => T) => T, now: () => Date = () => new Date()) {
-    this.db = db;
-    this.withLock = withLock;
+export class Journal {
+  private readonly store: JournalStore;
+  private readonly now: () => Date;
+  /** This signer's claim id: one per process. */
+  readonly owner = randomUUID();
+
+  constructor(store: JournalStore, now: () => Date = () => new Date()) {
+    this.store = store;
     this.now = now;
   }
 
+  private get db() {
+    return this.store.database;
+  }
+
+  private withLock<T>(fn: () => T): T {
+    return this.store.transaction(fn);
+  }
+
+  /** The row, its MAC checked (VAULT_ROW_TAMPERED when it fails). */
   get(pendingId: string): JournalRow | undefined {
-    const row = this.db.prepare('SELECT * FROM journal WHERE pending_id = ?').get(pendingId) as Row | undefined;
+    const row = this.getRaw(pendingId);
     return row === undefined ? undefined : toJournalRow(row);
+  }
+
+  private getRaw(pendingId: string): JournalDbRow | undefined {
+    const row = this.db.prepare('SELECT * FROM journal WHERE pending_id = ?').get(pendingId) as JournalDbRow | undefined;
+    if (row !== undefined) this.check(row);
+    return row;
+  }
+
+  private check(row: JournalDbRow): void {
+    const { mac, ...fields } = row;
+    if (!macOk(journalRowMac(this.store, fields), mac)) {
+      throw new HardkmsError(
+        'VAULT_ROW_TAMPERED',
+        `The journal row of pending transaction ${row.pending_id} fails its integrity check: it was edited without the vault secret.`,
+        { hint: 'Do not sign with this store. Restore wallet.dat from a backup and investigate who had write access to it.' },
+      );
+    }
+  }
+
+  /** Writes `next` (a new row when `old` is undefined), MAC'd, and binds it in the row set. Inside the lock. */
+  private put(next: Fields, old: JournalDbRow | undefined): void {
+    const mac = journalRowMac(this.store, next);
+    if (old === undefined) {
+      this.db
+        .prepare(
+          'INSERT INTO journal (pending_id, chain, state, payload_hash, raw_tx, raw_tx_hash, chain_tx_id, error, created, updated, claim, claimed_at, mac) VALUES (@pending_id, @chain, @state, @payload_hash, @raw_tx, @raw_tx_hash, @chain_tx_id, @error, @created, @updated, @claim, @claimed_at, @mac)',
+        )
+        .run({ ...next, mac });
+      this.store.bindRows('journal', [mac], []);
+    } else {
+      this.db
+        .prepare(
+          'UPDATE journal SET chain = @chain, state = @state, payload_hash = @payload_hash, raw_tx = @raw_tx, raw_tx_hash = @raw_tx_hash, chain_tx_id = @chain_tx_id, error = @error, created = @created, updated = @updated, claim = @claim, claimed_at = @claimed_at, mac = @mac WHERE pending_id = @pending_id',
+        )
+        .run({ ...next, mac });
+      this.store.bindRows('journal', [mac], [old.mac]);
+    }
+  }
+
+  private update(pendingId: string, change: (row: Fields) => Fields | undefined): void {
+    this.withLock(() => {
+      const old = this.getRaw(pendingId);
+      if (old === undefined) return;
+      const { mac: _mac, ...fields } = old;
+      const next = change(fields);
+      if (next !== undefined) this.put({ ...next, updated: this.stamp() }, old);
+    });
   }
 
   /**
    * First sight of a pending id in this cycle. Creates the row, or resets a row that holds
    * no signature (received, approved, failed before signing) to `received` with the current
    * payload. Refuses (returns the row untouched) when the row already holds a signed tx.
+   * A claim another signer holds is kept.
    */
   receive(pendingId: string, chain: string, hash: string): JournalRow {
     const t = this.stamp();
     return this.withLock(() => {
-      const existing = this.get(pendingId);
-      if (existing?.rawTx !== undefined) return existing;
+      const existing = this.getRaw(pendingId);
+      if (existing?.raw_tx !== undefined && existing?.raw_tx !== null) return toJournalRow(existing);
       if (existing === undefined) {
-        this.db
-          .prepare("INSERT INTO journal (pending_id, chain, state, payload_hash, created, updated) VALUES (?, ?, 'received', ?, ?, ?)")
-          .run(pendingId, chain, hash, t, t);
+        // A new id: first check that no row was deleted (a signed one would be signed again).
+        this.store.verifyRowSets(['journal', 'journal_spend']);
+        this.put(
+          {
+            pending_id: pendingId,
+            chain,
+            state: 'received',
+            payload_hash: hash,
+            raw_tx: null,
+            raw_tx_hash: null,
+            chain_tx_id: null,
+            error: null,
+            created: t,
+            updated: t,
+            claim: null,
+            claimed_at: null,
+          },
+          undefined,
+        );
       } else {
-        this.db
-          .prepare("UPDATE journal SET chain = ?, state = 'received', payload_hash = ?, error = NULL, updated = ? WHERE pending_id = ? AND raw_tx IS NULL")
-          .run(chain, hash, t, pendingId);
+        const { mac: _mac, ...fields } = existing;
+        this.put({ ...fields, chain, state: 'received', payload_hash: hash, error: null, updated: t }, existing);
       }
       return this.get(pendingId)!;
     });
   }
 
   approve(pendingId: string): void {
-    this.transition(pendingId, 'approved', "state = 'received' AND raw_tx IS NULL");
+    this.update(pendingId, (r) => (r.state === 'received' && r.raw_tx === null ? { ...r, state: 'approved' } : undefined));
   }
 
   /**
-   * Records the signed transaction and what it moves, in one commit. Throws if the row is
-   * missing or already holds a signed transaction: nothing may be signed twice.
+   * Takes the row for this signer before any key is unwrapped. 'taken' when another signer
+   * holds a live claim, 'signed' when the row already holds a signature: skip the id, quietly.
+   * Checks the journal's row sets first, so a deleted row cannot make an id look new.
+   */
+  claim(pendingId: string, leaseMs = CLAIM_LEASE_MS): ClaimResult {
+    return this.withLock(() => {
+      this.store.verifyRowSets(['journal', 'journal_spend']);
+      const old = this.getRaw(pendingId);
+      if (old === undefined) throw new HardkmsError('JOURNAL_ROW_MISSING', `pending ${pendingId} has no journal row to claim`);
+      if (old.raw_tx !== null) return 'signed';
+      const now = this.now();
+      if (old.claim !== null && old.claim !== this.owner && old.claimed_at !== null && now.getTime() - Date.parse(old.claimed_at) < leaseMs) return 'taken';
+      const { mac: _mac, ...fields } = old;
+      this.put({ ...fields, claim: this.owner, claimed_at: now.toISOString(), updated: now.toISOString() }, old);
+      return 'claimed';
+    });
+  }
+
+  /**
+   * Records the signed transaction and what it moves, in one commit. Throws
+   * JOURNAL_CLAIM_LOST if the row is missing, already signed or no longer claimed by this
+   * signer: nothing may be signed twice.
    */
   sign(pendingId: string, rawTx: string, testnet: boolean, spends: readonly SpendRecord[]): string {
     const hash = rawTxHash(rawTx);
     const t = this.stamp();
     this.withLock(() => {
-      const row = this.get(pendingId);
-      if (row === undefined || row.rawTx !== undefined) {
-        throw new Error(`journal: ${pendingId} is ${row === undefined ? 'unknown' : 'already signed'}; refusing to record a second signature`);
+      const old = this.getRaw(pendingId);
+      if (old === undefined || old.raw_tx !== null || (old.claim !== null && old.claim !== this.owner)) {
+        throw new HardkmsError(
+          'JOURNAL_CLAIM_LOST',
+          `journal: ${pendingId} is ${old === undefined ? 'unknown' : old.raw_tx !== null ? 'already signed' : 'claimed by another signer'}; refusing to record a second signature`,
+        );
       }
-      this.db
-        .prepare("UPDATE journal SET state = 'signed', raw_tx = ?, raw_tx_hash = ?, error = NULL, updated = ? WHERE pending_id = ?")
-        .run(rawTx, hash, t, pendingId);
+      const { mac: _mac, ...fields } = old;
+      this.put({ ...fields, state: 'signed', raw_tx: rawTx, raw_tx_hash: hash, error: null, updated: t }, old);
+      const macs: Buffer[] = [];
       const insert = this.db.prepare(
-        'INSERT OR REPLACE INTO journal_spend (pending_id, chain, testnet, scope, asset, amount, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO journal_spend (pending_id, chain, testnet, scope, asset, amount, created, mac) VALUES (@pending_id, @chain, @testnet, @scope, @asset, @amount, @created, @mac)',
       );
-      for (const s of spends) insert.run(pendingId, row.chain, testnet ? 1 : 0, s.scope, s.asset, s.amount.toString(), t);
+      for (const s of spends) {
+        const row = {
+          pending_id: pendingId,
+          chain: old.chain,
+          testnet: testnet ? 1 : 0,
+          scope: s.scope,
+          asset: s.asset,
+          amount: s.amount.toString(),
+          created: t,
+        };
+        const mac = spendRowMac(this.store, row);
+        insert.run({ ...row, mac });
+        macs.push(mac);
+      }
+      if (macs.length > 0) this.store.bindRows('journal_spend', macs, []);
     });
     return hash;
   }
 
   broadcast(pendingId: string, chainTxId: string): void {
-    const t = this.stamp();
-    this.withLock(() => {
-      this.db.prepare("UPDATE journal SET state = 'broadcast', chain_tx_id = ?, error = NULL, updated = ? WHERE pending_id = ?").run(chainTxId, t, pendingId);
-    });
+    this.update(pendingId, (r) => ({ ...r, state: 'broadcast', chain_tx_id: chainTxId, error: null }));
   }
 
-  /** Marks a failure; a signed row keeps its raw_tx (it will be re-broadcast, never re-signed). */
+  /** Marks a failure and releases the claim; a signed row keeps its raw_tx (it will be re-broadcast, never re-signed). */
   fail(pendingId: string, error: string): void {
-    const t = this.stamp();
-    this.withLock(() => {
-      this.db.prepare("UPDATE journal SET state = 'failed', error = ?, updated = ? WHERE pending_id = ?").run(error.slice(0, 4000), t, pendingId);
-    });
+    this.update(pendingId, (r) => ({ ...r, state: 'failed', error: error.slice(0, 4000), claim: null, claimed_at: null }));
   }
 
-  /** Sum of `asset` moved in `scope` on chain+net by transactions signed at or after `since`. */
+  /** Releases this signer's claim without marking a failure (a skip after claiming). */
+  release(pendingId: string): void {
+    this.update(pendingId, (r) => (r.claim === this.owner ? { ...r, claim: null, claimed_at: null } : undefined));
+  }
+
+  /** Sum of `asset` moved in `scope` on chain+net by transactions signed at or after `since`; every row's MAC checked. */
   spentSince(chain: string, testnet: boolean, scope: string, asset: string, since: Date): bigint {
     const rows = this.db
-      .prepare('SELECT amount FROM journal_spend WHERE chain = ? AND testnet = ? AND scope = ? AND asset = ? AND created >= ?')
-      .all(chain, testnet ? 1 : 0, scope, asset, since.toISOString()) as { amount: string }[];
-    return rows.reduce((a, r) => a + BigInt(r.amount), 0n);
+      .prepare('SELECT * FROM journal_spend WHERE chain = ? AND testnet = ? AND scope = ? AND asset = ? AND created >= ?')
+      .all(chain, testnet ? 1 : 0, scope, asset, since.toISOString()) as SpendDbRow[];
+    let sum = 0n;
+    for (const r of rows) {
+      const { mac, ...fields } = r;
+      if (!macOk(spendRowMac(this.store, fields), mac)) {
+        throw new HardkmsError(
+          'VAULT_ROW_TAMPERED',
+          `A spend-ledger row of pending transaction ${r.pending_id} fails its integrity check (edited without the vault secret).`,
+          {
+            hint: 'Do not sign with this store. Restore wallet.dat from a backup and investigate who had write access to it.',
+          },
+        );
+      }
+      sum += BigInt(r.amount);
+    }
+    return sum;
   }
 
-  /** Rows in a state, oldest first (status tooling and tests). */
+  /** Rows in a state, oldest first (status tooling and tests); every row's MAC checked. */
   list(state?: JournalState): JournalRow[] {
     const rows = (
       state === undefined
         ? this.db.prepare('SELECT * FROM journal ORDER BY created, pending_id').all()
         : this.db.prepare('SELECT * FROM journal WHERE state = ? ORDER BY created, pending_id').all(state)
-    ) as Row[];
-    return rows.map(toJournalRow);
-  }
-
-  private transition(pendingId: string, state: JournalState, where: string): void {
-    const t = this.stamp();
-    this.withLock(() => {
-      this.db.prepare(`UPDATE journal SET state = ?, updated = ? WHERE pending_id = ? AND ${where}`).run(state, t, pendingId);
+    ) as JournalDbRow[];
+    return rows.map((r) => {
+      this.check(r);
+      return toJournalRow(r);
     });
   }
 
@@ -178,11 +305,15 @@ export class Journal {
   }
 }
 
-function toJournalRow(r: Row): JournalRow {
+function macOk(expected: Buffer, actual: unknown): boolean {
+  return Buffer.isBuffer(actual) && actual.length === expected.length && actual.equals(expected);
+}
+
+function toJournalRow(r: JournalDbRow): JournalRow {
   return {
     pendingId: r.pending_id,
     chain: r.chain,
-    state: r.state,
+    state: r.state as JournalState,
     payloadHash: r.payload_hash,
     rawTx: r.raw_tx ?? undefined,
     rawTxHash: r.raw_tx_hash ?? undefined,
@@ -190,5 +321,7 @@ function toJournalRow(r: Row): JournalRow {
     error: r.error ?? undefined,
     created: r.created,
     updated: r.updated,
+    claim: r.claim ?? undefined,
+    claimedAt: r.claimed_at ?? undefined,
   };
 }

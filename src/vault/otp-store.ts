@@ -10,9 +10,8 @@ import type { WalletStore } from './store.js';
  *
  * Every row carries a MAC under the row key (store.macOf), so counters cannot be edited
  * back to allow a replay, nor a row swapped to another key, by someone without the vault
- * secret. A row restored whole from an older backup of wallet.dat still has a valid MAC:
- * OTPs typed between that backup and now could then be replayed once; keep backups as
- * secret as the YubiKeys' OTPs are short-lived.
+ * secret. A row restored whole from an older copy still has a valid MAC, but no longer
+ * matches the store's row sets (row-set.ts), which the unseal checks before any OTP.
  */
 export interface OtpCredential {
   publicId: string;
@@ -92,11 +91,13 @@ export class OtpStore {
     };
     try {
       this.store.transaction(() => {
+        const mac = this.mac(base);
         this.store.database
           .prepare(
             'INSERT INTO otp (public_id, key_id, private_id_hash, label, use_counter, session_counter, updated, mac) VALUES (@public_id, @key_id, @private_id_hash, @label, @use_counter, @session_counter, @updated, @mac)',
           )
-          .run({ ...base, mac: this.mac(base) });
+          .run({ ...base, mac });
+        this.store.bindRows('otp', [mac], []);
       });
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
@@ -119,7 +120,13 @@ export class OtpStore {
   }
 
   remove(publicId: string): boolean {
-    return this.store.transaction(() => this.store.database.prepare('DELETE FROM otp WHERE public_id = ?').run(publicId).changes > 0);
+    return this.store.transaction(() => {
+      const row = this.store.database.prepare('SELECT mac FROM otp WHERE public_id = ?').get(publicId) as { mac: unknown } | undefined;
+      if (row === undefined) return false;
+      this.store.database.prepare('DELETE FROM otp WHERE public_id = ?').run(publicId);
+      this.store.bindRows('otp', [], [row.mac]);
+      return true;
+    });
   }
 
   /**
@@ -146,9 +153,12 @@ export class OtpStore {
         session_counter: counters.sessionCounter,
         updated: new Date().toISOString(),
       };
+      const old = (this.store.database.prepare('SELECT mac FROM otp WHERE public_id = ?').get(publicId) as { mac: unknown }).mac;
+      const mac = this.mac(base);
       this.store.database
         .prepare('UPDATE otp SET use_counter = @use_counter, session_counter = @session_counter, updated = @updated, mac = @mac WHERE public_id = @public_id')
-        .run({ ...base, mac: this.mac(base) });
+        .run({ ...base, mac });
+      this.store.bindRows('otp', [mac], [old]);
     });
   }
 

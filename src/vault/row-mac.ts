@@ -27,6 +27,7 @@ export function macFields(key: Buffer, table: string, fields: ReadonlyArray<stri
   return createHmac('sha256', key).update(table).update(encodeFields(fields)).digest();
 }
 
-export function macMatches(expected: Buffer, actual: Buffer): boolean {
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
+/** False (never a throw) for anything but a Buffer of the right length: a `mac` stored as TEXT or NULL is a tampered row. */
+export function macMatches(expected: Buffer, actual: unknown): boolean {
+  return Buffer.isBuffer(actual) && expected.length === actual.length && timingSafeEqual(expected, actual);
 }

@@ -59,6 +59,16 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS journal_spend_window ON journal_spend (chain, testnet, scope, asset, created);
   `,
+  // Journal and spend rows MAC'd like wallet rows; a journal row can be claimed by one
+  // daemon before it unwraps a key; the row sets (row-set.ts) are built at the first
+  // unsealed open, which also MACs the rows written before this migration.
+  `
+  ALTER TABLE journal ADD COLUMN claim TEXT;
+  ALTER TABLE journal ADD COLUMN claimed_at TEXT;
+  ALTER TABLE journal ADD COLUMN mac BLOB;
+  ALTER TABLE journal_spend ADD COLUMN mac BLOB;
+  INSERT OR REPLACE INTO meta (key, value) VALUES ('row_sets_adopt', '1');
+  `,
 ];
 
 export const FORMAT_VERSION = MIGRATIONS.length;

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { HardkmsError } from '../errors.js';
 import { deriveMacKey, macFields, macMatches } from './row-mac.js';
+import { BOUND_TABLES, digestOf, emptyRowSets, parseRowSets, updated, type BoundTable, type RowSets } from './row-set.js';
 import { FORMAT_VERSION, MIGRATIONS } from './schema.js';
 import type { EntryKind, NewWalletEntry, PublicData, WalletEntry } from './entries.js';
 
@@ -17,6 +18,11 @@ type Row = {
   created: string;
   mac: Buffer;
 };
+
+const ROW_SETS = 'row_sets';
+const ROW_SETS_MAC = 'row_sets_mac';
+/** Set by the migration that introduced row sets: the first unsealed open builds them. */
+export const ROW_SETS_ADOPT = 'row_sets_adopt';
 
 /** How long a writer waits for another (the daemon, a CLI command) to finish its transaction. */
 const BUSY_TIMEOUT_MS = 15_000;
@@ -247,6 +253,11 @@ export class WalletStore {
     try {
       this.transaction(() => {
         for (const row of rows) insert.run(row);
+        this.bindRows(
+          'wallets',
+          rows.map((r) => r.mac),
+          [],
+        );
       });
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
@@ -267,8 +278,10 @@ export class WalletStore {
     this.transaction(() => {
       for (const u of updates) {
         const current = this.requireEntry(u.signatureId);
+        const old = (this.db.prepare('SELECT mac FROM wallets WHERE signature_id = ?').get(u.signatureId) as { mac: unknown }).mac;
         const row = this.toRow({ ...current, wrappedSecret: u.wrappedSecret, mechanism: u.mechanism }, current.created);
         update.run({ signature_id: row.signature_id, wrapped_secret: row.wrapped_secret, mechanism: row.mechanism, mac: row.mac });
+        this.bindRows('wallets', [row.mac], [old]);
       }
     });
   }
@@ -293,7 +306,13 @@ export class WalletStore {
   }
 
   removeEntry(signatureId: string): boolean {
-    return this.transaction(() => this.db.prepare('DELETE FROM wallets WHERE signature_id = ?').run(signatureId).changes > 0);
+    return this.transaction(() => {
+      const row = this.db.prepare('SELECT mac FROM wallets WHERE signature_id = ?').get(signatureId) as { mac: unknown } | undefined;
+      if (row === undefined) return false;
+      this.db.prepare('DELETE FROM wallets WHERE signature_id = ?').run(signatureId);
+      this.bindRows('wallets', [], [row.mac]);
+      return true;
+    });
   }
 
   /** All entries, each verified. */
@@ -314,6 +333,82 @@ export class WalletStore {
 
   countEntries(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM wallets').get() as { n: number }).n;
+  }
+
+  // ------------------------------------------------------------------ row sets (row-set.ts)
+
+  /** The authenticated row-set record; throws VAULT_ROW_TAMPERED when it is missing or fails its MAC. */
+  private readRowSets(): RowSets {
+    const text = this.getMeta(ROW_SETS);
+    const mac = this.getMeta(ROW_SETS_MAC);
+    const sets = parseRowSets(text);
+    if (sets === undefined || mac === undefined || !macMatches(this.macOf('row-sets', [text!]), Buffer.from(mac, 'hex'))) {
+      throw new HardkmsError(
+        'VAULT_ROW_TAMPERED',
+        `The record that binds the rows of ${this.path} (row counts, digests and write counter) is missing or fails its integrity check.`,
+        { hint: 'Someone without the vault secret changed wallet.dat. Restore it from a backup and investigate who had write access to it.' },
+      );
+    }
+    return sets;
+  }
+
+  private writeRowSets(sets: RowSets): void {
+    const text = JSON.stringify(sets);
+    this.setMeta(ROW_SETS, text);
+    this.setMeta(ROW_SETS_MAC, this.macOf('row-sets', [text]).toString('hex'));
+  }
+
+  /** True until the row sets of a store created before they existed are built (first unsealed open). */
+  get rowSetsPending(): boolean {
+    return this.getMeta(ROW_SETS) === undefined && this.getMeta(ROW_SETS_ADOPT) !== undefined;
+  }
+
+  /**
+   * Builds the row sets from the rows as they are (init; the first unsealed open after the
+   * upgrade that introduced them; re-keying, after every row was re-MAC'd). Call inside a
+   * transaction, with rows already checked.
+   */
+  rebuildRowSets(): void {
+    const previous = parseRowSets(this.getMeta(ROW_SETS));
+    const sets = emptyRowSets();
+    sets.counter = previous === undefined ? 0 : previous.counter + 1;
+    for (const t of BOUND_TABLES) sets.tables[t] = digestOf(this.db, t);
+    this.writeRowSets(sets);
+  }
+
+  /** Records rows of `table` written (their MACs) and removed (their old MACs). Call inside the write transaction. */
+  bindRows(table: BoundTable, added: readonly unknown[], removed: readonly unknown[]): void {
+    this.writeRowSets(updated(this.readRowSets(), table, added, removed));
+  }
+
+  /** The write counter of the row sets (bumped by every write to a bound table). */
+  rowSetCounter(): number {
+    return this.readRowSets().counter;
+  }
+
+  /**
+   * Recomputes the digests of `tables` from their rows and compares them with the
+   * authenticated record: a row deleted, added or replaced by an older copy is found here.
+   */
+  verifyRowSets(tables: readonly BoundTable[] = BOUND_TABLES): void {
+    const sets = this.readRowSets();
+    for (const t of tables) {
+      const now = digestOf(this.db, t);
+      const want = sets.tables[t];
+      if (now.count !== want.count || now.sum !== want.sum) {
+        const what =
+          now.count < want.count
+            ? `${want.count - now.count} row(s) missing`
+            : now.count > want.count
+              ? `${now.count - want.count} row(s) too many`
+              : 'a row replaced';
+        throw new HardkmsError(
+          'VAULT_ROW_TAMPERED',
+          `The ${t} rows of ${this.path} do not match their authenticated record (${what}; write counter ${sets.counter}): rows were deleted, added or restored from an older copy without the vault secret.`,
+          { hint: 'Do not sign with this store. Restore wallet.dat from a backup and investigate who had write access to it.' },
+        );
+      }
+    }
   }
 
   /** Raw access for the journal and OTP modules, which own their tables. */

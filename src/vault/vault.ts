@@ -4,7 +4,8 @@ import { HardkmsError } from '../errors.js';
 import { AuditLog, auditPublicKeyPath, defaultAuditLogPath, type AuditHead } from '../audit/log.js';
 import type { AuditEvent, AuditRecord } from '../audit/record.js';
 import { Token, type OpenTokenOptions, type VaultKeyIds } from '../hsm/token.js';
-import { WalletStore } from './store.js';
+import { macLegacyJournalRows } from './journal-rows.js';
+import { ROW_SETS_ADOPT, WalletStore } from './store.js';
 import { STORE_KEY_BYTES, wipeVaultSecret, type SealContext, type SealRecord, type VaultSecret, type VaultSecretProvider } from './secret.js';
 import { FORMAT_VERSION } from './schema.js';
 import { INNER_KEY_META, newInnerKey, openInnerKey } from './inner.js';
@@ -197,6 +198,8 @@ export class Vault {
         s.setMetaJson(META.seal, seal);
         s.setMeta(META.testnetOnly, options.testnetOnly ? 'true' : 'false');
         s.setMeta(META.metaMac, metaMac(s, vaultId, binding, seal, !!options.testnetOnly));
+        s.rebuildRowSets();
+        s.deleteMeta(ROW_SETS_ADOPT);
       });
       token.bindVaultKeys(keys);
       writeFileSync(auditPublicKeyPath(auditLogPath), token.auditPublicKeyPem(keys.auditKeyId), { mode: 0o644 });
@@ -258,6 +261,7 @@ export class Vault {
           hint: 'Someone without the vault secret changed wallet.dat. Restore it from a backup.',
         });
       }
+      const adopted = bindRowSets(store);
       token = Token.open({
         modulePath: options.token?.modulePath ?? facts.binding.modulePath,
         label: options.token?.label ?? facts.binding.label,
@@ -306,6 +310,14 @@ export class Vault {
       });
       vault.attachAudit(options.actor ?? 'hardkms');
       vault.record({ event: 'token.login', subject: facts.binding.label, result: 'ok', details: { serial: facts.binding.serial } });
+      if (adopted !== undefined) {
+        vault.record({
+          event: 'store.rows-bound',
+          subject: facts.vaultId,
+          result: 'info',
+          details: { reason: 'first unseal since the upgrade that binds journal, ledger, wallet and OTP rows', journalRowsMacd: adopted },
+        });
+      }
       migrateToInnerLayer(vault);
       if (rolledBack) {
         vault.record({
@@ -451,6 +463,23 @@ function refuseSharedToken(token: Token): void {
       hint: 'Give each vault a token of its own (SoftHSM2: hsm/init-softhsm2-token.sh DIR LABEL, then HARDKMS_TOKEN_LABEL=LABEL). --share-token accepts the shared token, but then revoke, rotate or recover on either vault changes the token PIN and locks the other vault out.',
     },
   );
+}
+
+/**
+ * Checks that no bound row was deleted, added or rolled back (row-set.ts). A store from
+ * before row sets gets them now, its journal rows MAC'd; returns how many rows that MAC'd.
+ */
+function bindRowSets(store: WalletStore): number | undefined {
+  if (!store.rowSetsPending) {
+    store.verifyRowSets();
+    return undefined;
+  }
+  return store.transaction(() => {
+    const n = macLegacyJournalRows(store, store.database);
+    store.rebuildRowSets();
+    store.deleteMeta(ROW_SETS_ADOPT);
+    return n;
+  });
 }
 
 function metaMac(store: WalletStore, vaultId: string, binding: TokenBinding, seal: SealRecord, testnetOnly: boolean): string {

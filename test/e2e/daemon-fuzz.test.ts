@@ -33,7 +33,7 @@ describe('daemon fuzz: malformed pending transactions', () => {
     for (const [i, c] of CHAINS.entries()) wallets[c] = [addPrivateKey(tv.vault, c, true, testKey(0x70 + i)), addMnemonic(tv.vault, c, true, ABANDON)];
     api = await FakeTatumApi.start();
     tatum = new TatumClient({ baseUrl: api.url, apiKey: api.apiKey, clientVersion: 'fuzz' });
-    const journal = new Journal(tv.vault.store.database, (fn) => tv.vault.store.transaction(fn));
+    const journal = new Journal(tv.vault.store);
     const processor = new PendingProcessor({
       vault: tv.vault,
       journal,

@@ -116,6 +116,8 @@ export function journalRows(tv: TestVault): Map<string, JournalRow> {
           error: r.error ?? undefined,
           created: r.created as string,
           updated: r.updated as string,
+          claim: r.claim ?? undefined,
+          claimedAt: r.claimed_at ?? undefined,
         },
       ]),
     );

@@ -1,13 +1,27 @@
-import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../../../src/vault/schema.js';
+import { ROW_SETS_ADOPT, WalletStore } from '../../../src/vault/store.js';
 import { Journal, payloadHash, rawTxHash } from '../../../src/signer/journal.js';
 import type { PendingTransaction } from '../../../src/signer/pending.js';
 
+/** A real wallet.dat (SQLite file) with row access, as an unsealed vault has it. */
+function freshStore(): { store: WalletStore; path: string; key: Buffer } {
+  const path = join(mkdtempSync(join(tmpdir(), 'hardkms-journal-')), 'wallet.dat');
+  const store = WalletStore.create(path);
+  const key = randomBytes(32);
+  store.unlock(key, 'vault-id');
+  store.transaction(() => {
+    store.rebuildRowSets();
+    store.deleteMeta(ROW_SETS_ADOPT);
+  });
+  return { store, path, key };
+}
+
 function journal(now: () => Date = () => new Date()): Journal {
-  const db = new Database(':memory:');
-  for (const m of MIGRATIONS) db.exec(m);
-  return new Journal(db, (fn) => db.transaction(fn).immediate(), now);
+  return new Journal(freshStore().store, now);
 }
 
 const P: PendingTransaction = { id: 'aaaaaaaaaaaaaaaaaaaaaaaa', chain: 'ETH', serializedTransaction: '{"to":"0x00"}', hashes: ['w1'] };
@@ -30,7 +44,9 @@ describe('journal', () => {
     const j = journal();
     j.receive(P.id, 'ETH', payloadHash(P));
     j.sign(P.id, 'raw-1', true, []);
-    expect(() => j.sign(P.id, 'raw-2', true, [])).toThrow(/already signed/);
+    expect(() => j.sign(P.id, 'raw-2', true, [])).toThrow(
+      expect.objectContaining({ code: 'JOURNAL_CLAIM_LOST', message: expect.stringMatching(/already signed/) }),
+    );
     const other = payloadHash({ ...P, serializedTransaction: '{"to":"0x01"}' });
     const row = j.receive(P.id, 'ETH', other);
     expect(row.rawTx).toBe('raw-1');
@@ -73,5 +89,29 @@ describe('journal', () => {
     expect(j.spentSince('ETH', true, 'wallet:w1', 'native', new Date(0))).toBe(30n);
     expect(j.spentSince('ETH', false, 'chain', 'native', new Date(0))).toBe(1000n);
     expect(j.spentSince('ETH', true, 'chain', '0xtoken', new Date(0))).toBe(0n);
+  });
+
+  it('two signers on one wallet.dat: the first claim wins, the other sees a live claim and skips; a stale claim is taken over', () => {
+    let t = new Date('2025-01-01T00:00:00Z');
+    const { store, path, key } = freshStore();
+    const other = WalletStore.open(path);
+    other.unlock(key, 'vault-id');
+    const a = new Journal(store, () => t);
+    const b = new Journal(other, () => t);
+    a.receive(P.id, 'ETH', payloadHash(P));
+    b.receive(P.id, 'ETH', payloadHash(P));
+    expect(a.claim(P.id)).toBe('claimed');
+    expect(b.claim(P.id)).toBe('taken');
+    // The loser never gets to record a signature.
+    expect(() => b.sign(P.id, 'raw-b', true, [])).toThrow(expect.objectContaining({ code: 'JOURNAL_CLAIM_LOST' }));
+    a.sign(P.id, 'raw-a', true, []);
+    expect(b.claim(P.id)).toBe('signed');
+    // A signer that died after claiming: after the lease another may take the id.
+    const Q = 'b'.repeat(24);
+    a.receive(Q, 'ETH', 'h');
+    expect(a.claim(Q)).toBe('claimed');
+    t = new Date(t.getTime() + 121_000);
+    expect(b.claim(Q)).toBe('claimed');
+    other.close();
   });
 });

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
+
+/**
+ * Row-set binding. A row MAC proves a row was written with the vault secret, not that it
+ * is still the current one: someone with write access to wallet.dat can delete a MAC'd row
+ * (a journal entry, so that a broadcast transaction is signed again; spend rows, so that a
+ * refused amount fits the 24 h limit), put back one deleted earlier (a revoked wallet), or
+ * restore an older, validly MAC'd version of it (an OTP counter, so that a used OTP is
+ * accepted again).
+ *
+ * So the meta table keeps, per bound table, the number of rows and the sum (mod 2^256) of
+ * SHA-256(table ‖ row MAC) over them, and a write counter that every write bumps, all under
+ * one MAC with the row key. Sums update incrementally (add the new MAC, subtract the old
+ * one), so a write costs no table scan; a check recomputes them from the rows. Any row
+ * deleted, added or replaced by another version changes a sum.
+ *
+ * What this cannot see is the whole file rolled back to an older copy (meta and rows
+ * consistent with each other): that takes a reference outside the host, the audit head an
+ * auditor noted or the forwarded audit copy.
+ */
+
+export const BOUND_TABLES = ['wallets', 'otp', 'journal', 'journal_spend'] as const;
+export type BoundTable = (typeof BOUND_TABLES)[number];
+
+export interface TableDigest {
+  count: number;
+  /** 64 hex digits. */
+  sum: string;
+}
+
+export interface RowSets {
+  /** Bumped by every write to a bound table. */
+  counter: number;
+  tables: Record<BoundTable, TableDigest>;
+}
+
+const MOD = 1n << 256n;
+
+function rowDigest(table: BoundTable, mac: unknown): bigint {
+  const bytes = Buffer.isBuffer(mac) ? mac : Buffer.from(String(mac), 'utf8');
+  return BigInt(
+    '0x' +
+      createHash('sha256')
+        .update(table, 'utf8')
+        .update(Buffer.from([0]))
+        .update(bytes)
+        .digest('hex'),
+  );
+}
+
+function hex(n: bigint): string {
+  return n.toString(16).padStart(64, '0');
+}
+
+/** The digest of `table` as its rows are now. */
+export function digestOf(db: Database.Database, table: BoundTable): TableDigest {
+  let sum = 0n;
+  let count = 0;
+  for (const r of db.prepare(`SELECT mac FROM ${table}`).iterate() as Iterable<{ mac: unknown }>) {
+    sum = (sum + rowDigest(table, r.mac)) % MOD;
+    count++;
+  }
+  return { count, sum: hex(sum) };
+}
+
+export function emptyRowSets(): RowSets {
+  const tables = {} as Record<BoundTable, TableDigest>;
+  for (const t of BOUND_TABLES) tables[t] = { count: 0, sum: hex(0n) };
+  return { counter: 0, tables };
+}
+
+/** `sets` with rows of `table` added and removed (their MACs), counter bumped. */
+export function updated(sets: RowSets, table: BoundTable, added: readonly unknown[], removed: readonly unknown[]): RowSets {
+  const cur = sets.tables[table];
+  let sum = BigInt('0x' + cur.sum);
+  for (const m of added) sum = (sum + rowDigest(table, m)) % MOD;
+  for (const m of removed) sum = (sum - rowDigest(table, m) + MOD) % MOD;
+  return {
+    counter: sets.counter + 1,
+    tables: { ...sets.tables, [table]: { count: cur.count + added.length - removed.length, sum: hex(sum) } },
+  };
+}
+
+/** Parses the stored JSON; undefined when it is not a well-formed row-set record. */
+export function parseRowSets(text: string | undefined): RowSets | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const v = JSON.parse(text) as RowSets;
+    if (!Number.isSafeInteger(v.counter) || v.counter < 0 || typeof v.tables !== 'object' || v.tables === null) return undefined;
+    for (const t of BOUND_TABLES) {
+      const d = v.tables[t];
+      if (d === undefined || !Number.isSafeInteger(d.count) || typeof d.sum !== 'string' || !/^[0-9a-f]{64}$/.test(d.sum)) return undefined;
+    }
+    return v;
+  } catch {
+    return undefined;
+  }
+}
