@@ -33,6 +33,9 @@ import type { Server } from 'node:http';
  *                                          never from the command line, which other users can see
  *   --i-understand-mainnet-without-approval  run mainnet without --externalUrl or with a
  *                                          password-sealed vault (audited)
+ *   --allow-insecure-http                  mainnet: accept an http:// approver URL (audited)
+ *   --allow-unauthenticated-approver       mainnet: accept an approver without --externalUrlSecret (audited)
+ * On mainnet --policy is required (default deny: a chain or wallet without a rule is refused).
  * Env: TATUM_API_KEY (required), TATUM_API_URL, HARDKMS_RPC_<CHAIN>, HARDKMS_CHAIN_ID_<CHAIN>,
  * HARDKMS_LOG_LEVEL (debug|info|warn|error, default info). Logs are JSON lines on stderr.
  */
@@ -54,11 +57,15 @@ type DaemonOpts = {
   policy?: string;
   broadcast: string;
   iUnderstandMainnetWithoutApproval?: boolean;
+  allowInsecureHttp?: boolean;
+  allowUnauthenticatedApprover?: boolean;
   metricsAddr?: string;
   logLevel?: string;
 };
 
 export const MAINNET_OVERRIDE_FLAG = '--i-understand-mainnet-without-approval';
+export const INSECURE_HTTP_FLAG = '--allow-insecure-http';
+export const UNAUTHENTICATED_APPROVER_FLAG = '--allow-unauthenticated-approver';
 /** Test hook: SIGKILL the daemon right after a signature is journaled, before it is broadcast. */
 export const TEST_CRASH_ENV = 'HARDKMS_TEST_CRASH_AFTER_SIGN';
 
@@ -132,6 +139,8 @@ export function registerDaemon(program: Command): void {
       .option('--policy <file>', 'signing policy (JSON): limits per chain / wallet, allowed destinations')
       .option('--broadcast <where>', 'tatum (default) or node (HARDKMS_RPC_<CHAIN>)', 'tatum')
       .option(MAINNET_OVERRIDE_FLAG, 'run mainnet without an approver or with a password-sealed vault (audited)')
+      .option(INSECURE_HTTP_FLAG, 'mainnet: accept an http:// approver URL, e.g. on 127.0.0.1 (audited)')
+      .option(UNAUTHENTICATED_APPROVER_FLAG, 'mainnet: accept an approver that proves nothing (no --externalUrlSecret; audited)')
       .option('--metrics-addr <host:port>', 'serve /healthz and /metrics (Prometheus) here, e.g. 127.0.0.1:9464')
       .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (default info, or HARDKMS_LOG_LEVEL)')
       .addHelpText('after', `\n${chainSupportLines().join('\n')}\n`),
@@ -172,6 +181,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
 
   const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
   const mainnetReasons: string[] = [];
+  const approverOverrides: { flag: string; reason: string }[] = [];
   if (!testnet) {
     if (facts.testnetOnly) {
       throw new HardkmsError('DAEMON_MAINNET_REFUSED', 'This vault is testnet-only; it holds no mainnet wallet.', { hint: 'Run the daemon with --testnet.' });
@@ -182,6 +192,33 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       throw new HardkmsError('DAEMON_MAINNET_REFUSED', `Refusing to sign mainnet transactions: ${mainnetReasons.join('; ')}.`, {
         hint: `Configure --externalUrl and a YubiKey gate (hardkms init --yubikeys), or pass ${MAINNET_OVERRIDE_FLAG} to accept the risk (audited).`,
       });
+    }
+    if (policy === undefined) {
+      throw new HardkmsError('DAEMON_MAINNET_REFUSED', 'Refusing to sign mainnet transactions without a signing policy (--policy FILE).', {
+        hint: 'Write a policy with a rule for each chain (or wallet) the daemon signs for; mainnet refuses what no rule covers. See "Signing policy" in docs/runbook.md.',
+      });
+    }
+    if (opts.externalUrl !== undefined) {
+      if (new URL(opts.externalUrl).protocol !== 'https:') {
+        if (opts.allowInsecureHttp !== true) {
+          throw new HardkmsError(
+            'DAEMON_MAINNET_REFUSED',
+            `The four-eyes approver ${opts.externalUrl} is not https: on mainnet anyone on the path could answer for it.`,
+            {
+              hint: `Use an https:// URL, or pass ${INSECURE_HTTP_FLAG} for an approver on this host (audited).`,
+            },
+          );
+        }
+        approverOverrides.push({ flag: INSECURE_HTTP_FLAG, reason: 'the approver is reached over plain http' });
+      }
+      if (secret === undefined) {
+        if (opts.allowUnauthenticatedApprover !== true) {
+          throw new HardkmsError('DAEMON_MAINNET_REFUSED', 'The four-eyes approver has no secret: on mainnet its answer must prove it saw this transaction.', {
+            hint: `Give --externalUrlSecret FILE (see "Four-eyes approver protocol" in docs/runbook.md), or pass ${UNAUTHENTICATED_APPROVER_FLAG} (audited).`,
+          });
+        }
+        approverOverrides.push({ flag: UNAUTHENTICATED_APPROVER_FLAG, reason: 'the approver proves nothing (no --externalUrlSecret)' });
+      }
     }
   }
 
@@ -275,6 +312,10 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       v.record({ event: 'daemon.mainnet-override', subject: v.vaultId, result: 'info', details: { flag: MAINNET_OVERRIDE_FLAG, reasons: mainnetReasons } });
       warn(`signing MAINNET transactions with ${mainnetReasons.join(' and ')} (${MAINNET_OVERRIDE_FLAG}); this is audited.`);
     }
+    for (const o of approverOverrides) {
+      v.record({ event: 'daemon.approver-override', subject: v.vaultId, result: 'info', details: o });
+      warn(`signing MAINNET transactions although ${o.reason} (${o.flag}); this is audited.`);
+    }
     v.record({
       event: 'daemon.start',
       subject: v.vaultId,
@@ -293,7 +334,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
         chainIds: Object.fromEntries([...chainIds].map(([c, id]) => [c, id.toString()])),
       },
     });
-    const journal = new Journal(v.store.database, (fn) => v.store.transaction(fn));
+    const journal = new Journal(v.store);
     const crashAfterSign = process.env[TEST_CRASH_ENV] === '1';
     const processor = new PendingProcessor({
       vault: v,

@@ -13,15 +13,26 @@
  *   configured URL itself, and following a redirect would let whoever controls DNS or a
  *   proxy in front of it send the question (and in POST mode the transaction) elsewhere
  *   and answer it from there;
- * - optional `secret`: the approver must also return header `x-hardkms-approval` =
- *   lowercase-or-uppercase hex HMAC-SHA256(secret, pending id). A 2xx without a matching
- *   header is a denial, so something that merely answers 200 (a captive portal, a
- *   spoofed host, a catch-all route) cannot approve.
+ * - optional `secret` (required on mainnet): the approver proves, in response header
+ *   `x-hardkms-approval`, hex HMAC-SHA256(secret, APPROVAL_PROOF_PREFIX ‖ pending id ‖
+ *   payload SHA-256 ‖ nonce ‖ expiry), lines joined by "\n". hardkms sends the nonce (fresh
+ *   random, `x-hardkms-nonce`), the expiry (unix seconds, `x-hardkms-expires`) and its own
+ *   payload hash (`x-hardkms-payload-sha256`) with every request; in POST mode the body is
+ *   exactly the canonical JSON whose SHA-256 that is, so the approver hashes the bytes it
+ *   received. A 2xx without a matching proof is a denial: a captured header approves
+ *   nothing else (other nonce), a body changed on the way is proven over another hash, and
+ *   something that merely answers 200 (captive portal, spoofed host) cannot approve.
+ *   Protocol and an approver sketch: docs/runbook.md "Four-eyes approver protocol".
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { canonicalJson } from '../audit/record.js';
 import { HttpClient, isHttpError } from './http.js';
 
 export const APPROVAL_HEADER = 'x-hardkms-approval';
+export const NONCE_HEADER = 'x-hardkms-nonce';
+export const EXPIRES_HEADER = 'x-hardkms-expires';
+export const PAYLOAD_HEADER = 'x-hardkms-payload-sha256';
+export const APPROVAL_PROOF_PREFIX = 'hardkms-approval-v2';
 
 export interface ApprovalOptions {
   externalUrl: string;
@@ -32,13 +43,48 @@ export interface ApprovalOptions {
   /** Deadline of one approval call, ms. Default 10 000. */
   timeoutMs?: number;
   http?: HttpClient;
+  /** Clock (tests). */
+  now?: () => Date;
 }
 
 export type ApprovalDecision = { approved: true; status: number } | { approved: false; reason: string; status?: number };
 
-/** hex HMAC-SHA256(secret, id): what an approver returns in `x-hardkms-approval`. */
-export function approvalMac(secret: Uint8Array, pendingId: string): string {
-  return createHmac('sha256', secret).update(pendingId, 'utf8').digest('hex');
+/** What the approver is asked about: the canonical JSON of the pending transaction as received, and its SHA-256. */
+export interface ApprovalPayload {
+  canonical: string;
+  sha256: string;
+}
+
+/**
+ * The canonical form the approver is shown and proves. Throws TX_APPROVAL_UNSENDABLE for a
+ * pending transaction that cannot be serialised (nested too deep, say): the caller reports
+ * it instead of asking an approver that would never see it.
+ */
+export function approvalPayload(raw: unknown): ApprovalPayload {
+  let canonical: string;
+  try {
+    canonical = canonicalJson(raw);
+  } catch (e) {
+    throw new ApprovalUnsendable(
+      e instanceof RangeError ? 'it is nested too deeply to be serialised' : `it cannot be serialised (${e instanceof Error ? e.message : String(e)})`,
+    );
+  }
+  return { canonical, sha256: createHash('sha256').update(canonical, 'utf8').digest('hex') };
+}
+
+export class ApprovalUnsendable extends Error {
+  readonly code = 'TX_APPROVAL_UNSENDABLE';
+  constructor(why: string) {
+    super(`the pending transaction cannot be sent to the four-eyes approver: ${why}`);
+    this.name = 'ApprovalUnsendable';
+  }
+}
+
+/** hex HMAC-SHA256 the approver returns in `x-hardkms-approval`. */
+export function approvalProof(secret: Uint8Array, args: { pendingId: string; payloadSha256: string; nonce: string; expires: number | string }): string {
+  return createHmac('sha256', secret)
+    .update([APPROVAL_PROOF_PREFIX, args.pendingId, args.payloadSha256, args.nonce, String(args.expires)].join('\n'), 'utf8')
+    .digest('hex');
 }
 
 export class ExternalApprover {
@@ -48,6 +94,7 @@ export class ExternalApprover {
   private readonly timeoutMs: number;
   private readonly http: HttpClient;
   private readonly ownsHttp: boolean;
+  private readonly now: () => Date;
 
   constructor(options: ApprovalOptions) {
     this.baseUrl = options.externalUrl;
@@ -57,24 +104,35 @@ export class ExternalApprover {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.http = options.http ?? new HttpClient({ timeoutMs: this.timeoutMs, maxResponseBytes: 64 * 1024 });
     this.ownsHttp = options.http === undefined;
+    this.now = options.now ?? (() => new Date());
   }
 
   get method(): 'GET' | 'POST' {
     return this.usePost ? 'POST' : 'GET';
   }
 
+  get authenticated(): boolean {
+    return this.secret !== undefined;
+  }
+
   /**
-   * Asks the approver about one pending transaction. `body` is what POST mode sends: the
-   * pending transaction as received from the API. Never throws.
+   * Asks the approver about one pending transaction. `raw` is the pending transaction as
+   * received from the API (POST mode sends it); `payload` its approvalPayload(). Never throws.
    */
-  async approve(pendingId: string, body?: unknown): Promise<ApprovalDecision> {
+  async approve(pendingId: string, raw?: unknown, payload: ApprovalPayload = approvalPayloadOrId(pendingId, raw)): Promise<ApprovalDecision> {
     // Plain concatenation, as Tatum KMS; pending ids are validated as 24 hex characters.
     const url = `${this.baseUrl}/${pendingId}`;
+    const nonce = randomBytes(16).toString('hex');
+    const expires = Math.ceil((this.now().getTime() + this.timeoutMs) / 1000);
+    const headers = { [NONCE_HEADER]: nonce, [EXPIRES_HEADER]: String(expires), [PAYLOAD_HEADER]: payload.sha256 };
     try {
       const res = await this.http.request({
         method: this.method,
         url,
-        ...(this.usePost ? { json: body ?? { id: pendingId } } : {}),
+        headers,
+        // With a secret the body is exactly the canonical JSON that is proven; without one,
+        // the pending transaction as Tatum KMS sends it.
+        ...(this.usePost ? (this.secret !== undefined ? { body: payload.canonical } : { json: raw ?? { id: pendingId } }) : {}),
         timeoutMs: this.timeoutMs,
         maxResponseBytes: 64 * 1024,
         throwOnStatus: false,
@@ -89,9 +147,15 @@ export class ExternalApprover {
         if (given === '') {
           return { approved: false, status: res.status, reason: `approver answered ${res.status} without the ${APPROVAL_HEADER} header` };
         }
-        if (!macMatches(this.secret, pendingId, given)) {
-          return { approved: false, status: res.status, reason: `approver's ${APPROVAL_HEADER} header does not match (wrong secret or spoofed approver)` };
+        const expected = approvalProof(this.secret, { pendingId, payloadSha256: payload.sha256, nonce, expires });
+        if (!hexEquals(expected, given)) {
+          return {
+            approved: false,
+            status: res.status,
+            reason: `approver's ${APPROVAL_HEADER} proof does not match this request (wrong secret, replayed answer, changed payload or spoofed approver)`,
+          };
         }
+        if (this.now().getTime() > expires * 1000) return { approved: false, status: res.status, reason: 'the approval arrived after its expiry' };
       }
       return { approved: true, status: res.status };
     } catch (e) {
@@ -106,9 +170,13 @@ export class ExternalApprover {
   }
 }
 
-function macMatches(secret: Buffer, pendingId: string, givenHex: string): boolean {
-  const expected = createHmac('sha256', secret).update(pendingId, 'utf8').digest();
+function approvalPayloadOrId(pendingId: string, raw: unknown): ApprovalPayload {
+  return approvalPayload(raw ?? { id: pendingId });
+}
+
+function hexEquals(expectedHex: string, givenHex: string): boolean {
   if (!/^[0-9a-f]{64}$/.test(givenHex)) return false;
-  const given = Buffer.from(givenHex, 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  const a = Buffer.from(expectedHex, 'hex');
+  const b = Buffer.from(givenHex, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -22,6 +22,8 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** Serialised with JSON.stringify and sent as application/json. Omit for no body. */
   json?: unknown;
+  /** A JSON text sent as is (application/json), when the exact bytes matter. Instead of `json`. */
+  body?: string;
   /** Deadline for the whole exchange (connect, send, headers, body). Defaults to the client's. */
   timeoutMs?: number;
   /** Largest response body accepted, in bytes. Defaults to the client's. */
@@ -161,7 +163,17 @@ export class HttpClient {
     const isHttps = url.protocol === 'https:';
     const timeoutMs = req.timeoutMs ?? this.timeoutMs;
     const maxBytes = req.maxResponseBytes ?? this.maxResponseBytes;
-    const body = req.json === undefined ? undefined : Buffer.from(JSON.stringify(req.json), 'utf8');
+    let body: Buffer | undefined;
+    try {
+      body = req.body !== undefined ? Buffer.from(req.body, 'utf8') : req.json === undefined ? undefined : Buffer.from(JSON.stringify(req.json), 'utf8');
+    } catch (cause) {
+      return Promise.reject(
+        new HttpError(HTTP_ERROR_CODES.network, `The body of ${target} cannot be serialised: ${errMessage(cause)}`, {
+          target,
+          cause,
+        }),
+      );
+    }
     const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
     if (body !== undefined) {
       headers['content-type'] = 'application/json';

@@ -20,7 +20,7 @@ import { decodeTron, signTron } from '../chains/tron/sign.js';
 import type { ChainFamily } from '../chains/types.js';
 import { decodeUtxo, signUtxo, type UtxoChainCode } from '../chains/utxo/sign.js';
 import type { Vault } from '../vault/vault.js';
-import type { ExternalApprover } from './approval.js';
+import { approvalPayload, ApprovalUnsendable, type ApprovalPayload, type ExternalApprover } from './approval.js';
 import type { Broadcaster } from './broadcast.js';
 import type { EvmFiller } from './evm-fill.js';
 import { isHttpError } from './http.js';
@@ -112,7 +112,18 @@ export class PendingProcessor {
 
     const approvalRequired = this.d.approver !== undefined;
     if (this.d.approver !== undefined) {
-      const decision = await this.d.approver.approve(id, raw);
+      let shown: ApprovalPayload;
+      try {
+        shown = approvalPayload(raw ?? { id });
+      } catch (e) {
+        // Skipping it would ask again every cycle and never tell anyone: report it instead.
+        if (!(e instanceof ApprovalUnsendable)) throw e;
+        const error = `${e.code}: ${e.message}`;
+        if (before?.error !== error) vault.record({ event: 'approval', subject: id, result: 'fail', details: { pendingId: id, chain: pending.chain, error } });
+        journal.fail(id, error);
+        return { kind: 'failed', error, signed: false };
+      }
+      const decision = await this.d.approver.approve(id, raw, shown);
       if (!decision.approved) {
         this.d.log('info', 'not approved by the external approver; skipped, asked again next cycle', { pendingId: id, reason: decision.reason });
         if (!this.deniedAudited.has(id)) {
@@ -125,6 +136,13 @@ export class PendingProcessor {
       vault.record({ event: 'approval', subject: id, result: 'ok', details: { pendingId: id, chain: pending.chain, status: decision.status } });
     }
     journal.approve(id);
+    // Claimed before any key is unwrapped: of two daemons on one wallet.dat, one signs.
+    const claim = journal.claim(id);
+    if (claim !== 'claimed') {
+      const reason = claim === 'taken' ? 'another signer is processing this pending transaction' : 'signed concurrently';
+      this.d.log('info', `skipped: ${reason}`, { pendingId: id });
+      return { kind: 'skipped', reason };
+    }
 
     let signers: SigningKey[] = [];
     let rawTx: string;
@@ -156,12 +174,18 @@ export class PendingProcessor {
       const plan = await this.plan(pending, family, signers);
       const own = family === 'utxo' || family === 'bch' ? ownScripts(signers.map((s) => s.publicKey)) : undefined;
       const movements = movementsOf(plan.decoded, own);
-      if (this.d.policy !== undefined) {
+      {
+        // Always: the built-in fee limits and contract-call rules hold without a policy file.
         const since = new Date((this.d.now?.() ?? new Date()).getTime() - DAY_MS);
         const verdict = evaluatePolicy(
           this.d.policy,
           plan.decoded,
-          { chain: pending.chain, signatureIds, spent24h: (scope, asset) => journal.spentSince(pending.chain, this.d.testnet, scope, asset, since) },
+          {
+            chain: pending.chain,
+            signatureIds,
+            spent24h: (scope, asset) => journal.spentSince(pending.chain, this.d.testnet, scope, asset, since),
+            defaultDeny: !this.d.testnet,
+          },
           own,
         );
         if (!verdict.ok) {
@@ -207,7 +231,15 @@ export class PendingProcessor {
       for (const s of signers) s.wipe();
     }
 
-    const rawTxHash = journal.sign(id, rawTx, this.d.testnet, spends);
+    let rawTxHash: string;
+    try {
+      rawTxHash = journal.sign(id, rawTx, this.d.testnet, spends);
+    } catch (e) {
+      // Our claim lapsed and another signer took the id: what we signed never leaves.
+      if (!isHardkmsError(e) || e.code !== 'JOURNAL_CLAIM_LOST') throw e;
+      this.d.log('warn', 'skipped: another signer recorded this pending transaction first; our signature is discarded', { pendingId: id });
+      return { kind: 'skipped', reason: 'another signer recorded it first' };
+    }
     vault.record({
       event: 'sign',
       subject: id,

@@ -5,7 +5,7 @@
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
@@ -103,7 +103,8 @@ describe('daemon safety, end to end', () => {
 
   it('a policy violation is not signed, is reported in the error batch and audited; what the policy allows is signed', async () => {
     const policy = join(dir, 'policy.json');
-    writeFileSync(policy, JSON.stringify({ chains: { ETH: { maxAmount: '1000', allowedDestinations: [A] } } }));
+    // The fee counts toward maxAmount: 21000 gas at 1 gwei is 21000000000000 wei.
+    writeFileSync(policy, JSON.stringify({ chains: { ETH: { maxAmount: '21000000001000', allowedDestinations: [A] } } }));
     const ok = api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(A, 1000n) });
     const tooMuch = api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(A, 1001n) });
     const elsewhere = api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(B, 1n) });
@@ -114,7 +115,9 @@ describe('daemon safety, end to end', () => {
     expect(broadcastsOf(elsewhere)).toEqual([]);
     const reports = api.errorReports.filter((e) => e.signatureId === tooMuch || e.signatureId === elsewhere);
     expect(reports.map((e) => e.error)).toEqual([
-      expect.stringMatching(/^POLICY_VIOLATION: policy chains\.ETH: ETH amount 1001 exceeds maxAmount 1000/),
+      expect.stringMatching(
+        /^POLICY_VIOLATION: policy chains\.ETH: ETH amount 21000000001001 \(1001 sent \+ 21000000000000 fee\) exceeds maxAmount 21000000001000/,
+      ),
       expect.stringMatching(/^POLICY_VIOLATION: policy chains\.ETH: destination 0x2222222222222222222222222222222222222222 is not in allowedDestinations/),
     ]);
     // One error batch for the cycle.
@@ -207,7 +210,16 @@ describe('mainnet gate', () => {
       expect(refused.error().error).toMatch(/no four-eyes approver.*sealed by a password/);
       expect(api.requests).toEqual([]);
 
-      const allowed = await runCli(['daemon', '--runOnce', '--chain', 'ETH', '--path', path, '--i-understand-mainnet-without-approval'], { env });
+      // Mainnet needs a policy even with the override: nothing is signed by default.
+      const noPolicy = await runCli(['daemon', '--runOnce', '--chain', 'ETH', '--path', path, '--i-understand-mainnet-without-approval'], { env });
+      expect(noPolicy.code).not.toBe(0);
+      expect(noPolicy.error()).toMatchObject({ code: 'DAEMON_MAINNET_REFUSED', error: expect.stringContaining('--policy') });
+      expect(api.requests).toEqual([]);
+      const policy = join(dirname(path), 'policy.json');
+      writeFileSync(policy, JSON.stringify({ chains: { ETH: { maxAmount: '0' } } }));
+      const allowed = await runCli(['daemon', '--runOnce', '--chain', 'ETH', '--path', path, '--policy', policy, '--i-understand-mainnet-without-approval'], {
+        env,
+      });
       expect(allowed.code, allowed.stderr).toBe(0);
       expect(allowed.stderr).toContain('MAINNET');
       expect(api.requestsTo('/v3/kms/pending/ETH')).toHaveLength(1);

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { approvalMac, APPROVAL_HEADER, ExternalApprover } from '../../src/signer/approval.js';
+import { APPROVAL_HEADER, approvalProof, ExternalApprover } from '../../src/signer/approval.js';
 import { BROADCAST_PATHS, isTatumChain, MAX_SIGNATURE_IDS, TATUM_CHAINS, usesOffchainBroadcast } from '../../src/signer/chains-api.js';
 import { HttpClient, HttpError, isTransientHttpError } from '../../src/signer/http.js';
 import { isAlreadyKnownError, JsonRpcClient, nodeRpcUrlFromEnv, RpcError } from '../../src/signer/node-rpc.js';
@@ -495,7 +495,7 @@ describe('four-eyes approval (§2.9)', () => {
       a.close();
       wrongSecret.close();
     }
-    expect(approvalMac(secret, id)).toMatch(/^[0-9a-f]{64}$/);
+    expect(approvalProof(secret, { pendingId: id, payloadSha256: 'ab'.repeat(32), nonce: 'n', expires: 1 })).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('does not follow redirects: a 302 denies and the target is never asked', async () => {
