@@ -28,6 +28,7 @@ import { payloadHash, type Journal, type SpendRecord } from './journal.js';
 import { ownScripts, resolveKeys, type KeyRef } from './key-resolution.js';
 import type { PendingTransaction } from './pending.js';
 import { evaluatePolicy, movementsOf, type Policy } from './policy.js';
+import { checkSignedMatchesPayload } from './rebroadcast-check.js';
 import { errorReportText } from './tatum-client.js';
 import { derivedPublicKey, signerFor, type SigningKey, type TokenSignerDeps } from './token-signer.js';
 
@@ -102,6 +103,21 @@ export class PendingProcessor {
           }
         }
         return { kind: 'skipped', reason: 'already broadcast' };
+      }
+      try {
+        checkSignedMatchesPayload(pending, before.rawTx, () => this.d.evm.chainId(pending.chain));
+      } catch (e) {
+        const error = reportText(e);
+        if (before.error !== error) {
+          vault.record({
+            event: 'broadcast',
+            subject: id,
+            result: 'denied',
+            details: { pendingId: id, chain: pending.chain, error, rawTxHash: before.rawTxHash },
+          });
+          journal.fail(id, error);
+        }
+        return { kind: 'failed', error, signed: true };
       }
       this.d.log('info', 're-broadcasting the transaction signed earlier (same raw tx)', { pendingId: id, rawTxHash: before.rawTxHash });
       return this.broadcast(pending, before.rawTx, true);

@@ -1,0 +1,76 @@
+/**
+ * Before a journaled transaction is sent again, it is decoded and compared with the
+ * payload the journal row was signed for (whose hash the row keeps): the row MAC already
+ * binds the bytes to the row, and this is the second, independent check that what leaves
+ * is the transaction of THIS pending id, not another one's signed bytes.
+ */
+import { Transaction as BtcTransaction } from 'bitcoinjs-lib';
+import { Transaction as EvmTransaction, getAddress } from 'ethers';
+import { HardkmsError } from '../errors.js';
+import { parseBchPayload } from '../chains/bch/sign.js';
+import { parseEvmPayload } from '../chains/evm/payload.js';
+import { getChainAdapter } from '../chains/registry.js';
+import { buildUnsignedTransaction, parseBitcoreTx } from '../chains/utxo/bitcore-json.js';
+import type { PendingTransaction } from './pending.js';
+
+/** Throws JOURNAL_RAW_TX_MISMATCH when `rawTx` is not a signed form of `pending`'s payload. */
+export function checkSignedMatchesPayload(pending: PendingTransaction, rawTx: string, evmChainId: () => bigint): void {
+  const why = mismatch(pending, rawTx, evmChainId);
+  if (why !== undefined) {
+    throw new HardkmsError(
+      'JOURNAL_RAW_TX_MISMATCH',
+      `The signed transaction journaled for pending ${pending.id} is not the one its payload describes (${why}); it was not broadcast.`,
+      { hint: 'wallet.dat was altered or is damaged: restore it from a backup and investigate who had write access to it.' },
+    );
+  }
+}
+
+function mismatch(pending: PendingTransaction, rawTx: string, evmChainId: () => bigint): string | undefined {
+  const payload = pending.serializedTransaction;
+  try {
+    switch (getChainAdapter(pending.chain).family) {
+      case 'utxo':
+        return sameBitcoin(BtcTransaction.fromHex(rawTx), buildUnsignedTransaction(pending.chain, parseBitcoreTx(pending.chain, payload)));
+      case 'bch':
+        return sameBitcoin(BtcTransaction.fromHex(rawTx), parseBchPayload(payload).tx);
+      case 'tron': {
+        const signed = JSON.parse(rawTx) as { raw_data_hex?: unknown };
+        const unsigned = JSON.parse(payload) as { raw_data_hex?: unknown };
+        return typeof signed.raw_data_hex === 'string' &&
+          typeof unsigned.raw_data_hex === 'string' &&
+          signed.raw_data_hex.toLowerCase() === unsigned.raw_data_hex.toLowerCase()
+          ? undefined
+          : 'raw_data_hex differs';
+      }
+      case 'evm': {
+        const tx = EvmTransaction.from(rawTx);
+        const f = parseEvmPayload(payload, { chain: pending.chain, chainId: evmChainId() });
+        if ((tx.to === null ? null : getAddress(tx.to)) !== (f.to === null ? null : getAddress(f.to))) return 'recipient differs';
+        if (tx.value !== f.value) return 'value differs';
+        if (tx.data.toLowerCase() !== f.data.toLowerCase()) return 'calldata differs';
+        if (tx.chainId !== evmChainId()) return 'chain id differs';
+        if (f.nonce !== undefined && tx.nonce !== f.nonce) return 'nonce differs';
+        return undefined;
+      }
+    }
+  } catch (e) {
+    return `it does not decode: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  return 'unknown chain family';
+}
+
+function sameBitcoin(signed: BtcTransaction, unsigned: BtcTransaction): string | undefined {
+  if (signed.version !== unsigned.version || signed.locktime !== unsigned.locktime) return 'version or lock time differs';
+  if (signed.ins.length !== unsigned.ins.length || signed.outs.length !== unsigned.outs.length) return 'inputs or outputs differ';
+  for (let i = 0; i < signed.ins.length; i++) {
+    const a = signed.ins[i]!;
+    const b = unsigned.ins[i]!;
+    if (!Buffer.from(a.hash).equals(Buffer.from(b.hash)) || a.index !== b.index || a.sequence !== b.sequence) return `input ${i} differs`;
+  }
+  for (let i = 0; i < signed.outs.length; i++) {
+    const a = signed.outs[i]!;
+    const b = unsigned.outs[i]!;
+    if (!Buffer.from(a.script).equals(Buffer.from(b.script)) || BigInt(a.value) !== BigInt(b.value)) return `output ${i} differs`;
+  }
+  return undefined;
+}
