@@ -40,6 +40,9 @@ export class WalletStore {
   readonly path: string;
   private readonly db: Database.Database;
   private macKey: Buffer | undefined;
+  /** data_version at which `verifiedTables` were last found to match their row sets. */
+  private verifiedVersion: number | undefined;
+  private readonly verifiedTables = new Set<BoundTable>();
 
   private constructor(path: string, db: Database.Database) {
     this.path = path;
@@ -177,6 +180,7 @@ export class WalletStore {
   lock(): void {
     this.macKey?.fill(0);
     this.macKey = undefined;
+    this.verifiedTables.clear();
   }
 
   private key(): Buffer {
@@ -391,8 +395,24 @@ export class WalletStore {
    * authenticated record: a row deleted, added or replaced by an older copy is found here.
    */
   verifyRowSets(tables: readonly BoundTable[] = BOUND_TABLES): void {
+    // One read transaction: the record and the rows from one snapshot, whoever writes meanwhile.
+    this.db.transaction(() => this.verifyRowSetsNow(tables))();
+  }
+
+  private verifyRowSetsNow(tables: readonly BoundTable[]): void {
+    // SQLite's data_version changes only when ANOTHER connection (another process, an
+    // attacker's sqlite3) commits to the file. While it stays, the tables verified at that
+    // version are still as verified (this connection's own writes keep the sums current),
+    // so a check per transaction costs O(1) instead of a scan of every row.
+    const version = this.db.pragma('data_version', { simple: true }) as number;
+    if (version !== this.verifiedVersion) {
+      this.verifiedVersion = version;
+      this.verifiedTables.clear();
+    }
+    const todo = tables.filter((t) => !this.verifiedTables.has(t));
+    if (todo.length === 0) return;
     const sets = this.readRowSets();
-    for (const t of tables) {
+    for (const t of todo) {
       const now = digestOf(this.db, t);
       const want = sets.tables[t];
       if (now.count !== want.count || now.sum !== want.sum) {
@@ -408,6 +428,7 @@ export class WalletStore {
           { hint: 'Do not sign with this store. Restore wallet.dat from a backup and investigate who had write access to it.' },
         );
       }
+      this.verifiedTables.add(t);
     }
   }
 
