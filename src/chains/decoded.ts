@@ -16,9 +16,9 @@ export interface DecodedOutput {
 }
 
 export interface DecodedToken {
-  /** Token contract (EVM: 0x checksummed; TRON: base58) or TRC-10 asset id. */
+  /** Token contract (EVM: 0x checksummed; TRON: base58), TRC-10 asset id, or XLM asset CODE:ISSUER. */
   contract: string;
-  standard: 'ERC20' | 'TRC20' | 'TRC10';
+  standard: 'ERC20' | 'TRC20' | 'TRC10' | 'XLM_ASSET';
   to: string;
   amount: bigint;
 }
@@ -45,7 +45,7 @@ export interface DecodedTx {
   outputs: DecodedOutput[];
   /**
    * UTXO: inputs minus outputs (exact). EVM: gas limit × (maxFeePerGas or gasPrice), the most
-   * it can cost. TRON: fee_limit when set. Absent when it cannot be known from the payload.
+   * it can cost. TRON: fee_limit when set. XLM: the transaction's max fee (stroops). Absent when it cannot be known from the payload.
    */
   fee?: bigint;
   /** UTXO: estimated virtual size of the signed transaction (vbytes), for fee-rate limits. */

@@ -1,10 +1,15 @@
 import type { ChainKit } from '../vault/managed.js';
 import { publicKeyFromPrivateKey } from './keys.js';
 import { generateMnemonic, mnemonicToSeed, validateMnemonic } from './mnemonic.js';
-import { getChainAdapter, isSupportedChain } from './registry.js';
+import { getChainAdapter, isSupportedChain, SUPPORTED_CHAINS } from './registry.js';
+import { ED25519_CHAINS, ed25519Spec, isEd25519Chain, type Ed25519ChainSpec } from './ed25519/spec.js';
+import { ed25519 } from '@noble/curves/ed25519';
+import { InputError } from '../errors.js';
 
 /** Everything the managed-wallet operations need from the chain layer, for one chain. */
 export function chainKit(chain: string): ChainKit {
+  const ed = ed25519Spec(chain);
+  if (ed !== undefined) return ed25519Kit(ed);
   const adapter = getChainAdapter(chain);
   return {
     chain: adapter.chain,
@@ -25,5 +30,31 @@ export function chainKit(chain: string): ChainKit {
 
 /** The kit for a stored entry's chain, or undefined for chains kept only for export (SOL, XRP, …). */
 export function chainKitIfSupported(chain: string): ChainKit | undefined {
-  return isSupportedChain(chain) ? chainKit(chain) : undefined;
+  return isSupportedChain(chain) || isEd25519Chain(chain) ? chainKit(chain) : undefined;
+}
+
+/** Every chain with managed wallets: the HD (secp256k1) chains, then the one-key ed25519 chains. */
+export const WALLET_CHAINS: readonly string[] = Object.freeze([...SUPPORTED_CHAINS, ...ED25519_CHAINS]);
+
+/** A one-key ed25519 chain (XLM, ALGO): no mnemonic, no xpub; keys are generated or imported into the token. */
+function ed25519Kit(spec: Ed25519ChainSpec): ChainKit {
+  const noMnemonic = (): never => {
+    throw new InputError(`${spec.chain} wallets are a single key, not a mnemonic.`, `Use storemanagedprivatekey ${spec.chain} to store a ${spec.chain} secret, or generatemanagedwallet ${spec.chain}.`);
+  };
+  return {
+    chain: spec.chain,
+    curve: 'ed25519',
+    walletSecretField: spec.walletSecretField,
+    xpubFromSeed: noMnemonic,
+    addressFromXpub: noMnemonic,
+    privateKeyFromSeed: noMnemonic,
+    generateMnemonic: noMnemonic,
+    validateMnemonic: noMnemonic,
+    mnemonicToSeed: noMnemonic,
+    formatPrivateKey: (raw) => spec.formatSecret(raw),
+    parsePrivateKey: (text) => spec.parseSecret(text),
+    addressFromPublicKey: (pub) => spec.address(pub),
+    xpubAddressFromPublicKey: (pub) => spec.address(pub),
+    publicKeyFromPrivateKey: (raw) => ed25519.getPublicKey(raw),
+  };
 }

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { chainKit, chainKitIfSupported } from '../chains/kit.js';
-import { SUPPORTED_CHAINS } from '../chains/registry.js';
+import { chainKit, chainKitIfSupported, WALLET_CHAINS } from '../chains/kit.js';
 import { AuditLog } from '../audit/log.js';
 import type { Config } from '../config/config.js';
 import { HardkmsError, InputError } from '../errors.js';
 import {
+  generateKeyWallet,
   generateManagedWallet,
   generatePrivateKeyBatch,
   getAddress,
@@ -77,7 +77,7 @@ function progress(done: number, total: number): void {
 }
 
 export function registerWalletCommands(program: Command): void {
-  const chainHelp = `chain code (${SUPPORTED_CHAINS.join(', ')})`;
+  const chainHelp = `chain code (${WALLET_CHAINS.join(', ')})`;
 
   globalFlags(
     program
@@ -88,6 +88,18 @@ export function registerWalletCommands(program: Command): void {
   ).action(async (chain: string, opts: Opts) => {
     const config = configFrom(opts);
     const kit = chainKit(chain);
+    if (kit.curve === 'ed25519') {
+      // One-key chains: Tatum prints {address, secret} of a random key pair; nothing is stored.
+      const seed = randomBytes(32);
+      try {
+        const address = kit.addressFromPublicKey(kit.publicKeyFromPrivateKey(seed), config.testnet);
+        recordUnsealed(config, 'secret.show', `generatewallet ${kit.chain}`);
+        printJson({ address, secret: kit.formatPrivateKey(seed, config.testnet) });
+      } finally {
+        seed.fill(0);
+      }
+      return;
+    }
     const entropy = randomBytes(32);
     const mnemonic = kit.generateMnemonic(entropy);
     entropy.fill(0);
@@ -113,6 +125,12 @@ export function registerWalletCommands(program: Command): void {
     const kit = chainKit(chain);
     warnIfNotSigned(kit.chain);
     await withVault(config, 'cli:generatemanagedwallet', (vault) => {
+      if (kit.curve === 'ed25519') {
+        const k = generateKeyWallet(vault, kit, config.testnet);
+        vault.record({ event: 'wallet.generate', subject: k.signatureId, result: 'ok', details: { chain: kit.chain, testnet: config.testnet, kind: 'privateKey' } });
+        printJson({ signatureId: k.signatureId, address: k.address });
+        return;
+      }
       const r = generateManagedWallet(vault, kit, config.testnet);
       vault.record({
         event: 'wallet.generate',
@@ -134,6 +152,8 @@ export function registerWalletCommands(program: Command): void {
     const config = configFrom(opts);
     const kit = chainKit(chain);
     warnIfNotSigned(kit.chain);
+    // One-key chains have no mnemonic: refuse before asking for one (Tatum silently discards it, §7.21).
+    if (kit.curve === 'ed25519') kit.validateMnemonic(Buffer.alloc(0));
     await withVault(config, 'cli:storemanagedwallet', async (vault) => {
       const mnemonic = normaliseWords(await readSecret('Enter mnemonic to store: ', 'mnemonic'));
       try {

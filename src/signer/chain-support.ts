@@ -7,7 +7,7 @@
  * it returns is reported through the error batch (§2.6) with the text below, so it never
  * sits at Tatum pending with no word from the signer (Tatum KMS would have signed it).
  */
-import { SUPPORTED_CHAINS } from '../chains/registry.js';
+import { WALLET_CHAINS } from '../chains/kit.js';
 import { SIGNABLE_CHAINS, isSignableChain } from './chain-ids.js';
 import { TATUM_CHAINS, type TatumChain } from './chains-api.js';
 
@@ -26,7 +26,7 @@ export function daemonSupport(chain: TatumChain): DaemonSupport {
 
 /** True when hardkms can generate, store and derive addresses for this chain's wallets. */
 export function hasManagedWallets(chain: string): boolean {
-  return (SUPPORTED_CHAINS as readonly string[]).includes(chain);
+  return WALLET_CHAINS.includes(chain);
 }
 
 /** Tatum chains the daemon polls and reports without signing, in Tatum's order. */

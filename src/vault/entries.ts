@@ -10,8 +10,12 @@ export interface PublicData {
   xpub?: string;
   /** Address, where the chain's wallets have one fixed address. */
   address?: string;
-  /** 33-byte compressed secp256k1 public key in hex (private-key wallets). */
+  /** 33-byte compressed secp256k1 public key in hex (private-key wallets); 32 bytes for ed25519 keys. */
   publicKey?: string;
+  /** 'ed25519' for the seed of an ed25519 key (XLM, ALGO); absent = secp256k1. */
+  keyType?: 'ed25519';
+  /** Tatum field the key is exported as when it is not `privateKey` (generated XLM/ALGO wallets: `secret`). */
+  secretField?: 'secret';
 }
 
 export interface NewWalletEntry {

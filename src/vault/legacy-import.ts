@@ -30,6 +30,32 @@ function secretJson(e: LegacyEntry): Buffer {
 }
 
 /**
+ * An XLM/ALGO entry: the key is parsed, its address must be the one the file records (an
+ * unauthenticated file could pair a key with someone else's deposit address), and the key
+ * goes into the token. Exported afterwards in the same field (`secret` or `privateKey`).
+ */
+function importOneKey(vault: Vault, kit: ChainKit, e: LegacyEntry, dryRun: boolean): NewWalletEntry | undefined {
+  const field = e.secret ? 'secret' : 'privateKey';
+  const text = (e.secret ?? e.privateKey)!.toString('utf8');
+  const seed = kit.parsePrivateKey(text, e.testnet);
+  try {
+    const address = kit.addressFromPublicKey(kit.publicKeyFromPrivateKey(seed), e.testnet);
+    if (e.address && e.address !== address) {
+      throw new HardkmsError(
+        'LEGACY_ADDRESS_MISMATCH',
+        `The address stored for wallet '${e.signatureId}' is not the one its ${field} gives: the Tatum file was altered. Nothing was imported.`,
+        { hint: 'Compare the entry with a backup of the Tatum store before importing.' },
+      );
+    }
+  } finally {
+    seed.fill(0);
+  }
+  if (dryRun) return undefined;
+  const row = prepareImportedPrivateKey(vault, kit, e.testnet, text, e.signatureId);
+  return field === 'secret' ? { ...row, publicData: { ...row.publicData, secretField: 'secret' } } : row;
+}
+
+/**
  * Moves Tatum wallet entries into the hardware-backed store, keeping their signature ids.
  * Private keys of chains we sign for are imported into the token and wrapped; mnemonics
  * are encrypted by the data key, and their stored xpub must match the one derived from
@@ -78,6 +104,11 @@ export function importLegacyEntries(
           ),
         );
       count(summary, e.chain, 'mnemonic');
+    } else if (kit?.curve === 'ed25519' && !e.mnemonic && (e.secret || e.privateKey)) {
+      // One-key ed25519 chains (XLM, ALGO): `secret` (generated wallets) or `privateKey`, into the token.
+      const row = importOneKey(vault, kit, e, options.dryRun);
+      if (row) rows.push(row);
+      count(summary, e.chain, 'privateKey');
     } else if (kit && e.kind === 'privateKey' && e.privateKey && !e.mnemonic) {
       const text = e.privateKey.toString('utf8');
       if (options.dryRun) kit.parsePrivateKey(text, e.testnet).fill(0);

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { HardkmsError } from '../errors.js';
 import type { NewWalletEntry, WalletEntry } from './entries.js';
 import type { Vault } from './vault.js';
-import { decryptSecret, encryptSecretEntry, generatePrivateKeys, importPrivateKey } from './wallets.js';
+import { decryptSecret, encryptSecretEntry, generateEd25519Entries, generateEd25519Entry, generatePrivateKeys, importPrivateKey } from './wallets.js';
 
 /**
  * Tatum's managed-wallet operations on an unsealed vault. The chain layer is handed in
@@ -10,6 +10,10 @@ import { decryptSecret, encryptSecretEntry, generatePrivateKeys, importPrivateKe
  */
 export interface ChainKit {
   chain: string;
+  /** 'ed25519' for one-key chains (XLM, ALGO): keys go to the token as ed25519 seeds; absent = secp256k1. */
+  curve?: 'ed25519';
+  /** Field of Tatum's generated wallet JSON that holds the key (`{address, secret}`); one-key chains only. */
+  walletSecretField?: 'secret';
   xpubFromSeed(seed: Uint8Array, testnet: boolean): string;
   addressFromXpub(xpub: string, index: number, testnet: boolean): string;
   privateKeyFromSeed(seed: Uint8Array, index: number, testnet: boolean): Uint8Array;
@@ -80,13 +84,33 @@ export function prepareImportedPrivateKey(vault: Vault, kit: ChainKit, testnet: 
     const pub = kit.publicKeyFromPrivateKey(raw);
     return importPrivateKey(
       vault,
-      { chain: kit.chain, testnet, ...(signatureId ? { signatureId } : {}), publicData: (p) => ({ address: kit.addressFromPublicKey(p, testnet) }) },
+      {
+        chain: kit.chain,
+        testnet,
+        ...(signatureId ? { signatureId } : {}),
+        ...(kit.curve ? { curve: kit.curve } : {}),
+        publicData: (p) => ({ address: kit.addressFromPublicKey(p, testnet) }),
+      },
       raw,
       pub,
     );
   } finally {
     raw.fill(0);
   }
+}
+
+/**
+ * generatemanagedwallet for a one-key ed25519 chain (Tatum: `{address, secret}` from a
+ * random keypair): the key pair is generated in the token and stored wrapped.
+ */
+export function generateKeyWallet(vault: Vault, kit: ChainKit, testnet: boolean): { signatureId: string; address: string } {
+  const entry = generateEd25519Entry(vault, {
+    chain: kit.chain,
+    testnet,
+    publicData: (p) => ({ address: kit.addressFromPublicKey(p, testnet), ...(kit.walletSecretField ? { secretField: kit.walletSecretField } : {}) }),
+  });
+  vault.store.addEntries([entry]);
+  return { signatureId: entry.signatureId, address: entry.publicData.address ?? '' };
 }
 
 /** Generates keys inside the token in chunks, one transaction per chunk; cost is linear in count. */
@@ -102,7 +126,13 @@ export function generatePrivateKeyBatch(
     const n = Math.min(chunkSize, count - done);
     // Tatum derives each batch key from a fresh mnemonic and prints the address its xpub
     // gives: for BTC that is P2WPKH (bech32), not the P2PKH of private-key wallets (§4.2).
-    const entries = generatePrivateKeys(vault, { chain: kit.chain, testnet, publicData: (p) => ({ address: kit.xpubAddressFromPublicKey(p, testnet) }) }, n);
+    // One-key ed25519 chains have one address form.
+    const req = {
+      chain: kit.chain,
+      testnet,
+      publicData: (p: Buffer) => ({ address: kit.curve === 'ed25519' ? kit.addressFromPublicKey(p, testnet) : kit.xpubAddressFromPublicKey(p, testnet) }),
+    };
+    const entries = kit.curve === 'ed25519' ? generateEd25519Entries(vault, req, n) : generatePrivateKeys(vault, req, n);
     onChunk(entries.map((e) => ({ signatureId: e.signatureId, address: e.publicData.address ?? '' })));
   }
 }
@@ -119,6 +149,15 @@ export function getAddress(entry: WalletEntry, kit: ChainKit | undefined, index:
 
 /** Tatum's getprivatekey: `secret` if present, else derive from the mnemonic at index. */
 export function revealPrivateKey(vault: Vault, entry: WalletEntry, kit: ChainKit | undefined, index: number): string {
+  if (entry.kind === 'privateKey' && entry.publicData.keyType === 'ed25519' && kit) {
+    // One-key chains: Tatum prints the wallet's secret whatever the index.
+    const seed = decryptSecret(vault, entry);
+    try {
+      return kit.formatPrivateKey(seed, entry.testnet);
+    } finally {
+      seed.fill(0);
+    }
+  }
   if (entry.kind === 'privateKey') {
     throw new HardkmsError(
       'WALLET_NO_MNEMONIC',
@@ -165,13 +204,14 @@ export function tatumEntry(vault: Vault, entry: WalletEntry, kit: ChainKit | und
     if (entry.kind === 'mnemonic') out.mnemonic = plain.toString('utf8');
     else if (entry.kind === 'privateKey') {
       if (!kit) throw new HardkmsError('UNSUPPORTED_CHAIN', `hardkms cannot format keys for chain '${entry.chain}'.`);
-      out.privateKey = kit.formatPrivateKey(plain, entry.testnet);
+      // One-key chains: Tatum's generated wallets say `secret`, stored private keys `privateKey` (§5.2).
+      out[entry.publicData.secretField ?? 'privateKey'] = kit.formatPrivateKey(plain, entry.testnet);
     } else Object.assign(out, secretFields(plain));
   } finally {
     plain.fill(0);
   }
   if (entry.publicData.xpub) out.xpub = entry.publicData.xpub;
-  if (entry.publicData.address && entry.kind !== 'privateKey') out.address = entry.publicData.address;
+  if (entry.publicData.address && (entry.kind !== 'privateKey' || entry.publicData.secretField !== undefined)) out.address = entry.publicData.address;
   out.chain = entry.chain;
   out.testnet = entry.testnet;
   return out;

@@ -24,6 +24,8 @@ export interface PrivateKeyRequest {
   chain: string;
   testnet: boolean;
   signatureId?: string;
+  /** 'ed25519': the key is a 32-byte ed25519 seed (XLM, ALGO); default secp256k1. */
+  curve?: 'ed25519';
   /** Public data for the entry, computed by the chain layer from the 33-byte public key. */
   publicData: (publicKey: Buffer) => PublicData;
 }
@@ -73,7 +75,18 @@ export function generatePrivateKeys(vault: Vault, req: PrivateKeyRequest, count:
 export function importPrivateKey(vault: Vault, req: PrivateKeyRequest, privateKey: Uint8Array, publicKey: Uint8Array): NewWalletEntry {
   checkNetwork(vault, req.testnet);
   const id = { signatureId: req.signatureId ?? randomUUID(), chain: req.chain, kind: 'privateKey' as const };
-  const k = vault.token.importSecp256k1(privateKey, publicKey);
+  const k = req.curve === 'ed25519' ? vault.token.importEd25519(privateKey) : vault.token.importSecp256k1(privateKey, publicKey);
+  return privateKeyEntry(vault, req, id, k, privateKey);
+}
+
+/** The stored form of a private key: token-wrapped (for signing) and an export copy, each under the inner layer. */
+function privateKeyEntry(
+  vault: Vault,
+  req: PrivateKeyRequest,
+  id: { signatureId: string; chain: string; kind: 'privateKey' },
+  k: WrappedKey,
+  privateKey: Uint8Array,
+): NewWalletEntry {
   const inner = vault.innerKey();
   const exportInner = innerSeal(inner, privateKey, innerAad(id, 'export'));
   return {
@@ -81,10 +94,33 @@ export function importPrivateKey(vault: Vault, req: PrivateKeyRequest, privateKe
     chain: req.chain,
     testnet: req.testnet,
     kind: 'privateKey',
-    publicData: { ...req.publicData(k.publicKey), publicKey: k.publicKey.toString('hex') },
+    publicData: { ...req.publicData(k.publicKey), publicKey: k.publicKey.toString('hex'), ...(req.curve === 'ed25519' ? { keyType: 'ed25519' as const } : {}) },
     wrappedSecret: packPrivateKeySecret(innerSeal(inner, k.wrapped, innerAad(id, 'wrap')), vault.token.encrypt(exportInner, entryAad(id))),
     mechanism: innerMechanism(k.mechanism),
   };
+}
+
+/**
+ * One ed25519 key pair generated in the token (CKM_EC_EDWARDS_KEY_PAIR_GEN; XLM, ALGO), as
+ * an entry to store. Its export copy needs the seed once, on the host, wiped at once.
+ */
+export function generateEd25519Entry(vault: Vault, req: PrivateKeyRequest): NewWalletEntry {
+  checkNetwork(vault, req.testnet);
+  const k = vault.token.generateEd25519();
+  const seed = vault.token.revealEd25519(k);
+  try {
+    return privateKeyEntry(vault, { ...req, curve: 'ed25519' }, { signatureId: req.signatureId ?? randomUUID(), chain: req.chain, kind: 'privateKey' }, k, seed);
+  } finally {
+    seed.fill(0);
+  }
+}
+
+/** `count` ed25519 keys generated in the token, stored in one transaction. */
+export function generateEd25519Entries(vault: Vault, req: PrivateKeyRequest, count: number): WalletEntry[] {
+  const entries: NewWalletEntry[] = [];
+  for (let i = 0; i < count; i++) entries.push(generateEd25519Entry(vault, req));
+  vault.store.addEntries(entries);
+  return entries.map((e) => ({ ...e, created: '' }));
 }
 
 export interface SecretRequest {

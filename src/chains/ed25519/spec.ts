@@ -1,0 +1,126 @@
+/**
+ * Chains whose wallets are one ed25519 key, no mnemonic (Tatum spec "more chains" §1): the
+ * key formats Tatum stores and the address of a public key. The key itself lives in the
+ * token (hsm/token.ts: import+wrap, generate, unwrap → CKM_EDDSA → destroy); these
+ * functions only convert between Tatum's text forms and the 32-byte RFC 8032 seed.
+ */
+import { ed25519 } from '@noble/curves/ed25519';
+import { StrKey } from '@stellar/stellar-base';
+import algosdk from 'algosdk';
+import { InputError } from '../../errors.js';
+
+export type Ed25519ChainCode = 'XLM' | 'ALGO';
+export type Ed25519Family = 'xlm' | 'algo';
+
+export interface Ed25519ChainSpec {
+  readonly chain: Ed25519ChainCode;
+  readonly family: Ed25519Family;
+  /** The field Tatum's generated wallets hold the key in (`{address, secret}`). */
+  readonly walletSecretField: 'secret';
+  /** Address of a 32-byte ed25519 public key (the same on mainnet and testnet). */
+  address(publicKey: Uint8Array): string;
+  /** Tatum's key text → 32-byte seed; InputError naming the rule that failed. The caller zeroes it. */
+  parseSecret(text: string): Uint8Array;
+  /** 32-byte seed → Tatum's key text. */
+  formatSecret(seed: Uint8Array): string;
+}
+
+const XLM: Ed25519ChainSpec = {
+  chain: 'XLM',
+  family: 'xlm',
+  walletSecretField: 'secret',
+  address: (pub) => StrKey.encodeEd25519PublicKey(Buffer.from(pub)),
+  parseSecret(text) {
+    const t = text.trim();
+    if (!/^S[A-Z2-7]{55}$/.test(t)) {
+      throw new InputError('An XLM secret is 56 characters: S followed by 55 base32 letters (A-Z, 2-7).', 'Give the S… secret Tatum stored (not the G… address).');
+    }
+    if (!StrKey.isValidEd25519SecretSeed(t)) throw new InputError('The XLM secret has a wrong checksum.', 'Check that it was copied completely and exactly.');
+    return Uint8Array.from(StrKey.decodeEd25519SecretSeed(t));
+  },
+  formatSecret: (seed) => StrKey.encodeEd25519SecretSeed(Buffer.from(seed)),
+};
+
+const ALGO: Ed25519ChainSpec = {
+  chain: 'ALGO',
+  family: 'algo',
+  walletSecretField: 'secret',
+  address: (pub) => algosdk.encodeAddress(Uint8Array.from(pub)),
+  parseSecret(text) {
+    // algosdk's 64-byte secret key (seed ‖ public key) in RFC 4648 base32 without padding: 103 characters.
+    const t = text.trim().replace(/=+$/, '');
+    if (!/^[A-Z2-7]{103}$/.test(t)) {
+      throw new InputError('An ALGO secret is 103 base32 characters (A-Z, 2-7): the 64-byte secret key.', 'Give the secret Tatum stored, not the address or a 25-word mnemonic.');
+    }
+    const sk = base32Decode(t);
+    try {
+      if (sk.length !== 64) throw new InputError('The ALGO secret does not decode to 64 bytes.');
+      const seed = Uint8Array.from(sk.subarray(0, 32));
+      if (!Buffer.from(ed25519.getPublicKey(seed)).equals(Buffer.from(sk.subarray(32)))) {
+        seed.fill(0);
+        throw new InputError('The ALGO secret is inconsistent: its second half is not the public key of its first half.', 'Check that it was copied exactly.');
+      }
+      return seed;
+    } finally {
+      sk.fill(0);
+    }
+  },
+  formatSecret(seed) {
+    const sk = Buffer.concat([Buffer.from(seed), Buffer.from(ed25519.getPublicKey(seed))]);
+    try {
+      return base32Encode(sk);
+    } finally {
+      sk.fill(0);
+    }
+  },
+};
+
+const SPECS: ReadonlyMap<string, Ed25519ChainSpec> = new Map<string, Ed25519ChainSpec>([
+  ['XLM', XLM],
+  ['ALGO', ALGO],
+]);
+
+export const ED25519_CHAINS: readonly Ed25519ChainCode[] = Object.freeze([...SPECS.keys()] as Ed25519ChainCode[]);
+
+export function isEd25519Chain(chain: string): chain is Ed25519ChainCode {
+  return SPECS.has(chain);
+}
+
+export function ed25519Spec(chain: string): Ed25519ChainSpec | undefined {
+  return SPECS.get(chain);
+}
+
+const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+function base32Encode(bytes: Uint8Array): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const b of bytes) {
+    value = (value << 8) | b;
+    bits += 8;
+    while (bits >= 5) {
+      out += B32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += B32[(value << (5 - bits)) & 31];
+  return out;
+}
+
+function base32Decode(text: string): Buffer {
+  const out: number[] = [];
+  let bits = 0;
+  let value = 0;
+  for (const c of text) {
+    value = (value << 5) | B32.indexOf(c);
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  const buf = Buffer.from(out);
+  out.fill(0);
+  return buf;
+}
