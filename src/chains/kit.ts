@@ -39,7 +39,10 @@ export const WALLET_CHAINS: readonly string[] = Object.freeze([...SUPPORTED_CHAI
 /** A one-key ed25519 chain (XLM, ALGO): no mnemonic, no xpub; keys are generated or imported into the token. */
 function ed25519Kit(spec: Ed25519ChainSpec): ChainKit {
   const noMnemonic = (): never => {
-    throw new InputError(`${spec.chain} wallets are a single key, not a mnemonic.`, `Use storemanagedprivatekey ${spec.chain} to store a ${spec.chain} secret, or generatemanagedwallet ${spec.chain}.`);
+    throw new InputError(
+      `${spec.chain} wallets are a single key, not a mnemonic.`,
+      `Use storemanagedprivatekey ${spec.chain} to store a ${spec.chain} secret, or generatemanagedwallet ${spec.chain}.`,
+    );
   };
   return {
     chain: spec.chain,

@@ -2,7 +2,8 @@ import { HardkmsError } from '../errors.js';
 import { bchAdapter } from './bch/derive.js';
 import { evmAdapter } from './evm/derive.js';
 import { tronAdapter } from './tron/derive.js';
-import type { ChainAdapter, ChainCode } from './types.js';
+import type { ChainAdapter, ChainCode, ChainFamily } from './types.js';
+import { ed25519Spec } from './ed25519/spec.js';
 import { utxoAdapter } from './utxo/derive.js';
 
 export type { ChainAdapter, ChainCode, ChainFamily } from './types.js';
@@ -28,6 +29,12 @@ export const SUPPORTED_CHAINS: readonly ChainCode[] = Object.freeze([...ADAPTERS
 
 export function isSupportedChain(chain: string): chain is ChainCode {
   return ADAPTERS.has(chain as ChainCode);
+}
+
+/** The signing family of any chain hardkms knows: HD chains by adapter, one-key ed25519 chains by spec. */
+export function chainFamily(chain: string): ChainFamily {
+  const ed = ed25519Spec(chain);
+  return ed !== undefined ? ed.family : getChainAdapter(chain).family;
 }
 
 /** Chain codes are Tatum's, uppercase and exact, as they appear in wallet entries and pending transactions. */

@@ -5,7 +5,8 @@
  */
 export type ChainCode = 'BTC' | 'LTC' | 'DOGE' | 'BCH' | 'ETH' | 'BSC' | 'MATIC' | 'CELO' | 'KLAY' | 'ONE' | 'XDC' | 'KCS' | 'TRON' | 'VET';
 
-export type ChainFamily = 'utxo' | 'bch' | 'evm' | 'tron';
+/** 'xlm' and 'algo' are one-key ed25519 chains (src/chains/ed25519/spec.ts), not ChainAdapter families. */
+export type ChainFamily = 'utxo' | 'bch' | 'evm' | 'tron' | 'xlm' | 'algo';
 
 export interface ChainAdapter {
   readonly chain: ChainCode;

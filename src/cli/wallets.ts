@@ -127,7 +127,12 @@ export function registerWalletCommands(program: Command): void {
     await withVault(config, 'cli:generatemanagedwallet', (vault) => {
       if (kit.curve === 'ed25519') {
         const k = generateKeyWallet(vault, kit, config.testnet);
-        vault.record({ event: 'wallet.generate', subject: k.signatureId, result: 'ok', details: { chain: kit.chain, testnet: config.testnet, kind: 'privateKey' } });
+        vault.record({
+          event: 'wallet.generate',
+          subject: k.signatureId,
+          result: 'ok',
+          details: { chain: kit.chain, testnet: config.testnet, kind: 'privateKey' },
+        });
         printJson({ signatureId: k.signatureId, address: k.address });
         return;
       }

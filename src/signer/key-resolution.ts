@@ -127,6 +127,11 @@ export function resolveKeys(
     else if (first.kind === 'mnemonic' && sigIndex !== undefined) refs = [mnemonicRef(first, sigIndex)];
     else if (first.kind === 'mnemonic') return fail(`wallet ${first.signatureId} is a mnemonic wallet but the transaction has no index to derive the key at`);
     else refs = [privateKeyRef(first)];
+  } else if (family === 'xlm' || family === 'algo') {
+    // §3.1 rule 6: wallets[0]'s secret (one ed25519 key per wallet).
+    const first = fromHashes[0] ?? fromSignatures[0]?.entry;
+    if (first === undefined) return fail('no wallet to sign with');
+    refs = [ed25519Ref(first)];
   } else {
     refs = [];
     for (const e of fromHashes) if (e.kind === 'privateKey') refs.push(privateKeyRef(e));
@@ -168,6 +173,21 @@ function shortList(ids: readonly string[]): string {
     return clean.length > 64 ? `${clean.slice(0, 64)}…` : clean;
   });
   return unique.length > 5 ? `${shown.join(', ')} and ${unique.length - 5} more` : shown.join(', ');
+}
+
+/** An ed25519 key stored in the token (XLM, ALGO); a secp256k1 or mnemonic wallet is refused by name. */
+function ed25519Ref(entry: WalletEntry): KeyRef {
+  const hex = entry.publicData.publicKey;
+  if (entry.kind !== 'privateKey' || entry.publicData.keyType !== 'ed25519' || hex === undefined || !/^[0-9a-fA-F]{64}$/.test(hex)) {
+    throw new HardkmsError(
+      KEY_NOT_RESOLVED,
+      `wallet ${entry.signatureId} (${entry.chain}, ${entry.kind}) is not an ed25519 key wallet; it cannot sign this transaction`,
+      {
+        hint: 'The pending transaction names a wallet of another chain or kind.',
+      },
+    );
+  }
+  return { entry, publicKey: Uint8Array.from(Buffer.from(hex, 'hex')) };
 }
 
 function privateKeyRef(entry: WalletEntry): KeyRef {

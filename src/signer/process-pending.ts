@@ -15,7 +15,10 @@ import { decodeBch, signBch } from '../chains/bch/sign.js';
 import { decodeEvm, signEvm } from '../chains/evm/sign.js';
 import type { EvmFill } from '../chains/evm/payload.js';
 import { utxoNetwork } from '../chains/networks.js';
-import { getChainAdapter } from '../chains/registry.js';
+import { chainFamily } from '../chains/registry.js';
+import { decodeXlm, signXlm } from '../chains/xlm/sign.js';
+import { unsupportedError } from '../chains/decoded.js';
+import { ed25519SignerFor } from './ed25519-signer.js';
 import { decodeTron, signTron } from '../chains/tron/sign.js';
 import type { ChainFamily } from '../chains/types.js';
 import { decodeUtxo, signUtxo, type UtxoChainCode } from '../chains/utxo/sign.js';
@@ -165,7 +168,7 @@ export class PendingProcessor {
     let spends: SpendRecord[];
     let signatureIds: string[];
     try {
-      const family = getChainAdapter(pending.chain).family;
+      const family = chainFamily(pending.chain);
       const resolved = resolveKeys(pending, family, this.d.testnet, (sid) => vault.store.getEntry(sid), {
         derivePublicKey: (entry, chain, index) => {
           // Tatum derives a top-level index on the transaction's chain; when that path is not the
@@ -187,7 +190,7 @@ export class PendingProcessor {
       for (const note of resolved.notes) this.d.log('warn', note, { pendingId: id, chain: pending.chain });
       signatureIds = resolved.signatureIds;
       signers = resolved.refs.map((r: KeyRef) => signerFor(vault, r, this.d.signerDeps));
-      const plan = await this.plan(pending, family, signers);
+      const plan = await this.plan(pending, family, signers, resolved.refs);
       const own = family === 'utxo' || family === 'bch' ? ownScripts(signers.map((s) => s.publicKey)) : undefined;
       const movements = movementsOf(plan.decoded, own);
       {
@@ -267,7 +270,12 @@ export class PendingProcessor {
     return this.broadcast(pending, rawTx, false);
   }
 
-  private async plan(pending: PendingTransaction, family: ChainFamily, signers: SigningKey[]): Promise<{ decoded: DecodedTx; sign: () => Promise<string> }> {
+  private async plan(
+    pending: PendingTransaction,
+    family: ChainFamily,
+    signers: SigningKey[],
+    refs: readonly KeyRef[],
+  ): Promise<{ decoded: DecodedTx; sign: () => Promise<string> }> {
     const payload = pending.serializedTransaction;
     const chain = pending.chain;
     switch (family) {
@@ -291,6 +299,20 @@ export class PendingProcessor {
         const opts = { chain, chainId, fill };
         return { decoded: decodeEvm(payload, opts), sign: () => signEvm(payload, signers, opts) };
       }
+      case 'xlm': {
+        const testnet = this.d.testnet;
+        return {
+          decoded: decodeXlm(payload, testnet),
+          sign: () =>
+            signXlm(
+              payload,
+              refs.map((r) => ed25519SignerFor(this.d.vault, r)),
+              testnet,
+            ),
+        };
+      }
+      case 'algo':
+        throw unsupportedError(chain, 'hardkms does not sign ALGO transactions yet');
     }
   }
 

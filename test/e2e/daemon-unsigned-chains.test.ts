@@ -100,28 +100,29 @@ describe('chains polled but not signed, end to end', () => {
   it('--chain with only unsigned chains is accepted and polls exactly those', async () => {
     api.clearQueue();
     const before = api.requests.length;
-    const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'XLM,ALGO']);
+    const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'XRP,ALGO']);
     expect(r.code, explain(r)).toBe(0);
     expect(
       api.requests
         .slice(before)
         .filter((x) => x.path.startsWith('/v3/kms/pending/'))
         .map((x) => x.path),
-    ).toEqual(['/v3/kms/pending/XLM', '/v3/kms/pending/ALGO']);
+    ).toEqual(['/v3/kms/pending/XRP', '/v3/kms/pending/ALGO']);
   });
 
   it('checkconfig and --help list the signed, reported and export-only chains', async () => {
     const env = daemonEnv(tv, api);
     const cc = await runCli(['checkconfig', '--path', tv.path], { env });
     expect(cc.code, cc.stderr).toBe(0);
-    expect(cc.stdout).toMatch(/^Chains signed by the daemon: BCH, ETH, BTC, .*KCS$/m);
-    expect(cc.stdout).toMatch(/^Chains polled and reported as not signed \(error batch\): VET, XRP, XLM, SOL, FLOW, EGLD, ADA, ALGO$/m);
+    expect(cc.stdout).toMatch(/^Chains signed by the daemon: BCH, XLM, ETH, BTC, .*KCS$/m);
+    expect(cc.stdout).toMatch(/^Chains polled and reported as not signed \(error batch\): VET, XRP, SOL, FLOW, EGLD, ADA, ALGO$/m);
     expect(cc.stdout).toMatch(/^Chains reported as unsupported \(sunset\): BNB$/m);
-    expect(cc.stdout).toMatch(/^Chains whose wallets are kept for export only \(import-legacy, export\): XRP, XLM, SOL, BNB, FLOW, EGLD, ADA, ALGO$/m);
+    expect(cc.stdout).toMatch(/^Chains with managed wallets but not signed yet: VET, ALGO$/m);
+    expect(cc.stdout).toMatch(/^Chains whose wallets are kept for export only \(import-legacy, export\): XRP, SOL, BNB, FLOW, EGLD, ADA$/m);
     for (const args of [['--help'], ['daemon', '--help']]) {
       const h = await runCli(args, { env });
       expect(h.code).toBe(0);
-      expect(h.stdout).toMatch(/Chains signed by the daemon: BCH, ETH/);
+      expect(h.stdout).toMatch(/Chains signed by the daemon: BCH, XLM, ETH/);
       expect(h.stdout).toMatch(/Chains polled and reported as not signed/);
     }
   });

@@ -33,7 +33,10 @@ const XLM: Ed25519ChainSpec = {
   parseSecret(text) {
     const t = text.trim();
     if (!/^S[A-Z2-7]{55}$/.test(t)) {
-      throw new InputError('An XLM secret is 56 characters: S followed by 55 base32 letters (A-Z, 2-7).', 'Give the S… secret Tatum stored (not the G… address).');
+      throw new InputError(
+        'An XLM secret is 56 characters: S followed by 55 base32 letters (A-Z, 2-7).',
+        'Give the S… secret Tatum stored (not the G… address).',
+      );
     }
     if (!StrKey.isValidEd25519SecretSeed(t)) throw new InputError('The XLM secret has a wrong checksum.', 'Check that it was copied completely and exactly.');
     return Uint8Array.from(StrKey.decodeEd25519SecretSeed(t));
@@ -50,7 +53,10 @@ const ALGO: Ed25519ChainSpec = {
     // algosdk's 64-byte secret key (seed ‖ public key) in RFC 4648 base32 without padding: 103 characters.
     const t = text.trim().replace(/=+$/, '');
     if (!/^[A-Z2-7]{103}$/.test(t)) {
-      throw new InputError('An ALGO secret is 103 base32 characters (A-Z, 2-7): the 64-byte secret key.', 'Give the secret Tatum stored, not the address or a 25-word mnemonic.');
+      throw new InputError(
+        'An ALGO secret is 103 base32 characters (A-Z, 2-7): the 64-byte secret key.',
+        'Give the secret Tatum stored, not the address or a 25-word mnemonic.',
+      );
     }
     const sk = base32Decode(t);
     try {

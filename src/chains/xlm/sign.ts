@@ -85,7 +85,10 @@ export async function signXlm(payload: unknown, signers: readonly Ed25519Signer[
   if (signer === undefined) throw mismatchError(CHAIN, 'no key to sign with');
   const account = StrKey.encodeEd25519PublicKey(Buffer.from(signer.publicKey));
   if (account !== tx.source) {
-    throw mismatchError(CHAIN, `the source account ${tx.source} is not the signing wallet's account ${account}; refusing to sign (Tatum KMS would add a useless signature)`);
+    throw mismatchError(
+      CHAIN,
+      `the source account ${tx.source} is not the signing wallet's account ${account}; refusing to sign (Tatum KMS would add a useless signature)`,
+    );
   }
   const sig = await signEd25519Checked(signer, tx.hash());
   // addSignature checks the signature against the account again, with Stellar's own code.
