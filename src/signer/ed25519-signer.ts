@@ -8,7 +8,7 @@ import { wrappedKeyOf } from '../vault/wallets.js';
 import type { KeyRef } from './key-resolution.js';
 
 export function ed25519SignerFor(vault: Vault, ref: KeyRef): Ed25519Signer & { readonly signatureId: string } {
-  const wrapped = wrappedKeyOf(ref.entry);
+  const wrapped = wrappedKeyOf(vault, ref.entry);
   return {
     signatureId: ref.entry.signatureId,
     publicKey: Uint8Array.from(ref.publicKey),

@@ -109,7 +109,13 @@ export function generateEd25519Entry(vault: Vault, req: PrivateKeyRequest): NewW
   const k = vault.token.generateEd25519();
   const seed = vault.token.revealEd25519(k);
   try {
-    return privateKeyEntry(vault, { ...req, curve: 'ed25519' }, { signatureId: req.signatureId ?? randomUUID(), chain: req.chain, kind: 'privateKey' }, k, seed);
+    return privateKeyEntry(
+      vault,
+      { ...req, curve: 'ed25519' },
+      { signatureId: req.signatureId ?? randomUUID(), chain: req.chain, kind: 'privateKey' },
+      k,
+      seed,
+    );
   } finally {
     seed.fill(0);
   }
