@@ -26,7 +26,7 @@ const ME = Keypair.fromRawEd25519Seed(SEED);
 const DEST = Keypair.fromRawEd25519Seed(Buffer.alloc(32, 9)).publicKey();
 const VICTIM = Keypair.fromRawEd25519Seed(Buffer.alloc(32, 0x55));
 
-describe('XLM end to end', () => {
+describe('XLM end to end', { timeout: 240_000 }, () => {
   let api: FakeTatumApi;
   let tv: TestVault;
   let xlm: string;
