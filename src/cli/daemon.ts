@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import { createLogger, isLogLevel } from '../signer/logger.js';
 import { DaemonMetrics, failureReason } from '../signer/metrics.js';
 import { startHealthServer, type HealthState } from '../signer/health-server.js';
+import { tokenBackupFor } from './token.js';
 import type { Server } from 'node:http';
 
 /**
@@ -263,6 +264,10 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
   const health: HealthState = {
     unsealed: false,
     tokenReachable: () => vault !== undefined && !vault.isSealed && vault.token.random(1).length === 1,
+    tokenDamage: () => {
+      const c = tokenBackupFor(config)?.check();
+      return c?.state === 'damaged' ? `${c.problems.map((p) => `${p.file}: ${p.problem}`).join('; ')} (run \`hardkms token repair\`)` : undefined;
+    },
     lastPollAt: undefined,
     lastPollOk: undefined,
     maxPollAgeMs: Math.max(3 * period, 60_000),

@@ -35,6 +35,8 @@ import { globalFlags } from './flags.js';
 import { registerInitProvider, type InitProviderChoice } from './init.js';
 import { note, printJson, warn } from './output.js';
 import { beginCeremony } from './ceremony.js';
+import { printHealthTable, statusHealth, unhealthyError } from './status.js';
+import { outputFormat } from './table.js';
 import { readLine, readSecret } from './prompt.js';
 
 /**
@@ -390,32 +392,44 @@ async function initProvider(opts: Record<string, unknown>, config: Config): Prom
 // ------------------------------------------------------------------ status
 
 function registerStatus(program: Command): void {
-  globalFlags(program.command('status').description('Show the vault, its seal, the YubiKeys enrolled and present, and the token; unseals nothing')).action(
-    async (opts: GateOpts) => {
-      const config = configFrom(opts);
-      const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
-      const policy = otpPolicyOf(facts.seal);
-      printJson({
-        vaultId: facts.vaultId,
-        created: facts.created,
-        path: config.walletPath,
-        auditLog: facts.auditLogPath,
-        sealed: true,
-        unsealing: 'Each hardkms process (a command, or the daemon) unseals for its own run and seals at its end; this one holds no secret.',
-        testnetOnly: facts.testnetOnly,
-        seal: facts.seal.provider === 'yubikey' ? await gatePresence(facts.seal, config, !facts.testnetOnly) : passwordStatus(facts.seal),
-        token: { label: facts.binding.label, serial: facts.binding.serial, module: facts.binding.modulePath, profile: facts.binding.profile },
-        otp: {
-          keys: policy?.keys ?? [],
-          atUnseal: policy?.atUnseal ?? false,
-          requiredFor: policy ? (policy.atUnseal ? 'every unseal' : [...OTP_COMMANDS]) : [],
-        },
-        auditHead: facts.auditHead ?? null,
-        wallets: null,
-        walletsNote: 'Not available without unsealing: wallet rows are authenticated with the vault secret, so an unverified count could lie.',
-      });
-    },
-  );
+  globalFlags(
+    program
+      .command('status')
+      .description(
+        'Health check without unsealing: token files and reachability, seal and YubiKeys, backups, wallet counts, audit head, daemon; exit 1 on a problem',
+      )
+      .option('--daemon-url <url>', "the daemon's --metrics-addr, e.g. http://127.0.0.1:9464: its /healthz is included")
+      .option('--output <format>', 'text (a table) or json', 'text'),
+  ).action(async (opts: GateOpts & { daemonUrl?: string; output?: string }) => {
+    const format = outputFormat(opts.output);
+    const config = configFrom(opts);
+    const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
+    const policy = otpPolicyOf(facts.seal);
+    const health = await statusHealth(config, facts, { daemonUrl: opts.daemonUrl });
+    const report = {
+      vaultId: facts.vaultId,
+      created: facts.created,
+      path: config.walletPath,
+      auditLog: facts.auditLogPath,
+      sealed: true,
+      unsealing: 'Each hardkms process (a command, or the daemon) unseals for its own run and seals at its end; this one holds no secret.',
+      testnetOnly: facts.testnetOnly,
+      seal: facts.seal.provider === 'yubikey' ? await gatePresence(facts.seal, config, !facts.testnetOnly) : passwordStatus(facts.seal),
+      token: { label: facts.binding.label, serial: facts.binding.serial, module: facts.binding.modulePath, profile: facts.binding.profile },
+      otp: {
+        keys: policy?.keys ?? [],
+        atUnseal: policy?.atUnseal ?? false,
+        requiredFor: policy ? (policy.atUnseal ? 'every unseal' : [...OTP_COMMANDS]) : [],
+      },
+      auditHead: facts.auditHead ?? null,
+      wallets: health.walletCounts,
+      walletsNote: 'Counted without unsealing: wallet rows are authenticated with the vault secret only when unsealed, so treat the counts as unverified.',
+      health,
+    };
+    if (format === 'json') printJson(report);
+    else printHealthTable(health, { vaultId: facts.vaultId, path: config.walletPath, testnetOnly: facts.testnetOnly, seal: facts.seal.provider });
+    if (!health.ok) throw unhealthyError(health);
+  });
 }
 
 function passwordStatus(seal: SealRecord): Record<string, unknown> {

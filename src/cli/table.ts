@@ -11,15 +11,16 @@ export function outputFormat(value: string | undefined, fallback: OutputFormat =
 }
 
 /** A plain aligned table on stdout; `footer` is printed under it. */
-export function printTable(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[], footer?: string): void {
+export function printTable(rows: ReadonlyArray<object>, columns: readonly string[], footer?: string): void {
   const cell = (v: unknown) => (v === undefined || v === null ? '-' : String(v));
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const get = (r: object, c: string) => cell((r as Record<string, unknown>)[c]);
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => get(r, c).length)));
   const line = (values: string[]) =>
     values
       .map((v, i) => v.padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
-  const out = [line([...columns]), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))];
+  const out = [line([...columns]), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => get(r, c))))];
   if (footer) out.push(footer);
   process.stdout.write(`${out.join('\n')}\n`);
 }

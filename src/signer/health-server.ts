@@ -5,6 +5,8 @@ import type { DaemonMetrics } from './metrics.js';
 export interface HealthState {
   unsealed: boolean;
   tokenReachable: () => boolean;
+  /** SoftHSM2: what is wrong with the token's files (truncated token.object…), or undefined when whole. */
+  tokenDamage?: () => string | undefined;
   /** End of the last completed poll cycle, ms since the epoch; undefined before the first. */
   lastPollAt: number | undefined;
   lastPollOk: boolean | undefined;
@@ -43,11 +45,18 @@ export function startHealthServer(address: string, state: () => HealthState, met
           token = false;
         }
         const pollFresh = age !== null && age <= s.maxPollAgeMs;
-        const healthy = s.unsealed && token && pollFresh && s.lastPollOk === true;
+        let damage: string | undefined;
+        try {
+          damage = s.tokenDamage?.();
+        } catch (e) {
+          damage = `cannot read the token files: ${(e as Error).message}`;
+        }
+        const healthy = s.unsealed && token && damage === undefined && pollFresh && s.lastPollOk === true;
         const body = {
           status: healthy ? 'ok' : s.unsealed ? 'unhealthy' : 'sealed',
           sealed: !s.unsealed,
           tokenReachable: token,
+          tokenDamaged: damage ?? null,
           lastPollAgeSeconds: age === null ? null : Math.round(age / 100) / 10,
           lastPollOk: s.lastPollOk ?? null,
         };

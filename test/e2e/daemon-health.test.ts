@@ -4,7 +4,7 @@
  * when a second key is plugged in, then reports 200 and moving counters.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, renameSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { CLI, collectLog, runCli } from '../support/cli.js';
 import { freePort } from '../support/ports.js';
 import { createTestToken, TEST_PIN } from '../support/softhsm.js';
 import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { tokenObjectPath } from '../support/token-kill.js';
 import { waitFor } from './support.js';
 
 async function get(url: string): Promise<{ status: number; body: string }> {
@@ -34,9 +35,11 @@ describe('daemon health and metrics', () => {
   let path: string;
   let keys: string;
   let unplugged: string;
+  let tokenDir: string;
 
   beforeAll(async () => {
     const token = createTestToken('hardkms', { setProcessEnv: false });
+    tokenDir = token.tokenDir;
     const dir = mkdtempSync(join(tmpdir(), 'hardkms-health-'));
     keys = join(dir, 'yubikeys');
     unplugged = join(dir, 'unplugged');
@@ -97,6 +100,18 @@ describe('daemon health and metrics', () => {
       const m2 = (await get(`${base}/metrics`)).body;
       expect(metric(m2, 'hardkms_polls_total', '{chain="ETH",result="ok"}')).toBeGreaterThan(polls1);
       expect(metric(m2, 'hardkms_audit_records')).toBeGreaterThan(0);
+
+      // SoftHSM2's token.object truncated under the running daemon (a kill elsewhere during a login): 503, named.
+      const tokenObject = tokenObjectPath(tokenDir);
+      const whole = readFileSync(tokenObject);
+      writeFileSync(tokenObject, Buffer.alloc(0));
+      try {
+        const damaged = await get(`${base}/healthz`);
+        expect(damaged.status).toBe(503);
+        expect(JSON.parse(damaged.body)).toMatchObject({ status: 'unhealthy', tokenDamaged: expect.stringMatching(/^token\.object: empty/) });
+      } finally {
+        writeFileSync(tokenObject, whole);
+      }
     } finally {
       child.kill('SIGTERM');
     }

@@ -81,3 +81,40 @@ describe('operator commands: list, init on a shared token, token backup', () => 
     expect((await cli(['audit', 'show'])).stdout).toMatch(/token\.backup/);
   });
 });
+
+describe('status as a health check', () => {
+  it('reports the token, backups, wallet counts per chain and net; exits 1 with a damaged token; --output json|text', async () => {
+    const token = createTestToken('hardkms', { setProcessEnv: false });
+    const path = join(mkdtempSync(join(tmpdir(), 'hardkms-status-')), 'wallet.dat');
+    const env = { ...token.env, TATUM_KMS_PASSWORD: PASSWORD, HARDKMS_TOKEN_PIN: TEST_PIN };
+    const cli = (args: string[], input?: string) => runCli([...args, '--path', path], { env, ...(input !== undefined ? { input } : {}) });
+    expect((await cli(['init', '--testnet'])).code).toBe(0);
+    expect((await cli(['storemanagedwallet', 'LTC', '--testnet'], `${MNEMONIC}\n`)).code).toBe(0);
+
+    const ok = await cli(['status', '--output', 'json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const s = ok.json() as { health: { ok: boolean; checks: Array<{ check: string; state: string }>; walletCounts: unknown; tokenFiles: { state: string } } };
+    expect(s.health.ok).toBe(true);
+    expect(s.health.walletCounts).toEqual([{ chain: 'LTC', net: 'testnet', count: 1 }]);
+    expect(s.health.tokenFiles.state).toBe('ok');
+    expect(s.health.checks.find((c) => c.check === 'token reachable')?.state).toBe('ok');
+    const table = await cli(['status']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^check +state +detail$/m);
+    expect(table.stdout).toMatch(/^token files +ok +whole/m);
+
+    // A PIN change after the last token backup is flagged (warning, not a failure).
+    expect((await cli(['token', 'backup', '--to', join(token.dir, 'b1')])).code).toBe(0);
+    expect((await cli(['rotate'], 'new-password-for-rotate\n')).code).toBe(0);
+    const after = (await cli(['status', '--output', 'json'])).json() as { health: { tokenBackups: { backupOlderThanPinChange: boolean } } };
+    expect(after.health.tokenBackups.backupOlderThanPinChange).toBe(true);
+
+    const { writeFileSync } = await import('node:fs');
+    const { tokenObjectPath } = await import('../../support/token-kill.js');
+    writeFileSync(tokenObjectPath(token.tokenDir), Buffer.alloc(0));
+    const bad = await cli(['status', '--output', 'json']);
+    expect(bad.code).toBe(1);
+    expect(bad.error().code).toBe('STATUS_UNHEALTHY');
+    expect((bad.json() as { health: { tokenFiles: { state: string } } }).health.tokenFiles.state).toBe('damaged');
+  }, 240_000);
+});

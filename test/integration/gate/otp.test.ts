@@ -44,7 +44,7 @@ describe('Yubico OTP second factor through the CLI', () => {
     expect(r.json()).toMatchObject({ otp: { publicId: PUBLIC_ID, label: 'alice-otp' }, keys: [PUBLIC_ID], atUnseal: false });
     expect(r.stdout + r.stderr).not.toContain(aesKey.toString('hex'));
     expect(bench.sealRecord().otp).toEqual({ keys: [PUBLIC_ID], atUnseal: false });
-    const status = (await bench.cli(['status'])).json() as { otp: { keys: string[] } };
+    const status = (await bench.cli(['status', '--output', 'json'])).json() as { otp: { keys: string[] } };
     expect(status.otp.keys).toEqual([PUBLIC_ID]);
   });
 
