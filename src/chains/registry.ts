@@ -43,7 +43,8 @@ export function getChainAdapter(chain: string): ChainAdapter {
   if (!adapter) {
     // The code comes from user input or the network: keep it short and printable in logs.
     const shown = chain.replace(/[^\x20-\x7e]/g, '?').slice(0, 24);
-    throw new HardkmsError('UNSUPPORTED_CHAIN', `Unsupported chain '${shown}'.`, {
+    // "Unsupported blockchain." is Tatum KMS's own text, which scripts match on.
+    throw new HardkmsError('UNSUPPORTED_CHAIN', `Unsupported chain '${shown}'. Unsupported blockchain.`, {
       hint: `Supported: ${SUPPORTED_CHAINS.join(', ')}.`,
     });
   }

@@ -159,8 +159,12 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
   const period = periodMs(opts.period);
   const selection = selectChains(opts.chain);
   if (opts.broadcast !== 'tatum' && opts.broadcast !== 'node') throw new InputError(`--broadcast '${opts.broadcast}' is neither tatum nor node.`);
-  if (opts.externalUrlMethod !== undefined && opts.externalUrlMethod !== 'GET' && opts.externalUrlMethod !== 'POST') {
-    throw new InputError(`--externalUrlMethod '${opts.externalUrlMethod}' is neither GET nor POST.`);
+  if (opts.externalUrlMethod !== undefined) {
+    // As Tatum KMS: POST (here in any case) sends the transaction, anything else is GET.
+    const method = opts.externalUrlMethod.trim().toUpperCase();
+    if (method !== 'GET' && method !== 'POST')
+      warn(`--externalUrlMethod '${opts.externalUrlMethod.slice(0, 20)}' is neither GET nor POST; using GET, as Tatum KMS does.`);
+    opts.externalUrlMethod = method === 'POST' ? 'POST' : 'GET';
   }
   if (opts.externalUrl !== undefined) {
     try {

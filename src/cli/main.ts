@@ -8,6 +8,7 @@ import { registerWalletCommands } from './wallets.js';
 import { registerImportLegacy } from './import-legacy.js';
 import { registerToken } from './token.js';
 import { registerList } from './list.js';
+import { normalizeTatumArgv } from './flags.js';
 import { printError } from './output.js';
 import { chainSupportLines } from '../signer/chain-support.js';
 import { installSignalHandling } from './signals.js';
@@ -35,7 +36,13 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    const program = buildProgram();
+    // `tatum-kms` with no command prints its help on stdout and exits 0; so does hardkms.
+    if (argv.length <= 2) {
+      process.stdout.write(program.helpInformation());
+      return 0;
+    }
+    await program.parseAsync(normalizeTatumArgv(argv));
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {

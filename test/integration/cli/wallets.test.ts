@@ -43,6 +43,28 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
     expect((await cli(['getmanagedwallet', ethId])).json()).toEqual({ mnemonic: MNEMONIC, xpub: out.xpub, chain: 'ETH', testnet: false });
   });
 
+  it("accepts Tatum's shared flags on every command (--testnet first), kebab-case and --flag=value as Tatum users type them", async () => {
+    for (const args of [
+      ['getmanagedwallet', ethId, '--testnet'],
+      ['getprivatekey', ethId, '0', '--testnet'],
+      ['getaddress', ethId, '0', '--testnet', '--chain', 'ETH'],
+      ['export', '--testnet', '--run-once', '--external-url=http://127.0.0.1:9/x', '--externalUrlMethod=post'],
+      ['checkconfig', '--testnet', '--api-key=t-0123456789abcdef', '--period=5'],
+      ['report', ethId, '--testnet', '--wallets', ethId],
+    ]) {
+      const r = await cli(args);
+      expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(0);
+      expect(r.stderr).not.toContain('unknown option');
+    }
+  });
+
+  it('hardkms with no command prints its help on stdout and exits 0, as Tatum KMS does', async () => {
+    const r = await runCli([], { env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: hardkms/);
+    expect(r.stdout).toContain('getmanagedwallet');
+  });
+
   it('testnet wallets use the testnet paths (BTC tb1 addresses)', async () => {
     const r = await cli(['storemanagedwallet', 'BTC', '--testnet'], `${MNEMONIC}\n`);
     const id = (r.json() as { signatureId: string }).signatureId;
@@ -121,7 +143,7 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
   });
 
   const errors: Array<[string, string[], string | undefined, string, RegExp]> = [
-    ['an unknown chain', ['generatemanagedwallet', 'FOO'], undefined, 'UNSUPPORTED_CHAIN', /^Unsupported chain 'FOO'\.$/],
+    ['an unknown chain', ['generatemanagedwallet', 'FOO'], undefined, 'UNSUPPORTED_CHAIN', /^Unsupported chain 'FOO'\. Unsupported blockchain\.$/],
     ['an unknown signature id', ['getaddress', 'no-such-id', '0'], undefined, 'WALLET_NOT_FOUND', /^No such wallet for signatureId 'no-such-id'\.$/],
     ['a mnemonic with a bad checksum', ['storemanagedwallet', 'ETH'], `${MNEMONIC.replace(/about$/, 'abandon')}\n`, 'INVALID_INPUT', /checksum/i],
     ['a mnemonic with an unknown word', ['storemanagedwallet', 'ETH'], `${MNEMONIC.replace(/^abandon/, 'abandonn')}\n`, 'INVALID_INPUT', /word 1/i],

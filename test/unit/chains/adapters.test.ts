@@ -46,10 +46,10 @@ describe('registry', () => {
   it('refuses unknown and lowercase chain codes', () => {
     const e = errorOf(() => getChainAdapter('SOL'));
     expect(e.code).toBe('UNSUPPORTED_CHAIN');
-    expect(e.message).toBe("Unsupported chain 'SOL'.");
+    expect(e.message).toBe("Unsupported chain 'SOL'. Unsupported blockchain.");
     expect(e.hint).toBe('Supported: BTC, LTC, DOGE, BCH, ETH, BSC, MATIC, CELO, KLAY, ONE, XDC, KCS, TRON, VET.');
     expect(errorOf(() => getChainAdapter('eth')).code).toBe('UNSUPPORTED_CHAIN');
-    expect(errorOf(() => getChainAdapter('X\n\u0000Y')).message).toBe("Unsupported chain 'X??Y'.");
+    expect(errorOf(() => getChainAdapter('X\n\u0000Y')).message).toBe("Unsupported chain 'X??Y'. Unsupported blockchain.");
     expect(isSupportedChain('ETH')).toBe(true);
     expect(isSupportedChain('SOL')).toBe(false);
   });
