@@ -417,6 +417,9 @@ async function main(): Promise<void> {
   plugIn(cred('carol').serial);
   say('   Bob plugs in his YubiKey (carol is away). Run again; the operators see:');
   for (const l of daemon.stderr.split('\n').filter((x) => x.startsWith('Touch the YubiKey'))) say(`     ${l}`);
+  const resealed = daemon.stderr.split('\n').filter((x) => x.startsWith('Touch the YubiKey') && x.includes(' again: '));
+  say('     Each key is touched twice: the second touch re-seals its share under a new random challenge,');
+  say('     so a response recorded today (a tapped cable, a borrowed key) opens nothing after the next unseal.');
   check(daemon.code === 0, `the daemon exited ${daemon.code}: ${errorOf(daemon)?.error ?? 'see the log'}`);
   const audit = readFileSync(join(vaultDir, 'audit.log'), 'utf8')
     .split('\n')
@@ -425,7 +428,7 @@ async function main(): Promise<void> {
   const unseal = audit.filter((a) => a.event === 'gate.unseal' && a.result === 'ok' && a.actor.split('@')[0] === 'daemon').at(-1);
   const usedLabels = ((unseal?.details.credentials as string[] | undefined) ?? []).map((id) => creds.find((c) => c.id === id)?.label ?? id);
   check(usedLabels.length === 2, 'the audit log has no unseal of the daemon with 2 YubiKeys');
-  summary.unseal = { threshold: 2, enrolled: 3, used: usedLabels, refusedWithOneKey: true };
+  summary.unseal = { threshold: 2, enrolled: 3, used: usedLabels, refusedWithOneKey: true, resealedUnderNewChallenges: resealed.length };
   const signed = pending.filter((p) => audit.some((a) => a.event === 'sign' && a.result === 'ok' && a.subject === p.id));
   say(`     Unsealed with ${usedLabels.join(' + ')} (2 of 3). Signed ${signed.length} of ${pending.length}; each broadcast through the API; sealed again.`);
   check(api.errorReports.length === 0, `the daemon reported errors to the API: ${JSON.stringify(api.errorReports)}`);

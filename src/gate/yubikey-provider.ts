@@ -8,6 +8,7 @@ import { findCredential, parseYubiKeySealRecord, type GateCredential, type YubiK
 import { decodeRecoveryWords } from './recovery.js';
 import { openShare, SALT_BYTES, sealShare } from './seal.js';
 import { combine, split } from './shamir.js';
+import { legacyToolPath, resolveTool } from './tool-path.js';
 
 /** A YubiKey to enroll. */
 export interface GateCredentialSpec {
@@ -19,6 +20,8 @@ export interface GateCredentialSpec {
   driver?: DriverName;
   /** Mix an operator passphrase into this credential's key (asked through getPassphrase). */
   passphrase?: boolean;
+  /** Absolute path of the tool; default: resolved on PATH at enrollment (checked, then recorded). */
+  tool?: string;
 }
 
 export interface PassphraseRequest {
@@ -50,6 +53,21 @@ export interface YubiKeyGateOptions {
   getPassphrase?: (request: PassphraseRequest) => Promise<Buffer>;
   /** Per-touch timeout, default 15 s. */
   timeoutMs?: number;
+  /** The command the touches authorise ("getaddress", "export", "daemon"): named in every touch prompt. */
+  command?: string;
+  /**
+   * Asked of each operator before their unseal touch when the command reveals a secret
+   * and the vault has no OTP: false (or a throw) refuses the unseal.
+   */
+  confirm?: (request: ConfirmRequest) => Promise<boolean>;
+}
+
+export interface ConfirmRequest {
+  credentialId: string;
+  label: string;
+  serial: number;
+  vaultId: string;
+  command: string;
 }
 
 export interface RecoveryShare {
@@ -66,6 +84,7 @@ export interface GateSealResult {
 }
 
 interface EnrollTarget {
+  tool?: string | undefined;
   id: string;
   label: string;
   serial: number;
@@ -103,7 +122,8 @@ interface RecordFlags {
 export class YubiKeyGateProvider implements VaultSecretProvider {
   readonly name = 'yubikey';
   private readonly opts: YubiKeyGateOptions;
-  private readonly driverCache = new Map<DriverName, YubiKeyDriver>();
+  private readonly driverCache = new Map<string, YubiKeyDriver>();
+  private pending: { record: YubiKeySealRecord; rotated: string[] } | undefined;
 
   constructor(opts: YubiKeyGateOptions = {}) {
     this.opts = opts;
@@ -132,7 +152,9 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
   }
 
   async unseal(record: SealRecord, ctx: SealContext): Promise<VaultSecret> {
+    this.pending = undefined;
     const shares: Buffer[] = [];
+    const passphrases: Array<Buffer | undefined> = [];
     const used: GateCredential[] = [];
     let threshold: number | undefined;
     try {
@@ -144,8 +166,12 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
       for (const cred of usable) {
         if (used.length >= rec.threshold) break;
         if (!present.serials.get(cred.driver)?.has(cred.serial)) continue;
+        // A refusal ends the unseal: it is an operator's no, not a key that failed.
+        if (this.opts.confirm) await this.confirmOperator(cred, ctx);
         try {
-          shares.push(await this.openCredential(rec, cred, ctx));
+          const opened = await this.openCredential(cred, ctx);
+          shares.push(opened.share);
+          passphrases.push(opened.passphrase);
           used.push(cred);
           ctx.audit('gate.unseal.credential', 'ok', credentialDetails(cred));
         } catch (e) {
@@ -168,7 +194,9 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
             },
           );
         }
+        const rotated = await this.rotateChallenges(rec, used, shares, passphrases, ctx);
         const secret = decodeVaultSecret(encoded);
+        this.pending = rotated;
         ctx.audit('gate.unseal', 'ok', {
           threshold: rec.threshold,
           credentials: used.map((c) => c.id),
@@ -184,7 +212,20 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
       throw e;
     } finally {
       for (const s of shares) s.fill(0);
+      for (const p of passphrases) p?.fill(0);
     }
+  }
+
+  /**
+   * The seal record as re-sealed by the last successful unseal (fresh challenges for the
+   * credentials it used), for the vault to commit once it has authenticated the record
+   * it started from. Taken once.
+   */
+  resealAfterUnseal(): { record: SealRecord; event: string; details: Record<string, unknown> } | undefined {
+    const p = this.pending;
+    this.pending = undefined;
+    if (!p) return undefined;
+    return { record: p.record, event: 'gate.challenges_rotated', details: { credentials: p.rotated } };
   }
 
   /** Adds YubiKeys: re-splits among the enrolled keys and the new ones (every key is touched). */
@@ -336,7 +377,18 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
     const passphrase = t.passphrase ? await this.passphrase(t, 'enroll') : undefined;
     let response: Buffer | undefined;
     try {
-      response = await this.driver(t.driver).respond(t, challenge, this.respondOptions());
+      let touch: boolean | undefined;
+      response = await this.driver(t.driver, t.tool).respond(t, challenge, {
+        ...this.respondOptions(this.touchPrompt(t, ctx, 'enroll')),
+        onTouchInfo: (required) => (touch = required),
+      });
+      if (ctx.mainnet && touch === false) {
+        throw new HardkmsError(
+          'GATE_TOUCH_NOT_REQUIRED',
+          `The YubiKey ${t.label} (serial ${t.serial}) answered without a touch: its slot ${t.slot} does not require one, so malware could ask it silently.`,
+          { hint: `Program the slot with touch: \`ykman otp chalresp --touch --generate ${t.slot}\` (this erases its old secret), then enroll it.` },
+        );
+      }
       const { iv, ct } = await sealShare(share, response, { salt32: salt, credentialId: t.id, vaultId: ctx.vaultId, passphrase });
       return {
         id: t.id,
@@ -349,6 +401,7 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
         iv: iv.toString('hex'),
         ct: ct.toString('hex'),
         passphrase: t.passphrase,
+        ...(t.tool ? { tool: t.tool } : {}),
       };
     } finally {
       response?.fill(0);
@@ -356,22 +409,88 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
     }
   }
 
-  private async openCredential(rec: YubiKeySealRecord, cred: GateCredential, ctx: SealContext): Promise<Buffer> {
+  private async confirmOperator(cred: GateCredential, ctx: SealContext): Promise<void> {
+    const command = this.opts.command ?? 'hardkms';
+    const ok = await this.opts.confirm!({ credentialId: cred.id, label: cred.label, serial: cred.serial, vaultId: ctx.vaultId, command });
+    if (!ok) {
+      ctx.audit('gate.confirm', 'fail', { ...credentialDetails(cred), command });
+      throw new HardkmsError(
+        'GATE_NOT_CONFIRMED',
+        `The operator of the YubiKey ${cred.label} did not approve \`hardkms ${command}\`, which reveals secrets; nothing was shown.`,
+        {
+          hint: 'Each operator whose key unseals types "yes" at their prompt; or enroll a Yubico OTP key (`hardkms otp add`) and pass --otp.',
+        },
+      );
+    }
+    ctx.audit('gate.confirm', 'ok', { ...credentialDetails(cred), command });
+  }
+
+  /** The share of one credential, and its passphrase (kept for the re-seal; the caller wipes both). */
+  private async openCredential(cred: GateCredential, ctx: SealContext): Promise<{ share: Buffer; passphrase: Buffer | undefined }> {
     const passphrase = cred.passphrase ? await this.passphrase(cred, 'unseal') : undefined;
     let response: Buffer | undefined;
     try {
-      response = await this.driver(cred.driver).respond(cred, Buffer.from(cred.challenge, 'hex'), this.respondOptions());
-      return await openShare({ iv: Buffer.from(cred.iv, 'hex'), ct: Buffer.from(cred.ct, 'hex') }, response, {
+      response = await this.driver(cred.driver, toolOf(cred)).respond(
+        cred,
+        Buffer.from(cred.challenge, 'hex'),
+        this.respondOptions(this.touchPrompt(cred, ctx, 'unseal')),
+      );
+      const share = await openShare({ iv: Buffer.from(cred.iv, 'hex'), ct: Buffer.from(cred.ct, 'hex') }, response, {
         salt32: Buffer.from(cred.salt, 'hex'),
         credentialId: cred.id,
         vaultId: ctx.vaultId,
         passphrase,
         label: cred.label,
       });
+      return { share, passphrase };
+    } catch (e) {
+      passphrase?.fill(0);
+      throw e;
     } finally {
       response?.fill(0);
-      passphrase?.fill(0);
     }
+  }
+
+  /**
+   * Why a second touch: a response is only as good as its challenge is fresh. Each share
+   * this unseal used is sealed again under a new random challenge and salt, so a response
+   * recorded now (a tapped pipe, a borrowed key, a logging tool) opens at most the
+   * wallet.dat snapshot it was recorded against, not the one the next unseal leaves.
+   * Credentials not used keep their challenge (their keys were not here to answer).
+   */
+  private async rotateChallenges(
+    rec: YubiKeySealRecord,
+    used: GateCredential[],
+    shares: Buffer[],
+    passphrases: Array<Buffer | undefined>,
+    ctx: SealContext,
+  ): Promise<{ record: YubiKeySealRecord; rotated: string[] }> {
+    const next = new Map<string, GateCredential>();
+    for (let i = 0; i < used.length; i++) {
+      const cred = used[i]!;
+      const challenge = newChallenge();
+      const salt = randomBytes(SALT_BYTES);
+      let response: Buffer | undefined;
+      try {
+        response = await this.driver(cred.driver, toolOf(cred)).respond(cred, challenge, this.respondOptions(this.touchPrompt(cred, ctx, 'reseal')));
+        const { iv, ct } = await sealShare(shares[i]!, response, { salt32: salt, credentialId: cred.id, vaultId: ctx.vaultId, passphrase: passphrases[i] });
+        next.set(cred.id, { ...cred, challenge: challenge.toString('hex'), salt: salt.toString('hex'), iv: iv.toString('hex'), ct: ct.toString('hex') });
+      } catch (e) {
+        ctx.audit('gate.challenges_rotated', 'fail', { ...credentialDetails(cred), error: isHardkmsError(e) ? e.code : 'INTERNAL' });
+        throw e;
+      } finally {
+        response?.fill(0);
+      }
+    }
+    return { record: { ...rec, credentials: rec.credentials.map((c) => next.get(c.id) ?? c) }, rotated: [...next.keys()] };
+  }
+
+  private touchPrompt(c: { label: string; serial: number }, ctx: SealContext, what: 'enroll' | 'unseal' | 'reseal'): string {
+    const command = this.opts.command ? `\`hardkms ${this.opts.command}\`` : 'hardkms';
+    const head = `Touch the YubiKey ${c.label} (serial ${c.serial})…`;
+    if (what === 'enroll') return `${head} to enroll it in vault ${ctx.vaultId} for ${command}`;
+    if (what === 'unseal') return `${head} to unseal vault ${ctx.vaultId} for ${command}`;
+    return `${head} again: its share is re-sealed under a new challenge, so a response recorded now opens nothing later (vault ${ctx.vaultId}, ${command})`;
   }
 
   /** Mainnet vaults ignore emulated credentials unless the record allows them. */
@@ -390,7 +509,7 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
     const errors = new Map<DriverName, HardkmsError>();
     for (const name of new Set(creds.map((c) => c.driver))) {
       try {
-        const list = await this.driver(name).listSerials();
+        const list = await this.driver(name, toolOf(creds.find((c) => c.driver === name)!)).listSerials();
         serials.set(name, new Set(list));
         const enrolled = new Set(creds.filter((c) => c.driver === name).map((c) => c.serial));
         for (const s of list) if (!enrolled.has(s)) ctx.audit('gate.unseal.unenrolled', 'fail', { driver: name, serial: s });
@@ -403,19 +522,22 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
     return { serials, errors };
   }
 
-  private driver(name: DriverName): YubiKeyDriver {
+  private driver(name: DriverName, tool?: string): YubiKeyDriver {
     const injected = this.opts.drivers?.[name];
     if (injected) return injected;
-    let d = this.driverCache.get(name);
+    const key = `${name}|${tool ?? ''}`;
+    let d = this.driverCache.get(key);
     if (!d) {
-      d = getDriver(name, this.opts.emulatorDir === undefined ? {} : { emulatorDir: this.opts.emulatorDir });
-      this.driverCache.set(name, d);
+      d = getDriver(name, { ...(this.opts.emulatorDir === undefined ? {} : { emulatorDir: this.opts.emulatorDir }), tool });
+      this.driverCache.set(key, d);
     }
     return d;
   }
 
-  private respondOptions() {
-    return { timeoutMs: this.opts.timeoutMs ?? DEFAULT_TOUCH_TIMEOUT_MS, ...(this.opts.onWait ? { onWait: this.opts.onWait } : {}) };
+  /** The driver's own "touch" line is replaced by ours, which names the vault and the command. */
+  private respondOptions(prompt: string) {
+    const onWait = this.opts.onWait;
+    return { timeoutMs: this.opts.timeoutMs ?? DEFAULT_TOUCH_TIMEOUT_MS, ...(onWait ? { onWait: () => onWait(prompt) } : {}) };
   }
 
   private async passphrase(t: { id: string; label: string; serial: number }, purpose: 'enroll' | 'unseal'): Promise<Buffer> {
@@ -441,7 +563,9 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
     if (label === '' || label.length > 64) {
       throw new HardkmsError('INVALID_INPUT', 'A YubiKey label must be 1 to 64 characters.', { hint: 'Use the operator name, e.g. "alice".' });
     }
-    return { id: `yk-${randomBytes(4).toString('hex')}`, label, serial: s.serial, slot, driver, passphrase: s.passphrase ?? false };
+    // The tool is fixed now, at the ceremony, and recorded: unseal never looks on PATH.
+    const tool = driver === 'emulator' || this.opts.drivers?.[driver] ? undefined : (s.tool ?? resolveTool(driver));
+    return { id: `yk-${randomBytes(4).toString('hex')}`, label, serial: s.serial, slot, driver, passphrase: s.passphrase ?? false, tool };
   }
 
   private async audited<T>(event: string, ctx: SealContext, details: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
@@ -466,7 +590,13 @@ export function wipeRecovery(shares: RecoveryShare[]): void {
 }
 
 function targetFromCredential(c: GateCredential): EnrollTarget {
-  return { id: c.id, label: c.label, serial: c.serial, slot: c.slot, driver: c.driver, passphrase: c.passphrase };
+  return { id: c.id, label: c.label, serial: c.serial, slot: c.slot, driver: c.driver, passphrase: c.passphrase, tool: c.tool };
+}
+
+/** The enrolled tool path; credentials from before paths were recorded run the distribution's, never PATH's. */
+function toolOf(c: GateCredential): string | undefined {
+  if (c.driver === 'emulator') return undefined;
+  return c.tool ?? legacyToolPath(c.driver);
 }
 
 function flagsOf(rec: YubiKeySealRecord): RecordFlags {
@@ -474,7 +604,7 @@ function flagsOf(rec: YubiKeySealRecord): RecordFlags {
 }
 
 function publicTarget(t: EnrollTarget): Record<string, unknown> {
-  return { id: t.id, label: t.label, serial: t.serial, slot: t.slot, driver: t.driver, passphrase: t.passphrase };
+  return { id: t.id, label: t.label, serial: t.serial, slot: t.slot, driver: t.driver, passphrase: t.passphrase, ...(t.tool ? { tool: t.tool } : {}) };
 }
 
 function credentialDetails(c: GateCredential): Record<string, unknown> {

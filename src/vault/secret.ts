@@ -67,4 +67,10 @@ export interface VaultSecretProvider {
   readonly name: string;
   seal(secret: VaultSecret, ctx: SealContext): Promise<SealRecord>;
   unseal(record: SealRecord, ctx: SealContext): Promise<VaultSecret>;
+  /**
+   * A re-sealed record left by the last successful unseal (the YubiKey gate's fresh
+   * challenges), same secret. The vault commits it only after authenticating the record
+   * the unseal started from, and only if that record is still current. Taken once.
+   */
+  resealAfterUnseal?(): { record: SealRecord; event: string; details: Record<string, unknown> } | undefined;
 }

@@ -319,6 +319,7 @@ export class Vault {
         });
       }
       migrateToInnerLayer(vault);
+      vault.commitReseal(options.provider.resealAfterUnseal?.(), rolledBack ? store.getMetaJson<SealRecord>(META.seal)! : facts.seal);
       if (rolledBack) {
         vault.record({
           event: 'seal.rotation_rolled_back',
@@ -421,6 +422,29 @@ export class Vault {
       this.secret = { storeKey: Buffer.from(newSecret.storeKey), tokenPin: Buffer.from(newSecret.tokenPin) };
       wipeVaultSecret(old);
     }
+  }
+
+  /**
+   * Commits a provider's re-seal of the same secret (new challenges), unless another
+   * process replaced the seal since this unseal read it: a stale re-seal must never
+   * overwrite a rotation that changed the secret.
+   */
+  private commitReseal(reseal: ReturnType<NonNullable<VaultSecretProvider['resealAfterUnseal']>>, unsealedFrom: SealRecord): void {
+    if (!reseal) return;
+    let committed = false;
+    this.store.transaction(() => {
+      if (JSON.stringify(this.sealRecord()) !== JSON.stringify(unsealedFrom)) return;
+      this.store.deleteMeta(META.previousSeal);
+      this.store.setMetaJson(META.seal, reseal.record);
+      this.store.setMeta(META.metaMac, metaMac(this.store, this.vaultId, this.binding, reseal.record, this.testnetOnly));
+      committed = true;
+    });
+    this.record({
+      event: reseal.event,
+      subject: this.vaultId,
+      result: committed ? 'ok' : 'info',
+      details: committed ? reseal.details : { ...reseal.details, skipped: 'the seal changed meanwhile' },
+    });
   }
 
   /** Called once the token has the new PIN: the previous seal is no longer needed. */

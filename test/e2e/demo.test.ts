@@ -21,7 +21,7 @@ interface Summary {
   broadcast: number;
   mined: number;
   transactions: { id: string; chain: string; txId: string | null; confirmations: number; mined: boolean }[];
-  unseal: { threshold: number; enrolled: number; used: string[]; refusedWithOneKey: boolean };
+  unseal: { threshold: number; enrolled: number; used: string[]; refusedWithOneKey: boolean; resealedUnderNewChallenges: number };
   auditVerify: { ok: boolean; records: number; signed: number; headChecked: boolean };
   auditReport: { ok: boolean; signatures: number; broadcasts: number; anomalies: { critical: number } };
   secretScan: { checked: number; found: number };
@@ -71,7 +71,7 @@ describe.skipIf(!existsSync(LITECOIND_PATH))('scripts/demo.sh (the README demo)'
       expect(t.mined, t.id).toBe(true);
       expect(t.confirmations, t.id).toBeGreaterThanOrEqual(1);
     }
-    expect(summary.unseal).toEqual({ threshold: 2, enrolled: 3, used: ['alice', 'bob'], refusedWithOneKey: true });
+    expect(summary.unseal).toEqual({ threshold: 2, enrolled: 3, used: ['alice', 'bob'], refusedWithOneKey: true, resealedUnderNewChallenges: 2 });
     expect(summary.auditVerify).toMatchObject({ ok: true, headChecked: true });
     expect(summary.auditVerify.signed).toBeGreaterThan(0);
     expect(summary.auditReport).toMatchObject({ ok: true, signatures: 4, broadcasts: 4, anomalies: { critical: 0 } });
