@@ -47,6 +47,17 @@ export function providerFor(record: SealRecord, config: Config): VaultSecretProv
   return factory(record, config);
 }
 
+let revealAuth: Record<string, unknown> | undefined;
+
+/** Set by the gate's unseal check for a secret-revealing command: what authorised it (OTP or operators), for its audit record. */
+export function setRevealAuthorisation(auth: Record<string, unknown>): void {
+  revealAuth = auth;
+}
+
+export function revealAuthorisation(): Record<string, unknown> {
+  return revealAuth ? { authorisation: revealAuth } : {};
+}
+
 export type UnsealCheck = (vault: Vault, actor: string) => Promise<void> | void;
 
 const unsealChecks: UnsealCheck[] = [];

@@ -24,13 +24,14 @@ import {
   type YubiKeySealRecord,
 } from '../gate/index.js';
 import { keysToEnroll as planKeys, newKeySerial as planNewKeySerial, removeFiles, requireEmulatorDir } from '../gate/enrollment.js';
-import { enforceOtp, OTP_COMMANDS } from '../gate/otp-check.js';
+import { enforceOtp, OTP_COMMANDS, revealsSecret } from '../gate/otp-check.js';
+import { authoriseReveal } from '../gate/reveal.js';
 import { gatePresence as presenceOf } from '../gate/presence.js';
 import { OtpStore, otpPolicyOf, withOtpPolicy, type OtpPolicy } from '../vault/otp-store.js';
 import { PasswordProvider } from '../vault/password-provider.js';
 import type { SealContext, SealRecord, VaultSecret, VaultSecretProvider } from '../vault/secret.js';
 import { readVaultFacts, Vault } from '../vault/vault.js';
-import { configFrom, registerProvider, registerUnsealCheck, withVault } from './context.js';
+import { configFrom, registerProvider, registerUnsealCheck, setRevealAuthorisation, withVault } from './context.js';
 import { globalFlags } from './flags.js';
 import { registerInitProvider, type InitProviderChoice } from './init.js';
 import { note, printJson, warn } from './output.js';
@@ -53,7 +54,7 @@ import { readLine, readSecret } from './prompt.js';
 const TIMEOUT_ENV = 'HARDKMS_YUBIKEY_TIMEOUT';
 
 /** The command being run and its --otp value, captured before its action runs. */
-const invocation: { command: string; otp: string | undefined } = { command: '', otp: undefined };
+const invocation: { command: string; otp: string | undefined; confirmed: string[] } = { command: '', otp: undefined, confirmed: [] };
 
 type GateOpts = Record<string, unknown> & { path?: string; auditLog?: string; envFile?: string };
 
@@ -71,7 +72,7 @@ export function gateInitOptions(cmd: Command): Command {
 }
 
 export function registerGate(program: Command): void {
-  registerProvider('yubikey', (_record, config) => new YubiKeyGateProvider(gateOptions(config)));
+  registerProvider('yubikey', (record, config) => new YubiKeyGateProvider({ ...gateOptions(config), ...confirmOption(record) }));
   registerInitProvider(initProvider);
   registerUnsealCheck(requireOtp);
   registerStatus(program);
@@ -108,6 +109,25 @@ function gateOptions(config: Config): YubiKeyGateOptions {
     onWait: (message) => note(message),
     getPassphrase: askPassphrase,
     timeoutMs: touchTimeoutMs(),
+    ...(invocation.command ? { command: invocation.command } : {}),
+  };
+}
+
+/**
+ * A command that reveals a secret on a vault without OTP: each operator approves it,
+ * by name of command and vault, before their touch (the touch alone says nothing).
+ */
+function confirmOption(record: SealRecord | undefined): Pick<YubiKeyGateOptions, 'confirm'> {
+  if (!revealsSecret(invocation.command) || (record && otpPolicyOf(record))) return {};
+  return {
+    confirm: async (req) => {
+      const answer = await readLine(
+        `Operator ${req.label} (YubiKey serial ${req.serial}): \`hardkms ${req.command}\` will show secrets of vault ${req.vaultId}. Type "yes" to approve: `,
+      );
+      const ok = answer.toLowerCase() === 'yes';
+      if (ok) invocation.confirmed.push(req.credentialId);
+      return ok;
+    },
   };
 }
 
@@ -741,10 +761,13 @@ async function requireOtp(vault: Vault, actor: string): Promise<void> {
   const command = invocation.command || actor.replace(/^cli:/, '');
   const given = invocation.otp;
   invocation.otp = undefined; // one OTP, one check
-  await enforceOtp(vault, {
+  const otp = await enforceOtp(vault, {
     command,
     given,
     ask: async () => (process.stdin.isTTY ? await readLine('Touch a YubiKey enrolled for OTP: ') : undefined),
     onIgnored: () => warn('--otp was ignored: this vault has no Yubico OTP key (`hardkms otp add`).'),
   });
+  const confirmed = invocation.confirmed.splice(0);
+  const auth = authoriseReveal(vault, command, otp, confirmed);
+  if (auth) setRevealAuthorisation(auth);
 }

@@ -18,7 +18,7 @@ import {
 import { WalletStore } from '../vault/store.js';
 import { readVaultFacts } from '../vault/vault.js';
 import { VERSION } from '../version.js';
-import { configFrom, withVault } from './context.js';
+import { configFrom, revealAuthorisation, withVault } from './context.js';
 import { globalFlags } from './flags.js';
 import { printJson, warn } from './output.js';
 import { chainSupportLines, walletOnlyChains } from '../signer/chain-support.js';
@@ -236,7 +236,7 @@ export function registerWalletCommands(program: Command): void {
     await withVault(config, 'cli:getmanagedwallet', (vault) => {
       const entry = vault.store.requireEntry(id);
       const view = tatumEntry(vault, entry, chainKitIfSupported(entry.chain));
-      vault.record({ event: 'secret.show', subject: id, result: 'ok', details: { command: 'getmanagedwallet', chain: entry.chain } });
+      vault.record({ event: 'secret.show', subject: id, result: 'ok', details: { command: 'getmanagedwallet', chain: entry.chain, ...revealAuthorisation() } });
       printJson(view);
     });
   });
@@ -253,7 +253,12 @@ export function registerWalletCommands(program: Command): void {
     await withVault(config, 'cli:getprivatekey', (vault) => {
       const entry = vault.store.requireEntry(id);
       const privateKey = revealPrivateKey(vault, entry, chainKitIfSupported(entry.chain), i);
-      vault.record({ event: 'secret.show', subject: id, result: 'ok', details: { command: 'getprivatekey', index: i, chain: entry.chain } });
+      vault.record({
+        event: 'secret.show',
+        subject: id,
+        result: 'ok',
+        details: { command: 'getprivatekey', index: i, chain: entry.chain, ...revealAuthorisation() },
+      });
       printJson({ privateKey });
     });
   });
@@ -290,7 +295,12 @@ export function registerWalletCommands(program: Command): void {
       const out: Record<string, unknown> = {};
       const entries = vault.store.listEntries();
       for (const entry of entries) out[entry.signatureId] = tatumEntry(vault, entry, chainKitIfSupported(entry.chain));
-      vault.record({ event: 'secret.show', subject: 'all wallets', result: 'ok', details: { command: 'export', count: entries.length } });
+      vault.record({
+        event: 'secret.show',
+        subject: 'all wallets',
+        result: 'ok',
+        details: { command: 'export', count: entries.length, ...revealAuthorisation() },
+      });
       printJson(out);
     });
   });
