@@ -19,6 +19,12 @@ export interface RespondOptions {
   timeoutMs?: number;
   /** Called once, right before the driver waits for a touch. */
   onWait?: (message: string) => void;
+  /**
+   * Told whether the slot made the key wait for a touch, where the tool can tell (ykman
+   * prints "Touch your YubiKey..." when the key asks for one; ykchalresp -N fails on a
+   * touch slot). Asking for it may cost a probe; enrollment asks, unseal does not.
+   */
+  onTouchInfo?: (touchRequired: boolean) => void;
 }
 
 export interface YubiKeyDriver {

@@ -7,14 +7,16 @@ import { YkmanDriver } from './ykman.js';
 export interface DriverFactoryOptions {
   /** Emulator key directory; overrides HARDKMS_YUBIKEY_EMULATOR_DIR. */
   emulatorDir?: string;
+  /** Absolute path of ykman / ykchalresp as enrolled; default: resolved on PATH when first run (enrollment, status). */
+  tool?: string | undefined;
 }
 
 export function getDriver(name: string, opts: DriverFactoryOptions = {}): YubiKeyDriver {
   switch (name as DriverName) {
     case 'ykman':
-      return new YkmanDriver();
+      return new YkmanDriver(opts.tool);
     case 'ykchalresp':
-      return new YkchalrespDriver();
+      return new YkchalrespDriver(opts.tool);
     case 'emulator':
       return new EmulatorDriver(opts.emulatorDir);
     default:

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { assertTrustedTool, toolEnv } from './tool-path.js';
 
 /**
  * Runs a YubiKey tool with an argv array (never a shell) and a hard timeout that kills
@@ -17,12 +19,15 @@ export interface ToolResult {
 
 export interface RunToolOptions {
   timeoutMs: number;
+  /** Added to the minimal tool environment (tests). */
   env?: NodeJS.ProcessEnv;
 }
 
 const KILL_GRACE_MS = 1_000;
 
 export function runTool(file: string, args: readonly string[], opts: RunToolOptions): Promise<ToolResult> {
+  if (existsSync(file) || !file.startsWith('/')) assertTrustedTool(file);
+  else return Promise.resolve({ code: null, signal: null, stdout: Buffer.alloc(0), stderr: '', timedOut: false, notFound: true });
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let stderr = '';
@@ -37,10 +42,11 @@ export function runTool(file: string, args: readonly string[], opts: RunToolOpti
       for (const c of chunks) c.fill(0);
       resolve({ ...r, stdout, stderr, timedOut });
     };
-    // C locale keeps the tools' messages in the English we classify.
+    // A minimal environment: the tool needs none of our secrets or settings. The C locale
+    // keeps its messages in the English we classify.
     const child = spawn(file, [...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...(opts.env ?? process.env), LC_ALL: 'C', LANG: 'C' },
+      env: { ...toolEnv(), ...opts.env },
     });
     let killTimer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {

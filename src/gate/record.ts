@@ -14,6 +14,12 @@ export interface GateCredential {
   iv: string; // hex, 12 bytes
   ct: string; // hex, sealed share ‖ GCM tag
   passphrase: boolean;
+  /**
+   * Absolute path of the tool (ykman / ykchalresp) fixed at enrollment; the record is
+   * covered by the vault's meta MAC. Absent for emulated keys and for credentials
+   * enrolled before paths were recorded (those run /usr/bin/<tool>, never PATH).
+   */
+  tool?: string;
 }
 
 export interface YubiKeySealRecord extends SealRecord {
@@ -42,7 +48,7 @@ export interface GateStatus {
   driver: DriverName;
   allowEmulated: boolean;
   allowSingleOperator: boolean;
-  credentials: Array<{ id: string; label: string; serial: number; slot: 1 | 2; driver: DriverName; passphrase: boolean }>;
+  credentials: Array<{ id: string; label: string; serial: number; slot: 1 | 2; driver: DriverName; passphrase: boolean; tool?: string }>;
 }
 
 const HEX = /^[0-9a-f]*$/;
@@ -75,6 +81,8 @@ export function parseYubiKeySealRecord(record: SealRecord): YubiKeySealRecord {
     if (c.slot !== 1 && c.slot !== 2) bad(`credential ${c.id} has slot ${String(c.slot)}`);
     if (!isDriverName(c.driver)) bad(`credential ${c.id} names an unknown driver`);
     if (typeof c.passphrase !== 'boolean') bad(`credential ${c.id} lacks the passphrase flag`);
+    if (c.tool !== undefined && (typeof c.tool !== 'string' || !c.tool.startsWith('/') || c.driver === 'emulator'))
+      bad(`credential ${c.id} has a malformed tool path`);
     for (const [k, len] of [
       ['challenge', 64],
       ['salt', 64],
@@ -97,7 +105,15 @@ export function gateStatus(record: SealRecord): GateStatus {
     driver: r.driver,
     allowEmulated: r.allowEmulated,
     allowSingleOperator: r.allowSingleOperator,
-    credentials: r.credentials.map(({ id, label, serial, slot, driver, passphrase }) => ({ id, label, serial, slot, driver, passphrase })),
+    credentials: r.credentials.map(({ id, label, serial, slot, driver, passphrase, tool }) => ({
+      id,
+      label,
+      serial,
+      slot,
+      driver,
+      passphrase,
+      ...(tool ? { tool } : {}),
+    })),
   };
 }
 

@@ -1,8 +1,10 @@
+import { dirname, join } from 'node:path';
 import { HardkmsError } from '../errors.js';
 import { assertChallenge, assertSlot, touchMessage } from './challenge.js';
 import { DEFAULT_TOUCH_TIMEOUT_MS, type CredentialRef, type RespondOptions, type YubiKeyDriver } from './driver.js';
 import { runTool, toolErrorText, type ToolResult } from './exec.js';
 import { parseHexResponse } from './responses.js';
+import { resolveTool } from './tool-path.js';
 import { noYubiKey, notInstalled, slotNotProgrammed, timeoutError } from './ykman.js';
 
 /** ykinfo/ykchalresp address keys by index (-n0, -n1, …); we stop looking after this many. */
@@ -20,10 +22,19 @@ const INFO_TIMEOUT_MS = 10_000;
 export class YkchalrespDriver implements YubiKeyDriver {
   readonly name = 'ykchalresp' as const;
 
+  /** Absolute paths (enrolled); default: resolved on PATH now and checked (enrollment, status). */
   constructor(
-    private readonly ykchalresp = 'ykchalresp',
-    private readonly ykinfo = 'ykinfo',
+    private readonly chalrespTool?: string,
+    private readonly ykinfoTool?: string,
   ) {}
+
+  get ykchalresp(): string {
+    return this.chalrespTool ?? resolveTool('ykchalresp');
+  }
+
+  get ykinfo(): string {
+    return this.ykinfoTool ?? (this.chalrespTool ? join(dirname(this.chalrespTool), 'ykinfo') : resolveTool('ykinfo'));
+  }
 
   async listSerials(): Promise<number[]> {
     const serials: number[] = [];
@@ -41,6 +52,13 @@ export class YkchalrespDriver implements YubiKeyDriver {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TOUCH_TIMEOUT_MS;
     const index = await this.indexOf(credential.serial);
     if (index === undefined) throw noYubiKey(credential);
+    if (opts.onTouchInfo) {
+      // -N: "abort if the YubiKey is configured to require a key press". An answer here
+      // means the slot answers without a touch.
+      const probe = await runTool(this.ykchalresp, [`-n${index}`, `-${credential.slot}`, '-N', '-x', challenge.toString('hex')], { timeoutMs });
+      probe.stdout.fill(0);
+      if (probe.code === 0) opts.onTouchInfo(false);
+    }
     opts.onWait?.(touchMessage(credential));
     let r: ToolResult | undefined;
     try {

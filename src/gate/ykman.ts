@@ -3,6 +3,7 @@ import { assertChallenge, assertSlot, touchMessage } from './challenge.js';
 import { DEFAULT_TOUCH_TIMEOUT_MS, type CredentialRef, type RespondOptions, type YubiKeyDriver } from './driver.js';
 import { runTool, toolErrorText, type ToolResult } from './exec.js';
 import { parseHexResponse, parseSerialLines } from './responses.js';
+import { resolveTool } from './tool-path.js';
 
 /**
  * Driver for YubiKey Manager (`ykman`, Debian package yubikey-manager):
@@ -13,7 +14,12 @@ import { parseHexResponse, parseSerialLines } from './responses.js';
 export class YkmanDriver implements YubiKeyDriver {
   readonly name = 'ykman' as const;
 
-  constructor(private readonly executable = 'ykman') {}
+  /** @param tool absolute path (enrolled); default: resolved on PATH now and checked (enrollment, status). */
+  constructor(private readonly tool?: string) {}
+
+  get executable(): string {
+    return this.tool ?? resolveTool('ykman');
+  }
 
   async listSerials(): Promise<number[]> {
     const r = await runTool(this.executable, ['list', '--serials'], { timeoutMs: DEFAULT_TOUCH_TIMEOUT_MS });
@@ -40,7 +46,9 @@ export class YkmanDriver implements YubiKeyDriver {
       if (r.notFound) throw notInstalled(this.executable);
       if (r.timedOut) throw timeoutError(credential, timeoutMs);
       if (r.code !== 0) throw classifyYkmanFailure(r.stderr, credential);
-      return parseHexResponse(r.stdout, 'ykman otp calculate');
+      const response = parseHexResponse(r.stdout, 'ykman otp calculate');
+      opts.onTouchInfo?.(/Touch your YubiKey/i.test(r.stderr));
+      return response;
     } finally {
       r?.stdout.fill(0);
     }
