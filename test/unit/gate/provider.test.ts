@@ -84,7 +84,9 @@ describe('YubiKey gate, 2-of-3 with emulated keys', () => {
     expect(record).toMatchObject({ provider: 'yubikey', version: 1, threshold: 2, driver: 'emulator', allowEmulated: false });
     expect(record.credentials.map((c) => c.label)).toEqual(['alice', 'bob', 'carol']);
     expect(new Set(record.credentials.map((c) => c.challenge)).size).toBe(3);
-    expect(waits).toEqual(['alice', 'bob', 'carol'].map((l) => `Touch the YubiKey ${l} (serial ${bench.serials[l]})… to enroll it in vault vault-test-1 for hardkms`));
+    expect(waits).toEqual(
+      ['alice', 'bob', 'carol'].map((l) => `Touch the YubiKey ${l} (serial ${bench.serials[l]})… to enroll it in vault vault-test-1 for hardkms`),
+    );
     const json = JSON.stringify(record);
     expect(json.includes(secret.storeKey.toString('hex'))).toBe(false);
     expect(gateStatus(record).credentials.map((c) => c.serial)).toEqual(['alice', 'bob', 'carol'].map((l) => bench.serials[l]));
