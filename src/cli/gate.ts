@@ -619,9 +619,10 @@ function registerRecover(program: Command): void {
     const driver = driverOption(opts.driver) ?? rec.driver;
     const shares: string[] = [];
     for (let i = 1; i <= rec.threshold; i++) {
-      const line = await readSecret(`Recovery share ${i} of ${rec.threshold} (its words on one line): `, 'recovery share');
+      const line = await readSecret(`Recovery share ${i} of ${rec.threshold} (${i - 1} of ${rec.threshold} given; its words on one line): `, 'recovery share');
       shares.push(shareWords(line));
       line.fill(0);
+      note(`${i} of ${rec.threshold} given.`);
     }
     const gate = new YubiKeyGateProvider(gateOptions(config));
     const recovery: VaultSecretProvider = {
@@ -639,6 +640,14 @@ function registerRecover(program: Command): void {
     const created: string[] = [];
     const newSecret = secretWithNewPin(vault);
     try {
+      // Recovery opens the vault as an unseal does: the vault's OTP policy applies to it too.
+      const given = invocation.otp;
+      invocation.otp = undefined;
+      await enforceOtp(vault, {
+        command: 'recover',
+        given,
+        ask: async () => (process.stdin.isTTY ? await readLine('Touch a YubiKey enrolled for OTP: ') : undefined),
+      });
       const specs = await keysToEnroll(config, opts, driver, n, created);
       const result = await new YubiKeyGateProvider({
         ...gateOptions(config),
@@ -671,6 +680,27 @@ function registerRecover(program: Command): void {
 
 // ------------------------------------------------------------------ Yubico OTP
 
+/** `bytes` hex digits (surrounding whitespace allowed) to a Buffer, without a string copy; undefined if malformed. */
+function hexKeyFromBuffer(text: Buffer, bytes: number): Buffer | undefined {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text[start] === 0x20 || text[start] === 0x09 || text[start] === 0x0d || text[start] === 0x0a)) start++;
+  while (end > start && (text[end - 1] === 0x20 || text[end - 1] === 0x09 || text[end - 1] === 0x0d || text[end - 1] === 0x0a)) end--;
+  if (end - start !== bytes * 2) return undefined;
+  const nibble = (c: number): number => (c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1);
+  const out = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i++) {
+    const hi = nibble(text[start + 2 * i]!);
+    const lo = nibble(text[start + 2 * i + 1]!);
+    if (hi < 0 || lo < 0) {
+      out.fill(0);
+      return undefined;
+    }
+    out[i] = (hi << 4) | lo;
+  }
+  return out;
+}
+
 function registerOtp(program: Command): void {
   const otp = program.command('otp').description('Yubico OTP as a second factor for the commands that print secrets (or every unseal)');
 
@@ -698,11 +728,11 @@ function registerOtp(program: Command): void {
         });
       }
       const keyText = await readSecret('Enter the AES key of the YubiKey OTP credential (32 hex digits): ', 'OTP AES key');
-      const key = Buffer.from(keyText.toString('latin1').trim(), 'hex');
-      const wellFormed = /^[0-9a-fA-F]{32}$/.test(keyText.toString('latin1').trim());
+      // Decoded from the Buffer: the AES key never becomes an immutable JS string.
+      const key = hexKeyFromBuffer(keyText, 16);
       keyText.fill(0);
       try {
-        if (!wellFormed) throw new InputError('The OTP AES key must be 32 hex digits (16 bytes).', 'Copy it from the programming sheet of the YubiKey.');
+        if (!key) throw new InputError('The OTP AES key must be 32 hex digits (16 bytes).', 'Copy it from the programming sheet of the YubiKey.');
         const first = opts.verify ?? (await readLine('Touch that YubiKey to type an OTP (checks the key): '));
         if (!first) throw new HardkmsError('OTP_REQUIRED', 'A fresh OTP from the key is needed to check the AES key.', { hint: 'Pass --verify <OTP>.' });
         // Checked in software before the key goes into the token: a mistyped key would lock
@@ -726,7 +756,7 @@ function registerOtp(program: Command): void {
         vault.record({ event: 'otp.add', subject: publicId, result: 'fail', details: { error: isHardkmsError(e) ? e.code : 'INTERNAL' } });
         throw e;
       } finally {
-        key.fill(0);
+        key?.fill(0);
         privateId.fill(0);
       }
     });

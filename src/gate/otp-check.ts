@@ -11,8 +11,11 @@ import { parseOtp, verifyOtp } from './otp.js';
 
 /** Commands that print a secret: they need the OTP (where the vault has one) or every operator's confirmation. */
 export const SECRET_COMMANDS: ReadonlySet<string> = new Set(['getmanagedwallet', 'getprivatekey', 'export']);
-/** Commands that need an OTP when an OTP key is enrolled: the secret ones, and dropping the second factor. */
-export const OTP_COMMANDS: ReadonlySet<string> = new Set([...SECRET_COMMANDS, 'otp remove']);
+/**
+ * Commands that need an OTP when an OTP key is enrolled: the secret ones, dropping the
+ * second factor, and recovery (which re-enrolls the keys: it must not be the way round the OTP).
+ */
+export const OTP_COMMANDS: ReadonlySet<string> = new Set([...SECRET_COMMANDS, 'otp remove', 'recover']);
 
 export function revealsSecret(command: string): boolean {
   return SECRET_COMMANDS.has(command);
