@@ -790,6 +790,9 @@ function safetyOverrides(r: ReportRecord): string | undefined {
     const reasons = Array.isArray(d.reasons) ? d.reasons.map((x) => str(x)).filter(Boolean) : [];
     return `The daemon ran mainnet with an explicit override${reasons.length ? ` (${reasons.join(', ')})` : ''}: no 4-eye approval or no YubiKey quorum.`;
   }
+  if (r.event === 'daemon.approver-override') {
+    return `The daemon ran mainnet with ${str(d.flag) || 'an approver override'}: ${str(d.reason) || 'the approver is not fully authenticated'}.`;
+  }
   if (r.result === 'ok' && (r.event === 'gate.seal' || r.event.startsWith('gate.'))) {
     const flags = [
       d.allowEmulated === true ? 'emulated YubiKeys accepted for mainnet' : '',

@@ -148,11 +148,19 @@ describe('audit report', () => {
     signed({ event: 'init', actor: 'cli:init@ops', result: 'ok', details: { provider: 'yubikey' } });
     signed({ event: 'gate.seal', actor: 'cli:init@ops', result: 'ok', details: { threshold: 1, allowEmulated: true, allowSingleOperator: true } });
     signed({ event: 'daemon.mainnet-override', actor: 'cli:init@ops', result: 'info', details: { reasons: ['no approver'] } });
+    signed({
+      event: 'daemon.approver-override',
+      actor: 'daemon@ops',
+      result: 'info',
+      details: { flag: '--allow-unauthenticated-approver', reason: 'the approver proves nothing (no --externalUrlSecret)' },
+    });
     const flags = report().anomalies.filter((a) => a.kind === 'safety-override');
     expect(flags.map((a) => [a.seq, a.severity])).toEqual([
       [2, 'warning'],
       [3, 'warning'],
+      [4, 'warning'],
     ]);
+    expect(flags[2]!.message).toContain('--allow-unauthenticated-approver');
     expect(flags[0]!.message).toContain('emulated YubiKeys accepted for mainnet and a single operator');
     expect(flags[1]!.message).toContain('no approver');
   });
