@@ -1,4 +1,4 @@
-import { buildConfig, type Config, type GlobalFlags } from '../config/config.js';
+import { buildConfig, ENV_FILE_ALLOWED, takeEnvSecret, type Config, type GlobalFlags } from '../config/config.js';
 import { HardkmsError } from '../errors.js';
 import { PasswordProvider } from '../vault/password-provider.js';
 import type { SealRecord, VaultSecretProvider } from '../vault/secret.js';
@@ -11,8 +11,8 @@ export const PASSWORD_PROMPT = 'Enter password to access wallet store (or set en
 /** TATUM_KMS_PASSWORD, as Tatum KMS reads it, else a hidden prompt (or a stdin line). */
 export function passwordSource(promptText = PASSWORD_PROMPT): () => Promise<Buffer> {
   return async () => {
-    const env = process.env.TATUM_KMS_PASSWORD;
-    if (env !== undefined && env !== '') return Buffer.from(env, 'utf8');
+    const env = takeEnvSecret('TATUM_KMS_PASSWORD');
+    if (env !== undefined) return env;
     return readSecret(promptText, 'password');
   };
 }
@@ -73,7 +73,13 @@ export async function runUnsealChecks(vault: Vault, actor: string): Promise<void
 }
 
 export function configFrom(flags: GlobalFlags): Config {
-  return buildConfig(flags);
+  const config = buildConfig(flags);
+  if (config.envFileIgnored.length > 0) {
+    warn(
+      `${config.envFile}: ignored ${config.envFileIgnored.join(', ')} (env files set only ${ENV_FILE_ALLOWED.join(', ')}; set the others in the environment).`,
+    );
+  }
+  return config;
 }
 
 /** Unseals the vault, runs fn, and seals again whatever happens. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { HardkmsError, InputError } from '../errors.js';
 import { ExternalApprover } from '../signer/approval.js';
+import { checkTransport, gateWeaknesses, INSECURE_HTTP_FLAG, MAINNET_OVERRIDE_FLAG, mainnetReasons } from '../signer/service.js';
 import { NodeBroadcaster, nodeClientFor, TatumBroadcaster, type Broadcaster, type NodeClient } from '../signer/broadcast.js';
 import { isEvmSignableChain, pinnedChainId, selectChains } from '../signer/chain-ids.js';
 import { chainSupportLines } from '../signer/chain-support.js';
@@ -64,8 +65,7 @@ type DaemonOpts = {
   logLevel?: string;
 };
 
-export const MAINNET_OVERRIDE_FLAG = '--i-understand-mainnet-without-approval';
-export const INSECURE_HTTP_FLAG = '--allow-insecure-http';
+export { INSECURE_HTTP_FLAG, MAINNET_OVERRIDE_FLAG };
 export const UNAUTHENTICATED_APPROVER_FLAG = '--allow-unauthenticated-approver';
 /** Test hook: SIGKILL the daemon right after a signature is journaled, before it is broadcast. */
 export const TEST_CRASH_ENV = 'HARDKMS_TEST_CRASH_AFTER_SIGN';
@@ -140,7 +140,10 @@ export function registerDaemon(program: Command): void {
       .option('--policy <file>', 'signing policy (JSON): limits per chain / wallet, allowed destinations')
       .option('--broadcast <where>', 'tatum (default) or node (HARDKMS_RPC_<CHAIN>)', 'tatum')
       .option(MAINNET_OVERRIDE_FLAG, 'run mainnet without an approver or with a password-sealed vault (audited)')
-      .option(INSECURE_HTTP_FLAG, 'mainnet: accept an http:// approver URL, e.g. on 127.0.0.1 (audited)')
+      .option(
+        INSECURE_HTTP_FLAG,
+        'mainnet: allow http:// for the Tatum API, the approver and the nodes, e.g. on 127.0.0.1 (audited in every record of the run)',
+      )
       .option(UNAUTHENTICATED_APPROVER_FLAG, 'mainnet: accept an approver that proves nothing (no --externalUrlSecret; audited)')
       .option('--metrics-addr <host:port>', 'serve /healthz and /metrics (Prometheus) here, e.g. 127.0.0.1:9464')
       .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (default info, or HARDKMS_LOG_LEVEL)')
@@ -185,19 +188,9 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
   for (const c of selection.chains) if (isEvmSignableChain(c)) chainIds.set(c, pinnedChainId(c, testnet));
 
   const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
-  const mainnetReasons: string[] = [];
+  const mainnet = mainnetReasons({ testnet, testnetOnly: facts.testnetOnly, seal: facts.seal, externalUrl: opts.externalUrl, override });
   const approverOverrides: { flag: string; reason: string }[] = [];
   if (!testnet) {
-    if (facts.testnetOnly) {
-      throw new HardkmsError('DAEMON_MAINNET_REFUSED', 'This vault is testnet-only; it holds no mainnet wallet.', { hint: 'Run the daemon with --testnet.' });
-    }
-    if (opts.externalUrl === undefined) mainnetReasons.push('no four-eyes approver (--externalUrl)');
-    if (facts.seal.provider === 'password') mainnetReasons.push('the vault is sealed by a password, not a YubiKey gate');
-    if (mainnetReasons.length > 0 && !override) {
-      throw new HardkmsError('DAEMON_MAINNET_REFUSED', `Refusing to sign mainnet transactions: ${mainnetReasons.join('; ')}.`, {
-        hint: `Configure --externalUrl and a YubiKey gate (hardkms init --yubikeys), or pass ${MAINNET_OVERRIDE_FLAG} to accept the risk (audited).`,
-      });
-    }
     if (policy === undefined) {
       throw new HardkmsError('DAEMON_MAINNET_REFUSED', 'Refusing to sign mainnet transactions without a signing policy (--policy FILE).', {
         hint: 'Write a policy with a rule for each chain (or wallet) the daemon signs for; mainnet refuses what no rule covers. See "Signing policy" in docs/runbook.md.',
@@ -239,6 +232,16 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       });
     }
   }
+  const endpoints = [{ what: 'Tatum API', url: config.apiUrl }];
+  if (opts.externalUrl !== undefined) endpoints.push({ what: 'approver', url: opts.externalUrl });
+  for (const c of selection.chains) {
+    const url = nodes.has(c) ? nodeRpcUrlFromEnv(c) : undefined;
+    if (url !== undefined) endpoints.push({ what: `HARDKMS_RPC_${c}`, url });
+  }
+  const insecure = checkTransport(testnet, opts.allowInsecureHttp === true, endpoints);
+  const insecureRun = !testnet && insecure.length > 0;
+  // Named in every audit record of this run: the actor says the run allowed plain http.
+  const actor = insecureRun ? `daemon[${INSECURE_HTTP_FLAG.slice(2)}]` : 'daemon';
   const evmNodes = new Map<string, EvmRpc>();
   for (const [c, n] of nodes) if (n.kind === 'evm') evmNodes.set(c, n.rpc);
 
@@ -302,7 +305,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
           auditLogPath: config.auditLogPath,
           provider: providerFor(facts.seal, config),
           token: config.token,
-          actor: 'daemon',
+          actor,
         });
         break;
       } catch (e) {
@@ -314,12 +317,29 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
     }
     if (signal !== undefined) return;
     const v = vault;
-    await runUnsealChecks(v, 'daemon');
+    // The daemon needs the logged-in session, not the PIN: zero it now.
+    v.forgetTokenPin();
+    v.token.onDestroyFailure = (f) => {
+      metrics.keysLeftAlive.inc();
+      log('error', 'a session key could not be destroyed: it stays in the token until the session closes', { ...f });
+    };
+    // The seal is authenticated now (meta MAC): check the gate again on what was verified.
+    const weak = testnet ? [] : gateWeaknesses(v.sealRecord());
+    if (weak.length > 0) {
+      throw new HardkmsError('DAEMON_MAINNET_REFUSED', `Refusing to sign mainnet transactions: ${weak.join('; ')}.`, {
+        hint: 'Enroll real YubiKeys and a threshold of at least 2, or re-create the vault with the init flags that accept this.',
+      });
+    }
+    await runUnsealChecks(v, actor);
+    if (insecureRun) {
+      v.record({ event: 'daemon.insecure-http', subject: v.vaultId, result: 'info', details: { flag: INSECURE_HTTP_FLAG, endpoints: insecure } });
+      warn(`plain http on MAINNET for ${insecure.map((e) => e.what).join(', ')} (${INSECURE_HTTP_FLAG}); this is audited.`);
+    }
     health.unsealed = true;
     metrics.unsealed.set(1);
-    if (mainnetReasons.length > 0) {
-      v.record({ event: 'daemon.mainnet-override', subject: v.vaultId, result: 'info', details: { flag: MAINNET_OVERRIDE_FLAG, reasons: mainnetReasons } });
-      warn(`signing MAINNET transactions with ${mainnetReasons.join(' and ')} (${MAINNET_OVERRIDE_FLAG}); this is audited.`);
+    if (mainnet.length > 0) {
+      v.record({ event: 'daemon.mainnet-override', subject: v.vaultId, result: 'info', details: { flag: MAINNET_OVERRIDE_FLAG, reasons: mainnet } });
+      warn(`signing MAINNET transactions with ${mainnet.join(' and ')} (${MAINNET_OVERRIDE_FLAG}); this is audited.`);
     }
     for (const o of approverOverrides) {
       v.record({ event: 'daemon.approver-override', subject: v.vaultId, result: 'info', details: o });

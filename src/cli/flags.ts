@@ -12,7 +12,10 @@ export function globalFlags(cmd: Command): Command {
   return cmd
     .option('--path <file>', 'wallet store (default ~/.hardkms/wallet.dat)')
     .option('--audit-log <file>', 'audit log (default audit.log beside the wallet store)')
-    .option('--envFile <file>', 'env file to load (default ~/.hardkms/.env, after ./.env)')
+    .option(
+      '--envFile <file>',
+      'env file to load (default ~/.hardkms/.env; ./.env only if named here); it may set only TATUM_API_KEY, TATUM_API_URL, HARDKMS_LOG_LEVEL',
+    )
     .option('--apiKey <key>', 'Tatum API key (prefer TATUM_API_KEY: argv is visible to other users)');
 }
 

@@ -9,6 +9,7 @@ import { registerImportLegacy } from './import-legacy.js';
 import { registerToken } from './token.js';
 import { registerList } from './list.js';
 import { normalizeTatumArgv } from './flags.js';
+import { registerRebind } from './rebind.js';
 import { printError } from './output.js';
 import { chainSupportLines } from '../signer/chain-support.js';
 import { installSignalHandling } from './signals.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerDaemon(program);
   registerImportLegacy(program);
   registerList(program);
+  registerRebind(program);
   registerGate(program); // it adds --otp to every command registered before it
   registerToken(program); // after the gate: token check/repair never unseal
   return program;

@@ -324,7 +324,7 @@ export function registerWalletCommands(program: Command): void {
       `Audit log: ${config.auditLogPath}`,
       `Environment vars file: ${config.envFile ?? 'none'}`,
       ...chainSupportLines(),
-      ...envLines(),
+      ...envLines(config),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   });
@@ -385,7 +385,7 @@ function normaliseWords(raw: Buffer): Buffer {
 }
 
 /** Environment variables by name, each only "set" or "not set": no character of a secret (Tatum shows six). */
-function envLines(): string[] {
+function envLines(config: { apiKey: string | undefined }): string[] {
   const names = [
     'TATUM_API_KEY',
     'TATUM_API_URL',
@@ -399,7 +399,8 @@ function envLines(): string[] {
   ];
   const publicValues = new Set(['TATUM_API_URL', 'HARDKMS_PKCS11_MODULE', 'HARDKMS_TOKEN_LABEL', 'HARDKMS_YUBIKEY_EMULATOR_DIR', 'SOFTHSM2_CONF']);
   return names.map((n) => {
-    const v = process.env[n];
+    // TATUM_API_KEY is removed from the environment once read (config.takeEnvSecret).
+    const v = n === 'TATUM_API_KEY' ? config.apiKey : process.env[n];
     if (v === undefined || v === '') return `${n}: not set`;
     return `${n}: ${publicValues.has(n) ? v : 'set (hidden)'}`;
   });

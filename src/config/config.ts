@@ -13,6 +13,7 @@ export interface GlobalFlags {
   apiKey?: string;
   testnet?: boolean;
   profile?: string;
+  allowInsecureHttp?: boolean;
 }
 
 /** Everything a command needs from the environment and flags, validated once. */
@@ -25,6 +26,10 @@ export interface Config {
   testnet: boolean;
   emulatorDir: string | undefined;
   envFile: string | undefined;
+  /** Variables the env file set that env files may not set (names only). */
+  envFileIgnored: string[];
+  /** --allow-insecure-http: http:// allowed on mainnet for the Tatum API, approver and nodes. */
+  allowInsecureHttp: boolean;
 }
 
 export const DEFAULT_HOME = join(homedir(), '.hardkms');
@@ -32,25 +37,59 @@ export const DEFAULT_WALLET_PATH = join(DEFAULT_HOME, 'wallet.dat');
 export const DEFAULT_API_URL = 'https://api.tatum.io';
 
 /**
- * Loads ./.env, then --envFile or ~/.hardkms/.env, without overriding variables already
- * set (dotenv's rule, which Tatum KMS follows). Done before anything reads process.env, so
- * TATUM_API_URL from a file applies everywhere (Tatum applies it only half: spec §7.14).
+ * The only variables an env file may set: where the Tatum API is and how to reach it, and
+ * how much to log. Everything that decides what is signed, with which token, or how TLS is
+ * checked (HARDKMS_PKCS11_MODULE, HARDKMS_CHAIN_ID_*, HARDKMS_RPC_*, NODE_*, secrets) comes
+ * only from the process environment the operator started hardkms with, or from flags.
  */
-export function loadEnvFiles(envFile: string | undefined): string | undefined {
-  const files = [resolve('.env'), envFile ? resolve(envFile) : join(DEFAULT_HOME, '.env')];
-  if (envFile && !existsSync(resolve(envFile))) {
+export const ENV_FILE_ALLOWED: readonly string[] = ['TATUM_API_KEY', 'TATUM_API_URL', 'HARDKMS_LOG_LEVEL'];
+
+export interface EnvFileResult {
+  /** The file read, if any. */
+  file: string | undefined;
+  /** Names (never values) the file set that are not on the allow-list; ignored. */
+  ignored: string[];
+}
+
+/**
+ * Loads --envFile, or else ~/.hardkms/.env, without overriding variables already set
+ * (dotenv's rule, which Tatum KMS follows), and only for ENV_FILE_ALLOWED. ./.env is read
+ * only when --envFile names it: a file in whatever directory hardkms happens to start in
+ * must not configure a signer.
+ */
+export function loadEnvFiles(envFile: string | undefined): EnvFileResult {
+  const file = envFile ? resolve(envFile) : join(DEFAULT_HOME, '.env');
+  if (envFile && !existsSync(file)) {
     throw new InputError(`The env file ${envFile} does not exist.`, 'Fix --envFile or create the file.');
   }
-  let used: string | undefined;
-  for (const file of files) {
-    if (!existsSync(file)) continue;
-    const values = parseEnvText(readFileSync(file, 'utf8'));
-    for (const [k, v] of Object.entries(values)) {
-      if (process.env[k] === undefined) process.env[k] = v;
+  if (!existsSync(file)) return { file: undefined, ignored: [] };
+  const ignored: string[] = [];
+  const values = parseEnvText(readFileSync(file, 'utf8'));
+  for (const [k, v] of Object.entries(values)) {
+    if (!ENV_FILE_ALLOWED.includes(k)) {
+      ignored.push(k);
+      continue;
     }
-    used = file;
+    if (process.env[k] === undefined) process.env[k] = v;
   }
-  return used;
+  return { file, ignored };
+}
+
+/**
+ * Reads a secret from the environment once and removes it from process.env, so that no
+ * child process, crash dump of the environment or later module sees it. Later calls in the
+ * same process get a copy of the same bytes (the caller wipes its copy).
+ */
+const taken = new Map<string, Buffer>();
+export function takeEnvSecret(name: string): Buffer | undefined {
+  const held = taken.get(name);
+  if (held) return Buffer.from(held);
+  const value = process.env[name];
+  delete process.env[name];
+  if (value === undefined || value === '') return undefined;
+  const bytes = Buffer.from(value, 'utf8');
+  taken.set(name, bytes);
+  return Buffer.from(bytes);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -58,7 +97,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 export function buildConfig(flags: GlobalFlags): Config {
-  const envFile = loadEnvFiles(flags.envFile);
+  const env = loadEnvFiles(flags.envFile);
   const walletPath = resolve(flags.path ?? DEFAULT_WALLET_PATH);
   const apiUrl = nonEmpty(process.env.TATUM_API_URL) ?? DEFAULT_API_URL;
   try {
@@ -67,7 +106,7 @@ export function buildConfig(flags: GlobalFlags): Config {
   } catch {
     throw new InputError(`TATUM_API_URL '${apiUrl}' is not an http(s) URL.`, 'Set it to e.g. https://api.tatum.io.');
   }
-  if (flags.apiKey) process.env.TATUM_API_KEY = flags.apiKey;
+  const apiKey = flags.apiKey ? Buffer.from(flags.apiKey) : takeEnvSecret('TATUM_API_KEY');
   return {
     walletPath,
     auditLogPath: resolve(flags.auditLog ?? defaultAuditLogPath(walletPath)),
@@ -76,11 +115,13 @@ export function buildConfig(flags: GlobalFlags): Config {
       label: nonEmpty(process.env.HARDKMS_TOKEN_LABEL),
       profile: flags.profile ?? nonEmpty(process.env.HARDKMS_TOKEN_PROFILE),
     },
-    apiKey: nonEmpty(process.env.TATUM_API_KEY),
+    apiKey: apiKey?.toString('utf8'),
     apiUrl: apiUrl.replace(/\/+$/, ''),
     testnet: flags.testnet === true,
     emulatorDir: nonEmpty(process.env.HARDKMS_YUBIKEY_EMULATOR_DIR),
-    envFile,
+    envFile: env.file,
+    envFileIgnored: env.ignored,
+    allowInsecureHttp: flags.allowInsecureHttp === true,
   };
 }
 

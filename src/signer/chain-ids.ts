@@ -40,6 +40,13 @@ export function pinnedChainId(chain: EvmSignableChain, testnet: boolean, env: No
   const name = `HARDKMS_CHAIN_ID_${chain}`;
   const override = env[name]?.trim();
   if (override !== undefined && override !== '') {
+    if (!testnet) {
+      // A repointed chain id makes every mainnet signature valid on another chain (or none).
+      throw new InputError(
+        `${name} is set, but chain id overrides are refused on mainnet.`,
+        `Unset ${name}; on mainnet hardkms signs only with the pinned chain id ${PINNED[chain].mainnet}.`,
+      );
+    }
     if (!/^([1-9][0-9]{0,18}|0x[0-9a-fA-F]{1,16})$/.test(override)) {
       throw new InputError(`${name}='${override.slice(0, 24)}' is not a chain id.`, 'Give a positive decimal number (e.g. 31337) or 0x-hex, or unset it.');
     }

@@ -30,6 +30,11 @@ export class DaemonMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  readonly keysLeftAlive = new Counter({
+    name: 'hardkms_session_keys_not_destroyed_total',
+    help: 'Session keys whose C_DestroyObject failed (each is an incident: the key lives until the session closes)',
+    registers: [this.registry],
+  });
   readonly unsealed = new Gauge({ name: 'hardkms_unsealed', help: '1 while the vault is unsealed', registers: [this.registry] });
   readonly auditRecords = new Gauge({ name: 'hardkms_audit_records', help: 'Records in the audit log (its head sequence number)', registers: [this.registry] });
   readonly lastPoll = new Gauge({ name: 'hardkms_last_poll_timestamp_seconds', help: 'End of the last poll cycle', registers: [this.registry] });

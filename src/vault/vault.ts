@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync, writeFileSync } from 'node:fs';
 import { HardkmsError } from '../errors.js';
 import { AuditLog, auditPublicKeyPath, defaultAuditLogPath, type AuditHead } from '../audit/log.js';
 import type { AuditEvent, AuditRecord } from '../audit/record.js';
@@ -44,9 +44,39 @@ export interface InitOptions extends VaultLocation {
 
 export interface OpenOptions extends VaultLocation {
   provider: VaultSecretProvider;
-  /** Overrides of the binding (HARDKMS_PKCS11_MODULE, HARDKMS_TOKEN_LABEL). */
+  /**
+   * HARDKMS_PKCS11_MODULE / HARDKMS_TOKEN_PROFILE / HARDKMS_TOKEN_LABEL. A module or profile
+   * that differs from the authenticated binding is refused (the PIN would go to that
+   * library), unless `rebind` is set: then the binding is rewritten to it once the token
+   * there proved to be the vault's (serial, keys, PIN). Only `hardkms rebind` sets it.
+   */
   token?: OpenTokenOptions;
+  rebind?: boolean;
   actor?: string;
+}
+
+function sameFile(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses an override of the MAC'd token binding (issue 9 item 4: ambient configuration). */
+export function checkBindingOverride(binding: TokenBinding, override: OpenTokenOptions | undefined): void {
+  const mismatches: string[] = [];
+  if (override?.modulePath !== undefined && !sameFile(override.modulePath, binding.modulePath)) {
+    mismatches.push(`PKCS#11 module ${override.modulePath} (HARDKMS_PKCS11_MODULE) is not ${binding.modulePath}`);
+  }
+  if (override?.profile !== undefined && override.profile !== binding.profile) {
+    mismatches.push(`token profile '${override.profile}' is not '${binding.profile}'`);
+  }
+  if (mismatches.length === 0) return;
+  throw new HardkmsError('HSM_BINDING_MISMATCH', `This vault is bound to another token library: ${mismatches.join('; ')}.`, {
+    hint: 'Unset HARDKMS_PKCS11_MODULE / HARDKMS_TOKEN_PROFILE to use the bound one. If the module really moved, run `hardkms rebind` with it set (needs the quorum; audited).',
+  });
 }
 
 const META = {
@@ -262,6 +292,7 @@ export class Vault {
         });
       }
       const adopted = bindRowSets(store);
+      if (!options.rebind) checkBindingOverride(facts.binding, options.token);
       token = Token.open({
         modulePath: options.token?.modulePath ?? facts.binding.modulePath,
         label: options.token?.label ?? facts.binding.label,
@@ -318,6 +349,7 @@ export class Vault {
           details: { reason: 'first unseal since the upgrade that binds journal, ledger, wallet and OTP rows', journalRowsMacd: adopted },
         });
       }
+      if (options.rebind) vault.rebindTo(token.info);
       migrateToInnerLayer(vault);
       vault.commitReseal(options.provider.resealAfterUnseal?.(), rolledBack ? store.getMetaJson<SealRecord>(META.seal)! : facts.seal);
       if (rolledBack) {
@@ -363,6 +395,16 @@ export class Vault {
     return this.audit.append(event);
   }
 
+  /**
+   * For the daemon: the token session stays logged in; the PIN is not needed again in this
+   * process, so it is zeroed (commands that re-seal call currentSecret() before this).
+   */
+  forgetTokenPin(): void {
+    const s = this.currentSecret();
+    s.tokenPin.fill(0);
+    s.tokenPin = Buffer.alloc(0);
+  }
+
   /** The inner-layer key; only an unsealed vault has it. Do not keep it. */
   innerKey(): Buffer {
     if (!this.inner) throw new HardkmsError('VAULT_SEALED', 'The vault is sealed.', { hint: 'Unseal it first.' });
@@ -384,6 +426,22 @@ export class Vault {
       this.store.setMetaJson(META.token, this.binding);
       this.store.setMeta(META.metaMac, metaMac(this.store, this.vaultId, this.binding, this.sealRecord(), this.testnetOnly));
     }
+  }
+
+  /** `hardkms rebind`: the token at this module proved to be the vault's; bind to it. */
+  private rebindTo(info: { modulePath: string; profile: string; label: string }): void {
+    const before = { modulePath: this.binding.modulePath, profile: this.binding.profile, label: this.binding.label };
+    const after = { modulePath: info.modulePath, profile: info.profile, label: info.label };
+    if (JSON.stringify(before) === JSON.stringify(after)) {
+      this.record({ event: 'vault.rebind', subject: this.vaultId, result: 'info', details: { changed: false, binding: before } });
+      return;
+    }
+    this.binding = { ...this.binding, ...after };
+    this.store.transaction(() => {
+      this.store.setMetaJson(META.token, this.binding);
+      this.store.setMeta(META.metaMac, metaMac(this.store, this.vaultId, this.binding, this.sealRecord(), this.testnetOnly));
+    });
+    this.record({ event: 'vault.rebind', subject: this.vaultId, result: 'ok', details: { changed: true, from: before, to: after } });
   }
 
   /** After the migration committed: the new keys are the vault's. */

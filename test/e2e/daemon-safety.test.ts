@@ -217,9 +217,13 @@ describe('mainnet gate', () => {
       expect(api.requests).toEqual([]);
       const policy = join(dirname(path), 'policy.json');
       writeFileSync(policy, JSON.stringify({ chains: { ETH: { maxAmount: '0' } } }));
-      const allowed = await runCli(['daemon', '--runOnce', '--chain', 'ETH', '--path', path, '--policy', policy, '--i-understand-mainnet-without-approval'], {
-        env,
-      });
+      // the fake API is plain http on 127.0.0.1: on mainnet that needs its own audited flag
+      const allowed = await runCli(
+        ['daemon', '--runOnce', '--chain', 'ETH', '--path', path, '--policy', policy, '--i-understand-mainnet-without-approval', '--allow-insecure-http'],
+        {
+          env,
+        },
+      );
       expect(allowed.code, allowed.stderr).toBe(0);
       expect(allowed.stderr).toContain('MAINNET');
       expect(api.requestsTo('/v3/kms/pending/ETH')).toHaveLength(1);
