@@ -317,8 +317,6 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
     }
     if (signal !== undefined) return;
     const v = vault;
-    // The daemon needs the logged-in session, not the PIN: zero it now.
-    v.forgetTokenPin();
     v.token.onDestroyFailure = (f) => {
       metrics.keysLeftAlive.inc();
       log('error', 'a session key could not be destroyed: it stays in the token until the session closes', { ...f });
@@ -331,6 +329,9 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       });
     }
     await runUnsealChecks(v, actor);
+    // The daemon needs the logged-in session, not the PIN: zero it once the unseal checks
+    // (which may re-seal with the full secret) are done.
+    v.forgetTokenPin();
     if (insecureRun) {
       v.record({ event: 'daemon.insecure-http', subject: v.vaultId, result: 'info', details: { flag: INSECURE_HTTP_FLAG, endpoints: insecure } });
       warn(`plain http on MAINNET for ${insecure.map((e) => e.what).join(', ')} (${INSECURE_HTTP_FLAG}); this is audited.`);

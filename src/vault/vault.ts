@@ -400,10 +400,13 @@ export class Vault {
    * process, so it is zeroed (commands that re-seal call currentSecret() before this).
    */
   forgetTokenPin(): void {
+    // Never re-seal after this: a seal of storeKey with an empty PIN would lock the vault.
     const s = this.currentSecret();
     s.tokenPin.fill(0);
     s.tokenPin = Buffer.alloc(0);
+    this.pinForgotten = true;
   }
+  private pinForgotten = false;
 
   /** The inner-layer key; only an unsealed vault has it. Do not keep it. */
   innerKey(): Buffer {
@@ -453,6 +456,11 @@ export class Vault {
   /** The secret, for providers that re-seal it (enroll, revoke, rotate). Do not keep it. */
   currentSecret(): VaultSecret {
     if (!this.secret) throw new HardkmsError('VAULT_SEALED', 'The vault is sealed.', { hint: 'Unseal it first.' });
+    if (this.pinForgotten) {
+      throw new HardkmsError('VAULT_PIN_DROPPED', 'This process dropped the token PIN after logging in; it cannot re-seal the vault.', {
+        hint: 'Run enroll / rotate / revoke as a separate hardkms command, not inside the daemon.',
+      });
+    }
     return this.secret;
   }
 

@@ -279,3 +279,31 @@ describe('attack 3 on a store made before the fix: migrated at the next unseal',
     expect(log).toMatch(/"event":"vault\.retired_key"[^\n]*"result":"ok"/);
   });
 });
+
+describe('the daemon drops the PIN after C_Login; destroy failures are counted (issue 9 items 3, 8)', () => {
+  it('signs and decrypts with the session alone, zeroes the PIN, refuses to re-seal; a failed destroy is reported', async () => {
+    const tv = await createTestVault();
+    const privateKey = Buffer.from(secp256k1.utils.randomPrivateKey());
+    const pub = Buffer.from(secp256k1.getPublicKey(privateKey, true));
+    const entry = importPrivateKey(tv.vault, { chain: 'ETH', testnet: false, publicData: () => ({ address: '0xabc' }) }, privateKey, pub);
+    tv.vault.store.addEntries([entry]);
+    const pin = tv.vault.currentSecret().tokenPin;
+    tv.vault.forgetTokenPin();
+    try {
+      expect(pin.every((b) => b === 0)).toBe(true);
+      expect(() => tv.vault.currentSecret()).toThrow(/dropped the token PIN/);
+      const digest = randomBytes(32);
+      const sig = signWithEntry(tv.vault, tv.vault.store.requireEntry(entry.signatureId), digest);
+      expect(secp256k1.verify(Buffer.concat([sig.r, sig.s]), digest, pub)).toBe(true);
+      const seen: string[] = [];
+      tv.vault.token.onDestroyFailure = (f) => seen.push(f.operation);
+      const bogus = Buffer.alloc(8);
+      bogus.writeBigUInt64LE(987654321n);
+      tv.vault.token.destroyObject(bogus);
+      expect(tv.vault.token.destroyFailures).toBe(1);
+      expect(seen).toEqual(['destroying a session key']);
+    } finally {
+      tv.vault.seal('test');
+    }
+  });
+});
