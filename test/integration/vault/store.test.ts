@@ -97,6 +97,11 @@ describe('wallet.dat on a real token', () => {
     expect(() => vault.store.requireEntry(b.signatureId)).toThrow(new RegExp(`'${b.signatureId}'.*integrity check`));
     expect(() => vault.store.requireEntry(c.signatureId)).toThrow(new RegExp(`'${c.signatureId}'.*integrity check`));
     expect(() => vault.store.requireEntry('injected-id')).toThrow(/'injected-id'.*integrity check/);
+    // Take the injected row out again: the row-set check at the next unseal (a later test
+    // reopens this store) would rightly refuse a store with a row it never wrote.
+    const cleanup = new Database(t.path);
+    cleanup.prepare("DELETE FROM wallets WHERE signature_id = 'injected-id'").run();
+    cleanup.close();
   });
 
   it('refuses an xpub edited to redirect deposits', () => {
