@@ -181,90 +181,102 @@ export class HttpClient {
     }
     const auth = url.username !== '' || url.password !== '' ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : undefined;
 
-    return new Promise<HttpResponse>((resolve, reject) => {
-      let settled = false;
-      const finish = (err: HttpError | undefined, res?: HttpResponse): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err !== undefined) reject(err);
-        else resolve(res as HttpResponse);
-      };
+    // A keep-alive socket the server closed while it sat idle (Node's own server drops them
+    // after 5 s, a long cycle idles longer) fails with ECONNRESET on its next use; the request
+    // never reached the server, so it is sent once more on a fresh socket (Node's documented
+    // remedy, request.reusedSocket).
+    const attempt = (mayRetry: boolean): Promise<HttpResponse> =>
+      new Promise<HttpResponse>((resolve, reject) => {
+        let settled = false;
+        const finish = (err: HttpError | undefined, res?: HttpResponse): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          if (err !== undefined) reject(err);
+          else resolve(res as HttpResponse);
+        };
 
-      const options: http.RequestOptions = {
-        method: req.method,
-        protocol: url.protocol,
-        hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
-        port: url.port === '' ? undefined : Number(url.port),
-        path: `${url.pathname}${url.search}`,
-        headers,
-        agent: isHttps ? this.httpsAgent : this.httpAgent,
-        ...(auth === undefined ? {} : { auth }),
-      };
-      const request = (isHttps ? https : http).request(options, (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxBytes) {
+        const options: http.RequestOptions = {
+          method: req.method,
+          protocol: url.protocol,
+          hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+          port: url.port === '' ? undefined : Number(url.port),
+          path: `${url.pathname}${url.search}`,
+          headers,
+          agent: isHttps ? this.httpsAgent : this.httpAgent,
+          ...(auth === undefined ? {} : { auth }),
+        };
+        const request = (isHttps ? https : http).request(options, (response) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          response.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > maxBytes) {
+              finish(
+                new HttpError(HTTP_ERROR_CODES.tooLarge, `Response of ${target} exceeds ${maxBytes} bytes`, {
+                  target,
+                  status: response.statusCode,
+                }),
+              );
+              request.destroy();
+              return;
+            }
+            chunks.push(chunk);
+          });
+          response.on('error', (cause) => {
             finish(
-              new HttpError(HTTP_ERROR_CODES.tooLarge, `Response of ${target} exceeds ${maxBytes} bytes`, {
+              new HttpError(HTTP_ERROR_CODES.network, `Connection lost while reading ${target}: ${errMessage(cause)}`, {
                 target,
-                status: response.statusCode,
+                cause,
               }),
             );
-            request.destroy();
+          });
+          response.on('end', () => {
+            const status = response.statusCode ?? 0;
+            const text = Buffer.concat(chunks).toString('utf8');
+            if ((req.throwOnStatus ?? true) && (status < 200 || status > 299)) {
+              finish(
+                new HttpError(HTTP_ERROR_CODES.status, `${target} answered HTTP ${status}: ${truncate(text, 300)}`, {
+                  target,
+                  status,
+                  bodyText: truncate(text),
+                  hint: statusHint(status),
+                }),
+              );
+              return;
+            }
+            finish(undefined, { status, headers: response.headers, text });
+          });
+        });
+
+        const timer = setTimeout(() => {
+          finish(
+            new HttpError(HTTP_ERROR_CODES.timeout, `${target} did not complete within ${timeoutMs} ms`, {
+              target,
+              hint: 'The server or network is slow or down; the call will be retried later.',
+            }),
+          );
+          request.destroy();
+        }, timeoutMs);
+
+        request.on('error', (cause) => {
+          if (mayRetry && !settled && request.reusedSocket && (cause as NodeJS.ErrnoException).code === 'ECONNRESET') {
+            settled = true;
+            clearTimeout(timer);
+            attempt(false).then(resolve, reject);
             return;
           }
-          chunks.push(chunk);
-        });
-        response.on('error', (cause) => {
           finish(
-            new HttpError(HTTP_ERROR_CODES.network, `Connection lost while reading ${target}: ${errMessage(cause)}`, {
+            new HttpError(HTTP_ERROR_CODES.network, `${target} failed: ${errMessage(cause)}`, {
               target,
+              hint: 'Check that the server is reachable (URL, DNS, firewall, proxy).',
               cause,
             }),
           );
         });
-        response.on('end', () => {
-          const status = response.statusCode ?? 0;
-          const text = Buffer.concat(chunks).toString('utf8');
-          if ((req.throwOnStatus ?? true) && (status < 200 || status > 299)) {
-            finish(
-              new HttpError(HTTP_ERROR_CODES.status, `${target} answered HTTP ${status}: ${truncate(text, 300)}`, {
-                target,
-                status,
-                bodyText: truncate(text),
-                hint: statusHint(status),
-              }),
-            );
-            return;
-          }
-          finish(undefined, { status, headers: response.headers, text });
-        });
+        request.end(body);
       });
-
-      const timer = setTimeout(() => {
-        finish(
-          new HttpError(HTTP_ERROR_CODES.timeout, `${target} did not complete within ${timeoutMs} ms`, {
-            target,
-            hint: 'The server or network is slow or down; the call will be retried later.',
-          }),
-        );
-        request.destroy();
-      }, timeoutMs);
-
-      request.on('error', (cause) => {
-        finish(
-          new HttpError(HTTP_ERROR_CODES.network, `${target} failed: ${errMessage(cause)}`, {
-            target,
-            hint: 'Check that the server is reachable (URL, DNS, firewall, proxy).',
-            cause,
-          }),
-        );
-      });
-      request.end(body);
-    });
+    return attempt(true);
   }
 
   /** As request(), then parses the body as JSON (HTTP_BAD_JSON when it is not). */

@@ -144,7 +144,8 @@ async function lane(kills: number): Promise<LaneResult> {
     }
 
     // Afterwards: the token logs in, the vault opens, everything reported is there.
-    const final = await runUntilKilled(['export', ...path], env, '', 120_000);
+    // export reveals secrets: each unsealing operator confirms with 'yes' (no OTP on this vault).
+    const final = await runUntilKilled(['export', ...path], env, 'yes\nyes\nyes\n', 120_000);
     expect(final.code, final.stderr).toBe(0);
     const stored = new Set(Object.keys(JSON.parse(final.stdout) as Record<string, unknown>));
     expect([...reported].filter((id) => !stored.has(id))).toEqual([]);
