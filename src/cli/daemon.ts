@@ -268,6 +268,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
   let vault: Vault | undefined;
   let daemon: SignerDaemon | undefined;
   const metrics = new DaemonMetrics();
+  metrics.periodSeconds.set(period / 1000);
   const health: HealthState = {
     unsealed: false,
     tokenReachable: () => vault !== undefined && !vault.isSealed && vault.token.random(1).length === 1,
@@ -309,6 +310,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
         });
         break;
       } catch (e) {
+        metrics.unsealFailures.inc({ code: e instanceof HardkmsError ? e.code : 'INTERNAL' });
         if (opts.runOnce || signal !== undefined || !(e instanceof HardkmsError) || !WAIT_FOR_QUORUM.has(e.code)) throw e;
         log('warn', 'still sealed: waiting for the YubiKey quorum', { code: e.code, retryInSeconds: period / 1000 });
         await new Promise((r) => setTimeout(r, period));
@@ -414,6 +416,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
               }
             } else if (outcome.kind === 'failed') {
               if (outcome.signed) metrics.signed.inc({ chain });
+              if (outcome.stage === 'broadcast') metrics.broadcastFailures.inc({ chain });
               metrics.failed.inc({ chain, reason: failureReason(outcome.error) });
             }
           },
@@ -421,6 +424,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
             health.lastPollAt = Date.now();
             health.lastPollOk = result.apiFailures === 0;
             metrics.lastPoll.set(health.lastPollAt / 1000);
+            metrics.cycleSeconds.set(result.seconds);
             metrics.auditRecords.set(v.audit.lastRecord()?.seq ?? 0);
           },
         },

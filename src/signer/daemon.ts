@@ -50,6 +50,8 @@ export interface CycleResult {
   apiFailures: number;
   errors: ErrorReport[];
   outcomes: Map<string, Outcome>;
+  /** Wall-clock length of the cycle (polls, signing, error batch): a cycle longer than the period is an overrun. */
+  seconds: number;
 }
 
 export class SignerDaemon {
@@ -83,8 +85,9 @@ export class SignerDaemon {
     if (this.vault.isSealed) throw new HardkmsError('VAULT_SEALED', 'The vault is sealed; the daemon polls only while it is unsealed.');
     // A wallet, OTP, journal or ledger row deleted, put back or rolled back since the last
     // cycle stops the daemon (VAULT_ROW_TAMPERED) before anything is polled or signed.
+    const cycleStarted = process.hrtime.bigint();
     this.vault.store.verifyRowSets();
-    const result: CycleResult = { received: 0, broadcast: 0, skipped: 0, failed: 0, apiFailures: 0, errors: [], outcomes: new Map() };
+    const result: CycleResult = { received: 0, broadcast: 0, skipped: 0, failed: 0, apiFailures: 0, errors: [], outcomes: new Map(), seconds: 0 };
     const work: { pending: PendingTransaction; raw: unknown }[] = [];
     for (const chain of this.options.chains) {
       if (this.stopping) break;
@@ -136,6 +139,7 @@ export class SignerDaemon {
         this.log('warn', 'could not send the error batch', { count: result.errors.length, error: reportText(e) });
       }
     }
+    result.seconds = Number(process.hrtime.bigint() - cycleStarted) / 1e9;
     this.options.observer?.cycleDone(result);
     return result;
   }

@@ -38,6 +38,21 @@ export class DaemonMetrics {
   readonly unsealed = new Gauge({ name: 'hardkms_unsealed', help: '1 while the vault is unsealed', registers: [this.registry] });
   readonly auditRecords = new Gauge({ name: 'hardkms_audit_records', help: 'Records in the audit log (its head sequence number)', registers: [this.registry] });
   readonly lastPoll = new Gauge({ name: 'hardkms_last_poll_timestamp_seconds', help: 'End of the last poll cycle', registers: [this.registry] });
+  // What docker/prometheus/alerts.yml alerts on, beside the counters above.
+  readonly unsealFailures = new Counter({
+    name: 'hardkms_unseal_failures_total',
+    help: 'Failed unseal attempts of the daemon (a quorum not met yet included), by error code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+  readonly broadcastFailures = new Counter({
+    name: 'hardkms_broadcast_failures_total',
+    help: 'Signed transactions the broadcast refused or did not take (sent again next cycle)',
+    labelNames: ['chain'],
+    registers: [this.registry],
+  });
+  readonly cycleSeconds = new Gauge({ name: 'hardkms_cycle_seconds', help: 'Duration of the last poll cycle', registers: [this.registry] });
+  readonly periodSeconds = new Gauge({ name: 'hardkms_period_seconds', help: 'The configured poll period (--period)', registers: [this.registry] });
 }
 
 /** The error code a failure outcome starts with ("POLICY_VIOLATION: …" → POLICY_VIOLATION), for a bounded label set. */

@@ -36,7 +36,9 @@ import { errorReportText } from './tatum-client.js';
 import { derivedPublicKey, signerFor, type SigningKey, type TokenSignerDeps } from './token-signer.js';
 
 export type Outcome =
-  { kind: 'broadcast'; txId: string; rebroadcast: boolean } | { kind: 'skipped'; reason: string } | { kind: 'failed'; error: string; signed: boolean };
+  | { kind: 'broadcast'; txId: string; rebroadcast: boolean }
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'failed'; error: string; signed: boolean; stage?: 'broadcast' };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type DaemonLog = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
@@ -348,7 +350,7 @@ export class PendingProcessor {
       }
       journal.fail(id, error);
       this.d.log('warn', 'broadcast failed; the same signed transaction is sent again next cycle', { pendingId: id, error });
-      return { kind: 'failed', error, signed: true };
+      return { kind: 'failed', error, signed: true, stage: 'broadcast' };
     }
   }
 

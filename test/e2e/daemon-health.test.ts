@@ -78,7 +78,11 @@ describe('daemon health and metrics', () => {
       const sealed = await get(`${base}/healthz`);
       expect(sealed.status).toBe(503);
       expect(JSON.parse(sealed.body)).toMatchObject({ status: 'sealed', sealed: true });
-      expect(metric((await get(`${base}/metrics`)).body, 'hardkms_unsealed')).toBe(0);
+      const m0 = (await get(`${base}/metrics`)).body;
+      expect(metric(m0, 'hardkms_unsealed')).toBe(0);
+      // What docker/prometheus/alerts.yml alerts on: failed unseals by code, the period.
+      expect(metric(m0, 'hardkms_unseal_failures_total', '{code="GATE_QUORUM_NOT_MET"}')).toBeGreaterThanOrEqual(1);
+      expect(metric(m0, 'hardkms_period_seconds')).toBe(1);
 
       // An operator plugs in a second YubiKey.
       const f = readdirSync(unplugged)[0]!;
@@ -100,6 +104,8 @@ describe('daemon health and metrics', () => {
       const m2 = (await get(`${base}/metrics`)).body;
       expect(metric(m2, 'hardkms_polls_total', '{chain="ETH",result="ok"}')).toBeGreaterThan(polls1);
       expect(metric(m2, 'hardkms_audit_records')).toBeGreaterThan(0);
+      const cycle = metric(m2, 'hardkms_cycle_seconds');
+      expect(cycle).toBeGreaterThan(0);
 
       // SoftHSM2's token.object truncated under the running daemon (a kill elsewhere during a login): 503, named.
       const tokenObject = tokenObjectPath(tokenDir);
