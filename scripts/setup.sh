@@ -2,14 +2,23 @@
 # Sets up a fresh machine for hardkms: Debian packages, npm dependencies (with their
 # native modules really compiled), and the build. Safe to run again: it only installs
 # what is missing.
+#
+#   bash scripts/setup.sh               what the demo and the tests need
+#   bash scripts/setup.sh --container   also podman (runc), debootstrap and promtool for
+#                                       scripts/test-container.sh (CI in the SoftHSM2 image)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+container=0
+[ "${1:-}" = "--container" ] && container=1
 
 # Debian packages: SoftHSM2 (the token), litecoind (UTXO regtest node for end-to-end
 # tests), the YubiKey tools (the real gate drivers are invoked in tests with no key
 # present), OpenSSL (legacy wallet.dat interop tests), Chromium (audit report test),
 # and the toolchain node-gyp needs for pkcs11js and better-sqlite3.
-packages=(softhsm2 opensc litecoind yubikey-manager yubikey-personalization openssl chromium python3 make g++)
+# prometheus: promtool tests docker/prometheus/alerts.yml.
+packages=(softhsm2 opensc litecoind yubikey-manager yubikey-personalization openssl chromium prometheus python3 make g++)
+# Debian 12's podman 4.3 with runc (its crun 1.8 cannot start containers on hybrid cgroups).
+[ "$container" = 1 ] && packages+=(podman runc debootstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
