@@ -29,6 +29,7 @@ import { authoriseReveal } from '../gate/reveal.js';
 import { gatePresence as presenceOf } from '../gate/presence.js';
 import { OtpStore, otpPolicyOf, withOtpPolicy, type OtpPolicy } from '../vault/otp-store.js';
 import { PasswordProvider } from '../vault/password-provider.js';
+import { applySeal as applySealInVault, newVaultSecret } from '../vault/seal-rotation.js';
 import type { SealContext, SealRecord, VaultSecret, VaultSecretProvider } from '../vault/secret.js';
 import { readVaultFacts, Vault } from '../vault/vault.js';
 import { configFrom, registerProvider, registerUnsealCheck, setRevealAuthorisation, withVault } from './context.js';
@@ -44,11 +45,9 @@ import { readLine, readSecret } from './prompt.js';
  * The YubiKey gate on the command line: init options, the unseal provider, status,
  * enroll / revoke / rotate / recover, and the Yubico OTP second factor.
  *
- * Why revoke and rotate always set a new random token PIN: the store key cannot change
- * cheaply (it authenticates every row), so with an unchanged secret M shares of an OLD
- * split (old recovery sheets, or an old wallet.dat backup plus keys enrolled in it) would
- * still rebuild a working secret. A new token PIN makes every old secret useless: it no
- * longer logs in to the token, so nothing can be unwrapped or signed with it.
+ * Revoke, rotate and recover make a whole new vault secret (new store key and new random
+ * token PIN) and re-key wallet.dat: the rules and the crash-safe protocol are in
+ * vault/seal-rotation.ts and vault/rekey.ts.
  */
 
 const TIMEOUT_ENV = 'HARDKMS_YUBIKEY_TIMEOUT';
@@ -176,51 +175,14 @@ function requireGateVault(config: Config, command: string): YubiKeySealRecord {
   return parseYubiKeySealRecord(seal);
 }
 
-/** A fresh random token user PIN: 32 hex digits, accepted by every PKCS#11 token we know. */
-function newTokenPin(): Buffer {
-  const raw = randomBytes(16);
-  try {
-    return Buffer.from(raw.toString('hex'), 'utf8');
-  } finally {
-    raw.fill(0);
-  }
-}
-
-function secretWithNewPin(vault: Vault): VaultSecret {
-  return { storeKey: Buffer.from(vault.currentSecret().storeKey), tokenPin: newTokenPin() };
-}
-
-/**
- * Stores a new seal (keeping the OTP policy) and, with `newSecret`, changes the token PIN.
- * The seal is committed first (the vault keeps the previous one) and rolled back if the
- * token refuses the PIN; after a crash exactly between the two, the next unseal finds the
- * token still on the old PIN and returns to the previous seal (Vault.open).
- */
+/** Stores a new seal (and with `newSecret` re-keys the store and changes the token PIN): vault/seal-rotation.ts. */
 function applySeal(vault: Vault, record: SealRecord, newSecret?: VaultSecret): void {
-  const old = vault.sealRecord();
-  const next = withOtpPolicy(record, otpPolicyOf(old));
-  if (!newSecret) {
-    vault.replaceSeal(next);
-    return;
-  }
-  const cur = vault.currentSecret();
-  const oldSecret: VaultSecret = { storeKey: Buffer.from(cur.storeKey), tokenPin: Buffer.from(cur.tokenPin) };
-  try {
-    vault.replaceSeal(next, newSecret);
-    try {
-      vault.token.setPin(oldSecret.tokenPin, newSecret.tokenPin);
-    } catch (e) {
-      vault.replaceSeal(old, oldSecret);
-      vault.completePinChange();
-      throw e;
-    }
-    vault.completePinChange();
-    vault.record({ event: 'token.pin_rotated', subject: vault.binding.label, result: 'ok', details: { serial: vault.binding.serial } });
-    note(`The user PIN of token '${vault.binding.label}' was changed to a new random value held only in the sealed vault secret.`);
-  } finally {
-    oldSecret.storeKey.fill(0);
-    oldSecret.tokenPin.fill(0);
-  }
+  applySealInVault(vault, record, newSecret, {
+    onPinRotated: () =>
+      note(
+        `The user PIN of token '${vault.binding.label}' was changed to a new random value held only in the sealed vault secret, and wallet.dat was re-keyed.`,
+      ),
+  });
 }
 
 function publicGate(record: SealRecord): Record<string, unknown> {
@@ -533,7 +495,7 @@ function registerRevoke(program: Command): void {
     await withVault(config, 'cli:revoke', async (vault) => {
       const rec = parseYubiKeySealRecord(vault.sealRecord());
       const threshold = opts.threshold === undefined ? undefined : intOption(opts.threshold, '--threshold', 1, rec.credentials.length);
-      const newSecret = secretWithNewPin(vault);
+      const newSecret = newVaultSecret();
       try {
         const result = await new YubiKeyGateProvider(gateOptions(config)).revoke(vault.sealRecord(), vault.currentSecret(), ref, sealContext(vault), {
           newSecret,
@@ -542,7 +504,12 @@ function registerRevoke(program: Command): void {
         const gone = rec.credentials.find((c) => !result.record.credentials.some((k) => k.id === c.id))!;
         applySeal(vault, result.record, newSecret);
         announce(result);
-        printJson({ revoked: { id: gone.id, label: gone.label, serial: gone.serial }, tokenPinRotated: true, gate: publicGate(result.record) });
+        printJson({
+          revoked: { id: gone.id, label: gone.label, serial: gone.serial },
+          tokenPinRotated: true,
+          storeRekeyed: true,
+          gate: publicGate(result.record),
+        });
       } finally {
         newSecret.tokenPin.fill(0);
         newSecret.storeKey.fill(0);
@@ -561,7 +528,7 @@ function registerRotate(program: Command): void {
     const provider = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath }).seal.provider;
     beginCeremony(config, 'rotate');
     await withVault(config, 'cli:rotate', async (vault) => {
-      const newSecret = secretWithNewPin(vault);
+      const newSecret = newVaultSecret();
       try {
         if (provider === 'password') {
           const record = await new PasswordProvider(newPassword).seal(newSecret, sealContext(vault));
@@ -573,7 +540,7 @@ function registerRotate(program: Command): void {
         const result = await new YubiKeyGateProvider(gateOptions(config)).rotate(vault.sealRecord(), vault.currentSecret(), sealContext(vault), { newSecret });
         applySeal(vault, result.record, newSecret);
         announce(result);
-        printJson({ rotated: 'yubikey', tokenPinRotated: true, gate: publicGate(result.record) });
+        printJson({ rotated: 'yubikey', tokenPinRotated: true, storeRekeyed: true, gate: publicGate(result.record) });
       } finally {
         newSecret.tokenPin.fill(0);
         newSecret.storeKey.fill(0);
@@ -638,7 +605,7 @@ function registerRecover(program: Command): void {
       actor: 'cli:recover',
     });
     const created: string[] = [];
-    const newSecret = secretWithNewPin(vault);
+    const newSecret = newVaultSecret();
     try {
       // Recovery opens the vault as an unseal does: the vault's OTP policy applies to it too.
       const given = invocation.otp;
@@ -665,7 +632,7 @@ function registerRecover(program: Command): void {
         details: { replaced: rec.credentials.map((c) => c.id), enrolled: result.record.credentials.map((c) => c.id), threshold },
       });
       announce(result);
-      printJson({ recovered: true, replaced: rec.credentials.map((c) => c.id), tokenPinRotated: true, gate: publicGate(result.record) });
+      printJson({ recovered: true, replaced: rec.credentials.map((c) => c.id), tokenPinRotated: true, storeRekeyed: true, gate: publicGate(result.record) });
     } catch (e) {
       await removeFiles(created);
       if (isHardkmsError(e)) vault.record({ event: 'recover', subject: vault.vaultId, result: 'fail', details: { error: e.code } });

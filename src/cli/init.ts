@@ -6,6 +6,7 @@ import { WalletStore } from '../vault/store.js';
 import type { Config } from '../config/config.js';
 import { configFrom, passwordSource } from './context.js';
 import { note, printJson, warn } from './output.js';
+import { InputError } from '../errors.js';
 import { readSecret } from './prompt.js';
 import { globalFlags } from './flags.js';
 
@@ -37,7 +38,11 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
     .description('Create a new vault: wallet.dat bound to an HSM token, the token keys, and the seal that releases the vault secret')
     .option('--testnet', 'testnet-only vault: refuses mainnet wallets')
     .option('--profile <name>', 'token profile from hsm/profiles (default softhsm2)')
-    .option('--share-token', "accept a token that already holds another vault's keys (a PIN change by either vault then locks the other out)");
+    .option('--share-token', "accept a token that already holds another vault's keys (a PIN change by either vault then locks the other out)")
+    .option(
+      '--allow-password-mainnet',
+      'let a vault sealed by a password only hold mainnet wallets (recorded in the vault and audited; without it a password vault is testnet-only)',
+    );
   extendOptions(cmd);
   globalFlags(cmd).action(async (opts: Record<string, unknown>) => {
     const config = configFrom(opts);
@@ -47,8 +52,25 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
       choice = await factory(opts, config);
       if (choice) break;
     }
+    const allowPasswordMainnet = opts.allowPasswordMainnet === true;
+    if (choice && allowPasswordMainnet) {
+      throw new InputError('--allow-password-mainnet applies to a vault sealed by a password, not to a YubiKey gate.', 'Drop --allow-password-mainnet.');
+    }
+    let testnetOnly = opts.testnet === true;
     if (!choice) {
       warn('sealing the vault with a password only. For mainnet use a YubiKey gate: hardkms init --yubikeys N --threshold M.');
+      if (!testnetOnly && !allowPasswordMainnet) {
+        testnetOnly = true;
+        note('A vault sealed by a password only is testnet-only: mainnet wallets are refused. (--allow-password-mainnet overrides this, audited.)');
+      } else if (!testnetOnly) {
+        warn(
+          [
+            '--allow-password-mainnet: THIS MAINNET VAULT IS GUARDED BY ONE PASSWORD ONLY.',
+            'Whoever learns the password (and can reach wallet.dat and the token) can sign with every mainnet key.',
+            'This choice is recorded in the vault and in the audit log; the daemon names it at every start.',
+          ].join('\n'),
+        );
+      }
       choice = { provider: new PasswordProvider(passwordSource('Choose a password for the wallet store (or set env var TATUM_KMS_PASSWORD): ')) };
     }
     const tokenPin = await tokenPinFromUser();
@@ -60,8 +82,13 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
         token: config.token,
         tokenPin,
         provider: choice.provider,
-        testnetOnly: opts.testnet === true,
         shareToken: opts.shareToken === true,
+        testnetOnly,
+        gatePolicy: {
+          passwordOnMainnet: allowPasswordMainnet,
+          emulatedOnMainnet: opts.allowEmulatedYubikey === true,
+          singleOperatorOnMainnet: opts.allowSingleOperator === true,
+        },
         actor: 'cli:init',
       });
       const result = {
@@ -71,6 +98,7 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
         token: { label: vault.binding.label, serial: vault.binding.serial, profile: vault.binding.profile },
         seal: vault.sealRecord().provider,
         testnetOnly: vault.testnetOnly,
+        gatePolicy: (({ recorded: _r, ...flags }) => flags)(vault.gatePolicy()),
       };
       printJson({ ...result, ...(choice.afterInit?.(vault) ?? {}) });
       note(`Vault created. Back up ${config.walletPath} and the token; losing either (or the means to unseal) loses every key.`);

@@ -125,6 +125,6 @@ function destroyRetiredWrapKey(vault: Vault): void {
       return;
     }
   }
-  vault.store.transaction(() => vault.store.deleteMeta(RETIRED_WRAP_KEY_META));
+  vault.store.writeAuthenticatedMeta({ [RETIRED_WRAP_KEY_META]: undefined });
   vault.record({ event: 'vault.retired_key', subject: retired, result: 'ok', details: { destroyed: 'wrap key made before the unwrap template' } });
 }

@@ -1,7 +1,7 @@
 import { HardkmsError } from '../errors.js';
 import { macMatches } from './row-mac.js';
 import type { SealRecord } from './secret.js';
-import type { WalletStore } from './store.js';
+import type { MacTable, WalletStore } from './store.js';
 
 /**
  * Yubico OTP credentials of a vault: one row per YubiKey in the `otp` table. The AES key
@@ -63,16 +63,32 @@ export function withOtpPolicy<T extends SealRecord>(seal: T, policy: OtpPolicy |
   return (policy && policy.keys.length > 0 ? { ...rest, otp: policy } : rest) as T;
 }
 
+/** The otp table's row MAC, for re-keying (rekey.ts). */
+export const OTP_MAC_TABLE: MacTable = {
+  table: 'otp',
+  tag: 'otp',
+  key: ['public_id'],
+  fields: (r) => [
+    r.public_id as string,
+    r.key_id as string,
+    r.private_id_hash as string,
+    r.label as string,
+    r.use_counter as number,
+    r.session_counter as number,
+    r.updated as string,
+  ],
+};
+
 export class OtpStore {
   constructor(private readonly store: WalletStore) {}
 
   private mac(r: Omit<Row, 'mac'>): Buffer {
-    return this.store.macOf('otp', [r.public_id, r.key_id, r.private_id_hash, r.label, r.use_counter, r.session_counter, r.updated]);
+    return this.store.macOf(OTP_MAC_TABLE.tag, OTP_MAC_TABLE.fields(r));
   }
 
   /** Keyed, so the 48-bit private id cannot be brute-forced from a copy of wallet.dat. */
   privateIdHash(publicId: string, privateId: Buffer): string {
-    return this.store.macOf('otp-private-id', [publicId, privateId]).toString('hex');
+    return this.store.privateIdMac([publicId, privateId]).toString('hex');
   }
 
   privateIdMatches(cred: OtpCredential, privateId: Buffer): boolean {
@@ -165,12 +181,10 @@ export class OtpStore {
   private verified(row: Row): OtpCredential {
     const { mac, ...rest } = row;
     if (!macMatches(this.mac(rest), mac)) {
-      throw new HardkmsError(
-        'OTP_ROW_TAMPERED',
-        `The OTP record of ${row.public_id} in wallet.dat fails its integrity check (edited without the vault secret).`,
-        {
+      throw this.store.rowFailure(
+        new HardkmsError('OTP_ROW_TAMPERED', `The OTP record of ${row.public_id} in wallet.dat fails its integrity check (edited without the vault secret).`, {
           hint: 'Restore wallet.dat from a backup, or remove and re-add that OTP key.',
-        },
+        }),
       );
     }
     return toCredential(rest);

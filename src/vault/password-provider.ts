@@ -15,15 +15,63 @@ export interface ScryptParams {
  */
 export const DEFAULT_SCRYPT: ScryptParams = { N: 2 ** 17, r: 8, p: 1 };
 
+/** Shorter passwords are refused when a seal is made (init, rotate). */
+export const MIN_PASSWORD_CHARS = 12;
+
+/**
+ * Limits checked BEFORE scrypt runs on parameters read from wallet.dat: they are not
+ * authenticated yet at that point (the MAC key comes out of the seal), so someone with
+ * write access could otherwise make an unseal allocate gigabytes or run for hours.
+ */
+const LIMITS = { minLogN: 10, maxLogN: 20, maxR: 32, maxP: 16, maxMemBytes: 512 * 1024 * 1024 };
+
 export interface PasswordSealRecord extends SealRecord {
   provider: 'password';
-  version: 1;
+  /** 2: the KDF parameters and salt are bound into the AES-GCM AAD. 1: older seals (only the vault id). */
+  version: 1 | 2;
   kdf: { name: 'scrypt'; salt: string } & ScryptParams;
   iv: string;
   ciphertext: string;
 }
 
 export type PasswordSource = () => Promise<Buffer>;
+
+function checkParams(params: Partial<ScryptParams>): ScryptParams {
+  const { N, r, p } = params;
+  const ok =
+    Number.isInteger(N) &&
+    Number.isInteger(r) &&
+    Number.isInteger(p) &&
+    N! >= 2 ** LIMITS.minLogN &&
+    N! <= 2 ** LIMITS.maxLogN &&
+    (N! & (N! - 1)) === 0 &&
+    r! >= 1 &&
+    r! <= LIMITS.maxR &&
+    p! >= 1 &&
+    p! <= LIMITS.maxP &&
+    128 * N! * r! <= LIMITS.maxMemBytes;
+  if (!ok) {
+    throw new HardkmsError('SEAL_KDF_INVALID', 'The password KDF parameters in wallet.dat are outside the accepted range; nothing was derived.', {
+      hint: 'Someone edited the seal in wallet.dat: restore it from a backup.',
+    });
+  }
+  return { N: N!, r: r!, p: p! };
+}
+
+/** The AES-GCM AAD: the vault id and, from version 2 on, every KDF parameter and the salt. */
+function sealAad(vaultId: string, version: 1 | 2, kdf: { salt: string } & ScryptParams): Buffer {
+  if (version === 1) return Buffer.from(`hardkms password seal v1|${vaultId}`);
+  return Buffer.from(`hardkms password seal v2|${vaultId}|scrypt|N=${kdf.N}|r=${kdf.r}|p=${kdf.p}|salt=${kdf.salt}`);
+}
+
+function refuseShortPassword(password: Buffer): void {
+  const chars = [...password.toString('utf8')].length;
+  if (chars >= MIN_PASSWORD_CHARS) return;
+  password.fill(0);
+  throw new HardkmsError('PASSWORD_TOO_SHORT', `The password has ${chars} character(s); at least ${MIN_PASSWORD_CHARS} are required. Nothing was changed.`, {
+    hint: `Choose a password (or TATUM_KMS_PASSWORD) of ${MIN_PASSWORD_CHARS} or more characters; a passphrase of several words is easiest.`,
+  });
+}
 
 function deriveKey(password: Buffer, salt: Buffer, params: ScryptParams): Buffer {
   return scryptSync(password, salt, 32, { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r + 1024 * 1024 });
@@ -46,19 +94,22 @@ export class PasswordProvider implements VaultSecretProvider {
 
   async seal(secret: VaultSecret, ctx: SealContext): Promise<PasswordSealRecord> {
     const password = await this.source();
+    refuseShortPassword(password);
+    const params = checkParams(this.params);
     const salt = randomBytes(32);
     const iv = randomBytes(12);
-    const key = deriveKey(password, salt, this.params);
+    const key = deriveKey(password, salt, params);
     const plain = encodeVaultSecret(secret);
     try {
+      const kdf = { name: 'scrypt' as const, salt: salt.toString('hex'), ...params };
       const cipher = createCipheriv('aes-256-gcm', key, iv);
-      cipher.setAAD(Buffer.from(`hardkms password seal v1|${ctx.vaultId}`));
+      cipher.setAAD(sealAad(ctx.vaultId, 2, kdf));
       const ct = Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
       ctx.audit('seal.create', 'ok', { provider: 'password' });
       return {
         provider: 'password',
-        version: 1,
-        kdf: { name: 'scrypt', salt: salt.toString('hex'), ...this.params },
+        version: 2,
+        kdf,
         iv: iv.toString('hex'),
         ciphertext: ct.toString('hex'),
       };
@@ -71,18 +122,19 @@ export class PasswordProvider implements VaultSecretProvider {
 
   async unseal(record: SealRecord, ctx: SealContext): Promise<VaultSecret> {
     const r = record as PasswordSealRecord;
-    if (r.provider !== 'password' || r.version !== 1 || r.kdf?.name !== 'scrypt') {
+    if (r.provider !== 'password' || (r.version !== 1 && r.version !== 2) || r.kdf?.name !== 'scrypt') {
       throw new HardkmsError('SEAL_PROVIDER_MISMATCH', `This vault is sealed by the '${record.provider}' provider, not by a password.`, {
         hint: record.provider === 'yubikey' ? 'Unseal with the enrolled YubiKeys (drop --password).' : 'Use the provider the vault was created with.',
       });
     }
+    const params = checkParams(r.kdf);
     const password = await this.source();
-    const key = deriveKey(password, Buffer.from(r.kdf.salt, 'hex'), r.kdf);
+    const key = deriveKey(password, Buffer.from(r.kdf.salt, 'hex'), params);
     const blob = Buffer.from(r.ciphertext, 'hex');
     let plain: Buffer | undefined;
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(r.iv, 'hex'));
-      decipher.setAAD(Buffer.from(`hardkms password seal v1|${ctx.vaultId}`));
+      decipher.setAAD(sealAad(ctx.vaultId, r.version, { salt: r.kdf.salt, ...params }));
       decipher.setAuthTag(blob.subarray(blob.length - 16));
       try {
         plain = Buffer.concat([decipher.update(blob.subarray(0, blob.length - 16)), decipher.final()]);

@@ -2,8 +2,10 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { HardkmsError } from '../errors.js';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { deriveMacKey, macFields, macMatches } from './row-mac.js';
 import { BOUND_TABLES, digestOf, emptyRowSets, parseRowSets, updated, type BoundTable, type RowSets } from './row-set.js';
+import { AUTHENTICATED_META_KEYS, META, META_MAC_V2_PREFIX, metaMacFields } from './meta-auth.js';
 import { FORMAT_VERSION, MIGRATIONS } from './schema.js';
 import type { EntryKind, NewWalletEntry, PublicData, WalletEntry } from './entries.js';
 
@@ -23,6 +25,34 @@ const ROW_SETS = 'row_sets';
 const ROW_SETS_MAC = 'row_sets_mac';
 /** Set by the migration that introduced row sets: the first unsealed open builds them. */
 export const ROW_SETS_ADOPT = 'row_sets_adopt';
+/**
+ * A table whose rows carry a MAC under the row key: what re-keying (rekey.ts) re-MACs.
+ * `fields` must list the MAC input exactly as the table's own writer computes it.
+ */
+export interface MacTable {
+  table: string;
+  /** The tag passed to macFields (the domain of the MAC). */
+  tag: string;
+  /** Primary-key columns, to update a row in place. */
+  key: readonly string[];
+  fields(row: Record<string, unknown>): Array<string | number | Buffer>;
+}
+
+export const WALLETS_MAC_TABLE: MacTable = {
+  table: 'wallets',
+  tag: 'wallets',
+  key: ['signature_id'],
+  fields: (r) => [
+    r.signature_id as string,
+    r.chain as string,
+    r.testnet as number,
+    r.kind as string,
+    r.public_data as string,
+    r.wrapped_secret as Buffer,
+    r.mechanism as string,
+    r.created as string,
+  ],
+};
 
 /** How long a writer waits for another (the daemon, a CLI command) to finish its transaction. */
 const BUSY_TIMEOUT_MS = 15_000;
@@ -43,6 +73,10 @@ export class WalletStore {
   /** data_version at which `verifiedTables` were last found to match their row sets. */
   private verifiedVersion: number | undefined;
   private readonly verifiedTables = new Set<BoundTable>();
+  private pidKey: Buffer | undefined;
+  private vaultId: string | undefined;
+  /** Set once the meta verified under this process's key: a later mismatch of the key check then means "re-keyed". */
+  private metaVerified = false;
 
   private constructor(path: string, db: Database.Database) {
     this.path = path;
@@ -174,12 +208,18 @@ export class WalletStore {
 
   /** Enables row access; called once the vault secret is known. */
   unlock(storeKey: Buffer, vaultId: string): void {
+    this.lock();
     this.macKey = deriveMacKey(storeKey, vaultId, 'row');
+    this.vaultId = vaultId;
+    this.pidKey = this.unwrapPidKey(storeKey, vaultId);
+    this.metaVerified = false;
   }
 
   lock(): void {
     this.macKey?.fill(0);
+    this.pidKey?.fill(0);
     this.macKey = undefined;
+    this.pidKey = undefined;
     this.verifiedTables.clear();
   }
 
@@ -195,30 +235,251 @@ export class WalletStore {
     return macFields(this.key(), table, fields);
   }
 
+  /**
+   * The keyed hash of an OTP private id. Its key must survive re-keying (the private id
+   * itself is not stored, so the hash cannot be recomputed under a new key): it is the row
+   * key of the store key the vault had before its first re-key, carried from then on
+   * encrypted under the current store key (meta otp_pid_key).
+   */
+  privateIdMac(fields: ReadonlyArray<string | number | Buffer>): Buffer {
+    return macFields(this.pidKey ?? this.key(), 'otp-private-id', fields);
+  }
+
+  private unwrapPidKey(storeKey: Buffer, vaultId: string): Buffer | undefined {
+    const stored = this.getMeta(META.otpPidKey);
+    if (stored === undefined) return undefined;
+    const blob = Buffer.from(stored, 'hex');
+    const wrap = deriveMacKey(storeKey, vaultId, 'otp-pid-wrap');
+    try {
+      const d = createDecipheriv('aes-256-gcm', wrap, blob.subarray(0, 12));
+      d.setAAD(Buffer.from(`hardkms otp pid key|${vaultId}`));
+      d.setAuthTag(blob.subarray(blob.length - 16));
+      return Buffer.concat([d.update(blob.subarray(12, blob.length - 16)), d.final()]);
+    } catch {
+      return undefined; // a wrong store key: verifyMeta reports it
+    } finally {
+      wrap.fill(0);
+    }
+  }
+
+  private wrapPidKey(pidKey: Buffer, storeKey: Buffer, vaultId: string): string {
+    const wrap = deriveMacKey(storeKey, vaultId, 'otp-pid-wrap');
+    try {
+      const iv = randomBytes(12);
+      const c = createCipheriv('aes-256-gcm', wrap, iv);
+      c.setAAD(Buffer.from(`hardkms otp pid key|${vaultId}`));
+      return Buffer.concat([iv, c.update(pidKey), c.final(), c.getAuthTag()]).toString('hex');
+    } finally {
+      wrap.fill(0);
+    }
+  }
+
+  // ------------------------------------------------------------------ authenticated meta
+
+  private keyCheck(): string {
+    return this.macOf('key-check', [this.vaultId ?? '']).toString('hex');
+  }
+
+  private computeMetaMac(): string {
+    return (
+      META_MAC_V2_PREFIX +
+      this.macOf(
+        'meta v2',
+        metaMacFields((k) => this.getMeta(k)),
+      ).toString('hex')
+    );
+  }
+
+  /** The v1 MAC (before the one mechanism): [vaultId, binding, seal, testnetOnly]. */
+  private legacyMetaMacMatches(stored: string): boolean {
+    const fields = [
+      this.getMeta(META.vaultId) ?? '',
+      this.getMeta(META.token) ?? '',
+      this.getMeta(META.seal) ?? '',
+      this.getMeta(META.testnetOnly) === 'true' ? 1 : 0,
+    ];
+    return macMatches(this.macOf('meta', fields), Buffer.from(stored, 'hex'));
+  }
+
+  /**
+   * Checks the MAC over every authenticated meta value (meta-auth.ts). A store written by
+   * an older build (v1 MAC over fewer fields) is checked the old way and upgraded in place.
+   * Throws VAULT_REKEYED when another process has re-keyed the store since this one
+   * unsealed, VAULT_META_TAMPERED otherwise.
+   */
+  verifyMeta(): void {
+    const stored = this.getMeta(META.metaMac);
+    if (stored !== undefined && stored.startsWith(META_MAC_V2_PREFIX)) {
+      if (macMatches(Buffer.from(this.computeMetaMac()), Buffer.from(stored))) {
+        this.metaVerified = true;
+        return;
+      }
+    } else if (stored !== undefined && this.legacyMetaMacMatches(stored)) {
+      // v1 left previous_seal and the rest unauthenticated; from here on they are covered.
+      this.transaction(() => {
+        this.setMeta(META.keyCheck, this.keyCheck());
+        this.setMeta(META.metaMac, this.computeMetaMac());
+      });
+      this.metaVerified = true;
+      return;
+    }
+    throw this.metaFailure();
+  }
+
+  private metaFailure(): HardkmsError {
+    const check = this.getMeta(META.keyCheck);
+    if (this.metaVerified && check !== undefined && check !== this.keyCheck()) return rekeyedError(this.path);
+    return new HardkmsError('VAULT_META_TAMPERED', `The token binding or seal parameters of ${this.path} fail their integrity check.`, {
+      hint: 'Someone without the vault secret changed wallet.dat. Restore it from a backup.',
+    });
+  }
+
+  /**
+   * Sets (string) or deletes (undefined) authenticated meta values and re-MACs the meta, in
+   * one transaction (nested in the caller's, if any). The current meta is verified first,
+   * under the writer lock: a value someone changed behind our back is never re-MAC'd.
+   */
+  writeAuthenticatedMeta(updates: Readonly<Record<string, string | undefined>>): void {
+    for (const k of Object.keys(updates)) {
+      if (!AUTHENTICATED_META_KEYS.includes(k)) throw new Error(`meta key '${k}' is not in AUTHENTICATED_META_KEYS`);
+    }
+    this.transaction(() => {
+      this.verifyMeta();
+      for (const [k, v] of Object.entries(updates)) {
+        if (v === undefined) this.deleteMeta(k);
+        else this.setMeta(k, v);
+      }
+      if (this.getMeta(META.keyCheck) === undefined) this.setMeta(META.keyCheck, this.keyCheck());
+      this.setMeta(META.metaMac, this.computeMetaMac());
+    });
+  }
+
+  /** Writes the meta of a new vault: the values and their first MAC. */
+  initAuthenticatedMeta(values: Readonly<Record<string, string>>): void {
+    this.transaction(() => {
+      for (const [k, v] of Object.entries(values)) this.setMeta(k, v);
+      this.setMeta(META.storeCounter, '0');
+      this.setMeta(META.keyCheck, this.keyCheck());
+      this.setMeta(META.metaMac, this.computeMetaMac());
+    });
+  }
+
+  /** The authenticated store counter (0 for a new vault); verifies the meta first. */
+  storeCounter(): number {
+    this.verifyMeta();
+    return Number(this.getMeta(META.storeCounter) ?? '0');
+  }
+
+  /**
+   * Increments the monotonic store counter and returns the new value, in one transaction
+   * (nested in the caller's, if any). Use it to bind a set of rows to a point in the
+   * store's history: call it inside the same transaction that writes rows (journal,
+   * spend ledger, …) and put the returned value into those rows' MACs; a check then
+   * compares a row set's counter with storeCounter(). An old copy of wallet.dat restored
+   * whole carries its old counter, so a restore is visible as "counter went back" to
+   * anyone who remembers a later value (the audit log records it).
+   */
+  bumpCounter(): number {
+    return this.transaction(() => {
+      this.verifyMeta();
+      const next = Number(this.getMeta(META.storeCounter) ?? '0') + 1;
+      this.setMeta(META.storeCounter, String(next));
+      if (this.getMeta(META.keyCheck) === undefined) this.setMeta(META.keyCheck, this.keyCheck());
+      this.setMeta(META.metaMac, this.computeMetaMac());
+      return next;
+    });
+  }
+
+  /**
+   * Re-keys the store: every row of `tables` is verified under the current key and re-MAC'd
+   * under the key of `newStoreKey`, the meta gets `updates` and a new MAC, all in ONE
+   * transaction, so a crash leaves the old or the new state, never a mix. The OTP
+   * private-id hash key is carried over, encrypted under the new store key.
+   */
+  rekey(newStoreKey: Buffer, tables: readonly MacTable[], updates: Readonly<Record<string, string | undefined>>): void {
+    const vaultId = this.vaultId;
+    if (!vaultId) throw new HardkmsError('VAULT_SEALED', 'The vault is sealed.', { hint: 'Unseal it first.' });
+    const oldMac = Buffer.from(this.key());
+    const oldPid = this.pidKey ? Buffer.from(this.pidKey) : undefined;
+    const newMac = deriveMacKey(newStoreKey, vaultId, 'row');
+    const pid = Buffer.from(oldPid ?? oldMac);
+    let switched = false;
+    try {
+      this.transaction(() => {
+        this.verifyMeta();
+        for (const t of tables) this.remacTable(t, oldMac, newMac);
+        this.macKey!.fill(0);
+        this.macKey = Buffer.from(newMac);
+        this.pidKey?.fill(0);
+        this.pidKey = Buffer.from(pid);
+        switched = true;
+        for (const [k, v] of Object.entries(updates)) {
+          if (!AUTHENTICATED_META_KEYS.includes(k)) throw new Error(`meta key '${k}' is not in AUTHENTICATED_META_KEYS`);
+          if (v === undefined) this.deleteMeta(k);
+          else this.setMeta(k, v);
+        }
+        // The row-set digests are sums over row MACs: rebuilt from the re-MAC'd rows, under the new key.
+        if (!this.rowSetsPending) this.rebuildRowSets();
+        this.setMeta(META.otpPidKey, this.wrapPidKey(pid, newStoreKey, vaultId));
+        this.setMeta(META.keyCheck, this.keyCheck());
+        this.setMeta(META.metaMac, this.computeMetaMac());
+      });
+    } catch (e) {
+      if (switched) {
+        // Rolled back: the store on disk is still under the old key.
+        this.macKey?.fill(0);
+        this.macKey = Buffer.from(oldMac);
+        this.pidKey?.fill(0);
+        this.pidKey = oldPid ? Buffer.from(oldPid) : undefined;
+      }
+      throw e;
+    } finally {
+      oldMac.fill(0);
+      oldPid?.fill(0);
+      newMac.fill(0);
+      pid.fill(0);
+    }
+  }
+
+  private remacTable(t: MacTable, oldKey: Buffer, newKey: Buffer): void {
+    const where = t.key.map((k) => `${k} = @${k}`).join(' AND ');
+    const update = this.db.prepare(`UPDATE ${t.table} SET mac = @mac WHERE ${where}`);
+    for (const row of this.db.prepare(`SELECT * FROM ${t.table}`).all() as Array<Record<string, unknown>>) {
+      const fields = t.fields(row);
+      if (!Buffer.isBuffer(row.mac) || !macMatches(macFields(oldKey, t.tag, fields), row.mac)) {
+        const id = t.key.map((k) => String(row[k])).join('/');
+        throw new HardkmsError('VAULT_ROW_TAMPERED', `The ${t.table} row '${id}' in ${this.path} fails its integrity check; nothing was re-keyed.`, {
+          hint: 'Restore wallet.dat from a backup and investigate who had write access to it, then run the rotation again.',
+        });
+      }
+      const keys = Object.fromEntries(t.key.map((k) => [k, row[k]]));
+      update.run({ ...keys, mac: macFields(newKey, t.tag, fields) });
+    }
+  }
+
   // ------------------------------------------------------------------ wallets
 
   private rowMac(row: Omit<Row, 'mac'>): Buffer {
-    return macFields(this.key(), 'wallets', [
-      row.signature_id,
-      row.chain,
-      row.testnet,
-      row.kind,
-      row.public_data,
-      row.wrapped_secret,
-      row.mechanism,
-      row.created,
-    ]);
+    return macFields(this.key(), WALLETS_MAC_TABLE.tag, WALLETS_MAC_TABLE.fields(row));
+  }
+
+  /** A row that fails its MAC: re-keyed by another process since this one unsealed, or tampered. */
+  rowFailure(tampered: HardkmsError): HardkmsError {
+    const check = this.getMeta(META.keyCheck);
+    return this.metaVerified && check !== undefined && check !== this.keyCheck() ? rekeyedError(this.path) : tampered;
   }
 
   private toEntry(row: Row): WalletEntry {
     const { mac, ...rest } = row;
     if (!macMatches(this.rowMac(rest), mac)) {
-      throw new HardkmsError(
-        'VAULT_ROW_TAMPERED',
-        `The wallet entry '${row.signature_id}' in ${this.path} fails its integrity check: it was edited, swapped or injected without the vault secret.`,
-        {
-          hint: 'Do not use this store for that wallet. Restore wallet.dat from a backup and investigate who had write access to it.',
-        },
+      throw this.rowFailure(
+        new HardkmsError(
+          'VAULT_ROW_TAMPERED',
+          `The wallet entry '${row.signature_id}' in ${this.path} fails its integrity check: it was edited, swapped or injected without the vault secret.`,
+          {
+            hint: 'Do not use this store for that wallet. Restore wallet.dat from a backup and investigate who had write access to it.',
+          },
+        ),
       );
     }
     return {
@@ -436,4 +697,10 @@ export class WalletStore {
   get database(): Database.Database {
     return this.db;
   }
+}
+
+function rekeyedError(path: string): HardkmsError {
+  return new HardkmsError('VAULT_REKEYED', `${path} was re-keyed (revoke, rotate or recover) by another process after this one unsealed it.`, {
+    hint: 'Stop this process and unseal again (restart the daemon); nothing was read or written with the old key.',
+  });
 }

@@ -8,8 +8,11 @@ import { macLegacyJournalRows } from './journal-rows.js';
 import { ROW_SETS_ADOPT, WalletStore } from './store.js';
 import { STORE_KEY_BYTES, wipeVaultSecret, type SealContext, type SealRecord, type VaultSecret, type VaultSecretProvider } from './secret.js';
 import { FORMAT_VERSION } from './schema.js';
-import { INNER_KEY_META, newInnerKey, openInnerKey } from './inner.js';
-import { migrateToInnerLayer, RETIRED_WRAP_KEY_META } from './migrate-inner.js';
+import { INNER_KEY_META, newInnerKey, openInnerKey, resealInnerKey } from './inner.js';
+import { migrateToInnerLayer } from './migrate-inner.js';
+import { META } from './meta-auth.js';
+import { REKEYED_TABLES } from './rekey.js';
+import { decodeGatePolicy, encodeGatePolicy, mainnetGateProblem, type GatePolicy, type GatePolicyFlags } from './gate-policy.js';
 
 /** Which token a vault belongs to; written at init, checked at every unseal. */
 export interface TokenBinding {
@@ -39,6 +42,11 @@ export interface InitOptions extends VaultLocation {
    * holds another vault's keys. Left undefined by library callers that make throwaway vaults.
    */
   shareToken?: boolean;
+  /**
+   * What the operators explicitly allowed for mainnet (init flags; authenticated meta). A
+   * password-sealed vault must be testnetOnly unless passwordOnMainnet is set.
+   */
+  gatePolicy?: Partial<GatePolicyFlags>;
   actor?: string;
 }
 
@@ -79,19 +87,6 @@ export function checkBindingOverride(binding: TokenBinding, override: OpenTokenO
   });
 }
 
-const META = {
-  vaultId: 'vault_id',
-  created: 'created',
-  format: 'format_version',
-  token: 'token_binding',
-  seal: 'seal',
-  /** The seal before a token-PIN change, kept until the token has the new PIN (crash safety). */
-  previousSeal: 'previous_seal',
-  testnetOnly: 'testnet_only',
-  metaMac: 'meta_mac',
-  auditHead: 'audit_head',
-} as const;
-
 /** Read-only facts about a vault that need no secret (status, audit verify). */
 export interface VaultFacts {
   vaultId: string;
@@ -99,6 +94,8 @@ export interface VaultFacts {
   binding: TokenBinding;
   seal: SealRecord;
   testnetOnly: boolean;
+  /** As recorded; authenticated only once a vault is unsealed (Vault.gatePolicy()). */
+  gatePolicy: GatePolicy;
   auditHead: AuditHead | undefined;
   auditLogPath: string;
   walletCount: number | undefined;
@@ -146,6 +143,7 @@ function factsOf(store: WalletStore, location: VaultLocation): VaultFacts {
     binding,
     seal,
     testnetOnly: store.getMeta(META.testnetOnly) === 'true',
+    gatePolicy: decodeGatePolicy(store.getMeta(META.gatePolicy), seal),
     auditHead: store.getMetaJson<AuditHead>(META.auditHead),
     auditLogPath: location.auditLogPath ?? defaultAuditLogPath(store.path),
     walletCount: undefined,
@@ -191,6 +189,7 @@ export class Vault {
   static async init(options: InitOptions): Promise<Vault> {
     // Checked first so that nothing (token keys included) is created for a refused init.
     WalletStore.refuseExisting(options.path);
+    refusePasswordOnMainnet(options.provider.name, options);
     const token = Token.open(options.token);
     let store: WalletStore | undefined;
     const secret: VaultSecret = { storeKey: randomBytes(STORE_KEY_BYTES), tokenPin: Buffer.from(options.tokenPin) };
@@ -207,6 +206,7 @@ export class Vault {
       };
       // Seal first: if the operators' ceremony fails, no store and no token keys exist.
       const seal = await options.provider.seal(secret, ctx);
+      refusePasswordOnMainnet(seal.provider, options);
       const keys = token.generateVaultKeys(vaultId);
       const binding: TokenBinding = {
         modulePath: token.info.modulePath,
@@ -219,15 +219,18 @@ export class Vault {
       const s = store;
       s.unlock(secret.storeKey, vaultId);
       const inner = newInnerKey(secret.storeKey, vaultId);
+      const gatePolicy = encodeGatePolicy(options.gatePolicy ?? {});
       s.transaction(() => {
-        s.setMeta(INNER_KEY_META, inner.sealed);
-        s.setMeta(META.vaultId, vaultId);
-        s.setMeta(META.created, new Date().toISOString());
-        s.setMeta(META.format, String(FORMAT_VERSION));
-        s.setMetaJson(META.token, binding);
-        s.setMetaJson(META.seal, seal);
-        s.setMeta(META.testnetOnly, options.testnetOnly ? 'true' : 'false');
-        s.setMeta(META.metaMac, metaMac(s, vaultId, binding, seal, !!options.testnetOnly));
+        s.initAuthenticatedMeta({
+          [META.innerKey]: inner.sealed,
+          [META.vaultId]: vaultId,
+          [META.created]: new Date().toISOString(),
+          [META.format]: String(FORMAT_VERSION),
+          [META.token]: JSON.stringify(binding),
+          [META.seal]: JSON.stringify(seal),
+          [META.testnetOnly]: options.testnetOnly ? 'true' : 'false',
+          [META.gatePolicy]: gatePolicy,
+        });
         s.rebuildRowSets();
         s.deleteMeta(ROW_SETS_ADOPT);
       });
@@ -253,6 +256,7 @@ export class Vault {
           token: { label: binding.label, serial: binding.serial, profile: binding.profile },
           keys: binding.keys,
           testnetOnly: !!options.testnetOnly,
+          gatePolicy: JSON.parse(gatePolicy) as GatePolicyFlags,
         },
       });
       for (const e of pending) vault.record(e);
@@ -270,7 +274,7 @@ export class Vault {
     let token: Token | undefined;
     let secret: VaultSecret | undefined;
     try {
-      const facts = factsOf(store, options);
+      let facts = factsOf(store, options);
       const audit = new AuditLog(facts.auditLogPath, {
         withLock: (fn) => store.transaction(fn),
         setHead: (head) => store.setMetaJson(META.auditHead, head),
@@ -285,12 +289,9 @@ export class Vault {
       };
       secret = await options.provider.unseal(facts.seal, ctx);
       store.unlock(secret.storeKey, facts.vaultId);
-      const expectedMac = store.getMeta(META.metaMac);
-      if (!expectedMac || expectedMac !== metaMac(store, facts.vaultId, facts.binding, facts.seal, facts.testnetOnly)) {
-        throw new HardkmsError('VAULT_META_TAMPERED', `The token binding or seal parameters of ${store.path} fail their integrity check.`, {
-          hint: 'Someone without the vault secret changed wallet.dat. Restore it from a backup.',
-        });
-      }
+      store.verifyMeta();
+      // Read again: from here on only values under the meta MAC are used.
+      facts = factsOf(store, options);
       const adopted = bindRowSets(store);
       if (!options.rebind) checkBindingOverride(facts.binding, options.token);
       token = Token.open({
@@ -310,21 +311,25 @@ export class Vault {
       let rolledBack = false;
       try {
         token.login(secret.tokenPin);
-        if (store.getMeta(META.previousSeal) !== undefined) store.deleteMeta(META.previousSeal);
+        if (store.getMeta(META.previousSeal) !== undefined) store.writeAuthenticatedMeta({ [META.previousSeal]: undefined });
       } catch (e) {
         const previous = store.getMetaJson<SealRecord>(META.previousSeal);
         if (!(e instanceof HardkmsError) || e.code !== 'HSM_WRONG_PIN' || !previous) throw e;
-        // A PIN rotation was interrupted after the new seal was committed and before the
-        // token took the new PIN: the previous seal still matches the token. Go back to it.
+        // A rotation was interrupted after the new seal (and the re-keyed rows) were committed
+        // and before the token took the new PIN: the previous seal (under the meta MAC, so
+        // not injected) still matches the token. Go back to it, and to its store key, in one
+        // transaction: the store is then wholly in its state from before the rotation.
         const prevSecret = await options.provider.unseal(previous, ctx);
-        token.login(prevSecret.tokenPin);
+        try {
+          token.login(prevSecret.tokenPin);
+          restoreSeal(store, facts.vaultId, previous, secret, prevSecret);
+        } catch (e2) {
+          wipeVaultSecret(prevSecret);
+          throw e2;
+        }
         wipeVaultSecret(secret);
         secret = prevSecret;
-        store.transaction(() => {
-          store.setMetaJson(META.seal, previous);
-          store.setMeta(META.metaMac, metaMac(store, facts.vaultId, facts.binding, previous, facts.testnetOnly));
-          store.deleteMeta(META.previousSeal);
-        });
+        facts = factsOf(store, options);
         rolledBack = true;
       }
       token.bindVaultKeys(facts.binding.keys);
@@ -420,15 +425,15 @@ export class Vault {
    */
   adoptInnerLayer(inner: { key: Buffer; sealed: string } | undefined, wrapKeyId: string | undefined): void {
     this.currentSecret();
-    if (inner) {
-      this.store.setMeta(INNER_KEY_META, inner.sealed);
+    const updates: Record<string, string | undefined> = {};
+    if (inner) updates[META.innerKey] = inner.sealed;
+    const binding = wrapKeyId ? { ...this.binding, keys: { ...this.binding.keys, wrapKeyId } } : undefined;
+    if (binding) {
+      updates[META.retiredWrapKey] = this.binding.keys.wrapKeyId;
+      updates[META.token] = JSON.stringify(binding);
     }
-    if (wrapKeyId) {
-      this.store.setMeta(RETIRED_WRAP_KEY_META, this.binding.keys.wrapKeyId);
-      this.binding = { ...this.binding, keys: { ...this.binding.keys, wrapKeyId } };
-      this.store.setMetaJson(META.token, this.binding);
-      this.store.setMeta(META.metaMac, metaMac(this.store, this.vaultId, this.binding, this.sealRecord(), this.testnetOnly));
-    }
+    this.store.writeAuthenticatedMeta(updates);
+    if (binding) this.binding = binding;
   }
 
   /** `hardkms rebind`: the token at this module proved to be the vault's; bind to it. */
@@ -439,11 +444,9 @@ export class Vault {
       this.record({ event: 'vault.rebind', subject: this.vaultId, result: 'info', details: { changed: false, binding: before } });
       return;
     }
-    this.binding = { ...this.binding, ...after };
-    this.store.transaction(() => {
-      this.store.setMetaJson(META.token, this.binding);
-      this.store.setMeta(META.metaMac, metaMac(this.store, this.vaultId, this.binding, this.sealRecord(), this.testnetOnly));
-    });
+    const binding = { ...this.binding, ...after };
+    this.store.writeAuthenticatedMeta({ [META.token]: JSON.stringify(binding) });
+    this.binding = binding;
     this.record({ event: 'vault.rebind', subject: this.vaultId, result: 'ok', details: { changed: true, from: before, to: after } });
   }
 
@@ -468,26 +471,37 @@ export class Vault {
     return this.store.getMetaJson<SealRecord>(META.seal)!;
   }
 
-  /** Replaces the seal (after enroll, revoke, rotate, recover) together with its MAC. */
+  /**
+   * Replaces the seal (after enroll, revoke, rotate, recover) under the meta MAC. With a
+   * `newSecret` whose store key differs, the store is re-keyed in the same transaction
+   * (every MAC'd row and the meta); with a new token PIN, the current seal is kept as
+   * previous_seal until completePinChange(): a crash before the token has the new PIN then
+   * falls back to it, and to its store key, at the next unseal (Vault.open). The rotation
+   * protocol itself is in seal-rotation.ts.
+   */
   replaceSeal(seal: SealRecord, newSecret?: VaultSecret): void {
-    if (newSecret && !newSecret.storeKey.equals(this.currentSecret().storeKey)) {
-      throw new HardkmsError('VAULT_SECRET_INVALID', 'Rotation may change the token PIN, never the store key (it authenticates every row).');
-    }
-    const pinChange = newSecret !== undefined && !newSecret.tokenPin.equals(this.currentSecret().tokenPin);
-    const current = this.sealRecord();
-    this.store.transaction(() => {
-      // With a PIN change pending, the old seal stays until completePinChange(): a crash
-      // before the token has the new PIN then falls back to it at the next unseal.
-      if (pinChange) this.store.setMetaJson(META.previousSeal, current);
-      else this.store.deleteMeta(META.previousSeal);
-      this.store.setMetaJson(META.seal, seal);
-      this.store.setMeta(META.metaMac, metaMac(this.store, this.vaultId, this.binding, seal, this.testnetOnly));
-    });
-    if (newSecret) {
-      const old = this.secret;
-      this.secret = { storeKey: Buffer.from(newSecret.storeKey), tokenPin: Buffer.from(newSecret.tokenPin) };
-      wipeVaultSecret(old);
-    }
+    const cur = this.currentSecret();
+    const pinChange = newSecret !== undefined && !newSecret.tokenPin.equals(cur.tokenPin);
+    const updates = {
+      [META.seal]: JSON.stringify(seal),
+      [META.previousSeal]: pinChange ? JSON.stringify(this.sealRecord()) : undefined,
+    };
+    if (newSecret && !newSecret.storeKey.equals(cur.storeKey)) {
+      this.store.rekey(newSecret.storeKey, REKEYED_TABLES, { ...updates, ...innerKeyFollows(this.store, this.vaultId, cur, newSecret) });
+    } else this.store.writeAuthenticatedMeta(updates);
+    if (newSecret) this.adopt(newSecret);
+  }
+
+  /** Undoes a replaceSeal whose PIN change the token refused: back to `seal` and `secret`. */
+  restoreSeal(seal: SealRecord, secret: VaultSecret): void {
+    restoreSeal(this.store, this.vaultId, seal, this.currentSecret(), secret);
+    this.adopt(secret);
+  }
+
+  private adopt(secret: VaultSecret): void {
+    const old = this.secret;
+    this.secret = { storeKey: Buffer.from(secret.storeKey), tokenPin: Buffer.from(secret.tokenPin) };
+    wipeVaultSecret(old);
   }
 
   /**
@@ -500,9 +514,7 @@ export class Vault {
     let committed = false;
     this.store.transaction(() => {
       if (JSON.stringify(this.sealRecord()) !== JSON.stringify(unsealedFrom)) return;
-      this.store.deleteMeta(META.previousSeal);
-      this.store.setMetaJson(META.seal, reseal.record);
-      this.store.setMeta(META.metaMac, metaMac(this.store, this.vaultId, this.binding, reseal.record, this.testnetOnly));
+      this.store.writeAuthenticatedMeta({ [META.previousSeal]: undefined, [META.seal]: JSON.stringify(reseal.record) });
       committed = true;
     });
     this.record({
@@ -515,7 +527,22 @@ export class Vault {
 
   /** Called once the token has the new PIN: the previous seal is no longer needed. */
   completePinChange(): void {
-    this.store.deleteMeta(META.previousSeal);
+    if (this.store.getMeta(META.previousSeal) !== undefined) this.store.writeAuthenticatedMeta({ [META.previousSeal]: undefined });
+  }
+
+  /** The gate policy recorded at init (authenticated: the meta MAC was checked at unseal). */
+  gatePolicy(): GatePolicy {
+    return decodeGatePolicy(this.store.getMeta(META.gatePolicy), this.sealRecord());
+  }
+
+  /**
+   * Why this vault must not act on mainnet, or undefined: a password seal, a 1-of-N gate or
+   * an emulated key that the operators did not explicitly allow at init. Always undefined
+   * for a testnet-only vault (it refuses mainnet wallets anyway).
+   */
+  mainnetGateProblem(): HardkmsError | undefined {
+    if (this.testnetOnly) return undefined;
+    return mainnetGateProblem(this.sealRecord(), this.gatePolicy());
   }
 
   get isSealed(): boolean {
@@ -572,8 +599,25 @@ function bindRowSets(store: WalletStore): number | undefined {
   });
 }
 
-function metaMac(store: WalletStore, vaultId: string, binding: TokenBinding, seal: SealRecord, testnetOnly: boolean): string {
-  return store.macOf('meta', [vaultId, JSON.stringify(binding), JSON.stringify(seal), testnetOnly ? 1 : 0]).toString('hex');
+/** Seal and store key back to `to` (from the store key of `from`), previous seal dropped: one transaction. */
+function restoreSeal(store: WalletStore, vaultId: string, seal: SealRecord, from: VaultSecret, to: VaultSecret): void {
+  const updates = { [META.seal]: JSON.stringify(seal), [META.previousSeal]: undefined };
+  if (!to.storeKey.equals(from.storeKey)) store.rekey(to.storeKey, REKEYED_TABLES, { ...updates, ...innerKeyFollows(store, vaultId, from, to) });
+  else store.writeAuthenticatedMeta(updates);
+}
+
+/** The inner key stays across a re-key; only its seal follows the store key (same transaction). */
+function innerKeyFollows(store: WalletStore, vaultId: string, from: VaultSecret, to: VaultSecret): Record<string, string> {
+  const sealed = store.getMeta(INNER_KEY_META);
+  return sealed === undefined ? {} : { [META.innerKey]: resealInnerKey(sealed, from.storeKey, to.storeKey, vaultId) };
+}
+
+/** A password alone does not guard mainnet keys unless the operators said so, loudly, at init. */
+function refusePasswordOnMainnet(provider: string, options: InitOptions): void {
+  if (provider !== 'password' || options.testnetOnly || options.gatePolicy?.passwordOnMainnet === true) return;
+  throw new HardkmsError('VAULT_PASSWORD_MAINNET', 'A vault sealed by a password only is testnet-only: it cannot be created for mainnet wallets.', {
+    hint: 'Use a YubiKey gate for mainnet (hardkms init --yubikeys N --threshold M), pass --testnet, or, knowingly and audited, --allow-password-mainnet.',
+  });
 }
 
 export function vaultExists(path: string): boolean {

@@ -202,7 +202,7 @@ describe('mainnet gate', () => {
     const api = await FakeTatumApi.start();
     const env = { ...token.env, TATUM_KMS_PASSWORD: 'Pw9fK3Zq7xLm2vQ8', TATUM_API_KEY: api.apiKey, TATUM_API_URL: api.url };
     try {
-      const init = await runCli(['init', '--path', path], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } });
+      const init = await runCli(['init', '--allow-password-mainnet', '--path', path], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } });
       expect(init.code, init.stderr).toBe(0);
       const refused = await runCli(['daemon', '--runOnce', '--chain', 'ETH', '--path', path], { env });
       expect(refused.code).not.toBe(0);

@@ -225,7 +225,7 @@ describe('attack 3 on a store made before the fix: migrated at the next unseal',
     lib.C_CloseSession(session);
     const templatedWrapId = v.binding.keys.wrapKeyId;
     v.store.transaction(() => v.adoptInnerLayer(undefined, oldWrapId));
-    v.store.transaction(() => v.store.deleteMeta(RETIRED_WRAP_KEY_META));
+    v.store.writeAuthenticatedMeta({ [RETIRED_WRAP_KEY_META]: undefined }); // under the meta MAC, as a legacy store's meta was
     v.token.bindVaultKeys(v.binding.keys);
     const wrapped = v.token.importSecp256k1(privateKey, pub);
     const pkId = randomUUID();
@@ -250,7 +250,7 @@ describe('attack 3 on a store made before the fix: migrated at the next unseal',
         mechanism: 'CKM_AES_GCM',
       },
     ]);
-    v.store.transaction(() => v.store.deleteMeta(INNER_KEY_META));
+    v.store.writeAuthenticatedMeta({ [INNER_KEY_META]: undefined });
     v.seal('test');
     // The old store: both attacks work with the PIN alone.
     expect(unwrapAttack(tv.path, privateKey).length).toBeGreaterThan(0);

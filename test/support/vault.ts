@@ -31,6 +31,8 @@ export async function createTestVault(options: { testnetOnly?: boolean } = {}): 
     tokenPin: Buffer.from(TEST_PIN),
     provider: passwordProvider(),
     testnetOnly: options.testnetOnly ?? false,
+    // Password-sealed vaults are testnet-only unless explicitly allowed; tests of mainnet wallets allow it.
+    gatePolicy: { passwordOnMainnet: !(options.testnetOnly ?? false) },
     actor: 'test',
   });
   return { token, dir, path, vault };

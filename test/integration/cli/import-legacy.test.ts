@@ -52,7 +52,7 @@ describe('hardkms import-legacy: a Tatum wallet.dat moves into the hardware-back
     const viaOpenssl = execFileSync('openssl', ['enc', '-d', '-aes-256-cbc', '-md', 'md5', '-a', '-A', '-pass', `pass:${LEGACY_PASSWORD}`, '-in', legacyFile]);
     expect(JSON.parse(viaOpenssl.toString())).toEqual(TATUM_STORE);
     env = { ...token.env, TATUM_KMS_PASSWORD: 'hardkms-vault-pass', HARDKMS_LEGACY_PASSWORD: LEGACY_PASSWORD };
-    expect((await runCli(['init', '--path', path], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } })).code).toBe(0);
+    expect((await runCli(['init', '--allow-password-mainnet', '--path', path], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } })).code).toBe(0);
   });
 
   it('refuses a wrong password clearly, importing nothing', async () => {

@@ -26,7 +26,7 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
     dir = mkdtempSync(join(tmpdir(), 'hardkms-wallets-'));
     path = join(dir, 'wallet.dat');
     env = { ...token.env, TATUM_KMS_PASSWORD: PASSWORD };
-    const init = await runCli(['init', '--path', path], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } });
+    const init = await runCli(['init', '--allow-password-mainnet', '--path', path], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } });
     expect(init.code).toBe(0);
   });
 
