@@ -58,7 +58,9 @@ describe('attack: a mainnet vault guarded by a weak password only', () => {
 
   it('--allow-password-mainnet is loud, recorded in the authenticated meta and audited', async () => {
     const path = vaultPath('allowed');
-    const penv = { ...env, TATUM_KMS_PASSWORD: 'a long enough password' };
+    // A token of its own: init refuses a token that already holds another vault.
+    const own = createTestToken('hardkms', { setProcessEnv: false });
+    const penv = { ...own.env, HARDKMS_TOKEN_PIN: TEST_PIN, TATUM_KMS_PASSWORD: 'a long enough password' };
     const r = await runCli(['init', '--allow-password-mainnet', '--path', path], { env: penv });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('THIS MAINNET VAULT IS GUARDED BY ONE PASSWORD ONLY');
