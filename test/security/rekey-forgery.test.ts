@@ -122,6 +122,14 @@ describe('attack: an old store key (from before rotate / revoke / recover) forge
     const curKey = await oldSecretFrom(bench.sealRecord() as SealRecord, shares, vaultId);
     const controlCopy = copyVault(bench);
     forgeRow(controlCopy, curKey, vaultId, signatureId);
+    // With the current key the attacker can also re-bind the row sets (row-set.ts).
+    const control = WalletStore.open(controlCopy);
+    try {
+      control.unlock(curKey, vaultId);
+      control.transaction(() => control.rebuildRowSets());
+    } finally {
+      control.close();
+    }
     curKey.fill(0);
     const forgedAddress = (await bench.cli(['getaddress', signatureId, '0'], { path: controlCopy })).json();
     expect(forgedAddress).toHaveProperty('address');
