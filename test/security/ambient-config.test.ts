@@ -85,7 +85,7 @@ describe('attack 4c: an env file repoints a mainnet daemon (CLI)', () => {
     const api = await FakeTatumApi.start();
     const env = { ...token.env, TATUM_KMS_PASSWORD: 'Pw9fK3Zq7xLm2vQ8', TATUM_API_KEY: api.apiKey };
     try {
-      const init = await runCli(['init', '--path', path], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } });
+      const init = await runCli(['init', '--path', path, '--allow-password-mainnet'], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } });
       expect(init.code, init.stderr).toBe(0);
       const envFile = join(dir, 'daemon.env');
       writeFileSync(envFile, `TATUM_API_URL=${api.url}\nHARDKMS_CHAIN_ID_ETH=31337\n`);
