@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { HardkmsError } from '../errors.js';
@@ -119,7 +119,82 @@ export class WalletStore {
     return store;
   }
 
+  /**
+   * Opens wallet.dat for reading only, writing nothing beside it: no mode change, no
+   * migration, and for a store no process has open (no -wal file: an auditor's copy, a
+   * backup) no -wal/-shm files either, since SQLite reads an in-memory copy of the file.
+   * A live store (its -wal holds commits not yet in the main file) is read through SQLite's
+   * read-only mode, which uses the side files that already exist.
+   */
+  static openReadOnly(path: string): WalletStore {
+    if (!existsSync(path)) {
+      throw new HardkmsError('VAULT_NOT_FOUND', `No such wallet file: ${path}.`, {
+        hint: 'Create one with `hardkms init`, or point --path at your wallet.dat.',
+      });
+    }
+    const wal = `${path}-wal`;
+    if (existsSync(wal) && statSync(wal).size > 0) return WalletStore.openReadOnlyLive(path);
+    const before = statSync(path);
+    const image = readFileSync(path);
+    const after = statSync(path);
+    if (existsSync(wal) || after.mtimeMs !== before.mtimeMs || after.size !== before.size || image.length !== after.size) {
+      // A writer opened the store while it was read: read it through SQLite instead.
+      return WalletStore.openReadOnlyLive(path);
+    }
+    // Bytes 18-19 of the header say "WAL" (2); an in-memory database cannot use a WAL,
+    // and the copy has none to read: mark the copy (only the copy) as rollback-journal.
+    if (image.length >= 20 && image[18] === 2 && image[19] === 2) image[18] = image[19] = 1;
+    let db: Database.Database;
+    try {
+      db = new Database(image, { readonly: true });
+    } catch (e) {
+      throw new HardkmsError('VAULT_UNREADABLE', `${path} is not a hardkms wallet store: ${(e as Error).message}.`, {
+        hint: 'A Tatum KMS wallet.dat is imported with `hardkms import-legacy FILE`, not opened directly.',
+      });
+    }
+    const store = new WalletStore(path, db);
+    store.checkFormat(false);
+    return store;
+  }
+
+  private static openReadOnlyLive(path: string): WalletStore {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+    } catch (e) {
+      throw new HardkmsError('VAULT_UNREADABLE', `${path} is not a hardkms wallet store: ${(e as Error).message}.`, {
+        hint: 'A Tatum KMS wallet.dat is imported with `hardkms import-legacy FILE`, not opened directly.',
+      });
+    }
+    const store = new WalletStore(path, db);
+    store.checkFormat(false);
+    return store;
+  }
+
+  /** Writers need the file and its directory (SQLite's -wal/-shm and the audit log live there). */
+  private static requireWritable(path: string): void {
+    for (const [target, what] of [
+      [dirname(path), 'directory'],
+      [path, 'file'],
+    ] as const) {
+      try {
+        accessSync(target, constants.W_OK);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') continue;
+        throw new HardkmsError(
+          'VAULT_READ_ONLY',
+          `The wallet ${what} ${target} is read-only for this user (${code}): hardkms writes wallet.dat, its -wal/-shm files and audit.log in ${dirname(path)}.`,
+          {
+            hint: 'Run hardkms as the user owning the store, or make the directory and its files writable. To check a read-only copy (an auditor’s), `hardkms audit verify` and `hardkms audit report` read it without writing.',
+          },
+        );
+      }
+    }
+  }
+
   private static openFile(path: string): WalletStore {
+    WalletStore.requireWritable(path);
     let db: Database.Database;
     try {
       db = new Database(path, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
@@ -148,7 +223,7 @@ export class WalletStore {
     }
   }
 
-  private checkFormat(): void {
+  private checkFormat(migrate = true): void {
     let version: number;
     try {
       version = this.db.pragma('user_version', { simple: true }) as number;
@@ -167,7 +242,7 @@ export class WalletStore {
         hint: 'Upgrade hardkms.',
       });
     }
-    this.migrate();
+    if (migrate) this.migrate();
   }
 
   close(): void {

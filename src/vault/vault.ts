@@ -102,7 +102,8 @@ export interface VaultFacts {
 }
 
 export function readVaultFacts(location: VaultLocation): VaultFacts {
-  const store = WalletStore.open(location.path);
+  // Read-only: `audit verify` on an auditor's copy must leave the evidence folder as it was.
+  const store = WalletStore.openReadOnly(location.path);
   try {
     return factsOf(store, location);
   } finally {
