@@ -301,6 +301,61 @@ export function decodeWif(text: string, version: number, what: string): Uint8Arr
   }
 }
 
+/** How a WIF key was written: its version byte and whether it carries the compression flag. */
+export interface WifForm {
+  version: number;
+  compressed: boolean;
+}
+
+/** WIF in a given form: Tatum's stores hold uncompressed WIF and WIF of the other network too. */
+export function encodeWifForm(d: Uint8Array, form: WifForm): string {
+  if (form.compressed) return encodeWif(d, form.version);
+  checkPrivateKeyRange(d, 'given');
+  const payload = new Uint8Array(33);
+  try {
+    payload[0] = form.version;
+    payload.set(d, 1);
+    return base58CheckEncode(payload);
+  } finally {
+    payload.fill(0);
+  }
+}
+
+/**
+ * WIF as Tatum's signers (bitcore) take it: compressed or not, with any of `versions`
+ * (the chain's mainnet and testnet bytes; the signature does not depend on the network).
+ * Returns the key and the form it was written in, so it can be exported the same way.
+ */
+export function decodeWifAnyForm(text: string, versions: readonly number[], what: string): { key: Uint8Array; form: WifForm } {
+  const hint = `Give the ${what} private key in WIF (version byte ${versions.map((v) => `0x${v.toString(16).padStart(2, '0')}`).join(' or ')}).`;
+  let payload: Uint8Array;
+  try {
+    payload = base58CheckDecode(text.trim());
+  } catch (e) {
+    throw new InputError(`The ${what} private key ${(e as Error).message}.`, hint);
+  }
+  try {
+    const compressed = payload.length === 34 && payload[33] === 0x01;
+    if (!compressed && payload.length !== 33) throw new InputError(`The ${what} private key is not a WIF key (wrong length or compression flag).`, hint);
+    if (!versions.includes(payload[0]!)) {
+      throw new InputError(
+        `The private key has WIF version byte 0x${payload[0]!.toString(16).padStart(2, '0')}, which ${what} does not use.`,
+        `The key belongs to another chain. ${hint}`,
+      );
+    }
+    const key = payload.slice(1, 33);
+    try {
+      checkPrivateKeyRange(key, what);
+    } catch (e) {
+      key.fill(0);
+      throw e;
+    }
+    return { key, form: { version: payload[0]!, compressed } };
+  } finally {
+    payload.fill(0);
+  }
+}
+
 export function encodeHexKey(d: Uint8Array, with0x: boolean): string {
   checkPrivateKeyRange(d, 'given');
   // A view, not Buffer.from(d): that would leave a copy in Node's shared buffer pool.

@@ -1,6 +1,6 @@
 import type { ChainKit } from '../vault/managed.js';
 import { publicKeyFromPrivateKey } from './keys.js';
-import { generateMnemonic, mnemonicToSeed, validateMnemonic } from './mnemonic.js';
+import { generateMnemonic, mnemonicToSeed, validateMnemonic, validateTypedMnemonic } from './mnemonic.js';
 import { getChainAdapter, isSupportedChain, SUPPORTED_CHAINS } from './registry.js';
 import { ED25519_CHAINS, ed25519Spec, isEd25519Chain, type Ed25519ChainSpec } from './ed25519/spec.js';
 import { ed25519 } from '@noble/curves/ed25519';
@@ -18,12 +18,16 @@ export function chainKit(chain: string): ChainKit {
     privateKeyFromSeed: (seed, index, testnet) => adapter.privateKeyFromSeed(seed, index, testnet),
     formatPrivateKey: (raw, testnet) => adapter.formatPrivateKey(raw, testnet),
     parsePrivateKey: (text, testnet) => adapter.parsePrivateKey(text, testnet),
+    ...(adapter.parseWifAsTatum ? { parseWifAsTatum: adapter.parseWifAsTatum.bind(adapter) } : {}),
+    ...(adapter.formatWif ? { formatWif: adapter.formatWif.bind(adapter) } : {}),
+    ...(adapter.uncompressedAddress ? { uncompressedAddress: adapter.uncompressedAddress.bind(adapter) } : {}),
     addressFromPublicKey: (pub, testnet) => adapter.addressFromPublicKey(pub, testnet),
     // addressesFromPublicKey lists the private-key form first and the xpub form last (BTC: P2PKH, P2WPKH).
     xpubAddressFromPublicKey: (pub, testnet) => adapter.addressesFromPublicKey(pub, testnet).at(-1) ?? adapter.addressFromPublicKey(pub, testnet),
     publicKeyFromPrivateKey: (raw) => publicKeyFromPrivateKey(raw),
     generateMnemonic: (entropy) => generateMnemonic(entropy),
     validateMnemonic: (m) => validateMnemonic(m),
+    validateTypedMnemonic: (m) => validateTypedMnemonic(m),
     mnemonicToSeed: (m) => mnemonicToSeed(m),
   };
 }
@@ -53,6 +57,7 @@ function ed25519Kit(spec: Ed25519ChainSpec): ChainKit {
     privateKeyFromSeed: noMnemonic,
     generateMnemonic: noMnemonic,
     validateMnemonic: noMnemonic,
+    validateTypedMnemonic: noMnemonic,
     mnemonicToSeed: noMnemonic,
     formatPrivateKey: (raw) => spec.formatSecret(raw),
     parsePrivateKey: (text) => spec.parseSecret(text),

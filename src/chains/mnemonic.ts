@@ -136,6 +136,54 @@ function checkMnemonicBytes(bytes: Uint8Array): void {
   }
 }
 
+const isBlank = (b: number): boolean => b === SPACE || b === 0x09 || b === 0x0a || b === 0x0d;
+
+/** The words in lowercase with single spaces (a new buffer the caller zeroes). */
+export function canonicalMnemonic(typed: Uint8Array): Buffer {
+  let n = 0;
+  let pendingSpace = false;
+  const out = Buffer.alloc(typed.length);
+  for (const b of typed) {
+    if (isBlank(b)) {
+      pendingSpace = n > 0;
+      continue;
+    }
+    if (pendingSpace) out[n++] = SPACE;
+    pendingSpace = false;
+    out[n++] = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
+  }
+  const result = Buffer.alloc(n);
+  out.copy(result, 0, 0, n);
+  out.fill(0);
+  return result;
+}
+
+/**
+ * A mnemonic as the user typed it (or as a Tatum store holds it). Tatum never normalised:
+ * bip39's mnemonicToSeed hashes the string as given, so "Abandon  abandon …" is a different
+ * wallet from "abandon abandon …". The canonical form must be valid BIP39 (a typo is still
+ * caught); the typed form is what gets stored and derived from. Returns what differs, for a
+ * warning (never a word of the mnemonic).
+ */
+export function validateTypedMnemonic(typed: Uint8Array): string[] {
+  const canonical = canonicalMnemonic(typed);
+  try {
+    validateMnemonic(canonical);
+    if (Buffer.compare(canonical, typed) === 0) return [];
+    const notes: string[] = [];
+    if (typed.some((b) => b >= 0x41 && b <= 0x5a)) notes.push('upper-case letters');
+    if (typed.some((b) => b === 0x09 || b === 0x0a || b === 0x0d)) notes.push('tabs or line breaks');
+    let spaces = isBlank(typed[0] ?? 0) || isBlank(typed[typed.length - 1] ?? 0);
+    for (let i = 1; i < typed.length && !spaces; i++) spaces = isBlank(typed[i]!) && isBlank(typed[i - 1]!);
+    if (spaces) notes.push('leading, trailing or repeated spaces');
+    return [
+      `the mnemonic has ${notes.join(', ')}: Tatum KMS derives from the text exactly as typed, and so does hardkms, so this wallet's keys and addresses differ from the same words in lowercase with single spaces (other BIP39 wallets)`,
+    ];
+  } finally {
+    canonical.fill(0);
+  }
+}
+
 /** True if every byte is 7-bit ASCII: NFKD leaves such text unchanged. */
 function isAscii(bytes: Uint8Array): boolean {
   for (const b of bytes) if (b > 0x7f) return false;

@@ -3,6 +3,8 @@
  * family implements. Derivation follows Tatum KMS exactly (spec §4), including its
  * quirks, because wallets imported from Tatum must keep their addresses.
  */
+import type { WifForm } from './keys.js';
+
 export type ChainCode = 'BTC' | 'LTC' | 'DOGE' | 'BCH' | 'ETH' | 'BSC' | 'MATIC' | 'CELO' | 'KLAY' | 'ONE' | 'XDC' | 'KCS' | 'TRON' | 'VET';
 
 /** 'xlm' and 'algo' are one-key ed25519 chains (src/chains/ed25519/spec.ts), not ChainAdapter families. */
@@ -23,6 +25,15 @@ export interface ChainAdapter {
   formatPrivateKey(raw: Uint8Array, testnet: boolean): string;
   /** Inverse of formatPrivateKey; InputError naming the rule that failed. The caller zeroes the result. */
   parsePrivateKey(text: string, testnet: boolean): Uint8Array;
+  /**
+   * WIF chains only: the key as Tatum's signers take it (uncompressed WIF, WIF of the other
+   * network), with the form it was written in; `form` is absent when it is this net's compressed WIF.
+   */
+  parseWifAsTatum?(text: string, testnet: boolean): { key: Uint8Array; form?: WifForm; otherNetwork?: boolean };
+  /** WIF chains only: the key in a given WIF form (the inverse of parseWifAsTatum). */
+  formatWif?(raw: Uint8Array, form: WifForm): string;
+  /** The P2PKH address of the key's uncompressed public key, where the chain's signer spends it (BTC, LTC, DOGE). */
+  uncompressedAddress?(pub33: Uint8Array, testnet: boolean): string;
   /** Address Tatum reports for a private-key wallet (BTC: P2PKH legacy, see spec §4.2). */
   addressFromPublicKey(pub33: Uint8Array, testnet: boolean): string;
   /**

@@ -3,10 +3,10 @@ import type { Command } from 'commander';
 import { chainKitIfSupported } from '../chains/kit.js';
 import { HardkmsError } from '../errors.js';
 import { importLegacyEntries } from '../vault/legacy-import.js';
-import { openLegacyStore, wipeLegacyEntries } from '../vault/legacy-store.js';
+import { openLegacyStore, wipeLegacyEntries, type SkippedWallet } from '../vault/legacy-store.js';
 import { configFrom, withVault } from './context.js';
 import { globalFlags } from './flags.js';
-import { printJson } from './output.js';
+import { printJson, warn } from './output.js';
 import { readSecret } from './prompt.js';
 
 /** The Tatum file's password: HARDKMS_LEGACY_PASSWORD (TATUM_KMS_PASSWORD opens the hardkms vault), else a prompt. */
@@ -15,6 +15,9 @@ async function legacyPassword(): Promise<Buffer> {
   if (env !== undefined && env !== '') return Buffer.from(env, 'utf8');
   return readSecret('Enter the password of the Tatum KMS wallet file (or set HARDKMS_LEGACY_PASSWORD): ', 'Tatum wallet password');
 }
+
+/** Exit code when some wallets were imported and others skipped (each listed, with the fix). */
+export const IMPORT_PARTIAL_EXIT_CODE = 3;
 
 export function registerImportLegacy(program: Command): void {
   globalFlags(
@@ -33,16 +36,26 @@ export function registerImportLegacy(program: Command): void {
     }
     const password = await legacyPassword();
     let entries;
+    const skipped: SkippedWallet[] = [];
     try {
-      entries = openLegacyStore(text, password);
+      entries = openLegacyStore(text, password, (s) => skipped.push(s));
     } finally {
       password.fill(0);
     }
     try {
       await withVault(config, 'cli:import-legacy', (vault) => {
-        const summary = importLegacyEntries(vault, entries, chainKitIfSupported, { dryRun: opts.dryRun === true });
-        vault.record({ event: 'wallet.import', subject: file, result: 'ok', details: { dryRun: opts.dryRun === true, ...summary } });
+        const summary = importLegacyEntries(vault, entries, chainKitIfSupported, { dryRun: opts.dryRun === true, skipped });
+        vault.record({
+          event: 'wallet.import',
+          subject: file,
+          result: 'ok',
+          details: { dryRun: opts.dryRun === true, partial: summary.skipped.length > 0, ...summary },
+        });
+        for (const w of summary.warnings) for (const text of w.warnings) warn(`wallet '${w.signatureId}' (${w.chain}): ${text}`);
+        for (const s of summary.skipped) warn(`wallet '${s.signatureId}'${s.chain ? ` (${s.chain})` : ''} NOT imported: ${s.reason} Fix: ${s.fix}`);
         printJson({ dryRun: opts.dryRun === true, ...summary });
+        // Scripts must notice a partial import: the summary on stdout lists each skipped wallet.
+        if (summary.skipped.length > 0) process.exitCode = IMPORT_PARTIAL_EXIT_CODE;
       });
     } finally {
       wipeLegacyEntries(entries);

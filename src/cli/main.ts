@@ -45,7 +45,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     await program.parseAsync(normalizeTatumArgv(argv));
-    return 0;
+    // A command may end non-zero without an error (import-legacy: some wallets skipped).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version exit 0; usage errors were already printed by commander.

@@ -160,9 +160,11 @@ export function registerWalletCommands(program: Command): void {
     // One-key chains have no mnemonic: refuse before asking for one (Tatum silently discards it, §7.21).
     if (kit.curve === 'ed25519') kit.validateMnemonic(Buffer.alloc(0));
     await withVault(config, 'cli:storemanagedwallet', async (vault) => {
-      const mnemonic = normaliseWords(await readSecret('Enter mnemonic to store: ', 'mnemonic'));
+      // Stored and derived from exactly as typed, as Tatum KMS does (it never normalised the words).
+      const mnemonic = await readSecret('Enter mnemonic to store: ', 'mnemonic');
       try {
         const r = storeMnemonicEntry(vault, kit, config.testnet, mnemonic);
+        for (const n of r.notes) warn(n);
         vault.record({ event: 'wallet.store', subject: r.signatureId, result: 'ok', details: { chain: kit.chain, testnet: config.testnet, kind: 'mnemonic' } });
         printJson({ signatureId: r.signatureId, xpub: r.xpub });
       } finally {
@@ -184,8 +186,10 @@ export function registerWalletCommands(program: Command): void {
     await withVault(config, 'cli:storemanagedprivatekey', async (vault) => {
       const text = await readSecret('Enter private key to store: ', 'private key');
       let entry;
+      const notes: string[] = [];
       try {
-        entry = prepareImportedPrivateKey(vault, kit, config.testnet, text.toString('utf8').trim());
+        entry = prepareImportedPrivateKey(vault, kit, config.testnet, text.toString('utf8').trim(), undefined, notes);
+        for (const n of notes) warn(n);
       } finally {
         text.fill(0);
       }
@@ -360,28 +364,6 @@ export function registerWalletCommands(program: Command): void {
       });
     });
   });
-}
-
-/** Mnemonic from a prompt: words separated by any whitespace, normalised to single spaces. */
-function normaliseWords(raw: Buffer): Buffer {
-  const words: Buffer[] = [];
-  let start = -1;
-  for (let i = 0; i <= raw.length; i++) {
-    const space = i === raw.length || raw[i] === 0x20 || raw[i] === 0x09 || raw[i] === 0x0a || raw[i] === 0x0d;
-    if (!space && start < 0) start = i;
-    if (space && start >= 0) {
-      words.push(raw.subarray(start, i));
-      start = -1;
-    }
-  }
-  const out = Buffer.alloc(words.reduce((n, w) => n + w.length, Math.max(0, words.length - 1)));
-  let o = 0;
-  words.forEach((w, k) => {
-    if (k > 0) out[o++] = 0x20;
-    o += w.copy(out, o);
-  });
-  raw.fill(0);
-  return out;
 }
 
 /** Environment variables by name, each only "set" or "not set": no character of a secret (Tatum shows six). */

@@ -29,6 +29,7 @@ import type { ChainFamily } from '../chains/types.js';
 import { getChainAdapter, isSupportedChain } from '../chains/registry.js';
 import { base58CheckDecode, bip32, childPublicKey, parseHexXpub } from '../chains/keys.js';
 import { offchainDerivationIndexes, offchainWithdrawalInputs } from '../chains/utxo/sign.js';
+import { uncompressedPublicKey } from '../chains/signer.js';
 import type { WalletEntry } from '../vault/entries.js';
 import type { PendingTransaction } from './pending.js';
 
@@ -240,6 +241,8 @@ export function ownScripts(publicKeys: readonly Uint8Array[]): Set<string> {
     out.add(Buffer.concat([Buffer.from([0x76, 0xa9, 0x14]), h, Buffer.from([0x88, 0xac])]).toString('hex'));
     out.add(wpkh.toString('hex'));
     out.add(Buffer.concat([Buffer.from([0xa9, 0x14]), Buffer.from(bcrypto.hash160(wpkh)), Buffer.from([0x87])]).toString('hex'));
+    const hu = Buffer.from(bcrypto.hash160(uncompressedPublicKey(pub)));
+    out.add(Buffer.concat([Buffer.from([0x76, 0xa9, 0x14]), hu, Buffer.from([0x88, 0xac])]).toString('hex'));
   }
   return out;
 }

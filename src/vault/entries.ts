@@ -16,6 +16,11 @@ export interface PublicData {
   keyType?: 'ed25519';
   /** Tatum field the key is exported as when it is not `privateKey` (generated XLM/ALGO wallets: `secret`). */
   secretField?: 'secret';
+  /**
+   * How a WIF key was written when it was not this network's compressed WIF (Tatum stores
+   * hold uncompressed WIF and WIF of the other network): exported the same way.
+   */
+  wif?: { version: number; compressed: boolean };
 }
 
 export interface NewWalletEntry {

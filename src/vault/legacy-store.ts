@@ -22,6 +22,11 @@ export interface LegacyEntry {
   /** Tatum currency code as written (may be a chain hardkms does not support, e.g. SOL). */
   chain: string;
   testnet: boolean;
+  /**
+   * The entry had no `testnet` field. Tatum's daemon compares it strictly and so never
+   * polled such a wallet; its CLI derived as mainnet. The importer infers the network.
+   */
+  testnetMissing?: true;
   /** Tatum's classification: mnemonic if present, else privateKey, else secret. */
   kind: LegacyKind;
   mnemonic?: Buffer;
@@ -70,9 +75,7 @@ function parseEntry(id: string, value: unknown): LegacyEntry {
   }
   const e = value as Fields;
   if (typeof e.chain !== 'string' || e.chain.length === 0) throw entryError(id, 'has no chain');
-  if (typeof e.testnet !== 'boolean') {
-    throw entryError(id, `has testnet ${e.testnet === undefined ? 'missing' : 'that is not true or false'}`);
-  }
+  if (e.testnet !== undefined && typeof e.testnet !== 'boolean') throw entryError(id, 'has testnet that is not true or false');
   const mnemonic = optionalString(id, e, 'mnemonic');
   const privateKey = optionalString(id, e, 'privateKey');
   const secret = optionalString(id, e, 'secret');
@@ -82,7 +85,8 @@ function parseEntry(id: string, value: unknown): LegacyEntry {
     mnemonic !== undefined ? 'mnemonic' : privateKey !== undefined ? 'privateKey' : secret !== undefined ? 'secret' : undefined;
   if (kind === undefined) throw entryError(id, 'has no mnemonic, privateKey or secret');
 
-  const entry: LegacyEntry = { signatureId: id, chain: e.chain, testnet: e.testnet, kind };
+  const entry: LegacyEntry = { signatureId: id, chain: e.chain, testnet: e.testnet === true, kind };
+  if (e.testnet === undefined) entry.testnetMissing = true;
   if (mnemonic !== undefined) entry.mnemonic = secretBuffer(mnemonic);
   if (privateKey !== undefined) entry.privateKey = secretBuffer(privateKey);
   if (secret !== undefined) entry.secret = secretBuffer(secret);
@@ -91,12 +95,30 @@ function parseEntry(id: string, value: unknown): LegacyEntry {
   return entry;
 }
 
+/** A wallet of the Tatum file that was not imported, and why; never holds a secret. */
+export interface SkippedWallet {
+  signatureId: string;
+  chain?: string;
+  code: string;
+  reason: string;
+  fix: string;
+}
+
+export function skippedFrom(signatureId: string, chain: string | undefined, e: unknown): SkippedWallet {
+  if (e instanceof HardkmsError) {
+    return { signatureId: shown(signatureId), ...(chain ? { chain: shown(chain) } : {}), code: e.code, reason: e.message, fix: e.hint ?? ENTRY_HINT };
+  }
+  throw e;
+}
+
 /**
  * Parses and validates the decrypted store. Empty plaintext means no wallets. Plaintext
  * that is not JSON means the password was wrong (the cipher has no MAC). Entries come
- * back in file order; on any error, the entries parsed so far are wiped.
+ * back in file order. An invalid entry is handed to `onInvalid` and left out when given
+ * (import-legacy imports what it can); without it, the first one throws and the entries
+ * parsed so far are wiped.
  */
-export function parseLegacyStore(plain: Buffer): LegacyEntry[] {
+export function parseLegacyStore(plain: Buffer, onInvalid?: (skipped: SkippedWallet) => void): LegacyEntry[] {
   if (plain.every((b) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d)) return [];
   let root: unknown;
   try {
@@ -111,7 +133,16 @@ export function parseLegacyStore(plain: Buffer): LegacyEntry[] {
   }
   const entries: LegacyEntry[] = [];
   try {
-    for (const [id, value] of Object.entries(root as Record<string, unknown>)) entries.push(parseEntry(id, value));
+    for (const [id, value] of Object.entries(root as Record<string, unknown>)) {
+      try {
+        entries.push(parseEntry(id, value));
+      } catch (e) {
+        if (!onInvalid) throw e;
+        const chain =
+          typeof value === 'object' && value !== null && typeof (value as Fields).chain === 'string' ? ((value as Fields).chain as string) : undefined;
+        onInvalid(skippedFrom(id, chain, e));
+      }
+    }
     return entries;
   } catch (e) {
     wipeLegacyEntries(entries);
@@ -120,10 +151,10 @@ export function parseLegacyStore(plain: Buffer): LegacyEntry[] {
 }
 
 /** decryptLegacy + parseLegacyStore, wiping the plaintext. */
-export function openLegacyStore(fileText: string, password: Buffer): LegacyEntry[] {
+export function openLegacyStore(fileText: string, password: Buffer, onInvalid?: (skipped: SkippedWallet) => void): LegacyEntry[] {
   const plain = decryptLegacy(fileText, password);
   try {
-    return parseLegacyStore(plain);
+    return parseLegacyStore(plain, onInvalid);
   } finally {
     plain.fill(0);
   }
@@ -147,7 +178,7 @@ export function serializeLegacyStore(entries: readonly LegacyEntry[]): Buffer {
     if (e.address !== undefined) o.address = e.address;
     if (e.xpub !== undefined) o.xpub = e.xpub;
     o.chain = e.chain;
-    o.testnet = e.testnet;
+    if (!e.testnetMissing) o.testnet = e.testnet;
     out[e.signatureId] = o;
   }
   return secretBuffer(JSON.stringify(out));

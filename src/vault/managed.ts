@@ -1,6 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { HardkmsError } from '../errors.js';
-import type { NewWalletEntry, WalletEntry } from './entries.js';
+import type { NewWalletEntry, PublicData, WalletEntry } from './entries.js';
+
+/** How a WIF key was written (structurally the chain layer's WifForm). */
+export interface WifForm {
+  version: number;
+  compressed: boolean;
+}
 import type { Vault } from './vault.js';
 import { decryptSecret, encryptSecretEntry, generateEd25519Entries, generateEd25519Entry, generatePrivateKeys, importPrivateKey } from './wallets.js';
 
@@ -19,12 +25,19 @@ export interface ChainKit {
   privateKeyFromSeed(seed: Uint8Array, index: number, testnet: boolean): Uint8Array;
   formatPrivateKey(raw: Uint8Array, testnet: boolean): string;
   parsePrivateKey(text: string, testnet: boolean): Uint8Array;
+  /** WIF chains: the key as Tatum's signers take it, and its form when that is not this net's compressed WIF. */
+  parseWifAsTatum?(text: string, testnet: boolean): { key: Uint8Array; form?: WifForm; otherNetwork?: boolean };
+  formatWif?(raw: Uint8Array, form: WifForm): string;
+  /** BTC/LTC/DOGE: the P2PKH address of the uncompressed public key (an uncompressed-WIF wallet's address). */
+  uncompressedAddress?(pub33: Uint8Array, testnet: boolean): string;
   addressFromPublicKey(pub33: Uint8Array, testnet: boolean): string;
   /** The address an xpub gives for this key (BTC: P2WPKH), which Tatum prints for batch keys. */
   xpubAddressFromPublicKey(pub33: Uint8Array, testnet: boolean): string;
   publicKeyFromPrivateKey(raw: Uint8Array): Uint8Array;
   generateMnemonic(entropy: Uint8Array): Buffer;
   validateMnemonic(mnemonic: Uint8Array): void;
+  /** Validates the words in canonical form; returns warnings when the typed text differs (it is derived from as typed, as Tatum does). */
+  validateTypedMnemonic(mnemonic: Uint8Array): string[];
   mnemonicToSeed(mnemonic: Uint8Array): Buffer;
 }
 
@@ -49,7 +62,7 @@ function entropy(vault: Vault): Buffer {
   return a;
 }
 
-export function generateManagedWallet(vault: Vault, kit: ChainKit, testnet: boolean): { signatureId: string; xpub: string } {
+export function generateManagedWallet(vault: Vault, kit: ChainKit, testnet: boolean): { signatureId: string; xpub: string; notes: string[] } {
   const ent = entropy(vault);
   const mnemonic = kit.generateMnemonic(ent);
   ent.fill(0);
@@ -66,8 +79,8 @@ export function storeMnemonicEntry(
   testnet: boolean,
   mnemonic: Buffer,
   signatureId?: string,
-): { signatureId: string; xpub: string } {
-  kit.validateMnemonic(mnemonic);
+): { signatureId: string; xpub: string; notes: string[] } {
+  const notes = kit.validateTypedMnemonic(mnemonic);
   const xpub = withSeed(mnemonic, kit, (seed) => kit.xpubFromSeed(seed, testnet));
   const entry = encryptSecretEntry(
     vault,
@@ -75,11 +88,31 @@ export function storeMnemonicEntry(
     mnemonic,
   );
   vault.store.addEntries([entry]);
-  return { signatureId: entry.signatureId, xpub };
+  return { signatureId: entry.signatureId, xpub, notes };
 }
 
-export function prepareImportedPrivateKey(vault: Vault, kit: ChainKit, testnet: boolean, keyText: string, signatureId?: string): NewWalletEntry {
-  const raw = kit.parsePrivateKey(keyText, testnet);
+/**
+ * A private key as the user typed it (storemanagedprivatekey, import-legacy). WIF keys are
+ * accepted as Tatum's signers accept them: uncompressed, or of the other network; the form
+ * is kept so getmanagedwallet/export print what was stored. `notes` says what was unusual.
+ */
+export function prepareImportedPrivateKey(
+  vault: Vault,
+  kit: ChainKit,
+  testnet: boolean,
+  keyText: string,
+  signatureId?: string,
+  notes: string[] = [],
+): NewWalletEntry {
+  const parsed = kit.parseWifAsTatum ? kit.parseWifAsTatum(keyText, testnet) : { key: kit.parsePrivateKey(keyText, testnet) };
+  const raw = parsed.key;
+  const form = parsed.form;
+  if (form && !form.compressed) notes.push('uncompressed WIF: its address is the uncompressed P2PKH one, as Tatum gives it');
+  if (parsed.otherNetwork) {
+    notes.push(
+      `WIF of the ${testnet ? 'mainnet' : 'testnet'} network in a ${testnet ? 'testnet' : 'mainnet'} wallet: kept as typed and signed as Tatum does (the network does not change a signature)`,
+    );
+  }
   try {
     const pub = kit.publicKeyFromPrivateKey(raw);
     return importPrivateKey(
@@ -89,7 +122,10 @@ export function prepareImportedPrivateKey(vault: Vault, kit: ChainKit, testnet: 
         testnet,
         ...(signatureId ? { signatureId } : {}),
         ...(kit.curve ? { curve: kit.curve } : {}),
-        publicData: (p) => ({ address: kit.addressFromPublicKey(p, testnet) }),
+        publicData: (p): PublicData => ({
+          address: form && !form.compressed && kit.uncompressedAddress ? kit.uncompressedAddress(p, testnet) : kit.addressFromPublicKey(p, testnet),
+          ...(form ? { wif: { version: form.version, compressed: form.compressed } } : {}),
+        }),
       },
       raw,
       pub,
@@ -97,6 +133,12 @@ export function prepareImportedPrivateKey(vault: Vault, kit: ChainKit, testnet: 
   } finally {
     raw.fill(0);
   }
+}
+
+/** A stored key in its export format: the WIF form it was given in, else the chain's own. */
+export function formatStoredKey(kit: ChainKit, raw: Uint8Array, entry: WalletEntry): string {
+  const form = entry.publicData.wif;
+  return form && kit.formatWif ? kit.formatWif(raw, form) : kit.formatPrivateKey(raw, entry.testnet);
 }
 
 /**
@@ -205,7 +247,7 @@ export function tatumEntry(vault: Vault, entry: WalletEntry, kit: ChainKit | und
     else if (entry.kind === 'privateKey') {
       if (!kit) throw new HardkmsError('UNSUPPORTED_CHAIN', `hardkms cannot format keys for chain '${entry.chain}'.`);
       // One-key chains: Tatum's generated wallets say `secret`, stored private keys `privateKey` (§5.2).
-      out[entry.publicData.secretField ?? 'privateKey'] = kit.formatPrivateKey(plain, entry.testnet);
+      out[entry.publicData.secretField ?? 'privateKey'] = formatStoredKey(kit, plain, entry);
     } else Object.assign(out, secretFields(plain));
   } finally {
     plain.fill(0);

@@ -2,7 +2,18 @@ import { createRequire } from 'node:module';
 import { crypto } from 'bitcoinjs-lib';
 import { InputError } from '../../errors.js';
 import type { ChainAdapter } from '../types.js';
-import { checkCompressedPublicKey, checkIndex, childPublicKey, decodeWif, encodeWif, parseXpub, privateKeyAtPath, xpubAtPath } from '../keys.js';
+import {
+  checkCompressedPublicKey,
+  checkIndex,
+  childPublicKey,
+  decodeWif,
+  decodeWifAnyForm,
+  encodeWif,
+  encodeWifForm,
+  parseXpub,
+  privateKeyAtPath,
+  xpubAtPath,
+} from '../keys.js';
 import { cashAddrPrefix, changeLevelPath, utxoBip32Versions, utxoNetwork } from '../networks.js';
 
 interface CashAddrModule {
@@ -66,6 +77,20 @@ export function bchAdapter(): ChainAdapter {
     },
     formatPrivateKey: (raw, testnet) => encodeWif(raw, utxoNetwork('BCH', testnet).wif),
     parsePrivateKey: (text, testnet) => decodeWif(text, utxoNetwork('BCH', testnet).wif, netName(testnet)),
+    parseWifAsTatum(text, testnet) {
+      const own = utxoNetwork('BCH', testnet).wif;
+      const { key, form } = decodeWifAnyForm(text, [own, utxoNetwork('BCH', !testnet).wif], 'BCH');
+      if (!form.compressed) {
+        key.fill(0);
+        // The BCH payload carries no spent scripts: inputs are signed as P2PKH of the compressed key.
+        throw new InputError(
+          'The BCH private key is an uncompressed-WIF key; hardkms signs BCH inputs only as compressed P2PKH.',
+          'Move the funds of its uncompressed address with Tatum KMS first, or keep this wallet in Tatum KMS.',
+        );
+      }
+      return form.version === own ? { key } : { key, form, otherNetwork: true };
+    },
+    formatWif: (raw, form) => encodeWifForm(raw, form),
     addressFromPublicKey: cashAddress,
     addressesFromPublicKey: (pub33, testnet) => [cashAddress(pub33, testnet)],
   };

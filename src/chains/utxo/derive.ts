@@ -1,6 +1,18 @@
 import { crypto, payments } from 'bitcoinjs-lib';
 import type { ChainAdapter } from '../types.js';
-import { checkCompressedPublicKey, checkIndex, childPublicKey, decodeWif, encodeWif, parseXpub, privateKeyAtPath, xpubAtPath } from '../keys.js';
+import {
+  checkCompressedPublicKey,
+  checkIndex,
+  childPublicKey,
+  decodeWif,
+  decodeWifAnyForm,
+  encodeWif,
+  encodeWifForm,
+  parseXpub,
+  privateKeyAtPath,
+  xpubAtPath,
+} from '../keys.js';
+import { uncompressedPublicKey } from '../signer.js';
 import { changeLevelPath, TESTNET_COIN_TYPE, utxoBip32Versions, utxoNetwork } from '../networks.js';
 
 export type UtxoFamilyChain = 'BTC' | 'LTC' | 'DOGE';
@@ -45,6 +57,16 @@ export function utxoAdapter(chain: UtxoFamilyChain): ChainAdapter {
     },
     formatPrivateKey: (raw, testnet) => encodeWif(raw, utxoNetwork(chain, testnet).wif),
     parsePrivateKey: (text, testnet) => decodeWif(text, utxoNetwork(chain, testnet).wif, `${chain} ${netName(testnet)}`),
+    parseWifAsTatum(text, testnet) {
+      const own = utxoNetwork(chain, testnet).wif;
+      const { key, form } = decodeWifAnyForm(text, [own, utxoNetwork(chain, !testnet).wif], chain);
+      return form.version === own && form.compressed ? { key } : { key, form, otherNetwork: form.version !== own };
+    },
+    formatWif: (raw, form) => encodeWifForm(raw, form),
+    uncompressedAddress(pub33, testnet) {
+      checkCompressedPublicKey(pub33);
+      return payments.p2pkh({ hash: crypto.hash160(uncompressedPublicKey(pub33)), network: utxoNetwork(chain, testnet) }).address!;
+    },
     addressFromPublicKey: p2pkh,
     addressesFromPublicKey: (pub33, testnet) => (chain === 'BTC' ? [p2pkh(pub33, testnet), p2wpkh(pub33, testnet)] : [p2pkh(pub33, testnet)]),
   };

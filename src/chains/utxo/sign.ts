@@ -29,6 +29,8 @@ interface Plan {
   kind: UtxoInputKind;
   signer: DigestSigner;
   digest: Uint8Array;
+  /** P2PKH of the uncompressed public key (a Tatum wallet stored as uncompressed WIF). */
+  uncompressed: boolean;
 }
 
 /** Signs the bitcore-JSON payload with `signers`; returns the raw tx hex (BIP 144 when any input is segwit). */
@@ -59,7 +61,7 @@ export async function signUtxo(payload: unknown, signers: readonly DigestSigner[
       match.kind === 'p2pkh' || match.kind === 'p2pk'
         ? tx.hashForSignature(i, input.prevScript, SIGHASH_ALL)
         : tx.hashForWitnessV0(i, p2pkhScript(h160), input.satoshis, SIGHASH_ALL);
-    plans.push({ kind: match.kind, signer: match.signer, digest });
+    plans.push({ kind: match.kind, signer: match.signer, digest, uncompressed: match.uncompressed === true });
   });
   if (unowned.length > 0) {
     throw new HardkmsError(
@@ -75,7 +77,7 @@ export async function signUtxo(payload: unknown, signers: readonly DigestSigner[
     const plan = plans[i]!;
     const sig = await signDigestChecked(plan.signer, plan.digest);
     const sigSh = withHashType(derSignature(sig), SIGHASH_ALL);
-    const pub = plan.signer.publicKey;
+    const pub = plan.uncompressed ? uncompressedPublicKey(plan.signer.publicKey) : plan.signer.publicKey;
     switch (plan.kind) {
       case 'p2pkh':
         tx.setInputScript(i, pushes([sigSh, pub]));
@@ -104,7 +106,7 @@ export function matchInput(
   prevScript: Uint8Array,
   keys: readonly DigestSigner[],
   index: number,
-): { kind: UtxoInputKind; signer: DigestSigner } | undefined {
+): { kind: UtxoInputKind; signer: DigestSigner; uncompressed?: boolean } | undefined {
   const kind = classifyScript(prevScript);
   if (kind === undefined) {
     throw unsupportedError(
@@ -125,6 +127,10 @@ export function matchInput(
               ? bytesEqual(prevScript.subarray(1, 34), signer.publicKey)
               : bytesEqual(prevScript.subarray(1, 66), uncompressedPublicKey(signer.publicKey));
     if (owned) return { kind, signer };
+    // Legacy P2PKH of the uncompressed key: what a Tatum wallet stored as uncompressed WIF receives.
+    if (kind === 'p2pkh' && bytesEqual(prevScript.subarray(3, 23), bcrypto.hash160(uncompressedPublicKey(signer.publicKey)))) {
+      return { kind, signer, uncompressed: true };
+    }
   }
   return undefined;
 }

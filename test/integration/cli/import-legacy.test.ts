@@ -86,16 +86,18 @@ describe('hardkms import-legacy: a Tatum wallet.dat moves into the hardware-back
     expect((await cli(['getaddress', 'e3015fc0-2112-4c8a-b8bf-353b86f63ba5', '0'])).json()).toEqual({ address: '0x9858effd232b4033e47d90003d41ec34ecaeda94' });
   });
 
-  it('refuses a file whose xpub does not match its mnemonic (a redirected deposit address)', async () => {
+  it('refuses a wallet whose xpub does not match its mnemonic (a redirected deposit address), naming it', async () => {
     const tampered = {
       'aaaa5fc0-2112-4c8a-b8bf-353b86f6aaaa': { ...TATUM_STORE['e3015fc0-2112-4c8a-b8bf-353b86f63ba5'], xpub: getChainAdapter('ETH').xpubFromSeed(seed, true) },
     };
     const f = join(dir, 'tampered.dat');
     writeFileSync(f, encryptLegacy(Buffer.from(JSON.stringify(tampered)), Buffer.from(LEGACY_PASSWORD)));
     const r = await cli(['import-legacy', f]);
-    expect(r.code).not.toBe(0);
-    expect(r.error()).toMatchObject({ code: 'LEGACY_XPUB_MISMATCH' });
-    expect(r.error().error).toContain("'aaaa5fc0-2112-4c8a-b8bf-353b86f6aaaa'");
+    expect(r.code).toBe(3);
+    const summary = r.json() as { skipped: Array<{ signatureId: string; code: string; reason: string }> };
+    expect(summary.skipped).toEqual([expect.objectContaining({ signatureId: 'aaaa5fc0-2112-4c8a-b8bf-353b86f6aaaa', code: 'LEGACY_XPUB_MISMATCH' })]);
+    expect(summary.skipped[0]!.reason).toContain("'aaaa5fc0-2112-4c8a-b8bf-353b86f6aaaa'");
+    expect((await cli(['getmanagedwallet', 'aaaa5fc0-2112-4c8a-b8bf-353b86f6aaaa'])).code).not.toBe(0);
   });
 
   it('never writes plaintext: no secret of the Tatum file is in wallet.dat or the audit log', () => {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import * as ecc from '@bitcoinerlab/secp256k1';
 import { payments } from 'bitcoinjs-lib';
 import { ECPairFactory } from 'ecpair';
+import { BIP32Factory } from 'bip32';
+import { mnemonicToSeedSync } from 'bip39';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../../support/cli.js';
 import { createTestToken, TEST_PIN, type TestToken } from '../../support/softhsm.js';
@@ -110,6 +112,30 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
     }
   });
 
+  it('storemanagedwallet stores the mnemonic exactly as typed and derives from it as Tatum does, with a warning', async () => {
+    const typed = ` Abandon  abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon ABOUT`;
+    const r = await cli(['storemanagedwallet', 'BTC'], `${typed}\n`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/upper-case letters.*leading, trailing or repeated spaces.*exactly as typed/);
+    // Tatum's bip39.mnemonicToSeed hashes the text as given (independent libraries here).
+    const expected = BIP32Factory(ecc).fromSeed(mnemonicToSeedSync(typed)).derivePath("m/44'/0'/0'/0").neutered().toBase58();
+    const { signatureId, xpub } = r.json() as { signatureId: string; xpub: string };
+    expect(xpub).toBe(expected);
+    expect(((await cli(['getmanagedwallet', signatureId])).json() as { mnemonic: string }).mnemonic).toBe(typed);
+  });
+
+  it('storemanagedprivatekey keeps an uncompressed WIF as typed; its address is the uncompressed P2PKH one', async () => {
+    const key = ECPairFactory(ecc).fromWIF(BTC_KEY0).privateKey!;
+    const wif = ECPairFactory(ecc).fromPrivateKey(key, { compressed: false }).toWIF();
+    const r = await cli(['storemanagedprivatekey', 'BTC'], `${wif}\n`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/uncompressed WIF/);
+    const { signatureId } = r.json() as { signatureId: string };
+    expect(((await cli(['getmanagedwallet', signatureId])).json() as { privateKey: string }).privateKey).toBe(wif);
+    const uncompressedPub = ECPairFactory(ecc).fromPrivateKey(key, { compressed: false }).publicKey;
+    expect(((await cli(['getaddress', signatureId, '0'])).json() as { address: string }).address).toBe(payments.p2pkh({ pubkey: uncompressedPub }).address);
+  });
+
   it('generatewallet prints a fresh mnemonic and xpub, storing nothing', async () => {
     const before = (await cli(['export'])).json() as Record<string, unknown>;
     const r = await cli(['generatewallet', 'BTC']);
@@ -148,7 +174,14 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
     ['a mnemonic with a bad checksum', ['storemanagedwallet', 'ETH'], `${MNEMONIC.replace(/about$/, 'abandon')}\n`, 'INVALID_INPUT', /checksum/i],
     ['a mnemonic with an unknown word', ['storemanagedwallet', 'ETH'], `${MNEMONIC.replace(/^abandon/, 'abandonn')}\n`, 'INVALID_INPUT', /word 1/i],
     ['a private key out of range', ['storemanagedprivatekey', 'ETH'], `0x${'f'.repeat(64)}\n`, 'INVALID_INPUT', /range/i],
-    ['a WIF for the wrong network', ['storemanagedprivatekey', 'BTC', '--testnet'], `${BTC_KEY0}\n`, 'INVALID_INPUT', /WIF|version|network/i],
+    // WIF of the other network is accepted (Tatum's signer took it); WIF of another chain is not.
+    [
+      'a WIF of another chain',
+      ['storemanagedprivatekey', 'BTC', '--testnet'],
+      'T5b4RiWRs7XG8xZ2bCHBoJcn4JrpMTbGRFYXgoZHd7nD8izwqhMK\n',
+      'INVALID_INPUT',
+      /version byte 0xb0, which BTC does not use/i,
+    ],
     ['no secret on stdin', ['storemanagedprivatekey', 'ETH'], '', 'INVALID_INPUT', /^No private key was given\.$/],
     ['a bad index', ['getaddress', 'x', '-1'], undefined, 'INVALID_INPUT', /index '-1'/],
   ];

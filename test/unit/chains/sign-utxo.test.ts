@@ -109,6 +109,27 @@ function verifySigned(rawHex: string, prevs: Prev[], owners: Uint8Array[]): Tran
   return tx;
 }
 
+describe('signUtxo: a Tatum wallet stored as uncompressed WIF', () => {
+  it('spends the P2PKH output of the uncompressed key with the uncompressed public key, beside a compressed one', async () => {
+    const uncompressed = ECPair.fromPrivateKey(A, { compressed: false }).publicKey;
+    expect(uncompressed).toHaveLength(65);
+    const prevs: Prev[] = [
+      { script: payments.p2pkh({ pubkey: uncompressed }).output!, value: 40_000 },
+      { script: p2pkh(A), value: 20_000 },
+    ];
+    const payload = JSON.stringify(bitcorePayload(prevs, [{ script: p2wpkh(C), value: 59_000 }]));
+    const tx = Transaction.fromHex(await signUtxo(payload, [hostDigestSigner(A)], { chain: 'BTC' }));
+    prevs.forEach((p, i) => {
+      const [sigSh, pk] = bscript.decompile(tx.ins[i]!.script) as [Uint8Array, Uint8Array];
+      expect(hex(bcrypto.hash160(pk))).toBe(hex(p.script.subarray(3, 23)));
+      const decoded = bscript.signature.decode(sigSh);
+      expect(ecc.verify(tx.hashForSignature(i, p.script, Transaction.SIGHASH_ALL), pk, decoded.signature, true)).toBe(true);
+    });
+    expect(bscript.decompile(tx.ins[0]!.script)![1]).toHaveLength(65);
+    expect(bscript.decompile(tx.ins[1]!.script)![1]).toHaveLength(33);
+  });
+});
+
 describe('signUtxo (BTC/LTC/DOGE)', () => {
   const prevs: Prev[] = [
     { script: p2pkh(A), value: 50_000 },

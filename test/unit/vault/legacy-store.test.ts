@@ -200,12 +200,28 @@ describe('legacy store entries', () => {
     expect(none.hint).toBeTruthy();
     expect(bad({ mnemonic: '', privateKey: null, chain: 'BTC', testnet: false }).message).toMatch(/has no mnemonic, privateKey or secret/);
     expect(bad({ mnemonic: MNEMONIC, chain: 'BTC', testnet: 'false' }).message).toMatch(/testnet that is not true or false/);
-    expect(bad({ mnemonic: MNEMONIC, chain: 'BTC' }).message).toMatch(/has testnet missing/);
     expect(bad({ mnemonic: MNEMONIC, testnet: true }).message).toMatch(/has no chain/);
     expect(bad({ mnemonic: 42, chain: 'BTC', testnet: true }).message).toMatch(/has a mnemonic that is not a string/);
     expect(bad('just a string').message).toMatch(/is not a JSON object/);
     const leaked = bad({ mnemonic: MNEMONIC, chain: 'BTC', testnet: 1 });
     expect(leaked.message).not.toContain('abandon');
+  });
+
+  it('accepts a missing testnet (marked for the importer to infer), and hands invalid entries to onInvalid instead of throwing', () => {
+    const json = JSON.stringify({
+      ok: { mnemonic: MNEMONIC, chain: 'BTC' },
+      broken: { chain: 'BTC', testnet: false },
+      alsoOk: { privateKey: 'k', chain: 'ETH', testnet: true },
+    });
+    const skipped: unknown[] = [];
+    const entries = parseLegacyStore(Buffer.from(json), (s) => skipped.push(s));
+    expect(entries.map((e) => [e.signatureId, e.testnet, e.testnetMissing])).toEqual([
+      ['ok', false, true],
+      ['alsoOk', true, undefined],
+    ]);
+    expect(skipped).toEqual([expect.objectContaining({ signatureId: 'broken', chain: 'BTC', code: 'LEGACY_ENTRY_INVALID' })]);
+    // A missing testnet stays missing in Tatum's JSON.
+    expect(JSON.parse(serializeLegacyStore(entries.slice(0, 1)).toString()).ok).not.toHaveProperty('testnet');
   });
 
   it('refuses a store that is not an object of wallets', () => {
