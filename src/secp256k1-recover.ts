@@ -1,22 +1,11 @@
-import { createRequire } from 'node:module';
+import { nativeSecp256k1 } from './secp256k1-native.js';
 
 /**
  * Public-key recovery through libsecp256k1 (npm `secp256k1`, native). noble's pure-JS
  * recovery costs about 3 ms per candidate on the CI machine, more than the token's own
- * signature; libsecp256k1 does it in about 0.05 ms. The package's index.js silently falls
- * back to a pure-JS build when the addon is missing, so the binding is loaded directly:
- * a missing addon is an install error, not a silent slowdown.
+ * signature; libsecp256k1 does it in about 0.05 ms.
  */
-interface NativeSecp256k1 {
-  ecdsaRecover(signature: Uint8Array, recid: number, message: Uint8Array, compressed: boolean): Uint8Array;
-}
-
-let native: NativeSecp256k1 | undefined;
-
-function binding(): NativeSecp256k1 {
-  native ??= createRequire(import.meta.url)('secp256k1/bindings.js') as NativeSecp256k1;
-  return native;
-}
+const binding = nativeSecp256k1;
 
 /**
  * The recovery id (0 or 1) under which the 64-byte r‖s over `digest32` recovers to

@@ -3,6 +3,7 @@ import { sha256 } from '@noble/hashes/sha256';
 import { keccak_256 } from '@noble/hashes/sha3';
 import { BIP32Factory, type BIP32Interface } from 'bip32';
 import { InputError } from '../errors.js';
+import { bip32Ecc } from '../secp256k1-native.js';
 import type { Bip32Versions } from './networks.js';
 
 /**
@@ -11,12 +12,12 @@ import type { Bip32Versions } from './networks.js';
  * turns key material into a JS string except the explicit export formats.
  */
 
-// BIP32Factory self-tests the curve library (dozens of point operations, ~0.4 s of CPU at
-// start-up): build it on first use, so commands that derive nothing start quickly.
+// BIP32Factory self-tests the curve library at start-up: build it on first use, on
+// libsecp256k1 (the pure-JS library took ~0.4 s of CPU for the self-test alone).
 let factory: ReturnType<typeof BIP32Factory> | undefined;
 
 export function bip32(): ReturnType<typeof BIP32Factory> {
-  factory ??= BIP32Factory(ecc);
+  factory ??= BIP32Factory(bip32Ecc());
   return factory;
 }
 

@@ -5,6 +5,9 @@ import { getChainAdapter, isSupportedChain, SUPPORTED_CHAINS } from './registry.
 import { ED25519_CHAINS, ed25519Spec, isEd25519Chain, type Ed25519ChainSpec } from './ed25519/spec.js';
 import { ed25519 } from '@noble/curves/ed25519';
 import { InputError } from '../errors.js';
+import { WALLET_CHAINS } from './wallet-chains.js';
+
+export { WALLET_CHAINS };
 
 /** Everything the managed-wallet operations need from the chain layer, for one chain. */
 export function chainKit(chain: string): ChainKit {
@@ -37,8 +40,13 @@ export function chainKitIfSupported(chain: string): ChainKit | undefined {
   return isSupportedChain(chain) || isEd25519Chain(chain) ? chainKit(chain) : undefined;
 }
 
-/** Every chain with managed wallets: the HD (secp256k1) chains, then the one-key ed25519 chains. */
-export const WALLET_CHAINS: readonly string[] = Object.freeze([...SUPPORTED_CHAINS, ...ED25519_CHAINS]);
+// Every chain with managed wallets: the HD (secp256k1) chains, then the one-key ed25519 chains.
+// wallet-chains.ts lists them without loading the adapters; a chain added to one but not the other fails here, at load.
+if ([...SUPPORTED_CHAINS, ...ED25519_CHAINS].join() !== WALLET_CHAINS.join()) {
+  throw new Error(
+    `src/chains/wallet-chains.ts lists ${WALLET_CHAINS.join(',')} but the adapters are ${[...SUPPORTED_CHAINS, ...ED25519_CHAINS].join(',')}: update it.`,
+  );
+}
 
 /** A one-key ed25519 chain (XLM, ALGO): no mnemonic, no xpub; keys are generated or imported into the token. */
 function ed25519Kit(spec: Ed25519ChainSpec): ChainKit {

@@ -34,6 +34,33 @@ describe('native modules built by npm ci', () => {
     expect(findRecoveryId(sig.toCompactRawBytes(), digest, secp256k1.getPublicKey(Uint8Array.from(Buffer.alloc(32, 8)), true))).toBeUndefined();
   });
 
+  // bip32 runs on libsecp256k1 (src/secp256k1-native.ts): same results as the pure-JS curve,
+  // inputs left as they were (the addon tweaks private keys in place), null at the edges.
+  it('the bip32 curve operations on libsecp256k1 agree with @bitcoinerlab/secp256k1', async () => {
+    const js = await import('@bitcoinerlab/secp256k1');
+    const { bip32Ecc } = await import('../../src/secp256k1-native.js');
+    const ecc = bip32Ecc();
+    const d = Uint8Array.from(Buffer.alloc(32, 0x11));
+    const t = Uint8Array.from(Buffer.alloc(32, 0x22));
+    const dBefore = Buffer.from(d).toString('hex');
+    const p = ecc.pointFromScalar(d)!;
+    expect(Buffer.from(p)).toEqual(Buffer.from(js.pointFromScalar(d)!));
+    expect(Buffer.from(ecc.privateAdd(d, t)!)).toEqual(Buffer.from(js.privateAdd(d, t)!));
+    expect(Buffer.from(d).toString('hex')).toBe(dBefore);
+    expect(Buffer.from(ecc.pointAddScalar(p, t)!)).toEqual(Buffer.from(js.pointAddScalar(p, t)!));
+    const n1 = Buffer.from('fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140', 'hex');
+    const one = Buffer.alloc(32);
+    one[31] = 1;
+    expect(ecc.privateAdd(n1, one)).toBeNull(); // n-1 + 1 = 0
+    expect(ecc.isPrivate(Buffer.alloc(32))).toBe(false);
+    expect(ecc.isPoint(Buffer.from('030000000000000000000000000000000000000000000000000000000000000005', 'hex'))).toBe(false);
+    const h = Uint8Array.from(Buffer.alloc(32, 0x33));
+    const sig = ecc.sign(h, d);
+    expect(Buffer.from(sig)).toEqual(Buffer.from(js.sign(h, d)));
+    expect(ecc.verify(h, p, sig)).toBe(true);
+    expect(ecc.verify(Uint8Array.from(Buffer.alloc(32, 0x34)), p, sig)).toBe(false);
+  });
+
   // koffi (src/hsm/native.ts: nested PKCS#11 templates, PIN as bytes) ships its addon
   // prebuilt in @koromix/koffi-<platform>; its own install script is not needed.
   it('koffi loads its prebuilt addon without an install script', () => {

@@ -4,10 +4,19 @@
  * token (hsm/token.ts: import+wrap, generate, unwrap → CKM_EDDSA → destroy); these
  * functions only convert between Tatum's text forms and the 32-byte RFC 8032 seed.
  */
+import { createRequire } from 'node:module';
 import { ed25519 } from '@noble/curves/ed25519';
-import { StrKey } from '@stellar/stellar-base';
-import algosdk from 'algosdk';
+import type { StrKey as StrKeyType } from '@stellar/stellar-base';
+import type algosdkType from 'algosdk';
 import { InputError } from '../../errors.js';
+
+// Loaded on first use (about 0.5 s of module loading together): every command that knows
+// the chain list loads this file, few of them touch an XLM or ALGO key.
+const require = createRequire(import.meta.url);
+let strKey: typeof StrKeyType | undefined;
+let algo: typeof algosdkType | undefined;
+const StrKey = (): typeof StrKeyType => (strKey ??= (require('@stellar/stellar-base') as { StrKey: typeof StrKeyType }).StrKey);
+const algosdk = (): typeof algosdkType => (algo ??= require('algosdk') as typeof algosdkType);
 
 export type Ed25519ChainCode = 'XLM' | 'ALGO';
 export type Ed25519Family = 'xlm' | 'algo';
@@ -29,7 +38,7 @@ const XLM: Ed25519ChainSpec = {
   chain: 'XLM',
   family: 'xlm',
   walletSecretField: 'secret',
-  address: (pub) => StrKey.encodeEd25519PublicKey(Buffer.from(pub)),
+  address: (pub) => StrKey().encodeEd25519PublicKey(Buffer.from(pub)),
   parseSecret(text) {
     const t = text.trim();
     if (!/^S[A-Z2-7]{55}$/.test(t)) {
@@ -38,17 +47,17 @@ const XLM: Ed25519ChainSpec = {
         'Give the S… secret Tatum stored (not the G… address).',
       );
     }
-    if (!StrKey.isValidEd25519SecretSeed(t)) throw new InputError('The XLM secret has a wrong checksum.', 'Check that it was copied completely and exactly.');
-    return Uint8Array.from(StrKey.decodeEd25519SecretSeed(t));
+    if (!StrKey().isValidEd25519SecretSeed(t)) throw new InputError('The XLM secret has a wrong checksum.', 'Check that it was copied completely and exactly.');
+    return Uint8Array.from(StrKey().decodeEd25519SecretSeed(t));
   },
-  formatSecret: (seed) => StrKey.encodeEd25519SecretSeed(Buffer.from(seed)),
+  formatSecret: (seed) => StrKey().encodeEd25519SecretSeed(Buffer.from(seed)),
 };
 
 const ALGO: Ed25519ChainSpec = {
   chain: 'ALGO',
   family: 'algo',
   walletSecretField: 'secret',
-  address: (pub) => algosdk.encodeAddress(Uint8Array.from(pub)),
+  address: (pub) => algosdk().encodeAddress(Uint8Array.from(pub)),
   parseSecret(text) {
     // algosdk's 64-byte secret key (seed ‖ public key) in RFC 4648 base32 without padding: 103 characters.
     const t = text.trim().replace(/=+$/, '');

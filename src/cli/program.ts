@@ -1,0 +1,34 @@
+import { Command } from 'commander';
+import { chainSupportLines } from '../signer/chain-support.js';
+import { VERSION } from '../version.js';
+import { MODULE_ORDER, modulesFor, registerCommandLines, registerModules } from './commands.js';
+
+function baseProgram(): Command {
+  return new Command()
+    .name('hardkms')
+    .description('Hardware-backed key management and transaction signer, compatible with Tatum KMS')
+    .version(VERSION)
+    .showHelpAfterError()
+    .addHelpText('after', `\n${chainSupportLines().join('\n')}\n`)
+    .exitOverride();
+}
+
+/**
+ * The program for this argv: the command files of the command it names, else (help,
+ * --version, no or an unknown command) the help lines of every command, so that start-up
+ * costs only what the command uses.
+ */
+export async function programFor(argv: readonly string[]): Promise<Command> {
+  const modules = modulesFor(argv);
+  const program = baseProgram();
+  if (modules === undefined) registerCommandLines(program);
+  else await registerModules(program, modules);
+  return program;
+}
+
+/** Every command file registered (what `--help` describes); for tests and tools. */
+export async function fullProgram(): Promise<Command> {
+  const program = baseProgram();
+  await registerModules(program, MODULE_ORDER);
+  return program;
+}
