@@ -16,9 +16,12 @@ export interface DecodedOutput {
 }
 
 export interface DecodedToken {
-  /** Token contract (EVM: 0x checksummed; TRON: base58), TRC-10 asset id, or XLM asset CODE:ISSUER. */
+  /**
+   * Token contract (EVM: 0x checksummed; TRON: base58), TRC-10 asset id, XLM asset CODE:ISSUER,
+   * or XRP issued currency CURRENCY:ISSUER (amount in 10^-15 units).
+   */
   contract: string;
-  standard: 'ERC20' | 'TRC20' | 'TRC10' | 'XLM_ASSET';
+  standard: 'ERC20' | 'TRC20' | 'TRC10' | 'XLM_ASSET' | 'XRP_IOU';
   to: string;
   amount: bigint;
 }

@@ -71,6 +71,8 @@ function ed25519Kit(spec: Ed25519ChainSpec): ChainKit {
     parsePrivateKey: (text) => spec.parseSecret(text),
     addressFromPublicKey: (pub) => spec.address(pub),
     xpubAddressFromPublicKey: (pub) => spec.address(pub),
-    publicKeyFromPrivateKey: (raw) => ed25519.getPublicKey(raw),
+    publicKeyFromPrivateKey: (raw) => (spec.publicKey ? spec.publicKey(raw) : ed25519.getPublicKey(raw)),
+    ...(spec.signingKey ? { signingKey: spec.signingKey } : {}),
+    ...(spec.newSecret ? { newSecret: spec.newSecret } : {}),
   };
 }

@@ -21,4 +21,5 @@ export const WALLET_CHAINS: readonly string[] = Object.freeze([
   'VET',
   'XLM',
   'ALGO',
+  'XRP',
 ]);

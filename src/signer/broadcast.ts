@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { Transaction as BtcTransaction } from 'bitcoinjs-lib';
 import { keccak256 } from 'ethers';
 import { HardkmsError } from '../errors.js';
+import { xrpTxHash } from '../chains/xrp/sign.js';
 import { usesOffchainBroadcast, type TatumChain } from './chains-api.js';
 import { EvmRpc, isAlreadyKnownError, UtxoRpc } from './node-rpc.js';
 import type { PendingTransaction } from './pending.js';
@@ -65,6 +66,7 @@ export class TatumBroadcaster implements Broadcaster {
  * answers no txId, so the journal still names what was broadcast.
  */
 export function localTxHash(chain: string, rawTx: string): string {
+  if (chain === 'XRP' && /^[0-9A-Fa-f]+$/.test(rawTx)) return xrpTxHash(rawTx);
   if (chain === 'TRON') {
     try {
       const txID = (JSON.parse(rawTx) as { txID?: unknown }).txID;

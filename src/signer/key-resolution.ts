@@ -128,11 +128,17 @@ export function resolveKeys(
     else if (first.kind === 'mnemonic' && sigIndex !== undefined) refs = [mnemonicRef(first, sigIndex)];
     else if (first.kind === 'mnemonic') return fail(`wallet ${first.signatureId} is a mnemonic wallet but the transaction has no index to derive the key at`);
     else refs = [privateKeyRef(first)];
-  } else if (family === 'xlm' || family === 'algo') {
-    // §3.1 rule 6: wallets[0]'s secret (one ed25519 key per wallet).
+  } else if (family === 'xlm' || family === 'algo' || family === 'xrp') {
+    // §3.1 rule 6: wallets[0]'s secret (one key per wallet; XRP s… seeds are secp256k1 keys).
     const first = fromHashes[0] ?? fromSignatures[0]?.entry;
     if (first === undefined) return fail('no wallet to sign with');
-    refs = [ed25519Ref(first)];
+    refs = [family === 'xrp' && first.kind === 'privateKey' && first.publicData.keyType !== 'ed25519' ? privateKeyRef(first) : ed25519Ref(first)];
+    if (first.chain !== pending.chain) {
+      // The same key may exist on two chains, but a wallet stored for another chain was never meant to sign here.
+      throw new HardkmsError(KEY_NOT_RESOLVED, `wallet ${first.signatureId} is a ${first.chain} wallet; it does not sign ${pending.chain} transactions`, {
+        hint: 'The pending transaction names a wallet of another chain.',
+      });
+    }
   } else {
     refs = [];
     for (const e of fromHashes) if (e.kind === 'privateKey') refs.push(privateKeyRef(e));

@@ -129,6 +129,9 @@ export const BUILTIN_FEES: Readonly<Record<string, ChainFees>> = Object.freeze(
     XDC: { decimals: 18, unit: 'gwei', maxFee: '10', maxFeeRate: '1000' },
     KCS: { decimals: 18, unit: 'gwei', maxFee: '1', maxFeeRate: '1000' },
     TRON: { decimals: 6, unit: undefined, maxFee: '200', maxFeeRate: undefined },
+    // One-key chains: a flat fee per transaction (XRP drops, XLM stroops), limited by maxFee only.
+    XRP: { decimals: 6, unit: undefined, maxFee: '1', maxFeeRate: undefined },
+    XLM: { decimals: 7, unit: undefined, maxFee: '1', maxFeeRate: undefined },
   }),
 );
 /** Any other chain: no fee above one coin. */

@@ -17,6 +17,7 @@ import type { EvmFill } from '../chains/evm/payload.js';
 import { utxoNetwork } from '../chains/networks.js';
 import { chainFamily } from '../chains/registry.js';
 import { decodeXlm, signXlm } from '../chains/xlm/sign.js';
+import { decodeXrp, signXrp, type XrpKey } from '../chains/xrp/sign.js';
 import { unsupportedError } from '../chains/decoded.js';
 import { ed25519SignerFor } from './ed25519-signer.js';
 import { decodeTron, signTron } from '../chains/tron/sign.js';
@@ -312,6 +313,17 @@ export class PendingProcessor {
               testnet,
             ),
         };
+      }
+      case 'xrp': {
+        const ref = refs[0];
+        const signer = signers[0];
+        const key: XrpKey | undefined =
+          ref === undefined || signer === undefined
+            ? undefined
+            : ref.entry.publicData.keyType === 'ed25519'
+              ? { curve: 'ed25519', signer: ed25519SignerFor(this.d.vault, ref) }
+              : { curve: 'secp256k1', signer };
+        return { decoded: decodeXrp(payload), sign: () => signXrp(payload, key) };
       }
       case 'algo':
         throw unsupportedError(chain, 'hardkms does not sign ALGO transactions yet');

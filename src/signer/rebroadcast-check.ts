@@ -9,7 +9,9 @@ import { Transaction as EvmTransaction, getAddress } from 'ethers';
 import { HardkmsError } from '../errors.js';
 import { parseBchPayload } from '../chains/bch/sign.js';
 import { parseEvmPayload } from '../chains/evm/payload.js';
-import { getChainAdapter } from '../chains/registry.js';
+import { chainFamily } from '../chains/registry.js';
+import { xlmEnvelopeMismatch } from '../chains/xlm/sign.js';
+import { xrpBlobMismatch } from '../chains/xrp/sign.js';
 import { buildUnsignedTransaction, parseBitcoreTx } from '../chains/utxo/bitcore-json.js';
 import type { PendingTransaction } from './pending.js';
 
@@ -28,7 +30,7 @@ export function checkSignedMatchesPayload(pending: PendingTransaction, rawTx: st
 function mismatch(pending: PendingTransaction, rawTx: string, evmChainId: () => bigint): string | undefined {
   const payload = pending.serializedTransaction;
   try {
-    switch (getChainAdapter(pending.chain).family) {
+    switch (chainFamily(pending.chain)) {
       case 'utxo':
         return sameBitcoin(BtcTransaction.fromHex(rawTx), buildUnsignedTransaction(pending.chain, parseBitcoreTx(pending.chain, payload)));
       case 'bch':
@@ -52,6 +54,12 @@ function mismatch(pending: PendingTransaction, rawTx: string, evmChainId: () => 
         if (f.nonce !== undefined && tx.nonce !== f.nonce) return 'nonce differs';
         return undefined;
       }
+      case 'xlm':
+        return xlmEnvelopeMismatch(pending.serializedTransaction, rawTx);
+      case 'xrp':
+        return xrpBlobMismatch(pending.serializedTransaction, rawTx);
+      case 'algo':
+        return 'ALGO is not signed';
     }
   } catch (e) {
     return `it does not decode: ${e instanceof Error ? e.message : String(e)}`;

@@ -34,6 +34,13 @@ export interface ChainKit {
   /** The address an xpub gives for this key (BTC: P2WPKH), which Tatum prints for batch keys. */
   xpubAddressFromPublicKey(pub33: Uint8Array, testnet: boolean): string;
   publicKeyFromPrivateKey(raw: Uint8Array): Uint8Array;
+  /**
+   * One-key chains whose secret is not the signing key (XRP seeds): the key for the token and
+   * its curve. The secret itself is kept as the export copy. The caller zeroes privateKey.
+   */
+  signingKey?(secret: Uint8Array): { curve: 'ed25519' | 'secp256k1'; privateKey: Uint8Array; publicKey: Uint8Array };
+  /** One-key chains whose new wallets cannot come from the token's key-pair generation (XRP): a secret from entropy. */
+  newSecret?(entropy: Uint8Array): Uint8Array;
   generateMnemonic(entropy: Uint8Array): Buffer;
   validateMnemonic(mnemonic: Uint8Array): void;
   /** Validates the words in canonical form; returns warnings when the typed text differs (it is derived from as typed, as Tatum does). */
@@ -114,22 +121,10 @@ export function prepareImportedPrivateKey(
     );
   }
   try {
-    const pub = kit.publicKeyFromPrivateKey(raw);
-    return importPrivateKey(
-      vault,
-      {
-        chain: kit.chain,
-        testnet,
-        ...(signatureId ? { signatureId } : {}),
-        ...(kit.curve ? { curve: kit.curve } : {}),
-        publicData: (p): PublicData => ({
-          address: form && !form.compressed && kit.uncompressedAddress ? kit.uncompressedAddress(p, testnet) : kit.addressFromPublicKey(p, testnet),
-          ...(form ? { wif: { version: form.version, compressed: form.compressed } } : {}),
-        }),
-      },
-      raw,
-      pub,
-    );
+    return prepareSecretKey(vault, kit, testnet, raw, signatureId, (p): PublicData => ({
+      address: form && !form.compressed && kit.uncompressedAddress ? kit.uncompressedAddress(p, testnet) : kit.addressFromPublicKey(p, testnet),
+      ...(form ? { wif: { version: form.version, compressed: form.compressed } } : {}),
+    }));
   } finally {
     raw.fill(0);
   }
@@ -141,18 +136,77 @@ export function formatStoredKey(kit: ChainKit, raw: Uint8Array, entry: WalletEnt
   return form && kit.formatWif ? kit.formatWif(raw, form) : kit.formatPrivateKey(raw, entry.testnet);
 }
 
+/** A parsed key (or chain secret) as an entry: the signing key into the token, the secret as the export copy. */
+function prepareSecretKey(
+  vault: Vault,
+  kit: ChainKit,
+  testnet: boolean,
+  raw: Uint8Array,
+  signatureId?: string,
+  publicData: (p: Buffer) => PublicData = (p) => ({ address: kit.addressFromPublicKey(p, testnet) }),
+): NewWalletEntry {
+  if (kit.signingKey) {
+    const k = kit.signingKey(raw);
+    try {
+      return importPrivateKey(
+        vault,
+        {
+          chain: kit.chain,
+          testnet,
+          ...(signatureId ? { signatureId } : {}),
+          ...(k.curve === 'ed25519' ? { curve: 'ed25519' as const } : {}),
+          publicData,
+        },
+        k.privateKey,
+        k.publicKey,
+        raw,
+      );
+    } finally {
+      k.privateKey.fill(0);
+    }
+  }
+  const pub = kit.publicKeyFromPrivateKey(raw);
+  return importPrivateKey(
+    vault,
+    {
+      chain: kit.chain,
+      testnet,
+      ...(signatureId ? { signatureId } : {}),
+      ...(kit.curve ? { curve: kit.curve } : {}),
+      publicData,
+    },
+    raw,
+    pub,
+  );
+}
+
 /**
  * generatemanagedwallet for a one-key ed25519 chain (Tatum: `{address, secret}` from a
  * random keypair): the key pair is generated in the token and stored wrapped.
  */
 export function generateKeyWallet(vault: Vault, kit: ChainKit, testnet: boolean): { signatureId: string; address: string } {
-  const entry = generateEd25519Entry(vault, {
-    chain: kit.chain,
-    testnet,
-    publicData: (p) => ({ address: kit.addressFromPublicKey(p, testnet), ...(kit.walletSecretField ? { secretField: kit.walletSecretField } : {}) }),
-  });
+  const entry = generateOneKeyEntry(vault, kit, testnet);
+  if (kit.walletSecretField) entry.publicData = { ...entry.publicData, secretField: kit.walletSecretField };
   vault.store.addEntries([entry]);
   return { signatureId: entry.signatureId, address: entry.publicData.address ?? '' };
+}
+
+/**
+ * A new one-key wallet: ed25519 key pairs come from the token (CKM_EC_EDWARDS_KEY_PAIR_GEN);
+ * chains whose secret is not the key (XRP seeds) take the secret from the token's RNG
+ * XOR node:crypto and import the key derived from it.
+ */
+function generateOneKeyEntry(vault: Vault, kit: ChainKit, testnet: boolean): NewWalletEntry {
+  const publicData = (p: Buffer) => ({ address: kit.addressFromPublicKey(p, testnet) });
+  if (!kit.newSecret) return generateEd25519Entry(vault, { chain: kit.chain, testnet, publicData });
+  const ent = entropy(vault);
+  const secret = kit.newSecret(ent);
+  ent.fill(0);
+  try {
+    return prepareSecretKey(vault, kit, testnet, secret);
+  } finally {
+    secret.fill(0);
+  }
 }
 
 /** Generates keys inside the token in chunks, one transaction per chunk; cost is linear in count. */
@@ -174,7 +228,13 @@ export function generatePrivateKeyBatch(
       testnet,
       publicData: (p: Buffer) => ({ address: kit.curve === 'ed25519' ? kit.addressFromPublicKey(p, testnet) : kit.xpubAddressFromPublicKey(p, testnet) }),
     };
-    const entries = kit.curve === 'ed25519' ? generateEd25519Entries(vault, req, n) : generatePrivateKeys(vault, req, n);
+    let entries: WalletEntry[];
+    if (kit.newSecret) {
+      const rows: NewWalletEntry[] = [];
+      for (let i = 0; i < n; i++) rows.push(generateOneKeyEntry(vault, kit, testnet));
+      vault.store.addEntries(rows);
+      entries = rows.map((e) => ({ ...e, created: '' }));
+    } else entries = kit.curve === 'ed25519' ? generateEd25519Entries(vault, req, n) : generatePrivateKeys(vault, req, n);
     onChunk(entries.map((e) => ({ signatureId: e.signatureId, address: e.publicData.address ?? '' })));
   }
 }
@@ -191,7 +251,7 @@ export function getAddress(entry: WalletEntry, kit: ChainKit | undefined, index:
 
 /** Tatum's getprivatekey: `secret` if present, else derive from the mnemonic at index. */
 export function revealPrivateKey(vault: Vault, entry: WalletEntry, kit: ChainKit | undefined, index: number): string {
-  if (entry.kind === 'privateKey' && entry.publicData.keyType === 'ed25519' && kit) {
+  if (entry.kind === 'privateKey' && kit?.curve === 'ed25519') {
     // One-key chains: Tatum prints the wallet's secret whatever the index.
     const seed = decryptSecret(vault, entry);
     try {

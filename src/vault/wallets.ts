@@ -70,13 +70,25 @@ export function generatePrivateKeys(vault: Vault, req: PrivateKeyRequest, count:
 
 /**
  * Imports a private key (validated by the chain layer). Stored: the token-wrapped key (for
- * signing) and an export copy under the data key, each inside the inner layer.
+ * signing) and an export copy under the data key, each inside the inner layer. The export
+ * copy is the key itself, or (`exportCopy`) the chain secret it was derived from (XRP seeds).
  */
-export function importPrivateKey(vault: Vault, req: PrivateKeyRequest, privateKey: Uint8Array, publicKey: Uint8Array): NewWalletEntry {
+export function importPrivateKey(
+  vault: Vault,
+  req: PrivateKeyRequest,
+  privateKey: Uint8Array,
+  publicKey: Uint8Array,
+  exportCopy: Uint8Array = privateKey,
+): NewWalletEntry {
   checkNetwork(vault, req.testnet);
   const id = { signatureId: req.signatureId ?? randomUUID(), chain: req.chain, kind: 'privateKey' as const };
   const k = req.curve === 'ed25519' ? vault.token.importEd25519(privateKey) : vault.token.importSecp256k1(privateKey, publicKey);
-  return privateKeyEntry(vault, req, id, k, privateKey);
+  if (!Buffer.from(k.publicKey).equals(Buffer.from(publicKey))) {
+    throw new HardkmsError('KEY_INVALID', 'The token computed another public key for this private key than the chain layer did.', {
+      hint: 'The key is corrupt or of another curve; nothing was stored.',
+    });
+  }
+  return privateKeyEntry(vault, req, id, k, exportCopy);
 }
 
 /** The stored form of a private key: token-wrapped (for signing) and an export copy, each under the inner layer. */

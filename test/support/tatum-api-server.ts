@@ -62,6 +62,7 @@ import {
 import { EvmRpc, isAlreadyKnownError, isRpcError, UtxoRpc } from '../../src/signer/node-rpc.js';
 import { approvalProof } from '../../src/signer/approval.js';
 import { canonicalJson } from '../../src/audit/record.js';
+import { xrpTxHash } from '../../src/chains/xrp/sign.js';
 
 export interface RecordedRequest {
   method: string;
@@ -464,7 +465,7 @@ export class FakeTatumApi {
   private async submit(chain: TatumChain, txData: string): Promise<string> {
     const node = this.nodeClients.get(chain);
     if (node !== undefined) return node.sendRawTransaction(txData);
-    return localTxId(txData);
+    return chain === 'XRP' ? xrpTxHash(txData) : localTxId(txData);
   }
 
   private find(id: string): QueuedEntry | undefined {

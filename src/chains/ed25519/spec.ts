@@ -9,6 +9,7 @@ import { ed25519 } from '@noble/curves/ed25519';
 import type { StrKey as StrKeyType } from '@stellar/stellar-base';
 import type algosdkType from 'algosdk';
 import { InputError } from '../../errors.js';
+import { formatXrpSecret, newXrpSecret, parseXrpSecret, xrpAddress, xrpPublicKey, xrpSigningKey, type XrpSigningKey } from '../xrp/keys.js';
 
 // Loaded on first use (about 0.5 s of module loading together): every command that knows
 // the chain list loads this file, few of them touch an XLM or ALGO key.
@@ -18,8 +19,8 @@ let algo: typeof algosdkType | undefined;
 const StrKey = (): typeof StrKeyType => (strKey ??= (require('@stellar/stellar-base') as { StrKey: typeof StrKeyType }).StrKey);
 const algosdk = (): typeof algosdkType => (algo ??= require('algosdk') as typeof algosdkType);
 
-export type Ed25519ChainCode = 'XLM' | 'ALGO';
-export type Ed25519Family = 'xlm' | 'algo';
+export type Ed25519ChainCode = 'XLM' | 'ALGO' | 'XRP';
+export type Ed25519Family = 'xlm' | 'algo' | 'xrp';
 
 export interface Ed25519ChainSpec {
   readonly chain: Ed25519ChainCode;
@@ -32,6 +33,16 @@ export interface Ed25519ChainSpec {
   parseSecret(text: string): Uint8Array;
   /** 32-byte seed → Tatum's key text. */
   formatSecret(seed: Uint8Array): string;
+  /**
+   * Chains whose stored secret is not the signing key (XRP family seeds): the key the token
+   * signs with, derived from the secret, and its curve (XRP `s…` seeds are secp256k1).
+   * Absent: the secret is the 32-byte ed25519 seed itself.
+   */
+  signingKey?(secret: Uint8Array): XrpSigningKey;
+  /** Public key of a stored secret, when it is not ed25519.getPublicKey(secret). */
+  publicKey?(secret: Uint8Array): Uint8Array;
+  /** A new wallet's secret from 32 bytes of entropy, when the token's key-pair generation cannot make it (XRP). */
+  newSecret?(entropy: Uint8Array): Uint8Array;
 }
 
 const XLM: Ed25519ChainSpec = {
@@ -90,9 +101,27 @@ const ALGO: Ed25519ChainSpec = {
   },
 };
 
+/**
+ * XRP: the secret is a family seed (`sEd…` ed25519, `s…` secp256k1), stored as type byte ‖
+ * 16-byte seed; the signing key is derived from it (src/chains/xrp/keys.ts). New wallets are
+ * ed25519 seeds from the token's RNG, as Tatum's managed wallets are `sEd…`.
+ */
+const XRP: Ed25519ChainSpec = {
+  chain: 'XRP',
+  family: 'xrp',
+  walletSecretField: 'secret',
+  address: (pub) => xrpAddress(pub),
+  parseSecret: (text) => parseXrpSecret(text),
+  formatSecret: (secret) => formatXrpSecret(secret),
+  signingKey: (secret) => xrpSigningKey(secret),
+  publicKey: (secret) => xrpPublicKey(secret),
+  newSecret: (entropy) => newXrpSecret(entropy),
+};
+
 const SPECS: ReadonlyMap<string, Ed25519ChainSpec> = new Map<string, Ed25519ChainSpec>([
   ['XLM', XLM],
   ['ALGO', ALGO],
+  ['XRP', XRP],
 ]);
 
 export const ED25519_CHAINS: readonly Ed25519ChainCode[] = Object.freeze([...SPECS.keys()] as Ed25519ChainCode[]);

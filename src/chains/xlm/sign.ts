@@ -10,7 +10,7 @@
  * source) is not the signing wallet's account. Only the operations Tatum's builder makes
  * are signed: payment, createAccount, changeTrust, one per transaction.
  */
-import { Asset, FeeBumpTransaction, Networks, StrKey, TransactionBuilder, type Operation, type Transaction } from '@stellar/stellar-base';
+import { Asset, FeeBumpTransaction, Networks, StrKey, TransactionBuilder, xdr, type Operation, type Transaction } from '@stellar/stellar-base';
 import { mismatchError, payloadError, unsupportedError, type DecodedTx } from '../decoded.js';
 import { signEd25519Checked, type Ed25519Signer } from '../ed25519/signer.js';
 
@@ -94,4 +94,15 @@ export async function signXlm(payload: unknown, signers: readonly Ed25519Signer[
   // addSignature checks the signature against the account again, with Stellar's own code.
   tx.addSignature(account, Buffer.from(sig).toString('base64'));
   return tx.toEnvelope().toXDR('base64');
+}
+
+/** Why a journaled envelope is not a signed form of the payload's transaction, or undefined (re-broadcast check). */
+export function xlmEnvelopeMismatch(payload: unknown, signedXdr: string): string | undefined {
+  if (typeof payload !== 'string') return 'the payload is not an XDR string';
+  const body = (b64: string): string => {
+    const env = xdr.TransactionEnvelope.fromXDR(b64.trim(), 'base64');
+    if (env.switch() !== xdr.EnvelopeType.envelopeTypeTx()) throw new Error('not a v1 transaction envelope');
+    return env.v1().tx().toXDR('base64');
+  };
+  return body(payload) === body(signedXdr) ? undefined : 'the transaction body differs';
 }

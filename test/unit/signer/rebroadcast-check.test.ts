@@ -30,3 +30,28 @@ describe('a journaled raw transaction is checked against its payload before any 
     expect(() => checkSignedMatchesPayload(pending(A, '5'), later, () => 1n)).toThrow(/nonce differs/);
   });
 });
+
+describe('one-key chains are checked too (XLM was refused as "does not decode" before: its family has no HD adapter)', () => {
+  it('XLM: the same transaction body signed passes; another body is refused', async () => {
+    const { Asset, Keypair, Operation } = await import('@stellar/stellar-base');
+    const { xlmEnvelope, hostSigner } = await import('../../support/xlm.js');
+    const { signXlm } = await import('../../../src/chains/xlm/sign.js');
+    const dest = Keypair.fromRawEd25519Seed(Buffer.alloc(32, 9)).publicKey();
+    const st = xlmEnvelope(Operation.payment({ destination: dest, asset: Asset.native(), amount: '1' }));
+    const other = xlmEnvelope(Operation.payment({ destination: dest, asset: Asset.native(), amount: '2' }));
+    const signedXdr = await signXlm(st, [hostSigner(new Uint8Array(32).fill(7))], true);
+    const p = (serializedTransaction: string): PendingTransaction => ({ id: 'b'.repeat(24), chain: 'XLM', hashes: ['w'], serializedTransaction });
+    expect(() => checkSignedMatchesPayload(p(st), signedXdr, () => 0n)).not.toThrow();
+    expect(() => checkSignedMatchesPayload(p(other), signedXdr, () => 0n)).toThrow(/transaction body differs/);
+  });
+
+  it('XRP: the blob of the payload passes; another Amount is refused', async () => {
+    const { signXrp } = await import('../../../src/chains/xrp/sign.js');
+    const { addressOf, ED_SEED, hostXrpKey, xrpPayment } = await import('../../support/xrp.js');
+    const st = xrpPayment(addressOf(ED_SEED));
+    const blob = await signXrp(st, hostXrpKey(ED_SEED));
+    const p = (serializedTransaction: string): PendingTransaction => ({ id: 'c'.repeat(24), chain: 'XRP', hashes: ['w'], serializedTransaction });
+    expect(() => checkSignedMatchesPayload(p(st), blob, () => 0n)).not.toThrow();
+    expect(() => checkSignedMatchesPayload(p(xrpPayment(addressOf(ED_SEED), { Amount: '5' })), blob, () => 0n)).toThrow(/signed fields differ/);
+  });
+});
