@@ -169,8 +169,12 @@ describe('XLM end to end', { timeout: 240_000 }, () => {
     const altered = { 'bbbb5fc0-2112-4c8a-b8bf-353b86f6bbbb': { address: VICTIM.publicKey(), secret: Keypair.random().secret(), chain: 'XLM', testnet: true } };
     writeFileSync(file, encryptLegacy(Buffer.from(JSON.stringify(altered)), Buffer.from('legacy-pass')));
     const bad = await runCli(['import-legacy', file, '--path', tv.path], { env: { ...env, HARDKMS_LEGACY_PASSWORD: 'legacy-pass' } });
-    expect(bad.code).not.toBe(0);
-    expect(bad.error().code).toBe('LEGACY_ADDRESS_MISMATCH');
+    // The wallet is skipped and named (exit 3); nothing of it is stored.
+    expect(bad.code).toBe(3);
+    expect((bad.json() as { skipped: unknown[] }).skipped).toEqual([
+      expect.objectContaining({ signatureId: 'bbbb5fc0-2112-4c8a-b8bf-353b86f6bbbb', code: 'LEGACY_ADDRESS_MISMATCH' }),
+    ]);
+    expect((await cli(['getaddress', 'bbbb5fc0-2112-4c8a-b8bf-353b86f6bbbb', '0'])).code).not.toBe(0);
   });
 });
 
