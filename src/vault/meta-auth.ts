@@ -39,14 +39,21 @@ export const META = {
   innerKey: 'inner_key',
   /** CKA_ID of a wrap key the inner-layer migration replaced, until destroyed: a forged one could name the live key. */
   retiredWrapKey: 'retired_wrap_key',
+  /**
+   * Set once the store's row sets exist (init, or their adoption at the first unseal after
+   * the upgrade that introduced them). Authenticated, so that deleting the row-set record
+   * and planting the adoption marker (row_sets_adopt) cannot get the rows re-adopted as
+   * they are after an attacker changed them.
+   */
+  rowSetsBound: 'row_sets_bound',
   metaMac: 'meta_mac',
   auditHead: 'audit_head',
 } as const;
 
 /**
  * Every meta key under the MAC, in MAC order. Append new keys at the end (the order is
- * part of the MAC; a vault written by an older build verifies because absent keys are
- * encoded as absent).
+ * part of the MAC; a vault written by an older build verifies because absent keys add
+ * nothing to it).
  */
 export const AUTHENTICATED_META_KEYS: readonly string[] = [
   META.vaultId,
@@ -62,16 +69,21 @@ export const AUTHENTICATED_META_KEYS: readonly string[] = [
   META.otpPidKey,
   META.innerKey,
   META.retiredWrapKey,
+  META.rowSetsBound,
 ];
 
 export const META_MAC_V2_PREFIX = 'v2:';
 
-/** The MAC input: key, presence, value for every authenticated key. */
+/**
+ * The MAC input: key and value of every authenticated key that is present, in list order.
+ * An absent key contributes nothing, so appending a key to the list keeps the MACs of
+ * stores that never had it; adding or removing a present key still changes the input.
+ */
 export function metaMacFields(read: (key: string) => string | undefined): Array<string | number> {
   const fields: Array<string | number> = [];
   for (const key of AUTHENTICATED_META_KEYS) {
     const value = read(key);
-    fields.push(key, value === undefined ? 0 : 1, value ?? '');
+    if (value !== undefined) fields.push(key, value);
   }
   return fields;
 }

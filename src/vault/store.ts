@@ -700,7 +700,7 @@ export class WalletStore {
 
   /** True until the row sets of a store created before they existed are built (first unsealed open). */
   get rowSetsPending(): boolean {
-    return this.getMeta(ROW_SETS) === undefined && this.getMeta(ROW_SETS_ADOPT) !== undefined;
+    return this.getMeta(ROW_SETS) === undefined && this.getMeta(ROW_SETS_ADOPT) !== undefined && this.getMeta(META.rowSetsBound) === undefined;
   }
 
   /**

@@ -231,6 +231,7 @@ export class Vault {
           [META.seal]: JSON.stringify(seal),
           [META.testnetOnly]: options.testnetOnly ? 'true' : 'false',
           [META.gatePolicy]: gatePolicy,
+          [META.rowSetsBound]: '1',
         });
         s.rebuildRowSets();
         s.deleteMeta(ROW_SETS_ADOPT);
@@ -590,12 +591,15 @@ function refuseSharedToken(token: Token): void {
 function bindRowSets(store: WalletStore): number | undefined {
   if (!store.rowSetsPending) {
     store.verifyRowSets();
+    // Stores whose row sets predate META.rowSetsBound get it now, over rows just verified.
+    if (store.getMeta(META.rowSetsBound) === undefined) store.writeAuthenticatedMeta({ [META.rowSetsBound]: '1' });
     return undefined;
   }
   return store.transaction(() => {
     const n = macLegacyJournalRows(store, store.database);
     store.rebuildRowSets();
     store.deleteMeta(ROW_SETS_ADOPT);
+    store.writeAuthenticatedMeta({ [META.rowSetsBound]: '1' });
     return n;
   });
 }
