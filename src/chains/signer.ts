@@ -2,6 +2,7 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import { HardkmsError } from '../errors.js';
 import { bytesEqual } from './decoded.js';
 import { recoversTo as recoversNatively } from '../secp256k1-recover.js';
+import { nativeSecp256k1 } from '../secp256k1-native.js';
 
 /**
  * The one operation chain code needs from a key: an ECDSA secp256k1 signature over a
@@ -38,21 +39,23 @@ export const SIGNATURE_INVALID = 'SIGNATURE_INVALID';
  * low-S. It keeps its own copy of the key so the caller can zero theirs right away.
  */
 export function hostDigestSigner(privateKey: Uint8Array): HostDigestSigner {
-  if (privateKey.length !== 32 || !secp256k1.utils.isValidPrivateKey(privateKey)) {
+  // libsecp256k1: RFC 6979 and low-S like noble (same signatures), about 50 times faster.
+  const native = nativeSecp256k1();
+  if (privateKey.length !== 32 || !native.privateKeyVerify(privateKey)) {
     throw new HardkmsError('KEY_INVALID', 'private key is not a valid 32-byte secp256k1 scalar', {
       hint: 'The stored key is corrupt or not a secp256k1 key.',
     });
   }
   const key = Uint8Array.from(privateKey);
-  const publicKey = secp256k1.getPublicKey(key, true);
+  const publicKey = native.publicKeyCreate(key, true);
   let wiped = false;
   return {
     publicKey,
     async signDigest(digest32: Uint8Array): Promise<Secp256k1Signature> {
       if (wiped) throw new HardkmsError('KEY_WIPED', 'this signer has been wiped', { hint: 'Create a new signer for each signing operation.' });
       assertDigest(digest32);
-      const sig = secp256k1.sign(digest32, key, { lowS: true, prehash: false });
-      return { r: bigTo32(sig.r), s: bigTo32(sig.s), recovery: sig.recovery === 1 ? 1 : 0 };
+      const { signature, recid } = native.ecdsaSign(digest32, key);
+      return { r: signature.slice(0, 32), s: signature.slice(32, 64), recovery: recid === 1 ? 1 : 0 };
     },
     wipe(): void {
       key.fill(0);

@@ -1,5 +1,6 @@
 import { Signature, Transaction, computeAddress, getAddress, getBytes, hexlify } from 'ethers';
 import { HardkmsError } from '../../errors.js';
+import { recoversTo } from '../../secp256k1-recover.js';
 import { SIGNATURE_INVALID, signDigestChecked, uniqueSigners, type DigestSigner } from '../signer.js';
 import { SIGNER_MISSING, mismatchError, type DecodedCall, type DecodedTx } from '../decoded.js';
 import { parseEvmPayload, requireComplete, type CompleteEvmFields, type EvmOptions } from './payload.js';
@@ -25,7 +26,11 @@ export async function signEvm(payload: unknown, signers: readonly DigestSigner[]
   const tx = buildTransaction(fields);
   const sig = await signDigestChecked(signer, getBytes(tx.unsignedHash));
   tx.signature = Signature.from({ r: hexlify(sig.r), s: hexlify(sig.s), v: 27 + sig.recovery });
-  if (tx.from === null || getAddress(tx.from) !== address) {
+  // The signature as attached to the transaction must recover to the wallet's key. Through
+  // libsecp256k1: ethers' tx.from recovers with pure-JS noble (~10 ms, more than the token's signature).
+  const attached = tx.signature;
+  const rs = Buffer.concat([getBytes(attached.r), getBytes(attached.s)]);
+  if (!recoversTo(rs, getBytes(tx.unsignedHash), attached.yParity, signer.publicKey)) {
     throw new HardkmsError(SIGNATURE_INVALID, `${chain}: signed transaction does not recover to the wallet address`, {
       hint: 'This is a bug or a faulty signing device; nothing was broadcast.',
     });
