@@ -24,7 +24,7 @@ function hardkms(args, extraEnv = {}) {
   writeFileSync(cpuFile, '');
   const r = spawnSync(process.execPath, ['--import', cpuHook, main, ...args], { env: { ...e, BENCH_CPU_FILE: cpuFile }, encoding: 'utf8', maxBuffer: 1 << 28 });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu = Number(readFileSync(cpuFile, 'utf8').trim() || NaN);
+  const cpu = Number(readFileSync(cpuFile, 'utf8').trim().split(' ')[0] || NaN);
   if (r.status !== 0) throw new Error(`hardkms ${args[0]} failed (${r.status}): ${r.stderr.slice(0, 400)}`);
   return { secs, cpu, stdout: r.stdout };
 }

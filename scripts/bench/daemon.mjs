@@ -1,19 +1,21 @@
-// See scripts/bench/daemon. Runs the real daemon cycle in-process (dist/), real SoftHSM2,
-// real wallet.dat, real HTTP to a minimal local API that answers like Tatum (§2.2, §2.4, §2.6).
-import http from 'node:http';
+// See scripts/bench/daemon. Runs the real daemon cycle (dist/) in this process, real SoftHSM2,
+// real wallet.dat, real HTTP to a Tatum-compatible API in a process of its own
+// (tatum-stub.mjs); then `hardkms daemon --runOnce` as a process over a 25,000-wallet store.
+import { fork, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
-import { keccak256 } from 'ethers';
+import { fileURLToPath } from 'node:url';
 import { benchToken, fillerEntry } from './lib.mjs';
 
 const TX = Number(process.env.BENCH_TX ?? 1000);
 const WALLETS = Number(process.env.BENCH_WALLETS ?? 10_000);
 const KEY_WALLETS = 200;
 const MNEMONIC_WALLETS = 20;
+const PASSWORD = 'bench password of enough length';
 
-benchToken('hardkms');
+const { conf } = benchToken('hardkms');
 const { Vault } = await import('../../dist/vault/vault.js');
 const { PasswordProvider } = await import('../../dist/vault/password-provider.js');
 const { generatePrivateKeys } = await import('../../dist/vault/wallets.js');
@@ -26,45 +28,23 @@ const { TatumClient } = await import('../../dist/signer/tatum-client.js');
 const { TatumBroadcaster } = await import('../../dist/signer/broadcast.js');
 const { NodeEvmFiller } = await import('../../dist/signer/evm-fill.js');
 
-// ---------------------------------------------------------------- a minimal Tatum API
-const queue = new Map(); // id -> pending tx
-const sentAt = new Map(); // id -> hrtime when handed out
-const latencies = [];
-let errors = 0;
-const server = http.createServer(async (req, res) => {
-  let body = '';
-  for await (const c of req) body += c;
-  const json = body ? JSON.parse(body) : undefined;
-  const reply = (status, value) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(value === undefined ? '' : JSON.stringify(value));
-  };
-  if (req.method === 'POST' && req.url.startsWith('/v3/kms/pending/')) {
-    const posted = new Set(json.signatureIds);
-    const out = [...queue.values()].filter((p) => p.hashes.some((h) => posted.has(h)));
-    const now = process.hrtime.bigint();
-    for (const p of out) sentAt.set(p.id, now);
-    return reply(200, out);
-  }
-  if (req.method === 'POST' && req.url === '/v3/ethereum/broadcast') {
-    const t = sentAt.get(json.signatureId);
-    if (t !== undefined) latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
-    queue.delete(json.signatureId);
-    return reply(200, { txId: keccak256(json.txData) });
-  }
-  if (req.method === 'POST' && req.url === '/v3/tatum/kms/batch') {
-    errors += json.errors.length;
-    for (const e of json.errors.slice(0, 3)) console.error('error batch:', e.error);
-    return reply(200);
-  }
-  reply(404, {});
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const apiUrl = `http://127.0.0.1:${server.address().port}`;
+console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load average ${os.loadavg()[0].toFixed(1)}`);
+
+// ---------------------------------------------------------------- the API, in its own process
+const stub = fork(fileURLToPath(new URL('./tatum-stub.mjs', import.meta.url)), [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+const port = await new Promise((resolve) => stub.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
+const apiUrl = `http://127.0.0.1:${port}`;
+async function api(path, body) {
+  const r = await fetch(
+    apiUrl + path,
+    body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+  );
+  return r.json();
+}
 
 // ---------------------------------------------------------------- vault with WALLETS wallets
-const path = join(mkdtempSync(join(tmpdir(), 'hardkms-bench-daemon-')), 'wallet.dat');
-const provider = new PasswordProvider(async () => Buffer.from('bench password'), { N: 2 ** 10, r: 8, p: 1 });
+const path = join(mkdtempSync(join(os.tmpdir(), 'hardkms-bench-daemon-')), 'wallet.dat');
+const provider = new PasswordProvider(async () => Buffer.from(PASSWORD), { N: 2 ** 10, r: 8, p: 1 });
 const vault = await Vault.init({ path, token: {}, tokenPin: Buffer.from('1234'), provider, testnetOnly: true, actor: 'bench' });
 let t0 = process.hrtime.bigint();
 const keys = generatePrivateKeys(vault, { chain: 'ETH', testnet: true, publicData: () => ({}) }, KEY_WALLETS).map((e) => e.signatureId);
@@ -95,38 +75,55 @@ let seq = 0;
 function pending(hashes, extra = {}) {
   const id = (seq++).toString(16).padStart(24, '0');
   const tx = { to: `0x${randomBytes(20).toString('hex')}`, value: '1000', gasPrice: '1000000000', gas: 21000, nonce: seq };
-  queue.set(id, { id, chain: 'ETH', serializedTransaction: JSON.stringify(tx), hashes, ...extra });
-  return id;
+  return { id, chain: 'ETH', serializedTransaction: JSON.stringify(tx), hashes, ...extra };
+}
+const keyTx = (i) => pending([keys[i % keys.length]]);
+const mnemonicTx = (i) => pending([mnemonics[i % mnemonics.length]], { index: i % 50 });
+
+function row(label, value, unit, target) {
+  console.log(`${label.padEnd(58)} ${value.padStart(9)} ${unit.padEnd(10)} (target ${target})`);
 }
 
-async function phase(label, n, make) {
-  for (let i = 0; i < n; i++) make(i);
-  latencies.length = 0;
+/** One cycle over n queued transactions: signed per second, and CPU per transaction. */
+async function burst(label, n, make, target) {
+  await api('/bench/queue', { items: Array.from({ length: n }, (_, i) => make(i)) });
   const cpu0 = process.cpuUsage();
   const t = process.hrtime.bigint();
   const r = await daemon.runCycle();
   const wall = ms(t);
   const cpu = process.cpuUsage(cpu0);
   if (r.broadcast !== n) console.error(`  ! ${label}: ${r.broadcast}/${n} broadcast, ${r.failed} failed`);
-  console.log(
-    `${label.padEnd(34)} ${String(n).padStart(5)} tx: ${((n / wall) * 1000).toFixed(0).padStart(5)} tx/s end to end (${(wall / n).toFixed(2)} ms/tx wall, ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms/tx CPU)`,
-  );
+  row(`${label}: ${n} pending in one cycle`, ((n / wall) * 1000).toFixed(0), 'signed/s', `>= ${target}/s`);
+  row(`  the same, CPU per transaction (this process)`, ((cpu.user + cpu.system) / 1000 / n).toFixed(2), 'ms', 'none');
 }
 
 const half = Math.floor(TX / 2);
-await phase('private-key wallets (in-token)', half, (i) => pending([keys[i % keys.length]]));
-await phase('mnemonic wallets (host, wiped)', TX - half, (i) => pending([mnemonics[i % mnemonics.length]], { index: i % 50 }));
+await burst('private-key wallets (in-token)', half, keyTx, 300);
+await burst('mnemonic wallets (host, wiped)', TX - half, mnemonicTx, 150);
 
-// Pending-to-broadcast latency of a lone transaction (no queue ahead of it).
-const lone = [];
-for (let i = 0; i < 30; i++) {
-  latencies.length = 0;
-  pending([keys[i % keys.length]]);
-  await daemon.runCycle();
-  lone.push(latencies[0]);
+// Steady state: pending transactions arrive at a steady rate while the daemon polls every
+// period; pending-to-broadcast is measured by the API (queued -> broadcast received).
+{
+  const periodMs = Number(process.env.BENCH_PERIOD_MS ?? 1000);
+  const rate = Number(process.env.BENCH_RATE ?? 100);
+  const n = Number(process.env.BENCH_STEADY_TX ?? 1000);
+  await api('/bench/reset', {});
+  await api('/bench/produce', { rate, items: Array.from({ length: n }, (_, i) => (i % 2 ? keyTx(i) : mnemonicTx(i))) });
+  const t = process.hrtime.bigint();
+  // Until everything is broadcast (or 60 s past the last arrival, when the daemon cannot keep up).
+  while (ms(t) < (n / rate) * 1000 + 60_000) {
+    const c = process.hrtime.bigint();
+    await daemon.runCycle();
+    const rest = periodMs - ms(c);
+    if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+    if ((await api('/bench/stats')).broadcasts >= n) break;
+  }
+  const st = await api('/bench/stats');
+  const lat = st.latencies.sort((a, b) => a - b);
+  const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
+  row(`steady: ${rate}/s for ${n / rate} s, period ${periodMs} ms, ${st.broadcasts}/${n} broadcast; p50`, q(0.5).toFixed(0), 'ms', 'none');
+  row(`  pending-to-broadcast p99`, q(0.99).toFixed(0), 'ms', `<= period + 50 = ${periodMs + 50} ms`);
 }
-lone.sort((a, b) => a - b);
-console.log(`pending-to-broadcast latency, one tx at a time: median ${lone[15].toFixed(1)} ms, p90 ${lone[27].toFixed(1)} ms`);
 
 // One poll cycle with 25,000 ids and nothing pending: what the daemon costs while idle.
 const more = 25_000 - vault.store.countEntries();
@@ -134,20 +131,57 @@ if (more > 0) vault.store.addEntries(Array.from({ length: more }, () => ({ ...fi
 const samples = [];
 for (let i = 0; i < 10; i++) {
   const cpu0 = process.cpuUsage();
-  const t = process.hrtime.bigint();
   await daemon.runCycle();
   const cpu = process.cpuUsage(cpu0);
-  samples.push({ cpu: (cpu.user + cpu.system) / 1000, wall: ms(t) });
+  samples.push((cpu.user + cpu.system) / 1000);
 }
-samples.sort((a, b) => a.cpu - b.cpu);
-console.log(
-  `idle poll cycle, ${daemon.walletIds('ETH').length} ids: median ${samples[5].cpu.toFixed(1)} ms CPU (${samples[5].wall.toFixed(1)} ms wall) (target < 50 ms CPU)`,
-);
+samples.sort((a, b) => a - b);
+row(`idle poll cycle, ${daemon.walletIds('ETH').length} ids: CPU per cycle (median)`, samples[5].toFixed(1), 'ms', 'none');
+row(`  idle daemon at a 5 s period`, ((samples[5] / 5000) * 100).toFixed(2), '% of core', '<= 0.3%');
+const { errors } = await api('/bench/stats');
 if (errors > 0) console.log(`${errors} errors reported`);
-
 tatum.close();
 vault.seal('bench end');
-server.close();
+
+// ---------------------------------------------------------------- hardkms daemon --runOnce
+// The process an operator's cron runs: start-up, unseal (password vault with cheap scrypt
+// parameters, so the KDF does not dominate), one cycle over 36 pending, exit.
+const main = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const cpuHook = fileURLToPath(new URL('./cpu-at-exit.mjs', import.meta.url));
+const cpuFile = join(mkdtempSync(join(os.tmpdir(), 'hardkms-bench-cpu-')), 'cpu.txt');
+function runOnce() {
+  writeFileSync(cpuFile, '');
+  const t = process.hrtime.bigint();
+  const r = spawnSync(
+    process.execPath,
+    ['--import', cpuHook, main, 'daemon', '--runOnce', '--testnet', '--chain', 'ETH', '--path', path, '--externalUrl', `${apiUrl}/approve`],
+    {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        SOFTHSM2_CONF: conf,
+        TATUM_KMS_PASSWORD: PASSWORD,
+        TATUM_API_URL: apiUrl,
+        TATUM_API_KEY: 'bench',
+        BENCH_CPU_FILE: cpuFile,
+      },
+      encoding: 'utf8',
+    },
+  );
+  const wall = ms(t) / 1000;
+  if (r.status !== 0) console.error(`  ! daemon --runOnce exit ${r.status}: ${r.stderr.slice(-600)}`);
+  const [cpu, rss] = readFileSync(cpuFile, 'utf8').trim().split(' ').map(Number);
+  return { wall, cpu, rss };
+}
+const empty = runOnce();
+await api('/bench/queue', { items: Array.from({ length: 36 }, (_, i) => (i % 6 === 5 ? mnemonicTx(i) : keyTx(i))) });
+const full = runOnce();
+const ids = 25_000;
+row(`daemon --runOnce, 36 pending, ${ids} wallets (process)`, full.wall.toFixed(2), 's wall', '<= 0.9 s');
+row(`  CPU`, full.cpu.toFixed(2), 's', 'none');
+row(`  peak memory`, full.rss.toFixed(0), 'MB', '<= 120 MB');
+row(`  per transaction beyond start-up (vs. 0 pending: ${empty.wall.toFixed(2)} s)`, (((full.wall - empty.wall) / 36) * 1000).toFixed(1), 'ms', '<= 10 ms');
+stub.disconnect();
 
 function ms(t) {
   return Number(process.hrtime.bigint() - t) / 1e6;
