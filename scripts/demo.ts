@@ -8,8 +8,9 @@
  * local stand-in), and the chains (litecoind -regtest, a Hardhat node).
  *
  * stdout: the story, then one JSON summary line ({"demo":"hardkms",...}) for scripts.
- * Everything the child processes print goes to demo.log in the temp dir, except the
- * recovery shares of init, which are secret and are cut out before anything is written.
+ * Everything the child processes print goes to demo.log in the temp dir. Recovery shares
+ * never pass stdout or stderr: each operator's share is a file encrypted to that operator
+ * (--recovery-out / --recovery-to, age); the demo plays the operators and holds their keys.
  *
  * Env: HARDKMS_DEMO_KEEP=1 keeps the temp dir (vault, token, log, HTML report).
  */
@@ -19,6 +20,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renam
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Decrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { formatEther, formatUnits, parseEther, parseUnits, Wallet } from 'ethers';
 import { deployTestToken, erc20TransferData, startHardhatNode, tokenBalance, type HardhatNode } from '../test/support/hardhat-node.js';
 import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } from '../test/support/litecoind.js';
@@ -41,6 +43,7 @@ const walletPath = join(vaultDir, 'wallet.dat');
 const keysDir = join(work, 'yubikeys');
 const unpluggedDir = join(work, 'yubikeys-unplugged');
 const reportPath = join(work, 'audit-report.html');
+const sharesDir = join(work, 'recovery-shares');
 
 /** Everything the demo knows that must never appear in its output or log. */
 const secrets: string[] = [];
@@ -84,11 +87,7 @@ interface Ran {
   stderr: string;
 }
 
-function run(
-  command: string,
-  args: string[],
-  options: { env: Record<string, string>; shown: string; filterStderr?: (s: string) => string; timeoutMs?: number },
-): Promise<Ran> {
+function run(command: string, args: string[], options: { env: Record<string, string>; shown: string; timeoutMs?: number }): Promise<Ran> {
   return new Promise((resolvePromise, reject) => {
     // cwd in the temp dir: a .env in the caller's directory must not leak into the demo.
     const child = spawn(command, args, { cwd: work, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -106,8 +105,7 @@ function run(
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       children.delete(child);
-      const shownErr = options.filterStderr ? options.filterStderr(stderr) : stderr;
-      logText(`\n$ ${options.shown}\n${stdout}${shownErr}[exit ${code ?? signal}]`);
+      logText(`\n$ ${options.shown}\n${stdout}${stderr}[exit ${code ?? signal}]`);
       resolvePromise({ code: code ?? -1, stdout, stderr });
     });
   });
@@ -126,12 +124,11 @@ function cliEnv(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 /** `hardkms <args> --path <vault>` as its own process. Throws unless it exits 0 (or `mayFail`). */
-async function hardkms(args: string[], options: { env?: Record<string, string>; mayFail?: boolean; filterStderr?: (s: string) => string } = {}): Promise<Ran> {
+async function hardkms(args: string[], options: { env?: Record<string, string>; mayFail?: boolean } = {}): Promise<Ran> {
   const full = [...args, '--path', walletPath];
   const r = await run(process.execPath, [CLI, ...full], {
     env: cliEnv(options.env),
     shown: `hardkms ${full.join(' ')}`,
-    ...(options.filterStderr ? { filterStderr: options.filterStderr } : {}),
   });
   if (r.code !== 0 && options.mayFail !== true) {
     throw new DemoFailure(`\`hardkms ${args[0]}\` exited ${r.code}: ${errorOf(r)?.error ?? 'see the log'}`);
@@ -148,18 +145,42 @@ function json<T>(r: Ran): T {
   return JSON.parse(r.stdout) as T;
 }
 
-/**
- * init prints the recovery shares on stderr, once. They are as secret as the YubiKeys, so
- * the block is cut out before the log sees it (and its words are remembered only to check
- * that nothing leaked). If the block cannot be located, nothing of that stderr is logged.
- */
-function withoutRecoveryShares(stderr: string): string {
-  const lines = stderr.split('\n');
-  const start = lines.findIndex((l, i) => /^=+$/.test(l) && lines[i + 1]?.startsWith('RECOVERY SHARES'));
-  const end = start < 0 ? -1 : lines.findIndex((l, i) => i > start && /^=+$/.test(l));
-  if (start < 0 || end < 0) return '[demo: stderr of init not logged: the recovery shares could not be located in it]\n';
-  for (const l of lines.slice(start, end)) if (/^\s+\d+\.\s/.test(l)) secrets.push(l.trim());
-  return [...lines.slice(0, start), '[demo: the RECOVERY SHARES block was removed here; operators write it on paper]', ...lines.slice(end + 1)].join('\n');
+// ------------------------------------------------------------------ the operators' share files
+
+/** Each operator's age key pair: the public half is given to the ceremony, the private half opens their share file. */
+const operatorKeys = new Map<string, { identity: string; recipient: string }>();
+
+async function operatorKey(label: string): Promise<{ identity: string; recipient: string }> {
+  let k = operatorKeys.get(label);
+  if (!k) {
+    const identity = await generateX25519Identity();
+    k = { identity, recipient: await identityToRecipient(identity) };
+    operatorKeys.set(label, k);
+    secrets.push(identity);
+  }
+  return k;
+}
+
+/** --recovery-out DIR --recovery-to label=age1...,… for these operators. */
+async function recoveryArgs(labels: readonly string[]): Promise<string[]> {
+  const to: string[] = [];
+  for (const l of labels) to.push(`${l}=${(await operatorKey(l)).recipient}`);
+  return ['--recovery-out', sharesDir, '--recovery-to', to.join(',')];
+}
+
+/** What one operator does with their file: decrypt it with their own key. The words go on paper (here: to the secret scan). */
+async function openShareFile(file: string, label: string): Promise<string> {
+  const d = new Decrypter();
+  d.addIdentity((await operatorKey(label)).identity);
+  const sheet = await d.decrypt(readFileSync(file), 'text');
+  const words = sheet
+    .split('\n')
+    .filter((l) => /^\s+\d+\.\s/.test(l))
+    .flatMap((l) => l.split(/\s+/).filter((w) => w !== '' && !/^\d+\.$/.test(w)))
+    .join(' ');
+  for (const l of sheet.split('\n')) if (/^\s+\d+\.\s/.test(l)) secrets.push(l.trim());
+  secrets.push(words);
+  return words;
 }
 
 // ------------------------------------------------------------------ emulated YubiKeys
@@ -231,20 +252,27 @@ async function main(): Promise<void> {
   say(`   $ hsm/init-softhsm2-token.sh ${tokenDir} hardkms`);
   say('     SoftHSM2 token "hardkms" created, with random user and SO PINs (never shown, never stored by the demo).');
 
-  const init = await hardkms(['init', '--testnet', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator', '--labels', OPERATORS.join(',')], {
-    env: { HARDKMS_TOKEN_PIN: userPin },
-    filterStderr: withoutRecoveryShares,
-  });
-  const vault = json<{ vaultId: string; token: { serial: string }; gate: { threshold: number; credentials: Credential[] } }>(init);
+  const init = await hardkms(
+    ['init', '--testnet', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator', '--labels', OPERATORS.join(','), ...(await recoveryArgs(OPERATORS))],
+    { env: { HARDKMS_TOKEN_PIN: userPin } },
+  );
+  const vault = json<{
+    vaultId: string;
+    token: { serial: string };
+    gate: { threshold: number; credentials: Credential[] };
+    recoveryFiles: Array<{ label: string; file: string }>;
+  }>(init);
   const creds = vault.gate.credentials;
   check(creds.length === 3 && vault.gate.threshold === 2, 'init did not enroll a 2-of-3 gate');
-  check(secrets.length > 2, 'init printed no recovery shares');
+  check(vault.recoveryFiles.length === 3, 'init wrote no recovery share files');
+  for (const f of vault.recoveryFiles) await openShareFile(f.file, f.label);
   const cred = (label: string): Credential => creds.find((c) => c.label === label)!;
   say(`   $ HARDKMS_TOKEN_PIN=… hardkms init --testnet --yubikeys 3 --threshold 2 --driver emulator --labels ${OPERATORS.join(',')}`);
   for (const c of creds) say(`     Touch the YubiKey ${c.label} (serial ${c.serial})…  enrolled as ${c.id}`);
   say(`     Vault ${vault.vaultId} created on token serial ${vault.token.serial} (testnet only).`);
   say('     The token PIN now lives only inside the vault secret, sealed under the YubiKeys: any 2 of the 3 unseal.');
-  say('     3 recovery shares were printed once for the operators to write on paper (the demo discards them).');
+  say(`     3 recovery shares, one file per operator in ${sharesDir}, each encrypted to that operator's age key`);
+  say('     (--recovery-out / --recovery-to): no share passes stdout, stderr or the log.');
   say('     (Emulated YubiKeys: files in the work dir. A real vault uses --driver ykman and real keys.)');
   summary.vaultId = vault.vaultId;
 

@@ -5,11 +5,12 @@ import { HardkmsError, InputError, isHardkmsError } from '../errors.js';
 import {
   DEFAULT_TOUCH_TIMEOUT_MS,
   DRIVER_NAMES,
-  encodeRecoveryWords,
   gateStatus,
   getDriver,
   isDriverName,
   modhexDecode,
+  decodeRecoveryWords,
+  findCredential,
   parseYubiKeySealRecord,
   softwareOtpDecrypt,
   verifyOtp,
@@ -19,7 +20,6 @@ import {
   type GateCredentialSpec,
   type GateSealResult,
   type PassphraseRequest,
-  type RecoveryShare,
   type YubiKeyGateOptions,
   type YubiKeySealRecord,
 } from '../gate/index.js';
@@ -40,6 +40,7 @@ import { beginCeremony } from './ceremony.js';
 import { printHealthTable, statusHealth, unhealthyError } from './status.js';
 import { outputFormat } from './table.js';
 import { readLine, readSecret } from './prompt.js';
+import { checkRecipients, prepareRecovery, recoveryDestination, recoveryFlags, type PreparedRecovery, type RecoveryDestination } from './recovery.js';
 
 /**
  * The YubiKey gate on the command line: init options, the unseal provider, status,
@@ -58,7 +59,7 @@ const invocation: { command: string; otp: string | undefined; confirmed: string[
 type GateOpts = Record<string, unknown> & { path?: string; auditLog?: string; envFile?: string };
 
 export function gateInitOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--yubikeys <n>', 'seal with a YubiKey gate of N keys (one per operator)')
     .option('--threshold <m>', 'keys needed to unseal (default 2 when N >= 2)')
     .option('--driver <name>', `YubiKey driver: ${DRIVER_NAMES.join(', ')} (default ykman)`)
@@ -68,6 +69,7 @@ export function gateInitOptions(cmd: Command): Command {
     .option('--passphrase', 'each operator also sets a passphrase mixed into their key (asked per key)')
     .option('--allow-emulated-yubikey', 'accept the emulator for a mainnet vault (recorded and audited; demos only)')
     .option('--allow-single-operator', 'accept threshold 1 for a mainnet vault (recorded and audited)');
+  return recoveryFlags(cmd);
 }
 
 export function registerGate(program: Command): void {
@@ -252,55 +254,23 @@ function keysToEnroll(
   );
 }
 
-// ------------------------------------------------------------------ recovery shares on stderr
+// ------------------------------------------------------------------ recovery shares
 
-function printRecoveryShares(shares: RecoveryShare[], threshold: number): void {
-  const rule = '='.repeat(78);
-  const lines = [
-    '',
-    rule,
-    'RECOVERY SHARES: shown this once, never stored anywhere by hardkms.',
-    `The vault secret is split into ${shares.length} shares; any ${threshold} of them rebuild it`,
-    'with `hardkms recover` when YubiKeys are lost.',
-    ' - Write each share on paper now, one sheet per operator (named below).',
-    ` - Keep the sheets apart: ${threshold} sheets together (with wallet.dat and the token)`,
-    '   open the vault without any YubiKey.',
-    ' - No photos, cloud, password managers or other computers.',
-    ' - Enroll, revoke, rotate and recover print new shares: then destroy the old sheets.',
-    '   (revoke, rotate and recover also change the token PIN: old sheets stop working.)',
-  ];
-  shares.forEach((s, i) => {
-    const words = encodeRecoveryWords(s.share);
-    lines.push('', `Share ${i + 1} of ${shares.length}: ${s.label} (credential ${s.credentialId})`);
-    for (let w = 0; w < words.length; w += 6) {
-      lines.push(
-        `  ${words
-          .slice(w, w + 6)
-          .map((word, k) => `${String(w + k + 1).padStart(2)}. ${word.padEnd(9)}`)
-          .join(' ')
-          .trimEnd()}`,
-      );
-    }
-  });
-  lines.push('', `To recover: \`hardkms recover\` and type ${threshold} shares, each on one line (the numbers may be left out).`, rule, '');
-  process.stderr.write(`${lines.join('\n')}\n`);
-}
-
-function announce(result: GateSealResult): void {
+/** The new shares go to the destination chosen before the ceremony (cli/recovery.ts); the seal is committed in between. */
+async function commitWithRecovery(
+  dest: RecoveryDestination,
+  vault: Vault,
+  result: GateSealResult,
+  command: string,
+  commit: () => void,
+): Promise<Record<string, unknown>> {
   try {
-    printRecoveryShares(result.recoveryShares, result.record.threshold);
+    const prepared = await prepareRecovery(dest, result, { vaultId: vault.vaultId, command });
+    commit();
+    return await prepared.deliver();
   } finally {
     wipeRecovery(result.recoveryShares);
   }
-}
-
-/** Words of one share as typed from a sheet: numbering ("1." "12)") is dropped. */
-function shareWords(line: Buffer): string {
-  return line
-    .toString('utf8')
-    .split(/\s+/)
-    .filter((w) => w !== '' && !/^\d+[.):]?$/.test(w))
-    .join(' ');
 }
 
 // ------------------------------------------------------------------ init
@@ -314,6 +284,8 @@ const GATE_ONLY_FLAGS: Array<[string, string]> = [
   ['passphrase', '--passphrase'],
   ['allowEmulatedYubikey', '--allow-emulated-yubikey'],
   ['allowSingleOperator', '--allow-single-operator'],
+  ['recoveryOut', '--recovery-out'],
+  ['recoveryTo', '--recovery-to'],
 ];
 
 async function initProvider(opts: Record<string, unknown>, config: Config): Promise<InitProviderChoice | undefined> {
@@ -330,6 +302,8 @@ async function initProvider(opts: Record<string, unknown>, config: Config): Prom
   listOption(o.labels, '--labels', n);
   serialsOption(o.serials, n);
   slotOption(o.slot);
+  // Where the shares will go is settled before anything is created or touched.
+  const dest = recoveryDestination(o);
   // Fail on a missing key before the token PIN is asked for.
   const connected = driver === 'emulator' ? undefined : await keysToEnroll(config, o, driver, n, []);
   if (driver === 'emulator') emulatorDir(config);
@@ -338,6 +312,7 @@ async function initProvider(opts: Record<string, unknown>, config: Config): Prom
   if (mainnet && o.allowSingleOperator === true)
     warn('--allow-single-operator: this mainnet vault may be opened by one operator (recorded in the seal and audited).');
   let result: GateSealResult | undefined;
+  let prepared: PreparedRecovery | undefined;
   const provider: VaultSecretProvider = {
     name: 'yubikey',
     seal: async (secret, ctx) => {
@@ -345,6 +320,10 @@ async function initProvider(opts: Record<string, unknown>, config: Config): Prom
       try {
         // Emulated keys are created only now, after the token login: a refused init leaves none behind.
         const specs = connected ?? (await keysToEnroll(config, o, driver, n, created));
+        checkRecipients(
+          dest,
+          specs.map((s) => s.label),
+        );
         const gate = new YubiKeyGateProvider({
           ...gateOptions(config),
           credentials: specs,
@@ -354,8 +333,10 @@ async function initProvider(opts: Record<string, unknown>, config: Config): Prom
           allowSingleOperator: o.allowSingleOperator === true,
         });
         result = await gate.sealWithRecovery(secret, ctx);
+        prepared = await prepareRecovery(dest, result, { vaultId: ctx.vaultId, command: 'init' });
         return result.record;
       } catch (e) {
+        if (result) wipeRecovery(result.recoveryShares);
         await removeFiles(created);
         throw e;
       }
@@ -364,9 +345,12 @@ async function initProvider(opts: Record<string, unknown>, config: Config): Prom
   };
   return {
     provider,
-    afterInit: (vault) => {
-      if (result) announce(result);
-      return { gate: publicGate(vault.sealRecord()) };
+    afterInit: async (vault) => {
+      try {
+        return { gate: publicGate(vault.sealRecord()), ...(prepared ? await prepared.deliver() : {}) };
+      } finally {
+        if (result) wipeRecovery(result.recoveryShares);
+      }
     },
   };
 }
@@ -427,18 +411,21 @@ function gatePresence(seal: SealRecord, config: Config, mainnet: boolean): Promi
 
 function registerEnroll(program: Command): void {
   globalFlags(
-    program
-      .command('enroll')
-      .description('Add a YubiKey to the gate: needs a quorum; every key is touched again and new recovery shares are printed')
-      .option('--driver <name>', `driver of the new key: ${DRIVER_NAMES.join(', ')} (default: the vault's)`)
-      .option('--label <label>', 'operator label (default yubikey-<serial>)')
-      .option('--serial <n>', 'serial of the key to add (default: the one connected key not yet enrolled)')
-      .option('--slot <n>', 'challenge-response slot (default 2)')
-      .option('--passphrase', 'the new operator also sets a passphrase')
-      .option('--threshold <m>', 'new threshold (default: unchanged)'),
+    recoveryFlags(
+      program
+        .command('enroll')
+        .description('Add a YubiKey to the gate: needs a quorum; every key is touched again and new recovery shares are printed')
+        .option('--driver <name>', `driver of the new key: ${DRIVER_NAMES.join(', ')} (default: the vault's)`)
+        .option('--label <label>', 'operator label (default yubikey-<serial>)')
+        .option('--serial <n>', 'serial of the key to add (default: the one connected key not yet enrolled)')
+        .option('--slot <n>', 'challenge-response slot (default 2)')
+        .option('--passphrase', 'the new operator also sets a passphrase')
+        .option('--threshold <m>', 'new threshold (default: unchanged)'),
+    ),
   ).action(async (opts: GateOpts) => {
     const config = configFrom(opts);
     requireGateVault(config, 'enroll');
+    const dest = recoveryDestination(opts);
     beginCeremony(config, 'enroll');
     await withVault(config, 'cli:enroll', async (vault) => {
       const rec = parseYubiKeySealRecord(vault.sealRecord());
@@ -454,6 +441,7 @@ function registerEnroll(program: Command): void {
           driver,
           passphrase: opts.passphrase === true,
         };
+        checkRecipients(dest, [...rec.credentials.map((c) => c.label), spec.label]);
         const result = await new YubiKeyGateProvider(gateOptions(config)).enroll(
           vault.sealRecord(),
           vault.currentSecret(),
@@ -461,12 +449,12 @@ function registerEnroll(program: Command): void {
           sealContext(vault),
           threshold === undefined ? {} : { threshold },
         );
-        applySeal(vault, result.record);
+        const recovery = await commitWithRecovery(dest, vault, result, 'enroll', () => applySeal(vault, result.record));
         const added = result.record.credentials.find((c) => c.serial === serial)!;
-        announce(result);
         printJson({
           enrolled: { id: added.id, label: added.label, serial, driver, slot: added.slot, passphrase: added.passphrase },
           gate: publicGate(result.record),
+          ...recovery,
         });
       } catch (e) {
         await removeFiles(created);
@@ -483,14 +471,22 @@ function newKeySerial(config: Config, driver: DriverName, rec: YubiKeySealRecord
 
 function registerRevoke(program: Command): void {
   globalFlags(
-    program
-      .command('revoke')
-      .description('Remove a YubiKey from the gate (needs a quorum); sets a new token PIN so old shares are useless, prints new recovery shares')
-      .argument('<credential>', 'credential id, label or serial (see `hardkms status`)')
-      .option('--threshold <m>', 'new threshold (default: unchanged)'),
+    recoveryFlags(
+      program
+        .command('revoke')
+        .description('Remove a YubiKey from the gate (needs a quorum); sets a new token PIN so old shares are useless, prints new recovery shares')
+        .argument('<credential>', 'credential id, label or serial (see `hardkms status`)')
+        .option('--threshold <m>', 'new threshold (default: unchanged)'),
+    ),
   ).action(async (ref: string, opts: GateOpts) => {
     const config = configFrom(opts);
-    requireGateVault(config, 'revoke');
+    const revoking = requireGateVault(config, 'revoke');
+    const dest = recoveryDestination(opts);
+    const target = findCredential(revoking, ref);
+    checkRecipients(
+      dest,
+      revoking.credentials.filter((c) => c.id !== target.id).map((c) => c.label),
+    );
     beginCeremony(config, 'revoke');
     await withVault(config, 'cli:revoke', async (vault) => {
       const rec = parseYubiKeySealRecord(vault.sealRecord());
@@ -502,13 +498,13 @@ function registerRevoke(program: Command): void {
           ...(threshold === undefined ? {} : { threshold }),
         });
         const gone = rec.credentials.find((c) => !result.record.credentials.some((k) => k.id === c.id))!;
-        applySeal(vault, result.record, newSecret);
-        announce(result);
+        const recovery = await commitWithRecovery(dest, vault, result, 'revoke', () => applySeal(vault, result.record, newSecret));
         printJson({
           revoked: { id: gone.id, label: gone.label, serial: gone.serial },
           tokenPinRotated: true,
           storeRekeyed: true,
           gate: publicGate(result.record),
+          ...recovery,
         });
       } finally {
         newSecret.tokenPin.fill(0);
@@ -520,12 +516,21 @@ function registerRevoke(program: Command): void {
 
 function registerRotate(program: Command): void {
   globalFlags(
-    program
-      .command('rotate')
-      .description('New challenges and shares for every key (or a new password), and a new random token PIN; prints new recovery shares'),
+    recoveryFlags(
+      program
+        .command('rotate')
+        .description('New challenges and shares for every key (or a new password), a new random token PIN and store key; new recovery shares'),
+    ),
   ).action(async (opts: GateOpts) => {
     const config = configFrom(opts);
-    const provider = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath }).seal.provider;
+    const seal = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath }).seal;
+    const provider = seal.provider;
+    const dest = provider === 'yubikey' ? recoveryDestination(opts) : undefined;
+    if (dest)
+      checkRecipients(
+        dest,
+        parseYubiKeySealRecord(seal).credentials.map((c) => c.label),
+      );
     beginCeremony(config, 'rotate');
     await withVault(config, 'cli:rotate', async (vault) => {
       const newSecret = newVaultSecret();
@@ -538,9 +543,8 @@ function registerRotate(program: Command): void {
           return;
         }
         const result = await new YubiKeyGateProvider(gateOptions(config)).rotate(vault.sealRecord(), vault.currentSecret(), sealContext(vault), { newSecret });
-        applySeal(vault, result.record, newSecret);
-        announce(result);
-        printJson({ rotated: 'yubikey', tokenPinRotated: true, storeRekeyed: true, gate: publicGate(result.record) });
+        const recovery = await commitWithRecovery(dest!, vault, result, 'rotate', () => applySeal(vault, result.record, newSecret));
+        printJson({ rotated: 'yubikey', tokenPinRotated: true, storeRekeyed: true, gate: publicGate(result.record), ...recovery });
       } finally {
         newSecret.tokenPin.fill(0);
         newSecret.storeKey.fill(0);
@@ -567,29 +571,44 @@ async function newPassword(): Promise<Buffer> {
 
 function registerRecover(program: Command): void {
   globalFlags(
-    program
-      .command('recover')
-      .description('Rebuild the vault secret from M recovery shares (read one per line) and enroll new YubiKeys in place of all old ones')
-      .option('--yubikeys <n>', 'how many new keys (default: as many as before)')
-      .option('--threshold <m>', 'new threshold (default: unchanged)')
-      .option('--driver <name>', `driver of the new keys: ${DRIVER_NAMES.join(', ')} (default: the vault's)`)
-      .option('--labels <list>', 'comma-separated operator labels (default yubikey-<serial>)')
-      .option('--serials <list>', 'comma-separated serials of the new keys (default: the keys connected)')
-      .option('--slot <n>', 'challenge-response slot (default 2)')
-      .option('--passphrase', 'each new operator also sets a passphrase'),
+    recoveryFlags(
+      program
+        .command('recover')
+        .description('Rebuild the vault secret from M recovery shares (read one per line) and enroll new YubiKeys in place of all old ones')
+        .option('--yubikeys <n>', 'how many new keys (default: as many as before)')
+        .option('--threshold <m>', 'new threshold (default: unchanged)')
+        .option('--driver <name>', `driver of the new keys: ${DRIVER_NAMES.join(', ')} (default: the vault's)`)
+        .option('--labels <list>', 'comma-separated operator labels (default yubikey-<serial>)')
+        .option('--serials <list>', 'comma-separated serials of the new keys (default: the keys connected)')
+        .option('--slot <n>', 'challenge-response slot (default 2)')
+        .option('--passphrase', 'each new operator also sets a passphrase'),
+    ),
   ).action(async (opts: GateOpts) => {
     const config = configFrom(opts);
     const rec = requireGateVault(config, 'recover');
+    const dest = recoveryDestination(opts);
     beginCeremony(config, 'recover');
     const n = opts.yubikeys === undefined ? rec.credentials.length : intOption(opts.yubikeys, '--yubikeys', 1, 16);
     const threshold = opts.threshold === undefined ? Math.min(rec.threshold, n) : intOption(opts.threshold, '--threshold', 1, n);
     const driver = driverOption(opts.driver) ?? rec.driver;
-    const shares: string[] = [];
-    for (let i = 1; i <= rec.threshold; i++) {
-      const line = await readSecret(`Recovery share ${i} of ${rec.threshold} (${i - 1} of ${rec.threshold} given; its words on one line): `, 'recovery share');
-      shares.push(shareWords(line));
-      line.fill(0);
-      note(`${i} of ${rec.threshold} given.`);
+    // Each typed line becomes share bytes at once (a typo is reported for that share); the words never become strings.
+    const shares: Buffer[] = [];
+    try {
+      for (let i = 1; i <= rec.threshold; i++) {
+        const line = await readSecret(
+          `Recovery share ${i} of ${rec.threshold} (${i - 1} of ${rec.threshold} given; its words on one line): `,
+          'recovery share',
+        );
+        try {
+          shares.push(decodeRecoveryWords(line));
+        } finally {
+          line.fill(0);
+        }
+        note(`${i} of ${rec.threshold} given.`);
+      }
+    } catch (e) {
+      for (const b of shares) b.fill(0);
+      throw e;
     }
     const gate = new YubiKeyGateProvider(gateOptions(config));
     const recovery: VaultSecretProvider = {
@@ -597,13 +616,18 @@ function registerRecover(program: Command): void {
       seal: () => Promise.reject(new Error('recovery only unseals')),
       unseal: (record, ctx) => gate.recover(record, shares, ctx),
     };
-    const vault = await Vault.open({
-      path: config.walletPath,
-      auditLogPath: config.auditLogPath,
-      provider: recovery,
-      token: config.token,
-      actor: 'cli:recover',
-    });
+    let vault: Vault;
+    try {
+      vault = await Vault.open({
+        path: config.walletPath,
+        auditLogPath: config.auditLogPath,
+        provider: recovery,
+        token: config.token,
+        actor: 'cli:recover',
+      });
+    } finally {
+      for (const b of shares) b.fill(0);
+    }
     const created: string[] = [];
     const newSecret = newVaultSecret();
     try {
@@ -616,6 +640,10 @@ function registerRecover(program: Command): void {
         ask: async () => (process.stdin.isTTY ? await readLine('Touch a YubiKey enrolled for OTP: ') : undefined),
       });
       const specs = await keysToEnroll(config, opts, driver, n, created);
+      checkRecipients(
+        dest,
+        specs.map((s) => s.label),
+      );
       const result = await new YubiKeyGateProvider({
         ...gateOptions(config),
         credentials: specs,
@@ -624,15 +652,21 @@ function registerRecover(program: Command): void {
         allowEmulated: rec.allowEmulated,
         allowSingleOperator: rec.allowSingleOperator,
       }).sealWithRecovery(newSecret, sealContext(vault));
-      applySeal(vault, result.record, newSecret);
+      const recovery = await commitWithRecovery(dest, vault, result, 'recover', () => applySeal(vault, result.record, newSecret));
       vault.record({
         event: 'recover',
         subject: vault.vaultId,
         result: 'ok',
         details: { replaced: rec.credentials.map((c) => c.id), enrolled: result.record.credentials.map((c) => c.id), threshold },
       });
-      announce(result);
-      printJson({ recovered: true, replaced: rec.credentials.map((c) => c.id), tokenPinRotated: true, storeRekeyed: true, gate: publicGate(result.record) });
+      printJson({
+        recovered: true,
+        replaced: rec.credentials.map((c) => c.id),
+        tokenPinRotated: true,
+        storeRekeyed: true,
+        gate: publicGate(result.record),
+        ...recovery,
+      });
     } catch (e) {
       await removeFiles(created);
       if (isHardkmsError(e)) vault.record({ event: 'recover', subject: vault.vaultId, result: 'fail', details: { error: e.code } });

@@ -20,7 +20,7 @@ export async function tokenPinFromUser(): Promise<Buffer> {
 export interface InitProviderChoice {
   provider: VaultSecretProvider;
   /** Printed after success (e.g. recovery shares), then forgotten; may add public fields to the JSON result. */
-  afterInit?: (vault: Vault) => Record<string, unknown> | void;
+  afterInit?: (vault: Vault) => Promise<Record<string, unknown> | void> | Record<string, unknown> | void;
 }
 
 export type InitProviderFactory = (opts: Record<string, unknown>, config: Config) => Promise<InitProviderChoice | undefined>;
@@ -100,7 +100,7 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
         testnetOnly: vault.testnetOnly,
         gatePolicy: (({ recorded: _r, ...flags }) => flags)(vault.gatePolicy()),
       };
-      printJson({ ...result, ...(choice.afterInit?.(vault) ?? {}) });
+      printJson({ ...result, ...((await choice.afterInit?.(vault)) ?? {}) });
       note(`Vault created. Back up ${config.walletPath} and the token; losing either (or the means to unseal) loses every key.`);
     } finally {
       tokenPin.fill(0);

@@ -14,64 +14,97 @@ import { HardkmsError } from '../errors.js';
  * its words are distinct in their first four letters and operators know it.
  */
 const WORDS: readonly string[] = wordlists.english!;
-const INDEX = new Map(WORDS.map((w, i) => [w, i]));
 const VERSION = 1;
 const CHECKSUM_BYTES = 4;
 const HEADER_BYTES = 2;
 
 export function encodeRecoveryWords(share: Uint8Array): string[] {
+  return shareIndices(share).map((i) => WORDS[i]!);
+}
+
+/**
+ * The share's words as bytes, never as a JS string (a string cannot be wiped): `perLine`
+ * words a line, each numbered ("  1. abandon   2. ability ..."), or all on one line
+ * separated by spaces (perLine 0). The caller wipes the result.
+ */
+export function recoveryWordsBuffer(share: Uint8Array, perLine = 0): Buffer {
+  const indices = shareIndices(share);
+  const parts: Buffer[] = [];
+  indices.forEach((idx, w) => {
+    const word = WORDS[idx]!;
+    if (perLine === 0) {
+      parts.push(Buffer.from(w === 0 ? word : ` ${word}`, 'ascii'));
+      return;
+    }
+    const lead = w % perLine === 0 ? (w === 0 ? '  ' : '\n  ') : ' ';
+    const last = w === indices.length - 1 || (w + 1) % perLine === 0;
+    parts.push(Buffer.from(`${lead}${String(w + 1).padStart(2)}. ${last ? word : word.padEnd(9)}`, 'ascii'));
+  });
+  indices.fill(0);
+  const out = Buffer.concat(parts);
+  for (const p of parts) p.fill(0);
+  return out;
+}
+
+function shareIndices(share: Uint8Array): number[] {
   if (share.length < 2 || share.length > 255) {
     throw new HardkmsError('GATE_SHAMIR_INVALID', `A recovery share must be 2 to 255 bytes (got ${share.length}).`);
   }
   const body = Buffer.concat([Buffer.from([VERSION, share.length]), share]);
   const payload = Buffer.concat([body, checksum(body)]);
   try {
-    const words: string[] = [];
+    const indices: number[] = [];
     const nWords = wordCount(payload.length);
-    for (let w = 0; w < nWords; w++) words.push(WORDS[readBits(payload, w * 11, 11)]!);
-    return words;
+    for (let w = 0; w < nWords; w++) indices.push(readBits(payload, w * 11, 11));
+    return indices;
   } finally {
     body.fill(0);
     payload.fill(0);
   }
 }
 
-/** Words (array, or one string split on whitespace) back to the share; the caller wipes it. */
-export function decodeRecoveryWords(input: string | readonly string[]): Buffer {
-  const words = (typeof input === 'string' ? input.split(/\s+/) : input.flatMap((w) => w.split(/\s+/)))
-    .map((w) => w.trim().toLowerCase())
-    .filter((w) => w !== '');
-  if (words.length === 0) {
+/**
+ * Words back to the share; the caller wipes it. Typed lines come in as bytes and are read
+ * as bytes (sheet numbering such as "1." or "12)" skipped), so the words never become JS
+ * strings. Errors name a word's position, never the word: they may reach a log.
+ */
+export function decodeRecoveryWords(input: string | readonly string[] | Uint8Array): Buffer {
+  const indices =
+    input instanceof Uint8Array ? wordIndices(input, false) : wordIndices(Buffer.from(typeof input === 'string' ? input : input.join(' '), 'utf8'), true);
+  try {
+    return shareFromIndices(indices);
+  } finally {
+    indices.fill(0);
+  }
+}
+
+function shareFromIndices(indices: number[]): Buffer {
+  if (indices.length === 0) {
     throw new HardkmsError('RECOVERY_FORMAT', 'No recovery words were given.', { hint: 'Type the words of one recovery share, separated by spaces.' });
   }
-  const indices = words.map((w, i) => {
-    const idx = INDEX.get(w);
-    if (idx === undefined) throw unknownWord(w, i);
-    return idx;
-  });
   const payload = wordsToBytes(indices);
   try {
     if (payload[0] !== VERSION) {
       throw new HardkmsError('RECOVERY_FORMAT', 'These words are not a hardkms recovery share (unknown format version), or the first words are mistyped.', {
-        hint: 'Check the first two words against the printed sheet.',
+        hint: 'Check the first two words against the sheet.',
       });
     }
     const len = payload[1]!;
     const total = HEADER_BYTES + len + CHECKSUM_BYTES;
     const expected = wordCount(total);
-    if (words.length !== expected) {
-      throw new HardkmsError('RECOVERY_FORMAT', `A recovery share of this size has ${expected} words; ${words.length} were given.`, {
-        hint: words.length < expected ? 'A word is missing: check the sheet line by line.' : 'There are extra words: give one share at a time.',
+    if (indices.length !== expected) {
+      throw new HardkmsError('RECOVERY_FORMAT', `A recovery share of this size has ${expected} words; ${indices.length} were given.`, {
+        hint: indices.length < expected ? 'A word is missing: check the sheet line by line.' : 'There are extra words: give one share at a time.',
       });
     }
-    if (!checksumOk(payload, len) || !paddingZero(payload, total, words.length)) {
+    if (!checksumOk(payload, len) || !paddingZero(payload, total, indices.length)) {
       const suspect = findSingleTypo(indices, len);
       throw new HardkmsError(
         'RECOVERY_CHECKSUM',
         suspect === undefined
           ? 'The recovery words do not pass their checksum: a word is mistyped or two words are swapped.'
-          : `The recovery words do not pass their checksum: word ${suspect + 1} ("${words[suspect]}") is probably mistyped.`,
-        { hint: 'Compare each word with the printed sheet, in order.' },
+          : `The recovery words do not pass their checksum: word ${suspect + 1} is probably mistyped.`,
+        { hint: 'Compare each word with the sheet, in order.' },
       );
     }
     return Buffer.from(payload.subarray(HEADER_BYTES, HEADER_BYTES + len));
@@ -80,11 +113,68 @@ export function decodeRecoveryWords(input: string | readonly string[]): Buffer {
   }
 }
 
-function unknownWord(word: string, position: number): HardkmsError {
-  const near = word.length >= 3 ? WORDS.filter((w) => w.startsWith(word.slice(0, Math.min(4, word.length)))).slice(0, 4) : [];
-  return new HardkmsError('RECOVERY_WORD_UNKNOWN', `Word ${position + 1} ("${word}") is not in the BIP39 English word list.`, {
-    hint: near.length > 0 ? `Did you mean ${near.map((w) => `"${w}"`).join(' or ')}?` : 'Compare it with the printed sheet.',
-  });
+/** Indices of the whitespace-separated words of `text` (any case); `wipe`: `text` is our copy, wiped after. */
+function wordIndices(text: Uint8Array, wipe: boolean): number[] {
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < text.length;) {
+      while (i < text.length && isSpace(text[i]!)) i++;
+      const start = i;
+      while (i < text.length && !isSpace(text[i]!)) i++;
+      if (i === start || isNumbering(text, start, i)) continue;
+      const idx = lookup(text, start, i);
+      if (idx < 0) {
+        const n = out.length + 1;
+        throw new HardkmsError('RECOVERY_WORD_UNKNOWN', `Word ${n} is not in the BIP39 English word list.`, {
+          hint: `Compare word ${n} with the sheet: every word is from the BIP39 English list.`,
+        });
+      }
+      out.push(idx);
+    }
+    return out;
+  } catch (e) {
+    out.fill(0);
+    throw e;
+  } finally {
+    if (wipe) text.fill(0);
+  }
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** "1", "12.", "3)" or "4:" as printed before each word on a sheet. */
+function isNumbering(text: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && text[i]! >= 0x30 && text[i]! <= 0x39) i++;
+  if (i === start) return false;
+  return i === end || (i === end - 1 && (text[i] === 0x2e || text[i] === 0x29 || text[i] === 0x3a));
+}
+
+/** Binary search of the sorted lower-case list, comparing bytes: no string is made of the typed word. */
+function lookup(text: Uint8Array, start: number, end: number): number {
+  let lo = 0;
+  let hi = WORDS.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const c = compare(WORDS[mid]!, text, start, end);
+    if (c === 0) return mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+function compare(word: string, text: Uint8Array, start: number, end: number): number {
+  const n = end - start;
+  for (let k = 0; k < Math.min(word.length, n); k++) {
+    let b = text[start + k]!;
+    if (b >= 0x41 && b <= 0x5a) b += 0x20;
+    const d = word.charCodeAt(k) - b;
+    if (d !== 0) return d;
+  }
+  return word.length - n;
 }
 
 /** If exactly one position can be changed to make the checksum pass, that is the typo. */

@@ -3,6 +3,7 @@
  * with only one YubiKey plugged in), reports 503 while it waits for the quorum, unseals
  * when a second key is plugged in, then reports 200 and moving counters.
  */
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,7 +48,10 @@ describe('daemon health and metrics', () => {
     path = join(dir, 'wallet.dat');
     api = await FakeTatumApi.start();
     env = { ...token.env, HARDKMS_YUBIKEY_EMULATOR_DIR: keys, TATUM_API_KEY: api.apiKey, TATUM_API_URL: api.url };
-    const init = await runCli(['init', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator', '--testnet', '--path', path], {
+    // The operators' share files (no terminal here): one age recipient per key.
+    const to = await Promise.all([1, 2, 3].map(async () => identityToRecipient(await generateX25519Identity())));
+    const recovery = ['--recovery-out', join(dir, 'recovery'), '--recovery-to', to.join(',')];
+    const init = await runCli(['init', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator', '--testnet', ...recovery, '--path', path], {
       env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
     });
     expect(init.code, init.stderr).toBe(0);

@@ -71,11 +71,12 @@ async function lane(kills: number): Promise<LaneResult> {
 
     const env = { ...bench.env, TATUM_API_KEY: api.apiKey, TATUM_API_URL: api.url };
     const path = ['--path', bench.path];
+    const recovery = await bench.recoveryArgs(['rotate']);
     const scenarios: Record<string, { args: () => string[]; input: () => string; typicalMs: number }> = {
       getaddress: { args: () => ['getaddress', ltcWallet, '3', ...path], input: () => '', typicalMs: 0 },
       batch: { args: () => ['generatemanagedprivatekeybatch', 'ETH', '25', '--testnet', ...path], input: () => '', typicalMs: 0 },
       import: { args: () => ['storemanagedprivatekey', 'ETH', '--testnet', ...path], input: () => `0x${randomBytes(32).toString('hex')}\n`, typicalMs: 0 },
-      rotate: { args: () => ['rotate', ...path], input: () => '', typicalMs: 0 },
+      rotate: { args: () => ['rotate', ...recovery, ...path], input: () => '', typicalMs: 0 },
       daemon: { args: () => ['daemon', '--runOnce', '--testnet', '--chain', 'ETH', ...path], input: () => '', typicalMs: 0 },
     };
     const names = [...Object.keys(scenarios), 'login'];

@@ -9,7 +9,7 @@ import { deriveMacKey, macFields } from '../../src/vault/row-mac.js';
 import { WALLETS_MAC_TABLE, WalletStore } from '../../src/vault/store.js';
 import Database from 'better-sqlite3';
 import type { TokenBinding } from '../../src/vault/vault.js';
-import { expectError, expectOk, GateBench, recoveryShares } from '../integration/gate/gate-bench.js';
+import { expectError, expectOk, GateBench } from '../integration/gate/gate-bench.js';
 
 /**
  * Attack (issue 9, item 1): whoever held a quorum BEFORE a rotate / revoke / recover (old
@@ -93,7 +93,7 @@ describe('attack: an old store key (from before rotate / revoke / recover) forge
     expectOk(init);
     bench.learn(init);
     vaultId = (init.json() as { vaultId: string }).vaultId;
-    shares = recoveryShares(init.stderr);
+    shares = await bench.recoveryShares(init);
     const w = await bench.cli(['generatemanagedwallet', 'BTC', '--testnet']);
     expectOk(w);
     signatureId = (w.json() as { signatureId: string }).signatureId;
@@ -143,7 +143,7 @@ describe('attack: an old store key (from before rotate / revoke / recover) forge
     await attackAfter(async () => {
       const r = await bench.cli(['rotate']);
       expectOk(r);
-      return recoveryShares(r.stderr);
+      return await bench.recoveryShares(r);
     });
   });
 
@@ -151,7 +151,7 @@ describe('attack: an old store key (from before rotate / revoke / recover) forge
     await attackAfter(async () => {
       const r = await bench.cli(['revoke', 'carol']);
       expectOk(r);
-      return recoveryShares(r.stderr);
+      return await bench.recoveryShares(r);
     });
   });
 
@@ -160,7 +160,7 @@ describe('attack: an old store key (from before rotate / revoke / recover) forge
       const r = await bench.cli(['recover', '--labels', 'erin,frank'], { input: `${shares[0]}\n${shares[1]}\n` });
       expectOk(r);
       bench.learn(r);
-      return recoveryShares(r.stderr);
+      return await bench.recoveryShares(r);
     });
   });
 });

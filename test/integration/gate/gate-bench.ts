@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Decrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import { runCli, type CliResult } from '../../support/cli.js';
@@ -19,6 +20,10 @@ export class GateBench {
   readonly env: Record<string, string>;
   /** Serial by label, for every key this bench created through init/enroll/recover. */
   readonly serials: Record<string, number> = {};
+  /** Where ceremonies write the operators' encrypted share files (--recovery-out). */
+  readonly recoveryDir: string;
+  /** The operators' age identities: the i-th key of a ceremony's result gets the i-th. */
+  private readonly operators: Array<{ identity: string; recipient: string }> = [];
 
   constructor() {
     this.token = createTestToken('hardkms', { setProcessEnv: false });
@@ -27,14 +32,70 @@ export class GateBench {
     this.aside = join(this.dir, 'aside');
     mkdirSync(this.aside);
     this.path = join(this.dir, 'wallet.dat');
+    this.recoveryDir = join(this.dir, 'recovery');
     this.env = { ...this.token.env, HARDKMS_TOKEN_PIN: TEST_PIN, HARDKMS_YUBIKEY_EMULATOR_DIR: this.keys };
   }
 
-  cli(args: string[], opts: { input?: string; env?: Record<string, string | undefined>; path?: string } = {}): Promise<CliResult> {
-    return runCli([...args, '--path', opts.path ?? this.path], {
+  /**
+   * Ceremonies that make recovery shares get --recovery-out/--recovery-to (one age identity
+   * per key, in key order) unless the test passes them itself or `recovery: false`.
+   */
+  async cli(args: string[], opts: { input?: string; env?: Record<string, string | undefined>; path?: string; recovery?: false } = {}): Promise<CliResult> {
+    const extra = opts.recovery === false || args.includes('--recovery-out') ? [] : await this.recoveryArgs(args, opts.path ?? this.path);
+    return runCli([...args, ...extra, '--path', opts.path ?? this.path], {
       env: { ...this.env, ...opts.env },
       ...(opts.input !== undefined ? { input: opts.input } : {}),
     });
+  }
+
+  async recoveryArgs(args: string[], path = this.path): Promise<string[]> {
+    const flag = (f: string): string | undefined => {
+      const i = args.indexOf(f);
+      return i >= 0 ? args[i + 1] : undefined;
+    };
+    const current = (): number | undefined => {
+      try {
+        const seal = this.sealRecord(path);
+        return seal.provider === 'yubikey' ? seal.credentials.length : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    let n: number | undefined;
+    const keys = current();
+    if (args[0] === 'init') n = flag('--yubikeys') === undefined ? undefined : Number(flag('--yubikeys'));
+    else if (args[0] === 'enroll' && keys !== undefined) n = keys + 1;
+    else if (args[0] === 'revoke' && keys !== undefined) n = keys - 1;
+    else if (args[0] === 'rotate') n = keys;
+    else if (args[0] === 'recover') n = flag('--yubikeys') === undefined ? keys : Number(flag('--yubikeys'));
+    if (n === undefined || !Number.isSafeInteger(n) || n < 1) return [];
+    while (this.operators.length < n) {
+      const identity = await generateX25519Identity();
+      this.operators.push({ identity, recipient: await identityToRecipient(identity) });
+    }
+    return [
+      '--recovery-out',
+      this.recoveryDir,
+      '--recovery-to',
+      this.operators
+        .slice(0, n)
+        .map((o) => o.recipient)
+        .join(','),
+    ];
+  }
+
+  /** The shares a ceremony wrote (its JSON names the files), decrypted as their operators would, one string of words each. */
+  async recoveryShares(result: CliResult): Promise<string[]> {
+    const files = (result.json() as { recoveryFiles?: Array<{ file: string; recipient: string }> }).recoveryFiles ?? [];
+    const out: string[] = [];
+    for (const f of files) {
+      const op = this.operators.find((o) => o.recipient === f.recipient);
+      if (!op) throw new Error(`no identity for ${f.recipient}`);
+      const d = new Decrypter();
+      d.addIdentity(op.identity);
+      out.push(sheetWords(await d.decrypt(readFileSync(f.file), 'text')));
+    }
+    return out;
   }
 
   /** Records the serials of a gate JSON result ({gate: {credentials}}) by label. */
@@ -80,24 +141,13 @@ export class GateBench {
   }
 }
 
-/** The recovery shares printed on stderr, one string of words per share (numbers dropped). */
-export function recoveryShares(stderr: string): string[] {
-  const shares: string[] = [];
-  let current: string[] | undefined;
-  for (const line of stderr.split('\n')) {
-    if (/^Share \d+ of \d+: /.test(line)) {
-      current = [];
-      shares.push('');
-      continue;
-    }
-    if (current && /^\s+\d+\. /.test(line)) {
-      current.push(...line.split(/\s+/).filter((w) => w !== '' && !/^\d+\.$/.test(w)));
-      shares[shares.length - 1] = current.join(' ');
-      continue;
-    }
-    current = undefined;
-  }
-  return shares;
+/** The words of one decrypted share file (the numbered lines), numbers dropped. */
+function sheetWords(sheet: string): string {
+  const words = sheet
+    .split('\n')
+    .filter((l) => /^\s+\d+\. /.test(l))
+    .flatMap((l) => l.split(/\s+/).filter((w) => w !== '' && !/^\d+\.$/.test(w)));
+  return words.join(' ');
 }
 
 export function expectError(r: CliResult, code: string, text?: RegExp | string): void {

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { DriverName, YubiKeyDriver } from '../../../src/gate/driver.js';
 import { YubiKeyGateProvider } from '../../../src/gate/yubikey-provider.js';
 import type { SealRecord } from '../../../src/vault/secret.js';
-import { expectError, expectOk, GateBench, recoveryShares } from './gate-bench.js';
+import { expectError, expectOk, GateBench } from './gate-bench.js';
 
 /** What an attacker who captured every response of the old challenges could replay. */
 function replayDriver(responses: Map<number, Buffer>): YubiKeyDriver {
@@ -49,7 +49,7 @@ describe('recover, rotate, revoke and enroll through the CLI', () => {
     expectOk(init);
     bench.learn(init);
     vaultId = (init.json() as { vaultId: string }).vaultId;
-    initShares = recoveryShares(init.stderr);
+    initShares = await bench.recoveryShares(init);
     expect(initShares).toHaveLength(3);
     const w = await bench.cli(['generatemanagedwallet', 'BTC', '--testnet']);
     expectOk(w);
@@ -70,7 +70,7 @@ describe('recover, rotate, revoke and enroll through the CLI', () => {
     const r = await bench.cli(['rotate']);
     expectOk(r);
     expect(r.json()).toMatchObject({ rotated: 'yubikey', tokenPinRotated: true, gate: { threshold: 2 } });
-    const shares = recoveryShares(r.stderr);
+    const shares = await bench.recoveryShares(r);
     expect(shares).toHaveLength(3);
     const after = bench.sealRecord();
     for (let i = 0; i < 3; i++) expect(after.credentials[i]!.challenge).not.toBe(before.credentials[i]!.challenge);
@@ -95,7 +95,7 @@ describe('recover, rotate, revoke and enroll through the CLI', () => {
     const r = await bench.cli(['revoke', 'carol']);
     expectOk(r);
     expect(r.json()).toMatchObject({ revoked: { label: 'carol', serial: bench.serials.carol }, tokenPinRotated: true, gate: { threshold: 2 } });
-    expect(recoveryShares(r.stderr)).toHaveLength(2);
+    expect(await bench.recoveryShares(r)).toHaveLength(2);
     expect(bench.sealRecord().credentials.map((c) => c.serial)).not.toContain(bench.serials.carol);
 
     bench.only('alice', 'carol');
@@ -103,7 +103,7 @@ describe('recover, rotate, revoke and enroll through the CLI', () => {
     expectError(denied, 'GATE_QUORUM_NOT_MET', new RegExp(`Present but not enrolled \\(ignored\\): serial ${bench.serials.carol}\\.`));
     bench.only('alice', 'bob');
     expect((await bench.cli(['getaddress', signatureId, '0'])).json()).toEqual(address);
-    const revokeShares = recoveryShares(r.stderr);
+    const revokeShares = await bench.recoveryShares(r);
     initShares = revokeShares;
   });
 
@@ -125,10 +125,10 @@ describe('recover, rotate, revoke and enroll through the CLI', () => {
     const dave = (r.json() as { enrolled: { serial: number; label: string } }).enrolled;
     expect(dave.label).toBe('dave');
     bench.serials.dave = dave.serial;
-    expect(recoveryShares(r.stderr)).toHaveLength(3);
+    expect(await bench.recoveryShares(r)).toHaveLength(3);
     bench.only('bob', 'dave');
     expect((await bench.cli(['getaddress', signatureId, '0'])).json()).toEqual(address);
-    initShares = recoveryShares(r.stderr);
+    initShares = await bench.recoveryShares(r);
   });
 
   it('recover: M shares rebuild the secret and new keys replace every old credential', async () => {
@@ -153,7 +153,7 @@ describe('recover, rotate, revoke and enroll through the CLI', () => {
     const record = bench.sealRecord();
     expect(record.credentials.map((c) => c.label)).toEqual(['erin', 'frank', 'grace']);
     expect(record.credentials.some((c) => oldIds.includes(c.id))).toBe(false);
-    expect(recoveryShares(r.stderr)).toHaveLength(3);
+    expect(await bench.recoveryShares(r)).toHaveLength(3);
 
     bench.only('alice', 'bob');
     expectError(await bench.cli(['getaddress', signatureId, '0']), 'GATE_QUORUM_NOT_MET');

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createEmulatedKey, reprogramEmulatedKey } from '../../../src/gate/emulator.js';
-import { expectError, expectOk, GateBench, recoveryShares } from './gate-bench.js';
+import { expectError, expectOk, GateBench } from './gate-bench.js';
 
 describe('YubiKey gate 2-of-3 through the CLI (emulated keys, SoftHSM2 token)', () => {
   const bench = new GateBench();
@@ -26,7 +26,7 @@ describe('YubiKey gate 2-of-3 through the CLI (emulated keys, SoftHSM2 token)', 
     expectOk(init);
     bench.learn(init);
     expect(init.json()).toMatchObject({ seal: 'yubikey', testnetOnly: false, gate: { threshold: 2 } });
-    expect(recoveryShares(init.stderr)).toHaveLength(3);
+    expect(await bench.recoveryShares(init)).toHaveLength(3);
     for (const l of labels) expect(init.stderr).toContain(`Touch the YubiKey ${l} (serial ${bench.serials[l]})…`);
     expect(init.stderr).toContain('WARNING: --allow-emulated-yubikey');
     expect(init.stdout).not.toMatch(/RECOVERY|Share 1/); // shares only on stderr
