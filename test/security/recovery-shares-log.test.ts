@@ -119,7 +119,7 @@ describe('attack: recovery shares read from a captured log', () => {
       }
     });
 
-    it('the log plus one operator\'s file is not a quorum; two operators\' files recover', async () => {
+    it("the log plus one operator's file is not a quorum; two operators' files recover", async () => {
       bench.only();
       const alice = wordsOf(await open(files[0]!.file, ops.alice!.identity));
       const one = await bench.cli(['recover', '--labels', 'dave,erin,frank'], { input: `${[alice, ...sharesIn(log)].join('\n')}\n`, recovery: false });

@@ -36,7 +36,11 @@ describe('recovery words', () => {
     const sheet = recoveryWordsBuffer(share, 6);
     expect(sheet.toString('ascii')).toMatch(/^ {3}1\. [a-z]+/);
     expect(decodeRecoveryWords(sheet).equals(share)).toBe(true);
-    const typed = Buffer.from(`  ${encodeRecoveryWords(share).map((w, i) => `${i + 1}) ${w.toUpperCase()}`).join('   ')}\r\n`);
+    const typed = Buffer.from(
+      `  ${encodeRecoveryWords(share)
+        .map((w, i) => `${i + 1}) ${w.toUpperCase()}`)
+        .join('   ')}\r\n`,
+    );
     expect(decodeRecoveryWords(typed).equals(share)).toBe(true);
     expect(recoveryWordsBuffer(share).toString('ascii')).toBe(encodeRecoveryWords(share).join(' '));
   });
