@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -57,7 +58,13 @@ row('hardkms --help', measure(['--help']), 0.25);
   mkdirSync(emu.HARDKMS_YUBIKEY_EMULATOR_DIR);
   mkdirSync(gated);
   const gpath = join(gated, 'wallet.dat');
-  hardkms(['init', '--path', gpath, '--testnet', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator'], { ...emu, HARDKMS_TOKEN_PIN: pin });
+  // No terminal here: the operators' recovery shares go to files encrypted to throwaway age keys.
+  const to = await Promise.all([1, 2, 3].map(async () => identityToRecipient(await generateX25519Identity())));
+  const recovery = ['--recovery-out', join(gated, 'shares'), '--recovery-to', to.join(',')];
+  hardkms(['init', '--path', gpath, '--testnet', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator', ...recovery], {
+    ...emu,
+    HARDKMS_TOKEN_PIN: pin,
+  });
   const gid = JSON.parse(hardkms(['generatemanagedwallet', 'ETH', '--path', gpath, '--testnet'], emu).stdout).signatureId;
   row('getaddress, YubiKey gate 2 of 3', measure(['getaddress', gid, '0', '--path', gpath], emu), 0.4);
 }
