@@ -12,10 +12,10 @@ import { Help, type Command } from 'commander';
  * added here too.
  */
 
-export type CommandModule = 'init' | 'audit' | 'wallets' | 'daemon' | 'import-legacy' | 'list' | 'rebind' | 'gate' | 'token';
+export type CommandModule = 'init' | 'audit' | 'wallets' | 'daemon' | 'import-legacy' | 'list' | 'rebind' | 'journal' | 'gate' | 'token';
 
 /** Registration order: the order of `--help`. The gate comes after every command it adds --otp to. */
-export const MODULE_ORDER: readonly CommandModule[] = ['init', 'audit', 'wallets', 'daemon', 'import-legacy', 'list', 'rebind', 'gate', 'token'];
+export const MODULE_ORDER: readonly CommandModule[] = ['init', 'audit', 'wallets', 'daemon', 'import-legacy', 'list', 'rebind', 'journal', 'gate', 'token'];
 
 /** Modules loaded whatever the command: the gate registers the YubiKey unseal provider, the OTP check and --otp. */
 const ALWAYS: readonly CommandModule[] = ['gate'];
@@ -33,6 +33,7 @@ const LOADERS: Readonly<Record<CommandModule, () => Promise<Register>>> = {
   'import-legacy': async () => (await import('./import-legacy.js')).registerImportLegacy,
   list: async () => (await import('./list.js')).registerList,
   rebind: async () => (await import('./rebind.js')).registerRebind,
+  journal: async () => (await import('./journal.js')).registerJournal,
   gate: async () => (await import('./gate.js')).registerGate,
   token: async () => (await import('./token.js')).registerToken,
 };
@@ -129,6 +130,12 @@ export const COMMAND_LINES: readonly CommandLine[] = [
     module: 'rebind',
     term: 'rebind [options]',
     description: 'Bind the vault to the PKCS#11 module in HARDKMS_PKCS11_MODULE (needs the quorum; audited)',
+  },
+  {
+    name: 'journal',
+    module: 'journal',
+    term: 'journal',
+    description: 'Read the signing journal; release a transaction the network refused for good',
   },
   {
     name: 'status',

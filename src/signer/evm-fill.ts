@@ -32,6 +32,8 @@ export interface EvmFiller {
   chainId(chain: string): bigint;
   /** Values for the fields the payload lacks; {} when it lacks none. */
   fill(chain: string, payload: string, from: string, context?: EvmFillContext): Promise<EvmFill>;
+  /** Whether a transaction hash is mined (a receipt exists); undefined when no source can say. */
+  isMined?(chain: string, txHash: string): Promise<boolean | undefined>;
 }
 
 export function missingEvmFields(f: EvmFields): string[] {
@@ -54,6 +56,8 @@ export interface EvmFillSource {
   gasPrice(): Promise<bigint>;
   maxPriorityFeePerGas(): Promise<bigint>;
   latestBaseFee(): Promise<bigint | undefined>;
+  /** eth_getTransactionReceipt(hash) !== null. */
+  isMined(txHash: string): Promise<boolean>;
 }
 
 /** The operator's own node. */
@@ -66,6 +70,7 @@ export function nodeFillSource(chain: string, rpc: EvmRpc): EvmFillSource {
     gasPrice: () => rpc.gasPrice(),
     maxPriorityFeePerGas: () => rpc.maxPriorityFeePerGas(),
     latestBaseFee: () => rpc.latestBaseFee(),
+    isMined: async (h) => (await rpc.getTransactionReceipt(h)) !== null,
   };
 }
 
@@ -119,6 +124,7 @@ export function tatumFillSource(chain: string, options: TatumFillOptions): EvmFi
     },
     maxPriorityFeePerGas: () => rpc.maxPriorityFeePerGas(),
     latestBaseFee: () => rpc.latestBaseFee(),
+    isMined: async (h) => (await rpc.getTransactionReceipt(h)) !== null,
   };
 }
 
@@ -155,6 +161,13 @@ export class NodeEvmFiller implements EvmFiller {
   private source(chain: string): EvmFillSource | undefined {
     const rpc = this.nodes.get(chain);
     return rpc !== undefined ? nodeFillSource(chain, rpc) : this.tatum(chain);
+  }
+
+  async isMined(chain: string, txHash: string): Promise<boolean | undefined> {
+    const src = this.source(chain);
+    if (src === undefined) return undefined;
+    await this.checkSource(chain, this.chainIds(chain), src);
+    return src.isMined(txHash);
   }
 
   async fill(chain: string, payload: string, from: string, context: EvmFillContext = {}): Promise<EvmFill> {

@@ -26,6 +26,7 @@ import { canonicalJson } from '../audit/record.js';
 import { journalRowMac, spendRowMac, type JournalDbRow, type SpendDbRow } from '../vault/journal-rows.js';
 import type { WalletStore } from '../vault/store.js';
 import type { PendingTransaction } from './pending.js';
+import { isNeverMinable } from './never-minable.js';
 
 export type JournalState = 'received' | 'approved' | 'signed' | 'broadcast' | 'failed';
 
@@ -258,6 +259,70 @@ export class Journal {
   /** Marks a failure and releases the claim; a signed row keeps its raw_tx (it will be re-broadcast, never re-signed). */
   fail(pendingId: string, error: string): void {
     this.update(pendingId, (r) => ({ ...r, state: 'failed', error: error.slice(0, 4000), claim: null, claimed_at: null }));
+  }
+
+  /**
+   * `hardkms journal release`: forgets the signature of a transaction the network said can
+   * never be mined, so the next cycle signs the pending id afresh. Only such a row: a row
+   * that may still be mined (signed, broadcast, or failed for another reason) keeps its
+   * signature, since a second signature could spend twice. The spend-ledger rows of the old
+   * signature go with it (it moved nothing); the fresh signature records its own.
+   */
+  releaseNeverMinable(pendingId: string): { chain: string; rawTxHash: string; error: string } {
+    return this.withLock(() => {
+      this.store.verifyRowSets(['journal', 'journal_spend']);
+      const old = this.getRaw(pendingId);
+      const refuse = (why: string): never => {
+        throw new HardkmsError('JOURNAL_NOT_RELEASABLE', `Pending transaction ${pendingId} ${why}; nothing was changed.`, {
+          hint: 'Only a signed transaction the network refused for good (the daemon reports TX_NEVER_MINABLE for it) can be released for a fresh signature.',
+        });
+      };
+      if (old === undefined) return refuse('has no journal row in this vault');
+      if (old.raw_tx === null || old.raw_tx_hash === null) return refuse('holds no signature (it is signed normally by the next cycle)');
+      if (old.state !== 'failed' || !isNeverMinable(old.error ?? undefined)) {
+        return refuse(
+          `is ${old.state === 'failed' ? 'failed for a reason that may heal' : old.state}, not refused for good by the network: its signed transaction may still be mined`,
+        );
+      }
+      const { mac: _mac, ...fields } = old;
+      const released = { chain: old.chain, rawTxHash: old.raw_tx_hash, error: old.error ?? '' };
+      const spends = this.db.prepare('SELECT * FROM journal_spend WHERE pending_id = ?').all(pendingId) as SpendDbRow[];
+      for (const r of spends) {
+        const { mac, ...spendFields } = r;
+        if (!macOk(spendRowMac(this.store, spendFields), mac)) {
+          throw new HardkmsError(
+            'VAULT_ROW_TAMPERED',
+            `A spend-ledger row of pending transaction ${pendingId} fails its integrity check (edited without the vault secret).`,
+            {
+              hint: 'Do not sign with this store. Restore wallet.dat from a backup and investigate who had write access to it.',
+            },
+          );
+        }
+      }
+      if (spends.length > 0) {
+        this.db.prepare('DELETE FROM journal_spend WHERE pending_id = ?').run(pendingId);
+        this.store.bindRows(
+          'journal_spend',
+          [],
+          spends.map((r) => r.mac as Buffer),
+        );
+      }
+      this.put(
+        {
+          ...fields,
+          state: 'failed',
+          raw_tx: null,
+          raw_tx_hash: null,
+          chain_tx_id: null,
+          error: `released by the operator for a fresh signature (the never-minable transaction had raw tx sha256 ${old.raw_tx_hash})`,
+          claim: null,
+          claimed_at: null,
+          updated: this.stamp(),
+        },
+        old,
+      );
+      return released;
+    });
   }
 
   /** Releases this signer's claim without marking a failure (a skip after claiming). */

@@ -25,7 +25,8 @@ import type { ChainFamily } from '../chains/types.js';
 import { decodeUtxo, signUtxo, type UtxoChainCode } from '../chains/utxo/sign.js';
 import type { Vault } from '../vault/vault.js';
 import { approvalPayload, ApprovalUnsendable, type ApprovalPayload, type ExternalApprover } from './approval.js';
-import type { Broadcaster } from './broadcast.js';
+import { localTxHash, type Broadcaster } from './broadcast.js';
+import { isNeverMinable, neverMinableError, neverMinableReason } from './never-minable.js';
 import type { EvmFiller } from './evm-fill.js';
 import { isHttpError } from './http.js';
 import { payloadHash, type Journal, type SpendRecord } from './journal.js';
@@ -98,6 +99,10 @@ export class PendingProcessor {
           journal.fail(id, error);
         }
         return { kind: 'failed', error: `TX_ALREADY_SIGNED: ${error}`, signed: true };
+      }
+      if (before.state === 'failed' && isNeverMinable(before.error)) {
+        // Re-sending cannot help and re-signing needs the operator: report it, every cycle.
+        return { kind: 'failed', error: before.error!, signed: true };
       }
       if (before.state === 'broadcast' && before.chainTxId !== undefined) {
         // Already broadcast; the API may not have caught up. Node mode still has to tell Tatum.
@@ -356,7 +361,10 @@ export class PendingProcessor {
       this.d.log('info', 'broadcast', { pendingId: id, chain: pending.chain, txId: r.txId, via: r.via });
       return { kind: 'broadcast', txId: r.txId, rebroadcast };
     } catch (e) {
-      const error = reportText(e);
+      const answer = reportText(e);
+      const reason = isHttpError(e) || isHardkmsError(e) ? neverMinableReason(answer) : undefined;
+      if (reason !== undefined) return this.neverMinable(pending, rawTx, reason, answer, rebroadcast);
+      const error = answer;
       if (journal.get(id)?.error !== error) {
         vault.record({ event: 'broadcast', subject: id, result: 'fail', details: { pendingId: id, chain: pending.chain, error, rebroadcast } });
       }
@@ -364,6 +372,53 @@ export class PendingProcessor {
       this.d.log('warn', 'broadcast failed; the same signed transaction is sent again next cycle', { pendingId: id, error });
       return { kind: 'failed', error, signed: true, stage: 'broadcast' };
     }
+  }
+
+  /**
+   * The network refused the signed transaction for good. One exception: "nonce too low" is
+   * also what a node says when this very transaction was mined meanwhile (an earlier send
+   * whose answer was lost); where the chain can be asked, a mined one counts as broadcast.
+   */
+  private async neverMinable(pending: PendingTransaction, rawTx: string, reason: string, answer: string, rebroadcast: boolean): Promise<Outcome> {
+    const { journal, vault } = this.d;
+    const id = pending.id;
+    const txHash = localTxHash(pending.chain, rawTx);
+    if (chainFamily(pending.chain) === 'evm' && this.d.evm.isMined !== undefined) {
+      let mined: boolean | undefined;
+      try {
+        mined = await this.d.evm.isMined(pending.chain, txHash);
+      } catch (e) {
+        this.d.log('warn', 'could not ask the chain whether the refused transaction was mined', { pendingId: id, txId: txHash, error: reportText(e) });
+      }
+      if (mined === true) {
+        journal.broadcast(id, txHash);
+        vault.record({
+          event: 'broadcast',
+          subject: id,
+          result: 'ok',
+          details: { pendingId: id, chain: pending.chain, txId: txHash, via: 'already-mined', rebroadcast, answer: answer.slice(0, 500) },
+        });
+        this.d.log('info', 'the node refused the re-sent transaction because it is already mined', { pendingId: id, txId: txHash });
+        return { kind: 'broadcast', txId: txHash, rebroadcast };
+      }
+    }
+    const error = neverMinableError(id, `${reason}; transaction ${txHash}`, answer);
+    if (journal.get(id)?.error !== error) {
+      vault.record({
+        event: 'broadcast',
+        subject: id,
+        result: 'fail',
+        details: { pendingId: id, chain: pending.chain, error, rebroadcast, neverMinable: true, txId: txHash },
+      });
+    }
+    journal.fail(id, error);
+    this.d.log('error', 'the signed transaction can never be mined; it is no longer re-sent: see hardkms journal release', {
+      pendingId: id,
+      chain: pending.chain,
+      txId: txHash,
+      reason,
+    });
+    return { kind: 'failed', error, signed: true };
   }
 
   private safeAudit(event: Parameters<Vault['record']>[0]): void {

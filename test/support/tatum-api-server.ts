@@ -188,6 +188,16 @@ export class FakeTatumApi {
     return id;
   }
 
+  /** Replaces fields of a queued pending transaction (the application rebuilt its payload); `undefined` removes a field. */
+  update(id: string, fields: Record<string, unknown>): void {
+    const e = this.find(id);
+    if (e === undefined) throw new Error(`no queued pending transaction ${id}`);
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === undefined) delete e.body[k];
+      else e.body[k] = v;
+    }
+  }
+
   /** Queues an arbitrary JSON value for `chain`, returned on every poll of it until removed. */
   queueRaw(chain: string, value: unknown): void {
     this.entries.push({ body: value as Record<string, unknown>, chain, raw: true, deleted: false });
