@@ -18,10 +18,10 @@ export interface DecodedOutput {
 export interface DecodedToken {
   /**
    * Token contract (EVM: 0x checksummed; TRON: base58), TRC-10 asset id, XLM asset CODE:ISSUER,
-   * or XRP issued currency CURRENCY:ISSUER (amount in 10^-15 units).
+   * XRP issued currency CURRENCY:ISSUER (amount in 10^-15 units), or Algorand ASA id (decimal).
    */
   contract: string;
-  standard: 'ERC20' | 'TRC20' | 'TRC10' | 'XLM_ASSET' | 'XRP_IOU';
+  standard: 'ERC20' | 'TRC20' | 'TRC10' | 'XLM_ASSET' | 'XRP_IOU' | 'ASA';
   to: string;
   amount: bigint;
 }

@@ -18,7 +18,7 @@ import { utxoNetwork } from '../chains/networks.js';
 import { chainFamily } from '../chains/registry.js';
 import { decodeXlm, signXlm } from '../chains/xlm/sign.js';
 import { decodeXrp, signXrp, type XrpKey } from '../chains/xrp/sign.js';
-import { unsupportedError } from '../chains/decoded.js';
+import { decodeAlgo, signAlgo } from '../chains/algo/sign.js';
 import { ed25519SignerFor } from './ed25519-signer.js';
 import { decodeTron, signTron } from '../chains/tron/sign.js';
 import type { ChainFamily } from '../chains/types.js';
@@ -330,8 +330,18 @@ export class PendingProcessor {
               : { curve: 'secp256k1', signer };
         return { decoded: decodeXrp(payload), sign: () => signXrp(payload, key) };
       }
-      case 'algo':
-        throw unsupportedError(chain, 'hardkms does not sign ALGO transactions yet');
+      case 'algo': {
+        const testnet = this.d.testnet;
+        return {
+          decoded: decodeAlgo(payload, testnet),
+          sign: () =>
+            signAlgo(
+              payload,
+              refs.map((r) => ed25519SignerFor(this.d.vault, r)),
+              testnet,
+            ),
+        };
+      }
     }
   }
 

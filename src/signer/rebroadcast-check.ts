@@ -12,6 +12,7 @@ import { parseEvmPayload } from '../chains/evm/payload.js';
 import { chainFamily } from '../chains/registry.js';
 import { xlmEnvelopeMismatch } from '../chains/xlm/sign.js';
 import { xrpBlobMismatch } from '../chains/xrp/sign.js';
+import { algoSignedMismatch } from '../chains/algo/sign.js';
 import { buildUnsignedTransaction, parseBitcoreTx } from '../chains/utxo/bitcore-json.js';
 import type { PendingTransaction } from './pending.js';
 
@@ -59,7 +60,7 @@ function mismatch(pending: PendingTransaction, rawTx: string, evmChainId: () => 
       case 'xrp':
         return xrpBlobMismatch(pending.serializedTransaction, rawTx);
       case 'algo':
-        return 'ALGO is not signed';
+        return algoSignedMismatch(pending.serializedTransaction, rawTx);
     }
   } catch (e) {
     return `it does not decode: ${e instanceof Error ? e.message : String(e)}`;

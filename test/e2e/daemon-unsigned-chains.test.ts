@@ -115,9 +115,9 @@ describe('chains polled but not signed, end to end', () => {
     const cc = await runCli(['checkconfig', '--path', tv.path], { env });
     expect(cc.code, cc.stderr).toBe(0);
     expect(cc.stdout).toMatch(/^Chains signed by the daemon: BCH, XRP, XLM, ETH, BTC, .*KCS$/m);
-    expect(cc.stdout).toMatch(/^Chains polled and reported as not signed \(error batch\): VET, SOL, FLOW, EGLD, ADA, ALGO$/m);
+    expect(cc.stdout).toMatch(/^Chains polled and reported as not signed \(error batch\): VET, SOL, FLOW, EGLD, ADA$/m);
     expect(cc.stdout).toMatch(/^Chains reported as unsupported \(sunset\): BNB$/m);
-    expect(cc.stdout).toMatch(/^Chains with managed wallets but not signed yet: VET, ALGO$/m);
+    expect(cc.stdout).toMatch(/^Chains with managed wallets but not signed yet: VET$/m);
     expect(cc.stdout).toMatch(/^Chains whose wallets are kept for export only \(import-legacy, export\): SOL, BNB, FLOW, EGLD, ADA$/m);
     for (const args of [['--help'], ['daemon', '--help']]) {
       const h = await runCli(args, { env });
