@@ -2,7 +2,7 @@ import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readS
 import { basename, dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { HardkmsError } from '../errors.js';
-import { GENESIS_HASH, recordHash, type AuditEvent, type AuditRecord } from './record.js';
+import { GENESIS_HASH, recordHash, recordLine, type AuditEvent, type AuditRecord } from './record.js';
 
 export interface AuditHead {
   seq: number;
@@ -17,7 +17,12 @@ export interface AuditLogOptions {
    * the head in wallet.dat, so that a truncated log is detected.
    */
   withLock?: (<T>(fn: () => T) => T) | undefined;
-  setHead?: ((head: AuditHead) => void) | undefined;
+  setHead?: ((head: AuditHead, record: AuditRecord) => void) | undefined;
+  /**
+   * Sends the record off-host (audit/forward.ts) after it is on disk and before the
+   * append returns; throws when the sink cannot take it, which fails the action.
+   */
+  forward?: ((record: AuditRecord, line: string) => void) | undefined;
   /** Default actor, e.g. 'cli:init'. */
   actor?: string;
 }
@@ -45,6 +50,44 @@ export function readLastLine(path: string): string | undefined {
       const text = buf.toString('utf8').replace(/\n+$/, '');
       const nl = text.lastIndexOf('\n');
       if (nl >= 0 || start === 0) return (nl >= 0 ? text.slice(nl + 1) : text) || undefined;
+      chunk *= 4;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The record with sequence `seq` and every record after it, read from the end of the log
+ * (at unseal the head is normally the last record or close to it, whatever the log's
+ * size). Undefined when the log does not contain record `seq`.
+ */
+export function readRecordsAfter(path: string, seq: number): { atHead: AuditRecord; records: AuditRecord[] } | undefined {
+  if (!existsSync(path)) return undefined;
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    let chunk = 64 * 1024;
+    while (true) {
+      const start = Math.max(0, size - chunk);
+      const buf = Buffer.alloc(size - start);
+      readSync(fd, buf, 0, buf.length, start);
+      const lines = buf.toString('utf8').split('\n');
+      if (start > 0) lines.shift(); // the first line of the window may be cut
+      const parsed: AuditRecord[] = [];
+      for (const l of lines) {
+        if (l === '') continue;
+        try {
+          const r = JSON.parse(l) as AuditRecord;
+          if (r !== null && typeof r === 'object' && typeof r.seq === 'number') parsed.push(r);
+        } catch {
+          // an incomplete last line (a writer killed mid-append) or damage: verify names it
+        }
+      }
+      if (start === 0 || (parsed[0] !== undefined && parsed[0].seq <= seq)) {
+        const atHead = parsed.find((r) => r.seq === seq);
+        return atHead ? { atHead, records: parsed.filter((r) => r.seq > seq) } : undefined;
+      }
       chunk *= 4;
     }
   } finally {
@@ -82,6 +125,7 @@ export class AuditLog {
 
   private appendLocked(event: AuditEvent): AuditRecord {
     const last = this.lastRecord();
+    const signed = this.options.signer !== undefined;
     const body = {
       seq: last ? last.seq + 1 : 1,
       time: new Date().toISOString(),
@@ -91,25 +135,33 @@ export class AuditLog {
       result: event.result,
       details: event.details ?? {},
       prev: last ? last.hash : GENESIS_HASH,
+      signed,
     };
     const hash = recordHash(body);
     const sig = this.options.signer ? this.options.signer(Buffer.from(hash, 'hex')).toString('base64') : null;
     const record: AuditRecord = { ...body, hash, sig };
+    const line = recordLine(record);
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     const fd = openSync(this.path, 'a', 0o600);
     try {
-      writeSync(fd, `${JSON.stringify(record)}\n`);
+      writeSync(fd, `${line}\n`);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    this.options.setHead?.({ seq: record.seq, hash: record.hash });
+    this.options.setHead?.({ seq: record.seq, hash: record.hash }, record);
+    this.options.forward?.(record, line);
     return record;
   }
 
   lastRecord(): AuditRecord | undefined {
     const line = readLastLine(this.path);
     if (!line) return undefined;
+    if (!endsWithNewline(this.path)) {
+      throw new HardkmsError('AUDIT_LOG_CORRUPT', `The last line of ${this.path} is incomplete (no final newline); refusing to extend a damaged log.`, {
+        hint: 'Run `hardkms audit verify` to see where the log is damaged, and restore it from a backup.',
+      });
+    }
     try {
       return JSON.parse(line) as AuditRecord;
     } catch {
@@ -117,6 +169,19 @@ export class AuditLog {
         hint: 'Run `hardkms audit verify` to see where the log is damaged, and restore it from a backup.',
       });
     }
+  }
+}
+
+function endsWithNewline(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return true;
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, size - 1);
+    return b[0] === 0x0a;
+  } finally {
+    closeSync(fd);
   }
 }
 

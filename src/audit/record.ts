@@ -24,6 +24,12 @@ export interface AuditRecord {
   details: Record<string, unknown>;
   /** Hash of the previous record; 64 zeros for the first. */
   prev: string;
+  /**
+   * Whether a token signature belongs to this record. Committed in the hash (and so in the
+   * chain), so that a signed record cannot be passed off as one written while sealed by
+   * deleting its `sig`. Absent only in records written before this field existed.
+   */
+  signed?: boolean;
   /** sha256 of the canonical encoding of every field above. */
   hash: string;
   /**
@@ -57,9 +63,27 @@ export function recordBody(r: Omit<AuditRecord, 'hash' | 'sig'>): Buffer {
       result: r.result,
       details: r.details,
       prev: r.prev,
+      ...(r.signed === undefined ? {} : { signed: r.signed }),
     }),
     'utf8',
   );
+}
+
+/** The one byte form of a record line: fields in this order, JSON.stringify's encoding. */
+export function recordLine(r: AuditRecord): string {
+  return JSON.stringify({
+    seq: r.seq,
+    time: r.time,
+    event: r.event,
+    actor: r.actor,
+    subject: r.subject,
+    result: r.result,
+    details: r.details,
+    prev: r.prev,
+    ...(r.signed === undefined ? {} : { signed: r.signed }),
+    hash: r.hash,
+    sig: r.sig,
+  });
 }
 
 export function recordHash(r: Omit<AuditRecord, 'hash' | 'sig'>): string {

@@ -1,11 +1,8 @@
-import { createHash, createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { HardkmsError } from '../errors.js';
+import type { KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { after, checkLine, START, type ChainPosition } from './checker.js';
 import type { AuditHead } from './log.js';
-import { GENESIS_HASH, recordBody, recordHash } from './record.js';
-import { describeProblem, verifyAuditLog, type RecordProblem, type VerifyResult } from './verify.js';
+import { describeProblem, keyFingerprint, publicKeyOf, verifyAuditText, type RecordProblem, type VerifyResult } from './verify.js';
 
 /**
  * The auditor's view of a log: what verifyAuditLog proves, plus what the records say
@@ -122,8 +119,14 @@ export type AnomalyKind =
   | 'broken-chain'
   | 'edited-record'
   | 'bad-signature'
+  | 'signature-stripped'
+  | 'downgraded-record'
+  | 'incomplete-line'
+  | 'unsigned-tail'
   | 'truncated'
   | 'head-mismatch'
+  | 'noted-head'
+  | 'wrong-key'
   | 'verification-failed'
   | 'outside-session'
   | 'missing-approval'
@@ -203,31 +206,20 @@ export interface BuildReportOptions {
   logPath: string;
   publicKeyPem: string;
   head?: AuditHead | undefined;
+  notedHead?: AuditHead | undefined;
+  fingerprint?: string | undefined;
   generatedAt?: string;
 }
 
-/**
- * Reads the log once and verifies exactly those bytes (through a private snapshot, since
- * verifyAuditLog reads a path and a running daemon may append in between).
- */
+/** Reads the log once and verifies exactly those bytes (a running daemon may append meanwhile). */
 export function buildAuditReport(options: BuildReportOptions): AuditReport {
-  publicKeyOf(options.publicKeyPem);
   const logText = readFileSync(options.logPath, 'utf8');
-  const dir = mkdtempSync(join(tmpdir(), 'hardkms-report-'));
-  let verify: VerifyResult;
-  try {
-    const snapshot = join(dir, 'audit.log');
-    writeFileSync(snapshot, logText, { mode: 0o600 });
-    try {
-      verify = verifyAuditLog(snapshot, { publicKeyPem: options.publicKeyPem, head: options.head });
-    } catch {
-      // verifyAuditLog assumes each JSON line is an object; a line like `null` makes it
-      // throw. That is a failed verification, located by the local re-check below.
-      verify = failedFromScan(logText, options.publicKeyPem);
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const verify = verifyAuditText(logText, {
+    publicKeyPem: options.publicKeyPem,
+    head: options.head,
+    notedHead: options.notedHead,
+    fingerprint: options.fingerprint,
+  });
   return analyseAuditLog({
     logText,
     verify,
@@ -246,7 +238,15 @@ export function analyseAuditLog(input: AnalyseInput): AuditReport {
   const records = lines.map((text, i) => toReportRecord(text, i + 1, checks[i]!));
 
   const verifiedCount = Math.min(input.verify.records, lines.length);
-  const recordLevelFailure = !input.verify.ok && verifiedCount < lines.length;
+  const fault = input.verify.firstProblem?.fault;
+  const wholeLog =
+    fault === 'wrong-key' ||
+    fault === 'unsigned-tail' ||
+    fault === 'incomplete-line' ||
+    fault === 'truncated' ||
+    fault === 'head-mismatch' ||
+    fault === 'noted-head';
+  const recordLevelFailure = !input.verify.ok && !wholeLog && verifiedCount < lines.length;
   assignStatuses(records, verifiedCount, recordLevelFailure);
 
   const anomalies: Anomaly[] = [];
@@ -276,9 +276,7 @@ export function analyseAuditLog(input: AnalyseInput): AuditReport {
   return {
     generatedAt: input.generatedAt ?? new Date().toISOString(),
     logPath: input.logPath ?? '',
-    publicKeyFingerprint: createHash('sha256')
-      .update(key.export({ format: 'der', type: 'spki' }))
-      .digest('hex'),
+    publicKeyFingerprint: keyFingerprint(key),
     verification,
     counts: {
       records: records.length,
@@ -312,16 +310,6 @@ interface LocalCheck {
   problem?: string;
 }
 
-function publicKeyOf(pem: string): KeyObject {
-  try {
-    return createPublicKey(pem);
-  } catch {
-    throw new HardkmsError('AUDIT_PUBKEY_INVALID', 'The audit public key is not a valid PEM public key.', {
-      hint: 'Pass --pubkey with the audit.pub.pem exported at init (or the copy you hold off-host).',
-    });
-  }
-}
-
 function splitLines(text: string): string[] {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
@@ -333,94 +321,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Each record checked against its predecessor only, in the same order of checks as
- * verifyAuditLog. Before the first failure this agrees with it; after it, it shows
- * whether the damage is local (one edited record) or everything since is suspect.
+ * Each record checked against its predecessor only, with the checker verify uses. Before
+ * the first failure this agrees with verify; after it, it shows whether the damage is
+ * local (one edited record) or everything since is suspect.
  */
 function localChecks(lines: string[], key: KeyObject): LocalCheck[] {
-  let prevHash: string | undefined = GENESIS_HASH;
-  let expectedSeq: number | undefined = 1;
+  let at: ChainPosition = START;
   return lines.map((text) => {
-    let rec: unknown;
-    try {
-      rec = JSON.parse(text);
-    } catch {
-      prevHash = expectedSeq = undefined;
-      return { kind: 'malformed-record', problem: 'not valid JSON (edited or partially written)' };
-    }
-    if (!isObject(rec) || typeof rec.seq !== 'number') {
-      prevHash = expectedSeq = undefined;
-      return { kind: 'malformed-record', problem: 'not an audit record (no sequence number)' };
-    }
-    const seq = rec.seq;
-    const wantedSeq = expectedSeq;
-    const wantedPrev = prevHash;
-    expectedSeq = seq + 1;
-    prevHash = typeof rec.hash === 'string' ? rec.hash : undefined;
-    if (wantedSeq !== undefined && seq !== wantedSeq) {
-      return seq > wantedSeq
-        ? { kind: 'sequence-gap', problem: `sequence jumps from ${wantedSeq - 1} to ${seq}: records were deleted` }
-        : { kind: 'sequence-reorder', problem: `sequence goes back to ${seq} after ${wantedSeq - 1}: records were reordered or duplicated` };
-    }
-    if (wantedPrev !== undefined && rec.prev !== wantedPrev) {
-      return { kind: 'broken-chain', problem: 'its prev hash does not match the record before it: a record before it was changed, removed or reordered' };
-    }
-    const { hash, sig, ...body } = rec;
-    let computed: string | undefined;
-    try {
-      computed = recordHash(body as Parameters<typeof recordHash>[0]);
-    } catch {
-      computed = undefined;
-    }
-    if (computed === undefined || computed !== hash) {
-      return { kind: 'edited-record', problem: 'its content does not match its hash: the record was edited' };
-    }
-    if (sig !== null && sig !== undefined) {
-      if (typeof sig !== 'string' || !signatureVerifies(key, body, sig)) {
-        return { kind: 'bad-signature', problem: 'its signature does not verify with the audit public key' };
-      }
-    }
-    return {};
+    const check = checkLine(text, at, key);
+    at = after(check, at);
+    return check.fault ? { kind: check.fault, problem: check.problem! } : {};
   });
-}
-
-function signatureVerifies(key: KeyObject, body: Record<string, unknown>, sig: string): boolean {
-  try {
-    return verifySignature('sha256', recordBody(body as Parameters<typeof recordBody>[0]), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(sig, 'base64'));
-  } catch {
-    return false;
-  }
-}
-
-/** A failed VerifyResult built from the local checks, for logs verifyAuditLog cannot read. */
-function failedFromScan(logText: string, publicKeyPem: string): VerifyResult {
-  const lines = splitLines(logText);
-  const checks = localChecks(lines, publicKeyOf(publicKeyPem));
-  let bad = checks.findIndex((c) => c.kind !== undefined);
-  if (bad < 0) bad = 0;
-  let signed = 0;
-  let unsignedTail = 0;
-  let lastSeq = 0;
-  let lastHash = GENESIS_HASH;
-  for (let i = 0; i < bad; i++) {
-    const rec = JSON.parse(lines[i]!) as { seq: number; hash: string; sig: unknown };
-    if (rec.sig === null || rec.sig === undefined) unsignedTail++;
-    else {
-      signed++;
-      unsignedTail = 0;
-    }
-    lastSeq = rec.seq;
-    lastHash = rec.hash;
-  }
-  return {
-    ok: false,
-    records: bad,
-    signed,
-    unsignedTail,
-    firstProblem: { seq: null, line: bad + 1, problem: checks[bad]?.problem ?? 'not an audit record' },
-    lastSeq,
-    lastHash,
-  };
 }
 
 function assignStatuses(records: ReportRecord[], verifiedCount: number, recordLevelFailure: boolean): void {
@@ -461,17 +372,17 @@ function verificationOf(
     kind = checks[verifiedCount]?.kind ?? 'verification-failed';
     const bad = records[verifiedCount]!;
     bad.problem = problem.problem;
-  } else if (input.head && input.head.seq > verifiedCount) {
-    kind = 'truncated';
-  } else if (input.head) {
-    kind = 'head-mismatch';
+  } else if (problem.fault && problem.fault !== 'malformed-record') {
+    kind = problem.fault as AnomalyKind;
   } else {
     kind = 'verification-failed';
   }
   const text = describeProblem(problem);
   anomalies.push({
     kind,
-    severity: 'critical',
+    // An unsigned tail is normal for a moment (written while sealed, countersigned at the
+    // next unseal); it is worth a look, not an alarm.
+    severity: kind === 'unsigned-tail' ? 'warning' : 'critical',
     seq: problem.seq,
     line: recordLevelFailure ? verifiedCount + 1 : null,
     message: recordLevelFailure

@@ -1,12 +1,16 @@
-import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { GENESIS_HASH, recordBody, recordHash, type AuditRecord } from './record.js';
+import { HardkmsError } from '../errors.js';
+import { after, checkLine, START, type RecordFault } from './checker.js';
+import { GENESIS_HASH } from './record.js';
 import type { AuditHead } from './log.js';
 
 export interface RecordProblem {
   seq: number | null;
   line: number;
   problem: string;
+  /** What kind of damage: a record's own fault, or one of the log as a whole. */
+  fault?: RecordFault | 'unsigned-tail' | 'incomplete-line' | 'truncated' | 'head-mismatch' | 'noted-head' | 'wrong-key';
 }
 
 export interface VerifyResult {
@@ -19,6 +23,8 @@ export interface VerifyResult {
   firstProblem?: RecordProblem;
   lastSeq: number;
   lastHash: string;
+  /** sha256 of the audit public key (SPKI DER) the signatures were checked with. */
+  keyFingerprint: string;
 }
 
 export interface VerifyOptions {
@@ -26,89 +32,137 @@ export interface VerifyOptions {
   publicKeyPem: string;
   /** The head recorded in wallet.dat, to detect truncation. */
   head?: AuditHead | undefined;
+  /** A head the auditor noted earlier (or took from a forwarded copy): the log must still contain it. */
+  notedHead?: AuditHead | undefined;
+  /** The audit key fingerprint the auditor wrote down at init: the key must be that one. */
+  fingerprint?: string | undefined;
+}
+
+export function publicKeyOf(pem: string): KeyObject {
+  try {
+    return createPublicKey(pem);
+  } catch {
+    throw new HardkmsError('AUDIT_PUBKEY_INVALID', 'The audit public key is not a valid PEM public key.', {
+      hint: 'Pass --pubkey with the audit.pub.pem exported at init (or the copy you hold off-host).',
+    });
+  }
+}
+
+/** SHA-256 of the key's SubjectPublicKeyInfo DER, in hex: what init prints for the auditor. */
+export function keyFingerprint(pem: string | KeyObject): string {
+  const key = typeof pem === 'string' ? publicKeyOf(pem) : pem;
+  return createHash('sha256')
+    .update(key.export({ format: 'der', type: 'spki' }))
+    .digest('hex');
+}
+
+/** SEQ:HASH, as `audit verify --head` takes it and `audit verify` prints it. */
+export function parseHead(text: string): AuditHead {
+  const m = /^(\d+):([0-9a-f]{64})$/.exec(text.trim());
+  if (!m || !Number.isSafeInteger(Number(m[1])) || Number(m[1]) < 1) {
+    throw new HardkmsError('INVALID_INPUT', `'${text}' is not a head of the form SEQ:HASH (a record number, a colon, 64 hex digits).`, {
+      hint: 'Copy the "head" that `hardkms audit verify` printed when you last checked the log.',
+    });
+  }
+  return { seq: Number(m[1]), hash: m[2]! };
 }
 
 /**
  * Offline verification: needs the log and the audit public key, not the token, the
- * vault secret or hardkms's own state. An auditor can reimplement it from this file alone.
+ * vault secret or hardkms's own state. An auditor can reimplement it from this file and
+ * checker.ts alone.
  */
 export function verifyAuditLog(path: string, options: VerifyOptions): VerifyResult {
-  const key: KeyObject = createPublicKey(options.publicKeyPem);
-  const text = readFileSync(path, 'utf8');
+  return verifyAuditText(readFileSync(path, 'utf8'), options);
+}
+
+export function verifyAuditText(text: string, options: VerifyOptions): VerifyResult {
+  const key = publicKeyOf(options.publicKeyPem);
+  const fingerprint = keyFingerprint(key);
   const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  let prevHash = GENESIS_HASH;
-  let expectedSeq = 1;
+  const complete = lines[lines.length - 1] === '';
+  if (complete) lines.pop();
+  const hashes: string[] = [];
+  let at = START;
   let signed = 0;
   let unsignedTail = 0;
+  let lastSeq = 0;
+  let lastHash = GENESIS_HASH;
   const result = (problem?: RecordProblem): VerifyResult => ({
     ok: problem === undefined,
-    records: expectedSeq - 1,
+    records: lastSeq,
     signed,
     unsignedTail,
     ...(problem ? { firstProblem: problem } : {}),
-    lastSeq: expectedSeq - 1,
-    lastHash: prevHash,
+    lastSeq,
+    lastHash,
+    keyFingerprint: fingerprint,
   });
+  if (options.fingerprint !== undefined && options.fingerprint.toLowerCase() !== fingerprint) {
+    return result({
+      seq: null,
+      line: 0,
+      fault: 'wrong-key',
+      problem: `the audit public key used has fingerprint ${fingerprint}, not the ${options.fingerprint.toLowerCase()} you hold: the key beside the log was replaced`,
+    });
+  }
   for (let i = 0; i < lines.length; i++) {
-    const lineNo = i + 1;
-    let rec: AuditRecord;
-    try {
-      rec = JSON.parse(lines[i]!) as AuditRecord;
-    } catch {
-      return result({ seq: null, line: lineNo, problem: 'not valid JSON (edited or partially written)' });
-    }
-    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) return result({ seq: null, line: lineNo, problem: 'is not an audit record object' });
-    if (typeof rec.seq !== 'number') return result({ seq: null, line: lineNo, problem: 'has no sequence number' });
-    if (rec.seq !== expectedSeq) {
-      return result({
-        seq: rec.seq,
-        line: lineNo,
-        problem:
-          rec.seq > expectedSeq
-            ? `sequence jumps from ${expectedSeq - 1} to ${rec.seq}: records were deleted`
-            : `sequence goes back to ${rec.seq} after ${expectedSeq - 1}: records were reordered or duplicated`,
-      });
-    }
-    if (rec.prev !== prevHash) {
-      return result({
-        seq: rec.seq,
-        line: lineNo,
-        problem: 'its prev hash does not match the record before it: a record before it was changed, removed or reordered',
-      });
-    }
-    const { hash, sig, ...body } = rec;
-    if (recordHash(body) !== hash) {
-      return result({ seq: rec.seq, line: lineNo, problem: 'its content does not match its hash: the record was edited' });
-    }
-    if (sig === null || sig === undefined) {
-      unsignedTail++;
-    } else {
-      const good = verifySignature('sha256', recordBody(body), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(sig, 'base64'));
-      if (!good) return result({ seq: rec.seq, line: lineNo, problem: 'its signature does not verify with the audit public key' });
+    const check = checkLine(lines[i]!, at, key);
+    if (check.fault) return result({ seq: check.record?.seq ?? null, line: i + 1, problem: check.problem!, fault: check.fault });
+    const rec = check.record!;
+    if (rec.sig === null) unsignedTail++;
+    else {
       signed++;
       unsignedTail = 0;
     }
-    prevHash = hash;
-    expectedSeq++;
+    hashes.push(rec.hash);
+    lastSeq = rec.seq;
+    lastHash = rec.hash;
+    at = after(check, at);
   }
-  const head = options.head;
-  if (head && head.seq > expectedSeq - 1) {
+  if (!complete && lines.length > 0) {
     return result({
-      seq: expectedSeq - 1,
+      seq: lastSeq,
       line: lines.length,
-      problem: `the log ends at record ${expectedSeq - 1} but wallet.dat says record ${head.seq} was written: the log was truncated`,
+      fault: 'incomplete-line',
+      problem: 'the last line has no final newline: it was cut or is still being written',
     });
   }
-  if (head && head.seq >= 1) {
-    const atHead = JSON.parse(lines[head.seq - 1]!) as AuditRecord;
-    if (atHead.hash !== head.hash) {
-      return result({ seq: head.seq, line: head.seq, problem: 'does not match the head recorded in wallet.dat: the log was replaced' });
+  for (const [head, whose] of [
+    [options.head, 'wallet.dat says'],
+    [options.notedHead, 'your noted head says'],
+  ] as const) {
+    if (!head) continue;
+    const fault = whose === 'wallet.dat says' ? ('truncated' as const) : ('noted-head' as const);
+    if (head.seq > lastSeq) {
+      return result({
+        seq: lastSeq,
+        line: lines.length,
+        fault,
+        problem: `the log ends at record ${lastSeq} but ${whose} record ${head.seq} was written: the log was truncated or rolled back`,
+      });
     }
+    if (head.seq >= 1 && hashes[head.seq - 1] !== head.hash) {
+      return result({
+        seq: head.seq,
+        line: head.seq,
+        fault: whose === 'wallet.dat says' ? 'head-mismatch' : 'noted-head',
+        problem: `does not match the head ${whose === 'wallet.dat says' ? 'recorded in wallet.dat' : 'you noted'}: the log was replaced or rolled back`,
+      });
+    }
+  }
+  if (unsignedTail > 0) {
+    return result({
+      seq: lastSeq - unsignedTail + 1,
+      line: lines.length - unsignedTail + 1,
+      fault: 'unsigned-tail',
+      problem: `${unsignedTail === 1 ? 'this record is' : `this and the next ${unsignedTail - 1} records are`} unsigned and no signed record covers ${unsignedTail === 1 ? 'it' : 'them'} yet: written while sealed (countersigned at the next unseal), or appended by someone who can write the file`,
+    });
   }
   return result();
 }
 
 export function describeProblem(p: RecordProblem): string {
+  if (p.line === 0) return p.problem;
   return p.seq === null ? `line ${p.line}: ${p.problem}` : `record ${p.seq} (line ${p.line}): ${p.problem}`;
 }

@@ -6,27 +6,66 @@ import type { Config } from '../config/config.js';
 import type { AuditRecord } from '../audit/record.js';
 import { buildAuditReport } from '../audit/report.js';
 import { renderAuditReportHtml } from '../audit/report-html.js';
-import { describeProblem, verifyAuditLog } from '../audit/verify.js';
+import { describeProblem, parseHead, verifyAuditLog } from '../audit/verify.js';
 import { readVaultFacts } from '../vault/vault.js';
 import { configFrom } from './context.js';
 import { globalFlags } from './flags.js';
-import { printJson } from './output.js';
+import { printJson, warn } from './output.js';
+
+interface AuditInputs {
+  logPath: string;
+  publicKeyPem: string;
+  head: AuditHead | undefined;
+  notedHead: AuditHead | undefined;
+  fingerprint: string | undefined;
+  /** Where the key came from, said in the output: the auditor's own copy, or the file beside the log. */
+  keySource: 'fingerprint' | 'pubkey' | 'beside-log';
+}
+
+interface AuditFlags {
+  pubkey?: string;
+  fingerprint?: string;
+  head?: string;
+}
 
 /**
  * The log, the audit public key and the head kept in wallet.dat. The head is read before
  * the log, so records appended meanwhile cannot look like truncation.
  */
-function auditInputs(config: Config, pubkey: string | undefined): { logPath: string; publicKeyPem: string; head: AuditHead | undefined } {
+function auditInputs(config: Config, flags: AuditFlags): AuditInputs {
   const logPath = config.auditLogPath;
   if (!existsSync(logPath)) {
     throw new HardkmsError('AUDIT_LOG_MISSING', `No audit log at ${logPath}.`, { hint: 'Pass --audit-log, or --path of the wallet store it belongs to.' });
   }
-  const pemPath = pubkey ?? auditPublicKeyPath(logPath);
+  const pemPath = flags.pubkey ?? auditPublicKeyPath(logPath);
   if (!existsSync(pemPath)) {
     throw new HardkmsError('AUDIT_PUBKEY_MISSING', `No audit public key at ${pemPath}.`, { hint: 'Pass --pubkey with the PEM exported at init.' });
   }
-  const head = existsSync(config.walletPath) ? readVaultFacts({ path: config.walletPath, auditLogPath: logPath }).auditHead : undefined;
-  return { logPath, publicKeyPem: readFileSync(pemPath, 'utf8'), head };
+  let fingerprint = flags.fingerprint?.trim().toLowerCase();
+  if (fingerprint !== undefined && !/^[0-9a-f]{64}$/.test(fingerprint.replace(/:/g, ''))) {
+    throw new HardkmsError('INVALID_INPUT', `--fingerprint '${flags.fingerprint}' is not a SHA-256 fingerprint (64 hex digits).`, {
+      hint: 'Pass the auditKeyFingerprint that init printed.',
+    });
+  }
+  fingerprint = fingerprint?.replace(/:/g, '');
+  const facts = existsSync(config.walletPath) ? readVaultFacts({ path: config.walletPath, auditLogPath: logPath }) : undefined;
+  return {
+    logPath,
+    publicKeyPem: readFileSync(pemPath, 'utf8'),
+    head: facts?.auditHead,
+    notedHead: flags.head === undefined ? undefined : parseHead(flags.head),
+    // Without a copy of their own, at least the key must be the one wallet.dat names
+    // (which only hardkms can authenticate: an attacker may have rewritten both).
+    fingerprint: fingerprint ?? (flags.pubkey === undefined ? facts?.binding.auditKeyFingerprint : undefined),
+    keySource: fingerprint !== undefined ? 'fingerprint' : flags.pubkey !== undefined ? 'pubkey' : 'beside-log',
+  };
+}
+
+function trustNote(inputs: AuditInputs): void {
+  if (inputs.keySource !== 'beside-log') return;
+  warn(
+    `audit verify trusted the audit public key beside the log (${auditPublicKeyPath(inputs.logPath)}). Anyone who can write that folder can replace it; pass --fingerprint (printed at init) or --pubkey with your own copy.`,
+  );
 }
 
 export function registerAudit(program: Command): void {
@@ -36,17 +75,32 @@ export function registerAudit(program: Command): void {
     audit
       .command('verify')
       .description('Verify the audit log offline: hash chain, token signatures, and the head recorded in wallet.dat')
-      .option('--pubkey <pem>', 'audit public key PEM (default audit.pub.pem beside the log)'),
-  ).action((opts: { pubkey?: string; path?: string; auditLog?: string; envFile?: string }) => {
-    const { logPath, publicKeyPem, head } = auditInputs(configFrom(opts), opts.pubkey);
-    const result = verifyAuditLog(logPath, { publicKeyPem, head });
+      .option('--pubkey <pem>', 'audit public key PEM (default audit.pub.pem beside the log)')
+      .option('--fingerprint <hex>', 'SHA-256 fingerprint of the audit public key, as init printed it: the key must be that one')
+      .option('--head <seq:hash>', 'a head you noted earlier (printed by this command): the log must still contain it'),
+  ).action((opts: AuditFlags & { path?: string; auditLog?: string; envFile?: string }) => {
+    const inputs = auditInputs(configFrom(opts), opts);
+    const { logPath, head } = inputs;
+    const result = verifyAuditLog(logPath, inputs);
+    trustNote(inputs);
     printJson({
       ok: result.ok,
       log: logPath,
       records: result.records,
       signed: result.signed,
       unsignedTail: result.unsignedTail,
+      head: `${result.lastSeq}:${result.lastHash}`,
+      keyFingerprint: result.keyFingerprint,
+      key:
+        inputs.keySource === 'beside-log'
+          ? 'trusted: the file beside the log'
+          : inputs.keySource === 'pubkey'
+            ? 'your --pubkey'
+            : 'checked against your --fingerprint',
       headChecked: head !== undefined,
+      // The head in wallet.dat is authenticated under the vault secret, checked at every
+      // unseal; offline only --head or a forwarded copy vouch for it.
+      notedHeadChecked: inputs.notedHead !== undefined,
       ...(result.firstProblem ? { firstBadRecord: result.firstProblem.seq, problem: describeProblem(result.firstProblem) } : {}),
     });
     if (!result.ok) {
@@ -62,10 +116,14 @@ export function registerAudit(program: Command): void {
       .description('Auditor report: verification status of every record, unseal ceremonies, signatures, broadcasts and anomalies')
       .option('--html <file>', 'write one self-contained HTML page')
       .option('--json', 'print the whole report model as JSON instead of the summary')
-      .option('--pubkey <pem>', 'audit public key PEM (default audit.pub.pem beside the log)'),
-  ).action((opts: { html?: string; json?: boolean; pubkey?: string; path?: string; auditLog?: string; envFile?: string }) => {
-    const { logPath, publicKeyPem, head } = auditInputs(configFrom(opts), opts.pubkey);
-    const report = buildAuditReport({ logPath, publicKeyPem, head });
+      .option('--pubkey <pem>', 'audit public key PEM (default audit.pub.pem beside the log)')
+      .option('--fingerprint <hex>', 'SHA-256 fingerprint of the audit public key, as init printed it')
+      .option('--head <seq:hash>', 'a head you noted earlier: the log must still contain it'),
+  ).action((opts: AuditFlags & { html?: string; json?: boolean; path?: string; auditLog?: string; envFile?: string }) => {
+    const inputs = auditInputs(configFrom(opts), opts);
+    const { logPath } = inputs;
+    trustNote(inputs);
+    const report = buildAuditReport(inputs);
     if (opts.html) {
       const tmp = `${opts.html}.tmp-${process.pid}`;
       writeFileSync(tmp, renderAuditReportHtml(report), { mode: 0o644 });
@@ -92,10 +150,19 @@ export function registerAudit(program: Command): void {
         ...(v.firstProblem ? { firstBadRecord: v.firstProblem.seq, problem: v.firstProblem.text } : {}),
       });
     }
-    if (!v.ok) {
+    if (!v.ok && v.firstProblem?.kind !== 'unsigned-tail') {
       throw new HardkmsError('AUDIT_VERIFY_FAILED', `Audit log verification failed at ${v.firstProblem?.text ?? 'an unknown record'}.`, {
         hint: `${opts.html ? `The report in ${opts.html} marks the failing record. ` : ''}Treat every record from it on as untrusted, and compare with your off-host copy of the log.`,
       });
+    }
+    if (report.counts.critical > 0) {
+      throw new HardkmsError(
+        'AUDIT_CRITICAL_ANOMALY',
+        `The audit report found ${report.counts.critical} critical anomal${report.counts.critical === 1 ? 'y' : 'ies'}.`,
+        {
+          hint: `${opts.html ? `Open ${opts.html}: ` : 'Run with --html or --json: '}the anomalies list names each record to look at.`,
+        },
+      );
     }
   });
 

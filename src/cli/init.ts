@@ -99,9 +99,13 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
         seal: vault.sealRecord().provider,
         testnetOnly: vault.testnetOnly,
         gatePolicy: (({ recorded: _r, ...flags }) => flags)(vault.gatePolicy()),
+        auditKeyFingerprint: vault.binding.auditKeyFingerprint,
       };
       printJson({ ...result, ...((await choice.afterInit?.(vault)) ?? {}) });
       note(`Vault created. Back up ${config.walletPath} and the token; losing either (or the means to unseal) loses every key.`);
+      note(
+        `Audit key fingerprint (SHA-256): ${vault.binding.auditKeyFingerprint}. Give it to your auditors to write down: \`hardkms audit verify --fingerprint\` checks the log against it.`,
+      );
     } finally {
       tokenPin.fill(0);
       vault?.seal('end of init');

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { chainKit, chainKitIfSupported, WALLET_CHAINS } from '../chains/kit.js';
-import { AuditLog } from '../audit/log.js';
 import type { Config } from '../config/config.js';
 import { HardkmsError, InputError } from '../errors.js';
 import {
@@ -15,8 +14,7 @@ import {
   storeMnemonicEntry,
   tatumEntry,
 } from '../vault/managed.js';
-import { WalletStore } from '../vault/store.js';
-import { readVaultFacts } from '../vault/vault.js';
+import { appendSealedRecord, readVaultFacts } from '../vault/vault.js';
 import { VERSION } from '../version.js';
 import { configFrom, revealAuthorisation, withVault } from './context.js';
 import { globalFlags } from './flags.js';
@@ -48,16 +46,7 @@ function count(text: string): number {
  */
 function recordUnsealed(config: Config, event: string, subject: string): void {
   if (!existsSync(config.walletPath)) return;
-  const store = WalletStore.open(config.walletPath);
-  try {
-    new AuditLog(config.auditLogPath, {
-      withLock: (fn) => store.transaction(fn),
-      setHead: (head) => store.setMetaJson('audit_head', head),
-      actor: 'cli:generatewallet',
-    }).append({ event, subject, result: 'ok' });
-  } finally {
-    store.close();
-  }
+  appendSealedRecord({ path: config.walletPath, auditLogPath: config.auditLogPath }, { event, subject, result: 'ok' }, 'cli:generatewallet');
 }
 
 /** Wallets of a chain the daemon does not sign must not look as if they could be spent through it. */

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import * as util from 'node:util';
 import { InputError } from '../errors.js';
 import { defaultAuditLogPath } from '../audit/log.js';
+import { auditLogMismatch, boundAuditLogPath } from '../vault/vault.js';
 
 /** Flags every command shares (Tatum's names where Tatum has them). */
 export interface GlobalFlags {
@@ -109,7 +110,7 @@ export function buildConfig(flags: GlobalFlags): Config {
   const apiKey = flags.apiKey ? Buffer.from(flags.apiKey) : takeEnvSecret('TATUM_API_KEY');
   return {
     walletPath,
-    auditLogPath: resolve(flags.auditLog ?? defaultAuditLogPath(walletPath)),
+    auditLogPath: auditLogPathFor(walletPath, flags.auditLog),
     token: {
       modulePath: nonEmpty(process.env.HARDKMS_PKCS11_MODULE),
       label: nonEmpty(process.env.HARDKMS_TOKEN_LABEL),
@@ -123,6 +124,16 @@ export function buildConfig(flags: GlobalFlags): Config {
     envFileIgnored: env.ignored,
     allowInsecureHttp: flags.allowInsecureHttp === true,
   };
+}
+
+/** The log init bound into the store; --audit-log may name it but never point elsewhere. */
+function auditLogPathFor(walletPath: string, flag: string | undefined): string {
+  const requested = flag === undefined ? undefined : resolve(flag);
+  const bound = boundAuditLogPath(walletPath);
+  if (bound !== undefined && requested !== undefined && requested !== bound) {
+    throw auditLogMismatch(requested, bound);
+  }
+  return bound ?? requested ?? defaultAuditLogPath(walletPath);
 }
 
 /** util.parseEnv arrived in Node 20.12; this is the same KEY=VALUE subset for older 20.x. */

@@ -47,7 +47,14 @@ export const META = {
    */
   rowSetsBound: 'row_sets_bound',
   metaMac: 'meta_mac',
+  /** The last record any writer appended (sealed writers too); not authenticated. */
   auditHead: 'audit_head',
+  /**
+   * The last record an unsealed writer appended, with its own MAC under the row key (not in
+   * AUTHENTICATED_META_KEYS: it changes with every signed record, and re-MACing the whole
+   * meta per record would cost a verify each time). WalletStore.rekey re-MACs it.
+   */
+  auditHeadAuth: 'audit_head_mac',
 } as const;
 
 /**

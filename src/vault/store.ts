@@ -310,6 +310,19 @@ export class WalletStore {
     return macFields(this.key(), table, fields);
   }
 
+  /** The MAC of the authenticated audit head (meta audit_head_mac): the last signed record. */
+  auditHeadMac(head: { seq: number; hash: string }): string {
+    return this.macOf('audit_head', [this.vaultId!, head.seq, head.hash]).toString('hex');
+  }
+
+  /** Whether audit_head_mac is present and authentic under the current row key. */
+  private auditHeadAuthentic(): { seq: number; hash: string } | undefined {
+    const head = this.getMetaJson<{ seq: unknown; hash: unknown; mac: unknown }>(META.auditHeadAuth);
+    if (!head || typeof head.seq !== 'number' || typeof head.hash !== 'string' || typeof head.mac !== 'string') return undefined;
+    const h = { seq: head.seq, hash: head.hash };
+    return macMatches(Buffer.from(this.auditHeadMac(h)), Buffer.from(head.mac)) ? h : undefined;
+  }
+
   /**
    * The keyed hash of an OTP private id. Its key must survive re-keying (the private id
    * itself is not stored, so the hash cannot be recomputed under a new key): it is the row
@@ -482,6 +495,8 @@ export class WalletStore {
     try {
       this.transaction(() => {
         this.verifyMeta();
+        // Checked under the old key; a head that fails it stays as it is (and keeps failing).
+        const head = this.auditHeadAuthentic();
         for (const t of tables) this.remacTable(t, oldMac, newMac);
         this.macKey!.fill(0);
         this.macKey = Buffer.from(newMac);
@@ -495,6 +510,7 @@ export class WalletStore {
         }
         // The row-set digests are sums over row MACs: rebuilt from the re-MAC'd rows, under the new key.
         if (!this.rowSetsPending) this.rebuildRowSets();
+        if (head) this.setMetaJson(META.auditHeadAuth, { ...head, mac: this.auditHeadMac(head) });
         this.setMeta(META.otpPidKey, this.wrapPidKey(pid, newStoreKey, vaultId));
         this.setMeta(META.keyCheck, this.keyCheck());
         this.setMeta(META.metaMac, this.computeMetaMac());

@@ -1,8 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { HardkmsError } from '../errors.js';
-import { AuditLog, auditPublicKeyPath, defaultAuditLogPath, type AuditHead } from '../audit/log.js';
+import { AuditLog, auditPublicKeyPath, defaultAuditLogPath, readRecordsAfter, type AuditHead, type AuditLogOptions } from '../audit/log.js';
 import type { AuditEvent, AuditRecord } from '../audit/record.js';
+import { keyFingerprint } from '../audit/verify.js';
 import { Token, type OpenTokenOptions, type VaultKeyIds } from '../hsm/token.js';
 import { macLegacyJournalRows } from './journal-rows.js';
 import { ROW_SETS_ADOPT, WalletStore } from './store.js';
@@ -21,6 +23,14 @@ export interface TokenBinding {
   serial: string;
   profile: string;
   keys: VaultKeyIds;
+  /**
+   * The audit log, fixed at init: relative to wallet.dat's folder when it lies inside it
+   * (so a restored copy of the folder keeps working), else absolute. `--audit-log` may
+   * only name it. Absent in stores made before it existed (bound at their next unseal).
+   */
+  auditLog?: string;
+  /** SHA-256 of the audit public key (SPKI DER), hex: what init prints for the auditor. */
+  auditKeyFingerprint?: string;
 }
 
 export interface VaultLocation {
@@ -87,6 +97,40 @@ export function checkBindingOverride(binding: TokenBinding, override: OpenTokenO
   });
 }
 
+interface AuthenticatedHead extends AuditHead {
+  mac: string;
+}
+
+function storedAuditLog(walletPath: string, logPath: string): string {
+  const rel = relative(dirname(walletPath), logPath);
+  return rel.startsWith('..') || isAbsolute(rel) ? logPath : rel;
+}
+
+/**
+ * The audit log path bound in a store, without any secret (config reads it so that
+ * every command, sealed or not, writes where init said). Undefined for a store that
+ * does not exist, cannot be read, or predates the binding.
+ */
+export function boundAuditLogPath(walletPath: string): string | undefined {
+  if (!existsSync(walletPath)) return undefined;
+  let store: WalletStore | undefined;
+  try {
+    store = WalletStore.open(walletPath);
+    const bound = store.getMetaJson<TokenBinding>(META.token)?.auditLog;
+    return bound === undefined ? undefined : resolve(dirname(walletPath), bound);
+  } catch {
+    return undefined;
+  } finally {
+    store?.close();
+  }
+}
+
+export function auditLogMismatch(requested: string, bound: string): HardkmsError {
+  return new HardkmsError('AUDIT_LOG_PATH_MISMATCH', `This vault's audit log is ${bound}, fixed at init; --audit-log names ${requested}.`, {
+    hint: 'Leave out --audit-log (or pass the path init fixed). Records are never written anywhere else.',
+  });
+}
+
 /** Read-only facts about a vault that need no secret (status, audit verify). */
 export interface VaultFacts {
   vaultId: string;
@@ -130,6 +174,16 @@ export function recordWhileSealed(location: VaultLocation, event: AuditEvent, ac
 }
 
 function factsOf(store: WalletStore, location: VaultLocation): VaultFacts {
+  const facts = rawFactsOf(store, location);
+  const bound = facts.binding.auditLog === undefined ? undefined : resolve(dirname(store.path), facts.binding.auditLog);
+  if (bound !== undefined) {
+    if (location.auditLogPath !== undefined && resolve(location.auditLogPath) !== bound) throw auditLogMismatch(resolve(location.auditLogPath), bound);
+    facts.auditLogPath = bound;
+  }
+  return facts;
+}
+
+function rawFactsOf(store: WalletStore, location: VaultLocation): VaultFacts {
   const vaultId = store.getMeta(META.vaultId);
   const binding = store.getMetaJson<TokenBinding>(META.token);
   const seal = store.getMetaJson<SealRecord>(META.seal);
@@ -209,12 +263,15 @@ export class Vault {
       const seal = await options.provider.seal(secret, ctx);
       refusePasswordOnMainnet(seal.provider, options);
       const keys = token.generateVaultKeys(vaultId);
+      const auditPem = token.auditPublicKeyPem(keys.auditKeyId);
       const binding: TokenBinding = {
         modulePath: token.info.modulePath,
         label: token.info.label,
         serial: token.info.serial,
         profile: token.info.profile,
         keys,
+        auditLog: storedAuditLog(resolve(options.path), resolve(auditLogPath)),
+        auditKeyFingerprint: keyFingerprint(auditPem),
       };
       store = WalletStore.create(options.path);
       const s = store;
@@ -237,7 +294,7 @@ export class Vault {
         s.deleteMeta(ROW_SETS_ADOPT);
       });
       token.bindVaultKeys(keys);
-      writeFileSync(auditPublicKeyPath(auditLogPath), token.auditPublicKeyPem(keys.auditKeyId), { mode: 0o644 });
+      writeFileSync(auditPublicKeyPath(auditLogPath), auditPem, { mode: 0o644 });
       const vault = new Vault({
         store: s,
         token,
@@ -257,6 +314,7 @@ export class Vault {
           provider: seal.provider,
           token: { label: binding.label, serial: binding.serial, profile: binding.profile },
           keys: binding.keys,
+          auditKeyFingerprint: binding.auditKeyFingerprint,
           testnetOnly: !!options.testnetOnly,
           gatePolicy: JSON.parse(gatePolicy) as GatePolicyFlags,
         },
@@ -277,11 +335,7 @@ export class Vault {
     let secret: VaultSecret | undefined;
     try {
       let facts = factsOf(store, options);
-      const audit = new AuditLog(facts.auditLogPath, {
-        withLock: (fn) => store.transaction(fn),
-        setHead: (head) => store.setMetaJson(META.auditHead, head),
-        actor: options.actor ?? 'hardkms',
-      });
+      const audit = new AuditLog(facts.auditLogPath, { ...sealedWriter(store), actor: options.actor ?? 'hardkms' });
       const ctx: SealContext = {
         vaultId: facts.vaultId,
         mainnet: !facts.testnetOnly,
@@ -336,12 +390,14 @@ export class Vault {
       }
       token.bindVaultKeys(facts.binding.keys);
       const sealedInner = store.getMeta(INNER_KEY_META);
+      const binding = checkAuditBinding(store, token, facts);
+      const uncovered = checkAuditHead(store, facts, !!facts.binding.auditLog);
       const vault = new Vault({
         store,
         token,
         audit,
         vaultId: facts.vaultId,
-        binding: facts.binding,
+        binding,
         testnetOnly: facts.testnetOnly,
         secret,
         inner: sealedInner === undefined ? undefined : openInnerKey(sealedInner, secret.storeKey, facts.vaultId),
@@ -354,6 +410,20 @@ export class Vault {
           subject: facts.vaultId,
           result: 'info',
           details: { reason: 'first unseal since the upgrade that binds journal, ledger, wallet and OTP rows', journalRowsMacd: adopted },
+        });
+      }
+      if (uncovered.length > 0) {
+        // Records written while sealed carry no signature; this signed one vouches for them.
+        vault.record({
+          event: 'audit.countersign',
+          subject: facts.vaultId,
+          result: 'info',
+          details: {
+            first: uncovered[0]!.seq,
+            last: uncovered[uncovered.length - 1]!.seq,
+            count: uncovered.length,
+            events: [...new Set(uncovered.map((r) => r.event))],
+          },
         });
       }
       if (options.rebind) vault.rebindTo(token.info);
@@ -374,10 +444,13 @@ export class Vault {
       if (e instanceof HardkmsError && e.code !== 'VAULT_NOT_FOUND') {
         try {
           const facts = factsOf(store, options);
-          new AuditLog(facts.auditLogPath, {
-            withLock: (fn) => store.transaction(fn),
-            setHead: (head) => store.setMetaJson(META.auditHead, head),
-          }).append({ event: 'unseal', subject: facts.vaultId, result: 'fail', actor: options.actor, details: { code: e.code } });
+          new AuditLog(facts.auditLogPath, sealedWriter(store)).append({
+            event: 'unseal',
+            subject: facts.vaultId,
+            result: 'fail',
+            actor: options.actor,
+            details: { code: e.code },
+          });
         } catch {
           // The failure itself is what the user must see; a second one would hide it.
         }
@@ -389,10 +462,15 @@ export class Vault {
 
   private attachAudit(actor: string): void {
     const store = this.store;
+    const vaultId = this.vaultId;
     this.audit.configure({
       signer: (hash) => this.token.auditSign(hash),
       withLock: (fn) => store.transaction(fn),
-      setHead: (head) => store.setMetaJson(META.auditHead, head),
+      // One HMAC inside the append's transaction: cheap, and committed with the record's effect.
+      setHead: (head) => {
+        store.setMetaJson(META.auditHead, head);
+        store.setMetaJson(META.auditHeadAuth, { ...head, mac: store.auditHeadMac(head) });
+      },
       actor,
     });
   }
@@ -623,6 +701,91 @@ function refusePasswordOnMainnet(provider: string, options: InitOptions): void {
   throw new HardkmsError('VAULT_PASSWORD_MAINNET', 'A vault sealed by a password only is testnet-only: it cannot be created for mainnet wallets.', {
     hint: 'Use a YubiKey gate for mainnet (hardkms init --yubikeys N --threshold M), pass --testnet, or, knowingly and audited, --allow-password-mainnet.',
   });
+}
+
+/** How a process without the vault secret appends (failed unseals, generatewallet): chained, unsigned. */
+function sealedWriter(store: WalletStore): Pick<AuditLogOptions, 'withLock' | 'setHead'> {
+  return {
+    withLock: (fn) => store.transaction(fn),
+    setHead: (head) => store.setMetaJson(META.auditHead, head),
+  };
+}
+
+/** Appends one unsigned, chained record to a sealed store's log (generatewallet shows a secret without unsealing). */
+export function appendSealedRecord(location: VaultLocation, event: AuditEvent, actor: string): void {
+  const store = WalletStore.open(location.path);
+  try {
+    const facts = factsOf(store, location);
+    new AuditLog(facts.auditLogPath, { ...sealedWriter(store), actor }).append(event);
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * The audit key in the token must be the one bound at init, and audit.pub.pem beside the
+ * log must be that key: an auditor who trusts the file would otherwise accept a log
+ * re-signed by another key. Binds the log path and fingerprint into stores made before
+ * the binding had them.
+ */
+function checkAuditBinding(store: WalletStore, token: Token, facts: VaultFacts): TokenBinding {
+  const pem = token.auditPublicKeyPem(facts.binding.keys.auditKeyId);
+  const fingerprint = keyFingerprint(pem);
+  if (facts.binding.auditKeyFingerprint !== undefined && facts.binding.auditKeyFingerprint !== fingerprint) {
+    throw new HardkmsError(
+      'AUDIT_PUBKEY_MISMATCH',
+      `The token's audit key has fingerprint ${fingerprint}, not the ${facts.binding.auditKeyFingerprint} bound at init.`,
+      {
+        hint: 'Connect the token this vault was created with.',
+      },
+    );
+  }
+  const pemPath = auditPublicKeyPath(facts.auditLogPath);
+  if (!existsSync(pemPath)) writeFileSync(pemPath, pem, { mode: 0o644 });
+  else if (keyFingerprintOrNull(readFileSync(pemPath, 'utf8')) !== fingerprint) {
+    throw new HardkmsError('AUDIT_PUBKEY_MISMATCH', `${pemPath} is not the token's audit public key (fingerprint ${fingerprint}): it was replaced.`, {
+      hint: 'Someone changed the key auditors check the log with. Investigate, then restore the file (its fingerprint is printed by init and recorded in the init record).',
+    });
+  }
+  if (facts.binding.auditLog !== undefined && facts.binding.auditKeyFingerprint !== undefined) return facts.binding;
+  const binding: TokenBinding = { ...facts.binding, auditLog: storedAuditLog(store.path, facts.auditLogPath), auditKeyFingerprint: fingerprint };
+  store.writeAuthenticatedMeta({ [META.token]: JSON.stringify(binding) });
+  return binding;
+}
+
+function keyFingerprintOrNull(pem: string): string | null {
+  try {
+    return keyFingerprint(pem);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The log must still hold the record the authenticated head names, and at most one signed
+ * record after it (one appended by a process killed before its commit). Returns the
+ * unsigned records after the head: written while sealed, to be countersigned now.
+ */
+function checkAuditHead(store: WalletStore, facts: VaultFacts, required: boolean): AuditRecord[] {
+  const auth = store.getMetaJson<AuthenticatedHead>(META.auditHeadAuth);
+  const mismatch = (why: string): HardkmsError =>
+    new HardkmsError('AUDIT_HEAD_MISMATCH', `The audit log ${facts.auditLogPath} ${why}.`, {
+      hint: 'Records were cut, the log replaced, or wallet.dat rolled back. Do not use this vault until an auditor has compared the log with its off-host copy (`hardkms audit verify --against FILE`); then restore both files from the same backup.',
+    });
+  if (!auth) {
+    if (required) throw mismatch("has no authenticated head in wallet.dat (the head's row was removed)");
+    return [];
+  }
+  if (typeof auth.seq !== 'number' || typeof auth.hash !== 'string' || typeof auth.mac !== 'string' || auth.mac !== store.auditHeadMac(auth)) {
+    throw mismatch('head in wallet.dat fails its integrity check: it was rewritten without the vault secret');
+  }
+  const after = readRecordsAfter(facts.auditLogPath, auth.seq);
+  if (after === undefined) throw mismatch(`no longer contains record ${auth.seq}, the last one wallet.dat's authenticated head names`);
+  if (after.atHead?.hash !== auth.hash) throw mismatch(`has a different record ${auth.seq} than the one wallet.dat's authenticated head names`);
+  if (after.records.filter((r) => r.sig !== null).length > 1) {
+    throw mismatch(`has signed records after record ${auth.seq}, where wallet.dat's authenticated head stops: the head was rolled back`);
+  }
+  return after.records.filter((r) => r.sig === null);
 }
 
 export function vaultExists(path: string): boolean {

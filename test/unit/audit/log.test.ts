@@ -73,9 +73,9 @@ describe('audit log', () => {
     expect(r.firstProblem?.problem).toContain('truncated');
   });
 
-  it('chains unsigned records written while sealed; the next signed record covers them', () => {
+  it('chains unsigned records written while sealed: not ok until the next signed record covers them', () => {
     new AuditLog(path, { setHead: (h) => (head = h) }).append({ event: 'unseal', result: 'fail' });
-    expect(verify()).toMatchObject({ ok: true, unsignedTail: 1 });
+    expect(verify()).toMatchObject({ ok: false, unsignedTail: 1, firstProblem: { seq: 7, fault: 'unsigned-tail' } });
     new AuditLog(path, { signer, setHead: (h) => (head = h) }).append({ event: 'unseal', result: 'ok' });
     expect(verify()).toMatchObject({ ok: true, unsignedTail: 0, records: 8, signed: 7 });
   });

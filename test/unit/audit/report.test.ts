@@ -204,7 +204,9 @@ describe('audit report', () => {
     unsigned({ event: 'gate.unseal', actor: 'cli:status@ops', result: 'fail', details: { threshold: 2, error: 'GATE_QUORUM_NOT_MET', credentials: ['c1'] } });
     unsigned({ event: 'unseal', actor: 'cli:status', result: 'fail', details: { code: 'GATE_QUORUM_NOT_MET' } });
     const r = report();
-    expect(r.verification).toMatchObject({ ok: true, unsignedTail: 4 });
+    // Nothing signs a failed unseal until the next one succeeds: not ok yet, a warning, not an alarm.
+    expect(r.verification).toMatchObject({ ok: false, unsignedTail: 4, firstProblem: { kind: 'unsigned-tail' } });
+    expect(r.anomalies.find((a) => a.kind === 'unsigned-tail')).toMatchObject({ severity: 'warning', seq: 1 });
     expect(r.records.every((x) => x.status === 'unsigned-tail')).toBe(true);
     expect(r.ceremonies).toHaveLength(1);
     expect(r.ceremonies[0]).toMatchObject({ result: 'failed', provider: 'yubikey', errors: ['GATE_QUORUM_NOT_MET'], drivers: ['ykman'] });
@@ -213,7 +215,7 @@ describe('audit report', () => {
       ['bob', 'fail', 'GATE_WRONG_RESPONSE'],
     ]);
     expect(r.counts).toMatchObject({ failedUnseals: 1, unseals: 0 });
-    expect(r.anomalies).toEqual([]);
+    expect(r.anomalies.map((a) => a.kind)).toEqual(['unsigned-tail']);
   });
 
   it('marks an edited record bad, every later record unverified, and names what the re-check finds after it', () => {

@@ -1,0 +1,114 @@
+import { verify as verifySignature, type KeyObject } from 'node:crypto';
+import { GENESIS_HASH, recordBody, recordHash, recordLine, type AuditRecord } from './record.js';
+
+/**
+ * The one check of one audit log line against the record before it, shared by
+ * `audit verify` and the report so that both give the same verdict on the same bytes.
+ */
+
+export type RecordFault =
+  'malformed-record' | 'sequence-gap' | 'sequence-reorder' | 'broken-chain' | 'edited-record' | 'bad-signature' | 'signature-stripped' | 'downgraded-record';
+
+export interface ChainPosition {
+  /** The seq the next record must have; undefined when the previous line was unreadable. */
+  expectedSeq: number | undefined;
+  prevHash: string | undefined;
+  /** A record with the committed `signed` field was seen: older-format records may not follow. */
+  committedSigned: boolean;
+}
+
+export interface LineCheck {
+  record?: AuditRecord;
+  fault?: RecordFault;
+  problem?: string;
+}
+
+export const START: ChainPosition = { expectedSeq: 1, prevHash: GENESIS_HASH, committedSigned: false };
+
+const RESULTS = new Set(['ok', 'fail', 'denied', 'info']);
+const KEYS_V1 = ['seq', 'time', 'event', 'actor', 'subject', 'result', 'details', 'prev', 'hash', 'sig'];
+const KEYS_V2 = ['seq', 'time', 'event', 'actor', 'subject', 'result', 'details', 'prev', 'signed', 'hash', 'sig'];
+/** A P-256 r ‖ s signature is 64 bytes: 86 base64 characters and '=='. */
+const SIG_B64 = /^[A-Za-z0-9+/]{86}==$/;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Only the one encoding of a 64-byte value: no padding tricks, no ignored characters. */
+export function canonicalSignature(sig: string): Buffer | undefined {
+  if (!SIG_B64.test(sig)) return undefined;
+  const raw = Buffer.from(sig, 'base64');
+  return raw.length === 64 && raw.toString('base64') === sig ? raw : undefined;
+}
+
+function shape(v: unknown): AuditRecord | string {
+  if (!isObject(v)) return 'is not an audit record object';
+  const keys = Object.keys(v);
+  const expected = 'signed' in v ? KEYS_V2 : KEYS_V1;
+  if (keys.length !== expected.length || keys.some((k, i) => k !== expected[i])) return 'does not have exactly the fields of an audit record, in order';
+  if (typeof v.seq !== 'number' || !Number.isSafeInteger(v.seq) || v.seq < 1) return 'has no valid sequence number';
+  for (const k of ['time', 'event', 'actor', 'subject', 'prev', 'hash'] as const) if (typeof v[k] !== 'string') return `has a non-text '${k}'`;
+  if (typeof v.result !== 'string' || !RESULTS.has(v.result)) return 'has an unknown result';
+  if (!isObject(v.details)) return 'has details that are not an object';
+  if ('signed' in v && typeof v.signed !== 'boolean') return "has a 'signed' field that is not true or false";
+  if (v.sig !== null && typeof v.sig !== 'string') return 'has a signature that is neither text nor null';
+  return v as unknown as AuditRecord;
+}
+
+/** Checks one line; `at` is where the chain stands before it. Pure: the caller advances. */
+export function checkLine(text: string, at: ChainPosition, key: KeyObject): LineCheck {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { fault: 'malformed-record', problem: 'not valid JSON (edited or partially written)' };
+  }
+  const rec = shape(parsed);
+  if (typeof rec === 'string') return { fault: 'malformed-record', problem: rec };
+  const record = rec;
+  if (recordLine(record) !== text) {
+    return { record, fault: 'edited-record', problem: 'is not in the one byte form hardkms writes: the line was edited' };
+  }
+  if (at.expectedSeq !== undefined && record.seq !== at.expectedSeq) {
+    return record.seq > at.expectedSeq
+      ? { record, fault: 'sequence-gap', problem: `sequence jumps from ${at.expectedSeq - 1} to ${record.seq}: records were deleted` }
+      : {
+          record,
+          fault: 'sequence-reorder',
+          problem: `sequence goes back to ${record.seq} after ${at.expectedSeq - 1}: records were reordered or duplicated`,
+        };
+  }
+  if (at.prevHash !== undefined && record.prev !== at.prevHash) {
+    return {
+      record,
+      fault: 'broken-chain',
+      problem: 'its prev hash does not match the record before it: a record before it was changed, removed or reordered',
+    };
+  }
+  const { hash, sig, ...body } = record;
+  if (recordHash(body) !== hash) return { record, fault: 'edited-record', problem: 'its content does not match its hash: the record was edited' };
+  if (record.signed === undefined && at.committedSigned) {
+    return { record, fault: 'downgraded-record', problem: "has no committed 'signed' field after records that have one: it was rewritten in the older format" };
+  }
+  if (record.signed === false && sig !== null)
+    return { record, fault: 'bad-signature', problem: 'carries a signature although it says it was written unsigned' };
+  if (record.signed === true && sig === null) {
+    return { record, fault: 'signature-stripped', problem: 'was written signed, but its signature was removed' };
+  }
+  if (sig !== null) {
+    const raw = canonicalSignature(sig);
+    if (!raw) return { record, fault: 'bad-signature', problem: 'its signature is not the canonical base64 of a 64-byte P-256 signature' };
+    if (!verifySignature('sha256', recordBody(body), { key, dsaEncoding: 'ieee-p1363' }, raw)) {
+      return { record, fault: 'bad-signature', problem: 'its signature does not verify with the audit public key' };
+    }
+  }
+  return { record };
+}
+
+/** Where the chain stands after a line: its own seq and hash, whatever the verdict (the report re-checks on). */
+export function after(check: LineCheck, at: ChainPosition): ChainPosition {
+  const r = check.record;
+  if (!r) return { expectedSeq: undefined, prevHash: undefined, committedSigned: at.committedSigned };
+  return { expectedSeq: r.seq + 1, prevHash: r.hash, committedSigned: at.committedSigned || r.signed !== undefined };
+}
