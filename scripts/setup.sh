@@ -14,9 +14,10 @@ container=0
 # Debian packages: SoftHSM2 (the token), litecoind (UTXO regtest node for end-to-end
 # tests), the YubiKey tools (the real gate drivers are invoked in tests with no key
 # present), OpenSSL (legacy wallet.dat interop tests), Chromium (audit report test),
+# rsyslog with its GnuTLS driver (the off-host audit sink the forwarding tests start),
 # and the toolchain node-gyp needs for pkcs11js and better-sqlite3.
-# prometheus: promtool tests docker/prometheus/alerts.yml.
-packages=(softhsm2 opensc litecoind yubikey-manager yubikey-personalization openssl chromium prometheus python3 make g++)
+# prometheus: promtool tests docker/prometheus/alerts.yml; rsyslog(-gnutls): the audit-forwarding sink in tests.
+packages=(softhsm2 opensc litecoind yubikey-manager yubikey-personalization openssl chromium prometheus rsyslog rsyslog-gnutls python3 make g++)
 # Debian 12's podman 4.3 with runc (its crun 1.8 cannot start containers on hybrid cgroups).
 [ "$container" = 1 ] && packages+=(podman runc debootstrap)
 missing=()

@@ -23,6 +23,11 @@ export interface AuditLogOptions {
    * append returns; throws when the sink cannot take it, which fails the action.
    */
   forward?: ((record: AuditRecord, line: string) => void) | undefined;
+  /**
+   * Write the record locally even when forwarding fails (then throw): for records of
+   * failures that must not be lost (a failed unseal); they are sent at the next append.
+   */
+  keepOnForwardFailure?: boolean | undefined;
   /** Default actor, e.g. 'cli:init'. */
   actor?: string;
 }
@@ -95,6 +100,29 @@ export function readRecordsAfter(path: string, seq: number): { atHead: AuditReco
   }
 }
 
+/** The lines of the records after `seq`, as written, in order (read from the end of the log). */
+export function linesAfter(path: string, seq: number): string[] {
+  if (!existsSync(path)) return [];
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    let chunk = 64 * 1024;
+    while (true) {
+      const start = Math.max(0, size - chunk);
+      const buf = Buffer.alloc(size - start);
+      readSync(fd, buf, 0, buf.length, start);
+      const lines = buf.toString('utf8').split('\n');
+      if (start > 0) lines.shift();
+      lines.pop(); // after the final newline (or an incomplete line)
+      const seqOf = (l: string): number => Number(/^\{"seq":(\d+),/.exec(l)?.[1] ?? NaN);
+      if (start === 0 || seqOf(lines[0] ?? '') <= seq + 1) return lines.filter((l) => seqOf(l) > seq);
+      chunk *= 4;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Append-only, hash-chained, token-signed JSON lines. Each append is fsynced before it
  * returns, and callers append before a result leaves the process, so every effect that
@@ -141,6 +169,14 @@ export class AuditLog {
     const sig = this.options.signer ? this.options.signer(Buffer.from(hash, 'hex')).toString('base64') : null;
     const record: AuditRecord = { ...body, hash, sig };
     const line = recordLine(record);
+    // Off-host first: a record the sink refused is not written, and its effect not done.
+    let forwardError: unknown;
+    try {
+      this.options.forward?.(record, line);
+    } catch (e) {
+      if (!this.options.keepOnForwardFailure) throw e;
+      forwardError = e;
+    }
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     const fd = openSync(this.path, 'a', 0o600);
     try {
@@ -150,7 +186,7 @@ export class AuditLog {
       closeSync(fd);
     }
     this.options.setHead?.({ seq: record.seq, hash: record.hash }, record);
-    this.options.forward?.(record, line);
+    if (forwardError !== undefined) throw forwardError;
     return record;
   }
 

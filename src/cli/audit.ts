@@ -6,6 +6,7 @@ import type { Config } from '../config/config.js';
 import type { AuditRecord } from '../audit/record.js';
 import { buildAuditReport } from '../audit/report.js';
 import { renderAuditReportHtml } from '../audit/report-html.js';
+import { compareFiles } from '../audit/against.js';
 import { describeProblem, parseHead, verifyAuditLog } from '../audit/verify.js';
 import { readVaultFacts } from '../vault/vault.js';
 import { configFrom } from './context.js';
@@ -23,6 +24,7 @@ interface AuditInputs {
 }
 
 interface AuditFlags {
+  against?: string;
   pubkey?: string;
   fingerprint?: string;
   head?: string;
@@ -61,6 +63,14 @@ function auditInputs(config: Config, flags: AuditFlags): AuditInputs {
   };
 }
 
+function readable(path: string): string {
+  if (!existsSync(path))
+    throw new HardkmsError('INVALID_INPUT', `No forwarded copy at ${path}.`, {
+      hint: "Pass --against with the file your sink wrote (e.g. rsyslog's output file).",
+    });
+  return path;
+}
+
 function trustNote(inputs: AuditInputs): void {
   if (inputs.keySource !== 'beside-log') return;
   warn(
@@ -77,14 +87,16 @@ export function registerAudit(program: Command): void {
       .description('Verify the audit log offline: hash chain, token signatures, and the head recorded in wallet.dat')
       .option('--pubkey <pem>', 'audit public key PEM (default audit.pub.pem beside the log)')
       .option('--fingerprint <hex>', 'SHA-256 fingerprint of the audit public key, as init printed it: the key must be that one')
-      .option('--head <seq:hash>', 'a head you noted earlier (printed by this command): the log must still contain it'),
+      .option('--head <seq:hash>', 'a head you noted earlier (printed by this command): the log must still contain it')
+      .option('--against <file>', 'a copy forwarded off-host (--audit-forward): names the first record where the local log differs'),
   ).action((opts: AuditFlags & { path?: string; auditLog?: string; envFile?: string }) => {
     const inputs = auditInputs(configFrom(opts), opts);
     const { logPath, head } = inputs;
     const result = verifyAuditLog(logPath, inputs);
     trustNote(inputs);
+    const against = opts.against === undefined ? undefined : compareFiles(logPath, readable(opts.against));
     printJson({
-      ok: result.ok,
+      ok: result.ok && against?.ok !== false,
       log: logPath,
       records: result.records,
       signed: result.signed,
@@ -101,12 +113,32 @@ export function registerAudit(program: Command): void {
       // The head in wallet.dat is authenticated under the vault secret, checked at every
       // unseal; offline only --head or a forwarded copy vouch for it.
       notedHeadChecked: inputs.notedHead !== undefined,
+      ...(against
+        ? {
+            against: {
+              file: opts.against,
+              ok: against.ok,
+              matched: against.matched,
+              notForwarded: against.notForwarded,
+              ...(against.firstDivergence ? { firstDivergence: against.firstDivergence.seq, problem: against.firstDivergence.problem } : {}),
+            },
+          }
+        : {}),
       ...(result.firstProblem ? { firstBadRecord: result.firstProblem.seq, problem: describeProblem(result.firstProblem) } : {}),
     });
     if (!result.ok) {
       throw new HardkmsError('AUDIT_VERIFY_FAILED', `Audit log verification failed at ${describeProblem(result.firstProblem!)}.`, {
         hint: 'Treat every record from this one on as untrusted, and compare with your off-host copy of the log.',
       });
+    }
+    if (against?.firstDivergence) {
+      throw new HardkmsError(
+        'AUDIT_FORWARDED_DIVERGES',
+        `The local log and the forwarded copy diverge at record ${against.firstDivergence.seq}: ${against.firstDivergence.problem}.`,
+        {
+          hint: 'The forwarded copy is what the host could not rewrite: treat the local log from that record on as untrusted.',
+        },
+      );
     }
   });
 

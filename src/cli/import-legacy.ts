@@ -44,13 +44,7 @@ export function registerImportLegacy(program: Command): void {
     }
     try {
       await withVault(config, 'cli:import-legacy', (vault) => {
-        const summary = importLegacyEntries(vault, entries, chainKitIfSupported, { dryRun: opts.dryRun === true, skipped });
-        vault.record({
-          event: 'wallet.import',
-          subject: file,
-          result: 'ok',
-          details: { dryRun: opts.dryRun === true, partial: summary.skipped.length > 0, ...summary },
-        });
+        const summary = importLegacyEntries(vault, entries, chainKitIfSupported, { dryRun: opts.dryRun === true, source: file, skipped });
         for (const w of summary.warnings) for (const text of w.warnings) warn(`wallet '${w.signatureId}' (${w.chain}): ${text}`);
         for (const s of summary.skipped) warn(`wallet '${s.signatureId}'${s.chain ? ` (${s.chain})` : ''} NOT imported: ${s.reason} Fix: ${s.fix}`);
         printJson({ dryRun: opts.dryRun === true, ...summary });

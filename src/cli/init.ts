@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { parseForwardTarget } from '../audit/forward.js';
 import { PasswordProvider } from '../vault/password-provider.js';
 import type { VaultSecretProvider } from '../vault/secret.js';
 import { Vault } from '../vault/vault.js';
@@ -42,7 +44,12 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
     .option(
       '--allow-password-mainnet',
       'let a vault sealed by a password only hold mainnet wallets (recorded in the vault and audited; without it a password vault is testnet-only)',
-    );
+    )
+    .option(
+      '--audit-forward <url>',
+      'send every audit record off-host before it takes effect: syslog+tcp://H:P, syslog+tls://H:P (RFC 5424) or https://H/PATH (JSON lines)',
+    )
+    .option('--audit-forward-ca <pem>', 'CA certificate of the audit sink (TLS, HTTPS), bound with it');
   extendOptions(cmd);
   globalFlags(cmd).action(async (opts: Record<string, unknown>) => {
     const config = configFrom(opts);
@@ -73,6 +80,10 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
       }
       choice = { provider: new PasswordProvider(passwordSource('Choose a password for the wallet store (or set env var TATUM_KMS_PASSWORD): ')) };
     }
+    const auditForward =
+      typeof opts.auditForward === 'string'
+        ? parseForwardTarget(opts.auditForward, typeof opts.auditForwardCa === 'string' ? readFileSync(opts.auditForwardCa, 'utf8') : undefined)
+        : undefined;
     const tokenPin = await tokenPinFromUser();
     let vault: Vault | undefined;
     try {
@@ -90,6 +101,7 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
           singleOperatorOnMainnet: opts.allowSingleOperator === true,
         },
         actor: 'cli:init',
+        auditForward,
       });
       const result = {
         vaultId: vault.vaultId,

@@ -129,12 +129,6 @@ export function registerWalletCommands(program: Command): void {
         return;
       }
       const r = generateManagedWallet(vault, kit, config.testnet);
-      vault.record({
-        event: 'wallet.generate',
-        subject: r.signatureId,
-        result: 'ok',
-        details: { chain: kit.chain, testnet: config.testnet, kind: 'mnemonic' },
-      });
       printJson({ signatureId: r.signatureId, xpub: r.xpub });
     });
   });
@@ -157,7 +151,6 @@ export function registerWalletCommands(program: Command): void {
       try {
         const r = storeMnemonicEntry(vault, kit, config.testnet, mnemonic);
         for (const n of r.notes) warn(n);
-        vault.record({ event: 'wallet.store', subject: r.signatureId, result: 'ok', details: { chain: kit.chain, testnet: config.testnet, kind: 'mnemonic' } });
         printJson({ signatureId: r.signatureId, xpub: r.xpub });
       } finally {
         mnemonic.fill(0);
@@ -185,8 +178,7 @@ export function registerWalletCommands(program: Command): void {
       } finally {
         text.fill(0);
       }
-      vault.store.addEntries([entry]);
-      vault.record({
+      vault.addEntries([entry], {
         event: 'wallet.store',
         subject: entry.signatureId,
         result: 'ok',
@@ -210,14 +202,9 @@ export function registerWalletCommands(program: Command): void {
     const total = count(countText);
     await withVault(config, 'cli:generatemanagedprivatekeybatch', (vault) => {
       let done = 0;
+      // Each chunk's record is committed with its keys (vault/wallets.ts). Index 0 of a
+      // token-generated key, not Tatum's index-1 of a discarded mnemonic (spec §7.20).
       generatePrivateKeyBatch(vault, kit, config.testnet, total, (chunk) => {
-        // Index 0 of a token-generated key, not Tatum's index-1 of a discarded mnemonic (spec §7.20).
-        vault.record({
-          event: 'wallet.generate',
-          subject: `${chunk.length} keys`,
-          result: 'ok',
-          details: { chain: kit.chain, testnet: config.testnet, kind: 'privateKey', first: chunk[0]?.signatureId },
-        });
         for (const e of chunk) process.stdout.write(`${JSON.stringify({ signatureId: e.signatureId, address: e.address })}\n`);
         done += chunk.length;
         progress(done, total);
@@ -279,8 +266,7 @@ export function registerWalletCommands(program: Command): void {
       const config = configFrom(opts);
       await withVault(config, 'cli:removewallet', (vault) => {
         vault.store.requireEntry(id);
-        vault.store.removeEntry(id);
-        vault.record({ event: 'wallet.remove', subject: id, result: 'ok' });
+        vault.removeEntry(id, { event: 'wallet.remove', subject: id, result: 'ok' });
       });
     },
   );

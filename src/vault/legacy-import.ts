@@ -158,7 +158,7 @@ export function importLegacyEntries(
   vault: Vault,
   entries: readonly LegacyEntry[],
   kitFor: (chain: string) => ChainKit | undefined,
-  options: { dryRun: boolean; skipped?: SkippedWallet[] },
+  options: { dryRun: boolean; source: string; skipped?: SkippedWallet[] },
 ): ImportSummary {
   const skipped = options.skipped ?? [];
   const summary: ImportSummary = { imported: {}, alreadyPresent: 0, exportOnly: 0, total: entries.length + skipped.length, skipped, warnings: [] };
@@ -197,6 +197,9 @@ export function importLegacyEntries(
     count(summary, e.chain, kind);
     if (notes.length > 0) summary.warnings.push({ signatureId: e.signatureId, chain: e.chain, warnings: notes });
   }
-  if (!options.dryRun && rows.length > 0) vault.store.addEntries(rows);
+  const event = { event: 'wallet.import', subject: options.source, result: 'ok' as const, details: { dryRun: options.dryRun, partial: summary.skipped.length > 0, ...summary } };
+  // The import's record is committed with its rows: a kill cannot leave imported wallets unrecorded.
+  if (!options.dryRun && rows.length > 0) vault.addEntries(rows, event);
+  else vault.record(event);
   return summary;
 }

@@ -74,7 +74,7 @@ export function generateManagedWallet(vault: Vault, kit: ChainKit, testnet: bool
   const mnemonic = kit.generateMnemonic(ent);
   ent.fill(0);
   try {
-    return storeMnemonicEntry(vault, kit, testnet, mnemonic);
+    return storeMnemonicEntry(vault, kit, testnet, mnemonic, undefined, 'wallet.generate');
   } finally {
     mnemonic.fill(0);
   }
@@ -86,6 +86,7 @@ export function storeMnemonicEntry(
   testnet: boolean,
   mnemonic: Buffer,
   signatureId?: string,
+  event: 'wallet.store' | 'wallet.generate' = 'wallet.store',
 ): { signatureId: string; xpub: string; notes: string[] } {
   const notes = kit.validateTypedMnemonic(mnemonic);
   const xpub = withSeed(mnemonic, kit, (seed) => kit.xpubFromSeed(seed, testnet));
@@ -94,7 +95,7 @@ export function storeMnemonicEntry(
     { chain: kit.chain, testnet, kind: 'mnemonic', publicData: { xpub }, ...(signatureId ? { signatureId } : {}) },
     mnemonic,
   );
-  vault.store.addEntries([entry]);
+  vault.addEntries([entry], { event, subject: entry.signatureId, result: 'ok', details: { chain: kit.chain, testnet, kind: 'mnemonic' } });
   return { signatureId: entry.signatureId, xpub, notes };
 }
 

@@ -55,6 +55,8 @@ export const META = {
    * meta per record would cost a verify each time). WalletStore.rekey re-MACs it.
    */
   auditHeadAuth: 'audit_head_mac',
+  /** The seq of the last record the off-host sink took. */
+  auditForwarded: 'audit_forwarded',
 } as const;
 
 /**

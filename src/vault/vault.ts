@@ -2,10 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { HardkmsError } from '../errors.js';
-import { AuditLog, auditPublicKeyPath, defaultAuditLogPath, readRecordsAfter, type AuditHead, type AuditLogOptions } from '../audit/log.js';
+import { AuditLog, auditPublicKeyPath, defaultAuditLogPath, linesAfter, readRecordsAfter, type AuditHead, type AuditLogOptions } from '../audit/log.js';
 import type { AuditEvent, AuditRecord } from '../audit/record.js';
+import { AuditForwarder, type ForwardTarget } from '../audit/forward.js';
 import { keyFingerprint } from '../audit/verify.js';
 import { Token, type OpenTokenOptions, type VaultKeyIds } from '../hsm/token.js';
+import type { NewWalletEntry } from './entries.js';
 import { macLegacyJournalRows } from './journal-rows.js';
 import { ROW_SETS_ADOPT, WalletStore } from './store.js';
 import { STORE_KEY_BYTES, wipeVaultSecret, type SealContext, type SealRecord, type VaultSecret, type VaultSecretProvider } from './secret.js';
@@ -31,6 +33,8 @@ export interface TokenBinding {
   auditLog?: string;
   /** SHA-256 of the audit public key (SPKI DER), hex: what init prints for the auditor. */
   auditKeyFingerprint?: string;
+  /** The off-host sink every process sends each record to before the append returns (init --audit-forward). */
+  auditForward?: ForwardTarget;
 }
 
 export interface VaultLocation {
@@ -58,6 +62,8 @@ export interface InitOptions extends VaultLocation {
    */
   gatePolicy?: Partial<GatePolicyFlags>;
   actor?: string;
+  /** Off-host sink for every record, bound at init. */
+  auditForward?: ForwardTarget | undefined;
 }
 
 export interface OpenOptions extends VaultLocation {
@@ -272,6 +278,7 @@ export class Vault {
         keys,
         auditLog: storedAuditLog(resolve(options.path), resolve(auditLogPath)),
         auditKeyFingerprint: keyFingerprint(auditPem),
+        ...(options.auditForward ? { auditForward: options.auditForward } : {}),
       };
       store = WalletStore.create(options.path);
       const s = store;
@@ -335,7 +342,7 @@ export class Vault {
     let secret: VaultSecret | undefined;
     try {
       let facts = factsOf(store, options);
-      const audit = new AuditLog(facts.auditLogPath, { ...sealedWriter(store), actor: options.actor ?? 'hardkms' });
+      const audit = new AuditLog(facts.auditLogPath, { ...sealedWriter(store, facts), keepOnForwardFailure: true, actor: options.actor ?? 'hardkms' });
       const ctx: SealContext = {
         vaultId: facts.vaultId,
         mainnet: !facts.testnetOnly,
@@ -444,7 +451,7 @@ export class Vault {
       if (e instanceof HardkmsError && e.code !== 'VAULT_NOT_FOUND') {
         try {
           const facts = factsOf(store, options);
-          new AuditLog(facts.auditLogPath, sealedWriter(store)).append({
+          new AuditLog(facts.auditLogPath, { ...sealedWriter(store, facts), keepOnForwardFailure: true }).append({
             event: 'unseal',
             subject: facts.vaultId,
             result: 'fail',
@@ -465,6 +472,8 @@ export class Vault {
     const vaultId = this.vaultId;
     this.audit.configure({
       signer: (hash) => this.token.auditSign(hash),
+      forward: forwardHook(store, this.binding.auditForward, this.audit.path),
+      keepOnForwardFailure: false,
       withLock: (fn) => store.transaction(fn),
       // One HMAC inside the append's transaction: cheap, and committed with the record's effect.
       setHead: (head) => {
@@ -534,6 +543,26 @@ export class Vault {
   useInnerKey(key: Buffer): void {
     this.inner?.fill(0);
     this.inner = key;
+  }
+
+  /**
+   * Stores entries and appends their audit record in one store transaction, before its
+   * COMMIT: a kill at any moment leaves no stored wallet without its record.
+   */
+  addEntries(entries: readonly NewWalletEntry[], event: AuditEvent): AuditRecord {
+    return this.store.transaction(() => {
+      this.store.addEntries(entries);
+      return this.record(event);
+    });
+  }
+
+  /** Removes a wallet and appends its audit record in one store transaction. */
+  removeEntry(signatureId: string, event: AuditEvent): boolean {
+    return this.store.transaction(() => {
+      const removed = this.store.removeEntry(signatureId);
+      if (removed) this.record(event);
+      return removed;
+    });
   }
 
   /** The secret, for providers that re-seal it (enroll, revoke, rotate). Do not keep it. */
@@ -704,10 +733,31 @@ function refusePasswordOnMainnet(provider: string, options: InitOptions): void {
 }
 
 /** How a process without the vault secret appends (failed unseals, generatewallet): chained, unsigned. */
-function sealedWriter(store: WalletStore): Pick<AuditLogOptions, 'withLock' | 'setHead'> {
+function sealedWriter(store: WalletStore, facts: VaultFacts): Pick<AuditLogOptions, 'withLock' | 'setHead' | 'forward'> {
   return {
     withLock: (fn) => store.transaction(fn),
     setHead: (head) => store.setMetaJson(META.auditHead, head),
+    forward: forwardHook(store, facts.binding.auditForward, facts.auditLogPath),
+  };
+}
+
+const forwarders = new Map<string, AuditForwarder>();
+
+/**
+ * Sends, inside the append's transaction and before the local write, every record the
+ * sink has not taken yet (written while it was down, in order) and then this one.
+ */
+function forwardHook(store: WalletStore, target: ForwardTarget | undefined, logPath: string): AuditLogOptions['forward'] {
+  if (!target) return undefined;
+  return (record, line) => {
+    let forwarder = forwarders.get(target.url);
+    if (!forwarder) {
+      forwarder = new AuditForwarder(target);
+      forwarders.set(target.url, forwarder);
+    }
+    const sent = store.getMetaJson<{ seq: number }>(META.auditForwarded)?.seq ?? 0;
+    forwarder.send([...linesAfter(logPath, sent).filter((l) => !l.startsWith(`{"seq":${record.seq},`)), line]);
+    store.setMetaJson(META.auditForwarded, { seq: record.seq });
   };
 }
 
@@ -716,7 +766,7 @@ export function appendSealedRecord(location: VaultLocation, event: AuditEvent, a
   const store = WalletStore.open(location.path);
   try {
     const facts = factsOf(store, location);
-    new AuditLog(facts.auditLogPath, { ...sealedWriter(store), actor }).append(event);
+    new AuditLog(facts.auditLogPath, { ...sealedWriter(store, facts), actor }).append(event);
   } finally {
     store.close();
   }

@@ -64,7 +64,12 @@ export function generatePrivateKeys(vault: Vault, req: PrivateKeyRequest, count:
     }
     onProgress?.(i + 1);
   }
-  vault.store.addEntries(entries);
+  vault.addEntries(entries, {
+    event: 'wallet.generate',
+    subject: count === 1 ? entries[0]!.signatureId : `${count} keys`,
+    result: 'ok',
+    details: { chain: req.chain, testnet: req.testnet, kind: 'privateKey', count, first: entries[0]?.signatureId },
+  });
   return entries.map((e) => ({ ...e, created: '' }));
 }
 

@@ -1,4 +1,5 @@
-import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -31,6 +32,8 @@ describe.skipIf(!haveChromium)('hardkms audit report --html in headless Chromium
   let logPath: string;
   let browser: Browser;
   let page: Page;
+  let intruderSeq = 0;
+  let fingerprint = '';
   const consoleErrors: string[] = [];
 
   beforeAll(async () => {
@@ -61,6 +64,11 @@ describe.skipIf(!haveChromium)('hardkms audit report --html in headless Chromium
     v2.seal('end of session 2');
     // Written by something that is not an unsealed hardkms: no signature, no session.
     new AuditLog(logPath, { actor: 'intruder' }).append({ event: 'sign', subject: 'p-4', result: 'ok', details: { pendingId: 'p-4', rawTxHash: 'ee55' } });
+    // The next unseal countersigns it (so the log verifies): the report must still point at it.
+    intruderSeq = lineCount(logPath);
+    const v3 = await openTestVault(tv.path);
+    fingerprint = v3.binding.auditKeyFingerprint!;
+    v3.seal('end of session 3');
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -91,9 +99,10 @@ describe.skipIf(!haveChromium)('hardkms audit report --html in headless Chromium
 
   it('renders a verified log: ceremonies, operations, every record and the anomalies it finds', async () => {
     const html = join(tv.dir, 'report.html');
-    const r = await runCli(['audit', 'report', '--html', html, '--path', tv.path], { env: tv.token.env });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
+    const r = await runCli(['audit', 'report', '--html', html, '--path', tv.path, '--fingerprint', fingerprint], { env: tv.token.env });
+    // Verified, but two critical anomalies: the exit code says an auditor must look.
+    expect(r.code).not.toBe(0);
+    expect(r.error().code).toBe('AUDIT_CRITICAL_ANOMALY');
     expect(r.json()).toMatchObject({ ok: true, html, headChecked: true, signatures: 4, broadcasts: 1, anomalies: { critical: 2, warning: 1 } });
     expect(statSync(html).mode & 0o777).toBe(0o644);
 
@@ -109,7 +118,7 @@ describe.skipIf(!haveChromium)('hardkms audit report --html in headless Chromium
     await expect(page.locator('[data-testid="record-row"][data-status="bad"]').count()).resolves.toBe(0);
 
     const ceremonies = rows('ceremony-row');
-    await expect(ceremonies.count()).resolves.toBe(2);
+    await expect(ceremonies.count()).resolves.toBe(3);
     expect(await ceremonies.nth(0).getAttribute('data-kind')).toBe('init');
     expect(await ceremonies.nth(1).getAttribute('data-result')).toBe('unsealed');
     expect(await ceremonies.nth(1).textContent()).toContain('unseal: password');
@@ -123,8 +132,8 @@ describe.skipIf(!haveChromium)('hardkms audit report --html in headless Chromium
     const anomalyAt = async (kind: string): Promise<string[]> =>
       page.locator(`[data-testid="anomaly"][data-kind="${kind}"]`).evaluateAll((els) => els.map((e) => e.getAttribute('data-seq') ?? ''));
     expect(await anomalyAt('missing-approval')).toEqual([String(recordSeq('p-2'))]);
-    expect(await anomalyAt('outside-session')).toEqual([String(n)]);
-    expect(await anomalyAt('unsigned-record')).toEqual([String(n)]);
+    expect(await anomalyAt('outside-session')).toEqual([String(intruderSeq)]);
+    expect(await anomalyAt('unsigned-record')).toEqual([String(intruderSeq)]);
     await expect(rows('count-signatures').textContent()).resolves.toBe('4');
 
     // Attacker-controlled text is shown, not run.
@@ -135,15 +144,18 @@ describe.skipIf(!haveChromium)('hardkms audit report --html in headless Chromium
   });
 
   it('shows FAILED for a tampered log, flags the edited record and distrusts every later one', async () => {
-    const tampered = join(tv.dir, 'tampered.log');
+    // The auditor's copy of the folder, with one record edited.
+    const copy = mkdtempSync(join(tmpdir(), 'hardkms-auditor-copy-'));
+    const tampered = join(copy, 'audit.log');
     const lines = readFileSync(logPath, 'utf8').trim().split('\n');
     const target = recordSeq('p-1', 'sign');
     lines[target - 1] = lines[target - 1]!.replace('"aa11"', '"ff99"');
     writeFileSync(tampered, `${lines.join('\n')}\n`);
-    copyFileSync(join(tv.dir, 'audit.pub.pem'), join(tv.dir, 'tampered.pub.pem'));
+    copyFileSync(join(tv.dir, 'audit.pub.pem'), join(copy, 'audit.pub.pem'));
+    copyFileSync(tv.path, join(copy, 'wallet.dat'));
     const html = join(tv.dir, 'tampered.html');
 
-    const r = await runCli(['audit', 'report', '--html', html, '--path', tv.path, '--audit-log', tampered], { env: tv.token.env });
+    const r = await runCli(['audit', 'report', '--html', html, '--path', join(copy, 'wallet.dat'), '--fingerprint', fingerprint], { env: tv.token.env });
     expect(r.code).not.toBe(0);
     expect(r.error()).toMatchObject({ code: 'AUDIT_VERIFY_FAILED' });
     expect(r.json()).toMatchObject({ ok: false, firstBadRecord: target });
