@@ -134,7 +134,9 @@ export type AnomalyKind =
   | 'unsigned-record'
   | 'emulator-on-mainnet'
   | 'safety-override'
-  | 'session-not-sealed';
+  | 'session-not-sealed'
+  | 'policy-denial'
+  | 'failed-unseal-burst';
 
 export type Severity = 'critical' | 'warning' | 'info';
 
@@ -459,10 +461,21 @@ function operationKind(event: string): OperationKind | undefined {
 
 const ADMIN_EVENT = /^(init$|recover$|seal\.create|gate\.(seal|enroll|revoke|rotate|recover)|wallet\.|otp\.|token\.pin|password\.|daemon\.|mainnet|config)/;
 
-/** Unsigned records are expected only from unseal attempts: the token is not logged in yet. */
-function writtenWhileSealed(event: string): boolean {
-  return event === 'unseal' || event === 'gate.unseal' || event.startsWith('gate.unseal.');
+/**
+ * Unsigned records are expected from unseal attempts (the token is not logged in yet) and
+ * from `generatewallet`, which prints a fresh wallet without opening the vault (as Tatum does).
+ */
+function writtenWhileSealed(r: ReportRecord): boolean {
+  return r.event === 'unseal' || r.event === 'gate.unseal' || r.event.startsWith('gate.unseal.') || isGenerateWallet(r);
 }
+
+/** A new wallet shown once by `generatewallet`: no stored secret is involved, so no session is needed. */
+function isGenerateWallet(r: ReportRecord): boolean {
+  return r.event === 'secret.show' && actorKey(r.actor) === 'cli:generatewallet' && r.subject.startsWith('generatewallet ');
+}
+
+/** This many failed unseal attempts within the window is someone trying, not a typo. */
+const UNSEAL_BURST = { count: 3, windowMs: 10 * 60 * 1000 };
 
 interface EventAnalysis {
   ceremonies: Ceremony[];
@@ -532,7 +545,7 @@ function analyseEvents(records: ReportRecord[]): EventAnalysis {
     const d = r.details;
     const inSession = openSessions(key).length > 0;
 
-    if (!r.signed && (!writtenWhileSealed(r.event) || inSession)) {
+    if (!r.signed && (!writtenWhileSealed(r) || inSession)) {
       anomaly(
         r,
         'unsigned-record',
@@ -679,6 +692,24 @@ function analyseEvents(records: ReportRecord[]): EventAnalysis {
   }
 
   for (const c of pending.values()) c.result = 'incomplete';
+  // One 'unseal' failure record per attempt: the vault writes it whatever the provider.
+  const failed = records.filter((r) => r.event === 'unseal' && r.result === 'fail');
+  for (let i = 0; i + UNSEAL_BURST.count - 1 < failed.length; i++) {
+    const first = failed[i]!;
+    const last = failed[i + UNSEAL_BURST.count - 1]!;
+    const span = Date.parse(last.time) - Date.parse(first.time);
+    if (Number.isFinite(span) && span >= 0 && span <= UNSEAL_BURST.windowMs) {
+      anomalies.push({
+        kind: 'failed-unseal-burst',
+        severity: 'critical',
+        seq: last.seq,
+        line: last.line,
+        message: `${UNSEAL_BURST.count} or more failed unseal attempts within ${UNSEAL_BURST.windowMs / 60000} minutes (records ${first.seq ?? '?'} to ${last.seq ?? '?'}): someone is trying YubiKeys, passwords or passphrases.`,
+        status: last.status,
+      });
+      break;
+    }
+  }
   for (const sessions of open.values()) {
     for (const c of sessions) {
       anomalies.push({
@@ -726,8 +757,12 @@ function checkOperation(
     approvals.set(id, [...(approvals.get(id) ?? []), r]);
     return;
   }
+  if (op.kind === 'policy' && (r.result === 'denied' || r.result === 'fail')) {
+    anomaly(r, 'policy-denial', 'warning', `The signing policy refused ${id ?? 'a transaction'}${str(r.details.reason) ? `: ${str(r.details.reason)}` : ''}.`);
+    return;
+  }
   if (op.result !== 'ok') return;
-  if ((op.kind === 'sign' || op.kind === 'unwrap' || op.kind === 'secret.show') && !op.inSession) {
+  if ((op.kind === 'sign' || op.kind === 'unwrap' || (op.kind === 'secret.show' && !isGenerateWallet(r))) && !op.inSession) {
     anomaly(
       r,
       'outside-session',

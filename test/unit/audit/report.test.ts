@@ -218,6 +218,22 @@ describe('audit report', () => {
     expect(r.anomalies.map((a) => a.kind)).toEqual(['unsigned-tail']);
   });
 
+  it('does not call a plain generatewallet an anomaly, but flags a policy denial and a burst of failed unseals', () => {
+    unsealCeremony();
+    signed({ event: 'seal', actor: DAEMON, result: 'ok', details: { reason: 'done' } });
+    unsigned({ event: 'secret.show', actor: 'cli:generatewallet@ops', subject: 'generatewallet ETH', result: 'ok' });
+    unsealCeremony();
+    expect(report().anomalies.map((a) => a.kind)).toEqual(['session-not-sealed']); // (still running)
+    signed({ event: 'policy', actor: DAEMON, subject: 'p-9', result: 'denied', details: { pendingId: 'p-9', reason: 'maxAmount' } });
+    for (let i = 0; i < 3; i++) unsigned({ event: 'unseal', actor: 'cli:status', result: 'fail', details: { code: 'VAULT_SECRET_INVALID' } });
+    signed({ event: 'seal', actor: DAEMON, result: 'ok', details: { reason: 'done' } });
+    const r = report();
+    expect(r.anomalies.map((a) => [a.kind, a.severity])).toEqual([
+      ['failed-unseal-burst', 'critical'],
+      ['policy-denial', 'warning'],
+    ]);
+  });
+
   it('marks an edited record bad, every later record unverified, and names what the re-check finds after it', () => {
     unsealCeremony();
     signCycle('p-1');
