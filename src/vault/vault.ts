@@ -469,7 +469,6 @@ export class Vault {
 
   private attachAudit(actor: string): void {
     const store = this.store;
-    const vaultId = this.vaultId;
     this.audit.configure({
       signer: (hash) => this.token.auditSign(hash),
       forward: forwardHook(store, this.binding.auditForward, this.audit.path),
