@@ -197,7 +197,12 @@ export function importLegacyEntries(
     count(summary, e.chain, kind);
     if (notes.length > 0) summary.warnings.push({ signatureId: e.signatureId, chain: e.chain, warnings: notes });
   }
-  const event = { event: 'wallet.import', subject: options.source, result: 'ok' as const, details: { dryRun: options.dryRun, partial: summary.skipped.length > 0, ...summary } };
+  const event = {
+    event: 'wallet.import',
+    subject: options.source,
+    result: 'ok' as const,
+    details: { dryRun: options.dryRun, partial: summary.skipped.length > 0, ...summary },
+  };
   // The import's record is committed with its rows: a kill cannot leave imported wallets unrecorded.
   if (!options.dryRun && rows.length > 0) vault.addEntries(rows, event);
   else vault.record(event);
