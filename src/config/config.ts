@@ -46,34 +46,41 @@ export const DEFAULT_API_URL = 'https://api.tatum.io';
 export const ENV_FILE_ALLOWED: readonly string[] = ['TATUM_API_KEY', 'TATUM_API_URL', 'HARDKMS_LOG_LEVEL'];
 
 export interface EnvFileResult {
-  /** The file read, if any. */
+  /** The file(s) read, if any (comma-separated when both defaults exist). */
   file: string | undefined;
   /** Names (never values) the file set that are not on the allow-list; ignored. */
   ignored: string[];
 }
 
+/** Tatum KMS's own default env file (spec §5.3), read after hardkms's so a migrating user's API key is found. */
+export const TATUM_HOME_ENV_FILE = join(homedir(), '.tatumrc', '.env');
+
 /**
- * Loads --envFile, or else ~/.hardkms/.env, without overriding variables already set
- * (dotenv's rule, which Tatum KMS follows), and only for ENV_FILE_ALLOWED. ./.env is read
- * only when --envFile names it: a file in whatever directory hardkms happens to start in
- * must not configure a signer.
+ * Loads --envFile, or else ~/.hardkms/.env and then Tatum's ~/.tatumrc/.env, without
+ * overriding variables already set (dotenv's rule, which Tatum KMS follows; the first file
+ * wins over the second), and only for ENV_FILE_ALLOWED. ./.env is read only when --envFile
+ * names it (Tatum reads it first, always): a file in whatever directory hardkms happens to
+ * start in must not configure a signer.
  */
 export function loadEnvFiles(envFile: string | undefined): EnvFileResult {
-  const file = envFile ? resolve(envFile) : join(DEFAULT_HOME, '.env');
-  if (envFile && !existsSync(file)) {
+  if (envFile && !existsSync(resolve(envFile))) {
     throw new InputError(`The env file ${envFile} does not exist.`, 'Fix --envFile or create the file.');
   }
-  if (!existsSync(file)) return { file: undefined, ignored: [] };
+  const candidates = envFile ? [resolve(envFile)] : [join(DEFAULT_HOME, '.env'), TATUM_HOME_ENV_FILE];
+  const files = candidates.filter((f) => existsSync(f));
+  if (files.length === 0) return { file: undefined, ignored: [] };
   const ignored: string[] = [];
-  const values = parseEnvText(readFileSync(file, 'utf8'));
-  for (const [k, v] of Object.entries(values)) {
-    if (!ENV_FILE_ALLOWED.includes(k)) {
-      ignored.push(k);
-      continue;
+  for (const file of files) {
+    const values = parseEnvText(readFileSync(file, 'utf8'));
+    for (const [k, v] of Object.entries(values)) {
+      if (!ENV_FILE_ALLOWED.includes(k)) {
+        if (!ignored.includes(k)) ignored.push(k);
+        continue;
+      }
+      if (process.env[k] === undefined) process.env[k] = v;
     }
-    if (process.env[k] === undefined) process.env[k] = v;
   }
-  return { file, ignored };
+  return { file: files.join(', '), ignored };
 }
 
 /**
