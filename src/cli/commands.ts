@@ -12,10 +12,22 @@ import { Help, type Command } from 'commander';
  * added here too.
  */
 
-export type CommandModule = 'init' | 'audit' | 'wallets' | 'daemon' | 'import-legacy' | 'list' | 'rebind' | 'journal' | 'gate' | 'token';
+export type CommandModule = 'init' | 'audit' | 'wallets' | 'daemon' | 'import-legacy' | 'list' | 'rebind' | 'journal' | 'gate' | 'token' | 'completion';
 
 /** Registration order: the order of `--help`. The gate comes after every command it adds --otp to. */
-export const MODULE_ORDER: readonly CommandModule[] = ['init', 'audit', 'wallets', 'daemon', 'import-legacy', 'list', 'rebind', 'journal', 'gate', 'token'];
+export const MODULE_ORDER: readonly CommandModule[] = [
+  'init',
+  'audit',
+  'wallets',
+  'daemon',
+  'import-legacy',
+  'list',
+  'rebind',
+  'journal',
+  'gate',
+  'token',
+  'completion',
+];
 
 /** Modules loaded whatever the command: the gate registers the YubiKey unseal provider, the OTP check and --otp. */
 const ALWAYS: readonly CommandModule[] = ['gate'];
@@ -36,6 +48,7 @@ const LOADERS: Readonly<Record<CommandModule, () => Promise<Register>>> = {
   journal: async () => (await import('./journal.js')).registerJournal,
   gate: async () => (await import('./gate.js')).registerGate,
   token: async () => (await import('./token.js')).registerToken,
+  completion: async () => (await import('./completion.js')).registerCompletion,
 };
 
 export interface CommandLine {
@@ -175,6 +188,12 @@ export const COMMAND_LINES: readonly CommandLine[] = [
     description: 'Yubico OTP as a second factor for the commands that print secrets (or every unseal)',
   },
   { name: 'token', module: 'token', term: 'token', description: 'The SoftHSM2 token: check its files, repair them from the verified copy' },
+  {
+    name: 'completion',
+    module: 'completion',
+    term: 'completion <shell>',
+    description: 'Print a shell completion script: source <(hardkms completion bash) (or zsh)',
+  },
 ];
 
 /**
@@ -187,6 +206,8 @@ export function modulesFor(argv: readonly string[]): CommandModule[] | undefined
   const name = words[0] === 'help' ? words[1] : words[0];
   const line = COMMAND_LINES.find((c) => c.name === name);
   if (line === undefined) return undefined;
+  // The completion script is built from every command's flags.
+  if (line.module === 'completion') return [...MODULE_ORDER];
   return MODULE_ORDER.filter((m) => m === line.module || ALWAYS.includes(m));
 }
 

@@ -1,4 +1,6 @@
 import { Option, type Command } from 'commander';
+import { setResultFormat } from './output.js';
+import { outputFormat } from './table.js';
 
 /** Tatum KMS's shared flags, plus ours; added to every command so they work after the command name. */
 export function globalFlags(cmd: Command): Command {
@@ -9,14 +11,30 @@ export function globalFlags(cmd: Command): Command {
     const long = flags.split(' ')[0]!;
     if (!cmd.options.some((o) => o.long === long)) cmd.addOption(new Option(flags, `${help} (accepted as Tatum KMS does; unused here)`).hideHelp());
   }
+  if (!cmd.options.some((o) => o.long === '--output')) {
+    // Results are JSON by default, as Tatum KMS prints them; commands with a table of their own (status, list) declare --output themselves.
+    cmd.option('--output <format>', 'json (default) or text').hook('preAction', (self) => setResultFormat(outputFormat(self.opts().output, 'json')));
+  }
   return cmd
     .option('--path <file>', 'wallet store (default ~/.hardkms/wallet.dat)')
     .option('--audit-log <file>', 'audit log (default audit.log beside the wallet store)')
-    .option(
-      '--envFile <file>',
-      'env file to load (default ~/.hardkms/.env; ./.env only if named here); it may set only TATUM_API_KEY, TATUM_API_URL, HARDKMS_LOG_LEVEL',
+    .addOption(
+      apiOnly(
+        cmd.name(),
+        new Option(
+          '--envFile <file>',
+          'env file to load (default ~/.hardkms/.env; ./.env only if named here); it may set only TATUM_API_KEY, TATUM_API_URL, HARDKMS_LOG_LEVEL',
+        ),
+      ),
     )
-    .option('--apiKey <key>', 'Tatum API key (prefer TATUM_API_KEY: argv is visible to other users)');
+    .addOption(apiOnly(cmd.name(), new Option('--apiKey <key>', 'Tatum API key (prefer TATUM_API_KEY: argv is visible to other users)')));
+}
+
+/** Commands that use the Tatum API settings; the others accept --apiKey/--envFile (Tatum's shared flags) without listing them. */
+const USES_API = new Set(['daemon', 'checkconfig']);
+
+function apiOnly(command: string, option: Option): Option {
+  return USES_API.has(command) ? option : option.hideHelp();
 }
 
 /** The flags Tatum KMS 8.0.1 declares for all commands (spec §6), hardkms's security-only ones aside. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Config } from '../config/config.js';
 import { HardkmsError, InputError, isHardkmsError } from '../errors.js';
 import {
@@ -99,7 +99,33 @@ function addOtpFlag(cmd: Command): void {
     for (const sub of cmd.commands) addOtpFlag(sub);
     return;
   }
-  if (!cmd.options.some((o) => o.long === '--otp')) cmd.option('--otp <otp>', 'Yubico OTP (touch the enrolled YubiKey), when the vault requires one');
+  if (cmd.options.some((o) => o.long === '--otp')) return;
+  const otp = new Option('--otp <otp>', 'Yubico OTP (touch the enrolled YubiKey), when the vault requires one');
+  // Accepted everywhere (scripts pass it blindly), shown only where a vault is unsealed.
+  if (NEVER_UNSEALS.has(commandPath(cmd))) otp.hideHelp();
+  cmd.addOption(otp);
+}
+
+/** Commands that never unseal the vault, so never check an OTP. */
+const NEVER_UNSEALS = new Set([
+  'generatewallet',
+  'checkconfig',
+  'status',
+  'init',
+  'completion',
+  'audit verify',
+  'audit report',
+  'audit show',
+  'audit withdrawals',
+  'token check',
+  'token repair',
+  'token backup',
+]);
+
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }
 
 // ------------------------------------------------------------------ provider plumbing

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
 import { normalizeTatumArgv } from './flags.js';
-import { printError } from './output.js';
+import { printError, printUsageError } from './output.js';
 import { programFor } from './program.js';
 import { installSignalHandling } from './signals.js';
 
@@ -18,11 +18,7 @@ export async function main(argv: string[]): Promise<number> {
     // A command may end non-zero without an error (import-legacy: some wallets skipped).
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // Help and version exit 0; usage errors were already printed by commander.
-      if (e.code === 'commander.unknownCommand') return 255; // Tatum KMS exits -1 here
-      return e.exitCode;
-    }
+    if (e instanceof CommanderError) return printUsageError(e, argv);
     return printError(e);
   }
 }

@@ -8,7 +8,7 @@ function baseProgram(): Command {
     .name('hardkms')
     .description('Hardware-backed key management and transaction signer, compatible with Tatum KMS')
     .version(VERSION)
-    .showHelpAfterError()
+    .configureOutput({ outputError: () => {} }) // usage errors are printed as JSON by main()
     .addHelpText('after', `\n${chainSupportLines().join('\n')}\n`)
     .exitOverride();
 }

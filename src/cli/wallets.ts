@@ -308,6 +308,11 @@ export function registerWalletCommands(program: Command): void {
       ...chainSupportLines(),
       ...envLines(config),
     ];
+    // Text by default, as Tatum KMS prints it; --output json gives the same pairs to scripts.
+    if ((opts as { output?: string }).output === 'json') {
+      printJson(Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)])));
+      return;
+    }
     process.stdout.write(`${lines.join('\n')}\n`);
   });
 
