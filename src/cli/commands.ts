@@ -173,7 +173,7 @@ export const COMMAND_LINES: readonly CommandLine[] = [
     name: 'rotate',
     module: 'gate',
     term: 'rotate [options]',
-    description: 'New challenges and shares for every key (or a new password), and a new random token PIN; prints new recovery shares',
+    description: 'New challenges and shares for every key (or a new password), a new random token PIN and store key; new recovery shares',
   },
   {
     name: 'recover',
