@@ -466,7 +466,8 @@ const ADMIN_EVENT = /^(init$|recover$|seal\.create|gate\.(seal|enroll|revoke|rot
  * from `generatewallet`, which prints a fresh wallet without opening the vault (as Tatum does).
  */
 function writtenWhileSealed(r: ReportRecord): boolean {
-  return r.event === 'unseal' || r.event === 'gate.unseal' || r.event.startsWith('gate.unseal.') || isGenerateWallet(r);
+  // gate.recover is the unseal by recovery shares: it is written before the secret (and the token) is there.
+  return r.event === 'unseal' || r.event === 'gate.unseal' || r.event.startsWith('gate.unseal.') || r.event === 'gate.recover' || isGenerateWallet(r);
 }
 
 /** A new wallet shown once by `generatewallet`: no stored secret is involved, so no session is needed. */
@@ -552,7 +553,7 @@ function analyseEvents(records: ReportRecord[]): EventAnalysis {
         'warning',
         inSession
           ? `Unsigned '${r.event}' record while ${r.actor || 'its actor'} held an unsealed session: that process signs its records, so this one was written by something else.`
-          : `Unsigned '${r.event}' record: only unseal attempts are written unsigned. Only the hash chain covers it, so whoever could write the log file could have added it.`,
+          : `Unsigned '${r.event}' record: only unseal and recovery attempts are written unsigned. Only the hash chain covers it, so whoever could write the log file could have added it.`,
       );
     }
 
