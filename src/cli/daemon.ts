@@ -57,6 +57,7 @@ type DaemonOpts = {
   wallets?: string;
   transactionIds?: string;
   policy?: string;
+  keyCache?: boolean;
   broadcast: string;
   iUnderstandMainnetWithoutApproval?: boolean;
   allowInsecureHttp?: boolean;
@@ -138,6 +139,10 @@ export function registerDaemon(program: Command): void {
       .option('--wallets <ids>', 'with --runOnce: these signature ids instead of the vault’s, for every chain')
       .option('--transactionIds <ids>', 'with --runOnce: process only these pending ids')
       .option('--policy <file>', 'signing policy (JSON): limits per chain / wallet, allowed destinations')
+      .option(
+        '--key-cache',
+        "unwrap a private-key wallet's key once per cycle, not once per signature; it stays in the token (sensitive, non-extractable) and is destroyed at the cycle's end (audited)",
+      )
       .option('--broadcast <where>', 'tatum (default) or node (HARDKMS_RPC_<CHAIN>)', 'tatum')
       .option(MAINNET_OVERRIDE_FLAG, 'run mainnet without an approver or with a password-sealed vault (audited)')
       .option(
@@ -363,6 +368,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
         policy: opts.policy ?? null,
         broadcast: opts.broadcast,
         runOnce: opts.runOnce === true,
+        keyCache: opts.keyCache === true,
         chainIds: Object.fromEntries([...chainIds].map(([c, id]) => [c, id.toString()])),
       },
     });
@@ -400,6 +406,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
         chains: selection.polled,
         testnet,
         periodMs: period,
+        keyCache: opts.keyCache === true,
         wallets: opts.runOnce ? list(opts.wallets) : undefined,
         transactionIds: opts.runOnce ? list(opts.transactionIds) : undefined,
         observer: {

@@ -140,6 +140,8 @@ export class Token {
   private readonly lib: pkcs11js.PKCS11;
   private readonly session: Buffer;
   private keys: { wrap: Buffer; data: Buffer; audit: Buffer } | undefined;
+  /** Wrapped blob (base64) → its unwrapped session key, while a daemon cycle caches keys. */
+  private keyCache: Map<string, Buffer> | undefined;
   private loggedIn = false;
   /** SoftHSM2 only: the verified copy of the token's files (src/hsm/softhsm-backup.ts). */
   private backup: SoftHsmBackup | undefined;
@@ -251,6 +253,7 @@ export class Token {
   }
 
   logout(): void {
+    this.endKeyCache();
     if (!this.loggedIn) return;
     try {
       this.lib.C_Logout(this.session);
@@ -643,9 +646,14 @@ export class Token {
     if (digest.length !== 32) {
       throw new HardkmsError('SIGN_BAD_DIGEST', `Expected a 32-byte digest, got ${digest.length} bytes.`);
     }
-    let handle: Buffer | undefined;
+    const cache = this.keyCache;
+    const cacheKey = cache === undefined ? undefined : wrapped.wrapped.toString('base64');
+    let handle: Buffer | undefined = cacheKey === undefined ? undefined : cache?.get(cacheKey);
     try {
-      handle = this.unwrapSecp256k1(wrapped);
+      if (handle === undefined) {
+        handle = this.unwrapSecp256k1(wrapped);
+        if (cacheKey !== undefined) cache?.set(cacheKey, handle);
+      }
       const raw = this.signRaw(handle, digest);
       const sig = normaliseLowS('secp256k1', raw);
       // Recovering the public key costs more than the token's signature on SoftHSM2; UTXO
@@ -654,8 +662,29 @@ export class Token {
       const recovery = options.recovery === false ? 0 : recoveryIdFor(sig, digest, wrapped.publicKey);
       return { ...sig, recovery };
     } finally {
-      this.destroy(handle);
+      // A cached key is destroyed by endKeyCache(), at the end of the cycle.
+      if (cache === undefined) this.destroy(handle);
     }
+  }
+
+  /**
+   * The daemon's opt-in per-cycle key cache (--key-cache): from here to endKeyCache(), a key
+   * unwrapped for a signature stays in the token as its session object (sensitive,
+   * non-extractable: the plain key never leaves the token, as with one unwrap per
+   * signature) and signs the cycle's other transactions of that wallet. SoftHSM2 decrypts
+   * its private token objects on every use, so the unwrap costs several signatures.
+   */
+  beginKeyCache(): void {
+    this.keyCache ??= new Map();
+  }
+
+  /** Destroys every key the cache holds and ends it; returns how many there were. logout() (and so close()) calls it too. */
+  endKeyCache(): number {
+    const cache = this.keyCache;
+    this.keyCache = undefined;
+    if (cache === undefined) return 0;
+    for (const handle of cache.values()) this.destroy(handle, 'destroying a cached session key');
+    return cache.size;
   }
 
   /** Signs with a resident key handle (benchmarks compare this against unwrap-per-signature). */

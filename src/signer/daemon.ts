@@ -31,6 +31,12 @@ export interface DaemonOptions {
   transactionIds?: readonly string[] | undefined;
   /** Metrics and health: told about every poll, transaction and cycle. */
   observer?: DaemonObserver | undefined;
+  /**
+   * --key-cache: a private-key wallet's key is unwrapped once per cycle (a sensitive,
+   * non-extractable session object in the token) and destroyed when the cycle ends,
+   * audited as keycache.destroy; without it, once per signature.
+   */
+  keyCache?: boolean | undefined;
 }
 
 export interface DaemonObserver {
@@ -95,6 +101,27 @@ export class SignerDaemon {
   }
 
   async runCycle(): Promise<CycleResult> {
+    if (this.options.keyCache !== true) return this.cycle();
+    this.vault.token.beginKeyCache();
+    try {
+      return await this.cycle();
+    } finally {
+      this.endKeyCache();
+    }
+  }
+
+  /** Destroys the cycle's cached keys (a logout, e.g. at seal, has already destroyed them) and records how many. */
+  private endKeyCache(): void {
+    const destroyed = this.vault.token.endKeyCache();
+    if (destroyed === 0 || this.vault.isSealed) return;
+    try {
+      this.vault.record({ event: 'keycache.destroy', subject: 'cycle', result: 'ok', details: { keys: destroyed } });
+    } catch (e) {
+      this.log('error', 'could not record the destruction of the cycle key cache', { keys: destroyed, error: reportText(e) });
+    }
+  }
+
+  private async cycle(): Promise<CycleResult> {
     if (this.vault.isSealed) throw new HardkmsError('VAULT_SEALED', 'The vault is sealed; the daemon polls only while it is unsealed.');
     // A wallet, OTP, journal or ledger row deleted, put back or rolled back since the last
     // cycle stops the daemon (VAULT_ROW_TAMPERED) before anything is polled or signed.

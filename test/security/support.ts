@@ -29,7 +29,7 @@ export interface Signer {
 export function inProcessSigner(
   vault: Vault,
   api: FakeTatumApi,
-  options: { testnet: boolean; chains: string[]; policy?: Policy; approver?: ExternalApprover },
+  options: { testnet: boolean; chains: string[]; policy?: Policy; approver?: ExternalApprover; keyCache?: boolean },
 ): Signer {
   const tatum = new TatumClient({ baseUrl: api.url, apiKey: api.apiKey, clientVersion: 'security-test' });
   const journal = new Journal(vault.store);
@@ -43,7 +43,13 @@ export function inProcessSigner(
     evm: new NodeEvmFiller((c) => pinnedChainId(c as 'ETH', options.testnet, {}), new Map()),
     log: () => {},
   });
-  const daemon = new SignerDaemon(vault, tatum, processor, { chains: options.chains as never, testnet: options.testnet, periodMs: 1000 }, () => {});
+  const daemon = new SignerDaemon(
+    vault,
+    tatum,
+    processor,
+    { chains: options.chains as never, testnet: options.testnet, periodMs: 1000, keyCache: options.keyCache },
+    () => {},
+  );
   return { daemon, journal, tatum, close: () => tatum.close() };
 }
 
