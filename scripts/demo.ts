@@ -87,10 +87,11 @@ interface Ran {
   stderr: string;
 }
 
-function run(command: string, args: string[], options: { env: Record<string, string>; shown: string; timeoutMs?: number }): Promise<Ran> {
+function run(command: string, args: string[], options: { env: Record<string, string>; shown: string; timeoutMs?: number; input?: string }): Promise<Ran> {
   return new Promise((resolvePromise, reject) => {
     // cwd in the temp dir: a .env in the caller's directory must not leak into the demo.
-    const child = spawn(command, args, { cwd: work, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd: work, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.end(options.input ?? '');
     children.add(child);
     let stdout = '';
     let stderr = '';
@@ -502,7 +503,53 @@ async function main(): Promise<void> {
   check(ethGot === ethValue && hktGot === tokenValue, 'the recipients did not receive the amounts asked for');
 
   // ---------------------------------------------------------------- 7
-  heading(7, 'The auditor: verify the signed audit log offline, and the HTML report');
+  heading(7, 'Rotate, then recover from two share files after every YubiKey is lost');
+  for (const c of creds) plugIn(c.serial);
+  const filesBefore = new Map(vault.recoveryFiles.map((f) => [f.label, readFileSync(f.file, 'latin1')]));
+  const rotate = await hardkms(['rotate', ...(await recoveryArgs(OPERATORS))]);
+  const rotated = json<{ tokenPinRotated: boolean; storeRekeyed: boolean; recoveryFiles: Array<{ label: string; file: string }> }>(rotate);
+  const rotateTouches = rotate.stderr.split('\n').filter((l) => l.startsWith('Touch the YubiKey'));
+  check(rotated.tokenPinRotated && rotated.storeRekeyed, 'rotate did not change the token PIN and the store key');
+  check(
+    rotated.recoveryFiles.length === 3 && rotated.recoveryFiles.every((f) => filesBefore.get(f.label) !== readFileSync(f.file, 'latin1')),
+    'rotate did not replace every share file',
+  );
+  say(`   $ hardkms rotate --recovery-out ${sharesDir} --recovery-to alice=age1…,bob=age1…,carol=age1…`);
+  for (const l of rotateTouches) say(`     ${l}`);
+  say('     New challenges for every key, a new random token PIN and a new store key (every wallet row re-authenticated),');
+  say('     in one transaction; new share files replace the old ones: old sheets and old backups open nothing now.');
+
+  // Every YubiKey is lost: alice and bob open their (new) share files with their own age keys.
+  for (const c of creds) unplug(c.serial);
+  const sheets: string[] = [];
+  for (const label of ['alice', 'bob']) sheets.push(await openShareFile(rotated.recoveryFiles.find((f) => f.label === label)!.file, label));
+  const successors = ['dave', 'erin', 'frank'];
+  const recover = await run(process.execPath, [CLI, 'recover', '--labels', successors.join(','), ...(await recoveryArgs(successors)), '--path', walletPath], {
+    env: cliEnv(),
+    shown: `hardkms recover --labels ${successors.join(',')} --recovery-out ${sharesDir} --recovery-to … --path ${walletPath}  (2 shares on stdin)`,
+    input: `${sheets.join('\n')}\n`,
+  });
+  check(recover.code === 0, `recover exited ${recover.code}: ${errorOf(recover)?.error ?? 'see the log'}`);
+  const recovered = json<{ gate: { credentials: Credential[] }; storeRekeyed: boolean; recoveryFiles: unknown[] }>(recover);
+  check(recovered.storeRekeyed && recovered.recoveryFiles.length === 3, 'recover did not re-key the store and write new share files');
+  say('   All three YubiKeys are lost. alice and bob decrypt their share files (age -d -i their key) and type the words:');
+  say(`   $ hardkms recover --labels ${successors.join(',')} --recovery-out ${sharesDir} --recovery-to dave=age1…,…`);
+  say(`     ${recovered.gate.credentials.map((c) => `${c.label} (serial ${c.serial})`).join(', ')} enrolled in place of every old key;`);
+  say('     new token PIN, new store key, new share files. The old keys (if found) open nothing.');
+  const after = await addressOf(ltcM.signatureId);
+  check(after === ltcM.address, `after recover, the LTC wallet derives ${after}, not ${ltcM.address}`);
+  say(`   $ hardkms getaddress ${ltcM.signatureId} 0   (touching two of the new keys)`);
+  say(`     ${after}: the wallets are the same, only the gate changed.`);
+  summary.rotateRecover = {
+    rotateTouches: rotateTouches.length,
+    shareFilesReplaced: rotated.recoveryFiles.length,
+    recoveredWith: ['alice', 'bob'],
+    enrolled: recovered.gate.credentials.map((c) => c.label),
+    sameAddressAfter: after === ltcM.address,
+  };
+
+  // ---------------------------------------------------------------- 8
+  heading(8, 'The auditor: verify the signed audit log offline, and the HTML report');
   const verify = json<{ ok: boolean; records: number; signed: number; unsignedTail: number; headChecked: boolean }>(
     await hardkms(['audit', 'verify'], { mayFail: true }),
   );

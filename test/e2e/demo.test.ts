@@ -22,6 +22,7 @@ interface Summary {
   mined: number;
   transactions: { id: string; chain: string; txId: string | null; confirmations: number; mined: boolean }[];
   unseal: { threshold: number; enrolled: number; used: string[]; refusedWithOneKey: boolean; resealedUnderNewChallenges: number };
+  rotateRecover: { rotateTouches: number; shareFilesReplaced: number; recoveredWith: string[]; enrolled: string[]; sameAddressAfter: boolean };
   auditVerify: { ok: boolean; records: number; signed: number; headChecked: boolean };
   auditReport: { ok: boolean; signatures: number; broadcasts: number; anomalies: { critical: number } };
   secretScan: { checked: number; found: number };
@@ -72,6 +73,15 @@ describe.skipIf(!existsSync(LITECOIND_PATH))('scripts/demo.sh (the README demo)'
       expect(t.confirmations, t.id).toBeGreaterThanOrEqual(1);
     }
     expect(summary.unseal).toEqual({ threshold: 2, enrolled: 3, used: ['alice', 'bob'], refusedWithOneKey: true, resealedUnderNewChallenges: 2 });
+    // Rotate (each of the 3 keys touched for the unseal or the new challenges) and recover from two share files.
+    expect(summary.rotateRecover).toMatchObject({
+      shareFilesReplaced: 3,
+      recoveredWith: ['alice', 'bob'],
+      enrolled: ['dave', 'erin', 'frank'],
+      sameAddressAfter: true,
+    });
+    expect(summary.rotateRecover.rotateTouches).toBeGreaterThanOrEqual(3);
+    expect(r.stdout).toMatch(/^7\. Rotate, then recover/m);
     expect(summary.auditVerify).toMatchObject({ ok: true, headChecked: true });
     expect(summary.auditVerify.signed).toBeGreaterThan(0);
     expect(summary.auditReport).toMatchObject({ ok: true, signatures: 4, broadcasts: 4, anomalies: { critical: 0 } });
