@@ -30,7 +30,17 @@ const CHAIN = 'TRON';
 export type TronContract =
   | { type: 'TransferContract'; owner: Uint8Array; to: Uint8Array; amount: bigint }
   | { type: 'TransferAssetContract'; owner: Uint8Array; to: Uint8Array; assetName: Uint8Array; amount: bigint }
-  | { type: 'TriggerSmartContract'; owner: Uint8Array; contract: Uint8Array; callValue: bigint; data: Uint8Array };
+  | { type: 'TriggerSmartContract'; owner: Uint8Array; contract: Uint8Array; callValue: bigint; data: Uint8Array }
+  /** Stake 2.0 (what Tatum's TRON builders emit for freeze/unfreeze): resource 0 BANDWIDTH, 1 ENERGY, 2 TRON_POWER. */
+  | { type: 'FreezeBalanceV2Contract' | 'UnfreezeBalanceV2Contract'; owner: Uint8Array; amount: bigint; resource: number }
+  | { type: 'DelegateResourceContract'; owner: Uint8Array; resource: number; amount: bigint; receiver: Uint8Array; lock: boolean; lockPeriod: bigint }
+  | { type: 'UnDelegateResourceContract'; owner: Uint8Array; resource: number; amount: bigint; receiver: Uint8Array }
+  /** TRC-20/721 deploys: the bytecode and the TRX sent to the constructor. */
+  | { type: 'CreateSmartContract'; owner: Uint8Array; bytecode: Uint8Array; callValue: bigint; name: Uint8Array }
+  /** TRC-10 issuance. */
+  | { type: 'AssetIssueContract'; owner: Uint8Array; name: Uint8Array; abbr: Uint8Array; totalSupply: bigint; precision: bigint };
+
+const RESOURCES = ['BANDWIDTH', 'ENERGY', 'TRON_POWER'];
 
 export interface TronRaw {
   refBlockBytes: Uint8Array;
@@ -49,7 +59,18 @@ export interface TronPayload {
   text: string;
 }
 
-const CONTRACT_TYPES: Record<number, TronContract['type']> = { 1: 'TransferContract', 2: 'TransferAssetContract', 31: 'TriggerSmartContract' };
+const CONTRACT_TYPES: Record<number, TronContract['type']> = {
+  1: 'TransferContract',
+  2: 'TransferAssetContract',
+  6: 'AssetIssueContract',
+  30: 'CreateSmartContract',
+  31: 'TriggerSmartContract',
+  54: 'FreezeBalanceV2Contract',
+  55: 'UnfreezeBalanceV2Contract',
+  57: 'DelegateResourceContract',
+  58: 'UnDelegateResourceContract',
+};
+const SUPPORTED = Object.values(CONTRACT_TYPES).join(', ');
 
 export function parseTronPayload(payload: unknown): TronPayload {
   const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
@@ -80,8 +101,7 @@ function decodeRaw(bytes: Uint8Array): TronRaw {
   const c = readMessage(contracts[0]!, 'Contract');
   const typeNum = Number(getVarint(c, 1, 'Contract.type'));
   const type = CONTRACT_TYPES[typeNum];
-  if (type === undefined)
-    throw unsupportedError(CHAIN, `contract type ${typeNum} is not signed (supported: TransferContract, TransferAssetContract, TriggerSmartContract)`);
+  if (type === undefined) throw unsupportedError(CHAIN, `contract type ${typeNum} is not signed (supported: ${SUPPORTED})`);
   if (getVarint(c, 5, 'Contract.Permission_id') !== 0n) throw unsupportedError(CHAIN, 'Permission_id is not 0: multi-signature permissions are not supported');
   const any = readMessage(getBytes(c, 2, 'Contract.parameter'), 'Contract.parameter');
   const typeUrl = Buffer.from(getBytes(any, 1, 'parameter.type_url')).toString('utf8');
@@ -98,8 +118,49 @@ function decodeRaw(bytes: Uint8Array): TronRaw {
     if (n < 0n) throw payloadError(CHAIN, `${type}.${name} is negative`);
     return n;
   };
+  const resource = (field: number): number => {
+    const r = Number(getVarint(v, field, `${type}.resource`));
+    if (RESOURCES[r] === undefined) throw payloadError(CHAIN, `${type}.resource ${r} is not BANDWIDTH, ENERGY or TRON_POWER`);
+    return r;
+  };
   let contract: TronContract;
-  if (type === 'TransferContract') {
+  if (type === 'FreezeBalanceV2Contract') {
+    contract = { type, owner: addr(1, 'owner_address'), amount: amount(2, 'frozen_balance'), resource: resource(3) };
+  } else if (type === 'UnfreezeBalanceV2Contract') {
+    contract = { type, owner: addr(1, 'owner_address'), amount: amount(2, 'unfreeze_balance'), resource: resource(3) };
+  } else if (type === 'DelegateResourceContract') {
+    contract = {
+      type,
+      owner: addr(1, 'owner_address'),
+      resource: resource(2),
+      amount: amount(3, 'balance'),
+      receiver: addr(4, 'receiver_address'),
+      lock: getVarint(v, 5, 'lock') !== 0n,
+      lockPeriod: amount(6, 'lock_period'),
+    };
+  } else if (type === 'UnDelegateResourceContract') {
+    contract = { type, owner: addr(1, 'owner_address'), resource: resource(2), amount: amount(3, 'balance'), receiver: addr(4, 'receiver_address') };
+  } else if (type === 'CreateSmartContract') {
+    if (getVarint(v, 3, 'call_token_value') !== 0n || getVarint(v, 4, 'token_id') !== 0n) {
+      throw unsupportedError(CHAIN, 'CreateSmartContract sends TRC-10 tokens to the constructor (call_token_value/token_id), which is not supported');
+    }
+    const sc = readMessage(getBytes(v, 2, 'new_contract'), 'SmartContract');
+    const owner = addr(1, 'owner_address');
+    const origin = getBytes(sc, 1, 'new_contract.origin_address');
+    if (origin.length !== 0 && !bytesEqual(origin, owner)) throw mismatchError(CHAIN, 'new_contract.origin_address is not owner_address');
+    const callValue = asInt64(getVarint(sc, 5, 'new_contract.call_value'));
+    if (callValue < 0n) throw payloadError(CHAIN, 'new_contract.call_value is negative');
+    contract = { type, owner, bytecode: getBytes(sc, 4, 'new_contract.bytecode'), callValue, name: getBytes(sc, 7, 'new_contract.name') };
+  } else if (type === 'AssetIssueContract') {
+    contract = {
+      type,
+      owner: addr(1, 'owner_address'),
+      name: getBytes(v, 2, 'name'),
+      abbr: getBytes(v, 3, 'abbr'),
+      totalSupply: amount(4, 'total_supply'),
+      precision: amount(7, 'precision'),
+    };
+  } else if (type === 'TransferContract') {
     contract = { type, owner: addr(1, 'owner_address'), to: addr(2, 'to_address'), amount: amount(3, 'amount') };
   } else if (type === 'TransferAssetContract') {
     contract = { type, assetName: getBytes(v, 1, 'asset_name'), owner: addr(2, 'owner_address'), to: addr(3, 'to_address'), amount: amount(4, 'amount') };
@@ -177,6 +238,39 @@ function checkRawDataJson(j: Record<string, unknown>, raw: TronRaw): void {
       (Buffer.from(k.assetName).toString('utf8') === name || (/^([0-9a-fA-F]{2})+$/.test(name) && bytesEqual(Buffer.from(name, 'hex'), k.assetName)));
     if (!ok) diff('contract[0].parameter.value.asset_name');
   }
+  const resourceEq = (field: string, value: unknown, expected: number): void => {
+    // TronWeb writes the enum by name; an absent field is protobuf's default (BANDWIDTH).
+    const r = value === undefined || value === null ? 0 : typeof value === 'string' ? RESOURCES.indexOf(value) : -1;
+    if (r !== expected) diff(field);
+  };
+  const P = 'contract[0].parameter.value';
+  if (k.type === 'FreezeBalanceV2Contract' || k.type === 'UnfreezeBalanceV2Contract') {
+    numEq(
+      `${P}.${k.type === 'FreezeBalanceV2Contract' ? 'frozen_balance' : 'unfreeze_balance'}`,
+      k.type === 'FreezeBalanceV2Contract' ? v.frozen_balance : v.unfreeze_balance,
+      k.amount,
+    );
+    resourceEq(`${P}.resource`, v.resource, k.resource);
+  }
+  if (k.type === 'DelegateResourceContract' || k.type === 'UnDelegateResourceContract') {
+    numEq(`${P}.balance`, v.balance, k.amount);
+    resourceEq(`${P}.resource`, v.resource, k.resource);
+    addrEq(`${P}.receiver_address`, v.receiver_address, k.receiver);
+    if (k.type === 'DelegateResourceContract') {
+      if ((v.lock === true) !== k.lock) diff(`${P}.lock`);
+      numEq(`${P}.lock_period`, v.lock_period, k.lockPeriod);
+    }
+  }
+  if (k.type === 'CreateSmartContract') {
+    const nc = v.new_contract;
+    if (!isPlainObject(nc)) return diff(`${P}.new_contract`);
+    hexEq(`${P}.new_contract.bytecode`, nc.bytecode, k.bytecode);
+    numEq(`${P}.new_contract.call_value`, nc.call_value, k.callValue);
+  }
+  if (k.type === 'AssetIssueContract') {
+    numEq(`${P}.total_supply`, v.total_supply, k.totalSupply);
+    numEq(`${P}.precision`, v.precision, k.precision);
+  }
   if (k.type === 'TriggerSmartContract') {
     addrEq('contract[0].parameter.value.contract_address', v.contract_address, k.contract);
     numEq('contract[0].parameter.value.call_value', v.call_value, k.callValue);
@@ -220,11 +314,23 @@ export function decodeTron(payload: unknown): DecodedTx {
   const { raw } = parseTronPayload(payload);
   const k = raw.contract;
   const out: DecodedTx = { chain: CHAIN, outputs: [] };
-  if (k.type === 'TransferContract') {
+  if (k.type === 'FreezeBalanceV2Contract' || k.type === 'UnfreezeBalanceV2Contract') {
+    // The TRX stays the owner's, but is locked or released: counted as moved by the owner, for the limits.
+    out.outputs.push({ address: tronBase58(k.owner), amount: k.amount });
+  } else if (k.type === 'DelegateResourceContract' || k.type === 'UnDelegateResourceContract') {
+    // The resources of `amount` staked sun go to (or come back from) the receiver.
+    out.outputs.push({ address: tronBase58(k.receiver), amount: k.amount });
+  } else if (k.type === 'CreateSmartContract') {
+    if (k.callValue > 0n) out.outputs.push({ amount: k.callValue });
+    out.call = { kind: 'deploy', dataLength: k.bytecode.length, data: toHex(k.bytecode) };
+  } else if (k.type === 'AssetIssueContract') {
+    // A TRC-10 issuance is a deployment for the policy (allowDeploy); its name is the payload.
+    out.call = { kind: 'deploy', dataLength: Math.max(1, k.name.length) };
+  } else if (k.type === 'TransferContract') {
     out.outputs.push({ address: tronBase58(k.to), amount: k.amount });
   } else if (k.type === 'TransferAssetContract') {
     out.token = { contract: Buffer.from(k.assetName).toString('utf8'), standard: 'TRC10', to: tronBase58(k.to), amount: k.amount };
-  } else {
+  } else if (k.type === 'TriggerSmartContract') {
     const contract = tronBase58(k.contract);
     if (k.callValue > 0n) out.outputs.push({ address: contract, amount: k.callValue });
     const data = toHex(k.data);

@@ -170,8 +170,8 @@ describe('signTron', () => {
       ['truncated protobuf', withRaw((transferPayload().raw_data_hex as string).slice(0, 30)), /malformed/],
       [
         'unsupported contract type',
-        withRaw(rawHex({ type: 54, typeName: 'FreezeBalanceV2Contract', value: [...fBytes(1, OWNER)] })),
-        /contract type 54 is not signed/,
+        withRaw(rawHex({ type: 56, typeName: 'WithdrawExpireUnfreezeContract', value: [...fBytes(1, OWNER)] })),
+        /contract type 56 is not signed/,
       ],
       ['type_url mismatch', withRaw(rawHex({ type: 1, typeName: 'TriggerSmartContract', value: [...fBytes(1, OWNER)] })), /type_url/],
       ['bad owner length', withRaw(rawHex({ value: [...fBytes(1, [0x41, 1, 2]), ...fBytes(2, TO)] })), /owner_address is not a 21-byte TRON address/],
@@ -212,5 +212,156 @@ describe('decodeTron', () => {
   it('base58 matches known TRON addresses', () => {
     expect(tronBase58(Uint8Array.from([0x41, ...new Uint8Array(20)]))).toBe('T9yD14Nj9j7xAB4dbGeiX9h8unkKHxuWwb');
     expect(tronBase58(USDT)).toBe('TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t');
+  });
+});
+
+/* Issue 11 item 6: the other contracts Tatum's TRON builders emit, in TronWeb's JSON shape. */
+function contractPayload(type: number, typeName: string, value: number[], json: Record<string, unknown>, feeLimit?: number): Record<string, unknown> {
+  const raw = rawHex({ type, typeName, value }, feeLimit);
+  return {
+    visible: false,
+    txID: createHash('sha256').update(Buffer.from(raw, 'hex')).digest('hex'),
+    raw_data: {
+      contract: [{ parameter: { value: json, type_url: `type.googleapis.com/protocol.${typeName}` }, type: typeName }],
+      ref_block_bytes: hex(Uint8Array.from(REF_BYTES)),
+      ref_block_hash: hex(Uint8Array.from(REF_HASH)),
+      expiration: EXPIRATION,
+      ...(feeLimit === undefined ? {} : { fee_limit: feeLimit }),
+      timestamp: TIMESTAMP,
+    },
+    raw_data_hex: raw,
+  };
+}
+
+const BYTECODE = '608060405234801561001057600080fd5b50';
+const STAKE2: Array<[string, Record<string, unknown>, { outputs: { address?: string; amount: bigint }[]; call?: unknown }]> = [
+  [
+    'FreezeBalanceV2 (ENERGY)',
+    contractPayload(54, 'FreezeBalanceV2Contract', [...fBytes(1, OWNER), ...fVarint(2, 10_000_000), ...fVarint(3, 1)], {
+      owner_address: hex(OWNER),
+      frozen_balance: 10_000_000,
+      resource: 'ENERGY',
+    }),
+    { outputs: [{ address: tronBase58(OWNER), amount: 10_000_000n }] },
+  ],
+  [
+    'UnfreezeBalanceV2 (BANDWIDTH, the default: resource absent)',
+    contractPayload(55, 'UnfreezeBalanceV2Contract', [...fBytes(1, OWNER), ...fVarint(2, 3_000_000)], {
+      owner_address: hex(OWNER),
+      unfreeze_balance: 3_000_000,
+    }),
+    { outputs: [{ address: tronBase58(OWNER), amount: 3_000_000n }] },
+  ],
+  [
+    'DelegateResource (ENERGY, locked)',
+    contractPayload(
+      57,
+      'DelegateResourceContract',
+      [...fBytes(1, OWNER), ...fVarint(2, 1), ...fVarint(3, 5_000_000), ...fBytes(4, TO), ...fVarint(5, 1), ...fVarint(6, 86400)],
+      { owner_address: hex(OWNER), resource: 'ENERGY', balance: 5_000_000, receiver_address: hex(TO), lock: true, lock_period: 86400 },
+    ),
+    { outputs: [{ address: tronBase58(TO), amount: 5_000_000n }] },
+  ],
+  [
+    'UnDelegateResource',
+    contractPayload(58, 'UnDelegateResourceContract', [...fBytes(1, OWNER), ...fVarint(2, 1), ...fVarint(3, 5_000_000), ...fBytes(4, TO)], {
+      owner_address: hex(OWNER),
+      resource: 'ENERGY',
+      balance: 5_000_000,
+      receiver_address: hex(TO),
+    }),
+    { outputs: [{ address: tronBase58(TO), amount: 5_000_000n }] },
+  ],
+  [
+    'CreateSmartContract (a TRC-20 deploy)',
+    contractPayload(
+      30,
+      'CreateSmartContract',
+      [
+        ...fBytes(1, OWNER),
+        ...fBytes(2, [
+          ...fBytes(1, OWNER),
+          ...fBytes(3, []),
+          ...fBytes(4, [...Buffer.from(BYTECODE, 'hex')]),
+          ...fVarint(6, 100),
+          ...fBytes(7, str('MyToken')),
+          ...fVarint(8, 10_000_000),
+        ]),
+      ],
+      {
+        owner_address: hex(OWNER),
+        new_contract: {
+          bytecode: BYTECODE,
+          consume_user_resource_percent: 100,
+          name: 'MyToken',
+          origin_address: hex(OWNER),
+          origin_energy_limit: 10_000_000,
+          abi: { entrys: [{ type: 'constructor', inputs: [], stateMutability: 'Nonpayable' }] },
+        },
+      },
+      1_000_000_000,
+    ),
+    { outputs: [], call: { kind: 'deploy', dataLength: BYTECODE.length / 2, data: BYTECODE } },
+  ],
+  [
+    'AssetIssue (a TRC-10 issuance)',
+    contractPayload(
+      6,
+      'AssetIssueContract',
+      [
+        ...fBytes(1, OWNER),
+        ...fBytes(2, str('MyTRC10')),
+        ...fBytes(3, str('MYT')),
+        ...fVarint(4, 1_000_000),
+        ...fVarint(6, 1),
+        ...fVarint(7, 6),
+        ...fVarint(8, 1),
+      ],
+      {
+        owner_address: hex(OWNER),
+        name: hex(Uint8Array.from(str('MyTRC10'))),
+        abbr: hex(Uint8Array.from(str('MYT'))),
+        total_supply: 1_000_000,
+        trx_num: 1,
+        precision: 6,
+        num: 1,
+      },
+    ),
+    { outputs: [], call: { kind: 'deploy', dataLength: 7 } },
+  ],
+];
+
+describe('TRON contracts beyond transfers and calls (Stake 2.0, deploys, TRC-10 issuance)', () => {
+  for (const [what, payload, expected] of STAKE2) {
+    it(`${what}: decoded for the policy, signed over txID (signature recovers to the owner)`, async () => {
+      expect(decodeTron(JSON.stringify(payload))).toMatchObject({ chain: 'TRON', ...expected });
+      verifyTronSignature(await signTron(JSON.stringify(payload), [hostDigestSigner(K)]));
+    });
+  }
+
+  it('refuses a raw_data JSON that says something else than raw_data_hex (amount, resource, receiver, bytecode)', async () => {
+    const edits: Array<[number, (v: Record<string, unknown>) => void]> = [
+      [0, (v) => (v.frozen_balance = 1)],
+      [0, (v) => (v.resource = 'BANDWIDTH')],
+      [2, (v) => (v.receiver_address = hex(OWNER))],
+      [2, (v) => (v.lock = false)],
+      [4, (v) => ((v.new_contract as Record<string, unknown>).bytecode = '00')],
+    ];
+    for (const [i, edit] of edits) {
+      const p = structuredClone(STAKE2[i]![1]) as { raw_data: RawDataJson };
+      edit(p.raw_data.contract[0]!.parameter.value);
+      await expect(signTron(JSON.stringify(p), [hostDigestSigner(K)])).rejects.toMatchObject({ code: 'TX_PAYLOAD_MISMATCH' });
+    }
+  });
+
+  it("never signs a freeze or delegation of another account's TRX with our key", async () => {
+    const other = tronAddr(privKey(9));
+    const p = contractPayload(57, 'DelegateResourceContract', [...fBytes(1, other), ...fVarint(2, 1), ...fVarint(3, 5), ...fBytes(4, TO)], {
+      owner_address: hex(other),
+      resource: 'ENERGY',
+      balance: 5,
+      receiver_address: hex(TO),
+    });
+    await expect(signTron(JSON.stringify(p), [hostDigestSigner(K)])).rejects.toThrow(/owner_address .* is not the signing wallet's address/);
   });
 });
