@@ -21,7 +21,7 @@ export interface DecodedToken {
    * XRP issued currency CURRENCY:ISSUER (amount in 10^-15 units), or Algorand ASA id (decimal).
    */
   contract: string;
-  standard: 'ERC20' | 'TRC20' | 'TRC10' | 'XLM_ASSET' | 'XRP_IOU' | 'ASA';
+  standard: 'ERC20' | 'TRC20' | 'TRC10' | 'XLM_ASSET' | 'XRP_IOU' | 'ASA' | 'VIP180';
   to: string;
   amount: bigint;
 }

@@ -14,6 +14,7 @@ import { loadPolicy, type Policy } from '../signer/policy.js';
 import { PendingProcessor, type DaemonLog, type LogLevel } from '../signer/process-pending.js';
 import { HttpClient } from '../signer/http.js';
 import { TatumClient } from '../signer/tatum-client.js';
+import { ThorRestNode, VET_PUBLIC_NODES } from '../signer/vet-node.js';
 import { readVaultFacts, Vault } from '../vault/vault.js';
 import { VERSION } from '../version.js';
 import { configFrom, providerFor, runUnsealChecks } from './context.js';
@@ -229,7 +230,8 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
   for (const c of selection.chains) {
     const url = nodeRpcUrlFromEnv(c);
     if (url !== undefined) {
-      if (c === 'TRON' && opts.broadcast !== 'node') continue;
+      // TRON and VET nodes are not JSON-RPC: TRON's is unused, VET's is read by the VeChain client below.
+      if ((c === 'TRON' || c === 'VET') && opts.broadcast !== 'node') continue;
       nodes.set(c, nodeClientFor(c, url));
     } else if (opts.broadcast === 'node') {
       throw new HardkmsError('DAEMON_CONFIG', `--broadcast node, but HARDKMS_RPC_${c} is not set.`, {
@@ -243,6 +245,8 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
     const url = nodes.has(c) ? nodeRpcUrlFromEnv(c) : undefined;
     if (url !== undefined) endpoints.push({ what: `HARDKMS_RPC_${c}`, url });
   }
+  const vetUrl = selection.chains.includes('VET') ? (nodeRpcUrlFromEnv('VET') ?? (testnet ? VET_PUBLIC_NODES.testnet : VET_PUBLIC_NODES.mainnet)) : undefined;
+  if (vetUrl !== undefined && nodeRpcUrlFromEnv('VET') !== undefined) endpoints.push({ what: 'HARDKMS_RPC_VET', url: vetUrl });
   const insecure = checkTransport(testnet, opts.allowInsecureHttp === true, endpoints);
   const insecureRun = !testnet && insecure.length > 0;
   // Named in every audit record of this run: the actor says the run allowed plain http.
@@ -390,6 +394,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
         evmNodes,
         tatumFillFor,
       ),
+      vet: vetUrl === undefined ? undefined : new ThorRestNode(vetUrl),
       log,
       afterSignJournaled: crashAfterSign
         ? (id) => {

@@ -91,9 +91,9 @@ export type NodeClient = { kind: 'evm'; rpc: EvmRpc } | { kind: 'utxo'; rpc: Utx
 /** Node clients for chains whose HARDKMS_RPC_<CHAIN> is set. */
 export function nodeClientFor(chain: TatumChain, url: string): NodeClient {
   if (chain === 'BTC' || chain === 'LTC' || chain === 'DOGE' || chain === 'BCH') return { kind: 'utxo', rpc: new UtxoRpc({ url, version: '1.0' }) };
-  if (chain === 'TRON') {
-    throw new HardkmsError('DAEMON_CONFIG', 'TRON has no JSON-RPC broadcast hardkms speaks; TRON transactions are broadcast through Tatum.', {
-      hint: 'Drop TRON from --chain when using --broadcast node, or run a second daemon for TRON with --broadcast tatum.',
+  if (chain === 'TRON' || chain === 'VET') {
+    throw new HardkmsError('DAEMON_CONFIG', `${chain} has no JSON-RPC broadcast hardkms speaks; ${chain} transactions are broadcast through Tatum.`, {
+      hint: `Drop ${chain} from --chain when using --broadcast node, or run a second daemon for ${chain} with --broadcast tatum.`,
     });
   }
   return { kind: 'evm', rpc: new EvmRpc({ url }) };

@@ -11,7 +11,25 @@ import { InputError } from '../errors.js';
 import { TATUM_CHAINS, type TatumChain } from './chains-api.js';
 
 /** The chains whose pending transactions hardkms signs, in Tatum's default polling order. */
-export const SIGNABLE_CHAINS = ['BCH', 'XRP', 'XLM', 'ETH', 'BTC', 'MATIC', 'KLAY', 'LTC', 'DOGE', 'CELO', 'BSC', 'TRON', 'XDC', 'ONE', 'ALGO', 'KCS'] as const;
+export const SIGNABLE_CHAINS = [
+  'BCH',
+  'VET',
+  'XRP',
+  'XLM',
+  'ETH',
+  'BTC',
+  'MATIC',
+  'KLAY',
+  'LTC',
+  'DOGE',
+  'CELO',
+  'BSC',
+  'TRON',
+  'XDC',
+  'ONE',
+  'ALGO',
+  'KCS',
+] as const;
 export type SignableChain = (typeof SIGNABLE_CHAINS)[number];
 
 export type EvmSignableChain = 'ETH' | 'BSC' | 'MATIC' | 'CELO' | 'KLAY' | 'ONE' | 'XDC' | 'KCS';

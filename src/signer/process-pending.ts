@@ -19,6 +19,8 @@ import { chainFamily } from '../chains/registry.js';
 import { decodeXlm, signXlm } from '../chains/xlm/sign.js';
 import { decodeXrp, signXrp, type XrpKey } from '../chains/xrp/sign.js';
 import { decodeAlgo, signAlgo } from '../chains/algo/sign.js';
+import { decodeVet, parseVetPayload, signVet } from '../chains/vet/sign.js';
+import type { VetNode } from './vet-node.js';
 import { ed25519SignerFor } from './ed25519-signer.js';
 import { decodeTron, signTron } from '../chains/tron/sign.js';
 import type { ChainFamily } from '../chains/types.js';
@@ -53,6 +55,8 @@ export interface ProcessorDeps {
   policy?: Policy | undefined;
   broadcaster: Broadcaster;
   evm: EvmFiller;
+  /** VeChain node for blockRef and the gas estimate (VET only). */
+  vet?: VetNode | undefined;
   log: DaemonLog;
   signerDeps?: TokenSignerDeps;
   /** Test hook: runs after the signature is journaled and audited, before the broadcast. */
@@ -298,6 +302,7 @@ export class PendingProcessor {
       case 'tron':
         return { decoded: decodeTron(payload), sign: () => signTron(payload, signers) };
       case 'evm': {
+        if (chain === 'VET') return this.planVet(payload, signers);
         const chainId = this.d.evm.chainId(chain);
         const first = signers[0];
         const fill: EvmFill =
@@ -343,6 +348,20 @@ export class PendingProcessor {
         };
       }
     }
+  }
+
+  /** VET: gas from the node's estimate and blockRef from its best block (as thorify), nonce from the token's RNG when the payload has none. */
+  private async planVet(payload: string, signers: SigningKey[]): Promise<{ decoded: DecodedTx; sign: () => Promise<string> }> {
+    const testnet = this.d.testnet;
+    const f = parseVetPayload(payload, testnet);
+    const first = signers[0];
+    if (this.d.vet === undefined) throw new HardkmsError('DAEMON_CONFIG', 'VET needs a VeChain node and none is configured', { hint: 'Set HARDKMS_RPC_VET.' });
+    if (first === undefined) throw new HardkmsError('TX_KEY_NOT_RESOLVED', 'no key to sign the VET transaction with');
+    const gas = await this.d.vet.estimateGas(f.clause, computeAddress(hexlify(first.publicKey)));
+    const blockRef = await this.d.vet.blockRef();
+    const nonce = BigInt(`0x${this.d.vault.token.random(8).toString('hex')}`);
+    const fill = { gas, blockRef, nonce };
+    return { decoded: decodeVet(payload, testnet, fill), sign: () => signVet(payload, signers, testnet, fill) };
   }
 
   private async broadcast(pending: PendingTransaction, rawTx: string, rebroadcast: boolean): Promise<Outcome> {

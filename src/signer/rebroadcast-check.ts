@@ -13,6 +13,7 @@ import { chainFamily } from '../chains/registry.js';
 import { xlmEnvelopeMismatch } from '../chains/xlm/sign.js';
 import { xrpBlobMismatch } from '../chains/xrp/sign.js';
 import { algoSignedMismatch } from '../chains/algo/sign.js';
+import { vetSignedMismatch } from '../chains/vet/sign.js';
 import { buildUnsignedTransaction, parseBitcoreTx } from '../chains/utxo/bitcore-json.js';
 import type { PendingTransaction } from './pending.js';
 
@@ -46,6 +47,7 @@ function mismatch(pending: PendingTransaction, rawTx: string, evmChainId: () => 
           : 'raw_data_hex differs';
       }
       case 'evm': {
+        if (pending.chain === 'VET') return vetSignedMismatch(payload, rawTx);
         const tx = EvmTransaction.from(rawTx);
         const f = parseEvmPayload(payload, { chain: pending.chain, chainId: evmChainId() });
         if ((tx.to === null ? null : getAddress(tx.to)) !== (f.to === null ? null : getAddress(f.to))) return 'recipient differs';

@@ -114,25 +114,26 @@ describe('chains polled but not signed, end to end', () => {
     const env = daemonEnv(tv, api);
     const cc = await runCli(['checkconfig', '--path', tv.path], { env });
     expect(cc.code, cc.stderr).toBe(0);
-    expect(cc.stdout).toMatch(/^Chains signed by the daemon: BCH, XRP, XLM, ETH, BTC, .*KCS$/m);
-    expect(cc.stdout).toMatch(/^Chains polled and reported as not signed \(error batch\): VET, SOL, FLOW, EGLD, ADA$/m);
+    expect(cc.stdout).toMatch(/^Chains signed by the daemon: BCH, VET, XRP, XLM, ETH, BTC, .*KCS$/m);
+    expect(cc.stdout).toMatch(/^Chains polled and reported as not signed \(error batch\): SOL, FLOW, EGLD, ADA$/m);
     expect(cc.stdout).toMatch(/^Chains reported as unsupported \(sunset\): BNB$/m);
-    expect(cc.stdout).toMatch(/^Chains with managed wallets but not signed yet: VET$/m);
+    // Every chain with managed wallets is signed now: the line is gone.
+    expect(cc.stdout).not.toMatch(/^Chains with managed wallets but not signed yet/m);
     expect(cc.stdout).toMatch(/^Chains whose wallets are kept for export only \(import-legacy, export\): SOL, BNB, FLOW, EGLD, ADA$/m);
     for (const args of [['--help'], ['daemon', '--help']]) {
       const h = await runCli(args, { env });
       expect(h.code).toBe(0);
-      expect(h.stdout).toMatch(/Chains signed by the daemon: BCH, XRP, XLM, ETH/);
+      expect(h.stdout).toMatch(/Chains signed by the daemon: BCH, VET, XRP, XLM, ETH/);
       expect(h.stdout).toMatch(/Chains polled and reported as not signed/);
     }
   });
 
-  it('generatemanagedwallet VET warns that the daemon does not sign VET (yet)', async () => {
+  it('generatemanagedwallet VET no longer warns: the daemon signs VET', async () => {
     const r = await runCli(['generatemanagedwallet', 'VET', '--testnet', '--path', tv.path], {
       env: { ...tv.token.env, TATUM_KMS_PASSWORD: TEST_PASSWORD },
     });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/WARNING: the hardkms daemon does not sign VET transactions yet/);
+    expect(r.stderr).not.toMatch(/does not sign/);
     expect(r.json()).toMatchObject({ signatureId: expect.any(String), xpub: expect.stringMatching(/^xpub/) });
   });
 });
