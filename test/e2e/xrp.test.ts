@@ -144,6 +144,20 @@ describe('XRP end to end', { timeout: 240_000 }, () => {
     const mn = await cli(['storemanagedwallet', 'XRP', '--testnet'], 'abandon abandon abandon\n');
     expect(mn.error().error).toMatch(/XRP wallets are a single key, not a mnemonic/);
 
+    // Batch keys are sEd… seeds too, one JSON line each, and each signs for its address.
+    const batch = await cli(['generatemanagedprivatekeybatch', 'XRP', '2', '--testnet']);
+    expect(batch.code, batch.stderr).toBe(0);
+    const lines = batch.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { signatureId: string; address: string });
+    expect(lines).toHaveLength(2);
+    for (const l of lines) {
+      const w = (await cli(['getmanagedwallet', l.signatureId])).json() as Record<string, string>;
+      expect(w.privateKey ?? w.secret).toMatch(/^sEd/);
+      expect(addressOf(w.privateKey ?? w.secret!)).toBe(l.address);
+    }
+
     const echo = await cli(['generatewallet', 'XRP', '--testnet']);
     expect(echo.code, echo.stderr).toBe(0);
     const w = echo.json() as { address: string; secret: string };
