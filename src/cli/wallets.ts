@@ -15,6 +15,7 @@ import {
   tatumEntry,
 } from '../vault/managed.js';
 import { appendSealedRecord, readVaultFacts } from '../vault/vault.js';
+import { checkNetworkOf } from '../vault/wallets.js';
 import { VERSION } from '../version.js';
 import { configFrom, revealAuthorisation, withVault } from './context.js';
 import { globalFlags } from './flags.js';
@@ -47,6 +48,15 @@ function count(text: string): number {
 function recordUnsealed(config: Config, event: string, subject: string): void {
   if (!existsSync(config.walletPath)) return;
   appendSealedRecord({ path: config.walletPath, auditLogPath: config.auditLogPath }, { event, subject, result: 'ok' }, 'cli:generatewallet');
+}
+
+/**
+ * Checked before the unseal, so that no operator touches a YubiKey for a command that is
+ * refused anyway; the vault checks it again on what the unseal authenticated.
+ */
+function refuseNetworkEarly(config: Config): void {
+  if (!existsSync(config.walletPath)) return; // the unseal reports the missing store
+  checkNetworkOf(readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath }).testnetOnly, config.testnet);
 }
 
 /** Wallets of a chain the daemon does not sign must not look as if they could be spent through it. */
@@ -116,6 +126,7 @@ export function registerWalletCommands(program: Command): void {
     const config = configFrom(opts);
     const kit = chainKit(chain);
     warnIfNotSigned(kit.chain);
+    refuseNetworkEarly(config);
     await withVault(config, 'cli:generatemanagedwallet', (vault) => {
       if (kit.curve === 'ed25519') {
         const k = generateKeyWallet(vault, kit, config.testnet);
@@ -145,17 +156,20 @@ export function registerWalletCommands(program: Command): void {
     warnIfNotSigned(kit.chain);
     // One-key chains have no mnemonic: refuse before asking for one (Tatum silently discards it, §7.21).
     if (kit.curve === 'ed25519') kit.validateMnemonic(Buffer.alloc(0));
-    await withVault(config, 'cli:storemanagedwallet', async (vault) => {
-      // Stored and derived from exactly as typed, as Tatum KMS does (it never normalised the words).
-      const mnemonic = await readSecret('Enter mnemonic to store: ', 'mnemonic');
-      try {
+    refuseNetworkEarly(config);
+    // Stored and derived from exactly as typed, as Tatum KMS does (it never normalised the words).
+    // Asked for and checked (words, checksum) before the operators touch their keys.
+    const mnemonic = await readSecret('Enter mnemonic to store: ', 'mnemonic');
+    try {
+      kit.validateTypedMnemonic(mnemonic);
+      await withVault(config, 'cli:storemanagedwallet', (vault) => {
         const r = storeMnemonicEntry(vault, kit, config.testnet, mnemonic);
         for (const n of r.notes) warn(n);
         printJson({ signatureId: r.signatureId, xpub: r.xpub });
-      } finally {
-        mnemonic.fill(0);
-      }
-    });
+      });
+    } finally {
+      mnemonic.fill(0);
+    }
   });
 
   globalFlags(
@@ -168,8 +182,17 @@ export function registerWalletCommands(program: Command): void {
     const config = configFrom(opts);
     const kit = chainKit(chain);
     warnIfNotSigned(kit.chain);
+    refuseNetworkEarly(config);
+    // Asked for and parsed (format, range) before the operators touch their keys.
+    const text = await readSecret('Enter private key to store: ', 'private key');
+    try {
+      const typed = text.toString('utf8').trim();
+      (kit.parseWifAsTatum ? kit.parseWifAsTatum(typed, config.testnet).key : kit.parsePrivateKey(typed, config.testnet)).fill(0);
+    } catch (e) {
+      text.fill(0);
+      throw e;
+    }
     await withVault(config, 'cli:storemanagedprivatekey', async (vault) => {
-      const text = await readSecret('Enter private key to store: ', 'private key');
       let entry;
       const notes: string[] = [];
       try {
@@ -200,6 +223,7 @@ export function registerWalletCommands(program: Command): void {
     const kit = chainKit(chain);
     warnIfNotSigned(kit.chain);
     const total = count(countText);
+    refuseNetworkEarly(config);
     await withVault(config, 'cli:generatemanagedprivatekeybatch', (vault) => {
       let done = 0;
       // Each chunk's record is committed with its keys (vault/wallets.ts). Index 0 of a

@@ -13,7 +13,12 @@ import type { Vault } from './vault.js';
  */
 
 function checkNetwork(vault: Vault, testnet: boolean): void {
-  if (!testnet && vault.testnetOnly) {
+  checkNetworkOf(vault.testnetOnly, testnet);
+}
+
+/** The testnet-only refusal, also checked from the (unauthenticated) vault facts before any operator touches a key. */
+export function checkNetworkOf(testnetOnly: boolean, testnet: boolean): void {
+  if (!testnet && testnetOnly) {
     throw new HardkmsError('VAULT_TESTNET_ONLY', 'This vault was initialised with --testnet and refuses mainnet wallets.', {
       hint: 'Pass --testnet, or create a mainnet vault (with a YubiKey gate) for mainnet wallets.',
     });

@@ -1,0 +1,91 @@
+import { generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliResult } from '../../support/cli.js';
+import { createTestToken, TEST_PIN } from '../../support/softhsm.js';
+
+const BAD_CHECKSUM = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon';
+
+/**
+ * Operators touch their YubiKeys only for a command that can succeed: everything checkable
+ * without the vault secret (input, testnet-only refusals, the OTP requirement) is checked
+ * before the first touch, and secrets are asked for before the touches.
+ */
+describe('checks before any YubiKey touch', () => {
+  let env: Record<string, string>;
+  let path: string;
+  let log: string;
+  const cli = (args: string[], input?: string): Promise<CliResult> => runCli([...args, '--path', path], { env, ...(input !== undefined ? { input } : {}) });
+  /** gate.unseal* records: one per touch attempt, written even while sealed. */
+  const touches = (): number =>
+    readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"event":"gate.unseal')).length;
+
+  beforeAll(async () => {
+    const token = createTestToken('hardkms', { setProcessEnv: false });
+    const dir = mkdtempSync(join(tmpdir(), 'hardkms-before-touch-'));
+    path = join(dir, 'wallet.dat');
+    log = join(dir, 'audit.log');
+    env = { ...token.env, HARDKMS_YUBIKEY_EMULATOR_DIR: join(dir, 'yubikeys') };
+    const to = await Promise.all([1, 2].map(async () => identityToRecipient(await generateX25519Identity())));
+    const recovery = ['--recovery-out', join(dir, 'recovery'), '--recovery-to', to.join(',')];
+    const init = await runCli(['init', '--yubikeys', '2', '--threshold', '2', '--driver', 'emulator', '--testnet', ...recovery, '--path', path], {
+      env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
+    });
+    expect(init.code, init.stderr).toBe(0);
+    // The emulated keys answer: a real command touches both.
+    const ok = await cli(['generatemanagedwallet', 'LTC', '--testnet']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toContain('Touch the YubiKey');
+  }, 120_000);
+
+  it('a mnemonic with a bad checksum is refused before any touch: it is read and checked first', async () => {
+    const before = touches();
+    const r = await cli(['storemanagedwallet', 'LTC', '--testnet'], `${BAD_CHECKSUM}\n`);
+    expect(r.code).not.toBe(0);
+    expect(r.error().code).toMatch(/MNEMONIC|INVALID/);
+    expect(r.stderr).not.toContain('Touch the YubiKey');
+    expect(touches()).toBe(before);
+
+    const good = await cli(['storemanagedwallet', 'LTC', '--testnet'], `${BAD_CHECKSUM.replace(/abandon$/, 'about')}\n`);
+    expect(good.code, good.stderr).toBe(0);
+    // Without a terminal the mnemonic is a stdin line (no prompt is shown): read before the touches, or the bad one above would have been touched for.
+    expect(good.stderr).toContain('Touch the YubiKey');
+  }, 60_000);
+
+  it('a private key in no known format is refused before any touch', async () => {
+    const before = touches();
+    const r = await cli(['storemanagedprivatekey', 'ETH', '--testnet'], 'not-a-key\n');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).not.toContain('Touch the YubiKey');
+    expect(touches()).toBe(before);
+  }, 60_000);
+
+  it('a mainnet wallet on a testnet-only vault is refused before any touch', async () => {
+    const before = touches();
+    for (const args of [
+      ['generatemanagedwallet', 'LTC'],
+      ['generatemanagedprivatekeybatch', 'ETH', '2'],
+      ['storemanagedwallet', 'BTC'],
+    ]) {
+      const r = await cli(args, `${BAD_CHECKSUM.replace(/abandon$/, 'about')}\n`);
+      expect(r.error().code, args.join(' ')).toBe('VAULT_TESTNET_ONLY');
+      expect(r.stderr).not.toContain('Touch the YubiKey');
+    }
+    expect(touches()).toBe(before);
+  }, 60_000);
+
+  it('bad input to the gate ceremonies (threshold, revoke target) is refused before any touch', async () => {
+    const before = touches();
+    const revoke = await cli(['revoke', 'no-such-key']);
+    expect(revoke.code).not.toBe(0);
+    expect(revoke.stderr).not.toContain('Touch the YubiKey');
+    const threshold = await cli(['revoke', 'yubikey-1', '--threshold', '7']);
+    expect(threshold.code).not.toBe(0);
+    expect(threshold.stderr).not.toContain('Touch the YubiKey');
+    expect(touches()).toBe(before);
+  }, 60_000);
+});
