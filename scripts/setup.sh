@@ -19,7 +19,7 @@ container=0
 # prometheus: promtool tests docker/prometheus/alerts.yml; rsyslog(-gnutls): the audit-forwarding sink in tests.
 packages=(softhsm2 opensc litecoind yubikey-manager yubikey-personalization openssl chromium prometheus rsyslog rsyslog-gnutls python3 make g++)
 # Debian 12's podman 4.3 with runc (its crun 1.8 cannot start containers on hybrid cgroups).
-[ "$container" = 1 ] && packages+=(podman runc debootstrap)
+[ "$container" = 1 ] && packages+=(podman runc catatonit debootstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
