@@ -14,6 +14,7 @@ import { Transaction as BtcTransaction } from 'bitcoinjs-lib';
 import { keccak256 } from 'ethers';
 import { HardkmsError } from '../errors.js';
 import { xrpTxHash } from '../chains/xrp/sign.js';
+import { Transaction as VetTransaction } from 'thor-devkit';
 import { usesOffchainBroadcast, type TatumChain } from './chains-api.js';
 import { EvmRpc, isAlreadyKnownError, UtxoRpc } from './node-rpc.js';
 import type { PendingTransaction } from './pending.js';
@@ -67,6 +68,15 @@ export class TatumBroadcaster implements Broadcaster {
  */
 export function localTxHash(chain: string, rawTx: string): string {
   if (chain === 'XRP' && /^[0-9A-Fa-f]+$/.test(rawTx)) return xrpTxHash(rawTx);
+  if (chain === 'VET' && /^0x[0-9a-fA-F]+$/.test(rawTx)) {
+    try {
+      // VeChain's id is blake2b256(signingHash ‖ origin), not keccak of the RLP.
+      const id = VetTransaction.decode(Buffer.from(rawTx.slice(2), 'hex')).id;
+      if (id !== null) return id;
+    } catch {
+      // fall through
+    }
+  }
   if (chain === 'TRON') {
     try {
       const txID = (JSON.parse(rawTx) as { txID?: unknown }).txID;

@@ -412,7 +412,8 @@ export class PendingProcessor {
     const { journal, vault } = this.d;
     const id = pending.id;
     const txHash = localTxHash(pending.chain, rawTx);
-    if (chainFamily(pending.chain) === 'evm' && this.d.evm.isMined !== undefined) {
+    // VET is not an EVM JSON-RPC chain: its transactions cannot be looked up through the EVM filler.
+    if (chainFamily(pending.chain) === 'evm' && pending.chain !== 'VET' && this.d.evm.isMined !== undefined) {
       let mined: boolean | undefined;
       try {
         mined = await this.d.evm.isMined(pending.chain, txHash);

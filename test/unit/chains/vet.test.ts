@@ -8,6 +8,7 @@ import { computeAddress, hexlify } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { hostDigestSigner } from '../../../src/chains/signer.js';
 import { decodeVet, signVet, vetFee, vetIntrinsicGas, vetSignedMismatch } from '../../../src/chains/vet/sign.js';
+import { localTxHash } from '../../../src/signer/broadcast.js';
 
 const KEY = Uint8Array.from(Buffer.from('307f098332f41fe361243bcfb6b5605bf7c31052c3cde7a57434cd3199c7f6c0', 'hex'));
 const signer = hostDigestSigner(KEY);
@@ -27,6 +28,8 @@ describe('VET payloads', () => {
     expect(BigInt(tx.body.clauses[0]!.value)).toBe(10n ** 18n);
     expect(await signVet(st, [signer], true, FILL)).toBe(raw); // host key: RFC 6979
     expect(vetSignedMismatch(st, raw)).toBeUndefined();
+    // The id journaled when Tatum answers none is VeChain's, not keccak of the RLP.
+    expect(localTxHash('VET', raw)).toBe(tx.id);
     expect(vetSignedMismatch(JSON.stringify({ from: 0, to: TO, value: '1' }), raw)).toBe('value differs');
     expect(decodeVet(st, true, FILL)).toEqual({ chain: 'VET', outputs: [{ address: TO, amount: 10n ** 18n }], fee: 21000n * 10n ** 13n });
   });
