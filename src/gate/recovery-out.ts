@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { Encrypter } from 'age-encryption';
 import { HardkmsError } from '../errors.js';
 import { recoveryWordsBuffer } from './recovery.js';
 import type { RecoveryShare } from './yubikey-provider.js';
@@ -175,6 +174,8 @@ export async function sealRecoveryFiles(
     shares.map((s) => s.label),
     target.recipients,
   );
+  // Loaded here, not at start-up: only ceremonies write recovery files, and every command loads this module.
+  const { Encrypter } = await import('age-encryption');
   const out: SealedRecoveryFile[] = [];
   for (const [i, s] of shares.entries()) {
     const e = new Encrypter();
