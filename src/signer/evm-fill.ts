@@ -174,6 +174,16 @@ export class NodeEvmFiller implements EvmFiller {
     const chainId = this.chainIds(chain);
     const f = parseEvmPayload(payload, { chain, chainId });
     const missing = missingEvmFields(f);
+    if (f.feeCurrency !== undefined && missing.some((m) => m !== 'nonce' && m !== 'gas')) {
+      // The node's gas price is in CELO; the fee of a CIP-64 transaction is in the fee currency.
+      throw new HardkmsError(
+        'TX_PAYLOAD_INCOMPLETE',
+        `${chain} payload with feeCurrency: missing ${missing.join(', ')}; its fee, in the fee currency, must be in the payload`,
+        {
+          hint: 'Give gasPrice (or maxFeePerGas and maxPriorityFeePerGas) in units of the fee currency; hardkms does not convert a CELO gas price.',
+        },
+      );
+    }
     const reestimate = chain === 'ETH' && context.withdrawal === true;
     if (missing.length === 0 && !reestimate) return {};
     const src = this.source(chain);

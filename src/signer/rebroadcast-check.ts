@@ -9,6 +9,7 @@ import { Transaction as EvmTransaction, getAddress } from 'ethers';
 import { HardkmsError } from '../errors.js';
 import { parseBchPayload } from '../chains/bch/sign.js';
 import { parseEvmPayload } from '../chains/evm/payload.js';
+import { parseSignedCip64 } from '../chains/evm/cip64.js';
 import { chainFamily } from '../chains/registry.js';
 import { xlmEnvelopeMismatch } from '../chains/xlm/sign.js';
 import { xrpBlobMismatch } from '../chains/xrp/sign.js';
@@ -48,8 +49,10 @@ function mismatch(pending: PendingTransaction, rawTx: string, evmChainId: () => 
       }
       case 'evm': {
         if (pending.chain === 'VET') return vetSignedMismatch(payload, rawTx);
-        const tx = EvmTransaction.from(rawTx);
         const f = parseEvmPayload(payload, { chain: pending.chain, chainId: evmChainId() });
+        // CIP-64 (CELO with feeCurrency) is not a type ethers decodes: read it with cip64.ts.
+        const tx = rawTx.toLowerCase().startsWith('0x7b') ? parseSignedCip64(pending.chain, rawTx) : EvmTransaction.from(rawTx);
+        if ('feeCurrency' in tx && (f.feeCurrency === undefined || getAddress(tx.feeCurrency) !== getAddress(f.feeCurrency))) return 'fee currency differs';
         if ((tx.to === null ? null : getAddress(tx.to)) !== (f.to === null ? null : getAddress(f.to))) return 'recipient differs';
         if (tx.value !== f.value) return 'value differs';
         if (tx.data.toLowerCase() !== f.data.toLowerCase()) return 'calldata differs';

@@ -42,6 +42,8 @@ export interface EvmFields {
   maxPriorityFeePerGas?: bigint;
   /** An explicit sender address in the payload (Tatum sends the literal 0, which is ignored). */
   from?: string;
+  /** CELO only: the ERC-20 the fees are paid in; signed as CIP-64 (type 0x7b, see cip64.ts). */
+  feeCurrency?: string;
 }
 
 export type CompleteEvmFields = EvmFields & { nonce: number; gasLimit: bigint } & (
@@ -51,8 +53,9 @@ export type CompleteEvmFields = EvmFields & { nonce: number; gasLimit: bigint } 
 const UINT256_MAX = (1n << 256n) - 1n;
 const UINT64_MAX = (1n << 64n) - 1n;
 
-// Celo's pre-L2 "legacy" transaction fields: signing them as a plain Ethereum transaction
-// would drop them, so fees would be paid in CELO instead of the chosen currency. Refused.
+// Celo's fee-currency fields. feeCurrency is signed as CIP-64 on CELO; the gateway fields
+// (CIP-42, gone from the network) and feeCurrency on any other chain are refused: signing
+// them as a plain Ethereum transaction would drop them.
 const CELO_FIELDS = ['feeCurrency', 'gatewayFeeRecipient', 'gatewayFee'] as const;
 
 export function parseEvmPayload(payload: unknown, opts: EvmOptions): EvmFields {
@@ -67,7 +70,19 @@ export function parseEvmPayload(payload: unknown, opts: EvmOptions): EvmFields {
   // Tatum's SDKs treat 0 gas price / gas limit as "not set" and fill them in.
   const nonZero = (n: bigint | undefined): bigint | undefined => (n === 0n ? undefined : n);
 
+  const zeroOrAbsent = (k: string): boolean => !present(k) || /^(0x)?0*$/i.test(String(o[k])) || o[k] === 0;
+  let feeCurrency: string | undefined;
+  if (chain === 'CELO' && present('feeCurrency')) {
+    feeCurrency = parseAddress(chain, 'feeCurrency', o.feeCurrency);
+    if (!zeroOrAbsent('gatewayFee') || (present('gatewayFeeRecipient') && !/^0x0{40}$/i.test(String(o.gatewayFeeRecipient)))) {
+      throw unsupportedError(
+        chain,
+        'gatewayFee/gatewayFeeRecipient are set: Celo gateway fees (CIP-42) no longer exist on the network; only feeCurrency (CIP-64) is signed',
+      );
+    }
+  }
   for (const k of CELO_FIELDS) {
+    if (feeCurrency !== undefined) break;
     if (present(k))
       throw unsupportedError(
         chain,
@@ -128,6 +143,7 @@ export function parseEvmPayload(payload: unknown, opts: EvmOptions): EvmFields {
   if (nonce !== undefined) fields.nonce = nonce;
   if (gasLimit !== undefined) fields.gasLimit = gasLimit;
   if (from !== undefined) fields.from = from;
+  if (feeCurrency !== undefined) fields.feeCurrency = feeCurrency;
   if (type === 0) {
     const gp = payloadGasPrice ?? fill.gasPrice;
     if (gp !== undefined) fields.gasPrice = gp;

@@ -4,12 +4,13 @@ import { recoversTo } from '../../secp256k1-recover.js';
 import { SIGNATURE_INVALID, signDigestChecked, uniqueSigners, type DigestSigner } from '../signer.js';
 import { SIGNER_MISSING, mismatchError, type DecodedCall, type DecodedTx } from '../decoded.js';
 import { parseEvmPayload, requireComplete, type CompleteEvmFields, type EvmOptions } from './payload.js';
+import { cip64SigningHash, serializeCip64, type Cip64Fields } from './cip64.js';
 
 /**
  * EVM pending transactions (spec §3.5): builds an ethers v6 Transaction — legacy EIP-155
  * (type 0) or EIP-1559 (type 2) — from the payload, signs its unsignedHash with the one
  * resolved key and returns the 0x raw transaction. CELO is signed as a plain Ethereum
- * transaction; Celo-legacy fee-currency fields are refused (see payload.ts).
+ * transaction, or as CIP-64 (type 0x7b) when the payload names a feeCurrency (cip64.ts).
  */
 
 export type { EvmFill, EvmOptions } from './payload.js';
@@ -23,6 +24,7 @@ export async function signEvm(payload: unknown, signers: readonly DigestSigner[]
     throw mismatchError(chain, `payload from ${fields.from} is not the signing wallet's address ${address}`);
   }
 
+  if (fields.feeCurrency !== undefined) return signCip64(chain, cip64Of(fields, fields.feeCurrency), signer);
   const tx = buildTransaction(fields);
   const sig = await signDigestChecked(signer, getBytes(tx.unsignedHash));
   tx.signature = Signature.from({ r: hexlify(sig.r), s: hexlify(sig.s), v: 27 + sig.recovery });
@@ -36,6 +38,24 @@ export async function signEvm(payload: unknown, signers: readonly DigestSigner[]
     });
   }
   return tx.serialized;
+}
+
+/** CIP-64 fields from a payload: a legacy gasPrice becomes both EIP-1559 caps (it pays at most gasPrice per gas, as before). */
+export function cip64Of(f: CompleteEvmFields, feeCurrency: string): Cip64Fields {
+  const maxFeePerGas = f.type === 0 ? f.gasPrice : f.maxFeePerGas;
+  const maxPriorityFeePerGas = f.type === 0 ? f.gasPrice : f.maxPriorityFeePerGas;
+  return { chainId: f.chainId, nonce: f.nonce, maxPriorityFeePerGas, maxFeePerGas, gasLimit: f.gasLimit, to: f.to, value: f.value, data: f.data, feeCurrency };
+}
+
+async function signCip64(chain: string, f: Cip64Fields, signer: DigestSigner): Promise<string> {
+  const digest = cip64SigningHash(f);
+  const sig = await signDigestChecked(signer, digest);
+  if (!recoversTo(Buffer.concat([sig.r, sig.s]), digest, sig.recovery, signer.publicKey)) {
+    throw new HardkmsError(SIGNATURE_INVALID, `${chain}: signed transaction does not recover to the wallet address`, {
+      hint: 'This is a bug or a faulty signing device; nothing was broadcast.',
+    });
+  }
+  return serializeCip64(f, { yParity: sig.recovery, r: sig.r, s: sig.s });
 }
 
 export function buildTransaction(f: CompleteEvmFields): Transaction {

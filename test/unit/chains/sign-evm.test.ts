@@ -92,14 +92,13 @@ describe('signEvm', () => {
     expect(tx.from).toBe(wallet.address);
   });
 
-  it('refuses Celo-legacy fee currency fields', async () => {
+  it('refuses Celo gateway-fee fields (feeCurrency alone is signed as CIP-64: sign-celo-cip64.test.ts)', async () => {
     await expect(
-      signEvm(
-        JSON.stringify({ to: TO, value: '1', gasPrice: '1', gas: 21000, nonce: 0, feeCurrency: '0x765DE816845861e75A25fCA122bb6898B8B1282a' }),
-        [hostDigestSigner(K)],
-        { chain: 'CELO', chainId: 42220 },
-      ),
-    ).rejects.toMatchObject({ code: 'TX_PAYLOAD_UNSUPPORTED', message: expect.stringContaining('feeCurrency') });
+      signEvm(JSON.stringify({ to: TO, value: '1', gasPrice: '1', gas: 21000, nonce: 0, gatewayFee: '5', gatewayFeeRecipient: TO }), [hostDigestSigner(K)], {
+        chain: 'CELO',
+        chainId: 42220,
+      }),
+    ).rejects.toMatchObject({ code: 'TX_PAYLOAD_UNSUPPORTED', message: expect.stringContaining('gatewayFee') });
   });
 
   it('refuses a payload from address that is not the signer, and several keys', async () => {
