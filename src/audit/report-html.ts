@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
 import type { Anomaly, AuditReport, Ceremony, Operation, RecordStatus, ReportRecord } from './report.js';
 
 /**
@@ -8,10 +9,111 @@ import type { Anomaly, AuditReport, Ceremony, Operation, RecordStatus, ReportRec
  * itself, and a Content-Security-Policy allows nothing but the page's own stylesheet, so
  * even an escaping mistake could not run a script or load anything.
  */
+/** Above this many rows a section is split into pages of its own (a 100,000-record log must open quickly). */
+export const REPORT_PAGE_SIZE = 2000;
+
+export interface RenderedReport {
+  /** The page to open: verdict, summary, anomalies, and the sections or links to their pages. */
+  index: string;
+  /** Files to write beside the index, by name. */
+  pages: Array<{ name: string; html: string }>;
+}
+
+/** Where a record's row is: a fragment of this page, or a fragment of one of the record pages. */
+interface Links {
+  record(line: number): string;
+}
+
+/**
+ * One self-contained page: inline CSS, no script, no external resource. Every value
+ * from the log is escaped (records are attacker-controlled input), invisible and
+ * direction-changing characters are shown as code points so a record cannot disguise
+ * itself, and a Content-Security-Policy allows nothing but the page's own stylesheet, so
+ * even an escaping mistake could not run a script or load anything.
+ */
 export function renderAuditReportHtml(report: AuditReport): string {
+  return renderAuditReport(report, { indexName: 'report.html', pageSize: Number.POSITIVE_INFINITY }).index;
+}
+
+/**
+ * The report as an index page plus, for a long log, pages of at most `pageSize` rows per
+ * section (records, operations, administration, ceremonies), named after `indexName`
+ * (report.html → report.records-1.html, …) and linked both ways. Paging is static (the
+ * pages allow no script), so each page is as safe to open as the index.
+ */
+export function renderAuditReport(report: AuditReport, options: { indexName: string; pageSize?: number }): RenderedReport {
+  const pageSize = options.pageSize ?? REPORT_PAGE_SIZE;
+  const stem = basename(options.indexName).replace(/\.html?$/i, '');
+  const indexHref = basename(options.indexName);
+  const pageName = (section: string, k: number): string => `${stem}.${section}-${k}.html`;
+  const paged = report.records.length > pageSize;
+  const pageOfLine = new Map<number, number>();
+  if (paged) report.records.forEach((r, i) => pageOfLine.set(r.line, Math.floor(i / pageSize) + 1));
+  const links: Links = {
+    record: (line) => (paged && pageOfLine.has(line) ? `${pageName('records', pageOfLine.get(line)!)}#line-${line}` : `#line-${line}`),
+  };
   const v = report.verification;
   const failedAt = v.firstProblem?.seq ?? v.firstProblem?.line;
   const title = v.ok ? 'VERIFIED' : `FAILED at ${v.firstProblem?.seq !== null && v.firstProblem?.seq !== undefined ? 'record' : 'line'} ${failedAt ?? '?'}`;
+  const pages: RenderedReport['pages'] = [];
+  const section = (name: string, heading: string, table: Table): string => {
+    if (table.rows.length <= pageSize) return table.section(table.rows);
+    const count = Math.ceil(table.rows.length / pageSize);
+    const items: string[] = [];
+    for (let k = 1; k <= count; k++) {
+      const rows = table.rows.slice((k - 1) * pageSize, k * pageSize);
+      const range = `${table.label(rows[0]!.item)} to ${table.label(rows[rows.length - 1]!.item)}`;
+      const nav = [
+        `<a href="${attr(indexHref)}" data-testid="page-index">report</a>`,
+        k > 1 ? `<a href="${attr(pageName(name, k - 1))}" rel="prev">previous</a>` : '',
+        k < count ? `<a href="${attr(pageName(name, k + 1))}" rel="next">next</a>` : '',
+      ]
+        .filter(Boolean)
+        .join(' · ');
+      pages.push({
+        name: pageName(name, k),
+        html: page(`${title}: ${heading}, page ${k} of ${count}`, [
+          `<nav data-testid="page-nav">${nav}</nav>`,
+          `<h1>${esc(heading)}: page ${esc(k)} of ${esc(count)} (${esc(range)})</h1>`,
+          table.section(rows),
+        ]),
+      });
+      items.push(`<li><a href="${attr(pageName(name, k))}" data-testid="page-link">page ${esc(k)}</a>: ${esc(range)}</li>`);
+    }
+    return [
+      `<section data-testid="${attr(name)}-pages">`,
+      `<h2>${esc(heading)} (${esc(table.rows.length)})</h2>`,
+      `<p class="hint">${esc(count)} pages of ${esc(pageSize)} rows:</p>`,
+      `<ol class="pages">${items.join('')}</ol>`,
+      table.extra ?? '',
+      '</section>',
+    ].join('\n');
+  };
+  const index = page(title, [
+    header(report),
+    verdict(report, title),
+    summary(report),
+    anomalies(report.anomalies, links),
+    section('ceremonies', 'Unseal ceremonies and sessions', ceremonies(report.ceremonies, links)),
+    section('operations', 'Unwraps, signatures, approvals and broadcasts', operations(report.operations, links)),
+    report.admin.length ? section('admin', 'Administration', admin(report, links)) : '',
+    section('records', 'Every record', records(report.records, links)),
+    legend(),
+  ]);
+  return { index, pages };
+}
+
+/** A section's rows, rendered once, and how to wrap any slice of them in the section's table. */
+interface Table {
+  rows: Array<{ html: string; item: unknown }>;
+  section(rows: Array<{ html: string }>): string;
+  /** How a row is named in a page range ("line 2001"). */
+  label(item: unknown): string;
+  /** Shown on the index under the page links (e.g. the flagged records, inline). */
+  extra?: string;
+}
+
+function page(title: string, body: string[]): string {
   const styleHash = createHash('sha256').update(CSS).digest('base64');
   const csp = `default-src 'none'; style-src 'sha256-${styleHash}'; img-src 'none'; base-uri 'none'; form-action 'none'`;
   return [
@@ -26,15 +128,7 @@ export function renderAuditReportHtml(report: AuditReport): string {
     `<style>${CSS}</style>`,
     '</head>',
     '<body>',
-    header(report),
-    verdict(report, title),
-    summary(report),
-    anomalies(report.anomalies),
-    ceremonies(report.ceremonies),
-    operations(report.operations),
-    admin(report),
-    records(report.records),
-    legend(),
+    ...body,
     '</body>',
     '</html>',
     '',
@@ -129,9 +223,9 @@ function clip(text: string): string {
   return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}… (${text.length - MAX_SHOWN} more characters)` : text;
 }
 
-function recordLink(seq: number | null, line: number | null): string {
+function recordLink(seq: number | null, line: number | null, links: Links): string {
   if (line === null) return seq === null ? '' : `record ${esc(seq)}`;
-  return `<a href="#line-${attr(line)}">${seq === null ? `line ${esc(line)}` : `record ${esc(seq)}`}</a>`;
+  return `<a href="${attr(links.record(line))}">${seq === null ? `line ${esc(line)}` : `record ${esc(seq)}`}</a>`;
 }
 
 function statusCell(status: RecordStatus): string {
@@ -203,12 +297,12 @@ function summary(report: AuditReport): string {
   ].join('\n');
 }
 
-function anomalies(list: Anomaly[]): string {
+function anomalies(list: Anomaly[], links: Links): string {
   const items = list.map(
     (a) =>
       `<li class="sev-${attr(a.severity)}" data-testid="anomaly" data-kind="${attr(a.kind)}" data-severity="${attr(a.severity)}" data-seq="${attr(a.seq ?? '')}" data-line="${attr(
         a.line ?? '',
-      )}"><span class="sev">${esc(a.severity)}</span> <span class="kind">${esc(a.kind)}</span> ${recordLink(a.seq, a.line)}: ${esc(a.message)}${
+      )}"><span class="sev">${esc(a.severity)}</span> <span class="kind">${esc(a.kind)}</span> ${recordLink(a.seq, a.line, links)}: ${esc(a.message)}${
         a.status === 'unverified' ? ' <span class="hint">(on an unverified record: a lead, not proof)</span>' : ''
       }</li>`,
   );
@@ -220,7 +314,7 @@ function anomalies(list: Anomaly[]): string {
   ].join('\n');
 }
 
-function ceremonies(list: Ceremony[]): string {
+function ceremonies(list: Ceremony[], links: Links): Table {
   const rows = list.map((c, i) => {
     const creds = c.credentials.length
       ? `<ul class="creds">${c.credentials
@@ -234,14 +328,14 @@ function ceremonies(list: Ceremony[]): string {
       : '<span class="none">none recorded</span>';
     const sealed =
       c.sealSeq !== undefined
-        ? `${recordLink(c.sealSeq, null)} ${esc(c.sealTime ?? '')}${c.sealReason ? ` (${esc(c.sealReason)})` : ''}`
+        ? `${recordLink(c.sealSeq, null, links)} ${esc(c.sealTime ?? '')}${c.sealReason ? ` (${esc(c.sealReason)})` : ''}`
         : c.result === 'unsealed'
           ? '<strong>no seal record</strong>'
           : '';
     return [
       `<tr class="st-${attr(c.status)}" data-testid="ceremony-row" data-result="${attr(c.result)}" data-kind="${attr(c.kind)}" data-first-seq="${attr(c.firstSeq ?? '')}">`,
       `<td>${esc(i + 1)}</td>`,
-      `<td>${recordLink(c.firstSeq, c.lines[0] ?? null)}${c.lastSeq !== c.firstSeq ? ` to ${esc(c.lastSeq ?? '?')}` : ''}</td>`,
+      `<td>${recordLink(c.firstSeq, c.lines[0] ?? null, links)}${c.lastSeq !== c.firstSeq ? ` to ${esc(c.lastSeq ?? '?')}` : ''}</td>`,
       `<td class="mono">${esc(c.time)}</td>`,
       `<td>${esc(c.actor)}</td>`,
       `<td>${esc(c.kind)}: ${esc(c.provider)}${c.threshold !== undefined ? ` (threshold ${esc(c.threshold)})` : ''}</td>`,
@@ -254,22 +348,27 @@ function ceremonies(list: Ceremony[]): string {
       '</tr>',
     ].join('');
   });
-  return [
-    '<section data-testid="ceremonies">',
-    `<h2>Unseal ceremonies and sessions (${esc(list.length)})</h2>`,
-    '<p class="hint">A session runs from the token login that ends a ceremony to the seal by the same actor; keys can be used only inside one.</p>',
-    list.length
-      ? [
-          '<table><thead><tr><th>#</th><th>Records</th><th>Time</th><th>Actor</th><th>Kind</th><th>YubiKeys</th><th>Drivers</th><th>Token</th><th>Result</th><th>Sealed</th><th>Status</th></tr></thead><tbody>',
-          ...rows,
-          '</tbody></table>',
-        ].join('\n')
-      : '<p class="none">No unseal ceremony recorded.</p>',
-    '</section>',
-  ].join('\n');
+  return {
+    rows: rows.map((html, i) => ({ html, item: list[i] })),
+    label: (c) => `record ${(c as Ceremony).firstSeq ?? '?'}`,
+    section: (slice) =>
+      [
+        '<section data-testid="ceremonies">',
+        `<h2>Unseal ceremonies and sessions (${esc(list.length)})</h2>`,
+        '<p class="hint">A session runs from the token login that ends a ceremony to the seal by the same actor; keys can be used only inside one.</p>',
+        slice.length
+          ? [
+              '<table><thead><tr><th>#</th><th>Records</th><th>Time</th><th>Actor</th><th>Kind</th><th>YubiKeys</th><th>Drivers</th><th>Token</th><th>Result</th><th>Sealed</th><th>Status</th></tr></thead><tbody>',
+              ...slice.map((r) => r.html),
+              '</tbody></table>',
+            ].join('\n')
+          : '<p class="none">No unseal ceremony recorded.</p>',
+        '</section>',
+      ].join('\n'),
+  };
 }
 
-function operations(list: Operation[]): string {
+function operations(list: Operation[], links: Links): Table {
   const approval = (o: Operation): string => {
     if (o.approvalRequired === undefined && o.approved === undefined) return '';
     return `${o.approvalRequired ? 'required' : o.approvalRequired === false ? 'not required' : ''}${o.approved !== undefined ? `${o.approvalRequired !== undefined ? ', ' : ''}${o.approved ? 'approved' : 'NOT approved'}` : ''}`;
@@ -277,11 +376,11 @@ function operations(list: Operation[]): string {
   const rows = list.map((o) =>
     [
       `<tr class="st-${attr(o.status)}" data-testid="operation-row" data-kind="${attr(o.kind)}" data-seq="${attr(o.seq ?? '')}" data-result="${attr(o.result)}">`,
-      `<td>${recordLink(o.seq, o.line)}</td>`,
+      `<td>${recordLink(o.seq, o.line, links)}</td>`,
       `<td class="mono">${esc(o.time)}</td>`,
       `<td>${esc(o.event)}</td>`,
       `<td>${esc(o.result)}</td>`,
-      `<td class="mono">${esc(o.pendingId ?? '')}</td>`,
+      `<td class="mono">${esc(o.pendingId ?? o.wallet ?? '')}</td>`,
       `<td>${esc(o.chain ?? '')}</td>`,
       `<td class="mono">${esc(o.rawTxHash ?? '')}</td>`,
       `<td class="mono">${esc(o.txId ?? '')}</td>`,
@@ -292,39 +391,48 @@ function operations(list: Operation[]): string {
       '</tr>',
     ].join(''),
   );
-  return [
-    '<section data-testid="operations">',
-    `<h2>Unwraps, signatures, approvals and broadcasts (${esc(list.length)})</h2>`,
-    list.length
-      ? [
-          '<table><thead><tr><th>Record</th><th>Time</th><th>Event</th><th>Result</th><th>Pending id / subject</th><th>Chain</th><th>Raw tx hash</th><th>Chain tx id</th><th>Approval</th><th>Session</th><th>Actor</th><th>Status</th></tr></thead><tbody>',
-          ...rows,
-          '</tbody></table>',
-        ].join('\n')
-      : '<p class="none">No unwrap, signature, approval or broadcast recorded.</p>',
-    '</section>',
-  ].join('\n');
+  return {
+    rows: rows.map((html, i) => ({ html, item: list[i] })),
+    label: (o) => `record ${(o as Operation).seq ?? '?'}`,
+    section: (slice) =>
+      [
+        '<section data-testid="operations">',
+        `<h2>Unwraps, signatures, approvals, broadcasts and secrets shown (${esc(list.length)})</h2>`,
+        slice.length
+          ? [
+              '<table><thead><tr><th>Record</th><th>Time</th><th>Event</th><th>Result</th><th>Pending id / wallet</th><th>Chain</th><th>Raw tx hash</th><th>Chain tx id</th><th>Approval</th><th>Session</th><th>Actor</th><th>Status</th></tr></thead><tbody>',
+              ...slice.map((r) => r.html),
+              '</tbody></table>',
+            ].join('\n')
+          : '<p class="none">No unwrap, signature, approval or broadcast recorded.</p>',
+        '</section>',
+      ].join('\n'),
+  };
 }
 
-function admin(report: AuditReport): string {
+function admin(report: AuditReport, links: Links): Table {
   const list = report.admin;
-  if (!list.length) return '';
-  return [
-    '<section data-testid="admin">',
-    `<h2>Administration (${esc(list.length)})</h2>`,
-    '<table><thead><tr><th>Record</th><th>Time</th><th>Event</th><th>Subject</th><th>Result</th><th>Actor</th><th>Status</th></tr></thead><tbody>',
-    ...list.map(
-      (a) =>
-        `<tr class="st-${attr(a.status)}" data-testid="admin-row" data-seq="${attr(a.seq ?? '')}"><td>${recordLink(a.seq, a.line)}</td><td class="mono">${esc(a.time)}</td><td>${esc(
-          a.event,
-        )}</td><td class="mono">${esc(a.subject)}</td><td>${esc(a.result)}</td><td>${esc(a.actor)}</td>${statusCell(a.status)}</tr>`,
-    ),
-    '</tbody></table>',
-    '</section>',
-  ].join('\n');
+  return {
+    rows: list.map((a) => ({
+      item: a,
+      html: `<tr class="st-${attr(a.status)}" data-testid="admin-row" data-seq="${attr(a.seq ?? '')}"><td>${recordLink(a.seq, a.line, links)}</td><td class="mono">${esc(a.time)}</td><td>${esc(
+        a.event,
+      )}</td><td class="mono">${esc(a.subject)}</td><td>${esc(a.result)}</td><td>${esc(a.actor)}</td>${statusCell(a.status)}</tr>`,
+    })),
+    label: (a) => `record ${(a as { seq: number | null }).seq ?? '?'}`,
+    section: (slice) =>
+      [
+        '<section data-testid="admin">',
+        `<h2>Administration (${esc(list.length)})</h2>`,
+        '<table><thead><tr><th>Record</th><th>Time</th><th>Event</th><th>Subject</th><th>Result</th><th>Actor</th><th>Status</th></tr></thead><tbody>',
+        ...slice.map((r) => r.html),
+        '</tbody></table>',
+        '</section>',
+      ].join('\n'),
+  };
 }
 
-function records(list: ReportRecord[]): string {
+function records(list: ReportRecord[], _links: Links): Table {
   const flagged = (r: ReportRecord): boolean => r.status === 'bad' || r.problem !== undefined;
   const rows = list.map((r) => {
     const details = r.raw !== undefined ? r.raw : Object.keys(r.details).length ? JSON.stringify(r.details) : '';
@@ -345,14 +453,31 @@ function records(list: ReportRecord[]): string {
       '</tr>',
     ].join('');
   });
-  return [
-    '<section data-testid="records">',
-    `<h2>Every record (${esc(list.length)})</h2>`,
-    '<table><thead><tr><th>Line</th><th>Seq</th><th>Time</th><th>Event</th><th>Actor</th><th>Subject</th><th>Result</th><th>Details</th><th>Signed</th><th>Status</th></tr></thead><tbody>',
-    ...rows,
-    '</tbody></table>',
-    '</section>',
-  ].join('\n');
+  const head =
+    '<table><thead><tr><th>Line</th><th>Seq</th><th>Time</th><th>Event</th><th>Actor</th><th>Subject</th><th>Result</th><th>Details</th><th>Signed</th><th>Status</th></tr></thead><tbody>';
+  const flaggedRows = list.flatMap((r, i) => (flagged(r) ? [rows[i]!] : []));
+  return {
+    rows: rows.map((html, i) => ({ html, item: list[i] })),
+    label: (r) => `line ${(r as ReportRecord).line}`,
+    section: (slice) =>
+      [
+        '<section data-testid="records">',
+        `<h2>Every record (${esc(list.length)})</h2>`,
+        head,
+        ...slice.map((r) => r.html),
+        '</tbody></table>',
+        '</section>',
+      ].join('\n'),
+    // The records that fail verification stay on the index, where the auditor starts (on their pages too).
+    extra: flaggedRows.length
+      ? [
+          `<h3 data-testid="flagged-records">Records that fail verification (${esc(flaggedRows.length)})</h3>`,
+          head,
+          ...flaggedRows.slice(0, REPORT_PAGE_SIZE).map((h) => h.replace(/ id="line-[^"]*"/, '')),
+          '</tbody></table>',
+        ].join('\n')
+      : '',
+  };
 }
 
 function legend(): string {

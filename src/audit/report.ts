@@ -91,6 +91,8 @@ export interface Operation {
   subject: string;
   result: string;
   pendingId?: string;
+  /** The wallet (signature id) a secret.show revealed, or what it names ('all wallets', 'generatewallet ETH'). */
+  wallet?: string;
   chain?: string;
   rawTxHash?: string;
   txId?: string;
@@ -675,6 +677,7 @@ function analyseEvents(records: ReportRecord[]): EventAnalysis {
         inSession,
         status: r.status,
         ...(pendingId ? { pendingId } : {}),
+        ...(kind === 'secret.show' && r.subject ? { wallet: r.subject } : {}),
         ...(str(d.chain) ? { chain: str(d.chain)! } : {}),
         ...(str(d.rawTxHash) ? { rawTxHash: str(d.rawTxHash)! } : {}),
         ...(txId ? { txId } : {}),
@@ -768,7 +771,7 @@ function checkOperation(
       r,
       'outside-session',
       'critical',
-      `A '${op.event}' outside an unsealed session: no token login by ${op.actor || 'this actor'} since its last seal. Key material was used without a recorded unseal.`,
+      `A '${op.event}'${op.wallet ? ` of ${op.wallet}` : ''} outside an unsealed session: no token login by ${op.actor || 'this actor'} since its last seal. Key material was used without a recorded unseal.`,
     );
   }
   if (op.kind === 'sign') {

@@ -1,11 +1,12 @@
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { HardkmsError } from '../errors.js';
 import { auditPublicKeyPath, type AuditHead } from '../audit/log.js';
 import type { Config } from '../config/config.js';
 import type { AuditRecord } from '../audit/record.js';
 import { buildAuditReport } from '../audit/report.js';
-import { renderAuditReportHtml } from '../audit/report-html.js';
+import { renderAuditReport } from '../audit/report-html.js';
+import { writeReportFiles } from '../audit/report-files.js';
 import { compareFiles } from '../audit/against.js';
 import { describeProblem, parseHead, verifyAuditLog } from '../audit/verify.js';
 import { readVaultFacts } from '../vault/vault.js';
@@ -156,12 +157,7 @@ export function registerAudit(program: Command): void {
     const { logPath } = inputs;
     trustNote(inputs);
     const report = buildAuditReport(inputs);
-    if (opts.html) {
-      const tmp = `${opts.html}.tmp-${process.pid}`;
-      writeFileSync(tmp, renderAuditReportHtml(report), { mode: 0o644 });
-      chmodSync(tmp, 0o644);
-      renameSync(tmp, opts.html);
-    }
+    if (opts.html) writeReportFiles(opts.html, renderAuditReport(report, { indexName: opts.html }));
     const v = report.verification;
     if (opts.json) {
       printJson(report);

@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog, type AuditHead } from '../../../src/audit/log.js';
 import type { AuditEvent } from '../../../src/audit/record.js';
 import { analyseAuditLog, buildAuditReport, type AuditReport } from '../../../src/audit/report.js';
-import { esc, renderAuditReportHtml } from '../../../src/audit/report-html.js';
+import { esc, renderAuditReport, renderAuditReportHtml } from '../../../src/audit/report-html.js';
 import { verifyAuditLog } from '../../../src/audit/verify.js';
 import { hostAuditKey } from '../../support/audit-key.js';
 
@@ -304,6 +304,48 @@ describe('audit report', () => {
       .update(createPublicKey(pem).export({ format: 'der', type: 'spki' }))
       .digest('hex');
     expect(analyseAuditLog(input).publicKeyFingerprint).toBe(fp);
+  });
+
+  it('pages a long log: the index links every page, anomaly links land on the page holding the record, pages stay script-free', () => {
+    unsealCeremony();
+    for (let i = 1; i <= 8; i++) signCycle(`p-${i}`);
+    signed({ event: 'secret.show', actor: DAEMON, subject: 'wallet-7f3a', result: 'ok', details: { command: 'getprivatekey', chain: 'ETH' } });
+    signed({ event: 'seal', actor: DAEMON, result: 'ok', details: { reason: 'SIGTERM' } });
+    // Outside any session now: an anomaly near the end of the log, whose row is on the last records page.
+    signed({ event: 'secret.show', actor: DAEMON, subject: 'wallet-9c01', result: 'ok', details: { command: 'getprivatekey', chain: 'ETH' } });
+    const r = report();
+    expect(r.records).toHaveLength(39);
+    const out = renderAuditReport(r, { indexName: '/evidence/report.html', pageSize: 10 });
+    const names = out.pages.map((p) => p.name);
+    expect(names.filter((n) => n.startsWith('report.records-'))).toEqual([
+      'report.records-1.html',
+      'report.records-2.html',
+      'report.records-3.html',
+      'report.records-4.html',
+    ]);
+    expect(names.filter((n) => n.startsWith('report.operations-'))).toHaveLength(4); // 34 operations
+    // The index carries no record rows (no row ids), only links to the pages.
+    expect(out.index).not.toMatch(/id="line-/);
+    expect(out.index.match(/data-testid="page-link"/g)).toHaveLength(8);
+    const outside = r.anomalies.find((a) => a.kind === 'outside-session')!;
+    expect(outside.message).toContain('wallet-9c01');
+    const href = new RegExp(`href="(report\\.records-(\\d)\\.html)#line-${outside.line}"`).exec(out.index);
+    expect(href?.[1]).toBe('report.records-4.html');
+    expect(out.pages.find((p) => p.name === href![1])!.html).toContain(`id="line-${outside.line}"`);
+    for (const p of out.pages) {
+      expect(p.html).toContain('Content-Security-Policy');
+      expect(p.html).not.toMatch(/<script/i);
+      expect(p.html).toContain('href="report.html"');
+    }
+    // Rows that show a secret name the wallet.
+    const ops = out.pages
+      .filter((p) => p.name.startsWith('report.operations-'))
+      .map((p) => p.html)
+      .join('');
+    expect(ops).toMatch(/secret\.show<\/td><td>ok<\/td><td class="mono">wallet-7f3a</);
+    // A short log is still one page, everything inline.
+    expect(renderAuditReport(r, { indexName: 'report.html', pageSize: 100 }).pages).toEqual([]);
+    expect(renderAuditReportHtml(r)).toMatch(/id="line-39"/);
   });
 });
 
