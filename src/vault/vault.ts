@@ -121,7 +121,8 @@ export function boundAuditLogPath(walletPath: string): string | undefined {
   if (!existsSync(walletPath)) return undefined;
   let store: WalletStore | undefined;
   try {
-    store = WalletStore.open(walletPath);
+    // Read-only: this runs while the configuration is built, for every command, audit verify on an auditor's copy included.
+    store = WalletStore.openReadOnly(walletPath);
     const bound = store.getMetaJson<TokenBinding>(META.token)?.auditLog;
     return bound === undefined ? undefined : resolve(dirname(walletPath), bound);
   } catch {

@@ -81,7 +81,7 @@ describe('hardkms import-legacy: an awkward real-shaped Tatum wallet.dat', () =>
     legacyFile = join(dir, 'tatum-wallet.dat');
     writeFileSync(legacyFile, encryptLegacy(Buffer.from(JSON.stringify(STORE)), Buffer.from(LEGACY_PASSWORD)));
     env = { ...token.env, TATUM_KMS_PASSWORD: 'hardkms-vault-pass', HARDKMS_LEGACY_PASSWORD: LEGACY_PASSWORD };
-    expect((await runCli(['init', '--path', path], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } })).code).toBe(0);
+    expect((await runCli(['init', '--path', path, '--allow-password-mainnet'], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } })).code).toBe(0);
   });
 
   type Summary = {
