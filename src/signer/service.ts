@@ -8,6 +8,7 @@ import type { SealRecord } from '../vault/secret.js';
 
 export const MAINNET_OVERRIDE_FLAG = '--i-understand-mainnet-without-approval';
 export const INSECURE_HTTP_FLAG = '--allow-insecure-http';
+export const UNAUTHENTICATED_APPROVER_FLAG = '--allow-unauthenticated-approver';
 
 export interface MainnetGuardInput {
   testnet: boolean;

@@ -1,0 +1,366 @@
+import type { Server } from 'node:http';
+import { HardkmsError } from '../errors.js';
+import type { SealRecord, VaultSecretProvider } from '../vault/secret.js';
+import { readVaultFacts, Vault } from '../vault/vault.js';
+import { VERSION } from '../version.js';
+import { ExternalApprover } from './approval.js';
+import { NodeBroadcaster, nodeClientFor, TatumBroadcaster, type Broadcaster, type NodeClient } from './broadcast.js';
+import { isEvmSignableChain, pinnedChainId, type ChainSelection } from './chain-ids.js';
+import { SignerDaemon } from './daemon.js';
+import { NodeEvmFiller, tatumFillSource, type EvmFillSource } from './evm-fill.js';
+import { startHealthServer, type HealthState } from './health-server.js';
+import { HttpClient } from './http.js';
+import { Journal } from './journal.js';
+import { DaemonMetrics, failureReason } from './metrics.js';
+import { nodeRpcUrlFromEnv, type EvmRpc } from './node-rpc.js';
+import type { Policy } from './policy.js';
+import { PendingProcessor, type DaemonLog } from './process-pending.js';
+import { checkTransport, gateWeaknesses, INSECURE_HTTP_FLAG, MAINNET_OVERRIDE_FLAG, mainnetReasons, UNAUTHENTICATED_APPROVER_FLAG } from './service.js';
+import { TatumClient } from './tatum-client.js';
+import { ThorRestNode, VET_PUBLIC_NODES } from './vet-node.js';
+
+/**
+ * The daemon, composed: the mainnet rules (service.ts), the nodes and the transport rule,
+ * the Tatum client, the approver, the broadcaster, /healthz and /metrics, the unseal (waiting
+ * for the quorum), the gate re-check on the authenticated seal, the audit records of the run,
+ * and the poll/sign/broadcast loop. In-process and testable; cli/daemon.ts only parses the
+ * flags into DaemonRunOptions, supplies the prompts (DaemonRunDeps) and maps signals to stop().
+ */
+
+export interface DaemonRunOptions {
+  walletPath: string;
+  auditLogPath: string | undefined;
+  token: { modulePath: string | undefined; label: string | undefined; profile: string | undefined };
+  apiUrl: string;
+  apiKey: string;
+  testnet: boolean;
+  periodMs: number;
+  selection: ChainSelection;
+  broadcast: 'tatum' | 'node';
+  externalUrl: string | undefined;
+  externalUrlMethod: 'GET' | 'POST' | undefined;
+  /** The approver's HMAC key; wiped once the approver holds it. */
+  approvalSecret: Buffer | undefined;
+  policy: Policy | undefined;
+  policyFile: string | undefined;
+  /** --i-understand-mainnet-without-approval */
+  override: boolean;
+  allowInsecureHttp: boolean;
+  allowUnauthenticatedApprover: boolean;
+  metricsAddr: string | undefined;
+  runOnce: boolean;
+  wallets: string[] | undefined;
+  transactionIds: string[] | undefined;
+  keyCache: boolean;
+  /** Test hook: SIGKILL right after a signature is journaled, before it is broadcast. */
+  crashAfterSign: boolean;
+}
+
+export interface DaemonRunDeps {
+  /** The unseal provider for the vault's seal (the CLI's prompts and touch messages). */
+  provider: (seal: SealRecord) => VaultSecretProvider;
+  /** Checks after the unseal and before the PIN is dropped (the CLI's OTP check). */
+  afterUnseal: (vault: Vault, actor: string) => Promise<void>;
+  /** A damaged token's problems, for /healthz, or undefined. */
+  tokenDamage: () => string | undefined;
+  /** Operator-facing warnings (the CLI prints them on stderr). */
+  warn: (message: string) => void;
+  log: DaemonLog;
+  flush?: () => void;
+}
+
+/** Gate failures that mean "not enough operators have touched yet": the daemon waits, sealed. */
+const WAIT_FOR_QUORUM = new Set(['GATE_QUORUM_NOT_MET', 'GATE_NO_YUBIKEY', 'GATE_TIMEOUT']);
+
+export class DaemonRuntime {
+  private signal: string | undefined;
+  private daemon: SignerDaemon | undefined;
+
+  constructor(
+    private readonly o: DaemonRunOptions,
+    private readonly d: DaemonRunDeps,
+  ) {}
+
+  /** Finish the transaction in flight, then seal (a signal handler calls this). */
+  stop(reason: string): void {
+    this.signal = reason;
+    this.d.log('info', `${reason} received: finishing the transaction in flight, then sealing`);
+    this.daemon?.stop();
+  }
+
+  /** Resolves when the daemon stopped cleanly; throws (non-zero exit) for a --runOnce with failures. */
+  async run(): Promise<void> {
+    const { o, d } = this;
+    const { testnet, override, selection, policy } = o;
+    const secret = o.approvalSecret;
+    const hmac = secret !== undefined;
+    const log = d.log;
+    const chainIds = new Map<string, bigint>();
+    for (const c of selection.chains) if (isEvmSignableChain(c)) chainIds.set(c, pinnedChainId(c, testnet));
+
+    const facts = readVaultFacts({ path: o.walletPath, auditLogPath: o.auditLogPath });
+    const mainnet = mainnetReasons({ testnet, testnetOnly: facts.testnetOnly, seal: facts.seal, externalUrl: o.externalUrl, override });
+    const approverOverrides: { flag: string; reason: string }[] = [];
+    if (!testnet) {
+      if (policy === undefined) {
+        throw new HardkmsError('DAEMON_MAINNET_REFUSED', 'Refusing to sign mainnet transactions without a signing policy (--policy FILE).', {
+          hint: 'Write a policy with a rule for each chain (or wallet) the daemon signs for; mainnet refuses what no rule covers. See "Signing policy" in docs/runbook.md.',
+        });
+      }
+      if (o.externalUrl !== undefined) {
+        if (new URL(o.externalUrl).protocol !== 'https:') {
+          if (!o.allowInsecureHttp) {
+            throw new HardkmsError(
+              'DAEMON_MAINNET_REFUSED',
+              `The four-eyes approver ${o.externalUrl} is not https: on mainnet anyone on the path could answer for it.`,
+              {
+                hint: `Use an https:// URL, or pass ${INSECURE_HTTP_FLAG} for an approver on this host (audited).`,
+              },
+            );
+          }
+          approverOverrides.push({ flag: INSECURE_HTTP_FLAG, reason: 'the approver is reached over plain http' });
+        }
+        if (secret === undefined) {
+          if (!o.allowUnauthenticatedApprover) {
+            throw new HardkmsError(
+              'DAEMON_MAINNET_REFUSED',
+              'The four-eyes approver has no secret: on mainnet its answer must prove it saw this transaction.',
+              {
+                hint: `Give --externalUrlSecret FILE (see "Four-eyes approver protocol" in docs/runbook.md), or pass ${UNAUTHENTICATED_APPROVER_FLAG} (audited).`,
+              },
+            );
+          }
+          approverOverrides.push({ flag: UNAUTHENTICATED_APPROVER_FLAG, reason: 'the approver proves nothing (no --externalUrlSecret)' });
+        }
+      }
+    }
+
+    const nodes = new Map<string, NodeClient>();
+    for (const c of selection.chains) {
+      const url = nodeRpcUrlFromEnv(c);
+      if (url !== undefined) {
+        // TRON and VET nodes are not JSON-RPC: TRON's is unused, VET's is read by the VeChain client below.
+        if ((c === 'TRON' || c === 'VET') && o.broadcast !== 'node') continue;
+        nodes.set(c, nodeClientFor(c, url));
+      } else if (o.broadcast === 'node') {
+        throw new HardkmsError('DAEMON_CONFIG', `--broadcast node, but HARDKMS_RPC_${c} is not set.`, {
+          hint: `Set HARDKMS_RPC_${c}, or leave ${c} out of --chain.`,
+        });
+      }
+    }
+    const endpoints = [{ what: 'Tatum API', url: o.apiUrl }];
+    if (o.externalUrl !== undefined) endpoints.push({ what: 'approver', url: o.externalUrl });
+    for (const c of selection.chains) {
+      const url = nodes.has(c) ? nodeRpcUrlFromEnv(c) : undefined;
+      if (url !== undefined) endpoints.push({ what: `HARDKMS_RPC_${c}`, url });
+    }
+    const vetUrl = selection.chains.includes('VET') ? (nodeRpcUrlFromEnv('VET') ?? (testnet ? VET_PUBLIC_NODES.testnet : VET_PUBLIC_NODES.mainnet)) : undefined;
+    if (vetUrl !== undefined && nodeRpcUrlFromEnv('VET') !== undefined) endpoints.push({ what: 'HARDKMS_RPC_VET', url: vetUrl });
+    const insecure = checkTransport(testnet, o.allowInsecureHttp, endpoints);
+    const insecureRun = !testnet && insecure.length > 0;
+    // Named in every audit record of this run: the actor says the run allowed plain http.
+    const actor = insecureRun ? `daemon[${INSECURE_HTTP_FLAG.slice(2)}]` : 'daemon';
+    const evmNodes = new Map<string, EvmRpc>();
+    for (const [c, n] of nodes) if (n.kind === 'evm') evmNodes.set(c, n.rpc);
+
+    const tatum = new TatumClient({ baseUrl: o.apiUrl, apiKey: o.apiKey, clientVersion: VERSION });
+    // Without an own node, EVM gaps are filled through the Tatum API as Tatum KMS does (§2.10).
+    const tatumFill = new Map<string, EvmFillSource | undefined>();
+    const apiKey = o.apiKey;
+    const fillHttp = new HttpClient({ timeoutMs: 30_000 });
+    const tatumFillFor = (c: string): EvmFillSource | undefined => {
+      if (!tatumFill.has(c)) tatumFill.set(c, tatumFillSource(c, { baseUrl: tatum.baseUrl, apiKey, http: fillHttp }));
+      return tatumFill.get(c);
+    };
+    const approver =
+      o.externalUrl === undefined
+        ? undefined
+        : new ExternalApprover({
+            externalUrl: o.externalUrl,
+            ...(o.externalUrlMethod ? { method: o.externalUrlMethod } : {}),
+            ...(secret ? { secret } : {}),
+          });
+    secret?.fill(0);
+    const broadcaster: Broadcaster = o.broadcast === 'node' ? new NodeBroadcaster(nodes, tatum) : new TatumBroadcaster(tatum);
+
+    let vault: Vault | undefined;
+    const metrics = new DaemonMetrics();
+    metrics.periodSeconds.set(o.periodMs / 1000);
+    const health: HealthState = {
+      unsealed: false,
+      tokenReachable: () => vault !== undefined && !vault.isSealed && vault.token.random(1).length === 1,
+      tokenDamage: d.tokenDamage,
+      lastPollAt: undefined,
+      lastPollOk: undefined,
+      maxPollAgeMs: Math.max(3 * o.periodMs, 60_000),
+    };
+    let server: Server | undefined;
+    if (o.metricsAddr !== undefined) {
+      server = await startHealthServer(o.metricsAddr, () => health, metrics);
+      log('info', 'health and metrics served', { address: o.metricsAddr });
+    }
+
+    try {
+      // Starts sealed; a long-running daemon waits for the quorum (operators touching their
+      // YubiKeys) instead of exiting, so /healthz says "sealed" meanwhile.
+      for (;;) {
+        try {
+          vault = await Vault.open({
+            path: o.walletPath,
+            auditLogPath: o.auditLogPath,
+            provider: d.provider(facts.seal),
+            token: o.token,
+            actor,
+          });
+          break;
+        } catch (e) {
+          metrics.unsealFailures.inc({ code: e instanceof HardkmsError ? e.code : 'INTERNAL' });
+          if (o.runOnce || this.signal !== undefined || !(e instanceof HardkmsError) || !WAIT_FOR_QUORUM.has(e.code)) throw e;
+          log('warn', 'still sealed: waiting for the YubiKey quorum', { code: e.code, retryInSeconds: o.periodMs / 1000 });
+          await new Promise((r) => setTimeout(r, o.periodMs));
+          if (this.signal !== undefined) return;
+        }
+      }
+      if (this.signal !== undefined) return;
+      const v = vault;
+      v.token.onDestroyFailure = (f) => {
+        metrics.keysLeftAlive.inc();
+        log('error', 'a session key could not be destroyed: it stays in the token until the session closes', { ...f });
+      };
+      // The seal is authenticated now (meta MAC): check the gate again on what was verified.
+      const weak = testnet ? [] : gateWeaknesses(v.sealRecord());
+      if (weak.length > 0) {
+        throw new HardkmsError('DAEMON_MAINNET_REFUSED', `Refusing to sign mainnet transactions: ${weak.join('; ')}.`, {
+          hint: 'Enroll real YubiKeys and a threshold of at least 2, or re-create the vault with the init flags that accept this.',
+        });
+      }
+      await d.afterUnseal(v, actor);
+      // The daemon needs the logged-in session, not the PIN: zero it once the unseal checks
+      // (which may re-seal with the full secret) are done.
+      v.forgetTokenPin();
+      if (insecureRun) {
+        v.record({ event: 'daemon.insecure-http', subject: v.vaultId, result: 'info', details: { flag: INSECURE_HTTP_FLAG, endpoints: insecure } });
+        d.warn(`plain http on MAINNET for ${insecure.map((e) => e.what).join(', ')} (${INSECURE_HTTP_FLAG}); this is audited.`);
+      }
+      health.unsealed = true;
+      metrics.unsealed.set(1);
+      if (mainnet.length > 0) {
+        v.record({ event: 'daemon.mainnet-override', subject: v.vaultId, result: 'info', details: { flag: MAINNET_OVERRIDE_FLAG, reasons: mainnet } });
+        d.warn(`signing MAINNET transactions with ${mainnet.join(' and ')} (${MAINNET_OVERRIDE_FLAG}); this is audited.`);
+      }
+      for (const ov of approverOverrides) {
+        v.record({ event: 'daemon.approver-override', subject: v.vaultId, result: 'info', details: ov });
+        d.warn(`signing MAINNET transactions although ${ov.reason} (${ov.flag}); this is audited.`);
+      }
+      v.record({
+        event: 'daemon.start',
+        subject: v.vaultId,
+        result: 'ok',
+        details: {
+          chains: selection.chains,
+          reported: selection.reported,
+          testnet,
+          approval: approver === undefined ? 'none' : { method: approver.method, hmac: hmac },
+          policy: o.policyFile ?? null,
+          broadcast: o.broadcast,
+          runOnce: o.runOnce,
+          keyCache: o.keyCache,
+          chainIds: Object.fromEntries([...chainIds].map(([c, id]) => [c, id.toString()])),
+        },
+      });
+      const journal = new Journal(v.store);
+      const crashAfterSign = o.crashAfterSign;
+      const processor = new PendingProcessor({
+        vault: v,
+        journal,
+        testnet,
+        approver,
+        policy,
+        broadcaster,
+        evm: new NodeEvmFiller(
+          (c) => {
+            const id = chainIds.get(c);
+            if (id === undefined) throw new HardkmsError('UNSUPPORTED_CHAIN', `${c} is not an EVM chain this daemon signs`);
+            return id;
+          },
+          evmNodes,
+          tatumFillFor,
+        ),
+        vet: vetUrl === undefined ? undefined : new ThorRestNode(vetUrl),
+        log,
+        afterSignJournaled: crashAfterSign
+          ? (id) => {
+              log('error', `crash-after-sign test hook: killing the daemon after journaling the signature (test hook)`, { pendingId: id });
+              process.kill(process.pid, 'SIGKILL');
+            }
+          : undefined,
+      });
+      const daemon = new SignerDaemon(
+        v,
+        tatum,
+        processor,
+        {
+          chains: selection.polled,
+          testnet,
+          periodMs: o.periodMs,
+          keyCache: o.keyCache,
+          wallets: o.runOnce ? o.wallets : undefined,
+          transactionIds: o.runOnce ? o.transactionIds : undefined,
+          observer: {
+            polled: (chain, ok, received) => {
+              metrics.polls.inc({ chain, result: ok ? 'ok' : 'error' });
+              if (received > 0) metrics.pendingSeen.inc({ chain }, received);
+            },
+            processed: (chain, outcome, seconds) => {
+              if (outcome.kind === 'broadcast') {
+                metrics.broadcast.inc({ chain });
+                if (!outcome.rebroadcast) {
+                  metrics.signed.inc({ chain });
+                  metrics.signLatency.observe({ chain }, seconds);
+                }
+              } else if (outcome.kind === 'failed') {
+                if (outcome.signed) metrics.signed.inc({ chain });
+                if (outcome.stage === 'broadcast') metrics.broadcastFailures.inc({ chain });
+                metrics.failed.inc({ chain, reason: failureReason(outcome.error) });
+              }
+            },
+            cycleDone: (result) => {
+              health.lastPollAt = Date.now();
+              health.lastPollOk = result.apiFailures === 0;
+              metrics.lastPoll.set(health.lastPollAt / 1000);
+              metrics.cycleSeconds.set(result.seconds);
+              metrics.auditRecords.set(v.audit.lastRecord()?.seq ?? 0);
+            },
+          },
+        },
+        log,
+      );
+      this.daemon = daemon;
+      if (this.signal !== undefined) daemon.stop();
+      log('info', 'daemon started', { chains: selection.chains, testnet, period: o.periodMs / 1000, runOnce: o.runOnce });
+      if (selection.reported.length > 0) {
+        log('info', 'also polled, not signed: their pending transactions are reported to the API as errors', { chains: selection.reported });
+      }
+      const last = await daemon.run(o.runOnce);
+      if (o.runOnce && this.signal === undefined && last !== undefined && (last.failed > 0 || last.apiFailures > 0)) {
+        const what = [
+          last.failed > 0 ? `${last.failed} pending transaction(s) failed` : '',
+          last.apiFailures > 0 ? `${last.apiFailures} chain(s) could not be polled` : '',
+        ]
+          .filter((x) => x !== '')
+          .join(' and ');
+        throw new HardkmsError('DAEMON_RUN_FAILED', `--runOnce: ${what}.`, { hint: 'The log above and the error batch sent to the API name each failure.' });
+      }
+    } finally {
+      health.unsealed = false;
+      metrics.unsealed.set(0);
+      vault?.seal(this.signal !== undefined ? `daemon stopped by ${this.signal}` : 'daemon finished');
+      server?.close();
+      d.flush?.();
+      approver?.close();
+      tatum.close();
+      fillHttp.close();
+      for (const n of nodes.values()) n.rpc.close();
+    }
+  }
+}
