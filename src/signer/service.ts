@@ -3,7 +3,7 @@ import type { SealRecord } from '../vault/secret.js';
 
 /**
  * The daemon's rules about when it may sign mainnet transactions, in-process and testable;
- * cli/daemon.ts only parses flags, composes and prints.
+ * signer/daemon-runtime.ts composes the daemon; cli/daemon.ts only parses flags and prints.
  */
 
 export const MAINNET_OVERRIDE_FLAG = '--i-understand-mainnet-without-approval';
