@@ -10,6 +10,7 @@ import { loadPolicy, type Policy } from '../signer/policy.js';
 import type { DaemonLog, LogLevel } from '../signer/process-pending.js';
 import { INSECURE_HTTP_FLAG, MAINNET_OVERRIDE_FLAG, UNAUTHENTICATED_APPROVER_FLAG } from '../signer/service.js';
 import { configFrom, providerFor, runUnsealChecks } from './context.js';
+import { takeEnvSecret } from '../config/config.js';
 import { globalFlags } from './flags.js';
 import { warn } from './output.js';
 import { tokenBackupFor } from './token.js';
@@ -100,10 +101,14 @@ function approvalSecret(file: string | undefined): Buffer | undefined {
       throw new InputError(`The approver key in ${file} is shorter than 16 bytes.`, 'Use at least 32 random bytes (e.g. openssl rand -hex 32 > FILE).');
     return key;
   }
-  const env = process.env.HARDKMS_EXTERNAL_URL_SECRET;
-  if (env !== undefined && env !== '') {
-    if (env.length < 16) throw new InputError('HARDKMS_EXTERNAL_URL_SECRET is shorter than 16 characters.', 'Use at least 32 random bytes, hex-encoded.');
-    return Buffer.from(env, 'utf8');
+  // Removed from the environment once read (issue 9 item 8): the approver key is a secret.
+  const env = takeEnvSecret('HARDKMS_EXTERNAL_URL_SECRET');
+  if (env !== undefined) {
+    if (env.length < 16) {
+      env.fill(0);
+      throw new InputError('HARDKMS_EXTERNAL_URL_SECRET is shorter than 16 characters.', 'Use at least 32 random bytes, hex-encoded.');
+    }
+    return env;
   }
   return undefined;
 }

@@ -5,14 +5,16 @@ import { HardkmsError } from '../errors.js';
 import { importLegacyEntries } from '../vault/legacy-import.js';
 import { openLegacyStore, wipeLegacyEntries, type SkippedWallet } from '../vault/legacy-store.js';
 import { configFrom, withVault } from './context.js';
+import { takeEnvSecret } from '../config/config.js';
 import { globalFlags } from './flags.js';
 import { printJson, warn } from './output.js';
 import { readSecret } from './prompt.js';
 
 /** The Tatum file's password: HARDKMS_LEGACY_PASSWORD (TATUM_KMS_PASSWORD opens the hardkms vault), else a prompt. */
 async function legacyPassword(): Promise<Buffer> {
-  const env = process.env.HARDKMS_LEGACY_PASSWORD;
-  if (env !== undefined && env !== '') return Buffer.from(env, 'utf8');
+  // Removed from the environment once read (issue 9 item 8), like TATUM_KMS_PASSWORD.
+  const env = takeEnvSecret('HARDKMS_LEGACY_PASSWORD');
+  if (env !== undefined) return env;
   return readSecret('Enter the password of the Tatum KMS wallet file (or set HARDKMS_LEGACY_PASSWORD): ', 'Tatum wallet password');
 }
 

@@ -5,7 +5,7 @@ import { PasswordProvider } from '../vault/password-provider.js';
 import type { VaultSecretProvider } from '../vault/secret.js';
 import { Vault } from '../vault/vault.js';
 import { WalletStore } from '../vault/store.js';
-import type { Config } from '../config/config.js';
+import { takeEnvSecret, type Config } from '../config/config.js';
 import { configFrom, passwordSource } from './context.js';
 import { note, printJson, warn } from './output.js';
 import { InputError } from '../errors.js';
@@ -14,8 +14,9 @@ import { globalFlags } from './flags.js';
 
 /** The token user PIN: only init takes it from outside; afterwards it lives in the sealed vault secret. */
 export async function tokenPinFromUser(): Promise<Buffer> {
-  const env = process.env.HARDKMS_TOKEN_PIN;
-  if (env !== undefined && env !== '') return Buffer.from(env, 'utf8');
+  // Removed from the environment once read (issue 9 item 8): nothing this process starts inherits it.
+  const env = takeEnvSecret('HARDKMS_TOKEN_PIN');
+  if (env !== undefined) return env;
   return readSecret('Enter the token user PIN (or set HARDKMS_TOKEN_PIN): ', 'token PIN');
 }
 
