@@ -68,55 +68,54 @@ export function readLastLine(path: string): string | undefined {
  * size). Undefined when the log does not contain record `seq`.
  */
 export function readRecordsAfter(path: string, seq: number): { atHead: AuditRecord; records: AuditRecord[] } | undefined {
-  if (!existsSync(path)) return undefined;
+  return fromTail(path, undefined, (lines, whole) => {
+    const parsed: AuditRecord[] = [];
+    for (const l of lines) {
+      if (l === '') continue;
+      try {
+        const r = JSON.parse(l) as AuditRecord;
+        if (r !== null && typeof r === 'object' && typeof r.seq === 'number') parsed.push(r);
+      } catch {
+        // an incomplete last line (a writer killed mid-append) or damage: verify names it
+      }
+    }
+    if (!whole && !(parsed[0] !== undefined && parsed[0].seq <= seq)) return NEED_MORE;
+    const atHead = parsed.find((r) => r.seq === seq);
+    return atHead ? { atHead, records: parsed.filter((r) => r.seq > seq) } : undefined;
+  });
+}
+
+/** The lines of the records after `seq`, as written, in order (read from the end of the log). */
+export function linesAfter(path: string, seq: number): string[] {
+  return fromTail(path, [], (lines, whole) => {
+    lines.pop(); // after the final newline (or an incomplete line)
+    const seqOf = (l: string): number => Number(/^\{"seq":(\d+),/.exec(l)?.[1] ?? NaN);
+    if (!whole && !(seqOf(lines[0] ?? '') <= seq + 1)) return NEED_MORE;
+    return lines.filter((l) => seqOf(l) > seq);
+  });
+}
+
+const NEED_MORE = Symbol('need more of the log');
+
+/**
+ * Reads the log from its end in growing windows (64 KiB, then x4) until `take` has what it
+ * needs: the records after a head are near the end, and a 100,000-record log is not read
+ * whole for them. `take` gets the window's lines (the first, possibly cut, dropped unless
+ * the window is the whole file) and answers NEED_MORE to be called with a larger window.
+ */
+function fromTail<T>(path: string, missing: T, take: (lines: string[], whole: boolean) => T | typeof NEED_MORE): T {
+  if (!existsSync(path)) return missing;
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
-    let chunk = 64 * 1024;
-    while (true) {
+    for (let chunk = 64 * 1024; ; chunk *= 4) {
       const start = Math.max(0, size - chunk);
       const buf = Buffer.alloc(size - start);
       readSync(fd, buf, 0, buf.length, start);
       const lines = buf.toString('utf8').split('\n');
       if (start > 0) lines.shift(); // the first line of the window may be cut
-      const parsed: AuditRecord[] = [];
-      for (const l of lines) {
-        if (l === '') continue;
-        try {
-          const r = JSON.parse(l) as AuditRecord;
-          if (r !== null && typeof r === 'object' && typeof r.seq === 'number') parsed.push(r);
-        } catch {
-          // an incomplete last line (a writer killed mid-append) or damage: verify names it
-        }
-      }
-      if (start === 0 || (parsed[0] !== undefined && parsed[0].seq <= seq)) {
-        const atHead = parsed.find((r) => r.seq === seq);
-        return atHead ? { atHead, records: parsed.filter((r) => r.seq > seq) } : undefined;
-      }
-      chunk *= 4;
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** The lines of the records after `seq`, as written, in order (read from the end of the log). */
-export function linesAfter(path: string, seq: number): string[] {
-  if (!existsSync(path)) return [];
-  const fd = openSync(path, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    let chunk = 64 * 1024;
-    while (true) {
-      const start = Math.max(0, size - chunk);
-      const buf = Buffer.alloc(size - start);
-      readSync(fd, buf, 0, buf.length, start);
-      const lines = buf.toString('utf8').split('\n');
-      if (start > 0) lines.shift();
-      lines.pop(); // after the final newline (or an incomplete line)
-      const seqOf = (l: string): number => Number(/^\{"seq":(\d+),/.exec(l)?.[1] ?? NaN);
-      if (start === 0 || seqOf(lines[0] ?? '') <= seq + 1) return lines.filter((l) => seqOf(l) > seq);
-      chunk *= 4;
+      const got = take(lines, start === 0);
+      if (got !== NEED_MORE) return got;
     }
   } finally {
     closeSync(fd);

@@ -148,9 +148,7 @@ export class WalletStore {
     try {
       db = new Database(image, { readonly: true });
     } catch (e) {
-      throw new HardkmsError('VAULT_UNREADABLE', `${path} is not a hardkms wallet store: ${(e as Error).message}.`, {
-        hint: 'A Tatum KMS wallet.dat is imported with `hardkms import-legacy FILE`, not opened directly.',
-      });
+      throw notAStore(path, e);
     }
     const store = new WalletStore(path, db);
     store.checkFormat(false);
@@ -162,9 +160,7 @@ export class WalletStore {
     try {
       db = new Database(path, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
     } catch (e) {
-      throw new HardkmsError('VAULT_UNREADABLE', `${path} is not a hardkms wallet store: ${(e as Error).message}.`, {
-        hint: 'A Tatum KMS wallet.dat is imported with `hardkms import-legacy FILE`, not opened directly.',
-      });
+      throw notAStore(path, e);
     }
     const store = new WalletStore(path, db);
     store.checkFormat(false);
@@ -203,9 +199,7 @@ export class WalletStore {
       db.pragma('foreign_keys = ON');
       db.pragma('secure_delete = ON');
     } catch (e) {
-      throw new HardkmsError('VAULT_UNREADABLE', `${path} is not a hardkms wallet store: ${(e as Error).message}.`, {
-        hint: 'A Tatum KMS wallet.dat is imported with `hardkms import-legacy FILE`, not opened directly.',
-      });
+      throw notAStore(path, e);
     }
     if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
     return new WalletStore(path, db);
@@ -793,5 +787,11 @@ export class WalletStore {
 function rekeyedError(path: string): HardkmsError {
   return new HardkmsError('VAULT_REKEYED', `${path} was re-keyed (revoke, rotate or recover) by another process after this one unsealed it.`, {
     hint: 'Stop this process and unseal again (restart the daemon); nothing was read or written with the old key.',
+  });
+}
+
+function notAStore(path: string, cause: unknown): HardkmsError {
+  return new HardkmsError('VAULT_UNREADABLE', `${path} is not a hardkms wallet store: ${(cause as Error).message}.`, {
+    hint: 'A Tatum KMS wallet.dat is imported with `hardkms import-legacy FILE`, not opened directly.',
   });
 }
