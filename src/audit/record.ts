@@ -53,25 +53,12 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function recordBody(r: Omit<AuditRecord, 'hash' | 'sig'>): Buffer {
-  return Buffer.from(
-    canonicalJson({
-      seq: r.seq,
-      time: r.time,
-      event: r.event,
-      actor: r.actor,
-      subject: r.subject,
-      result: r.result,
-      details: r.details,
-      prev: r.prev,
-      ...(r.signed === undefined ? {} : { signed: r.signed }),
-    }),
-    'utf8',
-  );
+  return Buffer.from(canonicalJson(bodyFields(r)), 'utf8');
 }
 
-/** The one byte form of a record line: fields in this order, JSON.stringify's encoding. */
-export function recordLine(r: AuditRecord): string {
-  return JSON.stringify({
+/** The hashed fields, in line order (the line adds hash and sig after them). */
+function bodyFields(r: Omit<AuditRecord, 'hash' | 'sig'>): Record<string, unknown> {
+  return {
     seq: r.seq,
     time: r.time,
     event: r.event,
@@ -81,6 +68,13 @@ export function recordLine(r: AuditRecord): string {
     details: r.details,
     prev: r.prev,
     ...(r.signed === undefined ? {} : { signed: r.signed }),
+  };
+}
+
+/** The one byte form of a record line: fields in this order, JSON.stringify's encoding. */
+export function recordLine(r: AuditRecord): string {
+  return JSON.stringify({
+    ...bodyFields(r),
     hash: r.hash,
     sig: r.sig,
   });
