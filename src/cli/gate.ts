@@ -9,7 +9,7 @@ import {
   getDriver,
   isDriverName,
   modhexDecode,
-  decodeRecoveryWords,
+  decodeRecoverySheet,
   findCredential,
   parseYubiKeySealRecord,
   softwareOtpDecrypt,
@@ -20,6 +20,7 @@ import {
   type GateCredentialSpec,
   type GateSealResult,
   type PassphraseRequest,
+  type RecoverySheet,
   type YubiKeyGateOptions,
   type YubiKeySealRecord,
 } from '../gate/index.js';
@@ -169,6 +170,7 @@ function touchTimeoutMs(): number {
 async function askPassphrase(req: PassphraseRequest): Promise<Buffer> {
   const who = `YubiKey ${req.label} (serial ${req.serial})`;
   if (req.purpose === 'unseal') return readSecret(`Passphrase for the ${who}: `, 'YubiKey passphrase');
+  if (req.purpose === 'recover') return readSecret(`Passphrase of ${req.label}, whose recovery share is bound to it: `, 'YubiKey passphrase');
   const first = await readSecret(`Choose a passphrase for the ${who}: `, 'YubiKey passphrase');
   if (process.stdin.isTTY) {
     const again = await readSecret('Type it again: ', 'YubiKey passphrase');
@@ -618,7 +620,7 @@ function registerRecover(program: Command): void {
     const threshold = opts.threshold === undefined ? Math.min(rec.threshold, n) : intOption(opts.threshold, '--threshold', 1, n);
     const driver = driverOption(opts.driver) ?? rec.driver;
     // Each typed line becomes share bytes at once (a typo is reported for that share); the words never become strings.
-    const shares: Buffer[] = [];
+    const shares: RecoverySheet[] = [];
     try {
       for (let i = 1; i <= rec.threshold; i++) {
         const line = await readSecret(
@@ -626,14 +628,14 @@ function registerRecover(program: Command): void {
           'recovery share',
         );
         try {
-          shares.push(decodeRecoveryWords(line));
+          shares.push(decodeRecoverySheet(line));
         } finally {
           line.fill(0);
         }
         note(`${i} of ${rec.threshold} given.`);
       }
     } catch (e) {
-      for (const b of shares) b.fill(0);
+      for (const b of shares) b.body.fill(0);
       throw e;
     }
     const gate = new YubiKeyGateProvider(gateOptions(config));
@@ -652,7 +654,7 @@ function registerRecover(program: Command): void {
         actor: 'cli:recover',
       });
     } finally {
-      for (const b of shares) b.fill(0);
+      for (const b of shares) b.body.fill(0);
     }
     const created: string[] = [];
     const newSecret = newVaultSecret();

@@ -120,7 +120,7 @@ async function showOnTerminal(shares: readonly RecoveryShare[], threshold: numbe
         say(`Operator ${s.label} (share ${i + 1} of ${shares.length}): with no one else looking, type "show" and Enter: `);
         if ((await readLine('')).toLowerCase() === 'show') break;
       }
-      const words = recoveryWordsBuffer(s.share, 6);
+      const words = recoveryWordsBuffer(s.share, 6, s.format);
       try {
         say(`\nShare ${i + 1} of ${shares.length}: ${s.label} (credential ${s.credentialId})\n`);
         say(words);

@@ -8,7 +8,7 @@ export { YkchalrespDriver } from './ykchalresp.js';
 export { YkmanDriver } from './ykman.js';
 export { openShare, sealShare } from './seal.js';
 export { combine, split } from './shamir.js';
-export { decodeRecoveryWords, encodeRecoveryWords } from './recovery.js';
+export { decodeRecoverySheet, decodeRecoveryWords, encodeRecoveryWords, type RecoverySheet } from './recovery.js';
 export { findCredential, gateStatus, parseYubiKeySealRecord } from './record.js';
 export type { GateCredential, GateStatus, YubiKeySealRecord } from './record.js';
 export { wipeRecovery, YubiKeyGateProvider } from './yubikey-provider.js';

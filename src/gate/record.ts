@@ -15,6 +15,12 @@ export interface GateCredential {
   ct: string; // hex, sealed share ‖ GCM tag
   passphrase: boolean;
   /**
+   * hex, 32 bytes: salt of this credential's passphrase-bound recovery share
+   * (recovery-mask.ts), new at every split and kept when an unseal re-seals the share.
+   * Absent without a passphrase, and for credentials split before shares were bound.
+   */
+  recoverySalt?: string;
+  /**
    * Absolute path of the tool (ykman / ykchalresp) fixed at enrollment; the record is
    * covered by the vault's meta MAC. Absent for emulated keys and for credentials
    * enrolled before paths were recorded (those run /usr/bin/<tool>, never PATH).
@@ -81,6 +87,8 @@ export function parseYubiKeySealRecord(record: SealRecord): YubiKeySealRecord {
     if (c.slot !== 1 && c.slot !== 2) bad(`credential ${c.id} has slot ${String(c.slot)}`);
     if (!isDriverName(c.driver)) bad(`credential ${c.id} names an unknown driver`);
     if (typeof c.passphrase !== 'boolean') bad(`credential ${c.id} lacks the passphrase flag`);
+    if (c.recoverySalt !== undefined && (!c.passphrase || typeof c.recoverySalt !== 'string' || c.recoverySalt.length !== 64 || !HEX.test(c.recoverySalt)))
+      bad(`credential ${c.id} has a malformed recovery salt`);
     if (c.tool !== undefined && (typeof c.tool !== 'string' || !c.tool.startsWith('/') || c.driver === 'emulator'))
       bad(`credential ${c.id} has a malformed tool path`);
     for (const [k, len] of [

@@ -180,7 +180,7 @@ export async function sealRecoveryFiles(
   for (const [i, s] of shares.entries()) {
     const e = new Encrypter();
     e.addRecipient(recipients[i]!);
-    const words = recoveryWordsBuffer(s.share, 6);
+    const words = recoveryWordsBuffer(s.share, 6, s.format);
     const head = Buffer.from(
       [
         `hardkms recovery share for ${s.label} (credential ${s.credentialId})`,

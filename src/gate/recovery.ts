@@ -5,8 +5,10 @@ import { HardkmsError } from '../errors.js';
 /**
  * Recovery shares as words from the BIP39 English list (2048 words, 11 bits each).
  *
- *   payload = version (1 byte, = 1) ‖ length L (1 byte) ‖ share (L bytes)
- *             ‖ checksum = SHA-256("hardkms recovery share" ‖ version ‖ L ‖ share)[0..4]
+ *   payload = format (1 byte) ‖ length L (1 byte) ‖ body (L bytes)
+ *             ‖ checksum = SHA-256("hardkms recovery share" ‖ format ‖ L ‖ body)[0..4]
+ *   format 1: body = the raw Shamir share
+ *   format 2: body = the share bound to its operator's passphrase (recovery-mask.ts)
  *   words   = payload read as big-endian 11-bit groups, zero bits padded at the end
  *
  * A 32-bit checksum catches any typo or swapped words (miss rate 2^-32). These are NOT
@@ -14,12 +16,19 @@ import { HardkmsError } from '../errors.js';
  * its words are distinct in their first four letters and operators know it.
  */
 const WORDS: readonly string[] = wordlists.english!;
-const VERSION = 1;
+/** 1: a raw share; 2: a share masked with its operator's passphrase. */
+export type RecoveryFormat = 1 | 2;
+const FORMATS: readonly number[] = [1, 2];
 const CHECKSUM_BYTES = 4;
 const HEADER_BYTES = 2;
 
-export function encodeRecoveryWords(share: Uint8Array): string[] {
-  return shareIndices(share).map((i) => WORDS[i]!);
+export interface RecoverySheet {
+  format: RecoveryFormat;
+  body: Buffer;
+}
+
+export function encodeRecoveryWords(share: Uint8Array, format: RecoveryFormat = 1): string[] {
+  return shareIndices(share, format).map((i) => WORDS[i]!);
 }
 
 /**
@@ -27,8 +36,8 @@ export function encodeRecoveryWords(share: Uint8Array): string[] {
  * words a line, each numbered ("  1. abandon   2. ability ..."), or all on one line
  * separated by spaces (perLine 0). The caller wipes the result.
  */
-export function recoveryWordsBuffer(share: Uint8Array, perLine = 0): Buffer {
-  const indices = shareIndices(share);
+export function recoveryWordsBuffer(share: Uint8Array, perLine = 0, format: RecoveryFormat = 1): Buffer {
+  const indices = shareIndices(share, format);
   const parts: Buffer[] = [];
   indices.forEach((idx, w) => {
     const word = WORDS[idx]!;
@@ -46,11 +55,11 @@ export function recoveryWordsBuffer(share: Uint8Array, perLine = 0): Buffer {
   return out;
 }
 
-function shareIndices(share: Uint8Array): number[] {
+function shareIndices(share: Uint8Array, format: RecoveryFormat): number[] {
   if (share.length < 2 || share.length > 255) {
     throw new HardkmsError('GATE_SHAMIR_INVALID', `A recovery share must be 2 to 255 bytes (got ${share.length}).`);
   }
-  const body = Buffer.concat([Buffer.from([VERSION, share.length]), share]);
+  const body = Buffer.concat([Buffer.from([format, share.length]), share]);
   const payload = Buffer.concat([body, checksum(body)]);
   try {
     const indices: number[] = [];
@@ -63,12 +72,17 @@ function shareIndices(share: Uint8Array): number[] {
   }
 }
 
+/** Words back to the sheet's body, whatever its format; the caller wipes it. */
+export function decodeRecoveryWords(input: string | readonly string[] | Uint8Array): Buffer {
+  return decodeRecoverySheet(input).body;
+}
+
 /**
- * Words back to the share; the caller wipes it. Typed lines come in as bytes and are read
+ * Words back to the sheet (format and body); the caller wipes the body. Typed lines come in as bytes and are read
  * as bytes (sheet numbering such as "1." or "12)" skipped), so the words never become JS
  * strings. Errors name a word's position, never the word: they may reach a log.
  */
-export function decodeRecoveryWords(input: string | readonly string[] | Uint8Array): Buffer {
+export function decodeRecoverySheet(input: string | readonly string[] | Uint8Array): RecoverySheet {
   const indices =
     input instanceof Uint8Array ? wordIndices(input, false) : wordIndices(Buffer.from(typeof input === 'string' ? input : input.join(' '), 'utf8'), true);
   try {
@@ -78,13 +92,14 @@ export function decodeRecoveryWords(input: string | readonly string[] | Uint8Arr
   }
 }
 
-function shareFromIndices(indices: number[]): Buffer {
+function shareFromIndices(indices: number[]): RecoverySheet {
   if (indices.length === 0) {
     throw new HardkmsError('RECOVERY_FORMAT', 'No recovery words were given.', { hint: 'Type the words of one recovery share, separated by spaces.' });
   }
   const payload = wordsToBytes(indices);
   try {
-    if (payload[0] !== VERSION) {
+    const format = payload[0]!;
+    if (!FORMATS.includes(format)) {
       throw new HardkmsError('RECOVERY_FORMAT', 'These words are not a hardkms recovery share (unknown format version), or the first words are mistyped.', {
         hint: 'Check the first two words against the sheet.',
       });
@@ -98,7 +113,7 @@ function shareFromIndices(indices: number[]): Buffer {
       });
     }
     if (!checksumOk(payload, len) || !paddingZero(payload, total, indices.length)) {
-      const suspect = findSingleTypo(indices, len);
+      const suspect = findSingleTypo(indices, format, len);
       throw new HardkmsError(
         'RECOVERY_CHECKSUM',
         suspect === undefined
@@ -107,7 +122,7 @@ function shareFromIndices(indices: number[]): Buffer {
         { hint: 'Compare each word with the sheet, in order.' },
       );
     }
-    return Buffer.from(payload.subarray(HEADER_BYTES, HEADER_BYTES + len));
+    return { format: format as RecoveryFormat, body: Buffer.from(payload.subarray(HEADER_BYTES, HEADER_BYTES + len)) };
   } finally {
     payload.fill(0);
   }
@@ -178,7 +193,7 @@ function compare(word: string, text: Uint8Array, start: number, end: number): nu
 }
 
 /** If exactly one position can be changed to make the checksum pass, that is the typo. */
-function findSingleTypo(indices: readonly number[], len: number): number | undefined {
+function findSingleTypo(indices: readonly number[], format: number, len: number): number | undefined {
   const total = HEADER_BYTES + len + CHECKSUM_BYTES;
   const found = new Set<number>();
   const trial = [...indices];
@@ -187,7 +202,7 @@ function findSingleTypo(indices: readonly number[], len: number): number | undef
       if (alt === indices[pos]) continue;
       trial[pos] = alt;
       const p = wordsToBytes(trial);
-      const ok = p[0] === VERSION && p[1] === len && checksumOk(p, len) && paddingZero(p, total, trial.length);
+      const ok = p[0] === format && p[1] === len && checksumOk(p, len) && paddingZero(p, total, trial.length);
       p.fill(0);
       if (ok) found.add(pos);
     }

@@ -110,7 +110,7 @@ async function deriveShareKey(response20: Buffer, binding: ShareBinding): Promis
   }
 }
 
-function stretchPassphrase(passphrase: Buffer, salt: Buffer): Promise<Buffer> {
+export function stretchPassphrase(passphrase: Buffer, salt: Buffer): Promise<Buffer> {
   if (passphrase.length === 0) {
     throw new HardkmsError('INVALID_INPUT', 'The YubiKey passphrase is empty.', { hint: 'Type the passphrase set at enrolment.' });
   }

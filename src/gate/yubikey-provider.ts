@@ -5,7 +5,8 @@ import { assertSlot, newChallenge } from './challenge.js';
 import { DEFAULT_TOUCH_TIMEOUT_MS, isDriverName, type DriverName, type YubiKeyDriver } from './driver.js';
 import { getDriver } from './drivers.js';
 import { findCredential, parseYubiKeySealRecord, type GateCredential, type YubiKeySealRecord } from './record.js';
-import { decodeRecoveryWords } from './recovery.js';
+import { decodeRecoverySheet, type RecoveryFormat, type RecoverySheet } from './recovery.js';
+import { maskedTag, maskShare, credentialTag, unmaskShare } from './recovery-mask.js';
 import { openShare, SALT_BYTES, sealShare } from './seal.js';
 import { combine, split } from './shamir.js';
 import { legacyToolPath, resolveTool } from './tool-path.js';
@@ -29,7 +30,7 @@ export interface PassphraseRequest {
   label: string;
   serial: number;
   /** 'enroll': a new passphrase is being set (the CLI should ask twice); 'unseal': the enrolled one. */
-  purpose: 'enroll' | 'unseal';
+  purpose: 'enroll' | 'unseal' | 'recover';
 }
 
 export interface YubiKeyGateOptions {
@@ -73,8 +74,9 @@ export interface ConfirmRequest {
 export interface RecoveryShare {
   credentialId: string;
   label: string;
-  /** Raw Shamir share; print with encodeRecoveryWords, then wipe. */
+  /** The sheet's body (format 1: the raw Shamir share; 2: bound to the operator's passphrase); print with recoveryWordsBuffer, then wipe. */
   share: Buffer;
+  format: RecoveryFormat;
 }
 
 export interface GateSealResult {
@@ -294,11 +296,16 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
    * Rebuilds the secret from recovery shares (raw, or as word strings). Follow with
    * sealWithRecovery() on a provider configured with the new YubiKeys.
    */
-  async recover(record: SealRecord, shares: ReadonlyArray<Uint8Array | string>, ctx: SealContext): Promise<VaultSecret> {
+  async recover(record: SealRecord, shares: ReadonlyArray<Uint8Array | string | RecoverySheet>, ctx: SealContext): Promise<VaultSecret> {
     const rec = parseYubiKeySealRecord(record);
     return this.audited('gate.recover', ctx, { shares: shares.length, threshold: rec.threshold }, async () => {
-      const raw = shares.map((s) => (typeof s === 'string' ? decodeRecoveryWords(s) : Buffer.from(s)));
+      const raw: Buffer[] = [];
       try {
+        for (const s of shares) {
+          const sheet = typeof s === 'string' ? decodeRecoverySheet(s) : s instanceof Uint8Array ? { format: 1 as const, body: Buffer.from(s) } : s;
+          raw.push(sheet.format === 1 ? Buffer.from(sheet.body) : await this.unmaskSheet(rec, sheet.body, raw.length + 1, ctx));
+          if (typeof s === 'string') sheet.body.fill(0);
+        }
         if (raw.length < rec.threshold) {
           throw new HardkmsError('GATE_QUORUM_NOT_MET', `Recovery needs ${rec.threshold} recovery shares; ${raw.length} were given.`, {
             hint: `Collect ${rec.threshold} different operators' recovery sheets.`,
@@ -349,8 +356,16 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
     try {
       shares = await split(encoded, targets.length, threshold);
       const credentials: GateCredential[] = [];
-      for (let i = 0; i < targets.length; i++) {
-        credentials.push(await this.sealOne(targets[i]!, shares[i]!, ctx));
+      const recoveryShares: RecoveryShare[] = [];
+      try {
+        for (let i = 0; i < targets.length; i++) {
+          const one = await this.sealOne(targets[i]!, shares[i]!, ctx);
+          credentials.push(one.credential);
+          recoveryShares.push(one.recovery);
+        }
+      } catch (e) {
+        wipeRecovery(recoveryShares);
+        throw e;
       }
       const record: YubiKeySealRecord = {
         provider: 'yubikey',
@@ -362,8 +377,6 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
         check: checkValue(encoded, ctx.vaultId).toString('hex'),
         credentials,
       };
-      const recoveryShares = targets.map((t, i) => ({ credentialId: t.id, label: t.label, share: shares[i]! }));
-      shares = [];
       return { record, recoveryShares };
     } finally {
       encoded.fill(0);
@@ -371,9 +384,11 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
     }
   }
 
-  private async sealOne(t: EnrollTarget, share: Buffer, ctx: SealContext): Promise<GateCredential> {
+  /** The credential, and its recovery share: bound to the passphrase when there is one, else a copy of the raw share. */
+  private async sealOne(t: EnrollTarget, share: Buffer, ctx: SealContext): Promise<{ credential: GateCredential; recovery: RecoveryShare }> {
     const challenge = newChallenge();
     const salt = randomBytes(SALT_BYTES);
+    const recoverySalt = t.passphrase ? randomBytes(SALT_BYTES) : undefined;
     const passphrase = t.passphrase ? await this.passphrase(t, 'enroll') : undefined;
     let response: Buffer | undefined;
     try {
@@ -390,7 +405,16 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
         );
       }
       const { iv, ct } = await sealShare(share, response, { salt32: salt, credentialId: t.id, vaultId: ctx.vaultId, passphrase });
-      return {
+      const recovery: RecoveryShare =
+        passphrase && recoverySalt
+          ? {
+              credentialId: t.id,
+              label: t.label,
+              share: await maskShare(share, passphrase, { salt32: recoverySalt, vaultId: ctx.vaultId, credentialId: t.id }),
+              format: 2,
+            }
+          : { credentialId: t.id, label: t.label, share: Buffer.from(share), format: 1 };
+      const credential: GateCredential = {
         id: t.id,
         label: t.label,
         serial: t.serial,
@@ -401,11 +425,46 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
         iv: iv.toString('hex'),
         ct: ct.toString('hex'),
         passphrase: t.passphrase,
+        ...(recoverySalt ? { recoverySalt: recoverySalt.toString('hex') } : {}),
         ...(t.tool ? { tool: t.tool } : {}),
       };
+      return { credential, recovery };
     } finally {
       response?.fill(0);
       passphrase?.fill(0);
+    }
+  }
+
+  /**
+   * A passphrase-bound sheet back to its raw share: the operator it names types their
+   * passphrase. A sheet of a credential no longer in the gate (an older split) is refused.
+   */
+  private async unmaskSheet(rec: YubiKeySealRecord, body: Buffer, n: number, ctx: SealContext): Promise<Buffer> {
+    const tag = maskedTag(body);
+    const cred = rec.credentials.find((c) => c.recoverySalt !== undefined && credentialTag(c.id).equals(tag));
+    if (!cred) {
+      throw new HardkmsError('GATE_RECOVERY_FAILED', `Recovery share ${n} belongs to no operator of this vault's current gate.`, {
+        hint: 'Use the sheets made at the latest init, enroll, revoke or rotate of this vault: each of those makes new shares.',
+      });
+    }
+    let passphrase: Buffer;
+    try {
+      passphrase = await this.passphrase(cred, 'recover');
+    } catch (e) {
+      if (!isHardkmsError(e)) throw e;
+      throw new HardkmsError('GATE_PASSPHRASE_REQUIRED', `Recovery share ${n} is ${cred.label}'s and is bound to ${cred.label}'s passphrase: ${e.message}`, {
+        hint: `${cred.label} types the passphrase set with their YubiKey after the shares (one line each, in the order of the shares).`,
+      });
+    }
+    try {
+      return await unmaskShare(body, passphrase, {
+        salt32: Buffer.from(cred.recoverySalt!, 'hex'),
+        vaultId: ctx.vaultId,
+        credentialId: cred.id,
+        label: cred.label,
+      });
+    } finally {
+      passphrase.fill(0);
     }
   }
 
@@ -540,7 +599,7 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
     return { timeoutMs: this.opts.timeoutMs ?? DEFAULT_TOUCH_TIMEOUT_MS, ...(onWait ? { onWait: () => onWait(prompt) } : {}) };
   }
 
-  private async passphrase(t: { id: string; label: string; serial: number }, purpose: 'enroll' | 'unseal'): Promise<Buffer> {
+  private async passphrase(t: { id: string; label: string; serial: number }, purpose: PassphraseRequest['purpose']): Promise<Buffer> {
     if (!this.opts.getPassphrase) {
       throw new HardkmsError('GATE_PASSPHRASE_REQUIRED', `The YubiKey ${t.label} is enrolled with a passphrase, but no way to ask for it was given.`, {
         hint: 'Run the command in a terminal so the passphrase can be asked.',

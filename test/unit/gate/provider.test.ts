@@ -291,6 +291,45 @@ describe('YubiKey gate rules', () => {
     await expect(bench.provider().unseal(rec, context())).rejects.toThrow(/no way to ask for it was given/);
   });
 
+  it("a passphrase credential's recovery share opens only with its passphrase, and still after an unseal re-sealed the share", async () => {
+    const bench = new Bench();
+    const specs = [{ ...(await bench.add('a')), passphrase: true }, await bench.add('b'), { ...(await bench.add('c')), passphrase: true }];
+    const s = newSecret();
+    const pass: Record<string, string> = { a: 'alpha-pass', c: 'gamma-pass' };
+    const asking = (over: Record<string, string> = {}) => ({
+      getPassphrase: async (r: { label: string }) => Buffer.from({ ...pass, ...over }[r.label] ?? ''),
+    });
+    const sealed = await bench.provider({ credentials: specs, threshold: 2, ...asking() }).sealWithRecovery(s, context());
+    expect(sealed.recoveryShares.map((r) => r.format)).toEqual([2, 1, 2]);
+    expect(sealed.record.credentials.map((c) => c.recoverySalt !== undefined)).toEqual([true, false, true]);
+    const words = sealed.recoveryShares.map((r) => encodeRecoveryWords(r.share, r.format).join(' '));
+    // An unseal re-seals the shares it used under new challenges; the sheets made at the split stay valid.
+    const provider = bench.provider(asking());
+    expect(sameSecret(await provider.unseal(sealed.record, context()), s)).toBe(true);
+    const record = provider.resealAfterUnseal()!.record as YubiKeySealRecord;
+    expect(record.credentials[0]!.challenge).not.toBe(sealed.record.credentials[0]!.challenge);
+    expect(sameSecret(await bench.provider(asking()).recover(record, [words[0]!, words[2]!], context()), s)).toBe(true);
+    expect(sameSecret(await bench.provider(asking()).recover(record, [words[1]!, words[2]!], context()), s)).toBe(true);
+    // The raw share hidden in a format-2 sheet is not a share by itself: without the passphrase nothing opens.
+    await expect(bench.provider().recover(record, [words[0]!, words[1]!], context())).rejects.toMatchObject({ code: 'GATE_PASSPHRASE_REQUIRED' });
+    await expect(bench.provider(asking({ a: 'gamma-pass' })).recover(record, [words[0]!, words[1]!], context())).rejects.toMatchObject({
+      code: 'GATE_RECOVERY_PASSPHRASE',
+      message: "The passphrase given for a does not open a's recovery share.",
+    });
+    // A sheet read as if it were raw (format changed to 1) does not rebuild the secret.
+    await expect(bench.provider(asking()).recover(record, [{ format: 1, body: sealed.recoveryShares[0]!.share }, words[1]!], context())).rejects.toMatchObject({
+      code: expect.stringMatching(/^GATE_(SHAMIR_INVALID|RECOVERY_FAILED)$/),
+    });
+    // A sheet of a credential that is no longer in the gate is named as such.
+    const other = await bench
+      .provider({ credentials: [{ ...(await bench.add('d')), passphrase: true }, await bench.add('e')], threshold: 2, ...asking({ d: 'x' }) })
+      .sealWithRecovery(newSecret(), context());
+    const foreign = encodeRecoveryWords(other.recoveryShares[0]!.share, 2).join(' ');
+    await expect(bench.provider(asking()).recover(record, [foreign, words[1]!], context())).rejects.toThrow(
+      "Recovery share 1 belongs to no operator of this vault's current gate.",
+    );
+  });
+
   it('rejects a damaged record with GATE_RECORD_INVALID', async () => {
     const bench = new Bench();
     const rec = await bench.provider({ credentials: [await bench.add('a')], threshold: 1 }).seal(newSecret(), context());

@@ -52,8 +52,8 @@ describe('recovery share files (--recovery-out / --recovery-to)', () => {
     const target = recoveryTarget(dir, ops.map((o) => o.recipient).join(','));
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     const shares = [
-      { credentialId: 'yk-00000001', label: 'alice', share: randomBytes(49) },
-      { credentialId: 'yk-00000002', label: 'b/o b', share: randomBytes(49) },
+      { credentialId: 'yk-00000001', label: 'alice', share: randomBytes(49), format: 1 as const },
+      { credentialId: 'yk-00000002', label: 'b/o b', share: randomBytes(49), format: 1 as const },
     ];
     const sealed = await sealRecoveryFiles(shares, target, { vaultId: 'v-1', threshold: 2, command: 'init' });
     const written = writeRecoveryFiles(target.dir, sealed);
