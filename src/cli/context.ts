@@ -59,6 +59,24 @@ export function revealAuthorisation(): Record<string, unknown> {
 }
 
 export type UnsealCheck = (vault: Vault, actor: string) => Promise<void> | void;
+/** On the seal as wallet.dat holds it, before any touch: unauthenticated, so a hint to fail early, never the rule. */
+export type BeforeUnsealCheck = (seal: SealRecord, actor: string) => Promise<void> | void;
+
+const beforeUnsealChecks: BeforeUnsealCheck[] = [];
+
+/**
+ * Runs before the unseal asks anyone to touch a YubiKey (cli/gate.ts: an OTP the vault will
+ * ask for is asked for, and its absence refused, first). The check after the unseal, on the
+ * authenticated seal, still decides.
+ */
+export function registerBeforeUnsealCheck(check: BeforeUnsealCheck): void {
+  beforeUnsealChecks.push(check);
+}
+
+/** For callers that open the vault themselves (the daemon, recover): run this before the unseal. */
+export async function runBeforeUnsealChecks(seal: SealRecord, actor: string): Promise<void> {
+  for (const check of beforeUnsealChecks) await check(seal, actor);
+}
 
 const unsealChecks: UnsealCheck[] = [];
 
@@ -85,6 +103,7 @@ export function configFrom(flags: GlobalFlags): Config {
 /** Unseals the vault, runs fn, and seals again whatever happens. */
 export async function withVault<T>(config: Config, actor: string, fn: (vault: Vault) => Promise<T> | T): Promise<T> {
   const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
+  await runBeforeUnsealChecks(facts.seal, actor);
   const vault = await Vault.open({
     path: config.walletPath,
     auditLogPath: config.auditLogPath,

@@ -9,7 +9,7 @@ import { createLogger, isLogLevel } from '../signer/logger.js';
 import { loadPolicy, type Policy } from '../signer/policy.js';
 import type { DaemonLog, LogLevel } from '../signer/process-pending.js';
 import { INSECURE_HTTP_FLAG, MAINNET_OVERRIDE_FLAG, UNAUTHENTICATED_APPROVER_FLAG } from '../signer/service.js';
-import { configFrom, providerFor, runUnsealChecks } from './context.js';
+import { configFrom, providerFor, runBeforeUnsealChecks, runUnsealChecks } from './context.js';
 import { takeEnvSecret } from '../config/config.js';
 import { globalFlags } from './flags.js';
 import { warn } from './output.js';
@@ -206,6 +206,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
     },
     {
       provider: (seal) => providerFor(seal, config),
+      beforeUnseal: runBeforeUnsealChecks,
       afterUnseal: runUnsealChecks,
       tokenDamage: () => {
         const c = tokenBackupFor(config)?.check();

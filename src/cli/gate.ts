@@ -25,7 +25,7 @@ import {
   type YubiKeySealRecord,
 } from '../gate/index.js';
 import { keysToEnroll as planKeys, newKeySerial as planNewKeySerial, removeFiles, requireEmulatorDir } from '../gate/enrollment.js';
-import { enforceOtp, OTP_COMMANDS, revealsSecret } from '../gate/otp-check.js';
+import { enforceOtp, OTP_COMMANDS, otpRequired, otpRequiredError, revealsSecret } from '../gate/otp-check.js';
 import { authoriseReveal } from '../gate/reveal.js';
 import { gatePresence as presenceOf } from '../gate/presence.js';
 import { OtpStore, otpPolicyOf, withOtpPolicy, type OtpPolicy } from '../vault/otp-store.js';
@@ -33,7 +33,7 @@ import { PasswordProvider } from '../vault/password-provider.js';
 import { applySeal as applySealInVault, newVaultSecret } from '../vault/seal-rotation.js';
 import type { SealContext, SealRecord, VaultSecret, VaultSecretProvider } from '../vault/secret.js';
 import { readVaultFacts, Vault } from '../vault/vault.js';
-import { configFrom, registerProvider, registerUnsealCheck, setRevealAuthorisation, withVault } from './context.js';
+import { configFrom, registerBeforeUnsealCheck, registerProvider, registerUnsealCheck, setRevealAuthorisation, withVault } from './context.js';
 import { globalFlags } from './flags.js';
 import { registerInitProvider, type InitProviderChoice } from './init.js';
 import { note, printJson, warn } from './output.js';
@@ -76,6 +76,7 @@ export function gateInitOptions(cmd: Command): Command {
 export function registerGate(program: Command): void {
   registerProvider('yubikey', (record, config) => new YubiKeyGateProvider({ ...gateOptions(config), ...confirmOption(record) }));
   registerInitProvider(initProvider);
+  registerBeforeUnsealCheck(otpBeforeTouch);
   registerUnsealCheck(requireOtp);
   registerStatus(program);
   registerEnroll(program);
@@ -749,46 +750,52 @@ function registerOtp(program: Command): void {
     modhexDecode(publicId);
     if (!/^[0-9a-fA-F]{12}$/.test(opts.privateId)) throw new InputError('--private-id must be 12 hex digits (6 bytes).');
     const privateId = Buffer.from(opts.privateId, 'hex');
-    await withVault(config, 'cli:otp.add', async (vault) => {
-      const store = new OtpStore(vault.store);
-      if (store.get(publicId)) {
-        throw new HardkmsError('OTP_EXISTS', `An OTP key with public id ${publicId} is already enrolled.`, {
-          hint: 'Remove it first with `hardkms otp remove`.',
-        });
-      }
+    const exists = (): HardkmsError =>
+      new HardkmsError('OTP_EXISTS', `An OTP key with public id ${publicId} is already enrolled.`, { hint: 'Remove it first with `hardkms otp remove`.' });
+    const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
+    if (otpPolicyOf(facts.seal)?.keys.includes(publicId)) throw exists();
+    // The key and the OTP that checks it are read and checked (in software) before the
+    // operators touch their keys: a mistyped key costs nobody a touch.
+    let key: Buffer | undefined;
+    try {
       const keyText = await readSecret('Enter the AES key of the YubiKey OTP credential (32 hex digits): ', 'OTP AES key');
       // Decoded from the Buffer: the AES key never becomes an immutable JS string.
-      const key = hexKeyFromBuffer(keyText, 16);
+      key = hexKeyFromBuffer(keyText, 16);
       keyText.fill(0);
-      try {
-        if (!key) throw new InputError('The OTP AES key must be 32 hex digits (16 bytes).', 'Copy it from the programming sheet of the YubiKey.');
-        const first = opts.verify ?? (await readLine('Touch that YubiKey to type an OTP (checks the key): '));
-        if (!first) throw new HardkmsError('OTP_REQUIRED', 'A fresh OTP from the key is needed to check the AES key.', { hint: 'Pass --verify <OTP>.' });
-        // Checked in software before the key goes into the token: a mistyped key would lock
-        // operators out of every command that needs an OTP.
-        const verified = await verifyOtp(first, { publicId, privateId, decrypt: softwareOtpDecrypt(key) });
-        const keyId = randomBytes(8).toString('hex');
-        vault.token.importAesKey(key, keyId, `hardkms-otp-${publicId}`);
-        const label = opts.label ?? `otp-${publicId}`;
-        const old = otpPolicyOf(vault.sealRecord());
-        vault.store.transaction(() => {
-          store.add({ publicId, keyId, privateId, label });
-          store.advance(publicId, verified);
-          vault.replaceSeal(
-            withOtpPolicy(vault.sealRecord(), { keys: [...(old?.keys ?? []), publicId], atUnseal: (old?.atUnseal ?? false) || opts.atUnseal === true }),
-          );
-        });
-        const policy = otpPolicyOf(vault.sealRecord())!;
-        vault.record({ event: 'otp.add', subject: publicId, result: 'ok', details: { label, keyId, atUnseal: policy.atUnseal } });
-        printJson({ otp: { publicId, label, keyId }, keys: policy.keys, atUnseal: policy.atUnseal });
-      } catch (e) {
-        vault.record({ event: 'otp.add', subject: publicId, result: 'fail', details: { error: isHardkmsError(e) ? e.code : 'INTERNAL' } });
-        throw e;
-      } finally {
-        key?.fill(0);
-        privateId.fill(0);
-      }
-    });
+      if (!key) throw new InputError('The OTP AES key must be 32 hex digits (16 bytes).', 'Copy it from the programming sheet of the YubiKey.');
+      const aes = key;
+      const first = opts.verify ?? (await readLine('Touch that YubiKey to type an OTP (checks the key): '));
+      if (!first) throw new HardkmsError('OTP_REQUIRED', 'A fresh OTP from the key is needed to check the AES key.', { hint: 'Pass --verify <OTP>.' });
+      // Checked in software before the key goes into the token: a mistyped key would lock
+      // operators out of every command that needs an OTP.
+      const verified = await verifyOtp(first, { publicId, privateId, decrypt: softwareOtpDecrypt(aes) });
+      await withVault(config, 'cli:otp.add', (vault) => {
+        const store = new OtpStore(vault.store);
+        try {
+          if (store.get(publicId)) throw exists();
+          const keyId = randomBytes(8).toString('hex');
+          vault.token.importAesKey(aes, keyId, `hardkms-otp-${publicId}`);
+          const label = opts.label ?? `otp-${publicId}`;
+          const old = otpPolicyOf(vault.sealRecord());
+          vault.store.transaction(() => {
+            store.add({ publicId, keyId, privateId, label });
+            store.advance(publicId, verified);
+            vault.replaceSeal(
+              withOtpPolicy(vault.sealRecord(), { keys: [...(old?.keys ?? []), publicId], atUnseal: (old?.atUnseal ?? false) || opts.atUnseal === true }),
+            );
+          });
+          const policy = otpPolicyOf(vault.sealRecord())!;
+          vault.record({ event: 'otp.add', subject: publicId, result: 'ok', details: { label, keyId, atUnseal: policy.atUnseal } });
+          printJson({ otp: { publicId, label, keyId }, keys: policy.keys, atUnseal: policy.atUnseal });
+        } catch (e) {
+          vault.record({ event: 'otp.add', subject: publicId, result: 'fail', details: { error: isHardkmsError(e) ? e.code : 'INTERNAL' } });
+          throw e;
+        }
+      });
+    } finally {
+      key?.fill(0);
+      privateId.fill(0);
+    }
   });
 
   globalFlags(
@@ -813,6 +820,21 @@ function registerOtp(program: Command): void {
       printJson({ removed: publicId, keys: next.keys });
     });
   });
+}
+
+/**
+ * Before any touch (issue 14 item 7): an OTP this command will need is asked for now (on a
+ * terminal), and its absence refused now, so no operator touches a YubiKey for a command
+ * that cannot run. Read from the seal as wallet.dat holds it (not yet authenticated), so it
+ * only fails early: requireOtp, after the unseal, checks the OTP itself (audited).
+ */
+async function otpBeforeTouch(seal: SealRecord, actor: string): Promise<void> {
+  const command = invocation.command || actor.replace(/^cli:/, '');
+  const policy = otpPolicyOf(seal);
+  if (!policy || !otpRequired(policy, command) || invocation.otp !== undefined) return;
+  const typed = process.stdin.isTTY ? await readLine('Touch a YubiKey enrolled for OTP: ') : '';
+  if (typed === '') throw otpRequiredError(command, policy);
+  invocation.otp = typed;
 }
 
 /** The OTP second factor, run by withVault right after every unseal. */

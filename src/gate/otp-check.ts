@@ -52,16 +52,22 @@ export async function enforceOtp(vault: Vault, e: OtpEnforcement): Promise<'otp'
   const otp = e.given ?? (e.ask ? await e.ask() : undefined);
   if (!otp) {
     vault.record({ event: 'otp.verify', subject: e.command, result: 'denied', details: { command: e.command, error: 'OTP_REQUIRED' } });
-    throw new HardkmsError(
-      'OTP_REQUIRED',
-      `\`hardkms ${e.command}\` needs a Yubico OTP on this vault${policy.atUnseal ? ' (required at every unseal)' : ''}.`,
-      {
-        hint: 'Add --otp and touch an enrolled YubiKey with the cursor right after it (the key types the OTP).',
-      },
-    );
+    throw otpRequiredError(e.command, policy);
   }
   await checkOtp(vault, otp, policy, e.command);
   return 'otp';
+}
+
+export function otpRequiredError(command: string, policy: OtpPolicy): HardkmsError {
+  return new HardkmsError('OTP_REQUIRED', `\`hardkms ${command}\` needs a Yubico OTP on this vault${policy.atUnseal ? ' (required at every unseal)' : ''}.`, {
+    hint: 'Add --otp and touch an enrolled YubiKey with the cursor right after it (the key types the OTP).',
+  });
+}
+
+function wrongKeyError(publicId: string, policy: OtpPolicy): HardkmsError {
+  return new HardkmsError('OTP_WRONG_KEY', `The OTP comes from the YubiKey "${publicId}", which is not enrolled for OTP in this vault.`, {
+    hint: `Touch one of the enrolled keys: ${policy.keys.join(', ')}.`,
+  });
 }
 
 export async function checkOtp(vault: Vault, otp: string, policy: OtpPolicy, command: string): Promise<void> {
@@ -69,11 +75,7 @@ export async function checkOtp(vault: Vault, otp: string, policy: OtpPolicy, com
   try {
     const parsed = parseOtp(otp);
     publicId = parsed.publicId || '(none)';
-    if (!policy.keys.includes(parsed.publicId)) {
-      throw new HardkmsError('OTP_WRONG_KEY', `The OTP comes from the YubiKey "${publicId}", which is not enrolled for OTP in this vault.`, {
-        hint: `Touch one of the enrolled keys: ${policy.keys.join(', ')}.`,
-      });
-    }
+    if (!policy.keys.includes(parsed.publicId)) throw wrongKeyError(publicId, policy);
     const store = new OtpStore(vault.store);
     const cred = store.get(parsed.publicId);
     if (!cred) throw missingRow(parsed.publicId);

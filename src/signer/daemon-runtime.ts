@@ -59,6 +59,8 @@ export interface DaemonRunOptions {
 export interface DaemonRunDeps {
   /** The unseal provider for the vault's seal (the CLI's prompts and touch messages). */
   provider: (seal: SealRecord) => VaultSecretProvider;
+  /** Checks before the unseal asks for any touch (the CLI's OTP requirement), on the seal as wallet.dat holds it. */
+  beforeUnseal: (seal: SealRecord, actor: string) => Promise<void>;
   /** Checks after the unseal and before the PIN is dropped (the CLI's OTP check). */
   afterUnseal: (vault: Vault, actor: string) => Promise<void>;
   /** A damaged token's problems, for /healthz, or undefined. */
@@ -201,6 +203,9 @@ export class DaemonRuntime {
     }
 
     try {
+      // Before any operator touches a key: the OTP the unseal will need, and the Tatum API.
+      await d.beforeUnseal(facts.seal, actor);
+      await tatum.probe();
       // Starts sealed; a long-running daemon waits for the quorum (operators touching their
       // YubiKeys) instead of exiting, so /healthz says "sealed" meanwhile.
       for (;;) {

@@ -21,7 +21,7 @@ import {
   pendingPath,
   type TatumChain,
 } from './chains-api.js';
-import { HttpClient, truncate, type HttpMethod } from './http.js';
+import { HttpClient, redactUrl, truncate, type HttpMethod } from './http.js';
 import { validatePending, validatePendingList, type MalformedPending, type PendingTransaction } from './pending.js';
 
 export const DEFAULT_TATUM_API_URL = 'https://api.tatum.io';
@@ -213,6 +213,24 @@ export class TatumClient {
       json: { errors: errors.map((e) => ({ signatureId: e.signatureId, error: e.error })) },
       timeoutMs: this.timeoutMs,
     });
+  }
+
+  /**
+   * Whether the API answers at all, checked before the operators touch their YubiKeys: a
+   * daemon that cannot reach Tatum would make them touch for nothing. Any HTTP answer counts
+   * (the base URL is no API call: no credit is spent, no key is sent); a refused connection,
+   * a DNS or TLS failure or no answer within the deadline throws DAEMON_API_UNREACHABLE.
+   */
+  async probe(timeoutMs = 10_000): Promise<void> {
+    try {
+      await this.http.request({ method: 'GET', url: `${this.baseUrl}/`, throwOnStatus: false, timeoutMs, maxResponseBytes: 1 << 20 });
+    } catch (e) {
+      throw new HardkmsError(
+        'DAEMON_API_UNREACHABLE',
+        `The Tatum API at ${redactUrl(this.baseUrl)} does not answer (${e instanceof Error ? e.message : String(e)}); nothing was unsealed.`,
+        { hint: 'Check TATUM_API_URL, DNS, the proxy and the firewall, then start the daemon again: no YubiKey needs touching until the API answers.' },
+      );
+    }
   }
 
   close(): void {
