@@ -82,7 +82,7 @@ export function explainPkcs11Error(e: unknown, ctx: CkrContext): HardkmsError {
     case CKR.CKR_PIN_LOCKED:
     case CKR.CKR_PIN_EXPIRED:
       return new HardkmsError('HSM_PIN_LOCKED', `The user PIN of ${label} is locked or expired (${name}).`, {
-        hint: "The security officer must reset it (SoftHSM2: softhsm2-util --init-pin; real HSMs: the vendor's admin tool), then run `hardkms rotate --token-pin` if the PIN changed.",
+        hint: "Stop retrying. The security officer must unlock the user PIN with the token's admin tool without changing it: the vault holds that PIN sealed, and no hardkms command sets one you choose.",
       });
     case CKR.CKR_MECHANISM_INVALID:
     case CKR.CKR_MECHANISM_PARAM_INVALID:
