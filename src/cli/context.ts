@@ -100,8 +100,11 @@ export function configFrom(flags: GlobalFlags): Config {
   return config;
 }
 
-/** Unseals the vault, runs fn, and seals again whatever happens. */
-export async function withVault<T>(config: Config, actor: string, fn: (vault: Vault) => Promise<T> | T): Promise<T> {
+/**
+ * Unseals the vault, runs fn, and seals again whatever happens. `rebind`: the token binding
+ * may move to the configured module (only `hardkms rebind` asks for it).
+ */
+export async function withVault<T>(config: Config, actor: string, fn: (vault: Vault) => Promise<T> | T, opts: { rebind?: true } = {}): Promise<T> {
   const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
   await runBeforeUnsealChecks(facts.seal, actor);
   const vault = await Vault.open({
@@ -109,6 +112,7 @@ export async function withVault<T>(config: Config, actor: string, fn: (vault: Va
     auditLogPath: config.auditLogPath,
     provider: providerFor(facts.seal, config),
     token: config.token,
+    ...opts,
     actor,
   });
   try {

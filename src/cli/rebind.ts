@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { readVaultFacts, Vault } from '../vault/vault.js';
-import { configFrom, providerFor, runUnsealChecks } from './context.js';
+import { configFrom, withVault } from './context.js';
 import { globalFlags } from './flags.js';
 import { note, printJson } from './output.js';
 
@@ -15,23 +14,15 @@ type Opts = { path?: string; auditLog?: string; envFile?: string; apiKey?: strin
 export function registerRebind(program: Command): void {
   globalFlags(program.command('rebind').description('Bind the vault to the PKCS#11 module in HARDKMS_PKCS11_MODULE (needs the quorum; audited)')).action(
     async (opts: Opts) => {
-      const config = configFrom(opts);
-      const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
-      const vault = await Vault.open({
-        path: config.walletPath,
-        auditLogPath: config.auditLogPath,
-        provider: providerFor(facts.seal, config),
-        token: config.token,
-        rebind: true,
-        actor: 'cli:rebind',
-      });
-      try {
-        await runUnsealChecks(vault, 'cli:rebind');
-        note(`vault ${vault.vaultId} is bound to ${vault.binding.modulePath} (profile ${vault.binding.profile}, token '${vault.binding.label}').`);
-        printJson({ modulePath: vault.binding.modulePath, profile: vault.binding.profile, label: vault.binding.label, serial: vault.binding.serial });
-      } finally {
-        vault.seal('end of cli:rebind');
-      }
+      await withVault(
+        configFrom(opts),
+        'cli:rebind',
+        (vault) => {
+          note(`vault ${vault.vaultId} is bound to ${vault.binding.modulePath} (profile ${vault.binding.profile}, token '${vault.binding.label}').`);
+          printJson({ modulePath: vault.binding.modulePath, profile: vault.binding.profile, label: vault.binding.label, serial: vault.binding.serial });
+        },
+        { rebind: true },
+      );
     },
   );
 }
