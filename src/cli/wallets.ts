@@ -89,7 +89,7 @@ export function registerWalletCommands(program: Command): void {
     const kit = chainKit(chain);
     if (kit.curve === 'ed25519') {
       // One-key chains: Tatum prints {address, secret} of a random key pair; nothing is stored.
-      // XRP: an ed25519 family seed (sEd…), as Tatum's managed wallets (its v1 echo generator is broken, spec §1).
+      // XRP: an ed25519 family seed (sEd…), as Tatum's managed wallets (its v1 echo generator is broken, chains §1).
       const entropy = randomBytes(32);
       const seed = kit.newSecret ? kit.newSecret(entropy) : entropy;
       if (seed !== entropy) entropy.fill(0);

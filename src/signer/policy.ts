@@ -134,7 +134,7 @@ export const BUILTIN_FEES: Readonly<Record<string, ChainFees>> = Object.freeze(
     XLM: { decimals: 7, unit: undefined, maxFee: '1', maxFeeRate: undefined },
     // VET: the fee is VTHO (gas × 10^13 wei × (1 + coef/255)), limited by maxFee only.
     VET: { decimals: 18, unit: undefined, maxFee: '100', maxFeeRate: undefined },
-    // ALGO: also bounds Tatum's per-byte reading of an ASA fee (fee × size, §2.4).
+    // ALGO: also bounds Tatum's per-byte reading of an ASA fee (fee × size, chains §2.4).
     ALGO: { decimals: 6, unit: undefined, maxFee: '1', maxFeeRate: undefined },
   }),
 );

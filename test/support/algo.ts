@@ -1,4 +1,4 @@
-/** ALGO test helpers: payloads in the shape of JSON.stringify(algosdk 1.16 Transaction) (spec "more chains" §2.4). */
+/** ALGO test helpers: payloads in the shape of JSON.stringify(algosdk 1.16 Transaction) (chains §2.4). */
 import algosdk from 'algosdk';
 import { ALGO_NETWORKS } from '../../src/chains/algo/sign.js';
 

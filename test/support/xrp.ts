@@ -1,4 +1,4 @@
-/** XRP test helpers: payloads as Tatum's builder autofills them (spec "more chains" §2.1), host signers. */
+/** XRP test helpers: payloads as Tatum's builder autofills them (chains §2.1), host signers. */
 import { ed25519 } from '@noble/curves/ed25519';
 import { deriveKeypair, deriveAddress } from 'ripple-keypairs';
 import { hostDigestSigner } from '../../src/chains/signer.js';

@@ -1,5 +1,5 @@
 /**
- * Algorand (ALGO) pending transactions (Tatum "more chains" §2.4): `serializedTransaction`
+ * Algorand (ALGO) pending transactions (Tatum, chains §2.4 in docs/architecture.md): `serializedTransaction`
  * is JSON.stringify of an algosdk 1.16 Transaction (byte arrays as index→byte maps or
  * `{type: 'Buffer', data}`); Tatum's signer rebuilds it from from/to/amount/note/type/
  * flatFee/fee/genesisHash/firstRound/lastRound/genesisID/assetIndex and returns the

@@ -1,5 +1,5 @@
 /**
- * Chains whose wallets are one ed25519 key, no mnemonic (Tatum spec "more chains" §1): the
+ * Chains whose wallets are one ed25519 key, no mnemonic (Tatum, chains §1): the
  * key formats Tatum stores and the address of a public key. The key itself lives in the
  * token (hsm/token.ts: import+wrap, generate, unwrap → CKM_EDDSA → destroy); these
  * functions only convert between Tatum's text forms and the 32-byte RFC 8032 seed.

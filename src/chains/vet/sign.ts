@@ -1,5 +1,5 @@
 /**
- * VeChain (VET) pending transactions (Tatum "more chains" §2.5): `serializedTransaction` is
+ * VeChain (VET) pending transactions (Tatum, chains §2.5 in docs/architecture.md): `serializedTransaction` is
  * a TransactionConfig JSON `{from: 0, to, value, data?, gas, nonce?, expiration?,
  * gasPriceCoef?, chainTag?, blockRef?, dependsOn?}`. The signed transaction is VeChain's
  * RLP body `[chainTag, blockRef, expiration, [[to, value, data]], gasPriceCoef, gas,

@@ -1,5 +1,5 @@
 /**
- * Stellar (XLM) pending transactions (Tatum "more chains" §2.2): `serializedTransaction`
+ * Stellar (XLM) pending transactions (Tatum, chains §2.2 in docs/architecture.md): `serializedTransaction`
  * is a base64 TransactionEnvelope XDR with no signature; the signer adds one ed25519
  * DecoratedSignature over sha256(networkId ‖ ENVELOPE_TYPE_TX ‖ tx) and returns the
  * envelope, base64, for POST /v3/xlm/broadcast.

@@ -1,5 +1,5 @@
 /**
- * XRP Ledger keys in Tatum's form (spec "more chains" §1, §2.1): a wallet's `secret` is a
+ * XRP Ledger keys in Tatum's form (chains §1 and chains §2.1): a wallet's `secret` is a
  * family seed, `sEd…` (ed25519, what Tatum's managed wallets hold) or `s…` (secp256k1,
  * what its v1 generator made). The seed is not the signing key: the ed25519 key is
  * SHA-512Half(seed); the secp256k1 key is the XRPL account key derived from the root

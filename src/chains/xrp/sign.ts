@@ -1,5 +1,5 @@
 /**
- * XRP Ledger pending transactions (Tatum "more chains" §2.1): `serializedTransaction` is
+ * XRP Ledger pending transactions (Tatum, chains §2.1 in docs/architecture.md): `serializedTransaction` is
  * the JSON of an autofilled xrpl transaction (a Payment, or a TrustSet / AccountSet from
  * Tatum's other builders); the signer adds SigningPubKey and TxnSignature and returns the
  * canonical binary as uppercase hex (`tx_blob`) for POST /v3/xrp/broadcast.
