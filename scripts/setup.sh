@@ -15,9 +15,10 @@ container=0
 # tests), the YubiKey tools (the real gate drivers are invoked in tests with no key
 # present), OpenSSL (legacy wallet.dat interop tests), Chromium (audit report test),
 # rsyslog with its GnuTLS driver (the off-host audit sink the forwarding tests start),
+# PostgreSQL (the multi-signer store's tests start their own server in a temp dir),
 # and the toolchain node-gyp needs for pkcs11js and better-sqlite3.
 # prometheus: promtool tests docker/prometheus/alerts.yml; rsyslog(-gnutls): the audit-forwarding sink in tests.
-packages=(softhsm2 opensc litecoind yubikey-manager yubikey-personalization openssl chromium prometheus rsyslog rsyslog-gnutls python3 make g++)
+packages=(softhsm2 opensc litecoind yubikey-manager yubikey-personalization openssl chromium prometheus rsyslog rsyslog-gnutls postgresql python3 make g++)
 # Debian 12's podman 4.3 with runc (its crun 1.8 cannot start containers on hybrid cgroups).
 [ "$container" = 1 ] && packages+=(podman runc catatonit debootstrap)
 missing=()

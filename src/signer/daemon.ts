@@ -88,15 +88,14 @@ export class SignerDaemon {
   walletIds(chain: string): string[] {
     if (this.options.wallets !== undefined) return [...this.options.wallets];
     const db = this.vault.store.database;
-    const changes = (db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
-    const version = `${String(db.pragma('data_version', { simple: true }))}:${changes}`;
+    const version = this.vault.store.changeStamp();
     const cached = this.idCache.get(chain);
-    if (cached?.version === version) return [...cached.ids];
+    if (version !== undefined && cached?.version === version) return [...cached.ids];
     const rows = db.prepare('SELECT signature_id FROM wallets WHERE chain = ? AND testnet = ?').all(chain, this.options.testnet ? 1 : 0) as {
       signature_id: string;
     }[];
     const ids = rows.map((r) => r.signature_id);
-    this.idCache.set(chain, { version, ids });
+    if (version !== undefined) this.idCache.set(chain, { version, ids });
     return [...ids];
   }
 

@@ -3,7 +3,7 @@
  * src/signer/journal.ts; the vault MACs rows written before the MACs existed, once, at the
  * first unsealed open after the upgrade). NULL is encoded apart from every string.
  */
-import type Database from 'better-sqlite3';
+import type { SqlDatabase } from './sql.js';
 import type { WalletStore } from './store.js';
 
 type Field = string | number | Buffer;
@@ -60,7 +60,7 @@ export function spendRowMac(store: Pick<WalletStore, 'macOf'>, r: Omit<SpendDbRo
 }
 
 /** MACs the journal rows written before journal MACs existed. Inside a transaction, before the row sets are built. */
-export function macLegacyJournalRows(store: WalletStore, db: Database.Database): number {
+export function macLegacyJournalRows(store: WalletStore, db: SqlDatabase): number {
   let n = 0;
   for (const r of db.prepare('SELECT * FROM journal WHERE mac IS NULL').all() as JournalDbRow[]) {
     db.prepare('UPDATE journal SET mac = ? WHERE pending_id = ?').run(journalRowMac(store, r), r.pending_id);

@@ -1,3 +1,4 @@
+import { isDuplicateKey } from './sql.js';
 import { HardkmsError } from '../errors.js';
 import { macMatches } from './row-mac.js';
 import type { SealRecord } from './secret.js';
@@ -116,7 +117,7 @@ export class OtpStore {
         this.store.bindRows('otp', [mac], []);
       });
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+      if (isDuplicateKey(e)) {
         throw new HardkmsError('OTP_EXISTS', `An OTP key with public id ${args.publicId} is already enrolled.`, {
           hint: 'Remove it first with `hardkms otp remove`.',
         });

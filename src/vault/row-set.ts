@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type Database from 'better-sqlite3';
+import type { SqlDatabase } from './sql.js';
 
 /**
  * Row-set binding. A row MAC proves a row was written with the vault secret, not that it
@@ -54,7 +54,7 @@ function hex(n: bigint): string {
 }
 
 /** The digest of `table` as its rows are now. */
-export function digestOf(db: Database.Database, table: BoundTable): TableDigest {
+export function digestOf(db: SqlDatabase, table: BoundTable): TableDigest {
   let sum = 0n;
   let count = 0;
   for (const r of db.prepare(`SELECT mac FROM ${table}`).iterate() as Iterable<{ mac: unknown }>) {

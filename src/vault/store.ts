@@ -7,6 +7,10 @@ import { deriveMacKey, macFields, macMatches } from './row-mac.js';
 import { BOUND_TABLES, digestOf, emptyRowSets, parseRowSets, updated, type BoundTable, type RowSets } from './row-set.js';
 import { AUTHENTICATED_META_KEYS, META, META_MAC_V2_PREFIX, metaMacFields } from './meta-auth.js';
 import { FORMAT_VERSION, MIGRATIONS } from './schema.js';
+import { isDuplicateKey, type SqlDatabase } from './sql.js';
+import { PgDatabase } from './pg/database.js';
+import { PG_MIGRATIONS } from './pg/schema.js';
+import { displayStoreUrl, isStoreUrl } from './pg/url.js';
 import type { EntryKind, NewWalletEntry, PublicData, WalletEntry } from './entries.js';
 
 type Row = {
@@ -54,6 +58,71 @@ export const WALLETS_MAC_TABLE: MacTable = {
   ],
 };
 
+/**
+ * What differs between the two stores: where the schema version lives, how migrations run,
+ * and whether a check can be cached. Everything else (MACs, row sets, counter, re-keying)
+ * is the same code over the same SQL (sql.ts).
+ */
+interface StoreEngine {
+  readonly kind: 'sqlite' | 'postgres';
+  /** The schema version (SQLite user_version); 0 for a store with no hardkms schema. */
+  version(): number;
+  migrate(): void;
+  /** Changes only when ANOTHER connection committed; undefined when that cannot be known (re-check every time). */
+  foreignVersion(): number | undefined;
+  /** Changes whenever anyone (this connection too) wrote; undefined: do not cache. */
+  changeStamp(): string | undefined;
+}
+
+function sqliteEngine(db: Database.Database): StoreEngine {
+  return {
+    kind: 'sqlite',
+    version: () => db.pragma('user_version', { simple: true }) as number,
+    migrate() {
+      const current = db.pragma('user_version', { simple: true }) as number;
+      for (let v = current; v < MIGRATIONS.length; v++) {
+        db.transaction(() => {
+          db.exec(MIGRATIONS[v]!);
+          db.pragma(`user_version = ${v + 1}`);
+        }).immediate();
+      }
+    },
+    foreignVersion: () => db.pragma('data_version', { simple: true }) as number,
+    changeStamp: () => `${String(db.pragma('data_version', { simple: true }))}:${(db.prepare('SELECT total_changes() AS n').get() as { n: number }).n}`,
+  };
+}
+
+/**
+ * PostgreSQL: other instances commit at any time and a database admin can write without
+ * any trace this connection could see, so nothing is cached: every row-set check re-sums
+ * the rows.
+ */
+function pgEngine(db: PgDatabase): StoreEngine {
+  const version = (): number => {
+    const t = db.prepare("SELECT to_regclass('hardkms_schema') IS NOT NULL AS present").get() as { present: boolean };
+    if (!t.present) return 0;
+    const row = db.prepare('SELECT version FROM hardkms_schema').get() as { version: number } | undefined;
+    return row?.version ?? 0;
+  };
+  return {
+    kind: 'postgres',
+    version,
+    migrate() {
+      // One transaction under the writer lock: instances starting together migrate once.
+      db.transaction(() => {
+        db.exec('CREATE TABLE IF NOT EXISTS hardkms_schema (version INTEGER NOT NULL)');
+        if (db.prepare('SELECT version FROM hardkms_schema').get() === undefined) db.prepare('INSERT INTO hardkms_schema (version) VALUES (0)').run();
+        for (let v = version(); v < PG_MIGRATIONS.length; v++) {
+          db.exec(PG_MIGRATIONS[v]!);
+          db.prepare('UPDATE hardkms_schema SET version = ?').run(v + 1);
+        }
+      }).immediate();
+    },
+    foreignVersion: () => undefined,
+    changeStamp: () => undefined,
+  };
+}
+
 /** How long a writer waits for another (the daemon, a CLI command) to finish its transaction. */
 const BUSY_TIMEOUT_MS = 15_000;
 
@@ -67,8 +136,10 @@ const BUSY_TIMEOUT_MS = 15_000;
  * store key (from the unsealed vault secret) to check and produce row MACs.
  */
 export class WalletStore {
+  /** wallet.dat's path, or the store URL (postgres://…). */
   readonly path: string;
-  private readonly db: Database.Database;
+  private readonly db: SqlDatabase;
+  private readonly engine: StoreEngine;
   private macKey: Buffer | undefined;
   /** data_version at which `verifiedTables` were last found to match their row sets. */
   private verifiedVersion: number | undefined;
@@ -78,17 +149,38 @@ export class WalletStore {
   /** Set once the meta verified under this process's key: a later mismatch of the key check then means "re-keyed". */
   private metaVerified = false;
 
-  private constructor(path: string, db: Database.Database) {
+  private constructor(path: string, db: Database.Database | PgDatabase) {
     this.path = path;
     this.db = db;
+    this.engine = db instanceof PgDatabase ? pgEngine(db) : sqliteEngine(db);
   }
 
+  /** 'postgres' for a store named by URL (several signers), 'sqlite' for wallet.dat. */
+  get kind(): 'sqlite' | 'postgres' {
+    return this.engine.kind;
+  }
+
+  /** Whether a store is there: a file, or a database holding the hardkms schema (a database that cannot be reached throws). */
   static exists(path: string): boolean {
-    return existsSync(path);
+    if (!isStoreUrl(path)) return existsSync(path);
+    const db = new PgDatabase(path);
+    try {
+      return pgEngine(db).version() > 0;
+    } finally {
+      db.close();
+    }
   }
 
-  /** Throws VAULT_EXISTS if a file is at `path`: init checks this before it touches anything. */
+  /** Throws VAULT_EXISTS if a store is at `path`: init checks this before it touches anything. */
   static refuseExisting(path: string): void {
+    if (isStoreUrl(path)) {
+      if (WalletStore.exists(path)) {
+        throw new HardkmsError('VAULT_EXISTS', `The database ${displayStoreUrl(path)} already holds a hardkms store; hardkms init never overwrites one.`, {
+          hint: 'Name an empty database in --store, or drop this one yourself if you really mean to replace it.',
+        });
+      }
+      return;
+    }
     if (existsSync(path)) {
       throw new HardkmsError('VAULT_EXISTS', `A store already exists at ${path}; hardkms init never overwrites one.`, {
         hint: 'Use --path to create a new store elsewhere, or move the existing file away yourself if you really mean to replace it.',
@@ -99,6 +191,11 @@ export class WalletStore {
   /** Creates a new, empty store; refuses to touch an existing file. */
   static create(path: string): WalletStore {
     WalletStore.refuseExisting(path);
+    if (isStoreUrl(path)) {
+      const store = new WalletStore(path, new PgDatabase(path));
+      store.migrate();
+      return store;
+    }
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     // Create the file 0600 before SQLite opens it; the -wal and -shm side files inherit
     // the main file's mode in SQLite's unix VFS.
@@ -109,6 +206,7 @@ export class WalletStore {
   }
 
   static open(path: string): WalletStore {
+    if (isStoreUrl(path)) return WalletStore.openUrl(path, true);
     if (!existsSync(path)) {
       throw new HardkmsError('VAULT_NOT_FOUND', `No such wallet file: ${path}.`, {
         hint: 'Create one with `hardkms init`, or point --path at your wallet.dat.',
@@ -127,6 +225,7 @@ export class WalletStore {
    * read-only mode, which uses the side files that already exist.
    */
   static openReadOnly(path: string): WalletStore {
+    if (isStoreUrl(path)) return WalletStore.openUrl(path, false);
     if (!existsSync(path)) {
       throw new HardkmsError('VAULT_NOT_FOUND', `No such wallet file: ${path}.`, {
         hint: 'Create one with `hardkms init`, or point --path at your wallet.dat.',
@@ -152,6 +251,23 @@ export class WalletStore {
     }
     const store = new WalletStore(path, db);
     store.checkFormat(false);
+    return store;
+  }
+
+  private static openUrl(path: string, migrate: boolean): WalletStore {
+    const db = new PgDatabase(path);
+    const store = new WalletStore(path, db);
+    try {
+      if (store.engine.version() === 0) {
+        throw new HardkmsError('VAULT_NOT_FOUND', `The database ${displayStoreUrl(path)} holds no hardkms store.`, {
+          hint: 'Create one with `hardkms init --store URL`, or move a vault there with `hardkms store migrate --from wallet.dat --to URL`.',
+        });
+      }
+      store.checkFormat(migrate);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
     return store;
   }
 
@@ -206,22 +322,15 @@ export class WalletStore {
   }
 
   private migrate(): void {
-    const current = this.db.pragma('user_version', { simple: true }) as number;
-    for (let v = current; v < MIGRATIONS.length; v++) {
-      this.db
-        .transaction(() => {
-          this.db.exec(MIGRATIONS[v]!);
-          this.db.pragma(`user_version = ${v + 1}`);
-        })
-        .immediate();
-    }
+    this.engine.migrate();
   }
 
   private checkFormat(migrate = true): void {
     let version: number;
     try {
-      version = this.db.pragma('user_version', { simple: true }) as number;
+      version = this.engine.version();
     } catch (e) {
+      if (e instanceof HardkmsError) throw e;
       throw new HardkmsError('VAULT_UNREADABLE', `${this.path} is not a hardkms wallet store: ${(e as Error).message}.`, {
         hint: 'A Tatum KMS wallet.dat is imported with `hardkms import-legacy FILE`, not opened directly.',
       });
@@ -610,7 +719,7 @@ export class WalletStore {
         );
       });
     } catch (e) {
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+      if (isDuplicateKey(e)) {
         throw new HardkmsError('VAULT_DUPLICATE_ID', 'A wallet with one of these signature ids already exists; nothing was stored.');
       }
       throw e;
@@ -750,8 +859,8 @@ export class WalletStore {
     // attacker's sqlite3) commits to the file. While it stays, the tables verified at that
     // version are still as verified (this connection's own writes keep the sums current),
     // so a check per transaction costs O(1) instead of a scan of every row.
-    const version = this.db.pragma('data_version', { simple: true }) as number;
-    if (version !== this.verifiedVersion) {
+    const version = this.engine.foreignVersion();
+    if (version === undefined || version !== this.verifiedVersion) {
       this.verifiedVersion = version;
       this.verifiedTables.clear();
     }
@@ -779,8 +888,16 @@ export class WalletStore {
   }
 
   /** Raw access for the journal and OTP modules, which own their tables. */
-  get database(): Database.Database {
+  get database(): SqlDatabase {
     return this.db;
+  }
+
+  /**
+   * A value that changes whenever the store was written (by anyone), for caches of public
+   * data (the daemon's wallet ids); undefined when no such value exists (PostgreSQL): do not cache.
+   */
+  changeStamp(): string | undefined {
+    return this.engine.changeStamp();
   }
 }
 

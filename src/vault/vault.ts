@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { HardkmsError } from '../errors.js';
 import { AuditLog, auditPublicKeyPath, defaultAuditLogPath, linesAfter, readRecordsAfter, type AuditHead, type AuditLogOptions } from '../audit/log.js';
 import type { AuditEvent, AuditRecord } from '../audit/record.js';
@@ -10,6 +11,7 @@ import { Token, type OpenTokenOptions, type VaultKeyIds } from '../hsm/token.js'
 import type { NewWalletEntry } from './entries.js';
 import { macLegacyJournalRows } from './journal-rows.js';
 import { ROW_SETS_ADOPT, WalletStore } from './store.js';
+import { isStoreUrl } from './pg/url.js';
 import { STORE_KEY_BYTES, wipeVaultSecret, type SealContext, type SealRecord, type VaultSecret, type VaultSecretProvider } from './secret.js';
 import { FORMAT_VERSION } from './schema.js';
 import { INNER_KEY_META, newInnerKey, openInnerKey, resealInnerKey } from './inner.js';
@@ -108,7 +110,9 @@ interface AuthenticatedHead extends AuditHead {
 }
 
 function storedAuditLog(walletPath: string, logPath: string): string {
-  const rel = relative(dirname(walletPath), logPath);
+  // A database has no folder the log could be relative to.
+  if (isStoreUrl(walletPath)) return resolve(logPath);
+  const rel = relative(dirname(resolve(walletPath)), resolve(logPath));
   return rel.startsWith('..') || isAbsolute(rel) ? logPath : rel;
 }
 
@@ -118,18 +122,30 @@ function storedAuditLog(walletPath: string, logPath: string): string {
  * does not exist, cannot be read, or predates the binding.
  */
 export function boundAuditLogPath(walletPath: string): string | undefined {
-  if (!existsSync(walletPath)) return undefined;
+  if (!isStoreUrl(walletPath) && !existsSync(walletPath)) return undefined;
   let store: WalletStore | undefined;
   try {
     // Read-only: this runs while the configuration is built, for every command, audit verify on an auditor's copy included.
     store = WalletStore.openReadOnly(walletPath);
     const bound = store.getMetaJson<TokenBinding>(META.token)?.auditLog;
-    return bound === undefined ? undefined : resolve(dirname(walletPath), bound);
+    return bound === undefined ? undefined : boundLogPath(walletPath, bound);
   } catch {
     return undefined;
   } finally {
     store?.close();
   }
+}
+
+function boundLogPath(walletPath: string, bound: string): string {
+  return isStoreUrl(walletPath) ? resolve(bound) : resolve(dirname(walletPath), bound);
+}
+
+/**
+ * audit.log beside wallet.dat; for a PostgreSQL store (no folder) in ~/.hardkms, unless
+ * --audit-log names it.
+ */
+export function defaultLogFor(walletPath: string): string {
+  return isStoreUrl(walletPath) ? join(homedir(), '.hardkms', 'audit.log') : defaultAuditLogPath(walletPath);
 }
 
 export function auditLogMismatch(requested: string, bound: string): HardkmsError {
@@ -182,7 +198,7 @@ export function recordWhileSealed(location: VaultLocation, event: AuditEvent, ac
 
 function factsOf(store: WalletStore, location: VaultLocation): VaultFacts {
   const facts = rawFactsOf(store, location);
-  const bound = facts.binding.auditLog === undefined ? undefined : resolve(dirname(store.path), facts.binding.auditLog);
+  const bound = facts.binding.auditLog === undefined ? undefined : boundLogPath(store.path, facts.binding.auditLog);
   if (bound !== undefined) {
     if (location.auditLogPath !== undefined && resolve(location.auditLogPath) !== bound) throw auditLogMismatch(resolve(location.auditLogPath), bound);
     facts.auditLogPath = bound;
@@ -207,7 +223,7 @@ function rawFactsOf(store: WalletStore, location: VaultLocation): VaultFacts {
     testnetOnly: store.getMeta(META.testnetOnly) === 'true',
     gatePolicy: decodeGatePolicy(store.getMeta(META.gatePolicy), seal),
     auditHead: store.getMetaJson<AuditHead>(META.auditHead),
-    auditLogPath: location.auditLogPath ?? defaultAuditLogPath(store.path),
+    auditLogPath: location.auditLogPath ?? defaultLogFor(store.path),
     walletCount: undefined,
   };
 }
@@ -259,7 +275,7 @@ export class Vault {
       token.login(secret.tokenPin);
       if (options.shareToken === false) refuseSharedToken(token);
       const vaultId = randomUUID();
-      const auditLogPath = options.auditLogPath ?? defaultAuditLogPath(options.path);
+      const auditLogPath = options.auditLogPath ?? defaultLogFor(options.path);
       const pending: AuditEvent[] = [];
       const ctx: SealContext = {
         vaultId,
@@ -277,7 +293,7 @@ export class Vault {
         serial: token.info.serial,
         profile: token.info.profile,
         keys,
-        auditLog: storedAuditLog(resolve(options.path), resolve(auditLogPath)),
+        auditLog: storedAuditLog(options.path, auditLogPath),
         auditKeyFingerprint: keyFingerprint(auditPem),
         ...(options.auditForward ? { auditForward: options.auditForward } : {}),
       };

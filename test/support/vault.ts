@@ -21,12 +21,14 @@ export interface TestVault {
 }
 
 /** A SoftHSM2 token and an initialised, unsealed vault in a fresh temp dir. */
-export async function createTestVault(options: { testnetOnly?: boolean } = {}): Promise<TestVault> {
+export async function createTestVault(options: { testnetOnly?: boolean; store?: string } = {}): Promise<TestVault> {
   const token = createTestToken();
   const dir = mkdtempSync(join(tmpdir(), 'hardkms-vault-'));
-  const path = join(dir, 'wallet.dat');
+  // A PostgreSQL store (`store`: its URL) keeps its audit log in the temp dir too.
+  const path = options.store ?? join(dir, 'wallet.dat');
   const vault = await Vault.init({
     path,
+    ...(options.store !== undefined ? { auditLogPath: join(dir, 'audit.log') } : {}),
     token: {},
     tokenPin: Buffer.from(TEST_PIN),
     provider: passwordProvider(),
@@ -38,6 +40,6 @@ export async function createTestVault(options: { testnetOnly?: boolean } = {}): 
   return { token, dir, path, vault };
 }
 
-export function openTestVault(path: string, password = TEST_PASSWORD): Promise<Vault> {
-  return Vault.open({ path, provider: passwordProvider(password), actor: 'test' });
+export function openTestVault(path: string, password = TEST_PASSWORD, auditLogPath?: string): Promise<Vault> {
+  return Vault.open({ path, provider: passwordProvider(password), actor: 'test', ...(auditLogPath !== undefined ? { auditLogPath } : {}) });
 }
