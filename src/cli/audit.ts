@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { HardkmsError } from '../errors.js';
+import { HardkmsError, InputError } from '../errors.js';
 import { auditPublicKeyPath, type AuditHead } from '../audit/log.js';
 import type { Config } from '../config/config.js';
 import type { AuditRecord } from '../audit/record.js';
@@ -8,7 +8,9 @@ import { buildAuditReport } from '../audit/report.js';
 import { renderAuditReport } from '../audit/report-html.js';
 import { writeReportFiles } from '../audit/report-files.js';
 import { compareFiles } from '../audit/against.js';
-import { describeProblem, parseHead, verifyAuditLog } from '../audit/verify.js';
+import { describeProblem, parseHead, verifyAuditLog, verifyAuditText } from '../audit/verify.js';
+import { buildWithdrawals, isDay, withdrawalsCsv, type JournalFact, type LogRecord, type SpendFact } from '../audit/withdrawals.js';
+import { WalletStore } from '../vault/store.js';
 import { readVaultFacts } from '../vault/vault.js';
 import { configFrom } from './context.js';
 import { globalFlags } from './flags.js';
@@ -227,4 +229,98 @@ export function registerAudit(program: Command): void {
       }
     }
   });
+
+  globalFlags(
+    audit
+      .command('withdrawals')
+      .description('Sum signed and broadcast amounts and fees per day, chain, wallet and asset, from the verified audit log and the journal (read-only)')
+      .requiredOption('--from <day>', 'first day, YYYY-MM-DD (UTC)')
+      .requiredOption('--to <day>', 'last day, YYYY-MM-DD (UTC), included')
+      .option('--format <format>', 'json or csv', 'json')
+      .option('--pubkey <pem>', 'audit public key PEM (default audit.pub.pem beside the log)')
+      .option('--fingerprint <hex>', 'SHA-256 fingerprint of the audit public key, as init printed it')
+      .option('--head <seq:hash>', 'a head you noted earlier: the log must still contain it'),
+  ).action((opts: AuditFlags & { from: string; to: string; format: string; path?: string; auditLog?: string; envFile?: string }) => {
+    for (const [flag, v] of [
+      ['--from', opts.from],
+      ['--to', opts.to],
+    ] as const) {
+      if (!isDay(v))
+        throw new InputError(`${flag} '${v}' is not a day written YYYY-MM-DD.`, 'E.g. --from 2026-11-01 --to 2026-11-30 (UTC days, both included).');
+    }
+    if (opts.from > opts.to) throw new InputError(`--from ${opts.from} is after --to ${opts.to}.`, 'Give the earlier day first.');
+    if (opts.format !== 'json' && opts.format !== 'csv') throw new InputError(`--format '${opts.format}' is neither json nor csv.`);
+    const config = configFrom(opts);
+    const inputs = auditInputs(config, opts);
+    trustNote(inputs);
+    // The bytes verified are the bytes summed (a running daemon may append meanwhile).
+    const logText = readFileSync(inputs.logPath, 'utf8');
+    const v = verifyAuditText(logText, inputs);
+    if (!v.ok && v.firstProblem?.fault !== 'unsigned-tail') {
+      throw new HardkmsError(
+        'AUDIT_VERIFY_FAILED',
+        `Audit log verification failed at ${describeProblem(v.firstProblem!)}; no withdrawals are summed from it.`,
+        {
+          hint: 'Run `hardkms audit report --html FILE` to see the failing record, and compare with your off-host copy of the log.',
+        },
+      );
+    }
+    const records: LogRecord[] = [];
+    for (const line of logText.split('\n')) {
+      if (line === '') continue;
+      const r = JSON.parse(line) as LogRecord;
+      if (r.seq > v.lastSeq) break;
+      records.push(r);
+    }
+    const { journal, spends } = journalFacts(config.walletPath);
+    const report = buildWithdrawals({ records, journal, spends, from: opts.from, to: opts.to });
+    const rec = report.reconciliation;
+    if (!rec.journalRead) warn(`no wallet.dat at ${config.walletPath}: summed from the audit log alone, nothing reconciled against the journal.`);
+    for (const [list, what] of [
+      [rec.signedNotInJournal, 'signed per the audit log, unknown to the journal'],
+      [rec.journalNotInLog, 'signed per the journal, with no sign record in the audit log'],
+      [rec.amountsUnknown, 'signed by an older hardkms and without spend rows: amounts unknown'],
+    ] as const) {
+      if (list.length > 0) warn(`${list.length} transaction(s) ${what}: ${list.slice(0, 10).join(', ')}${list.length > 10 ? ', …' : ''}`);
+    }
+    if (opts.format === 'csv') process.stdout.write(withdrawalsCsv(report));
+    else
+      printJson({
+        ...report,
+        log: inputs.logPath,
+        verified: { records: v.records, head: `${v.lastSeq}:${v.lastHash}`, unsignedTail: v.unsignedTail },
+        units: "amounts and fees in the chain's smallest unit (satoshi, wei, sun, drops, stroops, microalgo); token amounts in the token's base units",
+        fees: 'exact for UTXO chains; elsewhere the most the transaction could cost (EVM gas limit × price, TRON fee_limit, XLM max fee)',
+      });
+  });
+}
+
+/** The journal and its spend ledger, read without writing anything (an auditor's copy); none when there is no wallet.dat. */
+function journalFacts(path: string): { journal: JournalFact[] | undefined; spends: SpendFact[] } {
+  if (!existsSync(path)) return { journal: undefined, spends: [] };
+  const store = WalletStore.openReadOnly(path);
+  try {
+    const db = store.database;
+    const journal = (
+      db.prepare('SELECT pending_id, chain, state, raw_tx_hash, updated FROM journal').all() as {
+        pending_id: string;
+        chain: string;
+        state: string;
+        raw_tx_hash: string | null;
+        updated: string;
+      }[]
+    ).map((j) => ({ pendingId: j.pending_id, chain: j.chain, state: j.state, rawTxHash: j.raw_tx_hash ?? undefined, updated: j.updated }));
+    const spends = (
+      db.prepare('SELECT pending_id, testnet, scope, asset, amount FROM journal_spend').all() as {
+        pending_id: string;
+        testnet: number;
+        scope: string;
+        asset: string;
+        amount: string;
+      }[]
+    ).map((sp) => ({ pendingId: sp.pending_id, testnet: sp.testnet === 1, scope: sp.scope, asset: sp.asset, amount: sp.amount }));
+    return { journal, spends };
+  } finally {
+    store.close();
+  }
 }

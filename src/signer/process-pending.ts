@@ -35,6 +35,7 @@ import { payloadHash, type Journal, type SpendRecord } from './journal.js';
 import { ownScripts, resolveKeys, type KeyRef } from './key-resolution.js';
 import type { PendingTransaction } from './pending.js';
 import { evaluatePolicy, movementsOf, type Policy } from './policy.js';
+import { withdrawalAmounts, type WithdrawalAmounts } from '../audit/withdrawals.js';
 import { checkSignedMatchesPayload } from './rebroadcast-check.js';
 import { errorReportText } from './tatum-client.js';
 import { derivedPublicKey, signerFor, type SigningKey, type TokenSignerDeps } from './token-signer.js';
@@ -178,6 +179,7 @@ export class PendingProcessor {
     let signers: SigningKey[] = [];
     let rawTx: string;
     let spends: SpendRecord[];
+    let moved: WithdrawalAmounts;
     let signatureIds: string[];
     try {
       const family = chainFamily(pending.chain);
@@ -232,6 +234,7 @@ export class PendingProcessor {
         }
         vault.record({ event: 'policy', subject: id, result: 'ok', details: { pendingId: id, chain: pending.chain, rules: verdict.rulesApplied } });
       }
+      moved = withdrawalAmounts(movements);
       spends = movements.flatMap((m) => [
         { scope: 'chain', asset: m.asset, amount: m.amount },
         ...signatureIds.map((sid) => ({ scope: `wallet:${sid}`, asset: m.asset, amount: m.amount })),
@@ -275,7 +278,17 @@ export class PendingProcessor {
       event: 'sign',
       subject: id,
       result: 'ok',
-      details: { pendingId: id, chain: pending.chain, rawTxHash, signatureIds, approvalRequired, approved: approvalRequired },
+      // What it moves and its fee, under the record's signature: `hardkms audit withdrawals` sums them.
+      details: {
+        pendingId: id,
+        chain: pending.chain,
+        rawTxHash,
+        signatureIds,
+        approvalRequired,
+        approved: approvalRequired,
+        testnet: this.d.testnet,
+        ...moved,
+      },
     });
     this.d.log('info', 'signed', { pendingId: id, chain: pending.chain, rawTxHash });
     this.d.afterSignJournaled?.(id);
