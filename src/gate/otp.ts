@@ -17,7 +17,6 @@ import { HardkmsError } from '../errors.js';
  */
 export const MODHEX_ALPHABET = 'cbdefghijklnrtuv';
 export const OTP_TOKEN_CHARS = 32;
-export const STANDARD_PUBLIC_ID_CHARS = 12;
 const CRC_RESIDUAL = 0xf0b8;
 
 export type OtpDecrypt = (block16: Buffer) => Buffer | Promise<Buffer>;

@@ -227,10 +227,6 @@ export class Token {
     }
   }
 
-  get isLoggedIn(): boolean {
-    return this.loggedIn;
-  }
-
   /** Changes the user PIN inside the token (rotation). */
   setPin(oldPin: Buffer, newPin: Buffer): void {
     try {

@@ -107,8 +107,3 @@ export function selectChains(flag: string | undefined): ChainSelection {
   }
   return { polled, chains: polled.filter(isSignableChain), reported: polled.filter((c) => !isSignableChain(c)) };
 }
-
-/** Narrowing helper for code that holds a TatumChain from a validated pending transaction. */
-export function asSignableChain(chain: TatumChain): SignableChain | undefined {
-  return isSignableChain(chain) ? chain : undefined;
-}

@@ -240,10 +240,6 @@ export class SignerDaemon {
     this.wake?.();
   }
 
-  get isStopping(): boolean {
-    return this.stopping;
-  }
-
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {

@@ -289,32 +289,11 @@ export class UtxoRpc {
     return r;
   }
 
-  /** Raw hex (verbose=false) of a transaction; needs -txindex for confirmed non-wallet txs. */
-  async getRawTransactionHex(txid: string): Promise<string> {
-    const r = await this.rpc.call('getrawtransaction', [txid, false]);
-    if (typeof r !== 'string') throw badResult('getrawtransaction', r);
-    return r;
-  }
-
   /** Decoded transaction (verbose=true): includes `confirmations` once mined. */
   async getRawTransaction(txid: string): Promise<Record<string, unknown>> {
     const r = await this.rpc.call('getrawtransaction', [txid, true]);
     if (typeof r !== 'object' || r === null || Array.isArray(r)) throw badResult('getrawtransaction', r);
     return r as Record<string, unknown>;
-  }
-
-  /** Would the node accept this transaction? Does not broadcast. */
-  async testMempoolAccept(hex: string): Promise<{ allowed: boolean; rejectReason?: string }> {
-    const r = await this.rpc.call('testmempoolaccept', [[hex]]);
-    const first = Array.isArray(r) ? (r[0] as { allowed?: unknown; 'reject-reason'?: unknown } | undefined) : undefined;
-    if (first === undefined || typeof first.allowed !== 'boolean') throw badResult('testmempoolaccept', r);
-    return typeof first['reject-reason'] === 'string' ? { allowed: first.allowed, rejectReason: first['reject-reason'] } : { allowed: first.allowed };
-  }
-
-  async getBlockCount(): Promise<number> {
-    const r = await this.rpc.call('getblockcount');
-    if (typeof r !== 'number') throw badResult('getblockcount', r);
-    return r;
   }
 
   close(): void {

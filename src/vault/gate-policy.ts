@@ -19,8 +19,6 @@ export interface GatePolicy {
 
 export type GatePolicyFlags = Omit<GatePolicy, 'recorded'>;
 
-export const NO_EXCEPTIONS: GatePolicyFlags = { passwordOnMainnet: false, emulatedOnMainnet: false, singleOperatorOnMainnet: false };
-
 export function encodeGatePolicy(flags: Partial<GatePolicyFlags>): string {
   return JSON.stringify({
     passwordOnMainnet: flags.passwordOnMainnet === true,

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { HardkmsError } from '../errors.js';
 import type { NewWalletEntry, PublicData, WalletEntry } from './entries.js';
 
@@ -240,10 +240,6 @@ export function generatePrivateKeyBatch(
   }
 }
 
-export function requireChainEntry(vault: Vault, signatureId: string): WalletEntry {
-  return vault.store.requireEntry(signatureId);
-}
-
 export function getAddress(entry: WalletEntry, kit: ChainKit | undefined, index: number): string {
   if (entry.publicData.address && (!entry.publicData.xpub || !kit)) return entry.publicData.address;
   if (entry.publicData.xpub && kit) return kit.addressFromXpub(entry.publicData.xpub, index, entry.testnet);
@@ -318,8 +314,4 @@ export function tatumEntry(vault: Vault, entry: WalletEntry, kit: ChainKit | und
   out.chain = entry.chain;
   out.testnet = entry.testnet;
   return out;
-}
-
-export function newSignatureId(): string {
-  return randomUUID();
 }

@@ -853,7 +853,3 @@ function checkAuditHead(store: WalletStore, facts: VaultFacts, required: boolean
   }
   return after.records.filter((r) => r.sig === null);
 }
-
-export function vaultExists(path: string): boolean {
-  return existsSync(path);
-}
