@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createDecipheriv, createHash } from 'node:crypto';
 import { HardkmsError } from '../errors.js';
 
 /**
@@ -10,8 +10,8 @@ import { HardkmsError } from '../errors.js';
  * `openssl enc -aes-256-cbc -md md5 -a -A` reads and writes the same format.
  */
 
-const MAGIC = Buffer.from('Salted__', 'latin1');
-const SALT_BYTES = 8;
+export const MAGIC = Buffer.from('Salted__', 'latin1');
+export const SALT_BYTES = 8;
 const KEY_BYTES = 32;
 const IV_BYTES = 16;
 
@@ -28,7 +28,7 @@ function formatError(what: string): HardkmsError {
 }
 
 /** OpenSSL EVP_BytesToKey with MD5 and one iteration: D_i = MD5(D_{i-1} ‖ password ‖ salt). */
-function evpBytesToKey(password: Buffer, salt: Buffer): { key: Buffer; iv: Buffer } {
+export function evpBytesToKey(password: Buffer, salt: Buffer): { key: Buffer; iv: Buffer } {
   const out = Buffer.alloc(KEY_BYTES + IV_BYTES);
   let prev = Buffer.alloc(0);
   let filled = 0;
@@ -104,20 +104,4 @@ function looksLikeJsonObject(plain: Buffer): boolean {
   while (a <= z && isSpace(plain[a]!)) a++;
   while (z >= a && isSpace(plain[z]!)) z--;
   return z > a && plain[a] === 0x7b && plain[z] === 0x7d;
-}
-
-/**
- * Encrypts like crypto-js / `openssl enc -aes-256-cbc -md md5 -a -A` with a fresh random
- * salt (or the given one, for tests). Used for tests and the compatibility export.
- */
-export function encryptLegacy(plain: Buffer, password: Buffer, salt: Buffer = randomBytes(SALT_BYTES)): string {
-  if (salt.length !== SALT_BYTES) throw new Error('legacy salt must be 8 bytes');
-  const { key, iv } = evpBytesToKey(password, salt);
-  try {
-    const cipher = createCipheriv('aes-256-cbc', key, iv);
-    return Buffer.concat([MAGIC, salt, cipher.update(plain), cipher.final()]).toString('base64');
-  } finally {
-    key.fill(0);
-    iv.fill(0);
-  }
 }

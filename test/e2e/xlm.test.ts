@@ -13,7 +13,7 @@ import { Asset, Keypair, Networks, Operation, StrKey, TransactionBuilder, type T
 import algosdk from 'algosdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainKit } from '../../src/chains/kit.js';
-import { encryptLegacy } from '../../src/vault/legacy-cipher.js';
+import { encryptLegacy } from '../../src/vault/legacy-cipher-testing.js';
 import { prepareImportedPrivateKey } from '../../src/vault/managed.js';
 import { runCli } from '../support/cli.js';
 import { FakeTatumApi } from '../support/tatum-api-server.js';

@@ -16,7 +16,7 @@ import { deriveKeypair, verify as rippleVerify } from 'ripple-keypairs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainKit } from '../../src/chains/kit.js';
 import { xrpTxHash } from '../../src/chains/xrp/sign.js';
-import { encryptLegacy } from '../../src/vault/legacy-cipher.js';
+import { encryptLegacy } from '../../src/vault/legacy-cipher-testing.js';
 import { prepareImportedPrivateKey } from '../../src/vault/managed.js';
 import { runCli } from '../support/cli.js';
 import { FakeTatumApi } from '../support/tatum-api-server.js';

@@ -7,7 +7,7 @@ import { mnemonicToSeedSync } from 'bip39';
 import { networks, payments } from 'bitcoinjs-lib';
 import { ECPairFactory } from 'ecpair';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { encryptLegacy } from '../../../src/vault/legacy-cipher.js';
+import { encryptLegacy } from '../../../src/vault/legacy-cipher-testing.js';
 import { runCli, type CliResult } from '../../support/cli.js';
 import { createTestToken, TEST_PIN } from '../../support/softhsm.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getChainAdapter } from '../../../src/chains/registry.js';
 import { mnemonicToSeed } from '../../../src/chains/mnemonic.js';
-import { encryptLegacy } from '../../../src/vault/legacy-cipher.js';
+import { encryptLegacy } from '../../../src/vault/legacy-cipher-testing.js';
 import { runCli, type CliResult } from '../../support/cli.js';
 import { createTestToken, TEST_PIN } from '../../support/softhsm.js';
 

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decryptLegacy, encryptLegacy } from '../../../src/vault/legacy-cipher.js';
+import { decryptLegacy } from '../../../src/vault/legacy-cipher.js';
+import { encryptLegacy } from '../../../src/vault/legacy-cipher-testing.js';
 import { openLegacyStore, parseLegacyStore, serializeLegacyStore, wipeLegacyEntries } from '../../../src/vault/legacy-store.js';
 import { HardkmsError } from '../../../src/errors.js';
 
