@@ -172,10 +172,8 @@ function checksum(payload: Uint8Array): Uint8Array {
   return sha256(sha256(payload)).subarray(0, 4);
 }
 
-export function base58CheckEncode(payload: Uint8Array): string {
-  const data = new Uint8Array(payload.length + 4);
-  data.set(payload);
-  data.set(checksum(payload), payload.length);
+/** Plain Base58 (Bitcoin alphabet, no checksum: Solana keys and addresses). */
+export function base58Encode(data: Uint8Array): string {
   const digits: number[] = [];
   try {
     let zeros = 0;
@@ -196,13 +194,12 @@ export function base58CheckEncode(payload: Uint8Array): string {
     for (let k = digits.length - 1; k >= 0; k--) out += ALPHABET[digits[k]!];
     return out;
   } finally {
-    data.fill(0);
     digits.fill(0);
   }
 }
 
-/** Throws plain Errors whose message completes "The <thing> …" (callers wrap them). */
-export function base58CheckDecode(text: string): Uint8Array {
+/** Plain Base58 to bytes; throws plain Errors whose message completes "The <thing> …". The caller zeroes the result. */
+export function base58Decode(text: string): Uint8Array {
   if (text.length === 0) throw new Error('is empty');
   const bytes: number[] = [];
   try {
@@ -223,21 +220,38 @@ export function base58CheckDecode(text: string): Uint8Array {
     }
     const data = new Uint8Array(zeros + bytes.length);
     for (let k = 0; k < bytes.length; k++) data[zeros + k] = bytes[bytes.length - 1 - k]!;
-    if (data.length < 5) {
-      data.fill(0);
-      throw new Error('is too short');
-    }
-    const payload = data.slice(0, -4);
-    const ok = Buffer.compare(checksum(payload), data.subarray(-4)) === 0;
-    data.fill(0);
-    if (!ok) {
-      payload.fill(0);
-      throw new Error('fails its Base58Check checksum (mistyped?)');
-    }
-    return payload;
+    return data;
   } finally {
     bytes.fill(0);
   }
+}
+
+export function base58CheckEncode(payload: Uint8Array): string {
+  const data = new Uint8Array(payload.length + 4);
+  data.set(payload);
+  data.set(checksum(payload), payload.length);
+  try {
+    return base58Encode(data);
+  } finally {
+    data.fill(0);
+  }
+}
+
+/** Throws plain Errors whose message completes "The <thing> …" (callers wrap them). */
+export function base58CheckDecode(text: string): Uint8Array {
+  const data = base58Decode(text);
+  if (data.length < 5) {
+    data.fill(0);
+    throw new Error('is too short');
+  }
+  const payload = data.slice(0, -4);
+  const ok = Buffer.compare(checksum(payload), data.subarray(-4)) === 0;
+  data.fill(0);
+  if (!ok) {
+    payload.fill(0);
+    throw new Error('fails its Base58Check checksum (mistyped?)');
+  }
+  return payload;
 }
 
 // ---- Private key text formats ----

@@ -48,7 +48,10 @@ if ([...SUPPORTED_CHAINS, ...ED25519_CHAINS].join() !== WALLET_CHAINS.join()) {
   );
 }
 
-/** A one-key ed25519 chain (XLM, ALGO): no mnemonic, no xpub; keys are generated or imported into the token. */
+/**
+ * An ed25519 chain (XLM, ALGO, XRP, SOL): key wallets are generated or imported into the
+ * token; SOL also has mnemonic wallets (SLIP-0010, no xpub: every address needs the mnemonic).
+ */
 function ed25519Kit(spec: Ed25519ChainSpec): ChainKit {
   const noMnemonic = (): never => {
     throw new InputError(
@@ -56,17 +59,46 @@ function ed25519Kit(spec: Ed25519ChainSpec): ChainKit {
       `Use storemanagedprivatekey ${spec.chain} to store a ${spec.chain} secret, or generatemanagedwallet ${spec.chain}.`,
     );
   };
+  const noXpub = (): never => {
+    throw new InputError(
+      `${spec.chain} mnemonic wallets have no xpub (ed25519 derivation is hardened only): each address is derived from the mnemonic.`,
+      `Use getaddress <signatureId> <index>.`,
+    );
+  };
+  const child = spec.childSeed;
+  const mnemonicOps =
+    child === undefined
+      ? {
+          xpubFromSeed: noMnemonic,
+          addressFromXpub: noMnemonic,
+          privateKeyFromSeed: noMnemonic,
+          generateMnemonic: noMnemonic,
+          validateMnemonic: noMnemonic,
+          validateTypedMnemonic: noMnemonic,
+          mnemonicToSeed: noMnemonic,
+        }
+      : {
+          xpubFromSeed: noXpub,
+          addressFromXpub: noXpub,
+          privateKeyFromSeed: (seed: Uint8Array, index: number) => child(seed, index),
+          generateMnemonic: (entropy: Uint8Array) => generateMnemonic(entropy),
+          validateMnemonic: (m: Uint8Array) => validateMnemonic(m),
+          validateTypedMnemonic: (m: Uint8Array) => validateTypedMnemonic(m),
+          mnemonicToSeed: (m: Uint8Array) => mnemonicToSeed(m),
+          mnemonicPublicData: (seed: Uint8Array) => {
+            const k = child(seed, 0);
+            try {
+              return { address: spec.address(ed25519.getPublicKey(k)) };
+            } finally {
+              k.fill(0);
+            }
+          },
+        };
   return {
     chain: spec.chain,
     curve: 'ed25519',
     walletSecretField: spec.walletSecretField,
-    xpubFromSeed: noMnemonic,
-    addressFromXpub: noMnemonic,
-    privateKeyFromSeed: noMnemonic,
-    generateMnemonic: noMnemonic,
-    validateMnemonic: noMnemonic,
-    validateTypedMnemonic: noMnemonic,
-    mnemonicToSeed: noMnemonic,
+    ...mnemonicOps,
     formatPrivateKey: (raw) => spec.formatSecret(raw),
     parsePrivateKey: (text) => spec.parseSecret(text),
     addressFromPublicKey: (pub) => spec.address(pub),

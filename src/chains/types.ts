@@ -7,8 +7,8 @@ import type { WifForm } from './keys.js';
 
 export type ChainCode = 'BTC' | 'LTC' | 'DOGE' | 'BCH' | 'ETH' | 'BSC' | 'MATIC' | 'CELO' | 'KLAY' | 'ONE' | 'XDC' | 'KCS' | 'TRON' | 'VET';
 
-/** 'xlm', 'algo' and 'xrp' are one-key ed25519 chains (src/chains/ed25519/spec.ts), not ChainAdapter families. */
-export type ChainFamily = 'utxo' | 'bch' | 'evm' | 'tron' | 'xlm' | 'algo' | 'xrp';
+/** 'xlm', 'algo', 'xrp' and 'sol' are ed25519 chains (src/chains/ed25519/spec.ts), not ChainAdapter families. */
+export type ChainFamily = 'utxo' | 'bch' | 'evm' | 'tron' | 'xlm' | 'algo' | 'xrp' | 'sol';
 
 export interface ChainAdapter {
   readonly chain: ChainCode;

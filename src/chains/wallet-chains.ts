@@ -22,4 +22,5 @@ export const WALLET_CHAINS: readonly string[] = Object.freeze([
   'XLM',
   'ALGO',
   'XRP',
+  'SOL',
 ]);

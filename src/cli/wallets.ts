@@ -5,10 +5,12 @@ import { chainKit, chainKitIfSupported, WALLET_CHAINS } from '../chains/kit.js';
 import type { Config } from '../config/config.js';
 import { HardkmsError, InputError } from '../errors.js';
 import {
+  addressNeedsMnemonic,
   generateKeyWallet,
   generateManagedWallet,
   generatePrivateKeyBatch,
   getAddress,
+  mnemonicAddress,
   prepareImportedPrivateKey,
   revealPrivateKey,
   storeMnemonicEntry,
@@ -87,6 +89,24 @@ export function registerWalletCommands(program: Command): void {
   ).action(async (chain: string, opts: Opts) => {
     const config = configFrom(opts);
     const kit = chainKit(chain);
+    if (kit.mnemonicPublicData) {
+      // SOL: Tatum's v2 wallet, {mnemonic, address, privateKey} with the key of index 0 (its v1 echo generator refuses SOL).
+      const entropy = randomBytes(32);
+      const mnemonic = kit.generateMnemonic(entropy);
+      entropy.fill(0);
+      const seed = kit.mnemonicToSeed(mnemonic);
+      const key = kit.privateKeyFromSeed(seed, 0, config.testnet);
+      seed.fill(0);
+      try {
+        const address = kit.addressFromPublicKey(Buffer.from(kit.publicKeyFromPrivateKey(key)), config.testnet);
+        recordUnsealed(config, 'secret.show', `generatewallet ${kit.chain}`);
+        printJson({ mnemonic: mnemonic.toString('utf8'), address, privateKey: kit.formatPrivateKey(key, config.testnet) });
+      } finally {
+        key.fill(0);
+        mnemonic.fill(0);
+      }
+      return;
+    }
     if (kit.curve === 'ed25519') {
       // One-key chains: Tatum prints {address, secret} of a random key pair; nothing is stored.
       // XRP: an ed25519 family seed (sEd…), as Tatum's managed wallets (its v1 echo generator is broken, chains §1).
@@ -155,7 +175,7 @@ export function registerWalletCommands(program: Command): void {
     const kit = chainKit(chain);
     warnIfNotSigned(kit.chain);
     // One-key chains have no mnemonic: refuse before asking for one (Tatum silently discards it, §7.21).
-    if (kit.curve === 'ed25519') kit.validateMnemonic(Buffer.alloc(0));
+    if (kit.curve === 'ed25519' && !kit.mnemonicPublicData) kit.validateMnemonic(Buffer.alloc(0));
     refuseNetworkEarly(config);
     // Stored and derived from exactly as typed, as Tatum KMS does (it never normalised the words).
     // Asked for and checked (words, checksum) before the operators touch their keys.
@@ -165,7 +185,8 @@ export function registerWalletCommands(program: Command): void {
       await withVault(config, 'cli:storemanagedwallet', (vault) => {
         const r = storeMnemonicEntry(vault, kit, config.testnet, mnemonic);
         for (const n of r.notes) warn(n);
-        printJson({ signatureId: r.signatureId, xpub: r.xpub });
+        // SOL mnemonic wallets have no xpub: the address of index 0 instead.
+        printJson(r.xpub !== undefined ? { signatureId: r.signatureId, xpub: r.xpub } : { signatureId: r.signatureId, address: r.address });
       });
     } finally {
       mnemonic.fill(0);
@@ -273,7 +294,7 @@ export function registerWalletCommands(program: Command): void {
   globalFlags(
     program
       .command('getaddress')
-      .description('Print the address of a wallet at an index (no secret is decrypted)')
+      .description('Print the address of a wallet at an index (no secret is decrypted, except for SOL mnemonic wallets: audited)')
       .argument('<signatureId>', 'signature id')
       .argument('<index>', 'derivation index'),
   ).action(async (id: string, indexText: string, opts: Opts) => {
@@ -281,7 +302,14 @@ export function registerWalletCommands(program: Command): void {
     const i = index(indexText);
     await withVault(config, 'cli:getaddress', (vault) => {
       const entry = vault.store.requireEntry(id);
-      printJson({ address: getAddress(entry, chainKitIfSupported(entry.chain), i) });
+      const kit = chainKitIfSupported(entry.chain);
+      if (kit !== undefined && addressNeedsMnemonic(entry, kit) && i !== 0) {
+        // SLIP-0010 ed25519 has no public derivation: only the mnemonic gives address i.
+        vault.record({ event: 'unwrap', subject: id, result: 'ok', details: { purpose: 'address', chain: entry.chain, keys: [{ signatureId: id, where: 'host', index: i }] } });
+        printJson({ address: mnemonicAddress(vault, entry, kit, i) });
+        return;
+      }
+      printJson({ address: getAddress(entry, kit, i) });
     });
   });
 

@@ -14,6 +14,8 @@ import { Transaction as BtcTransaction } from 'bitcoinjs-lib';
 import { keccak256 } from 'ethers';
 import { HardkmsError } from '../errors.js';
 import { xrpTxHash } from '../chains/xrp/sign.js';
+import { solTxId } from '../chains/sol/sign.js';
+import { SolanaRpc } from './sol-rpc.js';
 import { Transaction as VetTransaction } from 'thor-devkit';
 import { usesOffchainBroadcast, type TatumChain } from './chains-api.js';
 import { EvmRpc, isAlreadyKnownError, UtxoRpc } from './node-rpc.js';
@@ -37,9 +39,14 @@ export interface Broadcaster {
 }
 
 export class TatumBroadcaster implements Broadcaster {
-  constructor(private readonly tatum: TatumClient) {}
+  /** `sol`: the Solana RPC SOL transactions are submitted through before Tatum is told their signature. */
+  constructor(
+    private readonly tatum: TatumClient,
+    private readonly sol?: SolanaRpc,
+  ) {}
 
   async send(pending: PendingTransaction, rawTx: string): Promise<BroadcastOutcome> {
+    if (pending.chain === 'SOL') return this.sendSol(pending, rawTx);
     const warnings: string[] = [];
     const txIdOf = (answered: string | undefined): string => {
       if (answered !== undefined) return answered;
@@ -59,6 +66,19 @@ export class TatumBroadcaster implements Broadcaster {
     if (warnings.length > 0) out.warning = warnings.join('; ');
     return out;
   }
+
+  /**
+   * SOL as Tatum KMS does it ("more chains" §2.3): the signer submits the transaction through
+   * the SOL RPC, then posts its signature as txData to /v3/solana/broadcast.
+   */
+  private async sendSol(pending: PendingTransaction, rawTx: string): Promise<BroadcastOutcome> {
+    if (this.sol === undefined) throw new HardkmsError('DAEMON_CONFIG', 'SOL transactions need a Solana RPC and none is configured', { hint: 'Set HARDKMS_RPC_SOL or TATUM_API_URL.' });
+    const signature = await this.sol.sendTransaction(rawTx);
+    const r = await this.tatum.broadcast('SOL', signature, pending.id);
+    const out: BroadcastOutcome = { txId: r.txId ?? signature, via: 'tatum' };
+    if (r.txId !== undefined && r.txId !== signature) out.warning = `Tatum answered txId ${r.txId.slice(0, 90)} for the SOL signature ${signature}`;
+    return out;
+  }
 }
 
 /**
@@ -67,6 +87,13 @@ export class TatumBroadcaster implements Broadcaster {
  * answers no txId, so the journal still names what was broadcast.
  */
 export function localTxHash(chain: string, rawTx: string): string {
+  if (chain === 'SOL') {
+    try {
+      return solTxId(rawTx);
+    } catch {
+      // fall through
+    }
+  }
   if (chain === 'XRP' && /^[0-9A-Fa-f]+$/.test(rawTx)) return xrpTxHash(rawTx);
   if (chain === 'VET' && /^0x[0-9a-fA-F]+$/.test(rawTx)) {
     try {
@@ -96,10 +123,11 @@ export function localTxHash(chain: string, rawTx: string): string {
   return `sha256:${createHash('sha256').update(rawTx).digest('hex')}`;
 }
 
-export type NodeClient = { kind: 'evm'; rpc: EvmRpc } | { kind: 'utxo'; rpc: UtxoRpc };
+export type NodeClient = { kind: 'evm'; rpc: EvmRpc } | { kind: 'utxo'; rpc: UtxoRpc } | { kind: 'sol'; rpc: SolanaRpc };
 
 /** Node clients for chains whose HARDKMS_RPC_<CHAIN> is set. */
 export function nodeClientFor(chain: TatumChain, url: string): NodeClient {
+  if (chain === 'SOL') return { kind: 'sol', rpc: new SolanaRpc({ url }) };
   if (chain === 'BTC' || chain === 'LTC' || chain === 'DOGE' || chain === 'BCH') return { kind: 'utxo', rpc: new UtxoRpc({ url, version: '1.0' }) };
   if (chain === 'TRON' || chain === 'VET') {
     throw new HardkmsError('DAEMON_CONFIG', `${chain} has no JSON-RPC broadcast hardkms speaks; ${chain} transactions are broadcast through Tatum.`, {
@@ -126,6 +154,11 @@ export class NodeBroadcaster implements Broadcaster {
       throw new HardkmsError('DAEMON_CONFIG', `--broadcast node, but HARDKMS_RPC_${pending.chain} is not set`, { hint: `Set HARDKMS_RPC_${pending.chain}.` });
     }
     let txId: string;
+    if (node.kind === 'sol') {
+      txId = await node.rpc.sendTransaction(rawTx);
+      await this.settle(pending, txId);
+      return { txId, via: 'node' };
+    }
     try {
       txId = await node.rpc.sendRawTransaction(rawTx);
     } catch (e) {

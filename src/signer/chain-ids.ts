@@ -24,6 +24,7 @@ export const SIGNABLE_CHAINS = [
   'DOGE',
   'CELO',
   'BSC',
+  'SOL',
   'TRON',
   'XDC',
   'ONE',

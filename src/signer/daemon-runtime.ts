@@ -18,6 +18,7 @@ import { PendingProcessor, type DaemonLog } from './process-pending.js';
 import { checkTransport, gateWeaknesses, INSECURE_HTTP_FLAG, MAINNET_OVERRIDE_FLAG, mainnetReasons, UNAUTHENTICATED_APPROVER_FLAG } from './service.js';
 import { TatumClient } from './tatum-client.js';
 import { ThorRestNode, VET_PUBLIC_NODES } from './vet-node.js';
+import { SolanaRpc } from './sol-rpc.js';
 
 /**
  * The daemon, composed: the mainnet rules (service.ts), the nodes and the transport rule,
@@ -142,7 +143,8 @@ export class DaemonRuntime {
       const url = nodeRpcUrlFromEnv(c);
       if (url !== undefined) {
         // TRON and VET nodes are not JSON-RPC: TRON's is unused, VET's is read by the VeChain client below.
-        if ((c === 'TRON' || c === 'VET') && o.broadcast !== 'node') continue;
+        // SOL's is the Solana RPC below, whatever the broadcast mode.
+        if ((c === 'TRON' || c === 'VET' || c === 'SOL') && o.broadcast !== 'node') continue;
         nodes.set(c, nodeClientFor(c, url));
       } else if (o.broadcast === 'node') {
         throw new HardkmsError('DAEMON_CONFIG', `--broadcast node, but HARDKMS_RPC_${c} is not set.`, {
@@ -156,6 +158,9 @@ export class DaemonRuntime {
       const url = nodes.has(c) ? nodeRpcUrlFromEnv(c) : undefined;
       if (url !== undefined) endpoints.push({ what: `HARDKMS_RPC_${c}`, url });
     }
+    // SOL: Tatum's SOL RPC (as Tatum KMS), or the operator's node (HARDKMS_RPC_SOL): blockhash, token accounts, submission.
+    const solUrl = selection.chains.includes('SOL') ? nodeRpcUrlFromEnv('SOL') : undefined;
+    if (solUrl !== undefined && !nodes.has('SOL')) endpoints.push({ what: 'HARDKMS_RPC_SOL', url: solUrl });
     const vetUrl = selection.chains.includes('VET') ? (nodeRpcUrlFromEnv('VET') ?? (testnet ? VET_PUBLIC_NODES.testnet : VET_PUBLIC_NODES.mainnet)) : undefined;
     if (vetUrl !== undefined && nodeRpcUrlFromEnv('VET') !== undefined) endpoints.push({ what: 'HARDKMS_RPC_VET', url: vetUrl });
     const insecure = checkTransport(testnet, o.allowInsecureHttp, endpoints);
@@ -183,7 +188,15 @@ export class DaemonRuntime {
             ...(secret ? { secret } : {}),
           });
     secret?.fill(0);
-    const broadcaster: Broadcaster = o.broadcast === 'node' ? new NodeBroadcaster(nodes, tatum) : new TatumBroadcaster(tatum);
+    const solNode = nodes.get('SOL');
+    const sol = !selection.chains.includes('SOL')
+      ? undefined
+      : solNode?.kind === 'sol'
+        ? solNode.rpc
+        : solUrl !== undefined
+          ? new SolanaRpc({ url: solUrl })
+          : SolanaRpc.tatum(o.apiUrl, o.apiKey);
+    const broadcaster: Broadcaster = o.broadcast === 'node' ? new NodeBroadcaster(nodes, tatum) : new TatumBroadcaster(tatum, sol);
 
     let vault: Vault | undefined;
     const metrics = new DaemonMetrics();
@@ -292,6 +305,7 @@ export class DaemonRuntime {
           tatumFillFor,
         ),
         vet: vetUrl === undefined ? undefined : new ThorRestNode(vetUrl),
+        sol,
         log,
         afterSignJournaled: crashAfterSign
           ? (id) => {
@@ -366,6 +380,7 @@ export class DaemonRuntime {
       tatum.close();
       fillHttp.close();
       for (const n of nodes.values()) n.rpc.close();
+      if (sol !== undefined && solNode === undefined) sol.close();
     }
   }
 }

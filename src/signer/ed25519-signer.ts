@@ -1,10 +1,15 @@
 /**
- * A resolved ed25519 key (XLM, ALGO) as an Ed25519Signer: every message goes to the token
+ * A resolved ed25519 key (XLM, ALGO, XRP, SOL) as an Ed25519Signer: every message goes to the token
  * (unwrap → CKM_EDDSA → destroy, hsm/token.ts); the seed never reaches chain code.
  */
+import { ed25519 } from '@noble/curves/ed25519';
 import type { Ed25519Signer } from '../chains/ed25519/signer.js';
+import { ed25519Spec } from '../chains/ed25519/spec.js';
+import { mnemonicToSeed } from '../chains/mnemonic.js';
+import { HardkmsError } from '../errors.js';
+import type { WalletEntry } from '../vault/entries.js';
 import type { Vault } from '../vault/vault.js';
-import { wrappedKeyOf } from '../vault/wallets.js';
+import { decryptSecret, wrappedKeyOf } from '../vault/wallets.js';
 import type { KeyRef } from './key-resolution.js';
 
 export function ed25519SignerFor(vault: Vault, ref: KeyRef): Ed25519Signer & { readonly signatureId: string } {
@@ -13,5 +18,78 @@ export function ed25519SignerFor(vault: Vault, ref: KeyRef): Ed25519Signer & { r
     signatureId: ref.entry.signatureId,
     publicKey: Uint8Array.from(ref.publicKey),
     sign: (message) => Promise.resolve(vault.token.signEd25519WithWrapped(wrapped, message)),
+  };
+}
+
+/** An ed25519 signer that may hold a host key (a mnemonic child) until wiped. */
+export interface WipeableEd25519Signer extends Ed25519Signer {
+  readonly signatureId: string;
+  /** Zeroes the host key, if one was derived; later sign calls throw. Idempotent. */
+  wipe(): void;
+}
+
+/** The seed of a mnemonic wallet's ed25519 child (SOL: m/44'/501'/0'/0'/index'); mnemonic and BIP39 seed are wiped before it returns. */
+function mnemonicChildSeed(vault: Vault, entry: WalletEntry, index: number): Uint8Array {
+  const child = ed25519Spec(entry.chain)?.childSeed;
+  if (child === undefined || entry.kind !== 'mnemonic') {
+    throw new HardkmsError('TX_KEY_NOT_RESOLVED', `wallet ${entry.signatureId} (${entry.chain}, ${entry.kind}) has no ed25519 mnemonic children`);
+  }
+  const mnemonic = decryptSecret(vault, entry);
+  let seed: Uint8Array | undefined;
+  try {
+    seed = mnemonicToSeed(mnemonic);
+    return child(seed, index);
+  } finally {
+    mnemonic.fill(0);
+    seed?.fill(0);
+  }
+}
+
+/** Public key of a mnemonic wallet's ed25519 child, for key resolution; every secret is wiped before it returns. The caller audits. */
+export function mnemonicEd25519PublicKey(vault: Vault, entry: WalletEntry, index: number): Uint8Array {
+  const k = mnemonicChildSeed(vault, entry, index);
+  try {
+    return ed25519.getPublicKey(k);
+  } finally {
+    k.fill(0);
+  }
+}
+
+/**
+ * A resolved SOL key: a stored key signs in the token; a mnemonic child is derived on the
+ * host at the first signature (and checked against the public key resolved earlier), kept
+ * only until wipe(), which the caller runs as soon as the transaction is signed.
+ */
+export function ed25519SignerForRef(vault: Vault, ref: KeyRef): WipeableEd25519Signer {
+  if (ref.entry.kind !== 'mnemonic') return { ...ed25519SignerFor(vault, ref), wipe: () => undefined };
+  const { entry } = ref;
+  const index = ref.index ?? 0;
+  const publicKey = Uint8Array.from(ref.publicKey);
+  let key: Uint8Array | undefined;
+  let wiped = false;
+  return {
+    signatureId: entry.signatureId,
+    publicKey,
+    sign(message) {
+      if (wiped) return Promise.reject(new HardkmsError('KEY_WIPED', `the signer for ${entry.signatureId} was already wiped`, { hint: 'This is a bug in hardkms; report it.' }));
+      if (key === undefined) {
+        const k = mnemonicChildSeed(vault, entry, index);
+        if (!Buffer.from(ed25519.getPublicKey(k)).equals(Buffer.from(publicKey))) {
+          k.fill(0);
+          return Promise.reject(
+            new HardkmsError('WALLET_KEY_MISMATCH', `wallet ${entry.signatureId}: the key derived at index ${index} is not the one resolved for this transaction`, {
+              hint: 'The entry changed while the transaction was being signed; it was not signed.',
+            }),
+          );
+        }
+        key = k;
+      }
+      return Promise.resolve(ed25519.sign(message, key));
+    },
+    wipe() {
+      wiped = true;
+      key?.fill(0);
+      key = undefined;
+    },
   };
 }

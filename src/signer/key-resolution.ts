@@ -139,6 +139,9 @@ export function resolveKeys(
         hint: 'The pending transaction names a wallet of another chain.',
       });
     }
+  } else if (family === 'sol') {
+    refs = solRefs(pending, fromHashes, fromSignatures, options);
+    if (refs.length === 0) return fail('no wallet to sign with');
   } else {
     refs = [];
     for (const e of fromHashes) if (e.kind === 'privateKey') refs.push(privateKeyRef(e));
@@ -153,6 +156,43 @@ export function resolveKeys(
     }
   }
   return { refs, signatureIds: [...new Set(refs.map((r) => r.entry.signatureId))], notes };
+}
+
+/**
+ * §3.1 rule 7: every resolved wallet signs a SOL transaction (sender, fee payer, …), each
+ * key once. Beyond Tatum (which cannot derive SOL mnemonics at all): a mnemonic wallet
+ * signs at its signatures[] index, else the top-level index, else index 0, whose key is the
+ * privateKey of Tatum's generated SOL wallets. SLIP-0010 has no public derivation, so the
+ * public key of a mnemonic child comes from `derivePublicKey` (the vault, audited).
+ */
+function solRefs(
+  pending: PendingTransaction,
+  fromHashes: readonly WalletEntry[],
+  fromSignatures: readonly { entry: WalletEntry; index: number | undefined }[],
+  options: ResolveOptions,
+): KeyRef[] {
+  const refs: KeyRef[] = [];
+  const add = (entry: WalletEntry, index: number | undefined): void => {
+    if (entry.chain !== pending.chain) {
+      throw new HardkmsError(KEY_NOT_RESOLVED, `wallet ${entry.signatureId} is a ${entry.chain} wallet; it does not sign ${pending.chain} transactions`, {
+        hint: 'The pending transaction names a wallet of another chain.',
+      });
+    }
+    let ref: KeyRef;
+    if (entry.kind === 'mnemonic') {
+      if (options.derivePublicKey === undefined) {
+        throw new HardkmsError(KEY_NOT_RESOLVED, `mnemonic wallet ${entry.signatureId} needs its key derived, and no deriver was given`, {
+          hint: 'This is a bug in the caller; report it.',
+        });
+      }
+      const i = index ?? 0;
+      ref = { entry, index: i, publicKey: options.derivePublicKey(entry, pending.chain, i) };
+    } else ref = ed25519Ref(entry);
+    if (!refs.some((r) => Buffer.from(r.publicKey).equals(Buffer.from(ref.publicKey)))) refs.push(ref);
+  };
+  for (const e of fromHashes) add(e, e.kind === 'mnemonic' ? pending.index : undefined);
+  for (const s of fromSignatures) add(s.entry, s.index);
+  return refs;
 }
 
 /**

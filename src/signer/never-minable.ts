@@ -37,6 +37,8 @@ const RULES: readonly Rule[] = [
   // TRON: a transaction carries an expiration; once past it, it never goes in.
   { pattern: /TRANSACTION_EXPIRATION_ERROR|transaction expired/i, reason: 'it expired (TRON transactions are valid for a limited time)' },
   { pattern: /TAPOS_ERROR/i, reason: 'its reference block is no longer valid' },
+  // Solana: a signed transaction names a recent blockhash and is valid for ~150 blocks only.
+  { pattern: /Blockhash not found|BlockhashNotFound|block height exceeded/i, reason: 'its blockhash expired (Solana transactions are valid for about a minute)' },
 ];
 
 export const NEVER_MINABLE = 'TX_NEVER_MINABLE';

@@ -136,6 +136,8 @@ export const BUILTIN_FEES: Readonly<Record<string, ChainFees>> = Object.freeze(
     VET: { decimals: 18, unit: undefined, maxFee: '100', maxFeeRate: undefined },
     // ALGO: also bounds Tatum's per-byte reading of an ASA fee (fee × size, chains §2.4).
     ALGO: { decimals: 6, unit: undefined, maxFee: '1', maxFeeRate: undefined },
+    // SOL: 5000 lamports per signature plus any priority fee (lamports).
+    SOL: { decimals: 9, unit: undefined, maxFee: '0.01', maxFeeRate: undefined },
   }),
 );
 /** Any other chain: no fee above one coin. */

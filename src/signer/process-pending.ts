@@ -21,7 +21,10 @@ import { decodeXrp, signXrp, type XrpKey } from '../chains/xrp/sign.js';
 import { decodeAlgo, signAlgo } from '../chains/algo/sign.js';
 import { decodeVet, parseVetPayload, signVet } from '../chains/vet/sign.js';
 import type { VetNode } from './vet-node.js';
-import { ed25519SignerFor } from './ed25519-signer.js';
+import { ed25519SignerFor, ed25519SignerForRef, mnemonicEd25519PublicKey } from './ed25519-signer.js';
+import { decodeSol, parseSolPayload, signSol, solAccountsToLookUp, solSignersFor, type SolTokenAccount } from '../chains/sol/sign.js';
+import { ed25519 } from '@noble/curves/ed25519';
+import type { SolanaRpc } from './sol-rpc.js';
 import { decodeTron, signTron } from '../chains/tron/sign.js';
 import type { ChainFamily } from '../chains/types.js';
 import { decodeUtxo, signUtxo, type UtxoChainCode } from '../chains/utxo/sign.js';
@@ -58,6 +61,8 @@ export interface ProcessorDeps {
   evm: EvmFiller;
   /** VeChain node for blockRef and the gas estimate (VET only). */
   vet?: VetNode | undefined;
+  /** Solana RPC for the blockhash and SPL token accounts (SOL only; the broadcaster submits). */
+  sol?: SolanaRpc | undefined;
   log: DaemonLog;
   signerDeps?: TokenSignerDeps;
   /** Test hook: runs after the signature is journaled and audited, before the broadcast. */
@@ -177,6 +182,7 @@ export class PendingProcessor {
     }
 
     let signers: SigningKey[] = [];
+    let wipePlan: (() => void) | undefined;
     let rawTx: string;
     let spends: SpendRecord[];
     let moved: WithdrawalAmounts;
@@ -198,6 +204,8 @@ export class PendingProcessor {
               keys: [{ signatureId: entry.signatureId, where: 'host', index, path: chain }],
             },
           });
+          // SOL (SLIP-0010 ed25519) has no xpub: every mnemonic child's public key needs the mnemonic.
+          if (chainFamily(chain) === 'sol') return mnemonicEd25519PublicKey(vault, entry, index);
           return derivedPublicKey(vault, entry, chain, index, this.d.signerDeps);
         },
       });
@@ -205,6 +213,7 @@ export class PendingProcessor {
       signatureIds = resolved.signatureIds;
       signers = resolved.refs.map((r: KeyRef) => signerFor(vault, r, this.d.signerDeps));
       const plan = await this.plan(pending, family, signers, resolved.refs);
+      wipePlan = plan.wipe;
       const own = family === 'utxo' || family === 'bch' ? ownScripts(signers.map((s) => s.publicKey)) : undefined;
       const movements = movementsOf(plan.decoded, own);
       {
@@ -263,6 +272,7 @@ export class PendingProcessor {
       return { kind: 'failed', error, signed: false };
     } finally {
       for (const s of signers) s.wipe();
+      wipePlan?.();
     }
 
     let rawTxHash: string;
@@ -300,7 +310,7 @@ export class PendingProcessor {
     family: ChainFamily,
     signers: SigningKey[],
     refs: readonly KeyRef[],
-  ): Promise<{ decoded: DecodedTx; sign: () => Promise<string> }> {
+  ): Promise<{ decoded: DecodedTx; sign: () => Promise<string>; wipe?: () => void }> {
     const payload = pending.serializedTransaction;
     const chain = pending.chain;
     switch (family) {
@@ -348,6 +358,8 @@ export class PendingProcessor {
               : { curve: 'secp256k1', signer };
         return { decoded: decodeXrp(payload), sign: () => signXrp(payload, key) };
       }
+      case 'sol':
+        return this.planSol(payload, refs);
       case 'algo': {
         const testnet = this.d.testnet;
         return {
@@ -360,6 +372,38 @@ export class PendingProcessor {
             ),
         };
       }
+    }
+  }
+
+  /**
+   * SOL: every required signer must be a wallet of the transaction (checked before anything
+   * else), SPL token accounts are looked up for the policy, and the blockhash is fetched
+   * just before signing. Mnemonic children and Tatum's mint key live on the host only until
+   * wipe(), which the caller runs whatever happens.
+   */
+  private async planSol(payload: string, refs: readonly KeyRef[]): Promise<{ decoded: DecodedTx; sign: () => Promise<string>; wipe: () => void }> {
+    const rpc = this.d.sol;
+    if (rpc === undefined) throw new HardkmsError('DAEMON_CONFIG', 'SOL needs a Solana RPC and none is configured', { hint: 'Set HARDKMS_RPC_SOL or TATUM_API_URL.' });
+    const p = parseSolPayload(payload);
+    const mintSeed = p.mintSeed;
+    const wallets = refs.map((r) => ed25519SignerForRef(this.d.vault, r));
+    const wipe = (): void => {
+      for (const w of wallets) w.wipe();
+      mintSeed?.fill(0);
+    };
+    try {
+      const mint =
+        mintSeed === undefined
+          ? undefined
+          : { publicKey: ed25519.getPublicKey(mintSeed), sign: (m: Uint8Array) => Promise.resolve(ed25519.sign(m, mintSeed)) };
+      const ordered = solSignersFor(p, wallets, mint);
+      const accounts = new Map<string, SolTokenAccount | undefined>();
+      for (const a of solAccountsToLookUp(p)) accounts.set(a, await rpc.tokenAccount(a));
+      const decoded = decodeSol(p, accounts);
+      return { decoded, sign: async () => signSol(p, ordered, await rpc.latestBlockhash()), wipe };
+    } catch (e) {
+      wipe();
+      throw e;
     }
   }
 

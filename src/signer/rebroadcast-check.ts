@@ -15,6 +15,7 @@ import { xlmEnvelopeMismatch } from '../chains/xlm/sign.js';
 import { xrpBlobMismatch } from '../chains/xrp/sign.js';
 import { algoSignedMismatch } from '../chains/algo/sign.js';
 import { vetSignedMismatch } from '../chains/vet/sign.js';
+import { solSignedMismatch } from '../chains/sol/sign.js';
 import { buildUnsignedTransaction, parseBitcoreTx } from '../chains/utxo/bitcore-json.js';
 import type { PendingTransaction } from './pending.js';
 
@@ -66,6 +67,9 @@ function mismatch(pending: PendingTransaction, rawTx: string, evmChainId: () => 
         return xrpBlobMismatch(pending.serializedTransaction, rawTx);
       case 'algo':
         return algoSignedMismatch(pending.serializedTransaction, rawTx);
+      case 'sol':
+        // The blockhash is the one fetched at signing; everything else is the payload's message.
+        return solSignedMismatch(pending.serializedTransaction, rawTx);
     }
   } catch (e) {
     return `it does not decode: ${e instanceof Error ? e.message : String(e)}`;

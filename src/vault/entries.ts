@@ -14,8 +14,11 @@ export interface PublicData {
   publicKey?: string;
   /** 'ed25519' for the seed of an ed25519 key (XLM, ALGO); absent = secp256k1. */
   keyType?: 'ed25519';
-  /** Tatum field the key is exported as when it is not `privateKey` (generated XLM/ALGO wallets: `secret`). */
-  secretField?: 'secret';
+  /**
+   * Generated one-key wallets, exported as Tatum's generated wallet `{address, <field>}`:
+   * XLM/ALGO/XRP `secret`, SOL `privateKey`. Absent: a stored private key (`{privateKey}`).
+   */
+  secretField?: 'secret' | 'privateKey';
   /**
    * How a WIF key was written when it was not this network's compressed WIF (Tatum stores
    * hold uncompressed WIF and WIF of the other network): exported the same way.

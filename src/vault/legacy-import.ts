@@ -59,6 +59,7 @@ function missingTestnetNote(net: boolean, how: string): string {
 function mnemonicRow(vault: Vault, kit: ChainKit, e: LegacyEntry, dryRun: boolean, notes: string[]): NewWalletEntry | undefined {
   const mnemonic = e.mnemonic!;
   notes.push(...kit.validateTypedMnemonic(mnemonic));
+  if (kit.mnemonicPublicData) return noXpubMnemonicRow(vault, kit, e, dryRun, notes);
   const seed = kit.mnemonicToSeed(mnemonic);
   let testnet = e.testnet;
   let xpub: string;
@@ -87,6 +88,47 @@ function mnemonicRow(vault: Vault, kit: ChainKit, e: LegacyEntry, dryRun: boolea
   // The stored form of the xpub is kept (Tatum's 130-hex TRON form included): export gives back what the file held.
   const publicData = { ...(e.address ? { address: e.address } : {}), xpub: e.xpub ?? xpub };
   return encryptSecretEntry(vault, { chain: e.chain, testnet, kind: 'mnemonic', signatureId: e.signatureId, publicData }, mnemonic);
+}
+
+/**
+ * A SOL wallet as Tatum generates it, `{mnemonic, address, privateKey}` with the key of
+ * index 0: stored as the mnemonic (which gives that key back), after checking that the
+ * address and the key are the mnemonic's (an unauthenticated file could pair a mnemonic
+ * with someone else's address, or a key the mnemonic does not give).
+ */
+function noXpubMnemonicRow(vault: Vault, kit: ChainKit, e: LegacyEntry, dryRun: boolean, notes: string[]): NewWalletEntry | undefined {
+  const mnemonic = e.mnemonic!;
+  const seed = kit.mnemonicToSeed(mnemonic);
+  let publicData;
+  try {
+    publicData = kit.mnemonicPublicData!(seed, e.testnet);
+    if (e.privateKey) {
+      const stored = kit.parsePrivateKey(e.privateKey.toString('utf8'), e.testnet);
+      const derived = kit.privateKeyFromSeed(seed, 0, e.testnet);
+      const same = Buffer.from(stored).equals(Buffer.from(derived));
+      stored.fill(0);
+      derived.fill(0);
+      if (!same) {
+        throw new HardkmsError(
+          'LEGACY_KEY_MISMATCH',
+          `The privateKey stored for wallet '${e.signatureId}' is not index 0 of its mnemonic (Tatum's generated ${e.chain} wallets are): the Tatum file was altered. This wallet was not imported.`,
+          { hint: TAMPER_HINT },
+        );
+      }
+    }
+  } finally {
+    seed.fill(0);
+  }
+  if (e.address && e.address !== publicData.address) {
+    throw new HardkmsError(
+      'LEGACY_ADDRESS_MISMATCH',
+      `The address stored for wallet '${e.signatureId}' is not the one its mnemonic gives at index 0: the Tatum file was altered. This wallet was not imported.`,
+      { hint: TAMPER_HINT },
+    );
+  }
+  if (e.testnetMissing) notes.push(missingTestnetNote(false, `${e.chain} derives the same on both networks`));
+  if (dryRun) return undefined;
+  return encryptSecretEntry(vault, { chain: e.chain, testnet: e.testnet, kind: 'mnemonic', signatureId: e.signatureId, publicData }, mnemonic);
 }
 
 /**

@@ -18,8 +18,13 @@ export interface ChainKit {
   chain: string;
   /** 'ed25519' for one-key chains (XLM, ALGO): keys go to the token as ed25519 seeds; absent = secp256k1. */
   curve?: 'ed25519';
-  /** Field of Tatum's generated wallet JSON that holds the key (`{address, secret}`); one-key chains only. */
-  walletSecretField?: 'secret';
+  /** Field of Tatum's generated wallet JSON that holds the key (`{address, secret}`, SOL `{address, privateKey}`); one-key chains only. */
+  walletSecretField?: 'secret' | 'privateKey';
+  /**
+   * Mnemonic chains without an xpub (SOL: SLIP-0010 is hardened only): the public data of a
+   * mnemonic entry (the address of index 0). Every other address needs the mnemonic.
+   */
+  mnemonicPublicData?(seed: Uint8Array, testnet: boolean): PublicData;
   xpubFromSeed(seed: Uint8Array, testnet: boolean): string;
   addressFromXpub(xpub: string, index: number, testnet: boolean): string;
   privateKeyFromSeed(seed: Uint8Array, index: number, testnet: boolean): Uint8Array;
@@ -69,7 +74,7 @@ function entropy(vault: Vault): Buffer {
   return a;
 }
 
-export function generateManagedWallet(vault: Vault, kit: ChainKit, testnet: boolean): { signatureId: string; xpub: string; notes: string[] } {
+export function generateManagedWallet(vault: Vault, kit: ChainKit, testnet: boolean): { signatureId: string; xpub?: string; address?: string; notes: string[] } {
   const ent = entropy(vault);
   const mnemonic = kit.generateMnemonic(ent);
   ent.fill(0);
@@ -87,16 +92,23 @@ export function storeMnemonicEntry(
   mnemonic: Buffer,
   signatureId?: string,
   event: 'wallet.store' | 'wallet.generate' = 'wallet.store',
-): { signatureId: string; xpub: string; notes: string[] } {
+): { signatureId: string; xpub?: string; address?: string; notes: string[] } {
   const notes = kit.validateTypedMnemonic(mnemonic);
-  const xpub = withSeed(mnemonic, kit, (seed) => kit.xpubFromSeed(seed, testnet));
+  const publicData: PublicData = withSeed(mnemonic, kit, (seed) =>
+    kit.mnemonicPublicData ? kit.mnemonicPublicData(seed, testnet) : { xpub: kit.xpubFromSeed(seed, testnet) },
+  );
   const entry = encryptSecretEntry(
     vault,
-    { chain: kit.chain, testnet, kind: 'mnemonic', publicData: { xpub }, ...(signatureId ? { signatureId } : {}) },
+    { chain: kit.chain, testnet, kind: 'mnemonic', publicData, ...(signatureId ? { signatureId } : {}) },
     mnemonic,
   );
   vault.addEntries([entry], { event, subject: entry.signatureId, result: 'ok', details: { chain: kit.chain, testnet, kind: 'mnemonic' } });
-  return { signatureId: entry.signatureId, xpub, notes };
+  return {
+    signatureId: entry.signatureId,
+    ...(publicData.xpub !== undefined ? { xpub: publicData.xpub } : {}),
+    ...(publicData.address !== undefined && publicData.xpub === undefined ? { address: publicData.address } : {}),
+    notes,
+  };
 }
 
 /**
@@ -240,7 +252,32 @@ export function generatePrivateKeyBatch(
   }
 }
 
+/** True for a mnemonic wallet whose addresses come only from its mnemonic (SOL): see mnemonicAddress. */
+export function addressNeedsMnemonic(entry: WalletEntry, kit: ChainKit | undefined): boolean {
+  return entry.kind === 'mnemonic' && entry.publicData.xpub === undefined && kit?.mnemonicPublicData !== undefined;
+}
+
+/** The address at `index` of a mnemonic wallet without xpub (SOL): the mnemonic is decrypted, the child derived, both wiped. The caller audits. */
+export function mnemonicAddress(vault: Vault, entry: WalletEntry, kit: ChainKit, index: number): string {
+  const plain = decryptSecret(vault, entry);
+  try {
+    const key = withSeed(plain, kit, (seed) => kit.privateKeyFromSeed(seed, index, entry.testnet));
+    try {
+      return kit.addressFromPublicKey(Buffer.from(kit.publicKeyFromPrivateKey(key)), entry.testnet);
+    } finally {
+      key.fill(0);
+    }
+  } finally {
+    plain.fill(0);
+  }
+}
+
 export function getAddress(entry: WalletEntry, kit: ChainKit | undefined, index: number): string {
+  if (addressNeedsMnemonic(entry, kit) && index !== 0) {
+    throw new HardkmsError('WALLET_NEEDS_MNEMONIC', `Wallet '${entry.signatureId}' derives address ${index} from its mnemonic only.`, {
+      hint: 'This is a bug in the caller (use mnemonicAddress); report it.',
+    });
+  }
   if (entry.publicData.address && (!entry.publicData.xpub || !kit)) return entry.publicData.address;
   if (entry.publicData.xpub && kit) return kit.addressFromXpub(entry.publicData.xpub, index, entry.testnet);
   throw new HardkmsError('WALLET_NO_ADDRESS', `Wallet '${entry.signatureId}' has no address or xpub to derive one from.`);
@@ -300,8 +337,19 @@ export function tatumEntry(vault: Vault, entry: WalletEntry, kit: ChainKit | und
   const out: TatumEntry = {};
   const plain = decryptSecret(vault, entry);
   try {
-    if (entry.kind === 'mnemonic') out.mnemonic = plain.toString('utf8');
-    else if (entry.kind === 'privateKey') {
+    if (entry.kind === 'mnemonic') {
+      out.mnemonic = plain.toString('utf8');
+      if (kit?.mnemonicPublicData && entry.publicData.address) {
+        // Tatum's SOL wallets are {mnemonic, address, privateKey}, the key being index 0's.
+        out.address = entry.publicData.address;
+        const key = withSeed(plain, kit, (seed) => kit.privateKeyFromSeed(seed, 0, entry.testnet));
+        try {
+          out.privateKey = kit.formatPrivateKey(key, entry.testnet);
+        } finally {
+          key.fill(0);
+        }
+      }
+    } else if (entry.kind === 'privateKey') {
       if (!kit) throw new HardkmsError('UNSUPPORTED_CHAIN', `hardkms cannot format keys for chain '${entry.chain}'.`);
       // One-key chains: Tatum's generated wallets say `secret`, stored private keys `privateKey` (§5.2).
       out[entry.publicData.secretField ?? 'privateKey'] = formatStoredKey(kit, plain, entry);

@@ -35,6 +35,9 @@
  *     in wei (option `ethFee`, else the node's eth_gasPrice ×1, ×2, ×3: Tatum's own figures are
  *     UNCONFIRMED). `web3ChainId` makes the proxy answer another eth_chainId (wrong-network tests).
  *
+ * - POST /v3/blockchain/node/SOL/{apiKey} (§2.10, the key in the PATH): the Solana JSON-RPC,
+ *     answered by the FakeSolanaRpc given as option `solana` (test/support/sol-rpc.ts).
+ *
  * Test hooks: queue()/queueRaw(), `requests` (every request, including rejected ones),
  * `broadcasts`, `errorReports`, and failNext() to make the next N matching requests answer
  * a status, garbage, a non-array, hang (never answer) or reset the connection.
@@ -63,6 +66,8 @@ import { EvmRpc, isAlreadyKnownError, isRpcError, UtxoRpc } from '../../src/sign
 import { approvalProof } from '../../src/signer/approval.js';
 import { canonicalJson } from '../../src/audit/record.js';
 import { xrpTxHash } from '../../src/chains/xrp/sign.js';
+import { TATUM_SOL_RPC_PATH } from '../../src/signer/sol-rpc.js';
+import type { FakeSolanaRpc } from './sol-rpc.js';
 
 export interface RecordedRequest {
   method: string;
@@ -121,6 +126,8 @@ export interface FakeTatumOptions {
   ethFee?: { slow: number | string; medium: number | string; fast: number | string };
   /** eth_chainId the web3 proxies answer instead of the node's (a proxy of the wrong network). */
   web3ChainId?: number;
+  /** The Solana node behind /v3/blockchain/node/SOL/{apiKey}. */
+  solana?: FakeSolanaRpc;
 }
 
 interface QueuedEntry {
@@ -296,6 +303,13 @@ export class FakeTatumApi {
       }
     }
 
+    if (record.method === 'POST' && record.path.startsWith(TATUM_SOL_RPC_PATH)) {
+      if (decodeURIComponent(record.path.slice(TATUM_SOL_RPC_PATH.length)) !== this.apiKey) {
+        return send(403, { statusCode: 403, errorCode: 'subscription.not.active', message: 'Invalid API key in path.' });
+      }
+      if (this.options.solana === undefined) return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: 'No SOL node behind the RPC proxy.' });
+      return send(200, this.options.solana.handle(json));
+    }
     const web3 = web3Route(record.path);
     if (web3 !== undefined && record.method === 'POST') {
       if (web3.key !== this.apiKey) return send(403, { statusCode: 403, errorCode: 'subscription.not.active', message: 'Invalid API key in path.' });
@@ -475,6 +489,8 @@ export class FakeTatumApi {
   private async submit(chain: TatumChain, txData: string): Promise<string> {
     const node = this.nodeClients.get(chain);
     if (node !== undefined) return node.sendRawTransaction(txData);
+    // SOL: txData is already the transaction's signature, i.e. its id (the signer submitted it).
+    if (chain === 'SOL') return txData;
     return chain === 'XRP' ? xrpTxHash(txData) : localTxId(txData);
   }
 

@@ -10,6 +10,7 @@ import type { StrKey as StrKeyType } from '@stellar/stellar-base';
 import type algosdkType from 'algosdk';
 import { InputError } from '../../errors.js';
 import { formatXrpSecret, newXrpSecret, parseXrpSecret, xrpAddress, xrpPublicKey, xrpSigningKey, type XrpSigningKey } from '../xrp/keys.js';
+import { formatSolSecret, parseSolSecret, solAddress, solSeedAt } from '../sol/keys.js';
 
 // Loaded on first use (about 0.5 s of module loading together): every command that knows
 // the chain list loads this file, few of them touch an XLM or ALGO key.
@@ -19,14 +20,14 @@ let algo: typeof algosdkType | undefined;
 const StrKey = (): typeof StrKeyType => (strKey ??= (require('@stellar/stellar-base') as { StrKey: typeof StrKeyType }).StrKey);
 const algosdk = (): typeof algosdkType => (algo ??= require('algosdk') as typeof algosdkType);
 
-export type Ed25519ChainCode = 'XLM' | 'ALGO' | 'XRP';
-export type Ed25519Family = 'xlm' | 'algo' | 'xrp';
+export type Ed25519ChainCode = 'XLM' | 'ALGO' | 'XRP' | 'SOL';
+export type Ed25519Family = 'xlm' | 'algo' | 'xrp' | 'sol';
 
 export interface Ed25519ChainSpec {
   readonly chain: Ed25519ChainCode;
   readonly family: Ed25519Family;
-  /** The field Tatum's generated wallets hold the key in (`{address, secret}`). */
-  readonly walletSecretField: 'secret';
+  /** The field Tatum's generated wallets hold the key in (`{address, secret}`; SOL `{address, privateKey}`). */
+  readonly walletSecretField: 'secret' | 'privateKey';
   /** Address of a 32-byte ed25519 public key (the same on mainnet and testnet). */
   address(publicKey: Uint8Array): string;
   /** Tatum's key text → 32-byte seed; InputError naming the rule that failed. The caller zeroes it. */
@@ -43,6 +44,11 @@ export interface Ed25519ChainSpec {
   publicKey?(secret: Uint8Array): Uint8Array;
   /** A new wallet's secret from 32 bytes of entropy, when the token's key-pair generation cannot make it (XRP). */
   newSecret?(entropy: Uint8Array): Uint8Array;
+  /**
+   * Chains that also have mnemonic wallets (SOL, SLIP-0010): the 32-byte ed25519 seed of
+   * child `index` of a BIP39 seed. Absent: one-key wallets only.
+   */
+  childSeed?(bip39Seed: Uint8Array, index: number): Uint8Array;
 }
 
 const XLM: Ed25519ChainSpec = {
@@ -118,10 +124,25 @@ const XRP: Ed25519ChainSpec = {
   newSecret: (entropy) => newXrpSecret(entropy),
 };
 
+/**
+ * SOL: `privateKey` = base58 of the 64-byte secret key (128 hex digits accepted). Key wallets
+ * are generated in the token; mnemonic wallets derive m/44'/501'/0'/0'/i' on the host.
+ */
+const SOL: Ed25519ChainSpec = {
+  chain: 'SOL',
+  family: 'sol',
+  walletSecretField: 'privateKey',
+  address: (pub) => solAddress(pub),
+  parseSecret: (text) => parseSolSecret(text),
+  formatSecret: (seed) => formatSolSecret(seed),
+  childSeed: (seed, index) => solSeedAt(seed, index),
+};
+
 const SPECS: ReadonlyMap<string, Ed25519ChainSpec> = new Map<string, Ed25519ChainSpec>([
   ['XLM', XLM],
   ['ALGO', ALGO],
   ['XRP', XRP],
+  ['SOL', SOL],
 ]);
 
 export const ED25519_CHAINS: readonly Ed25519ChainCode[] = Object.freeze([...SPECS.keys()] as Ed25519ChainCode[]);
