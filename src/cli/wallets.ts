@@ -305,7 +305,12 @@ export function registerWalletCommands(program: Command): void {
       const kit = chainKitIfSupported(entry.chain);
       if (kit !== undefined && addressNeedsMnemonic(entry, kit) && i !== 0) {
         // SLIP-0010 ed25519 has no public derivation: only the mnemonic gives address i.
-        vault.record({ event: 'unwrap', subject: id, result: 'ok', details: { purpose: 'address', chain: entry.chain, keys: [{ signatureId: id, where: 'host', index: i }] } });
+        vault.record({
+          event: 'unwrap',
+          subject: id,
+          result: 'ok',
+          details: { purpose: 'address', chain: entry.chain, keys: [{ signatureId: id, where: 'host', index: i }] },
+        });
         printJson({ address: mnemonicAddress(vault, entry, kit, i) });
         return;
       }

@@ -72,7 +72,8 @@ export class TatumBroadcaster implements Broadcaster {
    * the SOL RPC, then posts its signature as txData to /v3/solana/broadcast.
    */
   private async sendSol(pending: PendingTransaction, rawTx: string): Promise<BroadcastOutcome> {
-    if (this.sol === undefined) throw new HardkmsError('DAEMON_CONFIG', 'SOL transactions need a Solana RPC and none is configured', { hint: 'Set HARDKMS_RPC_SOL or TATUM_API_URL.' });
+    if (this.sol === undefined)
+      throw new HardkmsError('DAEMON_CONFIG', 'SOL transactions need a Solana RPC and none is configured', { hint: 'Set HARDKMS_RPC_SOL or TATUM_API_URL.' });
     const signature = await this.sol.sendTransaction(rawTx);
     const r = await this.tatum.broadcast('SOL', signature, pending.id);
     const out: BroadcastOutcome = { txId: r.txId ?? signature, via: 'tatum' };

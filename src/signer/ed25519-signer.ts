@@ -71,15 +71,22 @@ export function ed25519SignerForRef(vault: Vault, ref: KeyRef): WipeableEd25519S
     signatureId: entry.signatureId,
     publicKey,
     sign(message) {
-      if (wiped) return Promise.reject(new HardkmsError('KEY_WIPED', `the signer for ${entry.signatureId} was already wiped`, { hint: 'This is a bug in hardkms; report it.' }));
+      if (wiped)
+        return Promise.reject(
+          new HardkmsError('KEY_WIPED', `the signer for ${entry.signatureId} was already wiped`, { hint: 'This is a bug in hardkms; report it.' }),
+        );
       if (key === undefined) {
         const k = mnemonicChildSeed(vault, entry, index);
         if (!Buffer.from(ed25519.getPublicKey(k)).equals(Buffer.from(publicKey))) {
           k.fill(0);
           return Promise.reject(
-            new HardkmsError('WALLET_KEY_MISMATCH', `wallet ${entry.signatureId}: the key derived at index ${index} is not the one resolved for this transaction`, {
-              hint: 'The entry changed while the transaction was being signed; it was not signed.',
-            }),
+            new HardkmsError(
+              'WALLET_KEY_MISMATCH',
+              `wallet ${entry.signatureId}: the key derived at index ${index} is not the one resolved for this transaction`,
+              {
+                hint: 'The entry changed while the transaction was being signed; it was not signed.',
+              },
+            ),
           );
         }
         key = k;

@@ -38,7 +38,10 @@ const RULES: readonly Rule[] = [
   { pattern: /TRANSACTION_EXPIRATION_ERROR|transaction expired/i, reason: 'it expired (TRON transactions are valid for a limited time)' },
   { pattern: /TAPOS_ERROR/i, reason: 'its reference block is no longer valid' },
   // Solana: a signed transaction names a recent blockhash and is valid for ~150 blocks only.
-  { pattern: /Blockhash not found|BlockhashNotFound|block height exceeded/i, reason: 'its blockhash expired (Solana transactions are valid for about a minute)' },
+  {
+    pattern: /Blockhash not found|BlockhashNotFound|block height exceeded/i,
+    reason: 'its blockhash expired (Solana transactions are valid for about a minute)',
+  },
 ];
 
 export const NEVER_MINABLE = 'TX_NEVER_MINABLE';

@@ -383,7 +383,8 @@ export class PendingProcessor {
    */
   private async planSol(payload: string, refs: readonly KeyRef[]): Promise<{ decoded: DecodedTx; sign: () => Promise<string>; wipe: () => void }> {
     const rpc = this.d.sol;
-    if (rpc === undefined) throw new HardkmsError('DAEMON_CONFIG', 'SOL needs a Solana RPC and none is configured', { hint: 'Set HARDKMS_RPC_SOL or TATUM_API_URL.' });
+    if (rpc === undefined)
+      throw new HardkmsError('DAEMON_CONFIG', 'SOL needs a Solana RPC and none is configured', { hint: 'Set HARDKMS_RPC_SOL or TATUM_API_URL.' });
     const p = parseSolPayload(payload);
     const mintSeed = p.mintSeed;
     const wallets = refs.map((r) => ed25519SignerForRef(this.d.vault, r));
@@ -393,9 +394,7 @@ export class PendingProcessor {
     };
     try {
       const mint =
-        mintSeed === undefined
-          ? undefined
-          : { publicKey: ed25519.getPublicKey(mintSeed), sign: (m: Uint8Array) => Promise.resolve(ed25519.sign(m, mintSeed)) };
+        mintSeed === undefined ? undefined : { publicKey: ed25519.getPublicKey(mintSeed), sign: (m: Uint8Array) => Promise.resolve(ed25519.sign(m, mintSeed)) };
       const ordered = solSignersFor(p, wallets, mint);
       const accounts = new Map<string, SolTokenAccount | undefined>();
       for (const a of solAccountsToLookUp(p)) accounts.set(a, await rpc.tokenAccount(a));

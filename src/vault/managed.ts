@@ -74,7 +74,11 @@ function entropy(vault: Vault): Buffer {
   return a;
 }
 
-export function generateManagedWallet(vault: Vault, kit: ChainKit, testnet: boolean): { signatureId: string; xpub?: string; address?: string; notes: string[] } {
+export function generateManagedWallet(
+  vault: Vault,
+  kit: ChainKit,
+  testnet: boolean,
+): { signatureId: string; xpub?: string; address?: string; notes: string[] } {
   const ent = entropy(vault);
   const mnemonic = kit.generateMnemonic(ent);
   ent.fill(0);
@@ -97,11 +101,7 @@ export function storeMnemonicEntry(
   const publicData: PublicData = withSeed(mnemonic, kit, (seed) =>
     kit.mnemonicPublicData ? kit.mnemonicPublicData(seed, testnet) : { xpub: kit.xpubFromSeed(seed, testnet) },
   );
-  const entry = encryptSecretEntry(
-    vault,
-    { chain: kit.chain, testnet, kind: 'mnemonic', publicData, ...(signatureId ? { signatureId } : {}) },
-    mnemonic,
-  );
+  const entry = encryptSecretEntry(vault, { chain: kit.chain, testnet, kind: 'mnemonic', publicData, ...(signatureId ? { signatureId } : {}) }, mnemonic);
   vault.addEntries([entry], { event, subject: entry.signatureId, result: 'ok', details: { chain: kit.chain, testnet, kind: 'mnemonic' } });
   return {
     signatureId: entry.signatureId,

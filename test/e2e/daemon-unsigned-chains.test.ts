@@ -115,11 +115,11 @@ describe('chains polled but not signed, end to end', () => {
     const cc = await runCli(['checkconfig', '--path', tv.path], { env });
     expect(cc.code, cc.stderr).toBe(0);
     expect(cc.stdout).toMatch(/^Chains signed by the daemon: BCH, VET, XRP, XLM, ETH, BTC, .*KCS$/m);
-    expect(cc.stdout).toMatch(/^Chains polled and reported as not signed \(error batch\): SOL, FLOW, EGLD, ADA$/m);
+    expect(cc.stdout).toMatch(/^Chains polled and reported as not signed \(error batch\): FLOW, EGLD, ADA$/m);
     expect(cc.stdout).toMatch(/^Chains reported as unsupported \(sunset\): BNB$/m);
     // Every chain with managed wallets is signed now: the line is gone.
     expect(cc.stdout).not.toMatch(/^Chains with managed wallets but not signed yet/m);
-    expect(cc.stdout).toMatch(/^Chains whose wallets are kept for export only \(import-legacy, export\): SOL, BNB, FLOW, EGLD, ADA$/m);
+    expect(cc.stdout).toMatch(/^Chains whose wallets are kept for export only \(import-legacy, export\): BNB, FLOW, EGLD, ADA$/m);
     for (const args of [['--help'], ['daemon', '--help']]) {
       const h = await runCli(args, { env });
       expect(h.code).toBe(0);

@@ -71,7 +71,11 @@ describe('SOL end to end', { timeout: 240_000 }, () => {
 
   it('signs a transfer, a transfer with a separate fee payer, an SPL transfer and a mnemonic child; submits through the SOL RPC; posts the signature', async () => {
     sol.tokenAccounts.set(associatedTokenAddress(ME.publicKey.toBase58(), MINT), { mint: MINT, owner: ME.publicKey.toBase58(), amount: 1000n, decimals: 6 });
-    const plain = api.queue({ chain: 'SOL', hashes: [me], serializedTransaction: solTransferPayload({ from: ME.publicKey.toBase58(), to: DEST, lamports: 1_000_000n }) });
+    const plain = api.queue({
+      chain: 'SOL',
+      hashes: [me],
+      serializedTransaction: solTransferPayload({ from: ME.publicKey.toBase58(), to: DEST, lamports: 1_000_000n }),
+    });
     const fee = api.queue({
       chain: 'SOL',
       hashes: [me, payer],
@@ -82,7 +86,12 @@ describe('SOL end to end', { timeout: 240_000 }, () => {
       hashes: [me],
       serializedTransaction: splTransferPayload({ from: ME.publicKey.toBase58(), to: DEST, mint: MINT, amount: 250n, createAta: true }),
     });
-    const child = api.queue({ chain: 'SOL', hashes: [], signatures: [{ id: hd, index: 2 }], serializedTransaction: solTransferPayload({ from: HD2, to: DEST, lamports: 9n }) });
+    const child = api.queue({
+      chain: 'SOL',
+      hashes: [],
+      signatures: [{ id: hd, index: 2 }],
+      serializedTransaction: solTransferPayload({ from: HD2, to: DEST, lamports: 9n }),
+    });
     const r = await once();
     expect(r.code, explain(r)).toBe(0);
     for (const id of [plain, fee, spl, child]) {
@@ -121,12 +130,20 @@ describe('SOL end to end', { timeout: 240_000 }, () => {
       hashes: [me],
       serializedTransaction: solTransferPayload({ from: ME.publicKey.toBase58(), to: DEST, lamports: 5n, feePayer: solKeypair(0x66).publicKey.toBase58() }),
     });
-    const notSigner = api.queue({ chain: 'SOL', hashes: [me, payer], serializedTransaction: solTransferPayload({ from: ME.publicKey.toBase58(), to: DEST, lamports: 5n }) });
+    const notSigner = api.queue({
+      chain: 'SOL',
+      hashes: [me, payer],
+      serializedTransaction: solTransferPayload({ from: ME.publicKey.toBase58(), to: DEST, lamports: 5n }),
+    });
     const unknown = api.queue({
       chain: 'SOL',
       hashes: [me],
       serializedTransaction: solPayloadOf(ME.publicKey.toBase58(), [
-        new TransactionInstruction({ programId: solKeypair(0x67).publicKey, keys: [{ pubkey: ME.publicKey, isSigner: true, isWritable: true }], data: Buffer.from([1, 2, 3, 4]) }),
+        new TransactionInstruction({
+          programId: solKeypair(0x67).publicKey,
+          keys: [{ pubkey: ME.publicKey, isSigner: true, isWritable: true }],
+          data: Buffer.from([1, 2, 3, 4]),
+        }),
       ]),
     });
     const before = sol.transactions.length;
@@ -134,7 +151,9 @@ describe('SOL end to end', { timeout: 240_000 }, () => {
     expect(r.code).not.toBe(0);
     expect(errorOf(foreign)).toEqual([expect.stringMatching(/^TX_PAYLOAD_MISMATCH: SOL payload: the fee payer \w+ is not one of this transaction's wallets/)]);
     expect(errorOf(notSigner)).toEqual([expect.stringMatching(/^TX_PAYLOAD_MISMATCH: SOL payload: wallet \w+ is not a signer of this transaction/)]);
-    expect(errorOf(unknown)).toEqual([expect.stringMatching(/^POLICY_VIOLATION: a contract call \(selector 0x01020304\) to \w+ with unknown calldata is not allowed/)]);
+    expect(errorOf(unknown)).toEqual([
+      expect.stringMatching(/^POLICY_VIOLATION: a contract call \(selector 0x01020304\) to \w+ with unknown calldata is not allowed/),
+    ]);
     expect(sol.transactions.length).toBe(before);
   });
 
@@ -158,8 +177,16 @@ describe('SOL end to end', { timeout: 240_000 }, () => {
     expect(Object.keys(mview)).toEqual(['mnemonic', 'address', 'privateKey', 'chain', 'testnet']);
     expect(mview.address).toBe('B9sVeu4rJU12oUrUtzjc6BSNuEXdfvurZkdcaTVkP2LY');
     // Named in hashes with no index: index 0, the key Tatum's generated SOL wallets hold.
-    const byGen = api.queue({ chain: 'SOL', hashes: [gen.signatureId], serializedTransaction: solTransferPayload({ from: gen.address, to: DEST, lamports: 3n }) });
-    const byHd = api.queue({ chain: 'SOL', hashes: [stored.signatureId], serializedTransaction: solTransferPayload({ from: stored.address, to: DEST, lamports: 4n }) });
+    const byGen = api.queue({
+      chain: 'SOL',
+      hashes: [gen.signatureId],
+      serializedTransaction: solTransferPayload({ from: gen.address, to: DEST, lamports: 3n }),
+    });
+    const byHd = api.queue({
+      chain: 'SOL',
+      hashes: [stored.signatureId],
+      serializedTransaction: solTransferPayload({ from: stored.address, to: DEST, lamports: 4n }),
+    });
     const r = await once();
     expect(submitted(byGen), explain(r)).toBeDefined();
     expect(submitted(byGen)!.verifySignatures()).toBe(true);

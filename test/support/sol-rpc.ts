@@ -101,7 +101,11 @@ export class FakeSolanaRpc {
     const params = Array.isArray(req.params) ? (req.params as unknown[]) : [];
     this.requests.push({ method: req.method, params });
     const ok = (result: unknown): RpcResponse => ({ jsonrpc: '2.0', id, result });
-    const err = (code: number, message: string, data?: unknown): RpcResponse => ({ jsonrpc: '2.0', id, error: { code, message, ...(data === undefined ? {} : { data }) } });
+    const err = (code: number, message: string, data?: unknown): RpcResponse => ({
+      jsonrpc: '2.0',
+      id,
+      error: { code, message, ...(data === undefined ? {} : { data }) },
+    });
     const context = { apiVersion: '2.0.18', slot: this.slot };
     switch (req.method) {
       case 'getLatestBlockhash':
@@ -134,7 +138,7 @@ export class FakeSolanaRpc {
             executable: false,
             lamports: 2_039_280,
             owner: TOKEN_PROGRAM,
-            rentEpoch: 18446744073709551615,
+            rentEpoch: 18446744073709552000, // u64::MAX as a JSON number reads in JS
             space: 165,
           },
         });
@@ -146,7 +150,9 @@ export class FakeSolanaRpc {
         return ok({
           context,
           value: sigs.map((s) =>
-            this.transactions.some((t) => t.signature === s) ? { slot: this.slot, confirmations: null, err: null, confirmationStatus: 'finalized', status: { Ok: null } } : null,
+            this.transactions.some((t) => t.signature === s)
+              ? { slot: this.slot, confirmations: null, err: null, confirmationStatus: 'finalized', status: { Ok: null } }
+              : null,
           ),
         });
       }
@@ -182,7 +188,15 @@ export class FakeSolanaRpc {
     }
     const signature = base58Encode(sigs[0]!);
     const sim = (what: string, e: unknown): RpcResponse =>
-      err(-32002, `Transaction simulation failed: ${what}`, { accounts: null, err: e, innerInstructions: null, logs: [], replacementBlockhash: null, returnData: null, unitsConsumed: 0 });
+      err(-32002, `Transaction simulation failed: ${what}`, {
+        accounts: null,
+        err: e,
+        innerInstructions: null,
+        logs: [],
+        replacementBlockhash: null,
+        returnData: null,
+        unitsConsumed: 0,
+      });
     if (!this.issued.includes(message.recentBlockhash) || this.expired.has(message.recentBlockhash)) return sim('Blockhash not found', 'BlockhashNotFound');
     if (this.transactions.some((t) => t.signature === signature)) return sim('This transaction has already been processed', 'AlreadyProcessed');
     this.transactions.push({ signature, wire, message });

@@ -39,7 +39,10 @@ export function parseSolSecret(text: string): Uint8Array {
     try {
       sk = base58Decode(t);
     } catch {
-      throw new InputError('The SOL private key is not valid base58.', 'Give the privateKey Tatum stored: base58 of the 64-byte secret key, or 128 hex digits.');
+      throw new InputError(
+        'The SOL private key is not valid base58.',
+        'Give the privateKey Tatum stored: base58 of the 64-byte secret key, or 128 hex digits.',
+      );
     }
   } else {
     throw new InputError(
@@ -52,7 +55,10 @@ export function parseSolSecret(text: string): Uint8Array {
     const seed = Uint8Array.from(sk.subarray(0, 32));
     if (!Buffer.from(ed25519.getPublicKey(seed)).equals(Buffer.from(sk.subarray(32)))) {
       seed.fill(0);
-      throw new InputError('The SOL private key is inconsistent: its second half is not the public key of its first half.', 'Check that it was copied exactly.');
+      throw new InputError(
+        'The SOL private key is inconsistent: its second half is not the public key of its first half.',
+        'Check that it was copied exactly.',
+      );
     }
     return seed;
   } finally {

@@ -186,7 +186,8 @@ export function decodeSol(p: SolPayload, accounts: ReadonlyMap<string, SolTokenA
     if (ix.program === ASSOCIATED_TOKEN_PROGRAM && (ix.data.length === 0 || ((ix.data[0] === 0 || ix.data[0] === 1) && ix.data.length === 1))) {
       const [, ata, owner, mint] = ix.accounts;
       if (ata === undefined || owner === undefined || mint === undefined) throw payloadError(CHAIN, 'an associated-token-account creation lacks accounts');
-      if (associatedTokenAddress(owner, mint) !== ata) throw mismatchError(CHAIN, `the token account ${ata} created is not the associated token account of ${owner} for ${mint}`);
+      if (associatedTokenAddress(owner, mint) !== ata)
+        throw mismatchError(CHAIN, `the token account ${ata} created is not the associated token account of ${owner} for ${mint}`);
       created.set(ata, { mint, owner });
     }
   }
@@ -238,14 +239,24 @@ export function decodeSol(p: SolPayload, accounts: ReadonlyMap<string, SolTokenA
       budgeted++;
       if (ix.data[0] === 2 && ix.data.length === 5) unitLimit = BigInt(Buffer.from(ix.data).readUInt32LE(1));
       else if (ix.data[0] === 3 && ix.data.length === 9) unitPrice = u64(ix.data, 1, what);
-      else throw unsupportedError(CHAIN, `${what}: compute-budget instruction ${ix.data[0] ?? '?'} is not signed (only SetComputeUnitLimit and SetComputeUnitPrice)`);
+      else
+        throw unsupportedError(
+          CHAIN,
+          `${what}: compute-budget instruction ${ix.data[0] ?? '?'} is not signed (only SetComputeUnitLimit and SetComputeUnitPrice)`,
+        );
       continue;
     }
     if (decoded.call !== undefined) {
       throw unsupportedError(CHAIN, `more than one instruction of programs hardkms does not decode (${decoded.call.to}, ${ix.program}); not signed`);
     }
     const hex = Buffer.from(ix.data).toString('hex');
-    decoded.call = { kind: 'call', to: ix.program, dataLength: ix.data.length, data: hex, ...(ix.data.length >= 4 ? { selector: `0x${hex.slice(0, 8)}` } : {}) };
+    decoded.call = {
+      kind: 'call',
+      to: ix.program,
+      dataLength: ix.data.length,
+      data: hex,
+      ...(ix.data.length >= 4 ? { selector: `0x${hex.slice(0, 8)}` } : {}),
+    };
   }
   const units = unitLimit ?? minBig(DEFAULT_UNITS_PER_INSTRUCTION * BigInt(ixs.length - budgeted), MAX_UNITS);
   // Priority fee: micro-lamports per unit × units, rounded up (as the runtime charges it).
@@ -282,7 +293,10 @@ export function solSignersFor(p: SolPayload, wallets: readonly Ed25519Signer[], 
   }
   for (const [address] of byAddress) {
     if (!required.includes(address)) {
-      throw mismatchError(CHAIN, `${mint !== undefined && address === base58Encode(mint.publicKey) ? 'mintPK' : 'wallet'} ${address} is not a signer of this transaction (Tatum KMS: unknown signer)`);
+      throw mismatchError(
+        CHAIN,
+        `${mint !== undefined && address === base58Encode(mint.publicKey) ? 'mintPK' : 'wallet'} ${address} is not a signer of this transaction (Tatum KMS: unknown signer)`,
+      );
     }
   }
   return out;

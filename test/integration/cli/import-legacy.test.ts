@@ -1,3 +1,5 @@
+import { Keypair } from '@solana/web3.js';
+import { base58Encode } from '../../../src/chains/keys.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +31,7 @@ const TATUM_STORE: Record<string, Record<string, unknown>> = {
   '66665fc0-2112-4c8a-b8bf-353b86f63666': {
     mnemonic: MNEMONIC,
     address: 'B9sVeu4rJU12oUrUtzjc6BSNuEXdfvurZkdcaTVkP2LY',
-    privateKey: '4ZUj6Zm1uP9bP3F7dQLGqVxwJbR9cxvRp3z3ZC8u8oE4',
+    privateKey: 'osUVKh6rErsyutf8ny6d2zbrhC1bmEDW5RsPMcBdsK3z33USjyvg6HXYh7WhDUTKnmXbtxzjHfUj78FzsGvxbEp',
     chain: 'SOL',
     testnet: false,
   },
@@ -69,7 +71,7 @@ describe('hardkms import-legacy: a Tatum wallet.dat moves into the hardware-back
     expect(r.json()).toMatchObject({
       dryRun: true,
       total: 7,
-      imported: { ETH: { mnemonic: 1 }, LTC: { mnemonic: 1 }, BTC: { privateKey: 1 }, TRON: { privateKey: 1 }, XRP: { privateKey: 1 } },
+      imported: { ETH: { mnemonic: 1 }, LTC: { mnemonic: 1 }, BTC: { privateKey: 1 }, TRON: { privateKey: 1 }, XRP: { privateKey: 1 }, SOL: { mnemonic: 1 } },
     });
     expect((await cli(['export'])).json()).toEqual({});
   });
@@ -77,7 +79,7 @@ describe('hardkms import-legacy: a Tatum wallet.dat moves into the hardware-back
   it('imports losslessly: export equals the original content, ids kept; a second import adds nothing', async () => {
     const r = await cli(['import-legacy', legacyFile]);
     expect(r.code).toBe(0);
-    expect(r.json()).toMatchObject({ dryRun: false, total: 7, alreadyPresent: 0, exportOnly: 1 });
+    expect(r.json()).toMatchObject({ dryRun: false, total: 7, alreadyPresent: 0, exportOnly: 0 });
     expect((await cli(['export'])).json()).toEqual(TATUM_STORE);
     const again = await cli(['import-legacy', legacyFile]);
     expect(again.json()).toMatchObject({ alreadyPresent: 7, imported: {} });
@@ -100,6 +102,17 @@ describe('hardkms import-legacy: a Tatum wallet.dat moves into the hardware-back
     expect((await cli(['getmanagedwallet', 'aaaa5fc0-2112-4c8a-b8bf-353b86f6aaaa'])).code).not.toBe(0);
   });
 
+  it("refuses a SOL wallet whose privateKey is not index 0 of its mnemonic (Tatum's generated SOL wallets are), naming it", async () => {
+    const sol = TATUM_STORE['66665fc0-2112-4c8a-b8bf-353b86f63666'];
+    const tampered = { 'bbbb5fc0-2112-4c8a-b8bf-353b86f6bbbb': { ...sol, privateKey: base58Encode(Keypair.fromSeed(new Uint8Array(32).fill(5)).secretKey) } };
+    const f = join(dir, 'tampered-sol.dat');
+    writeFileSync(f, encryptLegacy(Buffer.from(JSON.stringify(tampered)), Buffer.from(LEGACY_PASSWORD)));
+    const r = await cli(['import-legacy', f]);
+    expect(r.code).toBe(3);
+    const summary = r.json() as { skipped: Array<{ signatureId: string; code: string }> };
+    expect(summary.skipped).toEqual([expect.objectContaining({ signatureId: 'bbbb5fc0-2112-4c8a-b8bf-353b86f6bbbb', code: 'LEGACY_KEY_MISMATCH' })]);
+  });
+
   it('never writes plaintext: no secret of the Tatum file is in wallet.dat or the audit log', () => {
     for (const f of [path, join(dir, 'audit.log')]) {
       const bytes = readFileSync(f);
@@ -108,7 +121,7 @@ describe('hardkms import-legacy: a Tatum wallet.dat moves into the hardware-back
         'L4p2b9VAf8k5aUahF1JCJUzZkgNEAqLfq8DDdQiyAprQAKSbu8hf',
         'b5a4cea271ff424d7c31dc12a3e43e40',
         'snoPBrXtMeMyMHUVTgbuqAfg1SUTb',
-        '4ZUj6Zm1uP9bP3F7',
+        'osUVKh6rErsyutf8ny6d2zbr',
       ]) {
         expect(bytes.includes(Buffer.from(s)), `${f} holds a secret`).toBe(false);
       }

@@ -30,12 +30,12 @@ describe('--chain selection', () => {
     const s = selectChains(undefined);
     expect(s.polled).toEqual([...TATUM_CHAINS]);
     expect(s.chains).toEqual([...SIGNABLE_CHAINS]);
-    expect(s.reported).toEqual(['SOL', 'BNB', 'FLOW', 'EGLD', 'ADA']);
+    expect(s.reported).toEqual(['BNB', 'FLOW', 'EGLD', 'ADA']);
   });
 
   it('keeps the order asked, de-duplicates, polls unsigned Tatum chains, refuses unknown codes', () => {
-    expect(selectChains('LTC,ETH,SOL,LTC')).toEqual({ polled: ['LTC', 'ETH', 'SOL'], chains: ['LTC', 'ETH'], reported: ['SOL'] });
-    expect(selectChains('SOL')).toEqual({ polled: ['SOL'], chains: [], reported: ['SOL'] });
+    expect(selectChains('LTC,ETH,FLOW,LTC')).toEqual({ polled: ['LTC', 'ETH', 'FLOW'], chains: ['LTC', 'ETH'], reported: ['FLOW'] });
+    expect(selectChains('FLOW')).toEqual({ polled: ['FLOW'], chains: [], reported: ['FLOW'] });
     expect(() => selectChains('eth')).toThrow(/not a Tatum chain code/);
     expect(() => selectChains(' , ')).toThrow(/lists no chain/);
   });
@@ -44,9 +44,10 @@ describe('--chain selection', () => {
 describe('chain support table', () => {
   it('names each unsigned chain in its error-batch text; BNB is reported as sunset', () => {
     expect(daemonSupport('ETH')).toBe('signed');
-    expect(daemonSupport('SOL')).toBe('reported');
+    expect(daemonSupport('SOL')).toBe('signed');
+    expect(daemonSupport('FLOW')).toBe('reported');
     expect(daemonSupport('BNB')).toBe('sunset');
-    expect(notSignedReport('SOL')).toMatch(/^TX_CHAIN_NOT_SIGNED: hardkms does not sign SOL transactions/);
+    expect(notSignedReport('FLOW')).toMatch(/^TX_CHAIN_NOT_SIGNED: hardkms does not sign FLOW transactions/);
     expect(notSignedReport('BNB')).toMatch(/^TX_CHAIN_UNSUPPORTED: BNB \(BNB Beacon Chain\) has been shut down/);
   });
 
