@@ -68,7 +68,7 @@ export class TatumBroadcaster implements Broadcaster {
   }
 
   /**
-   * SOL as Tatum KMS does it ("more chains" §2.3): the signer submits the transaction through
+   * SOL as Tatum KMS does it (chains §2.3): the signer submits the transaction through
    * the SOL RPC, then posts its signature as txData to /v3/solana/broadcast.
    */
   private async sendSol(pending: PendingTransaction, rawTx: string): Promise<BroadcastOutcome> {

@@ -1,6 +1,6 @@
 /**
- * The Solana JSON-RPC the daemon asks what Tatum KMS's web3.js asks (spec §2.10, "more
- * chains" §2.3): a fresh blockhash, the mint and owner of SPL token accounts (for the
+ * The Solana JSON-RPC the daemon asks what Tatum KMS's web3.js asks (spec §2.10,
+ * chains §2.3): a fresh blockhash, the mint and owner of SPL token accounts (for the
  * policy), and sendTransaction, since for SOL the signer submits the transaction itself
  * and then posts only its signature to Tatum. Tatum's endpoint is
  * {TATUM_API_URL}/v3/blockchain/node/SOL/{apiKey} (the key in the path: never logged);

@@ -1,6 +1,6 @@
 /**
  * SOL pending payloads in exactly the shape Tatum's KMS-mode builders make them
- * (@tatumio/solana 2.2.100, "more chains" §2.3): a web3.js Transaction with the fee payer
+ * (@tatumio/solana 2.2.100, chains §2.3): a web3.js Transaction with the fee payer
  * (`feePayer` or the sender), the instructions, the placeholder blockhash
  * 7WyEshBZcZwEbJsvSeGgCkSNMxxxFAym3x7Cuj6UjAUE, and `JSON.stringify({txData: hex of
  * compileMessage().serialize()})`. SPL transfers: create the recipient's associated token
