@@ -1,5 +1,5 @@
 /**
- * Solana key and address text forms (Tatum "more chains" §1, §2.3): a wallet's
+ * Solana key and address text forms (Tatum, chains §1 and chains §2.3): a wallet's
  * `privateKey` is base58 of the 64-byte secret key (RFC 8032 seed ‖ public key), and Tatum
  * also accepts the same 64 bytes as 128 hex digits; an address is base58 of the 32-byte
  * ed25519 public key. Mnemonic wallets derive index i on m/44'/501'/0'/0'/i' (SLIP-0010),

@@ -1,5 +1,5 @@
 /**
- * Solana pending transactions (Tatum "more chains" §2.3): `serializedTransaction` is
+ * Solana pending transactions (Tatum, chains §2.3): `serializedTransaction` is
  * `{"txData": <hex of a legacy Message>, "mintPK"?: <hex of a 64-byte secret>}` whose
  * blockhash is a placeholder. hardkms replaces the blockhash by a fresh one, signs the
  * message as given with every required signer (ed25519: the token for stored keys, the
