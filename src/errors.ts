@@ -1,3 +1,7 @@
+import { exitCodeOf, type ErrorCode } from './error-codes.js';
+
+export type { ErrorCode } from './error-codes.js';
+
 /**
  * Every failure a user can cause or fix is a HardkmsError: a stable code for scripts,
  * a message that names what was wrong, and a hint that says how to fix it. The CLI
@@ -7,17 +11,17 @@
  * passwords): they end up in logs, audit records and terminals.
  */
 export class HardkmsError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
-  /** Process exit code the CLI uses for this error. */
+  /** Process exit code the CLI uses for this error: its code's class unless given. */
   readonly exitCode: number;
 
-  constructor(code: string, message: string, options: { hint?: string; exitCode?: number; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string; exitCode?: number; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HardkmsError';
     this.code = code;
     this.hint = options.hint;
-    this.exitCode = options.exitCode ?? 1;
+    this.exitCode = options.exitCode ?? exitCodeOf(code);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { CommanderError } from 'commander';
 import { HardkmsError } from '../errors.js';
+import { EXIT_CODES } from '../error-codes.js';
 
 let resultFormat: 'json' | 'text' = 'json';
 
@@ -69,7 +70,7 @@ export function printError(e: unknown): number {
     `${JSON.stringify({ error: `Internal error: ${err.message}`, code: 'INTERNAL', hint: 'This is a bug in hardkms; please report it with the stack below.' })}\n`,
   );
   if (err.stack) process.stderr.write(`${err.stack}\n`);
-  return 70;
+  return EXIT_CODES.internal;
 }
 
 /** Commander's exits that are not errors: help and version asked for. */
@@ -93,5 +94,5 @@ export function printUsageError(e: CommanderError, argv: readonly string[]): num
   };
   process.stderr.write(`${JSON.stringify(body)}\n`);
   // Tatum KMS exits -1 on an unknown command.
-  return e.code === 'commander.unknownCommand' ? 255 : e.exitCode;
+  return e.code === 'commander.unknownCommand' ? 255 : EXIT_CODES.usage;
 }

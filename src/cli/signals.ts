@@ -1,4 +1,5 @@
 import { HardkmsError } from '../errors.js';
+import { EXIT_CODES } from '../error-codes.js';
 import { printError } from './output.js';
 
 /**
@@ -12,7 +13,7 @@ import { printError } from './output.js';
  * adds its own listener; this one then stays out of the way.
  */
 
-const CANCELLED_EXIT_CODE = 130;
+const CANCELLED_EXIT_CODE = EXIT_CODES.cancelled;
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 let installed = false;

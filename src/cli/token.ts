@@ -61,7 +61,7 @@ export function publicCheck(c: TokenCheck): Record<string, unknown> {
 export function registerToken(program: Command): void {
   const token = program.command('token').description('The SoftHSM2 token: check its files, repair them from the verified copy');
 
-  globalFlags(token.command('check').description("Check the token's files without logging in; exit 1 when damaged")).action((opts: Opts) => {
+  globalFlags(token.command('check').description("Check the token's files without logging in; exit 5 when damaged")).action((opts: Opts) => {
     const config = configFrom(opts);
     const c = requireBackup(config).check();
     printJson(publicCheck(c));

@@ -47,7 +47,7 @@ describe('a kill during C_Login truncates token.object; hardkms reports it and r
     expect(refused.error().hint).toContain('hardkms token repair');
 
     const check = await cli(['token', 'check']);
-    expect(check.code).toBe(1);
+    expect(check.code).toBe(5);
     expect((check.json() as { state: string; repairable: boolean }).state).toBe('damaged');
     expect((check.json() as { repairable: boolean }).repairable).toBe(true);
 

@@ -12,12 +12,12 @@ describe('usage errors, --output and completion', () => {
     const cases: Array<{ args: string[]; code: number; error: RegExp; hint: RegExp }> = [
       {
         args: ['getaddress', 'id', '0', '--pth', 'x'],
-        code: 1,
+        code: 2,
         error: /^Unknown option '--pth' \(Did you mean --path\?\)$/,
         hint: /hardkms getaddress --help/,
       },
-      { args: ['getaddress'], code: 1, error: /^Missing required argument 'signatureId'\.$/, hint: /hardkms getaddress --help/ },
-      { args: ['init', '--yubikeys'], code: 1, error: /^Option '--yubikeys <n>' argument missing\.$/, hint: /hardkms init --help/ },
+      { args: ['getaddress'], code: 2, error: /^Missing required argument 'signatureId'\.$/, hint: /hardkms getaddress --help/ },
+      { args: ['init', '--yubikeys'], code: 2, error: /^Option '--yubikeys <n>' argument missing\.$/, hint: /hardkms init --help/ },
       { args: ['nosuch'], code: 255, error: /^Unknown command 'nosuch'\.$/, hint: /hardkms --help/ },
       { args: ['audit', 'nope'], code: 255, error: /^Unknown command 'nope'\.$/, hint: /hardkms audit --help/ },
     ];
