@@ -27,6 +27,7 @@ const CODES = {
   RECOVERY_RECIPIENT_INVALID: 'usage',
   RECOVERY_RECIPIENT_MISSING: 'usage',
   RECOVERY_WORD_UNKNOWN: 'usage',
+  STORE_URL_INVALID: 'usage',
   TATUM_BAD_REQUEST: 'usage',
   UNSUPPORTED_CHAIN: 'usage',
   WALLET_KIND: 'usage',
@@ -52,6 +53,8 @@ const CODES = {
   OTP_REPLAYED: 'refused',
   OTP_REQUIRED: 'refused',
   POLICY_VIOLATION: 'refused',
+  STORE_URL_SECRET: 'refused',
+  STORE_TLS_REQUIRED: 'refused',
   TATUM_TOO_MANY_SIGNATURE_IDS: 'refused',
   TX_WOULD_REVERT: 'refused',
   VAULT_DUPLICATE_ID: 'refused',
@@ -60,6 +63,7 @@ const CODES = {
   VAULT_READ_ONLY: 'refused',
   VAULT_TESTNET_ONLY: 'refused',
   VAULT_TOO_NEW: 'refused',
+  WALLET_NEEDS_MNEMONIC: 'refused',
 
   // not found
   AUDIT_LOG_MISSING: 'notFound',
@@ -144,6 +148,7 @@ const CODES = {
   LEGACY_ADDRESS_MISMATCH: 'failed',
   LEGACY_ENTRY_INVALID: 'failed',
   LEGACY_FORMAT: 'failed',
+  LEGACY_KEY_MISMATCH: 'failed',
   LEGACY_WRONG_PASSWORD: 'failed',
   LEGACY_XPUB_MISMATCH: 'failed',
   OTP_POLICY_INVALID: 'failed',
@@ -155,6 +160,12 @@ const CODES = {
   SIGN_BAD_DIGEST: 'failed',
   SIGN_BAD_MESSAGE: 'failed',
   SIGN_KEY_MISMATCH: 'failed',
+  STORE_AUTH_FAILED: 'failed',
+  STORE_BUSY: 'failed',
+  STORE_CLOSED: 'failed',
+  STORE_QUERY_FAILED: 'failed',
+  STORE_TLS_FAILED: 'failed',
+  STORE_UNAVAILABLE: 'failed',
   STATUS_UNHEALTHY: 'failed',
   TATUM_BAD_RESPONSE: 'failed',
   TX_APPROVAL_UNSENDABLE: 'failed',
@@ -171,8 +182,10 @@ const CODES = {
   VAULT_ROW_TAMPERED: 'failed',
   VAULT_UNREADABLE: 'failed',
   WALLET_XPUB_MISMATCH: 'failed',
+  WALLET_KEY_MISMATCH: 'failed',
 
   INTERNAL: 'internal',
+  STORE_ASYNC_TRANSACTION: 'internal',
   CANCELLED: 'cancelled',
 } as const satisfies Record<string, ExitClass>;
 

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { HardkmsError } from '../../errors.js';
+import { HardkmsError, type ErrorCode } from '../../errors.js';
 import { displayStoreUrl, parseStoreUrl } from './url.js';
 import { WORKER_SOURCE } from './worker-source.js';
 
@@ -49,7 +49,7 @@ const ANSWER_TIMEOUT_MS = 60_000;
 export class StoreDbError extends HardkmsError {
   readonly sqlState: string | undefined;
   readonly constraint: string | undefined;
-  constructor(code: string, message: string, hint: string, sqlState?: string, constraint?: string) {
+  constructor(code: ErrorCode, message: string, hint: string, sqlState?: string, constraint?: string) {
     super(code, message, { hint });
     this.sqlState = sqlState;
     this.constraint = constraint;
