@@ -309,7 +309,7 @@ export function analyseAuditLog(input: AnalyseInput): AuditReport {
 
 // ---------------------------------------------------------------- verification
 
-interface LocalCheck {
+export interface LocalCheck {
   kind?: AnomalyKind;
   problem?: string;
 }
@@ -397,7 +397,7 @@ function verificationOf(
   return { ...base, firstProblem: { ...problem, kind, text } };
 }
 
-function toReportRecord(text: string, line: number, check: LocalCheck): ReportRecord {
+export function toReportRecord(text: string, line: number, check: LocalCheck): ReportRecord {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -487,6 +487,13 @@ interface EventAnalysis {
   anomalies: Anomaly[];
 }
 
+/** Incremental: feed() the records in log order, then finish(). `retain: false` keeps no lists of ceremonies, operations, admin actions or anomalies: a long-running watcher. */
+export interface EventAnalyser {
+  /** The anomalies this record raised (the record is analysed with everything fed before it). */
+  feed(r: ReportRecord): Anomaly[];
+  finish(): EventAnalysis;
+}
+
 /**
  * Walks the records in log order. A session of an actor runs from its token login (or
  * its init) to its next seal; several processes may hold sessions at once, so sessions
@@ -494,6 +501,17 @@ interface EventAnalysis {
  * is reported (info), and later key use by the same actor then still counts as inside.
  */
 function analyseEvents(records: ReportRecord[]): EventAnalysis {
+  const a = eventAnalyser();
+  for (const r of records) a.feed(r);
+  return a.finish();
+}
+
+/**
+ * Walks the records in log order (see analyseEvents): the report feeds it a whole log; the
+ * daemon's anomaly watch (audit/watch.ts) feeds it each record as it is appended.
+ */
+export function eventAnalyser(options: { retain?: boolean } = {}): EventAnalyser {
+  const retain = options.retain !== false;
   const ceremonies: Ceremony[] = [];
   const operations: Operation[] = [];
   const admin: AdminAction[] = [];
@@ -527,7 +545,7 @@ function analyseEvents(records: ReportRecord[]): EventAnalysis {
       lines: [],
       status: 'signed',
     };
-    ceremonies.push(c);
+    if (retain) ceremonies.push(c);
     return c;
   };
   const pendingFor = (key: string, r: ReportRecord): Ceremony => {
@@ -542,8 +560,11 @@ function analyseEvents(records: ReportRecord[]): EventAnalysis {
     anomalies.push({ kind, severity, seq: r.seq, line: r.line, message, status: r.status });
   };
 
-  for (const r of records) {
-    if (r.raw !== undefined && r.seq === null) continue;
+  const failedUnseals: ReportRecord[] = [];
+  let burstFound = false;
+
+  const step = (r: ReportRecord): void => {
+    if (r.raw !== undefined && r.seq === null) return;
     const key = actorKey(r.actor);
     const d = r.details;
     const inSession = openSessions(key).length > 0;
@@ -576,14 +597,14 @@ function analyseEvents(records: ReportRecord[]): EventAnalysis {
           ...(str(d.error) ? { error: str(d.error)! } : {}),
         });
         if (driver && !c.drivers.includes(driver)) c.drivers.push(driver);
-        continue;
+        return;
       }
       case 'gate.unseal.emulator_refused': {
         const c = pendingFor(key, r);
         touch(c, r);
         c.provider = 'yubikey';
         c.errors.push('emulated YubiKey refused for a mainnet vault');
-        continue;
+        return;
       }
       case 'gate.unseal':
       case 'unseal': {
@@ -604,7 +625,7 @@ function analyseEvents(records: ReportRecord[]): EventAnalysis {
               'A mainnet vault was unsealed with emulated YubiKeys (allowed at init with --allow-emulated-yubikey).',
             );
           }
-          continue;
+          return;
         }
         const error = str(d.error) ?? str(d.code) ?? str(d.reason) ?? r.result;
         let c = pending.get(key);
@@ -621,7 +642,7 @@ function analyseEvents(records: ReportRecord[]): EventAnalysis {
         c.result = 'failed';
         pending.delete(key);
         lastClosed.set(key, { ceremony: c, line: r.line });
-        continue;
+        return;
       }
       case 'token.login': {
         if (r.result !== 'ok') break;
@@ -632,7 +653,7 @@ function analyseEvents(records: ReportRecord[]): EventAnalysis {
         c.token = [r.subject, str(d.serial) ? `serial ${str(d.serial)}` : ''].filter(Boolean).join(', ');
         pending.delete(key);
         open.set(key, [...openSessions(key), c]);
-        continue;
+        return;
       }
       case 'init': {
         if (r.result === 'ok') {
@@ -657,7 +678,7 @@ function analyseEvents(records: ReportRecord[]): EventAnalysis {
           if (reason) c.sealReason = reason;
           open.set(key, sessions.slice(0, -1));
         }
-        continue;
+        return;
       }
     }
 
@@ -684,49 +705,64 @@ function analyseEvents(records: ReportRecord[]): EventAnalysis {
         ...(typeof d.approvalRequired === 'boolean' ? { approvalRequired: d.approvalRequired } : {}),
         ...(typeof d.approved === 'boolean' ? { approved: d.approved } : {}),
       };
-      operations.push(op);
+      if (retain) operations.push(op);
       checkOperation(op, r, approvals, signedIds, anomaly);
-      continue;
+      return;
     }
     const overrides = safetyOverrides(r);
     if (overrides) anomaly(r, 'safety-override', 'warning', overrides);
     if (ADMIN_EVENT.test(r.event)) {
-      admin.push({ event: r.event, seq: r.seq, line: r.line, time: r.time, actor: r.actor, subject: r.subject, result: r.result, status: r.status });
+      if (retain)
+        admin.push({ event: r.event, seq: r.seq, line: r.line, time: r.time, actor: r.actor, subject: r.subject, result: r.result, status: r.status });
     }
-  }
+  };
 
-  for (const c of pending.values()) c.result = 'incomplete';
-  // One 'unseal' failure record per attempt: the vault writes it whatever the provider.
-  const failed = records.filter((r) => r.event === 'unseal' && r.result === 'fail');
-  for (let i = 0; i + UNSEAL_BURST.count - 1 < failed.length; i++) {
-    const first = failed[i]!;
-    const last = failed[i + UNSEAL_BURST.count - 1]!;
-    const span = Date.parse(last.time) - Date.parse(first.time);
-    if (Number.isFinite(span) && span >= 0 && span <= UNSEAL_BURST.windowMs) {
-      anomalies.push({
-        kind: 'failed-unseal-burst',
-        severity: 'critical',
-        seq: last.seq,
-        line: last.line,
-        message: `${UNSEAL_BURST.count} or more failed unseal attempts within ${UNSEAL_BURST.windowMs / 60000} minutes (records ${first.seq ?? '?'} to ${last.seq ?? '?'}): someone is trying YubiKeys, passwords or passphrases.`,
-        status: last.status,
-      });
-      break;
-    }
-  }
-  for (const sessions of open.values()) {
-    for (const c of sessions) {
-      anomalies.push({
-        kind: 'session-not-sealed',
-        severity: 'info',
-        seq: c.loginSeq ?? c.firstSeq,
-        line: c.lines[c.lines.length - 1] ?? null,
-        message: `The session ${c.actor || 'of an unnamed actor'} opened here has no seal record: the process is still running, or it crashed or was killed.`,
-        status: c.status,
-      });
-    }
-  }
-  return { ceremonies, operations, admin, anomalies };
+  return {
+    feed(r) {
+      const before = anomalies.length;
+      step(r);
+      // One 'unseal' failure record per attempt: the vault writes it whatever the provider.
+      if (!burstFound && r.event === 'unseal' && r.result === 'fail') {
+        failedUnseals.push(r);
+        const n = failedUnseals.length;
+        if (n >= UNSEAL_BURST.count) {
+          const first = failedUnseals[n - UNSEAL_BURST.count]!;
+          const span = Date.parse(r.time) - Date.parse(first.time);
+          if (Number.isFinite(span) && span >= 0 && span <= UNSEAL_BURST.windowMs) {
+            burstFound = true;
+            anomalies.push({
+              kind: 'failed-unseal-burst',
+              severity: 'critical',
+              seq: r.seq,
+              line: r.line,
+              message: `${UNSEAL_BURST.count} or more failed unseal attempts within ${UNSEAL_BURST.windowMs / 60000} minutes (records ${first.seq ?? '?'} to ${r.seq ?? '?'}): someone is trying YubiKeys, passwords or passphrases.`,
+              status: r.status,
+            });
+          }
+          if (!retain) failedUnseals.splice(0, n - UNSEAL_BURST.count + 1);
+        }
+      }
+      const raised = anomalies.slice(before);
+      if (!retain) anomalies.length = 0;
+      return raised;
+    },
+    finish() {
+      for (const c of pending.values()) c.result = 'incomplete';
+      for (const sessions of open.values()) {
+        for (const c of sessions) {
+          anomalies.push({
+            kind: 'session-not-sealed',
+            severity: 'info',
+            seq: c.loginSeq ?? c.firstSeq,
+            line: c.lines[c.lines.length - 1] ?? null,
+            message: `The session ${c.actor || 'of an unnamed actor'} opened here has no seal record: the process is still running, or it crashed or was killed.`,
+            status: c.status,
+          });
+        }
+      }
+      return { ceremonies, operations, admin, anomalies };
+    },
+  };
 }
 
 /** The loud flags of invariant 7: each is allowed, recorded, and worth an auditor's question. */

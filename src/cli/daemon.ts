@@ -52,6 +52,7 @@ type DaemonOpts = {
   allowInsecureHttp?: boolean;
   allowUnauthenticatedApprover?: boolean;
   metricsAddr?: string;
+  alertWebhook?: string;
   logLevel?: string;
 };
 
@@ -140,6 +141,10 @@ export function registerDaemon(program: Command): void {
       )
       .option(UNAUTHENTICATED_APPROVER_FLAG, 'mainnet: accept an approver that proves nothing (no --externalUrlSecret; audited)')
       .option('--metrics-addr <host:port>', 'serve /healthz and /metrics (Prometheus) here, e.g. 127.0.0.1:9464')
+      .option(
+        '--alert-webhook <url>',
+        "POST each critical anomaly of the audit log (the audit report's list) as JSON to this URL as it happens; https on mainnet",
+      )
       .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (default info, or HARDKMS_LOG_LEVEL)')
       .addHelpText('after', `\n${chainSupportLines().join('\n')}\n`),
   ).action(async (opts: DaemonOpts) => {
@@ -169,6 +174,14 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
     } catch {
       throw new InputError(`--externalUrl '${opts.externalUrl}' is not an http(s) URL.`);
+    }
+  }
+  if (opts.alertWebhook !== undefined) {
+    try {
+      const u = new URL(opts.alertWebhook);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      throw new InputError(`--alert-webhook is not an http(s) URL.`, 'E.g. --alert-webhook https://alerts.internal/hardkms (https on mainnet).');
     }
   }
   if (!opts.runOnce && (opts.wallets !== undefined || opts.transactionIds !== undefined))
@@ -202,6 +215,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       wallets: list(opts.wallets),
       transactionIds: list(opts.transactionIds),
       keyCache: opts.keyCache === true,
+      alertWebhook: opts.alertWebhook,
       crashAfterSign: process.env[TEST_CRASH_ENV] === '1',
     },
     {

@@ -1,8 +1,10 @@
 import type { Server } from 'node:http';
+import { AnomalyWatch } from '../audit/watch.js';
 import { HardkmsError } from '../errors.js';
 import type { SealRecord, VaultSecretProvider } from '../vault/secret.js';
 import { readVaultFacts, Vault } from '../vault/vault.js';
 import { VERSION } from '../version.js';
+import { AlertWebhook } from './alert-webhook.js';
 import { ExternalApprover } from './approval.js';
 import { NodeBroadcaster, nodeClientFor, TatumBroadcaster, type Broadcaster, type NodeClient } from './broadcast.js';
 import { isEvmSignableChain, pinnedChainId, type ChainSelection } from './chain-ids.js';
@@ -53,6 +55,8 @@ export interface DaemonRunOptions {
   wallets: string[] | undefined;
   transactionIds: string[] | undefined;
   keyCache: boolean;
+  /** --alert-webhook: each critical anomaly of the audit log is POSTed here as it happens. */
+  alertWebhook: string | undefined;
   /** Test hook: SIGKILL right after a signature is journaled, before it is broadcast. */
   crashAfterSign: boolean;
 }
@@ -163,6 +167,8 @@ export class DaemonRuntime {
     if (solUrl !== undefined && !nodes.has('SOL')) endpoints.push({ what: 'HARDKMS_RPC_SOL', url: solUrl });
     const vetUrl = selection.chains.includes('VET') ? (nodeRpcUrlFromEnv('VET') ?? (testnet ? VET_PUBLIC_NODES.testnet : VET_PUBLIC_NODES.mainnet)) : undefined;
     if (vetUrl !== undefined && nodeRpcUrlFromEnv('VET') !== undefined) endpoints.push({ what: 'HARDKMS_RPC_VET', url: vetUrl });
+    // Its origin only: a webhook URL often carries a token in its path (errors and audit records show this).
+    if (o.alertWebhook !== undefined) endpoints.push({ what: 'alert webhook', url: `${new URL(o.alertWebhook).origin}/` });
     const insecure = checkTransport(testnet, o.allowInsecureHttp, endpoints);
     const insecureRun = !testnet && insecure.length > 0;
     // Named in every audit record of this run: the actor says the run allowed plain http.
@@ -209,6 +215,25 @@ export class DaemonRuntime {
       lastPollOk: undefined,
       maxPollAgeMs: Math.max(3 * o.periodMs, 60_000),
     };
+    // Watching from before the unseal: a burst of failed unseals is an anomaly too.
+    const alerts = o.alertWebhook === undefined ? undefined : new AlertWebhook({ url: o.alertWebhook, vaultId: facts.vaultId, log });
+    let watchTimer: NodeJS.Timeout | undefined;
+    let watch: AnomalyWatch | undefined;
+    const pollWatch = (): void => {
+      try {
+        for (const a of watch?.poll() ?? []) if (a.severity === 'critical') alerts?.send(a);
+      } catch (e) {
+        log('warn', 'anomaly watch: the audit log could not be read', { error: e instanceof Error ? e.message : String(e) });
+      }
+    };
+    if (alerts !== undefined) {
+      watch = new AnomalyWatch(facts.auditLogPath, facts.binding.auditKeyFingerprint);
+      watch.start();
+      pollWatch();
+      watchTimer = setInterval(pollWatch, 1_000);
+      watchTimer.unref();
+      log('info', 'alert webhook: critical anomalies of the audit log are posted as they happen', { webhook: alerts.origin });
+    }
     let server: Server | undefined;
     if (o.metricsAddr !== undefined) {
       server = await startHealthServer(o.metricsAddr, () => health, metrics);
@@ -283,6 +308,7 @@ export class DaemonRuntime {
           broadcast: o.broadcast,
           runOnce: o.runOnce,
           keyCache: o.keyCache,
+          ...(alerts ? { alertWebhook: alerts.origin } : {}),
           chainIds: Object.fromEntries([...chainIds].map(([c, id]) => [c, id.toString()])),
         },
       });
@@ -374,6 +400,9 @@ export class DaemonRuntime {
       health.unsealed = false;
       metrics.unsealed.set(0);
       vault?.seal(this.signal !== undefined ? `daemon stopped by ${this.signal}` : 'daemon finished');
+      if (watchTimer !== undefined) clearInterval(watchTimer);
+      pollWatch();
+      await alerts?.close();
       server?.close();
       d.flush?.();
       approver?.close();
