@@ -15,7 +15,7 @@
  *     `x-ttm-kms-latest-version` when configured (§2.8).
  * - POST §2.4 broadcast paths  body {txData, signatureId?}. Forwards txData to the node
  *     configured for that chain (UTXO: `sendrawtransaction`, EVM: `eth_sendRawTransaction`)
- *     or, with no node, only records it. Returns {txId}; the node's error becomes a 403
+ *     or, with no node (or when option `forward` says no), only records it. Returns {txId}; the node's error becomes a 403
  *     `{statusCode, errorCode, message}` like Tatum's error bodies. With a signatureId of a
  *     queued pending tx, that tx is completed (txId set, no longer pending). A second
  *     broadcast for a completed id with the same txData answers the same txId; with other
@@ -128,6 +128,8 @@ export interface FakeTatumOptions {
   web3ChainId?: number;
   /** The Solana node behind /v3/blockchain/node/SOL/{apiKey}. */
   solana?: FakeSolanaRpc;
+  /** Whether a broadcast goes to the chain's node (default: always); false only records it (a format the node cannot take, e.g. CIP-64 on Hardhat). */
+  forward?: (chain: TatumChain, txData: string) => boolean;
 }
 
 interface QueuedEntry {
@@ -488,7 +490,7 @@ export class FakeTatumApi {
 
   private async submit(chain: TatumChain, txData: string): Promise<string> {
     const node = this.nodeClients.get(chain);
-    if (node !== undefined) return node.sendRawTransaction(txData);
+    if (node !== undefined && (this.options.forward?.(chain, txData) ?? true)) return node.sendRawTransaction(txData);
     // SOL: txData is already the transaction's signature, i.e. its id (the signer submitted it).
     if (chain === 'SOL') return txData;
     return chain === 'XRP' ? xrpTxHash(txData) : localTxId(txData);
