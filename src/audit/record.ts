@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { AuditEventName } from './events.js';
 
 export type AuditResult = 'ok' | 'fail' | 'denied' | 'info';
 
 /** What a caller says about an event; the log adds sequence, time, chain and signature. */
 export interface AuditEvent {
-  event: string;
+  event: AuditEventName;
   /** Who did it: 'cli:<command>', 'daemon', 'gate', … plus the OS user. */
   actor?: string;
   /** What it was done to: a signature id, a pending tx id, a credential id, the vault. */

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { AuditEventName } from './events.js';
 import { after, checkLine, START, type ChainPosition } from './checker.js';
 import type { AuditHead } from './log.js';
 import { describeProblem, keyFingerprint, publicKeyOf, verifyAuditText, type RecordProblem, type VerifyResult } from './verify.js';
@@ -454,14 +455,37 @@ function str(v: unknown): string | undefined {
   return undefined;
 }
 
+const OPERATION_EVENTS: ReadonlySet<string> = new Set<AuditEventName & OperationKind>(['unwrap', 'sign', 'broadcast', 'approval', 'policy', 'secret.show']);
+
 function operationKind(event: string): OperationKind | undefined {
-  for (const k of ['unwrap', 'sign', 'broadcast', 'approval', 'policy', 'secret.show'] as const) {
-    if (event === k || event.startsWith(`${k}.`)) return k;
-  }
-  return undefined;
+  return OPERATION_EVENTS.has(event) ? (event as OperationKind) : undefined;
 }
 
-const ADMIN_EVENT = /^(init$|recover$|seal\.create|gate\.(seal|enroll|revoke|rotate|recover)|wallet\.|otp\.|token\.pin|password\.|daemon\.|mainnet|config)/;
+/** What changes who holds what: the report lists these apart for the auditor. */
+const ADMIN_EVENTS: ReadonlySet<string> = new Set<AuditEventName>([
+  'init',
+  'recover',
+  'seal.create',
+  'gate.seal',
+  'gate.enroll',
+  'gate.revoke',
+  'gate.rotate',
+  'gate.recover',
+  'wallet.generate',
+  'wallet.store',
+  'wallet.import',
+  'wallet.list',
+  'wallet.remove',
+  'otp.add',
+  'otp.remove',
+  'otp.verify',
+  'token.pin_rotated',
+  'password.rotate',
+  'daemon.start',
+  'daemon.mainnet-override',
+  'daemon.approver-override',
+  'daemon.insecure-http',
+]);
 
 /**
  * Unsigned records are expected from unseal attempts (the token is not logged in yet) and
@@ -711,7 +735,7 @@ export function eventAnalyser(options: { retain?: boolean } = {}): EventAnalyser
     }
     const overrides = safetyOverrides(r);
     if (overrides) anomaly(r, 'safety-override', 'warning', overrides);
-    if (ADMIN_EVENT.test(r.event)) {
+    if (ADMIN_EVENTS.has(r.event)) {
       if (retain)
         admin.push({ event: r.event, seq: r.seq, line: r.line, time: r.time, actor: r.actor, subject: r.subject, result: r.result, status: r.status });
     }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { chainKit, chainKitIfSupported, WALLET_CHAINS } from '../chains/kit.js';
+import type { AuditEventName } from '../audit/events.js';
 import type { Config } from '../config/config.js';
 import { HardkmsError, InputError } from '../errors.js';
 import {
@@ -47,7 +48,7 @@ function count(text: string): number {
  * Records a non-signed event when no unsealed vault is at hand (generatewallet prints a
  * secret without opening the vault, as Tatum does): chained into the log beside the store.
  */
-function recordUnsealed(config: Config, event: string, subject: string): void {
+function recordUnsealed(config: Config, event: AuditEventName, subject: string): void {
   if (!existsSync(config.walletPath)) return;
   appendSealedRecord({ path: config.walletPath, auditLogPath: config.auditLogPath }, { event, subject, result: 'ok' }, 'cli:generatewallet');
 }

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AuditEventName } from '../audit/events.js';
 import { HardkmsError, isHardkmsError } from '../errors.js';
 import { decodeVaultSecret, encodeVaultSecret, type SealContext, type SealRecord, type VaultSecret, type VaultSecretProvider } from '../vault/secret.js';
 import { assertSlot, newChallenge } from './challenge.js';
@@ -223,7 +224,7 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
    * credentials it used), for the vault to commit once it has authenticated the record
    * it started from. Taken once.
    */
-  resealAfterUnseal(): { record: SealRecord; event: string; details: Record<string, unknown> } | undefined {
+  resealAfterUnseal(): { record: SealRecord; event: AuditEventName; details: Record<string, unknown> } | undefined {
     const p = this.pending;
     this.pending = undefined;
     if (!p) return undefined;
@@ -627,7 +628,7 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
     return { id: `yk-${randomBytes(4).toString('hex')}`, label, serial: s.serial, slot, driver, passphrase: s.passphrase ?? false, tool };
   }
 
-  private async audited<T>(event: string, ctx: SealContext, details: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
+  private async audited<T>(event: AuditEventName, ctx: SealContext, details: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
     try {
       const out = await fn();
       ctx.audit(event, 'ok', details);

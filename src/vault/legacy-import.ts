@@ -240,7 +240,7 @@ export function importLegacyEntries(
     if (notes.length > 0) summary.warnings.push({ signatureId: e.signatureId, chain: e.chain, warnings: notes });
   }
   const event = {
-    event: 'wallet.import',
+    event: 'wallet.import' as const,
     subject: options.source,
     result: 'ok' as const,
     details: { dryRun: options.dryRun, partial: summary.skipped.length > 0, ...summary },

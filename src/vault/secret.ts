@@ -1,3 +1,4 @@
+import type { AuditEventName } from '../audit/events.js';
 import { HardkmsError } from '../errors.js';
 
 /**
@@ -55,7 +56,7 @@ export interface SealContext {
   /** Whether the vault holds or may hold mainnet wallets (gate rules differ). */
   mainnet: boolean;
   /** Appends an audit record; providers report attempts, drivers and credentials here. */
-  audit(event: string, result: 'ok' | 'fail', details?: Record<string, unknown>): void;
+  audit(event: AuditEventName, result: 'ok' | 'fail', details?: Record<string, unknown>): void;
 }
 
 /**
@@ -72,5 +73,5 @@ export interface VaultSecretProvider {
    * challenges), same secret. The vault commits it only after authenticating the record
    * the unseal started from, and only if that record is still current. Taken once.
    */
-  resealAfterUnseal?(): { record: SealRecord; event: string; details: Record<string, unknown> } | undefined;
+  resealAfterUnseal?(): { record: SealRecord; event: AuditEventName; details: Record<string, unknown> } | undefined;
 }

@@ -47,7 +47,7 @@ describe('wallet.dat on a real token', () => {
     expect(vault.store.requireEntry(gen!.signatureId).kind).toBe('privateKey');
 
     // Every file we or the token wrote: wallet.dat and its side files, audit.log, the token directory.
-    vault.record({ event: 'test.checkpoint', result: 'ok' });
+    vault.record({ event: 'wallet.list', result: 'ok' });
     const needles = [
       Buffer.from(knownKey),
       Buffer.from(Buffer.from(knownKey).toString('hex')),

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { p256 } from '@noble/curves/p256';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { AuditEventName } from '../../../src/audit/events.js';
 import { AuditLog, type AuditHead } from '../../../src/audit/log.js';
 import { verifyAuditLog } from '../../../src/audit/verify.js';
 import { hostAuditKey } from '../../support/audit-key.js';
@@ -21,7 +22,7 @@ describe('audit log', () => {
     path = join(mkdtempSync(join(tmpdir(), 'hardkms-audit-')), 'audit.log');
     head = undefined;
     const log = new AuditLog(path, { signer, setHead: (h) => (head = h), actor: 'test' });
-    for (let i = 0; i < 6; i++) log.append({ event: `event-${i}`, subject: `s${i}`, result: 'ok', details: { i } });
+    for (let i = 0; i < 6; i++) log.append({ event: `event-${i}` as AuditEventName, subject: `s${i}`, result: 'ok', details: { i } });
   });
 
   it('verifies an intact log: chained, signed, head matches', () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { p256 } from '@noble/curves/p256';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { AuditEventName } from '../../../src/audit/events.js';
 import { AuditLog, type AuditHead } from '../../../src/audit/log.js';
 import type { AuditEvent } from '../../../src/audit/record.js';
 import { analyseAuditLog, buildAuditReport, type AuditReport } from '../../../src/audit/report.js';
@@ -388,7 +389,7 @@ describe('audit report HTML', () => {
 
   it('says FAILED at the bad record and marks it', () => {
     const log = new AuditLog(path, { signer });
-    for (let i = 0; i < 4; i++) log.append({ event: `e${i}`, result: 'ok' });
+    for (let i = 0; i < 4; i++) log.append({ event: `e${i}` as AuditEventName, result: 'ok' });
     const ls = readFileSync(path, 'utf8').trim().split('\n');
     ls[1] = ls[1]!.replace('"e1"', '"e9"');
     writeFileSync(path, `${ls.join('\n')}\n`);

@@ -49,3 +49,17 @@ describe('the closed list of error codes', () => {
     }
   });
 });
+
+describe('the closed list of audit event names', () => {
+  it("every name is raised somewhere and explained in the auditor's procedure", async () => {
+    const { AUDIT_EVENTS } = await import('../../src/audit/events.js');
+    const text = sources('src')
+      .filter((f) => !f.endsWith('events.ts'))
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
+    expect(AUDIT_EVENTS.filter((e) => !text.includes(`'${e}'`))).toEqual([]);
+    const runbook = readFileSync('docs/runbook.md', 'utf8');
+    const section = runbook.slice(runbook.indexOf('## 13. The auditor'), runbook.indexOf('## 14. Signing policy'));
+    expect(AUDIT_EVENTS.filter((e) => !section.includes(`| \`${e}\` |`))).toEqual([]);
+  });
+});
