@@ -6,7 +6,7 @@
  * here by each chain's own library, never by hardkms code: bitcoinjs-lib + noble (UTXO, BCH),
  * ethers (EVM; CIP-64 by a decoder written from the CIP-64 format with ethers' RLP), noble +
  * a protobuf reader (TRON), ripple-binary-codec/ripple-keypairs, stellar-base, algosdk,
- * thor-devkit. EVM transactions go through Hardhat (mined), LTC through litecoind -regtest
+ * thor-devkit, @solana/web3.js (SOL, submitted through the fake SOL RPC). EVM transactions go through Hardhat (mined), LTC through litecoind -regtest
  * (mined). Refusal fixtures must reach the error batch and nothing be broadcast.
  *
  * The wallets are test/fixtures/tatum/wallets.json, a Tatum wallet.dat plaintext (§5.2):
@@ -28,6 +28,7 @@ import { startHardhatNode, type HardhatNode } from '../support/hardhat-node.js';
 import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } from '../support/litecoind.js';
 import { FakeTatumApi, type ChainNode } from '../support/tatum-api-server.js';
 import { FakeVetNode } from '../support/vet-node.js';
+import { FakeSolanaRpc } from '../support/sol-rpc.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { explain, runDaemon } from './support.js';
 import {
@@ -51,6 +52,7 @@ describe('Tatum fixture corpus through the daemon', { timeout: 600_000 }, () => 
   let ltc: Litecoind | undefined;
   let miner: LitecoinWallet | undefined;
   let vet: FakeVetNode;
+  const sol = new FakeSolanaRpc();
   let run: CliResult;
   const served = new Map<string, Fixture['pending']>();
 
@@ -112,7 +114,12 @@ describe('Tatum fixture corpus through the daemon', { timeout: 600_000 }, () => 
       nodes.LTC = { kind: 'utxo', url: ltc.url };
     }
     // CIP-64 (type 0x7b) cannot be mined on Hardhat: those are recorded only, and verified here.
-    api = await FakeTatumApi.start({ nodes, ethFee: { slow: 10e9, medium: 20e9, fast: 30e9 }, forward: (c, tx) => !(c === 'CELO' && tx.startsWith('0x7b')) });
+    api = await FakeTatumApi.start({
+      nodes,
+      ethFee: { slow: 10e9, medium: 20e9, fast: 30e9 },
+      forward: (c, tx) => !(c === 'CELO' && tx.startsWith('0x7b')),
+      solana: sol,
+    });
 
     // Every EVM sender of a Hardhat fixture gets 1 ETH (or CELO); regtest inputs get real UTXOs.
     await fundSenders(FIXTURES, evm);
@@ -172,5 +179,5 @@ describe('Tatum fixture corpus through the daemon', { timeout: 600_000 }, () => 
     expect(run.code).not.toBe(0); // refusals make the cycle's exit code say so
   });
 
-  fixtureTests(FIXTURES, () => ({ api, served, evm, ltc }));
+  fixtureTests(FIXTURES, () => ({ api, served, evm, ltc, sol }));
 });

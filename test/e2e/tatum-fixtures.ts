@@ -23,6 +23,8 @@ import type { HardhatNode } from '../support/hardhat-node.js';
 import type { FakeTatumApi, RecordedBroadcast } from '../support/tatum-api-server.js';
 
 import type { Litecoind } from '../support/litecoind.js';
+import type { FakeSolanaRpc } from '../support/sol-rpc.js';
+import { Message, Transaction as SolTransaction } from '@solana/web3.js';
 import { expect, it } from 'vitest';
 export const DIR = fileURLToPath(new URL('../fixtures/tatum/', import.meta.url));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -40,6 +42,7 @@ export type Expect =
   | { kind: 'xlm'; broadcast: Kind; source: string }
   | { kind: 'algo'; broadcast: Kind; sender: string }
   | { kind: 'vet'; broadcast: Kind; origin: string }
+  | { kind: 'sol'; broadcast: Kind; feePayer: string }
   | { kind: 'error'; error: string };
 type Kind = 'blockchain' | 'offchain';
 type EvmNumber = 'nonce' | 'gasPrice' | 'gasLimit' | 'gasLimitAtLeast' | 'gasOverEstimate' | 'chainId' | 'maxFeePerGas';
@@ -68,7 +71,7 @@ export const MAINNET_FIXTURES: Fixture[] = readdirSync(`${DIR}mainnet`)
   .map((f) => ({ name: f.replace(/\.json$/, ''), ...(JSON.parse(readFileSync(`${DIR}mainnet/${f}`, 'utf8')) as Omit<Fixture, 'name'>) }));
 
 /** Chains signed by the daemon whose fixtures another lane adds with the chain itself. */
-export const FIXTURES_COME_WITH_THE_CHAIN = new Set(['SOL', 'EGLD', 'ADA', 'FLOW']);
+export const FIXTURES_COME_WITH_THE_CHAIN = new Set(['EGLD', 'ADA', 'FLOW']);
 /** The EVM chains broadcast to Hardhat (their chain ids overridden to Hardhat's on this testnet daemon). */
 export const HARDHAT_CHAINS = ['ETH', 'BSC', 'MATIC', 'KLAY', 'ONE', 'XDC', 'KCS'] as const;
 
@@ -165,6 +168,7 @@ export interface Ctx {
   served: Map<string, Fixture['pending']>;
   evm: Map<string, HardhatNode>;
   ltc?: Litecoind | undefined;
+  sol?: FakeSolanaRpc;
 }
 
 const broadcastOf = (api: FakeTatumApi, f: Fixture): RecordedBroadcast => {
@@ -196,6 +200,7 @@ export function fixtureTests(fixtures: Fixture[], ctx: () => Ctx): void {
       else if (x.kind === 'xrp') verifyXrp(pending, b, x);
       else if (x.kind === 'xlm') verifyXlm(pending, b, x);
       else if (x.kind === 'algo') verifyAlgo(pending, b, x);
+      else if (x.kind === 'sol') verifySol(ctx().sol!, pending, b, x);
       else verifyVet(pending, b, x);
     });
   }
@@ -336,4 +341,18 @@ function verifyVet(pending: Fixture['pending'], b: RecordedBroadcast, x: Extract
   expect(tx.body.clauses[0]!.to).toBe(p.to);
   expect(BigInt(tx.body.clauses[0]!.value)).toBe(BigInt(p.value));
   expect(tx.body.chainTag).toBe(0x27);
+}
+
+function verifySol(rpc: FakeSolanaRpc, pending: Fixture['pending'], b: RecordedBroadcast, x: Extract<Expect, { kind: 'sol' }>): void {
+  // txData is the signature of the transaction the signer submitted through Tatum's SOL RPC.
+  const sent = rpc.transactions.find((t) => t.signature === b.txData);
+  expect(sent, 'submitted through the SOL RPC').toBeDefined();
+  const tx = SolTransaction.from(sent!.wire);
+  expect(tx.verifySignatures()).toBe(true);
+  expect(tx.feePayer?.toBase58()).toBe(x.feePayer);
+  expect(tx.recentBlockhash).not.toBe('7WyEshBZcZwEbJsvSeGgCkSNMxxxFAym3x7Cuj6UjAUE');
+  // The same message as the payload's, but for the fresh blockhash.
+  const m = Message.from(Buffer.from((JSON.parse(pending.serializedTransaction) as { txData: string }).txData, 'hex'));
+  m.recentBlockhash = tx.recentBlockhash!;
+  expect(hex(m.serialize())).toBe(hex(tx.serializeMessage()));
 }
