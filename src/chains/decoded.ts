@@ -20,10 +20,11 @@ export interface DecodedToken {
    * Token contract (EVM: 0x checksummed; TRON: base58), TRC-10 asset id, XLM asset CODE:ISSUER,
    * XRP issued currency CURRENCY:ISSUER (amount in 10^-15 units), Algorand ASA id (decimal),
    * or SPL mint address (base58; amount in the mint's base units, `to` the recipient wallet
-   * when the destination is its associated token account, else the token account).
+   * when the destination is its associated token account, else the token account), or EGLD
+   * ESDT token identifier (e.g. USDC-c76f1f, amount in its base units).
    */
   contract: string;
-  standard: 'ERC20' | 'TRC20' | 'TRC10' | 'XLM_ASSET' | 'XRP_IOU' | 'ASA' | 'VIP180' | 'SPL';
+  standard: 'ERC20' | 'TRC20' | 'TRC10' | 'XLM_ASSET' | 'XRP_IOU' | 'ASA' | 'VIP180' | 'SPL' | 'ESDT';
   to: string;
   amount: bigint;
 }

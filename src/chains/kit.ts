@@ -80,13 +80,16 @@ function ed25519Kit(spec: Ed25519ChainSpec): ChainKit {
       : {
           xpubFromSeed: noXpub,
           addressFromXpub: noXpub,
-          privateKeyFromSeed: (seed: Uint8Array, index: number) => child(seed, index),
+          privateKeyFromSeed: (seed: Uint8Array, index: number, testnet: boolean) => child(seed, index, testnet),
           generateMnemonic: (entropy: Uint8Array) => generateMnemonic(entropy),
           validateMnemonic: (m: Uint8Array) => validateMnemonic(m),
           validateTypedMnemonic: (m: Uint8Array) => validateTypedMnemonic(m),
           mnemonicToSeed: (m: Uint8Array) => mnemonicToSeed(m),
-          mnemonicPublicData: (seed: Uint8Array) => {
-            const k = child(seed, 0);
+          ...(spec.mnemonicOnlyWallets ? { generatesMnemonic: true as const } : {}),
+          mnemonicPublicData: (seed: Uint8Array, testnet: boolean) => {
+            // Tatum's EGLD entries are the mnemonic alone; SOL's carry the address of index 0.
+            if (spec.mnemonicOnlyWallets) return {};
+            const k = child(seed, 0, testnet);
             try {
               return { address: spec.address(ed25519.getPublicKey(k)) };
             } finally {

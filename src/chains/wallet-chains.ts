@@ -23,4 +23,5 @@ export const WALLET_CHAINS: readonly string[] = Object.freeze([
   'ALGO',
   'XRP',
   'SOL',
+  'EGLD',
 ]);

@@ -90,7 +90,7 @@ export function registerWalletCommands(program: Command): void {
   ).action(async (chain: string, opts: Opts) => {
     const config = configFrom(opts);
     const kit = chainKit(chain);
-    if (kit.mnemonicPublicData) {
+    if (kit.mnemonicPublicData && !kit.generatesMnemonic) {
       // SOL: Tatum's v2 wallet, {mnemonic, address, privateKey} with the key of index 0 (its v1 echo generator refuses SOL).
       const entropy = randomBytes(32);
       const mnemonic = kit.generateMnemonic(entropy);
@@ -108,7 +108,7 @@ export function registerWalletCommands(program: Command): void {
       }
       return;
     }
-    if (kit.curve === 'ed25519') {
+    if (kit.curve === 'ed25519' && !kit.generatesMnemonic) {
       // One-key chains: Tatum prints {address, secret} of a random key pair; nothing is stored.
       // XRP: an ed25519 family seed (sEd…), as Tatum's managed wallets (its v1 echo generator is broken, chains §1).
       const entropy = randomBytes(32);
@@ -126,6 +126,16 @@ export function registerWalletCommands(program: Command): void {
     const entropy = randomBytes(32);
     const mnemonic = kit.generateMnemonic(entropy);
     entropy.fill(0);
+    if (kit.generatesMnemonic) {
+      // EGLD: Tatum's wallet is the mnemonic alone (no xpub: ed25519 derivation is hardened only).
+      try {
+        recordUnsealed(config, 'secret.show', `generatewallet ${kit.chain}`);
+        printJson({ mnemonic: mnemonic.toString('utf8') });
+      } finally {
+        mnemonic.fill(0);
+      }
+      return;
+    }
     const seed = kit.mnemonicToSeed(mnemonic);
     try {
       const xpub = kit.xpubFromSeed(seed, config.testnet);
@@ -149,7 +159,7 @@ export function registerWalletCommands(program: Command): void {
     warnIfNotSigned(kit.chain);
     refuseNetworkEarly(config);
     await withVault(config, 'cli:generatemanagedwallet', (vault) => {
-      if (kit.curve === 'ed25519') {
+      if (kit.curve === 'ed25519' && !kit.generatesMnemonic) {
         const k = generateKeyWallet(vault, kit, config.testnet);
         vault.record({
           event: 'wallet.generate',
@@ -304,7 +314,7 @@ export function registerWalletCommands(program: Command): void {
     await withVault(config, 'cli:getaddress', (vault) => {
       const entry = vault.store.requireEntry(id);
       const kit = chainKitIfSupported(entry.chain);
-      if (kit !== undefined && addressNeedsMnemonic(entry, kit) && i !== 0) {
+      if (kit !== undefined && addressNeedsMnemonic(entry, kit) && (i !== 0 || entry.publicData.address === undefined)) {
         // SLIP-0010 ed25519 has no public derivation: only the mnemonic gives address i.
         vault.record({
           event: 'unwrap',

@@ -15,6 +15,7 @@ import { keccak256 } from 'ethers';
 import { HardkmsError } from '../errors.js';
 import { xrpTxHash } from '../chains/xrp/sign.js';
 import { solTxId } from '../chains/sol/sign.js';
+import { egldTxHash } from '../chains/egld/sign.js';
 import { SolanaRpc } from './sol-rpc.js';
 import { Transaction as VetTransaction } from 'thor-devkit';
 import { usesOffchainBroadcast, type TatumChain } from './chains-api.js';
@@ -95,6 +96,13 @@ export function localTxHash(chain: string, rawTx: string): string {
       // fall through
     }
   }
+  if (chain === 'EGLD') {
+    try {
+      return egldTxHash(rawTx);
+    } catch {
+      // fall through
+    }
+  }
   if (chain === 'XRP' && /^[0-9A-Fa-f]+$/.test(rawTx)) return xrpTxHash(rawTx);
   if (chain === 'VET' && /^0x[0-9a-fA-F]+$/.test(rawTx)) {
     try {
@@ -130,7 +138,7 @@ export type NodeClient = { kind: 'evm'; rpc: EvmRpc } | { kind: 'utxo'; rpc: Utx
 export function nodeClientFor(chain: TatumChain, url: string): NodeClient {
   if (chain === 'SOL') return { kind: 'sol', rpc: new SolanaRpc({ url }) };
   if (chain === 'BTC' || chain === 'LTC' || chain === 'DOGE' || chain === 'BCH') return { kind: 'utxo', rpc: new UtxoRpc({ url, version: '1.0' }) };
-  if (chain === 'TRON' || chain === 'VET') {
+  if (chain === 'TRON' || chain === 'VET' || chain === 'EGLD') {
     throw new HardkmsError('DAEMON_CONFIG', `${chain} has no JSON-RPC broadcast hardkms speaks; ${chain} transactions are broadcast through Tatum.`, {
       hint: `Drop ${chain} from --chain when using --broadcast node, or run a second daemon for ${chain} with --broadcast tatum.`,
     });

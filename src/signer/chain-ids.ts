@@ -27,6 +27,7 @@ export const SIGNABLE_CHAINS = [
   'SOL',
   'TRON',
   'XDC',
+  'EGLD',
   'ONE',
   'ALGO',
   'KCS',

@@ -21,6 +21,7 @@ import { checkTransport, gateWeaknesses, INSECURE_HTTP_FLAG, MAINNET_OVERRIDE_FL
 import { TatumClient } from './tatum-client.js';
 import { ThorRestNode, VET_PUBLIC_NODES } from './vet-node.js';
 import { SolanaRpc } from './sol-rpc.js';
+import { EgldGateway } from './egld-node.js';
 
 /**
  * The daemon, composed: the mainnet rules (service.ts), the nodes and the transport rule,
@@ -148,7 +149,7 @@ export class DaemonRuntime {
       if (url !== undefined) {
         // TRON and VET nodes are not JSON-RPC: TRON's is unused, VET's is read by the VeChain client below.
         // SOL's is the Solana RPC below, whatever the broadcast mode.
-        if ((c === 'TRON' || c === 'VET' || c === 'SOL') && o.broadcast !== 'node') continue;
+        if ((c === 'TRON' || c === 'VET' || c === 'SOL' || c === 'EGLD') && o.broadcast !== 'node') continue;
         nodes.set(c, nodeClientFor(c, url));
       } else if (o.broadcast === 'node') {
         throw new HardkmsError('DAEMON_CONFIG', `--broadcast node, but HARDKMS_RPC_${c} is not set.`, {
@@ -165,6 +166,9 @@ export class DaemonRuntime {
     // SOL: Tatum's SOL RPC (as Tatum KMS), or the operator's node (HARDKMS_RPC_SOL): blockhash, token accounts, submission.
     const solUrl = selection.chains.includes('SOL') ? nodeRpcUrlFromEnv('SOL') : undefined;
     if (solUrl !== undefined && !nodes.has('SOL')) endpoints.push({ what: 'HARDKMS_RPC_SOL', url: solUrl });
+    // EGLD: Tatum's EGLD node (as Tatum KMS), or the operator's gateway (HARDKMS_RPC_EGLD).
+    const egldUrl = selection.chains.includes('EGLD') ? nodeRpcUrlFromEnv('EGLD') : undefined;
+    if (egldUrl !== undefined) endpoints.push({ what: 'HARDKMS_RPC_EGLD', url: egldUrl });
     const vetUrl = selection.chains.includes('VET') ? (nodeRpcUrlFromEnv('VET') ?? (testnet ? VET_PUBLIC_NODES.testnet : VET_PUBLIC_NODES.mainnet)) : undefined;
     if (vetUrl !== undefined && nodeRpcUrlFromEnv('VET') !== undefined) endpoints.push({ what: 'HARDKMS_RPC_VET', url: vetUrl });
     // Its origin only: a webhook URL often carries a token in its path (errors and audit records show this).
@@ -202,6 +206,7 @@ export class DaemonRuntime {
         : solUrl !== undefined
           ? new SolanaRpc({ url: solUrl })
           : SolanaRpc.tatum(o.apiUrl, o.apiKey);
+    const egld = !selection.chains.includes('EGLD') ? undefined : egldUrl !== undefined ? new EgldGateway(egldUrl) : EgldGateway.tatum(o.apiUrl, o.apiKey);
     const broadcaster: Broadcaster = o.broadcast === 'node' ? new NodeBroadcaster(nodes, tatum) : new TatumBroadcaster(tatum, sol);
 
     let vault: Vault | undefined;
@@ -332,6 +337,7 @@ export class DaemonRuntime {
         ),
         vet: vetUrl === undefined ? undefined : new ThorRestNode(vetUrl),
         sol,
+        egld,
         log,
         afterSignJournaled: crashAfterSign
           ? (id) => {
@@ -410,6 +416,7 @@ export class DaemonRuntime {
       fillHttp.close();
       for (const n of nodes.values()) n.rpc.close();
       if (sol !== undefined && solNode === undefined) sol.close();
+      egld?.close();
     }
   }
 }

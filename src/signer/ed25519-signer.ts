@@ -38,7 +38,7 @@ function mnemonicChildSeed(vault: Vault, entry: WalletEntry, index: number): Uin
   let seed: Uint8Array | undefined;
   try {
     seed = mnemonicToSeed(mnemonic);
-    return child(seed, index);
+    return child(seed, index, entry.testnet);
   } finally {
     mnemonic.fill(0);
     seed?.fill(0);

@@ -139,6 +139,15 @@ export function resolveKeys(
         hint: 'The pending transaction names a wallet of another chain.',
       });
     }
+  } else if (family === 'egld') {
+    // Single-signer (§3.1 rule 3): wallets[0], a mnemonic wallet at the top-level index (or its signatures[] index).
+    const first = fromHashes[0] ?? fromSignatures[0]?.entry;
+    const sigIndex = fromHashes[0] === undefined ? fromSignatures[0]?.index : undefined;
+    if (first === undefined) return fail('no wallet to sign with');
+    const index = pending.index ?? sigIndex;
+    if (first.kind === 'mnemonic' && index === undefined)
+      return fail(`wallet ${first.signatureId} is a mnemonic wallet but the transaction has no index to derive the key at`);
+    refs = solRefs(pending, [], [{ entry: first, index }], options);
   } else if (family === 'sol') {
     refs = solRefs(pending, fromHashes, fromSignatures, options);
     if (refs.length === 0) return fail('no wallet to sign with');

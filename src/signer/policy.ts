@@ -138,6 +138,8 @@ export const BUILTIN_FEES: Readonly<Record<string, ChainFees>> = Object.freeze(
     ALGO: { decimals: 6, unit: undefined, maxFee: '1', maxFeeRate: undefined },
     // SOL: 5000 lamports per signature plus any priority fee (lamports).
     SOL: { decimals: 9, unit: undefined, maxFee: '0.01', maxFeeRate: undefined },
+    // EGLD: gas limit × gas price (atto-EGLD), the most the transaction can pay.
+    EGLD: { decimals: 18, unit: undefined, maxFee: '0.01', maxFeeRate: undefined },
   }),
 );
 /** Any other chain: no fee above one coin. */

@@ -25,6 +25,8 @@ import { ed25519SignerFor, ed25519SignerForRef, mnemonicEd25519PublicKey } from 
 import { decodeSol, parseSolPayload, signSol, solAccountsToLookUp, solSignersFor, type SolTokenAccount } from '../chains/sol/sign.js';
 import { ed25519 } from '@noble/curves/ed25519';
 import type { SolanaRpc } from './sol-rpc.js';
+import type { EgldNode } from './egld-node.js';
+import { checkEgldChainId, decodeEgld, egldCostRequest, egldSender, signEgld, type EgldFill } from '../chains/egld/sign.js';
 import { decodeTron, signTron } from '../chains/tron/sign.js';
 import type { ChainFamily } from '../chains/types.js';
 import { decodeUtxo, signUtxo, type UtxoChainCode } from '../chains/utxo/sign.js';
@@ -63,6 +65,8 @@ export interface ProcessorDeps {
   vet?: VetNode | undefined;
   /** Solana RPC for the blockhash and SPL token accounts (SOL only; the broadcaster submits). */
   sol?: SolanaRpc | undefined;
+  /** MultiversX gateway for the network config, nonce and gas cost (EGLD only). */
+  egld?: EgldNode | undefined;
   log: DaemonLog;
   signerDeps?: TokenSignerDeps;
   /** Test hook: runs after the signature is journaled and audited, before the broadcast. */
@@ -204,8 +208,9 @@ export class PendingProcessor {
               keys: [{ signatureId: entry.signatureId, where: 'host', index, path: chain }],
             },
           });
-          // SOL (SLIP-0010 ed25519) has no xpub: every mnemonic child's public key needs the mnemonic.
-          if (chainFamily(chain) === 'sol') return mnemonicEd25519PublicKey(vault, entry, index);
+          // SOL and EGLD (SLIP-0010 ed25519) have no xpub: every mnemonic child's public key needs the mnemonic.
+          const fam = chainFamily(chain);
+          if (fam === 'sol' || fam === 'egld') return mnemonicEd25519PublicKey(vault, entry, index);
           return derivedPublicKey(vault, entry, chain, index, this.d.signerDeps);
         },
       });
@@ -360,6 +365,8 @@ export class PendingProcessor {
       }
       case 'sol':
         return this.planSol(payload, refs);
+      case 'egld':
+        return this.planEgld(payload, refs);
       case 'algo': {
         const testnet = this.d.testnet;
         return {
@@ -402,6 +409,27 @@ export class PendingProcessor {
       return { decoded, sign: async () => signSol(p, ordered, await rpc.latestBlockhash()), wipe };
     } catch (e) {
       wipe();
+      throw e;
+    }
+  }
+
+  /** EGLD as Tatum's SDK fills it: nonce, minimum gas price, chain id and version from the node, gas limit from its cost estimate. */
+  private async planEgld(payload: string, refs: readonly KeyRef[]): Promise<{ decoded: DecodedTx; sign: () => Promise<string>; wipe: () => void }> {
+    const node = this.d.egld;
+    if (node === undefined)
+      throw new HardkmsError('DAEMON_CONFIG', 'EGLD needs a MultiversX gateway and none is configured', { hint: 'Set HARDKMS_RPC_EGLD or TATUM_API_URL.' });
+    const ref = refs[0];
+    if (ref === undefined) throw new HardkmsError('TX_KEY_NOT_RESOLVED', 'no key to sign the EGLD transaction with');
+    const signer = ed25519SignerForRef(this.d.vault, ref);
+    try {
+      const sender = egldSender(payload, signer);
+      const config = await node.config();
+      checkEgldChainId(config.chainID, this.d.testnet);
+      const base = { nonce: await node.nonce(sender), gasPrice: config.minGasPrice, chainID: config.chainID, version: config.minTransactionVersion };
+      const fill: EgldFill = { ...base, gasLimit: await node.cost(egldCostRequest(payload, sender, base)) };
+      return { decoded: decodeEgld(payload, fill), sign: () => signEgld(payload, signer, fill, this.d.testnet), wipe: () => signer.wipe() };
+    } catch (e) {
+      signer.wipe();
       throw e;
     }
   }

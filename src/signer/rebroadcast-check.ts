@@ -16,6 +16,7 @@ import { xrpBlobMismatch } from '../chains/xrp/sign.js';
 import { algoSignedMismatch } from '../chains/algo/sign.js';
 import { vetSignedMismatch } from '../chains/vet/sign.js';
 import { solSignedMismatch } from '../chains/sol/sign.js';
+import { egldSignedMismatch } from '../chains/egld/sign.js';
 import { buildUnsignedTransaction, parseBitcoreTx } from '../chains/utxo/bitcore-json.js';
 import type { PendingTransaction } from './pending.js';
 
@@ -70,6 +71,8 @@ function mismatch(pending: PendingTransaction, rawTx: string, evmChainId: () => 
       case 'sol':
         // The blockhash is the one fetched at signing; everything else is the payload's message.
         return solSignedMismatch(pending.serializedTransaction, rawTx);
+      case 'egld':
+        return egldSignedMismatch(pending.serializedTransaction, rawTx);
     }
   } catch (e) {
     return `it does not decode: ${e instanceof Error ? e.message : String(e)}`;

@@ -25,6 +25,8 @@ export interface ChainKit {
    * mnemonic entry (the address of index 0). Every other address needs the mnemonic.
    */
   mnemonicPublicData?(seed: Uint8Array, testnet: boolean): PublicData;
+  /** One-key (ed25519) chains whose generated wallets are a mnemonic (EGLD), not a key in the token. */
+  generatesMnemonic?: true;
   xpubFromSeed(seed: Uint8Array, testnet: boolean): string;
   addressFromXpub(xpub: string, index: number, testnet: boolean): string;
   privateKeyFromSeed(seed: Uint8Array, index: number, testnet: boolean): Uint8Array;
@@ -273,7 +275,7 @@ export function mnemonicAddress(vault: Vault, entry: WalletEntry, kit: ChainKit,
 }
 
 export function getAddress(entry: WalletEntry, kit: ChainKit | undefined, index: number): string {
-  if (addressNeedsMnemonic(entry, kit) && index !== 0) {
+  if (addressNeedsMnemonic(entry, kit) && (index !== 0 || entry.publicData.address === undefined)) {
     throw new HardkmsError('WALLET_NEEDS_MNEMONIC', `Wallet '${entry.signatureId}' derives address ${index} from its mnemonic only.`, {
       hint: 'This is a bug in the caller (use mnemonicAddress); report it.',
     });

@@ -33,7 +33,7 @@ describe('chains polled but not signed, end to end', () => {
   beforeAll(async () => {
     tv = await createTestVault({ testnetOnly: true });
     eth = addPrivateKey(tv.vault, 'ETH', true, testKey(0x41));
-    for (const c of ['EGLD', 'FLOW', 'BNB', 'ADA']) wallets.set(c, addExportOnly(tv.vault, c));
+    for (const c of ['FLOW', 'BNB', 'ADA']) wallets.set(c, addExportOnly(tv.vault, c));
     tv.vault.seal('test setup');
     api = await FakeTatumApi.start();
   });
@@ -45,9 +45,8 @@ describe('chains polled but not signed, end to end', () => {
     api.clearQueue();
     const queued: { id: string; chain: TatumChain }[] = [];
     const q = (chain: TatumChain, st: string) => queued.push({ id: api.queue({ chain, hashes: [wallets.get(chain)!], serializedTransaction: st }), chain });
-    q('EGLD', JSON.stringify({ from: 'erd1', to: 'erd1', value: '1' }));
-    q('EGLD', JSON.stringify({ from: 'erd1', to: 'erd1', value: '2' }));
-    q('FLOW', JSON.stringify({ type: 'TRANSFER', body: {} }));
+    q('FLOW', JSON.stringify({ type: 'TRANSFER', body: { to: 'a' } }));
+    q('FLOW', JSON.stringify({ type: 'TRANSFER', body: { to: 'b' } }));
     q('BNB', JSON.stringify({ msg: {} }));
     q('ADA', '[]');
     const ethId = api.queue({
@@ -77,7 +76,7 @@ describe('chains polled but not signed, end to end', () => {
       expect(mine, `${chain} ${id}`).toEqual([{ signatureId: id, error: notSignedReport(chain) }]);
     }
     expect(errors.find((e) => e.signatureId === queued.find((x) => x.chain === 'BNB')!.id)?.error).toMatch(/^TX_CHAIN_UNSUPPORTED: .*shut down/);
-    expect(errors.find((e) => e.signatureId === queued[0]!.id)?.error).toMatch(/^TX_CHAIN_NOT_SIGNED: hardkms does not sign EGLD transactions/);
+    expect(errors.find((e) => e.signatureId === queued[0]!.id)?.error).toMatch(/^TX_CHAIN_NOT_SIGNED: hardkms does not sign FLOW transactions/);
 
     // Nothing was journaled, signed or broadcast for them; ETH went through in the same cycle.
     const journal = journalRows(tv);
@@ -89,7 +88,7 @@ describe('chains polled but not signed, end to end', () => {
   it('a second cycle reports them again, once each (they stay pending at Tatum until cancelled)', async () => {
     const ids = api.pendingIds().filter((id) => api.pending(id)?.chain !== 'ETH');
     const before = api.requests.length;
-    const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'EGLD,FLOW,BNB,ADA']);
+    const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'FLOW,BNB,ADA']);
     expect(r.code, explain(r)).not.toBe(0);
     const batches = api.requests.slice(before).filter((x) => x.path === ERROR_BATCH_PATH);
     expect(batches).toHaveLength(1);
@@ -100,14 +99,14 @@ describe('chains polled but not signed, end to end', () => {
   it('--chain with only unsigned chains is accepted and polls exactly those', async () => {
     api.clearQueue();
     const before = api.requests.length;
-    const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'FLOW,EGLD']);
+    const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'FLOW,ADA']);
     expect(r.code, explain(r)).toBe(0);
     expect(
       api.requests
         .slice(before)
         .filter((x) => x.path.startsWith('/v3/kms/pending/'))
         .map((x) => x.path),
-    ).toEqual(['/v3/kms/pending/FLOW', '/v3/kms/pending/EGLD']);
+    ).toEqual(['/v3/kms/pending/FLOW', '/v3/kms/pending/ADA']);
   });
 
   it('checkconfig and --help list the signed, reported and export-only chains', async () => {
@@ -115,11 +114,11 @@ describe('chains polled but not signed, end to end', () => {
     const cc = await runCli(['checkconfig', '--path', tv.path], { env });
     expect(cc.code, cc.stderr).toBe(0);
     expect(cc.stdout).toMatch(/^Chains signed by the daemon: BCH, VET, XRP, XLM, ETH, BTC, .*KCS$/m);
-    expect(cc.stdout).toMatch(/^Chains polled and reported as not signed \(error batch\): FLOW, EGLD, ADA$/m);
+    expect(cc.stdout).toMatch(/^Chains polled and reported as not signed \(error batch\): FLOW, ADA$/m);
     expect(cc.stdout).toMatch(/^Chains reported as unsupported \(sunset\): BNB$/m);
     // Every chain with managed wallets is signed now: the line is gone.
     expect(cc.stdout).not.toMatch(/^Chains with managed wallets but not signed yet/m);
-    expect(cc.stdout).toMatch(/^Chains whose wallets are kept for export only \(import-legacy, export\): BNB, FLOW, EGLD, ADA$/m);
+    expect(cc.stdout).toMatch(/^Chains whose wallets are kept for export only \(import-legacy, export\): BNB, FLOW, ADA$/m);
     for (const args of [['--help'], ['daemon', '--help']]) {
       const h = await runCli(args, { env });
       expect(h.code).toBe(0);

@@ -37,6 +37,8 @@
  *
  * - POST /v3/blockchain/node/SOL/{apiKey} (§2.10, the key in the PATH): the Solana JSON-RPC,
  *     answered by the FakeSolanaRpc given as option `solana` (test/support/sol-rpc.ts).
+ * - /v3/egld/node/{apiKey}/… (§2.10): the MultiversX gateway, answered by the FakeEgldGateway
+ *     given as option `egld` (test/support/egld-node.ts).
  *
  * Test hooks: queue()/queueRaw(), `requests` (every request, including rejected ones),
  * `broadcasts`, `errorReports`, and failNext() to make the next N matching requests answer
@@ -68,6 +70,9 @@ import { canonicalJson } from '../../src/audit/record.js';
 import { xrpTxHash } from '../../src/chains/xrp/sign.js';
 import { TATUM_SOL_RPC_PATH } from '../../src/signer/sol-rpc.js';
 import type { FakeSolanaRpc } from './sol-rpc.js';
+import type { FakeEgldGateway } from './egld-node.js';
+import { TATUM_EGLD_NODE_PATH } from '../../src/signer/egld-node.js';
+import { egldTxHash } from '../../src/chains/egld/sign.js';
 
 export interface RecordedRequest {
   method: string;
@@ -130,6 +135,8 @@ export interface FakeTatumOptions {
   solana?: FakeSolanaRpc;
   /** Whether a broadcast goes to the chain's node (default: always); false only records it (a format the node cannot take, e.g. CIP-64 on Hardhat). */
   forward?: (chain: TatumChain, txData: string) => boolean;
+  /** The MultiversX gateway behind /v3/egld/node/{apiKey}/…. */
+  egld?: FakeEgldGateway;
 }
 
 interface QueuedEntry {
@@ -312,6 +319,16 @@ export class FakeTatumApi {
       if (this.options.solana === undefined) return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: 'No SOL node behind the RPC proxy.' });
       return send(200, this.options.solana.handle(json));
     }
+    if (record.path.startsWith(TATUM_EGLD_NODE_PATH)) {
+      const rest = record.path.slice(TATUM_EGLD_NODE_PATH.length);
+      const slash = rest.indexOf('/');
+      if (slash < 0 || decodeURIComponent(rest.slice(0, slash)) !== this.apiKey) {
+        return send(403, { statusCode: 403, errorCode: 'subscription.not.active', message: 'Invalid API key in path.' });
+      }
+      if (this.options.egld === undefined) return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: 'No EGLD node behind the proxy.' });
+      const r = this.options.egld.handle(record.method, rest.slice(slash), json);
+      return send(r.status, r.json);
+    }
     const web3 = web3Route(record.path);
     if (web3 !== undefined && record.method === 'POST') {
       if (web3.key !== this.apiKey) return send(403, { statusCode: 403, errorCode: 'subscription.not.active', message: 'Invalid API key in path.' });
@@ -493,6 +510,7 @@ export class FakeTatumApi {
     if (node !== undefined && (this.options.forward?.(chain, txData) ?? true)) return node.sendRawTransaction(txData);
     // SOL: txData is already the transaction's signature, i.e. its id (the signer submitted it).
     if (chain === 'SOL') return txData;
+    if (chain === 'EGLD') return egldTxHash(txData);
     return chain === 'XRP' ? xrpTxHash(txData) : localTxId(txData);
   }
 

@@ -11,6 +11,7 @@ import type algosdkType from 'algosdk';
 import { InputError } from '../../errors.js';
 import { formatXrpSecret, newXrpSecret, parseXrpSecret, xrpAddress, xrpPublicKey, xrpSigningKey, type XrpSigningKey } from '../xrp/keys.js';
 import { formatSolSecret, parseSolSecret, solAddress, solSeedAt } from '../sol/keys.js';
+import { egldAddress, egldSeedAt, parseEgldSecret } from '../egld/keys.js';
 
 // Loaded on first use (about 0.5 s of module loading together): every command that knows
 // the chain list loads this file, few of them touch an XLM or ALGO key.
@@ -20,8 +21,8 @@ let algo: typeof algosdkType | undefined;
 const StrKey = (): typeof StrKeyType => (strKey ??= (require('@stellar/stellar-base') as { StrKey: typeof StrKeyType }).StrKey);
 const algosdk = (): typeof algosdkType => (algo ??= require('algosdk') as typeof algosdkType);
 
-export type Ed25519ChainCode = 'XLM' | 'ALGO' | 'XRP' | 'SOL';
-export type Ed25519Family = 'xlm' | 'algo' | 'xrp' | 'sol';
+export type Ed25519ChainCode = 'XLM' | 'ALGO' | 'XRP' | 'SOL' | 'EGLD';
+export type Ed25519Family = 'xlm' | 'algo' | 'xrp' | 'sol' | 'egld';
 
 export interface Ed25519ChainSpec {
   readonly chain: Ed25519ChainCode;
@@ -48,7 +49,13 @@ export interface Ed25519ChainSpec {
    * Chains that also have mnemonic wallets (SOL, SLIP-0010): the 32-byte ed25519 seed of
    * child `index` of a BIP39 seed. Absent: one-key wallets only.
    */
-  childSeed?(bip39Seed: Uint8Array, index: number): Uint8Array;
+  childSeed?(bip39Seed: Uint8Array, index: number, testnet: boolean): Uint8Array;
+  /**
+   * EGLD: Tatum's wallets are the mnemonic alone (`{mnemonic}`: generatemanagedwallet makes
+   * one, export gives just it back). Absent with childSeed (SOL): Tatum's generated wallets are
+   * `{mnemonic, address, privateKey}` with the key of index 0, and generatemanagedwallet makes a key.
+   */
+  mnemonicOnlyWallets?: boolean;
 }
 
 const XLM: Ed25519ChainSpec = {
@@ -138,11 +145,27 @@ const SOL: Ed25519ChainSpec = {
   childSeed: (seed, index) => solSeedAt(seed, index),
 };
 
+/**
+ * EGLD (MultiversX): mnemonic wallets on m/44'/508'/0'/0'/i' (testnet m/44'/1'/0'/0'/i',
+ * SLIP-0010), private keys as 64 hex digits (the 32-byte seed), bech32 `erd1…` addresses.
+ */
+const EGLD: Ed25519ChainSpec = {
+  chain: 'EGLD',
+  family: 'egld',
+  walletSecretField: 'privateKey',
+  address: (pub) => egldAddress(pub),
+  parseSecret: (text) => parseEgldSecret(text),
+  formatSecret: (seed) => Buffer.from(seed).toString('hex'),
+  childSeed: (seed, index, testnet) => egldSeedAt(seed, index, testnet),
+  mnemonicOnlyWallets: true,
+};
+
 const SPECS: ReadonlyMap<string, Ed25519ChainSpec> = new Map<string, Ed25519ChainSpec>([
   ['XLM', XLM],
   ['ALGO', ALGO],
   ['XRP', XRP],
   ['SOL', SOL],
+  ['EGLD', EGLD],
 ]);
 
 export const ED25519_CHAINS: readonly Ed25519ChainCode[] = Object.freeze([...SPECS.keys()] as Ed25519ChainCode[]);
