@@ -7,7 +7,15 @@ import { GENESIS_HASH, recordBody, recordHash, recordLine, type AuditRecord } fr
  */
 
 export type RecordFault =
-  'malformed-record' | 'sequence-gap' | 'sequence-reorder' | 'broken-chain' | 'edited-record' | 'bad-signature' | 'signature-stripped' | 'downgraded-record';
+  | 'malformed-record'
+  | 'sequence-gap'
+  | 'sequence-reorder'
+  | 'broken-chain'
+  | 'edited-record'
+  | 'bad-signature'
+  | 'signature-stripped'
+  | 'downgraded-record'
+  | 'broken-batch';
 
 export interface ChainPosition {
   /** The seq the next record must have; undefined when the previous line was unreadable. */
@@ -15,6 +23,11 @@ export interface ChainPosition {
   prevHash: string | undefined;
   /** A record with the committed `signed` field was seen: older-format records may not follow. */
   committedSigned: boolean;
+  /**
+   * Records still to come in the current signed batch (format v3): the next record must be
+   * that batch's next member. 0 outside a batch.
+   */
+  batchLeft: number;
 }
 
 export interface LineCheck {
@@ -23,11 +36,15 @@ export interface LineCheck {
   problem?: string;
 }
 
-export const START: ChainPosition = { expectedSeq: 1, prevHash: GENESIS_HASH, committedSigned: false };
+export const START: ChainPosition = { expectedSeq: 1, prevHash: GENESIS_HASH, committedSigned: false, batchLeft: 0 };
 
 const RESULTS = new Set(['ok', 'fail', 'denied', 'info']);
 const KEYS_V1 = ['seq', 'time', 'event', 'actor', 'subject', 'result', 'details', 'prev', 'hash', 'sig'];
 const KEYS_V2 = ['seq', 'time', 'event', 'actor', 'subject', 'result', 'details', 'prev', 'signed', 'hash', 'sig'];
+/** v3: `batch` (records after this one in its signed batch) after `signed`. */
+const KEYS_V3 = ['seq', 'time', 'event', 'actor', 'subject', 'result', 'details', 'prev', 'signed', 'batch', 'hash', 'sig'];
+/** A batch is at most this long (the writer flushes sooner): a bound for the checker, not a format rule an attacker could use. */
+export const MAX_BATCH = 100_000;
 /** A P-256 r ‖ s signature is 64 bytes: 86 base64 characters and '=='. */
 const SIG_B64 = /^[A-Za-z0-9+/]{86}==$/;
 
@@ -45,13 +62,16 @@ export function canonicalSignature(sig: string): Buffer | undefined {
 function shape(v: unknown): AuditRecord | string {
   if (!isObject(v)) return 'is not an audit record object';
   const keys = Object.keys(v);
-  const expected = 'signed' in v ? KEYS_V2 : KEYS_V1;
+  const expected = 'batch' in v ? KEYS_V3 : 'signed' in v ? KEYS_V2 : KEYS_V1;
   if (keys.length !== expected.length || keys.some((k, i) => k !== expected[i])) return 'does not have exactly the fields of an audit record, in order';
   if (typeof v.seq !== 'number' || !Number.isSafeInteger(v.seq) || v.seq < 1) return 'has no valid sequence number';
   for (const k of ['time', 'event', 'actor', 'subject', 'prev', 'hash'] as const) if (typeof v[k] !== 'string') return `has a non-text '${k}'`;
   if (typeof v.result !== 'string' || !RESULTS.has(v.result)) return 'has an unknown result';
   if (!isObject(v.details)) return 'has details that are not an object';
   if ('signed' in v && typeof v.signed !== 'boolean') return "has a 'signed' field that is not true or false";
+  if ('batch' in v && (typeof v.batch !== 'number' || !Number.isSafeInteger(v.batch) || v.batch < 0 || v.batch >= MAX_BATCH)) {
+    return "has a 'batch' field that is not a record count";
+  }
   if (v.sig !== null && typeof v.sig !== 'string') return 'has a signature that is neither text nor null';
   return v as unknown as AuditRecord;
 }
@@ -93,6 +113,22 @@ export function checkLine(text: string, at: ChainPosition, key: KeyObject): Line
   }
   if (record.signed === false && sig !== null)
     return { record, fault: 'bad-signature', problem: 'carries a signature although it says it was written unsigned' };
+  const batch = record.batch ?? 0;
+  if (at.batchLeft > 0 && (record.batch === undefined || batch !== at.batchLeft - 1)) {
+    return {
+      record,
+      fault: 'broken-batch',
+      problem: `the signed batch before it expected ${at.batchLeft} more record(s), and this one is not its next member: records of the batch were removed or replaced`,
+    };
+  }
+  if ((batch > 0 || at.batchLeft > 0) && record.signed !== true) {
+    return { record, fault: 'broken-batch', problem: 'is a member of a signed batch but says it was written unsigned' };
+  }
+  if (batch > 0) {
+    // A batch member: the signature of the batch's last record covers it through the chain.
+    if (sig !== null) return { record, fault: 'bad-signature', problem: "carries a signature of its own although its batch's last record signs it" };
+    return { record };
+  }
   if (record.signed === true && sig === null) {
     return { record, fault: 'signature-stripped', problem: 'was written signed, but its signature was removed' };
   }
@@ -109,6 +145,6 @@ export function checkLine(text: string, at: ChainPosition, key: KeyObject): Line
 /** Where the chain stands after a line: its own seq and hash, whatever the verdict (the report re-checks on). */
 export function after(check: LineCheck, at: ChainPosition): ChainPosition {
   const r = check.record;
-  if (!r) return { expectedSeq: undefined, prevHash: undefined, committedSigned: at.committedSigned };
-  return { expectedSeq: r.seq + 1, prevHash: r.hash, committedSigned: at.committedSigned || r.signed !== undefined };
+  if (!r) return { expectedSeq: undefined, prevHash: undefined, committedSigned: at.committedSigned, batchLeft: 0 };
+  return { expectedSeq: r.seq + 1, prevHash: r.hash, committedSigned: at.committedSigned || r.signed !== undefined, batchLeft: r.batch ?? 0 };
 }

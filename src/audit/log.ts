@@ -2,6 +2,7 @@ import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readS
 import { basename, dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { HardkmsError } from '../errors.js';
+import { MAX_BATCH } from './checker.js';
 import { GENESIS_HASH, recordHash, recordLine, type AuditEvent, type AuditRecord } from './record.js';
 
 export interface AuditHead {
@@ -19,10 +20,11 @@ export interface AuditLogOptions {
   withLock?: (<T>(fn: () => T) => T) | undefined;
   setHead?: ((head: AuditHead, record: AuditRecord) => void) | undefined;
   /**
-   * Sends the record off-host (audit/forward.ts) after it is on disk and before the
-   * append returns; throws when the sink cannot take it, which fails the action.
+   * Sends the records of an append off-host (audit/forward.ts), in order, before they are
+   * written locally and before the append returns; throws when the sink cannot take them,
+   * which fails the action.
    */
-  forward?: ((record: AuditRecord, line: string) => void) | undefined;
+  forward?: ((records: readonly AuditRecord[], lines: readonly string[]) => void) | undefined;
   /**
    * Write the record locally even when forwarding fails (then throw): for records of
    * failures that must not be lost (a failed unseal); they are sent at the next append.
@@ -146,32 +148,59 @@ export class AuditLog {
   }
 
   append(event: AuditEvent): AuditRecord {
-    const run = this.options.withLock ?? (<T>(fn: () => T): T => fn());
-    return run(() => this.appendLocked(event));
+    return this.appendBatch([event])[0]!;
   }
 
-  private appendLocked(event: AuditEvent): AuditRecord {
+  /**
+   * Appends `events` as one batch (record format v3): chained as usual, the last record
+   * token-signed and every earlier one marked as its batch's member (`batch` > 0, no own
+   * signature: the last one's covers them through `prev`), forwarded together, written with
+   * one write and one fsync, the head set once. One token signature and one fsync instead of
+   * one per record; an effect whose record is in the batch must still wait for this to return.
+   * While sealed (no signer) every record is unsigned, as single appends are.
+   */
+  appendBatch(events: readonly AuditEvent[]): AuditRecord[] {
+    if (events.length === 0) return [];
+    const run = this.options.withLock ?? (<T>(fn: () => T): T => fn());
+    return run(() => {
+      // The checker bounds a batch's length; a longer list (never seen in practice) is several batches.
+      const records: AuditRecord[] = [];
+      for (let i = 0; i < events.length; i += MAX_BATCH - 1) records.push(...this.appendLocked(events.slice(i, i + MAX_BATCH - 1)));
+      return records;
+    });
+  }
+
+  private appendLocked(events: readonly AuditEvent[]): AuditRecord[] {
     const last = this.lastRecord();
-    const signed = this.options.signer !== undefined;
-    const body = {
-      seq: last ? last.seq + 1 : 1,
-      time: new Date().toISOString(),
-      event: event.event,
-      actor: event.actor ?? `${this.options.actor ?? 'hardkms'}@${safeUser()}`,
-      subject: event.subject ?? '',
-      result: event.result,
-      details: event.details ?? {},
-      prev: last ? last.hash : GENESIS_HASH,
-      signed,
-    };
-    const hash = recordHash(body);
-    const sig = this.options.signer ? this.options.signer(Buffer.from(hash, 'hex')).toString('base64') : null;
-    const record: AuditRecord = { ...body, hash, sig };
-    const line = recordLine(record);
-    // Off-host first: a record the sink refused is not written, and its effect not done.
+    const signer = this.options.signer;
+    const time = new Date().toISOString();
+    const records: AuditRecord[] = [];
+    let seq = last ? last.seq : 0;
+    let prev = last ? last.hash : GENESIS_HASH;
+    events.forEach((event, i) => {
+      const batch = signer === undefined ? 0 : events.length - 1 - i;
+      const body = {
+        seq: ++seq,
+        time,
+        event: event.event,
+        actor: event.actor ?? `${this.options.actor ?? 'hardkms'}@${safeUser()}`,
+        subject: event.subject ?? '',
+        result: event.result,
+        details: event.details ?? {},
+        prev,
+        signed: signer !== undefined,
+        batch,
+      };
+      const hash = recordHash(body);
+      const sig = signer !== undefined && batch === 0 ? signer(Buffer.from(hash, 'hex')).toString('base64') : null;
+      records.push({ ...body, hash, sig });
+      prev = hash;
+    });
+    const lines = records.map(recordLine);
+    // Off-host first: records the sink refused are not written, and their effects not done.
     let forwardError: unknown;
     try {
-      this.options.forward?.(record, line);
+      this.options.forward?.(records, lines);
     } catch (e) {
       if (!this.options.keepOnForwardFailure) throw e;
       forwardError = e;
@@ -179,14 +208,15 @@ export class AuditLog {
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     const fd = openSync(this.path, 'a', 0o600);
     try {
-      writeSync(fd, `${line}\n`);
+      writeSync(fd, `${lines.join('\n')}\n`);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    this.options.setHead?.({ seq: record.seq, hash: record.hash }, record);
+    const end = records[records.length - 1]!;
+    this.options.setHead?.({ seq: end.seq, hash: end.hash }, end);
     if (forwardError !== undefined) throw forwardError;
-    return record;
+    return records;
   }
 
   lastRecord(): AuditRecord | undefined {

@@ -31,6 +31,14 @@ export interface AuditRecord {
    * deleting its `sig`. Absent only in records written before this field existed.
    */
   signed?: boolean;
+  /**
+   * Record format v3 (batched signatures): how many records follow this one in the batch it
+   * was written with; 0 for the batch's last record, the one that carries the token
+   * signature. That signature covers the whole batch through the hash chain (each record's
+   * `prev`), so a member (batch > 0) has `sig` null and `signed` true. A batch is written
+   * with one write and one fsync. Absent in records written before v3 (each signed alone).
+   */
+  batch?: number;
   /** sha256 of the canonical encoding of every field above. */
   hash: string;
   /**
@@ -69,6 +77,7 @@ function bodyFields(r: Omit<AuditRecord, 'hash' | 'sig'>): Record<string, unknow
     details: r.details,
     prev: r.prev,
     ...(r.signed === undefined ? {} : { signed: r.signed }),
+    ...(r.batch === undefined ? {} : { batch: r.batch }),
   };
 }
 

@@ -485,7 +485,7 @@ function legend(): string {
     '<footer>',
     '<h2>How to read this report</h2>',
     '<dl class="meta">',
-    "<dt>verified: signed</dt><dd>The record is in an unbroken hash chain from the first record and carries a valid signature of the token's audit key.</dd>",
+    "<dt>verified: signed</dt><dd>The record is in an unbroken hash chain from the first record and carries a valid signature of the token's audit key, or is a member of a signed batch (format v3: records written together), whose last record's signature covers it through the chain.</dd>",
     '<dt>verified: chained (unsigned)</dt><dd>Written while the vault was sealed (unseal attempts). A later signed record covers its content; it does not prove who wrote it.</dd>',
     '<dt>chained, not yet signed</dt><dd>Unsigned, with no signed record after it yet: anyone able to write the log file could have appended it.</dd>',
     '<dt>BAD</dt><dd>The first record where verification fails: edited, deleted, reordered, or badly signed.</dd>',

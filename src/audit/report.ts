@@ -16,7 +16,8 @@ import { describeProblem, keyFingerprint, publicKeyOf, verifyAuditText, type Rec
  */
 
 /**
- * signed: chained, and its own token signature verifies.
+ * signed: chained, and its own token signature verifies, or (a member of a signed batch,
+ *   record format v3) the signature of its batch's last record, which follows it, covers it.
  * chained: unsigned (written while sealed), but a later signed record covers its content.
  * unsigned-tail: unsigned and chained, but no signed record follows it yet.
  * bad: the first record verification fails on.
@@ -34,7 +35,10 @@ export interface ReportRecord {
   subject: string;
   result: string;
   details: Record<string, unknown>;
+  /** Written by an unsealed process: it has a signature, or is a member of a signed batch (v3). */
   signed: boolean;
+  /** A member of a signed batch (v3: `batch` > 0): no signature of its own, the batch's last record's covers it. */
+  batched?: boolean;
   status: RecordStatus;
   /** For the bad record: why. For later records: what the local re-check found, if anything. */
   problem?: string;
@@ -124,6 +128,7 @@ export type AnomalyKind =
   | 'bad-signature'
   | 'signature-stripped'
   | 'downgraded-record'
+  | 'broken-batch'
   | 'incomplete-line'
   | 'unsigned-tail'
   | 'truncated'
@@ -343,8 +348,9 @@ function assignStatuses(records: ReportRecord[], verifiedCount: number, recordLe
   let signedAfter = false;
   for (let i = verifiedCount - 1; i >= 0; i--) {
     const r = records[i]!;
-    r.status = r.signed ? 'signed' : signedAfter ? 'chained' : 'unsigned-tail';
-    if (r.signed) signedAfter = true;
+    // A batch member is signed by its batch's last record, so only when that record follows.
+    r.status = r.signed && (r.batched !== true || signedAfter) ? 'signed' : signedAfter ? 'chained' : 'unsigned-tail';
+    if (r.signed && r.batched !== true) signedAfter = true;
   }
   if (recordLevelFailure) {
     records[verifiedCount]!.status = 'bad';
@@ -418,6 +424,7 @@ export function toReportRecord(text: string, line: number, check: LocalCheck): R
     status: 'unverified',
   };
   if (!isObject(parsed)) return { ...base, raw: text, ...(check.problem ? { problem: check.problem } : {}) };
+  const batched = parsed.signed === true && typeof parsed.batch === 'number' && parsed.batch > 0;
   return {
     ...base,
     seq: typeof parsed.seq === 'number' ? parsed.seq : null,
@@ -427,7 +434,8 @@ export function toReportRecord(text: string, line: number, check: LocalCheck): R
     subject: asText(parsed.subject),
     result: asText(parsed.result),
     details: isObject(parsed.details) ? parsed.details : parsed.details === undefined ? {} : { value: parsed.details },
-    signed: parsed.sig !== null && parsed.sig !== undefined,
+    signed: (parsed.sig !== null && parsed.sig !== undefined) || batched,
+    ...(batched ? { batched } : {}),
     ...(check.problem ? { problem: check.problem } : {}),
     ...(typeof parsed.seq === 'number' ? {} : { raw: text }),
   };

@@ -1,9 +1,10 @@
 /**
  * The polling loop of `hardkms daemon` (spec §1): every period, for each chain, ask the
  * API for the pending transactions of this vault's wallets of that chain and net, process
- * them one by one (process-pending.ts), and send one error batch for the cycle (§2.6).
+ * them (process-pending.ts; several at once, one wallet's in order: lanesOf), and send one
+ * error batch for the cycle (§2.6).
  *
- * The loop runs only while the vault is unsealed. stop() lets the transaction in flight
+ * The loop runs only while the vault is unsealed. stop() lets the transactions in flight
  * finish, then the loop returns; the caller seals the vault. API failures slow the loop
  * down (Backoff); they never end it.
  */
@@ -37,6 +38,48 @@ export interface DaemonOptions {
    * audited as keycache.destroy; without it, once per signature.
    */
   keyCache?: boolean | undefined;
+  /**
+   * Pending transactions processed at once (their approval calls, node fills and broadcasts
+   * overlap; token signing is serialised by the one thread; their journal rows and audit
+   * records commit together, step by step: step-commit.ts). Transactions of one wallet (chain,
+   * signature id, index) stay in order, one at a time. Default DEFAULT_CONCURRENCY.
+   */
+  concurrency?: number | undefined;
+}
+
+export const DEFAULT_CONCURRENCY = 16;
+
+/**
+ * Groups the pending transactions (by position) into lanes: two that share a wallet key
+ * (chain, signature id, index) are in one lane, kept in the API's order, so an EVM account's
+ * nonces, a UTXO wallet's inputs and a pending id seen twice are handled one after the other.
+ */
+export function lanesOf(pendings: readonly PendingTransaction[]): number[][] {
+  const laneOf = new Map<string, number>();
+  const lanes: number[][] = [];
+  pendings.forEach((p, i) => {
+    const keys = [`id:${p.id}`, ...p.hashes.map((h) => `${p.chain}|${h}|${p.index ?? ''}`)];
+    let lane = keys.map((k) => laneOf.get(k)).find((l) => l !== undefined);
+    if (lane === undefined) {
+      lane = lanes.length;
+      lanes.push([]);
+    }
+    lanes[lane]!.push(i);
+    for (const k of keys) if (!laneOf.has(k)) laneOf.set(k, lane);
+  });
+  return lanes;
+}
+
+/** Runs each lane's items in order, at most `limit` items at a time across lanes. */
+async function runLanes(lanes: number[][], limit: number, run: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < lanes.length) {
+      const lane = lanes[next++]!;
+      for (const i of lane) await run(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, lanes.length)) }, worker));
 }
 
 export interface DaemonObserver {
@@ -155,13 +198,21 @@ export class SignerDaemon {
     if (result.apiFailures > 0) this.backoff.failure();
     else this.backoff.success();
 
-    for (const { pending, raw } of work) {
-      if (this.stopping) break;
-      if (this.options.transactionIds !== undefined && !this.options.transactionIds.includes(pending.id)) continue;
-      result.received += 1;
+    const selected = work.filter(({ pending }) => this.options.transactionIds === undefined || this.options.transactionIds.includes(pending.id));
+    const outcomes: (Outcome | undefined)[] = new Array(selected.length);
+    await runLanes(lanesOf(selected.map((w) => w.pending)), this.options.concurrency ?? DEFAULT_CONCURRENCY, async (i) => {
+      if (this.stopping) return;
+      const { pending, raw } = selected[i]!;
       const started = process.hrtime.bigint();
       const outcome = isSignableChain(pending.chain) ? await this.processor.process(pending, raw) : this.notSigned(pending);
       this.options.observer?.processed(pending.chain, outcome, Number(process.hrtime.bigint() - started) / 1e9);
+      outcomes[i] = outcome;
+    });
+    // Counted and reported in the API's order, whatever order they finished in.
+    selected.forEach(({ pending }, i) => {
+      const outcome = outcomes[i];
+      if (outcome === undefined) return;
+      result.received += 1;
       result.outcomes.set(pending.id, outcome);
       if (outcome.kind === 'broadcast') result.broadcast += 1;
       else if (outcome.kind === 'skipped') result.skipped += 1;
@@ -169,7 +220,7 @@ export class SignerDaemon {
         result.failed += 1;
         result.errors.push({ signatureId: pending.id, error: outcome.error });
       }
-    }
+    });
 
     if (result.errors.length > 0) {
       try {

@@ -39,11 +39,13 @@ import { isHttpError } from './http.js';
 import { payloadHash, type Journal, type SpendRecord } from './journal.js';
 import { ownScripts, resolveKeys, type KeyRef } from './key-resolution.js';
 import type { PendingTransaction } from './pending.js';
+import type { AuditEvent } from '../audit/record.js';
 import { evaluatePolicy, movementsOf, type Policy } from './policy.js';
 import { withdrawalAmounts, type WithdrawalAmounts } from '../audit/withdrawals.js';
 import { checkSignedMatchesPayload } from './rebroadcast-check.js';
 import { errorReportText } from './tatum-client.js';
 import { derivedPublicKey, signerFor, type SigningKey, type TokenSignerDeps } from './token-signer.js';
+import { StepCommitter } from './step-commit.js';
 
 export type Outcome =
   | { kind: 'broadcast'; txId: string; rebroadcast: boolean }
@@ -72,6 +74,8 @@ export interface ProcessorDeps {
   /** Test hook: runs after the signature is journaled and audited, before the broadcast. */
   afterSignJournaled?: ((pendingId: string) => void) | undefined;
   now?: () => Date;
+  /** Commits the steps of concurrent pending transactions together (one per processor by default). */
+  steps?: StepCommitter | undefined;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -79,8 +83,18 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export class PendingProcessor {
   /** Ids whose approval denial is already audited (one record per id and daemon run, not one per poll). */
   private readonly deniedAudited = new Set<string>();
+  /** Journal rows and audit records of a step, durable together (group commit across concurrent pendings). */
+  readonly steps: StepCommitter;
+  /**
+   * What transactions that passed the policy but are not journaled as signed yet will move,
+   * by `chain|testnet|scope|asset`: pending transactions are processed concurrently, and the
+   * rolling limits must count those too (over-counting for a moment is safe; missing one is not).
+   */
+  private readonly reserved = new Map<string, bigint>();
 
-  constructor(private readonly d: ProcessorDeps) {}
+  constructor(private readonly d: ProcessorDeps) {
+    this.steps = d.steps ?? new StepCommitter(d.vault);
+  }
 
   async process(pending: PendingTransaction, raw: unknown): Promise<Outcome> {
     try {
@@ -104,13 +118,17 @@ export class PendingProcessor {
       if (before.payloadHash !== hash) {
         const error = `pending ${id} was already signed (raw tx sha256 ${before.rawTxHash}) for a different payload; hardkms never signs one pending id twice`;
         if (before.error !== error) {
-          vault.record({
-            event: 'sign',
-            subject: id,
-            result: 'denied',
-            details: { pendingId: id, chain: pending.chain, reason: 'payload changed after signing', rawTxHash: before.rawTxHash },
-          });
-          journal.fail(id, error);
+          await this.steps.commit(
+            () => journal.fail(id, error),
+            () => [
+              {
+                event: 'sign',
+                subject: id,
+                result: 'denied',
+                details: { pendingId: id, chain: pending.chain, reason: 'payload changed after signing', rawTxHash: before.rawTxHash },
+              },
+            ],
+          );
         }
         return { kind: 'failed', error: `TX_ALREADY_SIGNED: ${error}`, signed: true };
       }
@@ -134,13 +152,10 @@ export class PendingProcessor {
       } catch (e) {
         const error = reportText(e);
         if (before.error !== error) {
-          vault.record({
-            event: 'broadcast',
-            subject: id,
-            result: 'denied',
-            details: { pendingId: id, chain: pending.chain, error, rawTxHash: before.rawTxHash },
-          });
-          journal.fail(id, error);
+          await this.steps.commit(
+            () => journal.fail(id, error),
+            () => [{ event: 'broadcast', subject: id, result: 'denied', details: { pendingId: id, chain: pending.chain, error, rawTxHash: before.rawTxHash } }],
+          );
         }
         return { kind: 'failed', error, signed: true };
       }
@@ -148,10 +163,11 @@ export class PendingProcessor {
       return this.broadcast(pending, before.rawTx, true);
     }
 
-    const row = journal.receive(id, pending.chain, hash);
+    const row = await this.steps.commit(() => journal.receive(id, pending.chain, hash));
     if (row.rawTx !== undefined) return { kind: 'skipped', reason: 'signed concurrently' };
 
     const approvalRequired = this.d.approver !== undefined;
+    let approvalStatus: unknown;
     if (this.d.approver !== undefined) {
       let shown: ApprovalPayload;
       try {
@@ -160,25 +176,40 @@ export class PendingProcessor {
         // Skipping it would ask again every cycle and never tell anyone: report it instead.
         if (!(e instanceof ApprovalUnsendable)) throw e;
         const error = `${e.code}: ${e.message}`;
-        if (before?.error !== error) vault.record({ event: 'approval', subject: id, result: 'fail', details: { pendingId: id, chain: pending.chain, error } });
-        journal.fail(id, error);
+        await this.steps.commit(
+          () => journal.fail(id, error),
+          () => (before?.error !== error ? [{ event: 'approval', subject: id, result: 'fail', details: { pendingId: id, chain: pending.chain, error } }] : []),
+        );
         return { kind: 'failed', error, signed: false };
       }
       const decision = await this.d.approver.approve(id, raw, shown);
+      approvalStatus = decision.status;
       if (!decision.approved) {
         this.d.log('info', 'not approved by the external approver; skipped, asked again next cycle', { pendingId: id, reason: decision.reason });
         if (!this.deniedAudited.has(id)) {
           this.deniedAudited.add(id);
-          vault.record({ event: 'approval', subject: id, result: 'denied', details: { pendingId: id, chain: pending.chain, reason: decision.reason } });
+          await this.steps.record({
+            event: 'approval',
+            subject: id,
+            result: 'denied',
+            details: { pendingId: id, chain: pending.chain, reason: decision.reason },
+          });
         }
         return { kind: 'skipped', reason: decision.reason };
       }
       this.deniedAudited.delete(id);
-      vault.record({ event: 'approval', subject: id, result: 'ok', details: { pendingId: id, chain: pending.chain, status: decision.status } });
     }
-    journal.approve(id);
+    const approved: AuditEvent[] = [];
+    if (approvalRequired)
+      approved.push({ event: 'approval', subject: id, result: 'ok', details: { pendingId: id, chain: pending.chain, status: approvalStatus } });
     // Claimed before any key is unwrapped: of two daemons on one wallet.dat, one signs.
-    const claim = journal.claim(id);
+    const claim = await this.steps.commit(
+      () => {
+        journal.approve(id);
+        return journal.claim(id);
+      },
+      () => approved,
+    );
     if (claim !== 'claimed') {
       const reason = claim === 'taken' ? 'another signer is processing this pending transaction' : 'signed concurrently';
       this.d.log('info', `skipped: ${reason}`, { pendingId: id });
@@ -188,9 +219,11 @@ export class PendingProcessor {
     let signers: SigningKey[] = [];
     let wipePlan: (() => void) | undefined;
     let rawTx: string;
-    let spends: SpendRecord[];
+    let spends: SpendRecord[] = [];
     let moved: WithdrawalAmounts;
     let signatureIds: string[];
+    let policyDenial: AuditEvent | undefined;
+    let reserved = false;
     try {
       const family = chainFamily(pending.chain);
       const resolved = resolveKeys(pending, family, this.d.testnet, (sid) => vault.store.getEntry(sid), {
@@ -230,49 +263,59 @@ export class PendingProcessor {
           {
             chain: pending.chain,
             signatureIds,
-            spent24h: (scope, asset) => journal.spentSince(pending.chain, this.d.testnet, scope, asset, since),
+            spent24h: (scope, asset) =>
+              journal.spentSince(pending.chain, this.d.testnet, scope, asset, since) + (this.reserved.get(this.reserveKey(pending.chain, scope, asset)) ?? 0n),
             defaultDeny: !this.d.testnet,
           },
           own,
         );
         if (!verdict.ok) {
-          vault.record({
+          policyDenial = {
             event: 'policy',
             subject: id,
             result: 'denied',
             details: { pendingId: id, chain: pending.chain, reason: verdict.reason, rules: verdict.rulesApplied },
-          });
+          };
           throw new HardkmsError('POLICY_VIOLATION', verdict.reason, {
             hint: 'The transaction was not signed. Change the policy file if it should be allowed.',
           });
         }
-        vault.record({ event: 'policy', subject: id, result: 'ok', details: { pendingId: id, chain: pending.chain, rules: verdict.rulesApplied } });
+        spends = movements.flatMap((m) => [
+          { scope: 'chain', asset: m.asset, amount: m.amount },
+          ...signatureIds.map((sid) => ({ scope: `wallet:${sid}`, asset: m.asset, amount: m.amount })),
+        ]);
+        // In the same turn as the verdict: a concurrent verdict sees these amounts.
+        this.reserve(pending.chain, spends, 1n);
+        reserved = true;
+        // The keys are unwrapped (private-key wallets, in the token) or their mnemonic decrypted
+        // (the host derives the child key) inside plan.sign(); recorded (durably) before it happens.
+        await this.steps.record(
+          { event: 'policy', subject: id, result: 'ok', details: { pendingId: id, chain: pending.chain, rules: verdict.rulesApplied } },
+          {
+            event: 'unwrap',
+            subject: id,
+            result: 'ok',
+            details: {
+              pendingId: id,
+              chain: pending.chain,
+              keys: signers.map((k) => ({ signatureId: k.signatureId, ...(k.index === undefined ? { where: 'token' } : { where: 'host', index: k.index }) })),
+            },
+          },
+        );
       }
       moved = withdrawalAmounts(movements);
-      spends = movements.flatMap((m) => [
-        { scope: 'chain', asset: m.asset, amount: m.amount },
-        ...signatureIds.map((sid) => ({ scope: `wallet:${sid}`, asset: m.asset, amount: m.amount })),
-      ]);
-      // The keys are unwrapped (private-key wallets, in the token) or their mnemonic decrypted
-      // (the host derives the child key) inside plan.sign(); recorded before it happens.
-      vault.record({
-        event: 'unwrap',
-        subject: id,
-        result: 'ok',
-        details: {
-          pendingId: id,
-          chain: pending.chain,
-          keys: signers.map((k) => ({ signatureId: k.signatureId, ...(k.index === undefined ? { where: 'token' } : { where: 'host', index: k.index }) })),
-        },
-      });
       rawTx = await plan.sign();
     } catch (e) {
+      if (reserved) this.reserve(pending.chain, spends, -1n);
       const error = reportText(e);
       const policy = isHardkmsError(e) && e.code === 'POLICY_VIOLATION';
-      if (!policy && before?.error !== error) {
-        vault.record({ event: 'sign', subject: id, result: 'fail', details: { pendingId: id, chain: pending.chain, error } });
-      }
-      journal.fail(id, error);
+      const events: AuditEvent[] = policyDenial !== undefined ? [policyDenial] : [];
+      if (!policy && before?.error !== error)
+        events.push({ event: 'sign', subject: id, result: 'fail', details: { pendingId: id, chain: pending.chain, error } });
+      await this.steps.commit(
+        () => journal.fail(id, error),
+        () => events,
+      );
       this.d.log('warn', 'pending transaction not signed', { pendingId: id, chain: pending.chain, error });
       return { kind: 'failed', error, signed: false };
     } finally {
@@ -282,29 +325,37 @@ export class PendingProcessor {
 
     let rawTxHash: string;
     try {
-      rawTxHash = journal.sign(id, rawTx, this.d.testnet, spends);
+      // The signature and its record commit together; the raw transaction leaves only after.
+      rawTxHash = await this.steps.commit(
+        () => journal.sign(id, rawTx, this.d.testnet, spends),
+        (h) => [
+          {
+            event: 'sign',
+            subject: id,
+            result: 'ok',
+            // What it moves and its fee, under the record's signature: `hardkms audit withdrawals` sums them.
+            details: {
+              pendingId: id,
+              chain: pending.chain,
+              rawTxHash: h,
+              signatureIds,
+              approvalRequired,
+              approved: approvalRequired,
+              testnet: this.d.testnet,
+              ...moved,
+            },
+          },
+        ],
+      );
     } catch (e) {
       // Our claim lapsed and another signer took the id: what we signed never leaves.
       if (!isHardkmsError(e) || e.code !== 'JOURNAL_CLAIM_LOST') throw e;
       this.d.log('warn', 'skipped: another signer recorded this pending transaction first; our signature is discarded', { pendingId: id });
       return { kind: 'skipped', reason: 'another signer recorded it first' };
+    } finally {
+      // Signed (now in the journal's spend rows) or not signed at all: either way no longer reserved.
+      this.reserve(pending.chain, spends, -1n);
     }
-    vault.record({
-      event: 'sign',
-      subject: id,
-      result: 'ok',
-      // What it moves and its fee, under the record's signature: `hardkms audit withdrawals` sums them.
-      details: {
-        pendingId: id,
-        chain: pending.chain,
-        rawTxHash,
-        signatureIds,
-        approvalRequired,
-        approved: approvalRequired,
-        testnet: this.d.testnet,
-        ...moved,
-      },
-    });
     this.d.log('info', 'signed', { pendingId: id, chain: pending.chain, rawTxHash });
     this.d.afterSignJournaled?.(id);
     return this.broadcast(pending, rawTx, false);
@@ -449,25 +500,29 @@ export class PendingProcessor {
   }
 
   private async broadcast(pending: PendingTransaction, rawTx: string, rebroadcast: boolean): Promise<Outcome> {
-    const { journal, vault } = this.d;
+    const { journal } = this.d;
     const id = pending.id;
     try {
       const r = await this.d.broadcaster.send(pending, rawTx);
-      journal.broadcast(id, r.txId);
-      vault.record({
-        event: 'broadcast',
-        subject: id,
-        result: 'ok',
-        details: {
-          pendingId: id,
-          chain: pending.chain,
-          txId: r.txId,
-          via: r.via,
-          rebroadcast,
-          ...(r.completed === undefined ? {} : { completed: r.completed }),
-          ...(r.warning === undefined ? {} : { warning: r.warning }),
-        },
-      });
+      await this.steps.commit(
+        () => journal.broadcast(id, r.txId),
+        () => [
+          {
+            event: 'broadcast',
+            subject: id,
+            result: 'ok',
+            details: {
+              pendingId: id,
+              chain: pending.chain,
+              txId: r.txId,
+              via: r.via,
+              rebroadcast,
+              ...(r.completed === undefined ? {} : { completed: r.completed }),
+              ...(r.warning === undefined ? {} : { warning: r.warning }),
+            },
+          },
+        ],
+      );
       if (r.warning !== undefined) this.d.log('warn', `broadcast accepted, but ${r.warning}`, { pendingId: id, txId: r.txId });
       if (r.completed === false)
         this.d.log('warn', 'withdrawal broadcast, but Tatum did not complete it: complete it by hand', { pendingId: id, txId: r.txId });
@@ -478,10 +533,11 @@ export class PendingProcessor {
       const reason = isHttpError(e) || isHardkmsError(e) ? neverMinableReason(answer) : undefined;
       if (reason !== undefined) return this.neverMinable(pending, rawTx, reason, answer, rebroadcast);
       const error = answer;
-      if (journal.get(id)?.error !== error) {
-        vault.record({ event: 'broadcast', subject: id, result: 'fail', details: { pendingId: id, chain: pending.chain, error, rebroadcast } });
-      }
-      journal.fail(id, error);
+      const known = journal.get(id)?.error === error;
+      await this.steps.commit(
+        () => journal.fail(id, error),
+        () => (known ? [] : [{ event: 'broadcast', subject: id, result: 'fail', details: { pendingId: id, chain: pending.chain, error, rebroadcast } }]),
+      );
       this.d.log('warn', 'broadcast failed; the same signed transaction is sent again next cycle', { pendingId: id, error });
       return { kind: 'failed', error, signed: true, stage: 'broadcast' };
     }
@@ -493,7 +549,7 @@ export class PendingProcessor {
    * whose answer was lost); where the chain can be asked, a mined one counts as broadcast.
    */
   private async neverMinable(pending: PendingTransaction, rawTx: string, reason: string, answer: string, rebroadcast: boolean): Promise<Outcome> {
-    const { journal, vault } = this.d;
+    const { journal } = this.d;
     const id = pending.id;
     const txHash = localTxHash(pending.chain, rawTx);
     // VET is not an EVM JSON-RPC chain: its transactions cannot be looked up through the EVM filler.
@@ -505,27 +561,37 @@ export class PendingProcessor {
         this.d.log('warn', 'could not ask the chain whether the refused transaction was mined', { pendingId: id, txId: txHash, error: reportText(e) });
       }
       if (mined === true) {
-        journal.broadcast(id, txHash);
-        vault.record({
-          event: 'broadcast',
-          subject: id,
-          result: 'ok',
-          details: { pendingId: id, chain: pending.chain, txId: txHash, via: 'already-mined', rebroadcast, answer: answer.slice(0, 500) },
-        });
+        await this.steps.commit(
+          () => journal.broadcast(id, txHash),
+          () => [
+            {
+              event: 'broadcast',
+              subject: id,
+              result: 'ok',
+              details: { pendingId: id, chain: pending.chain, txId: txHash, via: 'already-mined', rebroadcast, answer: answer.slice(0, 500) },
+            },
+          ],
+        );
         this.d.log('info', 'the node refused the re-sent transaction because it is already mined', { pendingId: id, txId: txHash });
         return { kind: 'broadcast', txId: txHash, rebroadcast };
       }
     }
     const error = neverMinableError(id, `${reason}; transaction ${txHash}`, answer);
-    if (journal.get(id)?.error !== error) {
-      vault.record({
-        event: 'broadcast',
-        subject: id,
-        result: 'fail',
-        details: { pendingId: id, chain: pending.chain, error, rebroadcast, neverMinable: true, txId: txHash },
-      });
-    }
-    journal.fail(id, error);
+    const known = journal.get(id)?.error === error;
+    await this.steps.commit(
+      () => journal.fail(id, error),
+      () =>
+        known
+          ? []
+          : [
+              {
+                event: 'broadcast',
+                subject: id,
+                result: 'fail',
+                details: { pendingId: id, chain: pending.chain, error, rebroadcast, neverMinable: true, txId: txHash },
+              },
+            ],
+    );
     this.d.log('error', 'the signed transaction can never be mined; it is no longer re-sent: see hardkms journal release', {
       pendingId: id,
       chain: pending.chain,
@@ -533,6 +599,20 @@ export class PendingProcessor {
       reason,
     });
     return { kind: 'failed', error, signed: true };
+  }
+
+  private reserveKey(chain: string, scope: string, asset: string): string {
+    return `${chain}|${this.d.testnet ? 1 : 0}|${scope}|${asset}`;
+  }
+
+  /** Adds (sign 1n) or removes (-1n) what a transaction moves to the amounts not yet journaled. */
+  private reserve(chain: string, spends: readonly SpendRecord[], sign: 1n | -1n): void {
+    for (const s of spends) {
+      const key = this.reserveKey(chain, s.scope, s.asset);
+      const next = (this.reserved.get(key) ?? 0n) + sign * s.amount;
+      if (next === 0n) this.reserved.delete(key);
+      else this.reserved.set(key, next);
+    }
   }
 
   private safeAudit(event: Parameters<Vault['record']>[0]): void {

@@ -506,6 +506,14 @@ export class Vault {
   }
 
   /**
+   * Appends records as one signed batch (one token signature, one fsync: AuditLog.appendBatch);
+   * inside a store transaction, the batch and the rows it describes commit together.
+   */
+  recordBatch(events: readonly AuditEvent[]): AuditRecord[] {
+    return this.audit.appendBatch(events);
+  }
+
+  /**
    * For the daemon: the token session stays logged in; the PIN is not needed again in this
    * process, so it is zeroed (commands that re-seal call currentSecret() before this).
    */
@@ -765,15 +773,17 @@ const forwarders = new Map<string, AuditForwarder>();
  */
 function forwardHook(store: WalletStore, target: ForwardTarget | undefined, logPath: string): AuditLogOptions['forward'] {
   if (!target) return undefined;
-  return (record, line) => {
+  return (records, lines) => {
     let forwarder = forwarders.get(target.url);
     if (!forwarder) {
       forwarder = new AuditForwarder(target);
       forwarders.set(target.url, forwarder);
     }
     const sent = store.getMetaJson<{ seq: number }>(META.auditForwarded)?.seq ?? 0;
-    forwarder.send([...linesAfter(logPath, sent).filter((l) => !l.startsWith(`{"seq":${record.seq},`)), line]);
-    store.setMetaJson(META.auditForwarded, { seq: record.seq });
+    const first = records[0]!.seq;
+    const seqOf = (l: string): number => Number(/^\{"seq":(\d+),/.exec(l)?.[1] ?? NaN);
+    forwarder.send([...linesAfter(logPath, sent).filter((l) => seqOf(l) < first), ...lines]);
+    store.setMetaJson(META.auditForwarded, { seq: records[records.length - 1]!.seq });
   };
 }
 
@@ -851,5 +861,7 @@ function checkAuditHead(store: WalletStore, facts: VaultFacts, required: boolean
   if (after.records.filter((r) => r.sig !== null).length > 1) {
     throw mismatch(`has signed records after record ${auth.seq}, where wallet.dat's authenticated head stops: the head was rolled back`);
   }
-  return after.records.filter((r) => r.sig === null);
+  // Members of a batch whose signing record is there (a process killed before its commit) are signed already.
+  const signedUpTo = Math.max(0, ...after.records.filter((r) => r.sig !== null).map((r) => r.seq));
+  return after.records.filter((r) => r.sig === null && !(r.signed === true && (r.batch ?? 0) > 0 && r.seq < signedUpTo));
 }

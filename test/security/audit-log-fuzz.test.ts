@@ -13,7 +13,8 @@ import { hostAuditKey } from '../support/audit-key.js';
  * swapped with the next, duplicated, each truncation (at every byte), the final newline
  * dropped, a signature or the committed signed state removed, an unsigned record appended.
  * Before the fix, deleting a `sig`, a non-canonical base64 character in a `sig`, an
- * appended unsigned record and a dropped final newline verified ok.
+ * appended unsigned record and a dropped final newline verified ok. The log includes a
+ * signed batch (record format v3), so every edit of a batch member or its signer counts too.
  */
 const { pem, signer } = hostAuditKey();
 
@@ -37,6 +38,12 @@ describe('audit log: 100% of single edits detected', () => {
           details: { pendingId: `p-${i}`, n: i * 1.5, list: [1, null, true] },
         });
     }
+    // A signed batch (format v3): two members without a signature of their own, then the record that signs them.
+    signedLog.appendBatch([
+      { event: 'policy', subject: 'p-9', result: 'ok', details: { pendingId: 'p-9' } },
+      { event: 'unwrap', subject: 'p-9', result: 'ok', details: { pendingId: 'p-9' } },
+      { event: 'sign', subject: 'p-9', result: 'ok', details: { pendingId: 'p-9' } },
+    ]);
     signedLog.append({ event: 'seal', result: 'ok', details: { reason: 'end' } });
     text = readFileSync(path, 'utf8');
     expect(verify(text)).toBe(true);
