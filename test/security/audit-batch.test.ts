@@ -47,7 +47,7 @@ describe('audit log: attacks on a signed batch', () => {
     head = undefined;
     const log = new AuditLog(path, { signer, setHead: (h) => (head = h), actor: 'test' });
     log.append({ event: 'token.login', result: 'ok' });
-    log.appendBatch(['policy', 'unwrap', 'sign'].map((event) => ({ event, subject: 'p-1', result: 'ok' as const, details: { pendingId: 'p-1' } })));
+    log.appendBatch((['policy', 'unwrap', 'sign'] as const).map((event) => ({ event, subject: 'p-1', result: 'ok' as const, details: { pendingId: 'p-1' } })));
     log.append({ event: 'broadcast', subject: 'p-1', result: 'ok' });
     text = readFileSync(path, 'utf8');
   });
