@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { WalletStore } from '../vault/store.js';
 import type { Command } from 'commander';
 import { HardkmsError, InputError } from '../errors.js';
 import { auditPublicKeyPath, type AuditHead } from '../audit/log.js';
@@ -53,7 +54,7 @@ function auditInputs(config: Config, flags: AuditFlags): AuditInputs {
     });
   }
   fingerprint = fingerprint?.replace(/:/g, '');
-  const facts = existsSync(config.walletPath) ? readVaultFacts({ path: config.walletPath, auditLogPath: logPath }) : undefined;
+  const facts = WalletStore.exists(config.walletPath) ? readVaultFacts({ path: config.walletPath, auditLogPath: logPath }) : undefined;
   return {
     logPath,
     publicKeyPem: readFileSync(pemPath, 'utf8'),

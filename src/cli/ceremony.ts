@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { WalletStore } from '../vault/store.js';
+import { isStoreUrl } from '../vault/pg/url.js';
 import type { Config } from '../config/config.js';
 import { auditPublicKeyPath } from '../audit/log.js';
 import { acquireCeremonyLock, releaseCeremonyLock } from '../vault/ceremony-lock.js';
@@ -14,7 +15,7 @@ const PIN_CHANGING = new Set(['revoke', 'rotate', 'recover']);
  * success says exactly what to back up now.
  */
 export function beginCeremony(config: Config, command: string): void {
-  if (!existsSync(config.walletPath)) return; // the command's own check reports the missing store
+  if (!WalletStore.exists(config.walletPath)) return; // the command's own check reports the missing store
   const lock = acquireCeremonyLock(config.walletPath, command);
   process.once('exit', (code) => {
     try {
@@ -33,7 +34,9 @@ export function backupAdvice(config: Config, pinChanged: boolean): string[] {
   const files = [config.walletPath, config.auditLogPath, auditPublicKeyPath(config.auditLogPath)];
   const lines = [
     'Back up now, together (see docs/runbook.md, "Backups"):',
-    `  - ${files.join(', ')}  (copy wallet.dat with sqlite3 ".backup", or while no hardkms process runs)`,
+    isStoreUrl(config.walletPath)
+      ? `  - the PostgreSQL store (pg_dump of its database), ${files.slice(1).join(', ')}`
+      : `  - ${files.join(', ')}  (copy wallet.dat with sqlite3 ".backup", or while no hardkms process runs)`,
   ];
   if (!pinChanged) return lines;
   const token = tokenBackupFor(config)?.check();

@@ -12,7 +12,8 @@ import { Help, type Command } from 'commander';
  * added here too.
  */
 
-export type CommandModule = 'init' | 'audit' | 'wallets' | 'daemon' | 'import-legacy' | 'list' | 'rebind' | 'journal' | 'gate' | 'token' | 'completion';
+export type CommandModule =
+  'init' | 'audit' | 'wallets' | 'daemon' | 'import-legacy' | 'list' | 'rebind' | 'journal' | 'store' | 'gate' | 'token' | 'completion';
 
 /** Registration order: the order of `--help`. The gate comes after every command it adds --otp to. */
 export const MODULE_ORDER: readonly CommandModule[] = [
@@ -24,6 +25,7 @@ export const MODULE_ORDER: readonly CommandModule[] = [
   'list',
   'rebind',
   'journal',
+  'store',
   'gate',
   'token',
   'completion',
@@ -46,6 +48,7 @@ const LOADERS: Readonly<Record<CommandModule, () => Promise<Register>>> = {
   list: async () => (await import('./list.js')).registerList,
   rebind: async () => (await import('./rebind.js')).registerRebind,
   journal: async () => (await import('./journal.js')).registerJournal,
+  store: async () => (await import('./store.js')).registerStore,
   gate: async () => (await import('./gate.js')).registerGate,
   token: async () => (await import('./token.js')).registerToken,
   completion: async () => (await import('./completion.js')).registerCompletion,
@@ -150,6 +153,7 @@ export const COMMAND_LINES: readonly CommandLine[] = [
     term: 'journal',
     description: 'Read the signing journal; release a transaction the network refused for good',
   },
+  { name: 'store', module: 'store', term: 'store', description: 'Move a vault between wallet.dat and PostgreSQL (several signers)' },
   {
     name: 'status',
     module: 'gate',

@@ -17,6 +17,10 @@ export function globalFlags(cmd: Command): Command {
   }
   return cmd
     .option('--path <file>', 'wallet store (default ~/.hardkms/wallet.dat)')
+    .option(
+      '--store <url>',
+      'PostgreSQL store for several signers, postgres://USER@HOST/DB?sslmode=verify-full&sslrootcert=CA (or HARDKMS_STORE_URL); instead of --path',
+    )
     .option('--audit-log <file>', 'audit log (default audit.log beside the wallet store)')
     .addOption(
       apiOnly(

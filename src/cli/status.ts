@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { WalletStore } from '../vault/store.js';
+import { isStoreUrl } from '../vault/pg/url.js';
 import type { Config } from '../config/config.js';
 import { HardkmsError } from '../errors.js';
 import { Token } from '../hsm/token.js';
@@ -45,7 +47,8 @@ function lastEventTimes(logPath: string, events: readonly string[]): Map<string,
 }
 
 function walletCounts(path: string): { chain: string; net: string; count: number }[] {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
+  const store = isStoreUrl(path) ? WalletStore.openReadOnly(path) : undefined;
+  const db = store?.database ?? new Database(path, { readonly: true, fileMustExist: true });
   try {
     const rows = db.prepare('SELECT chain, testnet, count(*) AS n FROM wallets GROUP BY chain, testnet ORDER BY chain, testnet').all() as {
       chain: string;
@@ -54,7 +57,8 @@ function walletCounts(path: string): { chain: string; net: string; count: number
     }[];
     return rows.map((r) => ({ chain: r.chain, net: r.testnet === 1 ? 'testnet' : 'mainnet', count: r.n }));
   } finally {
-    db.close();
+    if (store) store.close();
+    else db.close();
   }
 }
 

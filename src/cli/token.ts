@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { WalletStore } from '../vault/store.js';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
@@ -18,7 +18,7 @@ export function tokenBackupFor(config: Config): SoftHsmBackup | undefined {
   let label = config.token.label;
   let profile = config.token.profile;
   let modulePath = config.token.modulePath;
-  if (existsSync(config.walletPath)) {
+  if (WalletStore.exists(config.walletPath)) {
     try {
       const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
       label ??= facts.binding.label;
@@ -82,7 +82,7 @@ export function registerToken(program: Command): void {
     const config = configFrom(opts);
     const backup = requireBackup(config);
     const { path, manifest } = backup.exportTo(resolve(opts.to));
-    if (existsSync(config.walletPath)) {
+    if (WalletStore.exists(config.walletPath)) {
       recordWhileSealed(
         { path: config.walletPath, auditLogPath: config.auditLogPath },
         {
@@ -106,7 +106,7 @@ export function registerToken(program: Command): void {
     const config = configFrom(opts);
     const backup = requireBackup(config);
     const audit = (result: 'ok' | 'fail', details: Record<string, unknown>): void => {
-      if (!existsSync(config.walletPath)) return;
+      if (!WalletStore.exists(config.walletPath)) return;
       try {
         recordWhileSealed(
           { path: config.walletPath, auditLogPath: config.auditLogPath },

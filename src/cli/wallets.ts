@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { WalletStore } from '../vault/store.js';
 import type { Command } from 'commander';
 import { chainKit, chainKitIfSupported, WALLET_CHAINS } from '../chains/kit.js';
 import type { AuditEventName } from '../audit/events.js';
@@ -49,7 +49,7 @@ function count(text: string): number {
  * secret without opening the vault, as Tatum does): chained into the log beside the store.
  */
 function recordUnsealed(config: Config, event: AuditEventName, subject: string): void {
-  if (!existsSync(config.walletPath)) return;
+  if (!WalletStore.exists(config.walletPath)) return;
   appendSealedRecord({ path: config.walletPath, auditLogPath: config.auditLogPath }, { event, subject, result: 'ok' }, 'cli:generatewallet');
 }
 
@@ -58,7 +58,7 @@ function recordUnsealed(config: Config, event: AuditEventName, subject: string):
  * refused anyway; the vault checks it again on what the unseal authenticated.
  */
 function refuseNetworkEarly(config: Config): void {
-  if (!existsSync(config.walletPath)) return; // the unseal reports the missing store
+  if (!WalletStore.exists(config.walletPath)) return; // the unseal reports the missing store
   checkNetworkOf(readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath }).testnetOnly, config.testnet);
 }
 
@@ -357,7 +357,7 @@ export function registerWalletCommands(program: Command): void {
 
   globalFlags(program.command('checkconfig').description('Print the configuration; secrets are never shown, not even in part')).action((opts: Opts) => {
     const config = configFrom(opts);
-    const exists = existsSync(config.walletPath);
+    const exists = WalletStore.exists(config.walletPath);
     let storeType = 'none';
     if (exists) {
       try {

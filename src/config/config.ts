@@ -3,12 +3,14 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as util from 'node:util';
 import { InputError } from '../errors.js';
-import { defaultAuditLogPath } from '../audit/log.js';
-import { auditLogMismatch, boundAuditLogPath } from '../vault/vault.js';
+import { auditLogMismatch, boundAuditLogPath, defaultLogFor } from '../vault/vault.js';
+import { isStoreUrl, parseStoreUrl } from '../vault/pg/url.js';
 
 /** Flags every command shares (Tatum's names where Tatum has them). */
 export interface GlobalFlags {
   path?: string;
+  /** A PostgreSQL store URL (several signers); HARDKMS_STORE_URL otherwise. */
+  store?: string;
   auditLog?: string;
   envFile?: string;
   apiKey?: string;
@@ -19,6 +21,7 @@ export interface GlobalFlags {
 
 /** Everything a command needs from the environment and flags, validated once. */
 export interface Config {
+  /** wallet.dat's path, or the PostgreSQL store's URL (--store / HARDKMS_STORE_URL). */
   walletPath: string;
   auditLogPath: string;
   token: { modulePath: string | undefined; label: string | undefined; profile: string | undefined };
@@ -106,7 +109,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 export function buildConfig(flags: GlobalFlags): Config {
   const env = loadEnvFiles(flags.envFile);
-  const walletPath = resolve(flags.path ?? DEFAULT_WALLET_PATH);
+  const walletPath = storeLocation(flags);
   const apiUrl = nonEmpty(process.env.TATUM_API_URL) ?? DEFAULT_API_URL;
   try {
     const u = new URL(apiUrl);
@@ -133,6 +136,27 @@ export function buildConfig(flags: GlobalFlags): Config {
   };
 }
 
+/**
+ * wallet.dat (--path), or a PostgreSQL URL (--store, else HARDKMS_STORE_URL unless --path is given). The URL is
+ * checked here (TLS with certificate checks, no password in it) so that a bad one stops the
+ * command before any prompt. HARDKMS_STORE_URL is not on the env-file allow-list: which
+ * store a signer uses is set by the operator's own environment or flags.
+ */
+function storeLocation(flags: GlobalFlags): string {
+  if (flags.path !== undefined && flags.store !== undefined) {
+    throw new InputError('Both --path and --store name a store.', 'Use --path for a wallet.dat file or --store for a PostgreSQL store, not both.');
+  }
+  // An explicit --path wins over HARDKMS_STORE_URL from the environment.
+  const url = flags.store ?? (flags.path === undefined ? nonEmpty(process.env.HARDKMS_STORE_URL) : undefined);
+  if (url === undefined) return resolve(flags.path ?? DEFAULT_WALLET_PATH);
+  const from = flags.store !== undefined ? '--store' : 'HARDKMS_STORE_URL';
+  if (!isStoreUrl(url)) {
+    throw new InputError(`${from} takes a postgres:// URL, not '${url.slice(0, 80)}'.`, 'A wallet.dat file is named with --path.');
+  }
+  parseStoreUrl(url);
+  return url;
+}
+
 /** The log init bound into the store; --audit-log may name it but never point elsewhere. */
 function auditLogPathFor(walletPath: string, flag: string | undefined): string {
   const requested = flag === undefined ? undefined : resolve(flag);
@@ -140,7 +164,7 @@ function auditLogPathFor(walletPath: string, flag: string | undefined): string {
   if (bound !== undefined && requested !== undefined && requested !== bound) {
     throw auditLogMismatch(requested, bound);
   }
-  return bound ?? requested ?? defaultAuditLogPath(walletPath);
+  return bound ?? requested ?? defaultLogFor(walletPath);
 }
 
 /** util.parseEnv arrived in Node 20.12; this is the same KEY=VALUE subset for older 20.x. */
