@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { WalletStore } from '../vault/store.js';
 import type { Command } from 'commander';
 import { HardkmsError, InputError } from '../errors.js';
 import { auditPublicKeyPath, type AuditHead } from '../audit/log.js';
