@@ -18,6 +18,7 @@ export const AUDIT_EVENTS = [
   'token.repair',
   'audit.countersign',
   'store.rows-bound',
+  'store.migrate',
   'vault.migrated',
   'vault.retired_key',
   'vault.rebind',
