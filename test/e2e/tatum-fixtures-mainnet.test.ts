@@ -61,5 +61,5 @@ describe("Tatum fixture corpus, mainnet: a top-level index derives on the transa
     expect(api.errorReports).toEqual([]);
   });
 
-  fixtureTests(MAINNET_FIXTURES, () => ({ api, served, evm }));
+  fixtureTests(MAINNET_FIXTURES, () => ({ api, served, evm, log: run.stderr }));
 });

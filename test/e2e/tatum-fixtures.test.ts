@@ -179,5 +179,5 @@ describe('Tatum fixture corpus through the daemon', { timeout: 600_000 }, () => 
     expect(run.code).not.toBe(0); // refusals make the cycle's exit code say so
   });
 
-  fixtureTests(FIXTURES, () => ({ api, served, evm, ltc, sol }));
+  fixtureTests(FIXTURES, () => ({ api, served, evm, ltc, sol, log: run.stderr }));
 });

@@ -52,7 +52,8 @@ export interface Fixture {
   about: string;
   regtest?: boolean;
   pending: Record<string, unknown> & { id: string; chain: TatumChain; serializedTransaction: string; hashes: string[] };
-  expect: Expect;
+  /** `log`: a regular expression the daemon's log must match (a skipped wallet is logged, not an error). */
+  expect: Expect & { log?: string };
 }
 
 export const WALLETS = JSON.parse(readFileSync(`${DIR}wallets.json`, 'utf8')) as Record<
@@ -169,6 +170,8 @@ export interface Ctx {
   evm: Map<string, HardhatNode>;
   ltc?: Litecoind | undefined;
   sol?: FakeSolanaRpc;
+  /** The daemon's stderr (its log). */
+  log: string;
 }
 
 const broadcastOf = (api: FakeTatumApi, f: Fixture): RecordedBroadcast => {
@@ -190,6 +193,7 @@ export function fixtureTests(fixtures: Fixture[], ctx: () => Ctx): void {
         expect(api.broadcasts.filter((b) => b.signatureId === f.pending.id)).toEqual([]);
         return;
       }
+      if (f.expect.log !== undefined) expect(ctx().log).toMatch(new RegExp(f.expect.log));
       const b = broadcastOf(api, f);
       expect(b.kind).toBe(x.broadcast);
       if (x.broadcast === 'offchain') expect(b).toMatchObject({ withdrawalId: f.pending.withdrawalId, chain: f.pending.chain });
