@@ -52,8 +52,15 @@ export function notSignedReport(chain: TatumChain): string {
   if (daemonSupport(chain) === 'sunset') {
     return `${CHAIN_UNSUPPORTED}: ${chain} (BNB Beacon Chain) has been shut down; hardkms does not sign ${chain} transactions. This pending transaction was not signed: cancel it (DELETE /v3/kms/{id}).`;
   }
-  return `${CHAIN_NOT_SIGNED}: hardkms does not sign ${chain} transactions yet (it signs ${SIGNABLE_CHAINS.join(', ')}). This pending transaction was not signed: sign it elsewhere or cancel it (DELETE /v3/kms/{id}).`;
+  const why = NOT_SIGNED_WHY[chain];
+  return `${CHAIN_NOT_SIGNED}: hardkms does not sign ${chain} transactions yet${why === undefined ? '' : ` (${why})`} (it signs ${SIGNABLE_CHAINS.join(', ')}). This pending transaction was not signed: sign it elsewhere or cancel it (DELETE /v3/kms/{id}).`;
 }
+
+/** Why a polled chain is not signed, where there is more to say than "not yet". */
+const NOT_SIGNED_WHY: Partial<Record<TatumChain, string>> = {
+  FLOW: "Tatum's SDK builds, signs and submits FLOW transactions itself with proposal keys Tatum manages, a protocol Tatum does not publish",
+  ADA: "ADA is signed through Tatum's Rosetta construction flow, which hardkms does not implement yet",
+};
 
 /** Human-readable lines for `checkconfig` and `--help`. */
 export function chainSupportLines(): string[] {

@@ -124,6 +124,38 @@ describe('SOL end to end', { timeout: 240_000 }, () => {
     expect(posted(a)).toBe(posted(b));
   });
 
+  it('a send that failed is sent again unchanged; one the node took although its answer was lost counts as sent; one whose blockhash expired is TX_NEVER_MINABLE, never re-signed', async () => {
+    const lost = api.queue({
+      chain: 'SOL',
+      hashes: [me],
+      serializedTransaction: solTransferPayload({ from: ME.publicKey.toBase58(), to: DEST, lamports: 101n }),
+    });
+    sol.loseAnswers = 1;
+    const r1 = await once();
+    expect(r1.code).not.toBe(0);
+    const taken = sol.transactions.length;
+    const r2 = await once();
+    expect(r2.code, explain(r2)).toBe(0);
+    expect(sol.transactions.length).toBe(taken); // "already processed": not a second transaction
+    expect(posted(lost)).toBe(journalRows(tv).get(lost)!.chainTxId);
+
+    const stale = api.queue({
+      chain: 'SOL',
+      hashes: [me],
+      serializedTransaction: solTransferPayload({ from: ME.publicKey.toBase58(), to: DEST, lamports: 102n }),
+    });
+    sol.failSends = 1;
+    await once();
+    const raw = journalRows(tv).get(stale)!.rawTx;
+    expect(raw).toBeDefined();
+    sol.expireAll();
+    const r3 = await once();
+    expect(r3.code).not.toBe(0);
+    expect(errorOf(stale).at(-1)).toMatch(/^TX_NEVER_MINABLE: .*blockhash expired/);
+    expect(journalRows(tv).get(stale)!.rawTx).toBe(raw);
+    expect(posted(stale)).toBeUndefined();
+  });
+
   it('refuses, through the error batch: a fee payer that is not ours, a wallet that is not a signer, an instruction of an unknown program', async () => {
     const foreign = api.queue({
       chain: 'SOL',

@@ -38,6 +38,10 @@ export class FakeSolanaRpc {
   /** SPL token accounts by address, as getAccountInfo jsonParsed shows them. */
   readonly tokenAccounts = new Map<string, { mint: string; owner: string; amount: bigint; decimals: number }>();
   slot = 250_000_000;
+  /** The next N sendTransaction calls fail before the node looks at them (-32005, node behind). */
+  failSends = 0;
+  /** The next N accepted transactions get that same error as the answer (accepted, answer lost). */
+  loseAnswers = 0;
   private readonly issued: string[] = [];
   private readonly expired = new Set<string>();
   private server: http.Server | undefined;
@@ -162,6 +166,11 @@ export class FakeSolanaRpc {
   }
 
   private sendTransaction(params: unknown[], ok: (r: unknown) => RpcResponse, err: (c: number, m: string, d?: unknown) => RpcResponse): RpcResponse {
+    const behind = (): RpcResponse => err(-32005, 'Node is behind by 42 slots', { numSlotsBehind: 42 });
+    if (this.failSends > 0) {
+      this.failSends--;
+      return behind();
+    }
     const encoded = params[0];
     const encoding = (params[1] as { encoding?: unknown } | undefined)?.encoding ?? 'base58';
     if (typeof encoded !== 'string' || (encoding !== 'base64' && encoding !== 'base58')) return err(-32602, 'invalid transaction: unsupported encoding');
@@ -200,6 +209,10 @@ export class FakeSolanaRpc {
     if (!this.issued.includes(message.recentBlockhash) || this.expired.has(message.recentBlockhash)) return sim('Blockhash not found', 'BlockhashNotFound');
     if (this.transactions.some((t) => t.signature === signature)) return sim('This transaction has already been processed', 'AlreadyProcessed');
     this.transactions.push({ signature, wire, message });
+    if (this.loseAnswers > 0) {
+      this.loseAnswers--;
+      return behind();
+    }
     return ok(signature);
   }
 }

@@ -14,6 +14,11 @@ describe('never-minable broadcast answers', () => {
     ['bitcoind', 'min relay fee not met, 100 < 141', /fee is outside/],
     ['bitcoind', 'mandatory-script-verify-flag-failed (Signature must be zero for failed CHECK(MULTI)SIG operation)', /signature/],
     ['TRON via Tatum', '{"code":"TRANSACTION_EXPIRATION_ERROR","message":"transaction expired"}', /expired/],
+    [
+      'Solana RPC',
+      'sendTransaction on https://api.tatum.io/v3/blockchain/node/SOL/<api-key> failed: Transaction simulation failed: Blockhash not found',
+      /blockhash expired/,
+    ],
   ])('%s: %s', (_who, answer, reason) => {
     expect(neverMinableReason(answer)).toMatch(reason);
   });
