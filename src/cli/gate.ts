@@ -37,6 +37,7 @@ import { configFrom, registerBeforeUnsealCheck, registerProvider, registerUnseal
 import { globalFlags } from './flags.js';
 import { registerInitProvider, type InitProviderChoice } from './init.js';
 import { note, printJson, warn } from './output.js';
+import { startProgress } from './progress.js';
 import { beginCeremony } from './ceremony.js';
 import { printHealthTable, statusHealth, unhealthyError } from './status.js';
 import { outputFormat } from './table.js';
@@ -208,12 +209,19 @@ function requireGateVault(config: Config, command: string): YubiKeySealRecord {
 
 /** Stores a new seal (and with `newSecret` re-keys the store and changes the token PIN): vault/seal-rotation.ts. */
 function applySeal(vault: Vault, record: SealRecord, newSecret?: VaultSecret): void {
-  applySealInVault(vault, record, newSecret, {
-    onPinRotated: () =>
-      note(
-        `The user PIN of token '${vault.binding.label}' was changed to a new random value held only in the sealed vault secret, and wallet.dat was re-keyed.`,
-      ),
-  });
+  const progress = newSecret ? startProgress('rows re-keyed', 0) : undefined;
+  vault.store.onRekeyProgress = progress ? (done, total) => progress.update(done, total) : undefined;
+  try {
+    applySealInVault(vault, record, newSecret, {
+      onPinRotated: () =>
+        note(
+          `The user PIN of token '${vault.binding.label}' was changed to a new random value held only in the sealed vault secret, and wallet.dat was re-keyed.`,
+        ),
+    });
+  } finally {
+    vault.store.onRekeyProgress = undefined;
+    progress?.finish();
+  }
 }
 
 function publicGate(record: SealRecord): Record<string, unknown> {

@@ -8,6 +8,7 @@ import { configFrom, withVault } from './context.js';
 import { takeEnvSecret } from '../config/config.js';
 import { globalFlags } from './flags.js';
 import { printJson, warn } from './output.js';
+import { startProgress } from './progress.js';
 import { readSecret } from './prompt.js';
 
 /** The Tatum file's password: HARDKMS_LEGACY_PASSWORD (TATUM_KMS_PASSWORD opens the hardkms vault), else a prompt. */
@@ -46,7 +47,15 @@ export function registerImportLegacy(program: Command): void {
     }
     try {
       await withVault(config, 'cli:import-legacy', (vault) => {
-        const summary = importLegacyEntries(vault, entries, chainKitIfSupported, { dryRun: opts.dryRun === true, source: file, skipped });
+        const progress = startProgress(opts.dryRun === true ? 'wallets checked' : 'wallets prepared for import', entries.length);
+        const summary = importLegacyEntries(vault, entries, chainKitIfSupported, {
+          dryRun: opts.dryRun === true,
+          source: file,
+          skipped,
+          onProgress: (done) => progress.update(done),
+        });
+        progress.update(entries.length);
+        progress.finish();
         for (const w of summary.warnings) for (const text of w.warnings) warn(`wallet '${w.signatureId}' (${w.chain}): ${text}`);
         for (const s of summary.skipped) warn(`wallet '${s.signatureId}'${s.chain ? ` (${s.chain})` : ''} NOT imported: ${s.reason} Fix: ${s.fix}`);
         printJson({ dryRun: opts.dryRun === true, ...summary });

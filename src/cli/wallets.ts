@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { chainKit, chainKitIfSupported, WALLET_CHAINS } from '../chains/kit.js';
 import type { AuditEventName } from '../audit/events.js';
 import type { Config } from '../config/config.js';
+import { EXIT_CODES } from '../error-codes.js';
 import { HardkmsError, InputError } from '../errors.js';
 import {
   addressNeedsMnemonic,
@@ -23,6 +24,7 @@ import { VERSION } from '../version.js';
 import { configFrom, revealAuthorisation, withVault } from './context.js';
 import { globalFlags } from './flags.js';
 import { printJson, warn } from './output.js';
+import { startProgress } from './progress.js';
 import { chainSupportLines, walletOnlyChains } from '../signer/chain-support.js';
 import { readSecret } from './prompt.js';
 
@@ -71,12 +73,8 @@ function warnIfNotSigned(chain: string): void {
   }
 }
 
-function progress(done: number, total: number): void {
-  if (!process.stderr.isTTY) return;
-  const width = 30;
-  const filled = Math.round((done / total) * width);
-  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${done === total ? '\n' : ''}`);
-}
+/** Keys per call into the store: each call commits its keys with their audit record; between calls a signal is seen. */
+const BATCH_STEP = 500;
 
 export function registerWalletCommands(program: Command): void {
   const chainHelp = `chain code (${WALLET_CHAINS.join(', ')})`;
@@ -256,15 +254,37 @@ export function registerWalletCommands(program: Command): void {
     warnIfNotSigned(kit.chain);
     const total = count(countText);
     refuseNetworkEarly(config);
-    await withVault(config, 'cli:generatemanagedprivatekeybatch', (vault) => {
+    await withVault(config, 'cli:generatemanagedprivatekeybatch', async (vault) => {
+      // Once unsealed, Ctrl-C (or SIGTERM) stops between two committed steps: what was
+      // printed is stored, and the error says how much (before, the usual handler applies).
+      let interrupted: string | undefined;
+      const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => [sig, (): void => void (interrupted ??= sig)] as const);
+      for (const [sig, h] of handlers) process.on(sig, h);
+      const progress = startProgress('keys generated and stored', total);
       let done = 0;
-      // Each chunk's record is committed with its keys (vault/wallets.ts). Index 0 of a
-      // token-generated key, not Tatum's index-1 of a discarded mnemonic (spec §7.20).
-      generatePrivateKeyBatch(vault, kit, config.testnet, total, (chunk) => {
-        for (const e of chunk) process.stdout.write(`${JSON.stringify({ signatureId: e.signatureId, address: e.address })}\n`);
-        done += chunk.length;
-        progress(done, total);
-      });
+      try {
+        while (done < total && interrupted === undefined) {
+          // Each step's record is committed with its keys (vault/wallets.ts). Index 0 of a
+          // token-generated key, not Tatum's index-1 of a discarded mnemonic (spec §7.20).
+          generatePrivateKeyBatch(vault, kit, config.testnet, Math.min(BATCH_STEP, total - done), (chunk) => {
+            for (const e of chunk) process.stdout.write(`${JSON.stringify({ signatureId: e.signatureId, address: e.address })}\n`);
+            done += chunk.length;
+            progress.update(done);
+          });
+          // Lets a signal that came during the step be delivered before the next one.
+          await new Promise((r) => setImmediate(r));
+        }
+      } finally {
+        for (const [sig, h] of handlers) process.off(sig, h);
+        progress.finish();
+      }
+      if (interrupted !== undefined && done < total) {
+        throw new HardkmsError(
+          'CANCELLED',
+          `Interrupted by ${interrupted} after ${done} of ${total} keys: those ${done} are stored (their lines are on stdout); the other ${total - done} were not generated.`,
+          { hint: `Run generatemanagedprivatekeybatch ${kit.chain} ${total - done} for the rest.`, exitCode: EXIT_CODES.cancelled },
+        );
+      }
     });
   });
 
@@ -344,7 +364,12 @@ export function registerWalletCommands(program: Command): void {
     await withVault(config, 'cli:export', (vault) => {
       const out: Record<string, unknown> = {};
       const entries = vault.store.listEntries();
-      for (const entry of entries) out[entry.signatureId] = tatumEntry(vault, entry, chainKitIfSupported(entry.chain));
+      const progress = startProgress('wallets exported', entries.length);
+      for (const entry of entries) {
+        out[entry.signatureId] = tatumEntry(vault, entry, chainKitIfSupported(entry.chain));
+        progress.update(Object.keys(out).length);
+      }
+      progress.finish();
       vault.record({
         event: 'secret.show',
         subject: 'all wallets',

@@ -200,12 +200,14 @@ export function importLegacyEntries(
   vault: Vault,
   entries: readonly LegacyEntry[],
   kitFor: (chain: string) => ChainKit | undefined,
-  options: { dryRun: boolean; source: string; skipped?: SkippedWallet[] },
+  options: { dryRun: boolean; source: string; skipped?: SkippedWallet[]; onProgress?: (done: number, total: number) => void },
 ): ImportSummary {
   const skipped = options.skipped ?? [];
   const summary: ImportSummary = { imported: {}, alreadyPresent: 0, exportOnly: 0, total: entries.length + skipped.length, skipped, warnings: [] };
   const rows: NewWalletEntry[] = [];
+  let seen = 0;
   for (const e of entries) {
+    options.onProgress?.(seen++, entries.length);
     if (vault.store.hasEntry(e.signatureId)) {
       summary.alreadyPresent++;
       continue;

@@ -600,7 +600,10 @@ export class WalletStore {
         this.verifyMeta();
         // Checked under the old key; a head that fails it stays as it is (and keeps failing).
         const head = this.auditHeadAuthentic();
-        for (const t of tables) this.remacTable(t, oldMac, newMac);
+        const progress = this.onRekeyProgress;
+        const total = progress ? tables.reduce((n, t) => n + (this.db.prepare(`SELECT count(*) AS n FROM ${t.table}`).get() as { n: number }).n, 0) : 0;
+        let done = 0;
+        for (const t of tables) this.remacTable(t, oldMac, newMac, progress ? () => progress(++done, total) : undefined);
         this.macKey!.fill(0);
         this.macKey = Buffer.from(newMac);
         this.pidKey?.fill(0);
@@ -635,7 +638,10 @@ export class WalletStore {
     }
   }
 
-  private remacTable(t: MacTable, oldKey: Buffer, newKey: Buffer): void {
+  /** Told of each row re-keyed (the CLI's progress line); no row content is passed. */
+  onRekeyProgress: ((done: number, total: number) => void) | undefined;
+
+  private remacTable(t: MacTable, oldKey: Buffer, newKey: Buffer, onRow?: () => void): void {
     const where = t.key.map((k) => `${k} = @${k}`).join(' AND ');
     const update = this.db.prepare(`UPDATE ${t.table} SET mac = @mac WHERE ${where}`);
     for (const row of this.db.prepare(`SELECT * FROM ${t.table}`).all() as Array<Record<string, unknown>>) {
@@ -648,6 +654,7 @@ export class WalletStore {
       }
       const keys = Object.fromEntries(t.key.map((k) => [k, row[k]]));
       update.run({ ...keys, mac: macFields(newKey, t.tag, fields) });
+      onRow?.();
     }
   }
 
