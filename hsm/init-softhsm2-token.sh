@@ -15,10 +15,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 command -v softhsm2-util >/dev/null || { echo "softhsm2-util not found: install SoftHSM2 (Debian: apt-get install softhsm2)" >&2; exit 1; }
 
+ask() { # $1 prompt, $2 variable: a hidden prompt, or a clear refusal where there is no terminal to ask on
+  [ -t 0 ] || { echo "init-softhsm2-token.sh: no terminal to ask the $1 on; set HARDKMS_TOKEN_PIN and HARDKMS_TOKEN_SO_PIN." >&2; exit 1; }
+  read -rsp "Token $1: " "$2"; echo >&2
+}
 pin=${HARDKMS_TOKEN_PIN:-}
-if [ -z "$pin" ]; then read -rsp "Token user PIN: " pin; echo >&2; fi
+if [ -z "$pin" ]; then ask "user PIN" pin; fi
 so_pin=${HARDKMS_TOKEN_SO_PIN:-}
-if [ -z "$so_pin" ]; then read -rsp "Token SO PIN: " so_pin; echo >&2; fi
+if [ -z "$so_pin" ]; then ask "SO PIN" so_pin; fi
 [ ${#pin} -ge 4 ] || { echo "The user PIN must have at least 4 characters." >&2; exit 1; }
 
 umask 077
