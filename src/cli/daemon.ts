@@ -14,6 +14,7 @@ import { takeEnvSecret } from '../config/config.js';
 import { globalFlags } from './flags.js';
 import { warn } from './output.js';
 import { tokenBackupFor } from './token.js';
+import { readEnv, type PublicEnvName } from '../config/env.js';
 
 /**
  * `hardkms daemon`: Tatum KMS's daemon flags, plus:
@@ -58,10 +59,10 @@ type DaemonOpts = {
 
 export { INSECURE_HTTP_FLAG, MAINNET_OVERRIDE_FLAG, UNAUTHENTICATED_APPROVER_FLAG };
 /** Test hook: SIGKILL the daemon right after a signature is journaled, before it is broadcast. */
-export const TEST_CRASH_ENV = 'HARDKMS_TEST_CRASH_AFTER_SIGN';
+export const TEST_CRASH_ENV = 'HARDKMS_TEST_CRASH_AFTER_SIGN' satisfies PublicEnvName;
 
 function makeLog(levelFlag: string | undefined): { log: DaemonLog; logger: Logger } {
-  const level = levelFlag ?? process.env.HARDKMS_LOG_LEVEL ?? 'info';
+  const level = levelFlag ?? readEnv('HARDKMS_LOG_LEVEL') ?? 'info';
   if (!isLogLevel(level)) throw new InputError(`Log level '${level}' is not one of fatal, error, warn, info, debug, trace.`);
   const logger = createLogger(level);
   const log: DaemonLog = (lvl: LogLevel, message, fields) => logger[lvl](fields ?? {}, message);
@@ -216,7 +217,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       transactionIds: list(opts.transactionIds),
       keyCache: opts.keyCache === true,
       alertWebhook: opts.alertWebhook,
-      crashAfterSign: process.env[TEST_CRASH_ENV] === '1',
+      crashAfterSign: readEnv(TEST_CRASH_ENV) === '1',
     },
     {
       provider: (seal) => providerFor(seal, config),

@@ -43,6 +43,7 @@ import { printHealthTable, statusHealth, unhealthyError } from './status.js';
 import { outputFormat } from './table.js';
 import { readLine, readSecret } from './prompt.js';
 import { checkRecipients, prepareRecovery, recoveryDestination, recoveryFlags, type PreparedRecovery, type RecoveryDestination } from './recovery.js';
+import { readEnv, type PublicEnvName } from '../config/env.js';
 
 /**
  * The YubiKey gate on the command line: init options, the unseal provider, status,
@@ -53,7 +54,7 @@ import { checkRecipients, prepareRecovery, recoveryDestination, recoveryFlags, t
  * vault/seal-rotation.ts and vault/rekey.ts.
  */
 
-const TIMEOUT_ENV = 'HARDKMS_YUBIKEY_TIMEOUT';
+const TIMEOUT_ENV = 'HARDKMS_YUBIKEY_TIMEOUT' satisfies PublicEnvName;
 
 /** The command being run and its --otp value, captured before its action runs. */
 const invocation: { command: string; otp: string | undefined; confirmed: string[] } = { command: '', otp: undefined, confirmed: [] };
@@ -162,8 +163,8 @@ function confirmOption(record: SealRecord | undefined): Pick<YubiKeyGateOptions,
 }
 
 function touchTimeoutMs(): number {
-  const raw = process.env[TIMEOUT_ENV];
-  if (raw === undefined || raw === '') return DEFAULT_TOUCH_TIMEOUT_MS;
+  const raw = readEnv(TIMEOUT_ENV);
+  if (raw === undefined) return DEFAULT_TOUCH_TIMEOUT_MS;
   const s = Number(raw);
   if (!Number.isFinite(s) || s <= 0 || s > 600) throw new InputError(`${TIMEOUT_ENV}='${raw}' is not a number of seconds from 1 to 600.`);
   return Math.round(s * 1000);

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { envHelpLines } from '../config/env.js';
 import { chainSupportLines } from '../signer/chain-support.js';
 import { VERSION } from '../version.js';
 import { MODULE_ORDER, modulesFor, registerCommandLines, registerModules } from './commands.js';
@@ -9,7 +10,7 @@ function baseProgram(): Command {
     .description('Hardware-backed key management and transaction signer, compatible with Tatum KMS')
     .version(VERSION)
     .configureOutput({ outputError: () => {} }) // usage errors are printed as JSON by main()
-    .addHelpText('after', `\n${chainSupportLines().join('\n')}\n`)
+    .addHelpText('after', `\n${chainSupportLines().join('\n')}\n\n${envHelpLines().join('\n')}\n`)
     .exitOverride();
 }
 

@@ -27,6 +27,7 @@ import { printJson, warn } from './output.js';
 import { startProgress } from './progress.js';
 import { chainSupportLines, walletOnlyChains } from '../signer/chain-support.js';
 import { readSecret } from './prompt.js';
+import { envStatusLines } from '../config/env.js';
 
 type Opts = { testnet?: boolean; path?: string; auditLog?: string; envFile?: string; apiKey?: string };
 
@@ -399,7 +400,7 @@ export function registerWalletCommands(program: Command): void {
       `Audit log: ${config.auditLogPath}`,
       `Environment vars file: ${config.envFile ?? 'none'}`,
       ...chainSupportLines(),
-      ...envLines(config),
+      ...envStatusLines(config.apiKey),
     ];
     // Text by default, as Tatum KMS prints it; --output json gives the same pairs to scripts.
     if ((opts as { output?: string }).output === 'json') {
@@ -439,27 +440,5 @@ export function registerWalletCommands(program: Command): void {
         ...(warnings.length ? { warnings } : {}),
       });
     });
-  });
-}
-
-/** Environment variables by name, each only "set" or "not set": no character of a secret (Tatum shows six). */
-function envLines(config: { apiKey: string | undefined }): string[] {
-  const names = [
-    'TATUM_API_KEY',
-    'TATUM_API_URL',
-    'TATUM_KMS_PASSWORD',
-    'HARDKMS_PKCS11_MODULE',
-    'HARDKMS_TOKEN_LABEL',
-    'HARDKMS_TOKEN_PIN',
-    'HARDKMS_YUBIKEY_EMULATOR_DIR',
-    'HARDKMS_LEGACY_PASSWORD',
-    'SOFTHSM2_CONF',
-  ];
-  const publicValues = new Set(['TATUM_API_URL', 'HARDKMS_PKCS11_MODULE', 'HARDKMS_TOKEN_LABEL', 'HARDKMS_YUBIKEY_EMULATOR_DIR', 'SOFTHSM2_CONF']);
-  return names.map((n) => {
-    // TATUM_API_KEY is removed from the environment once read (config.takeEnvSecret).
-    const v = n === 'TATUM_API_KEY' ? config.apiKey : process.env[n];
-    if (v === undefined || v === '') return `${n}: not set`;
-    return `${n}: ${publicValues.has(n) ? v : 'set (hidden)'}`;
   });
 }

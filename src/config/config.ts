@@ -5,6 +5,7 @@ import * as util from 'node:util';
 import { InputError } from '../errors.js';
 import { auditLogMismatch, boundAuditLogPath, defaultLogFor } from '../vault/vault.js';
 import { isStoreUrl, parseStoreUrl } from '../vault/pg/url.js';
+import { ENV_FILE_ALLOWED, readEnv, type SecretEnvName } from './env.js';
 
 /** Flags every command shares (Tatum's names where Tatum has them). */
 export interface GlobalFlags {
@@ -46,7 +47,7 @@ export const DEFAULT_API_URL = 'https://api.tatum.io';
  * checked (HARDKMS_PKCS11_MODULE, HARDKMS_CHAIN_ID_*, HARDKMS_RPC_*, NODE_*, secrets) comes
  * only from the process environment the operator started hardkms with, or from flags.
  */
-export const ENV_FILE_ALLOWED: readonly string[] = ['TATUM_API_KEY', 'TATUM_API_URL', 'HARDKMS_LOG_LEVEL'];
+export { ENV_FILE_ALLOWED };
 
 export interface EnvFileResult {
   /** The file(s) read, if any (comma-separated when both defaults exist). */
@@ -92,7 +93,7 @@ export function loadEnvFiles(envFile: string | undefined): EnvFileResult {
  * same process get a copy of the same bytes (the caller wipes its copy).
  */
 const taken = new Map<string, Buffer>();
-export function takeEnvSecret(name: string): Buffer | undefined {
+export function takeEnvSecret(name: SecretEnvName): Buffer | undefined {
   const held = taken.get(name);
   if (held) return Buffer.from(held);
   const value = process.env[name];
@@ -103,14 +104,10 @@ export function takeEnvSecret(name: string): Buffer | undefined {
   return Buffer.from(bytes);
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
-}
-
 export function buildConfig(flags: GlobalFlags): Config {
   const env = loadEnvFiles(flags.envFile);
   const walletPath = storeLocation(flags);
-  const apiUrl = nonEmpty(process.env.TATUM_API_URL) ?? DEFAULT_API_URL;
+  const apiUrl = readEnv('TATUM_API_URL') ?? DEFAULT_API_URL;
   try {
     const u = new URL(apiUrl);
     if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('protocol');
@@ -122,14 +119,14 @@ export function buildConfig(flags: GlobalFlags): Config {
     walletPath,
     auditLogPath: auditLogPathFor(walletPath, flags.auditLog),
     token: {
-      modulePath: nonEmpty(process.env.HARDKMS_PKCS11_MODULE),
-      label: nonEmpty(process.env.HARDKMS_TOKEN_LABEL),
-      profile: flags.profile ?? nonEmpty(process.env.HARDKMS_TOKEN_PROFILE),
+      modulePath: readEnv('HARDKMS_PKCS11_MODULE'),
+      label: readEnv('HARDKMS_TOKEN_LABEL'),
+      profile: flags.profile ?? readEnv('HARDKMS_TOKEN_PROFILE'),
     },
     apiKey: apiKey?.toString('utf8'),
     apiUrl: apiUrl.replace(/\/+$/, ''),
     testnet: flags.testnet === true,
-    emulatorDir: nonEmpty(process.env.HARDKMS_YUBIKEY_EMULATOR_DIR),
+    emulatorDir: readEnv('HARDKMS_YUBIKEY_EMULATOR_DIR'),
     envFile: env.file,
     envFileIgnored: env.ignored,
     allowInsecureHttp: flags.allowInsecureHttp === true,
@@ -147,7 +144,7 @@ function storeLocation(flags: GlobalFlags): string {
     throw new InputError('Both --path and --store name a store.', 'Use --path for a wallet.dat file or --store for a PostgreSQL store, not both.');
   }
   // An explicit --path wins over HARDKMS_STORE_URL from the environment.
-  const url = flags.store ?? (flags.path === undefined ? nonEmpty(process.env.HARDKMS_STORE_URL) : undefined);
+  const url = flags.store ?? (flags.path === undefined ? readEnv('HARDKMS_STORE_URL') : undefined);
   if (url === undefined) return resolve(flags.path ?? DEFAULT_WALLET_PATH);
   const from = flags.store !== undefined ? '--store' : 'HARDKMS_STORE_URL';
   if (!isStoreUrl(url)) {

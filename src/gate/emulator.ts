@@ -5,8 +5,9 @@ import { HardkmsError } from '../errors.js';
 import { assertChallenge, assertSlot, touchMessage } from './challenge.js';
 import { HMAC_SHA1_RESPONSE_BYTES, type CredentialRef, type RespondOptions, type YubiKeyDriver } from './driver.js';
 import { parseHexResponse } from './responses.js';
+import { readEnv, type PublicEnvName } from '../config/env.js';
 
-export const EMULATOR_DIR_ENV = 'HARDKMS_YUBIKEY_EMULATOR_DIR';
+export const EMULATOR_DIR_ENV = 'HARDKMS_YUBIKEY_EMULATOR_DIR' satisfies PublicEnvName;
 
 /**
  * Emulated YubiKeys for CI and demos. Layout of the directory (0700):
@@ -28,7 +29,7 @@ export class EmulatorDriver implements YubiKeyDriver {
   }
 
   get dir(): string {
-    const d = this.explicitDir ?? process.env[EMULATOR_DIR_ENV];
+    const d = this.explicitDir ?? readEnv(EMULATOR_DIR_ENV);
     if (!d) {
       throw new HardkmsError('GATE_DRIVER_FAILED', `The YubiKey emulator has no key directory: ${EMULATOR_DIR_ENV} is not set.`, {
         hint: `Set ${EMULATOR_DIR_ENV} to the directory that holds the emulated keys (init --driver emulator creates it).`,

@@ -9,6 +9,7 @@
  */
 import { InputError } from '../errors.js';
 import { TATUM_CHAINS, type TatumChain } from './chains-api.js';
+import { envNameFor, readEnvFor } from '../config/env.js';
 
 /** The chains whose pending transactions hardkms signs, in Tatum's default polling order. */
 export const SIGNABLE_CHAINS = [
@@ -57,8 +58,8 @@ export function isEvmSignableChain(chain: string): chain is EvmSignableChain {
 
 /** The chain id signed into every transaction of `chain` on this net, after the env override. */
 export function pinnedChainId(chain: EvmSignableChain, testnet: boolean, env: NodeJS.ProcessEnv = process.env): bigint {
-  const name = `HARDKMS_CHAIN_ID_${chain}`;
-  const override = env[name]?.trim();
+  const name = envNameFor('HARDKMS_CHAIN_ID_', chain);
+  const override = readEnvFor('HARDKMS_CHAIN_ID_', chain, env)?.trim();
   if (override !== undefined && override !== '') {
     if (!testnet) {
       // A repointed chain id makes every mainnet signature valid on another chain (or none).

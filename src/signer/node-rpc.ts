@@ -9,6 +9,7 @@
 import { HardkmsError } from '../errors.js';
 import type { TatumChain } from './chains-api.js';
 import { HttpClient, HttpError, HTTP_ERROR_CODES, parseJsonBody, redactUrl, truncate } from './http.js';
+import { readEnvFor } from '../config/env.js';
 
 export const RPC_ERROR_CODE = 'RPC_ERROR';
 export const RPC_BAD_RESPONSE_CODE = 'RPC_BAD_RESPONSE';
@@ -35,8 +36,8 @@ export function isRpcError(e: unknown): e is RpcError {
 
 /** `HARDKMS_RPC_<CHAIN>` from the environment, if set and non-empty. */
 export function nodeRpcUrlFromEnv(chain: TatumChain, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const v = env[`HARDKMS_RPC_${chain}`];
-  return v === undefined || v.trim() === '' ? undefined : v.trim();
+  const v = readEnvFor('HARDKMS_RPC_', chain, env)?.trim();
+  return v === '' ? undefined : v;
 }
 
 export interface JsonRpcClientOptions {

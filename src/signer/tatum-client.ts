@@ -23,6 +23,7 @@ import {
 } from './chains-api.js';
 import { HttpClient, redactUrl, truncate, type HttpMethod } from './http.js';
 import { validatePending, validatePendingList, type MalformedPending, type PendingTransaction } from './pending.js';
+import { readEnv } from '../config/env.js';
 
 export const DEFAULT_TATUM_API_URL = 'https://api.tatum.io';
 
@@ -85,7 +86,7 @@ export class TatumClient {
   private readonly ownsHttp: boolean;
 
   constructor(options: TatumClientOptions) {
-    const base = options.baseUrl ?? process.env.TATUM_API_URL ?? DEFAULT_TATUM_API_URL;
+    const base = options.baseUrl ?? readEnv('TATUM_API_URL') ?? DEFAULT_TATUM_API_URL;
     let parsed: URL;
     try {
       parsed = new URL(base);

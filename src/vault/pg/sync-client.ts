@@ -4,6 +4,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { HardkmsError, type ErrorCode } from '../../errors.js';
 import { displayStoreUrl, parseStoreUrl } from './url.js';
 import { WORKER_SOURCE } from './worker-source.js';
+import { readEnv } from '../../config/env.js';
 
 /**
  * A synchronous PostgreSQL client: each query is posted to a worker thread that runs it
@@ -74,7 +75,7 @@ export class SyncPgClient {
     const pgUrl = pathToFileURL(createRequire(import.meta.url).resolve('pg')).href;
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { shared, port: port2, pgUrl, config, lockTimeoutMs: LOCK_TIMEOUT_MS, passFile: process.env.PGPASSFILE ?? '' },
+      workerData: { shared, port: port2, pgUrl, config, lockTimeoutMs: LOCK_TIMEOUT_MS, passFile: readEnv('PGPASSFILE') ?? '' },
       transferList: [port2],
       // The worker gets no environment: the password is read from the pgpass file at each connect.
       env: {},

@@ -2,9 +2,10 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tokenPinFromUser } from '../../../src/cli/init.js';
+import { ENV_VARS } from '../../../src/config/env.js';
 
 /** Issue 9 item 8: secrets passed in the environment are taken out of it once read. */
-const SECRET_ENV = ['TATUM_KMS_PASSWORD', 'TATUM_API_KEY', 'HARDKMS_TOKEN_PIN', 'HARDKMS_LEGACY_PASSWORD', 'HARDKMS_EXTERNAL_URL_SECRET'];
+const SECRET_ENV = ENV_VARS.filter((v) => v.secret).map((v) => v.name);
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
