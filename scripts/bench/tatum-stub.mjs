@@ -1,8 +1,10 @@
 // The Tatum-compatible API of scripts/bench/daemon, in a process of its own (so its CPU is
-// not the daemon's): pending transactions (§2.2), EVM broadcast (§2.4), the error batch
+// not the daemon's): pending transactions (§2.2), broadcast (§2.4: ETH, BSC, MATIC, BTC, LTC,
+// DOGE; the txId answered is a hash of the bytes, not the chain's), the error batch
 // (§2.6) and a four-eyes approver that says yes (§2.9). Prints its port on stdout.
 // Bench hooks: POST /bench/queue {items}, POST /bench/produce {rate, items} (queued at
 // `rate`/s, each stamped when queued), GET /bench/stats, POST /bench/reset.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { keccak256 } from 'ethers';
 
@@ -34,13 +36,13 @@ const server = http.createServer(async (req, res) => {
       [...queue.values()].filter((p) => p.chain === chain && p.hashes.some((h) => posted.has(h))),
     );
   }
-  if (req.method === 'POST' && req.url === '/v3/ethereum/broadcast') {
+  if (req.method === 'POST' && /^\/v3\/(ethereum|bsc|polygon|bitcoin|litecoin|dogecoin)\/broadcast$/.test(req.url)) {
     const t = bornAt.get(json.signatureId);
     if (t !== undefined) latencies.push(Number(now() - t) / 1e6);
     queue.delete(json.signatureId);
     bornAt.delete(json.signatureId);
     broadcasts++;
-    return reply(200, { txId: keccak256(json.txData) });
+    return reply(200, { txId: json.txData.startsWith('0x') ? keccak256(json.txData) : createHash('sha256').update(json.txData).digest('hex') });
   }
   if (req.method === 'POST' && req.url === '/v3/tatum/kms/batch') {
     errors += json.errors.length;
