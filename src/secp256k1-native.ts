@@ -11,6 +11,7 @@ export interface NativeSecp256k1 {
   privateKeyTweakAdd(seckey: Uint8Array, tweak: Uint8Array): Uint8Array;
   publicKeyVerify(pubkey: Uint8Array): boolean;
   publicKeyCreate(seckey: Uint8Array, compressed: boolean): Uint8Array;
+  publicKeyConvert(pubkey: Uint8Array, compressed: boolean): Uint8Array;
   publicKeyTweakAdd(pubkey: Uint8Array, tweak: Uint8Array, compressed: boolean): Uint8Array;
   signatureNormalize(signature: Uint8Array): Uint8Array;
   ecdsaSign(message: Uint8Array, seckey: Uint8Array, options?: { data?: Uint8Array }): { signature: Uint8Array; recid: number };

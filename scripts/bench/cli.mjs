@@ -18,12 +18,29 @@ const cpuHook = fileURLToPath(new URL('./cpu-at-exit.mjs', import.meta.url));
 const cpuFile = join(dir, 'cpu.txt');
 
 /** Runs hardkms; wall seconds and the child's own CPU seconds (user + system). */
-function hardkms(args, extraEnv = {}) {
+function hardkms(args, extraEnv = {}, input = undefined) {
   const t0 = process.hrtime.bigint();
   const e = { ...env, ...extraEnv };
   for (const k of Object.keys(e)) if (e[k] === undefined) delete e[k];
   writeFileSync(cpuFile, '');
-  const r = spawnSync(process.execPath, ['--import', cpuHook, main, ...args], { env: { ...e, BENCH_CPU_FILE: cpuFile }, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(
+    process.execPath,
+    [
+      ...(process.env.BENCH_PROF_DIR && args[0] === (process.env.BENCH_PROF_CMD ?? 'getaddress')
+        ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF_DIR]
+        : []),
+      '--import',
+      cpuHook,
+      main,
+      ...args,
+    ],
+    {
+      env: { ...e, BENCH_CPU_FILE: cpuFile },
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+      ...(input === undefined ? {} : { input }),
+    },
+  );
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = Number(readFileSync(cpuFile, 'utf8').trim().split(' ')[0] || NaN);
   if (r.status !== 0) throw new Error(`hardkms ${args[0]} failed (${r.status}): ${r.stderr.slice(0, 400)}`);
@@ -36,8 +53,8 @@ function median(xs) {
 }
 
 /** Median wall and CPU seconds of `runs` runs. */
-function measure(args, extraEnv = {}, runs = RUNS) {
-  const rs = Array.from({ length: runs }, () => hardkms(args, extraEnv));
+function measure(args, extraEnv = {}, runs = RUNS, input = undefined) {
+  const rs = Array.from({ length: runs }, () => hardkms(args, extraEnv, input));
   return { secs: median(rs.map((r) => r.secs)), cpu: median(rs.map((r) => r.cpu)) };
 }
 
@@ -67,6 +84,12 @@ row('hardkms --help', measure(['--help']), 0.25);
   });
   const gid = JSON.parse(hardkms(['generatemanagedwallet', 'ETH', '--path', gpath, '--testnet'], emu).stdout).signatureId;
   row('getaddress, YubiKey gate 2 of 3', measure(['getaddress', gid, '0', '--path', gpath], emu), 0.4);
+  // export on the gated vault: what an operator runs (each unsealing operator confirms the reveal).
+  execFileSync(process.execPath, [main, 'generatemanagedprivatekeybatch', 'ETH', String(WALLETS - 1), '--path', gpath, '--testnet'], {
+    env: { ...Object.fromEntries(Object.entries({ ...env, ...emu }).filter(([, v]) => v !== undefined)) },
+    stdio: 'ignore',
+  });
+  row(`export of ${WALLETS} wallets, YubiKey gate 2 of 3`, measure(['export', '--path', gpath], emu, 3, 'yes\nyes\nyes\n'), 1);
 }
 // A second token for the password vault (one vault per token).
 execFileSync('softhsm2-util', ['--init-token', '--free', '--label', `${label}-pw`, '--pin', pin, '--so-pin', '5678'], { env, stdio: 'ignore' });
@@ -77,4 +100,4 @@ row('getaddress, password vault (scrypt KDF)', measure(['getaddress', id, '0', '
 
 // Fill the store through the batch command, as an operator would (token-generated keys).
 execFileSync(process.execPath, [main, 'generatemanagedprivatekeybatch', 'ETH', String(WALLETS - 1), '--path', path, '--testnet'], { env, stdio: 'ignore' });
-row(`export of ${WALLETS} wallets`, measure(['export', '--path', path], {}, 1), 1);
+row(`export of ${WALLETS} wallets, password vault (scrypt KDF)`, measure(['export', '--path', path], {}, 1));
