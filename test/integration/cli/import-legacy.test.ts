@@ -35,6 +35,8 @@ const TATUM_STORE: Record<string, Record<string, unknown>> = {
     chain: 'SOL',
     testnet: false,
   },
+  // Tatum's EGLD wallets are the mnemonic alone (v1 generateEgldWallet).
+  '77775fc0-2112-4c8a-b8bf-353b86f63777': { mnemonic: MNEMONIC, chain: 'EGLD', testnet: false },
 };
 
 describe('hardkms import-legacy: a Tatum wallet.dat moves into the hardware-backed store', () => {
@@ -70,8 +72,16 @@ describe('hardkms import-legacy: a Tatum wallet.dat moves into the hardware-back
     expect(r.code).toBe(0);
     expect(r.json()).toMatchObject({
       dryRun: true,
-      total: 7,
-      imported: { ETH: { mnemonic: 1 }, LTC: { mnemonic: 1 }, BTC: { privateKey: 1 }, TRON: { privateKey: 1 }, XRP: { privateKey: 1 }, SOL: { mnemonic: 1 } },
+      total: 8,
+      imported: {
+        ETH: { mnemonic: 1 },
+        LTC: { mnemonic: 1 },
+        BTC: { privateKey: 1 },
+        TRON: { privateKey: 1 },
+        XRP: { privateKey: 1 },
+        SOL: { mnemonic: 1 },
+        EGLD: { mnemonic: 1 },
+      },
     });
     expect((await cli(['export'])).json()).toEqual({});
   });
@@ -79,13 +89,23 @@ describe('hardkms import-legacy: a Tatum wallet.dat moves into the hardware-back
   it('imports losslessly: export equals the original content, ids kept; a second import adds nothing', async () => {
     const r = await cli(['import-legacy', legacyFile]);
     expect(r.code).toBe(0);
-    expect(r.json()).toMatchObject({ dryRun: false, total: 7, alreadyPresent: 0, exportOnly: 0 });
+    expect(r.json()).toMatchObject({ dryRun: false, total: 8, alreadyPresent: 0, exportOnly: 0 });
     expect((await cli(['export'])).json()).toEqual(TATUM_STORE);
     const again = await cli(['import-legacy', legacyFile]);
-    expect(again.json()).toMatchObject({ alreadyPresent: 7, imported: {} });
+    expect(again.json()).toMatchObject({ alreadyPresent: 8, imported: {} });
     expect((await cli(['export'])).json()).toEqual(TATUM_STORE);
     // The imported private key lives in the token: Tatum's API ids keep resolving to the same addresses.
     expect((await cli(['getaddress', 'e3015fc0-2112-4c8a-b8bf-353b86f63ba5', '0'])).json()).toEqual({ address: '0x9858effd232b4033e47d90003d41ec34ecaeda94' });
+    // EGLD and SOL mnemonic wallets derive from the mnemonic (Tatum's golden values, spec §4.3).
+    expect((await cli(['getaddress', '77775fc0-2112-4c8a-b8bf-353b86f63777', '0'])).json()).toEqual({
+      address: 'erd1sqhjrtmsn5yjk6w85099p8v0ly0g8z9pxeqe5dvu5rlf2n7vq3vqytny9g',
+    });
+    expect((await cli(['getprivatekey', '77775fc0-2112-4c8a-b8bf-353b86f63777', '0'])).json()).toEqual({
+      privateKey: '0eb89d816d68610683f209074af218d121a7c7db45d861fbdd959ec662b6404b',
+    });
+    expect((await cli(['getaddress', '66665fc0-2112-4c8a-b8bf-353b86f63666', '0'])).json()).toEqual({
+      address: 'B9sVeu4rJU12oUrUtzjc6BSNuEXdfvurZkdcaTVkP2LY',
+    });
   });
 
   it('refuses a wallet whose xpub does not match its mnemonic (a redirected deposit address), naming it', async () => {
