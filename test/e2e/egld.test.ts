@@ -119,5 +119,17 @@ describe('EGLD end to end', { timeout: 240_000 }, () => {
     expect((await cli(['getaddress', hd, '3'])).json()).toEqual({ address: hd3 });
     const pk = (await cli(['getprivatekey', hd, '3'])).json() as { privateKey: string };
     expect(new Address(Buffer.from(ed25519.getPublicKey(Buffer.from(pk.privateKey, 'hex')))).toBech32()).toBe(hd3);
+    const echo = (await cli(['generatewallet', 'EGLD'])).json() as Record<string, unknown>;
+    expect(Object.keys(echo)).toEqual(['mnemonic']);
+    expect(String(echo.mnemonic).split(' ')).toHaveLength(24);
+    // A private key Tatum derived, stored into the token: its address is the key's, and it signs.
+    const sp = await runCli(['storemanagedprivatekey', 'EGLD', '--testnet', '--path', tv.path], { env, input: `${pk.privateKey}\n` });
+    expect(sp.code, sp.stderr).toBe(0);
+    const spId = (sp.json() as { signatureId: string }).signatureId;
+    expect((await cli(['getaddress', spId, '0'])).json()).toEqual({ address: hd3 });
+    const id = api.queue({ chain: 'EGLD', hashes: [spId], serializedTransaction: st({ from: hd3 }) });
+    const r = await once();
+    expect(posted(id), explain(r)).toBeDefined();
+    await verified(posted(id)!, hd3);
   });
 });
