@@ -116,7 +116,7 @@ export async function statusHealth(config: Config, facts: VaultFacts, options: {
     }
   }
 
-  const times = lastEventTimes(facts.auditLogPath, ['token.backup', 'token.pin_rotated']);
+  const times = lastEventTimes(facts.auditLogPath, ['token.backup', 'token.pin_rotated', 'token.login']);
   const lastBackup = times.get('token.backup') ?? null;
   const lastPinChange = times.get('token.pin_rotated') ?? null;
   const older = lastPinChange === null ? (lastBackup === null ? null : false) : lastBackup === null || lastBackup < lastPinChange;
@@ -131,7 +131,14 @@ export async function statusHealth(config: Config, facts: VaultFacts, options: {
 
   const counts = walletCounts(config.walletPath);
   add('wallets', 'ok', `${counts.reduce((n, c) => n + c.count, 0)} (unverified count: rows are authenticated only when unsealed)`);
-  add('audit head', facts.auditHead ? 'ok' : 'warning', facts.auditHead ? `seq ${facts.auditHead.seq}` : 'none recorded');
+  const lastUnseal = times.get('token.login');
+  add('last unseal', lastUnseal ? 'ok' : 'unknown', lastUnseal ?? 'none in the audit log');
+  // Every unseal checks the log's tail against this head (AUDIT_HEAD_MISMATCH otherwise): the last unseal is its last check.
+  add(
+    'audit head',
+    facts.auditHead ? 'ok' : 'warning',
+    facts.auditHead ? `seq ${facts.auditHead.seq}${lastUnseal ? `, last checked against the log at the unseal of ${lastUnseal}` : ''}` : 'none recorded',
+  );
 
   let daemon: Record<string, unknown> | null = null;
   if (options.daemonUrl) {

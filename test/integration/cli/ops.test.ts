@@ -98,6 +98,14 @@ describe('status as a health check', () => {
     expect(s.health.walletCounts).toEqual([{ chain: 'LTC', net: 'testnet', count: 1 }]);
     expect(s.health.tokenFiles.state).toBe('ok');
     expect(s.health.checks.find((c) => c.check === 'token reachable')?.state).toBe('ok');
+    // The last unseal (storemanagedwallet's) is named, and the audit head was checked then.
+    const unseal = s.health.checks.find((c) => c.check === 'last unseal') as { state: string; detail: string } | undefined;
+    expect(unseal?.state).toBe('ok');
+    expect(unseal?.detail).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(s.health.checks.find((c) => c.check === 'audit head')).toMatchObject({
+      state: 'ok',
+      detail: expect.stringContaining(`at the unseal of ${unseal!.detail}`),
+    });
     const table = await cli(['status']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^check +state +detail$/m);
