@@ -1,9 +1,11 @@
 import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { encryptLegacy } from '../../../src/vault/legacy-cipher-testing.js';
 import { CLI, runCli } from '../../support/cli.js';
 import { createTestToken, TEST_PIN, type TestToken } from '../../support/softhsm.js';
 
@@ -100,6 +102,17 @@ describe('progress of batch generation, export and re-keying', () => {
     expect(stored).toBeLessThan(5000);
     expect(stored).toBe(printed);
     expect(walletRows() - before).toBe(stored);
+  }, 120_000);
+
+  it('import-legacy shows its progress over the wallets of the Tatum file, and no key', async () => {
+    const keys = Array.from({ length: 60 }, () => `0x${randomBytes(32).toString('hex')}`);
+    const store = Object.fromEntries(keys.map((k) => [randomUUID(), { privateKey: k, chain: 'ETH', testnet: true }]));
+    const file = join(mkdtempSync(join(tmpdir(), 'hardkms-progress-legacy-')), 'wallet.dat');
+    writeFileSync(file, encryptLegacy(Buffer.from(JSON.stringify(store)), Buffer.from('tatum-legacy-pass')));
+    const r = await runCli(['import-legacy', file, '--path', path], { env: { ...env, HARDKMS_LEGACY_PASSWORD: 'tatum-legacy-pass' }, timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^progress: wallets prepared for import 60\/60 \(100%\), [\d.]+\/s, done in \d+s$/m);
+    for (const k of keys) expect(r.stderr).not.toContain(k.slice(2));
   }, 120_000);
 
   it('export and re-keying show their progress too', async () => {
