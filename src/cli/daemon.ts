@@ -27,6 +27,7 @@ import { readEnv, type PublicEnvName } from '../config/env.js';
  *                                          password-sealed vault (audited)
  *   --allow-insecure-http                  mainnet: accept an http:// approver URL (audited)
  *   --allow-unauthenticated-approver       mainnet: accept an approver without --externalUrlSecret (audited)
+ *   --alert-webhook URL                    POST each critical audit-log anomaly as JSON (signer/alert-webhook.ts)
  * On mainnet --policy is required (default deny: a chain or wallet without a rule is refused).
  * Env: TATUM_API_KEY (required), TATUM_API_URL, HARDKMS_RPC_<CHAIN>, HARDKMS_CHAIN_ID_<CHAIN>,
  * HARDKMS_LOG_LEVEL (debug|info|warn|error, default info). Logs are JSON lines on stderr.
