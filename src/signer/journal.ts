@@ -214,12 +214,16 @@ export class Journal {
   /**
    * Records the signed transaction and what it moves, in one commit. Throws
    * JOURNAL_CLAIM_LOST if the row is missing, already signed or no longer claimed by this
-   * signer: nothing may be signed twice.
+   * signer: nothing may be signed twice. `recheck` runs first, inside the same transaction
+   * (the rolling spend limits, against every signer's recorded spends).
    */
-  sign(pendingId: string, rawTx: string, testnet: boolean, spends: readonly SpendRecord[]): string {
+  sign(pendingId: string, rawTx: string, testnet: boolean, spends: readonly SpendRecord[], recheck?: () => void): string {
     const hash = rawTxHash(rawTx);
     const t = this.stamp();
     this.withLock(() => {
+      // Under the writer lock: spend rows another signer recorded since the policy ran are
+      // counted now (several daemons, one store); a throw here discards the signature.
+      recheck?.();
       const old = this.getRaw(pendingId);
       if (old === undefined || old.raw_tx !== null || (old.claim !== null && old.claim !== this.owner)) {
         throw new HardkmsError(

@@ -218,6 +218,7 @@ export class PendingProcessor {
 
     let signers: SigningKey[] = [];
     let wipePlan: (() => void) | undefined;
+    let recheckPolicy: (() => void) | undefined;
     let rawTx: string;
     let spends: SpendRecord[] = [];
     let moved: WithdrawalAmounts;
@@ -254,21 +255,29 @@ export class PendingProcessor {
       wipePlan = plan.wipe;
       const own = family === 'utxo' || family === 'bch' ? ownScripts(signers.map((s) => s.publicKey)) : undefined;
       const movements = movementsOf(plan.decoded, own);
+      const sids = signatureIds;
+      const decoded = plan.decoded;
       {
         // Always: the built-in fee limits and contract-call rules hold without a policy file.
         const since = new Date((this.d.now?.() ?? new Date()).getTime() - DAY_MS);
-        const verdict = evaluatePolicy(
-          this.d.policy,
-          plan.decoded,
-          {
-            chain: pending.chain,
-            signatureIds,
-            spent24h: (scope, asset) =>
-              journal.spentSince(pending.chain, this.d.testnet, scope, asset, since) + (this.reserved.get(this.reserveKey(pending.chain, scope, asset)) ?? 0n),
-            defaultDeny: !this.d.testnet,
-          },
-          own,
-        );
+        const evaluate = (spent: (scope: string, asset: string) => bigint) =>
+          evaluatePolicy(this.d.policy, decoded, { chain: pending.chain, signatureIds: sids, spent24h: spent, defaultDeny: !this.d.testnet }, own);
+        const recorded = (scope: string, asset: string): bigint => journal.spentSince(pending.chain, this.d.testnet, scope, asset, since);
+        // Counted again under the store's writer lock when the signature is recorded: the spend
+        // rows every signer (other daemons on the same store) recorded meanwhile are in by then.
+        recheckPolicy = () => {
+          const again = evaluate(recorded);
+          if (!again.ok) {
+            throw new HardkmsError(
+              'POLICY_VIOLATION',
+              `${again.reason} (counted again when the signature was recorded: another signer recorded transactions meanwhile)`,
+              {
+                hint: 'The signature was discarded; nothing was broadcast. Change the policy file if it should be allowed.',
+              },
+            );
+          }
+        };
+        const verdict = evaluate((scope, asset) => recorded(scope, asset) + (this.reserved.get(this.reserveKey(pending.chain, scope, asset)) ?? 0n));
         if (!verdict.ok) {
           policyDenial = {
             event: 'policy',
@@ -327,7 +336,7 @@ export class PendingProcessor {
     try {
       // The signature and its record commit together; the raw transaction leaves only after.
       rawTxHash = await this.steps.commit(
-        () => journal.sign(id, rawTx, this.d.testnet, spends),
+        () => journal.sign(id, rawTx, this.d.testnet, spends, recheckPolicy),
         (h) => [
           {
             event: 'sign',
@@ -348,6 +357,15 @@ export class PendingProcessor {
         ],
       );
     } catch (e) {
+      if (isHardkmsError(e) && e.code === 'POLICY_VIOLATION') {
+        const error = reportText(e);
+        await this.steps.commit(
+          () => journal.fail(id, error),
+          () => [{ event: 'policy', subject: id, result: 'denied', details: { pendingId: id, chain: pending.chain, reason: e.message, recheck: true } }],
+        );
+        this.d.log('warn', 'pending transaction not signed', { pendingId: id, chain: pending.chain, error });
+        return { kind: 'failed', error, signed: false };
+      }
       // Our claim lapsed and another signer took the id: what we signed never leaves.
       if (!isHardkmsError(e) || e.code !== 'JOURNAL_CLAIM_LOST') throw e;
       this.d.log('warn', 'skipped: another signer recorded this pending transaction first; our signature is discarded', { pendingId: id });
