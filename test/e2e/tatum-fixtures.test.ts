@@ -29,6 +29,7 @@ import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } f
 import { FakeTatumApi, type ChainNode } from '../support/tatum-api-server.js';
 import { FakeVetNode } from '../support/vet-node.js';
 import { FakeSolanaRpc } from '../support/sol-rpc.js';
+import { FakeEgldGateway } from '../support/egld-node.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { explain, runDaemon } from './support.js';
 import {
@@ -53,6 +54,7 @@ describe('Tatum fixture corpus through the daemon', { timeout: 600_000 }, () => 
   let miner: LitecoinWallet | undefined;
   let vet: FakeVetNode;
   const sol = new FakeSolanaRpc();
+  const egld = new FakeEgldGateway();
   let run: CliResult;
   const served = new Map<string, Fixture['pending']>();
 
@@ -119,6 +121,7 @@ describe('Tatum fixture corpus through the daemon', { timeout: 600_000 }, () => 
       ethFee: { slow: 10e9, medium: 20e9, fast: 30e9 },
       forward: (c, tx) => !(c === 'CELO' && tx.startsWith('0x7b')),
       solana: sol,
+      egld,
     });
 
     // Every EVM sender of a Hardhat fixture gets 1 ETH (or CELO); regtest inputs get real UTXOs.

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ed25519 } from '@noble/curves/ed25519';
+import { Address as EgldAddress, Transaction as EgldTransaction, TransactionComputer, UserPublicKey } from '@multiversx/sdk-core';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { keccak_256 } from '@noble/hashes/sha3';
 import { Keypair, Networks, Transaction as XlmTransaction, TransactionBuilder } from '@stellar/stellar-base';
@@ -43,6 +44,7 @@ export type Expect =
   | { kind: 'algo'; broadcast: Kind; sender: string }
   | { kind: 'vet'; broadcast: Kind; origin: string }
   | { kind: 'sol'; broadcast: Kind; feePayer: string }
+  | { kind: 'egld'; broadcast: Kind; sender: string; receiver: string; value: string; data?: string }
   | { kind: 'error'; error: string };
 type Kind = 'blockchain' | 'offchain';
 type EvmNumber = 'nonce' | 'gasPrice' | 'gasLimit' | 'gasLimitAtLeast' | 'gasOverEstimate' | 'chainId' | 'maxFeePerGas';
@@ -72,7 +74,7 @@ export const MAINNET_FIXTURES: Fixture[] = readdirSync(`${DIR}mainnet`)
   .map((f) => ({ name: f.replace(/\.json$/, ''), ...(JSON.parse(readFileSync(`${DIR}mainnet/${f}`, 'utf8')) as Omit<Fixture, 'name'>) }));
 
 /** Chains signed by the daemon whose fixtures another lane adds with the chain itself. */
-export const FIXTURES_COME_WITH_THE_CHAIN = new Set(['EGLD', 'ADA', 'FLOW']);
+export const FIXTURES_COME_WITH_THE_CHAIN = new Set(['ADA', 'FLOW']);
 /** The EVM chains broadcast to Hardhat (their chain ids overridden to Hardhat's on this testnet daemon). */
 export const HARDHAT_CHAINS = ['ETH', 'BSC', 'MATIC', 'KLAY', 'ONE', 'XDC', 'KCS'] as const;
 
@@ -205,6 +207,7 @@ export function fixtureTests(fixtures: Fixture[], ctx: () => Ctx): void {
       else if (x.kind === 'xlm') verifyXlm(pending, b, x);
       else if (x.kind === 'algo') verifyAlgo(pending, b, x);
       else if (x.kind === 'sol') verifySol(ctx().sol!, pending, b, x);
+      else if (x.kind === 'egld') await verifyEgld(b, x);
       else verifyVet(pending, b, x);
     });
   }
@@ -359,4 +362,17 @@ function verifySol(rpc: FakeSolanaRpc, pending: Fixture['pending'], b: RecordedB
   const m = Message.from(Buffer.from((JSON.parse(pending.serializedTransaction) as { txData: string }).txData, 'hex'));
   m.recentBlockhash = tx.recentBlockhash!;
   expect(hex(m.serialize())).toBe(hex(tx.serializeMessage()));
+}
+
+/** The signed JSON posted to /v3/egld/broadcast, read and its signature checked by @multiversx/sdk-core. */
+async function verifyEgld(b: RecordedBroadcast, x: Extract<Expect, { kind: 'egld' }>): Promise<void> {
+  const plain = JSON.parse(b.txData) as Parameters<typeof EgldTransaction.newFromPlainObject>[0];
+  const tx = EgldTransaction.newFromPlainObject(plain);
+  expect(tx.sender.toBech32()).toBe(x.sender);
+  expect(tx.receiver.toBech32()).toBe(x.receiver);
+  expect(tx.value.toString()).toBe(x.value);
+  expect(Buffer.from(tx.data).toString('utf8')).toBe(x.data ?? '');
+  expect(tx.chainID).toBe('D');
+  const signer = new UserPublicKey(Buffer.from(EgldAddress.newFromBech32(x.sender).getPublicKey()));
+  expect(await signer.verify(new TransactionComputer().computeBytesForSigning(tx), tx.signature)).toBe(true);
 }
