@@ -112,7 +112,7 @@ export const COMMAND_LINES: readonly CommandLine[] = [
     name: 'getaddress',
     module: 'wallets',
     term: 'getaddress [options] <signatureId> <index>',
-    description: 'Print the address of a wallet at an index (no secret is decrypted)',
+    description: 'Print the address of a wallet at an index (no secret is decrypted, except for SOL mnemonic wallets: audited)',
   },
   { name: 'removewallet', module: 'wallets', term: 'removewallet [options] <signatureId>', description: 'Remove a wallet from the store' },
   { name: 'export', module: 'wallets', term: 'export [options]', description: 'Print every wallet, secrets included, in Tatum KMS JSON (audited)' },
