@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectOk, GateBench } from '../integration/gate/gate-bench.js';
+import { FakeTatumApi } from '../support/tatum-api-server.js';
 import { withFile } from './support.js';
 
 /**
@@ -27,8 +28,13 @@ describe('attack: relabel an emulated testnet vault so that mainnet accepts it',
   const bench = new GateBench();
   let pristine: Array<{ key: string; value: string }>;
   const policy = join(bench.dir, 'policy.json');
+  let api: FakeTatumApi;
+  afterAll(async () => {
+    await api?.stop();
+  });
 
   beforeAll(async () => {
+    api = await FakeTatumApi.start({});
     const init = await bench.cli(['init', '--testnet', '--yubikeys', '2', '--threshold', '2', '--driver', 'emulator', '--labels', 'alice,bob']);
     expectOk(init);
     bench.learn(init);
@@ -79,10 +85,12 @@ describe('attack: relabel an emulated testnet vault so that mainnet accepts it',
       const wallet = await bench.cli(['generatemanagedwallet', 'BTC']);
       expect(wallet.code, wallet.stdout).not.toBe(0);
       expect(['VAULT_META_TAMPERED', 'GATE_EMULATOR_REFUSED', 'GATE_QUORUM_NOT_MET', 'VAULT_TESTNET_ONLY']).toContain(wallet.error().code);
-      // Everything a mainnet daemon asks for besides the gate is given: a policy, https, the approval override.
-      const daemon = await bench.cli(['daemon', '--runOnce', '--chain', 'BTC', '--policy', policy, '--i-understand-mainnet-without-approval'], {
-        env: { TATUM_API_KEY: 'k', TATUM_API_URL: 'https://127.0.0.1:9' },
-      });
+      // Everything a mainnet daemon asks for besides the gate is given: a policy, a Tatum API that
+      // answers (checked before the touches; http on 127.0.0.1 by flag), the approval override.
+      const daemon = await bench.cli(
+        ['daemon', '--runOnce', '--chain', 'BTC', '--policy', policy, '--i-understand-mainnet-without-approval', '--allow-insecure-http'],
+        { env: { TATUM_API_KEY: 'k', TATUM_API_URL: api.url } },
+      );
       expect(daemon.code, daemon.stdout).not.toBe(0);
       expect(['VAULT_META_TAMPERED', 'GATE_EMULATOR_REFUSED', 'GATE_QUORUM_NOT_MET', 'DAEMON_MAINNET_REFUSED']).toContain(daemon.error().code);
       // Refused for the gate, not for something else the daemon lacks.
