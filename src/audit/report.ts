@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AuditEventName } from './events.js';
-import { after, checkLine, START, type ChainPosition } from './checker.js';
+import { after, checkLine, START, type ChainPosition, type RecordFault } from './checker.js';
 import type { AuditHead } from './log.js';
 import { describeProblem, keyFingerprint, publicKeyOf, verifyAuditText, type RecordProblem, type VerifyResult } from './verify.js';
 
@@ -119,16 +119,9 @@ export interface AdminAction {
   status: RecordStatus;
 }
 
+/** What a record's check can find (checker.ts), and what only the whole log or the session analysis shows. */
 export type AnomalyKind =
-  | 'malformed-record'
-  | 'sequence-gap'
-  | 'sequence-reorder'
-  | 'broken-chain'
-  | 'edited-record'
-  | 'bad-signature'
-  | 'signature-stripped'
-  | 'downgraded-record'
-  | 'broken-batch'
+  | RecordFault
   | 'incomplete-line'
   | 'unsigned-tail'
   | 'truncated'
