@@ -146,7 +146,9 @@ async function lane(kills: number): Promise<LaneResult> {
 
     // Afterwards: the token logs in, the vault opens, everything reported is there.
     // export reveals secrets: each unsealing operator confirms with 'yes' (no OTP on this vault).
-    const final = await runUntilKilled(['export', ...path], env, 'yes\nyes\nyes\n', 120_000);
+    // If the last kill interrupted a rotate's PIN change, this unseal rolls it back, which opens
+    // the previous seal too: a second quorum, so a second round of confirmations.
+    const final = await runUntilKilled(['export', ...path], env, 'yes\n'.repeat(6), 120_000);
     expect(final.code, final.stderr).toBe(0);
     const stored = new Set(Object.keys(JSON.parse(final.stdout) as Record<string, unknown>));
     expect([...reported].filter((id) => !stored.has(id))).toEqual([]);
