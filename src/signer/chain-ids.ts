@@ -11,28 +11,13 @@ import { InputError } from '../errors.js';
 import { TATUM_CHAINS, type TatumChain } from './chains-api.js';
 import { envNameFor, readEnvFor } from '../config/env.js';
 
-/** The chains whose pending transactions hardkms signs, in Tatum's default polling order. */
-export const SIGNABLE_CHAINS = [
-  'BCH',
-  'VET',
-  'XRP',
-  'XLM',
-  'ETH',
-  'BTC',
-  'MATIC',
-  'KLAY',
-  'LTC',
-  'DOGE',
-  'CELO',
-  'BSC',
-  'SOL',
-  'TRON',
-  'XDC',
-  'EGLD',
-  'ONE',
-  'ALGO',
-  'KCS',
-] as const;
+/** The chains Tatum polls that hardkms does not sign (chain-support.ts says why for each). */
+const NOT_SIGNED = ['BNB', 'FLOW', 'ADA'] as const;
+
+/** The chains whose pending transactions hardkms signs, in Tatum's default polling order (taken from it, not restated). */
+export const SIGNABLE_CHAINS = TATUM_CHAINS.filter(
+  (c): c is Exclude<TatumChain, (typeof NOT_SIGNED)[number]> => !(NOT_SIGNED as readonly string[]).includes(c),
+);
 export type SignableChain = (typeof SIGNABLE_CHAINS)[number];
 
 export type EvmSignableChain = 'ETH' | 'BSC' | 'MATIC' | 'CELO' | 'KLAY' | 'ONE' | 'XDC' | 'KCS';
