@@ -13,26 +13,14 @@ import { runCli } from '../support/cli.js';
 import { FakeTatumApi } from '../support/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { addPrivateKey, auditRecords, explain, runDaemon, testKey } from './support.js';
+import type { WithdrawalRow } from '../../src/audit/withdrawals.js';
 
 const GAS_PRICE = 1_000_000_000n;
 const GAS = 21_000n;
 const ethTx = (value: bigint, nonce: number): string =>
   JSON.stringify({ to: '0x1111111111111111111111111111111111111111', value: value.toString(), gasPrice: GAS_PRICE.toString(), gas: Number(GAS), nonce });
 
-interface Row {
-  day: string;
-  chain: string;
-  net: string;
-  wallet: string;
-  asset: string;
-  signed: number;
-  signedAmount: string;
-  signedFees: string;
-  broadcast: number;
-  broadcastAmount: string;
-  broadcastFees: string;
-  feesUnknown: number;
-}
+type Row = WithdrawalRow;
 
 describe('audit withdrawals on a real daemon run', () => {
   let api: FakeTatumApi;

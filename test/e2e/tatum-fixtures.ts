@@ -15,11 +15,12 @@ import { Keypair, Networks, Transaction as XlmTransaction, TransactionBuilder } 
 import algosdk from 'algosdk';
 import { crypto as bcrypto, payments, script as bscript, Transaction, type Network } from 'bitcoinjs-lib';
 import bs58check from 'bs58check';
-import { concat, decodeRlp, encodeRlp, getAddress, keccak256, recoverAddress, Signature, Transaction as EvmTransaction } from 'ethers';
+import { getAddress, keccak256, Transaction as EvmTransaction } from 'ethers';
 import { decode as xrpDecode, encodeForSigning } from 'ripple-binary-codec';
 import { verify as rippleVerify } from 'ripple-keypairs';
 import { Transaction as VetTransaction } from 'thor-devkit';
 import type { TatumChain } from '../../src/signer/chains-api.js';
+import { decodeCip64 } from '../support/cip64.js';
 import type { HardhatNode } from '../support/hardhat-node.js';
 import type { FakeTatumApi, RecordedBroadcast } from '../support/tatum-api-server.js';
 
@@ -96,28 +97,6 @@ export interface BitcoreJson {
   hash: string;
   inputs: BitcoreInput[];
   outputs: { satoshis: number; script: string }[];
-}
-
-/** Independent CIP-64 decoder: 0x7b || rlp([chainId, nonce, maxPriorityFeePerGas, maxFeePerGas, gas, to, value, data, accessList, feeCurrency, v, r, s]). */
-function decodeCip64(raw: string) {
-  expect(raw.startsWith('0x7b')).toBe(true);
-  const f = decodeRlp('0x' + raw.slice(4)) as string[];
-  expect(f).toHaveLength(13);
-  const n = (h: string) => (h === '0x' ? 0n : BigInt(h));
-  const unsigned = concat(['0x7b', encodeRlp(f.slice(0, 10))]);
-  return {
-    type: 123,
-    chainId: n(f[0]!),
-    nonce: n(f[1]!),
-    maxPriorityFeePerGas: n(f[2]!),
-    maxFeePerGas: n(f[3]!),
-    gasLimit: n(f[4]!),
-    to: f[5]!,
-    value: n(f[6]!),
-    data: f[7]!,
-    feeCurrency: f[9]!,
-    from: recoverAddress(keccak256(unsigned), Signature.from({ r: f[11]!, s: f[12]!, yParity: Number(n(f[10]!)) as 0 | 1 })),
-  };
 }
 
 /** The protobuf varint/length fields of one message (enough to read TRON's Transaction.raw). */
@@ -256,7 +235,10 @@ function verifyBch(b: RecordedBroadcast, x: Extract<Expect, { kind: 'bch' }>): v
 async function verifyEvm(node: HardhatNode | undefined, b: RecordedBroadcast, x: Extract<Expect, { kind: 'evm' }>): Promise<void> {
   const d =
     x.type === 123
-      ? decodeCip64(b.txData)
+      ? (() => {
+          const c = decodeCip64(b.txData);
+          return { ...c, type: 123, gasLimit: c.gas };
+        })()
       : (() => {
           const t = EvmTransaction.from(b.txData);
           return {

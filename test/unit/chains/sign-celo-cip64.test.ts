@@ -1,12 +1,13 @@
 /**
  * CELO with feeCurrency (issue 11 item 7): signed as CIP-64 (type 0x7b) and checked by a
- * decoder written here from the CIP-64 specification with ethers' RLP and secp256k1 only.
+ * decoder written from the CIP-64 specification (test/support/cip64.ts), not from hardkms's encoder.
  */
-import { concat, decodeRlp, encodeRlp, getAddress, keccak256, recoverAddress, Signature, Wallet } from 'ethers';
+import { Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { hostDigestSigner } from '../../../src/chains/signer.js';
 import { decodeEvm, signEvm } from '../../../src/chains/evm/sign.js';
 import { checkSignedMatchesPayload } from '../../../src/signer/rebroadcast-check.js';
+import { decodeCip64 } from '../../support/cip64.js';
 
 const KEY = '0x' + '5a'.repeat(32);
 const wallet = new Wallet(KEY);
@@ -14,29 +15,6 @@ const CUSD = '0x765DE816845861e75A25fCA122bb6898B8B1282a';
 const TO = '0x1111111111111111111111111111111111111111';
 const CELO_MAINNET = 42220n;
 const key = () => hostDigestSigner(Uint8Array.from(Buffer.from(KEY.slice(2), 'hex')));
-
-/** Independent CIP-64 decoder: 0x7b || rlp([chainId, nonce, maxPriorityFeePerGas, maxFeePerGas, gas, to, value, data, accessList, feeCurrency, v, r, s]). */
-function decodeCip64(raw: string) {
-  expect(raw.startsWith('0x7b')).toBe(true);
-  const f = decodeRlp('0x' + raw.slice(4)) as string[];
-  expect(f).toHaveLength(13);
-  const n = (h: string) => (h === '0x' ? 0n : BigInt(h));
-  const unsigned = concat(['0x7b', encodeRlp(f.slice(0, 10))]);
-  const from = recoverAddress(keccak256(unsigned), Signature.from({ r: f[11]!, s: f[12]!, yParity: Number(n(f[10]!)) as 0 | 1 }));
-  return {
-    chainId: n(f[0]!),
-    nonce: n(f[1]!),
-    maxPriorityFeePerGas: n(f[2]!),
-    maxFeePerGas: n(f[3]!),
-    gas: n(f[4]!),
-    to: getAddress(f[5]!),
-    value: n(f[6]!),
-    data: f[7],
-    accessList: f[8],
-    feeCurrency: getAddress(f[9]!),
-    from,
-  };
-}
 
 describe('CELO feeCurrency payloads: CIP-64', () => {
   it("Tatum's legacy-fee shape (gasPrice + feeCurrency) becomes CIP-64 with both caps at gasPrice, from the wallet", async () => {
