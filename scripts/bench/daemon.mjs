@@ -21,12 +21,12 @@ const { PasswordProvider } = await import('../../dist/vault/password-provider.js
 const { generatePrivateKeys } = await import('../../dist/vault/wallets.js');
 const { storeMnemonicEntry } = await import('../../dist/vault/managed.js');
 const { chainKit } = await import('../../dist/chains/kit.js');
-const { Journal } = await import('../../dist/signer/journal.js');
-const { PendingProcessor } = await import('../../dist/signer/process-pending.js');
+const { Journal } = await import('../../dist/signer/pipeline/journal.js');
+const { PendingProcessor } = await import('../../dist/signer/pipeline/process-pending.js');
 const { SignerDaemon } = await import('../../dist/signer/daemon.js');
-const { TatumClient } = await import('../../dist/signer/tatum-client.js');
-const { TatumBroadcaster } = await import('../../dist/signer/broadcast.js');
-const { NodeEvmFiller } = await import('../../dist/signer/evm-fill.js');
+const { TatumClient } = await import('../../dist/signer/source/tatum-client.js');
+const { TatumBroadcaster } = await import('../../dist/signer/sinks/broadcast.js');
+const { NodeEvmFiller } = await import('../../dist/signer/pipeline/evm-fill.js');
 
 console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load average ${os.loadavg()[0].toFixed(1)}`);
 

@@ -1,4 +1,4 @@
-import type { Movement } from '../signer/policy.js';
+import type { Movement } from '../signer/pipeline/policy.js';
 
 /**
  * `hardkms audit withdrawals`: what was signed and broadcast, summed per day, chain, net,

@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { HardkmsError, InputError } from '../errors.js';
-import { selectChains } from '../signer/chain-ids.js';
-import { chainSupportLines } from '../signer/chain-support.js';
+import { selectChains } from '../signer/pipeline/chain-ids.js';
+import { chainSupportLines } from '../signer/source/chain-support.js';
 import { DaemonRuntime } from '../signer/daemon-runtime.js';
-import { createLogger, isLogLevel } from '../signer/logger.js';
-import { loadPolicy, type Policy } from '../signer/policy.js';
-import type { DaemonLog, LogLevel } from '../signer/process-pending.js';
+import { createLogger, isLogLevel } from '../signer/observe/logger.js';
+import { loadPolicy, type Policy } from '../signer/pipeline/policy.js';
+import type { DaemonLog, LogLevel } from '../signer/pipeline/process-pending.js';
 import { INSECURE_HTTP_FLAG, MAINNET_OVERRIDE_FLAG, UNAUTHENTICATED_APPROVER_FLAG } from '../signer/service.js';
 import { configFrom, providerFor, runBeforeUnsealChecks, runUnsealChecks } from './context.js';
 import { takeEnvSecret } from '../config/config.js';
@@ -18,7 +18,7 @@ import { readEnv, type PublicEnvName } from '../config/env.js';
 
 /**
  * `hardkms daemon`: Tatum KMS's daemon flags, plus:
- *   --policy FILE                          signing policy (src/signer/policy.ts)
+ *   --policy FILE                          signing policy (src/signer/pipeline/policy.ts)
  *   --broadcast tatum|node                 where signed transactions go (default tatum)
  *   --externalUrlSecret FILE               HMAC key the approver proves itself with; the key
  *                                          is read from FILE (or env HARDKMS_EXTERNAL_URL_SECRET),
@@ -27,7 +27,7 @@ import { readEnv, type PublicEnvName } from '../config/env.js';
  *                                          password-sealed vault (audited)
  *   --allow-insecure-http                  mainnet: accept an http:// approver URL (audited)
  *   --allow-unauthenticated-approver       mainnet: accept an approver without --externalUrlSecret (audited)
- *   --alert-webhook URL                    POST each critical audit-log anomaly as JSON (signer/alert-webhook.ts)
+ *   --alert-webhook URL                    POST each critical audit-log anomaly as JSON (signer/observe/alert-webhook.ts)
  * On mainnet --policy is required (default deny: a chain or wallet without a rule is refused).
  * Env: TATUM_API_KEY (required), TATUM_API_URL, HARDKMS_RPC_<CHAIN>, HARDKMS_CHAIN_ID_<CHAIN>,
  * HARDKMS_LOG_LEVEL (debug|info|warn|error, default info). Logs are JSON lines on stderr.

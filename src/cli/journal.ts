@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { Journal, type JournalState } from '../signer/journal.js';
-import { isNeverMinable } from '../signer/never-minable.js';
+import { Journal, type JournalState } from '../signer/pipeline/journal.js';
+import { isNeverMinable } from '../signer/sinks/never-minable.js';
 import { InputError } from '../errors.js';
 import { configFrom, withVault } from './context.js';
 import { globalFlags } from './flags.js';

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { envHelpLines } from '../config/env.js';
-import { chainSupportLines } from '../signer/chain-support.js';
+import { chainSupportLines } from '../signer/source/chain-support.js';
 import { VERSION } from '../version.js';
 import { MODULE_ORDER, modulesFor, registerCommandLines, registerModules } from './commands.js';
 

@@ -25,7 +25,7 @@ import { configFrom, revealAuthorisation, withVault } from './context.js';
 import { globalFlags } from './flags.js';
 import { printJson, warn } from './output.js';
 import { startProgress } from './progress.js';
-import { chainSupportLines, walletOnlyChains } from '../signer/chain-support.js';
+import { chainSupportLines, walletOnlyChains } from '../signer/source/chain-support.js';
 import { readSecret } from './prompt.js';
 import { envStatusLines } from '../config/env.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { HardkmsError } from '../errors.js';
-import type { CredentialRef } from './driver.js';
+import type { CredentialRef } from './drivers/driver.js';
 
 /**
  * Challenges are 32 random bytes whose last byte is not 0x00.

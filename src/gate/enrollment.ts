@@ -1,11 +1,11 @@
 import { unlink } from 'node:fs/promises';
 import { HardkmsError, InputError } from '../errors.js';
-import type { DriverName } from './driver.js';
-import { getDriver } from './drivers.js';
-import { createEmulatedKey } from './emulator.js';
-import type { YubiKeySealRecord } from './record.js';
+import type { DriverName } from './drivers/driver.js';
+import { getDriver } from './drivers/index.js';
+import { createEmulatedKey } from './drivers/emulator.js';
+import type { YubiKeySealRecord } from './seal-record.js';
 import type { GateCredentialSpec } from './yubikey-provider.js';
-import { noYubiKey } from './ykman.js';
+import { noYubiKey } from './drivers/ykman.js';
 
 /**
  * Enrollment planning: which physical (or emulated) keys a ceremony enrolls. The CLI

@@ -1,7 +1,7 @@
 import { isHardkmsError } from '../errors.js';
 import type { SealRecord } from '../vault/secret.js';
-import type { DriverName, YubiKeyDriver } from './driver.js';
-import { gateStatus } from './record.js';
+import type { DriverName, YubiKeyDriver } from './drivers/driver.js';
+import { gateStatus } from './seal-record.js';
 
 /**
  * Which enrolled keys are connected now, for `hardkms status`: no touch, no secret. On a

@@ -1,6 +1,6 @@
 import { createCipheriv, createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { HardkmsError } from '../errors.js';
-import { SALT_BYTES, stretchPassphrase } from './seal.js';
+import { SALT_BYTES, stretchPassphrase } from './share-cipher.js';
 
 /**
  * The recovery share of a credential enrolled with a passphrase, bound to that passphrase,

@@ -1,5 +1,5 @@
 import { HardkmsError } from '../errors.js';
-import { HMAC_SHA1_RESPONSE_BYTES } from './driver.js';
+import { HMAC_SHA1_RESPONSE_BYTES } from './drivers/driver.js';
 
 /**
  * Pulls the 20-byte response out of a tool's stdout: the last non-empty line, exactly

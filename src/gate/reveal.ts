@@ -1,7 +1,7 @@
 import { HardkmsError } from '../errors.js';
 import type { Vault } from '../vault/vault.js';
 import { revealsSecret } from './otp-check.js';
-import { parseYubiKeySealRecord } from './record.js';
+import { parseYubiKeySealRecord } from './seal-record.js';
 
 /**
  * What let a secret-revealing command (getprivatekey, getmanagedwallet, export) go ahead:

@@ -3,14 +3,14 @@ import type { AuditEventName } from '../audit/events.js';
 import { HardkmsError, isHardkmsError } from '../errors.js';
 import { decodeVaultSecret, encodeVaultSecret, type SealContext, type SealRecord, type VaultSecret, type VaultSecretProvider } from '../vault/secret.js';
 import { assertSlot, newChallenge } from './challenge.js';
-import { DEFAULT_TOUCH_TIMEOUT_MS, isDriverName, type DriverName, type YubiKeyDriver } from './driver.js';
-import { getDriver } from './drivers.js';
-import { findCredential, parseYubiKeySealRecord, type GateCredential, type YubiKeySealRecord } from './record.js';
+import { DEFAULT_TOUCH_TIMEOUT_MS, isDriverName, type DriverName, type YubiKeyDriver } from './drivers/driver.js';
+import { getDriver } from './drivers/index.js';
+import { findCredential, parseYubiKeySealRecord, type GateCredential, type YubiKeySealRecord } from './seal-record.js';
 import { decodeRecoverySheet, type RecoveryFormat, type RecoverySheet } from './recovery.js';
 import { maskedTag, maskShare, credentialTag, unmaskShare } from './recovery-mask.js';
-import { openShare, SALT_BYTES, sealShare } from './seal.js';
+import { openShare, SALT_BYTES, sealShare } from './share-cipher.js';
 import { combine, split } from './shamir.js';
-import { legacyToolPath, resolveTool } from './tool-path.js';
+import { legacyToolPath, resolveTool } from './drivers/tool-path.js';
 
 /** A YubiKey to enroll. */
 export interface GateCredentialSpec {
@@ -104,7 +104,7 @@ interface RecordFlags {
 
 /**
  * The YubiKey gate: the vault secret split M-of-N, each share sealed under the
- * HMAC-SHA1 response of one enrolled YubiKey (see seal.ts). Shares handed out as
+ * HMAC-SHA1 response of one enrolled YubiKey (see share-cipher.ts). Shares handed out as
  * recovery words are the same shares as the sealed ones, so any M distinct shares
  * of one split (touches or word sheets) rebuild the secret.
  *

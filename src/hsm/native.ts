@@ -66,7 +66,7 @@ function functions(modulePath: string): Functions {
   return fns;
 }
 
-/** Thrown like pkcs11js's errors ({ code }), so ckr.ts explains both the same way. */
+/** Thrown like pkcs11js's errors ({ code }), so pkcs11-errors.ts explains both the same way. */
 class NativeError extends Error {
   constructor(
     readonly method: string,

@@ -2,7 +2,7 @@ import { createPublicKey, randomBytes } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519';
 import pkcs11js from 'pkcs11js';
 import { HardkmsError } from '../errors.js';
-import { explainPkcs11Error, pkcs11Code } from './ckr.js';
+import { explainPkcs11Error, pkcs11Code } from './pkcs11-errors.js';
 import { CURVE_OID, decodeEcPoint, normaliseLowS, recoveryIdFor, type CurveName, type EcdsaSignature } from './ec.js';
 import { resolveModulePath } from './module-path.js';
 import { generateKeyWithTemplate, loginWithBuffer, readUnwrapTemplate, setPinWithBuffers, type BoolAttribute } from './native.js';

@@ -10,12 +10,12 @@
  */
 import { HardkmsError } from '../errors.js';
 import type { Vault } from '../vault/vault.js';
-import { MAX_SIGNATURE_IDS, type TatumChain } from './chains-api.js';
-import { isSignableChain } from './chain-ids.js';
-import { notSignedReport } from './chain-support.js';
-import type { PendingTransaction } from './pending.js';
-import { reportText, type DaemonLog, type Outcome, type PendingProcessor } from './process-pending.js';
-import { Backoff, type ErrorReport, type TatumClient } from './tatum-client.js';
+import { MAX_SIGNATURE_IDS, type TatumChain } from './source/tatum-paths.js';
+import { isSignableChain } from './pipeline/chain-ids.js';
+import { notSignedReport } from './source/chain-support.js';
+import type { PendingTransaction } from './source/pending.js';
+import { reportText, type DaemonLog, type Outcome, type PendingProcessor } from './pipeline/process-pending.js';
+import { Backoff, type ErrorReport, type TatumClient } from './source/tatum-client.js';
 
 export interface DaemonOptions {
   /**

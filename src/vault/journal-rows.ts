@@ -1,6 +1,6 @@
 /**
  * The MAC'd fields of the signer's journal tables (their rows are written by
- * src/signer/journal.ts; the vault MACs rows written before the MACs existed, once, at the
+ * src/signer/pipeline/journal.ts; the vault MACs rows written before the MACs existed, once, at the
  * first unsealed open after the upgrade). NULL is encoded apart from every string.
  */
 import type { SqlDatabase } from './sql.js';

@@ -7,13 +7,13 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TatumBroadcaster } from '../../src/signer/broadcast.js';
-import { pinnedChainId } from '../../src/signer/chain-ids.js';
+import { TatumBroadcaster } from '../../src/signer/sinks/broadcast.js';
+import { pinnedChainId } from '../../src/signer/pipeline/chain-ids.js';
 import { SignerDaemon } from '../../src/signer/daemon.js';
-import { NodeEvmFiller } from '../../src/signer/evm-fill.js';
-import { Journal } from '../../src/signer/journal.js';
-import { PendingProcessor } from '../../src/signer/process-pending.js';
-import { TatumClient } from '../../src/signer/tatum-client.js';
+import { NodeEvmFiller } from '../../src/signer/pipeline/evm-fill.js';
+import { Journal } from '../../src/signer/pipeline/journal.js';
+import { PendingProcessor } from '../../src/signer/pipeline/process-pending.js';
+import { TatumClient } from '../../src/signer/source/tatum-client.js';
 import { FakeTatumApi } from '../support/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { ABANDON, addMnemonic, addPrivateKey, testKey } from './support.js';

@@ -7,8 +7,8 @@
  * say which chains are signed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { notSignedReport } from '../../src/signer/chain-support.js';
-import { ERROR_BATCH_PATH, TATUM_CHAINS, type TatumChain } from '../../src/signer/chains-api.js';
+import { notSignedReport } from '../../src/signer/source/chain-support.js';
+import { ERROR_BATCH_PATH, TATUM_CHAINS, type TatumChain } from '../../src/signer/source/tatum-paths.js';
 import { encryptSecretEntry } from '../../src/vault/wallets.js';
 import type { Vault } from '../../src/vault/vault.js';
 import { runCli } from '../support/cli.js';

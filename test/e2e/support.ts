@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { chainKit } from '../../src/chains/kit.js';
 import { getChainAdapter } from '../../src/chains/registry.js';
 import type { AuditRecord } from '../../src/audit/record.js';
-import type { JournalRow } from '../../src/signer/journal.js';
+import type { JournalRow } from '../../src/signer/pipeline/journal.js';
 import { storeMnemonicEntry } from '../../src/vault/managed.js';
 import type { Vault } from '../../src/vault/vault.js';
 import { importPrivateKey } from '../../src/vault/wallets.js';

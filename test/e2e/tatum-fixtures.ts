@@ -19,7 +19,7 @@ import { getAddress, keccak256, Transaction as EvmTransaction } from 'ethers';
 import { decode as xrpDecode, encodeForSigning } from 'ripple-binary-codec';
 import { verify as rippleVerify } from 'ripple-keypairs';
 import { Transaction as VetTransaction } from 'thor-devkit';
-import type { TatumChain } from '../../src/signer/chains-api.js';
+import type { TatumChain } from '../../src/signer/source/tatum-paths.js';
 import { decodeCip64 } from '../support/cip64.js';
 import type { HardhatNode } from '../support/hardhat-node.js';
 import type { FakeTatumApi, RecordedBroadcast } from '../support/tatum-api-server.js';

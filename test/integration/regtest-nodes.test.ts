@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Transaction as EthTransaction, Wallet } from 'ethers';
-import { EvmRpc } from '../../src/signer/node-rpc.js';
-import { TatumClient } from '../../src/signer/tatum-client.js';
+import { EvmRpc } from '../../src/signer/sinks/node-rpc.js';
+import { TatumClient } from '../../src/signer/source/tatum-client.js';
 import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } from '../support/litecoind.js';
 import {
   deployTestToken,

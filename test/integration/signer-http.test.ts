@@ -7,12 +7,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { APPROVAL_HEADER, approvalProof, ExternalApprover } from '../../src/signer/approval.js';
-import { BROADCAST_PATHS, isTatumChain, MAX_SIGNATURE_IDS, TATUM_CHAINS, usesOffchainBroadcast } from '../../src/signer/chains-api.js';
+import { APPROVAL_HEADER, approvalProof, ExternalApprover } from '../../src/signer/pipeline/approval.js';
+import { BROADCAST_PATHS, isTatumChain, MAX_SIGNATURE_IDS, TATUM_CHAINS, usesOffchainBroadcast } from '../../src/signer/source/tatum-paths.js';
 import { HttpClient, HttpError, isTransientHttpError } from '../../src/signer/http.js';
-import { isAlreadyKnownError, JsonRpcClient, nodeRpcUrlFromEnv, RpcError } from '../../src/signer/node-rpc.js';
-import { PENDING_ID_PATTERN, validatePending, validatePendingList } from '../../src/signer/pending.js';
-import { Backoff, backoffDelay, errorReportText, TatumClient } from '../../src/signer/tatum-client.js';
+import { isAlreadyKnownError, JsonRpcClient, nodeRpcUrlFromEnv, RpcError } from '../../src/signer/sinks/node-rpc.js';
+import { PENDING_ID_PATTERN, validatePending, validatePendingList } from '../../src/signer/source/pending.js';
+import { Backoff, backoffDelay, errorReportText, TatumClient } from '../../src/signer/source/tatum-client.js';
 import { FakeApprover, FakeTatumApi, newPendingId } from '../support/tatum-api-server.js';
 import { HardkmsError } from '../../src/errors.js';
 

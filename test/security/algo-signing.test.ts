@@ -9,7 +9,7 @@ import { ed25519 } from '@noble/curves/ed25519';
 import algosdk from 'algosdk';
 import { describe, expect, it } from 'vitest';
 import { decodeAlgo, signAlgo } from '../../src/chains/algo/sign.js';
-import { evaluatePolicy } from '../../src/signer/policy.js';
+import { evaluatePolicy } from '../../src/signer/pipeline/policy.js';
 import { algoPayload, byteMap } from '../support/algo.js';
 import { hostSigner } from '../support/xlm.js';
 

@@ -10,7 +10,7 @@ import { createHash, createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExternalApprover } from '../../src/signer/approval.js';
+import { ExternalApprover } from '../../src/signer/pipeline/approval.js';
 import { FakeTatumApi } from '../support/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { addPrivateKey, testKey } from '../e2e/support.js';

@@ -8,7 +8,7 @@ import { addPrivateKey, auditRecords, daemonEnv, journalRows, testKey } from '..
 
 /**
  * The daemon commits the steps of concurrent pending transactions together (one store
- * transaction and one signed, fsynced audit batch per step: src/signer/step-commit.ts). The
+ * transaction and one signed, fsynced audit batch per step: src/signer/pipeline/step-commit.ts). The
  * rule that must survive a SIGKILL at any moment: a signed transaction reaches the API only
  * after the `sign` record naming its bytes is on disk; nothing is signed twice; the log
  * verifies and the vault opens again. 12 pending transactions over 6 wallets per run, killed

@@ -10,7 +10,7 @@ import { Address } from '@multiversx/sdk-core';
 import { describe, expect, it } from 'vitest';
 import { decodeEgld, signEgld, type EgldFill } from '../../src/chains/egld/sign.js';
 import type { Ed25519Signer } from '../../src/chains/ed25519/signer.js';
-import { evaluatePolicy, parsePolicy } from '../../src/signer/policy.js';
+import { evaluatePolicy, parsePolicy } from '../../src/signer/pipeline/policy.js';
 
 const seed = new Uint8Array(32).fill(0x41);
 const signer: Ed25519Signer = { publicKey: ed25519.getPublicKey(seed), sign: (m) => Promise.resolve(ed25519.sign(m, seed)) };

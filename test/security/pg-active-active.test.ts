@@ -7,14 +7,14 @@
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { TatumBroadcaster } from '../../src/signer/broadcast.js';
-import { pinnedChainId } from '../../src/signer/chain-ids.js';
-import { NodeEvmFiller } from '../../src/signer/evm-fill.js';
-import { Journal, payloadHash, rawTxHash, CLAIM_LEASE_MS } from '../../src/signer/journal.js';
-import type { PendingTransaction } from '../../src/signer/pending.js';
-import { parsePolicy, type Policy } from '../../src/signer/policy.js';
-import { PendingProcessor } from '../../src/signer/process-pending.js';
-import { TatumClient } from '../../src/signer/tatum-client.js';
+import { TatumBroadcaster } from '../../src/signer/sinks/broadcast.js';
+import { pinnedChainId } from '../../src/signer/pipeline/chain-ids.js';
+import { NodeEvmFiller } from '../../src/signer/pipeline/evm-fill.js';
+import { Journal, payloadHash, rawTxHash, CLAIM_LEASE_MS } from '../../src/signer/pipeline/journal.js';
+import type { PendingTransaction } from '../../src/signer/source/pending.js';
+import { parsePolicy, type Policy } from '../../src/signer/pipeline/policy.js';
+import { PendingProcessor } from '../../src/signer/pipeline/process-pending.js';
+import { TatumClient } from '../../src/signer/source/tatum-client.js';
 import type { Vault } from '../../src/vault/vault.js';
 import { FakeTatumApi } from '../support/tatum-api-server.js';
 import { havePostgres, startPostgres, type Postgres } from '../support/postgres.js';

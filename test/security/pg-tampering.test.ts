@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parsePolicy } from '../../src/signer/policy.js';
+import { parsePolicy } from '../../src/signer/pipeline/policy.js';
 import { OtpStore } from '../../src/vault/otp-store.js';
 import { FakeTatumApi } from '../support/tatum-api-server.js';
 import { havePostgres, startPostgres, type Postgres } from '../support/postgres.js';

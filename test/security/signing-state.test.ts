@@ -6,14 +6,14 @@
  * on the code before issue 10's fix (checked once, see the note of issue 10).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { payloadHash } from '../../src/signer/journal.js';
-import { Journal } from '../../src/signer/journal.js';
-import type { PendingTransaction } from '../../src/signer/pending.js';
-import { parsePolicy } from '../../src/signer/policy.js';
-import { PendingProcessor } from '../../src/signer/process-pending.js';
-import { TatumBroadcaster } from '../../src/signer/broadcast.js';
-import { NodeEvmFiller } from '../../src/signer/evm-fill.js';
-import { pinnedChainId } from '../../src/signer/chain-ids.js';
+import { payloadHash } from '../../src/signer/pipeline/journal.js';
+import { Journal } from '../../src/signer/pipeline/journal.js';
+import type { PendingTransaction } from '../../src/signer/source/pending.js';
+import { parsePolicy } from '../../src/signer/pipeline/policy.js';
+import { PendingProcessor } from '../../src/signer/pipeline/process-pending.js';
+import { TatumBroadcaster } from '../../src/signer/sinks/broadcast.js';
+import { NodeEvmFiller } from '../../src/signer/pipeline/evm-fill.js';
+import { pinnedChainId } from '../../src/signer/pipeline/chain-ids.js';
 import { OtpStore } from '../../src/vault/otp-store.js';
 import { WalletStore } from '../../src/vault/store.js';
 import { FakeTatumApi } from '../support/tatum-api-server.js';

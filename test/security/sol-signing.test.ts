@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import type { Ed25519Signer } from '../../src/chains/ed25519/signer.js';
 import { base58Encode } from '../../src/chains/keys.js';
 import { associatedTokenAddress, decodeSol, parseSolPayload, signSol, solSignedMismatch, solSignersFor, TOKEN_PROGRAM } from '../../src/chains/sol/sign.js';
-import { evaluatePolicy } from '../../src/signer/policy.js';
+import { evaluatePolicy } from '../../src/signer/pipeline/policy.js';
 import { solKeypair, solPayloadOf, solTransferPayload, splTransferPayload } from '../support/sol.js';
 
 const ME = solKeypair(0x21);

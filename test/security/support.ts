@@ -7,15 +7,15 @@
  * connection to the same file).
  */
 import Database from 'better-sqlite3';
-import { TatumBroadcaster } from '../../src/signer/broadcast.js';
-import { pinnedChainId } from '../../src/signer/chain-ids.js';
+import { TatumBroadcaster } from '../../src/signer/sinks/broadcast.js';
+import { pinnedChainId } from '../../src/signer/pipeline/chain-ids.js';
 import { SignerDaemon } from '../../src/signer/daemon.js';
-import { NodeEvmFiller } from '../../src/signer/evm-fill.js';
-import { Journal } from '../../src/signer/journal.js';
-import type { ExternalApprover } from '../../src/signer/approval.js';
-import type { Policy } from '../../src/signer/policy.js';
-import { PendingProcessor } from '../../src/signer/process-pending.js';
-import { TatumClient } from '../../src/signer/tatum-client.js';
+import { NodeEvmFiller } from '../../src/signer/pipeline/evm-fill.js';
+import { Journal } from '../../src/signer/pipeline/journal.js';
+import type { ExternalApprover } from '../../src/signer/pipeline/approval.js';
+import type { Policy } from '../../src/signer/pipeline/policy.js';
+import { PendingProcessor } from '../../src/signer/pipeline/process-pending.js';
+import { TatumClient } from '../../src/signer/source/tatum-client.js';
 import type { Vault } from '../../src/vault/vault.js';
 import type { FakeTatumApi } from '../support/tatum-api-server.js';
 

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Contract, HDNodeWallet, Interface, JsonRpcProvider, Mnemonic, Wallet } from 'ethers';
 import { HttpClient } from '../../src/signer/http.js';
-import { EvmRpc } from '../../src/signer/node-rpc.js';
+import { EvmRpc } from '../../src/signer/sinks/node-rpc.js';
 import { freePort } from './ports.js';
 
 /** Hardhat's well-known default mnemonic: its accounts are public test keys. */

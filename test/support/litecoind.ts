@@ -17,7 +17,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { isRpcError, UtxoRpc } from '../../src/signer/node-rpc.js';
+import { isRpcError, UtxoRpc } from '../../src/signer/sinks/node-rpc.js';
 import { HttpClient } from '../../src/signer/http.js';
 import { freePort } from './ports.js';
 

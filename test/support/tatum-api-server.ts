@@ -63,15 +63,15 @@ import {
   TATUM_TX_COUNT_PATHS,
   TATUM_WEB3_PATHS,
   type TatumChain,
-} from '../../src/signer/chains-api.js';
-import { EvmRpc, isAlreadyKnownError, isRpcError, UtxoRpc } from '../../src/signer/node-rpc.js';
-import { approvalProof } from '../../src/signer/approval.js';
+} from '../../src/signer/source/tatum-paths.js';
+import { EvmRpc, isAlreadyKnownError, isRpcError, UtxoRpc } from '../../src/signer/sinks/node-rpc.js';
+import { approvalProof } from '../../src/signer/pipeline/approval.js';
 import { canonicalJson } from '../../src/audit/record.js';
 import { xrpTxHash } from '../../src/chains/xrp/sign.js';
-import { TATUM_SOL_RPC_PATH } from '../../src/signer/sol-rpc.js';
+import { TATUM_SOL_RPC_PATH } from '../../src/signer/sinks/sol-rpc.js';
 import type { FakeSolanaRpc } from './sol-rpc.js';
 import type { FakeEgldGateway } from './egld-node.js';
-import { TATUM_EGLD_NODE_PATH } from '../../src/signer/egld-node.js';
+import { TATUM_EGLD_NODE_PATH } from '../../src/signer/sinks/egld-node.js';
 import { egldTxHash } from '../../src/chains/egld/sign.js';
 
 export interface RecordedRequest {

@@ -1,7 +1,7 @@
 /** XRP test helpers: payloads as Tatum's builder autofills them (chains §2.1), host signers. */
 import { ed25519 } from '@noble/curves/ed25519';
 import { deriveKeypair, deriveAddress } from 'ripple-keypairs';
-import { hostDigestSigner } from '../../src/chains/signer.js';
+import { hostDigestSigner } from '../../src/chains/digest-signer.js';
 import { parseXrpSecret, xrpSigningKey } from '../../src/chains/xrp/keys.js';
 import type { XrpKey } from '../../src/chains/xrp/sign.js';
 

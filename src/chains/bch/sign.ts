@@ -1,7 +1,7 @@
 import { Transaction, crypto as bcrypto, type Network } from 'bitcoinjs-lib';
 import { HardkmsError } from '../../errors.js';
 import { SIGNER_MISSING, bytesEqual, describe, hexField, mismatchError, payloadError, uintField, unsupportedError, type DecodedTx } from '../decoded.js';
-import { derSignature, signDigestChecked, uniqueSigners, type DigestSigner } from '../signer.js';
+import { derSignature, signDigestChecked, uniqueSigners, type DigestSigner } from '../digest-signer.js';
 import { decodeScriptOutput, estimatedVsize, p2pkhScript, pushes, withHashType } from '../utxo/sign.js';
 
 /**

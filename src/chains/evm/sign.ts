@@ -1,7 +1,7 @@
 import { Signature, Transaction, computeAddress, getAddress, getBytes, hexlify } from 'ethers';
 import { HardkmsError } from '../../errors.js';
 import { recoversTo } from '../../secp256k1-recover.js';
-import { SIGNATURE_INVALID, signDigestChecked, uniqueSigners, type DigestSigner } from '../signer.js';
+import { SIGNATURE_INVALID, signDigestChecked, uniqueSigners, type DigestSigner } from '../digest-signer.js';
 import { SIGNER_MISSING, mismatchError, type DecodedCall, type DecodedTx } from '../decoded.js';
 import { parseEvmPayload, requireComplete, type CompleteEvmFields, type EvmOptions } from './payload.js';
 import { cip64SigningHash, serializeCip64, type Cip64Fields } from './cip64.js';

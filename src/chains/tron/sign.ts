@@ -16,7 +16,7 @@ import {
   unsupportedError,
   type DecodedTx,
 } from '../decoded.js';
-import { signDigestChecked, uncompressedPublicKey, uniqueSigners, type DigestSigner } from '../signer.js';
+import { signDigestChecked, uncompressedPublicKey, uniqueSigners, type DigestSigner } from '../digest-signer.js';
 import { asInt64, getBytes, getRepeatedBytes, getVarint, readMessage } from './protobuf.js';
 
 /**

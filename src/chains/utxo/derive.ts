@@ -12,7 +12,7 @@ import {
   privateKeyAtPath,
   xpubAtPath,
 } from '../keys.js';
-import { uncompressedPublicKey } from '../signer.js';
+import { uncompressedPublicKey } from '../digest-signer.js';
 import { changeLevelPath, TESTNET_COIN_TYPE, utxoBip32Versions, utxoNetwork } from '../networks.js';
 
 export type UtxoFamilyChain = 'BTC' | 'LTC' | 'DOGE';

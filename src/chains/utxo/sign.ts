@@ -1,7 +1,7 @@
 import { Transaction, address as baddress, crypto as bcrypto, type Network } from 'bitcoinjs-lib';
 import { HardkmsError } from '../../errors.js';
 import { SIGNER_MISSING, bytesEqual, describe, isPlainObject, mismatchError, payloadError, toHex, unsupportedError, type DecodedTx } from '../decoded.js';
-import { derSignature, signDigestChecked, uncompressedPublicKey, uniqueSigners, type DigestSigner } from '../signer.js';
+import { derSignature, signDigestChecked, uncompressedPublicKey, uniqueSigners, type DigestSigner } from '../digest-signer.js';
 import { buildUnsignedTransaction, parseBitcoreTx, type BitcoreTx } from './bitcore-json.js';
 
 /**

@@ -16,7 +16,7 @@
 import { Transaction } from 'thor-devkit';
 import { computeAddress, getAddress, hexlify } from 'ethers';
 import { describe, hexField, mismatchError, parseJsonPayload, payloadError, uintField, unsupportedError, type DecodedTx } from '../decoded.js';
-import type { DigestSigner } from '../signer.js';
+import type { DigestSigner } from '../digest-signer.js';
 
 const CHAIN = 'VET';
 export const VET_CHAIN_TAG = { mainnet: 0x4a, testnet: 0x27 } as const;

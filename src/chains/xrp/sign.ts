@@ -20,7 +20,7 @@ import { decode, encode, encodeForSigning } from 'ripple-binary-codec';
 import { isValidClassicAddress } from 'ripple-address-codec';
 import { describe, isPlainObject, mismatchError, parseJsonPayload, payloadError, unsupportedError, type DecodedTx } from '../decoded.js';
 import { signEd25519Checked, type Ed25519Signer } from '../ed25519/signer.js';
-import type { DigestSigner } from '../signer.js';
+import type { DigestSigner } from '../digest-signer.js';
 import { xrpAddress, xrpSigningPubKey } from './keys.js';
 
 const CHAIN = 'XRP';

@@ -3,7 +3,7 @@ import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, renameSync,
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { DriverName, YubiKeyDriver } from '../../../src/gate/driver.js';
+import type { DriverName, YubiKeyDriver } from '../../../src/gate/drivers/driver.js';
 import { YubiKeyGateProvider } from '../../../src/gate/yubikey-provider.js';
 import { Token } from '../../../src/hsm/token.js';
 import type { SealContext, SealRecord, VaultSecret, VaultSecretProvider } from '../../../src/vault/secret.js';

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { DriverName, YubiKeyDriver } from '../../../src/gate/driver.js';
+import type { DriverName, YubiKeyDriver } from '../../../src/gate/drivers/driver.js';
 import { YubiKeyGateProvider } from '../../../src/gate/yubikey-provider.js';
 import type { SealRecord } from '../../../src/vault/secret.js';
 import { expectError, expectOk, GateBench } from './gate-bench.js';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createEmulatedKey, reprogramEmulatedKey } from '../../../src/gate/emulator.js';
+import { createEmulatedKey, reprogramEmulatedKey } from '../../../src/gate/drivers/emulator.js';
 import { expectError, expectOk, GateBench } from './gate-bench.js';
 
 describe('YubiKey gate 2-of-3 through the CLI (emulated keys, SoftHSM2 token)', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SignerDaemon } from '../../../src/signer/daemon.js';
-import type { PendingProcessor } from '../../../src/signer/process-pending.js';
-import type { TatumClient } from '../../../src/signer/tatum-client.js';
+import type { PendingProcessor } from '../../../src/signer/pipeline/process-pending.js';
+import type { TatumClient } from '../../../src/signer/source/tatum-client.js';
 import { createTestVault, openTestVault } from '../../support/vault.js';
 
 function entry(id: string) {

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { createHash } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { Transaction, crypto as bcrypto, networks, payments, script as bscript } from 'bitcoinjs-lib';
-import { hostDigestSigner } from '../../../src/chains/signer.js';
+import { hostDigestSigner } from '../../../src/chains/digest-signer.js';
 import { decodeBch, signBch } from '../../../src/chains/bch/sign.js';
 
 function privKey(n: number): Uint8Array {

@@ -4,9 +4,9 @@
  */
 import { Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
-import { hostDigestSigner } from '../../../src/chains/signer.js';
+import { hostDigestSigner } from '../../../src/chains/digest-signer.js';
 import { decodeEvm, signEvm } from '../../../src/chains/evm/sign.js';
-import { checkSignedMatchesPayload } from '../../../src/signer/rebroadcast-check.js';
+import { checkSignedMatchesPayload } from '../../../src/signer/pipeline/rebroadcast-check.js';
 import { decodeCip64 } from '../../support/cip64.js';
 
 const KEY = '0x' + '5a'.repeat(32);

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { Interface, Transaction, Wallet, hexlify } from 'ethers';
-import { hostDigestSigner } from '../../../src/chains/signer.js';
+import { hostDigestSigner } from '../../../src/chains/digest-signer.js';
 import { decodeEvm, signEvm } from '../../../src/chains/evm/sign.js';
 
 function privKey(n: number): Uint8Array {

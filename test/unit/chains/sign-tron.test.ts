@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { createHash } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { keccak_256 } from '@noble/hashes/sha3';
-import { hostDigestSigner } from '../../../src/chains/signer.js';
+import { hostDigestSigner } from '../../../src/chains/digest-signer.js';
 import { decodeTron, signTron, tronBase58 } from '../../../src/chains/tron/sign.js';
 import { fBytes, fVarint } from '../../support/protobuf-writer.js';
 

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import * as ecc from '@bitcoinerlab/secp256k1';
 import { ECPairFactory } from 'ecpair';
 import { Transaction, crypto as bcrypto, networks, payments, script as bscript } from 'bitcoinjs-lib';
-import { hostDigestSigner } from '../../../src/chains/signer.js';
+import { hostDigestSigner } from '../../../src/chains/digest-signer.js';
 import { decodeUtxo, offchainDerivationIndexes, offchainWithdrawalInputs, signUtxo } from '../../../src/chains/utxo/sign.js';
 
 const ECPair = ECPairFactory(ecc);

@@ -6,9 +6,9 @@
 import { Transaction } from 'thor-devkit';
 import { computeAddress, hexlify } from 'ethers';
 import { describe, expect, it } from 'vitest';
-import { hostDigestSigner } from '../../../src/chains/signer.js';
+import { hostDigestSigner } from '../../../src/chains/digest-signer.js';
 import { decodeVet, signVet, vetFee, vetIntrinsicGas, vetSignedMismatch } from '../../../src/chains/vet/sign.js';
-import { localTxHash } from '../../../src/signer/broadcast.js';
+import { localTxHash } from '../../../src/signer/sinks/broadcast.js';
 
 const KEY = Uint8Array.from(Buffer.from('307f098332f41fe361243bcfb6b5605bf7c31052c3cde7a57434cd3199c7f6c0', 'hex'));
 const signer = hostDigestSigner(KEY);

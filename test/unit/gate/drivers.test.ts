@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newChallenge } from '../../../src/gate/challenge.js';
-import { getDriver } from '../../../src/gate/drivers.js';
-import { YkchalrespDriver } from '../../../src/gate/ykchalresp.js';
-import { YkmanDriver } from '../../../src/gate/ykman.js';
+import { getDriver } from '../../../src/gate/drivers/index.js';
+import { YkchalrespDriver } from '../../../src/gate/drivers/ykchalresp.js';
+import { YkmanDriver } from '../../../src/gate/drivers/ykman.js';
 
 const cred = { serial: 12345678, slot: 2 as const, label: 'alice' };
 

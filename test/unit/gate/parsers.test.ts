@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseHexResponse, parseSerialLines } from '../../../src/gate/responses.js';
-import { classifyYkchalrespFailure, parseYkinfoNumber } from '../../../src/gate/ykchalresp.js';
-import { classifyYkmanFailure } from '../../../src/gate/ykman.js';
+import { classifyYkchalrespFailure, parseYkinfoNumber } from '../../../src/gate/drivers/ykchalresp.js';
+import { classifyYkmanFailure } from '../../../src/gate/drivers/ykman.js';
 
 const cred = { serial: 12345678, slot: 2 as const, label: 'alice' };
 const PCSC = 'WARNING: PC/SC not available. Smart card protocols will not function.\n';

@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DaemonMetrics } from '../../../src/signer/metrics.js';
+import { DaemonMetrics } from '../../../src/signer/observe/metrics.js';
 
 const dir = fileURLToPath(new URL('../../../docker/prometheus/', import.meta.url));
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { pinnedChainId, selectChains, SIGNABLE_CHAINS } from '../../../src/signer/chain-ids.js';
-import { chainSupportLines, daemonSupport, notSignedReport } from '../../../src/signer/chain-support.js';
-import { TATUM_CHAINS } from '../../../src/signer/chains-api.js';
+import { pinnedChainId, selectChains, SIGNABLE_CHAINS } from '../../../src/signer/pipeline/chain-ids.js';
+import { chainSupportLines, daemonSupport, notSignedReport } from '../../../src/signer/source/chain-support.js';
+import { TATUM_CHAINS } from '../../../src/signer/source/tatum-paths.js';
 
 describe('pinned chain ids', () => {
   it('pins mainnet and testnet ids per chain', () => {

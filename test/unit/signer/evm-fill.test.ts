@@ -8,8 +8,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEvmPayload } from '../../../src/chains/evm/payload.js';
-import { NodeEvmFiller, tatumFillSource, type EvmFillSource } from '../../../src/signer/evm-fill.js';
-import { EvmRpc } from '../../../src/signer/node-rpc.js';
+import { NodeEvmFiller, tatumFillSource, type EvmFillSource } from '../../../src/signer/pipeline/evm-fill.js';
+import { EvmRpc } from '../../../src/signer/sinks/node-rpc.js';
 
 const GWEI = 1_000_000_000n;
 const FROM = '0x9858EfFD232B4033E47d90003D41EC34EcaEda94';

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROW_SETS_ADOPT, WalletStore } from '../../../src/vault/store.js';
-import { Journal, payloadHash, rawTxHash } from '../../../src/signer/journal.js';
-import type { PendingTransaction } from '../../../src/signer/pending.js';
+import { Journal, payloadHash, rawTxHash } from '../../../src/signer/pipeline/journal.js';
+import type { PendingTransaction } from '../../../src/signer/source/pending.js';
 
 /** A real wallet.dat (SQLite file) with row access, as an unsealed vault has it. */
 function freshStore(): { store: WalletStore; path: string; key: Buffer } {

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { getChainAdapter } from '../../../src/chains/registry.js';
 import { mnemonicToSeed } from '../../../src/chains/mnemonic.js';
 import type { WalletEntry } from '../../../src/vault/entries.js';
-import { childPublicKeyFromXpub, resolveKeys } from '../../../src/signer/key-resolution.js';
-import type { PendingTransaction } from '../../../src/signer/pending.js';
+import { childPublicKeyFromXpub, resolveKeys } from '../../../src/signer/pipeline/key-resolution.js';
+import type { PendingTransaction } from '../../../src/signer/source/pending.js';
 
 const MNEMONIC = Buffer.from('abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about');
 const seed = mnemonicToSeed(MNEMONIC);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isNeverMinable, neverMinableError, neverMinableReason } from '../../../src/signer/never-minable.js';
+import { isNeverMinable, neverMinableError, neverMinableReason } from '../../../src/signer/sinks/never-minable.js';
 
 describe('never-minable broadcast answers', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DecodedTx } from '../../../src/chains/decoded.js';
-import { evaluatePolicy, movementsOf, parsePolicy, type PolicyContext } from '../../../src/signer/policy.js';
+import { evaluatePolicy, movementsOf, parsePolicy, type PolicyContext } from '../../../src/signer/pipeline/policy.js';
 
 const A = '0x1111111111111111111111111111111111111111';
 const B = '0x2222222222222222222222222222222222222222';

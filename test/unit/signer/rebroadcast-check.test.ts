@@ -1,7 +1,7 @@
 import { Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
-import { checkSignedMatchesPayload } from '../../../src/signer/rebroadcast-check.js';
-import type { PendingTransaction } from '../../../src/signer/pending.js';
+import { checkSignedMatchesPayload } from '../../../src/signer/pipeline/rebroadcast-check.js';
+import type { PendingTransaction } from '../../../src/signer/source/pending.js';
 
 const A = '0x1111111111111111111111111111111111111111';
 const B = '0x2222222222222222222222222222222222222222';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pinnedChainId } from '../../../src/signer/chain-ids.js';
+import { pinnedChainId } from '../../../src/signer/pipeline/chain-ids.js';
 import { checkTransport, gateWeaknesses, mainnetReasons } from '../../../src/signer/service.js';
 
 const gate = (over: Record<string, unknown> = {}) => ({

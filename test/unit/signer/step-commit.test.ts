@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lanesOf } from '../../../src/signer/daemon.js';
-import { Journal } from '../../../src/signer/journal.js';
-import type { PendingTransaction } from '../../../src/signer/pending.js';
-import { StepCommitter } from '../../../src/signer/step-commit.js';
+import { Journal } from '../../../src/signer/pipeline/journal.js';
+import type { PendingTransaction } from '../../../src/signer/source/pending.js';
+import { StepCommitter } from '../../../src/signer/pipeline/step-commit.js';
 import { createTestVault, type TestVault } from '../../support/vault.js';
 import { auditRecords } from '../../e2e/support.js';
 

@@ -12,16 +12,16 @@
 import { createHash } from 'node:crypto';
 import { Transaction as BtcTransaction } from 'bitcoinjs-lib';
 import { keccak256 } from 'ethers';
-import { HardkmsError } from '../errors.js';
-import { xrpTxHash } from '../chains/xrp/sign.js';
-import { solTxId } from '../chains/sol/sign.js';
-import { egldTxHash } from '../chains/egld/sign.js';
+import { HardkmsError } from '../../errors.js';
+import { xrpTxHash } from '../../chains/xrp/sign.js';
+import { solTxId } from '../../chains/sol/sign.js';
+import { egldTxHash } from '../../chains/egld/sign.js';
 import { SolanaRpc } from './sol-rpc.js';
 import { Transaction as VetTransaction } from 'thor-devkit';
-import { usesOffchainBroadcast, type TatumChain } from './chains-api.js';
+import { usesOffchainBroadcast, type TatumChain } from '../source/tatum-paths.js';
 import { EvmRpc, isAlreadyKnownError, UtxoRpc } from './node-rpc.js';
-import type { PendingTransaction } from './pending.js';
-import type { TatumClient } from './tatum-client.js';
+import type { PendingTransaction } from '../source/pending.js';
+import type { TatumClient } from '../source/tatum-client.js';
 
 export interface BroadcastOutcome {
   txId: string;

@@ -4,8 +4,8 @@
  * transaction's gas cost. Tatum's endpoint is {TATUM_API_URL}/v3/egld/node/{apiKey} (the key
  * in the path: never logged); HARDKMS_RPC_EGLD points hardkms at another gateway.
  */
-import { egldConfigError } from '../chains/egld/sign.js';
-import { HttpClient } from './http.js';
+import { egldConfigError } from '../../chains/egld/sign.js';
+import { HttpClient } from '../http.js';
 
 export const TATUM_EGLD_NODE_PATH = '/v3/egld/node/';
 

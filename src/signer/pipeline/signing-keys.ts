@@ -12,14 +12,14 @@
  * The derived key is checked against the public key resolved from the stored xpub before
  * it signs anything: a wallet entry whose xpub and mnemonic disagree is refused.
  */
-import { HardkmsError } from '../errors.js';
-import { getChainAdapter } from '../chains/registry.js';
-import { mnemonicToSeed } from '../chains/mnemonic.js';
-import { bytesEqual } from '../chains/decoded.js';
-import { hostDigestSigner, type DigestSigner, type HostDigestSigner, type Secp256k1Signature } from '../chains/signer.js';
-import type { WalletEntry } from '../vault/entries.js';
-import type { Vault } from '../vault/vault.js';
-import { decryptSecret, signWithEntry } from '../vault/wallets.js';
+import { HardkmsError } from '../../errors.js';
+import { getChainAdapter } from '../../chains/registry.js';
+import { mnemonicToSeed } from '../../chains/mnemonic.js';
+import { bytesEqual } from '../../chains/decoded.js';
+import { hostDigestSigner, type DigestSigner, type HostDigestSigner, type Secp256k1Signature } from '../../chains/digest-signer.js';
+import type { WalletEntry } from '../../vault/entries.js';
+import type { Vault } from '../../vault/vault.js';
+import { decryptSecret, signWithEntry } from '../../vault/wallets.js';
 import type { KeyRef } from './key-resolution.js';
 
 export interface SigningKey extends DigestSigner {

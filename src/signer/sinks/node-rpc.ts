@@ -6,10 +6,10 @@
  * sent as HTTP basic auth; errors show the URL without them (see http.ts redactUrl).
  * Only what the daemon and the tests need is here, plus `call()` for anything else.
  */
-import { HardkmsError } from '../errors.js';
-import type { TatumChain } from './chains-api.js';
-import { HttpClient, HttpError, HTTP_ERROR_CODES, parseJsonBody, redactUrl, truncate } from './http.js';
-import { readEnvFor } from '../config/env.js';
+import { HardkmsError } from '../../errors.js';
+import type { TatumChain } from '../source/tatum-paths.js';
+import { HttpClient, HttpError, HTTP_ERROR_CODES, parseJsonBody, redactUrl, truncate } from '../http.js';
+import { readEnvFor } from '../../config/env.js';
 
 export const RPC_ERROR_CODE = 'RPC_ERROR';
 export const RPC_BAD_RESPONSE_CODE = 'RPC_BAD_RESPONSE';

@@ -1,8 +1,8 @@
-import { HardkmsError } from '../errors.js';
-import { assertChallenge, assertSlot, touchMessage } from './challenge.js';
+import { HardkmsError } from '../../errors.js';
+import { assertChallenge, assertSlot, touchMessage } from '../challenge.js';
 import { DEFAULT_TOUCH_TIMEOUT_MS, type CredentialRef, type RespondOptions, type YubiKeyDriver } from './driver.js';
 import { runTool, toolErrorText, type ToolResult } from './exec.js';
-import { parseHexResponse, parseSerialLines } from './responses.js';
+import { parseHexResponse, parseSerialLines } from '../responses.js';
 import { resolveTool } from './tool-path.js';
 
 /**

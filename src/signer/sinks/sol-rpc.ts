@@ -6,8 +6,8 @@
  * {TATUM_API_URL}/v3/blockchain/node/SOL/{apiKey} (the key in the path: never logged);
  * HARDKMS_RPC_SOL points hardkms at the operator's own node instead.
  */
-import { HardkmsError } from '../errors.js';
-import { TOKEN_PROGRAM, solTxId, type SolTokenAccount } from '../chains/sol/sign.js';
+import { HardkmsError } from '../../errors.js';
+import { TOKEN_PROGRAM, solTxId, type SolTokenAccount } from '../../chains/sol/sign.js';
 import { JsonRpcClient, isRpcError, type JsonRpcClientOptions } from './node-rpc.js';
 
 export const TATUM_SOL_RPC_PATH = '/v3/blockchain/node/SOL/';

@@ -3,13 +3,13 @@
  * (unwrap → CKM_EDDSA → destroy, hsm/token.ts); the seed never reaches chain code.
  */
 import { ed25519 } from '@noble/curves/ed25519';
-import type { Ed25519Signer } from '../chains/ed25519/signer.js';
-import { ed25519Spec } from '../chains/ed25519/spec.js';
-import { mnemonicToSeed } from '../chains/mnemonic.js';
-import { HardkmsError } from '../errors.js';
-import type { WalletEntry } from '../vault/entries.js';
-import type { Vault } from '../vault/vault.js';
-import { decryptSecret, wrappedKeyOf } from '../vault/wallets.js';
+import type { Ed25519Signer } from '../../chains/ed25519/signer.js';
+import { ed25519Spec } from '../../chains/ed25519/spec.js';
+import { mnemonicToSeed } from '../../chains/mnemonic.js';
+import { HardkmsError } from '../../errors.js';
+import type { WalletEntry } from '../../vault/entries.js';
+import type { Vault } from '../../vault/vault.js';
+import { decryptSecret, wrappedKeyOf } from '../../vault/wallets.js';
 import type { KeyRef } from './key-resolution.js';
 
 export function ed25519SignerFor(vault: Vault, ref: KeyRef): Ed25519Signer & { readonly signatureId: string } {

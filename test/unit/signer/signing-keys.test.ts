@@ -2,11 +2,11 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import { describe, expect, it } from 'vitest';
 import { getChainAdapter } from '../../../src/chains/registry.js';
 import { mnemonicToSeed } from '../../../src/chains/mnemonic.js';
-import { hostDigestSigner, type HostDigestSigner } from '../../../src/chains/signer.js';
+import { hostDigestSigner, type HostDigestSigner } from '../../../src/chains/digest-signer.js';
 import type { WalletEntry } from '../../../src/vault/entries.js';
 import type { Vault } from '../../../src/vault/vault.js';
-import { childPublicKeyFromXpub } from '../../../src/signer/key-resolution.js';
-import { defaultTokenSignerDeps, signerFor, type TokenSignerDeps } from '../../../src/signer/token-signer.js';
+import { childPublicKeyFromXpub } from '../../../src/signer/pipeline/key-resolution.js';
+import { defaultTokenSignerDeps, signerFor, type TokenSignerDeps } from '../../../src/signer/pipeline/signing-keys.js';
 
 const WORDS = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 const seed0 = mnemonicToSeed(Buffer.from(WORDS));

@@ -21,12 +21,12 @@
  * lock before any key is unwrapped; the other daemon sees the claim and skips the id.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { HardkmsError } from '../errors.js';
-import { canonicalJson } from '../audit/record.js';
-import { journalRowMac, spendRowMac, type JournalDbRow, type SpendDbRow } from '../vault/journal-rows.js';
-import type { WalletStore } from '../vault/store.js';
-import type { PendingTransaction } from './pending.js';
-import { isNeverMinable } from './never-minable.js';
+import { HardkmsError } from '../../errors.js';
+import { canonicalJson } from '../../audit/record.js';
+import { journalRowMac, spendRowMac, type JournalDbRow, type SpendDbRow } from '../../vault/journal-rows.js';
+import type { WalletStore } from '../../vault/store.js';
+import type { PendingTransaction } from '../source/pending.js';
+import { isNeverMinable } from '../sinks/never-minable.js';
 
 export type JournalState = 'received' | 'approved' | 'signed' | 'broadcast' | 'failed';
 

@@ -1,4 +1,4 @@
-import { HardkmsError } from '../errors.js';
+import { HardkmsError } from '../../errors.js';
 import { DRIVER_NAMES, type DriverName, type YubiKeyDriver } from './driver.js';
 import { EmulatorDriver } from './emulator.js';
 import { YkchalrespDriver } from './ykchalresp.js';

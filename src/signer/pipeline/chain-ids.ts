@@ -7,9 +7,9 @@
  * public constants). `HARDKMS_CHAIN_ID_<CHAIN>` overrides a pin, for private networks and
  * test nodes (Hardhat is 31337).
  */
-import { InputError } from '../errors.js';
-import { TATUM_CHAINS, type TatumChain } from './chains-api.js';
-import { envNameFor, readEnvFor } from '../config/env.js';
+import { InputError } from '../../errors.js';
+import { TATUM_CHAINS, type TatumChain } from '../source/tatum-paths.js';
+import { envNameFor, readEnvFor } from '../../config/env.js';
 
 /** The chains Tatum polls that hardkms does not sign (chain-support.ts says why for each). */
 const NOT_SIGNED = ['BNB', 'FLOW', 'ADA'] as const;

@@ -17,11 +17,11 @@
  * before the first value is taken from it: a source on another network must not supply
  * nonces or fees. Without a node and without Tatum, a gap is an error, not a guess.
  */
-import { HardkmsError } from '../errors.js';
-import { parseEvmPayload, type EvmFields, type EvmFill } from '../chains/evm/payload.js';
-import { HEADER_API_KEY, TATUM_ETH_FEE_PATH, TATUM_TX_COUNT_PATHS, TATUM_WEB3_PATHS, type TatumChain } from './chains-api.js';
-import { HttpClient } from './http.js';
-import { EvmRpc, type EvmCallRequest } from './node-rpc.js';
+import { HardkmsError } from '../../errors.js';
+import { parseEvmPayload, type EvmFields, type EvmFill } from '../../chains/evm/payload.js';
+import { HEADER_API_KEY, TATUM_ETH_FEE_PATH, TATUM_TX_COUNT_PATHS, TATUM_WEB3_PATHS, type TatumChain } from '../source/tatum-paths.js';
+import { HttpClient } from '../http.js';
+import { EvmRpc, type EvmCallRequest } from '../sinks/node-rpc.js';
 
 export interface EvmFillContext {
   /** ETH off-chain withdrawal (withdrawalId set): the gas limit is always re-estimated. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { openShare, sealShare } from '../../../src/gate/seal.js';
+import { openShare, sealShare } from '../../../src/gate/share-cipher.js';
 
 const binding = () => ({ salt32: randomBytes(32), credentialId: 'yk-1', vaultId: 'vault-A', label: 'alice' });
 

@@ -6,19 +6,19 @@
  */
 import { Transaction as BtcTransaction } from 'bitcoinjs-lib';
 import { Transaction as EvmTransaction, getAddress } from 'ethers';
-import { HardkmsError } from '../errors.js';
-import { parseBchPayload } from '../chains/bch/sign.js';
-import { parseEvmPayload } from '../chains/evm/payload.js';
-import { parseSignedCip64 } from '../chains/evm/cip64.js';
-import { chainFamily } from '../chains/registry.js';
-import { xlmEnvelopeMismatch } from '../chains/xlm/sign.js';
-import { xrpBlobMismatch } from '../chains/xrp/sign.js';
-import { algoSignedMismatch } from '../chains/algo/sign.js';
-import { vetSignedMismatch } from '../chains/vet/sign.js';
-import { solSignedMismatch } from '../chains/sol/sign.js';
-import { egldSignedMismatch } from '../chains/egld/sign.js';
-import { buildUnsignedTransaction, parseBitcoreTx } from '../chains/utxo/bitcore-json.js';
-import type { PendingTransaction } from './pending.js';
+import { HardkmsError } from '../../errors.js';
+import { parseBchPayload } from '../../chains/bch/sign.js';
+import { parseEvmPayload } from '../../chains/evm/payload.js';
+import { parseSignedCip64 } from '../../chains/evm/cip64.js';
+import { chainFamily } from '../../chains/registry.js';
+import { xlmEnvelopeMismatch } from '../../chains/xlm/sign.js';
+import { xrpBlobMismatch } from '../../chains/xrp/sign.js';
+import { algoSignedMismatch } from '../../chains/algo/sign.js';
+import { vetSignedMismatch } from '../../chains/vet/sign.js';
+import { solSignedMismatch } from '../../chains/sol/sign.js';
+import { egldSignedMismatch } from '../../chains/egld/sign.js';
+import { buildUnsignedTransaction, parseBitcoreTx } from '../../chains/utxo/bitcore-json.js';
+import type { PendingTransaction } from '../source/pending.js';
 
 /** Throws JOURNAL_RAW_TX_MISMATCH when `rawTx` is not a signed form of `pending`'s payload. */
 export function checkSignedMatchesPayload(pending: PendingTransaction, rawTx: string, evmChainId: () => bigint): void {

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { InputError } from '../errors.js';
+import { InputError } from '../../errors.js';
 import type { DaemonMetrics } from './metrics.js';
 
 export interface HealthState {

@@ -25,8 +25,8 @@
  *   Protocol and an approver sketch: docs/runbook.md "Four-eyes approver protocol".
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { canonicalJson } from '../audit/record.js';
-import { HttpClient, isHttpError } from './http.js';
+import { canonicalJson } from '../../audit/record.js';
+import { HttpClient, isHttpError } from '../http.js';
 
 export const APPROVAL_HEADER = 'x-hardkms-approval';
 export const NONCE_HEADER = 'x-hardkms-nonce';

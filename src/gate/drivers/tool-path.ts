@@ -1,6 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { HardkmsError } from '../errors.js';
+import { HardkmsError } from '../../errors.js';
 
 /**
  * The YubiKey tools run by an absolute path fixed at enrollment (kept in the MAC'd

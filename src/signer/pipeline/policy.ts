@@ -41,10 +41,10 @@
  * TRC-10 asset named `__proto__` or `constructor` is just another unlisted token.
  */
 import { readFileSync } from 'node:fs';
-import { InputError } from '../errors.js';
-import type { DecodedTx } from '../chains/decoded.js';
-import { tronBase58 } from '../chains/tron/sign.js';
-import { firstDuplicateKey } from './strict-json.js';
+import { InputError } from '../../errors.js';
+import type { DecodedTx } from '../../chains/decoded.js';
+import { tronBase58 } from '../../chains/tron/sign.js';
+import { firstDuplicateKey } from '../source/strict-json.js';
 
 export interface AssetLimits {
   maxAmount?: bigint;

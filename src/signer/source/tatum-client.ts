@@ -7,7 +7,7 @@
  * have reached the node, and only the journal knows whether re-sending is safe (it is, for
  * the same raw transaction). `Backoff` below is the daemon's pacing after API failures.
  */
-import { HardkmsError } from '../errors.js';
+import { HardkmsError } from '../../errors.js';
 import {
   broadcastPath,
   ERROR_BATCH_PATH,
@@ -20,10 +20,10 @@ import {
   pendingByIdPath,
   pendingPath,
   type TatumChain,
-} from './chains-api.js';
-import { HttpClient, redactUrl, truncate, type HttpMethod } from './http.js';
+} from './tatum-paths.js';
+import { HttpClient, redactUrl, truncate, type HttpMethod } from '../http.js';
 import { validatePending, validatePendingList, type MalformedPending, type PendingTransaction } from './pending.js';
-import { readEnv } from '../config/env.js';
+import { readEnv } from '../../config/env.js';
 
 export const DEFAULT_TATUM_API_URL = 'https://api.tatum.io';
 

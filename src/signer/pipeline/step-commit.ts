@@ -14,8 +14,8 @@
  * audit sink down, the token gone) rolls everything back and rejects every step: nothing of
  * any of them is done.
  */
-import type { AuditEvent } from '../audit/record.js';
-import type { Vault } from '../vault/vault.js';
+import type { AuditEvent } from '../../audit/record.js';
+import type { Vault } from '../../vault/vault.js';
 
 interface Queued {
   write: (() => unknown) | undefined;

@@ -7,9 +7,9 @@
  * it returns is reported through the error batch (§2.6) with the text below, so it never
  * sits at Tatum pending with no word from the signer (Tatum KMS would have signed it).
  */
-import { WALLET_CHAINS } from '../chains/wallet-chains.js';
-import { SIGNABLE_CHAINS, isSignableChain } from './chain-ids.js';
-import { TATUM_CHAINS, type TatumChain } from './chains-api.js';
+import { WALLET_CHAINS } from '../../chains/wallet-chains.js';
+import { SIGNABLE_CHAINS, isSignableChain } from '../pipeline/chain-ids.js';
+import { TATUM_CHAINS, type TatumChain } from './tatum-paths.js';
 
 export type DaemonSupport = 'signed' | 'reported' | 'sunset';
 

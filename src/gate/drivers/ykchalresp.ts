@@ -1,9 +1,9 @@
 import { dirname, join } from 'node:path';
-import { HardkmsError } from '../errors.js';
-import { assertChallenge, assertSlot, touchMessage } from './challenge.js';
+import { HardkmsError } from '../../errors.js';
+import { assertChallenge, assertSlot, touchMessage } from '../challenge.js';
 import { DEFAULT_TOUCH_TIMEOUT_MS, type CredentialRef, type RespondOptions, type YubiKeyDriver } from './driver.js';
 import { runTool, toolErrorText, type ToolResult } from './exec.js';
-import { parseHexResponse } from './responses.js';
+import { parseHexResponse } from '../responses.js';
 import { resolveTool } from './tool-path.js';
 import { noYubiKey, notInstalled, slotNotProgrammed, timeoutError } from './ykman.js';
 

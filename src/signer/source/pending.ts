@@ -16,7 +16,7 @@
  *   what the four-eyes POST shows the approver, as Tatum KMS does.
  * - `serializedTransaction` is never quoted in a reason: it can carry secrets (§7.5).
  */
-import { isTatumChain, TATUM_CHAINS, type TatumChain } from './chains-api.js';
+import { isTatumChain, TATUM_CHAINS, type TatumChain } from './tatum-paths.js';
 import { duplicateKeys, firstDuplicateKey } from './strict-json.js';
 
 export interface PendingSignature {

@@ -4,9 +4,9 @@
  * nodes sync-mainnet/sync-testnet.vechain.org, not the Tatum API; HARDKMS_RPC_VET points
  * hardkms at another node (VeChain's REST API, not JSON-RPC).
  */
-import { HardkmsError } from '../errors.js';
-import { vetIntrinsicGas, type VetClause } from '../chains/vet/sign.js';
-import { HttpClient, redactUrl } from './http.js';
+import { HardkmsError } from '../../errors.js';
+import { vetIntrinsicGas, type VetClause } from '../../chains/vet/sign.js';
+import { HttpClient, redactUrl } from '../http.js';
 
 export const VET_PUBLIC_NODES = { mainnet: 'https://sync-mainnet.vechain.org', testnet: 'https://sync-testnet.vechain.org' } as const;
 

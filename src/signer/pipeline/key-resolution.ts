@@ -2,7 +2,7 @@
  * Which stored keys sign a pending transaction (spec §3.1), as references: the wallet
  * entry, the derivation index for mnemonic wallets, and the public key. Public keys come
  * from public data (the stored public key, or the child of the stored xpub), so resolving
- * touches no secret; the token is asked only when a digest is signed (token-signer.ts).
+ * touches no secret; the token is asked only when a digest is signed (signing-keys.ts).
  *
  * Rules, as Tatum KMS applies them:
  * 1. `hashes`: each id found in the vault is a resolved wallet (any chain).
@@ -24,14 +24,14 @@
  * that is not in the vault is named in the error when no key could be resolved.
  */
 import { crypto as bcrypto } from 'bitcoinjs-lib';
-import { HardkmsError } from '../errors.js';
-import type { ChainFamily } from '../chains/types.js';
-import { getChainAdapter, isSupportedChain } from '../chains/registry.js';
-import { base58CheckDecode, bip32, childPublicKey, parseHexXpub } from '../chains/keys.js';
-import { offchainDerivationIndexes, offchainWithdrawalInputs } from '../chains/utxo/sign.js';
-import { uncompressedPublicKey } from '../chains/signer.js';
-import type { WalletEntry } from '../vault/entries.js';
-import type { PendingTransaction } from './pending.js';
+import { HardkmsError } from '../../errors.js';
+import type { ChainFamily } from '../../chains/types.js';
+import { getChainAdapter, isSupportedChain } from '../../chains/registry.js';
+import { base58CheckDecode, bip32, childPublicKey, parseHexXpub } from '../../chains/keys.js';
+import { offchainDerivationIndexes, offchainWithdrawalInputs } from '../../chains/utxo/sign.js';
+import { uncompressedPublicKey } from '../../chains/digest-signer.js';
+import type { WalletEntry } from '../../vault/entries.js';
+import type { PendingTransaction } from '../source/pending.js';
 
 export interface KeyRef {
   entry: WalletEntry;

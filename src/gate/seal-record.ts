@@ -1,6 +1,6 @@
 import { HardkmsError } from '../errors.js';
 import type { SealRecord } from '../vault/secret.js';
-import { isDriverName, type DriverName } from './driver.js';
+import { isDriverName, type DriverName } from './drivers/driver.js';
 
 /** One enrolled YubiKey as stored in wallet.dat (all public data; hex strings). */
 export interface GateCredential {

@@ -1,11 +1,11 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HardkmsError } from '../errors.js';
-import { assertChallenge, assertSlot, touchMessage } from './challenge.js';
+import { HardkmsError } from '../../errors.js';
+import { assertChallenge, assertSlot, touchMessage } from '../challenge.js';
 import { HMAC_SHA1_RESPONSE_BYTES, type CredentialRef, type RespondOptions, type YubiKeyDriver } from './driver.js';
-import { parseHexResponse } from './responses.js';
-import { readEnv, type PublicEnvName } from '../config/env.js';
+import { parseHexResponse } from '../responses.js';
+import { readEnv, type PublicEnvName } from '../../config/env.js';
 
 export const EMULATOR_DIR_ENV = 'HARDKMS_YUBIKEY_EMULATOR_DIR' satisfies PublicEnvName;
 
