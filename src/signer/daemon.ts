@@ -14,8 +14,11 @@ import { MAX_SIGNATURE_IDS, type TatumChain } from './source/tatum-paths.js';
 import { isSignableChain } from './pipeline/chain-ids.js';
 import { notSignedReport } from './source/chain-support.js';
 import type { PendingTransaction } from './source/pending.js';
-import { reportText, type DaemonLog, type Outcome, type PendingProcessor } from './pipeline/process-pending.js';
-import { Backoff, type ErrorReport, type TatumClient } from './source/tatum-client.js';
+import type { Outcome, PendingProcessor } from './pipeline/process-pending.js';
+import { reportText } from './observe/error-report.js';
+import { Backoff } from './backoff.js';
+import type { DaemonLog } from './observe/logger.js';
+import type { ErrorReport, TatumClient } from './source/tatum-client.js';
 
 export interface DaemonOptions {
   /**

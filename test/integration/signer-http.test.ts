@@ -12,7 +12,9 @@ import { BROADCAST_PATHS, isTatumChain, MAX_SIGNATURE_IDS, TATUM_CHAINS, usesOff
 import { HttpClient, HttpError, isTransientHttpError } from '../../src/signer/http.js';
 import { isAlreadyKnownError, JsonRpcClient, nodeRpcUrlFromEnv, RpcError } from '../../src/signer/sinks/node-rpc.js';
 import { PENDING_ID_PATTERN, validatePending, validatePendingList } from '../../src/signer/source/pending.js';
-import { Backoff, backoffDelay, errorReportText, TatumClient } from '../../src/signer/source/tatum-client.js';
+import { Backoff, backoffDelay } from '../../src/signer/backoff.js';
+import { errorReportText } from '../../src/signer/observe/error-report.js';
+import { TatumClient } from '../../src/signer/source/tatum-client.js';
 import { FakeApprover, FakeTatumApi, newPendingId } from '../support/tatum-api-server.js';
 import { HardkmsError } from '../../src/errors.js';
 

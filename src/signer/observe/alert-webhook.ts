@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { WatchedAnomaly } from '../../audit/watch.js';
 import { VERSION } from '../../version.js';
 import { HttpClient } from '../http.js';
-import type { DaemonLog } from '../pipeline/process-pending.js';
+import type { DaemonLog } from './logger.js';
 
 /**
  * `daemon --alert-webhook URL`: each critical anomaly of the audit log (the audit report's

@@ -29,7 +29,11 @@ export const REDACT_PATHS = [
   '*.mintPK',
 ];
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** How the daemon's parts log: a level, a message, structured fields (redacted by the logger). */
+export type DaemonLog = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
 
 export function createLogger(level: LogLevel = 'info', destination: NodeJS.WritableStream = process.stderr): Logger {
   return pino(
@@ -45,5 +49,5 @@ export function createLogger(level: LogLevel = 'info', destination: NodeJS.Writa
 }
 
 export function isLogLevel(v: string): v is LogLevel {
-  return ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(v);
+  return (LOG_LEVELS as readonly string[]).includes(v);
 }

@@ -43,17 +43,15 @@ import type { AuditEvent } from '../../audit/record.js';
 import { evaluatePolicy, movementsOf, type Policy } from './policy.js';
 import { withdrawalAmounts, type WithdrawalAmounts } from '../../audit/withdrawals.js';
 import { checkSignedMatchesPayload } from './rebroadcast-check.js';
-import { errorReportText } from '../source/tatum-client.js';
+import { reportText } from '../observe/error-report.js';
 import { derivedPublicKey, signerFor, type SigningKey, type TokenSignerDeps } from './signing-keys.js';
 import { StepCommitter } from './step-commit.js';
+import type { DaemonLog } from '../observe/logger.js';
 
 export type Outcome =
   | { kind: 'broadcast'; txId: string; rebroadcast: boolean }
   | { kind: 'skipped'; reason: string }
   | { kind: 'failed'; error: string; signed: boolean; stage?: 'broadcast' };
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type DaemonLog = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
 
 export interface ProcessorDeps {
   vault: Vault;
@@ -640,11 +638,4 @@ export class PendingProcessor {
       // The store or token failing is what is being reported; a second failure would hide it.
     }
   }
-}
-
-/** The `error` text of the batch report (§2.6): the HTTP error body for API errors, else code and message. */
-export function reportText(e: unknown): string {
-  if (isHttpError(e) && e.bodyText !== undefined && e.bodyText.length > 0) return errorReportText(e);
-  if (isHardkmsError(e)) return `${e.code}: ${e.message}`;
-  return `INTERNAL: ${e instanceof Error ? e.message : String(e)}`;
 }
