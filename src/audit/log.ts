@@ -2,7 +2,7 @@ import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readS
 import { basename, dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { HardkmsError } from '../errors.js';
-import { MAX_BATCH } from './checker.js';
+import { MAX_BATCH } from './record-check.js';
 import { GENESIS_HASH, recordHash, recordLine, type AuditEvent, type AuditRecord } from './record.js';
 
 export interface AuditHead {

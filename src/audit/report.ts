@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AuditEventName } from './events.js';
-import { after, checkLine, START, type ChainPosition, type RecordFault } from './checker.js';
+import { after, checkLine, START, type ChainPosition, type RecordFault } from './record-check.js';
 import type { AuditHead } from './log.js';
 import { describeProblem, keyFingerprint, publicKeyOf, verifyAuditText, type RecordProblem, type VerifyResult } from './verify.js';
 
@@ -119,7 +119,7 @@ export interface AdminAction {
   status: RecordStatus;
 }
 
-/** What a record's check can find (checker.ts), and what only the whole log or the session analysis shows. */
+/** What a record's check can find (record-check.ts), and what only the whole log or the session analysis shows. */
 export type AnomalyKind =
   | RecordFault
   | 'incomplete-line'

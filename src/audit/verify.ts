@@ -1,7 +1,7 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { HardkmsError } from '../errors.js';
-import { after, checkLine, START, type RecordFault } from './checker.js';
+import { after, checkLine, START, type RecordFault } from './record-check.js';
 import { GENESIS_HASH } from './record.js';
 import type { AuditHead } from './log.js';
 
@@ -70,7 +70,7 @@ export function parseHead(text: string): AuditHead {
 /**
  * Offline verification: needs the log and the audit public key, not the token, the
  * vault secret or hardkms's own state. An auditor can reimplement it from this file and
- * checker.ts alone.
+ * record-check.ts alone.
  */
 export function verifyAuditLog(path: string, options: VerifyOptions): VerifyResult {
   return verifyAuditText(readFileSync(path, 'utf8'), options);

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
-import { after, checkLine, START, type ChainPosition } from './checker.js';
+import { after, checkLine, START, type ChainPosition } from './record-check.js';
 import { auditPublicKeyPath } from './log.js';
 import type { AuditRecord } from './record.js';
 import { eventAnalyser, toReportRecord, type Anomaly, type EventAnalyser } from './report.js';
