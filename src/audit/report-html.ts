@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import type { Anomaly, AuditReport, Ceremony, Operation, RecordStatus, ReportRecord } from './report.js';
+import type { Anomaly, AuditReport, Ceremony, Operation, RecordStatus, ReportRecord } from './report-model.js';
 
 /**
  * One self-contained page: inline CSS, no script, no external resource. Every value

@@ -3,7 +3,8 @@ import type { KeyObject } from 'node:crypto';
 import { after, checkLine, START, type ChainPosition } from './record-check.js';
 import { auditPublicKeyPath } from './log.js';
 import type { AuditRecord } from './record.js';
-import { eventAnalyser, toReportRecord, type Anomaly, type EventAnalyser } from './report.js';
+import { toReportRecord, type Anomaly } from './report-model.js';
+import { eventAnalyser, type EventAnalyser } from './report-sessions.js';
 import { keyFingerprint, publicKeyOf } from './verify.js';
 
 /**
