@@ -11,7 +11,7 @@ import { compareFiles } from '../audit/against.js';
 import { describeProblem, parseHead, verifyAuditLog, verifyAuditText } from '../audit/verify.js';
 import { buildWithdrawals, isDay, withdrawalsCsv, type JournalFact, type LogRecord, type SpendFact } from '../audit/withdrawals.js';
 import { WalletStore } from '../vault/store.js';
-import { readVaultFacts } from '../vault/vault.js';
+import { readVaultFacts } from '../vault/facts.js';
 import { configFrom } from './context.js';
 import { globalFlags } from './flags.js';
 import { printJson, warn } from './output.js';

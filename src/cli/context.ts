@@ -2,7 +2,8 @@ import { buildConfig, ENV_FILE_ALLOWED, takeEnvSecret, type Config, type GlobalF
 import { HardkmsError } from '../errors.js';
 import { PasswordProvider } from '../vault/password-provider.js';
 import type { SealRecord, VaultSecretProvider } from '../vault/secret.js';
-import { readVaultFacts, Vault } from '../vault/vault.js';
+import { Vault } from '../vault/vault.js';
+import { readVaultFacts } from '../vault/facts.js';
 import { warn } from './output.js';
 import { readSecret } from './prompt.js';
 

@@ -32,7 +32,8 @@ import { OtpStore, otpPolicyOf, withOtpPolicy, type OtpPolicy } from '../vault/o
 import { PasswordProvider } from '../vault/password-provider.js';
 import { applySeal as applySealInVault, newVaultSecret } from '../vault/seal-rotation.js';
 import type { SealContext, SealRecord, VaultSecret, VaultSecretProvider } from '../vault/secret.js';
-import { readVaultFacts, Vault } from '../vault/vault.js';
+import { Vault } from '../vault/vault.js';
+import { readVaultFacts } from '../vault/facts.js';
 import { configFrom, registerBeforeUnsealCheck, registerProvider, registerUnsealCheck, setRevealAuthorisation, withVault } from './context.js';
 import { globalFlags } from './flags.js';
 import { registerInitProvider, type InitProviderChoice } from './init.js';

@@ -5,7 +5,7 @@ import { isStoreUrl } from '../vault/pg/url.js';
 import type { Config } from '../config/config.js';
 import { HardkmsError } from '../errors.js';
 import { Token } from '../hsm/token.js';
-import type { VaultFacts } from '../vault/vault.js';
+import type { VaultFacts } from '../vault/facts.js';
 import { printTable } from './table.js';
 import { publicCheck, tokenBackupFor } from './token.js';
 

@@ -18,7 +18,8 @@ import {
   storeMnemonicEntry,
   tatumEntry,
 } from '../vault/managed.js';
-import { appendSealedRecord, readVaultFacts } from '../vault/vault.js';
+import { readVaultFacts } from '../vault/facts.js';
+import { appendSealedRecord } from '../vault/audit-binding.js';
 import { checkNetworkOf } from '../vault/wallets.js';
 import { VERSION } from '../version.js';
 import { configFrom, revealAuthorisation, withVault } from './context.js';

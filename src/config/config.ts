@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as util from 'node:util';
 import { InputError } from '../errors.js';
-import { auditLogMismatch, boundAuditLogPath, defaultLogFor } from '../vault/vault.js';
+import { auditLogMismatch, boundAuditLogPath, defaultLogFor } from '../vault/facts.js';
 import { isStoreUrl, parseStoreUrl } from '../vault/pg/url.js';
 import { ENV_FILE_ALLOWED, readEnv, type SecretEnvName } from './env.js';
 

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { HardkmsError } from '../errors.js';
+import type { Token } from '../hsm/token.js';
+import { INNER_KEY_META, resealInnerKey } from './inner.js';
+import { META } from './meta-auth.js';
 import { otpPolicyOf, withOtpPolicy } from './otp-store.js';
+import { REKEYED_TABLES } from './rekey.js';
 import { STORE_KEY_BYTES, wipeVaultSecret, type SealRecord, type VaultSecret } from './secret.js';
+import type { WalletStore } from './store.js';
 import type { Vault } from './vault.js';
 
 /**
@@ -74,4 +80,53 @@ export function applySeal(vault: Vault, record: SealRecord, newSecret?: VaultSec
   } finally {
     wipeVaultSecret(oldSecret);
   }
+}
+
+/**
+ * The token login at unseal, the other half of the rotation protocol above. When the token
+ * refuses the PIN and the meta holds a previous seal, a rotation was interrupted after the
+ * new seal (and the re-keyed rows) were committed and before the token took the new PIN:
+ * the previous seal (under the meta MAC, so not injected) still matches the token. Goes
+ * back to it, and to its store key, in one transaction: the store is then wholly in its
+ * state from before the rotation. Returns the secret the token took; when that is the
+ * previous one, `secret` has been wiped.
+ */
+export async function logInOrRollBack(
+  store: WalletStore,
+  token: Token,
+  vaultId: string,
+  secret: VaultSecret,
+  unsealPrevious: (seal: SealRecord) => Promise<VaultSecret>,
+): Promise<{ secret: VaultSecret; rolledBack: boolean }> {
+  try {
+    token.login(secret.tokenPin);
+    if (store.getMeta(META.previousSeal) !== undefined) store.writeAuthenticatedMeta({ [META.previousSeal]: undefined });
+    return { secret, rolledBack: false };
+  } catch (e) {
+    const previous = store.getMetaJson<SealRecord>(META.previousSeal);
+    if (!(e instanceof HardkmsError) || e.code !== 'HSM_WRONG_PIN' || !previous) throw e;
+    const prevSecret = await unsealPrevious(previous);
+    try {
+      token.login(prevSecret.tokenPin);
+      restoreSeal(store, vaultId, previous, secret, prevSecret);
+    } catch (e2) {
+      wipeVaultSecret(prevSecret);
+      throw e2;
+    }
+    wipeVaultSecret(secret);
+    return { secret: prevSecret, rolledBack: true };
+  }
+}
+
+/** Seal and store key back to `to` (from the store key of `from`), previous seal dropped: one transaction. */
+export function restoreSeal(store: WalletStore, vaultId: string, seal: SealRecord, from: VaultSecret, to: VaultSecret): void {
+  const updates = { [META.seal]: JSON.stringify(seal), [META.previousSeal]: undefined };
+  if (!to.storeKey.equals(from.storeKey)) store.rekey(to.storeKey, REKEYED_TABLES, { ...updates, ...innerKeyFollows(store, vaultId, from, to) });
+  else store.writeAuthenticatedMeta(updates);
+}
+
+/** The inner key stays across a re-key; only its seal follows the store key (same transaction). */
+export function innerKeyFollows(store: WalletStore, vaultId: string, from: VaultSecret, to: VaultSecret): Record<string, string> {
+  const sealed = store.getMeta(INNER_KEY_META);
+  return sealed === undefined ? {} : { [META.innerKey]: resealInnerKey(sealed, from.storeKey, to.storeKey, vaultId) };
 }

@@ -8,7 +8,7 @@ import { metaMacFields } from '../../src/vault/meta-auth.js';
 import { deriveMacKey, macFields } from '../../src/vault/row-mac.js';
 import { WALLETS_MAC_TABLE, WalletStore } from '../../src/vault/store.js';
 import Database from 'better-sqlite3';
-import type { TokenBinding } from '../../src/vault/vault.js';
+import type { TokenBinding } from '../../src/vault/facts.js';
 import { expectError, expectOk, GateBench } from '../integration/gate/gate-bench.js';
 
 /**

@@ -1,0 +1,181 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { HardkmsError } from '../errors.js';
+import { AuditLog, auditPublicKeyPath, linesAfter, readRecordsAfter, type AuditHead, type AuditLogOptions } from '../audit/log.js';
+import type { AuditEvent, AuditRecord } from '../audit/record.js';
+import { AuditForwarder, type ForwardTarget } from '../audit/forward.js';
+import { keyFingerprint } from '../audit/verify.js';
+import type { Token } from '../hsm/token.js';
+import { storedAuditLog, vaultFacts, type TokenBinding, type VaultFacts, type VaultLocation } from './facts.js';
+import { META } from './meta-auth.js';
+import { WalletStore } from './store.js';
+
+/**
+ * The vault's side of its audit log: how a process appends while sealed (chained,
+ * unsigned) and once unsealed (signed by the token's audit key, the head MAC'd in the
+ * store), and the checks at unseal that the log and its public key are the ones bound.
+ * The log's own format and batching are audit/log.ts's.
+ */
+
+interface AuthenticatedHead extends AuditHead {
+  mac: string;
+}
+
+/** How a process without the vault secret appends (failed unseals, generatewallet): chained, unsigned. */
+export function sealedWriter(store: WalletStore, facts: VaultFacts): Pick<AuditLogOptions, 'withLock' | 'setHead' | 'forward'> {
+  return {
+    withLock: (fn) => store.transaction(fn),
+    setHead: (head) => store.setMetaJson(META.auditHead, head),
+    forward: forwardHook(store, facts.binding.auditForward, facts.auditLogPath),
+  };
+}
+
+/** How an unsealed vault appends: signed by the token, the head authenticated in the append's transaction. */
+export function signedWriter(store: WalletStore, token: Token, binding: TokenBinding, logPath: string, actor: string): AuditLogOptions {
+  return {
+    signer: (hash) => token.auditSign(hash),
+    forward: forwardHook(store, binding.auditForward, logPath),
+    keepOnForwardFailure: false,
+    withLock: (fn) => store.transaction(fn),
+    // One HMAC inside the append's transaction: cheap, and committed with the record's effect.
+    setHead: (head) => {
+      store.setMetaJson(META.auditHead, head);
+      store.setMetaJson(META.auditHeadAuth, { ...head, mac: store.auditHeadMac(head) });
+    },
+    actor,
+  };
+}
+
+const forwarders = new Map<string, AuditForwarder>();
+
+/**
+ * Sends, inside the append's transaction and before the local write, every record the
+ * sink has not taken yet (written while it was down, in order) and then this one.
+ */
+function forwardHook(store: WalletStore, target: ForwardTarget | undefined, logPath: string): AuditLogOptions['forward'] {
+  if (!target) return undefined;
+  return (records, lines) => {
+    let forwarder = forwarders.get(target.url);
+    if (!forwarder) {
+      forwarder = new AuditForwarder(target);
+      forwarders.set(target.url, forwarder);
+    }
+    const sent = store.getMetaJson<{ seq: number }>(META.auditForwarded)?.seq ?? 0;
+    const first = records[0]!.seq;
+    const seqOf = (l: string): number => Number(/^\{"seq":(\d+),/.exec(l)?.[1] ?? NaN);
+    forwarder.send([...linesAfter(logPath, sent).filter((l) => seqOf(l) < first), ...lines]);
+    store.setMetaJson(META.auditForwarded, { seq: records[records.length - 1]!.seq });
+  };
+}
+
+/**
+ * Appends a chained, unsigned audit record without unsealing (token repair, where no login
+ * is possible): the next signed record covers it, as for a failed unseal.
+ */
+export function recordWhileSealed(location: VaultLocation, event: AuditEvent, actor: string): void {
+  const store = WalletStore.open(location.path);
+  try {
+    const facts = vaultFacts(store, location);
+    new AuditLog(facts.auditLogPath, {
+      withLock: (fn) => store.transaction(fn),
+      setHead: (head) => store.setMetaJson(META.auditHead, head),
+      actor,
+    }).append(event);
+  } finally {
+    store.close();
+  }
+}
+
+/** Appends one unsigned, chained record to a sealed store's log (generatewallet shows a secret without unsealing). */
+export function appendSealedRecord(location: VaultLocation, event: AuditEvent, actor: string): void {
+  const store = WalletStore.open(location.path);
+  try {
+    const facts = vaultFacts(store, location);
+    new AuditLog(facts.auditLogPath, { ...sealedWriter(store, facts), actor }).append(event);
+  } finally {
+    store.close();
+  }
+}
+
+/** The failed unseal's own record (chained, unsigned); never throws: the failure itself is what the user must see. */
+export function recordUnsealFailure(store: WalletStore, location: VaultLocation, code: string, actor: string | undefined): void {
+  try {
+    const facts = vaultFacts(store, location);
+    new AuditLog(facts.auditLogPath, { ...sealedWriter(store, facts), keepOnForwardFailure: true }).append({
+      event: 'unseal',
+      subject: facts.vaultId,
+      result: 'fail',
+      actor,
+      details: { code },
+    });
+  } catch {
+    // A second failure would hide the first.
+  }
+}
+
+/**
+ * The audit key in the token must be the one bound at init, and audit.pub.pem beside the
+ * log must be that key: an auditor who trusts the file would otherwise accept a log
+ * re-signed by another key. Binds the log path and fingerprint into stores made before
+ * the binding had them.
+ */
+export function checkAuditBinding(store: WalletStore, token: Token, facts: VaultFacts): TokenBinding {
+  const pem = token.auditPublicKeyPem(facts.binding.keys.auditKeyId);
+  const fingerprint = keyFingerprint(pem);
+  if (facts.binding.auditKeyFingerprint !== undefined && facts.binding.auditKeyFingerprint !== fingerprint) {
+    throw new HardkmsError(
+      'AUDIT_PUBKEY_MISMATCH',
+      `The token's audit key has fingerprint ${fingerprint}, not the ${facts.binding.auditKeyFingerprint} bound at init.`,
+      {
+        hint: 'Connect the token this vault was created with.',
+      },
+    );
+  }
+  const pemPath = auditPublicKeyPath(facts.auditLogPath);
+  if (!existsSync(pemPath)) writeFileSync(pemPath, pem, { mode: 0o644 });
+  else if (keyFingerprintOrNull(readFileSync(pemPath, 'utf8')) !== fingerprint) {
+    throw new HardkmsError('AUDIT_PUBKEY_MISMATCH', `${pemPath} is not the token's audit public key (fingerprint ${fingerprint}): it was replaced.`, {
+      hint: 'Someone changed the key auditors check the log with. Investigate, then restore the file (its fingerprint is printed by init and recorded in the init record).',
+    });
+  }
+  if (facts.binding.auditLog !== undefined && facts.binding.auditKeyFingerprint !== undefined) return facts.binding;
+  const binding: TokenBinding = { ...facts.binding, auditLog: storedAuditLog(store.path, facts.auditLogPath), auditKeyFingerprint: fingerprint };
+  store.writeAuthenticatedMeta({ [META.token]: JSON.stringify(binding) });
+  return binding;
+}
+
+function keyFingerprintOrNull(pem: string): string | null {
+  try {
+    return keyFingerprint(pem);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The log must still hold the record the authenticated head names, and at most one signed
+ * record after it (one appended by a process killed before its commit). Returns the
+ * unsigned records after the head: written while sealed, to be countersigned now.
+ */
+export function checkAuditHead(store: WalletStore, facts: VaultFacts, required: boolean): AuditRecord[] {
+  const auth = store.getMetaJson<AuthenticatedHead>(META.auditHeadAuth);
+  const mismatch = (why: string): HardkmsError =>
+    new HardkmsError('AUDIT_HEAD_MISMATCH', `The audit log ${facts.auditLogPath} ${why}.`, {
+      hint: 'Records were cut, the log replaced, or wallet.dat rolled back. Do not use this vault until an auditor has compared the log with its off-host copy (`hardkms audit verify --against FILE`); then restore both files from the same backup.',
+    });
+  if (!auth) {
+    if (required) throw mismatch("has no authenticated head in wallet.dat (the head's row was removed)");
+    return [];
+  }
+  if (typeof auth.seq !== 'number' || typeof auth.hash !== 'string' || typeof auth.mac !== 'string' || auth.mac !== store.auditHeadMac(auth)) {
+    throw mismatch('head in wallet.dat fails its integrity check: it was rewritten without the vault secret');
+  }
+  const after = readRecordsAfter(facts.auditLogPath, auth.seq);
+  if (after === undefined) throw mismatch(`no longer contains record ${auth.seq}, the last one wallet.dat's authenticated head names`);
+  if (after.atHead?.hash !== auth.hash) throw mismatch(`has a different record ${auth.seq} than the one wallet.dat's authenticated head names`);
+  if (after.records.filter((r) => r.sig !== null).length > 1) {
+    throw mismatch(`has signed records after record ${auth.seq}, where wallet.dat's authenticated head stops: the head was rolled back`);
+  }
+  // Members of a batch whose signing record is there (a process killed before its commit) are signed already.
+  const signedUpTo = Math.max(0, ...after.records.filter((r) => r.sig !== null).map((r) => r.seq));
+  return after.records.filter((r) => r.sig === null && !(r.signed === true && (r.batch ?? 0) > 0 && r.seq < signedUpTo));
+}

@@ -1,0 +1,69 @@
+import { realpathSync } from 'node:fs';
+import { HardkmsError } from '../errors.js';
+import { Token, type OpenTokenOptions } from '../hsm/token.js';
+import type { TokenBinding } from './facts.js';
+
+/** The vault's token: the one its authenticated binding names, and no other. */
+
+/**
+ * Opens the token the binding names (the configured module, profile or label only where
+ * they agree with it, or where `rebind` lets them differ) and checks its serial.
+ */
+export function openBoundToken(binding: TokenBinding, override: OpenTokenOptions | undefined, rebind: boolean): Token {
+  if (!rebind) checkBindingOverride(binding, override);
+  const token = Token.open({
+    modulePath: override?.modulePath ?? binding.modulePath,
+    label: override?.label ?? binding.label,
+    profile: override?.profile ?? binding.profile,
+  });
+  if (token.info.serial === binding.serial) return token;
+  const wrong = new HardkmsError(
+    'HSM_WRONG_TOKEN',
+    `Token '${token.info.label}' has serial ${token.info.serial}, but this vault was created with serial ${binding.serial}.`,
+    {
+      hint: 'Connect the token the vault was created with (or its restored backup).',
+    },
+  );
+  token.close();
+  throw wrong;
+}
+
+function sameFile(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses an override of the MAC'd token binding (issue 9 item 4: ambient configuration). */
+export function checkBindingOverride(binding: TokenBinding, override: OpenTokenOptions | undefined): void {
+  const mismatches: string[] = [];
+  if (override?.modulePath !== undefined && !sameFile(override.modulePath, binding.modulePath)) {
+    mismatches.push(`PKCS#11 module ${override.modulePath} (HARDKMS_PKCS11_MODULE) is not ${binding.modulePath}`);
+  }
+  if (override?.profile !== undefined && override.profile !== binding.profile) {
+    mismatches.push(`token profile '${override.profile}' is not '${binding.profile}'`);
+  }
+  if (mismatches.length === 0) return;
+  throw new HardkmsError('HSM_BINDING_MISMATCH', `This vault is bound to another token library: ${mismatches.join('; ')}.`, {
+    hint: 'Unset HARDKMS_PKCS11_MODULE / HARDKMS_TOKEN_PROFILE to use the bound one. If the module really moved, run `hardkms rebind` with it set (needs the quorum; audited).',
+  });
+}
+
+/**
+ * One token per vault: revoke, rotate and recover set a new token PIN, which locks every
+ * other vault on the same token out. Checked before the ceremony, so no key is touched.
+ */
+export function refuseSharedToken(token: Token): void {
+  const others = token.vaultTags();
+  if (others.length === 0) return;
+  throw new HardkmsError(
+    'HSM_TOKEN_IN_USE',
+    `Token '${token.info.label}' (serial ${token.info.serial}) already holds the keys of another vault: ${others.map((t) => `${t}…`).join(', ')} (the start of its vault id; \`hardkms status\` on that vault shows it). Nothing was created.`,
+    {
+      hint: 'Give each vault a token of its own (SoftHSM2: hsm/init-softhsm2-token.sh DIR LABEL, then HARDKMS_TOKEN_LABEL=LABEL). --share-token accepts the shared token, but then revoke, rotate or recover on either vault changes the token PIN and locks the other vault out.',
+    },
+  );
+}
