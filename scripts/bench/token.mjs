@@ -5,6 +5,7 @@ import { benchToken } from './lib.mjs';
 const N = Number(process.env.BENCH_N ?? 2000);
 benchToken('bench');
 const { Token } = await import('../../dist/hsm/token.js');
+const { generateResidentEd25519, generateResidentSecp256k1, signEd25519Raw, signRaw } = await import('../../dist/hsm/token-testing.js');
 
 const token = Token.open({ label: 'bench' });
 token.login(Buffer.from('1234'));
@@ -21,8 +22,8 @@ function rate(label, fn) {
   return perSec;
 }
 
-const resident = token.generateResidentSecp256k1();
-const a = rate('(a) resident key in the token', (d) => token.signRaw(resident.handle, d));
+const resident = generateResidentSecp256k1(token);
+const a = rate('(a) resident key in the token', (d) => signRaw(token, resident.handle, d));
 const wrapped = token.generateSecp256k1();
 const b = rate('(b) unwrap + sign + destroy per signature', (d) => token.signWithWrapped(wrapped, d, { recovery: false }));
 rate('(b+) same, plus recovery id (EVM, TRON)', (d) => token.signWithWrapped(wrapped, d));
@@ -43,8 +44,8 @@ console.log(`(b)/(a) = ${(b / a).toFixed(2)}  (target >= 0.5)`);
 console.log(`(k)/(a) = ${(cached / a).toFixed(2)}  (target >= 0.85)`);
 
 // Ed25519 (XRP, XLM, SOL, ALGO): a 32-byte message stands in for a transaction's bytes.
-const edResident = token.generateResidentEd25519();
-const ea = rate('(ed-a) ed25519 resident key in the token', (d) => token.signEd25519Raw(edResident.handle, d));
+const edResident = generateResidentEd25519(token);
+const ea = rate('(ed-a) ed25519 resident key in the token', (d) => signEd25519Raw(token, edResident.handle, d));
 const edWrapped = token.generateEd25519();
 const eb = rate('(ed-b) ed25519 unwrap+sign+destroy, verified', (d) => token.signEd25519WithWrapped(edWrapped, d));
 console.log(`(ed-b)/(ed-a) = ${(eb / ea).toFixed(2)}  (target >= 0.5)`);

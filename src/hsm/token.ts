@@ -3,11 +3,24 @@ import { ed25519 } from '@noble/curves/ed25519';
 import pkcs11js from 'pkcs11js';
 import { HardkmsError } from '../errors.js';
 import { explainPkcs11Error, pkcs11Code } from './pkcs11-errors.js';
-import { CURVE_OID, decodeEcPoint, normaliseLowS, recoveryIdFor, type CurveName, type EcdsaSignature } from './ec.js';
-import { resolveModulePath } from './module-path.js';
-import { generateKeyWithTemplate, loginWithBuffer, readUnwrapTemplate, setPinWithBuffers, type BoolAttribute } from './native.js';
+import { decodeEcPoint, normaliseLowS, recoveryIdFor, type CurveName, type EcdsaSignature } from './ec.js';
+import { loadModule, resolveModulePath } from './module.js';
+import { generateKeyWithTemplate, loginWithBuffer, readUnwrapTemplate, setPinWithBuffers } from './native.js';
 import { softHsmBackupFor, type SoftHsmBackup } from './softhsm-backup.js';
 import { loadProfile, type TokenProfile } from './profiles.js';
+import {
+  auditKeyPairTemplates,
+  dataKeyTemplate,
+  ed25519SessionKeyTemplate,
+  generatedEd25519Templates,
+  generatedSecp256k1Templates,
+  importedSecp256k1Template,
+  legacyReadableSecp256k1Template,
+  otpAesKeyTemplate,
+  UNWRAP_TEMPLATE,
+  unwrappedSecp256k1Template,
+  wrapKeyTemplate,
+} from './templates.js';
 
 /** Mechanisms by name, including the ones pkcs11js has no constant for. */
 const MECHANISMS: Record<string, number> = {
@@ -21,10 +34,6 @@ const MECHANISMS: Record<string, number> = {
   CKM_YUBICO_AES_CCM_WRAP: 0xd9554303,
 };
 
-/** PKCS#11 3.0 key type of Ed25519 / Ed448 keys; pkcs11js has no constant for it. */
-const CKK_EC_EDWARDS = 0x40;
-/** CKA_EC_PARAMS of Ed25519: the OID 1.3.101.112 (RFC 8410), which SoftHSM2 2.6.1 accepts. */
-export const ED25519_EC_PARAMS = Buffer.from('06032b6570', 'hex');
 const ED25519_SEED_BYTES = 32;
 
 function mechanism(name: string, setting: string, profile: string): number {
@@ -73,17 +82,6 @@ export interface OpenTokenOptions {
 export const DEFAULT_TOKEN_LABEL = 'hardkms';
 const ED25519_SEED_AAD = Buffer.from('hardkms ed25519 seed v1', 'utf8');
 
-/**
- * CKA_UNWRAP_TEMPLATE of every wrap key hardkms creates: the token itself refuses to unwrap
- * a key as extractable, not sensitive or persistent, so the PIN alone never reads a key
- * (C_UnwrapKey templates must repeat these values, or the token answers TEMPLATE_INCONSISTENT).
- */
-export const UNWRAP_TEMPLATE: readonly BoolAttribute[] = [
-  { type: pkcs11js.CKA_SENSITIVE, value: true },
-  { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-  { type: pkcs11js.CKA_TOKEN, value: false },
-];
-
 /** Counts session keys whose C_DestroyObject failed: a key left alive is an incident. */
 export interface DestroyFailure {
   operation: string;
@@ -93,36 +91,7 @@ export interface DestroyFailure {
 const GCM_IV_BYTES = 12;
 const GCM_TAG_BITS = 128;
 
-/**
- * C_Initialize may run once per process and module; SoftHSM2 reads SOFTHSM2_CONF at that
- * moment. Keep one loaded module per path for the life of the process.
- */
-const loadedModules = new Map<string, pkcs11js.PKCS11>();
 let backupWarned = false;
-
-function loadModule(path: string): pkcs11js.PKCS11 {
-  const existing = loadedModules.get(path);
-  if (existing) return existing;
-  const lib = new pkcs11js.PKCS11();
-  try {
-    lib.load(path);
-  } catch (e) {
-    throw new HardkmsError('HSM_MODULE_NOT_FOUND', `Could not load the PKCS#11 module ${path}: ${(e as Error).message}.`, {
-      hint: 'Set HARDKMS_PKCS11_MODULE to a PKCS#11 library built for this platform.',
-    });
-  }
-  try {
-    lib.C_Initialize();
-  } catch (e) {
-    if (pkcs11Code(e) !== 0x191 /* CKR_CRYPTOKI_ALREADY_INITIALIZED */) {
-      throw new HardkmsError('HSM_INIT_FAILED', `The PKCS#11 module ${path} failed to initialise: ${(e as Error).message}.`, {
-        hint: 'For SoftHSM2 check that SOFTHSM2_CONF names a readable config whose tokendir exists.',
-      });
-    }
-  }
-  loadedModules.set(path, lib);
-  return lib;
-}
 
 function trimField(b: string | Buffer): string {
   return (typeof b === 'string' ? b : b.toString('utf8')).replace(/\0/g, '').trim();
@@ -283,48 +252,11 @@ export class Token {
       dataKeyId: randomBytes(16).toString('hex'),
       auditKeyId: randomBytes(16).toString('hex'),
     };
-    const common = [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-      { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-      { type: pkcs11js.CKA_TOKEN, value: true },
-      { type: pkcs11js.CKA_PRIVATE, value: true },
-      { type: pkcs11js.CKA_SENSITIVE, value: true },
-      { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-      { type: pkcs11js.CKA_MODIFIABLE, value: false },
-    ];
+    const audit = auditKeyPairTemplates(tag, ids.auditKeyId);
     try {
       this.createWrapKey(tag, ids.wrapKeyId);
-      this.lib.C_GenerateKey(this.session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
-        ...common,
-        { type: pkcs11js.CKA_LABEL, value: `hardkms-data-${tag}` },
-        { type: pkcs11js.CKA_ID, value: Buffer.from(ids.dataKeyId, 'hex') },
-        { type: pkcs11js.CKA_WRAP, value: false },
-        { type: pkcs11js.CKA_UNWRAP, value: false },
-        { type: pkcs11js.CKA_ENCRYPT, value: true },
-        { type: pkcs11js.CKA_DECRYPT, value: true },
-      ]);
-      this.lib.C_GenerateKeyPair(
-        this.session,
-        { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
-        [
-          { type: pkcs11js.CKA_TOKEN, value: true },
-          { type: pkcs11js.CKA_PRIVATE, value: false },
-          { type: pkcs11js.CKA_VERIFY, value: true },
-          { type: pkcs11js.CKA_EC_PARAMS, value: CURVE_OID.p256 },
-          { type: pkcs11js.CKA_LABEL, value: `hardkms-audit-${tag}` },
-          { type: pkcs11js.CKA_ID, value: Buffer.from(ids.auditKeyId, 'hex') },
-        ],
-        [
-          { type: pkcs11js.CKA_TOKEN, value: true },
-          { type: pkcs11js.CKA_PRIVATE, value: true },
-          { type: pkcs11js.CKA_SENSITIVE, value: true },
-          { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-          { type: pkcs11js.CKA_SIGN, value: true },
-          { type: pkcs11js.CKA_LABEL, value: `hardkms-audit-${tag}` },
-          { type: pkcs11js.CKA_ID, value: Buffer.from(ids.auditKeyId, 'hex') },
-        ],
-      );
+      this.lib.C_GenerateKey(this.session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, dataKeyTemplate(tag, ids.dataKeyId));
+      this.lib.C_GenerateKeyPair(this.session, { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN }, audit.publicKey, audit.privateKey);
     } catch (e) {
       throw this.fail(e, 'generating the vault keys');
     }
@@ -337,23 +269,7 @@ export class Token {
    * nested template). Also used when an older vault's wrap key is replaced at unseal.
    */
   private createWrapKey(tag: string, idHex: string): void {
-    generateKeyWithTemplate(this.info.modulePath, this.session, pkcs11js.CKM_AES_KEY_GEN, [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-      { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-      { type: pkcs11js.CKA_TOKEN, value: true },
-      { type: pkcs11js.CKA_PRIVATE, value: true },
-      { type: pkcs11js.CKA_SENSITIVE, value: true },
-      { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-      { type: pkcs11js.CKA_MODIFIABLE, value: false },
-      { type: pkcs11js.CKA_LABEL, value: Buffer.from(`hardkms-wrap-${tag}`) },
-      { type: pkcs11js.CKA_ID, value: Buffer.from(idHex, 'hex') },
-      { type: pkcs11js.CKA_WRAP, value: true },
-      { type: pkcs11js.CKA_UNWRAP, value: true },
-      { type: pkcs11js.CKA_ENCRYPT, value: false },
-      { type: pkcs11js.CKA_DECRYPT, value: false },
-      { type: pkcs11js.CKA_UNWRAP_TEMPLATE, template: [...UNWRAP_TEMPLATE] },
-    ]);
+    generateKeyWithTemplate(this.info.modulePath, this.session, pkcs11js.CKM_AES_KEY_GEN, wrapKeyTemplate(tag, idHex));
   }
 
   /** Makes a new wrap key (with the unwrap template) for a vault whose wrap key predates it. */
@@ -517,17 +433,7 @@ export class Token {
     const value = Buffer.from(privateKey);
     try {
       try {
-        handle = this.lib.C_CreateObject(this.session, [
-          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-          { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
-          { type: pkcs11js.CKA_TOKEN, value: false },
-          { type: pkcs11js.CKA_PRIVATE, value: true },
-          { type: pkcs11js.CKA_SENSITIVE, value: true },
-          { type: pkcs11js.CKA_EXTRACTABLE, value: true },
-          { type: pkcs11js.CKA_SIGN, value: true },
-          { type: pkcs11js.CKA_EC_PARAMS, value: CURVE_OID.secp256k1 },
-          { type: pkcs11js.CKA_VALUE, value },
-        ]);
+        handle = this.lib.C_CreateObject(this.session, importedSecp256k1Template(value));
       } catch (e) {
         throw this.fail(e, 'importing a secp256k1 key');
       }
@@ -540,25 +446,11 @@ export class Token {
 
   /** Generates a secp256k1 key pair inside the token; only the wrapped private key leaves it. */
   generateSecp256k1(): WrappedKey {
+    const generated = generatedSecp256k1Templates();
     let pair: pkcs11js.KeyPair | undefined;
     try {
       try {
-        pair = this.lib.C_GenerateKeyPair(
-          this.session,
-          { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
-          [
-            { type: pkcs11js.CKA_TOKEN, value: false },
-            { type: pkcs11js.CKA_EC_PARAMS, value: CURVE_OID.secp256k1 },
-            { type: pkcs11js.CKA_VERIFY, value: true },
-          ],
-          [
-            { type: pkcs11js.CKA_TOKEN, value: false },
-            { type: pkcs11js.CKA_PRIVATE, value: true },
-            { type: pkcs11js.CKA_SENSITIVE, value: true },
-            { type: pkcs11js.CKA_EXTRACTABLE, value: true },
-            { type: pkcs11js.CKA_SIGN, value: true },
-          ],
-        );
+        pair = this.lib.C_GenerateKeyPair(this.session, { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN }, generated.publicKey, generated.privateKey);
       } catch (e) {
         throw this.fail(e, 'generating a secp256k1 key pair');
       }
@@ -570,25 +462,20 @@ export class Token {
     }
   }
 
-  /**
-   * Unwraps a key into a non-extractable session object. Exposed for tests that prove
-   * CKA_VALUE cannot be read; signing code uses signWithWrapped, which destroys it.
-   */
-  unwrapSecp256k1(wrapped: WrappedKey): Buffer {
+  /** Unwraps a key into a non-extractable session object; signWithWrapped destroys it after the signature. */
+  private unwrapSecp256k1(wrapped: WrappedKey): Buffer {
     const keys = this.vaultKeys();
     if (wrapped.mechanism !== this.profile.wrapMechanism && MECHANISMS[wrapped.mechanism] === undefined) {
       throw new HardkmsError('HSM_MECHANISM_UNSUPPORTED', `The key was wrapped with ${wrapped.mechanism}, which this build does not know.`);
     }
     try {
-      return this.lib.C_UnwrapKey(this.session, { mechanism: mechanism(wrapped.mechanism, 'wrapMechanism', this.profile.name) }, keys.wrap, wrapped.wrapped, [
-        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
-        { type: pkcs11js.CKA_TOKEN, value: false },
-        { type: pkcs11js.CKA_PRIVATE, value: true },
-        { type: pkcs11js.CKA_SENSITIVE, value: true },
-        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-        { type: pkcs11js.CKA_SIGN, value: true },
-      ]);
+      return this.lib.C_UnwrapKey(
+        this.session,
+        { mechanism: mechanism(wrapped.mechanism, 'wrapMechanism', this.profile.name) },
+        keys.wrap,
+        wrapped.wrapped,
+        unwrappedSecp256k1Template(),
+      );
     } catch (e) {
       throw this.fail(e, 'unwrapping a wallet key', 'wrapMechanism', true);
     }
@@ -603,15 +490,14 @@ export class Token {
     const keys = this.vaultKeys();
     let handle: Buffer | undefined;
     try {
-      handle = this.lib.C_UnwrapKey(this.session, { mechanism: mechanism(wrapped.mechanism, 'wrapMechanism', this.profile.name) }, keys.wrap, wrapped.wrapped, [
-        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
-        { type: pkcs11js.CKA_TOKEN, value: false },
-        { type: pkcs11js.CKA_PRIVATE, value: true },
-        { type: pkcs11js.CKA_SENSITIVE, value: false },
-        { type: pkcs11js.CKA_EXTRACTABLE, value: true },
-      ]);
-      const value = this.tryReadValue(handle);
+      handle = this.lib.C_UnwrapKey(
+        this.session,
+        { mechanism: mechanism(wrapped.mechanism, 'wrapMechanism', this.profile.name) },
+        keys.wrap,
+        wrapped.wrapped,
+        legacyReadableSecp256k1Template(),
+      );
+      const value = this.readValue(handle);
       // CKA_VALUE of an EC key is the big-endian scalar; restore leading zeros.
       const out = Buffer.alloc(32);
       value.copy(out, 32 - value.length);
@@ -624,14 +510,10 @@ export class Token {
     }
   }
 
-  /** Reads CKA_VALUE of an object; the token must refuse for every key hardkms makes. */
-  tryReadValue(handle: Buffer): Buffer {
+  /** Reads CKA_VALUE of an object; the token refuses for every key hardkms makes but a just-generated ed25519 seed. */
+  private readValue(handle: Buffer): Buffer {
     const [attr] = this.lib.C_GetAttributeValue(this.session, handle, [{ type: pkcs11js.CKA_VALUE }]);
     return attr!.value as Buffer;
-  }
-
-  destroyObject(handle: Buffer): void {
-    this.destroy(handle);
   }
 
   /**
@@ -683,8 +565,8 @@ export class Token {
     return cache.size;
   }
 
-  /** Signs with a resident key handle (benchmarks compare this against unwrap-per-signature). */
-  signRaw(handle: Buffer, digest: Uint8Array): Buffer {
+  /** CKM_ECDSA with a key handle: an unwrapped wallet key, the audit key, or a benchmark's resident key. */
+  private signRaw(handle: Buffer, digest: Uint8Array): Buffer {
     try {
       this.lib.C_SignInit(this.session, { mechanism: mechanism(this.profile.signMechanism, 'signMechanism', this.profile.name) }, handle);
       return this.lib.C_Sign(this.session, Buffer.from(digest), Buffer.alloc(132));
@@ -744,30 +626,16 @@ export class Token {
    */
   generateEd25519(): WrappedKey {
     this.requireEddsa();
+    const generated = generatedEd25519Templates();
     let pair: pkcs11js.KeyPair | undefined;
     let seed: Buffer | undefined;
     try {
       try {
-        pair = this.lib.C_GenerateKeyPair(
-          this.session,
-          { mechanism: MECHANISMS.CKM_EC_EDWARDS_KEY_PAIR_GEN! },
-          [
-            { type: pkcs11js.CKA_TOKEN, value: false },
-            { type: pkcs11js.CKA_EC_PARAMS, value: ED25519_EC_PARAMS },
-            { type: pkcs11js.CKA_VERIFY, value: true },
-          ],
-          [
-            { type: pkcs11js.CKA_TOKEN, value: false },
-            { type: pkcs11js.CKA_PRIVATE, value: true },
-            { type: pkcs11js.CKA_SENSITIVE, value: false },
-            { type: pkcs11js.CKA_EXTRACTABLE, value: true },
-            { type: pkcs11js.CKA_SIGN, value: true },
-          ],
-        );
+        pair = this.lib.C_GenerateKeyPair(this.session, { mechanism: MECHANISMS.CKM_EC_EDWARDS_KEY_PAIR_GEN! }, generated.publicKey, generated.privateKey);
       } catch (e) {
         throw this.fail(e, 'generating an ed25519 key pair');
       }
-      seed = this.tryReadValue(pair.privateKey);
+      seed = this.readValue(pair.privateKey);
       const publicKey = decodeEdPoint(this.lib.C_GetAttributeValue(this.session, pair.publicKey, [{ type: pkcs11js.CKA_EC_POINT }])[0]!.value as Buffer);
       if (seed.length !== ED25519_SEED_BYTES || !bytesEq(ed25519.getPublicKey(seed), publicKey)) {
         throw new HardkmsError('HSM_FAILED', 'The token generated an ed25519 key whose seed does not give its public key.');
@@ -793,17 +661,7 @@ export class Token {
   /** A sensitive, non-extractable CKK_EC_EDWARDS session object holding `seed`; wipes `seed`. */
   private ed25519SessionKey(seed: Buffer): Buffer {
     try {
-      return this.lib.C_CreateObject(this.session, [
-        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-        { type: pkcs11js.CKA_KEY_TYPE, value: CKK_EC_EDWARDS },
-        { type: pkcs11js.CKA_TOKEN, value: false },
-        { type: pkcs11js.CKA_PRIVATE, value: true },
-        { type: pkcs11js.CKA_SENSITIVE, value: true },
-        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-        { type: pkcs11js.CKA_SIGN, value: true },
-        { type: pkcs11js.CKA_EC_PARAMS, value: ED25519_EC_PARAMS },
-        { type: pkcs11js.CKA_VALUE, value: seed },
-      ]);
+      return this.lib.C_CreateObject(this.session, ed25519SessionKeyTemplate(seed));
     } catch (e) {
       throw this.fail(e, 'loading an ed25519 key');
     } finally {
@@ -833,8 +691,8 @@ export class Token {
     }
   }
 
-  /** CKM_EDDSA with a key handle (resident keys in benchmarks; wrapped keys via signEd25519WithWrapped). */
-  signEd25519Raw(handle: Buffer, message: Uint8Array, mech = this.requireEddsa()): Buffer {
+  /** CKM_EDDSA with a key handle (an ed25519 session key, or a benchmark's resident key). */
+  private signEd25519Raw(handle: Buffer, message: Uint8Array, mech = this.requireEddsa()): Buffer {
     // pkcs11js refuses an empty buffer after C_SignInit, leaving the operation active in the
     // session; no chain signs an empty message, so refuse it before the token.
     if (message.length === 0) throw new HardkmsError('SIGN_BAD_MESSAGE', 'Refusing to sign an empty message.');
@@ -851,27 +709,6 @@ export class Token {
   /** The seed of a wrapped ed25519 key, for getmanagedwallet/export (audited by the caller). The caller wipes it. */
   revealEd25519(wrapped: WrappedKey): Buffer {
     return this.unwrapEd25519Seed(wrapped);
-  }
-
-  /** A resident ed25519 session key (benchmarks only). */
-  generateResidentEd25519(): { handle: Buffer; publicKey: Buffer } {
-    const pair = this.lib.C_GenerateKeyPair(
-      this.session,
-      { mechanism: MECHANISMS.CKM_EC_EDWARDS_KEY_PAIR_GEN! },
-      [
-        { type: pkcs11js.CKA_TOKEN, value: false },
-        { type: pkcs11js.CKA_EC_PARAMS, value: ED25519_EC_PARAMS },
-      ],
-      [
-        { type: pkcs11js.CKA_TOKEN, value: false },
-        { type: pkcs11js.CKA_SENSITIVE, value: true },
-        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-        { type: pkcs11js.CKA_SIGN, value: true },
-      ],
-    );
-    const publicKey = decodeEdPoint(this.lib.C_GetAttributeValue(this.session, pair.publicKey, [{ type: pkcs11js.CKA_EC_POINT }])[0]!.value as Buffer);
-    this.destroy(pair.publicKey);
-    return { handle: pair.privateKey, publicKey };
   }
 
   // ---------------------------------------------------------------- data key
@@ -935,19 +772,7 @@ export class Token {
   /** Imports a Yubico OTP AES-128 key as a non-extractable token object (CKM_AES_ECB decrypt only). */
   importAesKey(value: Buffer, idHex: string, label: string): void {
     try {
-      this.lib.C_CreateObject(this.session, [
-        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-        { type: pkcs11js.CKA_TOKEN, value: true },
-        { type: pkcs11js.CKA_PRIVATE, value: true },
-        { type: pkcs11js.CKA_SENSITIVE, value: true },
-        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-        { type: pkcs11js.CKA_DECRYPT, value: true },
-        { type: pkcs11js.CKA_ENCRYPT, value: false },
-        { type: pkcs11js.CKA_LABEL, value: label },
-        { type: pkcs11js.CKA_ID, value: Buffer.from(idHex, 'hex') },
-        { type: pkcs11js.CKA_VALUE, value },
-      ]);
+      this.lib.C_CreateObject(this.session, otpAesKeyTemplate(value, idHex, label));
     } catch (e) {
       throw this.fail(e, 'importing an OTP key');
     }
@@ -964,31 +789,27 @@ export class Token {
       throw this.fail(e, 'decrypting an OTP');
     }
   }
-
-  /** Creates a resident, non-extractable secp256k1 key (benchmarks only). */
-  generateResidentSecp256k1(): { handle: Buffer; publicKey: Buffer } {
-    const pair = this.lib.C_GenerateKeyPair(
-      this.session,
-      { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
-      [
-        { type: pkcs11js.CKA_TOKEN, value: false },
-        { type: pkcs11js.CKA_EC_PARAMS, value: CURVE_OID.secp256k1 },
-      ],
-      [
-        { type: pkcs11js.CKA_TOKEN, value: false },
-        { type: pkcs11js.CKA_SENSITIVE, value: true },
-        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-        { type: pkcs11js.CKA_SIGN, value: true },
-      ],
-    );
-    const publicKey = this.readPublicKey(pair.publicKey);
-    this.destroy(pair.publicKey);
-    return { handle: pair.privateKey, publicKey };
+  /**
+   * For hsm/token-testing.ts only: the steps that tests and benchmarks exercise one at a
+   * time (read an attribute, unwrap without signing, sign with a resident key). Production
+   * code signs through signWithWrapped / signEd25519WithWrapped, which destroy what they unwrap.
+   */
+  static internalsForTesting(token: Token): TokenInternals {
+    return {
+      lib: token.lib,
+      session: token.session,
+      readValue: (handle) => token.readValue(handle),
+      readPublicKey: (handle) => token.readPublicKey(handle),
+      destroy: (handle) => token.destroy(handle),
+      unwrapSecp256k1: (wrapped) => token.unwrapSecp256k1(wrapped),
+      signRaw: (handle, digest) => token.signRaw(handle, digest),
+      signEd25519Raw: (handle, message) => token.signEd25519Raw(handle, message),
+    };
   }
 }
 
 /** CKA_EC_POINT of an Ed25519 public key: a DER OCTET STRING around 32 bytes (SoftHSM2), or the bare 32 bytes. */
-function decodeEdPoint(value: Buffer): Buffer {
+export function decodeEdPoint(value: Buffer): Buffer {
   if (value.length === 34 && value[0] === 0x04 && value[1] === 0x20) return Buffer.from(value.subarray(2));
   if (value.length === 32) return Buffer.from(value);
   throw new HardkmsError('HSM_FAILED', 'The token returned an ed25519 public key in an unexpected encoding.');
@@ -1005,6 +826,17 @@ function compress(uncompressed: Buffer): Buffer {
   const y = uncompressed.subarray(33, 65);
   const prefix = (y[31]! & 1) === 1 ? 0x03 : 0x02;
   return Buffer.concat([Buffer.from([prefix]), uncompressed.subarray(1, 33)]);
+}
+
+export interface TokenInternals {
+  lib: pkcs11js.PKCS11;
+  session: Buffer;
+  readValue(handle: Buffer): Buffer;
+  readPublicKey(handle: Buffer): Buffer;
+  destroy(handle: Buffer): void;
+  unwrapSecp256k1(wrapped: WrappedKey): Buffer;
+  signRaw(handle: Buffer, digest: Uint8Array): Buffer;
+  signEd25519Raw(handle: Buffer, message: Uint8Array): Buffer;
 }
 
 export type { CurveName, EcdsaSignature };

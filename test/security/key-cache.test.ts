@@ -12,6 +12,7 @@ import { FakeTatumApi } from '../support/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { addPrivateKey, auditRecords, testKey } from '../e2e/support.js';
 import { cycle, inProcessSigner, type Signer } from './support.js';
+import { spyableSteps, tryReadValue } from '../../src/hsm/token-testing.js';
 
 const TO = '0x1111111111111111111111111111111111111111';
 
@@ -55,14 +56,15 @@ describe('per-cycle key cache (daemon --key-cache)', () => {
     signer = inProcessSigner(tv.vault, api, { testnet: true, chains: ['ETH'], keyCache });
     for (const w of [a, a, a, b, b]) api.queue({ chain: 'ETH', hashes: [w], serializedTransaction: tx() });
     const token = tv.vault.token;
-    const unwraps = vi.spyOn(token, 'unwrapSecp256k1');
+    const steps = spyableSteps(token);
+    const unwraps = vi.spyOn(steps, 'unwrapSecp256k1');
     // Each signature's key handle, and whether the host could read that key while it was alive.
     const readable: boolean[] = [];
-    const signRaw = token.signRaw.bind(token);
-    vi.spyOn(token, 'signRaw').mockImplementation((handle, digest) => {
+    const signRaw = steps.signRaw.bind(token);
+    vi.spyOn(steps, 'signRaw').mockImplementation((handle, digest) => {
       let value: Buffer | undefined;
       try {
-        value = token.tryReadValue(handle);
+        value = tryReadValue(token, handle);
       } catch {
         // CKR_ATTRIBUTE_SENSITIVE: as it must be
       }

@@ -11,6 +11,7 @@ import { RETIRED_WRAP_KEY_META } from '../../src/vault/migrate-inner.js';
 import { decryptSecret, encryptSecretEntry, importPrivateKey, signWithEntry } from '../../src/vault/wallets.js';
 import { TEST_PIN } from '../support/softhsm.js';
 import { createTestVault, openTestVault, type TestVault } from '../support/vault.js';
+import { destroyObject } from '../../src/hsm/token-testing.js';
 
 /**
  * Issue 9, item 3: an attacker who has wallet.dat, the token and the token PIN, but not the
@@ -299,7 +300,7 @@ describe('the daemon drops the PIN after C_Login; destroy failures are counted (
       tv.vault.token.onDestroyFailure = (f) => seen.push(f.operation);
       const bogus = Buffer.alloc(8);
       bogus.writeBigUInt64LE(987654321n);
-      tv.vault.token.destroyObject(bogus);
+      destroyObject(tv.vault.token, bogus);
       expect(tv.vault.token.destroyFailures).toBe(1);
       expect(seen).toEqual(['destroying a session key']);
     } finally {

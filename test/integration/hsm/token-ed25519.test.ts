@@ -7,6 +7,7 @@ import { ed25519 } from '@noble/curves/ed25519';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Token } from '../../../src/hsm/token.js';
 import { createTestToken, TEST_PIN } from '../../support/softhsm.js';
+import { destroyObject, generateResidentEd25519, signEd25519Raw } from '../../../src/hsm/token-testing.js';
 
 describe('ed25519 keys on a real SoftHSM2 token', () => {
   let token: Token;
@@ -73,9 +74,9 @@ describe('ed25519 keys on a real SoftHSM2 token', () => {
   });
 
   it('a resident token key signs with CKM_EDDSA too (the benchmark baseline)', () => {
-    const k = token.generateResidentEd25519();
+    const k = generateResidentEd25519(token);
     const message = randomBytes(64);
-    expect(ed25519.verify(token.signEd25519Raw(k.handle, message), message, k.publicKey)).toBe(true);
-    token.destroyObject(k.handle);
+    expect(ed25519.verify(signEd25519Raw(token, k.handle, message), message, k.publicKey)).toBe(true);
+    destroyObject(token, k.handle);
   });
 });

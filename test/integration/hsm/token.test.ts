@@ -3,6 +3,7 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { Token, type VaultKeyIds } from '../../../src/hsm/token.js';
 import { createTestToken, TEST_PIN } from '../../support/softhsm.js';
+import { destroyObject, tryReadValue, unwrapSecp256k1 } from '../../../src/hsm/token-testing.js';
 
 const HALF_N = secp256k1.CURVE.n / 2n;
 
@@ -43,11 +44,11 @@ describe('token layer on a real SoftHSM2 token', () => {
     const digest = randomBytes(32);
     const sig = token.signWithWrapped(generated, digest);
     expect(secp256k1.verify(Buffer.concat([sig.r, sig.s]), digest, generated.publicKey)).toBe(true);
-    const handle = token.unwrapSecp256k1(generated);
+    const handle = unwrapSecp256k1(token, generated);
     try {
-      expect(() => token.tryReadValue(handle)).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
+      expect(() => tryReadValue(token, handle)).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
     } finally {
-      token.destroyObject(handle);
+      destroyObject(token, handle);
     }
   });
 

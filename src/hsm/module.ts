@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import pkcs11js from 'pkcs11js';
 import { HardkmsError } from '../errors.js';
+import { pkcs11Code } from './pkcs11-errors.js';
 import type { TokenProfile } from './profiles.js';
 
 /**
@@ -23,4 +25,34 @@ export function resolveModulePath(explicit: string | undefined, profile: TokenPr
     });
   }
   return found;
+}
+
+/**
+ * C_Initialize may run once per process and module; SoftHSM2 reads SOFTHSM2_CONF at that
+ * moment. Keep one loaded module per path for the life of the process.
+ */
+const loadedModules = new Map<string, pkcs11js.PKCS11>();
+
+export function loadModule(path: string): pkcs11js.PKCS11 {
+  const existing = loadedModules.get(path);
+  if (existing) return existing;
+  const lib = new pkcs11js.PKCS11();
+  try {
+    lib.load(path);
+  } catch (e) {
+    throw new HardkmsError('HSM_MODULE_NOT_FOUND', `Could not load the PKCS#11 module ${path}: ${(e as Error).message}.`, {
+      hint: 'Set HARDKMS_PKCS11_MODULE to a PKCS#11 library built for this platform.',
+    });
+  }
+  try {
+    lib.C_Initialize();
+  } catch (e) {
+    if (pkcs11Code(e) !== 0x191 /* CKR_CRYPTOKI_ALREADY_INITIALIZED */) {
+      throw new HardkmsError('HSM_INIT_FAILED', `The PKCS#11 module ${path} failed to initialise: ${(e as Error).message}.`, {
+        hint: 'For SoftHSM2 check that SOFTHSM2_CONF names a readable config whose tokendir exists.',
+      });
+    }
+  }
+  loadedModules.set(path, lib);
+  return lib;
 }
