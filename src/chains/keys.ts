@@ -1,4 +1,3 @@
-import * as ecc from '@bitcoinerlab/secp256k1';
 import { sha256 } from '@noble/hashes/sha256';
 import { keccak_256 } from '@noble/hashes/sha3';
 import { BIP32Factory, type BIP32Interface } from 'bip32';
@@ -132,7 +131,7 @@ export function parseHexXpub(hex: string, what: string): BIP32Interface {
   }
   const bytes = Buffer.from(hex, 'hex');
   const pub = bytes.subarray(0, 33);
-  if (!ecc.isPoint(pub) || pub.length !== 33 || !ecc.isPointCompressed(pub)) {
+  if (pub.length !== 33 || (pub[0] !== 0x02 && pub[0] !== 0x03) || !nativeSecp256k1().publicKeyVerify(pub)) {
     throw new InputError(`The 130-hex extended public key for ${what} does not start with a valid compressed public key.`);
   }
   return bip32().fromPublicKey(Uint8Array.from(pub), Uint8Array.from(bytes.subarray(33)));
@@ -261,7 +260,7 @@ export function base58CheckDecode(text: string): Uint8Array {
 // ---- Private key text formats ----
 
 export function checkPrivateKeyRange(d: Uint8Array, what: string): void {
-  if (d.length !== 32 || !ecc.isPrivate(d)) {
+  if (d.length !== 32 || !nativeSecp256k1().privateKeyVerify(d)) {
     throw new InputError(
       `The ${what} private key is out of range for secp256k1 (it must be between 1 and n-1).`,
       'Check that the key was copied completely and correctly.',

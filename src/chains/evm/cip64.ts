@@ -1,4 +1,6 @@
-import { concat, decodeRlp, encodeRlp, getAddress, getBytes, hexlify, keccak256, toBeArray } from 'ethers';
+import { getAddress } from 'ethers/address';
+import { keccak256 } from 'ethers/crypto';
+import { concat, decodeRlp, encodeRlp, getBytes, hexlify, toBeArray } from 'ethers/utils';
 import { payloadError } from '../decoded.js';
 
 /**

@@ -1,4 +1,4 @@
-import { getAddress } from 'ethers';
+import { getAddress } from 'ethers/address';
 import { describe, hexField, mismatchError, parseJsonPayload, payloadError, toHex, uintField, unsupportedError } from '../decoded.js';
 
 /**

@@ -1,4 +1,7 @@
-import { Signature, Transaction, computeAddress, getAddress, getBytes, hexlify } from 'ethers';
+import { getAddress } from 'ethers/address';
+import { Signature } from 'ethers/crypto';
+import { Transaction, computeAddress } from 'ethers/transaction';
+import { getBytes, hexlify } from 'ethers/utils';
 import { HardkmsError } from '../../errors.js';
 import { recoversTo } from '../../secp256k1-recover.js';
 import { SIGNATURE_INVALID, signDigestChecked, uniqueSigners, type DigestSigner } from '../digest-signer.js';

@@ -1,6 +1,6 @@
 import { sha256 } from '@noble/hashes/sha256';
 import { keccak_256 } from '@noble/hashes/sha3';
-import { decodeBase58, encodeBase58 } from 'ethers';
+import { decodeBase58, encodeBase58 } from 'ethers/utils';
 import { HardkmsError } from '../../errors.js';
 import {
   SIGNER_MISSING,

@@ -14,7 +14,9 @@
  * whose `from` is an address other than the signing key's is refused; dependsOn must be null.
  */
 import { Transaction } from 'thor-devkit';
-import { computeAddress, getAddress, hexlify } from 'ethers';
+import { getAddress } from 'ethers/address';
+import { computeAddress } from 'ethers/transaction';
+import { hexlify } from 'ethers/utils';
 import { describe, hexField, mismatchError, parseJsonPayload, payloadError, uintField, unsupportedError, type DecodedTx } from '../decoded.js';
 import type { DigestSigner } from '../digest-signer.js';
 

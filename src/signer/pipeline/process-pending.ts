@@ -8,31 +8,27 @@
  * leaves the process. Nothing here throws: every outcome is a value, and a failure carries
  * the text reported in the cycle's error batch (§2.6).
  */
-import { computeAddress, hexlify } from 'ethers';
+import { computeAddress } from 'ethers/transaction';
+import { hexlify } from 'ethers/utils';
 import { HardkmsError, isHardkmsError } from '../../errors.js';
 import type { DecodedTx } from '../../chains/decoded.js';
-import { decodeBch, signBch } from '../../chains/bch/sign.js';
 import { decodeEvm, signEvm } from '../../chains/evm/sign.js';
 import type { EvmFill } from '../../chains/evm/payload.js';
 import { utxoNetwork } from '../../chains/networks.js';
 import { chainFamily } from '../../chains/registry.js';
-import { decodeXlm, signXlm } from '../../chains/xlm/sign.js';
-import { decodeXrp, signXrp, type XrpKey } from '../../chains/xrp/sign.js';
-import { decodeAlgo, signAlgo } from '../../chains/algo/sign.js';
-import { decodeVet, parseVetPayload, signVet } from '../../chains/vet/sign.js';
+import type { XrpKey } from '../../chains/xrp/sign.js';
 import type { VetNode } from '../sinks/vet-node.js';
 import { ed25519SignerFor, ed25519SignerForRef, mnemonicEd25519PublicKey } from './ed25519-signing-keys.js';
-import { decodeSol, parseSolPayload, signSol, solAccountsToLookUp, solSignersFor, type SolTokenAccount } from '../../chains/sol/sign.js';
-import { ed25519 } from '@noble/curves/ed25519';
+import type { SolTokenAccount } from '../../chains/sol/sign.js';
 import type { SolanaRpc } from '../sinks/sol-rpc.js';
 import type { EgldNode } from '../sinks/egld-node.js';
-import { checkEgldChainId, decodeEgld, egldCostRequest, egldSender, signEgld, type EgldFill } from '../../chains/egld/sign.js';
+import type { EgldFill } from '../../chains/egld/sign.js';
 import { decodeTron, signTron } from '../../chains/tron/sign.js';
 import type { ChainFamily } from '../../chains/types.js';
 import { decodeUtxo, signUtxo, type UtxoChainCode } from '../../chains/utxo/sign.js';
 import type { Vault } from '../../vault/vault.js';
 import { approvalPayload, ApprovalUnsendable, type ApprovalPayload, type ExternalApprover } from './approval.js';
-import { localTxHash, type Broadcaster } from '../sinks/broadcast.js';
+import type { Broadcaster } from '../sinks/broadcast.js';
 import { isNeverMinable, neverMinableError, neverMinableReason } from '../sinks/never-minable.js';
 import type { EvmFiller } from './evm-fill.js';
 import { isHttpError } from '../http.js';
@@ -42,7 +38,6 @@ import type { PendingTransaction } from '../source/pending.js';
 import type { AuditEvent } from '../../audit/record.js';
 import { evaluatePolicy, movementsOf, type Policy } from './policy.js';
 import { withdrawalAmounts, type WithdrawalAmounts } from '../../audit/withdrawals.js';
-import { checkSignedMatchesPayload } from './rebroadcast-check.js';
 import { reportText } from '../observe/error-report.js';
 import { derivedPublicKey, signerFor, type SigningKey, type TokenSignerDeps } from './signing-keys.js';
 import { StepCommitter } from './step-commit.js';
@@ -146,6 +141,8 @@ export class PendingProcessor {
         return { kind: 'skipped', reason: 'already broadcast' };
       }
       try {
+        // Loaded on first use: it decodes every family's signed form (their libraries are large).
+        const { checkSignedMatchesPayload } = await import('./rebroadcast-check.js');
         checkSignedMatchesPayload(pending, before.rawTx, () => this.d.evm.chainId(pending.chain));
       } catch (e) {
         const error = reportText(e);
@@ -385,6 +382,9 @@ export class PendingProcessor {
   ): Promise<{ decoded: DecodedTx; sign: () => Promise<string>; wipe?: () => void }> {
     const payload = pending.serializedTransaction;
     const chain = pending.chain;
+    // The Bitcoin family, EVM and TRON are loaded with the daemon; the other families' modules
+    // on first use: their libraries (stellar-base, ripple, algosdk, thor-devkit) cost about a
+    // second of start-up CPU and 40 MB that a daemon never seeing those chains should not pay.
     switch (family) {
       case 'utxo': {
         const c = chain as UtxoChainCode;
@@ -392,8 +392,10 @@ export class PendingProcessor {
         const opts = pending.withdrawalId !== undefined ? { chain: c, withdrawalResponses: pending.withdrawalResponses } : { chain: c };
         return { decoded, sign: () => signUtxo(payload, signers, opts) };
       }
-      case 'bch':
+      case 'bch': {
+        const { decodeBch, signBch } = await import('../../chains/bch/sign.js');
         return { decoded: decodeBch(payload, utxoNetwork('BCH', this.d.testnet)), sign: () => signBch(payload, signers) };
+      }
       case 'tron':
         return { decoded: decodeTron(payload), sign: () => signTron(payload, signers) };
       case 'evm': {
@@ -408,6 +410,7 @@ export class PendingProcessor {
         return { decoded: decodeEvm(payload, opts), sign: () => signEvm(payload, signers, opts) };
       }
       case 'xlm': {
+        const { decodeXlm, signXlm } = await import('../../chains/xlm/sign.js');
         const testnet = this.d.testnet;
         return {
           decoded: decodeXlm(payload, testnet),
@@ -420,6 +423,7 @@ export class PendingProcessor {
         };
       }
       case 'xrp': {
+        const { decodeXrp, signXrp } = await import('../../chains/xrp/sign.js');
         const ref = refs[0];
         const signer = signers[0];
         const key: XrpKey | undefined =
@@ -435,6 +439,7 @@ export class PendingProcessor {
       case 'egld':
         return this.planEgld(payload, refs);
       case 'algo': {
+        const { decodeAlgo, signAlgo } = await import('../../chains/algo/sign.js');
         const testnet = this.d.testnet;
         return {
           decoded: decodeAlgo(payload, testnet),
@@ -459,6 +464,8 @@ export class PendingProcessor {
     const rpc = this.d.sol;
     if (rpc === undefined)
       throw new HardkmsError('DAEMON_CONFIG', 'SOL needs a Solana RPC and none is configured', { hint: 'Set HARDKMS_RPC_SOL or TATUM_API_URL.' });
+    const { decodeSol, parseSolPayload, signSol, solAccountsToLookUp, solSignersFor } = await import('../../chains/sol/sign.js');
+    const { ed25519 } = await import('@noble/curves/ed25519');
     const p = parseSolPayload(payload);
     const mintSeed = p.mintSeed;
     const wallets = refs.map((r) => ed25519SignerForRef(this.d.vault, r));
@@ -487,6 +494,7 @@ export class PendingProcessor {
       throw new HardkmsError('DAEMON_CONFIG', 'EGLD needs a MultiversX gateway and none is configured', { hint: 'Set HARDKMS_RPC_EGLD or TATUM_API_URL.' });
     const ref = refs[0];
     if (ref === undefined) throw new HardkmsError('TX_KEY_NOT_RESOLVED', 'no key to sign the EGLD transaction with');
+    const { checkEgldChainId, decodeEgld, egldCostRequest, egldSender, signEgld } = await import('../../chains/egld/sign.js');
     const signer = ed25519SignerForRef(this.d.vault, ref);
     try {
       const sender = egldSender(payload, signer);
@@ -503,6 +511,7 @@ export class PendingProcessor {
 
   /** VET: gas from the node's estimate and blockRef from its best block (as thorify), nonce from the token's RNG when the payload has none. */
   private async planVet(payload: string, signers: SigningKey[]): Promise<{ decoded: DecodedTx; sign: () => Promise<string> }> {
+    const { decodeVet, parseVetPayload, signVet } = await import('../../chains/vet/sign.js');
     const testnet = this.d.testnet;
     const f = parseVetPayload(payload, testnet);
     const first = signers[0];
@@ -567,6 +576,7 @@ export class PendingProcessor {
   private async neverMinable(pending: PendingTransaction, rawTx: string, reason: string, answer: string, rebroadcast: boolean): Promise<Outcome> {
     const { journal } = this.d;
     const id = pending.id;
+    const { localTxHash } = await import('../sinks/local-tx-hash.js');
     const txHash = localTxHash(pending.chain, rawTx);
     // VET is not an EVM JSON-RPC chain: its transactions cannot be looked up through the EVM filler.
     if (chainFamily(pending.chain) === 'evm' && pending.chain !== 'VET' && this.d.evm.isMined !== undefined) {

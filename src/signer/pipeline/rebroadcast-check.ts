@@ -5,7 +5,8 @@
  * is the transaction of THIS pending id, not another one's signed bytes.
  */
 import { Transaction as BtcTransaction } from 'bitcoinjs-lib';
-import { Transaction as EvmTransaction, getAddress } from 'ethers';
+import { getAddress } from 'ethers/address';
+import { Transaction as EvmTransaction } from 'ethers/transaction';
 import { HardkmsError } from '../../errors.js';
 import { parseBchPayload } from '../../chains/bch/sign.js';
 import { parseEvmPayload } from '../../chains/evm/payload.js';

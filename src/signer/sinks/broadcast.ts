@@ -9,15 +9,10 @@
  * node that already has it answers "already known", which counts as success with the
  * transaction's own id.
  */
-import { createHash } from 'node:crypto';
 import { Transaction as BtcTransaction } from 'bitcoinjs-lib';
-import { keccak256 } from 'ethers';
+import { keccak256 } from 'ethers/crypto';
 import { HardkmsError } from '../../errors.js';
-import { xrpTxHash } from '../../chains/xrp/sign.js';
-import { solTxId } from '../../chains/sol/sign.js';
-import { egldTxHash } from '../../chains/egld/sign.js';
 import { SolanaRpc } from './sol-rpc.js';
-import { Transaction as VetTransaction } from 'thor-devkit';
 import { usesOffchainBroadcast, type TatumChain } from '../source/tatum-paths.js';
 import { EvmRpc, isAlreadyKnownError, UtxoRpc } from './node-rpc.js';
 import type { PendingTransaction } from '../source/pending.js';
@@ -49,20 +44,22 @@ export class TatumBroadcaster implements Broadcaster {
   async send(pending: PendingTransaction, rawTx: string): Promise<BroadcastOutcome> {
     if (pending.chain === 'SOL') return this.sendSol(pending, rawTx);
     const warnings: string[] = [];
-    const txIdOf = (answered: string | undefined): string => {
+    const txIdOf = async (answered: string | undefined): Promise<string> => {
       if (answered !== undefined) return answered;
       warnings.push('the API accepted the broadcast but answered no txId; journaled under the hash computed locally');
+      // Loaded only here: it decodes every family's signed form (their libraries are large).
+      const { localTxHash } = await import('./local-tx-hash.js');
       return localTxHash(pending.chain, rawTx);
     };
     let out: BroadcastOutcome;
     if (usesOffchainBroadcast(pending)) {
       const r = await this.tatum.broadcastWithdrawal({ currency: pending.chain, txData: rawTx, withdrawalId: pending.withdrawalId!, signatureId: pending.id });
-      out = { txId: txIdOf(r.txId), via: 'tatum-withdrawal' };
+      out = { txId: await txIdOf(r.txId), via: 'tatum-withdrawal' };
       if (r.completed === undefined) warnings.push('the withdrawal answer has no boolean "completed": check in Tatum whether the withdrawal is completed');
       else out.completed = r.completed;
     } else {
       const r = await this.tatum.broadcast(pending.chain, rawTx, pending.id);
-      out = { txId: txIdOf(r.txId), via: 'tatum' };
+      out = { txId: await txIdOf(r.txId), via: 'tatum' };
     }
     if (warnings.length > 0) out.warning = warnings.join('; ');
     return out;
@@ -81,55 +78,6 @@ export class TatumBroadcaster implements Broadcaster {
     if (r.txId !== undefined && r.txId !== signature) out.warning = `Tatum answered txId ${r.txId.slice(0, 90)} for the SOL signature ${signature}`;
     return out;
   }
-}
-
-/**
- * The transaction id the chain gives a signed transaction, computed here: keccak256 of the
- * RLP (EVM), the txid (Bitcoin family), TRON's txID from the signed JSON. Used when the API
- * answers no txId, so the journal still names what was broadcast.
- */
-export function localTxHash(chain: string, rawTx: string): string {
-  if (chain === 'SOL') {
-    try {
-      return solTxId(rawTx);
-    } catch {
-      // fall through
-    }
-  }
-  if (chain === 'EGLD') {
-    try {
-      return egldTxHash(rawTx);
-    } catch {
-      // fall through
-    }
-  }
-  if (chain === 'XRP' && /^[0-9A-Fa-f]+$/.test(rawTx)) return xrpTxHash(rawTx);
-  if (chain === 'VET' && /^0x[0-9a-fA-F]+$/.test(rawTx)) {
-    try {
-      // VeChain's id is blake2b256(signingHash ‖ origin), not keccak of the RLP.
-      const id = VetTransaction.decode(Buffer.from(rawTx.slice(2), 'hex')).id;
-      if (id !== null) return id;
-    } catch {
-      // fall through
-    }
-  }
-  if (chain === 'TRON') {
-    try {
-      const txID = (JSON.parse(rawTx) as { txID?: unknown }).txID;
-      if (typeof txID === 'string' && /^[0-9a-fA-F]{64}$/.test(txID)) return txID.toLowerCase();
-    } catch {
-      // fall through
-    }
-  } else if (/^0x[0-9a-fA-F]+$/.test(rawTx)) {
-    return keccak256(rawTx);
-  } else if (/^[0-9a-fA-F]+$/.test(rawTx)) {
-    try {
-      return BtcTransaction.fromHex(rawTx).getId();
-    } catch {
-      // fall through
-    }
-  }
-  return `sha256:${createHash('sha256').update(rawTx).digest('hex')}`;
 }
 
 export type NodeClient = { kind: 'evm'; rpc: EvmRpc } | { kind: 'utxo'; rpc: UtxoRpc } | { kind: 'sol'; rpc: SolanaRpc };

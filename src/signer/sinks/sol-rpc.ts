@@ -7,8 +7,11 @@
  * HARDKMS_RPC_SOL points hardkms at the operator's own node instead.
  */
 import { HardkmsError } from '../../errors.js';
-import { TOKEN_PROGRAM, solTxId, type SolTokenAccount } from '../../chains/sol/sign.js';
+import type { SolTokenAccount } from '../../chains/sol/sign.js';
 import { JsonRpcClient, isRpcError, type JsonRpcClientOptions } from './node-rpc.js';
+
+/** The Solana module on first use: a daemon constructs its SolanaRpc whether or not SOL ever comes. */
+const solModule = () => import('../../chains/sol/sign.js');
 
 export const TATUM_SOL_RPC_PATH = '/v3/blockchain/node/SOL/';
 
@@ -55,6 +58,7 @@ export class SolanaRpc {
       value?: { owner?: unknown; data?: { parsed?: { type?: unknown; info?: { mint?: unknown; owner?: unknown } } } } | null;
     } | null;
     const v = r?.value;
+    const { TOKEN_PROGRAM } = await solModule();
     if (v === null || v === undefined || v.owner !== TOKEN_PROGRAM || v.data?.parsed?.type !== 'account') return undefined;
     const { mint, owner } = v.data.parsed.info ?? {};
     if (typeof mint !== 'string' || typeof owner !== 'string' || !BASE58_32.test(mint) || !BASE58_32.test(owner)) {
@@ -68,7 +72,7 @@ export class SolanaRpc {
    * node that already processed this transaction (a re-send after a crash) counts as sent.
    */
   async sendTransaction(base64: string): Promise<string> {
-    const own = solTxId(base64);
+    const own = (await solModule()).solTxId(base64);
     try {
       const sig = await this.rpc.call('sendTransaction', [base64, { encoding: 'base64', preflightCommitment: 'finalized' }]);
       if (typeof sig !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{64,90}$/.test(sig)) throw bad(this.target, 'answered sendTransaction without a signature');

@@ -5,7 +5,7 @@
  * hardkms at another node (VeChain's REST API, not JSON-RPC).
  */
 import { HardkmsError } from '../../errors.js';
-import { vetIntrinsicGas, type VetClause } from '../../chains/vet/sign.js';
+import type { VetClause } from '../../chains/vet/sign.js';
 import { HttpClient, redactUrl } from '../http.js';
 
 export const VET_PUBLIC_NODES = { mainnet: 'https://sync-mainnet.vechain.org', testnet: 'https://sync-testnet.vechain.org' } as const;
@@ -64,6 +64,8 @@ export class ThorRestNode implements VetNode {
     if (typeof res.gasUsed !== 'number' || !Number.isSafeInteger(res.gasUsed) || res.gasUsed < 0)
       throw nodeError(this.base, 'answered a simulation without gasUsed');
     const used = BigInt(res.gasUsed);
+    // The VeChain module (thor-devkit) on first use, not with every daemon.
+    const { vetIntrinsicGas } = await import('../../chains/vet/sign.js');
     return vetIntrinsicGas(clause) + (used > 0n ? used + VM_GAS_MARGIN : 0n);
   }
 }

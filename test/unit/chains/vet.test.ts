@@ -8,7 +8,7 @@ import { computeAddress, hexlify } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { hostDigestSigner } from '../../../src/chains/digest-signer.js';
 import { decodeVet, signVet, vetFee, vetIntrinsicGas, vetSignedMismatch } from '../../../src/chains/vet/sign.js';
-import { localTxHash } from '../../../src/signer/sinks/broadcast.js';
+import { localTxHash } from '../../../src/signer/sinks/local-tx-hash.js';
 
 const KEY = Uint8Array.from(Buffer.from('307f098332f41fe361243bcfb6b5605bf7c31052c3cde7a57434cd3199c7f6c0', 'hex'));
 const signer = hostDigestSigner(KEY);
