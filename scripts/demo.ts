@@ -22,7 +22,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Decrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { formatEther, formatUnits, parseEther, parseUnits, Wallet } from 'ethers';
-import { deployTestToken, erc20TransferData, startHardhatNode, tokenBalance, type HardhatNode } from '../test/support/hardhat-node.js';
+import {
+  deployTestToken,
+  erc20TransferData,
+  startHardhatNode,
+  tokenBalance,
+  type HardhatNode,
+} from '../test/support/hardhat-node.js';
 import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } from '../test/support/litecoind.js';
 import { bitcoreJson, evmPayload, type SpendableOutput } from '../test/support/payloads.js';
 import { FakeTatumApi } from '../test/support/tatum-api-server.js';
@@ -87,7 +93,11 @@ interface Ran {
   stderr: string;
 }
 
-function run(command: string, args: string[], options: { env: Record<string, string>; shown: string; timeoutMs?: number; input?: string }): Promise<Ran> {
+function run(
+  command: string,
+  args: string[],
+  options: { env: Record<string, string>; shown: string; timeoutMs?: number; input?: string },
+): Promise<Ran> {
   return new Promise((resolvePromise, reject) => {
     // cwd in the temp dir: a .env in the caller's directory must not leak into the demo.
     const child = spawn(command, args, { cwd: work, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -125,7 +135,10 @@ function cliEnv(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 /** `hardkms <args> --path <vault>` as its own process. Throws unless it exits 0 (or `mayFail`). */
-async function hardkms(args: string[], options: { env?: Record<string, string>; mayFail?: boolean } = {}): Promise<Ran> {
+async function hardkms(
+  args: string[],
+  options: { env?: Record<string, string>; mayFail?: boolean } = {},
+): Promise<Ran> {
   const full = [...args, '--path', walletPath];
   const r = await run(process.execPath, [CLI, ...full], {
     env: cliEnv(options.env),
@@ -254,7 +267,19 @@ async function main(): Promise<void> {
   say('     SoftHSM2 token "hardkms" created, with random user and SO PINs (never shown, never stored by the demo).');
 
   const init = await hardkms(
-    ['init', '--testnet', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator', '--labels', OPERATORS.join(','), ...(await recoveryArgs(OPERATORS))],
+    [
+      'init',
+      '--testnet',
+      '--yubikeys',
+      '3',
+      '--threshold',
+      '2',
+      '--driver',
+      'emulator',
+      '--labels',
+      OPERATORS.join(','),
+      ...(await recoveryArgs(OPERATORS)),
+    ],
     { env: { HARDKMS_TOKEN_PIN: userPin } },
   );
   const vault = json<{
@@ -268,7 +293,9 @@ async function main(): Promise<void> {
   check(vault.recoveryFiles.length === 3, 'init wrote no recovery share files');
   for (const f of vault.recoveryFiles) await openShareFile(f.file, f.label);
   const cred = (label: string): Credential => creds.find((c) => c.label === label)!;
-  say(`   $ HARDKMS_TOKEN_PIN=… hardkms init --testnet --yubikeys 3 --threshold 2 --driver emulator --labels ${OPERATORS.join(',')}`);
+  say(
+    `   $ HARDKMS_TOKEN_PIN=… hardkms init --testnet --yubikeys 3 --threshold 2 --driver emulator --labels ${OPERATORS.join(',')}`,
+  );
   for (const c of creds) say(`     Touch the YubiKey ${c.label} (serial ${c.serial})…  enrolled as ${c.id}`);
   say(`     Vault ${vault.vaultId} created on token serial ${vault.token.serial} (testnet only).`);
   say('     The token PIN now lives only inside the vault secret, sealed under the YubiKeys: any 2 of the 3 unseal.');
@@ -293,11 +320,16 @@ async function main(): Promise<void> {
     let signatureId: string;
     let address: string;
     if (kind === 'mnemonic') {
-      signatureId = json<{ signatureId: string }>(await hardkms(['generatemanagedwallet', chain, '--testnet'])).signatureId;
+      signatureId = json<{ signatureId: string }>(
+        await hardkms(['generatemanagedwallet', chain, '--testnet']),
+      ).signatureId;
       address = await addressOf(signatureId);
     } else {
       const r = await hardkms(['generatemanagedprivatekeybatch', chain, '1', '--testnet']);
-      ({ signatureId, address } = JSON.parse(r.stdout.trim().split('\n')[0]!) as { signatureId: string; address: string });
+      ({ signatureId, address } = JSON.parse(r.stdout.trim().split('\n')[0]!) as {
+        signatureId: string;
+        address: string;
+      });
     }
     wallets.push({ label: `${chain} ${kind}`, chain, kind, signatureId, address });
   }
@@ -317,7 +349,8 @@ async function main(): Promise<void> {
   const [ltcStart, hhStart] = await Promise.allSettled([startLitecoind(), startHardhatNode()]);
   if (ltcStart.status === 'fulfilled') cleanups.push({ what: 'litecoind', run: () => ltcStart.value.stop() });
   if (hhStart.status === 'fulfilled') cleanups.push({ what: 'hardhat node', run: () => hhStart.value.stop() });
-  if (ltcStart.status === 'rejected') throw new DemoFailure(`litecoind -regtest did not start: ${String(ltcStart.reason)}`);
+  if (ltcStart.status === 'rejected')
+    throw new DemoFailure(`litecoind -regtest did not start: ${String(ltcStart.reason)}`);
   if (hhStart.status === 'rejected') throw new DemoFailure(`the Hardhat node did not start: ${String(hhStart.reason)}`);
   const ltc: Litecoind = ltcStart.value;
   const hh: HardhatNode = hhStart.value;
@@ -326,7 +359,9 @@ async function main(): Promise<void> {
     nodes: { LTC: { kind: 'utxo', url: ltc.url }, ETH: { kind: 'evm', url: hh.url } },
   });
   cleanups.push({ what: 'local Tatum API', run: () => api.stop() });
-  say(`   litecoind -regtest (pid ${ltc.pid}) on 127.0.0.1:${ltc.rpcPort}; Hardhat node (pid ${hh.pid}, chain id ${hh.chainId}) on 127.0.0.1:${hh.port}.`);
+  say(
+    `   litecoind -regtest (pid ${ltc.pid}) on 127.0.0.1:${ltc.rpcPort}; Hardhat node (pid ${hh.pid}, chain id ${hh.chainId}) on 127.0.0.1:${hh.port}.`,
+  );
   say(`   Tatum API: ${api.url}. This is NOT Tatum: it is the local, Tatum-compatible test server`);
   say('   of this repository (test/support/tatum-api-server.ts), standing in for api.tatum.io. It serves');
   say('   POST /v3/kms/pending/{chain} and relays broadcasts to the local nodes.');
@@ -342,7 +377,9 @@ async function main(): Promise<void> {
   const outputOf = async (txid: string, address: string, ltcAmount: number): Promise<SpendableOutput> => {
     const script = await scriptOf(address);
     const sat = Math.round(ltcAmount * 1e8);
-    const tx = (await ltc.getRawTransaction(txid)) as { vout: { n: number; value: number; scriptPubKey: { hex: string } }[] };
+    const tx = (await ltc.getRawTransaction(txid)) as {
+      vout: { n: number; value: number; scriptPubKey: { hex: string } }[];
+    };
     const o = tx.vout.find((v) => v.scriptPubKey.hex === script && Math.round(v.value * 1e8) === sat);
     check(o !== undefined, `funding output to ${address} not found in ${txid}`);
     return { txid, vout: o.n, satoshis: sat, script: Buffer.from(script, 'hex') };
@@ -358,13 +395,18 @@ async function main(): Promise<void> {
   for (const w of [ethM, ethK]) await hh.fund(w.address, parseEther('1'), 1);
   const token = await deployTestToken(hh, 0);
   const tokenAddress = await token.getAddress();
-  await (await hh.signer(0).sendTransaction({ to: tokenAddress, data: erc20TransferData(ethK.address, parseUnits('1000', 18)) })).wait();
+  await (
+    await hh
+      .signer(0)
+      .sendTransaction({ to: tokenAddress, data: erc20TransferData(ethK.address, parseUnits('1000', 18)) })
+  ).wait();
   say(`   ETH: 1 ETH each to ${ethM.address} and ${ethK.address}; test ERC-20 "HKT" deployed at ${tokenAddress},`);
   say(`        1000 HKT to ${ethK.address}.`);
 
   // ---------------------------------------------------------------- 4
   heading(4, 'The application asks Tatum for 4 transactions: they wait as pending for hardkms');
-  const destination = async (): Promise<Uint8Array> => Buffer.from(await scriptOf(await miner.getNewAddress('bech32')), 'hex');
+  const destination = async (): Promise<Uint8Array> =>
+    Buffer.from(await scriptOf(await miner.getNewAddress('bech32')), 'hex');
   const pending: PendingInfo[] = [];
   pending.push({
     chain: 'LTC',
@@ -403,7 +445,12 @@ async function main(): Promise<void> {
       chain: 'ETH',
       hashes: [ethM.signatureId],
       index: 0,
-      serializedTransaction: evmPayload({ to: ethTo, value: ethValue, maxFeePerGas: 50n * GWEI, maxPriorityFeePerGas: GWEI }),
+      serializedTransaction: evmPayload({
+        to: ethTo,
+        value: ethValue,
+        maxFeePerGas: 50n * GWEI,
+        maxPriorityFeePerGas: GWEI,
+      }),
     }),
   });
   pending.push({
@@ -412,7 +459,11 @@ async function main(): Promise<void> {
     id: api.queue({
       chain: 'ETH',
       hashes: [ethK.signatureId],
-      serializedTransaction: evmPayload({ to: tokenAddress, data: erc20TransferData(tokenTo, tokenValue), gasPrice: (await hh.rpc.gasPrice()) * 2n }),
+      serializedTransaction: evmPayload({
+        to: tokenAddress,
+        data: erc20TransferData(tokenTo, tokenValue),
+        gasPrice: (await hh.rpc.gasPrice()) * 2n,
+      }),
     }),
   });
   for (const p of pending) say(`   pending ${p.id}  ${p.chain}  ${p.what}`);
@@ -434,7 +485,10 @@ async function main(): Promise<void> {
   unplug(cred('carol').serial);
   const refused = await hardkms(daemonArgs, { env: daemonEnv, mayFail: true });
   const refusal = errorOf(refused);
-  check(refused.code !== 0 && refusal?.code === 'GATE_QUORUM_NOT_MET', `with one YubiKey the daemon should refuse to unseal (exit ${refused.code})`);
+  check(
+    refused.code !== 0 && refusal?.code === 'GATE_QUORUM_NOT_MET',
+    `with one YubiKey the daemon should refuse to unseal (exit ${refused.code})`,
+  );
   check(api.broadcasts.length === 0, 'something was broadcast without a quorum');
   say("   Only alice's YubiKey is plugged in. The daemon starts sealed and refuses:");
   say(`     ${refusal.code}: ${refusal.error}`);
@@ -453,13 +507,36 @@ async function main(): Promise<void> {
   const audit = readFileSync(join(vaultDir, 'audit.log'), 'utf8')
     .split('\n')
     .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as { event: string; result: string; actor: string; subject: string; details: Record<string, unknown> });
-  const unseal = audit.filter((a) => a.event === 'gate.unseal' && a.result === 'ok' && a.actor.split('@')[0] === 'daemon').at(-1);
-  const usedLabels = ((unseal?.details.credentials as string[] | undefined) ?? []).map((id) => creds.find((c) => c.id === id)?.label ?? id);
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          event: string;
+          result: string;
+          actor: string;
+          subject: string;
+          details: Record<string, unknown>;
+        },
+    );
+  const unseal = audit
+    .filter((a) => a.event === 'gate.unseal' && a.result === 'ok' && a.actor.split('@')[0] === 'daemon')
+    .at(-1);
+  const usedLabels = ((unseal?.details.credentials as string[] | undefined) ?? []).map(
+    (id) => creds.find((c) => c.id === id)?.label ?? id,
+  );
   check(usedLabels.length === 2, 'the audit log has no unseal of the daemon with 2 YubiKeys');
-  summary.unseal = { threshold: 2, enrolled: 3, used: usedLabels, refusedWithOneKey: true, resealedUnderNewChallenges: resealed.length };
-  const signed = pending.filter((p) => audit.some((a) => a.event === 'sign' && a.result === 'ok' && a.subject === p.id));
-  say(`     Unsealed with ${usedLabels.join(' + ')} (2 of 3). Signed ${signed.length} of ${pending.length}; each broadcast through the API; sealed again.`);
+  summary.unseal = {
+    threshold: 2,
+    enrolled: 3,
+    used: usedLabels,
+    refusedWithOneKey: true,
+    resealedUnderNewChallenges: resealed.length,
+  };
+  const signed = pending.filter((p) =>
+    audit.some((a) => a.event === 'sign' && a.result === 'ok' && a.subject === p.id),
+  );
+  say(
+    `     Unsealed with ${usedLabels.join(' + ')} (2 of 3). Signed ${signed.length} of ${pending.length}; each broadcast through the API; sealed again.`,
+  );
   check(api.errorReports.length === 0, `the daemon reported errors to the API: ${JSON.stringify(api.errorReports)}`);
 
   // ---------------------------------------------------------------- 6
@@ -484,11 +561,15 @@ async function main(): Promise<void> {
       }
     }
     results.push({ ...p, txId: b?.txId ?? null, confirmations, mined });
-    say(`   ${p.chain} ${b?.txId ?? '(not broadcast)'}  ${mined ? `mined, ${confirmations} confirmation${confirmations === 1 ? '' : 's'}` : 'NOT MINED'}`);
+    say(
+      `   ${p.chain} ${b?.txId ?? '(not broadcast)'}  ${mined ? `mined, ${confirmations} confirmation${confirmations === 1 ? '' : 's'}` : 'NOT MINED'}`,
+    );
   }
   const ethGot = await hh.rpc.getBalance(ethTo);
   const hktGot = await tokenBalance(hh, tokenAddress, tokenTo);
-  say(`   Recipients received ${formatEther(ethGot)} ETH and ${formatUnits(hktGot, 18)} HKT. Still pending at the API: ${api.pendingIds().length}.`);
+  say(
+    `   Recipients received ${formatEther(ethGot)} ETH and ${formatUnits(hktGot, 18)} HKT. Still pending at the API: ${api.pendingIds().length}.`,
+  );
   summary.pending = pending.length;
   summary.broadcast = results.filter((r) => r.txId !== null).length;
   summary.mined = results.filter((r) => r.mined).length;
@@ -507,34 +588,55 @@ async function main(): Promise<void> {
   for (const c of creds) plugIn(c.serial);
   const filesBefore = new Map(vault.recoveryFiles.map((f) => [f.label, readFileSync(f.file, 'latin1')]));
   const rotate = await hardkms(['rotate', ...(await recoveryArgs(OPERATORS))]);
-  const rotated = json<{ tokenPinRotated: boolean; storeRekeyed: boolean; recoveryFiles: Array<{ label: string; file: string }> }>(rotate);
+  const rotated = json<{
+    tokenPinRotated: boolean;
+    storeRekeyed: boolean;
+    recoveryFiles: Array<{ label: string; file: string }>;
+  }>(rotate);
   const rotateTouches = rotate.stderr.split('\n').filter((l) => l.startsWith('Touch the YubiKey'));
   check(rotated.tokenPinRotated && rotated.storeRekeyed, 'rotate did not change the token PIN and the store key');
   check(
-    rotated.recoveryFiles.length === 3 && rotated.recoveryFiles.every((f) => filesBefore.get(f.label) !== readFileSync(f.file, 'latin1')),
+    rotated.recoveryFiles.length === 3 &&
+      rotated.recoveryFiles.every((f) => filesBefore.get(f.label) !== readFileSync(f.file, 'latin1')),
     'rotate did not replace every share file',
   );
   say(`   $ hardkms rotate --recovery-out ${sharesDir} --recovery-to alice=age1…,bob=age1…,carol=age1…`);
   for (const l of rotateTouches) say(`     ${l}`);
-  say('     New challenges for every key, a new random token PIN and a new store key (every wallet row re-authenticated),');
+  say(
+    '     New challenges for every key, a new random token PIN and a new store key (every wallet row re-authenticated),',
+  );
   say('     in one transaction; new share files replace the old ones: old sheets and old backups open nothing now.');
 
   // Every YubiKey is lost: alice and bob open their (new) share files with their own age keys.
   for (const c of creds) unplug(c.serial);
   const sheets: string[] = [];
-  for (const label of ['alice', 'bob']) sheets.push(await openShareFile(rotated.recoveryFiles.find((f) => f.label === label)!.file, label));
+  for (const label of ['alice', 'bob'])
+    sheets.push(await openShareFile(rotated.recoveryFiles.find((f) => f.label === label)!.file, label));
   const successors = ['dave', 'erin', 'frank'];
-  const recover = await run(process.execPath, [CLI, 'recover', '--labels', successors.join(','), ...(await recoveryArgs(successors)), '--path', walletPath], {
-    env: cliEnv(),
-    shown: `hardkms recover --labels ${successors.join(',')} --recovery-out ${sharesDir} --recovery-to … --path ${walletPath}  (2 shares on stdin)`,
-    input: `${sheets.join('\n')}\n`,
-  });
+  const recover = await run(
+    process.execPath,
+    [CLI, 'recover', '--labels', successors.join(','), ...(await recoveryArgs(successors)), '--path', walletPath],
+    {
+      env: cliEnv(),
+      shown: `hardkms recover --labels ${successors.join(',')} --recovery-out ${sharesDir} --recovery-to … --path ${walletPath}  (2 shares on stdin)`,
+      input: `${sheets.join('\n')}\n`,
+    },
+  );
   check(recover.code === 0, `recover exited ${recover.code}: ${errorOf(recover)?.error ?? 'see the log'}`);
-  const recovered = json<{ gate: { credentials: Credential[] }; storeRekeyed: boolean; recoveryFiles: unknown[] }>(recover);
-  check(recovered.storeRekeyed && recovered.recoveryFiles.length === 3, 'recover did not re-key the store and write new share files');
-  say('   All three YubiKeys are lost. alice and bob decrypt their share files (age -d -i their key) and type the words:');
+  const recovered = json<{ gate: { credentials: Credential[] }; storeRekeyed: boolean; recoveryFiles: unknown[] }>(
+    recover,
+  );
+  check(
+    recovered.storeRekeyed && recovered.recoveryFiles.length === 3,
+    'recover did not re-key the store and write new share files',
+  );
+  say(
+    '   All three YubiKeys are lost. alice and bob decrypt their share files (age -d -i their key) and type the words:',
+  );
   say(`   $ hardkms recover --labels ${successors.join(',')} --recovery-out ${sharesDir} --recovery-to dave=age1…,…`);
-  say(`     ${recovered.gate.credentials.map((c) => `${c.label} (serial ${c.serial})`).join(', ')} enrolled in place of every old key;`);
+  say(
+    `     ${recovered.gate.credentials.map((c) => `${c.label} (serial ${c.serial})`).join(', ')} enrolled in place of every old key;`,
+  );
   say('     new token PIN, new store key, new share files. The old keys (if found) open nothing.');
   const after = await addressOf(ltcM.signatureId);
   check(after === ltcM.address, `after recover, the LTC wallet derives ${after}, not ${ltcM.address}`);
@@ -560,9 +662,14 @@ async function main(): Promise<void> {
       ` head ${verify.headChecked ? 'matches wallet.dat' : 'not checked'}.`,
   );
   check(verify.ok, 'audit verify failed');
-  const report = json<{ ok: boolean; ceremonies: number; signatures: number; unwraps: number; broadcasts: number; anomalies: Record<string, number> }>(
-    await hardkms(['audit', 'report', '--html', reportPath]),
-  );
+  const report = json<{
+    ok: boolean;
+    ceremonies: number;
+    signatures: number;
+    unwraps: number;
+    broadcasts: number;
+    anomalies: Record<string, number>;
+  }>(await hardkms(['audit', 'report', '--html', reportPath]));
   summary.auditReport = { ...report, html: KEEP ? reportPath : null };
   say(`   $ hardkms audit report --html ${reportPath}`);
   say(
@@ -612,7 +719,15 @@ async function interrupted(signal: string): Promise<void> {
   interruptedBy = signal;
   process.stderr.write(`\ndemo: ${signal} received: stopping the nodes${KEEP ? '' : ' and removing the work dir'}\n`);
   await cleanup();
-  say(JSON.stringify({ ...summary, ok: false, failedStep: step, error: `interrupted by ${signal}`, seconds: Number(seconds()) }));
+  say(
+    JSON.stringify({
+      ...summary,
+      ok: false,
+      failedStep: step,
+      error: `interrupted by ${signal}`,
+      seconds: Number(seconds()),
+    }),
+  );
   process.exit(130);
 }
 
@@ -629,21 +744,27 @@ const scan = secretScan();
 summary.secretScan = scan;
 summary.seconds = Number(seconds());
 if (interruptedBy !== undefined) failed = new DemoFailure(`interrupted by ${interruptedBy}`);
-if (failed === undefined && scan.found > 0) failed = new DemoFailure(`${scan.found} secret(s) the demo knows appeared in its output or log`);
+if (failed === undefined && scan.found > 0)
+  failed = new DemoFailure(`${scan.found} secret(s) the demo knows appeared in its output or log`);
 say();
 if (failed === undefined) {
   summary.ok = true;
   say(
     `Result: ${summary.mined}/${summary.pending} pending transactions signed, broadcast and mined; audit verify passed; no secret in the output or log (${scan.checked} checked). ${seconds()} s.`,
   );
-  say(KEEP ? `Kept: ${work} (vault, token, emulated YubiKeys, log, report).` : 'Cleaning up: nodes stopped, work dir removed (HARDKMS_DEMO_KEEP=1 keeps it).');
+  say(
+    KEEP
+      ? `Kept: ${work} (vault, token, emulated YubiKeys, log, report).`
+      : 'Cleaning up: nodes stopped, work dir removed (HARDKMS_DEMO_KEEP=1 keeps it).',
+  );
 } else {
   const message = failed instanceof Error ? failed.message : String(failed);
   summary.failedStep = step;
   summary.error = message;
   say(`FAILED in step ${step}: ${message}`);
   process.stderr.write(`\ndemo: last lines of ${logFile}:\n${logTail(40)}\n`);
-  if (!(failed instanceof DemoFailure) && failed instanceof Error && failed.stack) process.stderr.write(`${failed.stack}\n`);
+  if (!(failed instanceof DemoFailure) && failed instanceof Error && failed.stack)
+    process.stderr.write(`${failed.stack}\n`);
   if (!KEEP) say('The work dir is removed; run again with HARDKMS_DEMO_KEEP=1 to keep it for a look.');
 }
 await cleanup();

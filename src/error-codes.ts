@@ -9,7 +9,15 @@
  *   4 not found · 5 token or gate (the HSM, the YubiKeys, the seal) · 70 internal (a bug) ·
  *   130 cancelled (a signal) · 255 unknown command (as Tatum KMS exits -1)
  */
-export const EXIT_CODES = { failed: 1, usage: 2, refused: 3, notFound: 4, tokenOrGate: 5, internal: 70, cancelled: 130 } as const;
+export const EXIT_CODES = {
+  failed: 1,
+  usage: 2,
+  refused: 3,
+  notFound: 4,
+  tokenOrGate: 5,
+  internal: 70,
+  cancelled: 130,
+} as const;
 export type ExitClass = keyof typeof EXIT_CODES;
 
 const CODES = {
@@ -200,5 +208,9 @@ export function exitCodeOf(code: ErrorCode): number {
 
 /** Every code and its class, for the runbook's table and its test. */
 export function errorCodeTable(): ReadonlyArray<{ code: ErrorCode; exitClass: ExitClass; exitCode: number }> {
-  return (Object.keys(CODES) as ErrorCode[]).map((code) => ({ code, exitClass: CODES[code], exitCode: exitCodeOf(code) }));
+  return (Object.keys(CODES) as ErrorCode[]).map((code) => ({
+    code,
+    exitClass: CODES[code],
+    exitCode: exitCodeOf(code),
+  }));
 }

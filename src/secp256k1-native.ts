@@ -14,7 +14,11 @@ export interface NativeSecp256k1 {
   publicKeyConvert(pubkey: Uint8Array, compressed: boolean): Uint8Array;
   publicKeyTweakAdd(pubkey: Uint8Array, tweak: Uint8Array, compressed: boolean): Uint8Array;
   signatureNormalize(signature: Uint8Array): Uint8Array;
-  ecdsaSign(message: Uint8Array, seckey: Uint8Array, options?: { data?: Uint8Array }): { signature: Uint8Array; recid: number };
+  ecdsaSign(
+    message: Uint8Array,
+    seckey: Uint8Array,
+    options?: { data?: Uint8Array },
+  ): { signature: Uint8Array; recid: number };
   ecdsaVerify(signature: Uint8Array, message: Uint8Array, pubkey: Uint8Array): boolean;
   ecdsaRecover(signature: Uint8Array, recid: number, message: Uint8Array, compressed: boolean): Uint8Array;
 }

@@ -12,7 +12,11 @@ const binding = nativeSecp256k1;
  * `publicKey` (33-byte compressed), or undefined when neither does: the signature is not
  * this key's, or not valid at all.
  */
-export function findRecoveryId(signature64: Uint8Array, digest32: Uint8Array, publicKey: Uint8Array): 0 | 1 | undefined {
+export function findRecoveryId(
+  signature64: Uint8Array,
+  digest32: Uint8Array,
+  publicKey: Uint8Array,
+): 0 | 1 | undefined {
   for (const recid of [0, 1] as const) {
     if (recoversTo(signature64, digest32, recid, publicKey)) return recid;
   }
@@ -20,7 +24,12 @@ export function findRecoveryId(signature64: Uint8Array, digest32: Uint8Array, pu
 }
 
 /** Whether r‖s with `recid` over `digest32` recovers to `publicKey` (33-byte compressed). */
-export function recoversTo(signature64: Uint8Array, digest32: Uint8Array, recid: 0 | 1, publicKey: Uint8Array): boolean {
+export function recoversTo(
+  signature64: Uint8Array,
+  digest32: Uint8Array,
+  recid: 0 | 1,
+  publicKey: Uint8Array,
+): boolean {
   let recovered: Uint8Array;
   try {
     recovered = binding().ecdsaRecover(signature64, recid, digest32, true);

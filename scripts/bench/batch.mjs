@@ -16,7 +16,8 @@ async function run(label, prefill) {
   const path = join(dir, `${label}.dat`);
   let vault = await Vault.init({ path, token: {}, tokenPin: Buffer.from('1234'), provider, actor: 'bench' });
   if (prefill > 0) {
-    for (let done = 0; done < prefill; done += 10_000) vault.store.addEntries(Array.from({ length: Math.min(10_000, prefill - done) }, () => fillerEntry()));
+    for (let done = 0; done < prefill; done += 10_000)
+      vault.store.addEntries(Array.from({ length: Math.min(10_000, prefill - done) }, () => fillerEntry()));
   }
   const t0 = process.hrtime.bigint();
   let last = t0;

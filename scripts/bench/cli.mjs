@@ -60,10 +60,14 @@ function measure(args, extraEnv = {}, runs = RUNS, input = undefined) {
 
 function row(name, { secs, cpu }, target) {
   const goal = target === undefined ? 'no target' : `target <= ${target} s`;
-  console.log(`${name.padEnd(44)} ${secs.toFixed(3).padStart(7)} s wall ${cpu.toFixed(3).padStart(7)} s CPU   (${goal})`);
+  console.log(
+    `${name.padEnd(44)} ${secs.toFixed(3).padStart(7)} s wall ${cpu.toFixed(3).padStart(7)} s CPU   (${goal})`,
+  );
 }
 
-console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load average ${os.loadavg()[0].toFixed(1)}; medians of ${RUNS} runs`);
+console.log(
+  `machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load average ${os.loadavg()[0].toFixed(1)}; medians of ${RUNS} runs`,
+);
 
 row('hardkms --help', measure(['--help']), 0.25);
 
@@ -78,26 +82,46 @@ row('hardkms --help', measure(['--help']), 0.25);
   // No terminal here: the operators' recovery shares go to files encrypted to throwaway age keys.
   const to = await Promise.all([1, 2, 3].map(async () => identityToRecipient(await generateX25519Identity())));
   const recovery = ['--recovery-out', join(gated, 'shares'), '--recovery-to', to.join(',')];
-  hardkms(['init', '--path', gpath, '--testnet', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator', ...recovery], {
-    ...emu,
-    HARDKMS_TOKEN_PIN: pin,
-  });
-  const gid = JSON.parse(hardkms(['generatemanagedwallet', 'ETH', '--path', gpath, '--testnet'], emu).stdout).signatureId;
+  hardkms(
+    ['init', '--path', gpath, '--testnet', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator', ...recovery],
+    {
+      ...emu,
+      HARDKMS_TOKEN_PIN: pin,
+    },
+  );
+  const gid = JSON.parse(
+    hardkms(['generatemanagedwallet', 'ETH', '--path', gpath, '--testnet'], emu).stdout,
+  ).signatureId;
   row('getaddress, YubiKey gate 2 of 3', measure(['getaddress', gid, '0', '--path', gpath], emu), 0.4);
   // export on the gated vault: what an operator runs (each unsealing operator confirms the reveal).
-  execFileSync(process.execPath, [main, 'generatemanagedprivatekeybatch', 'ETH', String(WALLETS - 1), '--path', gpath, '--testnet'], {
-    env: { ...Object.fromEntries(Object.entries({ ...env, ...emu }).filter(([, v]) => v !== undefined)) },
-    stdio: 'ignore',
-  });
-  row(`export of ${WALLETS} wallets, YubiKey gate 2 of 3`, measure(['export', '--path', gpath], emu, 3, 'yes\nyes\nyes\n'), 1);
+  execFileSync(
+    process.execPath,
+    [main, 'generatemanagedprivatekeybatch', 'ETH', String(WALLETS - 1), '--path', gpath, '--testnet'],
+    {
+      env: { ...Object.fromEntries(Object.entries({ ...env, ...emu }).filter(([, v]) => v !== undefined)) },
+      stdio: 'ignore',
+    },
+  );
+  row(
+    `export of ${WALLETS} wallets, YubiKey gate 2 of 3`,
+    measure(['export', '--path', gpath], emu, 3, 'yes\nyes\nyes\n'),
+    1,
+  );
 }
 // A second token for the password vault (one vault per token).
-execFileSync('softhsm2-util', ['--init-token', '--free', '--label', `${label}-pw`, '--pin', pin, '--so-pin', '5678'], { env, stdio: 'ignore' });
+execFileSync('softhsm2-util', ['--init-token', '--free', '--label', `${label}-pw`, '--pin', pin, '--so-pin', '5678'], {
+  env,
+  stdio: 'ignore',
+});
 env.HARDKMS_TOKEN_LABEL = `${label}-pw`;
 hardkms(['init', '--path', path, '--testnet'], { HARDKMS_TOKEN_PIN: pin });
 const id = JSON.parse(hardkms(['generatemanagedwallet', 'ETH', '--path', path, '--testnet']).stdout).signatureId;
 row('getaddress, password vault (scrypt KDF)', measure(['getaddress', id, '0', '--path', path]));
 
 // Fill the store through the batch command, as an operator would (token-generated keys).
-execFileSync(process.execPath, [main, 'generatemanagedprivatekeybatch', 'ETH', String(WALLETS - 1), '--path', path, '--testnet'], { env, stdio: 'ignore' });
+execFileSync(
+  process.execPath,
+  [main, 'generatemanagedprivatekeybatch', 'ETH', String(WALLETS - 1), '--path', path, '--testnet'],
+  { env, stdio: 'ignore' },
+);
 row(`export of ${WALLETS} wallets, password vault (scrypt KDF)`, measure(['export', '--path', path], {}, 1));

@@ -6,5 +6,6 @@ import { appendFileSync } from 'node:fs';
 process.on('exit', () => {
   const { user, system } = process.cpuUsage();
   const rssMb = process.resourceUsage().maxRSS / 1024;
-  if (process.env.BENCH_CPU_FILE) appendFileSync(process.env.BENCH_CPU_FILE, `${(user + system) / 1e6} ${rssMb.toFixed(0)}\n`);
+  if (process.env.BENCH_CPU_FILE)
+    appendFileSync(process.env.BENCH_CPU_FILE, `${(user + system) / 1e6} ${rssMb.toFixed(0)}\n`);
 });

@@ -31,13 +31,17 @@ const { NodeEvmFiller } = await import('../../dist/signer/pipeline/evm-fill.js')
 console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load average ${os.loadavg()[0].toFixed(1)}`);
 
 // ---------------------------------------------------------------- the API, in its own process
-const stub = fork(fileURLToPath(new URL('./tatum-stub.mjs', import.meta.url)), [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+const stub = fork(fileURLToPath(new URL('./tatum-stub.mjs', import.meta.url)), [], {
+  stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+});
 const port = await new Promise((resolve) => stub.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
 const apiUrl = `http://127.0.0.1:${port}`;
 async function api(path, body) {
   const r = await fetch(
     apiUrl + path,
-    body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+    body === undefined
+      ? {}
+      : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
   );
   return r.json();
 }
@@ -45,15 +49,27 @@ async function api(path, body) {
 // ---------------------------------------------------------------- vault with WALLETS wallets
 const path = join(mkdtempSync(join(os.tmpdir(), 'hardkms-bench-daemon-')), 'wallet.dat');
 const provider = new PasswordProvider(async () => Buffer.from(PASSWORD), { N: 2 ** 10, r: 8, p: 1 });
-const vault = await Vault.init({ path, token: {}, tokenPin: Buffer.from('1234'), provider, testnetOnly: true, actor: 'bench' });
+const vault = await Vault.init({
+  path,
+  token: {},
+  tokenPin: Buffer.from('1234'),
+  provider,
+  testnetOnly: true,
+  actor: 'bench',
+});
 let t0 = process.hrtime.bigint();
-const keys = generatePrivateKeys(vault, { chain: 'ETH', testnet: true, publicData: () => ({}) }, KEY_WALLETS).map((e) => e.signatureId);
+const keys = generatePrivateKeys(vault, { chain: 'ETH', testnet: true, publicData: () => ({}) }, KEY_WALLETS).map(
+  (e) => e.signatureId,
+);
 const mnemonics = [];
 const kit = chainKit('ETH');
-for (let i = 0; i < MNEMONIC_WALLETS; i++) mnemonics.push(storeMnemonicEntry(vault, kit, true, kit.generateMnemonic(randomBytes(32))).signatureId);
+for (let i = 0; i < MNEMONIC_WALLETS; i++)
+  mnemonics.push(storeMnemonicEntry(vault, kit, true, kit.generateMnemonic(randomBytes(32))).signatureId);
 const filler = WALLETS - KEY_WALLETS - MNEMONIC_WALLETS;
 for (let done = 0; done < filler; done += 5000) {
-  vault.store.addEntries(Array.from({ length: Math.min(5000, filler - done) }, () => ({ ...fillerEntry('ETH'), testnet: true })));
+  vault.store.addEntries(
+    Array.from({ length: Math.min(5000, filler - done) }, () => ({ ...fillerEntry('ETH'), testnet: true })),
+  );
 }
 console.log(
   `store: ${vault.store.countEntries()} ETH testnet wallets (${KEY_WALLETS} token keys, ${MNEMONIC_WALLETS} mnemonics, rest filler) in ${ms(t0).toFixed(0)} ms`,
@@ -74,7 +90,13 @@ const daemon = new SignerDaemon(vault, tatum, processor, { chains: ['ETH'], test
 let seq = 0;
 function pending(hashes, extra = {}) {
   const id = (seq++).toString(16).padStart(24, '0');
-  const tx = { to: `0x${randomBytes(20).toString('hex')}`, value: '1000', gasPrice: '1000000000', gas: 21000, nonce: seq };
+  const tx = {
+    to: `0x${randomBytes(20).toString('hex')}`,
+    value: '1000',
+    gasPrice: '1000000000',
+    gas: 21000,
+    nonce: seq,
+  };
   return { id, chain: 'ETH', serializedTransaction: JSON.stringify(tx), hashes, ...extra };
 }
 const keyTx = (i) => pending([keys[i % keys.length]]);
@@ -121,7 +143,12 @@ await burst('mnemonic wallets (host, wiped)', TX - half, mnemonicTx, 150);
   const st = await api('/bench/stats');
   const lat = st.latencies.sort((a, b) => a - b);
   const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
-  row(`steady: ${rate}/s for ${n / rate} s, period ${periodMs} ms, ${st.broadcasts}/${n} broadcast; p50`, q(0.5).toFixed(0), 'ms', 'none');
+  row(
+    `steady: ${rate}/s for ${n / rate} s, period ${periodMs} ms, ${st.broadcasts}/${n} broadcast; p50`,
+    q(0.5).toFixed(0),
+    'ms',
+    'none',
+  );
   row(`  pending-to-broadcast p99`, q(0.99).toFixed(0), 'ms', `<= period + 50 = ${periodMs + 50} ms`);
 }
 
@@ -136,7 +163,12 @@ for (let i = 0; i < 10; i++) {
   samples.push((cpu.user + cpu.system) / 1000);
 }
 samples.sort((a, b) => a - b);
-row(`idle poll cycle, ${daemon.walletIds('ETH').length} ids: CPU per cycle (median)`, samples[5].toFixed(1), 'ms', 'none');
+row(
+  `idle poll cycle, ${daemon.walletIds('ETH').length} ids: CPU per cycle (median)`,
+  samples[5].toFixed(1),
+  'ms',
+  'none',
+);
 row(`  idle daemon at a 5 s period`, ((samples[5] / 5000) * 100).toFixed(2), '% of core', '<= 0.3%');
 const { errors } = await api('/bench/stats');
 if (errors > 0) console.log(`${errors} errors reported`);
@@ -156,7 +188,11 @@ const MIX = [];
     const wallets =
       chain === 'ETH'
         ? keys.slice(0, 6).map((id) => ({ id }))
-        : generatePrivateKeys(v2, { chain, testnet: true, publicData: (pk) => ({ publicKey: Buffer.from(pk).toString('hex') }) }, 6).map((e) => ({
+        : generatePrivateKeys(
+            v2,
+            { chain, testnet: true, publicData: (pk) => ({ publicKey: Buffer.from(pk).toString('hex') }) },
+            6,
+          ).map((e) => ({
             id: e.signatureId,
             pub: Buffer.from(e.publicData.publicKey, 'hex'),
           }));
@@ -165,7 +201,13 @@ const MIX = [];
       const w = wallets[n++ % wallets.length];
       const id = (seq++).toString(16).padStart(24, '0');
       if (['ETH', 'BSC', 'MATIC'].includes(chain)) {
-        const tx = { to: `0x${randomBytes(20).toString('hex')}`, value: '1000', gasPrice: '1000000000', gas: 21000, nonce: i };
+        const tx = {
+          to: `0x${randomBytes(20).toString('hex')}`,
+          value: '1000',
+          gasPrice: '1000000000',
+          gas: 21000,
+          nonce: i,
+        };
         return { id, chain, serializedTransaction: JSON.stringify(tx), hashes: [w.id] };
       }
       const script = bitcoin.payments.p2pkh({ pubkey: w.pub }).output;
@@ -185,7 +227,13 @@ const MIX = [];
           output: { satoshis: 100_000, script: Buffer.from(script).toString('hex') },
         },
       ];
-      const body = { hash: t.getId(), version: 2, inputs, outputs: [{ satoshis: 90_000, script: Buffer.from(to).toString('hex') }], nLockTime: 0 };
+      const body = {
+        hash: t.getId(),
+        version: 2,
+        inputs,
+        outputs: [{ satoshis: 90_000, script: Buffer.from(to).toString('hex') }],
+        nLockTime: 0,
+      };
       return { id, chain, serializedTransaction: JSON.stringify(body), hashes: [w.id] };
     });
   }
@@ -203,7 +251,20 @@ function runOnce() {
   const t = process.hrtime.bigint();
   const r = spawnSync(
     process.execPath,
-    ['--import', cpuHook, main, 'daemon', '--runOnce', '--testnet', '--chain', MIX_CHAINS.join(','), '--path', path, '--externalUrl', `${apiUrl}/approve`],
+    [
+      '--import',
+      cpuHook,
+      main,
+      'daemon',
+      '--runOnce',
+      '--testnet',
+      '--chain',
+      MIX_CHAINS.join(','),
+      '--path',
+      path,
+      '--externalUrl',
+      `${apiUrl}/approve`,
+    ],
     {
       env: {
         PATH: process.env.PATH,
@@ -226,10 +287,20 @@ const empty = runOnce();
 await api('/bench/queue', { items: Array.from({ length: 36 }, (_, i) => MIX[i % MIX.length](i)) });
 const full = runOnce();
 const ids = 25_000;
-row(`daemon --runOnce, 36 pending (${MIX_CHAINS.join('/')}, 4-eye approval), ${ids} wallets`, full.wall.toFixed(2), 's wall', '<= 0.9 s');
+row(
+  `daemon --runOnce, 36 pending (${MIX_CHAINS.join('/')}, 4-eye approval), ${ids} wallets`,
+  full.wall.toFixed(2),
+  's wall',
+  '<= 0.9 s',
+);
 row(`  CPU`, full.cpu.toFixed(2), 's', 'none');
 row(`  peak memory`, full.rss.toFixed(0), 'MB', '<= 120 MB');
-row(`  per transaction beyond start-up (vs. 0 pending: ${empty.wall.toFixed(2)} s)`, (((full.wall - empty.wall) / 36) * 1000).toFixed(1), 'ms', '<= 10 ms');
+row(
+  `  per transaction beyond start-up (vs. 0 pending: ${empty.wall.toFixed(2)} s)`,
+  (((full.wall - empty.wall) / 36) * 1000).toFixed(1),
+  'ms',
+  '<= 10 ms',
+);
 stub.disconnect();
 
 function ms(t) {

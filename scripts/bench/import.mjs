@@ -37,7 +37,12 @@ for (let i = 0; i < WALLETS; i++) {
   const chain = chains[i % chains.length];
   if (i % 25 === 0) {
     const mnemonic = entropyToMnemonic(randomBytes(32));
-    store[randomUUID()] = { mnemonic, xpub: getChainAdapter(chain).xpubFromSeed(mnemonicToSeed(Buffer.from(mnemonic)), true), chain, testnet: true };
+    store[randomUUID()] = {
+      mnemonic,
+      xpub: getChainAdapter(chain).xpubFromSeed(mnemonicToSeed(Buffer.from(mnemonic)), true),
+      chain,
+      testnet: true,
+    };
   } else {
     store[randomUUID()] = { privateKey: `0x${randomBytes(32).toString('hex')}`, chain, testnet: true };
   }
@@ -47,7 +52,10 @@ writeFileSync(legacy, encryptLegacy(Buffer.from(JSON.stringify(store)), Buffer.f
 function hardkms(args, extra = {}) {
   writeFileSync(cpuFile, '');
   const t = process.hrtime.bigint();
-  const prof = process.env.BENCH_PROF_DIR && args[0] === 'import-legacy' ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF_DIR] : [];
+  const prof =
+    process.env.BENCH_PROF_DIR && args[0] === 'import-legacy'
+      ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF_DIR]
+      : [];
   const r = spawnSync(process.execPath, [...prof, '--import', cpuHook, main, ...args, '--path', path], {
     env: { ...env, ...extra, BENCH_CPU_FILE: cpuFile },
     encoding: 'utf8',
@@ -62,9 +70,13 @@ function hardkms(args, extra = {}) {
 hardkms(['init', '--testnet'], { HARDKMS_TOKEN_PIN: pin });
 const r = hardkms(['import-legacy', legacy]);
 const summary = JSON.parse(r.stdout);
-const imported = Object.values(summary.imported ?? {}).reduce((n, kinds) => n + Object.values(kinds).reduce((a, b) => a + b, 0), 0);
+const imported = Object.values(summary.imported ?? {}).reduce(
+  (n, kinds) => n + Object.values(kinds).reduce((a, b) => a + b, 0),
+  0,
+);
 if (imported !== WALLETS) console.error(`  ! ${imported}/${WALLETS} imported`);
-const row = (label, value, unit, target) => console.log(`${label.padEnd(52)} ${value.padStart(8)} ${unit.padEnd(8)} (target ${target})`);
+const row = (label, value, unit, target) =>
+  console.log(`${label.padEnd(52)} ${value.padStart(8)} ${unit.padEnd(8)} (target ${target})`);
 row(`import-legacy of ${WALLETS} wallets (${imported} imported)`, r.wall.toFixed(2), 's wall', '<= 10 s');
 row('  CPU', r.cpu.toFixed(2), 's', 'none');
 row('  peak memory', r.rss.toFixed(0), 'MB', 'none');

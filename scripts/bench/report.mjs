@@ -17,8 +17,13 @@ const TARGET_MS = 2000;
 const CHROMIUM = process.env.HARDKMS_CHROMIUM ?? '/usr/bin/chromium';
 
 const priv = p256.utils.randomPrivateKey();
-const spki = Buffer.concat([Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'), Buffer.from(p256.getPublicKey(priv, false))]);
-const pem = createPublicKey({ key: spki, format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }).toString();
+const spki = Buffer.concat([
+  Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'),
+  Buffer.from(p256.getPublicKey(priv, false)),
+]);
+const pem = createPublicKey({ key: spki, format: 'der', type: 'spki' })
+  .export({ format: 'pem', type: 'spki' })
+  .toString();
 const signer = (hash) => Buffer.from(p256.sign(hash, priv, { prehash: false }).toCompactRawBytes());
 
 const dir = mkdtempSync(join(tmpdir(), 'hardkms-bench-report-'));
@@ -32,7 +37,13 @@ let t0 = process.hrtime.bigint();
 log.append({ event: 'token.login', actor, subject: 'hardkms', result: 'ok', details: { serial: 'bench' } });
 for (let n = 1; n < RECORDS - 1; n += 4) {
   const id = `p-${n}`;
-  log.append({ event: 'approval', actor, subject: id, result: 'ok', details: { pendingId: id, approvalRequired: true } });
+  log.append({
+    event: 'approval',
+    actor,
+    subject: id,
+    result: 'ok',
+    details: { pendingId: id, approvalRequired: true },
+  });
   log.append({ event: 'unwrap', actor, subject: 'sig-1', result: 'ok', details: { pendingId: id, chain: 'LTC' } });
   log.append({
     event: 'sign',
@@ -41,19 +52,31 @@ for (let n = 1; n < RECORDS - 1; n += 4) {
     result: 'ok',
     details: { pendingId: id, chain: 'LTC', rawTxHash: `raw-${n}`, approvalRequired: true, approved: true },
   });
-  log.append({ event: 'broadcast', actor, subject: id, result: 'ok', details: { pendingId: id, chain: 'LTC', txId: `tx-${n}` } });
+  log.append({
+    event: 'broadcast',
+    actor,
+    subject: id,
+    result: 'ok',
+    details: { pendingId: id, chain: 'LTC', txId: `tx-${n}` },
+  });
 }
 log.append({ event: 'seal', actor, result: 'ok', details: { reason: 'bench' } });
-console.log(`wrote ${head.seq} signed records in ${ms(t0).toFixed(0)} ms (${(statSync(logPath).size / 1e6).toFixed(1)} MB)`);
+console.log(
+  `wrote ${head.seq} signed records in ${ms(t0).toFixed(0)} ms (${(statSync(logPath).size / 1e6).toFixed(1)} MB)`,
+);
 
 t0 = process.hrtime.bigint();
 const report = buildAuditReport({ logPath, publicKeyPem: pem, head, generatedAt: new Date().toISOString() });
-console.log(`report model: ${ms(t0).toFixed(0)} ms (verified ${report.verification.verified} of ${report.verification.lines})`);
+console.log(
+  `report model: ${ms(t0).toFixed(0)} ms (verified ${report.verification.verified} of ${report.verification.lines})`,
+);
 t0 = process.hrtime.bigint();
 const indexPath = join(dir, 'report.html');
 const rendered = renderAuditReport(report, { indexName: indexPath });
 writeReportFiles(indexPath, rendered);
-console.log(`render + write: ${ms(t0).toFixed(0)} ms; index ${(statSync(indexPath).size / 1e3).toFixed(0)} kB, ${rendered.pages.length} pages`);
+console.log(
+  `render + write: ${ms(t0).toFixed(0)} ms; index ${(statSync(indexPath).size / 1e3).toFixed(0)} kB, ${rendered.pages.length} pages`,
+);
 
 let chromium;
 try {

@@ -42,7 +42,11 @@ const server = http.createServer(async (req, res) => {
     queue.delete(json.signatureId);
     bornAt.delete(json.signatureId);
     broadcasts++;
-    return reply(200, { txId: json.txData.startsWith('0x') ? keccak256(json.txData) : createHash('sha256').update(json.txData).digest('hex') });
+    return reply(200, {
+      txId: json.txData.startsWith('0x')
+        ? keccak256(json.txData)
+        : createHash('sha256').update(json.txData).digest('hex'),
+    });
   }
   if (req.method === 'POST' && req.url === '/v3/tatum/kms/batch') {
     errors += json.errors.length;

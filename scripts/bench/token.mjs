@@ -5,7 +5,8 @@ import { benchToken } from './lib.mjs';
 const N = Number(process.env.BENCH_N ?? 2000);
 benchToken('bench');
 const { Token } = await import('../../dist/hsm/token.js');
-const { generateResidentEd25519, generateResidentSecp256k1, signEd25519Raw, signRaw } = await import('../../dist/hsm/token-testing.js');
+const { generateResidentEd25519, generateResidentSecp256k1, signEd25519Raw, signRaw } =
+  await import('../../dist/hsm/token-testing.js');
 
 const token = Token.open({ label: 'bench' });
 token.login(Buffer.from('1234'));
@@ -25,7 +26,9 @@ function rate(label, fn) {
 const resident = generateResidentSecp256k1(token);
 const a = rate('(a) resident key in the token', (d) => signRaw(token, resident.handle, d));
 const wrapped = token.generateSecp256k1();
-const b = rate('(b) unwrap + sign + destroy per signature', (d) => token.signWithWrapped(wrapped, d, { recovery: false }));
+const b = rate('(b) unwrap + sign + destroy per signature', (d) =>
+  token.signWithWrapped(wrapped, d, { recovery: false }),
+);
 rate('(b+) same, plus recovery id (EVM, TRON)', (d) => token.signWithWrapped(wrapped, d));
 // daemon --key-cache: one unwrap per wallet per cycle; here a cycle of 36 signatures per key.
 let inCycle = 0;

@@ -45,7 +45,10 @@ export function compareWithForwarded(localText: string, forwardedText: string): 
     const seen = forwarded.get(r.seq);
     // A record sent twice (a retry after a lost answer) is one record; two different ones are not.
     if (seen !== undefined && seen !== r.line)
-      return result({ seq: r.seq, problem: `the forwarded copy holds two different records ${r.seq}: the chain was rewritten and re-sent` });
+      return result({
+        seq: r.seq,
+        problem: `the forwarded copy holds two different records ${r.seq}: the chain was rewritten and re-sent`,
+      });
     forwarded.set(r.seq, r.line);
     forwardedLast = Math.max(forwardedLast, r.seq);
   }
@@ -55,7 +58,8 @@ export function compareWithForwarded(localText: string, forwardedText: string): 
   let localLast = 0;
   for (const line of local) {
     const r = recordOf(line);
-    if (!r) return result({ seq: localLast + 1, problem: 'the local log has a line that is not a record here' }, matched);
+    if (!r)
+      return result({ seq: localLast + 1, problem: 'the local log has a line that is not a record here' }, matched);
     localLast = r.seq;
     const copy = forwarded.get(r.seq);
     if (copy === undefined) {
@@ -63,17 +67,33 @@ export function compareWithForwarded(localText: string, forwardedText: string): 
         notForwarded++;
         continue;
       }
-      return result({ seq: r.seq, problem: `record ${r.seq} is in the local log but not in the forwarded copy` }, matched);
+      return result(
+        { seq: r.seq, problem: `record ${r.seq} is in the local log but not in the forwarded copy` },
+        matched,
+      );
     }
-    if (notForwarded > 0) return result({ seq: r.seq, problem: `records before ${r.seq} never reached the sink, but later ones did` }, matched);
+    if (notForwarded > 0)
+      return result(
+        { seq: r.seq, problem: `records before ${r.seq} never reached the sink, but later ones did` },
+        matched,
+      );
     if (copy !== line)
-      return result({ seq: r.seq, problem: `record ${r.seq} differs from the forwarded copy: the local log was edited or rewritten from here` }, matched);
+      return result(
+        {
+          seq: r.seq,
+          problem: `record ${r.seq} differs from the forwarded copy: the local log was edited or rewritten from here`,
+        },
+        matched,
+      );
     matched++;
   }
   for (let s = 1; s <= forwardedLast; s++) {
     if (s > localLast && forwarded.has(s)) {
       return result(
-        { seq: s, problem: `the forwarded copy continues with record ${s} after the local log ends at ${localLast}: the local log was cut or rolled back` },
+        {
+          seq: s,
+          problem: `the forwarded copy continues with record ${s} after the local log ends at ${localLast}: the local log was cut or rolled back`,
+        },
         matched,
         notForwarded,
       );

@@ -130,10 +130,17 @@ export class AuditForwarder {
     const waited = Atomics.wait(flag, 0, 0, DEADLINE_MS + 1000);
     const status = Atomics.load(flag, 0);
     if (waited === 'timed-out' || status !== 1) {
-      const why = status === 2 ? Buffer.from(new Uint8Array(this.state, 4)).toString('utf8').replace(/\0+$/, '') : 'no answer in time';
-      throw new HardkmsError('AUDIT_FORWARD_DOWN', `The audit sink ${redact(this.target.url)} did not take the record (${why}); nothing it records was done.`, {
-        hint: 'Bring the sink back: records written meanwhile are sent in order at the next append. Until then hardkms does nothing that must be audited.',
-      });
+      const why =
+        status === 2
+          ? Buffer.from(new Uint8Array(this.state, 4)).toString('utf8').replace(/\0+$/, '')
+          : 'no answer in time';
+      throw new HardkmsError(
+        'AUDIT_FORWARD_DOWN',
+        `The audit sink ${redact(this.target.url)} did not take the record (${why}); nothing it records was done.`,
+        {
+          hint: 'Bring the sink back: records written meanwhile are sent in order at the next append. Until then hardkms does nothing that must be audited.',
+        },
+      );
     }
   }
 

@@ -69,7 +69,10 @@ export function readLastLine(path: string): string | undefined {
  * (at unseal the head is normally the last record or close to it, whatever the log's
  * size). Undefined when the log does not contain record `seq`.
  */
-export function readRecordsAfter(path: string, seq: number): { atHead: AuditRecord; records: AuditRecord[] } | undefined {
+export function readRecordsAfter(
+  path: string,
+  seq: number,
+): { atHead: AuditRecord; records: AuditRecord[] } | undefined {
   return fromTail(path, undefined, (lines, whole) => {
     const parsed: AuditRecord[] = [];
     for (const l of lines) {
@@ -165,7 +168,8 @@ export class AuditLog {
     return run(() => {
       // The checker bounds a batch's length; a longer list (never seen in practice) is several batches.
       const records: AuditRecord[] = [];
-      for (let i = 0; i < events.length; i += MAX_BATCH - 1) records.push(...this.appendLocked(events.slice(i, i + MAX_BATCH - 1)));
+      for (let i = 0; i < events.length; i += MAX_BATCH - 1)
+        records.push(...this.appendLocked(events.slice(i, i + MAX_BATCH - 1)));
       return records;
     });
   }
@@ -223,16 +227,24 @@ export class AuditLog {
     const line = readLastLine(this.path);
     if (!line) return undefined;
     if (!endsWithNewline(this.path)) {
-      throw new HardkmsError('AUDIT_LOG_CORRUPT', `The last line of ${this.path} is incomplete (no final newline); refusing to extend a damaged log.`, {
-        hint: 'Run `hardkms audit verify` to see where the log is damaged, and restore it from a backup.',
-      });
+      throw new HardkmsError(
+        'AUDIT_LOG_CORRUPT',
+        `The last line of ${this.path} is incomplete (no final newline); refusing to extend a damaged log.`,
+        {
+          hint: 'Run `hardkms audit verify` to see where the log is damaged, and restore it from a backup.',
+        },
+      );
     }
     try {
       return JSON.parse(line) as AuditRecord;
     } catch {
-      throw new HardkmsError('AUDIT_LOG_CORRUPT', `The last line of ${this.path} is not an audit record; refusing to extend a damaged log.`, {
-        hint: 'Run `hardkms audit verify` to see where the log is damaged, and restore it from a backup.',
-      });
+      throw new HardkmsError(
+        'AUDIT_LOG_CORRUPT',
+        `The last line of ${this.path} is not an audit record; refusing to extend a damaged log.`,
+        {
+          hint: 'Run `hardkms audit verify` to see where the log is damaged, and restore it from a backup.',
+        },
+      );
     }
   }
 }

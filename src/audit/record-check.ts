@@ -42,7 +42,20 @@ const RESULTS = new Set(['ok', 'fail', 'denied', 'info']);
 const KEYS_V1 = ['seq', 'time', 'event', 'actor', 'subject', 'result', 'details', 'prev', 'hash', 'sig'];
 const KEYS_V2 = ['seq', 'time', 'event', 'actor', 'subject', 'result', 'details', 'prev', 'signed', 'hash', 'sig'];
 /** v3: `batch` (records after this one in its signed batch) after `signed`. */
-const KEYS_V3 = ['seq', 'time', 'event', 'actor', 'subject', 'result', 'details', 'prev', 'signed', 'batch', 'hash', 'sig'];
+const KEYS_V3 = [
+  'seq',
+  'time',
+  'event',
+  'actor',
+  'subject',
+  'result',
+  'details',
+  'prev',
+  'signed',
+  'batch',
+  'hash',
+  'sig',
+];
 /** A batch is at most this long (the writer flushes sooner): a bound for the checker, not a format rule an attacker could use. */
 export const MAX_BATCH = 100_000;
 /** A P-256 r ‖ s signature is 64 bytes: 86 base64 characters and '=='. */
@@ -63,13 +76,18 @@ function shape(v: unknown): AuditRecord | string {
   if (!isObject(v)) return 'is not an audit record object';
   const keys = Object.keys(v);
   const expected = 'batch' in v ? KEYS_V3 : 'signed' in v ? KEYS_V2 : KEYS_V1;
-  if (keys.length !== expected.length || keys.some((k, i) => k !== expected[i])) return 'does not have exactly the fields of an audit record, in order';
+  if (keys.length !== expected.length || keys.some((k, i) => k !== expected[i]))
+    return 'does not have exactly the fields of an audit record, in order';
   if (typeof v.seq !== 'number' || !Number.isSafeInteger(v.seq) || v.seq < 1) return 'has no valid sequence number';
-  for (const k of ['time', 'event', 'actor', 'subject', 'prev', 'hash'] as const) if (typeof v[k] !== 'string') return `has a non-text '${k}'`;
+  for (const k of ['time', 'event', 'actor', 'subject', 'prev', 'hash'] as const)
+    if (typeof v[k] !== 'string') return `has a non-text '${k}'`;
   if (typeof v.result !== 'string' || !RESULTS.has(v.result)) return 'has an unknown result';
   if (!isObject(v.details)) return 'has details that are not an object';
   if ('signed' in v && typeof v.signed !== 'boolean') return "has a 'signed' field that is not true or false";
-  if ('batch' in v && (typeof v.batch !== 'number' || !Number.isSafeInteger(v.batch) || v.batch < 0 || v.batch >= MAX_BATCH)) {
+  if (
+    'batch' in v &&
+    (typeof v.batch !== 'number' || !Number.isSafeInteger(v.batch) || v.batch < 0 || v.batch >= MAX_BATCH)
+  ) {
     return "has a 'batch' field that is not a record count";
   }
   if (v.sig !== null && typeof v.sig !== 'string') return 'has a signature that is neither text nor null';
@@ -88,11 +106,19 @@ export function checkLine(text: string, at: ChainPosition, key: KeyObject): Line
   if (typeof rec === 'string') return { fault: 'malformed-record', problem: rec };
   const record = rec;
   if (recordLine(record) !== text) {
-    return { record, fault: 'edited-record', problem: 'is not in the one byte form hardkms writes: the line was edited' };
+    return {
+      record,
+      fault: 'edited-record',
+      problem: 'is not in the one byte form hardkms writes: the line was edited',
+    };
   }
   if (at.expectedSeq !== undefined && record.seq !== at.expectedSeq) {
     return record.seq > at.expectedSeq
-      ? { record, fault: 'sequence-gap', problem: `sequence jumps from ${at.expectedSeq - 1} to ${record.seq}: records were deleted` }
+      ? {
+          record,
+          fault: 'sequence-gap',
+          problem: `sequence jumps from ${at.expectedSeq - 1} to ${record.seq}: records were deleted`,
+        }
       : {
           record,
           fault: 'sequence-reorder',
@@ -103,13 +129,19 @@ export function checkLine(text: string, at: ChainPosition, key: KeyObject): Line
     return {
       record,
       fault: 'broken-chain',
-      problem: 'its prev hash does not match the record before it: a record before it was changed, removed or reordered',
+      problem:
+        'its prev hash does not match the record before it: a record before it was changed, removed or reordered',
     };
   }
   const { hash, sig, ...body } = record;
-  if (recordHash(body) !== hash) return { record, fault: 'edited-record', problem: 'its content does not match its hash: the record was edited' };
+  if (recordHash(body) !== hash)
+    return { record, fault: 'edited-record', problem: 'its content does not match its hash: the record was edited' };
   if (record.signed === undefined && at.committedSigned) {
-    return { record, fault: 'downgraded-record', problem: "has no committed 'signed' field after records that have one: it was rewritten in the older format" };
+    return {
+      record,
+      fault: 'downgraded-record',
+      problem: "has no committed 'signed' field after records that have one: it was rewritten in the older format",
+    };
   }
   if (record.signed === false && sig !== null)
     return { record, fault: 'bad-signature', problem: 'carries a signature although it says it was written unsigned' };
@@ -126,7 +158,12 @@ export function checkLine(text: string, at: ChainPosition, key: KeyObject): Line
   }
   if (batch > 0) {
     // A batch member: the signature of the batch's last record covers it through the chain.
-    if (sig !== null) return { record, fault: 'bad-signature', problem: "carries a signature of its own although its batch's last record signs it" };
+    if (sig !== null)
+      return {
+        record,
+        fault: 'bad-signature',
+        problem: "carries a signature of its own although its batch's last record signs it",
+      };
     return { record };
   }
   if (record.signed === true && sig === null) {
@@ -134,7 +171,12 @@ export function checkLine(text: string, at: ChainPosition, key: KeyObject): Line
   }
   if (sig !== null) {
     const raw = canonicalSignature(sig);
-    if (!raw) return { record, fault: 'bad-signature', problem: 'its signature is not the canonical base64 of a 64-byte P-256 signature' };
+    if (!raw)
+      return {
+        record,
+        fault: 'bad-signature',
+        problem: 'its signature is not the canonical base64 of a 64-byte P-256 signature',
+      };
     if (!verifySignature('sha256', recordBody(body), { key, dsaEncoding: 'ieee-p1363' }, raw)) {
       return { record, fault: 'bad-signature', problem: 'its signature does not verify with the audit public key' };
     }
@@ -146,5 +188,10 @@ export function checkLine(text: string, at: ChainPosition, key: KeyObject): Line
 export function after(check: LineCheck, at: ChainPosition): ChainPosition {
   const r = check.record;
   if (!r) return { expectedSeq: undefined, prevHash: undefined, committedSigned: at.committedSigned, batchLeft: 0 };
-  return { expectedSeq: r.seq + 1, prevHash: r.hash, committedSigned: at.committedSigned || r.signed !== undefined, batchLeft: r.batch ?? 0 };
+  return {
+    expectedSeq: r.seq + 1,
+    prevHash: r.hash,
+    committedSigned: at.committedSigned || r.signed !== undefined,
+    batchLeft: r.batch ?? 0,
+  };
 }

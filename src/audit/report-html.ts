@@ -41,7 +41,10 @@ export function renderAuditReportHtml(report: AuditReport): string {
  * (report.html → report.records-1.html, …) and linked both ways. Paging is static (the
  * pages allow no script), so each page is as safe to open as the index.
  */
-export function renderAuditReport(report: AuditReport, options: { indexName: string; pageSize?: number }): RenderedReport {
+export function renderAuditReport(
+  report: AuditReport,
+  options: { indexName: string; pageSize?: number },
+): RenderedReport {
   const pageSize = options.pageSize ?? REPORT_PAGE_SIZE;
   const stem = basename(options.indexName).replace(/\.html?$/i, '');
   const indexHref = basename(options.indexName);
@@ -50,11 +53,14 @@ export function renderAuditReport(report: AuditReport, options: { indexName: str
   const pageOfLine = new Map<number, number>();
   if (paged) report.records.forEach((r, i) => pageOfLine.set(r.line, Math.floor(i / pageSize) + 1));
   const links: Links = {
-    record: (line) => (paged && pageOfLine.has(line) ? `${pageName('records', pageOfLine.get(line)!)}#line-${line}` : `#line-${line}`),
+    record: (line) =>
+      paged && pageOfLine.has(line) ? `${pageName('records', pageOfLine.get(line)!)}#line-${line}` : `#line-${line}`,
   };
   const v = report.verification;
   const failedAt = v.firstProblem?.seq ?? v.firstProblem?.line;
-  const title = v.ok ? 'VERIFIED' : `FAILED at ${v.firstProblem?.seq !== null && v.firstProblem?.seq !== undefined ? 'record' : 'line'} ${failedAt ?? '?'}`;
+  const title = v.ok
+    ? 'VERIFIED'
+    : `FAILED at ${v.firstProblem?.seq !== null && v.firstProblem?.seq !== undefined ? 'record' : 'line'} ${failedAt ?? '?'}`;
   const pages: RenderedReport['pages'] = [];
   const section = (name: string, heading: string, table: Table): string => {
     if (table.rows.length <= pageSize) return table.section(table.rows);
@@ -78,7 +84,9 @@ export function renderAuditReport(report: AuditReport, options: { indexName: str
           table.section(rows),
         ]),
       });
-      items.push(`<li><a href="${attr(pageName(name, k))}" data-testid="page-link">page ${esc(k)}</a>: ${esc(range)}</li>`);
+      items.push(
+        `<li><a href="${attr(pageName(name, k))}" data-testid="page-link">page ${esc(k)}</a>: ${esc(range)}</li>`,
+      );
     }
     return [
       `<section data-testid="${attr(name)}-pages">`,
@@ -202,7 +210,10 @@ export function esc(value: unknown): string {
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&#39;')
-    .replace(INVISIBLE, (c) => `<span class="ctl">U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}</span>`);
+    .replace(
+      INVISIBLE,
+      (c) => `<span class="ctl">U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}</span>`,
+    );
 }
 
 /** For attributes: the same escaping, but invisible characters become plain code points (no markup inside attributes). */
@@ -260,11 +271,15 @@ function verdict(report: AuditReport, title: string): string {
       } on is untrusted. Compare with your off-host copy of the log.</p>`;
   return [
     `<section class="verdict ${v.ok ? 'ok' : 'fail'}" data-testid="verdict" data-ok="${v.ok ? 'true' : 'false'}"${
-      v.firstProblem ? ` data-failed-seq="${attr(v.firstProblem.seq ?? '')}" data-failed-line="${attr(v.firstProblem.line)}"` : ''
+      v.firstProblem
+        ? ` data-failed-seq="${attr(v.firstProblem.seq ?? '')}" data-failed-line="${attr(v.firstProblem.line)}"`
+        : ''
     }>`,
     `<h2 data-testid="verdict-title">${esc(title)}</h2>`,
     body,
-    c.critical ? `<p><strong>${esc(c.critical)} critical anomal${c.critical === 1 ? 'y' : 'ies'}</strong> below.</p>` : '',
+    c.critical
+      ? `<p><strong>${esc(c.critical)} critical anomal${c.critical === 1 ? 'y' : 'ies'}</strong> below.</p>`
+      : '',
     '</section>',
   ].join('\n');
 }
@@ -291,7 +306,9 @@ function summary(report: AuditReport): string {
     '<section data-testid="summary">',
     '<h2>Summary</h2>',
     '<table class="counts"><tbody>',
-    ...rows.map(([id, label, n]) => `<tr><th>${esc(label)}</th><td data-testid="count-${attr(id)}">${esc(n)}</td></tr>`),
+    ...rows.map(
+      ([id, label, n]) => `<tr><th>${esc(label)}</th><td data-testid="count-${attr(id)}">${esc(n)}</td></tr>`,
+    ),
     '</tbody></table>',
     '</section>',
   ].join('\n');
@@ -309,7 +326,9 @@ function anomalies(list: Anomaly[], links: Links): string {
   return [
     '<section data-testid="anomalies">',
     `<h2>Anomalies (${esc(list.length)})</h2>`,
-    list.length ? `<ol class="anomalies">\n${items.join('\n')}\n</ol>` : '<p class="none" data-testid="no-anomalies">None found.</p>',
+    list.length
+      ? `<ol class="anomalies">\n${items.join('\n')}\n</ol>`
+      : '<p class="none" data-testid="no-anomalies">None found.</p>',
     '</section>',
   ].join('\n');
 }

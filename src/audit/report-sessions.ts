@@ -1,5 +1,15 @@
 import { AUDIT_EVENTS, type AuditEventName } from './events.js';
-import type { AdminAction, Anomaly, AnomalyKind, Ceremony, Operation, OperationKind, RecordStatus, ReportRecord, Severity } from './report-model.js';
+import type {
+  AdminAction,
+  Anomaly,
+  AnomalyKind,
+  Ceremony,
+  Operation,
+  OperationKind,
+  RecordStatus,
+  ReportRecord,
+  Severity,
+} from './report-model.js';
 
 /**
  * The report's session analysis: what the records say happened (unseal ceremonies and the
@@ -21,7 +31,14 @@ function str(v: unknown): string | undefined {
   return undefined;
 }
 
-const OPERATION_EVENTS: ReadonlySet<string> = new Set<AuditEventName & OperationKind>(['unwrap', 'sign', 'broadcast', 'approval', 'policy', 'secret.show']);
+const OPERATION_EVENTS: ReadonlySet<string> = new Set<AuditEventName & OperationKind>([
+  'unwrap',
+  'sign',
+  'broadcast',
+  'approval',
+  'policy',
+  'secret.show',
+]);
 
 function operationKind(event: string): OperationKind | undefined {
   return OPERATION_EVENTS.has(event) ? (event as OperationKind) : undefined;
@@ -76,7 +93,9 @@ const GATE_EVENTS: ReadonlySet<string> = new Set(AUDIT_EVENTS.filter((e) => e.st
 
 /** A new wallet shown once by `generatewallet`: no stored secret is involved, so no session is needed. */
 function isGenerateWallet(r: ReportRecord): boolean {
-  return r.event === 'secret.show' && actorKey(r.actor) === 'cli:generatewallet' && r.subject.startsWith('generatewallet ');
+  return (
+    r.event === 'secret.show' && actorKey(r.actor) === 'cli:generatewallet' && r.subject.startsWith('generatewallet ')
+  );
 }
 
 /** This many failed unseal attempts within the window is someone trying, not a typo. */
@@ -238,7 +257,8 @@ export function eventAnalyser(options: { retain?: boolean } = {}): EventAnalyser
         }
         if (!c) c = newCeremony('unseal', r);
         touch(c, r);
-        if (c.provider === 'unknown') c.provider = r.event === 'gate.unseal' ? 'yubikey' : (str(d.provider) ?? 'unknown');
+        if (c.provider === 'unknown')
+          c.provider = r.event === 'gate.unseal' ? 'yubikey' : (str(d.provider) ?? 'unknown');
         if (typeof d.threshold === 'number') c.threshold = d.threshold;
         if (!c.errors.includes(error)) c.errors.push(error);
         c.result = 'failed';
@@ -264,7 +284,9 @@ export function eventAnalyser(options: { retain?: boolean } = {}): EventAnalyser
           c.result = 'unsealed';
           c.provider = str(d.provider) ?? 'unknown';
           const token = isObject(d.token) ? d.token : {};
-          c.token = [str(token.label), str(token.serial) ? `serial ${str(token.serial)}` : ''].filter(Boolean).join(', ');
+          c.token = [str(token.label), str(token.serial) ? `serial ${str(token.serial)}` : '']
+            .filter(Boolean)
+            .join(', ');
           open.set(key, [...openSessions(key), c]);
         }
         break;
@@ -315,7 +337,16 @@ export function eventAnalyser(options: { retain?: boolean } = {}): EventAnalyser
     if (overrides) anomaly(r, 'safety-override', 'warning', overrides);
     if (ADMIN_EVENTS.has(r.event)) {
       if (retain)
-        admin.push({ event: r.event, seq: r.seq, line: r.line, time: r.time, actor: r.actor, subject: r.subject, result: r.result, status: r.status });
+        admin.push({
+          event: r.event,
+          seq: r.seq,
+          line: r.line,
+          time: r.time,
+          actor: r.actor,
+          subject: r.subject,
+          result: r.result,
+          status: r.status,
+        });
     }
   };
 
@@ -400,11 +431,19 @@ function checkOperation(
     return;
   }
   if (op.kind === 'policy' && (r.result === 'denied' || r.result === 'fail')) {
-    anomaly(r, 'policy-denial', 'warning', `The signing policy refused ${id ?? 'a transaction'}${str(r.details.reason) ? `: ${str(r.details.reason)}` : ''}.`);
+    anomaly(
+      r,
+      'policy-denial',
+      'warning',
+      `The signing policy refused ${id ?? 'a transaction'}${str(r.details.reason) ? `: ${str(r.details.reason)}` : ''}.`,
+    );
     return;
   }
   if (op.result !== 'ok') return;
-  if ((op.kind === 'sign' || op.kind === 'unwrap' || (op.kind === 'secret.show' && !isGenerateWallet(r))) && !op.inSession) {
+  if (
+    (op.kind === 'sign' || op.kind === 'unwrap' || (op.kind === 'secret.show' && !isGenerateWallet(r))) &&
+    !op.inSession
+  ) {
     anomaly(
       r,
       'outside-session',

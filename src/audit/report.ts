@@ -14,7 +14,14 @@ import {
   type Severity,
 } from './report-model.js';
 import { analyseEvents } from './report-sessions.js';
-import { describeProblem, keyFingerprint, publicKeyOf, verifyAuditText, type RecordProblem, type VerifyResult } from './verify.js';
+import {
+  describeProblem,
+  keyFingerprint,
+  publicKeyOf,
+  verifyAuditText,
+  type RecordProblem,
+  type VerifyResult,
+} from './verify.js';
 
 /**
  * The auditor's view of a log: what verifyAuditLog proves, plus what the records say
@@ -88,7 +95,15 @@ export function analyseAuditLog(input: AnalyseInput): AuditReport {
   assignStatuses(records, verifiedCount, recordLevelFailure);
 
   const anomalies: Anomaly[] = [];
-  const verification = verificationOf(input, lines.length, verifiedCount, recordLevelFailure, checks, records, anomalies);
+  const verification = verificationOf(
+    input,
+    lines.length,
+    verifiedCount,
+    recordLevelFailure,
+    checks,
+    records,
+    anomalies,
+  );
   if (recordLevelFailure) {
     for (let i = verifiedCount + 1; i < lines.length; i++) {
       const c = checks[i]!;
@@ -226,5 +241,7 @@ function verificationOf(
 const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 
 function sortAnomalies(list: Anomaly[]): Anomaly[] {
-  return [...list].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || (a.line ?? Infinity) - (b.line ?? Infinity));
+  return [...list].sort(
+    (a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || (a.line ?? Infinity) - (b.line ?? Infinity),
+  );
 }

@@ -10,7 +10,8 @@ export interface RecordProblem {
   line: number;
   problem: string;
   /** What kind of damage: a record's own fault, or one of the log as a whole. */
-  fault?: RecordFault | 'unsigned-tail' | 'incomplete-line' | 'truncated' | 'head-mismatch' | 'noted-head' | 'wrong-key';
+  fault?:
+    RecordFault | 'unsigned-tail' | 'incomplete-line' | 'truncated' | 'head-mismatch' | 'noted-head' | 'wrong-key';
 }
 
 export interface VerifyResult {
@@ -60,9 +61,13 @@ export function keyFingerprint(pem: string | KeyObject): string {
 export function parseHead(text: string): AuditHead {
   const m = /^(\d+):([0-9a-f]{64})$/.exec(text.trim());
   if (!m || !Number.isSafeInteger(Number(m[1])) || Number(m[1]) < 1) {
-    throw new HardkmsError('INVALID_INPUT', `'${text}' is not a head of the form SEQ:HASH (a record number, a colon, 64 hex digits).`, {
-      hint: 'Copy the "head" that `hardkms audit verify` printed when you last checked the log.',
-    });
+    throw new HardkmsError(
+      'INVALID_INPUT',
+      `'${text}' is not a head of the form SEQ:HASH (a record number, a colon, 64 hex digits).`,
+      {
+        hint: 'Copy the "head" that `hardkms audit verify` printed when you last checked the log.',
+      },
+    );
   }
   return { seq: Number(m[1]), hash: m[2]! };
 }
@@ -108,7 +113,8 @@ export function verifyAuditText(text: string, options: VerifyOptions): VerifyRes
   }
   for (let i = 0; i < lines.length; i++) {
     const check = checkLine(lines[i]!, at, key);
-    if (check.fault) return result({ seq: check.record?.seq ?? null, line: i + 1, problem: check.problem!, fault: check.fault });
+    if (check.fault)
+      return result({ seq: check.record?.seq ?? null, line: i + 1, problem: check.problem!, fault: check.fault });
     const rec = check.record!;
     if (rec.sig === null) unsignedTail++;
     else {

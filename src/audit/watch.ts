@@ -83,7 +83,8 @@ export class AnomalyWatch {
         this.analyser.feed(toReportRecord(l, 0, {}));
       }
       // The next record must follow the last one: the checker's own position after it.
-      if (last !== undefined && typeof last.seq === 'number' && typeof last.hash === 'string') this.at = after({ record: last }, START);
+      if (last !== undefined && typeof last.seq === 'number' && typeof last.hash === 'string')
+        this.at = after({ record: last }, START);
     } finally {
       closeSync(fd);
     }

@@ -210,7 +210,10 @@ export function buildWithdrawals(input: WithdrawalsInput): WithdrawalsReport {
       const spends = spendsOf.get(pendingId) ?? [];
       const amounts: Record<string, bigint> = {};
       let fee: bigint | undefined;
-      const recorded = typeof d.amounts === 'object' && d.amounts !== null && !Array.isArray(d.amounts) ? (d.amounts as Record<string, unknown>) : undefined;
+      const recorded =
+        typeof d.amounts === 'object' && d.amounts !== null && !Array.isArray(d.amounts)
+          ? (d.amounts as Record<string, unknown>)
+          : undefined;
       if (recorded !== undefined) {
         for (const [asset, v] of Object.entries(recorded)) {
           const n = decimal(v);
@@ -223,8 +226,18 @@ export function buildWithdrawals(input: WithdrawalsInput): WithdrawalsReport {
         (chainRows.length > 0 ? rec.amountsFromJournal : rec.amountsUnknown).push(pendingId);
       }
       const net: WithdrawalRow['net'] =
-        typeof d.testnet === 'boolean' ? (d.testnet ? 'testnet' : 'mainnet') : spends[0] ? (spends[0].testnet ? 'testnet' : 'mainnet') : 'unknown';
-      const wallets = Array.isArray(d.signatureIds) ? d.signatureIds.filter((x): x is string => typeof x === 'string') : [];
+        typeof d.testnet === 'boolean'
+          ? d.testnet
+            ? 'testnet'
+            : 'mainnet'
+          : spends[0]
+            ? spends[0].testnet
+              ? 'testnet'
+              : 'mainnet'
+            : 'unknown';
+      const wallets = Array.isArray(d.signatureIds)
+        ? d.signatureIds.filter((x): x is string => typeof x === 'string')
+        : [];
       const s: Signature = { pendingId, chain, net, wallets: [...new Set(wallets)], amounts, fee, broadcast: false };
       latest.set(pendingId, s);
       if (inRange(day)) {
@@ -244,10 +257,12 @@ export function buildWithdrawals(input: WithdrawalsInput): WithdrawalsReport {
     }
   }
   for (const j of journal.values()) {
-    if (j.rawTxHash !== undefined && inRange(j.updated.slice(0, 10)) && !seenInLog.has(j.pendingId)) rec.journalNotInLog.push(j.pendingId);
+    if (j.rawTxHash !== undefined && inRange(j.updated.slice(0, 10)) && !seenInLog.has(j.pendingId))
+      rec.journalNotInLog.push(j.pendingId);
   }
 
-  const order = (r: WithdrawalRow): string => JSON.stringify([r.day, r.chain, r.net, r.wallet === ALL_WALLETS ? '' : r.wallet, r.asset]);
+  const order = (r: WithdrawalRow): string =>
+    JSON.stringify([r.day, r.chain, r.net, r.wallet === ALL_WALLETS ? '' : r.wallet, r.asset]);
   return {
     from,
     to,

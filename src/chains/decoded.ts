@@ -110,7 +110,12 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 const HEX_RE = /^[0-9a-fA-F]*$/;
 
 /** Even-length hex (no 0x unless allow0x) to bytes; `field` names it in the error. */
-export function hexField(chain: string, field: string, v: unknown, opts: { allow0x?: boolean; length?: number } = {}): Uint8Array {
+export function hexField(
+  chain: string,
+  field: string,
+  v: unknown,
+  opts: { allow0x?: boolean; length?: number } = {},
+): Uint8Array {
   if (typeof v !== 'string') throw payloadError(chain, `${field} must be a hex string`);
   let s = v;
   if (opts.allow0x === true && (s.startsWith('0x') || s.startsWith('0X'))) s = s.slice(2);
@@ -129,11 +134,19 @@ const UINT_HEX_RE = /^0[xX][0-9a-fA-F]+$/;
  * Non-negative integer from a JSON number (safe integers only: a larger number has already
  * lost precision in JSON.parse), a decimal string, or (when allowHex) a 0x-hex string.
  */
-export function uintField(chain: string, field: string, v: unknown, opts: { allowHex?: boolean; max?: bigint } = {}): bigint {
+export function uintField(
+  chain: string,
+  field: string,
+  v: unknown,
+  opts: { allowHex?: boolean; max?: bigint } = {},
+): bigint {
   let n: bigint;
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v) || v < 0) {
-      throw payloadError(chain, `${field} must be a non-negative integer (as a JSON number it must be exact, at most 2^53-1), got ${String(v)}`);
+      throw payloadError(
+        chain,
+        `${field} must be a non-negative integer (as a JSON number it must be exact, at most 2^53-1), got ${String(v)}`,
+      );
     }
     n = BigInt(v);
   } else if (typeof v === 'string' && UINT_DEC_RE.test(v)) {
@@ -141,7 +154,10 @@ export function uintField(chain: string, field: string, v: unknown, opts: { allo
   } else if (typeof v === 'string' && opts.allowHex === true && UINT_HEX_RE.test(v)) {
     n = BigInt(v);
   } else {
-    const forms = opts.allowHex === true ? 'a JSON number, a decimal string or a 0x-hex string' : 'a JSON number or a decimal string';
+    const forms =
+      opts.allowHex === true
+        ? 'a JSON number, a decimal string or a 0x-hex string'
+        : 'a JSON number or a decimal string';
     throw payloadError(chain, `${field} must be a non-negative integer (${forms}), got ${describe(v)}`);
   }
   if (opts.max !== undefined && n > opts.max) throw payloadError(chain, `${field} is too large (${n} > ${opts.max})`);

@@ -52,7 +52,10 @@ export function hostDigestSigner(privateKey: Uint8Array): HostDigestSigner {
   return {
     publicKey,
     async signDigest(digest32: Uint8Array): Promise<Secp256k1Signature> {
-      if (wiped) throw new HardkmsError('KEY_WIPED', 'this signer has been wiped', { hint: 'Create a new signer for each signing operation.' });
+      if (wiped)
+        throw new HardkmsError('KEY_WIPED', 'this signer has been wiped', {
+          hint: 'Create a new signer for each signing operation.',
+        });
       assertDigest(digest32);
       const { signature, recid } = native.ecdsaSign(digest32, key);
       return { r: signature.slice(0, 32), s: signature.slice(32, 64), recovery: recid === 1 ? 1 : 0 };
@@ -68,7 +71,12 @@ export function hostDigestSigner(privateKey: Uint8Array): HostDigestSigner {
  * Normalises a raw (r, s) from a device that knows nothing about recovery ids or low-S:
  * flips s to low-S and finds the recovery id for `publicKey`. For DigestSigner implementers.
  */
-export function completeSignature(digest32: Uint8Array, r: Uint8Array, s: Uint8Array, publicKey: Uint8Array): Secp256k1Signature {
+export function completeSignature(
+  digest32: Uint8Array,
+  r: Uint8Array,
+  s: Uint8Array,
+  publicKey: Uint8Array,
+): Secp256k1Signature {
   assertDigest(digest32);
   let sBig = bytesToBig(s);
   if (sBig > HALF_N) sBig = N - sBig;
@@ -162,7 +170,9 @@ function recoversTo(digest: Uint8Array, r: bigint, s: bigint, recovery: 0 | 1, p
 
 function assertDigest(d: Uint8Array): void {
   if (!(d instanceof Uint8Array) || d.length !== 32) {
-    throw new HardkmsError('DIGEST_INVALID', 'a digest to sign must be exactly 32 bytes', { hint: 'This is a bug in the chain code; report it.' });
+    throw new HardkmsError('DIGEST_INVALID', 'a digest to sign must be exactly 32 bytes', {
+      hint: 'This is a bug in the chain code; report it.',
+    });
   }
 }
 

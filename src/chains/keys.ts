@@ -25,7 +25,10 @@ const HARDENED = 0x80000000;
 /** Child indexes are non-hardened BIP32 indexes: 0 … 2^31-1. */
 export function checkIndex(index: number): void {
   if (!Number.isSafeInteger(index) || index < 0 || index >= HARDENED) {
-    throw new InputError(`Derivation index ${String(index)} is out of range.`, 'Use a whole number from 0 to 2147483647.');
+    throw new InputError(
+      `Derivation index ${String(index)} is out of range.`,
+      'Use a whole number from 0 to 2147483647.',
+    );
   }
 }
 
@@ -106,7 +109,10 @@ export function parseXpub(xpub: string, versions: Bip32Versions, what: string): 
     }
     const version = ((payload[0]! << 24) | (payload[1]! << 16) | (payload[2]! << 8) | payload[3]!) >>> 0;
     if (version === versions.private) {
-      throw new InputError(`An extended private key was given where the extended public key for ${what} belongs.`, `Never paste a private key here. ${hint}`);
+      throw new InputError(
+        `An extended private key was given where the extended public key for ${what} belongs.`,
+        `Never paste a private key here. ${hint}`,
+      );
     }
     if (version !== versions.public) {
       throw new InputError(
@@ -127,12 +133,17 @@ export function parseXpub(xpub: string, versions: Bip32Versions, what: string): 
 /** Tatum's legacy TRON form: 130 hex digits = compressed public key (33 bytes) ‖ chain code (32 bytes). */
 export function parseHexXpub(hex: string, what: string): BIP32Interface {
   if (!/^[0-9a-fA-F]{130}$/.test(hex)) {
-    throw new InputError(`The 130-hex extended public key for ${what} is malformed.`, 'Use the xpub… form or 130 hex digits.');
+    throw new InputError(
+      `The 130-hex extended public key for ${what} is malformed.`,
+      'Use the xpub… form or 130 hex digits.',
+    );
   }
   const bytes = Buffer.from(hex, 'hex');
   const pub = bytes.subarray(0, 33);
   if (pub.length !== 33 || (pub[0] !== 0x02 && pub[0] !== 0x03) || !nativeSecp256k1().publicKeyVerify(pub)) {
-    throw new InputError(`The 130-hex extended public key for ${what} does not start with a valid compressed public key.`);
+    throw new InputError(
+      `The 130-hex extended public key for ${what} does not start with a valid compressed public key.`,
+    );
   }
   return bip32().fromPublicKey(Uint8Array.from(pub), Uint8Array.from(bytes.subarray(33)));
 }
@@ -149,7 +160,8 @@ export function childPublicKey(parent: BIP32Interface, index: number): Uint8Arra
 export function publicKeyFromPrivateKey(d: Uint8Array): Uint8Array {
   const s = nativeSecp256k1();
   const q = d.length === 32 && s.privateKeyVerify(d) ? s.publicKeyCreate(d, true) : null;
-  if (!q) throw new InputError('The private key is out of range for secp256k1.', 'A private key is a number from 1 to n-1.');
+  if (!q)
+    throw new InputError('The private key is out of range for secp256k1.', 'A private key is a number from 1 to n-1.');
   return q;
 }
 
@@ -344,7 +356,11 @@ export function encodeWifForm(d: Uint8Array, form: WifForm): string {
  * (the chain's mainnet and testnet bytes; the signature does not depend on the network).
  * Returns the key and the form it was written in, so it can be exported the same way.
  */
-export function decodeWifAnyForm(text: string, versions: readonly number[], what: string): { key: Uint8Array; form: WifForm } {
+export function decodeWifAnyForm(
+  text: string,
+  versions: readonly number[],
+  what: string,
+): { key: Uint8Array; form: WifForm } {
   const hint = `Give the ${what} private key in WIF (version byte ${versions.map((v) => `0x${v.toString(16).padStart(2, '0')}`).join(' or ')}).`;
   let payload: Uint8Array;
   try {
@@ -354,7 +370,8 @@ export function decodeWifAnyForm(text: string, versions: readonly number[], what
   }
   try {
     const compressed = payload.length === 34 && payload[33] === 0x01;
-    if (!compressed && payload.length !== 33) throw new InputError(`The ${what} private key is not a WIF key (wrong length or compression flag).`, hint);
+    if (!compressed && payload.length !== 33)
+      throw new InputError(`The ${what} private key is not a WIF key (wrong length or compression flag).`, hint);
     if (!versions.includes(payload[0]!)) {
       throw new InputError(
         `The private key has WIF version byte 0x${payload[0]!.toString(16).padStart(2, '0')}, which ${what} does not use.`,

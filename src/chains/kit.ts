@@ -26,7 +26,8 @@ export function chainKit(chain: string): ChainKit {
     ...(adapter.uncompressedAddress ? { uncompressedAddress: adapter.uncompressedAddress.bind(adapter) } : {}),
     addressFromPublicKey: (pub, testnet) => adapter.addressFromPublicKey(pub, testnet),
     // addressesFromPublicKey lists the private-key form first and the xpub form last (BTC: P2PKH, P2WPKH).
-    xpubAddressFromPublicKey: (pub, testnet) => adapter.addressesFromPublicKey(pub, testnet).at(-1) ?? adapter.addressFromPublicKey(pub, testnet),
+    xpubAddressFromPublicKey: (pub, testnet) =>
+      adapter.addressesFromPublicKey(pub, testnet).at(-1) ?? adapter.addressFromPublicKey(pub, testnet),
     publicKeyFromPrivateKey: (raw) => publicKeyFromPrivateKey(raw),
     generateMnemonic: (entropy) => generateMnemonic(entropy),
     validateMnemonic: (m) => validateMnemonic(m),

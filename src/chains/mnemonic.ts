@@ -38,7 +38,10 @@ function wordIndex(word: Uint8Array): number {
  */
 export function generateMnemonic(entropy: Uint8Array): Buffer {
   if (entropy.length < 16 || entropy.length > 32 || entropy.length % 4 !== 0) {
-    throw new InputError('BIP39 entropy must be 16, 20, 24, 28 or 32 bytes.', 'Use 32 random bytes (24 words), as Tatum does.');
+    throw new InputError(
+      'BIP39 entropy must be 16, 20, 24, 28 or 32 bytes.',
+      'Use 32 random bytes (24 words), as Tatum does.',
+    );
   }
   const checksumBits = entropy.length / 4;
   const hash = sha256(entropy);
@@ -202,7 +205,10 @@ function isAscii(bytes: Uint8Array): boolean {
 export function mnemonicToSeed(mnemonic: Uint8Array, passphrase = ''): Buffer {
   const normalized = isAscii(mnemonic)
     ? mnemonic
-    : Buffer.from(Buffer.from(mnemonic.buffer, mnemonic.byteOffset, mnemonic.byteLength).toString('utf8').normalize('NFKD'), 'utf8');
+    : Buffer.from(
+        Buffer.from(mnemonic.buffer, mnemonic.byteOffset, mnemonic.byteLength).toString('utf8').normalize('NFKD'),
+        'utf8',
+      );
   try {
     return pbkdf2Sync(normalized, Buffer.from(`mnemonic${passphrase.normalize('NFKD')}`, 'utf8'), 2048, 64, 'sha512');
   } finally {

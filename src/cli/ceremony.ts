@@ -41,9 +41,13 @@ export function backupAdvice(config: Config, pinChanged: boolean): string[] {
   if (!pinChanged) return lines;
   const token = tokenBackupFor(config)?.check();
   if (token?.liveDir) {
-    lines.push(`  - the SoftHSM2 token directory ${token.liveDir}  (its PIN changed just now: \`hardkms token backup --to DIR\` copies it verified)`);
+    lines.push(
+      `  - the SoftHSM2 token directory ${token.liveDir}  (its PIN changed just now: \`hardkms token backup --to DIR\` copies it verified)`,
+    );
   } else {
-    lines.push("  - the token: its user PIN changed just now; if your HSM's backup includes its credentials, take a new one");
+    lines.push(
+      "  - the token: its user PIN changed just now; if your HSM's backup includes its credentials, take a new one",
+    );
   }
   lines.push(
     'Older backups of wallet.dat or the token no longer match each other: a wallet.dat from now with a token backup from before fails with HSM_WRONG_PIN.',

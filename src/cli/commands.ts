@@ -13,7 +13,18 @@ import { Help, type Command } from 'commander';
  */
 
 export type CommandModule =
-  'init' | 'audit' | 'wallets' | 'daemon' | 'import-legacy' | 'list' | 'rebind' | 'journal' | 'store' | 'gate' | 'token' | 'completion';
+  | 'init'
+  | 'audit'
+  | 'wallets'
+  | 'daemon'
+  | 'import-legacy'
+  | 'list'
+  | 'rebind'
+  | 'journal'
+  | 'store'
+  | 'gate'
+  | 'token'
+  | 'completion';
 
 /** Registration order: the order of `--help`. The gate comes after every command it adds --otp to. */
 export const MODULE_ORDER: readonly CommandModule[] = [
@@ -68,10 +79,16 @@ export const COMMAND_LINES: readonly CommandLine[] = [
     name: 'init',
     module: 'init',
     term: 'init [options]',
-    description: 'Create a new vault: wallet.dat bound to an HSM token, the token keys, and the seal that releases the vault secret',
+    description:
+      'Create a new vault: wallet.dat bound to an HSM token, the token keys, and the seal that releases the vault secret',
   },
   { name: 'audit', module: 'audit', term: 'audit', description: 'Verify and read the tamper-evident audit log' },
-  { name: 'generatewallet', module: 'wallets', term: 'generatewallet [options] <chain>', description: 'Generate a wallet and print it; nothing is stored' },
+  {
+    name: 'generatewallet',
+    module: 'wallets',
+    term: 'generatewallet [options] <chain>',
+    description: 'Generate a wallet and print it; nothing is stored',
+  },
   {
     name: 'generatemanagedwallet',
     module: 'wallets',
@@ -112,34 +129,53 @@ export const COMMAND_LINES: readonly CommandLine[] = [
     name: 'getaddress',
     module: 'wallets',
     term: 'getaddress [options] <signatureId> <index>',
-    description: 'Print the address of a wallet at an index (no secret is decrypted, except for SOL mnemonic wallets: audited)',
+    description:
+      'Print the address of a wallet at an index (no secret is decrypted, except for SOL mnemonic wallets: audited)',
   },
-  { name: 'removewallet', module: 'wallets', term: 'removewallet [options] <signatureId>', description: 'Remove a wallet from the store' },
-  { name: 'export', module: 'wallets', term: 'export [options]', description: 'Print every wallet, secrets included, in Tatum KMS JSON (audited)' },
+  {
+    name: 'removewallet',
+    module: 'wallets',
+    term: 'removewallet [options] <signatureId>',
+    description: 'Remove a wallet from the store',
+  },
+  {
+    name: 'export',
+    module: 'wallets',
+    term: 'export [options]',
+    description: 'Print every wallet, secrets included, in Tatum KMS JSON (audited)',
+  },
   {
     name: 'checkconfig',
     module: 'wallets',
     term: 'checkconfig [options]',
     description: 'Print the configuration; secrets are never shown, not even in part',
   },
-  { name: 'report', module: 'wallets', term: 'report [options] <signatureIds>', description: 'Diagnose wallets (no secret is shown)' },
+  {
+    name: 'report',
+    module: 'wallets',
+    term: 'report [options] <signatureIds>',
+    description: 'Diagnose wallets (no secret is shown)',
+  },
   {
     name: 'daemon',
     module: 'daemon',
     term: 'daemon [options]',
-    description: 'Poll the Tatum API for pending transactions of this vault, check, sign in the token and broadcast them',
+    description:
+      'Poll the Tatum API for pending transactions of this vault, check, sign in the token and broadcast them',
   },
   {
     name: 'import-legacy',
     module: 'import-legacy',
     term: 'import-legacy [options] <file>',
-    description: 'Move every wallet of a Tatum KMS wallet.dat into this hardware-backed vault, keeping the signature ids',
+    description:
+      'Move every wallet of a Tatum KMS wallet.dat into this hardware-backed vault, keeping the signature ids',
   },
   {
     name: 'list',
     module: 'list',
     term: 'list [options]',
-    description: 'List the stored wallets: chain, net, signature id, kind, address or xpub, created (no secret; unseals to verify the rows)',
+    description:
+      'List the stored wallets: chain, net, signature id, kind, address or xpub, created (no secret; unseals to verify the rows)',
   },
   {
     name: 'rebind',
@@ -153,7 +189,12 @@ export const COMMAND_LINES: readonly CommandLine[] = [
     term: 'journal',
     description: 'Read the signing journal; release a transaction the network refused for good',
   },
-  { name: 'store', module: 'store', term: 'store', description: 'Move a vault between wallet.dat and PostgreSQL (several signers)' },
+  {
+    name: 'store',
+    module: 'store',
+    term: 'store',
+    description: 'Move a vault between wallet.dat and PostgreSQL (several signers)',
+  },
   {
     name: 'status',
     module: 'gate',
@@ -165,25 +206,29 @@ export const COMMAND_LINES: readonly CommandLine[] = [
     name: 'enroll',
     module: 'gate',
     term: 'enroll [options]',
-    description: 'Add a YubiKey to the gate: needs a quorum; every key is touched again and new recovery shares are printed',
+    description:
+      'Add a YubiKey to the gate: needs a quorum; every key is touched again and new recovery shares are printed',
   },
   {
     name: 'revoke',
     module: 'gate',
     term: 'revoke [options] <credential>',
-    description: 'Remove a YubiKey from the gate (needs a quorum); sets a new token PIN so old shares are useless, prints new recovery shares',
+    description:
+      'Remove a YubiKey from the gate (needs a quorum); sets a new token PIN so old shares are useless, prints new recovery shares',
   },
   {
     name: 'rotate',
     module: 'gate',
     term: 'rotate [options]',
-    description: 'New challenges and shares for every key (or a new password), a new random token PIN and store key; new recovery shares',
+    description:
+      'New challenges and shares for every key (or a new password), a new random token PIN and store key; new recovery shares',
   },
   {
     name: 'recover',
     module: 'gate',
     term: 'recover [options]',
-    description: 'Rebuild the vault secret from M recovery shares (read one per line) and enroll new YubiKeys in place of all old ones',
+    description:
+      'Rebuild the vault secret from M recovery shares (read one per line) and enroll new YubiKeys in place of all old ones',
   },
   {
     name: 'otp',
@@ -191,7 +236,12 @@ export const COMMAND_LINES: readonly CommandLine[] = [
     term: 'otp',
     description: 'Yubico OTP as a second factor for the commands that print secrets (or every unseal)',
   },
-  { name: 'token', module: 'token', term: 'token', description: 'The SoftHSM2 token: check its files, repair them from the verified copy' },
+  {
+    name: 'token',
+    module: 'token',
+    term: 'token',
+    description: 'The SoftHSM2 token: check its files, repair them from the verified copy',
+  },
   {
     name: 'completion',
     module: 'completion',

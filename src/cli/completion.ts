@@ -17,7 +17,10 @@ export function registerCompletion(program: Command): void {
     .argument('<shell>', 'bash or zsh')
     .action((shell: string) => {
       if (shell !== 'bash' && shell !== 'zsh')
-        throw new InputError(`No completion for the shell '${shell}'.`, 'Use `hardkms completion bash` or `hardkms completion zsh`.');
+        throw new InputError(
+          `No completion for the shell '${shell}'.`,
+          'Use `hardkms completion bash` or `hardkms completion zsh`.',
+        );
       process.stdout.write(completionScript(program, shell));
     });
 }

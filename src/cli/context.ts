@@ -41,9 +41,13 @@ export function registerProvider(name: string, factory: ProviderFactory): void {
 export function providerFor(record: SealRecord, config: Config): VaultSecretProvider {
   const factory = providers.get(record.provider);
   if (!factory) {
-    throw new HardkmsError('SEAL_PROVIDER_UNKNOWN', `This vault is sealed by '${record.provider}', which this build of hardkms does not support.`, {
-      hint: 'Use the hardkms version that created the vault.',
-    });
+    throw new HardkmsError(
+      'SEAL_PROVIDER_UNKNOWN',
+      `This vault is sealed by '${record.provider}', which this build of hardkms does not support.`,
+      {
+        hint: 'Use the hardkms version that created the vault.',
+      },
+    );
   }
   return factory(record, config);
 }
@@ -105,7 +109,12 @@ export function configFrom(flags: GlobalFlags): Config {
  * Unseals the vault, runs fn, and seals again whatever happens. `rebind`: the token binding
  * may move to the configured module (only `hardkms rebind` asks for it).
  */
-export async function withVault<T>(config: Config, actor: string, fn: (vault: Vault) => Promise<T> | T, opts: { rebind?: true } = {}): Promise<T> {
+export async function withVault<T>(
+  config: Config,
+  actor: string,
+  fn: (vault: Vault) => Promise<T> | T,
+  opts: { rebind?: true } = {},
+): Promise<T> {
   const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
   await runBeforeUnsealChecks(facts.seal, actor);
   const vault = await Vault.open({

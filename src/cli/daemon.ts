@@ -63,7 +63,8 @@ export const TEST_CRASH_ENV = 'HARDKMS_TEST_CRASH_AFTER_SIGN' satisfies PublicEn
 
 function makeLog(levelFlag: string | undefined): { log: DaemonLog; logger: Logger } {
   const level = levelFlag ?? readEnv('HARDKMS_LOG_LEVEL') ?? 'info';
-  if (!isLogLevel(level)) throw new InputError(`Log level '${level}' is not one of fatal, error, warn, info, debug, trace.`);
+  if (!isLogLevel(level))
+    throw new InputError(`Log level '${level}' is not one of fatal, error, warn, info, debug, trace.`);
   const logger = createLogger(level);
   const log: DaemonLog = (lvl: LogLevel, message, fields) => logger[lvl](fields ?? {}, message);
   return { log, logger };
@@ -100,7 +101,10 @@ function approvalSecret(file: string | undefined): Buffer | undefined {
     const key = Buffer.from(bytes.subarray(0, end));
     bytes.fill(0);
     if (key.length < 16)
-      throw new InputError(`The approver key in ${file} is shorter than 16 bytes.`, 'Use at least 32 random bytes (e.g. openssl rand -hex 32 > FILE).');
+      throw new InputError(
+        `The approver key in ${file} is shorter than 16 bytes.`,
+        'Use at least 32 random bytes (e.g. openssl rand -hex 32 > FILE).',
+      );
     return key;
   }
   // Removed from the environment once read (issue 9 item 8): the approver key is a secret.
@@ -108,7 +112,10 @@ function approvalSecret(file: string | undefined): Buffer | undefined {
   if (env !== undefined) {
     if (env.length < 16) {
       env.fill(0);
-      throw new InputError('HARDKMS_EXTERNAL_URL_SECRET is shorter than 16 characters.', 'Use at least 32 random bytes, hex-encoded.');
+      throw new InputError(
+        'HARDKMS_EXTERNAL_URL_SECRET is shorter than 16 characters.',
+        'Use at least 32 random bytes, hex-encoded.',
+      );
     }
     return env;
   }
@@ -119,13 +126,24 @@ export function registerDaemon(program: Command): void {
   globalFlags(
     program
       .command('daemon')
-      .description('Poll the Tatum API for pending transactions of this vault, check, sign in the token and broadcast them')
+      .description(
+        'Poll the Tatum API for pending transactions of this vault, check, sign in the token and broadcast them',
+      )
       .option('--testnet', 'testnet wallets and chain ids')
       .option('--period <seconds>', 'seconds between polls', '5')
-      .option('--chain <codes>', 'comma-separated chains to poll (default: Tatum’s list); chains hardkms does not sign are polled and reported')
-      .option('--externalUrl <url>', 'four-eyes approver: GET/POST {url}/{pendingId}, 2xx approves (required on mainnet)')
+      .option(
+        '--chain <codes>',
+        'comma-separated chains to poll (default: Tatum’s list); chains hardkms does not sign are polled and reported',
+      )
+      .option(
+        '--externalUrl <url>',
+        'four-eyes approver: GET/POST {url}/{pendingId}, 2xx approves (required on mainnet)',
+      )
       .option('--externalUrlMethod <method>', 'GET or POST (POST sends the pending transaction)', 'GET')
-      .option('--externalUrlSecret <file>', 'file holding the HMAC key the approver must prove (header x-hardkms-approval)')
+      .option(
+        '--externalUrlSecret <file>',
+        'file holding the HMAC key the approver must prove (header x-hardkms-approval)',
+      )
       .option('--runOnce', 'one cycle, then exit (non-zero if a transaction failed)')
       .option('--wallets <ids>', 'with --runOnce: these signature ids instead of the vault’s, for every chain')
       .option('--transactionIds <ids>', 'with --runOnce: process only these pending ids')
@@ -140,7 +158,10 @@ export function registerDaemon(program: Command): void {
         INSECURE_HTTP_FLAG,
         'mainnet: allow http:// for the Tatum API, the approver and the nodes, e.g. on 127.0.0.1 (audited in every record of the run)',
       )
-      .option(UNAUTHENTICATED_APPROVER_FLAG, 'mainnet: accept an approver that proves nothing (no --externalUrlSecret; audited)')
+      .option(
+        UNAUTHENTICATED_APPROVER_FLAG,
+        'mainnet: accept an approver that proves nothing (no --externalUrlSecret; audited)',
+      )
       .option('--metrics-addr <host:port>', 'serve /healthz and /metrics (Prometheus) here, e.g. 127.0.0.1:9464')
       .option(
         '--alert-webhook <url>',
@@ -161,12 +182,15 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
   const override = opts.iUnderstandMainnetWithoutApproval === true;
   const period = periodMs(opts.period);
   const selection = selectChains(opts.chain);
-  if (opts.broadcast !== 'tatum' && opts.broadcast !== 'node') throw new InputError(`--broadcast '${opts.broadcast}' is neither tatum nor node.`);
+  if (opts.broadcast !== 'tatum' && opts.broadcast !== 'node')
+    throw new InputError(`--broadcast '${opts.broadcast}' is neither tatum nor node.`);
   if (opts.externalUrlMethod !== undefined) {
     // As Tatum KMS: POST (here in any case) sends the transaction, anything else is GET.
     const method = opts.externalUrlMethod.trim().toUpperCase();
     if (method !== 'GET' && method !== 'POST')
-      warn(`--externalUrlMethod '${opts.externalUrlMethod.slice(0, 20)}' is neither GET nor POST; using GET, as Tatum KMS does.`);
+      warn(
+        `--externalUrlMethod '${opts.externalUrlMethod.slice(0, 20)}' is neither GET nor POST; using GET, as Tatum KMS does.`,
+      );
     opts.externalUrlMethod = method === 'POST' ? 'POST' : 'GET';
   }
   if (opts.externalUrl !== undefined) {
@@ -182,16 +206,22 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       const u = new URL(opts.alertWebhook);
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
     } catch {
-      throw new InputError(`--alert-webhook is not an http(s) URL.`, 'E.g. --alert-webhook https://alerts.internal/hardkms (https on mainnet).');
+      throw new InputError(
+        `--alert-webhook is not an http(s) URL.`,
+        'E.g. --alert-webhook https://alerts.internal/hardkms (https on mainnet).',
+      );
     }
   }
   if (!opts.runOnce && (opts.wallets !== undefined || opts.transactionIds !== undefined))
     warn('--wallets and --transactionIds apply only with --runOnce; ignored.');
   if (config.apiKey === undefined)
-    throw new HardkmsError('DAEMON_CONFIG', 'No Tatum API key.', { hint: 'Set TATUM_API_KEY (or --apiKey, which other users can see in the process list).' });
+    throw new HardkmsError('DAEMON_CONFIG', 'No Tatum API key.', {
+      hint: 'Set TATUM_API_KEY (or --apiKey, which other users can see in the process list).',
+    });
   const policy: Policy | undefined = opts.policy === undefined ? undefined : loadPolicy(opts.policy);
   const secret = approvalSecret(opts.externalUrlSecret);
-  if (secret !== undefined && opts.externalUrl === undefined) throw new InputError('--externalUrlSecret needs --externalUrl.');
+  if (secret !== undefined && opts.externalUrl === undefined)
+    throw new InputError('--externalUrlSecret needs --externalUrl.');
   const runtime = new DaemonRuntime(
     {
       walletPath: config.walletPath,
@@ -204,7 +234,8 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       selection,
       broadcast: opts.broadcast,
       externalUrl: opts.externalUrl,
-      externalUrlMethod: opts.externalUrlMethod === undefined ? undefined : opts.externalUrlMethod === 'POST' ? 'POST' : 'GET',
+      externalUrlMethod:
+        opts.externalUrlMethod === undefined ? undefined : opts.externalUrlMethod === 'POST' ? 'POST' : 'GET',
       approvalSecret: secret,
       policy,
       policyFile: opts.policy,
@@ -225,7 +256,9 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       afterUnseal: runUnsealChecks,
       tokenDamage: () => {
         const c = tokenBackupFor(config)?.check();
-        return c?.state === 'damaged' ? `${c.problems.map((p) => `${p.file}: ${p.problem}`).join('; ')} (run \`hardkms token repair\`)` : undefined;
+        return c?.state === 'damaged'
+          ? `${c.problems.map((p) => `${p.file}: ${p.problem}`).join('; ')} (run \`hardkms token repair\`)`
+          : undefined;
       },
       warn,
       log,

@@ -9,11 +9,14 @@ export function globalFlags(cmd: Command): Command {
   // ignored; commands that use them declare them themselves, with help, before this runs.
   for (const [flags, help] of TATUM_SHARED_FLAGS) {
     const long = flags.split(' ')[0]!;
-    if (!cmd.options.some((o) => o.long === long)) cmd.addOption(new Option(flags, `${help} (accepted as Tatum KMS does; unused here)`).hideHelp());
+    if (!cmd.options.some((o) => o.long === long))
+      cmd.addOption(new Option(flags, `${help} (accepted as Tatum KMS does; unused here)`).hideHelp());
   }
   if (!cmd.options.some((o) => o.long === '--output')) {
     // Results are JSON by default, as Tatum KMS prints them; commands with a table of their own (status, list) declare --output themselves.
-    cmd.option('--output <format>', 'json (default) or text').hook('preAction', (self) => setResultFormat(outputFormat(self.opts().output, 'json')));
+    cmd
+      .option('--output <format>', 'json (default) or text')
+      .hook('preAction', (self) => setResultFormat(outputFormat(self.opts().output, 'json')));
   }
   return cmd
     .option('--path <file>', 'wallet store (default ~/.hardkms/wallet.dat)')
@@ -31,7 +34,12 @@ export function globalFlags(cmd: Command): Command {
         ),
       ),
     )
-    .addOption(apiOnly(cmd.name(), new Option('--apiKey <key>', 'Tatum API key (prefer TATUM_API_KEY: argv is visible to other users)')));
+    .addOption(
+      apiOnly(
+        cmd.name(),
+        new Option('--apiKey <key>', 'Tatum API key (prefer TATUM_API_KEY: argv is visible to other users)'),
+      ),
+    );
 }
 
 /** Commands that use the Tatum API settings; the others accept --apiKey/--envFile (Tatum's shared flags) without listing them. */

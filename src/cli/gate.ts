@@ -24,7 +24,12 @@ import {
   type YubiKeyGateOptions,
   type YubiKeySealRecord,
 } from '../gate/index.js';
-import { keysToEnroll as planKeys, newKeySerial as planNewKeySerial, removeFiles, requireEmulatorDir } from '../gate/enrollment.js';
+import {
+  keysToEnroll as planKeys,
+  newKeySerial as planNewKeySerial,
+  removeFiles,
+  requireEmulatorDir,
+} from '../gate/enrollment.js';
 import { enforceOtp, OTP_COMMANDS, otpRequired, otpRequiredError, revealsSecret } from '../gate/otp-check.js';
 import { authoriseReveal } from '../gate/reveal.js';
 import { gatePresence as presenceOf } from '../gate/presence.js';
@@ -34,7 +39,14 @@ import { applySeal as applySealInVault, newVaultSecret } from '../vault/seal-rot
 import type { SealContext, SealRecord, VaultSecret, VaultSecretProvider } from '../vault/secret.js';
 import { Vault } from '../vault/vault.js';
 import { readVaultFacts } from '../vault/facts.js';
-import { configFrom, registerBeforeUnsealCheck, registerProvider, registerUnsealCheck, setRevealAuthorisation, withVault } from './context.js';
+import {
+  configFrom,
+  registerBeforeUnsealCheck,
+  registerProvider,
+  registerUnsealCheck,
+  setRevealAuthorisation,
+  withVault,
+} from './context.js';
 import { globalFlags } from './flags.js';
 import { registerInitProvider, type InitProviderChoice } from './init.js';
 import { note, printJson, warn } from './output.js';
@@ -43,7 +55,14 @@ import { beginCeremony } from './ceremony.js';
 import { printHealthTable, statusHealth, unhealthyError } from './status.js';
 import { outputFormat } from './table.js';
 import { readLine, readSecret } from './prompt.js';
-import { checkRecipients, prepareRecovery, recoveryDestination, recoveryFlags, type PreparedRecovery, type RecoveryDestination } from './recovery.js';
+import {
+  checkRecipients,
+  prepareRecovery,
+  recoveryDestination,
+  recoveryFlags,
+  type PreparedRecovery,
+  type RecoveryDestination,
+} from './recovery.js';
 import { readEnv, type PublicEnvName } from '../config/env.js';
 
 /**
@@ -58,7 +77,11 @@ import { readEnv, type PublicEnvName } from '../config/env.js';
 const TIMEOUT_ENV = 'HARDKMS_YUBIKEY_TIMEOUT' satisfies PublicEnvName;
 
 /** The command being run and its --otp value, captured before its action runs. */
-const invocation: { command: string; otp: string | undefined; confirmed: string[] } = { command: '', otp: undefined, confirmed: [] };
+const invocation: { command: string; otp: string | undefined; confirmed: string[] } = {
+  command: '',
+  otp: undefined,
+  confirmed: [],
+};
 
 type GateOpts = Record<string, unknown> & { path?: string; auditLog?: string; envFile?: string };
 
@@ -77,7 +100,10 @@ export function gateInitOptions(cmd: Command): Command {
 }
 
 export function registerGate(program: Command): void {
-  registerProvider('yubikey', (record, config) => new YubiKeyGateProvider({ ...gateOptions(config), ...confirmOption(record) }));
+  registerProvider(
+    'yubikey',
+    (record, config) => new YubiKeyGateProvider({ ...gateOptions(config), ...confirmOption(record) }),
+  );
   registerInitProvider(initProvider);
   registerBeforeUnsealCheck(otpBeforeTouch);
   registerUnsealCheck(requireOtp);
@@ -167,14 +193,16 @@ function touchTimeoutMs(): number {
   const raw = readEnv(TIMEOUT_ENV);
   if (raw === undefined) return DEFAULT_TOUCH_TIMEOUT_MS;
   const s = Number(raw);
-  if (!Number.isFinite(s) || s <= 0 || s > 600) throw new InputError(`${TIMEOUT_ENV}='${raw}' is not a number of seconds from 1 to 600.`);
+  if (!Number.isFinite(s) || s <= 0 || s > 600)
+    throw new InputError(`${TIMEOUT_ENV}='${raw}' is not a number of seconds from 1 to 600.`);
   return Math.round(s * 1000);
 }
 
 async function askPassphrase(req: PassphraseRequest): Promise<Buffer> {
   const who = `YubiKey ${req.label} (serial ${req.serial})`;
   if (req.purpose === 'unseal') return readSecret(`Passphrase for the ${who}: `, 'YubiKey passphrase');
-  if (req.purpose === 'recover') return readSecret(`Passphrase of ${req.label}, whose recovery share is bound to it: `, 'YubiKey passphrase');
+  if (req.purpose === 'recover')
+    return readSecret(`Passphrase of ${req.label}, whose recovery share is bound to it: `, 'YubiKey passphrase');
   const first = await readSecret(`Choose a passphrase for the ${who}: `, 'YubiKey passphrase');
   if (process.stdin.isTTY) {
     const again = await readSecret('Type it again: ', 'YubiKey passphrase');
@@ -202,9 +230,13 @@ function sealContext(vault: Vault): SealContext {
 function requireGateVault(config: Config, command: string): YubiKeySealRecord {
   const seal = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath }).seal;
   if (seal.provider !== 'yubikey') {
-    throw new HardkmsError('GATE_NOT_CONFIGURED', `\`hardkms ${command}\` works on a YubiKey gate, but this vault is sealed by '${seal.provider}'.`, {
-      hint: 'Create a vault with `hardkms init --yubikeys N --threshold M` and move the wallets into it.',
-    });
+    throw new HardkmsError(
+      'GATE_NOT_CONFIGURED',
+      `\`hardkms ${command}\` works on a YubiKey gate, but this vault is sealed by '${seal.provider}'.`,
+      {
+        hint: 'Create a vault with `hardkms init --yubikeys N --threshold M` and move the wallets into it.',
+      },
+    );
   }
   return parseYubiKeySealRecord(seal);
 }
@@ -236,20 +268,25 @@ function publicGate(record: SealRecord): Record<string, unknown> {
 function intOption(value: unknown, flag: string, min: number, max: number): number {
   const text = String(value);
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) throw new InputError(`${flag} '${text}' is not a whole number from ${min} to ${max}.`);
+  if (!/^\d+$/.test(text) || n < min || n > max)
+    throw new InputError(`${flag} '${text}' is not a whole number from ${min} to ${max}.`);
   return n;
 }
 
 function driverOption(value: unknown): DriverName | undefined {
   if (value === undefined) return undefined;
-  if (!isDriverName(value)) throw new InputError(`Unknown YubiKey driver '${String(value)}'.`, `Use one of: ${DRIVER_NAMES.join(', ')}.`);
+  if (!isDriverName(value))
+    throw new InputError(`Unknown YubiKey driver '${String(value)}'.`, `Use one of: ${DRIVER_NAMES.join(', ')}.`);
   return value;
 }
 
 function slotOption(value: unknown): 1 | 2 {
   if (value === undefined) return 2;
   if (value !== '1' && value !== '2')
-    throw new InputError(`--slot '${String(value)}' is not 1 or 2.`, 'Slot 2 (the default) holds the challenge-response credential.');
+    throw new InputError(
+      `--slot '${String(value)}' is not 1 or 2.`,
+      'Slot 2 (the default) holds the challenge-response credential.',
+    );
   return value === '1' ? 1 : 2;
 }
 
@@ -258,7 +295,8 @@ function listOption(value: unknown, flag: string, n: number): string[] | undefin
   const items = String(value)
     .split(',')
     .map((s) => s.trim());
-  if (items.length !== n || items.some((s) => s === '')) throw new InputError(`${flag} must list ${n} non-empty values separated by commas.`);
+  if (items.length !== n || items.some((s) => s === ''))
+    throw new InputError(`${flag} must list ${n} non-empty values separated by commas.`);
   return items;
 }
 
@@ -331,7 +369,11 @@ async function initProvider(opts: Record<string, unknown>, config: Config): Prom
   const o = opts as GateOpts;
   if (o.yubikeys === undefined) {
     const stray = GATE_ONLY_FLAGS.find(([k]) => o[k] !== undefined);
-    if (stray) throw new InputError(`${stray[1]} applies to a YubiKey gate.`, 'Add --yubikeys N (and --threshold M) to seal the vault with YubiKeys.');
+    if (stray)
+      throw new InputError(
+        `${stray[1]} applies to a YubiKey gate.`,
+        'Add --yubikeys N (and --threshold M) to seal the vault with YubiKeys.',
+      );
     return undefined;
   }
   const n = intOption(o.yubikeys, '--yubikeys', 1, 16);
@@ -349,7 +391,9 @@ async function initProvider(opts: Record<string, unknown>, config: Config): Prom
   if (mainnet && o.allowEmulatedYubikey === true)
     warn('--allow-emulated-yubikey: this mainnet vault accepts emulated YubiKeys (recorded in the seal and audited).');
   if (mainnet && o.allowSingleOperator === true)
-    warn('--allow-single-operator: this mainnet vault may be opened by one operator (recorded in the seal and audited).');
+    warn(
+      '--allow-single-operator: this mainnet vault may be opened by one operator (recorded in the seal and audited).',
+    );
   let result: GateSealResult | undefined;
   let prepared: PreparedRecovery | undefined;
   const provider: VaultSecretProvider = {
@@ -417,10 +461,19 @@ function registerStatus(program: Command): void {
       path: config.walletPath,
       auditLog: facts.auditLogPath,
       sealed: true,
-      unsealing: 'Each hardkms process (a command, or the daemon) unseals for its own run and seals at its end; this one holds no secret.',
+      unsealing:
+        'Each hardkms process (a command, or the daemon) unseals for its own run and seals at its end; this one holds no secret.',
       testnetOnly: facts.testnetOnly,
-      seal: facts.seal.provider === 'yubikey' ? await gatePresence(facts.seal, config, !facts.testnetOnly) : passwordStatus(facts.seal),
-      token: { label: facts.binding.label, serial: facts.binding.serial, module: facts.binding.modulePath, profile: facts.binding.profile },
+      seal:
+        facts.seal.provider === 'yubikey'
+          ? await gatePresence(facts.seal, config, !facts.testnetOnly)
+          : passwordStatus(facts.seal),
+      token: {
+        label: facts.binding.label,
+        serial: facts.binding.serial,
+        module: facts.binding.modulePath,
+        profile: facts.binding.profile,
+      },
       otp: {
         keys: policy?.keys ?? [],
         atUnseal: policy?.atUnseal ?? false,
@@ -428,11 +481,18 @@ function registerStatus(program: Command): void {
       },
       auditHead: facts.auditHead ?? null,
       wallets: health.walletCounts,
-      walletsNote: 'Counted without unsealing: wallet rows are authenticated with the vault secret only when unsealed, so treat the counts as unverified.',
+      walletsNote:
+        'Counted without unsealing: wallet rows are authenticated with the vault secret only when unsealed, so treat the counts as unverified.',
       health,
     };
     if (format === 'json') printJson(report);
-    else printHealthTable(health, { vaultId: facts.vaultId, path: config.walletPath, testnetOnly: facts.testnetOnly, seal: facts.seal.provider });
+    else
+      printHealthTable(health, {
+        vaultId: facts.vaultId,
+        path: config.walletPath,
+        testnetOnly: facts.testnetOnly,
+        seal: facts.seal.provider,
+      });
     if (!health.ok) throw unhealthyError(health);
   });
 }
@@ -443,7 +503,11 @@ function passwordStatus(seal: SealRecord): Record<string, unknown> {
 }
 
 function gatePresence(seal: SealRecord, config: Config, mainnet: boolean): Promise<Record<string, unknown>> {
-  return presenceOf(seal, (name) => getDriver(name, config.emulatorDir ? { emulatorDir: config.emulatorDir } : {}), mainnet);
+  return presenceOf(
+    seal,
+    (name) => getDriver(name, config.emulatorDir ? { emulatorDir: config.emulatorDir } : {}),
+    mainnet,
+  );
 }
 
 // ------------------------------------------------------------------ enroll / revoke / rotate
@@ -453,7 +517,9 @@ function registerEnroll(program: Command): void {
     recoveryFlags(
       program
         .command('enroll')
-        .description('Add a YubiKey to the gate: needs a quorum; every key is touched again and new recovery shares are printed')
+        .description(
+          'Add a YubiKey to the gate: needs a quorum; every key is touched again and new recovery shares are printed',
+        )
         .option('--driver <name>', `driver of the new key: ${DRIVER_NAMES.join(', ')} (default: the vault's)`)
         .option('--label <label>', 'operator label (default yubikey-<serial>)')
         .option('--serial <n>', 'serial of the key to add (default: the one connected key not yet enrolled)')
@@ -469,7 +535,10 @@ function registerEnroll(program: Command): void {
     await withVault(config, 'cli:enroll', async (vault) => {
       const rec = parseYubiKeySealRecord(vault.sealRecord());
       const driver = driverOption(opts.driver) ?? rec.driver;
-      const threshold = opts.threshold === undefined ? undefined : intOption(opts.threshold, '--threshold', 1, rec.credentials.length + 1);
+      const threshold =
+        opts.threshold === undefined
+          ? undefined
+          : intOption(opts.threshold, '--threshold', 1, rec.credentials.length + 1);
       const created: string[] = [];
       try {
         const serial = await newKeySerial(config, driver, rec, opts.serial, created);
@@ -491,7 +560,14 @@ function registerEnroll(program: Command): void {
         const recovery = await commitWithRecovery(dest, vault, result, 'enroll', () => applySeal(vault, result.record));
         const added = result.record.credentials.find((c) => c.serial === serial)!;
         printJson({
-          enrolled: { id: added.id, label: added.label, serial, driver, slot: added.slot, passphrase: added.passphrase },
+          enrolled: {
+            id: added.id,
+            label: added.label,
+            serial,
+            driver,
+            slot: added.slot,
+            passphrase: added.passphrase,
+          },
           gate: publicGate(result.record),
           ...recovery,
         });
@@ -503,7 +579,13 @@ function registerEnroll(program: Command): void {
   });
 }
 
-function newKeySerial(config: Config, driver: DriverName, rec: YubiKeySealRecord, serialOpt: unknown, created: string[]): Promise<number> {
+function newKeySerial(
+  config: Config,
+  driver: DriverName,
+  rec: YubiKeySealRecord,
+  serialOpt: unknown,
+  created: string[],
+): Promise<number> {
   const wanted = serialOpt === undefined ? undefined : intOption(serialOpt, '--serial', 1, 0xffffffff);
   return planNewKeySerial(driver, rec, wanted, config.emulatorDir, created);
 }
@@ -513,7 +595,9 @@ function registerRevoke(program: Command): void {
     recoveryFlags(
       program
         .command('revoke')
-        .description('Remove a YubiKey from the gate (needs a quorum); sets a new token PIN so old shares are useless, prints new recovery shares')
+        .description(
+          'Remove a YubiKey from the gate (needs a quorum); sets a new token PIN so old shares are useless, prints new recovery shares',
+        )
         .argument('<credential>', 'credential id, label or serial (see `hardkms status`)')
         .option('--threshold <m>', 'new threshold (default: unchanged)'),
     ),
@@ -529,15 +613,24 @@ function registerRevoke(program: Command): void {
     beginCeremony(config, 'revoke');
     await withVault(config, 'cli:revoke', async (vault) => {
       const rec = parseYubiKeySealRecord(vault.sealRecord());
-      const threshold = opts.threshold === undefined ? undefined : intOption(opts.threshold, '--threshold', 1, rec.credentials.length);
+      const threshold =
+        opts.threshold === undefined ? undefined : intOption(opts.threshold, '--threshold', 1, rec.credentials.length);
       const newSecret = newVaultSecret();
       try {
-        const result = await new YubiKeyGateProvider(gateOptions(config)).revoke(vault.sealRecord(), vault.currentSecret(), ref, sealContext(vault), {
-          newSecret,
-          ...(threshold === undefined ? {} : { threshold }),
-        });
+        const result = await new YubiKeyGateProvider(gateOptions(config)).revoke(
+          vault.sealRecord(),
+          vault.currentSecret(),
+          ref,
+          sealContext(vault),
+          {
+            newSecret,
+            ...(threshold === undefined ? {} : { threshold }),
+          },
+        );
         const gone = rec.credentials.find((c) => !result.record.credentials.some((k) => k.id === c.id))!;
-        const recovery = await commitWithRecovery(dest, vault, result, 'revoke', () => applySeal(vault, result.record, newSecret));
+        const recovery = await commitWithRecovery(dest, vault, result, 'revoke', () =>
+          applySeal(vault, result.record, newSecret),
+        );
         printJson({
           revoked: { id: gone.id, label: gone.label, serial: gone.serial },
           tokenPinRotated: true,
@@ -558,7 +651,9 @@ function registerRotate(program: Command): void {
     recoveryFlags(
       program
         .command('rotate')
-        .description('New challenges and shares for every key (or a new password), a new random token PIN and store key; new recovery shares'),
+        .description(
+          'New challenges and shares for every key (or a new password), a new random token PIN and store key; new recovery shares',
+        ),
     ),
   ).action(async (opts: GateOpts) => {
     const config = configFrom(opts);
@@ -581,9 +676,22 @@ function registerRotate(program: Command): void {
           printJson({ rotated: 'password', tokenPinRotated: true });
           return;
         }
-        const result = await new YubiKeyGateProvider(gateOptions(config)).rotate(vault.sealRecord(), vault.currentSecret(), sealContext(vault), { newSecret });
-        const recovery = await commitWithRecovery(dest!, vault, result, 'rotate', () => applySeal(vault, result.record, newSecret));
-        printJson({ rotated: 'yubikey', tokenPinRotated: true, storeRekeyed: true, gate: publicGate(result.record), ...recovery });
+        const result = await new YubiKeyGateProvider(gateOptions(config)).rotate(
+          vault.sealRecord(),
+          vault.currentSecret(),
+          sealContext(vault),
+          { newSecret },
+        );
+        const recovery = await commitWithRecovery(dest!, vault, result, 'rotate', () =>
+          applySeal(vault, result.record, newSecret),
+        );
+        printJson({
+          rotated: 'yubikey',
+          tokenPinRotated: true,
+          storeRekeyed: true,
+          gate: publicGate(result.record),
+          ...recovery,
+        });
       } finally {
         newSecret.tokenPin.fill(0);
         newSecret.storeKey.fill(0);
@@ -613,7 +721,9 @@ function registerRecover(program: Command): void {
     recoveryFlags(
       program
         .command('recover')
-        .description('Rebuild the vault secret from M recovery shares (read one per line) and enroll new YubiKeys in place of all old ones')
+        .description(
+          'Rebuild the vault secret from M recovery shares (read one per line) and enroll new YubiKeys in place of all old ones',
+        )
         .option('--yubikeys <n>', 'how many new keys (default: as many as before)')
         .option('--threshold <m>', 'new threshold (default: unchanged)')
         .option('--driver <name>', `driver of the new keys: ${DRIVER_NAMES.join(', ')} (default: the vault's)`)
@@ -628,7 +738,8 @@ function registerRecover(program: Command): void {
     const dest = recoveryDestination(opts);
     beginCeremony(config, 'recover');
     const n = opts.yubikeys === undefined ? rec.credentials.length : intOption(opts.yubikeys, '--yubikeys', 1, 16);
-    const threshold = opts.threshold === undefined ? Math.min(rec.threshold, n) : intOption(opts.threshold, '--threshold', 1, n);
+    const threshold =
+      opts.threshold === undefined ? Math.min(rec.threshold, n) : intOption(opts.threshold, '--threshold', 1, n);
     const driver = driverOption(opts.driver) ?? rec.driver;
     // Each typed line becomes share bytes at once (a typo is reported for that share); the words never become strings.
     const shares: RecoverySheet[] = [];
@@ -691,12 +802,18 @@ function registerRecover(program: Command): void {
         allowEmulated: rec.allowEmulated,
         allowSingleOperator: rec.allowSingleOperator,
       }).sealWithRecovery(newSecret, sealContext(vault));
-      const recovery = await commitWithRecovery(dest, vault, result, 'recover', () => applySeal(vault, result.record, newSecret));
+      const recovery = await commitWithRecovery(dest, vault, result, 'recover', () =>
+        applySeal(vault, result.record, newSecret),
+      );
       vault.record({
         event: 'recover',
         subject: vault.vaultId,
         result: 'ok',
-        details: { replaced: rec.credentials.map((c) => c.id), enrolled: result.record.credentials.map((c) => c.id), threshold },
+        details: {
+          replaced: rec.credentials.map((c) => c.id),
+          enrolled: result.record.credentials.map((c) => c.id),
+          threshold,
+        },
       });
       printJson({
         recovered: true,
@@ -708,7 +825,8 @@ function registerRecover(program: Command): void {
       });
     } catch (e) {
       await removeFiles(created);
-      if (isHardkmsError(e)) vault.record({ event: 'recover', subject: vault.vaultId, result: 'fail', details: { error: e.code } });
+      if (isHardkmsError(e))
+        vault.record({ event: 'recover', subject: vault.vaultId, result: 'fail', details: { error: e.code } });
       throw e;
     } finally {
       newSecret.tokenPin.fill(0);
@@ -724,10 +842,16 @@ function registerRecover(program: Command): void {
 function hexKeyFromBuffer(text: Buffer, bytes: number): Buffer | undefined {
   let start = 0;
   let end = text.length;
-  while (start < end && (text[start] === 0x20 || text[start] === 0x09 || text[start] === 0x0d || text[start] === 0x0a)) start++;
-  while (end > start && (text[end - 1] === 0x20 || text[end - 1] === 0x09 || text[end - 1] === 0x0d || text[end - 1] === 0x0a)) end--;
+  while (start < end && (text[start] === 0x20 || text[start] === 0x09 || text[start] === 0x0d || text[start] === 0x0a))
+    start++;
+  while (
+    end > start &&
+    (text[end - 1] === 0x20 || text[end - 1] === 0x09 || text[end - 1] === 0x0d || text[end - 1] === 0x0a)
+  )
+    end--;
   if (end - start !== bytes * 2) return undefined;
-  const nibble = (c: number): number => (c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1);
+  const nibble = (c: number): number =>
+    c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
   const out = Buffer.alloc(bytes);
   for (let i = 0; i < bytes; i++) {
     const hi = nibble(text[start + 2 * i]!);
@@ -742,74 +866,115 @@ function hexKeyFromBuffer(text: Buffer, bytes: number): Buffer | undefined {
 }
 
 function registerOtp(program: Command): void {
-  const otp = program.command('otp').description('Yubico OTP as a second factor for the commands that print secrets (or every unseal)');
+  const otp = program
+    .command('otp')
+    .description('Yubico OTP as a second factor for the commands that print secrets (or every unseal)');
 
   globalFlags(
     otp
       .command('add')
-      .description('Enroll a YubiKey OTP credential: its AES key (read hidden / from stdin) goes into the token, non-extractable')
+      .description(
+        'Enroll a YubiKey OTP credential: its AES key (read hidden / from stdin) goes into the token, non-extractable',
+      )
       .requiredOption('--public-id <modhex>', 'public id of the YubiKey OTP credential (modhex)')
       .requiredOption('--private-id <hex>', 'private id (12 hex digits)')
       .option('--label <label>', 'operator label (default otp-<public id>)')
-      .option('--verify <otp>', 'a fresh OTP from that key, to check the AES key before storing it (else read after the key)')
+      .option(
+        '--verify <otp>',
+        'a fresh OTP from that key, to check the AES key before storing it (else read after the key)',
+      )
       .option('--at-unseal', 'require an OTP at every unseal, not only for commands that print secrets'),
-  ).action(async (opts: GateOpts & { publicId: string; privateId: string; label?: string; verify?: string; atUnseal?: boolean }) => {
-    const config = configFrom(opts);
-    const publicId = opts.publicId.trim().toLowerCase();
-    if (publicId.length < 2 || publicId.length > 32) throw new InputError(`--public-id '${publicId}' is not 2 to 32 modhex characters.`);
-    modhexDecode(publicId);
-    if (!/^[0-9a-fA-F]{12}$/.test(opts.privateId)) throw new InputError('--private-id must be 12 hex digits (6 bytes).');
-    const privateId = Buffer.from(opts.privateId, 'hex');
-    const exists = (): HardkmsError =>
-      new HardkmsError('OTP_EXISTS', `An OTP key with public id ${publicId} is already enrolled.`, { hint: 'Remove it first with `hardkms otp remove`.' });
-    const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
-    if (otpPolicyOf(facts.seal)?.keys.includes(publicId)) throw exists();
-    // The key and the OTP that checks it are read and checked (in software) before the
-    // operators touch their keys: a mistyped key costs nobody a touch.
-    let key: Buffer | undefined;
-    try {
-      const keyText = await readSecret('Enter the AES key of the YubiKey OTP credential (32 hex digits): ', 'OTP AES key');
-      // Decoded from the Buffer: the AES key never becomes an immutable JS string.
-      key = hexKeyFromBuffer(keyText, 16);
-      keyText.fill(0);
-      if (!key) throw new InputError('The OTP AES key must be 32 hex digits (16 bytes).', 'Copy it from the programming sheet of the YubiKey.');
-      const aes = key;
-      const first = opts.verify ?? (await readLine('Touch that YubiKey to type an OTP (checks the key): '));
-      if (!first) throw new HardkmsError('OTP_REQUIRED', 'A fresh OTP from the key is needed to check the AES key.', { hint: 'Pass --verify <OTP>.' });
-      // Checked in software before the key goes into the token: a mistyped key would lock
-      // operators out of every command that needs an OTP.
-      const verified = await verifyOtp(first, { publicId, privateId, decrypt: softwareOtpDecrypt(aes) });
-      await withVault(config, 'cli:otp.add', (vault) => {
-        const store = new OtpStore(vault.store);
-        try {
-          if (store.get(publicId)) throw exists();
-          const keyId = randomBytes(8).toString('hex');
-          vault.token.importAesKey(aes, keyId, `hardkms-otp-${publicId}`);
-          const label = opts.label ?? `otp-${publicId}`;
-          const old = otpPolicyOf(vault.sealRecord());
-          vault.store.transaction(() => {
-            store.add({ publicId, keyId, privateId, label });
-            store.advance(publicId, verified);
-            vault.replaceSeal(
-              withOtpPolicy(vault.sealRecord(), { keys: [...(old?.keys ?? []), publicId], atUnseal: (old?.atUnseal ?? false) || opts.atUnseal === true }),
-            );
+  ).action(
+    async (
+      opts: GateOpts & { publicId: string; privateId: string; label?: string; verify?: string; atUnseal?: boolean },
+    ) => {
+      const config = configFrom(opts);
+      const publicId = opts.publicId.trim().toLowerCase();
+      if (publicId.length < 2 || publicId.length > 32)
+        throw new InputError(`--public-id '${publicId}' is not 2 to 32 modhex characters.`);
+      modhexDecode(publicId);
+      if (!/^[0-9a-fA-F]{12}$/.test(opts.privateId))
+        throw new InputError('--private-id must be 12 hex digits (6 bytes).');
+      const privateId = Buffer.from(opts.privateId, 'hex');
+      const exists = (): HardkmsError =>
+        new HardkmsError('OTP_EXISTS', `An OTP key with public id ${publicId} is already enrolled.`, {
+          hint: 'Remove it first with `hardkms otp remove`.',
+        });
+      const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
+      if (otpPolicyOf(facts.seal)?.keys.includes(publicId)) throw exists();
+      // The key and the OTP that checks it are read and checked (in software) before the
+      // operators touch their keys: a mistyped key costs nobody a touch.
+      let key: Buffer | undefined;
+      try {
+        const keyText = await readSecret(
+          'Enter the AES key of the YubiKey OTP credential (32 hex digits): ',
+          'OTP AES key',
+        );
+        // Decoded from the Buffer: the AES key never becomes an immutable JS string.
+        key = hexKeyFromBuffer(keyText, 16);
+        keyText.fill(0);
+        if (!key)
+          throw new InputError(
+            'The OTP AES key must be 32 hex digits (16 bytes).',
+            'Copy it from the programming sheet of the YubiKey.',
+          );
+        const aes = key;
+        const first = opts.verify ?? (await readLine('Touch that YubiKey to type an OTP (checks the key): '));
+        if (!first)
+          throw new HardkmsError('OTP_REQUIRED', 'A fresh OTP from the key is needed to check the AES key.', {
+            hint: 'Pass --verify <OTP>.',
           });
-          const policy = otpPolicyOf(vault.sealRecord())!;
-          vault.record({ event: 'otp.add', subject: publicId, result: 'ok', details: { label, keyId, atUnseal: policy.atUnseal } });
-          printJson({ otp: { publicId, label, keyId }, keys: policy.keys, atUnseal: policy.atUnseal });
-        } catch (e) {
-          vault.record({ event: 'otp.add', subject: publicId, result: 'fail', details: { error: isHardkmsError(e) ? e.code : 'INTERNAL' } });
-          throw e;
-        }
-      });
-    } finally {
-      key?.fill(0);
-      privateId.fill(0);
-    }
-  });
+        // Checked in software before the key goes into the token: a mistyped key would lock
+        // operators out of every command that needs an OTP.
+        const verified = await verifyOtp(first, { publicId, privateId, decrypt: softwareOtpDecrypt(aes) });
+        await withVault(config, 'cli:otp.add', (vault) => {
+          const store = new OtpStore(vault.store);
+          try {
+            if (store.get(publicId)) throw exists();
+            const keyId = randomBytes(8).toString('hex');
+            vault.token.importAesKey(aes, keyId, `hardkms-otp-${publicId}`);
+            const label = opts.label ?? `otp-${publicId}`;
+            const old = otpPolicyOf(vault.sealRecord());
+            vault.store.transaction(() => {
+              store.add({ publicId, keyId, privateId, label });
+              store.advance(publicId, verified);
+              vault.replaceSeal(
+                withOtpPolicy(vault.sealRecord(), {
+                  keys: [...(old?.keys ?? []), publicId],
+                  atUnseal: (old?.atUnseal ?? false) || opts.atUnseal === true,
+                }),
+              );
+            });
+            const policy = otpPolicyOf(vault.sealRecord())!;
+            vault.record({
+              event: 'otp.add',
+              subject: publicId,
+              result: 'ok',
+              details: { label, keyId, atUnseal: policy.atUnseal },
+            });
+            printJson({ otp: { publicId, label, keyId }, keys: policy.keys, atUnseal: policy.atUnseal });
+          } catch (e) {
+            vault.record({
+              event: 'otp.add',
+              subject: publicId,
+              result: 'fail',
+              details: { error: isHardkmsError(e) ? e.code : 'INTERNAL' },
+            });
+            throw e;
+          }
+        });
+      } finally {
+        key?.fill(0);
+        privateId.fill(0);
+      }
+    },
+  );
 
   globalFlags(
-    otp.command('remove').description('Remove a YubiKey OTP credential (needs an OTP from an enrolled key)').argument('<publicId>', 'public id (modhex)'),
+    otp
+      .command('remove')
+      .description('Remove a YubiKey OTP credential (needs an OTP from an enrolled key)')
+      .argument('<publicId>', 'public id (modhex)'),
   ).action(async (publicIdArg: string, opts: GateOpts) => {
     const config = configFrom(opts);
     const publicId = publicIdArg.trim().toLowerCase();

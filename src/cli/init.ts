@@ -26,7 +26,10 @@ export interface InitProviderChoice {
   afterInit?: (vault: Vault) => Promise<Record<string, unknown> | void> | Record<string, unknown> | void;
 }
 
-export type InitProviderFactory = (opts: Record<string, unknown>, config: Config) => Promise<InitProviderChoice | undefined>;
+export type InitProviderFactory = (
+  opts: Record<string, unknown>,
+  config: Config,
+) => Promise<InitProviderChoice | undefined>;
 
 const initProviders: InitProviderFactory[] = [];
 
@@ -38,10 +41,15 @@ export function registerInitProvider(factory: InitProviderFactory): void {
 export function registerInit(program: Command, extendOptions: (cmd: Command) => Command = (c) => c): void {
   const cmd = program
     .command('init')
-    .description('Create a new vault: wallet.dat bound to an HSM token, the token keys, and the seal that releases the vault secret')
+    .description(
+      'Create a new vault: wallet.dat bound to an HSM token, the token keys, and the seal that releases the vault secret',
+    )
     .option('--testnet', 'testnet-only vault: refuses mainnet wallets')
     .option('--profile <name>', 'token profile from hsm/profiles (default softhsm2)')
-    .option('--share-token', "accept a token that already holds another vault's keys (a PIN change by either vault then locks the other out)")
+    .option(
+      '--share-token',
+      "accept a token that already holds another vault's keys (a PIN change by either vault then locks the other out)",
+    )
     .option(
       '--allow-password-mainnet',
       'let a vault sealed by a password only hold mainnet wallets (recorded in the vault and audited; without it a password vault is testnet-only)',
@@ -62,14 +70,21 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
     }
     const allowPasswordMainnet = opts.allowPasswordMainnet === true;
     if (choice && allowPasswordMainnet) {
-      throw new InputError('--allow-password-mainnet applies to a vault sealed by a password, not to a YubiKey gate.', 'Drop --allow-password-mainnet.');
+      throw new InputError(
+        '--allow-password-mainnet applies to a vault sealed by a password, not to a YubiKey gate.',
+        'Drop --allow-password-mainnet.',
+      );
     }
     let testnetOnly = opts.testnet === true;
     if (!choice) {
-      warn('sealing the vault with a password only. For mainnet use a YubiKey gate: hardkms init --yubikeys N --threshold M.');
+      warn(
+        'sealing the vault with a password only. For mainnet use a YubiKey gate: hardkms init --yubikeys N --threshold M.',
+      );
       if (!testnetOnly && !allowPasswordMainnet) {
         testnetOnly = true;
-        note('A vault sealed by a password only is testnet-only: mainnet wallets are refused. (--allow-password-mainnet overrides this, audited.)');
+        note(
+          'A vault sealed by a password only is testnet-only: mainnet wallets are refused. (--allow-password-mainnet overrides this, audited.)',
+        );
       } else if (!testnetOnly) {
         warn(
           [
@@ -79,11 +94,18 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
           ].join('\n'),
         );
       }
-      choice = { provider: new PasswordProvider(passwordSource('Choose a password for the wallet store (or set env var TATUM_KMS_PASSWORD): ')) };
+      choice = {
+        provider: new PasswordProvider(
+          passwordSource('Choose a password for the wallet store (or set env var TATUM_KMS_PASSWORD): '),
+        ),
+      };
     }
     const auditForward =
       typeof opts.auditForward === 'string'
-        ? parseForwardTarget(opts.auditForward, typeof opts.auditForwardCa === 'string' ? readFileSync(opts.auditForwardCa, 'utf8') : undefined)
+        ? parseForwardTarget(
+            opts.auditForward,
+            typeof opts.auditForwardCa === 'string' ? readFileSync(opts.auditForwardCa, 'utf8') : undefined,
+          )
         : undefined;
     const tokenPin = await tokenPinFromUser();
     let vault: Vault | undefined;
@@ -115,7 +137,9 @@ export function registerInit(program: Command, extendOptions: (cmd: Command) => 
         auditKeyFingerprint: vault.binding.auditKeyFingerprint,
       };
       printJson({ ...result, ...((await choice.afterInit?.(vault)) ?? {}) });
-      note(`Vault created. Back up ${config.walletPath} and the token; losing either (or the means to unseal) loses every key.`);
+      note(
+        `Vault created. Back up ${config.walletPath} and the token; losing either (or the means to unseal) loses every key.`,
+      );
       note(
         `Audit key fingerprint (SHA-256): ${vault.binding.auditKeyFingerprint}. Give it to your auditors to write down: \`hardkms audit verify --fingerprint\` checks the log against it.`,
       );

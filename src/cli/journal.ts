@@ -16,7 +16,9 @@ const STATES: readonly JournalState[] = ['received', 'approved', 'signed', 'broa
  * for good (TX_NEVER_MINABLE): it needs the quorum (it unseals) and is audited.
  */
 export function registerJournal(program: Command): void {
-  const journal = program.command('journal').description('Read the signing journal; release a transaction the network refused for good');
+  const journal = program
+    .command('journal')
+    .description('Read the signing journal; release a transaction the network refused for good');
 
   globalFlags(
     journal
@@ -47,7 +49,9 @@ export function registerJournal(program: Command): void {
   globalFlags(
     journal
       .command('release')
-      .description('Allow a fresh signature of a pending transaction whose signed transaction can never be mined (needs the quorum; audited)')
+      .description(
+        'Allow a fresh signature of a pending transaction whose signed transaction can never be mined (needs the quorum; audited)',
+      )
       .argument('<pendingId>', 'the pending transaction id the daemon reported as TX_NEVER_MINABLE'),
   ).action(async (pendingId: string, opts: Opts) => {
     await withVault(configFrom(opts), 'cli:journal.release', (vault) => {
@@ -67,9 +71,16 @@ export function registerJournal(program: Command): void {
         event: 'journal.release',
         subject: pendingId,
         result: 'ok',
-        details: { pendingId, chain: released.chain, rawTxHash: released.rawTxHash, refusal: released.error.slice(0, 1000) },
+        details: {
+          pendingId,
+          chain: released.chain,
+          rawTxHash: released.rawTxHash,
+          refusal: released.error.slice(0, 1000),
+        },
       });
-      note(`pending ${pendingId}: the refused signature (raw tx sha256 ${released.rawTxHash}) is forgotten; the next daemon cycle signs it afresh.`);
+      note(
+        `pending ${pendingId}: the refused signature (raw tx sha256 ${released.rawTxHash}) is forgotten; the next daemon cycle signs it afresh.`,
+      );
       printJson({ pendingId, chain: released.chain, released: true, rawTxHash: released.rawTxHash });
     });
   });

@@ -20,18 +20,27 @@ export function printJson(value: unknown, pretty = true): void {
 
 /** A JSON result for people: `key: value` lines, nested objects indented, lists of records as aligned tables. */
 export function renderText(value: unknown, indent = ''): string {
-  const scalar = (v: unknown): string => (v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const scalar = (v: unknown): string =>
+    v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v);
   const isFlat = (v: unknown): v is Record<string, unknown> =>
-    typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => x === null || typeof x !== 'object');
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    Object.values(v).every((x) => x === null || typeof x !== 'object');
   if (Array.isArray(value)) {
     if (value.length === 0) return `${indent}(none)`;
     if (value.every(isFlat)) {
       const columns = [...new Set(value.flatMap((r) => Object.keys(r)))];
       const widths = columns.map((c) => Math.max(c.length, ...value.map((r) => scalar(r[c]).length)));
-      const line = (cells: string[]): string => `${indent}${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
+      const line = (cells: string[]): string =>
+        `${indent}${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
       return [line(columns), ...value.map((r) => line(columns.map((c) => scalar(r[c]))))].join('\n');
     }
-    return value.map((v) => (typeof v === 'object' && v !== null ? `${indent}-\n${renderText(v, `${indent}  `)}` : `${indent}- ${scalar(v)}`)).join('\n');
+    return value
+      .map((v) =>
+        typeof v === 'object' && v !== null ? `${indent}-\n${renderText(v, `${indent}  `)}` : `${indent}- ${scalar(v)}`,
+      )
+      .join('\n');
   }
   if (typeof value !== 'object' || value === null) return `${indent}${scalar(value)}`;
   const entries = Object.entries(value);
@@ -74,7 +83,12 @@ export function printError(e: unknown): number {
 }
 
 /** Commander's exits that are not errors: help and version asked for. */
-const NOT_USAGE_ERRORS = new Set(['commander.helpDisplayed', 'commander.version', 'commander.help', 'commander.executeSubCommandAsync']);
+const NOT_USAGE_ERRORS = new Set([
+  'commander.helpDisplayed',
+  'commander.version',
+  'commander.help',
+  'commander.executeSubCommandAsync',
+]);
 
 /**
  * A usage error (unknown flag or command, missing argument) in the same JSON shape as every
@@ -90,7 +104,8 @@ export function printUsageError(e: CommanderError, argv: readonly string[]): num
   const body = {
     error: `${message.charAt(0).toUpperCase()}${message.slice(1)}${/[.?)]$/.test(message) ? '' : '.'}`,
     code: 'USAGE',
-    hint: command === '' ? '`hardkms --help` lists the commands.' : `\`hardkms ${command} --help\` shows how to use it.`,
+    hint:
+      command === '' ? '`hardkms --help` lists the commands.' : `\`hardkms ${command} --help\` shows how to use it.`,
   };
   process.stderr.write(`${JSON.stringify(body)}\n`);
   // Tatum KMS exits -1 on an unknown command.

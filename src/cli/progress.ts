@@ -53,7 +53,8 @@ export function startProgress(label: string, totalAtStart: number, options: Prog
     const pct = total > 0 ? Math.floor((done / total) * 100) : 100;
     const eta = done >= total ? 'done' : rate > 0 ? `ETA ${duration((total - done) / rate)}` : 'ETA ?';
     const rateText = rate >= 10 ? `${Math.round(rate)}/s` : `${rate.toFixed(1)}/s`;
-    if (!tty) return `progress: ${label} ${done}/${total} (${pct}%), ${rateText}, ${eta}${done >= total ? ` in ${duration(elapsed)}` : ''}`;
+    if (!tty)
+      return `progress: ${label} ${done}/${total} (${pct}%), ${rateText}, ${eta}${done >= total ? ` in ${duration(elapsed)}` : ''}`;
     const width = 24;
     const filled = total > 0 ? Math.min(width, Math.round((done / total) * width)) : width;
     return `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${pct}% ${rateText} ${eta}`;

@@ -96,7 +96,9 @@ export async function readSecret(promptText: string, what: string): Promise<Buff
   if (!secret || secret.length === 0) {
     throw new InputError(
       `No ${what} was given.`,
-      process.stdin.isTTY ? `Type the ${what} at the prompt.` : `Pipe the ${what} on stdin, one line, or run the command in a terminal to be prompted.`,
+      process.stdin.isTTY
+        ? `Type the ${what} at the prompt.`
+        : `Pipe the ${what} on stdin, one line, or run the command in a terminal to be prompted.`,
     );
   }
   return secret;

@@ -12,17 +12,26 @@ type Opts = { path?: string; auditLog?: string; envFile?: string; apiKey?: strin
  * token (serial), the vault's keys and accept the PIN before anything is rewritten; audited.
  */
 export function registerRebind(program: Command): void {
-  globalFlags(program.command('rebind').description('Bind the vault to the PKCS#11 module in HARDKMS_PKCS11_MODULE (needs the quorum; audited)')).action(
-    async (opts: Opts) => {
-      await withVault(
-        configFrom(opts),
-        'cli:rebind',
-        (vault) => {
-          note(`vault ${vault.vaultId} is bound to ${vault.binding.modulePath} (profile ${vault.binding.profile}, token '${vault.binding.label}').`);
-          printJson({ modulePath: vault.binding.modulePath, profile: vault.binding.profile, label: vault.binding.label, serial: vault.binding.serial });
-        },
-        { rebind: true },
-      );
-    },
-  );
+  globalFlags(
+    program
+      .command('rebind')
+      .description('Bind the vault to the PKCS#11 module in HARDKMS_PKCS11_MODULE (needs the quorum; audited)'),
+  ).action(async (opts: Opts) => {
+    await withVault(
+      configFrom(opts),
+      'cli:rebind',
+      (vault) => {
+        note(
+          `vault ${vault.vaultId} is bound to ${vault.binding.modulePath} (profile ${vault.binding.profile}, token '${vault.binding.label}').`,
+        );
+        printJson({
+          modulePath: vault.binding.modulePath,
+          profile: vault.binding.profile,
+          label: vault.binding.label,
+          serial: vault.binding.serial,
+        });
+      },
+      { rebind: true },
+    );
+  });
 }

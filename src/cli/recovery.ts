@@ -31,14 +31,21 @@ export interface PreparedRecovery {
 
 export function recoveryFlags(cmd: Command): Command {
   return cmd
-    .option(`${RECOVERY_OUT_FLAG} <dir>`, "write each operator's new recovery share to DIR, encrypted to that operator (needs --recovery-to)")
-    .option(`${RECOVERY_TO_FLAG} <list>`, 'age recipients of the share files: label=age1...,label=age1... (or one per key, in key order)');
+    .option(
+      `${RECOVERY_OUT_FLAG} <dir>`,
+      "write each operator's new recovery share to DIR, encrypted to that operator (needs --recovery-to)",
+    )
+    .option(
+      `${RECOVERY_TO_FLAG} <list>`,
+      'age recipients of the share files: label=age1...,label=age1... (or one per key, in key order)',
+    );
 }
 
 export function recoveryDestination(opts: Record<string, unknown>): RecoveryDestination {
   const to = typeof opts.recoveryTo === 'string' ? opts.recoveryTo : undefined;
   if (typeof opts.recoveryOut === 'string') return { kind: 'files', target: recoveryTarget(opts.recoveryOut, to) };
-  if (to !== undefined) throw new InputError(`${RECOVERY_TO_FLAG} applies to ${RECOVERY_OUT_FLAG} DIR.`, `Add ${RECOVERY_OUT_FLAG} DIR.`);
+  if (to !== undefined)
+    throw new InputError(`${RECOVERY_TO_FLAG} applies to ${RECOVERY_OUT_FLAG} DIR.`, `Add ${RECOVERY_OUT_FLAG} DIR.`);
   if (!process.stdin.isTTY || !process.stderr.isTTY || !canOpenTerminal()) {
     throw new HardkmsError(
       'RECOVERY_OUT_REQUIRED',
@@ -117,7 +124,9 @@ async function showOnTerminal(shares: readonly RecoveryShare[], threshold: numbe
     );
     for (const [i, s] of shares.entries()) {
       for (;;) {
-        say(`Operator ${s.label} (share ${i + 1} of ${shares.length}): with no one else looking, type "show" and Enter: `);
+        say(
+          `Operator ${s.label} (share ${i + 1} of ${shares.length}): with no one else looking, type "show" and Enter: `,
+        );
         if ((await readLine('')).toLowerCase() === 'show') break;
       }
       const words = recoveryWordsBuffer(s.share, 6, s.format);
@@ -132,7 +141,9 @@ async function showOnTerminal(shares: readonly RecoveryShare[], threshold: numbe
       // Clear screen and scrollback, so the next operator does not scroll back to it.
       say('\x1b[2J\x1b[3J\x1b[H');
     }
-    say(`To recover: \`hardkms recover\` and type ${threshold} shares, each on one line (the numbers may be left out).\n`);
+    say(
+      `To recover: \`hardkms recover\` and type ${threshold} shares, each on one line (the numbers may be left out).\n`,
+    );
   } catch (e) {
     warn('The recovery shares were not all shown: run `hardkms rotate` to make new ones.');
     throw e;

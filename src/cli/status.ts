@@ -50,7 +50,9 @@ function walletCounts(path: string): { chain: string; net: string; count: number
   const store = isStoreUrl(path) ? WalletStore.openReadOnly(path) : undefined;
   const db = store?.database ?? new Database(path, { readonly: true, fileMustExist: true });
   try {
-    const rows = db.prepare('SELECT chain, testnet, count(*) AS n FROM wallets GROUP BY chain, testnet ORDER BY chain, testnet').all() as {
+    const rows = db
+      .prepare('SELECT chain, testnet, count(*) AS n FROM wallets GROUP BY chain, testnet ORDER BY chain, testnet')
+      .all() as {
       chain: string;
       testnet: number;
       n: number;
@@ -73,7 +75,11 @@ async function daemonHealth(url: string): Promise<Record<string, unknown>> {
   }
 }
 
-export async function statusHealth(config: Config, facts: VaultFacts, options: { daemonUrl?: string | undefined }): Promise<StatusHealth> {
+export async function statusHealth(
+  config: Config,
+  facts: VaultFacts,
+  options: { daemonUrl?: string | undefined },
+): Promise<StatusHealth> {
   const checks: HealthCheck[] = [];
   const add = (check: string, state: HealthCheck['state'], detail: string) => checks.push({ check, state, detail });
 
@@ -89,11 +95,17 @@ export async function statusHealth(config: Config, facts: VaultFacts, options: {
   if (files) {
     if (files.state === 'ok') add('token files', 'ok', `whole (${files.liveDir})`);
     else if (files.state === 'damaged')
-      add('token files', 'problem', `${files.problems.map((p) => `${p.file}: ${p.problem}`).join('; ')}; run \`hardkms token repair\``);
+      add(
+        'token files',
+        'problem',
+        `${files.problems.map((p) => `${p.file}: ${p.problem}`).join('; ')}; run \`hardkms token repair\``,
+      );
     else add('token files', 'problem', `no SoftHSM2 token labelled '${files.label}' in ${files.tokenDir}`);
     if (files.state === 'ok') {
-      if (!files.backup) add('hardkms token copy', 'warning', `none yet beside ${files.tokenDir} (made at the next login)`);
-      else if (files.backupCurrent === false) add('hardkms token copy', 'warning', 'older than the token (refreshed at the next login)');
+      if (!files.backup)
+        add('hardkms token copy', 'warning', `none yet beside ${files.tokenDir} (made at the next login)`);
+      else if (files.backupCurrent === false)
+        add('hardkms token copy', 'warning', 'older than the token (refreshed at the next login)');
       else add('hardkms token copy', 'ok', `verified, ${files.backup.createdAt}`);
     }
   }
@@ -106,8 +118,14 @@ export async function statusHealth(config: Config, facts: VaultFacts, options: {
         profile: config.token.profile ?? facts.binding.profile,
       });
       try {
-        if (token.info.serial === facts.binding.serial) add('token reachable', 'ok', `'${token.info.label}' serial ${token.info.serial} (no login)`);
-        else add('token reachable', 'problem', `serial ${token.info.serial}, but the vault was made with ${facts.binding.serial}`);
+        if (token.info.serial === facts.binding.serial)
+          add('token reachable', 'ok', `'${token.info.label}' serial ${token.info.serial} (no login)`);
+        else
+          add(
+            'token reachable',
+            'problem',
+            `serial ${token.info.serial}, but the vault was made with ${facts.binding.serial}`,
+          );
       } finally {
         token.close();
       }
@@ -119,7 +137,8 @@ export async function statusHealth(config: Config, facts: VaultFacts, options: {
   const times = lastEventTimes(facts.auditLogPath, ['token.backup', 'token.pin_rotated', 'token.login']);
   const lastBackup = times.get('token.backup') ?? null;
   const lastPinChange = times.get('token.pin_rotated') ?? null;
-  const older = lastPinChange === null ? (lastBackup === null ? null : false) : lastBackup === null || lastBackup < lastPinChange;
+  const older =
+    lastPinChange === null ? (lastBackup === null ? null : false) : lastBackup === null || lastBackup < lastPinChange;
   if (older) {
     add(
       'token backup',
@@ -127,24 +146,42 @@ export async function statusHealth(config: Config, facts: VaultFacts, options: {
       `${lastBackup ? `your last token backup (${lastBackup})` : 'no token backup recorded'} is older than the last PIN change (${lastPinChange}): back up the token and wallet.dat now (\`hardkms token backup --to DIR\`)`,
     );
   } else if (lastBackup) add('token backup', 'ok', `last ${lastBackup}, after the last PIN change`);
-  else add('token backup', 'unknown', 'none recorded by `hardkms token backup` (a copy made by other means is not seen here)');
+  else
+    add(
+      'token backup',
+      'unknown',
+      'none recorded by `hardkms token backup` (a copy made by other means is not seen here)',
+    );
 
   const counts = walletCounts(config.walletPath);
-  add('wallets', 'ok', `${counts.reduce((n, c) => n + c.count, 0)} (unverified count: rows are authenticated only when unsealed)`);
+  add(
+    'wallets',
+    'ok',
+    `${counts.reduce((n, c) => n + c.count, 0)} (unverified count: rows are authenticated only when unsealed)`,
+  );
   const lastUnseal = times.get('token.login');
   add('last unseal', lastUnseal ? 'ok' : 'unknown', lastUnseal ?? 'none in the audit log');
   // Every unseal checks the log's tail against this head (AUDIT_HEAD_MISMATCH otherwise): the last unseal is its last check.
   add(
     'audit head',
     facts.auditHead ? 'ok' : 'warning',
-    facts.auditHead ? `seq ${facts.auditHead.seq}${lastUnseal ? `, last checked against the log at the unseal of ${lastUnseal}` : ''}` : 'none recorded',
+    facts.auditHead
+      ? `seq ${facts.auditHead.seq}${lastUnseal ? `, last checked against the log at the unseal of ${lastUnseal}` : ''}`
+      : 'none recorded',
   );
 
   let daemon: Record<string, unknown> | null = null;
   if (options.daemonUrl) {
     daemon = await daemonHealth(options.daemonUrl);
     if (daemon.httpStatus === 200) add('daemon', 'ok', String(daemon.status ?? 'ok'));
-    else add('daemon', 'problem', daemon.httpStatus === null ? `unreachable: ${String(daemon.error)}` : `${String(daemon.status ?? daemon.httpStatus)}`);
+    else
+      add(
+        'daemon',
+        'problem',
+        daemon.httpStatus === null
+          ? `unreachable: ${String(daemon.error)}`
+          : `${String(daemon.status ?? daemon.httpStatus)}`,
+      );
   }
 
   return {
@@ -158,7 +195,8 @@ export async function statusHealth(config: Config, facts: VaultFacts, options: {
 }
 
 export function printHealthTable(h: StatusHealth, header: Record<string, unknown>): void {
-  for (const [k, v] of Object.entries(header)) process.stdout.write(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
+  for (const [k, v] of Object.entries(header))
+    process.stdout.write(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
   process.stdout.write('\n');
   printTable(h.checks, ['check', 'state', 'detail']);
   if (h.walletCounts.length > 0) {
@@ -169,7 +207,11 @@ export function printHealthTable(h: StatusHealth, header: Record<string, unknown
 
 export function unhealthyError(h: StatusHealth): HardkmsError {
   const problems = h.checks.filter((c) => c.state === 'problem');
-  return new HardkmsError('STATUS_UNHEALTHY', `${problems.length} problem(s): ${problems.map((p) => `${p.check}: ${p.detail}`).join(' | ')}`, {
-    hint: 'Each line says what to do; `hardkms token check` and `hardkms audit verify` give the detail.',
-  });
+  return new HardkmsError(
+    'STATUS_UNHEALTHY',
+    `${problems.length} problem(s): ${problems.map((p) => `${p.check}: ${p.detail}`).join(' | ')}`,
+    {
+      hint: 'Each line says what to do; `hardkms token check` and `hardkms audit verify` give the detail.',
+    },
+  );
 }

@@ -6,7 +6,15 @@ import { configFrom, withVault } from './context.js';
 import { globalFlags } from './flags.js';
 import { note, printJson } from './output.js';
 
-type Opts = { from?: string; to?: string; path?: string; store?: string; auditLog?: string; envFile?: string; apiKey?: string };
+type Opts = {
+  from?: string;
+  to?: string;
+  path?: string;
+  store?: string;
+  auditLog?: string;
+  envFile?: string;
+  apiKey?: string;
+};
 
 /**
  * `hardkms store migrate --from A --to B`: moves a vault between wallet.dat and a PostgreSQL
@@ -15,16 +23,23 @@ type Opts = { from?: string; to?: string; path?: string; store?: string; auditLo
  * copy, and refuses a target that signers have written to since.
  */
 export function registerStore(program: Command): void {
-  const store = program.command('store').description('Move a vault between wallet.dat and PostgreSQL (several signers)');
+  const store = program
+    .command('store')
+    .description('Move a vault between wallet.dat and PostgreSQL (several signers)');
   globalFlags(
     store
       .command('migrate')
-      .description('Copy the vault in --from (wallet.dat or postgres://…) to --to, verified, resumable (needs the quorum; audited)')
+      .description(
+        'Copy the vault in --from (wallet.dat or postgres://…) to --to, verified, resumable (needs the quorum; audited)',
+      )
       .requiredOption('--from <store>', 'the vault to move: a wallet.dat path or a postgres:// URL')
       .requiredOption('--to <store>', 'where to: a new wallet.dat path or an empty (or partly copied) database URL'),
   ).action(async (opts: Opts) => {
     if (opts.path !== undefined || opts.store !== undefined) {
-      throw new InputError('store migrate names its stores with --from and --to, not --path / --store.', 'Drop --path / --store.');
+      throw new InputError(
+        'store migrate names its stores with --from and --to, not --path / --store.',
+        'Drop --path / --store.',
+      );
     }
     const from = opts.from!;
     const to = opts.to!;

@@ -7,7 +7,10 @@ export function outputFormat(value: string | undefined, fallback: OutputFormat =
   if (value === undefined) return fallback;
   if (value === 'json') return 'json';
   if (value === 'text' || value === 'table') return 'text';
-  throw new InputError(`--output '${value}' is not json or text.`, 'Use --output json for scripts, --output text for people.');
+  throw new InputError(
+    `--output '${value}' is not json or text.`,
+    'Use --output json for scripts, --output text for people.',
+  );
 }
 
 /** A plain aligned table on stdout; `footer` is printed under it. */
@@ -20,7 +23,11 @@ export function printTable(rows: ReadonlyArray<object>, columns: readonly string
       .map((v, i) => v.padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
-  const out = [line([...columns]), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => get(r, c))))];
+  const out = [
+    line([...columns]),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map((r) => line(columns.map((c) => get(r, c)))),
+  ];
   if (footer) out.push(footer);
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -60,9 +60,13 @@ export function publicCheck(c: TokenCheck): Record<string, unknown> {
 }
 
 export function registerToken(program: Command): void {
-  const token = program.command('token').description('The SoftHSM2 token: check its files, repair them from the verified copy');
+  const token = program
+    .command('token')
+    .description('The SoftHSM2 token: check its files, repair them from the verified copy');
 
-  globalFlags(token.command('check').description("Check the token's files without logging in; exit 5 when damaged")).action((opts: Opts) => {
+  globalFlags(
+    token.command('check').description("Check the token's files without logging in; exit 5 when damaged"),
+  ).action((opts: Opts) => {
     const config = configFrom(opts);
     const c = requireBackup(config).check();
     printJson(publicCheck(c));
@@ -77,7 +81,9 @@ export function registerToken(program: Command): void {
   globalFlags(
     token
       .command('backup')
-      .description("Copy the token's files, verified, into a directory of yours (keep it with the wallet.dat backup of the same moment; audited)")
+      .description(
+        "Copy the token's files, verified, into a directory of yours (keep it with the wallet.dat backup of the same moment; audited)",
+      )
       .requiredOption('--to <dir>', 'backup directory (a new one per backup)'),
   ).action((opts: Opts & { to: string }) => {
     const config = configFrom(opts);
@@ -95,14 +101,24 @@ export function registerToken(program: Command): void {
         'cli:token-backup',
       );
     }
-    printJson({ backup: path, label: manifest.label, serial: manifest.serial, files: manifest.files.map((f) => f.name), createdAt: manifest.createdAt });
+    printJson({
+      backup: path,
+      label: manifest.label,
+      serial: manifest.serial,
+      files: manifest.files.map((f) => f.name),
+      createdAt: manifest.createdAt,
+    });
     note(
       `To restore: stop hardkms, copy ${path} back to ${backup.config.tokenDir}/${manifest.tokenDirName} (same owner, mode 0700), with the wallet.dat backed up at the same time.`,
     );
   });
 
   globalFlags(
-    token.command('repair').description('Restore damaged token files from the verified copy beside the token directory (stop the daemon first; audited)'),
+    token
+      .command('repair')
+      .description(
+        'Restore damaged token files from the verified copy beside the token directory (stop the daemon first; audited)',
+      ),
   ).action((opts: Opts) => {
     const config = configFrom(opts);
     const backup = requireBackup(config);

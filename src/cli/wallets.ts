@@ -35,7 +35,10 @@ type Opts = { testnet?: boolean; path?: string; auditLog?: string; envFile?: str
 function index(text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n >= 2 ** 31) {
-    throw new InputError(`The index '${text}' is not a whole number from 0 to 2147483647.`, 'Pass the derivation index as a plain number, e.g. 0.');
+    throw new InputError(
+      `The index '${text}' is not a whole number from 0 to 2147483647.`,
+      'Pass the derivation index as a plain number, e.g. 0.',
+    );
   }
   return n;
 }
@@ -54,7 +57,11 @@ function count(text: string): number {
  */
 function recordUnsealed(config: Config, event: AuditEventName, subject: string): void {
   if (!WalletStore.exists(config.walletPath)) return;
-  appendSealedRecord({ path: config.walletPath, auditLogPath: config.auditLogPath }, { event, subject, result: 'ok' }, 'cli:generatewallet');
+  appendSealedRecord(
+    { path: config.walletPath, auditLogPath: config.auditLogPath },
+    { event, subject, result: 'ok' },
+    'cli:generatewallet',
+  );
 }
 
 /**
@@ -63,7 +70,10 @@ function recordUnsealed(config: Config, event: AuditEventName, subject: string):
  */
 function refuseNetworkEarly(config: Config): void {
   if (!WalletStore.exists(config.walletPath)) return; // the unseal reports the missing store
-  checkNetworkOf(readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath }).testnetOnly, config.testnet);
+  checkNetworkOf(
+    readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath }).testnetOnly,
+    config.testnet,
+  );
 }
 
 /** Wallets of a chain the daemon does not sign must not look as if they could be spent through it. */
@@ -101,7 +111,11 @@ export function registerWalletCommands(program: Command): void {
       try {
         const address = kit.addressFromPublicKey(Buffer.from(kit.publicKeyFromPrivateKey(key)), config.testnet);
         recordUnsealed(config, 'secret.show', `generatewallet ${kit.chain}`);
-        printJson({ mnemonic: mnemonic.toString('utf8'), address, privateKey: kit.formatPrivateKey(key, config.testnet) });
+        printJson({
+          mnemonic: mnemonic.toString('utf8'),
+          address,
+          privateKey: kit.formatPrivateKey(key, config.testnet),
+        });
       } finally {
         key.fill(0);
         mnemonic.fill(0);
@@ -197,7 +211,11 @@ export function registerWalletCommands(program: Command): void {
         const r = storeMnemonicEntry(vault, kit, config.testnet, mnemonic);
         for (const n of r.notes) warn(n);
         // SOL mnemonic wallets have no xpub: the address of index 0 instead.
-        printJson(r.xpub !== undefined ? { signatureId: r.signatureId, xpub: r.xpub } : { signatureId: r.signatureId, address: r.address });
+        printJson(
+          r.xpub !== undefined
+            ? { signatureId: r.signatureId, xpub: r.xpub }
+            : { signatureId: r.signatureId, address: r.address },
+        );
       });
     } finally {
       mnemonic.fill(0);
@@ -219,7 +237,10 @@ export function registerWalletCommands(program: Command): void {
     const text = await readSecret('Enter private key to store: ', 'private key');
     try {
       const typed = text.toString('utf8').trim();
-      (kit.parseWifAsTatum ? kit.parseWifAsTatum(typed, config.testnet).key : kit.parsePrivateKey(typed, config.testnet)).fill(0);
+      (kit.parseWifAsTatum
+        ? kit.parseWifAsTatum(typed, config.testnet).key
+        : kit.parsePrivateKey(typed, config.testnet)
+      ).fill(0);
     } catch (e) {
       text.fill(0);
       throw e;
@@ -260,7 +281,9 @@ export function registerWalletCommands(program: Command): void {
       // Once unsealed, Ctrl-C (or SIGTERM) stops between two committed steps: what was
       // printed is stored, and the error says how much (before, the usual handler applies).
       let interrupted: string | undefined;
-      const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => [sig, (): void => void (interrupted ??= sig)] as const);
+      const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map(
+        (sig) => [sig, (): void => void (interrupted ??= sig)] as const,
+      );
       for (const [sig, h] of handlers) process.on(sig, h);
       const progress = startProgress('keys generated and stored', total);
       let done = 0;
@@ -269,7 +292,8 @@ export function registerWalletCommands(program: Command): void {
           // Each step's record is committed with its keys (vault/wallets.ts). Index 0 of a
           // token-generated key, not Tatum's index-1 of a discarded mnemonic (spec §7.20).
           generatePrivateKeyBatch(vault, kit, config.testnet, Math.min(BATCH_STEP, total - done), (chunk) => {
-            for (const e of chunk) process.stdout.write(`${JSON.stringify({ signatureId: e.signatureId, address: e.address })}\n`);
+            for (const e of chunk)
+              process.stdout.write(`${JSON.stringify({ signatureId: e.signatureId, address: e.address })}\n`);
             done += chunk.length;
             progress.update(done);
           });
@@ -284,20 +308,31 @@ export function registerWalletCommands(program: Command): void {
         throw new HardkmsError(
           'CANCELLED',
           `Interrupted by ${interrupted} after ${done} of ${total} keys: those ${done} are stored (their lines are on stdout); the other ${total - done} were not generated.`,
-          { hint: `Run generatemanagedprivatekeybatch ${kit.chain} ${total - done} for the rest.`, exitCode: EXIT_CODES.cancelled },
+          {
+            hint: `Run generatemanagedprivatekeybatch ${kit.chain} ${total - done} for the rest.`,
+            exitCode: EXIT_CODES.cancelled,
+          },
         );
       }
     });
   });
 
   globalFlags(
-    program.command('getmanagedwallet').description('Print a stored wallet, secrets included (audited)').argument('<signatureId>', 'signature id'),
+    program
+      .command('getmanagedwallet')
+      .description('Print a stored wallet, secrets included (audited)')
+      .argument('<signatureId>', 'signature id'),
   ).action(async (id: string, opts: Opts) => {
     const config = configFrom(opts);
     await withVault(config, 'cli:getmanagedwallet', (vault) => {
       const entry = vault.store.requireEntry(id);
       const view = tatumEntry(vault, entry, chainKitIfSupported(entry.chain));
-      vault.record({ event: 'secret.show', subject: id, result: 'ok', details: { command: 'getmanagedwallet', chain: entry.chain, ...revealAuthorisation() } });
+      vault.record({
+        event: 'secret.show',
+        subject: id,
+        result: 'ok',
+        details: { command: 'getmanagedwallet', chain: entry.chain, ...revealAuthorisation() },
+      });
       printJson(view);
     });
   });
@@ -327,7 +362,9 @@ export function registerWalletCommands(program: Command): void {
   globalFlags(
     program
       .command('getaddress')
-      .description('Print the address of a wallet at an index (no secret is decrypted, except for SOL mnemonic wallets: audited)')
+      .description(
+        'Print the address of a wallet at an index (no secret is decrypted, except for SOL mnemonic wallets: audited)',
+      )
       .argument('<signatureId>', 'signature id')
       .argument('<index>', 'derivation index'),
   ).action(async (id: string, indexText: string, opts: Opts) => {
@@ -336,7 +373,11 @@ export function registerWalletCommands(program: Command): void {
     await withVault(config, 'cli:getaddress', (vault) => {
       const entry = vault.store.requireEntry(id);
       const kit = chainKitIfSupported(entry.chain);
-      if (kit !== undefined && addressNeedsMnemonic(entry, kit) && (i !== 0 || entry.publicData.address === undefined)) {
+      if (
+        kit !== undefined &&
+        addressNeedsMnemonic(entry, kit) &&
+        (i !== 0 || entry.publicData.address === undefined)
+      ) {
         // SLIP-0010 ed25519 has no public derivation: only the mnemonic gives address i.
         vault.record({
           event: 'unwrap',
@@ -351,17 +392,22 @@ export function registerWalletCommands(program: Command): void {
     });
   });
 
-  globalFlags(program.command('removewallet').description('Remove a wallet from the store').argument('<signatureId>', 'signature id')).action(
-    async (id: string, opts: Opts) => {
-      const config = configFrom(opts);
-      await withVault(config, 'cli:removewallet', (vault) => {
-        vault.store.requireEntry(id);
-        vault.removeEntry(id, { event: 'wallet.remove', subject: id, result: 'ok' });
-      });
-    },
-  );
+  globalFlags(
+    program
+      .command('removewallet')
+      .description('Remove a wallet from the store')
+      .argument('<signatureId>', 'signature id'),
+  ).action(async (id: string, opts: Opts) => {
+    const config = configFrom(opts);
+    await withVault(config, 'cli:removewallet', (vault) => {
+      vault.store.requireEntry(id);
+      vault.removeEntry(id, { event: 'wallet.remove', subject: id, result: 'ok' });
+    });
+  });
 
-  globalFlags(program.command('export').description('Print every wallet, secrets included, in Tatum KMS JSON (audited)')).action(async (opts: Opts) => {
+  globalFlags(
+    program.command('export').description('Print every wallet, secrets included, in Tatum KMS JSON (audited)'),
+  ).action(async (opts: Opts) => {
     const config = configFrom(opts);
     await withVault(config, 'cli:export', (vault) => {
       const out: Record<string, unknown> = {};
@@ -382,7 +428,9 @@ export function registerWalletCommands(program: Command): void {
     });
   });
 
-  globalFlags(program.command('checkconfig').description('Print the configuration; secrets are never shown, not even in part')).action((opts: Opts) => {
+  globalFlags(
+    program.command('checkconfig').description('Print the configuration; secrets are never shown, not even in part'),
+  ).action((opts: Opts) => {
     const config = configFrom(opts);
     const exists = WalletStore.exists(config.walletPath);
     let storeType = 'none';
@@ -412,7 +460,10 @@ export function registerWalletCommands(program: Command): void {
   });
 
   globalFlags(
-    program.command('report').description('Diagnose wallets (no secret is shown)').argument('<signatureIds>', 'comma-separated signature ids'),
+    program
+      .command('report')
+      .description('Diagnose wallets (no secret is shown)')
+      .argument('<signatureIds>', 'comma-separated signature ids'),
   ).action(async (ids: string, opts: Opts) => {
     const config = configFrom(opts);
     const wanted = ids
@@ -430,7 +481,8 @@ export function registerWalletCommands(program: Command): void {
         }
         const type = entry.kind === 'mnemonic' ? 'MNEMONIC' : entry.kind === 'privateKey' ? 'PRIVATE_KEY' : 'SECRET';
         const w: string[] = [];
-        if (!chainKitIfSupported(entry.chain)) w.push(`hardkms does not sign for chain ${entry.chain}; the entry is kept for export only`);
+        if (!chainKitIfSupported(entry.chain))
+          w.push(`hardkms does not sign for chain ${entry.chain}; the entry is kept for export only`);
         wallets[id] = { type, chain: entry.chain, testnet: entry.testnet, ...(w.length ? { warnings: w } : {}) };
       }
       if (!config.apiKey) warnings.push('TATUM_API_KEY is not set');

@@ -141,14 +141,20 @@ export function buildConfig(flags: GlobalFlags): Config {
  */
 function storeLocation(flags: GlobalFlags): string {
   if (flags.path !== undefined && flags.store !== undefined) {
-    throw new InputError('Both --path and --store name a store.', 'Use --path for a wallet.dat file or --store for a PostgreSQL store, not both.');
+    throw new InputError(
+      'Both --path and --store name a store.',
+      'Use --path for a wallet.dat file or --store for a PostgreSQL store, not both.',
+    );
   }
   // An explicit --path wins over HARDKMS_STORE_URL from the environment.
   const url = flags.store ?? (flags.path === undefined ? readEnv('HARDKMS_STORE_URL') : undefined);
   if (url === undefined) return resolve(flags.path ?? DEFAULT_WALLET_PATH);
   const from = flags.store !== undefined ? '--store' : 'HARDKMS_STORE_URL';
   if (!isStoreUrl(url)) {
-    throw new InputError(`${from} takes a postgres:// URL, not '${url.slice(0, 80)}'.`, 'A wallet.dat file is named with --path.');
+    throw new InputError(
+      `${from} takes a postgres:// URL, not '${url.slice(0, 80)}'.`,
+      'A wallet.dat file is named with --path.',
+    );
   }
   parseStoreUrl(url);
   return url;

@@ -26,8 +26,20 @@ export interface EnvVar {
 
 export const ENV_VARS = [
   { name: 'TATUM_API_KEY', secret: true, envFile: true, showValue: false, what: 'the Tatum API key' },
-  { name: 'TATUM_API_URL', secret: false, envFile: true, showValue: true, what: 'the Tatum API base URL (default https://api.tatum.io)' },
-  { name: 'HARDKMS_LOG_LEVEL', secret: false, envFile: true, showValue: true, what: "the daemon's log level (default info)" },
+  {
+    name: 'TATUM_API_URL',
+    secret: false,
+    envFile: true,
+    showValue: true,
+    what: 'the Tatum API base URL (default https://api.tatum.io)',
+  },
+  {
+    name: 'HARDKMS_LOG_LEVEL',
+    secret: false,
+    envFile: true,
+    showValue: true,
+    what: "the daemon's log level (default info)",
+  },
   {
     name: 'TATUM_KMS_PASSWORD',
     secret: true,
@@ -71,7 +83,13 @@ export const ENV_VARS = [
     showValue: true,
     what: 'seconds an operator has to touch a YubiKey, 1 to 600 (default 15)',
   },
-  { name: 'HARDKMS_LEGACY_PASSWORD', secret: true, envFile: false, showValue: false, what: 'password of a Tatum KMS wallet.dat for import-legacy' },
+  {
+    name: 'HARDKMS_LEGACY_PASSWORD',
+    secret: true,
+    envFile: false,
+    showValue: false,
+    what: 'password of a Tatum KMS wallet.dat for import-legacy',
+  },
   {
     name: 'HARDKMS_EXTERNAL_URL_SECRET',
     secret: true,
@@ -162,7 +180,10 @@ export function envDisplayName(v: EnvVar): string {
 /** Lines for `--help`. */
 export function envHelpLines(): string[] {
   const width = Math.max(...OPERATOR_ENV_VARS.map((v) => envDisplayName(v).length));
-  return ['Environment:', ...OPERATOR_ENV_VARS.map((v) => `  ${envDisplayName(v).padEnd(width)}  ${v.what}${v.secret ? ' (secret)' : ''}`)];
+  return [
+    'Environment:',
+    ...OPERATOR_ENV_VARS.map((v) => `  ${envDisplayName(v).padEnd(width)}  ${v.what}${v.secret ? ' (secret)' : ''}`),
+  ];
 }
 
 /**

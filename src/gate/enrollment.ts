@@ -29,9 +29,13 @@ export async function connectedKeys(driver: DriverName, n: number, emulatorDir?:
   const list = await getDriver(driver, emulatorDir ? { emulatorDir } : {}).listSerials();
   if (list.length === 0) throw noYubiKey(undefined);
   if (list.length < n) {
-    throw new HardkmsError('GATE_NO_YUBIKEY', `Enrolling ${n} YubiKeys needs all of them connected; found ${list.length} (serial ${list.join(', serial ')}).`, {
-      hint: 'Connect every key to enroll (a USB hub helps), or name them with --serials.',
-    });
+    throw new HardkmsError(
+      'GATE_NO_YUBIKEY',
+      `Enrolling ${n} YubiKeys needs all of them connected; found ${list.length} (serial ${list.join(', serial ')}).`,
+      {
+        hint: 'Connect every key to enroll (a USB hub helps), or name them with --serials.',
+      },
+    );
   }
   if (list.length > n) {
     throw new InputError(
@@ -53,7 +57,12 @@ export function requireEmulatorDir(dir: string | undefined): string {
 }
 
 /** Creates emulated keys (given serials or random ones); `created` collects their paths for cleanup. */
-export async function createKeys(emulatorDir: string | undefined, n: number, serials: number[] | undefined, created: string[]): Promise<number[]> {
+export async function createKeys(
+  emulatorDir: string | undefined,
+  n: number,
+  serials: number[] | undefined,
+  created: string[],
+): Promise<number[]> {
   const dir = requireEmulatorDir(emulatorDir);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -91,7 +100,8 @@ export async function newKeySerial(
   emulatorDir: string | undefined,
   created: string[],
 ): Promise<number> {
-  if (driver === 'emulator') return (await createKeys(emulatorDir, 1, wanted === undefined ? undefined : [wanted], created))[0]!;
+  if (driver === 'emulator')
+    return (await createKeys(emulatorDir, 1, wanted === undefined ? undefined : [wanted], created))[0]!;
   if (wanted !== undefined) return wanted;
   const enrolled = new Set(rec.credentials.map((c) => c.serial));
   const list = await getDriver(driver).listSerials();
@@ -102,6 +112,10 @@ export async function newKeySerial(
       hint: 'Plug in the key to add (and the keys of a quorum).',
     });
   }
-  if (fresh.length > 1) throw new InputError(`Several connected YubiKeys are not enrolled (serial ${fresh.join(', serial ')}).`, 'Choose one with --serial.');
+  if (fresh.length > 1)
+    throw new InputError(
+      `Several connected YubiKeys are not enrolled (serial ${fresh.join(', serial ')}).`,
+      'Choose one with --serial.',
+    );
   return fresh[0]!;
 }

@@ -3,7 +3,13 @@ export { CHALLENGE_BYTES, newChallenge, touchMessage } from './challenge.js';
 export { DEFAULT_TOUCH_TIMEOUT_MS, DRIVER_NAMES, isDriverName } from './drivers/driver.js';
 export type { CredentialRef, DriverName, RespondOptions, YubiKeyDriver } from './drivers/driver.js';
 export { getDriver } from './drivers/index.js';
-export { createEmulatedKey, EMULATOR_DIR_ENV, EmulatorDriver, emulatedKeyPath, reprogramEmulatedKey } from './drivers/emulator.js';
+export {
+  createEmulatedKey,
+  EMULATOR_DIR_ENV,
+  EmulatorDriver,
+  emulatedKeyPath,
+  reprogramEmulatedKey,
+} from './drivers/emulator.js';
 export { YkchalrespDriver } from './drivers/ykchalresp.js';
 export { YkmanDriver } from './drivers/ykman.js';
 export { openShare, sealShare } from './share-cipher.js';
@@ -12,6 +18,12 @@ export { decodeRecoverySheet, decodeRecoveryWords, encodeRecoveryWords, type Rec
 export { findCredential, gateStatus, parseYubiKeySealRecord } from './seal-record.js';
 export type { GateCredential, GateStatus, YubiKeySealRecord } from './seal-record.js';
 export { wipeRecovery, YubiKeyGateProvider } from './yubikey-provider.js';
-export type { GateCredentialSpec, GateSealResult, PassphraseRequest, RecoveryShare, YubiKeyGateOptions } from './yubikey-provider.js';
+export type {
+  GateCredentialSpec,
+  GateSealResult,
+  PassphraseRequest,
+  RecoveryShare,
+  YubiKeyGateOptions,
+} from './yubikey-provider.js';
 export { generateOtp, modhexDecode, modhexEncode, parseOtp, softwareOtpDecrypt, verifyOtp } from './otp.js';
 export type { OtpCounters, OtpDecrypt, OtpFields, VerifiedOtp, VerifyOtpOptions } from './otp.js';

@@ -51,7 +51,12 @@ export async function enforceOtp(vault: Vault, e: OtpEnforcement): Promise<'otp'
   if (!otpRequired(policy, e.command) && e.given === undefined) return 'none';
   const otp = e.given ?? (e.ask ? await e.ask() : undefined);
   if (!otp) {
-    vault.record({ event: 'otp.verify', subject: e.command, result: 'denied', details: { command: e.command, error: 'OTP_REQUIRED' } });
+    vault.record({
+      event: 'otp.verify',
+      subject: e.command,
+      result: 'denied',
+      details: { command: e.command, error: 'OTP_REQUIRED' },
+    });
     throw otpRequiredError(e.command, policy);
   }
   await checkOtp(vault, otp, policy, e.command);
@@ -59,15 +64,23 @@ export async function enforceOtp(vault: Vault, e: OtpEnforcement): Promise<'otp'
 }
 
 export function otpRequiredError(command: string, policy: OtpPolicy): HardkmsError {
-  return new HardkmsError('OTP_REQUIRED', `\`hardkms ${command}\` needs a Yubico OTP on this vault${policy.atUnseal ? ' (required at every unseal)' : ''}.`, {
-    hint: 'Add --otp and touch an enrolled YubiKey with the cursor right after it (the key types the OTP).',
-  });
+  return new HardkmsError(
+    'OTP_REQUIRED',
+    `\`hardkms ${command}\` needs a Yubico OTP on this vault${policy.atUnseal ? ' (required at every unseal)' : ''}.`,
+    {
+      hint: 'Add --otp and touch an enrolled YubiKey with the cursor right after it (the key types the OTP).',
+    },
+  );
 }
 
 function wrongKeyError(publicId: string, policy: OtpPolicy): HardkmsError {
-  return new HardkmsError('OTP_WRONG_KEY', `The OTP comes from the YubiKey "${publicId}", which is not enrolled for OTP in this vault.`, {
-    hint: `Touch one of the enrolled keys: ${policy.keys.join(', ')}.`,
-  });
+  return new HardkmsError(
+    'OTP_WRONG_KEY',
+    `The OTP comes from the YubiKey "${publicId}", which is not enrolled for OTP in this vault.`,
+    {
+      hint: `Touch one of the enrolled keys: ${policy.keys.join(', ')}.`,
+    },
+  );
 }
 
 export async function checkOtp(vault: Vault, otp: string, policy: OtpPolicy, command: string): Promise<void> {
@@ -87,7 +100,8 @@ export async function checkOtp(vault: Vault, otp: string, policy: OtpPolicy, com
     plain.fill(0);
     if (!store.privateIdMatches(cred, candidate)) candidate[0] = candidate[0]! ^ 0xff;
     try {
-      const last = cred.useCounter < 0 ? undefined : { useCounter: cred.useCounter, sessionCounter: cred.sessionCounter };
+      const last =
+        cred.useCounter < 0 ? undefined : { useCounter: cred.useCounter, sessionCounter: cred.sessionCounter };
       const v = await verifyOtp(otp, { publicId: parsed.publicId, privateId: candidate, decrypt, last });
       // Persisted before the command acts on the OTP: a crash afterwards cannot allow a replay.
       store.advance(parsed.publicId, v);
@@ -101,7 +115,12 @@ export async function checkOtp(vault: Vault, otp: string, policy: OtpPolicy, com
       candidate.fill(0);
     }
   } catch (e) {
-    vault.record({ event: 'otp.verify', subject: publicId, result: 'fail', details: { command, error: isHardkmsError(e) ? e.code : 'INTERNAL' } });
+    vault.record({
+      event: 'otp.verify',
+      subject: publicId,
+      result: 'fail',
+      details: { command, error: isHardkmsError(e) ? e.code : 'INTERNAL' },
+    });
     throw e;
   }
 }

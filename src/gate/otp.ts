@@ -53,7 +53,10 @@ export function modhexDecode(text: string): Buffer {
   for (let i = 0; i < out.length; i++) {
     const hi = MODHEX_ALPHABET.indexOf(s[2 * i]!);
     const lo = MODHEX_ALPHABET.indexOf(s[2 * i + 1]!);
-    if (hi < 0 || lo < 0) throw formatError(`contains "${hi < 0 ? s[2 * i] : s[2 * i + 1]}", which is not a modhex character (${MODHEX_ALPHABET})`);
+    if (hi < 0 || lo < 0)
+      throw formatError(
+        `contains "${hi < 0 ? s[2 * i] : s[2 * i + 1]}", which is not a modhex character (${MODHEX_ALPHABET})`,
+      );
     out[i] = (hi << 4) | lo;
   }
   return out;
@@ -142,9 +145,13 @@ export async function verifyOtp(otp: string, opts: VerifyOtpOptions): Promise<Ve
     const f = decodeOtpBlock(plain);
     try {
       if (!f.crcOk) {
-        throw new HardkmsError('OTP_CRC', 'The OTP does not decrypt to a valid block: it was altered or mistyped, or made with another AES key.', {
-          hint: 'Touch the enrolled YubiKey again to type a fresh OTP.',
-        });
+        throw new HardkmsError(
+          'OTP_CRC',
+          'The OTP does not decrypt to a valid block: it was altered or mistyped, or made with another AES key.',
+          {
+            hint: 'Touch the enrolled YubiKey again to type a fresh OTP.',
+          },
+        );
       }
       if (!f.privateId.equals(opts.privateId)) {
         throw new HardkmsError('OTP_WRONG_KEY', 'The OTP decrypts, but its private id is not the enrolled one.', {
@@ -174,7 +181,14 @@ function counterAfter(f: OtpCounters, last: OtpCounters): boolean {
 /** Emulator side: the OTP a YubiKey with this AES key and these fields would type. */
 export function generateOtp(
   aesKey: Buffer,
-  fields: { publicId: string; privateId: Buffer; useCounter: number; sessionCounter: number; timestamp?: number; random?: number },
+  fields: {
+    publicId: string;
+    privateId: Buffer;
+    useCounter: number;
+    sessionCounter: number;
+    timestamp?: number;
+    random?: number;
+  },
 ): string {
   modhexDecode(fields.publicId);
   const block = encodeOtpBlock({

@@ -8,7 +8,11 @@ import { gateStatus } from './seal-record.js';
  * mainnet vault emulated credentials do not count toward the quorum unless the (MAC'd)
  * seal allows them.
  */
-export async function gatePresence(seal: SealRecord, driverFor: (name: DriverName) => YubiKeyDriver, mainnet: boolean): Promise<Record<string, unknown>> {
+export async function gatePresence(
+  seal: SealRecord,
+  driverFor: (name: DriverName) => YubiKeyDriver,
+  mainnet: boolean,
+): Promise<Record<string, unknown>> {
   const s = gateStatus(seal);
   const present = new Map<DriverName, Set<number>>();
   const driverErrors: Record<string, string> = {};

@@ -56,18 +56,33 @@ export async function maskShare(share: Uint8Array, passphrase: Buffer, binding: 
 }
 
 /** Inverse of maskShare; the caller wipes the share. `label` names the operator in the error. */
-export async function unmaskShare(body: Uint8Array, passphrase: Buffer, binding: MaskBinding & { label: string }): Promise<Buffer> {
+export async function unmaskShare(
+  body: Uint8Array,
+  passphrase: Buffer,
+  binding: MaskBinding & { label: string },
+): Promise<Buffer> {
   if (body.length <= TAG_BYTES + MAC_BYTES || !timingSafeEqual(maskedTag(body), credentialTag(binding.credentialId))) {
-    throw new HardkmsError('GATE_RECOVERY_FAILED', `This recovery share does not belong to the operator ${binding.label}.`);
+    throw new HardkmsError(
+      'GATE_RECOVERY_FAILED',
+      `This recovery share does not belong to the operator ${binding.label}.`,
+    );
   }
   const { encKey, macKey } = await keys(passphrase, binding);
   try {
     const ct = body.subarray(TAG_BYTES, body.length - MAC_BYTES);
-    const mac = createHmac('sha256', macKey).update(body.subarray(0, TAG_BYTES)).update(ct).digest().subarray(0, MAC_BYTES);
+    const mac = createHmac('sha256', macKey)
+      .update(body.subarray(0, TAG_BYTES))
+      .update(ct)
+      .digest()
+      .subarray(0, MAC_BYTES);
     if (!timingSafeEqual(mac, body.subarray(body.length - MAC_BYTES))) {
-      throw new HardkmsError('GATE_RECOVERY_PASSPHRASE', `The passphrase given for ${binding.label} does not open ${binding.label}'s recovery share.`, {
-        hint: `${binding.label} types the passphrase set with their YubiKey (it is mixed into their share); other operators' passphrases do not open it.`,
-      });
+      throw new HardkmsError(
+        'GATE_RECOVERY_PASSPHRASE',
+        `The passphrase given for ${binding.label} does not open ${binding.label}'s recovery share.`,
+        {
+          hint: `${binding.label} types the passphrase set with their YubiKey (it is mixed into their share); other operators' passphrases do not open it.`,
+        },
+      );
     }
     const decipher = createCipheriv('aes-256-ctr', encKey, Buffer.alloc(16));
     return Buffer.concat([decipher.update(ct), decipher.final()]);
@@ -83,7 +98,15 @@ async function keys(passphrase: Buffer, binding: MaskBinding): Promise<{ encKey:
   }
   const stretch = await stretchPassphrase(passphrase, binding.salt32);
   try {
-    const okm = Buffer.from(hkdfSync('sha256', stretch, binding.salt32, `hardkms recovery share v2|${binding.vaultId}|${binding.credentialId}`, 64));
+    const okm = Buffer.from(
+      hkdfSync(
+        'sha256',
+        stretch,
+        binding.salt32,
+        `hardkms recovery share v2|${binding.vaultId}|${binding.credentialId}`,
+        64,
+      ),
+    );
     const out = { encKey: Buffer.from(okm.subarray(0, 32)), macKey: Buffer.from(okm.subarray(32)) };
     okm.fill(0);
     return out;

@@ -1,5 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { HardkmsError } from '../errors.js';
 import { recoveryWordsBuffer } from './recovery.js';
@@ -51,7 +62,9 @@ export interface WrittenRecoveryFile {
 
 function recipientError(message: string, hint?: string): HardkmsError {
   return new HardkmsError('RECOVERY_RECIPIENT_INVALID', message, {
-    hint: hint ?? `Give ${RECOVERY_TO_FLAG} as label=age1...,label=age1... (one per operator; a file holding an age1... line also works).`,
+    hint:
+      hint ??
+      `Give ${RECOVERY_TO_FLAG} as label=age1...,label=age1... (one per operator; a file holding an age1... line also works).`,
   });
 }
 
@@ -59,7 +72,8 @@ function recipientError(message: string, hint?: string): HardkmsError {
 function recipientOf(value: string, what: string): string {
   const v = value.trim();
   if (AGE_RECIPIENT.test(v)) return v;
-  if (v.startsWith('age1')) throw recipientError(`${what}: '${v}' is not an age X25519 recipient (age1 and 58 bech32 characters).`);
+  if (v.startsWith('age1'))
+    throw recipientError(`${what}: '${v}' is not an age X25519 recipient (age1 and 58 bech32 characters).`);
   if (v !== '' && existsSync(v) && statSync(v).isFile()) {
     const line = readFileSync(v, 'utf8')
       .split('\n')
@@ -100,21 +114,30 @@ export function parseRecoveryRecipients(value: string): RecoveryRecipients {
 /** Checked before the ceremony: the directory exists (or its parent does) and is ours to write. */
 export function recoveryTarget(dir: string, recipients: string | undefined): RecoveryFileTarget {
   if (recipients === undefined) {
-    throw new HardkmsError('RECOVERY_RECIPIENT_MISSING', `${RECOVERY_OUT_FLAG} needs ${RECOVERY_TO_FLAG}: the share files are encrypted to each operator.`, {
-      hint: `Add ${RECOVERY_TO_FLAG} label=age1...,label=age1... (each operator's age public key: \`age-keygen -o key.txt\` prints it).`,
-    });
+    throw new HardkmsError(
+      'RECOVERY_RECIPIENT_MISSING',
+      `${RECOVERY_OUT_FLAG} needs ${RECOVERY_TO_FLAG}: the share files are encrypted to each operator.`,
+      {
+        hint: `Add ${RECOVERY_TO_FLAG} label=age1...,label=age1... (each operator's age public key: \`age-keygen -o key.txt\` prints it).`,
+      },
+    );
   }
   const parsed = parseRecoveryRecipients(recipients);
   const abs = isAbsolute(dir) ? dir : resolve(dir);
   if (existsSync(abs)) {
-    if (!statSync(abs).isDirectory()) throw new HardkmsError('INVALID_INPUT', `${RECOVERY_OUT_FLAG} ${abs} is not a directory.`);
+    if (!statSync(abs).isDirectory())
+      throw new HardkmsError('INVALID_INPUT', `${RECOVERY_OUT_FLAG} ${abs} is not a directory.`);
   } else {
     try {
       mkdirSync(abs, { mode: 0o700 });
     } catch (e) {
-      throw new HardkmsError('INVALID_INPUT', `${RECOVERY_OUT_FLAG} ${abs} cannot be created (${(e as NodeJS.ErrnoException).code ?? 'error'}).`, {
-        hint: 'Give a directory that exists or whose parent exists and is writable.',
-      });
+      throw new HardkmsError(
+        'INVALID_INPUT',
+        `${RECOVERY_OUT_FLAG} ${abs} cannot be created (${(e as NodeJS.ErrnoException).code ?? 'error'}).`,
+        {
+          hint: 'Give a directory that exists or whose parent exists and is writable.',
+        },
+      );
     }
   }
   const probe = join(abs, `.hardkms-probe-${randomBytes(4).toString('hex')}`);
@@ -122,7 +145,10 @@ export function recoveryTarget(dir: string, recipients: string | undefined): Rec
     closeSync(openSync(probe, 'wx', 0o600));
     unlinkSync(probe);
   } catch (e) {
-    throw new HardkmsError('INVALID_INPUT', `${RECOVERY_OUT_FLAG} ${abs} is not writable (${(e as NodeJS.ErrnoException).code ?? 'error'}).`);
+    throw new HardkmsError(
+      'INVALID_INPUT',
+      `${RECOVERY_OUT_FLAG} ${abs} is not writable (${(e as NodeJS.ErrnoException).code ?? 'error'}).`,
+    );
   }
   return { dir: abs, recipients: parsed };
 }
@@ -146,15 +172,23 @@ export function assignRecipients(labels: readonly string[], r: RecoveryRecipient
   const byLabel = r.byLabel!;
   const missing = shares.filter((s) => !byLabel.has(s.label)).map((s) => s.label);
   if (missing.length > 0) {
-    throw new HardkmsError('RECOVERY_RECIPIENT_MISSING', `${RECOVERY_TO_FLAG} has no recipient for ${missing.join(', ')}.`, {
-      hint: `Add ${missing.map((l) => `${l}=age1...`).join(',')}: every operator gets a share.`,
-    });
+    throw new HardkmsError(
+      'RECOVERY_RECIPIENT_MISSING',
+      `${RECOVERY_TO_FLAG} has no recipient for ${missing.join(', ')}.`,
+      {
+        hint: `Add ${missing.map((l) => `${l}=age1...`).join(',')}: every operator gets a share.`,
+      },
+    );
   }
   const extra = [...byLabel.keys()].filter((l) => !shares.some((s) => s.label === l));
   if (extra.length > 0) {
-    throw new HardkmsError('RECOVERY_RECIPIENT_MISSING', `${RECOVERY_TO_FLAG} names ${extra.join(', ')}, who hold no key of this vault.`, {
-      hint: `The operators are: ${shares.map((s) => s.label).join(', ')}.`,
-    });
+    throw new HardkmsError(
+      'RECOVERY_RECIPIENT_MISSING',
+      `${RECOVERY_TO_FLAG} names ${extra.join(', ')}, who hold no key of this vault.`,
+      {
+        hint: `The operators are: ${shares.map((s) => s.label).join(', ')}.`,
+      },
+    );
   }
   return shares.map((s) => byLabel.get(s.label)!);
 }
@@ -193,7 +227,13 @@ export async function sealRecoveryFiles(
     );
     const sheet = Buffer.concat([head, words, Buffer.from('\n')]);
     try {
-      out.push({ label: s.label, credentialId: s.credentialId, recipient: recipients[i]!, name: fileName(s), data: await e.encrypt(sheet) });
+      out.push({
+        label: s.label,
+        credentialId: s.credentialId,
+        recipient: recipients[i]!,
+        name: fileName(s),
+        data: await e.encrypt(sheet),
+      });
     } finally {
       words.fill(0);
       sheet.fill(0);

@@ -84,7 +84,9 @@ export function decodeRecoveryWords(input: string | readonly string[] | Uint8Arr
  */
 export function decodeRecoverySheet(input: string | readonly string[] | Uint8Array): RecoverySheet {
   const indices =
-    input instanceof Uint8Array ? wordIndices(input, false) : wordIndices(Buffer.from(typeof input === 'string' ? input : input.join(' '), 'utf8'), true);
+    input instanceof Uint8Array
+      ? wordIndices(input, false)
+      : wordIndices(Buffer.from(typeof input === 'string' ? input : input.join(' '), 'utf8'), true);
   try {
     return shareFromIndices(indices);
   } finally {
@@ -94,23 +96,36 @@ export function decodeRecoverySheet(input: string | readonly string[] | Uint8Arr
 
 function shareFromIndices(indices: number[]): RecoverySheet {
   if (indices.length === 0) {
-    throw new HardkmsError('RECOVERY_FORMAT', 'No recovery words were given.', { hint: 'Type the words of one recovery share, separated by spaces.' });
+    throw new HardkmsError('RECOVERY_FORMAT', 'No recovery words were given.', {
+      hint: 'Type the words of one recovery share, separated by spaces.',
+    });
   }
   const payload = wordsToBytes(indices);
   try {
     const format = payload[0]!;
     if (!FORMATS.includes(format)) {
-      throw new HardkmsError('RECOVERY_FORMAT', 'These words are not a hardkms recovery share (unknown format version), or the first words are mistyped.', {
-        hint: 'Check the first two words against the sheet.',
-      });
+      throw new HardkmsError(
+        'RECOVERY_FORMAT',
+        'These words are not a hardkms recovery share (unknown format version), or the first words are mistyped.',
+        {
+          hint: 'Check the first two words against the sheet.',
+        },
+      );
     }
     const len = payload[1]!;
     const total = HEADER_BYTES + len + CHECKSUM_BYTES;
     const expected = wordCount(total);
     if (indices.length !== expected) {
-      throw new HardkmsError('RECOVERY_FORMAT', `A recovery share of this size has ${expected} words; ${indices.length} were given.`, {
-        hint: indices.length < expected ? 'A word is missing: check the sheet line by line.' : 'There are extra words: give one share at a time.',
-      });
+      throw new HardkmsError(
+        'RECOVERY_FORMAT',
+        `A recovery share of this size has ${expected} words; ${indices.length} were given.`,
+        {
+          hint:
+            indices.length < expected
+              ? 'A word is missing: check the sheet line by line.'
+              : 'There are extra words: give one share at a time.',
+        },
+      );
     }
     if (!checksumOk(payload, len) || !paddingZero(payload, total, indices.length)) {
       const suspect = findSingleTypo(indices, format, len);

@@ -54,9 +54,13 @@ export function parseSerialLines(stdout: string, tool: string): number[] {
     const line = raw.trim();
     if (line === '') continue;
     if (!/^\d{1,10}$/.test(line)) {
-      throw new HardkmsError('GATE_DRIVER_FAILED', `${tool} printed an unexpected line where a serial number was expected: "${line.slice(0, 80)}".`, {
-        hint: `Run it by hand to see what is wrong; the ${tool} version may be unsupported.`,
-      });
+      throw new HardkmsError(
+        'GATE_DRIVER_FAILED',
+        `${tool} printed an unexpected line where a serial number was expected: "${line.slice(0, 80)}".`,
+        {
+          hint: `Run it by hand to see what is wrong; the ${tool} version may be unsupported.`,
+        },
+      );
     }
     serials.push(Number(line));
   }

@@ -54,7 +54,15 @@ export interface GateStatus {
   driver: DriverName;
   allowEmulated: boolean;
   allowSingleOperator: boolean;
-  credentials: Array<{ id: string; label: string; serial: number; slot: 1 | 2; driver: DriverName; passphrase: boolean; tool?: string }>;
+  credentials: Array<{
+    id: string;
+    label: string;
+    serial: number;
+    slot: 1 | 2;
+    driver: DriverName;
+    passphrase: boolean;
+    tool?: string;
+  }>;
 }
 
 const HEX = /^[0-9a-f]*$/;
@@ -83,11 +91,15 @@ export function parseYubiKeySealRecord(record: SealRecord): YubiKeySealRecord {
     if (typeof c !== 'object' || c === null) bad('a credential is not an object');
     if (typeof c.id !== 'string' || c.id === '' || ids.has(c.id)) bad('a credential id is missing or repeated');
     if (typeof c.label !== 'string') bad(`credential ${c.id} has no label`);
-    if (!Number.isSafeInteger(c.serial) || c.serial < 0 || serials.has(c.serial)) bad(`credential ${c.id} has a missing or repeated serial`);
+    if (!Number.isSafeInteger(c.serial) || c.serial < 0 || serials.has(c.serial))
+      bad(`credential ${c.id} has a missing or repeated serial`);
     if (c.slot !== 1 && c.slot !== 2) bad(`credential ${c.id} has slot ${String(c.slot)}`);
     if (!isDriverName(c.driver)) bad(`credential ${c.id} names an unknown driver`);
     if (typeof c.passphrase !== 'boolean') bad(`credential ${c.id} lacks the passphrase flag`);
-    if (c.recoverySalt !== undefined && (!c.passphrase || typeof c.recoverySalt !== 'string' || c.recoverySalt.length !== 64 || !HEX.test(c.recoverySalt)))
+    if (
+      c.recoverySalt !== undefined &&
+      (!c.passphrase || typeof c.recoverySalt !== 'string' || c.recoverySalt.length !== 64 || !HEX.test(c.recoverySalt))
+    )
       bad(`credential ${c.id} has a malformed recovery salt`);
     if (c.tool !== undefined && (typeof c.tool !== 'string' || !c.tool.startsWith('/') || c.driver === 'emulator'))
       bad(`credential ${c.id} has a malformed tool path`);
@@ -99,7 +111,8 @@ export function parseYubiKeySealRecord(record: SealRecord): YubiKeySealRecord {
       const v = c[k];
       if (typeof v !== 'string' || v.length !== len || !HEX.test(v)) bad(`credential ${c.id} has a malformed ${k}`);
     }
-    if (typeof c.ct !== 'string' || c.ct.length < 36 || c.ct.length % 2 !== 0 || !HEX.test(c.ct)) bad(`credential ${c.id} has a malformed sealed share`);
+    if (typeof c.ct !== 'string' || c.ct.length < 36 || c.ct.length % 2 !== 0 || !HEX.test(c.ct))
+      bad(`credential ${c.id} has a malformed sealed share`);
     ids.add(c.id);
     serials.add(c.serial);
   }
@@ -128,7 +141,9 @@ export function gateStatus(record: SealRecord): GateStatus {
 /** Finds a credential by id, label or serial (as typed on the command line). */
 export function findCredential(record: YubiKeySealRecord, ref: string): GateCredential {
   const hit =
-    record.credentials.find((c) => c.id === ref) ?? record.credentials.find((c) => c.label === ref) ?? record.credentials.find((c) => String(c.serial) === ref);
+    record.credentials.find((c) => c.id === ref) ??
+    record.credentials.find((c) => c.label === ref) ??
+    record.credentials.find((c) => String(c.serial) === ref);
   if (!hit) {
     throw new HardkmsError('GATE_UNKNOWN_CREDENTIAL', `No enrolled YubiKey matches "${ref}".`, {
       hint: `Enrolled: ${record.credentials.map((c) => `${c.id} (${c.label}, serial ${c.serial})`).join(', ')}.`,

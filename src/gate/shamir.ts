@@ -55,13 +55,19 @@ export async function combine(shares: readonly Uint8Array[], threshold?: number)
   const used = threshold === undefined ? shares : shares.slice(0, threshold);
   const len = used[0]!.length;
   if (len < 2 || used.some((s) => s.length !== len)) {
-    throw new HardkmsError('GATE_SHAMIR_INVALID', 'The shares have different lengths: they do not belong to the same split.', {
-      hint: 'Use shares from the same vault and the same enrolment (rotate, revoke and enroll make new shares).',
-    });
+    throw new HardkmsError(
+      'GATE_SHAMIR_INVALID',
+      'The shares have different lengths: they do not belong to the same split.',
+      {
+        hint: 'Use shares from the same vault and the same enrolment (rotate, revoke and enroll make new shares).',
+      },
+    );
   }
   const xs = new Set(used.map((s) => s[s.length - 1]));
   if (xs.size !== used.length) {
-    throw new HardkmsError('GATE_SHAMIR_INVALID', 'The same share was given twice.', { hint: 'Give shares from distinct operators.' });
+    throw new HardkmsError('GATE_SHAMIR_INVALID', 'The same share was given twice.', {
+      hint: 'Give shares from distinct operators.',
+    });
   }
   if (used.length === 1) return Buffer.from(used[0]!.subarray(0, len - 1));
   const copies = used.map((s) => Uint8Array.from(s));
@@ -71,7 +77,9 @@ export async function combine(shares: readonly Uint8Array[], threshold?: number)
     secret.fill(0);
     return out;
   } catch (e) {
-    throw new HardkmsError('GATE_SHAMIR_INVALID', `The shares could not be joined: ${(e as Error).message}.`, { cause: e });
+    throw new HardkmsError('GATE_SHAMIR_INVALID', `The shares could not be joined: ${(e as Error).message}.`, {
+      cause: e,
+    });
   } finally {
     for (const c of copies) c.fill(0);
   }
@@ -79,8 +87,12 @@ export async function combine(shares: readonly Uint8Array[], threshold?: number)
 
 function assertParams(n: number, m: number): void {
   if (!Number.isInteger(n) || !Number.isInteger(m) || m < 1 || n < m || n > MAX_SHARES) {
-    throw new HardkmsError('GATE_SHAMIR_INVALID', `Invalid quorum ${m}-of-${n}: need whole numbers with 1 <= threshold <= shares <= ${MAX_SHARES}.`, {
-      hint: 'Choose --threshold M and --yubikeys N with M <= N.',
-    });
+    throw new HardkmsError(
+      'GATE_SHAMIR_INVALID',
+      `Invalid quorum ${m}-of-${n}: need whole numbers with 1 <= threshold <= shares <= ${MAX_SHARES}.`,
+      {
+        hint: 'Choose --threshold M and --yubikeys N with M <= N.',
+      },
+    );
   }
 }

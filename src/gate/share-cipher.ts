@@ -100,7 +100,8 @@ async function deriveShareKey(response20: Buffer, binding: ShareBinding): Promis
   if (response20.length !== 20) {
     throw new HardkmsError('GATE_DRIVER_FAILED', 'The YubiKey response is not 20 bytes.');
   }
-  const stretch = binding.passphrase === undefined ? Buffer.alloc(0) : await stretchPassphrase(binding.passphrase, binding.salt32);
+  const stretch =
+    binding.passphrase === undefined ? Buffer.alloc(0) : await stretchPassphrase(binding.passphrase, binding.salt32);
   const ikm = Buffer.concat([response20, stretch]);
   try {
     return Buffer.from(hkdfSync('sha256', ikm, binding.salt32, shareInfo(binding), KEY_BYTES));
@@ -112,7 +113,9 @@ async function deriveShareKey(response20: Buffer, binding: ShareBinding): Promis
 
 export function stretchPassphrase(passphrase: Buffer, salt: Buffer): Promise<Buffer> {
   if (passphrase.length === 0) {
-    throw new HardkmsError('INVALID_INPUT', 'The YubiKey passphrase is empty.', { hint: 'Type the passphrase set at enrolment.' });
+    throw new HardkmsError('INVALID_INPUT', 'The YubiKey passphrase is empty.', {
+      hint: 'Type the passphrase set at enrolment.',
+    });
   }
   return new Promise((resolve, reject) => {
     scrypt(passphrase, salt, KEY_BYTES, PASSPHRASE_SCRYPT, (err, key) => (err ? reject(err) : resolve(key)));

@@ -1,7 +1,14 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuditEventName } from '../audit/events.js';
 import { HardkmsError, isHardkmsError } from '../errors.js';
-import { decodeVaultSecret, encodeVaultSecret, type SealContext, type SealRecord, type VaultSecret, type VaultSecretProvider } from '../vault/secret.js';
+import {
+  decodeVaultSecret,
+  encodeVaultSecret,
+  type SealContext,
+  type SealRecord,
+  type VaultSecret,
+  type VaultSecretProvider,
+} from '../vault/secret.js';
 import { assertSlot, newChallenge } from './challenge.js';
 import { DEFAULT_TOUCH_TIMEOUT_MS, isDriverName, type DriverName, type YubiKeyDriver } from './drivers/driver.js';
 import { getDriver } from './drivers/index.js';
@@ -211,7 +218,11 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
         encoded.fill(0);
       }
     } catch (e) {
-      ctx.audit('gate.unseal', 'fail', { threshold, error: isHardkmsError(e) ? e.code : 'INTERNAL', credentials: used.map((c) => c.id) });
+      ctx.audit('gate.unseal', 'fail', {
+        threshold,
+        error: isHardkmsError(e) ? e.code : 'INTERNAL',
+        credentials: used.map((c) => c.id),
+      });
       throw e;
     } finally {
       for (const s of shares) s.fill(0);
@@ -264,7 +275,13 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
     return this.audited(
       'gate.revoke',
       ctx,
-      { credential: gone.id, label: gone.label, serial: gone.serial, threshold, newSecret: opts.newSecret !== undefined },
+      {
+        credential: gone.id,
+        label: gone.label,
+        serial: gone.serial,
+        threshold,
+        newSecret: opts.newSecret !== undefined,
+      },
       () => {
         if (targets.length < threshold) {
           throw new HardkmsError(
@@ -284,12 +301,27 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
    * old challenges open nothing in the new record. With `newSecret`, old records and
    * old recovery words are useless too.
    */
-  async rotate(record: SealRecord, secret: VaultSecret, ctx: SealContext, opts: { newSecret?: VaultSecret } = {}): Promise<GateSealResult> {
+  async rotate(
+    record: SealRecord,
+    secret: VaultSecret,
+    ctx: SealContext,
+    opts: { newSecret?: VaultSecret } = {},
+  ): Promise<GateSealResult> {
     const rec = parseYubiKeySealRecord(record);
-    const details = { credentials: rec.credentials.map((c) => c.id), threshold: rec.threshold, newSecret: opts.newSecret !== undefined };
+    const details = {
+      credentials: rec.credentials.map((c) => c.id),
+      threshold: rec.threshold,
+      newSecret: opts.newSecret !== undefined,
+    };
     return this.audited('gate.rotate', ctx, details, () => {
       assertSecretMatches(rec, secret, ctx.vaultId);
-      return this.sealTargets(opts.newSecret ?? secret, rec.credentials.map(targetFromCredential), rec.threshold, flagsOf(rec), ctx);
+      return this.sealTargets(
+        opts.newSecret ?? secret,
+        rec.credentials.map(targetFromCredential),
+        rec.threshold,
+        flagsOf(rec),
+        ctx,
+      );
     });
   }
 
@@ -297,20 +329,35 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
    * Rebuilds the secret from recovery shares (raw, or as word strings). Follow with
    * sealWithRecovery() on a provider configured with the new YubiKeys.
    */
-  async recover(record: SealRecord, shares: ReadonlyArray<Uint8Array | string | RecoverySheet>, ctx: SealContext): Promise<VaultSecret> {
+  async recover(
+    record: SealRecord,
+    shares: ReadonlyArray<Uint8Array | string | RecoverySheet>,
+    ctx: SealContext,
+  ): Promise<VaultSecret> {
     const rec = parseYubiKeySealRecord(record);
     return this.audited('gate.recover', ctx, { shares: shares.length, threshold: rec.threshold }, async () => {
       const raw: Buffer[] = [];
       try {
         for (const s of shares) {
-          const sheet = typeof s === 'string' ? decodeRecoverySheet(s) : s instanceof Uint8Array ? { format: 1 as const, body: Buffer.from(s) } : s;
-          raw.push(sheet.format === 1 ? Buffer.from(sheet.body) : await this.unmaskSheet(rec, sheet.body, raw.length + 1, ctx));
+          const sheet =
+            typeof s === 'string'
+              ? decodeRecoverySheet(s)
+              : s instanceof Uint8Array
+                ? { format: 1 as const, body: Buffer.from(s) }
+                : s;
+          raw.push(
+            sheet.format === 1 ? Buffer.from(sheet.body) : await this.unmaskSheet(rec, sheet.body, raw.length + 1, ctx),
+          );
           if (typeof s === 'string') sheet.body.fill(0);
         }
         if (raw.length < rec.threshold) {
-          throw new HardkmsError('GATE_QUORUM_NOT_MET', `Recovery needs ${rec.threshold} recovery shares; ${raw.length} were given.`, {
-            hint: `Collect ${rec.threshold} different operators' recovery sheets.`,
-          });
+          throw new HardkmsError(
+            'GATE_QUORUM_NOT_MET',
+            `Recovery needs ${rec.threshold} recovery shares; ${raw.length} were given.`,
+            {
+              hint: `Collect ${rec.threshold} different operators' recovery sheets.`,
+            },
+          );
         }
         const encoded = await combine(raw, rec.threshold);
         try {
@@ -331,9 +378,17 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
 
   // ---- internals ----
 
-  private async sealTargets(secret: VaultSecret, targets: EnrollTarget[], threshold: number, flags: RecordFlags, ctx: SealContext): Promise<GateSealResult> {
+  private async sealTargets(
+    secret: VaultSecret,
+    targets: EnrollTarget[],
+    threshold: number,
+    flags: RecordFlags,
+    ctx: SealContext,
+  ): Promise<GateSealResult> {
     if (targets.length === 0) {
-      throw new HardkmsError('INVALID_INPUT', 'No YubiKey to enroll.', { hint: 'Give at least one YubiKey (--yubikeys N).' });
+      throw new HardkmsError('INVALID_INPUT', 'No YubiKey to enroll.', {
+        hint: 'Give at least one YubiKey (--yubikeys N).',
+      });
     }
     const serials = new Set<number>();
     for (const t of targets) {
@@ -348,9 +403,13 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
       throw emulatorRefused(targets.filter((t) => t.driver === 'emulator').map((t) => t.label));
     }
     if (ctx.mainnet && threshold < 2 && !flags.allowSingleOperator) {
-      throw new HardkmsError('GATE_SINGLE_OPERATOR_REFUSED', 'A vault for mainnet wallets needs a threshold of at least 2 YubiKeys (4-eye principle).', {
-        hint: 'Use --threshold 2 or more, or pass --allow-single-operator (recorded and audited).',
-      });
+      throw new HardkmsError(
+        'GATE_SINGLE_OPERATOR_REFUSED',
+        'A vault for mainnet wallets needs a threshold of at least 2 YubiKeys (4-eye principle).',
+        {
+          hint: 'Use --threshold 2 or more, or pass --allow-single-operator (recorded and audited).',
+        },
+      );
     }
     const encoded = encodeVaultSecret(secret);
     let shares: Buffer[] = [];
@@ -386,7 +445,11 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
   }
 
   /** The credential, and its recovery share: bound to the passphrase when there is one, else a copy of the raw share. */
-  private async sealOne(t: EnrollTarget, share: Buffer, ctx: SealContext): Promise<{ credential: GateCredential; recovery: RecoveryShare }> {
+  private async sealOne(
+    t: EnrollTarget,
+    share: Buffer,
+    ctx: SealContext,
+  ): Promise<{ credential: GateCredential; recovery: RecoveryShare }> {
     const challenge = newChallenge();
     const salt = randomBytes(SALT_BYTES);
     const recoverySalt = t.passphrase ? randomBytes(SALT_BYTES) : undefined;
@@ -402,16 +465,27 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
         throw new HardkmsError(
           'GATE_TOUCH_NOT_REQUIRED',
           `The YubiKey ${t.label} (serial ${t.serial}) answered without a touch: its slot ${t.slot} does not require one, so malware could ask it silently.`,
-          { hint: `Program the slot with touch: \`ykman otp chalresp --touch --generate ${t.slot}\` (this erases its old secret), then enroll it.` },
+          {
+            hint: `Program the slot with touch: \`ykman otp chalresp --touch --generate ${t.slot}\` (this erases its old secret), then enroll it.`,
+          },
         );
       }
-      const { iv, ct } = await sealShare(share, response, { salt32: salt, credentialId: t.id, vaultId: ctx.vaultId, passphrase });
+      const { iv, ct } = await sealShare(share, response, {
+        salt32: salt,
+        credentialId: t.id,
+        vaultId: ctx.vaultId,
+        passphrase,
+      });
       const recovery: RecoveryShare =
         passphrase && recoverySalt
           ? {
               credentialId: t.id,
               label: t.label,
-              share: await maskShare(share, passphrase, { salt32: recoverySalt, vaultId: ctx.vaultId, credentialId: t.id }),
+              share: await maskShare(share, passphrase, {
+                salt32: recoverySalt,
+                vaultId: ctx.vaultId,
+                credentialId: t.id,
+              }),
               format: 2,
             }
           : { credentialId: t.id, label: t.label, share: Buffer.from(share), format: 1 };
@@ -444,18 +518,26 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
     const tag = maskedTag(body);
     const cred = rec.credentials.find((c) => c.recoverySalt !== undefined && credentialTag(c.id).equals(tag));
     if (!cred) {
-      throw new HardkmsError('GATE_RECOVERY_FAILED', `Recovery share ${n} belongs to no operator of this vault's current gate.`, {
-        hint: 'Use the sheets made at the latest init, enroll, revoke or rotate of this vault: each of those makes new shares.',
-      });
+      throw new HardkmsError(
+        'GATE_RECOVERY_FAILED',
+        `Recovery share ${n} belongs to no operator of this vault's current gate.`,
+        {
+          hint: 'Use the sheets made at the latest init, enroll, revoke or rotate of this vault: each of those makes new shares.',
+        },
+      );
     }
     let passphrase: Buffer;
     try {
       passphrase = await this.passphrase(cred, 'recover');
     } catch (e) {
       if (!isHardkmsError(e)) throw e;
-      throw new HardkmsError('GATE_PASSPHRASE_REQUIRED', `Recovery share ${n} is ${cred.label}'s and is bound to ${cred.label}'s passphrase: ${e.message}`, {
-        hint: `${cred.label} types the passphrase set with their YubiKey after the shares (one line each, in the order of the shares).`,
-      });
+      throw new HardkmsError(
+        'GATE_PASSPHRASE_REQUIRED',
+        `Recovery share ${n} is ${cred.label}'s and is bound to ${cred.label}'s passphrase: ${e.message}`,
+        {
+          hint: `${cred.label} types the passphrase set with their YubiKey after the shares (one line each, in the order of the shares).`,
+        },
+      );
     }
     try {
       return await unmaskShare(body, passphrase, {
@@ -471,7 +553,13 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
 
   private async confirmOperator(cred: GateCredential, ctx: SealContext): Promise<void> {
     const command = this.opts.command ?? 'hardkms';
-    const ok = await this.opts.confirm!({ credentialId: cred.id, label: cred.label, serial: cred.serial, vaultId: ctx.vaultId, command });
+    const ok = await this.opts.confirm!({
+      credentialId: cred.id,
+      label: cred.label,
+      serial: cred.serial,
+      vaultId: ctx.vaultId,
+      command,
+    });
     if (!ok) {
       ctx.audit('gate.confirm', 'fail', { ...credentialDetails(cred), command });
       throw new HardkmsError(
@@ -486,7 +574,10 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
   }
 
   /** The share of one credential, and its passphrase (kept for the re-seal; the caller wipes both). */
-  private async openCredential(cred: GateCredential, ctx: SealContext): Promise<{ share: Buffer; passphrase: Buffer | undefined }> {
+  private async openCredential(
+    cred: GateCredential,
+    ctx: SealContext,
+  ): Promise<{ share: Buffer; passphrase: Buffer | undefined }> {
     const passphrase = cred.passphrase ? await this.passphrase(cred, 'unseal') : undefined;
     let response: Buffer | undefined;
     try {
@@ -532,20 +623,45 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
       const salt = randomBytes(SALT_BYTES);
       let response: Buffer | undefined;
       try {
-        response = await this.driver(cred.driver, toolOf(cred)).respond(cred, challenge, this.respondOptions(this.touchPrompt(cred, ctx, 'reseal')));
-        const { iv, ct } = await sealShare(shares[i]!, response, { salt32: salt, credentialId: cred.id, vaultId: ctx.vaultId, passphrase: passphrases[i] });
-        next.set(cred.id, { ...cred, challenge: challenge.toString('hex'), salt: salt.toString('hex'), iv: iv.toString('hex'), ct: ct.toString('hex') });
+        response = await this.driver(cred.driver, toolOf(cred)).respond(
+          cred,
+          challenge,
+          this.respondOptions(this.touchPrompt(cred, ctx, 'reseal')),
+        );
+        const { iv, ct } = await sealShare(shares[i]!, response, {
+          salt32: salt,
+          credentialId: cred.id,
+          vaultId: ctx.vaultId,
+          passphrase: passphrases[i],
+        });
+        next.set(cred.id, {
+          ...cred,
+          challenge: challenge.toString('hex'),
+          salt: salt.toString('hex'),
+          iv: iv.toString('hex'),
+          ct: ct.toString('hex'),
+        });
       } catch (e) {
-        ctx.audit('gate.challenges_rotated', 'fail', { ...credentialDetails(cred), error: isHardkmsError(e) ? e.code : 'INTERNAL' });
+        ctx.audit('gate.challenges_rotated', 'fail', {
+          ...credentialDetails(cred),
+          error: isHardkmsError(e) ? e.code : 'INTERNAL',
+        });
         throw e;
       } finally {
         response?.fill(0);
       }
     }
-    return { record: { ...rec, credentials: rec.credentials.map((c) => next.get(c.id) ?? c) }, rotated: [...next.keys()] };
+    return {
+      record: { ...rec, credentials: rec.credentials.map((c) => next.get(c.id) ?? c) },
+      rotated: [...next.keys()],
+    };
   }
 
-  private touchPrompt(c: { label: string; serial: number }, ctx: SealContext, what: 'enroll' | 'unseal' | 'reseal'): string {
+  private touchPrompt(
+    c: { label: string; serial: number },
+    ctx: SealContext,
+    what: 'enroll' | 'unseal' | 'reseal',
+  ): string {
     const command = this.opts.command ? `\`hardkms ${this.opts.command}\`` : 'hardkms';
     const head = `Touch the YubiKey ${c.label} (serial ${c.serial})…`;
     if (what === 'enroll') return `${head} to enroll it in vault ${ctx.vaultId} for ${command}`;
@@ -572,7 +688,8 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
         const list = await this.driver(name, toolOf(creds.find((c) => c.driver === name)!)).listSerials();
         serials.set(name, new Set(list));
         const enrolled = new Set(creds.filter((c) => c.driver === name).map((c) => c.serial));
-        for (const s of list) if (!enrolled.has(s)) ctx.audit('gate.unseal.unenrolled', 'fail', { driver: name, serial: s });
+        for (const s of list)
+          if (!enrolled.has(s)) ctx.audit('gate.unseal.unenrolled', 'fail', { driver: name, serial: s });
       } catch (e) {
         if (!isHardkmsError(e)) throw e;
         serials.set(name, new Set());
@@ -588,7 +705,10 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
     const key = `${name}|${tool ?? ''}`;
     let d = this.driverCache.get(key);
     if (!d) {
-      d = getDriver(name, { ...(this.opts.emulatorDir === undefined ? {} : { emulatorDir: this.opts.emulatorDir }), tool });
+      d = getDriver(name, {
+        ...(this.opts.emulatorDir === undefined ? {} : { emulatorDir: this.opts.emulatorDir }),
+        tool,
+      });
       this.driverCache.set(key, d);
     }
     return d;
@@ -597,14 +717,24 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
   /** The driver's own "touch" line is replaced by ours, which names the vault and the command. */
   private respondOptions(prompt: string) {
     const onWait = this.opts.onWait;
-    return { timeoutMs: this.opts.timeoutMs ?? DEFAULT_TOUCH_TIMEOUT_MS, ...(onWait ? { onWait: () => onWait(prompt) } : {}) };
+    return {
+      timeoutMs: this.opts.timeoutMs ?? DEFAULT_TOUCH_TIMEOUT_MS,
+      ...(onWait ? { onWait: () => onWait(prompt) } : {}),
+    };
   }
 
-  private async passphrase(t: { id: string; label: string; serial: number }, purpose: PassphraseRequest['purpose']): Promise<Buffer> {
+  private async passphrase(
+    t: { id: string; label: string; serial: number },
+    purpose: PassphraseRequest['purpose'],
+  ): Promise<Buffer> {
     if (!this.opts.getPassphrase) {
-      throw new HardkmsError('GATE_PASSPHRASE_REQUIRED', `The YubiKey ${t.label} is enrolled with a passphrase, but no way to ask for it was given.`, {
-        hint: 'Run the command in a terminal so the passphrase can be asked.',
-      });
+      throw new HardkmsError(
+        'GATE_PASSPHRASE_REQUIRED',
+        `The YubiKey ${t.label} is enrolled with a passphrase, but no way to ask for it was given.`,
+        {
+          hint: 'Run the command in a terminal so the passphrase can be asked.',
+        },
+      );
     }
     return this.opts.getPassphrase({ credentialId: t.id, label: t.label, serial: t.serial, purpose });
   }
@@ -621,14 +751,29 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
     }
     const label = s.label.trim();
     if (label === '' || label.length > 64) {
-      throw new HardkmsError('INVALID_INPUT', 'A YubiKey label must be 1 to 64 characters.', { hint: 'Use the operator name, e.g. "alice".' });
+      throw new HardkmsError('INVALID_INPUT', 'A YubiKey label must be 1 to 64 characters.', {
+        hint: 'Use the operator name, e.g. "alice".',
+      });
     }
     // The tool is fixed now, at the ceremony, and recorded: unseal never looks on PATH.
     const tool = driver === 'emulator' || this.opts.drivers?.[driver] ? undefined : (s.tool ?? resolveTool(driver));
-    return { id: `yk-${randomBytes(4).toString('hex')}`, label, serial: s.serial, slot, driver, passphrase: s.passphrase ?? false, tool };
+    return {
+      id: `yk-${randomBytes(4).toString('hex')}`,
+      label,
+      serial: s.serial,
+      slot,
+      driver,
+      passphrase: s.passphrase ?? false,
+      tool,
+    };
   }
 
-  private async audited<T>(event: AuditEventName, ctx: SealContext, details: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
+  private async audited<T>(
+    event: AuditEventName,
+    ctx: SealContext,
+    details: Record<string, unknown>,
+    fn: () => Promise<T>,
+  ): Promise<T> {
     try {
       const out = await fn();
       ctx.audit(event, 'ok', details);
@@ -650,7 +795,15 @@ export function wipeRecovery(shares: RecoveryShare[]): void {
 }
 
 function targetFromCredential(c: GateCredential): EnrollTarget {
-  return { id: c.id, label: c.label, serial: c.serial, slot: c.slot, driver: c.driver, passphrase: c.passphrase, tool: c.tool };
+  return {
+    id: c.id,
+    label: c.label,
+    serial: c.serial,
+    slot: c.slot,
+    driver: c.driver,
+    passphrase: c.passphrase,
+    tool: c.tool,
+  };
 }
 
 /** The enrolled tool path; credentials from before paths were recorded run the distribution's, never PATH's. */
@@ -664,7 +817,15 @@ function flagsOf(rec: YubiKeySealRecord): RecordFlags {
 }
 
 function publicTarget(t: EnrollTarget): Record<string, unknown> {
-  return { id: t.id, label: t.label, serial: t.serial, slot: t.slot, driver: t.driver, passphrase: t.passphrase, ...(t.tool ? { tool: t.tool } : {}) };
+  return {
+    id: t.id,
+    label: t.label,
+    serial: t.serial,
+    slot: t.slot,
+    driver: t.driver,
+    passphrase: t.passphrase,
+    ...(t.tool ? { tool: t.tool } : {}),
+  };
 }
 
 function credentialDetails(c: GateCredential): Record<string, unknown> {
@@ -683,9 +844,13 @@ function assertSecretMatches(rec: YubiKeySealRecord, secret: VaultSecret, vaultI
   const encoded = encodeVaultSecret(secret);
   try {
     if (!checkMatches(rec, encoded, vaultId)) {
-      throw new HardkmsError('GATE_SECRET_MISMATCH', "The secret given is not this vault's secret; nothing was changed.", {
-        hint: 'Unseal the vault with its YubiKeys first and pass the secret that unseal returned.',
-      });
+      throw new HardkmsError(
+        'GATE_SECRET_MISMATCH',
+        "The secret given is not this vault's secret; nothing was changed.",
+        {
+          hint: 'Unseal the vault with its YubiKeys first and pass the secret that unseal returned.',
+        },
+      );
     }
   } finally {
     encoded.fill(0);
@@ -693,9 +858,13 @@ function assertSecretMatches(rec: YubiKeySealRecord, secret: VaultSecret, vaultI
 }
 
 function emulatorRefused(labels: string[]): HardkmsError {
-  return new HardkmsError('GATE_EMULATOR_REFUSED', `The YubiKey emulator is refused for a vault with mainnet wallets (emulated: ${labels.join(', ')}).`, {
-    hint: 'Enroll real YubiKeys (--driver ykman or ykchalresp), or initialise with --allow-emulated-yubikey (recorded and audited) for a demo vault.',
-  });
+  return new HardkmsError(
+    'GATE_EMULATOR_REFUSED',
+    `The YubiKey emulator is refused for a vault with mainnet wallets (emulated: ${labels.join(', ')}).`,
+    {
+      hint: 'Enroll real YubiKeys (--driver ykman or ykchalresp), or initialise with --allow-emulated-yubikey (recorded and audited) for a demo vault.',
+    },
+  );
 }
 
 function describe(c: GateCredential): string {

@@ -28,7 +28,8 @@ export interface EcdsaSignature {
 export function decodeEcPoint(value: Buffer): Buffer {
   if (value.length === 65 && value[0] === 0x04) return Buffer.from(value);
   if (value[0] === 0x04 && value[1] === 0x41 && value.length === 67) return Buffer.from(value.subarray(2));
-  if (value[0] === 0x04 && value[1] === 0x81 && value[2] === 0x41 && value.length === 68) return Buffer.from(value.subarray(3));
+  if (value[0] === 0x04 && value[1] === 0x81 && value[2] === 0x41 && value.length === 68)
+    return Buffer.from(value.subarray(3));
   throw new HardkmsError('HSM_FAILED', 'The token returned an EC point in an unexpected encoding.');
 }
 
@@ -60,7 +61,11 @@ export function normaliseLowS(curve: CurveName, raw: Buffer): { r: Buffer; s: Bu
 export function recoveryIdFor(sig: { r: Buffer; s: Buffer }, digest: Uint8Array, publicKey: Uint8Array): 0 | 1 {
   const recovery = findRecoveryId(Buffer.concat([sig.r, sig.s]), digest, publicKey);
   if (recovery !== undefined) return recovery;
-  throw new HardkmsError('SIGN_KEY_MISMATCH', "The token produced a signature that does not match the wallet's public key.", {
-    hint: 'The wrapped key in wallet.dat does not belong to this entry; restore wallet.dat from a backup.',
-  });
+  throw new HardkmsError(
+    'SIGN_KEY_MISMATCH',
+    "The token produced a signature that does not match the wallet's public key.",
+    {
+      hint: 'The wrapped key in wallet.dat does not belong to this entry; restore wallet.dat from a backup.',
+    },
+  );
 }

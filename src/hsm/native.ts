@@ -34,7 +34,8 @@ export interface BoolAttribute {
   type: number;
   value: boolean;
 }
-export type FlatAttribute = { type: number; value: number | boolean | Buffer } | { type: number; template: BoolAttribute[] };
+export type FlatAttribute =
+  { type: number; value: number | boolean | Buffer } | { type: number; template: BoolAttribute[] };
 
 interface Functions {
   generateKey: (...args: unknown[]) => unknown;
@@ -51,14 +52,20 @@ function functions(modulePath: string): Functions {
   if (cached) return cached;
   koffi ??= require('koffi') as Koffi;
   if (process.platform === 'win32' || koffi.sizeof('unsigned long') !== ULONG || koffi.sizeof('void *') !== ULONG) {
-    throw new HardkmsError('HSM_PLATFORM_UNSUPPORTED', 'hardkms sets PKCS#11 attribute templates only on 64-bit Linux and macOS.', {
-      hint: 'Run hardkms on a 64-bit Unix host.',
-    });
+    throw new HardkmsError(
+      'HSM_PLATFORM_UNSUPPORTED',
+      'hardkms sets PKCS#11 attribute templates only on 64-bit Linux and macOS.',
+      {
+        hint: 'Run hardkms on a 64-bit Unix host.',
+      },
+    );
   }
   const lib = koffi.load(modulePath);
   const fns: Functions = {
     generateKey: lib.func('unsigned long C_GenerateKey(unsigned long, void *, void *, unsigned long, _Out_ void *)'),
-    getAttributeValue: lib.func('unsigned long C_GetAttributeValue(unsigned long, unsigned long, _Inout_ void *, unsigned long)'),
+    getAttributeValue: lib.func(
+      'unsigned long C_GetAttributeValue(unsigned long, unsigned long, _Inout_ void *, unsigned long)',
+    ),
     login: lib.func('unsigned long C_Login(unsigned long, unsigned long, void *, unsigned long)'),
     setPin: lib.func('unsigned long C_SetPIN(unsigned long, void *, unsigned long, void *, unsigned long)'),
   };
@@ -110,7 +117,12 @@ function encodeTemplate(attrs: readonly FlatAttribute[], keep: Buffer[]): Buffer
 }
 
 /** C_GenerateKey with a template that may hold nested templates; returns the handle as pkcs11js does. */
-export function generateKeyWithTemplate(modulePath: string, session: Buffer, mechanism: number, attrs: readonly FlatAttribute[]): Buffer {
+export function generateKeyWithTemplate(
+  modulePath: string,
+  session: Buffer,
+  mechanism: number,
+  attrs: readonly FlatAttribute[],
+): Buffer {
   const fns = functions(modulePath);
   const keep: Buffer[] = [];
   const template = encodeTemplate(attrs, keep);

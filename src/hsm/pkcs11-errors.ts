@@ -88,18 +88,26 @@ export function explainPkcs11Error(e: unknown, ctx: CkrContext): HardkmsError {
     case CKR.CKR_MECHANISM_PARAM_INVALID:
     case CKR.CKR_CURVE_NOT_SUPPORTED:
     case CKR.CKR_DOMAIN_PARAMS_INVALID:
-      return new HardkmsError('HSM_MECHANISM_UNSUPPORTED', `${label} does not support what hardkms asked while ${ctx.operation} (${name}).`, {
-        hint: ctx.mechanismSetting
-          ? `Change '${ctx.mechanismSetting}' in the token profile${ctx.profile ? ` hsm/profiles/${ctx.profile}.json` : ''} to a mechanism this device offers, or pick the profile of your device with --profile.`
-          : 'Pick the token profile of your device with --profile (hsm/profiles/).',
-      });
+      return new HardkmsError(
+        'HSM_MECHANISM_UNSUPPORTED',
+        `${label} does not support what hardkms asked while ${ctx.operation} (${name}).`,
+        {
+          hint: ctx.mechanismSetting
+            ? `Change '${ctx.mechanismSetting}' in the token profile${ctx.profile ? ` hsm/profiles/${ctx.profile}.json` : ''} to a mechanism this device offers, or pick the profile of your device with --profile.`
+            : 'Pick the token profile of your device with --profile (hsm/profiles/).',
+        },
+      );
     case CKR.CKR_OBJECT_HANDLE_INVALID:
     case CKR.CKR_KEY_HANDLE_INVALID:
     case CKR.CKR_UNWRAPPING_KEY_HANDLE_INVALID:
     case CKR.CKR_WRAPPING_KEY_HANDLE_INVALID:
-      return new HardkmsError('HSM_KEY_MISSING', `A key hardkms needs is missing from ${label} while ${ctx.operation} (${name}).`, {
-        hint: 'The store is bound to keys that are not on this token: use the token the vault was created with, or restore it from its backup.',
-      });
+      return new HardkmsError(
+        'HSM_KEY_MISSING',
+        `A key hardkms needs is missing from ${label} while ${ctx.operation} (${name}).`,
+        {
+          hint: 'The store is bound to keys that are not on this token: use the token the vault was created with, or restore it from its backup.',
+        },
+      );
     case CKR.CKR_TOKEN_NOT_PRESENT:
     case CKR.CKR_TOKEN_NOT_RECOGNIZED:
     case CKR.CKR_DEVICE_REMOVED:

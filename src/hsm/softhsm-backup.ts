@@ -1,8 +1,27 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import { HardkmsError } from '../errors.js';
-import { findLiveTokens, parseObjectFile, parseTokenObject, readSoftHsmConfig, stateFiles, type SoftHsmConfig } from './softhsm-files.js';
+import {
+  findLiveTokens,
+  parseObjectFile,
+  parseTokenObject,
+  readSoftHsmConfig,
+  stateFiles,
+  type SoftHsmConfig,
+} from './softhsm-files.js';
 
 /**
  * A verified copy of a SoftHSM2 token's state files, kept beside the token directory
@@ -181,7 +200,9 @@ export class SoftHsmBackup {
       serial: live?.serial ?? backup?.manifest.serial,
       liveDir,
       problems: [],
-      backup: backup ? { path: backup.path, createdAt: backup.manifest.createdAt, files: backup.manifest.files.length } : undefined,
+      backup: backup
+        ? { path: backup.path, createdAt: backup.manifest.createdAt, files: backup.manifest.files.length }
+        : undefined,
       backupCurrent: undefined,
       repairable: false,
     };
@@ -208,7 +229,8 @@ export class SoftHsmBackup {
         if (problem) result.problems.push({ file: name, problem });
       }
       for (const f of backup?.manifest.files ?? []) {
-        if (f.name.endsWith('.object') && !present.has(f.name)) result.problems.push({ file: f.name, problem: 'missing (present in the backup)' });
+        if (f.name.endsWith('.object') && !present.has(f.name))
+          result.problems.push({ file: f.name, problem: 'missing (present in the backup)' });
       }
       if (result.problems.length === 0 && backup) result.backupCurrent = this.isCurrent(liveDir, backup.manifest);
     }
@@ -286,7 +308,9 @@ export class SoftHsmBackup {
       for (const f of stateFiles(liveDir)) {
         const isTokenObject = f === 'token.object';
         const { bytes, problem } =
-          f === 'generation' ? { bytes: readFileSync(join(liveDir, f)), problem: undefined } : readWhole(join(liveDir, f), isTokenObject);
+          f === 'generation'
+            ? { bytes: readFileSync(join(liveDir, f)), problem: undefined }
+            : readWhole(join(liveDir, f), isTokenObject);
         if (problem) throw damagedError({ ...this.check(), problems: [{ file: f, problem }] });
         if (isTokenObject) {
           const parsed = parseTokenObject(bytes);
@@ -295,7 +319,15 @@ export class SoftHsmBackup {
         writeDurable(join(gen, f), bytes);
         files.push({ name: f, size: bytes.length, sha256: sha256(bytes) });
       }
-      const manifest: BackupManifest = { format: 1, label: this.label, serial, tokenDirName: basename(liveDir), createdAt: stamp, userPinSha256, files };
+      const manifest: BackupManifest = {
+        format: 1,
+        label: this.label,
+        serial,
+        tokenDirName: basename(liveDir),
+        createdAt: stamp,
+        userPinSha256,
+        files,
+      };
       writeDurable(join(gen, `${MANIFEST}.tmp`), `${JSON.stringify(manifest, null, 2)}\n`);
       renameSync(join(gen, `${MANIFEST}.tmp`), join(gen, MANIFEST));
       fsyncDir(gen);
@@ -329,13 +361,19 @@ export class SoftHsmBackup {
     if (before.state !== 'damaged') return { before, after: before, restored: [], backupPath: before.backup?.path };
     const backup = this.latest(before.liveDir ? basename(before.liveDir) : undefined);
     if (!backup || !before.liveDir) {
-      throw new HardkmsError('HSM_TOKEN_UNREPAIRABLE', `Token '${this.label}' in ${this.config.tokenDir} is damaged and hardkms has no copy of it.`, {
-        hint: 'Restore the token directory from your own backup (see docs/runbook.md, "Backups"); do not create a new token: the keys are in the old one.',
-      });
+      throw new HardkmsError(
+        'HSM_TOKEN_UNREPAIRABLE',
+        `Token '${this.label}' in ${this.config.tokenDir} is damaged and hardkms has no copy of it.`,
+        {
+          hint: 'Restore the token directory from your own backup (see docs/runbook.md, "Backups"); do not create a new token: the keys are in the old one.',
+        },
+      );
     }
     const liveDir = before.liveDir;
     mkdirSync(liveDir, { recursive: true, mode: 0o700 });
-    const wanted = before.problems.some((p) => p.file === '.') ? backup.manifest.files.map((f) => f.name) : before.problems.map((p) => p.file);
+    const wanted = before.problems.some((p) => p.file === '.')
+      ? backup.manifest.files.map((f) => f.name)
+      : before.problems.map((p) => p.file);
     const restored: string[] = [];
     for (const name of wanted) {
       const f = backup.manifest.files.find((x) => x.name === name);
@@ -369,15 +407,23 @@ function brokenTokenDirs(tokenDir: string): { dir: string; problem: string }[] {
 
 export function damagedError(c: TokenCheck): HardkmsError {
   const what = c.problems.map((p) => `${p.file}: ${p.problem}`).join('; ');
-  return new HardkmsError('HSM_TOKEN_DAMAGED', `The SoftHSM2 token '${c.label}' in ${c.liveDir ?? c.tokenDir} is damaged (${what}). Its keys are not lost.`, {
-    hint: c.repairable
-      ? 'Stop every hardkms process using this token, then run `hardkms token repair` (it restores the files from the verified copy hardkms keeps beside the token directory). Do not create a new token.'
-      : 'Restore the token directory from your own backup (docs/runbook.md, "Backups"). Do not create a new token: the keys are in the old one.',
-  });
+  return new HardkmsError(
+    'HSM_TOKEN_DAMAGED',
+    `The SoftHSM2 token '${c.label}' in ${c.liveDir ?? c.tokenDir} is damaged (${what}). Its keys are not lost.`,
+    {
+      hint: c.repairable
+        ? 'Stop every hardkms process using this token, then run `hardkms token repair` (it restores the files from the verified copy hardkms keeps beside the token directory). Do not create a new token.'
+        : 'Restore the token directory from your own backup (docs/runbook.md, "Backups"). Do not create a new token: the keys are in the old one.',
+    },
+  );
 }
 
 /** The backup for a token profile, or undefined where there is no SoftHSM2 file store to guard. */
-export function softHsmBackupFor(profile: string, modulePath: string | undefined, label: string): SoftHsmBackup | undefined {
+export function softHsmBackupFor(
+  profile: string,
+  modulePath: string | undefined,
+  label: string,
+): SoftHsmBackup | undefined {
   const isSoftHsm = profile === 'softhsm2' || (modulePath !== undefined && /softhsm/i.test(modulePath));
   return isSoftHsm ? SoftHsmBackup.forLabel(label) : undefined;
 }

@@ -48,7 +48,8 @@ export const TOKEN_ATTR = {
   userPin: 0x8000534d,
 } as const;
 
-export type ObjectFileCheck = { ok: true; attributes: Map<number, Buffer | number | boolean> } | { ok: false; problem: string };
+export type ObjectFileCheck =
+  { ok: true; attributes: Map<number, Buffer | number | boolean> } | { ok: false; problem: string };
 
 /**
  * Parses one object file (8-byte generation, then type/kind/value triples, all integers
@@ -80,12 +81,14 @@ export function parseObjectFile(bytes: Buffer): ObjectFileCheck {
     } else if (kind === 3 || kind === 4) {
       // byte string, or attribute map (its length is in bytes too)
       const len = ulong();
-      if (len === undefined || at + len > bytes.length) return { ok: false, problem: `truncated at byte ${bytes.length}` };
+      if (len === undefined || at + len > bytes.length)
+        return { ok: false, problem: `truncated at byte ${bytes.length}` };
       attributes.set(type, bytes.subarray(at, at + len));
       at += len;
     } else if (kind === 5) {
       const count = ulong();
-      if (count === undefined || at + count * 8 > bytes.length) return { ok: false, problem: `truncated at byte ${bytes.length}` };
+      if (count === undefined || at + count * 8 > bytes.length)
+        return { ok: false, problem: `truncated at byte ${bytes.length}` };
       at += count * 8;
       attributes.set(type, count);
     } else {
@@ -102,7 +105,9 @@ export interface TokenObjectFacts {
 }
 
 /** token.object checked for what SoftHSM2 needs to see an initialised token. */
-export function parseTokenObject(bytes: Buffer): { ok: true; facts: TokenObjectFacts } | { ok: false; problem: string } {
+export function parseTokenObject(
+  bytes: Buffer,
+): { ok: true; facts: TokenObjectFacts } | { ok: false; problem: string } {
   const parsed = parseObjectFile(bytes);
   if (!parsed.ok) return parsed;
   const label = parsed.attributes.get(TOKEN_ATTR.label);

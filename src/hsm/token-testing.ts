@@ -38,7 +38,12 @@ export function signEd25519Raw(token: Token, handle: Buffer, message: Uint8Array
 export function generateResidentSecp256k1(token: Token): { handle: Buffer; publicKey: Buffer } {
   const t = Token.internalsForTesting(token);
   const templates = residentKeyTemplates(CURVE_OID.secp256k1);
-  const pair = t.lib.C_GenerateKeyPair(t.session, { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN }, templates.publicKey, templates.privateKey);
+  const pair = t.lib.C_GenerateKeyPair(
+    t.session,
+    { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
+    templates.publicKey,
+    templates.privateKey,
+  );
   const publicKey = t.readPublicKey(pair.publicKey);
   t.destroy(pair.publicKey);
   return { handle: pair.privateKey, publicKey };
@@ -49,8 +54,14 @@ export function generateResidentEd25519(token: Token): { handle: Buffer; publicK
   const t = Token.internalsForTesting(token);
   const templates = residentKeyTemplates(ED25519_EC_PARAMS);
   const CKM_EC_EDWARDS_KEY_PAIR_GEN = 0x1055;
-  const pair = t.lib.C_GenerateKeyPair(t.session, { mechanism: CKM_EC_EDWARDS_KEY_PAIR_GEN }, templates.publicKey, templates.privateKey);
-  const point = t.lib.C_GetAttributeValue(t.session, pair.publicKey, [{ type: pkcs11js.CKA_EC_POINT }])[0]!.value as Buffer;
+  const pair = t.lib.C_GenerateKeyPair(
+    t.session,
+    { mechanism: CKM_EC_EDWARDS_KEY_PAIR_GEN },
+    templates.publicKey,
+    templates.privateKey,
+  );
+  const point = t.lib.C_GetAttributeValue(t.session, pair.publicKey, [{ type: pkcs11js.CKA_EC_POINT }])[0]!
+    .value as Buffer;
   t.destroy(pair.publicKey);
   return { handle: pair.privateKey, publicKey: decodeEdPoint(point) };
 }

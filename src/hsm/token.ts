@@ -212,7 +212,10 @@ export class Token {
     try {
       this.backup.ensureCurrent();
     } catch (e) {
-      if (!backupWarned) process.stderr.write(`WARNING: could not refresh the token backup in ${this.backup.root}: ${(e as Error).message}\n`);
+      if (!backupWarned)
+        process.stderr.write(
+          `WARNING: could not refresh the token backup in ${this.backup.root}: ${(e as Error).message}\n`,
+        );
       backupWarned = true;
     }
   }
@@ -255,8 +258,17 @@ export class Token {
     const audit = auditKeyPairTemplates(tag, ids.auditKeyId);
     try {
       this.createWrapKey(tag, ids.wrapKeyId);
-      this.lib.C_GenerateKey(this.session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, dataKeyTemplate(tag, ids.dataKeyId));
-      this.lib.C_GenerateKeyPair(this.session, { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN }, audit.publicKey, audit.privateKey);
+      this.lib.C_GenerateKey(
+        this.session,
+        { mechanism: pkcs11js.CKM_AES_KEY_GEN },
+        dataKeyTemplate(tag, ids.dataKeyId),
+      );
+      this.lib.C_GenerateKeyPair(
+        this.session,
+        { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
+        audit.publicKey,
+        audit.privateKey,
+      );
     } catch (e) {
       throw this.fail(e, 'generating the vault keys');
     }
@@ -437,7 +449,11 @@ export class Token {
       } catch (e) {
         throw this.fail(e, 'importing a secp256k1 key');
       }
-      return { wrapped: this.wrap(handle, 'an imported key'), mechanism: this.profile.wrapMechanism, publicKey: Buffer.from(publicKey) };
+      return {
+        wrapped: this.wrap(handle, 'an imported key'),
+        mechanism: this.profile.wrapMechanism,
+        publicKey: Buffer.from(publicKey),
+      };
     } finally {
       value.fill(0);
       this.destroy(handle);
@@ -450,12 +466,21 @@ export class Token {
     let pair: pkcs11js.KeyPair | undefined;
     try {
       try {
-        pair = this.lib.C_GenerateKeyPair(this.session, { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN }, generated.publicKey, generated.privateKey);
+        pair = this.lib.C_GenerateKeyPair(
+          this.session,
+          { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
+          generated.publicKey,
+          generated.privateKey,
+        );
       } catch (e) {
         throw this.fail(e, 'generating a secp256k1 key pair');
       }
       const publicKey = this.readPublicKey(pair.publicKey);
-      return { wrapped: this.wrap(pair.privateKey, 'a generated key'), mechanism: this.profile.wrapMechanism, publicKey };
+      return {
+        wrapped: this.wrap(pair.privateKey, 'a generated key'),
+        mechanism: this.profile.wrapMechanism,
+        publicKey,
+      };
     } finally {
       this.destroy(pair?.privateKey);
       this.destroy(pair?.publicKey);
@@ -466,7 +491,10 @@ export class Token {
   private unwrapSecp256k1(wrapped: WrappedKey): Buffer {
     const keys = this.vaultKeys();
     if (wrapped.mechanism !== this.profile.wrapMechanism && MECHANISMS[wrapped.mechanism] === undefined) {
-      throw new HardkmsError('HSM_MECHANISM_UNSUPPORTED', `The key was wrapped with ${wrapped.mechanism}, which this build does not know.`);
+      throw new HardkmsError(
+        'HSM_MECHANISM_UNSUPPORTED',
+        `The key was wrapped with ${wrapped.mechanism}, which this build does not know.`,
+      );
     }
     try {
       return this.lib.C_UnwrapKey(
@@ -568,7 +596,11 @@ export class Token {
   /** CKM_ECDSA with a key handle: an unwrapped wallet key, the audit key, or a benchmark's resident key. */
   private signRaw(handle: Buffer, digest: Uint8Array): Buffer {
     try {
-      this.lib.C_SignInit(this.session, { mechanism: mechanism(this.profile.signMechanism, 'signMechanism', this.profile.name) }, handle);
+      this.lib.C_SignInit(
+        this.session,
+        { mechanism: mechanism(this.profile.signMechanism, 'signMechanism', this.profile.name) },
+        handle,
+      );
       return this.lib.C_Sign(this.session, Buffer.from(digest), Buffer.alloc(132));
     } catch (e) {
       throw this.fail(e, 'signing a digest', 'signMechanism');
@@ -608,12 +640,17 @@ export class Token {
    * so the PIN alone decrypts no seed.
    */
   private wrapEd25519Seed(seed: Uint8Array, publicKey: Uint8Array): WrappedKey {
-    return { wrapped: this.encrypt(seed, ED25519_SEED_AAD), mechanism: this.profile.dataMechanism, publicKey: Buffer.from(publicKey) };
+    return {
+      wrapped: this.encrypt(seed, ED25519_SEED_AAD),
+      mechanism: this.profile.dataMechanism,
+      publicKey: Buffer.from(publicKey),
+    };
   }
 
   /** Imports an ed25519 private key (its 32-byte RFC 8032 seed) and returns it wrapped. */
   importEd25519(seed: Uint8Array): WrappedKey {
-    if (seed.length !== ED25519_SEED_BYTES) throw new HardkmsError('KEY_INVALID', `An ed25519 private key is a 32-byte seed, got ${seed.length} bytes.`);
+    if (seed.length !== ED25519_SEED_BYTES)
+      throw new HardkmsError('KEY_INVALID', `An ed25519 private key is a 32-byte seed, got ${seed.length} bytes.`);
     this.requireEddsa();
     return this.wrapEd25519Seed(seed, ed25519.getPublicKey(seed));
   }
@@ -631,14 +668,25 @@ export class Token {
     let seed: Buffer | undefined;
     try {
       try {
-        pair = this.lib.C_GenerateKeyPair(this.session, { mechanism: MECHANISMS.CKM_EC_EDWARDS_KEY_PAIR_GEN! }, generated.publicKey, generated.privateKey);
+        pair = this.lib.C_GenerateKeyPair(
+          this.session,
+          { mechanism: MECHANISMS.CKM_EC_EDWARDS_KEY_PAIR_GEN! },
+          generated.publicKey,
+          generated.privateKey,
+        );
       } catch (e) {
         throw this.fail(e, 'generating an ed25519 key pair');
       }
       seed = this.readValue(pair.privateKey);
-      const publicKey = decodeEdPoint(this.lib.C_GetAttributeValue(this.session, pair.publicKey, [{ type: pkcs11js.CKA_EC_POINT }])[0]!.value as Buffer);
+      const publicKey = decodeEdPoint(
+        this.lib.C_GetAttributeValue(this.session, pair.publicKey, [{ type: pkcs11js.CKA_EC_POINT }])[0]!
+          .value as Buffer,
+      );
       if (seed.length !== ED25519_SEED_BYTES || !bytesEq(ed25519.getPublicKey(seed), publicKey)) {
-        throw new HardkmsError('HSM_FAILED', 'The token generated an ed25519 key whose seed does not give its public key.');
+        throw new HardkmsError(
+          'HSM_FAILED',
+          'The token generated an ed25519 key whose seed does not give its public key.',
+        );
       }
       return this.wrapEd25519Seed(seed, publicKey);
     } finally {
@@ -653,7 +701,9 @@ export class Token {
     const seed = this.decrypt(wrapped.wrapped, ED25519_SEED_AAD);
     if (seed.length !== ED25519_SEED_BYTES) {
       seed.fill(0);
-      throw new HardkmsError('HSM_FAILED', 'A sealed ed25519 key did not open to a 32-byte seed.', { hint: 'The entry is not an ed25519 key.' });
+      throw new HardkmsError('HSM_FAILED', 'A sealed ed25519 key did not open to a 32-byte seed.', {
+        hint: 'The entry is not an ed25519 key.',
+      });
     }
     return seed;
   }
@@ -681,9 +731,13 @@ export class Token {
       handle = this.ed25519SessionKey(this.unwrapEd25519Seed(wrapped));
       const sig = this.signEd25519Raw(handle, message, mech);
       if (!ed25519.verify(sig, message, wrapped.publicKey)) {
-        throw new HardkmsError('SIGN_KEY_MISMATCH', "The token produced an ed25519 signature that does not match the wallet's public key.", {
-          hint: 'The wrapped key in wallet.dat does not belong to this entry; restore wallet.dat from a backup.',
-        });
+        throw new HardkmsError(
+          'SIGN_KEY_MISMATCH',
+          "The token produced an ed25519 signature that does not match the wallet's public key.",
+          {
+            hint: 'The wrapped key in wallet.dat does not belong to this entry; restore wallet.dat from a backup.',
+          },
+        );
       }
       return sig;
     } finally {
@@ -699,7 +753,8 @@ export class Token {
     try {
       this.lib.C_SignInit(this.session, { mechanism: mech }, handle);
       const sig = Buffer.from(this.lib.C_Sign(this.session, Buffer.from(message), Buffer.alloc(64)));
-      if (sig.length !== 64) throw new HardkmsError('HSM_FAILED', `The token returned a ${sig.length}-byte ed25519 signature; expected 64.`);
+      if (sig.length !== 64)
+        throw new HardkmsError('HSM_FAILED', `The token returned a ${sig.length}-byte ed25519 signature; expected 64.`);
       return sig;
     } catch (e) {
       throw e instanceof HardkmsError ? e : this.fail(e, 'signing with an ed25519 key', 'eddsaMechanism');
@@ -755,7 +810,13 @@ export class Token {
   private gcm(iv: Buffer, aad: Buffer): pkcs11js.Mechanism {
     return {
       mechanism: mechanism(this.profile.dataMechanism, 'dataMechanism', this.profile.name),
-      parameter: { type: pkcs11js.CK_PARAMS_GCM, iv, ivBits: iv.length * 8, aad, tagBits: GCM_TAG_BITS } as pkcs11js.GcmParams,
+      parameter: {
+        type: pkcs11js.CK_PARAMS_GCM,
+        iv,
+        ivBits: iv.length * 8,
+        aad,
+        tagBits: GCM_TAG_BITS,
+      } as pkcs11js.GcmParams,
     };
   }
 

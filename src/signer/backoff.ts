@@ -57,6 +57,8 @@ export class Backoff {
 
   /** Wait before the next poll: the normal period, or the backoff delay if that is longer. */
   nextWait(periodMs: number): number {
-    return this.failureCount === 0 ? periodMs : Math.max(periodMs, backoffDelay(this.failureCount, this.random(), this.options));
+    return this.failureCount === 0
+      ? periodMs
+      : Math.max(periodMs, backoffDelay(this.failureCount, this.random(), this.options));
   }
 }

@@ -7,7 +7,13 @@ import { readVaultFacts } from '../vault/facts.js';
 import { VERSION } from '../version.js';
 import { AlertWebhook } from './observe/alert-webhook.js';
 import { ExternalApprover } from './pipeline/approval.js';
-import { NodeBroadcaster, nodeClientFor, TatumBroadcaster, type Broadcaster, type NodeClient } from './sinks/broadcast.js';
+import {
+  NodeBroadcaster,
+  nodeClientFor,
+  TatumBroadcaster,
+  type Broadcaster,
+  type NodeClient,
+} from './sinks/broadcast.js';
 import { isEvmSignableChain, pinnedChainId, type ChainSelection } from './pipeline/chain-ids.js';
 import { SignerDaemon } from './daemon.js';
 import { NodeEvmFiller, tatumFillSource, type EvmFillSource } from './pipeline/evm-fill.js';
@@ -19,7 +25,14 @@ import { nodeRpcUrlFromEnv, type EvmRpc } from './sinks/node-rpc.js';
 import type { Policy } from './pipeline/policy.js';
 import { PendingProcessor } from './pipeline/process-pending.js';
 import type { DaemonLog } from './observe/logger.js';
-import { checkTransport, gateWeaknesses, INSECURE_HTTP_FLAG, MAINNET_OVERRIDE_FLAG, mainnetReasons, UNAUTHENTICATED_APPROVER_FLAG } from './service.js';
+import {
+  checkTransport,
+  gateWeaknesses,
+  INSECURE_HTTP_FLAG,
+  MAINNET_OVERRIDE_FLAG,
+  mainnetReasons,
+  UNAUTHENTICATED_APPROVER_FLAG,
+} from './service.js';
 import { TatumClient } from './source/tatum-client.js';
 import { ThorRestNode, VET_PUBLIC_NODES } from './sinks/vet-node.js';
 import { SolanaRpc } from './sinks/sol-rpc.js';
@@ -109,13 +122,23 @@ export class DaemonRuntime {
     for (const c of selection.chains) if (isEvmSignableChain(c)) chainIds.set(c, pinnedChainId(c, testnet));
 
     const facts = readVaultFacts({ path: o.walletPath, auditLogPath: o.auditLogPath });
-    const mainnet = mainnetReasons({ testnet, testnetOnly: facts.testnetOnly, seal: facts.seal, externalUrl: o.externalUrl, override });
+    const mainnet = mainnetReasons({
+      testnet,
+      testnetOnly: facts.testnetOnly,
+      seal: facts.seal,
+      externalUrl: o.externalUrl,
+      override,
+    });
     const approverOverrides: { flag: string; reason: string }[] = [];
     if (!testnet) {
       if (policy === undefined) {
-        throw new HardkmsError('DAEMON_MAINNET_REFUSED', 'Refusing to sign mainnet transactions without a signing policy (--policy FILE).', {
-          hint: 'Write a policy with a rule for each chain (or wallet) the daemon signs for; mainnet refuses what no rule covers. See "Signing policy" in docs/runbook.md.',
-        });
+        throw new HardkmsError(
+          'DAEMON_MAINNET_REFUSED',
+          'Refusing to sign mainnet transactions without a signing policy (--policy FILE).',
+          {
+            hint: 'Write a policy with a rule for each chain (or wallet) the daemon signs for; mainnet refuses what no rule covers. See "Signing policy" in docs/runbook.md.',
+          },
+        );
       }
       if (o.externalUrl !== undefined) {
         if (new URL(o.externalUrl).protocol !== 'https:') {
@@ -140,7 +163,10 @@ export class DaemonRuntime {
               },
             );
           }
-          approverOverrides.push({ flag: UNAUTHENTICATED_APPROVER_FLAG, reason: 'the approver proves nothing (no --externalUrlSecret)' });
+          approverOverrides.push({
+            flag: UNAUTHENTICATED_APPROVER_FLAG,
+            reason: 'the approver proves nothing (no --externalUrlSecret)',
+          });
         }
       }
     }
@@ -171,10 +197,14 @@ export class DaemonRuntime {
     // EGLD: Tatum's EGLD node (as Tatum KMS), or the operator's gateway (HARDKMS_RPC_EGLD).
     const egldUrl = selection.chains.includes('EGLD') ? nodeRpcUrlFromEnv('EGLD') : undefined;
     if (egldUrl !== undefined) endpoints.push({ what: 'HARDKMS_RPC_EGLD', url: egldUrl });
-    const vetUrl = selection.chains.includes('VET') ? (nodeRpcUrlFromEnv('VET') ?? (testnet ? VET_PUBLIC_NODES.testnet : VET_PUBLIC_NODES.mainnet)) : undefined;
-    if (vetUrl !== undefined && nodeRpcUrlFromEnv('VET') !== undefined) endpoints.push({ what: 'HARDKMS_RPC_VET', url: vetUrl });
+    const vetUrl = selection.chains.includes('VET')
+      ? (nodeRpcUrlFromEnv('VET') ?? (testnet ? VET_PUBLIC_NODES.testnet : VET_PUBLIC_NODES.mainnet))
+      : undefined;
+    if (vetUrl !== undefined && nodeRpcUrlFromEnv('VET') !== undefined)
+      endpoints.push({ what: 'HARDKMS_RPC_VET', url: vetUrl });
     // Its origin only: a webhook URL often carries a token in its path (errors and audit records show this).
-    if (o.alertWebhook !== undefined) endpoints.push({ what: 'alert webhook', url: `${new URL(o.alertWebhook).origin}/` });
+    if (o.alertWebhook !== undefined)
+      endpoints.push({ what: 'alert webhook', url: `${new URL(o.alertWebhook).origin}/` });
     const insecure = checkTransport(testnet, o.allowInsecureHttp, endpoints);
     const insecureRun = !testnet && insecure.length > 0;
     // Named in every audit record of this run: the actor says the run allowed plain http.
@@ -208,8 +238,13 @@ export class DaemonRuntime {
         : solUrl !== undefined
           ? new SolanaRpc({ url: solUrl })
           : SolanaRpc.tatum(o.apiUrl, o.apiKey);
-    const egld = !selection.chains.includes('EGLD') ? undefined : egldUrl !== undefined ? new EgldGateway(egldUrl) : EgldGateway.tatum(o.apiUrl, o.apiKey);
-    const broadcaster: Broadcaster = o.broadcast === 'node' ? new NodeBroadcaster(nodes, tatum) : new TatumBroadcaster(tatum, sol);
+    const egld = !selection.chains.includes('EGLD')
+      ? undefined
+      : egldUrl !== undefined
+        ? new EgldGateway(egldUrl)
+        : EgldGateway.tatum(o.apiUrl, o.apiKey);
+    const broadcaster: Broadcaster =
+      o.broadcast === 'node' ? new NodeBroadcaster(nodes, tatum) : new TatumBroadcaster(tatum, sol);
 
     let vault: Vault | undefined;
     // Prometheus metrics only when served (prom-client is a tenth of a --runOnce's start-up).
@@ -225,14 +260,17 @@ export class DaemonRuntime {
       maxPollAgeMs: Math.max(3 * o.periodMs, 60_000),
     };
     // Watching from before the unseal: a burst of failed unseals is an anomaly too.
-    const alerts = o.alertWebhook === undefined ? undefined : new AlertWebhook({ url: o.alertWebhook, vaultId: facts.vaultId, log });
+    const alerts =
+      o.alertWebhook === undefined ? undefined : new AlertWebhook({ url: o.alertWebhook, vaultId: facts.vaultId, log });
     let watchTimer: NodeJS.Timeout | undefined;
     let watch: AnomalyWatch | undefined;
     const pollWatch = (): void => {
       try {
         for (const a of watch?.poll() ?? []) if (a.severity === 'critical') alerts?.send(a);
       } catch (e) {
-        log('warn', 'anomaly watch: the audit log could not be read', { error: e instanceof Error ? e.message : String(e) });
+        log('warn', 'anomaly watch: the audit log could not be read', {
+          error: e instanceof Error ? e.message : String(e),
+        });
       }
     };
     if (alerts !== undefined) {
@@ -241,7 +279,9 @@ export class DaemonRuntime {
       pollWatch();
       watchTimer = setInterval(pollWatch, 1_000);
       watchTimer.unref();
-      log('info', 'alert webhook: critical anomalies of the audit log are posted as they happen', { webhook: alerts.origin });
+      log('info', 'alert webhook: critical anomalies of the audit log are posted as they happen', {
+        webhook: alerts.origin,
+      });
     }
     let server: Server | undefined;
     if (o.metricsAddr !== undefined && served !== undefined) {
@@ -267,8 +307,12 @@ export class DaemonRuntime {
           break;
         } catch (e) {
           metrics.unsealFailures.inc({ code: e instanceof HardkmsError ? e.code : 'INTERNAL' });
-          if (o.runOnce || this.signal !== undefined || !(e instanceof HardkmsError) || !WAIT_FOR_QUORUM.has(e.code)) throw e;
-          log('warn', 'still sealed: waiting for the YubiKey quorum', { code: e.code, retryInSeconds: o.periodMs / 1000 });
+          if (o.runOnce || this.signal !== undefined || !(e instanceof HardkmsError) || !WAIT_FOR_QUORUM.has(e.code))
+            throw e;
+          log('warn', 'still sealed: waiting for the YubiKey quorum', {
+            code: e.code,
+            retryInSeconds: o.periodMs / 1000,
+          });
           await new Promise((r) => setTimeout(r, o.periodMs));
           if (this.signal !== undefined) return;
         }
@@ -291,14 +335,28 @@ export class DaemonRuntime {
       // (which may re-seal with the full secret) are done.
       v.forgetTokenPin();
       if (insecureRun) {
-        v.record({ event: 'daemon.insecure-http', subject: v.vaultId, result: 'info', details: { flag: INSECURE_HTTP_FLAG, endpoints: insecure } });
-        d.warn(`plain http on MAINNET for ${insecure.map((e) => e.what).join(', ')} (${INSECURE_HTTP_FLAG}); this is audited.`);
+        v.record({
+          event: 'daemon.insecure-http',
+          subject: v.vaultId,
+          result: 'info',
+          details: { flag: INSECURE_HTTP_FLAG, endpoints: insecure },
+        });
+        d.warn(
+          `plain http on MAINNET for ${insecure.map((e) => e.what).join(', ')} (${INSECURE_HTTP_FLAG}); this is audited.`,
+        );
       }
       health.unsealed = true;
       metrics.unsealed.set(1);
       if (mainnet.length > 0) {
-        v.record({ event: 'daemon.mainnet-override', subject: v.vaultId, result: 'info', details: { flag: MAINNET_OVERRIDE_FLAG, reasons: mainnet } });
-        d.warn(`signing MAINNET transactions with ${mainnet.join(' and ')} (${MAINNET_OVERRIDE_FLAG}); this is audited.`);
+        v.record({
+          event: 'daemon.mainnet-override',
+          subject: v.vaultId,
+          result: 'info',
+          details: { flag: MAINNET_OVERRIDE_FLAG, reasons: mainnet },
+        });
+        d.warn(
+          `signing MAINNET transactions with ${mainnet.join(' and ')} (${MAINNET_OVERRIDE_FLAG}); this is audited.`,
+        );
       }
       for (const ov of approverOverrides) {
         v.record({ event: 'daemon.approver-override', subject: v.vaultId, result: 'info', details: ov });
@@ -333,7 +391,8 @@ export class DaemonRuntime {
         evm: new NodeEvmFiller(
           (c) => {
             const id = chainIds.get(c);
-            if (id === undefined) throw new HardkmsError('UNSUPPORTED_CHAIN', `${c} is not an EVM chain this daemon signs`);
+            if (id === undefined)
+              throw new HardkmsError('UNSUPPORTED_CHAIN', `${c} is not an EVM chain this daemon signs`);
             return id;
           },
           evmNodes,
@@ -345,7 +404,11 @@ export class DaemonRuntime {
         log,
         afterSignJournaled: crashAfterSign
           ? (id) => {
-              log('error', `crash-after-sign test hook: killing the daemon after journaling the signature (test hook)`, { pendingId: id });
+              log(
+                'error',
+                `crash-after-sign test hook: killing the daemon after journaling the signature (test hook)`,
+                { pendingId: id },
+              );
               process.kill(process.pid, 'SIGKILL');
             }
           : undefined,
@@ -392,9 +455,16 @@ export class DaemonRuntime {
       );
       this.daemon = daemon;
       if (this.signal !== undefined) daemon.stop();
-      log('info', 'daemon started', { chains: selection.chains, testnet, period: o.periodMs / 1000, runOnce: o.runOnce });
+      log('info', 'daemon started', {
+        chains: selection.chains,
+        testnet,
+        period: o.periodMs / 1000,
+        runOnce: o.runOnce,
+      });
       if (selection.reported.length > 0) {
-        log('info', 'also polled, not signed: their pending transactions are reported to the API as errors', { chains: selection.reported });
+        log('info', 'also polled, not signed: their pending transactions are reported to the API as errors', {
+          chains: selection.reported,
+        });
       }
       const last = await daemon.run(o.runOnce);
       if (o.runOnce && this.signal === undefined && last !== undefined && (last.failed > 0 || last.apiFailures > 0)) {
@@ -404,7 +474,9 @@ export class DaemonRuntime {
         ]
           .filter((x) => x !== '')
           .join(' and ');
-        throw new HardkmsError('DAEMON_RUN_FAILED', `--runOnce: ${what}.`, { hint: 'The log above and the error batch sent to the API name each failure.' });
+        throw new HardkmsError('DAEMON_RUN_FAILED', `--runOnce: ${what}.`, {
+          hint: 'The log above and the error batch sent to the API name each failure.',
+        });
       }
     } finally {
       health.unsealed = false;

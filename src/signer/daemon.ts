@@ -137,7 +137,9 @@ export class SignerDaemon {
     const version = this.vault.store.changeStamp();
     const cached = this.idCache.get(chain);
     if (version !== undefined && cached?.version === version) return [...cached.ids];
-    const rows = db.prepare('SELECT signature_id FROM wallets WHERE chain = ? AND testnet = ?').all(chain, this.options.testnet ? 1 : 0) as {
+    const rows = db
+      .prepare('SELECT signature_id FROM wallets WHERE chain = ? AND testnet = ?')
+      .all(chain, this.options.testnet ? 1 : 0) as {
       signature_id: string;
     }[];
     const ids = rows.map((r) => r.signature_id);
@@ -162,23 +164,40 @@ export class SignerDaemon {
     try {
       this.vault.record({ event: 'keycache.destroy', subject: 'cycle', result: 'ok', details: { keys: destroyed } });
     } catch (e) {
-      this.log('error', 'could not record the destruction of the cycle key cache', { keys: destroyed, error: reportText(e) });
+      this.log('error', 'could not record the destruction of the cycle key cache', {
+        keys: destroyed,
+        error: reportText(e),
+      });
     }
   }
 
   private async cycle(): Promise<CycleResult> {
-    if (this.vault.isSealed) throw new HardkmsError('VAULT_SEALED', 'The vault is sealed; the daemon polls only while it is unsealed.');
+    if (this.vault.isSealed)
+      throw new HardkmsError('VAULT_SEALED', 'The vault is sealed; the daemon polls only while it is unsealed.');
     // A wallet, OTP, journal or ledger row deleted, put back or rolled back since the last
     // cycle stops the daemon (VAULT_ROW_TAMPERED) before anything is polled or signed.
     const cycleStarted = process.hrtime.bigint();
     this.vault.store.verifyRowSets();
-    const result: CycleResult = { received: 0, broadcast: 0, skipped: 0, failed: 0, apiFailures: 0, errors: [], outcomes: new Map(), seconds: 0 };
+    const result: CycleResult = {
+      received: 0,
+      broadcast: 0,
+      skipped: 0,
+      failed: 0,
+      apiFailures: 0,
+      errors: [],
+      outcomes: new Map(),
+      seconds: 0,
+    };
     const work: { pending: PendingTransaction; raw: unknown }[] = [];
     for (const chain of this.options.chains) {
       if (this.stopping) break;
       const ids = this.walletIds(chain);
       if (ids.length > MAX_SIGNATURE_IDS) {
-        this.log('error', `${ids.length} wallets of ${chain}: more than the ${MAX_SIGNATURE_IDS} the API accepts per chain; chain skipped`, { chain });
+        this.log(
+          'error',
+          `${ids.length} wallets of ${chain}: more than the ${MAX_SIGNATURE_IDS} the API accepts per chain; chain skipped`,
+          { chain },
+        );
         result.apiFailures += 1;
         continue;
       }
@@ -189,7 +208,12 @@ export class SignerDaemon {
         for (const m of fetched.malformed) {
           result.failed += 1;
           if (m.id !== undefined) result.errors.push({ signatureId: m.id, error: `TX_MALFORMED: ${m.reason}` });
-          this.log('warn', 'malformed pending transaction skipped', { chain, position: m.position, id: m.id, reason: m.reason });
+          this.log('warn', 'malformed pending transaction skipped', {
+            chain,
+            position: m.position,
+            id: m.id,
+            reason: m.reason,
+          });
         }
         fetched.transactions.forEach((p, i) => work.push({ pending: p, raw: fetched.raws[i] }));
       } catch (e) {
@@ -201,16 +225,24 @@ export class SignerDaemon {
     if (result.apiFailures > 0) this.backoff.failure();
     else this.backoff.success();
 
-    const selected = work.filter(({ pending }) => this.options.transactionIds === undefined || this.options.transactionIds.includes(pending.id));
+    const selected = work.filter(
+      ({ pending }) => this.options.transactionIds === undefined || this.options.transactionIds.includes(pending.id),
+    );
     const outcomes: (Outcome | undefined)[] = new Array(selected.length);
-    await runLanes(lanesOf(selected.map((w) => w.pending)), this.options.concurrency ?? DEFAULT_CONCURRENCY, async (i) => {
-      if (this.stopping) return;
-      const { pending, raw } = selected[i]!;
-      const started = process.hrtime.bigint();
-      const outcome = isSignableChain(pending.chain) ? await this.processor.process(pending, raw) : this.notSigned(pending);
-      this.options.observer?.processed(pending.chain, outcome, Number(process.hrtime.bigint() - started) / 1e9);
-      outcomes[i] = outcome;
-    });
+    await runLanes(
+      lanesOf(selected.map((w) => w.pending)),
+      this.options.concurrency ?? DEFAULT_CONCURRENCY,
+      async (i) => {
+        if (this.stopping) return;
+        const { pending, raw } = selected[i]!;
+        const started = process.hrtime.bigint();
+        const outcome = isSignableChain(pending.chain)
+          ? await this.processor.process(pending, raw)
+          : this.notSigned(pending);
+        this.options.observer?.processed(pending.chain, outcome, Number(process.hrtime.bigint() - started) / 1e9);
+        outcomes[i] = outcome;
+      },
+    );
     // Counted and reported in the API's order, whatever order they finished in.
     selected.forEach(({ pending }, i) => {
       const outcome = outcomes[i];
@@ -242,10 +274,14 @@ export class SignerDaemon {
     const error = notSignedReport(pending.chain);
     const first = !this.reportedLogged.has(pending.id);
     this.reportedLogged.add(pending.id);
-    this.log(first ? 'warn' : 'debug', 'pending transaction of a chain hardkms does not sign: reported to the API, not signed', {
-      pendingId: pending.id,
-      chain: pending.chain,
-    });
+    this.log(
+      first ? 'warn' : 'debug',
+      'pending transaction of a chain hardkms does not sign: reported to the API, not signed',
+      {
+        pendingId: pending.id,
+        chain: pending.chain,
+      },
+    );
     return { kind: 'failed', error, signed: false };
   }
 
@@ -283,9 +319,13 @@ export class SignerDaemon {
       .join(';')
       .replace(/[^\x20-\x7e]/g, '?')
       .slice(0, 300);
-    this.log(level?.toUpperCase() === 'ERROR' ? 'error' : 'warn', `Tatum API version advice (for Tatum KMS ${(latest ?? '').slice(0, 40)}): ${message}`, {
-      advice: header.slice(0, 400),
-    });
+    this.log(
+      level?.toUpperCase() === 'ERROR' ? 'error' : 'warn',
+      `Tatum API version advice (for Tatum KMS ${(latest ?? '').slice(0, 40)}): ${message}`,
+      {
+        advice: header.slice(0, 400),
+      },
+    );
   }
 
   /** Asks the loop to end after the transaction in flight. */

@@ -74,7 +74,11 @@ export class HttpError extends HardkmsError {
   /** Method and redacted URL of the request. */
   readonly target: string;
 
-  constructor(code: HttpErrorCode, message: string, details: { target: string; status?: number; bodyText?: string; hint?: string; cause?: unknown }) {
+  constructor(
+    code: HttpErrorCode,
+    message: string,
+    details: { target: string; status?: number; bodyText?: string; hint?: string; cause?: unknown },
+  ) {
     super(code, message, {
       ...(details.hint === undefined ? {} : { hint: details.hint }),
       ...(details.cause === undefined ? {} : { cause: details.cause }),
@@ -107,7 +111,9 @@ export function redactUrl(url: string | URL, secret?: string): string {
   try {
     const u = typeof url === 'string' ? new URL(url) : url;
     const shown = `${u.protocol}//${u.host}${u.pathname}`;
-    return secret === undefined || secret === '' ? shown : shown.split(encodeURIComponent(secret)).join('<api-key>').split(secret).join('<api-key>');
+    return secret === undefined || secret === ''
+      ? shown
+      : shown.split(encodeURIComponent(secret)).join('<api-key>').split(secret).join('<api-key>');
   } catch {
     return '<invalid URL>';
   }
@@ -165,7 +171,12 @@ export class HttpClient {
     const maxBytes = req.maxResponseBytes ?? this.maxResponseBytes;
     let body: Buffer | undefined;
     try {
-      body = req.body !== undefined ? Buffer.from(req.body, 'utf8') : req.json === undefined ? undefined : Buffer.from(JSON.stringify(req.json), 'utf8');
+      body =
+        req.body !== undefined
+          ? Buffer.from(req.body, 'utf8')
+          : req.json === undefined
+            ? undefined
+            : Buffer.from(JSON.stringify(req.json), 'utf8');
     } catch (cause) {
       return Promise.reject(
         new HttpError(HTTP_ERROR_CODES.network, `The body of ${target} cannot be serialised: ${errMessage(cause)}`, {
@@ -179,7 +190,10 @@ export class HttpClient {
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(body.length);
     }
-    const auth = url.username !== '' || url.password !== '' ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : undefined;
+    const auth =
+      url.username !== '' || url.password !== ''
+        ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
+        : undefined;
 
     // A keep-alive socket the server closed while it sat idle (Node's own server drops them
     // after 5 s, a long cycle idles longer) fails with ECONNRESET on its next use; the request
@@ -282,7 +296,11 @@ export class HttpClient {
   /** As request(), then parses the body as JSON (HTTP_BAD_JSON when it is not). */
   async requestJson(req: HttpRequest): Promise<{ status: number; headers: http.IncomingHttpHeaders; json: unknown }> {
     const res = await this.request(req);
-    return { status: res.status, headers: res.headers, json: parseJsonBody(res, `${req.method} ${redactUrl(req.url, req.secretInUrl)}`) };
+    return {
+      status: res.status,
+      headers: res.headers,
+      json: parseJsonBody(res, `${req.method} ${redactUrl(req.url, req.secretInUrl)}`),
+    };
   }
 
   /** Closes idle keep-alive sockets so the process can exit. */

@@ -28,7 +28,9 @@ export interface MainnetGuardInput {
 export function mainnetReasons(input: MainnetGuardInput): string[] {
   if (input.testnet) return [];
   if (input.testnetOnly) {
-    throw new HardkmsError('DAEMON_MAINNET_REFUSED', 'This vault is testnet-only; it holds no mainnet wallet.', { hint: 'Run the daemon with --testnet.' });
+    throw new HardkmsError('DAEMON_MAINNET_REFUSED', 'This vault is testnet-only; it holds no mainnet wallet.', {
+      hint: 'Run the daemon with --testnet.',
+    });
   }
   const gate = gateWeaknesses(input.seal);
   if (gate.length > 0) {
@@ -67,10 +69,13 @@ export function gateWeaknesses(seal: SealRecord): string[] {
   const out: string[] = [];
   const creds = Array.isArray(g.credentials) ? g.credentials : [];
   const emulated = g.driver === 'emulator' || creds.some((c) => c.driver === 'emulator') || creds.length === 0;
-  if (emulated && g.allowEmulated !== true) out.push('the YubiKey gate uses emulated keys, and init did not accept that for mainnet');
+  if (emulated && g.allowEmulated !== true)
+    out.push('the YubiKey gate uses emulated keys, and init did not accept that for mainnet');
   const threshold = typeof g.threshold === 'number' ? g.threshold : 1;
   if (threshold < 2 && g.allowSingleOperator !== true)
-    out.push(`the YubiKey gate opens with ${threshold} of ${creds.length} keys (one operator), and init did not accept that for mainnet`);
+    out.push(
+      `the YubiKey gate opens with ${threshold} of ${creds.length} keys (one operator), and init did not accept that for mainnet`,
+    );
   return out;
 }
 
@@ -83,7 +88,11 @@ export interface Endpoint {
  * On mainnet every endpoint the daemon trusts (the Tatum API, the approver, the nodes) must
  * be https, unless --allow-insecure-http (then audited, and named in every record of the run).
  */
-export function checkTransport(testnet: boolean, allowInsecureHttp: boolean, endpoints: readonly Endpoint[]): Endpoint[] {
+export function checkTransport(
+  testnet: boolean,
+  allowInsecureHttp: boolean,
+  endpoints: readonly Endpoint[],
+): Endpoint[] {
   const insecure = endpoints.filter((e) => {
     try {
       return new URL(e.url).protocol !== 'https:';
@@ -93,9 +102,13 @@ export function checkTransport(testnet: boolean, allowInsecureHttp: boolean, end
   });
   if (testnet || insecure.length === 0) return insecure;
   if (!allowInsecureHttp) {
-    throw new HardkmsError('DAEMON_INSECURE_TRANSPORT', `Refusing plain http on mainnet: ${insecure.map((e) => `${e.what} ${e.url}`).join('; ')}.`, {
-      hint: `Use https URLs, or pass ${INSECURE_HTTP_FLAG} (audited; for a node on this host only).`,
-    });
+    throw new HardkmsError(
+      'DAEMON_INSECURE_TRANSPORT',
+      `Refusing plain http on mainnet: ${insecure.map((e) => `${e.what} ${e.url}`).join('; ')}.`,
+      {
+        hint: `Use https URLs, or pass ${INSECURE_HTTP_FLAG} (audited; for a node on this host only).`,
+      },
+    );
   }
   return insecure;
 }

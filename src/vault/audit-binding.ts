@@ -1,6 +1,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { HardkmsError } from '../errors.js';
-import { AuditLog, auditPublicKeyPath, linesAfter, readRecordsAfter, type AuditHead, type AuditLogOptions } from '../audit/log.js';
+import {
+  AuditLog,
+  auditPublicKeyPath,
+  linesAfter,
+  readRecordsAfter,
+  type AuditHead,
+  type AuditLogOptions,
+} from '../audit/log.js';
 import type { AuditEvent, AuditRecord } from '../audit/record.js';
 import { AuditForwarder, type ForwardTarget } from '../audit/forward.js';
 import { keyFingerprint } from '../audit/verify.js';
@@ -21,7 +28,10 @@ interface AuthenticatedHead extends AuditHead {
 }
 
 /** How a process without the vault secret appends (failed unseals, generatewallet): chained, unsigned. */
-export function sealedWriter(store: WalletStore, facts: VaultFacts): Pick<AuditLogOptions, 'withLock' | 'setHead' | 'forward'> {
+export function sealedWriter(
+  store: WalletStore,
+  facts: VaultFacts,
+): Pick<AuditLogOptions, 'withLock' | 'setHead' | 'forward'> {
   return {
     withLock: (fn) => store.transaction(fn),
     setHead: (head) => store.setMetaJson(META.auditHead, head),
@@ -30,7 +40,13 @@ export function sealedWriter(store: WalletStore, facts: VaultFacts): Pick<AuditL
 }
 
 /** How an unsealed vault appends: signed by the token, the head authenticated in the append's transaction. */
-export function signedWriter(store: WalletStore, token: Token, binding: TokenBinding, logPath: string, actor: string): AuditLogOptions {
+export function signedWriter(
+  store: WalletStore,
+  token: Token,
+  binding: TokenBinding,
+  logPath: string,
+  actor: string,
+): AuditLogOptions {
   return {
     signer: (hash) => token.auditSign(hash),
     forward: forwardHook(store, binding.auditForward, logPath),
@@ -51,7 +67,11 @@ const forwarders = new Map<string, AuditForwarder>();
  * Sends, inside the append's transaction and before the local write, every record the
  * sink has not taken yet (written while it was down, in order) and then this one.
  */
-function forwardHook(store: WalletStore, target: ForwardTarget | undefined, logPath: string): AuditLogOptions['forward'] {
+function forwardHook(
+  store: WalletStore,
+  target: ForwardTarget | undefined,
+  logPath: string,
+): AuditLogOptions['forward'] {
   if (!target) return undefined;
   return (records, lines) => {
     let forwarder = forwarders.get(target.url);
@@ -97,7 +117,12 @@ export function appendSealedRecord(location: VaultLocation, event: AuditEvent, a
 }
 
 /** The failed unseal's own record (chained, unsigned); never throws: the failure itself is what the user must see. */
-export function recordUnsealFailure(store: WalletStore, location: VaultLocation, code: string, actor: string | undefined): void {
+export function recordUnsealFailure(
+  store: WalletStore,
+  location: VaultLocation,
+  code: string,
+  actor: string | undefined,
+): void {
   try {
     const facts = vaultFacts(store, location);
     new AuditLog(facts.auditLogPath, { ...sealedWriter(store, facts), keepOnForwardFailure: true }).append({
@@ -133,12 +158,20 @@ export function checkAuditBinding(store: WalletStore, token: Token, facts: Vault
   const pemPath = auditPublicKeyPath(facts.auditLogPath);
   if (!existsSync(pemPath)) writeFileSync(pemPath, pem, { mode: 0o644 });
   else if (keyFingerprintOrNull(readFileSync(pemPath, 'utf8')) !== fingerprint) {
-    throw new HardkmsError('AUDIT_PUBKEY_MISMATCH', `${pemPath} is not the token's audit public key (fingerprint ${fingerprint}): it was replaced.`, {
-      hint: 'Someone changed the key auditors check the log with. Investigate, then restore the file (its fingerprint is printed by init and recorded in the init record).',
-    });
+    throw new HardkmsError(
+      'AUDIT_PUBKEY_MISMATCH',
+      `${pemPath} is not the token's audit public key (fingerprint ${fingerprint}): it was replaced.`,
+      {
+        hint: 'Someone changed the key auditors check the log with. Investigate, then restore the file (its fingerprint is printed by init and recorded in the init record).',
+      },
+    );
   }
   if (facts.binding.auditLog !== undefined && facts.binding.auditKeyFingerprint !== undefined) return facts.binding;
-  const binding: TokenBinding = { ...facts.binding, auditLog: storedAuditLog(store.path, facts.auditLogPath), auditKeyFingerprint: fingerprint };
+  const binding: TokenBinding = {
+    ...facts.binding,
+    auditLog: storedAuditLog(store.path, facts.auditLogPath),
+    auditKeyFingerprint: fingerprint,
+  };
   store.writeAuthenticatedMeta({ [META.token]: JSON.stringify(binding) });
   return binding;
 }
@@ -166,16 +199,27 @@ export function checkAuditHead(store: WalletStore, facts: VaultFacts, required: 
     if (required) throw mismatch("has no authenticated head in wallet.dat (the head's row was removed)");
     return [];
   }
-  if (typeof auth.seq !== 'number' || typeof auth.hash !== 'string' || typeof auth.mac !== 'string' || auth.mac !== store.auditHeadMac(auth)) {
+  if (
+    typeof auth.seq !== 'number' ||
+    typeof auth.hash !== 'string' ||
+    typeof auth.mac !== 'string' ||
+    auth.mac !== store.auditHeadMac(auth)
+  ) {
     throw mismatch('head in wallet.dat fails its integrity check: it was rewritten without the vault secret');
   }
   const after = readRecordsAfter(facts.auditLogPath, auth.seq);
-  if (after === undefined) throw mismatch(`no longer contains record ${auth.seq}, the last one wallet.dat's authenticated head names`);
-  if (after.atHead?.hash !== auth.hash) throw mismatch(`has a different record ${auth.seq} than the one wallet.dat's authenticated head names`);
+  if (after === undefined)
+    throw mismatch(`no longer contains record ${auth.seq}, the last one wallet.dat's authenticated head names`);
+  if (after.atHead?.hash !== auth.hash)
+    throw mismatch(`has a different record ${auth.seq} than the one wallet.dat's authenticated head names`);
   if (after.records.filter((r) => r.sig !== null).length > 1) {
-    throw mismatch(`has signed records after record ${auth.seq}, where wallet.dat's authenticated head stops: the head was rolled back`);
+    throw mismatch(
+      `has signed records after record ${auth.seq}, where wallet.dat's authenticated head stops: the head was rolled back`,
+    );
   }
   // Members of a batch whose signing record is there (a process killed before its commit) are signed already.
   const signedUpTo = Math.max(0, ...after.records.filter((r) => r.sig !== null).map((r) => r.seq));
-  return after.records.filter((r) => r.sig === null && !(r.signed === true && (r.batch ?? 0) > 0 && r.seq < signedUpTo));
+  return after.records.filter(
+    (r) => r.sig === null && !(r.signed === true && (r.batch ?? 0) > 0 && r.seq < signedUpTo),
+  );
 }

@@ -47,9 +47,13 @@ export function checkBindingOverride(binding: TokenBinding, override: OpenTokenO
     mismatches.push(`token profile '${override.profile}' is not '${binding.profile}'`);
   }
   if (mismatches.length === 0) return;
-  throw new HardkmsError('HSM_BINDING_MISMATCH', `This vault is bound to another token library: ${mismatches.join('; ')}.`, {
-    hint: 'Unset HARDKMS_PKCS11_MODULE / HARDKMS_TOKEN_PROFILE to use the bound one. If the module really moved, run `hardkms rebind` with it set (needs the quorum; audited).',
-  });
+  throw new HardkmsError(
+    'HSM_BINDING_MISMATCH',
+    `This vault is bound to another token library: ${mismatches.join('; ')}.`,
+    {
+      hint: 'Unset HARDKMS_PKCS11_MODULE / HARDKMS_TOKEN_PROFILE to use the bound one. If the module really moved, run `hardkms rebind` with it set (needs the quorum; audited).',
+    },
+  );
 }
 
 /**

@@ -61,7 +61,8 @@ export function releaseCeremonyLock(path: string, lock: CeremonyLock): void {
   try {
     store.transaction(() => {
       const held = store.getMetaJson<CeremonyLock>(LOCK_KEY);
-      if (held && held.pid === lock.pid && held.host === lock.host && held.started === lock.started) store.deleteMeta(LOCK_KEY);
+      if (held && held.pid === lock.pid && held.host === lock.host && held.started === lock.started)
+        store.deleteMeta(LOCK_KEY);
     });
   } finally {
     store.close();

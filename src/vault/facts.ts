@@ -74,7 +74,8 @@ export function vaultFacts(store: WalletStore, location: VaultLocation): VaultFa
   const facts = rawFactsOf(store, location);
   const bound = facts.binding.auditLog === undefined ? undefined : boundLogPath(store.path, facts.binding.auditLog);
   if (bound !== undefined) {
-    if (location.auditLogPath !== undefined && resolve(location.auditLogPath) !== bound) throw auditLogMismatch(resolve(location.auditLogPath), bound);
+    if (location.auditLogPath !== undefined && resolve(location.auditLogPath) !== bound)
+      throw auditLogMismatch(resolve(location.auditLogPath), bound);
     facts.auditLogPath = bound;
   }
   return facts;
@@ -122,9 +123,13 @@ function rawFactsOf(store: WalletStore, location: VaultLocation): VaultFacts {
   const binding = store.getMetaJson<TokenBinding>(META.token);
   const seal = store.getMetaJson<SealRecord>(META.seal);
   if (!vaultId || !binding || !seal) {
-    throw new HardkmsError('VAULT_INCOMPLETE', `${store.path} was not fully initialised (no vault id, token binding or seal).`, {
-      hint: 'Remove it and run `hardkms init` again; it cannot hold any wallet.',
-    });
+    throw new HardkmsError(
+      'VAULT_INCOMPLETE',
+      `${store.path} was not fully initialised (no vault id, token binding or seal).`,
+      {
+        hint: 'Remove it and run `hardkms init` again; it cannot hold any wallet.',
+      },
+    );
   }
   return {
     vaultId,
@@ -180,7 +185,11 @@ export function defaultLogFor(walletPath: string): string {
 }
 
 export function auditLogMismatch(requested: string, bound: string): HardkmsError {
-  return new HardkmsError('AUDIT_LOG_PATH_MISMATCH', `This vault's audit log is ${bound}, fixed at init; --audit-log names ${requested}.`, {
-    hint: 'Leave out --audit-log (or pass the path init fixed). Records are never written anywhere else.',
-  });
+  return new HardkmsError(
+    'AUDIT_LOG_PATH_MISMATCH',
+    `This vault's audit log is ${bound}, fixed at init; --audit-log names ${requested}.`,
+    {
+      hint: 'Leave out --audit-log (or pass the path init fixed). Records are never written anywhere else.',
+    },
+  );
 }

@@ -35,7 +35,12 @@ export function encodeGatePolicy(flags: Partial<GatePolicyFlags>): string {
 export function decodeGatePolicy(raw: string | undefined, seal: SealRecord): GatePolicy {
   if (raw === undefined) {
     const s = seal as { allowEmulated?: unknown; allowSingleOperator?: unknown };
-    return { recorded: false, passwordOnMainnet: false, emulatedOnMainnet: s.allowEmulated === true, singleOperatorOnMainnet: s.allowSingleOperator === true };
+    return {
+      recorded: false,
+      passwordOnMainnet: false,
+      emulatedOnMainnet: s.allowEmulated === true,
+      singleOperatorOnMainnet: s.allowSingleOperator === true,
+    };
   }
   const p = JSON.parse(raw) as Partial<GatePolicyFlags>;
   return {
@@ -54,21 +59,33 @@ export function decodeGatePolicy(raw: string | undefined, seal: SealRecord): Gat
 export function mainnetGateProblem(seal: SealRecord, policy: GatePolicy): HardkmsError | undefined {
   if (seal.provider === 'password') {
     if (policy.passwordOnMainnet) return undefined;
-    return new HardkmsError('GATE_MAINNET_PASSWORD', 'This vault is sealed by a password only, which is not allowed on mainnet.', {
-      hint: 'Create a mainnet vault with a YubiKey gate (hardkms init --yubikeys N --threshold M), or, knowingly, with `init --allow-password-mainnet`.',
-    });
+    return new HardkmsError(
+      'GATE_MAINNET_PASSWORD',
+      'This vault is sealed by a password only, which is not allowed on mainnet.',
+      {
+        hint: 'Create a mainnet vault with a YubiKey gate (hardkms init --yubikeys N --threshold M), or, knowingly, with `init --allow-password-mainnet`.',
+      },
+    );
   }
   if (seal.provider === 'yubikey') {
     const s = seal as { threshold?: unknown; credentials?: Array<{ driver?: unknown }> };
     if (s.threshold === 1 && !policy.singleOperatorOnMainnet) {
-      return new HardkmsError('GATE_MAINNET_SINGLE_OPERATOR', 'This vault opens with one YubiKey (threshold 1), which was not allowed for mainnet at init.', {
-        hint: 'Raise the threshold (hardkms enroll / revoke --threshold M), or create the vault with `init --allow-single-operator`.',
-      });
+      return new HardkmsError(
+        'GATE_MAINNET_SINGLE_OPERATOR',
+        'This vault opens with one YubiKey (threshold 1), which was not allowed for mainnet at init.',
+        {
+          hint: 'Raise the threshold (hardkms enroll / revoke --threshold M), or create the vault with `init --allow-single-operator`.',
+        },
+      );
     }
     if ((s.credentials ?? []).some((c) => c.driver === 'emulator') && !policy.emulatedOnMainnet) {
-      return new HardkmsError('GATE_MAINNET_EMULATED', 'This vault has an emulated YubiKey enrolled, which was not allowed for mainnet at init.', {
-        hint: 'Revoke the emulated keys and enroll real ones, or create the vault with `init --allow-emulated-yubikey` (demos only).',
-      });
+      return new HardkmsError(
+        'GATE_MAINNET_EMULATED',
+        'This vault has an emulated YubiKey enrolled, which was not allowed for mainnet at init.',
+        {
+          hint: 'Revoke the emulated keys and enroll real ones, or create the vault with `init --allow-emulated-yubikey` (demos only).',
+        },
+      );
     }
   }
   return undefined;

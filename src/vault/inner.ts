@@ -44,7 +44,10 @@ export function innerSeal(key: Buffer, plain: Uint8Array, aad: Buffer): Buffer {
 /** Inverse of innerSeal; the caller wipes the result. */
 export function innerOpen(key: Buffer, sealed: Buffer, aad: Buffer): Buffer {
   if (sealed.length < IV_BYTES + TAG_BYTES) {
-    throw new HardkmsError('VAULT_INNER_REJECTED', 'An inner-layer ciphertext in wallet.dat is too short to be one of ours.');
+    throw new HardkmsError(
+      'VAULT_INNER_REJECTED',
+      'An inner-layer ciphertext in wallet.dat is too short to be one of ours.',
+    );
   }
   const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
   d.setAAD(aad);
@@ -52,9 +55,13 @@ export function innerOpen(key: Buffer, sealed: Buffer, aad: Buffer): Buffer {
   try {
     return Buffer.concat([d.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), d.final()]);
   } catch {
-    throw new HardkmsError('VAULT_INNER_REJECTED', 'An inner-layer ciphertext in wallet.dat failed its integrity check.', {
-      hint: 'The entry was altered, or belongs to another vault. Restore wallet.dat from a backup.',
-    });
+    throw new HardkmsError(
+      'VAULT_INNER_REJECTED',
+      'An inner-layer ciphertext in wallet.dat failed its integrity check.',
+      {
+        hint: 'The entry was altered, or belongs to another vault. Restore wallet.dat from a backup.',
+      },
+    );
   }
 }
 
@@ -81,7 +88,8 @@ export function openInnerKey(sealed: string, storeKey: Buffer, vaultId: string):
   const k = kek(storeKey, vaultId);
   try {
     const key = innerOpen(k, Buffer.from(sealed, 'base64'), keyAad(vaultId));
-    if (key.length !== INNER_KEY_BYTES) throw new HardkmsError('VAULT_INNER_REJECTED', 'The stored inner key has the wrong length.');
+    if (key.length !== INNER_KEY_BYTES)
+      throw new HardkmsError('VAULT_INNER_REJECTED', 'The stored inner key has the wrong length.');
     return key;
   } finally {
     k.fill(0);
@@ -114,8 +122,10 @@ export function packPrivateKeySecret(wrappedInner: Buffer, exportCopy: Buffer): 
 }
 
 export function unpackPrivateKeySecret(secret: Buffer): { wrappedInner: Buffer; exportCopy: Buffer } {
-  if (secret.length < 4) throw new HardkmsError('VAULT_INNER_REJECTED', 'A private-key entry in wallet.dat is malformed.');
+  if (secret.length < 4)
+    throw new HardkmsError('VAULT_INNER_REJECTED', 'A private-key entry in wallet.dat is malformed.');
   const n = secret.readUInt32BE(0);
-  if (secret.length < 4 + n) throw new HardkmsError('VAULT_INNER_REJECTED', 'A private-key entry in wallet.dat is malformed.');
+  if (secret.length < 4 + n)
+    throw new HardkmsError('VAULT_INNER_REJECTED', 'A private-key entry in wallet.dat is malformed.');
   return { wrappedInner: secret.subarray(4, 4 + n), exportCopy: secret.subarray(4 + n) };
 }

@@ -67,7 +67,12 @@ export function macLegacyJournalRows(store: WalletStore, db: SqlDatabase): numbe
     n++;
   }
   for (const r of db.prepare('SELECT * FROM journal_spend WHERE mac IS NULL').all() as SpendDbRow[]) {
-    db.prepare('UPDATE journal_spend SET mac = ? WHERE pending_id = ? AND scope = ? AND asset = ?').run(spendRowMac(store, r), r.pending_id, r.scope, r.asset);
+    db.prepare('UPDATE journal_spend SET mac = ? WHERE pending_id = ? AND scope = ? AND asset = ?').run(
+      spendRowMac(store, r),
+      r.pending_id,
+      r.scope,
+      r.asset,
+    );
     n++;
   }
   return n;

@@ -34,7 +34,8 @@ function secretJson(e: LegacyEntry): Buffer {
   return Buffer.from(JSON.stringify(fields), 'utf8');
 }
 
-const TAMPER_HINT = 'Compare the entry with a backup of the Tatum store before importing it; the other wallets were imported.';
+const TAMPER_HINT =
+  'Compare the entry with a backup of the Tatum store before importing it; the other wallets were imported.';
 
 /** Tatum's older TRON stores hold the xpub as 130 hex digits: compressed public key ‖ chain code. */
 function hexXpubForm(xpub: string): string {
@@ -56,7 +57,13 @@ function missingTestnetNote(net: boolean, how: string): string {
  * unauthenticated: a swapped xpub would redirect deposits). A missing `testnet` is taken
  * from whichever network's xpub matches.
  */
-function mnemonicRow(vault: Vault, kit: ChainKit, e: LegacyEntry, dryRun: boolean, notes: string[]): NewWalletEntry | undefined {
+function mnemonicRow(
+  vault: Vault,
+  kit: ChainKit,
+  e: LegacyEntry,
+  dryRun: boolean,
+  notes: string[],
+): NewWalletEntry | undefined {
   const mnemonic = e.mnemonic!;
   notes.push(...kit.validateTypedMnemonic(mnemonic));
   if (kit.mnemonicPublicData) return noXpubMnemonicRow(vault, kit, e, dryRun, notes);
@@ -71,7 +78,13 @@ function mnemonicRow(vault: Vault, kit: ChainKit, e: LegacyEntry, dryRun: boolea
         testnet = true;
         xpub = other;
         notes.push(missingTestnetNote(true, 'its xpub is the testnet one'));
-      } else notes.push(missingTestnetNote(false, e.xpub ? 'its xpub is the mainnet one' : 'no xpub: Tatum KMS derived it as mainnet'));
+      } else
+        notes.push(
+          missingTestnetNote(
+            false,
+            e.xpub ? 'its xpub is the mainnet one' : 'no xpub: Tatum KMS derived it as mainnet',
+          ),
+        );
     }
   } finally {
     seed.fill(0);
@@ -87,7 +100,11 @@ function mnemonicRow(vault: Vault, kit: ChainKit, e: LegacyEntry, dryRun: boolea
   if (dryRun) return undefined;
   // The stored form of the xpub is kept (Tatum's 130-hex TRON form included): export gives back what the file held.
   const publicData = { ...(e.address ? { address: e.address } : {}), xpub: e.xpub ?? xpub };
-  return encryptSecretEntry(vault, { chain: e.chain, testnet, kind: 'mnemonic', signatureId: e.signatureId, publicData }, mnemonic);
+  return encryptSecretEntry(
+    vault,
+    { chain: e.chain, testnet, kind: 'mnemonic', signatureId: e.signatureId, publicData },
+    mnemonic,
+  );
 }
 
 /**
@@ -96,7 +113,13 @@ function mnemonicRow(vault: Vault, kit: ChainKit, e: LegacyEntry, dryRun: boolea
  * address and the key are the mnemonic's (an unauthenticated file could pair a mnemonic
  * with someone else's address, or a key the mnemonic does not give).
  */
-function noXpubMnemonicRow(vault: Vault, kit: ChainKit, e: LegacyEntry, dryRun: boolean, notes: string[]): NewWalletEntry | undefined {
+function noXpubMnemonicRow(
+  vault: Vault,
+  kit: ChainKit,
+  e: LegacyEntry,
+  dryRun: boolean,
+  notes: string[],
+): NewWalletEntry | undefined {
   const mnemonic = e.mnemonic!;
   const seed = kit.mnemonicToSeed(mnemonic);
   let publicData;
@@ -128,7 +151,11 @@ function noXpubMnemonicRow(vault: Vault, kit: ChainKit, e: LegacyEntry, dryRun: 
   }
   if (e.testnetMissing) notes.push(missingTestnetNote(false, `${e.chain} derives the same on both networks`));
   if (dryRun) return undefined;
-  return encryptSecretEntry(vault, { chain: e.chain, testnet: e.testnet, kind: 'mnemonic', signatureId: e.signatureId, publicData }, mnemonic);
+  return encryptSecretEntry(
+    vault,
+    { chain: e.chain, testnet: e.testnet, kind: 'mnemonic', signatureId: e.signatureId, publicData },
+    mnemonic,
+  );
 }
 
 /**
@@ -161,7 +188,13 @@ function oneKeyRow(vault: Vault, kit: ChainKit, e: LegacyEntry, dryRun: boolean)
  * A secp256k1 private key, as Tatum's signers take it (uncompressed WIF, WIF of the other
  * network), into the token. A missing `testnet` follows the WIF's version byte, else mainnet.
  */
-function privateKeyRow(vault: Vault, kit: ChainKit, e: LegacyEntry, dryRun: boolean, notes: string[]): NewWalletEntry | undefined {
+function privateKeyRow(
+  vault: Vault,
+  kit: ChainKit,
+  e: LegacyEntry,
+  dryRun: boolean,
+  notes: string[],
+): NewWalletEntry | undefined {
   const text = e.privateKey!.toString('utf8');
   let testnet = e.testnet;
   if (e.testnetMissing) {
@@ -171,7 +204,9 @@ function privateKeyRow(vault: Vault, kit: ChainKit, e: LegacyEntry, dryRun: bool
     notes.push(missingTestnetNote(testnet, parsed ? "from the WIF's version byte" : 'Tatum KMS derived it as mainnet'));
   }
   if (dryRun) {
-    const parsed = kit.parseWifAsTatum ? kit.parseWifAsTatum(text, testnet) : { key: kit.parsePrivateKey(text, testnet) };
+    const parsed = kit.parseWifAsTatum
+      ? kit.parseWifAsTatum(text, testnet)
+      : { key: kit.parsePrivateKey(text, testnet) };
     parsed.key.fill(0);
     return undefined;
   }
@@ -183,7 +218,11 @@ function exportOnlyRow(vault: Vault, e: LegacyEntry, dryRun: boolean): NewWallet
   try {
     if (dryRun) return undefined;
     const publicData = { ...(e.xpub ? { xpub: e.xpub } : {}), ...(e.address ? { address: e.address } : {}) };
-    return encryptSecretEntry(vault, { chain: e.chain, testnet: e.testnet, kind: 'secret', signatureId: e.signatureId, publicData }, plain);
+    return encryptSecretEntry(
+      vault,
+      { chain: e.chain, testnet: e.testnet, kind: 'secret', signatureId: e.signatureId, publicData },
+      plain,
+    );
   } finally {
     plain.fill(0);
   }
@@ -200,10 +239,22 @@ export function importLegacyEntries(
   vault: Vault,
   entries: readonly LegacyEntry[],
   kitFor: (chain: string) => ChainKit | undefined,
-  options: { dryRun: boolean; source: string; skipped?: SkippedWallet[]; onProgress?: (done: number, total: number) => void },
+  options: {
+    dryRun: boolean;
+    source: string;
+    skipped?: SkippedWallet[];
+    onProgress?: (done: number, total: number) => void;
+  },
 ): ImportSummary {
   const skipped = options.skipped ?? [];
-  const summary: ImportSummary = { imported: {}, alreadyPresent: 0, exportOnly: 0, total: entries.length + skipped.length, skipped, warnings: [] };
+  const summary: ImportSummary = {
+    imported: {},
+    alreadyPresent: 0,
+    exportOnly: 0,
+    total: entries.length + skipped.length,
+    skipped,
+    warnings: [],
+  };
   const rows: NewWalletEntry[] = [];
   let seen = 0;
   for (const e of entries) {

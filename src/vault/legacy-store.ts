@@ -37,7 +37,8 @@ export interface LegacyEntry {
   address?: string;
 }
 
-const ENTRY_HINT = 'Fix or remove that entry in a decrypted copy of the Tatum store, or export it again from Tatum KMS.';
+const ENTRY_HINT =
+  'Fix or remove that entry in a decrypted copy of the Tatum store, or export it again from Tatum KMS.';
 
 /** Ids and chain codes come from the file: keep them printable and short in messages. */
 function shown(text: string): string {
@@ -75,14 +76,21 @@ function parseEntry(id: string, value: unknown): LegacyEntry {
   }
   const e = value as Fields;
   if (typeof e.chain !== 'string' || e.chain.length === 0) throw entryError(id, 'has no chain');
-  if (e.testnet !== undefined && typeof e.testnet !== 'boolean') throw entryError(id, 'has testnet that is not true or false');
+  if (e.testnet !== undefined && typeof e.testnet !== 'boolean')
+    throw entryError(id, 'has testnet that is not true or false');
   const mnemonic = optionalString(id, e, 'mnemonic');
   const privateKey = optionalString(id, e, 'privateKey');
   const secret = optionalString(id, e, 'secret');
   const xpub = optionalString(id, e, 'xpub');
   const address = optionalString(id, e, 'address');
   const kind: LegacyKind | undefined =
-    mnemonic !== undefined ? 'mnemonic' : privateKey !== undefined ? 'privateKey' : secret !== undefined ? 'secret' : undefined;
+    mnemonic !== undefined
+      ? 'mnemonic'
+      : privateKey !== undefined
+        ? 'privateKey'
+        : secret !== undefined
+          ? 'secret'
+          : undefined;
   if (kind === undefined) throw entryError(id, 'has no mnemonic, privateKey or secret');
 
   const entry: LegacyEntry = { signatureId: id, chain: e.chain, testnet: e.testnet === true, kind };
@@ -106,7 +114,13 @@ export interface SkippedWallet {
 
 export function skippedFrom(signatureId: string, chain: string | undefined, e: unknown): SkippedWallet {
   if (e instanceof HardkmsError) {
-    return { signatureId: shown(signatureId), ...(chain ? { chain: shown(chain) } : {}), code: e.code, reason: e.message, fix: e.hint ?? ENTRY_HINT };
+    return {
+      signatureId: shown(signatureId),
+      ...(chain ? { chain: shown(chain) } : {}),
+      code: e.code,
+      reason: e.message,
+      fix: e.hint ?? ENTRY_HINT,
+    };
   }
   throw e;
 }
@@ -139,7 +153,9 @@ export function parseLegacyStore(plain: Buffer, onInvalid?: (skipped: SkippedWal
       } catch (e) {
         if (!onInvalid) throw e;
         const chain =
-          typeof value === 'object' && value !== null && typeof (value as Fields).chain === 'string' ? ((value as Fields).chain as string) : undefined;
+          typeof value === 'object' && value !== null && typeof (value as Fields).chain === 'string'
+            ? ((value as Fields).chain as string)
+            : undefined;
         onInvalid(skippedFrom(id, chain, e));
       }
     }
@@ -151,7 +167,11 @@ export function parseLegacyStore(plain: Buffer, onInvalid?: (skipped: SkippedWal
 }
 
 /** decryptLegacy + parseLegacyStore, wiping the plaintext. */
-export function openLegacyStore(fileText: string, password: Buffer, onInvalid?: (skipped: SkippedWallet) => void): LegacyEntry[] {
+export function openLegacyStore(
+  fileText: string,
+  password: Buffer,
+  onInvalid?: (skipped: SkippedWallet) => void,
+): LegacyEntry[] {
   const plain = decryptLegacy(fileText, password);
   try {
     return parseLegacyStore(plain, onInvalid);
@@ -166,7 +186,10 @@ export function openLegacyStore(fileText: string, password: Buffer, onInvalid?: 
  */
 export function serializeLegacyStore(entries: readonly LegacyEntry[]): Buffer {
   // Null prototype: a signature id of "__proto__" must stay an ordinary key.
-  const out: Record<string, Record<string, string | boolean>> = Object.create(null) as Record<string, Record<string, string | boolean>>;
+  const out: Record<string, Record<string, string | boolean>> = Object.create(null) as Record<
+    string,
+    Record<string, string | boolean>
+  >;
   for (const e of entries) {
     if (Object.prototype.hasOwnProperty.call(out, e.signatureId)) {
       throw entryError(e.signatureId, 'appears twice');

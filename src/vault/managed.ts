@@ -8,7 +8,14 @@ export interface WifForm {
   compressed: boolean;
 }
 import type { Vault } from './vault.js';
-import { decryptSecret, encryptSecretEntry, generateEd25519Entries, generateEd25519Entry, generatePrivateKeys, importPrivateKey } from './wallets.js';
+import {
+  decryptSecret,
+  encryptSecretEntry,
+  generateEd25519Entries,
+  generateEd25519Entry,
+  generatePrivateKeys,
+  importPrivateKey,
+} from './wallets.js';
 
 /**
  * Tatum's managed-wallet operations on an unsealed vault. The chain layer is handed in
@@ -103,8 +110,17 @@ export function storeMnemonicEntry(
   const publicData: PublicData = withSeed(mnemonic, kit, (seed) =>
     kit.mnemonicPublicData ? kit.mnemonicPublicData(seed, testnet) : { xpub: kit.xpubFromSeed(seed, testnet) },
   );
-  const entry = encryptSecretEntry(vault, { chain: kit.chain, testnet, kind: 'mnemonic', publicData, ...(signatureId ? { signatureId } : {}) }, mnemonic);
-  vault.addEntries([entry], { event, subject: entry.signatureId, result: 'ok', details: { chain: kit.chain, testnet, kind: 'mnemonic' } });
+  const entry = encryptSecretEntry(
+    vault,
+    { chain: kit.chain, testnet, kind: 'mnemonic', publicData, ...(signatureId ? { signatureId } : {}) },
+    mnemonic,
+  );
+  vault.addEntries([entry], {
+    event,
+    subject: entry.signatureId,
+    result: 'ok',
+    details: { chain: kit.chain, testnet, kind: 'mnemonic' },
+  });
   return {
     signatureId: entry.signatureId,
     ...(publicData.xpub !== undefined ? { xpub: publicData.xpub } : {}),
@@ -126,10 +142,13 @@ export function prepareImportedPrivateKey(
   signatureId?: string,
   notes: string[] = [],
 ): NewWalletEntry {
-  const parsed = kit.parseWifAsTatum ? kit.parseWifAsTatum(keyText, testnet) : { key: kit.parsePrivateKey(keyText, testnet) };
+  const parsed = kit.parseWifAsTatum
+    ? kit.parseWifAsTatum(keyText, testnet)
+    : { key: kit.parsePrivateKey(keyText, testnet) };
   const raw = parsed.key;
   const form = parsed.form;
-  if (form && !form.compressed) notes.push('uncompressed WIF: its address is the uncompressed P2PKH one, as Tatum gives it');
+  if (form && !form.compressed)
+    notes.push('uncompressed WIF: its address is the uncompressed P2PKH one, as Tatum gives it');
   if (parsed.otherNetwork) {
     notes.push(
       `WIF of the ${testnet ? 'mainnet' : 'testnet'} network in a ${testnet ? 'testnet' : 'mainnet'} wallet: kept as typed and signed as Tatum does (the network does not change a signature)`,
@@ -137,7 +156,10 @@ export function prepareImportedPrivateKey(
   }
   try {
     return prepareSecretKey(vault, kit, testnet, raw, signatureId, (p): PublicData => ({
-      address: form && !form.compressed && kit.uncompressedAddress ? kit.uncompressedAddress(p, testnet) : kit.addressFromPublicKey(p, testnet),
+      address:
+        form && !form.compressed && kit.uncompressedAddress
+          ? kit.uncompressedAddress(p, testnet)
+          : kit.addressFromPublicKey(p, testnet),
       ...(form ? { wif: { version: form.version, compressed: form.compressed } } : {}),
     }));
   } finally {
@@ -199,7 +221,11 @@ function prepareSecretKey(
  * generatemanagedwallet for a one-key ed25519 chain (Tatum: `{address, secret}` from a
  * random keypair): the key pair is generated in the token and stored wrapped.
  */
-export function generateKeyWallet(vault: Vault, kit: ChainKit, testnet: boolean): { signatureId: string; address: string } {
+export function generateKeyWallet(
+  vault: Vault,
+  kit: ChainKit,
+  testnet: boolean,
+): { signatureId: string; address: string } {
   const entry = generateOneKeyEntry(vault, kit, testnet);
   if (kit.walletSecretField) entry.publicData = { ...entry.publicData, secretField: kit.walletSecretField };
   vault.store.addEntries([entry]);
@@ -241,7 +267,10 @@ export function generatePrivateKeyBatch(
     const req = {
       chain: kit.chain,
       testnet,
-      publicData: (p: Buffer) => ({ address: kit.curve === 'ed25519' ? kit.addressFromPublicKey(p, testnet) : kit.xpubAddressFromPublicKey(p, testnet) }),
+      publicData: (p: Buffer) => ({
+        address:
+          kit.curve === 'ed25519' ? kit.addressFromPublicKey(p, testnet) : kit.xpubAddressFromPublicKey(p, testnet),
+      }),
     };
     let entries: WalletEntry[];
     if (kit.newSecret) {
@@ -249,7 +278,8 @@ export function generatePrivateKeyBatch(
       for (let i = 0; i < n; i++) rows.push(generateOneKeyEntry(vault, kit, testnet));
       vault.store.addEntries(rows);
       entries = rows.map((e) => ({ ...e, created: '' }));
-    } else entries = kit.curve === 'ed25519' ? generateEd25519Entries(vault, req, n) : generatePrivateKeys(vault, req, n);
+    } else
+      entries = kit.curve === 'ed25519' ? generateEd25519Entries(vault, req, n) : generatePrivateKeys(vault, req, n);
     onChunk(entries.map((e) => ({ signatureId: e.signatureId, address: e.publicData.address ?? '' })));
   }
 }
@@ -276,13 +306,20 @@ export function mnemonicAddress(vault: Vault, entry: WalletEntry, kit: ChainKit,
 
 export function getAddress(entry: WalletEntry, kit: ChainKit | undefined, index: number): string {
   if (addressNeedsMnemonic(entry, kit) && (index !== 0 || entry.publicData.address === undefined)) {
-    throw new HardkmsError('WALLET_NEEDS_MNEMONIC', `Wallet '${entry.signatureId}' derives address ${index} from its mnemonic only.`, {
-      hint: 'This is a bug in the caller (use mnemonicAddress); report it.',
-    });
+    throw new HardkmsError(
+      'WALLET_NEEDS_MNEMONIC',
+      `Wallet '${entry.signatureId}' derives address ${index} from its mnemonic only.`,
+      {
+        hint: 'This is a bug in the caller (use mnemonicAddress); report it.',
+      },
+    );
   }
   if (entry.publicData.address && (!entry.publicData.xpub || !kit)) return entry.publicData.address;
   if (entry.publicData.xpub && kit) return kit.addressFromXpub(entry.publicData.xpub, index, entry.testnet);
-  throw new HardkmsError('WALLET_NO_ADDRESS', `Wallet '${entry.signatureId}' has no address or xpub to derive one from.`);
+  throw new HardkmsError(
+    'WALLET_NO_ADDRESS',
+    `Wallet '${entry.signatureId}' has no address or xpub to derive one from.`,
+  );
 }
 
 /** Tatum's getprivatekey: `secret` if present, else derive from the mnemonic at index. */
@@ -360,7 +397,8 @@ export function tatumEntry(vault: Vault, entry: WalletEntry, kit: ChainKit | und
     plain.fill(0);
   }
   if (entry.publicData.xpub) out.xpub = entry.publicData.xpub;
-  if (entry.publicData.address && (entry.kind !== 'privateKey' || entry.publicData.secretField !== undefined)) out.address = entry.publicData.address;
+  if (entry.publicData.address && (entry.kind !== 'privateKey' || entry.publicData.secretField !== undefined))
+    out.address = entry.publicData.address;
   out.chain = entry.chain;
   out.testnet = entry.testnet;
   return out;

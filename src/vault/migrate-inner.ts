@@ -43,8 +43,23 @@ export function migrateToInnerLayer(vault: Vault): void {
         const plain = plains.get(e.signatureId)!;
         const fresh =
           e.kind === 'privateKey'
-            ? importPrivateKey(vault, { chain: e.chain, testnet: e.testnet, signatureId: e.signatureId, publicData: () => e.publicData }, plain, publicKeyOf(e))
-            : encryptSecretEntry(vault, { chain: e.chain, testnet: e.testnet, kind: e.kind, signatureId: e.signatureId, publicData: e.publicData }, plain);
+            ? importPrivateKey(
+                vault,
+                { chain: e.chain, testnet: e.testnet, signatureId: e.signatureId, publicData: () => e.publicData },
+                plain,
+                publicKeyOf(e),
+              )
+            : encryptSecretEntry(
+                vault,
+                {
+                  chain: e.chain,
+                  testnet: e.testnet,
+                  kind: e.kind,
+                  signatureId: e.signatureId,
+                  publicData: e.publicData,
+                },
+                plain,
+              );
         return { signatureId: e.signatureId, wrappedSecret: fresh.wrappedSecret, mechanism: fresh.mechanism };
       });
     try {
@@ -80,7 +95,10 @@ export function migrateToInnerLayer(vault: Vault): void {
 
 /** Rows that fail their MAC stay as they are (unusable either way) and are counted. */
 function verifiedEntries(vault: Vault): { entries: WalletEntry[]; skipped: string[] } {
-  const ids = vault.store.database.prepare('SELECT signature_id FROM wallets ORDER BY created, signature_id').pluck().all() as string[];
+  const ids = vault.store.database
+    .prepare('SELECT signature_id FROM wallets ORDER BY created, signature_id')
+    .pluck()
+    .all() as string[];
   const entries: WalletEntry[] = [];
   const skipped: string[] = [];
   for (const id of ids) {
@@ -104,13 +122,15 @@ function hasStoredInnerKey(vault: Vault): boolean {
 }
 
 function publicKeyOf(e: WalletEntry): Buffer {
-  if (!e.publicData.publicKey) throw new HardkmsError('VAULT_INCOMPLETE', `Private-key wallet '${e.signatureId}' has no public key.`);
+  if (!e.publicData.publicKey)
+    throw new HardkmsError('VAULT_INCOMPLETE', `Private-key wallet '${e.signatureId}' has no public key.`);
   return Buffer.from(e.publicData.publicKey, 'hex');
 }
 
 function plainOf(vault: Vault, e: WalletEntry): Buffer {
   if (hasInnerLayer(e.mechanism)) return decryptSecret(vault, e);
-  if (e.kind === 'privateKey') return vault.token.revealLegacyWrapped({ wrapped: e.wrappedSecret, mechanism: e.mechanism });
+  if (e.kind === 'privateKey')
+    return vault.token.revealLegacyWrapped({ wrapped: e.wrappedSecret, mechanism: e.mechanism });
   return vault.token.decrypt(e.wrappedSecret, entryAad(e));
 }
 
@@ -121,10 +141,20 @@ function destroyRetiredWrapKey(vault: Vault): void {
     vault.token.destroySecretKey(retired);
   } catch (e) {
     if (!(e instanceof HardkmsError && e.code === 'HSM_KEY_MISSING')) {
-      vault.record({ event: 'vault.retired_key', subject: retired, result: 'fail', details: { code: e instanceof HardkmsError ? e.code : 'unknown' } });
+      vault.record({
+        event: 'vault.retired_key',
+        subject: retired,
+        result: 'fail',
+        details: { code: e instanceof HardkmsError ? e.code : 'unknown' },
+      });
       return;
     }
   }
   vault.store.writeAuthenticatedMeta({ [RETIRED_WRAP_KEY_META]: undefined });
-  vault.record({ event: 'vault.retired_key', subject: retired, result: 'ok', details: { destroyed: 'wrap key made before the unwrap template' } });
+  vault.record({
+    event: 'vault.retired_key',
+    subject: retired,
+    result: 'ok',
+    details: { destroyed: 'wrap key made before the unwrap template' },
+  });
 }

@@ -52,7 +52,9 @@ export function otpPolicyOf(seal: SealRecord): OtpPolicy | undefined {
   const p = (seal as { otp?: unknown }).otp as Partial<OtpPolicy> | undefined;
   if (p === undefined) return undefined;
   if (!Array.isArray(p.keys) || p.keys.some((k) => typeof k !== 'string') || typeof p.atUnseal !== 'boolean') {
-    throw new HardkmsError('OTP_POLICY_INVALID', 'The OTP policy in wallet.dat is malformed.', { hint: 'Restore wallet.dat from a backup.' });
+    throw new HardkmsError('OTP_POLICY_INVALID', 'The OTP policy in wallet.dat is malformed.', {
+      hint: 'Restore wallet.dat from a backup.',
+    });
   }
   return { keys: [...p.keys], atUnseal: p.atUnseal };
 }
@@ -93,7 +95,10 @@ export class OtpStore {
   }
 
   privateIdMatches(cred: OtpCredential, privateId: Buffer): boolean {
-    return macMatches(Buffer.from(this.privateIdHash(cred.publicId, privateId), 'hex'), Buffer.from(cred.privateIdHash, 'hex'));
+    return macMatches(
+      Buffer.from(this.privateIdHash(cred.publicId, privateId), 'hex'),
+      Buffer.from(cred.privateIdHash, 'hex'),
+    );
   }
 
   add(args: { publicId: string; keyId: string; privateId: Buffer; label: string }): OtpCredential {
@@ -133,12 +138,15 @@ export class OtpStore {
   }
 
   list(): OtpCredential[] {
-    return (this.store.database.prepare('SELECT * FROM otp ORDER BY public_id').all() as Row[]).map((r) => this.verified(r));
+    return (this.store.database.prepare('SELECT * FROM otp ORDER BY public_id').all() as Row[]).map((r) =>
+      this.verified(r),
+    );
   }
 
   remove(publicId: string): boolean {
     return this.store.transaction(() => {
-      const row = this.store.database.prepare('SELECT mac FROM otp WHERE public_id = ?').get(publicId) as { mac: unknown } | undefined;
+      const row = this.store.database.prepare('SELECT mac FROM otp WHERE public_id = ?').get(publicId) as
+        { mac: unknown } | undefined;
       if (row === undefined) return false;
       this.store.database.prepare('DELETE FROM otp WHERE public_id = ?').run(publicId);
       this.store.bindRows('otp', [], [row.mac]);
@@ -155,7 +163,8 @@ export class OtpStore {
       const current = this.get(publicId);
       if (!current) throw missingRow(publicId);
       const after =
-        counters.useCounter > current.useCounter || (counters.useCounter === current.useCounter && counters.sessionCounter > current.sessionCounter);
+        counters.useCounter > current.useCounter ||
+        (counters.useCounter === current.useCounter && counters.sessionCounter > current.sessionCounter);
       if (!after) {
         throw new HardkmsError('OTP_REPLAYED', 'The OTP was already used (another process accepted it a moment ago).', {
           hint: 'Touch the YubiKey to type a fresh OTP.',
@@ -170,10 +179,14 @@ export class OtpStore {
         session_counter: counters.sessionCounter,
         updated: new Date().toISOString(),
       };
-      const old = (this.store.database.prepare('SELECT mac FROM otp WHERE public_id = ?').get(publicId) as { mac: unknown }).mac;
+      const old = (
+        this.store.database.prepare('SELECT mac FROM otp WHERE public_id = ?').get(publicId) as { mac: unknown }
+      ).mac;
       const mac = this.mac(base);
       this.store.database
-        .prepare('UPDATE otp SET use_counter = @use_counter, session_counter = @session_counter, updated = @updated, mac = @mac WHERE public_id = @public_id')
+        .prepare(
+          'UPDATE otp SET use_counter = @use_counter, session_counter = @session_counter, updated = @updated, mac = @mac WHERE public_id = @public_id',
+        )
         .run({ ...base, mac });
       this.store.bindRows('otp', [mac], [old]);
     });
@@ -183,9 +196,13 @@ export class OtpStore {
     const { mac, ...rest } = row;
     if (!macMatches(this.mac(rest), mac)) {
       throw this.store.rowFailure(
-        new HardkmsError('OTP_ROW_TAMPERED', `The OTP record of ${row.public_id} in wallet.dat fails its integrity check (edited without the vault secret).`, {
-          hint: 'Restore wallet.dat from a backup, or remove and re-add that OTP key.',
-        }),
+        new HardkmsError(
+          'OTP_ROW_TAMPERED',
+          `The OTP record of ${row.public_id} in wallet.dat fails its integrity check (edited without the vault secret).`,
+          {
+            hint: 'Restore wallet.dat from a backup, or remove and re-add that OTP key.',
+          },
+        ),
       );
     }
     return toCredential(rest);
@@ -193,9 +210,13 @@ export class OtpStore {
 }
 
 export function missingRow(publicId: string): HardkmsError {
-  return new HardkmsError('OTP_ROW_MISSING', `The OTP key ${publicId} is required by this vault, but its record is missing from wallet.dat.`, {
-    hint: 'Someone removed it without the vault secret: restore wallet.dat from a backup.',
-  });
+  return new HardkmsError(
+    'OTP_ROW_MISSING',
+    `The OTP key ${publicId} is required by this vault, but its record is missing from wallet.dat.`,
+    {
+      hint: 'Someone removed it without the vault secret: restore wallet.dat from a backup.',
+    },
+  );
 }
 
 function toCredential(r: Omit<Row, 'mac'>): OtpCredential {

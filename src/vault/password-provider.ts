@@ -1,6 +1,13 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 import { HardkmsError } from '../errors.js';
-import { decodeVaultSecret, encodeVaultSecret, type SealContext, type SealRecord, type VaultSecret, type VaultSecretProvider } from './secret.js';
+import {
+  decodeVaultSecret,
+  encodeVaultSecret,
+  type SealContext,
+  type SealRecord,
+  type VaultSecret,
+  type VaultSecretProvider,
+} from './secret.js';
 
 /** scrypt parameters stored with the seal, so they can be raised later without breaking old vaults. */
 export interface ScryptParams {
@@ -51,9 +58,13 @@ function checkParams(params: Partial<ScryptParams>): ScryptParams {
     p! <= LIMITS.maxP &&
     128 * N! * r! <= LIMITS.maxMemBytes;
   if (!ok) {
-    throw new HardkmsError('SEAL_KDF_INVALID', 'The password KDF parameters in wallet.dat are outside the accepted range; nothing was derived.', {
-      hint: 'Someone edited the seal in wallet.dat: restore it from a backup.',
-    });
+    throw new HardkmsError(
+      'SEAL_KDF_INVALID',
+      'The password KDF parameters in wallet.dat are outside the accepted range; nothing was derived.',
+      {
+        hint: 'Someone edited the seal in wallet.dat: restore it from a backup.',
+      },
+    );
   }
   return { N: N!, r: r!, p: p! };
 }
@@ -68,13 +79,22 @@ function refuseShortPassword(password: Buffer): void {
   const chars = [...password.toString('utf8')].length;
   if (chars >= MIN_PASSWORD_CHARS) return;
   password.fill(0);
-  throw new HardkmsError('PASSWORD_TOO_SHORT', `The password has ${chars} character(s); at least ${MIN_PASSWORD_CHARS} are required. Nothing was changed.`, {
-    hint: `Choose a password (or TATUM_KMS_PASSWORD) of ${MIN_PASSWORD_CHARS} or more characters; a passphrase of several words is easiest.`,
-  });
+  throw new HardkmsError(
+    'PASSWORD_TOO_SHORT',
+    `The password has ${chars} character(s); at least ${MIN_PASSWORD_CHARS} are required. Nothing was changed.`,
+    {
+      hint: `Choose a password (or TATUM_KMS_PASSWORD) of ${MIN_PASSWORD_CHARS} or more characters; a passphrase of several words is easiest.`,
+    },
+  );
 }
 
 function deriveKey(password: Buffer, salt: Buffer, params: ScryptParams): Buffer {
-  return scryptSync(password, salt, 32, { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r + 1024 * 1024 });
+  return scryptSync(password, salt, 32, {
+    N: params.N,
+    r: params.r,
+    p: params.p,
+    maxmem: 256 * params.N * params.r + 1024 * 1024,
+  });
 }
 
 /**
@@ -123,9 +143,16 @@ export class PasswordProvider implements VaultSecretProvider {
   async unseal(record: SealRecord, ctx: SealContext): Promise<VaultSecret> {
     const r = record as PasswordSealRecord;
     if (r.provider !== 'password' || (r.version !== 1 && r.version !== 2) || r.kdf?.name !== 'scrypt') {
-      throw new HardkmsError('SEAL_PROVIDER_MISMATCH', `This vault is sealed by the '${record.provider}' provider, not by a password.`, {
-        hint: record.provider === 'yubikey' ? 'Unseal with the enrolled YubiKeys (drop --password).' : 'Use the provider the vault was created with.',
-      });
+      throw new HardkmsError(
+        'SEAL_PROVIDER_MISMATCH',
+        `This vault is sealed by the '${record.provider}' provider, not by a password.`,
+        {
+          hint:
+            record.provider === 'yubikey'
+              ? 'Unseal with the enrolled YubiKeys (drop --password).'
+              : 'Use the provider the vault was created with.',
+        },
+      );
     }
     const params = checkParams(r.kdf);
     const password = await this.source();

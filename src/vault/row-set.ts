@@ -71,7 +71,12 @@ export function emptyRowSets(): RowSets {
 }
 
 /** `sets` with rows of `table` added and removed (their MACs), counter bumped. */
-export function updated(sets: RowSets, table: BoundTable, added: readonly unknown[], removed: readonly unknown[]): RowSets {
+export function updated(
+  sets: RowSets,
+  table: BoundTable,
+  added: readonly unknown[],
+  removed: readonly unknown[],
+): RowSets {
   const cur = sets.tables[table];
   let sum = BigInt('0x' + cur.sum);
   for (const m of added) sum = (sum + rowDigest(table, m)) % MOD;
@@ -87,10 +92,17 @@ export function parseRowSets(text: string | undefined): RowSets | undefined {
   if (text === undefined) return undefined;
   try {
     const v = JSON.parse(text) as RowSets;
-    if (!Number.isSafeInteger(v.counter) || v.counter < 0 || typeof v.tables !== 'object' || v.tables === null) return undefined;
+    if (!Number.isSafeInteger(v.counter) || v.counter < 0 || typeof v.tables !== 'object' || v.tables === null)
+      return undefined;
     for (const t of BOUND_TABLES) {
       const d = v.tables[t];
-      if (d === undefined || !Number.isSafeInteger(d.count) || typeof d.sum !== 'string' || !/^[0-9a-f]{64}$/.test(d.sum)) return undefined;
+      if (
+        d === undefined ||
+        !Number.isSafeInteger(d.count) ||
+        typeof d.sum !== 'string' ||
+        !/^[0-9a-f]{64}$/.test(d.sum)
+      )
+        return undefined;
     }
     return v;
   } catch {

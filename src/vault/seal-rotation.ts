@@ -100,7 +100,8 @@ export async function logInOrRollBack(
 ): Promise<{ secret: VaultSecret; rolledBack: boolean }> {
   try {
     token.login(secret.tokenPin);
-    if (store.getMeta(META.previousSeal) !== undefined) store.writeAuthenticatedMeta({ [META.previousSeal]: undefined });
+    if (store.getMeta(META.previousSeal) !== undefined)
+      store.writeAuthenticatedMeta({ [META.previousSeal]: undefined });
     return { secret, rolledBack: false };
   } catch (e) {
     const previous = store.getMetaJson<SealRecord>(META.previousSeal);
@@ -119,14 +120,26 @@ export async function logInOrRollBack(
 }
 
 /** Seal and store key back to `to` (from the store key of `from`), previous seal dropped: one transaction. */
-export function restoreSeal(store: WalletStore, vaultId: string, seal: SealRecord, from: VaultSecret, to: VaultSecret): void {
+export function restoreSeal(
+  store: WalletStore,
+  vaultId: string,
+  seal: SealRecord,
+  from: VaultSecret,
+  to: VaultSecret,
+): void {
   const updates = { [META.seal]: JSON.stringify(seal), [META.previousSeal]: undefined };
-  if (!to.storeKey.equals(from.storeKey)) store.rekey(to.storeKey, REKEYED_TABLES, { ...updates, ...innerKeyFollows(store, vaultId, from, to) });
+  if (!to.storeKey.equals(from.storeKey))
+    store.rekey(to.storeKey, REKEYED_TABLES, { ...updates, ...innerKeyFollows(store, vaultId, from, to) });
   else store.writeAuthenticatedMeta(updates);
 }
 
 /** The inner key stays across a re-key; only its seal follows the store key (same transaction). */
-export function innerKeyFollows(store: WalletStore, vaultId: string, from: VaultSecret, to: VaultSecret): Record<string, string> {
+export function innerKeyFollows(
+  store: WalletStore,
+  vaultId: string,
+  from: VaultSecret,
+  to: VaultSecret,
+): Record<string, string> {
   const sealed = store.getMeta(INNER_KEY_META);
   return sealed === undefined ? {} : { [META.innerKey]: resealInnerKey(sealed, from.storeKey, to.storeKey, vaultId) };
 }

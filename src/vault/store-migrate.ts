@@ -35,9 +35,23 @@ const TABLES: readonly TableSpec[] = [
   {
     name: 'wallets',
     key: ['signature_id'],
-    columns: ['signature_id', 'chain', 'testnet', 'kind', 'public_data', 'wrapped_secret', 'mechanism', 'created', 'mac'],
+    columns: [
+      'signature_id',
+      'chain',
+      'testnet',
+      'kind',
+      'public_data',
+      'wrapped_secret',
+      'mechanism',
+      'created',
+      'mac',
+    ],
   },
-  { name: 'otp', key: ['public_id'], columns: ['public_id', 'key_id', 'private_id_hash', 'label', 'use_counter', 'session_counter', 'updated', 'mac'] },
+  {
+    name: 'otp',
+    key: ['public_id'],
+    columns: ['public_id', 'key_id', 'private_id_hash', 'label', 'use_counter', 'session_counter', 'updated', 'mac'],
+  },
   {
     name: 'journal',
     key: ['pending_id'],
@@ -57,7 +71,11 @@ const TABLES: readonly TableSpec[] = [
       'mac',
     ],
   },
-  { name: 'journal_spend', key: ['pending_id', 'scope', 'asset'], columns: ['pending_id', 'chain', 'testnet', 'scope', 'asset', 'amount', 'created', 'mac'] },
+  {
+    name: 'journal_spend',
+    key: ['pending_id', 'scope', 'asset'],
+    columns: ['pending_id', 'chain', 'testnet', 'scope', 'asset', 'amount', 'created', 'mac'],
+  },
 ];
 const META_TABLE: TableSpec = { name: 'meta', key: ['key'], columns: ['key', 'value'] };
 
@@ -89,7 +107,9 @@ const keyOf = (t: TableSpec, row: Record<string, unknown>): string => JSON.strin
 
 function copyTable(src: SqlDatabase, dst: SqlDatabase, t: TableSpec): { rows: number; removed: number } {
   const order = t.key.join(', ');
-  const all = src.prepare(`SELECT ${t.columns.join(', ')} FROM ${t.name} ORDER BY ${order}`).all() as Array<Record<string, unknown>>;
+  const all = src.prepare(`SELECT ${t.columns.join(', ')} FROM ${t.name} ORDER BY ${order}`).all() as Array<
+    Record<string, unknown>
+  >;
   const put = dst.prepare(upsert(t));
   for (let i = 0; i < all.length; i += BATCH) {
     const batch = all.slice(i, i + BATCH);
@@ -103,7 +123,9 @@ function copyTable(src: SqlDatabase, dst: SqlDatabase, t: TableSpec): { rows: nu
 }
 
 function removeExtra(dst: SqlDatabase, t: TableSpec, keep: ReadonlySet<string>): number {
-  const extra = (dst.prepare(`SELECT ${t.key.join(', ')} FROM ${t.name}`).all() as Array<Record<string, unknown>>).filter((r) => !keep.has(keyOf(t, r)));
+  const extra = (
+    dst.prepare(`SELECT ${t.key.join(', ')} FROM ${t.name}`).all() as Array<Record<string, unknown>>
+  ).filter((r) => !keep.has(keyOf(t, r)));
   if (extra.length === 0) return 0;
   const del = dst.prepare(`DELETE FROM ${t.name} WHERE ${t.key.map((k) => `${k} = @${k}`).join(' AND ')}`);
   dst
@@ -124,7 +146,9 @@ function removeExtra(dst: SqlDatabase, t: TableSpec, keep: ReadonlySet<string>):
 export function migrateVault(vault: Vault, to: string): MigrateResult {
   const from = vault.store.path;
   if (sameLocation(from, to)) {
-    throw new HardkmsError('STORE_MIGRATE_SAME', 'The source and the target of the migration are the same store.', { hint: 'Name another target with --to.' });
+    throw new HardkmsError('STORE_MIGRATE_SAME', 'The source and the target of the migration are the same store.', {
+      hint: 'Name another target with --to.',
+    });
   }
   const vaultId = vault.vaultId;
   const src = vault.store;
@@ -136,9 +160,13 @@ export function migrateVault(vault: Vault, to: string): MigrateResult {
   try {
     const targetId = target.getMeta(META.vaultId);
     if (targetId !== undefined && targetId !== vaultId) {
-      throw new HardkmsError('VAULT_EXISTS', `The target ${displayLocation(to)} holds another vault (${targetId}); a migration never overwrites one.`, {
-        hint: 'Name an empty database or a new file in --to.',
-      });
+      throw new HardkmsError(
+        'VAULT_EXISTS',
+        `The target ${displayLocation(to)} holds another vault (${targetId}); a migration never overwrites one.`,
+        {
+          hint: 'Name an empty database or a new file in --to.',
+        },
+      );
     }
     // A target that was used after an earlier copy (a signer wrote to it) is never overwritten by the older source.
     const targetSets = targetId === undefined ? undefined : parseRowSets(target.getMeta('row_sets'));
@@ -147,7 +175,9 @@ export function migrateVault(vault: Vault, to: string): MigrateResult {
       throw new HardkmsError(
         'STORE_MIGRATE_TARGET_NEWER',
         `The target ${displayLocation(to)} was written to after it was copied (write counter ${targetSets.counter}, the source's ${sourceSets.counter}); copying again would roll it back.`,
-        { hint: 'The target is the live vault now: migrate from it (--from the target) instead, or name an empty target.' },
+        {
+          hint: 'The target is the live vault now: migrate from it (--from the target) instead, or name an empty target.',
+        },
       );
     }
     vault.record({
@@ -180,7 +210,9 @@ export function migrateVault(vault: Vault, to: string): MigrateResult {
         }
       }
       // Meta last, in one transaction: from here on the target is the vault.
-      const meta = source.database.prepare('SELECT key, value FROM meta ORDER BY key').all() as Array<Record<string, unknown>>;
+      const meta = source.database.prepare('SELECT key, value FROM meta ORDER BY key').all() as Array<
+        Record<string, unknown>
+      >;
       const put = target.database.prepare(upsert(META_TABLE));
       target.database
         .transaction(() => {

@@ -1,10 +1,28 @@
-import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { HardkmsError } from '../errors.js';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { deriveMacKey, macFields, macMatches } from './row-mac.js';
-import { BOUND_TABLES, digestOf, emptyRowSets, parseRowSets, updated, type BoundTable, type RowSets } from './row-set.js';
+import {
+  BOUND_TABLES,
+  digestOf,
+  emptyRowSets,
+  parseRowSets,
+  updated,
+  type BoundTable,
+  type RowSets,
+} from './row-set.js';
 import { AUTHENTICATED_META_KEYS, META, META_MAC_V2_PREFIX, metaMacFields } from './meta-auth.js';
 import { FORMAT_VERSION, MIGRATIONS } from './schema.js';
 import { isDuplicateKey, type SqlDatabase } from './sql.js';
@@ -88,7 +106,8 @@ function sqliteEngine(db: Database.Database): StoreEngine {
       }
     },
     foreignVersion: () => db.pragma('data_version', { simple: true }) as number,
-    changeStamp: () => `${String(db.pragma('data_version', { simple: true }))}:${(db.prepare('SELECT total_changes() AS n').get() as { n: number }).n}`,
+    changeStamp: () =>
+      `${String(db.pragma('data_version', { simple: true }))}:${(db.prepare('SELECT total_changes() AS n').get() as { n: number }).n}`,
   };
 }
 
@@ -111,7 +130,8 @@ function pgEngine(db: PgDatabase): StoreEngine {
       // One transaction under the writer lock: instances starting together migrate once.
       db.transaction(() => {
         db.exec('CREATE TABLE IF NOT EXISTS hardkms_schema (version INTEGER NOT NULL)');
-        if (db.prepare('SELECT version FROM hardkms_schema').get() === undefined) db.prepare('INSERT INTO hardkms_schema (version) VALUES (0)').run();
+        if (db.prepare('SELECT version FROM hardkms_schema').get() === undefined)
+          db.prepare('INSERT INTO hardkms_schema (version) VALUES (0)').run();
         for (let v = version(); v < PG_MIGRATIONS.length; v++) {
           db.exec(PG_MIGRATIONS[v]!);
           db.prepare('UPDATE hardkms_schema SET version = ?').run(v + 1);
@@ -175,9 +195,13 @@ export class WalletStore {
   static refuseExisting(path: string): void {
     if (isStoreUrl(path)) {
       if (WalletStore.exists(path)) {
-        throw new HardkmsError('VAULT_EXISTS', `The database ${displayStoreUrl(path)} already holds a hardkms store; hardkms init never overwrites one.`, {
-          hint: 'Name an empty database in --store, or drop this one yourself if you really mean to replace it.',
-        });
+        throw new HardkmsError(
+          'VAULT_EXISTS',
+          `The database ${displayStoreUrl(path)} already holds a hardkms store; hardkms init never overwrites one.`,
+          {
+            hint: 'Name an empty database in --store, or drop this one yourself if you really mean to replace it.',
+          },
+        );
       }
       return;
     }
@@ -236,7 +260,12 @@ export class WalletStore {
     const before = statSync(path);
     const image = readFileSync(path);
     const after = statSync(path);
-    if (existsSync(wal) || after.mtimeMs !== before.mtimeMs || after.size !== before.size || image.length !== after.size) {
+    if (
+      existsSync(wal) ||
+      after.mtimeMs !== before.mtimeMs ||
+      after.size !== before.size ||
+      image.length !== after.size
+    ) {
       // A writer opened the store while it was read: read it through SQLite instead.
       return WalletStore.openReadOnlyLive(path);
     }
@@ -331,9 +360,13 @@ export class WalletStore {
       version = this.engine.version();
     } catch (e) {
       if (e instanceof HardkmsError) throw e;
-      throw new HardkmsError('VAULT_UNREADABLE', `${this.path} is not a hardkms wallet store: ${(e as Error).message}.`, {
-        hint: 'A Tatum KMS wallet.dat is imported with `hardkms import-legacy FILE`, not opened directly.',
-      });
+      throw new HardkmsError(
+        'VAULT_UNREADABLE',
+        `${this.path} is not a hardkms wallet store: ${(e as Error).message}.`,
+        {
+          hint: 'A Tatum KMS wallet.dat is imported with `hardkms import-legacy FILE`, not opened directly.',
+        },
+      );
     }
     if (version === 0) {
       throw new HardkmsError('VAULT_UNREADABLE', `${this.path} is not a hardkms wallet store.`, {
@@ -341,9 +374,13 @@ export class WalletStore {
       });
     }
     if (version > FORMAT_VERSION) {
-      throw new HardkmsError('VAULT_TOO_NEW', `${this.path} has format ${version}; this hardkms reads up to ${FORMAT_VERSION}.`, {
-        hint: 'Upgrade hardkms.',
-      });
+      throw new HardkmsError(
+        'VAULT_TOO_NEW',
+        `${this.path} has format ${version}; this hardkms reads up to ${FORMAT_VERSION}.`,
+        {
+          hint: 'Upgrade hardkms.',
+        },
+      );
     }
     if (migrate) this.migrate();
   }
@@ -371,7 +408,9 @@ export class WalletStore {
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.db
+      .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+      .run(key, value);
   }
 
   deleteMeta(key: string): void {
@@ -421,7 +460,8 @@ export class WalletStore {
   /** Whether audit_head_mac is present and authentic under the current row key. */
   private auditHeadAuthentic(): { seq: number; hash: string } | undefined {
     const head = this.getMetaJson<{ seq: unknown; hash: unknown; mac: unknown }>(META.auditHeadAuth);
-    if (!head || typeof head.seq !== 'number' || typeof head.hash !== 'string' || typeof head.mac !== 'string') return undefined;
+    if (!head || typeof head.seq !== 'number' || typeof head.hash !== 'string' || typeof head.mac !== 'string')
+      return undefined;
     const h = { seq: head.seq, hash: head.hash };
     return macMatches(Buffer.from(this.auditHeadMac(h)), Buffer.from(head.mac)) ? h : undefined;
   }
@@ -520,9 +560,13 @@ export class WalletStore {
   private metaFailure(): HardkmsError {
     const check = this.getMeta(META.keyCheck);
     if (this.metaVerified && check !== undefined && check !== this.keyCheck()) return rekeyedError(this.path);
-    return new HardkmsError('VAULT_META_TAMPERED', `The token binding or seal parameters of ${this.path} fail their integrity check.`, {
-      hint: 'Someone without the vault secret changed wallet.dat. Restore it from a backup.',
-    });
+    return new HardkmsError(
+      'VAULT_META_TAMPERED',
+      `The token binding or seal parameters of ${this.path} fail their integrity check.`,
+      {
+        hint: 'Someone without the vault secret changed wallet.dat. Restore it from a backup.',
+      },
+    );
   }
 
   /**
@@ -601,16 +645,23 @@ export class WalletStore {
         // Checked under the old key; a head that fails it stays as it is (and keeps failing).
         const head = this.auditHeadAuthentic();
         const progress = this.onRekeyProgress;
-        const total = progress ? tables.reduce((n, t) => n + (this.db.prepare(`SELECT count(*) AS n FROM ${t.table}`).get() as { n: number }).n, 0) : 0;
+        const total = progress
+          ? tables.reduce(
+              (n, t) => n + (this.db.prepare(`SELECT count(*) AS n FROM ${t.table}`).get() as { n: number }).n,
+              0,
+            )
+          : 0;
         let done = 0;
-        for (const t of tables) this.remacTable(t, oldMac, newMac, progress ? () => progress(++done, total) : undefined);
+        for (const t of tables)
+          this.remacTable(t, oldMac, newMac, progress ? () => progress(++done, total) : undefined);
         this.macKey!.fill(0);
         this.macKey = Buffer.from(newMac);
         this.pidKey?.fill(0);
         this.pidKey = Buffer.from(pid);
         switched = true;
         for (const [k, v] of Object.entries(updates)) {
-          if (!AUTHENTICATED_META_KEYS.includes(k)) throw new Error(`meta key '${k}' is not in AUTHENTICATED_META_KEYS`);
+          if (!AUTHENTICATED_META_KEYS.includes(k))
+            throw new Error(`meta key '${k}' is not in AUTHENTICATED_META_KEYS`);
           if (v === undefined) this.deleteMeta(k);
           else this.setMeta(k, v);
         }
@@ -648,9 +699,13 @@ export class WalletStore {
       const fields = t.fields(row);
       if (!Buffer.isBuffer(row.mac) || !macMatches(macFields(oldKey, t.tag, fields), row.mac)) {
         const id = t.key.map((k) => String(row[k])).join('/');
-        throw new HardkmsError('VAULT_ROW_TAMPERED', `The ${t.table} row '${id}' in ${this.path} fails its integrity check; nothing was re-keyed.`, {
-          hint: 'Restore wallet.dat from a backup and investigate who had write access to it, then run the rotation again.',
-        });
+        throw new HardkmsError(
+          'VAULT_ROW_TAMPERED',
+          `The ${t.table} row '${id}' in ${this.path} fails its integrity check; nothing was re-keyed.`,
+          {
+            hint: 'Restore wallet.dat from a backup and investigate who had write access to it, then run the rotation again.',
+          },
+        );
       }
       const keys = Object.fromEntries(t.key.map((k) => [k, row[k]]));
       update.run({ ...keys, mac: macFields(newKey, t.tag, fields) });
@@ -727,7 +782,10 @@ export class WalletStore {
       });
     } catch (e) {
       if (isDuplicateKey(e)) {
-        throw new HardkmsError('VAULT_DUPLICATE_ID', 'A wallet with one of these signature ids already exists; nothing was stored.');
+        throw new HardkmsError(
+          'VAULT_DUPLICATE_ID',
+          'A wallet with one of these signature ids already exists; nothing was stored.',
+        );
       }
       throw e;
     }
@@ -744,9 +802,16 @@ export class WalletStore {
     this.transaction(() => {
       for (const u of updates) {
         const current = this.requireEntry(u.signatureId);
-        const old = (this.db.prepare('SELECT mac FROM wallets WHERE signature_id = ?').get(u.signatureId) as { mac: unknown }).mac;
+        const old = (
+          this.db.prepare('SELECT mac FROM wallets WHERE signature_id = ?').get(u.signatureId) as { mac: unknown }
+        ).mac;
         const row = this.toRow({ ...current, wrappedSecret: u.wrappedSecret, mechanism: u.mechanism }, current.created);
-        update.run({ signature_id: row.signature_id, wrapped_secret: row.wrapped_secret, mechanism: row.mechanism, mac: row.mac });
+        update.run({
+          signature_id: row.signature_id,
+          wrapped_secret: row.wrapped_secret,
+          mechanism: row.mechanism,
+          mac: row.mac,
+        });
         this.bindRows('wallets', [row.mac], [old]);
       }
     });
@@ -773,7 +838,8 @@ export class WalletStore {
 
   removeEntry(signatureId: string): boolean {
     return this.transaction(() => {
-      const row = this.db.prepare('SELECT mac FROM wallets WHERE signature_id = ?').get(signatureId) as { mac: unknown } | undefined;
+      const row = this.db.prepare('SELECT mac FROM wallets WHERE signature_id = ?').get(signatureId) as
+        { mac: unknown } | undefined;
       if (row === undefined) return false;
       this.db.prepare('DELETE FROM wallets WHERE signature_id = ?').run(signatureId);
       this.bindRows('wallets', [], [row.mac]);
@@ -808,11 +874,17 @@ export class WalletStore {
     const text = this.getMeta(ROW_SETS);
     const mac = this.getMeta(ROW_SETS_MAC);
     const sets = parseRowSets(text);
-    if (sets === undefined || mac === undefined || !macMatches(this.macOf('row-sets', [text!]), Buffer.from(mac, 'hex'))) {
+    if (
+      sets === undefined ||
+      mac === undefined ||
+      !macMatches(this.macOf('row-sets', [text!]), Buffer.from(mac, 'hex'))
+    ) {
       throw new HardkmsError(
         'VAULT_ROW_TAMPERED',
         `The record that binds the rows of ${this.path} (row counts, digests and write counter) is missing or fails its integrity check.`,
-        { hint: 'Someone without the vault secret changed wallet.dat. Restore it from a backup and investigate who had write access to it.' },
+        {
+          hint: 'Someone without the vault secret changed wallet.dat. Restore it from a backup and investigate who had write access to it.',
+        },
       );
     }
     return sets;
@@ -826,7 +898,11 @@ export class WalletStore {
 
   /** True until the row sets of a store created before they existed are built (first unsealed open). */
   get rowSetsPending(): boolean {
-    return this.getMeta(ROW_SETS) === undefined && this.getMeta(ROW_SETS_ADOPT) !== undefined && this.getMeta(META.rowSetsBound) === undefined;
+    return (
+      this.getMeta(ROW_SETS) === undefined &&
+      this.getMeta(ROW_SETS_ADOPT) !== undefined &&
+      this.getMeta(META.rowSetsBound) === undefined
+    );
   }
 
   /**
@@ -887,7 +963,9 @@ export class WalletStore {
         throw new HardkmsError(
           'VAULT_ROW_TAMPERED',
           `The ${t} rows of ${this.path} do not match their authenticated record (${what}; write counter ${sets.counter}): rows were deleted, added or restored from an older copy without the vault secret.`,
-          { hint: 'Do not sign with this store. Restore wallet.dat from a backup and investigate who had write access to it.' },
+          {
+            hint: 'Do not sign with this store. Restore wallet.dat from a backup and investigate who had write access to it.',
+          },
         );
       }
       this.verifiedTables.add(t);
@@ -909,9 +987,13 @@ export class WalletStore {
 }
 
 function rekeyedError(path: string): HardkmsError {
-  return new HardkmsError('VAULT_REKEYED', `${path} was re-keyed (revoke, rotate or recover) by another process after this one unsealed it.`, {
-    hint: 'Stop this process and unseal again (restart the daemon); nothing was read or written with the old key.',
-  });
+  return new HardkmsError(
+    'VAULT_REKEYED',
+    `${path} was re-keyed (revoke, rotate or recover) by another process after this one unsealed it.`,
+    {
+      hint: 'Stop this process and unseal again (restart the daemon); nothing was read or written with the old key.',
+    },
+  );
 }
 
 function notAStore(path: string, cause: unknown): HardkmsError {

@@ -9,16 +9,36 @@ import { Token, type OpenTokenOptions } from '../hsm/token.js';
 import { checkAuditBinding, checkAuditHead, recordUnsealFailure, sealedWriter, signedWriter } from './audit-binding.js';
 import { openBoundToken, refuseSharedToken } from './bound-token.js';
 import type { NewWalletEntry } from './entries.js';
-import { authenticateFacts, defaultLogFor, storedAuditLog, vaultFacts, type TokenBinding, type VaultLocation } from './facts.js';
+import {
+  authenticateFacts,
+  defaultLogFor,
+  storedAuditLog,
+  vaultFacts,
+  type TokenBinding,
+  type VaultLocation,
+} from './facts.js';
 import { ROW_SETS_ADOPT, WalletStore } from './store.js';
-import { STORE_KEY_BYTES, wipeVaultSecret, type SealContext, type SealRecord, type VaultSecret, type VaultSecretProvider } from './secret.js';
+import {
+  STORE_KEY_BYTES,
+  wipeVaultSecret,
+  type SealContext,
+  type SealRecord,
+  type VaultSecret,
+  type VaultSecretProvider,
+} from './secret.js';
 import { FORMAT_VERSION } from './schema.js';
 import { INNER_KEY_META, newInnerKey, openInnerKey } from './inner.js';
 import { migrateToInnerLayer } from './migrate-inner.js';
 import { META } from './meta-auth.js';
 import { REKEYED_TABLES } from './rekey.js';
 import { innerKeyFollows, logInOrRollBack, restoreSeal } from './seal-rotation.js';
-import { decodeGatePolicy, encodeGatePolicy, mainnetGateProblem, type GatePolicy, type GatePolicyFlags } from './gate-policy.js';
+import {
+  decodeGatePolicy,
+  encodeGatePolicy,
+  mainnetGateProblem,
+  type GatePolicy,
+  type GatePolicyFlags,
+} from './gate-policy.js';
 
 export interface InitOptions extends VaultLocation {
   token: OpenTokenOptions;
@@ -189,13 +209,19 @@ export class Vault {
     let secret: VaultSecret | undefined;
     try {
       const stored = vaultFacts(store, options);
-      const audit = new AuditLog(stored.auditLogPath, { ...sealedWriter(store, stored), keepOnForwardFailure: true, actor });
+      const audit = new AuditLog(stored.auditLogPath, {
+        ...sealedWriter(store, stored),
+        keepOnForwardFailure: true,
+        actor,
+      });
       const ctx = sealContext(stored.vaultId, !stored.testnetOnly, (e) => audit.append(e));
       secret = await options.provider.unseal(stored.seal, ctx);
       const authenticated = authenticateFacts(store, secret.storeKey, stored.vaultId, options);
       let facts = authenticated.facts;
       token = openBoundToken(facts.binding, options.token, options.rebind === true);
-      const login = await logInOrRollBack(store, token, facts.vaultId, secret, (previous) => options.provider.unseal(previous, ctx));
+      const login = await logInOrRollBack(store, token, facts.vaultId, secret, (previous) =>
+        options.provider.unseal(previous, ctx),
+      );
       secret = login.secret;
       if (login.rolledBack) facts = vaultFacts(store, options);
       token.bindVaultKeys(facts.binding.keys);
@@ -222,14 +248,17 @@ export class Vault {
           event: 'seal.rotation_rolled_back',
           subject: facts.vaultId,
           result: 'info',
-          details: { reason: 'a token PIN change was interrupted; the previous seal matches the token and is current again' },
+          details: {
+            reason: 'a token PIN change was interrupted; the previous seal matches the token and is current again',
+          },
         });
       }
       return vault;
     } catch (e) {
       wipeVaultSecret(secret);
       token?.close();
-      if (e instanceof HardkmsError && e.code !== 'VAULT_NOT_FOUND') recordUnsealFailure(store, options, e.code, options.actor);
+      if (e instanceof HardkmsError && e.code !== 'VAULT_NOT_FOUND')
+        recordUnsealFailure(store, options, e.code, options.actor);
       store.close();
       throw e;
     }
@@ -237,13 +266,21 @@ export class Vault {
 
   /** The records of the unseal itself: the login, row sets bound by this first unseal, records written while sealed countersigned. */
   private recordOpening(adopted: number | undefined, uncovered: readonly AuditRecord[]): void {
-    this.record({ event: 'token.login', subject: this.binding.label, result: 'ok', details: { serial: this.binding.serial } });
+    this.record({
+      event: 'token.login',
+      subject: this.binding.label,
+      result: 'ok',
+      details: { serial: this.binding.serial },
+    });
     if (adopted !== undefined) {
       this.record({
         event: 'store.rows-bound',
         subject: this.vaultId,
         result: 'info',
-        details: { reason: 'first unseal since the upgrade that binds journal, ledger, wallet and OTP rows', journalRowsMacd: adopted },
+        details: {
+          reason: 'first unseal since the upgrade that binds journal, ledger, wallet and OTP rows',
+          journalRowsMacd: adopted,
+        },
       });
     }
     if (uncovered.length > 0) {
@@ -320,13 +357,23 @@ export class Vault {
     const before = { modulePath: this.binding.modulePath, profile: this.binding.profile, label: this.binding.label };
     const after = { modulePath: info.modulePath, profile: info.profile, label: info.label };
     if (JSON.stringify(before) === JSON.stringify(after)) {
-      this.record({ event: 'vault.rebind', subject: this.vaultId, result: 'info', details: { changed: false, binding: before } });
+      this.record({
+        event: 'vault.rebind',
+        subject: this.vaultId,
+        result: 'info',
+        details: { changed: false, binding: before },
+      });
       return;
     }
     const binding = { ...this.binding, ...after };
     this.store.writeAuthenticatedMeta({ [META.token]: JSON.stringify(binding) });
     this.binding = binding;
-    this.record({ event: 'vault.rebind', subject: this.vaultId, result: 'ok', details: { changed: true, from: before, to: after } });
+    this.record({
+      event: 'vault.rebind',
+      subject: this.vaultId,
+      result: 'ok',
+      details: { changed: true, from: before, to: after },
+    });
   }
 
   /** After the migration committed: the new keys are the vault's. */
@@ -359,9 +406,13 @@ export class Vault {
   currentSecret(): VaultSecret {
     if (!this.secret) throw new HardkmsError('VAULT_SEALED', 'The vault is sealed.', { hint: 'Unseal it first.' });
     if (this.pinForgotten) {
-      throw new HardkmsError('VAULT_PIN_DROPPED', 'This process dropped the token PIN after logging in; it cannot re-seal the vault.', {
-        hint: 'Run enroll / rotate / revoke as a separate hardkms command, not inside the daemon.',
-      });
+      throw new HardkmsError(
+        'VAULT_PIN_DROPPED',
+        'This process dropped the token PIN after logging in; it cannot re-seal the vault.',
+        {
+          hint: 'Run enroll / rotate / revoke as a separate hardkms command, not inside the daemon.',
+        },
+      );
     }
     return this.secret;
   }
@@ -386,7 +437,10 @@ export class Vault {
       [META.previousSeal]: pinChange ? JSON.stringify(this.sealRecord()) : undefined,
     };
     if (newSecret && !newSecret.storeKey.equals(cur.storeKey)) {
-      this.store.rekey(newSecret.storeKey, REKEYED_TABLES, { ...updates, ...innerKeyFollows(this.store, this.vaultId, cur, newSecret) });
+      this.store.rekey(newSecret.storeKey, REKEYED_TABLES, {
+        ...updates,
+        ...innerKeyFollows(this.store, this.vaultId, cur, newSecret),
+      });
     } else this.store.writeAuthenticatedMeta(updates);
     if (newSecret) this.adopt(newSecret);
   }
@@ -408,7 +462,10 @@ export class Vault {
    * process replaced the seal since this unseal read it: a stale re-seal must never
    * overwrite a rotation that changed the secret.
    */
-  private commitReseal(reseal: ReturnType<NonNullable<VaultSecretProvider['resealAfterUnseal']>>, unsealedFrom: SealRecord): void {
+  private commitReseal(
+    reseal: ReturnType<NonNullable<VaultSecretProvider['resealAfterUnseal']>>,
+    unsealedFrom: SealRecord,
+  ): void {
     if (!reseal) return;
     let committed = false;
     this.store.transaction(() => {
@@ -426,7 +483,8 @@ export class Vault {
 
   /** Called once the token has the new PIN: the previous seal is no longer needed. */
   completePinChange(): void {
-    if (this.store.getMeta(META.previousSeal) !== undefined) this.store.writeAuthenticatedMeta({ [META.previousSeal]: undefined });
+    if (this.store.getMeta(META.previousSeal) !== undefined)
+      this.store.writeAuthenticatedMeta({ [META.previousSeal]: undefined });
   }
 
   /** The gate policy recorded at init (authenticated: the meta MAC was checked at unseal). */
@@ -468,9 +526,13 @@ export class Vault {
 /** A password alone does not guard mainnet keys unless the operators said so, loudly, at init. */
 function refusePasswordOnMainnet(provider: string, options: InitOptions): void {
   if (provider !== 'password' || options.testnetOnly || options.gatePolicy?.passwordOnMainnet === true) return;
-  throw new HardkmsError('VAULT_PASSWORD_MAINNET', 'A vault sealed by a password only is testnet-only: it cannot be created for mainnet wallets.', {
-    hint: 'Use a YubiKey gate for mainnet (hardkms init --yubikeys N --threshold M), pass --testnet, or, knowingly and audited, --allow-password-mainnet.',
-  });
+  throw new HardkmsError(
+    'VAULT_PASSWORD_MAINNET',
+    'A vault sealed by a password only is testnet-only: it cannot be created for mainnet wallets.',
+    {
+      hint: 'Use a YubiKey gate for mainnet (hardkms init --yubikeys N --threshold M), pass --testnet, or, knowingly and audited, --allow-password-mainnet.',
+    },
+  );
 }
 
 /** What a seal provider sees of the vault: its id and network, and where its records go (each about the vault). */

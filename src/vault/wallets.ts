@@ -3,7 +3,15 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import { HardkmsError } from '../errors.js';
 import type { EcdsaSignature } from '../hsm/ec.js';
 import type { WrappedKey } from '../hsm/token.js';
-import { hasInnerLayer, innerMechanism, innerOpen, innerSeal, packPrivateKeySecret, tokenMechanismOf, unpackPrivateKeySecret } from './inner.js';
+import {
+  hasInnerLayer,
+  innerMechanism,
+  innerOpen,
+  innerSeal,
+  packPrivateKeySecret,
+  tokenMechanismOf,
+  unpackPrivateKeySecret,
+} from './inner.js';
 import { entryAad, type EntryKind, type NewWalletEntry, type PublicData, type WalletEntry } from './entries.js';
 import type { Vault } from './vault.js';
 
@@ -19,9 +27,13 @@ function checkNetwork(vault: Vault, testnet: boolean): void {
 /** The testnet-only refusal, also checked from the (unauthenticated) vault facts before any operator touches a key. */
 export function checkNetworkOf(testnetOnly: boolean, testnet: boolean): void {
   if (!testnet && testnetOnly) {
-    throw new HardkmsError('VAULT_TESTNET_ONLY', 'This vault was initialised with --testnet and refuses mainnet wallets.', {
-      hint: 'Pass --testnet, or create a mainnet vault (with a YubiKey gate) for mainnet wallets.',
-    });
+    throw new HardkmsError(
+      'VAULT_TESTNET_ONLY',
+      'This vault was initialised with --testnet and refuses mainnet wallets.',
+      {
+        hint: 'Pass --testnet, or create a mainnet vault (with a YubiKey gate) for mainnet wallets.',
+      },
+    );
   }
 }
 
@@ -35,7 +47,10 @@ export interface PrivateKeyRequest {
   publicData: (publicKey: Buffer) => PublicData;
 }
 
-function innerAad(e: { signatureId: string; chain: string; kind: EntryKind }, part: 'wrap' | 'export' | 'secret'): Buffer {
+function innerAad(
+  e: { signatureId: string; chain: string; kind: EntryKind },
+  part: 'wrap' | 'export' | 'secret',
+): Buffer {
   return Buffer.concat([entryAad(e), Buffer.from(`|inner ${part}`, 'utf8')]);
 }
 
@@ -57,13 +72,20 @@ function newSecp256k1Key(vault: Vault): Buffer {
  * mnemonic does), because Tatum's getmanagedwallet / export must be able to show it, and a
  * key generated inside the token under the unwrap template could never be exported.
  */
-export function generatePrivateKeys(vault: Vault, req: PrivateKeyRequest, count: number, onProgress?: (done: number) => void): WalletEntry[] {
+export function generatePrivateKeys(
+  vault: Vault,
+  req: PrivateKeyRequest,
+  count: number,
+  onProgress?: (done: number) => void,
+): WalletEntry[] {
   checkNetwork(vault, req.testnet);
   const entries: NewWalletEntry[] = [];
   for (let i = 0; i < count; i++) {
     const key = newSecp256k1Key(vault);
     try {
-      entries.push(importPrivateKey(vault, { ...req, signatureId: randomUUID() }, key, secp256k1.getPublicKey(key, true)));
+      entries.push(
+        importPrivateKey(vault, { ...req, signatureId: randomUUID() }, key, secp256k1.getPublicKey(key, true)),
+      );
     } finally {
       key.fill(0);
     }
@@ -92,11 +114,18 @@ export function importPrivateKey(
 ): NewWalletEntry {
   checkNetwork(vault, req.testnet);
   const id = { signatureId: req.signatureId ?? randomUUID(), chain: req.chain, kind: 'privateKey' as const };
-  const k = req.curve === 'ed25519' ? vault.token.importEd25519(privateKey) : vault.token.importSecp256k1(privateKey, publicKey);
+  const k =
+    req.curve === 'ed25519'
+      ? vault.token.importEd25519(privateKey)
+      : vault.token.importSecp256k1(privateKey, publicKey);
   if (!Buffer.from(k.publicKey).equals(Buffer.from(publicKey))) {
-    throw new HardkmsError('KEY_INVALID', 'The token computed another public key for this private key than the chain layer did.', {
-      hint: 'The key is corrupt or of another curve; nothing was stored.',
-    });
+    throw new HardkmsError(
+      'KEY_INVALID',
+      'The token computed another public key for this private key than the chain layer did.',
+      {
+        hint: 'The key is corrupt or of another curve; nothing was stored.',
+      },
+    );
   }
   return privateKeyEntry(vault, req, id, k, exportCopy);
 }
@@ -116,8 +145,15 @@ function privateKeyEntry(
     chain: req.chain,
     testnet: req.testnet,
     kind: 'privateKey',
-    publicData: { ...req.publicData(k.publicKey), publicKey: k.publicKey.toString('hex'), ...(req.curve === 'ed25519' ? { keyType: 'ed25519' as const } : {}) },
-    wrappedSecret: packPrivateKeySecret(innerSeal(inner, k.wrapped, innerAad(id, 'wrap')), vault.token.encrypt(exportInner, entryAad(id))),
+    publicData: {
+      ...req.publicData(k.publicKey),
+      publicKey: k.publicKey.toString('hex'),
+      ...(req.curve === 'ed25519' ? { keyType: 'ed25519' as const } : {}),
+    },
+    wrappedSecret: packPrivateKeySecret(
+      innerSeal(inner, k.wrapped, innerAad(id, 'wrap')),
+      vault.token.encrypt(exportInner, entryAad(id)),
+    ),
     mechanism: innerMechanism(k.mechanism),
   };
 }
@@ -211,14 +247,30 @@ export function decryptSecret(vault: Vault, entry: WalletEntry): Buffer {
 /** The token-wrapped key of a private-key entry, out of its inner layer, for signing. */
 export function wrappedKeyOf(vault: Vault, entry: WalletEntry): WrappedKey {
   if (entry.kind !== 'privateKey' || !entry.publicData.publicKey) {
-    throw new HardkmsError('WALLET_KIND', `Wallet '${entry.signatureId}' is a ${entry.kind} wallet, not a private-key wallet.`);
+    throw new HardkmsError(
+      'WALLET_KIND',
+      `Wallet '${entry.signatureId}' is a ${entry.kind} wallet, not a private-key wallet.`,
+    );
   }
   requireInnerLayer(entry);
-  const wrapped = innerOpen(vault.innerKey(), unpackPrivateKeySecret(entry.wrappedSecret).wrappedInner, innerAad(entry, 'wrap'));
-  return { wrapped, mechanism: tokenMechanismOf(entry.mechanism), publicKey: Buffer.from(entry.publicData.publicKey, 'hex') };
+  const wrapped = innerOpen(
+    vault.innerKey(),
+    unpackPrivateKeySecret(entry.wrappedSecret).wrappedInner,
+    innerAad(entry, 'wrap'),
+  );
+  return {
+    wrapped,
+    mechanism: tokenMechanismOf(entry.mechanism),
+    publicKey: Buffer.from(entry.publicData.publicKey, 'hex'),
+  };
 }
 
 /** Signs a digest with a private-key entry inside the token (unwrap → sign → destroy). */
-export function signWithEntry(vault: Vault, entry: WalletEntry, digest: Uint8Array, options: { recovery?: boolean } = {}): EcdsaSignature {
+export function signWithEntry(
+  vault: Vault,
+  entry: WalletEntry,
+  digest: Uint8Array,
+  options: { recovery?: boolean } = {},
+): EcdsaSignature {
   return vault.token.signWithWrapped(wrappedKeyOf(vault, entry), digest, options);
 }

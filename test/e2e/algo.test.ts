@@ -53,16 +53,28 @@ describe('ALGO end to end', { timeout: 240_000 }, () => {
   const errorOf = (id: string) => api.errorReports.filter((e) => e.signatureId === id).map((e) => e.error);
 
   it('signs a payment and an ASA transfer in the token; algosdk verifies both for the sender; deterministic', async () => {
-    const pay = api.queue({ chain: 'ALGO', hashes: [algo], serializedTransaction: algoPayload({ from: ME, to: DEST, amount: 2_000_000 }) });
+    const pay = api.queue({
+      chain: 'ALGO',
+      hashes: [algo],
+      serializedTransaction: algoPayload({ from: ME, to: DEST, amount: 2_000_000 }),
+    });
     const asa = api.queue({
       chain: 'ALGO',
       hashes: [algo],
       serializedTransaction: algoPayload({ from: ME, to: DEST, type: 'axfer', amount: 5, assetIndex: 31566704 }),
     });
-    const twice = api.queue({ chain: 'ALGO', hashes: [algo], serializedTransaction: algoPayload({ from: ME, to: DEST, amount: 2_000_000 }) });
+    const twice = api.queue({
+      chain: 'ALGO',
+      hashes: [algo],
+      serializedTransaction: algoPayload({ from: ME, to: DEST, amount: 2_000_000 }),
+    });
     const r = await once();
     expect(r.code, explain(r)).toBe(0);
-    expect(api.requests.some((q) => q.path === '/v3/algorand/broadcast' && (q.json as { signatureId?: string }).signatureId === pay)).toBe(true);
+    expect(
+      api.requests.some(
+        (q) => q.path === '/v3/algorand/broadcast' && (q.json as { signatureId?: string }).signatureId === pay,
+      ),
+    ).toBe(true);
     expect(verified(blobOf(pay)!, ME).txn.payment?.amount).toBe(2_000_000n);
     const t = verified(blobOf(asa)!, ME).txn;
     expect(t.assetTransfer).toMatchObject({ assetIndex: 31566704n, amount: 5n });
@@ -71,12 +83,24 @@ describe('ALGO end to end', { timeout: 240_000 }, () => {
   });
 
   it('refuses, through the error batch: another sender, a mainnet transaction on a testnet daemon', async () => {
-    const other = api.queue({ chain: 'ALGO', hashes: [algo], serializedTransaction: algoPayload({ from: VICTIM, to: DEST }) });
-    const main = api.queue({ chain: 'ALGO', hashes: [algo], serializedTransaction: algoPayload({ from: ME, to: DEST, testnet: false }) });
+    const other = api.queue({
+      chain: 'ALGO',
+      hashes: [algo],
+      serializedTransaction: algoPayload({ from: VICTIM, to: DEST }),
+    });
+    const main = api.queue({
+      chain: 'ALGO',
+      hashes: [algo],
+      serializedTransaction: algoPayload({ from: ME, to: DEST, testnet: false }),
+    });
     const r = await once();
     expect(r.code).not.toBe(0);
-    expect(errorOf(other)).toEqual([expect.stringMatching(/^TX_PAYLOAD_MISMATCH: ALGO payload: the sender \w+ is not the signing wallet's address/)]);
-    expect(errorOf(main)).toEqual([expect.stringMatching(/^TX_PAYLOAD_MISMATCH: ALGO payload: genesisID "mainnet-v1.0" is not testnet-v1.0/)]);
+    expect(errorOf(other)).toEqual([
+      expect.stringMatching(/^TX_PAYLOAD_MISMATCH: ALGO payload: the sender \w+ is not the signing wallet's address/),
+    ]);
+    expect(errorOf(main)).toEqual([
+      expect.stringMatching(/^TX_PAYLOAD_MISMATCH: ALGO payload: genesisID "mainnet-v1.0" is not testnet-v1.0/),
+    ]);
     expect(blobOf(other)).toBeUndefined();
     expect(blobOf(main)).toBeUndefined();
   });
@@ -87,10 +111,17 @@ describe('ALGO end to end', { timeout: 240_000 }, () => {
     expect(g.stderr).not.toMatch(/does not sign/);
     const gen = g.json() as { signatureId: string; address: string };
     expect(algosdk.isValidAddress(gen.address)).toBe(true);
-    const view = (await runCli(['getmanagedwallet', gen.signatureId, '--path', tv.path], { env })).json() as Record<string, unknown>;
+    const view = (await runCli(['getmanagedwallet', gen.signatureId, '--path', tv.path], { env })).json() as Record<
+      string,
+      unknown
+    >;
     expect(Object.keys(view).sort()).toEqual(['address', 'chain', 'secret', 'testnet']);
     expect(view.secret).toMatch(/^[A-Z2-7]{103}$/);
-    const id = api.queue({ chain: 'ALGO', hashes: [gen.signatureId], serializedTransaction: algoPayload({ from: gen.address, to: DEST }) });
+    const id = api.queue({
+      chain: 'ALGO',
+      hashes: [gen.signatureId],
+      serializedTransaction: algoPayload({ from: gen.address, to: DEST }),
+    });
     const r = await once();
     expect(blobOf(id), explain(r)).toBeDefined();
     verified(blobOf(id)!, gen.address);

@@ -18,7 +18,13 @@ import type { WithdrawalRow } from '../../src/audit/withdrawals.js';
 const GAS_PRICE = 1_000_000_000n;
 const GAS = 21_000n;
 const ethTx = (value: bigint, nonce: number): string =>
-  JSON.stringify({ to: '0x1111111111111111111111111111111111111111', value: value.toString(), gasPrice: GAS_PRICE.toString(), gas: Number(GAS), nonce });
+  JSON.stringify({
+    to: '0x1111111111111111111111111111111111111111',
+    value: value.toString(),
+    gasPrice: GAS_PRICE.toString(),
+    gas: Number(GAS),
+    nonce,
+  });
 
 type Row = WithdrawalRow;
 
@@ -66,7 +72,11 @@ describe('audit withdrawals on a real daemon run', () => {
     const before = readdirSync(copy).map((f) => [f, statSync(join(copy, f)).mode, statSync(join(copy, f)).mtimeMs]);
     const r = await withdrawals(['--from', today, '--to', today]);
     expect(r.code, r.stderr).toBe(0);
-    const out = r.json() as { rows: Row[]; transactions: { signed: number; broadcast: number }; reconciliation: Record<string, unknown> };
+    const out = r.json() as {
+      rows: Row[];
+      transactions: { signed: number; broadcast: number };
+      reconciliation: Record<string, unknown>;
+    };
     expect(out.transactions).toEqual({ signed: 4, broadcast: 3 });
     const native = (wallet: string) => out.rows.find((x) => x.wallet === wallet && x.asset === 'native');
     expect(native('*')).toEqual({
@@ -83,19 +93,40 @@ describe('audit withdrawals on a real daemon run', () => {
       broadcastFees: (3n * fee).toString(),
       feesUnknown: 0,
     });
-    expect(native(a)).toMatchObject({ signed: 2, signedAmount: '12000', broadcast: 2, broadcastAmount: '12000', broadcastFees: (2n * fee).toString() });
-    expect(native(b)).toMatchObject({ signed: 2, signedAmount: '24000', broadcast: 1, broadcastAmount: '11000', signedFees: (2n * fee).toString() });
+    expect(native(a)).toMatchObject({
+      signed: 2,
+      signedAmount: '12000',
+      broadcast: 2,
+      broadcastAmount: '12000',
+      broadcastFees: (2n * fee).toString(),
+    });
+    expect(native(b)).toMatchObject({
+      signed: 2,
+      signedAmount: '24000',
+      broadcast: 1,
+      broadcastAmount: '11000',
+      signedFees: (2n * fee).toString(),
+    });
     expect(out.rows).toHaveLength(3);
-    expect(out.reconciliation).toMatchObject({ signedNotInJournal: [], journalNotInLog: [], amountsUnknown: [], journalRead: true });
+    expect(out.reconciliation).toMatchObject({
+      signedNotInJournal: [],
+      journalNotInLog: [],
+      amountsUnknown: [],
+      journalRead: true,
+    });
     // Nothing in the evidence folder changed: no -wal/-shm, same modes and times.
-    expect(readdirSync(copy).map((f) => [f, statSync(join(copy, f)).mode, statSync(join(copy, f)).mtimeMs])).toEqual(before);
+    expect(readdirSync(copy).map((f) => [f, statSync(join(copy, f)).mode, statSync(join(copy, f)).mtimeMs])).toEqual(
+      before,
+    );
   }, 60_000);
 
   it('CSV has one line per row under a header; another range is empty', async () => {
     const csv = await withdrawals(['--from', today, '--to', today, '--format', 'csv']);
     expect(csv.code, csv.stderr).toBe(0);
     const lines = csv.stdout.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('day,chain,net,wallet,asset,signed,signedAmount,signedFees,broadcast,broadcastAmount,broadcastFees,feesUnknown');
+    expect(lines[0]).toBe(
+      'day,chain,net,wallet,asset,signed,signedAmount,signedFees,broadcast,broadcastAmount,broadcastFees,feesUnknown',
+    );
     expect(lines).toContain(`${today},ETH,testnet,${a},native,2,12000,${2n * fee},2,12000,${2n * fee},0`);
     expect(lines).toHaveLength(4);
     const none = await withdrawals(['--from', '2020-01-01', '--to', '2020-01-31']);
@@ -104,7 +135,10 @@ describe('audit withdrawals on a real daemon run', () => {
 
   it('a log that fails verification is refused, and bad days are usage errors that say how to write them', async () => {
     const bad = await withdrawals(['--from', '2026-13-01', '--to', today]);
-    expect(bad.error()).toMatchObject({ code: 'INVALID_INPUT', error: expect.stringContaining("--from '2026-13-01' is not a day written YYYY-MM-DD") });
+    expect(bad.error()).toMatchObject({
+      code: 'INVALID_INPUT',
+      error: expect.stringContaining("--from '2026-13-01' is not a day written YYYY-MM-DD"),
+    });
     const reversed = await withdrawals(['--from', today, '--to', '2020-01-01']);
     expect(reversed.error().code).toBe('INVALID_INPUT');
 
@@ -113,9 +147,21 @@ describe('audit withdrawals on a real daemon run', () => {
     for (const f of ['wallet.dat', 'audit.pub.pem']) copyFileSync(join(tv.dir, f), join(edited, f));
     writeFileSync(
       join(edited, 'audit.log'),
-      readFileSync(join(tv.dir, 'audit.log'), 'utf8').replace('"amounts":{"native":"5000"}', '"amounts":{"native":"50"}'),
+      readFileSync(join(tv.dir, 'audit.log'), 'utf8').replace(
+        '"amounts":{"native":"5000"}',
+        '"amounts":{"native":"50"}',
+      ),
     );
-    const r = await runCli(['audit', 'withdrawals', '--path', join(edited, 'wallet.dat'), '--from', today, '--to', today]);
+    const r = await runCli([
+      'audit',
+      'withdrawals',
+      '--path',
+      join(edited, 'wallet.dat'),
+      '--from',
+      today,
+      '--to',
+      today,
+    ]);
     expect(r.error().code).toBe('AUDIT_VERIFY_FAILED');
     expect(r.stdout).toBe('');
   }, 60_000);

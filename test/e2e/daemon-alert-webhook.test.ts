@@ -20,7 +20,11 @@ interface Hook {
   headers: IncomingHttpHeaders;
   path: string;
   text: string;
-  json: { anomaly: { kind: string; severity: string; message: string; seq: number | null }; record: { event: string } | null; vaultId: string };
+  json: {
+    anomaly: { kind: string; severity: string; message: string; seq: number | null };
+    record: { event: string } | null;
+    vaultId: string;
+  };
 }
 
 /** The webhook: records every POST; `hang` makes it never answer. */
@@ -55,7 +59,13 @@ class WebhookServer {
 }
 
 const ethTx = (nonce: number): string =>
-  JSON.stringify({ to: '0x1111111111111111111111111111111111111111', value: '1000', gasPrice: '1000000000', gas: 21000, nonce });
+  JSON.stringify({
+    to: '0x1111111111111111111111111111111111111111',
+    value: '1000',
+    gasPrice: '1000000000',
+    gas: 21000,
+    nonce,
+  });
 
 describe('daemon --alert-webhook', () => {
   let api: FakeTatumApi;
@@ -83,7 +93,9 @@ describe('daemon --alert-webhook', () => {
 
       // Someone tries passwords while the daemon runs: three failed unseals in a row.
       for (const guess of ['wrong guess one', 'wrong guess two', 'wrong guess three']) {
-        const r = await runCli(['getaddress', wallet, '0', '--path', tv.path], { env: { ...tv.token.env, TATUM_KMS_PASSWORD: guess } });
+        const r = await runCli(['getaddress', wallet, '0', '--path', tv.path], {
+          env: { ...tv.token.env, TATUM_KMS_PASSWORD: guess },
+        });
         expect(r.code).not.toBe(0);
       }
       await waitFor(() => hook.posts.length > 0, 30_000, 'the burst alert');
@@ -106,13 +118,23 @@ describe('daemon --alert-webhook', () => {
       appendFileSync(log, `${JSON.stringify({ ...last, seq: last.seq + 1, event: 'sign', subject: 'forged' })}\n`);
       await waitFor(() => hook.posts.length > 1, 30_000, 'the forged-record alert');
       expect(hook.posts[1]!.json.anomaly).toMatchObject({ severity: 'critical', seq: last.seq + 1 });
-      expect(['broken-chain', 'edited-record', 'bad-signature', 'sequence-gap', 'sequence-reorder']).toContain(hook.posts[1]!.json.anomaly.kind);
+      expect(['broken-chain', 'edited-record', 'bad-signature', 'sequence-gap', 'sequence-reorder']).toContain(
+        hook.posts[1]!.json.anomaly.kind,
+      );
 
       // Meanwhile signing goes on: a pending transaction is signed and broadcast.
       const id = api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(0) });
-      await waitFor(() => api.broadcasts.some((b) => b.signatureId === id), 30_000, 'the broadcast while the webhook hangs');
+      await waitFor(
+        () => api.broadcasts.some((b) => b.signatureId === id),
+        30_000,
+        'the broadcast while the webhook hangs',
+      );
       // Retries are bounded: 3 attempts of one alert, then it is given up and logged.
-      await waitFor(() => d.lines.some((l) => l.includes('alert could not be delivered')), 40_000, 'the give-up warning');
+      await waitFor(
+        () => d.lines.some((l) => l.includes('alert could not be delivered')),
+        40_000,
+        'the give-up warning',
+      );
       expect(hook.posts.filter((p) => p.json.anomaly.seq === last.seq + 1)).toHaveLength(3);
       expect(d.lines.join('\n')).not.toContain('t0ken-in-path');
       d.child.kill('SIGTERM');
@@ -126,14 +148,34 @@ describe('daemon --alert-webhook', () => {
     const token = createTestToken('hardkms', { setProcessEnv: false });
     const dir = mkdtempSync(join(tmpdir(), 'hardkms-webhook-mainnet-'));
     const path = join(dir, 'wallet.dat');
-    const env = { ...token.env, TATUM_KMS_PASSWORD: 'Pw9fK3Zq7xLm2vQ8', TATUM_API_KEY: 'k', TATUM_API_URL: 'https://127.0.0.1:9' };
-    const init = await runCli(['init', '--path', path, '--allow-password-mainnet'], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } });
+    const env = {
+      ...token.env,
+      TATUM_KMS_PASSWORD: 'Pw9fK3Zq7xLm2vQ8',
+      TATUM_API_KEY: 'k',
+      TATUM_API_URL: 'https://127.0.0.1:9',
+    };
+    const init = await runCli(['init', '--path', path, '--allow-password-mainnet'], {
+      env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
+    });
     expect(init.code, init.stderr).toBe(0);
     const policy = join(dir, 'policy.json');
     writeFileSync(policy, JSON.stringify({ chains: { ETH: { maxAmount: '0' } } }));
-    const args = ['daemon', '--runOnce', '--chain', 'ETH', '--path', path, '--policy', policy, '--i-understand-mainnet-without-approval'];
+    const args = [
+      'daemon',
+      '--runOnce',
+      '--chain',
+      'ETH',
+      '--path',
+      path,
+      '--policy',
+      policy,
+      '--i-understand-mainnet-without-approval',
+    ];
     const r = await runCli([...args, '--alert-webhook', 'http://127.0.0.1:9/hooks/secret-token'], { env });
-    expect(r.error()).toMatchObject({ code: 'DAEMON_INSECURE_TRANSPORT', error: expect.stringContaining('alert webhook http://127.0.0.1:9/') });
+    expect(r.error()).toMatchObject({
+      code: 'DAEMON_INSECURE_TRANSPORT',
+      error: expect.stringContaining('alert webhook http://127.0.0.1:9/'),
+    });
     expect(r.stderr).not.toContain('secret-token');
     const bad = await runCli([...args, '--alert-webhook', 'ftp://example/x'], { env });
     expect(bad.error().code).toBe('INVALID_INPUT');

@@ -12,7 +12,14 @@ import { createTestVault, type TestVault } from '../support/vault.js';
 import { addPrivateKey, auditRecords, explain, journalRows, runDaemon, testKey } from './support.js';
 
 const ETH_ONCE = ['--runOnce', '--testnet', '--chain', 'ETH'];
-const ethTx = (nonce: number) => JSON.stringify({ to: '0x1111111111111111111111111111111111111111', value: '5', gasPrice: '1000000000', gas: 21000, nonce });
+const ethTx = (nonce: number) =>
+  JSON.stringify({
+    to: '0x1111111111111111111111111111111111111111',
+    value: '5',
+    gasPrice: '1000000000',
+    gas: 21000,
+    nonce,
+  });
 
 describe('daemon: broadcast answers', () => {
   let api: FakeTatumApi;
@@ -59,7 +66,9 @@ describe('daemon: broadcast answers', () => {
       const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'ETH,BSC']);
       expect(r.code, explain(r)).toBe(0);
       const [poll] = api.requestsTo('/v3/kms/pending/ETH');
-      const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+      const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      };
       expect(poll?.headers['x-ttm-kms-client-version']).toBe(version);
       expect(poll?.headers['user-agent']).toBe(`hardkms/${version}`);
       const advice = r.stderr.split('\n').filter((l) => l.includes('Tatum API version advice'));

@@ -8,10 +8,26 @@ import { createHash } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { computeAddress, HDNodeWallet, hexlify, Transaction, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployTestToken, erc20TransferData, startHardhatNode, tokenBalance, type HardhatNode } from '../support/hardhat-node.js';
+import {
+  deployTestToken,
+  erc20TransferData,
+  startHardhatNode,
+  tokenBalance,
+  type HardhatNode,
+} from '../support/hardhat-node.js';
 import { FakeTatumApi } from '../support/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
-import { ABANDON, addMnemonic, addPrivateKey, auditRecords, compressedPub, explain, LEGAL, runDaemon, testKey } from './support.js';
+import {
+  ABANDON,
+  addMnemonic,
+  addPrivateKey,
+  auditRecords,
+  compressedPub,
+  explain,
+  LEGAL,
+  runDaemon,
+  testKey,
+} from './support.js';
 import { tronPayload } from './tron-payload.js';
 
 const ETHER = 10n ** 18n;
@@ -24,13 +40,20 @@ describe('daemon end to end: Hardhat (ETH, ERC-20) and TRON', () => {
   let token: string;
   const ids: Record<string, string> = {};
   const pend: Record<string, string> = {};
-  const to = [Wallet.createRandom().address, Wallet.createRandom().address, Wallet.createRandom().address, Wallet.createRandom().address];
+  const to = [
+    Wallet.createRandom().address,
+    Wallet.createRandom().address,
+    Wallet.createRandom().address,
+    Wallet.createRandom().address,
+  ];
 
   const keyK = testKey(0x41);
   const addrK = computeAddress(hexlify(compressedPub(keyK)));
   const addrM = HDNodeWallet.fromPhrase(ABANDON, undefined, "m/44'/1'/0'/0/0").address;
   const tronKey = testKey(0x51);
-  const tronMnemonicPub = Uint8Array.from(Buffer.from(HDNodeWallet.fromPhrase(LEGAL, undefined, "m/44'/195'/0'/0/0").publicKey.slice(2), 'hex'));
+  const tronMnemonicPub = Uint8Array.from(
+    Buffer.from(HDNodeWallet.fromPhrase(LEGAL, undefined, "m/44'/195'/0'/0/0").publicKey.slice(2), 'hex'),
+  );
 
   beforeAll(async () => {
     tv = await createTestVault({ testnetOnly: true });
@@ -55,7 +78,14 @@ describe('daemon end to end: Hardhat (ETH, ERC-20) and TRON', () => {
     pend.legacyEth = api.queue({
       chain: 'ETH',
       hashes: [ids.k!],
-      serializedTransaction: JSON.stringify({ from: 0, to: to[0], value: (ETHER / 100n).toString(), gasPrice: gasPrice.toString(), gas: 21000, nonce: 0 }),
+      serializedTransaction: JSON.stringify({
+        from: 0,
+        to: to[0],
+        value: (ETHER / 100n).toString(),
+        gasPrice: gasPrice.toString(),
+        gas: 21000,
+        nonce: 0,
+      }),
     });
     // Mnemonic wallet at index 0: EIP-1559 ETH transfer, nonce and gas filled by the daemon from HARDKMS_RPC_ETH.
     pend.eip1559Eth = api.queue({
@@ -74,7 +104,12 @@ describe('daemon end to end: Hardhat (ETH, ERC-20) and TRON', () => {
       chain: 'ETH',
       hashes: [ids.m!],
       index: 0,
-      serializedTransaction: JSON.stringify({ from: 0, to: token, data: erc20TransferData(to[2]!, 1234n), gasPrice: gasPrice.toString() }),
+      serializedTransaction: JSON.stringify({
+        from: 0,
+        to: token,
+        data: erc20TransferData(to[2]!, 1234n),
+        gasPrice: gasPrice.toString(),
+      }),
     });
     // Private-key wallet: EIP-1559 ERC-20 transfer, everything given.
     pend.eip1559Erc20 = api.queue({
@@ -89,7 +124,11 @@ describe('daemon end to end: Hardhat (ETH, ERC-20) and TRON', () => {
         maxPriorityFeePerGas: GWEI.toString(),
       }),
     });
-    pend.tronKey = api.queue({ chain: 'TRON', hashes: [ids.tronK!], serializedTransaction: JSON.stringify(tronPayload(compressedPub(tronKey), 1_500_000)) });
+    pend.tronKey = api.queue({
+      chain: 'TRON',
+      hashes: [ids.tronK!],
+      serializedTransaction: JSON.stringify(tronPayload(compressedPub(tronKey), 1_500_000)),
+    });
     pend.tronMnemonic = api.queue({
       chain: 'TRON',
       hashes: [ids.tronM!],
@@ -104,7 +143,10 @@ describe('daemon end to end: Hardhat (ETH, ERC-20) and TRON', () => {
   });
 
   it('signs, broadcasts and gets mined: ETH and ERC-20, legacy and EIP-1559, mnemonic and private-key wallets', async () => {
-    const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'ETH,TRON'], { HARDKMS_CHAIN_ID_ETH: '31337', HARDKMS_RPC_ETH: node.url });
+    const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'ETH,TRON'], {
+      HARDKMS_CHAIN_ID_ETH: '31337',
+      HARDKMS_RPC_ETH: node.url,
+    });
     expect(r.code, explain(r)).toBe(0);
     expect(api.errorReports).toEqual([]);
     const expected: [string, string, number][] = [
@@ -132,7 +174,12 @@ describe('daemon end to end: Hardhat (ETH, ERC-20) and TRON', () => {
     const id = api.queue({
       chain: 'ETH',
       hashes: [ids.k!],
-      serializedTransaction: JSON.stringify({ to: to[0], value: '7', maxFeePerGas: (50n * GWEI).toString(), maxPriorityFeePerGas: GWEI.toString() }),
+      serializedTransaction: JSON.stringify({
+        to: to[0],
+        value: '7',
+        maxFeePerGas: (50n * GWEI).toString(),
+        maxPriorityFeePerGas: GWEI.toString(),
+      }),
     });
     const before = api.broadcasts.length;
     const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'ETH', '--broadcast', 'node'], {
@@ -149,7 +196,11 @@ describe('daemon end to end: Hardhat (ETH, ERC-20) and TRON', () => {
 
   it('without HARDKMS_RPC_ETH: an ETH off-chain withdrawal is filled through the Tatum API (web3 proxy, count, fee) and mined', async () => {
     const ethFee = { slow: Number(GWEI), medium: Number(3n * GWEI), fast: Number(9n * GWEI) };
-    const tapi = await FakeTatumApi.start({ nodes: { ETH: { kind: 'evm', url: node.url } }, ethFee, apiKey: 'tatum-key-in-path-7f3a' });
+    const tapi = await FakeTatumApi.start({
+      nodes: { ETH: { kind: 'evm', url: node.url } },
+      ethFee,
+      apiKey: 'tatum-key-in-path-7f3a',
+    });
     try {
       const dest = Wallet.createRandom().address;
       const nonceBefore = await node.rpc.getTransactionCount(addrM, 'latest');
@@ -159,11 +210,23 @@ describe('daemon end to end: Hardhat (ETH, ERC-20) and TRON', () => {
         hashes: [ids.m!],
         index: 0,
         withdrawalId: 'eth-withdrawal-1',
-        serializedTransaction: JSON.stringify({ from: 0, to: dest, value: (ETHER / 20n).toString(), gasPrice: '0', gas: '1' }),
+        serializedTransaction: JSON.stringify({
+          from: 0,
+          to: dest,
+          value: (ETHER / 20n).toString(),
+          gasPrice: '0',
+          gas: '1',
+        }),
       });
       // A blockchain transfer with neither gas nor nonce (filled the same way).
-      const bid = tapi.queue({ chain: 'ETH', hashes: [ids.k!], serializedTransaction: JSON.stringify({ to: dest, value: '0x' }) });
-      const r = await runDaemon(tv, tapi, ['--runOnce', '--testnet', '--chain', 'ETH'], { HARDKMS_CHAIN_ID_ETH: '31337' });
+      const bid = tapi.queue({
+        chain: 'ETH',
+        hashes: [ids.k!],
+        serializedTransaction: JSON.stringify({ to: dest, value: '0x' }),
+      });
+      const r = await runDaemon(tv, tapi, ['--runOnce', '--testnet', '--chain', 'ETH'], {
+        HARDKMS_CHAIN_ID_ETH: '31337',
+      });
       expect(r.code, explain(r)).toBe(0);
       expect(tapi.errorReports).toEqual([]);
       const w = tapi.broadcasts.find((x) => x.signatureId === wid)!;
@@ -182,9 +245,9 @@ describe('daemon end to end: Hardhat (ETH, ERC-20) and TRON', () => {
       expect(btx.gasLimit).toBeLessThan(22_000n);
       expect(await node.rpc.getBalance(dest)).toBe(ETHER / 20n);
       // The fill went through Tatum's endpoints, the key in the web3 path and nowhere in the log.
-      expect(tapi.requestsTo(`/v3/ethereum/web3/${tapi.apiKey}`).map((q) => (q.json as { method: string }).method)).toEqual(
-        expect.arrayContaining(['eth_chainId', 'eth_estimateGas']),
-      );
+      expect(
+        tapi.requestsTo(`/v3/ethereum/web3/${tapi.apiKey}`).map((q) => (q.json as { method: string }).method),
+      ).toEqual(expect.arrayContaining(['eth_chainId', 'eth_estimateGas']));
       expect(tapi.requestsTo(`/v3/ethereum/transaction/count/${addrM}`)).toHaveLength(1);
       expect(tapi.requestsTo('/v3/blockchain/fee/ETH').length).toBeGreaterThan(0);
       expect(r.stderr).not.toContain(tapi.apiKey);
@@ -196,26 +259,50 @@ describe('daemon end to end: Hardhat (ETH, ERC-20) and TRON', () => {
   it('refuses to fill from a Tatum web3 proxy whose eth_chainId is not the pinned one', async () => {
     const tapi = await FakeTatumApi.start({ nodes: { ETH: { kind: 'evm', url: node.url } }, web3ChainId: 1 });
     try {
-      const id = tapi.queue({ chain: 'ETH', hashes: [ids.k!], serializedTransaction: JSON.stringify({ to: to[0], value: '1' }) });
-      const r = await runDaemon(tv, tapi, ['--runOnce', '--testnet', '--chain', 'ETH'], { HARDKMS_CHAIN_ID_ETH: '31337' });
+      const id = tapi.queue({
+        chain: 'ETH',
+        hashes: [ids.k!],
+        serializedTransaction: JSON.stringify({ to: to[0], value: '1' }),
+      });
+      const r = await runDaemon(tv, tapi, ['--runOnce', '--testnet', '--chain', 'ETH'], {
+        HARDKMS_CHAIN_ID_ETH: '31337',
+      });
       expect(r.code).not.toBe(0);
       expect(tapi.broadcasts).toEqual([]);
-      expect(tapi.errorReports.find((e) => e.signatureId === id)?.error).toMatch(/DAEMON_NODE_WRONG_CHAIN.*chain id 1\b.*pinned to 31337/);
+      expect(tapi.errorReports.find((e) => e.signatureId === id)?.error).toMatch(
+        /DAEMON_NODE_WRONG_CHAIN.*chain id 1\b.*pinned to 31337/,
+      );
     } finally {
       await tapi.stop();
     }
   });
 
   it("a top-level index derives on the transaction's chain: a TRON transaction naming the ETH mnemonic wallet signs with m/44'/195'", async () => {
-    const tronOfEth = Uint8Array.from(Buffer.from(HDNodeWallet.fromPhrase(ABANDON, undefined, "m/44'/195'/0'/0/0").publicKey.slice(2), 'hex'));
-    const id = api.queue({ chain: 'TRON', hashes: [ids.m!], index: 0, serializedTransaction: JSON.stringify(tronPayload(tronOfEth, 1_000_000)) });
+    const tronOfEth = Uint8Array.from(
+      Buffer.from(HDNodeWallet.fromPhrase(ABANDON, undefined, "m/44'/195'/0'/0/0").publicKey.slice(2), 'hex'),
+    );
+    const id = api.queue({
+      chain: 'TRON',
+      hashes: [ids.m!],
+      index: 0,
+      serializedTransaction: JSON.stringify(tronPayload(tronOfEth, 1_000_000)),
+    });
     // The daemon polls TRON with TRON wallets; --runOnce --wallets names the ETH wallet for every chain (§1 step 3).
     const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'TRON', '--wallets', ids.m!]);
     expect(r.code, explain(r)).toBe(0);
-    const signed = JSON.parse(api.broadcasts.find((x) => x.signatureId === id)!.txData) as { txID: string; signature: string[] };
-    const sig = secp256k1.Signature.fromCompact(signed.signature[0]!.slice(0, 128)).addRecoveryBit(parseInt(signed.signature[0]!.slice(128), 16) - 27);
-    expect(Buffer.from(sig.recoverPublicKey(Buffer.from(signed.txID, 'hex')).toRawBytes(true)).toString('hex')).toBe(Buffer.from(tronOfEth).toString('hex'));
-    const unwrap = auditRecords(tv).find((a) => a.event === 'unwrap' && a.subject === id && (a.details as { purpose?: string }).purpose === 'public key');
+    const signed = JSON.parse(api.broadcasts.find((x) => x.signatureId === id)!.txData) as {
+      txID: string;
+      signature: string[];
+    };
+    const sig = secp256k1.Signature.fromCompact(signed.signature[0]!.slice(0, 128)).addRecoveryBit(
+      parseInt(signed.signature[0]!.slice(128), 16) - 27,
+    );
+    expect(Buffer.from(sig.recoverPublicKey(Buffer.from(signed.txID, 'hex')).toRawBytes(true)).toString('hex')).toBe(
+      Buffer.from(tronOfEth).toString('hex'),
+    );
+    const unwrap = auditRecords(tv).find(
+      (a) => a.event === 'unwrap' && a.subject === id && (a.details as { purpose?: string }).purpose === 'public key',
+    );
     expect(unwrap?.details).toMatchObject({ keys: [{ signatureId: ids.m, index: 0, path: 'TRON' }] });
   });
 
@@ -224,7 +311,11 @@ describe('daemon end to end: Hardhat (ETH, ERC-20) and TRON', () => {
       [pend.tronKey!, compressedPub(tronKey)],
       [pend.tronMnemonic!, tronMnemonicPub],
     ] as const) {
-      const signed = JSON.parse(api.broadcasts.find((x) => x.signatureId === id)!.txData) as { txID: string; raw_data_hex: string; signature: string[] };
+      const signed = JSON.parse(api.broadcasts.find((x) => x.signatureId === id)!.txData) as {
+        txID: string;
+        raw_data_hex: string;
+        signature: string[];
+      };
       expect(createHash('sha256').update(Buffer.from(signed.raw_data_hex, 'hex')).digest('hex')).toBe(signed.txID);
       expect(signed.signature).toHaveLength(1);
       const sigHex = signed.signature[0]!;
@@ -234,7 +325,9 @@ describe('daemon end to end: Hardhat (ETH, ERC-20) and TRON', () => {
       const sig = secp256k1.Signature.fromCompact(sigHex.slice(0, 128)).addRecoveryBit(v - 27);
       const digest = Buffer.from(signed.txID, 'hex');
       expect(secp256k1.verify(sig.toCompactRawBytes(), digest, pub, { prehash: false })).toBe(true);
-      expect(Buffer.from(sig.recoverPublicKey(digest).toRawBytes(true)).toString('hex')).toBe(Buffer.from(pub).toString('hex'));
+      expect(Buffer.from(sig.recoverPublicKey(digest).toRawBytes(true)).toString('hex')).toBe(
+        Buffer.from(pub).toString('hex'),
+      );
     }
   });
 

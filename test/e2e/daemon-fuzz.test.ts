@@ -30,7 +30,8 @@ describe('daemon fuzz: malformed pending transactions', () => {
 
   beforeAll(async () => {
     tv = await createTestVault({ testnetOnly: true });
-    for (const [i, c] of CHAINS.entries()) wallets[c] = [addPrivateKey(tv.vault, c, true, testKey(0x70 + i)), addMnemonic(tv.vault, c, true, ABANDON)];
+    for (const [i, c] of CHAINS.entries())
+      wallets[c] = [addPrivateKey(tv.vault, c, true, testKey(0x70 + i)), addMnemonic(tv.vault, c, true, ABANDON)];
     api = await FakeTatumApi.start();
     tatum = new TatumClient({ baseUrl: api.url, apiKey: api.apiKey, clientVersion: 'fuzz' });
     const journal = new Journal(tv.vault.store);
@@ -42,7 +43,13 @@ describe('daemon fuzz: malformed pending transactions', () => {
       evm: new NodeEvmFiller((c) => pinnedChainId(c as 'ETH', true, {}), new Map()),
       log: () => {},
     });
-    daemon = new SignerDaemon(tv.vault, tatum, processor, { chains: [...CHAINS], testnet: true, periodMs: 1000 }, () => {});
+    daemon = new SignerDaemon(
+      tv.vault,
+      tatum,
+      processor,
+      { chains: [...CHAINS], testnet: true, periodMs: 1000 },
+      () => {},
+    );
   });
   afterAll(async () => {
     tatum?.close();
@@ -50,10 +57,20 @@ describe('daemon fuzz: malformed pending transactions', () => {
     tv?.vault.seal('test end');
   });
 
-  const hexStr = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max }).map((b) => Buffer.from(b).toString('hex'));
+  const hexStr = (min: number, max: number) =>
+    fc.uint8Array({ minLength: min, maxLength: max }).map((b) => Buffer.from(b).toString('hex'));
   /** Mostly well-formed values, sometimes not: so that payloads get past the first checks and into the chain code. */
-  const mostly = <T, U>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<U>) => fc.oneof({ weight: 4, arbitrary: good }, { weight: 1, arbitrary: bad });
-  const garbage = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.constant(null), fc.boolean(), fc.constant(-1), fc.bigInt().map(String));
+  const mostly = <T, U>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<U>) =>
+    fc.oneof({ weight: 4, arbitrary: good }, { weight: 1, arbitrary: bad });
+  const garbage = fc.oneof(
+    fc.string(),
+    fc.integer(),
+    fc.double(),
+    fc.constant(null),
+    fc.boolean(),
+    fc.constant(-1),
+    fc.bigInt().map(String),
+  );
   const amount = mostly(
     fc.oneof(
       fc.nat(),
@@ -85,7 +102,15 @@ describe('daemon fuzz: malformed pending transactions', () => {
       { requiredKeys: [] },
     )
     .map((o) => JSON.stringify(o));
-  const script = mostly(fc.constantFrom('76a914' + '11'.repeat(20) + '88ac', '0014' + '22'.repeat(20), 'a914' + '33'.repeat(20) + '87', '6a'), hexStr(0, 40));
+  const script = mostly(
+    fc.constantFrom(
+      '76a914' + '11'.repeat(20) + '88ac',
+      '0014' + '22'.repeat(20),
+      'a914' + '33'.repeat(20) + '87',
+      '6a',
+    ),
+    hexStr(0, 40),
+  );
   const utxoPayload = fc
     .record(
       {
@@ -112,7 +137,9 @@ describe('daemon fuzz: malformed pending transactions', () => {
       { requiredKeys: ['inputs', 'outputs'] },
     )
     .map((o) => JSON.stringify(o));
-  const bchPayload = fc.tuple(hexStr(0, 160), mostly(fc.array(amount, { maxLength: 3 }), fc.anything())).map(([h, j]) => `${h}:${JSON.stringify(j)}`);
+  const bchPayload = fc
+    .tuple(hexStr(0, 160), mostly(fc.array(amount, { maxLength: 3 }), fc.anything()))
+    .map(([h, j]) => `${h}:${JSON.stringify(j)}`);
   const tronPayload = fc
     .record(
       {
@@ -126,12 +153,17 @@ describe('daemon fuzz: malformed pending transactions', () => {
     )
     .map((o) => JSON.stringify(o));
   const byChain = { ETH: evmPayload, LTC: utxoPayload, BCH: bchPayload, TRON: tronPayload };
-  const rarely = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+  const rarely = <T>(arb: fc.Arbitrary<T>) =>
+    fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
   const withdrawal = fc.array(
     fc.record({
       address: mostly(
         fc.record(
-          { address: fc.string({ minLength: 1 }), currency: fc.constant('LTC'), derivationKey: mostly(fc.nat(3), garbage) },
+          {
+            address: fc.string({ minLength: 1 }),
+            currency: fc.constant('LTC'),
+            derivationKey: mostly(fc.nat(3), garbage),
+          },
           { requiredKeys: ['address', 'currency'] },
         ),
         fc.anything(),
@@ -153,7 +185,12 @@ describe('daemon fuzz: malformed pending transactions', () => {
         anyWeight: fc.nat(9),
         hashKind: fc.constantFrom('own', 'own', 'own', 'own', 'mnemonic', 'other', 'garbage', 'empty'),
         index: rarely(mostly(fc.nat(5), garbage)),
-        signatures: rarely(mostly(fc.array(fc.record({ index: mostly(fc.nat(5), garbage) }), { minLength: 1, maxLength: 2 }), fc.anything())),
+        signatures: rarely(
+          mostly(
+            fc.array(fc.record({ index: mostly(fc.nat(5), garbage) }), { minLength: 1, maxLength: 2 }),
+            fc.anything(),
+          ),
+        ),
         withdrawalId: rarely(mostly(fc.string({ minLength: 1, maxLength: 30 }), fc.anything())),
         withdrawalResponses: rarely(mostly(withdrawal, fc.anything())),
       }),
@@ -179,7 +216,9 @@ describe('daemon fuzz: malformed pending transactions', () => {
       const tx: Record<string, unknown> = { id, chain: e.otherChain ?? chain, serializedTransaction, hashes };
       if (e.index !== undefined) tx.index = e.index;
       if (e.signatures !== undefined)
-        tx.signatures = Array.isArray(e.signatures) ? e.signatures.map((s) => ({ id: mnemonic, ...(s as object) })) : e.signatures;
+        tx.signatures = Array.isArray(e.signatures)
+          ? e.signatures.map((s) => ({ id: mnemonic, ...(s as object) }))
+          : e.signatures;
       if (e.withdrawalId !== undefined) tx.withdrawalId = e.withdrawalId;
       if (e.withdrawalResponses !== undefined) tx.withdrawalResponses = e.withdrawalResponses;
       api.queueRaw(chain, tx);
@@ -221,7 +260,13 @@ describe('daemon fuzz: malformed pending transactions', () => {
     const id = api.queue({
       chain: 'ETH',
       hashes: [wallets.ETH![0]!],
-      serializedTransaction: JSON.stringify({ to: '0x' + '12'.repeat(20), value: '1', gasPrice: '1', gas: 21000, nonce: 0 }),
+      serializedTransaction: JSON.stringify({
+        to: '0x' + '12'.repeat(20),
+        value: '1',
+        gasPrice: '1',
+        gas: 21000,
+        nonce: 0,
+      }),
     });
     const good = await daemon.runCycle();
     expect(good.outcomes.get(id)).toMatchObject({ kind: 'broadcast' });

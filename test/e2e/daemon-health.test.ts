@@ -51,11 +51,16 @@ describe('daemon health and metrics', () => {
     // The operators' share files (no terminal here): one age recipient per key.
     const to = await Promise.all([1, 2, 3].map(async () => identityToRecipient(await generateX25519Identity())));
     const recovery = ['--recovery-out', join(dir, 'recovery'), '--recovery-to', to.join(',')];
-    const init = await runCli(['init', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator', '--testnet', ...recovery, '--path', path], {
-      env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
-    });
+    const init = await runCli(
+      ['init', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator', '--testnet', ...recovery, '--path', path],
+      {
+        env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
+      },
+    );
     expect(init.code, init.stderr).toBe(0);
-    expect((await runCli(['generatemanagedprivatekeybatch', 'ETH', '2', '--testnet', '--path', path], { env })).code).toBe(0);
+    expect(
+      (await runCli(['generatemanagedprivatekeybatch', 'ETH', '2', '--testnet', '--path', path], { env })).code,
+    ).toBe(0);
     // Unplug two of the three keys: no quorum.
     for (const f of readdirSync(keys).slice(0, 2)) renameSync(join(keys, f), join(unplugged, f));
   });
@@ -68,7 +73,19 @@ describe('daemon health and metrics', () => {
     const base = `http://127.0.0.1:${port}`;
     const child = spawn(
       process.execPath,
-      [CLI, 'daemon', '--testnet', '--chain', 'ETH', '--period', '1', '--metrics-addr', `127.0.0.1:${port}`, '--path', path],
+      [
+        CLI,
+        'daemon',
+        '--testnet',
+        '--chain',
+        'ETH',
+        '--period',
+        '1',
+        '--metrics-addr',
+        `127.0.0.1:${port}`,
+        '--path',
+        path,
+      ],
       {
         env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -99,7 +116,12 @@ describe('daemon health and metrics', () => {
         await new Promise((r) => setTimeout(r, 200));
       }
       expect(healthy.status, stderr).toBe(200);
-      expect(JSON.parse(healthy.body)).toMatchObject({ status: 'ok', sealed: false, tokenReachable: true, lastPollOk: true });
+      expect(JSON.parse(healthy.body)).toMatchObject({
+        status: 'ok',
+        sealed: false,
+        tokenReachable: true,
+        lastPollOk: true,
+      });
       const m1 = (await get(`${base}/metrics`)).body;
       expect(metric(m1, 'hardkms_unsealed')).toBe(1);
       const polls1 = metric(m1, 'hardkms_polls_total', '{chain="ETH",result="ok"}');
@@ -118,7 +140,10 @@ describe('daemon health and metrics', () => {
       try {
         const damaged = await get(`${base}/healthz`);
         expect(damaged.status).toBe(503);
-        expect(JSON.parse(damaged.body)).toMatchObject({ status: 'unhealthy', tokenDamaged: expect.stringMatching(/^token\.object: empty/) });
+        expect(JSON.parse(damaged.body)).toMatchObject({
+          status: 'unhealthy',
+          tokenDamaged: expect.stringMatching(/^token\.object: empty/),
+        });
       } finally {
         writeFileSync(tokenObject, whole);
       }

@@ -24,7 +24,8 @@ describe('daemon: a signed transaction that can never be mined', () => {
   const from = computeAddress(hexlify(compressedPub(key)));
   const to = Wallet.createRandom().address;
   const env = { HARDKMS_CHAIN_ID_ETH: '31337', HARDKMS_RPC_ETH: '' };
-  const daemon = () => runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'ETH'], { ...env, HARDKMS_RPC_ETH: node.url });
+  const daemon = () =>
+    runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'ETH'], { ...env, HARDKMS_RPC_ETH: node.url });
   const release = (id: string) => runCli(['journal', 'release', id, '--path', tv.path], { env: daemonEnv(tv, api) });
   const sentFor = (id: string) => api.broadcasts.filter((b) => b.signatureId === id).length;
 
@@ -58,7 +59,9 @@ describe('daemon: a signed transaction that can never be mined', () => {
     expect(sentFor(id), explain(first)).toBe(1);
     const report = () => api.errorReports.filter((e) => e.signatureId === id);
     expect(report()).toHaveLength(1);
-    expect(report()[0]!.error).toMatch(/^TX_NEVER_MINABLE: .*nonce was already used.*Nonce too low.*hardkms journal release/s);
+    expect(report()[0]!.error).toMatch(
+      /^TX_NEVER_MINABLE: .*nonce was already used.*Nonce too low.*hardkms journal release/s,
+    );
 
     const second = await daemon();
     expect(sentFor(id), explain(second)).toBe(1); // not re-sent
@@ -67,12 +70,21 @@ describe('daemon: a signed transaction that can never be mined', () => {
 
     const rel = await release(id);
     expect(rel.code, rel.stderr).toBe(0);
-    expect(rel.json()).toMatchObject({ pendingId: id, chain: 'ETH', released: true, rawTxHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(rel.json()).toMatchObject({
+      pendingId: id,
+      chain: 'ETH',
+      released: true,
+      rawTxHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     const audited = auditRecords(tv).filter((r) => r.event === 'journal.release');
-    expect(audited).toEqual([expect.objectContaining({ subject: id, result: 'ok', actor: expect.stringContaining('cli:journal.release') })]);
+    expect(audited).toEqual([
+      expect.objectContaining({ subject: id, result: 'ok', actor: expect.stringContaining('cli:journal.release') }),
+    ]);
 
     // The application rebuilds the payload without the stale nonce; the next cycle signs it afresh.
-    api.update(id, { serializedTransaction: JSON.stringify({ to, value: '1000', gasPrice: gasPrice.toString(), gas: 21000 }) });
+    api.update(id, {
+      serializedTransaction: JSON.stringify({ to, value: '1000', gasPrice: gasPrice.toString(), gas: 21000 }),
+    });
     const third = await daemon();
     expect(third.code, explain(third)).toBe(0);
     const last = api.broadcasts.filter((b) => b.signatureId === id).at(-1)!;
@@ -84,13 +96,20 @@ describe('daemon: a signed transaction that can never be mined', () => {
   });
 
   it('refuses to release a transaction that may still be mined (broadcast, or never refused for good): nothing changes', async () => {
-    const id = api.queue({ chain: 'ETH', hashes: [walletId], serializedTransaction: JSON.stringify({ to, value: '5', gas: 21000 }) });
+    const id = api.queue({
+      chain: 'ETH',
+      hashes: [walletId],
+      serializedTransaction: JSON.stringify({ to, value: '5', gas: 21000 }),
+    });
     const r = await daemon();
     expect(r.code, explain(r)).toBe(0);
     expect(api.pending(id)?.txId).toBeDefined();
     const rel = await release(id);
     expect(rel.code).not.toBe(0);
-    expect(rel.error()).toMatchObject({ code: 'JOURNAL_NOT_RELEASABLE', error: expect.stringMatching(/is broadcast, not refused for good/) });
+    expect(rel.error()).toMatchObject({
+      code: 'JOURNAL_NOT_RELEASABLE',
+      error: expect.stringMatching(/is broadcast, not refused for good/),
+    });
     const unknown = await release('0123456789abcdef01234567');
     expect(unknown.error().code).toBe('JOURNAL_NOT_RELEASABLE');
     expect(auditRecords(tv).filter((x) => x.event === 'journal.release' && x.result === 'denied')).toHaveLength(2);
@@ -99,11 +118,20 @@ describe('daemon: a signed transaction that can never be mined', () => {
   });
 
   it('a "nonce too low" for the very transaction, mined after an answer was lost, counts as broadcast', async () => {
-    const id = api.queue({ chain: 'ETH', hashes: [walletId], serializedTransaction: JSON.stringify({ to, value: '6', gas: 21000 }) });
+    const id = api.queue({
+      chain: 'ETH',
+      hashes: [walletId],
+      serializedTransaction: JSON.stringify({ to, value: '6', gas: 21000 }),
+    });
     // The broadcast's answer is lost: the signed transaction stays journaled, re-sent next cycle.
-    api.failNext({ kind: 'status', status: 502, body: '{"message":"Bad gateway"}' }, 1, { method: 'POST', path: '/v3/ethereum/broadcast' });
+    api.failNext({ kind: 'status', status: 502, body: '{"message":"Bad gateway"}' }, 1, {
+      method: 'POST',
+      path: '/v3/ethereum/broadcast',
+    });
     const lost = await daemon();
-    const req = api.requestsTo('/v3/ethereum/broadcast').filter((q) => (q.json as { signatureId?: string })?.signatureId === id);
+    const req = api
+      .requestsTo('/v3/ethereum/broadcast')
+      .filter((q) => (q.json as { signatureId?: string })?.signatureId === id);
     expect(req, explain(lost)).toHaveLength(1);
     // ...but it reached the network anyway.
     const raw = (req[0]!.json as { txData: string }).txData;

@@ -12,12 +12,22 @@ import { freePort } from '../support/ports.js';
 import { createTestToken, TEST_PIN } from '../support/softhsm.js';
 import { FakeApprover, FakeTatumApi } from '../support/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
-import { addPrivateKey, auditRecords, explain, journalRows, runDaemon, spawnDaemon, testKey, waitFor } from './support.js';
+import {
+  addPrivateKey,
+  auditRecords,
+  explain,
+  journalRows,
+  runDaemon,
+  spawnDaemon,
+  testKey,
+  waitFor,
+} from './support.js';
 
 const A = '0x1111111111111111111111111111111111111111';
 const B = '0x2222222222222222222222222222222222222222';
 let nonce = 0;
-const ethTx = (to: string, value: bigint) => JSON.stringify({ to, value: value.toString(), gasPrice: '1000000000', gas: 21000, nonce: nonce++ });
+const ethTx = (to: string, value: bigint) =>
+  JSON.stringify({ to, value: value.toString(), gasPrice: '1000000000', gas: 21000, nonce: nonce++ });
 const ETH_ONCE = ['--runOnce', '--testnet', '--chain', 'ETH'];
 
 describe('daemon safety, end to end', () => {
@@ -41,7 +51,8 @@ describe('daemon safety, end to end', () => {
   });
 
   const broadcastsOf = (id: string) => api.broadcasts.filter((b) => b.signatureId === id);
-  const signRecords = (id: string) => auditRecords(tv).filter((a) => a.event === 'sign' && a.subject === id && a.result === 'ok');
+  const signRecords = (id: string) =>
+    auditRecords(tv).filter((a) => a.event === 'sign' && a.subject === id && a.result === 'ok');
 
   it('the approver denies: nothing is signed, nothing is reported, the denial is audited', async () => {
     const approver = await FakeApprover.start();
@@ -54,7 +65,9 @@ describe('daemon safety, end to end', () => {
       expect(signRecords(id)).toEqual([]);
       expect(api.errorReports.filter((e) => e.signatureId === id)).toEqual([]);
       expect(journalRows(tv).get(id)).toMatchObject({ state: 'received', rawTx: undefined });
-      expect(auditRecords(tv).find((a) => a.event === 'approval' && a.subject === id)).toMatchObject({ result: 'denied' });
+      expect(auditRecords(tv).find((a) => a.event === 'approval' && a.subject === id)).toMatchObject({
+        result: 'denied',
+      });
     } finally {
       await approver.stop();
     }
@@ -70,9 +83,19 @@ describe('daemon safety, end to end', () => {
     const approver = await FakeApprover.start();
     try {
       approver.approved.add(id);
-      const second = await runDaemon(tv, api, [...ETH_ONCE, '--externalUrl', approver.url, '--externalUrlMethod', 'POST']);
+      const second = await runDaemon(tv, api, [
+        ...ETH_ONCE,
+        '--externalUrl',
+        approver.url,
+        '--externalUrlMethod',
+        'POST',
+      ]);
       expect(second.code, explain(second)).toBe(0);
-      expect(approver.requests[0]).toMatchObject({ method: 'POST', path: `/approve/${id}`, json: { id, chain: 'ETH', hashes: [wallet] } });
+      expect(approver.requests[0]).toMatchObject({
+        method: 'POST',
+        path: `/approve/${id}`,
+        json: { id, chain: 'ETH', hashes: [wallet] },
+      });
       expect(broadcastsOf(id)).toHaveLength(1);
       expect(signRecords(id)[0]?.details).toMatchObject({ approvalRequired: true, approved: true });
     } finally {
@@ -104,7 +127,10 @@ describe('daemon safety, end to end', () => {
   it('a policy violation is not signed, is reported in the error batch and audited; what the policy allows is signed', async () => {
     const policy = join(dir, 'policy.json');
     // The fee counts toward maxAmount: 21000 gas at 1 gwei is 21000000000000 wei.
-    writeFileSync(policy, JSON.stringify({ chains: { ETH: { maxAmount: '21000000001000', allowedDestinations: [A] } } }));
+    writeFileSync(
+      policy,
+      JSON.stringify({ chains: { ETH: { maxAmount: '21000000001000', allowedDestinations: [A] } } }),
+    );
     const ok = api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(A, 1000n) });
     const tooMuch = api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(A, 1001n) });
     const elsewhere = api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(B, 1n) });
@@ -118,7 +144,9 @@ describe('daemon safety, end to end', () => {
       expect.stringMatching(
         /^POLICY_VIOLATION: policy chains\.ETH: ETH amount 21000000001001 \(1001 sent \+ 21000000000000 fee\) exceeds maxAmount 21000000001000/,
       ),
-      expect.stringMatching(/^POLICY_VIOLATION: policy chains\.ETH: destination 0x2222222222222222222222222222222222222222 is not in allowedDestinations/),
+      expect.stringMatching(
+        /^POLICY_VIOLATION: policy chains\.ETH: destination 0x2222222222222222222222222222222222222222 is not in allowedDestinations/,
+      ),
     ]);
     // One error batch for the cycle.
     expect(api.requestsTo('/v3/tatum/kms/batch').at(-1)?.json).toEqual({ errors: reports });
@@ -150,7 +178,9 @@ describe('daemon safety, end to end', () => {
     expect(r.code, explain(r)).toBe(0);
     expect(broadcastsOf(id).map((b) => b.txData)).toEqual([row.rawTx]);
     expect(signRecords(id)).toHaveLength(1);
-    expect(auditRecords(tv).find((a) => a.event === 'broadcast' && a.subject === id)?.details).toMatchObject({ rebroadcast: true });
+    expect(auditRecords(tv).find((a) => a.event === 'broadcast' && a.subject === id)?.details).toMatchObject({
+      rebroadcast: true,
+    });
     expect(journalRows(tv).get(id)).toMatchObject({ state: 'broadcast', rawTx: row.rawTx });
   });
 
@@ -163,8 +193,12 @@ describe('daemon safety, end to end', () => {
     const r = await runDaemon(tv, api, ETH_ONCE);
     expect(r.code).toBe(1);
     expect(broadcastsOf(id)).toEqual([]);
-    expect(api.errorReports.find((e) => e.signatureId === id)?.error).toMatch(/^TX_ALREADY_SIGNED: .*different payload/);
-    expect(auditRecords(tv).find((a) => a.event === 'sign' && a.subject === id && a.result === 'denied')?.details).toMatchObject({
+    expect(api.errorReports.find((e) => e.signatureId === id)?.error).toMatch(
+      /^TX_ALREADY_SIGNED: .*different payload/,
+    );
+    expect(
+      auditRecords(tv).find((a) => a.event === 'sign' && a.subject === id && a.result === 'denied')?.details,
+    ).toMatchObject({
       reason: 'payload changed after signing',
     });
     expect(signRecords(id)).toHaveLength(1);
@@ -175,7 +209,9 @@ describe('daemon safety, end to end', () => {
     const good = api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(A, 7n) });
     const r = await runDaemon(tv, api, ETH_ONCE);
     expect(r.code).toBe(1);
-    expect(api.errorReports.find((e) => e.signatureId === 'b'.repeat(24))?.error).toMatch(/^TX_MALFORMED: .*serializedTransaction/);
+    expect(api.errorReports.find((e) => e.signatureId === 'b'.repeat(24))?.error).toMatch(
+      /^TX_MALFORMED: .*serializedTransaction/,
+    );
     expect(broadcastsOf(good)).toHaveLength(1);
   });
 
@@ -200,9 +236,16 @@ describe('mainnet gate', () => {
     const token = createTestToken('hardkms', { setProcessEnv: false });
     const path = join(mkdtempSync(join(tmpdir(), 'hardkms-mainnet-')), 'wallet.dat');
     const api = await FakeTatumApi.start();
-    const env = { ...token.env, TATUM_KMS_PASSWORD: 'Pw9fK3Zq7xLm2vQ8', TATUM_API_KEY: api.apiKey, TATUM_API_URL: api.url };
+    const env = {
+      ...token.env,
+      TATUM_KMS_PASSWORD: 'Pw9fK3Zq7xLm2vQ8',
+      TATUM_API_KEY: api.apiKey,
+      TATUM_API_URL: api.url,
+    };
     try {
-      const init = await runCli(['init', '--allow-password-mainnet', '--path', path], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } });
+      const init = await runCli(['init', '--allow-password-mainnet', '--path', path], {
+        env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
+      });
       expect(init.code, init.stderr).toBe(0);
       const refused = await runCli(['daemon', '--runOnce', '--chain', 'ETH', '--path', path], { env });
       expect(refused.code).not.toBe(0);
@@ -211,15 +254,32 @@ describe('mainnet gate', () => {
       expect(api.requests).toEqual([]);
 
       // Mainnet needs a policy even with the override: nothing is signed by default.
-      const noPolicy = await runCli(['daemon', '--runOnce', '--chain', 'ETH', '--path', path, '--i-understand-mainnet-without-approval'], { env });
+      const noPolicy = await runCli(
+        ['daemon', '--runOnce', '--chain', 'ETH', '--path', path, '--i-understand-mainnet-without-approval'],
+        { env },
+      );
       expect(noPolicy.code).not.toBe(0);
-      expect(noPolicy.error()).toMatchObject({ code: 'DAEMON_MAINNET_REFUSED', error: expect.stringContaining('--policy') });
+      expect(noPolicy.error()).toMatchObject({
+        code: 'DAEMON_MAINNET_REFUSED',
+        error: expect.stringContaining('--policy'),
+      });
       expect(api.requests).toEqual([]);
       const policy = join(dirname(path), 'policy.json');
       writeFileSync(policy, JSON.stringify({ chains: { ETH: { maxAmount: '0' } } }));
       // the fake API is plain http on 127.0.0.1: on mainnet that needs its own audited flag
       const allowed = await runCli(
-        ['daemon', '--runOnce', '--chain', 'ETH', '--path', path, '--policy', policy, '--i-understand-mainnet-without-approval', '--allow-insecure-http'],
+        [
+          'daemon',
+          '--runOnce',
+          '--chain',
+          'ETH',
+          '--path',
+          path,
+          '--policy',
+          policy,
+          '--i-understand-mainnet-without-approval',
+          '--allow-insecure-http',
+        ],
         {
           env,
         },

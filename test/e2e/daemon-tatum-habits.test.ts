@@ -60,10 +60,15 @@ describe('daemon: Tatum users’ ~/.tatumrc/.env and --wallets across networks',
     api.clearQueue();
     const good = api.queue({ chain: 'ETH', hashes: [testnetId], serializedTransaction: ethTx(1) });
     const other = api.queue({ chain: 'ETH', hashes: [mainnetId], serializedTransaction: ethTx(0) });
-    const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'ETH,BSC', '--wallets', `${testnetId},${mainnetId}`], {
-      HARDKMS_CHAIN_ID_ETH: '11155111',
-      HARDKMS_CHAIN_ID_BSC: '97',
-    });
+    const r = await runDaemon(
+      tv,
+      api,
+      ['--runOnce', '--testnet', '--chain', 'ETH,BSC', '--wallets', `${testnetId},${mainnetId}`],
+      {
+        HARDKMS_CHAIN_ID_ETH: '11155111',
+        HARDKMS_CHAIN_ID_BSC: '97',
+      },
+    );
     for (const chain of ['ETH', 'BSC']) {
       const body = api.requestsTo(`/v3/kms/pending/${chain}`).at(-1)?.json as { signatureIds?: string[] } | undefined;
       expect(body?.signatureIds, chain).toEqual([testnetId, mainnetId]);

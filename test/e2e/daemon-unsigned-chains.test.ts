@@ -19,7 +19,11 @@ import { addPrivateKey, daemonEnv, explain, journalRows, runDaemon, testKey } fr
 /** An export-only wallet of a chain hardkms does not sign, as import-legacy stores it. */
 function addExportOnly(vault: Vault, chain: string): string {
   const secret = Buffer.from(JSON.stringify({ secret: 'not-a-real-secret' }), 'utf8');
-  const entry = encryptSecretEntry(vault, { chain, testnet: true, kind: 'secret', publicData: { address: `${chain}-address` } }, secret);
+  const entry = encryptSecretEntry(
+    vault,
+    { chain, testnet: true, kind: 'secret', publicData: { address: `${chain}-address` } },
+    secret,
+  );
   vault.store.addEntries([entry]);
   return entry.signatureId;
 }
@@ -44,7 +48,8 @@ describe('chains polled but not signed, end to end', () => {
   it("polls every Tatum chain in Tatum's order; one error-batch entry per unsigned pending transaction; ETH still signed", async () => {
     api.clearQueue();
     const queued: { id: string; chain: TatumChain }[] = [];
-    const q = (chain: TatumChain, st: string) => queued.push({ id: api.queue({ chain, hashes: [wallets.get(chain)!], serializedTransaction: st }), chain });
+    const q = (chain: TatumChain, st: string) =>
+      queued.push({ id: api.queue({ chain, hashes: [wallets.get(chain)!], serializedTransaction: st }), chain });
     q('FLOW', JSON.stringify({ type: 'TRANSFER', body: { to: 'a' } }));
     q('FLOW', JSON.stringify({ type: 'TRANSFER', body: { to: 'b' } }));
     q('BNB', JSON.stringify({ msg: {} }));
@@ -52,7 +57,13 @@ describe('chains polled but not signed, end to end', () => {
     const ethId = api.queue({
       chain: 'ETH',
       hashes: [eth],
-      serializedTransaction: JSON.stringify({ to: '0x1111111111111111111111111111111111111111', value: '1', gasPrice: '1000000000', gas: 21000, nonce: 1 }),
+      serializedTransaction: JSON.stringify({
+        to: '0x1111111111111111111111111111111111111111',
+        value: '1',
+        gasPrice: '1000000000',
+        gas: 21000,
+        nonce: 1,
+      }),
     });
     const before = api.requests.length;
 
@@ -75,8 +86,12 @@ describe('chains polled but not signed, end to end', () => {
       const mine = errors.filter((e) => e.signatureId === id);
       expect(mine, `${chain} ${id}`).toEqual([{ signatureId: id, error: notSignedReport(chain) }]);
     }
-    expect(errors.find((e) => e.signatureId === queued.find((x) => x.chain === 'BNB')!.id)?.error).toMatch(/^TX_CHAIN_UNSUPPORTED: .*shut down/);
-    expect(errors.find((e) => e.signatureId === queued[0]!.id)?.error).toMatch(/^TX_CHAIN_NOT_SIGNED: hardkms does not sign FLOW transactions/);
+    expect(errors.find((e) => e.signatureId === queued.find((x) => x.chain === 'BNB')!.id)?.error).toMatch(
+      /^TX_CHAIN_UNSUPPORTED: .*shut down/,
+    );
+    expect(errors.find((e) => e.signatureId === queued[0]!.id)?.error).toMatch(
+      /^TX_CHAIN_NOT_SIGNED: hardkms does not sign FLOW transactions/,
+    );
 
     // Nothing was journaled, signed or broadcast for them; ETH went through in the same cycle.
     const journal = journalRows(tv);
@@ -118,7 +133,9 @@ describe('chains polled but not signed, end to end', () => {
     expect(cc.stdout).toMatch(/^Chains reported as unsupported \(sunset\): BNB$/m);
     // Every chain with managed wallets is signed now: the line is gone.
     expect(cc.stdout).not.toMatch(/^Chains with managed wallets but not signed yet/m);
-    expect(cc.stdout).toMatch(/^Chains whose wallets are kept for export only \(import-legacy, export\): BNB, FLOW, ADA$/m);
+    expect(cc.stdout).toMatch(
+      /^Chains whose wallets are kept for export only \(import-legacy, export\): BNB, FLOW, ADA$/m,
+    );
     for (const args of [['--help'], ['daemon', '--help']]) {
       const h = await runCli(args, { env });
       expect(h.code).toBe(0);

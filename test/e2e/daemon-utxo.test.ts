@@ -18,7 +18,18 @@ import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } f
 import { bitcoreJson } from '../support/payloads.js';
 import { FakeTatumApi } from '../support/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
-import { ABANDON, addMnemonic, addPrivateKey, auditRecords, compressedPub, explain, journalRows, LEGAL, runDaemon, testKey } from './support.js';
+import {
+  ABANDON,
+  addMnemonic,
+  addPrivateKey,
+  auditRecords,
+  compressedPub,
+  explain,
+  journalRows,
+  LEGAL,
+  runDaemon,
+  testKey,
+} from './support.js';
 
 const bip32 = BIP32Factory(ecc);
 // litecoind -regtest: P2PKH 0x6f and P2SH 0x3a as Tatum's LTC testnet, but bech32 'rltc' (Tatum: 'tltc').
@@ -65,11 +76,15 @@ describe.skipIf(!existsSync(LITECOIND_PATH))('daemon end to end: litecoind -regt
 
   async function fund(pay: Record<string, number>): Promise<Record<string, Utxo>> {
     const txid = (await miner.rpc.call('sendmany', ['', pay])) as string;
-    const tx = (await node.getRawTransaction(txid)) as { vout: { n: number; value: number; scriptPubKey: { hex: string } }[] };
+    const tx = (await node.getRawTransaction(txid)) as {
+      vout: { n: number; value: number; scriptPubKey: { hex: string } }[];
+    };
     const out: Record<string, Utxo> = {};
     for (const [addr, amount] of Object.entries(pay)) {
       const script = Object.values(scripts).find((p) => p.address === addr)!.output!;
-      const v = tx.vout.find((o) => o.scriptPubKey.hex === hex(script) && Math.round(o.value * 1e8) === Math.round(amount * 1e8))!;
+      const v = tx.vout.find(
+        (o) => o.scriptPubKey.hex === hex(script) && Math.round(o.value * 1e8) === Math.round(amount * 1e8),
+      )!;
       out[addr] = { txid, vout: v.n, satoshis: Math.round(amount * 1e8), script };
     }
     return out;
@@ -95,7 +110,12 @@ describe.skipIf(!existsSync(LITECOIND_PATH))('daemon end to end: litecoind -regt
     mineTo = await miner.getNewAddress('bech32');
     await node.generateToAddress(101, mineTo);
 
-    const first = await fund({ [scripts.aP2pkh.address!]: 1, [scripts.b0P2wpkh.address!]: 1.5, [scripts.b1P2sh.address!]: 2, [scripts.b2P2pkh.address!]: 3 });
+    const first = await fund({
+      [scripts.aP2pkh.address!]: 1,
+      [scripts.b0P2wpkh.address!]: 1.5,
+      [scripts.b1P2sh.address!]: 2,
+      [scripts.b2P2pkh.address!]: 3,
+    });
     const second = await fund({ [scripts.aP2pkh.address!]: 0.7, [scripts.b0P2wpkh.address!]: 0.8 });
     await node.generateToAddress(1, mineTo);
     const u = (m: Record<string, Utxo>, p: { address?: string | undefined }) => m[p.address!]!;
@@ -104,7 +124,10 @@ describe.skipIf(!existsSync(LITECOIND_PATH))('daemon end to end: litecoind -regt
     pend.p2pkh = api.queue({
       chain: 'LTC',
       hashes: [ids.a!],
-      serializedTransaction: bitcoreJson([u(first, scripts.aP2pkh)], [{ script: await destination(), satoshis: 1e8 - FEE }]),
+      serializedTransaction: bitcoreJson(
+        [u(first, scripts.aP2pkh)],
+        [{ script: await destination(), satoshis: 1e8 - FEE }],
+      ),
     });
     // 2. P2WPKH and P2SH-P2WPKH of a mnemonic wallet (indexes 0 and 1), with change back to index 0.
     pend.segwit = api.queue({
@@ -127,7 +150,10 @@ describe.skipIf(!existsSync(LITECOIND_PATH))('daemon end to end: litecoind -regt
       chain: 'LTC',
       hashes: [ids.a!],
       signatures: [{ id: ids.b!, index: 0 }],
-      serializedTransaction: bitcoreJson([u(second, scripts.aP2pkh), u(second, scripts.b0P2wpkh)], [{ script: await destination(), satoshis: 1.5e8 - FEE }]),
+      serializedTransaction: bitcoreJson(
+        [u(second, scripts.aP2pkh), u(second, scripts.b0P2wpkh)],
+        [{ script: await destination(), satoshis: 1.5e8 - FEE }],
+      ),
     });
     // 4. Off-chain withdrawal from the mnemonic wallet's address 2, exactly as Tatum's own
     //    builder shapes it (§2.3): scriptPubKey null everywhere, and the pool remainder
@@ -176,7 +202,11 @@ describe.skipIf(!existsSync(LITECOIND_PATH))('daemon end to end: litecoind -regt
       signatures: [{ id: ids.bchMnemonic!, index: 0 }],
       serializedTransaction: `${bchTx(2)}:[50000,60000]`,
     });
-    pend.bchSameKey = api.queue({ chain: 'BCH', hashes: [ids.bchKey!], serializedTransaction: `${bchTx(2)}:[70000,40000]` });
+    pend.bchSameKey = api.queue({
+      chain: 'BCH',
+      hashes: [ids.bchKey!],
+      serializedTransaction: `${bchTx(2)}:[70000,40000]`,
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -194,14 +224,19 @@ describe.skipIf(!existsSync(LITECOIND_PATH))('daemon end to end: litecoind -regt
       expect(b?.error, `broadcast of ${id}`).toBeUndefined();
       expect(b?.txId).toMatch(/^[0-9a-f]{64}$/);
     }
-    expect(api.broadcasts.find((x) => x.signatureId === pend.withdrawal)).toMatchObject({ kind: 'offchain', withdrawalId: 'withdrawal-0001' });
+    expect(api.broadcasts.find((x) => x.signatureId === pend.withdrawal)).toMatchObject({
+      kind: 'offchain',
+      withdrawalId: 'withdrawal-0001',
+    });
     await node.generateToAddress(1, mineTo);
     for (const id of ltc) {
       const txId = api.broadcasts.find((x) => x.signatureId === id)!.txId!;
       expect((await node.getRawTransaction(txId)).confirmations, id).toBe(1);
     }
     // The withdrawal's remainder went back to the wallet's index-0 address, as the "-1" entry says.
-    const wtx = (await node.getRawTransaction(api.broadcasts.find((x) => x.signatureId === pend.withdrawal)!.txId!)) as {
+    const wtx = (await node.getRawTransaction(
+      api.broadcasts.find((x) => x.signatureId === pend.withdrawal)!.txId!,
+    )) as {
       vout: { value: number; scriptPubKey: { hex: string } }[];
     };
     expect(wtx.vout.map((o) => [o.scriptPubKey.hex, Math.round(o.value * 1e8)])).toContainEqual([
@@ -221,7 +256,11 @@ describe.skipIf(!existsSync(LITECOIND_PATH))('daemon end to end: litecoind -regt
       const cast = audit.findIndex((a) => a.event === 'broadcast' && a.subject === id && a.result === 'ok');
       expect(sign).toBeGreaterThan(-1);
       expect(cast).toBeGreaterThan(sign);
-      expect(audit[sign]!.details).toMatchObject({ pendingId: id, rawTxHash: createHash('sha256').update(b.txData).digest('hex'), approvalRequired: false });
+      expect(audit[sign]!.details).toMatchObject({
+        pendingId: id,
+        rawTxHash: createHash('sha256').update(b.txData).digest('hex'),
+        approvalRequired: false,
+      });
       expect(audit[cast]!.details).toMatchObject({ pendingId: id, txId: b.txId });
     }
     expect(audit.at(-1)).toMatchObject({ event: 'seal', result: 'ok' });
@@ -234,7 +273,12 @@ describe.skipIf(!existsSync(LITECOIND_PATH))('daemon end to end: litecoind -regt
         const [sigSh, pub] = bscript.decompile(input.script) as Uint8Array[];
         expect(hex(pub!)).toBe(hex(owners[i]!));
         expect(sigSh![sigSh!.length - 1]).toBe(0x41);
-        const digest = tx.hashForWitnessV0(i, payments.p2pkh({ hash: bcrypto.hash160(pub!) }).output!, BigInt(amounts[i]!), 0x41);
+        const digest = tx.hashForWitnessV0(
+          i,
+          payments.p2pkh({ hash: bcrypto.hash160(pub!) }).output!,
+          BigInt(amounts[i]!),
+          0x41,
+        );
         const sig = secp256k1.Signature.fromDER(sigSh!.subarray(0, -1));
         expect(sig.hasHighS()).toBe(false);
         expect(secp256k1.verify(sig.toCompactRawBytes(), digest, pub!, { prehash: false })).toBe(true);

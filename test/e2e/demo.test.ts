@@ -21,8 +21,20 @@ interface Summary {
   broadcast: number;
   mined: number;
   transactions: { id: string; chain: string; txId: string | null; confirmations: number; mined: boolean }[];
-  unseal: { threshold: number; enrolled: number; used: string[]; refusedWithOneKey: boolean; resealedUnderNewChallenges: number };
-  rotateRecover: { rotateTouches: number; shareFilesReplaced: number; recoveredWith: string[]; enrolled: string[]; sameAddressAfter: boolean };
+  unseal: {
+    threshold: number;
+    enrolled: number;
+    used: string[];
+    refusedWithOneKey: boolean;
+    resealedUnderNewChallenges: number;
+  };
+  rotateRecover: {
+    rotateTouches: number;
+    shareFilesReplaced: number;
+    recoveredWith: string[];
+    enrolled: string[];
+    sameAddressAfter: boolean;
+  };
   auditVerify: { ok: boolean; records: number; signed: number; headChecked: boolean };
   auditReport: { ok: boolean; signatures: number; broadcasts: number; anomalies: { critical: number } };
   secretScan: { checked: number; found: number };
@@ -72,7 +84,13 @@ describe.skipIf(!existsSync(LITECOIND_PATH))('scripts/demo.sh (the README demo)'
       expect(t.mined, t.id).toBe(true);
       expect(t.confirmations, t.id).toBeGreaterThanOrEqual(1);
     }
-    expect(summary.unseal).toEqual({ threshold: 2, enrolled: 3, used: ['alice', 'bob'], refusedWithOneKey: true, resealedUnderNewChallenges: 2 });
+    expect(summary.unseal).toEqual({
+      threshold: 2,
+      enrolled: 3,
+      used: ['alice', 'bob'],
+      refusedWithOneKey: true,
+      resealedUnderNewChallenges: 2,
+    });
     // Rotate (each of the 3 keys touched for the unseal or the new challenges) and recover from two share files.
     expect(summary.rotateRecover).toMatchObject({
       shareFilesReplaced: 3,

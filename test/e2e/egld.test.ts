@@ -67,7 +67,8 @@ describe('EGLD end to end', { timeout: 240_000 }, () => {
   const once = () => runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'EGLD']);
   const posted = (id: string) => api.broadcasts.find((b) => b.signatureId === id)?.txData;
   const errorOf = (id: string) => api.errorReports.filter((e) => e.signatureId === id).map((e) => e.error);
-  const st = (o: Record<string, unknown>) => JSON.stringify({ from: ME, to: TO, value: '0.25', gasPrice: 1, gasLimit: 1, ...o });
+  const st = (o: Record<string, unknown>) =>
+    JSON.stringify({ from: ME, to: TO, value: '0.25', gasPrice: 1, gasLimit: 1, ...o });
 
   it("signs with a key in the token and a mnemonic child at an index, filled from Tatum's EGLD node as Tatum does; sdk-core verifies each", async () => {
     const a = api.queue({ chain: 'EGLD', hashes: [key], serializedTransaction: st({ data: 'invoice 42' }) });
@@ -87,7 +88,9 @@ describe('EGLD end to end', { timeout: 240_000 }, () => {
     });
     expect(Buffer.from(ta.data as string, 'base64').toString()).toBe('invoice 42');
     expect(await verified(posted(b)!, hd3)).toMatchObject({ nonce: 0, gasLimit: 50_000 });
-    expect(gw.requests.map((q) => q.path)).toEqual(expect.arrayContaining(['/network/config', `/address/${ME}/nonce`, '/transaction/cost']));
+    expect(gw.requests.map((q) => q.path)).toEqual(
+      expect.arrayContaining(['/network/config', `/address/${ME}/nonce`, '/transaction/cost']),
+    );
     expect(api.requests.some((q) => q.path === '/v3/egld/broadcast')).toBe(true);
   });
 
@@ -95,14 +98,18 @@ describe('EGLD end to end', { timeout: 240_000 }, () => {
     const foreign = api.queue({ chain: 'EGLD', hashes: [key], serializedTransaction: st({ from: TO }) });
     const r1 = await once();
     expect(r1.code).not.toBe(0);
-    expect(errorOf(foreign)).toEqual([expect.stringMatching(/^TX_PAYLOAD_MISMATCH: EGLD payload: from erd1\w+ is not the signing wallet's address/)]);
+    expect(errorOf(foreign)).toEqual([
+      expect.stringMatching(/^TX_PAYLOAD_MISMATCH: EGLD payload: from erd1\w+ is not the signing wallet's address/),
+    ]);
     api.clearQueue();
     gw.chainID = '1';
     const main = api.queue({ chain: 'EGLD', hashes: [key], serializedTransaction: st({}) });
     const r2 = await once();
     gw.chainID = 'D';
     expect(r2.code).not.toBe(0);
-    expect(errorOf(main)).toEqual([expect.stringMatching(/^TX_PAYLOAD_MISMATCH: EGLD payload: the node's chain id "1" is not a testnet's/)]);
+    expect(errorOf(main)).toEqual([
+      expect.stringMatching(/^TX_PAYLOAD_MISMATCH: EGLD payload: the node's chain id "1" is not a testnet's/),
+    ]);
     expect(posted(foreign)).toBeUndefined();
     expect(posted(main)).toBeUndefined();
   });
@@ -123,7 +130,10 @@ describe('EGLD end to end', { timeout: 240_000 }, () => {
     expect(Object.keys(echo)).toEqual(['mnemonic']);
     expect(String(echo.mnemonic).split(' ')).toHaveLength(24);
     // A private key Tatum derived, stored into the token: its address is the key's, and it signs.
-    const sp = await runCli(['storemanagedprivatekey', 'EGLD', '--testnet', '--path', tv.path], { env, input: `${pk.privateKey}\n` });
+    const sp = await runCli(['storemanagedprivatekey', 'EGLD', '--testnet', '--path', tv.path], {
+      env,
+      input: `${pk.privateKey}\n`,
+    });
     expect(sp.code, sp.stderr).toBe(0);
     const spId = (sp.json() as { signatureId: string }).signatureId;
     expect((await cli(['getaddress', spId, '0'])).json()).toEqual({ address: hd3 });

@@ -26,7 +26,10 @@ type Run = { killed: boolean; code: number | null; stdout: string; stderr: strin
 /** The built CLI, SIGKILLed after `afterMs` unless it finished first. */
 function runUntilKilled(args: string[], env: Record<string, string>, input: string, afterMs: number): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -59,7 +62,20 @@ async function lane(kills: number): Promise<LaneResult> {
   const bench = new GateBench();
   const api = await FakeTatumApi.start();
   try {
-    expectOk(await bench.cli(['init', '--testnet', '--yubikeys', '2', '--threshold', '2', '--driver', 'emulator', '--labels', 'alice,bob']));
+    expectOk(
+      await bench.cli([
+        'init',
+        '--testnet',
+        '--yubikeys',
+        '2',
+        '--threshold',
+        '2',
+        '--driver',
+        'emulator',
+        '--labels',
+        'alice,bob',
+      ]),
+    );
     const eth = await bench.cli(['storemanagedprivatekey', 'ETH', '--testnet'], { input: `0x${'61'.repeat(32)}\n` });
     expectOk(eth);
     const ethWallet = (eth.json() as { signatureId: string }).signatureId;
@@ -74,13 +90,27 @@ async function lane(kills: number): Promise<LaneResult> {
     const recovery = await bench.recoveryArgs(['rotate']);
     const scenarios: Record<string, { args: () => string[]; input: () => string; typicalMs: number }> = {
       getaddress: { args: () => ['getaddress', ltcWallet, '3', ...path], input: () => '', typicalMs: 0 },
-      batch: { args: () => ['generatemanagedprivatekeybatch', 'ETH', '25', '--testnet', ...path], input: () => '', typicalMs: 0 },
-      import: { args: () => ['storemanagedprivatekey', 'ETH', '--testnet', ...path], input: () => `0x${randomBytes(32).toString('hex')}\n`, typicalMs: 0 },
+      batch: {
+        args: () => ['generatemanagedprivatekeybatch', 'ETH', '25', '--testnet', ...path],
+        input: () => '',
+        typicalMs: 0,
+      },
+      import: {
+        args: () => ['storemanagedprivatekey', 'ETH', '--testnet', ...path],
+        input: () => `0x${randomBytes(32).toString('hex')}\n`,
+        typicalMs: 0,
+      },
       rotate: { args: () => ['rotate', ...recovery, ...path], input: () => '', typicalMs: 0 },
-      daemon: { args: () => ['daemon', '--runOnce', '--testnet', '--chain', 'ETH', ...path], input: () => '', typicalMs: 0 },
+      daemon: {
+        args: () => ['daemon', '--runOnce', '--testnet', '--chain', 'ETH', ...path],
+        input: () => '',
+        typicalMs: 0,
+      },
     };
     const names = [...Object.keys(scenarios), 'login'];
-    const figures: Record<string, { kills: number; finished: number }> = Object.fromEntries(names.map((n) => [n, { kills: 0, finished: 0 }]));
+    const figures: Record<string, { kills: number; finished: number }> = Object.fromEntries(
+      names.map((n) => [n, { kills: 0, finished: 0 }]),
+    );
     let damaged = 0;
     let repairs = 0;
     const backup = SoftHsmBackup.forLabel('hardkms', bench.token.env)!;
@@ -90,7 +120,13 @@ async function lane(kills: number): Promise<LaneResult> {
         api.queue({
           chain: 'ETH',
           hashes: [ethWallet],
-          serializedTransaction: JSON.stringify({ to: A, value: '1', gasPrice: '1000000000', gas: 21000, nonce: nonce++ }),
+          serializedTransaction: JSON.stringify({
+            to: A,
+            value: '1',
+            gasPrice: '1000000000',
+            gas: 21000,
+            nonce: nonce++,
+          }),
         });
       }
     };
@@ -170,9 +206,12 @@ async function lane(kills: number): Promise<LaneResult> {
         .map((a) => String(a.details.rawTxHash)),
     );
     expect(
-      api.broadcasts.filter((b) => b.signatureId && !recorded.has(createHash('sha256').update(b.txData, 'utf8').digest('hex'))).map((b) => b.signatureId),
+      api.broadcasts
+        .filter((b) => b.signatureId && !recorded.has(createHash('sha256').update(b.txData, 'utf8').digest('hex')))
+        .map((b) => b.signatureId),
     ).toEqual([]);
-    for (const [id, row] of journalRows(tv)) if (row.state === 'broadcast') expect(raws.get(id)?.has(row.rawTx!), id).toBe(true);
+    for (const [id, row] of journalRows(tv))
+      if (row.state === 'broadcast') expect(raws.get(id)?.has(row.rawTx!), id).toBe(true);
 
     return {
       kills: done,
@@ -201,7 +240,10 @@ describe(`fault test: ${KILLS} SIGKILLs at random moments`, () => {
       console.log(
         [
           `fault test: ${total} SIGKILLs in ${((Date.now() - started) / 1000).toFixed(0)} s over ${LANES} tokens (target: under 180 s in CI at 200 kills)`,
-          ...names.map((n) => `  ${n.padEnd(10)} killed ${sum((r) => r.figures[n]!.kills)}, finished on its own ${sum((r) => r.figures[n]!.finished)}`),
+          ...names.map(
+            (n) =>
+              `  ${n.padEnd(10)} killed ${sum((r) => r.figures[n]!.kills)}, finished on its own ${sum((r) => r.figures[n]!.finished)}`,
+          ),
           `  token damaged ${sum((r) => r.damaged)} times, repaired ${sum((r) => r.repairs)} times by \`hardkms token repair\``,
           `  wallets reported stored ${sum((r) => r.reported)}, all present; pending ids broadcast ${sum((r) => r.broadcastIds)}, none signed twice`,
           `  clean run times (ms, lane 1): ${Object.entries(results[0]!.typical)

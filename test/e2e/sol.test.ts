@@ -50,7 +50,10 @@ describe('SOL end to end', { timeout: 240_000 }, () => {
     payer = add(PAYER.secretKey);
     hd = addMnemonic(tv.vault, 'SOL', true, ABANDON);
     const seed = (await import('../../src/chains/mnemonic.js')).mnemonicToSeed(Buffer.from(ABANDON));
-    HD2 = kit.addressFromPublicKey(Buffer.from(kit.publicKeyFromPrivateKey(kit.privateKeyFromSeed(seed, 2, true))), true);
+    HD2 = kit.addressFromPublicKey(
+      Buffer.from(kit.publicKeyFromPrivateKey(kit.privateKeyFromSeed(seed, 2, true))),
+      true,
+    );
     tv.vault.seal('test setup');
     sol = new FakeSolanaRpc();
     api = await FakeTatumApi.start({ solana: sol });
@@ -70,7 +73,12 @@ describe('SOL end to end', { timeout: 240_000 }, () => {
   const errorOf = (id: string) => api.errorReports.filter((e) => e.signatureId === id).map((e) => e.error);
 
   it('signs a transfer, a transfer with a separate fee payer, an SPL transfer and a mnemonic child; submits through the SOL RPC; posts the signature', async () => {
-    sol.tokenAccounts.set(associatedTokenAddress(ME.publicKey.toBase58(), MINT), { mint: MINT, owner: ME.publicKey.toBase58(), amount: 1000n, decimals: 6 });
+    sol.tokenAccounts.set(associatedTokenAddress(ME.publicKey.toBase58(), MINT), {
+      mint: MINT,
+      owner: ME.publicKey.toBase58(),
+      amount: 1000n,
+      decimals: 6,
+    });
     const plain = api.queue({
       chain: 'SOL',
       hashes: [me],
@@ -79,12 +87,23 @@ describe('SOL end to end', { timeout: 240_000 }, () => {
     const fee = api.queue({
       chain: 'SOL',
       hashes: [me, payer],
-      serializedTransaction: solTransferPayload({ from: ME.publicKey.toBase58(), to: DEST, lamports: 5n, feePayer: PAYER.publicKey.toBase58() }),
+      serializedTransaction: solTransferPayload({
+        from: ME.publicKey.toBase58(),
+        to: DEST,
+        lamports: 5n,
+        feePayer: PAYER.publicKey.toBase58(),
+      }),
     });
     const spl = api.queue({
       chain: 'SOL',
       hashes: [me],
-      serializedTransaction: splTransferPayload({ from: ME.publicKey.toBase58(), to: DEST, mint: MINT, amount: 250n, createAta: true }),
+      serializedTransaction: splTransferPayload({
+        from: ME.publicKey.toBase58(),
+        to: DEST,
+        mint: MINT,
+        amount: 250n,
+        createAta: true,
+      }),
     });
     const child = api.queue({
       chain: 'SOL',
@@ -103,7 +122,10 @@ describe('SOL end to end', { timeout: 240_000 }, () => {
       expect(posted(id)).toBe(base58Encode(tx!.signatures[0]!.signature!));
     }
     expect(submitted(fee)!.feePayer?.toBase58()).toBe(PAYER.publicKey.toBase58());
-    expect(submitted(fee)!.signatures.map((s) => s.publicKey.toBase58())).toEqual([PAYER.publicKey.toBase58(), ME.publicKey.toBase58()]);
+    expect(submitted(fee)!.signatures.map((s) => s.publicKey.toBase58())).toEqual([
+      PAYER.publicKey.toBase58(),
+      ME.publicKey.toBase58(),
+    ]);
     expect(submitted(child)!.feePayer?.toBase58()).toBe(HD2);
     expect(submitted(spl)!.instructions.map((i) => i.programId.toBase58())).toEqual([
       'ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL',
@@ -160,7 +182,12 @@ describe('SOL end to end', { timeout: 240_000 }, () => {
     const foreign = api.queue({
       chain: 'SOL',
       hashes: [me],
-      serializedTransaction: solTransferPayload({ from: ME.publicKey.toBase58(), to: DEST, lamports: 5n, feePayer: solKeypair(0x66).publicKey.toBase58() }),
+      serializedTransaction: solTransferPayload({
+        from: ME.publicKey.toBase58(),
+        to: DEST,
+        lamports: 5n,
+        feePayer: solKeypair(0x66).publicKey.toBase58(),
+      }),
     });
     const notSigner = api.queue({
       chain: 'SOL',
@@ -181,16 +208,25 @@ describe('SOL end to end', { timeout: 240_000 }, () => {
     const before = sol.transactions.length;
     const r = await once();
     expect(r.code).not.toBe(0);
-    expect(errorOf(foreign)).toEqual([expect.stringMatching(/^TX_PAYLOAD_MISMATCH: SOL payload: the fee payer \w+ is not one of this transaction's wallets/)]);
-    expect(errorOf(notSigner)).toEqual([expect.stringMatching(/^TX_PAYLOAD_MISMATCH: SOL payload: wallet \w+ is not a signer of this transaction/)]);
+    expect(errorOf(foreign)).toEqual([
+      expect.stringMatching(
+        /^TX_PAYLOAD_MISMATCH: SOL payload: the fee payer \w+ is not one of this transaction's wallets/,
+      ),
+    ]);
+    expect(errorOf(notSigner)).toEqual([
+      expect.stringMatching(/^TX_PAYLOAD_MISMATCH: SOL payload: wallet \w+ is not a signer of this transaction/),
+    ]);
     expect(errorOf(unknown)).toEqual([
-      expect.stringMatching(/^POLICY_VIOLATION: a contract call \(selector 0x01020304\) to \w+ with unknown calldata is not allowed/),
+      expect.stringMatching(
+        /^POLICY_VIOLATION: a contract call \(selector 0x01020304\) to \w+ with unknown calldata is not allowed/,
+      ),
     ]);
     expect(sol.transactions.length).toBe(before);
   });
 
   it('generatemanagedwallet SOL makes the key in the token; storemanagedwallet SOL keeps the mnemonic; getaddress/getprivatekey/getmanagedwallet in Tatum formats; both sign', async () => {
-    const cli = (args: string[], input?: string) => runCli([...args, '--path', tv.path], { env, ...(input === undefined ? {} : { input }) });
+    const cli = (args: string[], input?: string) =>
+      runCli([...args, '--path', tv.path], { env, ...(input === undefined ? {} : { input }) });
     const g = await cli(['generatemanagedwallet', 'SOL', '--testnet']);
     expect(g.code, g.stderr).toBe(0);
     expect(g.stderr).not.toMatch(/does not sign/);

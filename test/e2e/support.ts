@@ -47,12 +47,28 @@ export function addMnemonic(vault: Vault, chain: string, testnet: boolean, words
   return storeMnemonicEntry(vault, chainKit(chain), testnet, Buffer.from(words, 'utf8')).signatureId;
 }
 
-export function daemonEnv(tv: TestVault, api: FakeTatumApi, extra: Record<string, string> = {}): Record<string, string> {
-  return { ...tv.token.env, TATUM_KMS_PASSWORD: TEST_PASSWORD, TATUM_API_KEY: api.apiKey, TATUM_API_URL: api.url, HARDKMS_LOG_LEVEL: 'debug', ...extra };
+export function daemonEnv(
+  tv: TestVault,
+  api: FakeTatumApi,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ...tv.token.env,
+    TATUM_KMS_PASSWORD: TEST_PASSWORD,
+    TATUM_API_KEY: api.apiKey,
+    TATUM_API_URL: api.url,
+    HARDKMS_LOG_LEVEL: 'debug',
+    ...extra,
+  };
 }
 
 /** `hardkms daemon <args> --path <vault>` as a process; resolves when it exits. */
-export function runDaemon(tv: TestVault, api: FakeTatumApi, args: string[], extraEnv: Record<string, string> = {}): Promise<CliResult> {
+export function runDaemon(
+  tv: TestVault,
+  api: FakeTatumApi,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<CliResult> {
   return runCli(['daemon', ...args, '--path', tv.path], { env: daemonEnv(tv, api, extraEnv), timeoutMs: 120_000 });
 }
 
@@ -64,7 +80,10 @@ export function spawnDaemon(
   extraEnv: Record<string, string> = {},
 ): { child: ChildProcess; lines: string[]; exited: Promise<number | null> } {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...daemonEnv(tv, api, extraEnv) };
-  const child = spawn(process.execPath, [CLI, 'daemon', ...args, '--path', tv.path], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'daemon', ...args, '--path', tv.path], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   let buf = '';
   child.stderr!.on('data', (d: Buffer) => {

@@ -64,9 +64,14 @@ describe('Tatum fixture corpus through the daemon', { timeout: 600_000 }, () => 
     const pay: Record<string, number> = {};
     const addressOf = (script: string) => {
       const s = Buffer.from(script, 'hex');
-      return (s[0] === 0x00 ? payments.p2wpkh({ output: s, network: LTC_REGTEST }) : payments.p2pkh({ output: s, network: LTC_REGTEST })).address!;
+      return (
+        s[0] === 0x00
+          ? payments.p2wpkh({ output: s, network: LTC_REGTEST })
+          : payments.p2pkh({ output: s, network: LTC_REGTEST })
+      ).address!;
     };
-    for (const i of st.inputs) pay[addressOf(i.output.script)] = (pay[addressOf(i.output.script)] ?? 0) + i.output.satoshis / 1e8;
+    for (const i of st.inputs)
+      pay[addressOf(i.output.script)] = (pay[addressOf(i.output.script)] ?? 0) + i.output.satoshis / 1e8;
     const txid = (await miner!.rpc.call('sendmany', ['', pay])) as string;
     const funding = (await ltc!.getRawTransaction(txid)) as { vout: { n: number; scriptPubKey: { hex: string } }[] };
     const moved = new Map<string, { txid: string; vout: number }>();
@@ -94,8 +99,10 @@ describe('Tatum fixture corpus through the daemon', { timeout: 600_000 }, () => 
     tv = await createTestVault({ testnetOnly: true });
     const rows: NewWalletEntry[] = [];
     for (const [id, w] of Object.entries(WALLETS)) {
-      if (w.mnemonic !== undefined) storeMnemonicEntry(tv.vault, chainKit(w.chain), w.testnet, Buffer.from(w.mnemonic, 'utf8'), id);
-      else rows.push(prepareImportedPrivateKey(tv.vault, chainKit(w.chain), w.testnet, (w.privateKey ?? w.secret)!, id));
+      if (w.mnemonic !== undefined)
+        storeMnemonicEntry(tv.vault, chainKit(w.chain), w.testnet, Buffer.from(w.mnemonic, 'utf8'), id);
+      else
+        rows.push(prepareImportedPrivateKey(tv.vault, chainKit(w.chain), w.testnet, (w.privateKey ?? w.secret)!, id));
     }
     tv.vault.store.addEntries(rows);
     tv.vault.seal('test setup');
@@ -126,7 +133,8 @@ describe('Tatum fixture corpus through the daemon', { timeout: 600_000 }, () => 
 
     // Every EVM sender of a Hardhat fixture gets 1 ETH (or CELO); regtest inputs get real UTXOs.
     await fundSenders(FIXTURES, evm);
-    for (const f of FIXTURES) served.set(f.name, f.regtest === true && ltc !== undefined ? await repoint(f) : f.pending);
+    for (const f of FIXTURES)
+      served.set(f.name, f.regtest === true && ltc !== undefined ? await repoint(f) : f.pending);
     if (ltc !== undefined) await ltc.generateToAddress(1, await miner!.getNewAddress('bech32'));
     for (const p of served.values()) api.queue(p);
 
@@ -142,7 +150,16 @@ describe('Tatum fixture corpus through the daemon', { timeout: 600_000 }, () => 
     run = await runDaemon(
       tv,
       api,
-      ['--runOnce', '--testnet', '--chain', chains.join(','), '--wallets', Object.keys(WALLETS).join(','), '--policy', policy],
+      [
+        '--runOnce',
+        '--testnet',
+        '--chain',
+        chains.join(','),
+        '--wallets',
+        Object.keys(WALLETS).join(','),
+        '--policy',
+        policy,
+      ],
       env,
     );
     if (ltc !== undefined) await ltc.generateToAddress(1, await miner!.getNewAddress('bech32'));
@@ -158,10 +175,14 @@ describe('Tatum fixture corpus through the daemon', { timeout: 600_000 }, () => 
 
   it('covers every chain the daemon signs, with an off-chain shape for each chain Tatum broadcasts through the withdrawal endpoint', () => {
     const chains = new Set(FIXTURES.filter((f) => f.expect.kind !== 'error').map((f) => f.pending.chain));
-    for (const c of SIGNABLE_CHAINS) if (!FIXTURES_COME_WITH_THE_CHAIN.has(c)) expect(chains, `a fixture for ${c}`).toContain(c);
-    const offchain = new Set(FIXTURES.filter((f) => f.pending.withdrawalId != null && f.expect.kind !== 'error').map((f) => f.pending.chain));
+    for (const c of SIGNABLE_CHAINS)
+      if (!FIXTURES_COME_WITH_THE_CHAIN.has(c)) expect(chains, `a fixture for ${c}`).toContain(c);
+    const offchain = new Set(
+      FIXTURES.filter((f) => f.pending.withdrawalId != null && f.expect.kind !== 'error').map((f) => f.pending.chain),
+    );
     for (const c of OFFCHAIN_BROADCAST_CHAINS)
-      if ((SIGNABLE_CHAINS as readonly string[]).includes(c)) expect(offchain, `an off-chain fixture for ${c}`).toContain(c);
+      if ((SIGNABLE_CHAINS as readonly string[]).includes(c))
+        expect(offchain, `an off-chain fixture for ${c}`).toContain(c);
     // The shapes the issue names, present in the corpus.
     const all = FIXTURES.map((f) => f.pending);
     const remainder = all.some((p) =>
@@ -171,9 +192,13 @@ describe('Tatum fixture corpus through the daemon', { timeout: 600_000 }, () => 
     );
     expect(remainder).toBe(true);
     expect(all.some((p) => p.chain === 'CELO' && p.serializedTransaction.includes('feeCurrency'))).toBe(true);
-    expect(all.some((p) => p.chain === 'TRON' && p.serializedTransaction.includes('FreezeBalanceV2Contract'))).toBe(true);
+    expect(all.some((p) => p.chain === 'TRON' && p.serializedTransaction.includes('FreezeBalanceV2Contract'))).toBe(
+      true,
+    );
     expect(all.some((p) => p.chain === 'TRON' && p.serializedTransaction.includes('CreateSmartContract'))).toBe(true);
-    expect(FIXTURES.some((f) => f.expect.kind === 'evm' && !/"nonce"|"gas"/.test(f.pending.serializedTransaction))).toBe(true);
+    expect(
+      FIXTURES.some((f) => f.expect.kind === 'evm' && !/"nonce"|"gas"/.test(f.pending.serializedTransaction)),
+    ).toBe(true);
   });
 
   it('the cycle reported exactly the refusal fixtures through the error batch', () => {

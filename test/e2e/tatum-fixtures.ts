@@ -8,7 +8,12 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ed25519 } from '@noble/curves/ed25519';
-import { Address as EgldAddress, Transaction as EgldTransaction, TransactionComputer, UserPublicKey } from '@multiversx/sdk-core';
+import {
+  Address as EgldAddress,
+  Transaction as EgldTransaction,
+  TransactionComputer,
+  UserPublicKey,
+} from '@multiversx/sdk-core';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { keccak_256 } from '@noble/hashes/sha3';
 import { Keypair, Networks, Transaction as XlmTransaction, TransactionBuilder } from '@stellar/stellar-base';
@@ -35,7 +40,9 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 export type Expect =
   | { kind: 'utxo'; network: 'BTC' | 'LTC' | 'DOGE'; broadcast: Kind; inputOwners: string[] }
   | { kind: 'bch'; broadcast: Kind; amounts: number[]; inputOwnerHash160: string[] }
-  | ({ kind: 'evm'; broadcast: Kind; from: string; to: string; value: string; type: number; node?: boolean } & Partial<Record<EvmNumber, string | number>> & {
+  | ({ kind: 'evm'; broadcast: Kind; from: string; to: string; value: string; type: number; node?: boolean } & Partial<
+      Record<EvmNumber, string | number>
+    > & {
         data?: string;
         feeCurrency?: string;
       })
@@ -66,13 +73,19 @@ export const WALLETS = JSON.parse(readFileSync(`${DIR}wallets.json`, 'utf8')) as
 export const FIXTURES: Fixture[] = readdirSync(DIR)
   .filter((f) => f.endsWith('.json') && f !== 'wallets.json')
   .sort()
-  .map((f) => ({ name: f.replace(/\.json$/, ''), ...(JSON.parse(readFileSync(DIR + f, 'utf8')) as Omit<Fixture, 'name'>) }));
+  .map((f) => ({
+    name: f.replace(/\.json$/, ''),
+    ...(JSON.parse(readFileSync(DIR + f, 'utf8')) as Omit<Fixture, 'name'>),
+  }));
 
 export const MAINNET_WALLETS = JSON.parse(readFileSync(`${DIR}mainnet/wallets.json`, 'utf8')) as typeof WALLETS;
 export const MAINNET_FIXTURES: Fixture[] = readdirSync(`${DIR}mainnet`)
   .filter((f) => f.endsWith('.json') && f !== 'wallets.json')
   .sort()
-  .map((f) => ({ name: f.replace(/\.json$/, ''), ...(JSON.parse(readFileSync(`${DIR}mainnet/${f}`, 'utf8')) as Omit<Fixture, 'name'>) }));
+  .map((f) => ({
+    name: f.replace(/\.json$/, ''),
+    ...(JSON.parse(readFileSync(`${DIR}mainnet/${f}`, 'utf8')) as Omit<Fixture, 'name'>),
+  }));
 
 /** Chains signed by the daemon whose fixtures another lane adds with the chain itself. */
 export const FIXTURES_COME_WITH_THE_CHAIN = new Set(['ADA', 'FLOW']);
@@ -81,9 +94,30 @@ export const HARDHAT_CHAINS = ['ETH', 'BSC', 'MATIC', 'KLAY', 'ONE', 'XDC', 'KCS
 
 // Testnet address encodings (Tatum's, §4.2), to name input owners.
 export const NETWORKS: Record<'BTC' | 'LTC' | 'DOGE', Network> = {
-  BTC: { messagePrefix: '', bech32: 'tb', bip32: { public: 0x043587cf, private: 0x04358394 }, pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef },
-  LTC: { messagePrefix: '', bech32: 'tltc', bip32: { public: 0x0436f6e1, private: 0x0436ef7d }, pubKeyHash: 0x6f, scriptHash: 0x3a, wif: 0xef },
-  DOGE: { messagePrefix: '', bech32: '', bip32: { public: 0x043587cf, private: 0x04358394 }, pubKeyHash: 0x71, scriptHash: 0xc4, wif: 0xf1 },
+  BTC: {
+    messagePrefix: '',
+    bech32: 'tb',
+    bip32: { public: 0x043587cf, private: 0x04358394 },
+    pubKeyHash: 0x6f,
+    scriptHash: 0xc4,
+    wif: 0xef,
+  },
+  LTC: {
+    messagePrefix: '',
+    bech32: 'tltc',
+    bip32: { public: 0x0436f6e1, private: 0x0436ef7d },
+    pubKeyHash: 0x6f,
+    scriptHash: 0x3a,
+    wif: 0xef,
+  },
+  DOGE: {
+    messagePrefix: '',
+    bech32: '',
+    bip32: { public: 0x043587cf, private: 0x04358394 },
+    pubKeyHash: 0x71,
+    scriptHash: 0xc4,
+    wif: 0xf1,
+  },
 };
 // litecoind -regtest: as Tatum's LTC testnet but bech32 'rltc'; only to name addresses for the node.
 export const LTC_REGTEST: Network = { ...NETWORKS.LTC, bech32: 'rltc' };
@@ -141,7 +175,9 @@ export async function fundSenders(fixtures: Fixture[], evm: Map<string, HardhatN
     if (done.has(key)) continue;
     done.add(key);
     // Hardhat's own (unlocked) account, through JSON-RPC: ethers would ask Polygon's gas station on chain id 137.
-    await node.rpc.rpc.call('eth_sendTransaction', [{ from: node.accounts[1]!.address, to: getAddress(f.expect.from), value: '0xde0b6b3a7640000' }]);
+    await node.rpc.rpc.call('eth_sendTransaction', [
+      { from: node.accounts[1]!.address, to: getAddress(f.expect.from), value: '0xde0b6b3a7640000' },
+    ]);
   }
 }
 
@@ -157,7 +193,10 @@ export interface Ctx {
 
 const broadcastOf = (api: FakeTatumApi, f: Fixture): RecordedBroadcast => {
   const b = api.broadcasts.filter((x) => x.signatureId === f.pending.id);
-  expect(b, `${f.name}: one broadcast\n${api.errorReports.find((e) => e.signatureId === f.pending.id)?.error ?? ''}`).toHaveLength(1);
+  expect(
+    b,
+    `${f.name}: one broadcast\n${api.errorReports.find((e) => e.signatureId === f.pending.id)?.error ?? ''}`,
+  ).toHaveLength(1);
   expect(b[0]!.error, f.name).toBeUndefined();
   return b[0]!;
 };
@@ -177,7 +216,8 @@ export function fixtureTests(fixtures: Fixture[], ctx: () => Ctx): void {
       if (f.expect.log !== undefined) expect(ctx().log).toMatch(new RegExp(f.expect.log));
       const b = broadcastOf(api, f);
       expect(b.kind).toBe(x.broadcast);
-      if (x.broadcast === 'offchain') expect(b).toMatchObject({ withdrawalId: f.pending.withdrawalId, chain: f.pending.chain });
+      if (x.broadcast === 'offchain')
+        expect(b).toMatchObject({ withdrawalId: f.pending.withdrawalId, chain: f.pending.chain });
       if (x.kind === 'utxo') await verifyUtxo(ctx(), pending, b, x);
       else if (x.kind === 'bch') verifyBch(b, x);
       else if (x.kind === 'evm') await verifyEvm(ctx().evm.get(f.pending.chain), b, x);
@@ -192,11 +232,18 @@ export function fixtureTests(fixtures: Fixture[], ctx: () => Ctx): void {
   }
 }
 
-async function verifyUtxo(ctx: Ctx, pending: Fixture['pending'], b: RecordedBroadcast, x: Extract<Expect, { kind: 'utxo' }>): Promise<void> {
+async function verifyUtxo(
+  ctx: Ctx,
+  pending: Fixture['pending'],
+  b: RecordedBroadcast,
+  x: Extract<Expect, { kind: 'utxo' }>,
+): Promise<void> {
   const st = JSON.parse(pending.serializedTransaction) as BitcoreJson;
   const tx = Transaction.fromHex(b.txData);
   expect(tx.outs.map((o) => [hex(o.script), Number(o.value)])).toEqual(st.outputs.map((o) => [o.script, o.satoshis]));
-  expect(tx.ins.map((i) => [hex(Uint8Array.from(i.hash).reverse()), i.index])).toEqual(st.inputs.map((i) => [i.prevTxId, i.outputIndex]));
+  expect(tx.ins.map((i) => [hex(Uint8Array.from(i.hash).reverse()), i.index])).toEqual(
+    st.inputs.map((i) => [i.prevTxId, i.outputIndex]),
+  );
   const owners = tx.ins.map((input, i) => {
     const spent = Buffer.from(st.inputs[i]!.output.script, 'hex');
     const segwit = spent[0] === 0x00;
@@ -204,18 +251,26 @@ async function verifyUtxo(ctx: Ctx, pending: Fixture['pending'], b: RecordedBroa
     expect(hex(bcrypto.hash160(pub!))).toBe(hex(spent.subarray(segwit ? 2 : 3, segwit ? 22 : 23)));
     expect(sigSh![sigSh!.length - 1]).toBe(0x01);
     const digest = segwit
-      ? tx.hashForWitnessV0(i, payments.p2pkh({ hash: bcrypto.hash160(pub!) }).output!, BigInt(st.inputs[i]!.output.satoshis), 0x01)
+      ? tx.hashForWitnessV0(
+          i,
+          payments.p2pkh({ hash: bcrypto.hash160(pub!) }).output!,
+          BigInt(st.inputs[i]!.output.satoshis),
+          0x01,
+        )
       : tx.hashForSignature(i, spent, 0x01);
     const sig = secp256k1.Signature.fromDER(sigSh!.subarray(0, -1));
     expect(sig.hasHighS()).toBe(false);
     expect(secp256k1.verify(sig.toCompactRawBytes(), digest, pub!, { prehash: false })).toBe(true);
     const net = NETWORKS[x.network];
-    return (segwit ? payments.p2wpkh({ pubkey: pub!, network: net }) : payments.p2pkh({ pubkey: pub!, network: net })).address;
+    return (segwit ? payments.p2wpkh({ pubkey: pub!, network: net }) : payments.p2pkh({ pubkey: pub!, network: net }))
+      .address;
   });
   expect(owners).toEqual(x.inputOwners);
   if (x.network === 'LTC' && ctx.ltc !== undefined) {
     expect(b.txId).toBe(tx.getId());
-    expect(((await ctx.ltc.getRawTransaction(b.txId!)) as { confirmations?: number }).confirmations).toBeGreaterThanOrEqual(1);
+    expect(
+      ((await ctx.ltc.getRawTransaction(b.txId!)) as { confirmations?: number }).confirmations,
+    ).toBeGreaterThanOrEqual(1);
   }
 }
 
@@ -226,13 +281,22 @@ function verifyBch(b: RecordedBroadcast, x: Extract<Expect, { kind: 'bch' }>): v
     const [sigSh, pub] = bscript.decompile(input.script) as Uint8Array[];
     expect(hex(bcrypto.hash160(pub!))).toBe(x.inputOwnerHash160[i]);
     expect(sigSh![sigSh!.length - 1]).toBe(0x41);
-    const digest = tx.hashForWitnessV0(i, payments.p2pkh({ hash: bcrypto.hash160(pub!) }).output!, BigInt(x.amounts[i]!), 0x41);
+    const digest = tx.hashForWitnessV0(
+      i,
+      payments.p2pkh({ hash: bcrypto.hash160(pub!) }).output!,
+      BigInt(x.amounts[i]!),
+      0x41,
+    );
     const sig = secp256k1.Signature.fromDER(sigSh!.subarray(0, -1));
     expect(secp256k1.verify(sig.toCompactRawBytes(), digest, pub!, { prehash: false })).toBe(true);
   });
 }
 
-async function verifyEvm(node: HardhatNode | undefined, b: RecordedBroadcast, x: Extract<Expect, { kind: 'evm' }>): Promise<void> {
+async function verifyEvm(
+  node: HardhatNode | undefined,
+  b: RecordedBroadcast,
+  x: Extract<Expect, { kind: 'evm' }>,
+): Promise<void> {
   const d =
     x.type === 123
       ? (() => {
@@ -264,12 +328,17 @@ async function verifyEvm(node: HardhatNode | undefined, b: RecordedBroadcast, x:
   if (x.gasLimit !== undefined) expect(BigInt(d.gasLimit)).toBe(BigInt(x.gasLimit));
   if (x.gasLimitAtLeast !== undefined) expect(BigInt(d.gasLimit)).toBeGreaterThanOrEqual(BigInt(x.gasLimitAtLeast));
   if (x.gasOverEstimate !== undefined) {
-    const estimate = await node!.rpc.estimateGas({ from: getAddress(x.from), to: getAddress(x.to), value: BigInt(x.value) });
+    const estimate = await node!.rpc.estimateGas({
+      from: getAddress(x.from),
+      to: getAddress(x.to),
+      value: BigInt(x.value),
+    });
     expect(BigInt(d.gasLimit)).toBe(estimate + BigInt(x.gasOverEstimate));
   }
   if (x.gasPrice !== undefined) expect(BigInt((d as { gasPrice?: bigint }).gasPrice ?? -1n)).toBe(BigInt(x.gasPrice));
   if (x.maxFeePerGas !== undefined) expect((d as { maxFeePerGas?: bigint }).maxFeePerGas).toBe(BigInt(x.maxFeePerGas));
-  if (x.feeCurrency !== undefined) expect(String((d as { feeCurrency?: string }).feeCurrency).toLowerCase()).toBe(x.feeCurrency);
+  if (x.feeCurrency !== undefined)
+    expect(String((d as { feeCurrency?: string }).feeCurrency).toLowerCase()).toBe(x.feeCurrency);
   if (x.node === true) {
     expect(b.txId).toBe(keccak256(b.txData));
     expect((await node!.rpc.getTransactionReceipt(b.txId!))?.status).toBe(1);
@@ -312,7 +381,13 @@ function verifyAlgo(pending: Fixture['pending'], b: RecordedBroadcast, x: Extrac
   const stx = algosdk.decodeSignedTransaction(Uint8Array.from(Buffer.from(b.txData, 'hex')));
   expect(stx.txn.sender.toString()).toBe(x.sender);
   expect(ed25519.verify(stx.sig!, stx.txn.bytesToSign(), algosdk.decodeAddress(x.sender).publicKey)).toBe(true);
-  const p = JSON.parse(pending.serializedTransaction) as { amount: number; fee: number; firstRound: number; lastRound: number; genesisID: string };
+  const p = JSON.parse(pending.serializedTransaction) as {
+    amount: number;
+    fee: number;
+    firstRound: number;
+    lastRound: number;
+    genesisID: string;
+  };
   expect(stx.txn.payment?.amount).toBe(BigInt(p.amount));
   expect([stx.txn.fee, stx.txn.firstValid, stx.txn.lastValid, stx.txn.genesisID]).toEqual([
     BigInt(p.fee),
@@ -332,7 +407,12 @@ function verifyVet(pending: Fixture['pending'], b: RecordedBroadcast, x: Extract
   expect(tx.body.chainTag).toBe(0x27);
 }
 
-function verifySol(rpc: FakeSolanaRpc, pending: Fixture['pending'], b: RecordedBroadcast, x: Extract<Expect, { kind: 'sol' }>): void {
+function verifySol(
+  rpc: FakeSolanaRpc,
+  pending: Fixture['pending'],
+  b: RecordedBroadcast,
+  x: Extract<Expect, { kind: 'sol' }>,
+): void {
   // txData is the signature of the transaction the signer submitted through Tatum's SOL RPC.
   const sent = rpc.transactions.find((t) => t.signature === b.txData);
   expect(sent, 'submitted through the SOL RPC').toBeDefined();

@@ -16,7 +16,11 @@ export function tronAddress(pub33: Uint8Array): Uint8Array {
 
 export const TRON_RECIPIENT = Uint8Array.from(Buffer.from('41' + '42'.repeat(20), 'hex'));
 
-export function tronPayload(ownerPub: Uint8Array, amount: number, to: Uint8Array = TRON_RECIPIENT): Record<string, unknown> {
+export function tronPayload(
+  ownerPub: Uint8Array,
+  amount: number,
+  to: Uint8Array = TRON_RECIPIENT,
+): Record<string, unknown> {
   const owner = tronAddress(ownerPub);
   const refBytes = [0x4f, 0x2a];
   const refHash = [1, 2, 3, 4, 5, 6, 7, 8];
@@ -25,7 +29,13 @@ export function tronPayload(ownerPub: Uint8Array, amount: number, to: Uint8Array
   const value = [...fBytes(1, owner), ...fBytes(2, to), ...fVarint(3, amount)];
   const any = [...fBytes(1, [...Buffer.from('type.googleapis.com/protocol.TransferContract')]), ...fBytes(2, value)];
   const contract = [...fVarint(1, 1), ...fBytes(2, any)];
-  const raw = [...fBytes(1, refBytes), ...fBytes(4, refHash), ...fVarint(8, expiration), ...fBytes(11, contract), ...fVarint(14, timestamp)];
+  const raw = [
+    ...fBytes(1, refBytes),
+    ...fBytes(4, refHash),
+    ...fVarint(8, expiration),
+    ...fBytes(11, contract),
+    ...fVarint(14, timestamp),
+  ];
   const rawHex = hex(raw);
   return {
     visible: false,
@@ -33,7 +43,10 @@ export function tronPayload(ownerPub: Uint8Array, amount: number, to: Uint8Array
     raw_data: {
       contract: [
         {
-          parameter: { value: { amount, owner_address: hex(owner), to_address: hex(to) }, type_url: 'type.googleapis.com/protocol.TransferContract' },
+          parameter: {
+            value: { amount, owner_address: hex(owner), to_address: hex(to) },
+            type_url: 'type.googleapis.com/protocol.TransferContract',
+          },
           type: 'TransferContract',
         },
       ],

@@ -55,7 +55,13 @@ describe('VET end to end', { timeout: 240_000 }, () => {
     expect(api.requests.some((q) => q.path === '/v3/vet/broadcast')).toBe(true);
     const ta = txOf(a)!;
     expect(ta.origin).toBe(computeAddress(hexlify(compressedPub(testKey(0x42)))).toLowerCase());
-    expect(ta.body).toMatchObject({ chainTag: 0x27, gas: 21000, blockRef: node.bestId.slice(0, 18), expiration: 720, dependsOn: null });
+    expect(ta.body).toMatchObject({
+      chainTag: 0x27,
+      gas: 21000,
+      blockRef: node.bestId.slice(0, 18),
+      expiration: 720,
+      dependsOn: null,
+    });
     expect(BigInt(ta.body.clauses[0]!.value)).toBe(10n ** 18n);
     // No nonce in the payload: each gets one from the token's RNG.
     expect(txOf(b)!.body.nonce).not.toBe(ta.body.nonce);
@@ -67,8 +73,16 @@ describe('VET end to end', { timeout: 240_000 }, () => {
   it('a contract call pays intrinsic + VM gas + 15000; a payload for mainnet (chainTag 0x4a) is refused through the error batch', async () => {
     node.gasUsed = 30_000;
     const data = '0xa9059cbb' + '00'.repeat(12) + '22'.repeat(20) + 5n.toString(16).padStart(64, '0');
-    const call = api.queue({ chain: 'VET', hashes: [key], serializedTransaction: JSON.stringify({ from: 0, to: TO, value: '0', data, gas: 1 }) });
-    const main = api.queue({ chain: 'VET', hashes: [key], serializedTransaction: JSON.stringify({ to: TO, value: '1', chainTag: 74 }) });
+    const call = api.queue({
+      chain: 'VET',
+      hashes: [key],
+      serializedTransaction: JSON.stringify({ from: 0, to: TO, value: '0', data, gas: 1 }),
+    });
+    const main = api.queue({
+      chain: 'VET',
+      hashes: [key],
+      serializedTransaction: JSON.stringify({ to: TO, value: '1', chainTag: 74 }),
+    });
     const r = await once();
     node.gasUsed = 0;
     expect(r.code).not.toBe(0);

@@ -9,7 +9,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ed25519 } from '@noble/curves/ed25519';
-import { Asset, Keypair, Networks, Operation, StrKey, TransactionBuilder, type Transaction } from '@stellar/stellar-base';
+import {
+  Asset,
+  Keypair,
+  Networks,
+  Operation,
+  StrKey,
+  TransactionBuilder,
+  type Transaction,
+} from '@stellar/stellar-base';
 import algosdk from 'algosdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainKit } from '../../src/chains/kit.js';
@@ -32,7 +40,8 @@ describe('XLM end to end', { timeout: 240_000 }, () => {
   let xlm: string;
   let eth: string;
   let env: Record<string, string>;
-  const cli = (args: string[], input?: string) => runCli([...args, '--path', tv.path], { env, ...(input === undefined ? {} : { input }) });
+  const cli = (args: string[], input?: string) =>
+    runCli([...args, '--path', tv.path], { env, ...(input === undefined ? {} : { input }) });
 
   beforeAll(async () => {
     tv = await createTestVault({ testnetOnly: true });
@@ -58,7 +67,11 @@ describe('XLM end to end', { timeout: 240_000 }, () => {
     expect(r.code, explain(r)).toBe(0);
     const b = api.broadcasts.find((x) => x.signatureId === id);
     expect(b?.chain).toBe('XLM');
-    expect(api.requests.some((q) => q.path === '/v3/xlm/broadcast' && (q.json as { signatureId?: string }).signatureId === id)).toBe(true);
+    expect(
+      api.requests.some(
+        (q) => q.path === '/v3/xlm/broadcast' && (q.json as { signatureId?: string }).signatureId === id,
+      ),
+    ).toBe(true);
     const tx = TransactionBuilder.fromXDR(b!.txData, Networks.TESTNET) as Transaction;
     expect(tx.source).toBe(ME.publicKey());
     expect(tx.signatures).toHaveLength(1);
@@ -72,11 +85,20 @@ describe('XLM end to end', { timeout: 240_000 }, () => {
     const fromVictim = api.queue({
       chain: 'XLM',
       hashes: [xlm],
-      serializedTransaction: xlmEnvelope(Operation.payment({ destination: DEST, asset: Asset.native(), amount: '1' }), { source: VICTIM.publicKey() }),
+      serializedTransaction: xlmEnvelope(Operation.payment({ destination: DEST, asset: Asset.native(), amount: '1' }), {
+        source: VICTIM.publicKey(),
+      }),
     });
-    const signedTx = TransactionBuilder.fromXDR(xlmEnvelope(Operation.payment({ destination: DEST, asset: Asset.native(), amount: '1' })), Networks.TESTNET);
+    const signedTx = TransactionBuilder.fromXDR(
+      xlmEnvelope(Operation.payment({ destination: DEST, asset: Asset.native(), amount: '1' })),
+      Networks.TESTNET,
+    );
     signedTx.sign(VICTIM);
-    const already = api.queue({ chain: 'XLM', hashes: [xlm], serializedTransaction: signedTx.toEnvelope().toXDR('base64') });
+    const already = api.queue({
+      chain: 'XLM',
+      hashes: [xlm],
+      serializedTransaction: signedTx.toEnvelope().toXDR('base64'),
+    });
     const wrongKind = api.queue({
       chain: 'XLM',
       hashes: [eth, xlm],
@@ -85,11 +107,16 @@ describe('XLM end to end', { timeout: 240_000 }, () => {
     const r = await once();
     expect(r.code).not.toBe(0);
     expect(errorOf(fromVictim)).toEqual([
-      expect.stringMatching(/^TX_PAYLOAD_MISMATCH: XLM payload: the source account G\w+ is not the signing wallet's account/),
+      expect.stringMatching(
+        /^TX_PAYLOAD_MISMATCH: XLM payload: the source account G\w+ is not the signing wallet's account/,
+      ),
     ]);
-    expect(errorOf(already)).toEqual([expect.stringMatching(/^TX_PAYLOAD_UNSUPPORTED: XLM payload: the envelope already carries 1 signature/)]);
+    expect(errorOf(already)).toEqual([
+      expect.stringMatching(/^TX_PAYLOAD_UNSUPPORTED: XLM payload: the envelope already carries 1 signature/),
+    ]);
     expect(errorOf(wrongKind)).toEqual([expect.stringMatching(/^TX_KEY_NOT_RESOLVED: .*is not an ed25519 key wallet/)]);
-    for (const id of [fromVictim, already, wrongKind]) expect(api.broadcasts.some((b) => b.signatureId === id)).toBe(false);
+    for (const id of [fromVictim, already, wrongKind])
+      expect(api.broadcasts.some((b) => b.signatureId === id)).toBe(false);
   });
 
   it("wallet commands in Tatum's formats: generate in the token, getmanagedwallet, getaddress, getprivatekey, store, export", async () => {
@@ -126,18 +153,26 @@ describe('XLM end to end', { timeout: 240_000 }, () => {
   });
 
   it('a generated wallet signs in the daemon too', async () => {
-    const g = (await cli(['generatemanagedwallet', 'XLM', '--testnet'])).json() as { signatureId: string; address: string };
+    const g = (await cli(['generatemanagedwallet', 'XLM', '--testnet'])).json() as {
+      signatureId: string;
+      address: string;
+    };
     const id = api.queue({
       chain: 'XLM',
       hashes: [g.signatureId],
-      serializedTransaction: xlmEnvelope(Operation.createAccount({ destination: DEST, startingBalance: '2' }), { source: g.address }),
+      serializedTransaction: xlmEnvelope(Operation.createAccount({ destination: DEST, startingBalance: '2' }), {
+        source: g.address,
+      }),
     });
     const r = await once();
     expect(
       api.broadcasts.some((b) => b.signatureId === id),
       explain(r),
     ).toBe(true);
-    const tx = TransactionBuilder.fromXDR(api.broadcasts.find((b) => b.signatureId === id)!.txData, Networks.TESTNET) as Transaction;
+    const tx = TransactionBuilder.fromXDR(
+      api.broadcasts.find((b) => b.signatureId === id)!.txData,
+      Networks.TESTNET,
+    ) as Transaction;
     expect(Keypair.fromPublicKey(g.address).verify(tx.hash(), tx.signatures[0]!.signature())).toBe(true);
   });
 
@@ -158,17 +193,35 @@ describe('XLM end to end', { timeout: 240_000 }, () => {
   it('import-legacy moves XLM {address, secret} into the token; an altered address is refused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hardkms-xlm-legacy-'));
     const kp = Keypair.random();
-    const good = { 'aaaa5fc0-2112-4c8a-b8bf-353b86f6aaaa': { address: kp.publicKey(), secret: kp.secret(), chain: 'XLM', testnet: true } };
+    const good = {
+      'aaaa5fc0-2112-4c8a-b8bf-353b86f6aaaa': {
+        address: kp.publicKey(),
+        secret: kp.secret(),
+        chain: 'XLM',
+        testnet: true,
+      },
+    };
     const file = join(dir, 'tatum.dat');
     writeFileSync(file, encryptLegacy(Buffer.from(JSON.stringify(good)), Buffer.from('legacy-pass')));
-    const r = await runCli(['import-legacy', file, '--path', tv.path], { env: { ...env, HARDKMS_LEGACY_PASSWORD: 'legacy-pass' } });
+    const r = await runCli(['import-legacy', file, '--path', tv.path], {
+      env: { ...env, HARDKMS_LEGACY_PASSWORD: 'legacy-pass' },
+    });
     expect(r.code, r.stderr).toBe(0);
     const view = (await cli(['getmanagedwallet', 'aaaa5fc0-2112-4c8a-b8bf-353b86f6aaaa'])).json();
     expect(view).toEqual(good['aaaa5fc0-2112-4c8a-b8bf-353b86f6aaaa']);
 
-    const altered = { 'bbbb5fc0-2112-4c8a-b8bf-353b86f6bbbb': { address: VICTIM.publicKey(), secret: Keypair.random().secret(), chain: 'XLM', testnet: true } };
+    const altered = {
+      'bbbb5fc0-2112-4c8a-b8bf-353b86f6bbbb': {
+        address: VICTIM.publicKey(),
+        secret: Keypair.random().secret(),
+        chain: 'XLM',
+        testnet: true,
+      },
+    };
     writeFileSync(file, encryptLegacy(Buffer.from(JSON.stringify(altered)), Buffer.from('legacy-pass')));
-    const bad = await runCli(['import-legacy', file, '--path', tv.path], { env: { ...env, HARDKMS_LEGACY_PASSWORD: 'legacy-pass' } });
+    const bad = await runCli(['import-legacy', file, '--path', tv.path], {
+      env: { ...env, HARDKMS_LEGACY_PASSWORD: 'legacy-pass' },
+    });
     // The wallet is skipped and named (exit 3); nothing of it is stored.
     expect(bad.code).toBe(3);
     expect((bad.json() as { skipped: unknown[] }).skipped).toEqual([

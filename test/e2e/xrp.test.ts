@@ -41,12 +41,18 @@ describe('XRP end to end', { timeout: 240_000 }, () => {
   let eth: string;
   let xlmLike: string;
   let env: Record<string, string>;
-  const cli = (args: string[], input?: string) => runCli([...args, '--path', tv.path], { env, ...(input === undefined ? {} : { input }) });
+  const cli = (args: string[], input?: string) =>
+    runCli([...args, '--path', tv.path], { env, ...(input === undefined ? {} : { input }) });
 
   beforeAll(async () => {
     tv = await createTestVault({ testnetOnly: true });
     const rows = [ED_SEED, SECP_SEED].map((s) => prepareImportedPrivateKey(tv.vault, chainKit('XRP'), true, s));
-    const xlm = prepareImportedPrivateKey(tv.vault, chainKit('XLM'), true, Keypair.fromRawEd25519Seed(Buffer.alloc(32, 7)).secret());
+    const xlm = prepareImportedPrivateKey(
+      tv.vault,
+      chainKit('XLM'),
+      true,
+      Keypair.fromRawEd25519Seed(Buffer.alloc(32, 7)).secret(),
+    );
     tv.vault.store.addEntries([...rows, xlm]);
     [ed, secp] = rows.map((r) => r.signatureId) as [string, string];
     xlmLike = xlm.signatureId;
@@ -76,11 +82,23 @@ describe('XRP end to end', { timeout: 240_000 }, () => {
     });
     const r = await once();
     expect(r.code, explain(r)).toBe(0);
-    expect(api.requests.some((q) => q.path === '/v3/xrp/broadcast' && (q.json as { signatureId?: string }).signatureId === native)).toBe(true);
+    expect(
+      api.requests.some(
+        (q) => q.path === '/v3/xrp/broadcast' && (q.json as { signatureId?: string }).signatureId === native,
+      ),
+    ).toBe(true);
     const a = verifyBlob(blobOf(native)!, addressOf(ED_SEED));
-    expect(a).toMatchObject({ Amount: '1000000', SourceTag: 1, DestinationTag: 4294967295, SigningPubKey: deriveKeypair(ED_SEED).publicKey });
+    expect(a).toMatchObject({
+      Amount: '1000000',
+      SourceTag: 1,
+      DestinationTag: 4294967295,
+      SigningPubKey: deriveKeypair(ED_SEED).publicKey,
+    });
     const b = verifyBlob(blobOf(token)!, SECP_ADDRESS);
-    expect(b).toMatchObject({ Amount: { currency: 'USD', value: '2.5', issuer: ISSUER }, SigningPubKey: deriveKeypair(SECP_SEED).publicKey });
+    expect(b).toMatchObject({
+      Amount: { currency: 'USD', value: '2.5', issuer: ISSUER },
+      SigningPubKey: deriveKeypair(SECP_SEED).publicKey,
+    });
     // The fake answers the ledger's transaction id; the journal keeps it.
     expect(api.broadcasts.find((x) => x.signatureId === native)?.txId).toBe(xrpTxHash(blobOf(native)!));
   });
@@ -98,16 +116,36 @@ describe('XRP end to end', { timeout: 240_000 }, () => {
   it('refuses, through the error batch: another Account, a wallet of another chain, an XLM key, malformed JSON, a partial payment', async () => {
     const other = api.queue({ chain: 'XRP', hashes: [ed], serializedTransaction: xrpPayment(SECP_ADDRESS) });
     const ethWallet = api.queue({ chain: 'XRP', hashes: [eth, ed], serializedTransaction: xrpPayment(SECP_ADDRESS) });
-    const xlmWallet = api.queue({ chain: 'XRP', hashes: [xlmLike, ed], serializedTransaction: xrpPayment(addressOf(ED_SEED)) });
+    const xlmWallet = api.queue({
+      chain: 'XRP',
+      hashes: [xlmLike, ed],
+      serializedTransaction: xrpPayment(addressOf(ED_SEED)),
+    });
     const garbage = api.queue({ chain: 'XRP', hashes: [ed], serializedTransaction: '{"Account": "r' });
-    const partial = api.queue({ chain: 'XRP', hashes: [ed], serializedTransaction: xrpPayment(addressOf(ED_SEED), { Flags: 0x00020000 }) });
+    const partial = api.queue({
+      chain: 'XRP',
+      hashes: [ed],
+      serializedTransaction: xrpPayment(addressOf(ED_SEED), { Flags: 0x00020000 }),
+    });
     const r = await once();
     expect(r.code).not.toBe(0);
-    expect(errorOf(other)).toEqual([expect.stringMatching(/^TX_PAYLOAD_MISMATCH: XRP payload: Account r\w+ is not the signing wallet's address/)]);
-    expect(errorOf(ethWallet)).toEqual([expect.stringMatching(/^TX_KEY_NOT_RESOLVED: wallet .* is a ETH wallet; it does not sign XRP transactions/)]);
-    expect(errorOf(xlmWallet)).toEqual([expect.stringMatching(/^TX_KEY_NOT_RESOLVED: wallet .* is a XLM wallet; it does not sign XRP transactions/)]);
-    expect(errorOf(garbage)).toEqual([expect.stringMatching(/^TX_PAYLOAD_INVALID: XRP payload: serializedTransaction is not valid JSON/)]);
-    expect(errorOf(partial)).toEqual([expect.stringMatching(/^TX_PAYLOAD_UNSUPPORTED: XRP payload: Payment Flags 131072 are not signed \(a partial payment/)]);
+    expect(errorOf(other)).toEqual([
+      expect.stringMatching(/^TX_PAYLOAD_MISMATCH: XRP payload: Account r\w+ is not the signing wallet's address/),
+    ]);
+    expect(errorOf(ethWallet)).toEqual([
+      expect.stringMatching(/^TX_KEY_NOT_RESOLVED: wallet .* is a ETH wallet; it does not sign XRP transactions/),
+    ]);
+    expect(errorOf(xlmWallet)).toEqual([
+      expect.stringMatching(/^TX_KEY_NOT_RESOLVED: wallet .* is a XLM wallet; it does not sign XRP transactions/),
+    ]);
+    expect(errorOf(garbage)).toEqual([
+      expect.stringMatching(/^TX_PAYLOAD_INVALID: XRP payload: serializedTransaction is not valid JSON/),
+    ]);
+    expect(errorOf(partial)).toEqual([
+      expect.stringMatching(
+        /^TX_PAYLOAD_UNSUPPORTED: XRP payload: Payment Flags 131072 are not signed \(a partial payment/,
+      ),
+    ]);
     for (const id of [other, ethWallet, xlmWallet, garbage, partial]) expect(blobOf(id)).toBeUndefined();
   });
 
@@ -177,13 +215,21 @@ describe('XRP end to end', { timeout: 240_000 }, () => {
     };
     const file = join(dir, 'tatum.dat');
     writeFileSync(file, encryptLegacy(Buffer.from(JSON.stringify(good)), Buffer.from('legacy-pass')));
-    const r = await runCli(['import-legacy', file, '--path', tv.path], { env: { ...env, HARDKMS_LEGACY_PASSWORD: 'legacy-pass' } });
+    const r = await runCli(['import-legacy', file, '--path', tv.path], {
+      env: { ...env, HARDKMS_LEGACY_PASSWORD: 'legacy-pass' },
+    });
     expect(r.code, r.stderr).toBe(0);
-    expect((await cli(['getmanagedwallet', 'cccc5fc0-2112-4c8a-b8bf-353b86f6cccc'])).json()).toEqual(good['cccc5fc0-2112-4c8a-b8bf-353b86f6cccc']);
+    expect((await cli(['getmanagedwallet', 'cccc5fc0-2112-4c8a-b8bf-353b86f6cccc'])).json()).toEqual(
+      good['cccc5fc0-2112-4c8a-b8bf-353b86f6cccc'],
+    );
 
-    const altered = { 'dddd5fc0-2112-4c8a-b8bf-353b86f6dddd': { address: SECP_ADDRESS, secret: ED_SEED, chain: 'XRP', testnet: true } };
+    const altered = {
+      'dddd5fc0-2112-4c8a-b8bf-353b86f6dddd': { address: SECP_ADDRESS, secret: ED_SEED, chain: 'XRP', testnet: true },
+    };
     writeFileSync(file, encryptLegacy(Buffer.from(JSON.stringify(altered)), Buffer.from('legacy-pass')));
-    const bad = await runCli(['import-legacy', file, '--path', tv.path], { env: { ...env, HARDKMS_LEGACY_PASSWORD: 'legacy-pass' } });
+    const bad = await runCli(['import-legacy', file, '--path', tv.path], {
+      env: { ...env, HARDKMS_LEGACY_PASSWORD: 'legacy-pass' },
+    });
     // The wallet is skipped and named (exit 3); nothing of it is stored.
     expect(bad.code).toBe(3);
     expect((bad.json() as { skipped: unknown[] }).skipped).toEqual([

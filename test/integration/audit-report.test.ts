@@ -23,7 +23,8 @@ if (!haveChromium) {
 
 /** Runs in the page (serialised by Playwright); the tests' TypeScript has no DOM lib, hence the cast. */
 const backgroundOf = (el: unknown): string =>
-  (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor;
+  (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el)
+    .backgroundColor;
 
 const INJECTION = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
 
@@ -42,7 +43,12 @@ describe.skipIf(!haveChromium)('hardkms audit report --html in headless Chromium
     logPath = join(tv.dir, 'audit.log');
     // Session 1 (init): one approved, signed and broadcast transaction, one signed without the required approval.
     const v = tv.vault;
-    v.record({ event: 'approval', subject: 'p-1', result: 'ok', details: { pendingId: 'p-1', approvalRequired: true } });
+    v.record({
+      event: 'approval',
+      subject: 'p-1',
+      result: 'ok',
+      details: { pendingId: 'p-1', approvalRequired: true },
+    });
     v.record({ event: 'unwrap', subject: 'sig-ltc', result: 'ok', details: { pendingId: 'p-1', chain: 'LTC' } });
     v.record({
       event: 'sign',
@@ -50,7 +56,12 @@ describe.skipIf(!haveChromium)('hardkms audit report --html in headless Chromium
       result: 'ok',
       details: { pendingId: 'p-1', chain: 'LTC', rawTxHash: 'aa11', approvalRequired: true, approved: true },
     });
-    v.record({ event: 'broadcast', subject: 'p-1', result: 'ok', details: { pendingId: 'p-1', chain: 'LTC', txId: 'bb22' } });
+    v.record({
+      event: 'broadcast',
+      subject: 'p-1',
+      result: 'ok',
+      details: { pendingId: 'p-1', chain: 'LTC', txId: 'bb22' },
+    });
     v.record({
       event: 'sign',
       subject: 'p-2',
@@ -60,10 +71,20 @@ describe.skipIf(!haveChromium)('hardkms audit report --html in headless Chromium
     v.seal('end of session 1');
     // Session 2: unsealed again through the password provider, one more signature.
     const v2 = await openTestVault(tv.path);
-    v2.record({ event: 'sign', subject: 'p-3', result: 'ok', details: { pendingId: 'p-3', chain: 'LTC', rawTxHash: 'dd44', approvalRequired: false } });
+    v2.record({
+      event: 'sign',
+      subject: 'p-3',
+      result: 'ok',
+      details: { pendingId: 'p-3', chain: 'LTC', rawTxHash: 'dd44', approvalRequired: false },
+    });
     v2.seal('end of session 2');
     // Written by something that is not an unsealed hardkms: no signature, no session.
-    new AuditLog(logPath, { actor: 'intruder' }).append({ event: 'sign', subject: 'p-4', result: 'ok', details: { pendingId: 'p-4', rawTxHash: 'ee55' } });
+    new AuditLog(logPath, { actor: 'intruder' }).append({
+      event: 'sign',
+      subject: 'p-4',
+      result: 'ok',
+      details: { pendingId: 'p-4', rawTxHash: 'ee55' },
+    });
     // The next unseal countersigns it (so the log verifies): the report must still point at it.
     intruderSeq = lineCount(logPath);
     const v3 = await openTestVault(tv.path);
@@ -99,11 +120,20 @@ describe.skipIf(!haveChromium)('hardkms audit report --html in headless Chromium
 
   it('renders a verified log: ceremonies, operations, every record and the anomalies it finds', async () => {
     const html = join(tv.dir, 'report.html');
-    const r = await runCli(['audit', 'report', '--html', html, '--path', tv.path, '--fingerprint', fingerprint], { env: tv.token.env });
+    const r = await runCli(['audit', 'report', '--html', html, '--path', tv.path, '--fingerprint', fingerprint], {
+      env: tv.token.env,
+    });
     // Verified, but two critical anomalies: the exit code says an auditor must look.
     expect(r.code).not.toBe(0);
     expect(r.error().code).toBe('AUDIT_CRITICAL_ANOMALY');
-    expect(r.json()).toMatchObject({ ok: true, html, headChecked: true, signatures: 4, broadcasts: 1, anomalies: { critical: 2, warning: 1 } });
+    expect(r.json()).toMatchObject({
+      ok: true,
+      html,
+      headChecked: true,
+      signatures: 4,
+      broadcasts: 1,
+      anomalies: { critical: 2, warning: 1 },
+    });
     expect(statSync(html).mode & 0o777).toBe(0o644);
 
     await page.goto(pathToFileURL(html).href);
@@ -127,10 +157,14 @@ describe.skipIf(!haveChromium)('hardkms audit report --html in headless Chromium
     const signs = page.locator('[data-testid="operation-row"][data-kind="sign"]');
     await expect(signs.count()).resolves.toBe(4);
     expect(await signs.nth(0).textContent()).toContain('aa11');
-    await expect(page.locator('[data-testid="operation-row"][data-kind="broadcast"]').textContent()).resolves.toContain('bb22');
+    await expect(page.locator('[data-testid="operation-row"][data-kind="broadcast"]').textContent()).resolves.toContain(
+      'bb22',
+    );
 
     const anomalyAt = async (kind: string): Promise<string[]> =>
-      page.locator(`[data-testid="anomaly"][data-kind="${kind}"]`).evaluateAll((els) => els.map((e) => e.getAttribute('data-seq') ?? ''));
+      page
+        .locator(`[data-testid="anomaly"][data-kind="${kind}"]`)
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-seq') ?? ''));
     expect(await anomalyAt('missing-approval')).toEqual([String(recordSeq('p-2'))]);
     expect(await anomalyAt('outside-session')).toEqual([String(intruderSeq)]);
     expect(await anomalyAt('unsigned-record')).toEqual([String(intruderSeq)]);
@@ -139,7 +173,9 @@ describe.skipIf(!haveChromium)('hardkms audit report --html in headless Chromium
     // Attacker-controlled text is shown, not run.
     expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
     await expect(page.locator('script, img').count()).resolves.toBe(0);
-    expect(await page.locator(`[data-testid="record-row"][data-seq="${recordSeq('p-2')}"]`).textContent()).toContain('<script>window.__pwned=2</script>');
+    expect(await page.locator(`[data-testid="record-row"][data-seq="${recordSeq('p-2')}"]`).textContent()).toContain(
+      '<script>window.__pwned=2</script>',
+    );
     expect(consoleErrors).toEqual([]);
   });
 
@@ -155,7 +191,10 @@ describe.skipIf(!haveChromium)('hardkms audit report --html in headless Chromium
     copyFileSync(tv.path, join(copy, 'wallet.dat'));
     const html = join(tv.dir, 'tampered.html');
 
-    const r = await runCli(['audit', 'report', '--html', html, '--path', join(copy, 'wallet.dat'), '--fingerprint', fingerprint], { env: tv.token.env });
+    const r = await runCli(
+      ['audit', 'report', '--html', html, '--path', join(copy, 'wallet.dat'), '--fingerprint', fingerprint],
+      { env: tv.token.env },
+    );
     expect(r.code).not.toBe(0);
     expect(r.error()).toMatchObject({ code: 'AUDIT_VERIFY_FAILED' });
     expect(r.json()).toMatchObject({ ok: false, firstBadRecord: target });
@@ -169,7 +208,9 @@ describe.skipIf(!haveChromium)('hardkms audit report --html in headless Chromium
     await expect(bad.count()).resolves.toBe(1);
     expect(await bad.getAttribute('data-seq')).toBe(String(target));
     expect(await bad.locator('[data-testid="problem"]').textContent()).toContain('edited');
-    await expect(page.locator('[data-testid="record-row"][data-status="unverified"]').count()).resolves.toBe(lines.length - target);
+    await expect(page.locator('[data-testid="record-row"][data-status="unverified"]').count()).resolves.toBe(
+      lines.length - target,
+    );
     const flagged = page.locator(`[data-testid="anomaly"][data-kind="edited-record"]`);
     expect(await flagged.getAttribute('data-seq')).toBe(String(target));
     expect(await flagged.getAttribute('data-severity')).toBe('critical');

@@ -76,8 +76,13 @@ describe.skipIf(!existsSync(LITECOIND_PATH))('litecoind -regtest', () => {
   it('accepts a raw transaction broadcast through the fake Tatum API, which completes the pending tx', async () => {
     const id = api.queue({ chain: 'LTC', serializedTransaction: '{}', hashes: [WALLET_ID] });
     const to = await miner.getNewAddress('bech32');
-    const funded = (await miner.rpc.call('fundrawtransaction', [await miner.rpc.call('createrawtransaction', [[], { [to]: 0.5 }])])) as { hex: string };
-    const signed = (await miner.rpc.call('signrawtransactionwithwallet', [funded.hex])) as { hex: string; complete: boolean };
+    const funded = (await miner.rpc.call('fundrawtransaction', [
+      await miner.rpc.call('createrawtransaction', [[], { [to]: 0.5 }]),
+    ])) as { hex: string };
+    const signed = (await miner.rpc.call('signrawtransactionwithwallet', [funded.hex])) as {
+      hex: string;
+      complete: boolean;
+    };
     expect(signed.complete).toBe(true);
 
     const { txId } = await client.broadcast('LTC', signed.hex, id);
@@ -153,7 +158,16 @@ describe('hardhat node', () => {
       const nonce = await rpc.getTransactionCount(from.address, 'pending');
       const gas = await rpc.estimateGas({ from: from.address, to: token, data });
       const gasPrice = await rpc.gasPrice();
-      const raw = await from.signTransaction({ type: 0, chainId: HARDHAT_CHAIN_ID, nonce: Number(nonce), to: token, data, gasLimit: gas, gasPrice, value: 0n });
+      const raw = await from.signTransaction({
+        type: 0,
+        chainId: HARDHAT_CHAIN_ID,
+        nonce: Number(nonce),
+        to: token,
+        data,
+        gasLimit: gas,
+        gasPrice,
+        value: 0n,
+      });
       expect(EthTransaction.from(raw).chainId).toBe(BigInt(HARDHAT_CHAIN_ID));
 
       const id = api.queue({ chain: 'ETH', serializedTransaction: '{}', hashes: [WALLET_ID] });

@@ -8,7 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { APPROVAL_HEADER, approvalProof, ExternalApprover } from '../../src/signer/pipeline/approval.js';
-import { BROADCAST_PATHS, isTatumChain, MAX_SIGNATURE_IDS, TATUM_CHAINS, usesOffchainBroadcast } from '../../src/signer/source/tatum-paths.js';
+import {
+  BROADCAST_PATHS,
+  isTatumChain,
+  MAX_SIGNATURE_IDS,
+  TATUM_CHAINS,
+  usesOffchainBroadcast,
+} from '../../src/signer/source/tatum-paths.js';
 import { HttpClient, HttpError, isTransientHttpError } from '../../src/signer/http.js';
 import { isAlreadyKnownError, JsonRpcClient, nodeRpcUrlFromEnv, RpcError } from '../../src/signer/sinks/node-rpc.js';
 import { PENDING_ID_PATTERN, validatePending, validatePendingList } from '../../src/signer/source/pending.js';
@@ -25,7 +31,12 @@ const WALLET_B = '11115fc0-2112-4c8a-b8bf-353b86f63111';
 function ethPending(overrides: Record<string, unknown> = {}) {
   return {
     chain: 'ETH' as const,
-    serializedTransaction: JSON.stringify({ to: '0x' + '11'.repeat(20), value: '1000', gasPrice: '20000000000', nonce: 0 }),
+    serializedTransaction: JSON.stringify({
+      to: '0x' + '11'.repeat(20),
+      value: '1000',
+      gasPrice: '20000000000',
+      nonce: 0,
+    }),
     hashes: [WALLET_A],
     index: 3,
     ...overrides,
@@ -96,13 +107,20 @@ describe('TatumClient against the fake Tatum API', () => {
   });
 
   it('answers a wrong API key with HTTP 401, and the error does not contain the key', async () => {
-    const bad = new TatumClient({ baseUrl: api.url, apiKey: 'wrong-key-abcdef', clientVersion: '0.1.0', timeoutMs: 400 });
+    const bad = new TatumClient({
+      baseUrl: api.url,
+      apiKey: 'wrong-key-abcdef',
+      clientVersion: '0.1.0',
+      timeoutMs: 400,
+    });
     try {
       const err = await bad.getPending('ETH', [WALLET_A]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(HttpError);
       expect((err as HttpError).status).toBe(401);
       expect(isTransientHttpError(err)).toBe(false);
-      expect(JSON.stringify({ m: (err as Error).message, h: (err as HttpError).hint, b: (err as HttpError).bodyText })).not.toContain('wrong-key');
+      expect(
+        JSON.stringify({ m: (err as Error).message, h: (err as HttpError).hint, b: (err as HttpError).bodyText }),
+      ).not.toContain('wrong-key');
     } finally {
       bad.close();
     }
@@ -184,7 +202,12 @@ describe('TatumClient against the fake Tatum API', () => {
 
   it('broadcasts off-chain withdrawals per §2.5 and refuses chains that do not use it', async () => {
     const id = api.queue({ chain: 'LTC', serializedTransaction: '{}', hashes: [WALLET_A], withdrawalId: 'w-1' });
-    const res = await client.broadcastWithdrawal({ currency: 'LTC', txData: 'ab'.repeat(60), withdrawalId: 'w-1', signatureId: id });
+    const res = await client.broadcastWithdrawal({
+      currency: 'LTC',
+      txData: 'ab'.repeat(60),
+      withdrawalId: 'w-1',
+      signatureId: id,
+    });
     expect(res.completed).toBe(true);
     expect(api.requestsTo('/v3/offchain/withdrawal/broadcast')[0]?.json).toEqual({
       currency: 'LTC',
@@ -192,7 +215,9 @@ describe('TatumClient against the fake Tatum API', () => {
       withdrawalId: 'w-1',
       signatureId: id,
     });
-    expect(await codeOf(client.broadcastWithdrawal({ currency: 'XRP', txData: 'ab', withdrawalId: 'w', signatureId: id }))).toBe('TATUM_BAD_REQUEST');
+    expect(
+      await codeOf(client.broadcastWithdrawal({ currency: 'XRP', txData: 'ab', withdrawalId: 'w', signatureId: id })),
+    ).toBe('TATUM_BAD_REQUEST');
     expect(usesOffchainBroadcast({ chain: 'LTC', withdrawalId: 'w' })).toBe(true);
     expect(usesOffchainBroadcast({ chain: 'BSC', withdrawalId: 'w' })).toBe(false);
     expect(usesOffchainBroadcast({ chain: 'LTC' })).toBe(false);
@@ -205,8 +230,12 @@ describe('TatumClient against the fake Tatum API', () => {
     api.failNext({ kind: 'garbage' }, 1, { path: BROADCAST_PATHS.ETH });
     expect(await client.broadcast('ETH', '0x00', id)).toEqual({ txId: undefined });
     const w = api.queue({ chain: 'LTC', serializedTransaction: '{}', hashes: [WALLET_A], withdrawalId: 'w-2' });
-    api.failNext({ kind: 'json', body: { txId: 'ab'.repeat(32), completed: 'yes' } }, 1, { path: '/v3/offchain/withdrawal/broadcast' });
-    expect(await client.broadcastWithdrawal({ currency: 'LTC', txData: 'ab', withdrawalId: 'w-2', signatureId: w })).toEqual({
+    api.failNext({ kind: 'json', body: { txId: 'ab'.repeat(32), completed: 'yes' } }, 1, {
+      path: '/v3/offchain/withdrawal/broadcast',
+    });
+    expect(
+      await client.broadcastWithdrawal({ currency: 'LTC', txData: 'ab', withdrawalId: 'w-2', signatureId: w }),
+    ).toEqual({
       txId: 'ab'.repeat(32),
       completed: undefined,
     });
@@ -228,7 +257,11 @@ describe('TatumClient against the fake Tatum API', () => {
   });
 
   it('formats error report text as §2.6 says', () => {
-    const httpErr = new HttpError('HTTP_STATUS', 'x', { target: 'POST x', status: 403, bodyText: '{"errorCode":"a","message":"b"}' });
+    const httpErr = new HttpError('HTTP_STATUS', 'x', {
+      target: 'POST x',
+      status: 403,
+      bodyText: '{"errorCode":"a","message":"b"}',
+    });
     expect(errorReportText(httpErr)).toBe('{\n  "errorCode": "a",\n  "message": "b"\n}');
     expect(errorReportText(new Error('boom'))).toBe('Error: boom');
     expect(errorReportText('x'.repeat(5000)).length).toBeLessThan(2100);
@@ -334,11 +367,28 @@ describe('pending transaction validation (§2.3)', () => {
       { withdrawalResponses: [{ address: { address: 'a', currency: 'LTC' }, amount: 1, vIn: 'zz', vInIndex: 0 }] },
       'withdrawalResponses[0].vIn',
     ],
-    ['withdrawal vInIndex missing', { withdrawalResponses: [{ address: { address: 'a', currency: 'LTC' }, amount: 1, vIn: 'ab'.repeat(32) }] }, 'vInIndex'],
-    ['withdrawal amount NaN-ish', { withdrawalResponses: [{ address: { address: 'a', currency: 'LTC' }, amount: '1', vIn: '-1' }] }, 'amount'],
+    [
+      'withdrawal vInIndex missing',
+      { withdrawalResponses: [{ address: { address: 'a', currency: 'LTC' }, amount: 1, vIn: 'ab'.repeat(32) }] },
+      'vInIndex',
+    ],
+    [
+      'withdrawal amount NaN-ish',
+      { withdrawalResponses: [{ address: { address: 'a', currency: 'LTC' }, amount: '1', vIn: '-1' }] },
+      'amount',
+    ],
     [
       'withdrawal derivationKey negative',
-      { withdrawalResponses: [{ address: { address: 'a', currency: 'LTC', derivationKey: -2 }, amount: 1, vIn: 'ab'.repeat(32), vInIndex: 0 }] },
+      {
+        withdrawalResponses: [
+          {
+            address: { address: 'a', currency: 'LTC', derivationKey: -2 },
+            amount: 1,
+            vIn: 'ab'.repeat(32),
+            vInIndex: 0,
+          },
+        ],
+      },
       'derivationKey',
     ],
     [
@@ -348,8 +398,15 @@ describe('pending transaction validation (§2.3)', () => {
     ],
   ];
   it('never validates the "-1" remainder entry beyond its amount (address, vInIndex, scriptPubKey absent, null or odd)', () => {
-    for (const rest of [{}, { address: null, vInIndex: null, scriptPubKey: null }, { address: { derivationKey: -2 }, vInIndex: -1, scriptPubKey: 7 }]) {
-      const r = validatePending({ ...valid, withdrawalResponses: [valid.withdrawalResponses[0], { amount: 0, vIn: '-1', ...rest }] });
+    for (const rest of [
+      {},
+      { address: null, vInIndex: null, scriptPubKey: null },
+      { address: { derivationKey: -2 }, vInIndex: -1, scriptPubKey: 7 },
+    ]) {
+      const r = validatePending({
+        ...valid,
+        withdrawalResponses: [valid.withdrawalResponses[0], { amount: 0, vIn: '-1', ...rest }],
+      });
       expect(r.ok, JSON.stringify(rest)).toBe(true);
     }
   });
@@ -411,7 +468,16 @@ describe('pending transaction validation (§2.3)', () => {
   });
 
   it('fuzz: a valid transaction with one field replaced by garbage is rejected naming that field, or still valid', () => {
-    const fields = ['id', 'chain', 'serializedTransaction', 'hashes', 'signatures', 'index', 'withdrawalId', 'withdrawalResponses'];
+    const fields = [
+      'id',
+      'chain',
+      'serializedTransaction',
+      'hashes',
+      'signatures',
+      'index',
+      'withdrawalId',
+      'withdrawalResponses',
+    ];
     fc.assert(
       fc.property(fc.constantFrom(...fields), fc.anything({ withBigInt: true }), (field, garbage) => {
         const r = validatePending({ ...valid, [field]: garbage });
@@ -487,7 +553,11 @@ describe('four-eyes approval (§2.9)', () => {
   it('with a secret, requires the HMAC header: right MAC approves, wrong or missing MAC denies', async () => {
     approver.approved.add(id);
     const a = new ExternalApprover({ externalUrl: approver.url, secret, timeoutMs: 500 });
-    const wrongSecret = new ExternalApprover({ externalUrl: approver.url, secret: Buffer.from('other'), timeoutMs: 500 });
+    const wrongSecret = new ExternalApprover({
+      externalUrl: approver.url,
+      secret: Buffer.from('other'),
+      timeoutMs: 500,
+    });
     try {
       expect((await a.approve(id)).approved).toBe(true);
       expect((await wrongSecret.approve(id)).approved).toBe(false);
@@ -503,7 +573,9 @@ describe('four-eyes approval (§2.9)', () => {
       a.close();
       wrongSecret.close();
     }
-    expect(approvalProof(secret, { pendingId: id, payloadSha256: 'ab'.repeat(32), nonce: 'n', expires: 1 })).toMatch(/^[0-9a-f]{64}$/);
+    expect(approvalProof(secret, { pendingId: id, payloadSha256: 'ab'.repeat(32), nonce: 'n', expires: 1 })).toMatch(
+      /^[0-9a-f]{64}$/,
+    );
   });
 
   it('does not follow redirects: a 302 denies and the target is never asked', async () => {
@@ -575,10 +647,20 @@ describe('HTTP transport and node JSON-RPC', () => {
           }
           const call = JSON.parse(body) as { id: number; method: string };
           if (call.method === 'sendrawtransaction') {
-            return reply(500, JSON.stringify({ result: null, error: { code: -27, message: 'Transaction already in block chain' }, id: call.id }));
+            return reply(
+              500,
+              JSON.stringify({
+                result: null,
+                error: { code: -27, message: 'Transaction already in block chain' },
+                id: call.id,
+              }),
+            );
           }
           if (call.method === 'eth_sendRawTransaction') {
-            return reply(200, JSON.stringify({ jsonrpc: '2.0', id: call.id, error: { code: -32000, message: 'already known' } }));
+            return reply(
+              200,
+              JSON.stringify({ jsonrpc: '2.0', id: call.id, error: { code: -32000, message: 'already known' } }),
+            );
           }
           return reply(200, JSON.stringify({ jsonrpc: '2.0', id: call.id, result: '0x7a69' }));
         }
@@ -644,7 +726,11 @@ describe('HTTP transport and node JSON-RPC', () => {
       const e2 = await c.call('eth_sendRawTransaction', ['0x00']).catch((e: unknown) => e);
       expect(isAlreadyKnownError(e2)).toBe(true);
       expect(isAlreadyKnownError(new Error('already known'))).toBe(false);
-      expect(JSON.parse(seen.at(-1)?.body ?? '{}')).toMatchObject({ jsonrpc: '1.0', method: 'eth_sendRawTransaction', params: ['0x00'] });
+      expect(JSON.parse(seen.at(-1)?.body ?? '{}')).toMatchObject({
+        jsonrpc: '1.0',
+        method: 'eth_sendRawTransaction',
+        params: ['0x00'],
+      });
     } finally {
       c.close();
     }

@@ -28,28 +28,44 @@ describe('ALGO signing attacks', () => {
 
   it('closeRemainderTo, reKeyTo and assetCloseTo (hand over everything) are refused, not dropped or signed', async () => {
     for (const k of ['closeRemainderTo', 'reKeyTo', 'assetCloseTo']) {
-      await expect(signAlgo(algoPayload({ from: ME, to: ATTACKER, amount: 1, extra: { [k]: attackerBytes } }), [hostSigner(mine)], true)).rejects.toThrow(
-        new RegExp(`${k} is set`),
-      );
+      await expect(
+        signAlgo(
+          algoPayload({ from: ME, to: ATTACKER, amount: 1, extra: { [k]: attackerBytes } }),
+          [hostSigner(mine)],
+          true,
+        ),
+      ).rejects.toThrow(new RegExp(`${k} is set`));
     }
   });
 
   it('a transaction of the other network is refused (Tatum ignores --testnet for ALGO)', async () => {
-    await expect(signAlgo(algoPayload({ from: ME, to: ATTACKER, testnet: false }), [hostSigner(mine)], true)).rejects.toThrow(/another network/);
+    await expect(
+      signAlgo(algoPayload({ from: ME, to: ATTACKER, testnet: false }), [hostSigner(mine)], true),
+    ).rejects.toThrow(/another network/);
     const forged = JSON.parse(algoPayload({ from: ME, to: ATTACKER })) as Record<string, unknown>;
     forged.genesisHash = { type: 'Buffer', data: [...new Uint8Array(32).fill(1)] };
-    await expect(signAlgo(JSON.stringify(forged), [hostSigner(mine)], true)).rejects.toThrow(/genesisHash is not the testnet-v1.0 genesis hash/);
+    await expect(signAlgo(JSON.stringify(forged), [hostSigner(mine)], true)).rejects.toThrow(
+      /genesisHash is not the testnet-v1.0 genesis hash/,
+    );
   });
 
   it("a per-byte ASA fee (Tatum's reading) far above a sane fee is refused by the built-in fee limit, without a policy file", () => {
     const decoded = decodeAlgo(algoPayload({ from: ME, to: ATTACKER, type: 'axfer', amount: 1, fee: 10_000 }), true);
     expect(decoded.fee).toBeGreaterThan(2_000_000n);
-    const verdict = evaluatePolicy(undefined, decoded, { chain: 'ALGO', signatureIds: ['w'], spent24h: () => 0n, defaultDeny: false });
+    const verdict = evaluatePolicy(undefined, decoded, {
+      chain: 'ALGO',
+      signatureIds: ['w'],
+      spent24h: () => 0n,
+      defaultDeny: false,
+    });
     expect(verdict).toMatchObject({ ok: false, reason: expect.stringMatching(/fee/) });
   });
 
   it('a signer returning a signature over other bytes is caught before anything leaves', async () => {
-    const bad = { publicKey: ed25519.getPublicKey(mine), sign: () => Promise.resolve(ed25519.sign(Buffer.from('other'), mine)) };
+    const bad = {
+      publicKey: ed25519.getPublicKey(mine),
+      sign: () => Promise.resolve(ed25519.sign(Buffer.from('other'), mine)),
+    };
     await expect(signAlgo(algoPayload({ from: ME, to: ATTACKER }), [bad], true)).rejects.toThrow(/does not verify/);
   });
 });

@@ -40,7 +40,12 @@ describe('attack 4a/4b: env files set no security setting (in-process)', () => {
     process.chdir(dir);
     try {
       const config = buildConfig({ path: tv.path });
-      const vault = await Vault.open({ path: tv.path, provider: passwordProvider(), token: config.token, actor: 'test' });
+      const vault = await Vault.open({
+        path: tv.path,
+        provider: passwordProvider(),
+        token: config.token,
+        actor: 'test',
+      });
       try {
         expect(vault.token.info.modulePath).toBe(SOFTHSM);
       } finally {
@@ -53,13 +58,24 @@ describe('attack 4a/4b: env files set no security setting (in-process)', () => {
   });
 
   it('4a: a module path that differs from the authenticated binding is refused, with a hint to rebind', async () => {
-    const opened = Vault.open({ path: tv.path, provider: passwordProvider(), token: { modulePath: shim }, actor: 'test' });
-    await expect(opened).rejects.toMatchObject({ code: 'HSM_BINDING_MISMATCH', hint: expect.stringMatching(/hardkms rebind/) });
+    const opened = Vault.open({
+      path: tv.path,
+      provider: passwordProvider(),
+      token: { modulePath: shim },
+      actor: 'test',
+    });
+    await expect(opened).rejects.toMatchObject({
+      code: 'HSM_BINDING_MISMATCH',
+      hint: expect.stringMatching(/hardkms rebind/),
+    });
   });
 
   it('4b: NODE_TLS_REJECT_UNAUTHORIZED=0 (and any NODE_*) in an env file never reaches process.env', () => {
     const file = join(dir, 'hardkms.env');
-    writeFileSync(file, 'NODE_TLS_REJECT_UNAUTHORIZED=0\nNODE_OPTIONS=--require /tmp/evil.js\nHARDKMS_CHAIN_ID_ETH=31337\nTATUM_API_URL=https://api.example\n');
+    writeFileSync(
+      file,
+      'NODE_TLS_REJECT_UNAUTHORIZED=0\nNODE_OPTIONS=--require /tmp/evil.js\nHARDKMS_CHAIN_ID_ETH=31337\nTATUM_API_URL=https://api.example\n',
+    );
     delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
     const before = process.env.NODE_OPTIONS;
     delete process.env.TATUM_API_URL;
@@ -85,7 +101,9 @@ describe('attack 4c: an env file repoints a mainnet daemon (CLI)', () => {
     const api = await FakeTatumApi.start();
     const env = { ...token.env, TATUM_KMS_PASSWORD: 'Pw9fK3Zq7xLm2vQ8', TATUM_API_KEY: api.apiKey };
     try {
-      const init = await runCli(['init', '--path', path, '--allow-password-mainnet'], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } });
+      const init = await runCli(['init', '--path', path, '--allow-password-mainnet'], {
+        env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
+      });
       expect(init.code, init.stderr).toBe(0);
       const envFile = join(dir, 'daemon.env');
       writeFileSync(envFile, `TATUM_API_URL=${api.url}\nHARDKMS_CHAIN_ID_ETH=31337\n`);
@@ -121,7 +139,16 @@ describe('attack 4c: an env file repoints a mainnet daemon (CLI)', () => {
       for (const r of run.filter((x) => x.actor.startsWith('daemon'))) expect(r.actor).toMatch(/allow-insecure-http/);
 
       const chainId = await runCli(
-        ['daemon', '--runOnce', '--chain', 'ETH', '--path', path, '--i-understand-mainnet-without-approval', '--allow-insecure-http'],
+        [
+          'daemon',
+          '--runOnce',
+          '--chain',
+          'ETH',
+          '--path',
+          path,
+          '--i-understand-mainnet-without-approval',
+          '--allow-insecure-http',
+        ],
         {
           env: { ...env, TATUM_API_URL: api.url, HARDKMS_CHAIN_ID_ETH: '31337' },
         },

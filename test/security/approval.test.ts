@@ -25,7 +25,9 @@ interface Server {
   close(): Promise<void>;
 }
 
-async function listen(handler: (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void | Promise<void>): Promise<Server> {
+async function listen(
+  handler: (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void | Promise<void>,
+): Promise<Server> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -61,7 +63,13 @@ function honestApprover(): Promise<Server> {
       typeof nonce === 'string'
         ? createHmac('sha256', SECRET)
             .update(
-              ['hardkms-approval-v2', id, createHash('sha256').update(body, 'utf8').digest('hex'), nonce, String(req.headers['x-hardkms-expires'])].join('\n'),
+              [
+                'hardkms-approval-v2',
+                id,
+                createHash('sha256').update(body, 'utf8').digest('hex'),
+                nonce,
+                String(req.headers['x-hardkms-expires']),
+              ].join('\n'),
             )
             .digest('hex')
         : createHmac('sha256', SECRET).update(id, 'utf8').digest('hex');
@@ -80,8 +88,13 @@ function mitm(target: string, opts: { rewrite?: (body: string) => string }) {
     }
     const sent = opts.rewrite ? opts.rewrite(body) : body;
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
-    const upstream = await fetch(`${target}${req.url}`, { method: req.method, headers, ...(req.method === 'POST' ? { body: sent } : {}) });
+    for (const [k, v] of Object.entries(req.headers))
+      if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
+    const upstream = await fetch(`${target}${req.url}`, {
+      method: req.method,
+      headers,
+      ...(req.method === 'POST' ? { body: sent } : {}),
+    });
     const proof = upstream.headers.get('x-hardkms-approval');
     if (proof !== null) seen.push(proof);
     res.writeHead(upstream.status, proof === null ? {} : { 'x-hardkms-approval': proof }).end(await upstream.text());
@@ -117,7 +130,12 @@ describe('attacks on four-eyes approval', () => {
   const ethTx = (to: string, value: bigint, extra: Record<string, unknown> = {}) =>
     JSON.stringify({ to, value: value.toString(), gasPrice: '1000000000', gas: 21000, nonce: nonce++, ...extra });
   const signerVia = (url: string): Signer => {
-    const approver = new ExternalApprover({ externalUrl: `${url}/approve`, method: 'POST', secret: SECRET, timeoutMs: 5000 });
+    const approver = new ExternalApprover({
+      externalUrl: `${url}/approve`,
+      method: 'POST',
+      secret: SECRET,
+      timeoutMs: 5000,
+    });
     approvers.push(approver);
     const s = inProcessSigner(tv.vault, api, { testnet: true, chains: ['ETH'], approver });
     signers.push(s);

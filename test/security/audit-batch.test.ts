@@ -23,7 +23,8 @@ describe('audit log: attacks on a signed batch', () => {
   let path: string;
   let head: AuditHead | undefined;
   let text: string;
-  const verify = (t: string, noHead?: 'no head') => verifyAuditText(t, { publicKeyPem: pem, head: noHead ? undefined : head });
+  const verify = (t: string, noHead?: 'no head') =>
+    verifyAuditText(t, { publicKeyPem: pem, head: noHead ? undefined : head });
   const lines = (): string[] => text.slice(0, -1).split('\n');
   const join_ = (ls: string[]): string => `${ls.join('\n')}\n`;
   /** Rewrites record i (0-based line) with `change`, re-hashing it and re-chaining every later record, unsigned as the attacker must. */
@@ -47,7 +48,14 @@ describe('audit log: attacks on a signed batch', () => {
     head = undefined;
     const log = new AuditLog(path, { signer, setHead: (h) => (head = h), actor: 'test' });
     log.append({ event: 'token.login', result: 'ok' });
-    log.appendBatch((['policy', 'unwrap', 'sign'] as const).map((event) => ({ event, subject: 'p-1', result: 'ok' as const, details: { pendingId: 'p-1' } })));
+    log.appendBatch(
+      (['policy', 'unwrap', 'sign'] as const).map((event) => ({
+        event,
+        subject: 'p-1',
+        result: 'ok' as const,
+        details: { pendingId: 'p-1' },
+      })),
+    );
     log.append({ event: 'broadcast', subject: 'p-1', result: 'ok' });
     text = readFileSync(path, 'utf8');
   });
@@ -75,7 +83,10 @@ describe('audit log: attacks on a signed batch', () => {
   });
 
   it('a member rewritten as written unsigned (signed: false), re-chained', () => {
-    expect(verify(forge(1, (r) => ({ ...r, signed: false })))).toMatchObject({ ok: false, firstProblem: { seq: 2, fault: 'broken-batch' } });
+    expect(verify(forge(1, (r) => ({ ...r, signed: false })))).toMatchObject({
+      ok: false,
+      firstProblem: { seq: 2, fault: 'broken-batch' },
+    });
   });
 
   it('a member given a signature of its own (a valid one from another record)', () => {
@@ -109,9 +120,14 @@ describe('audit log: attacks on a signed batch', () => {
     r.details = { pendingId: 'p-2' };
     const { hash: _h, sig: _s, ...body } = r;
     r.hash = recordHash(body);
-    r.sig = Buffer.from(p256.sign(Buffer.from(r.hash, 'hex'), priv, { prehash: false }).toCompactRawBytes()).toString('base64');
+    r.sig = Buffer.from(p256.sign(Buffer.from(r.hash, 'hex'), priv, { prehash: false }).toCompactRawBytes()).toString(
+      'base64',
+    );
     ls[3] = recordLine(r);
-    expect(verify(join_(ls.slice(0, 4)), 'no head')).toMatchObject({ ok: false, firstProblem: { seq: 4, fault: 'bad-signature' } });
+    expect(verify(join_(ls.slice(0, 4)), 'no head')).toMatchObject({
+      ok: false,
+      firstProblem: { seq: 4, fault: 'bad-signature' },
+    });
   });
 
   it('a forged "batch in progress" appended (members, no signer): an unsigned tail, reported', () => {
@@ -130,6 +146,8 @@ describe('audit log: attacks on a signed batch', () => {
     };
     const forged = `${text}${recordLine({ ...body, hash: recordHash(body), sig: null })}\n`;
     expect(verify(forged, 'no head')).toMatchObject({ ok: false, firstProblem: { seq: 6, fault: 'unsigned-tail' } });
-    expect(analyseAuditLog({ logText: forged, verify: verify(forged, 'no head'), publicKeyPem: pem }).records.at(-1)?.status).toBe('unsigned-tail');
+    expect(
+      analyseAuditLog({ logText: forged, verify: verify(forged, 'no head'), publicKeyPem: pem }).records.at(-1)?.status,
+    ).toBe('unsigned-tail');
   });
 });

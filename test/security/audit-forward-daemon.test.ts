@@ -17,7 +17,10 @@ import { passwordProvider } from '../support/vault.js';
 import { addPrivateKey, testKey } from '../e2e/support.js';
 import { cycle, inProcessSigner, type Signer } from './support.js';
 
-if (!haveRsyslog) console.warn('audit-forward-daemon: SKIPPED: no /usr/sbin/rsyslogd. Install it: bash scripts/setup.sh (Debian package rsyslog).');
+if (!haveRsyslog)
+  console.warn(
+    'audit-forward-daemon: SKIPPED: no /usr/sbin/rsyslogd. Install it: bash scripts/setup.sh (Debian package rsyslog).',
+  );
 
 describe.skipIf(!haveRsyslog)('the daemon with its audit sink down', () => {
   let sink: Rsyslog;
@@ -27,7 +30,8 @@ describe.skipIf(!haveRsyslog)('the daemon with its audit sink down', () => {
   let dir: string;
   let wallet: string;
   const log = (): string[] => readFileSync(join(dir, 'audit.log'), 'utf8').split('\n').filter(Boolean);
-  const tx = (nonce: number): string => JSON.stringify({ to: '0x' + '12'.repeat(20), value: '1', gasPrice: '1000000000', gas: 21000, nonce });
+  const tx = (nonce: number): string =>
+    JSON.stringify({ to: '0x' + '12'.repeat(20), value: '1', gasPrice: '1000000000', gas: 21000, nonce });
 
   beforeAll(async () => {
     const port = await freePort();

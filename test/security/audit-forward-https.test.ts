@@ -34,7 +34,8 @@ describe('audit forwarding to an HTTPS JSON-lines endpoint', () => {
         req.setEncoding('utf8');
         req.on('data', (c: string) => (body += c));
         req.on('end', () => {
-          if (req.method === 'POST' && req.url === '/audit' && answer === 200) received.push(...body.split('\n').filter(Boolean));
+          if (req.method === 'POST' && req.url === '/audit' && answer === 200)
+            received.push(...body.split('\n').filter(Boolean));
           res.statusCode = req.url === '/audit' ? answer : 404;
           res.end();
         });
@@ -76,7 +77,16 @@ describe('audit forwarding to an HTTPS JSON-lines endpoint', () => {
     path = join(dir, 'wallet.dat');
     env = { ...token.env, TATUM_KMS_PASSWORD: 'forward-https-password' };
     const init = await runCli(
-      ['init', '--testnet', '--path', path, '--audit-forward', `https://127.0.0.1:${port}/audit`, '--audit-forward-ca', join(dir, 'sink.pem')],
+      [
+        'init',
+        '--testnet',
+        '--path',
+        path,
+        '--audit-forward',
+        `https://127.0.0.1:${port}/audit`,
+        '--audit-forward-ca',
+        join(dir, 'sink.pem'),
+      ],
       { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } },
     );
     expect(init.code, init.stderr).toBe(0);

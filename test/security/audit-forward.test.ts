@@ -15,7 +15,10 @@ import { createTestToken, TEST_PIN } from '../support/softhsm.js';
  * whole-file rollback of wallet.dat + audit.log to an older backup, which verifies on its
  * own, is caught against the forwarded copy (or the auditor's noted head).
  */
-if (!haveRsyslog) console.warn('audit-forward: SKIPPED: no /usr/sbin/rsyslogd. Install it: bash scripts/setup.sh (Debian package rsyslog).');
+if (!haveRsyslog)
+  console.warn(
+    'audit-forward: SKIPPED: no /usr/sbin/rsyslogd. Install it: bash scripts/setup.sh (Debian package rsyslog).',
+  );
 
 describe.skipIf(!haveRsyslog)('audit forwarding to rsyslog (RFC 5424 over TCP)', () => {
   let sink: Rsyslog;
@@ -37,9 +40,12 @@ describe.skipIf(!haveRsyslog)('audit forwarding to rsyslog (RFC 5424 over TCP)',
     path = join(dir, 'wallet.dat');
     env = { ...token.env, TATUM_KMS_PASSWORD: 'forward-test-password' };
     const port = /port="(\d+)"/.exec(readFileSync(join(sink.dir, 'rsyslog.conf'), 'utf8'))![1];
-    const init = await runCli(['init', '--testnet', '--path', path, '--audit-forward', `syslog+tcp://127.0.0.1:${port}`], {
-      env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
-    });
+    const init = await runCli(
+      ['init', '--testnet', '--path', path, '--audit-forward', `syslog+tcp://127.0.0.1:${port}`],
+      {
+        env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
+      },
+    );
     expect(init.code, init.stderr).toBe(0);
   });
   afterAll(async () => {
@@ -86,7 +92,10 @@ describe.skipIf(!haveRsyslog)('audit forwarding to rsyslog (RFC 5424 over TCP)',
     expect(gen.code, gen.stderr).toBe(0);
     await settle();
     expect(sink.lines()).toEqual(log());
-    expect((await cli(['audit', 'verify', '--against', sink.output])).json()).toMatchObject({ ok: true, against: { ok: true } });
+    expect((await cli(['audit', 'verify', '--against', sink.output])).json()).toMatchObject({
+      ok: true,
+      against: { ok: true },
+    });
   });
 
   it('a whole-file rollback of wallet.dat + audit.log verifies on its own, but not against the forwarded copy or the noted head', async () => {
@@ -142,12 +151,25 @@ describe.skipIf(!haveRsyslog || !haveRsyslogTls)('audit forwarding to rsyslog ov
       const dir = mkdtempSync(join(tmpdir(), 'hardkms-forward-tls-'));
       const path = join(dir, 'wallet.dat');
       const env = { ...token.env, TATUM_KMS_PASSWORD: 'forward-tls-password' };
-      const init = await runCli(['init', '--testnet', '--path', path, '--audit-forward', `syslog+tls://127.0.0.1:${port}`, '--audit-forward-ca', ca!], {
-        env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
-      });
+      const init = await runCli(
+        [
+          'init',
+          '--testnet',
+          '--path',
+          path,
+          '--audit-forward',
+          `syslog+tls://127.0.0.1:${port}`,
+          '--audit-forward-ca',
+          ca!,
+        ],
+        {
+          env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
+        },
+      );
       expect(init.code, init.stderr).toBe(0);
       const local = (): string[] => readFileSync(join(dir, 'audit.log'), 'utf8').split('\n').filter(Boolean);
-      for (let i = 0; i < 100 && sink.lines().length < local().length; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 100 && sink.lines().length < local().length; i++)
+        await new Promise((r) => setTimeout(r, 100));
       expect(sink.lines()).toEqual(local());
     } finally {
       await sink.stop();

@@ -21,7 +21,8 @@ describe('audit log attacks by someone who can write the files', () => {
   let log: string;
   let env: Record<string, string>;
   let fingerprint: string;
-  const cli = (args: string[], input?: string): Promise<CliResult> => runCli([...args, '--path', path], { env, ...(input !== undefined ? { input } : {}) });
+  const cli = (args: string[], input?: string): Promise<CliResult> =>
+    runCli([...args, '--path', path], { env, ...(input !== undefined ? { input } : {}) });
   const lines = (): string[] => readFileSync(log, 'utf8').trim().split('\n');
   const writeLines = (ls: string[]): void => writeFileSync(log, `${ls.join('\n')}\n`);
   const lastHead = (): string => {
@@ -124,7 +125,12 @@ describe('audit log attacks by someone who can write the files', () => {
       const hash = recordHash(body);
       prev = hash;
       const signedState = 'signed' in rest ? { signed: true } : {};
-      return JSON.stringify({ ...body, ...signedState, hash, sig: fresh.signer(Buffer.from(hash, 'hex')).toString('base64') });
+      return JSON.stringify({
+        ...body,
+        ...signedState,
+        hash,
+        sig: fresh.signer(Buffer.from(hash, 'hex')).toString('base64'),
+      });
     });
     writeLines(forged);
     writeFileSync(join(dir, 'audit.pub.pem'), fresh.pem);

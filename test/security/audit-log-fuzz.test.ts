@@ -29,7 +29,13 @@ describe('audit log: 100% of single edits detected', () => {
     const signedLog = new AuditLog(path, { signer, setHead, actor: 'fuzz' });
     const sealedLog = new AuditLog(path, { setHead, actor: 'fuzz' });
     for (let i = 0; i < 5; i++) {
-      if (i % 3 === 1) sealedLog.append({ event: 'gate.unseal.credential', subject: `c${i}`, result: 'fail', details: { i, label: 'ö ü "q" \\ \u2028' } });
+      if (i % 3 === 1)
+        sealedLog.append({
+          event: 'gate.unseal.credential',
+          subject: `c${i}`,
+          result: 'fail',
+          details: { i, label: 'ö ü "q" \\ \u2028' },
+        });
       else
         signedLog.append({
           event: i % 2 ? 'sign' : 'unwrap',
@@ -57,7 +63,11 @@ describe('audit log: 100% of single edits detected', () => {
     for (let i = 0; i < bytes.length; i++) {
       const variants: Buffer[] = [Buffer.concat([bytes.subarray(0, i), bytes.subarray(i + 1)])];
       // Three replacements per byte (cycling through the set) keep this quick on a 2-core machine.
-      for (const r of [replacements[i % replacements.length]!, replacements[(i * 7 + 3) % replacements.length]!, bytes[i]! ^ 0x01]) {
+      for (const r of [
+        replacements[i % replacements.length]!,
+        replacements[(i * 7 + 3) % replacements.length]!,
+        bytes[i]! ^ 0x01,
+      ]) {
         if (r === bytes[i]) continue;
         const v = Buffer.from(bytes);
         v[i] = r;
@@ -65,30 +75,35 @@ describe('audit log: 100% of single edits detected', () => {
       }
       for (const v of variants) {
         edits++;
-        if (verify(v.toString('utf8'))) missed.push(`byte ${i}: ${JSON.stringify(v.toString('utf8').slice(Math.max(0, i - 20), i + 20))}`);
+        if (verify(v.toString('utf8')))
+          missed.push(`byte ${i}: ${JSON.stringify(v.toString('utf8').slice(Math.max(0, i - 20), i + 20))}`);
       }
     }
     expect(missed.slice(0, 5)).toEqual([]);
     expect(edits).toBeGreaterThan(3 * bytes.length);
   });
 
-  it('line deletions, swaps, duplications, truncations at every byte, the final newline dropped', { timeout: 300_000 }, () => {
-    const lines = text.slice(0, -1).split('\n');
-    const variants: string[] = [];
-    for (let i = 0; i < lines.length; i++) {
-      variants.push(`${lines.filter((_, j) => j !== i).join('\n')}\n`);
-      variants.push(`${[...lines.slice(0, i + 1), lines[i]!, ...lines.slice(i + 1)].join('\n')}\n`);
-      if (i + 1 < lines.length) {
-        const s = [...lines];
-        [s[i], s[i + 1]] = [s[i + 1]!, s[i]!];
-        variants.push(`${s.join('\n')}\n`);
+  it(
+    'line deletions, swaps, duplications, truncations at every byte, the final newline dropped',
+    { timeout: 300_000 },
+    () => {
+      const lines = text.slice(0, -1).split('\n');
+      const variants: string[] = [];
+      for (let i = 0; i < lines.length; i++) {
+        variants.push(`${lines.filter((_, j) => j !== i).join('\n')}\n`);
+        variants.push(`${[...lines.slice(0, i + 1), lines[i]!, ...lines.slice(i + 1)].join('\n')}\n`);
+        if (i + 1 < lines.length) {
+          const s = [...lines];
+          [s[i], s[i + 1]] = [s[i + 1]!, s[i]!];
+          variants.push(`${s.join('\n')}\n`);
+        }
       }
-    }
-    for (let n = 0; n < text.length; n++) variants.push(text.slice(0, n));
-    const missed = variants.filter((v) => verify(v));
-    expect(variants.length).toBeGreaterThan(text.length);
-    expect(missed).toEqual([]);
-  });
+      for (let n = 0; n < text.length; n++) variants.push(text.slice(0, n));
+      const missed = variants.filter((v) => verify(v));
+      expect(variants.length).toBeGreaterThan(text.length);
+      expect(missed).toEqual([]);
+    },
+  );
 
   it('the attacks named in the issue: sig removed, signed state removed, sig re-encoded, unsigned record appended', () => {
     const lines = text.slice(0, -1).split('\n');

@@ -14,7 +14,8 @@ describe('one ceremony at a time per vault', { timeout: 180_000 }, () => {
   const setLock = (lock: Record<string, unknown> | undefined) => {
     const db = new Database(bench.path);
     try {
-      if (lock) db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('ceremony_lock', ?)").run(JSON.stringify(lock));
+      if (lock)
+        db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('ceremony_lock', ?)").run(JSON.stringify(lock));
       else db.prepare("DELETE FROM meta WHERE key = 'ceremony_lock'").run();
     } finally {
       db.close();
@@ -30,7 +31,20 @@ describe('one ceremony at a time per vault', { timeout: 180_000 }, () => {
   };
 
   beforeAll(async () => {
-    expectOk(await bench.cli(['init', '--testnet', '--yubikeys', '2', '--threshold', '2', '--driver', 'emulator', '--labels', 'ann,ben']));
+    expectOk(
+      await bench.cli([
+        'init',
+        '--testnet',
+        '--yubikeys',
+        '2',
+        '--threshold',
+        '2',
+        '--driver',
+        'emulator',
+        '--labels',
+        'ann,ben',
+      ]),
+    );
   });
 
   it('a rotate while another ceremony holds the lock is refused before any key is touched, naming the other one', async () => {
@@ -59,7 +73,9 @@ describe('one ceremony at a time per vault', { timeout: 180_000 }, () => {
     expectOk(r);
     expect(r.stderr).toContain('Back up now, together');
     expect(r.stderr).toContain(bench.path);
-    expect(r.stderr).toMatch(new RegExp(`the SoftHSM2 token directory ${bench.token.tokenDir}/[0-9a-f-]+ +\\(its PIN changed just now`));
+    expect(r.stderr).toMatch(
+      new RegExp(`the SoftHSM2 token directory ${bench.token.tokenDir}/[0-9a-f-]+ +\\(its PIN changed just now`),
+    );
     expect(r.stderr).toContain('HSM_WRONG_PIN');
   });
 });

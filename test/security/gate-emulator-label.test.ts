@@ -35,12 +35,26 @@ describe('attack: relabel an emulated testnet vault so that mainnet accepts it',
 
   beforeAll(async () => {
     api = await FakeTatumApi.start({});
-    const init = await bench.cli(['init', '--testnet', '--yubikeys', '2', '--threshold', '2', '--driver', 'emulator', '--labels', 'alice,bob']);
+    const init = await bench.cli([
+      'init',
+      '--testnet',
+      '--yubikeys',
+      '2',
+      '--threshold',
+      '2',
+      '--driver',
+      'emulator',
+      '--labels',
+      'alice,bob',
+    ]);
     expectOk(init);
     bench.learn(init);
     writeFileSync(policy, JSON.stringify({ chains: { BTC: {} } }));
     expectOk(await bench.cli(['generatemanagedwallet', 'BTC', '--testnet']));
-    pristine = withFile(bench.path, (db) => db.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>);
+    pristine = withFile(
+      bench.path,
+      (db) => db.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>,
+    );
   });
 
   const restore = (): void =>
@@ -59,7 +73,10 @@ describe('attack: relabel an emulated testnet vault so that mainnet accepts it',
     'testnet_only=false, allowEmulated, gate policy emulatedOnMainnet': (s, m) => {
       m.set('testnet_only', 'false');
       s.allowEmulated = true;
-      m.set('gate_policy', JSON.stringify({ passwordOnMainnet: false, emulatedOnMainnet: true, singleOperatorOnMainnet: false }));
+      m.set(
+        'gate_policy',
+        JSON.stringify({ passwordOnMainnet: false, emulatedOnMainnet: true, singleOperatorOnMainnet: false }),
+      );
     },
     'testnet_only deleted, drivers relabelled ykman': (s, m) => {
       m.delete('testnet_only');
@@ -72,7 +89,12 @@ describe('attack: relabel an emulated testnet vault so that mainnet accepts it',
     it(`${name}: no mainnet wallet, no mainnet daemon`, async () => {
       restore();
       withFile(bench.path, (db) => {
-        const meta = new Map((db.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map((r) => [r.key, r.value]));
+        const meta = new Map(
+          (db.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map((r) => [
+            r.key,
+            r.value,
+          ]),
+        );
         const seal = JSON.parse(meta.get('seal')!) as Seal;
         edit(seal, meta);
         meta.set('seal', JSON.stringify(seal));
@@ -80,22 +102,43 @@ describe('attack: relabel an emulated testnet vault so that mainnet accepts it',
         const put = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
         for (const [k, v] of meta) put.run(k, v);
       });
-      const countBefore = withFile(bench.path, (db) => (db.prepare('SELECT COUNT(*) AS n FROM wallets').get() as { n: number }).n);
+      const countBefore = withFile(
+        bench.path,
+        (db) => (db.prepare('SELECT COUNT(*) AS n FROM wallets').get() as { n: number }).n,
+      );
 
       const wallet = await bench.cli(['generatemanagedwallet', 'BTC']);
       expect(wallet.code, wallet.stdout).not.toBe(0);
-      expect(['VAULT_META_TAMPERED', 'GATE_EMULATOR_REFUSED', 'GATE_QUORUM_NOT_MET', 'VAULT_TESTNET_ONLY']).toContain(wallet.error().code);
+      expect(['VAULT_META_TAMPERED', 'GATE_EMULATOR_REFUSED', 'GATE_QUORUM_NOT_MET', 'VAULT_TESTNET_ONLY']).toContain(
+        wallet.error().code,
+      );
       // Everything a mainnet daemon asks for besides the gate is given: a policy, a Tatum API that
       // answers (checked before the touches; http on 127.0.0.1 by flag), the approval override.
       const daemon = await bench.cli(
-        ['daemon', '--runOnce', '--chain', 'BTC', '--policy', policy, '--i-understand-mainnet-without-approval', '--allow-insecure-http'],
+        [
+          'daemon',
+          '--runOnce',
+          '--chain',
+          'BTC',
+          '--policy',
+          policy,
+          '--i-understand-mainnet-without-approval',
+          '--allow-insecure-http',
+        ],
         { env: { TATUM_API_KEY: 'k', TATUM_API_URL: api.url } },
       );
       expect(daemon.code, daemon.stdout).not.toBe(0);
-      expect(['VAULT_META_TAMPERED', 'GATE_EMULATOR_REFUSED', 'GATE_QUORUM_NOT_MET', 'DAEMON_MAINNET_REFUSED']).toContain(daemon.error().code);
+      expect([
+        'VAULT_META_TAMPERED',
+        'GATE_EMULATOR_REFUSED',
+        'GATE_QUORUM_NOT_MET',
+        'DAEMON_MAINNET_REFUSED',
+      ]).toContain(daemon.error().code);
       // Refused for the gate, not for something else the daemon lacks.
       if (daemon.error().code === 'DAEMON_MAINNET_REFUSED') expect(daemon.error().error).toMatch(/emulated keys/);
-      expect(withFile(bench.path, (db) => (db.prepare('SELECT COUNT(*) AS n FROM wallets').get() as { n: number }).n)).toBe(countBefore);
+      expect(
+        withFile(bench.path, (db) => (db.prepare('SELECT COUNT(*) AS n FROM wallets').get() as { n: number }).n),
+      ).toBe(countBefore);
     });
   }
 

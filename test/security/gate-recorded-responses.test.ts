@@ -40,7 +40,12 @@ function replayDriver(recorded: Map<string, Buffer>, serials: number[]): YubiKey
   };
 }
 
-async function openOffline(record: SealRecord, recorded: Map<string, Buffer>, serials: number[], vaultId: string): Promise<string> {
+async function openOffline(
+  record: SealRecord,
+  recorded: Map<string, Buffer>,
+  serials: number[],
+  vaultId: string,
+): Promise<string> {
   const provider = new YubiKeyGateProvider({ drivers: { emulator: replayDriver(recorded, serials) } });
   try {
     await provider.unseal(record, { vaultId, mainnet: false, audit: () => undefined });
@@ -56,7 +61,18 @@ describe('attack: recorded YubiKey responses plus a copy of wallet.dat', () => {
   let vaultId: string;
 
   beforeAll(async () => {
-    const init = await bench.cli(['init', '--testnet', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator', '--labels', 'alice,bob,carol']);
+    const init = await bench.cli([
+      'init',
+      '--testnet',
+      '--yubikeys',
+      '3',
+      '--threshold',
+      '2',
+      '--driver',
+      'emulator',
+      '--labels',
+      'alice,bob,carol',
+    ]);
     expectOk(init);
     bench.learn(init);
     vaultId = (init.json() as { vaultId: string }).vaultId;
@@ -94,7 +110,9 @@ describe('attack: recorded YubiKey responses plus a copy of wallet.dat', () => {
     expect(touches).toHaveLength(4);
     expect(touches.filter((l) => /again/.test(l) && /new challenge/.test(l))).toHaveLength(2);
     const after = bench.sealRecord();
-    const changed = after.credentials.filter((c, i) => c.challenge !== before.credentials[i]!.challenge).map((c) => c.serial);
+    const changed = after.credentials
+      .filter((c, i) => c.challenge !== before.credentials[i]!.challenge)
+      .map((c) => c.serial);
     expect(changed.sort()).toEqual([bench.serials.alice, bench.serials.bob].sort());
     const carol = after.credentials.find((c) => c.serial === bench.serials.carol)!;
     expect(carol.challenge).toBe(before.credentials.find((c) => c.serial === bench.serials.carol)!.challenge);

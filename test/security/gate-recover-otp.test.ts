@@ -16,18 +16,43 @@ describe('attack: two recovery sheets and no OTP on a vault that requires one', 
   const aesKey = randomBytes(16);
   const privateId = randomBytes(6);
   let session = 0;
-  const nextOtp = (): string => generateOtp(aesKey, { publicId: PUBLIC_ID, privateId, useCounter: 1, sessionCounter: session++ });
+  const nextOtp = (): string =>
+    generateOtp(aesKey, { publicId: PUBLIC_ID, privateId, useCounter: 1, sessionCounter: session++ });
   let sheets: string[];
 
   beforeAll(async () => {
-    const init = await bench.cli(['init', '--testnet', '--yubikeys', '2', '--threshold', '2', '--driver', 'emulator', '--labels', 'alice,bob']);
+    const init = await bench.cli([
+      'init',
+      '--testnet',
+      '--yubikeys',
+      '2',
+      '--threshold',
+      '2',
+      '--driver',
+      'emulator',
+      '--labels',
+      'alice,bob',
+    ]);
     expectOk(init);
     bench.learn(init);
     sheets = await bench.recoveryShares(init);
     expect(sheets).toHaveLength(2);
-    const add = await bench.cli(['otp', 'add', '--public-id', PUBLIC_ID, '--private-id', privateId.toString('hex'), '--verify', nextOtp(), '--at-unseal'], {
-      input: `${aesKey.toString('hex')}\n`,
-    });
+    const add = await bench.cli(
+      [
+        'otp',
+        'add',
+        '--public-id',
+        PUBLIC_ID,
+        '--private-id',
+        privateId.toString('hex'),
+        '--verify',
+        nextOtp(),
+        '--at-unseal',
+      ],
+      {
+        input: `${aesKey.toString('hex')}\n`,
+      },
+    );
     expectOk(add);
   });
 
@@ -39,10 +64,16 @@ describe('attack: two recovery sheets and no OTP on a vault that requires one', 
     expect(r.stderr).toContain('1 of 2 given');
     expect(bench.sealRecord()).toEqual(before);
     const events = bench.auditEvents();
-    expect(events.some((e) => e.event === 'otp.verify' && e.result === 'denied' && e.details.command === 'recover')).toBe(true);
-    expect(events.some((e) => e.event === 'recover' && e.result === 'fail' && e.details.error === 'OTP_REQUIRED')).toBe(true);
+    expect(
+      events.some((e) => e.event === 'otp.verify' && e.result === 'denied' && e.details.command === 'recover'),
+    ).toBe(true);
+    expect(events.some((e) => e.event === 'recover' && e.result === 'fail' && e.details.error === 'OTP_REQUIRED')).toBe(
+      true,
+    );
 
-    const ok = await bench.cli(['recover', '--labels', 'carol,dave', '--otp', nextOtp()], { input: `${sheets[0]}\n${sheets[1]}\n` });
+    const ok = await bench.cli(['recover', '--labels', 'carol,dave', '--otp', nextOtp()], {
+      input: `${sheets[0]}\n${sheets[1]}\n`,
+    });
     expectOk(ok);
     expect(bench.sealRecord().credentials.map((c) => c.label)).toEqual(['carol', 'dave']);
   });

@@ -14,7 +14,18 @@ describe('attack: a secret-revealing command on the touches meant for a routine 
   let vaultId: string;
 
   beforeAll(async () => {
-    const init = await bench.cli(['init', '--testnet', '--yubikeys', '2', '--threshold', '2', '--driver', 'emulator', '--labels', 'alice,bob']);
+    const init = await bench.cli([
+      'init',
+      '--testnet',
+      '--yubikeys',
+      '2',
+      '--threshold',
+      '2',
+      '--driver',
+      'emulator',
+      '--labels',
+      'alice,bob',
+    ]);
     expectOk(init);
     bench.learn(init);
     vaultId = (init.json() as { vaultId: string }).vaultId;
@@ -43,7 +54,10 @@ describe('attack: a secret-revealing command on the touches meant for a routine 
       .auditEvents()
       .filter((e) => e.event === 'secret.show')
       .at(-1)!;
-    expect(show.details).toMatchObject({ command: 'getprivatekey', authorisation: { by: 'operator-confirmation', operators: ['alice', 'bob'] } });
+    expect(show.details).toMatchObject({
+      command: 'getprivatekey',
+      authorisation: { by: 'operator-confirmation', operators: ['alice', 'bob'] },
+    });
     expect(show.sig).not.toBeNull();
   });
 

@@ -1,5 +1,14 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -58,14 +67,30 @@ describe('attack: a fake ykman on PATH answers with recorded responses', () => {
   const real = mkdtempSync(join(tmpdir(), 'hardkms-realtool-'));
   const fake = mkdtempSync(join(tmpdir(), 'hardkms-faketool-'));
   const serials = [41000001, 41000002];
-  const env = (first: string) => ({ PATH: `${first}:${process.env.PATH}`, TATUM_API_KEY: 'tatum-key-that-tools-must-not-see' });
+  const env = (first: string) => ({
+    PATH: `${first}:${process.env.PATH}`,
+    TATUM_API_KEY: 'tatum-key-that-tools-must-not-see',
+  });
 
   beforeAll(async () => {
     mkdirSync(join(real, 'keys'), { mode: 0o700 });
-    for (const s of serials) writeFileSync(join(real, 'keys', `${s}.key`), `${randomBytes(20).toString('hex')}\n`, { mode: 0o600 });
+    for (const s of serials)
+      writeFileSync(join(real, 'keys', `${s}.key`), `${randomBytes(20).toString('hex')}\n`, { mode: 0o600 });
     standIn(real);
     const init = await bench.cli(
-      ['init', '--yubikeys', '2', '--threshold', '2', '--driver', 'ykman', '--serials', serials.join(','), '--labels', 'alice,bob'],
+      [
+        'init',
+        '--yubikeys',
+        '2',
+        '--threshold',
+        '2',
+        '--driver',
+        'ykman',
+        '--serials',
+        serials.join(','),
+        '--labels',
+        'alice,bob',
+      ],
       {
         env: env(real),
       },
@@ -101,7 +126,9 @@ describe('attack: a fake ykman on PATH answers with recorded responses', () => {
       .split('\n')
       .flatMap((l) => JSON.parse(l) as string[]);
     expect(seen.length).toBeGreaterThan(0);
-    expect(seen.filter((k) => k.startsWith('TATUM_') || k.startsWith('HARDKMS_') || k.startsWith('SOFTHSM'))).toEqual([]);
+    expect(seen.filter((k) => k.startsWith('TATUM_') || k.startsWith('HARDKMS_') || k.startsWith('SOFTHSM'))).toEqual(
+      [],
+    );
   });
 
   it('a group/world-writable tool is refused, at enrollment and at unseal', async () => {
@@ -114,9 +141,23 @@ describe('attack: a fake ykman on PATH answers with recorded responses', () => {
       );
       const other = new GateBench();
       expectError(
-        await other.cli(['init', '--testnet', '--yubikeys', '2', '--driver', 'ykman', '--serials', serials.join(','), '--labels', 'alice,bob'], {
-          env: env(real),
-        }),
+        await other.cli(
+          [
+            'init',
+            '--testnet',
+            '--yubikeys',
+            '2',
+            '--driver',
+            'ykman',
+            '--serials',
+            serials.join(','),
+            '--labels',
+            'alice,bob',
+          ],
+          {
+            env: env(real),
+          },
+        ),
         'GATE_TOOL_UNTRUSTED',
       );
       expect(existsSync(other.path)).toBe(false);
@@ -128,7 +169,19 @@ describe('attack: a fake ykman on PATH answers with recorded responses', () => {
   it('on mainnet a slot that answers without a touch is refused at enrollment (testnet accepts it)', async () => {
     writeFileSync(join(real, 'notouch'), '');
     try {
-      const args = ['init', '--yubikeys', '2', '--threshold', '2', '--driver', 'ykman', '--serials', serials.join(','), '--labels', 'alice,bob'];
+      const args = [
+        'init',
+        '--yubikeys',
+        '2',
+        '--threshold',
+        '2',
+        '--driver',
+        'ykman',
+        '--serials',
+        serials.join(','),
+        '--labels',
+        'alice,bob',
+      ];
       expectError(await new GateBench().cli(args, { env: env(real) }), 'GATE_TOUCH_NOT_REQUIRED');
       expectOk(await new GateBench().cli([...args, '--testnet'], { env: env(real) }));
     } finally {

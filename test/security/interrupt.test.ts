@@ -25,8 +25,14 @@ describe('SIGINT/SIGTERM at random moments: exit 130 CANCELLED, token whole', ()
     token = createTestToken('hardkms', { setProcessEnv: false });
     path = join(mkdtempSync(join(tmpdir(), 'hardkms-sigint-')), 'wallet.dat');
     env = { ...token.env, TATUM_KMS_PASSWORD: PASSWORD };
-    expect((await runCli(['init', '--testnet', '--path', path], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } })).code).toBe(0);
-    id = ((await runCli(['generatemanagedwallet', 'LTC', '--testnet', '--path', path], { env })).json() as { signatureId: string }).signatureId;
+    expect(
+      (await runCli(['init', '--testnet', '--path', path], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } })).code,
+    ).toBe(0);
+    id = (
+      (await runCli(['generatemanagedwallet', 'LTC', '--testnet', '--path', path], { env })).json() as {
+        signatureId: string;
+      }
+    ).signatureId;
   }, 120_000);
 
   it('a signal while a command waits at a prompt exits 130 with the CANCELLED error shape', async () => {
@@ -42,7 +48,10 @@ describe('SIGINT/SIGTERM at random moments: exit 130 CANCELLED, token whole', ()
     const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
     expect(code).toBe(130);
     const line = stderr.split('\n').find((l) => l.startsWith('{"error"'))!;
-    expect(JSON.parse(line)).toMatchObject({ code: 'CANCELLED', error: expect.stringMatching(/^Interrupted by SIGINT/) });
+    expect(JSON.parse(line)).toMatchObject({
+      code: 'CANCELLED',
+      error: expect.stringMatching(/^Interrupted by SIGINT/),
+    });
   }, 60_000);
 
   it(`${INTERRUPTS} signals at random moments of getaddress: each run ends 0 or 130, never by the signal, and the token is whole`, async () => {
@@ -58,13 +67,17 @@ describe('SIGINT/SIGTERM at random moments: exit 130 CANCELLED, token whole', ()
       child.stderr.once('data', () => {
         timer = setTimeout(() => child.kill(i % 2 ? 'SIGINT' : 'SIGTERM'), Math.floor(Math.random() * 150));
       });
-      const { code, signal } = await new Promise<{ code: number | null; signal: string | null }>((r) => child.on('close', (c, s) => r({ code: c, signal: s })));
+      const { code, signal } = await new Promise<{ code: number | null; signal: string | null }>((r) =>
+        child.on('close', (c, s) => r({ code: c, signal: s })),
+      );
       clearTimeout(timer);
       expect(signal).toBeNull();
       outcomes.push(code);
       expect(tokenObjectWhole(token.tokenDir)).toBe(true);
     }
     expect(outcomes.every((c) => c === 0 || c === 130)).toBe(true);
-    console.log(`interrupts: ${outcomes.filter((c) => c === 130).length} cancelled (130), ${outcomes.filter((c) => c === 0).length} finished first`);
+    console.log(
+      `interrupts: ${outcomes.filter((c) => c === 130).length} cancelled (130), ${outcomes.filter((c) => c === 0).length} finished first`,
+    );
   }, 240_000);
 });

@@ -51,7 +51,13 @@ describe('attack: a mainnet vault guarded by a weak password only', () => {
   it('the library refuses a mainnet password vault without the explicit policy, creating nothing', async () => {
     const path = vaultPath('lib');
     await expect(
-      Vault.init({ path, token: { label: 'hardkms' }, tokenPin: Buffer.from(TEST_PIN), provider: passwordProvider(), testnetOnly: false }),
+      Vault.init({
+        path,
+        token: { label: 'hardkms' },
+        tokenPin: Buffer.from(TEST_PIN),
+        provider: passwordProvider(),
+        testnetOnly: false,
+      }),
     ).rejects.toMatchObject({ code: 'VAULT_PASSWORD_MAINNET' });
     expect(existsSync(path)).toBe(false);
   });

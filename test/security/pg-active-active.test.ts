@@ -32,7 +32,8 @@ describe.skipIf(!havePostgres)('several signers on one PostgreSQL store', () => 
   const opened: Vault[] = [];
   const signers: Signer[] = [];
   const apis: FakeTatumApi[] = [];
-  const ethTx = (value: bigint) => JSON.stringify({ to: A, value: value.toString(), gasPrice: GWEI.toString(), gas: 21000, nonce: nonce++ });
+  const ethTx = (value: bigint) =>
+    JSON.stringify({ to: A, value: value.toString(), gasPrice: GWEI.toString(), gas: 21000, nonce: nonce++ });
 
   beforeAll(async () => {
     pg = await startPostgres();
@@ -67,7 +68,12 @@ describe.skipIf(!havePostgres)('several signers on one PostgreSQL store', () => 
     return p;
   }
 
-  function processor(vault: Vault, api: FakeTatumApi, policy?: Policy, journal = new Journal(vault.store)): PendingProcessor {
+  function processor(
+    vault: Vault,
+    api: FakeTatumApi,
+    policy?: Policy,
+    journal = new Journal(vault.store),
+  ): PendingProcessor {
     const tatum = new TatumClient({ baseUrl: api.url, apiKey: api.apiKey, clientVersion: 'ha-test' });
     signers.push({ close: () => tatum.close() } as Signer);
     return new PendingProcessor({
@@ -95,14 +101,18 @@ describe.skipIf(!havePostgres)('several signers on one PostgreSQL store', () => 
     const signed = outcomes.filter((o) => o.kind === 'broadcast' || (o as { signed?: boolean }).signed === true);
     expect(api.broadcasts.map((b) => b.signatureId)).toHaveLength(1);
     expect(signed).toHaveLength(1);
-    expect(outcomes.find((o) => o.kind === 'failed')).toMatchObject({ error: expect.stringMatching(/^POLICY_VIOLATION/) });
+    expect(outcomes.find((o) => o.kind === 'failed')).toMatchObject({
+      error: expect.stringMatching(/^POLICY_VIOLATION/),
+    });
   });
 
   it('three signers polling 30 pending transactions together: each id broadcast exactly once, one raw transaction per id', async () => {
     const { tv, vaults, wallet } = await instances(3);
     const api = await FakeTatumApi.start();
     apis.push(api);
-    const ids = Array.from({ length: 30 }, () => api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(1n) }));
+    const ids = Array.from({ length: 30 }, () =>
+      api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(1n) }),
+    );
     const daemons = vaults.map((v) => inProcessSigner(v, api, { testnet: true, chains: ['ETH'] }));
     signers.push(...daemons);
     for (let round = 0; round < 3; round++) {
@@ -125,7 +135,10 @@ describe.skipIf(!havePostgres)('several signers on one PostgreSQL store', () => 
     const deadJournal = new Journal(dead.store);
     deadJournal.receive(t.id, 'ETH', payloadHash(t));
     expect(deadJournal.claim(t.id)).toBe('claimed');
-    expect(await processor(alive, api).process(t, t)).toEqual({ kind: 'skipped', reason: 'another signer is processing this pending transaction' });
+    expect(await processor(alive, api).process(t, t)).toEqual({
+      kind: 'skipped',
+      reason: 'another signer is processing this pending transaction',
+    });
     const later = new Journal(alive.store, () => new Date(Date.now() + CLAIM_LEASE_MS + 1000));
     const taken = await processor(alive, api, undefined, later).process(t, t);
     expect(taken.kind).toBe('broadcast');

@@ -27,7 +27,8 @@ describe.skipIf(!havePostgres)('the database admin tampers with the PostgreSQL s
   let signer: Signer | undefined;
   let db = '';
   let nonce = 0;
-  const ethTx = (to: string, value: bigint) => JSON.stringify({ to, value: value.toString(), gasPrice: GWEI.toString(), gas: 21000, nonce: nonce++ });
+  const ethTx = (to: string, value: bigint) =>
+    JSON.stringify({ to, value: value.toString(), gasPrice: GWEI.toString(), gas: 21000, nonce: nonce++ });
   /** The admin's psql session on this test's database. */
   const psql = (sql: string) => pg.psql(sql, db);
 
@@ -60,7 +61,11 @@ describe.skipIf(!havePostgres)('the database admin tampers with the PostgreSQL s
     const t = await vault();
     const wallet = addPrivateKey(t.vault, 'ETH', true, testKey(0x61));
     api = await FakeTatumApi.start();
-    signer = inProcessSigner(t.vault, api, { testnet: true, chains: ['ETH'], ...(policy ? { policy: parsePolicy(policy) } : {}) });
+    signer = inProcessSigner(t.vault, api, {
+      testnet: true,
+      chains: ['ETH'],
+      ...(policy ? { policy: parsePolicy(policy) } : {}),
+    });
     return { tv: t, api, s: signer, wallet };
   }
   const broadcastsOf = (a: FakeTatumApi, id: string) => a.broadcasts.filter((b) => b.signatureId === id);
@@ -94,7 +99,10 @@ describe.skipIf(!havePostgres)('the database admin tampers with the PostgreSQL s
     api.queue({ id, chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(ATTACKER, 10n ** 18n) });
     const r = await cycle(s);
     expect(broadcastsOf(api, id)).toHaveLength(1);
-    expect(r.error).toMatchObject({ code: 'VAULT_ROW_TAMPERED', message: expect.stringMatching(/journal rows .* do not match/) });
+    expect(r.error).toMatchObject({
+      code: 'VAULT_ROW_TAMPERED',
+      message: expect.stringMatching(/journal rows .* do not match/),
+    });
   });
 
   it('erasing the signature of a journal row is found by the row MAC', async () => {
@@ -106,12 +114,16 @@ describe.skipIf(!havePostgres)('the database admin tampers with the PostgreSQL s
     api.queue({ id, chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(ATTACKER, 10n ** 18n) });
     await cycle(s);
     expect(broadcastsOf(api, id)).toHaveLength(1);
-    expect(api.errorReports.filter((e) => e.signatureId === id).map((e) => e.error)).toEqual([expect.stringMatching(/^VAULT_ROW_TAMPERED: The journal row/)]);
+    expect(api.errorReports.filter((e) => e.signatureId === id).map((e) => e.error)).toEqual([
+      expect.stringMatching(/^VAULT_ROW_TAMPERED: The journal row/),
+    ]);
   });
 
   it('deleting spend-ledger rows does not let a transaction that maxPer24h refused be signed', async () => {
     const fee = 21000n * GWEI;
-    const { api, s, wallet } = await withSigner(JSON.stringify({ chains: { ETH: { maxPer24h: (100n + fee).toString() } } }));
+    const { api, s, wallet } = await withSigner(
+      JSON.stringify({ chains: { ETH: { maxPer24h: (100n + fee).toString() } } }),
+    );
     const first = api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(A, 100n) });
     const second = api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(A, 100n) });
     await cycle(s);
@@ -120,7 +132,10 @@ describe.skipIf(!havePostgres)('the database admin tampers with the PostgreSQL s
     psql('DELETE FROM journal_spend');
     const r = await cycle(s);
     expect(broadcastsOf(api, second)).toEqual([]);
-    expect(r.error).toMatchObject({ code: 'VAULT_ROW_TAMPERED', message: expect.stringMatching(/journal_spend rows .*\(2 row\(s\) missing/) });
+    expect(r.error).toMatchObject({
+      code: 'VAULT_ROW_TAMPERED',
+      message: expect.stringMatching(/journal_spend rows .*\(2 row\(s\) missing/),
+    });
   });
 
   it('an OTP counter row restored from an older copy is refused at the next unseal', async () => {
@@ -129,7 +144,9 @@ describe.skipIf(!havePostgres)('the database admin tampers with the PostgreSQL s
     const publicId = 'cccccccccccb';
     otp.add({ publicId, keyId: '01', privateId: Buffer.alloc(6, 1), label: 'operator 1' });
     otp.advance(publicId, { useCounter: 5, sessionCounter: 0 });
-    const [use, session, updated, mac] = psql(`SELECT use_counter, session_counter, updated, encode(mac, 'hex') FROM otp WHERE public_id = '${publicId}'`)
+    const [use, session, updated, mac] = psql(
+      `SELECT use_counter, session_counter, updated, encode(mac, 'hex') FROM otp WHERE public_id = '${publicId}'`,
+    )
       .trim()
       .split('|');
     otp.advance(publicId, { useCounter: 6, sessionCounter: 3 });
@@ -137,7 +154,10 @@ describe.skipIf(!havePostgres)('the database admin tampers with the PostgreSQL s
     psql(
       `UPDATE otp SET use_counter = ${use}, session_counter = ${session}, updated = '${updated}', mac = decode('${mac}', 'hex') WHERE public_id = '${publicId}'`,
     );
-    await expect(reopen(t)).rejects.toMatchObject({ code: 'VAULT_ROW_TAMPERED', message: expect.stringMatching(/otp rows .*\(a row replaced/) });
+    await expect(reopen(t)).rejects.toMatchObject({
+      code: 'VAULT_ROW_TAMPERED',
+      message: expect.stringMatching(/otp rows .*\(a row replaced/),
+    });
   });
 
   it('a revoked wallet row put back, or a wallet row deleted, is refused at the next unseal', async () => {
@@ -148,15 +168,23 @@ describe.skipIf(!havePostgres)('the database admin tampers with the PostgreSQL s
     expect(t.vault.store.removeEntry(w1)).toBe(true);
     t.vault.seal('the admin waits');
     psql('INSERT INTO wallets SELECT * FROM saved');
-    await expect(reopen(t)).rejects.toMatchObject({ code: 'VAULT_ROW_TAMPERED', message: expect.stringMatching(/wallets rows .*\(1 row\(s\) too many/) });
+    await expect(reopen(t)).rejects.toMatchObject({
+      code: 'VAULT_ROW_TAMPERED',
+      message: expect.stringMatching(/wallets rows .*\(1 row\(s\) too many/),
+    });
     psql('DELETE FROM wallets');
-    await expect(reopen(t)).rejects.toMatchObject({ code: 'VAULT_ROW_TAMPERED', message: expect.stringMatching(/wallets rows .*\(1 row\(s\) missing/) });
+    await expect(reopen(t)).rejects.toMatchObject({
+      code: 'VAULT_ROW_TAMPERED',
+      message: expect.stringMatching(/wallets rows .*\(1 row\(s\) missing/),
+    });
   });
 
   it('the token binding edited in meta (another PKCS#11 module gets the PIN) is VAULT_META_TAMPERED', async () => {
     const t = await vault();
     t.vault.seal('the admin waits');
-    psql(`UPDATE meta SET value = jsonb_set(value::jsonb, '{modulePath}', '"/tmp/evil.so"')::text WHERE key = 'token_binding'`);
+    psql(
+      `UPDATE meta SET value = jsonb_set(value::jsonb, '{modulePath}', '"/tmp/evil.so"')::text WHERE key = 'token_binding'`,
+    );
     await expect(reopen(t)).rejects.toMatchObject({ code: 'VAULT_META_TAMPERED' });
   });
 });

@@ -32,12 +32,26 @@ const approveData = (spender: string, amount: bigint) => `0x095ea7b3${word(spend
 function trc10Payload(ownerPub: Uint8Array, asset: string, amount: number): string {
   const owner = tronAddress(ownerPub);
   const hex = (b: Uint8Array | number[]) => Buffer.from(Uint8Array.from(b)).toString('hex');
-  const value = [...fBytes(1, [...Buffer.from(asset, 'utf8')]), ...fBytes(2, owner), ...fBytes(3, TRON_RECIPIENT), ...fVarint(4, amount)];
-  const any = [...fBytes(1, [...Buffer.from('type.googleapis.com/protocol.TransferAssetContract')]), ...fBytes(2, value)];
+  const value = [
+    ...fBytes(1, [...Buffer.from(asset, 'utf8')]),
+    ...fBytes(2, owner),
+    ...fBytes(3, TRON_RECIPIENT),
+    ...fVarint(4, amount),
+  ];
+  const any = [
+    ...fBytes(1, [...Buffer.from('type.googleapis.com/protocol.TransferAssetContract')]),
+    ...fBytes(2, value),
+  ];
   const contract = [...fVarint(1, 2), ...fBytes(2, any)];
   const refBytes = [0x4f, 0x2a];
   const refHash = [1, 2, 3, 4, 5, 6, 7, 8];
-  const raw = [...fBytes(1, refBytes), ...fBytes(4, refHash), ...fVarint(8, 1_700_000_060_000), ...fBytes(11, contract), ...fVarint(14, 1_700_000_000_000)];
+  const raw = [
+    ...fBytes(1, refBytes),
+    ...fBytes(4, refHash),
+    ...fVarint(8, 1_700_000_060_000),
+    ...fBytes(11, contract),
+    ...fVarint(14, 1_700_000_000_000),
+  ];
   const rawHex = hex(raw);
   return JSON.stringify({
     visible: true,
@@ -93,7 +107,8 @@ describe('attacks on the signing policy', () => {
   };
   const broadcastsOf = (id: string) => api.broadcasts.filter((b) => b.signatureId === id);
   const reportOf = (id: string) => api.errorReports.filter((e) => e.signatureId === id).map((e) => e.error);
-  const ethTx = (fields: Record<string, unknown>) => JSON.stringify({ gasPrice: GWEI.toString(), gas: 21000, nonce: nonce++, ...fields });
+  const ethTx = (fields: Record<string, unknown>) =>
+    JSON.stringify({ gasPrice: GWEI.toString(), gas: 21000, nonce: nonce++, ...fields });
 
   it('a 4.99999 BTC miner fee is refused without any policy file (built-in maxFee)', async () => {
     api.clearQueue();
@@ -102,28 +117,47 @@ describe('attacks on the signing policy', () => {
       chain: 'BTC',
       hashes: [btc],
       // 5 BTC in, 0.00001 BTC out: the rest goes to the miner.
-      serializedTransaction: bitcoreJson([{ txid, vout: 0, satoshis: 5e8, script: btcScript }], [{ script: btcScript, satoshis: 1000 }]),
+      serializedTransaction: bitcoreJson(
+        [{ txid, vout: 0, satoshis: 5e8, script: btcScript }],
+        [{ script: btcScript, satoshis: 1000 }],
+      ),
     });
     const r = await cycle(signer());
     expect(r.error).toBeUndefined();
     expect(broadcastsOf(id)).toEqual([]);
-    expect(reportOf(id)).toEqual([expect.stringMatching(/^POLICY_VIOLATION: fee 4\.99999 BTC exceeds maxFee 0\.01 BTC \(the built-in limit\)/)]);
+    expect(reportOf(id)).toEqual([
+      expect.stringMatching(/^POLICY_VIOLATION: fee 4\.99999 BTC exceeds maxFee 0\.01 BTC \(the built-in limit\)/),
+    ]);
   });
 
   it('a 21 ETH gas fee is refused without any policy file, and a chain rule may set its own maxFee / maxFeeRate', async () => {
     api.clearQueue();
     // 21000 gas at 1,000,000 gwei: 21 ETH to the block producer for a 1 wei transfer.
-    const id = api.queue({ chain: 'ETH', hashes: [eth], serializedTransaction: ethTx({ to: A, value: '1', gasPrice: (1_000_000n * GWEI).toString() }) });
+    const id = api.queue({
+      chain: 'ETH',
+      hashes: [eth],
+      serializedTransaction: ethTx({ to: A, value: '1', gasPrice: (1_000_000n * GWEI).toString() }),
+    });
     await cycle(signer());
     expect(broadcastsOf(id)).toEqual([]);
     expect(reportOf(id)).toEqual([expect.stringMatching(/^POLICY_VIOLATION: fee 21 ETH exceeds maxFee 0\.1 ETH/)]);
 
     api.clearQueue();
     const policy = parsePolicy(JSON.stringify({ chains: { ETH: { maxFee: '0.5', maxFeeRate: '20' } } }));
-    const rate = api.queue({ chain: 'ETH', hashes: [eth], serializedTransaction: ethTx({ to: A, value: '1', gasPrice: (21n * GWEI).toString() }) });
-    const fine = api.queue({ chain: 'ETH', hashes: [eth], serializedTransaction: ethTx({ to: A, value: '1', gasPrice: (20n * GWEI).toString() }) });
+    const rate = api.queue({
+      chain: 'ETH',
+      hashes: [eth],
+      serializedTransaction: ethTx({ to: A, value: '1', gasPrice: (21n * GWEI).toString() }),
+    });
+    const fine = api.queue({
+      chain: 'ETH',
+      hashes: [eth],
+      serializedTransaction: ethTx({ to: A, value: '1', gasPrice: (20n * GWEI).toString() }),
+    });
     await cycle(signer({ policy }));
-    expect(reportOf(rate)).toEqual([expect.stringMatching(/^POLICY_VIOLATION: fee rate 21 gwei exceeds maxFeeRate 20 gwei \(policy chains\.ETH\)/)]);
+    expect(reportOf(rate)).toEqual([
+      expect.stringMatching(/^POLICY_VIOLATION: fee rate 21 gwei exceeds maxFeeRate 20 gwei \(policy chains\.ETH\)/),
+    ]);
     expect(broadcastsOf(fine)).toHaveLength(1);
   });
 
@@ -132,7 +166,11 @@ describe('attacks on the signing policy', () => {
     const fee = 21000n * GWEI;
     // A wallet of its own, so that its 24 h sum starts at zero.
     const w = addPrivateKey(tv.vault, 'ETH', true, testKey(0x34));
-    const policy = parsePolicy(JSON.stringify({ wallets: { [w]: { maxAmount: (1000n + fee).toString(), maxPer24h: (3000n + 2n * fee).toString() } } }));
+    const policy = parsePolicy(
+      JSON.stringify({
+        wallets: { [w]: { maxAmount: (1000n + fee).toString(), maxPer24h: (3000n + 2n * fee).toString() } },
+      }),
+    );
     const s = signer({ policy });
     const over = api.queue({ chain: 'ETH', hashes: [w], serializedTransaction: ethTx({ to: A, value: '1001' }) });
     const first = api.queue({ chain: 'ETH', hashes: [w], serializedTransaction: ethTx({ to: A, value: '1000' }) });
@@ -158,20 +196,34 @@ describe('attacks on the signing policy', () => {
     });
     await cycle(signer());
     expect(broadcastsOf(unlimited)).toEqual([]);
-    expect(reportOf(unlimited)).toEqual([expect.stringMatching(/^POLICY_VIOLATION: an unlimited approval of token 0x3{40} to 0x0{36}a77a is not allowed/)]);
+    expect(reportOf(unlimited)).toEqual([
+      expect.stringMatching(/^POLICY_VIOLATION: an unlimited approval of token 0x3{40} to 0x0{36}a77a is not allowed/),
+    ]);
 
     // Even where contract calls are allowed, an approval is a token spend: limited like a transfer.
     api.clearQueue();
-    const policy = parsePolicy(JSON.stringify({ chains: { ETH: { allowContractCalls: true, tokens: { [token]: { maxAmount: '100' } } } } }));
-    const big = api.queue({ chain: 'ETH', hashes: [eth], serializedTransaction: ethTx({ to: token, data: approveData(ATTACKER, 101n), gas: 60000 }) });
+    const policy = parsePolicy(
+      JSON.stringify({ chains: { ETH: { allowContractCalls: true, tokens: { [token]: { maxAmount: '100' } } } } }),
+    );
+    const big = api.queue({
+      chain: 'ETH',
+      hashes: [eth],
+      serializedTransaction: ethTx({ to: token, data: approveData(ATTACKER, 101n), gas: 60000 }),
+    });
     const unl = api.queue({
       chain: 'ETH',
       hashes: [eth],
       serializedTransaction: ethTx({ to: token, data: approveData(ATTACKER, (1n << 256n) - 1n), gas: 60000 }),
     });
-    const small = api.queue({ chain: 'ETH', hashes: [eth], serializedTransaction: ethTx({ to: token, data: approveData(ATTACKER, 100n), gas: 60000 }) });
+    const small = api.queue({
+      chain: 'ETH',
+      hashes: [eth],
+      serializedTransaction: ethTx({ to: token, data: approveData(ATTACKER, 100n), gas: 60000 }),
+    });
     await cycle(signer({ policy }));
-    expect(reportOf(big)).toEqual([expect.stringMatching(/token 0x3{40} \(approval\) amount 101 exceeds maxAmount 100/)]);
+    expect(reportOf(big)).toEqual([
+      expect.stringMatching(/token 0x3{40} \(approval\) amount 101 exceeds maxAmount 100/),
+    ]);
     expect(reportOf(unl)).toEqual([expect.stringMatching(/unlimited approval .* allowUnlimitedApprovals is false/)]);
     expect(broadcastsOf(small)).toHaveLength(1);
   });
@@ -180,17 +232,31 @@ describe('attacks on the signing policy', () => {
     api.clearQueue();
     const router = '0x4444444444444444444444444444444444444444';
     const data = `0x38ed1739${word('1')}`;
-    const noPolicy = api.queue({ chain: 'ETH', hashes: [eth], serializedTransaction: ethTx({ to: router, data, gas: 90000 }) });
+    const noPolicy = api.queue({
+      chain: 'ETH',
+      hashes: [eth],
+      serializedTransaction: ethTx({ to: router, data, gas: 90000 }),
+    });
     await cycle(signer());
     expect(broadcastsOf(noPolicy)).toEqual([]);
     expect(reportOf(noPolicy)).toEqual([
-      expect.stringMatching(/^POLICY_VIOLATION: a contract call \(selector 0x38ed1739\) to 0x4{40} with unknown calldata is not allowed/),
+      expect.stringMatching(
+        /^POLICY_VIOLATION: a contract call \(selector 0x38ed1739\) to 0x4{40} with unknown calldata is not allowed/,
+      ),
     ]);
 
     api.clearQueue();
     const policy = parsePolicy(JSON.stringify({ chains: { ETH: { contracts: { [router]: ['0x38ed1739'] } } } }));
-    const listed = api.queue({ chain: 'ETH', hashes: [eth], serializedTransaction: ethTx({ to: router, data, gas: 90000 }) });
-    const other = api.queue({ chain: 'ETH', hashes: [eth], serializedTransaction: ethTx({ to: router, data: `0xdeadbeef${word('1')}`, gas: 90000 }) });
+    const listed = api.queue({
+      chain: 'ETH',
+      hashes: [eth],
+      serializedTransaction: ethTx({ to: router, data, gas: 90000 }),
+    });
+    const other = api.queue({
+      chain: 'ETH',
+      hashes: [eth],
+      serializedTransaction: ethTx({ to: router, data: `0xdeadbeef${word('1')}`, gas: 90000 }),
+    });
     await cycle(signer({ policy }));
     expect(broadcastsOf(listed)).toHaveLength(1);
     expect(reportOf(other)).toEqual([expect.stringMatching(/selector 0xdeadbeef.*is not allowed/)]);
@@ -200,9 +266,21 @@ describe('attacks on the signing policy', () => {
     api.clearQueue();
     const policy = parsePolicy(JSON.stringify({ chains: { TRON: { tokens: { '1002000': { maxAmount: '10' } } } } }));
     const pub = compressedPub(testKey(0x33));
-    const proto = api.queue({ chain: 'TRON', hashes: [tron], serializedTransaction: trc10Payload(pub, '__proto__', 1_000_000) });
-    const ctor = api.queue({ chain: 'TRON', hashes: [tron], serializedTransaction: trc10Payload(pub, 'constructor', 1_000_000) });
-    const listed = api.queue({ chain: 'TRON', hashes: [tron], serializedTransaction: trc10Payload(pub, '1002000', 10) });
+    const proto = api.queue({
+      chain: 'TRON',
+      hashes: [tron],
+      serializedTransaction: trc10Payload(pub, '__proto__', 1_000_000),
+    });
+    const ctor = api.queue({
+      chain: 'TRON',
+      hashes: [tron],
+      serializedTransaction: trc10Payload(pub, 'constructor', 1_000_000),
+    });
+    const listed = api.queue({
+      chain: 'TRON',
+      hashes: [tron],
+      serializedTransaction: trc10Payload(pub, '1002000', 10),
+    });
     await cycle(signer({ policy }));
     expect(broadcastsOf(proto)).toEqual([]);
     expect(broadcastsOf(ctor)).toEqual([]);
@@ -216,9 +294,21 @@ describe('attacks on the signing policy', () => {
     const base = { value: ETHER.toString(), gasPrice: GWEI.toString(), gas: 60000 };
     const ids = [
       api.queue({ chain: 'ETH', hashes: [eth], serializedTransaction: JSON.stringify({ ...base, nonce: nonce++ }) }),
-      api.queue({ chain: 'ETH', hashes: [eth], serializedTransaction: JSON.stringify({ ...base, nonce: nonce++, to: null }) }),
-      api.queue({ chain: 'ETH', hashes: [eth], serializedTransaction: JSON.stringify({ ...base, nonce: nonce++, to: '' }) }),
-      api.queue({ chain: 'ETH', hashes: [eth], serializedTransaction: `{"__proto__":{"to":"${A}"},${JSON.stringify({ ...base, nonce: nonce++ }).slice(1)}` }),
+      api.queue({
+        chain: 'ETH',
+        hashes: [eth],
+        serializedTransaction: JSON.stringify({ ...base, nonce: nonce++, to: null }),
+      }),
+      api.queue({
+        chain: 'ETH',
+        hashes: [eth],
+        serializedTransaction: JSON.stringify({ ...base, nonce: nonce++, to: '' }),
+      }),
+      api.queue({
+        chain: 'ETH',
+        hashes: [eth],
+        serializedTransaction: `{"__proto__":{"to":"${A}"},${JSON.stringify({ ...base, nonce: nonce++ }).slice(1)}`,
+      }),
     ];
     await cycle(signer());
     for (const id of ids) {
@@ -228,9 +318,15 @@ describe('attacks on the signing policy', () => {
     // Even a policy that allows deploys and every call does not let a code-less creation through.
     api.clearQueue();
     const policy = parsePolicy(JSON.stringify({ chains: { ETH: { allowDeploy: true, allowContractCalls: true } } }));
-    const allowed = api.queue({ chain: 'ETH', hashes: [eth], serializedTransaction: JSON.stringify({ ...base, nonce: nonce++ }) });
+    const allowed = api.queue({
+      chain: 'ETH',
+      hashes: [eth],
+      serializedTransaction: JSON.stringify({ ...base, nonce: nonce++ }),
+    });
     await cycle(signer({ policy }));
-    expect(reportOf(allowed)).toEqual([expect.stringMatching(/contract creation without init code .* is never signed/)]);
+    expect(reportOf(allowed)).toEqual([
+      expect.stringMatching(/contract creation without init code .* is never signed/),
+    ]);
     // A creation with code is refused unless a rule allows deploys.
     api.clearQueue();
     const deploy = api.queue({
@@ -239,7 +335,9 @@ describe('attacks on the signing policy', () => {
       serializedTransaction: JSON.stringify({ ...base, value: '0', data: '0x6080604052', nonce: nonce++ }),
     });
     await cycle(signer());
-    expect(reportOf(deploy)).toEqual([expect.stringMatching(/contract deployment \(no recipient\) is not allowed \(no policy rule allows deploys\)/)]);
+    expect(reportOf(deploy)).toEqual([
+      expect.stringMatching(/contract deployment \(no recipient\) is not allowed \(no policy rule allows deploys\)/),
+    ]);
   });
 
   it('a payload whose JSON repeats a key is refused, not signed last-key-wins', async () => {
@@ -259,7 +357,12 @@ describe('attacks on the signing policy', () => {
       const depth = 100_000;
       const id = newPendingId();
       // An extra field the API adds: JSON.parse reads it, JSON.stringify cannot write it again.
-      const entry = JSON.stringify({ id, chain: 'ETH', hashes: [eth], serializedTransaction: ethTx({ to: A, value: '1' }) });
+      const entry = JSON.stringify({
+        id,
+        chain: 'ETH',
+        hashes: [eth],
+        serializedTransaction: ethTx({ to: A, value: '1' }),
+      });
       api.queueText('ETH', `${entry.slice(0, -1)},"extra":${'['.repeat(depth)}${']'.repeat(depth)}}`);
       approver.approved.add(id);
       await cycle(signer({ approver: a }));
@@ -303,7 +406,9 @@ describe('mainnet: default deny', () => {
     expect(broadcastsOf(api, uncovered)).toEqual([]);
     expect(api.errorReports.filter((e) => e.signatureId === uncovered).map((e) => e.error)).toEqual([
       expect.stringMatching(
-        new RegExp(`^POLICY_VIOLATION: no policy rule covers this BSC transaction \\(mainnet denies by default\\): add chains\\.BSC, or wallets\\.${other}`),
+        new RegExp(
+          `^POLICY_VIOLATION: no policy rule covers this BSC transaction \\(mainnet denies by default\\): add chains\\.BSC, or wallets\\.${other}`,
+        ),
       ),
     ]);
   });

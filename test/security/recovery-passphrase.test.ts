@@ -13,7 +13,19 @@ import { expectError, expectOk, GateBench } from '../integration/gate/gate-bench
  */
 
 const PASSPHRASES = 'ann-passphrase\nben-passphrase\n';
-const INIT = ['init', '--testnet', '--yubikeys', '2', '--threshold', '2', '--driver', 'emulator', '--passphrase', '--labels', 'ann,ben'];
+const INIT = [
+  'init',
+  '--testnet',
+  '--yubikeys',
+  '2',
+  '--threshold',
+  '2',
+  '--driver',
+  'emulator',
+  '--passphrase',
+  '--labels',
+  'ann,ben',
+];
 
 describe('attack: recovery shares of passphrase credentials used without the passphrases', () => {
   const bench = new GateBench();
@@ -39,13 +51,17 @@ describe('attack: recovery shares of passphrase credentials used without the pas
 
   it('both sheets and guessed passphrases: refused, naming whose passphrase failed', async () => {
     const before = bench.sealRecord();
-    const r = await bench.cli(['recover', '--labels', 'mallory,trent'], { input: `${sheets.join('\n')}\nann-passphrase\nguess\n` });
+    const r = await bench.cli(['recover', '--labels', 'mallory,trent'], {
+      input: `${sheets.join('\n')}\nann-passphrase\nguess\n`,
+    });
     expectError(r, 'GATE_RECOVERY_PASSPHRASE', /ben/);
     expect(bench.sealRecord()).toEqual(before);
   });
 
   it("a sheet does not carry another operator's passphrase: ann's passphrase does not open ben's sheet", async () => {
-    const r = await bench.cli(['recover', '--labels', 'mallory,trent'], { input: `${sheets.join('\n')}\nann-passphrase\nann-passphrase\n` });
+    const r = await bench.cli(['recover', '--labels', 'mallory,trent'], {
+      input: `${sheets.join('\n')}\nann-passphrase\nann-passphrase\n`,
+    });
     expectError(r, 'GATE_RECOVERY_PASSPHRASE', /ben/);
   });
 

@@ -63,7 +63,18 @@ function wordsOf(sheet: string): string {
   return found[0]!;
 }
 
-const INIT = ['init', '--testnet', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator', '--labels', 'alice,bob,carol'];
+const INIT = [
+  'init',
+  '--testnet',
+  '--yubikeys',
+  '3',
+  '--threshold',
+  '2',
+  '--driver',
+  'emulator',
+  '--labels',
+  'alice,bob,carol',
+];
 
 describe('attack: recovery shares read from a captured log', () => {
   it('init run as a service runs it (stdout and stderr captured): the log does not recover the vault', async () => {
@@ -76,7 +87,10 @@ describe('attack: recovery shares read from a captured log', () => {
     if (init.code === 0) {
       bench.learn(init);
       bench.only();
-      const r = await bench.cli(['recover', '--labels', 'mallory,trent,walter'], { input: `${stolen.slice(0, 2).join('\n')}\n`, recovery: false });
+      const r = await bench.cli(['recover', '--labels', 'mallory,trent,walter'], {
+        input: `${stolen.slice(0, 2).join('\n')}\n`,
+        recovery: false,
+      });
       outcome = r.code === 0 ? 'recovered' : r.error().code;
     }
     expect(outcome).not.toBe('recovered');
@@ -122,14 +136,20 @@ describe('attack: recovery shares read from a captured log', () => {
     it("the log plus one operator's file is not a quorum; two operators' files recover", async () => {
       bench.only();
       const alice = wordsOf(await open(files[0]!.file, ops.alice!.identity));
-      const one = await bench.cli(['recover', '--labels', 'dave,erin,frank'], { input: `${[alice, ...sharesIn(log)].join('\n')}\n`, recovery: false });
+      const one = await bench.cli(['recover', '--labels', 'dave,erin,frank'], {
+        input: `${[alice, ...sharesIn(log)].join('\n')}\n`,
+        recovery: false,
+      });
       expect(one.code).not.toBe(0);
       const bob = wordsOf(await open(files[1]!.file, ops.bob!.identity));
       const to = `dave=${ops.dave!.recipient},erin=${ops.erin!.recipient},frank=${ops.carol!.recipient}`;
-      const two = await bench.cli(['recover', '--labels', 'dave,erin,frank', '--recovery-out', out, '--recovery-to', to], {
-        input: `${alice}\n${bob}\n`,
-        recovery: false,
-      });
+      const two = await bench.cli(
+        ['recover', '--labels', 'dave,erin,frank', '--recovery-out', out, '--recovery-to', to],
+        {
+          input: `${alice}\n${bob}\n`,
+          recovery: false,
+        },
+      );
       expectOk(two);
       expect(sharesIn(two.stdout + two.stderr)).toEqual([]);
       expect(bench.sealRecord().credentials.map((c) => c.label)).toEqual(['dave', 'erin', 'frank']);
@@ -147,9 +167,12 @@ describe('attack: recovery shares read from a captured log', () => {
     it('a recipient list that misses an operator is refused before any touch', async () => {
       bench.only('dave', 'erin');
       const before = bench.sealRecord();
-      const r = await bench.cli(['rotate', '--recovery-out', out, '--recovery-to', `dave=${ops.dave!.recipient},erin=${ops.erin!.recipient}`], {
-        recovery: false,
-      });
+      const r = await bench.cli(
+        ['rotate', '--recovery-out', out, '--recovery-to', `dave=${ops.dave!.recipient},erin=${ops.erin!.recipient}`],
+        {
+          recovery: false,
+        },
+      );
       expectError(r, 'RECOVERY_RECIPIENT_MISSING', /frank/);
       expect(r.stderr).not.toMatch(/Touch the YubiKey/);
       expect(bench.sealRecord()).toEqual(before);

@@ -21,7 +21,10 @@ import { expectError, expectOk, GateBench } from '../integration/gate/gate-bench
  */
 
 /** An xpub the attacker controls (BTC testnet version bytes). */
-const ATTACKER_XPUB = HDKey.fromMasterSeed(Buffer.alloc(32, 7), { private: 0x04358394, public: 0x043587cf }).publicExtendedKey;
+const ATTACKER_XPUB = HDKey.fromMasterSeed(Buffer.alloc(32, 7), {
+  private: 0x04358394,
+  public: 0x043587cf,
+}).publicExtendedKey;
 
 /** Copies the vault's files (not the key directories) so each forgery runs on its own copy. */
 function copyVault(bench: GateBench): string {
@@ -34,7 +37,11 @@ function copyVault(bench: GateBench): string {
 }
 
 async function oldSecretFrom(record: SealRecord, shares: string[], vaultId: string): Promise<Buffer> {
-  const secret = await new YubiKeyGateProvider({}).recover(record, shares.slice(0, 2), { vaultId, mainnet: false, audit: () => undefined });
+  const secret = await new YubiKeyGateProvider({}).recover(record, shares.slice(0, 2), {
+    vaultId,
+    mainnet: false,
+    audit: () => undefined,
+  });
   secret.tokenPin.fill(0);
   return secret.storeKey;
 }
@@ -44,7 +51,10 @@ function forgeRow(path: string, storeKey: Buffer, vaultId: string, signatureId: 
   const db = new Database(path);
   try {
     const row = db.prepare('SELECT * FROM wallets WHERE signature_id = ?').get(signatureId) as Record<string, unknown>;
-    const publicData = JSON.stringify({ ...(JSON.parse(row.public_data as string) as Record<string, unknown>), xpub: ATTACKER_XPUB });
+    const publicData = JSON.stringify({
+      ...(JSON.parse(row.public_data as string) as Record<string, unknown>),
+      xpub: ATTACKER_XPUB,
+    });
     const forged = { ...row, public_data: publicData };
     const key = deriveMacKey(storeKey, vaultId, 'row');
     db.prepare('UPDATE wallets SET public_data = ?, mac = ? WHERE signature_id = ?').run(
@@ -89,7 +99,18 @@ describe('attack: an old store key (from before rotate / revoke / recover) forge
   let shares: string[];
 
   beforeAll(async () => {
-    const init = await bench.cli(['init', '--testnet', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator', '--labels', 'alice,bob,carol']);
+    const init = await bench.cli([
+      'init',
+      '--testnet',
+      '--yubikeys',
+      '3',
+      '--threshold',
+      '2',
+      '--driver',
+      'emulator',
+      '--labels',
+      'alice,bob,carol',
+    ]);
     expectOk(init);
     bench.learn(init);
     vaultId = (init.json() as { vaultId: string }).vaultId;

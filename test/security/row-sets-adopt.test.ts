@@ -26,7 +26,10 @@ describe('attack: replay the row-set adoption over altered rows', () => {
     tv = await createTestVault({ testnetOnly: true });
     const w1 = addPrivateKey(tv.vault, 'ETH', true, testKey(0x61));
     addPrivateKey(tv.vault, 'ETH', true, testKey(0x62));
-    const row = withFile(tv.path, (db) => db.prepare('SELECT * FROM wallets WHERE signature_id = ?').get(w1) as Record<string, unknown>);
+    const row = withFile(
+      tv.path,
+      (db) => db.prepare('SELECT * FROM wallets WHERE signature_id = ?').get(w1) as Record<string, unknown>,
+    );
     expect(tv.vault.store.removeEntry(w1)).toBe(true);
     tv.vault.seal('attacker waits');
     withFile(tv.path, (db) => {
@@ -38,7 +41,9 @@ describe('attack: replay the row-set adoption over altered rows', () => {
     });
     await expect(openTestVault(tv.path)).rejects.toMatchObject({ code: 'VAULT_ROW_TAMPERED' });
     // Nothing was rebuilt over the altered rows: the marker is still there, no row-set record was written.
-    const meta = withFile(tv.path, (db) => db.prepare("SELECT key FROM meta WHERE key IN ('row_sets', 'row_sets_mac')").all());
+    const meta = withFile(tv.path, (db) =>
+      db.prepare("SELECT key FROM meta WHERE key IN ('row_sets', 'row_sets_mac')").all(),
+    );
     expect(meta).toEqual([]);
   });
 

@@ -30,7 +30,8 @@ describe('attacks on the signing state (write access to wallet.dat)', () => {
   let api: FakeTatumApi | undefined;
   let signer: Signer | undefined;
   let nonce = 0;
-  const ethTx = (to: string, value: bigint) => JSON.stringify({ to, value: value.toString(), gasPrice: GWEI.toString(), gas: 21000, nonce: nonce++ });
+  const ethTx = (to: string, value: bigint) =>
+    JSON.stringify({ to, value: value.toString(), gasPrice: GWEI.toString(), gas: 21000, nonce: nonce++ });
 
   afterEach(async () => {
     signer?.close();
@@ -49,7 +50,11 @@ describe('attacks on the signing state (write access to wallet.dat)', () => {
     tv = await createTestVault({ testnetOnly: true });
     const wallet = addPrivateKey(tv.vault, 'ETH', true, testKey(0x51));
     api = await FakeTatumApi.start();
-    signer = inProcessSigner(tv.vault, api, { testnet: true, chains: ['ETH'], ...(policy ? { policy: parsePolicy(policy) } : {}) });
+    signer = inProcessSigner(tv.vault, api, {
+      testnet: true,
+      chains: ['ETH'],
+      ...(policy ? { policy: parsePolicy(policy) } : {}),
+    });
     return { tv, api, s: signer, wallet };
   }
   const broadcastsOf = (api: FakeTatumApi, id: string) => api.broadcasts.filter((b) => b.signatureId === id);
@@ -65,24 +70,33 @@ describe('attacks on the signing state (write access to wallet.dat)', () => {
     api.queue({ id, chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(ATTACKER, 10n ** 18n) });
     const r = await cycle(s);
     expect(broadcastsOf(api, id)).toHaveLength(1);
-    expect(r.error).toMatchObject({ code: 'VAULT_ROW_TAMPERED', message: expect.stringMatching(/journal rows .* do not match/) });
+    expect(r.error).toMatchObject({
+      code: 'VAULT_ROW_TAMPERED',
+      message: expect.stringMatching(/journal rows .* do not match/),
+    });
   });
 
   it('erasing the signature of a journal row is found by the row MAC', async () => {
     const { tv, api, s, wallet } = await setup();
     const id = api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(A, 1n) });
     await cycle(s);
-    withFile(tv.path, (db) => db.prepare("UPDATE journal SET raw_tx = NULL, raw_tx_hash = NULL, state = 'failed' WHERE pending_id = ?").run(id));
+    withFile(tv.path, (db) =>
+      db.prepare("UPDATE journal SET raw_tx = NULL, raw_tx_hash = NULL, state = 'failed' WHERE pending_id = ?").run(id),
+    );
     api.clearQueue();
     api.queue({ id, chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(ATTACKER, 10n ** 18n) });
     await cycle(s);
     expect(broadcastsOf(api, id)).toHaveLength(1);
-    expect(api.errorReports.filter((e) => e.signatureId === id).map((e) => e.error)).toEqual([expect.stringMatching(/^VAULT_ROW_TAMPERED: The journal row/)]);
+    expect(api.errorReports.filter((e) => e.signatureId === id).map((e) => e.error)).toEqual([
+      expect.stringMatching(/^VAULT_ROW_TAMPERED: The journal row/),
+    ]);
   });
 
   it('deleting journal_spend rows does not let a transaction that maxPer24h refused be signed', async () => {
     const fee = 21000n * GWEI;
-    const { tv, api, s, wallet } = await setup(JSON.stringify({ chains: { ETH: { maxPer24h: (100n + fee).toString() } } }));
+    const { tv, api, s, wallet } = await setup(
+      JSON.stringify({ chains: { ETH: { maxPer24h: (100n + fee).toString() } } }),
+    );
     const first = api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(A, 100n) });
     const second = api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(A, 100n) });
     await cycle(s);
@@ -91,7 +105,10 @@ describe('attacks on the signing state (write access to wallet.dat)', () => {
     withFile(tv.path, (db) => db.prepare('DELETE FROM journal_spend').run());
     const r = await cycle(s);
     expect(broadcastsOf(api, second)).toEqual([]);
-    expect(r.error).toMatchObject({ code: 'VAULT_ROW_TAMPERED', message: expect.stringMatching(/journal_spend rows .*\(2 row\(s\) missing/) });
+    expect(r.error).toMatchObject({
+      code: 'VAULT_ROW_TAMPERED',
+      message: expect.stringMatching(/journal_spend rows .*\(2 row\(s\) missing/),
+    });
   });
 
   it("another pending transaction's signed bytes written into a signed row are not broadcast", async () => {
@@ -105,7 +122,9 @@ describe('attacks on the signing state (write access to wallet.dat)', () => {
     withFile(tv.path, (db) => db.prepare('UPDATE journal SET raw_tx = ? WHERE pending_id = ?').run(foreign, victim));
     await cycle(s);
     expect(api.broadcasts.filter((b) => b.signatureId === victim && b.txData === foreign)).toEqual([]);
-    expect(api.errorReports.filter((e) => e.signatureId === victim).at(-1)?.error).toMatch(/^VAULT_ROW_TAMPERED: The journal row/);
+    expect(api.errorReports.filter((e) => e.signatureId === victim).at(-1)?.error).toMatch(
+      /^VAULT_ROW_TAMPERED: The journal row/,
+    );
   });
 
   it('an OTP counter row restored from an older copy is not accepted as current', async () => {
@@ -114,23 +133,34 @@ describe('attacks on the signing state (write access to wallet.dat)', () => {
     const publicId = 'cccccccccccb';
     otp.add({ publicId, keyId: '01', privateId: Buffer.alloc(6, 1), label: 'operator 1' });
     otp.advance(publicId, { useCounter: 5, sessionCounter: 0 });
-    const old = withFile(tv.path, (db) => db.prepare('SELECT * FROM otp WHERE public_id = ?').get(publicId) as Record<string, unknown>);
+    const old = withFile(
+      tv.path,
+      (db) => db.prepare('SELECT * FROM otp WHERE public_id = ?').get(publicId) as Record<string, unknown>,
+    );
     otp.advance(publicId, { useCounter: 6, sessionCounter: 3 });
     tv.vault.seal('attacker waits');
     withFile(tv.path, (db) =>
       db
-        .prepare('UPDATE otp SET use_counter = @use_counter, session_counter = @session_counter, updated = @updated, mac = @mac WHERE public_id = @public_id')
+        .prepare(
+          'UPDATE otp SET use_counter = @use_counter, session_counter = @session_counter, updated = @updated, mac = @mac WHERE public_id = @public_id',
+        )
         .run(old),
     );
     const reopened = openTestVault(tv.path);
-    await expect(reopened).rejects.toMatchObject({ code: 'VAULT_ROW_TAMPERED', message: expect.stringMatching(/otp rows .*\(a row replaced/) });
+    await expect(reopened).rejects.toMatchObject({
+      code: 'VAULT_ROW_TAMPERED',
+      message: expect.stringMatching(/otp rows .*\(a row replaced/),
+    });
   });
 
   it('a wallet row deleted, or deleted and put back, is noticed at the next unseal', async () => {
     tv = await createTestVault({ testnetOnly: true });
     const w1 = addPrivateKey(tv.vault, 'ETH', true, testKey(0x52));
     const w2 = addPrivateKey(tv.vault, 'ETH', true, testKey(0x53));
-    const row = withFile(tv.path, (db) => db.prepare('SELECT * FROM wallets WHERE signature_id = ?').get(w1) as Record<string, unknown>);
+    const row = withFile(
+      tv.path,
+      (db) => db.prepare('SELECT * FROM wallets WHERE signature_id = ?').get(w1) as Record<string, unknown>,
+    );
     // Revoked the proper way: removed through the store.
     expect(tv.vault.store.removeEntry(w1)).toBe(true);
     tv.vault.seal('attacker waits');
@@ -151,7 +181,9 @@ describe('attacks on the signing state (write access to wallet.dat)', () => {
   it('a mac column stored as TEXT is VAULT_ROW_TAMPERED, not an internal error', async () => {
     tv = await createTestVault({ testnetOnly: true });
     const w = addPrivateKey(tv.vault, 'ETH', true, testKey(0x54));
-    withFile(tv.path, (db) => db.prepare('UPDATE wallets SET mac = substr(hex(mac), 1, 32) WHERE signature_id = ?').run(w));
+    withFile(tv.path, (db) =>
+      db.prepare('UPDATE wallets SET mac = substr(hex(mac), 1, 32) WHERE signature_id = ?').run(w),
+    );
     let thrown: unknown;
     try {
       tv.vault.store.getEntry(w);
@@ -163,7 +195,12 @@ describe('attacks on the signing state (write access to wallet.dat)', () => {
 
   it('two signers on one wallet.dat: the one that loses the claim never unwraps a key and reports nothing', async () => {
     const { tv, api, wallet } = await setup();
-    const pending: PendingTransaction = { id: 'f'.repeat(24), chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx(A, 1n) };
+    const pending: PendingTransaction = {
+      id: 'f'.repeat(24),
+      chain: 'ETH',
+      hashes: [wallet],
+      serializedTransaction: ethTx(A, 1n),
+    };
     // The other daemon: its own connection to the same file, already holding the id.
     const otherStore = WalletStore.open(tv.path);
     otherStore.unlock(tv.vault.currentSecret().storeKey, tv.vault.vaultId);

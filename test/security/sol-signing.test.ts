@@ -12,7 +12,15 @@ import { ComputeBudgetProgram, Keypair, SystemProgram, TransactionInstruction, P
 import { describe, expect, it } from 'vitest';
 import type { Ed25519Signer } from '../../src/chains/ed25519/signer.js';
 import { base58Encode } from '../../src/chains/keys.js';
-import { associatedTokenAddress, decodeSol, parseSolPayload, signSol, solSignedMismatch, solSignersFor, TOKEN_PROGRAM } from '../../src/chains/sol/sign.js';
+import {
+  associatedTokenAddress,
+  decodeSol,
+  parseSolPayload,
+  signSol,
+  solSignedMismatch,
+  solSignersFor,
+  TOKEN_PROGRAM,
+} from '../../src/chains/sol/sign.js';
 import { evaluatePolicy } from '../../src/signer/pipeline/policy.js';
 import { solKeypair, solPayloadOf, solTransferPayload, splTransferPayload } from '../support/sol.js';
 
@@ -46,7 +54,10 @@ describe('SOL signing attacks', () => {
     for (const ix of handovers) {
       const decoded = decodeSol(parseSolPayload(solPayloadOf(ME.publicKey.toBase58(), [ix])));
       expect(decoded.call?.kind).toBe('call');
-      expect(evaluatePolicy(undefined, decoded, ctx)).toMatchObject({ ok: false, reason: expect.stringMatching(/unknown calldata is not allowed/) });
+      expect(evaluatePolicy(undefined, decoded, ctx)).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/unknown calldata is not allowed/),
+      });
     }
   });
 
@@ -62,19 +73,38 @@ describe('SOL signing attacks', () => {
   });
 
   it('a versioned (v0) message, whose accounts may hide in lookup tables, is refused', () => {
-    const legacy = JSON.parse(solTransferPayload({ from: ME.publicKey.toBase58(), to: ATTACKER.toBase58(), lamports: 1n })) as { txData: string };
-    expect(() => parseSolPayload(JSON.stringify({ txData: `80${legacy.txData}00` }))).toThrow(/versioned \(v0\) message/);
+    const legacy = JSON.parse(
+      solTransferPayload({ from: ME.publicKey.toBase58(), to: ATTACKER.toBase58(), lamports: 1n }),
+    ) as { txData: string };
+    expect(() => parseSolPayload(JSON.stringify({ txData: `80${legacy.txData}00` }))).toThrow(
+      /versioned \(v0\) message/,
+    );
   });
 
   it('a node lying about the mint of the source token account does not change what the policy sees: refused', () => {
-    const p = parseSolPayload(splTransferPayload({ from: ME.publicKey.toBase58(), to: ATTACKER.toBase58(), mint: MINT, amount: 10n ** 12n, createAta: false }));
+    const p = parseSolPayload(
+      splTransferPayload({
+        from: ME.publicKey.toBase58(),
+        to: ATTACKER.toBase58(),
+        mint: MINT,
+        amount: 10n ** 12n,
+        createAta: false,
+      }),
+    );
     const src = associatedTokenAddress(ME.publicKey.toBase58(), MINT);
     const cheap = solKeypair(0x25).publicKey.toBase58(); // a token the policy would let through
-    expect(() => decodeSol(p, new Map([[src, { mint: cheap, owner: ME.publicKey.toBase58() }]]))).toThrow(/cannot tell which token/);
+    expect(() => decodeSol(p, new Map([[src, { mint: cheap, owner: ME.publicKey.toBase58() }]]))).toThrow(
+      /cannot tell which token/,
+    );
   });
 
   it("a transfer out of someone else's account (a required signer that is not ours) is not signed, even with our key in the transaction", async () => {
-    const st = solTransferPayload({ from: VICTIM.toBase58(), to: ATTACKER.toBase58(), lamports: 10n ** 9n, feePayer: ME.publicKey.toBase58() });
+    const st = solTransferPayload({
+      from: VICTIM.toBase58(),
+      to: ATTACKER.toBase58(),
+      lamports: 10n ** 9n,
+      feePayer: ME.publicKey.toBase58(),
+    });
     const p = parseSolPayload(st);
     expect(() => solSignersFor(p, [host(ME)])).toThrow(/required signer \w+ is not one of this transaction's wallets/);
   });
@@ -88,9 +118,14 @@ describe('SOL signing attacks', () => {
   });
 
   it('a signer returning a signature over other bytes is caught before anything leaves', async () => {
-    const p = parseSolPayload(solTransferPayload({ from: ME.publicKey.toBase58(), to: ATTACKER.toBase58(), lamports: 1n }));
+    const p = parseSolPayload(
+      solTransferPayload({ from: ME.publicKey.toBase58(), to: ATTACKER.toBase58(), lamports: 1n }),
+    );
     const seed = ME.secretKey.slice(0, 32);
-    const bad = { publicKey: ME.publicKey.toBytes(), sign: () => Promise.resolve(ed25519.sign(Buffer.from('other'), seed)) };
+    const bad = {
+      publicKey: ME.publicKey.toBytes(),
+      sign: () => Promise.resolve(ed25519.sign(Buffer.from('other'), seed)),
+    };
     await expect(signSol(p, [bad], base58Encode(new Uint8Array(32).fill(3)))).rejects.toThrow(/does not verify/);
   });
 });

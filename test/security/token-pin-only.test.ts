@@ -123,10 +123,17 @@ function decryptAttack(path: string): string[] {
         const aad = entryAad({ signatureId: r.signature_id, chain: r.chain, kind: r.kind });
         lib.C_DecryptInit(
           session,
-          { mechanism: CKM_AES_GCM, parameter: { type: pkcs11js.CK_PARAMS_GCM, iv, ivBits: 96, aad, tagBits: 128 } as pkcs11js.GcmParams },
+          {
+            mechanism: CKM_AES_GCM,
+            parameter: { type: pkcs11js.CK_PARAMS_GCM, iv, ivBits: 96, aad, tagBits: 128 } as pkcs11js.GcmParams,
+          },
           key,
         );
-        outputs.push(lib.C_Decrypt(session, r.wrapped_secret.subarray(12), Buffer.alloc(r.wrapped_secret.length)).toString('latin1'));
+        outputs.push(
+          lib
+            .C_Decrypt(session, r.wrapped_secret.subarray(12), Buffer.alloc(r.wrapped_secret.length))
+            .toString('latin1'),
+        );
       } catch {
         // not this key
       }
@@ -143,8 +150,17 @@ describe('attack 3: the token PIN alone reveals nothing (issue 9 item 3)', () =>
   beforeAll(async () => {
     tv = await createTestVault();
     const pub = secp256k1.getPublicKey(privateKey, true);
-    const pk = importPrivateKey(tv.vault, { chain: 'ETH', testnet: false, publicData: () => ({ address: '0xabc' }) }, privateKey, pub);
-    const mn = encryptSecretEntry(tv.vault, { chain: 'BTC', testnet: false, kind: 'mnemonic', publicData: { xpub: 'xpub-test' } }, Buffer.from(MNEMONIC));
+    const pk = importPrivateKey(
+      tv.vault,
+      { chain: 'ETH', testnet: false, publicData: () => ({ address: '0xabc' }) },
+      privateKey,
+      pub,
+    );
+    const mn = encryptSecretEntry(
+      tv.vault,
+      { chain: 'BTC', testnet: false, kind: 'mnemonic', publicData: { xpub: 'xpub-test' } },
+      Buffer.from(MNEMONIC),
+    );
     tv.vault.store.addEntries([pk, mn]);
     tv.vault.seal('test');
   });
@@ -247,7 +263,10 @@ describe('attack 3 on a store made before the fix: migrated at the next unseal',
         testnet: false,
         kind: 'mnemonic',
         publicData: { xpub: 'xpub-test' },
-        wrappedSecret: v.token.encrypt(Buffer.from(MNEMONIC), entryAad({ signatureId: mnId, chain: 'BTC', kind: 'mnemonic' })),
+        wrappedSecret: v.token.encrypt(
+          Buffer.from(MNEMONIC),
+          entryAad({ signatureId: mnId, chain: 'BTC', kind: 'mnemonic' }),
+        ),
         mechanism: 'CKM_AES_GCM',
       },
     ]);
@@ -286,7 +305,12 @@ describe('the daemon drops the PIN after C_Login; destroy failures are counted (
     const tv = await createTestVault();
     const privateKey = Buffer.from(secp256k1.utils.randomPrivateKey());
     const pub = Buffer.from(secp256k1.getPublicKey(privateKey, true));
-    const entry = importPrivateKey(tv.vault, { chain: 'ETH', testnet: false, publicData: () => ({ address: '0xabc' }) }, privateKey, pub);
+    const entry = importPrivateKey(
+      tv.vault,
+      { chain: 'ETH', testnet: false, publicData: () => ({ address: '0xabc' }) },
+      privateKey,
+      pub,
+    );
     tv.vault.store.addEntries([entry]);
     const pin = tv.vault.currentSecret().tokenPin;
     tv.vault.forgetTokenPin();

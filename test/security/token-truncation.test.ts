@@ -19,13 +19,16 @@ describe('a kill during C_Login truncates token.object; hardkms reports it and r
   let token: TestToken;
   let path: string;
   let env: Record<string, string>;
-  const cli = (args: string[], input?: string): Promise<CliResult> => runCli([...args, '--path', path], { env, ...(input !== undefined ? { input } : {}) });
+  const cli = (args: string[], input?: string): Promise<CliResult> =>
+    runCli([...args, '--path', path], { env, ...(input !== undefined ? { input } : {}) });
 
   beforeAll(async () => {
     token = createTestToken('hardkms', { setProcessEnv: false });
     path = join(mkdtempSync(join(tmpdir(), 'hardkms-trunc-')), 'wallet.dat');
     env = { ...token.env, TATUM_KMS_PASSWORD: PASSWORD };
-    expect((await runCli(['init', '--testnet', '--path', path], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } })).code).toBe(0);
+    expect(
+      (await runCli(['init', '--testnet', '--path', path], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } })).code,
+    ).toBe(0);
   });
 
   it('reproduces the truncation, refuses to log in on the damaged token, and `token repair` brings every key back (audited)', async () => {
@@ -38,7 +41,9 @@ describe('a kill during C_Login truncates token.object; hardkms reports it and r
       await killDuringLogins(token.env, TEST_PIN, 5 + Math.floor(Math.random() * 60));
       kills++;
     }
-    console.log(`token.object truncated after ${kills} kill(s) during logins (${readFileSync(tokenObjectPath(token.tokenDir)).length} bytes left)`);
+    console.log(
+      `token.object truncated after ${kills} kill(s) during logins (${readFileSync(tokenObjectPath(token.tokenDir)).length} bytes left)`,
+    );
     expect(tokenObjectWhole(token.tokenDir)).toBe(false);
 
     const refused = await cli(['getmanagedwallet', signatureId]);

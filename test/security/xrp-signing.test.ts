@@ -17,7 +17,9 @@ const key = () => hostXrpKey(ED_SEED);
 
 describe('XRP signing attacks', () => {
   it('a payment from another account is not signed with our key', async () => {
-    await expect(signXrp(xrpPayment(SECP_ADDRESS), key())).rejects.toThrow(/Account r\w+ is not the signing wallet's address/);
+    await expect(signXrp(xrpPayment(SECP_ADDRESS), key())).rejects.toThrow(
+      /Account r\w+ is not the signing wallet's address/,
+    );
   });
 
   it('an already-signed transaction (TxnSignature, SigningPubKey or Signers) is refused', async () => {

@@ -12,7 +12,10 @@ export function decodeCip64(raw: string) {
   expect(f).toHaveLength(13);
   const n = (h: string) => (h === '0x' ? 0n : BigInt(h));
   const unsigned = concat(['0x7b', encodeRlp(f.slice(0, 10))]);
-  const from = recoverAddress(keccak256(unsigned), Signature.from({ r: f[11]!, s: f[12]!, yParity: Number(n(f[10]!)) as 0 | 1 }));
+  const from = recoverAddress(
+    keccak256(unsigned),
+    Signature.from({ r: f[11]!, s: f[12]!, yParity: Number(n(f[10]!)) as 0 | 1 }),
+  );
   return {
     chainId: n(f[0]!),
     nonce: n(f[1]!),

@@ -17,7 +17,10 @@ export interface CliResult {
  * Runs the built hardkms binary as a separate process: the way operators and their
  * scripts use it. Secrets go in on stdin, never in argv.
  */
-export function runCli(args: string[], options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];

@@ -132,20 +132,24 @@ export async function startHardhatNode(options: HardhatNodeOptions = {}): Promis
   const port = await freePort();
   const require = createRequire(import.meta.url);
   const cli = path.join(path.dirname(require.resolve('hardhat/package.json')), 'internal', 'cli', 'bootstrap.js');
-  const child = spawn(process.execPath, [cli, 'node', '--hostname', '127.0.0.1', '--port', String(port), '--config', path.join(dir, 'hardhat.config.cjs')], {
-    cwd: dir,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: dir,
-      XDG_CONFIG_HOME: path.join(dir, 'xdg-config'),
-      XDG_CACHE_HOME: path.join(dir, 'xdg-cache'),
-      XDG_DATA_HOME: path.join(dir, 'xdg-data'),
-      HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true',
-      DO_NOT_TRACK: '1',
-      CI: 'true',
+  const child = spawn(
+    process.execPath,
+    [cli, 'node', '--hostname', '127.0.0.1', '--port', String(port), '--config', path.join(dir, 'hardhat.config.cjs')],
+    {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: dir,
+        XDG_CONFIG_HOME: path.join(dir, 'xdg-config'),
+        XDG_CACHE_HOME: path.join(dir, 'xdg-cache'),
+        XDG_DATA_HOME: path.join(dir, 'xdg-data'),
+        HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true',
+        DO_NOT_TRACK: '1',
+        CI: 'true',
+      },
     },
-  });
+  );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString('utf8')).slice(-4000);

@@ -19,7 +19,9 @@ const KEYS = [
   'cV6NTLu255SZ5iCNkVHezNGDH5qv6CanJpgBPqYgJU13NNKJhRs1', // testnet key0 (WIF)
   'b5a4cea271ff424d7c31dc12a3e43e401df7a40d7412a15750f3f0b6b5449a28', // TRON key0
   'ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80', // Hardhat account 0
-  ...[0x11, 0x22, 0x33, 0x41, 0x42, 0x51, 0x61, 0x62, 0x71, 0x72].map((n) => n.toString(16).padStart(2, '0').repeat(32)), // e2e testKey(n)
+  ...[0x11, 0x22, 0x33, 0x41, 0x42, 0x51, 0x61, 0x62, 0x71, 0x72].map((n) =>
+    n.toString(16).padStart(2, '0').repeat(32),
+  ), // e2e testKey(n)
 ];
 
 export const KNOWN_SECRETS: readonly string[] = [TEST_PIN, TEST_SO_PIN, TEST_PASSWORD, ...MNEMONICS, ...KEYS];

@@ -128,7 +128,11 @@ export class Litecoind {
   async getTxOut(
     txid: string,
     vout: number,
-  ): Promise<{ value: number; confirmations: number; scriptPubKey: { hex: string; address?: string; addresses?: string[] } } | null> {
+  ): Promise<{
+    value: number;
+    confirmations: number;
+    scriptPubKey: { hex: string; address?: string; addresses?: string[] };
+  } | null> {
     return (await this.rpc.call('gettxout', [txid, vout, true])) as never;
   }
 

@@ -15,7 +15,8 @@ export function findSecrets(dir: string): string[] {
   for (const file of readdirSync(dir)) {
     const text = readFileSync(join(dir, file), 'utf8');
     for (const secret of KNOWN_SECRETS) {
-      if (text.includes(secret)) hits.push(`${file} contains a known test secret (${secret.slice(0, 4)}…, ${secret.length} chars)`);
+      if (text.includes(secret))
+        hits.push(`${file} contains a known test secret (${secret.slice(0, 4)}…, ${secret.length} chars)`);
     }
   }
   return hits;
@@ -27,7 +28,8 @@ export default function setup(): () => void {
   return () => {
     const files = readdirSync(dir).length;
     const hits = findSecrets(dir);
-    if (hits.length > 0) throw new Error(`Secret scan of ${files} log files failed:\n${hits.join('\n')}\n(logs kept in ${dir})`);
+    if (hits.length > 0)
+      throw new Error(`Secret scan of ${files} log files failed:\n${hits.join('\n')}\n(logs kept in ${dir})`);
     process.stdout.write(`log scan: ${files} hardkms stderr logs checked, no known secret found\n`);
     rmSync(dir, { recursive: true, force: true });
   };

@@ -18,7 +18,9 @@ if (wallet) {
   const { registerGate } = await import(`${dist}/cli/gate.js`);
   registerGate(new Command());
   const { configFrom, withVault } = await import(`${dist}/cli/context.js`);
-  await withVault(configFrom({ path: wallet }), 'test:login-loop', (vault) => loop(vault.token, Buffer.from(vault.currentSecret().tokenPin)));
+  await withVault(configFrom({ path: wallet }), 'test:login-loop', (vault) =>
+    loop(vault.token, Buffer.from(vault.currentSecret().tokenPin)),
+  );
 } else {
   const { Token } = await import(`${dist}/hsm/token.js`);
   const pin = await new Promise((resolve) => createInterface({ input: process.stdin }).once('line', resolve));

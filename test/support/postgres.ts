@@ -71,8 +71,33 @@ export interface Postgres {
 function makeCerts(dir: string): { ca: string; cert: string; key: string } {
   const f = (n: string) => join(dir, n);
   const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '2', '-subj', '/CN=hardkms test CA']);
-  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
+  run([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=hardkms test CA',
+  ]);
+  run([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('server.key'),
+    '-out',
+    f('server.csr'),
+    '-subj',
+    '/CN=127.0.0.1',
+  ]);
   writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   run([
     'x509',
@@ -95,7 +120,8 @@ function makeCerts(dir: string): { ca: string; cert: string; key: string } {
 }
 
 export async function startPostgres(options: { password?: string } = {}): Promise<Postgres> {
-  if (!PG_BIN) throw new Error('PostgreSQL 15+ is not installed (Debian package postgresql; scripts/setup.sh installs it)');
+  if (!PG_BIN)
+    throw new Error('PostgreSQL 15+ is not installed (Debian package postgresql; scripts/setup.sh installs it)');
   const bin = PG_BIN;
   const user = serverUser();
   const dir = mkdtempSync(join(tmpdir(), 'hardkms-pg-'));
@@ -105,8 +131,15 @@ export async function startPostgres(options: { password?: string } = {}): Promis
   const sock = join(dir, 'sock');
   const logFile = join(dir, 'server.log');
   const asServer = (cmd: string, args: string[], input?: string): string => {
-    const [file, argv] = isRoot ? ['runuser', ['-u', user.name, '--', join(bin, cmd), ...args]] : [join(bin, cmd), args];
-    const r = spawnSync(file, argv, { encoding: 'utf8', cwd: dir, input, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C' } });
+    const [file, argv] = isRoot
+      ? ['runuser', ['-u', user.name, '--', join(bin, cmd), ...args]]
+      : [join(bin, cmd), args];
+    const r = spawnSync(file, argv, {
+      encoding: 'utf8',
+      cwd: dir,
+      input,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C' },
+    });
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}${r.stdout}`);
     return r.stdout;
   };
@@ -136,7 +169,9 @@ export async function startPostgres(options: { password?: string } = {}): Promis
   // TLS only over TCP; the unix socket (mode 0700, the server user's) is the admin's way in.
   writeFileSync(
     join(data, 'pg_hba.conf'),
-    ['local all all trust', 'hostssl all all 127.0.0.1/32 scram-sha-256', 'host all all 0.0.0.0/0 reject', ''].join('\n'),
+    ['local all all trust', 'hostssl all all 127.0.0.1/32 scram-sha-256', 'host all all 0.0.0.0/0 reject', ''].join(
+      '\n',
+    ),
   );
   chownSync(join(data, 'postgresql.conf'), user.uid, user.gid);
   chownSync(join(data, 'pg_hba.conf'), user.uid, user.gid);
@@ -146,7 +181,28 @@ export async function startPostgres(options: { password?: string } = {}): Promis
   start();
   const password = options.password ?? `pw-${Math.random().toString(36).slice(2)}`;
   const psql = (sql: string, database = 'postgres'): string =>
-    asServer('psql', ['-h', sock, '-p', String(port), '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-X', '-q', '-t', '-A', '-F', '|'], sql);
+    asServer(
+      'psql',
+      [
+        '-h',
+        sock,
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-d',
+        database,
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-X',
+        '-q',
+        '-t',
+        '-A',
+        '-F',
+        '|',
+      ],
+      sql,
+    );
   psql(`CREATE ROLE hardkms LOGIN PASSWORD '${password}'; CREATE DATABASE hardkms OWNER hardkms;`);
   const passFile = join(dir, 'pgpass');
   writeFileSync(passFile, `127.0.0.1:${port}:*:hardkms:${password}\n`, { mode: 0o600 });
@@ -156,7 +212,8 @@ export async function startPostgres(options: { password?: string } = {}): Promis
     port,
     ca: certs.ca,
     passFile,
-    url: (database = 'hardkms') => `postgres://hardkms@127.0.0.1:${port}/${database}?sslmode=verify-full&sslrootcert=${encodeURIComponent(certs.ca)}`,
+    url: (database = 'hardkms') =>
+      `postgres://hardkms@127.0.0.1:${port}/${database}?sslmode=verify-full&sslrootcert=${encodeURIComponent(certs.ca)}`,
     env: { PGPASSFILE: passFile },
     psql,
     createDatabase(name) {

@@ -11,4 +11,8 @@ export function varint(n: bigint | number): number[] {
   return out;
 }
 export const fVarint = (field: number, v: bigint | number): number[] => [...varint(field << 3), ...varint(v)];
-export const fBytes = (field: number, b: Uint8Array | number[]): number[] => [...varint((field << 3) | 2), ...varint(b.length), ...b];
+export const fBytes = (field: number, b: Uint8Array | number[]): number[] => [
+  ...varint((field << 3) | 2),
+  ...varint(b.length),
+  ...b,
+];

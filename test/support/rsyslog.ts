@@ -11,7 +11,9 @@ import { connect } from 'node:net';
  */
 export const RSYSLOGD = '/usr/sbin/rsyslogd';
 export const haveRsyslog = existsSync(RSYSLOGD);
-export const haveRsyslogTls = existsSync('/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so') || existsSync('/usr/lib/aarch64-linux-gnu/rsyslog/lmnsd_gtls.so');
+export const haveRsyslogTls =
+  existsSync('/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so') ||
+  existsSync('/usr/lib/aarch64-linux-gnu/rsyslog/lmnsd_gtls.so');
 
 export interface Rsyslog {
   dir: string;
@@ -21,14 +23,19 @@ export interface Rsyslog {
   lines(): string[];
 }
 
-export function rsyslog(options: { tcpPort: number; tls?: { port: number; cert: string; key: string; ca: string } }): Rsyslog {
+export function rsyslog(options: {
+  tcpPort: number;
+  tls?: { port: number; cert: string; key: string; ca: string };
+}): Rsyslog {
   const dir = mkdtempSync(join(tmpdir(), 'hardkms-rsyslog-'));
   const output = join(dir, 'forwarded.log');
   const tls = options.tls;
   // One sink per rsyslogd: plain TCP, or TLS (server-authenticated, anonymous clients).
   const conf = [
     `global(workDirectory="${dir}" maxMessageSize="64k"${tls ? ` defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="${tls.ca}" defaultNetstreamDriverCertFile="${tls.cert}" defaultNetstreamDriverKeyFile="${tls.key}"` : ''})`,
-    tls ? 'module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")' : 'module(load="imtcp")',
+    tls
+      ? 'module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")'
+      : 'module(load="imtcp")',
     'template(name="msgonly" type="string" string="%msg%\\n")',
     `ruleset(name="audit") { action(type="omfile" file="${output}" template="msgonly") }`,
     `input(type="imtcp" port="${tls ? tls.port : options.tcpPort}" address="127.0.0.1" ruleset="audit")`,
@@ -41,7 +48,9 @@ export function rsyslog(options: { tcpPort: number; tls?: { port: number; cert: 
     dir,
     output,
     async start() {
-      child = spawn(RSYSLOGD, ['-n', '-f', confPath, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+      child = spawn(RSYSLOGD, ['-n', '-f', confPath, '-i', join(dir, 'rsyslogd.pid')], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       for (let i = 0; i < 100; i++) {

@@ -28,10 +28,14 @@ export function createTestToken(label = 'hardkms', options: { setProcessEnv?: bo
   const conf = join(dir, 'softhsm2.conf');
   const template = readFileSync(new URL('../../hsm/softhsm2.conf.template', import.meta.url), 'utf8');
   writeFileSync(conf, template.replaceAll('@TOKEN_DIR@', tokenDir), { mode: 0o600 });
-  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', TEST_PIN, '--so-pin', TEST_SO_PIN], {
-    env: { ...process.env, SOFTHSM2_CONF: conf },
-    stdio: 'pipe',
-  });
+  execFileSync(
+    'softhsm2-util',
+    ['--init-token', '--free', '--label', label, '--pin', TEST_PIN, '--so-pin', TEST_SO_PIN],
+    {
+      env: { ...process.env, SOFTHSM2_CONF: conf },
+      stdio: 'pipe',
+    },
+  );
   if (options.setProcessEnv !== false) process.env.SOFTHSM2_CONF = conf;
   return { dir, conf, tokenDir, label, pin: TEST_PIN, env: { SOFTHSM2_CONF: conf, HARDKMS_TOKEN_LABEL: label } };
 }

@@ -30,7 +30,12 @@ export interface AcceptedSolTx {
   message: Message;
 }
 
-type RpcResponse = { jsonrpc: '2.0'; id: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown } };
+type RpcResponse = {
+  jsonrpc: '2.0';
+  id: unknown;
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+};
 
 export class FakeSolanaRpc {
   readonly requests: { method: string; params: unknown[] }[] = [];
@@ -101,7 +106,8 @@ export class FakeSolanaRpc {
   handle(body: unknown): RpcResponse {
     const req = body as { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown } | undefined;
     const id = req?.id ?? null;
-    if (req?.jsonrpc !== '2.0' || typeof req.method !== 'string') return { jsonrpc: '2.0', id, error: { code: -32600, message: 'Invalid request' } };
+    if (req?.jsonrpc !== '2.0' || typeof req.method !== 'string')
+      return { jsonrpc: '2.0', id, error: { code: -32600, message: 'Invalid request' } };
     const params = Array.isArray(req.params) ? (req.params as unknown[]) : [];
     this.requests.push({ method: req.method, params });
     const ok = (result: unknown): RpcResponse => ({ jsonrpc: '2.0', id, result });
@@ -120,7 +126,8 @@ export class FakeSolanaRpc {
         const a = this.tokenAccounts.get(address);
         if (a === undefined) return ok({ context, value: null });
         const encoding = (params[1] as { encoding?: unknown } | undefined)?.encoding;
-        if (encoding !== 'jsonParsed') return err(-32602, 'this fake answers token accounts in jsonParsed encoding only');
+        if (encoding !== 'jsonParsed')
+          return err(-32602, 'this fake answers token accounts in jsonParsed encoding only');
         const ui = Number(a.amount) / 10 ** a.decimals;
         return ok({
           context,
@@ -132,7 +139,12 @@ export class FakeSolanaRpc {
                   mint: a.mint,
                   owner: a.owner,
                   state: 'initialized',
-                  tokenAmount: { amount: a.amount.toString(), decimals: a.decimals, uiAmount: ui, uiAmountString: String(ui) },
+                  tokenAmount: {
+                    amount: a.amount.toString(),
+                    decimals: a.decimals,
+                    uiAmount: ui,
+                    uiAmountString: String(ui),
+                  },
                 },
                 type: 'account',
               },
@@ -155,7 +167,13 @@ export class FakeSolanaRpc {
           context,
           value: sigs.map((s) =>
             this.transactions.some((t) => t.signature === s)
-              ? { slot: this.slot, confirmations: null, err: null, confirmationStatus: 'finalized', status: { Ok: null } }
+              ? {
+                  slot: this.slot,
+                  confirmations: null,
+                  err: null,
+                  confirmationStatus: 'finalized',
+                  status: { Ok: null },
+                }
               : null,
           ),
         });
@@ -165,7 +183,11 @@ export class FakeSolanaRpc {
     }
   }
 
-  private sendTransaction(params: unknown[], ok: (r: unknown) => RpcResponse, err: (c: number, m: string, d?: unknown) => RpcResponse): RpcResponse {
+  private sendTransaction(
+    params: unknown[],
+    ok: (r: unknown) => RpcResponse,
+    err: (c: number, m: string, d?: unknown) => RpcResponse,
+  ): RpcResponse {
     const behind = (): RpcResponse => err(-32005, 'Node is behind by 42 slots', { numSlotsBehind: 42 });
     if (this.failSends > 0) {
       this.failSends--;
@@ -173,7 +195,8 @@ export class FakeSolanaRpc {
     }
     const encoded = params[0];
     const encoding = (params[1] as { encoding?: unknown } | undefined)?.encoding ?? 'base58';
-    if (typeof encoded !== 'string' || (encoding !== 'base64' && encoding !== 'base58')) return err(-32602, 'invalid transaction: unsupported encoding');
+    if (typeof encoded !== 'string' || (encoding !== 'base64' && encoding !== 'base58'))
+      return err(-32602, 'invalid transaction: unsupported encoding');
     let wire: Buffer;
     try {
       wire = encoding === 'base64' ? Buffer.from(encoded, 'base64') : Buffer.from(base58Decode(encoded));
@@ -188,12 +211,17 @@ export class FakeSolanaRpc {
     try {
       message = Message.from(messageBytes);
     } catch {
-      return err(-32602, 'invalid transaction: failed to deserialize solana_sdk::transaction::versioned::VersionedTransaction');
+      return err(
+        -32602,
+        'invalid transaction: failed to deserialize solana_sdk::transaction::versioned::VersionedTransaction',
+      );
     }
-    if (n !== message.header.numRequiredSignatures) return err(-32602, 'invalid transaction: Transaction has the wrong number of signatures');
+    if (n !== message.header.numRequiredSignatures)
+      return err(-32602, 'invalid transaction: Transaction has the wrong number of signatures');
     for (let i = 0; i < n; i++) {
       const key = (message.accountKeys[i] as PublicKey).toBytes();
-      if (!ed25519.verify(sigs[i]!, messageBytes, key)) return err(-32003, 'Transaction signature verification failure');
+      if (!ed25519.verify(sigs[i]!, messageBytes, key))
+        return err(-32003, 'Transaction signature verification failure');
     }
     const signature = base58Encode(sigs[0]!);
     const sim = (what: string, e: unknown): RpcResponse =>
@@ -206,8 +234,10 @@ export class FakeSolanaRpc {
         returnData: null,
         unitsConsumed: 0,
       });
-    if (!this.issued.includes(message.recentBlockhash) || this.expired.has(message.recentBlockhash)) return sim('Blockhash not found', 'BlockhashNotFound');
-    if (this.transactions.some((t) => t.signature === signature)) return sim('This transaction has already been processed', 'AlreadyProcessed');
+    if (!this.issued.includes(message.recentBlockhash) || this.expired.has(message.recentBlockhash))
+      return sim('Blockhash not found', 'BlockhashNotFound');
+    if (this.transactions.some((t) => t.signature === signature))
+      return sim('This transaction has already been processed', 'AlreadyProcessed');
     this.transactions.push({ signature, wire, message });
     if (this.loseAnswers > 0) {
       this.loseAnswers--;

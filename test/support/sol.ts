@@ -7,7 +7,14 @@
  * account (paid by the fee payer) when it does not exist, then a plain Transfer from the
  * sender's associated token account.
  */
-import { Keypair, PublicKey, SystemProgram, SYSVAR_RENT_PUBKEY, Transaction, TransactionInstruction } from '@solana/web3.js';
+import {
+  Keypair,
+  PublicKey,
+  SystemProgram,
+  SYSVAR_RENT_PUBKEY,
+  Transaction,
+  TransactionInstruction,
+} from '@solana/web3.js';
 import { associatedTokenAddress, ASSOCIATED_TOKEN_PROGRAM, TOKEN_PROGRAM } from '../../src/chains/sol/sign.js';
 
 export const PLACEHOLDER_BLOCKHASH = '7WyEshBZcZwEbJsvSeGgCkSNMxxxFAym3x7Cuj6UjAUE';
@@ -23,11 +30,18 @@ function payload(tx: Transaction, extra: Record<string, unknown> = {}): string {
 
 export function solTransferPayload(o: { from: string; to: string; lamports: bigint; feePayer?: string }): string {
   const tx = new Transaction({ feePayer: new PublicKey(o.feePayer ?? o.from) });
-  tx.add(SystemProgram.transfer({ fromPubkey: new PublicKey(o.from), toPubkey: new PublicKey(o.to), lamports: o.lamports }));
+  tx.add(
+    SystemProgram.transfer({ fromPubkey: new PublicKey(o.from), toPubkey: new PublicKey(o.to), lamports: o.lamports }),
+  );
   return payload(tx);
 }
 
-export function splTransferInstruction(source: string, destination: string, owner: string, amount: bigint): TransactionInstruction {
+export function splTransferInstruction(
+  source: string,
+  destination: string,
+  owner: string,
+  amount: bigint,
+): TransactionInstruction {
   const data = Buffer.alloc(9);
   data[0] = 3;
   data.writeBigUInt64LE(amount, 1);
@@ -59,7 +73,14 @@ export function createAtaInstruction(ata: string, payer: string, owner: string, 
 }
 
 /** Tatum's SPL transfer: `amount` in base units (the builder multiplies by 10^digits). */
-export function splTransferPayload(o: { from: string; to: string; mint: string; amount: bigint; feePayer?: string; createAta: boolean }): string {
+export function splTransferPayload(o: {
+  from: string;
+  to: string;
+  mint: string;
+  amount: bigint;
+  feePayer?: string;
+  createAta: boolean;
+}): string {
   const feePayer = o.feePayer ?? o.from;
   const tx = new Transaction({ feePayer: new PublicKey(feePayer) });
   const source = associatedTokenAddress(o.from, o.mint);
@@ -70,7 +91,11 @@ export function splTransferPayload(o: { from: string; to: string; mint: string; 
 }
 
 /** Any instructions, Tatum's way (for refusal tests). */
-export function solPayloadOf(feePayer: string, ixs: TransactionInstruction[], extra: Record<string, unknown> = {}): string {
+export function solPayloadOf(
+  feePayer: string,
+  ixs: TransactionInstruction[],
+  extra: Record<string, unknown> = {},
+): string {
   const tx = new Transaction({ feePayer: new PublicKey(feePayer) });
   tx.add(...ixs);
   return payload(tx, extra);

@@ -198,7 +198,9 @@ export class FakeTatumApi {
    * Queues a pending transaction (§2.3 shape). `id` is generated when absent; returns it.
    * The object is returned to the daemon as given (plus the id).
    */
-  queue(tx: { chain: TatumChain; serializedTransaction: string; hashes: string[]; id?: string } & Record<string, unknown>): string {
+  queue(
+    tx: { chain: TatumChain; serializedTransaction: string; hashes: string[]; id?: string } & Record<string, unknown>,
+  ): string {
     const id = tx.id ?? newPendingId();
     this.entries.push({ body: { ...tx, id }, chain: tx.chain, raw: false, deleted: false });
     return id;
@@ -298,7 +300,10 @@ export class FakeTatumApi {
       const f = rule.failure;
       switch (f.kind) {
         case 'status':
-          return send(f.status, f.body ?? { statusCode: f.status, errorCode: 'fake.injected', message: 'Injected failure' });
+          return send(
+            f.status,
+            f.body ?? { statusCode: f.status, errorCode: 'fake.injected', message: 'Injected failure' },
+          );
         case 'garbage':
           return send(200, '<html>502 Bad Gateway</html>\u0000{');
         case 'json':
@@ -314,28 +319,47 @@ export class FakeTatumApi {
 
     if (record.method === 'POST' && record.path.startsWith(TATUM_SOL_RPC_PATH)) {
       if (decodeURIComponent(record.path.slice(TATUM_SOL_RPC_PATH.length)) !== this.apiKey) {
-        return send(403, { statusCode: 403, errorCode: 'subscription.not.active', message: 'Invalid API key in path.' });
+        return send(403, {
+          statusCode: 403,
+          errorCode: 'subscription.not.active',
+          message: 'Invalid API key in path.',
+        });
       }
-      if (this.options.solana === undefined) return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: 'No SOL node behind the RPC proxy.' });
+      if (this.options.solana === undefined)
+        return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: 'No SOL node behind the RPC proxy.' });
       return send(200, this.options.solana.handle(json));
     }
     if (record.path.startsWith(TATUM_EGLD_NODE_PATH)) {
       const rest = record.path.slice(TATUM_EGLD_NODE_PATH.length);
       const slash = rest.indexOf('/');
       if (slash < 0 || decodeURIComponent(rest.slice(0, slash)) !== this.apiKey) {
-        return send(403, { statusCode: 403, errorCode: 'subscription.not.active', message: 'Invalid API key in path.' });
+        return send(403, {
+          statusCode: 403,
+          errorCode: 'subscription.not.active',
+          message: 'Invalid API key in path.',
+        });
       }
-      if (this.options.egld === undefined) return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: 'No EGLD node behind the proxy.' });
+      if (this.options.egld === undefined)
+        return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: 'No EGLD node behind the proxy.' });
       const r = this.options.egld.handle(record.method, rest.slice(slash), json);
       return send(r.status, r.json);
     }
     const web3 = web3Route(record.path);
     if (web3 !== undefined && record.method === 'POST') {
-      if (web3.key !== this.apiKey) return send(403, { statusCode: 403, errorCode: 'subscription.not.active', message: 'Invalid API key in path.' });
+      if (web3.key !== this.apiKey)
+        return send(403, {
+          statusCode: 403,
+          errorCode: 'subscription.not.active',
+          message: 'Invalid API key in path.',
+        });
       return this.web3Route(web3.chain, record, send);
     }
     if (req.headers[HEADER_API_KEY] !== this.apiKey) {
-      return send(401, { statusCode: 401, errorCode: 'subscription.not.active', message: 'Unauthorized. Missing or invalid x-api-key.' });
+      return send(401, {
+        statusCode: 401,
+        errorCode: 'subscription.not.active',
+        message: 'Unauthorized. Missing or invalid x-api-key.',
+      });
     }
     try {
       await this.route(record, send);
@@ -344,7 +368,10 @@ export class FakeTatumApi {
     }
   }
 
-  private async route(r: RecordedRequest, send: (status: number, body: unknown, headers?: Record<string, string>) => void): Promise<void> {
+  private async route(
+    r: RecordedRequest,
+    send: (status: number, body: unknown, headers?: Record<string, string>) => void,
+  ): Promise<void> {
     const m = r.method;
     const pendingMatch = /^\/v3\/kms\/pending\/([A-Z]+)$/.exec(r.path);
     if (m === 'POST' && pendingMatch !== null) return this.pendingRoute(pendingMatch[1] as string, r, send);
@@ -353,25 +380,35 @@ export class FakeTatumApi {
     const chain = chainForBroadcastPath(r.path);
     if (m === 'POST' && chain !== undefined) return this.broadcastRoute('blockchain', chain, r, send);
 
-    const countChain = Object.entries(TATUM_TX_COUNT_PATHS).find(([, p]) => r.path.startsWith(p!))?.[0] as TatumChain | undefined;
+    const countChain = Object.entries(TATUM_TX_COUNT_PATHS).find(([, p]) => r.path.startsWith(p!))?.[0] as
+      TatumChain | undefined;
     if (m === 'GET' && countChain !== undefined) {
       const node = this.nodeClients.get(countChain);
-      if (!(node instanceof EvmRpc)) return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: `No ${countChain} node.` });
+      if (!(node instanceof EvmRpc))
+        return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: `No ${countChain} node.` });
       const address = decodeURIComponent(r.path.slice(TATUM_TX_COUNT_PATHS[countChain]!.length));
       return send(200, Number(await node.getTransactionCount(address, 'latest')));
     }
     if (m === 'GET' && r.path === TATUM_ETH_FEE_PATH) {
       if (this.options.ethFee !== undefined) return send(200, this.options.ethFee);
       const node = this.nodeClients.get('ETH');
-      if (!(node instanceof EvmRpc)) return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: 'No ETH node.' });
+      if (!(node instanceof EvmRpc))
+        return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: 'No ETH node.' });
       const p = await node.gasPrice();
-      return send(200, { slow: Number(p), medium: Number(p * 2n), fast: Number(p * 3n), time: new Date().toISOString(), block: 0 });
+      return send(200, {
+        slow: Number(p),
+        medium: Number(p * 2n),
+        fast: Number(p * 3n),
+        time: new Date().toISOString(),
+        block: 0,
+      });
     }
 
     const idMatch = /^\/v3\/kms\/([^/]+)(?:\/([^/]+))?$/.exec(r.path);
     if (idMatch !== null) {
       const e = this.find(decodeURIComponent(idMatch[1] as string));
-      if (e === undefined) return send(403, { statusCode: 403, errorCode: 'kms.not.found', message: 'Pending transaction not found.' });
+      if (e === undefined)
+        return send(403, { statusCode: 403, errorCode: 'kms.not.found', message: 'Pending transaction not found.' });
       if (m === 'GET' && idMatch[2] === undefined) return send(200, this.view(e));
       if (m === 'PUT' && idMatch[2] !== undefined) {
         e.txId = decodeURIComponent(idMatch[2]);
@@ -388,9 +425,15 @@ export class FakeTatumApi {
   /** Forwards one JSON-RPC body to the chain's node untouched (except eth_chainId with option web3ChainId). */
   private async web3Route(chain: TatumChain, r: RecordedRequest, send: (s: number, b: unknown) => void): Promise<void> {
     const node = this.nodeClients.get(chain);
-    if (!(node instanceof EvmRpc)) return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: `No ${chain} node behind the web3 proxy.` });
+    if (!(node instanceof EvmRpc))
+      return send(403, {
+        statusCode: 403,
+        errorCode: 'fake.no.node',
+        message: `No ${chain} node behind the web3 proxy.`,
+      });
     const body = r.json as { id?: unknown; method?: unknown; params?: unknown } | undefined;
-    if (typeof body?.method !== 'string') return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'JSON-RPC body expected.' });
+    if (typeof body?.method !== 'string')
+      return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'JSON-RPC body expected.' });
     if (body.method === 'eth_chainId' && this.options.web3ChainId !== undefined) {
       return send(200, { jsonrpc: '2.0', id: body.id ?? null, result: '0x' + this.options.web3ChainId.toString(16) });
     }
@@ -403,16 +446,29 @@ export class FakeTatumApi {
     }
   }
 
-  private pendingRoute(chain: string, r: RecordedRequest, send: (s: number, b: unknown, h?: Record<string, string>) => void): void {
+  private pendingRoute(
+    chain: string,
+    r: RecordedRequest,
+    send: (s: number, b: unknown, h?: Record<string, string>) => void,
+  ): void {
     const body = r.json as { signatureIds?: unknown } | undefined;
     const ids = body?.signatureIds;
     if (!Array.isArray(ids) || !ids.every((x) => typeof x === 'string')) {
-      return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'signatureIds must be an array of strings.' });
+      return send(400, {
+        statusCode: 400,
+        errorCode: 'validation.failed',
+        message: 'signatureIds must be an array of strings.',
+      });
     }
     if (ids.length > MAX_SIGNATURE_IDS) {
-      return send(400, { statusCode: 400, errorCode: 'validation.failed', message: `At most ${MAX_SIGNATURE_IDS} signatureIds.` });
+      return send(400, {
+        statusCode: 400,
+        errorCode: 'validation.failed',
+        message: `At most ${MAX_SIGNATURE_IDS} signatureIds.`,
+      });
     }
-    if (!isTatumChain(chain)) return send(400, { statusCode: 400, errorCode: 'validation.failed', message: `Unsupported chain ${chain}.` });
+    if (!isTatumChain(chain))
+      return send(400, { statusCode: 400, errorCode: 'validation.failed', message: `Unsupported chain ${chain}.` });
     const posted = new Set(ids as string[]);
     const out: string[] = [];
     for (const e of this.entries) {
@@ -423,20 +479,29 @@ export class FakeTatumApi {
       }
       if (e.txId !== undefined) continue;
       const refs = walletIds(e.body);
-      const hit = this.options.selection === 'all' ? refs.length > 0 && refs.every((id) => posted.has(id)) : refs.some((id) => posted.has(id));
+      const hit =
+        this.options.selection === 'all'
+          ? refs.length > 0 && refs.every((id) => posted.has(id))
+          : refs.some((id) => posted.has(id));
       if (hit) out.push(JSON.stringify(e.body));
     }
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.options.latestVersionHeader !== undefined) headers[HEADER_LATEST_VERSION] = this.options.latestVersionHeader;
+    if (this.options.latestVersionHeader !== undefined)
+      headers[HEADER_LATEST_VERSION] = this.options.latestVersionHeader;
     send(200, `[${out.join(',')}]`, headers);
   }
 
   private batchRoute(r: RecordedRequest, send: (s: number, b: unknown) => void): void {
     const errors = (r.json as { errors?: unknown } | undefined)?.errors;
-    if (!Array.isArray(errors)) return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'errors must be an array.' });
+    if (!Array.isArray(errors))
+      return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'errors must be an array.' });
     for (const x of errors as { signatureId?: unknown; error?: unknown }[]) {
       if (typeof x?.signatureId !== 'string' || typeof x.error !== 'string') {
-        return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'Each error needs signatureId and error strings.' });
+        return send(400, {
+          statusCode: 400,
+          errorCode: 'validation.failed',
+          message: 'Each error needs signatureId and error strings.',
+        });
       }
     }
     for (const x of errors as { signatureId: string; error: string }[]) {
@@ -457,12 +522,21 @@ export class FakeTatumApi {
   ): Promise<void> {
     const b = (r.json ?? {}) as { txData?: unknown; signatureId?: unknown; currency?: unknown; withdrawalId?: unknown };
     const chain = kind === 'offchain' ? b.currency : pathChain;
-    if (!isTatumChain(chain)) return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'currency is not supported.' });
+    if (!isTatumChain(chain))
+      return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'currency is not supported.' });
     if (typeof b.txData !== 'string' || b.txData.length === 0) {
-      return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'txData must be a non-empty string.' });
+      return send(400, {
+        statusCode: 400,
+        errorCode: 'validation.failed',
+        message: 'txData must be a non-empty string.',
+      });
     }
     if (b.signatureId !== undefined && (typeof b.signatureId !== 'string' || b.signatureId.length !== 24)) {
-      return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'signatureId must be 24 characters.' });
+      return send(400, {
+        statusCode: 400,
+        errorCode: 'validation.failed',
+        message: 'signatureId must be 24 characters.',
+      });
     }
     if (kind === 'offchain' && typeof b.withdrawalId !== 'string') {
       return send(400, { statusCode: 400, errorCode: 'validation.failed', message: 'withdrawalId must be a string.' });
@@ -475,11 +549,19 @@ export class FakeTatumApi {
     const entry = rec.signatureId === undefined ? undefined : this.find(rec.signatureId);
     if (rec.signatureId !== undefined && (entry === undefined || entry.deleted)) {
       rec.error = 'pending transaction not found';
-      return send(403, { statusCode: 403, errorCode: 'kms.not.found', message: `Pending transaction ${rec.signatureId} not found.` });
+      return send(403, {
+        statusCode: 403,
+        errorCode: 'kms.not.found',
+        message: `Pending transaction ${rec.signatureId} not found.`,
+      });
     }
     if (entry?.txId !== undefined && entry.txData !== rec.txData) {
       rec.error = 'already completed with another transaction';
-      return send(403, { statusCode: 403, errorCode: 'kms.already.completed', message: 'Pending transaction already completed.' });
+      return send(403, {
+        statusCode: 403,
+        errorCode: 'kms.already.completed',
+        message: 'Pending transaction already completed.',
+      });
     }
 
     let txId: string;

@@ -22,15 +22,24 @@ export function tokenObjectWhole(tokenDir: string): boolean {
  * after `afterMs` (from its first login): the moment SoftHSM2 rewrites token.object on C_Login is then hit
  * about one time in six.
  */
-export function killDuringLogins(env: Record<string, string>, pin: string | { wallet: string }, afterMs: number): Promise<void> {
+export function killDuringLogins(
+  env: Record<string, string>,
+  pin: string | { wallet: string },
+  afterMs: number,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const args = typeof pin === 'string' ? [LOGIN_LOOP, DIST] : [LOGIN_LOOP, DIST, pin.wallet];
-    const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.stdout.once('data', () => setTimeout(() => child.kill('SIGKILL'), afterMs));
     child.on('error', reject);
-    child.on('close', (_code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`login loop ended by itself: ${err}`))));
+    child.on('close', (_code, signal) =>
+      signal === 'SIGKILL' ? resolve() : reject(new Error(`login loop ended by itself: ${err}`)),
+    );
     child.stdin.end(typeof pin === 'string' ? `${pin}\n` : '');
   });
 }

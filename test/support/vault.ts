@@ -41,5 +41,10 @@ export async function createTestVault(options: { testnetOnly?: boolean; store?: 
 }
 
 export function openTestVault(path: string, password = TEST_PASSWORD, auditLogPath?: string): Promise<Vault> {
-  return Vault.open({ path, provider: passwordProvider(password), actor: 'test', ...(auditLogPath !== undefined ? { auditLogPath } : {}) });
+  return Vault.open({
+    path,
+    provider: passwordProvider(password),
+    actor: 'test',
+    ...(auditLogPath !== undefined ? { auditLogPath } : {}),
+  });
 }

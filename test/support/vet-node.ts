@@ -28,7 +28,8 @@ export class FakeVetNode {
           res.writeHead(status, { 'content-type': 'application/json' });
           res.end(JSON.stringify(v));
         };
-        if (req.method === 'GET' && req.url === '/blocks/best') return send(200, { id: node!.bestId, number: 0x00ab12cd });
+        if (req.method === 'GET' && req.url === '/blocks/best')
+          return send(200, { id: node!.bestId, number: 0x00ab12cd });
         if (req.method === 'POST' && req.url === '/accounts/*') {
           const clauses = (json as { clauses?: unknown[] } | undefined)?.clauses ?? [];
           return send(

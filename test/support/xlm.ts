@@ -10,7 +10,10 @@ export function hostSigner(s: Uint8Array): Ed25519Signer {
 }
 
 /** An unsigned v1 envelope (base64), fee 100, timeBounds +300 s; default source: the account of seed 0x07…. */
-export function xlmEnvelope(op: ReturnType<typeof Operation.payment>, opts: { source?: string; testnet?: boolean; memo?: Memo } = {}): string {
+export function xlmEnvelope(
+  op: ReturnType<typeof Operation.payment>,
+  opts: { source?: string; testnet?: boolean; memo?: Memo } = {},
+): string {
   const b = new TransactionBuilder(new Account(opts.source ?? me.publicKey(), '41'), {
     fee: '100',
     networkPassphrase: opts.testnet === false ? Networks.PUBLIC : Networks.TESTNET,

@@ -31,7 +31,13 @@ describe('native modules built by npm ci', () => {
     const sig = secp256k1.sign(digest, priv, { lowS: true, prehash: false });
     const pub = secp256k1.getPublicKey(priv, true);
     expect(findRecoveryId(sig.toCompactRawBytes(), digest, pub)).toBe(sig.recovery);
-    expect(findRecoveryId(sig.toCompactRawBytes(), digest, secp256k1.getPublicKey(Uint8Array.from(Buffer.alloc(32, 8)), true))).toBeUndefined();
+    expect(
+      findRecoveryId(
+        sig.toCompactRawBytes(),
+        digest,
+        secp256k1.getPublicKey(Uint8Array.from(Buffer.alloc(32, 8)), true),
+      ),
+    ).toBeUndefined();
   });
 
   // bip32 runs on libsecp256k1 (src/secp256k1-native.ts): same results as the pure-JS curve,
@@ -53,7 +59,9 @@ describe('native modules built by npm ci', () => {
     one[31] = 1;
     expect(ecc.privateAdd(n1, one)).toBeNull(); // n-1 + 1 = 0
     expect(ecc.isPrivate(Buffer.alloc(32))).toBe(false);
-    expect(ecc.isPoint(Buffer.from('030000000000000000000000000000000000000000000000000000000000000005', 'hex'))).toBe(false);
+    expect(ecc.isPoint(Buffer.from('030000000000000000000000000000000000000000000000000000000000000005', 'hex'))).toBe(
+      false,
+    );
     const h = Uint8Array.from(Buffer.alloc(32, 0x33));
     const sig = ecc.sign(h, d);
     expect(Buffer.from(sig)).toEqual(Buffer.from(js.sign(h, d)));

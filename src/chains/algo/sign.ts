@@ -17,7 +17,15 @@
  * than what the payload says; only `pay` and `axfer` are signed.
  */
 import algosdk from 'algosdk';
-import { describe, isPlainObject, mismatchError, parseJsonPayload, payloadError, unsupportedError, type DecodedTx } from '../decoded.js';
+import {
+  describe,
+  isPlainObject,
+  mismatchError,
+  parseJsonPayload,
+  payloadError,
+  unsupportedError,
+  type DecodedTx,
+} from '../decoded.js';
 import { signEd25519Checked, type Ed25519Signer } from '../ed25519/signer.js';
 
 const CHAIN = 'ALGO';
@@ -62,13 +70,20 @@ function bytes(field: string, v: unknown, length?: number): Uint8Array {
     const keys = Object.keys(v);
     out = [];
     for (let i = 0; i < keys.length; i++) {
-      if (!Object.hasOwn(v, String(i))) throw payloadError(CHAIN, `${field} must be an index→byte map ({"0": …, "1": …}) with no gaps`);
+      if (!Object.hasOwn(v, String(i)))
+        throw payloadError(CHAIN, `${field} must be an index→byte map ({"0": …, "1": …}) with no gaps`);
       out.push(v[String(i)] as number);
     }
   } else if (Array.isArray(v)) out = v as number[];
-  else throw payloadError(CHAIN, `${field} must be bytes (an index→byte map or {type: "Buffer", data}), got ${describe(v)}`);
-  if (!out.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) throw payloadError(CHAIN, `${field} holds something that is not a byte`);
-  if (length !== undefined && out.length !== length) throw payloadError(CHAIN, `${field} must be ${length} bytes, got ${out.length}`);
+  else
+    throw payloadError(
+      CHAIN,
+      `${field} must be bytes (an index→byte map or {type: "Buffer", data}), got ${describe(v)}`,
+    );
+  if (!out.every((b) => Number.isInteger(b) && b >= 0 && b <= 255))
+    throw payloadError(CHAIN, `${field} holds something that is not a byte`);
+  if (length !== undefined && out.length !== length)
+    throw payloadError(CHAIN, `${field} must be ${length} bytes, got ${out.length}`);
   return Uint8Array.from(out);
 }
 
@@ -88,7 +103,8 @@ function address(field: string, v: unknown): string {
 }
 
 function uint(field: string, v: unknown): bigint {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw payloadError(CHAIN, `${field} must be a non-negative integer, got ${describe(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw payloadError(CHAIN, `${field} must be a non-negative integer, got ${describe(v)}`);
   const n = BigInt(v);
   if (n > UINT64_MAX) throw payloadError(CHAIN, `${field} is too large`);
   return n;
@@ -97,7 +113,8 @@ function uint(field: string, v: unknown): bigint {
 function emptyOrAbsent(v: unknown): boolean {
   if (v === undefined || v === null) return true;
   if (Array.isArray(v)) return v.length === 0;
-  if (isPlainObject(v)) return Object.keys(v).length === 0 || (v.type === 'Buffer' && Array.isArray(v.data) && v.data.length === 0);
+  if (isPlainObject(v))
+    return Object.keys(v).length === 0 || (v.type === 'Buffer' && Array.isArray(v.data) && v.data.length === 0);
   return false;
 }
 
@@ -113,19 +130,31 @@ interface ParsedAlgo {
 function parse(payload: unknown, testnet: boolean): ParsedAlgo {
   const o = parseJsonPayload(CHAIN, payload);
   for (const k of DANGEROUS) {
-    if (!emptyOrAbsent(o[k])) throw unsupportedError(CHAIN, `${k} is set: it would move more than the payment or hand the account over; not signed`);
+    if (!emptyOrAbsent(o[k]))
+      throw unsupportedError(
+        CHAIN,
+        `${k} is set: it would move more than the payment or hand the account over; not signed`,
+      );
   }
   for (const k of Object.keys(o)) {
     if (!KNOWN.has(k) && !DANGEROUS.includes(k))
-      throw unsupportedError(CHAIN, `field ${JSON.stringify(k.slice(0, 40))} is not one Tatum's ALGO builders set; not signed`);
+      throw unsupportedError(
+        CHAIN,
+        `field ${JSON.stringify(k.slice(0, 40))} is not one Tatum's ALGO builders set; not signed`,
+      );
   }
   for (const k of ['lease', 'appArgs', 'group', 'extraPages']) {
-    if (!emptyOrAbsent(o[k]) && !(k === 'extraPages' && o[k] === 0)) throw unsupportedError(CHAIN, `${k} is set; Tatum's builders leave it empty`);
+    if (!emptyOrAbsent(o[k]) && !(k === 'extraPages' && o[k] === 0))
+      throw unsupportedError(CHAIN, `${k} is set; Tatum's builders leave it empty`);
   }
-  if (o.tag !== undefined && Buffer.from(bytes('tag', o.tag)).toString('latin1') !== 'TX') throw payloadError(CHAIN, 'tag must be "TX"');
+  if (o.tag !== undefined && Buffer.from(bytes('tag', o.tag)).toString('latin1') !== 'TX')
+    throw payloadError(CHAIN, 'tag must be "TX"');
   const type = o.type;
   if (type !== 'pay' && type !== 'axfer')
-    throw unsupportedError(CHAIN, `type ${describe(type)} is not signed (hardkms signs pay and axfer, as Tatum builds them)`);
+    throw unsupportedError(
+      CHAIN,
+      `type ${describe(type)} is not signed (hardkms signs pay and axfer, as Tatum builds them)`,
+    );
   const net = testnet ? ALGO_NETWORKS.testnet : ALGO_NETWORKS.mainnet;
   if (o.genesisID !== net.genesisID) {
     throw mismatchError(
@@ -135,7 +164,10 @@ function parse(payload: unknown, testnet: boolean): ParsedAlgo {
   }
   const genesisHash = Buffer.from(bytes('genesisHash', o.genesisHash, 32)).toString('base64');
   if (genesisHash !== net.genesisHash)
-    throw mismatchError(CHAIN, `genesisHash is not the ${net.genesisID} genesis hash: the transaction is for another network`);
+    throw mismatchError(
+      CHAIN,
+      `genesisHash is not the ${net.genesisID} genesis hash: the transaction is for another network`,
+    );
   const sender = address('from', o.from);
   const receiver = address('to', o.to);
   const amount = uint('amount', o.amount ?? 0);
@@ -160,14 +192,19 @@ function parse(payload: unknown, testnet: boolean): ParsedAlgo {
         genesisID: net.genesisID,
         genesisHash: Buffer.from(net.genesisHash, 'base64'),
       },
-      ...(type === 'pay' ? { paymentParams: { receiver, amount } } : { assetTransferParams: { receiver, amount, assetIndex: assetIndex! } }),
+      ...(type === 'pay'
+        ? { paymentParams: { receiver, amount } }
+        : { assetTransferParams: { receiver, amount, assetIndex: assetIndex! } }),
     });
   // flatFee false: Tatum's (algosdk 1.16's) per-byte reading, computed by algosdk itself.
   let txn: algosdk.Transaction;
   try {
     txn = build(fee, o.flatFee === true);
   } catch (e) {
-    throw payloadError(CHAIN, `the transaction does not build: ${e instanceof Error ? e.message.slice(0, 120) : 'unknown error'}`);
+    throw payloadError(
+      CHAIN,
+      `the transaction does not build: ${e instanceof Error ? e.message.slice(0, 120) : 'unknown error'}`,
+    );
   }
   return { txn, sender, type, receiver, amount, ...(assetIndex === undefined ? {} : { assetIndex }) };
 }
@@ -177,7 +214,8 @@ export function decodeAlgo(payload: unknown, testnet: boolean): DecodedTx {
   const p = parse(payload, testnet);
   const decoded: DecodedTx = { chain: CHAIN, outputs: [], fee: p.txn.fee };
   if (p.type === 'pay') decoded.outputs.push({ address: p.receiver, amount: p.amount });
-  else if (p.amount > 0n || p.receiver !== p.sender) decoded.token = { contract: String(p.assetIndex), standard: 'ASA', to: p.receiver, amount: p.amount };
+  else if (p.amount > 0n || p.receiver !== p.sender)
+    decoded.token = { contract: String(p.assetIndex), standard: 'ASA', to: p.receiver, amount: p.amount };
   // An axfer of 0 to oneself is an opt-in: it moves nothing.
   return decoded;
 }
@@ -189,7 +227,10 @@ export async function signAlgo(payload: unknown, signers: readonly Ed25519Signer
   if (signer === undefined) throw mismatchError(CHAIN, 'no key to sign with');
   const mine = algosdk.encodeAddress(Uint8Array.from(signer.publicKey));
   if (mine !== p.sender) {
-    throw mismatchError(CHAIN, `the sender ${p.sender} is not the signing wallet's address ${mine}; refusing to sign (Tatum KMS would sign with any key)`);
+    throw mismatchError(
+      CHAIN,
+      `the sender ${p.sender} is not the signing wallet's address ${mine}; refusing to sign (Tatum KMS would sign with any key)`,
+    );
   }
   const sig = await signEd25519Checked(signer, p.txn.bytesToSign());
   return Buffer.from(p.txn.attachSignature(mine, sig)).toString('hex');

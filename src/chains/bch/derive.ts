@@ -48,10 +48,16 @@ export function decodeCashAddress(address: string, testnet: boolean): { type: 'P
   try {
     decoded = cashaddr.decode(full);
   } catch {
-    throw new InputError(`'${address}' is not a valid CashAddr address.`, `Use a ${prefix}:q… or ${prefix}:p… address.`);
+    throw new InputError(
+      `'${address}' is not a valid CashAddr address.`,
+      `Use a ${prefix}:q… or ${prefix}:p… address.`,
+    );
   }
   if (decoded.prefix !== prefix) {
-    throw new InputError(`'${address}' is a ${decoded.prefix} address, expected ${prefix}.`, 'Check mainnet vs testnet.');
+    throw new InputError(
+      `'${address}' is a ${decoded.prefix} address, expected ${prefix}.`,
+      'Check mainnet vs testnet.',
+    );
   }
   if ((decoded.type !== 'P2PKH' && decoded.type !== 'P2SH') || decoded.hash.length !== 20) {
     throw new InputError(`'${address}' is not a 20-byte P2PKH or P2SH CashAddr address.`);

@@ -1,6 +1,16 @@
 import { Transaction, crypto as bcrypto, type Network } from 'bitcoinjs-lib';
 import { HardkmsError } from '../../errors.js';
-import { SIGNER_MISSING, bytesEqual, describe, hexField, mismatchError, payloadError, uintField, unsupportedError, type DecodedTx } from '../decoded.js';
+import {
+  SIGNER_MISSING,
+  bytesEqual,
+  describe,
+  hexField,
+  mismatchError,
+  payloadError,
+  uintField,
+  unsupportedError,
+  type DecodedTx,
+} from '../decoded.js';
 import { derSignature, signDigestChecked, uniqueSigners, type DigestSigner } from '../digest-signer.js';
 import { decodeScriptOutput, estimatedVsize, p2pkhScript, pushes, withHashType } from '../utxo/sign.js';
 
@@ -38,7 +48,8 @@ const CHAIN = 'BCH';
 const INT64_MAX = (1n << 63n) - 1n;
 
 export function parseBchPayload(payload: unknown): BchPayload {
-  if (typeof payload !== 'string') throw payloadError(CHAIN, 'serializedTransaction must be a string "<tx hex>:<amounts JSON>"');
+  if (typeof payload !== 'string')
+    throw payloadError(CHAIN, 'serializedTransaction must be a string "<tx hex>:<amounts JSON>"');
   const sep = payload.indexOf(':');
   if (sep < 0) throw payloadError(CHAIN, 'serializedTransaction has no ":" between the tx hex and the amounts JSON');
   const raw = hexField(CHAIN, 'transaction hex', payload.slice(0, sep));
@@ -50,9 +61,11 @@ export function parseBchPayload(payload: unknown): BchPayload {
   }
   if (tx.hasWitnesses()) throw payloadError(CHAIN, 'transaction hex carries segwit data, which BCH does not have');
   if (!bytesEqual(tx.toBuffer(), raw)) throw payloadError(CHAIN, 'transaction hex is not in canonical serialization');
-  if (tx.ins.length === 0 || tx.outs.length === 0) throw payloadError(CHAIN, 'transaction needs at least one input and one output');
+  if (tx.ins.length === 0 || tx.outs.length === 0)
+    throw payloadError(CHAIN, 'transaction needs at least one input and one output');
   tx.ins.forEach((inp, i) => {
-    if (inp.script.length !== 0) throw unsupportedError(CHAIN, `input ${i} already has a scriptSig; only unsigned inputs are signed`);
+    if (inp.script.length !== 0)
+      throw unsupportedError(CHAIN, `input ${i} already has a scriptSig; only unsigned inputs are signed`);
   });
 
   let amountsJson: unknown;
@@ -61,7 +74,8 @@ export function parseBchPayload(payload: unknown): BchPayload {
   } catch {
     throw payloadError(CHAIN, 'input amounts after ":" are not valid JSON');
   }
-  if (!Array.isArray(amountsJson)) throw payloadError(CHAIN, `input amounts must be a JSON array, got ${describe(amountsJson)}`);
+  if (!Array.isArray(amountsJson))
+    throw payloadError(CHAIN, `input amounts must be a JSON array, got ${describe(amountsJson)}`);
   if (amountsJson.length !== tx.ins.length) {
     throw payloadError(CHAIN, `${amountsJson.length} input amounts for ${tx.ins.length} inputs`);
   }
@@ -73,11 +87,17 @@ export function parseBchPayload(payload: unknown): BchPayload {
 }
 
 /** Signs the BCH payload; returns the raw tx hex. See the module comment for the key→input rule. */
-export async function signBch(payload: unknown, signers: readonly DigestSigner[], opts: BchSignOptions = {}): Promise<string> {
+export async function signBch(
+  payload: unknown,
+  signers: readonly DigestSigner[],
+  opts: BchSignOptions = {},
+): Promise<string> {
   const { tx, amounts } = parseBchPayload(payload);
   const owners = assignSigners(tx.ins.length, signers, opts.prevoutScripts);
 
-  const digests = owners.map((signer, i) => tx.hashForWitnessV0(i, p2pkhScript(bcrypto.hash160(signer.publicKey)), amounts[i]!, SIGHASH_ALL_FORKID));
+  const digests = owners.map((signer, i) =>
+    tx.hashForWitnessV0(i, p2pkhScript(bcrypto.hash160(signer.publicKey)), amounts[i]!, SIGHASH_ALL_FORKID),
+  );
   for (let i = 0; i < owners.length; i++) {
     const signer = owners[i]!;
     const sig = await signDigestChecked(signer, digests[i]!);
@@ -86,7 +106,11 @@ export async function signBch(payload: unknown, signers: readonly DigestSigner[]
   return tx.toHex();
 }
 
-function assignSigners(inputCount: number, signers: readonly DigestSigner[], prevoutScripts?: readonly (string | Uint8Array)[]): DigestSigner[] {
+function assignSigners(
+  inputCount: number,
+  signers: readonly DigestSigner[],
+  prevoutScripts?: readonly (string | Uint8Array)[],
+): DigestSigner[] {
   const keys = uniqueSigners(signers);
   if (keys.length === 0)
     throw new HardkmsError(SIGNER_MISSING, 'BCH: no signing key was resolved for this transaction', {
@@ -94,11 +118,19 @@ function assignSigners(inputCount: number, signers: readonly DigestSigner[], pre
     });
 
   if (prevoutScripts !== undefined) {
-    if (prevoutScripts.length !== inputCount) throw payloadError(CHAIN, `${prevoutScripts.length} prevout scripts for ${inputCount} inputs`);
+    if (prevoutScripts.length !== inputCount)
+      throw payloadError(CHAIN, `${prevoutScripts.length} prevout scripts for ${inputCount} inputs`);
     const unowned: number[] = [];
     const owners = prevoutScripts.map((ps, i) => {
       const script = typeof ps === 'string' ? hexField(CHAIN, `prevoutScripts[${i}]`, ps) : ps;
-      if (!(script.length === 25 && script[0] === 0x76 && script[1] === 0xa9 && script[2] === 0x14 && script[23] === 0x88 && script[24] === 0xac)) {
+      if (!(
+        script.length === 25 &&
+        script[0] === 0x76 &&
+        script[1] === 0xa9 &&
+        script[2] === 0x14 &&
+        script[23] === 0x88 &&
+        script[24] === 0xac
+      )) {
         throw unsupportedError(CHAIN, `input ${i} does not spend a P2PKH output; only P2PKH is signed for BCH`);
       }
       const owner = keys.find((k) => bytesEqual(script.subarray(3, 23), bcrypto.hash160(k.publicKey)));
@@ -106,9 +138,13 @@ function assignSigners(inputCount: number, signers: readonly DigestSigner[], pre
       return owner;
     });
     if (unowned.length > 0) {
-      throw new HardkmsError(SIGNER_MISSING, `BCH: no resolved key owns input${unowned.length > 1 ? 's' : ''} ${unowned.join(', ')} (of ${inputCount})`, {
-        hint: 'hardkms does not broadcast partially signed transactions. Add the owning wallet to hashes/signatures.',
-      });
+      throw new HardkmsError(
+        SIGNER_MISSING,
+        `BCH: no resolved key owns input${unowned.length > 1 ? 's' : ''} ${unowned.join(', ')} (of ${inputCount})`,
+        {
+          hint: 'hardkms does not broadcast partially signed transactions. Add the owning wallet to hashes/signatures.',
+        },
+      );
     }
     return owners as DigestSigner[];
   }

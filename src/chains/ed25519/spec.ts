@@ -9,7 +9,15 @@ import { ed25519 } from '@noble/curves/ed25519';
 import type { StrKey as StrKeyType } from '@stellar/stellar-base';
 import type algosdkType from 'algosdk';
 import { InputError } from '../../errors.js';
-import { formatXrpSecret, newXrpSecret, parseXrpSecret, xrpAddress, xrpPublicKey, xrpSigningKey, type XrpSigningKey } from '../xrp/keys.js';
+import {
+  formatXrpSecret,
+  newXrpSecret,
+  parseXrpSecret,
+  xrpAddress,
+  xrpPublicKey,
+  xrpSigningKey,
+  type XrpSigningKey,
+} from '../xrp/keys.js';
 import { formatSolSecret, parseSolSecret, solAddress, solSeedAt } from '../sol/keys.js';
 import { egldAddress, egldSeedAt, parseEgldSecret } from '../egld/keys.js';
 
@@ -18,7 +26,8 @@ import { egldAddress, egldSeedAt, parseEgldSecret } from '../egld/keys.js';
 const require = createRequire(import.meta.url);
 let strKey: typeof StrKeyType | undefined;
 let algo: typeof algosdkType | undefined;
-const StrKey = (): typeof StrKeyType => (strKey ??= (require('@stellar/stellar-base') as { StrKey: typeof StrKeyType }).StrKey);
+const StrKey = (): typeof StrKeyType =>
+  (strKey ??= (require('@stellar/stellar-base') as { StrKey: typeof StrKeyType }).StrKey);
 const algosdk = (): typeof algosdkType => (algo ??= require('algosdk') as typeof algosdkType);
 
 export type Ed25519ChainCode = 'XLM' | 'ALGO' | 'XRP' | 'SOL' | 'EGLD';
@@ -71,7 +80,8 @@ const XLM: Ed25519ChainSpec = {
         'Give the S… secret Tatum stored (not the G… address).',
       );
     }
-    if (!StrKey().isValidEd25519SecretSeed(t)) throw new InputError('The XLM secret has a wrong checksum.', 'Check that it was copied completely and exactly.');
+    if (!StrKey().isValidEd25519SecretSeed(t))
+      throw new InputError('The XLM secret has a wrong checksum.', 'Check that it was copied completely and exactly.');
     return Uint8Array.from(StrKey().decodeEd25519SecretSeed(t));
   },
   formatSecret: (seed) => StrKey().encodeEd25519SecretSeed(Buffer.from(seed)),
@@ -97,7 +107,10 @@ const ALGO: Ed25519ChainSpec = {
       const seed = Uint8Array.from(sk.subarray(0, 32));
       if (!Buffer.from(ed25519.getPublicKey(seed)).equals(Buffer.from(sk.subarray(32)))) {
         seed.fill(0);
-        throw new InputError('The ALGO secret is inconsistent: its second half is not the public key of its first half.', 'Check that it was copied exactly.');
+        throw new InputError(
+          'The ALGO secret is inconsistent: its second half is not the public key of its first half.',
+          'Check that it was copied exactly.',
+        );
       }
       return seed;
     } finally {

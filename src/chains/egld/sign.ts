@@ -13,7 +13,14 @@
  * signs it as 0).
  */
 import { HardkmsError } from '../../errors.js';
-import { isPlainObject, mismatchError, parseJsonPayload, payloadError, unsupportedError, type DecodedTx } from '../decoded.js';
+import {
+  isPlainObject,
+  mismatchError,
+  parseJsonPayload,
+  payloadError,
+  unsupportedError,
+  type DecodedTx,
+} from '../decoded.js';
 import { signEd25519Checked, type Ed25519Signer } from '../ed25519/signer.js';
 import { egldAddress, egldPublicKeyOf, mvx } from './keys.js';
 
@@ -43,7 +50,11 @@ export interface EgldFill {
 export function parseEgldPayload(payload: unknown): EgldPayload {
   const o = parseJsonPayload(CHAIN, payload);
   for (const k of Object.keys(o))
-    if (!FIELDS.has(k)) throw unsupportedError(CHAIN, `unknown field "${k.slice(0, 32)}" (Tatum sends from, to, value, data, gasPrice, gasLimit)`);
+    if (!FIELDS.has(k))
+      throw unsupportedError(
+        CHAIN,
+        `unknown field "${k.slice(0, 32)}" (Tatum sends from, to, value, data, gasPrice, gasLimit)`,
+      );
   if (typeof o.to !== 'string') throw payloadError(CHAIN, 'to must be an erd1… address');
   try {
     egldPublicKeyOf(o.to, 'to');
@@ -54,7 +65,11 @@ export function parseEgldPayload(payload: unknown): EgldPayload {
   if (typeof text !== 'string') throw payloadError(CHAIN, 'value must be a decimal amount of EGLD');
   if (text.startsWith('-')) throw unsupportedError(CHAIN, 'value is negative (Tatum KMS would sign it as 0)');
   const m = VALUE_RE.exec(text);
-  if (!m) throw payloadError(CHAIN, `value ${JSON.stringify(text.slice(0, 40))} is not a decimal amount with at most 18 decimals`);
+  if (!m)
+    throw payloadError(
+      CHAIN,
+      `value ${JSON.stringify(text.slice(0, 40))} is not a decimal amount with at most 18 decimals`,
+    );
   const out: EgldPayload = { to: o.to, value: BigInt(m[1]!) * 10n ** 18n + BigInt((m[2] ?? '').padEnd(18, '0')) };
   if (o.from !== undefined && o.from !== null && o.from !== 0) {
     if (typeof o.from !== 'string') throw payloadError(CHAIN, 'from must be an erd1… address');
@@ -88,15 +103,30 @@ function isSmartContract(address: string): boolean {
 /** What the transaction moves, for the policy: EGLD, one ESDT transfer, the most it can pay in fees, and any contract call. */
 export function decodeEgld(payload: unknown, fill: Pick<EgldFill, 'gasPrice' | 'gasLimit'>): DecodedTx {
   const p = parseEgldPayload(payload);
-  const decoded: DecodedTx = { chain: CHAIN, outputs: [{ address: p.to, amount: p.value }], fee: fill.gasPrice * fill.gasLimit };
+  const decoded: DecodedTx = {
+    chain: CHAIN,
+    outputs: [{ address: p.to, amount: p.value }],
+    fee: fill.gasPrice * fill.gasLimit,
+  };
   const text = p.data?.toString('utf8');
   if (text !== undefined) {
     const esdt = /^ESDTTransfer@([0-9a-fA-F]+)@([0-9a-fA-F]+)$/.exec(text);
     if (esdt !== null && !isSmartContract(p.to)) {
-      decoded.token = { contract: Buffer.from(esdt[1]!, 'hex').toString('utf8'), standard: 'ESDT', to: p.to, amount: BigInt(`0x${esdt[2]!}`) };
+      decoded.token = {
+        contract: Buffer.from(esdt[1]!, 'hex').toString('utf8'),
+        standard: 'ESDT',
+        to: p.to,
+        amount: BigInt(`0x${esdt[2]!}`),
+      };
     } else if (isSmartContract(p.to) || FUNCTION_CALL_RE.test(text)) {
       const hex = p.data!.toString('hex');
-      decoded.call = { kind: 'call', to: p.to, dataLength: p.data!.length, data: hex, ...(p.data!.length >= 4 ? { selector: `0x${hex.slice(0, 8)}` } : {}) };
+      decoded.call = {
+        kind: 'call',
+        to: p.to,
+        dataLength: p.data!.length,
+        data: hex,
+        ...(p.data!.length >= 4 ? { selector: `0x${hex.slice(0, 8)}` } : {}),
+      };
     }
     // Anything else is a note on a transfer between accounts: it moves nothing.
   } else if (isSmartContract(p.to)) {
@@ -105,7 +135,11 @@ export function decodeEgld(payload: unknown, fill: Pick<EgldFill, 'gasPrice' | '
   return decoded;
 }
 
-function transaction(p: EgldPayload, sender: string, fill: EgldFill): InstanceType<ReturnType<typeof mvx>['Transaction']> {
+function transaction(
+  p: EgldPayload,
+  sender: string,
+  fill: EgldFill,
+): InstanceType<ReturnType<typeof mvx>['Transaction']> {
   const sdk = mvx();
   return new sdk.Transaction({
     nonce: fill.nonce,
@@ -135,7 +169,11 @@ export function egldSender(payload: unknown, signer: Pick<Ed25519Signer, 'public
 }
 
 /** The gas-cost request body Tatum's SDK posts (the unsigned transaction with gasLimit 0, data base64). */
-export function egldCostRequest(payload: unknown, sender: string, fill: Omit<EgldFill, 'gasLimit'>): Record<string, unknown> {
+export function egldCostRequest(
+  payload: unknown,
+  sender: string,
+  fill: Omit<EgldFill, 'gasLimit'>,
+): Record<string, unknown> {
   const p = parseEgldPayload(payload);
   return {
     nonce: Number(fill.nonce),
@@ -151,7 +189,12 @@ export function egldCostRequest(payload: unknown, sender: string, fill: Omit<Egl
 }
 
 /** Signs with the wallet's key; the signed transaction as Tatum sends it (JSON of the sendable form). */
-export async function signEgld(payload: unknown, signer: Ed25519Signer | undefined, fill: EgldFill, testnet: boolean): Promise<string> {
+export async function signEgld(
+  payload: unknown,
+  signer: Ed25519Signer | undefined,
+  fill: EgldFill,
+  testnet: boolean,
+): Promise<string> {
   checkEgldChainId(fill.chainID, testnet);
   const sender = egldSender(payload, signer);
   const tx = transaction(parseEgldPayload(payload), sender, fill);
@@ -163,7 +206,9 @@ export async function signEgld(payload: unknown, signer: Ed25519Signer | undefin
 /** The transaction hash (hex), as the network computes it. */
 export function egldTxHash(signedJson: string): string {
   const sdk = mvx();
-  const tx = sdk.Transaction.newFromPlainObject(JSON.parse(signedJson) as Parameters<typeof sdk.Transaction.newFromPlainObject>[0]);
+  const tx = sdk.Transaction.newFromPlainObject(
+    JSON.parse(signedJson) as Parameters<typeof sdk.Transaction.newFromPlainObject>[0],
+  );
   return new sdk.TransactionComputer().computeTransactionHash(tx);
 }
 

@@ -55,7 +55,9 @@ export function cip64SigningHash(f: Cip64Fields): Uint8Array {
 
 export function serializeCip64(f: Cip64Fields, sig: { yParity: 0 | 1; r: Uint8Array; s: Uint8Array }): string {
   const trim = (b: Uint8Array): Uint8Array => toBeArray(BigInt(hexlify(b)));
-  return hexlify(concat([new Uint8Array([CIP64_TYPE]), encodeRlp([...body(f), int(sig.yParity), trim(sig.r), trim(sig.s)])]));
+  return hexlify(
+    concat([new Uint8Array([CIP64_TYPE]), encodeRlp([...body(f), int(sig.yParity), trim(sig.r), trim(sig.s)])]),
+  );
 }
 
 /** A signed CIP-64 raw transaction back to its fields (for the re-broadcast check); throws on anything else. */

@@ -1,5 +1,14 @@
 import type { ChainAdapter } from '../types.js';
-import { checkIndex, childPublicKey, encodeHexKey, keccakAccountId, parseHexKey, parseXpub, privateKeyAtPath, xpubAtPath } from '../keys.js';
+import {
+  checkIndex,
+  childPublicKey,
+  encodeHexKey,
+  keccakAccountId,
+  parseHexKey,
+  parseXpub,
+  privateKeyAtPath,
+  xpubAtPath,
+} from '../keys.js';
 import { BIP32_XPUB, changeLevelPath, TESTNET_COIN_TYPE } from '../networks.js';
 
 export type EvmChain = 'ETH' | 'BSC' | 'MATIC' | 'CELO' | 'KLAY' | 'ONE' | 'XDC' | 'KCS' | 'VET';

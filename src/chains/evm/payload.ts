@@ -1,5 +1,14 @@
 import { getAddress } from 'ethers/address';
-import { describe, hexField, mismatchError, parseJsonPayload, payloadError, toHex, uintField, unsupportedError } from '../decoded.js';
+import {
+  describe,
+  hexField,
+  mismatchError,
+  parseJsonPayload,
+  payloadError,
+  toHex,
+  uintField,
+  unsupportedError,
+} from '../decoded.js';
 
 /**
  * Reader for EVM pending-transaction payloads: the JSON of a web3-style TransactionConfig
@@ -66,7 +75,8 @@ export function parseEvmPayload(payload: unknown, opts: EvmOptions): EvmFields {
   // "" is falsy in Tatum's JavaScript, so a field holding it counts as not given (nonce, gas
   // and gasPrice are then filled; value and the rest are 0), as null and absent do.
   const present = (k: string): boolean => o[k] !== undefined && o[k] !== null && o[k] !== '';
-  const num = (k: string, max: bigint = UINT256_MAX): bigint | undefined => (present(k) ? web3Uint(chain, k, o[k], max) : undefined);
+  const num = (k: string, max: bigint = UINT256_MAX): bigint | undefined =>
+    present(k) ? web3Uint(chain, k, o[k], max) : undefined;
   // Tatum's SDKs treat 0 gas price / gas limit as "not set" and fill them in.
   const nonZero = (n: bigint | undefined): bigint | undefined => (n === 0n ? undefined : n);
 
@@ -74,7 +84,10 @@ export function parseEvmPayload(payload: unknown, opts: EvmOptions): EvmFields {
   let feeCurrency: string | undefined;
   if (chain === 'CELO' && present('feeCurrency')) {
     feeCurrency = parseAddress(chain, 'feeCurrency', o.feeCurrency);
-    if (!zeroOrAbsent('gatewayFee') || (present('gatewayFeeRecipient') && !/^0x0{40}$/i.test(String(o.gatewayFeeRecipient)))) {
+    if (
+      !zeroOrAbsent('gatewayFee') ||
+      (present('gatewayFeeRecipient') && !/^0x0{40}$/i.test(String(o.gatewayFeeRecipient)))
+    ) {
       throw unsupportedError(
         chain,
         'gatewayFee/gatewayFeeRecipient are set: Celo gateway fees (CIP-42) no longer exist on the network; only feeCurrency (CIP-64) is signed',
@@ -89,9 +102,11 @@ export function parseEvmPayload(payload: unknown, opts: EvmOptions): EvmFields {
         `${k} is set: Celo-legacy fee-currency transactions are not signed (only plain Ethereum-format transactions paying fees in the native coin)`,
       );
   }
-  if (present('accessList') && !(Array.isArray(o.accessList) && o.accessList.length === 0)) throw unsupportedError(chain, 'accessList is not supported');
+  if (present('accessList') && !(Array.isArray(o.accessList) && o.accessList.length === 0))
+    throw unsupportedError(chain, 'accessList is not supported');
   for (const k of ['maxFeePerBlobGas', 'blobVersionedHashes', 'authorizationList', 'blobs']) {
-    if (present(k)) throw unsupportedError(chain, `${k} is not supported (only legacy and EIP-1559 transactions are signed)`);
+    if (present(k))
+      throw unsupportedError(chain, `${k} is not supported (only legacy and EIP-1559 transactions are signed)`);
   }
 
   if (present('chainId')) {
@@ -106,32 +121,40 @@ export function parseEvmPayload(payload: unknown, opts: EvmOptions): EvmFields {
 
   const to = present('to') && o.to !== '' ? parseAddress(chain, 'to', o.to) : null;
   let from: string | undefined;
-  if (typeof o.from === 'string' && /^(0x|xdc)[0-9a-fA-F]{40}$/i.test(o.from)) from = parseAddress(chain, 'from', o.from);
+  if (typeof o.from === 'string' && /^(0x|xdc)[0-9a-fA-F]{40}$/i.test(o.from))
+    from = parseAddress(chain, 'from', o.from);
 
   const value = num('value') ?? 0n;
   const data = parseData(chain, o);
 
   const nonceBig = num('nonce', BigInt(Number.MAX_SAFE_INTEGER));
   if (fill.nonce !== undefined && !(Number.isSafeInteger(Number(fill.nonce)) && Number(fill.nonce) >= 0)) {
-    throw payloadError(chain, 'the nonce supplied to fill the payload is not a non-negative safe integer', 'This is a bug in the caller; report it.');
+    throw payloadError(
+      chain,
+      'the nonce supplied to fill the payload is not a non-negative safe integer',
+      'This is a bug in the caller; report it.',
+    );
   }
   const nonce = nonceBig !== undefined ? Number(nonceBig) : fill.nonce !== undefined ? Number(fill.nonce) : undefined;
 
   const gasA = nonZero(num('gas', UINT64_MAX));
   const gasB = nonZero(num('gasLimit', UINT64_MAX));
-  if (gasA !== undefined && gasB !== undefined && gasA !== gasB) throw mismatchError(chain, `gas (${gasA}) and gasLimit (${gasB}) disagree`);
+  if (gasA !== undefined && gasB !== undefined && gasA !== gasB)
+    throw mismatchError(chain, `gas (${gasA}) and gasLimit (${gasB}) disagree`);
   const gasLimit = fill.gasLimitOverride ?? gasA ?? gasB ?? fill.gasLimit;
 
   const payloadGasPrice = nonZero(num('gasPrice'));
   const payloadMaxFee = num('maxFeePerGas');
   const payloadMaxPriority = num('maxPriorityFeePerGas');
   const is1559 = payloadMaxFee !== undefined || payloadMaxPriority !== undefined;
-  if (is1559 && payloadGasPrice !== undefined) throw mismatchError(chain, 'gasPrice and EIP-1559 fee fields are both set; a transaction has one or the other');
+  if (is1559 && payloadGasPrice !== undefined)
+    throw mismatchError(chain, 'gasPrice and EIP-1559 fee fields are both set; a transaction has one or the other');
 
   let type: 0 | 2;
   if (is1559) type = 2;
   else if (payloadGasPrice !== undefined) type = 0;
-  else if (fill.gasPrice === undefined && (fill.maxFeePerGas !== undefined || fill.maxPriorityFeePerGas !== undefined)) type = 2;
+  else if (fill.gasPrice === undefined && (fill.maxFeePerGas !== undefined || fill.maxPriorityFeePerGas !== undefined))
+    type = 2;
   else type = 0;
 
   if (present('type')) {
@@ -165,7 +188,8 @@ export function parseEvmPayload(payload: unknown, opts: EvmOptions): EvmFields {
  */
 function web3Uint(chain: string, field: string, v: unknown, max: bigint): bigint {
   if (typeof v === 'string' && /^0[xX]$/.test(v)) return 0n;
-  if (typeof v === 'string' && /^0+[0-9]+$/.test(v) && v.length <= 100) return uintField(chain, field, v.replace(/^0+(?=[0-9])/, ''), { max });
+  if (typeof v === 'string' && /^0+[0-9]+$/.test(v) && v.length <= 100)
+    return uintField(chain, field, v.replace(/^0+(?=[0-9])/, ''), { max });
   return uintField(chain, field, v, { allowHex: true, max });
 }
 
@@ -208,6 +232,7 @@ function parseData(chain: string, o: Record<string, unknown>): string {
   };
   const data = read('data');
   const input = read('input');
-  if (data !== undefined && input !== undefined && data !== input) throw mismatchError(chain, 'data and input disagree');
+  if (data !== undefined && input !== undefined && data !== input)
+    throw mismatchError(chain, 'data and input disagree');
   return data ?? input ?? '0x';
 }

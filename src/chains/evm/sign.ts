@@ -47,7 +47,17 @@ export async function signEvm(payload: unknown, signers: readonly DigestSigner[]
 export function cip64Of(f: CompleteEvmFields, feeCurrency: string): Cip64Fields {
   const maxFeePerGas = f.type === 0 ? f.gasPrice : f.maxFeePerGas;
   const maxPriorityFeePerGas = f.type === 0 ? f.gasPrice : f.maxPriorityFeePerGas;
-  return { chainId: f.chainId, nonce: f.nonce, maxPriorityFeePerGas, maxFeePerGas, gasLimit: f.gasLimit, to: f.to, value: f.value, data: f.data, feeCurrency };
+  return {
+    chainId: f.chainId,
+    nonce: f.nonce,
+    maxPriorityFeePerGas,
+    maxFeePerGas,
+    gasLimit: f.gasLimit,
+    to: f.to,
+    value: f.value,
+    data: f.data,
+    feeCurrency,
+  };
 }
 
 async function signCip64(chain: string, f: Cip64Fields, signer: DigestSigner): Promise<string> {
@@ -65,7 +75,13 @@ export function buildTransaction(f: CompleteEvmFields): Transaction {
   const common = { chainId: f.chainId, nonce: f.nonce, gasLimit: f.gasLimit, to: f.to, value: f.value, data: f.data };
   return f.type === 0
     ? Transaction.from({ type: 0, gasPrice: f.gasPrice, ...common })
-    : Transaction.from({ type: 2, maxFeePerGas: f.maxFeePerGas, maxPriorityFeePerGas: f.maxPriorityFeePerGas, accessList: [], ...common });
+    : Transaction.from({
+        type: 2,
+        maxFeePerGas: f.maxFeePerGas,
+        maxPriorityFeePerGas: f.maxPriorityFeePerGas,
+        accessList: [],
+        ...common,
+      });
 }
 
 function singleSigner(chain: string, signers: readonly DigestSigner[]): DigestSigner {

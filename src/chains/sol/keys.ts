@@ -51,7 +51,10 @@ export function parseSolSecret(text: string): Uint8Array {
     );
   }
   try {
-    if (sk.length !== 64) throw new InputError(`The SOL private key decodes to ${sk.length} bytes, not the 64 of a secret key (seed ‖ public key).`);
+    if (sk.length !== 64)
+      throw new InputError(
+        `The SOL private key decodes to ${sk.length} bytes, not the 64 of a secret key (seed ‖ public key).`,
+      );
     const seed = Uint8Array.from(sk.subarray(0, 32));
     if (!Buffer.from(ed25519.getPublicKey(seed)).equals(Buffer.from(sk.subarray(32)))) {
       seed.fill(0);

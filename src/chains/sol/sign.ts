@@ -17,7 +17,15 @@ import { createRequire } from 'node:module';
 import { ed25519 } from '@noble/curves/ed25519';
 import type * as web3Type from '@solana/web3.js';
 import { base58Decode, base58Encode } from '../keys.js';
-import { bytesEqual, hexField, mismatchError, parseJsonPayload, payloadError, unsupportedError, type DecodedTx } from '../decoded.js';
+import {
+  bytesEqual,
+  hexField,
+  mismatchError,
+  parseJsonPayload,
+  payloadError,
+  unsupportedError,
+  type DecodedTx,
+} from '../decoded.js';
 import { signEd25519Checked, type Ed25519Signer } from '../ed25519/signer.js';
 
 const CHAIN = 'SOL';
@@ -30,7 +38,10 @@ export const SYSTEM_PROGRAM = '11111111111111111111111111111111';
 export const TOKEN_PROGRAM = 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA';
 export const ASSOCIATED_TOKEN_PROGRAM = 'ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL';
 export const COMPUTE_BUDGET_PROGRAM = 'ComputeBudget111111111111111111111111111111';
-const MEMO_PROGRAMS = new Set(['MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr', 'Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo']);
+const MEMO_PROGRAMS = new Set([
+  'MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr',
+  'Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo',
+]);
 /** Lamports per signature (Solana's base fee). */
 export const LAMPORTS_PER_SIGNATURE = 5000n;
 /** Compute units the runtime grants each instruction when no SetComputeUnitLimit says otherwise. */
@@ -89,12 +100,16 @@ function blockhashOffset(bytes: Uint8Array): number {
 export function parseSolPayload(payload: unknown): SolPayload {
   const o = parseJsonPayload(CHAIN, payload);
   for (const k of Object.keys(o)) {
-    if (k !== 'txData' && k !== 'mintPK') throw unsupportedError(CHAIN, `unknown field "${k.slice(0, 32)}" (Tatum sends txData and mintPK only)`);
+    if (k !== 'txData' && k !== 'mintPK')
+      throw unsupportedError(CHAIN, `unknown field "${k.slice(0, 32)}" (Tatum sends txData and mintPK only)`);
   }
   const bytes = hexField(CHAIN, 'txData', o.txData);
   if (bytes.length < 3 + 1 + 32 + 32 + 1) throw payloadError(CHAIN, 'txData is too short for a Solana message');
   if ((bytes[0]! & 0x80) !== 0) {
-    throw unsupportedError(CHAIN, `txData is a versioned (v${bytes[0]! & 0x7f}) message; hardkms signs legacy messages, as Tatum's builders make them`);
+    throw unsupportedError(
+      CHAIN,
+      `txData is a versioned (v${bytes[0]! & 0x7f}) message; hardkms signs legacy messages, as Tatum's builders make them`,
+    );
   }
   let message: web3Type.Message;
   try {
@@ -103,11 +118,13 @@ export function parseSolPayload(payload: unknown): SolPayload {
     throw payloadError(CHAIN, 'txData is not a Solana legacy message');
   }
   // What is decoded must be what is signed: the codec must give back exactly these bytes.
-  if (!bytesEqual(Uint8Array.from(message.serialize()), bytes)) throw payloadError(CHAIN, 'txData has trailing or non-canonical bytes');
+  if (!bytesEqual(Uint8Array.from(message.serialize()), bytes))
+    throw payloadError(CHAIN, 'txData has trailing or non-canonical bytes');
   const keys = message.accountKeys.map((k) => k.toBase58());
   if (new Set(keys).size !== keys.length) throw payloadError(CHAIN, 'txData lists an account key twice');
   const out: SolPayload = { bytes, message, keys, numRequiredSignatures: message.header.numRequiredSignatures };
-  if (out.numRequiredSignatures < 1) throw payloadError(CHAIN, 'the message requires no signature (it has no fee payer)');
+  if (out.numRequiredSignatures < 1)
+    throw payloadError(CHAIN, 'the message requires no signature (it has no fee payer)');
   if (o.mintPK !== undefined && o.mintPK !== null) {
     const sk = hexField(CHAIN, 'mintPK', o.mintPK, { length: 64 });
     const seed = Uint8Array.from(sk.subarray(0, 32));
@@ -146,10 +163,12 @@ interface Ix {
 function instructions(p: SolPayload): Ix[] {
   return p.message.instructions.map((ix, i) => {
     const program = p.keys[ix.programIdIndex];
-    if (program === undefined) throw payloadError(CHAIN, `instruction ${i} names program index ${ix.programIdIndex}, beyond the account keys`);
+    if (program === undefined)
+      throw payloadError(CHAIN, `instruction ${i} names program index ${ix.programIdIndex}, beyond the account keys`);
     const accounts = ix.accounts.map((a) => {
       const k = p.keys[a];
-      if (k === undefined) throw payloadError(CHAIN, `instruction ${i} names account index ${a}, beyond the account keys`);
+      if (k === undefined)
+        throw payloadError(CHAIN, `instruction ${i} names account index ${a}, beyond the account keys`);
       return k;
     });
     return { program, accounts, data: ix.data === '' ? new Uint8Array(0) : base58Decode(ix.data) };
@@ -175,7 +194,10 @@ export function solAccountsToLookUp(p: SolPayload): string[] {
  * signature plus any priority fee), and at most one instruction of another program as a
  * contract call (refused unless the policy allows it).
  */
-export function decodeSol(p: SolPayload, accounts: ReadonlyMap<string, SolTokenAccount | undefined> = new Map()): DecodedTx {
+export function decodeSol(
+  p: SolPayload,
+  accounts: ReadonlyMap<string, SolTokenAccount | undefined> = new Map(),
+): DecodedTx {
   const decoded: DecodedTx = { chain: CHAIN, outputs: [] };
   const ixs = instructions(p);
   let unitLimit: bigint | undefined;
@@ -183,11 +205,18 @@ export function decodeSol(p: SolPayload, accounts: ReadonlyMap<string, SolTokenA
   let budgeted = 0;
   const created = new Map<string, SolTokenAccount>();
   for (const ix of ixs) {
-    if (ix.program === ASSOCIATED_TOKEN_PROGRAM && (ix.data.length === 0 || ((ix.data[0] === 0 || ix.data[0] === 1) && ix.data.length === 1))) {
+    if (
+      ix.program === ASSOCIATED_TOKEN_PROGRAM &&
+      (ix.data.length === 0 || ((ix.data[0] === 0 || ix.data[0] === 1) && ix.data.length === 1))
+    ) {
       const [, ata, owner, mint] = ix.accounts;
-      if (ata === undefined || owner === undefined || mint === undefined) throw payloadError(CHAIN, 'an associated-token-account creation lacks accounts');
+      if (ata === undefined || owner === undefined || mint === undefined)
+        throw payloadError(CHAIN, 'an associated-token-account creation lacks accounts');
       if (associatedTokenAddress(owner, mint) !== ata)
-        throw mismatchError(CHAIN, `the token account ${ata} created is not the associated token account of ${owner} for ${mint}`);
+        throw mismatchError(
+          CHAIN,
+          `the token account ${ata} created is not the associated token account of ${owner} for ${mint}`,
+        );
       created.set(ata, { mint, owner });
     }
   }
@@ -207,14 +236,17 @@ export function decodeSol(p: SolPayload, accounts: ReadonlyMap<string, SolTokenA
       }
     }
     if (ix.program === TOKEN_PROGRAM && (ix.data[0] === 3 || ix.data[0] === 12)) {
-      if (decoded.token !== undefined) throw unsupportedError(CHAIN, 'more than one SPL token transfer in one transaction (Tatum builds one)');
+      if (decoded.token !== undefined)
+        throw unsupportedError(CHAIN, 'more than one SPL token transfer in one transaction (Tatum builds one)');
       const checked = ix.data[0] === 12;
-      if (ix.data.length !== (checked ? 10 : 9)) throw payloadError(CHAIN, `${what}: SPL transfer data has the wrong length`);
+      if (ix.data.length !== (checked ? 10 : 9))
+        throw payloadError(CHAIN, `${what}: SPL transfer data has the wrong length`);
       const amount = u64(ix.data, 1, what);
       const [source, second, third, fourth] = ix.accounts;
       const dest = checked ? third : second;
       const owner = checked ? fourth : third;
-      if (source === undefined || dest === undefined || owner === undefined) throw payloadError(CHAIN, `${what}: SPL transfer lacks accounts`);
+      if (source === undefined || dest === undefined || owner === undefined)
+        throw payloadError(CHAIN, `${what}: SPL transfer lacks accounts`);
       let mint: string;
       if (checked) mint = second!;
       else {
@@ -233,7 +265,8 @@ export function decodeSol(p: SolPayload, accounts: ReadonlyMap<string, SolTokenA
       decoded.token = { contract: mint, standard: 'SPL', to, amount };
       continue;
     }
-    if (ix.program === ASSOCIATED_TOKEN_PROGRAM && created.size > 0 && (ix.data.length === 0 || ix.data.length === 1)) continue;
+    if (ix.program === ASSOCIATED_TOKEN_PROGRAM && created.size > 0 && (ix.data.length === 0 || ix.data.length === 1))
+      continue;
     if (MEMO_PROGRAMS.has(ix.program)) continue;
     if (ix.program === COMPUTE_BUDGET_PROGRAM) {
       budgeted++;
@@ -247,7 +280,10 @@ export function decodeSol(p: SolPayload, accounts: ReadonlyMap<string, SolTokenA
       continue;
     }
     if (decoded.call !== undefined) {
-      throw unsupportedError(CHAIN, `more than one instruction of programs hardkms does not decode (${decoded.call.to}, ${ix.program}); not signed`);
+      throw unsupportedError(
+        CHAIN,
+        `more than one instruction of programs hardkms does not decode (${decoded.call.to}, ${ix.program}); not signed`,
+      );
     }
     const hex = Buffer.from(ix.data).toString('hex');
     decoded.call = {

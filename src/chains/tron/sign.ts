@@ -32,13 +32,33 @@ export type TronContract =
   | { type: 'TransferAssetContract'; owner: Uint8Array; to: Uint8Array; assetName: Uint8Array; amount: bigint }
   | { type: 'TriggerSmartContract'; owner: Uint8Array; contract: Uint8Array; callValue: bigint; data: Uint8Array }
   /** Stake 2.0 (what Tatum's TRON builders emit for freeze/unfreeze): resource 0 BANDWIDTH, 1 ENERGY, 2 TRON_POWER. */
-  | { type: 'FreezeBalanceV2Contract' | 'UnfreezeBalanceV2Contract'; owner: Uint8Array; amount: bigint; resource: number }
-  | { type: 'DelegateResourceContract'; owner: Uint8Array; resource: number; amount: bigint; receiver: Uint8Array; lock: boolean; lockPeriod: bigint }
+  | {
+      type: 'FreezeBalanceV2Contract' | 'UnfreezeBalanceV2Contract';
+      owner: Uint8Array;
+      amount: bigint;
+      resource: number;
+    }
+  | {
+      type: 'DelegateResourceContract';
+      owner: Uint8Array;
+      resource: number;
+      amount: bigint;
+      receiver: Uint8Array;
+      lock: boolean;
+      lockPeriod: bigint;
+    }
   | { type: 'UnDelegateResourceContract'; owner: Uint8Array; resource: number; amount: bigint; receiver: Uint8Array }
   /** TRC-20/721 deploys: the bytecode and the TRX sent to the constructor. */
   | { type: 'CreateSmartContract'; owner: Uint8Array; bytecode: Uint8Array; callValue: bigint; name: Uint8Array }
   /** TRC-10 issuance. */
-  | { type: 'AssetIssueContract'; owner: Uint8Array; name: Uint8Array; abbr: Uint8Array; totalSupply: bigint; precision: bigint };
+  | {
+      type: 'AssetIssueContract';
+      owner: Uint8Array;
+      name: Uint8Array;
+      abbr: Uint8Array;
+      totalSupply: bigint;
+      precision: bigint;
+    };
 
 const RESOURCES = ['BANDWIDTH', 'ENERGY', 'TRON_POWER'];
 
@@ -75,7 +95,11 @@ const SUPPORTED = Object.values(CONTRACT_TYPES).join(', ');
 export function parseTronPayload(payload: unknown): TronPayload {
   const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
   const o = parseJsonPayload(CHAIN, text);
-  if (o.signature !== undefined) throw unsupportedError(CHAIN, 'the transaction already carries a signature field; only unsigned transactions are signed');
+  if (o.signature !== undefined)
+    throw unsupportedError(
+      CHAIN,
+      'the transaction already carries a signature field; only unsigned transactions are signed',
+    );
   const txID = toHex(hexField(CHAIN, 'txID', o.txID, { length: 32 }));
   const rawBytes = hexField(CHAIN, 'raw_data_hex', o.raw_data_hex);
   if (rawBytes.length === 0) throw payloadError(CHAIN, 'raw_data_hex is empty');
@@ -86,7 +110,8 @@ export function parseTronPayload(payload: unknown): TronPayload {
       `txID ${txID} is not sha256(raw_data_hex) (${computed})`,
       'The payload was altered or built by an incompatible tool; it was not signed.',
     );
-  if (o.visible !== undefined && typeof o.visible !== 'boolean') throw payloadError(CHAIN, 'visible must be true or false');
+  if (o.visible !== undefined && typeof o.visible !== 'boolean')
+    throw payloadError(CHAIN, 'visible must be true or false');
   const raw = decodeRaw(rawBytes);
   if (!isPlainObject(o.raw_data)) throw payloadError(CHAIN, 'raw_data is missing (the node broadcasts from it)');
   checkRawDataJson(o.raw_data, raw);
@@ -96,13 +121,16 @@ export function parseTronPayload(payload: unknown): TronPayload {
 function decodeRaw(bytes: Uint8Array): TronRaw {
   const m = readMessage(bytes, 'Transaction.raw');
   const contracts = getRepeatedBytes(m, 11, 'contract');
-  if (contracts.length !== 1) throw unsupportedError(CHAIN, `raw_data_hex has ${contracts.length} contracts; exactly one is signed`);
+  if (contracts.length !== 1)
+    throw unsupportedError(CHAIN, `raw_data_hex has ${contracts.length} contracts; exactly one is signed`);
   if ((m.get(9) ?? []).length > 0) throw unsupportedError(CHAIN, 'raw_data_hex carries auths, which are not supported');
   const c = readMessage(contracts[0]!, 'Contract');
   const typeNum = Number(getVarint(c, 1, 'Contract.type'));
   const type = CONTRACT_TYPES[typeNum];
-  if (type === undefined) throw unsupportedError(CHAIN, `contract type ${typeNum} is not signed (supported: ${SUPPORTED})`);
-  if (getVarint(c, 5, 'Contract.Permission_id') !== 0n) throw unsupportedError(CHAIN, 'Permission_id is not 0: multi-signature permissions are not supported');
+  if (type === undefined)
+    throw unsupportedError(CHAIN, `contract type ${typeNum} is not signed (supported: ${SUPPORTED})`);
+  if (getVarint(c, 5, 'Contract.Permission_id') !== 0n)
+    throw unsupportedError(CHAIN, 'Permission_id is not 0: multi-signature permissions are not supported');
   const any = readMessage(getBytes(c, 2, 'Contract.parameter'), 'Contract.parameter');
   const typeUrl = Buffer.from(getBytes(any, 1, 'parameter.type_url')).toString('utf8');
   if (typeUrl !== `type.googleapis.com/protocol.${type}`)
@@ -120,7 +148,8 @@ function decodeRaw(bytes: Uint8Array): TronRaw {
   };
   const resource = (field: number): number => {
     const r = Number(getVarint(v, field, `${type}.resource`));
-    if (RESOURCES[r] === undefined) throw payloadError(CHAIN, `${type}.resource ${r} is not BANDWIDTH, ENERGY or TRON_POWER`);
+    if (RESOURCES[r] === undefined)
+      throw payloadError(CHAIN, `${type}.resource ${r} is not BANDWIDTH, ENERGY or TRON_POWER`);
     return r;
   };
   let contract: TronContract;
@@ -139,18 +168,34 @@ function decodeRaw(bytes: Uint8Array): TronRaw {
       lockPeriod: amount(6, 'lock_period'),
     };
   } else if (type === 'UnDelegateResourceContract') {
-    contract = { type, owner: addr(1, 'owner_address'), resource: resource(2), amount: amount(3, 'balance'), receiver: addr(4, 'receiver_address') };
+    contract = {
+      type,
+      owner: addr(1, 'owner_address'),
+      resource: resource(2),
+      amount: amount(3, 'balance'),
+      receiver: addr(4, 'receiver_address'),
+    };
   } else if (type === 'CreateSmartContract') {
     if (getVarint(v, 3, 'call_token_value') !== 0n || getVarint(v, 4, 'token_id') !== 0n) {
-      throw unsupportedError(CHAIN, 'CreateSmartContract sends TRC-10 tokens to the constructor (call_token_value/token_id), which is not supported');
+      throw unsupportedError(
+        CHAIN,
+        'CreateSmartContract sends TRC-10 tokens to the constructor (call_token_value/token_id), which is not supported',
+      );
     }
     const sc = readMessage(getBytes(v, 2, 'new_contract'), 'SmartContract');
     const owner = addr(1, 'owner_address');
     const origin = getBytes(sc, 1, 'new_contract.origin_address');
-    if (origin.length !== 0 && !bytesEqual(origin, owner)) throw mismatchError(CHAIN, 'new_contract.origin_address is not owner_address');
+    if (origin.length !== 0 && !bytesEqual(origin, owner))
+      throw mismatchError(CHAIN, 'new_contract.origin_address is not owner_address');
     const callValue = asInt64(getVarint(sc, 5, 'new_contract.call_value'));
     if (callValue < 0n) throw payloadError(CHAIN, 'new_contract.call_value is negative');
-    contract = { type, owner, bytecode: getBytes(sc, 4, 'new_contract.bytecode'), callValue, name: getBytes(sc, 7, 'new_contract.name') };
+    contract = {
+      type,
+      owner,
+      bytecode: getBytes(sc, 4, 'new_contract.bytecode'),
+      callValue,
+      name: getBytes(sc, 7, 'new_contract.name'),
+    };
   } else if (type === 'AssetIssueContract') {
     contract = {
       type,
@@ -163,10 +208,19 @@ function decodeRaw(bytes: Uint8Array): TronRaw {
   } else if (type === 'TransferContract') {
     contract = { type, owner: addr(1, 'owner_address'), to: addr(2, 'to_address'), amount: amount(3, 'amount') };
   } else if (type === 'TransferAssetContract') {
-    contract = { type, assetName: getBytes(v, 1, 'asset_name'), owner: addr(2, 'owner_address'), to: addr(3, 'to_address'), amount: amount(4, 'amount') };
+    contract = {
+      type,
+      assetName: getBytes(v, 1, 'asset_name'),
+      owner: addr(2, 'owner_address'),
+      to: addr(3, 'to_address'),
+      amount: amount(4, 'amount'),
+    };
   } else {
     if (getVarint(v, 5, 'call_token_value') !== 0n || getVarint(v, 6, 'token_id') !== 0n) {
-      throw unsupportedError(CHAIN, 'TriggerSmartContract sends TRC-10 tokens with the call (call_token_value/token_id), which is not supported');
+      throw unsupportedError(
+        CHAIN,
+        'TriggerSmartContract sends TRC-10 tokens with the call (call_token_value/token_id), which is not supported',
+      );
     }
     contract = {
       type,
@@ -235,7 +289,8 @@ function checkRawDataJson(j: Record<string, unknown>, raw: TronRaw): void {
     const name = v.asset_name;
     const ok =
       typeof name === 'string' &&
-      (Buffer.from(k.assetName).toString('utf8') === name || (/^([0-9a-fA-F]{2})+$/.test(name) && bytesEqual(Buffer.from(name, 'hex'), k.assetName)));
+      (Buffer.from(k.assetName).toString('utf8') === name ||
+        (/^([0-9a-fA-F]{2})+$/.test(name) && bytesEqual(Buffer.from(name, 'hex'), k.assetName)));
     if (!ok) diff('contract[0].parameter.value.asset_name');
   }
   const resourceEq = (field: string, value: unknown, expected: number): void => {
@@ -329,7 +384,12 @@ export function decodeTron(payload: unknown): DecodedTx {
   } else if (k.type === 'TransferContract') {
     out.outputs.push({ address: tronBase58(k.to), amount: k.amount });
   } else if (k.type === 'TransferAssetContract') {
-    out.token = { contract: Buffer.from(k.assetName).toString('utf8'), standard: 'TRC10', to: tronBase58(k.to), amount: k.amount };
+    out.token = {
+      contract: Buffer.from(k.assetName).toString('utf8'),
+      standard: 'TRC10',
+      to: tronBase58(k.to),
+      amount: k.amount,
+    };
   } else if (k.type === 'TriggerSmartContract') {
     const contract = tronBase58(k.contract);
     if (k.callValue > 0n) out.outputs.push({ address: contract, amount: k.callValue });
@@ -366,7 +426,11 @@ export function parseTronAddress(field: string, v: unknown): Uint8Array {
   if (/^T[1-9A-HJ-NP-Za-km-z]{33}$/.test(v)) {
     const hex = decodeBase58(v).toString(16).padStart(50, '0');
     const bytes = Uint8Array.from(Buffer.from(hex, 'hex'));
-    if (bytes.length === 25 && bytes[0] === 0x41 && bytesEqual(sha256(sha256(bytes.subarray(0, 21))).subarray(0, 4), bytes.subarray(21))) {
+    if (
+      bytes.length === 25 &&
+      bytes[0] === 0x41 &&
+      bytesEqual(sha256(sha256(bytes.subarray(0, 21))).subarray(0, 4), bytes.subarray(21))
+    ) {
       return bytes.subarray(0, 21);
     }
   }

@@ -62,7 +62,8 @@ export function parseBitcoreTx(chain: string, payload: unknown): BitcoreTx {
   const nLockTime = o.nLockTime === undefined ? 0 : smallUintField(chain, 'nLockTime', o.nLockTime, UINT32_MAX);
 
   if (!Array.isArray(o.inputs) || o.inputs.length === 0) throw payloadError(chain, 'inputs must be a non-empty array');
-  if (!Array.isArray(o.outputs) || o.outputs.length === 0) throw payloadError(chain, 'outputs must be a non-empty array');
+  if (!Array.isArray(o.outputs) || o.outputs.length === 0)
+    throw payloadError(chain, 'outputs must be a non-empty array');
   const inputs = o.inputs.map((v, i) => parseInput(chain, v, i));
   const outputs = o.outputs.map((v, i) => parseOutput(chain, v, `outputs[${i}]`));
 
@@ -85,7 +86,9 @@ function parseInput(chain: string, v: unknown, i: number): BitcoreInput {
   const prevTxId = toHex(hexField(chain, `${at}.prevTxId`, v.prevTxId, { length: 32 }));
   const outputIndex = smallUintField(chain, `${at}.outputIndex`, v.outputIndex, UINT32_MAX);
   const sequenceNumber =
-    v.sequenceNumber === undefined ? Transaction.DEFAULT_SEQUENCE : smallUintField(chain, `${at}.sequenceNumber`, v.sequenceNumber, UINT32_MAX);
+    v.sequenceNumber === undefined
+      ? Transaction.DEFAULT_SEQUENCE
+      : smallUintField(chain, `${at}.sequenceNumber`, v.sequenceNumber, UINT32_MAX);
   // An input that already carries a scriptSig or witness is not an unsigned input: signing
   // over it would discard or contradict what is there.
   if (v.script !== undefined && v.script !== null && v.script !== '') {
@@ -121,7 +124,8 @@ export function parseBitcoreScriptString(chain: string, text: string): Uint8Arra
   const out: number[] = [];
   const pushData = (lenTok: string | undefined, dataTok: string | undefined, lenBytes: 0 | 1 | 2 | 4): void => {
     if (lenTok === undefined || !/^[0-9]+$/.test(lenTok)) throw bad(`expected a length, got ${describe(lenTok)}`);
-    if (dataTok === undefined || !/^0x([0-9a-fA-F]{2})*$/.test(dataTok)) throw bad(`expected 0x-hex data, got ${describe(dataTok)}`);
+    if (dataTok === undefined || !/^0x([0-9a-fA-F]{2})*$/.test(dataTok))
+      throw bad(`expected 0x-hex data, got ${describe(dataTok)}`);
     const len = Number(lenTok);
     const data = Buffer.from(dataTok.slice(2), 'hex');
     if (data.length !== len) throw bad(`push of ${len} bytes carries ${data.length}`);

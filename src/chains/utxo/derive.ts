@@ -56,7 +56,8 @@ export function utxoAdapter(chain: UtxoFamilyChain): ChainAdapter {
       return privateKeyAtPath(seed, `${path(testnet)}/${index}`, utxoBip32Versions(chain, testnet));
     },
     formatPrivateKey: (raw, testnet) => encodeWif(raw, utxoNetwork(chain, testnet).wif),
-    parsePrivateKey: (text, testnet) => decodeWif(text, utxoNetwork(chain, testnet).wif, `${chain} ${netName(testnet)}`),
+    parsePrivateKey: (text, testnet) =>
+      decodeWif(text, utxoNetwork(chain, testnet).wif, `${chain} ${netName(testnet)}`),
     parseWifAsTatum(text, testnet) {
       const own = utxoNetwork(chain, testnet).wif;
       const { key, form } = decodeWifAnyForm(text, [own, utxoNetwork(chain, !testnet).wif], chain);
@@ -65,9 +66,13 @@ export function utxoAdapter(chain: UtxoFamilyChain): ChainAdapter {
     formatWif: (raw, form) => encodeWifForm(raw, form),
     uncompressedAddress(pub33, testnet) {
       checkCompressedPublicKey(pub33);
-      return payments.p2pkh({ hash: crypto.hash160(uncompressedPublicKey(pub33)), network: utxoNetwork(chain, testnet) }).address!;
+      return payments.p2pkh({
+        hash: crypto.hash160(uncompressedPublicKey(pub33)),
+        network: utxoNetwork(chain, testnet),
+      }).address!;
     },
     addressFromPublicKey: p2pkh,
-    addressesFromPublicKey: (pub33, testnet) => (chain === 'BTC' ? [p2pkh(pub33, testnet), p2wpkh(pub33, testnet)] : [p2pkh(pub33, testnet)]),
+    addressesFromPublicKey: (pub33, testnet) =>
+      chain === 'BTC' ? [p2pkh(pub33, testnet), p2wpkh(pub33, testnet)] : [p2pkh(pub33, testnet)],
   };
 }

@@ -1,7 +1,23 @@
 import { Transaction, address as baddress, crypto as bcrypto, type Network } from 'bitcoinjs-lib';
 import { HardkmsError } from '../../errors.js';
-import { SIGNER_MISSING, bytesEqual, describe, isPlainObject, mismatchError, payloadError, toHex, unsupportedError, type DecodedTx } from '../decoded.js';
-import { derSignature, signDigestChecked, uncompressedPublicKey, uniqueSigners, type DigestSigner } from '../digest-signer.js';
+import {
+  SIGNER_MISSING,
+  bytesEqual,
+  describe,
+  isPlainObject,
+  mismatchError,
+  payloadError,
+  toHex,
+  unsupportedError,
+  type DecodedTx,
+} from '../decoded.js';
+import {
+  derSignature,
+  signDigestChecked,
+  uncompressedPublicKey,
+  uniqueSigners,
+  type DigestSigner,
+} from '../digest-signer.js';
 import { buildUnsignedTransaction, parseBitcoreTx, type BitcoreTx } from './bitcore-json.js';
 
 /**
@@ -34,7 +50,11 @@ interface Plan {
 }
 
 /** Signs the bitcore-JSON payload with `signers`; returns the raw tx hex (BIP 144 when any input is segwit). */
-export async function signUtxo(payload: unknown, signers: readonly DigestSigner[], opts: UtxoSignOptions): Promise<string> {
+export async function signUtxo(
+  payload: unknown,
+  signers: readonly DigestSigner[],
+  opts: UtxoSignOptions,
+): Promise<string> {
   const { chain } = opts;
   const parsed = parseBitcoreTx(chain, payload);
   const tx = buildUnsignedTransaction(chain, parsed);
@@ -128,7 +148,10 @@ export function matchInput(
               : bytesEqual(prevScript.subarray(1, 66), uncompressedPublicKey(signer.publicKey));
     if (owned) return { kind, signer };
     // Legacy P2PKH of the uncompressed key: what a Tatum wallet stored as uncompressed WIF receives.
-    if (kind === 'p2pkh' && bytesEqual(prevScript.subarray(3, 23), bcrypto.hash160(uncompressedPublicKey(signer.publicKey)))) {
+    if (
+      kind === 'p2pkh' &&
+      bytesEqual(prevScript.subarray(3, 23), bcrypto.hash160(uncompressedPublicKey(signer.publicKey)))
+    ) {
       return { kind, signer, uncompressed: true };
     }
   }
@@ -137,7 +160,8 @@ export function matchInput(
 
 /** Script classes we can sign; a P2SH script is assumed to wrap P2WPKH (as bitcore does) and only matches if it does. */
 function classifyScript(s: Uint8Array): UtxoInputKind | undefined {
-  if (s.length === 25 && s[0] === 0x76 && s[1] === 0xa9 && s[2] === 0x14 && s[23] === 0x88 && s[24] === 0xac) return 'p2pkh';
+  if (s.length === 25 && s[0] === 0x76 && s[1] === 0xa9 && s[2] === 0x14 && s[23] === 0x88 && s[24] === 0xac)
+    return 'p2pkh';
   if (s.length === 22 && s[0] === 0x00 && s[1] === 0x14) return 'p2wpkh';
   if (s.length === 23 && s[0] === 0xa9 && s[1] === 0x14 && s[22] === 0x87) return 'p2sh-p2wpkh';
   if (s.length === 35 && s[0] === 0x21 && (s[1] === 0x02 || s[1] === 0x03) && s[34] === 0xac) return 'p2pk';
@@ -262,7 +286,8 @@ export function offchainWithdrawalInputs(chain: string, withdrawalResponses: unk
 /** Distinct derivation indexes whose keys a withdrawal needs, in first-use order. */
 export function offchainDerivationIndexes(chain: string, withdrawalResponses: unknown): number[] {
   const seen: number[] = [];
-  for (const w of offchainWithdrawalInputs(chain, withdrawalResponses)) if (!seen.includes(w.derivationIndex)) seen.push(w.derivationIndex);
+  for (const w of offchainWithdrawalInputs(chain, withdrawalResponses))
+    if (!seen.includes(w.derivationIndex)) seen.push(w.derivationIndex);
   return seen;
 }
 
@@ -280,7 +305,11 @@ function checkWithdrawalInputs(chain: string, parsed: BitcoreTx, withdrawalRespo
 }
 
 /** One output of a UTXO-family transaction: its script, its value, and its address where it has one. */
-export function decodeScriptOutput(script: Uint8Array, amount: bigint, network: Network | undefined): { address?: string; script: string; amount: bigint } {
+export function decodeScriptOutput(
+  script: Uint8Array,
+  amount: bigint,
+  network: Network | undefined,
+): { address?: string; script: string; amount: bigint } {
   const out: { address?: string; script: string; amount: bigint } = { script: toHex(script), amount };
   if (network !== undefined) {
     try {

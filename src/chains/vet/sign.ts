@@ -17,7 +17,16 @@ import { Transaction } from 'thor-devkit';
 import { getAddress } from 'ethers/address';
 import { computeAddress } from 'ethers/transaction';
 import { hexlify } from 'ethers/utils';
-import { describe, hexField, mismatchError, parseJsonPayload, payloadError, uintField, unsupportedError, type DecodedTx } from '../decoded.js';
+import {
+  describe,
+  hexField,
+  mismatchError,
+  parseJsonPayload,
+  payloadError,
+  uintField,
+  unsupportedError,
+  type DecodedTx,
+} from '../decoded.js';
 import type { DigestSigner } from '../digest-signer.js';
 
 const CHAIN = 'VET';
@@ -54,35 +63,75 @@ export interface VetFill {
 
 export function parseVetPayload(payload: unknown, testnet: boolean): VetFields {
   const o = parseJsonPayload(CHAIN, payload);
-  const known = new Set(['from', 'to', 'value', 'data', 'gas', 'gasPrice', 'nonce', 'expiration', 'gasPriceCoef', 'chainTag', 'blockRef', 'dependsOn']);
+  const known = new Set([
+    'from',
+    'to',
+    'value',
+    'data',
+    'gas',
+    'gasPrice',
+    'nonce',
+    'expiration',
+    'gasPriceCoef',
+    'chainTag',
+    'blockRef',
+    'dependsOn',
+  ]);
   for (const k of Object.keys(o))
-    if (!known.has(k)) throw unsupportedError(CHAIN, `field ${JSON.stringify(k.slice(0, 40))} is not a VeChain transaction field; not signed`);
+    if (!known.has(k))
+      throw unsupportedError(
+        CHAIN,
+        `field ${JSON.stringify(k.slice(0, 40))} is not a VeChain transaction field; not signed`,
+      );
   if (typeof o.to !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(o.to)) {
-    throw unsupportedError(CHAIN, `to must be a 0x address (contract deployments are not signed), got ${describe(o.to)}`);
+    throw unsupportedError(
+      CHAIN,
+      `to must be a 0x address (contract deployments are not signed), got ${describe(o.to)}`,
+    );
   }
   const value = o.value === undefined ? 0n : uintField(CHAIN, 'value', o.value, { allowHex: true, max: UINT256_MAX });
-  const data = o.data === undefined || o.data === null || o.data === '' || o.data === '0x' ? '0x' : hexlify(hexField(CHAIN, 'data', o.data, { allow0x: true }));
+  const data =
+    o.data === undefined || o.data === null || o.data === '' || o.data === '0x'
+      ? '0x'
+      : hexlify(hexField(CHAIN, 'data', o.data, { allow0x: true }));
   const tag = testnet ? VET_CHAIN_TAG.testnet : VET_CHAIN_TAG.mainnet;
-  if (o.chainTag !== undefined && o.chainTag !== null && Number(uintField(CHAIN, 'chainTag', o.chainTag, { allowHex: true, max: 255n })) !== tag) {
+  if (
+    o.chainTag !== undefined &&
+    o.chainTag !== null &&
+    Number(uintField(CHAIN, 'chainTag', o.chainTag, { allowHex: true, max: 255n })) !== tag
+  ) {
     throw mismatchError(
       CHAIN,
       `chainTag ${describe(o.chainTag)} is not this ${testnet ? 'testnet' : 'mainnet'} daemon's 0x${tag.toString(16)}: the transaction is for another network`,
     );
   }
-  if (o.dependsOn !== undefined && o.dependsOn !== null) throw unsupportedError(CHAIN, 'dependsOn is set; Tatum builds independent transactions');
+  if (o.dependsOn !== undefined && o.dependsOn !== null)
+    throw unsupportedError(CHAIN, 'dependsOn is set; Tatum builds independent transactions');
   let from: string | undefined;
   if (typeof o.from === 'string' && /^0x[0-9a-fA-F]{40}$/.test(o.from)) from = getAddress(o.from);
   else if (o.from !== undefined && o.from !== 0 && o.from !== '0' && o.from !== null)
     throw payloadError(CHAIN, `from must be 0 or an address, got ${describe(o.from)}`);
-  const blockRef = o.blockRef === undefined || o.blockRef === null ? undefined : hexlify(hexField(CHAIN, 'blockRef', o.blockRef, { allow0x: true, length: 8 }));
+  const blockRef =
+    o.blockRef === undefined || o.blockRef === null
+      ? undefined
+      : hexlify(hexField(CHAIN, 'blockRef', o.blockRef, { allow0x: true, length: 8 }));
   return {
     clause: { to: getAddress(o.to), value, data },
     ...(from === undefined ? {} : { from }),
-    ...(o.gas === undefined || o.gas === null ? {} : { gas: uintField(CHAIN, 'gas', o.gas, { allowHex: true, max: (1n << 64n) - 1n }) }),
-    ...(o.nonce === undefined || o.nonce === null ? {} : { nonce: uintField(CHAIN, 'nonce', o.nonce, { allowHex: true, max: (1n << 64n) - 1n }) }),
+    ...(o.gas === undefined || o.gas === null
+      ? {}
+      : { gas: uintField(CHAIN, 'gas', o.gas, { allowHex: true, max: (1n << 64n) - 1n }) }),
+    ...(o.nonce === undefined || o.nonce === null
+      ? {}
+      : { nonce: uintField(CHAIN, 'nonce', o.nonce, { allowHex: true, max: (1n << 64n) - 1n }) }),
     expiration:
-      o.expiration === undefined || o.expiration === null ? DEFAULT_EXPIRATION : Number(uintField(CHAIN, 'expiration', o.expiration, { max: 0xffff_ffffn })),
-    gasPriceCoef: o.gasPriceCoef === undefined || o.gasPriceCoef === null ? 0 : Number(uintField(CHAIN, 'gasPriceCoef', o.gasPriceCoef, { max: 255n })),
+      o.expiration === undefined || o.expiration === null
+        ? DEFAULT_EXPIRATION
+        : Number(uintField(CHAIN, 'expiration', o.expiration, { max: 0xffff_ffffn })),
+    gasPriceCoef:
+      o.gasPriceCoef === undefined || o.gasPriceCoef === null
+        ? 0
+        : Number(uintField(CHAIN, 'gasPriceCoef', o.gasPriceCoef, { max: 255n })),
     ...(blockRef === undefined ? {} : { blockRef }),
   };
 }
@@ -106,9 +155,20 @@ export function decodeVet(payload: unknown, testnet: boolean, fill?: { gas: bigi
   const hex = clause.data.slice(2).toLowerCase();
   if (hex.length > 0) {
     if (hex.startsWith(ERC20_TRANSFER) && hex.length === 8 + 128 && /^0{24}/.test(hex.slice(8, 72))) {
-      decoded.token = { contract: clause.to, standard: 'VIP180', to: getAddress(`0x${hex.slice(32, 72)}`), amount: BigInt(`0x${hex.slice(72)}`) };
+      decoded.token = {
+        contract: clause.to,
+        standard: 'VIP180',
+        to: getAddress(`0x${hex.slice(32, 72)}`),
+        amount: BigInt(`0x${hex.slice(72)}`),
+      };
     } else {
-      decoded.call = { kind: 'call', to: clause.to, dataLength: hex.length / 2, data: hex, ...(hex.length >= 8 ? { selector: `0x${hex.slice(0, 8)}` } : {}) };
+      decoded.call = {
+        kind: 'call',
+        to: clause.to,
+        dataLength: hex.length / 2,
+        data: hex,
+        ...(hex.length >= 8 ? { selector: `0x${hex.slice(0, 8)}` } : {}),
+      };
     }
   }
   if (fill !== undefined) decoded.fee = vetFee(fill.gas, f.gasPriceCoef);
@@ -116,12 +176,18 @@ export function decodeVet(payload: unknown, testnet: boolean, fill?: { gas: bigi
 }
 
 /** Signs with the first wallet's key (private key or mnemonic child). Returns 0x-hex of the signed RLP. */
-export async function signVet(payload: unknown, signers: readonly DigestSigner[], testnet: boolean, fill: VetFill): Promise<string> {
+export async function signVet(
+  payload: unknown,
+  signers: readonly DigestSigner[],
+  testnet: boolean,
+  fill: VetFill,
+): Promise<string> {
   const f = parseVetPayload(payload, testnet);
   const signer = signers[0];
   if (signer === undefined) throw mismatchError(CHAIN, 'no key to sign with');
   const origin = computeAddress(hexlify(signer.publicKey));
-  if (f.from !== undefined && f.from !== origin) throw mismatchError(CHAIN, `from ${f.from} is not the signing wallet's address ${origin.toLowerCase()}`);
+  if (f.from !== undefined && f.from !== origin)
+    throw mismatchError(CHAIN, `from ${f.from} is not the signing wallet's address ${origin.toLowerCase()}`);
   const body: ConstructorParameters<typeof Transaction>[0] = {
     chainTag: testnet ? VET_CHAIN_TAG.testnet : VET_CHAIN_TAG.mainnet,
     blockRef: f.blockRef ?? fill.blockRef,
@@ -136,7 +202,8 @@ export async function signVet(payload: unknown, signers: readonly DigestSigner[]
   const sig = await signer.signDigest(tx.signingHash());
   tx.signature = Buffer.concat([Buffer.from(sig.r), Buffer.from(sig.s), Buffer.from([sig.recovery])]);
   // thor-devkit recovers the signer from the signature: it must be the wallet.
-  if (tx.origin?.toLowerCase() !== origin.toLowerCase()) throw mismatchError(CHAIN, 'the signature does not recover to the signing wallet');
+  if (tx.origin?.toLowerCase() !== origin.toLowerCase())
+    throw mismatchError(CHAIN, 'the signature does not recover to the signing wallet');
   return `0x${tx.encode().toString('hex')}`;
 }
 
@@ -146,7 +213,8 @@ export function vetSignedMismatch(payload: unknown, raw: string): string | undef
   const testnet = tx.body.chainTag === VET_CHAIN_TAG.testnet;
   const f = parseVetPayload(payload, testnet);
   const c = tx.body.clauses[0];
-  if (tx.body.clauses.length !== 1 || c === undefined || c.to?.toLowerCase() !== f.clause.to.toLowerCase()) return 'recipient differs';
+  if (tx.body.clauses.length !== 1 || c === undefined || c.to?.toLowerCase() !== f.clause.to.toLowerCase())
+    return 'recipient differs';
   if (BigInt(c.value) !== f.clause.value) return 'value differs';
   if (c.data.toLowerCase() !== f.clause.data.toLowerCase()) return 'data differs';
   if (tx.body.chainTag !== (testnet ? VET_CHAIN_TAG.testnet : VET_CHAIN_TAG.mainnet)) return 'chainTag differs';

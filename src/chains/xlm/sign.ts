@@ -10,7 +10,16 @@
  * source) is not the signing wallet's account. Only the operations Tatum's builder makes
  * are signed: payment, createAccount, changeTrust, one per transaction.
  */
-import { Asset, FeeBumpTransaction, Networks, StrKey, TransactionBuilder, xdr, type Operation, type Transaction } from '@stellar/stellar-base';
+import {
+  Asset,
+  FeeBumpTransaction,
+  Networks,
+  StrKey,
+  TransactionBuilder,
+  xdr,
+  type Operation,
+  type Transaction,
+} from '@stellar/stellar-base';
 import { mismatchError, payloadError, unsupportedError, type DecodedTx } from '../decoded.js';
 import { signEd25519Checked, type Ed25519Signer } from '../ed25519/signer.js';
 
@@ -22,24 +31,30 @@ export function xlmPassphrase(testnet: boolean): string {
 }
 
 function parse(payload: unknown, testnet: boolean): Transaction {
-  if (typeof payload !== 'string' || !B64_RE.test(payload.trim())) throw payloadError(CHAIN, 'serializedTransaction must be a base64 TransactionEnvelope XDR');
+  if (typeof payload !== 'string' || !B64_RE.test(payload.trim()))
+    throw payloadError(CHAIN, 'serializedTransaction must be a base64 TransactionEnvelope XDR');
   let tx: Transaction | FeeBumpTransaction;
   try {
     tx = TransactionBuilder.fromXDR(payload.trim(), xlmPassphrase(testnet));
   } catch {
     throw payloadError(CHAIN, 'serializedTransaction is not a TransactionEnvelope XDR');
   }
-  if (tx instanceof FeeBumpTransaction) throw unsupportedError(CHAIN, 'fee-bump envelopes are not signed (Tatum builds plain transactions)');
+  if (tx instanceof FeeBumpTransaction)
+    throw unsupportedError(CHAIN, 'fee-bump envelopes are not signed (Tatum builds plain transactions)');
   if (tx.signatures.length > 0) {
     throw unsupportedError(
       CHAIN,
       `the envelope already carries ${tx.signatures.length} signature(s); hardkms signs only unsigned envelopes (Tatum KMS would append another)`,
     );
   }
-  if (tx.operations.length !== 1) throw unsupportedError(CHAIN, `expected exactly one operation, got ${tx.operations.length}`);
+  if (tx.operations.length !== 1)
+    throw unsupportedError(CHAIN, `expected exactly one operation, got ${tx.operations.length}`);
   for (const op of tx.operations) {
     if (op.source !== undefined && op.source !== tx.source) {
-      throw mismatchError(CHAIN, `operation source ${op.source} differs from the transaction source ${tx.source}: it would act for another account`);
+      throw mismatchError(
+        CHAIN,
+        `operation source ${op.source} differs from the transaction source ${tx.source}: it would act for another account`,
+      );
     }
   }
   return tx;
@@ -63,17 +78,30 @@ export function decodeXlm(payload: unknown, testnet: boolean): DecodedTx {
   const decoded: DecodedTx = { chain: CHAIN, outputs: [], fee: BigInt(tx.fee) };
   switch (op.type) {
     case 'payment':
-      if (op.asset.isNative()) decoded.outputs.push({ address: op.destination, amount: stroops('payment.amount', op.amount) });
-      else decoded.token = { contract: assetId(op.asset), standard: 'XLM_ASSET', to: op.destination, amount: stroops('payment.amount', op.amount) };
+      if (op.asset.isNative())
+        decoded.outputs.push({ address: op.destination, amount: stroops('payment.amount', op.amount) });
+      else
+        decoded.token = {
+          contract: assetId(op.asset),
+          standard: 'XLM_ASSET',
+          to: op.destination,
+          amount: stroops('payment.amount', op.amount),
+        };
       break;
     case 'createAccount':
-      decoded.outputs.push({ address: op.destination, amount: stroops('createAccount.startingBalance', op.startingBalance) });
+      decoded.outputs.push({
+        address: op.destination,
+        amount: stroops('createAccount.startingBalance', op.startingBalance),
+      });
       break;
     case 'changeTrust':
       // A trustline moves nothing; it lets the account hold the asset.
       break;
     default:
-      throw unsupportedError(CHAIN, `operation ${op.type} is not signed (hardkms signs payment, createAccount and changeTrust, as Tatum builds them)`);
+      throw unsupportedError(
+        CHAIN,
+        `operation ${op.type} is not signed (hardkms signs payment, createAccount and changeTrust, as Tatum builds them)`,
+      );
   }
   return decoded;
 }

@@ -54,7 +54,10 @@ export function parseXrpSecret(text: string): Uint8Array {
   try {
     decoded = addressCodec().decodeSeed(t);
   } catch {
-    throw new InputError('The XRP secret has a wrong checksum or length.', 'Check that it was copied completely and exactly.');
+    throw new InputError(
+      'The XRP secret has a wrong checksum or length.',
+      'Check that it was copied completely and exactly.',
+    );
   }
   if (decoded.bytes.length !== SEED_BYTES) throw new InputError('The XRP secret does not decode to a 16-byte seed.');
   const out = new Uint8Array(1 + SEED_BYTES);

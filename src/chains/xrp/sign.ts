@@ -18,7 +18,15 @@
 import { sha512 } from '@noble/hashes/sha2';
 import { decode, encode, encodeForSigning } from 'ripple-binary-codec';
 import { isValidClassicAddress } from 'ripple-address-codec';
-import { describe, isPlainObject, mismatchError, parseJsonPayload, payloadError, unsupportedError, type DecodedTx } from '../decoded.js';
+import {
+  describe,
+  isPlainObject,
+  mismatchError,
+  parseJsonPayload,
+  payloadError,
+  unsupportedError,
+  type DecodedTx,
+} from '../decoded.js';
 import { signEd25519Checked, type Ed25519Signer } from '../ed25519/signer.js';
 import type { DigestSigner } from '../digest-signer.js';
 import { xrpAddress, xrpSigningPubKey } from './keys.js';
@@ -28,7 +36,16 @@ const CHAIN = 'XRP';
 /** The key of the wallet that signs: ed25519 (sEd… seeds) or secp256k1 (s… seeds), both in the token. */
 export type XrpKey = { curve: 'ed25519'; signer: Ed25519Signer } | { curve: 'secp256k1'; signer: DigestSigner };
 
-const COMMON_FIELDS = ['TransactionType', 'Account', 'Fee', 'Sequence', 'LastLedgerSequence', 'Flags', 'SourceTag', 'Memos'];
+const COMMON_FIELDS = [
+  'TransactionType',
+  'Account',
+  'Fee',
+  'Sequence',
+  'LastLedgerSequence',
+  'Flags',
+  'SourceTag',
+  'Memos',
+];
 const TYPE_FIELDS: Readonly<Record<string, readonly string[]>> = {
   Payment: ['Amount', 'Destination', 'DestinationTag'],
   TrustSet: ['LimitAmount'],
@@ -58,7 +75,10 @@ function uint32(field: string, v: unknown): number {
 
 function drops(field: string, v: unknown): bigint {
   if (typeof v !== 'string' || !/^(0|[1-9][0-9]*)$/.test(v)) {
-    throw payloadError(CHAIN, `${field} must be an integer string of drops (1 XRP = 1,000,000 drops), got ${describe(v)}`);
+    throw payloadError(
+      CHAIN,
+      `${field} must be an integer string of drops (1 XRP = 1,000,000 drops), got ${describe(v)}`,
+    );
   }
   const n = BigInt(v);
   if (n > DROPS_MAX) throw payloadError(CHAIN, `${field} is more drops than exist`);
@@ -66,7 +86,8 @@ function drops(field: string, v: unknown): bigint {
 }
 
 function address(field: string, v: unknown): string {
-  if (typeof v !== 'string' || !isValidClassicAddress(v)) throw payloadError(CHAIN, `${field} must be a classic r… address, got ${describe(v)}`);
+  if (typeof v !== 'string' || !isValidClassicAddress(v))
+    throw payloadError(CHAIN, `${field} must be a classic r… address, got ${describe(v)}`);
   return v;
 }
 
@@ -97,10 +118,18 @@ interface Issued {
 
 function issued(field: string, v: unknown): Issued {
   if (!isPlainObject(v)) throw payloadError(CHAIN, `${field} must be drops (a string) or {currency, value, issuer}`);
-  for (const k of Object.keys(v)) if (!['currency', 'value', 'issuer'].includes(k)) throw payloadError(CHAIN, `${field}.${k} is not an amount field`);
+  for (const k of Object.keys(v))
+    if (!['currency', 'value', 'issuer'].includes(k)) throw payloadError(CHAIN, `${field}.${k} is not an amount field`);
   const currency = v.currency;
-  if (typeof currency !== 'string' || !(/^[A-Za-z0-9?!@#$%^&*<>(){}[\]|]{3}$/.test(currency) || /^[0-9A-F]{40}$/.test(currency)) || currency === 'XRP') {
-    throw payloadError(CHAIN, `${field}.currency must be a 3-character code (not XRP) or 40 hex digits, got ${describe(currency)}`);
+  if (
+    typeof currency !== 'string' ||
+    !(/^[A-Za-z0-9?!@#$%^&*<>(){}[\]|]{3}$/.test(currency) || /^[0-9A-F]{40}$/.test(currency)) ||
+    currency === 'XRP'
+  ) {
+    throw payloadError(
+      CHAIN,
+      `${field}.currency must be a 3-character code (not XRP) or 40 hex digits, got ${describe(currency)}`,
+    );
   }
   return { currency, issuer: address(`${field}.issuer`, v.issuer), value: issuedValue(`${field}.value`, v.value) };
 }
@@ -109,12 +138,18 @@ function parse(payload: unknown): ParsedXrp {
   const tx = parseJsonPayload(CHAIN, payload);
   for (const f of SIGNATURE_FIELDS) {
     if (Object.hasOwn(tx, f)) {
-      throw unsupportedError(CHAIN, `the transaction already has ${f}; hardkms signs only unsigned transactions (Tatum KMS would sign over it)`);
+      throw unsupportedError(
+        CHAIN,
+        `the transaction already has ${f}; hardkms signs only unsigned transactions (Tatum KMS would sign over it)`,
+      );
     }
   }
   const type = tx.TransactionType;
   if (typeof type !== 'string' || !Object.hasOwn(TYPE_FIELDS, type)) {
-    throw unsupportedError(CHAIN, `TransactionType ${describe(type)} is not signed (hardkms signs Payment, TrustSet and AccountSet, as Tatum builds them)`);
+    throw unsupportedError(
+      CHAIN,
+      `TransactionType ${describe(type)} is not signed (hardkms signs Payment, TrustSet and AccountSet, as Tatum builds them)`,
+    );
   }
   const allowed = new Set([...COMMON_FIELDS, ...TYPE_FIELDS[type]!]);
   for (const k of Object.keys(tx)) {
@@ -127,7 +162,11 @@ function parse(payload: unknown): ParsedXrp {
   }
   const account = address('Account', tx.Account);
   for (const f of ['Fee', 'Sequence', 'LastLedgerSequence']) {
-    if (!Object.hasOwn(tx, f)) throw payloadError(CHAIN, `${f} is missing; Tatum's builder autofills it, and hardkms does not sign an incomplete transaction`);
+    if (!Object.hasOwn(tx, f))
+      throw payloadError(
+        CHAIN,
+        `${f} is missing; Tatum's builder autofills it, and hardkms does not sign an incomplete transaction`,
+      );
   }
   const fee = drops('Fee', tx.Fee);
   uint32('Sequence', tx.Sequence);
@@ -152,7 +191,10 @@ function parse(payload: unknown): ParsedXrp {
   try {
     encodeForSigning(tx);
   } catch (e) {
-    throw payloadError(CHAIN, `the transaction does not encode: ${e instanceof Error ? e.message.slice(0, 120) : 'unknown error'}`);
+    throw payloadError(
+      CHAIN,
+      `the transaction does not encode: ${e instanceof Error ? e.message.slice(0, 120) : 'unknown error'}`,
+    );
   }
   return { tx, type, account, fee };
 }
@@ -188,7 +230,12 @@ function der(r: Uint8Array, s: Uint8Array): Buffer {
   };
   const R = int(r);
   const S = int(s);
-  return Buffer.concat([Buffer.from([0x30, 4 + R.length + S.length, 0x02, R.length]), R, Buffer.from([0x02, S.length]), S]);
+  return Buffer.concat([
+    Buffer.from([0x30, 4 + R.length + S.length, 0x02, R.length]),
+    R,
+    Buffer.from([0x02, S.length]),
+    S,
+  ]);
 }
 
 /** Signs with the first (only) wallet's key, which must own Account. Returns tx_blob (uppercase hex). */
@@ -197,7 +244,10 @@ export async function signXrp(payload: unknown, key: XrpKey | undefined): Promis
   if (key === undefined) throw mismatchError(CHAIN, 'no key to sign with');
   const mine = xrpAddress(key.signer.publicKey);
   if (mine !== account) {
-    throw mismatchError(CHAIN, `Account ${account} is not the signing wallet's address ${mine}; refusing to sign (Tatum KMS would sign with any seed)`);
+    throw mismatchError(
+      CHAIN,
+      `Account ${account} is not the signing wallet's address ${mine}; refusing to sign (Tatum KMS would sign with any seed)`,
+    );
   }
   const unsigned = { ...tx, SigningPubKey: xrpSigningPubKey(key.signer.publicKey) };
   const message = Buffer.from(encodeForSigning(unsigned), 'hex');

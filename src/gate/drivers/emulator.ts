@@ -31,9 +31,13 @@ export class EmulatorDriver implements YubiKeyDriver {
   get dir(): string {
     const d = this.explicitDir ?? readEnv(EMULATOR_DIR_ENV);
     if (!d) {
-      throw new HardkmsError('GATE_DRIVER_FAILED', `The YubiKey emulator has no key directory: ${EMULATOR_DIR_ENV} is not set.`, {
-        hint: `Set ${EMULATOR_DIR_ENV} to the directory that holds the emulated keys (init --driver emulator creates it).`,
-      });
+      throw new HardkmsError(
+        'GATE_DRIVER_FAILED',
+        `The YubiKey emulator has no key directory: ${EMULATOR_DIR_ENV} is not set.`,
+        {
+          hint: `Set ${EMULATOR_DIR_ENV} to the directory that holds the emulated keys (init --driver emulator creates it).`,
+        },
+      );
     }
     return d;
   }
@@ -96,9 +100,13 @@ async function readEmulatedSecret(dir: string, credential: CredentialRef): Promi
   try {
     return parseHexResponse(raw, 'emulated key file');
   } catch {
-    throw new HardkmsError('GATE_DRIVER_FAILED', `The emulated YubiKey file ${path} does not hold a 20-byte secret as 40 hex digits.`, {
-      hint: 'Recreate the emulated key; note that a new secret makes it a different key.',
-    });
+    throw new HardkmsError(
+      'GATE_DRIVER_FAILED',
+      `The emulated YubiKey file ${path} does not hold a 20-byte secret as 40 hex digits.`,
+      {
+        hint: 'Recreate the emulated key; note that a new secret makes it a different key.',
+      },
+    );
   } finally {
     raw.fill(0);
   }
@@ -116,7 +124,10 @@ export async function createEmulatedKey(dir: string, opts: { serial?: number } =
   let serial = opts.serial;
   if (serial !== undefined) {
     if (!Number.isSafeInteger(serial) || serial < 1 || serial > 0xffffffff) {
-      throw new HardkmsError('INVALID_INPUT', `An emulated YubiKey serial must be a positive 32-bit integer (got ${serial}).`);
+      throw new HardkmsError(
+        'INVALID_INPUT',
+        `An emulated YubiKey serial must be a positive 32-bit integer (got ${serial}).`,
+      );
     }
     if (existing.has(serial)) {
       throw new HardkmsError('INVALID_INPUT', `An emulated YubiKey with serial ${serial} already exists in ${dir}.`);

@@ -27,7 +27,15 @@ const KILL_GRACE_MS = 1_000;
 
 export function runTool(file: string, args: readonly string[], opts: RunToolOptions): Promise<ToolResult> {
   if (existsSync(file) || !file.startsWith('/')) assertTrustedTool(file);
-  else return Promise.resolve({ code: null, signal: null, stdout: Buffer.alloc(0), stderr: '', timedOut: false, notFound: true });
+  else
+    return Promise.resolve({
+      code: null,
+      signal: null,
+      stdout: Buffer.alloc(0),
+      stderr: '',
+      timedOut: false,
+      notFound: true,
+    });
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let stderr = '';

@@ -34,7 +34,8 @@ export function assertTrustedTool(path: string): void {
   for (let dir = dirname(path); ; dir = dirname(dir)) {
     const d = statSync(dir);
     if (d.uid !== 0) throw untrusted(path, `its directory ${dir} is owned by uid ${d.uid}, not root`);
-    if ((d.mode & 0o022) !== 0 && (d.mode & 0o1000) === 0) throw untrusted(path, `its directory ${dir} is writable by group or others`);
+    if ((d.mode & 0o022) !== 0 && (d.mode & 0o1000) === 0)
+      throw untrusted(path, `its directory ${dir} is writable by group or others`);
     if (dir === dirname(dir)) break;
   }
 }

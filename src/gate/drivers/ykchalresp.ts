@@ -55,14 +55,20 @@ export class YkchalrespDriver implements YubiKeyDriver {
     if (opts.onTouchInfo) {
       // -N: "abort if the YubiKey is configured to require a key press". An answer here
       // means the slot answers without a touch.
-      const probe = await runTool(this.ykchalresp, [`-n${index}`, `-${credential.slot}`, '-N', '-x', challenge.toString('hex')], { timeoutMs });
+      const probe = await runTool(
+        this.ykchalresp,
+        [`-n${index}`, `-${credential.slot}`, '-N', '-x', challenge.toString('hex')],
+        { timeoutMs },
+      );
       probe.stdout.fill(0);
       if (probe.code === 0) opts.onTouchInfo(false);
     }
     opts.onWait?.(touchMessage(credential));
     let r: ToolResult | undefined;
     try {
-      r = await runTool(this.ykchalresp, [`-n${index}`, `-${credential.slot}`, '-x', challenge.toString('hex')], { timeoutMs });
+      r = await runTool(this.ykchalresp, [`-n${index}`, `-${credential.slot}`, '-x', challenge.toString('hex')], {
+        timeoutMs,
+      });
       if (r.notFound) throw notInstalled(this.ykchalresp);
       if (r.timedOut) throw timeoutError(credential, timeoutMs);
       if (r.code !== 0) {
@@ -94,7 +100,10 @@ export class YkchalrespDriver implements YubiKeyDriver {
   private async serialAt(index: number): Promise<number | undefined> {
     const r = await runTool(this.ykinfo, [`-n${index}`, '-s', '-q'], { timeoutMs: INFO_TIMEOUT_MS });
     if (r.notFound) throw notInstalled(this.ykinfo);
-    if (r.timedOut) throw new HardkmsError('GATE_DRIVER_FAILED', 'ykinfo did not finish in time.', { hint: 'Unplug and re-insert the YubiKeys, then retry.' });
+    if (r.timedOut)
+      throw new HardkmsError('GATE_DRIVER_FAILED', 'ykinfo did not finish in time.', {
+        hint: 'Unplug and re-insert the YubiKeys, then retry.',
+      });
     if (r.code !== 0) {
       const e = classifyYkchalrespFailure(r.stderr, undefined);
       if (e.code === 'GATE_NO_YUBIKEY') return undefined;
@@ -143,9 +152,13 @@ export function classifyYkchalrespFailure(stderr: string, credential: Credential
   if (/Yubikey core error: no yubikey present/i.test(stderr)) return noYubiKey(credential);
   const who = credential ? `The YubiKey ${credential.label} (serial ${credential.serial})` : 'The YubiKey';
   if (/Yubikey core error: timeout/i.test(stderr)) {
-    return new HardkmsError('GATE_TIMEOUT', `${who} did not answer in time (not touched, or the slot is not set up for challenge-response).`, {
-      hint: 'Retry and touch the key when it blinks; check the slot with `ykinfo -a`.',
-    });
+    return new HardkmsError(
+      'GATE_TIMEOUT',
+      `${who} did not answer in time (not touched, or the slot is not set up for challenge-response).`,
+      {
+        hint: 'Retry and touch the key when it blinks; check the slot with `ykinfo -a`.',
+      },
+    );
   }
   if (/USB error/i.test(stderr)) {
     return new HardkmsError('GATE_DRIVER_FAILED', `${who} could not be opened: ${toolErrorText(stderr)}`, {

@@ -25,7 +25,9 @@ export class YkmanDriver implements YubiKeyDriver {
     const r = await runTool(this.executable, ['list', '--serials'], { timeoutMs: DEFAULT_TOUCH_TIMEOUT_MS });
     if (r.notFound) throw notInstalled(this.executable);
     if (r.timedOut)
-      throw new HardkmsError('GATE_DRIVER_FAILED', 'ykman list --serials did not finish in time.', { hint: 'Unplug and re-insert the YubiKeys, then retry.' });
+      throw new HardkmsError('GATE_DRIVER_FAILED', 'ykman list --serials did not finish in time.', {
+        hint: 'Unplug and re-insert the YubiKeys, then retry.',
+      });
     if (r.code !== 0) {
       const e = classifyYkmanFailure(r.stderr, undefined);
       if (e.code === 'GATE_NO_YUBIKEY') return [];
@@ -39,7 +41,14 @@ export class YkmanDriver implements YubiKeyDriver {
     assertChallenge(challenge);
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TOUCH_TIMEOUT_MS;
     opts.onWait?.(touchMessage(credential));
-    const args = ['--device', String(credential.serial), 'otp', 'calculate', String(credential.slot), challenge.toString('hex')];
+    const args = [
+      '--device',
+      String(credential.serial),
+      'otp',
+      'calculate',
+      String(credential.slot),
+      challenge.toString('hex'),
+    ];
     let r: ToolResult | undefined;
     try {
       r = await runTool(this.executable, args, { timeoutMs });
@@ -96,9 +105,13 @@ export function noYubiKey(credential: CredentialRef | undefined): HardkmsError {
       hint: 'Plug in the YubiKey. If it is plugged in, check USB permissions (the libyubikey-udev rules) and that no other program holds it.',
     });
   }
-  return new HardkmsError('GATE_NO_YUBIKEY', `The YubiKey ${credential.label} (serial ${credential.serial}) is not connected.`, {
-    hint: 'Plug in that YubiKey. If it is plugged in, check USB permissions (the libyubikey-udev rules) and that no other program holds it.',
-  });
+  return new HardkmsError(
+    'GATE_NO_YUBIKEY',
+    `The YubiKey ${credential.label} (serial ${credential.serial}) is not connected.`,
+    {
+      hint: 'Plug in that YubiKey. If it is plugged in, check USB permissions (the libyubikey-udev rules) and that no other program holds it.',
+    },
+  );
 }
 
 export function slotNotProgrammed(credential: CredentialRef | undefined, message: string): HardkmsError {

@@ -52,7 +52,12 @@ export class AlertWebhook {
 
   constructor(private readonly o: AlertWebhookOptions) {
     this.origin = new URL(o.url).origin;
-    this.http = new HttpClient({ timeoutMs: o.timeoutMs ?? 5_000, maxSockets: 1, maxFreeSockets: 1, maxResponseBytes: 64 * 1024 });
+    this.http = new HttpClient({
+      timeoutMs: o.timeoutMs ?? 5_000,
+      maxSockets: 1,
+      maxFreeSockets: 1,
+      maxResponseBytes: 64 * 1024,
+    });
   }
 
   /** Queues the alert; returns at once (never throws, never waits for the endpoint). */
@@ -85,13 +90,19 @@ export class AlertWebhook {
       let error = '';
       for (let i = 1; i <= attempts && !this.closed; i++) {
         try {
-          await this.http.request({ method: 'POST', url: this.o.url, json: body, headers: { 'user-agent': `hardkms/${VERSION}` } });
+          await this.http.request({
+            method: 'POST',
+            url: this.o.url,
+            json: body,
+            headers: { 'user-agent': `hardkms/${VERSION}` },
+          });
           error = '';
           break;
         } catch (e) {
           // No URL in the message: HttpError names the path, which may be the webhook's token.
           error = e instanceof Error && 'code' in e ? String((e as { code: unknown }).code) : 'error';
-          if (i < attempts && !this.closed) await new Promise((r) => setTimeout(r, (this.o.retryDelayMs ?? 1_000) * 2 ** (i - 1)).unref());
+          if (i < attempts && !this.closed)
+            await new Promise((r) => setTimeout(r, (this.o.retryDelayMs ?? 1_000) * 2 ** (i - 1)).unref());
         }
       }
       if (error !== '') {
@@ -116,7 +127,10 @@ export class AlertWebhook {
     }
     this.closed = true;
     if (this.queue.length > 0)
-      this.o.log('warn', 'alert webhook: alerts not sent before the daemon stopped', { webhook: this.origin, count: this.queue.length });
+      this.o.log('warn', 'alert webhook: alerts not sent before the daemon stopped', {
+        webhook: this.origin,
+        count: this.queue.length,
+      });
     this.http.close();
   }
 }

@@ -18,7 +18,10 @@ export function parseListenAddress(text: string): { host: string; port: number }
   const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[2]) : NaN;
   if (!m || port < 0 || port > 65535) {
-    throw new InputError(`--metrics-addr '${text}' is not HOST:PORT.`, 'Use e.g. 127.0.0.1:9464 (keep it on loopback or a private interface).');
+    throw new InputError(
+      `--metrics-addr '${text}' is not HOST:PORT.`,
+      'Use e.g. 127.0.0.1:9464 (keep it on loopback or a private interface).',
+    );
   }
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }

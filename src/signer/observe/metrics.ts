@@ -40,8 +40,18 @@ export class DaemonMetrics {
       labelNames: ['chain'],
       registers: [this.registry],
     });
-    this.signed = new prom.Counter({ name: 'hardkms_signed_total', help: 'Transactions signed', labelNames: ['chain'], registers: [this.registry] });
-    this.broadcast = new prom.Counter({ name: 'hardkms_broadcast_total', help: 'Transactions broadcast', labelNames: ['chain'], registers: [this.registry] });
+    this.signed = new prom.Counter({
+      name: 'hardkms_signed_total',
+      help: 'Transactions signed',
+      labelNames: ['chain'],
+      registers: [this.registry],
+    });
+    this.broadcast = new prom.Counter({
+      name: 'hardkms_broadcast_total',
+      help: 'Transactions broadcast',
+      labelNames: ['chain'],
+      registers: [this.registry],
+    });
     this.failed = new prom.Counter({
       name: 'hardkms_failed_total',
       help: 'Pending transactions that failed',
@@ -60,13 +70,21 @@ export class DaemonMetrics {
       help: 'Session keys whose C_DestroyObject failed (each is an incident: the key lives until the session closes)',
       registers: [this.registry],
     });
-    this.unsealed = new prom.Gauge({ name: 'hardkms_unsealed', help: '1 while the vault is unsealed', registers: [this.registry] });
+    this.unsealed = new prom.Gauge({
+      name: 'hardkms_unsealed',
+      help: '1 while the vault is unsealed',
+      registers: [this.registry],
+    });
     this.auditRecords = new prom.Gauge({
       name: 'hardkms_audit_records',
       help: 'Records in the audit log (its head sequence number)',
       registers: [this.registry],
     });
-    this.lastPoll = new prom.Gauge({ name: 'hardkms_last_poll_timestamp_seconds', help: 'End of the last poll cycle', registers: [this.registry] });
+    this.lastPoll = new prom.Gauge({
+      name: 'hardkms_last_poll_timestamp_seconds',
+      help: 'End of the last poll cycle',
+      registers: [this.registry],
+    });
     this.unsealFailures = new prom.Counter({
       name: 'hardkms_unseal_failures_total',
       help: 'Failed unseal attempts of the daemon (a quorum not met yet included), by error code',
@@ -79,15 +97,25 @@ export class DaemonMetrics {
       labelNames: ['chain'],
       registers: [this.registry],
     });
-    this.cycleSeconds = new prom.Gauge({ name: 'hardkms_cycle_seconds', help: 'Duration of the last poll cycle', registers: [this.registry] });
-    this.periodSeconds = new prom.Gauge({ name: 'hardkms_period_seconds', help: 'The configured poll period (--period)', registers: [this.registry] });
+    this.cycleSeconds = new prom.Gauge({
+      name: 'hardkms_cycle_seconds',
+      help: 'Duration of the last poll cycle',
+      registers: [this.registry],
+    });
+    this.periodSeconds = new prom.Gauge({
+      name: 'hardkms_period_seconds',
+      help: 'The configured poll period (--period)',
+      registers: [this.registry],
+    });
   }
 }
 
 /** What the daemon updates: a DaemonMetrics, or NO_METRICS. */
 export type MetricsSink = Omit<DaemonMetrics, 'registry'>;
 
-const ignored = { inc: () => undefined, set: () => undefined, observe: () => undefined } as unknown as Prom.Counter & Prom.Gauge & Prom.Histogram;
+const ignored = { inc: () => undefined, set: () => undefined, observe: () => undefined } as unknown as Prom.Counter &
+  Prom.Gauge &
+  Prom.Histogram;
 
 /** Counts nothing: for a daemon without /metrics. */
 export const NO_METRICS: MetricsSink = {

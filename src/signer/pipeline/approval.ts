@@ -47,7 +47,8 @@ export interface ApprovalOptions {
   now?: () => Date;
 }
 
-export type ApprovalDecision = { approved: true; status: number } | { approved: false; reason: string; status?: number };
+export type ApprovalDecision =
+  { approved: true; status: number } | { approved: false; reason: string; status?: number };
 
 /** What the approver is asked about: the canonical JSON of the pending transaction as received, and its SHA-256. */
 export interface ApprovalPayload {
@@ -66,7 +67,9 @@ export function approvalPayload(raw: unknown): ApprovalPayload {
     canonical = canonicalJson(raw);
   } catch (e) {
     throw new ApprovalUnsendable(
-      e instanceof RangeError ? 'it is nested too deeply to be serialised' : `it cannot be serialised (${e instanceof Error ? e.message : String(e)})`,
+      e instanceof RangeError
+        ? 'it is nested too deeply to be serialised'
+        : `it cannot be serialised (${e instanceof Error ? e.message : String(e)})`,
     );
   }
   return { canonical, sha256: createHash('sha256').update(canonical, 'utf8').digest('hex') };
@@ -81,9 +84,15 @@ export class ApprovalUnsendable extends Error {
 }
 
 /** hex HMAC-SHA256 the approver returns in `x-hardkms-approval`. */
-export function approvalProof(secret: Uint8Array, args: { pendingId: string; payloadSha256: string; nonce: string; expires: number | string }): string {
+export function approvalProof(
+  secret: Uint8Array,
+  args: { pendingId: string; payloadSha256: string; nonce: string; expires: number | string },
+): string {
   return createHmac('sha256', secret)
-    .update([APPROVAL_PROOF_PREFIX, args.pendingId, args.payloadSha256, args.nonce, String(args.expires)].join('\n'), 'utf8')
+    .update(
+      [APPROVAL_PROOF_PREFIX, args.pendingId, args.payloadSha256, args.nonce, String(args.expires)].join('\n'),
+      'utf8',
+    )
     .digest('hex');
 }
 
@@ -119,7 +128,11 @@ export class ExternalApprover {
    * Asks the approver about one pending transaction. `raw` is the pending transaction as
    * received from the API (POST mode sends it); `payload` its approvalPayload(). Never throws.
    */
-  async approve(pendingId: string, raw?: unknown, payload: ApprovalPayload = approvalPayloadOrId(pendingId, raw)): Promise<ApprovalDecision> {
+  async approve(
+    pendingId: string,
+    raw?: unknown,
+    payload: ApprovalPayload = approvalPayloadOrId(pendingId, raw),
+  ): Promise<ApprovalDecision> {
     // Plain concatenation, as Tatum KMS; pending ids are validated as 24 hex characters.
     const url = `${this.baseUrl}/${pendingId}`;
     const nonce = randomBytes(16).toString('hex');
@@ -132,7 +145,11 @@ export class ExternalApprover {
         headers,
         // With a secret the body is exactly the canonical JSON that is proven; without one,
         // the pending transaction as Tatum KMS sends it.
-        ...(this.usePost ? (this.secret !== undefined ? { body: payload.canonical } : { json: raw ?? { id: pendingId } }) : {}),
+        ...(this.usePost
+          ? this.secret !== undefined
+            ? { body: payload.canonical }
+            : { json: raw ?? { id: pendingId } }
+          : {}),
         timeoutMs: this.timeoutMs,
         maxResponseBytes: 64 * 1024,
         throwOnStatus: false,
@@ -145,7 +162,11 @@ export class ExternalApprover {
         const header = res.headers[APPROVAL_HEADER];
         const given = typeof header === 'string' ? header.trim().toLowerCase() : '';
         if (given === '') {
-          return { approved: false, status: res.status, reason: `approver answered ${res.status} without the ${APPROVAL_HEADER} header` };
+          return {
+            approved: false,
+            status: res.status,
+            reason: `approver answered ${res.status} without the ${APPROVAL_HEADER} header`,
+          };
         }
         const expected = approvalProof(this.secret, { pendingId, payloadSha256: payload.sha256, nonce, expires });
         if (!hexEquals(expected, given)) {
@@ -155,7 +176,8 @@ export class ExternalApprover {
             reason: `approver's ${APPROVAL_HEADER} proof does not match this request (wrong secret, replayed answer, changed payload or spoofed approver)`,
           };
         }
-        if (this.now().getTime() > expires * 1000) return { approved: false, status: res.status, reason: 'the approval arrived after its expiry' };
+        if (this.now().getTime() > expires * 1000)
+          return { approved: false, status: res.status, reason: 'the approval arrived after its expiry' };
       }
       return { approved: true, status: res.status };
     } catch (e) {

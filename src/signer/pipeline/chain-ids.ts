@@ -54,7 +54,10 @@ export function pinnedChainId(chain: EvmSignableChain, testnet: boolean, env: No
       );
     }
     if (!/^([1-9][0-9]{0,18}|0x[0-9a-fA-F]{1,16})$/.test(override)) {
-      throw new InputError(`${name}='${override.slice(0, 24)}' is not a chain id.`, 'Give a positive decimal number (e.g. 31337) or 0x-hex, or unset it.');
+      throw new InputError(
+        `${name}='${override.slice(0, 24)}' is not a chain id.`,
+        'Give a positive decimal number (e.g. 31337) or 0x-hex, or unset it.',
+      );
     }
     return BigInt(override);
   }
@@ -85,11 +88,15 @@ export function selectChains(flag: string | undefined): ChainSelection {
           .split(',')
           .map((c) => c.trim())
           .filter((c) => c !== '');
-  if (asked.length === 0) throw new InputError('--chain lists no chain.', `Give chain codes separated by commas, e.g. --chain ETH,BTC.`);
+  if (asked.length === 0)
+    throw new InputError('--chain lists no chain.', `Give chain codes separated by commas, e.g. --chain ETH,BTC.`);
   const polled: TatumChain[] = [];
   for (const c of asked) {
     if (!(TATUM_CHAINS as readonly string[]).includes(c)) {
-      throw new InputError(`--chain: '${c.slice(0, 24)}' is not a Tatum chain code.`, `Tatum chains (uppercase): ${TATUM_CHAINS.join(', ')}.`);
+      throw new InputError(
+        `--chain: '${c.slice(0, 24)}' is not a Tatum chain code.`,
+        `Tatum chains (uppercase): ${TATUM_CHAINS.join(', ')}.`,
+      );
     }
     if (!polled.includes(c as TatumChain)) polled.push(c as TatumChain);
   }

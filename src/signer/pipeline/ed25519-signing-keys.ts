@@ -32,7 +32,10 @@ export interface WipeableEd25519Signer extends Ed25519Signer {
 function mnemonicChildSeed(vault: Vault, entry: WalletEntry, index: number): Uint8Array {
   const child = ed25519Spec(entry.chain)?.childSeed;
   if (child === undefined || entry.kind !== 'mnemonic') {
-    throw new HardkmsError('TX_KEY_NOT_RESOLVED', `wallet ${entry.signatureId} (${entry.chain}, ${entry.kind}) has no ed25519 mnemonic children`);
+    throw new HardkmsError(
+      'TX_KEY_NOT_RESOLVED',
+      `wallet ${entry.signatureId} (${entry.chain}, ${entry.kind}) has no ed25519 mnemonic children`,
+    );
   }
   const mnemonic = decryptSecret(vault, entry);
   let seed: Uint8Array | undefined;
@@ -73,7 +76,9 @@ export function ed25519SignerForRef(vault: Vault, ref: KeyRef): WipeableEd25519S
     sign(message) {
       if (wiped)
         return Promise.reject(
-          new HardkmsError('KEY_WIPED', `the signer for ${entry.signatureId} was already wiped`, { hint: 'This is a bug in hardkms; report it.' }),
+          new HardkmsError('KEY_WIPED', `the signer for ${entry.signatureId} was already wiped`, {
+            hint: 'This is a bug in hardkms; report it.',
+          }),
         );
       if (key === undefined) {
         const k = mnemonicChildSeed(vault, entry, index);

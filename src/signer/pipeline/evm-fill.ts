@@ -19,7 +19,13 @@
  */
 import { HardkmsError } from '../../errors.js';
 import { parseEvmPayload, type EvmFields, type EvmFill } from '../../chains/evm/payload.js';
-import { HEADER_API_KEY, TATUM_ETH_FEE_PATH, TATUM_TX_COUNT_PATHS, TATUM_WEB3_PATHS, type TatumChain } from '../source/tatum-paths.js';
+import {
+  HEADER_API_KEY,
+  TATUM_ETH_FEE_PATH,
+  TATUM_TX_COUNT_PATHS,
+  TATUM_WEB3_PATHS,
+  type TatumChain,
+} from '../source/tatum-paths.js';
 import { HttpClient } from '../http.js';
 import { EvmRpc, type EvmCallRequest } from '../sinks/node-rpc.js';
 
@@ -130,15 +136,20 @@ export function tatumFillSource(chain: string, options: TatumFillOptions): EvmFi
 
 /** A count or a wei amount as Tatum answers it: a JSON number or a decimal string (a fee may carry decimals: rounded up). */
 function wholeNumber(v: unknown, what: string): bigint {
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER * 1e6) return BigInt(Math.ceil(v));
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER * 1e6)
+    return BigInt(Math.ceil(v));
   if (typeof v === 'string' && /^[0-9]{1,78}$/.test(v)) return BigInt(v);
   if (typeof v === 'string' && /^[0-9]{1,78}\.[0-9]{1,30}$/.test(v)) {
     const [i, f] = v.split('.') as [string, string];
     return BigInt(i) + (/[1-9]/.test(f) ? 1n : 0n);
   }
-  throw new HardkmsError('TATUM_BAD_RESPONSE', `${what}: expected a non-negative number, got ${JSON.stringify(v)?.slice(0, 80) ?? String(v)}`, {
-    hint: 'The Tatum API answered something unexpected; the transaction was not signed and is tried again next cycle.',
-  });
+  throw new HardkmsError(
+    'TATUM_BAD_RESPONSE',
+    `${what}: expected a non-negative number, got ${JSON.stringify(v)?.slice(0, 80) ?? String(v)}`,
+    {
+      hint: 'The Tatum API answered something unexpected; the transaction was not signed and is tried again next cycle.',
+    },
+  );
 }
 
 export class NodeEvmFiller implements EvmFiller {
@@ -198,7 +209,12 @@ export class NodeEvmFiller implements EvmFiller {
     const fill: EvmFill = {};
     if (f.nonce === undefined) fill.nonce = await src.nonce(from);
     if (f.gasLimit === undefined || reestimate) {
-      const gas = await src.estimateGas({ from, ...(f.to === null ? {} : { to: f.to }), value: f.value, ...(f.data === '0x' ? {} : { data: f.data }) });
+      const gas = await src.estimateGas({
+        from,
+        ...(f.to === null ? {} : { to: f.to }),
+        value: f.value,
+        ...(f.data === '0x' ? {} : { data: f.data }),
+      });
       if (f.gasLimit === undefined) fill.gasLimit = gas;
       else fill.gasLimitOverride = gas;
     }
@@ -209,7 +225,10 @@ export class NodeEvmFiller implements EvmFiller {
       if (f.maxFeePerGas === undefined) {
         const base = await src.latestBaseFee();
         if (base === undefined)
-          throw new HardkmsError('TX_PAYLOAD_INCOMPLETE', `${chain}: ${src.label} reports no base fee (pre-London); cannot fill maxFeePerGas`);
+          throw new HardkmsError(
+            'TX_PAYLOAD_INCOMPLETE',
+            `${chain}: ${src.label} reports no base fee (pre-London); cannot fill maxFeePerGas`,
+          );
         fill.maxFeePerGas = base * 2n + prio;
       }
     }

@@ -103,7 +103,8 @@ export class Journal {
   }
 
   private getRaw(pendingId: string): JournalDbRow | undefined {
-    const row = this.db.prepare('SELECT * FROM journal WHERE pending_id = ?').get(pendingId) as JournalDbRow | undefined;
+    const row = this.db.prepare('SELECT * FROM journal WHERE pending_id = ?').get(pendingId) as
+      JournalDbRow | undefined;
     if (row !== undefined) this.check(row);
     return row;
   }
@@ -114,7 +115,9 @@ export class Journal {
       throw new HardkmsError(
         'VAULT_ROW_TAMPERED',
         `The journal row of pending transaction ${row.pending_id} fails its integrity check: it was edited without the vault secret.`,
-        { hint: 'Do not sign with this store. Restore wallet.dat from a backup and investigate who had write access to it.' },
+        {
+          hint: 'Do not sign with this store. Restore wallet.dat from a backup and investigate who had write access to it.',
+        },
       );
     }
   }
@@ -189,7 +192,9 @@ export class Journal {
   }
 
   approve(pendingId: string): void {
-    this.update(pendingId, (r) => (r.state === 'received' && r.raw_tx === null ? { ...r, state: 'approved' } : undefined));
+    this.update(pendingId, (r) =>
+      r.state === 'received' && r.raw_tx === null ? { ...r, state: 'approved' } : undefined,
+    );
   }
 
   /**
@@ -201,10 +206,17 @@ export class Journal {
     return this.withLock(() => {
       this.store.verifyRowSets(['journal', 'journal_spend']);
       const old = this.getRaw(pendingId);
-      if (old === undefined) throw new HardkmsError('JOURNAL_ROW_MISSING', `pending ${pendingId} has no journal row to claim`);
+      if (old === undefined)
+        throw new HardkmsError('JOURNAL_ROW_MISSING', `pending ${pendingId} has no journal row to claim`);
       if (old.raw_tx !== null) return 'signed';
       const now = this.now();
-      if (old.claim !== null && old.claim !== this.owner && old.claimed_at !== null && now.getTime() - Date.parse(old.claimed_at) < leaseMs) return 'taken';
+      if (
+        old.claim !== null &&
+        old.claim !== this.owner &&
+        old.claimed_at !== null &&
+        now.getTime() - Date.parse(old.claimed_at) < leaseMs
+      )
+        return 'taken';
       const { mac: _mac, ...fields } = old;
       this.put({ ...fields, claim: this.owner, claimed_at: now.toISOString(), updated: now.toISOString() }, old);
       return 'claimed';
@@ -217,7 +229,13 @@ export class Journal {
    * signer: nothing may be signed twice. `recheck` runs first, inside the same transaction
    * (the rolling spend limits, against every signer's recorded spends).
    */
-  sign(pendingId: string, rawTx: string, testnet: boolean, spends: readonly SpendRecord[], recheck?: () => void): string {
+  sign(
+    pendingId: string,
+    rawTx: string,
+    testnet: boolean,
+    spends: readonly SpendRecord[],
+    recheck?: () => void,
+  ): string {
     const hash = rawTxHash(rawTx);
     const t = this.stamp();
     this.withLock(() => {
@@ -262,7 +280,13 @@ export class Journal {
 
   /** Marks a failure and releases the claim; a signed row keeps its raw_tx (it will be re-broadcast, never re-signed). */
   fail(pendingId: string, error: string): void {
-    this.update(pendingId, (r) => ({ ...r, state: 'failed', error: error.slice(0, 4000), claim: null, claimed_at: null }));
+    this.update(pendingId, (r) => ({
+      ...r,
+      state: 'failed',
+      error: error.slice(0, 4000),
+      claim: null,
+      claimed_at: null,
+    }));
   }
 
   /**
@@ -277,12 +301,17 @@ export class Journal {
       this.store.verifyRowSets(['journal', 'journal_spend']);
       const old = this.getRaw(pendingId);
       const refuse = (why: string): never => {
-        throw new HardkmsError('JOURNAL_NOT_RELEASABLE', `Pending transaction ${pendingId} ${why}; nothing was changed.`, {
-          hint: 'Only a signed transaction the network refused for good (the daemon reports TX_NEVER_MINABLE for it) can be released for a fresh signature.',
-        });
+        throw new HardkmsError(
+          'JOURNAL_NOT_RELEASABLE',
+          `Pending transaction ${pendingId} ${why}; nothing was changed.`,
+          {
+            hint: 'Only a signed transaction the network refused for good (the daemon reports TX_NEVER_MINABLE for it) can be released for a fresh signature.',
+          },
+        );
       };
       if (old === undefined) return refuse('has no journal row in this vault');
-      if (old.raw_tx === null || old.raw_tx_hash === null) return refuse('holds no signature (it is signed normally by the next cycle)');
+      if (old.raw_tx === null || old.raw_tx_hash === null)
+        return refuse('holds no signature (it is signed normally by the next cycle)');
       if (old.state !== 'failed' || !isNeverMinable(old.error ?? undefined)) {
         return refuse(
           `is ${old.state === 'failed' ? 'failed for a reason that may heal' : old.state}, not refused for good by the network: its signed transaction may still be mined`,
@@ -337,7 +366,9 @@ export class Journal {
   /** Sum of `asset` moved in `scope` on chain+net by transactions signed at or after `since`; every row's MAC checked. */
   spentSince(chain: string, testnet: boolean, scope: string, asset: string, since: Date): bigint {
     const rows = this.db
-      .prepare('SELECT * FROM journal_spend WHERE chain = ? AND testnet = ? AND scope = ? AND asset = ? AND created >= ?')
+      .prepare(
+        'SELECT * FROM journal_spend WHERE chain = ? AND testnet = ? AND scope = ? AND asset = ? AND created >= ?',
+      )
       .all(chain, testnet ? 1 : 0, scope, asset, since.toISOString()) as SpendDbRow[];
     let sum = 0n;
     for (const r of rows) {

@@ -100,7 +100,9 @@ export function resolveKeys(
     const parts = [why];
     if (missing.length > 0) parts.push(`not in this vault: ${shortList(missing)}`);
     if (otherNet.length > 0)
-      parts.push(`${testnet ? 'mainnet' : 'testnet'} wallets, not used by a ${testnet ? 'testnet' : 'mainnet'} daemon: ${shortList(otherNet)}`);
+      parts.push(
+        `${testnet ? 'mainnet' : 'testnet'} wallets, not used by a ${testnet ? 'testnet' : 'mainnet'} daemon: ${shortList(otherNet)}`,
+      );
     throw new HardkmsError(KEY_NOT_RESOLVED, `pending ${pending.id}: ${parts.join('; ')}`, {
       hint: 'Check hashes/signatures of the pending transaction against the wallets in this vault (hardkms export lists them) and the --testnet flag.',
     });
@@ -112,8 +114,11 @@ export function resolveKeys(
     const first = fromHashes[0] ?? fromSignatures[0]?.entry;
     if (first === undefined) return fail('no wallet to sign the withdrawal with');
     if (first.kind !== 'mnemonic')
-      return fail(`withdrawals are signed with a mnemonic wallet's derived keys, but ${first.signatureId} is a ${first.kind} wallet`);
-    if (pending.withdrawalResponses === undefined) return fail('a withdrawal (withdrawalId set) needs withdrawalResponses');
+      return fail(
+        `withdrawals are signed with a mnemonic wallet's derived keys, but ${first.signatureId} is a ${first.kind} wallet`,
+      );
+    if (pending.withdrawalResponses === undefined)
+      return fail('a withdrawal (withdrawalId set) needs withdrawalResponses');
     const indexes =
       family === 'bch'
         ? offchainWithdrawalInputs(pending.chain, pending.withdrawalResponses).map((w) => w.derivationIndex)
@@ -124,20 +129,32 @@ export function resolveKeys(
     const first = fromHashes[0] ?? fromSignatures[0]?.entry;
     const sigIndex = fromHashes[0] === undefined ? fromSignatures[0]?.index : undefined;
     if (first === undefined) return fail('no wallet to sign with');
-    if (first.kind === 'mnemonic' && pending.index !== undefined) refs = [txChainRef(first, pending.chain, pending.index, options)];
+    if (first.kind === 'mnemonic' && pending.index !== undefined)
+      refs = [txChainRef(first, pending.chain, pending.index, options)];
     else if (first.kind === 'mnemonic' && sigIndex !== undefined) refs = [mnemonicRef(first, sigIndex)];
-    else if (first.kind === 'mnemonic') return fail(`wallet ${first.signatureId} is a mnemonic wallet but the transaction has no index to derive the key at`);
+    else if (first.kind === 'mnemonic')
+      return fail(
+        `wallet ${first.signatureId} is a mnemonic wallet but the transaction has no index to derive the key at`,
+      );
     else refs = [privateKeyRef(first)];
   } else if (family === 'xlm' || family === 'algo' || family === 'xrp') {
     // §3.1 rule 6: wallets[0]'s secret (one key per wallet; XRP s… seeds are secp256k1 keys).
     const first = fromHashes[0] ?? fromSignatures[0]?.entry;
     if (first === undefined) return fail('no wallet to sign with');
-    refs = [family === 'xrp' && first.kind === 'privateKey' && first.publicData.keyType !== 'ed25519' ? privateKeyRef(first) : ed25519Ref(first)];
+    refs = [
+      family === 'xrp' && first.kind === 'privateKey' && first.publicData.keyType !== 'ed25519'
+        ? privateKeyRef(first)
+        : ed25519Ref(first),
+    ];
     if (first.chain !== pending.chain) {
       // The same key may exist on two chains, but a wallet stored for another chain was never meant to sign here.
-      throw new HardkmsError(KEY_NOT_RESOLVED, `wallet ${first.signatureId} is a ${first.chain} wallet; it does not sign ${pending.chain} transactions`, {
-        hint: 'The pending transaction names a wallet of another chain.',
-      });
+      throw new HardkmsError(
+        KEY_NOT_RESOLVED,
+        `wallet ${first.signatureId} is a ${first.chain} wallet; it does not sign ${pending.chain} transactions`,
+        {
+          hint: 'The pending transaction names a wallet of another chain.',
+        },
+      );
     }
   } else if (family === 'egld') {
     // Single-signer (§3.1 rule 3): wallets[0], a mnemonic wallet at the top-level index (or its signatures[] index).
@@ -146,7 +163,9 @@ export function resolveKeys(
     if (first === undefined) return fail('no wallet to sign with');
     const index = pending.index ?? sigIndex;
     if (first.kind === 'mnemonic' && index === undefined)
-      return fail(`wallet ${first.signatureId} is a mnemonic wallet but the transaction has no index to derive the key at`);
+      return fail(
+        `wallet ${first.signatureId} is a mnemonic wallet but the transaction has no index to derive the key at`,
+      );
     refs = solRefs(pending, [], [{ entry: first, index }], options);
   } else if (family === 'sol') {
     refs = solRefs(pending, fromHashes, fromSignatures, options);
@@ -154,7 +173,10 @@ export function resolveKeys(
   } else {
     refs = [];
     for (const e of fromHashes) if (e.kind === 'privateKey') refs.push(privateKeyRef(e));
-    for (const s of fromSignatures) refs.push(s.entry.kind === 'mnemonic' && s.index !== undefined ? mnemonicRef(s.entry, s.index) : privateKeyRef(s.entry));
+    for (const s of fromSignatures)
+      refs.push(
+        s.entry.kind === 'mnemonic' && s.index !== undefined ? mnemonicRef(s.entry, s.index) : privateKeyRef(s.entry),
+      );
     if (refs.length === 0) {
       const mnemonics = fromHashes.filter((e) => e.kind === 'mnemonic').map((e) => e.signatureId);
       return fail(
@@ -183,16 +205,24 @@ function solRefs(
   const refs: KeyRef[] = [];
   const add = (entry: WalletEntry, index: number | undefined): void => {
     if (entry.chain !== pending.chain) {
-      throw new HardkmsError(KEY_NOT_RESOLVED, `wallet ${entry.signatureId} is a ${entry.chain} wallet; it does not sign ${pending.chain} transactions`, {
-        hint: 'The pending transaction names a wallet of another chain.',
-      });
+      throw new HardkmsError(
+        KEY_NOT_RESOLVED,
+        `wallet ${entry.signatureId} is a ${entry.chain} wallet; it does not sign ${pending.chain} transactions`,
+        {
+          hint: 'The pending transaction names a wallet of another chain.',
+        },
+      );
     }
     let ref: KeyRef;
     if (entry.kind === 'mnemonic') {
       if (options.derivePublicKey === undefined) {
-        throw new HardkmsError(KEY_NOT_RESOLVED, `mnemonic wallet ${entry.signatureId} needs its key derived, and no deriver was given`, {
-          hint: 'This is a bug in the caller; report it.',
-        });
+        throw new HardkmsError(
+          KEY_NOT_RESOLVED,
+          `mnemonic wallet ${entry.signatureId} needs its key derived, and no deriver was given`,
+          {
+            hint: 'This is a bug in the caller; report it.',
+          },
+        );
       }
       const i = index ?? 0;
       ref = { entry, index: i, publicKey: options.derivePublicKey(entry, pending.chain, i) };
@@ -210,13 +240,20 @@ function solRefs(
  * key. Another path: only the mnemonic can, through options.derivePublicKey.
  */
 function txChainRef(entry: WalletEntry, txChain: string, index: number, options: ResolveOptions): KeyRef {
-  if (txChain === entry.chain || !isSupportedChain(txChain) || !isSupportedChain(entry.chain)) return mnemonicRef(entry, index);
-  const samePath = getChainAdapter(txChain).derivationPath(entry.testnet) === getChainAdapter(entry.chain).derivationPath(entry.testnet);
+  if (txChain === entry.chain || !isSupportedChain(txChain) || !isSupportedChain(entry.chain))
+    return mnemonicRef(entry, index);
+  const samePath =
+    getChainAdapter(txChain).derivationPath(entry.testnet) ===
+    getChainAdapter(entry.chain).derivationPath(entry.testnet);
   if (samePath) return { ...mnemonicRef(entry, index), deriveChain: txChain };
   if (options.derivePublicKey === undefined) {
-    throw new HardkmsError(KEY_NOT_RESOLVED, `wallet ${entry.signatureId} (${entry.chain}) must be derived on ${txChain}'s path, and no deriver was given`, {
-      hint: 'This is a bug in the caller; report it.',
-    });
+    throw new HardkmsError(
+      KEY_NOT_RESOLVED,
+      `wallet ${entry.signatureId} (${entry.chain}) must be derived on ${txChain}'s path, and no deriver was given`,
+      {
+        hint: 'This is a bug in the caller; report it.',
+      },
+    );
   }
   return { entry, index, deriveChain: txChain, publicKey: options.derivePublicKey(entry, txChain, index) };
 }
@@ -234,7 +271,12 @@ function shortList(ids: readonly string[]): string {
 /** An ed25519 key stored in the token (XLM, ALGO); a secp256k1 or mnemonic wallet is refused by name. */
 function ed25519Ref(entry: WalletEntry): KeyRef {
   const hex = entry.publicData.publicKey;
-  if (entry.kind !== 'privateKey' || entry.publicData.keyType !== 'ed25519' || hex === undefined || !/^[0-9a-fA-F]{64}$/.test(hex)) {
+  if (
+    entry.kind !== 'privateKey' ||
+    entry.publicData.keyType !== 'ed25519' ||
+    hex === undefined ||
+    !/^[0-9a-fA-F]{64}$/.test(hex)
+  ) {
     throw new HardkmsError(
       KEY_NOT_RESOLVED,
       `wallet ${entry.signatureId} (${entry.chain}, ${entry.kind}) is not an ed25519 key wallet; it cannot sign this transaction`,
@@ -248,7 +290,10 @@ function ed25519Ref(entry: WalletEntry): KeyRef {
 
 function privateKeyRef(entry: WalletEntry): KeyRef {
   if (entry.kind !== 'privateKey') {
-    throw new HardkmsError(KEY_NOT_RESOLVED, `wallet ${entry.signatureId} holds a ${entry.kind}, which hardkms does not sign with for this chain`);
+    throw new HardkmsError(
+      KEY_NOT_RESOLVED,
+      `wallet ${entry.signatureId} holds a ${entry.kind}, which hardkms does not sign with for this chain`,
+    );
   }
   const hex = entry.publicData.publicKey;
   if (hex === undefined || !/^0[23][0-9a-fA-F]{64}$/.test(hex)) {
@@ -262,7 +307,8 @@ function privateKeyRef(entry: WalletEntry): KeyRef {
 function mnemonicRef(entry: WalletEntry, index: number): KeyRef {
   if (entry.kind !== 'mnemonic') return privateKeyRef(entry);
   const xpub = entry.publicData.xpub;
-  if (xpub === undefined) throw new HardkmsError(KEY_NOT_RESOLVED, `mnemonic wallet ${entry.signatureId} has no stored xpub`);
+  if (xpub === undefined)
+    throw new HardkmsError(KEY_NOT_RESOLVED, `mnemonic wallet ${entry.signatureId} has no stored xpub`);
   return { entry, index, publicKey: childPublicKeyFromXpub(xpub, index) };
 }
 
@@ -283,7 +329,10 @@ export function childPublicKeyFromXpub(xpub: string, index: number): Uint8Array 
   if (payload.length !== 78 || (payload[45] !== 0x02 && payload[45] !== 0x03)) {
     throw new HardkmsError(KEY_NOT_RESOLVED, 'the stored xpub is not an extended public key');
   }
-  const node = bip32().fromPublicKey(Uint8Array.from(payload.subarray(45, 78)), Uint8Array.from(payload.subarray(13, 45)));
+  const node = bip32().fromPublicKey(
+    Uint8Array.from(payload.subarray(45, 78)),
+    Uint8Array.from(payload.subarray(13, 45)),
+  );
   return childPublicKey(node, index);
 }
 
@@ -295,7 +344,11 @@ export function ownScripts(publicKeys: readonly Uint8Array[]): Set<string> {
     const wpkh = Buffer.concat([Buffer.from([0x00, 0x14]), h]);
     out.add(Buffer.concat([Buffer.from([0x76, 0xa9, 0x14]), h, Buffer.from([0x88, 0xac])]).toString('hex'));
     out.add(wpkh.toString('hex'));
-    out.add(Buffer.concat([Buffer.from([0xa9, 0x14]), Buffer.from(bcrypto.hash160(wpkh)), Buffer.from([0x87])]).toString('hex'));
+    out.add(
+      Buffer.concat([Buffer.from([0xa9, 0x14]), Buffer.from(bcrypto.hash160(wpkh)), Buffer.from([0x87])]).toString(
+        'hex',
+      ),
+    );
     const hu = Buffer.from(bcrypto.hash160(uncompressedPublicKey(pub)));
     out.add(Buffer.concat([Buffer.from([0x76, 0xa9, 0x14]), hu, Buffer.from([0x88, 0xac])]).toString('hex'));
   }

@@ -97,7 +97,8 @@ export interface PolicyContext {
   defaultDeny?: boolean;
 }
 
-export type PolicyVerdict = { ok: true; rulesApplied: string[]; movements: Movement[] } | { ok: false; reason: string; rulesApplied: string[] };
+export type PolicyVerdict =
+  { ok: true; rulesApplied: string[]; movements: Movement[] } | { ok: false; reason: string; rulesApplied: string[] };
 
 type FeeUnit = 'sat/vB' | 'gwei';
 interface ChainFees {
@@ -172,7 +173,10 @@ export function loadPolicy(file: string): Policy {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new InputError(`Cannot read the policy file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, 'Check --policy.');
+    throw new InputError(
+      `Cannot read the policy file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`,
+      'Check --policy.',
+    );
   }
   return parsePolicy(text, file);
 }
@@ -187,23 +191,31 @@ export function parsePolicy(text: string, source = 'policy'): Policy {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`${source} is not valid JSON: ${(e as Error).message}.`, 'The policy file is a JSON object with "chains" and/or "wallets".');
+    throw new InputError(
+      `${source} is not valid JSON: ${(e as Error).message}.`,
+      'The policy file is a JSON object with "chains" and/or "wallets".',
+    );
   }
   const dup = firstDuplicateKey(text);
   if (dup !== undefined)
-    throw new InputError(`${source}: the key ${JSON.stringify(dup)} appears twice in one object.`, 'Write each key once; a repeated key is ambiguous.');
+    throw new InputError(
+      `${source}: the key ${JSON.stringify(dup)} appears twice in one object.`,
+      'Write each key once; a repeated key is ambiguous.',
+    );
   const bad = (path: string, why: string): never => {
     throw new InputError(`${source}: ${path} ${why}.`, POLICY_HINT);
   };
   if (!isObject(json)) return bad('(top level)', 'must be a JSON object');
-  for (const k of Object.keys(json)) if (k !== 'chains' && k !== 'wallets') bad(k, 'is not a policy section (use "chains" and "wallets")');
+  for (const k of Object.keys(json))
+    if (k !== 'chains' && k !== 'wallets') bad(k, 'is not a policy section (use "chains" and "wallets")');
   const section = (name: 'chains' | 'wallets'): Record<string, PolicyRule> => {
     const v = Object.hasOwn(json, name) ? json[name] : undefined;
     const out = nullObject<PolicyRule>();
     if (v === undefined) return out;
     if (!isObject(v)) return bad(name, 'must be an object');
     for (const [key, rule] of Object.entries(v)) {
-      if (name === 'chains' && !/^[A-Z]{2,6}$/.test(key)) bad(`${name}.${key}`, 'is not a chain code (uppercase, e.g. ETH)');
+      if (name === 'chains' && !/^[A-Z]{2,6}$/.test(key))
+        bad(`${name}.${key}`, 'is not a chain code (uppercase, e.g. ETH)');
       if (name === 'wallets' && (key.length === 0 || key.length > 100)) bad(`${name}.${key}`, 'is not a signature id');
       out[key] = readRule(rule, `${name}.${key}`, name === 'chains' ? key : undefined, bad);
     }
@@ -216,9 +228,15 @@ type Bad = (path: string, why: string) => never;
 
 function readRule(v: unknown, path: string, chain: string | undefined, bad: Bad): PolicyRule {
   if (!isObject(v)) return bad(path, 'must be an object');
-  for (const k of Object.keys(v)) if (!RULE_KEYS.has(k)) bad(`${path}.${k}`, `is not a rule field (${[...RULE_KEYS].join(', ')})`);
+  for (const k of Object.keys(v))
+    if (!RULE_KEYS.has(k)) bad(`${path}.${k}`, `is not a rule field (${[...RULE_KEYS].join(', ')})`);
   const field = (k: string): unknown => (Object.hasOwn(v, k) ? v[k] : undefined);
-  const rule: PolicyRule = { ...readLimits(v, path, bad), allowContractCalls: false, allowDeploy: false, allowUnlimitedApprovals: false };
+  const rule: PolicyRule = {
+    ...readLimits(v, path, bad),
+    allowContractCalls: false,
+    allowDeploy: false,
+    allowUnlimitedApprovals: false,
+  };
   for (const k of ['allowContractCalls', 'allowDeploy', 'allowUnlimitedApprovals'] as const) {
     const b = field(k);
     if (b === undefined) continue;
@@ -230,13 +248,23 @@ function readRule(v: unknown, path: string, chain: string | undefined, bad: Bad)
     if (a === undefined) continue;
     if (chain === undefined) bad(`${path}.${k}`, 'is a per-chain limit: set it under chains.<CHAIN>');
     const fees = feesOf(chain!);
-    if (k === 'maxFee') rule.maxFee = decimalUnits(a, fees.decimals, `${path}.maxFee`, 'in coin units, e.g. "0.01"', bad);
-    else if (fees.unit === undefined) bad(`${path}.maxFeeRate`, `does not apply to ${chain} (its fee is limited by maxFee only)`);
-    else rule.maxFeeRate = decimalUnits(a, fees.unit === 'gwei' ? 9 : 3, `${path}.maxFeeRate`, `in ${fees.unit}, e.g. "50"`, bad);
+    if (k === 'maxFee')
+      rule.maxFee = decimalUnits(a, fees.decimals, `${path}.maxFee`, 'in coin units, e.g. "0.01"', bad);
+    else if (fees.unit === undefined)
+      bad(`${path}.maxFeeRate`, `does not apply to ${chain} (its fee is limited by maxFee only)`);
+    else
+      rule.maxFeeRate = decimalUnits(
+        a,
+        fees.unit === 'gwei' ? 9 : 3,
+        `${path}.maxFeeRate`,
+        `in ${fees.unit}, e.g. "50"`,
+        bad,
+      );
   }
   const contracts = field('contracts');
   if (contracts !== undefined) {
-    if (!isObject(contracts)) return bad(`${path}.contracts`, 'must be an object: contract address → list of 4-byte selectors');
+    if (!isObject(contracts))
+      return bad(`${path}.contracts`, 'must be an object: contract address → list of 4-byte selectors');
     rule.contracts = nullObject<string[]>();
     for (const [contract, selectors] of Object.entries(contracts)) {
       if (!Array.isArray(selectors) || !selectors.every((x) => typeof x === 'string' && /^0x[0-9a-fA-F]{8}$/.test(x))) {
@@ -252,7 +280,8 @@ function readRule(v: unknown, path: string, chain: string | undefined, bad: Bad)
     for (const [contract, limits] of Object.entries(tokens)) {
       if (!isObject(limits)) return bad(`${path}.tokens.${contract}`, 'must be an object');
       for (const k of Object.keys(limits))
-        if (!ASSET_KEYS.has(k)) bad(`${path}.tokens.${contract}.${k}`, `is not a token limit (${[...ASSET_KEYS].join(', ')})`);
+        if (!ASSET_KEYS.has(k))
+          bad(`${path}.tokens.${contract}.${k}`, `is not a token limit (${[...ASSET_KEYS].join(', ')})`);
       rule.tokens[normalise(contract)] = readLimits(limits, `${path}.tokens.${contract}`, bad);
     }
   }
@@ -319,7 +348,10 @@ interface Approval {
  * approval's but the arguments are not in their exact ABI form: tokens disagree on how
  * they read such data, so it is refused rather than guessed.
  */
-function approvalOf(chain: string, data: string | undefined): { canonical: true; approval: Approval } | { canonical: false } | undefined {
+function approvalOf(
+  chain: string,
+  data: string | undefined,
+): { canonical: true; approval: Approval } | { canonical: false } | undefined {
   if (data === undefined || data.length < 8) return undefined;
   const d = data.toLowerCase();
   const selector = d.slice(0, 8);
@@ -367,7 +399,10 @@ export function movementsOf(decoded: DecodedTx, ownScripts: ReadonlySet<string> 
       destinations: [{ shown: normalise(decoded.token.to), forms: [normalise(decoded.token.to)] }],
     });
   }
-  const approval = decoded.call?.kind === 'call' && decoded.call.to !== undefined ? approvalOf(decoded.chain, decoded.call.data) : undefined;
+  const approval =
+    decoded.call?.kind === 'call' && decoded.call.to !== undefined
+      ? approvalOf(decoded.chain, decoded.call.data)
+      : undefined;
   if (approval?.canonical === true) {
     const spender = normalise(approval.approval.spender);
     out.push({
@@ -386,10 +421,16 @@ interface AppliedRule {
   rule: PolicyRule;
 }
 
-export function evaluatePolicy(policy: Policy | undefined, decoded: DecodedTx, ctx: PolicyContext, ownScripts?: ReadonlySet<string>): PolicyVerdict {
+export function evaluatePolicy(
+  policy: Policy | undefined,
+  decoded: DecodedTx,
+  ctx: PolicyContext,
+  ownScripts?: ReadonlySet<string>,
+): PolicyVerdict {
   const movements = movementsOf(decoded, ownScripts);
   const rules: AppliedRule[] = [];
-  const chainRule = policy !== undefined && Object.hasOwn(policy.chains, ctx.chain) ? policy.chains[ctx.chain] : undefined;
+  const chainRule =
+    policy !== undefined && Object.hasOwn(policy.chains, ctx.chain) ? policy.chains[ctx.chain] : undefined;
   if (chainRule !== undefined) rules.push({ name: `chains.${ctx.chain}`, scope: 'chain', rule: chainRule });
   const uncovered: string[] = [];
   for (const id of ctx.signatureIds) {
@@ -413,26 +454,39 @@ export function evaluatePolicy(policy: Policy | undefined, decoded: DecodedTx, c
   const call = decoded.call;
   if (call?.kind === 'deploy') {
     if (call.dataLength === 0) {
-      return refuse('a contract creation without init code (no recipient and no data) is never signed: its value would be locked forever');
+      return refuse(
+        'a contract creation without init code (no recipient and no data) is never signed: its value would be locked forever',
+      );
     }
     const denying =
-      rules.length === 0 ? 'no policy rule allows deploys' : rules.filter((r) => !r.rule.allowDeploy).map((r) => `policy ${r.name}: allowDeploy is false`)[0];
+      rules.length === 0
+        ? 'no policy rule allows deploys'
+        : rules.filter((r) => !r.rule.allowDeploy).map((r) => `policy ${r.name}: allowDeploy is false`)[0];
     if (denying !== undefined) return refuse(`a contract deployment (no recipient) is not allowed (${denying})`);
   } else if (call !== undefined) {
     const approval = approvalOf(decoded.chain, call.data);
     const what = `a contract call${call.selector ? ` (selector ${call.selector})` : ''}${call.to !== undefined ? ` to ${call.to}` : ''}`;
-    if (approval?.canonical === false) return refuse(`${what}: an approval whose arguments are not in canonical ABI form is never signed`);
+    if (approval?.canonical === false)
+      return refuse(`${what}: an approval whose arguments are not in canonical ABI form is never signed`);
     if (approval === undefined) {
       if (rules.length === 0)
-        return refuse(`${what} with unknown calldata is not allowed: no policy rule allows it (allowContractCalls, or contracts with this selector)`);
+        return refuse(
+          `${what} with unknown calldata is not allowed: no policy rule allows it (allowContractCalls, or contracts with this selector)`,
+        );
       for (const { name, rule } of rules) {
         if (rule.allowContractCalls) continue;
         const contract = call.to === undefined ? undefined : normalise(call.to);
         const allowed =
-          contract !== undefined && call.selector !== undefined && rule.contracts !== undefined && Object.hasOwn(rule.contracts, contract)
+          contract !== undefined &&
+          call.selector !== undefined &&
+          rule.contracts !== undefined &&
+          Object.hasOwn(rule.contracts, contract)
             ? rule.contracts[contract]!.includes(call.selector.toLowerCase())
             : false;
-        if (!allowed) return refuse(`policy ${name}: ${what} is not allowed (allowContractCalls is false and contracts does not list it)`);
+        if (!allowed)
+          return refuse(
+            `policy ${name}: ${what} is not allowed (allowContractCalls is false and contracts does not list it)`,
+          );
       }
     }
   }
@@ -442,8 +496,13 @@ export function evaluatePolicy(policy: Policy | undefined, decoded: DecodedTx, c
       const denying =
         rules.length === 0
           ? 'no policy rule allows it'
-          : rules.filter((r) => !r.rule.allowUnlimitedApprovals).map((r) => `policy ${r.name}: allowUnlimitedApprovals is false`)[0];
-      if (denying !== undefined) return refuse(`an unlimited approval of token ${m.asset} to ${m.destinations[0]?.shown ?? '?'} is not allowed (${denying})`);
+          : rules
+              .filter((r) => !r.rule.allowUnlimitedApprovals)
+              .map((r) => `policy ${r.name}: allowUnlimitedApprovals is false`)[0];
+      if (denying !== undefined)
+        return refuse(
+          `an unlimited approval of token ${m.asset} to ${m.destinations[0]?.shown ?? '?'} is not allowed (${denying})`,
+        );
     }
   }
 
@@ -452,7 +511,8 @@ export function evaluatePolicy(policy: Policy | undefined, decoded: DecodedTx, c
       let limits: AssetLimits = rule;
       if (m.asset !== 'native') {
         if (rule.tokens !== undefined) {
-          if (!Object.hasOwn(rule.tokens, m.asset)) return refuse(`policy ${name}: token ${m.asset} is not in the allowed tokens`);
+          if (!Object.hasOwn(rule.tokens, m.asset))
+            return refuse(`policy ${name}: token ${m.asset} is not in the allowed tokens`);
           const t = rule.tokens[m.asset]!;
           limits = { ...t, allowedDestinations: t.allowedDestinations ?? rule.allowedDestinations };
         } else limits = { allowedDestinations: rule.allowedDestinations };
@@ -465,13 +525,16 @@ export function evaluatePolicy(policy: Policy | undefined, decoded: DecodedTx, c
       if (limits.maxPer24h !== undefined) {
         const spent = ctx.spent24h(scope, m.asset);
         if (spent + m.amount > limits.maxPer24h) {
-          return refuse(`policy ${name}: ${label} amount ${shown} plus ${spent} signed in the last 24 h exceeds maxPer24h ${limits.maxPer24h}`);
+          return refuse(
+            `policy ${name}: ${label} amount ${shown} plus ${spent} signed in the last 24 h exceeds maxPer24h ${limits.maxPer24h}`,
+          );
         }
       }
       if (limits.allowedDestinations !== undefined) {
         const allowed = new Set(limits.allowedDestinations);
         const refused = m.destinations.filter((d) => !d.forms.some((f) => allowed.has(f))).map((d) => d.shown);
-        if (refused.length > 0) return refuse(`policy ${name}: destination ${refused.join(', ')} is not in allowedDestinations`);
+        if (refused.length > 0)
+          return refuse(`policy ${name}: destination ${refused.join(', ')} is not in allowedDestinations`);
       }
     }
   }

@@ -96,7 +96,12 @@ export class PendingProcessor {
       // Only a bug or the store/token failing gets here; still an outcome, never a crash.
       const error = reportText(e);
       this.d.log('error', 'unexpected failure processing a pending transaction', { pendingId: pending.id, error });
-      this.safeAudit({ event: 'sign', subject: pending.id, result: 'fail', details: { pendingId: pending.id, chain: pending.chain, error } });
+      this.safeAudit({
+        event: 'sign',
+        subject: pending.id,
+        result: 'fail',
+        details: { pendingId: pending.id, chain: pending.chain, error },
+      });
       return { kind: 'failed', error, signed: false };
     }
   }
@@ -118,7 +123,12 @@ export class PendingProcessor {
                 event: 'sign',
                 subject: id,
                 result: 'denied',
-                details: { pendingId: id, chain: pending.chain, reason: 'payload changed after signing', rawTxHash: before.rawTxHash },
+                details: {
+                  pendingId: id,
+                  chain: pending.chain,
+                  reason: 'payload changed after signing',
+                  rawTxHash: before.rawTxHash,
+                },
               },
             ],
           );
@@ -135,7 +145,10 @@ export class PendingProcessor {
           try {
             await this.d.broadcaster.settle(pending, before.chainTxId);
           } catch (e) {
-            this.d.log('warn', 'could not mark a broadcast transaction complete at Tatum', { pendingId: id, error: reportText(e) });
+            this.d.log('warn', 'could not mark a broadcast transaction complete at Tatum', {
+              pendingId: id,
+              error: reportText(e),
+            });
           }
         }
         return { kind: 'skipped', reason: 'already broadcast' };
@@ -149,12 +162,22 @@ export class PendingProcessor {
         if (before.error !== error) {
           await this.steps.commit(
             () => journal.fail(id, error),
-            () => [{ event: 'broadcast', subject: id, result: 'denied', details: { pendingId: id, chain: pending.chain, error, rawTxHash: before.rawTxHash } }],
+            () => [
+              {
+                event: 'broadcast',
+                subject: id,
+                result: 'denied',
+                details: { pendingId: id, chain: pending.chain, error, rawTxHash: before.rawTxHash },
+              },
+            ],
           );
         }
         return { kind: 'failed', error, signed: true };
       }
-      this.d.log('info', 're-broadcasting the transaction signed earlier (same raw tx)', { pendingId: id, rawTxHash: before.rawTxHash });
+      this.d.log('info', 're-broadcasting the transaction signed earlier (same raw tx)', {
+        pendingId: id,
+        rawTxHash: before.rawTxHash,
+      });
       return this.broadcast(pending, before.rawTx, true);
     }
 
@@ -173,14 +196,27 @@ export class PendingProcessor {
         const error = `${e.code}: ${e.message}`;
         await this.steps.commit(
           () => journal.fail(id, error),
-          () => (before?.error !== error ? [{ event: 'approval', subject: id, result: 'fail', details: { pendingId: id, chain: pending.chain, error } }] : []),
+          () =>
+            before?.error !== error
+              ? [
+                  {
+                    event: 'approval',
+                    subject: id,
+                    result: 'fail',
+                    details: { pendingId: id, chain: pending.chain, error },
+                  },
+                ]
+              : [],
         );
         return { kind: 'failed', error, signed: false };
       }
       const decision = await this.d.approver.approve(id, raw, shown);
       approvalStatus = decision.status;
       if (!decision.approved) {
-        this.d.log('info', 'not approved by the external approver; skipped, asked again next cycle', { pendingId: id, reason: decision.reason });
+        this.d.log('info', 'not approved by the external approver; skipped, asked again next cycle', {
+          pendingId: id,
+          reason: decision.reason,
+        });
         if (!this.deniedAudited.has(id)) {
           this.deniedAudited.add(id);
           await this.steps.record({
@@ -196,7 +232,12 @@ export class PendingProcessor {
     }
     const approved: AuditEvent[] = [];
     if (approvalRequired)
-      approved.push({ event: 'approval', subject: id, result: 'ok', details: { pendingId: id, chain: pending.chain, status: approvalStatus } });
+      approved.push({
+        event: 'approval',
+        subject: id,
+        result: 'ok',
+        details: { pendingId: id, chain: pending.chain, status: approvalStatus },
+      });
     // Claimed before any key is unwrapped: of two daemons on one wallet.dat, one signs.
     const claim = await this.steps.commit(
       () => {
@@ -206,7 +247,8 @@ export class PendingProcessor {
       () => approved,
     );
     if (claim !== 'claimed') {
-      const reason = claim === 'taken' ? 'another signer is processing this pending transaction' : 'signed concurrently';
+      const reason =
+        claim === 'taken' ? 'another signer is processing this pending transaction' : 'signed concurrently';
       this.d.log('info', `skipped: ${reason}`, { pendingId: id });
       return { kind: 'skipped', reason };
     }
@@ -256,8 +298,14 @@ export class PendingProcessor {
         // Always: the built-in fee limits and contract-call rules hold without a policy file.
         const since = new Date((this.d.now?.() ?? new Date()).getTime() - DAY_MS);
         const evaluate = (spent: (scope: string, asset: string) => bigint) =>
-          evaluatePolicy(this.d.policy, decoded, { chain: pending.chain, signatureIds: sids, spent24h: spent, defaultDeny: !this.d.testnet }, own);
-        const recorded = (scope: string, asset: string): bigint => journal.spentSince(pending.chain, this.d.testnet, scope, asset, since);
+          evaluatePolicy(
+            this.d.policy,
+            decoded,
+            { chain: pending.chain, signatureIds: sids, spent24h: spent, defaultDeny: !this.d.testnet },
+            own,
+          );
+        const recorded = (scope: string, asset: string): bigint =>
+          journal.spentSince(pending.chain, this.d.testnet, scope, asset, since);
         // Counted again under the store's writer lock when the signature is recorded: the spend
         // rows every signer (other daemons on the same store) recorded meanwhile are in by then.
         recheckPolicy = () => {
@@ -272,7 +320,10 @@ export class PendingProcessor {
             );
           }
         };
-        const verdict = evaluate((scope, asset) => recorded(scope, asset) + (this.reserved.get(this.reserveKey(pending.chain, scope, asset)) ?? 0n));
+        const verdict = evaluate(
+          (scope, asset) =>
+            recorded(scope, asset) + (this.reserved.get(this.reserveKey(pending.chain, scope, asset)) ?? 0n),
+        );
         if (!verdict.ok) {
           policyDenial = {
             event: 'policy',
@@ -294,7 +345,12 @@ export class PendingProcessor {
         // The keys are unwrapped (private-key wallets, in the token) or their mnemonic decrypted
         // (the host derives the child key) inside plan.sign(); recorded (durably) before it happens.
         await this.steps.record(
-          { event: 'policy', subject: id, result: 'ok', details: { pendingId: id, chain: pending.chain, rules: verdict.rulesApplied } },
+          {
+            event: 'policy',
+            subject: id,
+            result: 'ok',
+            details: { pendingId: id, chain: pending.chain, rules: verdict.rulesApplied },
+          },
           {
             event: 'unwrap',
             subject: id,
@@ -302,7 +358,10 @@ export class PendingProcessor {
             details: {
               pendingId: id,
               chain: pending.chain,
-              keys: signers.map((k) => ({ signatureId: k.signatureId, ...(k.index === undefined ? { where: 'token' } : { where: 'host', index: k.index }) })),
+              keys: signers.map((k) => ({
+                signatureId: k.signatureId,
+                ...(k.index === undefined ? { where: 'token' } : { where: 'host', index: k.index }),
+              })),
             },
           },
         );
@@ -315,7 +374,12 @@ export class PendingProcessor {
       const policy = isHardkmsError(e) && e.code === 'POLICY_VIOLATION';
       const events: AuditEvent[] = policyDenial !== undefined ? [policyDenial] : [];
       if (!policy && before?.error !== error)
-        events.push({ event: 'sign', subject: id, result: 'fail', details: { pendingId: id, chain: pending.chain, error } });
+        events.push({
+          event: 'sign',
+          subject: id,
+          result: 'fail',
+          details: { pendingId: id, chain: pending.chain, error },
+        });
       await this.steps.commit(
         () => journal.fail(id, error),
         () => events,
@@ -356,14 +420,25 @@ export class PendingProcessor {
         const error = reportText(e);
         await this.steps.commit(
           () => journal.fail(id, error),
-          () => [{ event: 'policy', subject: id, result: 'denied', details: { pendingId: id, chain: pending.chain, reason: e.message, recheck: true } }],
+          () => [
+            {
+              event: 'policy',
+              subject: id,
+              result: 'denied',
+              details: { pendingId: id, chain: pending.chain, reason: e.message, recheck: true },
+            },
+          ],
         );
         this.d.log('warn', 'pending transaction not signed', { pendingId: id, chain: pending.chain, error });
         return { kind: 'failed', error, signed: false };
       }
       // Our claim lapsed and another signer took the id: what we signed never leaves.
       if (!isHardkmsError(e) || e.code !== 'JOURNAL_CLAIM_LOST') throw e;
-      this.d.log('warn', 'skipped: another signer recorded this pending transaction first; our signature is discarded', { pendingId: id });
+      this.d.log(
+        'warn',
+        'skipped: another signer recorded this pending transaction first; our signature is discarded',
+        { pendingId: id },
+      );
       return { kind: 'skipped', reason: 'another signer recorded it first' };
     } finally {
       // Signed (now in the journal's spend rows) or not signed at all: either way no longer reserved.
@@ -389,12 +464,18 @@ export class PendingProcessor {
       case 'utxo': {
         const c = chain as UtxoChainCode;
         const decoded = decodeUtxo(payload, c, utxoNetwork(c, this.d.testnet));
-        const opts = pending.withdrawalId !== undefined ? { chain: c, withdrawalResponses: pending.withdrawalResponses } : { chain: c };
+        const opts =
+          pending.withdrawalId !== undefined
+            ? { chain: c, withdrawalResponses: pending.withdrawalResponses }
+            : { chain: c };
         return { decoded, sign: () => signUtxo(payload, signers, opts) };
       }
       case 'bch': {
         const { decodeBch, signBch } = await import('../../chains/bch/sign.js');
-        return { decoded: decodeBch(payload, utxoNetwork('BCH', this.d.testnet)), sign: () => signBch(payload, signers) };
+        return {
+          decoded: decodeBch(payload, utxoNetwork('BCH', this.d.testnet)),
+          sign: () => signBch(payload, signers),
+        };
       }
       case 'tron':
         return { decoded: decodeTron(payload), sign: () => signTron(payload, signers) };
@@ -405,7 +486,9 @@ export class PendingProcessor {
         const fill: EvmFill =
           first === undefined
             ? {}
-            : await this.d.evm.fill(chain, payload, computeAddress(hexlify(first.publicKey)), { withdrawal: pending.withdrawalId !== undefined });
+            : await this.d.evm.fill(chain, payload, computeAddress(hexlify(first.publicKey)), {
+                withdrawal: pending.withdrawalId !== undefined,
+              });
         const opts = { chain, chainId, fill };
         return { decoded: decodeEvm(payload, opts), sign: () => signEvm(payload, signers, opts) };
       }
@@ -460,11 +543,17 @@ export class PendingProcessor {
    * just before signing. Mnemonic children and Tatum's mint key live on the host only until
    * wipe(), which the caller runs whatever happens.
    */
-  private async planSol(payload: string, refs: readonly KeyRef[]): Promise<{ decoded: DecodedTx; sign: () => Promise<string>; wipe: () => void }> {
+  private async planSol(
+    payload: string,
+    refs: readonly KeyRef[],
+  ): Promise<{ decoded: DecodedTx; sign: () => Promise<string>; wipe: () => void }> {
     const rpc = this.d.sol;
     if (rpc === undefined)
-      throw new HardkmsError('DAEMON_CONFIG', 'SOL needs a Solana RPC and none is configured', { hint: 'Set HARDKMS_RPC_SOL or TATUM_API_URL.' });
-    const { decodeSol, parseSolPayload, signSol, solAccountsToLookUp, solSignersFor } = await import('../../chains/sol/sign.js');
+      throw new HardkmsError('DAEMON_CONFIG', 'SOL needs a Solana RPC and none is configured', {
+        hint: 'Set HARDKMS_RPC_SOL or TATUM_API_URL.',
+      });
+    const { decodeSol, parseSolPayload, signSol, solAccountsToLookUp, solSignersFor } =
+      await import('../../chains/sol/sign.js');
     const { ed25519 } = await import('@noble/curves/ed25519');
     const p = parseSolPayload(payload);
     const mintSeed = p.mintSeed;
@@ -475,7 +564,12 @@ export class PendingProcessor {
     };
     try {
       const mint =
-        mintSeed === undefined ? undefined : { publicKey: ed25519.getPublicKey(mintSeed), sign: (m: Uint8Array) => Promise.resolve(ed25519.sign(m, mintSeed)) };
+        mintSeed === undefined
+          ? undefined
+          : {
+              publicKey: ed25519.getPublicKey(mintSeed),
+              sign: (m: Uint8Array) => Promise.resolve(ed25519.sign(m, mintSeed)),
+            };
       const ordered = solSignersFor(p, wallets, mint);
       const accounts = new Map<string, SolTokenAccount | undefined>();
       for (const a of solAccountsToLookUp(p)) accounts.set(a, await rpc.tokenAccount(a));
@@ -488,21 +582,36 @@ export class PendingProcessor {
   }
 
   /** EGLD as Tatum's SDK fills it: nonce, minimum gas price, chain id and version from the node, gas limit from its cost estimate. */
-  private async planEgld(payload: string, refs: readonly KeyRef[]): Promise<{ decoded: DecodedTx; sign: () => Promise<string>; wipe: () => void }> {
+  private async planEgld(
+    payload: string,
+    refs: readonly KeyRef[],
+  ): Promise<{ decoded: DecodedTx; sign: () => Promise<string>; wipe: () => void }> {
     const node = this.d.egld;
     if (node === undefined)
-      throw new HardkmsError('DAEMON_CONFIG', 'EGLD needs a MultiversX gateway and none is configured', { hint: 'Set HARDKMS_RPC_EGLD or TATUM_API_URL.' });
+      throw new HardkmsError('DAEMON_CONFIG', 'EGLD needs a MultiversX gateway and none is configured', {
+        hint: 'Set HARDKMS_RPC_EGLD or TATUM_API_URL.',
+      });
     const ref = refs[0];
     if (ref === undefined) throw new HardkmsError('TX_KEY_NOT_RESOLVED', 'no key to sign the EGLD transaction with');
-    const { checkEgldChainId, decodeEgld, egldCostRequest, egldSender, signEgld } = await import('../../chains/egld/sign.js');
+    const { checkEgldChainId, decodeEgld, egldCostRequest, egldSender, signEgld } =
+      await import('../../chains/egld/sign.js');
     const signer = ed25519SignerForRef(this.d.vault, ref);
     try {
       const sender = egldSender(payload, signer);
       const config = await node.config();
       checkEgldChainId(config.chainID, this.d.testnet);
-      const base = { nonce: await node.nonce(sender), gasPrice: config.minGasPrice, chainID: config.chainID, version: config.minTransactionVersion };
+      const base = {
+        nonce: await node.nonce(sender),
+        gasPrice: config.minGasPrice,
+        chainID: config.chainID,
+        version: config.minTransactionVersion,
+      };
       const fill: EgldFill = { ...base, gasLimit: await node.cost(egldCostRequest(payload, sender, base)) };
-      return { decoded: decodeEgld(payload, fill), sign: () => signEgld(payload, signer, fill, this.d.testnet), wipe: () => signer.wipe() };
+      return {
+        decoded: decodeEgld(payload, fill),
+        sign: () => signEgld(payload, signer, fill, this.d.testnet),
+        wipe: () => signer.wipe(),
+      };
     } catch (e) {
       signer.wipe();
       throw e;
@@ -510,12 +619,18 @@ export class PendingProcessor {
   }
 
   /** VET: gas from the node's estimate and blockRef from its best block (as thorify), nonce from the token's RNG when the payload has none. */
-  private async planVet(payload: string, signers: SigningKey[]): Promise<{ decoded: DecodedTx; sign: () => Promise<string> }> {
+  private async planVet(
+    payload: string,
+    signers: SigningKey[],
+  ): Promise<{ decoded: DecodedTx; sign: () => Promise<string> }> {
     const { decodeVet, parseVetPayload, signVet } = await import('../../chains/vet/sign.js');
     const testnet = this.d.testnet;
     const f = parseVetPayload(payload, testnet);
     const first = signers[0];
-    if (this.d.vet === undefined) throw new HardkmsError('DAEMON_CONFIG', 'VET needs a VeChain node and none is configured', { hint: 'Set HARDKMS_RPC_VET.' });
+    if (this.d.vet === undefined)
+      throw new HardkmsError('DAEMON_CONFIG', 'VET needs a VeChain node and none is configured', {
+        hint: 'Set HARDKMS_RPC_VET.',
+      });
     if (first === undefined) throw new HardkmsError('TX_KEY_NOT_RESOLVED', 'no key to sign the VET transaction with');
     const gas = await this.d.vet.estimateGas(f.clause, computeAddress(hexlify(first.publicKey)));
     const blockRef = await this.d.vet.blockRef();
@@ -548,9 +663,13 @@ export class PendingProcessor {
           },
         ],
       );
-      if (r.warning !== undefined) this.d.log('warn', `broadcast accepted, but ${r.warning}`, { pendingId: id, txId: r.txId });
+      if (r.warning !== undefined)
+        this.d.log('warn', `broadcast accepted, but ${r.warning}`, { pendingId: id, txId: r.txId });
       if (r.completed === false)
-        this.d.log('warn', 'withdrawal broadcast, but Tatum did not complete it: complete it by hand', { pendingId: id, txId: r.txId });
+        this.d.log('warn', 'withdrawal broadcast, but Tatum did not complete it: complete it by hand', {
+          pendingId: id,
+          txId: r.txId,
+        });
       this.d.log('info', 'broadcast', { pendingId: id, chain: pending.chain, txId: r.txId, via: r.via });
       return { kind: 'broadcast', txId: r.txId, rebroadcast };
     } catch (e) {
@@ -561,9 +680,22 @@ export class PendingProcessor {
       const known = journal.get(id)?.error === error;
       await this.steps.commit(
         () => journal.fail(id, error),
-        () => (known ? [] : [{ event: 'broadcast', subject: id, result: 'fail', details: { pendingId: id, chain: pending.chain, error, rebroadcast } }]),
+        () =>
+          known
+            ? []
+            : [
+                {
+                  event: 'broadcast',
+                  subject: id,
+                  result: 'fail',
+                  details: { pendingId: id, chain: pending.chain, error, rebroadcast },
+                },
+              ],
       );
-      this.d.log('warn', 'broadcast failed; the same signed transaction is sent again next cycle', { pendingId: id, error });
+      this.d.log('warn', 'broadcast failed; the same signed transaction is sent again next cycle', {
+        pendingId: id,
+        error,
+      });
       return { kind: 'failed', error, signed: true, stage: 'broadcast' };
     }
   }
@@ -573,7 +705,13 @@ export class PendingProcessor {
    * also what a node says when this very transaction was mined meanwhile (an earlier send
    * whose answer was lost); where the chain can be asked, a mined one counts as broadcast.
    */
-  private async neverMinable(pending: PendingTransaction, rawTx: string, reason: string, answer: string, rebroadcast: boolean): Promise<Outcome> {
+  private async neverMinable(
+    pending: PendingTransaction,
+    rawTx: string,
+    reason: string,
+    answer: string,
+    rebroadcast: boolean,
+  ): Promise<Outcome> {
     const { journal } = this.d;
     const id = pending.id;
     const { localTxHash } = await import('../sinks/local-tx-hash.js');
@@ -584,7 +722,11 @@ export class PendingProcessor {
       try {
         mined = await this.d.evm.isMined(pending.chain, txHash);
       } catch (e) {
-        this.d.log('warn', 'could not ask the chain whether the refused transaction was mined', { pendingId: id, txId: txHash, error: reportText(e) });
+        this.d.log('warn', 'could not ask the chain whether the refused transaction was mined', {
+          pendingId: id,
+          txId: txHash,
+          error: reportText(e),
+        });
       }
       if (mined === true) {
         await this.steps.commit(
@@ -594,11 +736,21 @@ export class PendingProcessor {
               event: 'broadcast',
               subject: id,
               result: 'ok',
-              details: { pendingId: id, chain: pending.chain, txId: txHash, via: 'already-mined', rebroadcast, answer: answer.slice(0, 500) },
+              details: {
+                pendingId: id,
+                chain: pending.chain,
+                txId: txHash,
+                via: 'already-mined',
+                rebroadcast,
+                answer: answer.slice(0, 500),
+              },
             },
           ],
         );
-        this.d.log('info', 'the node refused the re-sent transaction because it is already mined', { pendingId: id, txId: txHash });
+        this.d.log('info', 'the node refused the re-sent transaction because it is already mined', {
+          pendingId: id,
+          txId: txHash,
+        });
         return { kind: 'broadcast', txId: txHash, rebroadcast };
       }
     }
@@ -618,12 +770,16 @@ export class PendingProcessor {
               },
             ],
     );
-    this.d.log('error', 'the signed transaction can never be mined; it is no longer re-sent: see hardkms journal release', {
-      pendingId: id,
-      chain: pending.chain,
-      txId: txHash,
-      reason,
-    });
+    this.d.log(
+      'error',
+      'the signed transaction can never be mined; it is no longer re-sent: see hardkms journal release',
+      {
+        pendingId: id,
+        chain: pending.chain,
+        txId: txHash,
+        reason,
+      },
+    );
     return { kind: 'failed', error, signed: true };
   }
 

@@ -28,7 +28,9 @@ export function checkSignedMatchesPayload(pending: PendingTransaction, rawTx: st
     throw new HardkmsError(
       'JOURNAL_RAW_TX_MISMATCH',
       `The signed transaction journaled for pending ${pending.id} is not the one its payload describes (${why}); it was not broadcast.`,
-      { hint: 'wallet.dat was altered or is damaged: restore it from a backup and investigate who had write access to it.' },
+      {
+        hint: 'wallet.dat was altered or is damaged: restore it from a backup and investigate who had write access to it.',
+      },
     );
   }
 }
@@ -38,7 +40,10 @@ function mismatch(pending: PendingTransaction, rawTx: string, evmChainId: () => 
   try {
     switch (chainFamily(pending.chain)) {
       case 'utxo':
-        return sameBitcoin(BtcTransaction.fromHex(rawTx), buildUnsignedTransaction(pending.chain, parseBitcoreTx(pending.chain, payload)));
+        return sameBitcoin(
+          BtcTransaction.fromHex(rawTx),
+          buildUnsignedTransaction(pending.chain, parseBitcoreTx(pending.chain, payload)),
+        );
       case 'bch':
         return sameBitcoin(BtcTransaction.fromHex(rawTx), parseBchPayload(payload).tx);
       case 'tron': {
@@ -54,9 +59,16 @@ function mismatch(pending: PendingTransaction, rawTx: string, evmChainId: () => 
         if (pending.chain === 'VET') return vetSignedMismatch(payload, rawTx);
         const f = parseEvmPayload(payload, { chain: pending.chain, chainId: evmChainId() });
         // CIP-64 (CELO with feeCurrency) is not a type ethers decodes: read it with cip64.ts.
-        const tx = rawTx.toLowerCase().startsWith('0x7b') ? parseSignedCip64(pending.chain, rawTx) : EvmTransaction.from(rawTx);
-        if ('feeCurrency' in tx && (f.feeCurrency === undefined || getAddress(tx.feeCurrency) !== getAddress(f.feeCurrency))) return 'fee currency differs';
-        if ((tx.to === null ? null : getAddress(tx.to)) !== (f.to === null ? null : getAddress(f.to))) return 'recipient differs';
+        const tx = rawTx.toLowerCase().startsWith('0x7b')
+          ? parseSignedCip64(pending.chain, rawTx)
+          : EvmTransaction.from(rawTx);
+        if (
+          'feeCurrency' in tx &&
+          (f.feeCurrency === undefined || getAddress(tx.feeCurrency) !== getAddress(f.feeCurrency))
+        )
+          return 'fee currency differs';
+        if ((tx.to === null ? null : getAddress(tx.to)) !== (f.to === null ? null : getAddress(f.to)))
+          return 'recipient differs';
         if (tx.value !== f.value) return 'value differs';
         if (tx.data.toLowerCase() !== f.data.toLowerCase()) return 'calldata differs';
         if (tx.chainId !== evmChainId()) return 'chain id differs';
@@ -82,17 +94,21 @@ function mismatch(pending: PendingTransaction, rawTx: string, evmChainId: () => 
 }
 
 function sameBitcoin(signed: BtcTransaction, unsigned: BtcTransaction): string | undefined {
-  if (signed.version !== unsigned.version || signed.locktime !== unsigned.locktime) return 'version or lock time differs';
-  if (signed.ins.length !== unsigned.ins.length || signed.outs.length !== unsigned.outs.length) return 'inputs or outputs differ';
+  if (signed.version !== unsigned.version || signed.locktime !== unsigned.locktime)
+    return 'version or lock time differs';
+  if (signed.ins.length !== unsigned.ins.length || signed.outs.length !== unsigned.outs.length)
+    return 'inputs or outputs differ';
   for (let i = 0; i < signed.ins.length; i++) {
     const a = signed.ins[i]!;
     const b = unsigned.ins[i]!;
-    if (!Buffer.from(a.hash).equals(Buffer.from(b.hash)) || a.index !== b.index || a.sequence !== b.sequence) return `input ${i} differs`;
+    if (!Buffer.from(a.hash).equals(Buffer.from(b.hash)) || a.index !== b.index || a.sequence !== b.sequence)
+      return `input ${i} differs`;
   }
   for (let i = 0; i < signed.outs.length; i++) {
     const a = signed.outs[i]!;
     const b = unsigned.outs[i]!;
-    if (!Buffer.from(a.script).equals(Buffer.from(b.script)) || BigInt(a.value) !== BigInt(b.value)) return `output ${i} differs`;
+    if (!Buffer.from(a.script).equals(Buffer.from(b.script)) || BigInt(a.value) !== BigInt(b.value))
+      return `output ${i} differs`;
   }
   return undefined;
 }

@@ -16,7 +16,12 @@ import { HardkmsError } from '../../errors.js';
 import { getChainAdapter } from '../../chains/registry.js';
 import { mnemonicToSeed } from '../../chains/mnemonic.js';
 import { bytesEqual } from '../../chains/decoded.js';
-import { hostDigestSigner, type DigestSigner, type HostDigestSigner, type Secp256k1Signature } from '../../chains/digest-signer.js';
+import {
+  hostDigestSigner,
+  type DigestSigner,
+  type HostDigestSigner,
+  type Secp256k1Signature,
+} from '../../chains/digest-signer.js';
 import type { WalletEntry } from '../../vault/entries.js';
 import type { Vault } from '../../vault/vault.js';
 import { decryptSecret, signWithEntry } from '../../vault/wallets.js';
@@ -43,7 +48,8 @@ export const defaultTokenSignerDeps: TokenSignerDeps = {
   signWrapped: (vault, entry, digest) => signWithEntry(vault, entry, digest),
   decryptMnemonic: (vault, entry) => decryptSecret(vault, entry),
   mnemonicToSeed: (m) => mnemonicToSeed(m),
-  privateKeyFromSeed: (entry, seed, index, chain) => getChainAdapter(chain ?? entry.chain).privateKeyFromSeed(seed, index, entry.testnet),
+  privateKeyFromSeed: (entry, seed, index, chain) =>
+    getChainAdapter(chain ?? entry.chain).privateKeyFromSeed(seed, index, entry.testnet),
   hostSigner: (k) => hostDigestSigner(k),
 };
 
@@ -52,7 +58,10 @@ export function signerFor(vault: Vault, ref: KeyRef, deps: TokenSignerDeps = def
   const publicKey = Uint8Array.from(ref.publicKey);
   let wiped = false;
   const checkLive = (): void => {
-    if (wiped) throw new HardkmsError('KEY_WIPED', `the signer for ${entry.signatureId} was already wiped`, { hint: 'This is a bug in hardkms; report it.' });
+    if (wiped)
+      throw new HardkmsError('KEY_WIPED', `the signer for ${entry.signatureId} was already wiped`, {
+        hint: 'This is a bug in hardkms; report it.',
+      });
   };
 
   if (entry.kind === 'privateKey') {
@@ -70,7 +79,10 @@ export function signerFor(vault: Vault, ref: KeyRef, deps: TokenSignerDeps = def
     };
   }
   if (entry.kind !== 'mnemonic' || ref.index === undefined) {
-    throw new HardkmsError('TX_KEY_NOT_RESOLVED', `wallet ${entry.signatureId} (${entry.kind}) cannot sign this transaction`);
+    throw new HardkmsError(
+      'TX_KEY_NOT_RESOLVED',
+      `wallet ${entry.signatureId} (${entry.kind}) cannot sign this transaction`,
+    );
   }
   const index = ref.index;
   let host: HostDigestSigner | undefined;
@@ -123,7 +135,13 @@ export function signerFor(vault: Vault, ref: KeyRef, deps: TokenSignerDeps = def
  * chains whose paths differ), for key resolution before signing. Mnemonic, seed and child
  * key are zeroed before it returns; the caller audits the decryption.
  */
-export function derivedPublicKey(vault: Vault, entry: WalletEntry, chain: string, index: number, deps: TokenSignerDeps = defaultTokenSignerDeps): Uint8Array {
+export function derivedPublicKey(
+  vault: Vault,
+  entry: WalletEntry,
+  chain: string,
+  index: number,
+  deps: TokenSignerDeps = defaultTokenSignerDeps,
+): Uint8Array {
   const mnemonic = deps.decryptMnemonic(vault, entry);
   let seed: Uint8Array | undefined;
   let child: Uint8Array | undefined;

@@ -38,7 +38,12 @@ export class StepCommitter {
    */
   commit<T>(write: (() => T) | undefined, records: (value: T) => readonly AuditEvent[] = () => []): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ write, records: records as (value: unknown) => readonly AuditEvent[], resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({
+        write,
+        records: records as (value: unknown) => readonly AuditEvent[],
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());

@@ -53,9 +53,17 @@ export class TatumBroadcaster implements Broadcaster {
     };
     let out: BroadcastOutcome;
     if (usesOffchainBroadcast(pending)) {
-      const r = await this.tatum.broadcastWithdrawal({ currency: pending.chain, txData: rawTx, withdrawalId: pending.withdrawalId!, signatureId: pending.id });
+      const r = await this.tatum.broadcastWithdrawal({
+        currency: pending.chain,
+        txData: rawTx,
+        withdrawalId: pending.withdrawalId!,
+        signatureId: pending.id,
+      });
       out = { txId: await txIdOf(r.txId), via: 'tatum-withdrawal' };
-      if (r.completed === undefined) warnings.push('the withdrawal answer has no boolean "completed": check in Tatum whether the withdrawal is completed');
+      if (r.completed === undefined)
+        warnings.push(
+          'the withdrawal answer has no boolean "completed": check in Tatum whether the withdrawal is completed',
+        );
       else out.completed = r.completed;
     } else {
       const r = await this.tatum.broadcast(pending.chain, rawTx, pending.id);
@@ -71,25 +79,34 @@ export class TatumBroadcaster implements Broadcaster {
    */
   private async sendSol(pending: PendingTransaction, rawTx: string): Promise<BroadcastOutcome> {
     if (this.sol === undefined)
-      throw new HardkmsError('DAEMON_CONFIG', 'SOL transactions need a Solana RPC and none is configured', { hint: 'Set HARDKMS_RPC_SOL or TATUM_API_URL.' });
+      throw new HardkmsError('DAEMON_CONFIG', 'SOL transactions need a Solana RPC and none is configured', {
+        hint: 'Set HARDKMS_RPC_SOL or TATUM_API_URL.',
+      });
     const signature = await this.sol.sendTransaction(rawTx);
     const r = await this.tatum.broadcast('SOL', signature, pending.id);
     const out: BroadcastOutcome = { txId: r.txId ?? signature, via: 'tatum' };
-    if (r.txId !== undefined && r.txId !== signature) out.warning = `Tatum answered txId ${r.txId.slice(0, 90)} for the SOL signature ${signature}`;
+    if (r.txId !== undefined && r.txId !== signature)
+      out.warning = `Tatum answered txId ${r.txId.slice(0, 90)} for the SOL signature ${signature}`;
     return out;
   }
 }
 
-export type NodeClient = { kind: 'evm'; rpc: EvmRpc } | { kind: 'utxo'; rpc: UtxoRpc } | { kind: 'sol'; rpc: SolanaRpc };
+export type NodeClient =
+  { kind: 'evm'; rpc: EvmRpc } | { kind: 'utxo'; rpc: UtxoRpc } | { kind: 'sol'; rpc: SolanaRpc };
 
 /** Node clients for chains whose HARDKMS_RPC_<CHAIN> is set. */
 export function nodeClientFor(chain: TatumChain, url: string): NodeClient {
   if (chain === 'SOL') return { kind: 'sol', rpc: new SolanaRpc({ url }) };
-  if (chain === 'BTC' || chain === 'LTC' || chain === 'DOGE' || chain === 'BCH') return { kind: 'utxo', rpc: new UtxoRpc({ url, version: '1.0' }) };
+  if (chain === 'BTC' || chain === 'LTC' || chain === 'DOGE' || chain === 'BCH')
+    return { kind: 'utxo', rpc: new UtxoRpc({ url, version: '1.0' }) };
   if (chain === 'TRON' || chain === 'VET' || chain === 'EGLD') {
-    throw new HardkmsError('DAEMON_CONFIG', `${chain} has no JSON-RPC broadcast hardkms speaks; ${chain} transactions are broadcast through Tatum.`, {
-      hint: `Drop ${chain} from --chain when using --broadcast node, or run a second daemon for ${chain} with --broadcast tatum.`,
-    });
+    throw new HardkmsError(
+      'DAEMON_CONFIG',
+      `${chain} has no JSON-RPC broadcast hardkms speaks; ${chain} transactions are broadcast through Tatum.`,
+      {
+        hint: `Drop ${chain} from --chain when using --broadcast node, or run a second daemon for ${chain} with --broadcast tatum.`,
+      },
+    );
   }
   return { kind: 'evm', rpc: new EvmRpc({ url }) };
 }
@@ -108,7 +125,9 @@ export class NodeBroadcaster implements Broadcaster {
     if (usesOffchainBroadcast(pending)) return this.viaTatum.send(pending, rawTx);
     const node = this.nodes.get(pending.chain);
     if (node === undefined) {
-      throw new HardkmsError('DAEMON_CONFIG', `--broadcast node, but HARDKMS_RPC_${pending.chain} is not set`, { hint: `Set HARDKMS_RPC_${pending.chain}.` });
+      throw new HardkmsError('DAEMON_CONFIG', `--broadcast node, but HARDKMS_RPC_${pending.chain} is not set`, {
+        hint: `Set HARDKMS_RPC_${pending.chain}.`,
+      });
     }
     let txId: string;
     if (node.kind === 'sol') {

@@ -42,11 +42,18 @@ export class EgldGateway implements EgldNode {
 
   /** Tatum's EGLD node for an API base URL and key. */
   static tatum(baseUrl: string, apiKey: string): EgldGateway {
-    return new EgldGateway(`${baseUrl.replace(/\/+$/, '')}${TATUM_EGLD_NODE_PATH}${encodeURIComponent(apiKey)}`, apiKey);
+    return new EgldGateway(
+      `${baseUrl.replace(/\/+$/, '')}${TATUM_EGLD_NODE_PATH}${encodeURIComponent(apiKey)}`,
+      apiKey,
+    );
   }
 
   private async get(path: string): Promise<Record<string, unknown>> {
-    const r = await this.http.requestJson({ method: 'GET', url: `${this.base}${path}`, ...(this.secretInUrl ? { secretInUrl: this.secretInUrl } : {}) });
+    const r = await this.http.requestJson({
+      method: 'GET',
+      url: `${this.base}${path}`,
+      ...(this.secretInUrl ? { secretInUrl: this.secretInUrl } : {}),
+    });
     return ((r.json as { data?: unknown } | null)?.data ?? {}) as Record<string, unknown>;
   }
 
@@ -55,7 +62,9 @@ export class EgldGateway implements EgldNode {
     const minGasPrice = uint(c.erd_min_gas_price);
     const version = uint(c.erd_min_transaction_version);
     if (minGasPrice === undefined || typeof c.erd_chain_id !== 'string' || version === undefined) {
-      throw egldConfigError('answered /network/config without erd_min_gas_price, erd_chain_id and erd_min_transaction_version');
+      throw egldConfigError(
+        'answered /network/config without erd_min_gas_price, erd_chain_id and erd_min_transaction_version',
+      );
     }
     return { minGasPrice, chainID: c.erd_chain_id, minTransactionVersion: Number(version) };
   }
@@ -73,10 +82,15 @@ export class EgldGateway implements EgldNode {
       json: tx,
       ...(this.secretInUrl ? { secretInUrl: this.secretInUrl } : {}),
     });
-    const data = ((r.json as { data?: unknown } | null)?.data ?? {}) as { txGasUnits?: unknown; returnMessage?: unknown };
+    const data = ((r.json as { data?: unknown } | null)?.data ?? {}) as {
+      txGasUnits?: unknown;
+      returnMessage?: unknown;
+    };
     const gas = uint(data.txGasUnits);
     if (gas === undefined || gas === 0n) {
-      throw egldConfigError(`could not estimate the gas (${typeof data.returnMessage === 'string' ? data.returnMessage.slice(0, 120) : 'no txGasUnits'})`);
+      throw egldConfigError(
+        `could not estimate the gas (${typeof data.returnMessage === 'string' ? data.returnMessage.slice(0, 120) : 'no txGasUnits'})`,
+      );
     }
     return gas;
   }

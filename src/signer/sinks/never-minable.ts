@@ -19,23 +19,44 @@ interface Rule {
 const RULES: readonly Rule[] = [
   // EVM: geth / erigon / Hardhat / Tatum's wording.
   { pattern: /nonce too low/i, reason: 'its nonce was already used by another transaction of the account' },
-  { pattern: /nonce has already been used/i, reason: 'its nonce was already used by another transaction of the account' },
-  { pattern: /replacement transaction underpriced/i, reason: 'another transaction with its nonce is pending and pays more' },
-  { pattern: /transaction underpriced|gas price (is )?too low|fee too low|feecap too low/i, reason: 'its fee is below what the network accepts' },
+  {
+    pattern: /nonce has already been used/i,
+    reason: 'its nonce was already used by another transaction of the account',
+  },
+  {
+    pattern: /replacement transaction underpriced/i,
+    reason: 'another transaction with its nonce is pending and pays more',
+  },
+  {
+    pattern: /transaction underpriced|gas price (is )?too low|fee too low|feecap too low/i,
+    reason: 'its fee is below what the network accepts',
+  },
   { pattern: /max fee per gas less than block base fee/i, reason: 'its fee is below what the network accepts' },
   { pattern: /intrinsic gas too low/i, reason: 'its gas limit is below the intrinsic cost of the transaction' },
   { pattern: /exceeds block gas limit/i, reason: 'its gas limit exceeds the block gas limit' },
   // Bitcoin family (bitcoind, litecoind, dogecoind, BCHN), as the node or Tatum relays them.
-  { pattern: /bad-txns-inputs-missingorspent|missing[- ]?inputs|missing or spent/i, reason: 'an input it spends is already spent or does not exist' },
+  {
+    pattern: /bad-txns-inputs-missingorspent|missing[- ]?inputs|missing or spent/i,
+    reason: 'an input it spends is already spent or does not exist',
+  },
   { pattern: /txn-mempool-conflict/i, reason: 'another transaction spending the same inputs is in the mempool' },
-  { pattern: /bad-txns-inputs-duplicate|bad-txns-in-belowout|bad-txns-vout-negative/i, reason: 'the transaction is invalid by consensus rules' },
+  {
+    pattern: /bad-txns-inputs-duplicate|bad-txns-in-belowout|bad-txns-vout-negative/i,
+    reason: 'the transaction is invalid by consensus rules',
+  },
   {
     pattern: /min relay fee not met|min-relay-fee-not-met|insufficient fee|absurdly-high-fee|max-fee-exceeded/i,
     reason: 'its fee is outside what the network relays',
   },
-  { pattern: /mandatory-script-verify-flag-failed/i, reason: 'a signature does not verify (the network will never accept it)' },
+  {
+    pattern: /mandatory-script-verify-flag-failed/i,
+    reason: 'a signature does not verify (the network will never accept it)',
+  },
   // TRON: a transaction carries an expiration; once past it, it never goes in.
-  { pattern: /TRANSACTION_EXPIRATION_ERROR|transaction expired/i, reason: 'it expired (TRON transactions are valid for a limited time)' },
+  {
+    pattern: /TRANSACTION_EXPIRATION_ERROR|transaction expired/i,
+    reason: 'it expired (TRON transactions are valid for a limited time)',
+  },
   { pattern: /TAPOS_ERROR/i, reason: 'its reference block is no longer valid' },
   // Solana: a signed transaction names a recent blockhash and is valid for ~150 blocks only.
   {

@@ -98,11 +98,18 @@ export class JsonRpcClient {
     }
     const o = body as { result?: unknown; error?: unknown };
     if (o.error !== undefined && o.error !== null) {
-      throw new RpcError(method, this.target, typeof o.error === 'object' ? (o.error as object) : { message: String(o.error) });
+      throw new RpcError(
+        method,
+        this.target,
+        typeof o.error === 'object' ? (o.error as object) : { message: String(o.error) },
+      );
     }
     if (res.status < 200 || res.status > 299) throw statusError(method, this.target, res.status, res.text);
     if (!('result' in o)) {
-      throw new HardkmsError(RPC_BAD_RESPONSE_CODE, `${method} on ${this.target}: response has neither result nor error`);
+      throw new HardkmsError(
+        RPC_BAD_RESPONSE_CODE,
+        `${method} on ${this.target}: response has neither result nor error`,
+      );
     }
     return o.result;
   }
@@ -117,7 +124,10 @@ function statusError(method: string, target: string, status: number, text: strin
     target: `POST ${target}`,
     status,
     bodyText: truncate(text),
-    hint: status === 401 || status === 403 ? 'Check the node credentials in the RPC URL (http://user:pass@host:port).' : undefined,
+    hint:
+      status === 401 || status === 403
+        ? 'Check the node credentials in the RPC URL (http://user:pass@host:port).'
+        : undefined,
   });
 }
 
@@ -129,7 +139,9 @@ function statusError(method: string, target: string, status: number, text: strin
 export function isAlreadyKnownError(e: unknown): boolean {
   if (!isRpcError(e)) return false;
   if (e.rpcCode === -27) return true; // Bitcoin-family RPC_VERIFY_ALREADY_IN_CHAIN
-  return /already known|already in (the )?(mempool|block ?chain|utxo set)|txn-already-(known|in-mempool)|known transaction/i.test(e.rpcMessage);
+  return /already known|already in (the )?(mempool|block ?chain|utxo set)|txn-already-(known|in-mempool)|known transaction/i.test(
+    e.rpcMessage,
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -266,7 +278,10 @@ export function quantity(v: unknown, what: string): bigint {
 }
 
 function badResult(what: string, v: unknown): HardkmsError {
-  return new HardkmsError(RPC_BAD_RESPONSE_CODE, `${what}: unexpected result ${truncate(JSON.stringify(v) ?? String(v), 200)}`);
+  return new HardkmsError(
+    RPC_BAD_RESPONSE_CODE,
+    `${what}: unexpected result ${truncate(JSON.stringify(v) ?? String(v), 200)}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------

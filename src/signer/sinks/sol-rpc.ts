@@ -37,7 +37,10 @@ export class SolanaRpc {
 
   /** Tatum's SOL RPC for an API base URL and key. */
   static tatum(baseUrl: string, apiKey: string): SolanaRpc {
-    return new SolanaRpc({ url: `${baseUrl.replace(/\/+$/, '')}${TATUM_SOL_RPC_PATH}${encodeURIComponent(apiKey)}`, secretInUrl: apiKey });
+    return new SolanaRpc({
+      url: `${baseUrl.replace(/\/+$/, '')}${TATUM_SOL_RPC_PATH}${encodeURIComponent(apiKey)}`,
+      secretInUrl: apiKey,
+    });
   }
 
   get target(): string {
@@ -46,20 +49,30 @@ export class SolanaRpc {
 
   /** getLatestBlockhash at 'finalized', as web3.js's sendTransaction asks it. */
   async latestBlockhash(): Promise<string> {
-    const r = (await this.rpc.call('getLatestBlockhash', [{ commitment: 'finalized' }])) as { value?: { blockhash?: unknown } } | null;
+    const r = (await this.rpc.call('getLatestBlockhash', [{ commitment: 'finalized' }])) as {
+      value?: { blockhash?: unknown };
+    } | null;
     const h = r?.value?.blockhash;
-    if (typeof h !== 'string' || !BASE58_32.test(h)) throw bad(this.target, 'answered getLatestBlockhash without a blockhash');
+    if (typeof h !== 'string' || !BASE58_32.test(h))
+      throw bad(this.target, 'answered getLatestBlockhash without a blockhash');
     return h;
   }
 
   /** Mint and owner of an SPL token account (jsonParsed), or undefined when the account does not exist or is not one. */
   async tokenAccount(address: string): Promise<SolTokenAccount | undefined> {
-    const r = (await this.rpc.call('getAccountInfo', [address, { encoding: 'jsonParsed', commitment: 'finalized' }])) as {
-      value?: { owner?: unknown; data?: { parsed?: { type?: unknown; info?: { mint?: unknown; owner?: unknown } } } } | null;
+    const r = (await this.rpc.call('getAccountInfo', [
+      address,
+      { encoding: 'jsonParsed', commitment: 'finalized' },
+    ])) as {
+      value?: {
+        owner?: unknown;
+        data?: { parsed?: { type?: unknown; info?: { mint?: unknown; owner?: unknown } } };
+      } | null;
     } | null;
     const v = r?.value;
     const { TOKEN_PROGRAM } = await solModule();
-    if (v === null || v === undefined || v.owner !== TOKEN_PROGRAM || v.data?.parsed?.type !== 'account') return undefined;
+    if (v === null || v === undefined || v.owner !== TOKEN_PROGRAM || v.data?.parsed?.type !== 'account')
+      return undefined;
     const { mint, owner } = v.data.parsed.info ?? {};
     if (typeof mint !== 'string' || typeof owner !== 'string' || !BASE58_32.test(mint) || !BASE58_32.test(owner)) {
       throw bad(this.target, `answered getAccountInfo for ${address} without a mint and owner`);
@@ -74,9 +87,17 @@ export class SolanaRpc {
   async sendTransaction(base64: string): Promise<string> {
     const own = (await solModule()).solTxId(base64);
     try {
-      const sig = await this.rpc.call('sendTransaction', [base64, { encoding: 'base64', preflightCommitment: 'finalized' }]);
-      if (typeof sig !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{64,90}$/.test(sig)) throw bad(this.target, 'answered sendTransaction without a signature');
-      if (sig !== own) throw bad(this.target, `answered sendTransaction with signature ${sig.slice(0, 90)}, not the transaction's own ${own}`);
+      const sig = await this.rpc.call('sendTransaction', [
+        base64,
+        { encoding: 'base64', preflightCommitment: 'finalized' },
+      ]);
+      if (typeof sig !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{64,90}$/.test(sig))
+        throw bad(this.target, 'answered sendTransaction without a signature');
+      if (sig !== own)
+        throw bad(
+          this.target,
+          `answered sendTransaction with signature ${sig.slice(0, 90)}, not the transaction's own ${own}`,
+        );
       return sig;
     } catch (e) {
       if (isAlreadyProcessed(e)) return own;

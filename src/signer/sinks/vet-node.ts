@@ -8,7 +8,10 @@ import { HardkmsError } from '../../errors.js';
 import type { VetClause } from '../../chains/vet/sign.js';
 import { HttpClient, redactUrl } from '../http.js';
 
-export const VET_PUBLIC_NODES = { mainnet: 'https://sync-mainnet.vechain.org', testnet: 'https://sync-testnet.vechain.org' } as const;
+export const VET_PUBLIC_NODES = {
+  mainnet: 'https://sync-mainnet.vechain.org',
+  testnet: 'https://sync-testnet.vechain.org',
+} as const;
 
 /** Tatum's (thorify's) estimate adds this to the VM's gas when a clause runs code. */
 const VM_GAS_MARGIN = 15_000n;
@@ -39,7 +42,8 @@ export class ThorRestNode implements VetNode {
   async blockRef(): Promise<string> {
     const r = await this.http.requestJson({ method: 'GET', url: `${this.base}/blocks/best` });
     const id = (r.json as { id?: unknown } | null)?.id;
-    if (typeof id !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(id)) throw nodeError(this.base, 'answered /blocks/best without a block id');
+    if (typeof id !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(id))
+      throw nodeError(this.base, 'answered /blocks/best without a block id');
     return id.slice(0, 18).toLowerCase();
   }
 
@@ -50,7 +54,8 @@ export class ThorRestNode implements VetNode {
       json: { clauses: [{ to: clause.to, value: `0x${clause.value.toString(16)}`, data: clause.data }], caller },
     });
     const out = r.json;
-    if (!Array.isArray(out) || out.length !== 1) throw nodeError(this.base, 'answered the simulation with something other than one clause result');
+    if (!Array.isArray(out) || out.length !== 1)
+      throw nodeError(this.base, 'answered the simulation with something other than one clause result');
     const res = out[0] as { gasUsed?: unknown; reverted?: unknown; vmError?: unknown };
     if (res.reverted === true) {
       throw new HardkmsError(

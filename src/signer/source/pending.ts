@@ -70,10 +70,18 @@ export interface MalformedPending {
   reason: string;
 }
 
-export type PendingValidation = { ok: true; value: PendingTransaction; raw: Readonly<Record<string, unknown>> } | { ok: false; reason: string; id?: string };
+export type PendingValidation =
+  | { ok: true; value: PendingTransaction; raw: Readonly<Record<string, unknown>> }
+  | { ok: false; reason: string; id?: string };
 
 export type PendingListValidation =
-  { ok: true; transactions: PendingTransaction[]; raws: Readonly<Record<string, unknown>>[]; malformed: MalformedPending[] } | { ok: false; reason: string };
+  | {
+      ok: true;
+      transactions: PendingTransaction[];
+      raws: Readonly<Record<string, unknown>>[];
+      malformed: MalformedPending[];
+    }
+  | { ok: false; reason: string };
 
 export const PENDING_ID_PATTERN = /^[0-9a-fA-F]{24}$/;
 /** A bound on what one pending transaction may carry, so garbage cannot exhaust memory downstream. */
@@ -94,7 +102,8 @@ class Invalid {
 export function validatePending(input: unknown, expectedChain?: TatumChain): PendingValidation {
   let id: string | undefined;
   try {
-    if (!isPlainObject(input)) return { ok: false, reason: `pending transaction: expected an object, got ${describe(input)}` };
+    if (!isPlainObject(input))
+      return { ok: false, reason: `pending transaction: expected an object, got ${describe(input)}` };
     if (typeof input.id === 'string' && PENDING_ID_PATTERN.test(input.id)) id = input.id;
     const value = readPending(input, expectedChain);
     return { ok: true, value, raw: input };
@@ -123,9 +132,11 @@ export function validatePendingList(body: unknown, expectedChain?: TatumChain): 
       } catch {
         return { ok: false, reason: 'pending transactions: response is not JSON' };
       }
-      for (const d of duplicateKeys(body, 10_000)) if (d.topIndex !== undefined && !ambiguous.has(d.topIndex)) ambiguous.set(d.topIndex, d.key);
+      for (const d of duplicateKeys(body, 10_000))
+        if (d.topIndex !== undefined && !ambiguous.has(d.topIndex)) ambiguous.set(d.topIndex, d.key);
     }
-    if (!Array.isArray(parsed)) return { ok: false, reason: `pending transactions: expected a JSON array, got ${describe(parsed)}` };
+    if (!Array.isArray(parsed))
+      return { ok: false, reason: `pending transactions: expected a JSON array, got ${describe(parsed)}` };
     const transactions: PendingTransaction[] = [];
     const raws: Readonly<Record<string, unknown>>[] = [];
     const malformed: MalformedPending[] = [];
@@ -140,7 +151,11 @@ export function validatePendingList(body: unknown, expectedChain?: TatumChain): 
       } else if (!r.ok) {
         malformed.push(r.id === undefined ? { position, reason: r.reason } : { position, id: r.id, reason: r.reason });
       } else if (seen.has(r.value.id.toLowerCase())) {
-        malformed.push({ position, id: r.value.id, reason: `id ${r.value.id}: appears more than once in one response` });
+        malformed.push({
+          position,
+          id: r.value.id,
+          reason: `id ${r.value.id}: appears more than once in one response`,
+        });
       } else {
         seen.add(r.value.id.toLowerCase());
         transactions.push(r.value);
@@ -183,7 +198,10 @@ function readPending(o: Record<string, unknown>, expectedChain: TatumChain | und
   if (!absent(o.signatures)) {
     pending.signatures = readList(o.signatures, `${where}: signatures`, (v, f) => {
       if (!isPlainObject(v)) throw new Invalid(`${f}: expected an object {id, index}, got ${describe(v)}`);
-      return { id: readString(v.id, `${f}.id`), index: v.index === null || v.index === undefined ? null : readIndex(v.index, `${f}.index`) };
+      return {
+        id: readString(v.id, `${f}.id`),
+        index: v.index === null || v.index === undefined ? null : readIndex(v.index, `${f}.index`),
+      };
     });
   }
   if (hashes.length === 0 && (pending.signatures === undefined || pending.signatures.length === 0)) {
@@ -192,14 +210,19 @@ function readPending(o: Record<string, unknown>, expectedChain: TatumChain | und
   if (!absent(o.index)) pending.index = readIndex(o.index, `${where}: index`);
   if (!absent(o.withdrawalId)) pending.withdrawalId = readString(o.withdrawalId, `${where}: withdrawalId`);
   if (!absent(o.withdrawalResponses)) {
-    pending.withdrawalResponses = readList(o.withdrawalResponses, `${where}: withdrawalResponses`, readWithdrawalResponse);
+    pending.withdrawalResponses = readList(
+      o.withdrawalResponses,
+      `${where}: withdrawalResponses`,
+      readWithdrawalResponse,
+    );
   }
   if (!absent(o.txId)) pending.txId = readString(o.txId, `${where}: txId`);
   return pending;
 }
 
 function readWithdrawalResponse(v: unknown, f: string): WithdrawalResponse {
-  if (!isPlainObject(v)) throw new Invalid(`${f}: expected an object {address, amount, vIn, vInIndex}, got ${describe(v)}`);
+  if (!isPlainObject(v))
+    throw new Invalid(`${f}: expected an object {address, amount, vIn, vInIndex}, got ${describe(v)}`);
   if (typeof v.amount !== 'number' || !Number.isFinite(v.amount) || v.amount < 0) {
     throw new Invalid(`${f}.amount: expected a finite non-negative number, got ${describe(v.amount)}`);
   }
@@ -209,18 +232,25 @@ function readWithdrawalResponse(v: unknown, f: string): WithdrawalResponse {
     // scriptPubKey: null} (§2.3). Nothing on it but the amount is read, so nothing on it can fail.
     return { address: null, amount: v.amount, vIn };
   }
-  if (!TXID_PATTERN.test(vIn)) throw new Invalid(`${f}.vIn: expected a 64-hex-character txid or "-1", got ${describe(vIn)}`);
+  if (!TXID_PATTERN.test(vIn))
+    throw new Invalid(`${f}.vIn: expected a 64-hex-character txid or "-1", got ${describe(vIn)}`);
   const idx = v.vInIndex;
   if (typeof idx !== 'number' || !Number.isInteger(idx) || idx < 0 || idx > MAX_UINT32) {
     throw new Invalid(`${f}.vInIndex: expected an output index (0..${MAX_UINT32}), got ${describe(idx)}`);
   }
-  const out: WithdrawalResponse = { address: readWithdrawalAddress(v.address, `${f}.address`), amount: v.amount, vIn, vInIndex: idx };
+  const out: WithdrawalResponse = {
+    address: readWithdrawalAddress(v.address, `${f}.address`),
+    amount: v.amount,
+    vIn,
+    vInIndex: idx,
+  };
   if (!absent(v.scriptPubKey)) out.scriptPubKey = readString(v.scriptPubKey, `${f}.scriptPubKey`, true);
   return out;
 }
 
 function readWithdrawalAddress(a: unknown, f: string): WithdrawalAddress {
-  if (!isPlainObject(a)) throw new Invalid(`${f}: expected an object {address, currency, derivationKey?}, got ${describe(a)}`);
+  if (!isPlainObject(a))
+    throw new Invalid(`${f}: expected an object {address, currency, derivationKey?}, got ${describe(a)}`);
   const address: WithdrawalAddress = {
     address: readString(a.address, `${f}.address`),
     currency: readString(a.currency, `${f}.currency`),
@@ -229,7 +259,9 @@ function readWithdrawalAddress(a: unknown, f: string): WithdrawalAddress {
   if (!absent(a.xpub)) address.xpub = readString(a.xpub, `${f}.xpub`);
   if (!absent(a.destinationTag)) {
     const t = a.destinationTag;
-    if (typeof t === 'number' ? !Number.isSafeInteger(t) || t < 0 : typeof t !== 'string' || t.length > LIMITS.stringChars) {
+    if (
+      typeof t === 'number' ? !Number.isSafeInteger(t) || t < 0 : typeof t !== 'string' || t.length > LIMITS.stringChars
+    ) {
       throw new Invalid(`${f}.destinationTag: expected a non-negative integer or a string, got ${describe(t)}`);
     }
     address.destinationTag = t as number | string;
@@ -247,7 +279,9 @@ function readList<T>(v: unknown, f: string, item: (v: unknown, f: string) => T):
 
 function readString(v: unknown, f: string, allowEmpty = false): string {
   if (typeof v !== 'string' || (!allowEmpty && v.length === 0) || v.length > LIMITS.stringChars) {
-    throw new Invalid(`${f}: expected a ${allowEmpty ? '' : 'non-empty '}string of at most ${LIMITS.stringChars} characters, got ${describe(v)}`);
+    throw new Invalid(
+      `${f}: expected a ${allowEmpty ? '' : 'non-empty '}string of at most ${LIMITS.stringChars} characters, got ${describe(v)}`,
+    );
   }
   return v;
 }

@@ -174,11 +174,20 @@ export class TatumClient {
   }
 
   /** §2.5: broadcast of a virtual-account withdrawal (BTC, LTC, DOGE, BCH, ETH, ONE, ADA only). */
-  async broadcastWithdrawal(req: { currency: TatumChain; txData: string; withdrawalId: string; signatureId: string }): Promise<WithdrawalBroadcastResult> {
+  async broadcastWithdrawal(req: {
+    currency: TatumChain;
+    txData: string;
+    withdrawalId: string;
+    signatureId: string;
+  }): Promise<WithdrawalBroadcastResult> {
     if (!OFFCHAIN_BROADCAST_CHAINS.has(req.currency)) {
-      throw new HardkmsError(TATUM_ERROR_CODES.badRequest, `${req.currency} withdrawals are broadcast as blockchain transactions`, {
-        hint: 'Use broadcast() for this chain (spec §2.5).',
-      });
+      throw new HardkmsError(
+        TATUM_ERROR_CODES.badRequest,
+        `${req.currency} withdrawals are broadcast as blockchain transactions`,
+        {
+          hint: 'Use broadcast() for this chain (spec §2.5).',
+        },
+      );
     }
     const json = await this.postAccepted(OFFCHAIN_BROADCAST_PATH, {
       currency: req.currency,
@@ -186,7 +195,8 @@ export class TatumClient {
       withdrawalId: req.withdrawalId,
       signatureId: req.signatureId,
     });
-    const completed = typeof json === 'object' && json !== null ? (json as { completed?: unknown }).completed : undefined;
+    const completed =
+      typeof json === 'object' && json !== null ? (json as { completed?: unknown }).completed : undefined;
     return { txId: readTxId(json), completed: typeof completed === 'boolean' ? completed : undefined };
   }
 
@@ -196,7 +206,13 @@ export class TatumClient {
    * is not JSON. Treating an odd 2xx answer as a failure would re-send a broadcast transaction.
    */
   private async postAccepted(path: string, body: unknown): Promise<unknown> {
-    const res = await this.http.request({ method: 'POST', url: this.baseUrl + path, headers: this.authHeaders(), json: body, timeoutMs: this.timeoutMs });
+    const res = await this.http.request({
+      method: 'POST',
+      url: this.baseUrl + path,
+      headers: this.authHeaders(),
+      json: body,
+      timeoutMs: this.timeoutMs,
+    });
     try {
       return res.text === '' ? undefined : (JSON.parse(res.text) as unknown);
     } catch {
@@ -224,12 +240,20 @@ export class TatumClient {
    */
   async probe(timeoutMs = 10_000): Promise<void> {
     try {
-      await this.http.request({ method: 'GET', url: `${this.baseUrl}/`, throwOnStatus: false, timeoutMs, maxResponseBytes: 1 << 20 });
+      await this.http.request({
+        method: 'GET',
+        url: `${this.baseUrl}/`,
+        throwOnStatus: false,
+        timeoutMs,
+        maxResponseBytes: 1 << 20,
+      });
     } catch (e) {
       throw new HardkmsError(
         'DAEMON_API_UNREACHABLE',
         `The Tatum API at ${redactUrl(this.baseUrl)} does not answer (${e instanceof Error ? e.message : String(e)}); nothing was unsealed.`,
-        { hint: 'Check TATUM_API_URL, DNS, the proxy and the firewall, then start the daemon again: no YubiKey needs touching until the API answers.' },
+        {
+          hint: 'Check TATUM_API_URL, DNS, the proxy and the firewall, then start the daemon again: no YubiKey needs touching until the API answers.',
+        },
       );
     }
   }

@@ -79,7 +79,15 @@ export const OFFCHAIN_BROADCAST_PATH = '/v3/offchain/withdrawal/broadcast';
  * Chains whose pending transactions with a `withdrawalId` are broadcast through §2.5;
  * every other chain uses §2.4 even when a `withdrawalId` is present.
  */
-export const OFFCHAIN_BROADCAST_CHAINS: ReadonlySet<TatumChain> = new Set<TatumChain>(['BTC', 'LTC', 'DOGE', 'BCH', 'ETH', 'ONE', 'ADA']);
+export const OFFCHAIN_BROADCAST_CHAINS: ReadonlySet<TatumChain> = new Set<TatumChain>([
+  'BTC',
+  'LTC',
+  'DOGE',
+  'BCH',
+  'ETH',
+  'ONE',
+  'ADA',
+]);
 
 /** True when this pending transaction must be broadcast via §2.5 rather than §2.4. */
 export function usesOffchainBroadcast(pending: { chain: TatumChain; withdrawalId?: string | undefined }): boolean {

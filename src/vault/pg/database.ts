@@ -72,7 +72,8 @@ class PgStatement implements SqlStatement {
       });
     }
     const flat = args.length === 1 && Array.isArray(args[0]) ? (args[0] as unknown[]) : args;
-    if (flat.length !== this.t.count) throw new Error(`statement takes ${this.t.count} parameter(s), got ${flat.length}`);
+    if (flat.length !== this.t.count)
+      throw new Error(`statement takes ${this.t.count} parameter(s), got ${flat.length}`);
     return flat;
   }
 
@@ -212,6 +213,9 @@ export class PgDatabase implements SqlDatabase {
 
 function rejectPromise(v: unknown): void {
   if (v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function') {
-    throw new HardkmsError('STORE_ASYNC_TRANSACTION', 'A store transaction returned a promise; transactions are synchronous.');
+    throw new HardkmsError(
+      'STORE_ASYNC_TRANSACTION',
+      'A store transaction returned a promise; transactions are synchronous.',
+    );
   }
 }

@@ -75,7 +75,14 @@ export class SyncPgClient {
     const pgUrl = pathToFileURL(createRequire(import.meta.url).resolve('pg')).href;
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { shared, port: port2, pgUrl, config, lockTimeoutMs: LOCK_TIMEOUT_MS, passFile: readEnv('PGPASSFILE') ?? '' },
+      workerData: {
+        shared,
+        port: port2,
+        pgUrl,
+        config,
+        lockTimeoutMs: LOCK_TIMEOUT_MS,
+        passFile: readEnv('PGPASSFILE') ?? '',
+      },
       transferList: [port2],
       // The worker gets no environment: the password is read from the pgpass file at each connect.
       env: {},

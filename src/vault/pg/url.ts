@@ -40,13 +40,18 @@ export function parseStoreUrl(location: string): PgConnectionConfig {
     throw badUrl('it does not parse as a URL', URL_HINT);
   }
   if (u.password !== '') {
-    throw new HardkmsError('STORE_URL_SECRET', 'The store URL carries a password; hardkms refuses secrets on the command line or in the environment.', {
-      hint: 'Remove the password from the URL and put it in a pgpass file (HOST:PORT:DATABASE:USER:PASSWORD, mode 0600) named by PGPASSFILE, or use a client certificate (sslcert/sslkey).',
-    });
+    throw new HardkmsError(
+      'STORE_URL_SECRET',
+      'The store URL carries a password; hardkms refuses secrets on the command line or in the environment.',
+      {
+        hint: 'Remove the password from the URL and put it in a pgpass file (HOST:PORT:DATABASE:USER:PASSWORD, mode 0600) named by PGPASSFILE, or use a client certificate (sslcert/sslkey).',
+      },
+    );
   }
   const user = decodeURIComponent(u.username);
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  if (u.hostname === '' || user === '' || database === '') throw badUrl('it must name a host, a user and a database', URL_HINT);
+  if (u.hostname === '' || user === '' || database === '')
+    throw badUrl('it must name a host, a user and a database', URL_HINT);
   const mode = u.searchParams.get('sslmode');
   if (mode !== 'verify-full' && mode !== 'verify-ca') {
     throw new HardkmsError(
@@ -61,17 +66,25 @@ export function parseStoreUrl(location: string): PgConnectionConfig {
     const file = u.searchParams.get(param);
     if (file === null || file === '') {
       if (required)
-        throw new HardkmsError('STORE_TLS_REQUIRED', `The store URL has no ${param}: the server certificate cannot be checked.`, { hint: URL_HINT });
+        throw new HardkmsError(
+          'STORE_TLS_REQUIRED',
+          `The store URL has no ${param}: the server certificate cannot be checked.`,
+          { hint: URL_HINT },
+        );
       return undefined;
     }
     try {
       return readFileSync(file, 'utf8');
     } catch (e) {
-      throw badUrl(`${param} ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'Check the path and its permissions.');
+      throw badUrl(
+        `${param} ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        'Check the path and its permissions.',
+      );
     }
   };
   for (const k of u.searchParams.keys()) {
-    if (!['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'application_name'].includes(k)) throw badUrl(`unknown parameter '${k}'`, URL_HINT);
+    if (!['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'application_name'].includes(k))
+      throw badUrl(`unknown parameter '${k}'`, URL_HINT);
   }
   const ca = read('sslrootcert', true)!;
   const cert = read('sslcert', false);
@@ -82,7 +95,12 @@ export function parseStoreUrl(location: string): PgConnectionConfig {
     port,
     database,
     user,
-    ssl: { ca, ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}), rejectUnauthorized: true },
+    ssl: {
+      ca,
+      ...(cert !== undefined ? { cert } : {}),
+      ...(key !== undefined ? { key } : {}),
+      rejectUnauthorized: true,
+    },
     application_name: u.searchParams.get('application_name') ?? 'hardkms',
     connectionTimeoutMillis: 10_000,
     verifyHost: mode === 'verify-full',

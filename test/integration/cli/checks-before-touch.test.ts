@@ -37,9 +37,12 @@ describe('checks before any YubiKey touch', () => {
     env = { ...token.env, HARDKMS_YUBIKEY_EMULATOR_DIR: join(dir, 'yubikeys') };
     const to = await Promise.all([1, 2].map(async () => identityToRecipient(await generateX25519Identity())));
     const recovery = ['--recovery-out', join(dir, 'recovery'), '--recovery-to', to.join(',')];
-    const init = await runCli(['init', '--yubikeys', '2', '--threshold', '2', '--driver', 'emulator', '--testnet', ...recovery, '--path', path], {
-      env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
-    });
+    const init = await runCli(
+      ['init', '--yubikeys', '2', '--threshold', '2', '--driver', 'emulator', '--testnet', ...recovery, '--path', path],
+      {
+        env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
+      },
+    );
     expect(init.code, init.stderr).toBe(0);
     // The emulated keys answer: a real command touches both.
     const ok = await cli(['generatemanagedwallet', 'LTC', '--testnet']);
@@ -55,7 +58,10 @@ describe('checks before any YubiKey touch', () => {
     expect(r.stderr).not.toContain('Touch the YubiKey');
     expect(touches()).toBe(before);
 
-    const good = await cli(['storemanagedwallet', 'LTC', '--testnet'], `${BAD_CHECKSUM.replace(/abandon$/, 'about')}\n`);
+    const good = await cli(
+      ['storemanagedwallet', 'LTC', '--testnet'],
+      `${BAD_CHECKSUM.replace(/abandon$/, 'about')}\n`,
+    );
     expect(good.code, good.stderr).toBe(0);
     // Without a terminal the mnemonic is a stdin line (no prompt is shown): read before the touches, or the bad one above would have been touched for.
     expect(good.stderr).toContain('Touch the YubiKey');
@@ -100,9 +106,23 @@ describe('checks before any YubiKey touch', () => {
     const aesKey = randomBytes(16);
     const privateId = randomBytes(6);
     let session = 0;
-    const otp = (publicId = PUBLIC_ID): string => generateOtp(aesKey, { publicId, privateId, useCounter: 1, sessionCounter: session++ });
+    const otp = (publicId = PUBLIC_ID): string =>
+      generateOtp(aesKey, { publicId, privateId, useCounter: 1, sessionCounter: session++ });
     const otpAdd = (publicId: string, key: Buffer, extra: string[] = []): Promise<CliResult> =>
-      cli(['otp', 'add', '--public-id', publicId, '--private-id', privateId.toString('hex'), '--verify', otp(publicId), ...extra], `${key.toString('hex')}\n`);
+      cli(
+        [
+          'otp',
+          'add',
+          '--public-id',
+          publicId,
+          '--private-id',
+          privateId.toString('hex'),
+          '--verify',
+          otp(publicId),
+          ...extra,
+        ],
+        `${key.toString('hex')}\n`,
+      );
 
     it('otp add reads and checks the AES key before any touch: a wrong key costs no touch', async () => {
       const before = touches();
@@ -128,7 +148,10 @@ describe('checks before any YubiKey touch', () => {
     it('a daemon whose Tatum API does not answer is refused before any touch', async () => {
       const before = touches();
       const port = await freePort();
-      const r = await cli(['daemon', '--testnet', '--runOnce', '--chain', 'LTC'], undefined, { TATUM_API_KEY: 'k', TATUM_API_URL: `http://127.0.0.1:${port}` });
+      const r = await cli(['daemon', '--testnet', '--runOnce', '--chain', 'LTC'], undefined, {
+        TATUM_API_KEY: 'k',
+        TATUM_API_URL: `http://127.0.0.1:${port}`,
+      });
       expect(r.error().code).toBe('DAEMON_API_UNREACHABLE');
       expect(r.error().error).toContain(`http://127.0.0.1:${port}`);
       expect(r.stderr).not.toContain('Touch the YubiKey');
@@ -146,7 +169,11 @@ describe('checks before any YubiKey touch', () => {
         expect(r.error().code).toBe('OTP_REQUIRED');
         expect(r.stderr).not.toContain('Touch the YubiKey');
         expect(touches()).toBe(before);
-        const ok = await cli(['daemon', '--testnet', '--runOnce', '--chain', 'LTC', '--otp', otp(AT_UNSEAL_ID)], undefined, apiEnv);
+        const ok = await cli(
+          ['daemon', '--testnet', '--runOnce', '--chain', 'LTC', '--otp', otp(AT_UNSEAL_ID)],
+          undefined,
+          apiEnv,
+        );
         expect(ok.code, ok.stderr).toBe(0);
         expect(touches()).toBeGreaterThan(before);
       } finally {

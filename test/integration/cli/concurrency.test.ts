@@ -10,7 +10,13 @@ describe('two writers at once', () => {
     const token = createTestToken('hardkms', { setProcessEnv: false });
     const path = join(mkdtempSync(join(tmpdir(), 'hardkms-conc-')), 'wallet.dat');
     const env = { ...token.env, TATUM_KMS_PASSWORD: 'concurrency-pass' };
-    expect((await runCli(['init', '--path', path, '--allow-password-mainnet'], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } })).code).toBe(0);
+    expect(
+      (
+        await runCli(['init', '--path', path, '--allow-password-mainnet'], {
+          env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
+        })
+      ).code,
+    ).toBe(0);
     const [a, b] = await Promise.all([
       runCli(['generatemanagedprivatekeybatch', 'ETH', '1200', '--path', path], { env }),
       runCli(['generatemanagedprivatekeybatch', 'BSC', '1200', '--path', path], { env }),

@@ -32,8 +32,13 @@ function xpubOf(mnemonic: string, path: string): string {
 const seed = mnemonicToSeedSync(MNEMONIC);
 const btcKey0 = bip32.fromSeed(seed).derivePath("m/44'/0'/0'/0/0").privateKey!;
 const uncompressedWif = ECPair.fromPrivateKey(btcKey0, { compressed: false, network: networks.bitcoin }).toWIF();
-const uncompressedAddress = payments.p2pkh({ pubkey: ECPair.fromPrivateKey(btcKey0, { compressed: false }).publicKey, network: networks.bitcoin }).address!;
-const ltcMainWif = ECPair.fromPrivateKey(bip32.fromSeed(seed).derivePath("m/44'/2'/0'/0/0").privateKey!, { network: LTC_MAIN }).toWIF();
+const uncompressedAddress = payments.p2pkh({
+  pubkey: ECPair.fromPrivateKey(btcKey0, { compressed: false }).publicKey,
+  network: networks.bitcoin,
+}).address!;
+const ltcMainWif = ECPair.fromPrivateKey(bip32.fromSeed(seed).derivePath("m/44'/2'/0'/0/0").privateKey!, {
+  network: LTC_MAIN,
+}).toWIF();
 const tronNode = bip32.fromSeed(seed).derivePath("m/44'/195'/0'/0");
 const tronHexXpub = Buffer.concat([tronNode.publicKey, tronNode.chainCode]).toString('hex');
 const typedXpub = xpubOf(TYPED, "m/44'/0'/0'/0");
@@ -60,7 +65,12 @@ const STORE: Record<string, Record<string, unknown>> = {
   // No testnet field; the xpub is the EVM testnet one.
   [ID.noTestnet]: { mnemonic: MNEMONIC, xpub: xpubOf(MNEMONIC, "m/44'/1'/0'/0"), chain: 'ETH' },
   [ID.typed]: { mnemonic: TYPED, xpub: typedXpub, chain: 'BTC', testnet: false },
-  [ID.nulls]: { privateKey: '0xe01fea8a48e2854fdd0255c12b1d704967d9401f11c3f4980006ced8977574dc', address: null, xpub: null, chain: 'BSC' },
+  [ID.nulls]: {
+    privateKey: '0xe01fea8a48e2854fdd0255c12b1d704967d9401f11c3f4980006ced8977574dc',
+    address: null,
+    xpub: null,
+    chain: 'BSC',
+  },
   [ID.bchUncompressed]: { privateKey: uncompressedWif, chain: 'BCH', testnet: false },
   [ID.noSecret]: { xpub: null, mnemonic: '', chain: 'BTC', testnet: false },
   [ID.tampered]: { mnemonic: MNEMONIC, xpub: xpubOf(MNEMONIC, "m/44'/1'/0'/0"), chain: 'ETH', testnet: false },
@@ -81,7 +91,13 @@ describe('hardkms import-legacy: an awkward real-shaped Tatum wallet.dat', () =>
     legacyFile = join(dir, 'tatum-wallet.dat');
     writeFileSync(legacyFile, encryptLegacy(Buffer.from(JSON.stringify(STORE)), Buffer.from(LEGACY_PASSWORD)));
     env = { ...token.env, TATUM_KMS_PASSWORD: 'hardkms-vault-pass', HARDKMS_LEGACY_PASSWORD: LEGACY_PASSWORD };
-    expect((await runCli(['init', '--path', path, '--allow-password-mainnet'], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } })).code).toBe(0);
+    expect(
+      (
+        await runCli(['init', '--path', path, '--allow-password-mainnet'], {
+          env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
+        })
+      ).code,
+    ).toBe(0);
   });
 
   type Summary = {
@@ -96,10 +112,22 @@ describe('hardkms import-legacy: an awkward real-shaped Tatum wallet.dat', () =>
   function expectSkipped(s: Summary): void {
     const byId = Object.fromEntries(s.skipped.map((x) => [x.signatureId, x]));
     expect(Object.keys(byId).sort()).toEqual([ID.bchUncompressed, ID.noSecret, ID.tampered, ID.badChecksum].sort());
-    expect(byId[ID.bchUncompressed]).toMatchObject({ chain: 'BCH', code: 'INVALID_INPUT', reason: expect.stringMatching(/uncompressed-WIF/) });
-    expect(byId[ID.noSecret]).toMatchObject({ chain: 'BTC', code: 'LEGACY_ENTRY_INVALID', reason: expect.stringMatching(/no mnemonic, privateKey or secret/) });
+    expect(byId[ID.bchUncompressed]).toMatchObject({
+      chain: 'BCH',
+      code: 'INVALID_INPUT',
+      reason: expect.stringMatching(/uncompressed-WIF/),
+    });
+    expect(byId[ID.noSecret]).toMatchObject({
+      chain: 'BTC',
+      code: 'LEGACY_ENTRY_INVALID',
+      reason: expect.stringMatching(/no mnemonic, privateKey or secret/),
+    });
     expect(byId[ID.tampered]).toMatchObject({ chain: 'ETH', code: 'LEGACY_XPUB_MISMATCH' });
-    expect(byId[ID.badChecksum]).toMatchObject({ chain: 'LTC', code: 'INVALID_INPUT', reason: expect.stringMatching(/checksum/) });
+    expect(byId[ID.badChecksum]).toMatchObject({
+      chain: 'LTC',
+      code: 'INVALID_INPUT',
+      reason: expect.stringMatching(/checksum/),
+    });
     for (const x of s.skipped) {
       expect(x.fix.length).toBeGreaterThan(10);
       expect(x.reason).not.toContain('abandon');
@@ -123,7 +151,13 @@ describe('hardkms import-legacy: an awkward real-shaped Tatum wallet.dat', () =>
       dryRun: false,
       total: 10,
       alreadyPresent: 0,
-      imported: { BTC: { privateKey: 1, mnemonic: 1 }, LTC: { privateKey: 1 }, TRON: { mnemonic: 1 }, ETH: { mnemonic: 1 }, BSC: { privateKey: 1 } },
+      imported: {
+        BTC: { privateKey: 1, mnemonic: 1 },
+        LTC: { privateKey: 1 },
+        TRON: { mnemonic: 1 },
+        ETH: { mnemonic: 1 },
+        BSC: { privateKey: 1 },
+      },
     });
     expectSkipped(s);
     const warned = Object.fromEntries(s.warnings.map((w) => [w.signatureId, w.warnings.join(' | ')]));
@@ -142,7 +176,9 @@ describe('hardkms import-legacy: an awkward real-shaped Tatum wallet.dat', () =>
 
   it('keeps each wallet exactly as Tatum stored it: export gives back the same keys, mnemonic text and xpub form', async () => {
     const exported = (await cli(['export'])).json() as Record<string, Record<string, unknown>>;
-    expect(Object.keys(exported).sort()).toEqual([ID.uncompressed, ID.otherNet, ID.tronHex, ID.noTestnet, ID.typed, ID.nulls].sort());
+    expect(Object.keys(exported).sort()).toEqual(
+      [ID.uncompressed, ID.otherNet, ID.tronHex, ID.noTestnet, ID.typed, ID.nulls].sort(),
+    );
     expect(exported[ID.uncompressed]).toMatchObject({ privateKey: uncompressedWif, chain: 'BTC', testnet: false });
     expect(exported[ID.otherNet]).toMatchObject({ privateKey: ltcMainWif, chain: 'LTC', testnet: true });
     expect(exported[ID.tronHex]).toEqual(STORE[ID.tronHex]);
@@ -152,7 +188,8 @@ describe('hardkms import-legacy: an awkward real-shaped Tatum wallet.dat', () =>
   });
 
   it('derives and addresses as Tatum did', async () => {
-    const addr = async (id: string, i = 0) => ((await cli(['getaddress', id, String(i)])).json() as { address: string }).address;
+    const addr = async (id: string, i = 0) =>
+      ((await cli(['getaddress', id, String(i)])).json() as { address: string }).address;
     expect(await addr(ID.tronHex)).toBe('TUEZSdKsoDHQMeZwihtdoBiN46zxhGWYdH');
     expect(await addr(ID.tronHex, 1)).toBe('TSeJkUh4Qv67VNFwY8LaAxERygNdy6NQZK');
     // The mnemonic is derived from as typed: not the canonical wallet's bc1qmxrw6… address.

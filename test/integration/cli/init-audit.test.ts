@@ -33,19 +33,32 @@ describe('hardkms init and audit, as a process against SoftHSM2', () => {
     const before = readFileSync(path);
     const r = await runCli(['init', '--path', path], { env });
     expect(r.code).not.toBe(0);
-    expect(r.error()).toMatchObject({ code: 'VAULT_EXISTS', error: `A store already exists at ${path}; hardkms init never overwrites one.` });
+    expect(r.error()).toMatchObject({
+      code: 'VAULT_EXISTS',
+      error: `A store already exists at ${path}; hardkms init never overwrites one.`,
+    });
     expect(readFileSync(path).equals(before)).toBe(true);
   });
 
   const failures: Array<[string, Record<string, string>, string, RegExp]> = [
-    ['a wrong PIN', { HARDKMS_TOKEN_PIN: '000000' }, 'HSM_WRONG_PIN', /^Wrong PIN for token 'hardkms' \(CKR_PIN_INCORRECT\)\.$/],
+    [
+      'a wrong PIN',
+      { HARDKMS_TOKEN_PIN: '000000' },
+      'HSM_WRONG_PIN',
+      /^Wrong PIN for token 'hardkms' \(CKR_PIN_INCORRECT\)\.$/,
+    ],
     [
       'a missing module',
       { HARDKMS_PKCS11_MODULE: '/nonexistent/libpkcs11.so' },
       'HSM_MODULE_NOT_FOUND',
       /PKCS#11 module not found at \/nonexistent\/libpkcs11.so/,
     ],
-    ['a missing token', { HARDKMS_TOKEN_LABEL: 'no-such-token' }, 'HSM_TOKEN_NOT_FOUND', /No token labelled 'no-such-token'.*Tokens present: 'hardkms'/],
+    [
+      'a missing token',
+      { HARDKMS_TOKEN_LABEL: 'no-such-token' },
+      'HSM_TOKEN_NOT_FOUND',
+      /No token labelled 'no-such-token'.*Tokens present: 'hardkms'/,
+    ],
   ];
   for (const [what, extra, code, text] of failures) {
     it(`fails clearly on ${what} and creates nothing`, async () => {

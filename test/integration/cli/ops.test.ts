@@ -28,7 +28,10 @@ describe('operator commands: list, init on a shared token, token backup', () => 
   });
 
   it('list shows chain, net, id, kind, address or xpub and created, filters by chain and net, and never a secret', async () => {
-    const ltc = (await cli(['storemanagedwallet', 'LTC', '--testnet'], `${MNEMONIC}\n`)).json() as { signatureId: string; xpub: string };
+    const ltc = (await cli(['storemanagedwallet', 'LTC', '--testnet'], `${MNEMONIC}\n`)).json() as {
+      signatureId: string;
+      xpub: string;
+    };
     const eth = (await cli(['generatemanagedprivatekeybatch', 'ETH', '2', '--testnet'])).stdout
       .trim()
       .split('\n')
@@ -37,8 +40,17 @@ describe('operator commands: list, init on a shared token, token backup', () => 
     expect(all.code, all.stderr).toBe(0);
     const rows = all.json() as Array<Record<string, string>>;
     expect(rows).toHaveLength(3);
-    expect(rows.find((r) => r.signatureId === ltc.signatureId)).toMatchObject({ chain: 'LTC', net: 'testnet', kind: 'mnemonic', addressOrXpub: ltc.xpub });
-    expect(rows.find((r) => r.signatureId === eth[0]!.signatureId)).toMatchObject({ chain: 'ETH', kind: 'privateKey', addressOrXpub: eth[0]!.address });
+    expect(rows.find((r) => r.signatureId === ltc.signatureId)).toMatchObject({
+      chain: 'LTC',
+      net: 'testnet',
+      kind: 'mnemonic',
+      addressOrXpub: ltc.xpub,
+    });
+    expect(rows.find((r) => r.signatureId === eth[0]!.signatureId)).toMatchObject({
+      chain: 'ETH',
+      kind: 'privateKey',
+      addressOrXpub: eth[0]!.address,
+    });
     expect(Object.keys(rows[0]!).sort()).toEqual(['addressOrXpub', 'chain', 'created', 'kind', 'net', 'signatureId']);
     expect(all.stdout).not.toContain('abandon');
 
@@ -87,19 +99,28 @@ describe('status as a health check', () => {
     const token = createTestToken('hardkms', { setProcessEnv: false });
     const path = join(mkdtempSync(join(tmpdir(), 'hardkms-status-')), 'wallet.dat');
     const env = { ...token.env, TATUM_KMS_PASSWORD: PASSWORD, HARDKMS_TOKEN_PIN: TEST_PIN };
-    const cli = (args: string[], input?: string) => runCli([...args, '--path', path], { env, ...(input !== undefined ? { input } : {}) });
+    const cli = (args: string[], input?: string) =>
+      runCli([...args, '--path', path], { env, ...(input !== undefined ? { input } : {}) });
     expect((await cli(['init', '--testnet'])).code).toBe(0);
     expect((await cli(['storemanagedwallet', 'LTC', '--testnet'], `${MNEMONIC}\n`)).code).toBe(0);
 
     const ok = await cli(['status', '--output', 'json']);
     expect(ok.code, ok.stderr).toBe(0);
-    const s = ok.json() as { health: { ok: boolean; checks: Array<{ check: string; state: string }>; walletCounts: unknown; tokenFiles: { state: string } } };
+    const s = ok.json() as {
+      health: {
+        ok: boolean;
+        checks: Array<{ check: string; state: string }>;
+        walletCounts: unknown;
+        tokenFiles: { state: string };
+      };
+    };
     expect(s.health.ok).toBe(true);
     expect(s.health.walletCounts).toEqual([{ chain: 'LTC', net: 'testnet', count: 1 }]);
     expect(s.health.tokenFiles.state).toBe('ok');
     expect(s.health.checks.find((c) => c.check === 'token reachable')?.state).toBe('ok');
     // The last unseal (storemanagedwallet's) is named, and the audit head was checked then.
-    const unseal = s.health.checks.find((c) => c.check === 'last unseal') as { state: string; detail: string } | undefined;
+    const unseal = s.health.checks.find((c) => c.check === 'last unseal') as
+      { state: string; detail: string } | undefined;
     expect(unseal?.state).toBe('ok');
     expect(unseal?.detail).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(s.health.checks.find((c) => c.check === 'audit head')).toMatchObject({
@@ -114,7 +135,9 @@ describe('status as a health check', () => {
     // A PIN change after the last token backup is flagged (warning, not a failure).
     expect((await cli(['token', 'backup', '--to', join(token.dir, 'b1')])).code).toBe(0);
     expect((await cli(['rotate'], 'new-password-for-rotate\n')).code).toBe(0);
-    const after = (await cli(['status', '--output', 'json'])).json() as { health: { tokenBackups: { backupOlderThanPinChange: boolean } } };
+    const after = (await cli(['status', '--output', 'json'])).json() as {
+      health: { tokenBackups: { backupOlderThanPinChange: boolean } };
+    };
     expect(after.health.tokenBackups.backupOlderThanPinChange).toBe(true);
 
     const { writeFileSync } = await import('node:fs');

@@ -40,7 +40,10 @@ describe('progress of batch generation, export and re-keying', () => {
   }, 60_000);
 
   it('not a terminal: plain progress lines on stderr with count, rate and ETA, the last one complete; no secret, address or id', async () => {
-    const r = await runCli(['generatemanagedprivatekeybatch', 'ETH', '600', '--testnet', '--path', path], { env, timeoutMs: 120_000 });
+    const r = await runCli(['generatemanagedprivatekeybatch', 'ETH', '600', '--testnet', '--path', path], {
+      env,
+      timeoutMs: 120_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     const out = r.stdout
       .trim()
@@ -49,7 +52,10 @@ describe('progress of batch generation, export and re-keying', () => {
     expect(out).toHaveLength(600);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('progress: '));
     expect(lines.length).toBeGreaterThanOrEqual(2);
-    for (const l of lines) expect(l).toMatch(/^progress: keys generated and stored \d+\/600 \(\d+%\), [\d.]+\/s, (ETA (\d+[hms]|\d+m\d+s|\?)|done in .+)$/);
+    for (const l of lines)
+      expect(l).toMatch(
+        /^progress: keys generated and stored \d+\/600 \(\d+%\), [\d.]+\/s, (ETA (\d+[hms]|\d+m\d+s|\?)|done in .+)$/,
+      );
     expect(lines[0]).toMatch(/^progress: keys generated and stored 500\/600 \(83%\)/);
     expect(lines.at(-1)).toMatch(/^progress: keys generated and stored 600\/600 \(100%\), [\d.]+\/s, done in \d+s$/);
     expect(r.stderr).not.toContain('\r');
@@ -79,10 +85,14 @@ describe('progress of batch generation, export and re-keying', () => {
 
   it('Ctrl-C during a batch: exit 130, the error says how many keys were stored, and exactly those are in the store', async () => {
     const before = walletRows();
-    const child = spawn(process.execPath, [CLI, 'generatemanagedprivatekeybatch', 'ETH', '5000', '--testnet', '--path', path], {
-      env: { PATH: process.env.PATH, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'generatemanagedprivatekeybatch', 'ETH', '5000', '--testnet', '--path', path],
+      {
+        env: { PATH: process.env.PATH, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -93,7 +103,10 @@ describe('progress of batch generation, export and re-keying', () => {
     const code = await new Promise<number | null>((res) => child.on('close', (c) => res(c)));
     expect(code, stderr).toBe(130);
     const printed = stdout.trim().split('\n').length;
-    const error = JSON.parse(stderr.split('\n').find((l) => l.startsWith('{"error"'))!) as { code: string; error: string };
+    const error = JSON.parse(stderr.split('\n').find((l) => l.startsWith('{"error"'))!) as {
+      code: string;
+      error: string;
+    };
     expect(error.code).toBe('CANCELLED');
     const m = /^Interrupted by SIGINT after (\d+) of 5000 keys: those \1 are stored/.exec(error.error);
     expect(m, error.error).not.toBeNull();
@@ -109,7 +122,10 @@ describe('progress of batch generation, export and re-keying', () => {
     const store = Object.fromEntries(keys.map((k) => [randomUUID(), { privateKey: k, chain: 'ETH', testnet: true }]));
     const file = join(mkdtempSync(join(tmpdir(), 'hardkms-progress-legacy-')), 'wallet.dat');
     writeFileSync(file, encryptLegacy(Buffer.from(JSON.stringify(store)), Buffer.from('tatum-legacy-pass')));
-    const r = await runCli(['import-legacy', file, '--path', path], { env: { ...env, HARDKMS_LEGACY_PASSWORD: 'tatum-legacy-pass' }, timeoutMs: 120_000 });
+    const r = await runCli(['import-legacy', file, '--path', path], {
+      env: { ...env, HARDKMS_LEGACY_PASSWORD: 'tatum-legacy-pass' },
+      timeoutMs: 120_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^progress: wallets prepared for import 60\/60 \(100%\), [\d.]+\/s, done in \d+s$/m);
     for (const k of keys) expect(r.stderr).not.toContain(k.slice(2));

@@ -20,7 +20,9 @@ function snapshot(dir: string): Record<string, string> {
 
 /** A read-only bind mount needs a private mount namespace (root here, as in CI): probe once. */
 const canMountReadOnly =
-  process.getuid?.() === 0 && spawnSync('unshare', ['--mount', 'sh', '-c', 'mount --bind -o ro /tmp /tmp && true'], { stdio: 'ignore' }).status === 0;
+  process.getuid?.() === 0 &&
+  spawnSync('unshare', ['--mount', 'sh', '-c', 'mount --bind -o ro /tmp /tmp && true'], { stdio: 'ignore' }).status ===
+    0;
 
 describe('read-only wallet directories and auditors’ copies', () => {
   let env: Record<string, string>;
@@ -56,7 +58,13 @@ describe('read-only wallet directories and auditors’ copies', () => {
       const before = snapshot(live);
       const r = spawnSync(
         'unshare',
-        ['--mount', 'sh', '-c', `mount --bind -o ro "$0" "$0" && exec "${process.execPath}" "${CLI}" getaddress no-such-id 0 --path "$0/wallet.dat"`, live],
+        [
+          '--mount',
+          'sh',
+          '-c',
+          `mount --bind -o ro "$0" "$0" && exec "${process.execPath}" "${CLI}" getaddress no-such-id 0 --path "$0/wallet.dat"`,
+          live,
+        ],
         { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, encoding: 'utf8' },
       );
       expect(r.status).not.toBe(0);
@@ -73,7 +81,13 @@ describe('read-only wallet directories and auditors’ copies', () => {
       // Read-only commands still work there: the auditor's commands and status.
       const v = spawnSync(
         'unshare',
-        ['--mount', 'sh', '-c', `mount --bind -o ro "$0" "$0" && exec "${process.execPath}" "${CLI}" audit verify --path "$0/wallet.dat"`, live],
+        [
+          '--mount',
+          'sh',
+          '-c',
+          `mount --bind -o ro "$0" "$0" && exec "${process.execPath}" "${CLI}" audit verify --path "$0/wallet.dat"`,
+          live,
+        ],
         {
           env: { PATH: process.env.PATH, HOME: process.env.HOME },
           encoding: 'utf8',

@@ -11,7 +11,10 @@ const TRACE = fileURLToPath(new URL('../../support/module-trace.mjs', import.met
 const PASSWORD = 'Pw9fK3Zq7xLm2vQ8';
 
 /** The npm packages a hardkms process loaded, traced by test/support/module-trace.mjs. */
-function packagesLoaded(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; packages: Set<string> } {
+function packagesLoaded(
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; stdout: string; packages: Set<string> } {
   const trace = join(mkdtempSync(join(tmpdir(), 'hardkms-trace-')), 'modules.txt');
   const r = spawnSync(process.execPath, ['--import', TRACE, CLI, ...args], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, HARDKMS_MODULE_TRACE: trace },
@@ -28,7 +31,16 @@ function packagesLoaded(args: string[], env: Record<string, string> = {}): { cod
 
 // Start-up time is module loading (benchmark: scripts/bench/cli). What each path may load is
 // asserted here; how long it takes is only measured there.
-const CHAIN_AND_DAEMON_LIBRARIES = ['ethers', 'algosdk', '@stellar/stellar-base', '@solana/web3.js', 'pino', 'prom-client', 'thor-devkit', 'age-encryption'];
+const CHAIN_AND_DAEMON_LIBRARIES = [
+  'ethers',
+  'algosdk',
+  '@stellar/stellar-base',
+  '@solana/web3.js',
+  'pino',
+  'prom-client',
+  'thor-devkit',
+  'age-encryption',
+];
 
 describe('CLI start-up loads only what the command uses', () => {
   it('--help, no command and a misspelt command load commander and nothing else', () => {
@@ -51,7 +63,9 @@ describe('CLI start-up loads only what the command uses', () => {
       token = createTestToken('hardkms', { setProcessEnv: false });
       path = join(mkdtempSync(join(tmpdir(), 'hardkms-startup-')), 'wallet.dat');
       env = { ...token.env, TATUM_KMS_PASSWORD: PASSWORD };
-      expect((await runCli(['init', '--path', path, '--testnet'], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } })).code).toBe(0);
+      expect(
+        (await runCli(['init', '--path', path, '--testnet'], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } })).code,
+      ).toBe(0);
       const r = await runCli(['generatemanagedwallet', 'ETH', '--path', path, '--testnet'], { env });
       expect(r.code).toBe(0);
       id = (r.json() as { signatureId: string }).signatureId;

@@ -16,8 +16,18 @@ describe('usage errors, --output and completion', () => {
         error: /^Unknown option '--pth' \(Did you mean --path\?\)$/,
         hint: /hardkms getaddress --help/,
       },
-      { args: ['getaddress'], code: 2, error: /^Missing required argument 'signatureId'\.$/, hint: /hardkms getaddress --help/ },
-      { args: ['init', '--yubikeys'], code: 2, error: /^Option '--yubikeys <n>' argument missing\.$/, hint: /hardkms init --help/ },
+      {
+        args: ['getaddress'],
+        code: 2,
+        error: /^Missing required argument 'signatureId'\.$/,
+        hint: /hardkms getaddress --help/,
+      },
+      {
+        args: ['init', '--yubikeys'],
+        code: 2,
+        error: /^Option '--yubikeys <n>' argument missing\.$/,
+        hint: /hardkms init --help/,
+      },
       { args: ['nosuch'], code: 255, error: /^Unknown command 'nosuch'\.$/, hint: /hardkms --help/ },
       { args: ['audit', 'nope'], code: 255, error: /^Unknown command 'nope'\.$/, hint: /hardkms audit --help/ },
     ];
@@ -26,7 +36,11 @@ describe('usage errors, --output and completion', () => {
       expect(r.code, c.args.join(' ')).toBe(c.code);
       expect(r.stdout).toBe('');
       expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
-      expect(r.error()).toMatchObject({ code: 'USAGE', error: expect.stringMatching(c.error), hint: expect.stringMatching(c.hint) });
+      expect(r.error()).toMatchObject({
+        code: 'USAGE',
+        error: expect.stringMatching(c.error),
+        hint: expect.stringMatching(c.hint),
+      });
       expect(r.stderr).not.toContain('Usage:');
     }
     // Help asked for is still help, on stdout, exit 0.

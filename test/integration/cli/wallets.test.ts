@@ -28,7 +28,9 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
     dir = mkdtempSync(join(tmpdir(), 'hardkms-wallets-'));
     path = join(dir, 'wallet.dat');
     env = { ...token.env, TATUM_KMS_PASSWORD: PASSWORD };
-    const init = await runCli(['init', '--allow-password-mainnet', '--path', path], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } });
+    const init = await runCli(['init', '--allow-password-mainnet', '--path', path], {
+      env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
+    });
     expect(init.code).toBe(0);
   });
 
@@ -38,11 +40,20 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
     expect(r.code).toBe(0);
     const out = r.json() as { signatureId: string; xpub: string };
     expect(out.signatureId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(out.xpub).toBe('xpub6EF8jXqFeFEW5bwMU7RpQtHkzE4KJxcqJtvkCjJumzW8CPpacXkb92ek4WzLQXjL93HycJwTPUAcuNxCqFPKKU5m5Z2Vq4nCyh5CyPeBFFr');
+    expect(out.xpub).toBe(
+      'xpub6EF8jXqFeFEW5bwMU7RpQtHkzE4KJxcqJtvkCjJumzW8CPpacXkb92ek4WzLQXjL93HycJwTPUAcuNxCqFPKKU5m5Z2Vq4nCyh5CyPeBFFr',
+    );
     ethId = out.signatureId;
-    expect((await cli(['getaddress', ethId, '1'])).json()).toEqual({ address: '0x6fac4d18c912343bf86fa7049364dd4e424ab9c0' });
+    expect((await cli(['getaddress', ethId, '1'])).json()).toEqual({
+      address: '0x6fac4d18c912343bf86fa7049364dd4e424ab9c0',
+    });
     expect((await cli(['getprivatekey', ethId, '0'])).json()).toEqual({ privateKey: ETH_KEY0 });
-    expect((await cli(['getmanagedwallet', ethId])).json()).toEqual({ mnemonic: MNEMONIC, xpub: out.xpub, chain: 'ETH', testnet: false });
+    expect((await cli(['getmanagedwallet', ethId])).json()).toEqual({
+      mnemonic: MNEMONIC,
+      xpub: out.xpub,
+      chain: 'ETH',
+      testnet: false,
+    });
   });
 
   it("accepts Tatum's shared flags on every command (--testnet first), kebab-case and --flag=value as Tatum users type them", async () => {
@@ -70,7 +81,9 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
   it('testnet wallets use the testnet paths (BTC tb1 addresses)', async () => {
     const r = await cli(['storemanagedwallet', 'BTC', '--testnet'], `${MNEMONIC}\n`);
     const id = (r.json() as { signatureId: string }).signatureId;
-    expect((await cli(['getaddress', id, '0'])).json()).toEqual({ address: 'tb1q8gk5z3dy7zv9ywe7synlrk58elz4hrne29cpdj' });
+    expect((await cli(['getaddress', id, '0'])).json()).toEqual({
+      address: 'tb1q8gk5z3dy7zv9ywe7synlrk58elz4hrne29cpdj',
+    });
   });
 
   it('generatemanagedwallet prints signatureId and xpub only', async () => {
@@ -85,7 +98,11 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
     const r = await cli(['storemanagedprivatekey', 'BTC'], `${BTC_KEY0}\n`);
     expect(r.code).toBe(0);
     const { signatureId } = r.json() as { signatureId: string };
-    expect((await cli(['getmanagedwallet', signatureId])).json()).toEqual({ privateKey: BTC_KEY0, chain: 'BTC', testnet: false });
+    expect((await cli(['getmanagedwallet', signatureId])).json()).toEqual({
+      privateKey: BTC_KEY0,
+      chain: 'BTC',
+      testnet: false,
+    });
     const exported = (await cli(['export'])).json() as Record<string, Record<string, unknown>>;
     expect(exported[signatureId]).toEqual({ privateKey: BTC_KEY0, chain: 'BTC', testnet: false });
     expect(exported[ethId]).toMatchObject({ mnemonic: MNEMONIC, chain: 'ETH' });
@@ -97,7 +114,10 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
     for (const l of lines)
-      expect(JSON.parse(l)).toEqual({ signatureId: expect.stringMatching(/^[0-9a-f-]{36}$/), address: expect.stringMatching(/^0x[0-9a-f]{40}$/) });
+      expect(JSON.parse(l)).toEqual({
+        signatureId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        address: expect.stringMatching(/^0x[0-9a-f]{40}$/),
+      });
   });
 
   it('generatemanagedprivatekeybatch BTC prints P2WPKH (bech32) addresses of the stored keys, as Tatum does', async () => {
@@ -118,7 +138,11 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/upper-case letters.*leading, trailing or repeated spaces.*exactly as typed/);
     // Tatum's bip39.mnemonicToSeed hashes the text as given (independent libraries here).
-    const expected = BIP32Factory(ecc).fromSeed(mnemonicToSeedSync(typed)).derivePath("m/44'/0'/0'/0").neutered().toBase58();
+    const expected = BIP32Factory(ecc)
+      .fromSeed(mnemonicToSeedSync(typed))
+      .derivePath("m/44'/0'/0'/0")
+      .neutered()
+      .toBase58();
     const { signatureId, xpub } = r.json() as { signatureId: string; xpub: string };
     expect(xpub).toBe(expected);
     expect(((await cli(['getmanagedwallet', signatureId])).json() as { mnemonic: string }).mnemonic).toBe(typed);
@@ -133,7 +157,9 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
     const { signatureId } = r.json() as { signatureId: string };
     expect(((await cli(['getmanagedwallet', signatureId])).json() as { privateKey: string }).privateKey).toBe(wif);
     const uncompressedPub = ECPairFactory(ecc).fromPrivateKey(key, { compressed: false }).publicKey;
-    expect(((await cli(['getaddress', signatureId, '0'])).json() as { address: string }).address).toBe(payments.p2pkh({ pubkey: uncompressedPub }).address);
+    expect(((await cli(['getaddress', signatureId, '0'])).json() as { address: string }).address).toBe(
+      payments.p2pkh({ pubkey: uncompressedPub }).address,
+    );
   });
 
   it('generatewallet prints a fresh mnemonic and xpub, storing nothing', async () => {
@@ -146,11 +172,16 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
   });
 
   it('removewallet removes; the id is then unknown', async () => {
-    const { signatureId } = (await cli(['storemanagedprivatekey', 'ETH'], `${ETH_KEY0}\n`)).json() as { signatureId: string };
+    const { signatureId } = (await cli(['storemanagedprivatekey', 'ETH'], `${ETH_KEY0}\n`)).json() as {
+      signatureId: string;
+    };
     expect((await cli(['removewallet', signatureId])).code).toBe(0);
     const r = await cli(['getmanagedwallet', signatureId]);
     expect(r.code).not.toBe(0);
-    expect(r.error()).toMatchObject({ error: `No such wallet for signatureId '${signatureId}'.`, code: 'WALLET_NOT_FOUND' });
+    expect(r.error()).toMatchObject({
+      error: `No such wallet for signatureId '${signatureId}'.`,
+      code: 'WALLET_NOT_FOUND',
+    });
   });
 
   it('report and checkconfig never show a character of a secret', async () => {
@@ -169,11 +200,41 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
   });
 
   const errors: Array<[string, string[], string | undefined, string, RegExp]> = [
-    ['an unknown chain', ['generatemanagedwallet', 'FOO'], undefined, 'UNSUPPORTED_CHAIN', /^Unsupported chain 'FOO'\. Unsupported blockchain\.$/],
-    ['an unknown signature id', ['getaddress', 'no-such-id', '0'], undefined, 'WALLET_NOT_FOUND', /^No such wallet for signatureId 'no-such-id'\.$/],
-    ['a mnemonic with a bad checksum', ['storemanagedwallet', 'ETH'], `${MNEMONIC.replace(/about$/, 'abandon')}\n`, 'INVALID_INPUT', /checksum/i],
-    ['a mnemonic with an unknown word', ['storemanagedwallet', 'ETH'], `${MNEMONIC.replace(/^abandon/, 'abandonn')}\n`, 'INVALID_INPUT', /word 1/i],
-    ['a private key out of range', ['storemanagedprivatekey', 'ETH'], `0x${'f'.repeat(64)}\n`, 'INVALID_INPUT', /range/i],
+    [
+      'an unknown chain',
+      ['generatemanagedwallet', 'FOO'],
+      undefined,
+      'UNSUPPORTED_CHAIN',
+      /^Unsupported chain 'FOO'\. Unsupported blockchain\.$/,
+    ],
+    [
+      'an unknown signature id',
+      ['getaddress', 'no-such-id', '0'],
+      undefined,
+      'WALLET_NOT_FOUND',
+      /^No such wallet for signatureId 'no-such-id'\.$/,
+    ],
+    [
+      'a mnemonic with a bad checksum',
+      ['storemanagedwallet', 'ETH'],
+      `${MNEMONIC.replace(/about$/, 'abandon')}\n`,
+      'INVALID_INPUT',
+      /checksum/i,
+    ],
+    [
+      'a mnemonic with an unknown word',
+      ['storemanagedwallet', 'ETH'],
+      `${MNEMONIC.replace(/^abandon/, 'abandonn')}\n`,
+      'INVALID_INPUT',
+      /word 1/i,
+    ],
+    [
+      'a private key out of range',
+      ['storemanagedprivatekey', 'ETH'],
+      `0x${'f'.repeat(64)}\n`,
+      'INVALID_INPUT',
+      /range/i,
+    ],
     // WIF of the other network is accepted (Tatum's signer took it); WIF of another chain is not.
     [
       'a WIF of another chain',
@@ -198,7 +259,9 @@ describe('Tatum-compatible wallet commands, as a process against SoftHSM2', () =
   }
 
   it('a private-key wallet asked for an index is refused in clear words', async () => {
-    const { signatureId } = (await cli(['storemanagedprivatekey', 'ETH'], `${ETH_KEY0}\n`)).json() as { signatureId: string };
+    const { signatureId } = (await cli(['storemanagedprivatekey', 'ETH'], `${ETH_KEY0}\n`)).json() as {
+      signatureId: string;
+    };
     const r = await cli(['getprivatekey', signatureId, '3']);
     expect(r.code).not.toBe(0);
     expect(r.error().error).toMatch(/holds a single private key, not a mnemonic/);

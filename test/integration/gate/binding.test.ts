@@ -1,5 +1,14 @@
 import { createHash, createHmac } from 'node:crypto';
-import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -57,7 +66,16 @@ describe('hardware binding: wallet.dat, audit log and token directory alone open
   let candidates: Buffer[];
 
   beforeAll(async () => {
-    const init = await bench.cli(['init', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator', '--allow-emulated-yubikey']);
+    const init = await bench.cli([
+      'init',
+      '--yubikeys',
+      '3',
+      '--threshold',
+      '2',
+      '--driver',
+      'emulator',
+      '--allow-emulated-yubikey',
+    ]);
     expectOk(init);
     vaultId = (init.json() as { vaultId: string }).vaultId;
     const w = await bench.cli(['generatemanagedwallet', 'BTC']);
@@ -69,7 +87,10 @@ describe('hardware binding: wallet.dat, audit log and token directory alone open
     mkdirSync(copy);
     for (const f of ['wallet.dat', 'audit.log', 'audit.pub.pem']) copyFileSync(join(bench.dir, f), join(copy, f));
     cpSync(bench.token.tokenDir, join(copy, 'tokens'), { recursive: true });
-    writeFileSync(join(copy, 'softhsm2.conf'), readFileSync(bench.token.conf, 'utf8').replace(bench.token.tokenDir, join(copy, 'tokens')));
+    writeFileSync(
+      join(copy, 'softhsm2.conf'),
+      readFileSync(bench.token.conf, 'utf8').replace(bench.token.tokenDir, join(copy, 'tokens')),
+    );
     mkdirSync(realKeys);
     for (const f of readdirSync(bench.keys)) renameSync(join(bench.keys, f), join(realKeys, f));
     // This process uses the copied token from now on (SoftHSM2 reads the conf once).
@@ -77,15 +98,21 @@ describe('hardware binding: wallet.dat, audit log and token directory alone open
 
     const db = new Database(join(copy, 'wallet.dat'), { readonly: true });
     const stored: string[] = [];
-    for (const row of db.prepare('SELECT value FROM meta').all() as Array<{ value: string }>) leaves(tryJson(row.value), stored).push(row.value);
+    for (const row of db.prepare('SELECT value FROM meta').all() as Array<{ value: string }>)
+      leaves(tryJson(row.value), stored).push(row.value);
     for (const row of db.prepare('SELECT * FROM wallets').all() as Array<Record<string, unknown>>) {
       for (const v of Object.values(row)) stored.push(Buffer.isBuffer(v) ? v.toString('hex') : String(v));
     }
     db.close();
     record = JSON.parse(
-      (new Database(join(copy, 'wallet.dat'), { readonly: true }).prepare("SELECT value FROM meta WHERE key = 'seal'").get() as { value: string }).value,
+      (
+        new Database(join(copy, 'wallet.dat'), { readonly: true })
+          .prepare("SELECT value FROM meta WHERE key = 'seal'")
+          .get() as { value: string }
+      ).value,
     );
-    for (const line of readFileSync(join(copy, 'audit.log'), 'utf8').trim().split('\n')) leaves(JSON.parse(line), stored);
+    for (const line of readFileSync(join(copy, 'audit.log'), 'utf8').trim().split('\n'))
+      leaves(JSON.parse(line), stored);
     stored.push(readFileSync(join(copy, 'audit.pub.pem'), 'utf8'));
     const unique = new Map<string, Buffer>();
     for (const s of stored) for (const b of variants(s)) unique.set(b.toString('hex'), b);
@@ -100,7 +127,11 @@ describe('hardware binding: wallet.dat, audit log and token directory alone open
 
   it('the copied vault opens with the real keys (control)', async () => {
     const secret = await realUnseal();
-    const provider: VaultSecretProvider = { name: 'test', seal: () => Promise.reject(new Error('no')), unseal: async () => secret };
+    const provider: VaultSecretProvider = {
+      name: 'test',
+      seal: () => Promise.reject(new Error('no')),
+      unseal: async () => secret,
+    };
     const vault = await Vault.open({ path: join(copy, 'wallet.dat'), provider, actor: 'test' });
     try {
       expect(vault.store.requireEntry(signatureId).chain).toBe('BTC');
@@ -113,7 +144,10 @@ describe('hardware binding: wallet.dat, audit log and token directory alone open
     const env = { SOFTHSM2_CONF: join(copy, 'softhsm2.conf') };
     const r = await bench.cli(['getaddress', signatureId, '0'], { path: join(copy, 'wallet.dat'), env });
     expectError(r, 'GATE_QUORUM_NOT_MET', /; 0 gave a valid response\. Present: none of the enrolled keys\./);
-    const r2 = await bench.cli(['getaddress', signatureId, '0'], { path: join(copy, 'wallet.dat'), env: { ...env, HARDKMS_YUBIKEY_EMULATOR_DIR: undefined } });
+    const r2 = await bench.cli(['getaddress', signatureId, '0'], {
+      path: join(copy, 'wallet.dat'),
+      env: { ...env, HARDKMS_YUBIKEY_EMULATOR_DIR: undefined },
+    });
     expectError(r2, 'GATE_QUORUM_NOT_MET', /Driver emulator: The YubiKey emulator has no key directory/);
   });
 
@@ -124,7 +158,8 @@ describe('hardware binding: wallet.dat, audit log and token directory alone open
         const driver: YubiKeyDriver = {
           name: 'emulator' as DriverName,
           listSerials: async () => serials,
-          respond: async (_cred, challenge) => (mode === 'response' ? fit(c, 20) : createHmac('sha1', c).update(challenge).digest()),
+          respond: async (_cred, challenge) =>
+            mode === 'response' ? fit(c, 20) : createHmac('sha1', c).update(challenge).digest(),
         };
         const attempt = new YubiKeyGateProvider({ drivers: { emulator: driver } }).unseal(record, quietCtx(vaultId));
         await expect(attempt).rejects.toMatchObject({ code: 'GATE_QUORUM_NOT_MET' });
@@ -143,14 +178,25 @@ describe('hardware binding: wallet.dat, audit log and token directory alone open
     }
     for (const c of candidates) {
       const secret = { storeKey: c.length === 32 ? c : createHash('sha256').update(c).digest(), tokenPin: c };
-      const provider: VaultSecretProvider = { name: 'test', seal: () => Promise.reject(new Error('no')), unseal: async () => secret };
-      await expect(Vault.open({ path: join(copy, 'wallet.dat'), provider, actor: 'thief' })).rejects.toMatchObject({ code: 'VAULT_META_TAMPERED' });
+      const provider: VaultSecretProvider = {
+        name: 'test',
+        seal: () => Promise.reject(new Error('no')),
+        unseal: async () => secret,
+      };
+      await expect(Vault.open({ path: join(copy, 'wallet.dat'), provider, actor: 'thief' })).rejects.toMatchObject({
+        code: 'VAULT_META_TAMPERED',
+      });
     }
   });
 
   it('neither the token PIN nor the store key is written in any copied file', async () => {
     const secret = await realUnseal();
-    const needles = [secret.tokenPin, Buffer.from(secret.tokenPin.toString('utf8'), 'utf8'), secret.storeKey, Buffer.from(secret.storeKey.toString('hex'))];
+    const needles = [
+      secret.tokenPin,
+      Buffer.from(secret.tokenPin.toString('utf8'), 'utf8'),
+      secret.storeKey,
+      Buffer.from(secret.storeKey.toString('hex')),
+    ];
     needles.push(Buffer.from(secret.storeKey.toString('base64')));
     for (const file of filesUnder(copy)) {
       const bytes = readFileSync(file);

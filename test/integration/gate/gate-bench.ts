@@ -40,8 +40,14 @@ export class GateBench {
    * Ceremonies that make recovery shares get --recovery-out/--recovery-to (one age identity
    * per key, in key order) unless the test passes them itself or `recovery: false`.
    */
-  async cli(args: string[], opts: { input?: string; env?: Record<string, string | undefined>; path?: string; recovery?: false } = {}): Promise<CliResult> {
-    const extra = opts.recovery === false || args.includes('--recovery-out') ? [] : await this.recoveryArgs(args, opts.path ?? this.path);
+  async cli(
+    args: string[],
+    opts: { input?: string; env?: Record<string, string | undefined>; path?: string; recovery?: false } = {},
+  ): Promise<CliResult> {
+    const extra =
+      opts.recovery === false || args.includes('--recovery-out')
+        ? []
+        : await this.recoveryArgs(args, opts.path ?? this.path);
     return runCli([...args, ...extra, '--path', opts.path ?? this.path], {
       env: { ...this.env, ...opts.env },
       ...(opts.input !== undefined ? { input: opts.input } : {}),
@@ -122,9 +128,10 @@ export class GateBench {
     return existsSync(this.keys) ? readdirSync(this.keys).sort() : [];
   }
 
-  sealRecord(
-    path = this.path,
-  ): Record<string, unknown> & { provider: string; credentials: Array<Record<string, unknown> & { id: string; serial: number; challenge: string }> } {
+  sealRecord(path = this.path): Record<string, unknown> & {
+    provider: string;
+    credentials: Array<Record<string, unknown> & { id: string; serial: number; challenge: string }>;
+  } {
     const db = new Database(path, { readonly: true });
     try {
       return JSON.parse((db.prepare("SELECT value FROM meta WHERE key = 'seal'").get() as { value: string }).value);

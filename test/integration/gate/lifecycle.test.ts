@@ -45,7 +45,18 @@ describe('recover, rotate, revoke and enroll through the CLI', () => {
   let initShares: string[];
 
   beforeAll(async () => {
-    const init = await bench.cli(['init', '--testnet', '--yubikeys', '3', '--threshold', '2', '--driver', 'emulator', '--labels', 'alice,bob,carol']);
+    const init = await bench.cli([
+      'init',
+      '--testnet',
+      '--yubikeys',
+      '3',
+      '--threshold',
+      '2',
+      '--driver',
+      'emulator',
+      '--labels',
+      'alice,bob,carol',
+    ]);
     expectOk(init);
     bench.learn(init);
     vaultId = (init.json() as { vaultId: string }).vaultId;
@@ -83,7 +94,9 @@ describe('recover, rotate, revoke and enroll through the CLI', () => {
     // The old recovery sheets no longer rebuild the current secret.
     const rec = await bench.cli(['recover'], { input: `${initShares[0]}\n${initShares[1]}\n` });
     expectError(rec, 'GATE_RECOVERY_FAILED', "The recovery shares do not rebuild this vault's secret.");
-    expect(bench.auditEvents().some((e) => e.event === 'gate.rotate' && e.result === 'ok' && e.details.newSecret === true)).toBe(true);
+    expect(
+      bench.auditEvents().some((e) => e.event === 'gate.rotate' && e.result === 'ok' && e.details.newSecret === true),
+    ).toBe(true);
     expect(bench.auditEvents().some((e) => e.event === 'token.pin_rotated' && e.sig !== null)).toBe(true);
     // The vault still works with its keys and holds the same wallet.
     expect((await bench.cli(['getaddress', signatureId, '0'])).json()).toEqual(address);
@@ -94,13 +107,21 @@ describe('recover, rotate, revoke and enroll through the CLI', () => {
     bench.only('alice', 'bob', 'carol');
     const r = await bench.cli(['revoke', 'carol']);
     expectOk(r);
-    expect(r.json()).toMatchObject({ revoked: { label: 'carol', serial: bench.serials.carol }, tokenPinRotated: true, gate: { threshold: 2 } });
+    expect(r.json()).toMatchObject({
+      revoked: { label: 'carol', serial: bench.serials.carol },
+      tokenPinRotated: true,
+      gate: { threshold: 2 },
+    });
     expect(await bench.recoveryShares(r)).toHaveLength(2);
     expect(bench.sealRecord().credentials.map((c) => c.serial)).not.toContain(bench.serials.carol);
 
     bench.only('alice', 'carol');
     const denied = await bench.cli(['getaddress', signatureId, '0']);
-    expectError(denied, 'GATE_QUORUM_NOT_MET', new RegExp(`Present but not enrolled \\(ignored\\): serial ${bench.serials.carol}\\.`));
+    expectError(
+      denied,
+      'GATE_QUORUM_NOT_MET',
+      new RegExp(`Present but not enrolled \\(ignored\\): serial ${bench.serials.carol}\\.`),
+    );
     bench.only('alice', 'bob');
     expect((await bench.cli(['getaddress', signatureId, '0'])).json()).toEqual(address);
     const revokeShares = await bench.recoveryShares(r);
@@ -146,10 +167,17 @@ describe('recover, rotate, revoke and enroll through the CLI', () => {
       .split(' ')
       .map((w, i) => `${i + 1}. ${w}`)
       .join('  ');
-    const r = await bench.cli(['recover', '--labels', 'erin,frank,grace'], { input: `${initShares[0]}\n${numbered}\n` });
+    const r = await bench.cli(['recover', '--labels', 'erin,frank,grace'], {
+      input: `${initShares[0]}\n${numbered}\n`,
+    });
     expectOk(r);
     bench.learn(r);
-    expect(r.json()).toMatchObject({ recovered: true, replaced: oldIds, tokenPinRotated: true, gate: { threshold: 2 } });
+    expect(r.json()).toMatchObject({
+      recovered: true,
+      replaced: oldIds,
+      tokenPinRotated: true,
+      gate: { threshold: 2 },
+    });
     const record = bench.sealRecord();
     expect(record.credentials.map((c) => c.label)).toEqual(['erin', 'frank', 'grace']);
     expect(record.credentials.some((c) => oldIds.includes(c.id))).toBe(false);
@@ -166,7 +194,9 @@ describe('recover, rotate, revoke and enroll through the CLI', () => {
     expect(v.json()).toMatchObject({ ok: true });
     // Issue 10: a recover that went as designed (and the rotate, revoke and enroll before it) is
     // no anomaly for the auditor; what failed on the way (the wrong and the mistyped shares) may be.
-    const report = (await bench.cli(['audit', 'report', '--json'])).json() as { anomalies: Array<{ seq: number | null; kind: string; message: string }> };
+    const report = (await bench.cli(['audit', 'report', '--json'])).json() as {
+      anomalies: Array<{ seq: number | null; kind: string; message: string }>;
+    };
     const bySeq = new Map(bench.auditEvents().map((e) => [(e as unknown as { seq: number }).seq, e]));
     const onSuccesses = report.anomalies.filter((a) => a.seq !== null && bySeq.get(a.seq)?.result === 'ok');
     expect(onSuccesses).toEqual([]);

@@ -14,7 +14,8 @@ describe('Yubico OTP second factor through the CLI', () => {
   let use = 1;
   let session = 0;
   /** The next OTP the emulated key would type. */
-  const nextOtp = (key = aesKey, publicId = PUBLIC_ID): string => generateOtp(key, { publicId, privateId, useCounter: use, sessionCounter: session++ });
+  const nextOtp = (key = aesKey, publicId = PUBLIC_ID): string =>
+    generateOtp(key, { publicId, privateId, useCounter: use, sessionCounter: session++ });
   let signatureId: string;
 
   beforeAll(async () => {
@@ -26,22 +27,40 @@ describe('Yubico OTP second factor through the CLI', () => {
 
   it('otp add checks the AES key with a fresh OTP before storing anything', async () => {
     const wrongKey = randomBytes(16);
-    const r = await bench.cli(['otp', 'add', '--public-id', PUBLIC_ID, '--private-id', privateId.toString('hex'), '--verify', nextOtp()], {
-      input: `${wrongKey.toString('hex')}\n`,
-    });
+    const r = await bench.cli(
+      ['otp', 'add', '--public-id', PUBLIC_ID, '--private-id', privateId.toString('hex'), '--verify', nextOtp()],
+      {
+        input: `${wrongKey.toString('hex')}\n`,
+      },
+    );
     expectError(r, 'OTP_CRC');
     expect(bench.sealRecord().otp).toBeUndefined();
   });
 
   it('otp add imports the key into the token and stores the counters', async () => {
     const r = await bench.cli(
-      ['otp', 'add', '--public-id', PUBLIC_ID, '--private-id', privateId.toString('hex'), '--label', 'alice-otp', '--verify', nextOtp()],
+      [
+        'otp',
+        'add',
+        '--public-id',
+        PUBLIC_ID,
+        '--private-id',
+        privateId.toString('hex'),
+        '--label',
+        'alice-otp',
+        '--verify',
+        nextOtp(),
+      ],
       {
         input: `${aesKey.toString('hex')}\n`,
       },
     );
     expectOk(r);
-    expect(r.json()).toMatchObject({ otp: { publicId: PUBLIC_ID, label: 'alice-otp' }, keys: [PUBLIC_ID], atUnseal: false });
+    expect(r.json()).toMatchObject({
+      otp: { publicId: PUBLIC_ID, label: 'alice-otp' },
+      keys: [PUBLIC_ID],
+      atUnseal: false,
+    });
     expect(r.stdout + r.stderr).not.toContain(aesKey.toString('hex'));
     expect(bench.sealRecord().otp).toEqual({ keys: [PUBLIC_ID], atUnseal: false });
     const status = (await bench.cli(['status', '--output', 'json'])).json() as { otp: { keys: string[] } };
@@ -49,7 +68,11 @@ describe('Yubico OTP second factor through the CLI', () => {
   });
 
   it('a secret-printing command needs an OTP; other commands do not', async () => {
-    expectError(await bench.cli(['getmanagedwallet', signatureId]), 'OTP_REQUIRED', '`hardkms getmanagedwallet` needs a Yubico OTP on this vault.');
+    expectError(
+      await bench.cli(['getmanagedwallet', signatureId]),
+      'OTP_REQUIRED',
+      '`hardkms getmanagedwallet` needs a Yubico OTP on this vault.',
+    );
     expectOk(await bench.cli(['getaddress', signatureId, '0']));
   });
 
@@ -81,8 +104,17 @@ describe('Yubico OTP second factor through the CLI', () => {
 
   it('an OTP of a foreign key fails: other AES key, other private id, or other public id', async () => {
     expectError(await bench.cli(['export', '--otp', nextOtp(randomBytes(16))]), 'OTP_CRC');
-    const foreignPrivate = generateOtp(aesKey, { publicId: PUBLIC_ID, privateId: randomBytes(6), useCounter: use + 5, sessionCounter: 0 });
-    expectError(await bench.cli(['export', '--otp', foreignPrivate]), 'OTP_WRONG_KEY', 'The OTP decrypts, but its private id is not the enrolled one.');
+    const foreignPrivate = generateOtp(aesKey, {
+      publicId: PUBLIC_ID,
+      privateId: randomBytes(6),
+      useCounter: use + 5,
+      sessionCounter: 0,
+    });
+    expectError(
+      await bench.cli(['export', '--otp', foreignPrivate]),
+      'OTP_WRONG_KEY',
+      'The OTP decrypts, but its private id is not the enrolled one.',
+    );
     expectError(
       await bench.cli(['export', '--otp', nextOtp(aesKey, OTHER_PUBLIC_ID)]),
       'OTP_WRONG_KEY',
@@ -118,7 +150,9 @@ describe('Yubico OTP second factor through the CLI', () => {
     // The row set sees the deletion before the OTP check does.
     expectError(await bench.cli(['export', '--otp', nextOtp()]), 'VAULT_ROW_TAMPERED');
     const db3 = new Database(bench.path);
-    const seal = JSON.parse((db3.prepare("SELECT value FROM meta WHERE key = 'seal'").get() as { value: string }).value);
+    const seal = JSON.parse(
+      (db3.prepare("SELECT value FROM meta WHERE key = 'seal'").get() as { value: string }).value,
+    );
     delete seal.otp;
     db3.prepare("UPDATE meta SET value = ? WHERE key = 'seal'").run(JSON.stringify(seal));
     db3.close();
@@ -129,8 +163,19 @@ describe('Yubico OTP second factor through the CLI', () => {
     seal.otp = { keys: [PUBLIC_ID], atUnseal: false };
     db4.prepare("UPDATE meta SET value = ? WHERE key = 'seal'").run(JSON.stringify(seal));
     db4
-      .prepare('INSERT INTO otp (public_id, key_id, private_id_hash, label, use_counter, session_counter, updated, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(row.public_id, row.key_id, row.private_id_hash, row.label, row.use_counter, row.session_counter, row.updated, row.mac);
+      .prepare(
+        'INSERT INTO otp (public_id, key_id, private_id_hash, label, use_counter, session_counter, updated, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        row.public_id,
+        row.key_id,
+        row.private_id_hash,
+        row.label,
+        row.use_counter,
+        row.session_counter,
+        row.updated,
+        row.mac,
+      );
     db4.close();
     expectOk(await bench.cli(['export', '--otp', nextOtp()]));
   });
@@ -141,9 +186,12 @@ describe('Yubico OTP second factor through the CLI', () => {
     expect(bench.sealRecord().otp).toBeUndefined();
     // Without an OTP key, a secret-revealing command needs each unsealing operator's "yes".
     expectOk(await bench.cli(['export'], { input: 'yes\nyes\n' }));
-    const add = await bench.cli(['otp', 'add', '--public-id', OTHER_PUBLIC_ID, '--private-id', privateId.toString('hex'), '--at-unseal'], {
-      input: `${aesKey.toString('hex')}\n${nextOtp(aesKey, OTHER_PUBLIC_ID)}\n`,
-    });
+    const add = await bench.cli(
+      ['otp', 'add', '--public-id', OTHER_PUBLIC_ID, '--private-id', privateId.toString('hex'), '--at-unseal'],
+      {
+        input: `${aesKey.toString('hex')}\n${nextOtp(aesKey, OTHER_PUBLIC_ID)}\n`,
+      },
+    );
     expectOk(add);
     expectError(
       await bench.cli(['getaddress', signatureId, '0']),

@@ -39,7 +39,12 @@ describe('YubiKey gate 2-of-3 through the CLI (emulated keys, SoftHSM2 token)', 
   });
 
   it('records the emulator allowance in the seal and in the signed audit log', () => {
-    expect(bench.sealRecord()).toMatchObject({ provider: 'yubikey', allowEmulated: true, allowSingleOperator: false, driver: 'emulator' });
+    expect(bench.sealRecord()).toMatchObject({
+      provider: 'yubikey',
+      allowEmulated: true,
+      allowSingleOperator: false,
+      driver: 'emulator',
+    });
     const seal = bench.auditEvents().find((e) => e.event === 'gate.seal')!;
     expect(seal).toMatchObject({ result: 'ok', details: { allowEmulated: true, threshold: 2 } });
     expect(seal.sig).not.toBeNull();
@@ -110,8 +115,14 @@ describe('YubiKey gate 2-of-3 through the CLI (emulated keys, SoftHSM2 token)', 
     const stranger = await createEmulatedKey(bench.keys);
     try {
       const r = await bench.cli(['getaddress', signatureId, '0']);
-      expectError(r, 'GATE_QUORUM_NOT_MET', new RegExp(`1 gave a valid response\\..*Present but not enrolled \\(ignored\\): serial ${stranger.serial}\\.`));
-      expect(bench.auditEvents().some((e) => e.event === 'gate.unseal.unenrolled' && e.details.serial === stranger.serial)).toBe(true);
+      expectError(
+        r,
+        'GATE_QUORUM_NOT_MET',
+        new RegExp(`1 gave a valid response\\..*Present but not enrolled \\(ignored\\): serial ${stranger.serial}\\.`),
+      );
+      expect(
+        bench.auditEvents().some((e) => e.event === 'gate.unseal.unenrolled' && e.details.serial === stranger.serial),
+      ).toBe(true);
     } finally {
       unlinkSync(stranger.path);
     }
@@ -155,8 +166,21 @@ describe('init refusals and real drivers', () => {
   });
 
   it('refuses threshold 1 for a mainnet vault without --allow-single-operator', async () => {
-    const r = await bench.cli(['init', '--yubikeys', '2', '--threshold', '1', '--driver', 'emulator', '--allow-emulated-yubikey']);
-    expectError(r, 'GATE_SINGLE_OPERATOR_REFUSED', 'A vault for mainnet wallets needs a threshold of at least 2 YubiKeys (4-eye principle).');
+    const r = await bench.cli([
+      'init',
+      '--yubikeys',
+      '2',
+      '--threshold',
+      '1',
+      '--driver',
+      'emulator',
+      '--allow-emulated-yubikey',
+    ]);
+    expectError(
+      r,
+      'GATE_SINGLE_OPERATOR_REFUSED',
+      'A vault for mainnet wallets needs a threshold of at least 2 YubiKeys (4-eye principle).',
+    );
     expect(existsSync(bench.path)).toBe(false);
   });
 
@@ -164,7 +188,18 @@ describe('init refusals and real drivers', () => {
     const path = join(bench.dir, 'single.dat');
     const log = join(bench.dir, 'single.log');
     const r = await bench.cli(
-      ['init', '--yubikeys', '1', '--driver', 'emulator', '--allow-emulated-yubikey', '--allow-single-operator', '--share-token', '--audit-log', log],
+      [
+        'init',
+        '--yubikeys',
+        '1',
+        '--driver',
+        'emulator',
+        '--allow-emulated-yubikey',
+        '--allow-single-operator',
+        '--share-token',
+        '--audit-log',
+        log,
+      ],
       {
         path,
       },
@@ -198,25 +233,57 @@ describe('init refusals and real drivers', () => {
   it('gate commands on a password vault say what is wrong', async () => {
     const path = join(bench.dir, 'pw.dat');
     const env = { TATUM_KMS_PASSWORD: 'pw-for-tests' };
-    expectOk(await bench.cli(['init', '--testnet', '--share-token', '--audit-log', join(bench.dir, 'pw.log')], { path, env }));
+    expectOk(
+      await bench.cli(['init', '--testnet', '--share-token', '--audit-log', join(bench.dir, 'pw.log')], { path, env }),
+    );
     const r = await bench.cli(['enroll', '--audit-log', join(bench.dir, 'pw.log')], { path, env });
-    expectError(r, 'GATE_NOT_CONFIGURED', "`hardkms enroll` works on a YubiKey gate, but this vault is sealed by 'password'.");
+    expectError(
+      r,
+      'GATE_NOT_CONFIGURED',
+      "`hardkms enroll` works on a YubiKey gate, but this vault is sealed by 'password'.",
+    );
   });
 
   it('a per-operator passphrase is mixed in: the right ones unseal, a wrong one does not', async () => {
     const path = join(bench.dir, 'pass.dat');
     const log = ['--audit-log', join(bench.dir, 'pass.log')];
     const init = await bench.cli(
-      ['init', '--testnet', '--yubikeys', '2', '--threshold', '2', '--driver', 'emulator', '--passphrase', '--share-token', '--labels', 'ann,ben', ...log],
+      [
+        'init',
+        '--testnet',
+        '--yubikeys',
+        '2',
+        '--threshold',
+        '2',
+        '--driver',
+        'emulator',
+        '--passphrase',
+        '--share-token',
+        '--labels',
+        'ann,ben',
+        ...log,
+      ],
       {
         path,
         input: 'ann-passphrase\nben-passphrase\n',
       },
     );
     expectOk(init);
-    expect((init.json() as { gate: { credentials: Array<{ passphrase: boolean }> } }).gate.credentials.every((c) => c.passphrase)).toBe(true);
-    expectOk(await bench.cli(['generatemanagedwallet', 'BTC', '--testnet', ...log], { path, input: 'ann-passphrase\nben-passphrase\n' }));
-    const wrong = await bench.cli(['generatemanagedwallet', 'BTC', '--testnet', ...log], { path, input: 'ann-passphrase\nnot-bens\n' });
+    expect(
+      (init.json() as { gate: { credentials: Array<{ passphrase: boolean }> } }).gate.credentials.every(
+        (c) => c.passphrase,
+      ),
+    ).toBe(true);
+    expectOk(
+      await bench.cli(['generatemanagedwallet', 'BTC', '--testnet', ...log], {
+        path,
+        input: 'ann-passphrase\nben-passphrase\n',
+      }),
+    );
+    const wrong = await bench.cli(['generatemanagedwallet', 'BTC', '--testnet', ...log], {
+      path,
+      input: 'ann-passphrase\nnot-bens\n',
+    });
     expectError(
       wrong,
       'GATE_QUORUM_NOT_MET',
@@ -230,10 +297,17 @@ describe('init refusals and real drivers', () => {
   it('rotate on a password vault sets a new password and a new token PIN', async () => {
     const path = join(bench.dir, 'pw.dat');
     const log = ['--audit-log', join(bench.dir, 'pw.log')];
-    const r = await bench.cli(['rotate', ...log], { path, env: { TATUM_KMS_PASSWORD: 'pw-for-tests' }, input: 'the-new-password\n' });
+    const r = await bench.cli(['rotate', ...log], {
+      path,
+      env: { TATUM_KMS_PASSWORD: 'pw-for-tests' },
+      input: 'the-new-password\n',
+    });
     expectOk(r);
     expect(r.json()).toEqual({ rotated: 'password', tokenPinRotated: true });
-    expectError(await bench.cli(['export', ...log], { path, env: { TATUM_KMS_PASSWORD: 'pw-for-tests' } }), 'WRONG_PASSWORD');
+    expectError(
+      await bench.cli(['export', ...log], { path, env: { TATUM_KMS_PASSWORD: 'pw-for-tests' } }),
+      'WRONG_PASSWORD',
+    );
     expectOk(await bench.cli(['export', ...log], { path, env: { TATUM_KMS_PASSWORD: 'the-new-password' } }));
   });
 });

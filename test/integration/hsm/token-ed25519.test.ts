@@ -59,7 +59,9 @@ describe('ed25519 keys on a real SoftHSM2 token', () => {
     const mine = token.importEd25519(randomBytes(32));
     const other = token.importEd25519(randomBytes(32));
     const swapped = { ...mine, wrapped: other.wrapped };
-    expect(() => token.signEd25519WithWrapped(swapped, Buffer.from('pay the attacker'))).toThrow(/does not match the wallet's public key/);
+    expect(() => token.signEd25519WithWrapped(swapped, Buffer.from('pay the attacker'))).toThrow(
+      /does not match the wallet's public key/,
+    );
   });
 
   it('a tampered blob is rejected by the token; a wrong-length seed is refused before the token', () => {

@@ -56,7 +56,9 @@ describe('token layer on a real SoftHSM2 token', () => {
     const generated = token.generateSecp256k1();
     const bad = Buffer.from(generated.wrapped);
     bad[bad.length - 3]! ^= 0x01;
-    expect(() => token.signWithWrapped({ ...generated, wrapped: bad }, randomBytes(32))).toThrow(/rejected a ciphertext|CKR_WRAPPED_KEY_INVALID|CKR_/);
+    expect(() => token.signWithWrapped({ ...generated, wrapped: bad }, randomBytes(32))).toThrow(
+      /rejected a ciphertext|CKR_WRAPPED_KEY_INVALID|CKR_/,
+    );
   });
 
   it('encrypts and decrypts with the data key; the AAD binds the ciphertext to its entry', () => {

@@ -33,11 +33,16 @@ describe.skipIf(!havePostgres)('hardkms on a PostgreSQL store, as processes', ()
 
   let ethId = '';
   it('init --store creates the vault in the database; commands find it through HARDKMS_STORE_URL', async () => {
-    const init = await runCli(['init', '--testnet', '--store', url, '--audit-log', join(dir, 'audit.log')], { env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN } });
+    const init = await runCli(['init', '--testnet', '--store', url, '--audit-log', join(dir, 'audit.log')], {
+      env: { ...env, HARDKMS_TOKEN_PIN: TEST_PIN },
+    });
     expect(init.code, init.stderr).toBe(0);
     expect(existsSync(join(dir, 'wallet.dat'))).toBe(false);
     expect(pg.psql("SELECT count(*) FROM meta WHERE key = 'vault_id'", 'hardkms').trim()).toBe('1');
-    const stored = await runCli(['storemanagedwallet', 'ETH', '--testnet'], { env: { ...env, HARDKMS_STORE_URL: url }, input: `${MNEMONIC}\n` });
+    const stored = await runCli(['storemanagedwallet', 'ETH', '--testnet'], {
+      env: { ...env, HARDKMS_STORE_URL: url },
+      input: `${MNEMONIC}\n`,
+    });
     expect(stored.code, stored.stderr).toBe(0);
     ethId = (stored.json() as { signatureId: string }).signatureId;
     const addr = await runCli(['getaddress', ethId, '1', '--store', url], { env });
@@ -58,7 +63,21 @@ describe.skipIf(!havePostgres)('hardkms on a PostgreSQL store, as processes', ()
     const other = join(dir, 'other-ca.pem');
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'other.key'), '-out', other, '-days', '1', '-subj', '/CN=not the CA'],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'other.key'),
+        '-out',
+        other,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=not the CA',
+      ],
       {
         stdio: 'pipe',
       },

@@ -34,7 +34,9 @@ async function signSample(vault: Vault): Promise<number> {
     const digest = createHash('sha256').update(e.signatureId).digest();
     const sig = signWithEntry(vault, e, digest);
     const compact = Buffer.concat([Buffer.from(sig.r), Buffer.from(sig.s)]);
-    expect(secp256k1.verify(compact, digest, Buffer.from(e.publicData.publicKey!, 'hex'), { prehash: false })).toBe(true);
+    expect(secp256k1.verify(compact, digest, Buffer.from(e.publicData.publicKey!, 'hex'), { prehash: false })).toBe(
+      true,
+    );
     signed++;
   }
   return signed;
@@ -48,42 +50,48 @@ describe.skipIf(!havePostgres)('store migrate with 25,000 wallets', () => {
   });
   afterAll(() => pg?.destroy());
 
-  it('wallet.dat → PostgreSQL → wallet.dat: every row verified, wallets sign, an interrupted copy resumes', { timeout: 900_000 }, async () => {
-    const tv = await createTestVault({ testnetOnly: true });
-    const log = join(tv.dir, 'audit.log');
-    for (let made = 0; made < WALLETS; made += 2500) {
-      generatePrivateKeyBatch(tv.vault, chainKit('ETH'), true, 2500, () => {}, 2500);
+  it(
+    'wallet.dat → PostgreSQL → wallet.dat: every row verified, wallets sign, an interrupted copy resumes',
+    { timeout: 900_000 },
+    async () => {
+      const tv = await createTestVault({ testnetOnly: true });
+      const log = join(tv.dir, 'audit.log');
+      for (let made = 0; made < WALLETS; made += 2500) {
+        generatePrivateKeyBatch(tv.vault, chainKit('ETH'), true, 2500, () => {}, 2500);
+        await breathe();
+      }
+      const before = await signSample(tv.vault);
+
+      const url = pg.createDatabase('migrated');
+      const r = migrateVault(tv.vault, url);
+      // removed: the fresh target's own schema marker (row_sets_adopt), which the source does not have.
+      expect(r).toMatchObject({ rows: { wallets: WALLETS }, resumed: false, removed: 1 });
+      const onPg = await openTestVault(url, undefined, log);
+      expect(onPg.store.kind).toBe('postgres');
       await breathe();
-    }
-    const before = await signSample(tv.vault);
+      expect(await signSample(onPg)).toBe(before);
 
-    const url = pg.createDatabase('migrated');
-    const r = migrateVault(tv.vault, url);
-    // removed: the fresh target's own schema marker (row_sets_adopt), which the source does not have.
-    expect(r).toMatchObject({ rows: { wallets: WALLETS }, resumed: false, removed: 1 });
-    const onPg = await openTestVault(url, undefined, log);
-    expect(onPg.store.kind).toBe('postgres');
-    await breathe();
-    expect(await signSample(onPg)).toBe(before);
-
-    // Back to a file, interrupted: the rows are there, the meta is not (the copy writes it last).
-    const back = join(tv.dir, 'back', 'wallet.dat');
-    await breathe();
-    migrateVault(onPg, back);
-    await breathe();
-    const cut = new Database(back);
-    cut.exec("DELETE FROM meta; DELETE FROM wallets WHERE rowid % 3 = 0; INSERT INTO meta (key, value) VALUES ('row_sets_adopt', '1')");
-    cut.close();
-    await expect(openTestVault(back, undefined, log)).rejects.toMatchObject({ code: 'VAULT_INCOMPLETE' });
-    const again = await openTestVault(url, undefined, log);
-    await breathe();
-    const resumed = migrateVault(again, back);
-    await breathe();
-    expect(resumed).toMatchObject({ rows: { wallets: WALLETS }, resumed: true });
-    const onFile = await openTestVault(back, undefined, log);
-    expect(onFile.store.kind).toBe('sqlite');
-    await breathe();
-    expect(await signSample(onFile)).toBe(before);
-    onFile.seal('test end');
-  });
+      // Back to a file, interrupted: the rows are there, the meta is not (the copy writes it last).
+      const back = join(tv.dir, 'back', 'wallet.dat');
+      await breathe();
+      migrateVault(onPg, back);
+      await breathe();
+      const cut = new Database(back);
+      cut.exec(
+        "DELETE FROM meta; DELETE FROM wallets WHERE rowid % 3 = 0; INSERT INTO meta (key, value) VALUES ('row_sets_adopt', '1')",
+      );
+      cut.close();
+      await expect(openTestVault(back, undefined, log)).rejects.toMatchObject({ code: 'VAULT_INCOMPLETE' });
+      const again = await openTestVault(url, undefined, log);
+      await breathe();
+      const resumed = migrateVault(again, back);
+      await breathe();
+      expect(resumed).toMatchObject({ rows: { wallets: WALLETS }, resumed: true });
+      const onFile = await openTestVault(back, undefined, log);
+      expect(onFile.store.kind).toBe('sqlite');
+      await breathe();
+      expect(await signSample(onFile)).toBe(before);
+      onFile.seal('test end');
+    },
+  );
 });

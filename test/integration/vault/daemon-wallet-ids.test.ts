@@ -23,7 +23,13 @@ describe('the ids the daemon polls follow every change of the store', () => {
   it('sees its own writes and those of another connection, and nothing stale', async () => {
     const t = await createTestVault({ testnetOnly: true });
     t.vault.store.addEntries([entry('a-1'), entry('a-2')]);
-    const daemon = new SignerDaemon(t.vault, {} as TatumClient, {} as PendingProcessor, { chains: ['ETH'], testnet: true, periodMs: 5000 }, () => {});
+    const daemon = new SignerDaemon(
+      t.vault,
+      {} as TatumClient,
+      {} as PendingProcessor,
+      { chains: ['ETH'], testnet: true, periodMs: 5000 },
+      () => {},
+    );
     const ids = () => daemon.walletIds('ETH').sort();
     expect(ids()).toEqual(['a-1', 'a-2']);
     expect(ids()).toEqual(['a-1', 'a-2']);

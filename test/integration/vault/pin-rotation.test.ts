@@ -18,7 +18,10 @@ function hasPreviousSeal(path: string): boolean {
 async function newSealWithNewPin(
   vault: Awaited<ReturnType<typeof openTestVault>>,
 ): Promise<{ record: Awaited<ReturnType<ReturnType<typeof passwordProvider>['seal']>>; secret: VaultSecret }> {
-  const secret = { storeKey: Buffer.from(vault.currentSecret().storeKey), tokenPin: Buffer.from(randomBytes(16).toString('hex')) };
+  const secret = {
+    storeKey: Buffer.from(vault.currentSecret().storeKey),
+    tokenPin: Buffer.from(randomBytes(16).toString('hex')),
+  };
   const record = await passwordProvider().seal(secret, { vaultId: vault.vaultId, mainnet: true, audit: () => {} });
   return { record, secret };
 }

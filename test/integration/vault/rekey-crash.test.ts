@@ -8,9 +8,17 @@ const WRITER = fileURLToPath(new URL('../../support/rekey-writer.mjs', import.me
 const ROWS = 3000;
 
 /** Runs the writer; SIGKILLs it when it reports `at` (or `delayMs` after 'start'); returns what it reported. */
-function runAndKill(path: string, env: NodeJS.ProcessEnv, mode: 'steps' | 'applySeal', at: { step?: string; delayMs?: number }): Promise<string[]> {
+function runAndKill(
+  path: string,
+  env: NodeJS.ProcessEnv,
+  mode: 'steps' | 'applySeal',
+  at: { step?: string; delayMs?: number },
+): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WRITER, path, TEST_PASSWORD, mode], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [WRITER, path, TEST_PASSWORD, mode], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const lines: string[] = [];
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -31,12 +39,19 @@ function runAndKill(path: string, env: NodeJS.ProcessEnv, mode: 'steps' | 'apply
 /** Opens the vault in a fresh process and reports what it holds (every row verified). */
 function check(path: string, env: NodeJS.ProcessEnv): Promise<{ rows: number; counter: number; seal: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WRITER, path, TEST_PASSWORD, 'check'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [WRITER, path, TEST_PASSWORD, 'check'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim()) as { rows: number; counter: number; seal: string }) : reject(new Error(err))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim()) as { rows: number; counter: number; seal: string })
+        : reject(new Error(err)),
+    );
   });
 }
 
@@ -85,7 +100,8 @@ describe('re-keying is crash-safe (kill -9 leaves the old or the new state, neve
       expect(seen.counter).toBe(0);
       const rotated = seen.seal !== sealBefore;
       // Once the token has the new PIN, only the new state can open.
-      if (lines.includes('pin') || lines.includes('done')) expect(rotated, `${mode} ${JSON.stringify(at)} ${lines.join(',')}`).toBe(true);
+      if (lines.includes('pin') || lines.includes('done'))
+        expect(rotated, `${mode} ${JSON.stringify(at)} ${lines.join(',')}`).toBe(true);
       outcomes.push(rotated ? 'new' : 'old');
       expect(metaValue(t.path, 'previous_seal')).toBeUndefined();
     }

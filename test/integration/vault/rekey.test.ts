@@ -12,7 +12,11 @@ describe('a rotation re-keys the store in-process and keeps every secret usable'
   it('mnemonics, token keys, OTP rows (private-id hash) and the store counter survive two rotations', async () => {
     const t = await createTestVault({ testnetOnly: true });
     const v = t.vault;
-    const mn = encryptSecretEntry(v, { chain: 'BTC', testnet: true, kind: 'mnemonic', publicData: { xpub: 'tpub-test' } }, Buffer.from(MNEMONIC));
+    const mn = encryptSecretEntry(
+      v,
+      { chain: 'BTC', testnet: true, kind: 'mnemonic', publicData: { xpub: 'tpub-test' } },
+      Buffer.from(MNEMONIC),
+    );
     v.store.addEntries([mn]);
     const [pk] = generatePrivateKeys(v, { chain: 'ETH', testnet: true, publicData: () => ({ address: '0xabc' }) }, 1);
     const otp = new OtpStore(v.store);

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decryptSecret, encryptSecretEntry, generatePrivateKeys, importPrivateKey, signWithEntry } from '../../../src/vault/wallets.js';
+import {
+  decryptSecret,
+  encryptSecretEntry,
+  generatePrivateKeys,
+  importPrivateKey,
+  signWithEntry,
+} from '../../../src/vault/wallets.js';
 import type { Vault } from '../../../src/vault/vault.js';
 import { createTestVault, openTestVault, type TestVault } from '../../support/vault.js';
 
@@ -35,9 +41,22 @@ describe('wallet.dat on a real token', () => {
   });
 
   it('stores a generated key, an imported key and a mnemonic; none is on disk in clear', async () => {
-    const [gen] = generatePrivateKeys(vault, { chain: 'ETH', testnet: false, publicData: () => ({ address: '0xgenerated' }) }, 1);
-    const imported = importPrivateKey(vault, { chain: 'ETH', testnet: false, publicData: () => ({ address: '0ximported' }) }, knownKey, knownPub);
-    const mnemonic = encryptSecretEntry(vault, { chain: 'BTC', testnet: false, kind: 'mnemonic', publicData: { xpub: 'xpub-test' } }, Buffer.from(MNEMONIC));
+    const [gen] = generatePrivateKeys(
+      vault,
+      { chain: 'ETH', testnet: false, publicData: () => ({ address: '0xgenerated' }) },
+      1,
+    );
+    const imported = importPrivateKey(
+      vault,
+      { chain: 'ETH', testnet: false, publicData: () => ({ address: '0ximported' }) },
+      knownKey,
+      knownPub,
+    );
+    const mnemonic = encryptSecretEntry(
+      vault,
+      { chain: 'BTC', testnet: false, kind: 'mnemonic', publicData: { xpub: 'xpub-test' } },
+      Buffer.from(MNEMONIC),
+    );
     vault.store.addEntries([imported, mnemonic]);
     expect(vault.store.countEntries()).toBe(3);
     expect(decryptSecret(vault, vault.store.requireEntry(mnemonic.signatureId)).toString()).toBe(MNEMONIC);
@@ -70,19 +89,30 @@ describe('wallet.dat on a real token', () => {
       secp256k1.utils.randomPrivateKey(),
       secp256k1.getPublicKey(secp256k1.utils.randomPrivateKey(), true),
     );
-    const b = encryptSecretEntry(vault, { chain: 'LTC', testnet: true, kind: 'mnemonic', publicData: { xpub: 'ttub-original' } }, Buffer.from(MNEMONIC));
-    const c = encryptSecretEntry(vault, { chain: 'DOGE', testnet: true, kind: 'mnemonic', publicData: { xpub: 'tpub-original' } }, Buffer.from(MNEMONIC));
+    const b = encryptSecretEntry(
+      vault,
+      { chain: 'LTC', testnet: true, kind: 'mnemonic', publicData: { xpub: 'ttub-original' } },
+      Buffer.from(MNEMONIC),
+    );
+    const c = encryptSecretEntry(
+      vault,
+      { chain: 'DOGE', testnet: true, kind: 'mnemonic', publicData: { xpub: 'tpub-original' } },
+      Buffer.from(MNEMONIC),
+    );
     vault.store.addEntries([a, b, c]);
     const db = new Database(t.path);
     try {
       // 1. a flipped byte in a wrapped key
-      const row = db.prepare('SELECT wrapped_secret FROM wallets WHERE signature_id = ?').get(a.signatureId) as { wrapped_secret: Buffer };
+      const row = db.prepare('SELECT wrapped_secret FROM wallets WHERE signature_id = ?').get(a.signatureId) as {
+        wrapped_secret: Buffer;
+      };
       const flipped = Buffer.from(row.wrapped_secret);
       flipped[5]! ^= 0x80;
       db.prepare('UPDATE wallets SET wrapped_secret = ? WHERE signature_id = ?').run(flipped, a.signatureId);
       // 2. two rows' wrapped blobs swapped
       const blob = (id: string): Buffer =>
-        (db.prepare('SELECT wrapped_secret FROM wallets WHERE signature_id = ?').get(id) as { wrapped_secret: Buffer }).wrapped_secret;
+        (db.prepare('SELECT wrapped_secret FROM wallets WHERE signature_id = ?').get(id) as { wrapped_secret: Buffer })
+          .wrapped_secret;
       const [blobB, blobC] = [blob(b.signatureId), blob(c.signatureId)];
       db.prepare('UPDATE wallets SET wrapped_secret = ? WHERE signature_id = ?').run(blobC, b.signatureId);
       db.prepare('UPDATE wallets SET wrapped_secret = ? WHERE signature_id = ?').run(blobB, c.signatureId);
@@ -93,7 +123,9 @@ describe('wallet.dat on a real token', () => {
     } finally {
       db.close();
     }
-    expect(() => vault.store.requireEntry(a.signatureId)).toThrow(new RegExp(`wallet entry '${a.signatureId}'.*integrity check`));
+    expect(() => vault.store.requireEntry(a.signatureId)).toThrow(
+      new RegExp(`wallet entry '${a.signatureId}'.*integrity check`),
+    );
     expect(() => vault.store.requireEntry(b.signatureId)).toThrow(new RegExp(`'${b.signatureId}'.*integrity check`));
     expect(() => vault.store.requireEntry(c.signatureId)).toThrow(new RegExp(`'${c.signatureId}'.*integrity check`));
     expect(() => vault.store.requireEntry('injected-id')).toThrow(/'injected-id'.*integrity check/);
@@ -105,12 +137,21 @@ describe('wallet.dat on a real token', () => {
   });
 
   it('refuses an xpub edited to redirect deposits', () => {
-    const e = encryptSecretEntry(vault, { chain: 'BTC', testnet: false, kind: 'mnemonic', publicData: { xpub: 'xpub-genuine' } }, Buffer.from(MNEMONIC));
+    const e = encryptSecretEntry(
+      vault,
+      { chain: 'BTC', testnet: false, kind: 'mnemonic', publicData: { xpub: 'xpub-genuine' } },
+      Buffer.from(MNEMONIC),
+    );
     vault.store.addEntries([e]);
     const db = new Database(t.path);
-    db.prepare('UPDATE wallets SET public_data = ? WHERE signature_id = ?').run(JSON.stringify({ xpub: 'xpub-attacker' }), e.signatureId);
+    db.prepare('UPDATE wallets SET public_data = ? WHERE signature_id = ?').run(
+      JSON.stringify({ xpub: 'xpub-attacker' }),
+      e.signatureId,
+    );
     db.close();
-    expect(() => vault.store.requireEntry(e.signatureId)).toThrow(/fails its integrity check: it was edited, swapped or injected/);
+    expect(() => vault.store.requireEntry(e.signatureId)).toThrow(
+      /fails its integrity check: it was edited, swapped or injected/,
+    );
   });
 
   it('reopens with the password and finds its entries; the wrong password changes nothing', async () => {

@@ -22,7 +22,8 @@ describe('audit log', () => {
     path = join(mkdtempSync(join(tmpdir(), 'hardkms-audit-')), 'audit.log');
     head = undefined;
     const log = new AuditLog(path, { signer, setHead: (h) => (head = h), actor: 'test' });
-    for (let i = 0; i < 6; i++) log.append({ event: `event-${i}` as AuditEventName, subject: `s${i}`, result: 'ok', details: { i } });
+    for (let i = 0; i < 6; i++)
+      log.append({ event: `event-${i}` as AuditEventName, subject: `s${i}`, result: 'ok', details: { i } });
   });
 
   it('verifies an intact log: chained, signed, head matches', () => {
@@ -40,7 +41,9 @@ describe('audit log', () => {
   it('names a re-signed forgery that breaks the signature', () => {
     const ls = lines();
     const rec = JSON.parse(ls[1]!);
-    rec.sig = Buffer.from(p256.sign(Buffer.alloc(32, 1), p256.utils.randomPrivateKey(), { prehash: false }).toCompactRawBytes()).toString('base64');
+    rec.sig = Buffer.from(
+      p256.sign(Buffer.alloc(32, 1), p256.utils.randomPrivateKey(), { prehash: false }).toCompactRawBytes(),
+    ).toString('base64');
     ls[1] = JSON.stringify(rec);
     write(ls);
     expect(verify().firstProblem).toMatchObject({ seq: 2, problem: expect.stringContaining('signature') });

@@ -25,15 +25,31 @@ describe('audit report', () => {
   const sealedLog = (): AuditLog => new AuditLog(path, { setHead: (h) => (head = h) });
   const signed = (e: AuditEvent): void => void signedLog().append(e);
   const unsigned = (e: AuditEvent): void => void sealedLog().append(e);
-  const report = (): AuditReport => buildAuditReport({ logPath: path, publicKeyPem: pem, head, generatedAt: '2025-01-01T00:00:00.000Z' });
+  const report = (): AuditReport =>
+    buildAuditReport({ logPath: path, publicKeyPem: pem, head, generatedAt: '2025-01-01T00:00:00.000Z' });
   const lines = (): string[] => readFileSync(path, 'utf8').trim().split('\n');
   const write = (ls: string[]): void => writeFileSync(path, `${ls.join('\n')}\n`);
 
   /** Two emulated YubiKeys answer, the secret is joined (unsigned: still sealed), then the token login. */
   const unsealCeremony = (actor = DAEMON): void => {
-    unsigned({ event: 'gate.unseal.credential', actor, result: 'ok', details: { credential: 'c1', label: 'alice', serial: 1001, driver: 'emulator' } });
-    unsigned({ event: 'gate.unseal.credential', actor, result: 'ok', details: { credential: 'c2', label: 'bob', serial: 1002, driver: 'emulator' } });
-    unsigned({ event: 'gate.unseal', actor, result: 'ok', details: { threshold: 2, credentials: ['c1', 'c2'], drivers: ['emulator', 'emulator'] } });
+    unsigned({
+      event: 'gate.unseal.credential',
+      actor,
+      result: 'ok',
+      details: { credential: 'c1', label: 'alice', serial: 1001, driver: 'emulator' },
+    });
+    unsigned({
+      event: 'gate.unseal.credential',
+      actor,
+      result: 'ok',
+      details: { credential: 'c2', label: 'bob', serial: 1002, driver: 'emulator' },
+    });
+    unsigned({
+      event: 'gate.unseal',
+      actor,
+      result: 'ok',
+      details: { threshold: 2, credentials: ['c1', 'c2'], drivers: ['emulator', 'emulator'] },
+    });
     signed({ event: 'token.login', actor, subject: 'hardkms', result: 'ok', details: { serial: 'abc123' } });
   };
   const signCycle = (id: string, actor = DAEMON): void => {
@@ -46,7 +62,13 @@ describe('audit report', () => {
       result: 'ok',
       details: { pendingId: id, chain: 'LTC', rawTxHash: `raw-${id}`, approvalRequired: true, approved: true },
     });
-    signed({ event: 'broadcast', actor, subject: id, result: 'ok', details: { pendingId: id, chain: 'LTC', txId: `tx-${id}` } });
+    signed({
+      event: 'broadcast',
+      actor,
+      subject: id,
+      result: 'ok',
+      details: { pendingId: id, chain: 'LTC', txId: `tx-${id}` },
+    });
   };
 
   beforeEach(() => {
@@ -61,7 +83,17 @@ describe('audit report', () => {
     const r = report();
     expect(r.verification).toMatchObject({ ok: true, lines: 9, verified: 9, headChecked: true });
     expect(r.anomalies).toEqual([]);
-    expect(r.records.map((x) => x.status)).toEqual(['chained', 'chained', 'chained', 'signed', 'signed', 'signed', 'signed', 'signed', 'signed']);
+    expect(r.records.map((x) => x.status)).toEqual([
+      'chained',
+      'chained',
+      'chained',
+      'signed',
+      'signed',
+      'signed',
+      'signed',
+      'signed',
+      'signed',
+    ]);
     expect(r.ceremonies).toHaveLength(1);
     expect(r.ceremonies[0]).toMatchObject({
       kind: 'unseal',
@@ -85,9 +117,23 @@ describe('audit report', () => {
       ['sign', 'p-1', true],
       ['broadcast', 'p-1', true],
     ]);
-    expect(r.operations[2]).toMatchObject({ rawTxHash: 'raw-p-1', chain: 'LTC', approvalRequired: true, approved: true });
+    expect(r.operations[2]).toMatchObject({
+      rawTxHash: 'raw-p-1',
+      chain: 'LTC',
+      approvalRequired: true,
+      approved: true,
+    });
     expect(r.operations[3]).toMatchObject({ txId: 'tx-p-1' });
-    expect(r.counts).toMatchObject({ records: 9, signed: 6, chained: 3, signatures: 1, unwraps: 1, broadcasts: 1, unseals: 1, critical: 0 });
+    expect(r.counts).toMatchObject({
+      records: 9,
+      signed: 6,
+      chained: 3,
+      signatures: 1,
+      unwraps: 1,
+      broadcasts: 1,
+      unseals: 1,
+      critical: 0,
+    });
   });
 
   it('flags a signature and an unwrap after the session was sealed', () => {
@@ -107,7 +153,13 @@ describe('audit report', () => {
   it("counts sessions per actor: another process's session does not cover the daemon", () => {
     unsealCeremony('cli:getprivatekey@ops');
     signed({ event: 'sign', actor: DAEMON, result: 'ok', details: { pendingId: 'p-1' } });
-    signed({ event: 'secret.show', actor: 'cli:getprivatekey@ops', subject: 'sig-1', result: 'ok', details: { command: 'getprivatekey' } });
+    signed({
+      event: 'secret.show',
+      actor: 'cli:getprivatekey@ops',
+      subject: 'sig-1',
+      result: 'ok',
+      details: { command: 'getprivatekey' },
+    });
     const r = report();
     expect(r.anomalies.filter((a) => a.kind === 'outside-session').map((a) => a.seq)).toEqual([5]);
     expect(r.anomalies.find((a) => a.kind === 'session-not-sealed')).toMatchObject({ severity: 'info', seq: 4 });
@@ -115,7 +167,12 @@ describe('audit report', () => {
 
   it('flags a signature where approval was required but denied or never recorded', () => {
     unsealCeremony();
-    signed({ event: 'approval', actor: DAEMON, result: 'denied', details: { pendingId: 'p-1', approvalRequired: true } });
+    signed({
+      event: 'approval',
+      actor: DAEMON,
+      result: 'denied',
+      details: { pendingId: 'p-1', approvalRequired: true },
+    });
     signed({ event: 'sign', actor: DAEMON, result: 'ok', details: { pendingId: 'p-1', approved: true } });
     signed({ event: 'sign', actor: DAEMON, result: 'ok', details: { pendingId: 'p-2', approvalRequired: true } });
     signed({ event: 'sign', actor: DAEMON, result: 'ok', details: { pendingId: 'p-3', approvalRequired: false } });
@@ -128,8 +185,20 @@ describe('audit report', () => {
   it("reads the daemon's records: a denial, then an approval, then the signature is clean; a rebroadcast follows its signature", () => {
     unsealCeremony();
     signed({ event: 'daemon.start', actor: DAEMON, result: 'ok', details: { chains: ['LTC'], testnet: true } });
-    signed({ event: 'approval', actor: DAEMON, subject: 'p-1', result: 'denied', details: { pendingId: 'p-1', chain: 'LTC', reason: 'HTTP 403' } });
-    signed({ event: 'approval', actor: DAEMON, subject: 'p-1', result: 'ok', details: { pendingId: 'p-1', chain: 'LTC', status: 200 } });
+    signed({
+      event: 'approval',
+      actor: DAEMON,
+      subject: 'p-1',
+      result: 'denied',
+      details: { pendingId: 'p-1', chain: 'LTC', reason: 'HTTP 403' },
+    });
+    signed({
+      event: 'approval',
+      actor: DAEMON,
+      subject: 'p-1',
+      result: 'ok',
+      details: { pendingId: 'p-1', chain: 'LTC', status: 200 },
+    });
     signed({
       event: 'sign',
       actor: DAEMON,
@@ -137,9 +206,27 @@ describe('audit report', () => {
       result: 'ok',
       details: { pendingId: 'p-1', chain: 'LTC', rawTxHash: 'r1', approvalRequired: true, approved: true },
     });
-    signed({ event: 'broadcast', actor: DAEMON, subject: 'p-1', result: 'fail', details: { pendingId: 'p-1', error: 'timeout', rebroadcast: false } });
-    signed({ event: 'broadcast', actor: DAEMON, subject: 'p-1', result: 'ok', details: { pendingId: 'p-1', txId: 't1', via: 'tatum', rebroadcast: true } });
-    signed({ event: 'sign', actor: DAEMON, subject: 'p-2', result: 'fail', details: { pendingId: 'p-2', error: 'bad payload' } });
+    signed({
+      event: 'broadcast',
+      actor: DAEMON,
+      subject: 'p-1',
+      result: 'fail',
+      details: { pendingId: 'p-1', error: 'timeout', rebroadcast: false },
+    });
+    signed({
+      event: 'broadcast',
+      actor: DAEMON,
+      subject: 'p-1',
+      result: 'ok',
+      details: { pendingId: 'p-1', txId: 't1', via: 'tatum', rebroadcast: true },
+    });
+    signed({
+      event: 'sign',
+      actor: DAEMON,
+      subject: 'p-2',
+      result: 'fail',
+      details: { pendingId: 'p-2', error: 'bad payload' },
+    });
     const r = report();
     expect(r.anomalies.filter((a) => a.severity !== 'info')).toEqual([]);
     expect(r.admin.map((a) => a.event)).toEqual(['daemon.start']);
@@ -148,13 +235,26 @@ describe('audit report', () => {
 
   it('raises the loud mainnet flags of invariant 7 as warnings', () => {
     signed({ event: 'init', actor: 'cli:init@ops', result: 'ok', details: { provider: 'yubikey' } });
-    signed({ event: 'gate.seal', actor: 'cli:init@ops', result: 'ok', details: { threshold: 1, allowEmulated: true, allowSingleOperator: true } });
-    signed({ event: 'daemon.mainnet-override', actor: 'cli:init@ops', result: 'info', details: { reasons: ['no approver'] } });
+    signed({
+      event: 'gate.seal',
+      actor: 'cli:init@ops',
+      result: 'ok',
+      details: { threshold: 1, allowEmulated: true, allowSingleOperator: true },
+    });
+    signed({
+      event: 'daemon.mainnet-override',
+      actor: 'cli:init@ops',
+      result: 'info',
+      details: { reasons: ['no approver'] },
+    });
     signed({
       event: 'daemon.approver-override',
       actor: 'daemon@ops',
       result: 'info',
-      details: { flag: '--allow-unauthenticated-approver', reason: 'the approver proves nothing (no --externalUrlSecret)' },
+      details: {
+        flag: '--allow-unauthenticated-approver',
+        reason: 'the approver proves nothing (no --externalUrlSecret)',
+      },
     });
     const flags = report().anomalies.filter((a) => a.kind === 'safety-override');
     expect(flags.map((a) => [a.seq, a.severity])).toEqual([
@@ -178,7 +278,12 @@ describe('audit report', () => {
     // Someone with write access to the file appends a plausible record; the daemon then signs on top of it.
     unsigned({ event: 'approval', actor: DAEMON, result: 'ok', details: { pendingId: 'p-1', approvalRequired: true } });
     signed({ event: 'sign', actor: DAEMON, result: 'ok', details: { pendingId: 'p-1', approvalRequired: true } });
-    unsigned({ event: 'gate.unseal.credential', actor: DAEMON, result: 'ok', details: { credential: 'c1', driver: 'emulator' } });
+    unsigned({
+      event: 'gate.unseal.credential',
+      actor: DAEMON,
+      result: 'ok',
+      details: { credential: 'c1', driver: 'emulator' },
+    });
     signed({ event: 'seal', actor: DAEMON, result: 'ok' });
     const r = report();
     expect(r.verification.ok).toBe(true);
@@ -203,7 +308,12 @@ describe('audit report', () => {
       result: 'fail',
       details: { credential: 'c2', label: 'bob', serial: 1002, driver: 'ykman', error: 'GATE_WRONG_RESPONSE' },
     });
-    unsigned({ event: 'gate.unseal', actor: 'cli:status@ops', result: 'fail', details: { threshold: 2, error: 'GATE_QUORUM_NOT_MET', credentials: ['c1'] } });
+    unsigned({
+      event: 'gate.unseal',
+      actor: 'cli:status@ops',
+      result: 'fail',
+      details: { threshold: 2, error: 'GATE_QUORUM_NOT_MET', credentials: ['c1'] },
+    });
     unsigned({ event: 'unseal', actor: 'cli:status', result: 'fail', details: { code: 'GATE_QUORUM_NOT_MET' } });
     const r = report();
     // Nothing signs a failed unseal until the next one succeeds: not ok yet, a warning, not an alarm.
@@ -211,7 +321,12 @@ describe('audit report', () => {
     expect(r.anomalies.find((a) => a.kind === 'unsigned-tail')).toMatchObject({ severity: 'warning', seq: 1 });
     expect(r.records.every((x) => x.status === 'unsigned-tail')).toBe(true);
     expect(r.ceremonies).toHaveLength(1);
-    expect(r.ceremonies[0]).toMatchObject({ result: 'failed', provider: 'yubikey', errors: ['GATE_QUORUM_NOT_MET'], drivers: ['ykman'] });
+    expect(r.ceremonies[0]).toMatchObject({
+      result: 'failed',
+      provider: 'yubikey',
+      errors: ['GATE_QUORUM_NOT_MET'],
+      drivers: ['ykman'],
+    });
     expect(r.ceremonies[0]!.credentials.map((c) => [c.label, c.result, c.error])).toEqual([
       ['alice', 'ok', undefined],
       ['bob', 'fail', 'GATE_WRONG_RESPONSE'],
@@ -226,8 +341,15 @@ describe('audit report', () => {
     unsigned({ event: 'secret.show', actor: 'cli:generatewallet@ops', subject: 'generatewallet ETH', result: 'ok' });
     unsealCeremony();
     expect(report().anomalies.map((a) => a.kind)).toEqual(['session-not-sealed']); // (still running)
-    signed({ event: 'policy', actor: DAEMON, subject: 'p-9', result: 'denied', details: { pendingId: 'p-9', reason: 'maxAmount' } });
-    for (let i = 0; i < 3; i++) unsigned({ event: 'unseal', actor: 'cli:status', result: 'fail', details: { code: 'VAULT_SECRET_INVALID' } });
+    signed({
+      event: 'policy',
+      actor: DAEMON,
+      subject: 'p-9',
+      result: 'denied',
+      details: { pendingId: 'p-9', reason: 'maxAmount' },
+    });
+    for (let i = 0; i < 3; i++)
+      unsigned({ event: 'unseal', actor: 'cli:status', result: 'fail', details: { code: 'VAULT_SECRET_INVALID' } });
     signed({ event: 'seal', actor: DAEMON, result: 'ok', details: { reason: 'done' } });
     const r = report();
     expect(r.anomalies.map((a) => [a.kind, a.severity])).toEqual([
@@ -246,7 +368,17 @@ describe('audit report', () => {
     const r = report();
     expect(r.verification.ok).toBe(false);
     expect(r.verification.firstProblem).toMatchObject({ seq: 7, line: 7, kind: 'edited-record' });
-    expect(r.records.map((x) => x.status)).toEqual(['chained', 'chained', 'chained', 'signed', 'signed', 'signed', 'bad', 'unverified', 'unverified']);
+    expect(r.records.map((x) => x.status)).toEqual([
+      'chained',
+      'chained',
+      'chained',
+      'signed',
+      'signed',
+      'signed',
+      'bad',
+      'unverified',
+      'unverified',
+    ]);
     expect(r.records[6]!.problem).toContain('edited');
     expect(r.anomalies[0]).toMatchObject({ kind: 'edited-record', severity: 'critical', seq: 7, status: 'bad' });
     // Only the edited record is damaged: its successors still link to its (unchanged) hash.
@@ -270,7 +402,9 @@ describe('audit report', () => {
     signCycle('p-1');
     const ls = lines();
     const rec = JSON.parse(ls[4]!);
-    rec.sig = Buffer.from(p256.sign(Buffer.alloc(32, 1), p256.utils.randomPrivateKey(), { prehash: false }).toCompactRawBytes()).toString('base64');
+    rec.sig = Buffer.from(
+      p256.sign(Buffer.alloc(32, 1), p256.utils.randomPrivateKey(), { prehash: false }).toCompactRawBytes(),
+    ).toString('base64');
     ls[4] = JSON.stringify(rec);
     write(ls);
     expect(report().verification.firstProblem).toMatchObject({ seq: 5, kind: 'bad-signature' });
@@ -300,7 +434,14 @@ describe('audit report', () => {
     unsealCeremony();
     signCycle('p-1');
     const text = readFileSync(path, 'utf8');
-    const input = { logText: text, verify: verifyAuditLog(path, { publicKeyPem: pem, head }), publicKeyPem: pem, head, logPath: path, generatedAt: 'x' };
+    const input = {
+      logText: text,
+      verify: verifyAuditLog(path, { publicKeyPem: pem, head }),
+      publicKeyPem: pem,
+      head,
+      logPath: path,
+      generatedAt: 'x',
+    };
     expect(analyseAuditLog(input)).toEqual(analyseAuditLog(input));
     const fp = createHash('sha256')
       .update(createPublicKey(pem).export({ format: 'der', type: 'spki' }))
@@ -311,10 +452,22 @@ describe('audit report', () => {
   it('pages a long log: the index links every page, anomaly links land on the page holding the record, pages stay script-free', () => {
     unsealCeremony();
     for (let i = 1; i <= 8; i++) signCycle(`p-${i}`);
-    signed({ event: 'secret.show', actor: DAEMON, subject: 'wallet-7f3a', result: 'ok', details: { command: 'getprivatekey', chain: 'ETH' } });
+    signed({
+      event: 'secret.show',
+      actor: DAEMON,
+      subject: 'wallet-7f3a',
+      result: 'ok',
+      details: { command: 'getprivatekey', chain: 'ETH' },
+    });
     signed({ event: 'seal', actor: DAEMON, result: 'ok', details: { reason: 'SIGTERM' } });
     // Outside any session now: an anomaly near the end of the log, whose row is on the last records page.
-    signed({ event: 'secret.show', actor: DAEMON, subject: 'wallet-9c01', result: 'ok', details: { command: 'getprivatekey', chain: 'ETH' } });
+    signed({
+      event: 'secret.show',
+      actor: DAEMON,
+      subject: 'wallet-9c01',
+      result: 'ok',
+      details: { command: 'getprivatekey', chain: 'ETH' },
+    });
     const r = report();
     expect(r.records).toHaveLength(39);
     const out = renderAuditReport(r, { indexName: '/evidence/report.html', pageSize: 10 });

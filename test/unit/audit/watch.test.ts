@@ -31,7 +31,13 @@ describe('AnomalyWatch', () => {
     signed({ event: 'token.login', actor, subject: 'hardkms', result: 'ok', details: { serial: 'abc' } });
   };
   const sign = (signed: (e: AuditEvent) => void, actor: string, id: string): void =>
-    signed({ event: 'sign', actor, subject: id, result: 'ok', details: { pendingId: id, chain: 'LTC', rawTxHash: `raw-${id}` } });
+    signed({
+      event: 'sign',
+      actor,
+      subject: id,
+      result: 'ok',
+      details: { pendingId: id, chain: 'LTC', rawTxHash: `raw-${id}` },
+    });
 
   it('knows the sessions open at its start, and raises the report’s own critical anomalies for new records', () => {
     const { path, signed, unsigned } = setup();
@@ -43,9 +49,14 @@ describe('AnomalyWatch', () => {
 
     sign(signed, 'cli:intruder@ops', 'p-2'); // no login by that actor: key use outside a session
     const raised = watch.poll().filter((a) => a.severity === 'critical');
-    const report = buildAuditReport({ logPath: path, publicKeyPem: pem }).anomalies.filter((a) => a.severity === 'critical');
+    const report = buildAuditReport({ logPath: path, publicKeyPem: pem }).anomalies.filter(
+      (a) => a.severity === 'critical',
+    );
     expect(raised.map((a) => [a.kind, a.seq, a.message])).toEqual(report.map((a) => [a.kind, a.seq, a.message]));
-    expect(raised[0]).toMatchObject({ kind: 'outside-session', record: { event: 'sign', actor: 'cli:intruder@ops', subject: 'p-2' } });
+    expect(raised[0]).toMatchObject({
+      kind: 'outside-session',
+      record: { event: 'sign', actor: 'cli:intruder@ops', subject: 'p-2' },
+    });
     expect(watch.poll()).toEqual([]); // each anomaly once
   });
 
@@ -57,7 +68,10 @@ describe('AnomalyWatch', () => {
     sign(signed, DAEMON, 'p-1');
     const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
     const last = JSON.parse(lines.at(-1)!) as { seq: number };
-    writeFileSync(path, `${readFileSync(path, 'utf8')}${JSON.stringify({ ...last, seq: last.seq + 1, subject: 'forged' })}\n`);
+    writeFileSync(
+      path,
+      `${readFileSync(path, 'utf8')}${JSON.stringify({ ...last, seq: last.seq + 1, subject: 'forged' })}\n`,
+    );
     expect(watch.poll().map((a) => a.severity)).toContain('critical');
 
     writeFileSync(path, `${lines.slice(0, 1).join('\n')}\n`);
@@ -65,6 +79,8 @@ describe('AnomalyWatch', () => {
 
     const other = hostAuditKey();
     writeFileSync(auditPublicKeyPath(path), other.pem);
-    expect(new AnomalyWatch(path, keyFingerprint(pem)).poll()).toEqual([expect.objectContaining({ kind: 'wrong-key', severity: 'critical' })]);
+    expect(new AnomalyWatch(path, keyFingerprint(pem)).poll()).toEqual([
+      expect.objectContaining({ kind: 'wrong-key', severity: 'critical' }),
+    ]);
   });
 });

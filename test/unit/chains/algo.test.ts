@@ -20,14 +20,20 @@ const sk = Uint8Array.from([...seed, ...pub]);
 function verify(hex: string): algosdk.SignedTransaction {
   const stx = algosdk.decodeSignedTransaction(Uint8Array.from(Buffer.from(hex, 'hex')));
   expect(stx.sgnr).toBeUndefined();
-  expect(ed25519.verify(stx.sig!, stx.txn.bytesToSign(), algosdk.decodeAddress(stx.txn.sender.toString()).publicKey)).toBe(true);
+  expect(
+    ed25519.verify(stx.sig!, stx.txn.bytesToSign(), algosdk.decodeAddress(stx.txn.sender.toString()).publicKey),
+  ).toBe(true);
   return stx;
 }
 
 describe('ALGO payloads', () => {
   it('signs a payment (flatFee): algosdk decodes it, the signature verifies for the sender, bytes equal algosdk signTxn', async () => {
     const st = algoPayload({ from: ME, to: DEST, amount: 1_500_000, note: Buffer.from('order 7') });
-    expect(decodeAlgo(st, true)).toEqual({ chain: 'ALGO', outputs: [{ address: DEST, amount: 1_500_000n }], fee: 1000n });
+    expect(decodeAlgo(st, true)).toEqual({
+      chain: 'ALGO',
+      outputs: [{ address: DEST, amount: 1_500_000n }],
+      fee: 1000n,
+    });
     const hex = await signAlgo(st, [hostSigner(seed)], true);
     expect(hex).toMatch(/^[0-9a-f]+$/);
     const stx = verify(hex);
@@ -76,14 +82,24 @@ describe('ALGO payloads', () => {
   it('mainnet daemon: mainnet genesis only; a testnet payload is refused (and vice versa)', async () => {
     const main = algoPayload({ from: ME, to: DEST, testnet: false });
     expect(verify(await signAlgo(main, [hostSigner(seed)], false)).txn.genesisID).toBe('mainnet-v1.0');
-    await expect(signAlgo(main, [hostSigner(seed)], true)).rejects.toThrow(/genesisID "mainnet-v1.0" is not testnet-v1.0/);
-    expect(() => decodeAlgo(algoPayload({ from: ME, to: DEST }), false)).toThrow(/genesisID "testnet-v1.0" is not mainnet-v1.0/);
+    await expect(signAlgo(main, [hostSigner(seed)], true)).rejects.toThrow(
+      /genesisID "mainnet-v1.0" is not testnet-v1.0/,
+    );
+    expect(() => decodeAlgo(algoPayload({ from: ME, to: DEST }), false)).toThrow(
+      /genesisID "testnet-v1.0" is not mainnet-v1.0/,
+    );
   });
 
   it('refuses garbage and types Tatum does not build', () => {
     expect(() => decodeAlgo('{', true)).toThrow(/not valid JSON/);
-    expect(() => decodeAlgo(algoPayload({ from: ME, to: DEST, extra: { type: 'keyreg' } }), true)).toThrow(/type "keyreg" is not signed/);
-    expect(() => decodeAlgo(algoPayload({ from: ME, to: DEST, extra: { amount: -1 } }), true)).toThrow(/amount must be a non-negative integer/);
-    expect(() => decodeAlgo(algoPayload({ from: ME, to: DEST, extra: { from: { publicKey: { 0: 1 } } } }), true)).toThrow(/from.publicKey must be 32 bytes/);
+    expect(() => decodeAlgo(algoPayload({ from: ME, to: DEST, extra: { type: 'keyreg' } }), true)).toThrow(
+      /type "keyreg" is not signed/,
+    );
+    expect(() => decodeAlgo(algoPayload({ from: ME, to: DEST, extra: { amount: -1 } }), true)).toThrow(
+      /amount must be a non-negative integer/,
+    );
+    expect(() =>
+      decodeAlgo(algoPayload({ from: ME, to: DEST, extra: { from: { publicKey: { 0: 1 } } } }), true),
+    ).toThrow(/from.publicKey must be 32 bytes/);
   });
 });

@@ -3,7 +3,10 @@ import { getChainAdapter, type ChainCode } from '../../../src/chains/registry.js
 import { mnemonicToSeed } from '../../../src/chains/mnemonic.js';
 
 // Spec §4.3: produced by running Tatum's own SDK derivation on this mnemonic.
-const MNEMONIC = Buffer.from('abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about', 'utf8');
+const MNEMONIC = Buffer.from(
+  'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about',
+  'utf8',
+);
 const seed = mnemonicToSeed(MNEMONIC);
 
 interface Row {
@@ -156,7 +159,13 @@ const ROWS: Row[] = [
     testnet: true,
     ...EVM_TEST,
   })),
-  { chain: 'XDC', testnet: true, ...EVM_TEST, addr0: 'xdc' + EVM_TEST.addr0.slice(2), addr1: 'xdc' + EVM_TEST.addr1.slice(2) },
+  {
+    chain: 'XDC',
+    testnet: true,
+    ...EVM_TEST,
+    addr0: 'xdc' + EVM_TEST.addr0.slice(2),
+    addr1: 'xdc' + EVM_TEST.addr1.slice(2),
+  },
   { chain: 'TRON', testnet: false, ...TRON },
   { chain: 'TRON', testnet: true, ...TRON },
 ];

@@ -13,7 +13,10 @@ import type { Ed25519Signer } from '../../../src/chains/ed25519/signer.js';
 
 const ABANDON = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 const seed = new Uint8Array(32).fill(7);
-const signer: Ed25519Signer = { publicKey: ed25519.getPublicKey(seed), sign: (m) => Promise.resolve(ed25519.sign(m, seed)) };
+const signer: Ed25519Signer = {
+  publicKey: ed25519.getPublicKey(seed),
+  sign: (m) => Promise.resolve(ed25519.sign(m, seed)),
+};
 const ME = new Address(Buffer.from(signer.publicKey)).toBech32();
 const TO = new Address(Buffer.from(ed25519.getPublicKey(new Uint8Array(32).fill(8)))).toBech32();
 const SC = Address.newFromHex('00'.repeat(8) + '0500' + '11'.repeat(22)).toBech32();
@@ -27,7 +30,9 @@ describe('EGLD keys', () => {
     expect(kit.formatPrivateKey(k0, false)).toBe('0eb89d816d68610683f209074af218d121a7c7db45d861fbdd959ec662b6404b');
     const addr = kit.addressFromPublicKey(Buffer.from(kit.publicKeyFromPrivateKey(k0)), false);
     expect(addr).toBe('erd1sqhjrtmsn5yjk6w85099p8v0ly0g8z9pxeqe5dvu5rlf2n7vq3vqytny9g');
-    expect(UserSecretKey.fromString(kit.formatPrivateKey(k0, false)).generatePublicKey().toAddress().toBech32()).toBe(addr);
+    expect(UserSecretKey.fromString(kit.formatPrivateKey(k0, false)).generatePublicKey().toAddress().toBech32()).toBe(
+      addr,
+    );
     expect(Buffer.from(kit.privateKeyFromSeed(s, 0, true))).not.toEqual(Buffer.from(k0));
     expect(kit.mnemonicPublicData!(s, false)).toEqual({});
     expect(Buffer.from(kit.parsePrivateKey('0x' + '0e'.repeat(32), false))).toEqual(Buffer.alloc(32, 0x0e));
@@ -36,11 +41,19 @@ describe('EGLD keys', () => {
 });
 
 describe('EGLD payloads', () => {
-  const st = (o: Record<string, unknown>) => JSON.stringify({ from: ME, to: TO, value: '1.5', gasPrice: 1000000000, gasLimit: 50000, ...o });
+  const st = (o: Record<string, unknown>) =>
+    JSON.stringify({ from: ME, to: TO, value: '1.5', gasPrice: 1000000000, gasLimit: 50000, ...o });
 
   it('decodes EGLD (× 10^18), the fee bound (gas limit × price), an ESDT transfer as a token, a contract call; a note moves nothing', () => {
-    expect(decodeEgld(st({}), fill)).toEqual({ chain: 'EGLD', outputs: [{ address: TO, amount: 1_500_000_000_000_000_000n }], fee: 50_000n * 1_000_000_000n });
-    const esdt = decodeEgld(st({ value: '0', data: `ESDTTransfer@${Buffer.from('USDC-c76f1f').toString('hex')}@0f4240` }), fill);
+    expect(decodeEgld(st({}), fill)).toEqual({
+      chain: 'EGLD',
+      outputs: [{ address: TO, amount: 1_500_000_000_000_000_000n }],
+      fee: 50_000n * 1_000_000_000n,
+    });
+    const esdt = decodeEgld(
+      st({ value: '0', data: `ESDTTransfer@${Buffer.from('USDC-c76f1f').toString('hex')}@0f4240` }),
+      fill,
+    );
     expect(esdt.token).toEqual({ contract: 'USDC-c76f1f', standard: 'ESDT', to: TO, amount: 1_000_000n });
     expect(decodeEgld(st({ to: SC, data: 'stake' }), fill).call).toMatchObject({ kind: 'call', to: SC, dataLength: 5 });
     expect(decodeEgld(st({ data: 'ESDTNFTTransfer@01@02' }), fill).call?.kind).toBe('call');
@@ -71,8 +84,12 @@ describe('EGLD payloads', () => {
     expect(egldSignedMismatch(st({ data: 'hi' }), raw)).toBeUndefined();
     expect(egldSignedMismatch(st({ data: 'hi', value: '2' }), raw)).toBe('the value differs');
     expect(await signEgld(st({ data: 'hi' }), signer, fill, true)).toBe(raw);
-    await expect(signEgld(st({ from: TO }), signer, fill, true)).rejects.toThrow(/from erd1\w+ is not the signing wallet's address/);
-    await expect(signEgld(st({}), signer, { ...fill, chainID: '1' }, true)).rejects.toThrow(/chain id "1" is not a testnet's/);
+    await expect(signEgld(st({ from: TO }), signer, fill, true)).rejects.toThrow(
+      /from erd1\w+ is not the signing wallet's address/,
+    );
+    await expect(signEgld(st({}), signer, { ...fill, chainID: '1' }, true)).rejects.toThrow(
+      /chain id "1" is not a testnet's/,
+    );
     await expect(signEgld(st({}), signer, fill, false)).rejects.toThrow(/chain id "D" is not mainnet's/);
   });
 });

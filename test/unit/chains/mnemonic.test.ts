@@ -94,7 +94,10 @@ describe('BIP39', () => {
 
   const ABOUT = VECTORS[0]![1];
   it('names the word-count rule', () => {
-    expectInputError(() => validateMnemonic(ABOUT.split(' ').slice(0, 11).join(' ')), /has 11 words; BIP39 needs 12, 15, 18, 21 or 24/);
+    expectInputError(
+      () => validateMnemonic(ABOUT.split(' ').slice(0, 11).join(' ')),
+      /has 11 words; BIP39 needs 12, 15, 18, 21 or 24/,
+    );
   });
   it('names the unknown word by position, not by content', () => {
     const bad = ABOUT.replace(/about$/, 'abuot');

@@ -72,7 +72,9 @@ function verifyBch(raw: string, amounts: number[], owners: Uint8Array[]): void {
     expect(sigSh[sigSh.length - 1]).toBe(0x41);
     const der = sigSh.subarray(0, sigSh.length - 1);
     const d = forkidDigest(tx, i, pub(k), BigInt(amounts[i]!));
-    expect(secp256k1.verify(secp256k1.Signature.fromBytes(der, 'der').toBytes('compact'), d, pub(k), { lowS: true })).toBe(true);
+    expect(
+      secp256k1.verify(secp256k1.Signature.fromBytes(der, 'der').toBytes('compact'), d, pub(k), { lowS: true }),
+    ).toBe(true);
   });
 }
 
@@ -87,12 +89,18 @@ describe('signBch', () => {
     const raw = await signBch(`${unsigned(2, outs)}:${JSON.stringify(amounts)}`, [hostDigestSigner(A)]);
     verifyBch(raw, amounts, [A, A]);
     // the same key listed once per input gives the same result
-    expect(await signBch(`${unsigned(2, outs)}:${JSON.stringify(amounts)}`, [hostDigestSigner(A), hostDigestSigner(A)])).toBe(raw);
+    expect(
+      await signBch(`${unsigned(2, outs)}:${JSON.stringify(amounts)}`, [hostDigestSigner(A), hostDigestSigner(A)]),
+    ).toBe(raw);
   });
 
   it('several keys sign positionally, one listed per input', async () => {
     const amounts = [30_000, 40_000, 30_000];
-    const raw = await signBch(`${unsigned(3, outs)}:${JSON.stringify(amounts)}`, [hostDigestSigner(B), hostDigestSigner(A), hostDigestSigner(B)]);
+    const raw = await signBch(`${unsigned(3, outs)}:${JSON.stringify(amounts)}`, [
+      hostDigestSigner(B),
+      hostDigestSigner(A),
+      hostDigestSigner(B),
+    ]);
     verifyBch(raw, amounts, [B, A, B]);
   });
 
@@ -106,13 +114,19 @@ describe('signBch', () => {
 
   it('maps keys by prevout script when given', async () => {
     const amounts = [30_000, 70_000];
-    const raw = await signBch(`${unsigned(2, outs)}:${JSON.stringify(amounts)}`, [hostDigestSigner(A), hostDigestSigner(B)], {
-      prevoutScripts: [hex(p2pkh(B)), p2pkh(A)],
-    });
-    verifyBch(raw, amounts, [B, A]);
-    await expect(signBch(`${unsigned(2, outs)}:${JSON.stringify(amounts)}`, [hostDigestSigner(A)], { prevoutScripts: [p2pkh(A), p2pkh(C)] })).rejects.toThrow(
-      /owns input 1/,
+    const raw = await signBch(
+      `${unsigned(2, outs)}:${JSON.stringify(amounts)}`,
+      [hostDigestSigner(A), hostDigestSigner(B)],
+      {
+        prevoutScripts: [hex(p2pkh(B)), p2pkh(A)],
+      },
     );
+    verifyBch(raw, amounts, [B, A]);
+    await expect(
+      signBch(`${unsigned(2, outs)}:${JSON.stringify(amounts)}`, [hostDigestSigner(A)], {
+        prevoutScripts: [p2pkh(A), p2pkh(C)],
+      }),
+    ).rejects.toThrow(/owns input 1/);
     await expect(
       signBch(`${unsigned(2, outs)}:${JSON.stringify(amounts)}`, [hostDigestSigner(A)], {
         prevoutScripts: [p2pkh(A), payments.p2wpkh({ pubkey: pub(A) }).output!],
@@ -141,7 +155,9 @@ describe('signBch', () => {
     it('input already signed', async () => {
       const t = Transaction.fromHex(tx);
       t.setInputScript(0, Uint8Array.from([0x51]));
-      await expect(signBch(`${t.toHex()}:[60000,40000]`, [hostDigestSigner(A)])).rejects.toThrow(/already has a scriptSig/);
+      await expect(signBch(`${t.toHex()}:[60000,40000]`, [hostDigestSigner(A)])).rejects.toThrow(
+        /already has a scriptSig/,
+      );
     });
   });
 

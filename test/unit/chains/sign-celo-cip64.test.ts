@@ -18,7 +18,16 @@ const key = () => hostDigestSigner(Uint8Array.from(Buffer.from(KEY.slice(2), 'he
 
 describe('CELO feeCurrency payloads: CIP-64', () => {
   it("Tatum's legacy-fee shape (gasPrice + feeCurrency) becomes CIP-64 with both caps at gasPrice, from the wallet", async () => {
-    const payload = JSON.stringify({ from: 0, to: TO, value: '1000', gasPrice: '5000000000', gas: 90000, nonce: 7, feeCurrency: CUSD, chainId: 42220 });
+    const payload = JSON.stringify({
+      from: 0,
+      to: TO,
+      value: '1000',
+      gasPrice: '5000000000',
+      gas: 90000,
+      nonce: 7,
+      feeCurrency: CUSD,
+      chainId: 42220,
+    });
     const raw = await signEvm(payload, [key()], { chain: 'CELO', chainId: CELO_MAINNET });
     expect(decodeCip64(raw)).toEqual({
       chainId: 42220n,
@@ -35,16 +44,25 @@ describe('CELO feeCurrency payloads: CIP-64', () => {
     });
     // The journaled raw transaction matches its payload (re-broadcast check), another fee currency does not.
     expect(() =>
-      checkSignedMatchesPayload({ id: 'a'.repeat(24), chain: 'CELO', serializedTransaction: payload, hashes: [] }, raw, () => CELO_MAINNET),
+      checkSignedMatchesPayload(
+        { id: 'a'.repeat(24), chain: 'CELO', serializedTransaction: payload, hashes: [] },
+        raw,
+        () => CELO_MAINNET,
+      ),
     ).not.toThrow();
     const other = payload.replace(CUSD, '0xD8763CBa276a3738E6DE85b4b3bF5FDed6D6cA73');
-    expect(() => checkSignedMatchesPayload({ id: 'a'.repeat(24), chain: 'CELO', serializedTransaction: other, hashes: [] }, raw, () => CELO_MAINNET)).toThrow(
-      /fee currency differs/,
-    );
+    expect(() =>
+      checkSignedMatchesPayload(
+        { id: 'a'.repeat(24), chain: 'CELO', serializedTransaction: other, hashes: [] },
+        raw,
+        () => CELO_MAINNET,
+      ),
+    ).toThrow(/fee currency differs/);
   });
 
   it('EIP-1559 fee fields with feeCurrency, and an ERC-20 transfer paid in cEUR, decoded for the policy', async () => {
-    const data = '0xa9059cbb' + '0'.repeat(24) + TO.slice(2).toLowerCase() + (10n ** 18n).toString(16).padStart(64, '0');
+    const data =
+      '0xa9059cbb' + '0'.repeat(24) + TO.slice(2).toLowerCase() + (10n ** 18n).toString(16).padStart(64, '0');
     const cEUR = '0xD8763CBa276a3738E6DE85b4b3bF5FDed6D6cA73';
     const payload = JSON.stringify({
       to: CUSD,
@@ -71,8 +89,19 @@ describe('CELO feeCurrency payloads: CIP-64', () => {
   });
 
   it('still refuses gateway fees (CIP-42, gone from the network) and feeCurrency on other chains', async () => {
-    const gw = JSON.stringify({ to: TO, value: '1', gasPrice: '1', gas: 21000, nonce: 0, feeCurrency: CUSD, gatewayFee: '100', gatewayFeeRecipient: TO });
-    await expect(signEvm(gw, [key()], { chain: 'CELO', chainId: CELO_MAINNET })).rejects.toThrow(/gateway fees \(CIP-42\)/);
+    const gw = JSON.stringify({
+      to: TO,
+      value: '1',
+      gasPrice: '1',
+      gas: 21000,
+      nonce: 0,
+      feeCurrency: CUSD,
+      gatewayFee: '100',
+      gatewayFeeRecipient: TO,
+    });
+    await expect(signEvm(gw, [key()], { chain: 'CELO', chainId: CELO_MAINNET })).rejects.toThrow(
+      /gateway fees \(CIP-42\)/,
+    );
     const eth = JSON.stringify({ to: TO, value: '1', gasPrice: '1', gas: 21000, nonce: 0, feeCurrency: CUSD });
     await expect(signEvm(eth, [key()], { chain: 'ETH', chainId: 1n })).rejects.toThrow(/feeCurrency is set/);
   });

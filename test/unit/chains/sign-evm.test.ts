@@ -12,7 +12,10 @@ const K = privKey(1);
 const wallet = new Wallet(hexlify(K));
 const other = new Wallet(hexlify(privKey(2)));
 const TO = '0x8ba1f109551bD432803012645Ac136ddd64DBA72';
-const erc20 = new Interface(['function transfer(address to, uint256 amount)', 'function approve(address spender, uint256 amount)']);
+const erc20 = new Interface([
+  'function transfer(address to, uint256 amount)',
+  'function approve(address spender, uint256 amount)',
+]);
 
 const sign = (payload: unknown, chainId: number | bigint = 1, fill?: Parameters<typeof signEvm>[2]['fill']) =>
   signEvm(
@@ -23,7 +26,14 @@ const sign = (payload: unknown, chainId: number | bigint = 1, fill?: Parameters<
 
 describe('signEvm', () => {
   it('signs a legacy EIP-155 transfer exactly as an ethers Wallet would, keeping nonce 0', async () => {
-    const payload = { from: 0, to: TO.toLowerCase(), value: '1000000000000000000', gasPrice: '20000000000', gas: 21000, nonce: 0 };
+    const payload = {
+      from: 0,
+      to: TO.toLowerCase(),
+      value: '1000000000000000000',
+      gasPrice: '20000000000',
+      gas: 21000,
+      nonce: 0,
+    };
     const raw = await sign(payload, 1);
     const tx = Transaction.from(raw);
     expect(tx.from).toBe(wallet.address);
@@ -34,7 +44,15 @@ describe('signEvm', () => {
     expect(tx.value).toBe(10n ** 18n);
     expect(tx.gasPrice).toBe(20_000_000_000n);
     expect(tx.gasLimit).toBe(21000n);
-    const expected = await wallet.signTransaction({ type: 0, chainId: 1, nonce: 0, to: TO, value: 10n ** 18n, gasPrice: 20_000_000_000n, gasLimit: 21000 });
+    const expected = await wallet.signTransaction({
+      type: 0,
+      chainId: 1,
+      nonce: 0,
+      to: TO,
+      value: 10n ** 18n,
+      gasPrice: 20_000_000_000n,
+      gasLimit: 21000,
+    });
     expect(raw).toBe(expected);
   });
 
@@ -61,28 +79,48 @@ describe('signEvm', () => {
   });
 
   it('refuses a payload chainId that differs from the pinned one', async () => {
-    await expect(sign({ to: TO, value: '1', gasPrice: '1', gas: 21000, nonce: 1, chainId: 56 }, 1)).rejects.toMatchObject({
+    await expect(
+      sign({ to: TO, value: '1', gasPrice: '1', gas: 21000, nonce: 1, chainId: 56 }, 1),
+    ).rejects.toMatchObject({
       code: 'TX_PAYLOAD_MISMATCH',
       message: expect.stringContaining('chainId 56 differs from the pinned chain id 1'),
     });
   });
 
   it('fills missing nonce/gas/gasPrice from the caller, treating gasPrice 0 as missing', async () => {
-    const raw = await sign({ to: TO, value: '5', gasPrice: '0' }, 137, { nonce: 12, gasPrice: 30_000_000_000n, gasLimit: 50_000n });
+    const raw = await sign({ to: TO, value: '5', gasPrice: '0' }, 137, {
+      nonce: 12,
+      gasPrice: 30_000_000_000n,
+      gasLimit: 50_000n,
+    });
     const tx = Transaction.from(raw);
     expect(tx.chainId).toBe(137n);
     expect(tx.nonce).toBe(12);
     expect(tx.gasPrice).toBe(30_000_000_000n);
     expect(tx.gasLimit).toBe(50_000n);
     // payload values win over fill
-    const tx2 = Transaction.from(await sign({ to: TO, value: '5', gasPrice: '7', gas: 21000, nonce: 0 }, 137, { nonce: 12, gasPrice: 9n, gasLimit: 1n }));
+    const tx2 = Transaction.from(
+      await sign({ to: TO, value: '5', gasPrice: '7', gas: 21000, nonce: 0 }, 137, {
+        nonce: 12,
+        gasPrice: 9n,
+        gasLimit: 1n,
+      }),
+    );
     expect([tx2.nonce, tx2.gasPrice, tx2.gasLimit]).toEqual([0, 7n, 21000n]);
-    await expect(sign({ to: TO, value: '5' }, 1)).rejects.toThrow(/missing nonce, gas limit \(gas\/gasLimit\), gasPrice/);
+    await expect(sign({ to: TO, value: '5' }, 1)).rejects.toThrow(
+      /missing nonce, gas limit \(gas\/gasLimit\), gasPrice/,
+    );
   });
 
   it('accepts xdc-prefixed addresses (XDC)', async () => {
     const raw = await signEvm(
-      JSON.stringify({ to: 'xdc' + TO.slice(2).toLowerCase(), value: '1', gasPrice: '250000000', gas: 21000, nonce: 3 }),
+      JSON.stringify({
+        to: 'xdc' + TO.slice(2).toLowerCase(),
+        value: '1',
+        gasPrice: '250000000',
+        gas: 21000,
+        nonce: 3,
+      }),
       [hostDigestSigner(K)],
       { chain: 'XDC', chainId: 50 },
     );
@@ -94,21 +132,41 @@ describe('signEvm', () => {
 
   it('refuses Celo gateway-fee fields (feeCurrency alone is signed as CIP-64: sign-celo-cip64.test.ts)', async () => {
     await expect(
-      signEvm(JSON.stringify({ to: TO, value: '1', gasPrice: '1', gas: 21000, nonce: 0, gatewayFee: '5', gatewayFeeRecipient: TO }), [hostDigestSigner(K)], {
-        chain: 'CELO',
-        chainId: 42220,
-      }),
+      signEvm(
+        JSON.stringify({
+          to: TO,
+          value: '1',
+          gasPrice: '1',
+          gas: 21000,
+          nonce: 0,
+          gatewayFee: '5',
+          gatewayFeeRecipient: TO,
+        }),
+        [hostDigestSigner(K)],
+        {
+          chain: 'CELO',
+          chainId: 42220,
+        },
+      ),
     ).rejects.toMatchObject({ code: 'TX_PAYLOAD_UNSUPPORTED', message: expect.stringContaining('gatewayFee') });
   });
 
   it('refuses a payload from address that is not the signer, and several keys', async () => {
-    await expect(sign({ from: other.address, to: TO, value: '1', gasPrice: '1', gas: 21000, nonce: 0 })).rejects.toThrow(/is not the signing wallet's address/);
-    await expect(sign({ from: wallet.address, to: TO, value: '1', gasPrice: '1', gas: 21000, nonce: 0 })).resolves.toMatch(/^0x/);
     await expect(
-      signEvm(JSON.stringify({ to: TO, value: '1', gasPrice: '1', gas: 21000, nonce: 0 }), [hostDigestSigner(K), hostDigestSigner(privKey(2))], {
-        chain: 'ETH',
-        chainId: 1,
-      }),
+      sign({ from: other.address, to: TO, value: '1', gasPrice: '1', gas: 21000, nonce: 0 }),
+    ).rejects.toThrow(/is not the signing wallet's address/);
+    await expect(
+      sign({ from: wallet.address, to: TO, value: '1', gasPrice: '1', gas: 21000, nonce: 0 }),
+    ).resolves.toMatch(/^0x/);
+    await expect(
+      signEvm(
+        JSON.stringify({ to: TO, value: '1', gasPrice: '1', gas: 21000, nonce: 0 }),
+        [hostDigestSigner(K), hostDigestSigner(privKey(2))],
+        {
+          chain: 'ETH',
+          chainId: 1,
+        },
+      ),
     ).rejects.toThrow(/exactly one signing key, got 2/);
   });
 
@@ -123,7 +181,11 @@ describe('signEvm', () => {
       ['unsafe JSON number', { ...base, value: 2 ** 60 }, /must be exact/],
       ['gas and gasLimit disagree', { ...base, gasLimit: 30000 }, /gas \(21000\) and gasLimit \(30000\) disagree/],
       ['gasPrice with 1559 fields', { ...base, maxFeePerGas: '2', maxPriorityFeePerGas: '1' }, /both set/],
-      ['priority above max fee', { to: TO, value: '1', gas: 21000, nonce: 0, maxFeePerGas: '1', maxPriorityFeePerGas: '2' }, /exceeds maxFeePerGas/],
+      [
+        'priority above max fee',
+        { to: TO, value: '1', gas: 21000, nonce: 0, maxFeePerGas: '1', maxPriorityFeePerGas: '2' },
+        /exceeds maxFeePerGas/,
+      ],
       ['data without 0x', { ...base, data: 'a9059cbb' }, /data must be 0x-prefixed hex/],
       ['odd-length data', { ...base, data: '0xabc' }, /data is not valid hex/],
       ['type disagrees', { ...base, type: 2 }, /type 2 does not match/],
@@ -140,7 +202,10 @@ describe('signEvm', () => {
 describe('decodeEvm', () => {
   it('decodes an ERC-20 transfer', () => {
     const data = erc20.encodeFunctionData('transfer', [other.address, 123_456_789n]);
-    const d = decodeEvm(JSON.stringify({ to: TO, data, gasPrice: '10', gas: 60000, nonce: 1 }), { chain: 'BSC', chainId: 56 });
+    const d = decodeEvm(JSON.stringify({ to: TO, data, gasPrice: '10', gas: 60000, nonce: 1 }), {
+      chain: 'BSC',
+      chainId: 56,
+    });
     expect(d).toEqual({
       chain: 'BSC',
       outputs: [{ address: TO, amount: 0n }],
@@ -152,14 +217,21 @@ describe('decodeEvm', () => {
 
   it('reports other calls and deployments as calls, and a plain transfer as an output', () => {
     const approve = erc20.encodeFunctionData('approve', [other.address, 1n]);
-    const d = decodeEvm({ to: TO, data: approve, maxFeePerGas: '100', maxPriorityFeePerGas: '1', gas: 50000 }, { chain: 'ETH', chainId: 1 });
+    const d = decodeEvm(
+      { to: TO, data: approve, maxFeePerGas: '100', maxPriorityFeePerGas: '1', gas: 50000 },
+      { chain: 'ETH', chainId: 1 },
+    );
     expect(d.token).toBeUndefined();
     expect(d.call).toEqual({ kind: 'call', to: TO, selector: '0x095ea7b3', dataLength: 68, data: approve.slice(2) });
     expect(d.fee).toBe(5_000_000n);
     expect(d.feePerGas).toBe(100n);
     const dirty = erc20.encodeFunctionData('transfer', [other.address, 1n]).replace(/^0xa9059cbb00/, '0xa9059cbbff');
     expect(decodeEvm({ to: TO, data: dirty }, { chain: 'ETH', chainId: 1 }).call?.selector).toBe('0xa9059cbb');
-    expect(decodeEvm({ data: '0x6080' }, { chain: 'ETH', chainId: 1 }).call).toEqual({ kind: 'deploy', dataLength: 2, data: '6080' });
+    expect(decodeEvm({ data: '0x6080' }, { chain: 'ETH', chainId: 1 }).call).toEqual({
+      kind: 'deploy',
+      dataLength: 2,
+      data: '6080',
+    });
     const plain = decodeEvm({ to: TO, value: '1000' }, { chain: 'ETH', chainId: 1 });
     expect(plain).toEqual({ chain: 'ETH', outputs: [{ address: TO, amount: 1000n }] });
   });

@@ -3,7 +3,13 @@ import * as ecc from '@bitcoinerlab/secp256k1';
 import { ECPairFactory } from 'ecpair';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { createHash } from 'node:crypto';
-import { completeSignature, derSignature, hostDigestSigner, signDigestChecked, type DigestSigner } from '../../../src/chains/digest-signer.js';
+import {
+  completeSignature,
+  derSignature,
+  hostDigestSigner,
+  signDigestChecked,
+  type DigestSigner,
+} from '../../../src/chains/digest-signer.js';
 
 const ECPair = ECPairFactory(ecc);
 const N = secp256k1.Point.CURVE().n;

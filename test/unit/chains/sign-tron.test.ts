@@ -58,7 +58,10 @@ function transferPayload(amount = 1_500_000, owner = OWNER, visible = false): Re
     raw_data: {
       contract: [
         {
-          parameter: { value: { amount, owner_address: addr(owner), to_address: addr(TO) }, type_url: 'type.googleapis.com/protocol.TransferContract' },
+          parameter: {
+            value: { amount, owner_address: addr(owner), to_address: addr(TO) },
+            type_url: 'type.googleapis.com/protocol.TransferContract',
+          },
           type: 'TransferContract',
         },
       ],
@@ -72,7 +75,12 @@ function transferPayload(amount = 1_500_000, owner = OWNER, visible = false): Re
 }
 
 function trc20Payload(data: string, callValue = 0): Record<string, unknown> {
-  const value = [...fBytes(1, OWNER), ...fBytes(2, USDT), ...(callValue > 0 ? fVarint(3, callValue) : []), ...fBytes(4, [...Buffer.from(data, 'hex')])];
+  const value = [
+    ...fBytes(1, OWNER),
+    ...fBytes(2, USDT),
+    ...(callValue > 0 ? fVarint(3, callValue) : []),
+    ...fBytes(4, [...Buffer.from(data, 'hex')]),
+  ];
   const raw = rawHex({ type: 31, typeName: 'TriggerSmartContract', value }, 100_000_000);
   const v: Record<string, unknown> = { data, owner_address: hex(OWNER), contract_address: hex(USDT) };
   if (callValue > 0) v.call_value = callValue;
@@ -80,7 +88,12 @@ function trc20Payload(data: string, callValue = 0): Record<string, unknown> {
     visible: false,
     txID: createHash('sha256').update(Buffer.from(raw, 'hex')).digest('hex'),
     raw_data: {
-      contract: [{ parameter: { value: v, type_url: 'type.googleapis.com/protocol.TriggerSmartContract' }, type: 'TriggerSmartContract' }],
+      contract: [
+        {
+          parameter: { value: v, type_url: 'type.googleapis.com/protocol.TriggerSmartContract' },
+          type: 'TriggerSmartContract',
+        },
+      ],
       ref_block_bytes: hex(Uint8Array.from(REF_BYTES)),
       ref_block_hash: hex(Uint8Array.from(REF_HASH)),
       expiration: EXPIRATION,
@@ -146,13 +159,17 @@ describe('signTron', () => {
   });
 
   it('refuses an existing signature', async () => {
-    await expect(signTron(JSON.stringify({ ...transferPayload(), signature: ['00'] }), [hostDigestSigner(K)])).rejects.toThrow(/already carries a signature/);
+    await expect(
+      signTron(JSON.stringify({ ...transferPayload(), signature: ['00'] }), [hostDigestSigner(K)]),
+    ).rejects.toThrow(/already carries a signature/);
   });
 
   it('refuses raw_data JSON that disagrees with raw_data_hex', async () => {
     const p = transferPayload(1_000);
     (p.raw_data as RawDataJson).contract[0]!.parameter.value.amount = 9_999_999;
-    await expect(signTron(JSON.stringify(p), [hostDigestSigner(K)])).rejects.toThrow(/raw_data\.contract\[0\]\.parameter\.value\.amount does not match/);
+    await expect(signTron(JSON.stringify(p), [hostDigestSigner(K)])).rejects.toThrow(
+      /raw_data\.contract\[0\]\.parameter\.value\.amount does not match/,
+    );
     const q = transferPayload(1_000);
     (q.raw_data as RawDataJson).contract[0]!.parameter.value.to_address = hex(OWNER);
     await expect(signTron(JSON.stringify(q), [hostDigestSigner(K)])).rejects.toThrow(/to_address does not match/);
@@ -162,7 +179,11 @@ describe('signTron', () => {
   });
 
   describe('malformed payloads', () => {
-    const withRaw = (raw: string) => ({ ...transferPayload(), raw_data_hex: raw, txID: createHash('sha256').update(Buffer.from(raw, 'hex')).digest('hex') });
+    const withRaw = (raw: string) => ({
+      ...transferPayload(),
+      raw_data_hex: raw,
+      txID: createHash('sha256').update(Buffer.from(raw, 'hex')).digest('hex'),
+    });
     const cases: [string, unknown, RegExp][] = [
       ['not JSON', 'nope', /not valid JSON/],
       ['txID not hex', { ...transferPayload(), txID: 'xyz' }, /txID is not valid hex/],
@@ -173,8 +194,16 @@ describe('signTron', () => {
         withRaw(rawHex({ type: 56, typeName: 'WithdrawExpireUnfreezeContract', value: [...fBytes(1, OWNER)] })),
         /contract type 56 is not signed/,
       ],
-      ['type_url mismatch', withRaw(rawHex({ type: 1, typeName: 'TriggerSmartContract', value: [...fBytes(1, OWNER)] })), /type_url/],
-      ['bad owner length', withRaw(rawHex({ value: [...fBytes(1, [0x41, 1, 2]), ...fBytes(2, TO)] })), /owner_address is not a 21-byte TRON address/],
+      [
+        'type_url mismatch',
+        withRaw(rawHex({ type: 1, typeName: 'TriggerSmartContract', value: [...fBytes(1, OWNER)] })),
+        /type_url/,
+      ],
+      [
+        'bad owner length',
+        withRaw(rawHex({ value: [...fBytes(1, [0x41, 1, 2]), ...fBytes(2, TO)] })),
+        /owner_address is not a 21-byte TRON address/,
+      ],
       [
         'no raw_data',
         (() => {
@@ -187,7 +216,9 @@ describe('signTron', () => {
     ];
     for (const [name, payload, re] of cases) {
       it(name, async () => {
-        await expect(signTron(typeof payload === 'string' ? payload : JSON.stringify(payload), [hostDigestSigner(K)])).rejects.toThrow(re);
+        await expect(
+          signTron(typeof payload === 'string' ? payload : JSON.stringify(payload), [hostDigestSigner(K)]),
+        ).rejects.toThrow(re);
       });
     }
   });
@@ -195,16 +226,29 @@ describe('signTron', () => {
 
 describe('decodeTron', () => {
   it('decodes TRX transfers, TRC-20 transfers and other calls', () => {
-    expect(decodeTron(transferPayload(2_000_000))).toEqual({ chain: 'TRON', outputs: [{ address: tronBase58(TO), amount: 2_000_000n }] });
+    expect(decodeTron(transferPayload(2_000_000))).toEqual({
+      chain: 'TRON',
+      outputs: [{ address: tronBase58(TO), amount: 2_000_000n }],
+    });
     const data = 'a9059cbb' + '0'.repeat(24) + hex(TO).slice(2) + (5n * 10n ** 6n).toString(16).padStart(64, '0');
     expect(decodeTron(trc20Payload(data))).toEqual({
       chain: 'TRON',
       outputs: [],
-      token: { contract: 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t', standard: 'TRC20', to: tronBase58(TO), amount: 5_000_000n },
+      token: {
+        contract: 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t',
+        standard: 'TRC20',
+        to: tronBase58(TO),
+        amount: 5_000_000n,
+      },
       fee: 100_000_000n,
     });
     const call = decodeTron(trc20Payload('095ea7b3' + '00'.repeat(64), 7));
-    expect(call.call).toMatchObject({ kind: 'call', to: 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t', selector: '0x095ea7b3', dataLength: 68 });
+    expect(call.call).toMatchObject({
+      kind: 'call',
+      to: 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t',
+      selector: '0x095ea7b3',
+      dataLength: 68,
+    });
     expect(call.call?.data).toMatch(/^095ea7b3[0-9a-f]{128}$/);
     expect(call.outputs).toEqual([{ address: 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t', amount: 7n }]);
   });
@@ -216,7 +260,13 @@ describe('decodeTron', () => {
 });
 
 /* Issue 11 item 6: the other contracts Tatum's TRON builders emit, in TronWeb's JSON shape. */
-function contractPayload(type: number, typeName: string, value: number[], json: Record<string, unknown>, feeLimit?: number): Record<string, unknown> {
+function contractPayload(
+  type: number,
+  typeName: string,
+  value: number[],
+  json: Record<string, unknown>,
+  feeLimit?: number,
+): Record<string, unknown> {
   const raw = rawHex({ type, typeName, value }, feeLimit);
   return {
     visible: false,
@@ -234,7 +284,9 @@ function contractPayload(type: number, typeName: string, value: number[], json: 
 }
 
 const BYTECODE = '608060405234801561001057600080fd5b50';
-const STAKE2: Array<[string, Record<string, unknown>, { outputs: { address?: string; amount: bigint }[]; call?: unknown }]> = [
+const STAKE2: Array<
+  [string, Record<string, unknown>, { outputs: { address?: string; amount: bigint }[]; call?: unknown }]
+> = [
   [
     'FreezeBalanceV2 (ENERGY)',
     contractPayload(54, 'FreezeBalanceV2Contract', [...fBytes(1, OWNER), ...fVarint(2, 10_000_000), ...fVarint(3, 1)], {
@@ -257,19 +309,38 @@ const STAKE2: Array<[string, Record<string, unknown>, { outputs: { address?: str
     contractPayload(
       57,
       'DelegateResourceContract',
-      [...fBytes(1, OWNER), ...fVarint(2, 1), ...fVarint(3, 5_000_000), ...fBytes(4, TO), ...fVarint(5, 1), ...fVarint(6, 86400)],
-      { owner_address: hex(OWNER), resource: 'ENERGY', balance: 5_000_000, receiver_address: hex(TO), lock: true, lock_period: 86400 },
+      [
+        ...fBytes(1, OWNER),
+        ...fVarint(2, 1),
+        ...fVarint(3, 5_000_000),
+        ...fBytes(4, TO),
+        ...fVarint(5, 1),
+        ...fVarint(6, 86400),
+      ],
+      {
+        owner_address: hex(OWNER),
+        resource: 'ENERGY',
+        balance: 5_000_000,
+        receiver_address: hex(TO),
+        lock: true,
+        lock_period: 86400,
+      },
     ),
     { outputs: [{ address: tronBase58(TO), amount: 5_000_000n }] },
   ],
   [
     'UnDelegateResource',
-    contractPayload(58, 'UnDelegateResourceContract', [...fBytes(1, OWNER), ...fVarint(2, 1), ...fVarint(3, 5_000_000), ...fBytes(4, TO)], {
-      owner_address: hex(OWNER),
-      resource: 'ENERGY',
-      balance: 5_000_000,
-      receiver_address: hex(TO),
-    }),
+    contractPayload(
+      58,
+      'UnDelegateResourceContract',
+      [...fBytes(1, OWNER), ...fVarint(2, 1), ...fVarint(3, 5_000_000), ...fBytes(4, TO)],
+      {
+        owner_address: hex(OWNER),
+        resource: 'ENERGY',
+        balance: 5_000_000,
+        receiver_address: hex(TO),
+      },
+    ),
     { outputs: [{ address: tronBase58(TO), amount: 5_000_000n }] },
   ],
   [
@@ -350,18 +421,27 @@ describe('TRON contracts beyond transfers and calls (Stake 2.0, deploys, TRC-10 
     for (const [i, edit] of edits) {
       const p = structuredClone(STAKE2[i]![1]) as { raw_data: RawDataJson };
       edit(p.raw_data.contract[0]!.parameter.value);
-      await expect(signTron(JSON.stringify(p), [hostDigestSigner(K)])).rejects.toMatchObject({ code: 'TX_PAYLOAD_MISMATCH' });
+      await expect(signTron(JSON.stringify(p), [hostDigestSigner(K)])).rejects.toMatchObject({
+        code: 'TX_PAYLOAD_MISMATCH',
+      });
     }
   });
 
   it("never signs a freeze or delegation of another account's TRX with our key", async () => {
     const other = tronAddr(privKey(9));
-    const p = contractPayload(57, 'DelegateResourceContract', [...fBytes(1, other), ...fVarint(2, 1), ...fVarint(3, 5), ...fBytes(4, TO)], {
-      owner_address: hex(other),
-      resource: 'ENERGY',
-      balance: 5,
-      receiver_address: hex(TO),
-    });
-    await expect(signTron(JSON.stringify(p), [hostDigestSigner(K)])).rejects.toThrow(/owner_address .* is not the signing wallet's address/);
+    const p = contractPayload(
+      57,
+      'DelegateResourceContract',
+      [...fBytes(1, other), ...fVarint(2, 1), ...fVarint(3, 5), ...fBytes(4, TO)],
+      {
+        owner_address: hex(other),
+        resource: 'ENERGY',
+        balance: 5,
+        receiver_address: hex(TO),
+      },
+    );
+    await expect(signTron(JSON.stringify(p), [hostDigestSigner(K)])).rejects.toThrow(
+      /owner_address .* is not the signing wallet's address/,
+    );
   });
 });

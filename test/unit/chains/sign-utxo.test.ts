@@ -3,7 +3,12 @@ import * as ecc from '@bitcoinerlab/secp256k1';
 import { ECPairFactory } from 'ecpair';
 import { Transaction, crypto as bcrypto, networks, payments, script as bscript } from 'bitcoinjs-lib';
 import { hostDigestSigner } from '../../../src/chains/digest-signer.js';
-import { decodeUtxo, offchainDerivationIndexes, offchainWithdrawalInputs, signUtxo } from '../../../src/chains/utxo/sign.js';
+import {
+  decodeUtxo,
+  offchainDerivationIndexes,
+  offchainWithdrawalInputs,
+  signUtxo,
+} from '../../../src/chains/utxo/sign.js';
 
 const ECPair = ECPairFactory(ecc);
 
@@ -31,7 +36,13 @@ const txid = (n: number) => n.toString(16).padStart(2, '0').repeat(32);
 
 interface BitcorePayload {
   hash?: string;
-  inputs: { prevTxId: string; outputIndex: number; sequenceNumber: number; script: string; output?: { satoshis: unknown; script: string } }[];
+  inputs: {
+    prevTxId: string;
+    outputIndex: number;
+    sequenceNumber: number;
+    script: string;
+    output?: { satoshis: unknown; script: string };
+  }[];
   outputs: { satoshis: unknown; script: string }[];
   [k: string]: unknown;
 }
@@ -123,7 +134,9 @@ describe('signUtxo: a Tatum wallet stored as uncompressed WIF', () => {
       const [sigSh, pk] = bscript.decompile(tx.ins[i]!.script) as [Uint8Array, Uint8Array];
       expect(hex(bcrypto.hash160(pk))).toBe(hex(p.script.subarray(3, 23)));
       const decoded = bscript.signature.decode(sigSh);
-      expect(ecc.verify(tx.hashForSignature(i, p.script, Transaction.SIGHASH_ALL), pk, decoded.signature, true)).toBe(true);
+      expect(ecc.verify(tx.hashForSignature(i, p.script, Transaction.SIGHASH_ALL), pk, decoded.signature, true)).toBe(
+        true,
+      );
     });
     expect(bscript.decompile(tx.ins[0]!.script)![1]).toHaveLength(65);
     expect(bscript.decompile(tx.ins[1]!.script)![1]).toHaveLength(33);
@@ -143,7 +156,13 @@ describe('signUtxo (BTC/LTC/DOGE)', () => {
   ];
 
   it('signs a two-wallet tx: P2PKH + P2WPKH + P2SH-P2WPKH, one key owning three inputs', async () => {
-    const payload = JSON.stringify(bitcorePayload(prevs, outs, { changeIndex: 1, changeScript: `OP_0 20 0x${hex(bcrypto.hash160(pub(A)))}`, fee: 1000 }));
+    const payload = JSON.stringify(
+      bitcorePayload(prevs, outs, {
+        changeIndex: 1,
+        changeScript: `OP_0 20 0x${hex(bcrypto.hash160(pub(A)))}`,
+        fee: 1000,
+      }),
+    );
     const raw = await signUtxo(payload, [hostDigestSigner(A), hostDigestSigner(B)], { chain: 'BTC' });
     const tx = verifySigned(raw, prevs, [A, B, A, A]);
     expect(tx.hasWitnesses()).toBe(true);
@@ -153,7 +172,9 @@ describe('signUtxo (BTC/LTC/DOGE)', () => {
     bare.stripWitnesses();
     expect(bare.getId()).toBe(JSON.parse(payload).hash);
     // key order and duplicates do not matter
-    const raw2 = await signUtxo(payload, [hostDigestSigner(B), hostDigestSigner(A), hostDigestSigner(B)], { chain: 'BTC' });
+    const raw2 = await signUtxo(payload, [hostDigestSigner(B), hostDigestSigner(A), hostDigestSigner(B)], {
+      chain: 'BTC',
+    });
     expect(raw2).toBe(raw);
   });
 
@@ -162,7 +183,11 @@ describe('signUtxo (BTC/LTC/DOGE)', () => {
       { script: p2pkh(A), value: 5_000_000 },
       { script: p2pk(B), value: 1_000_000 },
     ];
-    const raw = await signUtxo(bitcorePayload(lp, [{ script: p2pkh(C), value: 5_990_000 }]), [hostDigestSigner(A), hostDigestSigner(B)], { chain: 'LTC' });
+    const raw = await signUtxo(
+      bitcorePayload(lp, [{ script: p2pkh(C), value: 5_990_000 }]),
+      [hostDigestSigner(A), hostDigestSigner(B)],
+      { chain: 'LTC' },
+    );
     const tx = verifySigned(raw, lp, [A, B]);
     expect(tx.hasWitnesses()).toBe(false);
     expect(raw.slice(8, 12)).not.toBe('0001');
@@ -177,7 +202,9 @@ describe('signUtxo (BTC/LTC/DOGE)', () => {
     });
     const q = bitcorePayload(prevs, outs);
     q.outputs[0]!.satoshis = (q.outputs[0]!.satoshis as number) + 1; // tamper after hashing
-    await expect(signUtxo(q, [hostDigestSigner(A), hostDigestSigner(B)], { chain: 'BTC' })).rejects.toThrow(/does not match/);
+    await expect(signUtxo(q, [hostDigestSigner(A), hostDigestSigner(B)], { chain: 'BTC' })).rejects.toThrow(
+      /does not match/,
+    );
   });
 
   it('accepts a payload without hash', async () => {
@@ -192,31 +219,55 @@ describe('signUtxo (BTC/LTC/DOGE)', () => {
       code: 'TX_SIGNER_MISSING',
       message: expect.stringContaining('input 1 (of 4)'),
     });
-    await expect(signUtxo(bitcorePayload(prevs, outs), [hostDigestSigner(C)], { chain: 'BTC' })).rejects.toThrow(/inputs 0, 1, 2, 3/);
+    await expect(signUtxo(bitcorePayload(prevs, outs), [hostDigestSigner(C)], { chain: 'BTC' })).rejects.toThrow(
+      /inputs 0, 1, 2, 3/,
+    );
     await expect(signUtxo(bitcorePayload(prevs, outs), [], { chain: 'BTC' })).rejects.toThrow(/no signing key/);
   });
 
   it('checks changeIndex against changeScript', async () => {
-    const good = bitcorePayload(prevs, outs, { changeIndex: 1, changeScript: `OP_0 20 0x${hex(bcrypto.hash160(pub(A)))}` });
-    await expect(signUtxo(good, [hostDigestSigner(A), hostDigestSigner(B)], { chain: 'BTC' })).resolves.toMatch(/^02000000/);
+    const good = bitcorePayload(prevs, outs, {
+      changeIndex: 1,
+      changeScript: `OP_0 20 0x${hex(bcrypto.hash160(pub(A)))}`,
+    });
+    await expect(signUtxo(good, [hostDigestSigner(A), hostDigestSigner(B)], { chain: 'BTC' })).resolves.toMatch(
+      /^02000000/,
+    );
     const legacyChange = bitcorePayload(prevs, [outs[0]!, { script: p2pkh(A), value: 59_000 }], {
       changeIndex: 1,
       changeScript: `OP_DUP OP_HASH160 20 0x${hex(bcrypto.hash160(pub(A)))} OP_EQUALVERIFY OP_CHECKSIG`,
     });
-    await expect(signUtxo(legacyChange, [hostDigestSigner(A), hostDigestSigner(B)], { chain: 'BTC' })).resolves.toBeTypeOf('string');
-    const wrong = bitcorePayload(prevs, outs, { changeIndex: 0, changeScript: `OP_0 20 0x${hex(bcrypto.hash160(pub(A)))}` });
-    await expect(signUtxo(wrong, [hostDigestSigner(A), hostDigestSigner(B)], { chain: 'BTC' })).rejects.toThrow(/changeIndex/);
+    await expect(
+      signUtxo(legacyChange, [hostDigestSigner(A), hostDigestSigner(B)], { chain: 'BTC' }),
+    ).resolves.toBeTypeOf('string');
+    const wrong = bitcorePayload(prevs, outs, {
+      changeIndex: 0,
+      changeScript: `OP_0 20 0x${hex(bcrypto.hash160(pub(A)))}`,
+    });
+    await expect(signUtxo(wrong, [hostDigestSigner(A), hostDigestSigner(B)], { chain: 'BTC' })).rejects.toThrow(
+      /changeIndex/,
+    );
     const garbage = bitcorePayload(prevs, outs, { changeIndex: 1, changeScript: 'OP_0 21 0xabcd' });
-    await expect(signUtxo(garbage, [hostDigestSigner(A), hostDigestSigner(B)], { chain: 'BTC' })).rejects.toThrow(/changeScript/);
+    await expect(signUtxo(garbage, [hostDigestSigner(A), hostDigestSigner(B)], { chain: 'BTC' })).rejects.toThrow(
+      /changeScript/,
+    );
   });
 
   it('refuses segwit inputs on DOGE and unsupported script types', async () => {
     await expect(
-      signUtxo(bitcorePayload([{ script: p2wpkh(A), value: 10 ** 9 }], [{ script: p2pkh(C), value: 10 ** 8 }]), [hostDigestSigner(A)], { chain: 'DOGE' }),
+      signUtxo(
+        bitcorePayload([{ script: p2wpkh(A), value: 10 ** 9 }], [{ script: p2pkh(C), value: 10 ** 8 }]),
+        [hostDigestSigner(A)],
+        { chain: 'DOGE' },
+      ),
     ).rejects.toThrow(/Dogecoin/);
     const p2wsh = payments.p2wsh({ redeem: { output: p2pk(A) } }).output!;
     await expect(
-      signUtxo(bitcorePayload([{ script: p2wsh, value: 1000 }], [{ script: p2pkh(C), value: 500 }]), [hostDigestSigner(A)], { chain: 'BTC' }),
+      signUtxo(
+        bitcorePayload([{ script: p2wsh, value: 1000 }], [{ script: p2pkh(C), value: 500 }]),
+        [hostDigestSigner(A)],
+        { chain: 'BTC' },
+      ),
     ).rejects.toMatchObject({
       code: 'TX_PAYLOAD_UNSUPPORTED',
       message: expect.stringContaining('P2WSH'),
@@ -224,7 +275,11 @@ describe('signUtxo (BTC/LTC/DOGE)', () => {
     // a P2SH that is not P2SH-P2WPKH of any key is simply not owned
     const p2shMulti = payments.p2sh({ redeem: payments.p2ms({ m: 1, pubkeys: [pub(A)] }) }).output!;
     await expect(
-      signUtxo(bitcorePayload([{ script: p2shMulti, value: 1000 }], [{ script: p2pkh(C), value: 500 }]), [hostDigestSigner(A)], { chain: 'BTC' }),
+      signUtxo(
+        bitcorePayload([{ script: p2shMulti, value: 1000 }], [{ script: p2pkh(C), value: 500 }]),
+        [hostDigestSigner(A)],
+        { chain: 'BTC' },
+      ),
     ).rejects.toThrow(/input 0/);
   });
 
@@ -330,13 +385,18 @@ describe('signUtxo (BTC/LTC/DOGE)', () => {
     for (const [name, mutate, re] of cases) {
       it(name, async () => {
         const p = mutate(bitcorePayload(prevs, outs));
-        await expect(signUtxo(typeof p === 'string' ? p : JSON.stringify(p), signers, { chain: 'BTC' })).rejects.toThrow(re);
+        await expect(
+          signUtxo(typeof p === 'string' ? p : JSON.stringify(p), signers, { chain: 'BTC' }),
+        ).rejects.toThrow(re);
       });
     }
   });
 
   it('decodeUtxo reports outputs (with addresses when given a network) and the exact fee', () => {
-    const p = bitcorePayload(prevs, [...outs, { script: bscript.compile([bscript.OPS.OP_RETURN, Buffer.from('hi')]), value: 0 }]);
+    const p = bitcorePayload(prevs, [
+      ...outs,
+      { script: bscript.compile([bscript.OPS.OP_RETURN, Buffer.from('hi')]), value: 0 },
+    ]);
     const d = decodeUtxo(p, 'BTC', networks.testnet);
     expect(d.chain).toBe('BTC');
     expect(d.fee).toBe(1000n);
@@ -363,7 +423,9 @@ describe('off-chain withdrawals', () => {
     expect(offchainWithdrawalInputs('BTC', responses).map((w) => w.derivationIndex)).toEqual([3, 0, 3]);
     expect(() => offchainDerivationIndexes('BTC', [{ vIn: '-1' }])).toThrow(/no input/);
     expect(() => offchainDerivationIndexes('BTC', [{ vIn: 'abc', vInIndex: 0 }])).toThrow(/vIn must be/);
-    expect(() => offchainDerivationIndexes('BTC', [{ vIn: txid(1), vInIndex: 0, address: { derivationKey: -2 } }])).toThrow(/derivationKey/);
+    expect(() =>
+      offchainDerivationIndexes('BTC', [{ vIn: txid(1), vInIndex: 0, address: { derivationKey: -2 } }]),
+    ).toThrow(/derivationKey/);
   });
 
   it('signs with the derived keys and checks the inputs against withdrawalResponses', async () => {
@@ -376,10 +438,16 @@ describe('off-chain withdrawals', () => {
       { script: p2wpkh(C), value: 550_000 },
       { script: p2wpkh(A), value: 49_000 },
     ]);
-    const raw = await signUtxo(p, [hostDigestSigner(B), hostDigestSigner(A)], { chain: 'BTC', withdrawalResponses: responses });
+    const raw = await signUtxo(p, [hostDigestSigner(B), hostDigestSigner(A)], {
+      chain: 'BTC',
+      withdrawalResponses: responses,
+    });
     verifySigned(raw, prevs, [B, A, B]);
-    await expect(signUtxo(p, [hostDigestSigner(B), hostDigestSigner(A)], { chain: 'BTC', withdrawalResponses: responses.slice(1) })).rejects.toThrow(
-      /differ from withdrawalResponses/,
-    );
+    await expect(
+      signUtxo(p, [hostDigestSigner(B), hostDigestSigner(A)], {
+        chain: 'BTC',
+        withdrawalResponses: responses.slice(1),
+      }),
+    ).rejects.toThrow(/differ from withdrawalResponses/);
   });
 });

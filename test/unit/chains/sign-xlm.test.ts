@@ -20,8 +20,14 @@ function signedBy(xdr: string, testnet: boolean): Transaction {
 
 describe('XLM payloads', () => {
   it('signs a native payment: one DecoratedSignature of the source account over the testnet hash; deterministic', async () => {
-    const st = xlmEnvelope(Operation.payment({ destination: dest, asset: Asset.native(), amount: '12.5' }), { memo: Memo.text('order 7') });
-    expect(decodeXlm(st, true)).toEqual({ chain: 'XLM', outputs: [{ address: dest, amount: 125_000_000n }], fee: 100n });
+    const st = xlmEnvelope(Operation.payment({ destination: dest, asset: Asset.native(), amount: '12.5' }), {
+      memo: Memo.text('order 7'),
+    });
+    expect(decodeXlm(st, true)).toEqual({
+      chain: 'XLM',
+      outputs: [{ address: dest, amount: 125_000_000n }],
+      fee: 100n,
+    });
     const out = await signXlm(st, [hostSigner(seed)], true);
     const tx = signedBy(out, true);
     expect(tx.signatures).toHaveLength(1);
@@ -35,28 +41,40 @@ describe('XLM payloads', () => {
   });
 
   it('mainnet daemon signs over the PUBLIC passphrase', async () => {
-    const st = xlmEnvelope(Operation.payment({ destination: dest, asset: Asset.native(), amount: '1' }), { testnet: false });
+    const st = xlmEnvelope(Operation.payment({ destination: dest, asset: Asset.native(), amount: '1' }), {
+      testnet: false,
+    });
     const tx = signedBy(await signXlm(st, [hostSigner(seed)], false), false);
     expect(me.verify(tx.hash(), tx.signatures[0]!.signature())).toBe(true);
   });
 
   it('decodes issued-asset payments as tokens, createAccount as a native output, changeTrust as no movement', () => {
     const usd = new Asset('USD', issuer);
-    expect(decodeXlm(xlmEnvelope(Operation.payment({ destination: dest, asset: usd, amount: '0.0000001' })), true).token).toEqual({
+    expect(
+      decodeXlm(xlmEnvelope(Operation.payment({ destination: dest, asset: usd, amount: '0.0000001' })), true).token,
+    ).toEqual({
       contract: `USD:${issuer}`,
       standard: 'XLM_ASSET',
       to: dest,
       amount: 1n,
     });
-    expect(decodeXlm(xlmEnvelope(Operation.createAccount({ destination: dest, startingBalance: '2' })), true).outputs).toEqual([
-      { address: dest, amount: 20_000_000n },
-    ]);
-    expect(decodeXlm(xlmEnvelope(Operation.changeTrust({ asset: usd, limit: '1000' })), true)).toEqual({ chain: 'XLM', outputs: [], fee: 100n });
+    expect(
+      decodeXlm(xlmEnvelope(Operation.createAccount({ destination: dest, startingBalance: '2' })), true).outputs,
+    ).toEqual([{ address: dest, amount: 20_000_000n }]);
+    expect(decodeXlm(xlmEnvelope(Operation.changeTrust({ asset: usd, limit: '1000' })), true)).toEqual({
+      chain: 'XLM',
+      outputs: [],
+      fee: 100n,
+    });
   });
 
   it('refuses operations Tatum does not build (accountMerge, setOptions) and garbage', () => {
-    expect(() => decodeXlm(xlmEnvelope(Operation.accountMerge({ destination: dest })), true)).toThrow(/accountMerge is not signed/);
-    expect(() => decodeXlm(xlmEnvelope(Operation.setOptions({ signer: { ed25519PublicKey: dest, weight: 1 } })), true)).toThrow(/setOptions is not signed/);
+    expect(() => decodeXlm(xlmEnvelope(Operation.accountMerge({ destination: dest })), true)).toThrow(
+      /accountMerge is not signed/,
+    );
+    expect(() =>
+      decodeXlm(xlmEnvelope(Operation.setOptions({ signer: { ed25519PublicKey: dest, weight: 1 } })), true),
+    ).toThrow(/setOptions is not signed/);
     expect(() => decodeXlm('not base64!', true)).toThrow(/base64 TransactionEnvelope/);
     expect(() => decodeXlm('AAAA', true)).toThrow(/not a TransactionEnvelope/);
   });

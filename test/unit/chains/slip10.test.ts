@@ -9,7 +9,9 @@ const ABANDON = 'abandon abandon abandon abandon abandon abandon abandon abandon
 describe('SLIP-0010 ed25519', () => {
   it('SLIP-0010 test vector 1 (seed 000102…0f): m/0H/1H/2H/2H/1000000000H', () => {
     const seed = Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex');
-    expect(Buffer.from(slip10Ed25519(seed, 'm')).toString('hex')).toBe('2b4be7f19ee27bbf30c667b642d5f4aa69fd169872f8fc3059c08ebae2eb19e7');
+    expect(Buffer.from(slip10Ed25519(seed, 'm')).toString('hex')).toBe(
+      '2b4be7f19ee27bbf30c667b642d5f4aa69fd169872f8fc3059c08ebae2eb19e7',
+    );
     expect(Buffer.from(slip10Ed25519(seed, "m/0'/1'/2'/2'/1000000000'")).toString('hex')).toBe(
       '8f94d394a8e8fd6b1bc2f3f49f5c47e385281d5c17e65324b0f62483e37e8793',
     );

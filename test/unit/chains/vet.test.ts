@@ -22,7 +22,15 @@ describe('VET payloads', () => {
     const raw = await signVet(st, [signer], true, FILL);
     const tx = Transaction.decode(Buffer.from(raw.slice(2), 'hex'));
     expect(tx.origin).toBe(ME.toLowerCase());
-    expect(tx.body).toMatchObject({ chainTag: 0x27, blockRef: FILL.blockRef, expiration: 720, gasPriceCoef: 0, gas: 21000, dependsOn: null, nonce: 4660 });
+    expect(tx.body).toMatchObject({
+      chainTag: 0x27,
+      blockRef: FILL.blockRef,
+      expiration: 720,
+      gasPriceCoef: 0,
+      gas: 21000,
+      dependsOn: null,
+      nonce: 4660,
+    });
     expect(tx.body.clauses).toHaveLength(1);
     expect(tx.body.clauses[0]).toMatchObject({ to: TO, data: '0x' });
     expect(BigInt(tx.body.clauses[0]!.value)).toBe(10n ** 18n);
@@ -31,22 +39,48 @@ describe('VET payloads', () => {
     // The id journaled when Tatum answers none is VeChain's, not keccak of the RLP.
     expect(localTxHash('VET', raw)).toBe(tx.id);
     expect(vetSignedMismatch(JSON.stringify({ from: 0, to: TO, value: '1' }), raw)).toBe('value differs');
-    expect(decodeVet(st, true, FILL)).toEqual({ chain: 'VET', outputs: [{ address: TO, amount: 10n ** 18n }], fee: 21000n * 10n ** 13n });
+    expect(decodeVet(st, true, FILL)).toEqual({
+      chain: 'VET',
+      outputs: [{ address: TO, amount: 10n ** 18n }],
+      fee: 21000n * 10n ** 13n,
+    });
   });
 
   it("honours the payload's nonce, expiration, gasPriceCoef and blockRef; mainnet chainTag 0x4a", async () => {
-    const st = JSON.stringify({ from: ME, to: TO, value: '1', nonce: 7, expiration: 32, gasPriceCoef: 128, blockRef: '0x0000000000000001' });
+    const st = JSON.stringify({
+      from: ME,
+      to: TO,
+      value: '1',
+      nonce: 7,
+      expiration: 32,
+      gasPriceCoef: 128,
+      blockRef: '0x0000000000000001',
+    });
     const tx = Transaction.decode(Buffer.from((await signVet(st, [signer], false, FILL)).slice(2), 'hex'));
-    expect(tx.body).toMatchObject({ chainTag: 0x4a, nonce: 7, expiration: 32, gasPriceCoef: 128, blockRef: '0x0000000000000001' });
+    expect(tx.body).toMatchObject({
+      chainTag: 0x4a,
+      nonce: 7,
+      expiration: 32,
+      gasPriceCoef: 128,
+      blockRef: '0x0000000000000001',
+    });
     expect(vetFee(21000n, 128)).toBe((21000n * 10n ** 13n * 383n) / 255n);
   });
 
   it('decodes VIP-180 transfers as tokens and other calldata as calls; intrinsic gas counts the data', () => {
     const data = '0xa9059cbb' + '00'.repeat(12) + '22'.repeat(20) + 5n.toString(16).padStart(64, '0');
     const d = decodeVet(JSON.stringify({ from: 0, to: TO, value: '0', data }), true);
-    expect(d.token).toEqual({ contract: TO, standard: 'VIP180', to: '0x2222222222222222222222222222222222222222', amount: 5n });
+    expect(d.token).toEqual({
+      contract: TO,
+      standard: 'VIP180',
+      to: '0x2222222222222222222222222222222222222222',
+      amount: 5n,
+    });
     expect(d.outputs).toEqual([]);
-    expect(decodeVet(JSON.stringify({ to: TO, value: '0', data: '0x12345678' }), true).call).toMatchObject({ kind: 'call', selector: '0x12345678' });
+    expect(decodeVet(JSON.stringify({ to: TO, value: '0', data: '0x12345678' }), true).call).toMatchObject({
+      kind: 'call',
+      selector: '0x12345678',
+    });
     expect(vetIntrinsicGas({ to: TO, value: 0n, data })).toBeGreaterThan(21000n);
   });
 
@@ -57,9 +91,15 @@ describe('VET payloads', () => {
     await expect(signVet(JSON.stringify({ from: TO, to: TO, value: '1' }), [signer], true, FILL)).rejects.toThrow(
       /from 0x1111.* is not the signing wallet's address/,
     );
-    expect(() => decodeVet(JSON.stringify({ value: '1', data: '0x60' }), true)).toThrow(/contract deployments are not signed/);
-    expect(() => decodeVet(JSON.stringify({ to: TO, value: '1', dependsOn: '0x' + '00'.repeat(32) }), true)).toThrow(/dependsOn is set/);
+    expect(() => decodeVet(JSON.stringify({ value: '1', data: '0x60' }), true)).toThrow(
+      /contract deployments are not signed/,
+    );
+    expect(() => decodeVet(JSON.stringify({ to: TO, value: '1', dependsOn: '0x' + '00'.repeat(32) }), true)).toThrow(
+      /dependsOn is set/,
+    );
     expect(() => decodeVet('{"to":', true)).toThrow(/not valid JSON/);
-    expect(() => decodeVet(JSON.stringify({ to: TO, value: '1.5' }), true)).toThrow(/value must be a non-negative integer/);
+    expect(() => decodeVet(JSON.stringify({ to: TO, value: '1.5' }), true)).toThrow(
+      /value must be a non-negative integer/,
+    );
   });
 });

@@ -8,7 +8,13 @@
 import { decode, encodeForSigning, encode } from 'ripple-binary-codec';
 import { deriveKeypair, sign as rippleSign, verify as rippleVerify } from 'ripple-keypairs';
 import { describe, expect, it } from 'vitest';
-import { formatXrpSecret, newXrpSecret, parseXrpSecret, xrpAddress, xrpPublicKey } from '../../../src/chains/xrp/keys.js';
+import {
+  formatXrpSecret,
+  newXrpSecret,
+  parseXrpSecret,
+  xrpAddress,
+  xrpPublicKey,
+} from '../../../src/chains/xrp/keys.js';
 import { decodeXrp, signXrp, xrpBlobMismatch, xrpTxHash } from '../../../src/chains/xrp/sign.js';
 import { addressOf, ED_SEED, hostXrpKey, SECP_ADDRESS, SECP_SEED, xrpPayment } from '../../support/xrp.js';
 
@@ -52,7 +58,14 @@ describe('XRP payloads', () => {
     const blob = await signXrp(st, hostXrpKey(seed));
     expect(blob).toMatch(/^[0-9A-F]+$/);
     const tx = decode(blob) as Record<string, string>;
-    expect(tx).toMatchObject({ Account: addressOf(seed), Amount: '1000000', DestinationTag: 4294967295, SourceTag: 1, Fee: '12', Sequence: 7 });
+    expect(tx).toMatchObject({
+      Account: addressOf(seed),
+      Amount: '1000000',
+      DestinationTag: 4294967295,
+      SourceTag: 1,
+      Fee: '12',
+      Sequence: 7,
+    });
     expect(rippleVerify(encodeForSigning(tx), tx.TxnSignature!, tx.SigningPubKey!)).toBe(true);
     expect(blob).toBe(rippleSigned(seed, st));
     expect(await signXrp(st, hostXrpKey(seed))).toBe(blob);
@@ -69,8 +82,15 @@ describe('XRP payloads', () => {
     });
     const token = decodeXrp(xrpPayment(ED_ADDRESS, { Amount: { currency: 'USD', value: '10.5', issuer: ISSUER } }));
     expect(token.outputs).toEqual([]);
-    expect(token.token).toEqual({ contract: `USD:${ISSUER}`, standard: 'XRP_IOU', to: 'rUCzEr6jrEyMpjhs4wSdQdz4g8Y382NxfM', amount: 10_500_000_000_000_000n });
-    expect(decodeXrp(xrpPayment(ED_ADDRESS, { Amount: { currency: 'USD', value: '1e-15', issuer: ISSUER } })).token?.amount).toBe(1n);
+    expect(token.token).toEqual({
+      contract: `USD:${ISSUER}`,
+      standard: 'XRP_IOU',
+      to: 'rUCzEr6jrEyMpjhs4wSdQdz4g8Y382NxfM',
+      amount: 10_500_000_000_000_000n,
+    });
+    expect(
+      decodeXrp(xrpPayment(ED_ADDRESS, { Amount: { currency: 'USD', value: '1e-15', issuer: ISSUER } })).token?.amount,
+    ).toBe(1n);
     const trust = JSON.stringify({
       Account: ED_ADDRESS,
       TransactionType: 'TrustSet',
@@ -84,13 +104,19 @@ describe('XRP payloads', () => {
   });
 
   it('refuses what Tatum signs blindly: illegal amounts, missing autofill fields, other transaction types, garbage', () => {
-    expect(() => decodeXrp(xrpPayment(ED_ADDRESS, { Amount: '12.5' }))).toThrow(/Amount must be an integer string of drops/);
+    expect(() => decodeXrp(xrpPayment(ED_ADDRESS, { Amount: '12.5' }))).toThrow(
+      /Amount must be an integer string of drops/,
+    );
     const noFee = JSON.parse(xrpPayment(ED_ADDRESS)) as Record<string, unknown>;
     delete noFee.LastLedgerSequence;
     expect(() => decodeXrp(JSON.stringify(noFee))).toThrow(/LastLedgerSequence is missing/);
-    expect(() => decodeXrp(JSON.stringify({ ...JSON.parse(xrpPayment(ED_ADDRESS)), TransactionType: 'OfferCreate' }))).toThrow(/OfferCreate.*is not signed/);
+    expect(() =>
+      decodeXrp(JSON.stringify({ ...JSON.parse(xrpPayment(ED_ADDRESS)), TransactionType: 'OfferCreate' })),
+    ).toThrow(/OfferCreate.*is not signed/);
     expect(() => decodeXrp('{"Account":')).toThrow(/not valid JSON/);
     expect(() => decodeXrp('[]')).toThrow(/must be a JSON object/);
-    expect(() => decodeXrp(xrpPayment(ED_ADDRESS, { Destination: 'rNotAnAddress' }))).toThrow(/Destination must be a classic/);
+    expect(() => decodeXrp(xrpPayment(ED_ADDRESS, { Destination: 'rNotAnAddress' }))).toThrow(
+      /Destination must be a classic/,
+    );
   });
 });

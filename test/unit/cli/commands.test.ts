@@ -30,7 +30,8 @@ describe('lazy command registry (src/cli/commands.ts)', () => {
     expect(modulesFor(argv('token', 'check'))).toEqual(['gate', 'token']);
     expect(modulesFor(argv('help', 'daemon'))).toEqual(['daemon', 'gate']);
     expect(modulesFor(argv('daemon', '--help'))).toEqual(['daemon', 'gate']);
-    for (const a of [argv(), argv('--help'), argv('-V'), argv('help'), argv('getadress', '1')]) expect(modulesFor(a)).toBeUndefined();
+    for (const a of [argv(), argv('--help'), argv('-V'), argv('help'), argv('getadress', '1')])
+      expect(modulesFor(a)).toBeUndefined();
   });
 
   it('a command run through the lazy program has the options of the full one (--otp from the gate included)', async () => {

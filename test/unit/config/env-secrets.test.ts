@@ -25,7 +25,9 @@ describe('secrets from the environment', () => {
   it('no module reads a secret variable from process.env directly (only through takeEnvSecret, which deletes it)', () => {
     const direct = sources(join(__dirname, '../../../src')).flatMap((f) => {
       const text = readFileSync(f, 'utf8');
-      return SECRET_ENV.filter((name) => text.includes(`process.env.${name}`) || text.includes(`process.env['${name}']`)).map((name) => `${f}: ${name}`);
+      return SECRET_ENV.filter(
+        (name) => text.includes(`process.env.${name}`) || text.includes(`process.env['${name}']`),
+      ).map((name) => `${f}: ${name}`);
     });
     expect(direct).toEqual([]);
   });

@@ -6,14 +6,19 @@ import { envDisplayName, envHelpLines, envStatusLines, OPERATOR_ENV_VARS } from 
 describe('the table of environment variables', () => {
   it("the README's Environment section lists every variable an operator sets", () => {
     const readme = readFileSync('README.md', 'utf8');
-    const section = readme.slice(readme.indexOf('### Environment'), readme.indexOf('\n### ', readme.indexOf('### Environment') + 5));
+    const section = readme.slice(
+      readme.indexOf('### Environment'),
+      readme.indexOf('\n### ', readme.indexOf('### Environment') + 5),
+    );
     expect(OPERATOR_ENV_VARS.map(envDisplayName).filter((n) => !section.includes(`\`${n}\``))).toEqual([]);
   });
 
   it('--help lists every one, and marks the secrets', () => {
     const help = envHelpLines().join('\n');
     for (const v of OPERATOR_ENV_VARS)
-      expect(help).toMatch(new RegExp(`^  ${envDisplayName(v).replace(/[<>]/g, '.')} +.*${v.secret ? '\\(secret\\)' : ''}`, 'm'));
+      expect(help).toMatch(
+        new RegExp(`^  ${envDisplayName(v).replace(/[<>]/g, '.')} +.*${v.secret ? '\\(secret\\)' : ''}`, 'm'),
+      );
   });
 
   it('checkconfig shows each as set or not, a value only where it is not a secret, and every per-chain variable that is set', () => {

@@ -44,7 +44,14 @@ describe('driver processes', () => {
     const challenge = newChallenge();
     const r = await new YkmanDriver(tool).respond(cred, challenge);
     expect(r.toString('hex')).toBe('00112233445566778899aabbccddeeff00112233');
-    expect(readFileSync(join(dir, 'args'), 'utf8').trim().split('\n')).toEqual(['--device', '12345678', 'otp', 'calculate', '2', challenge.toString('hex')]);
+    expect(readFileSync(join(dir, 'args'), 'utf8').trim().split('\n')).toEqual([
+      '--device',
+      '12345678',
+      'otp',
+      'calculate',
+      '2',
+      challenge.toString('hex'),
+    ]);
   });
 
   it('a tool that never answers is killed: GATE_TIMEOUT', async () => {
@@ -58,18 +65,27 @@ describe('driver processes', () => {
   it('ykchalresp maps the serial to the key index', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hardkms-args-'));
     // Two keys: index 0 = 111, index 1 = 12345678.
-    const ykinfo = fakeTool(`case "$1" in -n0) echo 111;; -n1) echo 12345678;; *) echo "Yubikey core error: no yubikey present" >&2; exit 1;; esac`);
+    const ykinfo = fakeTool(
+      `case "$1" in -n0) echo 111;; -n1) echo 12345678;; *) echo "Yubikey core error: no yubikey present" >&2; exit 1;; esac`,
+    );
     const ykchalresp = fakeTool(`printf '%s\\n' "$@" > ${dir}/args; echo ffeeddccbbaa99887766554433221100ffeeddcc`);
     const d = new YkchalrespDriver(ykchalresp, ykinfo);
     expect(await d.listSerials()).toEqual([111, 12345678]);
     const challenge = newChallenge();
     expect((await d.respond(cred, challenge)).toString('hex')).toBe('ffeeddccbbaa99887766554433221100ffeeddcc');
-    expect(readFileSync(join(dir, 'args'), 'utf8').trim().split('\n')).toEqual(['-n1', '-2', '-x', challenge.toString('hex')]);
+    expect(readFileSync(join(dir, 'args'), 'utf8').trim().split('\n')).toEqual([
+      '-n1',
+      '-2',
+      '-x',
+      challenge.toString('hex'),
+    ]);
     await expect(d.respond({ ...cred, serial: 999 }, challenge)).rejects.toMatchObject({ code: 'GATE_NO_YUBIKEY' });
   });
 
   it('ykchalresp timeout on an empty slot is GATE_SLOT_NOT_PROGRAMMED', async () => {
-    const ykinfo = fakeTool(`case "$1$2" in -n0-s) echo 12345678;; -n0-2) echo 0;; *) echo "Yubikey core error: no yubikey present" >&2; exit 1;; esac`);
+    const ykinfo = fakeTool(
+      `case "$1$2" in -n0-s) echo 12345678;; -n0-2) echo 0;; *) echo "Yubikey core error: no yubikey present" >&2; exit 1;; esac`,
+    );
     const ykchalresp = fakeTool('echo "Yubikey core error: timeout" >&2; exit 1');
     await expect(new YkchalrespDriver(ykchalresp, ykinfo).respond(cred, newChallenge())).rejects.toMatchObject({
       code: 'GATE_SLOT_NOT_PROGRAMMED',
@@ -85,7 +101,9 @@ describe('driver processes', () => {
 
   it('refuses challenges the key would alter', async () => {
     const bad = Buffer.concat([newChallenge(), Buffer.from([0])]);
-    await expect(getDriver('emulator', { emulatorDir: tmpdir() }).respond(cred, bad)).rejects.toMatchObject({ code: 'GATE_BAD_CHALLENGE' });
+    await expect(getDriver('emulator', { emulatorDir: tmpdir() }).respond(cred, bad)).rejects.toMatchObject({
+      code: 'GATE_BAD_CHALLENGE',
+    });
     expect(() => getDriver('yubihsm')).toThrow(/Unknown YubiKey driver "yubihsm"/);
   });
 });

@@ -50,7 +50,9 @@ describe('emulator', () => {
     const dir = fresh();
     const k = await createEmulatedKey(dir);
     chmodSync(k.path, 0o644);
-    await expect(new EmulatorDriver(dir).respond({ serial: k.serial, slot: 2, label: 'x' }, newChallenge())).rejects.toThrow(/readable by other users/);
+    await expect(
+      new EmulatorDriver(dir).respond({ serial: k.serial, slot: 2, label: 'x' }, newChallenge()),
+    ).rejects.toThrow(/readable by other users/);
     expect(await new EmulatorDriver(join(dir, 'nope')).listSerials()).toEqual([]);
     delete process.env.HARDKMS_YUBIKEY_EMULATOR_DIR;
     await expect(new EmulatorDriver().listSerials()).rejects.toThrow(/HARDKMS_YUBIKEY_EMULATOR_DIR is not set/);

@@ -23,7 +23,9 @@ describe('modhex', () => {
   it('matches the Yubico test vectors', () => {
     expect(modhexDecode('dteffuje').toString('hex')).toBe('2d344e83');
     expect(modhexDecode('hknhfjbrjnlnldnhcujvddbikngjrtgh').toString('hex')).toBe('69b6481c8baba2b60e8f22179b58cd56');
-    expect(modhexEncode(Buffer.from('ecde18dbe76fbd0c33330f1c354871db', 'hex'))).toBe('urtubjtnuihvntcreeeecvbregfjibtn');
+    expect(modhexEncode(Buffer.from('ecde18dbe76fbd0c33330f1c354871db', 'hex'))).toBe(
+      'urtubjtnuihvntcreeeecvbregfjibtn',
+    );
     expect(modhexEncode(Buffer.from('test'))).toBe('ifhgieif');
   });
   it('round-trips and rejects foreign characters', () => {

@@ -16,14 +16,20 @@ describe('response parsing', () => {
   });
   it('refuses anything else', () => {
     expect(() => parseHexResponse('', 'ykman')).toThrow(/ykman did not print a 20-byte HMAC-SHA1 response/);
-    expect(() => parseHexResponse('b6ee8c03\n', 'ykman')).toThrow(expect.objectContaining({ code: 'GATE_DRIVER_FAILED' }));
-    expect(() => parseHexResponse('zz'.repeat(20), 'ykman')).toThrow(expect.objectContaining({ code: 'GATE_DRIVER_FAILED' }));
+    expect(() => parseHexResponse('b6ee8c03\n', 'ykman')).toThrow(
+      expect.objectContaining({ code: 'GATE_DRIVER_FAILED' }),
+    );
+    expect(() => parseHexResponse('zz'.repeat(20), 'ykman')).toThrow(
+      expect.objectContaining({ code: 'GATE_DRIVER_FAILED' }),
+    );
     expect(() => parseHexResponse('123456\n', 'ykchalresp')).toThrow(/20-byte/);
   });
   it('reads `ykman list --serials` output', () => {
     expect(parseSerialLines('', 'ykman')).toEqual([]);
     expect(parseSerialLines('12345678\n9876543\n', 'ykman')).toEqual([12345678, 9876543]);
-    expect(() => parseSerialLines('YubiKey 5 NFC (5.4.3) [OTP+FIDO+CCID] Serial: 1\n', 'ykman')).toThrow(/unexpected line/);
+    expect(() => parseSerialLines('YubiKey 5 NFC (5.4.3) [OTP+FIDO+CCID] Serial: 1\n', 'ykman')).toThrow(
+      /unexpected line/,
+    );
   });
   it('reads ykinfo values with and without -q', () => {
     expect(parseYkinfoNumber('12345678\n', 'serial')).toBe(12345678);
@@ -49,7 +55,8 @@ describe('ykman failure classification (ykman 4.0.9 texts)', () => {
     expect(e.hint).toMatch(/ykman otp chalresp --touch --generate 2/);
   });
   it('touch prompt then write failure → GATE_TIMEOUT; without prompt → slot not programmed', () => {
-    const fail = 'Error: Failed to write to the YubiKey. Make sure the device does not have restricted access (see "ykman otp --help" for more info).\n';
+    const fail =
+      'Error: Failed to write to the YubiKey. Make sure the device does not have restricted access (see "ykman otp --help" for more info).\n';
     expect(classifyYkmanFailure(`Touch your YubiKey...\n${fail}`, cred).code).toBe('GATE_TIMEOUT');
     expect(classifyYkmanFailure(fail, cred).code).toBe('GATE_SLOT_NOT_PROGRAMMED');
   });
@@ -68,6 +75,8 @@ describe('ykchalresp failure classification (libykpers 1.20 texts)', () => {
       code: 'GATE_DRIVER_FAILED',
       hint: expect.stringMatching(/libyubikey-udev/),
     });
-    expect(classifyYkchalrespFailure('Yubikey core error: write error\n', cred).message).toBe('ykchalresp failed: Yubikey core error: write error');
+    expect(classifyYkchalrespFailure('Yubikey core error: write error\n', cred).message).toBe(
+      'ykchalresp failed: Yubikey core error: write error',
+    );
   });
 });

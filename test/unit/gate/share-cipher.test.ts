@@ -29,9 +29,15 @@ describe('sealShare / openShare', () => {
     const response = randomBytes(20);
     const b = binding();
     const sealed = await sealShare(randomBytes(49), response, b);
-    await expect(openShare(sealed, response, { ...b, vaultId: 'vault-B' })).rejects.toMatchObject({ code: 'GATE_WRONG_RESPONSE' });
-    await expect(openShare(sealed, response, { ...b, credentialId: 'yk-2' })).rejects.toMatchObject({ code: 'GATE_WRONG_RESPONSE' });
-    await expect(openShare(sealed, response, { ...b, salt32: randomBytes(32) })).rejects.toMatchObject({ code: 'GATE_WRONG_RESPONSE' });
+    await expect(openShare(sealed, response, { ...b, vaultId: 'vault-B' })).rejects.toMatchObject({
+      code: 'GATE_WRONG_RESPONSE',
+    });
+    await expect(openShare(sealed, response, { ...b, credentialId: 'yk-2' })).rejects.toMatchObject({
+      code: 'GATE_WRONG_RESPONSE',
+    });
+    await expect(openShare(sealed, response, { ...b, salt32: randomBytes(32) })).rejects.toMatchObject({
+      code: 'GATE_WRONG_RESPONSE',
+    });
     const flipped = { iv: sealed.iv, ct: Buffer.from(sealed.ct) };
     flipped.ct[0]! ^= 1;
     await expect(openShare(flipped, response, b)).rejects.toMatchObject({ code: 'GATE_WRONG_RESPONSE' });
@@ -43,7 +49,11 @@ describe('sealShare / openShare', () => {
     const b = { ...binding(), passphrase: Buffer.from('correct horse') };
     const sealed = await sealShare(share, response, b);
     expect((await openShare(sealed, response, b)).equals(share)).toBe(true);
-    await expect(openShare(sealed, response, { ...b, passphrase: Buffer.from('wrong horse') })).rejects.toThrow(/or a wrong passphrase/);
-    await expect(openShare(sealed, response, { ...b, passphrase: undefined })).rejects.toMatchObject({ code: 'GATE_WRONG_RESPONSE' });
+    await expect(openShare(sealed, response, { ...b, passphrase: Buffer.from('wrong horse') })).rejects.toThrow(
+      /or a wrong passphrase/,
+    );
+    await expect(openShare(sealed, response, { ...b, passphrase: undefined })).rejects.toMatchObject({
+      code: 'GATE_WRONG_RESPONSE',
+    });
   });
 });

@@ -16,7 +16,9 @@ describe('docker/prometheus/alerts.yml', () => {
 
   it('names only metrics the daemon exports', async () => {
     const exported = new Set((await (await DaemonMetrics.create()).registry.getMetricsAsJSON()).map((m) => m.name));
-    const used = new Set([...readFileSync(`${dir}alerts.yml`, 'utf8').matchAll(/\bhardkms_[a-z0-9_]+/g)].map((m) => m[0]));
+    const used = new Set(
+      [...readFileSync(`${dir}alerts.yml`, 'utf8').matchAll(/\bhardkms_[a-z0-9_]+/g)].map((m) => m[0]),
+    );
     expect(used.size).toBeGreaterThanOrEqual(8);
     for (const name of used) expect(exported, `${name} is used by an alert but not exported`).toContain(name);
     execFileSync('promtool', ['check', 'rules', 'alerts.yml'], { cwd: dir });

@@ -34,7 +34,11 @@ describe('--chain selection', () => {
   });
 
   it('keeps the order asked, de-duplicates, polls unsigned Tatum chains, refuses unknown codes', () => {
-    expect(selectChains('LTC,ETH,FLOW,LTC')).toEqual({ polled: ['LTC', 'ETH', 'FLOW'], chains: ['LTC', 'ETH'], reported: ['FLOW'] });
+    expect(selectChains('LTC,ETH,FLOW,LTC')).toEqual({
+      polled: ['LTC', 'ETH', 'FLOW'],
+      chains: ['LTC', 'ETH'],
+      reported: ['FLOW'],
+    });
     expect(selectChains('FLOW')).toEqual({ polled: ['FLOW'], chains: [], reported: ['FLOW'] });
     expect(() => selectChains('eth')).toThrow(/not a Tatum chain code/);
     expect(() => selectChains(' , ')).toThrow(/lists no chain/);

@@ -33,7 +33,10 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-      const body = chunks.length === 0 ? undefined : (JSON.parse(Buffer.concat(chunks).toString()) as { id: number; method: string; params: unknown[] });
+      const body =
+        chunks.length === 0
+          ? undefined
+          : (JSON.parse(Buffer.concat(chunks).toString()) as { id: number; method: string; params: unknown[] });
       seen.push({ path, ...(body === undefined ? {} : { method: body.method, params: body.params }) });
       const results: Record<string, string> = {
         eth_chainId: chainIdAnswer,
@@ -42,10 +45,13 @@ beforeAll(async () => {
         eth_getTransactionCount: '0x9',
       };
       res.setHeader('content-type', 'application/json');
-      if (body !== undefined) return res.end(JSON.stringify({ jsonrpc: '2.0', id: body.id, result: results[body.method] }));
+      if (body !== undefined)
+        return res.end(JSON.stringify({ jsonrpc: '2.0', id: body.id, result: results[body.method] }));
       if (req.headers['x-api-key'] !== KEY) return res.writeHead(401).end('{}');
-      if (path.startsWith('/v3/ethereum/transaction/count/') || path.startsWith('/v3/bsc/transaction/count/')) return res.end('12');
-      if (path === '/v3/blockchain/fee/ETH') return res.end(JSON.stringify({ slow: 1e9, medium: '4000000000', fast: 9e9 }));
+      if (path.startsWith('/v3/ethereum/transaction/count/') || path.startsWith('/v3/bsc/transaction/count/'))
+        return res.end('12');
+      if (path === '/v3/blockchain/fee/ETH')
+        return res.end(JSON.stringify({ slow: 1e9, medium: '4000000000', fast: 9e9 }));
       res.writeHead(404).end('{}');
     });
   });
@@ -66,9 +72,18 @@ const payload = (o: Record<string, unknown>) => JSON.stringify({ from: 0, to: TO
 describe('EVM fill through the Tatum API (§3.5, §2.10)', () => {
   it('ETH: nonce from transaction/count, gas from eth_estimateGas, gas price from fee/ETH .medium; the key only in the web3 path', async () => {
     seen.length = 0;
-    expect(await viaTatum().fill('ETH', payload({ gasPrice: '0' }), FROM)).toEqual({ nonce: 12n, gasLimit: 21_000n, gasPrice: 4n * GWEI });
+    expect(await viaTatum().fill('ETH', payload({ gasPrice: '0' }), FROM)).toEqual({
+      nonce: 12n,
+      gasLimit: 21_000n,
+      gasPrice: 4n * GWEI,
+    });
     expect(seen.map((s) => s.method ?? s.path)).toEqual(
-      expect.arrayContaining(['eth_chainId', 'eth_estimateGas', `/v3/ethereum/transaction/count/${FROM}`, '/v3/blockchain/fee/ETH']),
+      expect.arrayContaining([
+        'eth_chainId',
+        'eth_estimateGas',
+        `/v3/ethereum/transaction/count/${FROM}`,
+        '/v3/blockchain/fee/ETH',
+      ]),
     );
     expect(seen.filter((s) => s.method !== undefined).every((s) => s.path === `/v3/ethereum/web3/${KEY}`)).toBe(true);
   });
@@ -80,11 +95,17 @@ describe('EVM fill through the Tatum API (§3.5, §2.10)', () => {
   it('ETH off-chain withdrawals always re-estimate the gas limit, as Tatum does', async () => {
     const fill = await viaTatum().fill('ETH', payload({ nonce: 3, gas: 1, gasPrice: '5' }), FROM, { withdrawal: true });
     expect(fill).toEqual({ gasLimitOverride: 21_000n });
-    expect(parseEvmPayload(payload({ nonce: 3, gas: 1, gasPrice: '5' }), { chain: 'ETH', chainId: 1n, fill }).gasLimit).toBe(21_000n);
+    expect(
+      parseEvmPayload(payload({ nonce: 3, gas: 1, gasPrice: '5' }), { chain: 'ETH', chainId: 1n, fill }).gasLimit,
+    ).toBe(21_000n);
   });
 
   it("Tatum's per-chain rules: BSC 10 gwei and its count endpoint, KCS 1 gwei, CELO estimate + 100 000, MATIC eth_gasPrice", async () => {
-    expect(await viaTatum().fill('BSC', payload({}), FROM)).toEqual({ nonce: 12n, gasLimit: 21_000n, gasPrice: 10n * GWEI });
+    expect(await viaTatum().fill('BSC', payload({}), FROM)).toEqual({
+      nonce: 12n,
+      gasLimit: 21_000n,
+      gasPrice: 10n * GWEI,
+    });
     expect(await viaTatum().fill('KCS', payload({}), FROM)).toEqual({ nonce: 9n, gasLimit: 21_000n, gasPrice: GWEI });
     expect((await viaTatum().fill('CELO', payload({ gasPrice: '1' }), FROM)).gasLimit).toBe(121_000n);
     expect((await viaTatum().fill('MATIC', payload({ nonce: 1, gas: 21000 }), FROM)).gasPrice).toBe(7n * GWEI);
@@ -99,7 +120,11 @@ describe('EVM fill through the Tatum API (§3.5, §2.10)', () => {
       asked.push(c);
       return tatumFillSource(c, { baseUrl: base, apiKey: KEY });
     };
-    const fill = await new NodeEvmFiller((c) => pins[c]!, new Map([['ETH', own]]), tatum).fill('ETH', payload({}), FROM);
+    const fill = await new NodeEvmFiller((c) => pins[c]!, new Map([['ETH', own]]), tatum).fill(
+      'ETH',
+      payload({}),
+      FROM,
+    );
     own.close();
     expect(fill).toEqual({ nonce: 9n, gasLimit: 21_000n, gasPrice: 7n * GWEI });
     expect(asked).toEqual([]);
@@ -134,9 +159,14 @@ describe('EVM fill through the Tatum API (§3.5, §2.10)', () => {
 });
 
 describe('numbers as web3 reads them (§3.5)', () => {
-  const parse = (o: Record<string, unknown>) => parseEvmPayload(JSON.stringify({ to: TO, ...o }), { chain: 'ETH', chainId: 1n });
+  const parse = (o: Record<string, unknown>) =>
+    parseEvmPayload(JSON.stringify({ to: TO, ...o }), { chain: 'ETH', chainId: 1n });
   it('"0x" is 0, "" is not given (filled like absent), leading zeros are decimal', () => {
-    expect(parse({ value: '0x', nonce: '0x', gas: '021000', gasPrice: '' })).toMatchObject({ value: 0n, nonce: 0, gasLimit: 21_000n });
+    expect(parse({ value: '0x', nonce: '0x', gas: '021000', gasPrice: '' })).toMatchObject({
+      value: 0n,
+      nonce: 0,
+      gasLimit: 21_000n,
+    });
     expect(parse({ value: '', gasPrice: '' }).gasPrice).toBeUndefined();
     expect(parse({ value: '0010' }).value).toBe(10n);
     expect(() => parse({ value: '-1' })).toThrow(/value/);

@@ -24,7 +24,12 @@ function journal(now: () => Date = () => new Date()): Journal {
   return new Journal(freshStore().store, now);
 }
 
-const P: PendingTransaction = { id: 'aaaaaaaaaaaaaaaaaaaaaaaa', chain: 'ETH', serializedTransaction: '{"to":"0x00"}', hashes: ['w1'] };
+const P: PendingTransaction = {
+  id: 'aaaaaaaaaaaaaaaaaaaaaaaa',
+  chain: 'ETH',
+  serializedTransaction: '{"to":"0x00"}',
+  hashes: ['w1'],
+};
 
 describe('journal', () => {
   it('moves received → approved → signed → broadcast and keeps the raw tx', () => {
@@ -64,7 +69,12 @@ describe('journal', () => {
   });
 
   it('payload hash ignores key order and the txId the server adds later', () => {
-    const reordered = { hashes: P.hashes, serializedTransaction: P.serializedTransaction, chain: P.chain, id: P.id } as PendingTransaction;
+    const reordered = {
+      hashes: P.hashes,
+      serializedTransaction: P.serializedTransaction,
+      chain: P.chain,
+      id: P.id,
+    } as PendingTransaction;
     expect(payloadHash(reordered)).toBe(payloadHash(P));
     expect(payloadHash({ ...P, txId: '0x1' })).toBe(payloadHash(P));
     expect(payloadHash({ ...P, index: 1 })).not.toBe(payloadHash(P));

@@ -4,7 +4,11 @@ import { isNeverMinable, neverMinableError, neverMinableReason } from '../../../
 describe('never-minable broadcast answers', () => {
   it.each([
     ['Hardhat', 'Nonce too low. Expected nonce to be 1 but got 0.', /nonce was already used/],
-    ['geth via Tatum', '{"statusCode":403,"errorCode":"ethereum.broadcast.failed","message":"Unable to broadcast transaction. nonce too low"}', /nonce/],
+    [
+      'geth via Tatum',
+      '{"statusCode":403,"errorCode":"ethereum.broadcast.failed","message":"Unable to broadcast transaction. nonce too low"}',
+      /nonce/,
+    ],
     ['geth', 'replacement transaction underpriced', /pays more/],
     ['geth', 'transaction underpriced', /fee is below/],
     ['geth', 'max fee per gas less than block base fee: address 0x.., maxFeePerGas: 1 baseFee: 7', /fee is below/],
@@ -12,7 +16,11 @@ describe('never-minable broadcast answers', () => {
     ['litecoind', 'Missing inputs', /already spent/],
     ['bitcoind', 'txn-mempool-conflict', /same inputs/],
     ['bitcoind', 'min relay fee not met, 100 < 141', /fee is outside/],
-    ['bitcoind', 'mandatory-script-verify-flag-failed (Signature must be zero for failed CHECK(MULTI)SIG operation)', /signature/],
+    [
+      'bitcoind',
+      'mandatory-script-verify-flag-failed (Signature must be zero for failed CHECK(MULTI)SIG operation)',
+      /signature/,
+    ],
     ['TRON via Tatum', '{"code":"TRANSACTION_EXPIRATION_ERROR","message":"transaction expired"}', /expired/],
     [
       'Solana RPC',

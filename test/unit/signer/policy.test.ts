@@ -42,17 +42,27 @@ describe('policy file', () => {
     expect(() => parsePolicy('{', 'p.json')).toThrow(/p\.json is not valid JSON/);
     expect(() => parsePolicy('[]', 'p.json')).toThrow(/top level/);
     expect(() => parsePolicy('{"chain":{}}', 'p.json')).toThrow(/p\.json: chain is not a policy section/);
-    expect(() => parsePolicy('{"chains":{"ETH":{"maxAmout":"1"}}}', 'p.json')).toThrow(/chains\.ETH\.maxAmout is not a rule field/);
-    expect(() => parsePolicy('{"chains":{"ETH":{"maxAmount":"1.5"}}}')).toThrow(/chains\.ETH\.maxAmount must be a non-negative integer/);
+    expect(() => parsePolicy('{"chains":{"ETH":{"maxAmout":"1"}}}', 'p.json')).toThrow(
+      /chains\.ETH\.maxAmout is not a rule field/,
+    );
+    expect(() => parsePolicy('{"chains":{"ETH":{"maxAmount":"1.5"}}}')).toThrow(
+      /chains\.ETH\.maxAmount must be a non-negative integer/,
+    );
     expect(() => parsePolicy('{"chains":{"ETH":{"maxAmount":1e30}}}')).toThrow(/maxAmount/);
     expect(() => parsePolicy('{"chains":{"eth":{}}}')).toThrow(/not a chain code/);
-    expect(() => parsePolicy('{"chains":{"ETH":{"allowedDestinations":"0x1"}}}')).toThrow(/allowedDestinations must be an array/);
-    expect(() => parsePolicy('{"wallets":{"w":{"tokens":{"0x1":{"allowContractCalls":true}}}}}')).toThrow(/is not a token limit/);
+    expect(() => parsePolicy('{"chains":{"ETH":{"allowedDestinations":"0x1"}}}')).toThrow(
+      /allowedDestinations must be an array/,
+    );
+    expect(() => parsePolicy('{"wallets":{"w":{"tokens":{"0x1":{"allowContractCalls":true}}}}}')).toThrow(
+      /is not a token limit/,
+    );
   });
 });
 
 describe('policy decisions', () => {
-  const policy = parsePolicy(JSON.stringify({ chains: { ETH: { maxAmount: '100', maxPer24h: '150', allowedDestinations: [A] } } }));
+  const policy = parsePolicy(
+    JSON.stringify({ chains: { ETH: { maxAmount: '100', maxPer24h: '150', allowedDestinations: [A] } } }),
+  );
 
   it('allows a transfer within the limits to an allowed destination', () => {
     const v = evaluatePolicy(policy, ethTx(A, 100n), ctx());
@@ -60,7 +70,10 @@ describe('policy decisions', () => {
   });
 
   it('refuses over maxAmount, over the rolling 24 h sum, and to other destinations', () => {
-    expect(evaluatePolicy(policy, ethTx(A, 101n), ctx())).toMatchObject({ ok: false, reason: expect.stringMatching(/exceeds maxAmount 100/) });
+    expect(evaluatePolicy(policy, ethTx(A, 101n), ctx())).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/exceeds maxAmount 100/),
+    });
     expect(evaluatePolicy(policy, ethTx(A, 60n), ctx({ 'chain|native': 100n }))).toMatchObject({
       ok: false,
       reason: expect.stringMatching(/plus 100 signed in the last 24 h exceeds maxPer24h 150/),
@@ -85,8 +98,13 @@ describe('policy decisions', () => {
       outputs: [{ address: TOKEN, amount: 0n }],
       call: { kind: 'call', to: TOKEN, selector: '0x095ea7b3', dataLength: 68 },
     };
-    expect(evaluatePolicy(policy, call, ctx())).toMatchObject({ ok: false, reason: expect.stringContaining('contract call (selector 0x095ea7b3)') });
-    const p = parsePolicy(JSON.stringify({ chains: { ETH: { tokens: { [TOKEN]: { maxAmount: '10', allowedDestinations: [B] } } } } }));
+    expect(evaluatePolicy(policy, call, ctx())).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('contract call (selector 0x095ea7b3)'),
+    });
+    const p = parsePolicy(
+      JSON.stringify({ chains: { ETH: { tokens: { [TOKEN]: { maxAmount: '10', allowedDestinations: [B] } } } } }),
+    );
     const transfer = (contract: string, amount: bigint, to = B): DecodedTx => ({
       chain: 'ETH',
       outputs: [{ address: contract, amount: 0n }],
@@ -95,7 +113,10 @@ describe('policy decisions', () => {
     expect(evaluatePolicy(p, transfer(TOKEN, 10n), ctx()).ok).toBe(true);
     expect(evaluatePolicy(p, transfer(TOKEN, 11n), ctx()).ok).toBe(false);
     expect(evaluatePolicy(p, transfer(TOKEN, 1n, A), ctx()).ok).toBe(false);
-    expect(evaluatePolicy(p, transfer(A, 1n), ctx())).toMatchObject({ ok: false, reason: expect.stringContaining('not in the allowed tokens') });
+    expect(evaluatePolicy(p, transfer(A, 1n), ctx())).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('not in the allowed tokens'),
+    });
   });
 
   it('UTXO: change to the signing keys is neither spent nor a destination; scripts may be listed', () => {
@@ -109,7 +130,12 @@ describe('policy decisions', () => {
     };
     expect(movementsOf(tx, new Set(['0014bb']))).toEqual([
       // The fee counts: it leaves the wallet as surely as an output does.
-      { asset: 'native', amount: 710n, fee: 10n, destinations: [{ shown: 'tltc1qdest', forms: ['tltc1qdest', '0014aa'] }] },
+      {
+        asset: 'native',
+        amount: 710n,
+        fee: 10n,
+        destinations: [{ shown: 'tltc1qdest', forms: ['tltc1qdest', '0014aa'] }],
+      },
     ]);
     const p = parsePolicy(JSON.stringify({ chains: { LTC: { maxAmount: '710', allowedDestinations: ['0014AA'] } } }));
     const c = { ...ctx(), chain: 'LTC' };

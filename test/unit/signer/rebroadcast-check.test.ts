@@ -18,7 +18,9 @@ describe('a journaled raw transaction is checked against its payload before any 
     key.signTransaction({ type: 0, to, value, gasPrice: 10n ** 9n, gasLimit: 21000n, nonce, chainId: 1n });
 
   it('accepts the signed form of the payload and refuses another transaction, naming what differs', async () => {
-    expect(() => checkSignedMatchesPayload(pending(A, '5'), '0xdeadbeef', () => 1n)).toThrow(expect.objectContaining({ code: 'JOURNAL_RAW_TX_MISMATCH' }));
+    expect(() => checkSignedMatchesPayload(pending(A, '5'), '0xdeadbeef', () => 1n)).toThrow(
+      expect.objectContaining({ code: 'JOURNAL_RAW_TX_MISMATCH' }),
+    );
     const same = await signed(A, 5n);
     expect(() => checkSignedMatchesPayload(pending(A, '5'), same, () => 1n)).not.toThrow();
     expect(() => checkSignedMatchesPayload(pending(A, '5'), same, () => 5n)).toThrow(/chain id differs/);
@@ -40,7 +42,12 @@ describe('one-key chains are checked too (XLM was refused as "does not decode" b
     const st = xlmEnvelope(Operation.payment({ destination: dest, asset: Asset.native(), amount: '1' }));
     const other = xlmEnvelope(Operation.payment({ destination: dest, asset: Asset.native(), amount: '2' }));
     const signedXdr = await signXlm(st, [hostSigner(new Uint8Array(32).fill(7))], true);
-    const p = (serializedTransaction: string): PendingTransaction => ({ id: 'b'.repeat(24), chain: 'XLM', hashes: ['w'], serializedTransaction });
+    const p = (serializedTransaction: string): PendingTransaction => ({
+      id: 'b'.repeat(24),
+      chain: 'XLM',
+      hashes: ['w'],
+      serializedTransaction,
+    });
     expect(() => checkSignedMatchesPayload(p(st), signedXdr, () => 0n)).not.toThrow();
     expect(() => checkSignedMatchesPayload(p(other), signedXdr, () => 0n)).toThrow(/transaction body differs/);
   });
@@ -50,8 +57,15 @@ describe('one-key chains are checked too (XLM was refused as "does not decode" b
     const { addressOf, ED_SEED, hostXrpKey, xrpPayment } = await import('../../support/xrp.js');
     const st = xrpPayment(addressOf(ED_SEED));
     const blob = await signXrp(st, hostXrpKey(ED_SEED));
-    const p = (serializedTransaction: string): PendingTransaction => ({ id: 'c'.repeat(24), chain: 'XRP', hashes: ['w'], serializedTransaction });
+    const p = (serializedTransaction: string): PendingTransaction => ({
+      id: 'c'.repeat(24),
+      chain: 'XRP',
+      hashes: ['w'],
+      serializedTransaction,
+    });
     expect(() => checkSignedMatchesPayload(p(st), blob, () => 0n)).not.toThrow();
-    expect(() => checkSignedMatchesPayload(p(xrpPayment(addressOf(ED_SEED), { Amount: '5' })), blob, () => 0n)).toThrow(/signed fields differ/);
+    expect(() => checkSignedMatchesPayload(p(xrpPayment(addressOf(ED_SEED), { Amount: '5' })), blob, () => 0n)).toThrow(
+      /signed fields differ/,
+    );
   });
 });

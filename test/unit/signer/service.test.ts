@@ -16,9 +16,12 @@ describe('daemon mainnet rules (src/signer/service.ts)', () => {
   it('refuses an emulated or 1-of-N gate on mainnet unless init accepted it; a run-time flag does not', () => {
     const base = { testnet: false, testnetOnly: false, externalUrl: 'https://approve.example', override: true };
     expect(mainnetReasons({ ...base, seal: gate() })).toEqual([]);
-    expect(() => mainnetReasons({ ...base, seal: gate({ driver: 'emulator', credentials: [{ driver: 'emulator' }, { driver: 'emulator' }] }) })).toThrow(
-      /emulated keys/,
-    );
+    expect(() =>
+      mainnetReasons({
+        ...base,
+        seal: gate({ driver: 'emulator', credentials: [{ driver: 'emulator' }, { driver: 'emulator' }] }),
+      }),
+    ).toThrow(/emulated keys/);
     expect(() => mainnetReasons({ ...base, seal: gate({ threshold: 1 }) })).toThrow(/one operator/);
     expect(mainnetReasons({ ...base, seal: gate({ threshold: 1, allowSingleOperator: true }) })).toEqual([]);
     expect(gateWeaknesses(gate({ credentials: [{ driver: 'ykman' }, { driver: 'emulator' }] }))).toHaveLength(1);
@@ -29,10 +32,12 @@ describe('daemon mainnet rules (src/signer/service.ts)', () => {
 
   it('no approver / password seal: refused on mainnet unless the loud flag is given', () => {
     const seal = { provider: 'password' };
-    expect(() => mainnetReasons({ testnet: false, testnetOnly: false, seal, externalUrl: undefined, override: false })).toThrow(
-      /no four-eyes approver.*password/,
-    );
-    expect(mainnetReasons({ testnet: false, testnetOnly: false, seal, externalUrl: undefined, override: true })).toHaveLength(2);
+    expect(() =>
+      mainnetReasons({ testnet: false, testnetOnly: false, seal, externalUrl: undefined, override: false }),
+    ).toThrow(/no four-eyes approver.*password/);
+    expect(
+      mainnetReasons({ testnet: false, testnetOnly: false, seal, externalUrl: undefined, override: true }),
+    ).toHaveLength(2);
   });
 
   it('plain http on mainnet needs --allow-insecure-http; testnet does not', () => {

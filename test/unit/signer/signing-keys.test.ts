@@ -25,7 +25,12 @@ const digest = new Uint8Array(32).fill(7);
 const allZero = (b: Uint8Array) => b.every((x) => x === 0);
 
 /** Deps that record every secret buffer the signer is handed, and whether the host signer was wiped. */
-function watching(): { deps: TokenSignerDeps; buffers: { name: string; buf: Uint8Array }[]; hosts: { wiped: boolean }[]; decrypts: number } {
+function watching(): {
+  deps: TokenSignerDeps;
+  buffers: { name: string; buf: Uint8Array }[];
+  hosts: { wiped: boolean }[];
+  decrypts: number;
+} {
   const buffers: { name: string; buf: Uint8Array }[] = [];
   const hosts: { wiped: boolean }[] = [];
   const w = {
@@ -77,7 +82,9 @@ describe('token signer (unwrap only at signing)', () => {
     const sig = await signer.signDigest(digest);
     await signer.signDigest(new Uint8Array(32).fill(9));
     expect(w.decrypts).toBe(1);
-    expect(secp256k1.verify(Uint8Array.from([...sig.r, ...sig.s]), digest, ref.publicKey, { prehash: false })).toBe(true);
+    expect(secp256k1.verify(Uint8Array.from([...sig.r, ...sig.s]), digest, ref.publicKey, { prehash: false })).toBe(
+      true,
+    );
     // Mnemonic, seed and child key are zeroed as soon as the host signer exists.
     expect(w.buffers.map((b) => b.name)).toEqual(['mnemonic', 'seed', 'child key']);
     for (const b of w.buffers) expect(allZero(b.buf), b.name).toBe(true);
@@ -104,9 +111,17 @@ describe('token signer (unwrap only at signing)', () => {
     const calls: Uint8Array[] = [];
     const deps: TokenSignerDeps = {
       ...w.deps,
-      signWrapped: (_v, _e, d) => (calls.push(d), { r: new Uint8Array(32).fill(1), s: new Uint8Array(32).fill(2), recovery: 0 }),
+      signWrapped: (_v, _e, d) => (
+        calls.push(d),
+        { r: new Uint8Array(32).fill(1), s: new Uint8Array(32).fill(2), recovery: 0 }
+      ),
     };
-    const keyEntry: WalletEntry = { ...entry, signatureId: 'k', kind: 'privateKey', publicData: { publicKey: '02' + '11'.repeat(32) } };
+    const keyEntry: WalletEntry = {
+      ...entry,
+      signatureId: 'k',
+      kind: 'privateKey',
+      publicData: { publicKey: '02' + '11'.repeat(32) },
+    };
     const signer = signerFor(vault, { entry: keyEntry, publicKey: Buffer.from('02' + '11'.repeat(32), 'hex') }, deps);
     await signer.signDigest(digest);
     expect(calls).toEqual([digest]);

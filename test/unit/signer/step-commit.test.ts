@@ -16,7 +16,14 @@ const p = (id: string, hashes: string[], index?: number): PendingTransaction => 
 
 describe('lanesOf: one wallet in order, different wallets apart', () => {
   it('groups by chain, signature id and index; a pending id seen twice stays in one lane', () => {
-    const lanes = lanesOf([p('a', ['w1']), p('b', ['w2']), p('c', ['w1']), p('d', ['w1'], 3), p('e', ['w1'], 3), p('a', ['w9'])]);
+    const lanes = lanesOf([
+      p('a', ['w1']),
+      p('b', ['w2']),
+      p('c', ['w1']),
+      p('d', ['w1'], 3),
+      p('e', ['w1'], 3),
+      p('a', ['w9']),
+    ]);
     expect(lanes).toEqual([[0, 2, 5], [1], [3, 4]]);
   });
 });

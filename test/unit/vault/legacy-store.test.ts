@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decryptLegacy } from '../../../src/vault/legacy-cipher.js';
 import { encryptLegacy } from '../../../src/vault/legacy-cipher-testing.js';
-import { openLegacyStore, parseLegacyStore, serializeLegacyStore, wipeLegacyEntries } from '../../../src/vault/legacy-store.js';
+import {
+  openLegacyStore,
+  parseLegacyStore,
+  serializeLegacyStore,
+  wipeLegacyEntries,
+} from '../../../src/vault/legacy-store.js';
 import { HardkmsError } from '../../../src/errors.js';
 
 const PASSWORD = 'correct horse ☃ battery'; // non-ASCII: the KDF must use UTF-8 bytes
@@ -45,11 +50,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function openssl(args: string[], input: string): string {
   const env = { ...process.env, HARDKMS_TEST_PW: PASSWORD };
-  return execFileSync('openssl', ['enc', '-aes-256-cbc', '-md', 'md5', '-a', '-A', '-pass', 'env:HARDKMS_TEST_PW', ...args], {
-    input,
-    env,
-    stdio: ['pipe', 'pipe', 'ignore'], // OpenSSL 3 warns about the legacy KDF on stderr
-  }).toString('utf8');
+  return execFileSync(
+    'openssl',
+    ['enc', '-aes-256-cbc', '-md', 'md5', '-a', '-A', '-pass', 'env:HARDKMS_TEST_PW', ...args],
+    {
+      input,
+      env,
+      stdio: ['pipe', 'pipe', 'ignore'], // OpenSSL 3 warns about the legacy KDF on stderr
+    },
+  ).toString('utf8');
 }
 
 function errorOf(fn: () => unknown): HardkmsError {
@@ -129,10 +138,14 @@ describe('wrong password and damaged files', () => {
     const notBase64 = errorOf(() => decryptLegacy('this is not base64!', pw()));
     expect(notBase64.code).toBe('LEGACY_FORMAT');
     expect(notBase64.message).toBe('The Tatum wallet file is not Base64 text.');
-    const noMagic = errorOf(() => decryptLegacy(Buffer.from('NotSalted_12345678901234567890123456789012').toString('base64'), pw()));
+    const noMagic = errorOf(() =>
+      decryptLegacy(Buffer.from('NotSalted_12345678901234567890123456789012').toString('base64'), pw()),
+    );
     expect(noMagic.code).toBe('LEGACY_FORMAT');
     expect(noMagic.message).toMatch(/"Salted__" header/);
-    const truncated = errorOf(() => decryptLegacy(Buffer.from(file, 'base64').subarray(0, 40).toString('base64'), pw()));
+    const truncated = errorOf(() =>
+      decryptLegacy(Buffer.from(file, 'base64').subarray(0, 40).toString('base64'), pw()),
+    );
     expect(truncated.code).toBe('LEGACY_FORMAT');
     expect(truncated.message).toMatch(/truncated/);
     const headerOnly = errorOf(() => decryptLegacy(Buffer.from('Salted__12345678').toString('base64'), pw()));
@@ -184,7 +197,9 @@ describe('legacy store entries', () => {
     const json = '{"__proto__":{"privateKey":"k","chain":"ETH","testnet":false}}';
     const entries = parseLegacyStore(Buffer.from(json));
     expect(entries[0]!.signatureId).toBe('__proto__');
-    expect(serializeLegacyStore(entries).toString()).toBe('{"__proto__":{"privateKey":"k","chain":"ETH","testnet":false}}');
+    expect(serializeLegacyStore(entries).toString()).toBe(
+      '{"__proto__":{"privateKey":"k","chain":"ETH","testnet":false}}',
+    );
   });
 
   it('refuses duplicate signature ids when serializing', () => {
@@ -199,8 +214,12 @@ describe('legacy store entries', () => {
     expect(none.code).toBe('LEGACY_ENTRY_INVALID');
     expect(none.message).toBe("Wallet 'id-1' in the Tatum wallet file has no mnemonic, privateKey or secret.");
     expect(none.hint).toBeTruthy();
-    expect(bad({ mnemonic: '', privateKey: null, chain: 'BTC', testnet: false }).message).toMatch(/has no mnemonic, privateKey or secret/);
-    expect(bad({ mnemonic: MNEMONIC, chain: 'BTC', testnet: 'false' }).message).toMatch(/testnet that is not true or false/);
+    expect(bad({ mnemonic: '', privateKey: null, chain: 'BTC', testnet: false }).message).toMatch(
+      /has no mnemonic, privateKey or secret/,
+    );
+    expect(bad({ mnemonic: MNEMONIC, chain: 'BTC', testnet: 'false' }).message).toMatch(
+      /testnet that is not true or false/,
+    );
     expect(bad({ mnemonic: MNEMONIC, testnet: true }).message).toMatch(/has no chain/);
     expect(bad({ mnemonic: 42, chain: 'BTC', testnet: true }).message).toMatch(/has a mnemonic that is not a string/);
     expect(bad('just a string').message).toMatch(/is not a JSON object/);
@@ -220,7 +239,9 @@ describe('legacy store entries', () => {
       ['ok', false, true],
       ['alsoOk', true, undefined],
     ]);
-    expect(skipped).toEqual([expect.objectContaining({ signatureId: 'broken', chain: 'BTC', code: 'LEGACY_ENTRY_INVALID' })]);
+    expect(skipped).toEqual([
+      expect.objectContaining({ signatureId: 'broken', chain: 'BTC', code: 'LEGACY_ENTRY_INVALID' }),
+    ]);
     // A missing testnet stays missing in Tatum's JSON.
     expect(JSON.parse(serializeLegacyStore(entries.slice(0, 1)).toString()).ok).not.toHaveProperty('testnet');
   });
