@@ -22,16 +22,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Decrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { formatEther, formatUnits, parseEther, parseUnits, Wallet } from 'ethers';
-import {
-  deployTestToken,
-  erc20TransferData,
-  startHardhatNode,
-  tokenBalance,
-  type HardhatNode,
-} from '../test/support/hardhat-node.js';
-import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } from '../test/support/litecoind.js';
-import { bitcoreJson, evmPayload, type SpendableOutput } from '../test/support/payloads.js';
-import { FakeTatumApi } from '../test/support/tatum-api-server.js';
+import { deployTestToken, erc20TransferData, startHardhatNode, tokenBalance, type HardhatNode } from './lib/hardhat-node.js';
+import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } from './lib/litecoind.js';
+import { bitcoreJson, evmPayload, type SpendableOutput } from './lib/payloads.js';
+import { FakeTatumApi } from './lib/tatum-api-server.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -363,7 +357,7 @@ async function main(): Promise<void> {
     `   litecoind -regtest (pid ${ltc.pid}) on 127.0.0.1:${ltc.rpcPort}; Hardhat node (pid ${hh.pid}, chain id ${hh.chainId}) on 127.0.0.1:${hh.port}.`,
   );
   say(`   Tatum API: ${api.url}. This is NOT Tatum: it is the local, Tatum-compatible test server`);
-  say('   of this repository (test/support/tatum-api-server.ts), standing in for api.tatum.io. It serves');
+  say('   of this repository (scripts/lib/tatum-api-server.ts), standing in for api.tatum.io. It serves');
   say('   POST /v3/kms/pending/{chain} and relays broadcasts to the local nodes.');
 
   const miner: LitecoinWallet = await ltc.createWallet('miner');

@@ -12,7 +12,7 @@ import { chainKit } from '../../src/chains/kit.js';
 import { prepareImportedPrivateKey } from '../../src/vault/managed.js';
 import { runCli } from '../support/cli.js';
 import { algoPayload } from '../support/algo.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, TEST_PASSWORD, type TestVault } from '../support/vault.js';
 import { explain, runDaemon } from './support.js';
 

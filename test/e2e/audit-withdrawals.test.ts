@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { addPrivateKey, auditRecords, explain, runDaemon, testKey } from './support.js';
 import type { WithdrawalRow } from '../../src/audit/withdrawals.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { createTestToken, TEST_PIN } from '../support/softhsm.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, TEST_PASSWORD, type TestVault } from '../support/vault.js';
 import { addPrivateKey, spawnDaemon, testKey, waitFor } from './support.js';
 

@@ -14,8 +14,8 @@ import {
   startHardhatNode,
   tokenBalance,
   type HardhatNode,
-} from '../support/hardhat-node.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+} from '../../scripts/lib/hardhat-node.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import {
   ABANDON,

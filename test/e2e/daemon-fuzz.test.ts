@@ -14,7 +14,7 @@ import { NodeEvmFiller } from '../../src/signer/pipeline/evm-fill.js';
 import { Journal } from '../../src/signer/pipeline/journal.js';
 import { PendingProcessor } from '../../src/signer/pipeline/process-pending.js';
 import { TatumClient } from '../../src/signer/source/tatum-client.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { ABANDON, addMnemonic, addPrivateKey, testKey } from './support.js';
 

@@ -4,7 +4,7 @@
  * (--wallets replaces the vault's ids for every chain; --transactionIds skips the others).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeApprover, FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeApprover, FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { addPrivateKey, auditRecords, explain, runDaemon, spawnDaemon, testKey, waitFor } from './support.js';
 

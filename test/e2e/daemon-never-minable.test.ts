@@ -7,8 +7,8 @@
  */
 import { computeAddress, hexlify, Transaction, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHardhatNode, type HardhatNode } from '../support/hardhat-node.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { startHardhatNode, type HardhatNode } from '../../scripts/lib/hardhat-node.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { runCli } from '../support/cli.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { addPrivateKey, auditRecords, compressedPub, daemonEnv, explain, runDaemon, testKey } from './support.js';

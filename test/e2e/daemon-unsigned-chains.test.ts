@@ -12,7 +12,7 @@ import { ERROR_BATCH_PATH, TATUM_CHAINS, type TatumChain } from '../../src/signe
 import { encryptSecretEntry } from '../../src/vault/wallets.js';
 import type { Vault } from '../../src/vault/vault.js';
 import { runCli } from '../support/cli.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, TEST_PASSWORD, type TestVault } from '../support/vault.js';
 import { addPrivateKey, daemonEnv, explain, journalRows, runDaemon, testKey } from './support.js';
 

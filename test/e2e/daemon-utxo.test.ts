@@ -14,9 +14,9 @@ import { mnemonicToSeedSync } from 'bip39';
 import { crypto as bcrypto, payments, script as bscript, Transaction, type Network } from 'bitcoinjs-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getChainAdapter } from '../../src/chains/registry.js';
-import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } from '../support/litecoind.js';
-import { bitcoreJson } from '../support/payloads.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } from '../../scripts/lib/litecoind.js';
+import { bitcoreJson } from '../../scripts/lib/payloads.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import {
   ABANDON,

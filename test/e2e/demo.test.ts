@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { wordlists } from 'bip39';
 import { describe, expect, it } from 'vitest';
-import { LITECOIND_PATH } from '../support/litecoind.js';
+import { LITECOIND_PATH } from '../../scripts/lib/litecoind.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIP39 = new Set(wordlists.english!);

@@ -15,7 +15,7 @@ import { mnemonicToSeed } from '../../src/chains/mnemonic.js';
 import { prepareImportedPrivateKey } from '../../src/vault/managed.js';
 import { runCli } from '../support/cli.js';
 import { FakeEgldGateway } from '../support/egld-node.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, TEST_PASSWORD, type TestVault } from '../support/vault.js';
 import { ABANDON, addMnemonic, explain, runDaemon } from './support.js';
 

@@ -13,7 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SoftHsmBackup } from '../../src/hsm/softhsm-backup.js';
 import { CLI, collectLog } from '../support/cli.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { killDuringLogins } from '../support/token-kill.js';
 import { expectOk, GateBench } from '../integration/gate/gate-bench.js';
 import { auditRecords, journalRows } from './support.js';

@@ -18,7 +18,7 @@ import { prepareImportedPrivateKey } from '../../src/vault/managed.js';
 import { runCli } from '../support/cli.js';
 import { FakeSolanaRpc } from '../support/sol-rpc.js';
 import { solKeypair, solPayloadOf, solTransferPayload, splTransferPayload } from '../support/sol.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, TEST_PASSWORD, type TestVault } from '../support/vault.js';
 import { ABANDON, addMnemonic, explain, journalRows, runDaemon } from './support.js';
 

@@ -16,7 +16,7 @@ import { storeMnemonicEntry } from '../../src/vault/managed.js';
 import type { Vault } from '../../src/vault/vault.js';
 import { importPrivateKey } from '../../src/vault/wallets.js';
 import { CLI, collectLog, runCli, type CliResult } from '../support/cli.js';
-import type { FakeTatumApi } from '../support/tatum-api-server.js';
+import type { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { TEST_PASSWORD, type TestVault } from '../support/vault.js';
 
 export const ABANDON = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';

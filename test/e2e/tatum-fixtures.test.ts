@@ -24,9 +24,9 @@ import { OFFCHAIN_BROADCAST_CHAINS, type TatumChain } from '../../src/signer/sou
 import { prepareImportedPrivateKey, storeMnemonicEntry } from '../../src/vault/managed.js';
 import type { NewWalletEntry } from '../../src/vault/entries.js';
 import type { CliResult } from '../support/cli.js';
-import { startHardhatNode, type HardhatNode } from '../support/hardhat-node.js';
-import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } from '../support/litecoind.js';
-import { FakeTatumApi, type ChainNode } from '../support/tatum-api-server.js';
+import { startHardhatNode, type HardhatNode } from '../../scripts/lib/hardhat-node.js';
+import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } from '../../scripts/lib/litecoind.js';
+import { FakeTatumApi, type ChainNode } from '../../scripts/lib/tatum-api-server.js';
 import { FakeVetNode } from '../support/vet-node.js';
 import { FakeSolanaRpc } from '../support/sol-rpc.js';
 import { FakeEgldGateway } from '../support/egld-node.js';

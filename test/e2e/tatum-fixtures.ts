@@ -26,10 +26,10 @@ import { verify as rippleVerify } from 'ripple-keypairs';
 import { Transaction as VetTransaction } from 'thor-devkit';
 import type { TatumChain } from '../../src/signer/source/tatum-paths.js';
 import { decodeCip64 } from '../support/cip64.js';
-import type { HardhatNode } from '../support/hardhat-node.js';
-import type { FakeTatumApi, RecordedBroadcast } from '../support/tatum-api-server.js';
+import type { HardhatNode } from '../../scripts/lib/hardhat-node.js';
+import type { FakeTatumApi, RecordedBroadcast } from '../../scripts/lib/tatum-api-server.js';
 
-import type { Litecoind } from '../support/litecoind.js';
+import type { Litecoind } from '../../scripts/lib/litecoind.js';
 import type { FakeSolanaRpc } from '../support/sol-rpc.js';
 import { Message, Transaction as SolTransaction } from '@solana/web3.js';
 import { expect, it } from 'vitest';

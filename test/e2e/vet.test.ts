@@ -12,7 +12,7 @@ import { computeAddress, hexlify } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getChainAdapter } from '../../src/chains/registry.js';
 import { mnemonicToSeed } from '../../src/chains/mnemonic.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { FakeVetNode } from '../support/vet-node.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { ABANDON, addMnemonic, addPrivateKey, compressedPub, explain, runDaemon, testKey } from './support.js';

@@ -24,7 +24,7 @@ import { chainKit } from '../../src/chains/kit.js';
 import { encryptLegacy } from '../../src/vault/legacy-cipher-testing.js';
 import { prepareImportedPrivateKey } from '../../src/vault/managed.js';
 import { runCli } from '../support/cli.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, TEST_PASSWORD, type TestVault } from '../support/vault.js';
 import { xlmEnvelope } from '../support/xlm.js';
 import { addPrivateKey, explain, runDaemon, testKey } from './support.js';

@@ -19,7 +19,7 @@ import { xrpTxHash } from '../../src/chains/xrp/sign.js';
 import { encryptLegacy } from '../../src/vault/legacy-cipher-testing.js';
 import { prepareImportedPrivateKey } from '../../src/vault/managed.js';
 import { runCli } from '../support/cli.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, TEST_PASSWORD, type TestVault } from '../support/vault.js';
 import { addressOf, ED_SEED, SECP_ADDRESS, SECP_SEED, xrpPayment } from '../support/xrp.js';
 import { addPrivateKey, explain, runDaemon, testKey } from './support.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Transaction as EthTransaction, Wallet } from 'ethers';
 import { EvmRpc } from '../../src/signer/sinks/node-rpc.js';
 import { TatumClient } from '../../src/signer/source/tatum-client.js';
-import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } from '../support/litecoind.js';
+import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } from '../../scripts/lib/litecoind.js';
 import {
   deployTestToken,
   erc20TransferData,
@@ -20,8 +20,8 @@ import {
   TEST_TOKEN_SOURCE,
   tokenBalance,
   type HardhatNode,
-} from '../support/hardhat-node.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+} from '../../scripts/lib/hardhat-node.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 
 const WALLET_ID = 'e3015fc0-2112-4c8a-b8bf-353b86f63ba5';
 

@@ -21,7 +21,7 @@ import { PENDING_ID_PATTERN, validatePending, validatePendingList } from '../../
 import { Backoff, backoffDelay } from '../../src/signer/backoff.js';
 import { errorReportText } from '../../src/signer/observe/error-report.js';
 import { TatumClient } from '../../src/signer/source/tatum-client.js';
-import { FakeApprover, FakeTatumApi, newPendingId } from '../support/tatum-api-server.js';
+import { FakeApprover, FakeTatumApi, newPendingId } from '../../scripts/lib/tatum-api-server.js';
 import { HardkmsError } from '../../src/errors.js';
 
 const API_KEY = 'secret-api-key-0123456789';

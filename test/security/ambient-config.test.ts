@@ -7,7 +7,7 @@ import { Vault } from '../../src/vault/vault.js';
 import { auditRecords } from '../e2e/support.js';
 import { runCli } from '../support/cli.js';
 import { createTestToken, TEST_PIN } from '../support/softhsm.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, passwordProvider, type TestVault } from '../support/vault.js';
 
 /**

@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExternalApprover } from '../../src/signer/pipeline/approval.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { addPrivateKey, testKey } from '../e2e/support.js';
 import { cycle, inProcessSigner, type Signer } from './support.js';

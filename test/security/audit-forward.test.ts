@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../support/cli.js';
-import { freePort } from '../support/ports.js';
+import { freePort } from '../../scripts/lib/ports.js';
 import { haveRsyslog, haveRsyslogTls, rsyslog, type Rsyslog } from '../support/rsyslog.js';
 import { createTestToken, TEST_PIN } from '../support/softhsm.js';
 

@@ -8,7 +8,7 @@
 import pkcs11js from 'pkcs11js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Token } from '../../src/hsm/token.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { addPrivateKey, auditRecords, testKey } from '../e2e/support.js';
 import { cycle, inProcessSigner, type Signer } from './support.js';

@@ -16,7 +16,7 @@ import { parsePolicy, type Policy } from '../../src/signer/pipeline/policy.js';
 import { PendingProcessor } from '../../src/signer/pipeline/process-pending.js';
 import { TatumClient } from '../../src/signer/source/tatum-client.js';
 import type { Vault } from '../../src/vault/vault.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { havePostgres, startPostgres, type Postgres } from '../support/postgres.js';
 import { createTestVault, openTestVault, type TestVault } from '../support/vault.js';
 import { addPrivateKey, testKey } from '../e2e/support.js';

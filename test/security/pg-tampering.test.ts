@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../src/signer/pipeline/policy.js';
 import { OtpStore } from '../../src/vault/otp-store.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { havePostgres, startPostgres, type Postgres } from '../support/postgres.js';
 import { createTestVault, openTestVault, type TestVault } from '../support/vault.js';
 import { addPrivateKey, testKey } from '../e2e/support.js';

@@ -16,7 +16,7 @@ import { NodeEvmFiller } from '../../src/signer/pipeline/evm-fill.js';
 import { pinnedChainId } from '../../src/signer/pipeline/chain-ids.js';
 import { OtpStore } from '../../src/vault/otp-store.js';
 import { WalletStore } from '../../src/vault/store.js';
-import { FakeTatumApi } from '../support/tatum-api-server.js';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, openTestVault, type TestVault } from '../support/vault.js';
 import { addPrivateKey, auditRecords, testKey } from '../e2e/support.js';
 import { cycle, inProcessSigner, withFile, type Signer } from './support.js';

@@ -2,7 +2,7 @@
  * The attacks of test/security run against a real signer: a SoftHSM2 token, a real vault
  * and wallet.dat, the daemon's cycle in-process (SignerDaemon + PendingProcessor, as
  * `hardkms daemon` composes them) polling the Tatum-compatible HTTP server of
- * test/support/tatum-api-server.ts. The attacker's side is what the issue describes: a
+ * scripts/lib/tatum-api-server.ts. The attacker's side is what the issue describes: a
  * compromised API choosing payloads, or write access to wallet.dat (a second SQLite
  * connection to the same file).
  */
@@ -17,7 +17,7 @@ import type { Policy } from '../../src/signer/pipeline/policy.js';
 import { PendingProcessor } from '../../src/signer/pipeline/process-pending.js';
 import { TatumClient } from '../../src/signer/source/tatum-client.js';
 import type { Vault } from '../../src/vault/vault.js';
-import type { FakeTatumApi } from '../support/tatum-api-server.js';
+import type { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 
 export interface Signer {
   daemon: SignerDaemon;

@@ -1,6 +1,6 @@
 /**
  * Client of the Tatum API endpoints the KMS daemon uses (spec §2.1-2.6, §2.8), or of any
- * server that speaks them (the fake in test/support/tatum-api-server.ts).
+ * server that speaks them (the fake in scripts/lib/tatum-api-server.ts).
  *
  * Each call is one HTTP request with a deadline; nothing is retried here. Retrying is the
  * daemon's decision because it owns the journal: a broadcast that timed out may or may not

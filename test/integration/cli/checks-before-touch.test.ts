@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateOtp } from '../../../src/gate/otp.js';
 import { runCli, type CliResult } from '../../support/cli.js';
-import { freePort } from '../../support/ports.js';
-import { FakeTatumApi } from '../../support/tatum-api-server.js';
+import { freePort } from '../../../scripts/lib/ports.js';
+import { FakeTatumApi } from '../../../scripts/lib/tatum-api-server.js';
 import { createTestToken, TEST_PIN } from '../../support/softhsm.js';
 
 const BAD_CHECKSUM = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon';

@@ -1,5 +1,5 @@
 /**
- * FAKE of Tatum Cloud (api.tatum.io) for tests: a real HTTP server on 127.0.0.1 (random
+ * FAKE of Tatum Cloud (api.tatum.io) for the tests and the demo: a real HTTP server on 127.0.0.1 (random
  * port) that implements the endpoints the KMS daemon uses, as spec §2 describes them.
  * It is not Tatum and knows nothing Tatum does not publish; where the spec marks Tatum's
  * server behaviour UNCONFIRMED, the choice made here is documented below.
@@ -69,8 +69,6 @@ import { approvalProof } from '../../src/signer/pipeline/approval.js';
 import { canonicalJson } from '../../src/audit/record.js';
 import { xrpTxHash } from '../../src/chains/xrp/sign.js';
 import { TATUM_SOL_RPC_PATH } from '../../src/signer/sinks/sol-rpc.js';
-import type { FakeSolanaRpc } from './sol-rpc.js';
-import type { FakeEgldGateway } from './egld-node.js';
 import { TATUM_EGLD_NODE_PATH } from '../../src/signer/sinks/egld-node.js';
 import { egldTxHash } from '../../src/chains/egld/sign.js';
 
@@ -118,6 +116,16 @@ export interface FailureRule {
 
 export type ChainNode = { kind: 'utxo'; url: string } | { kind: 'evm'; url: string };
 
+/** The Solana JSON-RPC behind the SOL proxy (test/support/sol-rpc.ts is one): one request body → its response body. */
+export interface MountedSolanaRpc {
+  handle(body: unknown): unknown;
+}
+
+/** The MultiversX gateway behind the EGLD proxy (test/support/egld-node.ts is one). */
+export interface MountedEgldGateway {
+  handle(method: string, path: string, body: unknown): { status: number; json: unknown };
+}
+
 export interface FakeTatumOptions {
   apiKey?: string;
   /** Node per chain to forward broadcasts to. Chains without one only record. */
@@ -132,11 +140,11 @@ export interface FakeTatumOptions {
   /** eth_chainId the web3 proxies answer instead of the node's (a proxy of the wrong network). */
   web3ChainId?: number;
   /** The Solana node behind /v3/blockchain/node/SOL/{apiKey}. */
-  solana?: FakeSolanaRpc;
+  solana?: MountedSolanaRpc;
   /** Whether a broadcast goes to the chain's node (default: always); false only records it (a format the node cannot take, e.g. CIP-64 on Hardhat). */
   forward?: (chain: TatumChain, txData: string) => boolean;
   /** The MultiversX gateway behind /v3/egld/node/{apiKey}/…. */
-  egld?: FakeEgldGateway;
+  egld?: MountedEgldGateway;
 }
 
 interface QueuedEntry {
