@@ -1,216 +1,66 @@
 /**
  * The README's demo: hardkms's main job on this machine, end to end, in a temp dir.
- * Run through scripts/demo.sh (vite-node, so it can use the TypeScript test harnesses).
+ * Run through scripts/demo.sh (vite-node, so it can run TypeScript as it is).
  *
  * hardkms itself always runs as the BUILT CLI in separate processes (dist/cli/main.js),
- * the way an operator runs it; this script only plays the surroundings: the operators
- * (emulated YubiKeys), the application that asks Tatum for transactions, Tatum Cloud (a
- * local stand-in), and the chains (litecoind -regtest, a Hardhat node).
+ * the way an operator runs it; this script only plays the surroundings (scripts/lib/): the
+ * operators (emulated YubiKeys), the application that asks Tatum for transactions, Tatum
+ * Cloud (a local stand-in), and the chains (litecoind -regtest, a Hardhat node).
  *
  * stdout: the story, then one JSON summary line ({"demo":"hardkms",...}) for scripts.
  * Everything the child processes print goes to demo.log in the temp dir. Recovery shares
  * never pass stdout or stderr: each operator's share is a file encrypted to that operator
  * (--recovery-out / --recovery-to, age); the demo plays the operators and holds their keys.
  *
+ * The steps below run in the order they are written (main); each prints its part of the
+ * story and hands the next what it made.
+ *
  * Env: HARDKMS_DEMO_KEEP=1 keeps the temp dir (vault, token, log, HTML report).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Decrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { formatEther, formatUnits, parseEther, parseUnits, Wallet } from 'ethers';
-import { deployTestToken, erc20TransferData, startHardhatNode, tokenBalance, type HardhatNode } from './lib/hardhat-node.js';
+import { check, DemoFailure, DemoShell, errorOf, json, type Ran } from './lib/demo-shell.js';
+import { EmulatedYubiKeys, Operators } from './lib/demo-operators.js';
+import {
+  deployTestToken,
+  erc20TransferData,
+  startHardhatNode,
+  tokenBalance,
+  type HardhatNode,
+} from './lib/hardhat-node.js';
 import { LITECOIND_PATH, startLitecoind, type Litecoind, type LitecoinWallet } from './lib/litecoind.js';
 import { bitcoreJson, evmPayload, type SpendableOutput } from './lib/payloads.js';
 import { FakeTatumApi } from './lib/tatum-api-server.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-const KEEP = process.env.HARDKMS_DEMO_KEEP === '1';
-const CLI_TIMEOUT_MS = 120_000;
 const LTC_FEE_SAT = 100_000;
 const GWEI = 10n ** 9n;
 const OPERATORS = ['alice', 'bob', 'carol'] as const;
 
-const started = Date.now();
-const work = mkdtempSync(join(tmpdir(), 'hardkms-demo-'));
-const logFile = join(work, 'demo.log');
+const shell = new DemoShell(process.env.HARDKMS_DEMO_KEEP === '1');
+const { work, logFile } = shell;
 const vaultDir = join(work, 'vault');
 const walletPath = join(vaultDir, 'wallet.dat');
-const keysDir = join(work, 'yubikeys');
-const unpluggedDir = join(work, 'yubikeys-unplugged');
 const reportPath = join(work, 'audit-report.html');
-const sharesDir = join(work, 'recovery-shares');
-
-/** Everything the demo knows that must never appear in its output or log. */
-const secrets: string[] = [];
-/** Everything printed on stdout, for the final secret scan. */
-const printed: string[] = [];
-const cleanups: Array<{ what: string; run: () => Promise<void> | void }> = [];
-const children = new Set<ChildProcess>();
-let step = 'start';
-
-class DemoFailure extends Error {}
-
-function say(line = ''): void {
-  printed.push(line);
-  process.stdout.write(`${line}\n`);
-}
-
-function logText(text: string): void {
-  appendFileSync(logFile, text.endsWith('\n') || text === '' ? text : `${text}\n`, { mode: 0o600 });
-}
-
-function seconds(): string {
-  return ((Date.now() - started) / 1000).toFixed(1);
-}
-
-function heading(n: number, title: string): void {
-  step = `${n}. ${title}`;
-  say();
-  say(`${n}. ${title}  [${seconds()} s]`);
-  logText(`\n===== ${step} (${seconds()} s)`);
-}
-
-function check(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new DemoFailure(message);
-}
-
-// ------------------------------------------------------------------ child processes
-
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(
-  command: string,
-  args: string[],
-  options: { env: Record<string, string>; shown: string; timeoutMs?: number; input?: string },
-): Promise<Ran> {
-  return new Promise((resolvePromise, reject) => {
-    // cwd in the temp dir: a .env in the caller's directory must not leak into the demo.
-    const child = spawn(command, args, { cwd: work, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    child.stdin.end(options.input ?? '');
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? CLI_TIMEOUT_MS);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      children.delete(child);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      logText(`\n$ ${options.shown}\n${stdout}${stderr}[exit ${code ?? signal}]`);
-      resolvePromise({ code: code ?? -1, stdout, stderr });
-    });
-  });
-}
-
-function cliEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    // A home of its own: ~/.hardkms/.env of the person running the demo stays out of it.
-    HOME: join(work, 'home'),
-    SOFTHSM2_CONF: join(work, 'token', 'softhsm2.conf'),
-    HARDKMS_TOKEN_LABEL: 'hardkms',
-    HARDKMS_YUBIKEY_EMULATOR_DIR: keysDir,
-    ...extra,
-  };
-}
-
-/** `hardkms <args> --path <vault>` as its own process. Throws unless it exits 0 (or `mayFail`). */
-async function hardkms(
-  args: string[],
-  options: { env?: Record<string, string>; mayFail?: boolean } = {},
-): Promise<Ran> {
-  const full = [...args, '--path', walletPath];
-  const r = await run(process.execPath, [CLI, ...full], {
-    env: cliEnv(options.env),
-    shown: `hardkms ${full.join(' ')}`,
-  });
-  if (r.code !== 0 && options.mayFail !== true) {
-    throw new DemoFailure(`\`hardkms ${args[0]}\` exited ${r.code}: ${errorOf(r)?.error ?? 'see the log'}`);
-  }
-  return r;
-}
-
-function errorOf(r: Ran): { error: string; code: string } | undefined {
-  const line = r.stderr.split('\n').find((l) => l.startsWith('{"error"'));
-  return line === undefined ? undefined : (JSON.parse(line) as { error: string; code: string });
-}
-
-function json<T>(r: Ran): T {
-  return JSON.parse(r.stdout) as T;
-}
-
-// ------------------------------------------------------------------ the operators' share files
-
-/** Each operator's age key pair: the public half is given to the ceremony, the private half opens their share file. */
-const operatorKeys = new Map<string, { identity: string; recipient: string }>();
-
-async function operatorKey(label: string): Promise<{ identity: string; recipient: string }> {
-  let k = operatorKeys.get(label);
-  if (!k) {
-    const identity = await generateX25519Identity();
-    k = { identity, recipient: await identityToRecipient(identity) };
-    operatorKeys.set(label, k);
-    secrets.push(identity);
-  }
-  return k;
-}
-
-/** --recovery-out DIR --recovery-to label=age1...,… for these operators. */
-async function recoveryArgs(labels: readonly string[]): Promise<string[]> {
-  const to: string[] = [];
-  for (const l of labels) to.push(`${l}=${(await operatorKey(l)).recipient}`);
-  return ['--recovery-out', sharesDir, '--recovery-to', to.join(',')];
-}
-
-/** What one operator does with their file: decrypt it with their own key. The words go on paper (here: to the secret scan). */
-async function openShareFile(file: string, label: string): Promise<string> {
-  const d = new Decrypter();
-  d.addIdentity((await operatorKey(label)).identity);
-  const sheet = await d.decrypt(readFileSync(file), 'text');
-  const words = sheet
-    .split('\n')
-    .filter((l) => /^\s+\d+\.\s/.test(l))
-    .flatMap((l) => l.split(/\s+/).filter((w) => w !== '' && !/^\d+\.$/.test(w)))
-    .join(' ');
-  for (const l of sheet.split('\n')) if (/^\s+\d+\.\s/.test(l)) secrets.push(l.trim());
-  secrets.push(words);
-  return words;
-}
-
-// ------------------------------------------------------------------ emulated YubiKeys
-
-function keyFile(serial: number, plugged: boolean): string {
-  return join(plugged ? keysDir : unpluggedDir, `${serial}.key`);
-}
-
-function unplug(serial: number): void {
-  renameSync(keyFile(serial, true), keyFile(serial, false));
-}
-
-function plugIn(serial: number): void {
-  if (existsSync(keyFile(serial, false))) renameSync(keyFile(serial, false), keyFile(serial, true));
-}
-
-// ------------------------------------------------------------------ the demo
+const operators = new Operators(shell, join(work, 'recovery-shares'));
+const yubikeys = new EmulatedYubiKeys(join(work, 'yubikeys'), join(work, 'yubikeys-unplugged'));
+const say = (line?: string): void => shell.say(line);
 
 interface Credential {
   id: string;
   label: string;
   serial: number;
+}
+
+interface CreatedVault {
+  vaultId: string;
+  token: { serial: string };
+  gate: { threshold: number; credentials: Credential[] };
+  recoveryFiles: Array<{ label: string; file: string }>;
 }
 
 interface WalletInfo {
@@ -221,10 +71,43 @@ interface WalletInfo {
   address: string;
 }
 
+interface Wallets {
+  ltcM: WalletInfo;
+  ltcK: WalletInfo;
+  ethM: WalletInfo;
+  ethK: WalletInfo;
+}
+
+/** The funded outputs of the LTC wallets, as step 3 made them. */
+interface LtcFunds {
+  m1: SpendableOutput;
+  k1: SpendableOutput;
+  m2: SpendableOutput;
+}
+
+interface Chains {
+  ltc: Litecoind;
+  hh: HardhatNode;
+  api: FakeTatumApi;
+  miner: LitecoinWallet;
+  mineTo: string;
+  tokenAddress: string;
+  funds: LtcFunds;
+}
+
 interface PendingInfo {
   id: string;
   chain: 'LTC' | 'ETH';
   what: string;
+}
+
+/** What the application asked for: the pending transactions, and what the recipients must get. */
+interface Asked {
+  pending: PendingInfo[];
+  ethTo: string;
+  ethValue: bigint;
+  tokenTo: string;
+  tokenValue: bigint;
 }
 
 interface TxResult extends PendingInfo {
@@ -233,26 +116,41 @@ interface TxResult extends PendingInfo {
   mined: boolean;
 }
 
-const summary: Record<string, unknown> = { demo: 'hardkms', ok: false, workDir: work, log: logFile, kept: KEEP };
+const summary: Record<string, unknown> = { demo: 'hardkms', ok: false, workDir: work, log: logFile, kept: shell.keep };
 
 async function main(): Promise<void> {
+  prepare();
+  const vault = await initCeremony();
+  const wallets = await createWallets();
+  const chains = await startChainsAndFund(wallets);
+  const asked = await askForTransactions(chains, wallets);
+  await signWithTheDaemon(chains, vault, asked.pending);
+  await checkOnChain(chains, asked);
+  await rotateThenRecover(vault, wallets.ltcM);
+  await audit();
+}
+
+// ------------------------------------------------------------------ the steps
+
+function prepare(): void {
   check(existsSync(CLI), `${CLI} is missing: build hardkms first (npm run build, or bash scripts/setup.sh).`);
   check(existsSync(LITECOIND_PATH), `${LITECOIND_PATH} is missing: install litecoind (bash scripts/setup.sh does).`);
   mkdirSync(join(work, 'home'), { mode: 0o700 });
   mkdirSync(vaultDir, { mode: 0o700 });
-  mkdirSync(unpluggedDir, { mode: 0o700 });
+  mkdirSync(join(work, 'yubikeys-unplugged'), { mode: 0o700 });
   say('hardkms demo: a YubiKey-gated vault on a SoftHSM2 token signs Litecoin and Ethereum transactions');
   say('that a Tatum-compatible API hands it, on local chains. Nothing here touches a real network.');
   say(`Work dir: ${work}`);
   say(`Log of every command run here (stdout and stderr): ${logFile}`);
+}
 
-  // ---------------------------------------------------------------- 1
-  heading(1, 'Init ceremony: SoftHSM2 token, 2-of-3 YubiKey gate, vault');
+async function initCeremony(): Promise<CreatedVault> {
+  shell.heading(1, 'Init ceremony: SoftHSM2 token, 2-of-3 YubiKey gate, vault');
   const userPin = randomBytes(16).toString('hex');
   const soPin = randomBytes(16).toString('hex');
-  secrets.push(userPin, soPin);
+  shell.secret(userPin, soPin);
   const tokenDir = join(work, 'token');
-  const tok = await run('bash', [join(ROOT, 'hsm', 'init-softhsm2-token.sh'), tokenDir, 'hardkms'], {
+  const tok = await shell.run('bash', [join(ROOT, 'hsm', 'init-softhsm2-token.sh'), tokenDir, 'hardkms'], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HARDKMS_TOKEN_PIN: userPin, HARDKMS_TOKEN_SO_PIN: soPin },
     shown: `HARDKMS_TOKEN_PIN=(hidden) HARDKMS_TOKEN_SO_PIN=(hidden) hsm/init-softhsm2-token.sh ${tokenDir} hardkms`,
   });
@@ -272,39 +170,33 @@ async function main(): Promise<void> {
       'emulator',
       '--labels',
       OPERATORS.join(','),
-      ...(await recoveryArgs(OPERATORS)),
+      ...(await operators.recoveryArgs(OPERATORS)),
     ],
     { env: { HARDKMS_TOKEN_PIN: userPin } },
   );
-  const vault = json<{
-    vaultId: string;
-    token: { serial: string };
-    gate: { threshold: number; credentials: Credential[] };
-    recoveryFiles: Array<{ label: string; file: string }>;
-  }>(init);
+  const vault = json<CreatedVault>(init);
   const creds = vault.gate.credentials;
   check(creds.length === 3 && vault.gate.threshold === 2, 'init did not enroll a 2-of-3 gate');
   check(vault.recoveryFiles.length === 3, 'init wrote no recovery share files');
-  for (const f of vault.recoveryFiles) await openShareFile(f.file, f.label);
-  const cred = (label: string): Credential => creds.find((c) => c.label === label)!;
+  for (const f of vault.recoveryFiles) await operators.openShareFile(f.file, f.label);
   say(
     `   $ HARDKMS_TOKEN_PIN=… hardkms init --testnet --yubikeys 3 --threshold 2 --driver emulator --labels ${OPERATORS.join(',')}`,
   );
   for (const c of creds) say(`     Touch the YubiKey ${c.label} (serial ${c.serial})…  enrolled as ${c.id}`);
   say(`     Vault ${vault.vaultId} created on token serial ${vault.token.serial} (testnet only).`);
   say('     The token PIN now lives only inside the vault secret, sealed under the YubiKeys: any 2 of the 3 unseal.');
-  say(`     3 recovery shares, one file per operator in ${sharesDir}, each encrypted to that operator's age key`);
+  say(
+    `     3 recovery shares, one file per operator in ${operators.sharesDir}, each encrypted to that operator's age key`,
+  );
   say('     (--recovery-out / --recovery-to): no share passes stdout, stderr or the log.');
   say('     (Emulated YubiKeys: files in the work dir. A real vault uses --driver ykman and real keys.)');
   summary.vaultId = vault.vaultId;
+  return vault;
+}
 
-  // ---------------------------------------------------------------- 2
-  heading(2, 'Wallets, created inside the vault (each command unseals with 2 YubiKeys, then seals)');
+async function createWallets(): Promise<Wallets> {
+  shell.heading(2, 'Wallets, created inside the vault (each command unseals with 2 YubiKeys, then seals)');
   const wallets: WalletInfo[] = [];
-  const addressOf = async (signatureId: string): Promise<string> => {
-    const a = json<{ address: string } | string>(await hardkms(['getaddress', signatureId, '0']));
-    return typeof a === 'string' ? a : a.address;
-  };
   for (const [chain, kind] of [
     ['LTC', 'mnemonic'],
     ['LTC', 'private key'],
@@ -333,16 +225,18 @@ async function main(): Promise<void> {
   for (const w of wallets) say(`     ${w.label.padEnd(15)} signature id ${w.signatureId}  address ${w.address}`);
   say('     No mnemonic or private key was printed: the demo never sees them.');
   const [ltcM, ltcK, ethM, ethK] = wallets as [WalletInfo, WalletInfo, WalletInfo, WalletInfo];
+  return { ltcM, ltcK, ethM, ethK };
+}
 
-  // ---------------------------------------------------------------- 3
-  heading(3, 'Local chains and a local stand-in for Tatum Cloud; funding the wallets');
+async function startChainsAndFund({ ltcM, ltcK, ethM, ethK }: Wallets): Promise<Chains> {
+  shell.heading(3, 'Local chains and a local stand-in for Tatum Cloud; funding the wallets');
   // The nodes' data dirs go into the work dir too.
   const nodesDir = join(work, 'nodes');
   mkdirSync(nodesDir, { mode: 0o700 });
   process.env.TMPDIR = nodesDir;
   const [ltcStart, hhStart] = await Promise.allSettled([startLitecoind(), startHardhatNode()]);
-  if (ltcStart.status === 'fulfilled') cleanups.push({ what: 'litecoind', run: () => ltcStart.value.stop() });
-  if (hhStart.status === 'fulfilled') cleanups.push({ what: 'hardhat node', run: () => hhStart.value.stop() });
+  if (ltcStart.status === 'fulfilled') shell.onCleanup('litecoind', () => ltcStart.value.stop());
+  if (hhStart.status === 'fulfilled') shell.onCleanup('hardhat node', () => hhStart.value.stop());
   if (ltcStart.status === 'rejected')
     throw new DemoFailure(`litecoind -regtest did not start: ${String(ltcStart.reason)}`);
   if (hhStart.status === 'rejected') throw new DemoFailure(`the Hardhat node did not start: ${String(hhStart.reason)}`);
@@ -352,7 +246,7 @@ async function main(): Promise<void> {
     apiKey: `demo-${randomBytes(8).toString('hex')}`,
     nodes: { LTC: { kind: 'utxo', url: ltc.url }, ETH: { kind: 'evm', url: hh.url } },
   });
-  cleanups.push({ what: 'local Tatum API', run: () => api.stop() });
+  shell.onCleanup('local Tatum API', () => api.stop());
   say(
     `   litecoind -regtest (pid ${ltc.pid}) on 127.0.0.1:${ltc.rpcPort}; Hardhat node (pid ${hh.pid}, chain id ${hh.chainId}) on 127.0.0.1:${hh.port}.`,
   );
@@ -363,27 +257,14 @@ async function main(): Promise<void> {
   const miner: LitecoinWallet = await ltc.createWallet('miner');
   const mineTo = await miner.getNewAddress('bech32');
   await ltc.generateToAddress(101, mineTo);
-  const scriptOf = async (address: string): Promise<string> => {
-    const v = (await ltc.rpc.call('validateaddress', [address])) as { isvalid: boolean; scriptPubKey?: string };
-    check(v.isvalid && v.scriptPubKey !== undefined, `litecoind does not accept the address ${address}`);
-    return v.scriptPubKey;
-  };
-  const outputOf = async (txid: string, address: string, ltcAmount: number): Promise<SpendableOutput> => {
-    const script = await scriptOf(address);
-    const sat = Math.round(ltcAmount * 1e8);
-    const tx = (await ltc.getRawTransaction(txid)) as {
-      vout: { n: number; value: number; scriptPubKey: { hex: string } }[];
-    };
-    const o = tx.vout.find((v) => v.scriptPubKey.hex === script && Math.round(v.value * 1e8) === sat);
-    check(o !== undefined, `funding output to ${address} not found in ${txid}`);
-    return { txid, vout: o.n, satoshis: sat, script: Buffer.from(script, 'hex') };
-  };
   const fund1 = (await miner.rpc.call('sendmany', ['', { [ltcM.address]: 1, [ltcK.address]: 0.5 }])) as string;
   const fund2 = await miner.sendToAddress(ltcM.address, 0.25);
   await ltc.generateToAddress(1, mineTo);
-  const m1 = await outputOf(fund1, ltcM.address, 1);
-  const k1 = await outputOf(fund1, ltcK.address, 0.5);
-  const m2 = await outputOf(fund2, ltcM.address, 0.25);
+  const funds: LtcFunds = {
+    m1: await outputOf(ltc, fund1, ltcM.address, 1),
+    k1: await outputOf(ltc, fund1, ltcK.address, 0.5),
+    m2: await outputOf(ltc, fund2, ltcM.address, 0.25),
+  };
   say(`   LTC: mined 101 blocks, paid 1 + 0.25 LTC to ${ltcM.address} and 0.5 LTC to ${ltcK.address}; mined.`);
 
   for (const w of [ethM, ethK]) await hh.fund(w.address, parseEther('1'), 1);
@@ -396,11 +277,17 @@ async function main(): Promise<void> {
   ).wait();
   say(`   ETH: 1 ETH each to ${ethM.address} and ${ethK.address}; test ERC-20 "HKT" deployed at ${tokenAddress},`);
   say(`        1000 HKT to ${ethK.address}.`);
+  return { ltc, hh, api, miner, mineTo, tokenAddress, funds };
+}
 
-  // ---------------------------------------------------------------- 4
-  heading(4, 'The application asks Tatum for 4 transactions: they wait as pending for hardkms');
+async function askForTransactions(
+  { ltc, hh, api, miner, tokenAddress, funds }: Chains,
+  { ltcM, ltcK, ethM, ethK }: Wallets,
+): Promise<Asked> {
+  shell.heading(4, 'The application asks Tatum for 4 transactions: they wait as pending for hardkms');
+  const { m1, k1, m2 } = funds;
   const destination = async (): Promise<Uint8Array> =>
-    Buffer.from(await scriptOf(await miner.getNewAddress('bech32')), 'hex');
+    Buffer.from(await scriptOf(ltc, await miner.getNewAddress('bech32')), 'hex');
   const pending: PendingInfo[] = [];
   pending.push({
     chain: 'LTC',
@@ -461,9 +348,13 @@ async function main(): Promise<void> {
     }),
   });
   for (const p of pending) say(`   pending ${p.id}  ${p.chain}  ${p.what}`);
+  return { pending, ethTo, ethValue, tokenTo, tokenValue };
+}
 
-  // ---------------------------------------------------------------- 5
-  heading(5, 'hardkms daemon: unseal with 2 of 3 YubiKeys, sign in the token, broadcast');
+async function signWithTheDaemon({ hh, api }: Chains, vault: CreatedVault, pending: PendingInfo[]): Promise<void> {
+  shell.heading(5, 'hardkms daemon: unseal with 2 of 3 YubiKeys, sign in the token, broadcast');
+  const creds = vault.gate.credentials;
+  const cred = (label: string): Credential => creds.find((c) => c.label === label)!;
   const daemonArgs = ['daemon', '--testnet', '--runOnce', '--chain', 'LTC,ETH'];
   const daemonEnv = {
     TATUM_API_KEY: api.apiKey,
@@ -475,8 +366,8 @@ async function main(): Promise<void> {
   say(`     hardkms ${daemonArgs.join(' ')}`);
 
   // Only alice is at her desk: one key is not a quorum.
-  unplug(cred('bob').serial);
-  unplug(cred('carol').serial);
+  yubikeys.unplug(cred('bob').serial);
+  yubikeys.unplug(cred('carol').serial);
   const refused = await hardkms(daemonArgs, { env: daemonEnv, mayFail: true });
   const refusal = errorOf(refused);
   check(
@@ -489,9 +380,9 @@ async function main(): Promise<void> {
   say('     Nothing was polled, signed or broadcast.');
 
   // Bob arrives; carol stays away: 2 of 3 is enough.
-  plugIn(cred('bob').serial);
+  yubikeys.plugIn(cred('bob').serial);
   const daemon = await hardkms(daemonArgs, { env: daemonEnv, mayFail: true });
-  plugIn(cred('carol').serial);
+  yubikeys.plugIn(cred('carol').serial);
   say('   Bob plugs in his YubiKey (carol is away). Run again; the operators see:');
   for (const l of daemon.stderr.split('\n').filter((x) => x.startsWith('Touch the YubiKey'))) say(`     ${l}`);
   const resealed = daemon.stderr.split('\n').filter((x) => x.startsWith('Touch the YubiKey') && x.includes(' again: '));
@@ -532,9 +423,13 @@ async function main(): Promise<void> {
     `     Unsealed with ${usedLabels.join(' + ')} (2 of 3). Signed ${signed.length} of ${pending.length}; each broadcast through the API; sealed again.`,
   );
   check(api.errorReports.length === 0, `the daemon reported errors to the API: ${JSON.stringify(api.errorReports)}`);
+}
 
-  // ---------------------------------------------------------------- 6
-  heading(6, 'On chain: every transaction mined');
+async function checkOnChain(
+  { ltc, hh, api, mineTo, tokenAddress }: Chains,
+  { pending, ethTo, ethValue, tokenTo, tokenValue }: Asked,
+): Promise<void> {
+  shell.heading(6, 'On chain: every transaction mined');
   await ltc.generateToAddress(1, mineTo);
   say('   litecoind: mined 1 block. Hardhat mines on arrival.');
   const results: TxResult[] = [];
@@ -576,12 +471,15 @@ async function main(): Promise<void> {
       .join(', ')}`,
   );
   check(ethGot === ethValue && hktGot === tokenValue, 'the recipients did not receive the amounts asked for');
+}
 
-  // ---------------------------------------------------------------- 7
-  heading(7, 'Rotate, then recover from two share files after every YubiKey is lost');
-  for (const c of creds) plugIn(c.serial);
+async function rotateThenRecover(vault: CreatedVault, ltcM: WalletInfo): Promise<void> {
+  shell.heading(7, 'Rotate, then recover from two share files after every YubiKey is lost');
+  const creds = vault.gate.credentials;
+  const sharesDir = operators.sharesDir;
+  for (const c of creds) yubikeys.plugIn(c.serial);
   const filesBefore = new Map(vault.recoveryFiles.map((f) => [f.label, readFileSync(f.file, 'latin1')]));
-  const rotate = await hardkms(['rotate', ...(await recoveryArgs(OPERATORS))]);
+  const rotate = await hardkms(['rotate', ...(await operators.recoveryArgs(OPERATORS))]);
   const rotated = json<{
     tokenPinRotated: boolean;
     storeRekeyed: boolean;
@@ -602,14 +500,22 @@ async function main(): Promise<void> {
   say('     in one transaction; new share files replace the old ones: old sheets and old backups open nothing now.');
 
   // Every YubiKey is lost: alice and bob open their (new) share files with their own age keys.
-  for (const c of creds) unplug(c.serial);
+  for (const c of creds) yubikeys.unplug(c.serial);
   const sheets: string[] = [];
   for (const label of ['alice', 'bob'])
-    sheets.push(await openShareFile(rotated.recoveryFiles.find((f) => f.label === label)!.file, label));
+    sheets.push(await operators.openShareFile(rotated.recoveryFiles.find((f) => f.label === label)!.file, label));
   const successors = ['dave', 'erin', 'frank'];
-  const recover = await run(
+  const recover = await shell.run(
     process.execPath,
-    [CLI, 'recover', '--labels', successors.join(','), ...(await recoveryArgs(successors)), '--path', walletPath],
+    [
+      CLI,
+      'recover',
+      '--labels',
+      successors.join(','),
+      ...(await operators.recoveryArgs(successors)),
+      '--path',
+      walletPath,
+    ],
     {
       env: cliEnv(),
       shown: `hardkms recover --labels ${successors.join(',')} --recovery-out ${sharesDir} --recovery-to … --path ${walletPath}  (2 shares on stdin)`,
@@ -643,9 +549,10 @@ async function main(): Promise<void> {
     enrolled: recovered.gate.credentials.map((c) => c.label),
     sameAddressAfter: after === ltcM.address,
   };
+}
 
-  // ---------------------------------------------------------------- 8
-  heading(8, 'The auditor: verify the signed audit log offline, and the HTML report');
+async function audit(): Promise<void> {
+  shell.heading(8, 'The auditor: verify the signed audit log offline, and the HTML report');
   const verify = json<{ ok: boolean; records: number; signed: number; unsignedTail: number; headChecked: boolean }>(
     await hardkms(['audit', 'verify'], { mayFail: true }),
   );
@@ -664,62 +571,88 @@ async function main(): Promise<void> {
     broadcasts: number;
     anomalies: Record<string, number>;
   }>(await hardkms(['audit', 'report', '--html', reportPath]));
-  summary.auditReport = { ...report, html: KEEP ? reportPath : null };
+  summary.auditReport = { ...report, html: shell.keep ? reportPath : null };
   say(`   $ hardkms audit report --html ${reportPath}`);
   say(
     `     ${report.ceremonies} unseal ceremonies (the refused one included), ${report.signatures} signatures, ${report.broadcasts} broadcasts;` +
       ` anomalies: ${report.anomalies.critical ?? 0} critical, ${report.anomalies.warning ?? 0} warning, ${report.anomalies.info ?? 0} info.`,
   );
   say(
-    KEEP
+    shell.keep
       ? `     Open ${reportPath} in a browser (self-contained, no scripts).`
       : '     The report is deleted with the work dir; run with HARDKMS_DEMO_KEEP=1 to keep it and open it in a browser.',
   );
 }
 
-/** Checks that no secret the demo knows reached stdout or the log. */
-function secretScan(): { checked: number; found: number } {
-  const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
-  const out = printed.join('\n');
-  const found = secrets.filter((s) => s !== '' && (log.includes(s) || out.includes(s))).length;
-  return { checked: secrets.length, found };
+// ------------------------------------------------------------------ hardkms, and the chains' small questions
+
+function cliEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    // A home of its own: ~/.hardkms/.env of the person running the demo stays out of it.
+    HOME: join(work, 'home'),
+    SOFTHSM2_CONF: join(work, 'token', 'softhsm2.conf'),
+    HARDKMS_TOKEN_LABEL: 'hardkms',
+    HARDKMS_YUBIKEY_EMULATOR_DIR: yubikeys.pluggedDir,
+    ...extra,
+  };
 }
 
-let cleaning: Promise<void> | undefined;
+/** `hardkms <args> --path <vault>` as its own process. Throws unless it exits 0 (or `mayFail`). */
+async function hardkms(
+  args: string[],
+  options: { env?: Record<string, string>; mayFail?: boolean } = {},
+): Promise<Ran> {
+  const full = [...args, '--path', walletPath];
+  const r = await shell.run(process.execPath, [CLI, ...full], {
+    env: cliEnv(options.env),
+    shown: `hardkms ${full.join(' ')}`,
+  });
+  if (r.code !== 0 && options.mayFail !== true) {
+    throw new DemoFailure(`\`hardkms ${args[0]}\` exited ${r.code}: ${errorOf(r)?.error ?? 'see the log'}`);
+  }
+  return r;
+}
+
+async function addressOf(signatureId: string): Promise<string> {
+  const a = json<{ address: string } | string>(await hardkms(['getaddress', signatureId, '0']));
+  return typeof a === 'string' ? a : a.address;
+}
+
+async function scriptOf(ltc: Litecoind, address: string): Promise<string> {
+  const v = (await ltc.rpc.call('validateaddress', [address])) as { isvalid: boolean; scriptPubKey?: string };
+  check(v.isvalid && v.scriptPubKey !== undefined, `litecoind does not accept the address ${address}`);
+  return v.scriptPubKey;
+}
+
+async function outputOf(ltc: Litecoind, txid: string, address: string, ltcAmount: number): Promise<SpendableOutput> {
+  const script = await scriptOf(ltc, address);
+  const sat = Math.round(ltcAmount * 1e8);
+  const tx = (await ltc.getRawTransaction(txid)) as {
+    vout: { n: number; value: number; scriptPubKey: { hex: string } }[];
+  };
+  const o = tx.vout.find((v) => v.scriptPubKey.hex === script && Math.round(v.value * 1e8) === sat);
+  check(o !== undefined, `funding output to ${address} not found in ${txid}`);
+  return { txid, vout: o.n, satoshis: sat, script: Buffer.from(script, 'hex') };
+}
+
+// ------------------------------------------------------------------ run, report, clean up
+
 let interruptedBy: string | undefined;
-
-/** Stops what the demo started and removes the work dir; every caller waits for the same run. */
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const c of children) c.kill('SIGKILL');
-    for (const c of cleanups.reverse()) {
-      try {
-        await c.run();
-      } catch (e) {
-        process.stderr.write(`demo: stopping the ${c.what} failed: ${e instanceof Error ? e.message : String(e)}\n`);
-      }
-    }
-    if (!KEEP) rmSync(work, { recursive: true, force: true });
-  })();
-  return cleaning;
-}
-
-function logTail(lines: number): string {
-  if (!existsSync(logFile)) return '';
-  return readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n');
-}
 
 async function interrupted(signal: string): Promise<void> {
   interruptedBy = signal;
-  process.stderr.write(`\ndemo: ${signal} received: stopping the nodes${KEEP ? '' : ' and removing the work dir'}\n`);
-  await cleanup();
+  process.stderr.write(
+    `\ndemo: ${signal} received: stopping the nodes${shell.keep ? '' : ' and removing the work dir'}\n`,
+  );
+  await shell.cleanup();
   say(
     JSON.stringify({
       ...summary,
       ok: false,
-      failedStep: step,
+      failedStep: shell.step,
       error: `interrupted by ${signal}`,
-      seconds: Number(seconds()),
+      seconds: Number(shell.seconds()),
     }),
   );
   process.exit(130);
@@ -734,9 +667,9 @@ try {
 } catch (e) {
   failed = e;
 }
-const scan = secretScan();
+const scan = shell.secretScan();
 summary.secretScan = scan;
-summary.seconds = Number(seconds());
+summary.seconds = Number(shell.seconds());
 if (interruptedBy !== undefined) failed = new DemoFailure(`interrupted by ${interruptedBy}`);
 if (failed === undefined && scan.found > 0)
   failed = new DemoFailure(`${scan.found} secret(s) the demo knows appeared in its output or log`);
@@ -744,23 +677,23 @@ say();
 if (failed === undefined) {
   summary.ok = true;
   say(
-    `Result: ${summary.mined}/${summary.pending} pending transactions signed, broadcast and mined; audit verify passed; no secret in the output or log (${scan.checked} checked). ${seconds()} s.`,
+    `Result: ${summary.mined}/${summary.pending} pending transactions signed, broadcast and mined; audit verify passed; no secret in the output or log (${scan.checked} checked). ${shell.seconds()} s.`,
   );
   say(
-    KEEP
+    shell.keep
       ? `Kept: ${work} (vault, token, emulated YubiKeys, log, report).`
       : 'Cleaning up: nodes stopped, work dir removed (HARDKMS_DEMO_KEEP=1 keeps it).',
   );
 } else {
   const message = failed instanceof Error ? failed.message : String(failed);
-  summary.failedStep = step;
+  summary.failedStep = shell.step;
   summary.error = message;
-  say(`FAILED in step ${step}: ${message}`);
-  process.stderr.write(`\ndemo: last lines of ${logFile}:\n${logTail(40)}\n`);
+  say(`FAILED in step ${shell.step}: ${message}`);
+  process.stderr.write(`\ndemo: last lines of ${logFile}:\n${shell.logTail(40)}\n`);
   if (!(failed instanceof DemoFailure) && failed instanceof Error && failed.stack)
     process.stderr.write(`${failed.stack}\n`);
-  if (!KEEP) say('The work dir is removed; run again with HARDKMS_DEMO_KEEP=1 to keep it for a look.');
+  if (!shell.keep) say('The work dir is removed; run again with HARDKMS_DEMO_KEEP=1 to keep it for a look.');
 }
-await cleanup();
+await shell.cleanup();
 say(JSON.stringify(summary));
 process.exit(interruptedBy !== undefined ? 130 : failed === undefined ? 0 : 1);
