@@ -7,7 +7,7 @@ const { dir } = benchToken();
 const { Vault } = await import('../../dist/vault/vault.js');
 const { PasswordProvider } = await import('../../dist/vault/password-provider.js');
 const { chainKit } = await import('../../dist/chains/kit.js');
-const { generatePrivateKeyBatch } = await import('../../dist/vault/managed.js');
+const { generatePrivateKeyBatch } = await import('../../dist/vault/tatum-wallets.js');
 
 const provider = new PasswordProvider(async () => Buffer.from('bench'), { N: 1024, r: 8, p: 1 });
 const kit = chainKit('ETH');

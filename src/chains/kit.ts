@@ -1,4 +1,4 @@
-import type { ChainKit } from '../vault/managed.js';
+import type { ChainKit } from '../vault/tatum-wallets.js';
 import { publicKeyFromPrivateKey } from './keys.js';
 import { generateMnemonic, mnemonicToSeed, validateMnemonic, validateTypedMnemonic } from './mnemonic.js';
 import { getChainAdapter, isSupportedChain, SUPPORTED_CHAINS } from './registry.js';

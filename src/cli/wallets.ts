@@ -17,10 +17,10 @@ import {
   revealPrivateKey,
   storeMnemonicEntry,
   tatumEntry,
-} from '../vault/managed.js';
+} from '../vault/tatum-wallets.js';
 import { readVaultFacts } from '../vault/facts.js';
 import { appendSealedRecord } from '../vault/audit-binding.js';
-import { checkNetworkOf } from '../vault/wallets.js';
+import { checkNetworkOf } from '../vault/entry-secrets.js';
 import { VERSION } from '../version.js';
 import { configFrom, revealAuthorisation, withVault } from './context.js';
 import { globalFlags } from './flags.js';
@@ -289,7 +289,7 @@ export function registerWalletCommands(program: Command): void {
       let done = 0;
       try {
         while (done < total && interrupted === undefined) {
-          // Each step's record is committed with its keys (vault/wallets.ts). Index 0 of a
+          // Each step's record is committed with its keys (vault/entry-secrets.ts). Index 0 of a
           // token-generated key, not Tatum's index-1 of a discarded mnemonic (spec §7.20).
           generatePrivateKeyBatch(vault, kit, config.testnet, Math.min(BATCH_STEP, total - done), (chunk) => {
             for (const e of chunk)

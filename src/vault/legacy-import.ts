@@ -2,9 +2,9 @@ import { bip32 } from '../chains/keys.js';
 import { HardkmsError } from '../errors.js';
 import type { NewWalletEntry } from './entries.js';
 import { skippedFrom, type LegacyEntry, type SkippedWallet } from './legacy-store.js';
-import { prepareImportedPrivateKey, type ChainKit } from './managed.js';
+import { prepareImportedPrivateKey, type ChainKit } from './tatum-wallets.js';
 import type { Vault } from './vault.js';
-import { encryptSecretEntry } from './wallets.js';
+import { encryptSecretEntry } from './entry-secrets.js';
 
 export interface ImportSummary {
   /** Per chain and kind, what was (or, with dry-run, would be) imported. */

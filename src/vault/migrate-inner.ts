@@ -2,7 +2,7 @@ import { HardkmsError } from '../errors.js';
 import { entryAad, type WalletEntry } from './entries.js';
 import { hasInnerLayer, newInnerKey } from './inner.js';
 import type { Vault } from './vault.js';
-import { decryptSecret, encryptSecretEntry, importPrivateKey } from './wallets.js';
+import { decryptSecret, encryptSecretEntry, importPrivateKey } from './entry-secrets.js';
 
 /** CKA_ID of a wrap key replaced by the migration, until the token has destroyed it. */
 export const RETIRED_WRAP_KEY_META = 'retired_wrap_key';

@@ -9,7 +9,7 @@ import { ed25519 } from '@noble/curves/ed25519';
 import algosdk from 'algosdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainKit } from '../../src/chains/kit.js';
-import { prepareImportedPrivateKey } from '../../src/vault/managed.js';
+import { prepareImportedPrivateKey } from '../../src/vault/tatum-wallets.js';
 import { runCli } from '../support/cli.js';
 import { algoPayload } from '../support/algo.js';
 import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';

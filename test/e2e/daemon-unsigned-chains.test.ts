@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notSignedReport } from '../../src/signer/source/chain-support.js';
 import { ERROR_BATCH_PATH, TATUM_CHAINS, type TatumChain } from '../../src/signer/source/tatum-paths.js';
-import { encryptSecretEntry } from '../../src/vault/wallets.js';
+import { encryptSecretEntry } from '../../src/vault/entry-secrets.js';
 import type { Vault } from '../../src/vault/vault.js';
 import { runCli } from '../support/cli.js';
 import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';

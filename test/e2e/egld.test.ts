@@ -12,7 +12,7 @@ import { Address, Transaction, TransactionComputer, UserPublicKey } from '@multi
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainKit } from '../../src/chains/kit.js';
 import { mnemonicToSeed } from '../../src/chains/mnemonic.js';
-import { prepareImportedPrivateKey } from '../../src/vault/managed.js';
+import { prepareImportedPrivateKey } from '../../src/vault/tatum-wallets.js';
 import { runCli } from '../support/cli.js';
 import { FakeEgldGateway } from '../support/egld-node.js';
 import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';

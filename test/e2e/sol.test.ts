@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainKit } from '../../src/chains/kit.js';
 import { base58Encode } from '../../src/chains/keys.js';
 import { associatedTokenAddress } from '../../src/chains/sol/sign.js';
-import { prepareImportedPrivateKey } from '../../src/vault/managed.js';
+import { prepareImportedPrivateKey } from '../../src/vault/tatum-wallets.js';
 import { runCli } from '../support/cli.js';
 import { FakeSolanaRpc } from '../support/sol-rpc.js';
 import { solKeypair, solPayloadOf, solTransferPayload, splTransferPayload } from '../support/sol.js';

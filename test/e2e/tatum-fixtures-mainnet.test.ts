@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainKit } from '../../src/chains/kit.js';
-import { storeMnemonicEntry } from '../../src/vault/managed.js';
+import { storeMnemonicEntry } from '../../src/vault/tatum-wallets.js';
 import type { CliResult } from '../support/cli.js';
 import { startHardhatNode, type HardhatNode } from '../../scripts/lib/hardhat-node.js';
 import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';

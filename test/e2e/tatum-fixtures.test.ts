@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainKit } from '../../src/chains/kit.js';
 import { SIGNABLE_CHAINS } from '../../src/signer/pipeline/chain-ids.js';
 import { OFFCHAIN_BROADCAST_CHAINS, type TatumChain } from '../../src/signer/source/tatum-paths.js';
-import { prepareImportedPrivateKey, storeMnemonicEntry } from '../../src/vault/managed.js';
+import { prepareImportedPrivateKey, storeMnemonicEntry } from '../../src/vault/tatum-wallets.js';
 import type { NewWalletEntry } from '../../src/vault/entries.js';
 import type { CliResult } from '../support/cli.js';
 import { startHardhatNode, type HardhatNode } from '../../scripts/lib/hardhat-node.js';

@@ -22,7 +22,7 @@ import algosdk from 'algosdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainKit } from '../../src/chains/kit.js';
 import { encryptLegacy } from '../../src/vault/legacy-cipher-testing.js';
-import { prepareImportedPrivateKey } from '../../src/vault/managed.js';
+import { prepareImportedPrivateKey } from '../../src/vault/tatum-wallets.js';
 import { runCli } from '../support/cli.js';
 import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, TEST_PASSWORD, type TestVault } from '../support/vault.js';

@@ -106,7 +106,7 @@ describe('per-cycle key cache (daemon --key-cache)', () => {
     const { tv, token } = await setup(true);
     token.beginKeyCache();
     const entry = tv.vault.store.listEntries()[0]!;
-    const { signWithEntry } = await import('../../src/vault/wallets.js');
+    const { signWithEntry } = await import('../../src/vault/entry-secrets.js');
     signWithEntry(tv.vault, entry, new Uint8Array(32).fill(1));
     expect(sessionPrivateKeys(token)).toBe(1);
     tv.vault.seal('test: seal mid-cycle');

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { entryAad, type EntryKind } from '../../src/vault/entries.js';
 import { INNER_KEY_META } from '../../src/vault/inner.js';
 import { RETIRED_WRAP_KEY_META } from '../../src/vault/migrate-inner.js';
-import { decryptSecret, encryptSecretEntry, importPrivateKey, signWithEntry } from '../../src/vault/wallets.js';
+import { decryptSecret, encryptSecretEntry, importPrivateKey, signWithEntry } from '../../src/vault/entry-secrets.js';
 import { TEST_PIN } from '../support/softhsm.js';
 import { createTestVault, openTestVault, type TestVault } from '../support/vault.js';
 import { destroyObject } from '../../src/hsm/token-testing.js';

@@ -2,7 +2,7 @@
 // every third one again, through the vault's own operations, until the parent SIGKILLs it.
 import { PasswordProvider } from '../../dist/vault/password-provider.js';
 import { Vault } from '../../dist/vault/vault.js';
-import { generatePrivateKeys } from '../../dist/vault/wallets.js';
+import { generatePrivateKeys } from '../../dist/vault/entry-secrets.js';
 
 const [path, password] = process.argv.slice(2);
 const vault = await Vault.open({

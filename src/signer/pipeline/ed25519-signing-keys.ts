@@ -9,7 +9,7 @@ import { mnemonicToSeed } from '../../chains/mnemonic.js';
 import { HardkmsError } from '../../errors.js';
 import type { WalletEntry } from '../../vault/entries.js';
 import type { Vault } from '../../vault/vault.js';
-import { decryptSecret, wrappedKeyOf } from '../../vault/wallets.js';
+import { decryptSecret, wrappedKeyOf } from '../../vault/entry-secrets.js';
 import type { KeyRef } from './key-resolution.js';
 
 export function ed25519SignerFor(vault: Vault, ref: KeyRef): Ed25519Signer & { readonly signatureId: string } {

@@ -24,7 +24,7 @@ import {
 } from '../../chains/digest-signer.js';
 import type { WalletEntry } from '../../vault/entries.js';
 import type { Vault } from '../../vault/vault.js';
-import { decryptSecret, signWithEntry } from '../../vault/wallets.js';
+import { decryptSecret, signWithEntry } from '../../vault/entry-secrets.js';
 import type { KeyRef } from './key-resolution.js';
 
 export interface SigningKey extends DigestSigner {

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { OtpStore } from '../../../src/vault/otp-store.js';
 import { PasswordProvider } from '../../../src/vault/password-provider.js';
 import { applySeal, newVaultSecret } from '../../../src/vault/seal-rotation.js';
-import { decryptSecret, encryptSecretEntry, generatePrivateKeys, signWithEntry } from '../../../src/vault/wallets.js';
+import {
+  decryptSecret,
+  encryptSecretEntry,
+  generatePrivateKeys,
+  signWithEntry,
+} from '../../../src/vault/entry-secrets.js';
 import { createTestVault, FAST_SCRYPT, openTestVault, TEST_PASSWORD } from '../../support/vault.js';
 
 const MNEMONIC = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';

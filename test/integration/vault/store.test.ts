@@ -10,7 +10,7 @@ import {
   generatePrivateKeys,
   importPrivateKey,
   signWithEntry,
-} from '../../../src/vault/wallets.js';
+} from '../../../src/vault/entry-secrets.js';
 import type { Vault } from '../../../src/vault/vault.js';
 import { createTestVault, openTestVault, type TestVault } from '../../support/vault.js';
 

@@ -15,7 +15,7 @@ import {
   generateEd25519Entry,
   generatePrivateKeys,
   importPrivateKey,
-} from './wallets.js';
+} from './entry-secrets.js';
 
 /**
  * Tatum's managed-wallet operations on an unsealed vault. The chain layer is handed in
