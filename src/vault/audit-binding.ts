@@ -88,18 +88,16 @@ function forwardHook(
 }
 
 /**
- * Appends a chained, unsigned audit record without unsealing (token repair, where no login
- * is possible): the next signed record covers it, as for a failed unseal.
+ * Appends a chained, unsigned audit record without unsealing (token backup and repair, where
+ * no login is possible): the next signed record covers it, as for a failed unseal. Not
+ * forwarded by this append (a sink that is down does not stop a repair); the next
+ * forwarded append sends it, as it sends every record the sink has not taken.
  */
 export function recordWhileSealed(location: VaultLocation, event: AuditEvent, actor: string): void {
   const store = WalletStore.open(location.path);
   try {
     const facts = vaultFacts(store, location);
-    new AuditLog(facts.auditLogPath, {
-      withLock: (fn) => store.transaction(fn),
-      setHead: (head) => store.setMetaJson(META.auditHead, head),
-      actor,
-    }).append(event);
+    new AuditLog(facts.auditLogPath, { ...sealedWriter(store, facts), forward: undefined, actor }).append(event);
   } finally {
     store.close();
   }
