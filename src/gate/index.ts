@@ -12,7 +12,7 @@ export {
 } from './drivers/emulator.js';
 export { YkchalrespDriver } from './drivers/ykchalresp.js';
 export { YkmanDriver } from './drivers/ykman.js';
-export { openShare, sealShare } from './share-cipher.js';
+export { decryptShare, encryptShare } from './share-cipher.js';
 export { combine, split } from './shamir.js';
 export { decodeRecoverySheet, decodeRecoveryWords, encodeRecoveryWords, type RecoverySheet } from './recovery.js';
 export { findCredential, gateStatus, parseYubiKeySealRecord } from './seal-record.js';

@@ -18,7 +18,7 @@ import { HardkmsError } from '../errors.js';
  * Binding vaultId and credentialId into both the key and the AAD stops a sealed share
  * from being moved to another credential or another vault.
  */
-export interface SealedShare {
+export interface EncryptedShare {
   iv: Buffer; // 12 bytes
   ct: Buffer; // ciphertext ‖ 16-byte tag
 }
@@ -42,7 +42,11 @@ const TAG_BYTES = 16;
 const KEY_BYTES = 32;
 export const PASSPHRASE_SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
 
-export async function sealShare(share: Uint8Array, response20: Buffer, binding: ShareBinding): Promise<SealedShare> {
+export async function encryptShare(
+  share: Uint8Array,
+  response20: Buffer,
+  binding: ShareBinding,
+): Promise<EncryptedShare> {
   const key = await deriveShareKey(response20, binding);
   try {
     const iv = randomBytes(IV_BYTES);
@@ -55,8 +59,12 @@ export async function sealShare(share: Uint8Array, response20: Buffer, binding: 
   }
 }
 
-/** Inverse of sealShare; the caller wipes the returned share. */
-export async function openShare(sealed: SealedShare, response20: Buffer, binding: OpenShareBinding): Promise<Buffer> {
+/** Inverse of encryptShare; the caller wipes the returned share. */
+export async function decryptShare(
+  sealed: EncryptedShare,
+  response20: Buffer,
+  binding: OpenShareBinding,
+): Promise<Buffer> {
   if (sealed.iv.length !== IV_BYTES || sealed.ct.length <= TAG_BYTES) {
     throw new HardkmsError('GATE_RECORD_INVALID', `The sealed share of the YubiKey ${binding.label} is malformed.`, {
       hint: 'The gate record in wallet.dat is damaged; unseal with the other YubiKeys, or recover from the recovery words.',

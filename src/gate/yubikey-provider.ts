@@ -15,7 +15,7 @@ import { getDriver } from './drivers/index.js';
 import { findCredential, parseYubiKeySealRecord, type GateCredential, type YubiKeySealRecord } from './seal-record.js';
 import { decodeRecoverySheet, type RecoveryFormat, type RecoverySheet } from './recovery.js';
 import { maskedTag, maskShare, credentialTag, unmaskShare } from './recovery-mask.js';
-import { openShare, SALT_BYTES, sealShare } from './share-cipher.js';
+import { decryptShare, SALT_BYTES, encryptShare } from './share-cipher.js';
 import { combine, split } from './shamir.js';
 import { legacyToolPath, resolveTool } from './drivers/tool-path.js';
 
@@ -470,7 +470,7 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
           },
         );
       }
-      const { iv, ct } = await sealShare(share, response, {
+      const { iv, ct } = await encryptShare(share, response, {
         salt32: salt,
         credentialId: t.id,
         vaultId: ctx.vaultId,
@@ -586,7 +586,7 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
         Buffer.from(cred.challenge, 'hex'),
         this.respondOptions(this.touchPrompt(cred, ctx, 'unseal')),
       );
-      const share = await openShare({ iv: Buffer.from(cred.iv, 'hex'), ct: Buffer.from(cred.ct, 'hex') }, response, {
+      const share = await decryptShare({ iv: Buffer.from(cred.iv, 'hex'), ct: Buffer.from(cred.ct, 'hex') }, response, {
         salt32: Buffer.from(cred.salt, 'hex'),
         credentialId: cred.id,
         vaultId: ctx.vaultId,
@@ -628,7 +628,7 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
           challenge,
           this.respondOptions(this.touchPrompt(cred, ctx, 'reseal')),
         );
-        const { iv, ct } = await sealShare(shares[i]!, response, {
+        const { iv, ct } = await encryptShare(shares[i]!, response, {
           salt32: salt,
           credentialId: cred.id,
           vaultId: ctx.vaultId,

@@ -39,7 +39,7 @@ import type { AuditEvent } from '../../audit/record.js';
 import { evaluatePolicy, movementsOf, type Policy } from './policy.js';
 import { withdrawalAmounts, type WithdrawalAmounts } from '../../audit/withdrawals.js';
 import { reportText } from '../observe/error-report.js';
-import { derivedPublicKey, signerFor, type SigningKey, type TokenSignerDeps } from './signing-keys.js';
+import { derivedPublicKey, signingKeyFor, type SigningKey, type SigningKeyDeps } from './signing-keys.js';
 import { StepCommitter } from './step-commit.js';
 import type { DaemonLog } from '../observe/logger.js';
 
@@ -63,7 +63,7 @@ export interface ProcessorDeps {
   /** MultiversX gateway for the network config, nonce and gas cost (EGLD only). */
   egld?: EgldNode | undefined;
   log: DaemonLog;
-  signerDeps?: TokenSignerDeps;
+  signerDeps?: SigningKeyDeps;
   /** Test hook: runs after the signature is journaled and audited, before the broadcast. */
   afterSignJournaled?: ((pendingId: string) => void) | undefined;
   now?: () => Date;
@@ -287,7 +287,7 @@ export class PendingProcessor {
       });
       for (const note of resolved.notes) this.d.log('warn', note, { pendingId: id, chain: pending.chain });
       signatureIds = resolved.signatureIds;
-      signers = resolved.refs.map((r: KeyRef) => signerFor(vault, r, this.d.signerDeps));
+      signers = resolved.refs.map((r: KeyRef) => signingKeyFor(vault, r, this.d.signerDeps));
       const plan = await this.plan(pending, family, signers, resolved.refs);
       wipePlan = plan.wipe;
       const own = family === 'utxo' || family === 'bch' ? ownScripts(signers.map((s) => s.publicKey)) : undefined;

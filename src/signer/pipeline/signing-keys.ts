@@ -35,7 +35,7 @@ export interface SigningKey extends DigestSigner {
 }
 
 /** The secret-touching steps, injectable so a test can watch the buffers they return. */
-export interface TokenSignerDeps {
+export interface SigningKeyDeps {
   signWrapped(vault: Vault, entry: WalletEntry, digest: Uint8Array): Secp256k1Signature;
   decryptMnemonic(vault: Vault, entry: WalletEntry): Buffer;
   mnemonicToSeed(mnemonic: Uint8Array): Uint8Array;
@@ -44,7 +44,7 @@ export interface TokenSignerDeps {
   hostSigner(privateKey: Uint8Array): HostDigestSigner;
 }
 
-export const defaultTokenSignerDeps: TokenSignerDeps = {
+export const defaultSigningKeyDeps: SigningKeyDeps = {
   signWrapped: (vault, entry, digest) => signWithEntry(vault, entry, digest),
   decryptMnemonic: (vault, entry) => decryptSecret(vault, entry),
   mnemonicToSeed: (m) => mnemonicToSeed(m),
@@ -53,7 +53,7 @@ export const defaultTokenSignerDeps: TokenSignerDeps = {
   hostSigner: (k) => hostDigestSigner(k),
 };
 
-export function signerFor(vault: Vault, ref: KeyRef, deps: TokenSignerDeps = defaultTokenSignerDeps): SigningKey {
+export function signingKeyFor(vault: Vault, ref: KeyRef, deps: SigningKeyDeps = defaultSigningKeyDeps): SigningKey {
   const { entry } = ref;
   const publicKey = Uint8Array.from(ref.publicKey);
   let wiped = false;
@@ -140,7 +140,7 @@ export function derivedPublicKey(
   entry: WalletEntry,
   chain: string,
   index: number,
-  deps: TokenSignerDeps = defaultTokenSignerDeps,
+  deps: SigningKeyDeps = defaultSigningKeyDeps,
 ): Uint8Array {
   const mnemonic = deps.decryptMnemonic(vault, entry);
   let seed: Uint8Array | undefined;

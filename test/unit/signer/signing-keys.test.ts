@@ -6,7 +6,11 @@ import { hostDigestSigner, type HostDigestSigner } from '../../../src/chains/dig
 import type { WalletEntry } from '../../../src/vault/entries.js';
 import type { Vault } from '../../../src/vault/vault.js';
 import { childPublicKeyFromXpub } from '../../../src/signer/pipeline/key-resolution.js';
-import { defaultTokenSignerDeps, signerFor, type TokenSignerDeps } from '../../../src/signer/pipeline/signing-keys.js';
+import {
+  defaultSigningKeyDeps,
+  signingKeyFor,
+  type SigningKeyDeps,
+} from '../../../src/signer/pipeline/signing-keys.js';
 
 const WORDS = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 const seed0 = mnemonicToSeed(Buffer.from(WORDS));
@@ -26,7 +30,7 @@ const allZero = (b: Uint8Array) => b.every((x) => x === 0);
 
 /** Deps that record every secret buffer the signer is handed, and whether the host signer was wiped. */
 function watching(): {
-  deps: TokenSignerDeps;
+  deps: SigningKeyDeps;
   buffers: { name: string; buf: Uint8Array }[];
   hosts: { wiped: boolean }[];
   decrypts: number;
@@ -38,7 +42,7 @@ function watching(): {
     hosts,
     decrypts: 0,
     deps: {
-      ...defaultTokenSignerDeps,
+      ...defaultSigningKeyDeps,
       decryptMnemonic: () => {
         w.decrypts += 1;
         const m = Buffer.from(WORDS);
@@ -46,12 +50,12 @@ function watching(): {
         return m;
       },
       mnemonicToSeed: (m: Uint8Array) => {
-        const s = defaultTokenSignerDeps.mnemonicToSeed(m);
+        const s = defaultSigningKeyDeps.mnemonicToSeed(m);
         buffers.push({ name: 'seed', buf: s });
         return s;
       },
       privateKeyFromSeed: (e: WalletEntry, s: Uint8Array, i: number) => {
-        const k = defaultTokenSignerDeps.privateKeyFromSeed(e, s, i);
+        const k = defaultSigningKeyDeps.privateKeyFromSeed(e, s, i);
         buffers.push({ name: 'child key', buf: k });
         return k;
       },
@@ -68,7 +72,7 @@ function watching(): {
           },
         };
       },
-    } satisfies TokenSignerDeps,
+    } satisfies SigningKeyDeps,
   };
   return w;
 }
@@ -77,7 +81,7 @@ describe('token signer (unwrap only at signing)', () => {
   it('mnemonic wallet: decrypts on the first digest only, then holds nothing after wipe()', async () => {
     const w = watching();
     const ref = { entry, index: 3, publicKey: childPublicKeyFromXpub(entry.publicData.xpub!, 3) };
-    const signer = signerFor(vault, ref, w.deps);
+    const signer = signingKeyFor(vault, ref, w.deps);
     expect(w.decrypts).toBe(0); // creating a signer touches no secret
     const sig = await signer.signDigest(digest);
     await signer.signDigest(new Uint8Array(32).fill(9));
@@ -100,7 +104,7 @@ describe('token signer (unwrap only at signing)', () => {
   it('refuses a key whose derivation disagrees with the stored xpub, wiping what it derived', async () => {
     const w = watching();
     const wrongPub = childPublicKeyFromXpub(entry.publicData.xpub!, 4);
-    const signer = signerFor(vault, { entry, index: 3, publicKey: wrongPub }, w.deps);
+    const signer = signingKeyFor(vault, { entry, index: 3, publicKey: wrongPub }, w.deps);
     await expect(signer.signDigest(digest)).rejects.toThrow(/does not match its stored xpub/);
     for (const b of w.buffers) expect(allZero(b.buf), b.name).toBe(true);
     expect(w.hosts[0]?.wiped).toBe(true);
@@ -109,7 +113,7 @@ describe('token signer (unwrap only at signing)', () => {
   it('private-key wallet: every digest goes to the token; nothing is decrypted on the host', async () => {
     const w = watching();
     const calls: Uint8Array[] = [];
-    const deps: TokenSignerDeps = {
+    const deps: SigningKeyDeps = {
       ...w.deps,
       signWrapped: (_v, _e, d) => (
         calls.push(d),
@@ -122,7 +126,11 @@ describe('token signer (unwrap only at signing)', () => {
       kind: 'privateKey',
       publicData: { publicKey: '02' + '11'.repeat(32) },
     };
-    const signer = signerFor(vault, { entry: keyEntry, publicKey: Buffer.from('02' + '11'.repeat(32), 'hex') }, deps);
+    const signer = signingKeyFor(
+      vault,
+      { entry: keyEntry, publicKey: Buffer.from('02' + '11'.repeat(32), 'hex') },
+      deps,
+    );
     await signer.signDigest(digest);
     expect(calls).toEqual([digest]);
     expect(w.decrypts).toBe(0);
