@@ -25,7 +25,7 @@ import {
 } from './row-set.js';
 import { AUTHENTICATED_META_KEYS, META, META_MAC_V2_PREFIX, metaMacFields } from './meta-auth.js';
 import { FORMAT_VERSION, MIGRATIONS } from './schema.js';
-import { isDuplicateKey, type SqlDatabase } from './sql.js';
+import { isDuplicateKey, withStatementCache, type SqlDatabase } from './sql.js';
 import { PgDatabase } from './pg/database.js';
 import { PG_MIGRATIONS } from './pg/schema.js';
 import { displayStoreUrl, isStoreUrl } from './pg/url.js';
@@ -93,6 +93,10 @@ interface StoreEngine {
 }
 
 function sqliteEngine(db: Database.Database): StoreEngine {
+  // Prepared once: db.pragma() prepares its statement on every call, and the daemon asks for
+  // data_version before every claim and every new pending id.
+  const dataVersion = db.prepare('PRAGMA data_version').pluck();
+  const totalChanges = db.prepare('SELECT total_changes()').pluck();
   return {
     kind: 'sqlite',
     version: () => db.pragma('user_version', { simple: true }) as number,
@@ -105,9 +109,8 @@ function sqliteEngine(db: Database.Database): StoreEngine {
         }).immediate();
       }
     },
-    foreignVersion: () => db.pragma('data_version', { simple: true }) as number,
-    changeStamp: () =>
-      `${String(db.pragma('data_version', { simple: true }))}:${(db.prepare('SELECT total_changes() AS n').get() as { n: number }).n}`,
+    foreignVersion: () => dataVersion.get() as number,
+    changeStamp: () => `${String(dataVersion.get())}:${String(totalChanges.get())}`,
   };
 }
 
@@ -164,6 +167,8 @@ export class WalletStore {
   /** data_version at which `verifiedTables` were last found to match their row sets. */
   private verifiedVersion: number | undefined;
   private readonly verifiedTables = new Set<BoundTable>();
+  /** The row-set record as last checked or written, with the MAC key it was checked under (readRowSets). */
+  private rowSetsSeen: { key: Buffer | undefined; text: string; mac: string; sets: RowSets } | undefined;
   private pidKey: Buffer | undefined;
   private vaultId: string | undefined;
   /** Set once the meta verified under this process's key: a later mismatch of the key check then means "re-keyed". */
@@ -171,7 +176,7 @@ export class WalletStore {
 
   private constructor(path: string, db: Database.Database | PgDatabase) {
     this.path = path;
-    this.db = db;
+    this.db = withStatementCache(db);
     this.engine = db instanceof PgDatabase ? pgEngine(db) : sqliteEngine(db);
   }
 
@@ -873,6 +878,11 @@ export class WalletStore {
   private readRowSets(): RowSets {
     const text = this.getMeta(ROW_SETS);
     const mac = this.getMeta(ROW_SETS_MAC);
+    // Every journal write reads and rewrites this record (several times per pending
+    // transaction): when the stored text and MAC are exactly the pair this connection last
+    // checked or wrote under the same key, the MAC and the parse are not done again.
+    const seen = this.rowSetsSeen;
+    if (seen !== undefined && seen.key === this.macKey && text === seen.text && mac === seen.mac) return seen.sets;
     const sets = parseRowSets(text);
     if (
       sets === undefined ||
@@ -887,13 +897,16 @@ export class WalletStore {
         },
       );
     }
+    this.rowSetsSeen = { key: this.macKey, text: text!, mac, sets };
     return sets;
   }
 
   private writeRowSets(sets: RowSets): void {
     const text = JSON.stringify(sets);
+    const mac = this.macOf('row-sets', [text]).toString('hex');
     this.setMeta(ROW_SETS, text);
-    this.setMeta(ROW_SETS_MAC, this.macOf('row-sets', [text]).toString('hex'));
+    this.setMeta(ROW_SETS_MAC, mac);
+    this.rowSetsSeen = { key: this.macKey, text, mac, sets };
   }
 
   /** True until the row sets of a store created before they existed are built (first unsealed open). */

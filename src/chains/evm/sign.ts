@@ -1,9 +1,10 @@
 import { getAddress } from 'ethers/address';
 import { Signature } from 'ethers/crypto';
-import { Transaction, computeAddress } from 'ethers/transaction';
+import { Transaction } from 'ethers/transaction';
 import { getBytes, hexlify } from 'ethers/utils';
 import { HardkmsError } from '../../errors.js';
 import { recoversTo } from '../../secp256k1-recover.js';
+import { evmAddressOf } from './address.js';
 import { SIGNATURE_INVALID, signDigestChecked, uniqueSigners, type DigestSigner } from '../digest-signer.js';
 import { SIGNER_MISSING, mismatchError, type DecodedCall, type DecodedTx } from '../decoded.js';
 import { parseEvmPayload, requireComplete, type CompleteEvmFields, type EvmOptions } from './payload.js';
@@ -22,7 +23,7 @@ export async function signEvm(payload: unknown, signers: readonly DigestSigner[]
   const { chain } = opts;
   const fields = requireComplete(chain, parseEvmPayload(payload, opts));
   const signer = singleSigner(chain, signers);
-  const address = computeAddress(hexlify(signer.publicKey));
+  const address = evmAddressOf(signer.publicKey);
   if (fields.from !== undefined && fields.from !== address) {
     throw mismatchError(chain, `payload from ${fields.from} is not the signing wallet's address ${address}`);
   }

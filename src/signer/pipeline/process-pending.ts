@@ -8,8 +8,7 @@
  * leaves the process. Nothing here throws: every outcome is a value, and a failure carries
  * the text reported in the cycle's error batch (§2.6).
  */
-import { computeAddress } from 'ethers/transaction';
-import { hexlify } from 'ethers/utils';
+import { evmAddressOf } from '../../chains/evm/address.js';
 import { HardkmsError, isHardkmsError } from '../../errors.js';
 import type { DecodedTx } from '../../chains/decoded.js';
 import { decodeEvm, signEvm } from '../../chains/evm/sign.js';
@@ -486,7 +485,7 @@ export class PendingProcessor {
         const fill: EvmFill =
           first === undefined
             ? {}
-            : await this.d.evm.fill(chain, payload, computeAddress(hexlify(first.publicKey)), {
+            : await this.d.evm.fill(chain, payload, evmAddressOf(first.publicKey), {
                 withdrawal: pending.withdrawalId !== undefined,
               });
         const opts = { chain, chainId, fill };
@@ -632,7 +631,7 @@ export class PendingProcessor {
         hint: 'Set HARDKMS_RPC_VET.',
       });
     if (first === undefined) throw new HardkmsError('TX_KEY_NOT_RESOLVED', 'no key to sign the VET transaction with');
-    const gas = await this.d.vet.estimateGas(f.clause, computeAddress(hexlify(first.publicKey)));
+    const gas = await this.d.vet.estimateGas(f.clause, evmAddressOf(first.publicKey));
     const blockRef = await this.d.vet.blockRef();
     const nonce = BigInt(`0x${this.d.vault.token.random(8).toString('hex')}`);
     const fill = { gas, blockRef, nonce };
