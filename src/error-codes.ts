@@ -124,6 +124,7 @@ const CODES = {
   KEY_WIPED: 'tokenOrGate',
   OTP_WRONG_KEY: 'tokenOrGate',
   SEAL_KDF_INVALID: 'tokenOrGate',
+  SEAL_RECORD_INVALID: 'tokenOrGate',
   SEAL_PROVIDER_MISMATCH: 'tokenOrGate',
   SEAL_PROVIDER_UNKNOWN: 'tokenOrGate',
   TOKEN_CHECK_UNSUPPORTED: 'tokenOrGate',

@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { HardkmsError } from '../errors.js';
+import { expecting, looseJsonObject, parseOrThrow, v } from '../validate.js';
 
 /**
  * A token profile says how one family of PKCS#11 devices does the things hardkms needs.
@@ -30,6 +31,28 @@ export interface TokenProfile {
   notes: string;
 }
 
+const text = v.string(expecting('a string'));
+const flag = v.boolean(expecting('true or false'));
+/** A profile file; keys it does not list (notes for people, e.g. `unwrapTemplate`) are kept. */
+const tokenProfile: v.GenericSchema<unknown, TokenProfile> = looseJsonObject({
+  name: text,
+  description: text,
+  modulePaths: v.array(text, expecting('an array of module paths')),
+  wrapMechanism: text,
+  dataMechanism: text,
+  signMechanism: text,
+  eddsaMechanism: v.optional(text),
+  supports: looseJsonObject({
+    secp256k1: flag,
+    unwrapEcPrivateKey: flag,
+    aesGcm: flag,
+    aesEcb: flag,
+    eddsa: flag,
+    unwrapEdPrivateKey: v.optional(flag),
+  }),
+  notes: text,
+});
+
 // src/hsm and dist/hsm are both two levels below the package root, where hsm/ lives.
 const PROFILE_DIR = fileURLToPath(new URL('../../hsm/profiles/', import.meta.url));
 
@@ -48,13 +71,15 @@ export function loadProfile(name: string = DEFAULT_PROFILE): TokenProfile {
       hint: `Use one of: ${listProfiles().join(', ')} (files in hsm/profiles/).`,
     });
   }
-  const raw = JSON.parse(readFileSync(`${PROFILE_DIR}${name}.json`, 'utf8')) as TokenProfile;
-  for (const field of ['wrapMechanism', 'dataMechanism', 'signMechanism'] as const) {
-    if (typeof raw[field] !== 'string') {
-      throw new HardkmsError('HSM_PROFILE_INVALID', `Token profile '${name}' has no ${field}.`, {
-        hint: `Fix hsm/profiles/${name}.json.`,
-      });
-    }
+  const invalid = (what: string): HardkmsError =>
+    new HardkmsError('HSM_PROFILE_INVALID', `Token profile '${name}' is invalid: ${what}.`, {
+      hint: `Fix hsm/profiles/${name}.json.`,
+    });
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(`${PROFILE_DIR}${name}.json`, 'utf8'));
+  } catch {
+    throw invalid('it is not JSON');
   }
-  return raw;
+  return parseOrThrow(tokenProfile, json, invalid);
 }

@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { HardkmsError } from '../errors.js';
+import { check, expecting, jsonObject, v } from '../validate.js';
 import {
   findLiveTokens,
   parseObjectFile,
@@ -37,6 +38,31 @@ import {
  */
 
 const MANIFEST = 'manifest.json';
+
+/** A file name inside one directory: names from a manifest are joined to paths that are written. */
+const fileName = v.pipe(
+  v.string(expecting('a file name')),
+  v.check((n) => /^[A-Za-z0-9._-]{1,255}$/.test(n) && n !== '.' && n !== '..', expecting('a file name')),
+);
+const text = v.string(expecting('a string'));
+const backupManifest: v.GenericSchema<unknown, BackupManifest> = jsonObject({
+  format: v.literal(1),
+  label: text,
+  serial: text,
+  tokenDirName: fileName,
+  createdAt: text,
+  userPinSha256: v.optional(text),
+  files: v.array(
+    jsonObject({
+      name: fileName,
+      size: v.pipe(
+        v.number(expecting('a size')),
+        v.check((n) => Number.isSafeInteger(n) && n >= 0, expecting('a size')),
+      ),
+      sha256: v.pipe(text, v.regex(/^[0-9a-f]{64}$/, expecting('a SHA-256 in hex'))),
+    }),
+  ),
+});
 const KEEP_GENERATIONS = 3;
 const READ_RETRIES = 5;
 const RETRY_WAIT_MS = 20;
@@ -55,7 +81,7 @@ export interface BackupManifest {
   tokenDirName: string;
   createdAt: string;
   /** SHA-256 of the user PIN blob in token.object: tells whether this copy predates a PIN change. */
-  userPinSha256: string | undefined;
+  userPinSha256?: string | undefined;
   files: BackupFile[];
 }
 
@@ -162,8 +188,9 @@ export class SoftHsmBackup {
 
   private verifiedManifest(path: string): BackupManifest | undefined {
     try {
-      const manifest = JSON.parse(readFileSync(join(path, MANIFEST), 'utf8')) as BackupManifest;
-      if (manifest.format !== 1 || !Array.isArray(manifest.files)) return undefined;
+      const read = check(backupManifest, JSON.parse(readFileSync(join(path, MANIFEST), 'utf8')));
+      if (!read.ok) return undefined;
+      const manifest = read.value;
       for (const f of manifest.files) {
         const bytes = readFileSync(join(path, f.name));
         if (bytes.length !== f.size || sha256(bytes) !== f.sha256) return undefined;

@@ -1,19 +1,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { HardkmsError } from '../errors.js';
-import {
-  AuditLog,
-  auditPublicKeyPath,
-  linesAfter,
-  readRecordsAfter,
-  type AuditHead,
-  type AuditLogOptions,
-} from '../audit/log.js';
+import { AuditLog, auditPublicKeyPath, linesAfter, readRecordsAfter, type AuditLogOptions } from '../audit/log.js';
 import type { AuditEvent, AuditRecord } from '../audit/record.js';
 import { AuditForwarder, type ForwardTarget } from '../audit/forward.js';
 import { keyFingerprint } from '../audit/verify.js';
 import type { Token } from '../hsm/token.js';
 import { storedAuditLog, vaultFacts, type TokenBinding, type VaultFacts, type VaultLocation } from './facts.js';
 import { META } from './meta-auth.js';
+import { authenticatedHeadRecord, forwardedRecord } from './meta-records.js';
 import { WalletStore } from './store.js';
 
 /**
@@ -22,10 +16,6 @@ import { WalletStore } from './store.js';
  * store), and the checks at unseal that the log and its public key are the ones bound.
  * The log's own format and batching are audit/log.ts's.
  */
-
-interface AuthenticatedHead extends AuditHead {
-  mac: string;
-}
 
 /** How a process without the vault secret appends (failed unseals, generatewallet): chained, unsigned. */
 export function sealedWriter(
@@ -79,7 +69,7 @@ function forwardHook(
       forwarder = new AuditForwarder(target);
       forwarders.set(target.url, forwarder);
     }
-    const sent = store.getMetaJson<{ seq: number }>(META.auditForwarded)?.seq ?? 0;
+    const sent = store.getMetaJson(META.auditForwarded, forwardedRecord)?.seq ?? 0;
     const first = records[0]!.seq;
     const seqOf = (l: string): number => Number(/^\{"seq":(\d+),/.exec(l)?.[1] ?? NaN);
     forwarder.send([...linesAfter(logPath, sent).filter((l) => seqOf(l) < first), ...lines]);
@@ -188,7 +178,7 @@ function keyFingerprintOrNull(pem: string): string | null {
  * unsigned records after the head: written while sealed, to be countersigned now.
  */
 export function checkAuditHead(store: WalletStore, facts: VaultFacts, required: boolean): AuditRecord[] {
-  const auth = store.getMetaJson<AuthenticatedHead>(META.auditHeadAuth);
+  const auth = store.getMetaJson(META.auditHeadAuth, authenticatedHeadRecord);
   const mismatch = (why: string): HardkmsError =>
     new HardkmsError('AUDIT_HEAD_MISMATCH', `The audit log ${facts.auditLogPath} ${why}.`, {
       hint: 'Records were cut, the log replaced, or wallet.dat rolled back. Do not use this vault until an auditor has compared the log with its off-host copy (`hardkms audit verify --against FILE`); then restore both files from the same backup.',

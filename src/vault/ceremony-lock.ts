@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { HardkmsError } from '../errors.js';
+import { ceremonyLockRecord } from './meta-records.js';
 import { WalletStore } from './store.js';
 
 /**
@@ -36,7 +37,7 @@ export function acquireCeremonyLock(path: string, command: string): CeremonyLock
   const store = WalletStore.open(path);
   try {
     return store.transaction(() => {
-      const held = store.getMetaJson<CeremonyLock>(LOCK_KEY);
+      const held = store.getMetaJson(LOCK_KEY, ceremonyLockRecord);
       if (held && holderAlive(held)) {
         throw new HardkmsError(
           'CEREMONY_IN_PROGRESS',
@@ -60,7 +61,7 @@ export function releaseCeremonyLock(path: string, lock: CeremonyLock): void {
   const store = WalletStore.open(path);
   try {
     store.transaction(() => {
-      const held = store.getMetaJson<CeremonyLock>(LOCK_KEY);
+      const held = store.getMetaJson(LOCK_KEY, ceremonyLockRecord);
       if (held && held.pid === lock.pid && held.host === lock.host && held.started === lock.started)
         store.deleteMeta(LOCK_KEY);
     });

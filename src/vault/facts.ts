@@ -7,8 +7,9 @@ import type { ForwardTarget } from '../audit/forward.js';
 import type { VaultKeyIds } from '../hsm/token.js';
 import { macLegacyJournalRows } from './journal-rows.js';
 import { META } from './meta-auth.js';
+import { auditHeadRecord, sealRecord, tokenBindingRecord } from './meta-records.js';
 import { isStoreUrl } from './pg/url.js';
-import { decodeGatePolicy, type GatePolicy } from './gate-policy.js';
+import { decodeGatePolicy, gatePolicyRecord, type GatePolicy } from './gate-policy.js';
 import type { SealRecord } from './secret.js';
 import { ROW_SETS_ADOPT, WalletStore } from './store.js';
 
@@ -120,8 +121,8 @@ function bindRowSets(store: WalletStore): number | undefined {
 
 function rawFactsOf(store: WalletStore, location: VaultLocation): VaultFacts {
   const vaultId = store.getMeta(META.vaultId);
-  const binding = store.getMetaJson<TokenBinding>(META.token);
-  const seal = store.getMetaJson<SealRecord>(META.seal);
+  const binding = store.getMetaJson(META.token, tokenBindingRecord);
+  const seal = store.getMetaJson(META.seal, sealRecord);
   if (!vaultId || !binding || !seal) {
     throw new HardkmsError(
       'VAULT_INCOMPLETE',
@@ -137,8 +138,8 @@ function rawFactsOf(store: WalletStore, location: VaultLocation): VaultFacts {
     binding,
     seal,
     testnetOnly: store.getMeta(META.testnetOnly) === 'true',
-    gatePolicy: decodeGatePolicy(store.getMeta(META.gatePolicy), seal),
-    auditHead: store.getMetaJson<AuditHead>(META.auditHead),
+    gatePolicy: decodeGatePolicy(store.getMetaJson(META.gatePolicy, gatePolicyRecord), seal),
+    auditHead: store.getMetaJson(META.auditHead, auditHeadRecord),
     auditLogPath: location.auditLogPath ?? defaultLogFor(store.path),
     walletCount: undefined,
   };
@@ -163,7 +164,7 @@ export function boundAuditLogPath(walletPath: string): string | undefined {
   try {
     // Read-only: this runs while the configuration is built, for every command, audit verify on an auditor's copy included.
     store = WalletStore.openReadOnly(walletPath);
-    const bound = store.getMetaJson<TokenBinding>(META.token)?.auditLog;
+    const bound = store.getMetaJson(META.token, tokenBindingRecord)?.auditLog;
     return bound === undefined ? undefined : boundLogPath(walletPath, bound);
   } catch {
     return undefined;

@@ -1,4 +1,5 @@
 import { HardkmsError } from '../errors.js';
+import { expecting, jsonObject, v } from '../validate.js';
 import type { SealRecord } from './secret.js';
 
 /**
@@ -19,21 +20,33 @@ export interface GatePolicy {
 
 export type GatePolicyFlags = Omit<GatePolicy, 'recorded'>;
 
-export function encodeGatePolicy(flags: Partial<GatePolicyFlags>): string {
-  return JSON.stringify({
+/** The flags as recorded: each one set only by an explicit true. */
+export function gatePolicyFlags(flags: Partial<GatePolicyFlags>): GatePolicyFlags {
+  return {
     passwordOnMainnet: flags.passwordOnMainnet === true,
     emulatedOnMainnet: flags.emulatedOnMainnet === true,
     singleOperatorOnMainnet: flags.singleOperatorOnMainnet === true,
-  });
+  };
 }
+
+export function encodeGatePolicy(flags: Partial<GatePolicyFlags>): string {
+  return JSON.stringify(gatePolicyFlags(flags));
+}
+
+/** The gate_policy meta record, as encodeGatePolicy writes it. */
+export const gatePolicyRecord: v.GenericSchema<unknown, GatePolicyFlags> = jsonObject({
+  passwordOnMainnet: v.boolean(expecting('true or false')),
+  emulatedOnMainnet: v.boolean(expecting('true or false')),
+  singleOperatorOnMainnet: v.boolean(expecting('true or false')),
+});
 
 /**
  * The policy of a vault. Vaults from before the policy existed: the YubiKey flags are taken
  * from the seal record (they were explicit init flags then, and the seal is authenticated);
  * a password on mainnet was never asked for explicitly, so it is not allowed.
  */
-export function decodeGatePolicy(raw: string | undefined, seal: SealRecord): GatePolicy {
-  if (raw === undefined) {
+export function decodeGatePolicy(recorded: GatePolicyFlags | undefined, seal: SealRecord): GatePolicy {
+  if (recorded === undefined) {
     const s = seal as { allowEmulated?: unknown; allowSingleOperator?: unknown };
     return {
       recorded: false,
@@ -42,13 +55,7 @@ export function decodeGatePolicy(raw: string | undefined, seal: SealRecord): Gat
       singleOperatorOnMainnet: s.allowSingleOperator === true,
     };
   }
-  const p = JSON.parse(raw) as Partial<GatePolicyFlags>;
-  return {
-    recorded: true,
-    passwordOnMainnet: p.passwordOnMainnet === true,
-    emulatedOnMainnet: p.emulatedOnMainnet === true,
-    singleOperatorOnMainnet: p.singleOperatorOnMainnet === true,
-  };
+  return { recorded: true, ...recorded };
 }
 
 /**

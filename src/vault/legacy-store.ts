@@ -1,4 +1,5 @@
 import { HardkmsError } from '../errors.js';
+import { expecting, isPlainObject, jsonObject, parseOrThrow, v } from '../validate.js';
 import { decryptLegacy, wrongLegacyPassword } from './legacy-cipher.js';
 
 /**
@@ -59,30 +60,33 @@ function secretBuffer(s: string): Buffer {
   return b;
 }
 
-type Fields = Record<string, unknown>;
-
 /** Tatum tests secrets by truthiness: a missing, null or empty value counts as absent. */
-function optionalString(id: string, entry: Fields, field: string): string | undefined {
-  const v = entry[field];
-  if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw entryError(id, `has a ${field} that is not a string`);
-  return v;
-}
+const optionalString = v.pipe(
+  v.nullish(v.string(expecting('a string'))),
+  v.transform((s) => (s === '' || s === null ? undefined : s)),
+);
+
+/** One entry as Tatum KMS writes it. A reason names the field, never its value (it may be the secret). */
+const legacyEntry = jsonObject(
+  {
+    chain: v.pipe(
+      v.string(expecting('a chain code such as "BTC"')),
+      v.minLength(1, expecting('a chain code such as "BTC"')),
+    ),
+    testnet: v.optional(v.boolean(expecting('true or false'))),
+    mnemonic: optionalString,
+    privateKey: optionalString,
+    secret: optionalString,
+    xpub: optionalString,
+    address: optionalString,
+  },
+  'a JSON object',
+);
 
 function parseEntry(id: string, value: unknown): LegacyEntry {
   if (id.length === 0) throw entryError(id, 'has an empty signature id');
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw entryError(id, 'is not a JSON object');
-  }
-  const e = value as Fields;
-  if (typeof e.chain !== 'string' || e.chain.length === 0) throw entryError(id, 'has no chain');
-  if (e.testnet !== undefined && typeof e.testnet !== 'boolean')
-    throw entryError(id, 'has testnet that is not true or false');
-  const mnemonic = optionalString(id, e, 'mnemonic');
-  const privateKey = optionalString(id, e, 'privateKey');
-  const secret = optionalString(id, e, 'secret');
-  const xpub = optionalString(id, e, 'xpub');
-  const address = optionalString(id, e, 'address');
+  const e = parseOrThrow(legacyEntry, value, (what) => entryError(id, `is invalid: ${what}`));
+  const { mnemonic, privateKey, secret, xpub, address } = e;
   const kind: LegacyKind | undefined =
     mnemonic !== undefined
       ? 'mnemonic'
@@ -152,10 +156,7 @@ export function parseLegacyStore(plain: Buffer, onInvalid?: (skipped: SkippedWal
         entries.push(parseEntry(id, value));
       } catch (e) {
         if (!onInvalid) throw e;
-        const chain =
-          typeof value === 'object' && value !== null && typeof (value as Fields).chain === 'string'
-            ? ((value as Fields).chain as string)
-            : undefined;
+        const chain = isPlainObject(value) && typeof value.chain === 'string' ? value.chain : undefined;
         onInvalid(skippedFrom(id, chain, e));
       }
     }

@@ -1,5 +1,6 @@
 import { isDuplicateKey } from './sql.js';
 import { HardkmsError } from '../errors.js';
+import { expecting, jsonObject, parseOrThrow, v } from '../validate.js';
 import { macMatches } from './row-mac.js';
 import type { SealRecord } from './secret.js';
 import type { MacTable, WalletStore } from './store.js';
@@ -48,15 +49,25 @@ type Row = {
   mac: Buffer;
 };
 
+const otpPolicy: v.GenericSchema<unknown, OtpPolicy> = jsonObject(
+  {
+    keys: v.array(v.string(expecting('an OTP public id')), expecting('an array of OTP public ids')),
+    atUnseal: v.boolean(expecting('true or false')),
+  },
+  'an object {keys, atUnseal}',
+);
+
 export function otpPolicyOf(seal: SealRecord): OtpPolicy | undefined {
-  const p = (seal as { otp?: unknown }).otp as Partial<OtpPolicy> | undefined;
-  if (p === undefined) return undefined;
-  if (!Array.isArray(p.keys) || p.keys.some((k) => typeof k !== 'string') || typeof p.atUnseal !== 'boolean') {
-    throw new HardkmsError('OTP_POLICY_INVALID', 'The OTP policy in wallet.dat is malformed.', {
-      hint: 'Restore wallet.dat from a backup.',
-    });
-  }
-  return { keys: [...p.keys], atUnseal: p.atUnseal };
+  if (seal.otp === undefined) return undefined;
+  return parseOrThrow(
+    otpPolicy,
+    seal.otp,
+    (what) =>
+      new HardkmsError('OTP_POLICY_INVALID', `The OTP policy in wallet.dat is malformed: ${what}.`, {
+        hint: 'Restore wallet.dat from a backup.',
+      }),
+    'otp',
+  );
 }
 
 /** The seal record with `policy` attached (or removed when it lists no key). */

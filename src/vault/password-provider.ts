@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 import { HardkmsError } from '../errors.js';
+import { expecting, looseJsonObject, parseOrThrow, v } from '../validate.js';
 import {
   decodeVaultSecret,
   encodeVaultSecret,
@@ -42,6 +43,32 @@ export interface PasswordSealRecord extends SealRecord {
 }
 
 export type PasswordSource = () => Promise<Buffer>;
+
+function hex(what: string, valid: (chars: number) => boolean) {
+  return v.pipe(
+    v.string(expecting(what)),
+    v.check((s) => valid(s.length) && /^[0-9a-f]*$/.test(s), expecting(what)),
+  );
+}
+
+/** The record as read from wallet.dat: its shape here, the KDF's cost limits in checkParams. */
+const passwordSealRecord: v.GenericSchema<unknown, PasswordSealRecord> = looseJsonObject({
+  provider: v.literal('password'),
+  version: v.picklist([1, 2], expecting('version 1 or 2')),
+  kdf: looseJsonObject(
+    {
+      name: v.literal('scrypt', expecting('"scrypt"')),
+      salt: hex('a hex salt', (n) => n > 0 && n % 2 === 0),
+      N: v.number(expecting('a number')),
+      r: v.number(expecting('a number')),
+      p: v.number(expecting('a number')),
+    },
+    'an object {name, salt, N, r, p}',
+  ),
+  iv: hex('a 12-byte hex IV', (n) => n === 24),
+  // An AES-GCM tag (16 bytes) at least.
+  ciphertext: hex('hex ciphertext with its 16-byte tag', (n) => n >= 32 && n % 2 === 0),
+});
 
 function checkParams(params: Partial<ScryptParams>): ScryptParams {
   const { N, r, p } = params;
@@ -141,8 +168,7 @@ export class PasswordProvider implements VaultSecretProvider {
   }
 
   async unseal(record: SealRecord, ctx: SealContext): Promise<VaultSecret> {
-    const r = record as PasswordSealRecord;
-    if (r.provider !== 'password' || (r.version !== 1 && r.version !== 2) || r.kdf?.name !== 'scrypt') {
+    if (record.provider !== 'password') {
       throw new HardkmsError(
         'SEAL_PROVIDER_MISMATCH',
         `This vault is sealed by the '${record.provider}' provider, not by a password.`,
@@ -154,6 +180,18 @@ export class PasswordProvider implements VaultSecretProvider {
         },
       );
     }
+    const r = parseOrThrow(
+      passwordSealRecord,
+      record,
+      (what) =>
+        new HardkmsError(
+          'SEAL_RECORD_INVALID',
+          `The password seal in wallet.dat is malformed: ${what}; nothing was derived.`,
+          {
+            hint: 'Someone edited the seal in wallet.dat: restore it from a backup.',
+          },
+        ),
+    );
     const params = checkParams(r.kdf);
     const password = await this.source();
     const key = deriveKey(password, Buffer.from(r.kdf.salt, 'hex'), params);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { check, jsonObject, looseJsonObject, v } from '../validate.js';
 import type { SqlDatabase } from './sql.js';
 
 /**
@@ -28,6 +29,18 @@ export interface TableDigest {
   /** 64 hex digits. */
   sum: string;
 }
+
+const tableDigest = jsonObject({
+  count: v.pipe(v.number(), v.safeInteger()),
+  sum: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+});
+const rowSetsRecord: v.GenericSchema<unknown, RowSets> = jsonObject({
+  counter: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+  // Every bound table must be there; a table bound by a later version is kept as it is.
+  tables: looseJsonObject(
+    Object.fromEntries(BOUND_TABLES.map((t) => [t, tableDigest])) as Record<BoundTable, typeof tableDigest>,
+  ),
+});
 
 export interface RowSets {
   /** Bumped by every write to a bound table. */
@@ -91,20 +104,8 @@ export function updated(
 export function parseRowSets(text: string | undefined): RowSets | undefined {
   if (text === undefined) return undefined;
   try {
-    const v = JSON.parse(text) as RowSets;
-    if (!Number.isSafeInteger(v.counter) || v.counter < 0 || typeof v.tables !== 'object' || v.tables === null)
-      return undefined;
-    for (const t of BOUND_TABLES) {
-      const d = v.tables[t];
-      if (
-        d === undefined ||
-        !Number.isSafeInteger(d.count) ||
-        typeof d.sum !== 'string' ||
-        !/^[0-9a-f]{64}$/.test(d.sum)
-      )
-        return undefined;
-    }
-    return v;
+    const r = check(rowSetsRecord, JSON.parse(text));
+    return r.ok ? r.value : undefined;
   } catch {
     return undefined;
   }

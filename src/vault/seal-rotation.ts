@@ -3,6 +3,7 @@ import { HardkmsError } from '../errors.js';
 import type { Token } from '../hsm/token.js';
 import { INNER_KEY_META, resealInnerKey } from './inner.js';
 import { META } from './meta-auth.js';
+import { sealRecord } from './meta-records.js';
 import { otpPolicyOf, withOtpPolicy } from './otp-store.js';
 import { REKEYED_TABLES } from './rekey.js';
 import { STORE_KEY_BYTES, wipeVaultSecret, type SealRecord, type VaultSecret } from './secret.js';
@@ -104,7 +105,7 @@ export async function logInOrRollBack(
       store.writeAuthenticatedMeta({ [META.previousSeal]: undefined });
     return { secret, rolledBack: false };
   } catch (e) {
-    const previous = store.getMetaJson<SealRecord>(META.previousSeal);
+    const previous = store.getMetaJson(META.previousSeal, sealRecord);
     if (!(e instanceof HardkmsError) || e.code !== 'HSM_WRONG_PIN' || !previous) throw e;
     const prevSecret = await unsealPrevious(previous);
     try {

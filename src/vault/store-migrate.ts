@@ -1,9 +1,9 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { HardkmsError } from '../errors.js';
 import { META } from './meta-auth.js';
+import { tokenBindingRecord } from './meta-records.js';
 import { displayStoreUrl, isStoreUrl } from './pg/url.js';
 import type { Vault } from './vault.js';
-import type { TokenBinding } from './facts.js';
 import { BOUND_TABLES, digestOf, parseRowSets } from './row-set.js';
 import type { SqlDatabase } from './sql.js';
 import { WalletStore } from './store.js';
@@ -228,7 +228,7 @@ export function migrateVault(vault: Vault, to: string): MigrateResult {
     target = WalletStore.open(to);
     target.unlock(storeKey, vaultId);
     target.verifyMeta();
-    const binding = target.getMetaJson<TokenBinding>(META.token);
+    const binding = target.getMetaJson(META.token, tokenBindingRecord);
     if (binding?.auditLog !== undefined && !isAbsolute(binding.auditLog) && isStoreUrl(to)) {
       const absolute = resolve(dirname(resolve(from)), binding.auditLog);
       target.writeAuthenticatedMeta({ [META.token]: JSON.stringify({ ...binding, auditLog: absolute }) });

@@ -12,6 +12,8 @@ import {
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { HardkmsError } from '../errors.js';
+import { check, parseOrThrow, type v } from '../validate.js';
+import { authenticatedHeadRecord } from './meta-records.js';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { deriveMacKey, macFields, macMatches } from './row-mac.js';
 import {
@@ -407,9 +409,24 @@ export class WalletStore {
     return row?.value;
   }
 
-  getMetaJson<T>(key: string): T | undefined {
+  /**
+   * A JSON record of the meta table, checked against its schema (meta-records.ts): most are
+   * read before the meta MAC can be, so a hand-edited one must fail here, naming the field.
+   */
+  getMetaJson<T>(key: string, schema: v.GenericSchema<unknown, T>): T | undefined {
     const value = this.getMeta(key);
-    return value === undefined ? undefined : (JSON.parse(value) as T);
+    if (value === undefined) return undefined;
+    const malformed = (what: string): HardkmsError =>
+      new HardkmsError('VAULT_META_TAMPERED', `The "${key}" record in ${this.path} is malformed: ${what}.`, {
+        hint: 'Someone edited wallet.dat, or it is damaged: restore it from a backup. Nothing was changed.',
+      });
+    let json: unknown;
+    try {
+      json = JSON.parse(value);
+    } catch {
+      throw malformed('it is not JSON');
+    }
+    return parseOrThrow(schema, json, malformed);
   }
 
   setMeta(key: string, value: string): void {
@@ -464,11 +481,12 @@ export class WalletStore {
 
   /** Whether audit_head_mac is present and authentic under the current row key. */
   private auditHeadAuthentic(): { seq: number; hash: string } | undefined {
-    const head = this.getMetaJson<{ seq: unknown; hash: unknown; mac: unknown }>(META.auditHeadAuth);
-    if (!head || typeof head.seq !== 'number' || typeof head.hash !== 'string' || typeof head.mac !== 'string')
-      return undefined;
-    const h = { seq: head.seq, hash: head.hash };
-    return macMatches(Buffer.from(this.auditHeadMac(h)), Buffer.from(head.mac)) ? h : undefined;
+    const stored = this.getMeta(META.auditHeadAuth);
+    // Malformed is not authentic: the head is then rebuilt from the log (audit/checker.ts).
+    const head = stored === undefined ? undefined : check(authenticatedHeadRecord, jsonOrUndefined(stored));
+    if (!head?.ok) return undefined;
+    const h = { seq: head.value.seq, hash: head.value.hash };
+    return macMatches(Buffer.from(this.auditHeadMac(h)), Buffer.from(head.value.mac)) ? h : undefined;
   }
 
   /**
@@ -1013,4 +1031,12 @@ function notAStore(path: string, cause: unknown): HardkmsError {
   return new HardkmsError('VAULT_UNREADABLE', `${path} is not a hardkms wallet store: ${(cause as Error).message}.`, {
     hint: 'A Tatum KMS wallet.dat is imported with `hardkms import-legacy FILE`, not opened directly.',
   });
+}
+
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

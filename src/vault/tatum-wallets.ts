@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { HardkmsError } from '../errors.js';
+import { check, jsonRecord, v } from '../validate.js';
 import type { NewWalletEntry, PublicData, WalletEntry } from './entries.js';
 
 /** How a WIF key was written (structurally the chain layer's WifForm). */
@@ -363,8 +364,8 @@ export function revealPrivateKey(vault: Vault, entry: WalletEntry, kit: ChainKit
  */
 export function secretFields(plain: Buffer): Record<string, string> {
   try {
-    const parsed = JSON.parse(plain.toString('utf8')) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, string>;
+    const fields = check(jsonRecord(v.string()), JSON.parse(plain.toString('utf8')));
+    if (fields.ok) return fields.value;
   } catch {
     // fall through: a bare secret string
   }

@@ -30,11 +30,14 @@ import { FORMAT_VERSION } from './schema.js';
 import { INNER_KEY_META, newInnerKey, openInnerKey } from './inner.js';
 import { migrateToInnerLayer } from './migrate-inner.js';
 import { META } from './meta-auth.js';
+import { sealRecord } from './meta-records.js';
 import { REKEYED_TABLES } from './rekey.js';
 import { innerKeyFollows, logInOrRollBack, restoreSeal } from './seal-rotation.js';
 import {
   decodeGatePolicy,
   encodeGatePolicy,
+  gatePolicyFlags,
+  gatePolicyRecord,
   mainnetGateProblem,
   type GatePolicy,
   type GatePolicyFlags,
@@ -183,7 +186,7 @@ export class Vault {
           keys: binding.keys,
           auditKeyFingerprint: binding.auditKeyFingerprint,
           testnetOnly: !!options.testnetOnly,
-          gatePolicy: JSON.parse(gatePolicy) as GatePolicyFlags,
+          gatePolicy: gatePolicyFlags(options.gatePolicy ?? {}),
         },
       });
       for (const e of pending) vault.record(e);
@@ -418,7 +421,7 @@ export class Vault {
   }
 
   sealRecord(): SealRecord {
-    return this.store.getMetaJson<SealRecord>(META.seal)!;
+    return this.store.getMetaJson(META.seal, sealRecord)!;
   }
 
   /**
@@ -489,7 +492,7 @@ export class Vault {
 
   /** The gate policy recorded at init (authenticated: the meta MAC was checked at unseal). */
   gatePolicy(): GatePolicy {
-    return decodeGatePolicy(this.store.getMeta(META.gatePolicy), this.sealRecord());
+    return decodeGatePolicy(this.store.getMetaJson(META.gatePolicy, gatePolicyRecord), this.sealRecord());
   }
 
   /**

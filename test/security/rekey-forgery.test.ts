@@ -8,7 +8,7 @@ import { metaMacFields } from '../../src/vault/meta-auth.js';
 import { deriveMacKey, macFields } from '../../src/vault/row-mac.js';
 import { WALLETS_MAC_TABLE, WalletStore } from '../../src/vault/store.js';
 import Database from 'better-sqlite3';
-import type { TokenBinding } from '../../src/vault/facts.js';
+import { tokenBindingRecord } from '../../src/vault/meta-records.js';
 import { expectError, expectOk, GateBench } from '../integration/gate/gate-bench.js';
 
 /**
@@ -72,7 +72,7 @@ function forgeBinding(path: string, storeKey: Buffer, vaultId: string): void {
   const store = WalletStore.open(path);
   try {
     store.unlock(storeKey, vaultId);
-    const binding = store.getMetaJson<TokenBinding>('token_binding')!;
+    const binding = store.getMetaJson('token_binding', tokenBindingRecord)!;
     const forged = { ...binding, modulePath: '/tmp/attacker-pkcs11.so' };
     // The attacker recomputes the meta MAC exactly as the code does, with the old key.
     store.setMeta('token_binding', JSON.stringify(forged));

@@ -43,7 +43,7 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../../errors.js';
 import type { DecodedTx } from '../../chains/decoded.js';
-import { tronBase58 } from '../../chains/tron/address.js';
+import { tronBase58 } from '../../chains/tron/sign.js';
 import { firstDuplicateKey } from '../source/strict-json.js';
 
 export interface AssetLimits {

@@ -217,12 +217,17 @@ describe('legacy store entries', () => {
     expect(bad({ mnemonic: '', privateKey: null, chain: 'BTC', testnet: false }).message).toMatch(
       /has no mnemonic, privateKey or secret/,
     );
-    expect(bad({ mnemonic: MNEMONIC, chain: 'BTC', testnet: 'false' }).message).toMatch(
-      /testnet that is not true or false/,
+    expect(bad({ mnemonic: MNEMONIC, chain: 'BTC', testnet: 'false' }).message).toBe(
+      "Wallet 'id-1' in the Tatum wallet file is invalid: testnet: expected true or false, got a string of 5 characters.",
     );
-    expect(bad({ mnemonic: MNEMONIC, testnet: true }).message).toMatch(/has no chain/);
-    expect(bad({ mnemonic: 42, chain: 'BTC', testnet: true }).message).toMatch(/has a mnemonic that is not a string/);
-    expect(bad('just a string').message).toMatch(/is not a JSON object/);
+    expect(bad({ mnemonic: MNEMONIC, testnet: true }).message).toMatch(/invalid: chain: required, but missing/);
+    expect(bad({ mnemonic: MNEMONIC, chain: '', testnet: true }).message).toMatch(
+      /invalid: chain: expected a chain code/,
+    );
+    expect(bad({ mnemonic: 42, chain: 'BTC', testnet: true }).message).toMatch(
+      /invalid: mnemonic: expected a string, got a number/,
+    );
+    expect(bad('just a string').message).toMatch(/invalid: expected a JSON object, got a string/);
     const leaked = bad({ mnemonic: MNEMONIC, chain: 'BTC', testnet: 1 });
     expect(leaked.message).not.toContain('abandon');
   });

@@ -1,0 +1,135 @@
+/**
+ * The one way hardkms checks untrusted JSON (Tatum's answers, the policy file, records read
+ * back from wallet.dat, token profiles): a valibot schema, run by `check()`, whose first
+ * issue `issueText()` turns into "where: what was expected, got what kind of value".
+ *
+ * valibot's own messages quote the received value ("Received \"…\""); a KMS must not echo a
+ * payload or a secret into a log or an error batch, so `check()` replaces every default
+ * message by one that names the value's kind only, and schemas' own messages are written
+ * without the input. Byte-level formats (hex, WIF, mnemonics, modhex) keep their
+ * hand-written parsers; schemas call them through `v.check`.
+ *
+ * Import this module only from code that already handles such input (the daemon, vault
+ * opening, file loaders): valibot then costs nothing at `--help`.
+ */
+import * as v from 'valibot';
+
+export { v };
+
+export type Issue = v.BaseIssue<unknown>;
+
+/** What a value is, never what it says: type, and the length of strings and arrays. */
+export function kindOf(input: unknown): string {
+  try {
+    if (input === undefined) return 'nothing (field missing)';
+    if (input === null) return 'null';
+    if (Array.isArray(input)) return `an array of ${input.length} entries`;
+    switch (typeof input) {
+      case 'string':
+        return input.length === 0 ? 'an empty string' : `a string of ${input.length} characters`;
+      case 'object':
+        return 'an object';
+      case 'bigint':
+      case 'boolean':
+      case 'number':
+      case 'function':
+      case 'symbol':
+        return `a ${typeof input}`;
+      default:
+        return 'a value';
+    }
+  } catch {
+    return 'an unreadable value';
+  }
+}
+
+/** A message for a schema: "expected <what>, got <kind of the input>". */
+export function expecting(what: string): (issue: Issue) => string {
+  return (issue) => `expected ${what}, got ${kindOf(issue.input)}`;
+}
+
+/** The message of every issue a schema gives none: valibot's `expected`, which comes from the schema. */
+function defaultMessage(issue: Issue): string {
+  if (issue.kind === 'schema' && issue.path?.at(-1)?.origin === 'key') {
+    return issue.expected === 'never' ? 'not an accepted field' : 'required, but missing';
+  }
+  return `expected ${issue.expected ?? 'a valid value'}, got ${kindOf(issue.input)}`;
+}
+
+/** `a.b[0].c` for the issue's path (keys that are not identifiers are JSON-quoted), after `at` when given. */
+export function pathText(issue: Issue, at = ''): string {
+  let out = at;
+  for (const item of issue.path ?? []) {
+    const key = item.key;
+    if (typeof key === 'number') out += `[${key}]`;
+    else if (typeof key === 'string')
+      out += /^[A-Za-z_$][\w$]*$/.test(key) ? (out === '' ? key : `.${key}`) : `[${JSON.stringify(key)}]`;
+    else out += '[?]';
+  }
+  return out;
+}
+
+/**
+ * The one formatter: "path: message", or the message alone at the top level. It never
+ * includes the received value (neither `issue.input` nor `issue.received`). `at` names
+ * where the checked value sits in a larger record ("otp", "chains.ETH").
+ */
+export function issueText(issue: Issue, at = ''): string {
+  const where = pathText(issue, at);
+  return where === '' ? issue.message : `${where}: ${issue.message}`;
+}
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; issue: Issue; text: string };
+
+/** Runs a schema on untrusted input; stops at the first issue (one clear reason, no transform of bad input). */
+export function check<S extends v.GenericSchema>(schema: S, input: unknown, at = ''): Checked<v.InferOutput<S>> {
+  const r = v.safeParse(schema, input, { abortEarly: true, message: defaultMessage });
+  if (r.success) return { ok: true, value: r.output };
+  const issue = r.issues[0];
+  return { ok: false, issue, text: issueText(issue, at) };
+}
+
+/** Like `check`, but throws `fail(text)` (a HardkmsError of the caller's code) on the first issue. */
+export function parseOrThrow<S extends v.GenericSchema>(
+  schema: S,
+  input: unknown,
+  fail: (text: string) => Error,
+  at = '',
+): v.InferOutput<S> {
+  const r = check(schema, input, at);
+  if (!r.ok) throw fail(r.text);
+  return r.value;
+}
+
+/** A JSON object (not an array, not null), then `entries` as valibot's object (unknown keys dropped). */
+export function jsonObject<E extends v.ObjectEntries>(entries: E, what = 'an object') {
+  return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, expecting(what)), v.object(entries));
+}
+
+/** As `jsonObject`, keeping keys not listed (records a newer version may have extended). */
+export function looseJsonObject<E extends v.ObjectEntries>(entries: E, what = 'an object') {
+  return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, expecting(what)), v.looseObject(entries));
+}
+
+/** As `jsonObject`, refusing keys not listed (files an operator writes: a typo must not pass silently). */
+export function strictJsonObject<E extends v.ObjectEntries>(entries: E, what = 'an object') {
+  return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, expecting(what)), v.strictObject(entries));
+}
+
+/** A JSON object used as a map (keys are data), each value checked by `value`. */
+export function jsonRecord<T>(value: v.GenericSchema<unknown, T>, what = 'an object') {
+  return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, expecting(what)), v.record(v.string(), value));
+}
+
+export function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Lower-case hex of exactly `chars` characters. */
+export function hexOf(chars: number, what: string) {
+  const m = expecting(`${what} (${chars} lower-case hex characters)`);
+  return v.pipe(
+    v.string(m),
+    v.check((s) => s.length === chars && /^[0-9a-f]*$/.test(s), m),
+  );
+}
