@@ -51,9 +51,12 @@ export function expecting(what: string): (issue: Issue) => string {
 /** The message of every issue a schema gives none: valibot's `expected`, which comes from the schema. */
 function defaultMessage(issue: Issue): string {
   if (issue.kind === 'schema' && issue.path?.at(-1)?.origin === 'key') {
-    return issue.expected === 'never' ? 'not an accepted field' : 'required, but missing';
+    // An object's key issues: a key it does not accept, or one it needs (a record's keys are values).
+    if (issue.expected === 'never') return 'not an accepted field';
+    if (issue.input === undefined) return 'required, but missing';
   }
-  return `expected ${issue.expected ?? 'a valid value'}, got ${kindOf(issue.input)}`;
+  // Actions without an `expected` (integer, safe_integer…) are named by their type.
+  return `expected ${issue.expected ?? issue.type.replace(/_/g, ' ')}, got ${kindOf(issue.input)}`;
 }
 
 /** `a.b[0].c` for the issue's path (keys that are not identifiers are JSON-quoted), after `at` when given. */

@@ -1,0 +1,77 @@
+/**
+ * Meta records are read before the meta MAC can be checked (its key comes out of the seal):
+ * a hand-edited one must fail as it is read, with the record and field named and nothing of
+ * what was found echoed, never as a TypeError later in the unseal.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HardkmsError } from '../../../src/errors.js';
+import { META } from '../../../src/vault/meta-auth.js';
+import { auditHeadRecord, sealRecord, tokenBindingRecord } from '../../../src/vault/meta-records.js';
+import { gatePolicyRecord } from '../../../src/vault/gate-policy.js';
+import { WalletStore } from '../../../src/vault/store.js';
+
+const MARK = 'planted-by-the-attacker-0123456789';
+const binding = {
+  modulePath: '/usr/lib/softhsm/libsofthsm2.so',
+  label: 'hardkms',
+  serial: '1234',
+  profile: 'softhsm2',
+  keys: { wrapKeyId: 'a1', dataKeyId: 'a2', auditKeyId: 'a3' },
+  auditLog: 'audit.log',
+  fromALaterVersion: true,
+};
+
+let store: WalletStore | undefined;
+afterEach(() => store?.close());
+
+function storeWith(key: string, value: string): WalletStore {
+  store = WalletStore.create(join(mkdtempSync(join(tmpdir(), 'hardkms-meta-')), 'wallet.dat'));
+  store.setMeta(key, value);
+  return store;
+}
+
+function errorOf(fn: () => unknown): HardkmsError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof HardkmsError) return e;
+    throw e;
+  }
+  throw new Error('expected a HardkmsError');
+}
+
+describe('meta records read before the MAC', () => {
+  it('reads a well-formed binding, keeping fields a later version added', () => {
+    expect(storeWith(META.token, JSON.stringify(binding)).getMetaJson(META.token, tokenBindingRecord)).toEqual(binding);
+  });
+
+  const cases: [string, string, Parameters<WalletStore['getMetaJson']>[1], string][] = [
+    [META.token, JSON.stringify({ ...binding, keys: MARK }), tokenBindingRecord, 'keys: expected an object'],
+    [
+      META.token,
+      JSON.stringify({ ...binding, keys: { ...binding.keys, wrapKeyId: 7 } }),
+      tokenBindingRecord,
+      'keys.wrapKeyId',
+    ],
+    [META.token, `{"label": "${MARK}"`, tokenBindingRecord, 'it is not JSON'],
+    [META.seal, JSON.stringify({ provider: { name: MARK } }), sealRecord, 'provider: expected a string, got an object'],
+    [META.auditHead, JSON.stringify({ seq: -1, hash: MARK }), auditHeadRecord, 'seq: expected a non-negative integer'],
+    [
+      META.gatePolicy,
+      JSON.stringify({ passwordOnMainnet: MARK, emulatedOnMainnet: false, singleOperatorOnMainnet: false }),
+      gatePolicyRecord,
+      'passwordOnMainnet: expected true or false',
+    ],
+  ];
+  it.each(cases)('refuses a malformed %s record, naming the field, not the value', (key, value, schema, field) => {
+    const e = errorOf(() => storeWith(key, value).getMetaJson(key, schema));
+    expect(e.code).toBe('VAULT_META_TAMPERED');
+    expect(e.message).toContain(`"${key}" record`);
+    expect(e.message).toContain(field);
+    expect(e.message).not.toContain(MARK);
+    expect(e.hint).toMatch(/backup/);
+  });
+});
