@@ -39,3 +39,20 @@ export function installSignalHandling(): void {
   installed = true;
   for (const s of SIGNALS) process.on(s, () => onSignal(s));
 }
+
+/**
+ * For a command that works in committed steps (a key batch): a signal is noted instead of
+ * ending the process, so the command stops between two steps and says how far it got.
+ * Until release(), onSignal above stays out of the way (it sees the extra listener).
+ */
+export function deferSignals(): { caught(): string | undefined; release(): void } {
+  let caught: string | undefined;
+  const handlers = SIGNALS.map((sig) => [sig, (): void => void (caught ??= sig)] as const);
+  for (const [sig, h] of handlers) process.on(sig, h);
+  return {
+    caught: () => caught,
+    release: () => {
+      for (const [sig, h] of handlers) process.off(sig, h);
+    },
+  };
+}

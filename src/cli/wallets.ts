@@ -26,6 +26,7 @@ import { configFrom, revealAuthorisation, withVault } from './context.js';
 import { globalFlags } from './flags.js';
 import { printJson, warn } from './output.js';
 import { startProgress } from './progress.js';
+import { deferSignals } from './signals.js';
 import { chainSupportLines, walletOnlyChains } from '../signer/source/chain-support.js';
 import { readSecret } from './prompt.js';
 import { envStatusLines } from '../config/env.js';
@@ -280,15 +281,11 @@ export function registerWalletCommands(program: Command): void {
     await withVault(config, 'cli:generatemanagedprivatekeybatch', async (vault) => {
       // Once unsealed, Ctrl-C (or SIGTERM) stops between two committed steps: what was
       // printed is stored, and the error says how much (before, the usual handler applies).
-      let interrupted: string | undefined;
-      const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map(
-        (sig) => [sig, (): void => void (interrupted ??= sig)] as const,
-      );
-      for (const [sig, h] of handlers) process.on(sig, h);
+      const signals = deferSignals();
       const progress = startProgress('keys generated and stored', total);
       let done = 0;
       try {
-        while (done < total && interrupted === undefined) {
+        while (done < total && signals.caught() === undefined) {
           // Each step's record is committed with its keys (vault/entry-secrets.ts). Index 0 of a
           // token-generated key, not Tatum's index-1 of a discarded mnemonic (spec §7.20).
           generatePrivateKeyBatch(vault, kit, config.testnet, Math.min(BATCH_STEP, total - done), (chunk) => {
@@ -301,9 +298,10 @@ export function registerWalletCommands(program: Command): void {
           await new Promise((r) => setImmediate(r));
         }
       } finally {
-        for (const [sig, h] of handlers) process.off(sig, h);
+        signals.release();
         progress.finish();
       }
+      const interrupted = signals.caught();
       if (interrupted !== undefined && done < total) {
         throw new HardkmsError(
           'CANCELLED',
