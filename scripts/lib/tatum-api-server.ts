@@ -39,6 +39,9 @@
  *     answered by the FakeSolanaRpc given as option `solana` (test/support/sol-rpc.ts).
  * - /v3/egld/node/{apiKey}/… (§2.10): the MultiversX gateway, answered by the FakeEgldGateway
  *     given as option `egld` (test/support/egld-node.ts).
+ * - POST /v3/blockchain/node/{cardano-preprod|cardano-mainnet}/{apiKey}/construction/… (§2.10):
+ *     Cardano Rosetta, answered by the FakeCardanoRosetta given as option `ada`
+ *     (test/support/ada-rosetta.ts); the path's network must be the node's.
  *
  * Test hooks: queue()/queueRaw(), `requests` (every request, including rejected ones),
  * `broadcasts`, `errorReports`, and failNext() to make the next N matching requests answer
@@ -69,6 +72,7 @@ import { approvalProof } from '../../src/signer/pipeline/approval.js';
 import { canonicalJson } from '../../src/audit/record.js';
 import { xrpTxHash } from '../../src/chains/xrp/sign.js';
 import { TATUM_SOL_RPC_PATH } from '../../src/signer/sinks/sol-rpc.js';
+import { adaTxHash } from '../../src/chains/ada/sign.js';
 import { TATUM_EGLD_NODE_PATH } from '../../src/signer/sinks/egld-node.js';
 import { egldTxHash } from '../../src/chains/egld/sign.js';
 
@@ -126,6 +130,12 @@ export interface MountedEgldGateway {
   handle(method: string, path: string, body: unknown): { status: number; json: unknown };
 }
 
+/** Cardano Rosetta behind the ADA node proxy (test/support/ada-rosetta.ts is one); `network` is the one it serves. */
+export interface MountedCardanoRosetta {
+  readonly network: string;
+  handle(method: string, path: string, body: unknown): { status: number; json: unknown };
+}
+
 export interface FakeTatumOptions {
   apiKey?: string;
   /** Node per chain to forward broadcasts to. Chains without one only record. */
@@ -145,6 +155,8 @@ export interface FakeTatumOptions {
   forward?: (chain: TatumChain, txData: string) => boolean;
   /** The MultiversX gateway behind /v3/egld/node/{apiKey}/…. */
   egld?: MountedEgldGateway;
+  /** Cardano Rosetta behind /v3/blockchain/node/cardano-{preprod|mainnet}/{apiKey}/… (test/support/ada-rosetta.ts is one). */
+  ada?: MountedCardanoRosetta;
 }
 
 interface QueuedEntry {
@@ -350,6 +362,25 @@ export class FakeTatumApi {
       if (this.options.egld === undefined)
         return send(403, { statusCode: 403, errorCode: 'fake.no.node', message: 'No EGLD node behind the proxy.' });
       const r = this.options.egld.handle(record.method, rest.slice(slash), json);
+      return send(r.status, r.json);
+    }
+    const rosetta = /^\/v3\/blockchain\/node\/cardano-(preprod|mainnet)\/([^/]+)(\/.*)$/.exec(record.path);
+    if (rosetta !== null) {
+      if (decodeURIComponent(rosetta[2]!) !== this.apiKey) {
+        return send(403, {
+          statusCode: 403,
+          errorCode: 'subscription.not.active',
+          message: 'Invalid API key in path.',
+        });
+      }
+      const node = this.options.ada;
+      if (node === undefined || node.network !== rosetta[1])
+        return send(403, {
+          statusCode: 403,
+          errorCode: 'fake.no.node',
+          message: `No cardano-${rosetta[1]} node behind the proxy.`,
+        });
+      const r = node.handle(record.method, rosetta[3]!, json);
       return send(r.status, r.json);
     }
     const web3 = web3Route(record.path);
@@ -602,6 +633,8 @@ export class FakeTatumApi {
     if (chain === 'SOL') return txData;
     // A signed EGLD transaction is JSON; anything else (a client test's placeholder) gets a local id without loading sdk-core.
     if (chain === 'EGLD' && txData.startsWith('{')) return egldTxHash(txData);
+    // A signed ADA transaction is Rosetta's envelope (CBOR array, 0x82…); its id is the body hash.
+    if (chain === 'ADA' && txData.startsWith('82')) return adaTxHash(txData);
     return chain === 'XRP' ? xrpTxHash(txData) : localTxId(txData);
   }
 

@@ -6,11 +6,13 @@ import { ED25519_CHAINS, ed25519Spec, isEd25519Chain, type Ed25519ChainSpec } fr
 import { ed25519 } from '@noble/curves/ed25519';
 import { InputError } from '../errors.js';
 import { WALLET_CHAINS } from './wallet-chains.js';
+import { adaKit } from './ada/kit.js';
 
 export { WALLET_CHAINS };
 
 /** Everything the managed-wallet operations need from the chain layer, for one chain. */
 export function chainKit(chain: string): ChainKit {
+  if (chain === 'ADA') return adaKit();
   const ed = ed25519Spec(chain);
   if (ed !== undefined) return ed25519Kit(ed);
   const adapter = getChainAdapter(chain);
@@ -38,14 +40,14 @@ export function chainKit(chain: string): ChainKit {
 
 /** The kit for a stored entry's chain, or undefined for chains kept only for export (SOL, XRP, …). */
 export function chainKitIfSupported(chain: string): ChainKit | undefined {
-  return isSupportedChain(chain) || isEd25519Chain(chain) ? chainKit(chain) : undefined;
+  return isSupportedChain(chain) || isEd25519Chain(chain) || chain === 'ADA' ? chainKit(chain) : undefined;
 }
 
 // Every chain with managed wallets: the HD (secp256k1) chains, then the one-key ed25519 chains.
 // wallet-chains.ts lists them without loading the adapters; a chain added to one but not the other fails here, at load.
-if ([...SUPPORTED_CHAINS, ...ED25519_CHAINS].join() !== WALLET_CHAINS.join()) {
+if ([...SUPPORTED_CHAINS, ...ED25519_CHAINS, 'ADA'].join() !== WALLET_CHAINS.join()) {
   throw new Error(
-    `src/chains/wallet-chains.ts lists ${WALLET_CHAINS.join(',')} but the adapters are ${[...SUPPORTED_CHAINS, ...ED25519_CHAINS].join(',')}: update it.`,
+    `src/chains/wallet-chains.ts lists ${WALLET_CHAINS.join(',')} but the adapters are ${[...SUPPORTED_CHAINS, ...ED25519_CHAINS, 'ADA'].join(',')}: update it.`,
   );
 }
 

@@ -31,8 +31,9 @@ export function isSupportedChain(chain: string): chain is ChainCode {
   return ADAPTERS.has(chain as ChainCode);
 }
 
-/** The signing family of any chain hardkms knows: HD chains by adapter, one-key ed25519 chains by spec. */
+/** The signing family of any chain hardkms knows: HD chains by adapter, one-key ed25519 chains by spec, ADA (Cardano, chains/ada/). */
 export function chainFamily(chain: string): ChainFamily {
+  if (chain === 'ADA') return 'ada';
   const ed = ed25519Spec(chain);
   return ed !== undefined ? ed.family : getChainAdapter(chain).family;
 }

@@ -8,8 +8,8 @@ import type { WifForm } from './keys.js';
 export type ChainCode =
   'BTC' | 'LTC' | 'DOGE' | 'BCH' | 'ETH' | 'BSC' | 'MATIC' | 'CELO' | 'KLAY' | 'ONE' | 'XDC' | 'KCS' | 'TRON' | 'VET';
 
-/** 'xlm', 'algo', 'xrp', 'sol' and 'egld' are ed25519 chains (src/chains/ed25519/spec.ts), not ChainAdapter families. */
-export type ChainFamily = 'utxo' | 'bch' | 'evm' | 'tron' | 'xlm' | 'algo' | 'xrp' | 'sol' | 'egld';
+/** 'xlm', 'algo', 'xrp', 'sol' and 'egld' are ed25519 chains (src/chains/ed25519/spec.ts), 'ada' is Cardano (src/chains/ada/): not ChainAdapter families. */
+export type ChainFamily = 'utxo' | 'bch' | 'evm' | 'tron' | 'xlm' | 'algo' | 'xrp' | 'sol' | 'egld' | 'ada';
 
 export interface ChainAdapter {
   readonly chain: ChainCode;

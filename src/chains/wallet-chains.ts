@@ -1,6 +1,6 @@
 /**
  * The chains with managed wallets, by code only: the HD (secp256k1) chains of registry.ts,
- * then the one-key ed25519 chains of ed25519/spec.ts. Kept apart from the adapters so that
+ * then the one-key ed25519 chains of ed25519/spec.ts, then ADA (ada/kit.ts). Kept apart from the adapters so that
  * `--help` and `checkconfig` can name them without loading every chain library; kit.ts
  * refuses to load when this list and the adapters disagree.
  */
@@ -24,4 +24,5 @@ export const WALLET_CHAINS: readonly string[] = Object.freeze([
   'XRP',
   'SOL',
   'EGLD',
+  'ADA',
 ]);

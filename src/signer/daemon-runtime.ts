@@ -37,6 +37,7 @@ import { TatumClient } from './source/tatum-client.js';
 import { ThorRestNode, VET_PUBLIC_NODES } from './sinks/vet-node.js';
 import { SolanaRpc } from './sinks/sol-rpc.js';
 import { EgldGateway } from './sinks/egld-node.js';
+import { RosettaClient } from './sinks/ada-rosetta.js';
 
 /**
  * The daemon, composed: the mainnet rules (service.ts), the nodes and the transport rule,
@@ -177,7 +178,8 @@ export class DaemonRuntime {
       if (url !== undefined) {
         // TRON and VET nodes are not JSON-RPC: TRON's is unused, VET's is read by the VeChain client below.
         // SOL's is the Solana RPC below, whatever the broadcast mode.
-        if ((c === 'TRON' || c === 'VET' || c === 'SOL' || c === 'EGLD') && o.broadcast !== 'node') continue;
+        if ((c === 'TRON' || c === 'VET' || c === 'SOL' || c === 'EGLD' || c === 'ADA') && o.broadcast !== 'node')
+          continue;
         nodes.set(c, nodeClientFor(c, url));
       } else if (o.broadcast === 'node') {
         throw new HardkmsError('DAEMON_CONFIG', `--broadcast node, but HARDKMS_RPC_${c} is not set.`, {
@@ -197,6 +199,9 @@ export class DaemonRuntime {
     // EGLD: Tatum's EGLD node (as Tatum KMS), or the operator's gateway (HARDKMS_RPC_EGLD).
     const egldUrl = selection.chains.includes('EGLD') ? nodeRpcUrlFromEnv('EGLD') : undefined;
     if (egldUrl !== undefined) endpoints.push({ what: 'HARDKMS_RPC_EGLD', url: egldUrl });
+    // ADA: Tatum's Cardano Rosetta (as Tatum KMS), or the operator's Rosetta server (HARDKMS_RPC_ADA).
+    const adaUrl = selection.chains.includes('ADA') ? nodeRpcUrlFromEnv('ADA') : undefined;
+    if (adaUrl !== undefined) endpoints.push({ what: 'HARDKMS_RPC_ADA', url: adaUrl });
     const vetUrl = selection.chains.includes('VET')
       ? (nodeRpcUrlFromEnv('VET') ?? (testnet ? VET_PUBLIC_NODES.testnet : VET_PUBLIC_NODES.mainnet))
       : undefined;
@@ -243,6 +248,11 @@ export class DaemonRuntime {
       : egldUrl !== undefined
         ? new EgldGateway(egldUrl)
         : EgldGateway.tatum(o.apiUrl, o.apiKey);
+    const ada = !selection.chains.includes('ADA')
+      ? undefined
+      : adaUrl !== undefined
+        ? new RosettaClient(adaUrl)
+        : RosettaClient.tatum(o.apiUrl, o.apiKey, testnet);
     const broadcaster: Broadcaster =
       o.broadcast === 'node' ? new NodeBroadcaster(nodes, tatum) : new TatumBroadcaster(tatum, sol);
 
@@ -401,6 +411,7 @@ export class DaemonRuntime {
         vet: vetUrl === undefined ? undefined : new ThorRestNode(vetUrl),
         sol,
         egld,
+        ada,
         log,
         afterSignJournaled: crashAfterSign
           ? (id) => {
@@ -493,6 +504,7 @@ export class DaemonRuntime {
       for (const n of nodes.values()) n.rpc.close();
       if (sol !== undefined && solNode === undefined) sol.close();
       egld?.close();
+      ada?.close();
     }
   }
 }

@@ -275,7 +275,7 @@ export function importLegacyEntries(
         // One-key ed25519 chains (XLM, ALGO): `secret` (generated wallets) or `privateKey`, into the token.
         kind = 'privateKey';
         row = oneKeyRow(vault, kit, e, options.dryRun);
-      } else if (kit && e.kind === 'privateKey' && e.privateKey && !e.mnemonic) {
+      } else if (kit && !kit.refusePrivateKeys && e.kind === 'privateKey' && e.privateKey && !e.mnemonic) {
         kind = 'privateKey';
         row = privateKeyRow(vault, kit, e, options.dryRun, notes);
       } else {

@@ -35,6 +35,12 @@ export interface ChainKit {
   mnemonicPublicData?(seed: Uint8Array, testnet: boolean): PublicData;
   /** One-key (ed25519) chains whose generated wallets are a mnemonic (EGLD), not a key in the token. */
   generatesMnemonic?: true;
+  /**
+   * Chains whose keys no token can hold (ADA: BIP32-Ed25519 extended keys): throws the
+   * InputError that says so. Their private keys are not stored or generated (import-legacy
+   * keeps them for export only); their mnemonic wallets are.
+   */
+  refusePrivateKeys?(): never;
   xpubFromSeed(seed: Uint8Array, testnet: boolean): string;
   addressFromXpub(xpub: string, index: number, testnet: boolean): string;
   privateKeyFromSeed(seed: Uint8Array, index: number, testnet: boolean): Uint8Array;
@@ -260,6 +266,7 @@ export function generatePrivateKeyBatch(
   onChunk: (entries: Array<{ signatureId: string; address: string }>) => void,
   chunkSize = 500,
 ): void {
+  kit.refusePrivateKeys?.();
   for (let done = 0; done < count; done += chunkSize) {
     const n = Math.min(chunkSize, count - done);
     // Tatum derives each batch key from a fresh mnemonic and prints the address its xpub

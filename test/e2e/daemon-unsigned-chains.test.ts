@@ -37,7 +37,7 @@ describe('chains polled but not signed, end to end', () => {
   beforeAll(async () => {
     tv = await createTestVault({ testnetOnly: true });
     eth = addPrivateKey(tv.vault, 'ETH', true, testKey(0x41));
-    for (const c of ['FLOW', 'BNB', 'ADA']) wallets.set(c, addExportOnly(tv.vault, c));
+    for (const c of ['FLOW', 'BNB']) wallets.set(c, addExportOnly(tv.vault, c));
     tv.vault.seal('test setup');
     api = await FakeTatumApi.start();
   });
@@ -53,7 +53,6 @@ describe('chains polled but not signed, end to end', () => {
     q('FLOW', JSON.stringify({ type: 'TRANSFER', body: { to: 'a' } }));
     q('FLOW', JSON.stringify({ type: 'TRANSFER', body: { to: 'b' } }));
     q('BNB', JSON.stringify({ msg: {} }));
-    q('ADA', '[]');
     const ethId = api.queue({
       chain: 'ETH',
       hashes: [eth],
@@ -103,7 +102,7 @@ describe('chains polled but not signed, end to end', () => {
   it('a second cycle reports them again, once each (they stay pending at Tatum until cancelled)', async () => {
     const ids = api.pendingIds().filter((id) => api.pending(id)?.chain !== 'ETH');
     const before = api.requests.length;
-    const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'FLOW,BNB,ADA']);
+    const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'FLOW,BNB']);
     expect(r.code, explain(r)).not.toBe(0);
     const batches = api.requests.slice(before).filter((x) => x.path === ERROR_BATCH_PATH);
     expect(batches).toHaveLength(1);
@@ -114,14 +113,14 @@ describe('chains polled but not signed, end to end', () => {
   it('--chain with only unsigned chains is accepted and polls exactly those', async () => {
     api.clearQueue();
     const before = api.requests.length;
-    const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'FLOW,ADA']);
+    const r = await runDaemon(tv, api, ['--runOnce', '--testnet', '--chain', 'FLOW,BNB']);
     expect(r.code, explain(r)).toBe(0);
     expect(
       api.requests
         .slice(before)
         .filter((x) => x.path.startsWith('/v3/kms/pending/'))
         .map((x) => x.path),
-    ).toEqual(['/v3/kms/pending/FLOW', '/v3/kms/pending/ADA']);
+    ).toEqual(['/v3/kms/pending/FLOW', '/v3/kms/pending/BNB']);
   });
 
   it('checkconfig and --help list the signed, reported and export-only chains', async () => {
@@ -129,13 +128,12 @@ describe('chains polled but not signed, end to end', () => {
     const cc = await runCli(['checkconfig', '--path', tv.path], { env });
     expect(cc.code, cc.stderr).toBe(0);
     expect(cc.stdout).toMatch(/^Chains signed by the daemon: BCH, VET, XRP, XLM, ETH, BTC, .*KCS$/m);
-    expect(cc.stdout).toMatch(/^Chains polled and reported as not signed \(error batch\): FLOW, ADA$/m);
+    expect(cc.stdout).toMatch(/^Chains polled and reported as not signed \(error batch\): FLOW$/m);
     expect(cc.stdout).toMatch(/^Chains reported as unsupported \(sunset\): BNB$/m);
     // Every chain with managed wallets is signed now: the line is gone.
     expect(cc.stdout).not.toMatch(/^Chains with managed wallets but not signed yet/m);
-    expect(cc.stdout).toMatch(
-      /^Chains whose wallets are kept for export only \(import-legacy, export\): BNB, FLOW, ADA$/m,
-    );
+    expect(cc.stdout).toMatch(/^Chains signed by the daemon: .*EGLD, ONE, ADA, ALGO, KCS$/m);
+    expect(cc.stdout).toMatch(/^Chains whose wallets are kept for export only \(import-legacy, export\): BNB, FLOW$/m);
     for (const args of [['--help'], ['daemon', '--help']]) {
       const h = await runCli(args, { env });
       expect(h.code).toBe(0);

@@ -30,6 +30,7 @@ import { FakeTatumApi, type ChainNode } from '../../scripts/lib/tatum-api-server
 import { FakeVetNode } from '../support/vet-node.js';
 import { FakeSolanaRpc } from '../support/sol-rpc.js';
 import { FakeEgldGateway } from '../support/egld-node.js';
+import { FakeCardanoRosetta } from '../support/ada-rosetta.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { explain, runDaemon } from './support.js';
 import {
@@ -55,6 +56,7 @@ describe('Tatum fixture corpus through the daemon', { timeout: 600_000 }, () => 
   let vet: FakeVetNode;
   const sol = new FakeSolanaRpc();
   const egld = new FakeEgldGateway();
+  const ada = new FakeCardanoRosetta();
   let run: CliResult;
   const served = new Map<string, Fixture['pending']>();
 
@@ -129,6 +131,7 @@ describe('Tatum fixture corpus through the daemon', { timeout: 600_000 }, () => 
       forward: (c, tx) => !(c === 'CELO' && tx.startsWith('0x7b')),
       solana: sol,
       egld,
+      ada,
     });
 
     // Every EVM sender of a Hardhat fixture gets 1 ETH (or CELO); regtest inputs get real UTXOs.

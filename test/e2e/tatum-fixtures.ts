@@ -28,6 +28,8 @@ import type { TatumChain } from '../../src/signer/source/tatum-paths.js';
 import { decodeCip64 } from '../support/cip64.js';
 import type { HardhatNode } from '../../scripts/lib/hardhat-node.js';
 import type { FakeTatumApi, RecordedBroadcast } from '../../scripts/lib/tatum-api-server.js';
+import { decodeSignedEnvelope } from '../support/ada-rosetta.js';
+import CardanoLib from '@emurgo/cardano-serialization-lib-nodejs';
 
 import type { Litecoind } from '../../scripts/lib/litecoind.js';
 import type { FakeSolanaRpc } from '../support/sol-rpc.js';
@@ -53,6 +55,7 @@ export type Expect =
   | { kind: 'vet'; broadcast: Kind; origin: string }
   | { kind: 'sol'; broadcast: Kind; feePayer: string }
   | { kind: 'egld'; broadcast: Kind; sender: string; receiver: string; value: string; data?: string }
+  | { kind: 'ada'; broadcast: Kind; signers: string[]; outputs: [string, string][]; fee: string }
   | { kind: 'error'; error: string };
 type Kind = 'blockchain' | 'offchain';
 type EvmNumber = 'nonce' | 'gasPrice' | 'gasLimit' | 'gasLimitAtLeast' | 'gasOverEstimate' | 'chainId' | 'maxFeePerGas';
@@ -88,7 +91,7 @@ export const MAINNET_FIXTURES: Fixture[] = readdirSync(`${DIR}mainnet`)
   }));
 
 /** Chains signed by the daemon whose fixtures another lane adds with the chain itself. */
-export const FIXTURES_COME_WITH_THE_CHAIN = new Set(['ADA', 'FLOW']);
+export const FIXTURES_COME_WITH_THE_CHAIN = new Set(['FLOW']);
 /** The EVM chains broadcast to Hardhat (their chain ids overridden to Hardhat's on this testnet daemon). */
 export const HARDHAT_CHAINS = ['ETH', 'BSC', 'MATIC', 'KLAY', 'ONE', 'XDC', 'KCS'] as const;
 
@@ -227,6 +230,7 @@ export function fixtureTests(fixtures: Fixture[], ctx: () => Ctx): void {
       else if (x.kind === 'algo') verifyAlgo(pending, b, x);
       else if (x.kind === 'sol') verifySol(ctx().sol!, pending, b, x);
       else if (x.kind === 'egld') await verifyEgld(b, x);
+      else if (x.kind === 'ada') verifyAda(b, x);
       else verifyVet(pending, b, x);
     });
   }
@@ -437,4 +441,35 @@ async function verifyEgld(b: RecordedBroadcast, x: Extract<Expect, { kind: 'egld
   expect(tx.chainID).toBe('D');
   const signer = new UserPublicKey(Buffer.from(EgldAddress.newFromBech32(x.sender).getPublicKey()));
   expect(await signer.verify(new TransactionComputer().computeBytesForSigning(tx), tx.signature)).toBe(true);
+}
+
+/**
+ * The Rosetta envelope posted to /v3/ada/broadcast (or the withdrawal endpoint), decoded by
+ * cardano-serialization-lib: the outputs and fee are the operations', and each witness is a
+ * signer's key (its hash is the address's payment key hash) whose signature verifies over
+ * the transaction id.
+ */
+function verifyAda(b: RecordedBroadcast, x: Extract<Expect, { kind: 'ada' }>): void {
+  const tx = decodeSignedEnvelope(b.txData);
+  const body = tx.body();
+  const outs = body.outputs();
+  const got: [string, string][] = [];
+  for (let i = 0; i < outs.len(); i++)
+    got.push([outs.get(i).address().to_bech32(undefined), outs.get(i).amount().coin().to_str()]);
+  expect(got).toEqual(x.outputs);
+  expect(body.fee().to_str()).toBe(x.fee);
+  const id = tx.transaction_hash().to_bytes();
+  const vkeys = tx.witness_set().vkeys()!;
+  const signers: string[] = [];
+  for (let i = 0; i < vkeys.len(); i++) {
+    const w = vkeys.get(i);
+    const pub = w.vkey().public_key();
+    expect(pub.verify(id, w.signature())).toBe(true);
+    signers.push(
+      CardanoLib.EnterpriseAddress.new(0, CardanoLib.Credential.from_keyhash(pub.hash()))
+        .to_address()
+        .to_bech32(undefined),
+    );
+  }
+  expect([...signers].sort()).toEqual([...x.signers].sort());
 }

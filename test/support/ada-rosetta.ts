@@ -145,7 +145,18 @@ export class FakeCardanoRosetta {
     return {
       metadata: {
         ttl: String(this.tipSlot + options.relative_ttl),
-        protocol_parameters: { coinsPerUtxoSize: '4310', maxTxSize: 16384, maxValSize: 5000, keyDeposit: '2000000', maxCollateralInputs: 3, minFeeCoefficient: MIN_FEE_A, minFeeConstant: MIN_FEE_B, minPoolCost: '170000000', poolDeposit: '500000000', protocol: 8 },
+        protocol_parameters: {
+          coinsPerUtxoSize: '4310',
+          maxTxSize: 16384,
+          maxValSize: 5000,
+          keyDeposit: '2000000',
+          maxCollateralInputs: 3,
+          minFeeCoefficient: MIN_FEE_A,
+          minFeeConstant: MIN_FEE_B,
+          minPoolCost: '170000000',
+          poolDeposit: '500000000',
+          protocol: 8,
+        },
       },
       suggested_fee: [{ value: String(fee), currency: { symbol: 'ADA', decimals: 6 } }],
     };
@@ -180,7 +191,9 @@ export class FakeCardanoRosetta {
     const type = (b.metadata as { address_type?: string } | undefined)?.address_type ?? 'Enterprise';
     if (type !== 'Enterprise') throw new Error(`the fake derives Enterprise addresses only, not ${type}`);
     const cred = C.Credential.from_keyhash(C.PublicKey.from_hex(pk.hex_bytes).hash());
-    const address = C.EnterpriseAddress.new(this.network === 'mainnet' ? 1 : 0, cred).to_address().to_bech32(undefined);
+    const address = C.EnterpriseAddress.new(this.network === 'mainnet' ? 1 : 0, cred)
+      .to_address()
+      .to_bech32(undefined);
     return { account_identifier: { address } };
   }
 }

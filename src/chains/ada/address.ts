@@ -65,7 +65,9 @@ export function parseAdaAddress(text: string, testnet: boolean, what: string): P
       throw new InputError(`${what} '${t.slice(0, 110)}' has no network id.`);
     }
     if (network !== adaNetworkId(testnet)) {
-      throw new InputError(`${what} '${t.slice(0, 110)}' is a ${network === 1 ? 'mainnet' : 'testnet'} address, but this daemon signs ${testnet ? 'testnet' : 'mainnet'} transactions.`);
+      throw new InputError(
+        `${what} '${t.slice(0, 110)}' is a ${network === 1 ? 'mainnet' : 'testnet'} address, but this daemon signs ${testnet ? 'testnet' : 'mainnet'} transactions.`,
+      );
     }
     return { text: t, bytes: addr.to_bytes() };
   } finally {

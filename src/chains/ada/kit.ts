@@ -67,7 +67,7 @@ export function adaEntropyFromMnemonic(mnemonic: Uint8Array): Uint8Array {
 function refusePrivateKey(): never {
   throw new InputError(
     'hardkms does not store ADA private keys: a Cardano (BIP32-Ed25519) key cannot be held by a PKCS#11 token, and hardkms keeps private keys only in the token.',
-    'Store the wallet\'s mnemonic instead (storemanagedwallet ADA); its keys are derived at signing time and wiped.',
+    "Store the wallet's mnemonic instead (storemanagedwallet ADA); its keys are derived at signing time and wiped.",
   );
 }
 
@@ -83,6 +83,7 @@ export function adaKit(): ChainKit {
       parseAdaPrivateKey(text).fill(0);
       return refusePrivateKey();
     },
+    refusePrivateKeys: () => refusePrivateKey(),
     addressFromPublicKey: (pub, testnet) => adaAddress(pub, testnet),
     xpubAddressFromPublicKey: (pub, testnet) => adaAddress(pub, testnet),
     publicKeyFromPrivateKey: (raw) => adaPublicKeyOfExtended(raw),

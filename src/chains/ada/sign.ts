@@ -22,7 +22,6 @@ import { adaAddress, csl, parseAdaAddress } from './address.js';
 import { openRosettaEnvelope } from './envelope.js';
 import { adaBodyHash } from './keys.js';
 
-
 export type AdaRosettaEndpoint = 'construction/preprocess' | 'construction/metadata' | 'construction/payloads' | 'construction/combine' | 'construction/derive';
 
 /** Tatum's Rosetta endpoints for one network (src/signer/sinks/ada-rosetta.ts). */
@@ -81,7 +80,10 @@ function amountOf(op: Record<string, unknown>, i: number, sign: -1n | 1n): bigin
   const v = amount.value;
   const re = sign === -1n ? /^-[1-9][0-9]{0,17}$/ : /^[1-9][0-9]{0,17}$/;
   if (typeof v !== 'string' || !re.test(v)) {
-    throw payloadError('ADA', `operations[${i}].amount.value must be a ${sign === -1n ? 'negative (input)' : 'positive (output)'} lovelace integer string, got ${describe(v)}`);
+    throw payloadError(
+      'ADA',
+      `operations[${i}].amount.value must be a ${sign === -1n ? 'negative (input)' : 'positive (output)'} lovelace integer string, got ${describe(v)}`,
+    );
   }
   const n = BigInt(v) * sign;
   if (n > LOVELACE_MAX) throw payloadError('ADA', `operations[${i}].amount.value is more lovelace than exist`);
@@ -134,7 +136,10 @@ export function parseAdaOperations(payload: unknown, testnet: boolean): AdaOpera
       if (op.coin_change !== undefined) throw payloadError('ADA', `operations[${i}] is an output with a coin_change`);
       outputs.push({ address: parsed.text, addressBytes: parsed.bytes, amount: amountOf(op, i, 1n) });
     } else {
-      throw unsupportedError('ADA', `operations[${i}].type ${describe(op.type)} is not signed (only "input" and "output": no staking, pool or vote operations)`);
+      throw unsupportedError(
+        'ADA',
+        `operations[${i}].type ${describe(op.type)} is not signed (only "input" and "output": no staking, pool or vote operations)`,
+      );
     }
   });
   if (inputs.length === 0) throw payloadError('ADA', 'the operations have no input');
@@ -160,9 +165,13 @@ export function adaSignersByAddress(ops: AdaOperations, signers: readonly AdaSig
   for (const s of signers) byAddress.set(adaAddress(s.publicKey, testnet), s);
   for (const inp of ops.inputs) {
     if (!byAddress.has(inp.address)) {
-      throw new HardkmsError('TX_SIGNER_MISSING', `ADA payload: input ${inp.txHash}:${inp.index} is at ${inp.address}, which is not the address of any wallet of this transaction`, {
-        hint: 'Name the wallet (signatures[{id, index}]) whose key owns each input address; nothing was signed.',
-      });
+      throw new HardkmsError(
+        'TX_SIGNER_MISSING',
+        `ADA payload: input ${inp.txHash}:${inp.index} is at ${inp.address}, which is not the address of any wallet of this transaction`,
+        {
+          hint: 'Name the wallet (signatures[{id, index}]) whose key owns each input address; nothing was signed.',
+        },
+      );
     }
   }
   return byAddress;
@@ -176,7 +185,11 @@ export interface AdaCheckedUnsigned {
 }
 
 function rosettaError(why: string): HardkmsError {
-  return mismatchError('ADA', `the Rosetta node's ${why}`, "The Rosetta answer was not signed. Check the node (HARDKMS_RPC_ADA or Tatum's); report it if it is Tatum's.");
+  return mismatchError(
+    'ADA',
+    `the Rosetta node's ${why}`,
+    "The Rosetta answer was not signed. Check the node (HARDKMS_RPC_ADA or Tatum's); report it if it is Tatum's.",
+  );
 }
 
 const ALLOWED_BODY_FIELDS = new Set(['inputs', 'outputs', 'fee', 'ttl']);
@@ -255,7 +268,8 @@ export function checkAdaPayloads(ops: AdaOperations, answer: Record<string, unkn
     const addr = isPlainObject(p.account_identifier) ? p.account_identifier.address : undefined;
     if (typeof addr !== 'string' || !inputAddresses.has(addr)) throw rosettaError(`payloads[${i}] names ${describe(addr)}, which is no input's address`);
     if (covered.has(addr)) throw rosettaError(`payloads[${i}] names ${addr} a second time`);
-    if (p.signature_type !== undefined && p.signature_type !== 'ed25519') throw rosettaError(`payloads[${i}] asks for a ${describe(p.signature_type)} signature`);
+    if (p.signature_type !== undefined && p.signature_type !== 'ed25519')
+      throw rosettaError(`payloads[${i}] asks for a ${describe(p.signature_type)} signature`);
     if (typeof p.hex_bytes !== 'string' || p.hex_bytes.toLowerCase() !== toHex(bodyHash)) {
       throw rosettaError(`payloads[${i}].hex_bytes is not the blake2b-256 hash of the unsigned transaction body`);
     }
@@ -279,7 +293,9 @@ export async function signAdaPayloads(checked: AdaCheckedUnsigned): Promise<AdaS
   for (const { payload, signer } of checked.payloads) {
     const sig = await signer.sign(checked.bodyHash);
     if (!ed25519.verify(sig, checked.bodyHash, signer.publicKey)) {
-      throw new HardkmsError('SIGNATURE_INVALID', `the ADA signature of wallet ${signer.signatureId} does not verify`, { hint: 'This is a bug in hardkms; report it.' });
+      throw new HardkmsError('SIGNATURE_INVALID', `the ADA signature of wallet ${signer.signatureId} does not verify`, {
+        hint: 'This is a bug in hardkms; report it.',
+      });
     }
     out.push({
       signing_payload: payload,
@@ -296,7 +312,11 @@ export async function signAdaPayloads(checked: AdaCheckedUnsigned): Promise<AdaS
  * as its only witnesses. Returns Tatum's txData (the signed envelope, as Tatum broadcasts it)
  * and the transaction id.
  */
-export function checkAdaSigned(signedEnvelope: unknown, checked: Pick<AdaCheckedUnsigned, 'bodyHash'>, signatures: readonly AdaSignature[]): { txData: string; txId: string } {
+export function checkAdaSigned(
+  signedEnvelope: unknown,
+  checked: Pick<AdaCheckedUnsigned, 'bodyHash'>,
+  signatures: readonly AdaSignature[],
+): { txData: string; txId: string } {
   const { transactionHex } = openRosettaEnvelope(signedEnvelope, 'signed_transaction');
   const C = csl();
   let tx: CslType.FixedTransaction;
@@ -320,7 +340,8 @@ export function checkAdaSigned(signedEnvelope: unknown, checked: Pick<AdaChecked
       w.free();
     }
     const want = new Set(signatures.map((s) => `${s.public_key.hex_bytes}:${s.hex_bytes}`));
-    if (got.size !== want.size || [...want].some((k) => !got.has(k))) throw rosettaError('signed_transaction does not carry exactly the signatures sent to combine');
+    if (got.size !== want.size || [...want].some((k) => !got.has(k)))
+      throw rosettaError('signed_transaction does not carry exactly the signatures sent to combine');
     ws.free();
     return { txData: signedEnvelope as string, txId: toHex(checked.bodyHash) };
   } finally {
@@ -339,10 +360,20 @@ export function adaTxHash(signedEnvelope: string): string {
   }
 }
 
-/** Re-broadcast check: the journaled signed transaction must still be what the (unchanged) operations say. Returns the mismatch, if any. */
-export function adaSignedMismatch(payload: unknown, signedEnvelope: string, testnet: boolean): string | undefined {
+/**
+ * Re-broadcast check: the journaled signed transaction must still be what the (unchanged)
+ * operations say. Returns the mismatch, if any. The net is the operations' own (their
+ * addresses carry it) when the caller does not give it.
+ */
+export function adaSignedMismatch(payload: unknown, signedEnvelope: string, testnet?: boolean): string | undefined {
   try {
-    const ops = parseAdaOperations(payload, testnet);
+    let ops: AdaOperations;
+    try {
+      ops = parseAdaOperations(payload, testnet ?? true);
+    } catch (e) {
+      if (testnet !== undefined) throw e;
+      ops = parseAdaOperations(payload, false);
+    }
     const { transactionHex } = openRosettaEnvelope(signedEnvelope, 'signed_transaction');
     const tx = csl().FixedTransaction.from_bytes(Uint8Array.from(Buffer.from(transactionHex, 'hex')));
     try {

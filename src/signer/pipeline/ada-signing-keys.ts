@@ -43,9 +43,13 @@ export function adaRefs(
     }
     const xpub = entry.publicData.xpub;
     if (entry.kind !== 'mnemonic' || xpub === undefined) {
-      throw new HardkmsError(NOT_RESOLVED, `wallet ${entry.signatureId} (ADA, ${entry.kind}) is not an ADA mnemonic wallet; hardkms signs ADA with mnemonic wallets only`, {
-        hint: 'Store the wallet with storemanagedwallet ADA and name it in signatures[{id, index}].',
-      });
+      throw new HardkmsError(
+        NOT_RESOLVED,
+        `wallet ${entry.signatureId} (ADA, ${entry.kind}) is not an ADA mnemonic wallet; hardkms signs ADA with mnemonic wallets only`,
+        {
+          hint: 'Store the wallet with storemanagedwallet ADA and name it in signatures[{id, index}].',
+        },
+      );
     }
     if (index === undefined) return;
     const publicKey = adaPublicKeyFromXpub(xpub, index);
@@ -74,9 +78,13 @@ export function adaSignerForRef(vault: Vault, ref: AdaKeyRef): WipeableAdaSigner
       const k = adaPrivateKeyAt(root, index);
       if (!bytesEqual(adaPublicKeyOfExtended(k), publicKey)) {
         k.fill(0);
-        throw new HardkmsError('WALLET_XPUB_MISMATCH', `wallet ${entry.signatureId}: the key derived from its mnemonic at index ${index} does not match its stored xpub`, {
-          hint: 'The wallet entry is inconsistent; nothing was signed. Re-store the mnemonic with storemanagedwallet ADA.',
-        });
+        throw new HardkmsError(
+          'WALLET_XPUB_MISMATCH',
+          `wallet ${entry.signatureId}: the key derived from its mnemonic at index ${index} does not match its stored xpub`,
+          {
+            hint: 'The wallet entry is inconsistent; nothing was signed. Re-store the mnemonic with storemanagedwallet ADA.',
+          },
+        );
       }
       return k;
     } finally {
@@ -88,7 +96,10 @@ export function adaSignerForRef(vault: Vault, ref: AdaKeyRef): WipeableAdaSigner
     signatureId: entry.signatureId,
     publicKey,
     sign(message) {
-      if (wiped) return Promise.reject(new HardkmsError('KEY_WIPED', `the signer for ${entry.signatureId} was already wiped`, { hint: 'This is a bug in hardkms; report it.' }));
+      if (wiped)
+        return Promise.reject(
+          new HardkmsError('KEY_WIPED', `the signer for ${entry.signatureId} was already wiped`, { hint: 'This is a bug in hardkms; report it.' }),
+        );
       try {
         key ??= derive();
         return Promise.resolve(adaSign(key, message));

@@ -12,7 +12,7 @@ import { TATUM_CHAINS, type TatumChain } from '../source/tatum-paths.js';
 import { envNameFor, readEnvFor } from '../../config/env.js';
 
 /** The chains Tatum polls that hardkms does not sign (chain-support.ts says why for each). */
-const NOT_SIGNED = ['BNB', 'FLOW', 'ADA'] as const;
+const NOT_SIGNED = ['BNB', 'FLOW'] as const;
 
 /** The chains whose pending transactions hardkms signs, in Tatum's default polling order (taken from it, not restated). */
 export const SIGNABLE_CHAINS = TATUM_CHAINS.filter(

@@ -32,6 +32,7 @@ import { offchainDerivationIndexes, offchainWithdrawalInputs } from '../../chain
 import { uncompressedPublicKey } from '../../chains/digest-signer.js';
 import type { WalletEntry } from '../../vault/entries.js';
 import type { PendingTransaction } from '../source/pending.js';
+import { adaRefs } from './ada-signing-keys.js';
 
 export interface KeyRef {
   entry: WalletEntry;
@@ -170,6 +171,12 @@ export function resolveKeys(
   } else if (family === 'sol') {
     refs = solRefs(pending, fromHashes, fromSignatures, options);
     if (refs.length === 0) return fail('no wallet to sign with');
+  } else if (family === 'ada') {
+    // §3.1 rule 8: every resolved wallet's key; a withdrawal only signatures[] (mnemonic@index).
+    refs = adaRefs(pending.chain, fromHashes, fromSignatures, pending.withdrawalId !== undefined);
+    if (refs.length === 0) {
+      return fail('ADA wallets are mnemonics: name each one with its derivation index in signatures[{id, index}]');
+    }
   } else {
     refs = [];
     for (const e of fromHashes) if (e.kind === 'privateKey') refs.push(privateKeyRef(e));

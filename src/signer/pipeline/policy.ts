@@ -141,6 +141,8 @@ export const BUILTIN_FEES: Readonly<Record<string, ChainFees>> = Object.freeze(
     SOL: { decimals: 9, unit: undefined, maxFee: '0.01', maxFeeRate: undefined },
     // EGLD: gas limit × gas price (atto-EGLD), the most the transaction can pay.
     EGLD: { decimals: 18, unit: undefined, maxFee: '0.01', maxFeeRate: undefined },
+    // ADA: inputs − outputs (lovelace), exact; a simple transfer pays about 0.17 ADA.
+    ADA: { decimals: 6, unit: undefined, maxFee: '2', maxFeeRate: undefined },
   }),
 );
 /** Any other chain: no fee above one coin. */

@@ -22,6 +22,7 @@ import type { SolTokenAccount } from '../../chains/sol/sign.js';
 import type { SolanaRpc } from '../sinks/sol-rpc.js';
 import type { EgldNode } from '../sinks/egld-node.js';
 import type { EgldFill } from '../../chains/egld/sign.js';
+import type { AdaRosetta } from '../../chains/ada/sign.js';
 import { decodeTron, signTron } from '../../chains/tron/sign.js';
 import type { ChainFamily } from '../../chains/types.js';
 import { decodeUtxo, signUtxo, type UtxoChainCode } from '../../chains/utxo/sign.js';
@@ -61,6 +62,8 @@ export interface ProcessorDeps {
   sol?: SolanaRpc | undefined;
   /** MultiversX gateway for the network config, nonce and gas cost (EGLD only). */
   egld?: EgldNode | undefined;
+  /** Cardano Rosetta for the construction flow (ADA only). */
+  ada?: AdaRosetta | undefined;
   log: DaemonLog;
   signerDeps?: SigningKeyDeps;
   /** Test hook: runs after the signature is journaled and audited, before the broadcast. */
@@ -286,7 +289,8 @@ export class PendingProcessor {
       });
       for (const note of resolved.notes) this.d.log('warn', note, { pendingId: id, chain: pending.chain });
       signatureIds = resolved.signatureIds;
-      signers = resolved.refs.map((r: KeyRef) => signingKeyFor(vault, r, this.d.signerDeps));
+      // ADA keys are BIP32-Ed25519 mnemonic children, signed on the host (planAda), never through the token signer.
+      signers = family === 'ada' ? [] : resolved.refs.map((r: KeyRef) => signingKeyFor(vault, r, this.d.signerDeps));
       const plan = await this.plan(pending, family, signers, resolved.refs);
       wipePlan = plan.wipe;
       const own = family === 'utxo' || family === 'bch' ? ownScripts(signers.map((s) => s.publicKey)) : undefined;
@@ -520,6 +524,8 @@ export class PendingProcessor {
         return this.planSol(payload, refs);
       case 'egld':
         return this.planEgld(payload, refs);
+      case 'ada':
+        return this.planAda(payload, refs);
       case 'algo': {
         const { decodeAlgo, signAlgo } = await import('../../chains/algo/sign.js');
         const testnet = this.d.testnet;
@@ -581,6 +587,46 @@ export class PendingProcessor {
   }
 
   /** EGLD as Tatum's SDK fills it: nonce, minimum gas price, chain id and version from the node, gas limit from its cost estimate. */
+  /**
+   * ADA through Rosetta's construction flow (chains/ada/sign.ts): the operations are checked,
+   * every input must belong to a key of the transaction, and the payloads answer is checked
+   * before the policy sees the decoded transaction. Keys are derived only when sign() runs
+   * (after the policy) and wiped by wipe(), which the caller runs whatever happens.
+   */
+  private async planAda(
+    payload: string,
+    refs: readonly KeyRef[],
+  ): Promise<{ decoded: DecodedTx; sign: () => Promise<string>; wipe: () => void }> {
+    const rosetta = this.d.ada;
+    if (rosetta === undefined)
+      throw new HardkmsError('DAEMON_CONFIG', 'ADA needs a Cardano Rosetta node and none is configured', {
+        hint: 'Set HARDKMS_RPC_ADA or TATUM_API_URL.',
+      });
+    const { adaSignersByAddress, decodeAda, parseAdaOperations, prepareAda } = await import('../../chains/ada/sign.js');
+    const { adaAddress } = await import('../../chains/ada/address.js');
+    const { adaSignerForRef } = await import('./ada-signing-keys.js');
+    const testnet = this.d.testnet;
+    const signers = refs.map((r) =>
+      adaSignerForRef(this.d.vault, { entry: r.entry, index: r.index ?? 0, publicKey: r.publicKey }),
+    );
+    const wipe = (): void => {
+      for (const s of signers) s.wipe();
+    };
+    try {
+      const ops = parseAdaOperations(payload, testnet);
+      const byAddress = adaSignersByAddress(ops, signers, testnet);
+      const prepared = await prepareAda(ops, rosetta, byAddress, testnet);
+      const decoded = decodeAda(
+        ops,
+        signers.map((s) => adaAddress(s.publicKey, testnet)),
+      );
+      return { decoded, sign: async () => (await prepared.sign()).txData, wipe };
+    } catch (e) {
+      wipe();
+      throw e;
+    }
+  }
+
   private async planEgld(
     payload: string,
     refs: readonly KeyRef[],

@@ -17,6 +17,7 @@ import { xrpBlobMismatch } from '../../chains/xrp/sign.js';
 import { algoSignedMismatch } from '../../chains/algo/sign.js';
 import { vetSignedMismatch } from '../../chains/vet/sign.js';
 import { solSignedMismatch } from '../../chains/sol/sign.js';
+import { adaSignedMismatch } from '../../chains/ada/sign.js';
 import { egldSignedMismatch } from '../../chains/egld/sign.js';
 import { buildUnsignedTransaction, parseBitcoreTx } from '../../chains/utxo/bitcore-json.js';
 import type { PendingTransaction } from '../source/pending.js';
@@ -86,6 +87,8 @@ function mismatch(pending: PendingTransaction, rawTx: string, evmChainId: () => 
         return solSignedMismatch(pending.serializedTransaction, rawTx);
       case 'egld':
         return egldSignedMismatch(pending.serializedTransaction, rawTx);
+      case 'ada':
+        return adaSignedMismatch(pending.serializedTransaction, rawTx);
     }
   } catch (e) {
     return `it does not decode: ${e instanceof Error ? e.message : String(e)}`;

@@ -33,7 +33,12 @@ export class RosettaClient implements AdaRosetta {
   }
 
   async post(endpoint: AdaRosettaEndpoint, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const r = await this.http.requestJson({ method: 'POST', url: `${this.base}/${endpoint}`, json: body, ...(this.secretInUrl ? { secretInUrl: this.secretInUrl } : {}) });
+    const r = await this.http.requestJson({
+      method: 'POST',
+      url: `${this.base}/${endpoint}`,
+      json: body,
+      ...(this.secretInUrl ? { secretInUrl: this.secretInUrl } : {}),
+    });
     const json = r.json;
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
       throw payloadError('ADA', `Rosetta ${endpoint} did not answer a JSON object`, "Check the Rosetta node (HARDKMS_RPC_ADA or Tatum's); nothing was signed.");

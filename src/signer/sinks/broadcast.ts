@@ -99,7 +99,7 @@ export function nodeClientFor(chain: TatumChain, url: string): NodeClient {
   if (chain === 'SOL') return { kind: 'sol', rpc: new SolanaRpc({ url }) };
   if (chain === 'BTC' || chain === 'LTC' || chain === 'DOGE' || chain === 'BCH')
     return { kind: 'utxo', rpc: new UtxoRpc({ url, version: '1.0' }) };
-  if (chain === 'TRON' || chain === 'VET' || chain === 'EGLD') {
+  if (chain === 'TRON' || chain === 'VET' || chain === 'EGLD' || chain === 'ADA') {
     throw new HardkmsError(
       'DAEMON_CONFIG',
       `${chain} has no JSON-RPC broadcast hardkms speaks; ${chain} transactions are broadcast through Tatum.`,

@@ -12,6 +12,7 @@ import { Transaction as VetTransaction } from 'thor-devkit';
 import { xrpTxHash } from '../../chains/xrp/sign.js';
 import { solTxId } from '../../chains/sol/sign.js';
 import { egldTxHash } from '../../chains/egld/sign.js';
+import { adaTxHash } from '../../chains/ada/sign.js';
 
 /**
  * The transaction id the chain gives a signed transaction, computed here: keccak256 of the
@@ -29,6 +30,13 @@ export function localTxHash(chain: string, rawTx: string): string {
   if (chain === 'EGLD') {
     try {
       return egldTxHash(rawTx);
+    } catch {
+      // fall through
+    }
+  }
+  if (chain === 'ADA') {
+    try {
+      return adaTxHash(rawTx);
     } catch {
       // fall through
     }

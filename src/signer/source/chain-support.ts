@@ -59,7 +59,6 @@ export function notSignedReport(chain: TatumChain): string {
 /** Why a polled chain is not signed, where there is more to say than "not yet". */
 const NOT_SIGNED_WHY: Partial<Record<TatumChain, string>> = {
   FLOW: "Tatum's SDK builds, signs and submits FLOW transactions itself with proposal keys Tatum manages, a protocol Tatum does not publish",
-  ADA: "ADA is signed through Tatum's Rosetta construction flow, which hardkms does not implement yet",
 };
 
 /** Human-readable lines for `checkconfig` and `--help`. */

@@ -25,17 +25,19 @@ import { cborEncode, decodeSignedEnvelope, FakeCardanoRosetta } from '../../supp
 // Tatum's SDK test mnemonic and what its cardano wallet test expects (tatum-js v2, cardano.wallet.spec.ts).
 const TATUM_MNEMONIC =
   'kit erase harsh crawl taste rebel bus ocean traffic vast undo street patrol around network deputy wage usage aware void float snake baby sister';
-const TATUM_XPUB =
-  'a6058635d8b12cbcfa4019dbb50c03807179dd62dfed792e74f380947061203b9fb72a5546ed22efc0798b4cc6fb33867fd209e350d101941807f3e7b5c1fe42';
-const TATUM_KEY0 =
-  '8873d5e84af86978f03b63d9ffc9c6f940bd8501d32e91980c904e8d81c305507dc95992faa5aefccb263b28b411eda2dde7882d922742663804a69d78182e34';
+const TATUM_XPUB = 'a6058635d8b12cbcfa4019dbb50c03807179dd62dfed792e74f380947061203b9fb72a5546ed22efc0798b4cc6fb33867fd209e350d101941807f3e7b5c1fe42';
+const TATUM_KEY0 = '8873d5e84af86978f03b63d9ffc9c6f940bd8501d32e91980c904e8d81c305507dc95992faa5aefccb263b28b411eda2dde7882d922742663804a69d78182e34';
 const TATUM_ADDR0_TESTNET = 'addr_test1vzfp68vn36ze5yz7x7evracmasuptjmz99qk4j23gun3pcqhlevq5';
 const ABANDON = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 const H = 0x8000_0000;
 
 function cslRole(mnemonic: string): C.Bip32PrivateKey {
   const root = C.Bip32PrivateKey.from_bip39_entropy(Buffer.from(mnemonicToEntropy(mnemonic), 'hex'), new Uint8Array());
-  return root.derive(H + 1852).derive(H + 1815).derive(H).derive(H);
+  return root
+    .derive(H + 1852)
+    .derive(H + 1815)
+    .derive(H)
+    .derive(H);
 }
 
 describe('ADA keys', () => {
@@ -70,7 +72,9 @@ describe('ADA keys', () => {
       expect(Buffer.from(sig)).toEqual(Buffer.from(lib.to_raw_key().sign(msg).to_bytes()));
       expect(libPub.verify(msg, C.Ed25519Signature.from_bytes(sig))).toBe(true);
       for (const testnet of [true, false]) {
-        const libAddr = C.EnterpriseAddress.new(testnet ? 0 : 1, C.Credential.from_keyhash(libPub.hash())).to_address().to_bech32(undefined);
+        const libAddr = C.EnterpriseAddress.new(testnet ? 0 : 1, C.Credential.from_keyhash(libPub.hash()))
+          .to_address()
+          .to_bech32(undefined);
         expect(adaAddress(libPub.as_bytes(), testnet)).toBe(libAddr);
       }
     }
@@ -240,7 +244,14 @@ describe('ADA payloads and the Rosetta construction flow', () => {
       lie((e, a) => (e === 'payloads' ? { ...a, payloads: [{ ...(a.payloads as object[])[0], account_identifier: { address: OTHER_ADDR } }] } : a)),
     ).rejects.toThrow(/no input's address/);
     const other = new FakeCardanoRosetta();
-    const otherTx = await (await prepareAda(parseAdaOperations(JSON.stringify(tatumOps({ value: '2000000', change: ME_ADDR })).replace('8800000', '7800000'), true), rosettaOf(other), byAddress, true)).sign();
+    const otherTx = await (
+      await prepareAda(
+        parseAdaOperations(JSON.stringify(tatumOps({ value: '2000000', change: ME_ADDR })).replace('8800000', '7800000'), true),
+        rosettaOf(other),
+        byAddress,
+        true,
+      )
+    ).sign();
     await expect(lie((e, a) => (e === 'combine' ? { signed_transaction: otherTx.txData } : a))).rejects.toThrow(/another body/);
   });
 });

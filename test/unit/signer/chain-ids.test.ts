@@ -30,7 +30,7 @@ describe('--chain selection', () => {
     const s = selectChains(undefined);
     expect(s.polled).toEqual([...TATUM_CHAINS]);
     expect(s.chains).toEqual([...SIGNABLE_CHAINS]);
-    expect(s.reported).toEqual(['BNB', 'FLOW', 'ADA']);
+    expect(s.reported).toEqual(['BNB', 'FLOW']);
   });
 
   it('keeps the order asked, de-duplicates, polls unsigned Tatum chains, refuses unknown codes', () => {
