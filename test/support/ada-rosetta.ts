@@ -85,7 +85,11 @@ export class FakeCardanoRosetta {
   /** The network this node serves: "preprod" (testnet daemons) or "mainnet". */
   network: 'preprod' | 'mainnet' = 'preprod';
   tipSlot = 50_000_000;
-  tamper?: (endpoint: RosettaEndpoint, answer: Record<string, unknown>, body: Record<string, unknown>) => Record<string, unknown>;
+  tamper?: (
+    endpoint: RosettaEndpoint,
+    answer: Record<string, unknown>,
+    body: Record<string, unknown>,
+  ) => Record<string, unknown>;
 
   private error(code: number, message: string): { status: number; json: unknown } {
     return { status: 500, json: { code, message, retriable: false } };
@@ -93,7 +97,8 @@ export class FakeCardanoRosetta {
 
   handle(method: string, path: string, body: unknown): { status: number; json: unknown } {
     const m = /^\/construction\/(preprocess|metadata|payloads|combine|derive)$/.exec(path);
-    if (method !== 'POST' || m === null) return { status: 404, json: { code: 404, message: `no route ${method} ${path}`, retriable: false } };
+    if (method !== 'POST' || m === null)
+      return { status: 404, json: { code: 404, message: `no route ${method} ${path}`, retriable: false } };
     const endpoint = m[1] as RosettaEndpoint;
     const b = (body ?? {}) as Record<string, unknown>;
     this.requests.push({ endpoint, body: b });
@@ -123,12 +128,17 @@ export class FakeCardanoRosetta {
         sumIn += -value;
         if (!addresses.includes(address)) addresses.push(address);
       } else if (op.type === 'output') {
-        outputs.add(C.TransactionOutput.new(C.Address.from_bech32(address), C.Value.new(C.BigNum.from_str(value.toString()))));
+        outputs.add(
+          C.TransactionOutput.new(C.Address.from_bech32(address), C.Value.new(C.BigNum.from_str(value.toString()))),
+        );
         sumOut += value;
       } else throw new Error(`Invalid operation type ${String(op.type)}`);
     }
     if (sumIn < sumOut) throw new Error('Outputs are bigger than inputs');
-    return { body: C.TransactionBody.new(inputs, outputs, C.BigNum.from_str((sumIn - sumOut).toString()), ttl), addresses };
+    return {
+      body: C.TransactionBody.new(inputs, outputs, C.BigNum.from_str((sumIn - sumOut).toString()), ttl),
+      addresses,
+    };
   }
 
   private preprocess(b: Record<string, unknown>): Record<string, unknown> {
@@ -140,7 +150,8 @@ export class FakeCardanoRosetta {
 
   private metadata(b: Record<string, unknown>): Record<string, unknown> {
     const options = b.options as { relative_ttl?: number; transaction_size?: number } | undefined;
-    if (options?.relative_ttl === undefined || options.transaction_size === undefined) throw new Error('options are missing');
+    if (options?.relative_ttl === undefined || options.transaction_size === undefined)
+      throw new Error('options are missing');
     const fee = MIN_FEE_A * options.transaction_size + MIN_FEE_B;
     return {
       metadata: {
@@ -168,7 +179,11 @@ export class FakeCardanoRosetta {
     const hash = Buffer.from(blake2b(body.to_bytes(), { dkLen: 32 })).toString('hex');
     return {
       unsigned_transaction: cborEncode([body.to_hex(), { operations: [] }]).toString('hex'),
-      payloads: addresses.map((address) => ({ account_identifier: { address }, hex_bytes: hash, signature_type: 'ed25519' })),
+      payloads: addresses.map((address) => ({
+        account_identifier: { address },
+        hex_bytes: hash,
+        signature_type: 'ed25519',
+      })),
     };
   }
 
@@ -177,7 +192,12 @@ export class FakeCardanoRosetta {
     const body = C.TransactionBody.from_hex(tx);
     const vkeys = C.Vkeywitnesses.new();
     for (const s of b.signatures as { public_key: { hex_bytes: string }; hex_bytes: string }[]) {
-      vkeys.add(C.Vkeywitness.new(C.Vkey.new(C.PublicKey.from_hex(s.public_key.hex_bytes)), C.Ed25519Signature.from_hex(s.hex_bytes)));
+      vkeys.add(
+        C.Vkeywitness.new(
+          C.Vkey.new(C.PublicKey.from_hex(s.public_key.hex_bytes)),
+          C.Ed25519Signature.from_hex(s.hex_bytes),
+        ),
+      );
     }
     const ws = C.TransactionWitnessSet.new();
     ws.set_vkeys(vkeys);
@@ -187,7 +207,8 @@ export class FakeCardanoRosetta {
 
   private derive(b: Record<string, unknown>): Record<string, unknown> {
     const pk = b.public_key as { hex_bytes?: string; curve_type?: string } | undefined;
-    if (typeof pk?.hex_bytes !== 'string' || pk.hex_bytes.length !== 64 || pk.curve_type !== 'edwards25519') throw new Error('Invalid public key format');
+    if (typeof pk?.hex_bytes !== 'string' || pk.hex_bytes.length !== 64 || pk.curve_type !== 'edwards25519')
+      throw new Error('Invalid public key format');
     const type = (b.metadata as { address_type?: string } | undefined)?.address_type ?? 'Enterprise';
     if (type !== 'Enterprise') throw new Error(`the fake derives Enterprise addresses only, not ${type}`);
     const cred = C.Credential.from_keyhash(C.PublicKey.from_hex(pk.hex_bytes).hash());

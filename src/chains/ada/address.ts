@@ -12,7 +12,8 @@ import { adaKeyHash } from './keys.js';
 const require = createRequire(import.meta.url);
 let cslModule: typeof CslType | undefined;
 /** The library is 4 MB of WebAssembly: loaded on the first ADA address or transaction only. */
-export const csl = (): typeof CslType => (cslModule ??= require('@emurgo/cardano-serialization-lib-nodejs') as typeof CslType);
+export const csl = (): typeof CslType =>
+  (cslModule ??= require('@emurgo/cardano-serialization-lib-nodejs') as typeof CslType);
 
 /** Shelley network ids: 1 mainnet, 0 every testnet (preprod, preview). */
 export function adaNetworkId(testnet: boolean): number {
@@ -53,9 +54,13 @@ export function parseAdaAddress(text: string, testnet: boolean, what: string): P
   const t = text.trim();
   let addr: CslType.Address;
   try {
-    addr = /^addr(_test)?1[02-9ac-hj-np-z]+$/.test(t) ? C.Address.from_bech32(t) : C.ByronAddress.from_base58(t).to_address();
+    addr = /^addr(_test)?1[02-9ac-hj-np-z]+$/.test(t)
+      ? C.Address.from_bech32(t)
+      : C.ByronAddress.from_base58(t).to_address();
   } catch {
-    throw new InputError(`${what} '${t.slice(0, 110)}' is not a Cardano address (bech32 addr…/addr_test… or Byron base58).`);
+    throw new InputError(
+      `${what} '${t.slice(0, 110)}' is not a Cardano address (bech32 addr…/addr_test… or Byron base58).`,
+    );
   }
   try {
     let network: number;

@@ -65,8 +65,18 @@ function skip(b: Uint8Array, pos: number, depth = 0): number {
 
 /** The transaction hex inside a Rosetta envelope; `field` names it in the error. */
 export function openRosettaEnvelope(envelopeHex: unknown, field: string): { transactionHex: string } {
-  const fail = (why: string) => payloadError('ADA', `Rosetta ${field} ${why}`, "The Rosetta node's answer was not used; nothing was signed or sent.");
-  if (typeof envelopeHex !== 'string' || envelopeHex.length === 0 || envelopeHex.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(envelopeHex)) {
+  const fail = (why: string) =>
+    payloadError(
+      'ADA',
+      `Rosetta ${field} ${why}`,
+      "The Rosetta node's answer was not used; nothing was signed or sent.",
+    );
+  if (
+    typeof envelopeHex !== 'string' ||
+    envelopeHex.length === 0 ||
+    envelopeHex.length % 2 !== 0 ||
+    !/^[0-9a-fA-F]+$/.test(envelopeHex)
+  ) {
     throw fail('is not hex');
   }
   const b = Uint8Array.from(Buffer.from(envelopeHex, 'hex'));
@@ -77,7 +87,8 @@ export function openRosettaEnvelope(envelopeHex: unknown, field: string): { tran
     const text = head(b, arr.next);
     if (text.major !== 3 || text.indefinite) throw new Error('first element is not a text string');
     const tx = Buffer.from(b.subarray(text.next, text.next + text.value)).toString('latin1');
-    if (tx.length === 0 || tx.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(tx)) throw new Error('first element is not transaction hex');
+    if (tx.length === 0 || tx.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(tx))
+      throw new Error('first element is not transaction hex');
     return { transactionHex: tx.toLowerCase() };
   } catch (e) {
     throw fail(`is not Cardano Rosetta's [transaction hex, extra data] CBOR envelope (${(e as Error).message})`);

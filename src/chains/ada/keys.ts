@@ -131,7 +131,8 @@ export function adaDerivePrivate(node: AdaXprv, index: number): AdaXprv {
 
 /** Soft child `index` of a Bip32 public key (public key ‖ chain code, 64 bytes): A' = A + 8·zL·B. */
 export function adaDerivePublic(xpub: Uint8Array, index: number): Uint8Array {
-  if (index >= HARDENED || index < 0 || !Number.isInteger(index)) throw new InputError(`ADA address index ${index} is not a soft (non-hardened) index.`);
+  if (index >= HARDENED || index < 0 || !Number.isInteger(index))
+    throw new InputError(`ADA address index ${index} is not a soft (non-hardened) index.`);
   const A = xpub.subarray(0, 32);
   const c = xpub.subarray(32, 64);
   const data = new Uint8Array(1 + 32 + 4);
@@ -176,7 +177,8 @@ export function adaXpubFromRoot(root: AdaXprv): string {
 
 /** The extended private key kL ‖ kR (64 bytes) at m/1852'/1815'/0'/0'/index; the caller zeroes it. */
 export function adaPrivateKeyAt(root: AdaXprv, index: number): Uint8Array {
-  if (!Number.isInteger(index) || index < 0 || index >= HARDENED) throw new InputError(`ADA address index ${index} must be between 0 and 2^31-1.`);
+  if (!Number.isInteger(index) || index < 0 || index >= HARDENED)
+    throw new InputError(`ADA address index ${index} must be between 0 and 2^31-1.`);
   const node = derivePath(root, [...ADA_XPUB_PATH, index]);
   try {
     return Uint8Array.from(node.subarray(0, 64));
@@ -189,7 +191,9 @@ export function adaPrivateKeyAt(root: AdaXprv, index: number): Uint8Array {
 export function parseAdaXpub(text: string, what = 'xpub'): Uint8Array {
   const t = text.trim();
   if (!/^[0-9a-fA-F]{128}$/.test(t)) {
-    throw new InputError(`An ADA ${what} is 128 hex digits (the Bip32 public key ‖ chain code at m/1852'/1815'/0'/0').`);
+    throw new InputError(
+      `An ADA ${what} is 128 hex digits (the Bip32 public key ‖ chain code at m/1852'/1815'/0'/0').`,
+    );
   }
   const b = Uint8Array.from(Buffer.from(t, 'hex'));
   try {
@@ -217,7 +221,9 @@ export function parseAdaPrivateKey(text: string): Uint8Array {
   const k = Uint8Array.from(Buffer.from(t, 'hex'));
   if ((k[0]! & 0b111) !== 0 || (k[31]! & 0x80) !== 0) {
     k.fill(0);
-    throw new InputError('The ADA private key is not a BIP32-Ed25519 extended key (its scalar kL is not a multiple of 8 below 2^255).');
+    throw new InputError(
+      'The ADA private key is not a BIP32-Ed25519 extended key (its scalar kL is not a multiple of 8 below 2^255).',
+    );
   }
   return k;
 }

@@ -12,7 +12,14 @@ import { InputError } from '../../errors.js';
 import type { ChainKit } from '../../vault/managed.js';
 import { generateMnemonic, validateMnemonic, validateTypedMnemonic } from '../mnemonic.js';
 import { adaAddress } from './address.js';
-import { adaPrivateKeyAt, adaPublicKeyFromXpub, adaPublicKeyOfExtended, adaRootFromEntropy, adaXpubFromRoot, parseAdaPrivateKey } from './keys.js';
+import {
+  adaPrivateKeyAt,
+  adaPublicKeyFromXpub,
+  adaPublicKeyOfExtended,
+  adaRootFromEntropy,
+  adaXpubFromRoot,
+  parseAdaPrivateKey,
+} from './keys.js';
 
 const WORDS: readonly Buffer[] = wordlists.english!.map((w) => Buffer.from(w, 'utf8'));
 

@@ -17,12 +17,26 @@
 import { ed25519 } from '@noble/curves/ed25519';
 import type * as CslType from '@emurgo/cardano-serialization-lib-nodejs';
 import { HardkmsError, InputError } from '../../errors.js';
-import { bytesEqual, describe, isPlainObject, mismatchError, payloadError, toHex, unsupportedError, type DecodedTx } from '../decoded.js';
+import {
+  bytesEqual,
+  describe,
+  isPlainObject,
+  mismatchError,
+  payloadError,
+  toHex,
+  unsupportedError,
+  type DecodedTx,
+} from '../decoded.js';
 import { adaAddress, csl, parseAdaAddress } from './address.js';
 import { openRosettaEnvelope } from './envelope.js';
 import { adaBodyHash } from './keys.js';
 
-export type AdaRosettaEndpoint = 'construction/preprocess' | 'construction/metadata' | 'construction/payloads' | 'construction/combine' | 'construction/derive';
+export type AdaRosettaEndpoint =
+  | 'construction/preprocess'
+  | 'construction/metadata'
+  | 'construction/payloads'
+  | 'construction/combine'
+  | 'construction/derive';
 
 /** Tatum's Rosetta endpoints for one network (src/signer/sinks/ada-rosetta.ts). */
 export interface AdaRosetta {
@@ -75,7 +89,10 @@ function amountOf(op: Record<string, unknown>, i: number, sign: -1n | 1n): bigin
   if (!isPlainObject(amount)) throw payloadError('ADA', `operations[${i}].amount must be an object`);
   const cur = amount.currency;
   if (!isPlainObject(cur) || cur.symbol !== 'ADA' || cur.decimals !== 6) {
-    throw unsupportedError('ADA', `operations[${i}].amount.currency must be {symbol: "ADA", decimals: 6}; native tokens are not signed`);
+    throw unsupportedError(
+      'ADA',
+      `operations[${i}].amount.currency must be {symbol: "ADA", decimals: 6}; native tokens are not signed`,
+    );
   }
   const v = amount.value;
   const re = sign === -1n ? /^-[1-9][0-9]{0,17}$/ : /^[1-9][0-9]{0,17}$/;
@@ -104,7 +121,8 @@ export function parseAdaOperations(payload: unknown, testnet: boolean): AdaOpera
       throw payloadError('ADA', 'serializedTransaction is not valid JSON');
     }
   }
-  if (!Array.isArray(value) || value.length === 0) throw payloadError('ADA', 'serializedTransaction must be a non-empty JSON array of Rosetta operations');
+  if (!Array.isArray(value) || value.length === 0)
+    throw payloadError('ADA', 'serializedTransaction must be a non-empty JSON array of Rosetta operations');
   if (value.length > 1000) throw payloadError('ADA', 'serializedTransaction has more than 1000 operations');
   const inputs: AdaInput[] = [];
   const outputs: AdaOutput[] = [];
@@ -112,7 +130,8 @@ export function parseAdaOperations(payload: unknown, testnet: boolean): AdaOpera
   value.forEach((op: unknown, i) => {
     if (!isPlainObject(op)) throw payloadError('ADA', `operations[${i}] must be an object`);
     const account = op.account;
-    if (!isPlainObject(account) || typeof account.address !== 'string') throw payloadError('ADA', `operations[${i}].account.address must be a string`);
+    if (!isPlainObject(account) || typeof account.address !== 'string')
+      throw payloadError('ADA', `operations[${i}].account.address must be a string`);
     let parsed;
     try {
       parsed = parseAdaAddress(account.address, testnet, `operations[${i}].account.address`);
@@ -122,16 +141,32 @@ export function parseAdaOperations(payload: unknown, testnet: boolean): AdaOpera
     }
     const md = op.metadata;
     if (md !== undefined && md !== null && (!isPlainObject(md) || Object.keys(md).length > 0)) {
-      throw unsupportedError('ADA', `operations[${i}].metadata must be empty ({}); token bundles and staking data are not signed`);
+      throw unsupportedError(
+        'ADA',
+        `operations[${i}].metadata must be empty ({}); token bundles and staking data are not signed`,
+      );
     }
     if (op.type === 'input') {
-      const id = isPlainObject(op.coin_change) && isPlainObject(op.coin_change.coin_identifier) ? op.coin_change.coin_identifier.identifier : undefined;
+      const id =
+        isPlainObject(op.coin_change) && isPlainObject(op.coin_change.coin_identifier)
+          ? op.coin_change.coin_identifier.identifier
+          : undefined;
       const m = typeof id === 'string' ? /^([0-9a-fA-F]{64}):(0|[1-9][0-9]{0,4})$/.exec(id) : null;
-      if (m === null) throw payloadError('ADA', `operations[${i}].coin_change.coin_identifier.identifier must be "<64-hex tx hash>:<output index>"`);
+      if (m === null)
+        throw payloadError(
+          'ADA',
+          `operations[${i}].coin_change.coin_identifier.identifier must be "<64-hex tx hash>:<output index>"`,
+        );
       const key = `${m[1]!.toLowerCase()}:${m[2]}`;
       if (seen.has(key)) throw mismatchError('ADA', `operations[${i}] spends ${key} a second time`);
       seen.add(key);
-      inputs.push({ address: parsed.text, addressBytes: parsed.bytes, amount: amountOf(op, i, -1n), txHash: m[1]!.toLowerCase(), index: Number(m[2]) });
+      inputs.push({
+        address: parsed.text,
+        addressBytes: parsed.bytes,
+        amount: amountOf(op, i, -1n),
+        txHash: m[1]!.toLowerCase(),
+        index: Number(m[2]),
+      });
     } else if (op.type === 'output') {
       if (op.coin_change !== undefined) throw payloadError('ADA', `operations[${i}] is an output with a coin_change`);
       outputs.push({ address: parsed.text, addressBytes: parsed.bytes, amount: amountOf(op, i, 1n) });
@@ -145,7 +180,8 @@ export function parseAdaOperations(payload: unknown, testnet: boolean): AdaOpera
   if (inputs.length === 0) throw payloadError('ADA', 'the operations have no input');
   if (outputs.length === 0) throw payloadError('ADA', 'the operations have no output');
   const fee = inputs.reduce((a, x) => a + x.amount, 0n) - outputs.reduce((a, x) => a + x.amount, 0n);
-  if (fee <= 0n) throw mismatchError('ADA', `the outputs spend ${fee === 0n ? 'all of' : 'more than'} the inputs: no fee is left`);
+  if (fee <= 0n)
+    throw mismatchError('ADA', `the outputs spend ${fee === 0n ? 'all of' : 'more than'} the inputs: no fee is left`);
   return { raw: value, inputs, outputs, fee };
 }
 
@@ -160,7 +196,11 @@ export function decodeAda(ops: AdaOperations, ownAddresses: readonly string[]): 
 }
 
 /** Every input must be spent by a key of the transaction (Tatum would sign with an undefined key and fail). */
-export function adaSignersByAddress(ops: AdaOperations, signers: readonly AdaSigner[], testnet: boolean): Map<string, AdaSigner> {
+export function adaSignersByAddress(
+  ops: AdaOperations,
+  signers: readonly AdaSigner[],
+  testnet: boolean,
+): Map<string, AdaSigner> {
   const byAddress = new Map<string, AdaSigner>();
   for (const s of signers) byAddress.set(adaAddress(s.publicKey, testnet), s);
   for (const inp of ops.inputs) {
@@ -210,11 +250,13 @@ export function checkAdaBody(ops: AdaOperations, bodyBytes: Uint8Array, what: st
   try {
     const js = body.to_js_value() as unknown as Record<string, unknown>;
     for (const [k, v] of Object.entries(js)) {
-      if (!ALLOWED_BODY_FIELDS.has(k) && v !== null && v !== undefined) throw rosettaError(`${what} has a ${k} field, which the operations do not ask for`);
+      if (!ALLOWED_BODY_FIELDS.has(k) && v !== null && v !== undefined)
+        throw rosettaError(`${what} has a ${k} field, which the operations do not ask for`);
     }
     if (js.ttl === null || js.ttl === undefined) throw rosettaError(`${what} has no TTL`);
     const fee = BigInt(body.fee().to_str());
-    if (fee !== ops.fee) throw rosettaError(`${what} pays a fee of ${fee} lovelace, but the operations leave ${ops.fee}`);
+    if (fee !== ops.fee)
+      throw rosettaError(`${what} pays a fee of ${fee} lovelace, but the operations leave ${ops.fee}`);
     const inputs = body.inputs();
     const want = new Set(ops.inputs.map((x) => `${x.txHash}:${x.index}`));
     const got = new Set<string>();
@@ -227,7 +269,8 @@ export function checkAdaBody(ops: AdaOperations, bodyBytes: Uint8Array, what: st
       throw rosettaError(`${what} spends other inputs than the operations`);
     }
     const outputs = body.outputs();
-    if (outputs.len() !== ops.outputs.length) throw rosettaError(`${what} has ${outputs.len()} outputs, the operations ${ops.outputs.length}`);
+    if (outputs.len() !== ops.outputs.length)
+      throw rosettaError(`${what} has ${outputs.len()} outputs, the operations ${ops.outputs.length}`);
     for (let i = 0; i < outputs.len(); i++) {
       const o = outputs.get(i);
       const want = ops.outputs[i]!;
@@ -241,7 +284,10 @@ export function checkAdaBody(ops: AdaOperations, bodyBytes: Uint8Array, what: st
         !o.has_plutus_data() &&
         !o.has_script_ref();
       o.free();
-      if (!ok) throw rosettaError(`${what} output ${i} is not the operations' output ${i} (${want.amount} lovelace to ${want.address})`);
+      if (!ok)
+        throw rosettaError(
+          `${what} output ${i} is not the operations' output ${i} (${want.amount} lovelace to ${want.address})`,
+        );
     }
   } finally {
     body.free();
@@ -252,7 +298,11 @@ export function checkAdaBody(ops: AdaOperations, bodyBytes: Uint8Array, what: st
  * Checks the `construction/payloads` answer against the operations and the keys; returns
  * what to sign. Nothing is signed unless every check passes.
  */
-export function checkAdaPayloads(ops: AdaOperations, answer: Record<string, unknown>, byAddress: ReadonlyMap<string, AdaSigner>): AdaCheckedUnsigned {
+export function checkAdaPayloads(
+  ops: AdaOperations,
+  answer: Record<string, unknown>,
+  byAddress: ReadonlyMap<string, AdaSigner>,
+): AdaCheckedUnsigned {
   const unsigned = answer.unsigned_transaction;
   const { transactionHex } = openRosettaEnvelope(unsigned, 'unsigned_transaction');
   const bodyBytes = Uint8Array.from(Buffer.from(transactionHex, 'hex'));
@@ -266,7 +316,8 @@ export function checkAdaPayloads(ops: AdaOperations, answer: Record<string, unkn
   for (const [i, p] of list.entries()) {
     if (!isPlainObject(p)) throw rosettaError(`payloads[${i}] is not an object`);
     const addr = isPlainObject(p.account_identifier) ? p.account_identifier.address : undefined;
-    if (typeof addr !== 'string' || !inputAddresses.has(addr)) throw rosettaError(`payloads[${i}] names ${describe(addr)}, which is no input's address`);
+    if (typeof addr !== 'string' || !inputAddresses.has(addr))
+      throw rosettaError(`payloads[${i}] names ${describe(addr)}, which is no input's address`);
     if (covered.has(addr)) throw rosettaError(`payloads[${i}] names ${addr} a second time`);
     if (p.signature_type !== undefined && p.signature_type !== 'ed25519')
       throw rosettaError(`payloads[${i}] asks for a ${describe(p.signature_type)} signature`);
@@ -276,7 +327,8 @@ export function checkAdaPayloads(ops: AdaOperations, answer: Record<string, unkn
     covered.add(addr);
     payloads.push({ payload: p, signer: byAddress.get(addr)! });
   }
-  for (const a of inputAddresses) if (!covered.has(a)) throw rosettaError(`payloads answer asks no signature for input address ${a}`);
+  for (const a of inputAddresses)
+    if (!covered.has(a)) throw rosettaError(`payloads answer asks no signature for input address ${a}`);
   return { unsignedTransaction: unsigned as string, bodyHash, payloads };
 }
 
@@ -326,12 +378,14 @@ export function checkAdaSigned(
     throw rosettaError('signed_transaction is not a Cardano transaction');
   }
   try {
-    if (!bytesEqual(adaBodyHash(tx.raw_body()), checked.bodyHash)) throw rosettaError('signed_transaction has another body than the one signed');
+    if (!bytesEqual(adaBodyHash(tx.raw_body()), checked.bodyHash))
+      throw rosettaError('signed_transaction has another body than the one signed');
     if (tx.raw_auxiliary_data() !== undefined) throw rosettaError('signed_transaction carries auxiliary data');
     if (!tx.is_valid()) throw rosettaError('signed_transaction is marked invalid');
     const ws = tx.witness_set();
     const js = ws.to_js_value() as unknown as Record<string, unknown>;
-    for (const [k, v] of Object.entries(js)) if (k !== 'vkeys' && v !== null && v !== undefined) throw rosettaError(`signed_transaction has ${k} witnesses`);
+    for (const [k, v] of Object.entries(js))
+      if (k !== 'vkeys' && v !== null && v !== undefined) throw rosettaError(`signed_transaction has ${k} witnesses`);
     const vkeys = ws.vkeys();
     const got = new Set<string>();
     for (let i = 0; i < (vkeys?.len() ?? 0); i++) {
@@ -400,7 +454,11 @@ export async function prepareAda(
 ): Promise<{ checked: AdaCheckedUnsigned; sign: () => Promise<{ txData: string; txId: string }> }> {
   const network_identifier = adaNetworkIdentifier(testnet);
   const operations = ops.raw;
-  const preprocess = await rosetta.post('construction/preprocess', { network_identifier, operations, metadata: { relative_ttl: ADA_RELATIVE_TTL } });
+  const preprocess = await rosetta.post('construction/preprocess', {
+    network_identifier,
+    operations,
+    metadata: { relative_ttl: ADA_RELATIVE_TTL },
+  });
   const metadata = await rosetta.post('construction/metadata', { network_identifier, ...preprocess });
   const payloadsAnswer = await rosetta.post('construction/payloads', { network_identifier, operations, ...metadata });
   const checked = checkAdaPayloads(ops, payloadsAnswer, byAddress);
@@ -408,7 +466,11 @@ export async function prepareAda(
     checked,
     sign: async () => {
       const signatures = await signAdaPayloads(checked);
-      const combined = await rosetta.post('construction/combine', { network_identifier, unsigned_transaction: checked.unsignedTransaction, signatures });
+      const combined = await rosetta.post('construction/combine', {
+        network_identifier,
+        unsigned_transaction: checked.unsignedTransaction,
+        signatures,
+      });
       return checkAdaSigned(combined.signed_transaction, checked, signatures);
     },
   };

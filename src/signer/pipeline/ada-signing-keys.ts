@@ -37,9 +37,13 @@ export function adaRefs(
   const refs: AdaKeyRef[] = [];
   const add = (entry: WalletEntry, index: number | undefined): void => {
     if (entry.chain !== chain) {
-      throw new HardkmsError(NOT_RESOLVED, `wallet ${entry.signatureId} is a ${entry.chain} wallet; it does not sign ${chain} transactions`, {
-        hint: 'The pending transaction names a wallet of another chain.',
-      });
+      throw new HardkmsError(
+        NOT_RESOLVED,
+        `wallet ${entry.signatureId} is a ${entry.chain} wallet; it does not sign ${chain} transactions`,
+        {
+          hint: 'The pending transaction names a wallet of another chain.',
+        },
+      );
     }
     const xpub = entry.publicData.xpub;
     if (entry.kind !== 'mnemonic' || xpub === undefined) {
@@ -98,7 +102,9 @@ export function adaSignerForRef(vault: Vault, ref: AdaKeyRef): WipeableAdaSigner
     sign(message) {
       if (wiped)
         return Promise.reject(
-          new HardkmsError('KEY_WIPED', `the signer for ${entry.signatureId} was already wiped`, { hint: 'This is a bug in hardkms; report it.' }),
+          new HardkmsError('KEY_WIPED', `the signer for ${entry.signatureId} was already wiped`, {
+            hint: 'This is a bug in hardkms; report it.',
+          }),
         );
       try {
         key ??= derive();

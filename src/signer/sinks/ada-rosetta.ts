@@ -29,7 +29,10 @@ export class RosettaClient implements AdaRosetta {
 
   /** Tatum's Rosetta for an API base URL, key and net. */
   static tatum(baseUrl: string, apiKey: string, testnet: boolean): RosettaClient {
-    return new RosettaClient(`${baseUrl.replace(/\/+$/, '')}${TATUM_ADA_NODE_PATH}${tatumAdaNetwork(testnet)}/${encodeURIComponent(apiKey)}`, apiKey);
+    return new RosettaClient(
+      `${baseUrl.replace(/\/+$/, '')}${TATUM_ADA_NODE_PATH}${tatumAdaNetwork(testnet)}/${encodeURIComponent(apiKey)}`,
+      apiKey,
+    );
   }
 
   async post(endpoint: AdaRosettaEndpoint, body: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -41,7 +44,11 @@ export class RosettaClient implements AdaRosetta {
     });
     const json = r.json;
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-      throw payloadError('ADA', `Rosetta ${endpoint} did not answer a JSON object`, "Check the Rosetta node (HARDKMS_RPC_ADA or Tatum's); nothing was signed.");
+      throw payloadError(
+        'ADA',
+        `Rosetta ${endpoint} did not answer a JSON object`,
+        "Check the Rosetta node (HARDKMS_RPC_ADA or Tatum's); nothing was signed.",
+      );
     }
     return json as Record<string, unknown>;
   }

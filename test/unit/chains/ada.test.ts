@@ -8,7 +8,14 @@ import C from '@emurgo/cardano-serialization-lib-nodejs';
 import { mnemonicToEntropy } from 'bip39';
 import { describe, expect, it } from 'vitest';
 import { adaKit, adaEntropyFromMnemonic } from '../../../src/chains/ada/kit.js';
-import { adaPrivateKeyAt, adaPublicKeyFromXpub, adaPublicKeyOfExtended, adaRootFromEntropy, adaSign, adaXpubFromRoot } from '../../../src/chains/ada/keys.js';
+import {
+  adaPrivateKeyAt,
+  adaPublicKeyFromXpub,
+  adaPublicKeyOfExtended,
+  adaRootFromEntropy,
+  adaSign,
+  adaXpubFromRoot,
+} from '../../../src/chains/ada/keys.js';
 import { adaAddress } from '../../../src/chains/ada/address.js';
 import {
   adaSignedMismatch,
@@ -25,8 +32,10 @@ import { cborEncode, decodeSignedEnvelope, FakeCardanoRosetta } from '../../supp
 // Tatum's SDK test mnemonic and what its cardano wallet test expects (tatum-js v2, cardano.wallet.spec.ts).
 const TATUM_MNEMONIC =
   'kit erase harsh crawl taste rebel bus ocean traffic vast undo street patrol around network deputy wage usage aware void float snake baby sister';
-const TATUM_XPUB = 'a6058635d8b12cbcfa4019dbb50c03807179dd62dfed792e74f380947061203b9fb72a5546ed22efc0798b4cc6fb33867fd209e350d101941807f3e7b5c1fe42';
-const TATUM_KEY0 = '8873d5e84af86978f03b63d9ffc9c6f940bd8501d32e91980c904e8d81c305507dc95992faa5aefccb263b28b411eda2dde7882d922742663804a69d78182e34';
+const TATUM_XPUB =
+  'a6058635d8b12cbcfa4019dbb50c03807179dd62dfed792e74f380947061203b9fb72a5546ed22efc0798b4cc6fb33867fd209e350d101941807f3e7b5c1fe42';
+const TATUM_KEY0 =
+  '8873d5e84af86978f03b63d9ffc9c6f940bd8501d32e91980c904e8d81c305507dc95992faa5aefccb263b28b411eda2dde7882d922742663804a69d78182e34';
 const TATUM_ADDR0_TESTNET = 'addr_test1vzfp68vn36ze5yz7x7evracmasuptjmz99qk4j23gun3pcqhlevq5';
 const ABANDON = 'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
 const H = 0x8000_0000;
@@ -95,7 +104,12 @@ describe('ADA keys', () => {
 const root = adaRootFromEntropy(adaEntropyFromMnemonic(Buffer.from(TATUM_MNEMONIC)));
 function signerAt(i: number): AdaSigner & { key: Uint8Array } {
   const key = adaPrivateKeyAt(root, i);
-  return { signatureId: `sid-${i}`, key, publicKey: adaPublicKeyOfExtended(key), sign: (m) => Promise.resolve(adaSign(key, m)) };
+  return {
+    signatureId: `sid-${i}`,
+    key,
+    publicKey: adaPublicKeyOfExtended(key),
+    sign: (m) => Promise.resolve(adaSign(key, m)),
+  };
 }
 const ME = signerAt(0);
 const ME_ADDR = adaAddress(ME.publicKey, true);
@@ -153,8 +167,14 @@ describe('ADA payloads and the Rosetta construction flow', () => {
   it('decodes the operations for the policy: change to the signing key is not counted, the fee is inputs − outputs', () => {
     const ops = parseAdaOperations(JSON.stringify(tatumOps()), true);
     expect(ops.fee).toBe(200_000n);
-    expect(decodeAda(ops, [ME_ADDR])).toEqual({ chain: 'ADA', outputs: [{ address: TO, amount: 1_000_000n }], fee: 200_000n });
-    expect(() => parseAdaOperations(JSON.stringify(tatumOps()), false)).toThrow(/testnet address, but this daemon signs mainnet/);
+    expect(decodeAda(ops, [ME_ADDR])).toEqual({
+      chain: 'ADA',
+      outputs: [{ address: TO, amount: 1_000_000n }],
+      fee: 200_000n,
+    });
+    expect(() => parseAdaOperations(JSON.stringify(tatumOps()), false)).toThrow(
+      /testnet address, but this daemon signs mainnet/,
+    );
     expect(() => parseAdaOperations(JSON.stringify(tatumOps({ value: '1200000' })), true)).toThrow(/no fee is left/);
     const staking = tatumOps();
     (staking[1] as Record<string, unknown>).type = 'stakeDelegation';
@@ -172,13 +192,25 @@ describe('ADA payloads and the Rosetta construction flow', () => {
     const { txData, txId } = await prepared.sign();
     expect(fake.requests.map((r) => r.endpoint)).toEqual(['preprocess', 'metadata', 'payloads', 'combine']);
     const net = { blockchain: 'cardano', network: 'preprod' };
-    expect(fake.requests[0]!.body).toEqual({ network_identifier: net, operations: tatumOps(), metadata: { relative_ttl: 1000 } });
+    expect(fake.requests[0]!.body).toEqual({
+      network_identifier: net,
+      operations: tatumOps(),
+      metadata: { relative_ttl: 1000 },
+    });
     expect(Object.keys(fake.requests[1]!.body)).toEqual(['network_identifier', 'options']);
-    expect(Object.keys(fake.requests[2]!.body)).toEqual(['network_identifier', 'operations', 'metadata', 'suggested_fee']);
+    expect(Object.keys(fake.requests[2]!.body)).toEqual([
+      'network_identifier',
+      'operations',
+      'metadata',
+      'suggested_fee',
+    ]);
     const sigs = fake.requests[3]!.body.signatures as Record<string, unknown>[];
     expect(sigs).toHaveLength(1);
     expect(Object.keys(sigs[0]!)).toEqual(['signing_payload', 'public_key', 'signature_type', 'hex_bytes']);
-    expect(sigs[0]!.public_key).toEqual({ hex_bytes: Buffer.from(ME.publicKey).toString('hex'), curve_type: 'edwards25519' });
+    expect(sigs[0]!.public_key).toEqual({
+      hex_bytes: Buffer.from(ME.publicKey).toString('hex'),
+      curve_type: 'edwards25519',
+    });
 
     const tx = decodeSignedEnvelope(txData);
     expect(Buffer.from(tx.transaction_hash().to_bytes()).toString('hex')).toBe(txId);
@@ -213,17 +245,20 @@ describe('ADA payloads and the Rosetta construction flow', () => {
       const p = await prepareAda(ops, rosettaOf(fake), byAddress, true);
       return p.sign();
     };
-    const rebuild = (mutate: (b: C.TransactionBody) => C.TransactionBody) => (endpoint: string, answer: Record<string, unknown>) => {
-      if (endpoint !== 'payloads') return answer;
-      const hex = decodeEnvelopeTx(String(answer.unsigned_transaction));
-      const body = mutate(C.TransactionBody.from_hex(hex));
-      return { ...answer, unsigned_transaction: cborEncode([body.to_hex(), {}]).toString('hex') };
-    };
+    const rebuild =
+      (mutate: (b: C.TransactionBody) => C.TransactionBody) => (endpoint: string, answer: Record<string, unknown>) => {
+        if (endpoint !== 'payloads') return answer;
+        const hex = decodeEnvelopeTx(String(answer.unsigned_transaction));
+        const body = mutate(C.TransactionBody.from_hex(hex));
+        return { ...answer, unsigned_transaction: cborEncode([body.to_hex(), {}]).toString('hex') };
+      };
     await expect(
       lie(
         rebuild((b) => {
           const outs = C.TransactionOutputs.new();
-          outs.add(C.TransactionOutput.new(C.Address.from_bech32(OTHER_ADDR), C.Value.new(C.BigNum.from_str('1000000'))));
+          outs.add(
+            C.TransactionOutput.new(C.Address.from_bech32(OTHER_ADDR), C.Value.new(C.BigNum.from_str('1000000'))),
+          );
           outs.add(b.outputs().get(1));
           return C.TransactionBody.new(b.inputs(), outs, b.fee(), b.ttl());
         }),
@@ -237,22 +272,33 @@ describe('ADA payloads and the Rosetta construction flow', () => {
         }),
       ),
     ).rejects.toThrow(/validity_start_interval/);
-    await expect(lie((e, a) => (e === 'payloads' ? { ...a, payloads: [{ ...(a.payloads as object[])[0], hex_bytes: '00'.repeat(32) }] } : a))).rejects.toThrow(
-      /not the blake2b-256/,
-    );
     await expect(
-      lie((e, a) => (e === 'payloads' ? { ...a, payloads: [{ ...(a.payloads as object[])[0], account_identifier: { address: OTHER_ADDR } }] } : a)),
+      lie((e, a) =>
+        e === 'payloads' ? { ...a, payloads: [{ ...(a.payloads as object[])[0], hex_bytes: '00'.repeat(32) }] } : a,
+      ),
+    ).rejects.toThrow(/not the blake2b-256/);
+    await expect(
+      lie((e, a) =>
+        e === 'payloads'
+          ? { ...a, payloads: [{ ...(a.payloads as object[])[0], account_identifier: { address: OTHER_ADDR } }] }
+          : a,
+      ),
     ).rejects.toThrow(/no input's address/);
     const other = new FakeCardanoRosetta();
     const otherTx = await (
       await prepareAda(
-        parseAdaOperations(JSON.stringify(tatumOps({ value: '2000000', change: ME_ADDR })).replace('8800000', '7800000'), true),
+        parseAdaOperations(
+          JSON.stringify(tatumOps({ value: '2000000', change: ME_ADDR })).replace('8800000', '7800000'),
+          true,
+        ),
         rosettaOf(other),
         byAddress,
         true,
       )
     ).sign();
-    await expect(lie((e, a) => (e === 'combine' ? { signed_transaction: otherTx.txData } : a))).rejects.toThrow(/another body/);
+    await expect(lie((e, a) => (e === 'combine' ? { signed_transaction: otherTx.txData } : a))).rejects.toThrow(
+      /another body/,
+    );
   });
 });
 
