@@ -9,7 +9,7 @@
  */
 import { wordlists } from 'bip39';
 import { InputError } from '../../errors.js';
-import type { ChainKit } from '../../vault/managed.js';
+import type { ChainKit } from '../../vault/tatum-wallets.js';
 import { generateMnemonic, validateMnemonic, validateTypedMnemonic } from '../mnemonic.js';
 import { adaAddress } from './address.js';
 import {

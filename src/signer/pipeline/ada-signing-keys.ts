@@ -13,7 +13,7 @@ import type { AdaSigner } from '../../chains/ada/sign.js';
 import { bytesEqual } from '../../chains/decoded.js';
 import type { WalletEntry } from '../../vault/entries.js';
 import type { Vault } from '../../vault/vault.js';
-import { decryptSecret } from '../../vault/wallets.js';
+import { decryptSecret } from '../../vault/entry-secrets.js';
 
 export interface AdaKeyRef {
   entry: WalletEntry;
