@@ -69,3 +69,8 @@ const NAMES: ReadonlySet<string> = new Set(AUDIT_EVENTS);
 export function isAuditEventName(name: string): name is AuditEventName {
   return NAMES.has(name);
 }
+
+/** `actual` (read from a log, so any text) is the event `name`; the name is checked against the list when this builds. */
+export function isEvent(actual: string, name: AuditEventName): boolean {
+  return actual === name;
+}

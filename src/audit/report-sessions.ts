@@ -1,4 +1,4 @@
-import { AUDIT_EVENTS, type AuditEventName } from './events.js';
+import { AUDIT_EVENTS, isAuditEventName, isEvent, type AuditEventName } from './events.js';
 import type {
   AdminAction,
   Anomaly,
@@ -94,7 +94,9 @@ const GATE_EVENTS: ReadonlySet<string> = new Set(AUDIT_EVENTS.filter((e) => e.st
 /** A new wallet shown once by `generatewallet`: no stored secret is involved, so no session is needed. */
 function isGenerateWallet(r: ReportRecord): boolean {
   return (
-    r.event === 'secret.show' && actorKey(r.actor) === 'cli:generatewallet' && r.subject.startsWith('generatewallet ')
+    isEvent(r.event, 'secret.show') &&
+    actorKey(r.actor) === 'cli:generatewallet' &&
+    r.subject.startsWith('generatewallet ')
   );
 }
 
@@ -201,7 +203,7 @@ export function eventAnalyser(options: { retain?: boolean } = {}): EventAnalyser
       );
     }
 
-    switch (r.event) {
+    switch (isAuditEventName(r.event) ? r.event : undefined) {
       case 'gate.unseal.credential':
       case 'gate.unseal.unenrolled': {
         const c = pendingFor(key, r);
@@ -214,7 +216,7 @@ export function eventAnalyser(options: { retain?: boolean } = {}): EventAnalyser
           label: str(d.label) ?? '',
           serial: str(d.serial) ?? '',
           driver,
-          result: r.event === 'gate.unseal.unenrolled' ? 'unenrolled' : r.result,
+          result: isEvent(r.event, 'gate.unseal.unenrolled') ? 'unenrolled' : r.result,
           ...(str(d.error) ? { error: str(d.error)! } : {}),
         });
         if (driver && !c.drivers.includes(driver)) c.drivers.push(driver);
@@ -232,7 +234,7 @@ export function eventAnalyser(options: { retain?: boolean } = {}): EventAnalyser
         if (r.result === 'ok') {
           const c = pendingFor(key, r);
           touch(c, r);
-          c.provider = r.event === 'gate.unseal' ? 'yubikey' : (str(d.provider) ?? 'unknown');
+          c.provider = isEvent(r.event, 'gate.unseal') ? 'yubikey' : (str(d.provider) ?? 'unknown');
           if (typeof d.threshold === 'number') c.threshold = d.threshold;
           if (Array.isArray(d.drivers)) {
             for (const x of d.drivers) if (str(x) && !c.drivers.includes(str(x)!)) c.drivers.push(str(x)!);
@@ -258,7 +260,7 @@ export function eventAnalyser(options: { retain?: boolean } = {}): EventAnalyser
         if (!c) c = newCeremony('unseal', r);
         touch(c, r);
         if (c.provider === 'unknown')
-          c.provider = r.event === 'gate.unseal' ? 'yubikey' : (str(d.provider) ?? 'unknown');
+          c.provider = isEvent(r.event, 'gate.unseal') ? 'yubikey' : (str(d.provider) ?? 'unknown');
         if (typeof d.threshold === 'number') c.threshold = d.threshold;
         if (!c.errors.includes(error)) c.errors.push(error);
         c.result = 'failed';
@@ -355,7 +357,7 @@ export function eventAnalyser(options: { retain?: boolean } = {}): EventAnalyser
       const before = anomalies.length;
       step(r);
       // One 'unseal' failure record per attempt: the vault writes it whatever the provider.
-      if (!burstFound && r.event === 'unseal' && r.result === 'fail') {
+      if (!burstFound && isEvent(r.event, 'unseal') && r.result === 'fail') {
         failedUnseals.push(r);
         const n = failedUnseals.length;
         if (n >= UNSEAL_BURST.count) {
@@ -401,11 +403,11 @@ export function eventAnalyser(options: { retain?: boolean } = {}): EventAnalyser
 /** The loud flags of invariant 7: each is allowed, recorded, and worth an auditor's question. */
 function safetyOverrides(r: ReportRecord): string | undefined {
   const d = r.details;
-  if (r.event === 'daemon.mainnet-override') {
+  if (isEvent(r.event, 'daemon.mainnet-override')) {
     const reasons = Array.isArray(d.reasons) ? d.reasons.map((x) => str(x)).filter(Boolean) : [];
     return `The daemon ran mainnet with an explicit override${reasons.length ? ` (${reasons.join(', ')})` : ''}: no 4-eye approval or no YubiKey quorum.`;
   }
-  if (r.event === 'daemon.approver-override') {
+  if (isEvent(r.event, 'daemon.approver-override')) {
     return `The daemon ran mainnet with ${str(d.flag) || 'an approver override'}: ${str(d.reason) || 'the approver is not fully authenticated'}.`;
   }
   if (r.result === 'ok' && GATE_EVENTS.has(r.event)) {

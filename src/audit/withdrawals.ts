@@ -1,4 +1,5 @@
 import type { Movement } from '../signer/pipeline/policy.js';
+import { isEvent } from './events.js';
 
 /**
  * `hardkms audit withdrawals`: what was signed and broadcast, summed per day, chain, net,
@@ -199,13 +200,13 @@ export function buildWithdrawals(input: WithdrawalsInput): WithdrawalsReport {
   let broadcastCount = 0;
 
   for (const r of input.records) {
-    if (r.result !== 'ok' || (r.event !== 'sign' && r.event !== 'broadcast')) continue;
+    if (r.result !== 'ok' || (!isEvent(r.event, 'sign') && !isEvent(r.event, 'broadcast'))) continue;
     const d = r.details;
     const pendingId = str(d.pendingId) ?? str(r.subject);
     const chain = str(d.chain);
     if (pendingId === undefined || chain === undefined) continue;
     const day = r.time.slice(0, 10);
-    if (r.event === 'sign') {
+    if (isEvent(r.event, 'sign')) {
       seenInLog.add(pendingId);
       const spends = spendsOf.get(pendingId) ?? [];
       const amounts: Record<string, bigint> = {};
