@@ -14,9 +14,11 @@
  * - Optional fields may be absent or `null` (servers serialise "no value" either way).
  * - Unknown fields are ignored (forward compatibility) but are kept in `raw`, which is
  *   what the four-eyes POST shows the approver, as Tatum KMS does.
- * - `serializedTransaction` is never quoted in a reason: it can carry secrets (§7.5).
+ * - A reason never quotes a received value (src/validate.ts): `serializedTransaction` can
+ *   carry secrets (§7.5), and the reason goes back to the API in the error batch.
  */
-import { isTatumChain, TATUM_CHAINS, type TatumChain } from './tatum-paths.js';
+import { check, expecting, isPlainObject, jsonObject, kindOf, v } from '../../validate.js';
+import { TATUM_CHAINS, type TatumChain } from './tatum-paths.js';
 import { duplicateKeys, firstDuplicateKey } from './strict-json.js';
 
 export interface PendingSignature {
@@ -93,9 +95,155 @@ export const LIMITS = {
 
 const MAX_UINT32 = 0xffff_ffff;
 const TXID_PATTERN = /^[0-9a-fA-F]{64}$/;
+const AMBIGUOUS = 'appears twice in one object; an ambiguous transaction is not signed';
 
-class Invalid {
-  constructor(readonly reason: string) {}
+/** Drops the fields Tatum sent as null or left out, so that absent reads as absent. */
+type Present<T> = { [K in keyof T]: Exclude<T[K], null> };
+function present<T extends object>(o: T): Present<T> {
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(o)) if (x !== null && x !== undefined) out[k] = x;
+  return out as Present<T>;
+}
+
+function text(allowEmpty = false) {
+  const m = expecting(`a ${allowEmpty ? '' : 'non-empty '}string of at most ${LIMITS.stringChars} characters`);
+  return v.pipe(
+    v.string(m),
+    v.check((s) => (allowEmpty || s.length > 0) && s.length <= LIMITS.stringChars, m),
+  );
+}
+
+/** BIP32 non-hardened child index: 0 .. 2^31-1. */
+const bip32Index = v.pipe(
+  v.number(expecting('an integer 0..2147483647')),
+  v.check((n) => Number.isInteger(n) && n >= 0 && n <= 0x7fff_ffff, expecting('an integer 0..2147483647')),
+);
+
+function list<T>(item: v.GenericSchema<unknown, T>) {
+  return v.pipe(
+    v.custom<unknown[]>(Array.isArray, expecting('an array')),
+    v.check((a) => a.length <= LIMITS.listLength, `more than ${LIMITS.listLength} entries`),
+    v.array(item),
+  );
+}
+
+const signature: v.GenericSchema<unknown, PendingSignature> = v.pipe(
+  jsonObject({ id: text(), index: v.nullish(bip32Index) }, 'an object {id, index}'),
+  v.transform((s) => ({ id: s.id, index: s.index ?? null })),
+);
+
+const destinationTag = v.custom<number | string>(
+  (t) =>
+    typeof t === 'number' ? Number.isSafeInteger(t) && t >= 0 : typeof t === 'string' && t.length <= LIMITS.stringChars,
+  expecting('a non-negative integer or a string'),
+);
+
+const withdrawalAddress: v.GenericSchema<unknown, WithdrawalAddress> = v.pipe(
+  jsonObject(
+    {
+      address: text(),
+      currency: text(),
+      derivationKey: v.nullish(bip32Index),
+      xpub: v.nullish(text()),
+      destinationTag: v.nullish(destinationTag),
+      memo: v.nullish(text(true)),
+      message: v.nullish(text(true)),
+    },
+    'an object {address, currency, derivationKey?}',
+  ),
+  v.transform(present),
+);
+
+const amount = v.pipe(
+  v.number(expecting('a finite non-negative number')),
+  v.check((n) => Number.isFinite(n) && n >= 0, expecting('a finite non-negative number')),
+);
+
+// The pool-remainder entry spends nothing: Tatum sends {address: null, vInIndex: null,
+// scriptPubKey: null} (§2.3). Nothing on it but the amount is read, so nothing on it can fail.
+const remainder: v.GenericSchema<unknown, WithdrawalResponse> = v.pipe(
+  jsonObject({ amount, vIn: v.literal('-1') }),
+  v.transform((w) => ({ address: null, amount: w.amount, vIn: w.vIn })),
+);
+
+const spentInput: v.GenericSchema<unknown, WithdrawalResponse> = v.pipe(
+  jsonObject(
+    {
+      amount,
+      vIn: v.pipe(text(), v.regex(TXID_PATTERN, expecting('a 64-hex-character txid or "-1"'))),
+      vInIndex: v.pipe(
+        v.number(expecting(`an output index (0..${MAX_UINT32})`)),
+        v.check(
+          (n) => Number.isInteger(n) && n >= 0 && n <= MAX_UINT32,
+          expecting(`an output index (0..${MAX_UINT32})`),
+        ),
+      ),
+      address: withdrawalAddress,
+      scriptPubKey: v.nullish(text(true)),
+    },
+    'an object {address, amount, vIn, vInIndex}',
+  ),
+  v.transform(present),
+);
+
+const withdrawalResponse = v.lazy((w) =>
+  isPlainObject(w) && Object.hasOwn(w, 'vIn') && w.vIn === '-1' ? remainder : spentInput,
+);
+
+const serializedTransaction = v.pipe(
+  v.string(expecting('a non-empty string')),
+  v.check((st) => st.length > 0, expecting('a non-empty string')),
+  v.check(
+    (st) => st.length <= LIMITS.serializedTransactionChars,
+    `longer than ${LIMITS.serializedTransactionChars} characters`,
+  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const repeated = /^\s*[[{]/.test(dataset.value) ? firstDuplicateKey(dataset.value) : undefined;
+    // The key is a field name of the payload, not one of its values: naming it says what to fix.
+    if (repeated !== undefined) addIssue({ message: `the key ${JSON.stringify(repeated)} ${AMBIGUOUS}` });
+  }),
+);
+
+const schemas = new Map<TatumChain | undefined, v.GenericSchema<unknown, PendingTransaction>>();
+
+/** The schema of a pending transaction polled for `expectedChain` (built once per chain). */
+function pendingSchema(expectedChain: TatumChain | undefined): v.GenericSchema<unknown, PendingTransaction> {
+  let schema = schemas.get(expectedChain);
+  if (schema !== undefined) return schema;
+  schema = v.pipe(
+    jsonObject({
+      id: v.pipe(
+        v.string(expecting('24 hexadecimal characters')),
+        v.regex(PENDING_ID_PATTERN, expecting('24 hexadecimal characters')),
+      ),
+      chain: v.pipe(
+        v.picklist(TATUM_CHAINS, expecting(`one of ${TATUM_CHAINS.join(', ')}`)),
+        // The chain is one of the list by now, not free text.
+        v.check(
+          (c) => expectedChain === undefined || c === expectedChain,
+          (i) => `${String(i.input)} returned when polling ${expectedChain}`,
+        ),
+      ),
+      serializedTransaction,
+      hashes: list(text()),
+      signatures: v.nullish(list(signature)),
+      index: v.nullish(bip32Index),
+      withdrawalId: v.nullish(text()),
+      withdrawalResponses: v.nullish(list(withdrawalResponse)),
+      txId: v.nullish(text()),
+    }),
+    v.forward(
+      v.check(
+        (p) => p.hashes.length > 0 || (p.signatures?.length ?? 0) > 0,
+        'empty and no signatures; no wallet to sign with',
+      ),
+      ['hashes'],
+    ),
+    v.transform(present),
+  );
+  schemas.set(expectedChain, schema);
+  return schema;
 }
 
 /** Validates one pending transaction. `expectedChain` is the chain that was polled. */
@@ -103,13 +251,16 @@ export function validatePending(input: unknown, expectedChain?: TatumChain): Pen
   let id: string | undefined;
   try {
     if (!isPlainObject(input))
-      return { ok: false, reason: `pending transaction: expected an object, got ${describe(input)}` };
+      return { ok: false, reason: `pending transaction: expected an object, got ${kindOf(input)}` };
     if (typeof input.id === 'string' && PENDING_ID_PATTERN.test(input.id)) id = input.id;
-    const value = readPending(input, expectedChain);
-    return { ok: true, value, raw: input };
+    const r = check(pendingSchema(expectedChain), input);
+    if (r.ok) return { ok: true, value: r.value, raw: input };
+    // The id names the transaction in every other reason; its own problem is said alone.
+    const reason = id === undefined ? r.text : `pending ${id}: ${r.text}`;
+    return id === undefined ? { ok: false, reason } : { ok: false, reason, id };
   } catch (e) {
-    // Invalid is our own signal; anything else (a getter that throws, a Proxy) is still input.
-    const reason = e instanceof Invalid ? e.reason : `pending transaction: unreadable (${safeString(e)})`;
+    // A getter that throws, a Proxy: still input, never a crash.
+    const reason = `pending transaction: unreadable (${safeString(e)})`;
     return id === undefined ? { ok: false, reason } : { ok: false, reason, id };
   }
 }
@@ -136,7 +287,7 @@ export function validatePendingList(body: unknown, expectedChain?: TatumChain): 
         if (d.topIndex !== undefined && !ambiguous.has(d.topIndex)) ambiguous.set(d.topIndex, d.key);
     }
     if (!Array.isArray(parsed))
-      return { ok: false, reason: `pending transactions: expected a JSON array, got ${describe(parsed)}` };
+      return { ok: false, reason: `pending transactions: expected a JSON array, got ${kindOf(parsed)}` };
     const transactions: PendingTransaction[] = [];
     const raws: Readonly<Record<string, unknown>>[] = [];
     const malformed: MalformedPending[] = [];
@@ -146,7 +297,7 @@ export function validatePendingList(body: unknown, expectedChain?: TatumChain): 
       const repeated = ambiguous.get(position);
       if (repeated !== undefined) {
         const id = r.ok ? r.value.id : r.id;
-        const reason = `${id === undefined ? 'pending transaction' : `pending ${id}`}: the key ${JSON.stringify(repeated)} appears twice in one object; an ambiguous transaction is not signed`;
+        const reason = `${id === undefined ? 'pending transaction' : `pending ${id}`}: the key ${JSON.stringify(repeated)} ${AMBIGUOUS}`;
         malformed.push(id === undefined ? { position, reason } : { position, id, reason });
       } else if (!r.ok) {
         malformed.push(r.id === undefined ? { position, reason: r.reason } : { position, id: r.id, reason: r.reason });
@@ -166,157 +317,6 @@ export function validatePendingList(body: unknown, expectedChain?: TatumChain): 
   } catch (e) {
     return { ok: false, reason: `pending transactions: unreadable (${safeString(e)})` };
   }
-}
-
-function readPending(o: Record<string, unknown>, expectedChain: TatumChain | undefined): PendingTransaction {
-  if (typeof o.id !== 'string' || !PENDING_ID_PATTERN.test(o.id)) {
-    throw new Invalid(`id: expected 24 hexadecimal characters, got ${describe(o.id)}`);
-  }
-  const where = `pending ${o.id}`;
-  if (!isTatumChain(o.chain)) {
-    throw new Invalid(`${where}: chain: expected one of ${TATUM_CHAINS.join(', ')}, got ${describe(o.chain)}`);
-  }
-  if (expectedChain !== undefined && o.chain !== expectedChain) {
-    throw new Invalid(`${where}: chain: ${o.chain} returned when polling ${expectedChain}`);
-  }
-  const st = o.serializedTransaction;
-  if (typeof st !== 'string' || st.length === 0) {
-    throw new Invalid(`${where}: serializedTransaction: expected a non-empty string, got ${typeName(st)}`);
-  }
-  if (st.length > LIMITS.serializedTransactionChars) {
-    throw new Invalid(`${where}: serializedTransaction: longer than ${LIMITS.serializedTransactionChars} characters`);
-  }
-  const repeated = /^\s*[[{]/.test(st) ? firstDuplicateKey(st) : undefined;
-  if (repeated !== undefined) {
-    throw new Invalid(
-      `${where}: serializedTransaction: the key ${JSON.stringify(repeated)} appears twice in one object; an ambiguous transaction is not signed`,
-    );
-  }
-  const hashes = readList(o.hashes, `${where}: hashes`, (v, f) => readString(v, f));
-  const pending: PendingTransaction = { id: o.id, chain: o.chain, serializedTransaction: st, hashes };
-
-  if (!absent(o.signatures)) {
-    pending.signatures = readList(o.signatures, `${where}: signatures`, (v, f) => {
-      if (!isPlainObject(v)) throw new Invalid(`${f}: expected an object {id, index}, got ${describe(v)}`);
-      return {
-        id: readString(v.id, `${f}.id`),
-        index: v.index === null || v.index === undefined ? null : readIndex(v.index, `${f}.index`),
-      };
-    });
-  }
-  if (hashes.length === 0 && (pending.signatures === undefined || pending.signatures.length === 0)) {
-    throw new Invalid(`${where}: hashes: empty and no signatures; no wallet to sign with`);
-  }
-  if (!absent(o.index)) pending.index = readIndex(o.index, `${where}: index`);
-  if (!absent(o.withdrawalId)) pending.withdrawalId = readString(o.withdrawalId, `${where}: withdrawalId`);
-  if (!absent(o.withdrawalResponses)) {
-    pending.withdrawalResponses = readList(
-      o.withdrawalResponses,
-      `${where}: withdrawalResponses`,
-      readWithdrawalResponse,
-    );
-  }
-  if (!absent(o.txId)) pending.txId = readString(o.txId, `${where}: txId`);
-  return pending;
-}
-
-function readWithdrawalResponse(v: unknown, f: string): WithdrawalResponse {
-  if (!isPlainObject(v))
-    throw new Invalid(`${f}: expected an object {address, amount, vIn, vInIndex}, got ${describe(v)}`);
-  if (typeof v.amount !== 'number' || !Number.isFinite(v.amount) || v.amount < 0) {
-    throw new Invalid(`${f}.amount: expected a finite non-negative number, got ${describe(v.amount)}`);
-  }
-  const vIn = readString(v.vIn, `${f}.vIn`);
-  if (vIn === '-1') {
-    // The pool-remainder entry spends nothing: Tatum sends {address: null, vInIndex: null,
-    // scriptPubKey: null} (§2.3). Nothing on it but the amount is read, so nothing on it can fail.
-    return { address: null, amount: v.amount, vIn };
-  }
-  if (!TXID_PATTERN.test(vIn))
-    throw new Invalid(`${f}.vIn: expected a 64-hex-character txid or "-1", got ${describe(vIn)}`);
-  const idx = v.vInIndex;
-  if (typeof idx !== 'number' || !Number.isInteger(idx) || idx < 0 || idx > MAX_UINT32) {
-    throw new Invalid(`${f}.vInIndex: expected an output index (0..${MAX_UINT32}), got ${describe(idx)}`);
-  }
-  const out: WithdrawalResponse = {
-    address: readWithdrawalAddress(v.address, `${f}.address`),
-    amount: v.amount,
-    vIn,
-    vInIndex: idx,
-  };
-  if (!absent(v.scriptPubKey)) out.scriptPubKey = readString(v.scriptPubKey, `${f}.scriptPubKey`, true);
-  return out;
-}
-
-function readWithdrawalAddress(a: unknown, f: string): WithdrawalAddress {
-  if (!isPlainObject(a))
-    throw new Invalid(`${f}: expected an object {address, currency, derivationKey?}, got ${describe(a)}`);
-  const address: WithdrawalAddress = {
-    address: readString(a.address, `${f}.address`),
-    currency: readString(a.currency, `${f}.currency`),
-  };
-  if (!absent(a.derivationKey)) address.derivationKey = readIndex(a.derivationKey, `${f}.derivationKey`);
-  if (!absent(a.xpub)) address.xpub = readString(a.xpub, `${f}.xpub`);
-  if (!absent(a.destinationTag)) {
-    const t = a.destinationTag;
-    if (
-      typeof t === 'number' ? !Number.isSafeInteger(t) || t < 0 : typeof t !== 'string' || t.length > LIMITS.stringChars
-    ) {
-      throw new Invalid(`${f}.destinationTag: expected a non-negative integer or a string, got ${describe(t)}`);
-    }
-    address.destinationTag = t as number | string;
-  }
-  if (!absent(a.memo)) address.memo = readString(a.memo, `${f}.memo`, true);
-  if (!absent(a.message)) address.message = readString(a.message, `${f}.message`, true);
-  return address;
-}
-
-function readList<T>(v: unknown, f: string, item: (v: unknown, f: string) => T): T[] {
-  if (!Array.isArray(v)) throw new Invalid(`${f}: expected an array, got ${describe(v)}`);
-  if (v.length > LIMITS.listLength) throw new Invalid(`${f}: more than ${LIMITS.listLength} entries`);
-  return v.map((x: unknown, i) => item(x, `${f}[${i}]`));
-}
-
-function readString(v: unknown, f: string, allowEmpty = false): string {
-  if (typeof v !== 'string' || (!allowEmpty && v.length === 0) || v.length > LIMITS.stringChars) {
-    throw new Invalid(
-      `${f}: expected a ${allowEmpty ? '' : 'non-empty '}string of at most ${LIMITS.stringChars} characters, got ${describe(v)}`,
-    );
-  }
-  return v;
-}
-
-/** BIP32 non-hardened child index: 0 .. 2^31-1. */
-function readIndex(v: unknown, f: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0x7fff_ffff) {
-    throw new Invalid(`${f}: expected an integer 0..2147483647, got ${describe(v)}`);
-  }
-  return v;
-}
-
-function absent(v: unknown): boolean {
-  return v === undefined || v === null;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
-}
-
-/** Short, safe description of a value for a reason: its type, and small scalars verbatim. */
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing (field missing)';
-  if (typeof v === 'number' || typeof v === 'boolean') return `${typeName(v)} ${String(v)}`;
-  if (typeof v === 'string') {
-    const shown = v.length > 40 ? `${v.slice(0, 40)}…` : v;
-    return `${typeName(v)} ${JSON.stringify(shown)}${v.length > 40 ? ` (${v.length} characters)` : ''}`;
-  }
-  return typeName(v);
 }
 
 function safeString(e: unknown): string {
