@@ -1,6 +1,6 @@
 import { pbkdf2Sync } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha256';
-import { wordlists } from 'bip39';
+import { ENGLISH_WORDS } from './bip39-english.js';
 import { InputError } from '../errors.js';
 
 /**
@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
  * zeroes; words are looked up by comparing bytes, never by building per-word strings.
  */
 
-const ENGLISH = wordlists.english!;
+const ENGLISH = ENGLISH_WORDS;
 const WORD_BYTES: readonly Buffer[] = ENGLISH.map((w) => Buffer.from(w, 'utf8'));
 const SPACE = 0x20;
 const VALID_WORD_COUNTS = [12, 15, 18, 21, 24];

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { wordlists } from 'bip39';
+import { ENGLISH_WORDS } from '../chains/bip39-english.js';
 import { HardkmsError } from '../errors.js';
 
 /**
@@ -15,7 +15,7 @@ import { HardkmsError } from '../errors.js';
  * BIP39 mnemonics (no wallet can import them): only the word list is shared, because
  * its words are distinct in their first four letters and operators know it.
  */
-const WORDS: readonly string[] = wordlists.english!;
+const WORDS: readonly string[] = ENGLISH_WORDS;
 /** 1: a raw share; 2: a share masked with its operator's passphrase. */
 export type RecoveryFormat = 1 | 2;
 const FORMATS: readonly number[] = [1, 2];
