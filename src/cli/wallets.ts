@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { WalletStore } from '../vault/store.js';
 import type { Command } from 'commander';
 import { chainKit, chainKitIfSupported, WALLET_CHAINS } from '../chains/kit.js';
+import { echoWallet } from '../chains/echo-wallet.js';
 import type { AuditEventName } from '../audit/events.js';
 import type { Config } from '../config/config.js';
 import { EXIT_CODES } from '../error-codes.js';
@@ -101,65 +102,15 @@ export function registerWalletCommands(program: Command): void {
   ).action(async (chain: string, opts: Opts) => {
     const config = configFrom(opts);
     const kit = chainKit(chain);
-    if (kit.mnemonicPublicData && !kit.generatesMnemonic) {
-      // SOL: Tatum's v2 wallet, {mnemonic, address, privateKey} with the key of index 0 (its v1 echo generator refuses SOL).
-      const entropy = randomBytes(32);
-      const mnemonic = kit.generateMnemonic(entropy);
-      entropy.fill(0);
-      const seed = kit.mnemonicToSeed(mnemonic);
-      const key = kit.privateKeyFromSeed(seed, 0, config.testnet);
-      seed.fill(0);
-      try {
-        const address = kit.addressFromPublicKey(Buffer.from(kit.publicKeyFromPrivateKey(key)), config.testnet);
-        recordUnsealed(config, 'secret.show', `generatewallet ${kit.chain}`);
-        printJson({
-          mnemonic: mnemonic.toString('utf8'),
-          address,
-          privateKey: kit.formatPrivateKey(key, config.testnet),
-        });
-      } finally {
-        key.fill(0);
-        mnemonic.fill(0);
-      }
-      return;
-    }
-    if (kit.curve === 'ed25519' && !kit.generatesMnemonic) {
-      // One-key chains: Tatum prints {address, secret} of a random key pair; nothing is stored.
-      // XRP: an ed25519 family seed (sEd…), as Tatum's managed wallets (its v1 echo generator is broken, chains §1).
-      const entropy = randomBytes(32);
-      const seed = kit.newSecret ? kit.newSecret(entropy) : entropy;
-      if (seed !== entropy) entropy.fill(0);
-      try {
-        const address = kit.addressFromPublicKey(kit.publicKeyFromPrivateKey(seed), config.testnet);
-        recordUnsealed(config, 'secret.show', `generatewallet ${kit.chain}`);
-        printJson({ address, secret: kit.formatPrivateKey(seed, config.testnet) });
-      } finally {
-        seed.fill(0);
-      }
-      return;
-    }
     const entropy = randomBytes(32);
-    const mnemonic = kit.generateMnemonic(entropy);
-    entropy.fill(0);
-    if (kit.generatesMnemonic) {
-      // EGLD: Tatum's wallet is the mnemonic alone (no xpub: ed25519 derivation is hardened only).
-      try {
-        recordUnsealed(config, 'secret.show', `generatewallet ${kit.chain}`);
-        printJson({ mnemonic: mnemonic.toString('utf8') });
-      } finally {
-        mnemonic.fill(0);
-      }
-      return;
-    }
-    const seed = kit.mnemonicToSeed(mnemonic);
+    let wallet;
     try {
-      const xpub = kit.xpubFromSeed(seed, config.testnet);
-      recordUnsealed(config, 'secret.show', `generatewallet ${kit.chain}`);
-      printJson({ mnemonic: mnemonic.toString('utf8'), xpub });
+      wallet = echoWallet(kit, config.testnet, entropy);
     } finally {
-      seed.fill(0);
-      mnemonic.fill(0);
+      entropy.fill(0);
     }
+    recordUnsealed(config, 'secret.show', `generatewallet ${kit.chain}`);
+    printJson(wallet);
   });
 
   globalFlags(
