@@ -6,7 +6,7 @@
  * here by each chain's own library, never by hardkms code: bitcoinjs-lib + noble (UTXO, BCH),
  * ethers (EVM; CIP-64 by a decoder written from the CIP-64 format with ethers' RLP), noble +
  * a protobuf reader (TRON), ripple-binary-codec/ripple-keypairs, stellar-base, algosdk,
- * thor-devkit, @solana/web3.js (SOL, submitted through the fake SOL RPC). EVM transactions go through Hardhat (mined), LTC through litecoind -regtest
+ * thor-devkit, @solana/web3.js (SOL, submitted through the fake SOL RPC), cardano-serialization-lib (ADA, through the fake Cardano Rosetta). EVM transactions go through Hardhat (mined), LTC through litecoind -regtest
  * (mined). Refusal fixtures must reach the error batch and nothing be broadcast.
  *
  * The wallets are test/fixtures/tatum/wallets.json, a Tatum wallet.dat plaintext (§5.2):

@@ -20,6 +20,8 @@
  *    because it matches keys to inputs by position when it cannot tell by script.
  * 5. UTXO off-chain withdrawals: the first wallet's mnemonic, at each
  *    `withdrawalResponses[].address.derivationKey` (BCH: one per input, in order).
+ * 6. ADA (§3.1 rule 8): every resolved wallet's key; a withdrawal only signatures[] (mnemonic at index);
+ *    ADA wallets are mnemonics, so each key is a signatures[{id, index}] entry (ada-signing-keys.ts).
  * Beyond Tatum: a wallet of the other net (testnet vs mainnet) is never used, and an id
  * that is not in the vault is named in the error when no key could be resolved.
  */
