@@ -127,12 +127,3 @@ export function jsonRecord<T>(value: v.GenericSchema<unknown, T>, what = 'an obj
 export function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
-
-/** Lower-case hex of exactly `chars` characters. */
-export function hexOf(chars: number, what: string) {
-  const m = expecting(`${what} (${chars} lower-case hex characters)`);
-  return v.pipe(
-    v.string(m),
-    v.check((s) => s.length === chars && /^[0-9a-f]*$/.test(s), m),
-  );
-}

@@ -146,10 +146,6 @@ export class AuditLog {
     this.options = { ...this.options, ...options };
   }
 
-  get signed(): boolean {
-    return this.options.signer !== undefined;
-  }
-
   append(event: AuditEvent): AuditRecord {
     return this.appendBatch([event])[0]!;
   }

@@ -25,17 +25,12 @@ interface Links {
 }
 
 /**
- * One self-contained page: inline CSS, no script, no external resource. Every value
+ * Self-contained pages: inline CSS, no script, no external resource. Every value
  * from the log is escaped (records are attacker-controlled input), invisible and
  * direction-changing characters are shown as code points so a record cannot disguise
  * itself, and a Content-Security-Policy allows nothing but the page's own stylesheet, so
  * even an escaping mistake could not run a script or load anything.
- */
-export function renderAuditReportHtml(report: AuditReport): string {
-  return renderAuditReport(report, { indexName: 'report.html', pageSize: Number.POSITIVE_INFINITY }).index;
-}
-
-/**
+ *
  * The report as an index page plus, for a long log, pages of at most `pageSize` rows per
  * section (records, operations, administration, ceremonies), named after `indexName`
  * (report.html → report.records-1.html, …) and linked both ways. Paging is static (the

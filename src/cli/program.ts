@@ -2,9 +2,9 @@ import { Command } from 'commander';
 import { envHelpLines } from '../config/env.js';
 import { chainSupportLines } from '../signer/source/chain-support.js';
 import { VERSION } from '../version.js';
-import { MODULE_ORDER, modulesFor, registerCommandLines, registerModules } from './commands.js';
+import { modulesFor, registerCommandLines, registerModules } from './commands.js';
 
-function baseProgram(): Command {
+export function baseProgram(): Command {
   return new Command()
     .name('hardkms')
     .description('Hardware-backed key management and transaction signer, compatible with Tatum KMS')
@@ -24,12 +24,5 @@ export async function programFor(argv: readonly string[]): Promise<Command> {
   const program = baseProgram();
   if (modules === undefined) registerCommandLines(program);
   else await registerModules(program, modules);
-  return program;
-}
-
-/** Every command file registered (what `--help` describes); for tests and tools. */
-export async function fullProgram(): Promise<Command> {
-  const program = baseProgram();
-  await registerModules(program, MODULE_ORDER);
   return program;
 }

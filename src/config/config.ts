@@ -6,6 +6,7 @@ import { InputError } from '../errors.js';
 import { auditLogMismatch, boundAuditLogPath, defaultLogFor } from '../vault/facts.js';
 import { isStoreUrl, parseStoreUrl } from '../vault/pg/url.js';
 import { ENV_FILE_ALLOWED, readEnv, type SecretEnvName } from './env.js';
+import { DEFAULT_API_URL } from '../signer/source/tatum-paths.js';
 
 /** Flags every command shares (Tatum's names where Tatum has them). */
 export interface GlobalFlags {
@@ -39,7 +40,6 @@ export interface Config {
 
 export const DEFAULT_HOME = join(homedir(), '.hardkms');
 export const DEFAULT_WALLET_PATH = join(DEFAULT_HOME, 'wallet.dat');
-export const DEFAULT_API_URL = 'https://api.tatum.io';
 
 /**
  * The only variables an env file may set: where the Tatum API is and how to reach it, and

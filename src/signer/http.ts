@@ -94,18 +94,6 @@ export function isHttpError(e: unknown): e is HttpError {
   return e instanceof HttpError;
 }
 
-/**
- * Failures worth retrying later with backoff: the peer was unreachable, slow, overloaded
- * or answered something unreadable. 4xx other than 408/429 are the request's fault and
- * will not heal by themselves (but the daemon may still poll again next cycle).
- */
-export function isTransientHttpError(e: unknown): boolean {
-  if (!isHttpError(e)) return false;
-  if (e.code !== HTTP_ERROR_CODES.status) return true;
-  const s = e.status ?? 0;
-  return s >= 500 || s === 408 || s === 429;
-}
-
 /** `scheme://host[:port]/path` — no userinfo (node credentials), query or fragment. */
 export function redactUrl(url: string | URL, secret?: string): string {
   try {

@@ -148,12 +148,6 @@ export class OtpStore {
     return row ? this.verified(row) : undefined;
   }
 
-  list(): OtpCredential[] {
-    return (this.store.database.prepare('SELECT * FROM otp ORDER BY public_id').all() as Row[]).map((r) =>
-      this.verified(r),
-    );
-  }
-
   remove(publicId: string): boolean {
     return this.store.transaction(() => {
       const row = this.store.database.prepare('SELECT mac FROM otp WHERE public_id = ?').get(publicId) as

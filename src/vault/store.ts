@@ -954,11 +954,6 @@ export class WalletStore {
     this.writeRowSets(updated(this.readRowSets(), table, added, removed));
   }
 
-  /** The write counter of the row sets (bumped by every write to a bound table). */
-  rowSetCounter(): number {
-    return this.readRowSets().counter;
-  }
-
   /**
    * Recomputes the digests of `tables` from their rows and compares them with the
    * authenticated record: a row deleted, added or replaced by an older copy is found here.

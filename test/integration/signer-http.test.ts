@@ -15,7 +15,8 @@ import {
   TATUM_CHAINS,
   usesOffchainBroadcast,
 } from '../../src/signer/source/tatum-paths.js';
-import { HttpClient, HttpError, isTransientHttpError } from '../../src/signer/http.js';
+import { HttpClient, HttpError } from '../../src/signer/http.js';
+import { isTransientHttpError } from '../../src/signer/http-testing.js';
 import { isAlreadyKnownError, JsonRpcClient, nodeRpcUrlFromEnv, RpcError } from '../../src/signer/sinks/node-rpc.js';
 import { PENDING_ID_PATTERN, validatePending, validatePendingList } from '../../src/signer/source/pending.js';
 import { Backoff, backoffDelay } from '../../src/signer/backoff.js';

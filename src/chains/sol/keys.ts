@@ -15,18 +15,6 @@ export function solAddress(publicKey: Uint8Array): string {
   return base58Encode(publicKey);
 }
 
-/** A base58 account address → its 32 bytes; InputError naming `what` when it is not one. */
-export function solPublicKeyOf(address: string, what = 'address'): Uint8Array {
-  let b: Uint8Array;
-  try {
-    b = base58Decode(address.trim());
-  } catch (e) {
-    throw new InputError(`The Solana ${what} ${(e as Error).message}.`);
-  }
-  if (b.length !== 32) throw new InputError(`The Solana ${what} is not 32 bytes of base58 (got ${b.length}).`);
-  return b;
-}
-
 /**
  * Tatum's SOL private key (base58 of 64 bytes, or 128 hex digits) → the 32-byte seed,
  * checked: its second half must be the public key of its first half. The caller zeroes it.

@@ -12,6 +12,7 @@ import {
   broadcastPath,
   ERROR_BATCH_PATH,
   HEADER_API_KEY,
+  DEFAULT_API_URL,
   HEADER_CLIENT_VERSION,
   HEADER_LATEST_VERSION,
   MAX_SIGNATURE_IDS,
@@ -24,8 +25,6 @@ import {
 import { HttpClient, redactUrl, type HttpMethod } from '../http.js';
 import { validatePending, validatePendingList, type MalformedPending, type PendingTransaction } from './pending.js';
 import { readEnv } from '../../config/env.js';
-
-export const DEFAULT_TATUM_API_URL = 'https://api.tatum.io';
 
 /** Error codes thrown by TatumClient besides HttpError's HTTP_* codes. */
 export const TATUM_ERROR_CODES = {
@@ -86,7 +85,7 @@ export class TatumClient {
   private readonly ownsHttp: boolean;
 
   constructor(options: TatumClientOptions) {
-    const base = options.baseUrl ?? readEnv('TATUM_API_URL') ?? DEFAULT_TATUM_API_URL;
+    const base = options.baseUrl ?? readEnv('TATUM_API_URL') ?? DEFAULT_API_URL;
     let parsed: URL;
     try {
       parsed = new URL(base);

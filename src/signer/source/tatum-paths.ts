@@ -4,6 +4,9 @@
  * both read this table, so they cannot drift apart.
  */
 
+/** The Tatum API when TATUM_API_URL is not set (config's `checkconfig` and the client use this one). */
+export const DEFAULT_API_URL = 'https://api.tatum.io';
+
 /** Every chain `tatum-kms daemon` polls by default, in its default order (§1 step 1). */
 export const TATUM_CHAINS = [
   'BCH',

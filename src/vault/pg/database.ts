@@ -122,10 +122,6 @@ export class PgDatabase implements SqlDatabase {
     return this.isOpen;
   }
 
-  get inTransaction(): boolean {
-    return this.depth > 0;
-  }
-
   query(text: string, params: readonly unknown[] = []): QueryResult {
     const r = this.client.query(text, params);
     if (this.txGeneration !== undefined && r.generation !== this.txGeneration) {

@@ -9,7 +9,8 @@ import { AuditLog, type AuditHead } from '../../../src/audit/log.js';
 import type { AuditEvent } from '../../../src/audit/record.js';
 import { analyseAuditLog, buildAuditReport } from '../../../src/audit/report.js';
 import type { AuditReport } from '../../../src/audit/report-model.js';
-import { esc, renderAuditReport, renderAuditReportHtml } from '../../../src/audit/report-html.js';
+import { esc, renderAuditReport } from '../../../src/audit/report-html.js';
+import { renderAuditReportHtml } from '../../../src/audit/report-html-testing.js';
 import { verifyAuditLog } from '../../../src/audit/verify.js';
 import { hostAuditKey } from '../../support/audit-key.js';
 

@@ -1,7 +1,8 @@
 import { Command as Program, type Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { COMMAND_LINES, MODULE_ORDER, modulesFor, registerModules } from '../../../src/cli/commands.js';
-import { fullProgram, programFor } from '../../../src/cli/program.js';
+import { programFor } from '../../../src/cli/program.js';
+import { fullProgram } from '../../../src/cli/program-testing.js';
 
 const argv = (...args: string[]) => ['node', 'hardkms', ...args];
 
