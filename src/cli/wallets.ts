@@ -152,7 +152,7 @@ export function registerWalletCommands(program: Command): void {
     const kit = chainKit(chain);
     warnIfNotSigned(kit.chain);
     // One-key chains have no mnemonic: refuse before asking for one (Tatum silently discards it, §7.21).
-    if (kit.curve === 'ed25519' && !kit.mnemonicPublicData) kit.validateMnemonic(Buffer.alloc(0));
+    kit.requireMnemonicWallets();
     refuseNetworkEarly(config);
     // Stored and derived from exactly as typed, as Tatum KMS does (it never normalised the words).
     // Asked for and checked (words, checksum) before the operators touch their keys.

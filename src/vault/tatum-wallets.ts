@@ -63,6 +63,8 @@ export interface ChainKit {
   /** One-key chains whose new wallets cannot come from the token's key-pair generation (XRP): a secret from entropy. */
   newSecret?(entropy: Uint8Array): Uint8Array;
   generateMnemonic(entropy: Uint8Array): Buffer;
+  /** Throws, saying what to use instead, on chains whose wallets are one key and never a mnemonic (XLM, ALGO, XRP). */
+  requireMnemonicWallets(): void;
   validateMnemonic(mnemonic: Uint8Array): void;
   /** Validates the words in canonical form; returns warnings when the typed text differs (it is derived from as typed, as Tatum does). */
   validateTypedMnemonic(mnemonic: Uint8Array): string[];
