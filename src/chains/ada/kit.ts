@@ -95,6 +95,7 @@ export function adaKit(): ChainKit {
     xpubAddressFromPublicKey: (pub, testnet) => adaAddress(pub, testnet),
     publicKeyFromPrivateKey: (raw) => adaPublicKeyOfExtended(raw),
     generateMnemonic: (entropy) => generateMnemonic(entropy),
+    requireMnemonicWallets: () => undefined,
     validateMnemonic: (m) => {
       adaEntropyFromMnemonic(m).fill(0);
     },
