@@ -39,6 +39,7 @@ type DaemonOpts = {
   apiKey?: string;
   testnet?: boolean;
   period: string;
+  claimLease?: string;
   chain?: string;
   externalUrl?: string;
   externalUrlMethod?: string;
@@ -82,6 +83,19 @@ function periodMs(text: string): number {
   const n = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || !(n > 0) || n > 86_400)
     throw new InputError(`--period '${text}' is not a number of seconds between 0 and 86400.`, 'E.g. --period 5.');
+  return Math.round(n * 1000);
+}
+
+/** --claim-lease: 1 s to a day. Shorter than a signing takes only wastes work: the signature of a claim taken over is refused when it is recorded. */
+function claimLeaseMs(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(n >= 1) || n > 86_400) {
+    throw new InputError(
+      `--claim-lease '${text}' is not a number of seconds between 1 and 86400.`,
+      "E.g. --claim-lease 120 (the default): how long a pending id claimed by a signer that died stays out of the others' reach.",
+    );
+  }
   return Math.round(n * 1000);
 }
 
@@ -164,6 +178,10 @@ export function registerDaemon(program: Command): void {
       )
       .option('--metrics-addr <host:port>', 'serve /healthz and /metrics (Prometheus) here, e.g. 127.0.0.1:9464')
       .option(
+        '--claim-lease <seconds>',
+        'several signers on one store: how long a claim on a pending id holds against the others (default 120)',
+      )
+      .option(
         '--alert-webhook <url>',
         "POST each critical anomaly of the audit log (the audit report's list) as JSON to this URL as it happens; https on mainnet",
       )
@@ -231,6 +249,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       apiKey: config.apiKey,
       testnet,
       periodMs: period,
+      claimLeaseMs: claimLeaseMs(opts.claimLease),
       selection,
       broadcast: opts.broadcast,
       externalUrl: opts.externalUrl,

@@ -76,6 +76,8 @@ export interface DaemonRunOptions {
   alertWebhook: string | undefined;
   /** Test hook: SIGKILL right after a signature is journaled, before it is broadcast. */
   crashAfterSign: boolean;
+  /** --claim-lease: how long this instance's claim on a pending id holds against the others (ms). */
+  claimLeaseMs?: number | undefined;
 }
 
 export interface DaemonRunDeps {
@@ -389,7 +391,22 @@ export class DaemonRuntime {
           chainIds: Object.fromEntries([...chainIds].map(([c, id]) => [c, id.toString()])),
         },
       });
-      const journal = new Journal(v.store);
+      const journal = new Journal(v.store, undefined, {
+        leaseMs: o.claimLeaseMs,
+        onClaim: (event) => {
+          if (event === 'taken') metrics.claimsTaken.inc();
+          else if (event === 'expired') metrics.claimsExpired.inc();
+          else metrics.claimsLost.inc();
+          metrics.claimsHeld.set(journal.claimsHeld);
+        },
+      });
+      health.claimsHeld = () => journal.claimsHeld;
+      health.database = () => v.store.connection();
+      const storeState = (): void => {
+        metrics.storeConnected.set(v.store.connection().connected ? 1 : 0);
+        metrics.claimsHeld.set(journal.claimsHeld);
+      };
+      storeState();
       const crashAfterSign = o.crashAfterSign;
       const processor = new PendingProcessor({
         vault: v,
@@ -440,7 +457,12 @@ export class DaemonRuntime {
               metrics.polls.inc({ chain, result: ok ? 'ok' : 'error' });
               if (received > 0) metrics.pendingSeen.inc({ chain }, received);
             },
+            storeDown: () => {
+              metrics.storeOutages.inc();
+              storeState();
+            },
             processed: (chain, outcome, seconds) => {
+              storeState();
               if (outcome.kind === 'broadcast') {
                 metrics.broadcast.inc({ chain });
                 if (!outcome.rebroadcast) {
@@ -454,6 +476,7 @@ export class DaemonRuntime {
               }
             },
             cycleDone: (result) => {
+              storeState();
               health.lastPollAt = Date.now();
               health.lastPollOk = result.apiFailures === 0;
               metrics.lastPoll.set(health.lastPollAt / 1000);

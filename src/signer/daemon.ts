@@ -89,7 +89,27 @@ export interface DaemonObserver {
   polled(chain: string, ok: boolean, received: number): void;
   processed(chain: string, outcome: Outcome, seconds: number): void;
   cycleDone(result: CycleResult): void;
+  /** A cycle stopped because the store (PostgreSQL) did not answer; the loop retries. */
+  storeDown?(error: string): void;
 }
+
+/**
+ * Store failures that mean "the database is away" (PostgreSQL restarted, the network cut, the
+ * writer lock held too long), not "the store is wrong": the daemon signs nothing meanwhile and
+ * retries. Everything else (tampering, re-keying) still stops it.
+ */
+const STORE_OUTAGE = new Set(['STORE_UNAVAILABLE', 'STORE_BUSY']);
+
+export function isStoreOutage(e: unknown): boolean {
+  return e instanceof HardkmsError && STORE_OUTAGE.has(e.code);
+}
+
+function outageText(error: string): boolean {
+  return [...STORE_OUTAGE].some((c) => error.startsWith(`${c}:`));
+}
+
+/** How often a daemon whose store is away tries again (at most; --period when shorter). */
+const STORE_RETRY_MS = 2_000;
 
 export interface CycleResult {
   /** Pending transactions received (well-formed). */
@@ -253,7 +273,8 @@ export class SignerDaemon {
       else if (outcome.kind === 'skipped') result.skipped += 1;
       else {
         result.failed += 1;
-        result.errors.push({ signatureId: pending.id, error: outcome.error });
+        // The store being away says nothing about the transaction: not reported to the API (it is retried).
+        if (!outageText(outcome.error)) result.errors.push({ signatureId: pending.id, error: outcome.error });
       }
     });
 
@@ -290,7 +311,20 @@ export class SignerDaemon {
     let last: CycleResult | undefined;
     while (!this.stopping) {
       const started = Date.now();
-      last = await this.runCycle();
+      try {
+        last = await this.runCycle();
+      } catch (e) {
+        if (runOnce || !isStoreOutage(e)) throw e;
+        const error = reportText(e);
+        const retryMs = Math.max(250, Math.min(this.options.periodMs, STORE_RETRY_MS));
+        this.options.observer?.storeDown?.(error);
+        this.log('warn', 'the store does not answer: signing nothing until it does', {
+          error,
+          retryInSeconds: retryMs / 1000,
+        });
+        await this.sleep(retryMs);
+        continue;
+      }
       this.log(last.failed > 0 || last.apiFailures > 0 ? 'warn' : 'debug', 'cycle done', {
         received: last.received,
         broadcast: last.broadcast,

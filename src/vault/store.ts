@@ -164,6 +164,8 @@ export class WalletStore {
   /** wallet.dat's path, or the store URL (postgres://…). */
   readonly path: string;
   private readonly db: SqlDatabase;
+  /** The PostgreSQL connection itself (this.db wraps it), for its connection state and instance id. */
+  private readonly pg: PgDatabase | undefined;
   private readonly engine: StoreEngine;
   private macKey: Buffer | undefined;
   /** data_version at which `verifiedTables` were last found to match their row sets. */
@@ -180,6 +182,7 @@ export class WalletStore {
     this.path = path;
     this.db = withStatementCache(db);
     this.engine = db instanceof PgDatabase ? pgEngine(db) : sqliteEngine(db);
+    this.pg = db instanceof PgDatabase ? db : undefined;
   }
 
   /** 'postgres' for a store named by URL (several signers), 'sqlite' for wallet.dat. */
@@ -907,12 +910,16 @@ export class WalletStore {
       mac === undefined ||
       !macMatches(this.macOf('row-sets', [text!]), Buffer.from(mac, 'hex'))
     ) {
-      throw new HardkmsError(
-        'VAULT_ROW_TAMPERED',
-        `The record that binds the rows of ${this.path} (row counts, digests and write counter) is missing or fails its integrity check.`,
-        {
-          hint: 'Someone without the vault secret changed wallet.dat. Restore it from a backup and investigate who had write access to it.',
-        },
+      // Another process re-keyed the store (rotate, revoke, recover) since this one unsealed: its
+      // record is MAC'd under the new key. Say so, not "tampered" (a running daemon meets this first).
+      throw this.rowFailure(
+        new HardkmsError(
+          'VAULT_ROW_TAMPERED',
+          `The record that binds the rows of ${this.path} (row counts, digests and write counter) is missing or fails its integrity check.`,
+          {
+            hint: 'Someone without the vault secret changed wallet.dat. Restore it from a backup and investigate who had write access to it.',
+          },
+        ),
       );
     }
     this.rowSetsSeen = { key: this.macKey, text: text!, mac, sets };
@@ -1001,6 +1008,36 @@ export class WalletStore {
   /** Raw access for the journal and OTP modules, which own their tables. */
   get database(): SqlDatabase {
     return this.db;
+  }
+
+  /** The id this connection's journal claims carry (PostgreSQL: its liveness lock's name); undefined for wallet.dat. */
+  instanceId(): string | undefined {
+    return this.pg?.instanceId;
+  }
+
+  /**
+   * Whether the signer whose claim id is `owner` is connected now (PostgreSQL: it holds its
+   * session lock); undefined when the store cannot tell (wallet.dat: the lease decides).
+   */
+  claimOwnerAlive(owner: string): boolean | undefined {
+    return this.pg?.instanceAlive(owner);
+  }
+
+  /**
+   * For /healthz, without a query: whether the database answered its last statement (a
+   * PostgreSQL store; wallet.dat is a local file and always "connected").
+   */
+  connection(): {
+    engine: 'sqlite' | 'postgres';
+    connected: boolean;
+    error: string | undefined;
+    since: number | undefined;
+  } {
+    if (this.pg !== undefined) {
+      const c = this.pg.connection;
+      return { engine: 'postgres', connected: c.connected, error: c.error, since: c.since };
+    }
+    return { engine: 'sqlite', connected: true, error: undefined, since: undefined };
   }
 
   /**

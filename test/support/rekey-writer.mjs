@@ -7,9 +7,10 @@ import { PasswordProvider } from '../../dist/vault/password-provider.js';
 import { applySeal, newVaultSecret } from '../../dist/vault/seal-rotation.js';
 import { Vault } from '../../dist/vault/vault.js';
 
-const [path, password, mode] = process.argv.slice(2);
+// A 4th argument names the audit log (a PostgreSQL store has no folder for it to sit beside).
+const [path, password, mode, auditLogPath] = process.argv.slice(2);
 const provider = new PasswordProvider(async () => Buffer.from(password), { N: 1024, r: 8, p: 1 });
-const vault = await Vault.open({ path, provider, actor: 'rekey-writer' });
+const vault = await Vault.open({ path, provider, actor: 'rekey-writer', ...(auditLogPath ? { auditLogPath } : {}) });
 const say = (s) => process.stdout.write(`${s}\n`);
 if (mode === 'check') {
   const rows = vault.store.listEntries().length; // every row verifies, or this throws

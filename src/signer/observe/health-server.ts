@@ -12,6 +12,10 @@ export interface HealthState {
   lastPollOk: boolean | undefined;
   /** A poll older than this makes the daemon unhealthy. */
   maxPollAgeMs: number;
+  /** The store: whether it answered its last statement (PostgreSQL; wallet.dat always does). Unhealthy while not. */
+  database?: (() => { engine: string; connected: boolean; error: string | undefined }) | undefined;
+  /** Pending ids this instance has claimed and not yet signed, failed or released. */
+  claimsHeld?: (() => number) | undefined;
 }
 
 export function parseListenAddress(text: string): { host: string; port: number } {
@@ -54,7 +58,9 @@ export function startHealthServer(address: string, state: () => HealthState, met
         } catch (e) {
           damage = `cannot read the token files: ${(e as Error).message}`;
         }
-        const healthy = s.unsealed && token && damage === undefined && pollFresh && s.lastPollOk === true;
+        const db = s.database?.();
+        const healthy =
+          s.unsealed && token && damage === undefined && pollFresh && s.lastPollOk === true && db?.connected !== false;
         const body = {
           status: healthy ? 'ok' : s.unsealed ? 'unhealthy' : 'sealed',
           sealed: !s.unsealed,
@@ -62,6 +68,9 @@ export function startHealthServer(address: string, state: () => HealthState, met
           tokenDamaged: damage ?? null,
           lastPollAgeSeconds: age === null ? null : Math.round(age / 100) / 10,
           lastPollOk: s.lastPollOk ?? null,
+          // Several signers on one PostgreSQL store: whether this one reaches it, and its share of the work.
+          database: db === undefined ? null : { engine: db.engine, connected: db.connected, error: db.error ?? null },
+          claimsHeld: s.claimsHeld?.() ?? null,
         };
         res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body));
         return;

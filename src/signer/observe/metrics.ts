@@ -25,6 +25,13 @@ export class DaemonMetrics {
   readonly broadcastFailures: Prom.Counter<'chain'>;
   readonly cycleSeconds: Prom.Gauge<string>;
   readonly periodSeconds: Prom.Gauge<string>;
+  // Several signers on one store (docs/runbook.md "Running several signers").
+  readonly claimsTaken: Prom.Counter<string>;
+  readonly claimsExpired: Prom.Counter<string>;
+  readonly claimsLost: Prom.Counter<string>;
+  readonly claimsHeld: Prom.Gauge<string>;
+  readonly storeConnected: Prom.Gauge<string>;
+  readonly storeOutages: Prom.Counter<string>;
 
   private constructor(prom: typeof Prom) {
     this.registry = new prom.Registry();
@@ -107,6 +114,36 @@ export class DaemonMetrics {
       help: 'The configured poll period (--period)',
       registers: [this.registry],
     });
+    this.claimsTaken = new prom.Counter({
+      name: 'hardkms_claims_taken_total',
+      help: 'Pending transactions this instance claimed (the journal claim before a key is unwrapped, or before a re-broadcast)',
+      registers: [this.registry],
+    });
+    this.claimsExpired = new prom.Counter({
+      name: 'hardkms_claims_expired_total',
+      help: 'Claims of other instances taken over because their lease had ended or their connection was gone (that instance died or stalled)',
+      registers: [this.registry],
+    });
+    this.claimsLost = new prom.Counter({
+      name: 'hardkms_claims_lost_total',
+      help: 'Claims of this instance another one took over before the signature was recorded (the signature was discarded, never broadcast)',
+      registers: [this.registry],
+    });
+    this.claimsHeld = new prom.Gauge({
+      name: 'hardkms_claims_held',
+      help: 'Pending transactions this instance has claimed and not yet signed, failed or released',
+      registers: [this.registry],
+    });
+    this.storeConnected = new prom.Gauge({
+      name: 'hardkms_store_connected',
+      help: '1 while the store answered its last statement (PostgreSQL; wallet.dat is always 1)',
+      registers: [this.registry],
+    });
+    this.storeOutages = new prom.Counter({
+      name: 'hardkms_store_unavailable_total',
+      help: 'Poll cycles stopped because the store did not answer (nothing is signed until it does)',
+      registers: [this.registry],
+    });
   }
 }
 
@@ -133,6 +170,12 @@ export const NO_METRICS: MetricsSink = {
   broadcastFailures: ignored,
   cycleSeconds: ignored,
   periodSeconds: ignored,
+  claimsTaken: ignored,
+  claimsExpired: ignored,
+  claimsLost: ignored,
+  claimsHeld: ignored,
+  storeConnected: ignored,
+  storeOutages: ignored,
 };
 
 /** The error code a failure outcome starts with ("POLICY_VIOLATION: …" → POLICY_VIOLATION), for a bounded label set. */

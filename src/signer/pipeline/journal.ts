@@ -21,6 +21,7 @@
  * lock before any key is unwrapped; the other daemon sees the claim and skips the id.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { HardkmsError } from '../../errors.js';
 import { canonicalJson } from '../../audit/record.js';
 import { journalRowMac, spendRowMac, type JournalDbRow, type SpendDbRow } from '../../vault/journal-rows.js';
@@ -59,10 +60,24 @@ export interface SpendRecord {
 export type ClaimResult = 'claimed' | 'taken' | 'signed';
 
 /** The store parts the journal uses (a WalletStore). */
-export type JournalStore = Pick<WalletStore, 'database' | 'transaction' | 'macOf' | 'bindRows' | 'verifyRowSets'>;
+export type JournalStore = Pick<WalletStore, 'database' | 'transaction' | 'macOf' | 'bindRows' | 'verifyRowSets'> &
+  Partial<Pick<WalletStore, 'instanceId' | 'claimOwnerAlive'>>;
 
 /** A claim older than this is a signer that died before signing (nothing left it): it may be taken over. */
 export const CLAIM_LEASE_MS = 120_000;
+
+/**
+ * What happened to a claim of this signer, for /metrics: taken (a pending id claimed), expired
+ * (taken over from another signer whose lease had ended: it died or stalled), lost (another
+ * signer took ours over before we recorded the signature, which was discarded).
+ */
+export type ClaimEvent = 'taken' | 'expired' | 'lost';
+
+export interface JournalOptions {
+  /** How long a claim holds before another signer may take it over (--claim-lease). */
+  leaseMs?: number | undefined;
+  onClaim?: ((event: ClaimEvent) => void) | undefined;
+}
 
 /** sha256 of the canonical JSON of what defines a pending transaction (txId, which the server adds later, excluded). */
 export function payloadHash(p: PendingTransaction): string {
@@ -80,12 +95,24 @@ type Fields = Omit<JournalDbRow, 'mac'>;
 export class Journal {
   private readonly store: JournalStore;
   private readonly now: () => Date;
-  /** This signer's claim id: one per process. */
-  readonly owner = randomUUID();
+  /** This signer's claim id: its store connection's instance id (PostgreSQL), else one per process. */
+  readonly owner: string;
+  readonly leaseMs: number;
+  private readonly onClaim: ((event: ClaimEvent) => void) | undefined;
+  /** Pending ids this signer claimed and has not signed, failed or released yet (/healthz). */
+  private readonly held = new Set<string>();
 
-  constructor(store: JournalStore, now: () => Date = () => new Date()) {
+  constructor(store: JournalStore, now: () => Date = () => new Date(), options: JournalOptions = {}) {
     this.store = store;
     this.now = now;
+    this.owner = store.instanceId?.() ?? `${hostname()}#${process.pid}#${randomUUID()}`;
+    this.leaseMs = options.leaseMs ?? CLAIM_LEASE_MS;
+    this.onClaim = options.onClaim;
+  }
+
+  /** How many claims this signer holds (claimed, not yet signed, failed or released). */
+  get claimsHeld(): number {
+    return this.held.size;
   }
 
   private get db() {
@@ -202,25 +229,60 @@ export class Journal {
    * holds a live claim, 'signed' when the row already holds a signature: skip the id, quietly.
    * Checks the journal's row sets first, so a deleted row cannot make an id look new.
    */
-  claim(pendingId: string, leaseMs = CLAIM_LEASE_MS): ClaimResult {
-    return this.withLock(() => {
+  claim(pendingId: string, leaseMs = this.leaseMs): ClaimResult {
+    const result = this.withLock((): ClaimResult | 'expired' => {
       this.store.verifyRowSets(['journal', 'journal_spend']);
       const old = this.getRaw(pendingId);
       if (old === undefined)
         throw new HardkmsError('JOURNAL_ROW_MISSING', `pending ${pendingId} has no journal row to claim`);
       if (old.raw_tx !== null) return 'signed';
       const now = this.now();
-      if (
-        old.claim !== null &&
-        old.claim !== this.owner &&
-        old.claimed_at !== null &&
-        now.getTime() - Date.parse(old.claimed_at) < leaseMs
-      )
-        return 'taken';
+      if (this.heldByAnother(old, now, leaseMs)) return 'taken';
       const { mac: _mac, ...fields } = old;
       this.put({ ...fields, claim: this.owner, claimed_at: now.toISOString(), updated: now.toISOString() }, old);
-      return 'claimed';
+      return old.claim !== null && old.claim !== this.owner ? 'expired' : 'claimed';
     });
+    if (result === 'taken' || result === 'signed') return result;
+    this.held.add(pendingId);
+    this.onClaim?.('taken');
+    if (result === 'expired') this.onClaim?.('expired');
+    return 'claimed';
+  }
+
+  /**
+   * Another signer's claim that still holds: within its lease, and its signer still connected
+   * where the store can tell (PostgreSQL: its session lock), so a killed signer's claims are
+   * taken over at once. Taking over a live signer's claim by mistake is safe, only wasteful:
+   * sign() refuses a signature whose claim was taken over, and a re-broadcast sends the same bytes.
+   */
+  private heldByAnother(old: JournalDbRow, now: Date, leaseMs: number): boolean {
+    if (old.claim === null || old.claim === this.owner || old.claimed_at === null) return false;
+    if (now.getTime() - Date.parse(old.claimed_at) >= leaseMs) return false;
+    return (this.store.claimOwnerAlive?.(old.claim) ?? localOwnerAlive(old.claim)) !== false;
+  }
+
+  /**
+   * Takes a signed row for a re-broadcast of its raw transaction (the signer that signed it
+   * died, or its broadcast failed). The signer holds its claim through the broadcast (sign()
+   * renews it), so of several signers that see the id still pending only one sends it;
+   * 'taken' while another holds a live claim. Nothing is ever signed here.
+   */
+  claimBroadcast(pendingId: string, leaseMs = this.leaseMs): 'claimed' | 'taken' {
+    const result = this.withLock((): 'claimed' | 'taken' | 'expired' => {
+      const old = this.getRaw(pendingId);
+      if (old === undefined || old.raw_tx === null)
+        throw new HardkmsError('JOURNAL_ROW_MISSING', `pending ${pendingId} has no signed journal row to broadcast`);
+      const now = this.now();
+      if (this.heldByAnother(old, now, leaseMs)) return 'taken';
+      const { mac: _mac, ...fields } = old;
+      this.put({ ...fields, claim: this.owner, claimed_at: now.toISOString(), updated: now.toISOString() }, old);
+      return old.claim !== null && old.claim !== this.owner ? 'expired' : 'claimed';
+    });
+    if (result === 'taken') return result;
+    this.held.add(pendingId);
+    this.onClaim?.('taken');
+    if (result === 'expired') this.onClaim?.('expired');
+    return 'claimed';
   }
 
   /**
@@ -244,13 +306,27 @@ export class Journal {
       recheck?.();
       const old = this.getRaw(pendingId);
       if (old === undefined || old.raw_tx !== null || (old.claim !== null && old.claim !== this.owner)) {
+        if (this.held.delete(pendingId)) this.onClaim?.('lost');
         throw new HardkmsError(
           'JOURNAL_CLAIM_LOST',
           `journal: ${pendingId} is ${old === undefined ? 'unknown' : old.raw_tx !== null ? 'already signed' : 'claimed by another signer'}; refusing to record a second signature`,
         );
       }
       const { mac: _mac, ...fields } = old;
-      this.put({ ...fields, state: 'signed', raw_tx: rawTx, raw_tx_hash: hash, error: null, updated: t }, old);
+      // The claim is renewed: it covers the broadcast too (claimBroadcast keeps the others off it).
+      this.put(
+        {
+          ...fields,
+          state: 'signed',
+          raw_tx: rawTx,
+          raw_tx_hash: hash,
+          error: null,
+          updated: t,
+          claim: this.owner,
+          claimed_at: t,
+        },
+        old,
+      );
       const macs: Buffer[] = [];
       const insert = this.db.prepare(
         'INSERT INTO journal_spend (pending_id, chain, testnet, scope, asset, amount, created, mac) VALUES (@pending_id, @chain, @testnet, @scope, @asset, @amount, @created, @mac)',
@@ -271,15 +347,18 @@ export class Journal {
       }
       if (macs.length > 0) this.store.bindRows('journal_spend', macs, []);
     });
+    this.held.delete(pendingId);
     return hash;
   }
 
   broadcast(pendingId: string, chainTxId: string): void {
+    this.held.delete(pendingId);
     this.update(pendingId, (r) => ({ ...r, state: 'broadcast', chain_tx_id: chainTxId, error: null }));
   }
 
   /** Marks a failure and releases the claim; a signed row keeps its raw_tx (it will be re-broadcast, never re-signed). */
   fail(pendingId: string, error: string): void {
+    this.held.delete(pendingId);
     this.update(pendingId, (r) => ({
       ...r,
       state: 'failed',
@@ -360,6 +439,7 @@ export class Journal {
 
   /** Releases this signer's claim without marking a failure (a skip after claiming). */
   release(pendingId: string): void {
+    this.held.delete(pendingId);
     this.update(pendingId, (r) => (r.claim === this.owner ? { ...r, claim: null, claimed_at: null } : undefined));
   }
 
@@ -402,6 +482,21 @@ export class Journal {
 
   private stamp(): string {
     return this.now().toISOString();
+  }
+}
+
+/**
+ * wallet.dat: a claim id names its host and process (`host#pid#uuid`); a claim of a process of
+ * this host that no longer exists (killed, restarted) is dead. Undefined when it cannot tell.
+ */
+function localOwnerAlive(owner: string): boolean | undefined {
+  const m = /^(.+)#(\d+)#[0-9a-f-]{36}$/.exec(owner);
+  if (m === null || m[1] !== hostname()) return undefined;
+  try {
+    process.kill(Number(m[2]), 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH' ? false : undefined;
   }
 }
 

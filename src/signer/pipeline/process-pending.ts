@@ -176,6 +176,10 @@ export class PendingProcessor {
         }
         return { kind: 'failed', error, signed: true };
       }
+      // Several signers see the id pending until Tatum completes it: one re-broadcasts.
+      const turn = await this.steps.commit(() => journal.claimBroadcast(id));
+      if (turn === 'taken')
+        return { kind: 'skipped', reason: 'another signer is broadcasting this pending transaction' };
       this.d.log('info', 're-broadcasting the transaction signed earlier (same raw tx)', {
         pendingId: id,
         rawTxHash: before.rawTxHash,

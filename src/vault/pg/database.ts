@@ -1,6 +1,6 @@
 import { HardkmsError } from '../../errors.js';
 import type { SqlDatabase, SqlRunResult, SqlStatement, SqlTransaction } from '../sql.js';
-import { StoreDbError, SyncPgClient, type QueryResult } from './sync-client.js';
+import { instanceLockKey, StoreDbError, SyncPgClient, type ConnectionState, type QueryResult } from './sync-client.js';
 
 /**
  * The store's SQL interface (sql.ts) over PostgreSQL. Statements are written once, in the
@@ -120,6 +120,26 @@ export class PgDatabase implements SqlDatabase {
 
   get open(): boolean {
     return this.isOpen;
+  }
+
+  /** Whether the last round trip reached PostgreSQL (read by /healthz without a query). */
+  get connection(): Readonly<ConnectionState> {
+    return this.client.state;
+  }
+
+  /** This connection's instance id (journal claims carry it). */
+  get instanceId(): string {
+    return this.client.instanceId;
+  }
+
+  /** Whether the instance `id` holds its session lock, i.e. is connected now (pg_locks is readable by every role). */
+  instanceAlive(id: string): boolean {
+    const [cls, key] = instanceLockKey(id);
+    const r = this.query(
+      "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 2 AND granted) AS alive",
+      [cls, key],
+    );
+    return r.rows[0]?.alive === true;
   }
 
   query(text: string, params: readonly unknown[] = []): QueryResult {

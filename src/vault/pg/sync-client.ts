@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
@@ -57,8 +58,28 @@ export class StoreDbError extends HardkmsError {
   }
 }
 
+/** Whether the last round trip reached the server (for /healthz; no query of its own). */
+export interface ConnectionState {
+  connected: boolean;
+  /** Why the last round trip failed to reach the server; undefined while connected. */
+  error: string | undefined;
+  /** When the state last changed, ms since the epoch. */
+  since: number;
+}
+
+/** The advisory lock class of the instances' liveness locks (the writer lock is a one-key lock, another space). */
+const INSTANCE_LOCK_CLASS = 0x686b_6d73;
+
+/** The (class, key) of the session lock an instance named `instanceId` holds while it is connected. */
+export function instanceLockKey(instanceId: string): [number, number] {
+  return [INSTANCE_LOCK_CLASS, createHash('sha256').update(instanceId, 'utf8').digest().readUInt32BE(0) & 0x7fff_ffff];
+}
+
 export class SyncPgClient {
+  /** This connection's instance id: its journal claims carry it, and its session lock says it is alive. */
+  readonly instanceId = randomUUID();
   private readonly worker: Worker;
+  readonly state: ConnectionState = { connected: true, error: undefined, since: Date.now() };
   private readonly port: MessagePort;
   private readonly flag: Int32Array;
   private seq = 0;
@@ -82,6 +103,7 @@ export class SyncPgClient {
         config,
         lockTimeoutMs: LOCK_TIMEOUT_MS,
         passFile: readEnv('PGPASSFILE') ?? '',
+        sessionLock: instanceLockKey(this.instanceId),
       },
       transferList: [port2],
       // The worker gets no environment: the password is read from the pgpass file at each connect.
@@ -95,9 +117,29 @@ export class SyncPgClient {
     if (this.closed) throw new StoreDbError('STORE_CLOSED', `The store ${this.display} is closed.`, 'Open it again.');
     const id = ++this.seq;
     this.port.postMessage({ id, op: 'query', sql, params: params.map(toParam) });
-    const answer = this.wait(id);
-    if (!answer.ok) throw this.failure(answer.error!);
+    let answer: Answer;
+    try {
+      answer = this.wait(id);
+    } catch (e) {
+      this.note(e as StoreDbError);
+      throw e;
+    }
+    if (!answer.ok) {
+      const f = this.failure(answer.error!);
+      this.note(f);
+      throw f;
+    }
+    this.note(undefined);
     return { rows: (answer.rows ?? []).map(toBuffers), rowCount: answer.rowCount ?? 0, generation: answer.generation };
+  }
+
+  /** A statement the server answered (even with an error of its own) means it is reachable. */
+  private note(failure: StoreDbError | undefined): void {
+    const down = failure !== undefined && failure.code === 'STORE_UNAVAILABLE';
+    if (down === !this.state.connected && (!down || this.state.error === failure?.message)) return;
+    this.state.connected = !down;
+    this.state.error = down ? failure.message : undefined;
+    this.state.since = Date.now();
   }
 
   close(): void {

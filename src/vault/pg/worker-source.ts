@@ -64,6 +64,9 @@ async function connect() {
   });
   await c.connect();
   await c.query("SET lock_timeout = '" + workerData.lockTimeoutMs + "ms'");
+  // Held for the connection's life: other instances read it in pg_locks to tell that this
+  // one is alive (a claim of a dead instance is taken over at once, not after its lease).
+  await c.query('SELECT pg_advisory_lock($1, $2)', workerData.sessionLock);
   generation++;
   return c;
 }
