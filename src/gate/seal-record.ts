@@ -1,4 +1,5 @@
 import { HardkmsError } from '../errors.js';
+import { expecting, looseJsonObject, parseOrThrow, v } from '../validate.js';
 import type { SealRecord } from '../vault/secret.js';
 import { isDriverName, type DriverName } from './drivers/driver.js';
 
@@ -65,58 +66,75 @@ export interface GateStatus {
   }>;
 }
 
-const HEX = /^[0-9a-f]*$/;
+function hex(chars: (n: number) => boolean, what: string) {
+  const m = expecting(what);
+  return v.pipe(
+    v.string(m),
+    v.check((x) => chars(x.length) && /^[0-9a-f]*$/.test(x), m),
+  );
+}
+const driver = v.custom<DriverName>(isDriverName, expecting('a driver name (ykman, ykchalresp or emulator)'));
+
+const credential: v.GenericSchema<unknown, GateCredential> = v.pipe(
+  looseJsonObject({
+    id: v.pipe(v.string(expecting('a credential id')), v.minLength(1, expecting('a credential id'))),
+    label: v.string(expecting('a label')),
+    serial: v.pipe(
+      v.number(expecting('a serial number')),
+      v.check((n) => Number.isSafeInteger(n) && n >= 0, expecting('a serial number')),
+    ),
+    slot: v.picklist([1, 2], expecting('slot 1 or 2')),
+    driver,
+    challenge: hex((n) => n === 64, '32 bytes of hex'),
+    salt: hex((n) => n === 64, '32 bytes of hex'),
+    iv: hex((n) => n === 24, '12 bytes of hex'),
+    ct: hex((n) => n >= 36 && n % 2 === 0, 'a sealed share in hex (its tag included)'),
+    passphrase: v.boolean(expecting('true or false')),
+    recoverySalt: v.optional(hex((n) => n === 64, '32 bytes of hex')),
+    tool: v.optional(v.pipe(v.string(expecting('an absolute path')), v.startsWith('/', expecting('an absolute path')))),
+  }),
+  v.forward(
+    v.check((c) => c.recoverySalt === undefined || c.passphrase, 'only a credential with a passphrase has one'),
+    ['recoverySalt'],
+  ),
+  v.forward(
+    v.check((c) => c.tool === undefined || c.driver !== 'emulator', 'an emulated key runs no tool'),
+    ['tool'],
+  ),
+);
+
+/** The record as read from wallet.dat (untrusted until the vault checks the secret); fields it does not list (otp) are kept. */
+const yubiKeySealRecord: v.GenericSchema<unknown, YubiKeySealRecord> = v.pipe(
+  looseJsonObject({
+    provider: v.literal('yubikey'),
+    version: v.literal(1, expecting('version 1')),
+    driver,
+    allowEmulated: v.boolean(expecting('true or false')),
+    allowSingleOperator: v.boolean(expecting('true or false')),
+    check: hex((n) => n === 64, '32 bytes of hex'),
+    credentials: v.pipe(
+      v.array(credential, expecting('a list of credentials')),
+      v.minLength(1, 'no credentials'),
+      v.check((cs) => new Set(cs.map((c) => c.id)).size === cs.length, 'a credential id is repeated'),
+      v.check((cs) => new Set(cs.map((c) => c.serial)).size === cs.length, 'a serial is repeated'),
+    ),
+    threshold: v.pipe(v.number(expecting('an integer')), v.integer(expecting('an integer'))),
+  }),
+  v.forward(
+    v.check((r) => r.threshold >= 1 && r.threshold <= r.credentials.length, 'does not fit the number of credentials'),
+    ['threshold'],
+  ),
+);
 
 /** Validates a record read from wallet.dat (untrusted until the vault checks the secret). */
 export function parseYubiKeySealRecord(record: SealRecord): YubiKeySealRecord {
-  const r = record as Partial<YubiKeySealRecord>;
-  const bad = (what: string): never => {
-    throw new HardkmsError('GATE_RECORD_INVALID', `The YubiKey gate record in wallet.dat is invalid: ${what}.`, {
+  const invalid = (what: string): HardkmsError =>
+    new HardkmsError('GATE_RECORD_INVALID', `The YubiKey gate record in wallet.dat is invalid: ${what}.`, {
       hint: 'Restore wallet.dat from a backup, or rebuild the gate from the recovery words with `hardkms recover`.',
     });
-  };
-  if (r.provider !== 'yubikey') bad(`it belongs to the "${String(r.provider)}" provider`);
-  if (r.version !== 1) bad(`unsupported version ${String(r.version)}`);
-  if (!isDriverName(r.driver)) bad('unknown driver');
-  if (typeof r.allowEmulated !== 'boolean') bad('allowEmulated is missing');
-  if (typeof r.allowSingleOperator !== 'boolean') bad('allowSingleOperator is missing');
-  if (typeof r.check !== 'string' || !HEX.test(r.check) || r.check.length !== 64) bad('check is missing or malformed');
-  if (!Array.isArray(r.credentials) || r.credentials.length === 0) bad('no credentials');
-  const creds = r.credentials!;
-  if (!Number.isInteger(r.threshold) || r.threshold! < 1 || r.threshold! > creds.length)
-    bad(`threshold ${String(r.threshold)} does not fit ${creds.length} credentials`);
-  const ids = new Set<string>();
-  const serials = new Set<number>();
-  for (const c of creds) {
-    if (typeof c !== 'object' || c === null) bad('a credential is not an object');
-    if (typeof c.id !== 'string' || c.id === '' || ids.has(c.id)) bad('a credential id is missing or repeated');
-    if (typeof c.label !== 'string') bad(`credential ${c.id} has no label`);
-    if (!Number.isSafeInteger(c.serial) || c.serial < 0 || serials.has(c.serial))
-      bad(`credential ${c.id} has a missing or repeated serial`);
-    if (c.slot !== 1 && c.slot !== 2) bad(`credential ${c.id} has slot ${String(c.slot)}`);
-    if (!isDriverName(c.driver)) bad(`credential ${c.id} names an unknown driver`);
-    if (typeof c.passphrase !== 'boolean') bad(`credential ${c.id} lacks the passphrase flag`);
-    if (
-      c.recoverySalt !== undefined &&
-      (!c.passphrase || typeof c.recoverySalt !== 'string' || c.recoverySalt.length !== 64 || !HEX.test(c.recoverySalt))
-    )
-      bad(`credential ${c.id} has a malformed recovery salt`);
-    if (c.tool !== undefined && (typeof c.tool !== 'string' || !c.tool.startsWith('/') || c.driver === 'emulator'))
-      bad(`credential ${c.id} has a malformed tool path`);
-    for (const [k, len] of [
-      ['challenge', 64],
-      ['salt', 64],
-      ['iv', 24],
-    ] as const) {
-      const v = c[k];
-      if (typeof v !== 'string' || v.length !== len || !HEX.test(v)) bad(`credential ${c.id} has a malformed ${k}`);
-    }
-    if (typeof c.ct !== 'string' || c.ct.length < 36 || c.ct.length % 2 !== 0 || !HEX.test(c.ct))
-      bad(`credential ${c.id} has a malformed sealed share`);
-    ids.add(c.id);
-    serials.add(c.serial);
-  }
-  return r as YubiKeySealRecord;
+  // The other provider's name (a fixed word, not free text) says what the vault is sealed with.
+  if (record.provider === 'password') throw invalid('it belongs to the "password" provider');
+  return parseOrThrow(yubiKeySealRecord, record, invalid);
 }
 
 export function gateStatus(record: SealRecord): GateStatus {
