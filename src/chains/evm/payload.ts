@@ -193,14 +193,20 @@ function web3Uint(chain: string, field: string, v: unknown, max: bigint): bigint
   return uintField(chain, field, v, { allowHex: true, max });
 }
 
-/** The parsed fields with nothing missing, or an error naming what is missing. */
-export function requireComplete(chain: string, f: EvmFields): CompleteEvmFields {
+/** The fields a signable transaction needs that the payload lacks (`gas` is the gas limit). */
+export function missingEvmFields(f: EvmFields): string[] {
   const missing: string[] = [];
   if (f.nonce === undefined) missing.push('nonce');
-  if (f.gasLimit === undefined) missing.push('gas limit (gas/gasLimit)');
+  if (f.gasLimit === undefined) missing.push('gas');
   if (f.type === 0 && f.gasPrice === undefined) missing.push('gasPrice');
   if (f.type === 2 && f.maxFeePerGas === undefined) missing.push('maxFeePerGas');
   if (f.type === 2 && f.maxPriorityFeePerGas === undefined) missing.push('maxPriorityFeePerGas');
+  return missing;
+}
+
+/** The parsed fields with nothing missing, or an error naming what is missing. */
+export function requireComplete(chain: string, f: EvmFields): CompleteEvmFields {
+  const missing = missingEvmFields(f).map((m) => (m === 'gas' ? 'gas limit (gas/gasLimit)' : m));
   if (missing.length > 0) {
     throw payloadError(
       chain,

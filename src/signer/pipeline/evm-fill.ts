@@ -18,7 +18,7 @@
  * nonces or fees. Without a node and without Tatum, a gap is an error, not a guess.
  */
 import { HardkmsError } from '../../errors.js';
-import { parseEvmPayload, type EvmFields, type EvmFill } from '../../chains/evm/payload.js';
+import { missingEvmFields, parseEvmPayload, type EvmFill } from '../../chains/evm/payload.js';
 import {
   HEADER_API_KEY,
   TATUM_ETH_FEE_PATH,
@@ -40,16 +40,6 @@ export interface EvmFiller {
   fill(chain: string, payload: string, from: string, context?: EvmFillContext): Promise<EvmFill>;
   /** Whether a transaction hash is mined (a receipt exists); undefined when no source can say. */
   isMined?(chain: string, txHash: string): Promise<boolean | undefined>;
-}
-
-export function missingEvmFields(f: EvmFields): string[] {
-  const missing: string[] = [];
-  if (f.nonce === undefined) missing.push('nonce');
-  if (f.gasLimit === undefined) missing.push('gas');
-  if (f.type === 0 && f.gasPrice === undefined) missing.push('gasPrice');
-  if (f.type === 2 && f.maxFeePerGas === undefined) missing.push('maxFeePerGas');
-  if (f.type === 2 && f.maxPriorityFeePerGas === undefined) missing.push('maxPriorityFeePerGas');
-  return missing;
 }
 
 /** Where fill values come from: the questions the fill asks, whoever answers them. */
