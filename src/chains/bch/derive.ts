@@ -23,7 +23,7 @@ interface CashAddrModule {
 
 // cashaddrjs is CommonJS without type declarations; createRequire loads it from ESM and
 // lets us type exactly the two functions we use.
-const cashaddr = createRequire(import.meta.url)('cashaddrjs') as CashAddrModule;
+export const cashaddr = createRequire(import.meta.url)('cashaddrjs') as CashAddrModule;
 
 /** Tatum derives BCH at m/44'/145'/0'/0 on both networks (its testnet path is the mainnet one). */
 const BCH_PATH = changeLevelPath(145);
@@ -35,34 +35,6 @@ function netName(testnet: boolean): string {
 export function cashAddress(pub33: Uint8Array, testnet: boolean): string {
   checkCompressedPublicKey(pub33);
   return cashaddr.encode(cashAddrPrefix(testnet), 'P2PKH', crypto.hash160(pub33));
-}
-
-/**
- * Decodes a CashAddr (with or without its prefix) for the given network. Returns the
- * address type and the 20-byte hash, e.g. to build an output script.
- */
-export function decodeCashAddress(address: string, testnet: boolean): { type: 'P2PKH' | 'P2SH'; hash: Uint8Array } {
-  const prefix = cashAddrPrefix(testnet);
-  const full = address.includes(':') ? address : `${prefix}:${address}`;
-  let decoded: { prefix: string; type: string; hash: Uint8Array };
-  try {
-    decoded = cashaddr.decode(full);
-  } catch {
-    throw new InputError(
-      `'${address}' is not a valid CashAddr address.`,
-      `Use a ${prefix}:q… or ${prefix}:p… address.`,
-    );
-  }
-  if (decoded.prefix !== prefix) {
-    throw new InputError(
-      `'${address}' is a ${decoded.prefix} address, expected ${prefix}.`,
-      'Check mainnet vs testnet.',
-    );
-  }
-  if ((decoded.type !== 'P2PKH' && decoded.type !== 'P2SH') || decoded.hash.length !== 20) {
-    throw new InputError(`'${address}' is not a 20-byte P2PKH or P2SH CashAddr address.`);
-  }
-  return { type: decoded.type, hash: decoded.hash };
 }
 
 export function bchAdapter(): ChainAdapter {

@@ -9,7 +9,7 @@ import {
 } from '../../../src/chains/keys.js';
 import { mnemonicToSeed } from '../../../src/chains/mnemonic.js';
 import { getChainAdapter, isSupportedChain, SUPPORTED_CHAINS } from '../../../src/chains/registry.js';
-import { decodeCashAddress } from '../../../src/chains/bch/derive.js';
+import { decodeCashAddress } from '../../../src/chains/bch/derive-testing.js';
 import { HardkmsError } from '../../../src/errors.js';
 
 const seed = mnemonicToSeed(
