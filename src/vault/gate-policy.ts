@@ -1,11 +1,12 @@
-import { HardkmsError } from '../errors.js';
 import { expecting, jsonObject, v } from '../validate.js';
 import type { SealRecord } from './secret.js';
 
 /**
  * What the operators explicitly allowed at init for a mainnet vault. Recorded in the
- * authenticated meta (gate_policy), so that editing wallet.dat cannot grant it later; the
- * daemon (and anything else that acts on mainnet) asks mainnetGateProblem() and refuses.
+ * authenticated meta (gate_policy), so that editing wallet.dat cannot grant it later. The
+ * refusals themselves are where the gate is used: the YubiKey provider refuses emulated
+ * keys and a 1-of-N threshold on mainnet unless the seal allows them, and the daemon's
+ * mainnet rules (signer/service.ts) refuse a password seal and a weak gate.
  */
 export interface GatePolicy {
   /** Whether the policy was recorded at init (false: a vault created before it existed). */
@@ -56,44 +57,4 @@ export function decodeGatePolicy(recorded: GatePolicyFlags | undefined, seal: Se
     };
   }
   return { recorded: true, ...recorded };
-}
-
-/**
- * Why this vault's gate is not good enough for mainnet, or undefined. Checks the seal the
- * vault has NOW (an emulated key enrolled later counts too) against the recorded policy.
- * The caller decides whether mainnet is involved (a testnet-only vault never is).
- */
-export function mainnetGateProblem(seal: SealRecord, policy: GatePolicy): HardkmsError | undefined {
-  if (seal.provider === 'password') {
-    if (policy.passwordOnMainnet) return undefined;
-    return new HardkmsError(
-      'GATE_MAINNET_PASSWORD',
-      'This vault is sealed by a password only, which is not allowed on mainnet.',
-      {
-        hint: 'Create a mainnet vault with a YubiKey gate (hardkms init --yubikeys N --threshold M), or, knowingly, with `init --allow-password-mainnet`.',
-      },
-    );
-  }
-  if (seal.provider === 'yubikey') {
-    const s = seal as { threshold?: unknown; credentials?: Array<{ driver?: unknown }> };
-    if (s.threshold === 1 && !policy.singleOperatorOnMainnet) {
-      return new HardkmsError(
-        'GATE_MAINNET_SINGLE_OPERATOR',
-        'This vault opens with one YubiKey (threshold 1), which was not allowed for mainnet at init.',
-        {
-          hint: 'Raise the threshold (hardkms enroll / revoke --threshold M), or create the vault with `init --allow-single-operator`.',
-        },
-      );
-    }
-    if ((s.credentials ?? []).some((c) => c.driver === 'emulator') && !policy.emulatedOnMainnet) {
-      return new HardkmsError(
-        'GATE_MAINNET_EMULATED',
-        'This vault has an emulated YubiKey enrolled, which was not allowed for mainnet at init.',
-        {
-          hint: 'Revoke the emulated keys and enroll real ones, or create the vault with `init --allow-emulated-yubikey` (demos only).',
-        },
-      );
-    }
-  }
-  return undefined;
 }

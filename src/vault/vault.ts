@@ -38,7 +38,6 @@ import {
   encodeGatePolicy,
   gatePolicyFlags,
   gatePolicyRecord,
-  mainnetGateProblem,
   type GatePolicy,
   type GatePolicyFlags,
 } from './gate-policy.js';
@@ -493,16 +492,6 @@ export class Vault {
   /** The gate policy recorded at init (authenticated: the meta MAC was checked at unseal). */
   gatePolicy(): GatePolicy {
     return decodeGatePolicy(this.store.getMetaJson(META.gatePolicy, gatePolicyRecord), this.sealRecord());
-  }
-
-  /**
-   * Why this vault must not act on mainnet, or undefined: a password seal, a 1-of-N gate or
-   * an emulated key that the operators did not explicitly allow at init. Always undefined
-   * for a testnet-only vault (it refuses mainnet wallets anyway).
-   */
-  mainnetGateProblem(): HardkmsError | undefined {
-    if (this.testnetOnly) return undefined;
-    return mainnetGateProblem(this.sealRecord(), this.gatePolicy());
   }
 
   get isSealed(): boolean {
