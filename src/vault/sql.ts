@@ -57,7 +57,7 @@ export function withStatementCache(db: SqlDatabase, limit = 512): SqlDatabase {
         all: (...p) => stmt.all(...p),
         run: (...p) => stmt.run(...p),
         iterate: (...p) => stmt.iterate(...p),
-        pluck: (toggle) => db.prepare(sql).pluck(toggle),
+        pluck: (toggle = true) => db.prepare(sql).pluck(toggle),
       };
       cache.set(sql, s);
     }
