@@ -157,7 +157,7 @@ describe.skipIf(!havePostgres || !existsSync(LITECOIND_PATH))(
       pg?.destroy();
     });
 
-    it('500 pending transactions, 50 SIGKILLs: each id broadcast exactly once, one raw transaction per id, all on chain', async () => {
+    it('500 pending transactions, 50 SIGKILLs: each id broadcast, always as its one journaled raw transaction, all on chain', async () => {
       const cluster = new HaCluster({
         pg,
         tv,
