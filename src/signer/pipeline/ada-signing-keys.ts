@@ -14,6 +14,7 @@ import { bytesEqual } from '../../chains/decoded.js';
 import type { WalletEntry } from '../../vault/entries.js';
 import type { Vault } from '../../vault/vault.js';
 import { decryptSecret } from '../../vault/entry-secrets.js';
+import { wipedSignerError, derivedKeyMismatch } from './signing-key-errors.js';
 
 export interface AdaKeyRef {
   entry: WalletEntry;
@@ -82,13 +83,7 @@ export function adaSignerForRef(vault: Vault, ref: AdaKeyRef): WipeableAdaSigner
       const k = adaPrivateKeyAt(root, index);
       if (!bytesEqual(adaPublicKeyOfExtended(k), publicKey)) {
         k.fill(0);
-        throw new HardkmsError(
-          'WALLET_XPUB_MISMATCH',
-          `wallet ${entry.signatureId}: the key derived from its mnemonic at index ${index} does not match its stored xpub`,
-          {
-            hint: 'The wallet entry is inconsistent; nothing was signed. Re-store the mnemonic with storemanagedwallet ADA.',
-          },
-        );
+        throw derivedKeyMismatch(entry.signatureId, index);
       }
       return k;
     } finally {
@@ -100,12 +95,7 @@ export function adaSignerForRef(vault: Vault, ref: AdaKeyRef): WipeableAdaSigner
     signatureId: entry.signatureId,
     publicKey,
     sign(message) {
-      if (wiped)
-        return Promise.reject(
-          new HardkmsError('KEY_WIPED', `the signer for ${entry.signatureId} was already wiped`, {
-            hint: 'This is a bug in hardkms; report it.',
-          }),
-        );
+      if (wiped) return Promise.reject(wipedSignerError(entry.signatureId));
       try {
         key ??= derive();
         return Promise.resolve(adaSign(key, message));

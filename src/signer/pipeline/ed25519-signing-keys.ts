@@ -11,6 +11,7 @@ import type { WalletEntry } from '../../vault/entries.js';
 import type { Vault } from '../../vault/vault.js';
 import { decryptSecret, wrappedKeyOf } from '../../vault/entry-secrets.js';
 import type { KeyRef } from './key-resolution.js';
+import { wipedSignerError } from './signing-key-errors.js';
 
 export function ed25519SignerFor(vault: Vault, ref: KeyRef): Ed25519Signer & { readonly signatureId: string } {
   const wrapped = wrappedKeyOf(vault, ref.entry);
@@ -74,12 +75,7 @@ export function ed25519SignerForRef(vault: Vault, ref: KeyRef): WipeableEd25519S
     signatureId: entry.signatureId,
     publicKey,
     sign(message) {
-      if (wiped)
-        return Promise.reject(
-          new HardkmsError('KEY_WIPED', `the signer for ${entry.signatureId} was already wiped`, {
-            hint: 'This is a bug in hardkms; report it.',
-          }),
-        );
+      if (wiped) return Promise.reject(wipedSignerError(entry.signatureId));
       if (key === undefined) {
         const k = mnemonicChildSeed(vault, entry, index);
         if (!Buffer.from(ed25519.getPublicKey(k)).equals(Buffer.from(publicKey))) {

@@ -26,6 +26,7 @@ import type { WalletEntry } from '../../vault/entries.js';
 import type { Vault } from '../../vault/vault.js';
 import { decryptSecret, signWithEntry } from '../../vault/entry-secrets.js';
 import type { KeyRef } from './key-resolution.js';
+import { wipedSignerError, derivedKeyMismatch } from './signing-key-errors.js';
 
 export interface SigningKey extends DigestSigner {
   readonly signatureId: string;
@@ -58,10 +59,7 @@ export function signingKeyFor(vault: Vault, ref: KeyRef, deps: SigningKeyDeps = 
   const publicKey = Uint8Array.from(ref.publicKey);
   let wiped = false;
   const checkLive = (): void => {
-    if (wiped)
-      throw new HardkmsError('KEY_WIPED', `the signer for ${entry.signatureId} was already wiped`, {
-        hint: 'This is a bug in hardkms; report it.',
-      });
+    if (wiped) throw wipedSignerError(entry.signatureId);
   };
 
   if (entry.kind === 'privateKey') {
@@ -97,13 +95,7 @@ export function signingKeyFor(vault: Vault, ref: KeyRef, deps: SigningKeyDeps = 
       const signer = deps.hostSigner(child);
       if (!bytesEqual(signer.publicKey, publicKey)) {
         signer.wipe();
-        throw new HardkmsError(
-          'WALLET_XPUB_MISMATCH',
-          `wallet ${entry.signatureId}: the key derived from its mnemonic at index ${index} does not match its stored xpub`,
-          {
-            hint: 'The entry is inconsistent; do not use it. Restore wallet.dat from a backup.',
-          },
-        );
+        throw derivedKeyMismatch(entry.signatureId, index);
       }
       return signer;
     } finally {
