@@ -37,7 +37,9 @@ fi
 # refuses a lock that lacks any of rollup's per-platform optional packages, and the
 # registry mirror reachable here does not carry all of them for the newest rollup.
 # npm 11 asks for approval of install scripts; package.json's allowScripts approves the
-# native modules we need. Check afterwards that they really compiled, and fail loudly if not.
+# native modules we need and denies the others on purpose (koffi ships prebuilt addons,
+# protobufjs' postinstall only prints a version warning; test/unit/native-modules.test.ts
+# fails if a new one is left unreviewed). Check afterwards that they really compiled, and fail loudly if not.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

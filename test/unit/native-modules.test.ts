@@ -1,9 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const require = createRequire(import.meta.url);
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 // npm 11 may skip install scripts it was not told to allow; then these addons are missing
 // and hardkms cannot reach a token or a store. package.json's allowScripts must cover them.
@@ -74,5 +77,15 @@ describe('native modules built by npm ci', () => {
   it('koffi loads its prebuilt addon without an install script', () => {
     const koffi = require('koffi') as { sizeof(t: string): number };
     expect(koffi.sizeof('unsigned long')).toBe(8);
+  });
+
+  // Every dependency's install script is either approved (the addons above) or denied on
+  // purpose in package.json's allowScripts; a new one npm 11 would silently skip fails here.
+  it('npm has no install script left unreviewed by allowScripts', () => {
+    const npmMajor = Number(execFileSync('npm', ['--version'], { encoding: 'utf8' }).split('.')[0]);
+    if (npmMajor < 11) return; // older npm runs every install script: nothing to review
+    const out = execFileSync('npm', ['install-scripts', 'ls'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(out).not.toMatch(/not yet covered/);
+    expect(out).toMatch(/No packages with unreviewed install scripts/);
   });
 });
