@@ -10,6 +10,15 @@ import { adaKit } from './ada/kit.js';
 
 export { WALLET_CHAINS };
 
+/** BIP-39 mnemonic wallets, as every HD chain and SOL/EGLD have them. */
+const BIP39_WALLETS = {
+  generateMnemonic: (entropy: Uint8Array) => generateMnemonic(entropy),
+  requireMnemonicWallets: () => undefined,
+  validateMnemonic: (m: Uint8Array) => validateMnemonic(m),
+  validateTypedMnemonic: (m: Uint8Array) => validateTypedMnemonic(m),
+  mnemonicToSeed: (m: Uint8Array) => mnemonicToSeed(m),
+};
+
 /** Everything the managed-wallet operations need from the chain layer, for one chain. */
 export function chainKit(chain: string): ChainKit {
   if (chain === 'ADA') return adaKit();
@@ -17,25 +26,13 @@ export function chainKit(chain: string): ChainKit {
   if (ed !== undefined) return ed25519Kit(ed);
   const adapter = getChainAdapter(chain);
   return {
-    chain: adapter.chain,
-    xpubFromSeed: (seed, testnet) => adapter.xpubFromSeed(seed, testnet),
-    addressFromXpub: (xpub, index, testnet) => adapter.addressFromXpub(xpub, index, testnet),
-    privateKeyFromSeed: (seed, index, testnet) => adapter.privateKeyFromSeed(seed, index, testnet),
-    formatPrivateKey: (raw, testnet) => adapter.formatPrivateKey(raw, testnet),
-    parsePrivateKey: (text, testnet) => adapter.parsePrivateKey(text, testnet),
-    ...(adapter.parseWifAsTatum ? { parseWifAsTatum: adapter.parseWifAsTatum.bind(adapter) } : {}),
-    ...(adapter.formatWif ? { formatWif: adapter.formatWif.bind(adapter) } : {}),
-    ...(adapter.uncompressedAddress ? { uncompressedAddress: adapter.uncompressedAddress.bind(adapter) } : {}),
-    addressFromPublicKey: (pub, testnet) => adapter.addressFromPublicKey(pub, testnet),
+    // The adapter is the kit's ChainKeys (closures, no `this`): the keys and addresses as Tatum derives them.
+    ...adapter,
     // addressesFromPublicKey lists the private-key form first and the xpub form last (BTC: P2PKH, P2WPKH).
     xpubAddressFromPublicKey: (pub, testnet) =>
       adapter.addressesFromPublicKey(pub, testnet).at(-1) ?? adapter.addressFromPublicKey(pub, testnet),
     publicKeyFromPrivateKey: (raw) => publicKeyFromPrivateKey(raw),
-    generateMnemonic: (entropy) => generateMnemonic(entropy),
-    requireMnemonicWallets: () => undefined,
-    validateMnemonic: (m) => validateMnemonic(m),
-    validateTypedMnemonic: (m) => validateTypedMnemonic(m),
-    mnemonicToSeed: (m) => mnemonicToSeed(m),
+    ...BIP39_WALLETS,
   };
 }
 
@@ -86,11 +83,7 @@ function ed25519Kit(spec: Ed25519ChainSpec): ChainKit {
           xpubFromSeed: noXpub,
           addressFromXpub: noXpub,
           privateKeyFromSeed: (seed: Uint8Array, index: number, testnet: boolean) => child(seed, index, testnet),
-          generateMnemonic: (entropy: Uint8Array) => generateMnemonic(entropy),
-          requireMnemonicWallets: () => undefined,
-          validateMnemonic: (m: Uint8Array) => validateMnemonic(m),
-          validateTypedMnemonic: (m: Uint8Array) => validateTypedMnemonic(m),
-          mnemonicToSeed: (m: Uint8Array) => mnemonicToSeed(m),
+          ...BIP39_WALLETS,
           ...(spec.mnemonicOnlyWallets ? { generatesMnemonic: true as const } : {}),
           mnemonicPublicData: (seed: Uint8Array, testnet: boolean) => {
             // Tatum's EGLD entries are the mnemonic alone; SOL's carry the address of index 0.

@@ -19,10 +19,39 @@ import {
 } from './entry-secrets.js';
 
 /**
+ * A chain's keys and addresses as Tatum derives and writes them: what the wallet commands need
+ * from an HD chain's derivation. The chain layer's ChainAdapter (chains/types.ts) is this plus
+ * the chain's paths and every address form of a key; a secp256k1 HD chain's kit is its adapter.
+ */
+export interface ChainKeys {
+  /** Extended public key at the chain's change level (depth 4), in the serialization Tatum stores. */
+  xpubFromSeed(seed: Uint8Array, testnet: boolean): string;
+  /** Address of non-hardened child `index` of the xpub. */
+  addressFromXpub(xpub: string, index: number, testnet: boolean): string;
+  /** Raw 32-byte private key at the change level's child `index`. The caller zeroes it. */
+  privateKeyFromSeed(seed: Uint8Array, index: number, testnet: boolean): Uint8Array;
+  /** Export format: WIF (utxo, bch), 0x + 64 hex (evm), 64 hex (tron), the chain's secret (ed25519 chains). */
+  formatPrivateKey(raw: Uint8Array, testnet: boolean): string;
+  /** Inverse of formatPrivateKey; InputError naming the rule that failed. The caller zeroes the result. */
+  parsePrivateKey(text: string, testnet: boolean): Uint8Array;
+  /**
+   * WIF chains only: the key as Tatum's signers take it (uncompressed WIF, WIF of the other
+   * network), with the form it was written in; `form` is absent when it is this net's compressed WIF.
+   */
+  parseWifAsTatum?(text: string, testnet: boolean): { key: Uint8Array; form?: WifForm; otherNetwork?: boolean };
+  /** WIF chains only: the key in a given WIF form (the inverse of parseWifAsTatum). */
+  formatWif?(raw: Uint8Array, form: WifForm): string;
+  /** BTC/LTC/DOGE: the P2PKH address of the uncompressed public key (an uncompressed-WIF wallet's address). */
+  uncompressedAddress?(pub33: Uint8Array, testnet: boolean): string;
+  /** Address Tatum reports for a private-key wallet (BTC: P2PKH legacy). */
+  addressFromPublicKey(pub33: Uint8Array, testnet: boolean): string;
+}
+
+/**
  * Tatum's managed-wallet operations on an unsealed vault. The chain layer is handed in
  * (structurally typed) so the vault never depends on chain code: the CLI composes them.
  */
-export interface ChainKit {
+export interface ChainKit extends ChainKeys {
   chain: string;
   /** 'ed25519' for one-key chains (XLM, ALGO): keys go to the token as ed25519 seeds; absent = secp256k1. */
   curve?: 'ed25519';
@@ -41,17 +70,6 @@ export interface ChainKit {
    * keeps them for export only); their mnemonic wallets are.
    */
   refusePrivateKeys?(): never;
-  xpubFromSeed(seed: Uint8Array, testnet: boolean): string;
-  addressFromXpub(xpub: string, index: number, testnet: boolean): string;
-  privateKeyFromSeed(seed: Uint8Array, index: number, testnet: boolean): Uint8Array;
-  formatPrivateKey(raw: Uint8Array, testnet: boolean): string;
-  parsePrivateKey(text: string, testnet: boolean): Uint8Array;
-  /** WIF chains: the key as Tatum's signers take it, and its form when that is not this net's compressed WIF. */
-  parseWifAsTatum?(text: string, testnet: boolean): { key: Uint8Array; form?: WifForm; otherNetwork?: boolean };
-  formatWif?(raw: Uint8Array, form: WifForm): string;
-  /** BTC/LTC/DOGE: the P2PKH address of the uncompressed public key (an uncompressed-WIF wallet's address). */
-  uncompressedAddress?(pub33: Uint8Array, testnet: boolean): string;
-  addressFromPublicKey(pub33: Uint8Array, testnet: boolean): string;
   /** The address an xpub gives for this key (BTC: P2WPKH), which Tatum prints for batch keys. */
   xpubAddressFromPublicKey(pub33: Uint8Array, testnet: boolean): string;
   publicKeyFromPrivateKey(raw: Uint8Array): Uint8Array;
