@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1';
+import pkcs11js from 'pkcs11js';
 import { benchToken } from './lib.mjs';
 
 const N = Number(process.env.BENCH_N ?? 2000);
@@ -30,6 +31,9 @@ const b = rate('(b) unwrap + sign + destroy per signature', (d) =>
   token.signWithWrapped(wrapped, d, { recovery: false }),
 );
 rate('(b+) same, plus recovery id (EVM, TRON)', (d) => token.signWithWrapped(wrapped, d));
+const internals = Token.internalsForTesting(token);
+rate('(u) unwrap + destroy, no signature', () => internals.destroy(internals.unwrapSecp256k1(wrapped)));
+const s = sessionWrapKeyRate();
 // daemon --key-cache: one unwrap per wallet per cycle; here a cycle of 36 signatures per key.
 let inCycle = 0;
 const cached = rate('(k) per-cycle key cache, 36 signatures per unwrap', (d) => {
@@ -44,6 +48,8 @@ token.endKeyCache();
 const hostKey = secp256k1.utils.randomPrivateKey();
 rate('(c) host-side noble-curves', (d) => secp256k1.sign(d, hostKey));
 console.log(`(b)/(a) = ${(b / a).toFixed(2)}  (target >= 0.5)`);
+if (s !== undefined)
+  console.log(`(s)/(a) = ${(s / a).toFixed(2)}  (session wrap key: (s)/(b) = ${(s / b).toFixed(2)})`);
 console.log(`(k)/(a) = ${(cached / a).toFixed(2)}  (target >= 0.85)`);
 
 // Ed25519 (XRP, XLM, SOL, ALGO): a 32-byte message stands in for a transaction's bytes.
@@ -53,3 +59,43 @@ const edWrapped = token.generateEd25519();
 const eb = rate('(ed-b) ed25519 unwrap+sign+destroy, verified', (d) => token.signEd25519WithWrapped(edWrapped, d));
 console.log(`(ed-b)/(ed-a) = ${(eb / ea).toFixed(2)}  (target >= 0.5)`);
 token.close();
+
+/**
+ * Issue 13's lead "a session copy of the wrap key": SoftHSM2 refuses C_CopyObject with
+ * CKA_TOKEN false on the wrap key (CKA_MODIFIABLE false makes every copy template read-only),
+ * so this measures the same thing another way: a session AES wrap key generated with the wrap
+ * key's attributes, wrapping and unwrapping a fresh key. Benchmark only: the vault's keys are
+ * swapped for the measurement through the (runtime-visible) private field and put back.
+ */
+function sessionWrapKeyRate() {
+  const { lib, session } = internals;
+  try {
+    const copy = lib.C_CopyObject(session, token.keys.wrap, [{ type: pkcs11js.CKA_TOKEN, value: false }]);
+    lib.C_DestroyObject(session, copy);
+    console.log('    C_CopyObject(wrap key, CKA_TOKEN false): accepted');
+  } catch (e) {
+    console.log(`    C_CopyObject(wrap key, CKA_TOKEN false): refused by the token (${e.message})`);
+  }
+  const sessionWrap = lib.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
+    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+    { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+    { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
+    { type: pkcs11js.CKA_TOKEN, value: false },
+    { type: pkcs11js.CKA_PRIVATE, value: true },
+    { type: pkcs11js.CKA_SENSITIVE, value: true },
+    { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+    { type: pkcs11js.CKA_WRAP, value: true },
+    { type: pkcs11js.CKA_UNWRAP, value: true },
+  ]);
+  const tokenWrap = token.keys.wrap;
+  token.keys.wrap = sessionWrap;
+  try {
+    const w = token.generateSecp256k1();
+    return rate('(s) unwrap + sign + destroy, session wrap key', (d) =>
+      token.signWithWrapped(w, d, { recovery: false }),
+    );
+  } finally {
+    token.keys.wrap = tokenWrap;
+    lib.C_DestroyObject(session, sessionWrap);
+  }
+}
