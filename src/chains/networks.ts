@@ -1,4 +1,7 @@
-import { networks, type Network } from 'bitcoinjs-lib';
+// Subpaths, not the package index: the index also loads Psbt, bip174 and the transaction
+// code (about 60 files), which address derivation (getaddress, export) never uses.
+import * as networks from 'bitcoinjs-lib/src/networks';
+import type { Network } from 'bitcoinjs-lib/src/networks';
 
 /**
  * Network parameters (address versions, WIF byte, BIP32 serialization versions) as

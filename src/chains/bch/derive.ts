@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { crypto } from 'bitcoinjs-lib';
+import { hash160 } from 'bitcoinjs-lib/src/crypto';
 import { InputError } from '../../errors.js';
 import type { ChainAdapter } from '../types.js';
 import {
@@ -34,7 +34,7 @@ function netName(testnet: boolean): string {
 
 export function cashAddress(pub33: Uint8Array, testnet: boolean): string {
   checkCompressedPublicKey(pub33);
-  return cashaddr.encode(cashAddrPrefix(testnet), 'P2PKH', crypto.hash160(pub33));
+  return cashaddr.encode(cashAddrPrefix(testnet), 'P2PKH', hash160(pub33));
 }
 
 export function bchAdapter(): ChainAdapter {

@@ -1,4 +1,6 @@
-import { crypto, payments } from 'bitcoinjs-lib';
+import { hash160 } from 'bitcoinjs-lib/src/crypto';
+import { p2pkh as p2pkhPayment } from 'bitcoinjs-lib/src/payments/p2pkh';
+import { p2wpkh as p2wpkhPayment } from 'bitcoinjs-lib/src/payments/p2wpkh';
 import type { ChainAdapter } from '../types.js';
 import {
   checkCompressedPublicKey,
@@ -32,11 +34,11 @@ export function utxoAdapter(chain: UtxoFamilyChain): ChainAdapter {
   const p2pkh = (pub33: Uint8Array, testnet: boolean): string => {
     checkCompressedPublicKey(pub33);
     const network = utxoNetwork(chain, testnet);
-    return payments.p2pkh({ hash: crypto.hash160(pub33), network }).address!;
+    return p2pkhPayment({ hash: hash160(pub33), network }).address!;
   };
   const p2wpkh = (pub33: Uint8Array, testnet: boolean): string => {
     checkCompressedPublicKey(pub33);
-    return payments.p2wpkh({ pubkey: pub33, network: utxoNetwork(chain, testnet) }).address!;
+    return p2wpkhPayment({ pubkey: pub33, network: utxoNetwork(chain, testnet) }).address!;
   };
   const path = (testnet: boolean) => changeLevelPath(testnet ? TESTNET_COIN_TYPE : COIN_TYPE[chain]);
 
@@ -66,8 +68,8 @@ export function utxoAdapter(chain: UtxoFamilyChain): ChainAdapter {
     formatWif: (raw, form) => encodeWifForm(raw, form),
     uncompressedAddress(pub33, testnet) {
       checkCompressedPublicKey(pub33);
-      return payments.p2pkh({
-        hash: crypto.hash160(uncompressedPublicKey(pub33)),
+      return p2pkhPayment({
+        hash: hash160(uncompressedPublicKey(pub33)),
         network: utxoNetwork(chain, testnet),
       }).address!;
     },

@@ -77,6 +77,8 @@ describe('CLI start-up loads only what the command uses', () => {
       expect(JSON.parse(r.stdout)).toEqual({ address: expect.stringMatching(/^0x[0-9a-f]{40}$/) });
       expect(r.packages.has('pkcs11js')).toBe(true); // the trace sees the token being used
       for (const lib of CHAIN_AND_DAEMON_LIBRARIES) expect(r.packages.has(lib), lib).toBe(false);
+      // Addresses need bitcoinjs-lib's networks, hashes and payments, not its PSBT code.
+      expect(r.packages.has('bip174'), 'bip174').toBe(false);
     });
 
     it('the daemon still loads what it signs with', () => {
