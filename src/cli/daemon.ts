@@ -14,6 +14,7 @@ import { globalFlags } from './flags.js';
 import { warn } from './output.js';
 import { tokenBackupFor } from './token.js';
 import { readEnv, type PublicEnvName } from '../config/env.js';
+import { isHttpUrl } from '../http-url.js';
 
 /**
  * `hardkms daemon`: Tatum KMS's daemon flags, plus:
@@ -211,25 +212,13 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       );
     opts.externalUrlMethod = method === 'POST' ? 'POST' : 'GET';
   }
-  if (opts.externalUrl !== undefined) {
-    try {
-      const u = new URL(opts.externalUrl);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
-    } catch {
-      throw new InputError(`--externalUrl '${opts.externalUrl}' is not an http(s) URL.`);
-    }
-  }
-  if (opts.alertWebhook !== undefined) {
-    try {
-      const u = new URL(opts.alertWebhook);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
-    } catch {
-      throw new InputError(
-        `--alert-webhook is not an http(s) URL.`,
-        'E.g. --alert-webhook https://alerts.internal/hardkms (https on mainnet).',
-      );
-    }
-  }
+  if (opts.externalUrl !== undefined && !isHttpUrl(opts.externalUrl))
+    throw new InputError(`--externalUrl '${opts.externalUrl}' is not an http(s) URL.`);
+  if (opts.alertWebhook !== undefined && !isHttpUrl(opts.alertWebhook))
+    throw new InputError(
+      `--alert-webhook is not an http(s) URL.`,
+      'E.g. --alert-webhook https://alerts.internal/hardkms (https on mainnet).',
+    );
   if (!opts.runOnce && (opts.wallets !== undefined || opts.transactionIds !== undefined))
     warn('--wallets and --transactionIds apply only with --runOnce; ignored.');
   if (config.apiKey === undefined)

@@ -7,6 +7,7 @@ import { auditLogMismatch, boundAuditLogPath, defaultLogFor } from '../vault/fac
 import { isStoreUrl, parseStoreUrl } from '../vault/pg/url.js';
 import { ENV_FILE_ALLOWED, readEnv, type SecretEnvName } from './env.js';
 import { DEFAULT_API_URL } from '../signer/source/tatum-paths.js';
+import { isHttpUrl } from '../http-url.js';
 
 /** Flags every command shares (Tatum's names where Tatum has them). */
 export interface GlobalFlags {
@@ -108,12 +109,8 @@ export function buildConfig(flags: GlobalFlags): Config {
   const env = loadEnvFiles(flags.envFile);
   const walletPath = storeLocation(flags);
   const apiUrl = readEnv('TATUM_API_URL') ?? DEFAULT_API_URL;
-  try {
-    const u = new URL(apiUrl);
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('protocol');
-  } catch {
+  if (!isHttpUrl(apiUrl))
     throw new InputError(`TATUM_API_URL '${apiUrl}' is not an http(s) URL.`, 'Set it to e.g. https://api.tatum.io.');
-  }
   const apiKey = flags.apiKey ? Buffer.from(flags.apiKey) : takeEnvSecret('TATUM_API_KEY');
   return {
     walletPath,

@@ -13,6 +13,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { HardkmsError } from '../errors.js';
+import { isHttpScheme } from '../http-url.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -146,7 +147,7 @@ export class HttpClient {
       );
     }
     const target = `${req.method} ${redactUrl(url, req.secretInUrl)}`;
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    if (!isHttpScheme(url)) {
       return Promise.reject(
         new HttpError(HTTP_ERROR_CODES.network, `Unsupported URL scheme ${url.protocol} for ${target}`, {
           target,

@@ -25,6 +25,7 @@ import {
 import { HttpClient, redactUrl, type HttpMethod } from '../http.js';
 import { validatePending, validatePendingList, type MalformedPending, type PendingTransaction } from './pending.js';
 import { readEnv } from '../../config/env.js';
+import { isHttpScheme } from '../../http-url.js';
 
 /** Error codes thrown by TatumClient besides HttpError's HTTP_* codes. */
 export const TATUM_ERROR_CODES = {
@@ -94,7 +95,7 @@ export class TatumClient {
         hint: 'Set TATUM_API_URL to e.g. https://api.tatum.io',
       });
     }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    if (!isHttpScheme(parsed)) {
       throw new HardkmsError(TATUM_ERROR_CODES.badRequest, `The Tatum API URL has scheme ${parsed.protocol}`, {
         hint: 'Use an https:// URL (http:// only for a local test server).',
       });
