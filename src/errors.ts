@@ -36,3 +36,13 @@ export class InputError extends HardkmsError {
 export function isHardkmsError(e: unknown): e is HardkmsError {
   return e instanceof HardkmsError;
 }
+
+/**
+ * An id, chain code or other text from a file, the user or the network as a message shows it:
+ * printable ASCII only (anything else becomes '?', so no control character reaches a terminal
+ * or log line) and at most `max` characters, the cut marked with '…'.
+ */
+export function shownText(text: string, max = 64): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}

@@ -1,4 +1,4 @@
-import { HardkmsError } from '../errors.js';
+import { HardkmsError, shownText } from '../errors.js';
 import { bchAdapter } from './bch/derive.js';
 import { evmAdapter } from './evm/derive.js';
 import { tronAdapter } from './tron/derive.js';
@@ -43,7 +43,7 @@ export function getChainAdapter(chain: string): ChainAdapter {
   const adapter = ADAPTERS.get(chain as ChainCode);
   if (!adapter) {
     // The code comes from user input or the network: keep it short and printable in logs.
-    const shown = chain.replace(/[^\x20-\x7e]/g, '?').slice(0, 24);
+    const shown = shownText(chain, 24);
     // "Unsupported blockchain." is Tatum KMS's own text, which scripts match on.
     throw new HardkmsError('UNSUPPORTED_CHAIN', `Unsupported chain '${shown}'. Unsupported blockchain.`, {
       hint: `Supported: ${SUPPORTED_CHAINS.join(', ')}.`,

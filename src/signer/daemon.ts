@@ -8,7 +8,7 @@
  * finish, then the loop returns; the caller seals the vault. API failures slow the loop
  * down (Backoff); they never end it.
  */
-import { HardkmsError } from '../errors.js';
+import { HardkmsError, shownText } from '../errors.js';
 import type { Vault } from '../vault/vault.js';
 import { MAX_SIGNATURE_IDS, type TatumChain } from './source/tatum-paths.js';
 import { isSignableChain } from './pipeline/chain-ids.js';
@@ -349,10 +349,7 @@ export class SignerDaemon {
     if (this.adviceSeen.has(header)) return;
     this.adviceSeen.add(header);
     const [latest, level, ...rest] = header.split(';').map((p) => p.trim());
-    const message = rest
-      .join(';')
-      .replace(/[^\x20-\x7e]/g, '?')
-      .slice(0, 300);
+    const message = shownText(rest.join(';'), 300);
     this.log(
       level?.toUpperCase() === 'ERROR' ? 'error' : 'warn',
       `Tatum API version advice (for Tatum KMS ${(latest ?? '').slice(0, 40)}): ${message}`,

@@ -1,4 +1,4 @@
-import { HardkmsError } from '../errors.js';
+import { HardkmsError, shownText } from '../errors.js';
 import { expecting, isPlainObject, jsonObject, parseOrThrow, v } from '../validate.js';
 import { decryptLegacy, wrongLegacyPassword } from './legacy-cipher.js';
 
@@ -41,14 +41,8 @@ export interface LegacyEntry {
 const ENTRY_HINT =
   'Fix or remove that entry in a decrypted copy of the Tatum store, or export it again from Tatum KMS.';
 
-/** Ids and chain codes come from the file: keep them printable and short in messages. */
-function shown(text: string): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length > 64 ? `${clean.slice(0, 64)}…` : clean;
-}
-
 function entryError(id: string, problem: string): HardkmsError {
-  return new HardkmsError('LEGACY_ENTRY_INVALID', `Wallet '${shown(id)}' in the Tatum wallet file ${problem}.`, {
+  return new HardkmsError('LEGACY_ENTRY_INVALID', `Wallet '${shownText(id)}' in the Tatum wallet file ${problem}.`, {
     hint: ENTRY_HINT,
   });
 }
@@ -119,8 +113,8 @@ export interface SkippedWallet {
 export function skippedFrom(signatureId: string, chain: string | undefined, e: unknown): SkippedWallet {
   if (e instanceof HardkmsError) {
     return {
-      signatureId: shown(signatureId),
-      ...(chain ? { chain: shown(chain) } : {}),
+      signatureId: shownText(signatureId),
+      ...(chain ? { chain: shownText(chain) } : {}),
       code: e.code,
       reason: e.message,
       fix: e.hint ?? ENTRY_HINT,
