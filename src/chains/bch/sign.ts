@@ -12,7 +12,7 @@ import {
   type DecodedTx,
 } from '../decoded.js';
 import { derSignature, signDigestChecked, uniqueSigners, type DigestSigner } from '../digest-signer.js';
-import { decodeScriptOutput, estimatedVsize, p2pkhScript, pushes, withHashType } from '../utxo/sign.js';
+import { decodeScriptOutput, estimatedVsize, isP2pkhScript, p2pkhScript, pushes, withHashType } from '../utxo/sign.js';
 
 /**
  * BCH pending transactions (spec §3.4): `"<unsigned tx hex>:<JSON array of input amounts>"`.
@@ -123,14 +123,7 @@ function assignSigners(
     const unowned: number[] = [];
     const owners = prevoutScripts.map((ps, i) => {
       const script = typeof ps === 'string' ? hexField(CHAIN, `prevoutScripts[${i}]`, ps) : ps;
-      if (!(
-        script.length === 25 &&
-        script[0] === 0x76 &&
-        script[1] === 0xa9 &&
-        script[2] === 0x14 &&
-        script[23] === 0x88 &&
-        script[24] === 0xac
-      )) {
+      if (!isP2pkhScript(script)) {
         throw unsupportedError(CHAIN, `input ${i} does not spend a P2PKH output; only P2PKH is signed for BCH`);
       }
       const owner = keys.find((k) => bytesEqual(script.subarray(3, 23), bcrypto.hash160(k.publicKey)));

@@ -160,8 +160,7 @@ export function matchInput(
 
 /** Script classes we can sign; a P2SH script is assumed to wrap P2WPKH (as bitcore does) and only matches if it does. */
 function classifyScript(s: Uint8Array): UtxoInputKind | undefined {
-  if (s.length === 25 && s[0] === 0x76 && s[1] === 0xa9 && s[2] === 0x14 && s[23] === 0x88 && s[24] === 0xac)
-    return 'p2pkh';
+  if (isP2pkhScript(s)) return 'p2pkh';
   if (s.length === 22 && s[0] === 0x00 && s[1] === 0x14) return 'p2wpkh';
   if (s.length === 23 && s[0] === 0xa9 && s[1] === 0x14 && s[22] === 0x87) return 'p2sh-p2wpkh';
   if (s.length === 35 && s[0] === 0x21 && (s[1] === 0x02 || s[1] === 0x03) && s[34] === 0xac) return 'p2pk';
@@ -176,12 +175,22 @@ function scriptKindName(s: Uint8Array): string {
   return `unrecognised script ${s.length > 40 ? toHex(s.subarray(0, 40)) + '…' : toHex(s)}`;
 }
 
+/** OP_DUP OP_HASH160 <20> OP_EQUALVERIFY OP_CHECKSIG: the output script a P2PKH address pays (its hash is bytes 3..23). */
+export function isP2pkhScript(s: Uint8Array): boolean {
+  return s.length === 25 && s[0] === 0x76 && s[1] === 0xa9 && s[2] === 0x14 && s[23] === 0x88 && s[24] === 0xac;
+}
+
 export function p2pkhScript(h160: Uint8Array): Uint8Array {
   return Uint8Array.from([0x76, 0xa9, 0x14, ...h160, 0x88, 0xac]);
 }
 
-function p2wpkhScript(h160: Uint8Array): Uint8Array {
+export function p2wpkhScript(h160: Uint8Array): Uint8Array {
   return Uint8Array.from([0x00, 0x14, ...h160]);
+}
+
+/** OP_HASH160 <20> OP_EQUAL over the redeem script's hash160. */
+export function p2shScript(redeemScript: Uint8Array): Uint8Array {
+  return Uint8Array.from([0xa9, 0x14, ...bcrypto.hash160(redeemScript), 0x87]);
 }
 
 export function withHashType(der: Uint8Array, hashType: number): Uint8Array {

@@ -26,11 +26,17 @@
  * that is not in the vault is named in the error when no key could be resolved.
  */
 import { crypto as bcrypto } from 'bitcoinjs-lib';
-import { HardkmsError } from '../../errors.js';
+import { HardkmsError, shownText } from '../../errors.js';
 import type { ChainFamily } from '../../chains/types.js';
 import { getChainAdapter, isSupportedChain } from '../../chains/registry.js';
 import { base58CheckDecode, bip32, childPublicKey, parseHexXpub } from '../../chains/keys.js';
-import { offchainDerivationIndexes, offchainWithdrawalInputs } from '../../chains/utxo/sign.js';
+import {
+  offchainDerivationIndexes,
+  offchainWithdrawalInputs,
+  p2pkhScript,
+  p2shScript,
+  p2wpkhScript,
+} from '../../chains/utxo/sign.js';
 import { uncompressedPublicKey } from '../../chains/digest-signer.js';
 import type { WalletEntry } from '../../vault/entries.js';
 import type { PendingTransaction } from '../source/pending.js';
@@ -270,10 +276,7 @@ function txChainRef(entry: WalletEntry, txChain: string, index: number, options:
 /** Ids for a message: at most 5, each cut to 64 printable characters (they come from the API). */
 function shortList(ids: readonly string[]): string {
   const unique = [...new Set(ids)];
-  const shown = unique.slice(0, 5).map((id) => {
-    const clean = id.replace(/[^\x20-\x7e]/g, '?');
-    return clean.length > 64 ? `${clean.slice(0, 64)}…` : clean;
-  });
+  const shown = unique.slice(0, 5).map((id) => shownText(id));
   return unique.length > 5 ? `${shown.join(', ')} and ${unique.length - 5} more` : shown.join(', ');
 }
 
@@ -348,18 +351,13 @@ export function childPublicKeyFromXpub(xpub: string, index: number): Uint8Array 
 /** Output scripts (hex) a set of keys can spend: P2PKH, P2WPKH, P2SH-P2WPKH; change detection for the policy. */
 export function ownScripts(publicKeys: readonly Uint8Array[]): Set<string> {
   const out = new Set<string>();
+  const hex = (script: Uint8Array) => Buffer.from(script).toString('hex');
   for (const pub of publicKeys) {
-    const h = Buffer.from(bcrypto.hash160(pub));
-    const wpkh = Buffer.concat([Buffer.from([0x00, 0x14]), h]);
-    out.add(Buffer.concat([Buffer.from([0x76, 0xa9, 0x14]), h, Buffer.from([0x88, 0xac])]).toString('hex'));
-    out.add(wpkh.toString('hex'));
-    out.add(
-      Buffer.concat([Buffer.from([0xa9, 0x14]), Buffer.from(bcrypto.hash160(wpkh)), Buffer.from([0x87])]).toString(
-        'hex',
-      ),
-    );
-    const hu = Buffer.from(bcrypto.hash160(uncompressedPublicKey(pub)));
-    out.add(Buffer.concat([Buffer.from([0x76, 0xa9, 0x14]), hu, Buffer.from([0x88, 0xac])]).toString('hex'));
+    const wpkh = p2wpkhScript(bcrypto.hash160(pub));
+    out.add(hex(p2pkhScript(bcrypto.hash160(pub))));
+    out.add(hex(wpkh));
+    out.add(hex(p2shScript(wpkh)));
+    out.add(hex(p2pkhScript(bcrypto.hash160(uncompressedPublicKey(pub)))));
   }
   return out;
 }
