@@ -118,22 +118,19 @@ export class PendingProcessor {
       if (before.payloadHash !== hash) {
         const error = `pending ${id} was already signed (raw tx sha256 ${before.rawTxHash}) for a different payload; hardkms never signs one pending id twice`;
         if (before.error !== error) {
-          await this.steps.commit(
-            () => journal.fail(id, error),
-            () => [
-              {
-                event: 'sign',
-                subject: id,
-                result: 'denied',
-                details: {
-                  pendingId: id,
-                  chain: pending.chain,
-                  reason: 'payload changed after signing',
-                  rawTxHash: before.rawTxHash,
-                },
+          await this.failStep(id, error, [
+            {
+              event: 'sign',
+              subject: id,
+              result: 'denied',
+              details: {
+                pendingId: id,
+                chain: pending.chain,
+                reason: 'payload changed after signing',
+                rawTxHash: before.rawTxHash,
               },
-            ],
-          );
+            },
+          ]);
         }
         return { kind: 'failed', error: `TX_ALREADY_SIGNED: ${error}`, signed: true };
       }
@@ -162,17 +159,14 @@ export class PendingProcessor {
       } catch (e) {
         const error = reportText(e);
         if (before.error !== error) {
-          await this.steps.commit(
-            () => journal.fail(id, error),
-            () => [
-              {
-                event: 'broadcast',
-                subject: id,
-                result: 'denied',
-                details: { pendingId: id, chain: pending.chain, error, rawTxHash: before.rawTxHash },
-              },
-            ],
-          );
+          await this.failStep(id, error, [
+            {
+              event: 'broadcast',
+              subject: id,
+              result: 'denied',
+              details: { pendingId: id, chain: pending.chain, error, rawTxHash: before.rawTxHash },
+            },
+          ]);
         }
         return { kind: 'failed', error, signed: true };
       }
@@ -200,19 +194,19 @@ export class PendingProcessor {
         // Skipping it would ask again every cycle and never tell anyone: report it instead.
         if (!(e instanceof ApprovalUnsendable)) throw e;
         const error = `${e.code}: ${e.message}`;
-        await this.steps.commit(
-          () => journal.fail(id, error),
-          () =>
-            before?.error !== error
-              ? [
-                  {
-                    event: 'approval',
-                    subject: id,
-                    result: 'fail',
-                    details: { pendingId: id, chain: pending.chain, error },
-                  },
-                ]
-              : [],
+        await this.failStep(
+          id,
+          error,
+          before?.error !== error
+            ? [
+                {
+                  event: 'approval',
+                  subject: id,
+                  result: 'fail',
+                  details: { pendingId: id, chain: pending.chain, error },
+                },
+              ]
+            : [],
         );
         return { kind: 'failed', error, signed: false };
       }
@@ -387,10 +381,7 @@ export class PendingProcessor {
           result: 'fail',
           details: { pendingId: id, chain: pending.chain, error },
         });
-      await this.steps.commit(
-        () => journal.fail(id, error),
-        () => events,
-      );
+      await this.failStep(id, error, events);
       this.d.log('warn', 'pending transaction not signed', { pendingId: id, chain: pending.chain, error });
       return { kind: 'failed', error, signed: false };
     } finally {
@@ -425,17 +416,14 @@ export class PendingProcessor {
     } catch (e) {
       if (isHardkmsError(e) && e.code === 'POLICY_VIOLATION') {
         const error = reportText(e);
-        await this.steps.commit(
-          () => journal.fail(id, error),
-          () => [
-            {
-              event: 'policy',
-              subject: id,
-              result: 'denied',
-              details: { pendingId: id, chain: pending.chain, reason: e.message, recheck: true },
-            },
-          ],
-        );
+        await this.failStep(id, error, [
+          {
+            event: 'policy',
+            subject: id,
+            result: 'denied',
+            details: { pendingId: id, chain: pending.chain, reason: e.message, recheck: true },
+          },
+        ]);
         this.d.log('warn', 'pending transaction not signed', { pendingId: id, chain: pending.chain, error });
         return { kind: 'failed', error, signed: false };
       }
@@ -693,25 +681,12 @@ export class PendingProcessor {
     const id = pending.id;
     try {
       const r = await this.d.broadcaster.send(pending, rawTx);
-      await this.steps.commit(
-        () => journal.broadcast(id, r.txId),
-        () => [
-          {
-            event: 'broadcast',
-            subject: id,
-            result: 'ok',
-            details: {
-              pendingId: id,
-              chain: pending.chain,
-              txId: r.txId,
-              via: r.via,
-              rebroadcast,
-              ...(r.completed === undefined ? {} : { completed: r.completed }),
-              ...(r.warning === undefined ? {} : { warning: r.warning }),
-            },
-          },
-        ],
-      );
+      await this.broadcastStep(pending, r.txId, {
+        via: r.via,
+        rebroadcast,
+        ...(r.completed === undefined ? {} : { completed: r.completed }),
+        ...(r.warning === undefined ? {} : { warning: r.warning }),
+      });
       if (r.warning !== undefined)
         this.d.log('warn', `broadcast accepted, but ${r.warning}`, { pendingId: id, txId: r.txId });
       if (r.completed === false)
@@ -727,19 +702,19 @@ export class PendingProcessor {
       if (reason !== undefined) return this.neverMinable(pending, rawTx, reason, answer, rebroadcast);
       const error = answer;
       const known = journal.get(id)?.error === error;
-      await this.steps.commit(
-        () => journal.fail(id, error),
-        () =>
-          known
-            ? []
-            : [
-                {
-                  event: 'broadcast',
-                  subject: id,
-                  result: 'fail',
-                  details: { pendingId: id, chain: pending.chain, error, rebroadcast },
-                },
-              ],
+      await this.failStep(
+        id,
+        error,
+        known
+          ? []
+          : [
+              {
+                event: 'broadcast',
+                subject: id,
+                result: 'fail',
+                details: { pendingId: id, chain: pending.chain, error, rebroadcast },
+              },
+            ],
       );
       this.d.log('warn', 'broadcast failed; the same signed transaction is sent again next cycle', {
         pendingId: id,
@@ -778,24 +753,7 @@ export class PendingProcessor {
         });
       }
       if (mined === true) {
-        await this.steps.commit(
-          () => journal.broadcast(id, txHash),
-          () => [
-            {
-              event: 'broadcast',
-              subject: id,
-              result: 'ok',
-              details: {
-                pendingId: id,
-                chain: pending.chain,
-                txId: txHash,
-                via: 'already-mined',
-                rebroadcast,
-                answer: answer.slice(0, 500),
-              },
-            },
-          ],
-        );
+        await this.broadcastStep(pending, txHash, { via: 'already-mined', rebroadcast, answer: answer.slice(0, 500) });
         this.d.log('info', 'the node refused the re-sent transaction because it is already mined', {
           pendingId: id,
           txId: txHash,
@@ -805,19 +763,19 @@ export class PendingProcessor {
     }
     const error = neverMinableError(id, `${reason}; transaction ${txHash}`, answer);
     const known = journal.get(id)?.error === error;
-    await this.steps.commit(
-      () => journal.fail(id, error),
-      () =>
-        known
-          ? []
-          : [
-              {
-                event: 'broadcast',
-                subject: id,
-                result: 'fail',
-                details: { pendingId: id, chain: pending.chain, error, rebroadcast, neverMinable: true, txId: txHash },
-              },
-            ],
+    await this.failStep(
+      id,
+      error,
+      known
+        ? []
+        : [
+            {
+              event: 'broadcast',
+              subject: id,
+              result: 'fail',
+              details: { pendingId: id, chain: pending.chain, error, rebroadcast, neverMinable: true, txId: txHash },
+            },
+          ],
     );
     this.d.log(
       'error',
@@ -830,6 +788,29 @@ export class PendingProcessor {
       },
     );
     return { kind: 'failed', error, signed: true };
+  }
+
+  /** The journal's failure and its records (none when the failure is already the journaled one), as one step. */
+  private failStep(id: string, error: string, events: readonly AuditEvent[]): Promise<void> {
+    return this.steps.commit(
+      () => this.d.journal.fail(id, error),
+      () => events,
+    );
+  }
+
+  /** The journal's broadcast and its record (pendingId, chain, txId, then `details`), as one step. */
+  private broadcastStep(pending: PendingTransaction, txId: string, details: Record<string, unknown>): Promise<void> {
+    return this.steps.commit(
+      () => this.d.journal.broadcast(pending.id, txId),
+      () => [
+        {
+          event: 'broadcast',
+          subject: pending.id,
+          result: 'ok',
+          details: { pendingId: pending.id, chain: pending.chain, txId, ...details },
+        },
+      ],
+    );
   }
 
   private reserveKey(chain: string, scope: string, asset: string): string {
