@@ -14,7 +14,8 @@ import { bytesEqual } from '../../chains/decoded.js';
 import type { WalletEntry } from '../../vault/entries.js';
 import type { Vault } from '../../vault/vault.js';
 import { decryptSecret } from '../../vault/entry-secrets.js';
-import { wipedSignerError, derivedKeyMismatch } from './signing-key-errors.js';
+import { derivedKeyMismatch } from './signing-key-errors.js';
+import { hostKey, withMnemonicSeed } from './host-key.js';
 
 export interface AdaKeyRef {
   entry: WalletEntry;
@@ -73,40 +74,29 @@ export interface WipeableAdaSigner extends AdaSigner {
 export function adaSignerForRef(vault: Vault, ref: AdaKeyRef): WipeableAdaSigner {
   const { entry, index } = ref;
   const publicKey = Uint8Array.from(ref.publicKey);
-  let key: Uint8Array | undefined;
-  let wiped = false;
-  const derive = (): Uint8Array => {
-    const mnemonic = decryptSecret(vault, entry);
-    let root: Uint8Array | undefined;
-    try {
-      root = adaKit().mnemonicToSeed(mnemonic);
-      const k = adaPrivateKeyAt(root, index);
-      if (!bytesEqual(adaPublicKeyOfExtended(k), publicKey)) {
-        k.fill(0);
-        throw derivedKeyMismatch(entry.signatureId, index);
-      }
-      return k;
-    } finally {
-      mnemonic.fill(0);
-      root?.fill(0);
-    }
-  };
+  const key = hostKey(
+    entry.signatureId,
+    () =>
+      withMnemonicSeed(decryptSecret(vault, entry), adaKit().mnemonicToSeed, (root) => {
+        const k = adaPrivateKeyAt(root, index);
+        if (!bytesEqual(adaPublicKeyOfExtended(k), publicKey)) {
+          k.fill(0);
+          throw derivedKeyMismatch(entry.signatureId, index);
+        }
+        return k;
+      }),
+    (k) => k.fill(0),
+  );
   return {
     signatureId: entry.signatureId,
     publicKey,
     sign(message) {
-      if (wiped) return Promise.reject(wipedSignerError(entry.signatureId));
       try {
-        key ??= derive();
-        return Promise.resolve(adaSign(key, message));
+        return Promise.resolve(adaSign(key.use(), message));
       } catch (e) {
         return Promise.reject(e instanceof Error ? e : new Error(String(e)));
       }
     },
-    wipe() {
-      wiped = true;
-      key?.fill(0);
-      key = undefined;
-    },
+    wipe: () => key.wipe(),
   };
 }

@@ -11,7 +11,7 @@ import type { WalletEntry } from '../../vault/entries.js';
 import type { Vault } from '../../vault/vault.js';
 import { decryptSecret, wrappedKeyOf } from '../../vault/entry-secrets.js';
 import type { KeyRef } from './key-resolution.js';
-import { wipedSignerError } from './signing-key-errors.js';
+import { hostKey, withMnemonicSeed } from './host-key.js';
 
 export function ed25519SignerFor(vault: Vault, ref: KeyRef): Ed25519Signer & { readonly signatureId: string } {
   const wrapped = wrappedKeyOf(vault, ref.entry);
@@ -38,15 +38,7 @@ function mnemonicChildSeed(vault: Vault, entry: WalletEntry, index: number): Uin
       `wallet ${entry.signatureId} (${entry.chain}, ${entry.kind}) has no ed25519 mnemonic children`,
     );
   }
-  const mnemonic = decryptSecret(vault, entry);
-  let seed: Uint8Array | undefined;
-  try {
-    seed = mnemonicToSeed(mnemonic);
-    return child(seed, index, entry.testnet);
-  } finally {
-    mnemonic.fill(0);
-    seed?.fill(0);
-  }
+  return withMnemonicSeed(decryptSecret(vault, entry), mnemonicToSeed, (seed) => child(seed, index, entry.testnet));
 }
 
 /** Public key of a mnemonic wallet's ed25519 child, for key resolution; every secret is wiped before it returns. The caller audits. */
@@ -69,35 +61,34 @@ export function ed25519SignerForRef(vault: Vault, ref: KeyRef): WipeableEd25519S
   const { entry } = ref;
   const index = ref.index ?? 0;
   const publicKey = Uint8Array.from(ref.publicKey);
-  let key: Uint8Array | undefined;
-  let wiped = false;
+  const key = hostKey(
+    entry.signatureId,
+    () => {
+      const k = mnemonicChildSeed(vault, entry, index);
+      if (!Buffer.from(ed25519.getPublicKey(k)).equals(Buffer.from(publicKey))) {
+        k.fill(0);
+        throw new HardkmsError(
+          'WALLET_KEY_MISMATCH',
+          `wallet ${entry.signatureId}: the key derived at index ${index} is not the one resolved for this transaction`,
+          {
+            hint: 'The entry changed while the transaction was being signed; it was not signed.',
+          },
+        );
+      }
+      return k;
+    },
+    (k) => k.fill(0),
+  );
   return {
     signatureId: entry.signatureId,
     publicKey,
     sign(message) {
-      if (wiped) return Promise.reject(wipedSignerError(entry.signatureId));
-      if (key === undefined) {
-        const k = mnemonicChildSeed(vault, entry, index);
-        if (!Buffer.from(ed25519.getPublicKey(k)).equals(Buffer.from(publicKey))) {
-          k.fill(0);
-          return Promise.reject(
-            new HardkmsError(
-              'WALLET_KEY_MISMATCH',
-              `wallet ${entry.signatureId}: the key derived at index ${index} is not the one resolved for this transaction`,
-              {
-                hint: 'The entry changed while the transaction was being signed; it was not signed.',
-              },
-            ),
-          );
-        }
-        key = k;
+      try {
+        return Promise.resolve(ed25519.sign(message, key.use()));
+      } catch (e) {
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
       }
-      return Promise.resolve(ed25519.sign(message, key));
     },
-    wipe() {
-      wiped = true;
-      key?.fill(0);
-      key = undefined;
-    },
+    wipe: () => key.wipe(),
   };
 }

@@ -27,6 +27,7 @@ import type { Vault } from '../../vault/vault.js';
 import { decryptSecret, signWithEntry } from '../../vault/entry-secrets.js';
 import type { KeyRef } from './key-resolution.js';
 import { wipedSignerError, derivedKeyMismatch } from './signing-key-errors.js';
+import { hostKey, withMnemonicSeed } from './host-key.js';
 
 export interface SigningKey extends DigestSigner {
   readonly signatureId: string;
@@ -83,43 +84,46 @@ export function signingKeyFor(vault: Vault, ref: KeyRef, deps: SigningKeyDeps = 
     );
   }
   const index = ref.index;
-  let host: HostDigestSigner | undefined;
-
-  const derive = (): HostDigestSigner => {
-    const mnemonic = deps.decryptMnemonic(vault, entry);
-    let seed: Uint8Array | undefined;
-    let child: Uint8Array | undefined;
-    try {
-      seed = deps.mnemonicToSeed(mnemonic);
-      child = deps.privateKeyFromSeed(entry, seed, index, ref.deriveChain);
-      const signer = deps.hostSigner(child);
-      if (!bytesEqual(signer.publicKey, publicKey)) {
-        signer.wipe();
-        throw derivedKeyMismatch(entry.signatureId, index);
-      }
-      return signer;
-    } finally {
-      mnemonic.fill(0);
-      seed?.fill(0);
-      child?.fill(0);
-    }
-  };
-
+  const host = hostKey(
+    entry.signatureId,
+    () =>
+      childSigner(vault, entry, index, ref.deriveChain, deps, (signer) => {
+        if (!bytesEqual(signer.publicKey, publicKey)) {
+          signer.wipe();
+          throw derivedKeyMismatch(entry.signatureId, index);
+        }
+        return signer;
+      }),
+    (signer) => signer.wipe(),
+  );
   return {
     signatureId: entry.signatureId,
     index,
     publicKey,
     async signDigest(digest) {
-      checkLive();
-      host ??= derive();
-      return host.signDigest(digest);
+      return host.use().signDigest(digest);
     },
-    wipe() {
-      wiped = true;
-      host?.wipe();
-      host = undefined;
-    },
+    wipe: () => host.wipe(),
   };
+}
+
+/** The host signer of a mnemonic wallet's child on `chain`'s path, handed to `fn`; mnemonic, seed and child key are zeroed before it returns. */
+function childSigner<T>(
+  vault: Vault,
+  entry: WalletEntry,
+  index: number,
+  chain: string | undefined,
+  deps: SigningKeyDeps,
+  fn: (signer: HostDigestSigner) => T,
+): T {
+  return withMnemonicSeed(deps.decryptMnemonic(vault, entry), deps.mnemonicToSeed, (seed) => {
+    const child = deps.privateKeyFromSeed(entry, seed, index, chain);
+    try {
+      return fn(deps.hostSigner(child));
+    } finally {
+      child.fill(0);
+    }
+  });
 }
 
 /**
@@ -134,19 +138,9 @@ export function derivedPublicKey(
   index: number,
   deps: SigningKeyDeps = defaultSigningKeyDeps,
 ): Uint8Array {
-  const mnemonic = deps.decryptMnemonic(vault, entry);
-  let seed: Uint8Array | undefined;
-  let child: Uint8Array | undefined;
-  try {
-    seed = deps.mnemonicToSeed(mnemonic);
-    child = deps.privateKeyFromSeed(entry, seed, index, chain);
-    const signer = deps.hostSigner(child);
+  return childSigner(vault, entry, index, chain, deps, (signer) => {
     const pub = Uint8Array.from(signer.publicKey);
     signer.wipe();
     return pub;
-  } finally {
-    mnemonic.fill(0);
-    seed?.fill(0);
-    child?.fill(0);
-  }
+  });
 }
