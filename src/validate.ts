@@ -61,15 +61,40 @@ function defaultMessage(issue: Issue): string {
 
 /** `a.b[0].c` for the issue's path (keys that are not identifiers are JSON-quoted), after `at` when given. */
 export function pathText(issue: Issue, at = ''): string {
+  return keyPath(
+    (issue.path ?? []).map((item) => item.key),
+    at,
+  );
+}
+
+/**
+ * `a.b[0]["x y"]` for keys read from untrusted JSON: a key that is not an identifier is
+ * JSON-quoted, so a key with control characters or quotes cannot forge a line of output.
+ */
+export function keyPath(keys: readonly unknown[], at = ''): string {
   let out = at;
-  for (const item of issue.path ?? []) {
-    const key = item.key;
+  for (const key of keys) {
     if (typeof key === 'number') out += `[${key}]`;
     else if (typeof key === 'string')
       out += /^[A-Za-z_$][\w$]*$/.test(key) ? (out === '' ? key : `.${key}`) : `[${JSON.stringify(key)}]`;
     else out += '[?]';
   }
   return out;
+}
+
+/**
+ * Why `JSON.parse(text)` failed, as "line L, column C" when V8 says where, never V8's
+ * message itself: for most errors it quotes the start of the text ("Unexpected token 'd',
+ * \"d3adb33f…\" is not valid JSON"), and the text may be a secret in the wrong file.
+ */
+export function jsonSyntaxPlace(text: string, error: unknown): string | undefined {
+  const m = /at position (\d+)/.exec(error instanceof Error ? error.message : '');
+  // Without a position V8 names the first unexpected character, which for a file that is
+  // not JSON at all is its first one after leading blanks.
+  const at = m !== null ? Number(m[1]) : /^\s*/.exec(text)![0].length;
+  if (!Number.isSafeInteger(at) || at > text.length) return undefined;
+  const before = text.slice(0, at).split('\n');
+  return `line ${before.length}, column ${before.at(-1)!.length + 1}`;
 }
 
 /**
@@ -114,14 +139,74 @@ export function looseJsonObject<E extends v.ObjectEntries>(entries: E, what = 'a
   return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, expecting(what)), v.looseObject(entries));
 }
 
-/** As `jsonObject`, refusing keys not listed (files an operator writes: a typo must not pass silently). */
-export function strictJsonObject<E extends v.ObjectEntries>(entries: E, what = 'an object') {
-  return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, expecting(what)), v.strictObject(entries));
+/**
+ * As `jsonObject`, refusing keys not listed (files an operator writes: a typo must not pass
+ * silently); `unknownKey` says so for such a key ("not a rule field (maxAmount, …)").
+ */
+export function strictJsonObject<E extends v.ObjectEntries>(entries: E, what = 'an object', unknownKey?: string) {
+  return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, expecting(what)), v.strictObject(entries, unknownKey));
 }
 
 /** A JSON object used as a map (keys are data), each value checked by `value`. */
 export function jsonRecord<T>(value: v.GenericSchema<unknown, T>, what = 'an object') {
   return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, expecting(what)), v.record(v.string(), value));
+}
+
+/**
+ * A JSON object used as a map into a null-prototype object, each value checked by `value`
+ * (or by `value(key)` when the rule depends on the key), each key by `key`. Unlike
+ * valibot's `record`, which silently drops `__proto__`, `constructor` and `prototype`, every
+ * own key is kept or refused. `normaliseKey` maps keys that mean the same thing to one
+ * (addresses in two letter cases): two such keys are refused as ambiguous, naming both.
+ */
+export function jsonMap<T>(options: {
+  value: v.GenericSchema<unknown, T> | ((key: string) => v.GenericSchema<unknown, T>);
+  key?: v.GenericSchema<string, string>;
+  normaliseKey?: (key: string) => string;
+  /** How two keys that normalise to one are described: "the same contract as". */
+  sameAs?: string;
+  what?: string;
+}) {
+  const { value, key, normaliseKey, sameAs = 'the same entry as', what = 'an object' } = options;
+  return v.pipe(
+    v.custom<Record<string, unknown>>(isPlainObject, expecting(what)),
+    v.rawTransform(({ dataset, config: outer, addIssue, NEVER }) => {
+      // The caller's config (check()'s messages, abortEarly) for the keys and values too.
+      const config = outer as v.Config<Issue>;
+      const input = dataset.value;
+      const out = Object.create(null) as Record<string, T>;
+      const firstKey = new Map<string, string>();
+      for (const k of Object.keys(input)) {
+        const pathItem = { type: 'object' as const, origin: 'value' as const, input, key: k, value: input[k] };
+        if (key !== undefined) {
+          const r = v.safeParse(key, k, config);
+          if (!r.success) {
+            addIssue({ message: r.issues[0].message, input: k, path: [{ ...pathItem, origin: 'key' }] });
+            return NEVER;
+          }
+        }
+        const r = v.safeParse(typeof value === 'function' ? value(k) : value, input[k], config);
+        if (!r.success) {
+          const inner = r.issues[0];
+          addIssue({ message: inner.message, input: inner.input, path: [pathItem, ...(inner.path ?? [])] });
+          return NEVER;
+        }
+        const name = normaliseKey === undefined ? k : normaliseKey(k);
+        const earlier = firstKey.get(name);
+        if (earlier !== undefined) {
+          addIssue({
+            message: `${sameAs} ${JSON.stringify(earlier)} above (one rule each: write it once)`,
+            input: k,
+            path: [pathItem],
+          });
+          return NEVER;
+        }
+        firstKey.set(name, k);
+        out[name] = r.output;
+      }
+      return out;
+    }),
+  );
 }
 
 export function isPlainObject(x: unknown): x is Record<string, unknown> {

@@ -42,6 +42,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError } from '../../errors.js';
+import { expecting, jsonMap, jsonSyntaxPlace, kindOf, parseOrThrow, strictJsonObject, v } from '../../validate.js';
 import type { DecodedTx } from '../../chains/decoded.js';
 import { tronBase58 } from '../../chains/tron/sign.js';
 import { firstDuplicateKey } from '../source/strict-json.js';
@@ -155,7 +156,7 @@ function feesOf(chain: string): ChainFees {
 /** An allowance at or above this is unlimited in effect (no real token has such a supply). */
 export const UNLIMITED_APPROVAL = 1n << 128n;
 
-const RULE_KEYS = new Set([
+const RULE_FIELDS = [
   'maxAmount',
   'maxPer24h',
   'maxFee',
@@ -166,8 +167,8 @@ const RULE_KEYS = new Set([
   'allowDeploy',
   'allowUnlimitedApprovals',
   'tokens',
-]);
-const ASSET_KEYS = new Set(['maxAmount', 'maxPer24h', 'allowedDestinations']);
+];
+const ASSET_FIELDS = ['maxAmount', 'maxPer24h', 'allowedDestinations'];
 const POLICY_HINT = 'See "Signing policy" in docs/runbook.md for the format and examples.';
 
 export function loadPolicy(file: string): Policy {
@@ -183,20 +184,17 @@ export function loadPolicy(file: string): Policy {
   return parsePolicy(text, file);
 }
 
-function nullObject<T>(): Record<string, T> {
-  return Object.create(null) as Record<string, T>;
-}
-
-/** Parses and validates a policy; every error names the file and the JSON path. */
+/**
+ * Parses and validates a policy; every error names the file and the JSON path and never
+ * repeats a value of the file (it may be the wrong file, e.g. the approver's key).
+ */
 export function parsePolicy(text: string, source = 'policy'): Policy {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new InputError(
-      `${source} is not valid JSON: ${(e as Error).message}.`,
-      'The policy file is a JSON object with "chains" and/or "wallets".',
-    );
+    const place = jsonSyntaxPlace(text, e);
+    throw new InputError(`${source} is not valid JSON${place === undefined ? '' : ` (${place})`}.`, POLICY_HINT);
   }
   const dup = firstDuplicateKey(text);
   if (dup !== undefined)
@@ -204,123 +202,137 @@ export function parsePolicy(text: string, source = 'policy'): Policy {
       `${source}: the key ${JSON.stringify(dup)} appears twice in one object.`,
       'Write each key once; a repeated key is ambiguous.',
     );
-  const bad = (path: string, why: string): never => {
-    throw new InputError(`${source}: ${path} ${why}.`, POLICY_HINT);
-  };
-  if (!isObject(json)) return bad('(top level)', 'must be a JSON object');
-  for (const k of Object.keys(json))
-    if (k !== 'chains' && k !== 'wallets') bad(k, 'is not a policy section (use "chains" and "wallets")');
-  const section = (name: 'chains' | 'wallets'): Record<string, PolicyRule> => {
-    const v = Object.hasOwn(json, name) ? json[name] : undefined;
-    const out = nullObject<PolicyRule>();
-    if (v === undefined) return out;
-    if (!isObject(v)) return bad(name, 'must be an object');
-    for (const [key, rule] of Object.entries(v)) {
-      if (name === 'chains' && !/^[A-Z]{2,6}$/.test(key))
-        bad(`${name}.${key}`, 'is not a chain code (uppercase, e.g. ETH)');
-      if (name === 'wallets' && (key.length === 0 || key.length > 100)) bad(`${name}.${key}`, 'is not a signature id');
-      out[key] = readRule(rule, `${name}.${key}`, name === 'chains' ? key : undefined, bad);
-    }
-    return out;
-  };
-  return { chains: section('chains'), wallets: section('wallets') };
+  return parseOrThrow(policyFile, json, (why) => new InputError(`${source}: ${why}.`, POLICY_HINT));
 }
 
-type Bad = (path: string, why: string) => never;
-
-function readRule(v: unknown, path: string, chain: string | undefined, bad: Bad): PolicyRule {
-  if (!isObject(v)) return bad(path, 'must be an object');
-  for (const k of Object.keys(v))
-    if (!RULE_KEYS.has(k)) bad(`${path}.${k}`, `is not a rule field (${[...RULE_KEYS].join(', ')})`);
-  const field = (k: string): unknown => (Object.hasOwn(v, k) ? v[k] : undefined);
-  const rule: PolicyRule = {
-    ...readLimits(v, path, bad),
-    allowContractCalls: false,
-    allowDeploy: false,
-    allowUnlimitedApprovals: false,
-  };
-  for (const k of ['allowContractCalls', 'allowDeploy', 'allowUnlimitedApprovals'] as const) {
-    const b = field(k);
-    if (b === undefined) continue;
-    if (typeof b !== 'boolean') bad(`${path}.${k}`, 'must be true or false');
-    rule[k] = b as boolean;
-  }
-  for (const k of ['maxFee', 'maxFeeRate'] as const) {
-    const a = field(k);
-    if (a === undefined) continue;
-    if (chain === undefined) bad(`${path}.${k}`, 'is a per-chain limit: set it under chains.<CHAIN>');
-    const fees = feesOf(chain!);
-    if (k === 'maxFee')
-      rule.maxFee = decimalUnits(a, fees.decimals, `${path}.maxFee`, 'in coin units, e.g. "0.01"', bad);
-    else if (fees.unit === undefined)
-      bad(`${path}.maxFeeRate`, `does not apply to ${chain} (its fee is limited by maxFee only)`);
-    else
-      rule.maxFeeRate = decimalUnits(
-        a,
-        fees.unit === 'gwei' ? 9 : 3,
-        `${path}.maxFeeRate`,
-        `in ${fees.unit}, e.g. "50"`,
-        bad,
-      );
-  }
-  const contracts = field('contracts');
-  if (contracts !== undefined) {
-    if (!isObject(contracts))
-      return bad(`${path}.contracts`, 'must be an object: contract address → list of 4-byte selectors');
-    rule.contracts = nullObject<string[]>();
-    for (const [contract, selectors] of Object.entries(contracts)) {
-      if (!Array.isArray(selectors) || !selectors.every((x) => typeof x === 'string' && /^0x[0-9a-fA-F]{8}$/.test(x))) {
-        return bad(`${path}.contracts.${contract}`, 'must be an array of 4-byte selectors such as "0xa9059cbb"');
-      }
-      rule.contracts[normalise(contract)] = (selectors as string[]).map((x) => x.toLowerCase());
-    }
-  }
-  const tokens = field('tokens');
-  if (tokens !== undefined) {
-    if (!isObject(tokens)) return bad(`${path}.tokens`, 'must be an object keyed by token contract');
-    rule.tokens = nullObject<AssetLimits>();
-    for (const [contract, limits] of Object.entries(tokens)) {
-      if (!isObject(limits)) return bad(`${path}.tokens.${contract}`, 'must be an object');
-      for (const k of Object.keys(limits))
-        if (!ASSET_KEYS.has(k))
-          bad(`${path}.tokens.${contract}.${k}`, `is not a token limit (${[...ASSET_KEYS].join(', ')})`);
-      rule.tokens[normalise(contract)] = readLimits(limits, `${path}.tokens.${contract}`, bad);
-    }
-  }
-  return rule;
-}
-
-/** "0.015" with `decimals` fraction digits at most → integer of 10^-decimals units. */
-function decimalUnits(a: unknown, decimals: number, path: string, example: string, bad: Bad): bigint {
+/** A decimal number of coin units (or fee-rate units) as an integer of 10^-decimals, or why not. */
+function decimalUnits(a: unknown, decimals: number): bigint | string {
   const text = typeof a === 'number' && Number.isFinite(a) && a >= 0 ? String(a) : a;
   const m = typeof text === 'string' ? /^(0|[1-9][0-9]{0,40})(?:\.([0-9]+))?$/.exec(text) : null;
-  if (m === null) return bad(path, `must be a non-negative decimal number ${example}`);
+  if (m === null) return 'expected a non-negative decimal number';
   const frac = m[2] ?? '';
-  if (frac.length > decimals) return bad(path, `has more than ${decimals} decimal places`);
+  if (frac.length > decimals) return `has more than ${decimals} decimal places`;
   return BigInt(m[1]!) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, '0') || '0');
 }
 
-function readLimits(v: Record<string, unknown>, path: string, bad: Bad): AssetLimits {
-  const out: AssetLimits = {};
-  const field = (k: string): unknown => (Object.hasOwn(v, k) ? v[k] : undefined);
-  const amount = (k: 'maxAmount' | 'maxPer24h'): void => {
-    const a = field(k);
-    if (a === undefined) return;
-    if (typeof a === 'number' && Number.isSafeInteger(a) && a >= 0) out[k] = BigInt(a);
-    else if (typeof a === 'string' && /^(0|[1-9][0-9]{0,77})$/.test(a)) out[k] = BigInt(a);
-    else bad(`${path}.${k}`, 'must be a non-negative integer in the smallest unit (a decimal string, e.g. "1000000")');
-  };
-  amount('maxAmount');
-  amount('maxPer24h');
-  const d = field('allowedDestinations');
-  if (d !== undefined) {
-    if (!Array.isArray(d) || !d.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 200)) {
-      return bad(`${path}.allowedDestinations`, 'must be an array of address strings');
-    }
-    out.allowedDestinations = (d as string[]).map(normalise);
-  }
-  return out;
+function decimalField(decimals: number, example: string) {
+  return v.pipe(
+    v.unknown(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const r = decimalUnits(dataset.value, decimals);
+      if (typeof r === 'bigint') return r;
+      addIssue({ message: r.startsWith('expected') ? `${r} ${example}, got ${kindOf(dataset.value)}` : r });
+      return NEVER;
+    }),
+  );
 }
+
+const refused = (why: string) => v.custom<never>(() => false, why);
+
+const amount = v.pipe(
+  v.custom<number | string>(
+    (a) =>
+      (typeof a === 'number' && Number.isSafeInteger(a) && a >= 0) ||
+      (typeof a === 'string' && /^(0|[1-9][0-9]{0,77})$/.test(a)),
+    expecting('a non-negative integer in the smallest unit (a decimal string, e.g. "1000000")'),
+  ),
+  v.transform((a) => BigInt(a)),
+);
+
+const destinations = v.pipe(
+  v.custom<string[]>(
+    (d) => Array.isArray(d) && d.every((x) => typeof x === 'string' && x.length > 0 && x.length <= 200),
+    expecting('an array of address strings'),
+  ),
+  v.transform((d) => d.map(normalise)),
+);
+
+const selectors = v.pipe(
+  v.custom<string[]>(
+    (s) => Array.isArray(s) && s.every((x) => typeof x === 'string' && /^0x[0-9a-fA-F]{8}$/.test(x)),
+    expecting('an array of 4-byte selectors such as "0xa9059cbb"'),
+  ),
+  v.transform((s) => s.map((x) => x.toLowerCase())),
+);
+
+const flag = v.optional(v.boolean(expecting('true or false')), false);
+
+const limitEntries = {
+  maxAmount: v.optional(amount),
+  maxPer24h: v.optional(amount),
+  allowedDestinations: v.optional(destinations),
+};
+
+const tokenLimits = strictJsonObject(
+  limitEntries,
+  'an object (token limits)',
+  `not a token limit (${ASSET_FIELDS.join(', ')})`,
+);
+
+/** A rule of `chains.<chain>`, or of `wallets.<id>` when `chain` is undefined (no fee limits there). */
+function ruleSchema(chain: string | undefined) {
+  const perChain = refused('a per-chain limit: set it under chains.<CHAIN>');
+  const fees = chain === undefined ? undefined : feesOf(chain);
+  return strictJsonObject(
+    {
+      ...limitEntries,
+      maxFee: v.optional(fees === undefined ? perChain : decimalField(fees.decimals, 'in coin units, e.g. "0.01"')),
+      maxFeeRate: v.optional(
+        fees === undefined
+          ? perChain
+          : fees.unit === undefined
+            ? refused(`does not apply to ${chain} (its fee is limited by maxFee only)`)
+            : decimalField(fees.unit === 'gwei' ? 9 : 3, `in ${fees.unit}, e.g. "50"`),
+      ),
+      allowContractCalls: flag,
+      allowDeploy: flag,
+      allowUnlimitedApprovals: flag,
+      contracts: v.optional(
+        jsonMap({
+          value: selectors,
+          normaliseKey: normalise,
+          sameAs: 'the same contract as',
+          what: 'an object: contract address → list of 4-byte selectors',
+        }),
+      ),
+      tokens: v.optional(
+        jsonMap({
+          value: tokenLimits,
+          normaliseKey: normalise,
+          sameAs: 'the same token as',
+          what: 'an object keyed by token contract',
+        }),
+      ),
+    },
+    'an object (a policy rule)',
+    `not a rule field (${RULE_FIELDS.join(', ')})`,
+  );
+}
+
+const policyFile = v.pipe(
+  strictJsonObject(
+    {
+      chains: v.optional(
+        jsonMap({
+          key: v.pipe(v.string(), v.regex(/^[A-Z]{2,6}$/, 'not a chain code (uppercase, e.g. ETH)')),
+          value: (chain) => ruleSchema(chain),
+        }),
+      ),
+      wallets: v.optional(
+        jsonMap({
+          key: v.pipe(v.string(), v.minLength(1), v.maxLength(100, 'not a signature id (1 to 100 characters)')),
+          value: ruleSchema(undefined),
+        }),
+      ),
+    },
+    'a JSON object with "chains" and/or "wallets"',
+    'not a policy section (use "chains" and "wallets")',
+  ),
+  v.transform((p): Policy => ({
+    chains: p.chains ?? (Object.create(null) as Record<string, PolicyRule>),
+    wallets: p.wallets ?? (Object.create(null) as Record<string, PolicyRule>),
+  })),
+);
 
 /**
  * Hex addresses (0x…, xdc…, TRON 41…) compare case-insensitively, XDC's prefix as 0x;
@@ -547,22 +559,13 @@ export function evaluatePolicy(
 function checkFee(decoded: DecodedTx, chain: string, rule: PolicyRule | undefined): string | undefined {
   const fees = feesOf(chain);
   const source = (own: boolean): string => (own ? `policy chains.${chain}` : 'the built-in limit');
-  const maxFee =
-    rule?.maxFee ??
-    decimalUnits(fees.maxFee, fees.decimals, 'builtin', '', () => {
-      throw new Error('bad built-in fee');
-    });
+  const maxFee = rule?.maxFee ?? builtin(fees.maxFee, fees.decimals);
   if (decoded.fee !== undefined && decoded.fee > maxFee) {
     return `fee ${formatUnits(decoded.fee, fees.decimals)} ${chain} exceeds maxFee ${formatUnits(maxFee, fees.decimals)} ${chain} (${source(rule?.maxFee !== undefined)})`;
   }
   if (fees.unit === undefined) return undefined;
   const scale = fees.unit === 'gwei' ? 9 : 3;
-  const builtinRate =
-    fees.maxFeeRate === undefined
-      ? undefined
-      : decimalUnits(fees.maxFeeRate, scale, 'builtin', '', () => {
-          throw new Error('bad built-in fee rate');
-        });
+  const builtinRate = fees.maxFeeRate === undefined ? undefined : builtin(fees.maxFeeRate, scale);
   const maxRate = rule?.maxFeeRate ?? builtinRate;
   if (maxRate === undefined) return undefined;
   const own = rule?.maxFeeRate !== undefined;
@@ -579,13 +582,16 @@ function checkFee(decoded: DecodedTx, chain: string, rule: PolicyRule | undefine
   return undefined;
 }
 
-function formatUnits(v: bigint, decimals: number): string {
-  const s = v.toString().padStart(decimals + 1, '0');
+/** A built-in limit of BUILTIN_FEES in units (a typo there is a bug, not an operator's error). */
+function builtin(text: string, decimals: number): bigint {
+  const r = decimalUnits(text, decimals);
+  if (typeof r !== 'bigint') throw new Error(`bad built-in fee limit ${text}`);
+  return r;
+}
+
+function formatUnits(value: bigint, decimals: number): string {
+  const s = value.toString().padStart(decimals + 1, '0');
   const whole = s.slice(0, s.length - decimals);
   const frac = s.slice(s.length - decimals).replace(/0+$/, '');
   return frac === '' ? whole : `${whole}.${frac}`;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

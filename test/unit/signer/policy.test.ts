@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DecodedTx } from '../../../src/chains/decoded.js';
+import { InputError } from '../../../src/errors.js';
 import { evaluatePolicy, movementsOf, parsePolicy, type PolicyContext } from '../../../src/signer/pipeline/policy.js';
 
 const A = '0x1111111111111111111111111111111111111111';
@@ -38,24 +39,68 @@ describe('policy file', () => {
     expect(p.wallets.w1).toMatchObject({ maxAmount: 7n, allowContractCalls: true });
   });
 
-  it('names the file and the field that is wrong', () => {
-    expect(() => parsePolicy('{', 'p.json')).toThrow(/p\.json is not valid JSON/);
-    expect(() => parsePolicy('[]', 'p.json')).toThrow(/top level/);
-    expect(() => parsePolicy('{"chain":{}}', 'p.json')).toThrow(/p\.json: chain is not a policy section/);
-    expect(() => parsePolicy('{"chains":{"ETH":{"maxAmout":"1"}}}', 'p.json')).toThrow(
-      /chains\.ETH\.maxAmout is not a rule field/,
+  it('names the file and the field that is wrong, never a value of it', () => {
+    const err = (text: string, source?: string) => {
+      try {
+        parsePolicy(text, source);
+      } catch (e) {
+        expect(e).toBeInstanceOf(InputError);
+        expect((e as InputError).hint).toMatch(/"Signing policy" in docs\/runbook\.md/);
+        return (e as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(err('{', 'p.json')).toBe('p.json is not valid JSON (line 1, column 2).');
+    expect(err('[]', 'p.json')).toBe(
+      'p.json: expected a JSON object with "chains" and/or "wallets", got an array of 0 entries.',
     );
-    expect(() => parsePolicy('{"chains":{"ETH":{"maxAmount":"1.5"}}}')).toThrow(
-      /chains\.ETH\.maxAmount must be a non-negative integer/,
+    expect(err('{"chain":{}}', 'p.json')).toBe('p.json: chain: not a policy section (use "chains" and "wallets").');
+    expect(err('{"chains":{"ETH":{"maxAmout":"1"}}}', 'p.json')).toMatch(
+      /^p\.json: chains\.ETH\.maxAmout: not a rule field \(maxAmount, maxPer24h, maxFee, /,
     );
-    expect(() => parsePolicy('{"chains":{"ETH":{"maxAmount":1e30}}}')).toThrow(/maxAmount/);
-    expect(() => parsePolicy('{"chains":{"eth":{}}}')).toThrow(/not a chain code/);
-    expect(() => parsePolicy('{"chains":{"ETH":{"allowedDestinations":"0x1"}}}')).toThrow(
-      /allowedDestinations must be an array/,
+    expect(err('{"chains":{"ETH":{"maxAmount":"1.5"}}}')).toBe(
+      'policy: chains.ETH.maxAmount: expected a non-negative integer in the smallest unit (a decimal string, e.g. "1000000"), got a string of 3 characters.',
     );
-    expect(() => parsePolicy('{"wallets":{"w":{"tokens":{"0x1":{"allowContractCalls":true}}}}}')).toThrow(
-      /is not a token limit/,
+    expect(err('{"chains":{"ETH":{"maxAmount":1e30}}}')).toMatch(
+      /^policy: chains\.ETH\.maxAmount: expected .*, got a number\.$/,
     );
+    expect(err('{"chains":{"eth":{}}}')).toBe('policy: chains.eth: not a chain code (uppercase, e.g. ETH).');
+    expect(err('{"chains":{"ETH":{"allowedDestinations":"0x1"}}}')).toBe(
+      'policy: chains.ETH.allowedDestinations: expected an array of address strings, got a string of 3 characters.',
+    );
+    expect(err('{"wallets":{"w":{"tokens":{"0x1":{"allowContractCalls":true}}}}}')).toBe(
+      'policy: wallets.w.tokens["0x1"].allowContractCalls: not a token limit (maxAmount, maxPer24h, allowedDestinations).',
+    );
+    expect(err('{"chains":{"ETH":{"maxFee":"0.1234567890123456789"}}}')).toBe(
+      'policy: chains.ETH.maxFee: has more than 18 decimal places.',
+    );
+    expect(err('{"chains":{"BTC":{"maxFee":"lots"}}}')).toBe(
+      'policy: chains.BTC.maxFee: expected a non-negative decimal number in coin units, e.g. "0.01", got a string of 4 characters.',
+    );
+    expect(err('{"chains":{"TRON":{"maxFeeRate":"1"}}}')).toBe(
+      'policy: chains.TRON.maxFeeRate: does not apply to TRON (its fee is limited by maxFee only).',
+    );
+    expect(err('{"wallets":{"w":{"maxFee":"1"}}}')).toBe(
+      'policy: wallets.w.maxFee: a per-chain limit: set it under chains.<CHAIN>.',
+    );
+    expect(err('{"wallets":{"w":{"allowDeploy":"yes"}}}')).toBe(
+      'policy: wallets.w.allowDeploy: expected true or false, got a string of 3 characters.',
+    );
+    expect(err('{"chains":{"ETH":{"contracts":{"0xab":["a9059cbb"]}}}}')).toBe(
+      'policy: chains.ETH.contracts["0xab"]: expected an array of 4-byte selectors such as "0xa9059cbb", got an array of 1 entries.',
+    );
+    expect(err(`{"wallets":{"${'w'.repeat(101)}":{}}}`)).toMatch(/: not a signature id \(1 to 100 characters\)\.$/);
+  });
+
+  it('keeps every key of a map, __proto__ and constructor included, in null-prototype maps', () => {
+    const p = parsePolicy(
+      '{"wallets":{"constructor":{"maxAmount":"1"},"__proto__":{"tokens":{"__proto__":{"maxAmount":"2"}}}}}',
+    );
+    expect(Object.getPrototypeOf(p.wallets)).toBeNull();
+    expect(Object.keys(p.wallets).sort()).toEqual(['__proto__', 'constructor']);
+    expect(p.wallets.constructor!.maxAmount).toBe(1n);
+    expect(Object.getPrototypeOf(p.wallets.__proto__!.tokens)).toBeNull();
+    expect(p.wallets.__proto__!.tokens!.__proto__!.maxAmount).toBe(2n);
   });
 });
 
