@@ -88,11 +88,19 @@ export function keyPath(keys: readonly unknown[], at = ''): string {
  * \"d3adb33f…\" is not valid JSON"), and the text may be a secret in the wrong file.
  */
 export function jsonSyntaxPlace(text: string, error: unknown): string | undefined {
-  const m = /at position (\d+)/.exec(error instanceof Error ? error.message : '');
-  // Without a position V8 names the first unexpected character, which for a file that is
-  // not JSON at all is its first one after leading blanks.
-  const at = m !== null ? Number(m[1]) : /^\s*/.exec(text)![0].length;
-  if (!Number.isSafeInteger(at) || at > text.length) return undefined;
+  const message = error instanceof Error ? error.message : '';
+  const m = /at position (\d+)/.exec(message);
+  let at: number | undefined;
+  if (m !== null) at = Number(m[1]);
+  else if (/end of JSON input/.test(message)) at = text.length;
+  else {
+    // "Unexpected token 'x', …" has no position; it is the first character for a file that is
+    // not JSON at all (the token is compared here, never printed).
+    const token = /^Unexpected token '(.)'/u.exec(message)?.[1];
+    const lead = /^\s*/.exec(text)![0].length;
+    if (token !== undefined && text.startsWith(token, lead)) at = lead;
+  }
+  if (at === undefined || !Number.isSafeInteger(at) || at > text.length) return undefined;
   const before = text.slice(0, at).split('\n');
   return `line ${before.length}, column ${before.at(-1)!.length + 1}`;
 }

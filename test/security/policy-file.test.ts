@@ -130,6 +130,7 @@ describe('attacks through the signing policy file', () => {
     ]) {
       const { error } = load(text);
       expect(error).toBeInstanceOf(InputError);
+      // eslint-disable-next-line no-control-regex -- the point: no control character in the message
       expect((error as Error).message).not.toMatch(/[\u0000-\u001f\u007f]/);
       expect((error as Error).message).toContain(JSON.stringify(key));
     }

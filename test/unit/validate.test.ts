@@ -5,7 +5,17 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { check, expecting, issueText, jsonObject, kindOf, strictJsonObject, v } from '../../src/validate.js';
+import {
+  check,
+  expecting,
+  issueText,
+  jsonMap,
+  jsonObject,
+  jsonSyntaxPlace,
+  kindOf,
+  strictJsonObject,
+  v,
+} from '../../src/validate.js';
 
 const SECRET = 'abandon ability able about above absent absorb abstract absurd abuse access accident';
 
@@ -97,5 +107,58 @@ describe('kindOf', () => {
       'an object',
       'a function',
     ]);
+  });
+});
+
+describe('jsonMap', () => {
+  const map = jsonMap({
+    value: v.number(),
+    key: v.pipe(v.string(), v.regex(/^[a-z_]+$/, 'not a lowercase name')),
+    normaliseKey: (k) => k.replace(/_/g, ''),
+    sameAs: 'the same name as',
+  });
+
+  it('keeps every own key in a null-prototype map, __proto__ and constructor included', () => {
+    const r = check(jsonMap({ value: v.number() }), JSON.parse('{"__proto__": 1, "constructor": 2, "a": 3}'));
+    expect(r.ok).toBe(true);
+    const out = (r as { value: Record<string, number> }).value;
+    expect(Object.getPrototypeOf(out)).toBeNull();
+    expect(Object.entries(out)).toEqual([
+      ['__proto__', 1],
+      ['constructor', 2],
+      ['a', 3],
+    ]);
+  });
+
+  it('names the key or value at fault, JSON-quoting keys that are not identifiers', () => {
+    expect(check(map, { a: 'x' }, 'm')).toMatchObject({
+      ok: false,
+      text: 'm.a: expected number, got a string of 1 characters',
+    });
+    expect(check(map, { 'B\n': 1 }, 'm')).toMatchObject({ ok: false, text: 'm["B\\n"]: not a lowercase name' });
+    expect(check(map, { ab: 1, a_b: 2 }, 'm')).toMatchObject({
+      ok: false,
+      text: 'm.a_b: the same name as "ab" above (one rule each: write it once)',
+    });
+    expect(check(map, [], 'm')).toMatchObject({ ok: false, text: 'm: expected an object, got an array of 0 entries' });
+  });
+});
+
+describe('jsonSyntaxPlace', () => {
+  const place = (text: string) => {
+    try {
+      JSON.parse(text);
+    } catch (e) {
+      return jsonSyntaxPlace(text, e);
+    }
+    throw new Error('valid JSON');
+  };
+
+  it('gives line and column where V8 knows them, nothing of the text', () => {
+    expect(place('{\n  "a" 1}')).toBe('line 2, column 7');
+    expect(place('{"a":')).toBe('line 1, column 6');
+    expect(place('  secret-words')).toBe('line 1, column 3');
+    // V8 names no position for a bad token inside the text: better none than a wrong one.
+    expect(place('{"a": x}')).toBeUndefined();
   });
 });

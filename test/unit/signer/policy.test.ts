@@ -98,7 +98,7 @@ describe('policy file', () => {
     );
     expect(Object.getPrototypeOf(p.wallets)).toBeNull();
     expect(Object.keys(p.wallets).sort()).toEqual(['__proto__', 'constructor']);
-    expect(p.wallets.constructor!.maxAmount).toBe(1n);
+    expect((p.wallets['constructor' as string] as { maxAmount?: bigint }).maxAmount).toBe(1n);
     expect(Object.getPrototypeOf(p.wallets.__proto__!.tokens)).toBeNull();
     expect(p.wallets.__proto__!.tokens!.__proto__!.maxAmount).toBe(2n);
   });
