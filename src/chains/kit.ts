@@ -19,8 +19,20 @@ const BIP39_WALLETS = {
   mnemonicToSeed: (m: Uint8Array) => mnemonicToSeed(m),
 };
 
+/** One frozen kit per chain: export and import-legacy ask for a kit per entry (tens of thousands). */
+const KITS = new Map<string, ChainKit>();
+
 /** Everything the managed-wallet operations need from the chain layer, for one chain. */
 export function chainKit(chain: string): ChainKit {
+  let kit = KITS.get(chain);
+  if (kit === undefined) {
+    kit = Object.freeze(newChainKit(chain));
+    KITS.set(chain, kit);
+  }
+  return kit;
+}
+
+function newChainKit(chain: string): ChainKit {
   if (chain === 'ADA') return adaKit();
   const ed = ed25519Spec(chain);
   if (ed !== undefined) return ed25519Kit(ed);
