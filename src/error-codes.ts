@@ -18,7 +18,7 @@ export const EXIT_CODES = {
   internal: 70,
   cancelled: 130,
 } as const;
-export type ExitClass = keyof typeof EXIT_CODES;
+type ExitClass = keyof typeof EXIT_CODES;
 
 const CODES = {
   // usage: malformed input

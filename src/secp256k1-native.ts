@@ -6,7 +6,7 @@ import type { TinySecp256k1Interface } from 'bip32';
  * falls back to a pure-JS build when the addon is missing, so the binding is loaded
  * directly: a missing addon is an install error, not a silent slowdown.
  */
-export interface NativeSecp256k1 {
+interface NativeSecp256k1 {
   privateKeyVerify(seckey: Uint8Array): boolean;
   privateKeyTweakAdd(seckey: Uint8Array, tweak: Uint8Array): Uint8Array;
   publicKeyVerify(pubkey: Uint8Array): boolean;

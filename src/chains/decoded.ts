@@ -7,7 +7,7 @@ import { HardkmsError } from '../errors.js';
  *
  * Amounts are integers in the chain's smallest unit (satoshi, wei, sun).
  */
-export interface DecodedOutput {
+interface DecodedOutput {
   /** Address in the chain's usual text form, when it could be derived (see each decoder). */
   address?: string;
   /** Output script hex (UTXO families only). */
@@ -15,7 +15,7 @@ export interface DecodedOutput {
   amount: bigint;
 }
 
-export interface DecodedToken {
+interface DecodedToken {
   /**
    * Token contract (EVM: 0x checksummed; TRON: base58), TRC-10 asset id, XLM asset CODE:ISSUER,
    * XRP issued currency CURRENCY:ISSUER (amount in 10^-15 units), Algorand ASA id (decimal),
@@ -67,9 +67,9 @@ export interface DecodedTx {
  * so every field is checked and every refusal names the field.
  */
 
-export const PAYLOAD_INVALID = 'TX_PAYLOAD_INVALID';
-export const PAYLOAD_MISMATCH = 'TX_PAYLOAD_MISMATCH';
-export const PAYLOAD_UNSUPPORTED = 'TX_PAYLOAD_UNSUPPORTED';
+const PAYLOAD_INVALID = 'TX_PAYLOAD_INVALID';
+const PAYLOAD_MISMATCH = 'TX_PAYLOAD_MISMATCH';
+const PAYLOAD_UNSUPPORTED = 'TX_PAYLOAD_UNSUPPORTED';
 export const SIGNER_MISSING = 'TX_SIGNER_MISSING';
 
 const DEFAULT_HINT =

@@ -131,7 +131,7 @@ export function derSignature(sig: Pick<Secp256k1Signature, 'r' | 's'>): Uint8Arr
 }
 
 /** 64-byte r‖s. */
-export function compactSignature(sig: Pick<Secp256k1Signature, 'r' | 's'>): Uint8Array {
+function compactSignature(sig: Pick<Secp256k1Signature, 'r' | 's'>): Uint8Array {
   const out = new Uint8Array(64);
   out.set(sig.r, 0);
   out.set(sig.s, 32);

@@ -12,7 +12,7 @@
  */
 import type { ChainKit } from '../vault/tatum-wallets.js';
 
-export type EchoWallet = Record<string, string>;
+type EchoWallet = Record<string, string>;
 
 /** The wallet to print for `kit`'s chain, from 32 bytes of entropy (zeroed by the caller). */
 export function echoWallet(kit: ChainKit, testnet: boolean, entropy: Uint8Array): EchoWallet {

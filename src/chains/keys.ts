@@ -37,7 +37,7 @@ export function checkIndex(index: number): void {
  * here really clears the node's copy. The HMAC outputs bip32 computes internally are
  * out of our reach; that is a limit of the library.
  */
-export function wipeNode(node: BIP32Interface): void {
+function wipeNode(node: BIP32Interface): void {
   node.privateKey?.fill(0);
   node.chainCode.fill(0);
 }
@@ -59,7 +59,7 @@ function bip32Network(versions: Bip32Versions) {
 }
 
 /** Node at `path` from the seed; every intermediate node is wiped. The caller wipes the result. */
-export function deriveFromSeed(seed: Uint8Array, path: string, versions: Bip32Versions): BIP32Interface {
+function deriveFromSeed(seed: Uint8Array, path: string, versions: Bip32Versions): BIP32Interface {
   let node = bip32().fromSeed(seed, bip32Network(versions));
   for (const index of parsePath(path)) {
     const child = node.derive(index);
@@ -271,7 +271,7 @@ export function base58CheckDecode(text: string): Uint8Array {
 
 // ---- Private key text formats ----
 
-export function checkPrivateKeyRange(d: Uint8Array, what: string): void {
+function checkPrivateKeyRange(d: Uint8Array, what: string): void {
   if (d.length !== 32 || !nativeSecp256k1().privateKeyVerify(d)) {
     throw new InputError(
       `The ${what} private key is out of range for secp256k1 (it must be between 1 and n-1).`,
@@ -332,7 +332,7 @@ export function decodeWif(text: string, version: number, what: string): Uint8Arr
 }
 
 /** How a WIF key was written: its version byte and whether it carries the compression flag. */
-export interface WifForm {
+interface WifForm {
   version: number;
   compressed: boolean;
 }

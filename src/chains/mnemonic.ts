@@ -142,7 +142,7 @@ function checkMnemonicBytes(bytes: Uint8Array): void {
 const isBlank = (b: number): boolean => b === SPACE || b === 0x09 || b === 0x0a || b === 0x0d;
 
 /** The words in lowercase with single spaces (a new buffer the caller zeroes). */
-export function canonicalMnemonic(typed: Uint8Array): Buffer {
+function canonicalMnemonic(typed: Uint8Array): Buffer {
   let n = 0;
   let pendingSpace = false;
   const out = Buffer.alloc(typed.length);

@@ -19,8 +19,8 @@ export interface Bip32Versions {
 
 export const BIP32_XPUB: Bip32Versions = { public: 0x0488b21e, private: 0x0488ade4, prefix: 'xpub' };
 export const BIP32_TPUB: Bip32Versions = { public: 0x043587cf, private: 0x04358394, prefix: 'tpub' };
-export const BIP32_LTUB: Bip32Versions = { public: 0x019da462, private: 0x019d9cfe, prefix: 'Ltub' };
-export const BIP32_TTUB: Bip32Versions = { public: 0x0436f6e1, private: 0x0436ef7d, prefix: 'ttub' };
+const BIP32_LTUB: Bip32Versions = { public: 0x019da462, private: 0x019d9cfe, prefix: 'Ltub' };
+const BIP32_TTUB: Bip32Versions = { public: 0x0436f6e1, private: 0x0436ef7d, prefix: 'ttub' };
 
 /** Serialization versions of a UTXO chain's xpub (Tatum's choice, spec §4.2). */
 export function utxoBip32Versions(chain: UtxoChain, testnet: boolean): Bip32Versions {
@@ -28,7 +28,7 @@ export function utxoBip32Versions(chain: UtxoChain, testnet: boolean): Bip32Vers
   return testnet ? BIP32_TPUB : BIP32_XPUB;
 }
 
-export type UtxoChain = 'BTC' | 'LTC' | 'DOGE' | 'BCH';
+type UtxoChain = 'BTC' | 'LTC' | 'DOGE' | 'BCH';
 
 const LITECOIN: Network = {
   messagePrefix: '\x19Litecoin Signed Message:\n',

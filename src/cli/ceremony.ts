@@ -30,7 +30,7 @@ export function beginCeremony(config: Config, command: string): void {
 }
 
 /** What to back up after a ceremony; the token only when its PIN changed. */
-export function backupAdvice(config: Config, pinChanged: boolean): string[] {
+function backupAdvice(config: Config, pinChanged: boolean): string[] {
   const files = [config.walletPath, config.auditLogPath, auditPublicKeyPath(config.auditLogPath)];
   const lines = [
     'Back up now, together (see docs/runbook.md, "Backups"):',

@@ -12,7 +12,7 @@ import { Help, type Command } from 'commander';
  * added here too.
  */
 
-export type CommandModule =
+type CommandModule =
   | 'init'
   | 'audit'
   | 'wallets'
@@ -65,7 +65,7 @@ const LOADERS: Readonly<Record<CommandModule, () => Promise<Register>>> = {
   completion: async () => (await import('./completion.js')).registerCompletion,
 };
 
-export interface CommandLine {
+interface CommandLine {
   readonly name: string;
   readonly module: CommandModule;
   /** The command's term in the help list (name, [options], arguments). */

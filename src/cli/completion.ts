@@ -36,7 +36,7 @@ function words(list: readonly string[]): string {
   return list.join(' ');
 }
 
-export function completionScript(program: Command, shell: 'bash' | 'zsh'): string {
+function completionScript(program: Command, shell: 'bash' | 'zsh'): string {
   const commands = program.commands.filter((c) => c.name() !== 'help');
   const cases: string[] = [];
   for (const c of commands) {

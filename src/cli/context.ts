@@ -7,7 +7,7 @@ import { readVaultFacts } from '../vault/facts.js';
 import { warn } from './output.js';
 import { readSecret } from './prompt.js';
 
-export const PASSWORD_PROMPT = 'Enter password to access wallet store (or set env var TATUM_KMS_PASSWORD): ';
+const PASSWORD_PROMPT = 'Enter password to access wallet store (or set env var TATUM_KMS_PASSWORD): ';
 
 /** TATUM_KMS_PASSWORD, as Tatum KMS reads it, else a hidden prompt (or a stdin line). */
 export function passwordSource(promptText = PASSWORD_PROMPT): () => Promise<Buffer> {
@@ -18,7 +18,7 @@ export function passwordSource(promptText = PASSWORD_PROMPT): () => Promise<Buff
   };
 }
 
-export type ProviderFactory = (record: SealRecord | undefined, config: Config) => VaultSecretProvider;
+type ProviderFactory = (record: SealRecord | undefined, config: Config) => VaultSecretProvider;
 
 /**
  * Providers by the name stored in the seal. The YubiKey gate registers itself here
@@ -63,9 +63,9 @@ export function revealAuthorisation(): Record<string, unknown> {
   return revealAuth ? { authorisation: revealAuth } : {};
 }
 
-export type UnsealCheck = (vault: Vault, actor: string) => Promise<void> | void;
+type UnsealCheck = (vault: Vault, actor: string) => Promise<void> | void;
 /** On the seal as wallet.dat holds it, before any touch: unauthenticated, so a hint to fail early, never the rule. */
-export type BeforeUnsealCheck = (seal: SealRecord, actor: string) => Promise<void> | void;
+type BeforeUnsealCheck = (seal: SealRecord, actor: string) => Promise<void> | void;
 
 const beforeUnsealChecks: BeforeUnsealCheck[] = [];
 

@@ -26,10 +26,7 @@ export interface InitProviderChoice {
   afterInit?: (vault: Vault) => Promise<Record<string, unknown> | void> | Record<string, unknown> | void;
 }
 
-export type InitProviderFactory = (
-  opts: Record<string, unknown>,
-  config: Config,
-) => Promise<InitProviderChoice | undefined>;
+type InitProviderFactory = (opts: Record<string, unknown>, config: Config) => Promise<InitProviderChoice | undefined>;
 
 const initProviders: InitProviderFactory[] = [];
 

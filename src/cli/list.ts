@@ -18,7 +18,7 @@ type Opts = {
 };
 
 /** The row `list` shows: public facts only (never a secret, never a ciphertext). */
-export function listRow(e: WalletEntry): Record<string, string> {
+function listRow(e: WalletEntry): Record<string, string> {
   return {
     chain: e.chain,
     net: e.testnet ? 'testnet' : 'mainnet',

@@ -19,7 +19,7 @@ export function printJson(value: unknown, pretty = true): void {
 }
 
 /** A JSON result for people: `key: value` lines, nested objects indented, lists of records as aligned tables. */
-export function renderText(value: unknown, indent = ''): string {
+function renderText(value: unknown, indent = ''): string {
   const scalar = (v: unknown): string =>
     v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v);
   const isFlat = (v: unknown): v is Record<string, unknown> =>

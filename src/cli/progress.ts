@@ -6,7 +6,7 @@
  * address or a signature id (those go to stdout where the command prints them).
  */
 
-export interface Progress {
+interface Progress {
   /** `done` of the total so far (and the total, when it is known only now). Cheap to call per item: it prints only when due. */
   update(done: number, total?: number): void;
   /** The final line (also on a terminal, so the line is ended). */
@@ -14,7 +14,7 @@ export interface Progress {
   readonly done: number;
 }
 
-export interface ProgressOptions {
+interface ProgressOptions {
   stream?: NodeJS.WriteStream;
   now?: () => number;
   /** Force the terminal form (true) or the plain lines (false); default: the stream's isTTY. */
@@ -24,7 +24,7 @@ export interface ProgressOptions {
 const TTY_INTERVAL_MS = 100;
 const PLAIN_INTERVAL_MS = 2_000;
 /** Below this many items a command is quick: nothing is printed. */
-export const PROGRESS_MIN_ITEMS = 50;
+const PROGRESS_MIN_ITEMS = 50;
 
 function duration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';

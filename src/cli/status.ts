@@ -14,13 +14,13 @@ import { publicCheck, tokenBackupFor } from './token.js';
  * login). Problems make status exit non-zero; warnings do not.
  */
 
-export interface HealthCheck {
+interface HealthCheck {
   check: string;
   state: 'ok' | 'warning' | 'problem' | 'unknown';
   detail: string;
 }
 
-export interface StatusHealth {
+interface StatusHealth {
   ok: boolean;
   checks: HealthCheck[];
   tokenFiles: Record<string, unknown> | null;

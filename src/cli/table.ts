@@ -1,6 +1,6 @@
 import { InputError } from '../errors.js';
 
-export type OutputFormat = 'json' | 'text';
+type OutputFormat = 'json' | 'text';
 
 /** --output json|text (table is accepted for text). */
 export function outputFormat(value: string | undefined, fallback: OutputFormat = 'text'): OutputFormat {

@@ -14,8 +14,8 @@ import type { CredentialRef } from './drivers/driver.js';
  * challenge), which is what the emulator computes. 64-byte challenges are refused for
  * the same reason (the key would strip their tail).
  */
-export const CHALLENGE_BYTES = 32;
-export const MAX_CHALLENGE_BYTES = 63;
+const CHALLENGE_BYTES = 32;
+const MAX_CHALLENGE_BYTES = 63;
 
 export function newChallenge(): Buffer {
   for (;;) {

@@ -13,7 +13,7 @@ import { noYubiKey } from './drivers/ykman.js';
  * `enroll`, emulated keys created only when the ceremony runs) live here so they are
  * tested in-process.
  */
-export interface EnrollPlan {
+interface EnrollPlan {
   n: number;
   driver: DriverName;
   slot: 1 | 2;
@@ -25,7 +25,7 @@ export interface EnrollPlan {
 }
 
 /** Serials of the keys to enroll: the N keys connected now (real drivers). */
-export async function connectedKeys(driver: DriverName, n: number, emulatorDir?: string): Promise<number[]> {
+async function connectedKeys(driver: DriverName, n: number, emulatorDir?: string): Promise<number[]> {
   const list = await getDriver(driver, emulatorDir ? { emulatorDir } : {}).listSerials();
   if (list.length === 0) throw noYubiKey(undefined);
   if (list.length < n) {
@@ -57,7 +57,7 @@ export function requireEmulatorDir(dir: string | undefined): string {
 }
 
 /** Creates emulated keys (given serials or random ones); `created` collects their paths for cleanup. */
-export async function createKeys(
+async function createKeys(
   emulatorDir: string | undefined,
   n: number,
   serials: number[] | undefined,

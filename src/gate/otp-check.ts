@@ -10,7 +10,7 @@ import { parseOtp, verifyOtp } from './otp.js';
  */
 
 /** Commands that print a secret: they need the OTP (where the vault has one) or every operator's confirmation. */
-export const SECRET_COMMANDS: ReadonlySet<string> = new Set(['getmanagedwallet', 'getprivatekey', 'export']);
+const SECRET_COMMANDS: ReadonlySet<string> = new Set(['getmanagedwallet', 'getprivatekey', 'export']);
 /**
  * Commands that need an OTP when an OTP key is enrolled: the secret ones, dropping the
  * second factor, and recovery (which re-enrolls the keys: it must not be the way round the OTP).
@@ -27,7 +27,7 @@ export function otpRequired(policy: OtpPolicy | undefined, command: string): boo
   return policy.atUnseal || OTP_COMMANDS.has(command);
 }
 
-export interface OtpEnforcement {
+interface OtpEnforcement {
   /** The command being run, as typed ("export", "otp remove", "recover"). */
   command: string;
   /** The --otp value, if any. */
@@ -83,7 +83,7 @@ function wrongKeyError(publicId: string, policy: OtpPolicy): HardkmsError {
   );
 }
 
-export async function checkOtp(vault: Vault, otp: string, policy: OtpPolicy, command: string): Promise<void> {
+async function checkOtp(vault: Vault, otp: string, policy: OtpPolicy, command: string): Promise<void> {
   let publicId = 'unknown';
   try {
     const parsed = parseOtp(otp);

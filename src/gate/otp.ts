@@ -16,12 +16,12 @@ import { HardkmsError } from '../errors.js';
  * can do the AES-ECB decrypt with a non-extractable key.
  */
 export const MODHEX_ALPHABET = 'cbdefghijklnrtuv';
-export const OTP_TOKEN_CHARS = 32;
+const OTP_TOKEN_CHARS = 32;
 const CRC_RESIDUAL = 0xf0b8;
 
-export type OtpDecrypt = (block16: Buffer) => Buffer | Promise<Buffer>;
+type OtpDecrypt = (block16: Buffer) => Buffer | Promise<Buffer>;
 
-export interface OtpFields {
+interface OtpFields {
   privateId: Buffer; // 6 bytes
   useCounter: number; // 0..0x7fff
   timestamp: number; // 24-bit, 8 Hz ticks since power-up
@@ -30,12 +30,12 @@ export interface OtpFields {
   capsLock?: boolean;
 }
 
-export interface OtpCounters {
+interface OtpCounters {
   useCounter: number;
   sessionCounter: number;
 }
 
-export interface ParsedOtp {
+interface ParsedOtp {
   publicId: string;
   token: Buffer; // the 16 encrypted bytes
 }
@@ -111,7 +111,7 @@ export function encodeOtpBlock(f: OtpFields): Buffer {
   return b;
 }
 
-export interface VerifyOtpOptions {
+interface VerifyOtpOptions {
   /** Expected public id (modhex), the YubiKey's identity. */
   publicId: string;
   /** Expected private id (6 bytes). */
@@ -121,7 +121,7 @@ export interface VerifyOtpOptions {
   last?: OtpCounters | undefined;
 }
 
-export interface VerifiedOtp extends OtpCounters {
+interface VerifiedOtp extends OtpCounters {
   timestamp: number;
 }
 

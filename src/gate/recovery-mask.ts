@@ -24,7 +24,7 @@ import { SALT_BYTES, stretchPassphrase } from './share-cipher.js';
 const TAG_BYTES = 4;
 const MAC_BYTES = 8;
 
-export interface MaskBinding {
+interface MaskBinding {
   salt32: Buffer;
   vaultId: string;
   credentialId: string;

@@ -33,7 +33,7 @@ export const RECOVERY_TO_FLAG = '--recovery-to';
 /** An age X25519 recipient: "age1" and 58 bech32 characters. */
 const AGE_RECIPIENT = /^age1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{58}$/;
 
-export interface RecoveryRecipients {
+interface RecoveryRecipients {
   /** label=recipient entries; or */
   byLabel?: Map<string, string>;
   /** recipients in the order of the keys after the ceremony (as `hardkms status` lists them). */
@@ -53,7 +53,7 @@ export interface SealedRecoveryFile {
   data: Uint8Array;
 }
 
-export interface WrittenRecoveryFile {
+interface WrittenRecoveryFile {
   label: string;
   credential: string;
   recipient: string;

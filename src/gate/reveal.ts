@@ -10,8 +10,7 @@ import { parseYubiKeySealRecord } from './seal-record.js';
  *   operator-confirmation  every operator whose key unsealed typed "yes" to a prompt naming the command
  *   password               a password-sealed vault (no operators to ask; testnet use)
  */
-export type RevealAuthorisation =
-  { by: 'otp' } | { by: 'operator-confirmation'; operators: string[] } | { by: 'password' };
+type RevealAuthorisation = { by: 'otp' } | { by: 'operator-confirmation'; operators: string[] } | { by: 'password' };
 
 /** Decides and audits; throws GATE_CONFIRMATION_REQUIRED (audited 'denied') when neither was given. */
 export function authoriseReveal(

@@ -50,7 +50,7 @@ export interface YubiKeySealRecord extends SealRecord {
 }
 
 /** Public view for `hardkms status`. */
-export interface GateStatus {
+interface GateStatus {
   threshold: number;
   driver: DriverName;
   allowEmulated: boolean;

@@ -10,7 +10,7 @@ import { HardkmsError } from '../errors.js';
  * written in the same format with x = 1..N (a constant polynomial), so the library's
  * combine joins any of them back to the secret and our combine accepts a single one.
  */
-export const MAX_SHARES = 255;
+const MAX_SHARES = 255;
 
 export async function split(secret: Uint8Array, n: number, m: number): Promise<Buffer[]> {
   assertParams(n, m);

@@ -18,12 +18,12 @@ import { HardkmsError } from '../errors.js';
  * Binding vaultId and credentialId into both the key and the AAD stops a sealed share
  * from being moved to another credential or another vault.
  */
-export interface EncryptedShare {
+interface EncryptedShare {
   iv: Buffer; // 12 bytes
   ct: Buffer; // ciphertext ‖ 16-byte tag
 }
 
-export interface ShareBinding {
+interface ShareBinding {
   salt32: Buffer;
   credentialId: string;
   vaultId: string;
@@ -31,7 +31,7 @@ export interface ShareBinding {
   passphrase?: Buffer | undefined;
 }
 
-export interface OpenShareBinding extends ShareBinding {
+interface OpenShareBinding extends ShareBinding {
   /** For the error message only. */
   label: string;
 }
@@ -40,7 +40,7 @@ export const SALT_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
-export const PASSPHRASE_SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+const PASSPHRASE_SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
 
 export async function encryptShare(
   share: Uint8Array,
@@ -91,7 +91,7 @@ export async function decryptShare(
   }
 }
 
-export function wrongResponse(label: string, withPassphrase: boolean): HardkmsError {
+function wrongResponse(label: string, withPassphrase: boolean): HardkmsError {
   return new HardkmsError(
     'GATE_WRONG_RESPONSE',
     `The YubiKey ${label} did not give the enrolled response: wrong key, or re-programmed slot${withPassphrase ? ', or a wrong passphrase' : ''}.`,

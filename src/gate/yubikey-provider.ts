@@ -71,7 +71,7 @@ export interface YubiKeyGateOptions {
   confirm?: (request: ConfirmRequest) => Promise<boolean>;
 }
 
-export interface ConfirmRequest {
+interface ConfirmRequest {
   credentialId: string;
   label: string;
   serial: number;

@@ -2,7 +2,7 @@
  * The poll loop's backoff after failures: exponential, capped, with jitter, so that many
  * daemons behind one API do not retry in step.
  */
-export interface BackoffOptions {
+interface BackoffOptions {
   /** First delay after a failure, ms. Default 1 000. */
   baseMs?: number;
   /** Upper bound, ms. Default 300 000 (5 min). */

@@ -17,7 +17,7 @@ import { isHttpScheme } from '../http-url.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-export interface HttpRequest {
+interface HttpRequest {
   method: HttpMethod;
   url: string | URL;
   headers?: Record<string, string>;
@@ -35,14 +35,14 @@ export interface HttpRequest {
   secretInUrl?: string;
 }
 
-export interface HttpResponse {
+interface HttpResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
   /** Body decoded as UTF-8. */
   text: string;
 }
 
-export interface HttpClientOptions {
+interface HttpClientOptions {
   /** Default per-request deadline, ms. Default 30 000. */
   timeoutMs?: number;
   /** Keep-alive pool size per origin. Default 4 (as Tatum KMS). */
@@ -61,10 +61,10 @@ export const HTTP_ERROR_CODES = {
   tooLarge: 'HTTP_RESPONSE_TOO_LARGE',
   badJson: 'HTTP_BAD_JSON',
 } as const;
-export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[keyof typeof HTTP_ERROR_CODES];
+type HttpErrorCode = (typeof HTTP_ERROR_CODES)[keyof typeof HTTP_ERROR_CODES];
 
 /** How much of a response body an error keeps: enough to see the server's reason. */
-export const ERROR_BODY_LIMIT = 2000;
+const ERROR_BODY_LIMIT = 2000;
 
 export class HttpError extends HardkmsError {
   declare readonly code: HttpErrorCode;

@@ -10,7 +10,7 @@ export const MAINNET_OVERRIDE_FLAG = '--i-understand-mainnet-without-approval';
 export const INSECURE_HTTP_FLAG = '--allow-insecure-http';
 export const UNAUTHENTICATED_APPROVER_FLAG = '--allow-unauthenticated-approver';
 
-export interface MainnetGuardInput {
+interface MainnetGuardInput {
   testnet: boolean;
   testnetOnly: boolean;
   seal: SealRecord;
@@ -79,7 +79,7 @@ export function gateWeaknesses(seal: SealRecord): string[] {
   return out;
 }
 
-export interface Endpoint {
+interface Endpoint {
   what: string;
   url: string;
 }

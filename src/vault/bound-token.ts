@@ -38,7 +38,7 @@ function sameFile(a: string, b: string): boolean {
 }
 
 /** Refuses an override of the MAC'd token binding (issue 9 item 4: ambient configuration). */
-export function checkBindingOverride(binding: TokenBinding, override: OpenTokenOptions | undefined): void {
+function checkBindingOverride(binding: TokenBinding, override: OpenTokenOptions | undefined): void {
   const mismatches: string[] = [];
   if (override?.modulePath !== undefined && !sameFile(override.modulePath, binding.modulePath)) {
     mismatches.push(`PKCS#11 module ${override.modulePath} (HARDKMS_PKCS11_MODULE) is not ${binding.modulePath}`);

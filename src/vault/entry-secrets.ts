@@ -37,7 +37,7 @@ export function checkNetworkOf(testnetOnly: boolean, testnet: boolean): void {
   }
 }
 
-export interface PrivateKeyRequest {
+interface PrivateKeyRequest {
   chain: string;
   testnet: boolean;
   signatureId?: string;
@@ -187,7 +187,7 @@ export function generateEd25519Entries(vault: Vault, req: PrivateKeyRequest, cou
   return entries.map((e) => ({ ...e, created: '' }));
 }
 
-export interface SecretRequest {
+interface SecretRequest {
   chain: string;
   testnet: boolean;
   kind: Exclude<EntryKind, 'privateKey'>;

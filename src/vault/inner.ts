@@ -10,12 +10,12 @@ import { HardkmsError } from '../errors.js';
  * The inner key is random and stored in wallet.dat sealed under a key derived from the
  * store key, so that re-keying (a new store key) re-seals one meta value, not every row.
  */
-export const INNER_KEY_BYTES = 32;
+const INNER_KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 /** `mechanism` column of entries that carry the inner layer: `inner1:<token mechanism>`. */
-export const INNER_PREFIX = 'inner1:';
+const INNER_PREFIX = 'inner1:';
 
 export function hasInnerLayer(mechanism: string): boolean {
   return mechanism.startsWith(INNER_PREFIX);
@@ -75,7 +75,7 @@ export function newInnerKey(storeKey: Buffer, vaultId: string): { key: Buffer; s
   return { key, sealed: sealInnerKey(key, storeKey, vaultId) };
 }
 
-export function sealInnerKey(key: Buffer, storeKey: Buffer, vaultId: string): string {
+function sealInnerKey(key: Buffer, storeKey: Buffer, vaultId: string): string {
   const k = kek(storeKey, vaultId);
   try {
     return innerSeal(k, key, keyAad(vaultId)).toString('base64');

@@ -15,7 +15,7 @@ import type { MacTable, WalletStore } from './store.js';
  * secret. A row restored whole from an older copy still has a valid MAC, but no longer
  * matches the store's row sets (row-set.ts), which the unseal checks before any OTP.
  */
-export interface OtpCredential {
+interface OtpCredential {
   publicId: string;
   /** CKA_ID (hex) of the AES-128 key in the token. */
   keyId: string;

@@ -21,10 +21,10 @@ export interface ScryptParams {
  * 2^17 × 8 × 1 costs 128 MiB and roughly a third of a second per try: strong against
  * offline guessing (Tatum's wallet.dat uses one MD5), still fine for an operator unlock.
  */
-export const DEFAULT_SCRYPT: ScryptParams = { N: 2 ** 17, r: 8, p: 1 };
+const DEFAULT_SCRYPT: ScryptParams = { N: 2 ** 17, r: 8, p: 1 };
 
 /** Shorter passwords are refused when a seal is made (init, rotate). */
-export const MIN_PASSWORD_CHARS = 12;
+const MIN_PASSWORD_CHARS = 12;
 
 /**
  * Limits checked BEFORE scrypt runs on parameters read from wallet.dat: they are not
@@ -33,7 +33,7 @@ export const MIN_PASSWORD_CHARS = 12;
  */
 const LIMITS = { minLogN: 10, maxLogN: 20, maxR: 32, maxP: 16, maxMemBytes: 512 * 1024 * 1024 };
 
-export interface PasswordSealRecord extends SealRecord {
+interface PasswordSealRecord extends SealRecord {
   provider: 'password';
   /** 2: the KDF parameters and salt are bound into the AES-GCM AAD. 1: older seals (only the vault id). */
   version: 1 | 2;
@@ -42,7 +42,7 @@ export interface PasswordSealRecord extends SealRecord {
   ciphertext: string;
 }
 
-export type PasswordSource = () => Promise<Buffer>;
+type PasswordSource = () => Promise<Buffer>;
 
 function hex(what: string, valid: (chars: number) => boolean) {
   return v.pipe(

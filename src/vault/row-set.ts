@@ -24,7 +24,7 @@ import type { SqlDatabase } from './sql.js';
 export const BOUND_TABLES = ['wallets', 'otp', 'journal', 'journal_spend'] as const;
 export type BoundTable = (typeof BOUND_TABLES)[number];
 
-export interface TableDigest {
+interface TableDigest {
   count: number;
   /** 64 hex digits. */
   sum: string;

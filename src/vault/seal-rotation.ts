@@ -23,7 +23,7 @@ import type { Vault } from './vault.js';
  */
 
 /** A fresh random token user PIN: 32 hex digits, accepted by every PKCS#11 token we know. */
-export function newTokenPin(): Buffer {
+function newTokenPin(): Buffer {
   const raw = randomBytes(16);
   try {
     return Buffer.from(raw.toString('hex'), 'utf8');
@@ -37,7 +37,7 @@ export function newVaultSecret(): VaultSecret {
   return { storeKey: randomBytes(STORE_KEY_BYTES), tokenPin: newTokenPin() };
 }
 
-export interface RotationHooks {
+interface RotationHooks {
   /** Runs after the token took the new PIN (an audit record, a note to the operator). */
   onPinRotated?: () => void;
 }

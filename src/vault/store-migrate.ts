@@ -81,7 +81,7 @@ const META_TABLE: TableSpec = { name: 'meta', key: ['key'], columns: ['key', 'va
 
 const BATCH = 1000;
 
-export interface MigrateResult {
+interface MigrateResult {
   from: string;
   to: string;
   vaultId: string;

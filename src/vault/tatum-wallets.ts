@@ -4,7 +4,7 @@ import { check, jsonRecord, v } from '../validate.js';
 import type { NewWalletEntry, PublicData, WalletEntry } from './entries.js';
 
 /** How a WIF key was written (structurally the chain layer's WifForm). */
-export interface WifForm {
+interface WifForm {
   version: number;
   compressed: boolean;
 }
@@ -90,7 +90,7 @@ export interface ChainKit extends ChainKeys {
 }
 
 /** Tatum's wallet JSON for one entry (§5.2), secrets included: for getmanagedwallet and export only. */
-export type TatumEntry = Record<string, string | boolean>;
+type TatumEntry = Record<string, string | boolean>;
 
 function withSeed<T>(mnemonic: Buffer, kit: ChainKit, fn: (seed: Buffer) => T): T {
   const seed = kit.mnemonicToSeed(mnemonic);
@@ -195,7 +195,7 @@ export function prepareImportedPrivateKey(
 }
 
 /** A stored key in its export format: the WIF form it was given in, else the chain's own. */
-export function formatStoredKey(kit: ChainKit, raw: Uint8Array, entry: WalletEntry): string {
+function formatStoredKey(kit: ChainKit, raw: Uint8Array, entry: WalletEntry): string {
   const form = entry.publicData.wif;
   return form && kit.formatWif ? kit.formatWif(raw, form) : kit.formatPrivateKey(raw, entry.testnet);
 }
@@ -389,7 +389,7 @@ export function revealPrivateKey(vault: Vault, entry: WalletEntry, kit: ChainKit
  * `secret` entries hold a JSON object of Tatum's secret fields (secret, privateKey,
  * mnemonic) verbatim, so chains hardkms cannot sign for yet still export losslessly.
  */
-export function secretFields(plain: Buffer): Record<string, string> {
+function secretFields(plain: Buffer): Record<string, string> {
   try {
     const fields = check(jsonRecord(v.string()), JSON.parse(plain.toString('utf8')));
     if (fields.ok) return fields.value;

@@ -16,7 +16,7 @@ export const csl = (): typeof CslType =>
   (cslModule ??= require('@emurgo/cardano-serialization-lib-nodejs') as typeof CslType);
 
 /** Shelley network ids: 1 mainnet, 0 every testnet (preprod, preview). */
-export function adaNetworkId(testnet: boolean): number {
+function adaNetworkId(testnet: boolean): number {
   return testnet ? 0 : 1;
 }
 
@@ -37,7 +37,7 @@ export function adaAddress(publicKey: Uint8Array, testnet: boolean): string {
   }
 }
 
-export interface ParsedAdaAddress {
+interface ParsedAdaAddress {
   /** The address as given (bech32 or base58). */
   text: string;
   /** Its binary form, as it appears in a transaction output. */

@@ -38,10 +38,10 @@ const L = ed25519.CURVE.n;
 const B = ed25519.Point.BASE;
 
 /** The level Tatum's xpub sits at: m/1852'/1815'/0'/0' (mainnet and testnet; see above for the hardened role). */
-export const ADA_XPUB_PATH = [1852 + HARDENED, 1815 + HARDENED, 0 + HARDENED, 0 + HARDENED] as const;
+const ADA_XPUB_PATH = [1852 + HARDENED, 1815 + HARDENED, 0 + HARDENED, 0 + HARDENED] as const;
 
 /** An extended private node: kL ‖ kR ‖ chain code (96 bytes). The caller zeroes it. */
-export type AdaXprv = Uint8Array;
+type AdaXprv = Uint8Array;
 
 function leToBigInt(b: Uint8Array): bigint {
   let n = 0n;
@@ -99,7 +99,7 @@ function addMod256(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** Child `index` of an extended private node (hardened when index ≥ 2^31); the caller zeroes both. */
-export function adaDerivePrivate(node: AdaXprv, index: number): AdaXprv {
+function adaDerivePrivate(node: AdaXprv, index: number): AdaXprv {
   const kL = node.subarray(0, 32);
   const kR = node.subarray(32, 64);
   const c = node.subarray(64, 96);
@@ -130,7 +130,7 @@ export function adaDerivePrivate(node: AdaXprv, index: number): AdaXprv {
 }
 
 /** Soft child `index` of a Bip32 public key (public key ‖ chain code, 64 bytes): A' = A + 8·zL·B. */
-export function adaDerivePublic(xpub: Uint8Array, index: number): Uint8Array {
+function adaDerivePublic(xpub: Uint8Array, index: number): Uint8Array {
   if (index >= HARDENED || index < 0 || !Number.isInteger(index))
     throw new InputError(`ADA address index ${index} is not a soft (non-hardened) index.`);
   const A = xpub.subarray(0, 32);
@@ -188,7 +188,7 @@ export function adaPrivateKeyAt(root: AdaXprv, index: number): Uint8Array {
 }
 
 /** Tatum's 128-hex xpub → 64 bytes; InputError when it is not one. */
-export function parseAdaXpub(text: string, what = 'xpub'): Uint8Array {
+function parseAdaXpub(text: string, what = 'xpub'): Uint8Array {
   const t = text.trim();
   if (!/^[0-9a-fA-F]{128}$/.test(t)) {
     throw new InputError(

@@ -52,14 +52,14 @@ export interface AdaSigner {
 }
 
 /** Rosetta's network identifier (Tatum's cardanoUtils.networkIdentifier). */
-export function adaNetworkIdentifier(testnet: boolean): { blockchain: 'cardano'; network: 'preprod' | 'mainnet' } {
+function adaNetworkIdentifier(testnet: boolean): { blockchain: 'cardano'; network: 'preprod' | 'mainnet' } {
   return { blockchain: 'cardano', network: testnet ? 'preprod' : 'mainnet' };
 }
 
 /** Tatum's relative TTL for preprocess (slots). */
-export const ADA_RELATIVE_TTL = 1000;
+const ADA_RELATIVE_TTL = 1000;
 
-export interface AdaInput {
+interface AdaInput {
   address: string;
   addressBytes: Uint8Array;
   amount: bigint;
@@ -67,13 +67,13 @@ export interface AdaInput {
   index: number;
 }
 
-export interface AdaOutput {
+interface AdaOutput {
   address: string;
   addressBytes: Uint8Array;
   amount: bigint;
 }
 
-export interface AdaOperations {
+interface AdaOperations {
   /** The operations exactly as Tatum sent them: sent to Rosetta unchanged. */
   raw: unknown[];
   inputs: AdaInput[];
@@ -217,7 +217,7 @@ export function adaSignersByAddress(
   return byAddress;
 }
 
-export interface AdaCheckedUnsigned {
+interface AdaCheckedUnsigned {
   unsignedTransaction: string;
   bodyHash: Uint8Array;
   /** Rosetta's signing payloads as it sent them, each with the signer of its address. */
@@ -239,7 +239,7 @@ const ALLOWED_BODY_FIELDS = new Set(['inputs', 'outputs', 'fee', 'ttl']);
  * inputs (as a set), same outputs in order (address bytes and lovelace, no tokens, datums or
  * scripts), fee = inputs − outputs, a TTL, and no other field.
  */
-export function checkAdaBody(ops: AdaOperations, bodyBytes: Uint8Array, what: string): void {
+function checkAdaBody(ops: AdaOperations, bodyBytes: Uint8Array, what: string): void {
   const C = csl();
   let body: CslType.TransactionBody;
   try {
@@ -298,7 +298,7 @@ export function checkAdaBody(ops: AdaOperations, bodyBytes: Uint8Array, what: st
  * Checks the `construction/payloads` answer against the operations and the keys; returns
  * what to sign. Nothing is signed unless every check passes.
  */
-export function checkAdaPayloads(
+function checkAdaPayloads(
   ops: AdaOperations,
   answer: Record<string, unknown>,
   byAddress: ReadonlyMap<string, AdaSigner>,
@@ -332,7 +332,7 @@ export function checkAdaPayloads(
   return { unsignedTransaction: unsigned as string, bodyHash, payloads };
 }
 
-export interface AdaSignature {
+interface AdaSignature {
   signing_payload: Record<string, unknown>;
   public_key: { hex_bytes: string; curve_type: 'edwards25519' };
   signature_type: 'ed25519';
@@ -340,7 +340,7 @@ export interface AdaSignature {
 }
 
 /** One signature per payload, in Tatum's shape for `construction/combine`. */
-export async function signAdaPayloads(checked: AdaCheckedUnsigned): Promise<AdaSignature[]> {
+async function signAdaPayloads(checked: AdaCheckedUnsigned): Promise<AdaSignature[]> {
   const out: AdaSignature[] = [];
   for (const { payload, signer } of checked.payloads) {
     const sig = await signer.sign(checked.bodyHash);
@@ -364,7 +364,7 @@ export async function signAdaPayloads(checked: AdaCheckedUnsigned): Promise<AdaS
  * as its only witnesses. Returns Tatum's txData (the signed envelope, as Tatum broadcasts it)
  * and the transaction id.
  */
-export function checkAdaSigned(
+function checkAdaSigned(
   signedEnvelope: unknown,
   checked: Pick<AdaCheckedUnsigned, 'bodyHash'>,
   signatures: readonly AdaSignature[],

@@ -32,7 +32,7 @@ function netName(testnet: boolean): string {
   return testnet ? 'BCH testnet' : 'BCH mainnet';
 }
 
-export function cashAddress(pub33: Uint8Array, testnet: boolean): string {
+function cashAddress(pub33: Uint8Array, testnet: boolean): string {
   checkCompressedPublicKey(pub33);
   return cashaddr.encode(cashAddrPrefix(testnet), 'P2PKH', hash160(pub33));
 }

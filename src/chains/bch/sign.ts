@@ -32,14 +32,14 @@ import { decodeScriptOutput, estimatedVsize, isP2pkhScript, p2pkhScript, pushes,
  * never guess: anything that does not fit a rule is refused, never silently left unsigned.
  */
 
-export const SIGHASH_ALL_FORKID = 0x41;
+const SIGHASH_ALL_FORKID = 0x41;
 
-export interface BchSignOptions {
+interface BchSignOptions {
   /** Spent scriptPubKeys (hex or bytes), one per input, when the caller knows them. */
   prevoutScripts?: readonly (string | Uint8Array)[];
 }
 
-export interface BchPayload {
+interface BchPayload {
   tx: Transaction;
   amounts: bigint[];
 }

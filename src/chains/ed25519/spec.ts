@@ -30,8 +30,8 @@ const StrKey = (): typeof StrKeyType =>
   (strKey ??= (require('@stellar/stellar-base') as { StrKey: typeof StrKeyType }).StrKey);
 const algosdk = (): typeof algosdkType => (algo ??= require('algosdk') as typeof algosdkType);
 
-export type Ed25519ChainCode = 'XLM' | 'ALGO' | 'XRP' | 'SOL' | 'EGLD';
-export type Ed25519Family = 'xlm' | 'algo' | 'xrp' | 'sol' | 'egld';
+type Ed25519ChainCode = 'XLM' | 'ALGO' | 'XRP' | 'SOL' | 'EGLD';
+type Ed25519Family = 'xlm' | 'algo' | 'xrp' | 'sol' | 'egld';
 
 export interface Ed25519ChainSpec {
   readonly chain: Ed25519ChainCode;

@@ -40,7 +40,7 @@ export function parseEgldSecret(text: string): Uint8Array {
   return Uint8Array.from(Buffer.from(t, 'hex'));
 }
 
-export function egldPath(index: number, testnet: boolean): string {
+function egldPath(index: number, testnet: boolean): string {
   return testnet ? `m/44'/1'/0'/0'/${index}'` : `m/44'/508'/0'/0'/${index}'`;
 }
 

@@ -30,7 +30,7 @@ const VALUE_RE = /^(0|[1-9][0-9]*)(?:\.([0-9]{1,18}))?$/;
 /** Built-in functions the protocol runs on a user account: a call, not a note. */
 const FUNCTION_CALL_RE = /^[A-Za-z_][A-Za-z0-9_]*(@[0-9a-fA-F]*)+$/;
 
-export interface EgldPayload {
+interface EgldPayload {
   from?: string;
   to: string;
   /** Atto-EGLD (10^-18). */
@@ -47,7 +47,7 @@ export interface EgldFill {
   version: number;
 }
 
-export function parseEgldPayload(payload: unknown): EgldPayload {
+function parseEgldPayload(payload: unknown): EgldPayload {
   const o = parseJsonPayload(CHAIN, payload);
   for (const k of Object.keys(o))
     if (!FIELDS.has(k))

@@ -14,7 +14,7 @@ import { payloadError } from '../decoded.js';
  *   digest:   keccak256(0x7b || rlp(the first ten))
  */
 
-export const CIP64_TYPE = 0x7b;
+const CIP64_TYPE = 0x7b;
 
 export interface Cip64Fields {
   chainId: bigint;

@@ -11,7 +11,7 @@ import {
 } from '../keys.js';
 import { BIP32_XPUB, changeLevelPath, TESTNET_COIN_TYPE } from '../networks.js';
 
-export type EvmChain = 'ETH' | 'BSC' | 'MATIC' | 'CELO' | 'KLAY' | 'ONE' | 'XDC' | 'KCS' | 'VET';
+type EvmChain = 'ETH' | 'BSC' | 'MATIC' | 'CELO' | 'KLAY' | 'ONE' | 'XDC' | 'KCS' | 'VET';
 
 /** SLIP-44 coin types Tatum uses (spec §4.2); BSC and KCS reuse Ethereum's 60. */
 const COIN_TYPE: Record<EvmChain, number> = {
@@ -27,7 +27,7 @@ const COIN_TYPE: Record<EvmChain, number> = {
 };
 
 /** Lowercase hex account id with the chain's prefix; Tatum applies no EIP-55 checksum. */
-export function evmAddressFromPublicKey(pub33: Uint8Array, chain: EvmChain = 'ETH'): string {
+function evmAddressFromPublicKey(pub33: Uint8Array, chain: EvmChain = 'ETH'): string {
   const hex = Buffer.from(keccakAccountId(pub33)).toString('hex');
   return (chain === 'XDC' ? 'xdc' : '0x') + hex;
 }

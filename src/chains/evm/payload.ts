@@ -36,7 +36,7 @@ export interface EvmOptions {
 }
 
 /** Parsed payload; fee/gas/nonce fields are undefined when neither payload nor fill gives them. */
-export interface EvmFields {
+interface EvmFields {
   type: 0 | 2;
   chainId: bigint;
   nonce?: number;
@@ -218,7 +218,7 @@ export function requireComplete(chain: string, f: EvmFields): CompleteEvmFields 
 }
 
 /** 0x or xdc-prefixed address to checksummed 0x form (mixed-case input must have a valid EIP-55 checksum). */
-export function parseAddress(chain: string, field: string, v: unknown): string {
+function parseAddress(chain: string, field: string, v: unknown): string {
   if (typeof v !== 'string') throw payloadError(chain, `${field} must be an address string, got ${describe(v)}`);
   const s = /^xdc/i.test(v) ? '0x' + v.slice(3) : v;
   if (!/^0x[0-9a-fA-F]{40}$/.test(s)) throw payloadError(chain, `${field} is not a 20-byte hex address`);

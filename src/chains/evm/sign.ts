@@ -45,7 +45,7 @@ export async function signEvm(payload: unknown, signers: readonly DigestSigner[]
 }
 
 /** CIP-64 fields from a payload: a legacy gasPrice becomes both EIP-1559 caps (it pays at most gasPrice per gas, as before). */
-export function cip64Of(f: CompleteEvmFields, feeCurrency: string): Cip64Fields {
+function cip64Of(f: CompleteEvmFields, feeCurrency: string): Cip64Fields {
   const maxFeePerGas = f.type === 0 ? f.gasPrice : f.maxFeePerGas;
   const maxPriorityFeePerGas = f.type === 0 ? f.gasPrice : f.maxPriorityFeePerGas;
   return {
@@ -72,7 +72,7 @@ async function signCip64(chain: string, f: Cip64Fields, signer: DigestSigner): P
   return serializeCip64(f, { yParity: sig.recovery, r: sig.r, s: sig.s });
 }
 
-export function buildTransaction(f: CompleteEvmFields): Transaction {
+function buildTransaction(f: CompleteEvmFields): Transaction {
   const common = { chainId: f.chainId, nonce: f.nonce, gasLimit: f.gasLimit, to: f.to, value: f.value, data: f.data };
   return f.type === 0
     ? Transaction.from({ type: 0, gasPrice: f.gasPrice, ...common })
@@ -127,7 +127,7 @@ export function decodeEvm(payload: unknown, opts: EvmOptions): DecodedTx {
 }
 
 /** `transfer(address,uint256)` calldata (hex without 0x) in its exact canonical ABI form, else undefined. */
-export function decodeErc20Transfer(dataHex: string): { to: string; amount: bigint } | undefined {
+function decodeErc20Transfer(dataHex: string): { to: string; amount: bigint } | undefined {
   const d = dataHex.toLowerCase();
   if (d.length !== 8 + 64 * 2 || !d.startsWith(ERC20_TRANSFER)) return undefined;
   const addrWord = d.slice(8, 72);

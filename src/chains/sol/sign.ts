@@ -34,21 +34,21 @@ let web3Module: typeof web3Type | undefined;
 // Loaded on first use: several hundred ms of module loading that only SOL needs.
 const web3 = (): typeof web3Type => (web3Module ??= require('@solana/web3.js') as typeof web3Type);
 
-export const SYSTEM_PROGRAM = '11111111111111111111111111111111';
+const SYSTEM_PROGRAM = '11111111111111111111111111111111';
 export const TOKEN_PROGRAM = 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA';
 export const ASSOCIATED_TOKEN_PROGRAM = 'ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL';
-export const COMPUTE_BUDGET_PROGRAM = 'ComputeBudget111111111111111111111111111111';
+const COMPUTE_BUDGET_PROGRAM = 'ComputeBudget111111111111111111111111111111';
 const MEMO_PROGRAMS = new Set([
   'MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr',
   'Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo',
 ]);
 /** Lamports per signature (Solana's base fee). */
-export const LAMPORTS_PER_SIGNATURE = 5000n;
+const LAMPORTS_PER_SIGNATURE = 5000n;
 /** Compute units the runtime grants each instruction when no SetComputeUnitLimit says otherwise. */
 const DEFAULT_UNITS_PER_INSTRUCTION = 200_000n;
 const MAX_UNITS = 1_400_000n;
 
-export interface SolPayload {
+interface SolPayload {
   /** The message bytes as Tatum sent them. */
   bytes: Uint8Array;
   message: web3Type.Message;
@@ -362,7 +362,7 @@ export async function signSol(p: SolPayload, signers: readonly Ed25519Signer[], 
 }
 
 /** The wire transaction's parts: signatures and message bytes. */
-export function splitSolWire(base64: string): { signatures: Uint8Array[]; message: Uint8Array } {
+function splitSolWire(base64: string): { signatures: Uint8Array[]; message: Uint8Array } {
   const wire = Uint8Array.from(Buffer.from(base64, 'base64'));
   const n = shortvecLength(wire, 0);
   const signatures: Uint8Array[] = [];

@@ -18,7 +18,7 @@ import { BIP32_XPUB, changeLevelPath } from '../networks.js';
 const TRON_PATH = changeLevelPath(195);
 const TRON_ADDRESS_VERSION = 0x41;
 
-export function tronAddressFromPublicKey(pub33: Uint8Array): string {
+function tronAddressFromPublicKey(pub33: Uint8Array): string {
   const payload = new Uint8Array(21);
   payload[0] = TRON_ADDRESS_VERSION;
   payload.set(keccakAccountId(pub33), 1);

@@ -8,8 +8,7 @@ import { payloadError } from '../decoded.js';
 
 const CHAIN = 'TRON';
 
-export type FieldValue =
-  { wire: 0; value: bigint } | { wire: 2; bytes: Uint8Array } | { wire: 1 | 5; bytes: Uint8Array };
+type FieldValue = { wire: 0; value: bigint } | { wire: 2; bytes: Uint8Array } | { wire: 1 | 5; bytes: Uint8Array };
 
 /** All fields of one message, in order, grouped by field number. */
 export function readMessage(buf: Uint8Array, what: string): Map<number, FieldValue[]> {

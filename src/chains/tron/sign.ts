@@ -27,7 +27,7 @@ import { asInt64, getBytes, getRepeatedBytes, getVarint, readMessage } from './p
 
 const CHAIN = 'TRON';
 
-export type TronContract =
+type TronContract =
   | { type: 'TransferContract'; owner: Uint8Array; to: Uint8Array; amount: bigint }
   | { type: 'TransferAssetContract'; owner: Uint8Array; to: Uint8Array; assetName: Uint8Array; amount: bigint }
   | { type: 'TriggerSmartContract'; owner: Uint8Array; contract: Uint8Array; callValue: bigint; data: Uint8Array }
@@ -62,7 +62,7 @@ export type TronContract =
 
 const RESOURCES = ['BANDWIDTH', 'ENERGY', 'TRON_POWER'];
 
-export interface TronRaw {
+interface TronRaw {
   refBlockBytes: Uint8Array;
   refBlockHash: Uint8Array;
   expiration: bigint;
@@ -72,7 +72,7 @@ export interface TronRaw {
   contract: TronContract;
 }
 
-export interface TronPayload {
+interface TronPayload {
   txID: string;
   raw: TronRaw;
   /** The payload as JSON text, to which the signature is appended verbatim. */
@@ -92,7 +92,7 @@ const CONTRACT_TYPES: Record<number, TronContract['type']> = {
 };
 const SUPPORTED = Object.values(CONTRACT_TYPES).join(', ');
 
-export function parseTronPayload(payload: unknown): TronPayload {
+function parseTronPayload(payload: unknown): TronPayload {
   const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
   const o = parseJsonPayload(CHAIN, text);
   if (o.signature !== undefined)
@@ -408,7 +408,7 @@ export function decodeTron(payload: unknown): DecodedTx {
 }
 
 /** 21-byte TRON address (0x41 ‖ keccak256(uncompressed pubkey without 0x04)[12:]). */
-export function tronAddressFromPublicKey(publicKey: Uint8Array): Uint8Array {
+function tronAddressFromPublicKey(publicKey: Uint8Array): Uint8Array {
   const h = keccak_256(uncompressedPublicKey(publicKey).subarray(1));
   return Uint8Array.from([0x41, ...h.subarray(12)]);
 }
@@ -420,7 +420,7 @@ export function tronBase58(addr21: Uint8Array): string {
 }
 
 /** A TRON address as hex (41…, 21 bytes) or base58check (T…), to its 21 bytes. */
-export function parseTronAddress(field: string, v: unknown): Uint8Array {
+function parseTronAddress(field: string, v: unknown): Uint8Array {
   if (typeof v !== 'string') throw payloadError(CHAIN, `${field} must be an address string, got ${describe(v)}`);
   if (/^41[0-9a-fA-F]{40}$/.test(v)) return Uint8Array.from(Buffer.from(v, 'hex'));
   if (/^T[1-9A-HJ-NP-Za-km-z]{33}$/.test(v)) {

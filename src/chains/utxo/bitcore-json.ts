@@ -20,7 +20,7 @@ import {
  * or change fields disagree with what was rebuilt.
  */
 
-export interface BitcoreInput {
+interface BitcoreInput {
   /** txid in display (reversed) byte order, lowercase hex. */
   prevTxId: string;
   outputIndex: number;
@@ -31,7 +31,7 @@ export interface BitcoreInput {
   satoshis: bigint;
 }
 
-export interface BitcoreOutput {
+interface BitcoreOutput {
   script: Uint8Array;
   satoshis: bigint;
 }
@@ -116,7 +116,7 @@ function parseOutput(chain: string, v: unknown, at: string): BitcoreOutput {
  * OP_CHECKSIG`, `OP_0 20 0x…`) back to bytes, keeping bitcore's push encodings exactly so
  * the result can be compared byte for byte. Like bitcore, a bare hex string is raw script.
  */
-export function parseBitcoreScriptString(chain: string, text: string): Uint8Array {
+function parseBitcoreScriptString(chain: string, text: string): Uint8Array {
   if (text.length === 0) return new Uint8Array(0);
   if (/^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0) return hexField(chain, 'changeScript', text);
   const bad = (why: string) => payloadError(chain, `changeScript is not a bitcore script string: ${why}`);

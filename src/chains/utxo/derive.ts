@@ -17,7 +17,7 @@ import {
 import { uncompressedPublicKey } from '../digest-signer.js';
 import { changeLevelPath, TESTNET_COIN_TYPE, utxoBip32Versions, utxoNetwork } from '../networks.js';
 
-export type UtxoFamilyChain = 'BTC' | 'LTC' | 'DOGE';
+type UtxoFamilyChain = 'BTC' | 'LTC' | 'DOGE';
 
 const COIN_TYPE: Record<UtxoFamilyChain, number> = { BTC: 0, LTC: 2, DOGE: 3 };
 

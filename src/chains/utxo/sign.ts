@@ -28,9 +28,9 @@ import { buildUnsignedTransaction, parseBitcoreTx, type BitcoreTx } from './bitc
 
 export type UtxoChainCode = 'BTC' | 'LTC' | 'DOGE';
 
-export type UtxoInputKind = 'p2pkh' | 'p2wpkh' | 'p2sh-p2wpkh' | 'p2pk';
+type UtxoInputKind = 'p2pkh' | 'p2wpkh' | 'p2sh-p2wpkh' | 'p2pk';
 
-export interface UtxoSignOptions {
+interface UtxoSignOptions {
   chain: UtxoChainCode;
   /**
    * For off-chain withdrawals: the pending transaction's `withdrawalResponses`. The tx's
@@ -121,7 +121,7 @@ export async function signUtxo(
  * Which of `keys` can spend `prevScript`, and how. Single-key scripts only: bitcore 10
  * (what Tatum signs with) supports the same set; P2WSH, P2TR and multisig are refused.
  */
-export function matchInput(
+function matchInput(
   chain: string,
   prevScript: Uint8Array,
   keys: readonly DigestSigner[],
@@ -251,7 +251,7 @@ export function estimatedVsize(unsignedBytes: number, prevScripts: readonly Uint
 
 /* Off-chain (virtual account) withdrawals, spec §3.3. */
 
-export interface WithdrawalInput {
+interface WithdrawalInput {
   /** Funding txid (display order, lowercase). */
   txId: string;
   vout: number;

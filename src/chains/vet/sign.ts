@@ -30,10 +30,10 @@ import {
 import type { DigestSigner } from '../digest-signer.js';
 
 const CHAIN = 'VET';
-export const VET_CHAIN_TAG = { mainnet: 0x4a, testnet: 0x27 } as const;
+const VET_CHAIN_TAG = { mainnet: 0x4a, testnet: 0x27 } as const;
 const DEFAULT_EXPIRATION = 720;
 /** VTHO per gas (wei) at gasPriceCoef 0: VeChain's base gas price (a 21000-gas transfer costs 0.21 VTHO). */
-export const VET_BASE_GAS_PRICE = 10n ** 13n;
+const VET_BASE_GAS_PRICE = 10n ** 13n;
 const UINT256_MAX = (1n << 256n) - 1n;
 const ERC20_TRANSFER = 'a9059cbb';
 
@@ -43,7 +43,7 @@ export interface VetClause {
   data: string;
 }
 
-export interface VetFields {
+interface VetFields {
   clause: VetClause;
   from?: string;
   gas?: bigint;
@@ -54,7 +54,7 @@ export interface VetFields {
 }
 
 /** What the daemon fills from the VeChain node (and the token's RNG) before signing. */
-export interface VetFill {
+interface VetFill {
   blockRef: string;
   gas: bigint;
   /** Used only when the payload has no nonce. */

@@ -26,7 +26,7 @@ import { signEd25519Checked, type Ed25519Signer } from '../ed25519/signer.js';
 const CHAIN = 'XLM';
 const B64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
 
-export function xlmPassphrase(testnet: boolean): string {
+function xlmPassphrase(testnet: boolean): string {
   return testnet ? Networks.TESTNET : Networks.PUBLIC;
 }
 

@@ -17,8 +17,8 @@ import { createRequire } from 'node:module';
 import type * as AddressCodec from 'ripple-address-codec';
 import { InputError } from '../../errors.js';
 
-export const XRP_ED25519 = 0xed;
-export const XRP_SECP256K1 = 0x00;
+const XRP_ED25519 = 0xed;
+const XRP_SECP256K1 = 0x00;
 const SEED_BYTES = 16;
 
 // Loaded on first use: every command that knows the chain list loads this file, few touch an XRP key.

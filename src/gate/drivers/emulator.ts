@@ -7,7 +7,7 @@ import { HMAC_SHA1_RESPONSE_BYTES, type CredentialRef, type RespondOptions, type
 import { parseHexResponse } from '../responses.js';
 import { readEnv, type PublicEnvName } from '../../config/env.js';
 
-export const EMULATOR_DIR_ENV = 'HARDKMS_YUBIKEY_EMULATOR_DIR' satisfies PublicEnvName;
+const EMULATOR_DIR_ENV = 'HARDKMS_YUBIKEY_EMULATOR_DIR' satisfies PublicEnvName;
 
 /**
  * Emulated YubiKeys for CI and demos. Layout of the directory (0700):
@@ -70,7 +70,7 @@ export class EmulatorDriver implements YubiKeyDriver {
   }
 }
 
-export function emulatedKeyPath(dir: string, serial: number): string {
+function emulatedKeyPath(dir: string, serial: number): string {
   return join(dir, `${serial}.key`);
 }
 
@@ -112,7 +112,7 @@ async function readEmulatedSecret(dir: string, credential: CredentialRef): Promi
   }
 }
 
-export interface EmulatedKey {
+interface EmulatedKey {
   serial: number;
   path: string;
 }

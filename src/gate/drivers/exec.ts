@@ -17,7 +17,7 @@ export interface ToolResult {
   notFound: boolean;
 }
 
-export interface RunToolOptions {
+interface RunToolOptions {
   timeoutMs: number;
   /** Added to the minimal tool environment (tests). */
   env?: NodeJS.ProcessEnv;

@@ -4,7 +4,7 @@ import { EmulatorDriver } from './emulator.js';
 import { YkchalrespDriver } from './ykchalresp.js';
 import { YkmanDriver } from './ykman.js';
 
-export interface DriverFactoryOptions {
+interface DriverFactoryOptions {
   /** Emulator key directory; overrides HARDKMS_YUBIKEY_EMULATOR_DIR. */
   emulatorDir?: string;
   /** Absolute path of ykman / ykchalresp as enrolled; default: resolved on PATH when first run (enrollment, status). */

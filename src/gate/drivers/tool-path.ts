@@ -10,9 +10,9 @@ import { HardkmsError } from '../../errors.js';
  * root-owned sticky directory such as /tmp is accepted: others cannot rename into it),
  * so only root can swap the tool.
  */
-export const DEFAULT_TOOL_DIRS = ['/usr/bin', '/usr/local/bin', '/bin'];
+const DEFAULT_TOOL_DIRS = ['/usr/bin', '/usr/local/bin', '/bin'];
 
-export function untrusted(path: string, why: string): HardkmsError {
+function untrusted(path: string, why: string): HardkmsError {
   return new HardkmsError('GATE_TOOL_UNTRUSTED', `The YubiKey tool ${path} is not trusted: ${why}.`, {
     hint: 'Install the tool from the distribution (apt-get install yubikey-manager / yubikey-personalization) so it is root-owned and not group/world-writable, then retry.',
   });

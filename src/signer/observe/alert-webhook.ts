@@ -16,7 +16,7 @@ import type { DaemonLog } from './logger.js';
  * shown as its origin only: webhook URLs often carry a token in their path.
  */
 
-export interface AlertWebhookOptions {
+interface AlertWebhookOptions {
   url: string;
   vaultId: string;
   log: DaemonLog;
@@ -30,7 +30,7 @@ export interface AlertWebhookOptions {
   retryDelayMs?: number;
 }
 
-export interface AlertBody {
+interface AlertBody {
   source: 'hardkms';
   version: string;
   host: string;

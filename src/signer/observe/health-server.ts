@@ -18,7 +18,7 @@ export interface HealthState {
   claimsHeld?: (() => number) | undefined;
 }
 
-export function parseListenAddress(text: string): { host: string; port: number } {
+function parseListenAddress(text: string): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[2]) : NaN;
   if (!m || port < 0 || port > 65535) {

@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
  * censored in case one ever does (a pending transaction can carry Solana's mintPK, an
  * error body can echo a request).
  */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'privateKey',
   'mnemonic',
   'seed',
@@ -29,7 +29,7 @@ export const REDACT_PATHS = [
   '*.mintPK',
 ];
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** How the daemon's parts log: a level, a message, structured fields (redacted by the logger). */

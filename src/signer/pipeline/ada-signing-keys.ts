@@ -17,7 +17,7 @@ import { decryptSecret } from '../../vault/entry-secrets.js';
 import { derivedKeyMismatch } from './signing-key-errors.js';
 import { hostKey, withMnemonicSeed } from './host-key.js';
 
-export interface AdaKeyRef {
+interface AdaKeyRef {
   entry: WalletEntry;
   index: number;
   publicKey: Uint8Array;
@@ -67,7 +67,7 @@ export function adaRefs(
 }
 
 /** An ADA signer for one key: derived on the host at the first signature, kept until wipe(). */
-export interface WipeableAdaSigner extends AdaSigner {
+interface WipeableAdaSigner extends AdaSigner {
   wipe(): void;
 }
 

@@ -29,12 +29,12 @@ import { canonicalJson } from '../../audit/record.js';
 import { HttpClient, isHttpError } from '../http.js';
 
 export const APPROVAL_HEADER = 'x-hardkms-approval';
-export const NONCE_HEADER = 'x-hardkms-nonce';
-export const EXPIRES_HEADER = 'x-hardkms-expires';
-export const PAYLOAD_HEADER = 'x-hardkms-payload-sha256';
-export const APPROVAL_PROOF_PREFIX = 'hardkms-approval-v2';
+const NONCE_HEADER = 'x-hardkms-nonce';
+const EXPIRES_HEADER = 'x-hardkms-expires';
+const PAYLOAD_HEADER = 'x-hardkms-payload-sha256';
+const APPROVAL_PROOF_PREFIX = 'hardkms-approval-v2';
 
-export interface ApprovalOptions {
+interface ApprovalOptions {
   externalUrl: string;
   /** 'POST' (exactly) selects POST; anything else, or absent, means GET. */
   method?: string;
@@ -47,8 +47,7 @@ export interface ApprovalOptions {
   now?: () => Date;
 }
 
-export type ApprovalDecision =
-  { approved: true; status: number } | { approved: false; reason: string; status?: number };
+type ApprovalDecision = { approved: true; status: number } | { approved: false; reason: string; status?: number };
 
 /** What the approver is asked about: the canonical JSON of the pending transaction as received, and its SHA-256. */
 export interface ApprovalPayload {

@@ -18,9 +18,9 @@ const NOT_SIGNED = ['BNB', 'FLOW'] as const;
 export const SIGNABLE_CHAINS = TATUM_CHAINS.filter(
   (c): c is Exclude<TatumChain, (typeof NOT_SIGNED)[number]> => !(NOT_SIGNED as readonly string[]).includes(c),
 );
-export type SignableChain = (typeof SIGNABLE_CHAINS)[number];
+type SignableChain = (typeof SIGNABLE_CHAINS)[number];
 
-export type EvmSignableChain = 'ETH' | 'BSC' | 'MATIC' | 'CELO' | 'KLAY' | 'ONE' | 'XDC' | 'KCS';
+type EvmSignableChain = 'ETH' | 'BSC' | 'MATIC' | 'CELO' | 'KLAY' | 'ONE' | 'XDC' | 'KCS';
 
 const PINNED: Readonly<Record<EvmSignableChain, { mainnet: bigint; testnet: bigint }>> = Object.freeze({
   ETH: { mainnet: 1n, testnet: 11_155_111n }, // Sepolia

@@ -23,7 +23,7 @@ export function ed25519SignerFor(vault: Vault, ref: KeyRef): Ed25519Signer & { r
 }
 
 /** An ed25519 signer that may hold a host key (a mnemonic child) until wiped. */
-export interface WipeableEd25519Signer extends Ed25519Signer {
+interface WipeableEd25519Signer extends Ed25519Signer {
   readonly signatureId: string;
   /** Zeroes the host key, if one was derived; later sign calls throw. Idempotent. */
   wipe(): void;

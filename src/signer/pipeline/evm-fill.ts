@@ -29,7 +29,7 @@ import {
 import { HttpClient } from '../http.js';
 import { EvmRpc, type EvmCallRequest } from '../sinks/node-rpc.js';
 
-export interface EvmFillContext {
+interface EvmFillContext {
   /** ETH off-chain withdrawal (withdrawalId set): the gas limit is always re-estimated. */
   withdrawal?: boolean;
 }
@@ -57,7 +57,7 @@ export interface EvmFillSource {
 }
 
 /** The operator's own node. */
-export function nodeFillSource(chain: string, rpc: EvmRpc): EvmFillSource {
+function nodeFillSource(chain: string, rpc: EvmRpc): EvmFillSource {
   return {
     label: `HARDKMS_RPC_${chain}`,
     chainId: () => rpc.chainId(),
@@ -76,7 +76,7 @@ const FIXED_GAS_PRICE: Readonly<Partial<Record<string, bigint>>> = { BSC: 10n * 
 /** Tatum's CELO signer adds this to the estimate. */
 const CELO_GAS_MARGIN = 100_000n;
 
-export interface TatumFillOptions {
+interface TatumFillOptions {
   baseUrl: string;
   apiKey: string;
   http?: HttpClient;

@@ -24,7 +24,7 @@ export function withMnemonicSeed<T>(
 }
 
 /** A host key derived at its first use and kept until wipe(); a use after wipe() is the KEY_WIPED bug. */
-export interface HostKey<K> {
+interface HostKey<K> {
   /** The key, derived now if this is the first use. Throws what `derive` throws, or KEY_WIPED. */
   use(): K;
   /** Zeroes the key if one was derived; later uses throw. Idempotent. */

@@ -52,7 +52,7 @@ export interface KeyRef {
   publicKey: Uint8Array;
 }
 
-export interface ResolvedKeys {
+interface ResolvedKeys {
   /** Keys in signing order; may repeat (BCH positional). */
   refs: KeyRef[];
   /** Distinct signature ids whose keys are used. */
@@ -61,7 +61,7 @@ export interface ResolvedKeys {
   notes: string[];
 }
 
-export interface ResolveOptions {
+interface ResolveOptions {
   /**
    * Public key of `entry`'s mnemonic at `path/index` of `chain`'s derivation path. Needed only
    * for rule 3 across chains whose paths differ; touches the secret, so the caller audits it.
@@ -69,9 +69,9 @@ export interface ResolveOptions {
   derivePublicKey?: (entry: WalletEntry, chain: string, index: number) => Uint8Array;
 }
 
-export const KEY_NOT_RESOLVED = 'TX_KEY_NOT_RESOLVED';
+const KEY_NOT_RESOLVED = 'TX_KEY_NOT_RESOLVED';
 
-export type EntryLookup = (signatureId: string) => WalletEntry | undefined;
+type EntryLookup = (signatureId: string) => WalletEntry | undefined;
 
 export function resolveKeys(
   pending: PendingTransaction,

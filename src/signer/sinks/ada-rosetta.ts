@@ -10,9 +10,9 @@ import type { AdaRosetta, AdaRosettaEndpoint } from '../../chains/ada/sign.js';
 import { payloadError } from '../../chains/decoded.js';
 import { HttpClient } from '../http.js';
 
-export const TATUM_ADA_NODE_PATH = '/v3/blockchain/node/';
+const TATUM_ADA_NODE_PATH = '/v3/blockchain/node/';
 
-export function tatumAdaNetwork(testnet: boolean): 'cardano-preprod' | 'cardano-mainnet' {
+function tatumAdaNetwork(testnet: boolean): 'cardano-preprod' | 'cardano-mainnet' {
   return testnet ? 'cardano-preprod' : 'cardano-mainnet';
 }
 

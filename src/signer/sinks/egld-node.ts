@@ -9,7 +9,7 @@ import { HttpClient } from '../http.js';
 
 export const TATUM_EGLD_NODE_PATH = '/v3/egld/node/';
 
-export interface EgldNetworkConfig {
+interface EgldNetworkConfig {
   minGasPrice: bigint;
   chainID: string;
   minTransactionVersion: number;

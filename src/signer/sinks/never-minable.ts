@@ -65,7 +65,7 @@ const RULES: readonly Rule[] = [
   },
 ];
 
-export const NEVER_MINABLE = 'TX_NEVER_MINABLE';
+const NEVER_MINABLE = 'TX_NEVER_MINABLE';
 
 /** Why the answer means "never minable", or undefined when it may still go through. */
 export function neverMinableReason(answer: string): string | undefined {

@@ -11,8 +11,8 @@ import type { TatumChain } from '../source/tatum-paths.js';
 import { HttpClient, HttpError, HTTP_ERROR_CODES, parseJsonBody, redactUrl, truncate } from '../http.js';
 import { readEnvFor } from '../../config/env.js';
 
-export const RPC_ERROR_CODE = 'RPC_ERROR';
-export const RPC_BAD_RESPONSE_CODE = 'RPC_BAD_RESPONSE';
+const RPC_ERROR_CODE = 'RPC_ERROR';
+const RPC_BAD_RESPONSE_CODE = 'RPC_BAD_RESPONSE';
 
 /** The node answered a JSON-RPC error object. */
 export class RpcError extends HardkmsError {
@@ -158,7 +158,7 @@ export interface EvmCallRequest {
   maxPriorityFeePerGas?: bigint;
 }
 
-export interface EvmReceipt {
+interface EvmReceipt {
   transactionHash: string;
   blockNumber: bigint;
   /** 1 success, 0 reverted (post-Byzantium). */
@@ -272,7 +272,7 @@ function callObject(tx: EvmCallRequest): Record<string, string> {
 }
 
 /** Parses an EVM JSON-RPC QUANTITY (0x-hex, no leading zeros required). */
-export function quantity(v: unknown, what: string): bigint {
+function quantity(v: unknown, what: string): bigint {
   if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{1,64}$/.test(v)) throw badResult(what, v);
   return BigInt(v);
 }

@@ -24,7 +24,7 @@ function bad(target: string, what: string): HardkmsError {
 }
 
 /** An RPC answer that means the node already has this very transaction: the send is done. */
-export function isAlreadyProcessed(e: unknown): boolean {
+function isAlreadyProcessed(e: unknown): boolean {
   return isRpcError(e) && /already been processed|AlreadyProcessed/i.test(e.rpcMessage);
 }
 

@@ -11,13 +11,13 @@ import { WALLET_CHAINS } from '../../chains/wallet-chains.js';
 import { SIGNABLE_CHAINS, isSignableChain } from '../pipeline/chain-ids.js';
 import { TATUM_CHAINS, type TatumChain } from './tatum-paths.js';
 
-export type DaemonSupport = 'signed' | 'reported' | 'sunset';
+type DaemonSupport = 'signed' | 'reported' | 'sunset';
 
 /** Chains that no longer exist: reported as unsupported, never to be signed. */
 const SUNSET: ReadonlySet<TatumChain> = new Set<TatumChain>(['BNB']);
 
-export const CHAIN_NOT_SIGNED = 'TX_CHAIN_NOT_SIGNED';
-export const CHAIN_UNSUPPORTED = 'TX_CHAIN_UNSUPPORTED';
+const CHAIN_NOT_SIGNED = 'TX_CHAIN_NOT_SIGNED';
+const CHAIN_UNSUPPORTED = 'TX_CHAIN_UNSUPPORTED';
 
 export function daemonSupport(chain: TatumChain): DaemonSupport {
   if (isSignableChain(chain)) return 'signed';
@@ -25,17 +25,17 @@ export function daemonSupport(chain: TatumChain): DaemonSupport {
 }
 
 /** True when hardkms can generate, store and derive addresses for this chain's wallets. */
-export function hasManagedWallets(chain: string): boolean {
+function hasManagedWallets(chain: string): boolean {
   return WALLET_CHAINS.includes(chain);
 }
 
 /** Tatum chains the daemon polls and reports without signing, in Tatum's order. */
-export function reportedChains(): TatumChain[] {
+function reportedChains(): TatumChain[] {
   return TATUM_CHAINS.filter((c) => daemonSupport(c) !== 'signed');
 }
 
 /** Tatum chains whose wallets import-legacy keeps encrypted for `export` only. */
-export function exportOnlyChains(): TatumChain[] {
+function exportOnlyChains(): TatumChain[] {
   return TATUM_CHAINS.filter((c) => !hasManagedWallets(c));
 }
 

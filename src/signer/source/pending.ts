@@ -21,14 +21,14 @@ import { check, expecting, isPlainObject, jsonObject, kindOf, v } from '../../va
 import { TATUM_CHAINS, type TatumChain } from './tatum-paths.js';
 import { duplicateKeys, firstDuplicateKey } from './strict-json.js';
 
-export interface PendingSignature {
+interface PendingSignature {
   /** signatureId of a (mnemonic) wallet. */
   id: string;
   /** BIP44 address index to derive at; null when Tatum sent none (a mnemonic wallet is then skipped, §3.1 rule 2). */
   index: number | null;
 }
 
-export interface WithdrawalAddress {
+interface WithdrawalAddress {
   address: string;
   currency: string;
   /** BIP44 child index under the wallet's xpub; absent means 0 (§2.3). */
@@ -39,7 +39,7 @@ export interface WithdrawalAddress {
   message?: string;
 }
 
-export interface WithdrawalResponse {
+interface WithdrawalResponse {
   /** null on the "-1" remainder entry (§2.3): it spends nothing and is never validated. */
   address: WithdrawalAddress | null;
   /** Coin units (e.g. LTC, not satoshis). */
@@ -72,11 +72,11 @@ export interface MalformedPending {
   reason: string;
 }
 
-export type PendingValidation =
+type PendingValidation =
   | { ok: true; value: PendingTransaction; raw: Readonly<Record<string, unknown>> }
   | { ok: false; reason: string; id?: string };
 
-export type PendingListValidation =
+type PendingListValidation =
   | {
       ok: true;
       transactions: PendingTransaction[];
@@ -87,7 +87,7 @@ export type PendingListValidation =
 
 export const PENDING_ID_PATTERN = /^[0-9a-fA-F]{24}$/;
 /** A bound on what one pending transaction may carry, so garbage cannot exhaust memory downstream. */
-export const LIMITS = {
+const LIMITS = {
   serializedTransactionChars: 4 * 1024 * 1024,
   stringChars: 1024,
   listLength: 10_000,

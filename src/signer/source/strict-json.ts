@@ -8,7 +8,7 @@
  * no finding; the JSON parser that runs anyway reports it.
  */
 
-export interface DuplicateKey {
+interface DuplicateKey {
   /** The repeated key, decoded. */
   key: string;
   /** Index of the element of a top-level array the duplicate is in (absent for a top-level object). */

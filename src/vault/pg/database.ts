@@ -25,7 +25,7 @@ interface Translated {
 const cache = new Map<string, Translated>();
 
 /** Rewrites `?` / `@name` (outside string literals and quoted names) to `$1…`. */
-export function translateSql(sql: string): Translated {
+function translateSql(sql: string): Translated {
   const hit = cache.get(sql);
   if (hit) return hit;
   let out = '';

@@ -7,7 +7,7 @@ export function isStoreUrl(location: string): boolean {
 }
 
 /** What the worker hands to pg.Client: no password (pgpass / PGPASSFILE or a client certificate supplies it). */
-export interface PgConnectionConfig {
+interface PgConnectionConfig {
   host: string;
   port: number;
   database: string;
