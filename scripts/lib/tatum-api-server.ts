@@ -26,7 +26,9 @@
  * - POST /v3/tatum/kms/batch  body {errors:[{signatureId, error}]} (§2.6): recorded in
  *     errorReports; the pending tx stays pending (server effect UNCONFIRMED; set
  *     `dropOnErrorReport` to remove it instead). Answers 200 with an empty body.
- * - GET /v3/kms/{id}, PUT /v3/kms/{id}/{txId}, DELETE /v3/kms/{id} (§2.7).
+ * - GET /v3/kms/{id}, PUT /v3/kms/{id}/{txId}, DELETE /v3/kms/{id} (§2.7). GET answers the
+ *     pending tx as queued, with `txId` once a broadcast with its signatureId was accepted
+ *     (or a PUT completed it), as §2.3 says; a deleted or unknown id is 403 kms.not.found.
  * - §2.10 fill endpoints, for the EVM chains with a node configured: the JSON-RPC proxies
  *     POST /v3/{ethereum|bsc|polygon|…}/web3/{apiKey} and /v3/blockchain/node/{KLAY|CELO}/{apiKey}
  *     (the key in the PATH, as Tatum; no x-api-key needed) forward the JSON-RPC body to the
@@ -157,6 +159,12 @@ export interface FakeTatumOptions {
   egld?: MountedEgldGateway;
   /** Cardano Rosetta behind /v3/blockchain/node/cardano-{preprod|mainnet}/{apiKey}/… (test/support/ada-rosetta.ts is one). */
   ada?: MountedCardanoRosetta;
+  /**
+   * Completed pending transactions are still listed by POST /v3/kms/pending (as they were
+   * queued, without txId), as a list that lags behind the broadcasts would (whether Tatum's
+   * does is UNCONFIRMED); GET /v3/kms/{id} shows their txId all the same. Default false.
+   */
+  listCompleted?: boolean;
 }
 
 interface QueuedEntry {
@@ -446,7 +454,7 @@ export class FakeTatumApi {
     const idMatch = /^\/v3\/kms\/([^/]+)(?:\/([^/]+))?$/.exec(r.path);
     if (idMatch !== null) {
       const e = this.find(decodeURIComponent(idMatch[1] as string));
-      if (e === undefined)
+      if (e === undefined || e.deleted)
         return send(403, { statusCode: 403, errorCode: 'kms.not.found', message: 'Pending transaction not found.' });
       if (m === 'GET' && idMatch[2] === undefined) return send(200, this.view(e));
       if (m === 'PUT' && idMatch[2] !== undefined) {
@@ -516,7 +524,7 @@ export class FakeTatumApi {
         out.push(e.text ?? JSON.stringify(e.body));
         continue;
       }
-      if (e.txId !== undefined) continue;
+      if (e.txId !== undefined && this.options.listCompleted !== true) continue;
       const refs = walletIds(e.body);
       const hit =
         this.options.selection === 'all'

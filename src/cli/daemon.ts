@@ -257,6 +257,7 @@ async function runDaemon(opts: DaemonOpts): Promise<void> {
       keyCache: opts.keyCache === true,
       alertWebhook: opts.alertWebhook,
       crashAfterSign: readEnv(TEST_CRASH_ENV) === '1',
+      crashAfterAccept: readEnv(TEST_CRASH_ENV) === 'broadcast',
     },
     {
       provider: (seal) => providerFor(seal, config),

@@ -140,7 +140,7 @@ export const ENV_VARS = [
     secret: false,
     envFile: false,
     showValue: true,
-    what: 'tests only: the daemon exits right after a signature is journaled (crash-safety tests)',
+    what: "tests only: the daemon kills itself right after a signature is journaled ('1'), or after Tatum accepted its broadcast, before the journal records it ('broadcast'): crash-safety tests",
   },
 ] as const satisfies readonly EnvVar[];
 

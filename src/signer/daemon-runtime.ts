@@ -76,6 +76,8 @@ export interface DaemonRunOptions {
   alertWebhook: string | undefined;
   /** Test hook: SIGKILL right after a signature is journaled, before it is broadcast. */
   crashAfterSign: boolean;
+  /** Test hook: SIGKILL right after Tatum accepted a broadcast, before the journal records it. */
+  crashAfterAccept?: boolean | undefined;
   /** --claim-lease: how long this instance's claim on a pending id holds against the others (ms). */
   claimLeaseMs?: number | undefined;
 }
@@ -440,6 +442,15 @@ export class DaemonRuntime {
               process.kill(process.pid, 'SIGKILL');
             }
           : undefined,
+        afterBroadcastAccepted:
+          o.crashAfterAccept === true
+            ? (id) => {
+                log('error', 'crash-after-accept test hook: killing the daemon before the broadcast is journaled', {
+                  pendingId: id,
+                });
+                process.kill(process.pid, 'SIGKILL');
+              }
+            : undefined,
       });
       const daemon = new SignerDaemon(
         v,

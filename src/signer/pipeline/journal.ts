@@ -67,6 +67,21 @@ export type JournalStore = Pick<WalletStore, 'database' | 'transaction' | 'macOf
 export const CLAIM_LEASE_MS = 120_000;
 
 /**
+ * A live signer's claim on a SIGNED row holds at least this long, whatever the lease: its
+ * broadcast ends (accepted, refused, or the HTTP client's 30 s deadline) well within it, and
+ * a second sender meanwhile would be a second accepted broadcast of the id. A short lease
+ * (--claim-lease) still frees the claims of signers that stall before signing.
+ */
+export const BROADCAST_HOLD_MS = 60_000;
+
+/**
+ * A DEAD signer's claim on a signed row is taken over only this long after it was taken:
+ * the broadcast request it sent just before it died may still be in Tatum's hands, and
+ * `GET /v3/kms/{id}` (asked before the re-broadcast) shows it only once Tatum has answered it.
+ */
+export const IN_FLIGHT_GRACE_MS = 5_000;
+
+/**
  * What happened to a claim of this signer, for /metrics: taken (a pending id claimed), expired
  * (taken over from another signer whose lease had ended: it died or stalled), lost (another
  * signer took ours over before we recorded the signature, which was discarded).
@@ -252,33 +267,61 @@ export class Journal {
   /**
    * Another signer's claim that still holds: within its lease, and its signer still connected
    * where the store can tell (PostgreSQL: its session lock), so a killed signer's claims are
-   * taken over at once. Taking over a live signer's claim by mistake is safe, only wasteful:
-   * sign() refuses a signature whose claim was taken over, and a re-broadcast sends the same bytes.
+   * taken over at once. Taking over a live signer's claim before it signed is safe, only
+   * wasteful: sign() refuses a signature whose claim was taken over. A signed row's claim
+   * (`hold`, from claimBroadcast) is kept longer: a live signer's for its broadcast
+   * (BROADCAST_HOLD_MS), a dead one's for the request it may have had in flight (IN_FLIGHT_GRACE_MS).
    */
-  private heldByAnother(old: JournalDbRow, now: Date, leaseMs: number): boolean {
-    if (old.claim === null || old.claim === this.owner || old.claimed_at === null) return false;
-    if (now.getTime() - Date.parse(old.claimed_at) >= leaseMs) return false;
-    return (this.store.claimOwnerAlive?.(old.claim) ?? localOwnerAlive(old.claim)) !== false;
+  private heldByAnother(
+    old: JournalDbRow,
+    now: Date,
+    leaseMs: number,
+    hold: { liveMs: number; deadMs: number } = { liveMs: 0, deadMs: 0 },
+  ): boolean {
+    return this.holdLeft(old, now, leaseMs, hold).ms > 0;
+  }
+
+  /** How much longer (ms) another signer's claim holds (0: it is free), and whether that signer is alive. */
+  private holdLeft(
+    old: JournalDbRow,
+    now: Date,
+    leaseMs: number,
+    hold: { liveMs: number; deadMs: number },
+  ): { ms: number; alive: boolean | undefined } {
+    if (old.claim === null || old.claim === this.owner || old.claimed_at === null) return { ms: 0, alive: undefined };
+    const age = now.getTime() - Date.parse(old.claimed_at);
+    const alive = this.store.claimOwnerAlive?.(old.claim) ?? localOwnerAlive(old.claim);
+    // Clamped: a claimed_at in the future (another host's clock) holds no longer than the rule says.
+    const left = (ms: number): number => Math.min(ms, Math.max(0, ms - age));
+    const ms =
+      alive === false ? left(hold.deadMs) : alive === true ? left(Math.max(leaseMs, hold.liveMs)) : left(leaseMs);
+    return { ms, alive };
   }
 
   /**
    * Takes a signed row for a re-broadcast of its raw transaction (the signer that signed it
    * died, or its broadcast failed). The signer holds its claim through the broadcast (sign()
    * renews it), so of several signers that see the id still pending only one sends it;
-   * 'taken' while another holds a live claim. Nothing is ever signed here.
+   * 'taken' while another holds a live claim, 'broadcast' when another signer recorded the
+   * broadcast since the caller read the row, and a number (ms) while a signer that died
+   * holding it may still have its broadcast in flight (IN_FLIGHT_GRACE_MS): ask again then.
+   * Nothing is ever signed here.
    */
-  claimBroadcast(pendingId: string, leaseMs = this.leaseMs): 'claimed' | 'taken' {
-    const result = this.withLock((): 'claimed' | 'taken' | 'expired' => {
+  claimBroadcast(pendingId: string, leaseMs = this.leaseMs): 'claimed' | 'taken' | 'broadcast' | number {
+    const result = this.withLock((): 'claimed' | 'taken' | 'expired' | 'broadcast' | number => {
       const old = this.getRaw(pendingId);
       if (old === undefined || old.raw_tx === null)
         throw new HardkmsError('JOURNAL_ROW_MISSING', `pending ${pendingId} has no signed journal row to broadcast`);
+      if (old.state === 'broadcast' && old.chain_tx_id !== null) return 'broadcast';
       const now = this.now();
-      if (this.heldByAnother(old, now, leaseMs)) return 'taken';
+      const hold = { liveMs: BROADCAST_HOLD_MS, deadMs: IN_FLIGHT_GRACE_MS };
+      const { ms, alive } = this.holdLeft(old, now, leaseMs, hold);
+      if (ms > 0) return alive === false ? ms : 'taken';
       const { mac: _mac, ...fields } = old;
       this.put({ ...fields, claim: this.owner, claimed_at: now.toISOString(), updated: now.toISOString() }, old);
       return old.claim !== null && old.claim !== this.owner ? 'expired' : 'claimed';
     });
-    if (result === 'taken') return result;
+    if (typeof result === 'number' || result === 'taken' || result === 'broadcast') return result;
     this.held.add(pendingId);
     this.onClaim?.('taken');
     if (result === 'expired') this.onClaim?.('expired');

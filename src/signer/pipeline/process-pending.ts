@@ -68,6 +68,8 @@ export interface ProcessorDeps {
   signerDeps?: SigningKeyDeps;
   /** Test hook: runs after the signature is journaled and audited, before the broadcast. */
   afterSignJournaled?: ((pendingId: string) => void) | undefined;
+  /** Test hook: runs once the broadcast was accepted, before the journal records it. */
+  afterBroadcastAccepted?: ((pendingId: string) => void) | undefined;
   now?: () => Date;
   /** Commits the steps of concurrent pending transactions together (one per processor by default). */
   steps?: StepCommitter | undefined;
@@ -171,9 +173,18 @@ export class PendingProcessor {
         return { kind: 'failed', error, signed: true };
       }
       // Several signers see the id pending until Tatum completes it: one re-broadcasts.
-      const turn = await this.steps.commit(() => journal.claimBroadcast(id));
-      if (turn === 'taken')
+      let turn = await this.steps.commit(() => journal.claimBroadcast(id));
+      if (typeof turn === 'number') {
+        // The signer that held it died moments ago: its broadcast may still be in Tatum's hands,
+        // and Tatum's answer below would not show it yet. Waited out once, then asked again.
+        await new Promise((r) => setTimeout(r, turn as number));
+        turn = await this.steps.commit(() => journal.claimBroadcast(id));
+      }
+      if (turn === 'taken' || typeof turn === 'number')
         return { kind: 'skipped', reason: 'another signer is broadcasting this pending transaction' };
+      if (turn === 'broadcast') return { kind: 'skipped', reason: 'already broadcast' };
+      const done = await this.completedAtTatum(pending, before.rawTx);
+      if (done !== undefined) return done;
       this.d.log('info', 're-broadcasting the transaction signed earlier (same raw tx)', {
         pendingId: id,
         rawTxHash: before.rawTxHash,
@@ -676,11 +687,65 @@ export class PendingProcessor {
     return { decoded: decodeVet(payload, testnet, fill), sign: () => signVet(payload, signers, testnet, fill) };
   }
 
+  /**
+   * Before a journaled transaction is sent again: a signer killed (or cut off from the store)
+   * after Tatum accepted its broadcast and before its journal recorded it left this row
+   * signed, and sending it again would be a second accepted broadcast of the id (the same
+   * bytes, so no double spend, but not exactly once). Tatum's `GET /v3/kms/{id}` says whether
+   * the id is completed (§2.3 txId): if so the broadcast is recorded, journal and audit, and
+   * nothing is sent. Undefined: send the same raw transaction (not completed, or Tatum does
+   * not know the id: its answer to the broadcast decides). When Tatum cannot be asked, nothing
+   * is sent this cycle and the claim is released: the next cycle asks again.
+   */
+  private async completedAtTatum(pending: PendingTransaction, rawTx: string): Promise<Outcome | undefined> {
+    const { broadcaster, journal } = this.d;
+    if (broadcaster.completion === undefined) return undefined;
+    const id = pending.id;
+    let txId: string;
+    try {
+      const c = await broadcaster.completion(pending);
+      if (c.state !== 'completed') return undefined;
+      txId = c.txId;
+    } catch (e) {
+      await this.steps.commit(() => journal.release(id));
+      this.d.log('warn', 'could not ask Tatum whether the pending transaction is complete; not re-sent this cycle', {
+        pendingId: id,
+        error: reportText(e),
+      });
+      return { kind: 'skipped', reason: 'Tatum did not say whether it is already complete' };
+    }
+    let localTxId: string | undefined;
+    try {
+      const { localTxHash } = await import('../sinks/local-tx-hash.js');
+      const local = localTxHash(pending.chain, rawTx);
+      // 'sha256:…' is its stand-in for a form it cannot decode, no chain's id.
+      if (!local.startsWith('sha256:')) localTxId = local;
+    } catch {
+      // A chain whose id is not computed here: Tatum's txId is recorded as it is.
+    }
+    // Tatum completed the id with another transaction than the one journaled: said in the record and the log.
+    const other = localTxId !== undefined && localTxId.toLowerCase() !== txId.toLowerCase();
+    await this.broadcastStep(pending, txId, {
+      via: 'tatum-completed',
+      rebroadcast: true,
+      ...(other ? { localTxId } : {}),
+    });
+    this.d.log(
+      other ? 'warn' : 'info',
+      other
+        ? 'Tatum reports the pending transaction completed with another transaction than the one journaled; not sent again'
+        : 'Tatum had already accepted the journaled transaction (its broadcast was not recorded): recorded, not sent again',
+      { pendingId: id, chain: pending.chain, txId, ...(other ? { localTxId } : {}) },
+    );
+    return { kind: 'broadcast', txId, rebroadcast: true };
+  }
+
   private async broadcast(pending: PendingTransaction, rawTx: string, rebroadcast: boolean): Promise<Outcome> {
     const { journal } = this.d;
     const id = pending.id;
     try {
       const r = await this.d.broadcaster.send(pending, rawTx);
+      this.d.afterBroadcastAccepted?.(id);
       await this.broadcastStep(pending, r.txId, {
         via: r.via,
         rebroadcast,

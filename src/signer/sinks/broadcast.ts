@@ -16,7 +16,7 @@ import { SolanaRpc } from './sol-rpc.js';
 import { usesOffchainBroadcast, type TatumChain } from '../source/tatum-paths.js';
 import { EvmRpc, isAlreadyKnownError, UtxoRpc } from './node-rpc.js';
 import type { PendingTransaction } from '../source/pending.js';
-import type { TatumClient } from '../source/tatum-client.js';
+import type { PendingCompletion, TatumClient } from '../source/tatum-client.js';
 
 export interface BroadcastOutcome {
   txId: string;
@@ -32,6 +32,12 @@ export interface Broadcaster {
   send(pending: PendingTransaction, rawTx: string): Promise<BroadcastOutcome>;
   /** For a pending tx journaled as broadcast that the API still lists: finish what is left (node mode: complete it at Tatum). */
   settle?(pending: PendingTransaction, txId: string): Promise<void>;
+  /**
+   * Asked before a journaled transaction is sent again: whether Tatum already completed the
+   * pending transaction (a signer killed after Tatum accepted its broadcast, before its
+   * journal recorded it). Throws when Tatum could not be asked.
+   */
+  completion?(pending: PendingTransaction): Promise<PendingCompletion>;
 }
 
 export class TatumBroadcaster implements Broadcaster {
@@ -40,6 +46,10 @@ export class TatumBroadcaster implements Broadcaster {
     private readonly tatum: TatumClient,
     private readonly sol?: SolanaRpc,
   ) {}
+
+  completion(pending: PendingTransaction): Promise<PendingCompletion> {
+    return this.tatum.completion(pending.id);
+  }
 
   async send(pending: PendingTransaction, rawTx: string): Promise<BroadcastOutcome> {
     if (pending.chain === 'SOL') return this.sendSol(pending, rawTx);
@@ -148,5 +158,10 @@ export class NodeBroadcaster implements Broadcaster {
   async settle(pending: PendingTransaction, txId: string): Promise<void> {
     if (usesOffchainBroadcast(pending)) return;
     await this.tatum.complete(pending.id, txId);
+  }
+
+  /** Node mode too: Tatum's txId is set by the completion (PUT) after the node took the transaction. */
+  completion(pending: PendingTransaction): Promise<PendingCompletion> {
+    return this.tatum.completion(pending.id);
   }
 }

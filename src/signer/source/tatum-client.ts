@@ -22,7 +22,7 @@ import {
   pendingPath,
   type TatumChain,
 } from './tatum-paths.js';
-import { HttpClient, redactUrl, type HttpMethod } from '../http.js';
+import { HttpClient, isHttpError, redactUrl, type HttpMethod } from '../http.js';
 import { validatePending, validatePendingList, type MalformedPending, type PendingTransaction } from './pending.js';
 import { readEnv } from '../../config/env.js';
 import { isHttpScheme } from '../../http-url.js';
@@ -70,6 +70,13 @@ export interface WithdrawalBroadcastResult {
   /** false: broadcast but the ledger withdrawal must be completed manually (§2.5); undefined: the answer did not say. */
   completed: boolean | undefined;
 }
+
+/** What `GET /v3/kms/{id}` says of a pending transaction (TatumClient.completion). */
+export type PendingCompletion =
+  | { state: 'completed'; txId: string }
+  | { state: 'pending' }
+  /** 403/404: Tatum does not know the id (deleted, or not this API key's). */
+  | { state: 'not-found' };
 
 export interface ErrorReport {
   /** The pending transaction's id. */
@@ -151,6 +158,33 @@ export class TatumClient {
     const r = validatePending(json);
     if (!r.ok) throw new HardkmsError(TATUM_ERROR_CODES.badResponse, `Pending transaction ${id}: ${r.reason}`);
     return r.value;
+  }
+
+  /**
+   * §2.7 `GET /v3/kms/{id}`, asked before a signed transaction is sent again: whether Tatum
+   * already completed the pending transaction (its `txId`, §2.3, set once a broadcast with
+   * this signatureId was accepted). Only `id` and `txId` are read: the rest of the answer is
+   * not acted on. 'not-found' for a 403/404 answer (a deleted pending transaction, or an id
+   * this API key does not see); every other failure throws (HttpError, TATUM_BAD_RESPONSE).
+   */
+  async completion(id: string): Promise<PendingCompletion> {
+    let json: unknown;
+    try {
+      json = await this.callJson('GET', pendingByIdPath(id));
+    } catch (e) {
+      if (isHttpError(e) && e.code === 'HTTP_STATUS' && (e.status === 403 || e.status === 404))
+        return { state: 'not-found' };
+      throw e;
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+      throw new HardkmsError(TATUM_ERROR_CODES.badResponse, `Pending transaction ${id}: the answer is not an object`);
+    const o = json as { id?: unknown; txId?: unknown };
+    if (o.id !== undefined && o.id !== id)
+      throw new HardkmsError(TATUM_ERROR_CODES.badResponse, `Pending transaction ${id}: the answer is another id`);
+    if (o.txId === undefined || o.txId === null || o.txId === '') return { state: 'pending' };
+    if (typeof o.txId !== 'string' || o.txId.length > 200 || !/^[\x21-\x7e]+$/.test(o.txId))
+      throw new HardkmsError(TATUM_ERROR_CODES.badResponse, `Pending transaction ${id}: txId is not a transaction id`);
+    return { state: 'completed', txId: o.txId };
   }
 
   /**

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROW_SETS_ADOPT, WalletStore } from '../../../src/vault/store.js';
-import { Journal, payloadHash, rawTxHash } from '../../../src/signer/pipeline/journal.js';
+import {
+  BROADCAST_HOLD_MS,
+  IN_FLIGHT_GRACE_MS,
+  Journal,
+  payloadHash,
+  rawTxHash,
+  type JournalStore,
+} from '../../../src/signer/pipeline/journal.js';
 import type { PendingTransaction } from '../../../src/signer/source/pending.js';
 
 /** A real wallet.dat (SQLite file) with row access, as an unsealed vault has it. */
@@ -122,6 +129,51 @@ describe('journal', () => {
     expect(a.claim(Q)).toBe('claimed');
     t = new Date(t.getTime() + 121_000);
     expect(b.claim(Q)).toBe('claimed');
+    other.close();
+  });
+
+  it("a signed row: a live signer keeps its claim through the broadcast whatever the lease; a dead one's is free after the in-flight grace", () => {
+    let t = new Date('2025-01-01T00:00:00Z');
+    const { store, path, key } = freshStore();
+    const other = WalletStore.open(path);
+    other.unlock(key, 'vault-id');
+    let alive = true;
+    // What the PostgreSQL store tells of another instance (its session lock): alive or not.
+    const seen: JournalStore = {
+      get database() {
+        return other.database;
+      },
+      transaction: (fn) => other.transaction(fn),
+      macOf: (...a) => other.macOf(...a),
+      bindRows: (...a) => other.bindRows(...a),
+      verifyRowSets: (...a) => other.verifyRowSets(...a),
+      claimOwnerAlive: () => alive,
+    };
+    const a = new Journal(store, () => t, { leaseMs: 3_000 });
+    const b = new Journal(seen, () => t, { leaseMs: 3_000 });
+    a.receive(P.id, 'ETH', payloadHash(P));
+    expect(a.claim(P.id)).toBe('claimed');
+    a.sign(P.id, 'raw-a', true, []);
+    // Past the 3 s lease, but its broadcast may still be on its way: held.
+    t = new Date(t.getTime() + 4_000);
+    expect(b.claimBroadcast(P.id)).toBe('taken');
+    t = new Date(t.getTime() + BROADCAST_HOLD_MS);
+    expect(b.claimBroadcast(P.id)).toBe('claimed');
+
+    // Dead right after signing: its request may be in Tatum's hands; free once the grace is over.
+    const Q = 'c'.repeat(24);
+    a.receive(Q, 'ETH', 'h');
+    expect(a.claim(Q)).toBe('claimed');
+    a.sign(Q, 'raw-q', true, []);
+    alive = false;
+    t = new Date(t.getTime() + 1_000);
+    expect(b.claimBroadcast(Q)).toBe(IN_FLIGHT_GRACE_MS - 1_000);
+    t = new Date(t.getTime() + IN_FLIGHT_GRACE_MS);
+    expect(b.claimBroadcast(Q)).toBe('claimed');
+
+    // Recorded as broadcast by another signer since the row was read: nothing to send.
+    b.broadcast(Q, '0xq');
+    expect(a.claimBroadcast(Q)).toBe('broadcast');
     other.close();
   });
 });
