@@ -303,6 +303,7 @@ export class DaemonRuntime {
       log('info', 'health and metrics served', { address: o.metricsAddr });
     }
 
+    let sealError: unknown;
     try {
       // Before any operator touches a key: the OTP the unseal will need, and the Tatum API.
       await d.beforeUnseal(facts.seal, actor);
@@ -492,7 +493,16 @@ export class DaemonRuntime {
               health.lastPollOk = result.apiFailures === 0;
               metrics.lastPoll.set(health.lastPollAt / 1000);
               metrics.cycleSeconds.set(result.seconds);
-              metrics.auditRecords.set(v.audit.lastRecord()?.seq ?? 0);
+              // Read without the store's writer lock (taking it every cycle would serialize the
+              // instances): another instance sharing the log may be mid-append, and the half-written
+              // last line it reads then is no reason to stop signing. The gauge keeps its last value.
+              if (served !== undefined) {
+                try {
+                  metrics.auditRecords.set(v.audit.lastRecord()?.seq ?? 0);
+                } catch {
+                  // read again after the next cycle
+                }
+              }
             },
           },
         },
@@ -526,7 +536,13 @@ export class DaemonRuntime {
     } finally {
       health.unsealed = false;
       metrics.unsealed.set(0);
-      vault?.seal(this.signal !== undefined ? `daemon stopped by ${this.signal}` : 'daemon finished');
+      // A seal record that cannot be written (a damaged log) still ends the process: the
+      // servers and clients below are closed whatever happens (left open, it ran on, sealed).
+      try {
+        vault?.seal(this.signal !== undefined ? `daemon stopped by ${this.signal}` : 'daemon finished');
+      } catch (e) {
+        sealError = e;
+      }
       if (watchTimer !== undefined) clearInterval(watchTimer);
       pollWatch();
       await alerts?.close();
@@ -539,6 +555,12 @@ export class DaemonRuntime {
       if (sol !== undefined && solNode === undefined) sol.close();
       egld?.close();
       ada?.close();
+      // Logged here; thrown below when no other error is already on its way out (that one stays the answer).
+      if (sealError !== undefined)
+        log('error', 'the seal record could not be written', {
+          error: sealError instanceof Error ? sealError.message : String(sealError),
+        });
     }
+    if (sealError !== undefined) throw sealError;
   }
 }

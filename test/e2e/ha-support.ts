@@ -8,6 +8,7 @@
  * serialized by the store's writer lock).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, collectLog } from '../support/cli.js';
 import { freePort } from '../../scripts/lib/ports.js';
@@ -45,6 +46,8 @@ export class HaCluster {
   readonly daemons: HaDaemon[] = [];
   readonly auditLog: string;
   private readonly exitedCodes: (number | null)[] = [];
+  /** What each daemon that exited non-zero by itself said last (for the assertion's message). */
+  readonly failures: string[] = [];
 
   constructor(private readonly o: HaClusterOptions) {
     this.auditLog = join(o.tv.dir, 'audit.log');
@@ -103,8 +106,14 @@ export class HaCluster {
     });
     const exited = new Promise<number | null>((resolve) =>
       child.on('close', (code) => {
-        collectLog(`${[...lines, buf].join('\n')}\n`);
+        const text = `${[...lines, buf].join('\n')}\n`;
+        collectLog(text);
+        // HARDKMS_HA_LOG_DIR: every daemon's stderr kept in a file of its own (for a failing soak).
+        const keep = process.env.HARDKMS_HA_LOG_DIR;
+        if (keep !== undefined) writeFileSync(join(keep, `daemon-${index}-${generation}-${child.pid}.log`), text);
         this.exitedCodes.push(code);
+        if (code !== 0 && code !== null)
+          this.failures.push(`daemon ${index} (start ${generation}) exited ${code}: ${lastErrors(lines)}`);
         resolve(code);
       }),
     );
@@ -175,4 +184,12 @@ export async function waitUntil(
     if (Date.now() > end) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The last error lines a daemon logged (its log level error, or the CLI's `{"error"…}` line). */
+function lastErrors(lines: readonly string[]): string {
+  return lines
+    .filter((l) => l.startsWith('{"error"') || l.includes('"level":"error"'))
+    .slice(-3)
+    .join('\n');
 }

@@ -1,0 +1,97 @@
+/**
+ * Several daemons of one host share one audit log: each appends under the store's writer lock,
+ * but a daemon also reads the log's last record after every cycle (the hardkms_audit_records
+ * gauge) without that lock. While another instance is in the middle of its append, that read
+ * sees a half-written last line. The daemon used to stop on it (AUDIT_LOG_CORRUPT, exit 1): the
+ * "daemon exited 1" of the 50-kill soak (test/e2e/ha-daemons.test.ts). Here the other instance's
+ * append is held half-written for a few cycles of a running daemon; the daemon goes on, and
+ * stops cleanly at SIGTERM with an intact log. A log that stays damaged until SIGTERM makes the
+ * seal record fail: the daemon says so and exits (it used to hang, sealed, its health server open).
+ */
+import { appendFileSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
+import { freePort } from '../../scripts/lib/ports.js';
+import { runCli } from '../support/cli.js';
+import { createTestVault, type TestVault } from '../support/vault.js';
+import { addPrivateKey, daemonEnv, spawnDaemon, testKey, waitFor } from './support.js';
+
+describe('a daemon reading the shared audit log while another instance appends', () => {
+  let api: FakeTatumApi;
+  let tv: TestVault;
+
+  beforeAll(async () => {
+    tv = await createTestVault({ testnetOnly: true });
+    addPrivateKey(tv.vault, 'ETH', true, testKey(0x7c));
+    tv.vault.seal('test setup');
+    api = await FakeTatumApi.start();
+  });
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  it('a half-written last line (another instance mid-append) does not stop it', async () => {
+    const log = join(tv.dir, 'audit.log');
+    const port = await freePort();
+    const d = spawnDaemon(tv, api, [
+      '--testnet',
+      '--chain',
+      'ETH',
+      '--period',
+      '0.1',
+      '--metrics-addr',
+      `127.0.0.1:${port}`,
+    ]);
+    await waitFor(() => d.lines.some((l) => l.includes('"daemon started"')), 60_000, 'daemon start');
+    const polls = () => api.requestsTo('/v3/kms/pending/ETH').length;
+    await waitFor(() => polls() > 0, 30_000, 'first poll');
+
+    // Another instance's append, caught between its first bytes and its newline.
+    const size = statSync(log).size;
+    appendFileSync(log, '{"seq":');
+    const before = polls();
+    await waitFor(() => polls() >= before + 5 || d.child.exitCode !== null, 30_000, 'five cycles').catch((e: Error) => {
+      throw new Error(`${e.message}; the daemon said: ${d.lines.slice(-6).join('\n')}`);
+    });
+    const exitedMeanwhile = d.child.exitCode;
+    truncateSync(log, size);
+
+    expect(exitedMeanwhile, d.lines.filter((l) => l.includes('"error"')).join('\n')).toBeNull();
+    d.child.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+    const last = JSON.parse(readFileSync(log, 'utf8').trim().split('\n').at(-1)!) as { event: string };
+    expect(last.event).toBe('seal');
+    const verify = await runCli(['audit', 'verify', '--path', tv.path], { env: daemonEnv(tv, api) });
+    expect(verify.code, verify.stderr + verify.stdout).toBe(0);
+  });
+
+  it('a log still damaged at SIGTERM: the seal record fails, the daemon says so and exits', async () => {
+    const log = join(tv.dir, 'audit.log');
+    const port = await freePort();
+    const d = spawnDaemon(tv, api, [
+      '--testnet',
+      '--chain',
+      'ETH',
+      '--period',
+      '0.1',
+      '--metrics-addr',
+      `127.0.0.1:${port}`,
+    ]);
+    await waitFor(() => d.lines.some((l) => l.includes('"daemon started"')), 60_000, 'daemon start');
+    const size = statSync(log).size;
+    appendFileSync(log, '{"seq":');
+    try {
+      const before = api.requestsTo('/v3/kms/pending/ETH').length;
+      await waitFor(() => api.requestsTo('/v3/kms/pending/ETH').length >= before + 2, 30_000, 'two cycles');
+      d.child.kill('SIGTERM');
+      const code = await Promise.race([d.exited, new Promise((r) => setTimeout(() => r('still running'), 20_000))]);
+      if (code === 'still running') d.child.kill('SIGKILL');
+      expect(code).toBe(1);
+      expect(d.lines.find((l) => l.startsWith('{"error"'))).toMatch(/"code":"AUDIT_LOG_CORRUPT"/);
+      expect(d.lines.some((l) => l.includes('the seal record could not be written'))).toBe(true);
+    } finally {
+      truncateSync(log, size);
+    }
+  });
+});
