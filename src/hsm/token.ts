@@ -577,8 +577,10 @@ export class Token {
    * The daemon's opt-in per-cycle key cache (--key-cache): from here to endKeyCache(), a key
    * unwrapped for a signature stays in the token as its session object (sensitive,
    * non-extractable: the plain key never leaves the token, as with one unwrap per
-   * signature) and signs the cycle's other transactions of that wallet. SoftHSM2 decrypts
-   * its private token objects on every use, so the unwrap costs several signatures.
+   * signature) and signs the cycle's other transactions of that wallet. On SoftHSM2 2.6.1 an
+   * unwrap costs about three signatures: most of it is OpenSSL 3's PKCS#8 decoder (set up per
+   * call, and the public key recomputed by both the EC and the SM2 decoder), not the wrap
+   * key's storage: a session wrap key unwraps no faster (scripts/bench/token, row (s)).
    */
   beginKeyCache(): void {
     this.keyCache ??= new Map();
