@@ -714,6 +714,8 @@ export class FakeApprover {
   mode: 'normal' | 'hang' | 'redirect' | 'wrong-mac' | 'no-mac' | 'v1-mac' = 'normal';
   /** Answer only after this many ms (a human approver taking their time). */
   delayMs = 0;
+  /** Answer only once this settles (a test that must act while the daemon waits for the approver). */
+  hold: Promise<void> | undefined;
   redirectTo = 'http://127.0.0.1:9/';
   status = 200;
   /** GET mode: the approver's own copy of a pending transaction (what it would fetch from Tatum). */
@@ -752,6 +754,7 @@ export class FakeApprover {
     const path = new URL(req.url ?? '/', 'http://fake').pathname;
     this.requests.push({ method: req.method ?? '', path, bodyText, json, headers: req.headers });
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.hold !== undefined) await this.hold;
     if (this.mode === 'hang') {
       this.hung.add(res);
       return;

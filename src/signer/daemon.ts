@@ -249,20 +249,30 @@ export class SignerDaemon {
       ({ pending }) => this.options.transactionIds === undefined || this.options.transactionIds.includes(pending.id),
     );
     const outcomes: (Outcome | undefined)[] = new Array(selected.length);
+    // A processor that throws (the store re-keyed under it) ends the cycle and the daemon:
+    // no further pending transaction starts, those in flight finish, then it is thrown.
+    let fatal: { error: unknown } | undefined;
     await runLanes(
       lanesOf(selected.map((w) => w.pending)),
       this.options.concurrency ?? DEFAULT_CONCURRENCY,
       async (i) => {
-        if (this.stopping) return;
+        if (this.stopping || fatal !== undefined) return;
         const { pending, raw } = selected[i]!;
         const started = process.hrtime.bigint();
-        const outcome = isSignableChain(pending.chain)
-          ? await this.processor.process(pending, raw)
-          : this.notSigned(pending);
+        let outcome: Outcome;
+        try {
+          outcome = isSignableChain(pending.chain)
+            ? await this.processor.process(pending, raw)
+            : this.notSigned(pending);
+        } catch (error) {
+          fatal ??= { error };
+          return;
+        }
         this.options.observer?.processed(pending.chain, outcome, Number(process.hrtime.bigint() - started) / 1e9);
         outcomes[i] = outcome;
       },
     );
+    if (fatal !== undefined) throw fatal.error;
     // Counted and reported in the API's order, whatever order they finished in.
     selected.forEach(({ pending }, i) => {
       const outcome = outcomes[i];

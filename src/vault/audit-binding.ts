@@ -41,13 +41,32 @@ export function signedWriter(
     signer: (hash) => token.auditSign(hash),
     forward: forwardHook(store, binding.auditForward, logPath),
     keepOnForwardFailure: false,
-    withLock: (fn) => store.transaction(fn),
+    // Under the writer lock, first: a store re-keyed by another process (rotate, revoke, recover)
+    // since this one unsealed is never written with the old key (VAULT_REKEYED, nothing appended).
+    withLock: (fn) =>
+      store.transaction(() => {
+        store.assertNotRekeyed();
+        return fn();
+      }),
     // One HMAC inside the append's transaction: cheap, and committed with the record's effect.
     setHead: (head) => {
       store.setMetaJson(META.auditHead, head);
       store.setMetaJson(META.auditHeadAuth, { ...head, mac: store.auditHeadMac(head) });
     },
     actor,
+  };
+}
+
+/**
+ * How an unsealed process appends once its key is no longer the store's (another process
+ * re-keyed it): chained and unsigned, the head left unauthenticated, as while sealed; the
+ * next unseal countersigns the records. Forwarding stays as configured.
+ */
+export function unsignedWriter(store: WalletStore): Partial<AuditLogOptions> {
+  return {
+    signer: undefined,
+    withLock: (fn) => store.transaction(fn),
+    setHead: (head) => store.setMetaJson(META.auditHead, head),
   };
 }
 

@@ -583,6 +583,18 @@ export class WalletStore {
     throw this.metaFailure();
   }
 
+  /**
+   * Throws VAULT_REKEYED when another process re-keyed the store since this one unsealed
+   * (the stored key check is not this key's). Call inside a write transaction, before writing
+   * anything MAC'd under this process's key: the audit head of an append committed after a
+   * concurrent rotate would otherwise carry the old key's MAC, which every later unseal reads
+   * as AUDIT_HEAD_MISMATCH. One meta read; the writer lock keeps a rotate out until the commit.
+   */
+  assertNotRekeyed(): void {
+    const check = this.getMeta(META.keyCheck);
+    if (check !== undefined && check !== this.keyCheck()) throw this.metaFailure();
+  }
+
   private metaFailure(): HardkmsError {
     const check = this.getMeta(META.keyCheck);
     if (this.metaVerified && check !== undefined && check !== this.keyCheck()) return rekeyedError(this.path);

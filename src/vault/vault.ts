@@ -6,7 +6,14 @@ import type { AuditEvent, AuditRecord } from '../audit/record.js';
 import type { ForwardTarget } from '../audit/forward.js';
 import { keyFingerprint } from '../audit/verify.js';
 import { Token, type OpenTokenOptions } from '../hsm/token.js';
-import { checkAuditBinding, checkAuditHead, recordUnsealFailure, sealedWriter, signedWriter } from './audit-binding.js';
+import {
+  checkAuditBinding,
+  checkAuditHead,
+  recordUnsealFailure,
+  sealedWriter,
+  signedWriter,
+  unsignedWriter,
+} from './audit-binding.js';
 import { openBoundToken, refuseSharedToken } from './bound-token.js';
 import type { NewWalletEntry } from './entries.js';
 import {
@@ -498,11 +505,27 @@ export class Vault {
     return this.secret === undefined;
   }
 
+  /**
+   * The seal's record. When another process re-keyed the store meanwhile (a rotate while the
+   * daemon ran), this process's key may no longer write the authenticated head: the record is
+   * appended chained and unsigned instead, as while sealed, and the next unseal countersigns it.
+   */
+  private recordSeal(reason: string): void {
+    const event: AuditEvent = { event: 'seal', subject: this.vaultId, result: 'ok', details: { reason } };
+    try {
+      this.record(event);
+    } catch (e) {
+      if (!(e instanceof HardkmsError && e.code === 'VAULT_REKEYED')) throw e;
+      this.audit.configure(unsignedWriter(this.store));
+      this.audit.append({ ...event, details: { reason, rekeyedMeanwhile: true } });
+    }
+  }
+
   /** Wipes the secret, logs out of the token, closes the store. Safe to call twice. */
   seal(reason = 'done'): void {
     if (!this.secret) return;
     try {
-      this.record({ event: 'seal', subject: this.vaultId, result: 'ok', details: { reason } });
+      this.recordSeal(reason);
     } finally {
       wipeVaultSecret(this.secret);
       this.secret = undefined;

@@ -97,6 +97,9 @@ export class PendingProcessor {
     try {
       return await this.run(pending, raw);
     } catch (e) {
+      // Re-keyed by another process (a rotate while the daemon runs): this process's key writes
+      // nothing more, not even this failure's record; the daemon stops (daemon.ts).
+      if (e instanceof HardkmsError && e.code === 'VAULT_REKEYED') throw e;
       // Only a bug or the store/token failing gets here; still an outcome, never a crash.
       const error = reportText(e);
       this.d.log('error', 'unexpected failure processing a pending transaction', { pendingId: pending.id, error });

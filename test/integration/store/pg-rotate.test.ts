@@ -9,17 +9,19 @@
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../support/cli.js';
 import { havePostgres, startPostgres, type Postgres } from '../../support/postgres.js';
-import { FakeTatumApi } from '../../../scripts/lib/tatum-api-server.js';
+import { FakeApprover, FakeTatumApi } from '../../../scripts/lib/tatum-api-server.js';
 import { createTestVault, TEST_PASSWORD, type TestVault } from '../../support/vault.js';
 import { addPrivateKey, testKey } from '../../e2e/support.js';
 import { HaCluster, waitUntil } from '../../e2e/ha-support.js';
 
 const WRITER = fileURLToPath(new URL('../../support/rekey-writer.mjs', import.meta.url));
 const NEW_PASSWORD = 'the rotated password of the pg vault';
+const THIRD_PASSWORD = 'the pg vault password after a second rotate';
 const WALLETS = 200;
 const A = '0x1111111111111111111111111111111111111111';
 const MACS = `SELECT 'w:' || signature_id || ':' || encode(mac, 'hex') FROM wallets
@@ -33,6 +35,8 @@ describe.skipIf(!havePostgres)('rotate on a PostgreSQL store', () => {
   let api: FakeTatumApi;
   let wallet: string;
   let nonce = 0;
+  /** The vault's password now (cases rotate it; a case run alone starts from the first). */
+  let password = TEST_PASSWORD;
   const ethTx = () => JSON.stringify({ to: A, value: '1', gasPrice: '1000000000', gas: 21000, nonce: nonce++ });
 
   beforeAll(async () => {
@@ -115,12 +119,10 @@ describe.skipIf(!havePostgres)('rotate on a PostgreSQL store', () => {
     expect(seals[0]).toBe('new');
   }, 300_000);
 
-  // KNOWN BUG, skipped so that CI stays meaningful (issue 16): under load the running daemon
-  // can append an audit record after the rotate committed, MAC'ing the audit head with the
-  // old store key; the next process then reads AUDIT_HEAD_MISMATCH. The full run at 3ac359a
-  // failed on it once; alone it passes. The fix is a re-key check inside the audit append's
-  // transaction (a first try made the daemon retry instead of stopping; not landed).
-  it.skip('re-MACs every row, stops the running daemon with VAULT_REKEYED, and the vault signs after it', async () => {
+  // Once a known bug (issue 16): the daemon's seal record at its stop MAC'd the audit head with
+  // the old key, and the next process read AUDIT_HEAD_MISMATCH. The append now checks the key
+  // under the writer lock and the seal record is written unsigned (countersigned at the next unseal).
+  it('re-MACs every row, stops the running daemon with VAULT_REKEYED, and the vault signs after it', async () => {
     const cluster = new HaCluster({ pg, tv, api, chains: 'ETH' });
     const env = cluster.env() as Record<string, string>;
     const store = ['--store', tv.path, '--audit-log', cluster.auditLog];
@@ -140,6 +142,7 @@ describe.skipIf(!havePostgres)('rotate on a PostgreSQL store', () => {
 
     const rotate = await runCli(['rotate', ...store], { env, input: `${NEW_PASSWORD}\n`, timeoutMs: 120_000 });
     expect(rotate.code, rotate.stderr).toBe(0);
+    password = NEW_PASSWORD;
     const after = rows();
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
     for (const [k, mac] of after)
@@ -175,5 +178,54 @@ describe.skipIf(!havePostgres)('rotate on a PostgreSQL store', () => {
       `UPDATE wallets SET mac = decode('${after.get(`w:${wallet}`)}', 'hex') WHERE signature_id = '${wallet}'`,
       'rot',
     );
+  }, 300_000);
+  it('a daemon waiting on the approver when the rotate commits stops with VAULT_REKEYED and writes nothing under the old key', async () => {
+    api.clearQueue();
+    const approver = await FakeApprover.start();
+    let release!: () => void;
+    approver.hold = new Promise<void>((r) => (release = r));
+    const cluster = new HaCluster({
+      pg,
+      tv,
+      api,
+      chains: 'ETH',
+      args: ['--externalUrl', approver.url],
+      env: { TATUM_KMS_PASSWORD: password },
+    });
+    const env = cluster.env() as Record<string, string>;
+    const store = ['--store', tv.path, '--audit-log', cluster.auditLog];
+    const lines = () => readFileSync(cluster.auditLog, 'utf8').trim().split('\n');
+    try {
+      const id = api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx() });
+      await cluster.start(1);
+      await waitUntil(() => approver.requests.length > 0, 60_000, 'the approval request');
+      const rotate = await runCli(['rotate', ...store], { env, input: `${THIRD_PASSWORD}\n`, timeoutMs: 120_000 });
+      expect(rotate.code, rotate.stderr).toBe(0);
+      password = THIRD_PASSWORD;
+      const rotatedAt = lines().length;
+      // The approver says no: the daemon's next write is the denial's record (records only, no row).
+      release();
+      const code = await cluster.daemons[0]!.exited;
+      const log = cluster.daemons[0]!.lines.join('\n');
+      expect(code, log.slice(-4000)).not.toBe(0);
+      expect(log).toMatch(/"code":"VAULT_REKEYED"/);
+      const later = lines()
+        .slice(rotatedAt)
+        .map((l) => JSON.parse(l) as { event: string; sig: string | null });
+      expect(later.filter((r) => r.sig !== null)).toEqual([]);
+      expect(later.map((r) => r.event)).toEqual(['seal']);
+
+      approver.hold = undefined;
+      approver.approved.add(id);
+      const again = await runCli(
+        ['daemon', '--runOnce', '--testnet', '--chain', 'ETH', '--externalUrl', approver.url, ...store],
+        { env: { ...env, TATUM_KMS_PASSWORD: THIRD_PASSWORD }, timeoutMs: 120_000 },
+      );
+      expect(again.code, again.stderr).toBe(0);
+      expect(api.broadcasts.filter((b) => b.signatureId === id && b.txId !== undefined)).toHaveLength(1);
+    } finally {
+      release();
+      await approver.stop();
+    }
   }, 300_000);
 });
