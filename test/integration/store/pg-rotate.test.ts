@@ -199,12 +199,17 @@ describe.skipIf(!havePostgres)('rotate on a PostgreSQL store', () => {
       const id = api.queue({ chain: 'ETH', hashes: [wallet], serializedTransaction: ethTx() });
       await cluster.start(1);
       await waitUntil(() => approver.requests.length > 0, 60_000, 'the approval request');
+      // Frozen while the rotate runs: however long it takes under load, the daemon's approver
+      // timeout cannot answer first, and its next write comes after the rotate committed.
+      cluster.daemons[0]!.child.kill('SIGSTOP');
       const rotate = await runCli(['rotate', ...store], { env, input: `${THIRD_PASSWORD}\n`, timeoutMs: 120_000 });
-      expect(rotate.code, rotate.stderr).toBe(0);
       password = THIRD_PASSWORD;
       const rotatedAt = lines().length;
-      // The approver says no: the daemon's next write is the denial's record (records only, no row).
+      // The approver says no (or the daemon's wait for it timed out meanwhile): the daemon's next
+      // write is the denial's record (records only, no row).
       release();
+      cluster.daemons[0]!.child.kill('SIGCONT');
+      expect(rotate.code, rotate.stderr).toBe(0);
       const code = await cluster.daemons[0]!.exited;
       const log = cluster.daemons[0]!.lines.join('\n');
       expect(code, log.slice(-4000)).not.toBe(0);

@@ -102,12 +102,17 @@ describe('rotate while another process holds wallet.dat unsealed', () => {
       );
       await waitFor(() => approver.requests.length > 0 || d.child.exitCode !== null, 60_000, 'the approval request');
       expect(approver.requests.length, d.lines.join('\n').slice(-3000)).toBeGreaterThan(0);
+      // Frozen while the rotate runs: however long it takes under load, the daemon's approver
+      // timeout cannot answer first, and its next write comes after the rotate committed.
+      d.child.kill('SIGSTOP');
       const rotated = await cli(['rotate'], password, `${P2}\n`);
-      expect(rotated.code, rotated.stderr).toBe(0);
       password = P2;
       const rotatedAt = auditRecords(tv).length;
-      // The approver says no: the daemon's next write is the denial's record (records only, no row).
+      // The approver says no (or the daemon's wait for it timed out meanwhile): the daemon's next
+      // write is the denial's record (records only, no row).
       release();
+      d.child.kill('SIGCONT');
+      expect(rotated.code, rotated.stderr).toBe(0);
       const code = await d.exited;
       const log = d.lines.join('\n');
       expect(code, log.slice(-4000)).not.toBe(0);
