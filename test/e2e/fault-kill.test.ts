@@ -15,7 +15,7 @@ import { SoftHsmBackup } from '../../src/hsm/softhsm-backup.js';
 import { CLI, collectLog } from '../support/cli.js';
 import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { killDuringLogins } from '../support/token-kill.js';
-import { expectOk, GateBench } from '../integration/gate/gate-bench.js';
+import { expectOk, GateBench } from '../support/gate-bench.js';
 import { auditRecords, journalRows } from './support.js';
 
 const KILLS = Number(process.env.HARDKMS_FAULT_KILLS ?? 200);
@@ -62,26 +62,11 @@ async function lane(kills: number): Promise<LaneResult> {
   const bench = new GateBench();
   const api = await FakeTatumApi.start();
   try {
-    expectOk(
-      await bench.cli([
-        'init',
-        '--testnet',
-        '--yubikeys',
-        '2',
-        '--threshold',
-        '2',
-        '--driver',
-        'emulator',
-        '--labels',
-        'alice,bob',
-      ]),
-    );
+    await bench.init(['alice', 'bob']);
     const eth = await bench.cli(['storemanagedprivatekey', 'ETH', '--testnet'], { input: `0x${'61'.repeat(32)}\n` });
     expectOk(eth);
     const ethWallet = (eth.json() as { signatureId: string }).signatureId;
-    const ltc = await bench.cli(['generatemanagedwallet', 'LTC', '--testnet']);
-    expectOk(ltc);
-    const ltcWallet = (ltc.json() as { signatureId: string }).signatureId;
+    const ltcWallet = await bench.wallet('LTC');
     const reported = new Set<string>([ethWallet, ltcWallet]);
     let nonce = 0;
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectError, expectOk, GateBench } from '../integration/gate/gate-bench.js';
+import { expectError, expectOk, GateBench } from '../support/gate-bench.js';
 
 /**
  * Two ceremonies at once: before the lock, a second `rotate` started while the first was
@@ -31,20 +31,7 @@ describe('one ceremony at a time per vault', { timeout: 180_000 }, () => {
   };
 
   beforeAll(async () => {
-    expectOk(
-      await bench.cli([
-        'init',
-        '--testnet',
-        '--yubikeys',
-        '2',
-        '--threshold',
-        '2',
-        '--driver',
-        'emulator',
-        '--labels',
-        'ann,ben',
-      ]),
-    );
+    await bench.init(['ann', 'ben']);
   });
 
   it('a rotate while another ceremony holds the lock is refused before any key is touched, naming the other one', async () => {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectOk, GateBench } from '../integration/gate/gate-bench.js';
+import { expectOk, GateBench } from '../support/gate-bench.js';
 import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { withFile } from './support.js';
 
@@ -35,20 +35,7 @@ describe('attack: relabel an emulated testnet vault so that mainnet accepts it',
 
   beforeAll(async () => {
     api = await FakeTatumApi.start({});
-    const init = await bench.cli([
-      'init',
-      '--testnet',
-      '--yubikeys',
-      '2',
-      '--threshold',
-      '2',
-      '--driver',
-      'emulator',
-      '--labels',
-      'alice,bob',
-    ]);
-    expectOk(init);
-    bench.learn(init);
+    await bench.init(['alice', 'bob']);
     writeFileSync(policy, JSON.stringify({ chains: { BTC: {} } }));
     expectOk(await bench.cli(['generatemanagedwallet', 'BTC', '--testnet']));
     pristine = withFile(

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { DriverName, YubiKeyDriver } from '../../src/gate/drivers/driver.js';
 import { YubiKeyGateProvider } from '../../src/gate/yubikey-provider.js';
 import type { SealRecord } from '../../src/vault/secret.js';
-import { expectOk, GateBench } from '../integration/gate/gate-bench.js';
+import { expectOk, GateBench } from '../support/gate-bench.js';
 
 /**
  * Attack (issue 9, item 2): a response recorded once (a tapped pipe, a key borrowed for a
@@ -61,24 +61,9 @@ describe('attack: recorded YubiKey responses plus a copy of wallet.dat', () => {
   let vaultId: string;
 
   beforeAll(async () => {
-    const init = await bench.cli([
-      'init',
-      '--testnet',
-      '--yubikeys',
-      '3',
-      '--threshold',
-      '2',
-      '--driver',
-      'emulator',
-      '--labels',
-      'alice,bob,carol',
-    ]);
-    expectOk(init);
-    bench.learn(init);
+    const init = await bench.init(['alice', 'bob', 'carol'], { threshold: 2 });
     vaultId = (init.json() as { vaultId: string }).vaultId;
-    const w = await bench.cli(['generatemanagedwallet', 'BTC', '--testnet']);
-    expectOk(w);
-    signatureId = (w.json() as { signatureId: string }).signatureId;
+    signatureId = await bench.wallet('BTC');
   });
 
   it('responses recorded at one unseal do not open wallet.dat as it is after the next unseal', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateOtp } from '../../src/gate/otp.js';
-import { expectError, expectOk, GateBench } from '../integration/gate/gate-bench.js';
+import { expectError, expectOk, GateBench } from '../support/gate-bench.js';
 
 /**
  * Attack (issue 9, item 5): `recover` skipped the OTP-at-unseal check. With two recovery
@@ -21,20 +21,7 @@ describe('attack: two recovery sheets and no OTP on a vault that requires one', 
   let sheets: string[];
 
   beforeAll(async () => {
-    const init = await bench.cli([
-      'init',
-      '--testnet',
-      '--yubikeys',
-      '2',
-      '--threshold',
-      '2',
-      '--driver',
-      'emulator',
-      '--labels',
-      'alice,bob',
-    ]);
-    expectOk(init);
-    bench.learn(init);
+    const init = await bench.init(['alice', 'bob']);
     sheets = await bench.recoveryShares(init);
     expect(sheets).toHaveLength(2);
     const add = await bench.cli(

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectError, expectOk, GateBench } from '../integration/gate/gate-bench.js';
+import { expectError, expectOk, GateBench } from '../support/gate-bench.js';
 
 /**
  * Attack (issue 9, item 7): the touches that unseal `getaddress` also unsealed `export`,
@@ -14,24 +14,9 @@ describe('attack: a secret-revealing command on the touches meant for a routine 
   let vaultId: string;
 
   beforeAll(async () => {
-    const init = await bench.cli([
-      'init',
-      '--testnet',
-      '--yubikeys',
-      '2',
-      '--threshold',
-      '2',
-      '--driver',
-      'emulator',
-      '--labels',
-      'alice,bob',
-    ]);
-    expectOk(init);
-    bench.learn(init);
+    const init = await bench.init(['alice', 'bob']);
     vaultId = (init.json() as { vaultId: string }).vaultId;
-    const w = await bench.cli(['generatemanagedwallet', 'ETH', '--testnet']);
-    expectOk(w);
-    signatureId = (w.json() as { signatureId: string }).signatureId;
+    signatureId = await bench.wallet('ETH');
   });
 
   for (const cmd of [['getprivatekey', '<id>', '0'], ['getmanagedwallet', '<id>'], ['export']]) {

@@ -12,7 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectError, expectOk, GateBench } from '../integration/gate/gate-bench.js';
+import { expectError, expectOk, GateBench } from '../support/gate-bench.js';
 
 /**
  * Attack (issue 9, item 2): the gate ran `ykman` from PATH. A replay-only fake `ykman`

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectError, expectOk, GateBench } from '../integration/gate/gate-bench.js';
+import { expectError, expectOk, gateInitArgs, GateBench } from '../support/gate-bench.js';
 
 /**
  * Attack (issue 9, item 5, "sheets skip a credential's passphrase"): operators enrolled
@@ -13,19 +13,7 @@ import { expectError, expectOk, GateBench } from '../integration/gate/gate-bench
  */
 
 const PASSPHRASES = 'ann-passphrase\nben-passphrase\n';
-const INIT = [
-  'init',
-  '--testnet',
-  '--yubikeys',
-  '2',
-  '--threshold',
-  '2',
-  '--driver',
-  'emulator',
-  '--passphrase',
-  '--labels',
-  'ann,ben',
-];
+const INIT = gateInitArgs(['ann', 'ben'], { flags: ['--passphrase'] });
 
 describe('attack: recovery shares of passphrase credentials used without the passphrases', () => {
   const bench = new GateBench();

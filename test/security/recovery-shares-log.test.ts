@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Decrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { wordlists } from 'bip39';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectError, expectOk, GateBench } from '../integration/gate/gate-bench.js';
+import { expectError, expectOk, gateInitArgs, GateBench } from '../support/gate-bench.js';
 
 /**
  * Attack (issue 9, item 5, "5b"): every recovery share was printed to one stderr. Run the
@@ -63,18 +63,7 @@ function wordsOf(sheet: string): string {
   return found[0]!;
 }
 
-const INIT = [
-  'init',
-  '--testnet',
-  '--yubikeys',
-  '3',
-  '--threshold',
-  '2',
-  '--driver',
-  'emulator',
-  '--labels',
-  'alice,bob,carol',
-];
+const INIT = gateInitArgs(['alice', 'bob', 'carol'], { threshold: 2 });
 
 describe('attack: recovery shares read from a captured log', () => {
   it('init run as a service runs it (stdout and stderr captured): the log does not recover the vault', async () => {

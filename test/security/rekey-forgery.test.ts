@@ -9,7 +9,7 @@ import { deriveMacKey, macFields } from '../../src/vault/row-mac.js';
 import { WALLETS_MAC_TABLE, WalletStore } from '../../src/vault/store.js';
 import Database from 'better-sqlite3';
 import { tokenBindingRecord } from '../../src/vault/meta-records.js';
-import { expectError, expectOk, GateBench } from '../integration/gate/gate-bench.js';
+import { expectError, expectOk, GateBench } from '../support/gate-bench.js';
 
 /**
  * Attack (issue 9, item 1): whoever held a quorum BEFORE a rotate / revoke / recover (old
@@ -99,25 +99,10 @@ describe('attack: an old store key (from before rotate / revoke / recover) forge
   let shares: string[];
 
   beforeAll(async () => {
-    const init = await bench.cli([
-      'init',
-      '--testnet',
-      '--yubikeys',
-      '3',
-      '--threshold',
-      '2',
-      '--driver',
-      'emulator',
-      '--labels',
-      'alice,bob,carol',
-    ]);
-    expectOk(init);
-    bench.learn(init);
+    const init = await bench.init(['alice', 'bob', 'carol'], { threshold: 2 });
     vaultId = (init.json() as { vaultId: string }).vaultId;
     shares = await bench.recoveryShares(init);
-    const w = await bench.cli(['generatemanagedwallet', 'BTC', '--testnet']);
-    expectOk(w);
-    signatureId = (w.json() as { signatureId: string }).signatureId;
+    signatureId = await bench.wallet('BTC');
     address = (await bench.cli(['getaddress', signatureId, '0'])).json() as string;
   });
 

@@ -17,7 +17,7 @@ import { YubiKeyGateProvider } from '../../../src/gate/yubikey-provider.js';
 import { Token } from '../../../src/hsm/token.js';
 import type { SealContext, SealRecord, VaultSecret, VaultSecretProvider } from '../../../src/vault/secret.js';
 import { Vault } from '../../../src/vault/vault.js';
-import { expectError, expectOk, GateBench } from './gate-bench.js';
+import { expectError, expectOk, GateBench } from '../../support/gate-bench.js';
 
 /** Every string and number stored in a JSON value, depth first. */
 function leaves(value: unknown, out: string[] = []): string[] {
@@ -78,9 +78,7 @@ describe('hardware binding: wallet.dat, audit log and token directory alone open
     ]);
     expectOk(init);
     vaultId = (init.json() as { vaultId: string }).vaultId;
-    const w = await bench.cli(['generatemanagedwallet', 'BTC']);
-    expectOk(w);
-    signatureId = (w.json() as { signatureId: string }).signatureId;
+    signatureId = await bench.wallet('BTC', { mainnet: true });
     expectOk(await bench.cli(['rotate'])); // a random token PIN, known to nobody
 
     // The thief's copy: every file hardkms and the token keep, but no YubiKey.

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { DriverName, YubiKeyDriver } from '../../../src/gate/drivers/driver.js';
 import { YubiKeyGateProvider } from '../../../src/gate/yubikey-provider.js';
 import type { SealRecord } from '../../../src/vault/secret.js';
-import { expectError, expectOk, GateBench } from './gate-bench.js';
+import { expectError, expectOk, GateBench } from '../../support/gate-bench.js';
 
 /** What an attacker who captured every response of the old challenges could replay. */
 function replayDriver(responses: Map<number, Buffer>): YubiKeyDriver {
@@ -45,26 +45,11 @@ describe('recover, rotate, revoke and enroll through the CLI', () => {
   let initShares: string[];
 
   beforeAll(async () => {
-    const init = await bench.cli([
-      'init',
-      '--testnet',
-      '--yubikeys',
-      '3',
-      '--threshold',
-      '2',
-      '--driver',
-      'emulator',
-      '--labels',
-      'alice,bob,carol',
-    ]);
-    expectOk(init);
-    bench.learn(init);
+    const init = await bench.init(['alice', 'bob', 'carol'], { threshold: 2 });
     vaultId = (init.json() as { vaultId: string }).vaultId;
     initShares = await bench.recoveryShares(init);
     expect(initShares).toHaveLength(3);
-    const w = await bench.cli(['generatemanagedwallet', 'BTC', '--testnet']);
-    expectOk(w);
-    signatureId = (w.json() as { signatureId: string }).signatureId;
+    signatureId = await bench.wallet('BTC');
     address = (await bench.cli(['getaddress', signatureId, '0'])).json() as string;
   });
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateOtp, MODHEX_ALPHABET } from '../../../src/gate/otp.js';
-import { expectError, expectOk, GateBench } from './gate-bench.js';
+import { expectError, expectOk, GateBench } from '../../support/gate-bench.js';
 
 const PUBLIC_ID = 'ccccccbcgujh';
 const OTHER_PUBLIC_ID = 'cccccchhhhhh';
@@ -20,9 +20,7 @@ describe('Yubico OTP second factor through the CLI', () => {
 
   beforeAll(async () => {
     expectOk(await bench.cli(['init', '--testnet', '--yubikeys', '1', '--driver', 'emulator']));
-    const w = await bench.cli(['generatemanagedwallet', 'BTC', '--testnet']);
-    expectOk(w);
-    signatureId = (w.json() as { signatureId: string }).signatureId;
+    signatureId = await bench.wallet('BTC');
   });
 
   it('otp add checks the AES key with a fresh OTP before storing anything', async () => {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createEmulatedKey, reprogramEmulatedKey } from '../../../src/gate/drivers/emulator.js';
-import { expectError, expectOk, GateBench } from './gate-bench.js';
+import { expectError, expectOk, GateBench } from '../../support/gate-bench.js';
 
 describe('YubiKey gate 2-of-3 through the CLI (emulated keys, SoftHSM2 token)', () => {
   const bench = new GateBench();
@@ -11,28 +11,13 @@ describe('YubiKey gate 2-of-3 through the CLI (emulated keys, SoftHSM2 token)', 
   const labels = ['alice', 'bob', 'carol'];
 
   beforeAll(async () => {
-    const init = await bench.cli([
-      'init',
-      '--yubikeys',
-      '3',
-      '--threshold',
-      '2',
-      '--driver',
-      'emulator',
-      '--allow-emulated-yubikey',
-      '--labels',
-      labels.join(','),
-    ]);
-    expectOk(init);
-    bench.learn(init);
+    const init = await bench.init(labels, { threshold: 2, mainnet: true });
     expect(init.json()).toMatchObject({ seal: 'yubikey', testnetOnly: false, gate: { threshold: 2 } });
     expect(await bench.recoveryShares(init)).toHaveLength(3);
     for (const l of labels) expect(init.stderr).toContain(`Touch the YubiKey ${l} (serial ${bench.serials[l]})…`);
     expect(init.stderr).toContain('WARNING: --allow-emulated-yubikey');
     expect(init.stdout).not.toMatch(/RECOVERY|Share 1/); // shares only on stderr
-    const w = await bench.cli(['generatemanagedwallet', 'BTC']);
-    expectOk(w);
-    signatureId = (w.json() as { signatureId: string }).signatureId;
+    signatureId = await bench.wallet('BTC', { mainnet: true });
     const a = await bench.cli(['getaddress', signatureId, '0']);
     expectOk(a);
     address = (a.json() as { address: string }).address;

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { Decrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
-import { runCli, type CliResult } from '../../support/cli.js';
-import { createTestToken, TEST_PIN, type TestToken } from '../../support/softhsm.js';
+import { runCli, type CliResult } from './cli.js';
+import { createTestToken, TEST_PIN, type TestToken } from './softhsm.js';
 
 /**
  * One SoftHSM2 token, one vault directory and one emulator key directory, driven through
@@ -104,6 +104,27 @@ export class GateBench {
     return out;
   }
 
+  /**
+   * `init` of an emulated-YubiKey gate, checked and its serials learnt: one key per label,
+   * `threshold` of them to unseal (default all of them).
+   */
+  async init(
+    labels: string[],
+    opts: { threshold?: number; flags?: string[]; input?: string; mainnet?: true } = {},
+  ): Promise<CliResult> {
+    const r = await this.cli(gateInitArgs(labels, opts), opts.input === undefined ? {} : { input: opts.input });
+    expectOk(r);
+    this.learn(r);
+    return r;
+  }
+
+  /** A new managed wallet of `chain` (testnet unless `mainnet`); its signatureId. */
+  async wallet(chain: string, opts: { mainnet?: true } = {}): Promise<string> {
+    const r = await this.cli(['generatemanagedwallet', chain, ...(opts.mainnet ? [] : ['--testnet'])]);
+    expectOk(r);
+    return (r.json() as { signatureId: string }).signatureId;
+  }
+
   /** Records the serials of a gate JSON result ({gate: {credentials}}) by label. */
   learn(result: CliResult): void {
     const gate = (result.json() as { gate: { credentials: Array<{ label: string; serial: number }> } }).gate;
@@ -155,6 +176,30 @@ function sheetWords(sheet: string): string {
     .filter((l) => /^\s+\d+\. /.test(l))
     .flatMap((l) => l.split(/\s+/).filter((w) => w !== '' && !/^\d+\.$/.test(w)));
   return words.join(' ');
+}
+
+/**
+ * The arguments of `init` for an emulated gate: a testnet vault, or a mainnet one that allows
+ * the emulator (`mainnet`); `flags` go before --labels.
+ */
+export function gateInitArgs(
+  labels: string[],
+  opts: { threshold?: number; flags?: string[]; mainnet?: true } = {},
+): string[] {
+  return [
+    'init',
+    ...(opts.mainnet ? [] : ['--testnet']),
+    '--yubikeys',
+    String(labels.length),
+    '--threshold',
+    String(opts.threshold ?? labels.length),
+    '--driver',
+    'emulator',
+    ...(opts.mainnet ? ['--allow-emulated-yubikey'] : []),
+    ...(opts.flags ?? []),
+    '--labels',
+    labels.join(','),
+  ];
 }
 
 export function expectError(r: CliResult, code: string, text?: RegExp | string): void {
