@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HardkmsError } from '../errors.js';
+import { auditLineTime } from './record-schema.js';
 
 /**
  * Off-host forwarding of audit records: the one defence against someone who holds the
@@ -44,7 +45,8 @@ function badTarget(url: string): HardkmsError {
 
 /** An RFC 5424 message (facility log audit, severity info) carrying one record line as MSG. */
 export function syslogFrame(line: string, host = hostname(), pid = process.pid): string {
-  const time = (JSON.parse(line) as { time?: string }).time ?? new Date().toISOString();
+  // The record's own time when it has one in RFC 5424's form; never text from the line that is not one.
+  const time = auditLineTime(line)?.time ?? new Date().toISOString();
   const msg = `<110>1 ${time} ${host || '-'} hardkms ${pid} audit - ${line}`;
   // RFC 6587 octet counting: the length in bytes, a space, the message.
   return `${Buffer.byteLength(msg, 'utf8')} ${msg}`;

@@ -1,5 +1,8 @@
 import { verify as verifySignature, type KeyObject } from 'node:crypto';
 import { GENESIS_HASH, recordBody, recordHash, recordLine, type AuditRecord } from './record.js';
+import { parseAuditLine } from './record-schema.js';
+
+export { MAX_BATCH } from './record-schema.js';
 
 /**
  * The one check of one audit log line against the record before it, shared by
@@ -38,32 +41,8 @@ export interface LineCheck {
 
 export const START: ChainPosition = { expectedSeq: 1, prevHash: GENESIS_HASH, committedSigned: false, batchLeft: 0 };
 
-const RESULTS = new Set(['ok', 'fail', 'denied', 'info']);
-const KEYS_V1 = ['seq', 'time', 'event', 'actor', 'subject', 'result', 'details', 'prev', 'hash', 'sig'];
-const KEYS_V2 = ['seq', 'time', 'event', 'actor', 'subject', 'result', 'details', 'prev', 'signed', 'hash', 'sig'];
-/** v3: `batch` (records after this one in its signed batch) after `signed`. */
-const KEYS_V3 = [
-  'seq',
-  'time',
-  'event',
-  'actor',
-  'subject',
-  'result',
-  'details',
-  'prev',
-  'signed',
-  'batch',
-  'hash',
-  'sig',
-];
-/** A batch is at most this long (the writer flushes sooner): a bound for the checker, not a format rule an attacker could use. */
-export const MAX_BATCH = 100_000;
 /** A P-256 r ‖ s signature is 64 bytes: 86 base64 characters and '=='. */
 const SIG_B64 = /^[A-Za-z0-9+/]{86}==$/;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Only the one encoding of a 64-byte value: no padding tricks, no ignored characters. */
 export function canonicalSignature(sig: string): Buffer | undefined {
@@ -72,39 +51,10 @@ export function canonicalSignature(sig: string): Buffer | undefined {
   return raw.length === 64 && raw.toString('base64') === sig ? raw : undefined;
 }
 
-function shape(v: unknown): AuditRecord | string {
-  if (!isObject(v)) return 'is not an audit record object';
-  const keys = Object.keys(v);
-  const expected = 'batch' in v ? KEYS_V3 : 'signed' in v ? KEYS_V2 : KEYS_V1;
-  if (keys.length !== expected.length || keys.some((k, i) => k !== expected[i]))
-    return 'does not have exactly the fields of an audit record, in order';
-  if (typeof v.seq !== 'number' || !Number.isSafeInteger(v.seq) || v.seq < 1) return 'has no valid sequence number';
-  for (const k of ['time', 'event', 'actor', 'subject', 'prev', 'hash'] as const)
-    if (typeof v[k] !== 'string') return `has a non-text '${k}'`;
-  if (typeof v.result !== 'string' || !RESULTS.has(v.result)) return 'has an unknown result';
-  if (!isObject(v.details)) return 'has details that are not an object';
-  if ('signed' in v && typeof v.signed !== 'boolean') return "has a 'signed' field that is not true or false";
-  if (
-    'batch' in v &&
-    (typeof v.batch !== 'number' || !Number.isSafeInteger(v.batch) || v.batch < 0 || v.batch >= MAX_BATCH)
-  ) {
-    return "has a 'batch' field that is not a record count";
-  }
-  if (v.sig !== null && typeof v.sig !== 'string') return 'has a signature that is neither text nor null';
-  return v as unknown as AuditRecord;
-}
-
 /** Checks one line; `at` is where the chain stands before it. Pure: the caller advances. */
 export function checkLine(text: string, at: ChainPosition, key: KeyObject): LineCheck {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { fault: 'malformed-record', problem: 'not valid JSON (edited or partially written)' };
-  }
-  const rec = shape(parsed);
-  if (typeof rec === 'string') return { fault: 'malformed-record', problem: rec };
-  const record = rec;
+  const { record, problem } = parseAuditLine(text);
+  if (record === undefined) return { fault: 'malformed-record', problem };
   if (recordLine(record) !== text) {
     return {
       record,

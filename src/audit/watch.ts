@@ -3,6 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { after, checkLine, START, type ChainPosition } from './record-check.js';
 import { auditPublicKeyPath } from './log.js';
 import type { AuditRecord } from './record.js';
+import { parseAuditLine } from './record-schema.js';
 import { toReportRecord, type Anomaly } from './report-model.js';
 import { eventAnalyser, type EventAnalyser } from './report-sessions.js';
 import { keyFingerprint, publicKeyOf } from './verify.js';
@@ -73,18 +74,13 @@ export class AnomalyWatch {
       this.line = from === 0 ? lines.length : Number.NaN;
       let last: AuditRecord | undefined;
       for (const l of lines) {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(l);
-        } catch {
-          continue;
-        }
-        last = parsed as AuditRecord;
+        const { record, json } = parseAuditLine(l);
+        if (!json) continue;
+        last = record;
         this.analyser.feed(toReportRecord(l, 0, {}));
       }
       // The next record must follow the last one: the checker's own position after it.
-      if (last !== undefined && typeof last.seq === 'number' && typeof last.hash === 'string')
-        this.at = after({ record: last }, START);
+      if (last !== undefined) this.at = after({ record: last }, START);
     } finally {
       closeSync(fd);
     }
@@ -134,12 +130,8 @@ export class AnomalyWatch {
     const end = buf.lastIndexOf(0x0a);
     this.offset = end + 1;
     const lines = end < 0 ? [] : buf.subarray(0, end).toString('utf8').split('\n');
-    const last = lines.length > 0 ? lines[lines.length - 1]! : undefined;
-    try {
-      if (last !== undefined) this.at = after({ record: JSON.parse(last) as AuditRecord }, START);
-    } catch {
-      this.at = START;
-    }
+    const last = lines.length > 0 ? parseAuditLine(lines[lines.length - 1]!).record : undefined;
+    if (last !== undefined) this.at = after({ record: last }, START);
     return [];
   }
 

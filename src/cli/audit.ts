@@ -4,6 +4,7 @@ import { HardkmsError, InputError } from '../errors.js';
 import { auditPublicKeyPath, type AuditHead } from '../audit/log.js';
 import type { Config } from '../config/config.js';
 import type { AuditRecord } from '../audit/record.js';
+import { parseAuditLine } from '../audit/record-schema.js';
 import { buildAuditReport } from '../audit/report.js';
 import { renderAuditReport } from '../audit/report-html.js';
 import { writeReportFiles } from '../audit/report-files.js';
@@ -252,8 +253,9 @@ export function registerAudit(program: Command): void {
       }
       let records = readFileSync(config.auditLogPath, 'utf8')
         .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map((l) => JSON.parse(l) as AuditRecord);
+        .map((l, i) => ({ l, n: i + 1 }))
+        .filter(({ l }) => l.trim() !== '')
+        .map(({ l, n }) => recordOrThrow(l, n, config.auditLogPath));
       if (opts.event) records = records.filter((r) => r.event === opts.event);
       if (opts.last !== undefined) {
         const n = Number(opts.last);
@@ -329,8 +331,9 @@ export function registerAudit(program: Command): void {
       const records: LogRecord[] = [];
       for (const line of logText.split('\n')) {
         if (line === '') continue;
-        const r = JSON.parse(line) as LogRecord;
-        if (r.seq > v.lastSeq) break;
+        // Verified up to lastSeq; what follows (an unsigned tail, a torn last line) is not summed.
+        const r = parseAuditLine(line).record;
+        if (r === undefined || r.seq > v.lastSeq) break;
         records.push(r);
       }
       const { journal, spends } = journalFacts(config.walletPath);
@@ -404,4 +407,13 @@ function journalFacts(path: string): { journal: JournalFact[] | undefined; spend
   } finally {
     store.close();
   }
+}
+
+/** `audit show` prints records; a line that is none is named, not thrown as a SyntaxError. */
+function recordOrThrow(line: string, n: number, path: string): AuditRecord {
+  const { record, problem } = parseAuditLine(line);
+  if (record !== undefined) return record;
+  throw new HardkmsError('AUDIT_LOG_CORRUPT', `Line ${n} of ${path} is not an audit record: ${problem}.`, {
+    hint: 'Run `hardkms audit verify` to check the whole log, and `hardkms audit report --html FILE` to see the line.',
+  });
 }

@@ -6,6 +6,7 @@ import type { Config } from '../config/config.js';
 import { HardkmsError } from '../errors.js';
 import { Token } from '../hsm/token.js';
 import type { VaultFacts } from '../vault/facts.js';
+import { auditLineTime } from '../audit/record-schema.js';
 import { printTable } from './table.js';
 import { publicCheck, tokenBackupFor } from './token.js';
 
@@ -35,13 +36,9 @@ function lastEventTimes(logPath: string, events: readonly string[]): Map<string,
   if (!existsSync(logPath)) return out;
   for (const line of readFileSync(logPath, 'utf8').split('\n')) {
     if (line === '' || !events.some((e) => line.includes(`"${e}"`))) continue;
-    try {
-      const r = JSON.parse(line) as { event?: string; time?: string; ts?: string };
-      const at = r.time ?? r.ts;
-      if (r.event && events.includes(r.event) && at) out.set(r.event, at);
-    } catch {
-      // A torn last line: `audit verify` is the place that judges the log.
-    }
+    // A torn or foreign line has no time: `audit verify` is the place that judges the log.
+    const r = auditLineTime(line);
+    if (r?.event !== undefined && events.includes(r.event)) out.set(r.event, r.time);
   }
   return out;
 }
