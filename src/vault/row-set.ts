@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { check, jsonObject, looseJsonObject, v } from '../validate.js';
 import type { SqlDatabase } from './sql.js';
@@ -50,31 +51,65 @@ export interface RowSets {
 
 const MOD = 1n << 256n;
 
-function rowDigest(table: BoundTable, mac: unknown): bigint {
+/** SHA-256(table ‖ 0 ‖ MAC); a MAC that is not a Buffer (a tampered row) counts by its text. */
+function rowDigestBytes(table: BoundTable, mac: unknown): Buffer {
   const bytes = Buffer.isBuffer(mac) ? mac : Buffer.from(String(mac), 'utf8');
-  return BigInt(
-    '0x' +
-      createHash('sha256')
-        .update(table, 'utf8')
-        .update(Buffer.from([0]))
-        .update(bytes)
-        .digest('hex'),
-  );
+  return createHash('sha256')
+    .update(table, 'utf8')
+    .update(Buffer.from([0]))
+    .update(bytes)
+    .digest();
+}
+
+function rowDigest(table: BoundTable, mac: unknown): bigint {
+  return BigInt('0x' + rowDigestBytes(table, mac).toString('hex'));
 }
 
 function hex(n: bigint): string {
   return n.toString(16).padStart(64, '0');
 }
 
-/** The digest of `table` as its rows are now. */
+/** node:crypto's one-shot hash (Node >= 20.12): about a third cheaper per row than a Hash object. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer }).hash;
+const LIMB = 0x1_0000_0000;
+
+/**
+ * The digest of `table` as its rows are now: the same sum as `updated` keeps, computed in
+ * eight 32-bit limbs held in doubles (exact below 2^53, so carried every 2^20 rows) instead of
+ * a BigInt per row. The unseal scans every wallet row: at 25,000 wallets this was about a
+ * sixth of `daemon --runOnce`.
+ */
 export function digestOf(db: SqlDatabase, table: BoundTable): TableDigest {
-  let sum = 0n;
+  const prefix = Buffer.from(`${table}\0`, 'utf8');
+  let scratch = Buffer.alloc(prefix.length + 64);
+  prefix.copy(scratch);
+  const limbs = new Array<number>(8).fill(0);
+  const carry = (): void => {
+    for (let i = 7; i > 0; i--) {
+      const c = Math.floor(limbs[i]! / LIMB);
+      limbs[i]! -= c * LIMB;
+      limbs[i - 1]! += c;
+    }
+    limbs[0] = limbs[0]! % LIMB; // mod 2^256
+  };
   let count = 0;
-  for (const r of db.prepare(`SELECT mac FROM ${table}`).iterate() as Iterable<{ mac: unknown }>) {
-    sum = (sum + rowDigest(table, r.mac)) % MOD;
-    count++;
+  for (const mac of db.prepare(`SELECT mac FROM ${table}`).pluck().iterate()) {
+    let d: Buffer;
+    if (oneShot !== undefined && Buffer.isBuffer(mac)) {
+      if (scratch.length < prefix.length + mac.length) {
+        scratch = Buffer.alloc(prefix.length + mac.length);
+        prefix.copy(scratch);
+      }
+      mac.copy(scratch, prefix.length);
+      d = oneShot('sha256', scratch.subarray(0, prefix.length + mac.length), 'buffer');
+    } else {
+      d = rowDigestBytes(table, mac);
+    }
+    for (let i = 0; i < 8; i++) limbs[i]! += d.readUInt32BE(i * 4);
+    if ((++count & 0xfffff) === 0) carry();
   }
-  return { count, sum: hex(sum) };
+  carry();
+  return { count, sum: limbs.map((w) => w.toString(16).padStart(8, '0')).join('') };
 }
 
 export function emptyRowSets(): RowSets {
