@@ -67,6 +67,19 @@ describe('attack: a fake ykman on PATH answers with recorded responses', () => {
   const real = mkdtempSync(join(tmpdir(), 'hardkms-realtool-'));
   const fake = mkdtempSync(join(tmpdir(), 'hardkms-faketool-'));
   const serials = [41000001, 41000002];
+  /** `init` of the two stand-in ykman keys alice and bob, with `flags`. */
+  const ykmanInit = (...flags: string[]): string[] => [
+    'init',
+    ...flags,
+    '--yubikeys',
+    '2',
+    '--driver',
+    'ykman',
+    '--serials',
+    serials.join(','),
+    '--labels',
+    'alice,bob',
+  ];
   const env = (first: string) => ({
     PATH: `${first}:${process.env.PATH}`,
     TATUM_API_KEY: 'tatum-key-that-tools-must-not-see',
@@ -77,24 +90,9 @@ describe('attack: a fake ykman on PATH answers with recorded responses', () => {
     for (const s of serials)
       writeFileSync(join(real, 'keys', `${s}.key`), `${randomBytes(20).toString('hex')}\n`, { mode: 0o600 });
     standIn(real);
-    const init = await bench.cli(
-      [
-        'init',
-        '--yubikeys',
-        '2',
-        '--threshold',
-        '2',
-        '--driver',
-        'ykman',
-        '--serials',
-        serials.join(','),
-        '--labels',
-        'alice,bob',
-      ],
-      {
-        env: env(real),
-      },
-    );
+    const init = await bench.cli(ykmanInit('--threshold', '2'), {
+      env: env(real),
+    });
     expectOk(init);
     expectOk(await bench.cli(['generatemanagedwallet', 'BTC'], { env: env(real) }));
   });
@@ -141,23 +139,9 @@ describe('attack: a fake ykman on PATH answers with recorded responses', () => {
       );
       const other = new GateBench();
       expectError(
-        await other.cli(
-          [
-            'init',
-            '--testnet',
-            '--yubikeys',
-            '2',
-            '--driver',
-            'ykman',
-            '--serials',
-            serials.join(','),
-            '--labels',
-            'alice,bob',
-          ],
-          {
-            env: env(real),
-          },
-        ),
+        await other.cli(ykmanInit('--testnet'), {
+          env: env(real),
+        }),
         'GATE_TOOL_UNTRUSTED',
       );
       expect(existsSync(other.path)).toBe(false);
@@ -169,19 +153,7 @@ describe('attack: a fake ykman on PATH answers with recorded responses', () => {
   it('on mainnet a slot that answers without a touch is refused at enrollment (testnet accepts it)', async () => {
     writeFileSync(join(real, 'notouch'), '');
     try {
-      const args = [
-        'init',
-        '--yubikeys',
-        '2',
-        '--threshold',
-        '2',
-        '--driver',
-        'ykman',
-        '--serials',
-        serials.join(','),
-        '--labels',
-        'alice,bob',
-      ];
+      const args = ykmanInit('--threshold', '2');
       expectError(await new GateBench().cli(args, { env: env(real) }), 'GATE_TOUCH_NOT_REQUIRED');
       expectOk(await new GateBench().cli([...args, '--testnet'], { env: env(real) }));
     } finally {

@@ -90,12 +90,9 @@ export function adaSignerForRef(vault: Vault, ref: AdaKeyRef): WipeableAdaSigner
   return {
     signatureId: entry.signatureId,
     publicKey,
-    sign(message) {
-      try {
-        return Promise.resolve(adaSign(key.use(), message));
-      } catch (e) {
-        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-      }
+    // async: a derivation failure or a use after wipe() is a rejection, as every signer's.
+    async sign(message) {
+      return adaSign(key.use(), message);
     },
     wipe: () => key.wipe(),
   };

@@ -82,12 +82,9 @@ export function ed25519SignerForRef(vault: Vault, ref: KeyRef): WipeableEd25519S
   return {
     signatureId: entry.signatureId,
     publicKey,
-    sign(message) {
-      try {
-        return Promise.resolve(ed25519.sign(message, key.use()));
-      } catch (e) {
-        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-      }
+    // async: a derivation failure or a use after wipe() is a rejection, as every signer's.
+    async sign(message) {
+      return ed25519.sign(message, key.use());
     },
     wipe: () => key.wipe(),
   };
