@@ -13,15 +13,9 @@
  * signs it as 0).
  */
 import { HardkmsError } from '../../errors.js';
-import {
-  isPlainObject,
-  mismatchError,
-  parseJsonPayload,
-  payloadError,
-  unsupportedError,
-  type DecodedTx,
-} from '../decoded.js';
+import { mismatchError, parseJsonPayload, payloadError, unsupportedError, type DecodedTx } from '../decoded.js';
 import { signEd25519Checked, type Ed25519Signer } from '../ed25519/signer.js';
+import { check, looseJsonObject, v } from '../../validate.js';
 import { egldAddress, egldPublicKeyOf, mvx } from './keys.js';
 
 const CHAIN = 'EGLD';
@@ -203,25 +197,59 @@ export async function signEgld(
   return JSON.stringify(tx.toPlainObject());
 }
 
+const count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+/**
+ * A signed transaction as signEgld journals it (the SDK's toPlainObject), read back for its
+ * hash and by the re-broadcast check: the fields newFromPlainObject reads, others kept.
+ */
+const signedEgld = looseJsonObject(
+  {
+    nonce: count,
+    value: v.pipe(v.string(), v.regex(/^(0|[1-9][0-9]*)$/)),
+    receiver: v.string(),
+    sender: v.string(),
+    gasPrice: count,
+    gasLimit: count,
+    data: v.optional(v.string()),
+    chainID: v.string(),
+    version: count,
+    options: v.optional(count),
+    signature: v.pipe(v.string(), v.regex(/^[0-9a-f]{128}$/, 'expected 64 bytes of lowercase hex (the signature)')),
+  },
+  'a signed EGLD transaction (JSON object)',
+);
+
+type SignedEgld = v.InferOutput<typeof signedEgld>;
+
+/** The journaled transaction, or why it is not one signEgld wrote (the field, never its value). */
+function readSignedEgld(signedJson: string): SignedEgld | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(signedJson);
+  } catch {
+    return 'it is not valid JSON';
+  }
+  const r = check(signedEgld, json);
+  return r.ok ? r.value : `it is not one hardkms wrote (${r.text})`;
+}
+
 /** The transaction hash (hex), as the network computes it. */
 export function egldTxHash(signedJson: string): string {
+  const s = readSignedEgld(signedJson);
+  if (typeof s === 'string') throw new HardkmsError('TX_PAYLOAD_INVALID', `The signed EGLD transaction: ${s}.`);
   const sdk = mvx();
-  const tx = sdk.Transaction.newFromPlainObject(
-    JSON.parse(signedJson) as Parameters<typeof sdk.Transaction.newFromPlainObject>[0],
-  );
-  return new sdk.TransactionComputer().computeTransactionHash(tx);
+  return new sdk.TransactionComputer().computeTransactionHash(sdk.Transaction.newFromPlainObject(s));
 }
 
 /** Why a journaled signed transaction does not carry the payload's transfer, or undefined (re-broadcast check). */
 export function egldSignedMismatch(payload: unknown, signedJson: string): string | undefined {
   const p = parseEgldPayload(payload);
-  const s = JSON.parse(signedJson) as unknown;
-  if (!isPlainObject(s)) return 'the signed transaction is not a JSON object';
+  const s = readSignedEgld(signedJson);
+  if (typeof s === 'string') return s;
   if (s.receiver !== p.to) return 'the receiver differs';
   if (s.value !== p.value.toString()) return 'the value differs';
   if ((s.data ?? '') !== (p.data?.toString('base64') ?? '')) return 'the data differs';
   if (p.from !== undefined && s.sender !== p.from) return 'the sender differs';
-  if (typeof s.signature !== 'string' || !/^[0-9a-f]{128}$/.test(s.signature)) return 'the signature is missing';
   return undefined;
 }
 

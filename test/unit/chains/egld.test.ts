@@ -93,3 +93,27 @@ describe('EGLD payloads', () => {
     await expect(signEgld(st({}), signer, fill, false)).rejects.toThrow(/chain id "D" is not mainnet's/);
   });
 });
+
+describe('a journaled signed EGLD transaction read back', () => {
+  it('names the field that is not what signEgld wrote, never its value', () => {
+    const planted = JSON.stringify({
+      nonce: 1,
+      value: 'zoo zoo zoo',
+      receiver: 'r',
+      sender: 's',
+      gasPrice: 1,
+      gasLimit: 1,
+      chainID: 'D',
+      version: 2,
+      signature: 'ab'.repeat(64),
+    });
+    expect(egldSignedMismatch(JSON.stringify({ to: TO, value: '1' }), planted)).toMatch(
+      /^it is not one hardkms wrote \(value: /,
+    );
+    expect(egldSignedMismatch(JSON.stringify({ to: TO, value: '1' }), planted)).not.toContain('zoo');
+    expect(egldSignedMismatch(JSON.stringify({ to: TO, value: '1' }), 'zoo{')).toBe('it is not valid JSON');
+    expect(() => egldTxHash('null')).toThrow(
+      /^The signed EGLD transaction: it is not one hardkms wrote \(expected a signed EGLD transaction/,
+    );
+  });
+});
