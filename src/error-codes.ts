@@ -140,6 +140,7 @@ const CODES = {
   AUDIT_LOG_PATH_MISMATCH: 'failed',
   AUDIT_PUBKEY_INVALID: 'failed',
   AUDIT_PUBKEY_MISMATCH: 'failed',
+  AUDIT_TRAIL_DIVERGES: 'failed',
   AUDIT_VERIFY_FAILED: 'failed',
   DAEMON_API_UNREACHABLE: 'failed',
   DAEMON_NODE_FAILED: 'failed',

@@ -32,6 +32,37 @@ export interface AuditLogOptions {
   keepOnForwardFailure?: boolean | undefined;
   /** Default actor, e.g. 'cli:init'. */
   actor?: string;
+  /**
+   * One trail for several instances (a PostgreSQL store, signers on several hosts): records
+   * are written to the store, in the append's transaction under its writer lock, instead of
+   * to the file, so every instance extends ONE chain in the lock's order; the file is this
+   * host's copy of that chain, brought up to date after each append that is not nested in a
+   * larger transaction (the daemon's steps: at its next such append, each cycle and at seal),
+   * at unseal and by `audit verify` / `audit export`. See SharedAuditTrail.
+   */
+  shared?: SharedAuditTrail | undefined;
+}
+
+/**
+ * The records of a vault's trail kept in its store (src/vault/audit-trail.ts). The chain, the
+ * token signatures and the authenticated head are what they are for the file: the store only
+ * orders the instances' appends and holds the one copy every instance extends.
+ */
+export interface SharedAuditTrail {
+  /** The last stored record's sequence number and hash; undefined when none is stored. */
+  last(): AuditHead | undefined;
+  /** The stored hash of record `seq`; undefined when it is not stored. */
+  hashAt(seq: number): string | undefined;
+  /** The stored lines of the records after `seq`, in order, each with the seq its row is stored under. */
+  rowsAfter(seq: number): { seq: number; line: string }[];
+  /** Stores records (inside the append's transaction). */
+  insert(records: readonly { seq: number }[], lines: readonly string[]): void;
+  /** The head the store names (meta audit_head_mac; its MAC is checked at unseal), for seeding. */
+  head(): AuditHead | undefined;
+  /** Runs fn under the store's writer lock (its own transaction, or nested in the caller's). */
+  withLock<T>(fn: () => T): T;
+  /** Whether a store transaction is open on this connection (then the copy is brought up to date later). */
+  inTransaction(): boolean;
 }
 
 export function defaultAuditLogPath(walletPath: string): string {
@@ -161,17 +192,83 @@ export class AuditLog {
   appendBatch(events: readonly AuditEvent[]): AuditRecord[] {
     if (events.length === 0) return [];
     const run = this.options.withLock ?? (<T>(fn: () => T): T => fn());
-    return run(() => {
+    const shared = this.options.shared;
+    const out = run(() => {
       // The checker bounds a batch's length; a longer list (never seen in practice) is several batches.
       const records: AuditRecord[] = [];
       for (let i = 0; i < events.length; i += MAX_BATCH - 1)
         records.push(...this.appendLocked(events.slice(i, i + MAX_BATCH - 1)));
       return records;
     });
+    // Committed: this host's copy gets them (and what other instances stored before them).
+    if (shared !== undefined && !shared.inTransaction()) this.syncCopy();
+    return out;
+  }
+
+  /**
+   * A shared trail (options.shared): appends to this host's file the records the store holds
+   * after the file's last one, under the store's writer lock (so two processes of this host
+   * never write the same record twice). Refuses a trail that went back or forked (AUDIT_HEAD_MISMATCH)
+   * and stored rows that are not one hash chain (AUDIT_TRAIL_DIVERGES). A no-op without a shared trail.
+   */
+  syncCopy(): void {
+    const shared = this.options.shared;
+    if (shared === undefined) return;
+    shared.withLock(() => {
+      const local = this.sharedTip(shared).local;
+      const rows = shared.rowsAfter(local?.seq ?? 0);
+      if (rows.length === 0) return;
+      checkTrailChain(rows, local, `not copied to ${this.path}`);
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      const fd = openSync(this.path, 'a', 0o600);
+      try {
+        writeSync(fd, `${rows.map((r) => r.line).join('\n')}\n`);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    });
+  }
+
+  /**
+   * The stored trail's last record, after checking that this host's copy is a prefix of it:
+   * not longer (the database was rolled back, or records removed) and holding the stored
+   * record at its own last seq (not another chain). A trail still empty (a store made before
+   * the trail existed, or moved here by `store migrate`) is seeded from this host's copy when
+   * that copy ends exactly at the head the store names. Call under the writer lock.
+   */
+  private sharedTip(shared: SharedAuditTrail): { tip: AuditHead | undefined; local: AuditRecord | undefined } {
+    const local = this.lastRecord();
+    let tip = shared.last();
+    if (tip === undefined && local !== undefined) {
+      const head = shared.head();
+      if (head !== undefined && head.seq === local.seq && head.hash === local.hash) {
+        const lines = linesAfter(this.path, 0);
+        shared.insert(
+          lines.map((l) => JSON.parse(l) as AuditRecord),
+          lines,
+        );
+        tip = { seq: local.seq, hash: local.hash };
+      }
+    }
+    const mismatch = (why: string): HardkmsError =>
+      new HardkmsError('AUDIT_HEAD_MISMATCH', `The audit trail in the store ${why}.`, {
+        hint: "Records were removed from the store, or the database was restored from an older backup. Do not sign until an auditor has compared the trail (`hardkms audit export`) with this host's copy and the forwarded one.",
+      });
+    if (local !== undefined) {
+      if (tip === undefined || tip.seq < local.seq)
+        throw mismatch(
+          `ends at record ${tip?.seq ?? 0}, but this host's copy ${this.path} already holds record ${local.seq}`,
+        );
+      if (shared.hashAt(local.seq) !== local.hash)
+        throw mismatch(`has another record ${local.seq} than this host's copy ${this.path} (another chain)`);
+    }
+    return { tip, local };
   }
 
   private appendLocked(events: readonly AuditEvent[]): AuditRecord[] {
-    const last = this.lastRecord();
+    const shared = this.options.shared;
+    const last: AuditHead | undefined = shared !== undefined ? this.sharedTip(shared).tip : this.lastRecord();
     const signer = this.options.signer;
     const time = new Date().toISOString();
     const records: AuditRecord[] = [];
@@ -205,13 +302,18 @@ export class AuditLog {
       if (!this.options.keepOnForwardFailure) throw e;
       forwardError = e;
     }
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    const fd = openSync(this.path, 'a', 0o600);
-    try {
-      writeSync(fd, `${lines.join('\n')}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    if (shared !== undefined) {
+      // Committed with the store transaction; this host's copy gets them once it committed.
+      shared.insert(records, lines);
+    } else {
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      const fd = openSync(this.path, 'a', 0o600);
+      try {
+        writeSync(fd, `${lines.join('\n')}\n`);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
     }
     const end = records[records.length - 1]!;
     this.options.setHead?.({ seq: end.seq, hash: end.hash }, end);
@@ -242,6 +344,43 @@ export class AuditLog {
         },
       );
     }
+  }
+}
+
+/**
+ * Stored rows that extend `after` (this host's last record) as one hash chain: each row under
+ * its own seq, in order, each line's hash its content's, each prev the previous hash. A row
+ * edited, swapped, removed or put back from another chain fails here, before it is copied.
+ */
+export function checkTrailChain(
+  rows: readonly { seq: number; line: string }[],
+  after: AuditHead | undefined,
+  consequence: string,
+): void {
+  let seq = after?.seq ?? 0;
+  let prev = after?.hash ?? GENESIS_HASH;
+  for (const row of rows) {
+    const bad = (why: string): HardkmsError =>
+      new HardkmsError(
+        'AUDIT_TRAIL_DIVERGES',
+        `Record ${row.seq} of the audit trail in the store ${why}; ${consequence}.`,
+        {
+          hint: "Someone wrote to the audit_records table without the audit key (edited, swapped, removed or restored rows). Do not sign until an auditor has compared the trail with the hosts' copies and the forwarded one.",
+        },
+      );
+    let r: AuditRecord;
+    try {
+      r = JSON.parse(row.line) as AuditRecord;
+    } catch {
+      throw bad('is not an audit record');
+    }
+    if (row.seq !== seq + 1) throw bad(`follows record ${seq} (record ${seq + 1} is missing)`);
+    if (r.seq !== row.seq) throw bad(`holds record ${String(r.seq)}`);
+    if (r.prev !== prev) throw bad('does not chain to the record before it');
+    // recordLine: the one byte form (no field added, reordered or re-encoded); recordHash: the content.
+    if (recordLine(r) !== row.line || recordHash(r) !== r.hash) throw bad('fails its hash (its content was edited)');
+    seq = r.seq;
+    prev = r.hash;
   }
 }
 

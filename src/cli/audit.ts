@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { HardkmsError, InputError } from '../errors.js';
 import { auditPublicKeyPath, type AuditHead } from '../audit/log.js';
@@ -20,6 +20,7 @@ import {
 } from '../audit/withdrawals.js';
 import { WalletStore } from '../vault/store.js';
 import { readVaultFacts } from '../vault/facts.js';
+import { syncStoredTrail } from '../vault/audit-binding.js';
 import { configFrom } from './context.js';
 import { globalFlags } from './flags.js';
 import { printJson, warn } from './output.js';
@@ -47,6 +48,8 @@ interface AuditFlags {
  */
 function auditInputs(config: Config, flags: AuditFlags): AuditInputs {
   const logPath = config.auditLogPath;
+  // A PostgreSQL store: its trail (every instance's records) is the record; this host's copy is brought up to date first.
+  syncStoredTrail({ path: config.walletPath, auditLogPath: logPath });
   if (!existsSync(logPath)) {
     throw new HardkmsError('AUDIT_LOG_MISSING', `No audit log at ${logPath}.`, {
       hint: 'Pass --audit-log, or --path of the wallet store it belongs to.',
@@ -101,6 +104,45 @@ function trustNote(inputs: AuditInputs): void {
 
 export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('Verify and read the tamper-evident audit log');
+
+  globalFlags(
+    audit
+      .command('export')
+      .description(
+        "Write the vault's one audit trail to a new file for `audit verify` offline: a PostgreSQL store's (every signer's records, one chain), or audit.log beside wallet.dat",
+      )
+      .requiredOption('--out <file>', 'the file to write (a new audit.log; the audit public key is written beside it)'),
+  ).action((opts: { out: string; path?: string; auditLog?: string; envFile?: string }) => {
+    const config = configFrom(opts);
+    const stored = syncStoredTrail({ path: config.walletPath, auditLogPath: config.auditLogPath });
+    let lines = stored;
+    if (lines === undefined) {
+      if (!existsSync(config.auditLogPath)) {
+        throw new HardkmsError('AUDIT_LOG_MISSING', `No audit log at ${config.auditLogPath}.`, {
+          hint: 'Pass --audit-log, or --path of the wallet store it belongs to.',
+        });
+      }
+      lines = readFileSync(config.auditLogPath, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '');
+    }
+    const pemOut = auditPublicKeyPath(opts.out);
+    for (const f of [opts.out, pemOut]) {
+      if (existsSync(f))
+        throw new InputError(`${f} exists; audit export never overwrites a file.`, 'Name a new file in --out.');
+    }
+    const pem = auditPublicKeyPath(config.auditLogPath);
+    writeFileSync(opts.out, lines.length === 0 ? '' : `${lines.join('\n')}\n`, { mode: 0o600, flag: 'wx' });
+    if (existsSync(pem)) writeFileSync(pemOut, readFileSync(pem), { mode: 0o644, flag: 'wx' });
+    const last = lines.length === 0 ? undefined : (JSON.parse(lines[lines.length - 1]!) as AuditRecord);
+    printJson({
+      out: opts.out,
+      source: stored !== undefined ? 'store' : 'file',
+      records: lines.length,
+      head: last === undefined ? null : `${last.seq}:${last.hash}`,
+      pubkey: existsSync(pem) ? pemOut : null,
+    });
+  });
 
   globalFlags(
     audit

@@ -488,6 +488,8 @@ export class DaemonRuntime {
               }
             },
             cycleDone: (result) => {
+              // PostgreSQL: this host's audit.log gets the cycle's records (every instance's) from the store's trail.
+              v.syncAuditCopy();
               storeState();
               health.lastPollAt = Date.now();
               health.lastPollOk = result.apiFailures === 0;

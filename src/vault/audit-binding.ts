@@ -1,6 +1,13 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { HardkmsError } from '../errors.js';
-import { AuditLog, auditPublicKeyPath, linesAfter, readRecordsAfter, type AuditLogOptions } from '../audit/log.js';
+import {
+  AuditLog,
+  auditPublicKeyPath,
+  checkTrailChain,
+  linesAfter,
+  readRecordsAfter,
+  type AuditLogOptions,
+} from '../audit/log.js';
 import type { AuditEvent, AuditRecord } from '../audit/record.js';
 import { AuditForwarder, type ForwardTarget } from '../audit/forward.js';
 import { keyFingerprint } from '../audit/verify.js';
@@ -9,6 +16,8 @@ import { storedAuditLog, vaultFacts, type TokenBinding, type VaultFacts, type Va
 import { META } from './meta-auth.js';
 import { authenticatedHeadRecord, forwardedRecord } from './meta-records.js';
 import { WalletStore } from './store.js';
+import { storeAuditTrail } from './audit-trail.js';
+import { isStoreUrl } from './pg/url.js';
 
 /**
  * The vault's side of its audit log: how a process appends while sealed (chained,
@@ -21,11 +30,12 @@ import { WalletStore } from './store.js';
 export function sealedWriter(
   store: WalletStore,
   facts: VaultFacts,
-): Pick<AuditLogOptions, 'withLock' | 'setHead' | 'forward'> {
+): Pick<AuditLogOptions, 'withLock' | 'setHead' | 'forward' | 'shared'> {
   return {
     withLock: (fn) => store.transaction(fn),
     setHead: (head) => store.setMetaJson(META.auditHead, head),
     forward: forwardHook(store, facts.binding.auditForward, facts.auditLogPath),
+    shared: storeAuditTrail(store),
   };
 }
 
@@ -53,6 +63,7 @@ export function signedWriter(
       store.setMetaJson(META.auditHead, head);
       store.setMetaJson(META.auditHeadAuth, { ...head, mac: store.auditHeadMac(head) });
     },
+    shared: storeAuditTrail(store),
     actor,
   };
 }
@@ -91,7 +102,10 @@ function forwardHook(
     const sent = store.getMetaJson(META.auditForwarded, forwardedRecord)?.seq ?? 0;
     const first = records[0]!.seq;
     const seqOf = (l: string): number => Number(/^\{"seq":(\d+),/.exec(l)?.[1] ?? NaN);
-    forwarder.send([...linesAfter(logPath, sent).filter((l) => seqOf(l) < first), ...lines]);
+    // Several instances: what the sink has not taken is in the store's trail (any host's records), not this host's copy.
+    const shared = storeAuditTrail(store);
+    const unsent = shared !== undefined ? shared.rowsAfter(sent).map((r) => r.line) : linesAfter(logPath, sent);
+    forwarder.send([...unsent.filter((l) => seqOf(l) < first), ...lines]);
     store.setMetaJson(META.auditForwarded, { seq: records[records.length - 1]!.seq });
   };
 }
@@ -107,6 +121,47 @@ export function recordWhileSealed(location: VaultLocation, event: AuditEvent, ac
   try {
     const facts = vaultFacts(store, location);
     new AuditLog(facts.auditLogPath, { ...sealedWriter(store, facts), forward: undefined, actor }).append(event);
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * `audit verify` / `report` / `export` on a PostgreSQL store: this host's copy of the trail
+ * brought up to date (no secret needed: records are public; under the writer lock, so this
+ * host's instances appending meanwhile are not interleaved), and the whole stored trail
+ * returned; undefined for wallet.dat, whose audit.log is the trail. Refuses a copy that is no
+ * prefix of the stored trail (a row edited after this host copied it, a trail cut or restored).
+ */
+export function syncStoredTrail(location: VaultLocation): string[] | undefined {
+  if (!isStoreUrl(location.path)) return undefined;
+  const store = WalletStore.open(location.path);
+  try {
+    const facts = vaultFacts(store, location);
+    const trail = storeAuditTrail(store)!;
+    // A signer host keeps a copy at the bound path; an auditor's machine has none and gets none.
+    const hostCopy = existsSync(facts.auditLogPath);
+    const log = new AuditLog(facts.auditLogPath, { shared: trail });
+    return store.transaction(() => {
+      if (hostCopy) log.syncCopy();
+      const rows = trail.rowsAfter(0);
+      checkTrailChain(rows, undefined, 'refused');
+      const lines = rows.map((r) => r.line);
+      if (!hostCopy) return lines;
+      const copy = linesAfter(facts.auditLogPath, 0);
+      const differs = copy.findIndex((l, i) => l !== lines[i]);
+      if (differs >= 0 || copy.length !== lines.length) {
+        const seq = differs >= 0 ? differs + 1 : Math.min(copy.length, lines.length) + 1;
+        throw new HardkmsError(
+          'AUDIT_TRAIL_DIVERGES',
+          `The audit trail in the store and this host's copy ${facts.auditLogPath} differ from record ${seq} on.`,
+          {
+            hint: "One of them was changed after this host copied the record: the store's rows (by a database admin) or this file. Compare both with the forwarded copy (`hardkms audit verify --against FILE`); do not sign until an auditor has.",
+          },
+        );
+      }
+      return lines;
+    });
   } finally {
     store.close();
   }

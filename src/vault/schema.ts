@@ -69,6 +69,15 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE journal_spend ADD COLUMN mac BLOB;
   INSERT OR REPLACE INTO meta (key, value) VALUES ('row_sets_adopt', '1');
   `,
+  // The audit trail of a store shared by several signers (PostgreSQL: vault/audit-trail.ts):
+  // one hash chain for every instance, in the writer lock's order. wallet.dat leaves it empty
+  // (audit.log beside it is the trail); it is here so that both stores keep one schema.
+  `
+  CREATE TABLE audit_records (
+    seq  INTEGER PRIMARY KEY,
+    line TEXT NOT NULL
+  );
+  `,
 ];
 
 export const FORMAT_VERSION = MIGRATIONS.length;

@@ -1022,6 +1022,11 @@ export class WalletStore {
     return this.db;
   }
 
+  /** Whether a transaction is open on this connection (PostgreSQL; wallet.dat answers false: nothing asks it there). */
+  inTransaction(): boolean {
+    return this.pg?.inTransaction ?? false;
+  }
+
   /** The id this connection's journal claims carry (PostgreSQL: its liveness lock's name); undefined for wallet.dat. */
   instanceId(): string | undefined {
     return this.pg?.instanceId;

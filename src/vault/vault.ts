@@ -236,6 +236,8 @@ export class Vault {
       token.bindVaultKeys(facts.binding.keys);
       const sealedInner = store.getMeta(INNER_KEY_META);
       const binding = checkAuditBinding(store, token, facts);
+      // Several instances (PostgreSQL): this host's copy of the trail brought up to date first, refused if the trail went back.
+      audit.syncCopy();
       const uncovered = checkAuditHead(store, facts, !!facts.binding.auditLog);
       const vault = new Vault({
         store,
@@ -503,6 +505,15 @@ export class Vault {
 
   get isSealed(): boolean {
     return this.secret === undefined;
+  }
+
+  /**
+   * A vault on PostgreSQL: brings this host's audit.log up to date with the store's trail
+   * (what every instance stored); a no-op for wallet.dat. The daemon calls it each cycle: its
+   * own appends are nested in its steps' transactions, which copy nothing.
+   */
+  syncAuditCopy(): void {
+    this.audit.syncCopy();
   }
 
   /**

@@ -127,6 +127,11 @@ export class PgDatabase implements SqlDatabase {
     return this.client.state;
   }
 
+  /** Whether a transaction is open on this connection (the audit trail copies a host's file only outside one). */
+  get inTransaction(): boolean {
+    return this.depth > 0;
+  }
+
   /** This connection's instance id (journal claims carry it). */
   get instanceId(): string {
     return this.client.instanceId;

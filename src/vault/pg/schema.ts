@@ -67,4 +67,10 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE journal_spend ADD COLUMN mac BYTEA;
   INSERT INTO meta (key, value) VALUES ('row_sets_adopt', '1') ON CONFLICT (key) DO UPDATE SET value = excluded.value;
   `,
+  `
+  CREATE TABLE audit_records (
+    seq  BIGINT PRIMARY KEY,
+    line TEXT NOT NULL
+  );
+  `,
 ];
