@@ -5,12 +5,12 @@ import { readFileSync } from 'node:fs';
  * copy is what the host could not rewrite, so the first place they differ is where the
  * local log was changed, cut or rolled back.
  */
-export interface Divergence {
+interface Divergence {
   seq: number;
   problem: string;
 }
 
-export interface AgainstResult {
+interface AgainstResult {
   ok: boolean;
   /** Records present in both and equal. */
   matched: number;
@@ -29,7 +29,7 @@ function recordOf(raw: string): { seq: number; line: string } | undefined {
   return Number.isSafeInteger(seq) ? { seq, line } : undefined;
 }
 
-export function compareWithForwarded(localText: string, forwardedText: string): AgainstResult {
+function compareWithForwarded(localText: string, forwardedText: string): AgainstResult {
   const forwarded = new Map<number, string>();
   let forwardedLast = 0;
   const result = (d?: Divergence, matched = 0, notForwarded = 0): AgainstResult => ({

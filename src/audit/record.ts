@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AuditEventName } from './events.js';
 
-export type AuditResult = 'ok' | 'fail' | 'denied' | 'info';
+type AuditResult = 'ok' | 'fail' | 'denied' | 'info';
 
 /** What a caller says about an event; the log adds sequence, time, chain and signature. */
 export interface AuditEvent {

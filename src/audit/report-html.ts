@@ -10,7 +10,7 @@ import type { Anomaly, AuditReport, Ceremony, Operation, RecordStatus, ReportRec
  * even an escaping mistake could not run a script or load anything.
  */
 /** Above this many rows a section is split into pages of its own (a 100,000-record log must open quickly). */
-export const REPORT_PAGE_SIZE = 2000;
+const REPORT_PAGE_SIZE = 2000;
 
 export interface RenderedReport {
   /** The page to open: verdict, summary, anomalies, and the sections or links to their pages. */

@@ -38,7 +38,7 @@ export interface ReportRecord {
   raw?: string;
 }
 
-export interface CeremonyCredential {
+interface CeremonyCredential {
   seq: number | null;
   credential: string;
   label: string;

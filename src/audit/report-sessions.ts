@@ -103,7 +103,7 @@ function isGenerateWallet(r: ReportRecord): boolean {
 /** This many failed unseal attempts within the window is someone trying, not a typo. */
 const UNSEAL_BURST = { count: 3, windowMs: 10 * 60 * 1000 };
 
-export interface EventAnalysis {
+interface EventAnalysis {
   ceremonies: Ceremony[];
   operations: Operation[];
   admin: AdminAction[];

@@ -37,7 +37,7 @@ import {
  * and this one, the summary: the verdict, each record's status and the counts.
  */
 
-export interface AnalyseInput {
+interface AnalyseInput {
   /** The exact bytes that were verified. */
   logText: string;
   verify: VerifyResult;
@@ -47,7 +47,7 @@ export interface AnalyseInput {
   generatedAt?: string;
 }
 
-export interface BuildReportOptions {
+interface BuildReportOptions {
   logPath: string;
   publicKeyPem: string;
   head?: AuditHead | undefined;

@@ -28,7 +28,7 @@ export interface VerifyResult {
   keyFingerprint: string;
 }
 
-export interface VerifyOptions {
+interface VerifyOptions {
   /** PEM of the audit public key (audit.pub.pem, or one the auditor holds independently). */
   publicKeyPem: string;
   /** The head recorded in wallet.dat, to detect truncation. */

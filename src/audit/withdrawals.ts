@@ -63,7 +63,7 @@ export interface SpendFact {
   amount: string;
 }
 
-export interface WithdrawalsInput {
+interface WithdrawalsInput {
   records: readonly LogRecord[];
   /** undefined: no wallet.dat beside the log (the auditor has the log only). */
   journal: readonly JournalFact[] | undefined;
@@ -74,7 +74,7 @@ export interface WithdrawalsInput {
 }
 
 /** '*' in `wallet`: the chain's total, each transaction counted once (a transaction signed by several wallets counts in full for each). */
-export const ALL_WALLETS = '*';
+const ALL_WALLETS = '*';
 
 export interface WithdrawalRow {
   day: string;
@@ -92,7 +92,7 @@ export interface WithdrawalRow {
   feesUnknown: number;
 }
 
-export interface WithdrawalsReport {
+interface WithdrawalsReport {
   from: string;
   to: string;
   rows: WithdrawalRow[];
@@ -273,7 +273,7 @@ export function buildWithdrawals(input: WithdrawalsInput): WithdrawalsReport {
   };
 }
 
-export const CSV_COLUMNS: readonly (keyof WithdrawalRow)[] = [
+const CSV_COLUMNS: readonly (keyof WithdrawalRow)[] = [
   'day',
   'chain',
   'net',

@@ -27,7 +27,7 @@ const require = createRequire(import.meta.url);
 const ULONG = 8;
 const ATTR = 3 * ULONG;
 
-export const CKA_UNWRAP_TEMPLATE = 0x40000212;
+const CKA_UNWRAP_TEMPLATE = 0x40000212;
 
 /** The attributes every key unwrapped by a hardkms wrap key must have (and so cannot change). */
 export interface BoolAttribute {

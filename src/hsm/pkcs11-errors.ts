@@ -43,7 +43,7 @@ function ckrName(code: number): string {
   return entry ? entry[0] : `CKR 0x${code.toString(16)}`;
 }
 
-export interface CkrContext {
+interface CkrContext {
   /** What we were doing, e.g. "unwrapping the key of wallet 1234". */
   operation: string;
   tokenLabel?: string;

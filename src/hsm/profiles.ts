@@ -58,7 +58,7 @@ const PROFILE_DIR = fileURLToPath(new URL('../../hsm/profiles/', import.meta.url
 
 export const DEFAULT_PROFILE = 'softhsm2';
 
-export function listProfiles(): string[] {
+function listProfiles(): string[] {
   return readdirSync(PROFILE_DIR)
     .filter((f) => f.endsWith('.json'))
     .map((f) => f.slice(0, -5))

@@ -67,13 +67,13 @@ const KEEP_GENERATIONS = 3;
 const READ_RETRIES = 5;
 const RETRY_WAIT_MS = 20;
 
-export interface BackupFile {
+interface BackupFile {
   name: string;
   size: number;
   sha256: string;
 }
 
-export interface BackupManifest {
+interface BackupManifest {
   format: 1;
   label: string;
   serial: string;
@@ -85,7 +85,7 @@ export interface BackupManifest {
   files: BackupFile[];
 }
 
-export interface TokenProblem {
+interface TokenProblem {
   file: string;
   problem: string;
 }
@@ -105,7 +105,7 @@ export interface TokenCheck {
   repairable: boolean;
 }
 
-export interface RepairResult {
+interface RepairResult {
   before: TokenCheck;
   after: TokenCheck;
   restored: string[];

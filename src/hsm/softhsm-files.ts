@@ -40,7 +40,7 @@ export function readSoftHsmConfig(env: NodeJS.ProcessEnv = process.env): SoftHsm
 }
 
 /** Vendor attributes SoftHSM2 keeps in token.object (its OSAttributes.h). */
-export const TOKEN_ATTR = {
+const TOKEN_ATTR = {
   label: 0x80005349,
   serial: 0x8000534a,
   flags: 0x8000534b,
@@ -48,7 +48,7 @@ export const TOKEN_ATTR = {
   userPin: 0x8000534d,
 } as const;
 
-export type ObjectFileCheck =
+type ObjectFileCheck =
   { ok: true; attributes: Map<number, Buffer | number | boolean> } | { ok: false; problem: string };
 
 /**
@@ -98,7 +98,7 @@ export function parseObjectFile(bytes: Buffer): ObjectFileCheck {
   return { ok: true, attributes };
 }
 
-export interface TokenObjectFacts {
+interface TokenObjectFacts {
   label: string;
   serial: string;
   userPin: Buffer | undefined;
@@ -135,7 +135,7 @@ export function stateFiles(dir: string): string[] {
     .sort();
 }
 
-export interface LiveToken {
+interface LiveToken {
   /** The token's own directory inside tokendir (its name is a UUID). */
   dir: string;
   label: string;

@@ -11,7 +11,7 @@ import type { BoolAttribute, FlatAttribute } from './native.js';
 type Template = pkcs11js.Template;
 
 /** PKCS#11 3.0 key type of Ed25519 / Ed448 keys; pkcs11js has no constant for it. */
-export const CKK_EC_EDWARDS = 0x40;
+const CKK_EC_EDWARDS = 0x40;
 /** CKA_EC_PARAMS of Ed25519: the OID 1.3.101.112 (RFC 8410), which SoftHSM2 2.6.1 accepts. */
 export const ED25519_EC_PARAMS = Buffer.from('06032b6570', 'hex');
 

@@ -62,7 +62,7 @@ export interface WrappedKey {
   publicKey: Buffer;
 }
 
-export interface TokenInfo {
+interface TokenInfo {
   label: string;
   serial: string;
   manufacturer: string;
@@ -83,7 +83,7 @@ export const DEFAULT_TOKEN_LABEL = 'hardkms';
 const ED25519_SEED_AAD = Buffer.from('hardkms ed25519 seed v1', 'utf8');
 
 /** Counts session keys whose C_DestroyObject failed: a key left alive is an incident. */
-export interface DestroyFailure {
+interface DestroyFailure {
   operation: string;
   code: number | undefined;
   message: string;

@@ -20,7 +20,7 @@ import { Backoff } from './backoff.js';
 import type { DaemonLog } from './observe/logger.js';
 import type { ErrorReport, TatumClient } from './source/tatum-client.js';
 
-export interface DaemonOptions {
+interface DaemonOptions {
   /**
    * Chains polled, in order. Pending transactions of a chain hardkms does not sign are
    * reported through the error batch (one entry each), never processed or left unanswered.
@@ -50,7 +50,7 @@ export interface DaemonOptions {
   concurrency?: number | undefined;
 }
 
-export const DEFAULT_CONCURRENCY = 16;
+const DEFAULT_CONCURRENCY = 16;
 
 /**
  * Groups the pending transactions (by position) into lanes: two that share a wallet key
@@ -85,7 +85,7 @@ async function runLanes(lanes: number[][], limit: number, run: (i: number) => Pr
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, lanes.length)) }, worker));
 }
 
-export interface DaemonObserver {
+interface DaemonObserver {
   polled(chain: string, ok: boolean, received: number): void;
   processed(chain: string, outcome: Outcome, seconds: number): void;
   cycleDone(result: CycleResult): void;
@@ -100,7 +100,7 @@ export interface DaemonObserver {
  */
 const STORE_OUTAGE = new Set(['STORE_UNAVAILABLE', 'STORE_BUSY']);
 
-export function isStoreOutage(e: unknown): boolean {
+function isStoreOutage(e: unknown): boolean {
   return e instanceof HardkmsError && STORE_OUTAGE.has(e.code);
 }
 
@@ -111,7 +111,7 @@ function outageText(error: string): boolean {
 /** How often a daemon whose store is away tries again (at most; --period when shorter). */
 const STORE_RETRY_MS = 2_000;
 
-export interface CycleResult {
+interface CycleResult {
   /** Pending transactions received (well-formed). */
   received: number;
   broadcast: number;

@@ -57,7 +57,7 @@ export interface SpendRecord {
 }
 
 /** What a claim found: ours now, another signer's (live), or already signed. */
-export type ClaimResult = 'claimed' | 'taken' | 'signed';
+type ClaimResult = 'claimed' | 'taken' | 'signed';
 
 /** The store parts the journal uses (a WalletStore). */
 export type JournalStore = Pick<WalletStore, 'database' | 'transaction' | 'macOf' | 'bindRows' | 'verifyRowSets'> &
@@ -88,7 +88,7 @@ export const IN_FLIGHT_GRACE_MS = 5_000;
  */
 export type ClaimEvent = 'taken' | 'expired' | 'lost';
 
-export interface JournalOptions {
+interface JournalOptions {
   /** How long a claim holds before another signer may take it over (--claim-lease). */
   leaseMs?: number | undefined;
   onClaim?: ((event: ClaimEvent) => void) | undefined;

@@ -47,13 +47,13 @@ import type { DecodedTx } from '../../chains/decoded.js';
 import { tronBase58 } from '../../chains/tron/sign.js';
 import { firstDuplicateKey } from '../source/strict-json.js';
 
-export interface AssetLimits {
+interface AssetLimits {
   maxAmount?: bigint;
   maxPer24h?: bigint;
   allowedDestinations?: string[];
 }
 
-export interface PolicyRule extends AssetLimits {
+interface PolicyRule extends AssetLimits {
   allowContractCalls: boolean;
   allowDeploy: boolean;
   allowUnlimitedApprovals: boolean;
@@ -98,7 +98,7 @@ export interface PolicyContext {
   defaultDeny?: boolean;
 }
 
-export type PolicyVerdict =
+type PolicyVerdict =
   { ok: true; rulesApplied: string[]; movements: Movement[] } | { ok: false; reason: string; rulesApplied: string[] };
 
 type FeeUnit = 'sat/vB' | 'gwei';
@@ -116,7 +116,7 @@ interface ChainFees {
  * 20-100 times a busy day's fee for an ordinary transaction, far below what a
  * compromised API would ask for to burn funds as fees.
  */
-export const BUILTIN_FEES: Readonly<Record<string, ChainFees>> = Object.freeze(
+const BUILTIN_FEES: Readonly<Record<string, ChainFees>> = Object.freeze(
   Object.assign(Object.create(null) as Record<string, ChainFees>, {
     BTC: { decimals: 8, unit: 'sat/vB', maxFee: '0.01', maxFeeRate: '500' },
     LTC: { decimals: 8, unit: 'sat/vB', maxFee: '0.1', maxFeeRate: '1000' },
@@ -154,7 +154,7 @@ function feesOf(chain: string): ChainFees {
 }
 
 /** An allowance at or above this is unlimited in effect (no real token has such a supply). */
-export const UNLIMITED_APPROVAL = 1n << 128n;
+const UNLIMITED_APPROVAL = 1n << 128n;
 
 const RULE_FIELDS = [
   'maxAmount',
@@ -338,7 +338,7 @@ const policyFile = v.pipe(
  * Hex addresses (0x…, xdc…, TRON 41…) compare case-insensitively, XDC's prefix as 0x;
  * base58 and bech32 addresses compare as written (bech32 is lowercase by rule).
  */
-export function normalise(address: string): string {
+function normalise(address: string): string {
   const a = address.trim();
   if (/^xdc[0-9a-fA-F]{40}$/.test(a)) return `0x${a.slice(3).toLowerCase()}`;
   if (/^(0x)?[0-9a-fA-F]+$/.test(a)) return a.toLowerCase();

@@ -48,7 +48,7 @@ export type Outcome =
   | { kind: 'skipped'; reason: string }
   | { kind: 'failed'; error: string; signed: boolean; stage?: 'broadcast' };
 
-export interface ProcessorDeps {
+interface ProcessorDeps {
   vault: Vault;
   journal: Journal;
   testnet: boolean;

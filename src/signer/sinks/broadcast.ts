@@ -18,7 +18,7 @@ import { EvmRpc, isAlreadyKnownError, UtxoRpc } from './node-rpc.js';
 import type { PendingTransaction } from '../source/pending.js';
 import type { PendingCompletion, TatumClient } from '../source/tatum-client.js';
 
-export interface BroadcastOutcome {
+interface BroadcastOutcome {
   txId: string;
   /** How it was sent, for logs and audit. */
   via: 'tatum' | 'tatum-withdrawal' | 'node';

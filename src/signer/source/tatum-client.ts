@@ -28,13 +28,13 @@ import { readEnv } from '../../config/env.js';
 import { isHttpScheme } from '../../http-url.js';
 
 /** Error codes thrown by TatumClient besides HttpError's HTTP_* codes. */
-export const TATUM_ERROR_CODES = {
+const TATUM_ERROR_CODES = {
   tooManyIds: 'TATUM_TOO_MANY_SIGNATURE_IDS',
   badResponse: 'TATUM_BAD_RESPONSE',
   badRequest: 'TATUM_BAD_REQUEST',
 } as const;
 
-export interface TatumClientOptions {
+interface TatumClientOptions {
   /** Default env TATUM_API_URL, else https://api.tatum.io. A trailing '/' is ignored. */
   baseUrl?: string;
   apiKey: string;
@@ -46,7 +46,7 @@ export interface TatumClientOptions {
   http?: HttpClient;
 }
 
-export interface PendingFetch {
+interface PendingFetch {
   /** Well-formed pending transactions, in the server's order, ids unique. */
   transactions: PendingTransaction[];
   /** The same entries exactly as received (what the four-eyes POST shows the approver). */
@@ -57,7 +57,7 @@ export interface PendingFetch {
   latestVersionAdvice?: string;
 }
 
-export interface BroadcastResult {
+interface BroadcastResult {
   /**
    * The API's txId; undefined when a 2xx answer carried none. The transaction was accepted
    * all the same: the caller journals it as broadcast under the locally computed hash.
@@ -65,7 +65,7 @@ export interface BroadcastResult {
   txId: string | undefined;
 }
 
-export interface WithdrawalBroadcastResult {
+interface WithdrawalBroadcastResult {
   txId: string | undefined;
   /** false: broadcast but the ledger withdrawal must be completed manually (§2.5); undefined: the answer did not say. */
   completed: boolean | undefined;
