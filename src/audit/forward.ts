@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { HardkmsError } from '../errors.js';
+import { HardkmsError, InputError } from '../errors.js';
 import { auditLineTime } from './record-schema.js';
 
 /**
@@ -38,9 +38,10 @@ export function parseForwardTarget(url: string, caPem?: string): ForwardTarget {
 }
 
 function badTarget(url: string): HardkmsError {
-  return new HardkmsError('INVALID_INPUT', `--audit-forward '${url}' is not a sink hardkms can forward to.`, {
-    hint: 'Use syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT (RFC 5424, octet-counted framing) or https://HOST/PATH (JSON lines, POST).',
-  });
+  return new InputError(
+    `--audit-forward '${url}' is not a sink hardkms can forward to.`,
+    'Use syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT (RFC 5424, octet-counted framing) or https://HOST/PATH (JSON lines, POST).',
+  );
 }
 
 /** An RFC 5424 message (facility log audit, severity info) carrying one record line as MSG. */

@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { HardkmsError } from '../errors.js';
+import { HardkmsError, InputError } from '../errors.js';
 import { after, checkLine, START, type RecordFault } from './record-check.js';
 import { GENESIS_HASH } from './record.js';
 import type { AuditHead } from './log.js';
@@ -61,12 +61,9 @@ export function keyFingerprint(pem: string | KeyObject): string {
 export function parseHead(text: string): AuditHead {
   const m = /^(\d+):([0-9a-f]{64})$/.exec(text.trim());
   if (!m || !Number.isSafeInteger(Number(m[1])) || Number(m[1]) < 1) {
-    throw new HardkmsError(
-      'INVALID_INPUT',
+    throw new InputError(
       `'${text}' is not a head of the form SEQ:HASH (a record number, a colon, 64 hex digits).`,
-      {
-        hint: 'Copy the "head" that `hardkms audit verify` printed when you last checked the log.',
-      },
+      'Copy the "head" that `hardkms audit verify` printed when you last checked the log.',
     );
   }
   return { seq: Number(m[1]), hash: m[2]! };

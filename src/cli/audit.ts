@@ -63,12 +63,9 @@ function auditInputs(config: Config, flags: AuditFlags): AuditInputs {
   }
   let fingerprint = flags.fingerprint?.trim().toLowerCase();
   if (fingerprint !== undefined && !/^[0-9a-f]{64}$/.test(fingerprint.replace(/:/g, ''))) {
-    throw new HardkmsError(
-      'INVALID_INPUT',
+    throw new InputError(
       `--fingerprint '${flags.fingerprint}' is not a SHA-256 fingerprint (64 hex digits).`,
-      {
-        hint: 'Pass the auditKeyFingerprint that init printed.',
-      },
+      'Pass the auditKeyFingerprint that init printed.',
     );
   }
   fingerprint = fingerprint?.replace(/:/g, '');
@@ -89,9 +86,10 @@ function auditInputs(config: Config, flags: AuditFlags): AuditInputs {
 
 function readable(path: string): string {
   if (!existsSync(path))
-    throw new HardkmsError('INVALID_INPUT', `No forwarded copy at ${path}.`, {
-      hint: "Pass --against with the file your sink wrote (e.g. rsyslog's output file).",
-    });
+    throw new InputError(
+      `No forwarded copy at ${path}.`,
+      "Pass --against with the file your sink wrote (e.g. rsyslog's output file).",
+    );
   return path;
 }
 
@@ -302,7 +300,7 @@ export function registerAudit(program: Command): void {
       if (opts.last !== undefined) {
         const n = Number(opts.last);
         if (!Number.isInteger(n) || n < 1)
-          throw new HardkmsError('INVALID_INPUT', `--last must be a positive whole number, not '${opts.last}'.`);
+          throw new InputError(`--last must be a positive whole number, not '${opts.last}'.`);
         records = records.slice(-n);
       }
       for (const r of records) {

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomInt } from 'node:crypto';
-import { HardkmsError } from '../errors.js';
+import { HardkmsError, InputError } from '../errors.js';
 
 /**
  * Yubico OTP verification, done locally. An OTP is modhex text: a public id (0 to 16
@@ -98,7 +98,7 @@ export function decodeOtpBlock(plain: Buffer): OtpFields & { crcOk: boolean } {
 }
 
 export function encodeOtpBlock(f: OtpFields): Buffer {
-  if (f.privateId.length !== 6) throw new HardkmsError('INVALID_INPUT', 'A Yubico OTP private id is 6 bytes.');
+  if (f.privateId.length !== 6) throw new InputError('A Yubico OTP private id is 6 bytes.');
   const b = Buffer.alloc(16);
   f.privateId.copy(b, 0);
   b.writeUInt16LE((f.useCounter & 0x7fff) | (f.capsLock ? 0x8000 : 0), 6);

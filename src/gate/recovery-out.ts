@@ -12,7 +12,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { HardkmsError } from '../errors.js';
+import { HardkmsError, InputError } from '../errors.js';
 import { recoveryWordsBuffer } from './recovery.js';
 import type { RecoveryShare } from './yubikey-provider.js';
 
@@ -125,18 +125,14 @@ export function recoveryTarget(dir: string, recipients: string | undefined): Rec
   const parsed = parseRecoveryRecipients(recipients);
   const abs = isAbsolute(dir) ? dir : resolve(dir);
   if (existsSync(abs)) {
-    if (!statSync(abs).isDirectory())
-      throw new HardkmsError('INVALID_INPUT', `${RECOVERY_OUT_FLAG} ${abs} is not a directory.`);
+    if (!statSync(abs).isDirectory()) throw new InputError(`${RECOVERY_OUT_FLAG} ${abs} is not a directory.`);
   } else {
     try {
       mkdirSync(abs, { mode: 0o700 });
     } catch (e) {
-      throw new HardkmsError(
-        'INVALID_INPUT',
+      throw new InputError(
         `${RECOVERY_OUT_FLAG} ${abs} cannot be created (${(e as NodeJS.ErrnoException).code ?? 'error'}).`,
-        {
-          hint: 'Give a directory that exists or whose parent exists and is writable.',
-        },
+        'Give a directory that exists or whose parent exists and is writable.',
       );
     }
   }
@@ -145,8 +141,7 @@ export function recoveryTarget(dir: string, recipients: string | undefined): Rec
     closeSync(openSync(probe, 'wx', 0o600));
     unlinkSync(probe);
   } catch (e) {
-    throw new HardkmsError(
-      'INVALID_INPUT',
+    throw new InputError(
       `${RECOVERY_OUT_FLAG} ${abs} is not writable (${(e as NodeJS.ErrnoException).code ?? 'error'}).`,
     );
   }

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scrypt } from 'node:crypto';
-import { HardkmsError } from '../errors.js';
+import { HardkmsError, InputError } from '../errors.js';
 
 /**
  * One share sealed under one YubiKey's response.
@@ -121,9 +121,7 @@ async function deriveShareKey(response20: Buffer, binding: ShareBinding): Promis
 
 export function stretchPassphrase(passphrase: Buffer, salt: Buffer): Promise<Buffer> {
   if (passphrase.length === 0) {
-    throw new HardkmsError('INVALID_INPUT', 'The YubiKey passphrase is empty.', {
-      hint: 'Type the passphrase set at enrolment.',
-    });
+    throw new InputError('The YubiKey passphrase is empty.', 'Type the passphrase set at enrolment.');
   }
   return new Promise((resolve, reject) => {
     scrypt(passphrase, salt, KEY_BYTES, PASSPHRASE_SCRYPT, (err, key) => (err ? reject(err) : resolve(key)));

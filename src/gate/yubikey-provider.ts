@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AuditEventName } from '../audit/events.js';
-import { HardkmsError, isHardkmsError } from '../errors.js';
+import { HardkmsError, InputError, isHardkmsError } from '../errors.js';
 import {
   decodeVaultSecret,
   encodeVaultSecret,
@@ -386,16 +386,15 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
     ctx: SealContext,
   ): Promise<GateSealResult> {
     if (targets.length === 0) {
-      throw new HardkmsError('INVALID_INPUT', 'No YubiKey to enroll.', {
-        hint: 'Give at least one YubiKey (--yubikeys N).',
-      });
+      throw new InputError('No YubiKey to enroll.', 'Give at least one YubiKey (--yubikeys N).');
     }
     const serials = new Set<number>();
     for (const t of targets) {
       if (serials.has(t.serial)) {
-        throw new HardkmsError('INVALID_INPUT', `The YubiKey with serial ${t.serial} is listed twice.`, {
-          hint: 'Each credential must be a different physical YubiKey: one key cannot count as two operators.',
-        });
+        throw new InputError(
+          `The YubiKey with serial ${t.serial} is listed twice.`,
+          'Each credential must be a different physical YubiKey: one key cannot count as two operators.',
+        );
       }
       serials.add(t.serial);
     }
@@ -743,17 +742,16 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
     const slot = s.slot ?? 2;
     assertSlot(slot);
     const driver = s.driver ?? defaultDriver;
-    if (!isDriverName(driver)) throw new HardkmsError('INVALID_INPUT', `Unknown YubiKey driver "${String(driver)}".`);
+    if (!isDriverName(driver)) throw new InputError(`Unknown YubiKey driver "${String(driver)}".`);
     if (!Number.isSafeInteger(s.serial) || s.serial < 0) {
-      throw new HardkmsError('INVALID_INPUT', `"${String(s.serial)}" is not a YubiKey serial number.`, {
-        hint: 'Serials are the decimal numbers `ykman list --serials` prints.',
-      });
+      throw new InputError(
+        `"${String(s.serial)}" is not a YubiKey serial number.`,
+        'Serials are the decimal numbers `ykman list --serials` prints.',
+      );
     }
     const label = s.label.trim();
     if (label === '' || label.length > 64) {
-      throw new HardkmsError('INVALID_INPUT', 'A YubiKey label must be 1 to 64 characters.', {
-        hint: 'Use the operator name, e.g. "alice".',
-      });
+      throw new InputError('A YubiKey label must be 1 to 64 characters.', 'Use the operator name, e.g. "alice".');
     }
     // The tool is fixed now, at the ceremony, and recorded: unseal never looks on PATH.
     const tool = driver === 'emulator' || this.opts.drivers?.[driver] ? undefined : (s.tool ?? resolveTool(driver));

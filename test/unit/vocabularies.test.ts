@@ -32,6 +32,13 @@ describe('the closed list of error codes', () => {
     expect(dead).toEqual([]);
   });
 
+  it('a usage error is an InputError, never a HardkmsError spelled with INVALID_INPUT by hand', () => {
+    const handMade = sources('src')
+      .filter((f) => /new HardkmsError\(\s*'INVALID_INPUT'/.test(readFileSync(f, 'utf8')))
+      .map((f) => f.replace(/\\/g, '/'));
+    expect(handMade).toEqual([]);
+  });
+
   it("the runbook's table gives every class its exit code", () => {
     const runbook = readFileSync('docs/runbook.md', 'utf8');
     const section = runbook.slice(runbook.indexOf('## 15. Exit codes'), runbook.indexOf('## Upgrade notes'));

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HardkmsError } from '../../errors.js';
+import { HardkmsError, InputError } from '../../errors.js';
 import { assertChallenge, assertSlot, touchMessage } from '../challenge.js';
 import { HMAC_SHA1_RESPONSE_BYTES, type CredentialRef, type RespondOptions, type YubiKeyDriver } from './driver.js';
 import { parseHexResponse } from '../responses.js';
@@ -124,13 +124,10 @@ export async function createEmulatedKey(dir: string, opts: { serial?: number } =
   let serial = opts.serial;
   if (serial !== undefined) {
     if (!Number.isSafeInteger(serial) || serial < 1 || serial > 0xffffffff) {
-      throw new HardkmsError(
-        'INVALID_INPUT',
-        `An emulated YubiKey serial must be a positive 32-bit integer (got ${serial}).`,
-      );
+      throw new InputError(`An emulated YubiKey serial must be a positive 32-bit integer (got ${serial}).`);
     }
     if (existing.has(serial)) {
-      throw new HardkmsError('INVALID_INPUT', `An emulated YubiKey with serial ${serial} already exists in ${dir}.`);
+      throw new InputError(`An emulated YubiKey with serial ${serial} already exists in ${dir}.`);
     }
   } else {
     do serial = randomInt(10_000_000, 100_000_000);

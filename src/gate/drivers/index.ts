@@ -1,4 +1,4 @@
-import { HardkmsError } from '../../errors.js';
+import { InputError } from '../../errors.js';
 import { DRIVER_NAMES, type DriverName, type YubiKeyDriver } from './driver.js';
 import { EmulatorDriver } from './emulator.js';
 import { YkchalrespDriver } from './ykchalresp.js';
@@ -20,8 +20,6 @@ export function getDriver(name: string, opts: DriverFactoryOptions = {}): YubiKe
     case 'emulator':
       return new EmulatorDriver(opts.emulatorDir);
     default:
-      throw new HardkmsError('INVALID_INPUT', `Unknown YubiKey driver "${name}".`, {
-        hint: `Use one of: ${DRIVER_NAMES.join(', ')}.`,
-      });
+      throw new InputError(`Unknown YubiKey driver "${name}".`, `Use one of: ${DRIVER_NAMES.join(', ')}.`);
   }
 }
