@@ -161,7 +161,7 @@ describe('daemon safety, end to end', () => {
     writeFileSync(policy, JSON.stringify({ chains: { ETH: { maxAmout: '1' } } }));
     const r = await runDaemon(tv, api, [...ETH_ONCE, '--policy', policy]);
     expect(r.code).not.toBe(0);
-    expect(r.error().error).toContain('chains.ETH.maxAmout is not a rule field');
+    expect(r.error().error).toContain('chains.ETH.maxAmout: not a rule field');
   });
 
   it('kill -9 after signing, before broadcasting: the restart broadcasts the SAME raw transaction and signs nothing new', async () => {
