@@ -744,7 +744,6 @@ export class PendingProcessor {
   }
 
   private async broadcast(pending: PendingTransaction, rawTx: string, rebroadcast: boolean): Promise<Outcome> {
-    const { journal } = this.d;
     const id = pending.id;
     try {
       const r = await this.d.broadcaster.send(pending, rawTx);
@@ -769,21 +768,7 @@ export class PendingProcessor {
       const reason = isHttpError(e) || isHardkmsError(e) ? neverMinableReason(answer) : undefined;
       if (reason !== undefined) return this.neverMinable(pending, rawTx, reason, answer, rebroadcast);
       const error = answer;
-      const known = journal.get(id)?.error === error;
-      await this.failStep(
-        id,
-        error,
-        known
-          ? []
-          : [
-              {
-                event: 'broadcast',
-                subject: id,
-                result: 'fail',
-                details: { pendingId: id, chain: pending.chain, error, rebroadcast },
-              },
-            ],
-      );
+      await this.broadcastFailStep(pending, error, { rebroadcast });
       this.d.log('warn', 'broadcast failed; the same signed transaction is sent again next cycle', {
         pendingId: id,
         error,
@@ -804,7 +789,6 @@ export class PendingProcessor {
     answer: string,
     rebroadcast: boolean,
   ): Promise<Outcome> {
-    const { journal } = this.d;
     const id = pending.id;
     const { localTxHash } = await import('../sinks/local-tx-hash.js');
     const txHash = localTxHash(pending.chain, rawTx);
@@ -830,21 +814,7 @@ export class PendingProcessor {
       }
     }
     const error = neverMinableError(id, `${reason}; transaction ${txHash}`, answer);
-    const known = journal.get(id)?.error === error;
-    await this.failStep(
-      id,
-      error,
-      known
-        ? []
-        : [
-            {
-              event: 'broadcast',
-              subject: id,
-              result: 'fail',
-              details: { pendingId: id, chain: pending.chain, error, rebroadcast, neverMinable: true, txId: txHash },
-            },
-          ],
-    );
+    await this.broadcastFailStep(pending, error, { rebroadcast, neverMinable: true, txId: txHash });
     this.d.log(
       'error',
       'the signed transaction can never be mined; it is no longer re-sent: see hardkms journal release',
@@ -863,6 +833,34 @@ export class PendingProcessor {
     return this.steps.commit(
       () => this.d.journal.fail(id, error),
       () => events,
+    );
+  }
+
+  /**
+   * A broadcast that failed: the journal's failure and its record (pendingId, chain, error, then
+   * `details`), no record when the same failure is already the journaled one (a node refusing
+   * every cycle would otherwise fill the log).
+   */
+  private broadcastFailStep(
+    pending: PendingTransaction,
+    error: string,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    const id = pending.id;
+    const known = this.d.journal.get(id)?.error === error;
+    return this.failStep(
+      id,
+      error,
+      known
+        ? []
+        : [
+            {
+              event: 'broadcast',
+              subject: id,
+              result: 'fail',
+              details: { pendingId: id, chain: pending.chain, error, ...details },
+            },
+          ],
     );
   }
 
