@@ -236,9 +236,13 @@ export class Vault {
       token.bindVaultKeys(facts.binding.keys);
       const sealedInner = store.getMeta(INNER_KEY_META);
       const binding = checkAuditBinding(store, token, facts);
-      // Several instances (PostgreSQL): this host's copy of the trail brought up to date first, refused if the trail went back.
-      audit.syncCopy();
-      const uncovered = checkAuditHead(store, facts, !!facts.binding.auditLog);
+      // Several instances (PostgreSQL): this host's copy of the trail brought up to date first, refused if the trail went
+      // back. Copy and head check under one writer lock: another instance's append between them would move the head past
+      // the copy (or put two signed records after the head read) and read as a false AUDIT_HEAD_MISMATCH.
+      const uncovered = store.transaction(() => {
+        audit.syncCopy();
+        return checkAuditHead(store, facts, !!facts.binding.auditLog);
+      });
       const vault = new Vault({
         store,
         token,
