@@ -88,7 +88,7 @@ describe('usage errors, --output and completion', () => {
       return r.stdout.split('\n').filter((l) => l !== '');
     };
     expect(complete('hardkms getad')).toEqual(['getaddress']);
-    expect(complete('hardkms audit ')).toEqual(['verify', 'report', 'show', 'withdrawals']);
+    expect(complete('hardkms audit ')).toEqual(['export', 'verify', 'report', 'show', 'withdrawals']);
     expect(complete('hardkms audit verify --pu')).toEqual(['--pubkey']);
     expect(complete('hardkms daemon --metrics')).toEqual(['--metrics-addr']);
     // Flags a command does not have, and hidden ones (Tatum's shared flags it ignores), are not offered.
