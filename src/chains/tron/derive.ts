@@ -1,11 +1,9 @@
 import type { BIP32Interface } from 'bip32';
 import type { ChainAdapter } from '../types.js';
 import {
-  base58CheckEncode,
   checkIndex,
   childPublicKey,
   encodeHexKey,
-  keccakAccountId,
   parseHexKey,
   parseHexXpub,
   parseXpub,
@@ -13,17 +11,10 @@ import {
   xpubAtPath,
 } from '../keys.js';
 import { BIP32_XPUB, changeLevelPath } from '../networks.js';
+import { tronAddressFromPublicKey } from './address.js';
 
 /** Tatum's TRON generator ignores the testnet flag: one path, one address format. */
 const TRON_PATH = changeLevelPath(195);
-const TRON_ADDRESS_VERSION = 0x41;
-
-function tronAddressFromPublicKey(pub33: Uint8Array): string {
-  const payload = new Uint8Array(21);
-  payload[0] = TRON_ADDRESS_VERSION;
-  payload.set(keccakAccountId(pub33), 1);
-  return base58CheckEncode(payload);
-}
 
 function parseTronXpub(xpub: string): BIP32Interface {
   // Older Tatum stores hold the 130-hex form (pubkey ‖ chain code) instead of xpub….

@@ -1,6 +1,5 @@
 import { sha256 } from '@noble/hashes/sha256';
-import { keccak_256 } from '@noble/hashes/sha3';
-import { decodeBase58, encodeBase58 } from 'ethers/utils';
+import { decodeBase58 } from 'ethers/utils';
 import { HardkmsError } from '../../errors.js';
 import {
   SIGNER_MISSING,
@@ -16,7 +15,8 @@ import {
   unsupportedError,
   type DecodedTx,
 } from '../decoded.js';
-import { signDigestChecked, uncompressedPublicKey, uniqueSigners, type DigestSigner } from '../digest-signer.js';
+import { tronAddressBytes, tronBase58 } from './address.js';
+import { signDigestChecked, uniqueSigners, type DigestSigner } from '../digest-signer.js';
 import { asInt64, getBytes, getRepeatedBytes, getVarint, readMessage } from './protobuf.js';
 
 /**
@@ -343,7 +343,7 @@ export async function signTron(payload: unknown, signers: readonly DigestSigner[
     });
   }
   const signer = keys[0]!;
-  const own = tronAddressFromPublicKey(signer.publicKey);
+  const own = tronAddressBytes(signer.publicKey);
   if (!bytesEqual(own, p.raw.contract.owner)) {
     throw mismatchError(
       CHAIN,
@@ -405,18 +405,6 @@ export function decodeTron(payload: unknown): DecodedTx {
   }
   if (raw.feeLimit > 0n) out.fee = raw.feeLimit;
   return out;
-}
-
-/** 21-byte TRON address (0x41 ‖ keccak256(uncompressed pubkey without 0x04)[12:]). */
-function tronAddressFromPublicKey(publicKey: Uint8Array): Uint8Array {
-  const h = keccak_256(uncompressedPublicKey(publicKey).subarray(1));
-  return Uint8Array.from([0x41, ...h.subarray(12)]);
-}
-
-export function tronBase58(addr21: Uint8Array): string {
-  const check = sha256(sha256(addr21)).subarray(0, 4);
-  // 0x41 first byte: no leading zero bytes, so plain base58 of the number is the whole encoding.
-  return encodeBase58(Uint8Array.from([...addr21, ...check]));
 }
 
 /** A TRON address as hex (41…, 21 bytes) or base58check (T…), to its 21 bytes. */

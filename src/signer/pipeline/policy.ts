@@ -44,7 +44,7 @@ import { readFileSync } from 'node:fs';
 import { InputError } from '../../errors.js';
 import { expecting, jsonMap, jsonSyntaxPlace, kindOf, parseOrThrow, strictJsonObject, v } from '../../validate.js';
 import type { DecodedTx } from '../../chains/decoded.js';
-import { tronBase58 } from '../../chains/tron/sign.js';
+import { tronBase58 } from '../../chains/tron/address.js';
 import { firstDuplicateKey } from '../source/strict-json.js';
 
 interface AssetLimits {

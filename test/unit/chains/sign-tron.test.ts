@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { keccak_256 } from '@noble/hashes/sha3';
 import { hostDigestSigner } from '../../../src/chains/digest-signer.js';
-import { decodeTron, signTron, tronBase58 } from '../../../src/chains/tron/sign.js';
+import { tronBase58 } from '../../../src/chains/tron/address.js';
+import { decodeTron, signTron } from '../../../src/chains/tron/sign.js';
 import { fBytes, fVarint } from '../../support/protobuf-writer.js';
 
 function privKey(n: number): Uint8Array {
