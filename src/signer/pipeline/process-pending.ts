@@ -77,6 +77,50 @@ interface ProcessorDeps {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * A transaction made ready for the policy: what it does, and the signing step that runs only
+ * once the policy passed. Families whose keys live on the host add wipe(), which the caller
+ * runs whatever happens.
+ */
+interface Plan {
+  decoded: DecodedTx;
+  sign: () => Promise<string>;
+  wipe?: () => void;
+}
+
+/** The node a family needs before the policy sees its transaction; DAEMON_CONFIG naming the variable to set when there is none. */
+function requiredNode<N>(
+  node: N | undefined,
+  chain: string,
+  what: string,
+  hint = `Set HARDKMS_RPC_${chain} or TATUM_API_URL.`,
+): N {
+  if (node === undefined)
+    throw new HardkmsError('DAEMON_CONFIG', `${chain} needs ${what} and none is configured`, { hint });
+  return node;
+}
+
+/**
+ * SOL, EGLD and ADA sign with host keys (mnemonic children that exist only until wiped): one
+ * shape. build() runs with the keys; if it throws, the keys (and whatever build handed to
+ * alsoWipe) are wiped here, otherwise by the plan's wipe().
+ */
+async function withHostKeys(
+  keys: readonly { wipe(): void }[],
+  build: (alsoWipe: (wipe: () => void) => void) => Promise<Omit<Plan, 'wipe'>>,
+): Promise<Plan> {
+  const wipes = keys.map((k) => () => k.wipe());
+  const wipe = (): void => {
+    for (const w of wipes) w();
+  };
+  try {
+    return { ...(await build((w) => wipes.push(w))), wipe };
+  } catch (e) {
+    wipe();
+    throw e;
+  }
+}
+
 export class PendingProcessor {
   /** Ids whose approval denial is already audited (one record per id and daemon run, not one per poll). */
   private readonly deniedAudited = new Set<string>();
@@ -463,7 +507,7 @@ export class PendingProcessor {
     family: ChainFamily,
     signers: SigningKey[],
     refs: readonly KeyRef[],
-  ): Promise<{ decoded: DecodedTx; sign: () => Promise<string>; wipe?: () => void }> {
+  ): Promise<Plan> {
     const payload = pending.serializedTransaction;
     const chain = pending.chain;
     // The Bitcoin family, EVM and TRON are loaded with the daemon; the other families' modules
@@ -551,29 +595,18 @@ export class PendingProcessor {
   /**
    * SOL: every required signer must be a wallet of the transaction (checked before anything
    * else), SPL token accounts are looked up for the policy, and the blockhash is fetched
-   * just before signing. Mnemonic children and Tatum's mint key live on the host only until
-   * wipe(), which the caller runs whatever happens.
+   * just before signing. Tatum's mint key is wiped with the wallets' keys.
    */
-  private async planSol(
-    payload: string,
-    refs: readonly KeyRef[],
-  ): Promise<{ decoded: DecodedTx; sign: () => Promise<string>; wipe: () => void }> {
-    const rpc = this.d.sol;
-    if (rpc === undefined)
-      throw new HardkmsError('DAEMON_CONFIG', 'SOL needs a Solana RPC and none is configured', {
-        hint: 'Set HARDKMS_RPC_SOL or TATUM_API_URL.',
-      });
+  private async planSol(payload: string, refs: readonly KeyRef[]): Promise<Plan> {
+    const rpc = requiredNode(this.d.sol, 'SOL', 'a Solana RPC');
     const { decodeSol, parseSolPayload, signSol, solAccountsToLookUp, solSignersFor } =
       await import('../../chains/sol/sign.js');
     const { ed25519 } = await import('@noble/curves/ed25519');
     const p = parseSolPayload(payload);
     const mintSeed = p.mintSeed;
     const wallets = refs.map((r) => ed25519SignerForRef(this.d.vault, r));
-    const wipe = (): void => {
-      for (const w of wallets) w.wipe();
-      mintSeed?.fill(0);
-    };
-    try {
+    return withHostKeys(wallets, async (alsoWipe) => {
+      if (mintSeed !== undefined) alsoWipe(() => mintSeed.fill(0));
       const mint =
         mintSeed === undefined
           ? undefined
@@ -585,29 +618,18 @@ export class PendingProcessor {
       const accounts = new Map<string, SolTokenAccount | undefined>();
       for (const a of solAccountsToLookUp(p)) accounts.set(a, await rpc.tokenAccount(a));
       const decoded = decodeSol(p, accounts);
-      return { decoded, sign: async () => signSol(p, ordered, await rpc.latestBlockhash()), wipe };
-    } catch (e) {
-      wipe();
-      throw e;
-    }
+      return { decoded, sign: async () => signSol(p, ordered, await rpc.latestBlockhash()) };
+    });
   }
 
-  /** EGLD as Tatum's SDK fills it: nonce, minimum gas price, chain id and version from the node, gas limit from its cost estimate. */
   /**
    * ADA through Rosetta's construction flow (chains/ada/sign.ts): the operations are checked,
    * every input must belong to a key of the transaction, and the payloads answer is checked
    * before the policy sees the decoded transaction. Keys are derived only when sign() runs
-   * (after the policy) and wiped by wipe(), which the caller runs whatever happens.
+   * (after the policy).
    */
-  private async planAda(
-    payload: string,
-    refs: readonly KeyRef[],
-  ): Promise<{ decoded: DecodedTx; sign: () => Promise<string>; wipe: () => void }> {
-    const rosetta = this.d.ada;
-    if (rosetta === undefined)
-      throw new HardkmsError('DAEMON_CONFIG', 'ADA needs a Cardano Rosetta node and none is configured', {
-        hint: 'Set HARDKMS_RPC_ADA or TATUM_API_URL.',
-      });
+  private async planAda(payload: string, refs: readonly KeyRef[]): Promise<Plan> {
+    const rosetta = requiredNode(this.d.ada, 'ADA', 'a Cardano Rosetta node');
     const { adaSignersByAddress, decodeAda, parseAdaOperations, prepareAda } = await import('../../chains/ada/sign.js');
     const { adaAddress } = await import('../../chains/ada/address.js');
     const { adaSignerForRef } = await import('./ada-signing-keys.js');
@@ -615,10 +637,7 @@ export class PendingProcessor {
     const signers = refs.map((r) =>
       adaSignerForRef(this.d.vault, { entry: r.entry, index: r.index ?? 0, publicKey: r.publicKey }),
     );
-    const wipe = (): void => {
-      for (const s of signers) s.wipe();
-    };
-    try {
+    return withHostKeys(signers, async () => {
       const ops = parseAdaOperations(payload, testnet);
       const byAddress = adaSignersByAddress(ops, signers, testnet);
       const prepared = await prepareAda(ops, rosetta, byAddress, testnet);
@@ -626,28 +645,19 @@ export class PendingProcessor {
         ops,
         signers.map((s) => adaAddress(s.publicKey, testnet)),
       );
-      return { decoded, sign: async () => (await prepared.sign()).txData, wipe };
-    } catch (e) {
-      wipe();
-      throw e;
-    }
+      return { decoded, sign: async () => (await prepared.sign()).txData };
+    });
   }
 
-  private async planEgld(
-    payload: string,
-    refs: readonly KeyRef[],
-  ): Promise<{ decoded: DecodedTx; sign: () => Promise<string>; wipe: () => void }> {
-    const node = this.d.egld;
-    if (node === undefined)
-      throw new HardkmsError('DAEMON_CONFIG', 'EGLD needs a MultiversX gateway and none is configured', {
-        hint: 'Set HARDKMS_RPC_EGLD or TATUM_API_URL.',
-      });
+  /** EGLD as Tatum's SDK fills it: nonce, minimum gas price, chain id and version from the node, gas limit from its cost estimate. */
+  private async planEgld(payload: string, refs: readonly KeyRef[]): Promise<Plan> {
+    const node = requiredNode(this.d.egld, 'EGLD', 'a MultiversX gateway');
     const ref = refs[0];
     if (ref === undefined) throw new HardkmsError('TX_KEY_NOT_RESOLVED', 'no key to sign the EGLD transaction with');
     const { checkEgldChainId, decodeEgld, egldCostRequest, egldSender, signEgld } =
       await import('../../chains/egld/sign.js');
     const signer = ed25519SignerForRef(this.d.vault, ref);
-    try {
+    return withHostKeys([signer], async () => {
       const sender = egldSender(payload, signer);
       const config = await node.config();
       checkEgldChainId(config.chainID, this.d.testnet);
@@ -658,33 +668,20 @@ export class PendingProcessor {
         version: config.minTransactionVersion,
       };
       const fill: EgldFill = { ...base, gasLimit: await node.cost(egldCostRequest(payload, sender, base)) };
-      return {
-        decoded: decodeEgld(payload, fill),
-        sign: () => signEgld(payload, signer, fill, this.d.testnet),
-        wipe: () => signer.wipe(),
-      };
-    } catch (e) {
-      signer.wipe();
-      throw e;
-    }
+      return { decoded: decodeEgld(payload, fill), sign: () => signEgld(payload, signer, fill, this.d.testnet) };
+    });
   }
 
   /** VET: gas from the node's estimate and blockRef from its best block (as thorify), nonce from the token's RNG when the payload has none. */
-  private async planVet(
-    payload: string,
-    signers: SigningKey[],
-  ): Promise<{ decoded: DecodedTx; sign: () => Promise<string> }> {
+  private async planVet(payload: string, signers: SigningKey[]): Promise<Plan> {
     const { decodeVet, parseVetPayload, signVet } = await import('../../chains/vet/sign.js');
     const testnet = this.d.testnet;
     const f = parseVetPayload(payload, testnet);
     const first = signers[0];
-    if (this.d.vet === undefined)
-      throw new HardkmsError('DAEMON_CONFIG', 'VET needs a VeChain node and none is configured', {
-        hint: 'Set HARDKMS_RPC_VET.',
-      });
+    const vet = requiredNode(this.d.vet, 'VET', 'a VeChain node', 'Set HARDKMS_RPC_VET.');
     if (first === undefined) throw new HardkmsError('TX_KEY_NOT_RESOLVED', 'no key to sign the VET transaction with');
-    const gas = await this.d.vet.estimateGas(f.clause, evmAddressOf(first.publicKey));
-    const blockRef = await this.d.vet.blockRef();
+    const gas = await vet.estimateGas(f.clause, evmAddressOf(first.publicKey));
+    const blockRef = await vet.blockRef();
     const nonce = BigInt(`0x${this.d.vault.token.random(8).toString('hex')}`);
     const fill = { gas, blockRef, nonce };
     return { decoded: decodeVet(payload, testnet, fill), sign: () => signVet(payload, signers, testnet, fill) };
