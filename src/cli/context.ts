@@ -1,4 +1,5 @@
-import { buildConfig, ENV_FILE_ALLOWED, takeEnvSecret, type Config, type GlobalFlags } from '../config/config.js';
+import { buildConfig, ENV_FILE_ALLOWED, type Config, type GlobalFlags } from '../config/config.js';
+import { takeEnvSecret } from '../config/env.js';
 import { HardkmsError } from '../errors.js';
 import { PasswordProvider } from '../vault/password-provider.js';
 import type { SealRecord, VaultSecretProvider } from '../vault/secret.js';

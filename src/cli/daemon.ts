@@ -9,11 +9,10 @@ import { createLogger, isLogLevel, type DaemonLog, type LogLevel } from '../sign
 import { loadPolicy, type Policy } from '../signer/pipeline/policy.js';
 import { INSECURE_HTTP_FLAG, MAINNET_OVERRIDE_FLAG, UNAUTHENTICATED_APPROVER_FLAG } from '../signer/service.js';
 import { configFrom, providerFor, runBeforeUnsealChecks, runUnsealChecks } from './context.js';
-import { takeEnvSecret } from '../config/config.js';
 import { globalFlags } from './flags.js';
 import { warn } from './output.js';
 import { tokenBackupFor } from './token.js';
-import { readEnv, type PublicEnvName } from '../config/env.js';
+import { readEnv, takeEnvSecret, type PublicEnvName } from '../config/env.js';
 import { isHttpUrl } from '../http-url.js';
 
 /**

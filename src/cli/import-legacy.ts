@@ -5,7 +5,7 @@ import { HardkmsError } from '../errors.js';
 import { importLegacyEntries } from '../vault/legacy-import.js';
 import { openLegacyStore, wipeLegacyEntries, type SkippedWallet } from '../vault/legacy-store.js';
 import { configFrom, withVault } from './context.js';
-import { takeEnvSecret } from '../config/config.js';
+import { takeEnvSecret } from '../config/env.js';
 import { globalFlags } from './flags.js';
 import { printJson, warn } from './output.js';
 import { startProgress } from './progress.js';

@@ -5,7 +5,7 @@ import * as util from 'node:util';
 import { InputError } from '../errors.js';
 import { auditLogMismatch, boundAuditLogPath, defaultLogFor } from '../vault/facts.js';
 import { isStoreUrl, parseStoreUrl } from '../vault/pg/url.js';
-import { ENV_FILE_ALLOWED, readEnv, type SecretEnvName } from './env.js';
+import { applyEnvFile, ENV_FILE_ALLOWED, readEnv, takeEnvSecret } from './env.js';
 import { DEFAULT_API_URL } from '../signer/source/tatum-paths.js';
 import { isHttpUrl } from '../http-url.js';
 
@@ -63,7 +63,7 @@ export const TATUM_HOME_ENV_FILE = join(homedir(), '.tatumrc', '.env');
 /**
  * Loads --envFile, or else ~/.hardkms/.env and then Tatum's ~/.tatumrc/.env, without
  * overriding variables already set (dotenv's rule, which Tatum KMS follows; the first file
- * wins over the second), and only for ENV_FILE_ALLOWED. ./.env is read only when --envFile
+ * wins over the second), and only for ENV_FILE_ALLOWED (env.ts's applyEnvFile). ./.env is read only when --envFile
  * names it (Tatum reads it first, always): a file in whatever directory hardkms happens to
  * start in must not configure a signer.
  */
@@ -76,33 +76,9 @@ export function loadEnvFiles(envFile: string | undefined): EnvFileResult {
   if (files.length === 0) return { file: undefined, ignored: [] };
   const ignored: string[] = [];
   for (const file of files) {
-    const values = parseEnvText(readFileSync(file, 'utf8'));
-    for (const [k, v] of Object.entries(values)) {
-      if (!ENV_FILE_ALLOWED.includes(k)) {
-        if (!ignored.includes(k)) ignored.push(k);
-        continue;
-      }
-      if (process.env[k] === undefined) process.env[k] = v;
-    }
+    for (const k of applyEnvFile(parseEnvText(readFileSync(file, 'utf8')))) if (!ignored.includes(k)) ignored.push(k);
   }
   return { file: files.join(', '), ignored };
-}
-
-/**
- * Reads a secret from the environment once and removes it from process.env, so that no
- * child process, crash dump of the environment or later module sees it. Later calls in the
- * same process get a copy of the same bytes (the caller wipes its copy).
- */
-const taken = new Map<string, Buffer>();
-export function takeEnvSecret(name: SecretEnvName): Buffer | undefined {
-  const held = taken.get(name);
-  if (held) return Buffer.from(held);
-  const value = process.env[name];
-  delete process.env[name];
-  if (value === undefined || value === '') return undefined;
-  const bytes = Buffer.from(value, 'utf8');
-  taken.set(name, bytes);
-  return Buffer.from(bytes);
 }
 
 export function buildConfig(flags: GlobalFlags): Config {

@@ -1,11 +1,15 @@
 /**
  * Every environment variable hardkms reads, in one table: what it is for, whether it is a
- * secret (read once as bytes and removed from the environment: config.takeEnvSecret),
- * and whether an env file may set it (the allow-list; everything that decides what is
- * signed, with which token, or how TLS is checked comes only from the process environment
- * the operator started hardkms with). The table feeds `checkconfig`, `--help` and the
- * README's list (a test keeps the README complete); code reads variables only through
- * readEnv / readEnvFor, so a name not in the table does not build.
+ * secret (read once as bytes and removed from the environment: takeEnvSecret), and whether
+ * an env file may set it (the allow-list; everything that decides what is signed, with which
+ * token, or how TLS is checked comes only from the process environment the operator started
+ * hardkms with). The table feeds `checkconfig`, `--help` and the README's list (a test keeps
+ * the README complete). This module is the only one that touches process.env (a test scans
+ * src/ for it): code reads variables through readEnv / readEnvFor / takeEnvSecret, so a name
+ * not in the table does not build, and env files are applied through applyEnvFile.
+ *
+ * Each value is read where the command or daemon is set up, once (a daemon does not re-read
+ * its environment per cycle); the exceptions say why where they are.
  *
  * No imports: `--help` loads this and nothing else of hardkms.
  */
@@ -21,6 +25,11 @@ export interface EnvVar {
   showValue: boolean;
   /** Read only by the test suite's hooks: not listed by checkconfig or --help. */
   testOnly?: true;
+  /**
+   * The system's, not hardkms's (PATH, HOME): read, but not configuration an operator sets for
+   * hardkms, so not listed by checkconfig or --help; the README names them under its table.
+   */
+  system?: true;
   what: string;
 }
 
@@ -135,6 +144,22 @@ export const ENV_VARS = [
     what: 'pgpass file with the PostgreSQL store password (never in the store URL)',
   },
   {
+    name: 'PATH',
+    system: true,
+    secret: false,
+    envFile: false,
+    showValue: true,
+    what: "where enrollment and key listing look first for the YubiKey tools (ykman, ykchalresp); an enrolled key's tool runs by the absolute path recorded then, with PATH=/usr/bin:/bin",
+  },
+  {
+    name: 'HOME',
+    system: true,
+    secret: false,
+    envFile: false,
+    showValue: true,
+    what: "handed to the YubiKey tools, the only variable of the caller's environment they get (besides a C locale); also the default ~/.hardkms",
+  },
+  {
     name: 'HARDKMS_TEST_CRASH_AFTER_SIGN',
     testOnly: true,
     secret: false,
@@ -146,12 +171,19 @@ export const ENV_VARS = [
 
 type Entry = (typeof ENV_VARS)[number];
 export type EnvName = Exclude<Entry, { perChain: true }>['name'];
-/** Read once as bytes and removed from the environment (config.takeEnvSecret), never with readEnv. */
+/** Read once as bytes and removed from the environment (takeEnvSecret), never with readEnv. */
 export type SecretEnvName = Extract<Exclude<Entry, { perChain: true }>, { secret: true }>['name'];
 export type PublicEnvName = Exclude<EnvName, SecretEnvName>;
 export type EnvFamily = Extract<Entry, { perChain: true }>['name'];
 
-export function readEnv(name: PublicEnvName, env: NodeJS.ProcessEnv = process.env): string | undefined {
+/**
+ * Where a value is read from: the process environment, or what a test hands in instead
+ * (functions that take one default to the process environment here, never in their module).
+ */
+export type EnvSource = Readonly<Record<string, string | undefined>>;
+
+/** A variable's value; unset and empty are the same (undefined). */
+export function readEnv(name: PublicEnvName, env: EnvSource = process.env): string | undefined {
   const v = env[name];
   return v === undefined || v === '' ? undefined : v;
 }
@@ -161,16 +193,54 @@ export function envNameFor(family: EnvFamily, chain: string): string {
   return `${family}${chain}`;
 }
 
-export function readEnvFor(family: EnvFamily, chain: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function readEnvFor(family: EnvFamily, chain: string, env: EnvSource = process.env): string | undefined {
   const v = env[envNameFor(family, chain)];
   return v === undefined || v === '' ? undefined : v;
+}
+
+/**
+ * Reads a secret from the environment once and removes it from process.env, so that no
+ * child process, crash dump of the environment or later module sees it. Later calls in the
+ * same process get a copy of the same bytes (the caller wipes its copy).
+ */
+const taken = new Map<string, Buffer>();
+export function takeEnvSecret(name: SecretEnvName): Buffer | undefined {
+  const held = taken.get(name);
+  if (held) return Buffer.from(held);
+  const value = process.env[name];
+  delete process.env[name];
+  if (value === undefined || value === '') return undefined;
+  const bytes = Buffer.from(value, 'utf8');
+  taken.set(name, bytes);
+  return Buffer.from(bytes);
 }
 
 /** The names an env file may set. */
 export const ENV_FILE_ALLOWED: readonly string[] = ENV_VARS.filter((v) => v.envFile).map((v) => v.name);
 
-/** The variables an operator sets (the test hooks left out). */
-export const OPERATOR_ENV_VARS: readonly EnvVar[] = ENV_VARS.filter((v: EnvVar) => !v.testOnly);
+/**
+ * Sets what one env file gives, for the names on ENV_FILE_ALLOWED only, without overriding a
+ * variable already set (dotenv's rule, which Tatum KMS follows: the operator's environment and
+ * an earlier file win). Returns the names (never values) the file gave that are not allowed,
+ * in the file's order; they are ignored.
+ */
+export function applyEnvFile(values: Readonly<Record<string, string>>): string[] {
+  const ignored: string[] = [];
+  for (const [k, v] of Object.entries(values)) {
+    if (!ENV_FILE_ALLOWED.includes(k)) {
+      ignored.push(k);
+      continue;
+    }
+    if (process.env[k] === undefined) process.env[k] = v;
+  }
+  return ignored;
+}
+
+/** The variables an operator sets (the test hooks and the system's variables left out). */
+export const OPERATOR_ENV_VARS: readonly EnvVar[] = ENV_VARS.filter((v: EnvVar) => !v.testOnly && !v.system);
+
+/** The system's variables hardkms reads (PATH, HOME). */
+export const SYSTEM_ENV_VARS: readonly EnvVar[] = ENV_VARS.filter((v: EnvVar) => v.system);
 
 /** How the table names a variable: `HARDKMS_RPC_<CHAIN>` for a family. */
 export function envDisplayName(v: EnvVar): string {
@@ -191,7 +261,7 @@ export function envHelpLines(): string[] {
  * (never a character of a secret: Tatum shows six). `apiKey`: TATUM_API_KEY is removed
  * from the environment once read, so the caller passes what it read.
  */
-export function envStatusLines(apiKey: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
+export function envStatusLines(apiKey: string | undefined, env: EnvSource = process.env): string[] {
   const line = (name: string, v: EnvVar, value: string | undefined): string =>
     `${name}: ${value === undefined || value === '' ? 'not set' : v.showValue ? value : 'set (hidden)'}`;
   return OPERATOR_ENV_VARS.flatMap((v) =>

@@ -13,6 +13,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
+import type { EnvSource } from '../config/env.js';
 import { HardkmsError } from '../errors.js';
 import { check, expecting, jsonObject, v } from '../validate.js';
 import {
@@ -169,7 +170,7 @@ export class SoftHsmBackup {
   }
 
   /** undefined when SoftHSM2 has no readable file-backend config (another token type, or the db backend). */
-  static forLabel(label: string, env: NodeJS.ProcessEnv = process.env): SoftHsmBackup | undefined {
+  static forLabel(label: string, env?: EnvSource): SoftHsmBackup | undefined {
     const config = readSoftHsmConfig(env);
     if (!config || config.backend !== 'file') return undefined;
     return new SoftHsmBackup(config, label);

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { readEnv, type EnvSource } from '../config/env.js';
 
 /**
  * SoftHSM2's file object store, read without the library: where a token's directory is,
@@ -22,9 +23,12 @@ export interface SoftHsmConfig {
   backend: string;
 }
 
-/** The config SoftHSM2 itself would read, or undefined when there is none to read. */
-export function readSoftHsmConfig(env: NodeJS.ProcessEnv = process.env): SoftHsmConfig | undefined {
-  const confPath = env.SOFTHSM2_CONF || DEFAULT_CONF_PATHS.find((p) => existsSync(p));
+/**
+ * The config SoftHSM2 itself would read, or undefined when there is none to read. SOFTHSM2_CONF
+ * is read when a token is opened or checked, as the library reads it then (`env`: a test's).
+ */
+export function readSoftHsmConfig(env?: EnvSource): SoftHsmConfig | undefined {
+  const confPath = readEnv('SOFTHSM2_CONF', env) ?? DEFAULT_CONF_PATHS.find((p) => existsSync(p));
   if (!confPath || !existsSync(confPath)) return undefined;
   let tokenDir: string | undefined;
   let backend = 'file';

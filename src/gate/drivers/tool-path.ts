@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
+import { readEnv } from '../../config/env.js';
 import { HardkmsError } from '../../errors.js';
 
 /**
@@ -44,7 +45,7 @@ export function assertTrustedTool(path: string): void {
  * Where `name` is, for enrollment: the first executable on PATH (as the operator's shell
  * would run it), else the usual system directories. The result is checked and recorded.
  */
-export function resolveTool(name: string, path = process.env.PATH ?? ''): string {
+export function resolveTool(name: string, path = readEnv('PATH') ?? ''): string {
   const dirs = [...path.split(':').filter((d) => isAbsolute(d)), ...DEFAULT_TOOL_DIRS];
   for (const d of dirs) {
     const candidate = join(d, name);
@@ -69,7 +70,11 @@ export function legacyToolPath(name: string): string {
   return `/usr/bin/${name}`;
 }
 
-/** The environment the tools run with: nothing of ours (no TATUM_*, no HARDKMS_TOKEN_PIN), C locale. */
+/**
+ * The environment the tools run with: nothing of ours (no TATUM_*, no HARDKMS_TOKEN_PIN), C locale.
+ * HOME is the caller's, passed through as it is when the tool runs.
+ */
 export function toolEnv(): NodeJS.ProcessEnv {
-  return { PATH: '/usr/bin:/bin', LC_ALL: 'C', LANG: 'C', ...(process.env.HOME ? { HOME: process.env.HOME } : {}) };
+  const home = readEnv('HOME');
+  return { PATH: '/usr/bin:/bin', LC_ALL: 'C', LANG: 'C', ...(home ? { HOME: home } : {}) };
 }

@@ -9,7 +9,7 @@
  */
 import { InputError } from '../../errors.js';
 import { TATUM_CHAINS, type TatumChain } from '../source/tatum-paths.js';
-import { envNameFor, readEnvFor } from '../../config/env.js';
+import { envNameFor, readEnvFor, type EnvSource } from '../../config/env.js';
 
 /** The chains Tatum polls that hardkms does not sign (chain-support.ts says why for each). */
 const NOT_SIGNED = ['BNB', 'FLOW'] as const;
@@ -42,7 +42,7 @@ export function isEvmSignableChain(chain: string): chain is EvmSignableChain {
 }
 
 /** The chain id signed into every transaction of `chain` on this net, after the env override. */
-export function pinnedChainId(chain: EvmSignableChain, testnet: boolean, env: NodeJS.ProcessEnv = process.env): bigint {
+export function pinnedChainId(chain: EvmSignableChain, testnet: boolean, env?: EnvSource): bigint {
   const name = envNameFor('HARDKMS_CHAIN_ID_', chain);
   const override = readEnvFor('HARDKMS_CHAIN_ID_', chain, env)?.trim();
   if (override !== undefined && override !== '') {

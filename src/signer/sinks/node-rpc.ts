@@ -9,7 +9,7 @@
 import { HardkmsError } from '../../errors.js';
 import type { TatumChain } from '../source/tatum-paths.js';
 import { HttpClient, HttpError, HTTP_ERROR_CODES, parseJsonBody, redactUrl, truncate } from '../http.js';
-import { readEnvFor } from '../../config/env.js';
+import { readEnvFor, type EnvSource } from '../../config/env.js';
 
 const RPC_ERROR_CODE = 'RPC_ERROR';
 const RPC_BAD_RESPONSE_CODE = 'RPC_BAD_RESPONSE';
@@ -35,7 +35,7 @@ export function isRpcError(e: unknown): e is RpcError {
 }
 
 /** `HARDKMS_RPC_<CHAIN>` from the environment, if set and non-empty. */
-export function nodeRpcUrlFromEnv(chain: TatumChain, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function nodeRpcUrlFromEnv(chain: TatumChain, env?: EnvSource): string | undefined {
   const v = readEnvFor('HARDKMS_RPC_', chain, env)?.trim();
   return v === '' ? undefined : v;
 }

@@ -1,9 +1,32 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENV_FILE_ALLOWED } from '../../../src/config/config.js';
-import { envDisplayName, envHelpLines, envStatusLines, OPERATOR_ENV_VARS } from '../../../src/config/env.js';
+import {
+  applyEnvFile,
+  envDisplayName,
+  envHelpLines,
+  envStatusLines,
+  OPERATOR_ENV_VARS,
+  SYSTEM_ENV_VARS,
+} from '../../../src/config/env.js';
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? sources(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
 
 describe('the table of environment variables', () => {
+  it('only src/config/env.ts touches process.env (every other module asks it, so every read is in the table)', () => {
+    const touching = sources('src')
+      .map((f) => relative('.', f).replace(/\\/g, '/'))
+      .filter((f) => f !== 'src/config/env.ts')
+      .filter((f) => /\bprocess\s*(\.\s*env\b|\[\s*['"`]env['"`]\s*\])/.test(readFileSync(f, 'utf8')));
+    expect(touching).toEqual([]);
+  });
+
   it("the README's Environment section lists every variable an operator sets", () => {
     const readme = readFileSync('README.md', 'utf8');
     const section = readme.slice(
@@ -11,6 +34,8 @@ describe('the table of environment variables', () => {
       readme.indexOf('\n### ', readme.indexOf('### Environment') + 5),
     );
     expect(OPERATOR_ENV_VARS.map(envDisplayName).filter((n) => !section.includes(`\`${n}\``))).toEqual([]);
+    expect(SYSTEM_ENV_VARS.map((v) => v.name)).toEqual(['PATH', 'HOME']);
+    expect(SYSTEM_ENV_VARS.filter((v) => !section.includes(`\`${v.name}\``))).toEqual([]);
   });
 
   it('--help lists every one, and marks the secrets', () => {
@@ -36,9 +61,38 @@ describe('the table of environment variables', () => {
     expect(lines).toContain('HARDKMS_CHAIN_ID_BSC: 97');
     expect(lines.join('\n')).not.toMatch(/horse|key-in-url|k-123456/);
     expect(lines.some((l) => l.startsWith('HARDKMS_TEST_'))).toBe(false);
+    // The system's variables are read, not hardkms configuration: not listed, and PATH not printed.
+    expect(
+      envStatusLines(undefined, { PATH: '/usr/bin', HOME: '/root' }).filter((l) => /^(PATH|HOME):/.test(l)),
+    ).toEqual([]);
+    expect(envHelpLines().some((l) => /^ {2}(PATH|HOME) /.test(l))).toBe(false);
   });
 
   it('env files may set only the Tatum API and the log level', () => {
     expect([...ENV_FILE_ALLOWED].sort()).toEqual(['HARDKMS_LOG_LEVEL', 'TATUM_API_KEY', 'TATUM_API_URL']);
+  });
+
+  it("an env file sets allowed names only, never over the operator's environment, and names what it ignored", () => {
+    const before = { ...process.env };
+    process.env.TATUM_API_URL = 'https://operator.example';
+    delete process.env.HARDKMS_LOG_LEVEL;
+    delete process.env.HARDKMS_RPC_ETH;
+    try {
+      const ignored = applyEnvFile({
+        HARDKMS_RPC_ETH: 'http://evil.example',
+        TATUM_API_URL: 'https://file.example',
+        HARDKMS_LOG_LEVEL: 'debug',
+        NODE_OPTIONS: '--require /tmp/evil.js',
+      });
+      expect(ignored).toEqual(['HARDKMS_RPC_ETH', 'NODE_OPTIONS']);
+      expect(process.env.TATUM_API_URL).toBe('https://operator.example');
+      expect(process.env.HARDKMS_LOG_LEVEL).toBe('debug');
+      expect(process.env.HARDKMS_RPC_ETH).toBeUndefined();
+      expect(process.env.NODE_OPTIONS).toBe(before.NODE_OPTIONS);
+    } finally {
+      for (const k of ['TATUM_API_URL', 'HARDKMS_LOG_LEVEL', 'HARDKMS_RPC_ETH'])
+        if (before[k] === undefined) delete process.env[k];
+        else process.env[k] = before[k];
+    }
   });
 });
