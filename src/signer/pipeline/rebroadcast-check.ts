@@ -7,7 +7,7 @@
 import { Transaction as BtcTransaction } from 'bitcoinjs-lib';
 import { getAddress } from 'ethers/address';
 import { Transaction as EvmTransaction } from 'ethers/transaction';
-import { HardkmsError } from '../../errors.js';
+import { HardkmsError, isHardkmsError } from '../../errors.js';
 import { parseBchPayload } from '../../chains/bch/sign.js';
 import { parseEvmPayload } from '../../chains/evm/payload.js';
 import { parseSignedCip64 } from '../../chains/evm/cip64.js';
@@ -19,6 +19,7 @@ import { vetSignedMismatch } from '../../chains/vet/sign.js';
 import { solSignedMismatch } from '../../chains/sol/sign.js';
 import { adaSignedMismatch } from '../../chains/ada/sign.js';
 import { egldSignedMismatch } from '../../chains/egld/sign.js';
+import { tronSignedMismatch } from '../../chains/tron/signed.js';
 import { buildUnsignedTransaction, parseBitcoreTx } from '../../chains/utxo/bitcore-json.js';
 import type { PendingTransaction } from '../source/pending.js';
 
@@ -47,15 +48,8 @@ function mismatch(pending: PendingTransaction, rawTx: string, evmChainId: () => 
         );
       case 'bch':
         return sameBitcoin(BtcTransaction.fromHex(rawTx), parseBchPayload(payload).tx);
-      case 'tron': {
-        const signed = JSON.parse(rawTx) as { raw_data_hex?: unknown };
-        const unsigned = JSON.parse(payload) as { raw_data_hex?: unknown };
-        return typeof signed.raw_data_hex === 'string' &&
-          typeof unsigned.raw_data_hex === 'string' &&
-          signed.raw_data_hex.toLowerCase() === unsigned.raw_data_hex.toLowerCase()
-          ? undefined
-          : 'raw_data_hex differs';
-      }
+      case 'tron':
+        return tronSignedMismatch(payload, rawTx);
       case 'evm': {
         if (pending.chain === 'VET') return vetSignedMismatch(payload, rawTx);
         const f = parseEvmPayload(payload, { chain: pending.chain, chainId: evmChainId() });
@@ -91,9 +85,19 @@ function mismatch(pending: PendingTransaction, rawTx: string, evmChainId: () => 
         return adaSignedMismatch(pending.serializedTransaction, rawTx);
     }
   } catch (e) {
-    return `it does not decode: ${e instanceof Error ? e.message : String(e)}`;
+    // hardkms's decoders name the field that is wrong; a library's message (V8's JSON.parse,
+    // ethers, bitcoinjs) may quote the row's text, so only its kind is said.
+    return isHardkmsError(e) ? `it does not decode: ${e.message}` : `it does not decode (${errorKind(e)})`;
   }
   return 'unknown chain family';
+}
+
+/** "SyntaxError", "Error INVALID_ARGUMENT" (ethers' code): the class of a library's error, none of its text. */
+function errorKind(e: unknown): string {
+  if (!(e instanceof Error)) return 'an error';
+  const name = /^[A-Za-z]{1,40}$/.test(e.name) ? e.name : 'Error';
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && /^[A-Z][A-Z_]{0,40}$/.test(code) ? `${name} ${code}` : name;
 }
 
 function sameBitcoin(signed: BtcTransaction, unsigned: BtcTransaction): string | undefined {

@@ -13,6 +13,7 @@ import { xrpTxHash } from '../../chains/xrp/sign.js';
 import { solTxId } from '../../chains/sol/sign.js';
 import { egldTxHash } from '../../chains/egld/sign.js';
 import { adaTxHash } from '../../chains/ada/sign.js';
+import { tronTxIdOf } from '../../chains/tron/signed.js';
 
 /**
  * The transaction id the chain gives a signed transaction, computed here: keccak256 of the
@@ -52,12 +53,8 @@ export function localTxHash(chain: string, rawTx: string): string {
     }
   }
   if (chain === 'TRON') {
-    try {
-      const txID = (JSON.parse(rawTx) as { txID?: unknown }).txID;
-      if (typeof txID === 'string' && /^[0-9a-fA-F]{64}$/.test(txID)) return txID.toLowerCase();
-    } catch {
-      // fall through
-    }
+    const txID = tronTxIdOf(rawTx);
+    if (txID !== undefined) return txID;
   } else if (/^0x[0-9a-fA-F]+$/.test(rawTx)) {
     return keccak256(rawTx);
   } else if (/^[0-9a-fA-F]+$/.test(rawTx)) {

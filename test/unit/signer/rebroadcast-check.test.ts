@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { checkSignedMatchesPayload } from '../../../src/signer/pipeline/rebroadcast-check.js';
@@ -67,5 +68,75 @@ describe('one-key chains are checked too (XLM was refused as "does not decode" b
     expect(() => checkSignedMatchesPayload(p(xrpPayment(addressOf(ED_SEED), { Amount: '5' })), blob, () => 0n)).toThrow(
       /signed fields differ/,
     );
+  });
+});
+
+describe('TRON: the journaled JSON is read through a schema; a tampered row is named, never quoted', () => {
+  const rawDataHex = '0a024f2a2208010203040506070840e0a6b8b7b431';
+  const unsigned = JSON.stringify({
+    visible: false,
+    txID: createHash('sha256').update(Buffer.from(rawDataHex, 'hex')).digest('hex'),
+    raw_data: {},
+    raw_data_hex: rawDataHex,
+  });
+  const signedOf = (payload: string) => `${payload.slice(0, -1)},"signature":["${'ab'.repeat(65)}"]}`;
+  const p = (serializedTransaction: string): PendingTransaction => ({
+    id: 'd'.repeat(24),
+    chain: 'TRON',
+    hashes: ['w'],
+    serializedTransaction,
+  });
+  const refusal = (payload: string, rawTx: string): string => {
+    try {
+      checkSignedMatchesPayload(p(payload), rawTx, () => 0n);
+    } catch (e) {
+      expect(e).toMatchObject({ code: 'JOURNAL_RAW_TX_MISMATCH' });
+      return (e as Error).message;
+    }
+    throw new Error('not refused');
+  };
+
+  it('the signed form of the payload passes (raw_data_hex in either letter case); another raw_data_hex is refused', () => {
+    expect(() => checkSignedMatchesPayload(p(unsigned), signedOf(unsigned), () => 0n)).not.toThrow();
+    expect(() =>
+      checkSignedMatchesPayload(
+        p(unsigned),
+        signedOf(unsigned.replace(rawDataHex, rawDataHex.toUpperCase())),
+        () => 0n,
+      ),
+    ).not.toThrow();
+    expect(refusal(unsigned, signedOf(unsigned.replace(rawDataHex, rawDataHex.replace('4f2a', '4f2b'))))).toMatch(
+      /raw_data_hex differs/,
+    );
+  });
+
+  it('a row that is not JSON: its line and column, not V8 message (which quotes the text)', () => {
+    const planted = 'd3adb33f-not-a-transaction';
+    const text = refusal(unsigned, planted);
+    expect(text).toMatch(/the signed transaction is not valid JSON \(line 1, column 1\)/);
+    expect(text).not.toMatch(/d3adb33f|Unexpected token/);
+    // A torn row (cut mid-write): where it ends.
+    expect(refusal(unsigned, `{"raw_data_hex":"${rawDataHex}",\n"signature": ["ab`)).toMatch(/line 2, column 18\)/);
+  });
+
+  it('a row or payload without a hex raw_data_hex names the field, never its value', () => {
+    expect(refusal(unsigned, '{"txID":"x"}')).toMatch(
+      /the signed transaction is not a TRON transaction \(raw_data_hex: required/,
+    );
+    const odd = refusal(unsigned, '{"raw_data_hex":"d3adb33fzz"}');
+    expect(odd).toMatch(/raw_data_hex: expected non-empty, even-length hex/);
+    expect(odd).not.toMatch(/d3adb33f/);
+    expect(refusal(unsigned, '["d3adb33f"]')).toMatch(/expected a TRON transaction \(JSON object\), got an array/);
+    expect(refusal('{"raw_data_hex":""}', signedOf(unsigned))).toMatch(/the payload is not a TRON transaction/);
+  });
+
+  it('a library that quotes what it failed to decode (ethers) is named by its class only', () => {
+    const evm: PendingTransaction = { ...p('{}'), chain: 'ETH' };
+    expect(() => checkSignedMatchesPayload(evm, '0xd3adb33f', () => 1n)).toThrow(/it does not decode \(/);
+    try {
+      checkSignedMatchesPayload(evm, '0xd3adb33f', () => 1n);
+    } catch (e) {
+      expect((e as Error).message).not.toMatch(/d3adb33f/);
+    }
   });
 });
