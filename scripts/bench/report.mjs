@@ -29,7 +29,7 @@ const signer = (hash) => Buffer.from(p256.sign(hash, priv, { prehash: false }).t
 const dir = mkdtempSync(join(tmpdir(), 'hardkms-bench-report-'));
 const logPath = join(dir, 'audit.log');
 let head;
-const log = new AuditLog(logPath, { signer, setHead: (h) => (head = h) });
+const log = new AuditLog(logPath, { signer, store: { withLock: (fn) => fn(), setHead: (h) => (head = h) } });
 const actor = 'daemon@bench';
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 

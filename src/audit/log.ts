@@ -10,28 +10,26 @@ export interface AuditHead {
   hash: string;
 }
 
-export interface AuditLogOptions {
-  /** Signs a 32-byte record hash with the token's audit key; absent while sealed. */
-  signer?: ((hash: Buffer) => Buffer) | undefined;
+/**
+ * What an audit log needs of the store it is kept with, given once at construction (the
+ * vault's store: src/vault/audit-binding.ts, storeForAudit). Whether an append is signed
+ * is the log's own state (AuditLog.signWith); the store is told, it never chooses.
+ */
+export interface AuditLogStore {
   /**
-   * Serialises appenders across processes (the store's write transaction) and records
-   * the head in wallet.dat, so that a truncated log is detected.
+   * Runs fn under the store's writer lock (its transaction, or nested in the caller's), so
+   * that appenders across processes are serialised. `signed`: a signed append, refused
+   * first when this process's key is no longer the store's (nothing appended).
    */
-  withLock?: (<T>(fn: () => T) => T) | undefined;
-  setHead?: ((head: AuditHead, record: AuditRecord) => void) | undefined;
+  withLock<T>(fn: () => T, signed: boolean): T;
+  /** Records the head in the store, so that a truncated log is detected; `signed`: authenticated under the store key too. */
+  setHead(head: AuditHead, signed: boolean): void;
   /**
    * Sends the records of an append off-host (audit/forward.ts), in order, before they are
    * written locally and before the append returns; throws when the sink cannot take them,
    * which fails the action.
    */
   forward?: ((records: readonly AuditRecord[], lines: readonly string[]) => void) | undefined;
-  /**
-   * Write the record locally even when forwarding fails (then throw): for records of
-   * failures that must not be lost (a failed unseal); they are sent at the next append.
-   */
-  keepOnForwardFailure?: boolean | undefined;
-  /** Default actor, e.g. 'cli:init'. */
-  actor?: string;
   /**
    * One trail for several instances (a PostgreSQL store, signers on several hosts): records
    * are written to the store, in the append's transaction under its writer lock, instead of
@@ -40,7 +38,25 @@ export interface AuditLogOptions {
    * larger transaction (the daemon's steps: at its next such append, each cycle and at seal),
    * at unseal and by `audit verify` / `audit export`. See SharedAuditTrail.
    */
-  shared?: SharedAuditTrail | undefined;
+  trail?: SharedAuditTrail | undefined;
+}
+
+/** Signs a 32-byte record hash with the token's audit key. */
+export type AuditSigner = (hash: Buffer) => Buffer;
+
+export interface AuditLogOptions {
+  /** Absent: appends run unlocked and record no head (a log checked on its own, tests). */
+  store?: AuditLogStore | undefined;
+  /** Signs from the first append (else from signWith()); absent while sealed. */
+  signer?: AuditSigner | undefined;
+  /**
+   * Write the record locally even when forwarding fails (then throw): for records of
+   * failures that must not be lost (a failed unseal); they are sent at the next append.
+   * Ends at signWith(signer): a signed append is an action's, whose effect waits for it.
+   */
+  keepOnForwardFailure?: boolean | undefined;
+  /** Default actor, e.g. 'cli:init'. */
+  actor?: string;
 }
 
 /**
@@ -165,16 +181,27 @@ function fromTail<T>(path: string, missing: T, take: (lines: string[], whole: bo
  */
 export class AuditLog {
   readonly path: string;
-  private options: AuditLogOptions;
+  private readonly store: AuditLogStore | undefined;
+  private readonly actor: string | undefined;
+  private signer: AuditSigner | undefined;
+  private keepOnForwardFailure: boolean;
 
   constructor(path: string, options: AuditLogOptions = {}) {
     this.path = path;
-    this.options = options;
+    this.store = options.store;
+    this.actor = options.actor;
+    this.signer = options.signer;
+    this.keepOnForwardFailure = options.keepOnForwardFailure === true;
   }
 
-  /** Attaches the token signer and the store once the vault is unsealed (or detaches them). */
-  configure(options: Partial<AuditLogOptions>): void {
-    this.options = { ...this.options, ...options };
+  /**
+   * Once the vault is unsealed: every append signed by the token's audit key, its head
+   * authenticated. undefined: chained and unsigned again (sealed, or the store re-keyed by
+   * another process since this one unsealed).
+   */
+  signWith(signer: AuditSigner | undefined): void {
+    this.signer = signer;
+    if (signer !== undefined) this.keepOnForwardFailure = false;
   }
 
   append(event: AuditEvent): AuditRecord {
@@ -191,8 +218,10 @@ export class AuditLog {
    */
   appendBatch(events: readonly AuditEvent[]): AuditRecord[] {
     if (events.length === 0) return [];
-    const run = this.options.withLock ?? (<T>(fn: () => T): T => fn());
-    const shared = this.options.shared;
+    const store = this.store;
+    const shared = store?.trail;
+    const signed = this.signer !== undefined;
+    const run = <T>(fn: () => T): T => (store === undefined ? fn() : store.withLock(fn, signed));
     const out = run(() => {
       // The checker bounds a batch's length; a longer list (never seen in practice) is several batches.
       const records: AuditRecord[] = [];
@@ -206,13 +235,13 @@ export class AuditLog {
   }
 
   /**
-   * A shared trail (options.shared): appends to this host's file the records the store holds
+   * A shared trail (the store's trail): appends to this host's file the records the store holds
    * after the file's last one, under the store's writer lock (so two processes of this host
    * never write the same record twice). Refuses a trail that went back or forked (AUDIT_HEAD_MISMATCH)
    * and stored rows that are not one hash chain (AUDIT_TRAIL_DIVERGES). A no-op without a shared trail.
    */
   syncCopy(): void {
-    const shared = this.options.shared;
+    const shared = this.store?.trail;
     if (shared === undefined) return;
     shared.withLock(() => {
       const local = this.sharedTip(shared).local;
@@ -267,9 +296,9 @@ export class AuditLog {
   }
 
   private appendLocked(events: readonly AuditEvent[]): AuditRecord[] {
-    const shared = this.options.shared;
+    const shared = this.store?.trail;
     const last: AuditHead | undefined = shared !== undefined ? this.sharedTip(shared).tip : this.lastRecord();
-    const signer = this.options.signer;
+    const signer = this.signer;
     const time = new Date().toISOString();
     const records: AuditRecord[] = [];
     let seq = last ? last.seq : 0;
@@ -280,7 +309,7 @@ export class AuditLog {
         seq: ++seq,
         time,
         event: event.event,
-        actor: event.actor ?? `${this.options.actor ?? 'hardkms'}@${safeUser()}`,
+        actor: event.actor ?? `${this.actor ?? 'hardkms'}@${safeUser()}`,
         subject: event.subject ?? '',
         result: event.result,
         details: event.details ?? {},
@@ -297,9 +326,9 @@ export class AuditLog {
     // Off-host first: records the sink refused are not written, and their effects not done.
     let forwardError: unknown;
     try {
-      this.options.forward?.(records, lines);
+      this.store?.forward?.(records, lines);
     } catch (e) {
-      if (!this.options.keepOnForwardFailure) throw e;
+      if (!this.keepOnForwardFailure) throw e;
       forwardError = e;
     }
     if (shared !== undefined) {
@@ -316,7 +345,7 @@ export class AuditLog {
       }
     }
     const end = records[records.length - 1]!;
-    this.options.setHead?.({ seq: end.seq, hash: end.hash }, end);
+    this.store?.setHead({ seq: end.seq, hash: end.hash }, signer !== undefined);
     if (forwardError !== undefined) throw forwardError;
     return records;
   }

@@ -6,7 +6,7 @@ import {
   checkTrailChain,
   linesAfter,
   readRecordsAfter,
-  type AuditLogOptions,
+  type AuditLogStore,
 } from '../audit/log.js';
 import type { AuditEvent, AuditRecord } from '../audit/record.js';
 import { AuditForwarder, type ForwardTarget } from '../audit/forward.js';
@@ -26,59 +26,46 @@ import { isStoreUrl } from './pg/url.js';
  * The log's own format and batching are audit/log.ts's.
  */
 
-/** How a process without the vault secret appends (failed unseals, generatewallet): chained, unsigned. */
-export function sealedWriter(
+/**
+ * The vault's store as its audit log's store (audit/log.ts AuditLogStore), given to the log
+ * once: appends under the store's writer lock, the head in its meta (a signed append's also
+ * MAC'd under the store key, in the append's transaction: committed with the record's
+ * effect), forwarding to the bound sink, and on PostgreSQL the one trail of every instance.
+ */
+export function storeForAudit(
   store: WalletStore,
-  facts: VaultFacts,
-): Pick<AuditLogOptions, 'withLock' | 'setHead' | 'forward' | 'shared'> {
-  return {
-    withLock: (fn) => store.transaction(fn),
-    setHead: (head) => store.setMetaJson(META.auditHead, head),
-    forward: forwardHook(store, facts.binding.auditForward, facts.auditLogPath),
-    shared: storeAuditTrail(store),
-  };
-}
-
-/** How an unsealed vault appends: signed by the token, the head authenticated in the append's transaction. */
-export function signedWriter(
-  store: WalletStore,
-  token: Token,
-  binding: TokenBinding,
+  forwardTo: ForwardTarget | undefined,
   logPath: string,
-  actor: string,
-): AuditLogOptions {
+): AuditLogStore {
   return {
-    signer: (hash) => token.auditSign(hash),
-    forward: forwardHook(store, binding.auditForward, logPath),
-    keepOnForwardFailure: false,
-    // Under the writer lock, first: a store re-keyed by another process (rotate, revoke, recover)
-    // since this one unsealed is never written with the old key (VAULT_REKEYED, nothing appended).
-    withLock: (fn) =>
+    // A signed append first checks that no other process re-keyed the store (rotate, revoke,
+    // recover) since this one unsealed: the old key writes nothing (VAULT_REKEYED, nothing appended).
+    withLock: (fn, signed) =>
       store.transaction(() => {
-        store.assertNotRekeyed();
+        if (signed) store.assertNotRekeyed();
         return fn();
       }),
-    // One HMAC inside the append's transaction: cheap, and committed with the record's effect.
-    setHead: (head) => {
+    setHead: (head, signed) => {
       store.setMetaJson(META.auditHead, head);
-      store.setMetaJson(META.auditHeadAuth, { ...head, mac: store.auditHeadMac(head) });
+      if (signed) store.setMetaJson(META.auditHeadAuth, { ...head, mac: store.auditHeadMac(head) });
     },
-    shared: storeAuditTrail(store),
-    actor,
+    forward: forwardHook(store, forwardTo, logPath),
+    trail: storeAuditTrail(store),
   };
 }
 
-/**
- * How an unsealed process appends once its key is no longer the store's (another process
- * re-keyed it): chained and unsigned, the head left unauthenticated, as while sealed; the
- * next unseal countersigns the records. Forwarding stays as configured.
- */
-export function unsignedWriter(store: WalletStore): Partial<AuditLogOptions> {
-  return {
-    signer: undefined,
-    withLock: (fn) => store.transaction(fn),
-    setHead: (head) => store.setMetaJson(META.auditHead, head),
-  };
+/** How a process without the vault secret appends (failed unseals, generatewallet): chained, unsigned. */
+export function sealedAuditLog(
+  store: WalletStore,
+  facts: VaultFacts,
+  options: { actor?: string | undefined; keepOnForwardFailure?: boolean; forward?: false } = {},
+): AuditLog {
+  const forwardTo = options.forward === false ? undefined : facts.binding.auditForward;
+  return new AuditLog(facts.auditLogPath, {
+    store: storeForAudit(store, forwardTo, facts.auditLogPath),
+    keepOnForwardFailure: options.keepOnForwardFailure,
+    ...(options.actor !== undefined ? { actor: options.actor } : {}),
+  });
 }
 
 const forwarders = new Map<string, AuditForwarder>();
@@ -87,11 +74,7 @@ const forwarders = new Map<string, AuditForwarder>();
  * Sends, inside the append's transaction and before the local write, every record the
  * sink has not taken yet (written while it was down, in order) and then this one.
  */
-function forwardHook(
-  store: WalletStore,
-  target: ForwardTarget | undefined,
-  logPath: string,
-): AuditLogOptions['forward'] {
+function forwardHook(store: WalletStore, target: ForwardTarget | undefined, logPath: string): AuditLogStore['forward'] {
   if (!target) return undefined;
   return (records, lines) => {
     let forwarder = forwarders.get(target.url);
@@ -120,7 +103,7 @@ export function recordWhileSealed(location: VaultLocation, event: AuditEvent, ac
   const store = WalletStore.open(location.path);
   try {
     const facts = vaultFacts(store, location);
-    new AuditLog(facts.auditLogPath, { ...sealedWriter(store, facts), forward: undefined, actor }).append(event);
+    sealedAuditLog(store, facts, { forward: false, actor }).append(event);
   } finally {
     store.close();
   }
@@ -141,7 +124,7 @@ export function syncStoredTrail(location: VaultLocation): string[] | undefined {
     const trail = storeAuditTrail(store)!;
     // A signer host keeps a copy at the bound path; an auditor's machine has none and gets none.
     const hostCopy = existsSync(facts.auditLogPath);
-    const log = new AuditLog(facts.auditLogPath, { shared: trail });
+    const log = new AuditLog(facts.auditLogPath, { store: storeForAudit(store, undefined, facts.auditLogPath) });
     return store.transaction(() => {
       if (hostCopy) log.syncCopy();
       const rows = trail.rowsAfter(0);
@@ -172,7 +155,7 @@ export function appendSealedRecord(location: VaultLocation, event: AuditEvent, a
   const store = WalletStore.open(location.path);
   try {
     const facts = vaultFacts(store, location);
-    new AuditLog(facts.auditLogPath, { ...sealedWriter(store, facts), actor }).append(event);
+    sealedAuditLog(store, facts, { actor }).append(event);
   } finally {
     store.close();
   }
@@ -187,7 +170,7 @@ export function recordUnsealFailure(
 ): void {
   try {
     const facts = vaultFacts(store, location);
-    new AuditLog(facts.auditLogPath, { ...sealedWriter(store, facts), keepOnForwardFailure: true }).append({
+    sealedAuditLog(store, facts, { keepOnForwardFailure: true }).append({
       event: 'unseal',
       subject: facts.vaultId,
       result: 'fail',

@@ -10,9 +10,8 @@ import {
   checkAuditBinding,
   checkAuditHead,
   recordUnsealFailure,
-  sealedWriter,
-  signedWriter,
-  unsignedWriter,
+  sealedAuditLog,
+  storeForAudit,
 } from './audit-binding.js';
 import { openBoundToken, refuseSharedToken } from './bound-token.js';
 import type { NewWalletEntry } from './entries.js';
@@ -171,17 +170,18 @@ export class Vault {
       });
       token.bindVaultKeys(keys);
       writeFileSync(auditPublicKeyPath(auditLogPath), auditPem, { mode: 0o644 });
+      const actor = options.actor ?? 'cli:init';
       const vault = new Vault({
         store: s,
         token,
-        audit: new AuditLog(auditLogPath),
+        audit: new AuditLog(auditLogPath, { store: storeForAudit(s, binding.auditForward, auditLogPath), actor }),
         vaultId,
         binding,
         testnetOnly: !!options.testnetOnly,
         secret,
         inner: inner.key,
       });
-      vault.attachAudit(options.actor ?? 'cli:init');
+      vault.attachAudit();
       vault.record({
         event: 'init',
         subject: vaultId,
@@ -218,11 +218,7 @@ export class Vault {
     let secret: VaultSecret | undefined;
     try {
       const stored = vaultFacts(store, options);
-      const audit = new AuditLog(stored.auditLogPath, {
-        ...sealedWriter(store, stored),
-        keepOnForwardFailure: true,
-        actor,
-      });
+      const audit = sealedAuditLog(store, stored, { keepOnForwardFailure: true, actor });
       const ctx = sealContext(stored.vaultId, !stored.testnetOnly, (e) => audit.append(e));
       secret = await options.provider.unseal(stored.seal, ctx);
       const authenticated = authenticateFacts(store, secret.storeKey, stored.vaultId, options);
@@ -253,7 +249,7 @@ export class Vault {
         secret,
         inner: sealedInner === undefined ? undefined : openInnerKey(sealedInner, secret.storeKey, facts.vaultId),
       });
-      vault.attachAudit(actor);
+      vault.attachAudit();
       vault.recordOpening(authenticated.adopted, uncovered);
       if (options.rebind) vault.rebindTo(token.info);
       migrateToInnerLayer(vault);
@@ -314,8 +310,9 @@ export class Vault {
     }
   }
 
-  private attachAudit(actor: string): void {
-    this.audit.configure(signedWriter(this.store, this.token, this.binding, this.audit.path, actor));
+  /** From here on every record is signed by the token's audit key and its head authenticated. */
+  private attachAudit(): void {
+    this.audit.signWith((hash) => this.token.auditSign(hash));
   }
 
   /** Appends a signed audit record; call it before the result of an action leaves the process. */
@@ -531,7 +528,7 @@ export class Vault {
       this.record(event);
     } catch (e) {
       if (!(e instanceof HardkmsError && e.code === 'VAULT_REKEYED')) throw e;
-      this.audit.configure(unsignedWriter(this.store));
+      this.audit.signWith(undefined);
       this.audit.append({ ...event, details: { reason, rekeyedMeanwhile: true } });
     }
   }
@@ -546,7 +543,7 @@ export class Vault {
       this.secret = undefined;
       this.inner?.fill(0);
       this.inner = undefined;
-      this.audit.configure({ signer: undefined });
+      this.audit.signWith(undefined);
       this.token.close();
       this.store.close();
     }

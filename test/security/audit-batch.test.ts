@@ -8,6 +8,7 @@ import { recordHash, recordLine, type AuditRecord } from '../../src/audit/record
 import { analyseAuditLog } from '../../src/audit/report.js';
 import { verifyAuditText } from '../../src/audit/verify.js';
 import { hostAuditKey } from '../support/audit-key.js';
+import { headStore } from '../support/audit-store.js';
 
 /**
  * Batched signatures (record format v3): a batch's members carry no signature of their own;
@@ -46,7 +47,7 @@ describe('audit log: attacks on a signed batch', () => {
   beforeEach(() => {
     path = join(mkdtempSync(join(tmpdir(), 'hardkms-batch-')), 'audit.log');
     head = undefined;
-    const log = new AuditLog(path, { signer, setHead: (h) => (head = h), actor: 'test' });
+    const log = new AuditLog(path, { signer, store: headStore((h) => (head = h)), actor: 'test' });
     log.append({ event: 'token.login', result: 'ok' });
     log.appendBatch(
       (['policy', 'unwrap', 'sign'] as const).map((event) => ({

@@ -6,6 +6,7 @@ import { AuditLog, type AuditHead } from '../../src/audit/log.js';
 import { recordHash, recordLine } from '../../src/audit/record.js';
 import { verifyAuditText } from '../../src/audit/verify.js';
 import { hostAuditKey } from '../support/audit-key.js';
+import { headStore } from '../support/audit-store.js';
 
 /**
  * Every single edit of a log an attacker could make must be detected: each byte replaced
@@ -25,9 +26,9 @@ describe('audit log: 100% of single edits detected', () => {
 
   beforeAll(() => {
     const path = join(mkdtempSync(join(tmpdir(), 'hardkms-fuzz-')), 'audit.log');
-    const setHead = (h: AuditHead): void => void (head = h);
-    const signedLog = new AuditLog(path, { signer, setHead, actor: 'fuzz' });
-    const sealedLog = new AuditLog(path, { setHead, actor: 'fuzz' });
+    const store = headStore((h) => (head = h));
+    const signedLog = new AuditLog(path, { signer, store, actor: 'fuzz' });
+    const sealedLog = new AuditLog(path, { store, actor: 'fuzz' });
     for (let i = 0; i < 5; i++) {
       if (i % 3 === 1)
         sealedLog.append({

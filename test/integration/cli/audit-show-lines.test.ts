@@ -27,7 +27,7 @@ describe('audit show: lines that are not records', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'hardkms-audit-lines-'));
     path = join(dir, 'audit.log');
-    const log = new AuditLog(path, { signer, setHead: () => {}, actor: 'test' });
+    const log = new AuditLog(path, { signer, actor: 'test' });
     for (let i = 0; i < 4; i++)
       log.append({ event: `event-${i}` as AuditEventName, subject: `s${i}`, result: 'ok', details: { i } });
   });

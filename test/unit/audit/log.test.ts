@@ -7,6 +7,7 @@ import type { AuditEventName } from '../../../src/audit/events.js';
 import { AuditLog, type AuditHead } from '../../../src/audit/log.js';
 import { verifyAuditLog } from '../../../src/audit/verify.js';
 import { hostAuditKey } from '../../support/audit-key.js';
+import { headStore } from '../../support/audit-store.js';
 
 // A host P-256 key stands in for the token's audit key: the log format is what is tested here.
 const { pem, signer } = hostAuditKey();
@@ -21,7 +22,7 @@ describe('audit log', () => {
   beforeEach(() => {
     path = join(mkdtempSync(join(tmpdir(), 'hardkms-audit-')), 'audit.log');
     head = undefined;
-    const log = new AuditLog(path, { signer, setHead: (h) => (head = h), actor: 'test' });
+    const log = new AuditLog(path, { signer, store: headStore((h) => (head = h)), actor: 'test' });
     for (let i = 0; i < 6; i++)
       log.append({ event: `event-${i}` as AuditEventName, subject: `s${i}`, result: 'ok', details: { i } });
   });
@@ -78,9 +79,9 @@ describe('audit log', () => {
   });
 
   it('chains unsigned records written while sealed: not ok until the next signed record covers them', () => {
-    new AuditLog(path, { setHead: (h) => (head = h) }).append({ event: 'unseal', result: 'fail' });
+    new AuditLog(path, { store: headStore((h) => (head = h)) }).append({ event: 'unseal', result: 'fail' });
     expect(verify()).toMatchObject({ ok: false, unsignedTail: 1, firstProblem: { seq: 7, fault: 'unsigned-tail' } });
-    new AuditLog(path, { signer, setHead: (h) => (head = h) }).append({ event: 'unseal', result: 'ok' });
+    new AuditLog(path, { signer, store: headStore((h) => (head = h)) }).append({ event: 'unseal', result: 'ok' });
     expect(verify()).toMatchObject({ ok: true, unsignedTail: 0, records: 8, signed: 7 });
   });
 });

@@ -13,6 +13,7 @@ import { esc, renderAuditReport } from '../../../src/audit/report-html.js';
 import { renderAuditReportHtml } from '../../../src/audit/report-html-testing.js';
 import { verifyAuditLog } from '../../../src/audit/verify.js';
 import { hostAuditKey } from '../../support/audit-key.js';
+import { headStore } from '../../support/audit-store.js';
 
 // A host P-256 key stands in for the token's audit key, as in log.test.ts.
 const { pem, signer } = hostAuditKey();
@@ -22,8 +23,8 @@ const DAEMON = 'daemon@ops';
 describe('audit report', () => {
   let path: string;
   let head: AuditHead | undefined;
-  const signedLog = (): AuditLog => new AuditLog(path, { signer, setHead: (h) => (head = h) });
-  const sealedLog = (): AuditLog => new AuditLog(path, { setHead: (h) => (head = h) });
+  const signedLog = (): AuditLog => new AuditLog(path, { signer, store: headStore((h) => (head = h)) });
+  const sealedLog = (): AuditLog => new AuditLog(path, { store: headStore((h) => (head = h)) });
   const signed = (e: AuditEvent): void => void signedLog().append(e);
   const unsigned = (e: AuditEvent): void => void sealedLog().append(e);
   const report = (): AuditReport =>
