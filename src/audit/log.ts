@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { HardkmsError } from '../errors.js';
 import { MAX_BATCH } from './record-check.js';
+import { parseAuditLine } from './record-schema.js';
 import { GENESIS_HASH, recordHash, recordLine, type AuditEvent, type AuditRecord } from './record.js';
 
 export interface AuditHead {
@@ -124,12 +125,9 @@ export function readRecordsAfter(
     const parsed: AuditRecord[] = [];
     for (const l of lines) {
       if (l === '') continue;
-      try {
-        const r = JSON.parse(l) as AuditRecord;
-        if (r !== null && typeof r === 'object' && typeof r.seq === 'number') parsed.push(r);
-      } catch {
-        // an incomplete last line (a writer killed mid-append) or damage: verify names it
-      }
+      // Not a record: an incomplete last line (a writer killed mid-append) or damage; verify names it.
+      const r = parseAuditLine(l).record;
+      if (r !== undefined) parsed.push(r);
     }
     if (!whole && !(parsed[0] !== undefined && parsed[0].seq <= seq)) return NEED_MORE;
     const atHead = parsed.find((r) => r.seq === seq);
@@ -274,7 +272,7 @@ export class AuditLog {
       if (head !== undefined && head.seq === local.seq && head.hash === local.hash) {
         const lines = linesAfter(this.path, 0);
         shared.insert(
-          lines.map((l) => JSON.parse(l) as AuditRecord),
+          lines.map((l, i) => this.recordAt(l, i + 1)),
           lines,
         );
         tip = { seq: local.seq, hash: local.hash };
@@ -362,17 +360,28 @@ export class AuditLog {
         },
       );
     }
-    try {
-      return JSON.parse(line) as AuditRecord;
-    } catch {
-      throw new HardkmsError(
-        'AUDIT_LOG_CORRUPT',
-        `The last line of ${this.path} is not an audit record; refusing to extend a damaged log.`,
-        {
-          hint: 'Run `hardkms audit verify` to see where the log is damaged, and restore it from a backup.',
-        },
-      );
-    }
+    const r = parseAuditLine(line).record;
+    if (r !== undefined) return r;
+    throw new HardkmsError(
+      'AUDIT_LOG_CORRUPT',
+      `The last line of ${this.path} is not an audit record; refusing to extend a damaged log.`,
+      {
+        hint: 'Run `hardkms audit verify` to see where the log is damaged, and restore it from a backup.',
+      },
+    );
+  }
+
+  /** Line `n` of this host's copy, which seeds an empty stored trail: a record, or the log is damaged. */
+  private recordAt(line: string, n: number): AuditRecord {
+    const parsed = parseAuditLine(line);
+    if (parsed.record !== undefined) return parsed.record;
+    throw new HardkmsError(
+      'AUDIT_LOG_CORRUPT',
+      `Line ${n} of ${this.path} is not an audit record (${parsed.problem}); refusing to copy a damaged log into the store's trail.`,
+      {
+        hint: 'Run `hardkms audit verify` to see where the log is damaged, and restore it from a backup.',
+      },
+    );
   }
 }
 
@@ -397,12 +406,9 @@ export function checkTrailChain(
           hint: "Someone wrote to the audit_records table without the audit key (edited, swapped, removed or restored rows). Do not sign until an auditor has compared the trail with the hosts' copies and the forwarded one.",
         },
       );
-    let r: AuditRecord;
-    try {
-      r = JSON.parse(row.line) as AuditRecord;
-    } catch {
-      throw bad('is not an audit record');
-    }
+    const parsed = parseAuditLine(row.line);
+    if (parsed.record === undefined) throw bad(`is not an audit record (${parsed.problem})`);
+    const r = parsed.record;
     if (row.seq !== seq + 1) throw bad(`follows record ${seq} (record ${seq + 1} is missing)`);
     if (r.seq !== row.seq) throw bad(`holds record ${String(r.seq)}`);
     if (r.prev !== prev) throw bad('does not chain to the record before it');

@@ -13,6 +13,7 @@ import type { AuditHead } from '../audit/log.js';
 import type { CeremonyLock } from './ceremony-lock.js';
 import type { SealRecord } from './secret.js';
 import type { TokenBinding } from './facts.js';
+import type { PublicData } from './entries.js';
 
 const text = v.string(expecting('a string'));
 const count = v.pipe(
@@ -48,4 +49,17 @@ export const ceremonyLockRecord: v.GenericSchema<unknown, CeremonyLock> = jsonOb
   pid: count,
   host: text,
   started: text,
+});
+
+/**
+ * A wallet row's public_data column, read after the row's MAC matched (so written by a
+ * holder of the vault secret: a newer hardkms may have added fields, which are kept).
+ */
+export const publicDataRecord: v.GenericSchema<unknown, PublicData> = looseJsonObject({
+  xpub: v.optional(text),
+  address: v.optional(text),
+  publicKey: v.optional(text),
+  keyType: v.optional(v.literal('ed25519', expecting("'ed25519'"))),
+  secretField: v.optional(v.picklist(['secret', 'privateKey'], expecting("'secret' or 'privateKey'"))),
+  wif: v.optional(jsonObject({ version: count, compressed: v.boolean(expecting('true or false')) })),
 });

@@ -12,8 +12,8 @@ import {
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { HardkmsError } from '../errors.js';
-import { check, parseOrThrow, type v } from '../validate.js';
-import { authenticatedHeadRecord } from './meta-records.js';
+import { check, jsonSyntaxPlace, parseOrThrow, type v } from '../validate.js';
+import { authenticatedHeadRecord, publicDataRecord } from './meta-records.js';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { deriveMacKey, macFields, macMatches } from './row-mac.js';
 import {
@@ -426,8 +426,9 @@ export class WalletStore {
     let json: unknown;
     try {
       json = JSON.parse(value);
-    } catch {
-      throw malformed('it is not JSON');
+    } catch (e) {
+      const place = jsonSyntaxPlace(value, e);
+      throw malformed(place === undefined ? 'it is not JSON' : `it is not JSON (${place})`);
     }
     return parseOrThrow(schema, json, malformed);
   }
@@ -781,11 +782,31 @@ export class WalletStore {
       chain: row.chain,
       testnet: row.testnet === 1,
       kind: row.kind,
-      publicData: JSON.parse(row.public_data) as PublicData,
+      publicData: this.publicDataOf(row),
       wrappedSecret: row.wrapped_secret,
       mechanism: row.mechanism,
       created: row.created,
     };
+  }
+
+  /** The row's public data, its MAC already checked: only a holder of the vault secret wrote it. */
+  private publicDataOf(row: Row): PublicData {
+    const malformed = (what: string): HardkmsError =>
+      new HardkmsError(
+        'VAULT_ROW_TAMPERED',
+        `The wallet entry '${row.signature_id}' in ${this.path} holds public data this hardkms cannot read: ${what}.`,
+        {
+          hint: 'It passed its integrity check, so a hardkms holding the vault secret wrote it: use the hardkms version that did, or restore wallet.dat from a backup.',
+        },
+      );
+    let json: unknown;
+    try {
+      json = JSON.parse(row.public_data);
+    } catch (e) {
+      const place = jsonSyntaxPlace(row.public_data, e);
+      throw malformed(place === undefined ? 'not JSON' : `not JSON (${place})`);
+    }
+    return parseOrThrow(publicDataRecord, json, malformed, 'publicData');
   }
 
   private toRow(entry: NewWalletEntry, created: string): Row {

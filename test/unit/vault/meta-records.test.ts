@@ -75,3 +75,40 @@ describe('meta records read before the MAC', () => {
     expect(e.hint).toMatch(/backup/);
   });
 });
+
+describe('a wallet row read back', () => {
+  const entry = (publicData: unknown) => ({
+    signatureId: 'row-1',
+    chain: 'BTC',
+    testnet: true,
+    kind: 'mnemonic' as const,
+    publicData: publicData as never,
+    wrappedSecret: Buffer.alloc(16, 1),
+    mechanism: 'CKM_AES_GCM',
+  });
+  function storeHolding(publicData: unknown): WalletStore {
+    store = WalletStore.create(join(mkdtempSync(join(tmpdir(), 'hardkms-row-')), 'wallet.dat'));
+    store.unlock(Buffer.alloc(32, 7), 'vault-1');
+    store.rebuildRowSets();
+    store.addEntries([entry(publicData)]);
+    return store;
+  }
+
+  it('reads well-formed public data, keeping fields a later version added', () => {
+    const data = { xpub: 'tpub-x', keyType: 'ed25519', wif: { version: 239, compressed: false }, later: 1 };
+    expect(storeHolding(data).requireEntry('row-1').publicData).toEqual(data);
+  });
+
+  it.each([
+    [{ xpub: { value: MARK } }, 'publicData.xpub: expected a string'],
+    [{ keyType: MARK }, "publicData.keyType: expected 'ed25519'"],
+    [{ wif: { version: MARK, compressed: true } }, 'publicData.wif.version'],
+    [[MARK], 'publicData: expected an object'],
+  ])('refuses public data a MAC covers but no hardkms wrote (%j), naming the field, not the value', (data, field) => {
+    const e = errorOf(() => storeHolding(data).requireEntry('row-1'));
+    expect(e.code).toBe('VAULT_ROW_TAMPERED');
+    expect(e.message).toContain("'row-1'");
+    expect(e.message).toContain(field);
+    expect(e.message).not.toContain(MARK);
+  });
+});
