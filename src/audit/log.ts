@@ -93,6 +93,14 @@ export function auditPublicKeyPath(logPath: string): string {
 
 /** Reads the last complete line of a file without reading the whole file. */
 export function readLastLine(path: string): string | undefined {
+  return readTail(path)?.line;
+}
+
+/**
+ * The file's last line (undefined when empty) and whether the file ends with a newline, read
+ * through one open: an append reads both before every write.
+ */
+function readTail(path: string): { line: string | undefined; newline: boolean } | undefined {
   if (!existsSync(path)) return undefined;
   const fd = openSync(path, 'r');
   try {
@@ -102,9 +110,10 @@ export function readLastLine(path: string): string | undefined {
       const start = Math.max(0, size - chunk);
       const buf = Buffer.alloc(size - start);
       readSync(fd, buf, 0, buf.length, start);
+      const newline = size === 0 || buf[buf.length - 1] === 0x0a;
       const text = buf.toString('utf8').replace(/\n+$/, '');
       const nl = text.lastIndexOf('\n');
-      if (nl >= 0 || start === 0) return (nl >= 0 ? text.slice(nl + 1) : text) || undefined;
+      if (nl >= 0 || start === 0) return { line: (nl >= 0 ? text.slice(nl + 1) : text) || undefined, newline };
       chunk *= 4;
     }
   } finally {
@@ -349,9 +358,10 @@ export class AuditLog {
   }
 
   lastRecord(): AuditRecord | undefined {
-    const line = readLastLine(this.path);
+    const tail = readTail(this.path);
+    const line = tail?.line;
     if (!line) return undefined;
-    if (!endsWithNewline(this.path)) {
+    if (!tail.newline) {
       throw new HardkmsError(
         'AUDIT_LOG_CORRUPT',
         `The last line of ${this.path} is incomplete (no final newline); refusing to extend a damaged log.`,
@@ -419,23 +429,17 @@ export function checkTrailChain(
   }
 }
 
-function endsWithNewline(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    if (size === 0) return true;
-    const b = Buffer.alloc(1);
-    readSync(fd, b, 0, 1, size - 1);
-    return b[0] === 0x0a;
-  } finally {
-    closeSync(fd);
-  }
-}
+// The process's user does not change while it runs: asked once, not per record (os.userInfo()
+// reads the passwd database each time, about 0.1 s of a daemon run's CPU).
+let processUser: string | undefined;
 
 function safeUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
+  if (processUser === undefined) {
+    try {
+      processUser = userInfo().username;
+    } catch {
+      processUser = 'unknown';
+    }
   }
+  return processUser;
 }
