@@ -15,7 +15,7 @@ import type { WalletEntry } from '../../vault/entries.js';
 import type { Vault } from '../../vault/vault.js';
 import { decryptSecret } from '../../vault/entry-secrets.js';
 import { derivedKeyMismatch } from './signing-key-errors.js';
-import { hostKey, withMnemonicSeed } from './host-key.js';
+import { hostKeySigner, withMnemonicSeed } from './host-key.js';
 
 interface AdaKeyRef {
   entry: WalletEntry;
@@ -73,27 +73,12 @@ interface WipeableAdaSigner extends AdaSigner {
 
 export function adaSignerForRef(vault: Vault, ref: AdaKeyRef): WipeableAdaSigner {
   const { entry, index } = ref;
-  const publicKey = Uint8Array.from(ref.publicKey);
-  const key = hostKey(
-    entry.signatureId,
-    () =>
-      withMnemonicSeed(decryptSecret(vault, entry), adaKit().mnemonicToSeed, (root) => {
-        const k = adaPrivateKeyAt(root, index);
-        if (!bytesEqual(adaPublicKeyOfExtended(k), publicKey)) {
-          k.fill(0);
-          throw derivedKeyMismatch(entry.signatureId, index);
-        }
-        return k;
-      }),
-    (k) => k.fill(0),
-  );
-  return {
-    signatureId: entry.signatureId,
-    publicKey,
-    // async: a derivation failure or a use after wipe() is a rejection, as every signer's.
-    async sign(message) {
-      return adaSign(key.use(), message);
-    },
-    wipe: () => key.wipe(),
-  };
+  return hostKeySigner(entry.signatureId, ref.publicKey, {
+    derive: () =>
+      withMnemonicSeed(decryptSecret(vault, entry), adaKit().mnemonicToSeed, (root) => adaPrivateKeyAt(root, index)),
+    publicKeyOf: (k) => adaPublicKeyOfExtended(k),
+    mismatch: () => derivedKeyMismatch(entry.signatureId, index),
+    sign: (k, message) => adaSign(k, message),
+    zero: (k) => k.fill(0),
+  });
 }

@@ -11,7 +11,7 @@ import type { WalletEntry } from '../../vault/entries.js';
 import type { Vault } from '../../vault/vault.js';
 import { decryptSecret, wrappedKeyOf } from '../../vault/entry-secrets.js';
 import type { KeyRef } from './key-resolution.js';
-import { hostKey, withMnemonicSeed } from './host-key.js';
+import { hostKeySigner, withMnemonicSeed } from './host-key.js';
 
 export function ed25519SignerFor(vault: Vault, ref: KeyRef): Ed25519Signer & { readonly signatureId: string } {
   const wrapped = wrappedKeyOf(vault, ref.entry);
@@ -52,40 +52,25 @@ export function mnemonicEd25519PublicKey(vault: Vault, entry: WalletEntry, index
 }
 
 /**
- * A resolved SOL key: a stored key signs in the token; a mnemonic child is derived on the
- * host at the first signature (and checked against the public key resolved earlier), kept
- * only until wipe(), which the caller runs as soon as the transaction is signed.
+ * A resolved SOL/EGLD key: a stored key signs in the token; a mnemonic child is a host key
+ * (host-key.ts), derived at the first signature and wiped by the caller.
  */
 export function ed25519SignerForRef(vault: Vault, ref: KeyRef): WipeableEd25519Signer {
   if (ref.entry.kind !== 'mnemonic') return { ...ed25519SignerFor(vault, ref), wipe: () => undefined };
   const { entry } = ref;
   const index = ref.index ?? 0;
-  const publicKey = Uint8Array.from(ref.publicKey);
-  const key = hostKey(
-    entry.signatureId,
-    () => {
-      const k = mnemonicChildSeed(vault, entry, index);
-      if (!Buffer.from(ed25519.getPublicKey(k)).equals(Buffer.from(publicKey))) {
-        k.fill(0);
-        throw new HardkmsError(
-          'WALLET_KEY_MISMATCH',
-          `wallet ${entry.signatureId}: the key derived at index ${index} is not the one resolved for this transaction`,
-          {
-            hint: 'The entry changed while the transaction was being signed; it was not signed.',
-          },
-        );
-      }
-      return k;
-    },
-    (k) => k.fill(0),
-  );
-  return {
-    signatureId: entry.signatureId,
-    publicKey,
-    // async: a derivation failure or a use after wipe() is a rejection, as every signer's.
-    async sign(message) {
-      return ed25519.sign(message, key.use());
-    },
-    wipe: () => key.wipe(),
-  };
+  return hostKeySigner(entry.signatureId, ref.publicKey, {
+    derive: () => mnemonicChildSeed(vault, entry, index),
+    publicKeyOf: (k) => ed25519.getPublicKey(k),
+    mismatch: () =>
+      new HardkmsError(
+        'WALLET_KEY_MISMATCH',
+        `wallet ${entry.signatureId}: the key derived at index ${index} is not the one resolved for this transaction`,
+        {
+          hint: 'The entry changed while the transaction was being signed; it was not signed.',
+        },
+      ),
+    sign: (k, message) => ed25519.sign(message, k),
+    zero: (k) => k.fill(0),
+  });
 }

@@ -15,7 +15,6 @@
 import { HardkmsError } from '../../errors.js';
 import { getChainAdapter } from '../../chains/registry.js';
 import { mnemonicToSeed } from '../../chains/mnemonic.js';
-import { bytesEqual } from '../../chains/decoded.js';
 import {
   hostDigestSigner,
   type DigestSigner,
@@ -27,7 +26,7 @@ import type { Vault } from '../../vault/vault.js';
 import { decryptSecret, signWithEntry } from '../../vault/entry-secrets.js';
 import type { KeyRef } from './key-resolution.js';
 import { wipedSignerError, derivedKeyMismatch } from './signing-key-errors.js';
-import { hostKey, withMnemonicSeed } from './host-key.js';
+import { hostKeySigner, withMnemonicSeed } from './host-key.js';
 
 export interface SigningKey extends DigestSigner {
   readonly signatureId: string;
@@ -84,25 +83,18 @@ export function signingKeyFor(vault: Vault, ref: KeyRef, deps: SigningKeyDeps = 
     );
   }
   const index = ref.index;
-  const host = hostKey(
-    entry.signatureId,
-    () =>
-      childSigner(vault, entry, index, ref.deriveChain, deps, (signer) => {
-        if (!bytesEqual(signer.publicKey, publicKey)) {
-          signer.wipe();
-          throw derivedKeyMismatch(entry.signatureId, index);
-        }
-        return signer;
-      }),
-    (signer) => signer.wipe(),
-  );
+  const host = hostKeySigner(entry.signatureId, publicKey, {
+    derive: () => childSigner(vault, entry, index, ref.deriveChain, deps, (signer) => signer),
+    publicKeyOf: (signer) => signer.publicKey,
+    mismatch: () => derivedKeyMismatch(entry.signatureId, index),
+    sign: (signer, digest) => signer.signDigest(digest),
+    zero: (signer) => signer.wipe(),
+  });
   return {
     signatureId: entry.signatureId,
     index,
-    publicKey,
-    async signDigest(digest) {
-      return host.use().signDigest(digest);
-    },
+    publicKey: host.publicKey,
+    signDigest: (digest) => host.sign(digest),
     wipe: () => host.wipe(),
   };
 }
