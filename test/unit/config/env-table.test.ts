@@ -7,15 +7,38 @@ import {
   envDisplayName,
   envHelpLines,
   envStatusLines,
+  ENV_VARS,
   OPERATOR_ENV_VARS,
   SYSTEM_ENV_VARS,
 } from '../../../src/config/env.js';
 
-function sources(dir: string): string[] {
+function files(dir: string, keep: (path: string) => boolean): string[] {
   return readdirSync(dir).flatMap((f) => {
     const p = join(dir, f);
-    return statSync(p).isDirectory() ? sources(p) : p.endsWith('.ts') ? [p] : [];
+    return statSync(p).isDirectory() ? files(p, keep) : keep(p) ? [p] : [];
   });
+}
+const sources = (dir: string): string[] => files(dir, (p) => p.endsWith('.ts'));
+
+/** Not hardkms's: the system's and Node's, set or read by tests as any program would. */
+const NOT_OURS = new Set(['PATH', 'HOME', 'TMPDIR', 'NODE_OPTIONS', 'NODE_TLS_REJECT_UNAUTHORIZED']);
+
+/** Names the test suite, the benchmarks and the scripts read (from process.env in JS; $HARDKMS_… / $BENCH_… in shell). */
+function namesReadOutsideSrc(): Map<string, string> {
+  const found = new Map<string, string>();
+  const scripts = ['test', 'scripts', '.ci'].flatMap((d) => files(d, (p) => !/\.(json|md|txt|pem|yml)$/.test(p)));
+  for (const f of scripts) {
+    const text = readFileSync(f, 'utf8');
+    const js = /\.(ts|mjs|js)$/.test(f);
+    const re = js
+      ? /process\.env(?:\.([A-Z][A-Z0-9_]*)|\[\s*['"]([A-Z][A-Z0-9_]*)['"]\s*\])/g
+      : /\$\{?((?:HARDKMS|BENCH)_[A-Z0-9_]*)/g;
+    for (const m of text.matchAll(re)) {
+      const name = (m[1] ?? m[2])!;
+      if (!found.has(name)) found.set(name, f);
+    }
+  }
+  return found;
 }
 
 describe('the table of environment variables', () => {
@@ -25,6 +48,23 @@ describe('the table of environment variables', () => {
       .filter((f) => f !== 'src/config/env.ts')
       .filter((f) => /\bprocess\s*(\.\s*env\b|\[\s*['"`]env['"`]\s*\])/.test(readFileSync(f, 'utf8')));
     expect(touching).toEqual([]);
+  });
+
+  it('docs/testing.md names every variable the tests, benchmarks and scripts read, and the test hooks in the table', () => {
+    const doc = readFileSync('docs/testing.md', 'utf8');
+    const section = doc.slice(
+      doc.indexOf('## Variables the tests'),
+      doc.indexOf('\n## ', doc.indexOf('## Variables the tests') + 5),
+    );
+    const operator = (name: string): boolean =>
+      OPERATOR_ENV_VARS.some((v) => (v.perChain ? name.startsWith(v.name) : name === v.name));
+    const undocumented = [...namesReadOutsideSrc()]
+      .filter(([name]) => !NOT_OURS.has(name) && !operator(name) && !section.includes(`\`${name}\``))
+      .map(([name, f]) => `${name} (${f})`);
+    expect(undocumented).toEqual([]);
+    const hooks = ENV_VARS.filter((v) => 'testOnly' in v).map((v) => v.name);
+    expect(hooks.length).toBeGreaterThan(0);
+    expect(hooks.filter((n) => !section.includes(`\`${n}\``))).toEqual([]);
   });
 
   it("the README's Environment section lists every variable an operator sets", () => {
