@@ -129,15 +129,21 @@ export function registerAudit(program: Command): void {
       if (existsSync(f))
         throw new InputError(`${f} exists; audit export never overwrites a file.`, 'Name a new file in --out.');
     }
+    // The copy is written whatever its last line holds (verify judges it); a line that is no
+    // record (torn, edited) gives no head and is named, never repeated.
+    const last = lines.length === 0 ? undefined : parseAuditLine(lines[lines.length - 1]!);
+    if (last?.problem !== undefined)
+      warn(
+        `The last line (${lines.length}) of ${stored !== undefined ? 'the stored trail' : config.auditLogPath} is not an audit record: ${last.problem}. It is exported as it is, with no head; run \`hardkms audit verify\` on the export to see what is damaged.`,
+      );
     const pem = auditPublicKeyPath(config.auditLogPath);
     writeFileSync(opts.out, lines.length === 0 ? '' : `${lines.join('\n')}\n`, { mode: 0o600, flag: 'wx' });
     if (existsSync(pem)) writeFileSync(pemOut, readFileSync(pem), { mode: 0o644, flag: 'wx' });
-    const last = lines.length === 0 ? undefined : (JSON.parse(lines[lines.length - 1]!) as AuditRecord);
     printJson({
       out: opts.out,
       source: stored !== undefined ? 'store' : 'file',
       records: lines.length,
-      head: last === undefined ? null : `${last.seq}:${last.hash}`,
+      head: last?.record === undefined ? null : `${last.record.seq}:${last.record.hash}`,
       pubkey: existsSync(pem) ? pemOut : null,
     });
   });

@@ -77,3 +77,41 @@ describe('audit show: lines that are not records', () => {
     });
   }
 });
+
+describe('audit export: the head is read through the record schema', () => {
+  let dir: string;
+  let path: string;
+  const exportTo = (out: string) =>
+    runCli(['audit', 'export', '--path', join(dir, 'wallet.dat'), '--audit-log', path, '--out', out]);
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hardkms-audit-export-'));
+    path = join(dir, 'audit.log');
+    const log = new AuditLog(path, { signer, actor: 'test' });
+    for (let i = 0; i < 3; i++)
+      log.append({ event: `event-${i}` as AuditEventName, subject: `s${i}`, result: 'ok', details: { i } });
+  });
+
+  it("an intact log: the copy and the last record's seq:hash", async () => {
+    const out = join(dir, 'copy.log');
+    const r = await exportTo(out);
+    expect(r.code, r.stderr).toBe(0);
+    const last = JSON.parse(readFileSync(path, 'utf8').trim().split('\n')[2]!);
+    expect(JSON.parse(r.stdout)).toMatchObject({ source: 'file', records: 3, head: `3:${last.hash}` });
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync(path, 'utf8'));
+  });
+
+  it('a torn or planted last line: exported as it is, no head, the line named and never repeated (was an internal error, exit 70, with a stack)', async () => {
+    writeFileSync(path, `${readFileSync(path, 'utf8')}{"seq":4,"time":"${PLANTED}`);
+    const out = join(dir, 'copy.log');
+    const r = await exportTo(out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ records: 4, head: null });
+    expect(r.stderr).toMatch(
+      /The last line \(4\) of .*audit\.log is not an audit record: not valid JSON.*audit verify/,
+    );
+    expect(`${r.stdout}${r.stderr}`).not.toContain('zoo');
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+|SyntaxError/);
+    expect(readFileSync(out, 'utf8')).toBe(`${readFileSync(path, 'utf8')}\n`);
+  });
+});
