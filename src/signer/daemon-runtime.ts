@@ -176,9 +176,11 @@ export class DaemonRuntime {
       }
     }
 
+    // Each chain's HARDKMS_RPC_<CHAIN>, read once, here at start-up (the daemon never re-reads it).
+    const nodeUrls = new Map<string, string | undefined>(selection.chains.map((c) => [c, nodeRpcUrlFromEnv(c)]));
     const nodes = new Map<string, NodeClient>();
     for (const c of selection.chains) {
-      const url = nodeRpcUrlFromEnv(c);
+      const url = nodeUrls.get(c);
       if (url !== undefined) {
         // TRON and VET nodes are not JSON-RPC: TRON's is unused, VET's is read by the VeChain client below.
         // SOL's is the Solana RPC below, whatever the broadcast mode.
@@ -194,22 +196,22 @@ export class DaemonRuntime {
     const endpoints = [{ what: 'Tatum API', url: o.apiUrl }];
     if (o.externalUrl !== undefined) endpoints.push({ what: 'approver', url: o.externalUrl });
     for (const c of selection.chains) {
-      const url = nodes.has(c) ? nodeRpcUrlFromEnv(c) : undefined;
+      const url = nodes.has(c) ? nodeUrls.get(c) : undefined;
       if (url !== undefined) endpoints.push({ what: `HARDKMS_RPC_${c}`, url });
     }
     // SOL: Tatum's SOL RPC (as Tatum KMS), or the operator's node (HARDKMS_RPC_SOL): blockhash, token accounts, submission.
-    const solUrl = selection.chains.includes('SOL') ? nodeRpcUrlFromEnv('SOL') : undefined;
+    const solUrl = nodeUrls.get('SOL');
     if (solUrl !== undefined && !nodes.has('SOL')) endpoints.push({ what: 'HARDKMS_RPC_SOL', url: solUrl });
     // EGLD: Tatum's EGLD node (as Tatum KMS), or the operator's gateway (HARDKMS_RPC_EGLD).
-    const egldUrl = selection.chains.includes('EGLD') ? nodeRpcUrlFromEnv('EGLD') : undefined;
+    const egldUrl = nodeUrls.get('EGLD');
     if (egldUrl !== undefined) endpoints.push({ what: 'HARDKMS_RPC_EGLD', url: egldUrl });
     // ADA: Tatum's Cardano Rosetta (as Tatum KMS), or the operator's Rosetta server (HARDKMS_RPC_ADA).
-    const adaUrl = selection.chains.includes('ADA') ? nodeRpcUrlFromEnv('ADA') : undefined;
+    const adaUrl = nodeUrls.get('ADA');
     if (adaUrl !== undefined) endpoints.push({ what: 'HARDKMS_RPC_ADA', url: adaUrl });
     const vetUrl = selection.chains.includes('VET')
-      ? (nodeRpcUrlFromEnv('VET') ?? (testnet ? VET_PUBLIC_NODES.testnet : VET_PUBLIC_NODES.mainnet))
+      ? (nodeUrls.get('VET') ?? (testnet ? VET_PUBLIC_NODES.testnet : VET_PUBLIC_NODES.mainnet))
       : undefined;
-    if (vetUrl !== undefined && nodeRpcUrlFromEnv('VET') !== undefined)
+    if (vetUrl !== undefined && nodeUrls.get('VET') !== undefined)
       endpoints.push({ what: 'HARDKMS_RPC_VET', url: vetUrl });
     // Its origin only: a webhook URL often carries a token in its path (errors and audit records show this).
     if (o.alertWebhook !== undefined)
