@@ -18,9 +18,10 @@ export const EXIT_CODES = {
   internal: 70,
   cancelled: 130,
 } as const;
-type ExitClass = keyof typeof EXIT_CODES;
+export type ExitClass = keyof typeof EXIT_CODES;
 
-const CODES = {
+/** Each code's class: read through exitCodeOf (the whole table only in error-codes-testing.ts). */
+export const CODES = {
   // usage: malformed input
   USAGE: 'usage',
   INVALID_INPUT: 'usage',
@@ -203,13 +204,4 @@ export type ErrorCode = keyof typeof CODES;
 
 export function exitCodeOf(code: ErrorCode): number {
   return EXIT_CODES[CODES[code]];
-}
-
-/** Every code and its class, for the runbook's table and its test. */
-export function errorCodeTable(): ReadonlyArray<{ code: ErrorCode; exitClass: ExitClass; exitCode: number }> {
-  return (Object.keys(CODES) as ErrorCode[]).map((code) => ({
-    code,
-    exitClass: CODES[code],
-    exitCode: exitCodeOf(code),
-  }));
 }

@@ -68,28 +68,6 @@ export function hostDigestSigner(privateKey: Uint8Array): HostDigestSigner {
 }
 
 /**
- * Normalises a raw (r, s) from a device that knows nothing about recovery ids or low-S:
- * flips s to low-S and finds the recovery id for `publicKey`. For DigestSigner implementers.
- */
-export function completeSignature(
-  digest32: Uint8Array,
-  r: Uint8Array,
-  s: Uint8Array,
-  publicKey: Uint8Array,
-): Secp256k1Signature {
-  assertDigest(digest32);
-  let sBig = bytesToBig(s);
-  if (sBig > HALF_N) sBig = N - sBig;
-  const rBig = bytesToBig(r);
-  for (const recovery of [0, 1] as const) {
-    if (recoversTo(digest32, rBig, sBig, recovery, publicKey)) return { r: bigTo32(rBig), s: bigTo32(sBig), recovery };
-  }
-  throw new HardkmsError(SIGNATURE_INVALID, 'signature does not verify against the expected public key', {
-    hint: 'The signing key is not the key recorded for this wallet, or the device returned a corrupt signature.',
-  });
-}
-
-/**
  * Asks `signer` for a signature and checks it before it goes anywhere: right sizes, low-S,
  * verifies against signer.publicKey, recovery id correct. A wrong signature from a device
  * would otherwise surface only as a rejected broadcast (or, for EVM/TRON, a tx from a

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomInt } from 'node:crypto';
+import { createDecipheriv } from 'node:crypto';
 import { HardkmsError, InputError } from '../errors.js';
 
 /**
@@ -176,35 +176,6 @@ export async function verifyOtp(otp: string, opts: VerifyOtpOptions): Promise<Ve
 
 function counterAfter(f: OtpCounters, last: OtpCounters): boolean {
   return f.useCounter > last.useCounter || (f.useCounter === last.useCounter && f.sessionCounter > last.sessionCounter);
-}
-
-/** Emulator side: the OTP a YubiKey with this AES key and these fields would type. */
-export function generateOtp(
-  aesKey: Buffer,
-  fields: {
-    publicId: string;
-    privateId: Buffer;
-    useCounter: number;
-    sessionCounter: number;
-    timestamp?: number;
-    random?: number;
-  },
-): string {
-  modhexDecode(fields.publicId);
-  const block = encodeOtpBlock({
-    privateId: fields.privateId,
-    useCounter: fields.useCounter,
-    sessionCounter: fields.sessionCounter,
-    timestamp: fields.timestamp ?? randomInt(0, 1 << 24),
-    random: fields.random ?? randomInt(0, 1 << 16),
-  });
-  try {
-    const cipher = createCipheriv('aes-128-ecb', aesKey, null);
-    cipher.setAutoPadding(false);
-    return fields.publicId.toLowerCase() + modhexEncode(Buffer.concat([cipher.update(block), cipher.final()]));
-  } finally {
-    block.fill(0);
-  }
 }
 
 /** Host-side AES-128-ECB decrypt, for tests and the emulator; production injects the token's. */

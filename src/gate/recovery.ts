@@ -27,10 +27,6 @@ export interface RecoverySheet {
   body: Buffer;
 }
 
-export function encodeRecoveryWords(share: Uint8Array, format: RecoveryFormat = 1): string[] {
-  return shareIndices(share, format).map((i) => WORDS[i]!);
-}
-
 /**
  * The share's words as bytes, never as a JS string (a string cannot be wiped): `perLine`
  * words a line, each numbered ("  1. abandon   2. ability ..."), or all on one line
@@ -55,7 +51,8 @@ export function recoveryWordsBuffer(share: Uint8Array, perLine = 0, format: Reco
   return out;
 }
 
-function shareIndices(share: Uint8Array, format: RecoveryFormat): number[] {
+/** The word-list indices of a share's sheet: format, length, share and checksum, 11 bits a word. */
+export function shareIndices(share: Uint8Array, format: RecoveryFormat): number[] {
   if (share.length < 2 || share.length > 255) {
     throw new HardkmsError('GATE_SHAMIR_INVALID', `A recovery share must be 2 to 255 bytes (got ${share.length}).`);
   }
@@ -70,11 +67,6 @@ function shareIndices(share: Uint8Array, format: RecoveryFormat): number[] {
     body.fill(0);
     payload.fill(0);
   }
-}
-
-/** Words back to the sheet's body, whatever its format; the caller wipes it. */
-export function decodeRecoveryWords(input: string | readonly string[] | Uint8Array): Buffer {
-  return decodeRecoverySheet(input).body;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateOtp } from '../../src/gate/otp.js';
+import { generateOtp } from '../../src/gate/otp-testing.js';
 import { expectError, expectOk, GateBench } from '../support/gate-bench.js';
 
 /**

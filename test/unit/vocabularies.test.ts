@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { errorCodeTable, EXIT_CODES } from '../../src/error-codes.js';
+import { EXIT_CODES } from '../../src/error-codes.js';
+import { errorCodeTable } from '../../src/error-codes-testing.js';
 import { HardkmsError, InputError } from '../../src/errors.js';
 
 function sources(dir: string): string[] {

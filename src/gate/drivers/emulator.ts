@@ -70,7 +70,7 @@ export class EmulatorDriver implements YubiKeyDriver {
   }
 }
 
-function emulatedKeyPath(dir: string, serial: number): string {
+export function emulatedKeyPath(dir: string, serial: number): string {
   return join(dir, `${serial}.key`);
 }
 
@@ -138,20 +138,13 @@ export async function createEmulatedKey(dir: string, opts: { serial?: number } =
   return { serial, path };
 }
 
-/**
- * Gives an existing emulated key a new secret, as `ykman otp chalresp --generate`
- * would: the key keeps its serial but no longer gives its enrolled responses.
- */
-export async function reprogramEmulatedKey(dir: string, serial: number): Promise<void> {
-  await writeSecretFile(emulatedKeyPath(dir, serial), 'w');
-}
-
 async function ensureEmulatorDir(dir: string): Promise<void> {
   const created = await mkdir(dir, { recursive: true, mode: 0o700 });
   if (created !== undefined) await chmod(dir, 0o700);
 }
 
-async function writeSecretFile(path: string, flag: 'w' | 'wx'): Promise<void> {
+/** A new random HMAC-SHA1 secret in the key's file (hex, mode 0600); the secret is wiped here. */
+export async function writeSecretFile(path: string, flag: 'w' | 'wx'): Promise<void> {
   const secret = randomBytes(HMAC_SHA1_RESPONSE_BYTES);
   const text = Buffer.alloc(HMAC_SHA1_RESPONSE_BYTES * 2 + 1);
   try {

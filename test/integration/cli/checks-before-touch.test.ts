@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateOtp } from '../../../src/gate/otp.js';
+import { generateOtp } from '../../../src/gate/otp-testing.js';
 import { runCli, type CliResult } from '../../support/cli.js';
 import { freePort } from '../../../scripts/lib/ports.js';
 import { FakeTatumApi } from '../../../scripts/lib/tatum-api-server.js';

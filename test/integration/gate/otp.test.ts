@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateOtp, MODHEX_ALPHABET } from '../../../src/gate/otp.js';
+import { MODHEX_ALPHABET } from '../../../src/gate/otp.js';
+import { generateOtp } from '../../../src/gate/otp-testing.js';
 import { expectError, expectOk, GateBench } from '../../support/gate-bench.js';
 
 const PUBLIC_ID = 'ccccccbcgujh';

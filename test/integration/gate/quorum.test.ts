@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createEmulatedKey, reprogramEmulatedKey } from '../../../src/gate/drivers/emulator.js';
+import { createEmulatedKey } from '../../../src/gate/drivers/emulator.js';
+import { reprogramEmulatedKey } from '../../../src/gate/drivers/emulator-testing.js';
 import { expectError, expectOk, GateBench } from '../../support/gate-bench.js';
 
 describe('YubiKey gate 2-of-3 through the CLI (emulated keys, SoftHSM2 token)', () => {

@@ -4,7 +4,6 @@ import { ECPairFactory } from 'ecpair';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { createHash } from 'node:crypto';
 import {
-  completeSignature,
   derSignature,
   hostDigestSigner,
   signDigestChecked,
@@ -72,7 +71,7 @@ describe('derSignature', () => {
   });
 });
 
-describe('signDigestChecked / completeSignature', () => {
+describe('signDigestChecked', () => {
   const real = hostDigestSigner(key(9));
   const wrap = (f: (d: Uint8Array) => Promise<{ r: Uint8Array; s: Uint8Array; recovery: 0 | 1 }>): DigestSigner => ({
     publicKey: real.publicKey,
@@ -110,13 +109,5 @@ describe('signDigestChecked / completeSignature', () => {
         d,
       ),
     ).rejects.toThrow(/32 bytes/);
-  });
-
-  it('completeSignature normalises a high-S raw signature and finds the recovery id', async () => {
-    const d = digest('complete');
-    const s = await real.signDigest(d);
-    const c = completeSignature(d, s.r, b32(N - big(s.s)), real.publicKey);
-    expect(c).toEqual(s);
-    expect(() => completeSignature(d, s.r, s.s, hostDigestSigner(key(11)).publicKey)).toThrow(/does not verify/);
   });
 });

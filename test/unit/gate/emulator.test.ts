@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newChallenge } from '../../../src/gate/challenge.js';
-import { createEmulatedKey, EmulatorDriver, reprogramEmulatedKey } from '../../../src/gate/drivers/emulator.js';
+import { createEmulatedKey, EmulatorDriver } from '../../../src/gate/drivers/emulator.js';
+import { reprogramEmulatedKey } from '../../../src/gate/drivers/emulator-testing.js';
 
 const fresh = () => join(mkdtempSync(join(tmpdir(), 'hardkms-emu-')), 'keys');
 

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CredentialRef, YubiKeyDriver } from '../../../src/gate/drivers/driver.js';
-import { createEmulatedKey, EmulatorDriver, reprogramEmulatedKey } from '../../../src/gate/drivers/emulator.js';
+import { createEmulatedKey, EmulatorDriver } from '../../../src/gate/drivers/emulator.js';
+import { reprogramEmulatedKey } from '../../../src/gate/drivers/emulator-testing.js';
 import { gateStatus, type YubiKeySealRecord } from '../../../src/gate/seal-record.js';
-import { encodeRecoveryWords } from '../../../src/gate/recovery.js';
+import { encodeRecoveryWords } from '../../../src/gate/recovery-testing.js';
 import {
   YubiKeyGateProvider,
   type GateCredentialSpec,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Decrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
-import { decodeRecoveryWords } from '../../../src/gate/recovery.js';
+import { decodeRecoveryWords } from '../../../src/gate/recovery-testing.js';
 import {
   assignRecipients,
   parseRecoveryRecipients,

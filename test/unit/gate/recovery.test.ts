@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { wordlists } from 'bip39';
 import { describe, expect, it } from 'vitest';
-import { decodeRecoveryWords, encodeRecoveryWords, recoveryWordsBuffer } from '../../../src/gate/recovery.js';
+import { recoveryWordsBuffer } from '../../../src/gate/recovery.js';
+import { decodeRecoveryWords, encodeRecoveryWords } from '../../../src/gate/recovery-testing.js';
 
 const WORDS = wordlists.english!;
 
