@@ -4,7 +4,7 @@ import { HardkmsError } from '../errors.js';
 import { PasswordProvider } from '../vault/password-provider.js';
 import type { SealRecord, VaultSecretProvider } from '../vault/secret.js';
 import { Vault } from '../vault/vault.js';
-import { readVaultFacts } from '../vault/facts.js';
+import { openSealedVault } from '../vault/facts.js';
 import { warn } from './output.js';
 import { readSecret } from './prompt.js';
 
@@ -116,16 +116,17 @@ export async function withVault<T>(
   fn: (vault: Vault) => Promise<T> | T,
   opts: { rebind?: true } = {},
 ): Promise<T> {
-  const facts = readVaultFacts({ path: config.walletPath, auditLogPath: config.auditLogPath });
-  await runBeforeUnsealChecks(facts.seal, actor);
-  const vault = await Vault.open({
-    path: config.walletPath,
-    auditLogPath: config.auditLogPath,
-    provider: providerFor(facts.seal, config),
-    token: config.token,
-    ...opts,
-    actor,
-  });
+  // The facts read once: they choose the provider and the checks, and the unseal authenticates them.
+  const sealed = openSealedVault({ path: config.walletPath, auditLogPath: config.auditLogPath });
+  let provider: VaultSecretProvider;
+  try {
+    await runBeforeUnsealChecks(sealed.facts.seal, actor);
+    provider = providerFor(sealed.facts.seal, config);
+  } catch (e) {
+    sealed.close();
+    throw e;
+  }
+  const vault = await Vault.unseal(sealed, { provider, token: config.token, ...opts, actor });
   try {
     await runUnsealChecks(vault, actor);
     return await fn(vault);

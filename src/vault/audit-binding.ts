@@ -183,6 +183,30 @@ export function recordUnsealFailure(
 }
 
 /**
+ * At unseal, before the first signed record: the log and its public key are the bound ones
+ * (checkAuditBinding), this host's copy of a shared trail is brought up to date, and the log
+ * still holds the authenticated head (checkAuditHead). Returns the binding (completed in
+ * stores made before it had the log path and key fingerprint) and the records written while
+ * sealed, which the first signed record countersigns.
+ */
+export function checkAuditAtUnseal(
+  store: WalletStore,
+  token: Token,
+  facts: VaultFacts,
+  audit: AuditLog,
+): { binding: TokenBinding; uncovered: AuditRecord[] } {
+  const binding = checkAuditBinding(store, token, facts);
+  // Several instances (PostgreSQL): this host's copy of the trail brought up to date first, refused if the trail went
+  // back. Copy and head check under one writer lock: another instance's append between them would move the head past
+  // the copy (or put two signed records after the head read) and read as a false AUDIT_HEAD_MISMATCH.
+  const uncovered = store.transaction(() => {
+    audit.syncCopy();
+    return checkAuditHead(store, facts, !!facts.binding.auditLog);
+  });
+  return { binding, uncovered };
+}
+
+/**
  * The audit key in the token must be the one bound at init, and audit.pub.pem beside the
  * log must be that key: an auditor who trusts the file would otherwise accept a log
  * re-signed by another key. Binds the log path and fingerprint into stores made before

@@ -1,7 +1,10 @@
 import { realpathSync } from 'node:fs';
 import { HardkmsError } from '../errors.js';
 import { Token, type OpenTokenOptions } from '../hsm/token.js';
-import type { TokenBinding } from './facts.js';
+import { vaultFacts, type TokenBinding, type VaultFacts, type VaultLocation } from './facts.js';
+import { logInOrRollBack } from './seal-rotation.js';
+import { wipeVaultSecret, type SealRecord, type VaultSecret } from './secret.js';
+import type { WalletStore } from './store.js';
 
 /** The vault's token: the one its authenticated binding names, and no other. */
 
@@ -26,6 +29,38 @@ export function openBoundToken(binding: TokenBinding, override: OpenTokenOptions
   );
   token.close();
   throw wrong;
+}
+
+/**
+ * At unseal, once the facts are authenticated: the bound token opened, logged in with the
+ * unsealed PIN (or, when a PIN change was interrupted, the rotation rolled back and the
+ * previous seal's secret logged in: seal-rotation.ts), and bound to the vault's keys. Returns
+ * the secret the token took and the facts that hold now (read again after a roll-back).
+ * On failure the token is closed and a secret unsealed here wiped; `secret` stays the caller's.
+ */
+export async function openVaultToken(
+  store: WalletStore,
+  location: VaultLocation,
+  facts: VaultFacts,
+  secret: VaultSecret,
+  options: { token?: OpenTokenOptions | undefined; rebind?: boolean | undefined },
+  unsealPrevious: (seal: SealRecord) => Promise<VaultSecret>,
+): Promise<{ token: Token; secret: VaultSecret; facts: VaultFacts; rolledBack: boolean }> {
+  const token = openBoundToken(facts.binding, options.token, options.rebind === true);
+  try {
+    const login = await logInOrRollBack(store, token, facts.vaultId, secret, unsealPrevious);
+    try {
+      const current = login.rolledBack ? vaultFacts(store, location) : facts;
+      token.bindVaultKeys(current.binding.keys);
+      return { token, secret: login.secret, facts: current, rolledBack: login.rolledBack };
+    } catch (e) {
+      if (login.rolledBack) wipeVaultSecret(login.secret);
+      throw e;
+    }
+  } catch (e) {
+    token.close();
+    throw e;
+  }
 }
 
 function sameFile(a: string, b: string): boolean {

@@ -70,6 +70,29 @@ export function readVaultFacts(location: VaultLocation): VaultFacts {
   }
 }
 
+/**
+ * A vault before its unseal: the store open for writing and its facts as stored, read once.
+ * They say whom to ask (the seal's provider, checks before any key is touched); they are
+ * trusted only once Vault.unseal() has authenticated them. close() when not unsealing.
+ */
+export interface SealedVault {
+  readonly store: WalletStore;
+  readonly location: VaultLocation;
+  readonly facts: VaultFacts;
+  close(): void;
+}
+
+/** The first step of every unseal: the store opened (migrated to this format) and its facts read. */
+export function openSealedVault(location: VaultLocation): SealedVault {
+  const store = WalletStore.open(location.path);
+  try {
+    return { store, location, facts: vaultFacts(store, location), close: () => store.close() };
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+}
+
 /** The facts of an open store, the audit log path as bound at init (a different --audit-log is refused). */
 export function vaultFacts(store: WalletStore, location: VaultLocation): VaultFacts {
   const facts = rawFactsOf(store, location);

@@ -6,20 +6,15 @@ import type { AuditEvent, AuditRecord } from '../audit/record.js';
 import type { ForwardTarget } from '../audit/forward.js';
 import { keyFingerprint } from '../audit/verify.js';
 import { Token, type OpenTokenOptions } from '../hsm/token.js';
-import {
-  checkAuditBinding,
-  checkAuditHead,
-  recordUnsealFailure,
-  sealedAuditLog,
-  storeForAudit,
-} from './audit-binding.js';
-import { openBoundToken, refuseSharedToken } from './bound-token.js';
+import { checkAuditAtUnseal, recordUnsealFailure, sealedAuditLog, storeForAudit } from './audit-binding.js';
+import { openVaultToken, refuseSharedToken } from './bound-token.js';
 import type { NewWalletEntry } from './entries.js';
 import {
   authenticateFacts,
   defaultLogFor,
+  openSealedVault,
   storedAuditLog,
-  vaultFacts,
+  type SealedVault,
   type TokenBinding,
   type VaultLocation,
 } from './facts.js';
@@ -38,7 +33,7 @@ import { migrateToInnerLayer } from './migrate-inner.js';
 import { META } from './meta-auth.js';
 import { sealRecord } from './meta-records.js';
 import { REKEYED_TABLES } from './rekey.js';
-import { innerKeyFollows, logInOrRollBack, restoreSeal } from './seal-rotation.js';
+import { innerKeyFollows, restoreSeal } from './seal-rotation.js';
 import {
   decodeGatePolicy,
   encodeGatePolicy,
@@ -70,7 +65,7 @@ export interface InitOptions extends VaultLocation {
   auditForward?: ForwardTarget | undefined;
 }
 
-export interface OpenOptions extends VaultLocation {
+export interface UnsealOptions {
   provider: VaultSecretProvider;
   /**
    * HARDKMS_PKCS11_MODULE / HARDKMS_TOKEN_PROFILE / HARDKMS_TOKEN_LABEL. A module or profile
@@ -82,6 +77,8 @@ export interface OpenOptions extends VaultLocation {
   rebind?: boolean;
   actor?: string;
 }
+
+export interface OpenOptions extends VaultLocation, UnsealOptions {}
 
 /**
  * An unsealed vault: the store with row access, a logged-in token bound to the vault's
@@ -205,40 +202,35 @@ export class Vault {
     }
   }
 
-  /**
-   * Unseals: the facts as stored (whom to ask) → the operators' unseal → the facts
-   * authenticated under the meta MAC → the bound token, logged in (or a rotation
-   * interrupted before the token took its new PIN rolled back) → the audit log, checked
-   * against its binding and head, signing from here on.
-   */
+  /** Opens and unseals in one call: openSealedVault, then unseal (callers that need the stored facts first call both). */
   static async open(options: OpenOptions): Promise<Vault> {
-    const store = WalletStore.open(options.path);
+    return Vault.unseal(openSealedVault(options), options);
+  }
+
+  /**
+   * Unseals, one step per concern: the seal's provider asks the operators (vault/secret.ts)
+   * → the facts authenticated under the meta MAC (facts.ts) → the bound token opened and
+   * logged in, or an interrupted PIN change rolled back (bound-token.ts, seal-rotation.ts)
+   * → the audit log checked against its binding and head (audit-binding.ts) → the vault,
+   * its records signed from here on. Until then records are chained and unsigned; a failure
+   * closes the store and leaves the unseal's own failure record.
+   */
+  static async unseal(sealed: SealedVault, options: UnsealOptions): Promise<Vault> {
+    const { store, location, facts: stored } = sealed;
     const actor = options.actor ?? 'hardkms';
     let token: Token | undefined;
     let secret: VaultSecret | undefined;
     try {
-      const stored = vaultFacts(store, options);
       const audit = sealedAuditLog(store, stored, { keepOnForwardFailure: true, actor });
       const ctx = sealContext(stored.vaultId, !stored.testnetOnly, (e) => audit.append(e));
       secret = await options.provider.unseal(stored.seal, ctx);
-      const authenticated = authenticateFacts(store, secret.storeKey, stored.vaultId, options);
-      let facts = authenticated.facts;
-      token = openBoundToken(facts.binding, options.token, options.rebind === true);
-      const login = await logInOrRollBack(store, token, facts.vaultId, secret, (previous) =>
+      const { facts: authenticated, adopted } = authenticateFacts(store, secret.storeKey, stored.vaultId, location);
+      const opened = await openVaultToken(store, location, authenticated, secret, options, (previous) =>
         options.provider.unseal(previous, ctx),
       );
-      secret = login.secret;
-      if (login.rolledBack) facts = vaultFacts(store, options);
-      token.bindVaultKeys(facts.binding.keys);
-      const sealedInner = store.getMeta(INNER_KEY_META);
-      const binding = checkAuditBinding(store, token, facts);
-      // Several instances (PostgreSQL): this host's copy of the trail brought up to date first, refused if the trail went
-      // back. Copy and head check under one writer lock: another instance's append between them would move the head past
-      // the copy (or put two signed records after the head read) and read as a false AUDIT_HEAD_MISMATCH.
-      const uncovered = store.transaction(() => {
-        audit.syncCopy();
-        return checkAuditHead(store, facts, !!facts.binding.auditLog);
-      });
+      ({ token, secret } = opened);
+      const { facts, rolledBack } = opened;
+      const { binding, uncovered } = checkAuditAtUnseal(store, token, facts, audit);
       const vault = new Vault({
         store,
         token,
@@ -247,32 +239,35 @@ export class Vault {
         binding,
         testnetOnly: facts.testnetOnly,
         secret,
-        inner: sealedInner === undefined ? undefined : openInnerKey(sealedInner, secret.storeKey, facts.vaultId),
+        inner: innerKeyOf(store, secret, facts.vaultId),
       });
       vault.attachAudit();
-      vault.recordOpening(authenticated.adopted, uncovered);
+      vault.recordOpening(adopted, uncovered);
       if (options.rebind) vault.rebindTo(token.info);
       migrateToInnerLayer(vault);
-      vault.commitReseal(options.provider.resealAfterUnseal?.(), login.rolledBack ? vault.sealRecord() : facts.seal);
-      if (login.rolledBack) {
-        vault.record({
-          event: 'seal.rotation_rolled_back',
-          subject: facts.vaultId,
-          result: 'info',
-          details: {
-            reason: 'a token PIN change was interrupted; the previous seal matches the token and is current again',
-          },
-        });
-      }
+      vault.commitReseal(options.provider.resealAfterUnseal?.(), rolledBack ? vault.sealRecord() : facts.seal);
+      if (rolledBack) vault.recordRollBack();
       return vault;
     } catch (e) {
       wipeVaultSecret(secret);
       token?.close();
       if (e instanceof HardkmsError && e.code !== 'VAULT_NOT_FOUND')
-        recordUnsealFailure(store, options, e.code, options.actor);
+        recordUnsealFailure(store, location, e.code, options.actor);
       store.close();
       throw e;
     }
+  }
+
+  /** The unseal found a PIN change interrupted before the token took the new PIN, and went back (seal-rotation.ts). */
+  private recordRollBack(): void {
+    this.record({
+      event: 'seal.rotation_rolled_back',
+      subject: this.vaultId,
+      result: 'info',
+      details: {
+        reason: 'a token PIN change was interrupted; the previous seal matches the token and is current again',
+      },
+    });
   }
 
   /** The records of the unseal itself: the login, row sets bound by this first unseal, records written while sealed countersigned. */
@@ -560,6 +555,12 @@ function refusePasswordOnMainnet(provider: string, options: InitOptions): void {
       hint: 'Use a YubiKey gate for mainnet (hardkms init --yubikeys N --threshold M), pass --testnet, or, knowingly and audited, --allow-password-mainnet.',
     },
   );
+}
+
+/** The inner-layer key, opened with the unsealed store key; undefined for a store from before the inner layer (migrate-inner.ts). */
+function innerKeyOf(store: WalletStore, secret: VaultSecret, vaultId: string): Buffer | undefined {
+  const sealed = store.getMeta(INNER_KEY_META);
+  return sealed === undefined ? undefined : openInnerKey(sealed, secret.storeKey, vaultId);
 }
 
 /** What a seal provider sees of the vault: its id and network, and where its records go (each about the vault). */
