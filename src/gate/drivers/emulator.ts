@@ -28,6 +28,7 @@ export class EmulatorDriver implements YubiKeyDriver {
     this.explicitDir = dir;
   }
 
+  /** The commands pass the directory buildConfig read; the variable is read here only for a driver built without one. */
   get dir(): string {
     const d = this.explicitDir ?? readEnv(EMULATOR_DIR_ENV);
     if (!d) {

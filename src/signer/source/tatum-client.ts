@@ -24,7 +24,6 @@ import {
 } from './tatum-paths.js';
 import { HttpClient, isHttpError, redactUrl, type HttpMethod } from '../http.js';
 import { validatePending, validatePendingList, type MalformedPending, type PendingTransaction } from './pending.js';
-import { readEnv } from '../../config/env.js';
 import { isHttpScheme } from '../../http-url.js';
 
 /** Error codes thrown by TatumClient besides HttpError's HTTP_* codes. */
@@ -35,7 +34,10 @@ const TATUM_ERROR_CODES = {
 } as const;
 
 interface TatumClientOptions {
-  /** Default env TATUM_API_URL, else https://api.tatum.io. A trailing '/' is ignored. */
+  /**
+   * The configured API (buildConfig reads and checks TATUM_API_URL once), else https://api.tatum.io.
+   * A trailing '/' is ignored.
+   */
   baseUrl?: string;
   apiKey: string;
   /** Sent as x-ttm-kms-client-version on the pending call (§2.1). */
@@ -93,7 +95,7 @@ export class TatumClient {
   private readonly ownsHttp: boolean;
 
   constructor(options: TatumClientOptions) {
-    const base = options.baseUrl ?? readEnv('TATUM_API_URL') ?? DEFAULT_API_URL;
+    const base = options.baseUrl ?? DEFAULT_API_URL;
     let parsed: URL;
     try {
       parsed = new URL(base);
