@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { HardkmsError } from '../errors.js';
-import { check, jsonRecord, v } from '../validate.js';
 import type { NewWalletEntry, PublicData, WalletEntry } from './entries.js';
 
 /** How a WIF key was written (structurally the chain layer's WifForm). */
@@ -17,6 +16,7 @@ import {
   generatePrivateKeys,
   importPrivateKey,
 } from './entry-secrets.js';
+import { copyFields, secretFields } from './secret-fields.js';
 
 /**
  * A chain's keys and addresses as Tatum derives and writes them: what the wallet commands need
@@ -385,20 +385,6 @@ export function revealPrivateKey(vault: Vault, entry: WalletEntry, kit: ChainKit
   }
 }
 
-/**
- * `secret` entries hold a JSON object of Tatum's secret fields (secret, privateKey,
- * mnemonic) verbatim, so chains hardkms cannot sign for yet still export losslessly.
- */
-function secretFields(plain: Buffer): Record<string, string> {
-  try {
-    const fields = check(jsonRecord(v.string()), JSON.parse(plain.toString('utf8')));
-    if (fields.ok) return fields.value;
-  } catch {
-    // fall through: a bare secret string
-  }
-  return { secret: plain.toString('utf8') };
-}
-
 /** Tatum's JSON for an entry, secrets in clear. Callers audit before printing. */
 export function tatumEntry(vault: Vault, entry: WalletEntry, kit: ChainKit | undefined): TatumEntry {
   const out: TatumEntry = {};
@@ -420,7 +406,7 @@ export function tatumEntry(vault: Vault, entry: WalletEntry, kit: ChainKit | und
       if (!kit) throw new HardkmsError('UNSUPPORTED_CHAIN', `hardkms cannot format keys for chain '${entry.chain}'.`);
       // One-key chains: Tatum's generated wallets say `secret`, stored private keys `privateKey` (§5.2).
       out[entry.publicData.secretField ?? 'privateKey'] = formatStoredKey(kit, plain, entry);
-    } else Object.assign(out, secretFields(plain));
+    } else copyFields(out, secretFields(plain));
   } finally {
     plain.fill(0);
   }
