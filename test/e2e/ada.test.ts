@@ -17,6 +17,7 @@ import { cborEncode, decodeSignedEnvelope, FakeCardanoRosetta } from '../support
 import { FakeTatumApi } from '../../scripts/lib/tatum-api-server.js';
 import { createTestVault, TEST_PASSWORD, type TestVault } from '../support/vault.js';
 import { addMnemonic, explain, runDaemon } from './support.js';
+import { tatumOps, TO, TXH } from '../support/ada-payloads.js';
 
 // Tatum's SDK test mnemonic and its cardano wallet test's expectations (tatum-js v2).
 const MNEMONIC =
@@ -26,41 +27,10 @@ const XPUB =
 const KEY0 =
   '8873d5e84af86978f03b63d9ffc9c6f940bd8501d32e91980c904e8d81c305507dc95992faa5aefccb263b28b411eda2dde7882d922742663804a69d78182e34';
 const ADDR0 = 'addr_test1vzfp68vn36ze5yz7x7evracmasuptjmz99qk4j23gun3pcqhlevq5';
-const TO = 'addr_test1vzdts2y4k47zwypzdh36azxx0w4v8tev6m6svtz9fud0emgchuswu';
-const TXH = 'e00f31565ef36d815dbc62b33ec956cb5fe0823aaa48533f2a4368b9d49ce801';
-
+// Tatum's SDK operations (test/support/ada-payloads.ts) from ADDR0, its change back to ADDR0 after a 0.2 ADA fee.
 function ops(value = '1000000'): string {
-  const amount = (v: string) => ({ value: v, currency: { symbol: 'ADA', decimals: 6 } });
-  return JSON.stringify([
-    {
-      operation_identifier: { index: 0, network_index: 0 },
-      related_operations: [],
-      type: 'input',
-      status: 'success',
-      account: { address: ADDR0, metadata: {} },
-      amount: amount('-10000000'),
-      coin_change: { coin_identifier: { identifier: `${TXH}:0` }, coin_action: 'coin_created' },
-      metadata: {},
-    },
-    {
-      operation_identifier: { index: 1, network_index: 0 },
-      related_operations: [],
-      type: 'output',
-      status: 'success',
-      account: { address: TO, metadata: {} },
-      amount: { ...amount(value), metadata: {} },
-      metadata: {},
-    },
-    {
-      operation_identifier: { index: 2, network_index: 1 },
-      related_operations: [],
-      type: 'output',
-      status: 'success',
-      account: { address: ADDR0, metadata: {} },
-      amount: { ...amount(String(10_000_000 - Number(value) - 200_000)), metadata: {} },
-      metadata: {},
-    },
-  ]);
+  const changeValue = String(10_000_000 - Number(value) - 200_000);
+  return JSON.stringify(tatumOps({ from: ADDR0, value, changeValue }));
 }
 
 describe('ADA end to end', { timeout: 240_000 }, () => {

@@ -70,7 +70,7 @@ describe('ADA signing attacks', () => {
     const otherTx = await (
       await prepareAda(
         parseAdaOperations(
-          JSON.stringify(tatumOps({ value: '2000000', change: ME_ADDR })).replace('8800000', '7800000'),
+          JSON.stringify(tatumOps({ value: '2000000', change: ME_ADDR, changeValue: '7800000' })),
           true,
         ),
         rosettaOf(other),

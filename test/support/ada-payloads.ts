@@ -29,7 +29,13 @@ export const OTHER_ADDR = adaAddress(OTHER.publicKey, true);
 export const TO = 'addr_test1vzdts2y4k47zwypzdh36azxx0w4v8tev6m6svtz9fud0emgchuswu';
 export const TXH = 'e00f31565ef36d815dbc62b33ec956cb5fe0823aaa48533f2a4368b9d49ce801';
 
-export function tatumOps(opts: { to?: string; value?: string; change?: string; from?: string } = {}): unknown[] {
+/**
+ * One 10 ADA input, the transfer and the change; `changeValue` defaults to 8.8 ADA whatever
+ * `value` says (so a larger value leaves no fee: a test of that refusal).
+ */
+export function tatumOps(
+  opts: { to?: string; value?: string; change?: string; changeValue?: string; from?: string } = {},
+): unknown[] {
   const from = opts.from ?? ME_ADDR;
   return [
     {
@@ -57,7 +63,7 @@ export function tatumOps(opts: { to?: string; value?: string; change?: string; f
       type: 'output',
       status: 'success',
       account: { address: opts.change ?? from, metadata: {} },
-      amount: { value: '8800000', currency: { symbol: 'ADA', decimals: 6 }, metadata: {} },
+      amount: { value: opts.changeValue ?? '8800000', currency: { symbol: 'ADA', decimals: 6 }, metadata: {} },
       metadata: {},
     },
   ];
