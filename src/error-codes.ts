@@ -113,6 +113,7 @@ export const CODES = {
   HSM_PLATFORM_UNSUPPORTED: 'tokenOrGate',
   HSM_PROFILE_INVALID: 'tokenOrGate',
   HSM_PROFILE_UNKNOWN: 'tokenOrGate',
+  HSM_TOKEN_BUSY: 'tokenOrGate',
   HSM_TOKEN_DAMAGED: 'tokenOrGate',
   HSM_TOKEN_NOT_FOUND: 'tokenOrGate',
   HSM_TOKEN_NOT_PRESENT: 'tokenOrGate',

@@ -24,6 +24,7 @@ import {
   stateFiles,
   type SoftHsmConfig,
 } from './softhsm-files.js';
+import { sleepSync, withTokenDirLock } from './softhsm-lock.js';
 
 /**
  * A verified copy of a SoftHSM2 token's state files, kept beside the token directory
@@ -117,10 +118,6 @@ function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
 function writeDurable(path: string, data: Buffer | string): void {
   const fd = openSync(path, 'w', 0o600);
   try {
@@ -174,6 +171,14 @@ export class SoftHsmBackup {
     const config = readSoftHsmConfig(env);
     if (!config || config.backend !== 'file') return undefined;
     return new SoftHsmBackup(config, label);
+  }
+
+  /**
+   * Runs fn under the host-wide lock of this token directory (softhsm-lock.ts): for what
+   * reads or rewrites the token's files as a whole. No directory yet: nothing to guard.
+   */
+  exclusive<T>(fn: () => T): T {
+    return existsSync(this.config.tokenDir) ? withTokenDirLock(this.config.tokenDir, fn) : fn();
   }
 
   /** Generations of copies for one token directory, newest first, with their verified manifests. */
@@ -313,6 +318,11 @@ export class SoftHsmBackup {
 
   /** An operator's backup: a verified copy of the live token in `dir/<token dir name>/`. */
   exportTo(dir: string): { path: string; manifest: BackupManifest } {
+    // Not while another process's login rewrites token.object (softhsm-lock.ts).
+    return this.exclusive(() => this.exportUnlocked(dir));
+  }
+
+  private exportUnlocked(dir: string): { path: string; manifest: BackupManifest } {
     const live = findLiveTokens(this.config.tokenDir).find((t) => t.label === this.label);
     if (!live) throw damagedError(this.check());
     this.assertIntact();
@@ -385,6 +395,10 @@ export class SoftHsmBackup {
    * not be in use (stop the daemon first): SoftHSM2 reads its files when it starts.
    */
   repair(): RepairResult {
+    return this.exclusive(() => this.repairUnlocked());
+  }
+
+  private repairUnlocked(): RepairResult {
     const before = this.check();
     if (before.state !== 'damaged') return { before, after: before, restored: [], backupPath: before.backup?.path };
     const backup = this.latest(before.liveDir ? basename(before.liveDir) : undefined);

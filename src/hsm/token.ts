@@ -93,6 +93,10 @@ const GCM_TAG_BITS = 128;
 
 let backupWarned = false;
 
+function filesLocked<T>(backup: SoftHsmBackup | undefined, fn: () => T): T {
+  return backup ? backup.exclusive(fn) : fn();
+}
+
 function trimField(b: string | Buffer): string {
   return (typeof b === 'string' ? b : b.toString('utf8')).replace(/\0/g, '').trim();
 }
@@ -129,6 +133,16 @@ export class Token {
     // Before the library reads the files: a truncated token.object must be reported as
     // damaged (and repaired), not as "no such token" (which suggests creating a new one).
     const backup = softHsmBackupFor(profile.name, modulePath, label);
+    // C_Initialize reads every token's files: not while another process rewrites one.
+    return filesLocked(backup, () => Token.openIn(profile, modulePath, label, backup));
+  }
+
+  private static openIn(
+    profile: TokenProfile,
+    modulePath: string,
+    label: string,
+    backup: SoftHsmBackup | undefined,
+  ): Token {
     backup?.assertIntact();
     const lib = loadModule(modulePath);
     const slots = lib.C_GetSlotList(true);
@@ -182,28 +196,37 @@ export class Token {
   login(pin: Buffer): void {
     // SoftHSM2 rewrites token.object on every login: never let it rewrite a damaged one,
     // and copy a whole one first when the copy is older (a PIN change cut short by a kill).
-    this.backup?.assertIntact();
-    this.keepBackup();
-    try {
-      loginWithBuffer(this.info.modulePath, this.session, pkcs11js.CKU_USER, pin);
-      this.loggedIn = true;
-    } catch (e) {
-      if (pkcs11Code(e) === pkcs11js.CKR_USER_ALREADY_LOGGED_IN) {
+    this.tokenFiles(() => {
+      this.backup?.assertIntact();
+      this.keepBackup();
+      try {
+        loginWithBuffer(this.info.modulePath, this.session, pkcs11js.CKU_USER, pin);
         this.loggedIn = true;
-        return;
+      } catch (e) {
+        if (pkcs11Code(e) === pkcs11js.CKR_USER_ALREADY_LOGGED_IN) {
+          this.loggedIn = true;
+          return;
+        }
+        throw this.fail(e, 'logging in');
       }
-      throw this.fail(e, 'logging in');
-    }
+    });
+  }
+
+  /** Runs fn under the host-wide lock of a SoftHSM2 token's files (softhsm-lock.ts); other tokens need none. */
+  private tokenFiles<T>(fn: () => T): T {
+    return filesLocked(this.backup, fn);
   }
 
   /** Changes the user PIN inside the token (rotation). */
   setPin(oldPin: Buffer, newPin: Buffer): void {
-    try {
-      setPinWithBuffers(this.info.modulePath, this.session, oldPin, newPin);
-    } catch (e) {
-      throw this.fail(e, 'changing the user PIN');
-    }
-    this.keepBackup();
+    this.tokenFiles(() => {
+      try {
+        setPinWithBuffers(this.info.modulePath, this.session, oldPin, newPin);
+      } catch (e) {
+        throw this.fail(e, 'changing the user PIN');
+      }
+      this.keepBackup();
+    });
   }
 
   /** Refreshes the SoftHSM2 copy when the token's PIN or objects changed; a failure only warns. */
@@ -256,23 +279,25 @@ export class Token {
       auditKeyId: randomBytes(16).toString('hex'),
     };
     const audit = auditKeyPairTemplates(tag, ids.auditKeyId);
-    try {
-      this.createWrapKey(tag, ids.wrapKeyId);
-      this.lib.C_GenerateKey(
-        this.session,
-        { mechanism: pkcs11js.CKM_AES_KEY_GEN },
-        dataKeyTemplate(tag, ids.dataKeyId),
-      );
-      this.lib.C_GenerateKeyPair(
-        this.session,
-        { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
-        audit.publicKey,
-        audit.privateKey,
-      );
-    } catch (e) {
-      throw this.fail(e, 'generating the vault keys');
-    }
-    this.keepBackup();
+    this.tokenFiles(() => {
+      try {
+        this.createWrapKey(tag, ids.wrapKeyId);
+        this.lib.C_GenerateKey(
+          this.session,
+          { mechanism: pkcs11js.CKM_AES_KEY_GEN },
+          dataKeyTemplate(tag, ids.dataKeyId),
+        );
+        this.lib.C_GenerateKeyPair(
+          this.session,
+          { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
+          audit.publicKey,
+          audit.privateKey,
+        );
+      } catch (e) {
+        throw this.fail(e, 'generating the vault keys');
+      }
+      this.keepBackup();
+    });
     return ids;
   }
 
@@ -287,12 +312,14 @@ export class Token {
   /** Makes a new wrap key (with the unwrap template) for a vault whose wrap key predates it. */
   generateWrapKey(vaultId: string): string {
     const id = randomBytes(16).toString('hex');
-    try {
-      this.createWrapKey(vaultId.slice(0, 8), id);
-    } catch (e) {
-      throw this.fail(e, 'generating a wrap key');
-    }
-    this.keepBackup();
+    this.tokenFiles(() => {
+      try {
+        this.createWrapKey(vaultId.slice(0, 8), id);
+      } catch (e) {
+        throw this.fail(e, 'generating a wrap key');
+      }
+      this.keepBackup();
+    });
     return id;
   }
 
@@ -306,12 +333,14 @@ export class Token {
   /** Destroys a token key of this vault by CKA_ID (the retired wrap key after a migration). */
   destroySecretKey(idHex: string): void {
     const handle = this.findOne(pkcs11js.CKO_SECRET_KEY, idHex, 'retired key');
-    try {
-      this.lib.C_DestroyObject(this.session, handle);
-    } catch (e) {
-      throw this.fail(e, 'destroying a retired key');
-    }
-    this.keepBackup();
+    this.tokenFiles(() => {
+      try {
+        this.lib.C_DestroyObject(this.session, handle);
+      } catch (e) {
+        throw this.fail(e, 'destroying a retired key');
+      }
+      this.keepBackup();
+    });
   }
 
   /**
@@ -834,12 +863,14 @@ export class Token {
 
   /** Imports a Yubico OTP AES-128 key as a non-extractable token object (CKM_AES_ECB decrypt only). */
   importAesKey(value: Buffer, idHex: string, label: string): void {
-    try {
-      this.lib.C_CreateObject(this.session, otpAesKeyTemplate(value, idHex, label));
-    } catch (e) {
-      throw this.fail(e, 'importing an OTP key');
-    }
-    this.keepBackup();
+    this.tokenFiles(() => {
+      try {
+        this.lib.C_CreateObject(this.session, otpAesKeyTemplate(value, idHex, label));
+      } catch (e) {
+        throw this.fail(e, 'importing an OTP key');
+      }
+      this.keepBackup();
+    });
   }
 
   /** AES-128-ECB decrypt of one block with a token key (Yubico OTP). */
