@@ -155,16 +155,11 @@ export function strictJsonObject<E extends v.ObjectEntries>(entries: E, what = '
   return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, expecting(what)), v.strictObject(entries, unknownKey));
 }
 
-/** A JSON object used as a map (keys are data), each value checked by `value`. */
-export function jsonRecord<T>(value: v.GenericSchema<unknown, T>, what = 'an object') {
-  return v.pipe(v.custom<Record<string, unknown>>(isPlainObject, expecting(what)), v.record(v.string(), value));
-}
-
 /**
- * A JSON object used as a map into a null-prototype object, each value checked by `value`
- * (or by `value(key)` when the rule depends on the key), each key by `key`. Unlike
- * valibot's `record`, which silently drops `__proto__`, `constructor` and `prototype`, every
- * own key is kept or refused. `normaliseKey` maps keys that mean the same thing to one
+ * A JSON object used as a map (keys are data) into a null-prototype object, each value
+ * checked by `value` (or by `value(key)` when the rule depends on the key), each key by
+ * `key`. Use it, never valibot's `record`, for untrusted JSON: `record` silently drops
+ * `__proto__`, `constructor` and `prototype`; here every own key is kept or refused. `normaliseKey` maps keys that mean the same thing to one
  * (addresses in two letter cases): two such keys are refused as ambiguous, naming both.
  */
 export function jsonMap<T>(options: {
