@@ -1,5 +1,4 @@
 import { keccak_256 } from '@noble/hashes/sha3';
-import { getAddress } from 'ethers/address';
 import { nativeSecp256k1 } from '../../secp256k1-native.js';
 
 /**
@@ -15,7 +14,7 @@ export function evmAddressOf(publicKey: Uint8Array): string {
   let address = remembered.get(hex);
   if (address === undefined) {
     const full = publicKey.length === 65 ? publicKey : nativeSecp256k1().publicKeyConvert(publicKey, false);
-    address = getAddress(
+    address = checksumAddress(
       `0x${Buffer.from(keccak_256(full.subarray(1)))
         .subarray(12)
         .toString('hex')}`,
@@ -24,4 +23,23 @@ export function evmAddressOf(publicKey: Uint8Array): string {
     remembered.set(hex, address);
   }
   return address;
+}
+
+/**
+ * EIP-55: `0x` and 40 hex digits in their checksummed letter case, as ethers' getAddress gives
+ * them; a mixed-case input whose case is not its checksum is refused (all lower or all upper
+ * case carries no checksum). Here instead of ethers/address, which a daemon's start-up paid
+ * about 0.1 s of CPU to load for this alone.
+ */
+export function checksumAddress(address: string): string {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw new Error(`not a 20-byte hex address: ${address}`);
+  const lower = address.slice(2).toLowerCase();
+  const hash = keccak_256(Buffer.from(lower, 'ascii'));
+  let out = '0x';
+  for (let i = 0; i < 40; i++) {
+    const nibble = i % 2 === 0 ? hash[i >> 1]! >> 4 : hash[i >> 1]! & 0x0f;
+    out += nibble >= 8 ? lower[i]!.toUpperCase() : lower[i]!;
+  }
+  if (/([A-F].*[a-f])|([a-f].*[A-F])/.test(address) && out !== address) throw new Error('bad address checksum');
+  return out;
 }

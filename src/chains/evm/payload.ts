@@ -1,4 +1,4 @@
-import { getAddress } from 'ethers/address';
+import { checksumAddress } from './address.js';
 import {
   describe,
   hexField,
@@ -223,7 +223,7 @@ function parseAddress(chain: string, field: string, v: unknown): string {
   const s = /^xdc/i.test(v) ? '0x' + v.slice(3) : v;
   if (!/^0x[0-9a-fA-F]{40}$/.test(s)) throw payloadError(chain, `${field} is not a 20-byte hex address`);
   try {
-    return getAddress(s);
+    return checksumAddress(s);
   } catch {
     throw payloadError(chain, `${field} has an invalid EIP-55 checksum`);
   }

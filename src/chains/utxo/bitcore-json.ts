@@ -1,4 +1,5 @@
-import { Transaction, script as bscript } from 'bitcoinjs-lib';
+import * as bscript from 'bitcoinjs-lib/src/script';
+import { Transaction } from 'bitcoinjs-lib/src/transaction';
 import {
   bytesEqual,
   describe,

@@ -1,4 +1,7 @@
-import { Transaction, address as baddress, crypto as bcrypto, type Network } from 'bitcoinjs-lib';
+import * as baddress from 'bitcoinjs-lib/src/address';
+import * as bcrypto from 'bitcoinjs-lib/src/crypto';
+import type { Network } from 'bitcoinjs-lib/src/networks';
+import { Transaction } from 'bitcoinjs-lib/src/transaction';
 import { HardkmsError } from '../../errors.js';
 import {
   SIGNER_MISSING,

@@ -25,7 +25,7 @@
  * Beyond Tatum: a wallet of the other net (testnet vs mainnet) is never used, and an id
  * that is not in the vault is named in the error when no key could be resolved.
  */
-import { crypto as bcrypto } from 'bitcoinjs-lib';
+import * as bcrypto from 'bitcoinjs-lib/src/crypto';
 import { HardkmsError, shownText } from '../../errors.js';
 import type { ChainFamily } from '../../chains/types.js';
 import { getChainAdapter, isSupportedChain } from '../../chains/registry.js';

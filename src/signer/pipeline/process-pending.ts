@@ -8,10 +8,8 @@
  * leaves the process. Nothing here throws: every outcome is a value, and a failure carries
  * the text reported in the cycle's error batch (§2.6).
  */
-import { evmAddressOf } from '../../chains/evm/address.js';
 import { HardkmsError, isHardkmsError } from '../../errors.js';
 import type { DecodedTx } from '../../chains/decoded.js';
-import { decodeEvm, signEvm } from '../../chains/evm/sign.js';
 import type { EvmFill } from '../../chains/evm/payload.js';
 import { utxoNetwork } from '../../chains/networks.js';
 import { chainFamily } from '../../chains/registry.js';
@@ -23,9 +21,8 @@ import type { SolanaRpc } from '../sinks/sol-rpc.js';
 import type { EgldNode } from '../sinks/egld-node.js';
 import type { EgldFill } from '../../chains/egld/sign.js';
 import type { AdaRosetta } from '../../chains/ada/sign.js';
-import { decodeTron, signTron } from '../../chains/tron/sign.js';
 import type { ChainFamily } from '../../chains/types.js';
-import { decodeUtxo, signUtxo, type UtxoChainCode } from '../../chains/utxo/sign.js';
+import type { UtxoChainCode } from '../../chains/utxo/sign.js';
 import type { Vault } from '../../vault/vault.js';
 import { approvalPayload, ApprovalUnsendable, type ApprovalPayload, type ExternalApprover } from './approval.js';
 import type { Broadcaster } from '../sinks/broadcast.js';
@@ -510,11 +507,12 @@ export class PendingProcessor {
   ): Promise<Plan> {
     const payload = pending.serializedTransaction;
     const chain = pending.chain;
-    // The Bitcoin family, EVM and TRON are loaded with the daemon; the other families' modules
-    // on first use: their libraries (stellar-base, ripple, algosdk, thor-devkit) cost about a
-    // second of start-up CPU and 40 MB that a daemon never seeing those chains should not pay.
+    // Each family's modules on its first transaction: their libraries (ethers, bitcoinjs-lib's
+    // transaction code, stellar-base, ripple, algosdk, thor-devkit) are start-up CPU and memory
+    // that a daemon cycle without that family's transactions should not pay.
     switch (family) {
       case 'utxo': {
+        const { decodeUtxo, signUtxo } = await import('../../chains/utxo/sign.js');
         const c = chain as UtxoChainCode;
         const decoded = decodeUtxo(payload, c, utxoNetwork(c, this.d.testnet));
         const opts =
@@ -530,10 +528,16 @@ export class PendingProcessor {
           sign: () => signBch(payload, signers),
         };
       }
-      case 'tron':
+      case 'tron': {
+        const { decodeTron, signTron } = await import('../../chains/tron/sign.js');
         return { decoded: decodeTron(payload), sign: () => signTron(payload, signers) };
+      }
       case 'evm': {
         if (chain === 'VET') return this.planVet(payload, signers);
+        const [{ decodeEvm, signEvm }, { evmAddressOf }] = await Promise.all([
+          import('../../chains/evm/sign.js'),
+          import('../../chains/evm/address.js'),
+        ]);
         const chainId = this.d.evm.chainId(chain);
         const first = signers[0];
         const fill: EvmFill =
@@ -674,7 +678,10 @@ export class PendingProcessor {
 
   /** VET: gas from the node's estimate and blockRef from its best block (as thorify), nonce from the token's RNG when the payload has none. */
   private async planVet(payload: string, signers: SigningKey[]): Promise<Plan> {
-    const { decodeVet, parseVetPayload, signVet } = await import('../../chains/vet/sign.js');
+    const [{ decodeVet, parseVetPayload, signVet }, { evmAddressOf }] = await Promise.all([
+      import('../../chains/vet/sign.js'),
+      import('../../chains/evm/address.js'),
+    ]);
     const testnet = this.d.testnet;
     const f = parseVetPayload(payload, testnet);
     const first = signers[0];

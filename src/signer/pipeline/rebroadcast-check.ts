@@ -4,7 +4,7 @@
  * binds the bytes to the row, and this is the second, independent check that what leaves
  * is the transaction of THIS pending id, not another one's signed bytes.
  */
-import { Transaction as BtcTransaction } from 'bitcoinjs-lib';
+import { Transaction as BtcTransaction } from 'bitcoinjs-lib/src/transaction';
 import { getAddress } from 'ethers/address';
 import { Transaction as EvmTransaction } from 'ethers/transaction';
 import { HardkmsError, isHardkmsError } from '../../errors.js';

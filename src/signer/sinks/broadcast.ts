@@ -9,8 +9,6 @@
  * node that already has it answers "already known", which counts as success with the
  * transaction's own id.
  */
-import { Transaction as BtcTransaction } from 'bitcoinjs-lib';
-import { keccak256 } from 'ethers/crypto';
 import { HardkmsError } from '../../errors.js';
 import { SolanaRpc } from './sol-rpc.js';
 import { usesOffchainBroadcast, type TatumChain } from '../source/tatum-paths.js';
@@ -149,7 +147,11 @@ export class NodeBroadcaster implements Broadcaster {
       txId = await node.rpc.sendRawTransaction(rawTx);
     } catch (e) {
       if (!isAlreadyKnownError(e)) throw e;
-      txId = node.kind === 'evm' ? keccak256(rawTx) : BtcTransaction.fromHex(rawTx).getId();
+      // Loaded only on this path (a node that already had the transaction): a daemon starts without them.
+      txId =
+        node.kind === 'evm'
+          ? (await import('ethers/crypto')).keccak256(rawTx)
+          : (await import('bitcoinjs-lib/src/transaction')).Transaction.fromHex(rawTx).getId();
     }
     await this.settle(pending, txId);
     return { txId, via: 'node' };

@@ -6,7 +6,7 @@
  * broadcasts without ever needing it.
  */
 import { createHash } from 'node:crypto';
-import { Transaction as BtcTransaction } from 'bitcoinjs-lib';
+import { Transaction as BtcTransaction } from 'bitcoinjs-lib/src/transaction';
 import { keccak256 } from 'ethers/crypto';
 import { Transaction as VetTransaction } from 'thor-devkit';
 import { xrpTxHash } from '../../chains/xrp/sign.js';

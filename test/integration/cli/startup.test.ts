@@ -81,10 +81,12 @@ describe('CLI start-up loads only what the command uses', () => {
       expect(r.packages.has('bip174'), 'bip174').toBe(false);
     });
 
-    it('the daemon still loads what it signs with', () => {
+    it("the daemon loads its logger, and a chain family's signing libraries only on that family's first transaction", () => {
       const r = packagesLoaded(['daemon', '--help'], env);
       expect(r.code).toBe(0);
-      for (const lib of ['ethers', 'bitcoinjs-lib', 'pino']) expect(r.packages.has(lib), lib).toBe(true);
+      for (const lib of ['bitcoinjs-lib', 'pino']) expect(r.packages.has(lib), lib).toBe(true);
+      // ethers (EVM signing) and bitcoinjs-lib's PSBT code (bip174) are not needed to start or poll.
+      for (const lib of ['ethers', 'bip174']) expect(r.packages.has(lib), lib).toBe(false);
       // The metrics registry is built only for --metrics-addr.
       expect(r.packages.has('prom-client')).toBe(false);
     });
