@@ -43,9 +43,9 @@ export interface AuditLogStore {
 }
 
 /** Signs a 32-byte record hash with the token's audit key. */
-export type AuditSigner = (hash: Buffer) => Buffer;
+type AuditSigner = (hash: Buffer) => Buffer;
 
-export interface AuditLogOptions {
+interface AuditLogOptions {
   /** Absent: appends run unlocked and record no head (a log checked on its own, tests). */
   store?: AuditLogStore | undefined;
   /** Signs from the first append (else from signWith()); absent while sealed. */
@@ -89,11 +89,6 @@ export function defaultAuditLogPath(walletPath: string): string {
 /** The audit key's public key lives next to the log so an auditor can verify offline. */
 export function auditPublicKeyPath(logPath: string): string {
   return join(dirname(logPath), `${basename(logPath, '.log')}.pub.pem`);
-}
-
-/** Reads the last complete line of a file without reading the whole file. */
-export function readLastLine(path: string): string | undefined {
-  return readTail(path)?.line;
 }
 
 /**

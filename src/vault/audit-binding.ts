@@ -212,7 +212,7 @@ export function checkAuditAtUnseal(
  * re-signed by another key. Binds the log path and fingerprint into stores made before
  * the binding had them.
  */
-export function checkAuditBinding(store: WalletStore, token: Token, facts: VaultFacts): TokenBinding {
+function checkAuditBinding(store: WalletStore, token: Token, facts: VaultFacts): TokenBinding {
   const pem = token.auditPublicKeyPem(facts.binding.keys.auditKeyId);
   const fingerprint = keyFingerprint(pem);
   if (facts.binding.auditKeyFingerprint !== undefined && facts.binding.auditKeyFingerprint !== fingerprint) {
@@ -258,7 +258,7 @@ function keyFingerprintOrNull(pem: string): string | null {
  * record after it (one appended by a process killed before its commit). Returns the
  * unsigned records after the head: written while sealed, to be countersigned now.
  */
-export function checkAuditHead(store: WalletStore, facts: VaultFacts, required: boolean): AuditRecord[] {
+function checkAuditHead(store: WalletStore, facts: VaultFacts, required: boolean): AuditRecord[] {
   const auth = store.getMetaJson(META.auditHeadAuth, authenticatedHeadRecord);
   const mismatch = (why: string): HardkmsError =>
     new HardkmsError('AUDIT_HEAD_MISMATCH', `The audit log ${facts.auditLogPath} ${why}.`, {

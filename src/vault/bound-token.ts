@@ -3,7 +3,7 @@ import { HardkmsError } from '../errors.js';
 import { Token, type OpenTokenOptions } from '../hsm/token.js';
 import { vaultFacts, type TokenBinding, type VaultFacts, type VaultLocation } from './facts.js';
 import { logInOrRollBack } from './seal-rotation.js';
-import { wipeVaultSecret, type SealRecord, type VaultSecret } from './secret.js';
+import { wipeVaultSecret, type SealContext, type VaultSecret, type VaultSecretProvider } from './secret.js';
 import type { WalletStore } from './store.js';
 
 /** The vault's token: the one its authenticated binding names, and no other. */
@@ -12,7 +12,7 @@ import type { WalletStore } from './store.js';
  * Opens the token the binding names (the configured module, profile or label only where
  * they agree with it, or where `rebind` lets them differ) and checks its serial.
  */
-export function openBoundToken(binding: TokenBinding, override: OpenTokenOptions | undefined, rebind: boolean): Token {
+function openBoundToken(binding: TokenBinding, override: OpenTokenOptions | undefined, rebind: boolean): Token {
   if (!rebind) checkBindingOverride(binding, override);
   const token = Token.open({
     modulePath: override?.modulePath ?? binding.modulePath,
@@ -43,12 +43,12 @@ export async function openVaultToken(
   location: VaultLocation,
   facts: VaultFacts,
   secret: VaultSecret,
-  options: { token?: OpenTokenOptions | undefined; rebind?: boolean | undefined },
-  unsealPrevious: (seal: SealRecord) => Promise<VaultSecret>,
+  options: { provider: VaultSecretProvider; token?: OpenTokenOptions | undefined; rebind?: boolean | undefined },
+  ctx: SealContext,
 ): Promise<{ token: Token; secret: VaultSecret; facts: VaultFacts; rolledBack: boolean }> {
   const token = openBoundToken(facts.binding, options.token, options.rebind === true);
   try {
-    const login = await logInOrRollBack(store, token, facts.vaultId, secret, unsealPrevious);
+    const login = await logInOrRollBack(store, token, facts.vaultId, secret, { provider: options.provider, ctx });
     try {
       const current = login.rolledBack ? vaultFacts(store, location) : facts;
       token.bindVaultKeys(current.binding.keys);

@@ -98,7 +98,7 @@ export function openInnerKey(sealed: string, storeKey: Buffer, vaultId: string):
 
 /**
  * For re-keying (vault/ rekey): the inner key stays, only its seal follows the new store key.
- * Write the result to the meta key INNER_KEY_META in the same transaction as the new seal.
+ * Write the result to the meta key META.innerKey in the same transaction as the new seal.
  */
 export function resealInnerKey(sealed: string, oldStoreKey: Buffer, newStoreKey: Buffer, vaultId: string): string {
   const key = openInnerKey(sealed, oldStoreKey, vaultId);
@@ -108,8 +108,6 @@ export function resealInnerKey(sealed: string, oldStoreKey: Buffer, newStoreKey:
     key.fill(0);
   }
 }
-
-export const INNER_KEY_META = 'inner_key';
 
 /**
  * A private-key entry's stored secret: the token-wrapped key for signing and the export copy

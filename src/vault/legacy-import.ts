@@ -6,7 +6,7 @@ import { prepareImportedPrivateKey, type ChainKit } from './tatum-wallets.js';
 import type { Vault } from './vault.js';
 import { encryptSecretEntry } from './entry-secrets.js';
 
-export interface ImportSummary {
+interface ImportSummary {
   /** Per chain and kind, what was (or, with dry-run, would be) imported. */
   imported: Record<string, Record<string, number>>;
   /** Signature ids already in the store: left as they are (import is idempotent). */

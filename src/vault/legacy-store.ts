@@ -7,7 +7,7 @@ import { decryptLegacy, wrongLegacyPassword } from './legacy-cipher.js';
  * Entries are validated once, here, and handed on typed, with secrets as Buffers that
  * the caller wipes (wipeLegacyEntries).
  *
- * Limit: JSON.parse can only produce JS strings, so while parsing (and in
+ * Limit: JSON.parse can only produce JS strings, so while parsing (and in the tests'
  * serializeLegacyStore) the plaintext and each secret exist briefly as immutable strings
  * that cannot be zeroed; we keep no reference to them and copy the secrets into Buffers
  * straight away. A streaming byte-level JSON parser would avoid this; for a one-off
@@ -15,7 +15,7 @@ import { decryptLegacy, wrongLegacyPassword } from './legacy-cipher.js';
  * its own attack surface.
  */
 
-export type LegacyKind = 'mnemonic' | 'privateKey' | 'secret';
+type LegacyKind = 'mnemonic' | 'privateKey' | 'secret';
 
 export interface LegacyEntry {
   /** The JSON key; Tatum's API refers to the wallet by it, so it is kept verbatim. */
@@ -41,14 +41,14 @@ export interface LegacyEntry {
 const ENTRY_HINT =
   'Fix or remove that entry in a decrypted copy of the Tatum store, or export it again from Tatum KMS.';
 
-function entryError(id: string, problem: string): HardkmsError {
+export function entryError(id: string, problem: string): HardkmsError {
   return new HardkmsError('LEGACY_ENTRY_INVALID', `Wallet '${shownText(id)}' in the Tatum wallet file ${problem}.`, {
     hint: ENTRY_HINT,
   });
 }
 
 /** Copies a string into a Buffer outside Node's shared pool, so wiping it clears the only copy we own. */
-function secretBuffer(s: string): Buffer {
+export function secretBuffer(s: string): Buffer {
   const b = Buffer.alloc(Buffer.byteLength(s, 'utf8'));
   b.write(s, 'utf8');
   return b;
@@ -173,33 +173,6 @@ export function openLegacyStore(
   } finally {
     plain.fill(0);
   }
-}
-
-/**
- * Rebuilds Tatum's JSON object (key = signatureId), for the compatibility export and for
- * tests. Returns UTF-8 bytes the caller wipes; see the module comment on strings.
- */
-export function serializeLegacyStore(entries: readonly LegacyEntry[]): Buffer {
-  // Null prototype: a signature id of "__proto__" must stay an ordinary key.
-  const out: Record<string, Record<string, string | boolean>> = Object.create(null) as Record<
-    string,
-    Record<string, string | boolean>
-  >;
-  for (const e of entries) {
-    if (Object.prototype.hasOwnProperty.call(out, e.signatureId)) {
-      throw entryError(e.signatureId, 'appears twice');
-    }
-    const o: Record<string, string | boolean> = {};
-    if (e.mnemonic) o.mnemonic = e.mnemonic.toString('utf8');
-    if (e.privateKey) o.privateKey = e.privateKey.toString('utf8');
-    if (e.secret) o.secret = e.secret.toString('utf8');
-    if (e.address !== undefined) o.address = e.address;
-    if (e.xpub !== undefined) o.xpub = e.xpub;
-    o.chain = e.chain;
-    if (!e.testnetMissing) o.testnet = e.testnet;
-    out[e.signatureId] = o;
-  }
-  return secretBuffer(JSON.stringify(out));
 }
 
 export function wipeLegacyEntries(entries: readonly LegacyEntry[]): void {

@@ -1,11 +1,11 @@
 import { HardkmsError } from '../errors.js';
+import { META } from './meta-auth.js';
 import { entryAad, type WalletEntry } from './entries.js';
 import { hasInnerLayer, newInnerKey } from './inner.js';
 import type { Vault } from './vault.js';
 import { decryptSecret, encryptSecretEntry, importPrivateKey } from './entry-secrets.js';
 
 /** CKA_ID of a wrap key replaced by the migration, until the token has destroyed it. */
-export const RETIRED_WRAP_KEY_META = 'retired_wrap_key';
 
 /**
  * Brings a vault made before the inner layer and the unwrap template up to date, at the
@@ -135,7 +135,7 @@ function plainOf(vault: Vault, e: WalletEntry): Buffer {
 }
 
 function destroyRetiredWrapKey(vault: Vault): void {
-  const retired = vault.store.getMeta(RETIRED_WRAP_KEY_META);
+  const retired = vault.store.getMeta(META.retiredWrapKey);
   if (!retired || retired === vault.binding.keys.wrapKeyId) return;
   try {
     vault.token.destroySecretKey(retired);
@@ -150,7 +150,7 @@ function destroyRetiredWrapKey(vault: Vault): void {
       return;
     }
   }
-  vault.store.writeAuthenticatedMeta({ [RETIRED_WRAP_KEY_META]: undefined });
+  vault.store.writeAuthenticatedMeta({ [META.retiredWrapKey]: undefined });
   vault.record({
     event: 'vault.retired_key',
     subject: retired,

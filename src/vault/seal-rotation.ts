@@ -1,12 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { HardkmsError } from '../errors.js';
 import type { Token } from '../hsm/token.js';
-import { INNER_KEY_META, resealInnerKey } from './inner.js';
+import { resealInnerKey } from './inner.js';
 import { META } from './meta-auth.js';
 import { sealRecord } from './meta-records.js';
 import { otpPolicyOf, withOtpPolicy } from './otp-store.js';
 import { REKEYED_TABLES } from './rekey.js';
-import { STORE_KEY_BYTES, wipeVaultSecret, type SealRecord, type VaultSecret } from './secret.js';
+import {
+  STORE_KEY_BYTES,
+  wipeVaultSecret,
+  type SealContext,
+  type SealRecord,
+  type VaultSecret,
+  type VaultSecretProvider,
+} from './secret.js';
 import type { WalletStore } from './store.js';
 import type { Vault } from './vault.js';
 
@@ -89,15 +96,16 @@ export function applySeal(vault: Vault, record: SealRecord, newSecret?: VaultSec
  * new seal (and the re-keyed rows) were committed and before the token took the new PIN:
  * the previous seal (under the meta MAC, so not injected) still matches the token. Goes
  * back to it, and to its store key, in one transaction: the store is then wholly in its
- * state from before the rotation. Returns the secret the token took; when that is the
- * previous one, `secret` has been wiped.
+ * state from before the rotation; the previous seal is unsealed by the same provider, with the
+ * same context. Returns the secret the token took; when that is the previous one, `secret`
+ * has been wiped.
  */
 export async function logInOrRollBack(
   store: WalletStore,
   token: Token,
   vaultId: string,
   secret: VaultSecret,
-  unsealPrevious: (seal: SealRecord) => Promise<VaultSecret>,
+  unsealer: { provider: VaultSecretProvider; ctx: SealContext },
 ): Promise<{ secret: VaultSecret; rolledBack: boolean }> {
   try {
     token.login(secret.tokenPin);
@@ -107,7 +115,7 @@ export async function logInOrRollBack(
   } catch (e) {
     const previous = store.getMetaJson(META.previousSeal, sealRecord);
     if (!(e instanceof HardkmsError) || e.code !== 'HSM_WRONG_PIN' || !previous) throw e;
-    const prevSecret = await unsealPrevious(previous);
+    const prevSecret = await unsealer.provider.unseal(previous, unsealer.ctx);
     try {
       token.login(prevSecret.tokenPin);
       restoreSeal(store, vaultId, previous, secret, prevSecret);
@@ -141,6 +149,6 @@ export function innerKeyFollows(
   from: VaultSecret,
   to: VaultSecret,
 ): Record<string, string> {
-  const sealed = store.getMeta(INNER_KEY_META);
+  const sealed = store.getMeta(META.innerKey);
   return sealed === undefined ? {} : { [META.innerKey]: resealInnerKey(sealed, from.storeKey, to.storeKey, vaultId) };
 }

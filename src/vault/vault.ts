@@ -28,7 +28,7 @@ import {
   type VaultSecretProvider,
 } from './secret.js';
 import { FORMAT_VERSION } from './schema.js';
-import { INNER_KEY_META, newInnerKey, openInnerKey } from './inner.js';
+import { newInnerKey, openInnerKey } from './inner.js';
 import { migrateToInnerLayer } from './migrate-inner.js';
 import { META } from './meta-auth.js';
 import { sealRecord } from './meta-records.js';
@@ -43,7 +43,7 @@ import {
   type GatePolicyFlags,
 } from './gate-policy.js';
 
-export interface InitOptions extends VaultLocation {
+interface InitOptions extends VaultLocation {
   token: OpenTokenOptions;
   /** The token user PIN; only init receives it from outside (HARDKMS_TOKEN_PIN or a prompt). */
   tokenPin: Buffer;
@@ -65,7 +65,7 @@ export interface InitOptions extends VaultLocation {
   auditForward?: ForwardTarget | undefined;
 }
 
-export interface UnsealOptions {
+interface UnsealOptions {
   provider: VaultSecretProvider;
   /**
    * HARDKMS_PKCS11_MODULE / HARDKMS_TOKEN_PROFILE / HARDKMS_TOKEN_LABEL. A module or profile
@@ -78,7 +78,7 @@ export interface UnsealOptions {
   actor?: string;
 }
 
-export interface OpenOptions extends VaultLocation, UnsealOptions {}
+interface OpenOptions extends VaultLocation, UnsealOptions {}
 
 /**
  * An unsealed vault: the store with row access, a logged-in token bound to the vault's
@@ -225,9 +225,7 @@ export class Vault {
       const ctx = sealContext(stored.vaultId, !stored.testnetOnly, (e) => audit.append(e));
       secret = await options.provider.unseal(stored.seal, ctx);
       const { facts: authenticated, adopted } = authenticateFacts(store, secret.storeKey, stored.vaultId, location);
-      const opened = await openVaultToken(store, location, authenticated, secret, options, (previous) =>
-        options.provider.unseal(previous, ctx),
-      );
+      const opened = await openVaultToken(store, location, authenticated, secret, options, ctx);
       ({ token, secret } = opened);
       const { facts, rolledBack } = opened;
       const { binding, uncovered } = checkAuditAtUnseal(store, token, facts, audit);
@@ -559,7 +557,7 @@ function refusePasswordOnMainnet(provider: string, options: InitOptions): void {
 
 /** The inner-layer key, opened with the unsealed store key; undefined for a store from before the inner layer (migrate-inner.ts). */
 function innerKeyOf(store: WalletStore, secret: VaultSecret, vaultId: string): Buffer | undefined {
-  const sealed = store.getMeta(INNER_KEY_META);
+  const sealed = store.getMeta(META.innerKey);
   return sealed === undefined ? undefined : openInnerKey(sealed, secret.storeKey, vaultId);
 }
 

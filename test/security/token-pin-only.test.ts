@@ -6,8 +6,7 @@ import Database from 'better-sqlite3';
 import pkcs11js from 'pkcs11js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { entryAad, type EntryKind } from '../../src/vault/entries.js';
-import { INNER_KEY_META } from '../../src/vault/inner.js';
-import { RETIRED_WRAP_KEY_META } from '../../src/vault/migrate-inner.js';
+import { META } from '../../src/vault/meta-auth.js';
 import { decryptSecret, encryptSecretEntry, importPrivateKey, signWithEntry } from '../../src/vault/entry-secrets.js';
 import { TEST_PIN } from '../support/softhsm.js';
 import { createTestVault, openTestVault, type TestVault } from '../support/vault.js';
@@ -242,7 +241,7 @@ describe('attack 3 on a store made before the fix: migrated at the next unseal',
     lib.C_CloseSession(session);
     const templatedWrapId = v.binding.keys.wrapKeyId;
     v.store.transaction(() => v.adoptInnerLayer(undefined, oldWrapId));
-    v.store.writeAuthenticatedMeta({ [RETIRED_WRAP_KEY_META]: undefined }); // under the meta MAC, as a legacy store's meta was
+    v.store.writeAuthenticatedMeta({ [META.retiredWrapKey]: undefined }); // under the meta MAC, as a legacy store's meta was
     v.token.bindVaultKeys(v.binding.keys);
     const wrapped = v.token.importSecp256k1(privateKey, pub);
     const pkId = randomUUID();
@@ -270,7 +269,7 @@ describe('attack 3 on a store made before the fix: migrated at the next unseal',
         mechanism: 'CKM_AES_GCM',
       },
     ]);
-    v.store.writeAuthenticatedMeta({ [INNER_KEY_META]: undefined });
+    v.store.writeAuthenticatedMeta({ [META.innerKey]: undefined });
     v.seal('test');
     // The old store: both attacks work with the PIN alone.
     expect(unwrapAttack(tv.path, privateKey).length).toBeGreaterThan(0);
@@ -288,7 +287,7 @@ describe('attack 3 on a store made before the fix: migrated at the next unseal',
       expect(secp256k1.verify(Buffer.concat([sig.r, sig.s]), digest, pub)).toBe(true);
       // the old wrap key is gone from the token
       expect(() => vault.token.destroySecretKey(oldWrapId)).toThrow(/not on token/);
-      expect(vault.store.getMeta(RETIRED_WRAP_KEY_META)).toBeUndefined();
+      expect(vault.store.getMeta(META.retiredWrapKey)).toBeUndefined();
     } finally {
       vault.seal('test');
     }

@@ -5,12 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decryptLegacy } from '../../../src/vault/legacy-cipher.js';
 import { encryptLegacy } from '../../../src/vault/legacy-cipher-testing.js';
-import {
-  openLegacyStore,
-  parseLegacyStore,
-  serializeLegacyStore,
-  wipeLegacyEntries,
-} from '../../../src/vault/legacy-store.js';
+import { openLegacyStore, parseLegacyStore, wipeLegacyEntries } from '../../../src/vault/legacy-store.js';
+import { serializeLegacyStore } from '../../../src/vault/legacy-store-testing.js';
 import { HardkmsError } from '../../../src/errors.js';
 
 const PASSWORD = 'correct horse ☃ battery'; // non-ASCII: the KDF must use UTF-8 bytes
