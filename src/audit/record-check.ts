@@ -33,7 +33,7 @@ export interface ChainPosition {
   batchLeft: number;
 }
 
-export interface LineCheck {
+interface LineCheck {
   record?: AuditRecord;
   fault?: RecordFault;
   problem?: string;
@@ -45,7 +45,7 @@ export const START: ChainPosition = { expectedSeq: 1, prevHash: GENESIS_HASH, co
 const SIG_B64 = /^[A-Za-z0-9+/]{86}==$/;
 
 /** Only the one encoding of a 64-byte value: no padding tricks, no ignored characters. */
-export function canonicalSignature(sig: string): Buffer | undefined {
+function canonicalSignature(sig: string): Buffer | undefined {
   if (!SIG_B64.test(sig)) return undefined;
   const raw = Buffer.from(sig, 'base64');
   return raw.length === 64 && raw.toString('base64') === sig ? raw : undefined;

@@ -6,8 +6,6 @@ import type { ChainAdapter, ChainCode, ChainFamily } from './types.js';
 import { ed25519Spec } from './ed25519/spec.js';
 import { utxoAdapter } from './utxo/derive.js';
 
-export type { ChainAdapter, ChainCode, ChainFamily } from './types.js';
-
 const ADAPTERS: ReadonlyMap<ChainCode, ChainAdapter> = new Map<ChainCode, ChainAdapter>([
   ['BTC', utxoAdapter('BTC')],
   ['LTC', utxoAdapter('LTC')],

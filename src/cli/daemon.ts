@@ -58,9 +58,8 @@ type DaemonOpts = {
   logLevel?: string;
 };
 
-export { INSECURE_HTTP_FLAG, MAINNET_OVERRIDE_FLAG, UNAUTHENTICATED_APPROVER_FLAG };
 /** Test hook: SIGKILL the daemon right after a signature is journaled, before it is broadcast. */
-export const TEST_CRASH_ENV = 'HARDKMS_TEST_CRASH_AFTER_SIGN' satisfies PublicEnvName;
+const TEST_CRASH_ENV = 'HARDKMS_TEST_CRASH_AFTER_SIGN' satisfies PublicEnvName;
 
 function makeLog(levelFlag: string | undefined): { log: DaemonLog; logger: Logger } {
   const level = levelFlag ?? readEnv('HARDKMS_LOG_LEVEL') ?? 'info';

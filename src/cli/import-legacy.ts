@@ -23,7 +23,7 @@ async function legacyPassword(): Promise<Buffer> {
 }
 
 /** Exit code when some wallets were imported and others skipped (each listed, with the fix). */
-export const IMPORT_PARTIAL_EXIT_CODE = 3;
+const IMPORT_PARTIAL_EXIT_CODE = 3;
 
 export function registerImportLegacy(program: Command): void {
   globalFlags(

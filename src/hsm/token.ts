@@ -3,7 +3,7 @@ import { ed25519 } from '@noble/curves/ed25519';
 import pkcs11js from 'pkcs11js';
 import { HardkmsError } from '../errors.js';
 import { explainPkcs11Error, pkcs11Code } from './pkcs11-errors.js';
-import { decodeEcPoint, normaliseLowS, recoveryIdFor, type CurveName, type EcdsaSignature } from './ec.js';
+import { decodeEcPoint, normaliseLowS, recoveryIdFor, type EcdsaSignature } from './ec.js';
 import { loadModule, resolveModulePath } from './module.js';
 import { generateKeyWithTemplate, loginWithBuffer, readUnwrapTemplate, setPinWithBuffers } from './native.js';
 import { softHsmBackupFor, type SoftHsmBackup } from './softhsm-backup.js';
@@ -932,5 +932,3 @@ export interface TokenInternals {
   signRaw(handle: Buffer, digest: Uint8Array): Buffer;
   signEd25519Raw(handle: Buffer, message: Uint8Array): Buffer;
 }
-
-export type { CurveName, EcdsaSignature };

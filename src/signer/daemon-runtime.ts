@@ -47,7 +47,7 @@ import { RosettaClient } from './sinks/ada-rosetta.js';
  * flags into DaemonRunOptions, supplies the prompts (DaemonRunDeps) and maps signals to stop().
  */
 
-export interface DaemonRunOptions {
+interface DaemonRunOptions {
   walletPath: string;
   auditLogPath: string | undefined;
   token: { modulePath: string | undefined; label: string | undefined; profile: string | undefined };
@@ -82,7 +82,7 @@ export interface DaemonRunOptions {
   claimLeaseMs?: number | undefined;
 }
 
-export interface DaemonRunDeps {
+interface DaemonRunDeps {
   /** The unseal provider for the vault's seal (the CLI's prompts and touch messages). */
   provider: (seal: SealRecord) => VaultSecretProvider;
   /** Checks before the unseal asks for any touch (the CLI's OTP requirement), on the seal as wallet.dat holds it. */

@@ -16,9 +16,6 @@ import { cip64SigningHash, serializeCip64, type Cip64Fields } from './cip64.js';
  * resolved key and returns the 0x raw transaction. CELO is signed as a plain Ethereum
  * transaction, or as CIP-64 (type 0x7b) when the payload names a feeCurrency (cip64.ts).
  */
-
-export type { EvmFill, EvmOptions } from './payload.js';
-
 export async function signEvm(payload: unknown, signers: readonly DigestSigner[], opts: EvmOptions): Promise<string> {
   const { chain } = opts;
   const fields = requireComplete(chain, parseEvmPayload(payload, opts));

@@ -51,7 +51,7 @@ function hostKey<K>(signatureId: string, derive: () => K, zero: (key: K) => void
 }
 
 /** A resolved mnemonic child as a signer: the key exists on the host from its first signature until wipe(). */
-export interface HostKeySigner<S = Uint8Array> {
+interface HostKeySigner<S = Uint8Array> {
   readonly signatureId: string;
   readonly publicKey: Uint8Array;
   /** async: a derivation failure, a mismatch or a use after wipe() is a rejection, as every signer's. */

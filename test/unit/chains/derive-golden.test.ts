@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { getChainAdapter, type ChainCode } from '../../../src/chains/registry.js';
+import { getChainAdapter } from '../../../src/chains/registry.js';
+import type { ChainCode } from '../../../src/chains/types.js';
 import { mnemonicToSeed } from '../../../src/chains/mnemonic.js';
 
 // Spec §4.3: produced by running Tatum's own SDK derivation on this mnemonic.
