@@ -239,9 +239,6 @@ export function applyEnvFile(values: Readonly<Record<string, string>>): string[]
 /** The variables an operator sets (the test hooks and the system's variables left out). */
 export const OPERATOR_ENV_VARS: readonly EnvVar[] = ENV_VARS.filter((v: EnvVar) => !v.testOnly && !v.system);
 
-/** The system's variables hardkms reads (PATH, HOME). */
-export const SYSTEM_ENV_VARS: readonly EnvVar[] = ENV_VARS.filter((v: EnvVar) => v.system);
-
 /** How the table names a variable: `HARDKMS_RPC_<CHAIN>` for a family. */
 export function envDisplayName(v: EnvVar): string {
   return v.perChain ? `${v.name}<CHAIN>` : v.name;

@@ -9,7 +9,6 @@ import {
   envStatusLines,
   ENV_VARS,
   OPERATOR_ENV_VARS,
-  SYSTEM_ENV_VARS,
 } from '../../../src/config/env.js';
 
 function files(dir: string, keep: (path: string) => boolean): string[] {
@@ -19,6 +18,7 @@ function files(dir: string, keep: (path: string) => boolean): string[] {
   });
 }
 const sources = (dir: string): string[] => files(dir, (p) => p.endsWith('.ts'));
+const SYSTEM_ENV_VARS = ENV_VARS.filter((v) => 'system' in v);
 
 /** Not hardkms's: the system's and Node's, set or read by tests as any program would. */
 const NOT_OURS = new Set(['PATH', 'HOME', 'TMPDIR', 'NODE_OPTIONS', 'NODE_TLS_REJECT_UNAUTHORIZED']);
