@@ -245,6 +245,38 @@ describe('TatumClient against the fake Tatum API', () => {
     expect(await codeOf(client.broadcast('ETH', '0x00', id))).toBe('HTTP_STATUS');
   });
 
+  it('a 2xx broadcast answer whose txId is not 1-200 characters of text counts as one without txId', async () => {
+    const id = api.queue(ethPending());
+    for (const body of [{ txId: 5 }, { txId: '' }, { txId: 'a'.repeat(201) }, ['0x' + 'ab'.repeat(32)], null, 'text']) {
+      api.failNext({ kind: 'json', body }, 1, { path: BROADCAST_PATHS.ETH });
+      expect(await client.broadcast('ETH', '0x00', id)).toEqual({ txId: undefined });
+    }
+  });
+
+  it("completion() reads Tatum's answer through a schema: the field that is wrong is named, never its value", async () => {
+    const id = api.queue(ethPending());
+    const path = new RegExp(`^/v3/kms/${id}$`);
+    const answer = async (body: unknown) => {
+      api.failNext({ kind: 'json', body }, 1, { method: 'GET', path });
+      return client.completion(id).catch((e: HardkmsError) => e);
+    };
+    expect(await answer({ id, txId: null })).toEqual({ state: 'pending' });
+    expect(await answer({ id, txId: '' })).toEqual({ state: 'pending' });
+    expect(await answer({ id })).toEqual({ state: 'pending' });
+    expect(await answer({ id, txId: '0xd3adb33f' })).toEqual({ state: 'completed', txId: '0xd3adb33f' });
+    for (const [body, why] of [
+      [['d3adb33f'], /expected an object \(the pending transaction\), got an array of 1 entries/],
+      [{ id, txId: 7 }, /txId: expected a transaction id .*, got a number/],
+      [{ id, txId: `d3adb33f\n${'x'.repeat(10)}` }, /txId: expected a transaction id/],
+      [{ id, txId: 'd3adb33f'.repeat(26) }, /txId: expected a transaction id/],
+      [{ id: 'd3adb33f', txId: 'x' }, /the answer is another id/],
+    ] as const) {
+      const e = await answer(body);
+      expect(e).toMatchObject({ code: 'TATUM_BAD_RESPONSE', message: expect.stringMatching(why) });
+      expect((e as Error).message).not.toContain('d3adb33f');
+    }
+  });
+
   it('reports errors in one batch, and sends nothing for an empty batch', async () => {
     await client.reportErrors([]);
     expect(api.requests).toHaveLength(0);

@@ -8,6 +8,7 @@
  * the same raw transaction). `Backoff` below is the daemon's pacing after API failures.
  */
 import { HardkmsError } from '../../errors.js';
+import { check, expecting, looseJsonObject, v } from '../../validate.js';
 import {
   broadcastPath,
   ERROR_BATCH_PATH,
@@ -178,15 +179,12 @@ export class TatumClient {
         return { state: 'not-found' };
       throw e;
     }
-    if (typeof json !== 'object' || json === null || Array.isArray(json))
-      throw new HardkmsError(TATUM_ERROR_CODES.badResponse, `Pending transaction ${id}: the answer is not an object`);
-    const o = json as { id?: unknown; txId?: unknown };
-    if (o.id !== undefined && o.id !== id)
+    const o = check(completionAnswer, json);
+    if (!o.ok) throw new HardkmsError(TATUM_ERROR_CODES.badResponse, `Pending transaction ${id}: ${o.text}`);
+    if (o.value.id !== undefined && o.value.id !== id)
       throw new HardkmsError(TATUM_ERROR_CODES.badResponse, `Pending transaction ${id}: the answer is another id`);
-    if (o.txId === undefined || o.txId === null || o.txId === '') return { state: 'pending' };
-    if (typeof o.txId !== 'string' || o.txId.length > 200 || !/^[\x21-\x7e]+$/.test(o.txId))
-      throw new HardkmsError(TATUM_ERROR_CODES.badResponse, `Pending transaction ${id}: txId is not a transaction id`);
-    return { state: 'completed', txId: o.txId };
+    const txId = o.value.txId;
+    return txId === undefined || txId === null || txId === '' ? { state: 'pending' } : { state: 'completed', txId };
   }
 
   /**
@@ -206,7 +204,7 @@ export class TatumClient {
   /** §2.4: broadcast a signed blockchain transaction; completes the pending tx server-side. */
   async broadcast(chain: TatumChain, txData: string, signatureId: string): Promise<BroadcastResult> {
     const json = await this.postAccepted(broadcastPath(chain), { txData, signatureId });
-    return { txId: readTxId(json) };
+    return { txId: broadcastAnswerOf(json).txId };
   }
 
   /** §2.5: broadcast of a virtual-account withdrawal (BTC, LTC, DOGE, BCH, ETH, ONE, ADA only). */
@@ -231,9 +229,8 @@ export class TatumClient {
       withdrawalId: req.withdrawalId,
       signatureId: req.signatureId,
     });
-    const completed =
-      typeof json === 'object' && json !== null ? (json as { completed?: unknown }).completed : undefined;
-    return { txId: readTxId(json), completed: typeof completed === 'boolean' ? completed : undefined };
+    const answer = broadcastAnswerOf(json);
+    return { txId: answer.txId, completed: answer.completed };
   }
 
   /**
@@ -315,7 +312,38 @@ export class TatumClient {
   }
 }
 
-function readTxId(json: unknown): string | undefined {
-  const txId = typeof json === 'object' && json !== null ? (json as { txId?: unknown }).txId : undefined;
-  return typeof txId === 'string' && txId.length > 0 && txId.length <= 200 ? txId : undefined;
+/**
+ * `GET /v3/kms/{id}` as completion() reads it: the id it is about, and the txId Tatum
+ * recorded (null, absent or empty while pending). Other fields are not acted on.
+ */
+const TX_ID = expecting('a transaction id (printable text, at most 200 characters)');
+const completionAnswer = looseJsonObject(
+  {
+    id: v.optional(v.unknown()),
+    txId: v.nullish(
+      v.union(
+        [v.literal(''), v.pipe(v.string(TX_ID), v.maxLength(200, TX_ID), v.regex(/^[\x21-\x7e]+$/, TX_ID))],
+        TX_ID,
+      ),
+    ),
+  },
+  'an object (the pending transaction)',
+);
+
+/**
+ * A broadcast's 2xx answer: its txId (1-200 characters) and, off-chain, `completed`. Never
+ * refused (any 2xx means the API took the transaction): a field that is not what Tatum
+ * sends is as if absent.
+ */
+const broadcastAnswer = v.fallback(
+  v.object({
+    txId: v.fallback(v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(200))), undefined),
+    completed: v.fallback(v.optional(v.boolean()), undefined),
+  }),
+  {},
+);
+
+function broadcastAnswerOf(json: unknown): { txId?: string | undefined; completed?: boolean | undefined } {
+  const r = check(broadcastAnswer, json);
+  return r.ok ? r.value : {};
 }
