@@ -109,8 +109,7 @@ export async function logInOrRollBack(
 ): Promise<{ secret: VaultSecret; rolledBack: boolean }> {
   try {
     token.login(secret.tokenPin);
-    if (store.getMeta(META.previousSeal) !== undefined)
-      store.writeAuthenticatedMeta({ [META.previousSeal]: undefined });
+    dropPreviousSeal(store);
     return { secret, rolledBack: false };
   } catch (e) {
     const previous = store.getMetaJson(META.previousSeal, sealRecord);
@@ -128,6 +127,49 @@ export async function logInOrRollBack(
   }
 }
 
+/**
+ * Step 1 (Vault.replaceSeal): the new seal under the meta MAC. With `to` whose store key
+ * differs from `from`'s, every MAC'd row and the meta are re-keyed in the same transaction;
+ * with a new token PIN, the current seal is kept as previous_seal (it holds the old store
+ * key and PIN) until dropPreviousSeal().
+ */
+export function storeNewSeal(
+  store: WalletStore,
+  vaultId: string,
+  seal: SealRecord,
+  from: VaultSecret,
+  to: VaultSecret | undefined,
+): void {
+  const pinChange = to !== undefined && !to.tokenPin.equals(from.tokenPin);
+  const updates = {
+    [META.seal]: JSON.stringify(seal),
+    [META.previousSeal]: pinChange ? JSON.stringify(store.getMetaJson(META.seal, sealRecord)!) : undefined,
+  };
+  if (to && !to.storeKey.equals(from.storeKey)) {
+    store.rekey(to.storeKey, REKEYED_TABLES, { ...updates, ...innerKeyFollows(store, vaultId, from, to) });
+  } else store.writeAuthenticatedMeta(updates);
+}
+
+/** Step 3, and after a login with the current seal: the previous seal is no longer needed. */
+export function dropPreviousSeal(store: WalletStore): void {
+  if (store.getMeta(META.previousSeal) !== undefined) store.writeAuthenticatedMeta({ [META.previousSeal]: undefined });
+}
+
+/**
+ * A provider's re-seal of the same secret (new challenges) at unseal, committed unless
+ * another process replaced the seal since this unseal read it: a stale re-seal must never
+ * overwrite a rotation that changed the secret. Returns whether it was committed.
+ */
+export function commitResealIfCurrent(store: WalletStore, record: SealRecord, unsealedFrom: SealRecord): boolean {
+  let committed = false;
+  store.transaction(() => {
+    if (JSON.stringify(store.getMetaJson(META.seal, sealRecord)!) !== JSON.stringify(unsealedFrom)) return;
+    store.writeAuthenticatedMeta({ [META.previousSeal]: undefined, [META.seal]: JSON.stringify(record) });
+    committed = true;
+  });
+  return committed;
+}
+
 /** Seal and store key back to `to` (from the store key of `from`), previous seal dropped: one transaction. */
 export function restoreSeal(
   store: WalletStore,
@@ -143,7 +185,7 @@ export function restoreSeal(
 }
 
 /** The inner key stays across a re-key; only its seal follows the store key (same transaction). */
-export function innerKeyFollows(
+function innerKeyFollows(
   store: WalletStore,
   vaultId: string,
   from: VaultSecret,

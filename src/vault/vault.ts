@@ -32,8 +32,7 @@ import { newInnerKey, openInnerKey } from './inner.js';
 import { migrateToInnerLayer } from './migrate-inner.js';
 import { META } from './meta-auth.js';
 import { sealRecord } from './meta-records.js';
-import { REKEYED_TABLES } from './rekey.js';
-import { innerKeyFollows, restoreSeal } from './seal-rotation.js';
+import { commitResealIfCurrent, dropPreviousSeal, restoreSeal, storeNewSeal } from './seal-rotation.js';
 import {
   decodeGatePolicy,
   encodeGatePolicy,
@@ -435,18 +434,7 @@ export class Vault {
    * protocol itself is in seal-rotation.ts.
    */
   replaceSeal(seal: SealRecord, newSecret?: VaultSecret): void {
-    const cur = this.currentSecret();
-    const pinChange = newSecret !== undefined && !newSecret.tokenPin.equals(cur.tokenPin);
-    const updates = {
-      [META.seal]: JSON.stringify(seal),
-      [META.previousSeal]: pinChange ? JSON.stringify(this.sealRecord()) : undefined,
-    };
-    if (newSecret && !newSecret.storeKey.equals(cur.storeKey)) {
-      this.store.rekey(newSecret.storeKey, REKEYED_TABLES, {
-        ...updates,
-        ...innerKeyFollows(this.store, this.vaultId, cur, newSecret),
-      });
-    } else this.store.writeAuthenticatedMeta(updates);
+    storeNewSeal(this.store, this.vaultId, seal, this.currentSecret(), newSecret);
     if (newSecret) this.adopt(newSecret);
   }
 
@@ -472,12 +460,7 @@ export class Vault {
     unsealedFrom: SealRecord,
   ): void {
     if (!reseal) return;
-    let committed = false;
-    this.store.transaction(() => {
-      if (JSON.stringify(this.sealRecord()) !== JSON.stringify(unsealedFrom)) return;
-      this.store.writeAuthenticatedMeta({ [META.previousSeal]: undefined, [META.seal]: JSON.stringify(reseal.record) });
-      committed = true;
-    });
+    const committed = commitResealIfCurrent(this.store, reseal.record, unsealedFrom);
     this.record({
       event: reseal.event,
       subject: this.vaultId,
@@ -488,8 +471,7 @@ export class Vault {
 
   /** Called once the token has the new PIN: the previous seal is no longer needed. */
   completePinChange(): void {
-    if (this.store.getMeta(META.previousSeal) !== undefined)
-      this.store.writeAuthenticatedMeta({ [META.previousSeal]: undefined });
+    dropPreviousSeal(this.store);
   }
 
   /** The gate policy recorded at init (authenticated: the meta MAC was checked at unseal). */
