@@ -54,7 +54,7 @@ import { startProgress } from './progress.js';
 import { beginCeremony } from './ceremony.js';
 import { printHealthTable, statusHealth, unhealthyError } from './status.js';
 import { outputFormat } from './table.js';
-import { readLine, readSecret } from './prompt.js';
+import { readLine, readNewSecret, readSecret } from './prompt.js';
 import {
   checkRecipients,
   prepareRecovery,
@@ -203,17 +203,7 @@ async function askPassphrase(req: PassphraseRequest): Promise<Buffer> {
   if (req.purpose === 'unseal') return readSecret(`Passphrase for the ${who}: `, 'YubiKey passphrase');
   if (req.purpose === 'recover')
     return readSecret(`Passphrase of ${req.label}, whose recovery share is bound to it: `, 'YubiKey passphrase');
-  const first = await readSecret(`Choose a passphrase for the ${who}: `, 'YubiKey passphrase');
-  if (process.stdin.isTTY) {
-    const again = await readSecret('Type it again: ', 'YubiKey passphrase');
-    const same = again.equals(first);
-    again.fill(0);
-    if (!same) {
-      first.fill(0);
-      throw new InputError('The two passphrases differ; nothing was changed.', 'Run the command again.');
-    }
-  }
-  return first;
+  return readNewSecret(`Choose a passphrase for the ${who}: `, 'YubiKey passphrase', 'passphrases');
 }
 
 /** Audit sink for gate operations on an unsealed vault: every record is signed by the token. */
@@ -700,18 +690,8 @@ function registerRotate(program: Command): void {
   });
 }
 
-async function newPassword(): Promise<Buffer> {
-  const first = await readSecret('Choose a new password for the wallet store: ', 'new password');
-  if (process.stdin.isTTY) {
-    const again = await readSecret('Type it again: ', 'new password');
-    const same = again.equals(first);
-    again.fill(0);
-    if (!same) {
-      first.fill(0);
-      throw new InputError('The two passwords differ; nothing was changed.', 'Run the command again.');
-    }
-  }
-  return first;
+function newPassword(): Promise<Buffer> {
+  return readNewSecret('Choose a new password for the wallet store: ', 'new password', 'passwords');
 }
 
 // ------------------------------------------------------------------ recover

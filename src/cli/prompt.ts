@@ -104,6 +104,24 @@ export async function readSecret(promptText: string, what: string): Promise<Buff
   return secret;
 }
 
+/**
+ * Reads a new secret; on a terminal it is asked twice and must be typed the same (`plural`
+ * names the two in the error: "passwords"). Piped, one line is the secret.
+ */
+export async function readNewSecret(promptText: string, what: string, plural: string): Promise<Buffer> {
+  const first = await readSecret(promptText, what);
+  if (process.stdin.isTTY) {
+    const again = await readSecret('Type it again: ', what);
+    const same = again.equals(first);
+    again.fill(0);
+    if (!same) {
+      first.fill(0);
+      throw new InputError(`The two ${plural} differ; nothing was changed.`, 'Run the command again.');
+    }
+  }
+  return first;
+}
+
 /** Reads one non-secret line (confirmations, recovery words) the same way. */
 export async function readLine(promptText: string): Promise<string> {
   if (process.stdin.isTTY) {

@@ -17,6 +17,7 @@ import type { XrpKey } from '../../chains/xrp/sign.js';
 import type { VetNode } from '../sinks/vet-node.js';
 import { ed25519SignerFor, ed25519SignerForRef, mnemonicEd25519PublicKey } from './ed25519-signing-keys.js';
 import type { SolTokenAccount } from '../../chains/sol/sign.js';
+import type { Ed25519Signer } from '../../chains/ed25519/signer.js';
 import type { SolanaRpc } from '../sinks/sol-rpc.js';
 import type { EgldNode } from '../sinks/egld-node.js';
 import type { EgldFill } from '../../chains/egld/sign.js';
@@ -551,16 +552,7 @@ export class PendingProcessor {
       }
       case 'xlm': {
         const { decodeXlm, signXlm } = await import('../../chains/xlm/sign.js');
-        const testnet = this.d.testnet;
-        return {
-          decoded: decodeXlm(payload, testnet),
-          sign: () =>
-            signXlm(
-              payload,
-              refs.map((r) => ed25519SignerFor(this.d.vault, r)),
-              testnet,
-            ),
-        };
+        return this.tokenEd25519Plan(payload, refs, decodeXlm, signXlm);
       }
       case 'xrp': {
         const { decodeXrp, signXrp } = await import('../../chains/xrp/sign.js');
@@ -582,18 +574,28 @@ export class PendingProcessor {
         return this.planAda(payload, refs);
       case 'algo': {
         const { decodeAlgo, signAlgo } = await import('../../chains/algo/sign.js');
-        const testnet = this.d.testnet;
-        return {
-          decoded: decodeAlgo(payload, testnet),
-          sign: () =>
-            signAlgo(
-              payload,
-              refs.map((r) => ed25519SignerFor(this.d.vault, r)),
-              testnet,
-            ),
-        };
+        return this.tokenEd25519Plan(payload, refs, decodeAlgo, signAlgo);
       }
     }
+  }
+
+  /** XLM and ALGO: ed25519 keys stored in the token, one signature each in the token; the network from --testnet. */
+  private tokenEd25519Plan(
+    payload: string,
+    refs: readonly KeyRef[],
+    decode: (payload: string, testnet: boolean) => DecodedTx,
+    sign: (payload: string, signers: readonly Ed25519Signer[], testnet: boolean) => Promise<string>,
+  ): Plan {
+    const testnet = this.d.testnet;
+    return {
+      decoded: decode(payload, testnet),
+      sign: () =>
+        sign(
+          payload,
+          refs.map((r) => ed25519SignerFor(this.d.vault, r)),
+          testnet,
+        ),
+    };
   }
 
   /**
