@@ -27,6 +27,7 @@ import {
   type TatumChain,
 } from '../source/tatum-paths.js';
 import { HttpClient } from '../http.js';
+import { kindOf } from '../../validate.js';
 import { EvmRpc, type EvmCallRequest } from '../sinks/node-rpc.js';
 
 interface EvmFillContext {
@@ -133,13 +134,9 @@ function wholeNumber(v: unknown, what: string): bigint {
     const [i, f] = v.split('.') as [string, string];
     return BigInt(i) + (/[1-9]/.test(f) ? 1n : 0n);
   }
-  throw new HardkmsError(
-    'TATUM_BAD_RESPONSE',
-    `${what}: expected a non-negative number, got ${JSON.stringify(v)?.slice(0, 80) ?? String(v)}`,
-    {
-      hint: 'The Tatum API answered something unexpected; the transaction was not signed and is tried again next cycle.',
-    },
-  );
+  throw new HardkmsError('TATUM_BAD_RESPONSE', `${what}: expected a non-negative number, got ${kindOf(v)}`, {
+    hint: 'The Tatum API answered something unexpected; the transaction was not signed and is tried again next cycle.',
+  });
 }
 
 export class NodeEvmFiller implements EvmFiller {

@@ -10,6 +10,7 @@ import { HardkmsError } from '../../errors.js';
 import type { TatumChain } from '../source/tatum-paths.js';
 import { HttpClient, HttpError, HTTP_ERROR_CODES, parseJsonBody, redactUrl, truncate } from '../http.js';
 import { readEnvFor, type EnvSource } from '../../config/env.js';
+import { kindOf } from '../../validate.js';
 
 const RPC_ERROR_CODE = 'RPC_ERROR';
 const RPC_BAD_RESPONSE_CODE = 'RPC_BAD_RESPONSE';
@@ -277,11 +278,9 @@ function quantity(v: unknown, what: string): bigint {
   return BigInt(v);
 }
 
+/** The kind of result, never the result: a node's answer is not repeated into logs and error batches. */
 function badResult(what: string, v: unknown): HardkmsError {
-  return new HardkmsError(
-    RPC_BAD_RESPONSE_CODE,
-    `${what}: unexpected result ${truncate(JSON.stringify(v) ?? String(v), 200)}`,
-  );
+  return new HardkmsError(RPC_BAD_RESPONSE_CODE, `${what}: unexpected result (${kindOf(v)})`);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ let server: http.Server;
 let base = '';
 const seen: Seen[] = [];
 let chainIdAnswer = '0x1';
+let feeAnswer: unknown = { slow: 1e9, medium: '4000000000', fast: 9e9 };
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -50,8 +51,7 @@ beforeAll(async () => {
       if (req.headers['x-api-key'] !== KEY) return res.writeHead(401).end('{}');
       if (path.startsWith('/v3/ethereum/transaction/count/') || path.startsWith('/v3/bsc/transaction/count/'))
         return res.end('12');
-      if (path === '/v3/blockchain/fee/ETH')
-        return res.end(JSON.stringify({ slow: 1e9, medium: '4000000000', fast: 9e9 }));
+      if (path === '/v3/blockchain/fee/ETH') return res.end(JSON.stringify(feeAnswer));
       res.writeHead(404).end('{}');
     });
   });
@@ -86,6 +86,34 @@ describe('EVM fill through the Tatum API (§3.5, §2.10)', () => {
       ]),
     );
     expect(seen.filter((s) => s.method !== undefined).every((s) => s.path === `/v3/ethereum/web3/${KEY}`)).toBe(true);
+  });
+
+  it('an answer that is not what Tatum or the node sends is refused naming its kind, never repeating it', async () => {
+    const planted = 'd3adb33f-planted-answer';
+    const refusal = async () => {
+      const e = (await viaTatum()
+        .fill('ETH', payload({ gasPrice: '0' }), FROM)
+        .then(
+          () => undefined,
+          (x: unknown) => x,
+        )) as Error & { code: string };
+      expect(e).toBeInstanceOf(Error);
+      expect(e.message).not.toContain('d3adb33f');
+      return e;
+    };
+    try {
+      feeAnswer = { medium: planted };
+      expect(await refusal()).toMatchObject({
+        code: 'TATUM_BAD_RESPONSE',
+        message: expect.stringMatching(/\.medium: expected a non-negative number, got a string of 23 characters/),
+      });
+      feeAnswer = { slow: 1e9, medium: '4000000000', fast: 9e9 };
+      chainIdAnswer = planted;
+      expect((await refusal()).message).toMatch(/eth_chainId: unexpected result \(a string of 23 characters\)/);
+    } finally {
+      feeAnswer = { slow: 1e9, medium: '4000000000', fast: 9e9 };
+      chainIdAnswer = '0x1';
+    }
   });
 
   it('nonce 0 stays 0 (Tatum would refetch it) and given values are not replaced', async () => {
