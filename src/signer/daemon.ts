@@ -249,6 +249,8 @@ export class SignerDaemon {
       ({ pending }) => this.options.transactionIds === undefined || this.options.transactionIds.includes(pending.id),
     );
     const outcomes: (Outcome | undefined)[] = new Array(selected.length);
+    const signable = selected.filter((w) => isSignableChain(w.pending.chain));
+    if (signable.length > 0) await this.processor.prepare(signable.map((w) => w.pending.chain));
     // A processor that throws (the store re-keyed under it) ends the cycle and the daemon:
     // no further pending transaction starts, those in flight finish, then it is thrown.
     let fatal: { error: unknown } | undefined;

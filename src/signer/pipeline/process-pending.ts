@@ -135,6 +135,29 @@ export class PendingProcessor {
     this.steps = d.steps ?? new StepCommitter(d.vault);
   }
 
+  /**
+   * Imports the signing modules of the Bitcoin family, EVM and TRON chains among `chains`
+   * before a cycle's pending transactions start (plan() imports them too; none are loaded when
+   * nothing is pending). Loaded in the middle of a cycle instead, the first transaction of a
+   * family held the others' steps apart and the group commit wrote more batches (a cycle of
+   * 36: about 130 fsyncs instead of 90).
+   */
+  async prepare(chains: Iterable<string>): Promise<void> {
+    const families = new Set<ChainFamily>();
+    for (const chain of chains) {
+      try {
+        families.add(chainFamily(chain));
+      } catch {
+        // not a chain hardkms signs: process() reports it
+      }
+    }
+    const loads: Promise<unknown>[] = [];
+    if (families.has('utxo')) loads.push(import('../../chains/utxo/sign.js'));
+    if (families.has('evm')) loads.push(import('../../chains/evm/sign.js'), import('../../chains/evm/address.js'));
+    if (families.has('tron')) loads.push(import('../../chains/tron/sign.js'));
+    await Promise.all(loads);
+  }
+
   async process(pending: PendingTransaction, raw: unknown): Promise<Outcome> {
     try {
       return await this.run(pending, raw);
