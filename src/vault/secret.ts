@@ -1,3 +1,4 @@
+import type { AuditEvent } from '../audit/record.js';
 import type { AuditEventName } from '../audit/events.js';
 import { HardkmsError } from '../errors.js';
 
@@ -74,4 +75,13 @@ export interface VaultSecretProvider {
    * the unseal started from, and only if that record is still current. Taken once.
    */
   resealAfterUnseal?(): { record: SealRecord; event: AuditEventName; details: Record<string, unknown> } | undefined;
+}
+
+/** What a seal provider sees of the vault: its id and network, and where its records go (each about the vault). */
+export function sealContext(vaultId: string, mainnet: boolean, record: (event: AuditEvent) => void): SealContext {
+  return {
+    vaultId,
+    mainnet,
+    audit: (event, result, details) => record({ event, result, subject: vaultId, ...(details ? { details } : {}) }),
+  };
 }

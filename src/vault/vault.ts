@@ -1,68 +1,26 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { HardkmsError } from '../errors.js';
-import { AuditLog, auditPublicKeyPath } from '../audit/log.js';
+import type { AuditLog } from '../audit/log.js';
 import type { AuditEvent, AuditRecord } from '../audit/record.js';
-import type { ForwardTarget } from '../audit/forward.js';
-import { keyFingerprint } from '../audit/verify.js';
-import { Token, type OpenTokenOptions } from '../hsm/token.js';
-import { checkAuditAtUnseal, recordUnsealFailure, sealedAuditLog, storeForAudit } from './audit-binding.js';
-import { openVaultToken, refuseSharedToken } from './bound-token.js';
+import type { OpenTokenOptions, Token } from '../hsm/token.js';
+import { checkAuditAtUnseal, recordUnsealFailure, sealedAuditLog } from './audit-binding.js';
+import { openVaultToken } from './bound-token.js';
+import { createVault, type InitOptions } from './create.js';
 import type { NewWalletEntry } from './entries.js';
 import {
   authenticateFacts,
-  defaultLogFor,
   openSealedVault,
-  storedAuditLog,
   type SealedVault,
   type TokenBinding,
   type VaultLocation,
 } from './facts.js';
-import { ROW_SETS_ADOPT, WalletStore } from './store.js';
-import {
-  STORE_KEY_BYTES,
-  wipeVaultSecret,
-  type SealContext,
-  type SealRecord,
-  type VaultSecret,
-  type VaultSecretProvider,
-} from './secret.js';
-import { FORMAT_VERSION } from './schema.js';
-import { newInnerKey, openInnerKey } from './inner.js';
+import type { WalletStore } from './store.js';
+import { sealContext, wipeVaultSecret, type SealRecord, type VaultSecret, type VaultSecretProvider } from './secret.js';
+import { openInnerKey } from './inner.js';
 import { migrateToInnerLayer } from './migrate-inner.js';
 import { META } from './meta-auth.js';
 import { sealRecord } from './meta-records.js';
 import { commitResealIfCurrent, dropPreviousSeal, restoreSeal, storeNewSeal } from './seal-rotation.js';
-import {
-  decodeGatePolicy,
-  encodeGatePolicy,
-  gatePolicyFlags,
-  gatePolicyRecord,
-  type GatePolicy,
-  type GatePolicyFlags,
-} from './gate-policy.js';
-
-interface InitOptions extends VaultLocation {
-  token: OpenTokenOptions;
-  /** The token user PIN; only init receives it from outside (HARDKMS_TOKEN_PIN or a prompt). */
-  tokenPin: Buffer;
-  provider: VaultSecretProvider;
-  /** A testnet-only vault refuses mainnet wallets and relaxes the gate rules. */
-  testnetOnly?: boolean;
-  /**
-   * false (what `hardkms init` passes without --share-token): refuse a token that already
-   * holds another vault's keys. Left undefined by library callers that make throwaway vaults.
-   */
-  shareToken?: boolean;
-  /**
-   * What the operators explicitly allowed for mainnet (init flags; authenticated meta). A
-   * password-sealed vault must be testnetOnly unless passwordOnMainnet is set.
-   */
-  gatePolicy?: Partial<GatePolicyFlags>;
-  actor?: string;
-  /** Off-host sink for every record, bound at init. */
-  auditForward?: ForwardTarget | undefined;
-}
+import { decodeGatePolicy, gatePolicyFlags, gatePolicyRecord, type GatePolicy } from './gate-policy.js';
 
 interface UnsealOptions {
   provider: VaultSecretProvider;
@@ -115,88 +73,34 @@ export class Vault {
     this.inner = args.inner;
   }
 
+  /**
+   * A new vault (`hardkms init`): the seal, the token keys and the store made by create.ts,
+   * then the vault's first records, signed: init, and the ceremony's records held until now.
+   */
   static async init(options: InitOptions): Promise<Vault> {
-    // Checked first so that nothing (token keys included) is created for a refused init.
-    WalletStore.refuseExisting(options.path);
-    refusePasswordOnMainnet(options.provider.name, options);
-    const token = Token.open(options.token);
-    let store: WalletStore | undefined;
-    const secret: VaultSecret = { storeKey: randomBytes(STORE_KEY_BYTES), tokenPin: Buffer.from(options.tokenPin) };
+    const created = await createVault(options);
     try {
-      token.login(secret.tokenPin);
-      if (options.shareToken === false) refuseSharedToken(token);
-      const vaultId = randomUUID();
-      const auditLogPath = options.auditLogPath ?? defaultLogFor(options.path);
-      const pending: AuditEvent[] = [];
-      const ctx = sealContext(vaultId, !options.testnetOnly, (e) => pending.push(e));
-      // Seal first: if the operators' ceremony fails, no store and no token keys exist.
-      const seal = await options.provider.seal(secret, ctx);
-      refusePasswordOnMainnet(seal.provider, options);
-      const keys = token.generateVaultKeys(vaultId);
-      const auditPem = token.auditPublicKeyPem(keys.auditKeyId);
-      const binding: TokenBinding = {
-        modulePath: token.info.modulePath,
-        label: token.info.label,
-        serial: token.info.serial,
-        profile: token.info.profile,
-        keys,
-        auditLog: storedAuditLog(options.path, auditLogPath),
-        auditKeyFingerprint: keyFingerprint(auditPem),
-        ...(options.auditForward ? { auditForward: options.auditForward } : {}),
-      };
-      store = WalletStore.create(options.path);
-      const s = store;
-      s.unlock(secret.storeKey, vaultId);
-      const inner = newInnerKey(secret.storeKey, vaultId);
-      const gatePolicy = encodeGatePolicy(options.gatePolicy ?? {});
-      s.transaction(() => {
-        s.initAuthenticatedMeta({
-          [META.innerKey]: inner.sealed,
-          [META.vaultId]: vaultId,
-          [META.created]: new Date().toISOString(),
-          [META.format]: String(FORMAT_VERSION),
-          [META.token]: JSON.stringify(binding),
-          [META.seal]: JSON.stringify(seal),
-          [META.testnetOnly]: options.testnetOnly ? 'true' : 'false',
-          [META.gatePolicy]: gatePolicy,
-          [META.rowSetsBound]: '1',
-        });
-        s.rebuildRowSets();
-        s.deleteMeta(ROW_SETS_ADOPT);
-      });
-      token.bindVaultKeys(keys);
-      writeFileSync(auditPublicKeyPath(auditLogPath), auditPem, { mode: 0o644 });
-      const actor = options.actor ?? 'cli:init';
-      const vault = new Vault({
-        store: s,
-        token,
-        audit: new AuditLog(auditLogPath, { store: storeForAudit(s, binding.auditForward, auditLogPath), actor }),
-        vaultId,
-        binding,
-        testnetOnly: !!options.testnetOnly,
-        secret,
-        inner: inner.key,
-      });
+      const vault = new Vault(created);
       vault.attachAudit();
       vault.record({
         event: 'init',
-        subject: vaultId,
+        subject: created.vaultId,
         result: 'ok',
         details: {
-          provider: seal.provider,
-          token: { label: binding.label, serial: binding.serial, profile: binding.profile },
-          keys: binding.keys,
-          auditKeyFingerprint: binding.auditKeyFingerprint,
+          provider: created.seal.provider,
+          token: { label: created.binding.label, serial: created.binding.serial, profile: created.binding.profile },
+          keys: created.binding.keys,
+          auditKeyFingerprint: created.binding.auditKeyFingerprint,
           testnetOnly: !!options.testnetOnly,
           gatePolicy: gatePolicyFlags(options.gatePolicy ?? {}),
         },
       });
-      for (const e of pending) vault.record(e);
+      for (const e of created.pending) vault.record(e);
       return vault;
     } catch (e) {
-      wipeVaultSecret(secret);
-      store?.close();
-      token.close();
+      wipeVaultSecret(created.secret);
+      created.store.close();
+      created.token.close();
       throw e;
     }
   }
@@ -525,29 +429,8 @@ export class Vault {
   }
 }
 
-/** A password alone does not guard mainnet keys unless the operators said so, loudly, at init. */
-function refusePasswordOnMainnet(provider: string, options: InitOptions): void {
-  if (provider !== 'password' || options.testnetOnly || options.gatePolicy?.passwordOnMainnet === true) return;
-  throw new HardkmsError(
-    'VAULT_PASSWORD_MAINNET',
-    'A vault sealed by a password only is testnet-only: it cannot be created for mainnet wallets.',
-    {
-      hint: 'Use a YubiKey gate for mainnet (hardkms init --yubikeys N --threshold M), pass --testnet, or, knowingly and audited, --allow-password-mainnet.',
-    },
-  );
-}
-
 /** The inner-layer key, opened with the unsealed store key; undefined for a store from before the inner layer (migrate-inner.ts). */
 function innerKeyOf(store: WalletStore, secret: VaultSecret, vaultId: string): Buffer | undefined {
   const sealed = store.getMeta(META.innerKey);
   return sealed === undefined ? undefined : openInnerKey(sealed, secret.storeKey, vaultId);
-}
-
-/** What a seal provider sees of the vault: its id and network, and where its records go (each about the vault). */
-function sealContext(vaultId: string, mainnet: boolean, record: (event: AuditEvent) => void): SealContext {
-  return {
-    vaultId,
-    mainnet,
-    audit: (event, result, details) => record({ event, result, subject: vaultId, ...(details ? { details } : {}) }),
-  };
 }
