@@ -78,8 +78,8 @@ export interface Ceremony {
 
 export type OperationKind = 'unwrap' | 'sign' | 'broadcast' | 'approval' | 'policy' | 'secret.show';
 
-export interface Operation {
-  kind: OperationKind;
+/** Which record it is and what it says, as every listed record (operation, admin action) shows it. */
+export interface RecordPlace {
   event: string;
   seq: number | null;
   line: number;
@@ -87,6 +87,10 @@ export interface Operation {
   actor: string;
   subject: string;
   result: string;
+}
+
+export interface Operation extends RecordPlace {
+  kind: OperationKind;
   pendingId?: string;
   /** The wallet (signature id) a secret.show revealed, or what it names ('all wallets', 'generatewallet ETH'). */
   wallet?: string;
@@ -100,14 +104,7 @@ export interface Operation {
   status: RecordStatus;
 }
 
-export interface AdminAction {
-  event: string;
-  seq: number | null;
-  line: number;
-  time: string;
-  actor: string;
-  subject: string;
-  result: string;
+export interface AdminAction extends RecordPlace {
   status: RecordStatus;
 }
 

@@ -7,6 +7,7 @@ import type {
   Operation,
   OperationKind,
   RecordStatus,
+  RecordPlace,
   ReportRecord,
   Severity,
 } from './report-model.js';
@@ -74,6 +75,18 @@ const ADMIN_EVENTS: ReadonlySet<string> = new Set<AuditEventName>([
  * Unsigned records are expected from unseal attempts (the token is not logged in yet) and
  * from `generatewallet`, which prints a fresh wallet without opening the vault (as Tatum does).
  */
+function recordPlace(r: ReportRecord): RecordPlace {
+  return {
+    event: r.event,
+    seq: r.seq,
+    line: r.line,
+    time: r.time,
+    actor: r.actor,
+    subject: r.subject,
+    result: r.result,
+  };
+}
+
 function writtenWhileSealed(r: ReportRecord): boolean {
   return UNSEAL_ATTEMPT_EVENTS.has(r.event) || isGenerateWallet(r);
 }
@@ -314,13 +327,7 @@ export function eventAnalyser(options: { retain?: boolean } = {}): EventAnalyser
       const txId = str(d.txId) ?? str(d.chainTxId) ?? str(d.txHash);
       const op: Operation = {
         kind,
-        event: r.event,
-        seq: r.seq,
-        line: r.line,
-        time: r.time,
-        actor: r.actor,
-        subject: r.subject,
-        result: r.result,
+        ...recordPlace(r),
         inSession,
         status: r.status,
         ...(pendingId ? { pendingId } : {}),
@@ -338,17 +345,7 @@ export function eventAnalyser(options: { retain?: boolean } = {}): EventAnalyser
     const overrides = safetyOverrides(r);
     if (overrides) anomaly(r, 'safety-override', 'warning', overrides);
     if (ADMIN_EVENTS.has(r.event)) {
-      if (retain)
-        admin.push({
-          event: r.event,
-          seq: r.seq,
-          line: r.line,
-          time: r.time,
-          actor: r.actor,
-          subject: r.subject,
-          result: r.result,
-          status: r.status,
-        });
+      if (retain) admin.push({ ...recordPlace(r), status: r.status });
     }
   };
 

@@ -341,14 +341,30 @@ export function encodeWif(d: Uint8Array, version: number): string {
   }
 }
 
-export function decodeWif(text: string, version: number, what: string): Uint8Array {
-  const hint = `Give the ${what} private key in WIF (compressed, version byte 0x${version.toString(16).padStart(2, '0')}).`;
-  let payload: Uint8Array;
+/** The base58check payload of a WIF text; the caller wipes it. */
+function wifPayload(text: string, what: string, hint: string): Uint8Array {
   try {
-    payload = base58CheckDecode(text.trim());
+    return base58CheckDecode(text.trim());
   } catch (e) {
     throw new InputError(`The ${what} private key ${(e as Error).message}.`, hint);
   }
+}
+
+/** The range-checked private key of a WIF payload (bytes 1..33), a copy the caller wipes. */
+function wifKey(payload: Uint8Array, what: string): Uint8Array {
+  const key = payload.slice(1, 33);
+  try {
+    checkPrivateKeyRange(key, what);
+  } catch (e) {
+    key.fill(0);
+    throw e;
+  }
+  return key;
+}
+
+export function decodeWif(text: string, version: number, what: string): Uint8Array {
+  const hint = `Give the ${what} private key in WIF (compressed, version byte 0x${version.toString(16).padStart(2, '0')}).`;
+  const payload = wifPayload(text, what, hint);
   try {
     if (payload.length === 33) {
       throw new InputError(
@@ -365,14 +381,7 @@ export function decodeWif(text: string, version: number, what: string): Uint8Arr
         `The key belongs to another chain or network. ${hint}`,
       );
     }
-    const d = payload.slice(1, 33);
-    try {
-      checkPrivateKeyRange(d, what);
-    } catch (e) {
-      d.fill(0);
-      throw e;
-    }
-    return d;
+    return wifKey(payload, what);
   } finally {
     payload.fill(0);
   }
@@ -409,12 +418,7 @@ export function decodeWifAnyForm(
   what: string,
 ): { key: Uint8Array; form: WifForm } {
   const hint = `Give the ${what} private key in WIF (version byte ${versions.map((v) => `0x${v.toString(16).padStart(2, '0')}`).join(' or ')}).`;
-  let payload: Uint8Array;
-  try {
-    payload = base58CheckDecode(text.trim());
-  } catch (e) {
-    throw new InputError(`The ${what} private key ${(e as Error).message}.`, hint);
-  }
+  const payload = wifPayload(text, what, hint);
   try {
     const compressed = payload.length === 34 && payload[33] === 0x01;
     if (!compressed && payload.length !== 33)
@@ -425,14 +429,7 @@ export function decodeWifAnyForm(
         `The key belongs to another chain. ${hint}`,
       );
     }
-    const key = payload.slice(1, 33);
-    try {
-      checkPrivateKeyRange(key, what);
-    } catch (e) {
-      key.fill(0);
-      throw e;
-    }
-    return { key, form: { version: payload[0]!, compressed } };
+    return { key: wifKey(payload, what), form: { version: payload[0]!, compressed } };
   } finally {
     payload.fill(0);
   }
