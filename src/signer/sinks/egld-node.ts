@@ -6,6 +6,7 @@
  */
 import { egldConfigError } from '../../chains/egld/sign.js';
 import { HttpClient } from '../http.js';
+import { check, v } from '../../validate.js';
 
 export const TATUM_EGLD_NODE_PATH = '/v3/egld/node/';
 
@@ -23,11 +24,25 @@ export interface EgldNode {
   close(): void;
 }
 
-function uint(v: unknown): bigint | undefined {
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
-  if (typeof v === 'string' && /^(0|[1-9][0-9]{0,30})$/.test(v)) return BigInt(v);
-  return undefined;
-}
+/** A count as the gateway writes it: a JSON number or a decimal string. */
+const uint = v.pipe(
+  v.union([v.pipe(v.number(), v.safeInteger(), v.minValue(0)), v.pipe(v.string(), v.regex(/^(0|[1-9][0-9]{0,30})$/))]),
+  v.transform((n) => BigInt(n)),
+);
+
+/** The gateway's envelope: `{"data": {…}, "error": "", "code": "successful"}`; only `data` is read. */
+const answer = <E extends v.ObjectEntries>(entries: E) => v.looseObject({ data: v.looseObject(entries) });
+
+const networkConfig = answer({
+  config: v.looseObject({
+    erd_min_gas_price: uint,
+    erd_chain_id: v.string(),
+    erd_min_transaction_version: uint,
+  }),
+});
+const nonceAnswer = answer({ nonce: uint });
+const costAnswer = answer({ txGasUnits: uint });
+const costRefusal = answer({ returnMessage: v.string() });
 
 export class EgldGateway implements EgldNode {
   private readonly base: string;
@@ -48,31 +63,34 @@ export class EgldGateway implements EgldNode {
     );
   }
 
-  private async get(path: string): Promise<Record<string, unknown>> {
+  private async get(path: string): Promise<unknown> {
     const r = await this.http.requestJson({
       method: 'GET',
       url: `${this.base}${path}`,
       ...(this.secretInUrl ? { secretInUrl: this.secretInUrl } : {}),
     });
-    return ((r.json as { data?: unknown } | null)?.data ?? {}) as Record<string, unknown>;
+    return r.json;
   }
 
   async config(): Promise<EgldNetworkConfig> {
-    const c = ((await this.get('/network/config')).config ?? {}) as Record<string, unknown>;
-    const minGasPrice = uint(c.erd_min_gas_price);
-    const version = uint(c.erd_min_transaction_version);
-    if (minGasPrice === undefined || typeof c.erd_chain_id !== 'string' || version === undefined) {
+    const r = check(networkConfig, await this.get('/network/config'));
+    if (!r.ok) {
       throw egldConfigError(
         'answered /network/config without erd_min_gas_price, erd_chain_id and erd_min_transaction_version',
       );
     }
-    return { minGasPrice, chainID: c.erd_chain_id, minTransactionVersion: Number(version) };
+    const c = r.value.data.config;
+    return {
+      minGasPrice: c.erd_min_gas_price,
+      chainID: c.erd_chain_id,
+      minTransactionVersion: Number(c.erd_min_transaction_version),
+    };
   }
 
   async nonce(address: string): Promise<bigint> {
-    const n = uint((await this.get(`/address/${encodeURIComponent(address)}/nonce`)).nonce);
-    if (n === undefined) throw egldConfigError(`answered /address/…/nonce without a nonce`);
-    return n;
+    const r = check(nonceAnswer, await this.get(`/address/${encodeURIComponent(address)}/nonce`));
+    if (!r.ok) throw egldConfigError(`answered /address/…/nonce without a nonce`);
+    return r.value.data.nonce;
   }
 
   async cost(tx: Record<string, unknown>): Promise<bigint> {
@@ -82,17 +100,15 @@ export class EgldGateway implements EgldNode {
       json: tx,
       ...(this.secretInUrl ? { secretInUrl: this.secretInUrl } : {}),
     });
-    const data = ((r.json as { data?: unknown } | null)?.data ?? {}) as {
-      txGasUnits?: unknown;
-      returnMessage?: unknown;
-    };
-    const gas = uint(data.txGasUnits);
-    if (gas === undefined || gas === 0n) {
+    const gas = check(costAnswer, r.json);
+    if (!gas.ok || gas.value.data.txGasUnits === 0n) {
+      // The gateway's own reason (a failing contract call says why): shown, cut short.
+      const refusal = check(costRefusal, r.json);
       throw egldConfigError(
-        `could not estimate the gas (${typeof data.returnMessage === 'string' ? data.returnMessage.slice(0, 120) : 'no txGasUnits'})`,
+        `could not estimate the gas (${refusal.ok ? refusal.value.data.returnMessage.slice(0, 120) : 'no txGasUnits'})`,
       );
     }
-    return gas;
+    return gas.value.data.txGasUnits;
   }
 
   close(): void {
