@@ -52,7 +52,7 @@ export interface InitOptions extends VaultLocation {
 }
 
 /** What init made; the vault is these parts, and its records held until the audit key signs. */
-export interface CreatedVault {
+interface CreatedVault {
   store: WalletStore;
   token: Token;
   audit: AuditLog;
