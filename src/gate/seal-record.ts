@@ -3,18 +3,36 @@ import { expecting, looseJsonObject, parseOrThrow, v } from '../validate.js';
 import type { SealRecord } from '../vault/secret.js';
 import { isDriverName, type DriverName } from './drivers/driver.js';
 
-/** One enrolled YubiKey as stored in wallet.dat (all public data; hex strings). */
-export interface GateCredential {
+/** What names an enrolled YubiKey, without its sealed share: `hardkms status`, audit details, re-enrollment. */
+export interface CredentialIdentity {
   id: string;
   label: string;
   serial: number;
   slot: 1 | 2;
   driver: DriverName;
+  passphrase: boolean;
+  tool?: string | undefined;
+}
+
+/** A credential's (or enrollment target's) identity as status and audit records show it: `tool` only when one is recorded. */
+export function credentialIdentity(c: CredentialIdentity): CredentialIdentity {
+  return {
+    id: c.id,
+    label: c.label,
+    serial: c.serial,
+    slot: c.slot,
+    driver: c.driver,
+    passphrase: c.passphrase,
+    ...(c.tool ? { tool: c.tool } : {}),
+  };
+}
+
+/** One enrolled YubiKey as stored in wallet.dat (all public data; hex strings). */
+export interface GateCredential extends CredentialIdentity {
   challenge: string; // hex, 32 bytes
   salt: string; // hex, 32 bytes
   iv: string; // hex, 12 bytes
   ct: string; // hex, sealed share ‖ GCM tag
-  passphrase: boolean;
   /**
    * hex, 32 bytes: salt of this credential's passphrase-bound recovery share
    * (recovery-mask.ts), new at every split and kept when an unseal re-seals the share.
@@ -55,15 +73,7 @@ interface GateStatus {
   driver: DriverName;
   allowEmulated: boolean;
   allowSingleOperator: boolean;
-  credentials: Array<{
-    id: string;
-    label: string;
-    serial: number;
-    slot: 1 | 2;
-    driver: DriverName;
-    passphrase: boolean;
-    tool?: string;
-  }>;
+  credentials: CredentialIdentity[];
 }
 
 function hex(chars: (n: number) => boolean, what: string) {
@@ -144,15 +154,7 @@ export function gateStatus(record: SealRecord): GateStatus {
     driver: r.driver,
     allowEmulated: r.allowEmulated,
     allowSingleOperator: r.allowSingleOperator,
-    credentials: r.credentials.map(({ id, label, serial, slot, driver, passphrase, tool }) => ({
-      id,
-      label,
-      serial,
-      slot,
-      driver,
-      passphrase,
-      ...(tool ? { tool } : {}),
-    })),
+    credentials: r.credentials.map(credentialIdentity),
   };
 }
 

@@ -12,7 +12,14 @@ import {
 import { assertSlot, newChallenge } from './challenge.js';
 import { DEFAULT_TOUCH_TIMEOUT_MS, isDriverName, type DriverName, type YubiKeyDriver } from './drivers/driver.js';
 import { getDriver } from './drivers/index.js';
-import { findCredential, parseYubiKeySealRecord, type GateCredential, type YubiKeySealRecord } from './seal-record.js';
+import {
+  credentialIdentity,
+  findCredential,
+  parseYubiKeySealRecord,
+  type CredentialIdentity,
+  type GateCredential,
+  type YubiKeySealRecord,
+} from './seal-record.js';
 import { decodeRecoverySheet, type RecoveryFormat, type RecoverySheet } from './recovery.js';
 import { maskedTag, maskShare, credentialTag, unmaskShare } from './recovery-mask.js';
 import { decryptShare, SALT_BYTES, encryptShare } from './share-cipher.js';
@@ -93,15 +100,8 @@ export interface GateSealResult {
   recoveryShares: RecoveryShare[];
 }
 
-interface EnrollTarget {
-  tool?: string | undefined;
-  id: string;
-  label: string;
-  serial: number;
-  slot: 1 | 2;
-  driver: DriverName;
-  passphrase: boolean;
-}
+/** A YubiKey to enroll: a new one from its spec, or an enrolled one whose share is sealed again. */
+type EnrollTarget = CredentialIdentity;
 
 interface RecordFlags {
   driver: DriverName;
@@ -156,7 +156,7 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
       allowEmulated: this.opts.allowEmulated ?? false,
       allowSingleOperator: this.opts.allowSingleOperator ?? false,
     };
-    return this.audited('gate.seal', ctx, { threshold, credentials: targets.map(publicTarget), ...flags }, () =>
+    return this.audited('gate.seal', ctx, { threshold, credentials: targets.map(credentialIdentity), ...flags }, () =>
       this.sealTargets(secret, targets, threshold, flags, ctx),
     );
   }
@@ -252,9 +252,9 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
   ): Promise<GateSealResult> {
     const rec = parseYubiKeySealRecord(record);
     const added = add.map((s) => this.targetFromSpec(s, rec.driver));
-    const targets = [...rec.credentials.map(targetFromCredential), ...added];
+    const targets = [...rec.credentials.map(credentialIdentity), ...added];
     const threshold = opts.threshold ?? rec.threshold;
-    return this.audited('gate.enroll', ctx, { added: added.map(publicTarget), threshold }, () => {
+    return this.audited('gate.enroll', ctx, { added: added.map(credentialIdentity), threshold }, () => {
       assertSecretMatches(rec, secret, ctx.vaultId);
       return this.sealTargets(secret, targets, threshold, flagsOf(rec), ctx);
     });
@@ -270,7 +270,7 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
   ): Promise<GateSealResult> {
     const rec = parseYubiKeySealRecord(record);
     const gone = findCredential(rec, credential);
-    const targets = rec.credentials.filter((c) => c.id !== gone.id).map(targetFromCredential);
+    const targets = rec.credentials.filter((c) => c.id !== gone.id).map(credentialIdentity);
     const threshold = opts.threshold ?? rec.threshold;
     return this.audited(
       'gate.revoke',
@@ -317,7 +317,7 @@ export class YubiKeyGateProvider implements VaultSecretProvider {
       assertSecretMatches(rec, secret, ctx.vaultId);
       return this.sealTargets(
         opts.newSecret ?? secret,
-        rec.credentials.map(targetFromCredential),
+        rec.credentials.map(credentialIdentity),
         rec.threshold,
         flagsOf(rec),
         ctx,
@@ -792,18 +792,6 @@ export function wipeRecovery(shares: RecoveryShare[]): void {
   for (const s of shares) s.share.fill(0);
 }
 
-function targetFromCredential(c: GateCredential): EnrollTarget {
-  return {
-    id: c.id,
-    label: c.label,
-    serial: c.serial,
-    slot: c.slot,
-    driver: c.driver,
-    passphrase: c.passphrase,
-    tool: c.tool,
-  };
-}
-
 /** The enrolled tool path; credentials from before paths were recorded run the distribution's, never PATH's. */
 function toolOf(c: GateCredential): string | undefined {
   if (c.driver === 'emulator') return undefined;
@@ -812,18 +800,6 @@ function toolOf(c: GateCredential): string | undefined {
 
 function flagsOf(rec: YubiKeySealRecord): RecordFlags {
   return { driver: rec.driver, allowEmulated: rec.allowEmulated, allowSingleOperator: rec.allowSingleOperator };
-}
-
-function publicTarget(t: EnrollTarget): Record<string, unknown> {
-  return {
-    id: t.id,
-    label: t.label,
-    serial: t.serial,
-    slot: t.slot,
-    driver: t.driver,
-    passphrase: t.passphrase,
-    ...(t.tool ? { tool: t.tool } : {}),
-  };
 }
 
 function credentialDetails(c: GateCredential): Record<string, unknown> {
