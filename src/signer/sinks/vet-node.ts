@@ -7,6 +7,7 @@
 import { HardkmsError } from '../../errors.js';
 import type { VetClause } from '../../chains/vet/sign.js';
 import { HttpClient, redactUrl } from '../http.js';
+import { check, v } from '../../validate.js';
 
 export const VET_PUBLIC_NODES = {
   mainnet: 'https://sync-mainnet.vechain.org',
@@ -22,6 +23,22 @@ export interface VetNode {
   /** Intrinsic gas + (gas the VM used ? that + 15000 : 0), as thorify estimates. */
   estimateGas(clause: VetClause, caller: string): Promise<bigint>;
 }
+
+/** GET /blocks/best: the block id (its first 8 bytes are a transaction's blockRef). */
+const bestBlock = v.looseObject({ id: v.pipe(v.string(), v.regex(/^0x[0-9a-fA-F]{64}$/)) });
+
+/**
+ * POST /accounts/*: one result per clause, one clause sent. A reverted clause is judged before
+ * its gasUsed (a revert is the answer, whatever the gas), so gasUsed is checked on its own.
+ */
+const simulation = v.strictTuple([
+  v.looseObject({
+    reverted: v.optional(v.unknown()),
+    vmError: v.optional(v.unknown()),
+    gasUsed: v.optional(v.unknown()),
+  }),
+]);
+const gasUsed = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 
 function nodeError(url: string, what: string): HardkmsError {
   return new HardkmsError('DAEMON_NODE_FAILED', `The VeChain node ${redactUrl(url)} ${what}.`, {
@@ -40,11 +57,9 @@ export class ThorRestNode implements VetNode {
   }
 
   async blockRef(): Promise<string> {
-    const r = await this.http.requestJson({ method: 'GET', url: `${this.base}/blocks/best` });
-    const id = (r.json as { id?: unknown } | null)?.id;
-    if (typeof id !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(id))
-      throw nodeError(this.base, 'answered /blocks/best without a block id');
-    return id.slice(0, 18).toLowerCase();
+    const r = check(bestBlock, (await this.http.requestJson({ method: 'GET', url: `${this.base}/blocks/best` })).json);
+    if (!r.ok) throw nodeError(this.base, 'answered /blocks/best without a block id');
+    return r.value.id.slice(0, 18).toLowerCase();
   }
 
   async estimateGas(clause: VetClause, caller: string): Promise<bigint> {
@@ -53,10 +68,9 @@ export class ThorRestNode implements VetNode {
       url: `${this.base}/accounts/*`,
       json: { clauses: [{ to: clause.to, value: `0x${clause.value.toString(16)}`, data: clause.data }], caller },
     });
-    const out = r.json;
-    if (!Array.isArray(out) || out.length !== 1)
-      throw nodeError(this.base, 'answered the simulation with something other than one clause result');
-    const res = out[0] as { gasUsed?: unknown; reverted?: unknown; vmError?: unknown };
+    const sim = check(simulation, r.json);
+    if (!sim.ok) throw nodeError(this.base, 'answered the simulation with something other than one clause result');
+    const res = sim.value[0];
     if (res.reverted === true) {
       throw new HardkmsError(
         'TX_WOULD_REVERT',
@@ -66,9 +80,9 @@ export class ThorRestNode implements VetNode {
         },
       );
     }
-    if (typeof res.gasUsed !== 'number' || !Number.isSafeInteger(res.gasUsed) || res.gasUsed < 0)
-      throw nodeError(this.base, 'answered a simulation without gasUsed');
-    const used = BigInt(res.gasUsed);
+    const gas = check(gasUsed, res.gasUsed);
+    if (!gas.ok) throw nodeError(this.base, 'answered a simulation without gasUsed');
+    const used = BigInt(gas.value);
     // The VeChain module (thor-devkit) on first use, not with every daemon.
     const { vetIntrinsicGas } = await import('../../chains/vet/sign.js');
     return vetIntrinsicGas(clause) + (used > 0n ? used + VM_GAS_MARGIN : 0n);
