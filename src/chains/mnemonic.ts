@@ -90,6 +90,14 @@ export function validateMnemonic(input: string | Uint8Array): void {
 }
 
 function checkMnemonicBytes(bytes: Uint8Array): void {
+  mnemonicEntropy(bytes).fill(0);
+}
+
+/**
+ * The BIP39 entropy of a mnemonic given as UTF-8 bytes, checked as validateMnemonic checks it
+ * (same errors); a new buffer the caller zeroes.
+ */
+export function mnemonicEntropy(bytes: Uint8Array): Uint8Array {
   const words: Uint8Array[] = [];
   let start = 0;
   for (let i = 0; i <= bytes.length; i++) {
@@ -130,8 +138,11 @@ function checkMnemonicBytes(bytes: Uint8Array): void {
       if (expected !== actual) {
         throw new InputError('The mnemonic checksum does not match: a word is wrong or the order is.', HINT);
       }
-    } finally {
+      return entropy;
+    } catch (e) {
       entropy.fill(0);
+      throw e;
+    } finally {
       expected = actual = 0;
     }
   } finally {

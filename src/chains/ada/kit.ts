@@ -9,8 +9,7 @@
  */
 import { InputError } from '../../errors.js';
 import type { ChainKit } from '../../vault/tatum-wallets.js';
-import { generateMnemonic, validateMnemonic, validateTypedMnemonic } from '../mnemonic.js';
-import { ENGLISH_WORDS } from '../bip39-english.js';
+import { generateMnemonic, mnemonicEntropy, validateTypedMnemonic } from '../mnemonic.js';
 import { adaAddress } from './address.js';
 import {
   adaPrivateKeyAt,
@@ -20,22 +19,6 @@ import {
   adaXpubFromRoot,
   parseAdaPrivateKey,
 } from './keys.js';
-
-// The English list alone (bip39's index loads every language: about 50 ms of each command's start-up).
-const WORDS: readonly Buffer[] = ENGLISH_WORDS.map((w) => Buffer.from(w, 'utf8'));
-
-function wordIndex(word: Uint8Array): number {
-  let lo = 0;
-  let hi = WORDS.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const c = Buffer.compare(WORDS[mid]!, word);
-    if (c === 0) return mid;
-    if (c < 0) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
 
 /**
  * BIP39 entropy of a mnemonic given as UTF-8 bytes (the caller zeroes both). Tatum's SDK
@@ -49,27 +32,7 @@ export function adaEntropyFromMnemonic(mnemonic: Uint8Array): Uint8Array {
       'Type the words in lowercase, separated by single spaces.',
     );
   }
-  validateMnemonic(mnemonic);
-  const words: number[] = [];
-  let start = 0;
-  for (let i = 0; i <= mnemonic.length; i++) {
-    if (i === mnemonic.length || mnemonic[i] === 0x20) {
-      words.push(wordIndex(mnemonic.subarray(start, i)));
-      start = i + 1;
-    }
-  }
-  const totalBits = words.length * 11;
-  const entropyBytes = ((totalBits * 32) / 33 / 8) | 0;
-  const bits = new Uint8Array(Math.ceil(totalBits / 8));
-  try {
-    words.forEach((w, n) => {
-      for (let b = 0; b < 11; b++) if ((w >> (10 - b)) & 1) bits[(n * 11 + b) >> 3]! |= 0x80 >> ((n * 11 + b) & 7);
-    });
-    return Uint8Array.from(bits.subarray(0, entropyBytes));
-  } finally {
-    bits.fill(0);
-    words.fill(0);
-  }
+  return mnemonicEntropy(mnemonic);
 }
 
 function refusePrivateKey(): never {
