@@ -27,7 +27,7 @@ import {
   type TatumChain,
 } from '../source/tatum-paths.js';
 import { HttpClient } from '../http.js';
-import { kindOf } from '../../validate.js';
+import { check, kindOf, v } from '../../validate.js';
 import { EvmRpc, type EvmCallRequest } from '../sinks/node-rpc.js';
 
 interface EvmFillContext {
@@ -114,8 +114,8 @@ export function tatumFillSource(chain: string, options: TatumFillOptions): EvmFi
     gasPrice: async () => {
       if (fixed !== undefined) return fixed;
       if (chain === 'ETH') {
-        const fee = await getJson(TATUM_ETH_FEE_PATH);
-        return wholeNumber((fee as { medium?: unknown } | null)?.medium, `GET ${TATUM_ETH_FEE_PATH} .medium`);
+        const fee = check(feeEstimate, await getJson(TATUM_ETH_FEE_PATH));
+        return wholeNumber(fee.ok ? fee.value.medium : undefined, `GET ${TATUM_ETH_FEE_PATH} .medium`);
       }
       return rpc.gasPrice();
     },
@@ -124,6 +124,9 @@ export function tatumFillSource(chain: string, options: TatumFillOptions): EvmFi
     isMined: async (h) => (await rpc.getTransactionReceipt(h)) !== null,
   };
 }
+
+/** GET /v3/blockchain/fee/ETH: {slow, medium, fast}; `medium` is what Tatum KMS's SDK uses (wholeNumber judges it). */
+const feeEstimate = v.looseObject({ medium: v.unknown() });
 
 /** A count or a wei amount as Tatum answers it: a JSON number or a decimal string (a fee may carry decimals: rounded up). */
 function wholeNumber(v: unknown, what: string): bigint {
