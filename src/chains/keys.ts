@@ -350,9 +350,8 @@ function wifPayload(text: string, what: string, hint: string): Uint8Array {
   }
 }
 
-/** The range-checked private key of a WIF payload (bytes 1..33), a copy the caller wipes. */
-function wifKey(payload: Uint8Array, what: string): Uint8Array {
-  const key = payload.slice(1, 33);
+/** `key` once it is a valid secp256k1 private key; zeroed before the refusal otherwise. */
+function inRange<K extends Uint8Array>(key: K, what: string): K {
   try {
     checkPrivateKeyRange(key, what);
   } catch (e) {
@@ -360,6 +359,11 @@ function wifKey(payload: Uint8Array, what: string): Uint8Array {
     throw e;
   }
   return key;
+}
+
+/** The range-checked private key of a WIF payload (bytes 1..33), a copy the caller wipes. */
+function wifKey(payload: Uint8Array, what: string): Uint8Array {
+  return inRange(payload.slice(1, 33), what);
 }
 
 export function decodeWif(text: string, version: number, what: string): Uint8Array {
@@ -454,11 +458,5 @@ export function parseHexKey(text: string, what: string, formatHint: string): Uin
   // Buffer.alloc never uses the shared pool, so zeroing `d` really clears the only copy.
   const d = Buffer.alloc(32);
   d.write(body, 'hex');
-  try {
-    checkPrivateKeyRange(d, what);
-  } catch (e) {
-    d.fill(0);
-    throw e;
-  }
-  return d;
+  return inRange(d, what);
 }
