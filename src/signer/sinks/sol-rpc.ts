@@ -9,6 +9,7 @@
 import { HardkmsError } from '../../errors.js';
 import type { SolTokenAccount } from '../../chains/sol/sign.js';
 import { JsonRpcClient, isRpcError, type JsonRpcClientOptions } from './node-rpc.js';
+import { check, v } from '../../validate.js';
 
 /** The Solana module on first use: a daemon constructs its SolanaRpc whether or not SOL ever comes. */
 const solModule = () => import('../../chains/sol/sign.js');
@@ -16,6 +17,24 @@ const solModule = () => import('../../chains/sol/sign.js');
 export const TATUM_SOL_RPC_PATH = '/v3/blockchain/node/SOL/';
 
 const BASE58_32 = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
+
+const base58Key = v.pipe(v.string(), v.regex(BASE58_32));
+
+/** getLatestBlockhash: `{context, value: {blockhash, lastValidBlockHeight}}`. */
+const blockhashAnswer = v.looseObject({ value: v.looseObject({ blockhash: base58Key }) });
+
+/**
+ * getAccountInfo (jsonParsed): `value` null for an account that does not exist; an SPL token
+ * account is owned by the token program and parsed as type 'account' with its mint and owner.
+ * Anything else is not a token account (undefined); a token account without them is an error.
+ */
+const accountAnswer = v.looseObject({
+  value: v.nullish(v.looseObject({ owner: v.optional(v.unknown()), data: v.optional(v.unknown()) })),
+});
+const parsedTokenAccount = v.looseObject({
+  parsed: v.looseObject({ type: v.literal('account'), info: v.optional(v.unknown()) }),
+});
+const tokenAccountInfo = v.looseObject({ mint: base58Key, owner: base58Key });
 
 function bad(target: string, what: string): HardkmsError {
   return new HardkmsError('DAEMON_NODE_FAILED', `The Solana RPC ${target} ${what}.`, {
@@ -49,34 +68,25 @@ export class SolanaRpc {
 
   /** getLatestBlockhash at 'finalized', as web3.js's sendTransaction asks it. */
   async latestBlockhash(): Promise<string> {
-    const r = (await this.rpc.call('getLatestBlockhash', [{ commitment: 'finalized' }])) as {
-      value?: { blockhash?: unknown };
-    } | null;
-    const h = r?.value?.blockhash;
-    if (typeof h !== 'string' || !BASE58_32.test(h))
-      throw bad(this.target, 'answered getLatestBlockhash without a blockhash');
-    return h;
+    const r = check(blockhashAnswer, await this.rpc.call('getLatestBlockhash', [{ commitment: 'finalized' }]));
+    if (!r.ok) throw bad(this.target, 'answered getLatestBlockhash without a blockhash');
+    return r.value.value.blockhash;
   }
 
   /** Mint and owner of an SPL token account (jsonParsed), or undefined when the account does not exist or is not one. */
   async tokenAccount(address: string): Promise<SolTokenAccount | undefined> {
-    const r = (await this.rpc.call('getAccountInfo', [
-      address,
-      { encoding: 'jsonParsed', commitment: 'finalized' },
-    ])) as {
-      value?: {
-        owner?: unknown;
-        data?: { parsed?: { type?: unknown; info?: { mint?: unknown; owner?: unknown } } };
-      } | null;
-    } | null;
-    const v = r?.value;
+    const r = check(
+      accountAnswer,
+      await this.rpc.call('getAccountInfo', [address, { encoding: 'jsonParsed', commitment: 'finalized' }]),
+    );
     const { TOKEN_PROGRAM } = await solModule();
-    if (v === null || v === undefined || v.owner !== TOKEN_PROGRAM || v.data?.parsed?.type !== 'account')
-      return undefined;
-    const { mint, owner } = v.data.parsed.info ?? {};
-    if (typeof mint !== 'string' || typeof owner !== 'string' || !BASE58_32.test(mint) || !BASE58_32.test(owner)) {
-      throw bad(this.target, `answered getAccountInfo for ${address} without a mint and owner`);
-    }
+    const account = r.ok ? r.value.value : undefined;
+    if (account === null || account === undefined || account.owner !== TOKEN_PROGRAM) return undefined;
+    const parsed = check(parsedTokenAccount, account.data);
+    if (!parsed.ok) return undefined;
+    const info = check(tokenAccountInfo, parsed.value.parsed.info);
+    if (!info.ok) throw bad(this.target, `answered getAccountInfo for ${address} without a mint and owner`);
+    const { mint, owner } = info.value;
     return { mint, owner };
   }
 
