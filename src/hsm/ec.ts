@@ -2,7 +2,7 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import { HardkmsError } from '../errors.js';
 import { findRecoveryId } from '../secp256k1-recover.js';
 
-export type CurveName = 'secp256k1' | 'p256';
+type CurveName = 'secp256k1' | 'p256';
 
 /** DER-encoded named-curve OIDs for CKA_EC_PARAMS. */
 export const CURVE_OID: Record<CurveName, Buffer> = {
