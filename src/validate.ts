@@ -60,7 +60,7 @@ function defaultMessage(issue: Issue): string {
 }
 
 /** `a.b[0].c` for the issue's path (keys that are not identifiers are JSON-quoted), after `at` when given. */
-export function pathText(issue: Issue, at = ''): string {
+function pathText(issue: Issue, at = ''): string {
   return keyPath(
     (issue.path ?? []).map((item) => item.key),
     at,
@@ -71,7 +71,7 @@ export function pathText(issue: Issue, at = ''): string {
  * `a.b[0]["x y"]` for keys read from untrusted JSON: a key that is not an identifier is
  * JSON-quoted, so a key with control characters or quotes cannot forge a line of output.
  */
-export function keyPath(keys: readonly unknown[], at = ''): string {
+function keyPath(keys: readonly unknown[], at = ''): string {
   let out = at;
   for (const key of keys) {
     if (typeof key === 'number') out += `[${key}]`;
@@ -115,7 +115,7 @@ export function issueText(issue: Issue, at = ''): string {
   return where === '' ? issue.message : `${where}: ${issue.message}`;
 }
 
-export type Checked<T> = { ok: true; value: T } | { ok: false; issue: Issue; text: string };
+type Checked<T> = { ok: true; value: T } | { ok: false; issue: Issue; text: string };
 
 /** Runs a schema on untrusted input; stops at the first issue (one clear reason, no transform of bad input). */
 export function check<S extends v.GenericSchema>(schema: S, input: unknown, at = ''): Checked<v.InferOutput<S>> {

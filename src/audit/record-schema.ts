@@ -41,7 +41,7 @@ const count = (ok: (n: number) => boolean, why: string) =>
   v.custom<number>((n) => typeof n === 'number' && Number.isSafeInteger(n) && ok(n), why);
 
 /** One audit record, formats v1 to v3; the output is a fresh object with the line's fields in line order. */
-export const auditRecord = v.pipe(
+const auditRecord = v.pipe(
   v.custom<Record<string, unknown>>(isPlainObject, 'is not an audit record object'),
   v.check(hasRecordKeys, 'does not have exactly the fields of an audit record, in order'),
   v.strictObject({
@@ -67,7 +67,7 @@ export function auditRecordOf(parsed: unknown): AuditRecord | string {
 }
 
 /** `json`: the line is JSON (its problem is its shape), not torn or edited into something else. */
-export type AuditLine =
+type AuditLine =
   { record: AuditRecord; problem?: undefined; json: true } | { record?: undefined; problem: string; json: boolean };
 
 /** One line of audit.log: its record, or why it is none ('not valid JSON …' for a torn or edited line). */

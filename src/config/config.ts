@@ -39,8 +39,8 @@ export interface Config {
   allowInsecureHttp: boolean;
 }
 
-export const DEFAULT_HOME = join(homedir(), '.hardkms');
-export const DEFAULT_WALLET_PATH = join(DEFAULT_HOME, 'wallet.dat');
+const DEFAULT_HOME = join(homedir(), '.hardkms');
+const DEFAULT_WALLET_PATH = join(DEFAULT_HOME, 'wallet.dat');
 
 /**
  * The only variables an env file may set: where the Tatum API is and how to reach it, and
@@ -50,7 +50,7 @@ export const DEFAULT_WALLET_PATH = join(DEFAULT_HOME, 'wallet.dat');
  */
 export { ENV_FILE_ALLOWED };
 
-export interface EnvFileResult {
+interface EnvFileResult {
   /** The file(s) read, if any (comma-separated when both defaults exist). */
   file: string | undefined;
   /** Names (never values) the file set that are not on the allow-list; ignored. */
@@ -58,7 +58,7 @@ export interface EnvFileResult {
 }
 
 /** Tatum KMS's own default env file (spec §5.3), read after hardkms's so a migrating user's API key is found. */
-export const TATUM_HOME_ENV_FILE = join(homedir(), '.tatumrc', '.env');
+const TATUM_HOME_ENV_FILE = join(homedir(), '.tatumrc', '.env');
 
 /**
  * Loads --envFile, or else ~/.hardkms/.env and then Tatum's ~/.tatumrc/.env, without

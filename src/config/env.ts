@@ -14,7 +14,7 @@
  * No imports: `--help` loads this and nothing else of hardkms.
  */
 
-export interface EnvVar {
+interface EnvVar {
   name: string;
   /** A family of variables: `${name}${CHAIN}` (e.g. HARDKMS_RPC_ + ETH). */
   perChain?: true;
@@ -170,11 +170,11 @@ export const ENV_VARS = [
 ] as const satisfies readonly EnvVar[];
 
 type Entry = (typeof ENV_VARS)[number];
-export type EnvName = Exclude<Entry, { perChain: true }>['name'];
+type EnvName = Exclude<Entry, { perChain: true }>['name'];
 /** Read once as bytes and removed from the environment (takeEnvSecret), never with readEnv. */
-export type SecretEnvName = Extract<Exclude<Entry, { perChain: true }>, { secret: true }>['name'];
+type SecretEnvName = Extract<Exclude<Entry, { perChain: true }>, { secret: true }>['name'];
 export type PublicEnvName = Exclude<EnvName, SecretEnvName>;
-export type EnvFamily = Extract<Entry, { perChain: true }>['name'];
+type EnvFamily = Extract<Entry, { perChain: true }>['name'];
 
 /**
  * Where a value is read from: the process environment, or what a test hands in instead
