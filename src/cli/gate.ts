@@ -34,7 +34,7 @@ import { enforceOtp, OTP_COMMANDS, otpRequired, otpRequiredError, revealsSecret 
 import { authoriseReveal } from '../gate/reveal.js';
 import { gatePresence as presenceOf } from '../gate/presence.js';
 import { OtpStore, otpPolicyOf, withOtpPolicy, type OtpPolicy } from '../vault/otp-store.js';
-import { PasswordProvider } from '../vault/password-provider.js';
+import { PasswordProvider, passwordSealKdf } from '../vault/password-provider.js';
 import { applySeal as applySealInVault, newVaultSecret } from '../vault/seal-rotation.js';
 import type { SealContext, SealRecord, VaultSecret, VaultSecretProvider } from '../vault/secret.js';
 import { Vault } from '../vault/vault.js';
@@ -488,8 +488,8 @@ function registerStatus(program: Command): void {
 }
 
 function passwordStatus(seal: SealRecord): Record<string, unknown> {
-  const kdf = (seal as { kdf?: { name?: string; N?: number; r?: number; p?: number } }).kdf;
-  return { provider: seal.provider, ...(kdf ? { kdf: { name: kdf.name, N: kdf.N, r: kdf.r, p: kdf.p } } : {}) };
+  const kdf = passwordSealKdf(seal);
+  return { provider: seal.provider, ...(kdf ? { kdf } : {}) };
 }
 
 function gatePresence(seal: SealRecord, config: Config, mainnet: boolean): Promise<Record<string, unknown>> {

@@ -3,7 +3,8 @@ import Database from 'better-sqlite3';
 import { WalletStore } from '../vault/store.js';
 import { isStoreUrl } from '../vault/pg/url.js';
 import type { Config } from '../config/config.js';
-import { HardkmsError } from '../errors.js';
+import { HardkmsError, shownText } from '../errors.js';
+import { isPlainObject } from '../validate.js';
 import { Token } from '../hsm/token.js';
 import type { VaultFacts } from '../vault/facts.js';
 import { auditLineTime } from '../audit/record-schema.js';
@@ -65,8 +66,12 @@ async function daemonHealth(url: string): Promise<Record<string, unknown>> {
   const target = new URL('/healthz', url.includes('://') ? url : `http://${url}`);
   try {
     const res = await fetch(target, { signal: AbortSignal.timeout(5000) });
-    const body = (await res.json().catch(() => null)) as Record<string, unknown> | null;
-    return { url: target.toString(), httpStatus: res.status, ...(body ?? {}) };
+    const body: unknown = await res.json().catch(() => null);
+    // What the endpoint says about itself, never in place of what hardkms measured (url, httpStatus).
+    const said = isPlainObject(body)
+      ? Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'url' && k !== 'httpStatus'))
+      : {};
+    return { url: target.toString(), httpStatus: res.status, ...said };
   } catch (e) {
     return { url: target.toString(), httpStatus: null, error: (e as Error).message };
   }
@@ -170,14 +175,13 @@ export async function statusHealth(
   let daemon: Record<string, unknown> | null = null;
   if (options.daemonUrl) {
     daemon = await daemonHealth(options.daemonUrl);
-    if (daemon.httpStatus === 200) add('daemon', 'ok', String(daemon.status ?? 'ok'));
+    const said = typeof daemon.status === 'string' ? shownText(daemon.status) : undefined;
+    if (daemon.httpStatus === 200) add('daemon', 'ok', said ?? 'ok');
     else
       add(
         'daemon',
         'problem',
-        daemon.httpStatus === null
-          ? `unreachable: ${String(daemon.error)}`
-          : `${String(daemon.status ?? daemon.httpStatus)}`,
+        daemon.httpStatus === null ? `unreachable: ${String(daemon.error)}` : (said ?? String(daemon.httpStatus)),
       );
   }
 

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 import { HardkmsError } from '../errors.js';
-import { expecting, looseJsonObject, parseOrThrow, v } from '../validate.js';
+import { check, expecting, looseJsonObject, parseOrThrow, v } from '../validate.js';
 import {
   decodeVaultSecret,
   encodeVaultSecret,
@@ -69,6 +69,14 @@ const passwordSealRecord: v.GenericSchema<unknown, PasswordSealRecord> = looseJs
   // An AES-GCM tag (16 bytes) at least.
   ciphertext: hex('hex ciphertext with its 16-byte tag', (n) => n >= 32 && n % 2 === 0),
 });
+
+/** What `status` shows of a password seal's KDF; undefined for another seal or one that does not read as a password seal. */
+export function passwordSealKdf(seal: unknown): { name: 'scrypt'; N: number; r: number; p: number } | undefined {
+  const read = check(passwordSealRecord, seal);
+  if (!read.ok) return undefined;
+  const { name, N, r, p } = read.value.kdf;
+  return { name, N, r, p };
+}
 
 function checkParams(params: Partial<ScryptParams>): ScryptParams {
   const { N, r, p } = params;

@@ -127,6 +127,36 @@ describe('status as a health check', () => {
       state: 'ok',
       detail: expect.stringContaining(`at the unseal of ${unseal!.detail}`),
     });
+    expect((ok.json() as { seal: unknown }).seal).toEqual({
+      provider: 'password',
+      kdf: { name: 'scrypt', N: expect.any(Number), r: expect.any(Number), p: expect.any(Number) },
+    });
+
+    // --daemon-url: what the endpoint answers never stands in for what status measured (its URL,
+    // its HTTP status), and its text reaches the terminal only as printable text.
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ url: 'http://elsewhere.example/', httpStatus: 200, status: '\u001b[2Jall fine' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const daemonUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const withDaemon = await cli(['status', '--output', 'json', '--daemon-url', daemonUrl]);
+      const h = (
+        withDaemon.json() as {
+          health: { daemon: Record<string, unknown>; checks: Array<{ check: string; state: string; detail: string }> };
+        }
+      ).health;
+      expect(h.daemon).toMatchObject({ url: `${daemonUrl}/healthz`, httpStatus: 503 });
+      const check = h.checks.find((c) => c.check === 'daemon');
+      expect(check?.state).toBe('problem');
+      expect(check?.detail).not.toContain('\u001b');
+      expect(check?.detail).toContain('all fine');
+    } finally {
+      server.close();
+    }
+
     const table = await cli(['status']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^check +state +detail$/m);
