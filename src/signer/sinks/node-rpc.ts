@@ -10,7 +10,7 @@ import { HardkmsError } from '../../errors.js';
 import type { TatumChain } from '../source/tatum-paths.js';
 import { HttpClient, HttpError, HTTP_ERROR_CODES, parseJsonBody, redactUrl, truncate } from '../http.js';
 import { readEnvFor, type EnvSource } from '../../config/env.js';
-import { kindOf } from '../../validate.js';
+import { expecting, kindOf, looseJsonObject, parseOrThrow, v } from '../../validate.js';
 
 const RPC_ERROR_CODE = 'RPC_ERROR';
 const RPC_BAD_RESPONSE_CODE = 'RPC_BAD_RESPONSE';
@@ -195,9 +195,9 @@ export class EvmRpc {
 
   /** baseFeePerGas of the latest block, or undefined before London. */
   async latestBaseFee(): Promise<bigint | undefined> {
-    const block = await this.rpc.call('eth_getBlockByNumber', ['latest', false]);
-    const fee = (block as { baseFeePerGas?: unknown } | null)?.baseFeePerGas;
-    return fee === undefined || fee === null ? undefined : quantity(fee, 'baseFeePerGas');
+    const block = checked(latestBlock, await this.rpc.call('eth_getBlockByNumber', ['latest', false]), 'latest block');
+    const fee = block?.baseFeePerGas;
+    return fee === undefined || fee === null ? undefined : BigInt(fee);
   }
 
   async estimateGas(tx: EvmCallRequest): Promise<bigint> {
@@ -243,13 +243,12 @@ export class EvmRpc {
   async getTransactionReceipt(hash: string): Promise<EvmReceipt | null> {
     const r = await this.rpc.call('eth_getTransactionReceipt', [hash]);
     if (r === null) return null;
-    if (typeof r !== 'object' || Array.isArray(r)) throw badResult('eth_getTransactionReceipt', r);
-    const o = r as Record<string, unknown>;
+    const o = checked(receiptRecord, r, 'receipt');
     return {
-      transactionHash: String(o.transactionHash),
-      blockNumber: quantity(o.blockNumber, 'receipt.blockNumber'),
-      status: Number(quantity(o.status, 'receipt.status')),
-      gasUsed: quantity(o.gasUsed, 'receipt.gasUsed'),
+      transactionHash: o.transactionHash,
+      blockNumber: BigInt(o.blockNumber),
+      status: Number(BigInt(o.status)),
+      gasUsed: BigInt(o.gasUsed),
       contractAddress: typeof o.contractAddress === 'string' ? o.contractAddress : null,
       raw: o,
     };
@@ -276,6 +275,37 @@ function callObject(tx: EvmCallRequest): Record<string, string> {
 function quantity(v: unknown, what: string): bigint {
   if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{1,64}$/.test(v)) throw badResult(what, v);
   return BigInt(v);
+}
+
+/** An EVM JSON-RPC QUANTITY as the node writes it (0x-hex, no leading zeros required). */
+const quantityText = v.pipe(
+  v.string(expecting('a 0x-hex quantity')),
+  v.regex(/^0x[0-9a-fA-F]{1,64}$/, expecting('a 0x-hex quantity')),
+);
+const latestBlock = v.nullable(
+  looseJsonObject({ baseFeePerGas: v.optional(v.nullable(quantityText)) }, 'a block object or null'),
+);
+const receiptRecord = looseJsonObject(
+  {
+    transactionHash: v.pipe(
+      v.string(expecting('a 32-byte 0x-hex hash')),
+      v.regex(/^0x[0-9a-fA-F]{64}$/, expecting('a 32-byte 0x-hex hash')),
+    ),
+    blockNumber: quantityText,
+    status: quantityText,
+    gasUsed: quantityText,
+    contractAddress: v.optional(v.unknown()),
+  },
+  'a receipt object',
+);
+
+/** A node's result through its schema; what was wrong named by field and kind, never the value. */
+function checked<S extends v.GenericSchema>(schema: S, result: unknown, what: string): v.InferOutput<S> {
+  return parseOrThrow(
+    schema,
+    result,
+    (text) => new HardkmsError(RPC_BAD_RESPONSE_CODE, `${what}: unexpected result (${text})`),
+  );
 }
 
 /** The kind of result, never the result: a node's answer is not repeated into logs and error batches. */
