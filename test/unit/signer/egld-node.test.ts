@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EgldGateway } from '../../../src/signer/sinks/egld-node.js';
+import { rejectionOf } from '../../support/rejection.js';
 
 let server: http.Server;
 let gateway: EgldGateway;
@@ -27,11 +28,7 @@ afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()));
 });
 
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => undefined,
-    (e: unknown) => e as Error & { code: string },
-  );
+const failure = (p: Promise<unknown>) => rejectionOf(p);
 
 describe('EgldGateway', () => {
   it('reads the network config, a nonce and a gas cost as the gateway writes them (numbers or decimal strings)', async () => {

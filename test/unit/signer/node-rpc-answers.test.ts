@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EvmRpc } from '../../../src/signer/sinks/node-rpc.js';
+import { rejectionOf } from '../../support/rejection.js';
 
 const PLANTED = 'planted-text-d3adb33f';
 const HASH = `0x${'ab'.repeat(32)}`;
@@ -32,15 +33,7 @@ afterAll(() => {
   server.close();
 });
 
-async function refusal(p: Promise<unknown>): Promise<Error & { code: string }> {
-  const e = (await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  )) as Error & { code: string };
-  expect(e).toBeInstanceOf(Error);
-  expect(e.message).not.toContain('d3adb33f');
-  return e;
-}
+const refusal = (p: Promise<unknown>) => rejectionOf(p, 'd3adb33f');
 
 describe('EVM node answers', () => {
   it('the latest base fee: a quantity, null/absent before London, anything else refused by field', async () => {

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ThorRestNode } from '../../../src/signer/sinks/vet-node.js';
 import { HttpClient } from '../../../src/signer/http.js';
+import { rejectionOf } from '../../support/rejection.js';
 
 let server: http.Server;
 let node: ThorRestNode;
@@ -30,11 +31,7 @@ afterAll(async () => {
   await new Promise<void>((r) => server.close(() => r()));
 });
 
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => undefined,
-    (e: unknown) => e as Error & { code: string },
-  );
+const failure = (p: Promise<unknown>) => rejectionOf(p);
 const clause = { to: '0x' + '11'.repeat(20), value: 1n, data: '0x' };
 const caller = '0x' + '22'.repeat(20);
 
