@@ -51,8 +51,8 @@ export interface InitOptions extends VaultLocation {
   auditForward?: ForwardTarget | undefined;
 }
 
-/** What init made; the vault is these parts, and its records held until the audit key signs. */
-interface CreatedVault {
+/** What an unsealed vault is made of, whether init made it or an unseal opened it. */
+export interface VaultParts {
   store: WalletStore;
   token: Token;
   audit: AuditLog;
@@ -60,6 +60,11 @@ interface CreatedVault {
   binding: TokenBinding;
   testnetOnly: boolean;
   secret: VaultSecret;
+  inner: Buffer | undefined;
+}
+
+/** What init made; the vault is these parts, and its records held until the audit key signs. */
+interface CreatedVault extends VaultParts {
   inner: Buffer;
   seal: SealRecord;
   /** The ceremony's records (the provider's, while sealing), appended once the log signs. */

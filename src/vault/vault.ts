@@ -4,7 +4,7 @@ import type { AuditEvent, AuditRecord } from '../audit/record.js';
 import type { OpenTokenOptions, Token } from '../hsm/token.js';
 import { checkAuditAtUnseal, recordUnsealFailure, sealedAuditLog } from './audit-binding.js';
 import { openVaultToken } from './bound-token.js';
-import { createVault, type InitOptions } from './create.js';
+import { createVault, type InitOptions, type VaultParts } from './create.js';
 import type { NewWalletEntry } from './entries.js';
 import {
   authenticateFacts,
@@ -53,16 +53,7 @@ export class Vault {
   /** Opens the inner layer of every stored secret (vault/inner.ts); from the vault secret only. */
   private inner: Buffer | undefined;
 
-  private constructor(args: {
-    store: WalletStore;
-    token: Token;
-    audit: AuditLog;
-    vaultId: string;
-    binding: TokenBinding;
-    testnetOnly: boolean;
-    secret: VaultSecret;
-    inner: Buffer | undefined;
-  }) {
+  private constructor(args: VaultParts) {
     this.store = args.store;
     this.token = args.token;
     this.audit = args.audit;
