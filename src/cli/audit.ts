@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { HardkmsError, InputError } from '../errors.js';
 import { auditPublicKeyPath, type AuditHead } from '../audit/log.js';
@@ -21,6 +21,7 @@ import {
 import { WalletStore } from '../vault/store.js';
 import { readVaultFacts } from '../vault/facts.js';
 import { syncStoredTrail } from '../vault/audit-binding.js';
+import { exportAuditTrail } from '../vault/audit-export.js';
 import { configFrom } from './context.js';
 import { globalFlags } from './flags.js';
 import { printJson, warn } from './output.js';
@@ -112,40 +113,15 @@ export function registerAudit(program: Command): void {
       .requiredOption('--out <file>', 'the file to write (a new audit.log; the audit public key is written beside it)'),
   ).action((opts: { out: string; path?: string; auditLog?: string; envFile?: string }) => {
     const config = configFrom(opts);
-    const stored = syncStoredTrail({ path: config.walletPath, auditLogPath: config.auditLogPath });
-    let lines = stored;
-    if (lines === undefined) {
-      if (!existsSync(config.auditLogPath)) {
-        throw new HardkmsError('AUDIT_LOG_MISSING', `No audit log at ${config.auditLogPath}.`, {
-          hint: 'Pass --audit-log, or --path of the wallet store it belongs to.',
-        });
-      }
-      lines = readFileSync(config.auditLogPath, 'utf8')
-        .split('\n')
-        .filter((l) => l !== '');
-    }
-    const pemOut = auditPublicKeyPath(opts.out);
-    for (const f of [opts.out, pemOut]) {
-      if (existsSync(f))
-        throw new InputError(`${f} exists; audit export never overwrites a file.`, 'Name a new file in --out.');
-    }
-    // The copy is written whatever its last line holds (verify judges it); a line that is no
-    // record (torn, edited) gives no head and is named, never repeated.
-    const last = lines.length === 0 ? undefined : parseAuditLine(lines[lines.length - 1]!);
-    if (last?.problem !== undefined)
+    const { lastLineProblem: bad, ...result } = exportAuditTrail(
+      { path: config.walletPath, auditLogPath: config.auditLogPath },
+      opts.out,
+    );
+    if (bad !== undefined)
       warn(
-        `The last line (${lines.length}) of ${stored !== undefined ? 'the stored trail' : config.auditLogPath} is not an audit record: ${last.problem}. It is exported as it is, with no head; run \`hardkms audit verify\` on the export to see what is damaged.`,
+        `The last line (${bad.line}) of ${bad.where} is not an audit record: ${bad.problem}. It is exported as it is, with no head; run \`hardkms audit verify\` on the export to see what is damaged.`,
       );
-    const pem = auditPublicKeyPath(config.auditLogPath);
-    writeFileSync(opts.out, lines.length === 0 ? '' : `${lines.join('\n')}\n`, { mode: 0o600, flag: 'wx' });
-    if (existsSync(pem)) writeFileSync(pemOut, readFileSync(pem), { mode: 0o644, flag: 'wx' });
-    printJson({
-      out: opts.out,
-      source: stored !== undefined ? 'store' : 'file',
-      records: lines.length,
-      head: last?.record === undefined ? null : `${last.record.seq}:${last.record.hash}`,
-      pubkey: existsSync(pem) ? pemOut : null,
-    });
+    printJson(result);
   });
 
   globalFlags(
