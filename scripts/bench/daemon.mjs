@@ -1,23 +1,26 @@
 // See scripts/bench/daemon. Runs the real daemon cycle (dist/) in this process, real SoftHSM2,
 // real wallet.dat, real HTTP to a Tatum-compatible API in a process of its own
 // (tatum-stub.mjs); then `hardkms daemon --runOnce` as a process over a 25,000-wallet store.
-import { fork, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { benchToken, fillerEntry } from './lib.mjs';
+import {
+  MIX_CHAINS,
+  benchPasswordVault,
+  mixPendingBuilder,
+  mixWallets,
+  runOnceRunner,
+  startTatumStub,
+} from './runonce-lib.mjs';
 
 const TX = Number(process.env.BENCH_TX ?? 1000);
 const WALLETS = Number(process.env.BENCH_WALLETS ?? 10_000);
 const KEY_WALLETS = 200;
 const MNEMONIC_WALLETS = 20;
-const PASSWORD = 'bench password of enough length';
 
 const { conf } = benchToken('hardkms');
-const { Vault } = await import('../../dist/vault/vault.js');
-const { PasswordProvider } = await import('../../dist/vault/password-provider.js');
 const { generatePrivateKeys } = await import('../../dist/vault/entry-secrets.js');
 const { storeMnemonicEntry } = await import('../../dist/vault/tatum-wallets.js');
 const { chainKit } = await import('../../dist/chains/kit.js');
@@ -31,32 +34,11 @@ const { NodeEvmFiller } = await import('../../dist/signer/pipeline/evm-fill.js')
 console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load average ${os.loadavg()[0].toFixed(1)}`);
 
 // ---------------------------------------------------------------- the API, in its own process
-const stub = fork(fileURLToPath(new URL('./tatum-stub.mjs', import.meta.url)), [], {
-  stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-});
-const port = await new Promise((resolve) => stub.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
-const apiUrl = `http://127.0.0.1:${port}`;
-async function api(path, body) {
-  const r = await fetch(
-    apiUrl + path,
-    body === undefined
-      ? {}
-      : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
-  );
-  return r.json();
-}
+const { apiUrl, api, stop } = await startTatumStub();
 
 // ---------------------------------------------------------------- vault with WALLETS wallets
 const path = join(mkdtempSync(join(os.tmpdir(), 'hardkms-bench-daemon-')), 'wallet.dat');
-const provider = new PasswordProvider(async () => Buffer.from(PASSWORD), { N: 2 ** 10, r: 8, p: 1 });
-const vault = await Vault.init({
-  path,
-  token: {},
-  tokenPin: Buffer.from('1234'),
-  provider,
-  testnetOnly: true,
-  actor: 'bench',
-});
+const { vault, provider, Vault } = await benchPasswordVault(path);
 let t0 = process.hrtime.bigint();
 const keys = generatePrivateKeys(vault, { chain: 'ETH', testnet: true, publicData: () => ({}) }, KEY_WALLETS).map(
   (e) => e.signatureId,
@@ -196,64 +178,15 @@ vault.seal('bench end');
 // ---------------------------------------------------------------- the issue's chain mix
 // BTC, LTC, DOGE (one P2PKH input of the wallet's own key, Tatum's bitcore JSON) and ETH, BSC,
 // MATIC (complete legacy payloads), private-key wallets in the token, 6 of each chain's 36.
-const MIX_CHAINS = ['BTC', 'LTC', 'DOGE', 'ETH', 'BSC', 'MATIC'];
 const MIX = [];
 {
-  const bitcoin = await import('bitcoinjs-lib');
+  const pendingTx = await mixPendingBuilder();
   const v2 = await Vault.open({ path, provider });
   for (const chain of MIX_CHAINS) {
     // ETH: the token keys of the store (25,000 ETH ids polled); the other chains' own wallets.
-    const wallets =
-      chain === 'ETH'
-        ? keys.slice(0, 6).map((id) => ({ id }))
-        : generatePrivateKeys(
-            v2,
-            { chain, testnet: true, publicData: (pk) => ({ publicKey: Buffer.from(pk).toString('hex') }) },
-            6,
-          ).map((e) => ({
-            id: e.signatureId,
-            pub: Buffer.from(e.publicData.publicKey, 'hex'),
-          }));
+    const wallets = chain === 'ETH' ? keys.slice(0, 6).map((id) => ({ id })) : await mixWallets(v2, chain);
     let n = 0;
-    MIX.push((i) => {
-      const w = wallets[n++ % wallets.length];
-      const id = (seq++).toString(16).padStart(24, '0');
-      if (['ETH', 'BSC', 'MATIC'].includes(chain)) {
-        const tx = {
-          to: `0x${randomBytes(20).toString('hex')}`,
-          value: '1000',
-          gasPrice: '1000000000',
-          gas: 21000,
-          nonce: i,
-        };
-        return { id, chain, serializedTransaction: JSON.stringify(tx), hashes: [w.id] };
-      }
-      const script = bitcoin.payments.p2pkh({ pubkey: w.pub }).output;
-      const to = bitcoin.payments.p2pkh({ hash: randomBytes(20) }).output;
-      const prev = randomBytes(32).toString('hex');
-      const t = new bitcoin.Transaction();
-      t.version = 2;
-      t.addInput(Buffer.from(prev, 'hex').reverse(), 0, 0xffffffff);
-      t.addOutput(to, 90_000n);
-      const inputs = [
-        {
-          prevTxId: prev,
-          outputIndex: 0,
-          sequenceNumber: 0xffffffff,
-          script: '',
-          scriptString: '',
-          output: { satoshis: 100_000, script: Buffer.from(script).toString('hex') },
-        },
-      ];
-      const body = {
-        hash: t.getId(),
-        version: 2,
-        inputs,
-        outputs: [{ satoshis: 90_000, script: Buffer.from(to).toString('hex') }],
-        nLockTime: 0,
-      };
-      return { id, chain, serializedTransaction: JSON.stringify(body), hashes: [w.id] };
-    });
+    MIX.push((i) => pendingTx(chain, wallets[n++ % wallets.length], i, (seq++).toString(16).padStart(24, '0')));
   }
   v2.seal('bench mix');
 }
@@ -261,46 +194,7 @@ const MIX = [];
 // ---------------------------------------------------------------- hardkms daemon --runOnce
 // The process an operator's cron runs: start-up, unseal (password vault with cheap scrypt
 // parameters, so the KDF does not dominate), one cycle over 36 pending, exit.
-const main = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-const cpuHook = fileURLToPath(new URL('./cpu-at-exit.mjs', import.meta.url));
-const cpuFile = join(mkdtempSync(join(os.tmpdir(), 'hardkms-bench-cpu-')), 'cpu.txt');
-function runOnce() {
-  writeFileSync(cpuFile, '');
-  const t = process.hrtime.bigint();
-  const r = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      cpuHook,
-      main,
-      'daemon',
-      '--runOnce',
-      '--testnet',
-      '--chain',
-      MIX_CHAINS.join(','),
-      '--path',
-      path,
-      '--externalUrl',
-      `${apiUrl}/approve`,
-    ],
-    {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        SOFTHSM2_CONF: conf,
-        TATUM_KMS_PASSWORD: PASSWORD,
-        TATUM_API_URL: apiUrl,
-        TATUM_API_KEY: 'bench',
-        BENCH_CPU_FILE: cpuFile,
-      },
-      encoding: 'utf8',
-    },
-  );
-  const wall = ms(t) / 1000;
-  if (r.status !== 0) console.error(`  ! daemon --runOnce exit ${r.status}: ${r.stderr.slice(-600)}`);
-  const [cpu, rss] = readFileSync(cpuFile, 'utf8').trim().split(' ').map(Number);
-  return { wall, cpu, rss };
-}
+const runOnce = runOnceRunner({ path, conf, apiUrl });
 const empty = runOnce();
 await api('/bench/queue', { items: Array.from({ length: 36 }, (_, i) => MIX[i % MIX.length](i)) });
 const full = runOnce();
@@ -327,7 +221,7 @@ row(
   'ms',
   '<= 10 ms',
 );
-stub.disconnect();
+stop();
 
 function ms(t) {
   return Number(process.hrtime.bigint() - t) / 1e6;
