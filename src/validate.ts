@@ -13,35 +13,11 @@
  * opening, file loaders): valibot then costs nothing at `--help`.
  */
 import * as v from 'valibot';
+import { isPlainObject, kindOf } from './value-kind.js';
 
-export { v };
+export { v, isPlainObject, kindOf };
 
 export type Issue = v.BaseIssue<unknown>;
-
-/** What a value is, never what it says: type, and the length of strings and arrays. */
-export function kindOf(input: unknown): string {
-  try {
-    if (input === undefined) return 'nothing (field missing)';
-    if (input === null) return 'null';
-    if (Array.isArray(input)) return `an array of ${input.length} entries`;
-    switch (typeof input) {
-      case 'string':
-        return input.length === 0 ? 'an empty string' : `a string of ${input.length} characters`;
-      case 'object':
-        return 'an object';
-      case 'bigint':
-      case 'boolean':
-      case 'number':
-      case 'function':
-      case 'symbol':
-        return `a ${typeof input}`;
-      default:
-        return 'a value';
-    }
-  } catch {
-    return 'an unreadable value';
-  }
-}
 
 /** A message for a schema: "expected <what>, got <kind of the input>". */
 export function expecting(what: string): (issue: Issue) => string {
@@ -210,8 +186,4 @@ export function jsonMap<T>(options: {
       return out;
     }),
   );
-}
-
-export function isPlainObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }

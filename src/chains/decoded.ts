@@ -1,4 +1,7 @@
 import { HardkmsError } from '../errors.js';
+import { isPlainObject, kindOf } from '../value-kind.js';
+
+export { isPlainObject, kindOf };
 
 /**
  * What a pending transaction would do, as read from its payload by the chain family's
@@ -103,10 +106,6 @@ export function parseJsonPayload(chain: string, payload: unknown): Record<string
   return value;
 }
 
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 const HEX_RE = /^[0-9a-fA-F]*$/;
 
 /** Even-length hex (no 0x unless allow0x) to bytes; `field` names it in the error. */
@@ -145,7 +144,7 @@ export function uintField(
     if (!Number.isSafeInteger(v) || v < 0) {
       throw payloadError(
         chain,
-        `${field} must be a non-negative integer (as a JSON number it must be exact, at most 2^53-1), got ${String(v)}`,
+        `${field} must be a non-negative integer (as a JSON number it must be exact, at most 2^53-1), got ${kindOf(v)}`,
       );
     }
     n = BigInt(v);
@@ -158,28 +157,18 @@ export function uintField(
       opts.allowHex === true
         ? 'a JSON number, a decimal string or a 0x-hex string'
         : 'a JSON number or a decimal string';
-    throw payloadError(chain, `${field} must be a non-negative integer (${forms}), got ${describe(v)}`);
+    throw payloadError(chain, `${field} must be a non-negative integer (${forms}), got ${kindOf(v)}`);
   }
-  if (opts.max !== undefined && n > opts.max) throw payloadError(chain, `${field} is too large (${n} > ${opts.max})`);
+  if (opts.max !== undefined && n > opts.max) throw payloadError(chain, `${field} is too large (at most ${opts.max})`);
   return n;
 }
 
 /** uintField narrowed to a JS number (indexes, versions, sequence numbers). */
 export function smallUintField(chain: string, field: string, v: unknown, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
-    throw payloadError(chain, `${field} must be an integer between 0 and ${max}, got ${describe(v)}`);
+    throw payloadError(chain, `${field} must be an integer between 0 and ${max}, got ${kindOf(v)}`);
   }
   return v;
-}
-
-/** Short, secret-free description of an unexpected JSON value for error messages. */
-export function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null';
-  if (typeof v === 'string') return v.length > 40 ? `a ${v.length}-character string` : JSON.stringify(v);
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (Array.isArray(v)) return 'an array';
-  return `a ${typeof v}`;
 }
 
 export function toHex(b: Uint8Array): string {

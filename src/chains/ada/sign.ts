@@ -19,7 +19,7 @@ import type * as CslType from '@emurgo/cardano-serialization-lib-nodejs';
 import { HardkmsError, InputError } from '../../errors.js';
 import {
   bytesEqual,
-  describe,
+  kindOf,
   isPlainObject,
   mismatchError,
   payloadError,
@@ -99,7 +99,7 @@ function amountOf(op: Record<string, unknown>, i: number, sign: -1n | 1n): bigin
   if (typeof v !== 'string' || !re.test(v)) {
     throw payloadError(
       'ADA',
-      `operations[${i}].amount.value must be a ${sign === -1n ? 'negative (input)' : 'positive (output)'} lovelace integer string, got ${describe(v)}`,
+      `operations[${i}].amount.value must be a ${sign === -1n ? 'negative (input)' : 'positive (output)'} lovelace integer string, got ${kindOf(v)}`,
     );
   }
   const n = BigInt(v) * sign;
@@ -173,7 +173,7 @@ export function parseAdaOperations(payload: unknown, testnet: boolean): AdaOpera
     } else {
       throw unsupportedError(
         'ADA',
-        `operations[${i}].type ${describe(op.type)} is not signed (only "input" and "output": no staking, pool or vote operations)`,
+        `operations[${i}].type is not signed: only "input" and "output", no staking, pool or vote operations (got ${kindOf(op.type)})`,
       );
     }
   });
@@ -317,10 +317,10 @@ function checkAdaPayloads(
     if (!isPlainObject(p)) throw rosettaError(`payloads[${i}] is not an object`);
     const addr = isPlainObject(p.account_identifier) ? p.account_identifier.address : undefined;
     if (typeof addr !== 'string' || !inputAddresses.has(addr))
-      throw rosettaError(`payloads[${i}] names ${describe(addr)}, which is no input's address`);
-    if (covered.has(addr)) throw rosettaError(`payloads[${i}] names ${addr} a second time`);
+      throw rosettaError(`payloads[${i}].account_identifier.address is no input's address (got ${kindOf(addr)})`);
+    if (covered.has(addr)) throw rosettaError(`payloads[${i}] names an input's address a second time`);
     if (p.signature_type !== undefined && p.signature_type !== 'ed25519')
-      throw rosettaError(`payloads[${i}] asks for a ${describe(p.signature_type)} signature`);
+      throw rosettaError(`payloads[${i}].signature_type is not ed25519 (got ${kindOf(p.signature_type)})`);
     if (typeof p.hex_bytes !== 'string' || p.hex_bytes.toLowerCase() !== toHex(bodyHash)) {
       throw rosettaError(`payloads[${i}].hex_bytes is not the blake2b-256 hash of the unsigned transaction body`);
     }

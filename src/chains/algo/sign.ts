@@ -18,7 +18,7 @@
  */
 import algosdk from 'algosdk';
 import {
-  describe,
+  kindOf,
   isPlainObject,
   mismatchError,
   parseJsonPayload,
@@ -76,10 +76,7 @@ function bytes(field: string, v: unknown, length?: number): Uint8Array {
     }
   } else if (Array.isArray(v)) out = v as number[];
   else
-    throw payloadError(
-      CHAIN,
-      `${field} must be bytes (an index→byte map or {type: "Buffer", data}), got ${describe(v)}`,
-    );
+    throw payloadError(CHAIN, `${field} must be bytes (an index→byte map or {type: "Buffer", data}), got ${kindOf(v)}`);
   if (!out.every((b) => Number.isInteger(b) && b >= 0 && b <= 255))
     throw payloadError(CHAIN, `${field} holds something that is not a byte`);
   if (length !== undefined && out.length !== length)
@@ -92,7 +89,7 @@ function address(field: string, v: unknown): string {
     if (!algosdk.isValidAddress(v)) throw payloadError(CHAIN, `${field} is not an Algorand address`);
     return v;
   }
-  if (!isPlainObject(v)) throw payloadError(CHAIN, `${field} must be {publicKey, checksum}, got ${describe(v)}`);
+  if (!isPlainObject(v)) throw payloadError(CHAIN, `${field} must be {publicKey, checksum}, got ${kindOf(v)}`);
   const addr = algosdk.encodeAddress(bytes(`${field}.publicKey`, v.publicKey, 32));
   if (v.checksum !== undefined) {
     const given = Buffer.from(bytes(`${field}.checksum`, v.checksum, 4));
@@ -104,7 +101,7 @@ function address(field: string, v: unknown): string {
 
 function uint(field: string, v: unknown): bigint {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
-    throw payloadError(CHAIN, `${field} must be a non-negative integer, got ${describe(v)}`);
+    throw payloadError(CHAIN, `${field} must be a non-negative integer, got ${kindOf(v)}`);
   const n = BigInt(v);
   if (n > UINT64_MAX) throw payloadError(CHAIN, `${field} is too large`);
   return n;
@@ -153,13 +150,13 @@ function parse(payload: unknown, testnet: boolean): ParsedAlgo {
   if (type !== 'pay' && type !== 'axfer')
     throw unsupportedError(
       CHAIN,
-      `type ${describe(type)} is not signed (hardkms signs pay and axfer, as Tatum builds them)`,
+      `type is not signed: hardkms signs pay and axfer, as Tatum builds them (got ${kindOf(type)})`,
     );
   const net = testnet ? ALGO_NETWORKS.testnet : ALGO_NETWORKS.mainnet;
   if (o.genesisID !== net.genesisID) {
     throw mismatchError(
       CHAIN,
-      `genesisID ${describe(o.genesisID)} is not ${net.genesisID}: the transaction is for another network than this ${testnet ? 'testnet' : 'mainnet'} daemon`,
+      `genesisID is not ${net.genesisID} (got ${kindOf(o.genesisID)}): the transaction is for another network than this ${testnet ? 'testnet' : 'mainnet'} daemon`,
     );
   }
   const genesisHash = Buffer.from(bytes('genesisHash', o.genesisHash, 32)).toString('base64');

@@ -5,7 +5,7 @@ import { HardkmsError } from '../../errors.js';
 import {
   SIGNER_MISSING,
   bytesEqual,
-  describe,
+  kindOf,
   hexField,
   mismatchError,
   payloadError,
@@ -77,7 +77,7 @@ export function parseBchPayload(payload: unknown): BchPayload {
     throw payloadError(CHAIN, 'input amounts after ":" are not valid JSON');
   }
   if (!Array.isArray(amountsJson))
-    throw payloadError(CHAIN, `input amounts must be a JSON array, got ${describe(amountsJson)}`);
+    throw payloadError(CHAIN, `input amounts must be a JSON array, got ${kindOf(amountsJson)}`);
   if (amountsJson.length !== tx.ins.length) {
     throw payloadError(CHAIN, `${amountsJson.length} input amounts for ${tx.ins.length} inputs`);
   }

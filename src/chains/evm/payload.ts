@@ -1,6 +1,6 @@
 import { checksumAddress } from './address.js';
 import {
-  describe,
+  kindOf,
   hexField,
   mismatchError,
   parseJsonPayload,
@@ -219,7 +219,7 @@ export function requireComplete(chain: string, f: EvmFields): CompleteEvmFields 
 
 /** 0x or xdc-prefixed address to checksummed 0x form (mixed-case input must have a valid EIP-55 checksum). */
 function parseAddress(chain: string, field: string, v: unknown): string {
-  if (typeof v !== 'string') throw payloadError(chain, `${field} must be an address string, got ${describe(v)}`);
+  if (typeof v !== 'string') throw payloadError(chain, `${field} must be an address string, got ${kindOf(v)}`);
   const s = /^xdc/i.test(v) ? '0x' + v.slice(3) : v;
   if (!/^0x[0-9a-fA-F]{40}$/.test(s)) throw payloadError(chain, `${field} is not a 20-byte hex address`);
   try {

@@ -4,7 +4,7 @@ import { HardkmsError } from '../../errors.js';
 import {
   SIGNER_MISSING,
   bytesEqual,
-  describe,
+  kindOf,
   hexField,
   isPlainObject,
   mismatchError,
@@ -134,7 +134,7 @@ function decodeRaw(bytes: Uint8Array): TronRaw {
   const any = readMessage(getBytes(c, 2, 'Contract.parameter'), 'Contract.parameter');
   const typeUrl = Buffer.from(getBytes(any, 1, 'parameter.type_url')).toString('utf8');
   if (typeUrl !== `type.googleapis.com/protocol.${type}`)
-    throw mismatchError(CHAIN, `contract parameter type_url ${describe(typeUrl)} does not match contract type ${type}`);
+    throw mismatchError(CHAIN, `contract parameter type_url does not match contract type ${type}`);
   const v = readMessage(getBytes(any, 2, 'parameter.value'), type);
   const addr = (field: number, name: string): Uint8Array => {
     const a = getBytes(v, field, `${type}.${name}`);
@@ -409,7 +409,7 @@ export function decodeTron(payload: unknown): DecodedTx {
 
 /** A TRON address as hex (41…, 21 bytes) or base58check (T…), to its 21 bytes. */
 function parseTronAddress(field: string, v: unknown): Uint8Array {
-  if (typeof v !== 'string') throw payloadError(CHAIN, `${field} must be an address string, got ${describe(v)}`);
+  if (typeof v !== 'string') throw payloadError(CHAIN, `${field} must be an address string, got ${kindOf(v)}`);
   if (/^41[0-9a-fA-F]{40}$/.test(v)) return Uint8Array.from(Buffer.from(v, 'hex'));
   if (/^T[1-9A-HJ-NP-Za-km-z]{33}$/.test(v)) {
     const hex = decodeBase58(v).toString(16).padStart(50, '0');

@@ -2,7 +2,7 @@ import * as bscript from 'bitcoinjs-lib/src/script';
 import { Transaction } from 'bitcoinjs-lib/src/transaction';
 import {
   bytesEqual,
-  describe,
+  kindOf,
   hexField,
   isPlainObject,
   mismatchError,
@@ -124,9 +124,9 @@ function parseBitcoreScriptString(chain: string, text: string): Uint8Array {
   const tokens = text.split(' ');
   const out: number[] = [];
   const pushData = (lenTok: string | undefined, dataTok: string | undefined, lenBytes: 0 | 1 | 2 | 4): void => {
-    if (lenTok === undefined || !/^[0-9]+$/.test(lenTok)) throw bad(`expected a length, got ${describe(lenTok)}`);
+    if (lenTok === undefined || !/^[0-9]+$/.test(lenTok)) throw bad(`expected a length, got ${kindOf(lenTok)}`);
     if (dataTok === undefined || !/^0x([0-9a-fA-F]{2})*$/.test(dataTok))
-      throw bad(`expected 0x-hex data, got ${describe(dataTok)}`);
+      throw bad(`expected 0x-hex data, got ${kindOf(dataTok)}`);
     const len = Number(lenTok);
     const data = Buffer.from(dataTok.slice(2), 'hex');
     if (data.length !== len) throw bad(`push of ${len} bytes carries ${data.length}`);
@@ -143,7 +143,7 @@ function parseBitcoreScriptString(chain: string, text: string): Uint8Array {
       i += 3;
     } else if (t.startsWith('OP_')) {
       const code: unknown = (bscript.OPS as unknown as Record<string, unknown>)[t];
-      if (typeof code !== 'number') throw bad(`unknown opcode ${describe(t)}`);
+      if (typeof code !== 'number') throw bad(`token ${i + 1} is an unknown opcode (${kindOf(t)})`);
       out.push(code);
       i += 1;
     } else if (/^[0-9]+$/.test(t) && Number(t) > 0 && Number(t) < 0x4c) {
@@ -154,7 +154,7 @@ function parseBitcoreScriptString(chain: string, text: string): Uint8Array {
       out.push(parseInt(t.slice(2), 16));
       i += 1;
     } else {
-      throw bad(`unexpected token ${describe(t)}`);
+      throw bad(`token ${i + 1} is unexpected (${kindOf(t)})`);
     }
   }
   return Uint8Array.from(out);

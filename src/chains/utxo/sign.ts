@@ -6,7 +6,7 @@ import { HardkmsError } from '../../errors.js';
 import {
   SIGNER_MISSING,
   bytesEqual,
-  describe,
+  kindOf,
   isPlainObject,
   mismatchError,
   payloadError,
@@ -274,9 +274,9 @@ export function offchainWithdrawalInputs(chain: string, withdrawalResponses: unk
     if (!isPlainObject(r)) throw payloadError(chain, `${at} must be an object`);
     if (r.vIn === '-1') return;
     if (typeof r.vIn !== 'string' || !/^[0-9a-fA-F]{64}$/.test(r.vIn))
-      throw payloadError(chain, `${at}.vIn must be a 64-hex txid or "-1", got ${describe(r.vIn)}`);
+      throw payloadError(chain, `${at}.vIn must be a 64-hex txid or "-1", got ${kindOf(r.vIn)}`);
     if (typeof r.vInIndex !== 'number' || !Number.isInteger(r.vInIndex) || r.vInIndex < 0 || r.vInIndex > 0xffffffff) {
-      throw payloadError(chain, `${at}.vInIndex must be an output index, got ${describe(r.vInIndex)}`);
+      throw payloadError(chain, `${at}.vInIndex must be an output index, got ${kindOf(r.vInIndex)}`);
     }
     let derivationIndex = 0;
     if (r.address !== undefined && r.address !== null) {
@@ -284,7 +284,7 @@ export function offchainWithdrawalInputs(chain: string, withdrawalResponses: unk
       const dk = r.address.derivationKey;
       if (dk !== undefined && dk !== null) {
         if (typeof dk !== 'number' || !Number.isInteger(dk) || dk < 0 || dk >= 0x80000000) {
-          throw payloadError(chain, `${at}.address.derivationKey must be an integer in [0, 2^31), got ${describe(dk)}`);
+          throw payloadError(chain, `${at}.address.derivationKey must be an integer in [0, 2^31), got ${kindOf(dk)}`);
         }
         derivationIndex = dk;
       }

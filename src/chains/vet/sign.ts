@@ -18,7 +18,7 @@ import { getAddress } from 'ethers/address';
 import { computeAddress } from 'ethers/transaction';
 import { hexlify } from 'ethers/utils';
 import {
-  describe,
+  kindOf,
   hexField,
   mismatchError,
   parseJsonPayload,
@@ -84,10 +84,7 @@ export function parseVetPayload(payload: unknown, testnet: boolean): VetFields {
         `field ${JSON.stringify(k.slice(0, 40))} is not a VeChain transaction field; not signed`,
       );
   if (typeof o.to !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(o.to)) {
-    throw unsupportedError(
-      CHAIN,
-      `to must be a 0x address (contract deployments are not signed), got ${describe(o.to)}`,
-    );
+    throw unsupportedError(CHAIN, `to must be a 0x address (contract deployments are not signed), got ${kindOf(o.to)}`);
   }
   const value = o.value === undefined ? 0n : uintField(CHAIN, 'value', o.value, { allowHex: true, max: UINT256_MAX });
   const data =
@@ -102,7 +99,7 @@ export function parseVetPayload(payload: unknown, testnet: boolean): VetFields {
   ) {
     throw mismatchError(
       CHAIN,
-      `chainTag ${describe(o.chainTag)} is not this ${testnet ? 'testnet' : 'mainnet'} daemon's 0x${tag.toString(16)}: the transaction is for another network`,
+      `chainTag is not this ${testnet ? 'testnet' : 'mainnet'} daemon's 0x${tag.toString(16)}: the transaction is for another network`,
     );
   }
   if (o.dependsOn !== undefined && o.dependsOn !== null)
@@ -110,7 +107,7 @@ export function parseVetPayload(payload: unknown, testnet: boolean): VetFields {
   let from: string | undefined;
   if (typeof o.from === 'string' && /^0x[0-9a-fA-F]{40}$/.test(o.from)) from = getAddress(o.from);
   else if (o.from !== undefined && o.from !== 0 && o.from !== '0' && o.from !== null)
-    throw payloadError(CHAIN, `from must be 0 or an address, got ${describe(o.from)}`);
+    throw payloadError(CHAIN, `from must be 0 or an address, got ${kindOf(o.from)}`);
   const blockRef =
     o.blockRef === undefined || o.blockRef === null
       ? undefined

@@ -19,7 +19,7 @@ import { sha512 } from '@noble/hashes/sha2';
 import { decode, encode, encodeForSigning } from 'ripple-binary-codec';
 import { isValidClassicAddress } from 'ripple-address-codec';
 import {
-  describe,
+  kindOf,
   isPlainObject,
   mismatchError,
   parseJsonPayload,
@@ -68,7 +68,7 @@ interface ParsedXrp {
 
 function uint32(field: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > UINT32_MAX) {
-    throw payloadError(CHAIN, `${field} must be an integer between 0 and ${UINT32_MAX}, got ${describe(v)}`);
+    throw payloadError(CHAIN, `${field} must be an integer between 0 and ${UINT32_MAX}, got ${kindOf(v)}`);
   }
   return v;
 }
@@ -77,7 +77,7 @@ function drops(field: string, v: unknown): bigint {
   if (typeof v !== 'string' || !/^(0|[1-9][0-9]*)$/.test(v)) {
     throw payloadError(
       CHAIN,
-      `${field} must be an integer string of drops (1 XRP = 1,000,000 drops), got ${describe(v)}`,
+      `${field} must be an integer string of drops (1 XRP = 1,000,000 drops), got ${kindOf(v)}`,
     );
   }
   const n = BigInt(v);
@@ -87,7 +87,7 @@ function drops(field: string, v: unknown): bigint {
 
 function address(field: string, v: unknown): string {
   if (typeof v !== 'string' || !isValidClassicAddress(v))
-    throw payloadError(CHAIN, `${field} must be a classic r… address, got ${describe(v)}`);
+    throw payloadError(CHAIN, `${field} must be a classic r… address, got ${kindOf(v)}`);
   return v;
 }
 
@@ -97,7 +97,7 @@ function address(field: string, v: unknown): string {
  */
 function issuedValue(field: string, v: unknown): bigint {
   const m = typeof v === 'string' ? /^([0-9]+)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]{1,3}))?$/.exec(v) : null;
-  if (m === null) throw payloadError(CHAIN, `${field} must be a non-negative decimal string, got ${describe(v)}`);
+  if (m === null) throw payloadError(CHAIN, `${field} must be a non-negative decimal string, got ${kindOf(v)}`);
   const frac = m[2] ?? '';
   const exp = Number(m[3] ?? '0') + 15 - frac.length;
   const digits = BigInt(`${m[1]}${frac}`);
@@ -128,7 +128,7 @@ function issued(field: string, v: unknown): Issued {
   ) {
     throw payloadError(
       CHAIN,
-      `${field}.currency must be a 3-character code (not XRP) or 40 hex digits, got ${describe(currency)}`,
+      `${field}.currency must be a 3-character code (not XRP) or 40 hex digits, got ${kindOf(currency)}`,
     );
   }
   return { currency, issuer: address(`${field}.issuer`, v.issuer), value: issuedValue(`${field}.value`, v.value) };
@@ -148,7 +148,7 @@ function parse(payload: unknown): ParsedXrp {
   if (typeof type !== 'string' || !Object.hasOwn(TYPE_FIELDS, type)) {
     throw unsupportedError(
       CHAIN,
-      `TransactionType ${describe(type)} is not signed (hardkms signs Payment, TrustSet and AccountSet, as Tatum builds them)`,
+      `TransactionType is not signed: hardkms signs Payment, TrustSet and AccountSet, as Tatum builds them (got ${kindOf(type)})`,
     );
   }
   const allowed = new Set([...COMMON_FIELDS, ...TYPE_FIELDS[type]!]);

@@ -83,17 +83,17 @@ describe('ALGO payloads', () => {
     const main = algoPayload({ from: ME, to: DEST, testnet: false });
     expect(verify(await signAlgo(main, [hostSigner(seed)], false)).txn.genesisID).toBe('mainnet-v1.0');
     await expect(signAlgo(main, [hostSigner(seed)], true)).rejects.toThrow(
-      /genesisID "mainnet-v1.0" is not testnet-v1.0/,
+      /genesisID is not testnet-v1.0 \(got a string of 12 characters\)/,
     );
     expect(() => decodeAlgo(algoPayload({ from: ME, to: DEST }), false)).toThrow(
-      /genesisID "testnet-v1.0" is not mainnet-v1.0/,
+      /genesisID is not mainnet-v1.0 \(got a string of 12 characters\)/,
     );
   });
 
   it('refuses garbage and types Tatum does not build', () => {
     expect(() => decodeAlgo('{', true)).toThrow(/not valid JSON/);
     expect(() => decodeAlgo(algoPayload({ from: ME, to: DEST, extra: { type: 'keyreg' } }), true)).toThrow(
-      /type "keyreg" is not signed/,
+      /type is not signed: hardkms signs pay and axfer.*\(got a string of 6 characters\)/,
     );
     expect(() => decodeAlgo(algoPayload({ from: ME, to: DEST, extra: { amount: -1 } }), true)).toThrow(
       /amount must be a non-negative integer/,

@@ -86,7 +86,7 @@ describe('VET payloads', () => {
 
   it('refuses another network, another sender, deployments, dependsOn and garbage', async () => {
     await expect(signVet(JSON.stringify({ to: TO, value: '1', chainTag: 0x4a }), [signer], true, FILL)).rejects.toThrow(
-      /chainTag 74 is not this testnet daemon's 0x27/,
+      /chainTag is not this testnet daemon's 0x27/,
     );
     await expect(signVet(JSON.stringify({ from: TO, to: TO, value: '1' }), [signer], true, FILL)).rejects.toThrow(
       /from 0x1111.* is not the signing wallet's address/,

@@ -112,7 +112,7 @@ describe('XRP payloads', () => {
     expect(() => decodeXrp(JSON.stringify(noFee))).toThrow(/LastLedgerSequence is missing/);
     expect(() =>
       decodeXrp(JSON.stringify({ ...JSON.parse(xrpPayment(ED_ADDRESS)), TransactionType: 'OfferCreate' })),
-    ).toThrow(/OfferCreate.*is not signed/);
+    ).toThrow(/TransactionType is not signed: .*\(got a string of 11 characters\)/);
     expect(() => decodeXrp('{"Account":')).toThrow(/not valid JSON/);
     expect(() => decodeXrp('[]')).toThrow(/must be a JSON object/);
     expect(() => decodeXrp(xrpPayment(ED_ADDRESS, { Destination: 'rNotAnAddress' }))).toThrow(
