@@ -17,6 +17,7 @@ export const AUDIT_EVENTS = [
   'token.backup',
   'token.repair',
   'audit.countersign',
+  'audit.tail_cut',
   'store.rows-bound',
   'store.migrate',
   'vault.migrated',

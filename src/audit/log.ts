@@ -1,4 +1,15 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { userInfo } from 'node:os';
 import { HardkmsError } from '../errors.js';
@@ -25,6 +36,12 @@ export interface AuditLogStore {
   withLock<T>(fn: () => T, signed: boolean): T;
   /** Records the head in the store, so that a truncated log is detected; `signed`: authenticated under the store key too. */
   setHead(head: AuditHead, signed: boolean): void;
+  /**
+   * The head of the store's last committed append (sealed or signed): the records up to it
+   * are committed, so an incomplete line after it is an append that never committed (a
+   * writer killed mid-write), which the log may cut (AuditLog, cutTornTail).
+   */
+  head(): AuditHead | undefined;
   /**
    * Sends the records of an append off-host (audit/forward.ts), in order, before they are
    * written locally and before the append returns; throws when the sink cannot take them,
@@ -114,6 +131,32 @@ function readTail(path: string): { line: string | undefined; newline: boolean } 
   } finally {
     closeSync(fd);
   }
+}
+
+/** Writes all of `text` at the end of fd: writeSync may write less than asked (a full disk), and a head set after a short write would name a record the file does not hold. */
+function appendAll(fd: number, text: string | Buffer): void {
+  const buf = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+  for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
+}
+
+/**
+ * An incomplete last line (bytes after the final newline): where it starts and its bytes;
+ * undefined when the file is empty or ends with a newline. A record line is far below 1 MiB;
+ * a longer fragment is not a torn append and is left for `audit verify` to name.
+ */
+function readTornTail(fd: number): { keep: number; fragment: Buffer; before: string | undefined } | undefined {
+  const size = fstatSync(fd).size;
+  const window = Math.min(size, 1024 * 1024);
+  const buf = Buffer.alloc(window);
+  readSync(fd, buf, 0, window, size - window);
+  if (window === 0 || buf[window - 1] === 0x0a) return undefined;
+  const nl = buf.lastIndexOf(0x0a);
+  if (nl < 0 && window < size) return undefined;
+  // The last complete line, which must be in the window too (else nothing is cut).
+  const prevNl = nl < 0 ? -1 : buf.lastIndexOf(0x0a, nl - 1);
+  if (nl >= 0 && prevNl < 0 && window < size) return undefined;
+  const before = nl < 0 ? undefined : buf.subarray(prevNl + 1, nl).toString('utf8');
+  return { keep: size - window + nl + 1, fragment: Buffer.from(buf.subarray(nl + 1)), before };
 }
 
 /**
@@ -225,6 +268,8 @@ export class AuditLog {
     const signed = this.signer !== undefined;
     const run = <T>(fn: () => T): T => (store === undefined ? fn() : store.withLock(fn, signed));
     const out = run(() => {
+      const cut = this.cutTornTail();
+      if (cut !== undefined) this.appendLocked([cut]);
       // The checker bounds a batch's length; a longer list (never seen in practice) is several batches.
       const records: AuditRecord[] = [];
       for (let i = 0; i < events.length; i += MAX_BATCH - 1)
@@ -246,6 +291,8 @@ export class AuditLog {
     const shared = this.store?.trail;
     if (shared === undefined) return;
     shared.withLock(() => {
+      const cut = this.cutTornTail();
+      if (cut !== undefined) this.store!.withLock(() => this.appendLocked([cut]), this.signer !== undefined);
       const local = this.sharedTip(shared).local;
       const rows = shared.rowsAfter(local?.seq ?? 0);
       if (rows.length === 0) return;
@@ -253,7 +300,7 @@ export class AuditLog {
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
       const fd = openSync(this.path, 'a', 0o600);
       try {
-        writeSync(fd, `${rows.map((r) => r.line).join('\n')}\n`);
+        appendAll(fd, `${rows.map((r) => r.line).join('\n')}\n`);
         fsyncSync(fd);
       } finally {
         closeSync(fd);
@@ -340,7 +387,7 @@ export class AuditLog {
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
       const fd = openSync(this.path, 'a', 0o600);
       try {
-        writeSync(fd, `${lines.join('\n')}\n`);
+        appendAll(fd, `${lines.join('\n')}\n`);
         fsyncSync(fd);
       } finally {
         closeSync(fd);
@@ -350,6 +397,52 @@ export class AuditLog {
     this.store?.setHead({ seq: end.seq, hash: end.hash }, signer !== undefined);
     if (forwardError !== undefined) throw forwardError;
     return records;
+  }
+
+  /**
+   * Under the writer lock, before anything is appended. A last line without its newline is an
+   * append a killed writer never finished (a write() can be cut between pages), or damage.
+   * When every committed record is before it (the store's head is at or before the last
+   * complete line; for a shared trail, the stored chain holds that line, the file being a copy
+   * brought up to date after the cut), the fragment is cut: its bytes kept beside the log in
+   * `<log>.torn-<seq>`, the file truncated to its last complete line, and the cut recorded
+   * (`audit.tail_cut`, with the byte count and sha256) so an auditor sees it. Cutting gives
+   * nobody anything: whoever can write the file could already remove records after the head
+   * unseen; a committed record (the head's, or one before it) is never cut, and lastRecord
+   * refuses that log as before.
+   */
+  private cutTornTail(): AuditEvent | undefined {
+    const store = this.store;
+    if (store === undefined || !existsSync(this.path)) return undefined;
+    const fd = openSync(this.path, 'r+');
+    try {
+      const torn = readTornTail(fd);
+      if (torn === undefined) return undefined;
+      const last = torn.before === undefined ? undefined : parseAuditLine(torn.before).record;
+      if (torn.before !== undefined && last === undefined) return undefined; // damage before the fragment
+      const shared = store.trail;
+      const head = store.head();
+      const uncommitted =
+        shared !== undefined
+          ? last === undefined || shared.hashAt(last.seq) === last.hash
+          : head === undefined
+            ? last === undefined
+            : last !== undefined && last.seq >= head.seq;
+      if (!uncommitted) return undefined;
+      const after = last?.seq ?? 0;
+      const sha256 = createHash('sha256').update(torn.fragment).digest('hex');
+      const keptIn = keepFragment(this.path, after, torn.fragment);
+      ftruncateSync(fd, torn.keep);
+      fsyncSync(fd);
+      return {
+        event: 'audit.tail_cut',
+        subject: basename(this.path),
+        result: 'ok',
+        details: { after, bytes: torn.fragment.length, sha256, keptIn: basename(keptIn) },
+      };
+    } finally {
+      closeSync(fd);
+    }
   }
 
   lastRecord(): AuditRecord | undefined {
@@ -387,6 +480,33 @@ export class AuditLog {
         hint: 'Run `hardkms audit verify` to see where the log is damaged, and restore it from a backup.',
       },
     );
+  }
+}
+
+/** The cut bytes of a torn line, durable beside the log before the log is truncated. */
+function keepFragment(logPath: string, after: number, fragment: Buffer): string {
+  for (let n = 0; ; n++) {
+    const path = `${logPath}.torn-${after}${n === 0 ? '' : `.${n}`}`;
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw e;
+    }
+    try {
+      appendAll(fd, fragment);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    const dir = openSync(dirname(logPath), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+    return path;
   }
 }
 

@@ -124,6 +124,7 @@ export type AnomalyKind =
   | 'unsigned-record'
   | 'emulator-on-mainnet'
   | 'safety-override'
+  | 'tail-cut'
   | 'session-not-sealed'
   | 'policy-denial'
   | 'failed-unseal-burst';

@@ -342,6 +342,15 @@ export function eventAnalyser(options: { retain?: boolean } = {}): EventAnalyser
       checkOperation(op, r, approvals, signedIds, anomaly);
       return;
     }
+    if (isEvent(r.event, 'audit.tail_cut')) {
+      const kept = str(d.keptIn);
+      anomaly(
+        r,
+        'tail-cut',
+        'warning',
+        `an append that never finished (${typeof d.bytes === 'number' ? d.bytes : '?'} bytes after record ${typeof d.after === 'number' ? d.after : '?'}) was cut${kept ? `; its bytes are kept in ${kept}` : ''}`,
+      );
+    }
     const overrides = safetyOverrides(r);
     if (overrides) anomaly(r, 'safety-override', 'warning', overrides);
     if (ADMIN_EVENTS.has(r.event)) {

@@ -14,7 +14,7 @@ import { keyFingerprint } from '../audit/verify.js';
 import type { Token } from '../hsm/token.js';
 import { storedAuditLog, vaultFacts, type TokenBinding, type VaultFacts, type VaultLocation } from './facts.js';
 import { META } from './meta-auth.js';
-import { authenticatedHeadRecord, forwardedRecord } from './meta-records.js';
+import { auditHeadRecord, authenticatedHeadRecord, forwardedRecord } from './meta-records.js';
 import { WalletStore } from './store.js';
 import { storeAuditTrail } from './audit-trail.js';
 import { isStoreUrl } from './pg/url.js';
@@ -48,6 +48,14 @@ export function storeForAudit(
     setHead: (head, signed) => {
       store.setMetaJson(META.auditHead, head);
       if (signed) store.setMetaJson(META.auditHeadAuth, { ...head, mac: store.auditHeadMac(head) });
+    },
+    // The furthest head the store names. The authenticated one's MAC is checked at unseal, not
+    // here (a sealed writer has no key): a seq moved forward fails that check at the next unseal,
+    // and a plain audit_head moved back does not let a committed, signed record be cut.
+    head: () => {
+      const plain = store.getMetaJson(META.auditHead, auditHeadRecord);
+      const auth = store.getMetaJson(META.auditHeadAuth, authenticatedHeadRecord);
+      return auth !== undefined && (plain === undefined || auth.seq > plain.seq) ? auth : plain;
     },
     forward: forwardHook(store, forwardTo, logPath),
     trail: storeAuditTrail(store),

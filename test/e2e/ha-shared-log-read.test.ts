@@ -5,8 +5,10 @@
  * sees a half-written last line. The daemon used to stop on it (AUDIT_LOG_CORRUPT, exit 1): the
  * "daemon exited 1" of the 50-kill soak (test/e2e/ha-daemons.test.ts). Here the other instance's
  * append is held half-written for a few cycles of a running daemon; the daemon goes on, and
- * stops cleanly at SIGTERM with an intact log. A log that stays damaged until SIGTERM makes the
- * seal record fail: the daemon says so and exits (it used to hang, sealed, its health server open).
+ * stops cleanly at SIGTERM with an intact log. An unfinished line still there at SIGTERM (its
+ * writer was killed) is cut by the seal's append, under the writer lock, and the cut recorded. A
+ * committed record that is damaged makes the seal record fail: the daemon says so and exits (it
+ * used to hang, sealed, its health server open).
  */
 import { appendFileSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,7 +68,7 @@ describe('a daemon reading the shared audit log while another instance appends',
     expect(verify.code, verify.stderr + verify.stdout).toBe(0);
   });
 
-  it('a log still damaged at SIGTERM: the seal record fails, the daemon says so and exits', async () => {
+  it('an unfinished line still there at SIGTERM (its writer killed): the seal cuts it, records the cut, exits 0', async () => {
     const log = join(tv.dir, 'audit.log');
     const port = await freePort();
     const d = spawnDaemon(tv, api, [
@@ -79,8 +81,37 @@ describe('a daemon reading the shared audit log while another instance appends',
       `127.0.0.1:${port}`,
     ]);
     await waitFor(() => d.lines.some((l) => l.includes('"daemon started"')), 60_000, 'daemon start');
-    const size = statSync(log).size;
     appendFileSync(log, '{"seq":');
+    const before = api.requestsTo('/v3/kms/pending/ETH').length;
+    await waitFor(() => api.requestsTo('/v3/kms/pending/ETH').length >= before + 2, 30_000, 'two cycles');
+    d.child.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+    const records = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; details: { bytes?: number } });
+    expect(records.at(-1)!.event).toBe('seal');
+    expect(records.at(-2)).toMatchObject({ event: 'audit.tail_cut', details: { bytes: 7 } });
+    const verify = await runCli(['audit', 'verify', '--path', tv.path], { env: daemonEnv(tv, api) });
+    expect(verify.code, verify.stderr + verify.stdout).toBe(0);
+  });
+
+  it('a committed record damaged at SIGTERM: the seal record fails, the daemon says so and exits', async () => {
+    const log = join(tv.dir, 'audit.log');
+    const port = await freePort();
+    const d = spawnDaemon(tv, api, [
+      '--testnet',
+      '--chain',
+      'ETH',
+      '--period',
+      '0.1',
+      '--metrics-addr',
+      `127.0.0.1:${port}`,
+    ]);
+    await waitFor(() => d.lines.some((l) => l.includes('"daemon started"')), 60_000, 'daemon start');
+    // The last record (the head: committed) loses its newline: nothing may cut it.
+    const size = statSync(log).size;
+    truncateSync(log, size - 1);
     try {
       const before = api.requestsTo('/v3/kms/pending/ETH').length;
       await waitFor(() => api.requestsTo('/v3/kms/pending/ETH').length >= before + 2, 30_000, 'two cycles');
@@ -91,7 +122,7 @@ describe('a daemon reading the shared audit log while another instance appends',
       expect(d.lines.find((l) => l.startsWith('{"error"'))).toMatch(/"code":"AUDIT_LOG_CORRUPT"/);
       expect(d.lines.some((l) => l.includes('the seal record could not be written'))).toBe(true);
     } finally {
-      truncateSync(log, size);
+      appendFileSync(log, '\n');
     }
   });
 });
