@@ -63,8 +63,11 @@ function skip(b: Uint8Array, pos: number, depth = 0): number {
   }
 }
 
-/** The transaction hex inside a Rosetta envelope; `field` names it in the error. */
-export function openRosettaEnvelope(envelopeHex: unknown, field: string): { transactionHex: string } {
+/** The envelope (checked hex) and the transaction hex inside it; `field` names it in the error. */
+export function openRosettaEnvelope(
+  envelopeHex: unknown,
+  field: string,
+): { envelopeHex: string; transactionHex: string } {
   const fail = (why: string) =>
     payloadError(
       'ADA',
@@ -89,7 +92,7 @@ export function openRosettaEnvelope(envelopeHex: unknown, field: string): { tran
     const tx = Buffer.from(b.subarray(text.next, text.next + text.value)).toString('latin1');
     if (tx.length === 0 || tx.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(tx))
       throw new Error('first element is not transaction hex');
-    return { transactionHex: tx.toLowerCase() };
+    return { envelopeHex, transactionHex: tx.toLowerCase() };
   } catch (e) {
     throw fail(`is not Cardano Rosetta's [transaction hex, extra data] CBOR envelope (${(e as Error).message})`);
   }

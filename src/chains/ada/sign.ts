@@ -248,7 +248,7 @@ function checkAdaBody(ops: AdaOperations, bodyBytes: Uint8Array, what: string): 
     throw rosettaError(`${what} is not a Cardano transaction body`);
   }
   try {
-    const js = body.to_js_value() as unknown as Record<string, unknown>;
+    const js = body.to_js_value();
     for (const [k, v] of Object.entries(js)) {
       if (!ALLOWED_BODY_FIELDS.has(k) && v !== null && v !== undefined)
         throw rosettaError(`${what} has a ${k} field, which the operations do not ask for`);
@@ -304,7 +304,7 @@ function checkAdaPayloads(
   byAddress: ReadonlyMap<string, AdaSigner>,
 ): AdaCheckedUnsigned {
   const unsigned = answer.unsigned_transaction;
-  const { transactionHex } = openRosettaEnvelope(unsigned, 'unsigned_transaction');
+  const { envelopeHex: unsignedTransaction, transactionHex } = openRosettaEnvelope(unsigned, 'unsigned_transaction');
   const bodyBytes = Uint8Array.from(Buffer.from(transactionHex, 'hex'));
   checkAdaBody(ops, bodyBytes, 'unsigned transaction');
   const bodyHash = adaBodyHash(bodyBytes);
@@ -329,7 +329,7 @@ function checkAdaPayloads(
   }
   for (const a of inputAddresses)
     if (!covered.has(a)) throw rosettaError(`payloads answer asks no signature for input address ${a}`);
-  return { unsignedTransaction: unsigned as string, bodyHash, payloads };
+  return { unsignedTransaction, bodyHash, payloads };
 }
 
 interface AdaSignature {
@@ -369,7 +369,7 @@ function checkAdaSigned(
   checked: Pick<AdaCheckedUnsigned, 'bodyHash'>,
   signatures: readonly AdaSignature[],
 ): { txData: string; txId: string } {
-  const { transactionHex } = openRosettaEnvelope(signedEnvelope, 'signed_transaction');
+  const { envelopeHex, transactionHex } = openRosettaEnvelope(signedEnvelope, 'signed_transaction');
   const C = csl();
   let tx: CslType.FixedTransaction;
   try {
@@ -383,7 +383,7 @@ function checkAdaSigned(
     if (tx.raw_auxiliary_data() !== undefined) throw rosettaError('signed_transaction carries auxiliary data');
     if (!tx.is_valid()) throw rosettaError('signed_transaction is marked invalid');
     const ws = tx.witness_set();
-    const js = ws.to_js_value() as unknown as Record<string, unknown>;
+    const js = ws.to_js_value();
     for (const [k, v] of Object.entries(js))
       if (k !== 'vkeys' && v !== null && v !== undefined) throw rosettaError(`signed_transaction has ${k} witnesses`);
     const vkeys = ws.vkeys();
@@ -397,7 +397,7 @@ function checkAdaSigned(
     if (got.size !== want.size || [...want].some((k) => !got.has(k)))
       throw rosettaError('signed_transaction does not carry exactly the signatures sent to combine');
     ws.free();
-    return { txData: signedEnvelope as string, txId: toHex(checked.bodyHash) };
+    return { txData: envelopeHex, txId: toHex(checked.bodyHash) };
   } finally {
     tx.free();
   }

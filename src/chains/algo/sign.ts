@@ -64,20 +64,20 @@ const DANGEROUS = ['closeRemainderTo', 'reKeyTo', 'assetRevocationTarget', 'free
 
 /** An index→byte map {"0": b0, …} (algosdk 1.16's JSON of a Uint8Array) or {type: 'Buffer', data: […]} as bytes. */
 function bytes(field: string, v: unknown, length?: number): Uint8Array {
-  let out: number[];
-  if (isPlainObject(v) && v.type === 'Buffer' && Array.isArray(v.data)) out = v.data as number[];
+  let out: unknown[];
+  if (isPlainObject(v) && v.type === 'Buffer' && Array.isArray(v.data)) out = v.data;
   else if (isPlainObject(v)) {
     const keys = Object.keys(v);
     out = [];
     for (let i = 0; i < keys.length; i++) {
       if (!Object.hasOwn(v, String(i)))
         throw payloadError(CHAIN, `${field} must be an index→byte map ({"0": …, "1": …}) with no gaps`);
-      out.push(v[String(i)] as number);
+      out.push(v[String(i)]);
     }
-  } else if (Array.isArray(v)) out = v as number[];
+  } else if (Array.isArray(v)) out = v;
   else
     throw payloadError(CHAIN, `${field} must be bytes (an index→byte map or {type: "Buffer", data}), got ${kindOf(v)}`);
-  if (!out.every((b) => Number.isInteger(b) && b >= 0 && b <= 255))
+  if (!out.every((b): b is number => typeof b === 'number' && Number.isInteger(b) && b >= 0 && b <= 255))
     throw payloadError(CHAIN, `${field} holds something that is not a byte`);
   if (length !== undefined && out.length !== length)
     throw payloadError(CHAIN, `${field} must be ${length} bytes, got ${out.length}`);

@@ -272,8 +272,9 @@ function checkRawDataJson(j: Record<string, unknown>, raw: TronRaw): void {
   numEq('timestamp', j.timestamp, raw.timestamp);
   numEq('fee_limit', j.fee_limit, raw.feeLimit);
 
-  if (!Array.isArray(j.contract) || j.contract.length !== 1 || !isPlainObject(j.contract[0])) diff('contract');
-  const c = (j.contract as unknown[])[0] as Record<string, unknown>;
+  const contracts: unknown = j.contract;
+  const c: unknown = Array.isArray(contracts) && contracts.length === 1 ? contracts[0] : undefined;
+  if (!isPlainObject(c)) return diff('contract');
   if (c.type !== raw.contract.type) diff('contract[0].type');
   const param = c.parameter;
   if (!isPlainObject(param) || !isPlainObject(param.value)) return diff('contract[0].parameter.value');

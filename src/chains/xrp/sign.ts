@@ -64,6 +64,8 @@ interface ParsedXrp {
   type: string;
   account: string;
   fee: bigint;
+  /** A Payment's Destination, checked. */
+  destination?: string;
 }
 
 function uint32(field: string, v: unknown): number {
@@ -173,8 +175,9 @@ function parse(payload: unknown): ParsedXrp {
   uint32('LastLedgerSequence', tx.LastLedgerSequence);
   for (const f of ['SourceTag', 'DestinationTag']) if (Object.hasOwn(tx, f)) uint32(f, tx[f]);
   const flags = Object.hasOwn(tx, 'Flags') ? uint32('Flags', tx.Flags) : 0;
+  let destination: string | undefined;
   if (type === 'Payment') {
-    address('Destination', tx.Destination);
+    destination = address('Destination', tx.Destination);
     if ((flags & ~TF_FULLY_CANONICAL) !== 0) {
       throw unsupportedError(
         CHAIN,
@@ -196,15 +199,14 @@ function parse(payload: unknown): ParsedXrp {
       `the transaction does not encode: ${e instanceof Error ? e.message.slice(0, 120) : 'unknown error'}`,
     );
   }
-  return { tx, type, account, fee };
+  return { tx, type, account, fee, ...(destination === undefined ? {} : { destination }) };
 }
 
 /** What the transaction moves, for the policy: drops, or an issued currency as token CURRENCY:ISSUER in 10^-15 units. */
 export function decodeXrp(payload: unknown): DecodedTx {
-  const { tx, type, fee } = parse(payload);
+  const { tx, type, fee, destination: to } = parse(payload);
   const decoded: DecodedTx = { chain: CHAIN, outputs: [], fee };
-  if (type === 'Payment') {
-    const to = tx.Destination as string;
+  if (type === 'Payment' && to !== undefined) {
     if (typeof tx.Amount === 'string') decoded.outputs.push({ address: to, amount: BigInt(tx.Amount) });
     else {
       const a = issued('Amount', tx.Amount);
@@ -276,7 +278,7 @@ export function xrpTxHash(blob: string): string {
 /** Why a journaled tx_blob is not a signed form of the payload, or undefined (re-broadcast check). */
 export function xrpBlobMismatch(payload: unknown, blob: string): string | undefined {
   const { tx } = parse(payload);
-  const back = decode(blob) as Record<string, unknown>;
+  const back = decode(blob);
   if (typeof back.SigningPubKey !== 'string') return 'the blob has no SigningPubKey';
   const expected = encodeForSigning({ ...tx, SigningPubKey: back.SigningPubKey });
   return encodeForSigning(back) === expected ? undefined : 'the signed fields differ';

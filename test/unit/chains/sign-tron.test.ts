@@ -6,6 +6,7 @@ import { hostDigestSigner } from '../../../src/chains/digest-signer.js';
 import { tronBase58 } from '../../../src/chains/tron/address.js';
 import { decodeTron, signTron } from '../../../src/chains/tron/sign.js';
 import { fBytes, fVarint } from '../../support/protobuf-writer.js';
+import { rejectionOf } from '../../support/rejection.js';
 
 function privKey(n: number): Uint8Array {
   const k = new Uint8Array(32).fill(0x55);
@@ -177,6 +178,20 @@ describe('signTron', () => {
     const r = transferPayload(1_000);
     (r.raw_data as RawDataJson).expiration = EXPIRATION + 1;
     await expect(signTron(JSON.stringify(r), [hostDigestSigner(K)])).rejects.toThrow(/raw_data\.expiration/);
+  });
+
+  it.each<[string, unknown]>([
+    ['not an array', 'MARK-contract'],
+    ['two contracts', [{}, {}]],
+    ['no contract', []],
+    ['a string entry', ['MARK-contract']],
+    ['an array entry', [['MARK-contract']]],
+  ])('refuses a raw_data.contract that is %s, as a mismatch naming the field', async (_what, contract) => {
+    const p = transferPayload(1_000);
+    (p.raw_data as Record<string, unknown>).contract = contract;
+    const e = await rejectionOf(signTron(JSON.stringify(p), [hostDigestSigner(K)]), 'MARK');
+    expect(e.code).toBe('TX_PAYLOAD_MISMATCH');
+    expect(e.message).toMatch(/raw_data\.contract does not match raw_data_hex/);
   });
 
   describe('malformed payloads', () => {
