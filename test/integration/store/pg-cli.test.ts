@@ -90,28 +90,33 @@ describe.skipIf(!havePostgres)('hardkms on a PostgreSQL store, as processes', ()
     expect(both.error().code).toBe('INVALID_INPUT');
   });
 
-  it('store migrate moves the vault to wallet.dat and back; the wallet answers the same from each', async () => {
-    const file = join(dir, 'moved', 'wallet.dat');
-    const out = await runCli(['store', 'migrate', '--from', url, '--to', file], { env });
-    expect(out.code, out.stderr).toBe(0);
-    expect(out.json()).toMatchObject({ rows: { wallets: 1 }, resumed: false });
-    // Repeating a finished migration before the target is used is a no-op copy.
-    const repeat = await runCli(['store', 'migrate', '--from', url, '--to', file], { env });
-    expect(repeat.code, repeat.stderr).toBe(0);
-    expect(repeat.json()).toMatchObject({ resumed: true, removed: 0 });
-    const fromFile = await runCli(['getaddress', ethId, '1', '--path', file], { env });
-    expect(fromFile.json()).toEqual({ address: TESTNET_ADDR1 });
-    const key = await runCli(['getprivatekey', ethId, '0', '--path', file], { env });
-    expect(key.code, key.stderr).toBe(0);
-    // Back into a fresh database.
-    const back = pg.createDatabase('back');
-    const again = await runCli(['store', 'migrate', '--from', file, '--to', back], { env });
-    expect(again.code, again.stderr).toBe(0);
-    const fromDb = await runCli(['getprivatekey', ethId, '0', '--store', back], { env });
-    expect(fromDb.json()).toEqual(key.json());
-    // The file is behind now (the database's signed records follow its head): it cannot be moved over the live copy.
-    const stale = await runCli(['store', 'migrate', '--from', file, '--to', back], { env });
-    expect(stale.code).not.toBe(0);
-    expect(stale.error().code).toBe('AUDIT_HEAD_MISMATCH');
-  });
+  // Six CLI processes, each unsealing: 11 s on an idle machine, 55 s seen at load 10 (a 60 s default timed out once).
+  it(
+    'store migrate moves the vault to wallet.dat and back; the wallet answers the same from each',
+    { timeout: 180_000 },
+    async () => {
+      const file = join(dir, 'moved', 'wallet.dat');
+      const out = await runCli(['store', 'migrate', '--from', url, '--to', file], { env });
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.json()).toMatchObject({ rows: { wallets: 1 }, resumed: false });
+      // Repeating a finished migration before the target is used is a no-op copy.
+      const repeat = await runCli(['store', 'migrate', '--from', url, '--to', file], { env });
+      expect(repeat.code, repeat.stderr).toBe(0);
+      expect(repeat.json()).toMatchObject({ resumed: true, removed: 0 });
+      const fromFile = await runCli(['getaddress', ethId, '1', '--path', file], { env });
+      expect(fromFile.json()).toEqual({ address: TESTNET_ADDR1 });
+      const key = await runCli(['getprivatekey', ethId, '0', '--path', file], { env });
+      expect(key.code, key.stderr).toBe(0);
+      // Back into a fresh database.
+      const back = pg.createDatabase('back');
+      const again = await runCli(['store', 'migrate', '--from', file, '--to', back], { env });
+      expect(again.code, again.stderr).toBe(0);
+      const fromDb = await runCli(['getprivatekey', ethId, '0', '--store', back], { env });
+      expect(fromDb.json()).toEqual(key.json());
+      // The file is behind now (the database's signed records follow its head): it cannot be moved over the live copy.
+      const stale = await runCli(['store', 'migrate', '--from', file, '--to', back], { env });
+      expect(stale.code).not.toBe(0);
+      expect(stale.error().code).toBe('AUDIT_HEAD_MISMATCH');
+    },
+  );
 });
