@@ -173,6 +173,14 @@ export class WalletStore {
   private readonly verifiedTables = new Set<BoundTable>();
   /** The row-set record as last checked or written, with the MAC key it was checked under (readRowSets). */
   private rowSetsSeen: { key: Buffer | undefined; text: string; mac: string; sets: RowSets } | undefined;
+  /**
+   * The row sets as changed by the open transaction() and not yet written: written once, when
+   * the outermost transaction's function returns (one record and MAC per commit instead of one
+   * per row written; the daemon's group commit writes dozens of journal rows per commit).
+   */
+  private rowSetsDirty: RowSets | undefined;
+  /** How deep this connection is in transaction() (0: none open). */
+  private transactionDepth = 0;
   private pidKey: Buffer | undefined;
   private vaultId: string | undefined;
   /** Set once the meta verified under this process's key: a later mismatch of the key check then means "re-keyed". */
@@ -402,7 +410,25 @@ export class WalletStore {
 
   /** Runs fn in one write transaction that holds SQLite's writer lock from the start. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+    return this.db
+      .transaction(() => {
+        const outermost = this.transactionDepth === 0;
+        const dirty = this.rowSetsDirty;
+        this.transactionDepth += 1;
+        try {
+          const result = fn();
+          // Inside the transaction, before COMMIT: the record commits with the rows it binds.
+          if (outermost) this.flushRowSets();
+          return result;
+        } catch (e) {
+          // This transaction (or savepoint) is rolled back: so are the row-set changes made in it.
+          this.rowSetsDirty = dirty;
+          throw e;
+        } finally {
+          this.transactionDepth -= 1;
+        }
+      })
+      .immediate();
   }
 
   // ------------------------------------------------------------------ meta
@@ -930,6 +956,8 @@ export class WalletStore {
 
   /** The authenticated row-set record; throws VAULT_ROW_TAMPERED when it is missing or fails its MAC. */
   private readRowSets(): RowSets {
+    // Changed in the open transaction: what it will write (the stored one was checked when first read).
+    if (this.rowSetsDirty !== undefined) return this.rowSetsDirty;
     const text = this.getMeta(ROW_SETS);
     const mac = this.getMeta(ROW_SETS_MAC);
     // Every journal write reads and rewrites this record (several times per pending
@@ -960,11 +988,16 @@ export class WalletStore {
   }
 
   private writeRowSets(sets: RowSets): void {
+    this.rowSetsDirty = undefined;
     const text = JSON.stringify(sets);
     const mac = this.macOf('row-sets', [text]).toString('hex');
     this.setMeta(ROW_SETS, text);
     this.setMeta(ROW_SETS_MAC, mac);
     this.rowSetsSeen = { key: this.macKey, text, mac, sets };
+  }
+
+  private flushRowSets(): void {
+    if (this.rowSetsDirty !== undefined) this.writeRowSets(this.rowSetsDirty);
   }
 
   /** True until the row sets of a store created before they existed are built (first unsealed open). */
@@ -982,7 +1015,7 @@ export class WalletStore {
    * transaction, with rows already checked.
    */
   rebuildRowSets(): void {
-    const previous = parseRowSets(this.getMeta(ROW_SETS));
+    const previous = this.rowSetsDirty ?? parseRowSets(this.getMeta(ROW_SETS));
     const sets = emptyRowSets();
     sets.counter = previous === undefined ? 0 : previous.counter + 1;
     for (const t of BOUND_TABLES) sets.tables[t] = digestOf(this.db, t);
@@ -991,7 +1024,9 @@ export class WalletStore {
 
   /** Records rows of `table` written (their MACs) and removed (their old MACs). Call inside the write transaction. */
   bindRows(table: BoundTable, added: readonly unknown[], removed: readonly unknown[]): void {
-    this.writeRowSets(updated(this.readRowSets(), table, added, removed));
+    const next = updated(this.readRowSets(), table, added, removed);
+    if (this.transactionDepth > 0) this.rowSetsDirty = next;
+    else this.writeRowSets(next);
   }
 
   /**

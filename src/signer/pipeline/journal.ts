@@ -165,7 +165,7 @@ export class Journal {
   }
 
   /** Writes `next` (a new row when `old` is undefined), MAC'd, and binds it in the row set. Inside the lock. */
-  private put(next: Fields, old: JournalDbRow | undefined): void {
+  private put(next: Fields, old: JournalDbRow | undefined): Buffer {
     const mac = journalRowMac(this.store, next);
     if (old === undefined) {
       this.db
@@ -182,6 +182,7 @@ export class Journal {
         .run({ ...next, mac });
       this.store.bindRows('journal', [mac], [old.mac]);
     }
+    return mac;
   }
 
   private update(pendingId: string, change: (row: Fields) => Fields | undefined): void {
@@ -208,43 +209,38 @@ export class Journal {
       if (existing === undefined) {
         // A new id: first check that no row was deleted (a signed one would be signed again).
         this.store.verifyRowSets(['journal', 'journal_spend']);
-        this.put(
-          {
-            pending_id: pendingId,
-            chain,
-            state: 'received',
-            payload_hash: hash,
-            raw_tx: null,
-            raw_tx_hash: null,
-            chain_tx_id: null,
-            error: null,
-            created: t,
-            updated: t,
-            claim: null,
-            claimed_at: null,
-          },
-          undefined,
-        );
-      } else {
-        const { mac: _mac, ...fields } = existing;
-        this.put({ ...fields, chain, state: 'received', payload_hash: hash, error: null, updated: t }, existing);
+        const fresh: Fields = {
+          pending_id: pendingId,
+          chain,
+          state: 'received',
+          payload_hash: hash,
+          raw_tx: null,
+          raw_tx_hash: null,
+          chain_tx_id: null,
+          error: null,
+          created: t,
+          updated: t,
+          claim: null,
+          claimed_at: null,
+        };
+        // The row as written (read back, it would only have its own MAC checked again).
+        return toJournalRow({ ...fresh, mac: this.put(fresh, undefined) });
       }
-      return this.get(pendingId)!;
+      const { mac: _mac, ...fields } = existing;
+      const next: Fields = { ...fields, chain, state: 'received', payload_hash: hash, error: null, updated: t };
+      return toJournalRow({ ...next, mac: this.put(next, existing) });
     });
-  }
-
-  approve(pendingId: string): void {
-    this.update(pendingId, (r) =>
-      r.state === 'received' && r.raw_tx === null ? { ...r, state: 'approved' } : undefined,
-    );
   }
 
   /**
    * Takes the row for this signer before any key is unwrapped. 'taken' when another signer
    * holds a live claim, 'signed' when the row already holds a signature: skip the id, quietly.
    * Checks the journal's row sets first, so a deleted row cannot make an id look new.
+   * `approve`: the approver said yes, so a `received` row moves to `approved` in the same
+   * write (also when another signer holds the claim).
    */
-  claim(pendingId: string, leaseMs = this.leaseMs): ClaimResult {
+  claim(pendingId: string, options: { approve?: boolean; leaseMs?: number } = {}): ClaimResult {
+    const leaseMs = options.leaseMs ?? this.leaseMs;
     const result = this.withLock((): ClaimResult | 'expired' => {
       this.store.verifyRowSets(['journal', 'journal_spend']);
       const old = this.getRaw(pendingId);
@@ -252,9 +248,14 @@ export class Journal {
         throw new HardkmsError('JOURNAL_ROW_MISSING', `pending ${pendingId} has no journal row to claim`);
       if (old.raw_tx !== null) return 'signed';
       const now = this.now();
-      if (this.heldByAnother(old, now, leaseMs)) return 'taken';
       const { mac: _mac, ...fields } = old;
-      this.put({ ...fields, claim: this.owner, claimed_at: now.toISOString(), updated: now.toISOString() }, old);
+      const approved = options.approve === true && old.state === 'received';
+      const state = approved ? 'approved' : old.state;
+      if (this.heldByAnother(old, now, leaseMs)) {
+        if (approved) this.put({ ...fields, state, updated: now.toISOString() }, old);
+        return 'taken';
+      }
+      this.put({ ...fields, state, claim: this.owner, claimed_at: now.toISOString(), updated: now.toISOString() }, old);
       return old.claim !== null && old.claim !== this.owner ? 'expired' : 'claimed';
     });
     if (result === 'taken' || result === 'signed') return result;

@@ -319,10 +319,7 @@ export class PendingProcessor {
       });
     // Claimed before any key is unwrapped: of two daemons on one wallet.dat, one signs.
     const claim = await this.steps.commit(
-      () => {
-        journal.approve(id);
-        return journal.claim(id);
-      },
+      () => journal.claim(id, { approve: true }),
       () => approved,
     );
     if (claim !== 'claimed') {

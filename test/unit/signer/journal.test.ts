@@ -43,8 +43,8 @@ describe('journal', () => {
     const j = journal();
     const h = payloadHash(P);
     expect(j.receive(P.id, 'ETH', h).state).toBe('received');
-    j.approve(P.id);
-    expect(j.get(P.id)?.state).toBe('approved');
+    expect(j.claim(P.id, { approve: true })).toBe('claimed');
+    expect(j.get(P.id)).toMatchObject({ state: 'approved', claim: j.owner });
     const hash = j.sign(P.id, '0xf86b', true, [{ scope: 'chain', asset: 'native', amount: 5n }]);
     expect(hash).toBe(rawTxHash('0xf86b'));
     expect(j.get(P.id)).toMatchObject({ state: 'signed', rawTx: '0xf86b', rawTxHash: hash });
@@ -118,7 +118,9 @@ describe('journal', () => {
     a.receive(P.id, 'ETH', payloadHash(P));
     b.receive(P.id, 'ETH', payloadHash(P));
     expect(a.claim(P.id)).toBe('claimed');
-    expect(b.claim(P.id)).toBe('taken');
+    // The loser's approval is still recorded; the claim stays the winner's.
+    expect(b.claim(P.id, { approve: true })).toBe('taken');
+    expect(b.get(P.id)).toMatchObject({ state: 'approved', claim: a.owner });
     // The loser never gets to record a signature.
     expect(() => b.sign(P.id, 'raw-b', true, [])).toThrow(expect.objectContaining({ code: 'JOURNAL_CLAIM_LOST' }));
     a.sign(P.id, 'raw-a', true, []);
@@ -130,6 +132,42 @@ describe('journal', () => {
     t = new Date(t.getTime() + 121_000);
     expect(b.claim(Q)).toBe('claimed');
     other.close();
+  });
+
+  it('row sets are written once per transaction: a rolled-back savepoint takes its rows and its row-set change with it', () => {
+    const { store, path, key } = freshStore();
+    const j = new Journal(store);
+    const ids = ['c'.repeat(24), 'd'.repeat(24), 'e'.repeat(24)];
+    store.transaction(() => {
+      j.receive(ids[0]!, 'ETH', 'h0');
+      expect(() =>
+        store.transaction(() => {
+          j.receive(ids[1]!, 'ETH', 'h1');
+          throw new Error('this step fails after writing its row');
+        }),
+      ).toThrow('this step fails');
+      j.receive(ids[2]!, 'ETH', 'h2');
+      expect(j.claim(ids[2]!)).toBe('claimed');
+    });
+    expect(() =>
+      store.transaction(() => {
+        j.receive(ids[1]!, 'ETH', 'h1');
+        throw new Error('the whole transaction fails');
+      }),
+    ).toThrow('the whole transaction fails');
+    // Another connection recomputes the digests from the rows and checks them against the stored record.
+    const other = WalletStore.open(path);
+    other.unlock(key, 'vault-id');
+    expect(() => other.verifyRowSets()).not.toThrow();
+    const o = new Journal(other);
+    expect(ids.map((id) => o.get(id)?.state)).toEqual(['received', undefined, 'received']);
+    // And the record still catches a row deleted behind its back.
+    other.database.prepare('DELETE FROM journal WHERE pending_id = ?').run(ids[0]);
+    const third = WalletStore.open(path);
+    third.unlock(key, 'vault-id');
+    expect(() => third.verifyRowSets()).toThrow(expect.objectContaining({ code: 'VAULT_ROW_TAMPERED' }));
+    other.close();
+    third.close();
   });
 
   it("a signed row: a live signer keeps its claim through the broadcast whatever the lease; a dead one's is free after the in-flight grace", () => {
