@@ -186,8 +186,20 @@ export class WalletStore {
   /** Set once the meta verified under this process's key: a later mismatch of the key check then means "re-keyed". */
   private metaVerified = false;
 
+  /**
+   * wallet.dat: ONE better-sqlite3 transaction function that runs the function it is given
+   * (BEGIN IMMEDIATE, or a savepoint when one is open), instead of a new one per call:
+   * db.transaction() builds four wrapped functions each time, and the daemon opens about
+   * fifteen transactions and savepoints per pending transaction.
+   */
+  private readonly sqliteTransaction: ((fn: () => unknown) => unknown) | undefined;
+
   private constructor(path: string, db: Database.Database | PgDatabase) {
     this.path = path;
+    if (!(db instanceof PgDatabase)) {
+      const run = db.transaction((fn: () => unknown) => fn());
+      this.sqliteTransaction = (fn) => run.immediate(fn);
+    }
     this.db = withStatementCache(db);
     this.engine = db instanceof PgDatabase ? pgEngine(db) : sqliteEngine(db);
     this.pg = db instanceof PgDatabase ? db : undefined;
@@ -410,25 +422,26 @@ export class WalletStore {
 
   /** Runs fn in one write transaction that holds SQLite's writer lock from the start. */
   transaction<T>(fn: () => T): T {
-    return this.db
-      .transaction(() => {
-        const outermost = this.transactionDepth === 0;
-        const dirty = this.rowSetsDirty;
-        this.transactionDepth += 1;
-        try {
-          const result = fn();
-          // Inside the transaction, before COMMIT: the record commits with the rows it binds.
-          if (outermost) this.flushRowSets();
-          return result;
-        } catch (e) {
-          // This transaction (or savepoint) is rolled back: so are the row-set changes made in it.
-          this.rowSetsDirty = dirty;
-          throw e;
-        } finally {
-          this.transactionDepth -= 1;
-        }
-      })
-      .immediate();
+    const body = (): T => {
+      const outermost = this.transactionDepth === 0;
+      const dirty = this.rowSetsDirty;
+      this.transactionDepth += 1;
+      try {
+        const result = fn();
+        // Inside the transaction, before COMMIT: the record commits with the rows it binds.
+        if (outermost) this.flushRowSets();
+        return result;
+      } catch (e) {
+        // This transaction (or savepoint) is rolled back: so are the row-set changes made in it.
+        this.rowSetsDirty = dirty;
+        throw e;
+      } finally {
+        this.transactionDepth -= 1;
+      }
+    };
+    return this.sqliteTransaction !== undefined
+      ? (this.sqliteTransaction(body) as T)
+      : this.db.transaction(body).immediate();
   }
 
   // ------------------------------------------------------------------ meta

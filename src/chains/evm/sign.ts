@@ -27,13 +27,15 @@ export async function signEvm(payload: unknown, signers: readonly DigestSigner[]
 
   if (fields.feeCurrency !== undefined) return signCip64(chain, cip64Of(fields, fields.feeCurrency), signer);
   const tx = buildTransaction(fields);
-  const sig = await signDigestChecked(signer, getBytes(tx.unsignedHash));
+  // ethers serialises and hashes again on every read of unsignedHash: read once.
+  const digest = getBytes(tx.unsignedHash);
+  const sig = await signDigestChecked(signer, digest);
   tx.signature = Signature.from({ r: hexlify(sig.r), s: hexlify(sig.s), v: 27 + sig.recovery });
   // The signature as attached to the transaction must recover to the wallet's key. Through
   // libsecp256k1: ethers' tx.from recovers with pure-JS noble (~10 ms, more than the token's signature).
   const attached = tx.signature;
   const rs = Buffer.concat([getBytes(attached.r), getBytes(attached.s)]);
-  if (!recoversTo(rs, getBytes(tx.unsignedHash), attached.yParity, signer.publicKey)) {
+  if (!recoversTo(rs, digest, attached.yParity, signer.publicKey)) {
     throw new HardkmsError(SIGNATURE_INVALID, `${chain}: signed transaction does not recover to the wallet address`, {
       hint: 'This is a bug or a faulty signing device; nothing was broadcast.',
     });
