@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, collectLog, runCli } from '../../support/cli.js';
@@ -9,6 +9,19 @@ import { createTestToken, TEST_PIN, type TestToken } from '../../support/softhsm
 
 const TRACE = fileURLToPath(new URL('../../support/module-trace.mjs', import.meta.url));
 const PASSWORD = 'Pw9fK3Zq7xLm2vQ8';
+
+// `npm run build` bundles the CLI (scripts/bundle.mjs): a loaded chunk stands for the source
+// modules it holds, listed in bundle-meta.json beside it (absent from a tsc-only build).
+const BUNDLE_META = join(dirname(CLI), 'bundle-meta.json');
+const chunks: Record<string, string[]> = existsSync(BUNDLE_META)
+  ? (JSON.parse(readFileSync(BUNDLE_META, 'utf8')) as { chunks: Record<string, string[]> }).chunks
+  : {};
+
+/** The files a loaded module stands for: itself, or the modules of a bundle's chunk. */
+function sourcesOf(file: string): string[] {
+  const path = file.startsWith('file:') ? fileURLToPath(file) : file;
+  return dirname(path) === dirname(CLI) && chunks[basename(path)] ? [path, ...chunks[basename(path)]!] : [path];
+}
 
 /** The npm packages a hardkms process loaded, traced by test/support/module-trace.mjs. */
 function packagesLoaded(
@@ -22,9 +35,11 @@ function packagesLoaded(
   });
   collectLog(r.stderr);
   const packages = new Set<string>();
-  for (const line of readFileSync(trace, 'utf8').split('\n')) {
-    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line);
-    if (m) packages.add(m[1]!);
+  for (const line of readFileSync(trace, 'utf8').split('\n').filter(Boolean)) {
+    for (const source of sourcesOf(line)) {
+      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(source);
+      if (m) packages.add(m[1]!);
+    }
   }
   return { code: r.status, stdout: r.stdout, packages };
 }
