@@ -3,17 +3,7 @@ import * as bcrypto from 'bitcoinjs-lib/src/crypto';
 import type { Network } from 'bitcoinjs-lib/src/networks';
 import { Transaction } from 'bitcoinjs-lib/src/transaction';
 import { HardkmsError } from '../../errors.js';
-import {
-  SIGNER_MISSING,
-  bytesEqual,
-  kindOf,
-  isPlainObject,
-  mismatchError,
-  payloadError,
-  toHex,
-  unsupportedError,
-  type DecodedTx,
-} from '../decoded.js';
+import { SIGNER_MISSING, bytesEqual, mismatchError, toHex, unsupportedError, type DecodedTx } from '../decoded.js';
 import {
   derSignature,
   signDigestChecked,
@@ -22,6 +12,10 @@ import {
   type DigestSigner,
 } from '../digest-signer.js';
 import { buildUnsignedTransaction, parseBitcoreTx, type BitcoreTx } from './bitcore-json.js';
+import { offchainWithdrawalInputs, p2pkhScript, p2wpkhScript } from './key-scripts.js';
+
+// Their earlier home, for the BCH signer and the tests that import them from here.
+export { offchainDerivationIndexes, offchainWithdrawalInputs, p2pkhScript } from './key-scripts.js';
 
 /**
  * Signing of BTC/LTC/DOGE pending transactions (spec §3.2, §3.3): every input is signed by
@@ -183,19 +177,6 @@ export function isP2pkhScript(s: Uint8Array): boolean {
   return s.length === 25 && s[0] === 0x76 && s[1] === 0xa9 && s[2] === 0x14 && s[23] === 0x88 && s[24] === 0xac;
 }
 
-export function p2pkhScript(h160: Uint8Array): Uint8Array {
-  return Uint8Array.from([0x76, 0xa9, 0x14, ...h160, 0x88, 0xac]);
-}
-
-export function p2wpkhScript(h160: Uint8Array): Uint8Array {
-  return Uint8Array.from([0x00, 0x14, ...h160]);
-}
-
-/** OP_HASH160 <20> OP_EQUAL over the redeem script's hash160. */
-export function p2shScript(redeemScript: Uint8Array): Uint8Array {
-  return Uint8Array.from([0xa9, 0x14, ...bcrypto.hash160(redeemScript), 0x87]);
-}
-
 export function withHashType(der: Uint8Array, hashType: number): Uint8Array {
   const out = new Uint8Array(der.length + 1);
   out.set(der, 0);
@@ -250,57 +231,6 @@ export function estimatedVsize(unsignedBytes: number, prevScripts: readonly Uint
     } else v += 107;
   }
   return witness ? v + 1 : v;
-}
-
-/* Off-chain (virtual account) withdrawals, spec §3.3. */
-
-interface WithdrawalInput {
-  /** Funding txid (display order, lowercase). */
-  txId: string;
-  vout: number;
-  /** BIP44 address index under the wallet's xpub (`address.derivationKey`, default 0). */
-  derivationIndex: number;
-}
-
-/**
- * The UTXOs a withdrawal spends, in `withdrawalResponses` order, without the synthetic
- * "-1" change entry. BCH signs positionally from this list.
- */
-export function offchainWithdrawalInputs(chain: string, withdrawalResponses: unknown): WithdrawalInput[] {
-  if (!Array.isArray(withdrawalResponses)) throw payloadError(chain, 'withdrawalResponses must be an array');
-  const out: WithdrawalInput[] = [];
-  withdrawalResponses.forEach((r, i) => {
-    const at = `withdrawalResponses[${i}]`;
-    if (!isPlainObject(r)) throw payloadError(chain, `${at} must be an object`);
-    if (r.vIn === '-1') return;
-    if (typeof r.vIn !== 'string' || !/^[0-9a-fA-F]{64}$/.test(r.vIn))
-      throw payloadError(chain, `${at}.vIn must be a 64-hex txid or "-1", got ${kindOf(r.vIn)}`);
-    if (typeof r.vInIndex !== 'number' || !Number.isInteger(r.vInIndex) || r.vInIndex < 0 || r.vInIndex > 0xffffffff) {
-      throw payloadError(chain, `${at}.vInIndex must be an output index, got ${kindOf(r.vInIndex)}`);
-    }
-    let derivationIndex = 0;
-    if (r.address !== undefined && r.address !== null) {
-      if (!isPlainObject(r.address)) throw payloadError(chain, `${at}.address must be an object`);
-      const dk = r.address.derivationKey;
-      if (dk !== undefined && dk !== null) {
-        if (typeof dk !== 'number' || !Number.isInteger(dk) || dk < 0 || dk >= 0x80000000) {
-          throw payloadError(chain, `${at}.address.derivationKey must be an integer in [0, 2^31), got ${kindOf(dk)}`);
-        }
-        derivationIndex = dk;
-      }
-    }
-    out.push({ txId: r.vIn.toLowerCase(), vout: r.vInIndex, derivationIndex });
-  });
-  if (out.length === 0) throw payloadError(chain, 'withdrawalResponses lists no input (only "-1" entries)');
-  return out;
-}
-
-/** Distinct derivation indexes whose keys a withdrawal needs, in first-use order. */
-export function offchainDerivationIndexes(chain: string, withdrawalResponses: unknown): number[] {
-  const seen: number[] = [];
-  for (const w of offchainWithdrawalInputs(chain, withdrawalResponses))
-    if (!seen.includes(w.derivationIndex)) seen.push(w.derivationIndex);
-  return seen;
 }
 
 function checkWithdrawalInputs(chain: string, parsed: BitcoreTx, withdrawalResponses: unknown): void {

@@ -36,7 +36,7 @@ import {
   p2pkhScript,
   p2shScript,
   p2wpkhScript,
-} from '../../chains/utxo/sign.js';
+} from '../../chains/utxo/key-scripts.js';
 import { uncompressedPublicKey } from '../../chains/digest-signer.js';
 import type { WalletEntry } from '../../vault/entries.js';
 import type { PendingTransaction } from '../source/pending.js';
