@@ -13,9 +13,9 @@
  * opening, file loaders): valibot then costs nothing at `--help`.
  */
 import * as v from 'valibot';
-import { isPlainObject, kindOf } from './value-kind.js';
+import { isPlainObject, jsonSyntaxPlace, kindOf } from './value-kind.js';
 
-export { v, isPlainObject, kindOf };
+export { v, isPlainObject, jsonSyntaxPlace, kindOf };
 
 export type Issue = v.BaseIssue<unknown>;
 
@@ -56,29 +56,6 @@ function keyPath(keys: readonly unknown[], at = ''): string {
     else out += '[?]';
   }
   return out;
-}
-
-/**
- * Why `JSON.parse(text)` failed, as "line L, column C" when V8 says where, never V8's
- * message itself: for most errors it quotes the start of the text ("Unexpected token 'd',
- * \"d3adb33f…\" is not valid JSON"), and the text may be a secret in the wrong file.
- */
-export function jsonSyntaxPlace(text: string, error: unknown): string | undefined {
-  const message = error instanceof Error ? error.message : '';
-  const m = /at position (\d+)/.exec(message);
-  let at: number | undefined;
-  if (m !== null) at = Number(m[1]);
-  else if (/end of JSON input/.test(message)) at = text.length;
-  else {
-    // "Unexpected token 'x', …" has no position; it is the first character for a file that is
-    // not JSON at all (the token is compared here, never printed).
-    const token = /^Unexpected token '(.)'/u.exec(message)?.[1];
-    const lead = /^\s*/.exec(text)![0].length;
-    if (token !== undefined && text.startsWith(token, lead)) at = lead;
-  }
-  if (at === undefined || !Number.isSafeInteger(at) || at > text.length) return undefined;
-  const before = text.slice(0, at).split('\n');
-  return `line ${before.length}, column ${before.at(-1)!.length + 1}`;
 }
 
 /**

@@ -14,6 +14,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { HardkmsError } from '../errors.js';
 import { isHttpScheme } from '../http-url.js';
+import { jsonSyntaxPlace } from '../value-kind.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -35,7 +36,7 @@ interface HttpRequest {
   secretInUrl?: string;
 }
 
-interface HttpResponse {
+export interface HttpResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
   /** Body decoded as UTF-8. */
@@ -110,6 +111,48 @@ export function redactUrl(url: string | URL, secret?: string): string {
 
 export function truncate(text: string, limit = ERROR_BODY_LIMIT): string {
   return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length - limit} more characters)`;
+}
+
+/**
+ * A response body as an error may name it: "a text/html body of 512 bytes", never its text.
+ * The media type is shown only when it is one (a header is the server's text too).
+ */
+export function bodyKind(res: Pick<HttpResponse, 'text' | 'headers'>): string {
+  if (res.text.length === 0) return 'an empty body';
+  const type = /^\s*([\w.+-]+\/[\w.+-]+)\s*(?:;|$)/.exec(res.headers['content-type'] ?? '')?.[1];
+  return `a ${type === undefined ? '' : `${type.toLowerCase()} `}body of ${Buffer.byteLength(res.text)} bytes`;
+}
+
+/**
+ * What an HTTP status error keeps of the body. A JSON body is a server's structured reason
+ * (Tatum's is reported back in the error batch, §2.6), kept with this request's credentials
+ * cut out in case it repeats them. Any other body (a proxy's or a node's page, which may
+ * repeat the request, its Authorization header included) is not kept: the error names its
+ * kind and size instead.
+ */
+function keptErrorBody(text: string, secrets: readonly string[]): string | undefined {
+  try {
+    JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  let kept = text;
+  for (const secret of secrets) if (secret.length >= 4) kept = kept.split(secret).join('<redacted>');
+  return kept;
+}
+
+/** The credentials a request carries, as a server could repeat them: URL userinfo (and its basic-auth form), API key headers. */
+function requestSecrets(auth: string | undefined, headers: Record<string, string>, secretInUrl?: string): string[] {
+  const out: string[] = [];
+  if (auth !== undefined) {
+    out.push(Buffer.from(auth).toString('base64'), auth);
+    const password = auth.slice(auth.indexOf(':') + 1);
+    out.push(password);
+  }
+  for (const [name, value] of Object.entries(headers)) if (/^(x-api-key|authorization)$/i.test(name)) out.push(value);
+  if (secretInUrl !== undefined) out.push(secretInUrl, encodeURIComponent(secretInUrl));
+  // Longest first: a secret inside another is cut as part of the longer one.
+  return out.filter((x) => x !== '').sort((a, b) => b.length - a.length);
 }
 
 export class HttpClient {
@@ -238,11 +281,14 @@ export class HttpClient {
             const status = response.statusCode ?? 0;
             const text = Buffer.concat(chunks).toString('utf8');
             if ((req.throwOnStatus ?? true) && (status < 200 || status > 299)) {
+              const kept = keptErrorBody(text, requestSecrets(auth, headers, req.secretInUrl));
+              const said =
+                kept === undefined ? ` (${bodyKind({ text, headers: response.headers })})` : `: ${truncate(kept, 300)}`;
               finish(
-                new HttpError(HTTP_ERROR_CODES.status, `${target} answered HTTP ${status}: ${truncate(text, 300)}`, {
+                new HttpError(HTTP_ERROR_CODES.status, `${target} answered HTTP ${status}${said}`, {
                   target,
                   status,
-                  bodyText: truncate(text),
+                  ...(kept === undefined ? {} : { bodyText: truncate(kept) }),
                   hint: statusHint(status),
                 }),
               );
@@ -299,16 +345,22 @@ export class HttpClient {
   }
 }
 
+/**
+ * The body as JSON, or HTTP_BAD_JSON naming the status, the kind and size of the body and
+ * where it stops being JSON. Neither the text nor V8's SyntaxError (whose message quotes the
+ * start of the text) is kept: the error goes to the log and the error batch, and a page that
+ * is not JSON may repeat the request.
+ */
 export function parseJsonBody(res: HttpResponse, target: string): unknown {
   try {
     return JSON.parse(res.text) as unknown;
-  } catch (cause) {
-    throw new HttpError(HTTP_ERROR_CODES.badJson, `${target} answered a body that is not JSON`, {
-      target,
-      status: res.status,
-      bodyText: truncate(res.text),
-      cause,
-    });
+  } catch (e) {
+    const place = jsonSyntaxPlace(res.text, e);
+    throw new HttpError(
+      HTTP_ERROR_CODES.badJson,
+      `${target} answered a body that is not JSON (HTTP ${res.status}, ${bodyKind(res)}${place === undefined ? '' : `, invalid at ${place}`})`,
+      { target, status: res.status },
+    );
   }
 }
 

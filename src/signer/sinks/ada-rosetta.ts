@@ -7,7 +7,7 @@
  * batch, as Tatum KMS reports an HTTP error.
  */
 import type { AdaRosetta, AdaRosettaEndpoint } from '../../chains/ada/sign.js';
-import { payloadError } from '../../chains/decoded.js';
+import { isPlainObject, kindOf, payloadError } from '../../chains/decoded.js';
 import { HttpClient } from '../http.js';
 
 const TATUM_ADA_NODE_PATH = '/v3/blockchain/node/';
@@ -43,14 +43,15 @@ export class RosettaClient implements AdaRosetta {
       ...(this.secretInUrl ? { secretInUrl: this.secretInUrl } : {}),
     });
     const json = r.json;
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    if (!isPlainObject(json)) {
       throw payloadError(
         'ADA',
-        `Rosetta ${endpoint} did not answer a JSON object`,
+        `Rosetta ${endpoint} did not answer a JSON object (got ${kindOf(json)})`,
         "Check the Rosetta node (HARDKMS_RPC_ADA or Tatum's); nothing was signed.",
       );
     }
-    return json as Record<string, unknown>;
+    // Each field is checked where the answer is used (chains/ada/sign.ts checkAdaPayloads / checkAdaSigned).
+    return json;
   }
 
   close(): void {

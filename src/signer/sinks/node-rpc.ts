@@ -8,9 +8,17 @@
  */
 import { HardkmsError } from '../../errors.js';
 import type { TatumChain } from '../source/tatum-paths.js';
-import { HttpClient, HttpError, HTTP_ERROR_CODES, parseJsonBody, redactUrl, truncate } from '../http.js';
+import {
+  bodyKind,
+  HttpClient,
+  HttpError,
+  HTTP_ERROR_CODES,
+  parseJsonBody,
+  redactUrl,
+  type HttpResponse,
+} from '../http.js';
 import { readEnvFor, type EnvSource } from '../../config/env.js';
-import { expecting, kindOf, looseJsonObject, parseOrThrow, v } from '../../validate.js';
+import { check, expecting, isPlainObject, kindOf, looseJsonObject, parseOrThrow, v } from '../../validate.js';
 
 const RPC_ERROR_CODE = 'RPC_ERROR';
 const RPC_BAD_RESPONSE_CODE = 'RPC_BAD_RESPONSE';
@@ -21,13 +29,27 @@ export class RpcError extends HardkmsError {
   readonly rpcMessage: string;
   readonly rpcData: unknown;
 
-  constructor(method: string, target: string, error: { code?: unknown; message?: unknown; data?: unknown }) {
-    const rpcMessage = typeof error.message === 'string' ? error.message : truncate(JSON.stringify(error) ?? '', 300);
+  /**
+   * `error` is the answer's error member: an object whose string `message` is the node's
+   * reason (shown: nodes write it for operators, and it decides "already known"), or a bare
+   * string. Anything else is named by kind: its text may be anything the node repeats.
+   */
+  constructor(method: string, target: string, error: unknown) {
+    const o = isPlainObject(error) ? error : undefined;
+    const code = typeof o?.code === 'number' ? o.code : undefined;
+    const rpcMessage =
+      typeof error === 'string'
+        ? error
+        : o === undefined
+          ? `the node's error is ${kindOf(error)}`
+          : typeof o.message === 'string'
+            ? o.message
+            : `the node's error has no message (${code === undefined ? `code: ${kindOf(o.code)}` : `code ${code}`})`;
     super(RPC_ERROR_CODE, `${method} on ${target} failed: ${rpcMessage}`);
     this.name = 'RpcError';
-    this.rpcCode = typeof error.code === 'number' ? error.code : undefined;
+    this.rpcCode = code;
     this.rpcMessage = rpcMessage;
-    this.rpcData = error.data;
+    this.rpcData = o?.data;
   }
 }
 
@@ -54,6 +76,12 @@ export interface JsonRpcClientOptions {
   /** A secret inside `url` (an API key in the path) that errors and `target` must not show. */
   secretInUrl?: string;
 }
+
+/** A JSON-RPC answer: an object with `result` or `error` (both read below; other members ignored). */
+const rpcEnvelope = looseJsonObject(
+  { result: v.optional(v.unknown()), error: v.optional(v.unknown()) },
+  'a JSON-RPC object',
+);
 
 export class JsonRpcClient {
   readonly target: string;
@@ -91,21 +119,19 @@ export class JsonRpcClient {
       body = parseJsonBody(res, `${method} on ${this.target}`);
     } catch (e) {
       // A non-JSON error page (401 from a proxy, 502) says more as a status error.
-      if (res.status < 200 || res.status > 299) throw statusError(method, this.target, res.status, res.text);
+      if (res.status < 200 || res.status > 299) throw statusError(method, this.target, res);
       throw e;
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new HardkmsError(RPC_BAD_RESPONSE_CODE, `${method} on ${this.target}: response is not a JSON-RPC object`);
-    }
-    const o = body as { result?: unknown; error?: unknown };
-    if (o.error !== undefined && o.error !== null) {
-      throw new RpcError(
-        method,
-        this.target,
-        typeof o.error === 'object' ? (o.error as object) : { message: String(o.error) },
+    const envelope = check(rpcEnvelope, body);
+    if (!envelope.ok) {
+      throw new HardkmsError(
+        RPC_BAD_RESPONSE_CODE,
+        `${method} on ${this.target}: response is not a JSON-RPC object (${envelope.text})`,
       );
     }
-    if (res.status < 200 || res.status > 299) throw statusError(method, this.target, res.status, res.text);
+    const o = envelope.value;
+    if (o.error !== undefined && o.error !== null) throw new RpcError(method, this.target, o.error);
+    if (res.status < 200 || res.status > 299) throw statusError(method, this.target, res);
     if (!('result' in o)) {
       throw new HardkmsError(
         RPC_BAD_RESPONSE_CODE,
@@ -120,11 +146,16 @@ export class JsonRpcClient {
   }
 }
 
-function statusError(method: string, target: string, status: number, text: string): HttpError {
-  return new HttpError(HTTP_ERROR_CODES.status, `${method} on ${target} answered HTTP ${status}`, {
+/**
+ * A node's non-2xx answer that is no JSON-RPC error: the status and the kind of body, never
+ * the body (a node's or a proxy's page may repeat the request, its credentials included; the
+ * error goes to the log and Tatum's error batch).
+ */
+function statusError(method: string, target: string, res: HttpResponse): HttpError {
+  const status = res.status;
+  return new HttpError(HTTP_ERROR_CODES.status, `${method} on ${target} answered HTTP ${status} (${bodyKind(res)})`, {
     target: `POST ${target}`,
     status,
-    bodyText: truncate(text),
     hint:
       status === 401 || status === 403
         ? 'Check the node credentials in the RPC URL (http://user:pass@host:port).'
@@ -337,8 +368,8 @@ export class UtxoRpc {
   /** Decoded transaction (verbose=true): includes `confirmations` once mined. */
   async getRawTransaction(txid: string): Promise<Record<string, unknown>> {
     const r = await this.rpc.call('getrawtransaction', [txid, true]);
-    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw badResult('getrawtransaction', r);
-    return r as Record<string, unknown>;
+    if (!isPlainObject(r)) throw badResult('getrawtransaction', r);
+    return r;
   }
 
   close(): void {
