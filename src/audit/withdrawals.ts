@@ -1,5 +1,6 @@
 import type { Movement } from '../signer/pipeline/policy.js';
 import { isEvent } from './events.js';
+import { isPlainObject } from '../value-kind.js';
 
 /**
  * `hardkms audit withdrawals`: what was signed and broadcast, summed per day, chain, net,
@@ -211,10 +212,7 @@ export function buildWithdrawals(input: WithdrawalsInput): WithdrawalsReport {
       const spends = spendsOf.get(pendingId) ?? [];
       const amounts: Record<string, bigint> = {};
       let fee: bigint | undefined;
-      const recorded =
-        typeof d.amounts === 'object' && d.amounts !== null && !Array.isArray(d.amounts)
-          ? (d.amounts as Record<string, unknown>)
-          : undefined;
+      const recorded = isPlainObject(d.amounts) ? d.amounts : undefined;
       if (recorded !== undefined) {
         for (const [asset, v] of Object.entries(recorded)) {
           const n = decimal(v);

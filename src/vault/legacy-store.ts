@@ -138,14 +138,14 @@ export function parseLegacyStore(plain: Buffer, onInvalid?: (skipped: SkippedWal
   } catch {
     throw wrongLegacyPassword();
   }
-  if (typeof root !== 'object' || root === null || Array.isArray(root)) {
+  if (!isPlainObject(root)) {
     throw new HardkmsError('LEGACY_FORMAT', 'The Tatum wallet file does not contain a JSON object of wallets.', {
       hint: 'The file decrypted, but is not a Tatum KMS store; check that you gave the right file.',
     });
   }
   const entries: LegacyEntry[] = [];
   try {
-    for (const [id, value] of Object.entries(root as Record<string, unknown>)) {
+    for (const [id, value] of Object.entries(root)) {
       try {
         entries.push(parseEntry(id, value));
       } catch (e) {

@@ -153,6 +153,22 @@ describe('wrong password and damaged files', () => {
     expect(openLegacyStore('\n', pw())).toEqual([]);
     expect(parseLegacyStore(Buffer.alloc(0))).toEqual([]);
   });
+
+  it.each(['[{"chain": "MARK"}]', '"MARK"', 'null', '7'])(
+    'refuses a decrypted file that is not an object of wallets: %s',
+    (text) => {
+      let e: unknown;
+      try {
+        parseLegacyStore(Buffer.from(text));
+      } catch (x) {
+        e = x;
+      }
+      expect(e).toMatchObject({
+        code: 'LEGACY_FORMAT',
+        message: 'The Tatum wallet file does not contain a JSON object of wallets.',
+      });
+    },
+  );
 });
 
 describe('legacy store entries', () => {
