@@ -1,5 +1,6 @@
 import type { RecordFault } from './record-check.js';
 import type { RecordProblem } from './verify.js';
+import { isPlainObject } from '../value-kind.js';
 
 /**
  * The audit report's model: what the report says about a log, record by record and as a
@@ -190,10 +191,6 @@ export interface LocalCheck {
   problem?: string;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 export function toReportRecord(text: string, line: number, check: LocalCheck): ReportRecord {
   let parsed: unknown;
   try {
@@ -213,7 +210,7 @@ export function toReportRecord(text: string, line: number, check: LocalCheck): R
     signed: false,
     status: 'unverified',
   };
-  if (!isObject(parsed)) return { ...base, raw: text, ...(check.problem ? { problem: check.problem } : {}) };
+  if (!isPlainObject(parsed)) return { ...base, raw: text, ...(check.problem ? { problem: check.problem } : {}) };
   const batched = parsed.signed === true && typeof parsed.batch === 'number' && parsed.batch > 0;
   return {
     ...base,
@@ -223,7 +220,11 @@ export function toReportRecord(text: string, line: number, check: LocalCheck): R
     actor: asText(parsed.actor),
     subject: asText(parsed.subject),
     result: asText(parsed.result),
-    details: isObject(parsed.details) ? parsed.details : parsed.details === undefined ? {} : { value: parsed.details },
+    details: isPlainObject(parsed.details)
+      ? parsed.details
+      : parsed.details === undefined
+        ? {}
+        : { value: parsed.details },
     signed: (parsed.sig !== null && parsed.sig !== undefined) || batched,
     ...(batched ? { batched } : {}),
     ...(check.problem ? { problem: check.problem } : {}),

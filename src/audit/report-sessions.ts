@@ -11,6 +11,7 @@ import type {
   ReportRecord,
   Severity,
 } from './report-model.js';
+import { isPlainObject } from '../value-kind.js';
 
 /**
  * The report's session analysis: what the records say happened (unseal ceremonies and the
@@ -298,7 +299,7 @@ export function eventAnalyser(options: { retain?: boolean } = {}): EventAnalyser
           touch(c, r);
           c.result = 'unsealed';
           c.provider = str(d.provider) ?? 'unknown';
-          const token = isObject(d.token) ? d.token : {};
+          const token = isPlainObject(d.token) ? d.token : {};
           c.token = [str(token.label), str(token.serial) ? `serial ${str(token.serial)}` : '']
             .filter(Boolean)
             .join(', ');
@@ -488,8 +489,4 @@ function checkOperation(
       );
     }
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
