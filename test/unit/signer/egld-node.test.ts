@@ -2,30 +2,22 @@
  * The MultiversX gateway's answers (src/signer/sinks/egld-node.ts) are read through schemas:
  * what is used is checked, anything else is DAEMON_NODE_FAILED naming what is missing.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EgldGateway } from '../../../src/signer/sinks/egld-node.js';
+import { startAnswerServer } from '../../support/answer-server.js';
 import { rejectionOf } from '../../support/rejection.js';
 
-let server: http.Server;
+let server: Awaited<ReturnType<typeof startAnswerServer>>;
 let gateway: EgldGateway;
 const answers: Record<string, unknown> = {};
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(answers[new URL(req.url ?? '/', 'http://x').pathname] ?? {}));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  gateway = new EgldGateway(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  server = await startAnswerServer(answers, {});
+  gateway = new EgldGateway(server.url);
 });
 afterAll(async () => {
   gateway.close();
-  await new Promise<void>((r) => server.close(() => r()));
+  await server.close();
 });
 
 const failure = (p: Promise<unknown>) => rejectionOf(p);

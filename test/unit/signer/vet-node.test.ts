@@ -3,32 +3,24 @@
  * best block's id and one clause result; anything else is DAEMON_NODE_FAILED, a revert
  * TX_WOULD_REVERT (before, a `[null]` simulation answer was a TypeError).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ThorRestNode } from '../../../src/signer/sinks/vet-node.js';
 import { HttpClient } from '../../../src/signer/http.js';
+import { startAnswerServer } from '../../support/answer-server.js';
 import { rejectionOf } from '../../support/rejection.js';
 
-let server: http.Server;
+let server: Awaited<ReturnType<typeof startAnswerServer>>;
 let node: ThorRestNode;
 const httpClient = new HttpClient();
 const answers: Record<string, unknown> = {};
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify(answers[new URL(req.url ?? '/', 'http://x').pathname] ?? null));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  node = new ThorRestNode(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, httpClient);
+  server = await startAnswerServer(answers, null);
+  node = new ThorRestNode(server.url, httpClient);
 });
 afterAll(async () => {
   httpClient.close();
-  await new Promise<void>((r) => server.close(() => r()));
+  await server.close();
 });
 
 const failure = (p: Promise<unknown>) => rejectionOf(p);
