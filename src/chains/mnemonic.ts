@@ -1,6 +1,6 @@
 import { pbkdf2Sync } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha256';
-import { ENGLISH_WORDS } from './bip39-english.js';
+import { englishWords } from './bip39-english.js';
 import { InputError } from '../errors.js';
 
 /**
@@ -9,21 +9,30 @@ import { InputError } from '../errors.js';
  * zeroes; words are looked up by comparing bytes, never by building per-word strings.
  */
 
-const ENGLISH = ENGLISH_WORDS;
-const WORD_BYTES: readonly Buffer[] = ENGLISH.map((w) => Buffer.from(w, 'utf8'));
 const SPACE = 0x20;
 const VALID_WORD_COUNTS = [12, 15, 18, 21, 24];
 const HINT = 'Give the 24 (or 12/15/18/21) BIP39 English words in lowercase, separated by single spaces.';
 
-if (WORD_BYTES.length !== 2048) throw new Error('BIP39 English word list is not 2048 words');
+let wordBytes: readonly Buffer[] | undefined;
+
+/** The list as bytes, made on first use (most commands never read a mnemonic). */
+function englishWordBytes(): readonly Buffer[] {
+  if (wordBytes === undefined) {
+    const list = englishWords().map((w) => Buffer.from(w, 'utf8'));
+    if (list.length !== 2048) throw new Error('BIP39 English word list is not 2048 words');
+    wordBytes = list;
+  }
+  return wordBytes;
+}
 
 /** Index of `word` in the (sorted) English list, or -1. */
 function wordIndex(word: Uint8Array): number {
+  const list = englishWordBytes();
   let lo = 0;
-  let hi = WORD_BYTES.length - 1;
+  let hi = list.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const c = Buffer.compare(WORD_BYTES[mid]!, word);
+    const c = Buffer.compare(list[mid]!, word);
     if (c === 0) return mid;
     if (c < 0) lo = mid + 1;
     else hi = mid - 1;
@@ -59,12 +68,13 @@ export function generateMnemonic(entropy: Uint8Array): Buffer {
       }
       indexes[w] = idx;
     }
-    const length = indexes.reduce((n, i) => n + WORD_BYTES[i]!.length, wordCount - 1);
+    const list = englishWordBytes();
+    const length = indexes.reduce((n, i) => n + list[i]!.length, wordCount - 1);
     const out = Buffer.alloc(length);
     let pos = 0;
     indexes.forEach((i, w) => {
       if (w > 0) out[pos++] = SPACE;
-      pos += WORD_BYTES[i]!.copy(out, pos);
+      pos += list[i]!.copy(out, pos);
     });
     return out;
   } finally {

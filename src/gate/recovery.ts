@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ENGLISH_WORDS } from '../chains/bip39-english.js';
+import { englishWords } from '../chains/bip39-english.js';
 import { HardkmsError } from '../errors.js';
 
 /**
@@ -15,7 +15,6 @@ import { HardkmsError } from '../errors.js';
  * BIP39 mnemonics (no wallet can import them): only the word list is shared, because
  * its words are distinct in their first four letters and operators know it.
  */
-const WORDS: readonly string[] = ENGLISH_WORDS;
 /** 1: a raw share; 2: a share masked with its operator's passphrase. */
 export type RecoveryFormat = 1 | 2;
 const FORMATS: readonly number[] = [1, 2];
@@ -35,8 +34,9 @@ export interface RecoverySheet {
 export function recoveryWordsBuffer(share: Uint8Array, perLine = 0, format: RecoveryFormat = 1): Buffer {
   const indices = shareIndices(share, format);
   const parts: Buffer[] = [];
+  const words = englishWords();
   indices.forEach((idx, w) => {
-    const word = WORDS[idx]!;
+    const word = words[idx]!;
     if (perLine === 0) {
       parts.push(Buffer.from(w === 0 ? word : ` ${word}`, 'ascii'));
       return;
@@ -176,11 +176,12 @@ function isNumbering(text: Uint8Array, start: number, end: number): boolean {
 
 /** Binary search of the sorted lower-case list, comparing bytes: no string is made of the typed word. */
 function lookup(text: Uint8Array, start: number, end: number): number {
+  const words = englishWords();
   let lo = 0;
-  let hi = WORDS.length - 1;
+  let hi = words.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const c = compare(WORDS[mid]!, text, start, end);
+    const c = compare(words[mid]!, text, start, end);
     if (c === 0) return mid;
     if (c < 0) lo = mid + 1;
     else hi = mid - 1;
@@ -205,7 +206,7 @@ function findSingleTypo(indices: readonly number[], format: number, len: number)
   const found = new Set<number>();
   const trial = [...indices];
   for (let pos = 0; pos < indices.length; pos++) {
-    for (let alt = 0; alt < WORDS.length; alt++) {
+    for (let alt = 0; alt < englishWords().length; alt++) {
       if (alt === indices[pos]) continue;
       trial[pos] = alt;
       const p = wordsToBytes(trial);

@@ -11,7 +11,7 @@ export function decodeCashAddress(address: string, testnet: boolean): { type: 'P
   const full = address.includes(':') ? address : `${prefix}:${address}`;
   let decoded: { prefix: string; type: string; hash: Uint8Array };
   try {
-    decoded = cashaddr.decode(full);
+    decoded = cashaddr().decode(full);
   } catch {
     throw new InputError(
       `'${address}' is not a valid CashAddr address.`,

@@ -21,9 +21,15 @@ interface CashAddrModule {
   decode(address: string): { prefix: string; type: string; hash: Uint8Array };
 }
 
+let cashaddrModule: CashAddrModule | undefined;
+
 // cashaddrjs is CommonJS without type declarations; createRequire loads it from ESM and
-// lets us type exactly the two functions we use.
-export const cashaddr = createRequire(import.meta.url)('cashaddrjs') as CashAddrModule;
+// lets us type exactly the two functions we use. On first use: every command that knows the
+// chains loads this module, and only BCH needs the library (about 12 ms of CPU to load).
+export function cashaddr(): CashAddrModule {
+  cashaddrModule ??= createRequire(import.meta.url)('cashaddrjs') as CashAddrModule;
+  return cashaddrModule;
+}
 
 /** Tatum derives BCH at m/44'/145'/0'/0 on both networks (its testnet path is the mainnet one). */
 const BCH_PATH = changeLevelPath(145);
@@ -34,7 +40,7 @@ function netName(testnet: boolean): string {
 
 function cashAddress(pub33: Uint8Array, testnet: boolean): string {
   checkCompressedPublicKey(pub33);
-  return cashaddr.encode(cashAddrPrefix(testnet), 'P2PKH', hash160(pub33));
+  return cashaddr().encode(cashAddrPrefix(testnet), 'P2PKH', hash160(pub33));
 }
 
 export function bchAdapter(): ChainAdapter {
