@@ -48,12 +48,11 @@ export const gatePolicyRecord: v.GenericSchema<unknown, GatePolicyFlags> = jsonO
  */
 export function decodeGatePolicy(recorded: GatePolicyFlags | undefined, seal: SealRecord): GatePolicy {
   if (recorded === undefined) {
-    const s = seal as { allowEmulated?: unknown; allowSingleOperator?: unknown };
     return {
       recorded: false,
       passwordOnMainnet: false,
-      emulatedOnMainnet: s.allowEmulated === true,
-      singleOperatorOnMainnet: s.allowSingleOperator === true,
+      emulatedOnMainnet: seal.allowEmulated === true,
+      singleOperatorOnMainnet: seal.allowSingleOperator === true,
     };
   }
   return { recorded: true, ...recorded };
