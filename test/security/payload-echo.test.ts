@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAdaOperations } from '../../src/chains/ada/sign.js';
 import { decodeAlgo } from '../../src/chains/algo/sign.js';
 import { parseBchPayload } from '../../src/chains/bch/sign.js';
+import { decodeEgld, egldSender } from '../../src/chains/egld/sign.js';
 import { decodeEvm } from '../../src/chains/evm/sign.js';
 import { offchainWithdrawalInputs } from '../../src/chains/utxo/sign.js';
 import { parseVetPayload } from '../../src/chains/vet/sign.js';
@@ -18,6 +19,8 @@ import { addressOf, ED_SEED } from '../support/xrp.js';
 const MARK = 'MARK-payload-7f3e'; // short: describe() quoted strings of up to 40 characters
 const NUMBER_MARK = 987654321.5;
 const VET_TO = '0x' + '11'.repeat(20);
+const EGLD_TO = 'erd1sqhjrtmsn5yjk6w85099p8v0ly0g8z9pxeqe5dvu5rlf2n7vq3vqytny9g';
+const EGLD_FILL = { gasPrice: 1_000_000_000n, gasLimit: 50_000n };
 /** A BCH transaction with one unsigned input and one output (version 2, locktime 0). */
 const BCH_TX =
   '02000000' +
@@ -83,6 +86,17 @@ describe('payload values are named by kind, never quoted, in a refusal', () => {
       'EVM to',
       () => decodeEvm(withMark({ to: 12345678.25, value: '0' }), { chainId: 1n, chain: 'ETH' } as never),
       /to must be an address string, got a number/,
+    ],
+    ['EGLD to', () => decodeEgld(withMark({ to: MARK, value: '1' }), EGLD_FILL), /to is not a bech32 erd1… address/],
+    [
+      'EGLD value',
+      () => decodeEgld(withMark({ to: EGLD_TO, value: MARK }), EGLD_FILL),
+      /value is not a decimal amount .*\(got a string of 17 characters\)/,
+    ],
+    [
+      'EGLD from',
+      () => egldSender(withMark({ to: EGLD_TO, value: '1', from: MARK }), { publicKey: new Uint8Array(32) }),
+      /from \(a string of 17 characters, not an erd1… address\) is not the signing wallet's address/,
     ],
     [
       'UTXO withdrawal vIn',

@@ -13,13 +13,15 @@
  * signs it as 0).
  */
 import { HardkmsError } from '../../errors.js';
-import { mismatchError, parseJsonPayload, payloadError, unsupportedError, type DecodedTx } from '../decoded.js';
+import { kindOf, mismatchError, parseJsonPayload, payloadError, unsupportedError, type DecodedTx } from '../decoded.js';
 import { signEd25519Checked, type Ed25519Signer } from '../ed25519/signer.js';
 import { check, looseJsonObject, v } from '../../validate.js';
 import { egldAddress, egldPublicKeyOf, mvx } from './keys.js';
 
 const CHAIN = 'EGLD';
 const FIELDS = new Set(['from', 'to', 'value', 'data', 'gasPrice', 'gasLimit']);
+/** The shape of a bech32 erd1 address (shown in a refusal only when the text has it: it then carries no free text). */
+const EGLD_ADDRESS = /^erd1[02-9ac-hj-np-z]{58}$/;
 const VALUE_RE = /^(0|[1-9][0-9]*)(?:\.([0-9]{1,18}))?$/;
 /** Built-in functions the protocol runs on a user account: a call, not a note. */
 const FUNCTION_CALL_RE = /^[A-Za-z_][A-Za-z0-9_]*(@[0-9a-fA-F]*)+$/;
@@ -52,18 +54,15 @@ function parseEgldPayload(payload: unknown): EgldPayload {
   if (typeof o.to !== 'string') throw payloadError(CHAIN, 'to must be an erd1… address');
   try {
     egldPublicKeyOf(o.to, 'to');
-  } catch (e) {
-    throw payloadError(CHAIN, (e as Error).message);
+  } catch {
+    // egldPublicKeyOf's message quotes the text (right for an address an operator typed, not for a payload's).
+    throw payloadError(CHAIN, `to is not a bech32 erd1… address (got ${kindOf(o.to)})`);
   }
   const text = typeof o.value === 'number' ? String(o.value) : o.value;
   if (typeof text !== 'string') throw payloadError(CHAIN, 'value must be a decimal amount of EGLD');
   if (text.startsWith('-')) throw unsupportedError(CHAIN, 'value is negative (Tatum KMS would sign it as 0)');
   const m = VALUE_RE.exec(text);
-  if (!m)
-    throw payloadError(
-      CHAIN,
-      `value ${JSON.stringify(text.slice(0, 40))} is not a decimal amount with at most 18 decimals`,
-    );
+  if (!m) throw payloadError(CHAIN, `value is not a decimal amount with at most 18 decimals (got ${kindOf(text)})`);
   const out: EgldPayload = { to: o.to, value: BigInt(m[1]!) * 10n ** 18n + BigInt((m[2] ?? '').padEnd(18, '0')) };
   if (o.from !== undefined && o.from !== null && o.from !== 0) {
     if (typeof o.from !== 'string') throw payloadError(CHAIN, 'from must be an erd1… address');
@@ -156,7 +155,7 @@ export function egldSender(payload: unknown, signer: Pick<Ed25519Signer, 'public
   if (p.from !== undefined && p.from !== own) {
     throw mismatchError(
       CHAIN,
-      `from ${p.from.slice(0, 70)} is not the signing wallet's address ${own}; refusing to sign (Tatum KMS would sign for from with any key)`,
+      `from ${EGLD_ADDRESS.test(p.from) ? p.from : `(${kindOf(p.from)}, not an erd1… address)`} is not the signing wallet's address ${own}; refusing to sign (Tatum KMS would sign for from with any key)`,
     );
   }
   return own;
