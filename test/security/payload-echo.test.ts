@@ -110,6 +110,11 @@ describe('payload values are named by kind, never quoted, in a refusal', () => {
       /operations\[0\]\.type/,
     ],
     [
+      'ADA account address',
+      () => parseAdaOperations([{ ...(tatumOps()[0] as object), account: { address: MARK } }], true),
+      /operations\[0\]\.account\.address is not a Cardano address .*got a string of 17 characters/,
+    ],
+    [
       'ADA amount value',
       () =>
         parseAdaOperations(

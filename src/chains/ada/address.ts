@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type * as CslType from '@emurgo/cardano-serialization-lib-nodejs';
 import { InputError } from '../../errors.js';
 import { adaKeyHash } from './keys.js';
+import { kindOf } from '../../value-kind.js';
 
 const require = createRequire(import.meta.url);
 let cslModule: typeof CslType | undefined;
@@ -59,7 +60,8 @@ export function parseAdaAddress(text: string, testnet: boolean, what: string): P
       : C.ByronAddress.from_base58(t).to_address();
   } catch {
     throw new InputError(
-      `${what} '${t.slice(0, 110)}' is not a Cardano address (bech32 addr…/addr_test… or Byron base58).`,
+      // Not quoted: the text is a payload's, and only a parsed address carries no free text.
+      `${what} is not a Cardano address (bech32 addr…/addr_test… or Byron base58), got ${kindOf(t)}.`,
     );
   }
   try {
