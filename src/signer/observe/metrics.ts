@@ -7,7 +7,10 @@ import type * as Prom from 'prom-client';
  */
 export class DaemonMetrics {
   static async create(): Promise<DaemonMetrics> {
-    return new DaemonMetrics(await import('prom-client'));
+    // prom-client is CommonJS: its module.exports is the default export under Node's loader and
+    // the only export in the CLI bundle (scripts/bundle.mjs), whose chunk has no named ones.
+    const prom = (await import('prom-client')).default as typeof Prom;
+    return new DaemonMetrics(prom);
   }
 
   readonly registry: Prom.Registry;
