@@ -32,6 +32,11 @@ const NATIVE_OR_FILE_RELATIVE = [
   'keccak',
   'bufferutil',
   'utf-8-validate',
+  // CommonJS loaded by a dynamic import() (metrics.ts, only with --metrics-addr): in a chunk of
+  // its own, esbuild gives such a package only a default export, and `prom.Registry` was
+  // undefined (every daemon with --metrics-addr stopped at start). Node's loader gives it its
+  // named exports. test/integration/cli/bundle.test.ts refuses any other such chunk.
+  'prom-client',
 ];
 
 const BANNER =
