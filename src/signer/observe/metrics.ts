@@ -7,8 +7,8 @@ import type * as Prom from 'prom-client';
  */
 export class DaemonMetrics {
   static async create(): Promise<DaemonMetrics> {
-    // prom-client is CommonJS: its module.exports is the default export under Node's loader and
-    // the only export in the CLI bundle (scripts/bundle.mjs), whose chunk has no named ones.
+    // prom-client is CommonJS: its module.exports is the default export under Node's loader (the
+    // CLI bundle leaves it external, scripts/bundle.mjs) and would be the only one in a bundle chunk.
     const prom = (await import('prom-client')).default as typeof Prom;
     return new DaemonMetrics(prom);
   }
