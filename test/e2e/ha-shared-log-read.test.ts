@@ -33,8 +33,8 @@ describe('a daemon reading the shared audit log while another instance appends',
     await api?.stop();
   });
 
-  it('a half-written last line (another instance mid-append) does not stop it', async () => {
-    const log = join(tv.dir, 'audit.log');
+  /** An ETH daemon polling every 0.1 s with its metrics served (it reads the log's last record each cycle). */
+  async function startDaemon(): Promise<ReturnType<typeof spawnDaemon>> {
     const port = await freePort();
     const d = spawnDaemon(tv, api, [
       '--testnet',
@@ -46,6 +46,12 @@ describe('a daemon reading the shared audit log while another instance appends',
       `127.0.0.1:${port}`,
     ]);
     await waitFor(() => d.lines.some((l) => l.includes('"daemon started"')), 60_000, 'daemon start');
+    return d;
+  }
+
+  it('a half-written last line (another instance mid-append) does not stop it', async () => {
+    const log = join(tv.dir, 'audit.log');
+    const d = await startDaemon();
     const polls = () => api.requestsTo('/v3/kms/pending/ETH').length;
     await waitFor(() => polls() > 0, 30_000, 'first poll');
 
@@ -70,17 +76,7 @@ describe('a daemon reading the shared audit log while another instance appends',
 
   it('an unfinished line still there at SIGTERM (its writer killed): the seal cuts it, records the cut, exits 0', async () => {
     const log = join(tv.dir, 'audit.log');
-    const port = await freePort();
-    const d = spawnDaemon(tv, api, [
-      '--testnet',
-      '--chain',
-      'ETH',
-      '--period',
-      '0.1',
-      '--metrics-addr',
-      `127.0.0.1:${port}`,
-    ]);
-    await waitFor(() => d.lines.some((l) => l.includes('"daemon started"')), 60_000, 'daemon start');
+    const d = await startDaemon();
     appendFileSync(log, '{"seq":');
     const before = api.requestsTo('/v3/kms/pending/ETH').length;
     await waitFor(() => api.requestsTo('/v3/kms/pending/ETH').length >= before + 2, 30_000, 'two cycles');
@@ -98,17 +94,7 @@ describe('a daemon reading the shared audit log while another instance appends',
 
   it('a committed record damaged at SIGTERM: the seal record fails, the daemon says so and exits', async () => {
     const log = join(tv.dir, 'audit.log');
-    const port = await freePort();
-    const d = spawnDaemon(tv, api, [
-      '--testnet',
-      '--chain',
-      'ETH',
-      '--period',
-      '0.1',
-      '--metrics-addr',
-      `127.0.0.1:${port}`,
-    ]);
-    await waitFor(() => d.lines.some((l) => l.includes('"daemon started"')), 60_000, 'daemon start');
+    const d = await startDaemon();
     // The last record (the head: committed) loses its newline: nothing may cut it.
     const size = statSync(log).size;
     truncateSync(log, size - 1);
