@@ -302,12 +302,6 @@ function callObject(tx: EvmCallRequest): Record<string, string> {
   return o;
 }
 
-/** Parses an EVM JSON-RPC QUANTITY (0x-hex, no leading zeros required). */
-function quantity(v: unknown, what: string): bigint {
-  if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{1,64}$/.test(v)) throw badResult(what, v);
-  return BigInt(v);
-}
-
 /** An EVM JSON-RPC QUANTITY as the node writes it (0x-hex, no leading zeros required). */
 const quantityText = v.pipe(
   v.string(expecting('a 0x-hex quantity')),
@@ -329,6 +323,11 @@ const receiptRecord = looseJsonObject(
   },
   'a receipt object',
 );
+
+/** A node's QUANTITY result as a bigint. */
+function quantity(result: unknown, what: string): bigint {
+  return BigInt(checked(quantityText, result, what));
+}
 
 /** A node's result through its schema; what was wrong named by field and kind, never the value. */
 function checked<S extends v.GenericSchema>(schema: S, result: unknown, what: string): v.InferOutput<S> {

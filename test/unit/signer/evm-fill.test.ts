@@ -100,7 +100,9 @@ describe('EVM fill through the Tatum API (§3.5, §2.10)', () => {
       });
       feeAnswer = { slow: 1e9, medium: '4000000000', fast: 9e9 };
       chainIdAnswer = planted;
-      expect((await refusal()).message).toMatch(/eth_chainId: unexpected result \(a string of 23 characters\)/);
+      expect((await refusal()).message).toMatch(
+        /eth_chainId: unexpected result \(expected a 0x-hex quantity, got a string of 23 characters\)/,
+      );
     } finally {
       feeAnswer = { slow: 1e9, medium: '4000000000', fast: 9e9 };
       chainIdAnswer = '0x1';
