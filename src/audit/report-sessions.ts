@@ -72,10 +72,7 @@ const ADMIN_EVENTS: ReadonlySet<string> = new Set<AuditEventName>([
   'daemon.insecure-http',
 ]);
 
-/**
- * Unsigned records are expected from unseal attempts (the token is not logged in yet) and
- * from `generatewallet`, which prints a fresh wallet without opening the vault (as Tatum does).
- */
+/** The fields every listed record (operation, admin action) shows of it. */
 function recordPlace(r: ReportRecord): RecordPlace {
   return {
     event: r.event,
@@ -88,6 +85,10 @@ function recordPlace(r: ReportRecord): RecordPlace {
   };
 }
 
+/**
+ * Unsigned records are expected from unseal attempts (the token is not logged in yet) and
+ * from `generatewallet`, which prints a fresh wallet without opening the vault (as Tatum does).
+ */
 function writtenWhileSealed(r: ReportRecord): boolean {
   return UNSEAL_ATTEMPT_EVENTS.has(r.event) || isGenerateWallet(r);
 }
