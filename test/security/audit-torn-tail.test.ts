@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
-  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -148,7 +147,7 @@ describe('an unfinished last line of audit.log', () => {
     truncateSync(log, statSync(log).size - 1);
     const before = readFileSync(log);
     const e = await refusal();
-    expect(e.code).toMatch(/^AUDIT_/);
+    expect(e.code).toBe('AUDIT_LOG_CORRUPT');
     expect(readFileSync(log).equals(before)).toBe(true);
     expect(tornFiles()).toEqual([]);
   });
@@ -157,9 +156,8 @@ describe('an unfinished last line of audit.log', () => {
     writeFileSync(log, Buffer.concat([readFileSync(log), Buffer.from('not a record\n'), fragment]));
     const before = readFileSync(log);
     const e = await refusal();
-    expect(e.code).toMatch(/^AUDIT_/);
+    expect(e.code).toBe('AUDIT_LOG_CORRUPT');
     expect(readFileSync(log).equals(before)).toBe(true);
     expect(tornFiles()).toEqual([]);
-    expect(existsSync(join(tv.dir, 'audit.log'))).toBe(true);
   });
 });
