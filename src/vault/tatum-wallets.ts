@@ -385,6 +385,39 @@ export function revealPrivateKey(vault: Vault, entry: WalletEntry, kit: ChainKit
   }
 }
 
+/**
+ * `export`: every wallet in Tatum KMS's JSON, secrets in clear, keyed by signature id, and its
+ * one `secret.show` record, on disk before this returns (the caller prints the result).
+ * `kitFor` gives a chain's kit (the wallet commands' chain layer); `progress` is told how many
+ * wallets there are, then each one done.
+ */
+export function exportWallets(
+  vault: Vault,
+  options: {
+    kitFor: (chain: string) => ChainKit | undefined;
+    details: Record<string, unknown>;
+    progress?: ((total: number) => { update(done: number): void; finish(): void }) | undefined;
+  },
+): Record<string, TatumEntry> {
+  const out: Record<string, TatumEntry> = {};
+  const entries = vault.store.listEntries();
+  const progress = options.progress?.(entries.length);
+  // A count, not Object.keys(out).length: that made the loop quadratic (0.23 s of CPU at 2,000 wallets).
+  let done = 0;
+  for (const entry of entries) {
+    out[entry.signatureId] = tatumEntry(vault, entry, options.kitFor(entry.chain));
+    progress?.update(++done);
+  }
+  progress?.finish();
+  vault.record({
+    event: 'secret.show',
+    subject: 'all wallets',
+    result: 'ok',
+    details: { command: 'export', count: entries.length, ...options.details },
+  });
+  return out;
+}
+
 /** Tatum's JSON for an entry, secrets in clear. Callers audit before printing. */
 export function tatumEntry(vault: Vault, entry: WalletEntry, kit: ChainKit | undefined): TatumEntry {
   const out: TatumEntry = {};
