@@ -22,9 +22,13 @@ function ignoreRules(text: string): { re: RegExp; keep: boolean }[] {
       let re = '';
       for (let i = 0; i < pattern.length; i++) {
         const c = pattern[i]!;
-        if (pattern.startsWith('**/', i)) (re += '(?:.*/)?'), (i += 2);
-        else if (pattern.startsWith('**', i)) (re += '.*'), (i += 1);
-        else if (c === '*') re += '[^/]*';
+        if (pattern.startsWith('**/', i)) {
+          re += '(?:.*/)?';
+          i += 2;
+        } else if (pattern.startsWith('**', i)) {
+          re += '.*';
+          i += 1;
+        } else if (c === '*') re += '[^/]*';
         else if (c === '?') re += '[^/]';
         else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
       }
