@@ -61,8 +61,17 @@ const results = new Map(builds.map(([name]) => [name, { empty: [], full: [] }]))
 for (let run = 0; run < RUNS; run++) {
   for (const [name, main] of builds) {
     results.get(name).empty.push(runOnce(name, main, `empty${run}`));
+    await api('/bench/reset', {});
     await api('/bench/queue', { items: Array.from({ length: 36 }, (_, i) => pending(MIX_CHAINS[i % 6], i)) });
     results.get(name).full.push(runOnce(name, main, `full${run}`));
+    // A figure over a run that signed less than all 36 would be a false one.
+    const stats = await api('/bench/stats');
+    if (stats.broadcasts !== 36 || stats.errors !== 0 || stats.pending !== 0) {
+      console.error(
+        `  ! ${name} run ${run}: ${stats.broadcasts} of 36 broadcast, ${stats.errors} errors, ${stats.pending} left`,
+      );
+      process.exitCode = 1;
+    }
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
