@@ -1,7 +1,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { HardkmsError } from '../errors.js';
 import { bytesEqual } from './decoded.js';
-import { recoversTo as recoversNatively } from '../secp256k1-recover.js';
+import { findRecoveryId, recoversTo as recoversNatively } from '../secp256k1-recover.js';
 import { nativeSecp256k1 } from '../secp256k1-native.js';
 
 /**
@@ -18,13 +18,22 @@ export interface Secp256k1Signature {
   recovery: 0 | 1;
 }
 
+/**
+ * What a signer returns: r, s and, when the signer knows it, the recovery id. libsecp256k1
+ * returns it with the signature; a token's CKM_ECDSA returns r‖s only, and signDigestChecked
+ * finds it (the recovery against the public key it must do anyway).
+ */
+export type SignerSignature = Omit<Secp256k1Signature, 'recovery'> & { recovery?: 0 | 1 | undefined };
+
 export interface DigestSigner {
   /** 33-byte compressed secp256k1 public key. */
   readonly publicKey: Uint8Array;
-  signDigest(digest32: Uint8Array): Promise<Secp256k1Signature>;
+  signDigest(digest32: Uint8Array): Promise<SignerSignature>;
 }
 
 export interface HostDigestSigner extends DigestSigner {
+  /** libsecp256k1 returns the recovery id with the signature. */
+  signDigest(digest32: Uint8Array): Promise<Secp256k1Signature>;
   /** Zero the signer's copy of the private key; later signDigest calls throw. */
   wipe(): void;
 }
@@ -79,12 +88,20 @@ export async function signDigestChecked(signer: DigestSigner, digest32: Uint8Arr
   if (!(sig.r instanceof Uint8Array) || !(sig.s instanceof Uint8Array) || sig.r.length !== 32 || sig.s.length !== 32) {
     throw invalid('signer returned a signature whose r or s is not 32 bytes');
   }
-  if (sig.recovery !== 0 && sig.recovery !== 1) throw invalid('signer returned a recovery id other than 0 or 1');
+  if (sig.recovery !== undefined && sig.recovery !== 0 && sig.recovery !== 1)
+    throw invalid('signer returned a recovery id other than 0 or 1');
   const r = bytesToBig(sig.r);
   const s = bytesToBig(sig.s);
   if (r <= 0n || r >= N || s <= 0n || s >= N) throw invalid('signer returned r or s out of range');
   if (s > HALF_N) throw invalid('signer returned a high-S signature (must be low-S)');
-  if (!recoversTo(digest32, r, s, sig.recovery, signer.publicKey)) {
+  const compact = compactSignature(sig);
+  if (sig.recovery === undefined) {
+    // One search: the candidate that recovers to the signer's key is the recovery id.
+    const recovery = findRecoveryId(compact, digest32, signer.publicKey);
+    if (recovery === undefined) throw invalid('signature does not verify against the signer public key');
+    return { r: Uint8Array.from(sig.r), s: Uint8Array.from(sig.s), recovery };
+  }
+  if (!recoversNatively(compact, digest32, sig.recovery, signer.publicKey)) {
     throw invalid('signature does not verify against the signer public key with the given recovery id');
   }
   return { r: Uint8Array.from(sig.r), s: Uint8Array.from(sig.s), recovery: sig.recovery };
@@ -142,10 +159,6 @@ function derInt(b: Uint8Array): Uint8Array {
   return Uint8Array.from(trimmed);
 }
 
-function recoversTo(digest: Uint8Array, r: bigint, s: bigint, recovery: 0 | 1, publicKey: Uint8Array): boolean {
-  return recoversNatively(compactSignature({ r: bigTo32(r), s: bigTo32(s) }), digest, recovery, publicKey);
-}
-
 function assertDigest(d: Uint8Array): void {
   if (!(d instanceof Uint8Array) || d.length !== 32) {
     throw new HardkmsError('DIGEST_INVALID', 'a digest to sign must be exactly 32 bytes', {
@@ -162,8 +175,4 @@ function invalid(message: string): HardkmsError {
 
 function bytesToBig(b: Uint8Array): bigint {
   return b.length === 0 ? 0n : BigInt('0x' + Buffer.from(b).toString('hex'));
-}
-
-function bigTo32(n: bigint): Uint8Array {
-  return Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'));
 }

@@ -574,10 +574,13 @@ export class Token {
   }
 
   /**
-   * Signs a 32-byte digest with a wrapped key: unwrap → CKM_ECDSA → destroy. Returns r, s
-   * normalised to low-S and the recovery id matched against the stored public key.
+   * Signs a 32-byte digest with a wrapped key: unwrap → CKM_ECDSA → destroy. Returns r and s
+   * normalised to low-S, without the recovery id: the signing pipeline's signDigestChecked
+   * (chains/digest-signer.ts) finds it by recovery against the wallet's public key, which is
+   * also its check that the token signed with the wallet's key. One recovery search per
+   * signature, not one here and another there.
    */
-  signWithWrapped(wrapped: WrappedKey, digest: Uint8Array, options: { recovery?: boolean } = {}): EcdsaSignature {
+  signWithWrappedRS(wrapped: WrappedKey, digest: Uint8Array): { r: Buffer; s: Buffer } {
     if (digest.length !== 32) {
       throw new HardkmsError('SIGN_BAD_DIGEST', `Expected a 32-byte digest, got ${digest.length} bytes.`);
     }
@@ -589,17 +592,20 @@ export class Token {
         handle = this.unwrapSecp256k1(wrapped);
         if (cacheKey !== undefined) cache?.set(cacheKey, handle);
       }
-      const raw = this.signRaw(handle, digest);
-      const sig = normaliseLowS('secp256k1', raw);
-      // Recovering the public key costs more than the token's signature on SoftHSM2; UTXO
-      // chains do not need the recovery id, so they may skip it (the script check on the
-      // node still binds the signature to the key).
-      const recovery = options.recovery === false ? 0 : recoveryIdFor(sig, digest, wrapped.publicKey);
-      return { ...sig, recovery };
+      return normaliseLowS('secp256k1', this.signRaw(handle, digest));
     } finally {
       // A cached key is destroyed by endKeyCache(), at the end of the cycle.
       if (cache === undefined) this.destroy(handle);
     }
+  }
+
+  /**
+   * signWithWrappedRS with the recovery id, matched against the stored public key: a
+   * signature that recovers to neither candidate is refused (SIGN_KEY_MISMATCH).
+   */
+  signWithWrapped(wrapped: WrappedKey, digest: Uint8Array): EcdsaSignature {
+    const sig = this.signWithWrappedRS(wrapped, digest);
+    return { ...sig, recovery: recoveryIdFor(sig, digest, wrapped.publicKey) };
   }
 
   /**

@@ -265,12 +265,12 @@ export function wrappedKeyOf(vault: Vault, entry: WalletEntry): WrappedKey {
   };
 }
 
-/** Signs a digest with a private-key entry inside the token (unwrap → sign → destroy). */
-export function signWithEntry(
-  vault: Vault,
-  entry: WalletEntry,
-  digest: Uint8Array,
-  options: { recovery?: boolean } = {},
-): EcdsaSignature {
-  return vault.token.signWithWrapped(wrappedKeyOf(vault, entry), digest, options);
+/** Signs a digest with a private-key entry inside the token (unwrap → sign → destroy), with the recovery id. */
+export function signWithEntry(vault: Vault, entry: WalletEntry, digest: Uint8Array): EcdsaSignature {
+  return vault.token.signWithWrapped(wrappedKeyOf(vault, entry), digest);
+}
+
+/** signWithEntry without the recovery id, for the signing pipeline: its signDigestChecked finds it. */
+export function signWithEntryRS(vault: Vault, entry: WalletEntry, digest: Uint8Array): { r: Buffer; s: Buffer } {
+  return vault.token.signWithWrappedRS(wrappedKeyOf(vault, entry), digest);
 }

@@ -27,7 +27,7 @@ import {
   unsupportedError,
   type DecodedTx,
 } from '../decoded.js';
-import type { DigestSigner } from '../digest-signer.js';
+import { signDigestChecked, type DigestSigner } from '../digest-signer.js';
 
 const CHAIN = 'VET';
 const VET_CHAIN_TAG = { mainnet: 0x4a, testnet: 0x27 } as const;
@@ -196,7 +196,7 @@ export async function signVet(
     nonce: `0x${(f.nonce ?? fill.nonce).toString(16)}`,
   };
   const tx = new Transaction(body);
-  const sig = await signer.signDigest(tx.signingHash());
+  const sig = await signDigestChecked(signer, tx.signingHash());
   tx.signature = Buffer.concat([Buffer.from(sig.r), Buffer.from(sig.s), Buffer.from([sig.recovery])]);
   // thor-devkit recovers the signer from the signature: it must be the wallet.
   if (tx.origin?.toLowerCase() !== origin.toLowerCase())

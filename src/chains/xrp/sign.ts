@@ -28,7 +28,7 @@ import {
   type DecodedTx,
 } from '../decoded.js';
 import { signEd25519Checked, type Ed25519Signer } from '../ed25519/signer.js';
-import type { DigestSigner } from '../digest-signer.js';
+import { signDigestChecked, type DigestSigner } from '../digest-signer.js';
 import { xrpAddress, xrpSigningPubKey } from './keys.js';
 
 const CHAIN = 'XRP';
@@ -257,7 +257,7 @@ export async function signXrp(payload: unknown, key: XrpKey | undefined): Promis
   if (key.curve === 'ed25519') {
     signature = Buffer.from(await signEd25519Checked(key.signer, message));
   } else {
-    const sig = await key.signer.signDigest(sha512Half(message));
+    const sig = await signDigestChecked(key.signer, sha512Half(message));
     signature = der(sig.r, sig.s);
   }
   const blob = encode({ ...unsigned, TxnSignature: signature.toString('hex').toUpperCase() }).toUpperCase();

@@ -19,11 +19,11 @@ import {
   hostDigestSigner,
   type DigestSigner,
   type HostDigestSigner,
-  type Secp256k1Signature,
+  type SignerSignature,
 } from '../../chains/digest-signer.js';
 import type { WalletEntry } from '../../vault/entries.js';
 import type { Vault } from '../../vault/vault.js';
-import { decryptSecret, signWithEntry } from '../../vault/entry-secrets.js';
+import { decryptSecret, signWithEntryRS } from '../../vault/entry-secrets.js';
 import type { KeyRef } from './key-resolution.js';
 import { wipedSignerError, derivedKeyMismatch } from './signing-key-errors.js';
 import { hostKeySigner, withMnemonicSeed } from './host-key.js';
@@ -37,7 +37,8 @@ export interface SigningKey extends DigestSigner {
 
 /** The secret-touching steps, injectable so a test can watch the buffers they return. */
 export interface SigningKeyDeps {
-  signWrapped(vault: Vault, entry: WalletEntry, digest: Uint8Array): Secp256k1Signature;
+  /** r, s from the token; the recovery id is left to signDigestChecked. */
+  signWrapped(vault: Vault, entry: WalletEntry, digest: Uint8Array): SignerSignature;
   decryptMnemonic(vault: Vault, entry: WalletEntry): Buffer;
   mnemonicToSeed(mnemonic: Uint8Array): Uint8Array;
   /** `chain`: the chain whose path derives (§3.1 rule 3), default the entry's own. */
@@ -46,7 +47,7 @@ export interface SigningKeyDeps {
 }
 
 export const defaultSigningKeyDeps: SigningKeyDeps = {
-  signWrapped: (vault, entry, digest) => signWithEntry(vault, entry, digest),
+  signWrapped: (vault, entry, digest) => signWithEntryRS(vault, entry, digest),
   decryptMnemonic: (vault, entry) => decryptSecret(vault, entry),
   mnemonicToSeed: (m) => mnemonicToSeed(m),
   privateKeyFromSeed: (entry, seed, index, chain) =>

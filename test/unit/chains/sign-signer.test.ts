@@ -73,7 +73,7 @@ describe('derSignature', () => {
 
 describe('signDigestChecked', () => {
   const real = hostDigestSigner(key(9));
-  const wrap = (f: (d: Uint8Array) => Promise<{ r: Uint8Array; s: Uint8Array; recovery: 0 | 1 }>): DigestSigner => ({
+  const wrap = (f: (d: Uint8Array) => Promise<{ r: Uint8Array; s: Uint8Array; recovery?: 0 | 1 }>): DigestSigner => ({
     publicKey: real.publicKey,
     signDigest: f,
   });
@@ -82,6 +82,40 @@ describe('signDigestChecked', () => {
     const d = digest('ok');
     const sig = await signDigestChecked(real, d);
     expect(sig).toEqual(await real.signDigest(d));
+  });
+
+  it('finds the recovery id of a signer that does not give one (a token), both candidates', async () => {
+    const bare = wrap(async (x) => {
+      const { r, s } = await real.signDigest(x);
+      return { r, s };
+    });
+    const seen = new Set<number>();
+    for (let i = 0; i < 40; i++) {
+      const d = digest(`bare ${i}`);
+      const expected = await real.signDigest(d);
+      const sig = await signDigestChecked(bare, d);
+      expect(sig.recovery).toBe(expected.recovery);
+      seen.add(sig.recovery);
+    }
+    expect([...seen].sort()).toEqual([0, 1]);
+  });
+
+  it('refuses a signature without a recovery id that no candidate recovers to the key', async () => {
+    const other = hostDigestSigner(key(11));
+    const foreign = wrap(async (x) => {
+      const { r, s } = await other.signDigest(x);
+      return { r, s };
+    });
+    await expect(signDigestChecked(foreign, digest('foreign'))).rejects.toThrow(
+      /does not verify against the signer public key/,
+    );
+    const tampered = wrap(async (x) => {
+      const { r, s } = await real.signDigest(x);
+      const t = Uint8Array.from(s);
+      t[31] ^= 1;
+      return { r, s: t };
+    });
+    await expect(signDigestChecked(tampered, digest('tampered'))).rejects.toThrow(/does not verify/);
   });
 
   it('refuses high-S, wrong recovery id, wrong key and bad sizes', async () => {

@@ -117,7 +117,7 @@ describe('token signer (unwrap only at signing)', () => {
       ...w.deps,
       signWrapped: (_v, _e, d) => (
         calls.push(d),
-        { r: new Uint8Array(32).fill(1), s: new Uint8Array(32).fill(2), recovery: 0 }
+        { r: new Uint8Array(32).fill(1), s: new Uint8Array(32).fill(2) }
       ),
     };
     const keyEntry: WalletEntry = {
