@@ -115,10 +115,7 @@ describe('token signer (unwrap only at signing)', () => {
     const calls: Uint8Array[] = [];
     const deps: SigningKeyDeps = {
       ...w.deps,
-      signWrapped: (_v, _e, d) => (
-        calls.push(d),
-        { r: new Uint8Array(32).fill(1), s: new Uint8Array(32).fill(2) }
-      ),
+      signWrapped: (_v, _e, d) => (calls.push(d), { r: new Uint8Array(32).fill(1), s: new Uint8Array(32).fill(2) }),
     };
     const keyEntry: WalletEntry = {
       ...entry,
