@@ -21,6 +21,7 @@ import {
   unwrappedSecp256k1Template,
   wrapKeyTemplate,
 } from './templates.js';
+import { verifyEd25519 } from '../ed25519-verify.js';
 
 /** Mechanisms by name, including the ones pkcs11js has no constant for. */
 const MECHANISMS: Record<string, number> = {
@@ -758,28 +759,37 @@ export class Token {
 
   /**
    * Ed25519 (RFC 8032, pure: the whole message, not a digest) with a wrapped key:
-   * unwrap → CKM_EDDSA in the token → destroy. The signature is checked against the
-   * stored public key before it is returned: a wrong key never signs silently.
+   * unwrap → CKM_EDDSA in the token → destroy. Not verified here: the signing pipeline's
+   * chain code checks it against the wallet's key (signEd25519Checked, or ADA's own check),
+   * once per signature.
    */
-  signEd25519WithWrapped(wrapped: WrappedKey, message: Uint8Array): Buffer {
+  signEd25519WithWrappedUnverified(wrapped: WrappedKey, message: Uint8Array): Buffer {
     const mech = this.requireEddsa();
     let handle: Buffer | undefined;
     try {
       handle = this.ed25519SessionKey(this.unwrapEd25519Seed(wrapped));
-      const sig = this.signEd25519Raw(handle, message, mech);
-      if (!ed25519.verify(sig, message, wrapped.publicKey)) {
-        throw new HardkmsError(
-          'SIGN_KEY_MISMATCH',
-          "The token produced an ed25519 signature that does not match the wallet's public key.",
-          {
-            hint: 'The wrapped key in wallet.dat does not belong to this entry; restore wallet.dat from a backup.',
-          },
-        );
-      }
-      return sig;
+      return this.signEd25519Raw(handle, message, mech);
     } finally {
       this.destroy(handle);
     }
+  }
+
+  /**
+   * signEd25519WithWrappedUnverified, checked against the stored public key before it is
+   * returned: a wrong key never signs silently (SIGN_KEY_MISMATCH).
+   */
+  signEd25519WithWrapped(wrapped: WrappedKey, message: Uint8Array): Buffer {
+    const sig = this.signEd25519WithWrappedUnverified(wrapped, message);
+    if (!verifyEd25519(sig, message, wrapped.publicKey)) {
+      throw new HardkmsError(
+        'SIGN_KEY_MISMATCH',
+        "The token produced an ed25519 signature that does not match the wallet's public key.",
+        {
+          hint: 'The wrapped key in wallet.dat does not belong to this entry; restore wallet.dat from a backup.',
+        },
+      );
+    }
+    return sig;
   }
 
   /** CKM_EDDSA with a key handle (an ed25519 session key, or a benchmark's resident key). */

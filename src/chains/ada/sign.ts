@@ -14,7 +14,6 @@
  * transaction; the combined transaction must carry that same body and our signatures.
  * A Rosetta node that lies therefore cannot get anything else signed.
  */
-import { ed25519 } from '@noble/curves/ed25519';
 import type * as CslType from '@emurgo/cardano-serialization-lib-nodejs';
 import { HardkmsError, InputError } from '../../errors.js';
 import {
@@ -30,6 +29,7 @@ import {
 import { adaAddress, csl, parseAdaAddress } from './address.js';
 import { openRosettaEnvelope } from './envelope.js';
 import { adaBodyHash } from './keys.js';
+import { verifyEd25519 } from '../../ed25519-verify.js';
 
 export type AdaRosettaEndpoint =
   | 'construction/preprocess'
@@ -344,7 +344,7 @@ async function signAdaPayloads(checked: AdaCheckedUnsigned): Promise<AdaSignatur
   const out: AdaSignature[] = [];
   for (const { payload, signer } of checked.payloads) {
     const sig = await signer.sign(checked.bodyHash);
-    if (!ed25519.verify(sig, checked.bodyHash, signer.publicKey)) {
+    if (!verifyEd25519(sig, checked.bodyHash, signer.publicKey)) {
       throw new HardkmsError('SIGNATURE_INVALID', `the ADA signature of wallet ${signer.signatureId} does not verify`, {
         hint: 'This is a bug in hardkms; report it.',
       });

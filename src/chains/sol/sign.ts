@@ -27,6 +27,7 @@ import {
   type DecodedTx,
 } from '../decoded.js';
 import { signEd25519Checked, type Ed25519Signer } from '../ed25519/signer.js';
+import { verifyEd25519 } from '../../ed25519-verify.js';
 
 const CHAIN = 'SOL';
 const require = createRequire(import.meta.url);
@@ -391,7 +392,7 @@ export function solSignedMismatch(payload: unknown, signedBase64: string): strin
   if (!bytesEqual(a, b)) return 'the message differs';
   if (signatures.length !== p.numRequiredSignatures) return 'the number of signatures differs';
   for (const [i, sig] of signatures.entries()) {
-    if (!ed25519.verify(sig, message, base58Decode(p.keys[i]!))) return `signature ${i} does not verify`;
+    if (!verifyEd25519(sig, message, base58Decode(p.keys[i]!))) return `signature ${i} does not verify`;
   }
   return undefined;
 }
