@@ -260,8 +260,16 @@ export class PendingProcessor {
       return this.broadcast(pending, before.rawTx, true);
     }
 
-    const row = await this.steps.commit(() => journal.receive(id, pending.chain, hash));
-    if (row.rawTx !== undefined) return { kind: 'skipped', reason: 'signed concurrently' };
+    // Without an approval call between them, receive and claim are one step (one commit).
+    let claimedWithReceive: 'claimed' | 'taken' | 'signed' | undefined;
+    if (this.d.approver === undefined) {
+      claimedWithReceive = await this.steps.commit(() =>
+        journal.receive(id, pending.chain, hash).rawTx !== undefined ? 'signed' : journal.claim(id, { approve: true }),
+      );
+    } else {
+      const row = await this.steps.commit(() => journal.receive(id, pending.chain, hash));
+      if (row.rawTx !== undefined) return { kind: 'skipped', reason: 'signed concurrently' };
+    }
 
     const approvalRequired = this.d.approver !== undefined;
     let approvalStatus: unknown;
@@ -318,10 +326,12 @@ export class PendingProcessor {
         details: { pendingId: id, chain: pending.chain, status: approvalStatus },
       });
     // Claimed before any key is unwrapped: of two daemons on one wallet.dat, one signs.
-    const claim = await this.steps.commit(
-      () => journal.claim(id, { approve: true }),
-      () => approved,
-    );
+    const claim =
+      claimedWithReceive ??
+      (await this.steps.commit(
+        () => journal.claim(id, { approve: true }),
+        () => approved,
+      ));
     if (claim !== 'claimed') {
       const reason =
         claim === 'taken' ? 'another signer is processing this pending transaction' : 'signed concurrently';
