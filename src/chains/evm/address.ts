@@ -26,12 +26,21 @@ export function evmAddressOf(publicKey: Uint8Array): string {
 }
 
 /**
+ * Inputs already checksummed (a refused one is not kept). Public data: a pending EVM
+ * transaction's addresses are read by its policy check and again by its signing, and the
+ * keccak (pure JS) was about 2% of a transaction's CPU.
+ */
+const checksummed = new Map<string, string>();
+
+/**
  * EIP-55: `0x` and 40 hex digits in their checksummed letter case, as ethers' getAddress gives
  * them; a mixed-case input whose case is not its checksum is refused (all lower or all upper
  * case carries no checksum). Here instead of ethers/address, which a daemon's start-up paid
  * about 0.1 s of CPU to load for this alone.
  */
 export function checksumAddress(address: string): string {
+  const known = checksummed.get(address);
+  if (known !== undefined) return known;
   if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw new Error(`not a 20-byte hex address: ${address}`);
   const lower = address.slice(2).toLowerCase();
   const hash = keccak_256(Buffer.from(lower, 'ascii'));
@@ -41,5 +50,7 @@ export function checksumAddress(address: string): string {
     out += nibble >= 8 ? lower[i]!.toUpperCase() : lower[i]!;
   }
   if (/([A-F].*[a-f])|([a-f].*[A-F])/.test(address) && out !== address) throw new Error('bad address checksum');
+  if (checksummed.size >= 10_000) checksummed.clear();
+  checksummed.set(address, out);
   return out;
 }

@@ -38,6 +38,10 @@ describe("checksumAddress (EIP-55, instead of ethers' getAddress)", () => {
       if (!mixed) continue;
       expect(() => getAddress(flipped)).toThrow();
       expect(() => checksumAddress(flipped)).toThrow();
+      // Asked again (remembered now): the same answers, and the flipped one still refused.
+      expect(checksumAddress(lower)).toBe(want);
+      expect(checksumAddress(want)).toBe(want);
+      expect(() => checksumAddress(flipped)).toThrow();
     }
   });
 
