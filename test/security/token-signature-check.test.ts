@@ -21,6 +21,7 @@ import { chainKit } from '../../src/chains/kit.js';
 import { prepareImportedPrivateKey } from '../../src/vault/tatum-wallets.js';
 import { Keypair, Networks, Operation, Asset, TransactionBuilder } from '@stellar/stellar-base';
 import { xlmEnvelope } from '../support/xlm.js';
+import { bitcoreJson, evmPayload } from '../../scripts/lib/payloads.js';
 import { createTestVault, type TestVault } from '../support/vault.js';
 import { addPrivateKey, compressedPub, testKey } from '../e2e/support.js';
 
@@ -48,11 +49,11 @@ describe('a token signature by a key other than the wallet’s is refused', () =
 
   it('EVM: signs with the wallet key, refuses the other key’s signature', async () => {
     const { honest, swapped } = await swappedSigner();
-    const payload = JSON.stringify({
+    const payload = evmPayload({
       to: '0x1111111111111111111111111111111111111111',
-      value: '1',
-      gasPrice: '1000000000',
-      gas: 21000,
+      value: 1n,
+      gasPrice: 1_000_000_000n,
+      gas: 21_000n,
       nonce: 0,
     });
     const opts = { chain: 'ETH', chainId: 11155111 };
@@ -66,27 +67,10 @@ describe('a token signature by a key other than the wallet’s is refused', () =
       pubkey: Buffer.from(honest.publicKey),
       network: bitcoin.networks.testnet,
     }).output!;
-    const prev = randomBytes(32).toString('hex');
-    const t = new bitcoin.Transaction();
-    t.version = 2;
-    t.addInput(Buffer.from(prev, 'hex').reverse(), 0, 0xffffffff);
-    t.addOutput(script, 90_000n);
-    const payload = JSON.stringify({
-      hash: t.getId(),
-      version: 2,
-      inputs: [
-        {
-          prevTxId: prev,
-          outputIndex: 0,
-          sequenceNumber: 0xffffffff,
-          script: '',
-          scriptString: '',
-          output: { satoshis: 100_000, script: Buffer.from(script).toString('hex') },
-        },
-      ],
-      outputs: [{ satoshis: 90_000, script: Buffer.from(script).toString('hex') }],
-      nLockTime: 0,
-    });
+    const payload = bitcoreJson(
+      [{ txid: randomBytes(32).toString('hex'), vout: 0, satoshis: 100_000, script }],
+      [{ script, satoshis: 90_000 }],
+    );
     const opts = { chain: 'BTC' as const };
     expect(typeof (await signUtxo(payload, [honest], opts))).toBe('string');
     await expect(signUtxo(payload, [swapped], opts)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
