@@ -233,6 +233,47 @@ export class Journal {
   }
 
   /**
+   * receive, then claim({ approve: true }), for when nothing comes between them (no external
+   * approver). A new id's row is written once, already approved and claimed by this signer:
+   * what the two calls leave, with one MAC, one write and one row-set check instead of two.
+   * A row that exists goes through receive and claim.
+   */
+  receiveAndClaim(pendingId: string, chain: string, hash: string): ClaimResult {
+    const t = this.stamp();
+    const written = this.withLock(() => {
+      if (this.getRaw(pendingId) !== undefined) return false;
+      // A new id: first check that no row was deleted (a signed one would be signed again).
+      this.store.verifyRowSets(['journal', 'journal_spend']);
+      this.put(
+        {
+          pending_id: pendingId,
+          chain,
+          state: 'approved',
+          payload_hash: hash,
+          raw_tx: null,
+          raw_tx_hash: null,
+          chain_tx_id: null,
+          error: null,
+          created: t,
+          updated: t,
+          claim: this.owner,
+          claimed_at: t,
+        },
+        undefined,
+      );
+      return true;
+    });
+    if (!written) {
+      return this.receive(pendingId, chain, hash).rawTx !== undefined
+        ? 'signed'
+        : this.claim(pendingId, { approve: true });
+    }
+    this.held.add(pendingId);
+    this.onClaim?.('taken');
+    return 'claimed';
+  }
+
+  /**
    * Takes the row for this signer before any key is unwrapped. 'taken' when another signer
    * holds a live claim, 'signed' when the row already holds a signature: skip the id, quietly.
    * Checks the journal's row sets first, so a deleted row cannot make an id look new.

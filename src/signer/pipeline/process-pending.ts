@@ -263,9 +263,7 @@ export class PendingProcessor {
     // Without an approval call between them, receive and claim are one step (one commit).
     let claimedWithReceive: 'claimed' | 'taken' | 'signed' | undefined;
     if (this.d.approver === undefined) {
-      claimedWithReceive = await this.steps.commit(() =>
-        journal.receive(id, pending.chain, hash).rawTx !== undefined ? 'signed' : journal.claim(id, { approve: true }),
-      );
+      claimedWithReceive = await this.steps.commit(() => journal.receiveAndClaim(id, pending.chain, hash));
     } else {
       const row = await this.steps.commit(() => journal.receive(id, pending.chain, hash));
       if (row.rawTx !== undefined) return { kind: 'skipped', reason: 'signed concurrently' };

@@ -52,6 +52,33 @@ describe('journal', () => {
     expect(j.get(P.id)).toMatchObject({ state: 'broadcast', chainTxId: '0xabc', rawTx: '0xf86b' });
   });
 
+  it('receiveAndClaim: a new id written once as receive + claim({ approve }) leave it; an existing row goes through both', () => {
+    const t = new Date('2025-01-01T00:00:00Z');
+    const { store, path, key } = freshStore();
+    const other = WalletStore.open(path);
+    other.unlock(key, 'vault-id');
+    const a = new Journal(store, () => t);
+    const b = new Journal(other, () => t);
+    // What the two calls leave, on another id of the same store.
+    const Q = 'c'.repeat(24);
+    a.receive(Q, 'ETH', 'hq');
+    a.claim(Q, { approve: true });
+    const { pendingId: _q, ...twoCalls } = a.get(Q)!;
+    expect(a.receiveAndClaim(P.id, 'ETH', 'hp')).toBe('claimed');
+    const { pendingId: _p, ...oneCall } = a.get(P.id)!;
+    expect(oneCall).toEqual({ ...twoCalls, payloadHash: 'hp' });
+    expect(a.claimsHeld).toBe(2);
+    // Seen again by another signer: the row exists, its live claim is kept, the approval recorded.
+    expect(b.receiveAndClaim(P.id, 'ETH', 'hp')).toBe('taken');
+    expect(b.get(P.id)).toMatchObject({ state: 'approved', claim: a.owner });
+    expect(b.claimsHeld).toBe(0);
+    // Signed: neither call may touch it.
+    a.sign(P.id, 'raw-a', true, []);
+    expect(b.receiveAndClaim(P.id, 'ETH', 'other')).toBe('signed');
+    expect(a.get(P.id)).toMatchObject({ state: 'signed', rawTx: 'raw-a', payloadHash: 'hp' });
+    other.close();
+  });
+
   it('never records a second signature, and receive() leaves a signed row untouched', () => {
     const j = journal();
     j.receive(P.id, 'ETH', payloadHash(P));
