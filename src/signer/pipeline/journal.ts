@@ -209,20 +209,7 @@ export class Journal {
       if (existing === undefined) {
         // A new id: first check that no row was deleted (a signed one would be signed again).
         this.store.verifyRowSets(['journal', 'journal_spend']);
-        const fresh: Fields = {
-          pending_id: pendingId,
-          chain,
-          state: 'received',
-          payload_hash: hash,
-          raw_tx: null,
-          raw_tx_hash: null,
-          chain_tx_id: null,
-          error: null,
-          created: t,
-          updated: t,
-          claim: null,
-          claimed_at: null,
-        };
+        const fresh = this.newRow(pendingId, chain, hash, t, false);
         // The row as written (read back, it would only have its own MAC checked again).
         return toJournalRow({ ...fresh, mac: this.put(fresh, undefined) });
       }
@@ -230,6 +217,24 @@ export class Journal {
       const next: Fields = { ...fields, chain, state: 'received', payload_hash: hash, error: null, updated: t };
       return toJournalRow({ ...next, mac: this.put(next, existing) });
     });
+  }
+
+  /** A new id's row: received, or (`claimed`) approved and claimed by this signer in the same write. */
+  private newRow(pendingId: string, chain: string, hash: string, t: string, claimed: boolean): Fields {
+    return {
+      pending_id: pendingId,
+      chain,
+      state: claimed ? 'approved' : 'received',
+      payload_hash: hash,
+      raw_tx: null,
+      raw_tx_hash: null,
+      chain_tx_id: null,
+      error: null,
+      created: t,
+      updated: t,
+      claim: claimed ? this.owner : null,
+      claimed_at: claimed ? t : null,
+    };
   }
 
   /**
@@ -244,23 +249,7 @@ export class Journal {
       if (this.getRaw(pendingId) !== undefined) return false;
       // A new id: first check that no row was deleted (a signed one would be signed again).
       this.store.verifyRowSets(['journal', 'journal_spend']);
-      this.put(
-        {
-          pending_id: pendingId,
-          chain,
-          state: 'approved',
-          payload_hash: hash,
-          raw_tx: null,
-          raw_tx_hash: null,
-          chain_tx_id: null,
-          error: null,
-          created: t,
-          updated: t,
-          claim: this.owner,
-          claimed_at: t,
-        },
-        undefined,
-      );
+      this.put(this.newRow(pendingId, chain, hash, t, true), undefined);
       return true;
     });
     if (!written) {
