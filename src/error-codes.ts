@@ -170,7 +170,6 @@ export const CODES = {
   SIGNATURE_INVALID: 'failed',
   SIGN_BAD_DIGEST: 'failed',
   SIGN_BAD_MESSAGE: 'failed',
-  SIGN_KEY_MISMATCH: 'failed',
   STORE_AUTH_FAILED: 'failed',
   STORE_BUSY: 'failed',
   STORE_CLOSED: 'failed',

@@ -7,6 +7,7 @@ const N = Number(process.env.BENCH_N ?? 2000);
 benchToken('bench');
 const { Token } = await import('../../dist/hsm/token.js');
 const { findRecoveryId } = await import('../../dist/secp256k1-recover.js');
+const { verifyEd25519 } = await import('../../dist/ed25519-verify.js');
 const { generateResidentEd25519, generateResidentSecp256k1, signEd25519Raw, signRaw } =
   await import('../../dist/hsm/token-testing.js');
 
@@ -28,12 +29,15 @@ function rate(label, fn) {
 const resident = generateResidentSecp256k1(token);
 const a = rate('(a) resident key in the token', (d) => signRaw(token, resident.handle, d));
 const wrapped = token.generateSecp256k1();
-const b = rate('(b) unwrap + sign + destroy per signature', (d) => token.signWithWrappedRS(wrapped, d));
-rate('(b+) same, plus recovery id (EVM, TRON)', (d) => token.signWithWrapped(wrapped, d));
+const b = rate('(b) unwrap + sign + destroy per signature', (d) => token.signWithWrapped(wrapped, d));
+rate('(b+) same, plus recovery id (EVM, TRON)', (d) => {
+  const { r, s } = token.signWithWrapped(wrapped, d);
+  return findRecoveryId(Buffer.concat([r, s]), d, wrapped.publicKey);
+});
 // The recovery search alone, on the token's own signatures (a difference of two rates above
 // scatters by more than the figure itself): what signDigestChecked adds to each signature.
 const signed = digests.slice(0, 500).map((d) => {
-  const { r, s } = token.signWithWrappedRS(wrapped, d);
+  const { r, s } = token.signWithWrapped(wrapped, d);
   return { compact: Buffer.concat([r, s]), d };
 });
 const recoveryStart = process.hrtime.bigint();
@@ -49,7 +53,7 @@ const s = sessionWrapKeyRate();
 let inCycle = 0;
 const cached = rate('(k) per-cycle key cache, 36 signatures per unwrap', (d) => {
   if (inCycle === 0) token.beginKeyCache();
-  token.signWithWrappedRS(wrapped, d);
+  token.signWithWrapped(wrapped, d);
   if (++inCycle === 36) {
     token.endKeyCache();
     inCycle = 0;
@@ -68,9 +72,11 @@ console.log(`(k)/(a) = ${(cached / a).toFixed(2)}  (target >= 0.85)`);
 const edResident = generateResidentEd25519(token);
 const ea = rate('(ed-a) ed25519 resident key in the token', (d) => signEd25519Raw(token, edResident.handle, d));
 const edWrapped = token.generateEd25519();
-const eb = rate('(ed-b) ed25519 unwrap+sign+destroy', (d) => token.signEd25519WithWrappedUnverified(edWrapped, d));
+const eb = rate('(ed-b) ed25519 unwrap+sign+destroy', (d) => token.signEd25519WithWrapped(edWrapped, d));
 // What a transaction pays: the signature and the one check against the wallet's key (the chain's signEd25519Checked).
-const ebv = rate('(ed-b+) same, plus the check (verify)', (d) => token.signEd25519WithWrapped(edWrapped, d));
+const ebv = rate('(ed-b+) same, plus the check (verify)', (d) =>
+  verifyEd25519(token.signEd25519WithWrapped(edWrapped, d), d, edWrapped.publicKey),
+);
 console.log(
   `(ed-b)/(ed-a) = ${(eb / ea).toFixed(2)}  (target >= 0.5); with the check (ed-b+)/(ed-a) = ${(ebv / ea).toFixed(2)}`,
 );
@@ -107,7 +113,7 @@ function sessionWrapKeyRate() {
   token.keys.wrap = sessionWrap;
   try {
     const w = token.generateSecp256k1();
-    return rate('(s) unwrap + sign + destroy, session wrap key', (d) => token.signWithWrappedRS(w, d));
+    return rate('(s) unwrap + sign + destroy, session wrap key', (d) => token.signWithWrapped(w, d));
   } finally {
     token.keys.wrap = tokenWrap;
     lib.C_DestroyObject(session, sessionWrap);

@@ -1,6 +1,5 @@
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { HardkmsError } from '../errors.js';
-import { findRecoveryId } from '../secp256k1-recover.js';
 
 type CurveName = 'secp256k1' | 'p256';
 
@@ -14,12 +13,6 @@ const ORDER: Record<CurveName, bigint> = {
   secp256k1: secp256k1.CURVE.n,
   p256: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
 };
-
-export interface EcdsaSignature {
-  r: Buffer; // 32 bytes
-  s: Buffer; // 32 bytes, low-S
-  recovery: 0 | 1;
-}
 
 /**
  * CKA_EC_POINT is a DER OCTET STRING around the uncompressed point on most tokens
@@ -51,21 +44,4 @@ export function normaliseLowS(curve: CurveName, raw: Buffer): { r: Buffer; s: Bu
   let s = toBig(raw.subarray(32));
   if (s > n / 2n) s = n - s;
   return { r, s: to32(s) };
-}
-
-/**
- * Finds the recovery id by recovering the public key for each candidate and comparing
- * with the one stored for the wallet; a mismatch means the token signed with a key
- * other than the wallet's, which must never be broadcast.
- */
-export function recoveryIdFor(sig: { r: Buffer; s: Buffer }, digest: Uint8Array, publicKey: Uint8Array): 0 | 1 {
-  const recovery = findRecoveryId(Buffer.concat([sig.r, sig.s]), digest, publicKey);
-  if (recovery !== undefined) return recovery;
-  throw new HardkmsError(
-    'SIGN_KEY_MISMATCH',
-    "The token produced a signature that does not match the wallet's public key.",
-    {
-      hint: 'The wrapped key in wallet.dat does not belong to this entry; restore wallet.dat from a backup.',
-    },
-  );
 }

@@ -3,7 +3,7 @@ import { ed25519 } from '@noble/curves/ed25519';
 import pkcs11js from 'pkcs11js';
 import { HardkmsError } from '../errors.js';
 import { explainPkcs11Error, pkcs11Code } from './pkcs11-errors.js';
-import { decodeEcPoint, normaliseLowS, recoveryIdFor, type EcdsaSignature } from './ec.js';
+import { decodeEcPoint, normaliseLowS } from './ec.js';
 import { loadModule, resolveModulePath } from './module.js';
 import { generateKeyWithTemplate, loginWithBuffer, readUnwrapTemplate, setPinWithBuffers } from './native.js';
 import { softHsmBackupFor, type SoftHsmBackup } from './softhsm-backup.js';
@@ -21,7 +21,6 @@ import {
   unwrappedSecp256k1Template,
   wrapKeyTemplate,
 } from './templates.js';
-import { verifyEd25519 } from '../ed25519-verify.js';
 
 /** Mechanisms by name, including the ones pkcs11js has no constant for. */
 const MECHANISMS: Record<string, number> = {
@@ -581,7 +580,7 @@ export class Token {
    * also its check that the token signed with the wallet's key. One recovery search per
    * signature, not one here and another there.
    */
-  signWithWrappedRS(wrapped: WrappedKey, digest: Uint8Array): { r: Buffer; s: Buffer } {
+  signWithWrapped(wrapped: WrappedKey, digest: Uint8Array): { r: Buffer; s: Buffer } {
     if (digest.length !== 32) {
       throw new HardkmsError('SIGN_BAD_DIGEST', `Expected a 32-byte digest, got ${digest.length} bytes.`);
     }
@@ -598,15 +597,6 @@ export class Token {
       // A cached key is destroyed by endKeyCache(), at the end of the cycle.
       if (cache === undefined) this.destroy(handle);
     }
-  }
-
-  /**
-   * signWithWrappedRS with the recovery id, matched against the stored public key: a
-   * signature that recovers to neither candidate is refused (SIGN_KEY_MISMATCH).
-   */
-  signWithWrapped(wrapped: WrappedKey, digest: Uint8Array): EcdsaSignature {
-    const sig = this.signWithWrappedRS(wrapped, digest);
-    return { ...sig, recovery: recoveryIdFor(sig, digest, wrapped.publicKey) };
   }
 
   /**
@@ -763,7 +753,7 @@ export class Token {
    * chain code checks it against the wallet's key (signEd25519Checked, or ADA's own check),
    * once per signature.
    */
-  signEd25519WithWrappedUnverified(wrapped: WrappedKey, message: Uint8Array): Buffer {
+  signEd25519WithWrapped(wrapped: WrappedKey, message: Uint8Array): Buffer {
     const mech = this.requireEddsa();
     let handle: Buffer | undefined;
     try {
@@ -772,24 +762,6 @@ export class Token {
     } finally {
       this.destroy(handle);
     }
-  }
-
-  /**
-   * signEd25519WithWrappedUnverified, checked against the stored public key before it is
-   * returned: a wrong key never signs silently (SIGN_KEY_MISMATCH).
-   */
-  signEd25519WithWrapped(wrapped: WrappedKey, message: Uint8Array): Buffer {
-    const sig = this.signEd25519WithWrappedUnverified(wrapped, message);
-    if (!verifyEd25519(sig, message, wrapped.publicKey)) {
-      throw new HardkmsError(
-        'SIGN_KEY_MISMATCH',
-        "The token produced an ed25519 signature that does not match the wallet's public key.",
-        {
-          hint: 'The wrapped key in wallet.dat does not belong to this entry; restore wallet.dat from a backup.',
-        },
-      );
-    }
-    return sig;
   }
 
   /** CKM_EDDSA with a key handle (an ed25519 session key, or a benchmark's resident key). */

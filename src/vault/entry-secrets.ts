@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import { HardkmsError } from '../errors.js';
-import type { EcdsaSignature } from '../hsm/ec.js';
 import type { WrappedKey } from '../hsm/token.js';
 import {
   hasInnerLayer,
@@ -265,12 +264,11 @@ export function wrappedKeyOf(vault: Vault, entry: WalletEntry): WrappedKey {
   };
 }
 
-/** Signs a digest with a private-key entry inside the token (unwrap → sign → destroy), with the recovery id. */
-export function signWithEntry(vault: Vault, entry: WalletEntry, digest: Uint8Array): EcdsaSignature {
+/**
+ * Signs a digest with a private-key entry inside the token (unwrap → sign → destroy): r and
+ * low-S s. The chain's signDigestChecked finds the recovery id against the wallet's public
+ * key, which is also the check that the token signed with the wallet's key.
+ */
+export function signWithEntry(vault: Vault, entry: WalletEntry, digest: Uint8Array): { r: Buffer; s: Buffer } {
   return vault.token.signWithWrapped(wrappedKeyOf(vault, entry), digest);
-}
-
-/** signWithEntry without the recovery id, for the signing pipeline: its signDigestChecked finds it. */
-export function signWithEntryRS(vault: Vault, entry: WalletEntry, digest: Uint8Array): { r: Buffer; s: Buffer } {
-  return vault.token.signWithWrappedRS(wrappedKeyOf(vault, entry), digest);
 }

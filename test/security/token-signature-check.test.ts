@@ -1,8 +1,8 @@
 /**
  * A token signature is used only if it is the wallet key's (issue 13 moved the check): the
- * token now returns r‖s alone (signWithWrappedRS) and the chain's signDigestChecked finds
+ * token now returns r‖s alone (signWithWrapped) and the chain's signDigestChecked finds
  * the recovery id against the wallet's public key, which is the same recovery that checks the
- * key. The same for ed25519: the token's signEd25519WithWrappedUnverified is checked once, by
+ * key. The same for ed25519: the token's signEd25519WithWrapped is checked once, by
  * the chain's signEd25519Checked. Attack: the token signs with another key than the wallet's
  * (a faulty or substituted device, a wrapped blob of another wallet). Nothing signed with it
  * may leave: EVM, UTXO and XLM refuse with SIGNATURE_INVALID, on a real SoftHSM2 token (TRON,

@@ -19,7 +19,7 @@ export function ed25519SignerFor(vault: Vault, ref: KeyRef): Ed25519Signer & { r
     signatureId: ref.entry.signatureId,
     publicKey: Uint8Array.from(ref.publicKey),
     // The chain's signEd25519Checked verifies it against the wallet's key.
-    sign: (message) => Promise.resolve(vault.token.signEd25519WithWrappedUnverified(wrapped, message)),
+    sign: (message) => Promise.resolve(vault.token.signEd25519WithWrapped(wrapped, message)),
   };
 }
 

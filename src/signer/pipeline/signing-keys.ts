@@ -23,7 +23,7 @@ import {
 } from '../../chains/digest-signer.js';
 import type { WalletEntry } from '../../vault/entries.js';
 import type { Vault } from '../../vault/vault.js';
-import { decryptSecret, signWithEntryRS } from '../../vault/entry-secrets.js';
+import { decryptSecret, signWithEntry } from '../../vault/entry-secrets.js';
 import type { KeyRef } from './key-resolution.js';
 import { wipedSignerError, derivedKeyMismatch } from './signing-key-errors.js';
 import { hostKeySigner, withMnemonicSeed } from './host-key.js';
@@ -47,7 +47,7 @@ export interface SigningKeyDeps {
 }
 
 export const defaultSigningKeyDeps: SigningKeyDeps = {
-  signWrapped: (vault, entry, digest) => signWithEntryRS(vault, entry, digest),
+  signWrapped: (vault, entry, digest) => signWithEntry(vault, entry, digest),
   decryptMnemonic: (vault, entry) => decryptSecret(vault, entry),
   mnemonicToSeed: (m) => mnemonicToSeed(m),
   privateKeyFromSeed: (entry, seed, index, chain) =>

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Token } from '../../../src/hsm/token.js';
 import { createTestToken, TEST_PIN } from '../../support/softhsm.js';
 import { destroyObject, generateResidentEd25519, signEd25519Raw } from '../../../src/hsm/token-testing.js';
+import { signEd25519Checked } from '../../../src/chains/ed25519/signer.js';
 
 describe('ed25519 keys on a real SoftHSM2 token', () => {
   let token: Token;
@@ -55,13 +56,18 @@ describe('ed25519 keys on a real SoftHSM2 token', () => {
     expect(Buffer.from(token.generateEd25519().publicKey).equals(Buffer.from(wrapped.publicKey))).toBe(false);
   });
 
-  it('attack: a wrapped key moved to another entry (other public key) never returns a signature', () => {
+  it('attack: a wrapped key moved to another entry (other public key): its signature is refused by the check', async () => {
     const mine = token.importEd25519(randomBytes(32));
     const other = token.importEd25519(randomBytes(32));
     const swapped = { ...mine, wrapped: other.wrapped };
-    expect(() => token.signEd25519WithWrapped(swapped, Buffer.from('pay the attacker'))).toThrow(
-      /does not match the wallet's public key/,
-    );
+    const message = Buffer.from('pay the attacker');
+    // The token signs with the key it holds; the chain code's one check against the entry's key refuses it.
+    const signer = {
+      publicKey: swapped.publicKey,
+      sign: async (m: Uint8Array) => token.signEd25519WithWrapped(swapped, m),
+    };
+    await expect(signEd25519Checked(signer, message)).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+    expect(ed25519.verify(token.signEd25519WithWrapped(swapped, message), message, other.publicKey)).toBe(true);
   });
 
   it('a tampered blob is rejected by the token; a wrong-length seed is refused before the token', () => {
