@@ -57,7 +57,7 @@ export interface SpendRecord {
 }
 
 /** What a claim found: ours now, another signer's (live), or already signed. */
-type ClaimResult = 'claimed' | 'taken' | 'signed';
+export type ClaimResult = 'claimed' | 'taken' | 'signed';
 
 /** The store parts the journal uses (a WalletStore). */
 export type JournalStore = Pick<WalletStore, 'database' | 'transaction' | 'macOf' | 'bindRows' | 'verifyRowSets'> &

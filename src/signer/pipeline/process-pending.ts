@@ -30,7 +30,7 @@ import type { Broadcaster } from '../sinks/broadcast.js';
 import { isNeverMinable, neverMinableError, neverMinableReason } from '../sinks/never-minable.js';
 import type { EvmFiller } from './evm-fill.js';
 import { isHttpError } from '../http.js';
-import { payloadHash, type Journal, type SpendRecord } from './journal.js';
+import { payloadHash, type ClaimResult, type Journal, type SpendRecord } from './journal.js';
 import { ownScripts, resolveKeys, type KeyRef } from './key-resolution.js';
 import type { PendingTransaction } from '../source/pending.js';
 import type { AuditEvent } from '../../audit/record.js';
@@ -261,7 +261,7 @@ export class PendingProcessor {
     }
 
     // Without an approval call between them, receive and claim are one step (one commit).
-    let claimedWithReceive: 'claimed' | 'taken' | 'signed' | undefined;
+    let claimedWithReceive: ClaimResult | undefined;
     if (this.d.approver === undefined) {
       claimedWithReceive = await this.steps.commit(() => journal.receiveAndClaim(id, pending.chain, hash));
     } else {
